@@ -1,0 +1,13 @@
+# Warnings apply to the project's own targets only (generated code is exempt:
+# protoc's output is not ours to fix).
+add_library(lanevault_warnings INTERFACE)
+target_compile_options(lanevault_warnings INTERFACE -Wall -Wextra -Wpedantic
+                       -Wshadow -Wnon-virtual-dtor)
+if(LANEVAULT_WERROR)
+  target_compile_options(lanevault_warnings INTERFACE -Werror)
+endif()
+if(LANEVAULT_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

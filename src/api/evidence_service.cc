@@ -1,0 +1,137 @@
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "api/services.h"
+#include "common/logging.h"
+#include "common/time_util.h"
+#include "vault/crypto.h"
+
+namespace lanevault::api {
+namespace {
+
+constexpr int kMaxSearchResults = 50;
+
+v1::Decision Reason(std::string code, std::string reason) {
+  v1::Decision d;
+  d.set_verdict(v1::VERDICT_DENY);
+  d.set_reason_code(std::move(code));
+  d.set_reason(std::move(reason));
+  return d;
+}
+
+}  // namespace
+
+grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
+                                        const v1::GetRecordRequest* request,
+                                        v1::GetRecordResponse* response) {
+  absl::StatusOr<Caller> caller = gate_->Authenticate(*ctx);
+  if (!caller.ok()) return ToGrpc(caller.status());
+  v1::AuditEntry entry =
+      gate_->Entry(*caller, *ctx, v1::ACTION_READ_RECORD, request->purpose(),
+                   request->case_id(), request->record_id());
+  if (request->purpose().empty()) {
+    return gate_->Refuse(std::move(entry),
+                         Reason("no_purpose", "a read must state its purpose"),
+                         grpc::StatusCode::INVALID_ARGUMENT,
+                         "a read must state its purpose (--purpose)");
+  }
+  absl::StatusOr<v1::RecordSummary> summary =
+      gate_->vault().Describe(request->record_id());
+  if (!summary.ok()) {
+    const bool missing = absl::IsNotFound(summary.status());
+    return gate_->Refuse(
+        std::move(entry),
+        Reason(missing ? "not_found" : "vault_error",
+               std::string(summary.status().message())),
+        missing ? grpc::StatusCode::NOT_FOUND
+                : static_cast<grpc::StatusCode>(summary.status().code()),
+        summary.status().message());
+  }
+  policy::AccessRequest ask;
+  ask.principal = caller->principal;
+  ask.role = caller->role;
+  ask.action = v1::ACTION_READ_RECORD;
+  ask.purpose = request->purpose();
+  ask.case_id = request->case_id();
+  for (int c : request->categories()) {
+    ask.categories.push_back(static_cast<v1::DataCategory>(c));
+  }
+  for (int c : summary->categories()) {
+    ask.available.push_back(static_cast<v1::DataCategory>(c));
+  }
+  ask.now = gate_->vault().clock()->Now();
+  policy::AccessDecision decision = gate_->policy().DecideAccess(ask);
+  if (!decision.allowed()) {
+    return gate_->Refuse(std::move(entry), decision.decision,
+                         grpc::StatusCode::PERMISSION_DENIED,
+                         decision.decision.reason());
+  }
+  entry.set_verdict(v1::VERDICT_ALLOW);
+  entry.mutable_rule_ids()->CopyFrom(decision.decision.rule_ids());
+  entry.set_reason_code(decision.decision.reason_code());
+  // The vault logs the entry before it opens anything.
+  absl::StatusOr<v1::Record> record = gate_->vault().Read(
+      request->record_id(), decision.categories, std::move(entry));
+  if (!record.ok()) {
+    if (absl::IsDataLoss(record.status())) {
+      spdlog::error("DATA LOSS: {}", record.status().message());
+    }
+    return ToGrpc(record.status());
+  }
+  *response->mutable_record() = std::move(*record);
+  *response->mutable_decision() = decision.decision;
+  return grpc::Status::OK;
+}
+
+grpc::Status EvidenceService::SearchRecords(
+    grpc::ServerContext* ctx, const v1::SearchRecordsRequest* request,
+    v1::SearchRecordsResponse* response) {
+  absl::StatusOr<Caller> caller = gate_->Authenticate(*ctx);
+  if (!caller.ok()) return ToGrpc(caller.status());
+  v1::AuditEntry entry =
+      gate_->Entry(*caller, *ctx, v1::ACTION_SEARCH_METADATA,
+                   request->purpose(), request->case_id(), "");
+  if (request->purpose().empty()) {
+    return gate_->Refuse(
+        std::move(entry),
+        Reason("no_purpose", "a search must state its purpose"),
+        grpc::StatusCode::INVALID_ARGUMENT,
+        "a search must state its purpose (--purpose)");
+  }
+  policy::AccessRequest ask;
+  ask.principal = caller->principal;
+  ask.role = caller->role;
+  ask.action = v1::ACTION_SEARCH_METADATA;
+  ask.purpose = request->purpose();
+  ask.case_id = request->case_id();
+  ask.now = gate_->vault().clock()->Now();
+  policy::AccessDecision decision = gate_->policy().DecideAccess(ask);
+  if (!decision.allowed()) {
+    return gate_->Refuse(std::move(entry), decision.decision,
+                         grpc::StatusCode::PERMISSION_DENIED,
+                         decision.decision.reason());
+  }
+  vault::RecordQuery q;
+  q.lane_id = request->lane_id();
+  if (request->has_since()) q.since = FromProto(request->since());
+  if (request->has_until()) q.until = FromProto(request->until());
+  q.after_record_id = request->page_token();
+  q.limit = std::clamp(
+      request->page_size() > 0 ? request->page_size() : kMaxSearchResults, 1,
+      kMaxSearchResults);
+  entry.set_detail(absl::StrCat("lane=", q.lane_id, " limit=", q.limit));
+  if (grpc::Status s = gate_->Allow(std::move(entry), decision.decision);
+      !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<std::vector<v1::RecordSummary>> found = gate_->vault().Find(q);
+  if (!found.ok()) return ToGrpc(found.status());
+  for (v1::RecordSummary& s : *found) *response->add_records() = std::move(s);
+  if (response->records_size() == q.limit) {
+    response->set_next_page_token(
+        response->records(response->records_size() - 1).record_id());
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace lanevault::api

@@ -1,0 +1,98 @@
+#include "api/gate.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/time_util.h"
+
+namespace lanevault::api {
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+absl::StatusOr<Caller> Gate::Authenticate(
+    const grpc::ServerContext& ctx) const {
+  std::string principal;
+  if (auto auth = ctx.auth_context(); auth && auth->IsPeerAuthenticated()) {
+    for (const auto& cn : auth->FindPropertyValues("x509_common_name")) {
+      principal.assign(cn.data(), cn.size());
+      break;
+    }
+  }
+  if (principal.empty() && dev_insecure_) {
+    // Development plain text on loopback only: the caller names itself.
+    const auto& md = ctx.client_metadata();
+    if (auto it = md.find("lanevault-dev-principal"); it != md.end()) {
+      principal.assign(it->second.data(), it->second.size());
+    }
+  }
+  if (principal.empty()) {
+    return absl::UnauthenticatedError("no verified client certificate");
+  }
+  return Caller{principal, policy_->RoleOf(principal)};
+}
+
+v1::AuditEntry Gate::Entry(const Caller& caller, const grpc::ServerContext& ctx,
+                           v1::Action action, absl::string_view purpose,
+                           absl::string_view case_id,
+                           absl::string_view record_id) const {
+  v1::AuditEntry e;
+  *e.mutable_time() = ToProto(vault_->clock()->Now());
+  e.set_principal(caller.principal);
+  e.set_role(std::string(policy::RoleName(caller.role)));
+  e.set_action(action);
+  e.set_purpose(std::string(purpose));
+  e.set_case_id(std::string(case_id));
+  e.set_record_id(std::string(record_id));
+  (void)ctx;
+  return e;
+}
+
+grpc::Status Gate::Refuse(v1::AuditEntry entry, const v1::Decision& decision,
+                          grpc::StatusCode code,
+                          absl::string_view message) const {
+  entry.set_verdict(v1::VERDICT_DENY);
+  entry.mutable_rule_ids()->CopyFrom(decision.rule_ids());
+  entry.set_reason_code(decision.reason_code());
+  spdlog::info("refused {} {} for {}: {}", entry.principal(),
+               v1::Action_Name(entry.action()), entry.purpose(),
+               decision.reason_code());
+  if (auto seq = vault_->Audit(std::move(entry)); !seq.ok()) {
+    spdlog::error("cannot log a refusal: {}", seq.status().message());
+    return ToGrpc(seq.status());
+  }
+  return grpc::Status(code, std::string(message));
+}
+
+grpc::Status Gate::Allow(v1::AuditEntry entry,
+                         const v1::Decision& decision) const {
+  entry.set_verdict(v1::VERDICT_ALLOW);
+  entry.mutable_rule_ids()->CopyFrom(decision.rule_ids());
+  entry.set_reason_code(decision.reason_code());
+  if (auto seq = vault_->Audit(std::move(entry)); !seq.ok()) {
+    return ToGrpc(seq.status());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status Gate::Admit(const grpc::ServerContext& ctx, v1::Action action,
+                         Caller* caller) const {
+  absl::StatusOr<Caller> who = Authenticate(ctx);
+  if (!who.ok()) return ToGrpc(who.status());
+  *caller = *who;
+  policy::AccessRequest request;
+  request.principal = who->principal;
+  request.role = who->role;
+  request.action = action;
+  request.now = vault_->clock()->Now();
+  policy::AccessDecision d = policy_->DecideAccess(request);
+  v1::AuditEntry entry = Entry(*who, ctx, action, "", "", "");
+  if (!d.allowed()) {
+    return Refuse(std::move(entry), d.decision,
+                  grpc::StatusCode::PERMISSION_DENIED, d.decision.reason());
+  }
+  return Allow(std::move(entry), d.decision);
+}
+
+}  // namespace lanevault::api

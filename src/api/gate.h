@@ -1,0 +1,68 @@
+#ifndef LANEVAULT_API_GATE_H_
+#define LANEVAULT_API_GATE_H_
+
+// The decision path every RPC takes: authenticate (the principal comes from
+// the verified client certificate), decide (policy), audit (before acting;
+// fail closed), then the handler acts. Refusals are audited too.
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/status.h"
+#include "lanevault/v1/audit.pb.h"
+#include "policy/policy.h"
+#include "vault/vault.h"
+
+namespace lanevault::api {
+
+struct Caller {
+  std::string principal;
+  policy::Role role = policy::Role::kUnknown;
+};
+
+grpc::Status ToGrpc(const absl::Status& status);
+
+class Gate {
+ public:
+  Gate(const policy::Policy* policy, vault::Vault* vault, bool dev_insecure)
+      : policy_(policy), vault_(vault), dev_insecure_(dev_insecure) {}
+
+  // The caller named by its certificate's common name. UNAUTHENTICATED when
+  // there is none (only possible in the development plain-text mode).
+  absl::StatusOr<Caller> Authenticate(const grpc::ServerContext& ctx) const;
+
+  // An audit entry for this call, filled with who, what and why.
+  v1::AuditEntry Entry(const Caller& caller, const grpc::ServerContext& ctx,
+                       v1::Action action, absl::string_view purpose,
+                       absl::string_view case_id,
+                       absl::string_view record_id) const;
+
+  // Logs a refusal and returns what to send: `code` with `message`, or
+  // UNAVAILABLE when even the refusal cannot be logged.
+  grpc::Status Refuse(v1::AuditEntry entry, const v1::Decision& decision,
+                      grpc::StatusCode code, absl::string_view message) const;
+
+  // Logs an allowed action that returns no evidence (searches, status).
+  // UNAVAILABLE when the log cannot be written: then the action must not run.
+  grpc::Status Allow(v1::AuditEntry entry, const v1::Decision& decision) const;
+
+  // Authenticates and decides a call that touches no record; on refusal the
+  // returned status is what to send.
+  grpc::Status Admit(const grpc::ServerContext& ctx, v1::Action action,
+                     Caller* caller) const;
+
+  const policy::Policy& policy() const { return *policy_; }
+  vault::Vault& vault() const { return *vault_; }
+
+ private:
+  const policy::Policy* policy_;
+  vault::Vault* vault_;
+  bool dev_insecure_;
+};
+
+}  // namespace lanevault::api
+
+#endif  // LANEVAULT_API_GATE_H_

@@ -1,0 +1,57 @@
+#ifndef LANEVAULT_API_SERVER_H_
+#define LANEVAULT_API_SERVER_H_
+
+// The api module's public surface: the gRPC server over mutual TLS with the
+// lanes, evidence, audit and compliance services, standard health checking
+// and server reflection. RPCs not yet implemented answer UNIMPLEMENTED.
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "api/gate.h"
+#include "api/services.h"
+#include "grpcpp/server.h"
+#include "lanevault/v1/config.pb.h"
+
+namespace lanevault::api {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:0";  // port 0: pick a free one
+  v1::TlsConfig tls;
+  bool dev_insecure_loopback = false;  // plain text; loopback only
+  int max_message_bytes = 8 << 20;
+};
+
+class ApiServer {
+ public:
+  // Binds and starts serving. FAILED_PRECONDITION for plain text off
+  // loopback; UNAVAILABLE when the address cannot be bound; TLS file errors
+  // as they come.
+  static absl::StatusOr<std::unique_ptr<ApiServer>> Start(
+      const ServerOptions& options, const policy::Policy* policy,
+      vault::Vault* vault, LaneStatusFn lanes);
+  ~ApiServer();
+
+  int port() const { return port_; }
+  // Stops accepting, lets in-flight calls finish within `grace`.
+  void Shutdown(absl::Duration grace);
+  void Wait();
+
+ private:
+  ApiServer(const policy::Policy* policy, vault::Vault* vault, bool dev,
+            LaneStatusFn lanes);
+
+  Gate gate_;
+  EvidenceService evidence_;
+  LaneService lanes_;
+  v1::AuditService::Service audit_;            // UNIMPLEMENTED until the log
+  v1::ComplianceService::Service compliance_;  // UNIMPLEMENTED until policy
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace lanevault::api
+
+#endif  // LANEVAULT_API_SERVER_H_

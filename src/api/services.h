@@ -1,0 +1,51 @@
+#ifndef LANEVAULT_API_SERVICES_H_
+#define LANEVAULT_API_SERVICES_H_
+
+#include <functional>
+#include <vector>
+
+#include "api/gate.h"
+#include "lanevault/v1/audit_service.grpc.pb.h"
+#include "lanevault/v1/compliance.grpc.pb.h"
+#include "lanevault/v1/evidence.grpc.pb.h"
+#include "lanevault/v1/lanes.grpc.pb.h"
+
+namespace lanevault::api {
+
+// Reads one record for an inspector, for a stated purpose.
+class EvidenceService final : public v1::EvidenceService::Service {
+ public:
+  explicit EvidenceService(const Gate* gate) : gate_(gate) {}
+  grpc::Status GetRecord(grpc::ServerContext* ctx,
+                         const v1::GetRecordRequest* request,
+                         v1::GetRecordResponse* response) override;
+  grpc::Status SearchRecords(grpc::ServerContext* ctx,
+                             const v1::SearchRecordsRequest* request,
+                             v1::SearchRecordsResponse* response) override;
+
+ private:
+  const Gate* gate_;
+};
+
+using LaneStatusFn = std::function<std::vector<v1::LaneStatus>()>;
+
+// Lane state and counters for operators; never images.
+class LaneService final : public v1::LaneService::Service {
+ public:
+  LaneService(const Gate* gate, LaneStatusFn lanes)
+      : gate_(gate), lanes_(std::move(lanes)) {}
+  grpc::Status ListLanes(grpc::ServerContext* ctx,
+                         const v1::ListLanesRequest* request,
+                         v1::ListLanesResponse* response) override;
+  grpc::Status GetLaneStatus(grpc::ServerContext* ctx,
+                             const v1::GetLaneStatusRequest* request,
+                             v1::LaneStatus* response) override;
+
+ private:
+  const Gate* gate_;
+  LaneStatusFn lanes_;
+};
+
+}  // namespace lanevault::api
+
+#endif  // LANEVAULT_API_SERVICES_H_

@@ -1,0 +1,51 @@
+#include "api/vault_intake.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/time_util.h"
+#include "vault/crypto.h"
+
+namespace lanevault::api {
+
+absl::Status VaultIntake::Submit(v1::Record record) {
+  const v1::IntakeDecision decision = policy_->DecideIntake(record);
+  int dropped = 0;
+  v1::Record kept = policy::ApplyIntake(record, decision, &dropped);
+  items_dropped_ += dropped;
+  // The capture-side copy holds plaintext crops; clear them as soon as the
+  // kept copy exists.
+  for (v1::Item& item : *record.mutable_items()) {
+    vault::Wipe(*item.mutable_content());
+  }
+  v1::AuditEntry entry;
+  *entry.mutable_time() = ToProto(vault_->clock()->Now());
+  entry.set_principal(absl::StrCat("lane:", kept.lane_id()));
+  entry.set_role("lane");
+  entry.set_action(v1::ACTION_INTAKE);
+  entry.set_record_id(kept.record_id());
+  for (const v1::Item& item : kept.items()) entry.add_item_ids(item.item_id());
+  entry.set_detail(absl::StrCat(
+      "kept=", kept.items_size(), " dropped=", dropped,
+      " contract=", decision.contract_id(), "@", decision.contract_version()));
+  if (kept.items().empty()) {
+    // Nothing may be kept: the decision itself is still logged.
+    entry.set_verdict(v1::VERDICT_DENY);
+    entry.set_reason_code("nothing_kept");
+    auto seq = vault_->Audit(std::move(entry));
+    return seq.ok() ? absl::OkStatus() : seq.status();
+  }
+  entry.set_verdict(v1::VERDICT_ALLOW);
+  entry.set_reason_code("allowed");
+  absl::Status s = vault_->Intake(kept, std::move(entry));
+  for (v1::Item& item : *kept.mutable_items()) {
+    vault::Wipe(*item.mutable_content());
+  }
+  if (s.ok()) {
+    spdlog::info(
+        "stored record {} from lane {} ({} items, {} dropped by policy)",
+        kept.record_id(), kept.lane_id(), kept.items_size(), dropped);
+  }
+  return s;
+}
+
+}  // namespace lanevault::api

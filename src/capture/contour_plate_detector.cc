@@ -1,0 +1,88 @@
+#include <algorithm>
+
+#include "capture/detectors.h"
+#include "opencv2/imgproc.hpp"
+
+namespace lanevault::capture {
+namespace {
+
+// Plate shapes: wider than tall (EU plates are ~4.7:1, US ~2:1), with room
+// for perspective and loose boxes.
+constexpr double kMinAspect = 1.6;
+constexpr double kMaxAspect = 7.5;
+constexpr int kMinWidth = 50;
+constexpr int kMaxCandidates = 8;
+
+class ContourPlateDetector final : public PlateDetector {
+ public:
+  std::vector<cv::Rect> Candidates(const cv::Mat& bgr) override {
+    cv::Mat grey;
+    cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
+    // Dark characters on a light plate light up under a black-hat.
+    cv::Mat blackhat;
+    cv::morphologyEx(
+        grey, blackhat, cv::MORPH_BLACKHAT,
+        cv::getStructuringElement(cv::MORPH_RECT, cv::Size(15, 5)));
+    cv::Mat grad;
+    cv::Sobel(blackhat, grad, CV_32F, 1, 0, 3);
+    grad = cv::abs(grad);
+    cv::normalize(grad, grad, 0, 255, cv::NORM_MINMAX);
+    grad.convertTo(grad, CV_8U);
+    cv::GaussianBlur(grad, grad, cv::Size(5, 5), 0);
+    // Join the characters of one plate into one blob.
+    cv::morphologyEx(
+        grad, grad, cv::MORPH_CLOSE,
+        cv::getStructuringElement(cv::MORPH_RECT, cv::Size(21, 5)));
+    cv::Mat mask;
+    cv::threshold(grad, mask, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+    cv::erode(mask, mask, cv::Mat(), cv::Point(-1, -1), 2);
+    cv::dilate(mask, mask, cv::Mat(), cv::Point(-1, -1), 2);
+    // Keep only blobs that sit on light paint (the plate's background).
+    cv::Mat light;
+    cv::threshold(grey, light, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+    cv::dilate(light, light, cv::Mat(), cv::Point(-1, -1), 3);
+    cv::bitwise_and(mask, light, mask);
+
+    std::vector<std::vector<cv::Point>> contours;
+    cv::findContours(mask, contours, cv::RETR_EXTERNAL,
+                     cv::CHAIN_APPROX_SIMPLE);
+    struct Scored {
+      cv::Rect box;
+      double score;
+    };
+    std::vector<Scored> scored;
+    const cv::Rect frame(0, 0, bgr.cols, bgr.rows);
+    for (const auto& c : contours) {
+      cv::Rect box = cv::boundingRect(c);
+      const double aspect = static_cast<double>(box.width) / box.height;
+      if (box.width < kMinWidth || aspect < kMinAspect || aspect > kMaxAspect) {
+        continue;
+      }
+      if (box.width > bgr.cols / 2) continue;
+      const double fill = cv::contourArea(c) / box.area();
+      // Pad: the blob hugs the characters; the reader wants the whole plate.
+      const int px = box.width / 8, py = box.height / 3;
+      box = cv::Rect(box.x - px, box.y - py, box.width + 2 * px,
+                     box.height + 2 * py) &
+            frame;
+      scored.push_back({box, fill * box.area()});
+    }
+    std::sort(
+        scored.begin(), scored.end(),
+        [](const Scored& a, const Scored& b) { return a.score > b.score; });
+    std::vector<cv::Rect> out;
+    for (const Scored& s : scored) {
+      if (out.size() >= kMaxCandidates) break;
+      out.push_back(s.box);
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<PlateDetector> NewContourPlateDetector() {
+  return std::make_unique<ContourPlateDetector>();
+}
+
+}  // namespace lanevault::capture

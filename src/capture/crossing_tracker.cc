@@ -1,0 +1,200 @@
+#include "capture/crossing_tracker.h"
+
+#include <algorithm>
+
+#include "common/ids.h"
+#include "common/time_util.h"
+#include "opencv2/imgcodecs.hpp"
+#include "opencv2/imgproc.hpp"
+
+namespace lanevault::capture {
+namespace {
+
+double IoU(const cv::Rect& a, const cv::Rect& b) {
+  const double inter = (a & b).area();
+  const double uni = a.area() + b.area() - inter;
+  return uni > 0 ? inter / uni : 0;
+}
+
+bool SameFace(const cv::Rect& previous, const cv::Rect& now) {
+  if (IoU(previous, now) > 0.2) return true;
+  // A vehicle approaching fast moves its occupants' faces far between
+  // frames; near centres of similar size are the same face.
+  const cv::Point2d dc =
+      (previous.tl() + previous.br()) / 2.0 - (now.tl() + now.br()) / 2.0;
+  const double size_ratio = static_cast<double>(now.width) / previous.width;
+  return std::hypot(dc.x, dc.y) < 0.9 * std::max(previous.width, now.width) &&
+         size_ratio > 0.6 && size_ratio < 1.7;
+}
+
+v1::BoundingBox ToProto(const cv::Rect& r) {
+  v1::BoundingBox b;
+  b.set_x(r.x);
+  b.set_y(r.y);
+  b.set_width(r.width);
+  b.set_height(r.height);
+  return b;
+}
+
+}  // namespace
+
+double CrossingTracker::Quality(const cv::Mat& crop, float confidence) {
+  // Bigger, sharper and more certain is better. Sharpness is the variance of
+  // the Laplacian, the usual focus measure.
+  cv::Mat grey, lap;
+  cv::cvtColor(crop, grey, cv::COLOR_BGR2GRAY);
+  cv::Laplacian(grey, lap, CV_32F);
+  cv::Scalar mean, stddev;
+  cv::meanStdDev(lap, mean, stddev);
+  return crop.total() * std::log1p(stddev[0] * stddev[0]) * (0.5 + confidence);
+}
+
+void CrossingTracker::Offer(Crop& slot, const cv::Mat& frame,
+                            const cv::Rect& box, float confidence,
+                            int64_t frame_index) {
+  const cv::Rect clipped = box & cv::Rect(0, 0, frame.cols, frame.rows);
+  if (clipped.area() <= 0) return;
+  const cv::Mat crop = frame(clipped);
+  const double q = Quality(crop, confidence);
+  if (q > slot.quality) {
+    slot.image = crop.clone();
+    slot.box = clipped;
+    slot.confidence = confidence;
+    slot.quality = q;
+    slot.frame_index = frame_index;
+  }
+}
+
+std::optional<v1::Record> CrossingTracker::Observe(
+    const Frame& frame, const std::vector<FaceHit>& faces,
+    const std::vector<PlateSighting>& plates) {
+  if (faces.empty() && plates.empty()) return ObserveQuiet();
+  if (!open_) {
+    Reset();
+    open_ = true;
+    first_seen_ = frame.time;
+  }
+  quiet_ = 0;
+  ++frames_;
+  last_seen_ = frame.time;
+  for (const FaceHit& hit : faces) {
+    FaceTrack* track = nullptr;
+    for (FaceTrack& t : faces_) {
+      if (SameFace(t.last_box, hit.box)) {
+        track = &t;
+        break;
+      }
+    }
+    if (track == nullptr) {
+      if (faces_.size() >= static_cast<size_t>(4 * options_.max_faces))
+        continue;
+      track = &faces_.emplace_back();
+    }
+    track->last_box = hit.box;
+    ++track->hits;
+    Offer(track->best, frame.image, hit.box, hit.confidence, frame.index);
+  }
+  for (const PlateSighting& p : plates) {
+    // Larger plates are read more reliably: weigh the vote by height too.
+    const double weight = p.reading.confidence * std::sqrt(p.box.height);
+    auto it = std::find_if(votes_.begin(), votes_.end(), [&](const Vote& v) {
+      return v.text == p.reading.text;
+    });
+    if (it == votes_.end()) {
+      votes_.push_back({p.reading.text, 0, 0, 0});
+      it = votes_.end() - 1;
+    }
+    it->weight += weight;
+    ++it->votes;
+    it->best_confidence = std::max(it->best_confidence, p.reading.confidence);
+    Offer(best_plate_, frame.image, p.box, p.reading.confidence, frame.index);
+  }
+  return std::nullopt;
+}
+
+std::optional<v1::Record> CrossingTracker::ObserveQuiet() {
+  if (!open_) return std::nullopt;
+  if (++quiet_ >= options_.quiet_frames) return Close();
+  return std::nullopt;
+}
+
+std::optional<v1::Record> CrossingTracker::Flush() {
+  if (!open_) return std::nullopt;
+  return Close();
+}
+
+void CrossingTracker::Reset() {
+  open_ = false;
+  quiet_ = 0;
+  frames_ = 0;
+  faces_.clear();
+  votes_.clear();
+  best_plate_ = Crop();
+}
+
+std::optional<v1::Record> CrossingTracker::Close() {
+  std::sort(votes_.begin(), votes_.end(),
+            [](const Vote& a, const Vote& b) { return a.weight > b.weight; });
+  std::vector<FaceTrack*> faces;
+  for (FaceTrack& t : faces_) {
+    if (t.hits >= options_.min_face_hits && !t.best.image.empty()) {
+      faces.push_back(&t);
+    }
+  }
+  std::sort(faces.begin(), faces.end(),
+            [](const FaceTrack* a, const FaceTrack* b) {
+              return a->best.quality > b->best.quality;
+            });
+  if (faces.size() > static_cast<size_t>(options_.max_faces)) {
+    faces.resize(options_.max_faces);
+  }
+  if (votes_.empty() && faces.empty()) {
+    Reset();
+    return std::nullopt;  // something moved, but nothing worth a record
+  }
+  v1::Record record;
+  record.set_record_id(NewId("rec_"));
+  record.set_lane_id(options_.lane_id);
+  record.set_checkpoint_id(options_.checkpoint_id);
+  *record.mutable_first_seen() = lanevault::ToProto(first_seen_);
+  *record.mutable_last_seen() = lanevault::ToProto(last_seen_);
+  record.set_frames_seen(frames_);
+  const std::vector<int> jpeg = {cv::IMWRITE_JPEG_QUALITY,
+                                 options_.jpeg_quality};
+  auto add_image = [&](v1::DataCategory category, const Crop& crop) {
+    std::vector<uchar> bytes;
+    if (!cv::imencode(".jpg", crop.image, bytes, jpeg)) return;
+    v1::Item* item = record.add_items();
+    item->set_item_id(NewId("itm_"));
+    item->set_category(category);
+    item->set_content(bytes.data(), bytes.size());
+    item->set_media_type("image/jpeg");
+    *item->mutable_box() = ToProto(crop.box);
+    item->set_confidence(crop.confidence);
+    item->set_frame_index(crop.frame_index);
+  };
+  if (!votes_.empty()) {
+    const Vote& best = votes_.front();
+    v1::Item* text = record.add_items();
+    text->set_item_id(NewId("itm_"));
+    text->set_category(v1::DATA_CATEGORY_PLATE_TEXT);
+    text->set_content(best.text);
+    text->set_media_type("text/plain");
+    *text->mutable_box() = ToProto(best_plate_.box);
+    text->set_confidence(best.best_confidence);
+    for (const Vote& v : votes_) {
+      if (record.plate_candidates_size() >= 10) break;
+      v1::PlateCandidate* c = record.add_plate_candidates();
+      c->set_text(v.text);
+      c->set_confidence(v.best_confidence);
+      c->set_votes(v.votes);
+    }
+    add_image(v1::DATA_CATEGORY_PLATE_IMAGE, best_plate_);
+  }
+  for (const FaceTrack* t : faces)
+    add_image(v1::DATA_CATEGORY_FACE_IMAGE, t->best);
+  Reset();
+  return record;
+}
+
+}  // namespace lanevault::capture

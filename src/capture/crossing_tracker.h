@@ -1,0 +1,87 @@
+#ifndef LANEVAULT_CAPTURE_CROSSING_TRACKER_H_
+#define LANEVAULT_CAPTURE_CROSSING_TRACKER_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "capture/detectors.h"
+#include "capture/frame_source.h"
+#include "lanevault/v1/types.pb.h"
+
+namespace lanevault::capture {
+
+// A plate seen in one frame, with what the reader made of it.
+struct PlateSighting {
+  cv::Rect box;
+  PlateReading reading;
+};
+
+// Turns per-frame detections into one record per vehicle crossing: faces
+// are associated across frames into one track per occupant, plate readings
+// are voted across frames, and only the best crop of each (size, sharpness,
+// confidence) is kept, never a stream of near-duplicates. A crossing closes
+// after `quiet_frames` frames with nothing detected, or at Flush(). Not
+// thread-safe.
+class CrossingTracker {
+ public:
+  struct Options {
+    std::string lane_id;
+    std::string checkpoint_id;
+    int quiet_frames = 8;
+    int min_face_hits = 2;  // a face seen once is more likely a false hit
+    int max_faces = 6;
+    int jpeg_quality = 90;
+  };
+  explicit CrossingTracker(Options options) : options_(std::move(options)) {}
+
+  // Feeds one analysed frame. Returns a record when this frame closed one.
+  std::optional<v1::Record> Observe(const Frame& frame,
+                                    const std::vector<FaceHit>& faces,
+                                    const std::vector<PlateSighting>& plates);
+  // Feeds a frame that was not analysed (no motion): counts as quiet.
+  std::optional<v1::Record> ObserveQuiet();
+  // Closes the open crossing, if any (end of source, shutdown).
+  std::optional<v1::Record> Flush();
+
+  bool open() const { return open_; }
+
+ private:
+  struct Crop {
+    cv::Mat image;
+    cv::Rect box;
+    float confidence = 0;
+    double quality = -1;
+    int64_t frame_index = 0;
+  };
+  struct FaceTrack {
+    cv::Rect last_box;
+    int hits = 0;
+    Crop best;
+  };
+  struct Vote {
+    std::string text;
+    double weight = 0;
+    int votes = 0;
+    float best_confidence = 0;
+  };
+
+  std::optional<v1::Record> Close();
+  void Reset();
+  static double Quality(const cv::Mat& crop, float confidence);
+  static void Offer(Crop& slot, const cv::Mat& frame, const cv::Rect& box,
+                    float confidence, int64_t frame_index);
+
+  Options options_;
+  bool open_ = false;
+  int quiet_ = 0;
+  int frames_ = 0;
+  absl::Time first_seen_, last_seen_;
+  std::vector<FaceTrack> faces_;
+  std::vector<Vote> votes_;
+  Crop best_plate_;
+};
+
+}  // namespace lanevault::capture
+
+#endif  // LANEVAULT_CAPTURE_CROSSING_TRACKER_H_

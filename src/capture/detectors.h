@@ -1,0 +1,77 @@
+#ifndef LANEVAULT_CAPTURE_DETECTORS_H_
+#define LANEVAULT_CAPTURE_DETECTORS_H_
+
+// Small interfaces for what the lane looks for, so that a better model can
+// replace a cascade without touching the tracker or the lane. Instances are
+// not thread-safe (OpenCV cascades and Tesseract are not): each lane thread
+// owns its own.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "lanevault/v1/config.pb.h"
+#include "opencv2/core.hpp"
+
+namespace lanevault::capture {
+
+struct FaceHit {
+  cv::Rect box;
+  float confidence = 0;  // 0..1
+};
+
+class FaceDetector {
+ public:
+  virtual ~FaceDetector() = default;
+  virtual std::vector<FaceHit> Detect(const cv::Mat& bgr) = 0;
+};
+
+class PlateDetector {
+ public:
+  virtual ~PlateDetector() = default;
+  // Regions that may hold a plate, most plate-like first. The reader
+  // verifies them: a region it cannot read is not a plate.
+  virtual std::vector<cv::Rect> Candidates(const cv::Mat& bgr) = 0;
+};
+
+struct PlateReading {
+  std::string text;      // uppercase letters and digits only
+  float confidence = 0;  // 0..1
+};
+
+class PlateReader {
+ public:
+  virtual ~PlateReader() = default;
+  // Readings of one plate crop, best first; empty when nothing in it reads
+  // as a plate.
+  virtual std::vector<PlateReading> Read(const cv::Mat& plate_bgr) = 0;
+};
+
+// The default face detector: an OpenCV cascade from Debian's opencv-data.
+absl::StatusOr<std::unique_ptr<FaceDetector>> NewCascadeFaceDetector(
+    const std::string& cascade_file, int min_face_px);
+
+// Plate candidates from dark-on-light strokes: black-hat morphology, a
+// horizontal gradient, closing into blobs, and contours of plate shape.
+std::unique_ptr<PlateDetector> NewContourPlateDetector();
+
+// Tesseract 5 (LSTM) restricted to plate characters, on a deskewed,
+// binarised crop. `datapath` empty: Tesseract's default.
+absl::StatusOr<std::unique_ptr<PlateReader>> NewTesseractPlateReader(
+    const std::string& datapath, const std::string& language);
+
+// The detectors a lane config asks for, with the defaults filled in.
+struct DetectorSet {
+  std::unique_ptr<FaceDetector> face;
+  std::unique_ptr<PlateDetector> plate;
+  std::unique_ptr<PlateReader> reader;
+};
+absl::StatusOr<DetectorSet> NewDetectorSet(const v1::DetectorConfig& config);
+
+// The cascade the default face detector uses when none is configured.
+std::string DefaultFaceCascade();
+
+}  // namespace lanevault::capture
+
+#endif  // LANEVAULT_CAPTURE_DETECTORS_H_

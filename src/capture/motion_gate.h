@@ -1,0 +1,34 @@
+#ifndef LANEVAULT_CAPTURE_MOTION_GATE_H_
+#define LANEVAULT_CAPTURE_MOTION_GATE_H_
+
+#include "opencv2/core.hpp"
+
+namespace lanevault::capture {
+
+// Says whether something moves inside the region of interest, by comparing
+// a small blurred grey copy of each frame with the previous one. Detectors
+// run only while it says yes: on an empty lane the CPU idles (the technique
+// that keeps NVRs cheap). Not thread-safe.
+class MotionGate {
+ public:
+  struct Options {
+    int width = 160;                  // working width, pixels
+    int pixel_threshold = 18;         // grey-level change that counts
+    double changed_fraction = 0.004;  // share of changed pixels that is motion
+    int hold_frames = 6;              // stay open this long after motion
+  };
+  MotionGate() : MotionGate(Options{}) {}
+  explicit MotionGate(Options options) : options_(options) {}
+
+  // `roi` selects the lane inside the frame.
+  bool Moving(const cv::Mat& frame, const cv::Rect& roi);
+
+ private:
+  Options options_;
+  cv::Mat previous_;
+  int hold_ = 0;
+};
+
+}  // namespace lanevault::capture
+
+#endif  // LANEVAULT_CAPTURE_MOTION_GATE_H_

@@ -1,0 +1,304 @@
+// lanevaultctl: the command-line client for every role.
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "api/tls.h"
+#include "common/program.h"
+#include "common/time_util.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/create_channel.h"
+#include "lanevault/v1/evidence.grpc.pb.h"
+#include "lanevault/v1/lanes.grpc.pb.h"
+
+ABSL_FLAG(
+    std::string, server, "",
+    "host:port of lanevaultd (env LANEVAULT_SERVER; default localhost:7443).");
+ABSL_FLAG(std::string, ca, "",
+          "CA certificate PEM (env LANEVAULT_CA; default var/pki/ca.pem).");
+ABSL_FLAG(std::string, cert, "",
+          "Your client certificate PEM (env LANEVAULT_CERT).");
+ABSL_FLAG(std::string, key, "", "Your client key PEM (env LANEVAULT_KEY).");
+ABSL_FLAG(std::string, purpose, "",
+          "Why you read: e.g. vehicle-inspection, identity-verification.");
+ABSL_FLAG(std::string, case_id, "",
+          "Case id, where the contract requires one.");
+ABSL_FLAG(std::string, categories, "",
+          "Comma-separated: plate_text, plate_image, face_image, scene_image.");
+ABSL_FLAG(std::string, out_dir, "",
+          "Write the images of a record here (record get).");
+ABSL_FLAG(std::string, lane, "", "Lane id (record search).");
+ABSL_FLAG(int, limit, 20,
+          "Most results to ask for (record search; the server caps it).");
+ABSL_FLAG(double, timeout, 10, "Seconds to wait for the server.");
+ABSL_FLAG(bool, json, false, "Print JSON for scripts instead of tables.");
+
+namespace lanevault {
+namespace {
+
+constexpr char kUsage[] =
+    "The lanevault command-line client.\n\n"
+    "  lanevaultctl record get RECORD_ID --purpose P [--case_id C] "
+    "[--categories ...] [--out_dir DIR]\n"
+    "  lanevaultctl record search --purpose P [--lane L] [--limit N]\n"
+    "  lanevaultctl lanes list\n"
+    "  lanevaultctl lanes status LANE_ID\n\n"
+    "Connection: --server, --ca, --cert, --key (or LANEVAULT_SERVER,\n"
+    "LANEVAULT_CA, LANEVAULT_CERT, LANEVAULT_KEY). Exit codes: 0 done,\n"
+    "1 refused or failed, 2 bad usage.";
+
+std::string FlagOrEnv(const std::string& flag, const char* env,
+                      const std::string& fallback) {
+  if (!flag.empty()) return flag;
+  if (const char* v = std::getenv(env); v != nullptr && *v != '\0') return v;
+  return fallback;
+}
+
+std::string Server() {
+  return FlagOrEnv(absl::GetFlag(FLAGS_server), "LANEVAULT_SERVER",
+                   "localhost:7443");
+}
+
+// A gRPC error as a sentence that says what to do next.
+[[noreturn]] void FailRpc(const grpc::Status& s) {
+  const std::string m = s.error_message();
+  switch (s.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      Fail(absl::StrCat(
+          "cannot reach lanevaultd at ", Server(), ": ", m,
+          ". Is it running, and are --ca/--cert/--key from its CA?"));
+    case grpc::StatusCode::UNAUTHENTICATED:
+      Fail(absl::StrCat("not authenticated: ", m,
+                        ". Give your certificate with --cert and --key."));
+    case grpc::StatusCode::PERMISSION_DENIED:
+      Fail(absl::StrCat("refused: ", m, ". The refusal is in the access log."));
+    case grpc::StatusCode::NOT_FOUND:
+      Fail(
+          absl::StrCat("not found: ", m, " (or past its retention deadline)."));
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      Fail(absl::StrCat("rejected: ", m));
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      Fail(absl::StrCat("quota reached: ", m,
+                        ". Wait for the window or ask a compliance officer."));
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      Fail(absl::StrCat("no answer within ", absl::GetFlag(FLAGS_timeout),
+                        " s; raise --timeout or check the server."));
+    case grpc::StatusCode::DATA_LOSS:
+      Fail(absl::StrCat("the vault reports damage: ", m,
+                        ". Tell a compliance officer; do not retry."));
+    case grpc::StatusCode::UNIMPLEMENTED:
+      Fail("this server does not implement that call yet.");
+    default:
+      Fail(absl::StrCat("server error (", static_cast<int>(s.error_code()),
+                        "): ", m));
+  }
+}
+
+std::shared_ptr<grpc::Channel> Connect() {
+  const std::string ca =
+      FlagOrEnv(absl::GetFlag(FLAGS_ca), "LANEVAULT_CA", "var/pki/ca.pem");
+  const std::string cert =
+      FlagOrEnv(absl::GetFlag(FLAGS_cert), "LANEVAULT_CERT", "");
+  const std::string key =
+      FlagOrEnv(absl::GetFlag(FLAGS_key), "LANEVAULT_KEY", "");
+  auto creds = api::ClientTlsCredentials(ca, cert, key);
+  if (!creds.ok()) Fail(creds.status());
+  return grpc::CreateChannel(Server(), *creds);
+}
+
+void Prepare(grpc::ClientContext& ctx) {
+  ctx.set_deadline(absl::ToChronoTime(
+      absl::Now() + absl::Seconds(absl::GetFlag(FLAGS_timeout))));
+}
+
+void PrintJson(const google::protobuf::Message& m) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = true;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &json, o);
+  std::printf("%s", json.c_str());
+}
+
+std::string When(const google::protobuf::Timestamp& ts) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", FromProto(ts),
+                          absl::UTCTimeZone());
+}
+
+std::string CategoryName(int c) {
+  std::string name = v1::DataCategory_Name(static_cast<v1::DataCategory>(c));
+  return absl::AsciiStrToLower(
+      name.substr(std::string("DATA_CATEGORY_").size()));
+}
+
+std::vector<v1::DataCategory> ParseCategories(const std::string& list) {
+  std::vector<v1::DataCategory> out;
+  for (absl::string_view part : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+    v1::DataCategory c;
+    if (!v1::DataCategory_Parse(
+            absl::StrCat("DATA_CATEGORY_", absl::AsciiStrToUpper(part)), &c)) {
+      Fail(absl::StrCat("unknown category '", part,
+                        "' (plate_text, plate_image, face_image, scene_image)"),
+           2);
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+int RecordGet(const std::string& record_id) {
+  v1::GetRecordRequest req;
+  req.set_record_id(record_id);
+  req.set_purpose(absl::GetFlag(FLAGS_purpose));
+  req.set_case_id(absl::GetFlag(FLAGS_case_id));
+  for (auto c : ParseCategories(absl::GetFlag(FLAGS_categories)))
+    req.add_categories(c);
+  auto stub = v1::EvidenceService::NewStub(Connect());
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  v1::GetRecordResponse resp;
+  if (grpc::Status s = stub->GetRecord(&ctx, req, &resp); !s.ok()) FailRpc(s);
+  const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
+  if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+    std::printf("\n");
+  } else {
+    const v1::Record& r = resp.record();
+    std::printf(
+        "record    %s\nlane      %s (checkpoint %s)\nseen      %s\n"
+        "contract  %s v%llu\nallowed   by %s: %s\n",
+        r.record_id().c_str(), r.lane_id().c_str(), r.checkpoint_id().c_str(),
+        When(r.first_seen()).c_str(), r.contract_id().c_str(),
+        static_cast<unsigned long long>(r.contract_version()),
+        resp.decision().rule_ids_size() > 0
+            ? resp.decision().rule_ids(0).c_str()
+            : "-",
+        resp.decision().reason().c_str());
+    std::printf("%-38s %-12s %8s  %s\n", "ITEM", "CATEGORY", "BYTES",
+                "CONTENT");
+    for (const v1::Item& item : r.items()) {
+      std::string shown = item.category() == v1::DATA_CATEGORY_PLATE_TEXT
+                              ? item.content()
+                              : item.media_type();
+      std::printf("%-38s %-12s %8zu  %s\n", item.item_id().c_str(),
+                  CategoryName(item.category()).c_str(), item.content().size(),
+                  shown.c_str());
+    }
+  }
+  if (!out_dir.empty()) {
+    for (const v1::Item& item : resp.record().items()) {
+      if (item.media_type() != "image/jpeg") continue;
+      const auto path =
+          std::filesystem::path(out_dir) / (item.item_id() + ".jpg");
+      std::ofstream(path, std::ios::binary) << item.content();
+    }
+  }
+  return 0;
+}
+
+int RecordSearch() {
+  v1::SearchRecordsRequest req;
+  req.set_purpose(absl::GetFlag(FLAGS_purpose));
+  req.set_case_id(absl::GetFlag(FLAGS_case_id));
+  req.set_lane_id(absl::GetFlag(FLAGS_lane));
+  req.set_page_size(absl::GetFlag(FLAGS_limit));
+  auto stub = v1::EvidenceService::NewStub(Connect());
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  v1::SearchRecordsResponse resp;
+  if (grpc::Status s = stub->SearchRecords(&ctx, req, &resp); !s.ok())
+    FailRpc(s);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+    std::printf("\n");
+    return 0;
+  }
+  std::printf("%-38s %-10s %s\n", "RECORD", "LANE", "FIRST SEEN");
+  for (const auto& r : resp.records()) {
+    std::printf("%-38s %-10s %s\n", r.record_id().c_str(), r.lane_id().c_str(),
+                When(r.first_seen()).c_str());
+  }
+  if (!resp.next_page_token().empty())
+    std::printf("(more: results were capped)\n");
+  return 0;
+}
+
+void PrintLane(const v1::LaneStatus& l) {
+  const auto& c = l.counters();
+  std::printf(
+      "%-10s %-12s %-12s %8llu %8llu %9llu %7llu %6llu  %s\n",
+      l.lane_id().c_str(), l.checkpoint_id().c_str(),
+      absl::AsciiStrToLower(v1::LaneState_Name(l.state()).substr(11)).c_str(),
+      static_cast<unsigned long long>(c.frames_read()),
+      static_cast<unsigned long long>(c.frames_dropped()),
+      static_cast<unsigned long long>(c.crossings()),
+      static_cast<unsigned long long>(c.records_stored()),
+      static_cast<unsigned long long>(c.records_failed()),
+      l.last_error().c_str());
+}
+
+int Lanes(const std::vector<std::string>& args) {
+  auto stub = v1::LaneService::NewStub(Connect());
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  std::vector<v1::LaneStatus> lanes;
+  if (args.size() == 2 && args[1] == "list") {
+    v1::ListLanesResponse resp;
+    if (auto s = stub->ListLanes(&ctx, {}, &resp); !s.ok()) FailRpc(s);
+    if (absl::GetFlag(FLAGS_json)) {
+      PrintJson(resp);
+      std::printf("\n");
+      return 0;
+    }
+    lanes.assign(resp.lanes().begin(), resp.lanes().end());
+  } else if (args.size() == 3 && args[1] == "status") {
+    v1::GetLaneStatusRequest req;
+    req.set_lane_id(args[2]);
+    v1::LaneStatus resp;
+    if (auto s = stub->GetLaneStatus(&ctx, req, &resp); !s.ok()) FailRpc(s);
+    if (absl::GetFlag(FLAGS_json)) {
+      PrintJson(resp);
+      std::printf("\n");
+      return 0;
+    }
+    lanes.push_back(resp);
+  } else {
+    Fail("usage: lanevaultctl lanes list | lanes status LANE_ID", 2);
+  }
+  std::printf("%-10s %-12s %-12s %8s %8s %9s %7s %6s  %s\n", "LANE",
+              "CHECKPOINT", "STATE", "FRAMES", "DROPPED", "CROSSINGS", "STORED",
+              "FAILED", "LAST ERROR");
+  for (const auto& l : lanes) PrintLane(l);
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args = InitProgram(argc, argv, kUsage);
+  if (args.empty()) Fail("no command (see --help)", 2);
+  if (args[0] == "record" && args.size() == 3 && args[1] == "get") {
+    return RecordGet(args[2]);
+  }
+  if (args[0] == "record" && args.size() == 2 && args[1] == "search") {
+    return RecordSearch();
+  }
+  if (args[0] == "lanes") return Lanes(args);
+  Fail(absl::StrCat("unknown command '", absl::StrJoin(args, " "),
+                    "' (see --help)"),
+       2);
+}
+
+}  // namespace
+}  // namespace lanevault
+
+int main(int argc, char** argv) { return lanevault::Main(argc, argv); }

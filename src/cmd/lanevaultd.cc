@@ -1,0 +1,182 @@
+// lanevaultd: the vault, the policy and the API, with in-process lanes.
+
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "api/server.h"
+#include "api/vault_intake.h"
+#include "capture/lane.h"
+#include "common/config.h"
+#include "common/files.h"
+#include "common/logging.h"
+#include "common/program.h"
+#include "common/time_util.h"
+#include "policy/policy.h"
+#include "vault/crypto.h"
+#include "vault/vault.h"
+
+ABSL_FLAG(std::string, config, "deploy/config/lanevaultd.textproto",
+          "Daemon config (protobuf text format).");
+ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error.");
+ABSL_FLAG(
+    bool, init_master_key, false,
+    "Create the master key file named in the config (mode 0600) and exit.");
+ABSL_FLAG(bool, exit_when_lanes_done, false,
+          "Exit once every lane's source has ended (for replays and tests).");
+
+namespace lanevault {
+namespace {
+
+void PrintSummary(vault::Vault& vault,
+                  const std::vector<std::unique_ptr<capture::Lane>>& lanes,
+                  const std::string& listen, int port) {
+  std::printf("\n== lanevaultd: lanes done ==\n");
+  for (const auto& lane : lanes) {
+    const v1::LaneStatus s = lane->Status();
+    const auto& c = s.counters();
+    std::printf(
+        "lane %-10s frames %llu (analysed %llu, corrupt %llu)  crossings %llu  "
+        "stored %llu  failed %llu\n",
+        s.lane_id().c_str(), static_cast<unsigned long long>(c.frames_read()),
+        static_cast<unsigned long long>(c.frames_analysed()),
+        static_cast<unsigned long long>(c.frames_corrupt()),
+        static_cast<unsigned long long>(c.crossings()),
+        static_cast<unsigned long long>(c.records_stored()),
+        static_cast<unsigned long long>(c.records_failed()));
+  }
+  vault::RecordQuery q;
+  q.limit = 20;
+  auto records = vault.Find(q);
+  if (records.ok()) {
+    std::printf("records in the vault (up to 20, ids only):\n");
+    for (const auto& r : *records) {
+      std::printf("  %s  lane %s  seen %s\n", r.record_id().c_str(),
+                  r.lane_id().c_str(),
+                  absl::FormatTime("%H:%M:%S", FromProto(r.first_seen()),
+                                   absl::UTCTimeZone())
+                      .c_str());
+    }
+    if (!records->empty()) {
+      std::printf(
+          "read one (plate only, as an inspector):\n"
+          "  build/src/cmd/lanevaultctl --server %s record get %s "
+          "--purpose vehicle-inspection\n",
+          absl::StrCat(listen.substr(0, listen.rfind(':')), ":", port).c_str(),
+          records->front().record_id().c_str());
+    }
+  }
+  std::fflush(stdout);
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args = InitProgram(
+      argc, argv,
+      "The lanevault daemon: runs the lanes in its config, keeps what the\n"
+      "policy allows in the encrypted vault, and serves the gRPC API over\n"
+      "mutual TLS.\n\n"
+      "  lanevaultd --config FILE\n"
+      "  lanevaultd --config FILE --init_master_key");
+  if (!args.empty()) Fail("takes no positional arguments (see --help)", 2);
+  InitLogging("lanevaultd", absl::GetFlag(FLAGS_log_level));
+
+  absl::StatusOr<v1::DaemonConfig> config =
+      LoadDaemonConfig(absl::GetFlag(FLAGS_config));
+  if (!config.ok()) Fail(config.status());
+  if (absl::Status s = vault::InitCrypto(); !s.ok()) Fail(s);
+
+  if (absl::GetFlag(FLAGS_init_master_key)) {
+    if (absl::Status s =
+            vault::MasterKey::CreateKeyFile(config->vault().master_key());
+        !s.ok()) {
+      Fail(s);
+    }
+    std::printf(
+        "created master key %s (mode 0600); back it up offline: "
+        "without it the vault cannot be read\n",
+        config->vault().master_key().c_str());
+    return 0;
+  }
+
+  // Signals are taken by one thread with sigwait, so every other thread
+  // (gRPC's, the lanes') runs with them blocked.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::filesystem::create_directories(
+      std::filesystem::path(config->vault().database()).parent_path());
+  vault::VaultOptions vopts;
+  vopts.database = config->vault().database();
+  vopts.master_key_file = config->vault().master_key();
+  auto vault = vault::Vault::Open(vopts);
+  if (!vault.ok()) Fail(vault.status());
+  std::unique_ptr<policy::Policy> policy = policy::NewBuiltinPolicy();
+  api::VaultIntake intake(policy.get(), vault->get());
+
+  std::vector<std::unique_ptr<capture::Lane>> lanes;
+  for (const v1::LaneConfig& lc : config->lanes()) {
+    auto lane = capture::Lane::Create(lc, &intake);
+    if (!lane.ok()) Fail(lane.status());
+    lanes.push_back(std::move(*lane));
+  }
+
+  api::ServerOptions sopts;
+  sopts.listen = config->listen();
+  sopts.tls = config->tls();
+  sopts.dev_insecure_loopback = config->dev_insecure_loopback();
+  auto server =
+      api::ApiServer::Start(sopts, policy.get(), vault->get(), [&lanes] {
+        std::vector<v1::LaneStatus> out;
+        for (const auto& l : lanes) out.push_back(l->Status());
+        return out;
+      });
+  if (!server.ok()) Fail(server.status());
+  const int port = (*server)->port();
+  spdlog::info("API listening on {} (port {}), {} lane(s), vault {}",
+               config->listen(), port, lanes.size(), vopts.database);
+  if (!config->port_file().empty()) {
+    if (absl::Status s = WriteFileAtomically(config->port_file(),
+                                             absl::StrCat(port, "\n"), 0644);
+        !s.ok()) {
+      Fail(s);
+    }
+  }
+
+  for (auto& lane : lanes) lane->Start();
+  std::thread finisher([&] {
+    for (auto& lane : lanes) lane->Wait();
+    if (!lanes.empty()) PrintSummary(**vault, lanes, config->listen(), port);
+    if (absl::GetFlag(FLAGS_exit_when_lanes_done)) {
+      kill(getpid(), SIGTERM);
+    } else {
+      spdlog::info("API still up on port {}; Ctrl-C or SIGTERM to stop", port);
+    }
+  });
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("signal {}: stopping lanes and API", signal_number);
+  for (auto& lane : lanes) lane->Stop();
+  finisher.join();
+  (*server)->Shutdown(absl::Seconds(5));
+  (*server)->Wait();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace lanevault
+
+int main(int argc, char** argv) { return lanevault::Main(argc, argv); }

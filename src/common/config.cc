@@ -1,0 +1,166 @@
+#include "common/config.h"
+
+#include <filesystem>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+
+namespace lanevault {
+namespace {
+
+class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (first_.empty()) {
+      // The parser counts from zero; editors count from one.
+      first_ = absl::StrCat(line + 1, ":", column + 1, ": ", message);
+    }
+  }
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string first_;
+};
+
+std::string Resolve(const std::filesystem::path& base, const std::string& p) {
+  if (p.empty() || p.find("://") != std::string::npos) return p;
+  std::filesystem::path path(p);
+  if (path.is_absolute()) return p;
+  return (base / path).lexically_normal().string();
+}
+
+// Lane sources carry a scheme; only folder: and file: name local paths.
+std::string ResolveSource(const std::filesystem::path& base,
+                          const std::string& source) {
+  for (absl::string_view scheme : {"folder:", "file:"}) {
+    if (absl::StartsWith(source, scheme)) {
+      return absl::StrCat(scheme, Resolve(base, source.substr(scheme.size())));
+    }
+  }
+  return source;
+}
+
+}  // namespace
+
+absl::Status ParseTextProto(absl::string_view text, absl::string_view what,
+                            google::protobuf::Message* out) {
+  google::protobuf::TextFormat::Parser parser;
+  FirstErrorCollector errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(std::string(text), out)) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ":", errors.first()));
+  }
+  return absl::OkStatus();
+}
+
+bool IsLoopbackAddress(absl::string_view host_port) {
+  return absl::StartsWith(host_port, "localhost:") ||
+         absl::StartsWith(host_port, "127.") ||
+         absl::StartsWith(host_port, "[::1]:");
+}
+
+absl::Status ValidateLaneConfig(const v1::LaneConfig& lane,
+                                absl::string_view field_path) {
+  auto bad = [&](absl::string_view field, absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field_path, ".", field, ": ", why));
+  };
+  if (lane.lane_id().empty()) return bad("lane_id", "must be set");
+  if (lane.checkpoint_id().empty()) return bad("checkpoint_id", "must be set");
+  const std::string& s = lane.source();
+  if (!(absl::StartsWith(s, "folder:") || absl::StartsWith(s, "file:") ||
+        absl::StartsWith(s, "rtsp://") || absl::StartsWith(s, "http://") ||
+        absl::StartsWith(s, "https://") || absl::StartsWith(s, "v4l2:"))) {
+    return bad("source",
+               "must start with folder:, file:, rtsp://, http(s):// or v4l2:");
+  }
+  if (lane.max_fps() < 0) return bad("max_fps", "must not be negative");
+  if (lane.has_roi()) {
+    const auto& r = lane.roi();
+    if (r.x() < 0 || r.y() < 0 || r.width() <= 0 || r.height() <= 0 ||
+        r.x() + r.width() > 1.0001f || r.y() + r.height() > 1.0001f) {
+      return bad("roi", "must be fractions of the frame inside 0..1");
+    }
+  }
+  if (lane.quiet_frames_to_close() < 0) {
+    return bad("quiet_frames_to_close", "must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateDaemonConfig(const v1::DaemonConfig& config) {
+  auto bad = [](absl::string_view field, absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
+  };
+  if (config.listen().empty()) return bad("listen", "must be set (host:port)");
+  if (config.dev_insecure_loopback()) {
+    if (!IsLoopbackAddress(config.listen())) {
+      return bad("dev_insecure_loopback",
+                 "plain text is only allowed on a loopback address");
+    }
+  } else {
+    if (config.tls().ca_cert().empty())
+      return bad("tls.ca_cert", "must be set");
+    if (config.tls().server_cert().empty()) {
+      return bad("tls.server_cert", "must be set");
+    }
+    if (config.tls().server_key().empty()) {
+      return bad("tls.server_key", "must be set");
+    }
+  }
+  if (config.vault().database().empty()) {
+    return bad("vault.database", "must be set");
+  }
+  if (config.vault().master_key().empty()) {
+    return bad("vault.master_key", "must be set");
+  }
+  absl::flat_hash_set<std::string> lane_ids;
+  for (int i = 0; i < config.lanes_size(); ++i) {
+    const std::string path = absl::StrCat("lanes[", i, "]");
+    if (absl::Status s = ValidateLaneConfig(config.lanes(i), path); !s.ok()) {
+      return s;
+    }
+    if (!lane_ids.insert(config.lanes(i).lane_id()).second) {
+      return bad(
+          absl::StrCat(path, ".lane_id"),
+          absl::StrCat("duplicate lane id '", config.lanes(i).lane_id(), "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::DaemonConfig> LoadDaemonConfig(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  v1::DaemonConfig config;
+  if (absl::Status s = ParseTextProto(*text, path, &config); !s.ok()) return s;
+  if (absl::Status s = ValidateDaemonConfig(config); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
+  }
+  const std::filesystem::path base =
+      std::filesystem::absolute(path).parent_path();
+  auto* tls = config.mutable_tls();
+  tls->set_ca_cert(Resolve(base, tls->ca_cert()));
+  tls->set_server_cert(Resolve(base, tls->server_cert()));
+  tls->set_server_key(Resolve(base, tls->server_key()));
+  auto* vault = config.mutable_vault();
+  vault->set_database(Resolve(base, vault->database()));
+  vault->set_master_key(Resolve(base, vault->master_key()));
+  config.set_port_file(Resolve(base, config.port_file()));
+  config.set_state_dir(Resolve(base, config.state_dir()));
+  for (auto& lane : *config.mutable_lanes()) {
+    lane.set_source(ResolveSource(base, lane.source()));
+    auto* det = lane.mutable_detectors();
+    det->set_face_cascade(Resolve(base, det->face_cascade()));
+    det->set_face_model(Resolve(base, det->face_model()));
+    det->set_plate_cascade(Resolve(base, det->plate_cascade()));
+  }
+  return config;
+}
+
+}  // namespace lanevault

@@ -1,0 +1,39 @@
+#ifndef LANEVAULT_COMMON_CONFIG_H_
+#define LANEVAULT_COMMON_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
+#include "lanevault/v1/config.pb.h"
+
+namespace lanevault {
+
+// Parses protobuf text format into `out`. On error returns
+// INVALID_ARGUMENT "<what>:<line>:<column>: <reason>" for the first problem,
+// so a person can go straight to it. Unknown fields are errors.
+absl::Status ParseTextProto(absl::string_view text, absl::string_view what,
+                            google::protobuf::Message* out);
+
+// Reads, parses and validates a daemon config file; relative paths in it are
+// resolved against the directory the file is in.
+absl::StatusOr<v1::DaemonConfig> LoadDaemonConfig(const std::string& path);
+
+// Checks a config for what the daemon needs before it starts: an address,
+// TLS files unless the development flag is set (and then only on loopback),
+// a vault, and well-formed lanes. The first problem is returned with its
+// field path.
+absl::Status ValidateDaemonConfig(const v1::DaemonConfig& config);
+
+// Checks one lane's config (used by the daemon and by capture nodes).
+absl::Status ValidateLaneConfig(const v1::LaneConfig& lane,
+                                absl::string_view field_path);
+
+// True for "localhost", "127.x.x.x" and "[::1]" listen addresses.
+bool IsLoopbackAddress(absl::string_view host_port);
+
+}  // namespace lanevault
+
+#endif  // LANEVAULT_COMMON_CONFIG_H_

@@ -1,0 +1,27 @@
+#ifndef LANEVAULT_COMMON_FILES_H_
+#define LANEVAULT_COMMON_FILES_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace lanevault {
+
+// Reads a whole file. NOT_FOUND when it does not exist, with the path.
+absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+
+// Writes `data` to a temporary file beside `path`, fsyncs it, and renames it
+// over `path`, so a crash leaves either the old or the new content.
+absl::Status WriteFileAtomically(const std::string& path,
+                                 absl::string_view data, int mode);
+
+// OK if `path` is a regular file that neither group nor others can read or
+// write; FAILED_PRECONDITION naming the path and its mode otherwise. Used
+// for every file that holds a secret (master key, TLS private key).
+absl::Status CheckPrivateFile(const std::string& path);
+
+}  // namespace lanevault
+
+#endif  // LANEVAULT_COMMON_FILES_H_

@@ -1,0 +1,20 @@
+#ifndef LANEVAULT_COMMON_IDS_H_
+#define LANEVAULT_COMMON_IDS_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace lanevault {
+
+// A new identifier: `prefix` followed by 128 random bits in lowercase hex.
+// Random, not sequential, so that knowing one record id says nothing about
+// the next one (walking ids is how bulk copies start).
+std::string NewId(absl::string_view prefix);
+
+// True if `id` has the form NewId(prefix) produces.
+bool IsWellFormedId(absl::string_view id, absl::string_view prefix);
+
+}  // namespace lanevault
+
+#endif  // LANEVAULT_COMMON_IDS_H_

@@ -1,0 +1,69 @@
+#include "common/program.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace lanevault {
+namespace {
+
+std::string& ProgramName() {
+  static std::string* name = new std::string("lanevault");
+  return *name;
+}
+
+bool IsProgramFlagFile(absl::string_view file) {
+  // --help lists the flags the project's programs define, not Abseil's own.
+  return absl::StrContains(file, "src/cmd/") ||
+         absl::StrContains(file, "src/common/program");
+}
+
+}  // namespace
+
+absl::string_view Version() { return LANEVAULT_VERSION; }
+
+std::vector<std::string> InitProgram(int argc, char** argv,
+                                     absl::string_view usage) {
+  std::string name = argv[0];
+  if (auto slash = name.rfind('/'); slash != std::string::npos) {
+    name = name.substr(slash + 1);
+  }
+  ProgramName() = name;
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags = IsProgramFlagFile;
+  config.contains_helpshort_flags = IsProgramFlagFile;
+  config.version_string = [name] {
+    return absl::StrCat(name, " ", LANEVAULT_VERSION, "\n");
+  };
+  config.normalize_filename = [](absl::string_view f) {
+    auto pos = f.find("src/");
+    return std::string(pos == absl::string_view::npos ? f : f.substr(pos));
+  };
+  absl::SetFlagsUsageConfig(config);
+  absl::SetProgramUsageMessage(usage);
+
+  // Abseil reports an unknown or malformed flag itself, on one line, and
+  // exits non-zero; --help and --version exit here too.
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  std::vector<std::string> args;
+  for (size_t i = 1; i < positional.size(); ++i)
+    args.emplace_back(positional[i]);
+  return args;
+}
+
+void Fail(absl::string_view message, int code) {
+  std::fprintf(stderr, "%s: %.*s\n", ProgramName().c_str(),
+               static_cast<int>(message.size()), message.data());
+  std::exit(code);
+}
+
+void Fail(const absl::Status& status, int code) {
+  Fail(status.message(), code);
+}
+
+}  // namespace lanevault

@@ -1,0 +1,27 @@
+#ifndef LANEVAULT_COMMON_PROGRAM_H_
+#define LANEVAULT_COMMON_PROGRAM_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace lanevault {
+
+// The project version, as printed by every program's --version.
+absl::string_view Version();
+
+// Parses flags for a program in src/cmd: sets the --help text and the
+// --version string, exits with a one-line error on an unknown flag, and
+// returns the positional arguments (without argv[0]).
+std::vector<std::string> InitProgram(int argc, char** argv,
+                                     absl::string_view usage);
+
+// Prints "<program>: <message>" to stderr and exits with `code`.
+[[noreturn]] void Fail(absl::string_view message, int code = 1);
+[[noreturn]] void Fail(const absl::Status& status, int code = 1);
+
+}  // namespace lanevault
+
+#endif  // LANEVAULT_COMMON_PROGRAM_H_

@@ -1,0 +1,22 @@
+#ifndef LANEVAULT_COMMON_TIME_UTIL_H_
+#define LANEVAULT_COMMON_TIME_UTIL_H_
+
+#include <cstdint>
+
+#include "absl/time/time.h"
+#include "google/protobuf/duration.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+
+namespace lanevault {
+
+google::protobuf::Timestamp ToProto(absl::Time t);
+absl::Time FromProto(const google::protobuf::Timestamp& ts);
+absl::Duration FromProto(const google::protobuf::Duration& d);
+google::protobuf::Duration ToProto(absl::Duration d);
+
+// Microseconds since the Unix epoch: how times are stored in the vault.
+int64_t ToUnixMicrosSaturated(absl::Time t);
+
+}  // namespace lanevault
+
+#endif  // LANEVAULT_COMMON_TIME_UTIL_H_

@@ -1,0 +1,183 @@
+#include "vault/crypto.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+
+namespace lanevault::vault {
+namespace {
+
+constexpr size_t kKeyBytes = crypto_aead_xchacha20poly1305_ietf_KEYBYTES;
+constexpr size_t kNonceBytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+constexpr size_t kTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+static_assert(kKeyBytes == 32);
+
+const unsigned char* U(absl::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+// nonce || ciphertext || tag, with a fresh random nonce (192 bits: random
+// nonces are safe for XChaCha20 at any volume this vault will see).
+std::string AeadEncrypt(const SecureBytes& key, absl::string_view plaintext,
+                        absl::string_view ad) {
+  std::string out(kNonceBytes + plaintext.size() + kTagBytes, '\0');
+  auto* nonce = reinterpret_cast<unsigned char*>(out.data());
+  randombytes_buf(nonce, kNonceBytes);
+  unsigned long long written = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      nonce + kNonceBytes, &written, U(plaintext), plaintext.size(), U(ad),
+      ad.size(), nullptr, nonce, key.data());
+  out.resize(kNonceBytes + written);
+  return out;
+}
+
+absl::StatusOr<SecureBytes> AeadDecrypt(const SecureBytes& key,
+                                        absl::string_view sealed,
+                                        absl::string_view ad,
+                                        absl::string_view what) {
+  if (sealed.size() < kNonceBytes + kTagBytes) {
+    return absl::DataLossError(absl::StrCat(what, " is truncated"));
+  }
+  SecureBytes out(sealed.size() - kNonceBytes - kTagBytes);
+  unsigned long long written = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+          out.data(), &written, nullptr, U(sealed) + kNonceBytes,
+          sealed.size() - kNonceBytes, U(ad), ad.size(), U(sealed),
+          key.data()) != 0) {
+    return absl::DataLossError(
+        absl::StrCat(what, " failed authentication (damaged or moved)"));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status InitCrypto() {
+  if (sodium_init() < 0)
+    return absl::InternalError("libsodium failed to start");
+  return absl::OkStatus();
+}
+
+SecureBytes::SecureBytes(size_t size) : size_(size) {
+  if (sodium_init() < 0) std::abort();
+  // sodium_malloc(0) is valid but we keep one byte so data() is never null.
+  data_ = static_cast<uint8_t*>(sodium_malloc(size == 0 ? 1 : size));
+  if (data_ == nullptr) std::abort();
+  sodium_memzero(data_, size == 0 ? 1 : size);
+}
+
+SecureBytes::~SecureBytes() {
+  if (data_ != nullptr) sodium_free(data_);  // zeroes before freeing
+}
+
+SecureBytes::SecureBytes(SecureBytes&& other) noexcept
+    : data_(other.data_), size_(other.size_) {
+  other.data_ = nullptr;
+  other.size_ = 0;
+}
+
+SecureBytes& SecureBytes::operator=(SecureBytes&& other) noexcept {
+  if (this != &other) {
+    if (data_ != nullptr) sodium_free(data_);
+    data_ = other.data_;
+    size_ = other.size_;
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+SecureBytes SecureBytes::CopyOf(absl::string_view bytes) {
+  SecureBytes out(bytes.size());
+  if (!bytes.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
+  return out;
+}
+
+void Wipe(std::string& s) {
+  if (!s.empty()) sodium_memzero(s.data(), s.size());
+  s.clear();
+}
+
+absl::Status MasterKey::CreateKeyFile(const std::string& path) {
+  if (absl::Status s = InitCrypto(); !s.ok()) return s;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) {
+      return absl::AlreadyExistsError(absl::StrCat(path, " already exists"));
+    }
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
+  }
+  SecureBytes key(kKeyBytes);
+  randombytes_buf(key.data(), key.size());
+  const bool ok =
+      ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
+      ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(path.c_str());
+    return absl::InternalError(absl::StrCat("cannot write ", path));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<MasterKey> MasterKey::LoadFromFile(const std::string& path) {
+  if (absl::Status s = InitCrypto(); !s.ok()) return s;
+  if (absl::Status s = CheckPrivateFile(path); !s.ok()) return s;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  }
+  // Read straight into guarded memory; one byte more than a key tells us the
+  // file is too long without reading it into ordinary memory.
+  SecureBytes key(kKeyBytes + 1);
+  ssize_t n = ::read(fd, key.data(), key.size());
+  ::close(fd);
+  if (n != static_cast<ssize_t>(kKeyBytes)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " is not a master key (expected exactly ", kKeyBytes, " bytes)"));
+  }
+  SecureBytes exact(kKeyBytes);
+  std::memcpy(exact.data(), key.data(), kKeyBytes);
+  return MasterKey(std::move(exact));
+}
+
+Envelope::Envelope(MasterKey kek, uint32_t key_version)
+    : kek_(std::move(kek)), key_version_(key_version) {}
+
+absl::StatusOr<SealedItem> Envelope::Seal(
+    absl::string_view plaintext, absl::string_view associated_data) const {
+  SecureBytes data_key(kKeyBytes);
+  crypto_aead_xchacha20poly1305_ietf_keygen(data_key.data());
+  SealedItem sealed;
+  sealed.ciphertext = AeadEncrypt(data_key, plaintext, associated_data);
+  sealed.wrapped_key = AeadEncrypt(kek_.key_, data_key.view(), associated_data);
+  sealed.key_version = key_version_;
+  return sealed;
+}
+
+absl::StatusOr<SecureBytes> Envelope::Open(
+    const SealedItem& sealed, absl::string_view associated_data) const {
+  if (sealed.key_version != key_version_) {
+    return absl::DataLossError(
+        absl::StrCat("unknown key version ", sealed.key_version));
+  }
+  absl::StatusOr<SecureBytes> data_key = AeadDecrypt(
+      kek_.key_, sealed.wrapped_key, associated_data, "wrapped data key");
+  if (!data_key.ok()) return data_key.status();
+  if (data_key->size() != kKeyBytes) {
+    return absl::DataLossError("wrapped data key has the wrong length");
+  }
+  return AeadDecrypt(*data_key, sealed.ciphertext, associated_data,
+                     "item ciphertext");
+}
+
+}  // namespace lanevault::vault

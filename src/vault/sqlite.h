@@ -1,0 +1,89 @@
+#ifndef LANEVAULT_VAULT_SQLITE_H_
+#define LANEVAULT_VAULT_SQLITE_H_
+
+// A thin RAII layer over the SQLite C API that turns result codes into
+// absl::Status: disk full is RESOURCE_EXHAUSTED, a damaged file DATA_LOSS,
+// a busy or failing disk UNAVAILABLE. Not thread-safe; the store serialises.
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace lanevault::vault {
+
+absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db);
+
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) {
+    o.stmt_ = nullptr;
+  }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& Bind(int index, int64_t value);
+  Statement& Bind(int index, absl::string_view text);  // as TEXT
+  Statement& BindBlob(int index, absl::string_view bytes);
+
+  // Steps once: true while a row is available, false when done.
+  absl::StatusOr<bool> Step();
+  // Steps to completion, for statements that return no rows.
+  absl::Status Run();
+
+  int64_t Int(int column) const;
+  std::string Text(int column) const;
+  std::string Blob(int column) const;
+  bool IsNull(int column) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+class Database {
+ public:
+  static absl::StatusOr<Database> Open(const std::string& path);
+  ~Database();
+  Database(Database&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  Database& operator=(Database&& o) noexcept;
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  absl::Status Exec(absl::string_view sql);
+  absl::StatusOr<Statement> Prepare(absl::string_view sql);
+  sqlite3* handle() { return db_; }
+
+ private:
+  explicit Database(sqlite3* db) : db_(db) {}
+  sqlite3* db_ = nullptr;
+};
+
+// BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless Commit()
+// succeeded.
+class Transaction {
+ public:
+  static absl::StatusOr<Transaction> Begin(Database& db);
+  ~Transaction();
+  Transaction(Transaction&& o) noexcept : db_(o.db_), done_(o.done_) {
+    o.done_ = true;
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  absl::Status Commit();
+
+ private:
+  explicit Transaction(Database* db) : db_(db) {}
+  Database* db_;
+  bool done_ = false;
+};
+
+}  // namespace lanevault::vault
+
+#endif  // LANEVAULT_VAULT_SQLITE_H_

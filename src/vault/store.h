@@ -1,0 +1,79 @@
+#ifndef LANEVAULT_VAULT_STORE_H_
+#define LANEVAULT_VAULT_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "lanevault/v1/audit.pb.h"
+#include "lanevault/v1/types.pb.h"
+#include "vault/crypto.h"
+
+namespace lanevault::vault {
+
+// One item as stored: only the category and deadline are in the clear (the
+// sweeper and the policy need them); everything else is inside `sealed`.
+struct StoredItem {
+  std::string item_id;
+  v1::DataCategory category = v1::DATA_CATEGORY_UNSPECIFIED;
+  absl::Time deadline;
+  SealedItem sealed;
+};
+
+struct StoredRecord {
+  v1::RecordSummary summary;  // categories are filled in on read
+  std::vector<StoredItem> items;
+};
+
+struct RecordQuery {
+  std::string lane_id;  // empty: every lane
+  absl::Time since = absl::InfinitePast();
+  absl::Time until = absl::InfiniteFuture();
+  std::string after_record_id;  // paging: continue after this id
+  int limit = 50;
+};
+
+// Where sealed records and the access log live. Implementations: SQLite
+// (the default, one file); PostgreSQL can follow behind this interface.
+// Every method is thread-safe. A record, its items and the audit entry that
+// describes its intake commit together or not at all.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Stores the record and appends `audit` in one transaction; returns the
+  // audit sequence number. ALREADY_EXISTS for a duplicate record id;
+  // RESOURCE_EXHAUSTED when the disk is full; UNAVAILABLE on I/O errors.
+  // On any error nothing was written.
+  virtual absl::StatusOr<uint64_t> PutRecord(const StoredRecord& record,
+                                             v1::AuditEntry audit) = 0;
+
+  // NOT_FOUND for an unknown id; DATA_LOSS when the row is damaged.
+  virtual absl::StatusOr<StoredRecord> GetRecord(
+      absl::string_view record_id) = 0;
+
+  // Summaries ordered by first_seen then id, at most query.limit.
+  virtual absl::StatusOr<std::vector<v1::RecordSummary>> FindRecords(
+      const RecordQuery& query) = 0;
+
+  // Appends one entry to the access log; returns its sequence number.
+  virtual absl::StatusOr<uint64_t> AppendAudit(v1::AuditEntry entry) = 0;
+
+  // Entries with sequence in [start, end).
+  virtual absl::StatusOr<std::vector<v1::AuditEntry>> ReadAudit(
+      uint64_t start, uint64_t end) = 0;
+
+  virtual absl::StatusOr<uint64_t> CountRecords() = 0;
+};
+
+// Opens (creating if needed) a SQLite vault file in WAL mode with
+// synchronous=FULL and secure_delete=ON, migrating its schema forward.
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+
+}  // namespace lanevault::vault
+
+#endif  // LANEVAULT_VAULT_STORE_H_
