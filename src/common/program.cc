@@ -2,7 +2,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 
+#include "absl/flags/internal/program_name.h"
+#include "absl/flags/internal/usage.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
@@ -47,8 +50,20 @@ std::vector<std::string> InitProgram(int argc, char** argv,
   absl::SetFlagsUsageConfig(config);
   absl::SetProgramUsageMessage(usage);
 
+  absl::flags_internal::SetProgramInvocationName(argv[0]);
+  // Abseil's own --help exits 1; a person asking for help has not failed.
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--help" || arg == "-h" || arg == "-help") {
+      absl::flags_internal::FlagsHelp(
+          std::cout, "src/cmd/",
+          absl::flags_internal::HelpFormat::kHumanReadable, usage);
+      std::exit(0);
+    }
+  }
   // Abseil reports an unknown or malformed flag itself, on one line, and
-  // exits non-zero; --help and --version exit here too.
+  // exits non-zero; --version exits 0 here too.
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   std::vector<std::string> args;
   for (size_t i = 1; i < positional.size(); ++i)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Every program answers --help and --version, and refuses a bad flag or a
+# bad config with a one-line error and a non-zero exit.
+#   program_flags_test.sh BUILD_DIR
+set -uo pipefail
+bin=$1/src/cmd
+failures=0
+check() { if ! eval "$2"; then echo "FAIL: $1"; failures=$((failures + 1)); fi; }
+
+for p in lanevaultd lanevaultctl lanevault-lane lanevault-footage; do
+  check "$p --help" "'$bin/$p' --help >/dev/null 2>&1"
+  check "$p --version" "'$bin/$p' --version 2>&1 | grep -q '^$p [0-9]'"
+  out=$("$bin/$p" --no_such_flag 2>&1); rc=$?
+  check "$p bad flag exits non-zero" "[[ $rc -ne 0 ]]"
+  check "$p bad flag: one line" "[[ \$(wc -l <<<\"\$out\") -le 2 ]]"
+done
+
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+echo 'listen: "127.0.0.1:0" bogus_field: 1' >"$tmp/bad.textproto"
+out=$("$bin/lanevaultd" --config "$tmp/bad.textproto" 2>&1); rc=$?
+check "lanevaultd bad config exits non-zero" "[[ $rc -ne 0 ]]"
+check "lanevaultd bad config names line and field" "grep -q 'bad.textproto:1:.*bogus_field' <<<\"\$out\""
+out=$("$bin/lanevaultd" --config "$tmp/missing.textproto" 2>&1); rc=$?
+check "lanevaultd missing config exits non-zero" "[[ $rc -ne 0 && \$(wc -l <<<\"\$out\") -eq 1 ]]"
+out=$("$bin/lanevaultctl" frobnicate 2>&1); rc=$?
+check "lanevaultctl unknown command exits 2" "[[ $rc -eq 2 ]]"
+
+if [[ $failures -eq 0 ]]; then echo "1 passed, 0 failed"; else exit 1; fi

@@ -1,0 +1,56 @@
+#include "testing/test_util.h"
+
+#include <stdlib.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "absl/strings/str_cat.h"
+#include "footage/scene.h"
+#include "gtest/gtest.h"
+
+namespace lanevault::testing {
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl =
+      absl::StrCat(base ? base : "/tmp", "/lanevault-test-XXXXXX");
+  char* made = mkdtemp(tmpl.data());
+  if (made == nullptr) std::abort();
+  path_ = made;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::Join(absl::string_view name) const {
+  return absl::StrCat(path_, "/", name);
+}
+
+void MakeDevPki(const std::string& dir) {
+  const std::string cmd = absl::StrCat(
+      LANEVAULT_SOURCE_DIR, "/deploy/pki/make-dev-pki.sh ", dir, " >/dev/null");
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+void MakeFootage(const std::string& dir,
+                 const std::vector<std::string>& plates) {
+  footage::SceneOptions options;
+  for (const auto& p : plates) options.vehicles.push_back({p, {40, 40, 150}});
+  auto scene = footage::RenderScene(options);
+  ASSERT_TRUE(scene.ok()) << scene.status();
+  ASSERT_TRUE(footage::WriteScene(*scene, options, dir).ok());
+}
+
+bool FileContains(const std::string& path, absl::string_view needle) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)),
+                          std::istreambuf_iterator<char>());
+  return bytes.find(std::string(needle)) != std::string::npos;
+}
+
+}  // namespace lanevault::testing

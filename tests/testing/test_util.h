@@ -1,0 +1,38 @@
+#ifndef LANEVAULT_TESTING_TEST_UTIL_H_
+#define LANEVAULT_TESTING_TEST_UTIL_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace lanevault::testing {
+
+// A fresh folder under $TMPDIR, removed with everything in it at the end.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string Join(absl::string_view name) const;
+
+ private:
+  std::string path_;
+};
+
+// Runs deploy/pki/make-dev-pki.sh into `dir` (the openssl command, as in
+// production setups). Fails the test on error.
+void MakeDevPki(const std::string& dir);
+
+// Renders footage with the given plates into `dir` (frames/, truth files).
+void MakeFootage(const std::string& dir,
+                 const std::vector<std::string>& plates);
+
+// True if `needle` occurs anywhere in the file's raw bytes.
+bool FileContains(const std::string& path, absl::string_view needle);
+
+}  // namespace lanevault::testing
+
+#endif  // LANEVAULT_TESTING_TEST_UTIL_H_

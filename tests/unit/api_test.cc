@@ -1,0 +1,225 @@
+// The API on a real gRPC server, over real mutual TLS on loopback, with
+// certificates made by the project's own dev PKI script.
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "api/server.h"
+#include "api/tls.h"
+#include "common/ids.h"
+#include "common/time_util.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "gtest/gtest.h"
+#include "lanevault/v1/audit_service.grpc.pb.h"
+#include "lanevault/v1/evidence.grpc.pb.h"
+#include "lanevault/v1/lanes.grpc.pb.h"
+#include "policy/policy.h"
+#include "testing/test_util.h"
+#include "vault/vault.h"
+
+namespace lanevault::api {
+namespace {
+
+class ApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    testing::MakeDevPki(dir_->Join("pki"));
+    testing::MakeDevPki(
+        dir_->Join("other-pki"));  // a CA the server does not trust
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  void SetUp() override {
+    const std::string key = work_.Join("master.key");
+    ASSERT_TRUE(vault::MasterKey::CreateKeyFile(key).ok());
+    vault::VaultOptions vo;
+    vo.database = work_.Join("vault.db");
+    vo.master_key_file = key;
+    auto v = vault::Vault::Open(vo);
+    ASSERT_TRUE(v.ok()) << v.status();
+    vault_ = std::move(*v);
+    policy_ = policy::NewBuiltinPolicy();
+
+    ServerOptions so;
+    so.listen = "127.0.0.1:0";
+    so.tls.set_ca_cert(dir_->Join("pki/ca.pem"));
+    so.tls.set_server_cert(dir_->Join("pki/server.pem"));
+    so.tls.set_server_key(dir_->Join("pki/server.key"));
+    auto server = ApiServer::Start(so, policy_.get(), vault_.get(), [] {
+      v1::LaneStatus s;
+      s.set_lane_id("lane-1");
+      return std::vector<v1::LaneStatus>{s};
+    });
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+
+    record_.set_record_id(NewId("rec_"));
+    record_.set_lane_id("lane-1");
+    record_.set_checkpoint_id("cp");
+    *record_.mutable_first_seen() = ToProto(absl::Now());
+    auto* text = record_.add_items();
+    text->set_item_id(NewId("itm_"));
+    text->set_category(v1::DATA_CATEGORY_PLATE_TEXT);
+    text->set_content("KXR4821");
+    *text->mutable_deadline() = ToProto(absl::Now() + absl::Hours(1));
+    auto* face = record_.add_items();
+    face->set_item_id(NewId("itm_"));
+    face->set_category(v1::DATA_CATEGORY_FACE_IMAGE);
+    face->set_content("face-bytes");
+    *face->mutable_deadline() = ToProto(absl::Now() + absl::Hours(1));
+    ASSERT_TRUE(vault_->Intake(record_, {}).ok());
+  }
+
+  // A channel presenting `who`'s certificate from `pki` ("" for none).
+  std::shared_ptr<grpc::Channel> Channel(const std::string& who,
+                                         const std::string& pki = "pki") {
+    auto creds = ClientTlsCredentials(
+        dir_->Join("pki/ca.pem"),
+        who.empty() ? "" : dir_->Join(absl::StrCat(pki, "/", who, ".pem")),
+        who.empty() ? "" : dir_->Join(absl::StrCat(pki, "/", who, ".key")));
+    EXPECT_TRUE(creds.ok()) << creds.status();
+    return grpc::CreateChannel(absl::StrCat("localhost:", server_->port()),
+                               *creds);
+  }
+
+  grpc::Status GetRecord(const std::string& who, const std::string& purpose,
+                         v1::GetRecordResponse* resp,
+                         const std::string& pki = "pki") {
+    auto stub = v1::EvidenceService::NewStub(Channel(who, pki));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::GetRecordRequest req;
+    req.set_record_id(record_.record_id());
+    req.set_purpose(purpose);
+    return stub->GetRecord(&ctx, req, resp);
+  }
+
+  std::vector<v1::AuditEntry> Log() {
+    auto entries = vault_->AuditEntries(0, 1000);
+    EXPECT_TRUE(entries.ok());
+    return *entries;
+  }
+
+  static testing::TempDir* dir_;
+  testing::TempDir work_;
+  std::unique_ptr<vault::Vault> vault_;
+  std::unique_ptr<policy::Policy> policy_;
+  std::unique_ptr<ApiServer> server_;
+  v1::Record record_;
+};
+testing::TempDir* ApiTest::dir_ = nullptr;
+
+TEST_F(ApiTest, InspectorReadsThePlateForVehicleInspection) {
+  v1::GetRecordResponse resp;
+  grpc::Status s = GetRecord("inspector-dev", "vehicle-inspection", &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(resp.record().items_size(), 1);
+  EXPECT_EQ(resp.record().items(0).content(), "KXR4821");
+  const auto log = Log();
+  ASSERT_FALSE(log.empty());
+  const v1::AuditEntry& last = log.back();
+  EXPECT_EQ(last.principal(), "inspector-dev");  // from the certificate
+  EXPECT_EQ(last.role(), "inspector");
+  EXPECT_EQ(last.action(), v1::ACTION_READ_RECORD);
+  EXPECT_EQ(last.verdict(), v1::VERDICT_ALLOW);
+  EXPECT_EQ(last.record_id(), record_.record_id());
+  // The log holds no personal data.
+  EXPECT_EQ(last.SerializeAsString().find("KXR4821"), std::string::npos);
+}
+
+TEST_F(ApiTest, NoClientCertificateIsRefusedAtTheHandshake) {
+  v1::GetRecordResponse resp;
+  grpc::Status s = GetRecord("", "vehicle-inspection", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_FALSE(resp.has_record());
+}
+
+TEST_F(ApiTest, CertificateFromAnotherCaIsRefused) {
+  v1::GetRecordResponse resp;
+  grpc::Status s =
+      GetRecord("inspector-dev", "vehicle-inspection", &resp, "other-pki");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_FALSE(resp.has_record());
+}
+
+TEST_F(ApiTest, WrongRoleIsRefusedAndTheRefusalIsLogged) {
+  for (const char* who : {"lane-dev", "operator-dev", "auditor-dev"}) {
+    v1::GetRecordResponse resp;
+    grpc::Status s = GetRecord(who, "vehicle-inspection", &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << who;
+    EXPECT_FALSE(resp.has_record());
+    const v1::AuditEntry last = Log().back();
+    EXPECT_EQ(last.principal(), who);
+    EXPECT_EQ(last.verdict(), v1::VERDICT_DENY);
+  }
+}
+
+TEST_F(ApiTest, ReadWithoutPurposeIsRefusedAndLogged) {
+  v1::GetRecordResponse resp;
+  grpc::Status s = GetRecord("inspector-dev", "", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Log().back().reason_code(), "no_purpose");
+}
+
+TEST_F(ApiTest, PlateAndFaceTogetherIsRefusedAsLinkage) {
+  auto stub = v1::EvidenceService::NewStub(Channel("inspector-dev"));
+  grpc::ClientContext ctx;
+  v1::GetRecordRequest req;
+  req.set_record_id(record_.record_id());
+  req.set_purpose("vehicle-inspection");
+  req.add_categories(v1::DATA_CATEGORY_PLATE_TEXT);
+  req.add_categories(v1::DATA_CATEGORY_FACE_IMAGE);
+  v1::GetRecordResponse resp;
+  EXPECT_EQ(stub->GetRecord(&ctx, req, &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Log().back().reason_code(), "linkage");
+}
+
+TEST_F(ApiTest, UnknownRecordIsNotFound) {
+  auto stub = v1::EvidenceService::NewStub(Channel("inspector-dev"));
+  grpc::ClientContext ctx;
+  v1::GetRecordRequest req;
+  req.set_record_id(NewId("rec_"));
+  req.set_purpose("vehicle-inspection");
+  v1::GetRecordResponse resp;
+  EXPECT_EQ(stub->GetRecord(&ctx, req, &resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ApiTest, SearchReturnsIdsOnlyAndIsCapped) {
+  auto stub = v1::EvidenceService::NewStub(Channel("inspector-dev"));
+  grpc::ClientContext ctx;
+  v1::SearchRecordsRequest req;
+  req.set_purpose("vehicle-inspection");
+  req.set_page_size(10000);
+  v1::SearchRecordsResponse resp;
+  ASSERT_TRUE(stub->SearchRecords(&ctx, req, &resp).ok());
+  ASSERT_EQ(resp.records_size(), 1);
+  EXPECT_EQ(resp.records(0).record_id(), record_.record_id());
+  EXPECT_EQ(resp.SerializeAsString().find("KXR4821"), std::string::npos);
+  EXPECT_NE(Log().back().detail().find("limit=50"), std::string::npos);
+}
+
+TEST_F(ApiTest, OperatorSeesLanesButNotEvidence) {
+  auto stub = v1::LaneService::NewStub(Channel("operator-dev"));
+  grpc::ClientContext ctx;
+  v1::ListLanesResponse resp;
+  ASSERT_TRUE(stub->ListLanes(&ctx, {}, &resp).ok());
+  ASSERT_EQ(resp.lanes_size(), 1);
+  auto inspector = v1::LaneService::NewStub(Channel("inspector-dev"));
+  grpc::ClientContext ctx2;
+  EXPECT_EQ(inspector->ListLanes(&ctx2, {}, &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(ApiTest, DeclaredButUnbuiltRpcsAnswerUnimplemented) {
+  auto stub = v1::AuditService::NewStub(Channel("auditor-dev"));
+  grpc::ClientContext ctx;
+  v1::Checkpoint cp;
+  EXPECT_EQ(stub->GetCheckpoint(&ctx, {}, &cp).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+}
+
+}  // namespace
+}  // namespace lanevault::api

@@ -1,0 +1,120 @@
+#include <sys/stat.h>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/files.h"
+#include "common/ids.h"
+#include "gtest/gtest.h"
+#include "testing/test_util.h"
+
+namespace lanevault {
+namespace {
+
+TEST(Ids, AreRandomAndWellFormed) {
+  const std::string a = NewId("rec_");
+  const std::string b = NewId("rec_");
+  EXPECT_NE(a, b);
+  EXPECT_TRUE(IsWellFormedId(a, "rec_"));
+  EXPECT_FALSE(IsWellFormedId(a, "itm_"));
+  EXPECT_FALSE(IsWellFormedId("rec_123", "rec_"));
+  EXPECT_FALSE(IsWellFormedId("rec_" + std::string(32, 'G'), "rec_"));
+}
+
+TEST(FakeClock, MovesOnlyWhenTold) {
+  FakeClock clock(absl::FromUnixSeconds(1000));
+  EXPECT_EQ(clock.Now(), absl::FromUnixSeconds(1000));
+  clock.Advance(absl::Hours(12));
+  EXPECT_EQ(clock.Now(), absl::FromUnixSeconds(1000) + absl::Hours(12));
+}
+
+TEST(Files, PrivateFileCheckRefusesGroupReadable) {
+  testing::TempDir dir;
+  const std::string path = dir.Join("secret");
+  ASSERT_TRUE(WriteFileAtomically(path, "x", 0600).ok());
+  EXPECT_TRUE(CheckPrivateFile(path).ok());
+  ASSERT_EQ(chmod(path.c_str(), 0640), 0);
+  absl::Status s = CheckPrivateFile(path);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("0640"), absl::string_view::npos) << s;
+  EXPECT_EQ(CheckPrivateFile(dir.Join("missing")).code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(Files, AtomicWriteReplacesContent) {
+  testing::TempDir dir;
+  const std::string path = dir.Join("f");
+  ASSERT_TRUE(WriteFileAtomically(path, "one", 0644).ok());
+  ASSERT_TRUE(WriteFileAtomically(path, "two", 0644).ok());
+  EXPECT_EQ(*ReadFileToString(path), "two");
+}
+
+TEST(Config, ParseErrorNamesLineAndColumn) {
+  v1::DaemonConfig config;
+  absl::Status s =
+      ParseTextProto("listen: \"x:1\"\nbogus: 3\n", "d.conf", &config);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("d.conf:2:"), absl::string_view::npos) << s;
+  EXPECT_NE(s.message().find("bogus"), absl::string_view::npos) << s;
+}
+
+v1::DaemonConfig ValidConfig() {
+  v1::DaemonConfig c;
+  c.set_listen("127.0.0.1:0");
+  c.mutable_tls()->set_ca_cert("ca.pem");
+  c.mutable_tls()->set_server_cert("s.pem");
+  c.mutable_tls()->set_server_key("s.key");
+  c.mutable_vault()->set_database("v.db");
+  c.mutable_vault()->set_master_key("m.key");
+  auto* lane = c.add_lanes();
+  lane->set_lane_id("lane-1");
+  lane->set_checkpoint_id("cp");
+  lane->set_source("folder:frames");
+  return c;
+}
+
+TEST(Config, ValidationNamesTheField) {
+  EXPECT_TRUE(ValidateDaemonConfig(ValidConfig()).ok());
+
+  auto c = ValidConfig();
+  c.mutable_tls()->clear_server_key();
+  EXPECT_EQ(ValidateDaemonConfig(c).message(), "tls.server_key: must be set");
+
+  c = ValidConfig();
+  *c.add_lanes() = c.lanes(0);
+  EXPECT_NE(ValidateDaemonConfig(c).message().find("lanes[1].lane_id"),
+            absl::string_view::npos);
+
+  c = ValidConfig();
+  c.mutable_lanes(0)->set_source("ftp://camera");
+  EXPECT_NE(ValidateDaemonConfig(c).message().find("lanes[0].source"),
+            absl::string_view::npos);
+
+  c = ValidConfig();
+  c.mutable_lanes(0)->mutable_roi()->set_width(1.5f);
+  c.mutable_lanes(0)->mutable_roi()->set_height(0.5f);
+  EXPECT_NE(ValidateDaemonConfig(c).message().find("roi"),
+            absl::string_view::npos);
+}
+
+TEST(Config, PlainTextOnlyOnLoopback) {
+  auto c = ValidConfig();
+  c.clear_tls();
+  c.set_dev_insecure_loopback(true);
+  EXPECT_TRUE(ValidateDaemonConfig(c).ok());
+  c.set_listen("0.0.0.0:7443");
+  EXPECT_FALSE(ValidateDaemonConfig(c).ok());
+}
+
+TEST(Config, LoadResolvesPathsAgainstTheFile) {
+  testing::TempDir dir;
+  const std::string path = dir.Join("d.textproto");
+  ASSERT_TRUE(
+      WriteFileAtomically(path, ValidConfig().DebugString(), 0644).ok());
+  auto loaded = LoadDaemonConfig(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->vault().database(), dir.Join("v.db"));
+  EXPECT_EQ(loaded->lanes(0).source(), "folder:" + dir.Join("frames"));
+}
+
+}  // namespace
+}  // namespace lanevault
