@@ -68,9 +68,10 @@ void PrintSummary(vault::Vault& vault,
     }
     if (!records->empty()) {
       std::printf(
-          "read one (plate only, as an inspector):\n"
-          "  build/src/cmd/lanevaultctl --server %s record get %s "
-          "--purpose vehicle-inspection\n",
+          "read one (plate only) with an inspector's certificate:\n"
+          "  build/src/cmd/lanevaultctl --server %s --ca var/pki/ca.pem "
+          "--cert var/pki/inspector-dev.pem --key var/pki/inspector-dev.key "
+          "record get %s --purpose vehicle-inspection\n",
           absl::StrCat(listen.substr(0, listen.rfind(':')), ":", port).c_str(),
           records->front().record_id().c_str());
     }

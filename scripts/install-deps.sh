@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything lanevault needs to build, test and run, from Debian
+# bookworm's own packages: the toolchain too, so a machine with nothing but
+# git is enough. Safe to run again.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build pkg-config git openssl ca-certificates
+  # libraries
+  libopencv-dev libtesseract-dev libsodium-dev libsqlite3-dev libssl-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # data the programs and tests use: cascades, English OCR data, the plate
+  # font, and opencv-doc's sample photo that becomes the driver's face
+  opencv-data tesseract-ocr-eng fonts-dejavu-core opencv-doc
+)
+
+sudo=
+if [[ $(id -u) -ne 0 ]]; then sudo=sudo; fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "installing ${#missing[@]} Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Minimal images often exclude /usr/share/doc from installs (dpkg
+# path-exclude); then take the one sample photo straight from the package.
+face=/usr/share/doc/opencv-doc/opencv4/html/227943776_1.jpg
+fallback=/usr/local/share/lanevault/face.jpg
+if [[ ! -s $face && ! -s $fallback ]]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download opencv-doc >/dev/null 2>&1)
+  dpkg-deb --fsys-tarfile "$tmp"/opencv-doc_*.deb |
+    tar -x -C "$tmp" ".$face"
+  $sudo install -D -m 644 "$tmp$face" "$fallback"
+  rm -rf "$tmp"
+  echo "sample face photo extracted to $fallback"
+fi

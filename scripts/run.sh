@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs the Debian packages, builds, makes what is missing under var/ (dev
+# PKI, master key, sample footage), and runs lanevaultd on the bundled
+# default: the SQLite vault in var/vault, one lane replaying the footage, the
+# API on 127.0.0.1:7443. When the lane is done it fetches one record over
+# mutual TLS as an inspector and compares its plate with the ground truth;
+# the API then stays up until Ctrl-C (set LANEVAULT_DEMO_EXIT=1 to stop).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+bin=build/src/cmd
+config=deploy/config/lanevaultd.textproto
+
+deploy/pki/make-dev-pki.sh var/pki
+if [[ ! -s var/keys/master.key ]]; then
+  mkdir -p -m 700 var/keys
+  "$bin/lanevaultd" --config "$config" --init_master_key
+fi
+[[ -s var/footage/crossings.tsv ]] ||
+  "$bin/lanevault-footage" --out var/footage --plates KXR4821,MVB7350
+
+log=var/lanevaultd.log
+rm -f var/lanevaultd.port
+"$bin/lanevaultd" --config "$config" > >(tee "$log") 2>&1 &
+daemon=$!
+trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null' EXIT INT TERM
+until grep -q "lanes done" "$log" 2>/dev/null; do
+  kill -0 $daemon 2>/dev/null || { echo "lanevaultd exited; see $log"; exit 1; }
+  sleep 0.5
+done
+sleep 0.5
+
+id=$(grep -o 'stored record rec_[0-9a-f]*' "$log" | head -1 | cut -d' ' -f3)
+truth=$(awk -F'\t' 'NR==2 {print $2}' var/footage/crossings.tsv)
+echo
+echo "== fetching $id as inspector-dev, purpose vehicle-inspection =="
+"$bin/lanevaultctl" --server "localhost:$(cat var/lanevaultd.port)" \
+  --ca var/pki/ca.pem --cert var/pki/inspector-dev.pem \
+  --key var/pki/inspector-dev.key \
+  record get "$id" --purpose vehicle-inspection | tee var/fetched.txt
+if grep -q "plate_text .* $truth\$" var/fetched.txt; then
+  echo "plate text matches the footage's ground truth ($truth)"
+else
+  echo "plate text does NOT match the ground truth ($truth)"
+  exit 1
+fi
+if [[ ${LANEVAULT_DEMO_EXIT:-0} == 1 ]]; then exit 0; fi
+echo "API up on localhost:$(cat var/lanevaultd.port); Ctrl-C to stop."
+wait $daemon
