@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -103,6 +104,46 @@ SecureBytes SecureBytes::CopyOf(absl::string_view bytes) {
 void Wipe(std::string& s) {
   if (!s.empty()) sodium_memzero(s.data(), s.size());
   s.clear();
+}
+
+std::string Sha256(absl::string_view data) {
+  std::string out(crypto_hash_sha256_BYTES, '\0');
+  crypto_hash_sha256(reinterpret_cast<unsigned char*>(out.data()), U(data),
+                     data.size());
+  return out;
+}
+
+bool VerifyEd25519(absl::string_view public_key, absl::string_view message,
+                   absl::string_view signature) {
+  if (sodium_init() < 0) return false;
+  if (public_key.size() != crypto_sign_PUBLICKEYBYTES ||
+      signature.size() != crypto_sign_BYTES) {
+    return false;
+  }
+  return crypto_sign_verify_detached(U(signature), U(message), message.size(),
+                                     U(public_key)) == 0;
+}
+
+SigningKey SigningKey::DeriveFrom(const MasterKey& master,
+                                  absl::string_view context) {
+  // crypto_kdf contexts are exactly 8 bytes.
+  char ctx[crypto_kdf_CONTEXTBYTES] = {};
+  std::memcpy(ctx, context.data(), std::min(context.size(), sizeof(ctx)));
+  SecureBytes seed(crypto_sign_SEEDBYTES);
+  crypto_kdf_derive_from_key(seed.data(), seed.size(), 1, ctx,
+                             master.key_.data());
+  SecureBytes secret(crypto_sign_SECRETKEYBYTES);
+  std::string pub(crypto_sign_PUBLICKEYBYTES, '\0');
+  crypto_sign_seed_keypair(reinterpret_cast<unsigned char*>(pub.data()),
+                           secret.data(), seed.data());
+  return SigningKey(std::move(secret), std::move(pub));
+}
+
+std::string SigningKey::Sign(absl::string_view message) const {
+  std::string sig(crypto_sign_BYTES, '\0');
+  crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr,
+                       U(message), message.size(), secret_.data());
+  return sig;
 }
 
 absl::Status MasterKey::CreateKeyFile(const std::string& path) {

@@ -50,6 +50,32 @@ class SecureBytes {
 // pass through ordinary memory, such as a protobuf field).
 void Wipe(std::string& s);
 
+// SHA-256 of `data` (32 bytes).
+std::string Sha256(absl::string_view data);
+
+// An Ed25519 signature check. True only for a valid signature by `public_key`.
+bool VerifyEd25519(absl::string_view public_key, absl::string_view message,
+                   absl::string_view signature);
+
+class MasterKey;
+
+// An Ed25519 key for signing the access log's checkpoints, derived from the
+// master key (libsodium's KDF, its own context), so it lives and dies with
+// the vault host and needs no file of its own. Thread-safe.
+class SigningKey {
+ public:
+  static SigningKey DeriveFrom(const MasterKey& master,
+                               absl::string_view context);
+  std::string Sign(absl::string_view message) const;  // 64 bytes
+  const std::string& public_key() const { return public_key_; }
+
+ private:
+  SigningKey(SecureBytes secret, std::string public_key)
+      : secret_(std::move(secret)), public_key_(std::move(public_key)) {}
+  SecureBytes secret_;
+  std::string public_key_;
+};
+
 // An item's ciphertext and its data key, wrapped by a key-encryption key.
 struct SealedItem {
   std::string wrapped_key;  // nonce || XChaCha20-Poly1305(KEK, data key)
@@ -72,6 +98,7 @@ class MasterKey {
 
  private:
   friend class Envelope;
+  friend class SigningKey;
   explicit MasterKey(SecureBytes key) : key_(std::move(key)) {}
   SecureBytes key_;
 };
