@@ -35,7 +35,7 @@ id=$(grep -o 'stored record rec_[0-9a-f]*' "$log" | head -1 | cut -d' ' -f3)
 truth=$(awk -F'\t' 'NR==2 {print $2}' var/footage/crossings.tsv)
 echo
 echo "== fetching $id as inspector-dev, purpose vehicle-inspection =="
-"$bin/lanevaultctl" --server "localhost:$(cat var/lanevaultd.port)" \
+"$bin/lanevaultctl" --server "127.0.0.1:$(cat var/lanevaultd.port)" \
   --ca var/pki/ca.pem --cert var/pki/inspector-dev.pem \
   --key var/pki/inspector-dev.key \
   record get "$id" --purpose vehicle-inspection | tee var/fetched.txt
@@ -46,5 +46,5 @@ else
   exit 1
 fi
 if [[ ${LANEVAULT_DEMO_EXIT:-0} == 1 ]]; then exit 0; fi
-echo "API up on localhost:$(cat var/lanevaultd.port); Ctrl-C to stop."
+echo "API up on 127.0.0.1:$(cat var/lanevaultd.port); Ctrl-C to stop."
 wait $daemon

@@ -23,7 +23,7 @@
 
 ABSL_FLAG(
     std::string, server, "",
-    "host:port of lanevaultd (env LANEVAULT_SERVER; default localhost:7443).");
+    "host:port of lanevaultd (env LANEVAULT_SERVER; default 127.0.0.1:7443).");
 ABSL_FLAG(std::string, ca, "",
           "CA certificate PEM (env LANEVAULT_CA; default var/pki/ca.pem).");
 ABSL_FLAG(std::string, cert, "",
@@ -66,7 +66,7 @@ std::string FlagOrEnv(const std::string& flag, const char* env,
 
 std::string Server() {
   return FlagOrEnv(absl::GetFlag(FLAGS_server), "LANEVAULT_SERVER",
-                   "localhost:7443");
+                   "127.0.0.1:7443");
 }
 
 // A gRPC error as a sentence that says what to do next.

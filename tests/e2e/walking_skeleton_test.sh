@@ -35,7 +35,7 @@ daemon=$!
 for _ in $(seq 1 100); do [[ -s $work/port ]] && break; sleep 0.2; done
 [[ -s $work/port ]] || fail "daemon did not start"
 port=$(cat "$work/port")
-ctl() { "$bin/lanevaultctl" --server "localhost:$port" --ca "$work/pki/ca.pem" "$@"; }
+ctl() { "$bin/lanevaultctl" --server "127.0.0.1:$port" --ca "$work/pki/ca.pem" "$@"; }
 as_inspector=(--cert "$work/pki/inspector-dev.pem" --key "$work/pki/inspector-dev.key")
 
 # Wait for the lane to finish replaying and the record to be stored.

@@ -79,7 +79,7 @@ class ApiTest : public ::testing::Test {
         who.empty() ? "" : dir_->Join(absl::StrCat(pki, "/", who, ".pem")),
         who.empty() ? "" : dir_->Join(absl::StrCat(pki, "/", who, ".key")));
     EXPECT_TRUE(creds.ok()) << creds.status();
-    return grpc::CreateChannel(absl::StrCat("localhost:", server_->port()),
+    return grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
                                *creds);
   }
 
