@@ -16,7 +16,8 @@ ApiServer::ApiServer(const policy::Policy* policy, vault::Vault* vault,
                      bool dev, LaneStatusFn lanes)
     : gate_(policy, vault, dev),
       evidence_(&gate_),
-      lanes_(&gate_, std::move(lanes)) {}
+      lanes_(&gate_, std::move(lanes)),
+      audit_(&gate_) {}
 
 ApiServer::~ApiServer() { Shutdown(absl::Seconds(1)); }
 

@@ -46,7 +46,7 @@ class ApiServer {
   Gate gate_;
   EvidenceService evidence_;
   LaneService lanes_;
-  v1::AuditService::Service audit_;            // UNIMPLEMENTED until the log
+  AuditService audit_;
   v1::ComplianceService::Service compliance_;  // UNIMPLEMENTED until policy
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

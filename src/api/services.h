@@ -27,6 +27,37 @@ class EvidenceService final : public v1::EvidenceService::Service {
   const Gate* gate_;
 };
 
+// The access log for auditors and compliance officers: checkpoints, proofs,
+// entries and queries. Every call is itself logged.
+class AuditService final : public v1::AuditService::Service {
+ public:
+  explicit AuditService(const Gate* gate) : gate_(gate) {}
+  grpc::Status GetCheckpoint(grpc::ServerContext* ctx,
+                             const v1::GetCheckpointRequest* request,
+                             v1::Checkpoint* response) override;
+  grpc::Status GetPublicKey(grpc::ServerContext* ctx,
+                            const v1::GetPublicKeyRequest* request,
+                            v1::GetPublicKeyResponse* response) override;
+  grpc::Status GetInclusionProof(grpc::ServerContext* ctx,
+                                 const v1::GetInclusionProofRequest* request,
+                                 v1::InclusionProof* response) override;
+  grpc::Status GetConsistencyProof(
+      grpc::ServerContext* ctx, const v1::GetConsistencyProofRequest* request,
+      v1::ConsistencyProof* response) override;
+  grpc::Status GetEntries(grpc::ServerContext* ctx,
+                          const v1::GetEntriesRequest* request,
+                          v1::GetEntriesResponse* response) override;
+  grpc::Status QueryEntries(grpc::ServerContext* ctx,
+                            const v1::QueryEntriesRequest* request,
+                            v1::QueryEntriesResponse* response) override;
+  grpc::Status StreamEntries(
+      grpc::ServerContext* ctx, const v1::QueryEntriesRequest* request,
+      grpc::ServerWriter<v1::AuditEntry>* writer) override;
+
+ private:
+  const Gate* gate_;
+};
+
 using LaneStatusFn = std::function<std::vector<v1::LaneStatus>()>;
 
 // Lane state and counters for operators; never images.

@@ -9,15 +9,19 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "api/audit_verifier.h"
 #include "api/tls.h"
+#include "common/files.h"
 #include "common/program.h"
 #include "common/time_util.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
+#include "lanevault/v1/audit_service.grpc.pb.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
 #include "lanevault/v1/lanes.grpc.pb.h"
 
@@ -40,6 +44,22 @@ ABSL_FLAG(std::string, out_dir, "",
 ABSL_FLAG(std::string, lane, "", "Lane id (record search).");
 ABSL_FLAG(int, limit, 20,
           "Most results to ask for (record search; the server caps it).");
+ABSL_FLAG(std::string, log_key, "",
+          "The access log's verifier key to trust (env LANEVAULT_LOG_KEY; see "
+          "'audit pubkey').");
+ABSL_FLAG(std::string, state, "",
+          "Where 'audit verify' keeps the last verified checkpoint (default "
+          "~/.lanevault/audit-checkpoint).");
+ABSL_FLAG(
+    std::string, entries, "",
+    "Comma-separated entry indexes whose inclusion 'audit verify' proves.");
+ABSL_FLAG(bool, full, false,
+          "'audit verify': recompute every entry into the signed root.");
+ABSL_FLAG(std::string, offline, "",
+          "'audit verify': check an export file instead of the server.");
+ABSL_FLAG(std::string, out, "", "'audit export': the file to write.");
+ABSL_FLAG(std::string, principal, "", "'audit query': only this principal.");
+ABSL_FLAG(std::string, record, "", "'audit query': only this record.");
 ABSL_FLAG(double, timeout, 10, "Seconds to wait for the server.");
 ABSL_FLAG(bool, json, false, "Print JSON for scripts instead of tables.");
 
@@ -52,7 +72,12 @@ constexpr char kUsage[] =
     "[--categories ...] [--out_dir DIR]\n"
     "  lanevaultctl record search --purpose P [--lane L] [--limit N]\n"
     "  lanevaultctl lanes list\n"
-    "  lanevaultctl lanes status LANE_ID\n\n"
+    "  lanevaultctl lanes status LANE_ID\n"
+    "  lanevaultctl audit pubkey | checkpoint\n"
+    "  lanevaultctl audit verify --log_key KEY [--entries 3,9] [--full] "
+    "[--offline FILE] [--state FILE]\n"
+    "  lanevaultctl audit export --out FILE\n"
+    "  lanevaultctl audit query [--principal P] [--record R] [--limit N]\n\n"
     "Connection: --server, --ca, --cert, --key (or LANEVAULT_SERVER,\n"
     "LANEVAULT_CA, LANEVAULT_CERT, LANEVAULT_KEY). Exit codes: 0 done,\n"
     "1 refused or failed, 2 bad usage.";
@@ -283,6 +308,171 @@ int Lanes(const std::vector<std::string>& args) {
   return 0;
 }
 
+std::string StateFile() {
+  std::string path = absl::GetFlag(FLAGS_state);
+  if (!path.empty()) return path;
+  const char* home = std::getenv("HOME");
+  return absl::StrCat(home ? home : ".", "/.lanevault/audit-checkpoint");
+}
+
+int AuditVerify() {
+  api::VerifyOptions options;
+  options.verifier_key =
+      FlagOrEnv(absl::GetFlag(FLAGS_log_key), "LANEVAULT_LOG_KEY", "");
+  if (options.verifier_key.empty()) {
+    Fail(
+        "give the log key to trust with --log_key (an operator prints it with "
+        "'lanevaultd --print_log_key'; pin it, do not fetch it each time)",
+        2);
+  }
+  options.full = absl::GetFlag(FLAGS_full);
+  for (absl::string_view part :
+       absl::StrSplit(absl::GetFlag(FLAGS_entries), ',', absl::SkipEmpty())) {
+    uint64_t index = 0;
+    if (!absl::SimpleAtoi(part, &index)) {
+      Fail(absl::StrCat("--entries: '", part, "' is not an index"), 2);
+    }
+    options.entries.push_back(index);
+  }
+  const std::string state = StateFile();
+  if (auto previous = ReadFileToString(state); previous.ok()) {
+    options.previous_checkpoint = *previous;
+  }
+  std::unique_ptr<api::AuditLogSource> source;
+  const std::string offline = absl::GetFlag(FLAGS_offline);
+  if (!offline.empty()) {
+    auto bytes = ReadFileToString(offline);
+    if (!bytes.ok()) Fail(bytes.status());
+    v1::AuditExport exported;
+    if (!exported.ParseFromString(*bytes))
+      Fail(offline + " is not an audit export");
+    auto src = api::ExportAuditLogSource(exported);
+    if (!src.ok()) Fail(src.status());
+    source = std::move(*src);
+  } else {
+    source = api::RpcAuditLogSource(
+        Connect(), absl::Seconds(absl::GetFlag(FLAGS_timeout)));
+  }
+  absl::StatusOr<api::VerifyReport> report =
+      api::VerifyAuditLog(*source, options);
+  if (!report.ok()) {
+    if (absl::IsDataLoss(report.status())) {
+      Fail(absl::StrCat("AUDIT LOG VERIFICATION FAILED: ",
+                        report.status().message()));
+    }
+    if (absl::IsUnavailable(report.status()) ||
+        absl::IsPermissionDenied(report.status())) {
+      FailRpc(
+          grpc::Status(static_cast<grpc::StatusCode>(report.status().code()),
+                       std::string(report.status().message())));
+    }
+    Fail(report.status());
+  }
+  std::filesystem::create_directories(
+      std::filesystem::path(state).parent_path());
+  if (absl::Status s = WriteFileAtomically(state, report->checkpoint, 0600);
+      !s.ok()) {
+    Fail(s);
+  }
+  std::printf("verified: signed checkpoint of %llu entries",
+              static_cast<unsigned long long>(report->tree_size));
+  if (!options.previous_checkpoint.empty()) {
+    std::printf(", consistent with the %llu verified before",
+                static_cast<unsigned long long>(report->previous_size));
+  }
+  if (report->entries_proved > 0) {
+    std::printf(", %zu inclusion proof(s)", report->entries_proved);
+  }
+  if (report->full) std::printf(", every entry recomputed into the root");
+  std::printf("\n");
+  return 0;
+}
+
+int Audit(const std::vector<std::string>& args) {
+  if (args.size() == 2 && args[1] == "verify") return AuditVerify();
+  auto stub = v1::AuditService::NewStub(Connect());
+  auto deadline = [](grpc::ClientContext& ctx) { Prepare(ctx); };
+  if (args.size() == 2 && args[1] == "pubkey") {
+    grpc::ClientContext ctx;
+    deadline(ctx);
+    v1::GetPublicKeyResponse resp;
+    if (auto s = stub->GetPublicKey(&ctx, {}, &resp); !s.ok()) FailRpc(s);
+    std::printf("%s\n", resp.verifier_key().c_str());
+    return 0;
+  }
+  if (args.size() == 2 && args[1] == "checkpoint") {
+    grpc::ClientContext ctx;
+    deadline(ctx);
+    v1::Checkpoint cp;
+    if (auto s = stub->GetCheckpoint(&ctx, {}, &cp); !s.ok()) FailRpc(s);
+    std::printf("%s", cp.signed_note().c_str());
+    return 0;
+  }
+  if (args.size() == 2 && args[1] == "export") {
+    const std::string out = absl::GetFlag(FLAGS_out);
+    if (out.empty()) Fail("audit export needs --out FILE", 2);
+    v1::AuditExport exported;
+    {
+      grpc::ClientContext ctx;
+      deadline(ctx);
+      if (auto s = stub->GetCheckpoint(&ctx, {}, exported.mutable_checkpoint());
+          !s.ok()) {
+        FailRpc(s);
+      }
+    }
+    const uint64_t size = exported.checkpoint().tree_size();
+    while (static_cast<uint64_t>(exported.leaf_data_size()) < size) {
+      grpc::ClientContext ctx;
+      deadline(ctx);
+      v1::GetEntriesRequest req;
+      req.set_start(exported.leaf_data_size());
+      req.set_end(size);
+      v1::GetEntriesResponse resp;
+      if (auto s = stub->GetEntries(&ctx, req, &resp); !s.ok()) FailRpc(s);
+      if (resp.leaf_data().empty()) break;
+      for (const auto& l : resp.leaf_data()) exported.add_leaf_data(l);
+    }
+    if (absl::Status s =
+            WriteFileAtomically(out, exported.SerializeAsString(), 0600);
+        !s.ok()) {
+      Fail(s);
+    }
+    std::printf("exported checkpoint and %d entries to %s\n",
+                exported.leaf_data_size(), out.c_str());
+    return 0;
+  }
+  if (args.size() == 2 && args[1] == "query") {
+    grpc::ClientContext ctx;
+    deadline(ctx);
+    v1::QueryEntriesRequest req;
+    req.set_principal(absl::GetFlag(FLAGS_principal));
+    req.set_record_id(absl::GetFlag(FLAGS_record));
+    req.set_page_size(absl::GetFlag(FLAGS_limit));
+    v1::QueryEntriesResponse resp;
+    if (auto s = stub->QueryEntries(&ctx, req, &resp); !s.ok()) FailRpc(s);
+    if (absl::GetFlag(FLAGS_json)) {
+      PrintJson(resp);
+      std::printf("\n");
+      return 0;
+    }
+    std::printf("%6s  %-23s %-16s %-22s %-6s %-24s %s\n", "SEQ", "TIME",
+                "PRINCIPAL", "ACTION", "VERDICT", "REASON", "RECORD");
+    for (const auto& e : resp.entries()) {
+      std::printf("%6llu  %-23s %-16s %-22s %-6s %-24s %s\n",
+                  static_cast<unsigned long long>(e.sequence()),
+                  When(e.time()).c_str(), e.principal().c_str(),
+                  v1::Action_Name(e.action()).substr(7).c_str(),
+                  e.verdict() == v1::VERDICT_ALLOW ? "allow" : "deny",
+                  e.reason_code().c_str(), e.record_id().c_str());
+    }
+    if (!resp.next_page_token().empty()) std::printf("(more: raise --limit)\n");
+    return 0;
+  }
+  Fail(
+      "usage: lanevaultctl audit pubkey | checkpoint | verify | export | query",
+      2);
+}
+
 int Main(int argc, char** argv) {
   std::vector<std::string> args = InitProgram(argc, argv, kUsage);
   if (args.empty()) Fail("no command (see --help)", 2);
@@ -293,6 +483,7 @@ int Main(int argc, char** argv) {
     return RecordSearch();
   }
   if (args[0] == "lanes") return Lanes(args);
+  if (args[0] == "audit") return Audit(args);
   Fail(absl::StrCat("unknown command '", absl::StrJoin(args, " "),
                     "' (see --help)"),
        2);

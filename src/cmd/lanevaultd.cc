@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "api/checkpointer.h"
 #include "api/server.h"
 #include "api/vault_intake.h"
 #include "capture/lane.h"
@@ -31,6 +32,9 @@ ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error.");
 ABSL_FLAG(
     bool, init_master_key, false,
     "Create the master key file named in the config (mode 0600) and exit.");
+ABSL_FLAG(
+    bool, print_log_key, false,
+    "Print the access log's verifier key (for auditors to pin) and exit.");
 ABSL_FLAG(bool, exit_when_lanes_done, false,
           "Exit once every lane's source has ended (for replays and tests).");
 
@@ -121,8 +125,18 @@ int Main(int argc, char** argv) {
   vault::VaultOptions vopts;
   vopts.database = config->vault().database();
   vopts.master_key_file = config->vault().master_key();
+  if (!config->vault().log_origin().empty()) {
+    vopts.log_origin = config->vault().log_origin();
+  }
   auto vault = vault::Vault::Open(vopts);
   if (!vault.ok()) Fail(vault.status());
+  if (absl::GetFlag(FLAGS_print_log_key)) {
+    std::printf("%s\n", (*vault)->LogVerifierKey().c_str());
+    return 0;
+  }
+  const float interval_s = config->vault().checkpoint_interval_s();
+  api::Checkpointer checkpointer(
+      vault->get(), absl::Seconds(interval_s > 0 ? interval_s : 3.0f));
   std::unique_ptr<policy::Policy> policy = policy::NewBuiltinPolicy();
   api::VaultIntake intake(policy.get(), vault->get());
 
@@ -173,6 +187,7 @@ int Main(int argc, char** argv) {
   finisher.join();
   (*server)->Shutdown(absl::Seconds(5));
   (*server)->Wait();
+  checkpointer.Stop();  // a final signed head that covers everything logged
   spdlog::info("stopped");
   return 0;
 }

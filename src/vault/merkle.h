@@ -68,6 +68,14 @@ class CompactRange {
     Hash hash;
   };
   std::vector<Node> Append(const Hash& leaf_hash);
+  // Resumes a range from its peaks (one per set bit of `size`, largest
+  // first), as stored by a log that was closed.
+  static CompactRange FromPeaks(uint64_t size, std::vector<Hash> peaks) {
+    CompactRange r;
+    r.size_ = size;
+    r.peaks_ = std::move(peaks);
+    return r;
+  }
   Hash Root() const;
   uint64_t size() const { return size_; }
 

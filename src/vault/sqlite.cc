@@ -32,6 +32,16 @@ absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db) {
   }
 }
 
+Statement::~Statement() {
+  if (stmt_ == nullptr) return;
+  if (owned_) {
+    sqlite3_finalize(stmt_);
+  } else {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+}
+
 Statement& Statement::Bind(int index, int64_t value) {
   sqlite3_bind_int64(stmt_, index, value);
   return *this;
@@ -102,17 +112,38 @@ absl::StatusOr<Database> Database::Open(const std::string& path) {
   return Database(db);
 }
 
+void Database::FinalizeCached() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  cache_.clear();
+}
+
 Database::~Database() {
+  FinalizeCached();
   if (db_ != nullptr) sqlite3_close(db_);
 }
 
 Database& Database::operator=(Database&& o) noexcept {
   if (this != &o) {
+    FinalizeCached();
     if (db_ != nullptr) sqlite3_close(db_);
     db_ = o.db_;
+    cache_ = std::move(o.cache_);
     o.db_ = nullptr;
+    o.cache_.clear();
   }
   return *this;
+}
+
+absl::StatusOr<Statement> Database::Cached(const char* sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                      &stmt, nullptr);
+    if (rc != SQLITE_OK) return SqliteStatus(rc, "sqlite prepare", db_);
+    it = cache_.emplace(sql, stmt).first;
+  }
+  return Statement(db_, it->second, /*owned=*/false);
 }
 
 absl::Status Database::Exec(absl::string_view sql) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -20,9 +21,13 @@ absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db);
 
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) {
+  // An owned statement is finalized on destruction; a borrowed one (from
+  // Database::Cached) is only reset, so it can be stepped again cheaply.
+  Statement(sqlite3* db, sqlite3_stmt* stmt, bool owned = true)
+      : db_(db), stmt_(stmt), owned_(owned) {}
+  ~Statement();
+  Statement(Statement&& o) noexcept
+      : db_(o.db_), stmt_(o.stmt_), owned_(o.owned_) {
     o.stmt_ = nullptr;
   }
   Statement(const Statement&) = delete;
@@ -45,24 +50,33 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  bool owned_;
 };
 
 class Database {
  public:
   static absl::StatusOr<Database> Open(const std::string& path);
   ~Database();
-  Database(Database&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  Database(Database&& o) noexcept : db_(o.db_), cache_(std::move(o.cache_)) {
+    o.db_ = nullptr;
+    o.cache_.clear();
+  }
   Database& operator=(Database&& o) noexcept;
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
   absl::Status Exec(absl::string_view sql);
   absl::StatusOr<Statement> Prepare(absl::string_view sql);
+  // A statement prepared once and kept for the connection's life; `sql`
+  // must be a string literal (its address is the cache key).
+  absl::StatusOr<Statement> Cached(const char* sql);
   sqlite3* handle() { return db_; }
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}
+  void FinalizeCached();
   sqlite3* db_ = nullptr;
+  absl::flat_hash_map<const char*, sqlite3_stmt*> cache_;
 };
 
 // BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless Commit()

@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "lanevault/v1/audit.pb.h"
+#include "lanevault/v1/decision.pb.h"
 #include "lanevault/v1/types.pb.h"
 #include "vault/crypto.h"
 
@@ -37,6 +38,23 @@ struct RecordQuery {
   int limit = 50;
 };
 
+// A filter over the access log; empty fields match everything.
+struct AuditQuery {
+  std::string principal;
+  std::string record_id;
+  v1::Action action = v1::ACTION_UNSPECIFIED;
+  v1::Verdict verdict = v1::VERDICT_UNSPECIFIED;
+  absl::Time since = absl::InfinitePast();
+  absl::Time until = absl::InfiniteFuture();
+  uint64_t start_sequence = 0;  // paging: entries at or after this one
+  int limit = 100;
+};
+
+struct StoredCheckpoint {
+  uint64_t tree_size = 0;
+  std::string note;  // the signed note, exactly as issued
+};
+
 // Where sealed records and the access log live. Implementations: SQLite
 // (the default, one file); PostgreSQL can follow behind this interface.
 // Every method is thread-safe. A record, its items and the audit entry that
@@ -60,12 +78,38 @@ class Store {
   virtual absl::StatusOr<std::vector<v1::RecordSummary>> FindRecords(
       const RecordQuery& query) = 0;
 
-  // Appends one entry to the access log; returns its sequence number.
+  // Appends one entry to the access log; returns its sequence number. The
+  // log is an RFC 6962 tree: the append stores the leaf and every perfect
+  // subtree it completes (O(log n)).
   virtual absl::StatusOr<uint64_t> AppendAudit(v1::AuditEntry entry) = 0;
+
+  // Appends entries in one transaction (one fsync); returns the first
+  // sequence number. All or none are appended.
+  virtual absl::StatusOr<uint64_t> AppendAuditBatch(
+      std::vector<v1::AuditEntry> entries) = 0;
 
   // Entries with sequence in [start, end).
   virtual absl::StatusOr<std::vector<v1::AuditEntry>> ReadAudit(
       uint64_t start, uint64_t end) = 0;
+
+  // The exact bytes each entry in [start, end) was hashed from.
+  virtual absl::StatusOr<std::vector<std::string>> AuditLeafData(
+      uint64_t start, uint64_t end) = 0;
+
+  // Committed entries in the log.
+  virtual uint64_t AuditSize() = 0;
+
+  // The hash of the perfect subtree over leaves
+  // [index << level, (index + 1) << level). DATA_LOSS if it is missing.
+  virtual absl::StatusOr<std::string> AuditSubtree(int level,
+                                                   uint64_t index) = 0;
+
+  virtual absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(
+      const AuditQuery& query) = 0;
+
+  virtual absl::Status PutCheckpoint(const StoredCheckpoint& checkpoint) = 0;
+  // NOT_FOUND before the first checkpoint.
+  virtual absl::StatusOr<StoredCheckpoint> LatestCheckpoint() = 0;
 
   virtual absl::StatusOr<uint64_t> CountRecords() = 0;
 };

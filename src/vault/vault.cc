@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/time_util.h"
+#include "vault/checkpoint.h"
+#include "vault/merkle.h"
 
 namespace lanevault::vault {
 namespace {
@@ -40,8 +42,10 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
   if (!key.ok()) return key.status();
   absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(opts.database);
   if (!store.ok()) return store.status();
+  SigningKey log_key = SigningKey::DeriveFrom(*key, "lvaudit1");
   return std::unique_ptr<Vault>(
-      new Vault(std::move(*store), Envelope(std::move(*key)), opts.clock));
+      new Vault(std::move(*store), Envelope(std::move(*key)),
+                std::move(log_key), opts.log_origin, opts.clock));
 }
 
 absl::Status Vault::Intake(const v1::Record& record, v1::AuditEntry audit) {
@@ -172,5 +176,96 @@ absl::StatusOr<std::vector<v1::AuditEntry>> Vault::AuditEntries(uint64_t start,
 }
 
 absl::StatusOr<uint64_t> Vault::RecordCount() { return store_->CountRecords(); }
+
+absl::StatusOr<uint64_t> Vault::AuditBatch(
+    std::vector<v1::AuditEntry> entries) {
+  absl::StatusOr<uint64_t> first = store_->AppendAuditBatch(std::move(entries));
+  if (!first.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "the access log cannot be written: ", first.status().message()));
+  }
+  return first;
+}
+
+uint64_t Vault::AuditSize() { return store_->AuditSize(); }
+
+std::string Vault::LogVerifierKey() const {
+  return VerifierKey(origin_, log_key_.public_key());
+}
+
+namespace {
+
+v1::Checkpoint ToProto(const TreeHead& head, std::string note) {
+  v1::Checkpoint cp;
+  cp.set_origin(head.origin);
+  cp.set_tree_size(head.size);
+  cp.set_root_hash(head.root_hash);
+  cp.set_signed_note(std::move(note));
+  return cp;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Checkpoint> Vault::SignCheckpoint() {
+  const uint64_t size = store_->AuditSize();
+  if (absl::StatusOr<StoredCheckpoint> last = store_->LatestCheckpoint();
+      last.ok() && last->tree_size >= size) {
+    return LatestCheckpoint();
+  }
+  absl::StatusOr<merkle::Hash> root =
+      merkle::RootHash(size, [this](int level, uint64_t index) {
+        return store_->AuditSubtree(level, index);
+      });
+  if (!root.ok()) return root.status();
+  TreeHead head{origin_, size, *root};
+  std::string note = vault::SignCheckpoint(head, log_key_);
+  if (absl::Status s = store_->PutCheckpoint({size, note}); !s.ok()) return s;
+  return ToProto(head, std::move(note));
+}
+
+absl::StatusOr<v1::Checkpoint> Vault::LatestCheckpoint() {
+  absl::StatusOr<StoredCheckpoint> last = store_->LatestCheckpoint();
+  if (absl::IsNotFound(last.status())) return SignCheckpoint();
+  if (!last.ok()) return last.status();
+  // Our own note, checked with our own key: a damaged row is caught here.
+  absl::StatusOr<TreeHead> head = OpenCheckpoint(last->note, LogVerifierKey());
+  if (!head.ok()) return head.status();
+  return ToProto(*head, std::move(last->note));
+}
+
+absl::Status Vault::CheckTreeSize(uint64_t size) {
+  const uint64_t have = store_->AuditSize();
+  if (size > have) {
+    return absl::OutOfRangeError(
+        absl::StrCat("the log has ", have, " entries, not ", size));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> Vault::InclusionProof(
+    uint64_t index, uint64_t tree_size) {
+  if (absl::Status s = CheckTreeSize(tree_size); !s.ok()) return s;
+  return merkle::InclusionProof(
+      index, tree_size,
+      [this](int level, uint64_t i) { return store_->AuditSubtree(level, i); });
+}
+
+absl::StatusOr<std::vector<std::string>> Vault::ConsistencyProof(
+    uint64_t from_size, uint64_t to_size) {
+  if (absl::Status s = CheckTreeSize(to_size); !s.ok()) return s;
+  return merkle::ConsistencyProof(
+      from_size, to_size,
+      [this](int level, uint64_t i) { return store_->AuditSubtree(level, i); });
+}
+
+absl::StatusOr<std::vector<std::string>> Vault::AuditLeafData(uint64_t start,
+                                                              uint64_t end) {
+  return store_->AuditLeafData(start, end);
+}
+
+absl::StatusOr<std::vector<v1::AuditEntry>> Vault::QueryAudit(
+    const AuditQuery& q) {
+  return store_->QueryAudit(q);
+}
 
 }  // namespace lanevault::vault

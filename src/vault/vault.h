@@ -24,6 +24,9 @@ struct VaultOptions {
   std::string database;         // SQLite file; created if missing
   std::string master_key_file;  // 0600, 32 bytes
   Clock* clock = RealClock();
+  // The access log's name: first line of every checkpoint and the name of
+  // its signing key.
+  std::string log_origin = "lanevault.dev/audit";
 };
 
 // The bytes an item's encryption is bound to: record id, item id, category,
@@ -65,21 +68,51 @@ class Vault {
   // Appends a decision that acts on nothing (a refusal, a search).
   absl::StatusOr<uint64_t> Audit(v1::AuditEntry audit);
 
+  // Appends decisions in one transaction (group commit).
+  absl::StatusOr<uint64_t> AuditBatch(std::vector<v1::AuditEntry> entries);
+
   absl::StatusOr<std::vector<v1::RecordSummary>> Find(const RecordQuery& q);
   absl::StatusOr<std::vector<v1::AuditEntry>> AuditEntries(uint64_t start,
                                                            uint64_t end);
   absl::StatusOr<uint64_t> RecordCount();
 
+  // --- The access log, for auditors (see checkpoint.h and merkle.h). ---
+  uint64_t AuditSize();
+  // Signs the current tree head unless the newest checkpoint already covers
+  // it, stores it, and returns the newest checkpoint.
+  absl::StatusOr<v1::Checkpoint> SignCheckpoint();
+  // The newest checkpoint (signing one if none was issued yet).
+  absl::StatusOr<v1::Checkpoint> LatestCheckpoint();
+  // RFC 6962 proofs; OUT_OF_RANGE beyond the current tree.
+  absl::StatusOr<std::vector<std::string>> InclusionProof(uint64_t index,
+                                                          uint64_t tree_size);
+  absl::StatusOr<std::vector<std::string>> ConsistencyProof(uint64_t from_size,
+                                                            uint64_t to_size);
+  // The exact bytes entries in [start, end) were hashed from.
+  absl::StatusOr<std::vector<std::string>> AuditLeafData(uint64_t start,
+                                                         uint64_t end);
+  absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(const AuditQuery& q);
+  const std::string& log_origin() const { return origin_; }
+  // The C2SP verifier key auditors pin to check checkpoints.
+  std::string LogVerifierKey() const;
+
   Clock* clock() const { return clock_; }
 
  private:
-  Vault(std::unique_ptr<Store> store, Envelope envelope, Clock* clock)
+  Vault(std::unique_ptr<Store> store, Envelope envelope, SigningKey log_key,
+        std::string origin, Clock* clock)
       : store_(std::move(store)),
         envelope_(std::move(envelope)),
+        log_key_(std::move(log_key)),
+        origin_(std::move(origin)),
         clock_(clock) {}
+
+  absl::Status CheckTreeSize(uint64_t size);
 
   std::unique_ptr<Store> store_;
   Envelope envelope_;
+  SigningKey log_key_;
+  std::string origin_;
   Clock* clock_;
 };
 

@@ -1,0 +1,203 @@
+// The access log in the vault: signed checkpoints, proofs, restarts, forks,
+// and offline verification of an export.
+
+#include "absl/strings/str_cat.h"
+#include "api/audit_verifier.h"
+#include "common/time_util.h"
+#include "gtest/gtest.h"
+#include "testing/test_util.h"
+#include "vault/checkpoint.h"
+#include "vault/merkle.h"
+#include "vault/vault.h"
+
+namespace lanevault::vault {
+namespace {
+
+class AuditLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(MasterKey::CreateKeyFile(dir_.Join("master.key")).ok());
+    vault_ = Open("vault.db");
+  }
+  std::unique_ptr<Vault> Open(const std::string& db) {
+    VaultOptions o;
+    o.database = dir_.Join(db);
+    o.master_key_file = dir_.Join("master.key");
+    auto v = Vault::Open(o);
+    EXPECT_TRUE(v.ok()) << v.status();
+    return std::move(*v);
+  }
+  static v1::AuditEntry Entry(int i) {
+    v1::AuditEntry e;
+    e.set_principal(absl::StrCat("inspector-", i % 3));
+    e.set_action(v1::ACTION_READ_RECORD);
+    e.set_verdict(i % 4 == 0 ? v1::VERDICT_DENY : v1::VERDICT_ALLOW);
+    e.set_record_id(absl::StrCat("rec_", i));
+    *e.mutable_time() = ToProto(absl::FromUnixSeconds(1'800'000'000 + i));
+    return e;
+  }
+  void Append(Vault& v, int from, int to) {
+    std::vector<v1::AuditEntry> batch;
+    for (int i = from; i < to; ++i) batch.push_back(Entry(i));
+    ASSERT_TRUE(v.AuditBatch(std::move(batch)).ok());
+  }
+  v1::AuditExport Export(Vault& v) {
+    v1::AuditExport out;
+    auto cp = v.SignCheckpoint();
+    EXPECT_TRUE(cp.ok()) << cp.status();
+    *out.mutable_checkpoint() = *cp;
+    absl::StatusOr<std::vector<std::string>> leaves =
+        v.AuditLeafData(0, cp->tree_size());
+    EXPECT_TRUE(leaves.ok());
+    for (const std::string& l : leaves.value()) out.add_leaf_data(l);
+    return out;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Vault> vault_;
+};
+
+TEST_F(AuditLogTest, CheckpointIsASignedNoteOverTheRoot) {
+  Append(*vault_, 0, 10);
+  auto cp = vault_->SignCheckpoint();
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  EXPECT_EQ(cp->tree_size(), 10u);
+  EXPECT_EQ(cp->signed_note().substr(0, cp->origin().size() + 4),
+            cp->origin() + "\n10\n");
+  auto head = OpenCheckpoint(cp->signed_note(), vault_->LogVerifierKey());
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ(head->size, 10u);
+  // The root is the RFC 6962 root of the stored entry bytes.
+  merkle::CompactRange range;
+  absl::StatusOr<std::vector<std::string>> leaves =
+      vault_->AuditLeafData(0, 10);
+  ASSERT_TRUE(leaves.ok());
+  for (const std::string& l : leaves.value()) range.Append(merkle::LeafHash(l));
+  EXPECT_EQ(head->root_hash, range.Root());
+  // A note edited after signing, or checked with another key, fails.
+  std::string edited = cp->signed_note();
+  edited[cp->origin().size() + 1] = '9';
+  EXPECT_EQ(OpenCheckpoint(edited, vault_->LogVerifierKey()).status().code(),
+            absl::StatusCode::kDataLoss);
+  auto other = Open("other.db");  // same master key, same log key
+  EXPECT_TRUE(OpenCheckpoint(cp->signed_note(), other->LogVerifierKey()).ok());
+  SigningKey stranger = SigningKey::DeriveFrom(
+      *MasterKey::LoadFromFile(dir_.Join("master.key")), "another");
+  EXPECT_FALSE(OpenCheckpoint(cp->signed_note(),
+                              VerifierKey(cp->origin(), stranger.public_key()))
+                   .ok());
+}
+
+TEST_F(AuditLogTest, ProofsFromTheStoreVerifyAgainstCheckpoints) {
+  Append(*vault_, 0, 37);
+  auto old_cp = vault_->SignCheckpoint();
+  Append(*vault_, 37, 100);
+  auto new_cp = vault_->SignCheckpoint();
+  auto old_head =
+      OpenCheckpoint(old_cp->signed_note(), vault_->LogVerifierKey());
+  auto new_head =
+      OpenCheckpoint(new_cp->signed_note(), vault_->LogVerifierKey());
+  auto consistency = vault_->ConsistencyProof(37, 100);
+  ASSERT_TRUE(consistency.ok());
+  EXPECT_TRUE(merkle::VerifyConsistency(37, 100, old_head->root_hash,
+                                        new_head->root_hash, *consistency)
+                  .ok());
+  auto leaves = vault_->AuditLeafData(0, 100);
+  for (uint64_t i = 0; i < 100; i += 7) {
+    auto proof = vault_->InclusionProof(i, 100);
+    ASSERT_TRUE(proof.ok());
+    EXPECT_TRUE(merkle::VerifyInclusion(i, 100, merkle::LeafHash((*leaves)[i]),
+                                        *proof, new_head->root_hash)
+                    .ok())
+        << i;
+  }
+  EXPECT_EQ(vault_->InclusionProof(5, 101).status().code(),
+            absl::StatusCode::kOutOfRange);
+}
+
+TEST_F(AuditLogTest, TreeResumesAfterRestart) {
+  Append(*vault_, 0, 13);
+  vault_.reset();
+  vault_ = Open("vault.db");
+  EXPECT_EQ(vault_->AuditSize(), 13u);
+  Append(*vault_, 13, 29);
+  // Every entry, before and after the restart, verifies in full.
+  v1::AuditExport exported = Export(*vault_);
+  auto source = api::ExportAuditLogSource(exported);
+  api::VerifyOptions options;
+  options.verifier_key = vault_->LogVerifierKey();
+  options.full = true;
+  options.entries = {0, 12, 13, 28};
+  auto report = api::VerifyAuditLog(**source, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->tree_size, 29u);
+}
+
+TEST_F(AuditLogTest, AForkSignedWithTheSameKeyIsCaught) {
+  Append(*vault_, 0, 20);
+  const std::string verified = vault_->SignCheckpoint()->signed_note();
+  // Another log with the same key but a different history (a server that
+  // rewrote its past and re-signed) presents a larger, validly signed head.
+  auto fork = Open("fork.db");
+  Append(*fork, 1, 40);
+  auto source = api::ExportAuditLogSource(Export(*fork));
+  api::VerifyOptions options;
+  options.verifier_key = vault_->LogVerifierKey();
+  options.previous_checkpoint = verified;
+  auto report = api::VerifyAuditLog(**source, options);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(report.status().message().find("not an extension"),
+            absl::string_view::npos)
+      << report.status();
+  // The honest log's own continuation is accepted.
+  Append(*vault_, 20, 40);
+  auto honest = api::ExportAuditLogSource(Export(*vault_));
+  EXPECT_TRUE(api::VerifyAuditLog(**honest, options).ok());
+}
+
+TEST_F(AuditLogTest, ExportWithARewrittenEntryFailsOffline) {
+  Append(*vault_, 0, 30);
+  v1::AuditExport exported = Export(*vault_);
+  v1::AuditEntry e;
+  ASSERT_TRUE(e.ParseFromString(exported.leaf_data(11)));
+  e.set_principal("someone-else");
+  exported.set_leaf_data(11, e.SerializeAsString());
+  auto source = api::ExportAuditLogSource(exported);
+  api::VerifyOptions options;
+  options.verifier_key = vault_->LogVerifierKey();
+  options.full = true;
+  EXPECT_EQ(api::VerifyAuditLog(**source, options).status().code(),
+            absl::StatusCode::kDataLoss);
+  // And proving that one entry's inclusion names it.
+  options.full = false;
+  options.entries = {11};
+  auto report = api::VerifyAuditLog(**source, options);
+  EXPECT_NE(report.status().message().find("entry 11"), absl::string_view::npos)
+      << report.status();
+}
+
+TEST_F(AuditLogTest, QueriesFilterAndPage) {
+  Append(*vault_, 0, 40);
+  AuditQuery q;
+  q.principal = "inspector-1";
+  q.limit = 5;
+  auto page = vault_->QueryAudit(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 5u);
+  for (const auto& e : *page) EXPECT_EQ(e.principal(), "inspector-1");
+  q.start_sequence = page->back().sequence() + 1;
+  auto next = vault_->QueryAudit(q);
+  ASSERT_TRUE(next.ok());
+  EXPECT_GT(next->front().sequence(), page->back().sequence());
+  AuditQuery denied;
+  denied.verdict = v1::VERDICT_DENY;
+  denied.limit = 100;
+  EXPECT_EQ(vault_->QueryAudit(denied)->size(), 10u);
+  AuditQuery window;
+  window.since = absl::FromUnixSeconds(1'800'000'010);
+  window.until = absl::FromUnixSeconds(1'800'000'020);
+  EXPECT_EQ(vault_->QueryAudit(window)->size(), 10u);
+}
+
+}  // namespace
+}  // namespace lanevault::vault
