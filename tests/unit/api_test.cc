@@ -1,8 +1,12 @@
 // The API on a real gRPC server, over real mutual TLS on loopback, with
 // certificates made by the project's own dev PKI script.
 
+#include <sqlite3.h>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "api/audit_verifier.h"
 #include "api/server.h"
 #include "api/tls.h"
 #include "common/ids.h"
@@ -11,6 +15,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "gtest/gtest.h"
 #include "lanevault/v1/audit_service.grpc.pb.h"
+#include "lanevault/v1/compliance.grpc.pb.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
 #include "lanevault/v1/lanes.grpc.pb.h"
 #include "policy/policy.h"
@@ -214,11 +219,137 @@ TEST_F(ApiTest, OperatorSeesLanesButNotEvidence) {
 }
 
 TEST_F(ApiTest, DeclaredButUnbuiltRpcsAnswerUnimplemented) {
-  auto stub = v1::AuditService::NewStub(Channel("auditor-dev"));
+  auto stub = v1::ComplianceService::NewStub(Channel("compliance-dev"));
+  grpc::ClientContext ctx;
+  v1::RetentionReport report;
+  EXPECT_EQ(stub->GetRetentionReport(&ctx, {}, &report).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+}
+
+// --- The access log over gRPC, verified as an auditor would. ---
+
+TEST_F(ApiTest, AuditorVerifiesTheLogInFull) {
+  v1::GetRecordResponse resp;
+  ASSERT_TRUE(GetRecord("inspector-dev", "vehicle-inspection", &resp).ok());
+  ASSERT_FALSE(GetRecord("operator-dev", "vehicle-inspection", &resp).ok());
+  VerifyOptions options;
+  options.verifier_key = vault_->LogVerifierKey();
+  options.full = true;
+  options.entries = {0, 1, 2};
+  auto source = RpcAuditLogSource(Channel("auditor-dev"), absl::Seconds(10));
+  auto report = VerifyAuditLog(*source, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_GE(report->tree_size, 3u);
+  EXPECT_EQ(report->entries_proved, 3u);
+  // Next time, from the checkpoint kept: consistent.
+  options.previous_checkpoint = report->checkpoint;
+  options.full = false;
+  EXPECT_TRUE(VerifyAuditLog(*source, options).ok());
+}
+
+TEST_F(ApiTest, OnlyAuditorsAndComplianceReadTheLog) {
+  for (const char* who : {"inspector-dev", "operator-dev", "lane-dev"}) {
+    auto stub = v1::AuditService::NewStub(Channel(who));
+    grpc::ClientContext ctx;
+    v1::Checkpoint cp;
+    EXPECT_EQ(stub->GetCheckpoint(&ctx, {}, &cp).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED)
+        << who;
+    EXPECT_EQ(Log().back().action(), v1::ACTION_READ_AUDIT);
+    EXPECT_EQ(Log().back().verdict(), v1::VERDICT_DENY);
+  }
+  auto stub = v1::AuditService::NewStub(Channel("compliance-dev"));
   grpc::ClientContext ctx;
   v1::Checkpoint cp;
-  EXPECT_EQ(stub->GetCheckpoint(&ctx, {}, &cp).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_TRUE(stub->GetCheckpoint(&ctx, {}, &cp).ok());
+}
+
+// Rewrites the vault file behind the server's back.
+void Sql(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  char* err = nullptr;
+  ASSERT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
+      << err;
+  sqlite3_close(h);
+}
+
+class TamperTest : public ApiTest {
+ protected:
+  void SetUp() override {
+    ApiTest::SetUp();
+    // Forty decisions to tamper with, signed into a checkpoint.
+    for (int i = 0; i < 40; ++i) {
+      v1::GetRecordResponse resp;
+      GetRecord(i % 2 ? "inspector-dev" : "operator-dev", "vehicle-inspection",
+                &resp)
+          .IgnoreError();
+    }
+    ASSERT_TRUE(vault_->SignCheckpoint().ok());
+  }
+  absl::Status VerifyFull() {
+    VerifyOptions options;
+    options.verifier_key = vault_->LogVerifierKey();
+    options.full = true;
+    auto source = RpcAuditLogSource(Channel("auditor-dev"), absl::Seconds(10));
+    return VerifyAuditLog(*source, options).status();
+  }
+};
+
+TEST_F(TamperTest, UntouchedLogVerifies) { EXPECT_TRUE(VerifyFull().ok()); }
+
+TEST_F(TamperTest, RewrittenEntryIsNamed) {
+  // Entry 17's bytes replaced by entry 16's with its sequence patched: it
+  // parses, sits in the right place, and is still a lie.
+  auto leaves = vault_->AuditLeafData(16, 17);
+  ASSERT_TRUE(leaves.ok());
+  v1::AuditEntry forged;
+  ASSERT_TRUE(forged.ParseFromString((*leaves)[0]));
+  forged.set_sequence(17);
+  forged.set_principal("nobody");
+  std::string hex = absl::BytesToHexString(forged.SerializeAsString());
+  Sql(work_.Join("vault.db"),
+      "UPDATE audit_log SET entry = x'" + hex + "' WHERE sequence = 17");
+  absl::Status s = VerifyFull();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(s.message().find("entry 17:"), absl::string_view::npos) << s;
+}
+
+TEST_F(TamperTest, DeletedEntryIsNamed) {
+  Sql(work_.Join("vault.db"), "DELETE FROM audit_log WHERE sequence = 23");
+  absl::Status s = VerifyFull();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(s.message().find("entry 23:"), absl::string_view::npos) << s;
+}
+
+TEST_F(TamperTest, ReorderedEntriesAreNamed) {
+  Sql(work_.Join("vault.db"),
+      "UPDATE audit_log SET sequence = -1 WHERE sequence = 9;"
+      "UPDATE audit_log SET sequence = 9 WHERE sequence = 10;"
+      "UPDATE audit_log SET sequence = 10 WHERE sequence = -1;");
+  absl::Status s = VerifyFull();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(s.message().find("entry 9:"), absl::string_view::npos) << s;
+}
+
+TEST_F(ApiTest, WhenTheLogCannotBeWrittenNothingIsReturned) {
+  // A trigger refusing appends stands in for an unwritable log.
+  Sql(work_.Join("vault.db"),
+      "CREATE TRIGGER no_log BEFORE INSERT ON audit_log BEGIN "
+      "SELECT RAISE(FAIL, 'log unwritable'); END");
+  v1::GetRecordResponse resp;
+  grpc::Status s = GetRecord("inspector-dev", "vehicle-inspection", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_FALSE(resp.has_record());
+  // Refusals cannot be logged either, so they fail closed too.
+  EXPECT_EQ(GetRecord("operator-dev", "vehicle-inspection", &resp).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  // Intake is not acknowledged, and the record is not stored.
+  v1::Record r = record_;
+  r.set_record_id(NewId("rec_"));
+  EXPECT_FALSE(vault_->Intake(r, {}).ok());
+  EXPECT_EQ(vault_->Describe(r.record_id()).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace
