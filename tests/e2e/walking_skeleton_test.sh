@@ -80,7 +80,57 @@ for f in "$work"/vault/lanevault.db*; do
 done
 echo "no plaintext in $(ls "$work"/vault | tr '\n' ' ')"
 
+# The access log, as an auditor checks it: a pinned key, a kept state file.
+log_key=$("$bin/lanevaultd" --config "$work/lanevaultd.textproto" --print_log_key)
+as_auditor=(--cert "$work/pki/auditor-dev.pem" --key "$work/pki/auditor-dev.key"
+  --log_key "$log_key" --state "$work/audit-state")
+ctl "${as_auditor[@]}" audit verify --full --entries 0,1 || fail "audit verify"
+ctl "${as_auditor[@]}" audit verify || fail "audit verify from the saved state"
+grep -q "^lanevault.dev/audit$" "$work/audit-state" || fail "no state kept"
+ctl "${as_auditor[@]}" audit export --out "$work/log.export" >/dev/null
+ctl "${as_auditor[@]}" --state "$work/offline-state" audit verify --full \
+  --offline "$work/log.export" || fail "offline verify"
+if ctl "${as_inspector[@]}" audit checkpoint >/dev/null 2>&1; then
+  fail "an inspector read the access log"
+fi
+if ctl "${as_auditor[@]}" --log_key "${log_key/+/x+}" audit verify 2>/dev/null; then
+  fail "a wrong log key was accepted"
+fi
+
 kill -TERM "$daemon"
 wait "$daemon" || fail "daemon did not exit cleanly on SIGTERM"
 daemon=
+
+# Rewrite one logged decision behind the daemon's back: the next verify
+# must fail and name it.
+cat >"$work/tamper.c" <<'C'
+#include <sqlite3.h>
+int main(int c, char **v) {
+  sqlite3 *db;
+  if (sqlite3_open(v[1], &db)) return 1;
+  return sqlite3_exec(db, "UPDATE audit_log SET entry = (SELECT entry FROM "
+                          "audit_log WHERE sequence = 0) WHERE sequence = 1",
+                      0, 0, 0) != 0;
+}
+C
+if cc "$work/tamper.c" -o "$work/tamper" -lsqlite3 2>/dev/null; then
+  "$work/tamper" "$work/vault/lanevault.db" || fail "could not tamper"
+  rm -f "$work/port"
+  "$bin/lanevaultd" --config "$work/lanevaultd.textproto" >>"$work/daemon.log" 2>&1 &
+  daemon=$!
+  for _ in $(seq 1 100); do [[ -s $work/port ]] && break; sleep 0.2; done
+  port=$(cat "$work/port")
+  for _ in $(seq 1 100); do
+    ctl "${as_auditor[@]}" audit checkpoint >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  if out=$(ctl "${as_auditor[@]}" audit verify --full 2>&1); then
+    fail "a rewritten log entry was not detected"
+  fi
+  grep -q "entry 1:" <<<"$out" || fail "verify did not name entry 1: $out"
+  echo "tampered log: $out"
+  kill -TERM "$daemon"
+  wait "$daemon" || true
+  daemon=
+fi
 echo "1 passed, 0 failed"
