@@ -17,6 +17,9 @@ if [[ ! -s var/keys/master.key ]]; then
   mkdir -p -m 700 var/keys
   "$bin/lanevaultd" --config "$config" --init_master_key
 fi
+# The access log's public key, for auditors to pin (lanevaultctl audit verify
+# --log_key @var/audit-log.pub).
+"$bin/lanevaultd" --config "$config" --print_log_key >var/audit-log.pub
 [[ -s var/footage/crossings.tsv ]] ||
   "$bin/lanevault-footage" --out var/footage --plates KXR4821,MVB7350
 
@@ -45,6 +48,12 @@ else
   echo "plate text does NOT match the ground truth ($truth)"
   exit 1
 fi
+echo
+echo "== verifying the access log as auditor-dev =="
+"$bin/lanevaultctl" --server "127.0.0.1:$(cat var/lanevaultd.port)" \
+  --ca var/pki/ca.pem --cert var/pki/auditor-dev.pem \
+  --key var/pki/auditor-dev.key --log_key @var/audit-log.pub \
+  --state var/audit-state audit verify --full
 if [[ ${LANEVAULT_DEMO_EXIT:-0} == 1 ]]; then exit 0; fi
 echo "API up on 127.0.0.1:$(cat var/lanevaultd.port); Ctrl-C to stop."
 wait $daemon

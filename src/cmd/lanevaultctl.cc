@@ -319,6 +319,11 @@ int AuditVerify() {
   api::VerifyOptions options;
   options.verifier_key =
       FlagOrEnv(absl::GetFlag(FLAGS_log_key), "LANEVAULT_LOG_KEY", "");
+  if (!options.verifier_key.empty() && options.verifier_key[0] == '@') {
+    auto key = ReadFileToString(options.verifier_key.substr(1));
+    if (!key.ok()) Fail(key.status());
+    options.verifier_key = std::string(absl::StripAsciiWhitespace(*key));
+  }
   if (options.verifier_key.empty()) {
     Fail(
         "give the log key to trust with --log_key (an operator prints it with "

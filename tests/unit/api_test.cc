@@ -264,6 +264,46 @@ TEST_F(ApiTest, OnlyAuditorsAndComplianceReadTheLog) {
   EXPECT_TRUE(stub->GetCheckpoint(&ctx, {}, &cp).ok());
 }
 
+TEST_F(ApiTest, AuditorsQueryAndStreamTheLog) {
+  for (int i = 0; i < 7; ++i) {
+    v1::GetRecordResponse resp;
+    GetRecord("operator-dev", "vehicle-inspection", &resp).IgnoreError();
+  }
+  auto stub = v1::AuditService::NewStub(Channel("auditor-dev"));
+  v1::QueryEntriesRequest req;
+  req.set_principal("operator-dev");
+  req.set_verdict(v1::VERDICT_DENY);
+  req.set_page_size(5);
+  v1::QueryEntriesResponse page;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub->QueryEntries(&ctx, req, &page).ok());
+  }
+  ASSERT_EQ(page.entries_size(), 5);
+  ASSERT_FALSE(page.next_page_token().empty());
+  req.set_page_token(page.next_page_token());
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub->QueryEntries(&ctx, req, &page).ok());
+  }
+  EXPECT_EQ(page.entries_size(), 2);
+  for (const auto& e : page.entries()) EXPECT_EQ(e.principal(), "operator-dev");
+  req.set_page_token("not-a-token");
+  {
+    grpc::ClientContext ctx;
+    EXPECT_EQ(stub->QueryEntries(&ctx, req, &page).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  req.clear_page_token();
+  grpc::ClientContext ctx;
+  auto reader = stub->StreamEntries(&ctx, req);
+  v1::AuditEntry e;
+  int streamed = 0;
+  while (reader->Read(&e)) ++streamed;
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(streamed, 7);
+}
+
 // Rewrites the vault file behind the server's back.
 void Sql(const std::string& db, const std::string& sql) {
   sqlite3* h = nullptr;
