@@ -221,6 +221,14 @@ absl::string_view RoleName(Role role) {
   return "unknown";
 }
 
+Role RoleFromName(absl::string_view name) {
+  for (Role r : {Role::kLane, Role::kOperator, Role::kInspector, Role::kAuditor,
+                 Role::kCompliance, Role::kContractor}) {
+    if (RoleName(r) == name) return r;
+  }
+  return Role::kUnknown;
+}
+
 std::unique_ptr<Policy> NewBuiltinPolicy() {
   return std::make_unique<BuiltinPolicy>();
 }

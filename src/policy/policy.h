@@ -9,8 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "lanevault/v1/contract.pb.h"
 #include "lanevault/v1/decision.pb.h"
 #include "lanevault/v1/types.pb.h"
 
@@ -26,6 +28,23 @@ enum class Role {
   kContractor
 };
 absl::string_view RoleName(Role role);
+Role RoleFromName(absl::string_view name);  // kUnknown for anything else
+
+// What the policy needs of a principal's past, for quotas and for linkage
+// across calls. The vault answers from the access log.
+class AccessHistory {
+ public:
+  virtual ~AccessHistory() = default;
+  // Allowed reads by `principal` since `since`.
+  virtual uint32_t ReadsSince(absl::string_view principal,
+                              absl::Time since) const = 0;
+  // Distinct records `principal` read since `since`.
+  virtual uint32_t RecordsSince(absl::string_view principal,
+                                absl::Time since) const = 0;
+  // Categories `principal` was ever given of `record_id`.
+  virtual std::vector<v1::DataCategory> CategoriesRead(
+      absl::string_view principal, absl::string_view record_id) const = 0;
+};
 
 struct AccessRequest {
   std::string principal;
@@ -37,6 +56,10 @@ struct AccessRequest {
   std::vector<v1::DataCategory> categories;
   // Categories the record actually holds (for reads).
   std::vector<v1::DataCategory> available;
+  std::string record_id;  // for reads: linkage history
+  // Where the caller acts from; empty: from its binding in the contract.
+  std::string checkpoint;
+  const AccessHistory* history = nullptr;  // null: no past to consider
   absl::Time now;
 };
 
@@ -62,6 +85,20 @@ class Policy {
 // The walking skeleton's fixed allow-list, in force until contracts are
 // loaded (see BuiltinPolicy in builtin_policy.cc for its rules).
 std::unique_ptr<Policy> NewBuiltinPolicy();
+
+// The policy a validated contract defines: default deny, a prohibition
+// beats any permit, nothing but purge and audit outside the effective
+// window, linkage of a crossing's plate and faces (in one call or across
+// calls) only where permitted, quotas per permit. INVALID_ARGUMENT with the
+// first validation error for a contract that does not validate.
+absl::StatusOr<std::unique_ptr<Policy>> NewContractPolicy(
+    v1::Contract contract);
+
+// Runs a table of cases (see PolicyCases in contract.proto) and returns one
+// line per mismatch; empty when every case got its expected verdict.
+std::vector<std::string> RunPolicyCases(const Policy& policy,
+                                        const v1::Contract& contract,
+                                        const v1::PolicyCases& cases);
 
 // The record with only the kept items, each carrying its deadline, and the
 // contract stamped on it. `dropped` counts the items the decision dropped.

@@ -1,0 +1,274 @@
+#include "policy/contract.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/config.h"
+#include "common/time_util.h"
+#include "policy/policy.h"
+
+namespace lanevault::policy {
+namespace {
+
+class Validator {
+ public:
+  explicit Validator(const v1::Contract& c) : c_(c) {}
+
+  std::vector<ValidationIssue> Run() {
+    Header();
+    Categories();
+    Purposes();
+    Bindings();
+    Rules();
+    DeadPermits();
+    return std::move(issues_);
+  }
+
+ private:
+  void Error(std::string path, std::string message) {
+    issues_.push_back({std::move(path), std::move(message), false});
+  }
+  void Warn(std::string path, std::string message) {
+    issues_.push_back({std::move(path), std::move(message), true});
+  }
+
+  void Header() {
+    if (c_.id().empty()) Error("id", "must be set");
+    if (c_.version() == 0) Error("version", "must be 1 or more");
+    if (!c_.has_effective_from()) Error("effective_from", "must be set");
+    if (!c_.has_effective_until()) Error("effective_until", "must be set");
+    if (c_.has_effective_from() && c_.has_effective_until() &&
+        FromProto(c_.effective_until()) <= FromProto(c_.effective_from())) {
+      Error("effective_until",
+            "must be after effective_from (the window is empty or inverted)");
+    }
+    if (c_.checkpoints().empty())
+      Error("checkpoints", "must name at least one");
+    if (c_.has_max_retention() &&
+        FromProto(c_.max_retention()) <= absl::ZeroDuration()) {
+      Error("max_retention", "must be positive");
+    }
+  }
+
+  void Categories() {
+    for (int i = 0; i < c_.categories_size(); ++i) {
+      const auto& rule = c_.categories(i);
+      const std::string path = absl::StrCat("categories[", i, "]");
+      if (rule.category() == v1::DATA_CATEGORY_UNSPECIFIED) {
+        Error(path + ".category", "must be set");
+        continue;
+      }
+      if (!categories_.insert(rule.category()).second) {
+        Error(path + ".category",
+              absl::StrCat("duplicate rule for ",
+                           v1::DataCategory_Name(rule.category())));
+      }
+      if (!rule.has_retention() ||
+          FromProto(rule.retention()) <= absl::ZeroDuration()) {
+        Error(path + ".retention",
+              absl::StrCat(v1::DataCategory_Name(rule.category()),
+                           " has no retention period"));
+      } else if (c_.has_max_retention() &&
+                 FromProto(rule.retention()) > FromProto(c_.max_retention())) {
+        Error(path + ".retention",
+              absl::StrCat(
+                  "longer than the contract's max_retention (",
+                  absl::FormatDuration(FromProto(rule.retention())), " > ",
+                  absl::FormatDuration(FromProto(c_.max_retention())), ")"));
+      }
+      for (int j = 0; j < rule.lanes_size(); ++j) {
+        if (!c_.lanes().empty() &&
+            std::find(c_.lanes().begin(), c_.lanes().end(), rule.lanes(j)) ==
+                c_.lanes().end()) {
+          Error(absl::StrCat(path, ".lanes[", j, "]"),
+                absl::StrCat("lane '", rule.lanes(j),
+                             "' is not one the contract covers"));
+        }
+      }
+    }
+  }
+
+  void Purposes() {
+    for (int i = 0; i < c_.purposes_size(); ++i) {
+      const std::string path = absl::StrCat("purposes[", i, "].id");
+      if (c_.purposes(i).id().empty()) {
+        Error(path, "must be set");
+      } else if (!purposes_.insert(c_.purposes(i).id()).second) {
+        Error(path,
+              absl::StrCat("duplicate purpose '", c_.purposes(i).id(), "'"));
+      }
+    }
+  }
+
+  bool KnownRole(const std::string& role) const {
+    return RoleFromName(role) != Role::kUnknown;
+  }
+
+  void Bindings() {
+    for (int i = 0; i < c_.bindings_size(); ++i) {
+      const auto& b = c_.bindings(i);
+      const std::string path = absl::StrCat("bindings[", i, "]");
+      if (!KnownRole(b.role())) {
+        Error(path + ".role", absl::StrCat("unknown role '", b.role(), "'"));
+      }
+      if (b.principal_patterns().empty()) {
+        Error(path + ".principal_patterns", "must name at least one pattern");
+      }
+    }
+  }
+
+  void RuleId(const std::string& id, const std::string& path) {
+    if (id.empty()) {
+      Error(path, "must be set");
+    } else if (!rule_ids_.insert(id).second) {
+      Error(path, absl::StrCat("duplicate rule id '", id, "'"));
+    }
+  }
+
+  void Rules() {
+    for (int i = 0; i < c_.permits_size(); ++i) {
+      const auto& p = c_.permits(i);
+      const std::string path = absl::StrCat("permits[", i, "]");
+      RuleId(p.id(), path + ".id");
+      if (!KnownRole(p.role())) {
+        Error(path + ".role", absl::StrCat("unknown role '", p.role(), "'"));
+      }
+      for (int j = 0; j < p.purposes_size(); ++j) {
+        if (!purposes_.contains(p.purposes(j))) {
+          Error(absl::StrCat(path, ".purposes[", j, "]"),
+                absl::StrCat("unknown purpose '", p.purposes(j), "'"));
+        }
+      }
+      if (p.actions().empty()) Error(path + ".actions", "must name an action");
+      for (int j = 0; j < p.actions_size(); ++j) {
+        if (p.actions(j) == v1::ACTION_UNSPECIFIED) {
+          Error(absl::StrCat(path, ".actions[", j, "]"), "must be set");
+        }
+      }
+      for (int j = 0; j < p.categories_size(); ++j) {
+        if (!categories_.contains(p.categories(j))) {
+          Error(absl::StrCat(path, ".categories[", j, "]"),
+                absl::StrCat("unknown category ",
+                             v1::DataCategory_Name(p.categories(j)),
+                             " (the contract keeps no such data)"));
+        }
+      }
+      const auto& q = p.quota();
+      if ((q.reads_per_window() > 0 || q.distinct_records_per_window() > 0) &&
+          (!q.has_window() || FromProto(q.window()) <= absl::ZeroDuration())) {
+        Error(path + ".quota.window", "must be set when a limit is");
+      }
+    }
+    for (int i = 0; i < c_.prohibitions_size(); ++i) {
+      const auto& p = c_.prohibitions(i);
+      const std::string path = absl::StrCat("prohibitions[", i, "]");
+      RuleId(p.id(), path + ".id");
+      for (int j = 0; j < p.roles_size(); ++j) {
+        if (!KnownRole(p.roles(j))) {
+          Error(absl::StrCat(path, ".roles[", j, "]"),
+                absl::StrCat("unknown role '", p.roles(j), "'"));
+        }
+      }
+      for (int j = 0; j < p.purposes_size(); ++j) {
+        if (!purposes_.contains(p.purposes(j))) {
+          Error(absl::StrCat(path, ".purposes[", j, "]"),
+                absl::StrCat("unknown purpose '", p.purposes(j), "'"));
+        }
+      }
+    }
+  }
+
+  template <typename List, typename T>
+  static bool Covers(const List& list, const T& value) {
+    return list.empty() ||
+           std::find(list.begin(), list.end(), value) != list.end();
+  }
+
+  // A permit is dead when, for each action it grants, one prohibition that
+  // applies to every caller matches it for all its purposes and categories.
+  void DeadPermits() {
+    for (int i = 0; i < c_.permits_size(); ++i) {
+      const auto& p = c_.permits(i);
+      for (const auto& ban : c_.prohibitions()) {
+        if (ban.outside_checkpoints() || !Covers(ban.roles(), p.role()))
+          continue;
+        bool all = !p.actions().empty();
+        for (int a : p.actions()) all = all && Covers(ban.actions(), a);
+        for (const auto& purpose : p.purposes()) {
+          all = all && Covers(ban.purposes(), purpose);
+        }
+        if (p.purposes().empty()) all = all && ban.purposes().empty();
+        for (int cat : p.categories())
+          all = all && Covers(ban.categories(), cat);
+        if (p.categories().empty()) all = all && ban.categories().empty();
+        if (all) {
+          Warn(absl::StrCat("permits[", i, "]"),
+               absl::StrCat("permit '", p.id(),
+                            "' can never apply: prohibition '", ban.id(),
+                            "' forbids everything it grants"));
+          break;
+        }
+      }
+    }
+  }
+
+  const v1::Contract& c_;
+  std::vector<ValidationIssue> issues_;
+  absl::flat_hash_set<int> categories_;
+  absl::flat_hash_set<std::string> purposes_;
+  absl::flat_hash_set<std::string> rule_ids_;
+};
+
+}  // namespace
+
+absl::StatusOr<v1::Contract> ParseContract(absl::string_view text) {
+  v1::Contract contract;
+  if (absl::Status s = ParseTextProto(text, "contract", &contract); !s.ok()) {
+    return s;
+  }
+  return contract;
+}
+
+std::vector<ValidationIssue> ValidateContract(const v1::Contract& contract) {
+  return Validator(contract).Run();
+}
+
+bool HasErrors(const std::vector<ValidationIssue>& issues) {
+  return std::any_of(issues.begin(), issues.end(),
+                     [](const ValidationIssue& i) { return !i.warning; });
+}
+
+absl::Status FirstError(const std::vector<ValidationIssue>& issues) {
+  for (const auto& i : issues) {
+    if (!i.warning) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(i.field_path, ": ", i.message));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckSignatures(const v1::SignedContract& signed_contract,
+                             const std::vector<TrustedKey>& trusted,
+                             int required, const SignatureVerifier& verify) {
+  absl::flat_hash_set<std::string> valid;
+  for (const auto& sig : signed_contract.signatures()) {
+    const bool is_trusted = std::any_of(
+        trusted.begin(), trusted.end(),
+        [&](const TrustedKey& k) { return k.public_key == sig.public_key(); });
+    if (is_trusted &&
+        verify(sig.public_key(), signed_contract.text(), sig.signature())) {
+      valid.insert(sig.public_key());
+    }
+  }
+  if (static_cast<int>(valid.size()) < required) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the contract carries ", valid.size(),
+                     " valid signature(s) by trusted compliance keys; ",
+                     required, " required"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace lanevault::policy

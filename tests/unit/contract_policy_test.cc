@@ -1,0 +1,366 @@
+// The contract engine: validation with field paths, and the semantics
+// (default deny, prohibitions beat permits, effective window, linkage
+// across calls, quotas), table-driven.
+
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "common/time_util.h"
+#include "gtest/gtest.h"
+#include "policy/contract.h"
+#include "policy/policy.h"
+
+namespace lanevault::policy {
+namespace {
+
+const std::string kContracts =
+    std::string(LANEVAULT_SOURCE_DIR) + "/deploy/contracts/";
+
+v1::Contract Pilot() {
+  auto text = ReadFileToString(kContracts + "land-border-pilot.textproto");
+  EXPECT_TRUE(text.ok()) << text.status();
+  auto c = ParseContract(*text);
+  EXPECT_TRUE(c.ok()) << c.status();
+  return *c;
+}
+
+std::unique_ptr<Policy> PilotPolicy() {
+  auto p = NewContractPolicy(Pilot());
+  EXPECT_TRUE(p.ok()) << p.status();
+  return std::move(*p);
+}
+
+const absl::Time kInside = absl::FromUnixSeconds(1'790'000'000);
+
+class History final : public AccessHistory {
+ public:
+  uint32_t reads = 0, records = 0;
+  std::vector<v1::DataCategory> read_before;
+  uint32_t ReadsSince(absl::string_view, absl::Time) const override {
+    return reads;
+  }
+  uint32_t RecordsSince(absl::string_view, absl::Time) const override {
+    return records;
+  }
+  std::vector<v1::DataCategory> CategoriesRead(
+      absl::string_view, absl::string_view) const override {
+    return read_before;
+  }
+};
+
+AccessRequest Read(std::string purpose, std::vector<v1::DataCategory> cats,
+                   const History* h = nullptr) {
+  AccessRequest r;
+  r.principal = "inspector-7";
+  r.role = Role::kInspector;
+  r.action = v1::ACTION_READ_RECORD;
+  r.purpose = std::move(purpose);
+  r.categories = std::move(cats);
+  r.available = {v1::DATA_CATEGORY_PLATE_TEXT, v1::DATA_CATEGORY_PLATE_IMAGE,
+                 v1::DATA_CATEGORY_FACE_IMAGE};
+  r.record_id = "rec_1";
+  r.history = h;
+  r.now = kInside;
+  return r;
+}
+
+TEST(ContractPolicy, PilotExampleValidatesWithoutIssues) {
+  auto issues = ValidateContract(Pilot());
+  for (const auto& i : issues)
+    ADD_FAILURE() << i.field_path << ": " << i.message;
+}
+
+TEST(ContractPolicy, BindsPrincipalsByPattern) {
+  auto p = PilotPolicy();
+  EXPECT_EQ(p->RoleOf("inspector-dev"), Role::kInspector);
+  EXPECT_EQ(p->RoleOf("contractor-ops"), Role::kContractor);
+  EXPECT_EQ(p->RoleOf("visitor"), Role::kUnknown);
+  EXPECT_EQ(p->contract_id(), "land-border-pilot");
+  EXPECT_EQ(p->contract_version(), 1u);
+}
+
+TEST(ContractPolicy, EveryProhibitionBeatsAMatchingPermit) {
+  // For each prohibition, a contract that also permits exactly what it
+  // forbids must still refuse, naming the prohibition.
+  const v1::Contract pilot = Pilot();
+  for (const auto& ban : pilot.prohibitions()) {
+    v1::Contract c = pilot;
+    v1::Permit* permit = c.add_permits();
+    permit->set_id("permit-" + ban.id());
+    permit->set_role(ban.roles().empty() ? "inspector" : ban.roles(0));
+    permit->add_purposes("vehicle-inspection");
+    v1::Action action =
+        ban.actions().empty() ? v1::ACTION_READ_RECORD : ban.actions(0);
+    permit->add_actions(action);
+    permit->add_categories(v1::DATA_CATEGORY_PLATE_TEXT);
+    auto p = NewContractPolicy(c);
+    ASSERT_TRUE(p.ok()) << p.status();
+    AccessRequest r =
+        Read("vehicle-inspection", {v1::DATA_CATEGORY_PLATE_TEXT});
+    r.role = RoleFromName(permit->role());
+    r.principal = permit->role() + "-x";
+    r.action = action;
+    if (ban.outside_checkpoints()) r.checkpoint = "elsewhere";
+    AccessDecision d = (*p)->DecideAccess(r);
+    EXPECT_FALSE(d.allowed()) << ban.id();
+    ASSERT_FALSE(d.decision.rule_ids().empty());
+    EXPECT_EQ(d.decision.rule_ids(0), ban.id());
+  }
+}
+
+TEST(ContractPolicy, LinkageAcrossTwoCallsIsRefused) {
+  auto p = PilotPolicy();
+  History h;
+  // First call: the plate, for vehicle inspection. Allowed.
+  ASSERT_TRUE(p->DecideAccess(Read("vehicle-inspection",
+                                   {v1::DATA_CATEGORY_PLATE_TEXT}, &h))
+                  .allowed());
+  h.read_before = {v1::DATA_CATEGORY_PLATE_TEXT};
+  // Second call, same record: the face, for identity verification.
+  AccessDecision d = p->DecideAccess(
+      Read("identity-verification", {v1::DATA_CATEGORY_FACE_IMAGE}, &h));
+  EXPECT_FALSE(d.allowed());
+  EXPECT_EQ(d.decision.rule_ids(0), "no-linkage");
+  // The reverse order too.
+  h.read_before = {v1::DATA_CATEGORY_FACE_IMAGE};
+  EXPECT_FALSE(p->DecideAccess(Read("vehicle-inspection",
+                                    {v1::DATA_CATEGORY_PLATE_IMAGE}, &h))
+                   .allowed());
+  // Asking for "everything readable" gives only the side already held.
+  h.read_before = {v1::DATA_CATEGORY_PLATE_TEXT};
+  AccessDecision all = p->DecideAccess(Read("vehicle-inspection", {}, &h));
+  ASSERT_TRUE(all.allowed());
+  for (auto c : all.categories) EXPECT_NE(c, v1::DATA_CATEGORY_FACE_IMAGE);
+}
+
+TEST(ContractPolicy, LinkageCanBeGrantedExplicitly) {
+  v1::Contract c = Pilot();
+  c.clear_prohibitions();
+  v1::Permit* link = c.add_permits();
+  link->set_id("investigation-link");
+  link->set_role("inspector");
+  link->add_purposes("vehicle-inspection");
+  link->add_actions(v1::ACTION_LINK);
+  link->set_case_id_required(true);
+  auto p = NewContractPolicy(c);
+  ASSERT_TRUE(p.ok());
+  AccessRequest r = Read("vehicle-inspection", {v1::DATA_CATEGORY_PLATE_TEXT,
+                                                v1::DATA_CATEGORY_FACE_IMAGE});
+  EXPECT_FALSE((*p)->DecideAccess(r).allowed());  // no case id: no link permit
+  r.case_id = "case-42";
+  // The link is granted, but faces are still not a vehicle-inspection category.
+  EXPECT_EQ((*p)->DecideAccess(r).decision.reason_code(),
+            "category_not_permitted");
+}
+
+struct WindowCase {
+  absl::Time at;
+  v1::Action action;
+  bool allowed;
+};
+
+TEST(ContractPolicy, EffectiveWindowEdges) {
+  auto p = PilotPolicy();
+  const absl::Time from = absl::FromUnixSeconds(1767225600);
+  const absl::Time until = absl::FromUnixSeconds(1830297600);
+  const WindowCase cases[] = {
+      {from - absl::Seconds(1), v1::ACTION_READ_RECORD, false},
+      {from, v1::ACTION_READ_RECORD, true},
+      {until - absl::Seconds(1), v1::ACTION_READ_RECORD, true},
+      {until, v1::ACTION_READ_RECORD, false},
+      {until, v1::ACTION_READ_AUDIT, true},
+      {until, v1::ACTION_PURGE, true},
+      {from - absl::Hours(1), v1::ACTION_PURGE, true},
+      {until, v1::ACTION_VIEW_LANES, false},
+  };
+  for (const auto& c : cases) {
+    AccessRequest r =
+        Read("vehicle-inspection", {v1::DATA_CATEGORY_PLATE_TEXT});
+    r.now = c.at;
+    r.action = c.action;
+    if (c.action != v1::ACTION_READ_RECORD) {
+      r.role = Role::kAuditor;
+      r.principal = "auditor-1";
+    }
+    EXPECT_EQ(p->DecideAccess(r).allowed(), c.allowed)
+        << absl::FormatTime(c.at) << " " << v1::Action_Name(c.action);
+  }
+}
+
+TEST(ContractPolicy, QuotasCountReadsAndRecords) {
+  auto p = PilotPolicy();
+  History h;
+  h.reads = 199;
+  EXPECT_TRUE(p->DecideAccess(Read("vehicle-inspection",
+                                   {v1::DATA_CATEGORY_PLATE_TEXT}, &h))
+                  .allowed());
+  h.reads = 200;
+  AccessDecision d = p->DecideAccess(
+      Read("vehicle-inspection", {v1::DATA_CATEGORY_PLATE_TEXT}, &h));
+  EXPECT_FALSE(d.allowed());
+  EXPECT_EQ(d.decision.reason_code(), "quota");
+  h.reads = 0;
+  h.records = 100;
+  EXPECT_EQ(p->DecideAccess(
+                 Read("vehicle-inspection", {v1::DATA_CATEGORY_PLATE_TEXT}, &h))
+                .decision.reason_code(),
+            "quota");
+}
+
+TEST(ContractPolicy, DefaultDeny) {
+  auto p = PilotPolicy();
+  AccessRequest r = Read("vehicle-inspection", {v1::DATA_CATEGORY_PLATE_TEXT});
+  r.role = Role::kUnknown;
+  EXPECT_EQ(p->DecideAccess(r).decision.reason_code(), "default_deny");
+  r.role = Role::kOperator;
+  EXPECT_FALSE(p->DecideAccess(r).allowed());
+  EXPECT_FALSE(
+      p->DecideAccess(Read("", {v1::DATA_CATEGORY_PLATE_TEXT})).allowed());
+}
+
+TEST(ContractPolicy, IntakeKeepsPerCategoryWithDeadlines) {
+  auto p = PilotPolicy();
+  v1::Record rec;
+  rec.set_record_id("rec_1");
+  rec.set_lane_id("lane-1");
+  rec.set_checkpoint_id("demo-poe");
+  *rec.mutable_first_seen() = ToProto(kInside);
+  for (auto cat :
+       {v1::DATA_CATEGORY_FACE_IMAGE, v1::DATA_CATEGORY_PLATE_TEXT,
+        v1::DATA_CATEGORY_PLATE_IMAGE, v1::DATA_CATEGORY_SCENE_IMAGE}) {
+    auto* item = rec.add_items();
+    item->set_item_id(absl::StrCat("itm_", cat));
+    item->set_category(cat);
+  }
+  v1::IntakeDecision d = p->DecideIntake(rec);
+  ASSERT_EQ(d.items_size(), 4);
+  EXPECT_EQ(FromProto(d.items(0).deadline()), kInside + absl::Hours(12));
+  EXPECT_EQ(FromProto(d.items(1).deadline()), kInside + absl::Hours(24 * 30));
+  EXPECT_EQ(FromProto(d.items(2).deadline()), kInside + absl::Hours(24 * 7));
+  EXPECT_FALSE(d.items(3).keep());
+  EXPECT_EQ(d.contract_version(), 1u);
+  // A checkpoint the contract does not cover keeps nothing.
+  rec.set_checkpoint_id("another-poe");
+  const v1::IntakeDecision elsewhere = p->DecideIntake(rec);
+  for (const auto& item : elsewhere.items()) EXPECT_FALSE(item.keep());
+  // Nor does a crossing outside the effective window.
+  rec.set_checkpoint_id("demo-poe");
+  *rec.mutable_first_seen() = ToProto(absl::FromUnixSeconds(1830297600));
+  const v1::IntakeDecision late = p->DecideIntake(rec);
+  for (const auto& item : late.items()) EXPECT_FALSE(item.keep());
+}
+
+// --- Validation: each broken contract names the field and the reason. ---
+struct Broken {
+  const char* name;
+  void (*edit)(v1::Contract&);
+  const char* path;
+};
+
+const Broken kBroken[] = {
+    {"unknown role in a permit",
+     [](v1::Contract& c) { c.mutable_permits(1)->set_role("janitor"); },
+     "permits[1].role"},
+    {"unknown category in a permit",
+     [](v1::Contract& c) {
+       c.mutable_permits(1)->add_categories(v1::DATA_CATEGORY_SCENE_IMAGE);
+     },
+     "permits[1].categories[1]"},
+    {"category without retention",
+     [](v1::Contract& c) { c.mutable_categories(0)->clear_retention(); },
+     "categories[0].retention"},
+    {"retention beyond the maximum",
+     [](v1::Contract& c) {
+       c.mutable_categories(0)->mutable_retention()->set_seconds(99999999);
+     },
+     "categories[0].retention"},
+    {"inverted window",
+     [](v1::Contract& c) { c.mutable_effective_until()->set_seconds(1); },
+     "effective_until"},
+    {"empty window",
+     [](v1::Contract& c) { *c.mutable_effective_until() = c.effective_from(); },
+     "effective_until"},
+    {"duplicate rule id",
+     [](v1::Contract& c) {
+       c.mutable_prohibitions(0)->set_id(c.permits(0).id());
+     },
+     "prohibitions[0].id"},
+    {"duplicate purpose",
+     [](v1::Contract& c) { c.mutable_purposes(1)->set_id(c.purposes(0).id()); },
+     "purposes[1].id"},
+    {"unknown purpose",
+     [](v1::Contract& c) { c.mutable_permits(1)->set_purposes(0, "fun"); },
+     "permits[1].purposes[0]"},
+    {"quota without window",
+     [](v1::Contract& c) {
+       c.mutable_permits(1)->mutable_quota()->clear_window();
+     },
+     "permits[1].quota.window"},
+    {"no checkpoints", [](v1::Contract& c) { c.clear_checkpoints(); },
+     "checkpoints"},
+};
+
+TEST(ContractValidation, BrokenContractsNameTheFieldAndReason) {
+  for (const Broken& b : kBroken) {
+    v1::Contract c = Pilot();
+    b.edit(c);
+    auto issues = ValidateContract(c);
+    ASSERT_TRUE(HasErrors(issues)) << b.name;
+    bool found = false;
+    for (const auto& i : issues) found |= !i.warning && i.field_path == b.path;
+    EXPECT_TRUE(found) << b.name << ": first error was " << FirstError(issues);
+    EXPECT_FALSE(NewContractPolicy(c).ok()) << b.name;
+  }
+}
+
+TEST(ContractValidation, APermitAProhibitionMakesDeadIsAWarning) {
+  v1::Contract c = Pilot();
+  v1::Permit* dead = c.add_permits();
+  dead->set_id("contractor-reads");
+  dead->set_role("contractor");
+  dead->add_purposes("vehicle-inspection");
+  dead->add_actions(v1::ACTION_READ_RECORD);
+  dead->add_categories(v1::DATA_CATEGORY_PLATE_TEXT);
+  auto issues = ValidateContract(c);
+  EXPECT_FALSE(HasErrors(issues));
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_TRUE(issues[0].warning);
+  EXPECT_NE(issues[0].message.find("no-contractor-evidence"),
+            std::string::npos);
+}
+
+TEST(ContractValidation, ParseErrorsGiveLineAndColumn) {
+  auto c = ParseContract("id: \"x\"\nversion: \"not a number\"\n");
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(c.status().message().find(":2:"), absl::string_view::npos)
+      << c.status();
+}
+
+TEST(ContractSignatures, RequireEnoughTrustedSignatures) {
+  v1::SignedContract s;
+  s.set_text("id: \"x\"");
+  auto verify = [](absl::string_view key, absl::string_view msg,
+                   absl::string_view sig) {
+    return sig == absl::StrCat("signed(", key, ",", msg, ")");
+  };
+  auto sign = [&](const std::string& key) {
+    auto* sig = s.add_signatures();
+    sig->set_public_key(key);
+    sig->set_signature(absl::StrCat("signed(", key, ",", s.text(), ")"));
+  };
+  const std::vector<TrustedKey> trusted = {{"alice", "A"}, {"bob", "B"}};
+  EXPECT_FALSE(CheckSignatures(s, trusted, 1, verify).ok());
+  sign("A");
+  EXPECT_TRUE(CheckSignatures(s, trusted, 1, verify).ok());
+  EXPECT_FALSE(CheckSignatures(s, trusted, 2, verify).ok());
+  sign("A");  // the same key twice counts once
+  EXPECT_FALSE(CheckSignatures(s, trusted, 2, verify).ok());
+  sign("M");  // an untrusted key counts for nothing
+  EXPECT_FALSE(CheckSignatures(s, trusted, 2, verify).ok());
+  sign("B");
+  EXPECT_TRUE(CheckSignatures(s, trusted, 2, verify).ok());
+  s.set_text("id: \"y\"");  // edited after signing
+  EXPECT_FALSE(CheckSignatures(s, trusted, 1, verify).ok());
+}
+
+}  // namespace
+}  // namespace lanevault::policy
