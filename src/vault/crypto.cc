@@ -139,6 +139,21 @@ SigningKey SigningKey::DeriveFrom(const MasterKey& master,
   return SigningKey(std::move(secret), std::move(pub));
 }
 
+absl::Status SigningKey::CreateKeyFile(const std::string& path) {
+  // The same 0600, never-overwrite file discipline as the master key.
+  return MasterKey::CreateKeyFile(path);
+}
+
+absl::StatusOr<SigningKey> SigningKey::LoadFromFile(const std::string& path) {
+  absl::StatusOr<MasterKey> seed = MasterKey::LoadFromFile(path);
+  if (!seed.ok()) return seed.status();
+  SecureBytes secret(crypto_sign_SECRETKEYBYTES);
+  std::string pub(crypto_sign_PUBLICKEYBYTES, '\0');
+  crypto_sign_seed_keypair(reinterpret_cast<unsigned char*>(pub.data()),
+                           secret.data(), seed->key_.data());
+  return SigningKey(std::move(secret), std::move(pub));
+}
+
 std::string SigningKey::Sign(absl::string_view message) const {
   std::string sig(crypto_sign_BYTES, '\0');
   crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr,

@@ -66,6 +66,11 @@ class SigningKey {
  public:
   static SigningKey DeriveFrom(const MasterKey& master,
                                absl::string_view context);
+  // A person's own key (a compliance officer's) in a 0600 file holding its
+  // 32-byte seed. CreateKeyFile refuses to overwrite; LoadFromFile refuses
+  // a file others can read.
+  static absl::Status CreateKeyFile(const std::string& path);
+  static absl::StatusOr<SigningKey> LoadFromFile(const std::string& path);
   std::string Sign(absl::string_view message) const;  // 64 bytes
   const std::string& public_key() const { return public_key_; }
 
