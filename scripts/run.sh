@@ -17,6 +17,19 @@ if [[ ! -s var/keys/master.key ]]; then
   mkdir -p -m 700 var/keys
   "$bin/lanevaultd" --config "$config" --init_master_key
 fi
+# A dev compliance officer's key, and the pilot contract signed with it: the
+# daemon enforces only a validly signed contract.
+if [[ ! -s var/keys/compliance-dev.key ]]; then
+  "$bin/lanevaultctl" policy keygen --out var/keys/compliance-dev.key \
+    >var/keys/compliance-dev.pub
+fi
+mkdir -p var/contracts
+signed=var/contracts/land-border-pilot.signed.textproto
+if [[ ! -s $signed || deploy/contracts/land-border-pilot.textproto -nt $signed ]]; then
+  "$bin/lanevaultctl" policy sign deploy/contracts/land-border-pilot.textproto \
+    --signing_key var/keys/compliance-dev.key --key_name compliance-dev --out "$signed"
+fi
+
 # The access log's public key, for auditors to pin (lanevaultctl audit verify
 # --log_key @var/audit-log.pub).
 "$bin/lanevaultd" --config "$config" --print_log_key >var/audit-log.pub
@@ -24,7 +37,7 @@ fi
   "$bin/lanevault-footage" --out var/footage --plates KXR4821,MVB7350
 
 log=var/lanevaultd.log
-rm -f var/lanevaultd.port
+rm -f var/lanevaultd.port "$log"
 "$bin/lanevaultd" --config "$config" > >(tee "$log") 2>&1 &
 daemon=$!
 trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null' EXIT INT TERM
@@ -35,6 +48,10 @@ done
 sleep 0.5
 
 id=$(grep -o 'stored record rec_[0-9a-f]*' "$log" | head -1 | cut -d' ' -f3)
+if [[ -z $id ]]; then
+  echo "the lane stored no record; see $log"
+  exit 1
+fi
 truth=$(awk -F'\t' 'NR==2 {print $2}' var/footage/crossings.tsv)
 echo
 echo "== fetching $id as inspector-dev, purpose vehicle-inspection =="

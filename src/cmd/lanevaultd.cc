@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -83,6 +85,59 @@ void PrintSummary(vault::Vault& vault,
   std::fflush(stdout);
 }
 
+// The contract the config names, checked against its trusted keys; or,
+// without one, the built-in allow-list.
+absl::StatusOr<std::unique_ptr<policy::Policy>> LoadPolicy(
+    const v1::ContractConfig& config) {
+  if (config.signed_contract().empty()) {
+    spdlog::warn(
+        "no contract configured: the built-in pilot allow-list is in force "
+        "(development only)");
+    return policy::NewBuiltinPolicy();
+  }
+  std::vector<policy::TrustedKey> trusted;
+  for (const auto& k : config.trusted_keys()) {
+    std::string b64 = k.public_key();
+    if (b64.empty() && !k.public_key_file().empty()) {
+      auto text = ReadFileToString(k.public_key_file());
+      if (!text.ok()) return text.status();
+      b64 = std::string(absl::StripAsciiWhitespace(*text));
+    }
+    std::string key;
+    if (!absl::Base64Unescape(b64, &key) || key.size() != 32) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "contract.trusted_keys '", k.name(), "': not a base64 Ed25519 key"));
+    }
+    trusted.push_back({k.name(), key});
+  }
+  const int required =
+      config.required_signatures() > 0 ? config.required_signatures() : 1;
+  auto loaded = policy::LoadSignedContract(config.signed_contract(), trusted,
+                                           required, vault::VerifyEd25519);
+  if (loaded.ok()) {
+    spdlog::info("contract {} v{} in force ({} signature(s) required)",
+                 (*loaded)->contract_id(), (*loaded)->contract_version(),
+                 required);
+  }
+  return loaded;
+}
+
+// Contract changes are decisions too: each goes into the access log.
+void LogContractDecision(vault::Vault& vault, bool activated,
+                         const std::string& detail) {
+  v1::AuditEntry e;
+  *e.mutable_time() = ToProto(vault.clock()->Now());
+  e.set_principal("system");
+  e.set_action(v1::ACTION_MANAGE_CONTRACT);
+  e.set_verdict(activated ? v1::VERDICT_ALLOW : v1::VERDICT_DENY);
+  e.set_reason_code(activated ? "contract_activated" : "contract_refused");
+  e.set_detail(detail);
+  if (auto seq = vault.Audit(std::move(e)); !seq.ok()) {
+    spdlog::error("cannot log the contract decision: {}",
+                  seq.status().message());
+  }
+}
+
 int Main(int argc, char** argv) {
   std::vector<std::string> args = InitProgram(
       argc, argv,
@@ -118,6 +173,7 @@ int Main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   std::filesystem::create_directories(
@@ -137,7 +193,17 @@ int Main(int argc, char** argv) {
   const float interval_s = config->vault().checkpoint_interval_s();
   api::Checkpointer checkpointer(
       vault->get(), absl::Seconds(interval_s > 0 ? interval_s : 3.0f));
-  std::unique_ptr<policy::Policy> policy = policy::NewBuiltinPolicy();
+  auto initial = LoadPolicy(config->contract());
+  if (!initial.ok()) {
+    LogContractDecision(**vault, false,
+                        std::string(initial.status().message()));
+    Fail(initial.status());
+  }
+  LogContractDecision(**vault, true,
+                      absl::StrCat((*initial)->contract_id(), "@",
+                                   (*initial)->contract_version()));
+  auto policy = std::make_unique<policy::PolicyHolder>(
+      std::shared_ptr<const policy::Policy>(std::move(*initial)));
   api::VaultIntake intake(policy.get(), vault->get());
 
   std::vector<std::unique_ptr<capture::Lane>> lanes;
@@ -181,7 +247,24 @@ int Main(int argc, char** argv) {
   });
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    // Reload the contract; a refused one leaves the running one in force.
+    const auto reloaded = LoadDaemonConfig(absl::GetFlag(FLAGS_config));
+    auto next = reloaded.ok() ? LoadPolicy(reloaded->contract())
+                              : absl::StatusOr<std::unique_ptr<policy::Policy>>(
+                                    reloaded.status());
+    if (!next.ok()) {
+      spdlog::error("SIGHUP: new contract refused, {} v{} stays in force: {}",
+                    policy->contract_id(), policy->contract_version(),
+                    next.status().message());
+      LogContractDecision(**vault, false, std::string(next.status().message()));
+      continue;
+    }
+    LogContractDecision(
+        **vault, true,
+        absl::StrCat((*next)->contract_id(), "@", (*next)->contract_version()));
+    policy->Replace(std::shared_ptr<const policy::Policy>(std::move(*next)));
+  }
   spdlog::info("signal {}: stopping lanes and API", signal_number);
   for (auto& lane : lanes) lane->Stop();
   finisher.join();

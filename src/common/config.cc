@@ -119,6 +119,17 @@ absl::Status ValidateDaemonConfig(const v1::DaemonConfig& config) {
   if (config.vault().master_key().empty()) {
     return bad("vault.master_key", "must be set");
   }
+  const auto& contract = config.contract();
+  if (!contract.signed_contract().empty()) {
+    if (contract.trusted_keys().empty()) {
+      return bad("contract.trusted_keys", "name at least one compliance key");
+    }
+    if (contract.required_signatures() < 0 ||
+        contract.required_signatures() > contract.trusted_keys_size()) {
+      return bad("contract.required_signatures",
+                 "must be between 1 and the number of trusted keys");
+    }
+  }
   absl::flat_hash_set<std::string> lane_ids;
   for (int i = 0; i < config.lanes_size(); ++i) {
     const std::string path = absl::StrCat("lanes[", i, "]");
@@ -152,6 +163,11 @@ absl::StatusOr<v1::DaemonConfig> LoadDaemonConfig(const std::string& path) {
   vault->set_database(Resolve(base, vault->database()));
   vault->set_master_key(Resolve(base, vault->master_key()));
   config.set_port_file(Resolve(base, config.port_file()));
+  auto* contract = config.mutable_contract();
+  contract->set_signed_contract(Resolve(base, contract->signed_contract()));
+  for (auto& key : *contract->mutable_trusted_keys()) {
+    key.set_public_key_file(Resolve(base, key.public_key_file()));
+  }
   config.set_state_dir(Resolve(base, config.state_dir()));
   for (auto& lane : *config.mutable_lanes()) {
     lane.set_source(ResolveSource(base, lane.source()));

@@ -11,10 +11,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "lanevault/v1/contract.pb.h"
 #include "lanevault/v1/decision.pb.h"
 #include "lanevault/v1/types.pb.h"
+#include "policy/contract.h"
 
 namespace lanevault::policy {
 
@@ -93,6 +95,43 @@ std::unique_ptr<Policy> NewBuiltinPolicy();
 // first validation error for a contract that does not validate.
 absl::StatusOr<std::unique_ptr<Policy>> NewContractPolicy(
     v1::Contract contract);
+
+// The policy in force, replaceable while the daemon runs. A replacement
+// that fails (bad signature, invalid contract) changes nothing: the running
+// contract stays in force. Thread-safe; decisions never block on a swap
+// for longer than a pointer copy.
+class PolicyHolder final : public Policy {
+ public:
+  explicit PolicyHolder(std::shared_ptr<const Policy> initial)
+      : current_(std::move(initial)) {}
+  void Replace(std::shared_ptr<const Policy> next);
+  std::shared_ptr<const Policy> current() const;
+
+  std::string contract_id() const override { return current()->contract_id(); }
+  uint64_t contract_version() const override {
+    return current()->contract_version();
+  }
+  Role RoleOf(absl::string_view principal) const override {
+    return current()->RoleOf(principal);
+  }
+  v1::IntakeDecision DecideIntake(const v1::Record& record) const override {
+    return current()->DecideIntake(record);
+  }
+  AccessDecision DecideAccess(const AccessRequest& request) const override {
+    return current()->DecideAccess(request);
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const Policy> current_ ABSL_GUARDED_BY(mu_);
+};
+
+// Loads a signed contract file, checks it carries `required` signatures by
+// `trusted` keys, validates it and builds its policy. Any failure names the
+// file and the reason.
+absl::StatusOr<std::unique_ptr<Policy>> LoadSignedContract(
+    const std::string& path, const std::vector<TrustedKey>& trusted,
+    int required, const SignatureVerifier& verify);
 
 // Runs a table of cases (see PolicyCases in contract.proto) and returns one
 // line per mismatch; empty when every case got its expected verdict.

@@ -1,0 +1,43 @@
+#include "absl/strings/str_cat.h"
+#include "common/config.h"
+#include "common/files.h"
+#include "policy/policy.h"
+
+namespace lanevault::policy {
+
+void PolicyHolder::Replace(std::shared_ptr<const Policy> next) {
+  absl::MutexLock lock(&mu_);
+  current_ = std::move(next);
+}
+
+std::shared_ptr<const Policy> PolicyHolder::current() const {
+  absl::MutexLock lock(&mu_);
+  return current_;
+}
+
+absl::StatusOr<std::unique_ptr<Policy>> LoadSignedContract(
+    const std::string& path, const std::vector<TrustedKey>& trusted,
+    int required, const SignatureVerifier& verify) {
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  v1::SignedContract signed_contract;
+  if (absl::Status s = ParseTextProto(*text, path, &signed_contract); !s.ok()) {
+    return s;
+  }
+  auto annotate = [&](const absl::Status& s) {
+    return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
+  };
+  if (absl::Status s =
+          CheckSignatures(signed_contract, trusted, required, verify);
+      !s.ok()) {
+    return annotate(s);
+  }
+  absl::StatusOr<v1::Contract> contract = ParseContract(signed_contract.text());
+  if (!contract.ok()) return annotate(contract.status());
+  absl::StatusOr<std::unique_ptr<Policy>> policy =
+      NewContractPolicy(std::move(*contract));
+  if (!policy.ok()) return annotate(policy.status());
+  return policy;
+}
+
+}  // namespace lanevault::policy

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# A contract takes effect only when signed by enough trusted compliance keys;
+# on SIGHUP a refused contract leaves the running one in force.
+#   contract_test.sh SOURCE_DIR BUILD_DIR
+set -euo pipefail
+src=$1
+bin=$2/src/cmd
+work=$(mktemp -d "${TMPDIR:-/tmp}/lanevault-contract-XXXXXX")
+daemon=
+cleanup() {
+  [[ -n "$daemon" ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; [[ -f $work/daemon.log ]] && tail -5 "$work/daemon.log" >&2; exit 1; }
+ctl() { "$bin/lanevaultctl" "$@"; }
+
+"$src/deploy/pki/make-dev-pki.sh" "$work/pki" >/dev/null
+mkdir -m 700 "$work/keys"
+ctl policy keygen --out "$work/keys/alice.key" >"$work/keys/alice.pub"
+ctl policy keygen --out "$work/keys/bob.key" >"$work/keys/bob.pub"
+ctl policy keygen --out "$work/keys/mallory.key" >/dev/null
+pilot=$src/deploy/contracts/land-border-pilot.textproto
+ctl policy sign "$pilot" --signing_key "$work/keys/alice.key" --key_name alice \
+  --out "$work/one.signed" >/dev/null
+ctl policy sign "$work/one.signed" --signing_key "$work/keys/mallory.key" \
+  --key_name mallory --out "$work/one-and-mallory.signed" >/dev/null
+ctl policy sign "$work/one.signed" --signing_key "$work/keys/bob.key" \
+  --key_name bob --out "$work/two.signed" >/dev/null
+
+config() {  # config SIGNED_FILE
+  cat >"$work/d.textproto" <<CONF
+listen: "127.0.0.1:0"
+port_file: "port"
+tls { ca_cert: "pki/ca.pem" server_cert: "pki/server.pem" server_key: "pki/server.key" }
+vault { database: "vault/v.db" master_key: "keys/master.key" }
+contract {
+  signed_contract: "$1"
+  trusted_keys { name: "alice" public_key_file: "keys/alice.pub" }
+  trusted_keys { name: "bob" public_key_file: "keys/bob.pub" }
+  required_signatures: 2
+}
+CONF
+}
+config "$work/one.signed"
+"$bin/lanevaultd" --config "$work/d.textproto" --init_master_key >/dev/null
+
+# One signature where two are required: the daemon refuses to start.
+if out=$("$bin/lanevaultd" --config "$work/d.textproto" 2>&1); then
+  fail "started with one of two signatures"
+fi
+grep -q "1 valid signature(s) by trusted compliance keys; 2 required" <<<"$out" ||
+  fail "unclear refusal: $out"
+# A second signature by an untrusted key does not count.
+config "$work/one-and-mallory.signed"
+if "$bin/lanevaultd" --config "$work/d.textproto" >/dev/null 2>&1; then
+  fail "an untrusted signature counted"
+fi
+echo "one trusted signature of two: refused"
+
+# Two trusted signatures: in force.
+config "$work/two.signed"
+"$bin/lanevaultd" --config "$work/d.textproto" >"$work/daemon.log" 2>&1 &
+daemon=$!
+for _ in $(seq 1 100); do [[ -s $work/port ]] && break; sleep 0.2; done
+[[ -s $work/port ]] || fail "daemon did not start"
+grep -q "contract land-border-pilot v1 in force" "$work/daemon.log" || fail "no contract"
+
+# A tampered contract on reload is refused; the daemon keeps serving.
+sed 's/seconds: 43200/seconds: 4320000/' "$work/two.signed" >"$work/tampered.signed"
+config "$work/tampered.signed"
+kill -HUP "$daemon"
+for _ in $(seq 1 50); do grep -q "new contract refused" "$work/daemon.log" && break; sleep 0.1; done
+grep -q "new contract refused, land-border-pilot v1 stays in force" "$work/daemon.log" ||
+  fail "tampered contract not refused on reload"
+kill -0 "$daemon" || fail "daemon died on a bad reload"
+ctl --server "127.0.0.1:$(cat "$work/port")" --ca "$work/pki/ca.pem" \
+  --cert "$work/pki/operator-dev.pem" --key "$work/pki/operator-dev.key" \
+  lanes list >/dev/null || fail "daemon stopped serving after a refused reload"
+echo "tampered contract on SIGHUP: refused, old contract in force"
+
+kill -TERM "$daemon"
+wait "$daemon" || fail "unclean exit"
+daemon=
+echo "1 passed, 0 failed"
