@@ -59,14 +59,19 @@ grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
   for (int c : summary->categories()) {
     ask.available.push_back(static_cast<v1::DataCategory>(c));
   }
+  ask.record_id = request->record_id();
+  ask.history = gate_->history();
   ask.now = gate_->vault().clock()->Now();
   policy::AccessDecision decision = gate_->policy().DecideAccess(ask);
   if (!decision.allowed()) {
     return gate_->Refuse(std::move(entry), decision.decision,
-                         grpc::StatusCode::PERMISSION_DENIED,
+                         decision.decision.reason_code() == "quota"
+                             ? grpc::StatusCode::RESOURCE_EXHAUSTED
+                             : grpc::StatusCode::PERMISSION_DENIED,
                          decision.decision.reason());
   }
   entry.set_verdict(v1::VERDICT_ALLOW);
+  for (v1::DataCategory c : decision.categories) entry.add_categories(c);
   entry.mutable_rule_ids()->CopyFrom(decision.decision.rule_ids());
   entry.set_reason_code(decision.decision.reason_code());
   // The vault logs the entry before it opens anything.
@@ -104,6 +109,7 @@ grpc::Status EvidenceService::SearchRecords(
   ask.action = v1::ACTION_SEARCH_METADATA;
   ask.purpose = request->purpose();
   ask.case_id = request->case_id();
+  ask.history = gate_->history();
   ask.now = gate_->vault().clock()->Now();
   policy::AccessDecision decision = gate_->policy().DecideAccess(ask);
   if (!decision.allowed()) {

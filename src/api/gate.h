@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "api/vault_history.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
 #include "lanevault/v1/audit.pb.h"
@@ -28,7 +29,10 @@ grpc::Status ToGrpc(const absl::Status& status);
 class Gate {
  public:
   Gate(const policy::Policy* policy, vault::Vault* vault, bool dev_insecure)
-      : policy_(policy), vault_(vault), dev_insecure_(dev_insecure) {}
+      : policy_(policy),
+        vault_(vault),
+        history_(vault),
+        dev_insecure_(dev_insecure) {}
 
   // The caller named by its certificate's common name. UNAUTHENTICATED when
   // there is none (only possible in the development plain-text mode).
@@ -56,10 +60,12 @@ class Gate {
 
   const policy::Policy& policy() const { return *policy_; }
   vault::Vault& vault() const { return *vault_; }
+  const policy::AccessHistory* history() const { return &history_; }
 
  private:
   const policy::Policy* policy_;
   vault::Vault* vault_;
+  VaultAccessHistory history_;
   bool dev_insecure_;
 };
 

@@ -290,8 +290,17 @@ class ContractPolicy final : public Policy {
     if (!link_permitted) {
       // Never hand over both sides of a crossing, nor the other side of
       // what this principal already has.
+      const Bits wanted = give;
       if (history & kPlate) give &= ~kFace;
       if (history & kFace) give &= ~kPlate;
+      if (give == 0 && wanted != 0) {
+        // All this call could give is the other side: it is a linkage.
+        if (const auto* p = banned(v1::ACTION_LINK, wanted))
+          return Prohibited(*p);
+        return Deny("default-deny", "linkage",
+                    "this would join the crossing's plate and faces (you "
+                    "already read the other side): linkage is not permitted");
+      }
       if ((give & kPlate) && (give & kFace)) {
         return Deny("default-deny", "linkage",
                     "this record's plate and faces are both readable for this "

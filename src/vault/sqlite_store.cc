@@ -48,7 +48,7 @@ CREATE TABLE audit_log(
   verdict INTEGER NOT NULL,
   entry BLOB NOT NULL
 );
-CREATE INDEX audit_by_principal ON audit_log(principal, sequence);
+CREATE INDEX audit_by_principal ON audit_log(principal, time_us);
 CREATE INDEX audit_by_record ON audit_log(record_id, sequence);
 CREATE INDEX audit_by_time ON audit_log(time_us);
 CREATE TABLE audit_nodes(
@@ -292,6 +292,50 @@ class SqliteStore final : public Store {
       if (!out.emplace_back().ParseFromString(q->Blob(0))) {
         return absl::DataLossError("an audit entry does not parse");
       }
+    }
+    return out;
+  }
+
+  absl::StatusOr<ReadCounts> CountReads(absl::string_view principal,
+                                        absl::Time since) override {
+    absl::MutexLock lock(&mu_);
+    absl::StatusOr<Statement> q = db_.Cached(
+        "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
+        "WHERE principal = ? AND time_us >= ? AND verdict = ? "
+        "AND action IN (?, ?)");
+    if (!q.ok()) return q.status();
+    q->Bind(1, principal)
+        .Bind(2, ToUnixMicrosSaturated(since))
+        .Bind(3, static_cast<int64_t>(v1::VERDICT_ALLOW))
+        .Bind(4, static_cast<int64_t>(v1::ACTION_READ_RECORD))
+        .Bind(5, static_cast<int64_t>(v1::ACTION_READ_ITEM));
+    absl::StatusOr<bool> row = q->Step();
+    if (!row.ok()) return row.status();
+    return ReadCounts{static_cast<uint32_t>(q->Int(0)),
+                      static_cast<uint32_t>(q->Int(1))};
+  }
+
+  absl::StatusOr<std::vector<v1::DataCategory>> CategoriesRead(
+      absl::string_view principal, absl::string_view record_id) override {
+    absl::MutexLock lock(&mu_);
+    absl::StatusOr<Statement> q = db_.Cached(
+        "SELECT entry FROM audit_log WHERE record_id = ? AND principal = ? "
+        "AND verdict = ?");
+    if (!q.ok()) return q.status();
+    q->Bind(1, record_id)
+        .Bind(2, principal)
+        .Bind(3, static_cast<int64_t>(v1::VERDICT_ALLOW));
+    std::vector<v1::DataCategory> out;
+    while (true) {
+      absl::StatusOr<bool> row = q->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      v1::AuditEntry e;
+      if (!e.ParseFromString(q->Blob(0))) {
+        return absl::DataLossError("an audit entry does not parse");
+      }
+      for (int c : e.categories())
+        out.push_back(static_cast<v1::DataCategory>(c));
     }
     return out;
   }

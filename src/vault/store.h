@@ -55,6 +55,11 @@ struct StoredCheckpoint {
   std::string note;  // the signed note, exactly as issued
 };
 
+struct ReadCounts {
+  uint32_t reads = 0;    // allowed reads
+  uint32_t records = 0;  // distinct records among them
+};
+
 // Where sealed records and the access log live. Implementations: SQLite
 // (the default, one file); PostgreSQL can follow behind this interface.
 // Every method is thread-safe. A record, its items and the audit entry that
@@ -106,6 +111,13 @@ class Store {
 
   virtual absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(
       const AuditQuery& query) = 0;
+
+  // A principal's allowed reads since `since` (quotas).
+  virtual absl::StatusOr<ReadCounts> CountReads(absl::string_view principal,
+                                                absl::Time since) = 0;
+  // Categories a principal was ever given of a record (linkage).
+  virtual absl::StatusOr<std::vector<v1::DataCategory>> CategoriesRead(
+      absl::string_view principal, absl::string_view record_id) = 0;
 
   virtual absl::Status PutCheckpoint(const StoredCheckpoint& checkpoint) = 0;
   // NOT_FOUND before the first checkpoint.

@@ -189,6 +189,16 @@ absl::StatusOr<uint64_t> Vault::AuditBatch(
 
 uint64_t Vault::AuditSize() { return store_->AuditSize(); }
 
+absl::StatusOr<ReadCounts> Vault::CountReads(absl::string_view principal,
+                                             absl::Time since) {
+  return store_->CountReads(principal, since);
+}
+
+absl::StatusOr<std::vector<v1::DataCategory>> Vault::CategoriesRead(
+    absl::string_view principal, absl::string_view record_id) {
+  return store_->CategoriesRead(principal, record_id);
+}
+
 std::string Vault::LogVerifierKey() const {
   return VerifierKey(origin_, log_key_.public_key());
 }

@@ -76,6 +76,12 @@ class Vault {
                                                            uint64_t end);
   absl::StatusOr<uint64_t> RecordCount();
 
+  // A principal's past, from the access log, for quotas and linkage.
+  absl::StatusOr<ReadCounts> CountReads(absl::string_view principal,
+                                        absl::Time since);
+  absl::StatusOr<std::vector<v1::DataCategory>> CategoriesRead(
+      absl::string_view principal, absl::string_view record_id);
+
   // --- The access log, for auditors (see checkpoint.h and merkle.h). ---
   uint64_t AuditSize();
   // Signs the current tree head unless the newest checkpoint already covers

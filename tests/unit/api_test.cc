@@ -9,6 +9,7 @@
 #include "api/audit_verifier.h"
 #include "api/server.h"
 #include "api/tls.h"
+#include "common/files.h"
 #include "common/ids.h"
 #include "common/time_util.h"
 #include "grpcpp/create_channel.h"
@@ -18,6 +19,7 @@
 #include "lanevault/v1/compliance.grpc.pb.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
 #include "lanevault/v1/lanes.grpc.pb.h"
+#include "policy/contract.h"
 #include "policy/policy.h"
 #include "testing/test_util.h"
 #include "vault/vault.h"
@@ -44,24 +46,12 @@ class ApiTest : public ::testing::Test {
     auto v = vault::Vault::Open(vo);
     ASSERT_TRUE(v.ok()) << v.status();
     vault_ = std::move(*v);
-    policy_ = policy::NewBuiltinPolicy();
-
-    ServerOptions so;
-    so.listen = "127.0.0.1:0";
-    so.tls.set_ca_cert(dir_->Join("pki/ca.pem"));
-    so.tls.set_server_cert(dir_->Join("pki/server.pem"));
-    so.tls.set_server_key(dir_->Join("pki/server.key"));
-    auto server = ApiServer::Start(so, policy_.get(), vault_.get(), [] {
-      v1::LaneStatus s;
-      s.set_lane_id("lane-1");
-      return std::vector<v1::LaneStatus>{s};
-    });
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
+    policy_ = MakePolicy();
+    StartServer();
 
     record_.set_record_id(NewId("rec_"));
     record_.set_lane_id("lane-1");
-    record_.set_checkpoint_id("cp");
+    record_.set_checkpoint_id("demo-poe");
     *record_.mutable_first_seen() = ToProto(absl::Now());
     auto* text = record_.add_items();
     text->set_item_id(NewId("itm_"));
@@ -74,6 +64,26 @@ class ApiTest : public ::testing::Test {
     face->set_content("face-bytes");
     *face->mutable_deadline() = ToProto(absl::Now() + absl::Hours(1));
     ASSERT_TRUE(vault_->Intake(record_, {}).ok());
+  }
+
+  virtual std::unique_ptr<policy::Policy> MakePolicy() {
+    return policy::NewBuiltinPolicy();
+  }
+
+  void StartServer() {
+    server_.reset();
+    ServerOptions so;
+    so.listen = "127.0.0.1:0";
+    so.tls.set_ca_cert(dir_->Join("pki/ca.pem"));
+    so.tls.set_server_cert(dir_->Join("pki/server.pem"));
+    so.tls.set_server_key(dir_->Join("pki/server.key"));
+    auto server = ApiServer::Start(so, policy_.get(), vault_.get(), [] {
+      v1::LaneStatus s;
+      s.set_lane_id("lane-1");
+      return std::vector<v1::LaneStatus>{s};
+    });
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
   }
 
   // A channel presenting `who`'s certificate from `pki` ("" for none).
@@ -302,6 +312,42 @@ TEST_F(ApiTest, AuditorsQueryAndStreamTheLog) {
   while (reader->Read(&e)) ++streamed;
   EXPECT_TRUE(reader->Finish().ok());
   EXPECT_EQ(streamed, 7);
+}
+
+// Under the pilot contract, with history from the access log.
+class ContractApiTest : public ApiTest {
+ protected:
+  std::unique_ptr<policy::Policy> MakePolicy() override {
+    auto text =
+        ReadFileToString(std::string(LANEVAULT_SOURCE_DIR) +
+                         "/deploy/contracts/land-border-pilot.textproto");
+    EXPECT_TRUE(text.ok());
+    auto contract = policy::ParseContract(*text);
+    EXPECT_TRUE(contract.ok());
+    auto p = policy::NewContractPolicy(*contract);
+    EXPECT_TRUE(p.ok()) << p.status();
+    return std::move(*p);
+  }
+};
+
+TEST_F(ContractApiTest, PlateThenFaceAcrossTwoCallsIsLinkage) {
+  v1::GetRecordResponse resp;
+  grpc::Status s = GetRecord("inspector-dev", "vehicle-inspection", &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(resp.record().items_size(), 1);  // plate text only
+  // The same inspector now asks for the face of the same crossing.
+  v1::GetRecordResponse second;
+  s = GetRecord("inspector-dev", "identity-verification", &second);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << s.error_message();
+  EXPECT_FALSE(second.has_record());
+  EXPECT_EQ(Log().back().rule_ids(0), "no-linkage");
+  // A restart forgets nothing: the history is the access log.
+  StartServer();
+  s = GetRecord("inspector-dev", "identity-verification", &second);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // The side already held stays readable.
+  EXPECT_TRUE(GetRecord("inspector-dev", "vehicle-inspection", &resp).ok());
 }
 
 // Rewrites the vault file behind the server's back.
