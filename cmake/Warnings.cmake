@@ -11,3 +11,9 @@ if(LANEVAULT_SANITIZE)
                       -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()
+if(LANEVAULT_FUZZ)
+  # Coverage for libFuzzer and bug detectors for everything the fuzzer links.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

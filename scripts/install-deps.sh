@@ -11,6 +11,8 @@ packages=(
   libopencv-dev libtesseract-dev libsodium-dev libsqlite3-dev libssl-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # clang and its runtime, for the libFuzzer build
+  clang libclang-rt-14-dev
   # data the programs and tests use: cascades, English OCR data, the plate
   # font, and opencv-doc's sample photo that becomes the driver's face
   opencv-data tesseract-ocr-eng fonts-dejavu-core opencv-doc
