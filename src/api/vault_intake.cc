@@ -7,11 +7,20 @@
 
 namespace lanevault::api {
 
+uint64_t VaultIntake::ItemsDropped(absl::string_view lane_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = dropped_.find(std::string(lane_id));
+  return it == dropped_.end() ? 0 : it->second;
+}
+
 absl::Status VaultIntake::Submit(v1::Record record) {
   const v1::IntakeDecision decision = policy_->DecideIntake(record);
   int dropped = 0;
   v1::Record kept = policy::ApplyIntake(record, decision, &dropped);
-  items_dropped_ += dropped;
+  if (dropped > 0) {
+    absl::MutexLock lock(&mu_);
+    dropped_[record.lane_id()] += static_cast<uint64_t>(dropped);
+  }
   // The capture-side copy holds plaintext crops; clear them as soon as the
   // kept copy exists.
   for (v1::Item& item : *record.mutable_items()) {

@@ -1,8 +1,10 @@
 #ifndef LANEVAULT_API_VAULT_INTAKE_H_
 #define LANEVAULT_API_VAULT_INTAKE_H_
 
-#include <atomic>
+#include <string>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "capture/lane.h"
 #include "policy/policy.h"
 #include "vault/vault.h"
@@ -19,12 +21,14 @@ class VaultIntake final : public capture::RecordSink {
 
   absl::Status Submit(v1::Record record) override;
 
-  uint64_t items_dropped() const { return items_dropped_; }
+  // Items the policy dropped before they reached the vault, per lane.
+  uint64_t ItemsDropped(absl::string_view lane_id) const;
 
  private:
   const policy::Policy* policy_;
   vault::Vault* vault_;
-  std::atomic<uint64_t> items_dropped_{0};
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, uint64_t> dropped_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace lanevault::api

@@ -138,6 +138,19 @@ void LogContractDecision(vault::Vault& vault, bool activated,
   }
 }
 
+// Keeps the signed contract now in force, byte for byte, in the vault.
+void KeepContract(vault::Vault& vault, const v1::ContractConfig& config,
+                  const policy::Policy& policy) {
+  if (config.signed_contract().empty()) return;
+  auto text = ReadFileToString(config.signed_contract());
+  absl::Status s =
+      text.ok() ? vault.KeepContractVersion(policy.contract_id(),
+                                            policy.contract_version(), *text)
+                : text.status();
+  if (!s.ok())
+    spdlog::error("cannot keep the contract version: {}", s.message());
+}
+
 int Main(int argc, char** argv) {
   std::vector<std::string> args = InitProgram(
       argc, argv,
@@ -202,6 +215,7 @@ int Main(int argc, char** argv) {
   LogContractDecision(**vault, true,
                       absl::StrCat((*initial)->contract_id(), "@",
                                    (*initial)->contract_version()));
+  KeepContract(**vault, config->contract(), **initial);
   auto policy = std::make_unique<policy::PolicyHolder>(
       std::shared_ptr<const policy::Policy>(std::move(*initial)));
   api::VaultIntake intake(policy.get(), vault->get());
@@ -217,10 +231,15 @@ int Main(int argc, char** argv) {
   sopts.listen = config->listen();
   sopts.tls = config->tls();
   sopts.dev_insecure_loopback = config->dev_insecure_loopback();
-  auto server =
-      api::ApiServer::Start(sopts, policy.get(), vault->get(), [&lanes] {
+  auto server = api::ApiServer::Start(
+      sopts, policy.get(), vault->get(), [&lanes, &intake] {
         std::vector<v1::LaneStatus> out;
-        for (const auto& l : lanes) out.push_back(l->Status());
+        for (const auto& l : lanes) {
+          v1::LaneStatus status = l->Status();
+          status.mutable_counters()->set_items_dropped_by_policy(
+              intake.ItemsDropped(status.lane_id()));
+          out.push_back(std::move(status));
+        }
         return out;
       });
   if (!server.ok()) Fail(server.status());

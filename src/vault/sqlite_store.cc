@@ -57,6 +57,15 @@ CREATE TABLE audit_nodes(
   hash BLOB NOT NULL,
   PRIMARY KEY(level, idx)
 ) WITHOUT ROWID;
+-- Every contract that took effect, exactly as signed: a record names the
+-- contract id and version it was taken in under.
+CREATE TABLE contracts(
+  contract_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  signed_text BLOB NOT NULL,
+  activated_us INTEGER NOT NULL,
+  PRIMARY KEY(contract_id, version)
+);
 CREATE TABLE audit_checkpoints(
   tree_size INTEGER PRIMARY KEY,
   note TEXT NOT NULL
@@ -336,6 +345,36 @@ class SqliteStore final : public Store {
       }
       for (int c : e.categories())
         out.push_back(static_cast<v1::DataCategory>(c));
+    }
+    return out;
+  }
+
+  absl::Status PutContractVersion(const ContractVersionRow& row) override {
+    absl::MutexLock lock(&mu_);
+    absl::StatusOr<Statement> q = db_.Cached(
+        "INSERT OR IGNORE INTO contracts(contract_id, version, signed_text, "
+        "activated_us) VALUES(?, ?, ?, ?)");
+    if (!q.ok()) return q.status();
+    q->Bind(1, row.contract_id)
+        .Bind(2, static_cast<int64_t>(row.version))
+        .BindBlob(3, row.signed_text)
+        .Bind(4, ToUnixMicrosSaturated(row.activated));
+    return q->Run();
+  }
+
+  absl::StatusOr<std::vector<ContractVersionRow>> ContractVersions() override {
+    absl::MutexLock lock(&mu_);
+    absl::StatusOr<Statement> q = db_.Cached(
+        "SELECT contract_id, version, signed_text, activated_us FROM contracts "
+        "ORDER BY activated_us DESC");
+    if (!q.ok()) return q.status();
+    std::vector<ContractVersionRow> out;
+    while (true) {
+      absl::StatusOr<bool> row = q->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.push_back({q->Text(0), static_cast<uint64_t>(q->Int(1)), q->Blob(2),
+                     absl::FromUnixMicros(q->Int(3))});
     }
     return out;
   }

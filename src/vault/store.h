@@ -55,6 +55,13 @@ struct StoredCheckpoint {
   std::string note;  // the signed note, exactly as issued
 };
 
+struct ContractVersionRow {
+  std::string contract_id;
+  uint64_t version = 0;
+  std::string signed_text;  // the signed contract file, byte for byte
+  absl::Time activated;
+};
+
 struct ReadCounts {
   uint32_t reads = 0;    // allowed reads
   uint32_t records = 0;  // distinct records among them
@@ -118,6 +125,13 @@ class Store {
   // Categories a principal was ever given of a record (linkage).
   virtual absl::StatusOr<std::vector<v1::DataCategory>> CategoriesRead(
       absl::string_view principal, absl::string_view record_id) = 0;
+
+  // Keeps a contract version that took effect (the first activation of an
+  // id and version is kept; later ones are ignored).
+  virtual absl::Status PutContractVersion(const ContractVersionRow& row) = 0;
+  // Newest activation first.
+  virtual absl::StatusOr<std::vector<ContractVersionRow>>
+  ContractVersions() = 0;
 
   virtual absl::Status PutCheckpoint(const StoredCheckpoint& checkpoint) = 0;
   // NOT_FOUND before the first checkpoint.

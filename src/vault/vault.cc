@@ -189,6 +189,17 @@ absl::StatusOr<uint64_t> Vault::AuditBatch(
 
 uint64_t Vault::AuditSize() { return store_->AuditSize(); }
 
+absl::Status Vault::KeepContractVersion(const std::string& contract_id,
+                                        uint64_t version,
+                                        const std::string& signed_text) {
+  return store_->PutContractVersion(
+      {contract_id, version, signed_text, clock_->Now()});
+}
+
+absl::StatusOr<std::vector<ContractVersionRow>> Vault::ContractVersions() {
+  return store_->ContractVersions();
+}
+
 absl::StatusOr<ReadCounts> Vault::CountReads(absl::string_view principal,
                                              absl::Time since) {
   return store_->CountReads(principal, since);

@@ -76,6 +76,12 @@ class Vault {
                                                            uint64_t end);
   absl::StatusOr<uint64_t> RecordCount();
 
+  // Contract versions that took effect, kept as signed.
+  absl::Status KeepContractVersion(const std::string& contract_id,
+                                   uint64_t version,
+                                   const std::string& signed_text);
+  absl::StatusOr<std::vector<ContractVersionRow>> ContractVersions();
+
   // A principal's past, from the access log, for quotas and linkage.
   absl::StatusOr<ReadCounts> CountReads(absl::string_view principal,
                                         absl::Time since);

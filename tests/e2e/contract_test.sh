@@ -79,6 +79,24 @@ ctl --server "127.0.0.1:$(cat "$work/port")" --ca "$work/pki/ca.pem" \
   lanes list >/dev/null || fail "daemon stopped serving after a refused reload"
 echo "tampered contract on SIGHUP: refused, old contract in force"
 
+# The version in force is kept in the vault exactly as signed.
+cat >"$work/versions.c" <<'C'
+#include <sqlite3.h>
+#include <stdio.h>
+int main(int c, char **v) {
+  sqlite3 *db; sqlite3_stmt *st;
+  if (sqlite3_open(v[1], &db)) return 1;
+  if (sqlite3_prepare_v2(db, "SELECT contract_id || ' v' || version FROM contracts",
+                         -1, &st, 0)) return 1;
+  while (sqlite3_step(st) == SQLITE_ROW) printf("%s\n", sqlite3_column_text(st, 0));
+  return 0;
+}
+C
+if cc "$work/versions.c" -o "$work/versions" -lsqlite3 2>/dev/null; then
+  [[ $("$work/versions" "$work/vault/v.db") == "land-border-pilot v1" ]] ||
+    fail "contract version not kept"
+fi
+
 kill -TERM "$daemon"
 wait "$daemon" || fail "unclean exit"
 daemon=
