@@ -47,12 +47,8 @@ grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
                 : static_cast<grpc::StatusCode>(summary.status().code()),
         summary.status().message());
   }
-  policy::AccessRequest ask;
-  ask.principal = caller->principal;
-  ask.role = caller->role;
-  ask.action = v1::ACTION_READ_RECORD;
-  ask.purpose = request->purpose();
-  ask.case_id = request->case_id();
+  policy::AccessRequest ask = gate_->Request(
+      *caller, v1::ACTION_READ_RECORD, request->purpose(), request->case_id());
   for (int c : request->categories()) {
     ask.categories.push_back(static_cast<v1::DataCategory>(c));
   }
@@ -60,8 +56,6 @@ grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
     ask.available.push_back(static_cast<v1::DataCategory>(c));
   }
   ask.record_id = request->record_id();
-  ask.history = gate_->history();
-  ask.now = gate_->vault().clock()->Now();
   policy::AccessDecision decision = gate_->policy().DecideAccess(ask);
   if (!decision.allowed()) {
     return gate_->Refuse(std::move(entry), decision.decision,
@@ -103,15 +97,9 @@ grpc::Status EvidenceService::SearchRecords(
         grpc::StatusCode::INVALID_ARGUMENT,
         "a search must state its purpose (--purpose)");
   }
-  policy::AccessRequest ask;
-  ask.principal = caller->principal;
-  ask.role = caller->role;
-  ask.action = v1::ACTION_SEARCH_METADATA;
-  ask.purpose = request->purpose();
-  ask.case_id = request->case_id();
-  ask.history = gate_->history();
-  ask.now = gate_->vault().clock()->Now();
-  policy::AccessDecision decision = gate_->policy().DecideAccess(ask);
+  policy::AccessDecision decision = gate_->policy().DecideAccess(
+      gate_->Request(*caller, v1::ACTION_SEARCH_METADATA, request->purpose(),
+                     request->case_id()));
   if (!decision.allowed()) {
     return gate_->Refuse(std::move(entry), decision.decision,
                          grpc::StatusCode::PERMISSION_DENIED,

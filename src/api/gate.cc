@@ -49,6 +49,20 @@ v1::AuditEntry Gate::Entry(const Caller& caller, const grpc::ServerContext& ctx,
   return e;
 }
 
+policy::AccessRequest Gate::Request(const Caller& caller, v1::Action action,
+                                    absl::string_view purpose,
+                                    absl::string_view case_id) const {
+  policy::AccessRequest r;
+  r.principal = caller.principal;
+  r.role = caller.role;
+  r.action = action;
+  r.purpose = std::string(purpose);
+  r.case_id = std::string(case_id);
+  r.history = &history_;
+  r.now = vault_->clock()->Now();
+  return r;
+}
+
 grpc::Status Gate::Refuse(v1::AuditEntry entry, const v1::Decision& decision,
                           grpc::StatusCode code,
                           absl::string_view message) const {
@@ -81,12 +95,8 @@ grpc::Status Gate::Admit(const grpc::ServerContext& ctx, v1::Action action,
   absl::StatusOr<Caller> who = Authenticate(ctx);
   if (!who.ok()) return ToGrpc(who.status());
   *caller = *who;
-  policy::AccessRequest request;
-  request.principal = who->principal;
-  request.role = who->role;
-  request.action = action;
-  request.now = vault_->clock()->Now();
-  policy::AccessDecision d = policy_->DecideAccess(request);
+  policy::AccessDecision d =
+      policy_->DecideAccess(Request(*who, action, "", ""));
   v1::AuditEntry entry = Entry(*who, ctx, action, "", "", "");
   if (!d.allowed()) {
     return Refuse(std::move(entry), d.decision,

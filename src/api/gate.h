@@ -44,6 +44,12 @@ class Gate {
                        absl::string_view case_id,
                        absl::string_view record_id) const;
 
+  // The policy question for this caller: who, acting how, why, under which
+  // case, now, with their history.
+  policy::AccessRequest Request(const Caller& caller, v1::Action action,
+                                absl::string_view purpose,
+                                absl::string_view case_id) const;
+
   // Logs a refusal and returns what to send: `code` with `message`, or
   // UNAVAILABLE when even the refusal cannot be logged.
   grpc::Status Refuse(v1::AuditEntry entry, const v1::Decision& decision,

@@ -15,8 +15,12 @@ namespace {
 
 class FuzzHistory final : public lanevault::policy::AccessHistory {
  public:
-  uint32_t ReadsSince(absl::string_view, absl::Time) const override { return 5; }
-  uint32_t RecordsSince(absl::string_view, absl::Time) const override { return 5; }
+  uint32_t ReadsSince(absl::string_view, absl::Time) const override {
+    return 5;
+  }
+  uint32_t RecordsSince(absl::string_view, absl::Time) const override {
+    return 5;
+  }
   std::vector<lanevault::v1::DataCategory> CategoriesRead(
       absl::string_view, absl::string_view) const override {
     return {lanevault::v1::DATA_CATEGORY_PLATE_TEXT};
@@ -37,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzHistory history;
   v1::Record record;
   record.set_record_id("rec_f");
-  record.set_checkpoint_id(contract->checkpoints_size() ? contract->checkpoints(0) : "");
+  record.set_checkpoint_id(
+      contract->checkpoints_size() ? contract->checkpoints(0) : "");
   *record.mutable_first_seen() = contract->effective_from();
   for (int c = 1; c <= v1::DataCategory_MAX; ++c) {
     auto* item = record.add_items();
@@ -54,7 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       r.action = static_cast<v1::Action>(a);
       r.purpose = contract->purposes_size() ? contract->purposes(0).id() : "";
       r.categories = {v1::DATA_CATEGORY_FACE_IMAGE};
-      r.available = {v1::DATA_CATEGORY_PLATE_TEXT, v1::DATA_CATEGORY_FACE_IMAGE};
+      r.available = {v1::DATA_CATEGORY_PLATE_TEXT,
+                     v1::DATA_CATEGORY_FACE_IMAGE};
       r.record_id = "rec_f";
       r.history = &history;
       r.now = FromProto(contract->effective_from());

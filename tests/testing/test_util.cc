@@ -1,5 +1,6 @@
 #include "testing/test_util.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <cstdlib>
@@ -44,6 +45,17 @@ void MakeFootage(const std::string& dir,
   auto scene = footage::RenderScene(options);
   ASSERT_TRUE(scene.ok()) << scene.status();
   ASSERT_TRUE(footage::WriteScene(*scene, options, dir).ok());
+}
+
+void ExecSql(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  const std::string message = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << message;
 }
 
 bool FileContains(const std::string& path, absl::string_view needle) {

@@ -30,6 +30,10 @@ void MakeDevPki(const std::string& dir);
 void MakeFootage(const std::string& dir,
                  const std::vector<std::string>& plates);
 
+// Runs SQL on a vault file behind the vault's back (tamper tests). Fails
+// the test on error.
+void ExecSql(const std::string& db_path, const std::string& sql);
+
 // True if `needle` occurs anywhere in the file's raw bytes.
 bool FileContains(const std::string& path, absl::string_view needle);
 

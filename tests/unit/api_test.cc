@@ -1,8 +1,6 @@
 // The API on a real gRPC server, over real mutual TLS on loopback, with
 // certificates made by the project's own dev PKI script.
 
-#include <sqlite3.h>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -350,16 +348,6 @@ TEST_F(ContractApiTest, PlateThenFaceAcrossTwoCallsIsLinkage) {
   EXPECT_TRUE(GetRecord("inspector-dev", "vehicle-inspection", &resp).ok());
 }
 
-// Rewrites the vault file behind the server's back.
-void Sql(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
-  char* err = nullptr;
-  ASSERT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
-      << err;
-  sqlite3_close(h);
-}
-
 class TamperTest : public ApiTest {
  protected:
   void SetUp() override {
@@ -394,25 +382,26 @@ TEST_F(TamperTest, RewrittenEntryIsNamed) {
   forged.set_sequence(17);
   forged.set_principal("nobody");
   std::string hex = absl::BytesToHexString(forged.SerializeAsString());
-  Sql(work_.Join("vault.db"),
-      "UPDATE audit_log SET entry = x'" + hex + "' WHERE sequence = 17");
+  testing::ExecSql(work_.Join("vault.db"), "UPDATE audit_log SET entry = x'" +
+                                               hex + "' WHERE sequence = 17");
   absl::Status s = VerifyFull();
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(s.message().find("entry 17:"), absl::string_view::npos) << s;
 }
 
 TEST_F(TamperTest, DeletedEntryIsNamed) {
-  Sql(work_.Join("vault.db"), "DELETE FROM audit_log WHERE sequence = 23");
+  testing::ExecSql(work_.Join("vault.db"),
+                   "DELETE FROM audit_log WHERE sequence = 23");
   absl::Status s = VerifyFull();
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(s.message().find("entry 23:"), absl::string_view::npos) << s;
 }
 
 TEST_F(TamperTest, ReorderedEntriesAreNamed) {
-  Sql(work_.Join("vault.db"),
-      "UPDATE audit_log SET sequence = -1 WHERE sequence = 9;"
-      "UPDATE audit_log SET sequence = 9 WHERE sequence = 10;"
-      "UPDATE audit_log SET sequence = 10 WHERE sequence = -1;");
+  testing::ExecSql(work_.Join("vault.db"),
+                   "UPDATE audit_log SET sequence = -1 WHERE sequence = 9;"
+                   "UPDATE audit_log SET sequence = 9 WHERE sequence = 10;"
+                   "UPDATE audit_log SET sequence = 10 WHERE sequence = -1;");
   absl::Status s = VerifyFull();
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(s.message().find("entry 9:"), absl::string_view::npos) << s;
@@ -420,9 +409,9 @@ TEST_F(TamperTest, ReorderedEntriesAreNamed) {
 
 TEST_F(ApiTest, WhenTheLogCannotBeWrittenNothingIsReturned) {
   // A trigger refusing appends stands in for an unwritable log.
-  Sql(work_.Join("vault.db"),
-      "CREATE TRIGGER no_log BEFORE INSERT ON audit_log BEGIN "
-      "SELECT RAISE(FAIL, 'log unwritable'); END");
+  testing::ExecSql(work_.Join("vault.db"),
+                   "CREATE TRIGGER no_log BEFORE INSERT ON audit_log BEGIN "
+                   "SELECT RAISE(FAIL, 'log unwritable'); END");
   v1::GetRecordResponse resp;
   grpc::Status s = GetRecord("inspector-dev", "vehicle-inspection", &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();

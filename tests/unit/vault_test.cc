@@ -1,6 +1,5 @@
 #include "vault/vault.h"
 
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -147,20 +146,11 @@ TEST_F(VaultTest, RejectsItemsWithoutDeadline) {
             absl::StatusCode::kInvalidArgument);
 }
 
-// Runs one SQL statement against the vault file behind the vault's back.
-void Tamper(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
-  char* err = nullptr;
-  ASSERT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
-      << err;
-  sqlite3_close(h);
-}
-
 TEST_F(VaultTest, EditedDeadlineFailsToDecrypt) {
   v1::Record r = MakeRecord("KXR4821", "face");
   ASSERT_TRUE(vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
-  Tamper(db_path(), "UPDATE items SET deadline_us = deadline_us + 1000000000");
+  testing::ExecSql(db_path(),
+                   "UPDATE items SET deadline_us = deadline_us + 1000000000");
   auto read = vault_->Read(r.record_id(), {},
                            Entry(v1::ACTION_READ_RECORD, r.record_id()));
   EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss);
@@ -177,14 +167,15 @@ TEST_F(VaultTest, CiphertextMovedToAnotherRecordFailsAndOthersStillRead) {
         vault_->Intake(*r, Entry(v1::ACTION_INTAKE, r->record_id())).ok());
   }
   // Copy a's plate ciphertext and key over b's plate item.
-  Tamper(db_path(),
-         "UPDATE items SET ciphertext = (SELECT ciphertext FROM items WHERE "
-         "item_id = '" +
-             a.items(0).item_id() +
-             "'), wrapped_key = (SELECT "
-             "wrapped_key FROM items WHERE item_id = '" +
-             a.items(0).item_id() + "') WHERE item_id = '" +
-             b.items(0).item_id() + "'");
+  testing::ExecSql(
+      db_path(),
+      "UPDATE items SET ciphertext = (SELECT ciphertext FROM items WHERE "
+      "item_id = '" +
+          a.items(0).item_id() +
+          "'), wrapped_key = (SELECT "
+          "wrapped_key FROM items WHERE item_id = '" +
+          a.items(0).item_id() + "') WHERE item_id = '" + b.items(0).item_id() +
+          "'");
   EXPECT_EQ(vault_
                 ->Read(b.record_id(), {},
                        Entry(v1::ACTION_READ_RECORD, b.record_id()))
@@ -225,9 +216,9 @@ TEST_F(VaultTest, ReadFailsClosedWhenTheLogCannotBeWritten) {
   ASSERT_TRUE(vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
   // A trigger that refuses audit appends stands in for a log that cannot be
   // written; the read must not return anything.
-  Tamper(db_path(),
-         "CREATE TRIGGER no_log BEFORE INSERT ON audit_log BEGIN "
-         "SELECT RAISE(FAIL, 'log unwritable'); END");
+  testing::ExecSql(db_path(),
+                   "CREATE TRIGGER no_log BEFORE INSERT ON audit_log BEGIN "
+                   "SELECT RAISE(FAIL, 'log unwritable'); END");
   auto read = vault_->Read(r.record_id(), {},
                            Entry(v1::ACTION_READ_RECORD, r.record_id()));
   EXPECT_EQ(read.status().code(), absl::StatusCode::kUnavailable);
