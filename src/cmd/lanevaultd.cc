@@ -1,6 +1,8 @@
 // lanevaultd: the vault, the policy and the API, with in-process lanes.
 
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -161,6 +163,12 @@ int Main(int argc, char** argv) {
       "  lanevaultd --config FILE --init_master_key");
   if (!args.empty()) Fail("takes no positional arguments (see --help)", 2);
   InitLogging("lanevaultd", absl::GetFlag(FLAGS_log_level));
+  // Decrypted evidence and keys live in this process's memory: no core
+  // dumps, and no ptrace by other processes of the same user.
+  const struct rlimit no_core = {0, 0};
+  if (setrlimit(RLIMIT_CORE, &no_core) != 0 || prctl(PR_SET_DUMPABLE, 0) != 0) {
+    Fail("cannot disable core dumps; refusing to hold evidence in memory");
+  }
 
   absl::StatusOr<v1::DaemonConfig> config =
       LoadDaemonConfig(absl::GetFlag(FLAGS_config));

@@ -35,6 +35,8 @@ daemon=$!
 for _ in $(seq 1 100); do [[ -s $work/port ]] && break; sleep 0.2; done
 [[ -s $work/port ]] || fail "daemon did not start"
 port=$(cat "$work/port")
+grep -Eq "^Max core file size +0 +0" "/proc/$daemon/limits" ||
+  fail "lanevaultd may dump core (plaintext could reach disk)"
 ctl() { "$bin/lanevaultctl" --server "127.0.0.1:$port" --ca "$work/pki/ca.pem" "$@"; }
 as_inspector=(--cert "$work/pki/inspector-dev.pem" --key "$work/pki/inspector-dev.key")
 
