@@ -70,11 +70,8 @@ v1::Contract BigContract() {
 
 class NoHistory final : public AccessHistory {
  public:
-  uint32_t ReadsSince(absl::string_view, absl::Time) const override {
-    return 3;
-  }
-  uint32_t RecordsSince(absl::string_view, absl::Time) const override {
-    return 2;
+  Reads ReadsSince(absl::string_view, absl::Time) const override {
+    return {3, 2};
   }
   std::vector<v1::DataCategory> CategoriesRead(
       absl::string_view, absl::string_view) const override {

@@ -101,10 +101,9 @@ grpc::Status AuditService::GetEntries(grpc::ServerContext* ctx,
   auto leaves = gate_->vault().AuditLeafData(request->start(), end);
   if (!leaves.ok()) return ToGrpc(leaves.status());
   for (auto& bytes : *leaves) {
-    if (!response->add_entries()->ParseFromString(bytes)) {
-      response->mutable_entries()->RemoveLast();
-      response->add_entries();  // keep positions; the leaf bytes decide
-    }
+    // A damaged entry keeps its place, empty: the leaf bytes decide.
+    v1::AuditEntry* entry = response->add_entries();
+    if (!entry->ParseFromString(bytes)) entry->Clear();
     response->add_leaf_data(std::move(bytes));
   }
   return grpc::Status::OK;

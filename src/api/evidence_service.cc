@@ -12,11 +12,8 @@ namespace {
 constexpr int kMaxSearchResults = 50;
 
 v1::Decision Reason(std::string code, std::string reason) {
-  v1::Decision d;
-  d.set_verdict(v1::VERDICT_DENY);
-  d.set_reason_code(std::move(code));
-  d.set_reason(std::move(reason));
-  return d;
+  return policy::MakeDecision(v1::VERDICT_DENY, {}, std::move(code),
+                              std::move(reason));
 }
 
 }  // namespace

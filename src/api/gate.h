@@ -66,7 +66,6 @@ class Gate {
 
   const policy::Policy& policy() const { return *policy_; }
   vault::Vault& vault() const { return *vault_; }
-  const policy::AccessHistory* history() const { return &history_; }
 
  private:
   const policy::Policy* policy_;

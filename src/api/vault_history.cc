@@ -9,21 +9,15 @@ namespace {
 constexpr uint32_t kSpent = std::numeric_limits<uint32_t>::max();
 }  // namespace
 
-uint32_t VaultAccessHistory::ReadsSince(absl::string_view principal,
-                                        absl::Time since) const {
+policy::AccessHistory::Reads VaultAccessHistory::ReadsSince(
+    absl::string_view principal, absl::Time since) const {
   auto counts = vault_->CountReads(principal, since);
   if (!counts.ok()) {
     spdlog::error("access history unavailable, failing closed: {}",
                   counts.status().message());
-    return kSpent;
+    return {kSpent, kSpent};
   }
-  return counts->reads;
-}
-
-uint32_t VaultAccessHistory::RecordsSince(absl::string_view principal,
-                                          absl::Time since) const {
-  auto counts = vault_->CountReads(principal, since);
-  return counts.ok() ? counts->records : kSpent;
+  return {counts->reads, counts->records};
 }
 
 std::vector<v1::DataCategory> VaultAccessHistory::CategoriesRead(

@@ -12,10 +12,8 @@ namespace lanevault::api {
 class VaultAccessHistory final : public policy::AccessHistory {
  public:
   explicit VaultAccessHistory(vault::Vault* vault) : vault_(vault) {}
-  uint32_t ReadsSince(absl::string_view principal,
-                      absl::Time since) const override;
-  uint32_t RecordsSince(absl::string_view principal,
-                        absl::Time since) const override;
+  Reads ReadsSince(absl::string_view principal,
+                   absl::Time since) const override;
   std::vector<v1::DataCategory> CategoriesRead(
       absl::string_view principal, absl::string_view record_id) const override;
 

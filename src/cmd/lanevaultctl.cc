@@ -419,10 +419,9 @@ int AuditVerify() {
 int Audit(const std::vector<std::string>& args) {
   if (args.size() == 2 && args[1] == "verify") return AuditVerify();
   auto stub = v1::AuditService::NewStub(Connect());
-  auto deadline = [](grpc::ClientContext& ctx) { Prepare(ctx); };
   if (args.size() == 2 && args[1] == "pubkey") {
     grpc::ClientContext ctx;
-    deadline(ctx);
+    Prepare(ctx);
     v1::GetPublicKeyResponse resp;
     if (auto s = stub->GetPublicKey(&ctx, {}, &resp); !s.ok()) FailRpc(s);
     std::printf("%s\n", resp.verifier_key().c_str());
@@ -430,7 +429,7 @@ int Audit(const std::vector<std::string>& args) {
   }
   if (args.size() == 2 && args[1] == "checkpoint") {
     grpc::ClientContext ctx;
-    deadline(ctx);
+    Prepare(ctx);
     v1::Checkpoint cp;
     if (auto s = stub->GetCheckpoint(&ctx, {}, &cp); !s.ok()) FailRpc(s);
     std::printf("%s", cp.signed_note().c_str());
@@ -442,7 +441,7 @@ int Audit(const std::vector<std::string>& args) {
     v1::AuditExport exported;
     {
       grpc::ClientContext ctx;
-      deadline(ctx);
+      Prepare(ctx);
       if (auto s = stub->GetCheckpoint(&ctx, {}, exported.mutable_checkpoint());
           !s.ok()) {
         FailRpc(s);
@@ -451,7 +450,7 @@ int Audit(const std::vector<std::string>& args) {
     const uint64_t size = exported.checkpoint().tree_size();
     while (static_cast<uint64_t>(exported.leaf_data_size()) < size) {
       grpc::ClientContext ctx;
-      deadline(ctx);
+      Prepare(ctx);
       v1::GetEntriesRequest req;
       req.set_start(exported.leaf_data_size());
       req.set_end(size);
@@ -471,7 +470,7 @@ int Audit(const std::vector<std::string>& args) {
   }
   if (args.size() == 2 && args[1] == "query") {
     grpc::ClientContext ctx;
-    deadline(ctx);
+    Prepare(ctx);
     v1::QueryEntriesRequest req;
     req.set_principal(absl::GetFlag(FLAGS_principal));
     req.set_record_id(absl::GetFlag(FLAGS_record));

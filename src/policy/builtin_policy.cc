@@ -33,27 +33,17 @@ bool IsPlate(v1::DataCategory c) {
          c == v1::DATA_CATEGORY_PLATE_IMAGE;
 }
 
-v1::Decision Make(v1::Verdict verdict, std::string rule, std::string code,
-                  std::string reason) {
-  v1::Decision d;
-  d.set_verdict(verdict);
-  d.add_rule_ids(std::move(rule));
-  d.set_reason_code(std::move(code));
-  d.set_reason(std::move(reason));
-  return d;
-}
-
 AccessDecision Deny(std::string rule, std::string code, std::string reason) {
-  return {Make(v1::VERDICT_DENY, std::move(rule), std::move(code),
-               std::move(reason)),
+  return {MakeDecision(v1::VERDICT_DENY, {std::move(rule)}, std::move(code),
+                       std::move(reason)),
           {}};
 }
 
 AccessDecision Allow(std::string rule, std::string reason,
                      std::vector<v1::DataCategory> categories = {}) {
-  return {
-      Make(v1::VERDICT_ALLOW, std::move(rule), "allowed", std::move(reason)),
-      std::move(categories)};
+  return {MakeDecision(v1::VERDICT_ALLOW, {std::move(rule)}, "allowed",
+                       std::move(reason)),
+          std::move(categories)};
 }
 
 class BuiltinPolicy final : public Policy {
@@ -91,17 +81,17 @@ class BuiltinPolicy final : public Policy {
           [&](const Retention& r) { return r.category == item.category(); });
       if (rule == std::end(kRetention)) {
         d->set_keep(false);
-        *d->mutable_decision() = Make(
-            v1::VERDICT_DENY, "builtin.intake.default-deny", "not_permitted",
+        *d->mutable_decision() = MakeDecision(
+            v1::VERDICT_DENY, {"builtin.intake.default-deny"}, "not_permitted",
             absl::StrCat(v1::DataCategory_Name(item.category()),
                          " is not kept under the pilot"));
         continue;
       }
       d->set_keep(true);
       *d->mutable_deadline() = ToProto(seen + rule->keep);
-      *d->mutable_decision() =
-          Make(v1::VERDICT_ALLOW, "builtin.intake.keep", "allowed",
-               absl::StrCat("kept for ", absl::FormatDuration(rule->keep)));
+      *d->mutable_decision() = MakeDecision(
+          v1::VERDICT_ALLOW, {"builtin.intake.keep"}, "allowed",
+          absl::StrCat("kept for ", absl::FormatDuration(rule->keep)));
     }
     return out;
   }
@@ -219,6 +209,17 @@ absl::string_view RoleName(Role role) {
       break;
   }
   return "unknown";
+}
+
+v1::Decision MakeDecision(v1::Verdict verdict,
+                          std::vector<std::string> rule_ids,
+                          std::string reason_code, std::string reason) {
+  v1::Decision d;
+  d.set_verdict(verdict);
+  for (auto& r : rule_ids) d.add_rule_ids(std::move(r));
+  d.set_reason_code(std::move(reason_code));
+  d.set_reason(std::move(reason));
+  return d;
 }
 
 Role RoleFromName(absl::string_view name) {

@@ -55,19 +55,9 @@ struct Binding {
   std::vector<std::string> checkpoints;
 };
 
-v1::Decision Verdict(v1::Verdict verdict, std::vector<std::string> rules,
-                     std::string code, std::string reason) {
-  v1::Decision d;
-  d.set_verdict(verdict);
-  for (auto& r : rules) d.add_rule_ids(std::move(r));
-  d.set_reason_code(std::move(code));
-  d.set_reason(std::move(reason));
-  return d;
-}
-
 AccessDecision Deny(std::string rule, std::string code, std::string reason) {
-  return {Verdict(v1::VERDICT_DENY, {std::move(rule)}, std::move(code),
-                  std::move(reason)),
+  return {MakeDecision(v1::VERDICT_DENY, {std::move(rule)}, std::move(code),
+                       std::move(reason)),
           {}};
 }
 
@@ -148,7 +138,7 @@ class ContractPolicy final : public Policy {
       const v1::CategoryRule* rule = RuleFor(item.category(), record.lane_id());
       if (!refusal.empty() || rule == nullptr) {
         const std::string code = refusal.empty() ? "not_permitted" : refusal;
-        *d->mutable_decision() = Verdict(
+        *d->mutable_decision() = MakeDecision(
             v1::VERDICT_DENY, {"default-deny"}, code,
             refusal.empty()
                 ? absl::StrCat(v1::DataCategory_Name(item.category()),
@@ -159,7 +149,7 @@ class ContractPolicy final : public Policy {
       d->set_keep(true);
       d->set_redact_faces(rule->redact_faces());
       *d->mutable_deadline() = ToProto(seen + FromProto(rule->retention()));
-      *d->mutable_decision() = Verdict(
+      *d->mutable_decision() = MakeDecision(
           v1::VERDICT_ALLOW,
           {absl::StrCat("categories.", v1::DataCategory_Name(item.category()))},
           "allowed",
@@ -173,9 +163,10 @@ class ContractPolicy final : public Policy {
     // Outside the effective window only purge and audit are allowed.
     if (r.now < from_ || r.now >= until_) {
       if (r.action == v1::ACTION_PURGE || r.action == v1::ACTION_READ_AUDIT) {
-        return {Verdict(v1::VERDICT_ALLOW, {"effective-window"}, "allowed",
-                        "outside the effective window: purge and audit only"),
-                {}};
+        return {
+            MakeDecision(v1::VERDICT_ALLOW, {"effective-window"}, "allowed",
+                         "outside the effective window: purge and audit only"),
+            {}};
       }
       return Deny("effective-window", "outside_effective_window",
                   absl::StrCat("contract ", contract_.id(),
@@ -274,7 +265,8 @@ class ContractPolicy final : public Policy {
     }
     if (!IsRead(r.action) && r.action != v1::ACTION_SEARCH_PLATE &&
         r.action != v1::ACTION_SEARCH_METADATA) {
-      return {Verdict(v1::VERDICT_ALLOW, rules, "allowed", "permitted"), {}};
+      return {MakeDecision(v1::VERDICT_ALLOW, rules, "allowed", "permitted"),
+              {}};
     }
     if (asked & ~granted) {
       return Deny(rules.front(), "category_not_permitted",
@@ -282,8 +274,8 @@ class ContractPolicy final : public Policy {
                                " not readable for purpose '", r.purpose, "'"));
     }
     if (!IsRead(r.action)) {
-      return {Verdict(v1::VERDICT_ALLOW, rules, "allowed",
-                      "search returns record ids only"),
+      return {MakeDecision(v1::VERDICT_ALLOW, rules, "allowed",
+                           "search returns record ids only"),
               {}};
     }
     Bits give = touched & granted;
@@ -313,10 +305,11 @@ class ContractPolicy final : public Policy {
           absl::StrCat("the record holds nothing readable for purpose '",
                        r.purpose, "'"));
     }
-    AccessDecision out{Verdict(v1::VERDICT_ALLOW, rules, "allowed",
-                               absl::StrCat("readable for purpose '", r.purpose,
-                                            "': ", CategoryNames(give))),
-                       {}};
+    AccessDecision out{
+        MakeDecision(v1::VERDICT_ALLOW, rules, "allowed",
+                     absl::StrCat("readable for purpose '", r.purpose,
+                                  "': ", CategoryNames(give))),
+        {}};
     for (int c = 1; c <= v1::DataCategory_MAX; ++c) {
       if (give & (1u << c))
         out.categories.push_back(static_cast<v1::DataCategory>(c));
@@ -339,15 +332,14 @@ class ContractPolicy final : public Policy {
         (q.reads_per_window() == 0 && q.distinct_records_per_window() == 0)) {
       return "";
     }
-    const absl::Time since = r.now - p.window;
-    if (q.reads_per_window() > 0 &&
-        r.history->ReadsSince(r.principal, since) >= q.reads_per_window()) {
+    const AccessHistory::Reads past =
+        r.history->ReadsSince(r.principal, r.now - p.window);
+    if (q.reads_per_window() > 0 && past.reads >= q.reads_per_window()) {
       return absl::StrCat("quota of ", q.reads_per_window(), " reads per ",
                           absl::FormatDuration(p.window), " reached");
     }
     if (q.distinct_records_per_window() > 0 &&
-        r.history->RecordsSince(r.principal, since) >=
-            q.distinct_records_per_window()) {
+        past.records >= q.distinct_records_per_window()) {
       return absl::StrCat("quota of ", q.distinct_records_per_window(),
                           " records per ", absl::FormatDuration(p.window),
                           " reached");

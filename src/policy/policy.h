@@ -37,12 +37,13 @@ Role RoleFromName(absl::string_view name);  // kUnknown for anything else
 class AccessHistory {
  public:
   virtual ~AccessHistory() = default;
-  // Allowed reads by `principal` since `since`.
-  virtual uint32_t ReadsSince(absl::string_view principal,
-                              absl::Time since) const = 0;
-  // Distinct records `principal` read since `since`.
-  virtual uint32_t RecordsSince(absl::string_view principal,
-                                absl::Time since) const = 0;
+  struct Reads {
+    uint32_t reads = 0;    // allowed reads
+    uint32_t records = 0;  // distinct records among them
+  };
+  // What `principal` was allowed to read since `since`.
+  virtual Reads ReadsSince(absl::string_view principal,
+                           absl::Time since) const = 0;
   // Categories `principal` was ever given of `record_id`.
   virtual std::vector<v1::DataCategory> CategoriesRead(
       absl::string_view principal, absl::string_view record_id) const = 0;
@@ -83,6 +84,11 @@ class Policy {
   virtual v1::IntakeDecision DecideIntake(const v1::Record& record) const = 0;
   virtual AccessDecision DecideAccess(const AccessRequest& request) const = 0;
 };
+
+// A decision: verdict, the rules that decided, a stable code, a sentence.
+v1::Decision MakeDecision(v1::Verdict verdict,
+                          std::vector<std::string> rule_ids,
+                          std::string reason_code, std::string reason);
 
 // The walking skeleton's fixed allow-list, in force until contracts are
 // loaded (see BuiltinPolicy in builtin_policy.cc for its rules).

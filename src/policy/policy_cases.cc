@@ -13,11 +13,8 @@ namespace {
 class CaseHistory final : public AccessHistory {
  public:
   explicit CaseHistory(const v1::PolicyCase& c) : case_(c) {}
-  uint32_t ReadsSince(absl::string_view, absl::Time) const override {
-    return case_.reads_in_window();
-  }
-  uint32_t RecordsSince(absl::string_view, absl::Time) const override {
-    return case_.records_in_window();
+  Reads ReadsSince(absl::string_view, absl::Time) const override {
+    return {case_.reads_in_window(), case_.records_in_window()};
   }
   std::vector<v1::DataCategory> CategoriesRead(
       absl::string_view, absl::string_view) const override {

@@ -15,11 +15,8 @@ namespace {
 
 class FuzzHistory final : public lanevault::policy::AccessHistory {
  public:
-  uint32_t ReadsSince(absl::string_view, absl::Time) const override {
-    return 5;
-  }
-  uint32_t RecordsSince(absl::string_view, absl::Time) const override {
-    return 5;
+  Reads ReadsSince(absl::string_view, absl::Time) const override {
+    return {5, 5};
   }
   std::vector<lanevault::v1::DataCategory> CategoriesRead(
       absl::string_view, absl::string_view) const override {

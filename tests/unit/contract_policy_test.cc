@@ -35,11 +35,8 @@ class History final : public AccessHistory {
  public:
   uint32_t reads = 0, records = 0;
   std::vector<v1::DataCategory> read_before;
-  uint32_t ReadsSince(absl::string_view, absl::Time) const override {
-    return reads;
-  }
-  uint32_t RecordsSince(absl::string_view, absl::Time) const override {
-    return records;
+  Reads ReadsSince(absl::string_view, absl::Time) const override {
+    return {reads, records};
   }
   std::vector<v1::DataCategory> CategoriesRead(
       absl::string_view, absl::string_view) const override {
