@@ -55,11 +55,13 @@ fi
 truth=$(awk -F'\t' 'NR==2 {print $2}' var/footage/crossings.tsv)
 echo
 echo "== fetching $id as inspector-dev, purpose vehicle-inspection =="
-"$bin/lanevaultctl" --server "127.0.0.1:$(cat var/lanevaultd.port)" \
+fetched=$("$bin/lanevaultctl" --server "127.0.0.1:$(cat var/lanevaultd.port)" \
   --ca var/pki/ca.pem --cert var/pki/inspector-dev.pem \
   --key var/pki/inspector-dev.key \
-  record get "$id" --purpose vehicle-inspection | tee var/fetched.txt
-if grep -q "plate_text .* $truth\$" var/fetched.txt; then
+  record get "$id" --purpose vehicle-inspection)
+# Shown, never written to a file: it is evidence in plaintext.
+echo "$fetched"
+if grep -q "plate_text .* $truth\$" <<<"$fetched"; then
   echo "plate text matches the footage's ground truth ($truth)"
 else
   echo "plate text does NOT match the ground truth ($truth)"

@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -249,7 +248,12 @@ int RecordGet(const std::string& record_id) {
       if (item.media_type() != "image/jpeg") continue;
       const auto path =
           std::filesystem::path(out_dir) / (item.item_id() + ".jpg");
-      std::ofstream(path, std::ios::binary) << item.content();
+      // Evidence the reader chose to save: readable by them alone.
+      if (absl::Status s =
+              WriteFileAtomically(path.string(), item.content(), 0600);
+          !s.ok()) {
+        Fail(s);
+      }
     }
   }
   return 0;

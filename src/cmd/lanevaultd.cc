@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -165,6 +166,9 @@ int Main(int argc, char** argv) {
   InitLogging("lanevaultd", absl::GetFlag(FLAGS_log_level));
   // Decrypted evidence and keys live in this process's memory: no core
   // dumps, and no ptrace by other processes of the same user.
+  // Everything the daemon creates (vault file, WAL, directories) is private
+  // to its user: even sealed evidence carries metadata.
+  umask(077);
   const struct rlimit no_core = {0, 0};
   if (setrlimit(RLIMIT_CORE, &no_core) != 0 || prctl(PR_SET_DUMPABLE, 0) != 0) {
     Fail("cannot disable core dumps; refusing to hold evidence in memory");

@@ -61,6 +61,7 @@ ctl "${as_inspector[@]}" record get "$id" --purpose identity-verification \
   --out_dir "$work/faces" >/dev/null || fail "face read refused"
 face=$(ls "$work/faces"/*.jpg | head -1)
 [[ -s $face ]] || fail "no face crop returned"
+[[ $(stat -c %a "$face") == 600 ]] || fail "saved evidence is readable by others"
 
 if err=$(ctl record get "$id" --purpose vehicle-inspection 2>&1); then
   fail "a call without a client certificate succeeded"
@@ -81,6 +82,7 @@ for f in "$work"/vault/lanevault.db*; do
   if hex "$f" | grep -q "$face_hex"; then fail "face crop bytes found in $f"; fi
 done
 echo "no plaintext in $(ls "$work"/vault | tr '\n' ' ')"
+[[ $(stat -c %a "$work/vault/lanevault.db") == 600 ]] || fail "vault file readable by others"
 
 # The access log, as an auditor checks it: a pinned key, a kept state file.
 log_key=$("$bin/lanevaultd" --config "$work/lanevaultd.textproto" --print_log_key)
