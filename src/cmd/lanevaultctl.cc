@@ -216,7 +216,7 @@ int RecordGet(const std::string& record_id) {
   v1::GetRecordResponse resp;
   if (grpc::Status s = stub->GetRecord(&ctx, req, &resp); !s.ok()) FailRpc(s);
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
-  if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
+  if (absl::Status s = MakeDirectories(out_dir); !s.ok()) Fail(s);
   if (absl::GetFlag(FLAGS_json)) {
     PrintJson(resp);
     std::printf("\n");
@@ -400,8 +400,7 @@ int AuditVerify() {
     }
     Fail(report.status());
   }
-  std::filesystem::create_directories(
-      std::filesystem::path(state).parent_path());
+  if (absl::Status s = MakeParentDirectories(state); !s.ok()) Fail(s);
   if (absl::Status s = WriteFileAtomically(state, report->checkpoint, 0600);
       !s.ok()) {
     Fail(s);

@@ -201,8 +201,10 @@ int Main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  std::filesystem::create_directories(
-      std::filesystem::path(config->vault().database()).parent_path());
+  if (absl::Status s = MakeParentDirectories(config->vault().database());
+      !s.ok()) {
+    Fail(s);
+  }
   vault::VaultOptions vopts;
   vopts.database = config->vault().database();
   vopts.master_key_file = config->vault().master_key();

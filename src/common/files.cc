@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -73,6 +74,18 @@ absl::Status WriteFileAtomically(const std::string& path,
     return ErrnoStatus(err, "cannot rename onto", path);
   }
   return absl::OkStatus();
+}
+
+absl::Status MakeDirectories(const std::string& dir) {
+  if (dir.empty()) return absl::OkStatus();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return ErrnoStatus(ec.value(), "cannot create directory", dir);
+  return absl::OkStatus();
+}
+
+absl::Status MakeParentDirectories(const std::string& file) {
+  return MakeDirectories(std::filesystem::path(file).parent_path().string());
 }
 
 absl::Status CheckPrivateFile(const std::string& path) {

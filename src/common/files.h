@@ -17,6 +17,14 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view data, int mode);
 
+// Creates `dir` and its missing parents (mode from the umask). OK when `dir`
+// is empty (the current directory) or already exists; otherwise the error
+// with the path, never an exception.
+absl::Status MakeDirectories(const std::string& dir);
+
+// MakeDirectories for the folder `file` will be written in.
+absl::Status MakeParentDirectories(const std::string& file);
+
 // OK if `path` is a regular file that neither group nor others can read or
 // write; FAILED_PRECONDITION naming the path and its mode otherwise. Used
 // for every file that holds a secret (master key, TLS private key).

@@ -90,6 +90,10 @@ as_auditor=(--cert "$work/pki/auditor-dev.pem" --key "$work/pki/auditor-dev.key"
   --log_key "$log_key" --state "$work/audit-state")
 ctl "${as_auditor[@]}" audit verify --full --entries 0,1 || fail "audit verify"
 ctl "${as_auditor[@]}" audit verify || fail "audit verify from the saved state"
+# A state file named without a folder is kept in the current one.
+(cd "$work" && ctl "${as_auditor[@]}" --state bare-state audit verify >/dev/null) ||
+  fail "a bare --state file name was not accepted"
+[[ -s $work/bare-state ]] || fail "bare --state file not written"
 grep -q "^lanevault.dev/audit$" "$work/audit-state" || fail "no state kept"
 ctl "${as_auditor[@]}" audit export --out "$work/log.export" >/dev/null
 ctl "${as_auditor[@]}" --state "$work/offline-state" audit verify --full \

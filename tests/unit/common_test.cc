@@ -1,5 +1,7 @@
 #include <sys/stat.h>
 
+#include <filesystem>
+
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/files.h"
@@ -46,6 +48,18 @@ TEST(Files, AtomicWriteReplacesContent) {
   ASSERT_TRUE(WriteFileAtomically(path, "one", 0644).ok());
   ASSERT_TRUE(WriteFileAtomically(path, "two", 0644).ok());
   EXPECT_EQ(*ReadFileToString(path), "two");
+}
+
+TEST(Files, MakeDirectoriesAcceptsEmptyAndReportsErrors) {
+  testing::TempDir dir;
+  EXPECT_TRUE(MakeDirectories("").ok());
+  EXPECT_TRUE(MakeParentDirectories("bare-name").ok());
+  EXPECT_TRUE(MakeParentDirectories(dir.Join("a/b/file")).ok());
+  EXPECT_TRUE(std::filesystem::is_directory(dir.Join("a/b")));
+  ASSERT_TRUE(WriteFileAtomically(dir.Join("plain"), "x", 0600).ok());
+  absl::Status s = MakeDirectories(dir.Join("plain/sub"));
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("plain/sub"), absl::string_view::npos) << s;
 }
 
 TEST(Config, ParseErrorNamesLineAndColumn) {
