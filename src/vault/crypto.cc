@@ -206,34 +206,213 @@ absl::StatusOr<MasterKey> MasterKey::LoadFromFile(const std::string& path) {
   return MasterKey(std::move(exact));
 }
 
-Envelope::Envelope(MasterKey kek, uint32_t key_version)
-    : kek_(std::move(kek)), key_version_(key_version) {}
+std::string NewPassphraseSalt() {
+  if (sodium_init() < 0) std::abort();
+  std::string salt(crypto_pwhash_SALTBYTES, '\0');
+  randombytes_buf(salt.data(), salt.size());
+  return salt;
+}
 
-absl::StatusOr<SealedItem> Envelope::Seal(
+absl::StatusOr<SecureBytes> ReadSecret(int fd) {
+  if (absl::Status s = InitCrypto(); !s.ok()) return s;
+  constexpr size_t kMax = 4096;
+  SecureBytes buf(kMax);
+  size_t used = 0;
+  while (used < kMax) {
+    ssize_t n = ::read(fd, buf.data() + used, kMax - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read the passphrase: ", std::strerror(errno)));
+    }
+    if (n == 0) break;
+    used += static_cast<size_t>(n);
+    if (buf.data()[used - 1] == '\n') break;  // one line is enough
+  }
+  while (used > 0 &&
+         (buf.data()[used - 1] == '\n' || buf.data()[used - 1] == '\r')) {
+    --used;
+  }
+  if (used == 0) return absl::InvalidArgumentError("the passphrase is empty");
+  SecureBytes out(used);
+  std::memcpy(out.data(), buf.data(), used);
+  return out;
+}
+
+absl::StatusOr<MasterKey> MasterKey::FromPassphrase(
+    const SecureBytes& passphrase, absl::string_view salt,
+    const PassphraseParams& params) {
+  if (absl::Status s = InitCrypto(); !s.ok()) return s;
+  if (salt.size() != crypto_pwhash_SALTBYTES) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a passphrase salt is ", crypto_pwhash_SALTBYTES,
+                     " bytes, not ", salt.size()));
+  }
+  if (passphrase.size() < 12) {
+    return absl::InvalidArgumentError(
+        "the passphrase is too short (at least 12 characters)");
+  }
+  SecureBytes key(kKeyBytes);
+  if (crypto_pwhash(key.data(), key.size(),
+                    reinterpret_cast<const char*>(passphrase.data()),
+                    passphrase.size(), U(salt), params.ops_limit,
+                    static_cast<size_t>(params.mem_limit),
+                    crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "Argon2id could not get ", params.mem_limit >> 20, " MiB of memory"));
+  }
+  return MasterKey(std::move(key));
+}
+
+namespace {
+
+std::string KekAssociatedData(uint32_t version) {
+  return absl::StrCat("lanevault.kek.v1;", version);
+}
+
+}  // namespace
+
+KeyRing::KeyRing(MasterKey master) : master_(std::move(master)) {}
+
+WrappedKek KeyRing::NewKek(uint32_t version) {
+  auto kek = std::make_shared<SecureBytes>(kKeyBytes);
+  crypto_aead_xchacha20poly1305_ietf_keygen(kek->data());
+  WrappedKek out{version, AeadEncrypt(master_.key_, kek->view(),
+                                      KekAssociatedData(version))};
+  absl::MutexLock lock(&mu_);
+  keks_[version] = std::move(kek);
+  return out;
+}
+
+absl::Status KeyRing::AddKek(const WrappedKek& kek) {
+  absl::StatusOr<SecureBytes> key =
+      AeadDecrypt(master_.key_, kek.wrapped, KekAssociatedData(kek.version),
+                  "key-encryption key");
+  if (!key.ok() || key->size() != kKeyBytes) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the master key does not open key-encryption key version ", kek.version,
+        " (wrong key file or passphrase, or a damaged row)"));
+  }
+  absl::MutexLock lock(&mu_);
+  keks_[kek.version] = std::make_shared<SecureBytes>(std::move(*key));
+  return absl::OkStatus();
+}
+
+void KeyRing::SetCurrent(uint32_t version) {
+  absl::MutexLock lock(&mu_);
+  current_ = version;
+}
+
+uint32_t KeyRing::current() const {
+  absl::MutexLock lock(&mu_);
+  return current_;
+}
+
+void KeyRing::Forget(uint32_t version) {
+  absl::MutexLock lock(&mu_);
+  keks_.erase(version);  // SecureBytes zeroes it once no seal holds it
+}
+
+bool KeyRing::Has(uint32_t version) const {
+  if (version == 0) return true;
+  absl::MutexLock lock(&mu_);
+  return keks_.contains(version);
+}
+
+std::shared_ptr<const SecureBytes> KeyRing::Kek(uint32_t version) const {
+  if (version == 0) {
+    // The master key itself (legacy items); aliasing keeps no copy.
+    return std::shared_ptr<const SecureBytes>(std::shared_ptr<void>(),
+                                              &master_.key_);
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = keks_.find(version);
+  return it == keks_.end() ? nullptr : it->second;
+}
+
+absl::StatusOr<SealedItem> KeyRing::Seal(
     absl::string_view plaintext, absl::string_view associated_data) const {
+  uint32_t version;
+  {
+    absl::MutexLock lock(&mu_);
+    version = current_;
+  }
+  std::shared_ptr<const SecureBytes> kek = Kek(version);
+  if (kek == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("key-encryption key version ", version, " is not loaded"));
+  }
   SecureBytes data_key(kKeyBytes);
   crypto_aead_xchacha20poly1305_ietf_keygen(data_key.data());
   SealedItem sealed;
   sealed.ciphertext = AeadEncrypt(data_key, plaintext, associated_data);
-  sealed.wrapped_key = AeadEncrypt(kek_.key_, data_key.view(), associated_data);
-  sealed.key_version = key_version_;
+  sealed.wrapped_key = AeadEncrypt(*kek, data_key.view(), associated_data);
+  sealed.key_version = version;
   return sealed;
 }
 
-absl::StatusOr<SecureBytes> Envelope::Open(
+absl::StatusOr<SecureBytes> KeyRing::OpenDataKey(
     const SealedItem& sealed, absl::string_view associated_data) const {
-  if (sealed.key_version != key_version_) {
-    return absl::DataLossError(
-        absl::StrCat("unknown key version ", sealed.key_version));
+  std::shared_ptr<const SecureBytes> kek = Kek(sealed.key_version);
+  if (kek == nullptr) {
+    return absl::NotFoundError(absl::StrCat("key-encryption key version ",
+                                            sealed.key_version,
+                                            " is not in the key ring"));
   }
   absl::StatusOr<SecureBytes> data_key = AeadDecrypt(
-      kek_.key_, sealed.wrapped_key, associated_data, "wrapped data key");
+      *kek, sealed.wrapped_key, associated_data, "wrapped data key");
   if (!data_key.ok()) return data_key.status();
   if (data_key->size() != kKeyBytes) {
     return absl::DataLossError("wrapped data key has the wrong length");
   }
+  return data_key;
+}
+
+absl::StatusOr<SecureBytes> KeyRing::Open(
+    const SealedItem& sealed, absl::string_view associated_data) const {
+  absl::StatusOr<SecureBytes> data_key = OpenDataKey(sealed, associated_data);
+  if (!data_key.ok()) return data_key.status();
   return AeadDecrypt(*data_key, sealed.ciphertext, associated_data,
                      "item ciphertext");
+}
+
+absl::StatusOr<std::string> KeyRing::Rewrap(const SealedItem& sealed,
+                                            absl::string_view associated_data,
+                                            uint32_t to_version) const {
+  absl::StatusOr<SecureBytes> data_key = OpenDataKey(sealed, associated_data);
+  if (!data_key.ok()) return data_key.status();
+  std::shared_ptr<const SecureBytes> kek = Kek(to_version);
+  if (kek == nullptr) {
+    return absl::NotFoundError(absl::StrCat("key-encryption key version ",
+                                            to_version, " is not loaded"));
+  }
+  return AeadEncrypt(*kek, data_key->view(), associated_data);
+}
+
+BlindIndex BlindIndex::DeriveFrom(const MasterKey& master) {
+  SecureBytes key(crypto_generichash_KEYBYTES);
+  crypto_kdf_derive_from_key(key.data(), key.size(), 1, "lvplate1",
+                             master.key_.data());
+  return BlindIndex(std::move(key));
+}
+
+std::string BlindIndex::Normalize(absl::string_view plate) {
+  std::string out;
+  for (char c : plate) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) out.push_back(c);
+  }
+  return out;
+}
+
+std::string BlindIndex::Of(absl::string_view plate) const {
+  std::string normal = Normalize(plate);
+  if (normal.empty()) return "";
+  std::string out(32, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
+                     U(normal), normal.size(), key_.data(), key_.size());
+  Wipe(normal);
+  return out;
 }
 
 }  // namespace lanevault::vault

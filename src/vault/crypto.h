@@ -7,11 +7,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 
 namespace lanevault::vault {
 
@@ -85,11 +88,28 @@ class SigningKey {
 struct SealedItem {
   std::string wrapped_key;  // nonce || XChaCha20-Poly1305(KEK, data key)
   std::string ciphertext;   // nonce || XChaCha20-Poly1305(data key, item)
+  // The KEK version that wrapped the data key. Version 0 is the master key
+  // itself: items sealed before the vault had versioned KEKs.
   uint32_t key_version = 0;
 };
 
-// The root of the key hierarchy: 32 random bytes in a 0600 file on the vault
-// host. It never leaves that host and never reaches a log.
+// How hard a passphrase is stretched (Argon2id). Stored beside the salt so a
+// vault made with one setting still opens after the default changes.
+struct PassphraseParams {
+  uint64_t ops_limit = 3;             // libsodium's "moderate"
+  uint64_t mem_limit = 256ull << 20;  // 256 MiB
+};
+
+// Random bytes for a passphrase salt (16 bytes).
+std::string NewPassphraseSalt();
+
+// Reads a secret (a passphrase) from a file descriptor straight into guarded
+// memory, dropping one trailing newline. INVALID_ARGUMENT when empty.
+absl::StatusOr<SecureBytes> ReadSecret(int fd);
+
+// The root of the key hierarchy: 32 bytes that never leave the vault host and
+// never reach a log. Either a 0600 file or a passphrase stretched with
+// Argon2id.
 class MasterKey {
  public:
   // Creates a new key file with mode 0600. ALREADY_EXISTS if it exists.
@@ -97,35 +117,94 @@ class MasterKey {
   // Loads a key file; FAILED_PRECONDITION if group or others can read it,
   // INVALID_ARGUMENT if it is not exactly 32 bytes.
   static absl::StatusOr<MasterKey> LoadFromFile(const std::string& path);
+  // Argon2id over the passphrase and salt. RESOURCE_EXHAUSTED when the
+  // memory limit cannot be met; INVALID_ARGUMENT for a bad salt.
+  static absl::StatusOr<MasterKey> FromPassphrase(
+      const SecureBytes& passphrase, absl::string_view salt,
+      const PassphraseParams& params);
 
   MasterKey(MasterKey&&) = default;
   MasterKey& operator=(MasterKey&&) = default;
 
  private:
-  friend class Envelope;
+  friend class KeyRing;
   friend class SigningKey;
+  friend class BlindIndex;
   explicit MasterKey(SecureBytes key) : key_(std::move(key)) {}
   SecureBytes key_;
 };
 
-// Envelope encryption: each Seal draws a fresh random data key, encrypts the
-// plaintext under it with XChaCha20-Poly1305, and wraps the data key under
-// the key-encryption key. `associated_data` is authenticated by both layers,
-// so a ciphertext or wrapped key moved to another item, or whose bound
-// fields were edited, fails to open. Thread-safe.
-class Envelope {
+// A key-encryption key as stored: wrapped by the master key, with the
+// version bound into the wrapping so rows cannot be swapped.
+struct WrappedKek {
+  uint32_t version = 0;
+  std::string wrapped;
+};
+
+// The key hierarchy in memory: the master key and every KEK version still in
+// use, each in guarded memory. Seal draws a fresh random data key per item,
+// encrypts under it with XChaCha20-Poly1305 and wraps it with the current
+// KEK; `associated_data` is authenticated by both layers, so a ciphertext or
+// wrapped key moved to another item, or whose bound fields were edited,
+// fails to open. Thread-safe.
+class KeyRing {
  public:
-  explicit Envelope(MasterKey kek, uint32_t key_version = 1);
+  explicit KeyRing(MasterKey master);
+
+  // A new random KEK under `version`, added to the ring (not yet current);
+  // returns the form to store.
+  WrappedKek NewKek(uint32_t version);
+  // Unwraps a stored KEK into the ring. PERMISSION_DENIED when the master
+  // key does not open it (the wrong key file or passphrase).
+  absl::Status AddKek(const WrappedKek& kek);
+  // New seals use `version` (which must be in the ring, or 0).
+  void SetCurrent(uint32_t version);
+  uint32_t current() const;
+  // Zeroes and drops a KEK version (its destruction).
+  void Forget(uint32_t version);
+  bool Has(uint32_t version) const;
 
   absl::StatusOr<SealedItem> Seal(absl::string_view plaintext,
                                   absl::string_view associated_data) const;
-  // DATA_LOSS when either layer fails to authenticate (damage or tampering).
+  // DATA_LOSS when either layer fails to authenticate (damage or tampering);
+  // NOT_FOUND when the item's KEK version is not in the ring.
   absl::StatusOr<SecureBytes> Open(const SealedItem& sealed,
                                    absl::string_view associated_data) const;
+  // The item's data key re-wrapped under `to_version`; the ciphertext is
+  // untouched. Same errors as Open.
+  absl::StatusOr<std::string> Rewrap(const SealedItem& sealed,
+                                     absl::string_view associated_data,
+                                     uint32_t to_version) const;
 
  private:
-  MasterKey kek_;
-  uint32_t key_version_;
+  std::shared_ptr<const SecureBytes> Kek(uint32_t version) const;
+  absl::StatusOr<SecureBytes> OpenDataKey(
+      const SealedItem& sealed, absl::string_view associated_data) const;
+
+  const MasterKey master_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<uint32_t, std::shared_ptr<const SecureBytes>> keks_
+      ABSL_GUARDED_BY(mu_);
+  uint32_t current_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// The blind index over plate text: keyed BLAKE2b of the normalised plate
+// under a key of its own (derived from the master key for this one use), so
+// an exact plate can be looked up while the text is stored only encrypted,
+// and the index value means nothing without the vault host.
+class BlindIndex {
+ public:
+  static BlindIndex DeriveFrom(const MasterKey& master);
+  // Uppercase letters and digits only: "kxr-4821 " and "KXR4821" are one
+  // plate.
+  static std::string Normalize(absl::string_view plate);
+  // 32 bytes; the same plate always gives the same value. Empty for a plate
+  // with no letters or digits.
+  std::string Of(absl::string_view plate) const;
+
+ private:
+  explicit BlindIndex(SecureBytes key) : key_(std::move(key)) {}
+  SecureBytes key_;
 };
 
 }  // namespace lanevault::vault

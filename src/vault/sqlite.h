@@ -55,7 +55,10 @@ class Statement {
 
 class Database {
  public:
-  static absl::StatusOr<Database> Open(const std::string& path);
+  // `vfs` names a registered SQLite VFS; empty for the default (tests use
+  // one that fails writes like a full disk).
+  static absl::StatusOr<Database> Open(const std::string& path,
+                                       const std::string& vfs = "");
   ~Database();
   Database(Database&& o) noexcept : db_(o.db_), cache_(std::move(o.cache_)) {
     o.db_ = nullptr;

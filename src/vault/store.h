@@ -3,7 +3,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -23,6 +25,10 @@ struct StoredItem {
   v1::DataCategory category = v1::DATA_CATEGORY_UNSPECIFIED;
   absl::Time deadline;
   SealedItem sealed;
+  // Plate text only: the blind index of the plate (see BlindIndex), so an
+  // exact plate can be found while the text itself stays sealed. Destroyed
+  // with the item.
+  std::string plate_blind_index;
 };
 
 struct StoredRecord {
@@ -62,6 +68,70 @@ struct ContractVersionRow {
   absl::Time activated;
 };
 
+// One record to store and the audit entry describing its intake.
+struct IntakeRow {
+  StoredRecord record;
+  v1::AuditEntry audit;
+};
+
+struct PurgeResult {
+  uint64_t items = 0;
+  uint64_t records = 0;  // records left with no items, removed too
+};
+
+struct HoldRow {
+  std::string hold_id;
+  std::string case_id;
+  std::string reason;
+  std::vector<std::string> record_ids;
+  std::string placed_by;
+  absl::Time placed;
+  std::string lifted_by;  // empty while in force
+  absl::Time lifted = absl::InfinitePast();
+  std::string lift_reason;
+  bool active() const { return lifted_by.empty(); }
+};
+
+// Retention figures for one category at a given time.
+struct CategoryRetentionRow {
+  v1::DataCategory category = v1::DATA_CATEGORY_UNSPECIFIED;
+  uint64_t items = 0;
+  uint64_t on_hold = 0;
+  uint64_t overdue = 0;  // past deadline, not on hold, not yet purged
+  absl::Time next_deadline = absl::InfiniteFuture();  // of items not on hold
+};
+
+struct AlertRow {
+  std::string alert_id;
+  absl::Time raised;
+  std::string severity;  // "info", "warning", "critical"
+  std::string kind;      // "data_loss", "canary_read", ...
+  std::string principal;
+  std::string message;  // never personal data
+  std::string acknowledged_by;
+};
+
+struct KekRow {
+  WrappedKek kek;
+  absl::Time created;
+};
+
+// An item whose data key is wrapped by an older KEK, with what its
+// associated data needs.
+struct RewrapCandidate {
+  std::string record_id;
+  std::string contract_id;
+  uint64_t contract_version = 0;
+  StoredItem item;  // ciphertext left empty: re-wrapping does not need it
+};
+
+struct Rewrapped {
+  std::string item_id;
+  uint32_t from_version = 0;
+  uint32_t to_version = 0;
+  std::string wrapped_key;
+};
+
 struct ReadCounts {
   uint32_t reads = 0;    // allowed reads
   uint32_t records = 0;  // distinct records among them
@@ -81,6 +151,18 @@ class Store {
   // On any error nothing was written.
   virtual absl::StatusOr<uint64_t> PutRecord(const StoredRecord& record,
                                              v1::AuditEntry audit) = 0;
+
+  // Group commit: stores many records in one transaction (one fsync). Each
+  // record succeeds or fails on its own (a duplicate id fails only itself);
+  // if the transaction cannot commit, every record gets that error. Returns
+  // one status per row, in order.
+  virtual std::vector<absl::Status> PutRecords(
+      std::vector<IntakeRow>& rows) = 0;
+
+  // Records with an unexpired plate-text item under this blind index, at
+  // most `limit`, ordered by id.
+  virtual absl::StatusOr<std::vector<std::string>> FindPlate(
+      absl::string_view blind_index, absl::Time now, int limit) = 0;
 
   // NOT_FOUND for an unknown id; DATA_LOSS when the row is damaged.
   virtual absl::StatusOr<StoredRecord> GetRecord(
@@ -138,11 +220,79 @@ class Store {
   virtual absl::StatusOr<StoredCheckpoint> LatestCheckpoint() = 0;
 
   virtual absl::StatusOr<uint64_t> CountRecords() = 0;
+
+  // --- Small settings that are not secret (a passphrase salt). ---
+  // NOT_FOUND when unset.
+  virtual absl::StatusOr<std::string> GetMeta(absl::string_view key) = 0;
+  virtual absl::Status PutMeta(absl::string_view key,
+                               absl::string_view value) = 0;
+
+  // --- Key-encryption keys (wrapped by the master key). ---
+  virtual absl::StatusOr<std::vector<KekRow>> Keks() = 0;
+  // Stores a new KEK version with its audit entry, in one transaction. The
+  // first KEK is made with the vault and has no entry: the log starts empty.
+  virtual absl::Status PutKek(const KekRow& kek,
+                              std::optional<v1::AuditEntry> audit) = 0;
+  // Deletes a KEK version with its audit entry, in one transaction;
+  // FAILED_PRECONDITION while any item still uses it.
+  virtual absl::Status DestroyKek(uint32_t version, v1::AuditEntry audit) = 0;
+  // Items per KEK version.
+  virtual absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>>
+  ItemsPerKeyVersion() = 0;
+  virtual absl::StatusOr<std::vector<RewrapCandidate>> ItemsToRewrap(
+      uint32_t below_version, int limit) = 0;
+  // Applies re-wrapped keys in one transaction; an item purged or already
+  // re-wrapped meanwhile is skipped. Returns how many were updated.
+  virtual absl::StatusOr<uint64_t> UpdateWrappedKeys(
+      const std::vector<Rewrapped>& keys) = 0;
+
+  // --- Retention. ---
+  // The earliest deadline among items not on hold; InfiniteFuture if none.
+  virtual absl::StatusOr<absl::Time> NextDeadline() = 0;
+  // Deletes up to `limit` items past their deadline (`now`) and not on hold,
+  // their blind-index entries, and records left empty; appends one entry per
+  // item built from `purge_template`. One transaction.
+  virtual absl::StatusOr<PurgeResult> PurgeExpired(
+      absl::Time now, int limit, const v1::AuditEntry& purge_template) = 0;
+  // Copies the WAL into the database and truncates it, so pages that held
+  // purged data do not linger in the WAL.
+  virtual absl::Status CompactWal() = 0;
+  virtual absl::StatusOr<std::vector<CategoryRetentionRow>> RetentionCounts(
+      absl::Time now) = 0;
+
+  // --- Legal holds. ---
+  // NOT_FOUND (naming it) when a record does not exist.
+  virtual absl::Status PutHold(const HoldRow& hold, v1::AuditEntry audit) = 0;
+  // NOT_FOUND for an unknown hold; FAILED_PRECONDITION if already lifted.
+  virtual absl::StatusOr<HoldRow> LiftHold(absl::string_view hold_id,
+                                           absl::string_view lifted_by,
+                                           absl::Time lifted,
+                                           absl::string_view reason,
+                                           v1::AuditEntry audit) = 0;
+  virtual absl::StatusOr<std::vector<HoldRow>> Holds(bool include_lifted) = 0;
+  // Case ids of the holds in force on a record.
+  virtual absl::StatusOr<std::vector<std::string>> HoldCases(
+      absl::string_view record_id) = 0;
+
+  // --- Alerts for compliance officers. ---
+  virtual absl::Status PutAlert(const AlertRow& alert) = 0;
+  virtual absl::StatusOr<std::vector<AlertRow>> Alerts(
+      bool include_acknowledged) = 0;
+  // NOT_FOUND for an unknown alert.
+  virtual absl::StatusOr<AlertRow> AcknowledgeAlert(absl::string_view alert_id,
+                                                    absl::string_view by) = 0;
+};
+
+struct SqliteOptions {
+  // A registered SQLite VFS; empty for the default. Tests use one that runs
+  // out of space on demand.
+  std::string vfs;
 };
 
 // Opens (creating if needed) a SQLite vault file in WAL mode with
 // synchronous=FULL and secure_delete=ON, migrating its schema forward.
-absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
+    const std::string& path, const SqliteOptions& options = {});
 
 }  // namespace lanevault::vault
 

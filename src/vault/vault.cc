@@ -2,9 +2,12 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/time_util.h"
 #include "vault/checkpoint.h"
+#include "vault/maintainer.h"
 #include "vault/merkle.h"
 
 namespace lanevault::vault {
@@ -13,11 +16,6 @@ namespace {
 void AppendField(std::string& out, absl::string_view field) {
   // Length-prefixed so that no two different tuples encode alike.
   absl::StrAppend(&out, field.size(), ":", field, ";");
-}
-
-absl::Status Annotate(const absl::Status& s, absl::string_view record_id) {
-  return absl::Status(s.code(),
-                      absl::StrCat("record ", record_id, ": ", s.message()));
 }
 
 }  // namespace
@@ -37,15 +35,96 @@ std::string ItemAssociatedData(absl::string_view record_id,
   return ad;
 }
 
+namespace {
+
+constexpr absl::string_view kSaltKey = "passphrase_salt";
+constexpr absl::string_view kParamsKey = "passphrase_params";
+constexpr size_t kMaxGroupCommit = 128;
+
+absl::StatusOr<MasterKey> LoadMasterKey(const VaultOptions& opts,
+                                        Store& store) {
+  if (opts.passphrase == nullptr) {
+    return MasterKey::LoadFromFile(opts.master_key_file);
+  }
+  // The salt and cost are not secret; they live in the vault so the same
+  // passphrase opens it again.
+  PassphraseParams params = opts.passphrase_params;
+  absl::StatusOr<std::string> salt = store.GetMeta(kSaltKey);
+  if (absl::IsNotFound(salt.status())) {
+    salt = NewPassphraseSalt();
+    if (absl::Status s = store.PutMeta(kSaltKey, *salt); !s.ok()) return s;
+    if (absl::Status s = store.PutMeta(
+            kParamsKey, absl::StrCat(params.ops_limit, ":", params.mem_limit));
+        !s.ok()) {
+      return s;
+    }
+  } else if (!salt.ok()) {
+    return salt.status();
+  } else if (absl::StatusOr<std::string> stored = store.GetMeta(kParamsKey);
+             stored.ok()) {
+    std::pair<std::string, std::string> parts = absl::StrSplit(*stored, ':');
+    if (!absl::SimpleAtoi(parts.first, &params.ops_limit) ||
+        !absl::SimpleAtoi(parts.second, &params.mem_limit)) {
+      return absl::DataLossError(
+          "the stored passphrase parameters are damaged");
+    }
+  }
+  return MasterKey::FromPassphrase(*opts.passphrase, *salt, params);
+}
+
+}  // namespace
+
+Vault::Vault(std::unique_ptr<Store> store, MasterKey& master,
+             std::string origin, Clock* clock)
+    : store_(std::move(store)),
+      log_key_(SigningKey::DeriveFrom(master, "lvaudit1")),
+      plates_(BlindIndex::DeriveFrom(master)),
+      keys_(std::move(master)),
+      origin_(std::move(origin)),
+      clock_(clock) {}
+
+Vault::~Vault() { StopMaintenance(); }
+
 absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
-  absl::StatusOr<MasterKey> key = MasterKey::LoadFromFile(opts.master_key_file);
-  if (!key.ok()) return key.status();
-  absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(opts.database);
+  if (absl::Status s = InitCrypto(); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      OpenSqliteStore(opts.database, opts.sqlite);
   if (!store.ok()) return store.status();
-  SigningKey log_key = SigningKey::DeriveFrom(*key, "lvaudit1");
-  return std::unique_ptr<Vault>(
-      new Vault(std::move(*store), Envelope(std::move(*key)),
-                std::move(log_key), opts.log_origin, opts.clock));
+  absl::StatusOr<MasterKey> key = LoadMasterKey(opts, **store);
+  if (!key.ok()) return key.status();
+  std::unique_ptr<Vault> vault(
+      new Vault(std::move(*store), *key, opts.log_origin, opts.clock));
+  if (absl::Status s = vault->LoadKeys(); !s.ok()) return s;
+  return vault;
+}
+
+absl::Status Vault::LoadKeys() {
+  absl::StatusOr<std::vector<KekRow>> keks = store_->Keks();
+  if (!keks.ok()) return keks.status();
+  if (keks->empty()) {
+    // A new vault (or one from before versioned KEKs): its first KEK.
+    KekRow first{keys_.NewKek(1), clock_->Now()};
+    if (absl::Status s = store_->PutKek(first, std::nullopt); !s.ok()) {
+      return s;
+    }
+    keys_.SetCurrent(1);
+    return absl::OkStatus();
+  }
+  for (const KekRow& row : *keks) {
+    if (absl::Status s = keys_.AddKek(row.kek); !s.ok()) return s;
+  }
+  keys_.SetCurrent(keks->back().kek.version);
+  return absl::OkStatus();
+}
+
+v1::AuditEntry Vault::SystemEntry(v1::Action action) const {
+  v1::AuditEntry e;
+  *e.mutable_time() = ToProto(clock_->Now());
+  e.set_principal("system");
+  e.set_role("system");
+  e.set_action(action);
+  e.set_verdict(v1::VERDICT_ALLOW);
+  return e;
 }
 
 absl::Status Vault::Intake(const v1::Record& record, v1::AuditEntry audit) {
@@ -56,7 +135,9 @@ absl::Status Vault::Intake(const v1::Record& record, v1::AuditEntry audit) {
     return absl::InvalidArgumentError(
         absl::StrCat("record ", record.record_id(), " has no items to keep"));
   }
-  StoredRecord stored;
+  IntakeRow row;
+  row.audit = std::move(audit);
+  StoredRecord& stored = row.record;
   v1::RecordSummary& s = stored.summary;
   s.set_record_id(record.record_id());
   s.set_lane_id(record.lane_id());
@@ -65,6 +146,7 @@ absl::Status Vault::Intake(const v1::Record& record, v1::AuditEntry audit) {
   *s.mutable_last_seen() = record.last_seen();
   s.set_contract_id(record.contract_id());
   s.set_contract_version(record.contract_version());
+  absl::Time earliest = absl::InfiniteFuture();
   for (const v1::Item& item : record.items()) {
     if (item.item_id().empty() || !item.has_deadline()) {
       return absl::InvalidArgumentError(
@@ -75,10 +157,14 @@ absl::Status Vault::Intake(const v1::Record& record, v1::AuditEntry audit) {
     out.item_id = item.item_id();
     out.category = item.category();
     out.deadline = FromProto(item.deadline());
+    earliest = std::min(earliest, out.deadline);
+    if (item.category() == v1::DATA_CATEGORY_PLATE_TEXT) {
+      out.plate_blind_index = plates_.Of(item.content());
+    }
     // The whole item (content, box, confidence) is sealed; only category and
     // deadline stay in the clear.
     std::string plaintext = item.SerializeAsString();
-    absl::StatusOr<SealedItem> sealed = envelope_.Seal(
+    absl::StatusOr<SealedItem> sealed = keys_.Seal(
         plaintext, ItemAssociatedData(record.record_id(), item.item_id(),
                                       item.category(), record.contract_id(),
                                       record.contract_version(), out.deadline));
@@ -86,19 +172,66 @@ absl::Status Vault::Intake(const v1::Record& record, v1::AuditEntry audit) {
     if (!sealed.ok()) return sealed.status();
     out.sealed = std::move(*sealed);
   }
-  absl::StatusOr<uint64_t> seq = store_->PutRecord(stored, std::move(audit));
-  if (!seq.ok()) return Annotate(seq.status(), record.record_id());
+  if (absl::Status st = Commit(std::move(row)); !st.ok()) return st;
+  NoteDeadline(earliest);
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::RecordSummary> Vault::Describe(absl::string_view record_id) {
+// Group commit, as in LevelDB's DBImpl::Write: writers queue up; the one at
+// the front commits everyone queued behind it in one transaction (one
+// fsync) and wakes them with their own result. Nobody returns before the
+// commit that holds their record.
+absl::Status Vault::Commit(IntakeRow row) {
+  Writer w;
+  w.row = std::move(row);
+  absl::MutexLock lock(&write_mu_);
+  writers_.push_back(&w);
+  while (!w.done && &w != writers_.front()) w.cv.Wait(&write_mu_);
+  if (w.done) return w.status;
+  const size_t n = std::min(writers_.size(), kMaxGroupCommit);
+  std::vector<Writer*> group(writers_.begin(), writers_.begin() + n);
+  std::vector<IntakeRow> rows;
+  rows.reserve(n);
+  for (Writer* g : group) rows.push_back(std::move(g->row));
+  write_mu_.Unlock();
+  std::vector<absl::Status> results = store_->PutRecords(rows);
+  write_mu_.Lock();
+  for (size_t i = 0; i < n; ++i) {
+    Writer* g = writers_.front();
+    writers_.pop_front();
+    g->status = results[i];
+    g->done = true;
+    if (g != &w) g->cv.Signal();
+  }
+  if (!writers_.empty()) writers_.front()->cv.Signal();
+  return w.status;
+}
+
+absl::StatusOr<StoredRecord> Vault::Fetch(absl::string_view record_id,
+                                          absl::string_view principal) {
   absl::StatusOr<StoredRecord> stored = store_->GetRecord(record_id);
+  if (absl::IsDataLoss(stored.status())) {
+    RaiseAlert("critical", "data_loss", principal, stored.status().message());
+  }
+  return stored;
+}
+
+absl::StatusOr<v1::RecordSummary> Vault::Describe(absl::string_view record_id,
+                                                  absl::string_view case_id) {
+  absl::StatusOr<StoredRecord> stored = Fetch(record_id, "system");
   if (!stored.ok()) return stored.status();
   const absl::Time now = clock_->Now();
+  bool held = false;
+  if (!case_id.empty()) {
+    absl::StatusOr<std::vector<std::string>> cases =
+        store_->HoldCases(record_id);
+    if (!cases.ok()) return cases.status();
+    held = std::find(cases->begin(), cases->end(), case_id) != cases->end();
+  }
   v1::RecordSummary summary = stored->summary;
   summary.clear_categories();
   for (const StoredItem& item : stored->items) {
-    if (item.deadline > now) summary.add_categories(item.category);
+    if (item.deadline > now || held) summary.add_categories(item.category);
   }
   if (summary.categories().empty()) {
     return absl::NotFoundError(absl::StrCat("no record ", record_id));
@@ -109,7 +242,9 @@ absl::StatusOr<v1::RecordSummary> Vault::Describe(absl::string_view record_id) {
 absl::StatusOr<v1::Record> Vault::Read(
     absl::string_view record_id,
     const std::vector<v1::DataCategory>& categories, v1::AuditEntry audit) {
-  absl::StatusOr<StoredRecord> stored = store_->GetRecord(record_id);
+  const std::string principal = audit.principal();
+  const std::string case_id = audit.case_id();
+  absl::StatusOr<StoredRecord> stored = Fetch(record_id, principal);
   if (!stored.ok()) return stored.status();
   // Fail closed: the read is logged before anything is opened.
   if (absl::StatusOr<uint64_t> seq = store_->AppendAudit(std::move(audit));
@@ -119,6 +254,14 @@ absl::StatusOr<v1::Record> Vault::Read(
                      seq.status().message()));
   }
   const absl::Time now = clock_->Now();
+  bool held_for_case = false;
+  if (!case_id.empty()) {
+    absl::StatusOr<std::vector<std::string>> cases =
+        store_->HoldCases(record_id);
+    if (!cases.ok()) return cases.status();
+    held_for_case =
+        std::find(cases->begin(), cases->end(), case_id) != cases->end();
+  }
   const v1::RecordSummary& s = stored->summary;
   v1::Record out;
   out.set_record_id(s.record_id());
@@ -129,31 +272,62 @@ absl::StatusOr<v1::Record> Vault::Read(
   out.set_contract_id(s.contract_id());
   out.set_contract_version(s.contract_version());
   for (const StoredItem& item : stored->items) {
-    if (item.deadline <= now) continue;  // expired: never returned
+    if (item.deadline <= now && !held_for_case) continue;  // never returned
     if (!categories.empty() && std::find(categories.begin(), categories.end(),
                                          item.category) == categories.end()) {
       continue;
     }
-    absl::StatusOr<SecureBytes> plain = envelope_.Open(
-        item.sealed, ItemAssociatedData(s.record_id(), item.item_id,
-                                        item.category, s.contract_id(),
-                                        s.contract_version(), item.deadline));
-    if (!plain.ok()) {
-      return absl::DataLossError(absl::StrCat("record ", record_id, " item ",
-                                              item.item_id, ": ",
-                                              plain.status().message()));
+    const std::string ad = ItemAssociatedData(
+        s.record_id(), item.item_id, item.category, s.contract_id(),
+        s.contract_version(), item.deadline);
+    absl::StatusOr<SecureBytes> plain = keys_.Open(item.sealed, ad);
+    if (absl::IsNotFound(plain.status())) {
+      // Re-wrapped under a newer key (and the old one destroyed) between our
+      // fetch and now: fetch the row again.
+      absl::StatusOr<StoredRecord> again = Fetch(record_id, principal);
+      if (!again.ok()) return again.status();
+      for (const StoredItem& fresh : again->items) {
+        if (fresh.item_id == item.item_id) plain = keys_.Open(fresh.sealed, ad);
+      }
     }
     v1::Item* opened = out.add_items();
-    if (!opened->ParseFromArray(plain->data(),
-                                static_cast<int>(plain->size())) ||
-        opened->item_id() != item.item_id ||
-        opened->category() != item.category) {
-      return absl::DataLossError(absl::StrCat("record ", record_id, " item ",
-                                              item.item_id,
-                                              " does not match its row"));
+    absl::Status damage;
+    if (!plain.ok()) {
+      damage = plain.status();
+    } else if (!opened->ParseFromArray(plain->data(),
+                                       static_cast<int>(plain->size())) ||
+               opened->item_id() != item.item_id ||
+               opened->category() != item.category) {
+      damage = absl::DataLossError("does not match its row");
+    }
+    if (!damage.ok()) {
+      const std::string message = absl::StrCat(
+          "record ", record_id, " item ", item.item_id, ": ", damage.message());
+      RaiseAlert("critical", "data_loss", principal, message);
+      return absl::DataLossError(message);
     }
   }
   return out;
+}
+
+absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
+    absl::string_view plate, int limit, v1::AuditEntry audit) {
+  const std::string blind = plates_.Of(plate);
+  if (blind.empty()) {
+    return absl::InvalidArgumentError("a plate needs letters or digits");
+  }
+  audit.set_plate_blind_index(blind);
+  if (absl::StatusOr<uint64_t> seq = store_->AppendAudit(std::move(audit));
+      !seq.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "the access log cannot be written, so nothing is looked up: ",
+        seq.status().message()));
+  }
+  return store_->FindPlate(blind, clock_->Now(), limit);
+}
+
+std::string Vault::PlateBlindIndex(absl::string_view plate) const {
+  return plates_.Of(plate);
 }
 
 absl::StatusOr<uint64_t> Vault::Audit(v1::AuditEntry audit) {

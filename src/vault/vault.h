@@ -6,12 +6,14 @@
 // access log first. Thread-safe.
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "lanevault/v1/audit.pb.h"
 #include "lanevault/v1/types.pb.h"
@@ -20,9 +22,16 @@
 
 namespace lanevault::vault {
 
+class Maintainer;
+
 struct VaultOptions {
-  std::string database;         // SQLite file; created if missing
-  std::string master_key_file;  // 0600, 32 bytes
+  std::string database;  // SQLite file; created if missing
+  // The master key: a 0600 file of 32 bytes, or (when `passphrase` is set) a
+  // passphrase stretched with Argon2id under a salt kept in the vault.
+  std::string master_key_file;
+  const SecureBytes* passphrase = nullptr;
+  PassphraseParams passphrase_params;
+  SqliteOptions sqlite;
   Clock* clock = RealClock();
   // The access log's name: first line of every checkpoint and the name of
   // its signing key.
@@ -52,18 +61,75 @@ class Vault {
   absl::Status Intake(const v1::Record& record, v1::AuditEntry audit);
 
   // What may be known of a record without opening it: lane, times, contract,
-  // and the categories of its items that are not past their deadline.
+  // and the categories of its items that are not past their deadline (or,
+  // for `case_id`, past it but kept by a legal hold for that case).
   // NOT_FOUND for an unknown id (an expired record looks like a missing one).
-  absl::StatusOr<v1::RecordSummary> Describe(absl::string_view record_id);
+  absl::StatusOr<v1::RecordSummary> Describe(absl::string_view record_id,
+                                             absl::string_view case_id = "");
 
   // Writes `audit` to the access log, then opens the record's unexpired items
-  // of the given categories (all when empty). If the log cannot be written
-  // nothing is opened (UNAVAILABLE). DATA_LOSS names the record when a
-  // ciphertext fails to authenticate. The returned record is plaintext: the
-  // caller hands it to one reader and lets it go.
+  // of the given categories (all when empty). An item past its deadline is
+  // never opened, swept or not, unless a legal hold in force keeps it for
+  // the case named in `audit`. If the log cannot be written nothing is
+  // opened (UNAVAILABLE). DATA_LOSS names the record when a row or a
+  // ciphertext is damaged, and raises a critical alert. The returned record
+  // is plaintext: the caller hands it to one reader and lets it go.
   absl::StatusOr<v1::Record> Read(
       absl::string_view record_id,
       const std::vector<v1::DataCategory>& categories, v1::AuditEntry audit);
+
+  // Exact-plate lookup through the blind index: logs `audit` (with the
+  // lookup's blind-index value, never the text) first, then returns the ids
+  // of at most `limit` records holding an unexpired plate-text item for
+  // this plate.
+  absl::StatusOr<std::vector<std::string>> LookupPlate(absl::string_view plate,
+                                                       int limit,
+                                                       v1::AuditEntry audit);
+  // The blind-index value of a plate (what LookupPlate logs).
+  std::string PlateBlindIndex(absl::string_view plate) const;
+
+  // --- Retention (see also Maintainer). ---
+  // Purges, in batches, every item past its deadline and not on hold, one
+  // access-log entry per item, then truncates the WAL.
+  absl::StatusOr<PurgeResult> SweepExpired();
+  // The next deadline the sweeper must act on (InfiniteFuture if none).
+  absl::StatusOr<absl::Time> NextDeadline();
+  absl::StatusOr<std::vector<CategoryRetentionRow>> RetentionReport();
+  // Legal holds, placed and lifted by compliance officers; each is logged
+  // in the same transaction. INVALID_ARGUMENT without a case id, reason or
+  // record; NOT_FOUND for an unknown record.
+  absl::StatusOr<HoldRow> PlaceHold(absl::string_view case_id,
+                                    absl::string_view reason,
+                                    const std::vector<std::string>& record_ids,
+                                    v1::AuditEntry audit);
+  absl::StatusOr<HoldRow> LiftHold(absl::string_view hold_id,
+                                   absl::string_view reason,
+                                   v1::AuditEntry audit);
+  absl::StatusOr<std::vector<HoldRow>> Holds(bool include_lifted);
+
+  // --- Keys. ---
+  // Adds a KEK version that wraps every new data key from now on, logged
+  // with `audit`; the Maintainer re-wraps older data keys in the background.
+  absl::StatusOr<uint32_t> RotateKeys(v1::AuditEntry audit);
+  // Re-wraps up to `limit` data keys held by older KEK versions; returns how
+  // many. Then destroys (and logs) any older version nothing uses.
+  absl::StatusOr<uint64_t> RewrapStep(int limit);
+  uint32_t CurrentKeyVersion() const { return keys_.current(); }
+  absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>>
+  ItemsPerKeyVersion();
+
+  // --- Alerts for compliance officers (also logged as errors). ---
+  void RaiseAlert(absl::string_view severity, absl::string_view kind,
+                  absl::string_view principal, absl::string_view message);
+  absl::StatusOr<std::vector<AlertRow>> Alerts(bool include_acknowledged);
+  absl::StatusOr<AlertRow> AcknowledgeAlert(absl::string_view alert_id,
+                                            absl::string_view by);
+
+  // Starts the background maintainer (retention sweeps at each deadline,
+  // key re-wrapping). It catches up on everything overdue first. Stopped by
+  // StopMaintenance or the destructor.
+  void StartMaintenance();
+  void StopMaintenance();
 
   // Appends a decision that acts on nothing (a refusal, a search).
   absl::StatusOr<uint64_t> Audit(v1::AuditEntry audit);
@@ -110,22 +176,39 @@ class Vault {
 
   Clock* clock() const { return clock_; }
 
- private:
-  Vault(std::unique_ptr<Store> store, Envelope envelope, SigningKey log_key,
-        std::string origin, Clock* clock)
-      : store_(std::move(store)),
-        envelope_(std::move(envelope)),
-        log_key_(std::move(log_key)),
-        origin_(std::move(origin)),
-        clock_(clock) {}
+  ~Vault();
 
+ private:
+  // One intake waiting in the group-commit queue.
+  struct Writer {
+    IntakeRow row;
+    absl::Status status;
+    bool done = false;
+    absl::CondVar cv;
+  };
+
+  Vault(std::unique_ptr<Store> store, MasterKey& master, std::string origin,
+        Clock* clock);
+  absl::Status LoadKeys();
+  absl::Status Commit(IntakeRow row);
+  void NoteDeadline(absl::Time deadline);
+  absl::StatusOr<StoredRecord> Fetch(absl::string_view record_id,
+                                     absl::string_view principal);
   absl::Status CheckTreeSize(uint64_t size);
+  v1::AuditEntry SystemEntry(v1::Action action) const;
 
   std::unique_ptr<Store> store_;
-  Envelope envelope_;
   SigningKey log_key_;
+  BlindIndex plates_;
+  KeyRing keys_;
   std::string origin_;
   Clock* clock_;
+
+  absl::Mutex write_mu_;
+  std::deque<Writer*> writers_ ABSL_GUARDED_BY(write_mu_);
+
+  absl::Mutex maintainer_mu_;
+  std::unique_ptr<Maintainer> maintainer_ ABSL_GUARDED_BY(maintainer_mu_);
 };
 
 }  // namespace lanevault::vault

@@ -1,6 +1,9 @@
 #include "vault/crypto.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <memory>
 
 #include "common/files.h"
 #include "gtest/gtest.h"
@@ -9,12 +12,20 @@
 namespace lanevault::vault {
 namespace {
 
-Envelope NewEnvelope(const testing::TempDir& dir) {
+MasterKey NewMasterKey(const testing::TempDir& dir) {
   const std::string path = dir.Join("master.key");
   EXPECT_TRUE(MasterKey::CreateKeyFile(path).ok());
   auto key = MasterKey::LoadFromFile(path);
   EXPECT_TRUE(key.ok()) << key.status();
-  return Envelope(std::move(*key));
+  return std::move(*key);
+}
+
+// A key ring with KEK version 1 current, as a new vault has.
+std::unique_ptr<KeyRing> NewKeyRing(const testing::TempDir& dir) {
+  auto ring = std::make_unique<KeyRing>(NewMasterKey(dir));
+  ring->NewKek(1);
+  ring->SetCurrent(1);
+  return ring;
 }
 
 TEST(MasterKey, CreatedPrivateAndNeverOverwritten) {
@@ -46,9 +57,10 @@ TEST(MasterKey, RefusesWrongLength) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(Envelope, RoundTripsAndHidesPlaintext) {
+TEST(KeyRing, RoundTripsAndHidesPlaintext) {
   testing::TempDir dir;
-  Envelope env = NewEnvelope(dir);
+  auto ring = NewKeyRing(dir);
+  KeyRing& env = *ring;
   auto sealed = env.Seal("KXR4821", "ad-1");
   ASSERT_TRUE(sealed.ok());
   EXPECT_EQ(sealed->ciphertext.find("KXR4821"), std::string::npos);
@@ -57,26 +69,29 @@ TEST(Envelope, RoundTripsAndHidesPlaintext) {
   EXPECT_EQ(opened->view(), "KXR4821");
 }
 
-TEST(Envelope, EachSealUsesAFreshKeyAndNonce) {
+TEST(KeyRing, EachSealUsesAFreshKeyAndNonce) {
   testing::TempDir dir;
-  Envelope env = NewEnvelope(dir);
+  auto ring = NewKeyRing(dir);
+  KeyRing& env = *ring;
   auto a = env.Seal("same", "ad");
   auto b = env.Seal("same", "ad");
   EXPECT_NE(a->ciphertext, b->ciphertext);
   EXPECT_NE(a->wrapped_key, b->wrapped_key);
 }
 
-TEST(Envelope, WrongAssociatedDataIsDataLoss) {
+TEST(KeyRing, WrongAssociatedDataIsDataLoss) {
   testing::TempDir dir;
-  Envelope env = NewEnvelope(dir);
+  auto ring = NewKeyRing(dir);
+  KeyRing& env = *ring;
   auto sealed = env.Seal("secret", "record-a");
   EXPECT_EQ(env.Open(*sealed, "record-b").status().code(),
             absl::StatusCode::kDataLoss);
 }
 
-TEST(Envelope, EveryFlippedByteIsDetected) {
+TEST(KeyRing, EveryFlippedByteIsDetected) {
   testing::TempDir dir;
-  Envelope env = NewEnvelope(dir);
+  auto ring = NewKeyRing(dir);
+  KeyRing& env = *ring;
   auto sealed = env.Seal("a plate crop would be here", "ad");
   for (size_t i = 0; i < sealed->ciphertext.size(); ++i) {
     SealedItem damaged = *sealed;
@@ -98,12 +113,107 @@ TEST(Envelope, EveryFlippedByteIsDetected) {
             absl::StatusCode::kDataLoss);
 }
 
-TEST(Envelope, AnotherMasterKeyCannotOpen) {
+TEST(KeyRing, AnotherMasterKeyCannotOpen) {
   testing::TempDir dir1, dir2;
-  Envelope a = NewEnvelope(dir1);
-  Envelope b = NewEnvelope(dir2);
-  auto sealed = a.Seal("secret", "ad");
-  EXPECT_EQ(b.Open(*sealed, "ad").status().code(), absl::StatusCode::kDataLoss);
+  auto a = NewKeyRing(dir1);
+  auto b = NewKeyRing(dir2);
+  auto sealed = a->Seal("secret", "ad");
+  EXPECT_EQ(b->Open(*sealed, "ad").status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST(KeyRing, AKekWrappedByOneMasterKeyIsRefusedByAnother) {
+  testing::TempDir dir1, dir2;
+  KeyRing a(NewMasterKey(dir1));
+  KeyRing b(NewMasterKey(dir2));
+  WrappedKek kek = a.NewKek(1);
+  EXPECT_EQ(b.AddKek(kek).code(), absl::StatusCode::kPermissionDenied);
+  // The version is bound into the wrapping: the same bytes under another
+  // version number do not open either.
+  KeyRing again(*MasterKey::LoadFromFile(dir1.Join("master.key")));
+  EXPECT_EQ(again.AddKek({2, kek.wrapped}).code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST(KeyRing, RewrapMovesTheDataKeyToANewVersion) {
+  testing::TempDir dir;
+  const std::string path = dir.Join("master.key");
+  ASSERT_TRUE(MasterKey::CreateKeyFile(path).ok());
+  KeyRing ring(*MasterKey::LoadFromFile(path));
+  WrappedKek v1 = ring.NewKek(1);
+  ring.SetCurrent(1);
+  auto sealed = ring.Seal("crop bytes", "ad");
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_EQ(sealed->key_version, 1u);
+  WrappedKek v2 = ring.NewKek(2);
+  ring.SetCurrent(2);
+  auto rewrapped = ring.Rewrap(*sealed, "ad", 2);
+  ASSERT_TRUE(rewrapped.ok()) << rewrapped.status();
+  SealedItem moved = *sealed;
+  moved.wrapped_key = *rewrapped;
+  moved.key_version = 2;
+  ring.Forget(1);
+  EXPECT_EQ(ring.Open(*sealed, "ad").status().code(),
+            absl::StatusCode::kNotFound);
+  auto opened = ring.Open(moved, "ad");
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(opened->view(), "crop bytes");
+  // A fresh ring from the same master key and the stored KEKs opens it too.
+  KeyRing reloaded(*MasterKey::LoadFromFile(path));
+  ASSERT_TRUE(reloaded.AddKek(v2).ok());
+  EXPECT_TRUE(reloaded.Open(moved, "ad").ok());
+  (void)v1;
+}
+
+TEST(MasterKey, PassphraseIsStretchedDeterministicallyPerSalt) {
+  const PassphraseParams cheap{1, 8u << 20};  // tests only: 8 MiB
+  SecureBytes pass = SecureBytes::CopyOf("correct horse battery staple");
+  const std::string salt = NewPassphraseSalt();
+  auto k1 = MasterKey::FromPassphrase(pass, salt, cheap);
+  auto k2 = MasterKey::FromPassphrase(pass, salt, cheap);
+  ASSERT_TRUE(k1.ok() && k2.ok()) << k1.status();
+  KeyRing r1(std::move(*k1)), r2(std::move(*k2));
+  WrappedKek kek = r1.NewKek(1);
+  EXPECT_TRUE(r2.AddKek(kek).ok());
+  auto other = MasterKey::FromPassphrase(pass, NewPassphraseSalt(), cheap);
+  ASSERT_TRUE(other.ok());
+  KeyRing r3(std::move(*other));
+  EXPECT_FALSE(r3.AddKek(kek).ok());
+  EXPECT_EQ(MasterKey::FromPassphrase(SecureBytes::CopyOf("short"), salt, cheap)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MasterKey::FromPassphrase(pass, "bad salt", cheap).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ReadSecret, ReadsOneLineFromADescriptor) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  ASSERT_EQ(write(fds[1], "a passphrase here\n", 18), 18);
+  close(fds[1]);
+  auto secret = ReadSecret(fds[0]);
+  close(fds[0]);
+  ASSERT_TRUE(secret.ok()) << secret.status();
+  EXPECT_EQ(secret->view(), "a passphrase here");
+  ASSERT_EQ(pipe(fds), 0);
+  close(fds[1]);
+  EXPECT_EQ(ReadSecret(fds[0]).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  close(fds[0]);
+}
+
+TEST(BlindIndex, SamePlateSameValueAndKeyed) {
+  testing::TempDir dir1, dir2;
+  BlindIndex a = BlindIndex::DeriveFrom(NewMasterKey(dir1));
+  BlindIndex b = BlindIndex::DeriveFrom(NewMasterKey(dir2));
+  EXPECT_EQ(a.Of("kxr-4821 "), a.Of("KXR4821"));
+  EXPECT_EQ(a.Of("KXR4821").size(), 32u);
+  EXPECT_NE(a.Of("KXR4821"), a.Of("KXR4822"));
+  EXPECT_NE(a.Of("KXR4821"), b.Of("KXR4821"));  // another vault, another key
+  EXPECT_EQ(a.Of("KXR4821").find("KXR"), std::string::npos);
+  EXPECT_EQ(a.Of(" - "), "");
+  EXPECT_EQ(BlindIndex::Normalize("ab-12 c"), "AB12C");
 }
 
 TEST(SecureBytes, MoveLeavesSourceEmpty) {

@@ -1,0 +1,85 @@
+#include "vault/maintainer.h"
+
+#include <algorithm>
+
+#include "common/logging.h"
+#include "vault/vault.h"
+
+namespace lanevault::vault {
+namespace {
+
+// Re-wrap batch: small enough that one transaction holds the store briefly.
+constexpr int kRewrapBatch = 256;
+// The longest sleep: a guard against wall-clock jumps, not a poll.
+constexpr absl::Duration kLongestSleep = absl::Minutes(10);
+// After an error (a full disk), try again after this long.
+constexpr absl::Duration kRetryAfterError = absl::Seconds(5);
+
+}  // namespace
+
+Maintainer::Maintainer(Vault* vault) : vault_(vault) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+Maintainer::~Maintainer() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  thread_.join();
+}
+
+void Maintainer::Wake() {
+  absl::MutexLock lock(&mu_);
+  woken_ = true;
+}
+
+void Maintainer::NoteDeadline(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  if (deadline < planned_) woken_ = true;
+}
+
+void Maintainer::Run() {
+  while (true) {
+    absl::Duration sleep = kLongestSleep;
+    bool more_rewrap = false;
+    if (absl::StatusOr<PurgeResult> purged = vault_->SweepExpired();
+        !purged.ok()) {
+      spdlog::error("retention sweep failed (will retry): {}",
+                    purged.status().message());
+      sleep = kRetryAfterError;
+    } else if (purged->items > 0) {
+      spdlog::info("retention: purged {} items ({} records emptied)",
+                   purged->items, purged->records);
+    }
+    if (absl::StatusOr<uint64_t> rewrapped = vault_->RewrapStep(kRewrapBatch);
+        !rewrapped.ok()) {
+      spdlog::error("key re-wrap failed (will retry): {}",
+                    rewrapped.status().message());
+      sleep = std::min(sleep, kRetryAfterError);
+    } else {
+      more_rewrap = *rewrapped > 0;
+    }
+    absl::Time next = absl::InfiniteFuture();
+    if (absl::StatusOr<absl::Time> t = vault_->NextDeadline(); t.ok()) {
+      next = *t;
+    } else {
+      sleep = std::min(sleep, kRetryAfterError);
+    }
+    const absl::Time now = vault_->clock()->Now();
+    if (next != absl::InfiniteFuture()) {
+      sleep = std::min(sleep, std::max(next - now, absl::ZeroDuration()));
+    }
+    if (more_rewrap) sleep = absl::ZeroDuration();
+
+    absl::MutexLock lock(&mu_);
+    planned_ = next;
+    // Wakes on stop or Wake(); otherwise sleeps until the deadline. The
+    // condition is re-checked, so a Wake() just before the wait is kept.
+    mu_.AwaitWithTimeout(absl::Condition(this, &Maintainer::Ready), sleep);
+    if (stop_) return;
+    woken_ = false;
+  }
+}
+
+}  // namespace lanevault::vault

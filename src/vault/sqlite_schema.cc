@@ -1,0 +1,152 @@
+#include <iterator>
+
+#include "absl/strings/str_cat.h"
+#include "vault/sqlite_store_impl.h"
+
+namespace lanevault::vault {
+namespace {
+
+// Schema migrations, applied in order; the database remembers how many ran
+// (PRAGMA user_version). Never edit a step once it has shipped: add one.
+constexpr absl::string_view kMigrations[] = {
+    R"sql(
+CREATE TABLE records(
+  record_id TEXT PRIMARY KEY,
+  lane_id TEXT NOT NULL,
+  checkpoint_id TEXT NOT NULL,
+  first_seen_us INTEGER NOT NULL,
+  last_seen_us INTEGER NOT NULL,
+  contract_id TEXT NOT NULL,
+  contract_version INTEGER NOT NULL
+);
+CREATE INDEX records_by_time ON records(first_seen_us, record_id);
+CREATE TABLE items(
+  item_id TEXT PRIMARY KEY,
+  record_id TEXT NOT NULL REFERENCES records(record_id),
+  category INTEGER NOT NULL,
+  deadline_us INTEGER NOT NULL,
+  key_version INTEGER NOT NULL,
+  wrapped_key BLOB NOT NULL,
+  ciphertext BLOB NOT NULL
+);
+CREATE INDEX items_by_record ON items(record_id);
+CREATE INDEX items_by_deadline ON items(deadline_us);
+
+-- The access log: one row per entry (the exact bytes that were hashed), a
+-- few columns copied out of it for auditors' queries, and the Merkle tree's
+-- perfect subtrees (level 0 are the leaf hashes).
+CREATE TABLE audit_log(
+  sequence INTEGER PRIMARY KEY,
+  time_us INTEGER NOT NULL,
+  principal TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  action INTEGER NOT NULL,
+  verdict INTEGER NOT NULL,
+  entry BLOB NOT NULL
+);
+CREATE INDEX audit_by_principal ON audit_log(principal, time_us);
+CREATE INDEX audit_by_record ON audit_log(record_id, sequence);
+CREATE INDEX audit_by_time ON audit_log(time_us);
+CREATE TABLE audit_nodes(
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY(level, idx)
+) WITHOUT ROWID;
+-- Every contract that took effect, exactly as signed: a record names the
+-- contract id and version it was taken in under.
+CREATE TABLE contracts(
+  contract_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  signed_text BLOB NOT NULL,
+  activated_us INTEGER NOT NULL,
+  PRIMARY KEY(contract_id, version)
+);
+CREATE TABLE audit_checkpoints(
+  tree_size INTEGER PRIMARY KEY,
+  note TEXT NOT NULL
+);
+)sql",
+    // 2: versioned key-encryption keys, the plate blind index, retention
+    // holds, alerts and small settings.
+    R"sql(
+CREATE TABLE vault_meta(
+  key TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+);
+-- Key-encryption keys, each wrapped by the master key. The newest version
+-- wraps new data keys; older ones are re-wrapped away and then deleted.
+CREATE TABLE keks(
+  version INTEGER PRIMARY KEY,
+  wrapped BLOB NOT NULL,
+  created_us INTEGER NOT NULL
+);
+-- Items sealed before this step had their data keys wrapped by the master
+-- key itself: version 0. Rotation re-wraps them like any old version.
+UPDATE items SET key_version = 0;
+CREATE INDEX items_by_key_version ON items(key_version);
+-- Keyed BLAKE2b of the normalised plate text: exact lookups without the
+-- text. Deleted with the item it indexes.
+CREATE TABLE plate_index(
+  blind BLOB NOT NULL,
+  item_id TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  PRIMARY KEY(blind, item_id)
+) WITHOUT ROWID;
+CREATE INDEX plate_index_by_item ON plate_index(item_id);
+CREATE TABLE legal_holds(
+  hold_id TEXT PRIMARY KEY,
+  case_id TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  placed_by TEXT NOT NULL,
+  placed_us INTEGER NOT NULL,
+  lifted_by TEXT,
+  lifted_us INTEGER,
+  lift_reason TEXT
+);
+CREATE TABLE hold_records(
+  hold_id TEXT NOT NULL REFERENCES legal_holds(hold_id),
+  record_id TEXT NOT NULL,
+  PRIMARY KEY(hold_id, record_id)
+) WITHOUT ROWID;
+CREATE INDEX hold_records_by_record ON hold_records(record_id);
+CREATE TABLE alerts(
+  alert_id TEXT PRIMARY KEY,
+  raised_us INTEGER NOT NULL,
+  severity TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  message TEXT NOT NULL,
+  acknowledged_by TEXT
+);
+)sql",
+};
+
+}  // namespace
+
+absl::Status MigrateSchema(Database& db) {
+  absl::StatusOr<Statement> q = db.Prepare("PRAGMA user_version");
+  if (!q.ok()) return q.status();
+  absl::StatusOr<bool> row = q->Step();
+  if (!row.ok()) return row.status();
+  const int64_t applied = q->Int(0);
+  constexpr int64_t kLatest = std::size(kMigrations);
+  if (applied > kLatest) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "vault schema version ", applied, " is newer than this build (",
+        kLatest, "); upgrade lanevault"));
+  }
+  for (int64_t v = applied; v < kLatest; ++v) {
+    absl::StatusOr<Transaction> tx = Transaction::Begin(db);
+    if (!tx.ok()) return tx.status();
+    if (absl::Status s = db.Exec(kMigrations[v]); !s.ok()) return s;
+    if (absl::Status s = db.Exec(absl::StrCat("PRAGMA user_version=", v + 1));
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = tx->Commit(); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace lanevault::vault

@@ -1,0 +1,142 @@
+#ifndef LANEVAULT_VAULT_SQLITE_STORE_IMPL_H_
+#define LANEVAULT_VAULT_SQLITE_STORE_IMPL_H_
+
+// The SQLite store's class, shared by the files that implement it: records
+// and the access log (sqlite_store.cc), retention, holds, keys and alerts
+// (sqlite_store_retention.cc), and the schema (sqlite_schema.cc).
+
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/synchronization/mutex.h"
+#include "vault/merkle.h"
+#include "vault/sqlite.h"
+#include "vault/store.h"
+
+namespace lanevault::vault {
+
+// Applies the schema migrations the database has not seen yet.
+absl::Status MigrateSchema(Database& db);
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(Database db) : db_(std::move(db)) {}
+
+  absl::Status Init();
+
+  absl::StatusOr<uint64_t> PutRecord(const StoredRecord& record,
+                                     v1::AuditEntry audit) override;
+
+  absl::StatusOr<StoredRecord> GetRecord(absl::string_view record_id) override;
+
+  absl::StatusOr<std::vector<v1::RecordSummary>> FindRecords(
+      const RecordQuery& query) override;
+
+  absl::StatusOr<uint64_t> AppendAudit(v1::AuditEntry entry) override;
+
+  absl::StatusOr<uint64_t> AppendAuditBatch(
+      std::vector<v1::AuditEntry> entries) override;
+
+  absl::StatusOr<std::vector<v1::AuditEntry>> ReadAudit(uint64_t start,
+                                                        uint64_t end) override;
+
+  absl::StatusOr<std::vector<std::string>> AuditLeafData(uint64_t start,
+                                                         uint64_t end) override;
+
+  uint64_t AuditSize() override;
+
+  absl::StatusOr<std::string> AuditSubtree(int level, uint64_t index) override;
+
+  absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(
+      const AuditQuery& query) override;
+
+  absl::StatusOr<ReadCounts> CountReads(absl::string_view principal,
+                                        absl::Time since) override;
+
+  absl::StatusOr<std::vector<v1::DataCategory>> CategoriesRead(
+      absl::string_view principal, absl::string_view record_id) override;
+
+  absl::Status PutContractVersion(const ContractVersionRow& row) override;
+
+  absl::StatusOr<std::vector<ContractVersionRow>> ContractVersions() override;
+
+  absl::Status PutCheckpoint(const StoredCheckpoint& checkpoint) override;
+
+  absl::StatusOr<StoredCheckpoint> LatestCheckpoint() override;
+
+  absl::StatusOr<uint64_t> CountRecords() override;
+
+  std::vector<absl::Status> PutRecords(std::vector<IntakeRow>& rows) override;
+  absl::StatusOr<std::vector<std::string>> FindPlate(
+      absl::string_view blind_index, absl::Time now, int limit) override;
+
+  absl::StatusOr<std::string> GetMeta(absl::string_view key) override;
+  absl::Status PutMeta(absl::string_view key, absl::string_view value) override;
+
+  absl::StatusOr<std::vector<KekRow>> Keks() override;
+  absl::Status PutKek(const KekRow& kek,
+                      std::optional<v1::AuditEntry> audit) override;
+  absl::Status DestroyKek(uint32_t version, v1::AuditEntry audit) override;
+  absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>>
+  ItemsPerKeyVersion() override;
+  absl::StatusOr<std::vector<RewrapCandidate>> ItemsToRewrap(
+      uint32_t below_version, int limit) override;
+  absl::StatusOr<uint64_t> UpdateWrappedKeys(
+      const std::vector<Rewrapped>& keys) override;
+
+  absl::StatusOr<absl::Time> NextDeadline() override;
+  absl::StatusOr<PurgeResult> PurgeExpired(
+      absl::Time now, int limit, const v1::AuditEntry& purge_template) override;
+  absl::Status CompactWal() override;
+  absl::StatusOr<std::vector<CategoryRetentionRow>> RetentionCounts(
+      absl::Time now) override;
+
+  absl::Status PutHold(const HoldRow& hold, v1::AuditEntry audit) override;
+  absl::StatusOr<HoldRow> LiftHold(absl::string_view hold_id,
+                                   absl::string_view lifted_by,
+                                   absl::Time lifted, absl::string_view reason,
+                                   v1::AuditEntry audit) override;
+  absl::StatusOr<std::vector<HoldRow>> Holds(bool include_lifted) override;
+  absl::StatusOr<std::vector<std::string>> HoldCases(
+      absl::string_view record_id) override;
+
+  absl::Status PutAlert(const AlertRow& alert) override;
+  absl::StatusOr<std::vector<AlertRow>> Alerts(
+      bool include_acknowledged) override;
+  absl::StatusOr<AlertRow> AcknowledgeAlert(absl::string_view alert_id,
+                                            absl::string_view by) override;
+
+ private:
+  absl::Status InsertRecordLocked(const StoredRecord& record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs `body` and appends `audit` in one transaction.
+  absl::Status WithAuditLocked(v1::AuditEntry audit,
+                               absl::FunctionRef<absl::Status()> body)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<std::string>> HoldRecordsLocked(
+      absl::string_view hold_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static absl::Status WithRecord(const absl::Status& s,
+                                 absl::string_view record_id);
+
+  // Rebuilds the tree's right edge from the stored peaks: one perfect
+  // subtree per set bit of the size, largest first.
+  absl::Status LoadTreeEdge() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::StatusOr<std::string> ReadNodeLocked(int level, uint64_t index)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Appends inside the caller's transaction, extending `edge`; the caller
+  // adopts `edge` only once the transaction has committed.
+  absl::StatusOr<uint64_t> AppendLocked(v1::AuditEntry entry,
+                                        merkle::CompactRange& edge)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  Database db_ ABSL_GUARDED_BY(mu_);
+  merkle::CompactRange edge_ ABSL_GUARDED_BY(mu_);  // committed tree only
+};
+
+}  // namespace lanevault::vault
+
+#endif  // LANEVAULT_VAULT_SQLITE_STORE_IMPL_H_

@@ -1,0 +1,369 @@
+// Retention, legal holds and alerts in the SQLite store.
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/time_util.h"
+#include "vault/sqlite_store_impl.h"
+
+namespace lanevault::vault {
+
+// "This item's record is under a hold in force", as SQL over items `i`.
+#define LV_HELD                                                            \
+  "EXISTS(SELECT 1 FROM hold_records h JOIN legal_holds l USING(hold_id) " \
+  "WHERE h.record_id = i.record_id AND l.lifted_us IS NULL)"
+
+absl::Status SqliteStore::WithAuditLocked(
+    v1::AuditEntry audit, absl::FunctionRef<absl::Status()> body) {
+  absl::StatusOr<Transaction> tx = Transaction::Begin(db_);
+  if (!tx.ok()) return tx.status();
+  if (absl::Status s = body(); !s.ok()) return s;
+  merkle::CompactRange edge = edge_;
+  absl::StatusOr<uint64_t> seq = AppendLocked(std::move(audit), edge);
+  if (!seq.ok()) return seq.status();
+  if (absl::Status s = tx->Commit(); !s.ok()) return s;
+  edge_ = std::move(edge);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Time> SqliteStore::NextDeadline() {
+  absl::MutexLock lock(&mu_);
+  // In deadline order through the index; stops at the first item not held.
+  absl::StatusOr<Statement> q =
+      db_.Cached("SELECT i.deadline_us FROM items i WHERE NOT " LV_HELD
+                 " ORDER BY i.deadline_us LIMIT 1");
+  if (!q.ok()) return q.status();
+  absl::StatusOr<bool> row = q->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::InfiniteFuture();
+  return absl::FromUnixMicros(q->Int(0));
+}
+
+absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
+    absl::Time now, int limit, const v1::AuditEntry& purge_template) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Transaction> tx = Transaction::Begin(db_);
+  if (!tx.ok()) return tx.status();
+  struct Due {
+    std::string item_id, record_id;
+    int64_t category, deadline_us;
+  };
+  std::vector<Due> due;
+  {
+    absl::StatusOr<Statement> q = db_.Cached(
+        "SELECT i.item_id, i.record_id, i.category, i.deadline_us FROM items i "
+        "WHERE i.deadline_us <= ? AND NOT " LV_HELD
+        " ORDER BY i.deadline_us LIMIT ?");
+    if (!q.ok()) return q.status();
+    q->Bind(1, ToUnixMicrosSaturated(now)).Bind(2, static_cast<int64_t>(limit));
+    while (true) {
+      absl::StatusOr<bool> row = q->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      due.push_back({q->Text(0), q->Text(1), q->Int(2), q->Int(3)});
+    }
+  }
+  PurgeResult result;
+  merkle::CompactRange edge = edge_;
+  std::vector<std::string> touched;
+  for (const Due& d : due) {
+    for (const char* sql : {"DELETE FROM plate_index WHERE item_id = ?",
+                            "DELETE FROM items WHERE item_id = ?"}) {
+      absl::StatusOr<Statement> del = db_.Cached(sql);
+      if (!del.ok()) return del.status();
+      del->Bind(1, d.item_id);
+      if (absl::Status s = del->Run(); !s.ok()) return s;
+    }
+    v1::AuditEntry entry = purge_template;
+    entry.set_record_id(d.record_id);
+    entry.add_item_ids(d.item_id);
+    entry.add_categories(static_cast<v1::DataCategory>(d.category));
+    entry.set_detail(absl::StrCat(
+        "deadline=",
+        absl::FormatTime(absl::RFC3339_sec, absl::FromUnixMicros(d.deadline_us),
+                         absl::UTCTimeZone())));
+    absl::StatusOr<uint64_t> seq = AppendLocked(std::move(entry), edge);
+    if (!seq.ok()) return seq.status();
+    ++result.items;
+    touched.push_back(d.record_id);
+  }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (const std::string& record_id : touched) {
+    absl::StatusOr<Statement> del = db_.Cached(
+        "DELETE FROM records WHERE record_id = ?1 AND NOT EXISTS("
+        "SELECT 1 FROM items WHERE record_id = ?1)");
+    if (!del.ok()) return del.status();
+    del->Bind(1, record_id);
+    if (absl::Status s = del->Run(); !s.ok()) return s;
+    result.records += static_cast<uint64_t>(sqlite3_changes(db_.handle()));
+  }
+  if (absl::Status s = tx->Commit(); !s.ok()) return s;
+  edge_ = std::move(edge);
+  return result;
+}
+
+absl::Status SqliteStore::CompactWal() {
+  absl::MutexLock lock(&mu_);
+  int log_frames = 0, checkpointed = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr,
+                                           SQLITE_CHECKPOINT_TRUNCATE,
+                                           &log_frames, &checkpointed);
+  return SqliteStatus(rc, "WAL checkpoint", db_.handle());
+}
+
+absl::StatusOr<std::vector<CategoryRetentionRow>> SqliteStore::RetentionCounts(
+    absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> q = db_.Cached(
+      "SELECT category, COUNT(*), SUM(held), "
+      "SUM(CASE WHEN deadline_us <= ?1 AND NOT held THEN 1 ELSE 0 END), "
+      "MIN(CASE WHEN held THEN NULL ELSE deadline_us END) "
+      "FROM (SELECT i.category AS category, i.deadline_us AS "
+      "deadline_us, " LV_HELD
+      " AS held FROM items i) GROUP BY category ORDER BY category");
+  if (!q.ok()) return q.status();
+  q->Bind(1, ToUnixMicrosSaturated(now));
+  std::vector<CategoryRetentionRow> out;
+  while (true) {
+    absl::StatusOr<bool> row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    CategoryRetentionRow& r = out.emplace_back();
+    r.category = static_cast<v1::DataCategory>(q->Int(0));
+    r.items = static_cast<uint64_t>(q->Int(1));
+    r.on_hold = static_cast<uint64_t>(q->Int(2));
+    r.overdue = static_cast<uint64_t>(q->Int(3));
+    if (!q->IsNull(4)) r.next_deadline = absl::FromUnixMicros(q->Int(4));
+  }
+  return out;
+}
+
+absl::Status SqliteStore::PutHold(const HoldRow& hold, v1::AuditEntry audit) {
+  absl::MutexLock lock(&mu_);
+  return WithAuditLocked(std::move(audit), [&]() -> absl::Status {
+    absl::StatusOr<Statement> ins = db_.Cached(
+        "INSERT INTO legal_holds(hold_id, case_id, reason, placed_by, "
+        "placed_us) VALUES(?,?,?,?,?)");
+    if (!ins.ok()) return ins.status();
+    ins->Bind(1, hold.hold_id)
+        .Bind(2, hold.case_id)
+        .Bind(3, hold.reason)
+        .Bind(4, hold.placed_by)
+        .Bind(5, ToUnixMicrosSaturated(hold.placed));
+    if (absl::Status s = ins->Run(); !s.ok()) return s;
+    for (const std::string& record_id : hold.record_ids) {
+      absl::StatusOr<Statement> exists =
+          db_.Cached("SELECT 1 FROM records WHERE record_id = ?");
+      if (!exists.ok()) return exists.status();
+      exists->Bind(1, record_id);
+      absl::StatusOr<bool> found = exists->Step();
+      if (!found.ok()) return found.status();
+      if (!*found) {
+        return absl::NotFoundError(absl::StrCat(
+            "no record ", record_id, " (purged, or never taken in)"));
+      }
+      absl::StatusOr<Statement> link = db_.Cached(
+          "INSERT OR IGNORE INTO hold_records(hold_id, record_id) "
+          "VALUES(?,?)");
+      if (!link.ok()) return link.status();
+      link->Bind(1, hold.hold_id).Bind(2, record_id);
+      if (absl::Status s = link->Run(); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteStore::HoldRecordsLocked(
+    absl::string_view hold_id) {
+  absl::StatusOr<Statement> q = db_.Cached(
+      "SELECT record_id FROM hold_records WHERE hold_id = ? ORDER BY "
+      "record_id");
+  if (!q.ok()) return q.status();
+  q->Bind(1, hold_id);
+  std::vector<std::string> out;
+  while (true) {
+    absl::StatusOr<bool> row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(q->Text(0));
+  }
+  return out;
+}
+
+namespace {
+
+constexpr const char* kHoldColumns =
+    "hold_id, case_id, reason, placed_by, placed_us, "
+    "COALESCE(lifted_by, ''), lifted_us, COALESCE(lift_reason, '')";
+
+HoldRow HoldFromRow(const Statement& q) {
+  HoldRow h;
+  h.hold_id = q.Text(0);
+  h.case_id = q.Text(1);
+  h.reason = q.Text(2);
+  h.placed_by = q.Text(3);
+  h.placed = absl::FromUnixMicros(q.Int(4));
+  h.lifted_by = q.Text(5);
+  if (!q.IsNull(6)) h.lifted = absl::FromUnixMicros(q.Int(6));
+  h.lift_reason = q.Text(7);
+  return h;
+}
+
+}  // namespace
+
+absl::StatusOr<HoldRow> SqliteStore::LiftHold(absl::string_view hold_id,
+                                              absl::string_view lifted_by,
+                                              absl::Time lifted,
+                                              absl::string_view reason,
+                                              v1::AuditEntry audit) {
+  absl::MutexLock lock(&mu_);
+  HoldRow out;
+  absl::Status s = WithAuditLocked(std::move(audit), [&]() -> absl::Status {
+    absl::StatusOr<Statement> q = db_.Prepare(absl::StrCat(
+        "SELECT ", kHoldColumns, " FROM legal_holds WHERE hold_id = ?"));
+    if (!q.ok()) return q.status();
+    q->Bind(1, hold_id);
+    absl::StatusOr<bool> row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError(absl::StrCat("no hold ", hold_id));
+    out = HoldFromRow(*q);
+    if (!out.active()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "hold ", hold_id, " was already lifted by ", out.lifted_by));
+    }
+    absl::StatusOr<Statement> up = db_.Cached(
+        "UPDATE legal_holds SET lifted_by = ?, lifted_us = ?, lift_reason = ? "
+        "WHERE hold_id = ?");
+    if (!up.ok()) return up.status();
+    up->Bind(1, lifted_by)
+        .Bind(2, ToUnixMicrosSaturated(lifted))
+        .Bind(3, reason)
+        .Bind(4, hold_id);
+    if (absl::Status u = up->Run(); !u.ok()) return u;
+    out.lifted_by = std::string(lifted_by);
+    out.lifted = lifted;
+    out.lift_reason = std::string(reason);
+    absl::StatusOr<std::vector<std::string>> records =
+        HoldRecordsLocked(hold_id);
+    if (!records.ok()) return records.status();
+    out.record_ids = std::move(*records);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<HoldRow>> SqliteStore::Holds(bool include_lifted) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> q = db_.Prepare(
+      absl::StrCat("SELECT ", kHoldColumns,
+                   " FROM legal_holds WHERE ? OR lifted_us IS NULL ",
+                   "ORDER BY placed_us, hold_id"));
+  if (!q.ok()) return q.status();
+  q->Bind(1, static_cast<int64_t>(include_lifted));
+  std::vector<HoldRow> out;
+  while (true) {
+    absl::StatusOr<bool> row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(HoldFromRow(*q));
+  }
+  for (HoldRow& h : out) {
+    absl::StatusOr<std::vector<std::string>> records =
+        HoldRecordsLocked(h.hold_id);
+    if (!records.ok()) return records.status();
+    h.record_ids = std::move(*records);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteStore::HoldCases(
+    absl::string_view record_id) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> q = db_.Cached(
+      "SELECT l.case_id FROM hold_records h JOIN legal_holds l "
+      "USING(hold_id) WHERE h.record_id = ? AND l.lifted_us IS NULL");
+  if (!q.ok()) return q.status();
+  q->Bind(1, record_id);
+  std::vector<std::string> out;
+  while (true) {
+    absl::StatusOr<bool> row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(q->Text(0));
+  }
+  return out;
+}
+
+absl::Status SqliteStore::PutAlert(const AlertRow& alert) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> q = db_.Cached(
+      "INSERT INTO alerts(alert_id, raised_us, severity, kind, principal, "
+      "message) VALUES(?,?,?,?,?,?)");
+  if (!q.ok()) return q.status();
+  q->Bind(1, alert.alert_id)
+      .Bind(2, ToUnixMicrosSaturated(alert.raised))
+      .Bind(3, alert.severity)
+      .Bind(4, alert.kind)
+      .Bind(5, alert.principal)
+      .Bind(6, alert.message);
+  return q->Run();
+}
+
+namespace {
+
+constexpr const char* kAlertColumns =
+    "alert_id, raised_us, severity, kind, principal, message, "
+    "COALESCE(acknowledged_by, '')";
+
+AlertRow AlertFromRow(const Statement& q) {
+  return AlertRow{q.Text(0), absl::FromUnixMicros(q.Int(1)),
+                  q.Text(2), q.Text(3),
+                  q.Text(4), q.Text(5),
+                  q.Text(6)};
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<AlertRow>> SqliteStore::Alerts(
+    bool include_acknowledged) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> q = db_.Prepare(
+      absl::StrCat("SELECT ", kAlertColumns,
+                   " FROM alerts WHERE ? OR acknowledged_by IS NULL "
+                   "ORDER BY raised_us, alert_id"));
+  if (!q.ok()) return q.status();
+  q->Bind(1, static_cast<int64_t>(include_acknowledged));
+  std::vector<AlertRow> out;
+  while (true) {
+    absl::StatusOr<bool> row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(AlertFromRow(*q));
+  }
+  return out;
+}
+
+absl::StatusOr<AlertRow> SqliteStore::AcknowledgeAlert(
+    absl::string_view alert_id, absl::string_view by) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> up = db_.Cached(
+      "UPDATE alerts SET acknowledged_by = COALESCE(acknowledged_by, ?) "
+      "WHERE alert_id = ?");
+  if (!up.ok()) return up.status();
+  up->Bind(1, by).Bind(2, alert_id);
+  if (absl::Status s = up->Run(); !s.ok()) return s;
+  absl::StatusOr<Statement> q = db_.Prepare(absl::StrCat(
+      "SELECT ", kAlertColumns, " FROM alerts WHERE alert_id = ?"));
+  if (!q.ok()) return q.status();
+  q->Bind(1, alert_id);
+  absl::StatusOr<bool> row = q->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(absl::StrCat("no alert ", alert_id));
+  return AlertFromRow(*q);
+}
+
+#undef LV_HELD
+
+}  // namespace lanevault::vault

@@ -1,0 +1,229 @@
+// The vault's retention, legal holds, key rotation and alerts.
+
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/logging.h"
+#include "common/time_util.h"
+#include "vault/maintainer.h"
+#include "vault/vault.h"
+
+namespace lanevault::vault {
+namespace {
+
+// Items purged per transaction: large enough to amortise the fsync, small
+// enough that intake waits only briefly behind a sweep.
+constexpr int kPurgeBatch = 2000;
+
+}  // namespace
+
+absl::StatusOr<PurgeResult> Vault::SweepExpired() {
+  PurgeResult total;
+  v1::AuditEntry tmpl = SystemEntry(v1::ACTION_PURGE);
+  tmpl.set_reason_code("retention_deadline");
+  while (true) {
+    *tmpl.mutable_time() = ToProto(clock_->Now());
+    absl::StatusOr<PurgeResult> batch =
+        store_->PurgeExpired(clock_->Now(), kPurgeBatch, tmpl);
+    if (!batch.ok()) return batch.status();
+    total.items += batch->items;
+    total.records += batch->records;
+    if (batch->items < static_cast<uint64_t>(kPurgeBatch)) break;
+  }
+  if (total.items > 0) {
+    // Deleted pages were zeroed (secure_delete); this moves them out of the
+    // WAL into the database and empties the WAL.
+    if (absl::Status s = store_->CompactWal(); !s.ok()) {
+      spdlog::warn("WAL truncation after purge failed (retried next sweep): {}",
+                   s.message());
+    }
+  }
+  return total;
+}
+
+absl::StatusOr<absl::Time> Vault::NextDeadline() {
+  return store_->NextDeadline();
+}
+
+absl::StatusOr<std::vector<CategoryRetentionRow>> Vault::RetentionReport() {
+  return store_->RetentionCounts(clock_->Now());
+}
+
+absl::StatusOr<HoldRow> Vault::PlaceHold(
+    absl::string_view case_id, absl::string_view reason,
+    const std::vector<std::string>& record_ids, v1::AuditEntry audit) {
+  if (case_id.empty() || reason.empty()) {
+    return absl::InvalidArgumentError(
+        "a legal hold needs a case id and a reason");
+  }
+  if (record_ids.empty()) {
+    return absl::InvalidArgumentError("a legal hold must name records");
+  }
+  HoldRow hold;
+  hold.hold_id = NewId("hold-");
+  hold.case_id = std::string(case_id);
+  hold.reason = std::string(reason);
+  hold.record_ids = record_ids;
+  hold.placed_by = audit.principal();
+  hold.placed = clock_->Now();
+  audit.set_case_id(hold.case_id);
+  audit.set_detail(absl::StrCat("hold ", hold.hold_id, " placed on ",
+                                record_ids.size(), " records"));
+  if (absl::Status s = store_->PutHold(hold, std::move(audit)); !s.ok()) {
+    return s;
+  }
+  return hold;
+}
+
+absl::StatusOr<HoldRow> Vault::LiftHold(absl::string_view hold_id,
+                                        absl::string_view reason,
+                                        v1::AuditEntry audit) {
+  if (reason.empty()) {
+    return absl::InvalidArgumentError("lifting a hold needs a reason");
+  }
+  const std::string by = audit.principal();
+  audit.set_detail(absl::StrCat("hold ", hold_id, " lifted"));
+  absl::StatusOr<HoldRow> hold =
+      store_->LiftHold(hold_id, by, clock_->Now(), reason, std::move(audit));
+  if (!hold.ok()) return hold.status();
+  // What the hold kept may now be overdue: sweep at once.
+  absl::MutexLock lock(&maintainer_mu_);
+  if (maintainer_ != nullptr) maintainer_->Wake();
+  return hold;
+}
+
+absl::StatusOr<std::vector<HoldRow>> Vault::Holds(bool include_lifted) {
+  return store_->Holds(include_lifted);
+}
+
+absl::StatusOr<uint32_t> Vault::RotateKeys(v1::AuditEntry audit) {
+  // One rotation at a time; intake keeps sealing under the current version
+  // until the new one is stored.
+  static absl::Mutex rotate_mu(absl::kConstInit);
+  absl::MutexLock rotate(&rotate_mu);
+  const uint32_t version = keys_.current() + 1;
+  KekRow row{keys_.NewKek(version), clock_->Now()};
+  audit.set_detail(absl::StrCat("key version ", version, " created"));
+  if (absl::Status s = store_->PutKek(row, std::move(audit)); !s.ok()) {
+    keys_.Forget(version);
+    return s;
+  }
+  keys_.SetCurrent(version);
+  spdlog::info("key rotation: version {} now wraps new data keys", version);
+  absl::MutexLock lock(&maintainer_mu_);
+  if (maintainer_ != nullptr) maintainer_->Wake();
+  return version;
+}
+
+absl::StatusOr<uint64_t> Vault::RewrapStep(int limit) {
+  const uint32_t current = keys_.current();
+  absl::StatusOr<std::vector<RewrapCandidate>> todo =
+      store_->ItemsToRewrap(current, limit);
+  if (!todo.ok()) return todo.status();
+  std::vector<Rewrapped> done;
+  done.reserve(todo->size());
+  for (const RewrapCandidate& c : *todo) {
+    absl::StatusOr<std::string> wrapped = keys_.Rewrap(
+        c.item.sealed,
+        ItemAssociatedData(c.record_id, c.item.item_id, c.item.category,
+                           c.contract_id, c.contract_version, c.item.deadline),
+        current);
+    if (!wrapped.ok()) {
+      RaiseAlert(
+          "critical", "data_loss", "system",
+          absl::StrCat("record ", c.record_id, " item ", c.item.item_id,
+                       ": cannot re-wrap: ", wrapped.status().message()));
+      continue;  // left on its old version, which is then kept
+    }
+    done.push_back({c.item.item_id, c.item.sealed.key_version, current,
+                    std::move(*wrapped)});
+  }
+  uint64_t updated = 0;
+  if (!done.empty()) {
+    absl::StatusOr<uint64_t> n = store_->UpdateWrappedKeys(done);
+    if (!n.ok()) return n.status();
+    updated = *n;
+  }
+  if (updated > 0 && done.size() == todo->size()) return updated;
+  // Nothing (more) to move: destroy every older version nothing uses.
+  absl::StatusOr<std::vector<KekRow>> keks = store_->Keks();
+  if (!keks.ok()) return keks.status();
+  absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>> used =
+      store_->ItemsPerKeyVersion();
+  if (!used.ok()) return used.status();
+  for (const KekRow& k : *keks) {
+    if (k.kek.version >= current) continue;
+    bool in_use = false;
+    for (const auto& [version, count] : *used) {
+      in_use |= version == k.kek.version && count > 0;
+    }
+    if (in_use) continue;
+    v1::AuditEntry audit = SystemEntry(v1::ACTION_ROTATE_KEYS);
+    audit.set_detail(absl::StrCat("key version ", k.kek.version,
+                                  " destroyed (no data key uses it)"));
+    if (absl::Status s = store_->DestroyKek(k.kek.version, std::move(audit));
+        !s.ok()) {
+      if (absl::IsFailedPrecondition(s)) continue;  // raced with a rewrap
+      return s;
+    }
+    keys_.Forget(k.kek.version);
+    spdlog::info("key rotation: version {} destroyed", k.kek.version);
+    if (absl::Status s = store_->CompactWal(); !s.ok()) {
+      spdlog::warn("WAL truncation after key destruction failed: {}",
+                   s.message());
+    }
+  }
+  return updated;
+}
+
+absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>>
+Vault::ItemsPerKeyVersion() {
+  return store_->ItemsPerKeyVersion();
+}
+
+void Vault::RaiseAlert(absl::string_view severity, absl::string_view kind,
+                       absl::string_view principal, absl::string_view message) {
+  spdlog::error("ALERT {} {} (principal {}): {}", severity, kind, principal,
+                message);
+  AlertRow alert{NewId("alert-"),
+                 clock_->Now(),
+                 std::string(severity),
+                 std::string(kind),
+                 std::string(principal),
+                 std::string(message),
+                 ""};
+  if (absl::Status s = store_->PutAlert(alert); !s.ok()) {
+    // The vault file itself may be what is damaged; the log line above
+    // still carries the alert.
+    spdlog::error("the alert could not be stored: {}", s.message());
+  }
+}
+
+absl::StatusOr<std::vector<AlertRow>> Vault::Alerts(bool include_acknowledged) {
+  return store_->Alerts(include_acknowledged);
+}
+
+absl::StatusOr<AlertRow> Vault::AcknowledgeAlert(absl::string_view alert_id,
+                                                 absl::string_view by) {
+  return store_->AcknowledgeAlert(alert_id, by);
+}
+
+void Vault::NoteDeadline(absl::Time deadline) {
+  absl::MutexLock lock(&maintainer_mu_);
+  if (maintainer_ != nullptr) maintainer_->NoteDeadline(deadline);
+}
+
+void Vault::StartMaintenance() {
+  absl::MutexLock lock(&maintainer_mu_);
+  if (maintainer_ == nullptr) maintainer_ = std::make_unique<Maintainer>(this);
+}
+
+void Vault::StopMaintenance() {
+  std::unique_ptr<Maintainer> stopping;
+  {
+    absl::MutexLock lock(&maintainer_mu_);
+    stopping = std::move(maintainer_);
+  }
+  stopping.reset();  // joins outside the lock
+}
+
+}  // namespace lanevault::vault
