@@ -35,6 +35,9 @@ void MakeFootage(const std::string& dir,
 void ExecSql(const std::string& db_path, const std::string& sql);
 
 // True if `needle` occurs anywhere in the file's raw bytes.
+// The first column of the first row of `sql` on a vault file; -1 on error.
+int64_t QueryInt(const std::string& db_path, const std::string& sql);
+
 bool FileContains(const std::string& path, absl::string_view needle);
 
 }  // namespace lanevault::testing

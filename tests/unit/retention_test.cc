@@ -1,0 +1,228 @@
+// Retention on a fake clock: deadlines, holds, catch-up after downtime,
+// expired-but-unswept reads, the report, and the plate blind index.
+
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "testing/test_util.h"
+#include "testing/vault_fixture.h"
+
+namespace lanevault::vault {
+namespace {
+
+class RetentionTest : public testing::VaultFixture {
+ protected:
+  v1::Record Take(absl::string_view plate, absl::Duration face_keep) {
+    v1::Record r = MakeRecord(plate, "\xff\xd8 face", face_keep);
+    EXPECT_TRUE(
+        vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
+    return r;
+  }
+  std::vector<v1::AuditEntry> Purges() {
+    AuditQuery q;
+    q.action = v1::ACTION_PURGE;
+    q.limit = 1000;
+    return *vault_->QueryAudit(q);
+  }
+  uint64_t Overdue() {
+    absl::StatusOr<std::vector<CategoryRetentionRow>> report =
+        vault_->RetentionReport();
+    EXPECT_TRUE(report.ok()) << report.status();
+    uint64_t n = 0;
+    for (const CategoryRetentionRow& row : report.value()) n += row.overdue;
+    return n;
+  }
+};
+
+TEST_F(RetentionTest, SweepPurgesOnlyWhatIsDueAndLogsEachItem) {
+  v1::Record short_face = Take("AAA111", absl::Hours(1));
+  v1::Record long_face = Take("BBB222", absl::Hours(48));
+  EXPECT_EQ(*vault_->NextDeadline(), testing::kStart + absl::Hours(1));
+  EXPECT_EQ(vault_->SweepExpired()->items, 0u);  // nothing due yet
+
+  clock_.Advance(absl::Hours(1));  // the deadline itself is due
+  EXPECT_EQ(Overdue(), 1u);
+  PurgeResult purged = *vault_->SweepExpired();
+  EXPECT_EQ(purged.items, 1u);
+  EXPECT_EQ(purged.records, 0u);  // its plate text is still kept
+  EXPECT_EQ(Overdue(), 0u);
+  EXPECT_EQ(*vault_->NextDeadline(), testing::kStart + absl::Hours(48));
+
+  std::vector<v1::AuditEntry> purges = Purges();
+  ASSERT_EQ(purges.size(), 1u);
+  EXPECT_EQ(purges[0].record_id(), short_face.record_id());
+  ASSERT_EQ(purges[0].item_ids_size(), 1);
+  EXPECT_EQ(purges[0].item_ids(0), short_face.items(1).item_id());
+  EXPECT_EQ(purges[0].principal(), "system");
+  EXPECT_EQ(purges[0].verdict(), v1::VERDICT_ALLOW);
+
+  // When every item is gone the record goes too.
+  clock_.Advance(absl::Hours(24 * 31));
+  purged = *vault_->SweepExpired();
+  EXPECT_EQ(purged.items, 3u);
+  EXPECT_EQ(purged.records, 2u);
+  EXPECT_EQ(*vault_->RecordCount(), 0u);
+  EXPECT_EQ(*vault_->NextDeadline(), absl::InfiniteFuture());
+  EXPECT_EQ(Purges().size(), 4u);
+  (void)long_face;
+}
+
+TEST_F(RetentionTest, ExpiredButUnsweptItemsAreRefusedOnRead) {
+  v1::Record r = Take("CCC333", absl::Hours(1));
+  clock_.Advance(absl::Hours(2));  // due, but no sweep has run
+  auto read = vault_->Read(r.record_id(), {v1::DATA_CATEGORY_FACE_IMAGE},
+                           Entry(v1::ACTION_READ_RECORD, r.record_id()));
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->items_size(), 0);
+  EXPECT_EQ(Overdue(), 1u);
+}
+
+TEST_F(RetentionTest, HoldPausesPurgingUntilLifted) {
+  v1::Record held = Take("DDD444", absl::Hours(1));
+  v1::Record free = Take("EEE555", absl::Hours(1));
+  v1::AuditEntry place = Entry(v1::ACTION_MANAGE_HOLD, "");
+  place.set_principal("officer");
+  auto hold = vault_->PlaceHold("CASE-7", "court order 12/2026",
+                                {held.record_id()}, place);
+  ASSERT_TRUE(hold.ok()) << hold.status();
+  EXPECT_EQ(hold->placed_by, "officer");
+
+  clock_.Advance(absl::Hours(2));
+  EXPECT_EQ(vault_->SweepExpired()->items, 1u);  // only the free face
+  absl::StatusOr<std::vector<CategoryRetentionRow>> report =
+      vault_->RetentionReport();
+  ASSERT_TRUE(report.ok());
+  uint64_t on_hold = 0;
+  for (const CategoryRetentionRow& row : report.value()) on_hold += row.on_hold;
+  EXPECT_EQ(on_hold, 2u);    // both items of the held record
+  EXPECT_EQ(Overdue(), 0u);  // held items are not overdue
+
+  // Past its deadline, a held item reads only for the hold's own case.
+  v1::AuditEntry for_case = Entry(v1::ACTION_READ_RECORD, held.record_id());
+  for_case.set_case_id("CASE-7");
+  auto read =
+      vault_->Read(held.record_id(), {v1::DATA_CATEGORY_FACE_IMAGE}, for_case);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->items_size(), 1);
+  v1::AuditEntry other_case = for_case;
+  other_case.set_case_id("CASE-8");
+  read = vault_->Read(held.record_id(), {v1::DATA_CATEGORY_FACE_IMAGE},
+                      other_case);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->items_size(), 0);
+
+  // Lifted, the overdue item goes at the next sweep.
+  EXPECT_EQ(
+      vault_->LiftHold(hold->hold_id, "", Entry(v1::ACTION_MANAGE_HOLD, ""))
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);  // a reason is required
+  auto lifted = vault_->LiftHold(hold->hold_id, "case closed",
+                                 Entry(v1::ACTION_MANAGE_HOLD, ""));
+  ASSERT_TRUE(lifted.ok()) << lifted.status();
+  EXPECT_FALSE(lifted->active());
+  EXPECT_EQ(lifted->record_ids, std::vector<std::string>{held.record_id()});
+  EXPECT_EQ(
+      vault_
+          ->LiftHold(hold->hold_id, "again", Entry(v1::ACTION_MANAGE_HOLD, ""))
+          .status()
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Overdue(), 1u);
+  EXPECT_EQ(vault_->SweepExpired()->items, 1u);
+  EXPECT_EQ(Overdue(), 0u);
+  EXPECT_TRUE(vault_->Holds(false)->empty());
+  EXPECT_EQ(vault_->Holds(true)->size(), 1u);
+
+  // Holds are logged, and need a case, a reason and known records.
+  AuditQuery q;
+  q.action = v1::ACTION_MANAGE_HOLD;
+  EXPECT_EQ(vault_->QueryAudit(q)->size(), 2u);
+  EXPECT_EQ(
+      vault_->PlaceHold("", "why", {held.record_id()}, place).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      vault_->PlaceHold("CASE-9", "why", {"rec_nope"}, place).status().code(),
+      absl::StatusCode::kNotFound);
+  EXPECT_EQ(vault_->QueryAudit(q)->size(), 2u);  // refused: nothing logged
+  (void)free;
+}
+
+TEST_F(RetentionTest, CatchesUpAfterDowntime) {
+  for (int i = 0; i < 5; ++i) Take("FFF666", absl::Hours(1));
+  vault_.reset();                        // the daemon is down...
+  clock_.Advance(absl::Hours(24 * 40));  // ...past every deadline
+  Reopen();
+  vault_->StartMaintenance();  // first thing it does: catch up
+  for (int i = 0; i < 500 && *vault_->RecordCount() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(*vault_->RecordCount(), 0u);
+  vault_->StopMaintenance();
+  EXPECT_EQ(Purges().size(), 10u);
+  EXPECT_EQ(Overdue(), 0u);
+}
+
+TEST_F(RetentionTest, MaintainerWakesAtTheDeadlineNotOnAPoll) {
+  // On the real clock: an item due in 300 ms is purged then, not after the
+  // maintainer's longest sleep (minutes).
+  vault_.reset();
+  VaultOptions o = Options();
+  o.clock = RealClock();
+  auto v = Vault::Open(o);
+  ASSERT_TRUE(v.ok());
+  vault_ = std::move(*v);
+  vault_->StartMaintenance();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // asleep
+  v1::Record r = MakeRecord("GGG777", "face", absl::Hours(1));
+  *r.mutable_items(1)->mutable_deadline() =
+      ToProto(absl::Now() + absl::Milliseconds(300));
+  ASSERT_TRUE(vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
+  const absl::Time start = absl::Now();
+  while (Purges().empty() && absl::Now() - start < absl::Seconds(10)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(Purges().size(), 1u);
+  EXPECT_GE(FromProto(Purges()[0].time()),
+            FromProto(r.items(1).deadline()));  // never before
+}
+
+TEST_F(RetentionTest, ExactPlateLookupByBlindIndexOnly) {
+  v1::Record a = Take("KXR4821", absl::Hours(1));
+  v1::Record b = Take("KXR-4821", absl::Hours(1));  // same plate, other form
+  Take("ZZZ0000", absl::Hours(1));
+  auto found =
+      vault_->LookupPlate("kxr 4821", 5, Entry(v1::ACTION_SEARCH_PLATE, ""));
+  ASSERT_TRUE(found.ok()) << found.status();
+  std::vector<std::string> want = {a.record_id(), b.record_id()};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(*found, want);
+  // The log holds the blind index, never the text; so does the database.
+  AuditQuery q;
+  q.action = v1::ACTION_SEARCH_PLATE;
+  auto logged = vault_->QueryAudit(q);
+  ASSERT_EQ(logged->size(), 1u);
+  EXPECT_EQ((*logged)[0].plate_blind_index(),
+            vault_->PlateBlindIndex("KXR4821"));
+  vault_.reset();
+  EXPECT_FALSE(testing::FileContains(db_path(), "KXR4821"));
+  EXPECT_FALSE(testing::FileContains(db_path() + "-wal", "KXR4821"));
+  Reopen();
+  EXPECT_EQ(vault_->LookupPlate("", 5, Entry(v1::ACTION_SEARCH_PLATE, ""))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  // Once the plate text is past its deadline, the lookup finds nothing, and
+  // after the sweep the index entries are gone.
+  clock_.Advance(absl::Hours(24 * 31));
+  EXPECT_TRUE(
+      vault_->LookupPlate("KXR4821", 5, Entry(v1::ACTION_SEARCH_PLATE, ""))
+          ->empty());
+  ASSERT_TRUE(vault_->SweepExpired().ok());
+  vault_.reset();
+  EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM plate_index"),
+            0);
+}
+
+}  // namespace
+}  // namespace lanevault::vault
