@@ -70,6 +70,9 @@ CREATE TABLE audit_checkpoints(
     // 2: versioned key-encryption keys, the plate blind index, retention
     // holds, alerts and small settings.
     R"sql(
+-- How many items a record has (-1 for rows from before this step): a read
+-- that finds another number reports damage instead of a partial record.
+ALTER TABLE records ADD COLUMN item_count INTEGER NOT NULL DEFAULT -1;
 CREATE TABLE vault_meta(
   key TEXT PRIMARY KEY,
   value BLOB NOT NULL

@@ -63,6 +63,11 @@ std::vector<absl::Status> SqliteStore::PutRecords(
     }
     if (s.ok()) {
       edge = std::move(attempt);
+    } else if (sqlite3_get_autocommit(db_.handle())) {
+      // SQLite rolled the whole transaction back itself (a full disk, an
+      // I/O error): no record of this group was stored.
+      std::fill(out.begin(), out.end(), s);
+      return out;
     } else {
       db_.Exec("ROLLBACK TO intake_row").IgnoreError();
       out[i] = WithRecord(s, rows[i].record.summary.record_id());
@@ -81,8 +86,8 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
   const v1::RecordSummary& r = record.summary;
   absl::StatusOr<Statement> ins = db_.Cached(
       "INSERT INTO records(record_id, lane_id, checkpoint_id, "
-      "first_seen_us, last_seen_us, contract_id, contract_version) "
-      "VALUES(?,?,?,?,?,?,?)");
+      "first_seen_us, last_seen_us, contract_id, contract_version, "
+      "item_count) VALUES(?,?,?,?,?,?,?,?)");
   if (!ins.ok()) return ins.status();
   ins->Bind(1, r.record_id())
       .Bind(2, r.lane_id())
@@ -90,7 +95,8 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
       .Bind(4, ToUnixMicrosSaturated(FromProto(r.first_seen())))
       .Bind(5, ToUnixMicrosSaturated(FromProto(r.last_seen())))
       .Bind(6, r.contract_id())
-      .Bind(7, static_cast<int64_t>(r.contract_version()));
+      .Bind(7, static_cast<int64_t>(r.contract_version()))
+      .Bind(8, static_cast<int64_t>(record.items.size()));
   if (absl::Status s = ins->Run(); !s.ok()) return s;
   for (const StoredItem& it : record.items) {
     absl::StatusOr<Statement> one = db_.Cached(
@@ -143,7 +149,8 @@ absl::StatusOr<StoredRecord> SqliteStore::GetRecord(
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Statement> q = db_.Cached(
       "SELECT lane_id, checkpoint_id, first_seen_us, last_seen_us, "
-      "contract_id, contract_version FROM records WHERE record_id=?");
+      "contract_id, contract_version, item_count FROM records "
+      "WHERE record_id=?");
   if (!q.ok()) return q.status();
   q->Bind(1, record_id);
   absl::StatusOr<bool> row = q->Step();
@@ -160,6 +167,7 @@ absl::StatusOr<StoredRecord> SqliteStore::GetRecord(
   *s.mutable_last_seen() = ToProto(absl::FromUnixMicros(q->Int(3)));
   s.set_contract_id(q->Text(4));
   s.set_contract_version(static_cast<uint64_t>(q->Int(5)));
+  const int64_t expected_items = q->Int(6);
   absl::StatusOr<Statement> items = db_.Cached(
       "SELECT item_id, category, deadline_us, key_version, wrapped_key, "
       "ciphertext FROM items WHERE record_id=? ORDER BY item_id");
@@ -184,6 +192,12 @@ absl::StatusOr<StoredRecord> SqliteStore::GetRecord(
     it.sealed.ciphertext = items->Blob(5);
     s.add_categories(it.category);
     out.items.push_back(std::move(it));
+  }
+  if (expected_items >= 0 &&
+      out.items.size() != static_cast<size_t>(expected_items)) {
+    return absl::DataLossError(absl::StrCat("record ", record_id, ": ",
+                                            expected_items, " items expected, ",
+                                            out.items.size(), " found"));
   }
   return out;
 }

@@ -74,6 +74,12 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
       del->Bind(1, d.item_id);
       if (absl::Status s = del->Run(); !s.ok()) return s;
     }
+    absl::StatusOr<Statement> count = db_.Cached(
+        "UPDATE records SET item_count = item_count - 1 "
+        "WHERE record_id = ? AND item_count > 0");
+    if (!count.ok()) return count.status();
+    count->Bind(1, d.record_id);
+    if (absl::Status s = count->Run(); !s.ok()) return s;
     v1::AuditEntry entry = purge_template;
     entry.set_record_id(d.record_id);
     entry.add_item_ids(d.item_id);

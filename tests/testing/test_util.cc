@@ -73,6 +73,25 @@ int64_t QueryInt(const std::string& db_path, const std::string& sql) {
   return value;
 }
 
+std::string QueryBlob(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::string value;
+  if (sqlite3_open(db_path.c_str(), &db) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      const void* p = sqlite3_column_blob(stmt, 0);
+      if (p != nullptr) {
+        value.assign(static_cast<const char*>(p),
+                     sqlite3_column_bytes(stmt, 0));
+      }
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return value;
+}
+
 bool FileContains(const std::string& path, absl::string_view needle) {
   std::ifstream in(path, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)),

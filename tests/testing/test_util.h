@@ -38,6 +38,9 @@ void ExecSql(const std::string& db_path, const std::string& sql);
 // The first column of the first row of `sql` on a vault file; -1 on error.
 int64_t QueryInt(const std::string& db_path, const std::string& sql);
 
+// The first column of the first row as bytes; empty on error.
+std::string QueryBlob(const std::string& db_path, const std::string& sql);
+
 bool FileContains(const std::string& path, absl::string_view needle);
 
 }  // namespace lanevault::testing
