@@ -10,6 +10,8 @@ namespace lanevault::api {
 namespace {
 
 constexpr int kMaxSearchResults = 50;
+// An exact plate names a handful of crossings; more would be a sweep.
+constexpr int kMaxPlateMatches = 5;
 
 v1::Decision Reason(std::string code, std::string reason) {
   return policy::MakeDecision(v1::VERDICT_DENY, {}, std::move(code),
@@ -122,6 +124,54 @@ grpc::Status EvidenceService::SearchRecords(
     response->set_next_page_token(
         response->records(response->records_size() - 1).record_id());
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status EvidenceService::LookupPlate(grpc::ServerContext* ctx,
+                                          const v1::LookupPlateRequest* request,
+                                          v1::LookupPlateResponse* response) {
+  absl::StatusOr<Caller> caller = gate_->Authenticate(*ctx);
+  if (!caller.ok()) return ToGrpc(caller.status());
+  // The entry never carries the plate: the vault adds its blind index.
+  v1::AuditEntry entry =
+      gate_->Entry(*caller, *ctx, v1::ACTION_SEARCH_PLATE, request->purpose(),
+                   request->case_id(), "");
+  if (request->purpose().empty()) {
+    return gate_->Refuse(
+        std::move(entry),
+        Reason("no_purpose", "a plate lookup must state its purpose"),
+        grpc::StatusCode::INVALID_ARGUMENT,
+        "a plate lookup must state its purpose (--purpose)");
+  }
+  if (vault::BlindIndex::Normalize(request->plate_text()).empty()) {
+    return gate_->Refuse(std::move(entry),
+                         Reason("no_plate", "no letters or digits given"),
+                         grpc::StatusCode::INVALID_ARGUMENT,
+                         "give the plate's letters and digits");
+  }
+  policy::AccessDecision decision = gate_->policy().DecideAccess(
+      gate_->Request(*caller, v1::ACTION_SEARCH_PLATE, request->purpose(),
+                     request->case_id()));
+  if (!decision.allowed()) {
+    entry.set_plate_blind_index(
+        gate_->vault().PlateBlindIndex(request->plate_text()));
+    return gate_->Refuse(std::move(entry), decision.decision,
+                         decision.decision.reason_code() == "quota"
+                             ? grpc::StatusCode::RESOURCE_EXHAUSTED
+                             : grpc::StatusCode::PERMISSION_DENIED,
+                         decision.decision.reason());
+  }
+  entry.set_verdict(v1::VERDICT_ALLOW);
+  entry.mutable_rule_ids()->CopyFrom(decision.decision.rule_ids());
+  entry.set_reason_code(decision.decision.reason_code());
+  // One more than shown tells us whether the answer was cut.
+  absl::StatusOr<std::vector<std::string>> ids = gate_->vault().LookupPlate(
+      request->plate_text(), kMaxPlateMatches + 1, std::move(entry));
+  if (!ids.ok()) return ToGrpc(ids.status());
+  for (size_t i = 0; i < ids->size() && i < kMaxPlateMatches; ++i) {
+    response->add_record_ids((*ids)[i]);
+  }
+  response->set_truncated(ids->size() > kMaxPlateMatches);
   return grpc::Status::OK;
 }
 

@@ -105,4 +105,23 @@ grpc::Status Gate::Admit(const grpc::ServerContext& ctx, v1::Action action,
   return Allow(std::move(entry), d.decision);
 }
 
+grpc::Status Gate::Decide(const grpc::ServerContext& ctx, v1::Action action,
+                          absl::string_view purpose, absl::string_view case_id,
+                          Caller* caller, v1::AuditEntry* entry) const {
+  absl::StatusOr<Caller> who = Authenticate(ctx);
+  if (!who.ok()) return ToGrpc(who.status());
+  *caller = *who;
+  *entry = Entry(*who, ctx, action, purpose, case_id, "");
+  policy::AccessDecision d =
+      policy_->DecideAccess(Request(*who, action, purpose, case_id));
+  if (!d.allowed()) {
+    return Refuse(std::move(*entry), d.decision,
+                  grpc::StatusCode::PERMISSION_DENIED, d.decision.reason());
+  }
+  entry->set_verdict(v1::VERDICT_ALLOW);
+  entry->mutable_rule_ids()->CopyFrom(d.decision.rule_ids());
+  entry->set_reason_code(d.decision.reason_code());
+  return grpc::Status::OK;
+}
+
 }  // namespace lanevault::api

@@ -64,6 +64,14 @@ class Gate {
   grpc::Status Admit(const grpc::ServerContext& ctx, v1::Action action,
                      Caller* caller) const;
 
+  // Authenticates and decides a call whose action the vault logs itself, in
+  // the same transaction as the change (a hold, a key rotation). On refusal
+  // the refusal is logged and returned; on allow `entry` is filled (verdict,
+  // rules) but not yet appended: the handler hands it to the vault.
+  grpc::Status Decide(const grpc::ServerContext& ctx, v1::Action action,
+                      absl::string_view purpose, absl::string_view case_id,
+                      Caller* caller, v1::AuditEntry* entry) const;
+
   const policy::Policy& policy() const { return *policy_; }
   vault::Vault& vault() const { return *vault_; }
 

@@ -17,7 +17,8 @@ ApiServer::ApiServer(const policy::Policy* policy, vault::Vault* vault,
     : gate_(policy, vault, dev),
       evidence_(&gate_),
       lanes_(&gate_, std::move(lanes)),
-      audit_(&gate_) {}
+      audit_(&gate_),
+      compliance_(&gate_) {}
 
 ApiServer::~ApiServer() { Shutdown(absl::Seconds(1)); }
 

@@ -47,7 +47,7 @@ class ApiServer {
   EvidenceService evidence_;
   LaneService lanes_;
   AuditService audit_;
-  v1::ComplianceService::Service compliance_;  // UNIMPLEMENTED until policy
+  ComplianceService compliance_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

@@ -22,6 +22,9 @@ class EvidenceService final : public v1::EvidenceService::Service {
   grpc::Status SearchRecords(grpc::ServerContext* ctx,
                              const v1::SearchRecordsRequest* request,
                              v1::SearchRecordsResponse* response) override;
+  grpc::Status LookupPlate(grpc::ServerContext* ctx,
+                           const v1::LookupPlateRequest* request,
+                           v1::LookupPlateResponse* response) override;
 
  private:
   const Gate* gate_;
@@ -53,6 +56,37 @@ class AuditService final : public v1::AuditService::Service {
   grpc::Status StreamEntries(
       grpc::ServerContext* ctx, const v1::QueryEntriesRequest* request,
       grpc::ServerWriter<v1::AuditEntry>* writer) override;
+
+ private:
+  const Gate* gate_;
+};
+
+// Compliance officers' tasks: legal holds, alerts, the retention report and
+// key rotation. (Contracts, explain and lockouts over gRPC: issue 7.)
+class ComplianceService final : public v1::ComplianceService::Service {
+ public:
+  explicit ComplianceService(const Gate* gate) : gate_(gate) {}
+  grpc::Status PlaceHold(grpc::ServerContext* ctx,
+                         const v1::PlaceHoldRequest* request,
+                         v1::LegalHold* response) override;
+  grpc::Status LiftHold(grpc::ServerContext* ctx,
+                        const v1::LiftHoldRequest* request,
+                        v1::LegalHold* response) override;
+  grpc::Status ListHolds(grpc::ServerContext* ctx,
+                         const v1::ListHoldsRequest* request,
+                         v1::ListHoldsResponse* response) override;
+  grpc::Status ListAlerts(grpc::ServerContext* ctx,
+                          const v1::ListAlertsRequest* request,
+                          v1::ListAlertsResponse* response) override;
+  grpc::Status AcknowledgeAlert(grpc::ServerContext* ctx,
+                                const v1::AcknowledgeAlertRequest* request,
+                                v1::Alert* response) override;
+  grpc::Status GetRetentionReport(grpc::ServerContext* ctx,
+                                  const v1::RetentionReportRequest* request,
+                                  v1::RetentionReport* response) override;
+  grpc::Status RotateKeys(grpc::ServerContext* ctx,
+                          const v1::RotateKeysRequest* request,
+                          v1::RotateKeysResponse* response) override;
 
  private:
   const Gate* gate_;

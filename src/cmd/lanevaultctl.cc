@@ -16,6 +16,8 @@
 #include "absl/time/clock.h"
 #include "api/audit_verifier.h"
 #include "api/tls.h"
+#include "cmd/ctl_common.h"
+#include "cmd/ctl_compliance.h"
 #include "common/config.h"
 #include "common/files.h"
 #include "common/program.h"
@@ -86,6 +88,7 @@ constexpr char kUsage[] =
     "  lanevaultctl record get RECORD_ID --purpose P [--case_id C] "
     "[--categories ...] [--out_dir DIR]\n"
     "  lanevaultctl record search --purpose P [--lane L] [--limit N]\n"
+    "  lanevaultctl record lookup-plate PLATE --purpose P [--case_id C]\n"
     "  lanevaultctl lanes list\n"
     "  lanevaultctl lanes status LANE_ID\n"
     "  lanevaultctl audit pubkey | checkpoint\n"
@@ -98,110 +101,26 @@ constexpr char kUsage[] =
     "--action A [--categories ...] [--case_id C]\n"
     "  lanevaultctl policy test FILE CASES\n"
     "  lanevaultctl policy keygen --out KEYFILE\n"
+    "  lanevaultctl holds place RECORD... --case_id C --reason R\n"
+    "  lanevaultctl holds lift HOLD_ID --reason R | holds list [--all]\n"
+    "  lanevaultctl alerts list [--all] | alerts ack ALERT_ID\n"
+    "  lanevaultctl retention report\n"
+    "  lanevaultctl keys rotate\n"
     "  lanevaultctl policy sign FILE --signing_key KEYFILE --key_name NAME "
     "--out SIGNED\n\n"
     "Connection: --server, --ca, --cert, --key (or LANEVAULT_SERVER,\n"
     "LANEVAULT_CA, LANEVAULT_CERT, LANEVAULT_KEY). Exit codes: 0 done,\n"
     "1 refused or failed, 2 bad usage.";
 
-std::string FlagOrEnv(const std::string& flag, const char* env,
-                      const std::string& fallback) {
-  if (!flag.empty()) return flag;
-  if (const char* v = std::getenv(env); v != nullptr && *v != '\0') return v;
-  return fallback;
-}
-
-std::string Server() {
-  return FlagOrEnv(absl::GetFlag(FLAGS_server), "LANEVAULT_SERVER",
-                   "127.0.0.1:7443");
-}
-
-// A gRPC error as a sentence that says what to do next.
-[[noreturn]] void FailRpc(const grpc::Status& s) {
-  const std::string m = s.error_message();
-  switch (s.error_code()) {
-    case grpc::StatusCode::UNAVAILABLE:
-      Fail(absl::StrCat(
-          "cannot reach lanevaultd at ", Server(), ": ", m,
-          ". Is it running, and are --ca/--cert/--key from its CA?"));
-    case grpc::StatusCode::UNAUTHENTICATED:
-      Fail(absl::StrCat("not authenticated: ", m,
-                        ". Give your certificate with --cert and --key."));
-    case grpc::StatusCode::PERMISSION_DENIED:
-      Fail(absl::StrCat("refused: ", m, ". The refusal is in the access log."));
-    case grpc::StatusCode::NOT_FOUND:
-      Fail(
-          absl::StrCat("not found: ", m, " (or past its retention deadline)."));
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      Fail(absl::StrCat("rejected: ", m));
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      Fail(absl::StrCat("quota reached: ", m,
-                        ". Wait for the window or ask a compliance officer."));
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      Fail(absl::StrCat("no answer within ", absl::GetFlag(FLAGS_timeout),
-                        " s; raise --timeout or check the server."));
-    case grpc::StatusCode::DATA_LOSS:
-      Fail(absl::StrCat("the vault reports damage: ", m,
-                        ". Tell a compliance officer; do not retry."));
-    case grpc::StatusCode::UNIMPLEMENTED:
-      Fail("this server does not implement that call yet.");
-    default:
-      Fail(absl::StrCat("server error (", static_cast<int>(s.error_code()),
-                        "): ", m));
-  }
-}
-
-std::shared_ptr<grpc::Channel> Connect() {
-  const std::string ca =
-      FlagOrEnv(absl::GetFlag(FLAGS_ca), "LANEVAULT_CA", "var/pki/ca.pem");
-  const std::string cert =
-      FlagOrEnv(absl::GetFlag(FLAGS_cert), "LANEVAULT_CERT", "");
-  const std::string key =
-      FlagOrEnv(absl::GetFlag(FLAGS_key), "LANEVAULT_KEY", "");
-  auto creds = api::ClientTlsCredentials(ca, cert, key);
-  if (!creds.ok()) Fail(creds.status());
-  return grpc::CreateChannel(Server(), *creds);
-}
-
-void Prepare(grpc::ClientContext& ctx) {
-  ctx.set_deadline(absl::ToChronoTime(
-      absl::Now() + absl::Seconds(absl::GetFlag(FLAGS_timeout))));
-}
-
-void PrintJson(const google::protobuf::Message& m) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions o;
-  o.add_whitespace = true;
-  o.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &json, o);
-  std::printf("%s", json.c_str());
-}
-
-std::string When(const google::protobuf::Timestamp& ts) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", FromProto(ts),
-                          absl::UTCTimeZone());
-}
-
-std::string CategoryName(int c) {
-  std::string name = v1::DataCategory_Name(static_cast<v1::DataCategory>(c));
-  return absl::AsciiStrToLower(
-      name.substr(std::string("DATA_CATEGORY_").size()));
-}
-
-std::vector<v1::DataCategory> ParseCategories(const std::string& list) {
-  std::vector<v1::DataCategory> out;
-  for (absl::string_view part : absl::StrSplit(list, ',', absl::SkipEmpty())) {
-    v1::DataCategory c;
-    if (!v1::DataCategory_Parse(
-            absl::StrCat("DATA_CATEGORY_", absl::AsciiStrToUpper(part)), &c)) {
-      Fail(absl::StrCat("unknown category '", part,
-                        "' (plate_text, plate_image, face_image, scene_image)"),
-           2);
-    }
-    out.push_back(c);
-  }
-  return out;
-}
+using ctl::CategoryName;
+using ctl::Connect;
+using ctl::FailRpc;
+using ctl::FlagOrEnv;
+using ctl::ParseCategories;
+using ctl::Prepare;
+using ctl::PrintJson;
+using ctl::Server;
+using ctl::When;
 
 int RecordGet(const std::string& record_id) {
   v1::GetRecordRequest req;
@@ -668,6 +587,10 @@ int Main(int argc, char** argv) {
   if (args[0] == "record" && args.size() == 2 && args[1] == "search") {
     return RecordSearch();
   }
+  if (args[0] == "record" && args.size() == 3 && args[1] == "lookup-plate") {
+    return ctl::LookupPlate(args[2]);
+  }
+  if (int rc = 0; ctl::RunComplianceCommand(args, &rc)) return rc;
   if (args[0] == "lanes") return Lanes(args);
   if (args[0] == "audit") return Audit(args);
   if (args[0] == "policy") return Policy(args);

@@ -40,6 +40,11 @@ ABSL_FLAG(
 ABSL_FLAG(
     bool, print_log_key, false,
     "Print the access log's verifier key (for auditors to pin) and exit.");
+ABSL_FLAG(int, passphrase_fd, -1,
+          "Take the master key from a passphrase (Argon2id) read from this "
+          "file descriptor (0: standard input), instead of the key file. The "
+          "first start makes the vault's salt; later starts need the same "
+          "passphrase.");
 ABSL_FLAG(bool, exit_when_lanes_done, false,
           "Exit once every lane's source has ended (for replays and tests).");
 
@@ -208,11 +213,19 @@ int Main(int argc, char** argv) {
   vault::VaultOptions vopts;
   vopts.database = config->vault().database();
   vopts.master_key_file = config->vault().master_key();
+  vault::SecureBytes passphrase;
+  if (const int fd = absl::GetFlag(FLAGS_passphrase_fd); fd >= 0) {
+    auto read = vault::ReadSecret(fd);
+    if (!read.ok()) Fail(read.status());
+    passphrase = std::move(*read);
+    vopts.passphrase = &passphrase;
+  }
   if (!config->vault().log_origin().empty()) {
     vopts.log_origin = config->vault().log_origin();
   }
   auto vault = vault::Vault::Open(vopts);
   if (!vault.ok()) Fail(vault.status());
+  passphrase = vault::SecureBytes();  // zeroed: the key is derived
   if (absl::GetFlag(FLAGS_print_log_key)) {
     std::printf("%s\n", (*vault)->LogVerifierKey().c_str());
     return 0;
@@ -268,6 +281,9 @@ int Main(int argc, char** argv) {
     }
   }
 
+  // Retention: catch up on anything that fell due while we were down, then
+  // sleep until each next deadline; also re-wraps keys after a rotation.
+  (*vault)->StartMaintenance();
   for (auto& lane : lanes) lane->Start();
   std::thread finisher([&] {
     for (auto& lane : lanes) lane->Wait();
@@ -303,6 +319,7 @@ int Main(int argc, char** argv) {
   finisher.join();
   (*server)->Shutdown(absl::Seconds(5));
   (*server)->Wait();
+  (*vault)->StopMaintenance();
   checkpointer.Stop();  // a final signed head that covers everything logged
   spdlog::info("stopped");
   return 0;

@@ -124,6 +124,18 @@ class BuiltinPolicy final : public Policy {
           return Allow("builtin.permit.audit", "access log for oversight");
         }
         break;
+      case v1::ACTION_VIEW_RETENTION:
+        if (r.role == Role::kAuditor || r.role == Role::kCompliance) {
+          return Allow("builtin.permit.retention", "retention oversight");
+        }
+        break;
+      case v1::ACTION_MANAGE_HOLD:
+      case v1::ACTION_MANAGE_ALERTS:
+      case v1::ACTION_ROTATE_KEYS:
+        if (r.role == Role::kCompliance) {
+          return Allow("builtin.permit.compliance", "contract compliance");
+        }
+        break;
       case v1::ACTION_INTAKE:
         if (r.role == Role::kLane)
           return Allow("builtin.permit.intake", "lane intake");

@@ -105,6 +105,27 @@ if ctl "${as_auditor[@]}" --log_key "${log_key/+/x+}" audit verify 2>/dev/null; 
   fail "a wrong log key was accepted"
 fi
 
+# Exact-plate lookup by blind index, and a compliance officer's tasks.
+found=$(ctl "${as_inspector[@]}" record lookup-plate "${truth,,}" \
+  --purpose vehicle-inspection) || fail "plate lookup failed"
+[[ $found == "$id" ]] || fail "plate lookup found '$found', not $id"
+as_officer=(--cert "$work/pki/compliance-dev.pem" --key "$work/pki/compliance-dev.key")
+report=$(ctl "${as_officer[@]}" retention report) || fail "retention report: $report"
+grep -q "items overdue: 0" <<<"$report" || fail "overdue items: $report"
+hold=$(ctl "${as_officer[@]}" holds place "$id" --case_id CASE-1 \
+  --reason "e2e test" --json | grep -o 'hold-[0-9a-f]*' | head -1)
+[[ -n $hold ]] || fail "no hold placed"
+ctl "${as_officer[@]}" retention report | grep -q "items on hold: [1-9]" ||
+  fail "the hold does not show in the report"
+ctl "${as_officer[@]}" holds lift "$hold" --reason "done" >/dev/null ||
+  fail "hold not lifted"
+ctl "${as_officer[@]}" keys rotate | grep -q "key version 2" || fail "rotation"
+if ctl "${as_inspector[@]}" keys rotate >/dev/null 2>&1; then
+  fail "an inspector rotated the keys"
+fi
+ctl "${as_officer[@]}" alerts list >/dev/null || fail "alerts list"
+echo "plate lookup, retention report, hold, key rotation: ok"
+
 kill -TERM "$daemon"
 wait "$daemon" || fail "daemon did not exit cleanly on SIGTERM"
 daemon=

@@ -229,9 +229,120 @@ TEST_F(ApiTest, OperatorSeesLanesButNotEvidence) {
 TEST_F(ApiTest, DeclaredButUnbuiltRpcsAnswerUnimplemented) {
   auto stub = v1::ComplianceService::NewStub(Channel("compliance-dev"));
   grpc::ClientContext ctx;
-  v1::RetentionReport report;
-  EXPECT_EQ(stub->GetRetentionReport(&ctx, {}, &report).error_code(),
+  v1::ListLockoutsResponse lockouts;
+  EXPECT_EQ(stub->ListLockouts(&ctx, {}, &lockouts).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
+}
+
+// --- Compliance officers: holds, retention, keys, alerts. ---
+
+TEST_F(ApiTest, OfficerPlacesAndLiftsAHoldAndReadsTheRetentionReport) {
+  auto officer = v1::ComplianceService::NewStub(Channel("compliance-dev"));
+  v1::PlaceHoldRequest place;
+  place.set_case_id("CASE-1");
+  place.set_reason("court order");
+  place.add_record_ids(record_.record_id());
+  v1::LegalHold hold;
+  {
+    grpc::ClientContext ctx;
+    grpc::Status s = officer->PlaceHold(&ctx, place, &hold);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_EQ(hold.placed_by(), "compliance-dev");
+  EXPECT_EQ(hold.record_ids(0), record_.record_id());
+  // Only officers place holds; the refusal is logged too.
+  {
+    auto inspector = v1::ComplianceService::NewStub(Channel("inspector-dev"));
+    grpc::ClientContext ctx;
+    v1::LegalHold ignored;
+    EXPECT_EQ(inspector->PlaceHold(&ctx, place, &ignored).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  v1::RetentionReport report;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(officer->GetRetentionReport(&ctx, {}, &report).ok());
+  }
+  EXPECT_EQ(report.items_on_hold(), 2u);
+  EXPECT_EQ(report.items_overdue(), 0u);
+  ASSERT_EQ(report.categories_size(), 2);
+  {
+    grpc::ClientContext ctx;
+    v1::LiftHoldRequest lift;
+    lift.set_hold_id(hold.hold_id());
+    lift.set_reason("case closed");
+    v1::LegalHold lifted;
+    ASSERT_TRUE(officer->LiftHold(&ctx, lift, &lifted).ok());
+    EXPECT_TRUE(lifted.has_lifted());
+  }
+  int hold_entries = 0, refused = 0;
+  for (const v1::AuditEntry& e : Log()) {
+    if (e.action() != v1::ACTION_MANAGE_HOLD) continue;
+    ++hold_entries;
+    refused += e.verdict() == v1::VERDICT_DENY;
+  }
+  EXPECT_EQ(hold_entries, 3);
+  EXPECT_EQ(refused, 1);
+}
+
+TEST_F(ApiTest, OfficerRotatesKeysAndRecordsStillRead) {
+  auto officer = v1::ComplianceService::NewStub(Channel("compliance-dev"));
+  grpc::ClientContext ctx;
+  v1::RotateKeysResponse rotated;
+  ASSERT_TRUE(officer->RotateKeys(&ctx, {}, &rotated).ok());
+  EXPECT_EQ(rotated.new_key_version(), 2u);
+  while (*vault_->RewrapStep(100) > 0) {
+  }
+  v1::GetRecordResponse resp;
+  ASSERT_TRUE(GetRecord("inspector-dev", "vehicle-inspection", &resp).ok());
+  EXPECT_EQ(resp.record().items(0).content(), "KXR4821");
+}
+
+TEST_F(ApiTest, PlateLookupReturnsIdsAndLogsOnlyTheBlindIndex) {
+  auto stub = v1::EvidenceService::NewStub(Channel("inspector-dev"));
+  v1::LookupPlateRequest req;
+  req.set_plate_text("kxr-4821");
+  req.set_purpose("vehicle-inspection");
+  v1::LookupPlateResponse resp;
+  {
+    grpc::ClientContext ctx;
+    grpc::Status s = stub->LookupPlate(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  ASSERT_EQ(resp.record_ids_size(), 1);
+  EXPECT_EQ(resp.record_ids(0), record_.record_id());
+  const v1::AuditEntry last = Log().back();
+  EXPECT_EQ(last.action(), v1::ACTION_SEARCH_PLATE);
+  EXPECT_EQ(last.plate_blind_index(), vault_->PlateBlindIndex("KXR4821"));
+  EXPECT_EQ(last.SerializeAsString().find("KXR"), std::string::npos);
+  // A lane certificate may not look plates up.
+  auto lane = v1::EvidenceService::NewStub(Channel("lane-dev"));
+  grpc::ClientContext ctx;
+  EXPECT_EQ(lane->LookupPlate(&ctx, req, &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(ApiTest, DataLossRaisesAnAlertOfficersSeeAndAcknowledge) {
+  vault_->RaiseAlert("critical", "data_loss", "system", "record x: damaged");
+  auto officer = v1::ComplianceService::NewStub(Channel("compliance-dev"));
+  v1::ListAlertsResponse alerts;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(officer->ListAlerts(&ctx, {}, &alerts).ok());
+  }
+  ASSERT_EQ(alerts.alerts_size(), 1);
+  EXPECT_EQ(alerts.alerts(0).kind(), "data_loss");
+  {
+    grpc::ClientContext ctx;
+    v1::AcknowledgeAlertRequest ack;
+    ack.set_alert_id(alerts.alerts(0).alert_id());
+    v1::Alert acked;
+    ASSERT_TRUE(officer->AcknowledgeAlert(&ctx, ack, &acked).ok());
+    EXPECT_TRUE(acked.acknowledged());
+  }
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(officer->ListAlerts(&ctx, {}, &alerts).ok());
+  EXPECT_EQ(alerts.alerts_size(), 0);  // acknowledged: off the open list
 }
 
 // --- The access log over gRPC, verified as an auditor would. ---

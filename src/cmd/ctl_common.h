@@ -1,0 +1,35 @@
+#ifndef LANEVAULT_CMD_CTL_COMMON_H_
+#define LANEVAULT_CMD_CTL_COMMON_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "google/protobuf/message.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/support/status.h"
+#include "lanevault/v1/types.pb.h"
+
+namespace lanevault::ctl {
+
+// The flag's value, else the environment variable's, else `fallback`.
+std::string FlagOrEnv(const std::string& flag, const char* env,
+                      const std::string& fallback);
+// host:port of lanevaultd.
+std::string Server();
+// Exits with a sentence that says what to do about a gRPC error.
+[[noreturn]] void FailRpc(const grpc::Status& s);
+// A mutual-TLS channel with the caller's certificate.
+std::shared_ptr<grpc::Channel> Connect();
+// Sets the call's deadline from --timeout.
+void Prepare(grpc::ClientContext& ctx);
+void PrintJson(const google::protobuf::Message& m);
+std::string When(const google::protobuf::Timestamp& ts);
+std::string CategoryName(int c);
+std::vector<v1::DataCategory> ParseCategories(const std::string& list);
+
+}  // namespace lanevault::ctl
+
+#endif  // LANEVAULT_CMD_CTL_COMMON_H_

@@ -1,0 +1,224 @@
+// lanevaultctl commands for compliance officers (holds, alerts, retention,
+// keys) and the inspector's exact-plate lookup.
+
+#include "cmd/ctl_compliance.h"
+
+#include <cstdio>
+
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "cmd/ctl_common.h"
+#include "common/program.h"
+#include "lanevault/v1/compliance.grpc.pb.h"
+#include "lanevault/v1/evidence.grpc.pb.h"
+
+ABSL_FLAG(std::string, reason, "",
+          "Why a legal hold is placed or lifted (holds place, holds lift).");
+ABSL_FLAG(bool, all, false,
+          "Include lifted holds / acknowledged alerts (holds list, alerts "
+          "list).");
+ABSL_DECLARE_FLAG(bool, json);
+ABSL_DECLARE_FLAG(std::string, purpose);
+ABSL_DECLARE_FLAG(std::string, case_id);
+
+namespace lanevault::ctl {
+namespace {
+
+std::unique_ptr<v1::ComplianceService::Stub> Officer() {
+  return v1::ComplianceService::NewStub(Connect());
+}
+
+void PrintHold(const v1::LegalHold& h) {
+  std::printf(
+      "%-22s case %-12s %s by %s on %s%s\n    reason: %s\n    records: %s\n",
+      h.hold_id().c_str(), h.case_id().c_str(),
+      h.has_lifted() ? "lifted" : "IN FORCE", h.placed_by().c_str(),
+      When(h.placed()).c_str(),
+      h.has_lifted() ? absl::StrCat(", lifted ", When(h.lifted())).c_str() : "",
+      h.reason().c_str(), absl::StrJoin(h.record_ids(), " ").c_str());
+}
+
+int Holds(const std::vector<std::string>& args) {
+  auto stub = Officer();
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  if (args.size() >= 3 && args[1] == "place") {
+    v1::PlaceHoldRequest req;
+    req.set_case_id(absl::GetFlag(FLAGS_case_id));
+    req.set_reason(absl::GetFlag(FLAGS_reason));
+    if (req.case_id().empty() || req.reason().empty()) {
+      Fail("holds place needs --case_id and --reason", 2);
+    }
+    for (size_t i = 2; i < args.size(); ++i) req.add_record_ids(args[i]);
+    v1::LegalHold hold;
+    if (grpc::Status s = stub->PlaceHold(&ctx, req, &hold); !s.ok()) FailRpc(s);
+    if (absl::GetFlag(FLAGS_json)) {
+      PrintJson(hold);
+    } else {
+      PrintHold(hold);
+    }
+    return 0;
+  }
+  if (args.size() == 3 && args[1] == "lift") {
+    v1::LiftHoldRequest req;
+    req.set_hold_id(args[2]);
+    req.set_reason(absl::GetFlag(FLAGS_reason));
+    if (req.reason().empty()) Fail("holds lift needs --reason", 2);
+    v1::LegalHold hold;
+    if (grpc::Status s = stub->LiftHold(&ctx, req, &hold); !s.ok()) FailRpc(s);
+    if (absl::GetFlag(FLAGS_json)) {
+      PrintJson(hold);
+    } else {
+      PrintHold(hold);
+    }
+    return 0;
+  }
+  if (args.size() == 2 && args[1] == "list") {
+    v1::ListHoldsRequest req;
+    req.set_include_lifted(absl::GetFlag(FLAGS_all));
+    v1::ListHoldsResponse resp;
+    if (grpc::Status s = stub->ListHolds(&ctx, req, &resp); !s.ok()) FailRpc(s);
+    if (absl::GetFlag(FLAGS_json)) {
+      PrintJson(resp);
+      return 0;
+    }
+    if (resp.holds().empty()) std::printf("no legal holds in force\n");
+    for (const v1::LegalHold& h : resp.holds()) PrintHold(h);
+    return 0;
+  }
+  Fail(
+      "usage: lanevaultctl holds place RECORD... --case_id C --reason R | "
+      "lift HOLD_ID --reason R | list [--all]",
+      2);
+}
+
+int Alerts(const std::vector<std::string>& args) {
+  auto stub = Officer();
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  if (args.size() == 2 && args[1] == "list") {
+    v1::ListAlertsRequest req;
+    req.set_include_acknowledged(absl::GetFlag(FLAGS_all));
+    v1::ListAlertsResponse resp;
+    if (grpc::Status s = stub->ListAlerts(&ctx, req, &resp); !s.ok()) {
+      FailRpc(s);
+    }
+    if (absl::GetFlag(FLAGS_json)) {
+      PrintJson(resp);
+      return 0;
+    }
+    if (resp.alerts().empty()) std::printf("no open alerts\n");
+    for (const v1::Alert& a : resp.alerts()) {
+      std::printf("%-26s %-8s %-12s %s %s%s\n    %s\n", a.alert_id().c_str(),
+                  a.severity().c_str(), a.kind().c_str(),
+                  When(a.raised()).c_str(), a.principal().c_str(),
+                  a.acknowledged() ? " (acknowledged)" : "",
+                  a.message().c_str());
+    }
+    return 0;
+  }
+  if (args.size() == 3 && args[1] == "ack") {
+    v1::AcknowledgeAlertRequest req;
+    req.set_alert_id(args[2]);
+    v1::Alert alert;
+    if (grpc::Status s = stub->AcknowledgeAlert(&ctx, req, &alert); !s.ok()) {
+      FailRpc(s);
+    }
+    std::printf("acknowledged %s\n", alert.alert_id().c_str());
+    return 0;
+  }
+  Fail("usage: lanevaultctl alerts list [--all] | ack ALERT_ID", 2);
+}
+
+int RetentionReport() {
+  auto stub = Officer();
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  v1::RetentionReport report;
+  if (grpc::Status s = stub->GetRetentionReport(&ctx, {}, &report); !s.ok()) {
+    FailRpc(s);
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(report);
+    return 0;
+  }
+  std::printf("%-12s %8s %8s %8s  %s\n", "category", "items", "on hold",
+              "overdue", "next deadline");
+  for (const v1::CategoryRetention& c : report.categories()) {
+    std::printf("%-12s %8llu %8llu %8llu  %s\n",
+                CategoryName(c.category()).c_str(),
+                static_cast<unsigned long long>(c.items()),
+                static_cast<unsigned long long>(c.on_hold()),
+                static_cast<unsigned long long>(c.overdue()),
+                c.has_next_deadline() ? When(c.next_deadline()).c_str() : "-");
+  }
+  std::printf(
+      "next deadline: %s\nitems on hold: %llu\nitems overdue: %llu%s\n",
+      report.has_next_deadline() ? When(report.next_deadline()).c_str()
+                                 : "none",
+      static_cast<unsigned long long>(report.items_on_hold()),
+      static_cast<unsigned long long>(report.items_overdue()),
+      report.items_overdue() == 0
+          ? ""
+          : "  <- must be 0: is the sweeper running? see the daemon log");
+  return report.items_overdue() == 0 ? 0 : 1;
+}
+
+int Keys(const std::vector<std::string>& args) {
+  if (args.size() != 2 || args[1] != "rotate") {
+    Fail("usage: lanevaultctl keys rotate", 2);
+  }
+  auto stub = Officer();
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  v1::RotateKeysResponse resp;
+  if (grpc::Status s = stub->RotateKeys(&ctx, {}, &resp); !s.ok()) FailRpc(s);
+  std::printf(
+      "key version %u now wraps new data keys; older data keys are re-wrapped "
+      "in the background and the old version destroyed once unused\n",
+      resp.new_key_version());
+  return 0;
+}
+
+}  // namespace
+
+int LookupPlate(const std::string& plate) {
+  auto stub = v1::EvidenceService::NewStub(Connect());
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  v1::LookupPlateRequest req;
+  req.set_plate_text(plate);
+  req.set_purpose(absl::GetFlag(FLAGS_purpose));
+  req.set_case_id(absl::GetFlag(FLAGS_case_id));
+  v1::LookupPlateResponse resp;
+  if (grpc::Status s = stub->LookupPlate(&ctx, req, &resp); !s.ok()) FailRpc(s);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+    return 0;
+  }
+  if (resp.record_ids().empty()) std::printf("no record with that plate\n");
+  for (const std::string& id : resp.record_ids())
+    std::printf("%s\n", id.c_str());
+  if (resp.truncated()) std::printf("(more exist; narrow by case)\n");
+  return 0;
+}
+
+bool RunComplianceCommand(const std::vector<std::string>& args, int* rc) {
+  if (args[0] == "holds") {
+    *rc = Holds(args);
+  } else if (args[0] == "alerts") {
+    *rc = Alerts(args);
+  } else if (args[0] == "retention" && args.size() == 2 &&
+             args[1] == "report") {
+    *rc = RetentionReport();
+  } else if (args[0] == "keys") {
+    *rc = Keys(args);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace lanevault::ctl
