@@ -342,11 +342,14 @@ absl::StatusOr<SealedItem> KeyRing::Seal(
     return absl::InternalError(
         absl::StrCat("key-encryption key version ", version, " is not loaded"));
   }
-  SecureBytes data_key(kKeyBytes);
+  // One guarded, locked buffer per thread for data keys: guarded memory
+  // costs an mmap, mprotect and mlock per allocation, too much per item.
+  thread_local SecureBytes data_key(kKeyBytes);
   crypto_aead_xchacha20poly1305_ietf_keygen(data_key.data());
   SealedItem sealed;
   sealed.ciphertext = AeadEncrypt(data_key, plaintext, associated_data);
   sealed.wrapped_key = AeadEncrypt(*kek, data_key.view(), associated_data);
+  sodium_memzero(data_key.data(), data_key.size());
   sealed.key_version = version;
   return sealed;
 }

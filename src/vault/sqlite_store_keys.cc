@@ -138,12 +138,13 @@ absl::StatusOr<uint64_t> SqliteStore::UpdateWrappedKeys(
   for (const Rewrapped& k : keys) {
     absl::StatusOr<Statement> up = db_.Cached(
         "UPDATE items SET key_version = ?, wrapped_key = ? "
-        "WHERE item_id = ? AND key_version = ?");
+        "WHERE record_id = ? AND item_id = ? AND key_version = ?");
     if (!up.ok()) return up.status();
     up->Bind(1, static_cast<int64_t>(k.to_version))
         .BindBlob(2, k.wrapped_key)
-        .Bind(3, k.item_id)
-        .Bind(4, static_cast<int64_t>(k.from_version));
+        .Bind(3, k.record_id)
+        .Bind(4, k.item_id)
+        .Bind(5, static_cast<int64_t>(k.from_version));
     if (absl::Status s = up->Run(); !s.ok()) return s;
     updated += static_cast<uint64_t>(sqlite3_changes(db_.handle()));
   }

@@ -67,13 +67,12 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
   merkle::CompactRange edge = edge_;
   std::vector<std::string> touched;
   for (const Due& d : due) {
-    for (const char* sql : {"DELETE FROM plate_index WHERE item_id = ?",
-                            "DELETE FROM items WHERE item_id = ?"}) {
-      absl::StatusOr<Statement> del = db_.Cached(sql);
-      if (!del.ok()) return del.status();
-      del->Bind(1, d.item_id);
-      if (absl::Status s = del->Run(); !s.ok()) return s;
-    }
+    // The ciphertext, the wrapped key and the blind index go together.
+    absl::StatusOr<Statement> del =
+        db_.Cached("DELETE FROM items WHERE record_id = ? AND item_id = ?");
+    if (!del.ok()) return del.status();
+    del->Bind(1, d.record_id).Bind(2, d.item_id);
+    if (absl::Status s = del->Run(); !s.ok()) return s;
     absl::StatusOr<Statement> count = db_.Cached(
         "UPDATE records SET item_count = item_count - 1 "
         "WHERE record_id = ? AND item_count > 0");

@@ -126,6 +126,7 @@ struct RewrapCandidate {
 };
 
 struct Rewrapped {
+  std::string record_id;
   std::string item_id;
   uint32_t from_version = 0;
   uint32_t to_version = 0;

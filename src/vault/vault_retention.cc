@@ -1,6 +1,7 @@
 // The vault's retention, legal holds, key rotation and alerts.
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/time_util.h"
@@ -11,8 +12,9 @@ namespace lanevault::vault {
 namespace {
 
 // Items purged per transaction: large enough to amortise the fsync, small
-// enough that intake waits only briefly behind a sweep.
-constexpr int kPurgeBatch = 2000;
+// enough that intake waits only briefly behind a sweep (which holds the
+// store for one batch at a time).
+constexpr int kPurgeBatch = 500;
 
 }  // namespace
 
@@ -28,6 +30,9 @@ absl::StatusOr<PurgeResult> Vault::SweepExpired() {
     total.items += batch->items;
     total.records += batch->records;
     if (batch->items < static_cast<uint64_t>(kPurgeBatch)) break;
+    // Let waiting intake in: the store's mutex is not fair, and a sweeper
+    // that re-locks at once would starve the lanes for a whole catch-up.
+    absl::SleepFor(absl::Milliseconds(2));
   }
   if (total.items > 0) {
     // Deleted pages were zeroed (secure_delete); this moves them out of the
@@ -134,8 +139,8 @@ absl::StatusOr<uint64_t> Vault::RewrapStep(int limit) {
                        ": cannot re-wrap: ", wrapped.status().message()));
       continue;  // left on its old version, which is then kept
     }
-    done.push_back({c.item.item_id, c.item.sealed.key_version, current,
-                    std::move(*wrapped)});
+    done.push_back({c.record_id, c.item.item_id, c.item.sealed.key_version,
+                    current, std::move(*wrapped)});
   }
   uint64_t updated = 0;
   if (!done.empty()) {

@@ -220,7 +220,9 @@ TEST_F(RetentionTest, ExactPlateLookupByBlindIndexOnly) {
           ->empty());
   ASSERT_TRUE(vault_->SweepExpired().ok());
   vault_.reset();
-  EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM plate_index"),
+  EXPECT_EQ(testing::QueryInt(
+                db_path(),
+                "SELECT COUNT(*) FROM items WHERE plate_blind IS NOT NULL"),
             0);
 }
 
