@@ -74,6 +74,16 @@ absl::Status Statement::Run() {
   }
 }
 
+absl::StatusOr<std::vector<std::string>> Statement::AllText(int column) {
+  std::vector<std::string> out;
+  while (true) {
+    absl::StatusOr<bool> row = Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(Text(column));
+  }
+}
+
 int64_t Statement::Int(int column) const {
   return sqlite3_column_int64(stmt_, column);
 }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -41,6 +42,8 @@ class Statement {
   absl::StatusOr<bool> Step();
   // Steps to completion, for statements that return no rows.
   absl::Status Run();
+  // Steps to completion, collecting one text column of every row.
+  absl::StatusOr<std::vector<std::string>> AllText(int column);
 
   int64_t Int(int column) const;
   std::string Text(int column) const;

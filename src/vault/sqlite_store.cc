@@ -129,14 +129,7 @@ absl::StatusOr<std::vector<std::string>> SqliteStore::FindPlate(
   q->BindBlob(1, blind_index)
       .Bind(2, ToUnixMicrosSaturated(now))
       .Bind(3, static_cast<int64_t>(limit));
-  std::vector<std::string> out;
-  while (true) {
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(q->Text(0));
-  }
-  return out;
+  return q->AllText(0);
 }
 
 absl::StatusOr<StoredRecord> SqliteStore::GetRecord(

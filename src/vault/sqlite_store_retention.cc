@@ -186,14 +186,7 @@ absl::StatusOr<std::vector<std::string>> SqliteStore::HoldRecordsLocked(
       "record_id");
   if (!q.ok()) return q.status();
   q->Bind(1, hold_id);
-  std::vector<std::string> out;
-  while (true) {
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(q->Text(0));
-  }
-  return out;
+  return q->AllText(0);
 }
 
 namespace {
@@ -291,14 +284,7 @@ absl::StatusOr<std::vector<std::string>> SqliteStore::HoldCases(
       "USING(hold_id) WHERE h.record_id = ? AND l.lifted_us IS NULL");
   if (!q.ok()) return q.status();
   q->Bind(1, record_id);
-  std::vector<std::string> out;
-  while (true) {
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(q->Text(0));
-  }
-  return out;
+  return q->AllText(0);
 }
 
 absl::Status SqliteStore::PutAlert(const AlertRow& alert) {
