@@ -18,6 +18,16 @@ v1::Decision Reason(std::string code, std::string reason) {
                               std::move(reason));
 }
 
+// Every evidence call states why; `what` names the call in the answer.
+grpc::Status RefuseWithoutPurpose(const Gate& gate, v1::AuditEntry entry,
+                                  absl::string_view what) {
+  return gate.Refuse(
+      std::move(entry),
+      Reason("no_purpose", absl::StrCat(what, " must state its purpose")),
+      grpc::StatusCode::INVALID_ARGUMENT,
+      absl::StrCat(what, " must state its purpose (--purpose)"));
+}
+
 }  // namespace
 
 grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
@@ -29,10 +39,7 @@ grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
       gate_->Entry(*caller, *ctx, v1::ACTION_READ_RECORD, request->purpose(),
                    request->case_id(), request->record_id());
   if (request->purpose().empty()) {
-    return gate_->Refuse(std::move(entry),
-                         Reason("no_purpose", "a read must state its purpose"),
-                         grpc::StatusCode::INVALID_ARGUMENT,
-                         "a read must state its purpose (--purpose)");
+    return RefuseWithoutPurpose(*gate_, std::move(entry), "a read");
   }
   absl::StatusOr<v1::RecordSummary> summary =
       gate_->vault().Describe(request->record_id());
@@ -57,16 +64,10 @@ grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
   ask.record_id = request->record_id();
   policy::AccessDecision decision = gate_->policy().DecideAccess(ask);
   if (!decision.allowed()) {
-    return gate_->Refuse(std::move(entry), decision.decision,
-                         decision.decision.reason_code() == "quota"
-                             ? grpc::StatusCode::RESOURCE_EXHAUSTED
-                             : grpc::StatusCode::PERMISSION_DENIED,
-                         decision.decision.reason());
+    return gate_->RefuseAccess(std::move(entry), decision.decision);
   }
-  entry.set_verdict(v1::VERDICT_ALLOW);
+  Gate::Stamp(entry, v1::VERDICT_ALLOW, decision.decision);
   for (v1::DataCategory c : decision.categories) entry.add_categories(c);
-  entry.mutable_rule_ids()->CopyFrom(decision.decision.rule_ids());
-  entry.set_reason_code(decision.decision.reason_code());
   // The vault logs the entry before it opens anything.
   absl::StatusOr<v1::Record> record = gate_->vault().Read(
       request->record_id(), decision.categories, std::move(entry));
@@ -90,11 +91,7 @@ grpc::Status EvidenceService::SearchRecords(
       gate_->Entry(*caller, *ctx, v1::ACTION_SEARCH_METADATA,
                    request->purpose(), request->case_id(), "");
   if (request->purpose().empty()) {
-    return gate_->Refuse(
-        std::move(entry),
-        Reason("no_purpose", "a search must state its purpose"),
-        grpc::StatusCode::INVALID_ARGUMENT,
-        "a search must state its purpose (--purpose)");
+    return RefuseWithoutPurpose(*gate_, std::move(entry), "a search");
   }
   policy::AccessDecision decision = gate_->policy().DecideAccess(
       gate_->Request(*caller, v1::ACTION_SEARCH_METADATA, request->purpose(),
@@ -137,11 +134,7 @@ grpc::Status EvidenceService::LookupPlate(grpc::ServerContext* ctx,
       gate_->Entry(*caller, *ctx, v1::ACTION_SEARCH_PLATE, request->purpose(),
                    request->case_id(), "");
   if (request->purpose().empty()) {
-    return gate_->Refuse(
-        std::move(entry),
-        Reason("no_purpose", "a plate lookup must state its purpose"),
-        grpc::StatusCode::INVALID_ARGUMENT,
-        "a plate lookup must state its purpose (--purpose)");
+    return RefuseWithoutPurpose(*gate_, std::move(entry), "a plate lookup");
   }
   if (vault::BlindIndex::Normalize(request->plate_text()).empty()) {
     return gate_->Refuse(std::move(entry),
@@ -155,15 +148,9 @@ grpc::Status EvidenceService::LookupPlate(grpc::ServerContext* ctx,
   if (!decision.allowed()) {
     entry.set_plate_blind_index(
         gate_->vault().PlateBlindIndex(request->plate_text()));
-    return gate_->Refuse(std::move(entry), decision.decision,
-                         decision.decision.reason_code() == "quota"
-                             ? grpc::StatusCode::RESOURCE_EXHAUSTED
-                             : grpc::StatusCode::PERMISSION_DENIED,
-                         decision.decision.reason());
+    return gate_->RefuseAccess(std::move(entry), decision.decision);
   }
-  entry.set_verdict(v1::VERDICT_ALLOW);
-  entry.mutable_rule_ids()->CopyFrom(decision.decision.rule_ids());
-  entry.set_reason_code(decision.decision.reason_code());
+  Gate::Stamp(entry, v1::VERDICT_ALLOW, decision.decision);
   // One more than shown tells us whether the answer was cut.
   absl::StatusOr<std::vector<std::string>> ids = gate_->vault().LookupPlate(
       request->plate_text(), kMaxPlateMatches + 1, std::move(entry));

@@ -63,12 +63,17 @@ policy::AccessRequest Gate::Request(const Caller& caller, v1::Action action,
   return r;
 }
 
+void Gate::Stamp(v1::AuditEntry& entry, v1::Verdict verdict,
+                 const v1::Decision& decision) {
+  entry.set_verdict(verdict);
+  entry.mutable_rule_ids()->CopyFrom(decision.rule_ids());
+  entry.set_reason_code(decision.reason_code());
+}
+
 grpc::Status Gate::Refuse(v1::AuditEntry entry, const v1::Decision& decision,
                           grpc::StatusCode code,
                           absl::string_view message) const {
-  entry.set_verdict(v1::VERDICT_DENY);
-  entry.mutable_rule_ids()->CopyFrom(decision.rule_ids());
-  entry.set_reason_code(decision.reason_code());
+  Stamp(entry, v1::VERDICT_DENY, decision);
   spdlog::info("refused {} {} for {}: {}", entry.principal(),
                v1::Action_Name(entry.action()), entry.purpose(),
                decision.reason_code());
@@ -79,11 +84,22 @@ grpc::Status Gate::Refuse(v1::AuditEntry entry, const v1::Decision& decision,
   return grpc::Status(code, std::string(message));
 }
 
+grpc::Status Gate::RefuseAccess(v1::AuditEntry entry,
+                                const v1::Decision& decision) const {
+  return Refuse(std::move(entry), decision,
+                decision.reason_code() == "quota"
+                    ? grpc::StatusCode::RESOURCE_EXHAUSTED
+                    : grpc::StatusCode::PERMISSION_DENIED,
+                decision.reason());
+}
+
 grpc::Status Gate::Allow(v1::AuditEntry entry,
                          const v1::Decision& decision) const {
-  entry.set_verdict(v1::VERDICT_ALLOW);
-  entry.mutable_rule_ids()->CopyFrom(decision.rule_ids());
-  entry.set_reason_code(decision.reason_code());
+  Stamp(entry, v1::VERDICT_ALLOW, decision);
+  return Log(std::move(entry));
+}
+
+grpc::Status Gate::Log(v1::AuditEntry entry) const {
   if (auto seq = vault_->Audit(std::move(entry)); !seq.ok()) {
     return ToGrpc(seq.status());
   }
@@ -92,17 +108,11 @@ grpc::Status Gate::Allow(v1::AuditEntry entry,
 
 grpc::Status Gate::Admit(const grpc::ServerContext& ctx, v1::Action action,
                          Caller* caller) const {
-  absl::StatusOr<Caller> who = Authenticate(ctx);
-  if (!who.ok()) return ToGrpc(who.status());
-  *caller = *who;
-  policy::AccessDecision d =
-      policy_->DecideAccess(Request(*who, action, "", ""));
-  v1::AuditEntry entry = Entry(*who, ctx, action, "", "", "");
-  if (!d.allowed()) {
-    return Refuse(std::move(entry), d.decision,
-                  grpc::StatusCode::PERMISSION_DENIED, d.decision.reason());
+  v1::AuditEntry entry;
+  if (grpc::Status s = Decide(ctx, action, "", "", caller, &entry); !s.ok()) {
+    return s;
   }
-  return Allow(std::move(entry), d.decision);
+  return Log(std::move(entry));
 }
 
 grpc::Status Gate::Decide(const grpc::ServerContext& ctx, v1::Action action,
@@ -118,9 +128,7 @@ grpc::Status Gate::Decide(const grpc::ServerContext& ctx, v1::Action action,
     return Refuse(std::move(*entry), d.decision,
                   grpc::StatusCode::PERMISSION_DENIED, d.decision.reason());
   }
-  entry->set_verdict(v1::VERDICT_ALLOW);
-  entry->mutable_rule_ids()->CopyFrom(d.decision.rule_ids());
-  entry->set_reason_code(d.decision.reason_code());
+  Stamp(*entry, v1::VERDICT_ALLOW, d.decision);
   return grpc::Status::OK;
 }
 

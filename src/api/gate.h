@@ -55,6 +55,15 @@ class Gate {
   grpc::Status Refuse(v1::AuditEntry entry, const v1::Decision& decision,
                       grpc::StatusCode code, absl::string_view message) const;
 
+  // Refuses a policy denial: RESOURCE_EXHAUSTED for a quota, otherwise
+  // PERMISSION_DENIED, with the decision's reason.
+  grpc::Status RefuseAccess(v1::AuditEntry entry,
+                            const v1::Decision& decision) const;
+
+  // Writes the verdict and the deciding rules into an entry.
+  static void Stamp(v1::AuditEntry& entry, v1::Verdict verdict,
+                    const v1::Decision& decision);
+
   // Logs an allowed action that returns no evidence (searches, status).
   // UNAVAILABLE when the log cannot be written: then the action must not run.
   grpc::Status Allow(v1::AuditEntry entry, const v1::Decision& decision) const;
@@ -76,6 +85,9 @@ class Gate {
   vault::Vault& vault() const { return *vault_; }
 
  private:
+  // Appends an entry; UNAVAILABLE when the log cannot be written.
+  grpc::Status Log(v1::AuditEntry entry) const;
+
   const policy::Policy* policy_;
   vault::Vault* vault_;
   VaultAccessHistory history_;

@@ -40,6 +40,15 @@ void PrintHold(const v1::LegalHold& h) {
       h.reason().c_str(), absl::StrJoin(h.record_ids(), " ").c_str());
 }
 
+int ShowHold(const v1::LegalHold& hold) {
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(hold);
+  } else {
+    PrintHold(hold);
+  }
+  return 0;
+}
+
 int Holds(const std::vector<std::string>& args) {
   auto stub = Officer();
   grpc::ClientContext ctx;
@@ -54,12 +63,7 @@ int Holds(const std::vector<std::string>& args) {
     for (size_t i = 2; i < args.size(); ++i) req.add_record_ids(args[i]);
     v1::LegalHold hold;
     if (grpc::Status s = stub->PlaceHold(&ctx, req, &hold); !s.ok()) FailRpc(s);
-    if (absl::GetFlag(FLAGS_json)) {
-      PrintJson(hold);
-    } else {
-      PrintHold(hold);
-    }
-    return 0;
+    return ShowHold(hold);
   }
   if (args.size() == 3 && args[1] == "lift") {
     v1::LiftHoldRequest req;
@@ -68,12 +72,7 @@ int Holds(const std::vector<std::string>& args) {
     if (req.reason().empty()) Fail("holds lift needs --reason", 2);
     v1::LegalHold hold;
     if (grpc::Status s = stub->LiftHold(&ctx, req, &hold); !s.ok()) FailRpc(s);
-    if (absl::GetFlag(FLAGS_json)) {
-      PrintJson(hold);
-    } else {
-      PrintHold(hold);
-    }
-    return 0;
+    return ShowHold(hold);
   }
   if (args.size() == 2 && args[1] == "list") {
     v1::ListHoldsRequest req;

@@ -27,16 +27,6 @@ absl::Status SqliteStore::Init() {
   return LoadTreeEdge();
 }
 
-absl::StatusOr<uint64_t> SqliteStore::PutRecord(const StoredRecord& record,
-                                                v1::AuditEntry audit) {
-  std::vector<IntakeRow> rows(1);
-  rows[0].record = record;
-  rows[0].audit = std::move(audit);
-  std::vector<absl::Status> done = PutRecords(rows);
-  if (!done[0].ok()) return done[0];
-  return rows[0].audit.sequence();
-}
-
 std::vector<absl::Status> SqliteStore::PutRecords(
     std::vector<IntakeRow>& rows) {
   absl::MutexLock lock(&mu_);

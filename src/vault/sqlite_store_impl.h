@@ -25,9 +25,6 @@ class SqliteStore final : public Store {
 
   absl::Status Init();
 
-  absl::StatusOr<uint64_t> PutRecord(const StoredRecord& record,
-                                     v1::AuditEntry audit) override;
-
   absl::StatusOr<StoredRecord> GetRecord(absl::string_view record_id) override;
 
   absl::StatusOr<std::vector<v1::RecordSummary>> FindRecords(

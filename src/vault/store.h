@@ -146,17 +146,12 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Stores the record and appends `audit` in one transaction; returns the
-  // audit sequence number. ALREADY_EXISTS for a duplicate record id;
-  // RESOURCE_EXHAUSTED when the disk is full; UNAVAILABLE on I/O errors.
-  // On any error nothing was written.
-  virtual absl::StatusOr<uint64_t> PutRecord(const StoredRecord& record,
-                                             v1::AuditEntry audit) = 0;
-
-  // Group commit: stores many records in one transaction (one fsync). Each
-  // record succeeds or fails on its own (a duplicate id fails only itself);
-  // if the transaction cannot commit, every record gets that error. Returns
-  // one status per row, in order.
+  // Stores each record with its audit entry (whose sequence number is set),
+  // many records in one transaction (group commit: one fsync). Each record
+  // succeeds or fails on its own: ALREADY_EXISTS for a duplicate id, and
+  // nothing of it is written. If the transaction cannot commit, every
+  // record gets that error (RESOURCE_EXHAUSTED when the disk is full,
+  // UNAVAILABLE on I/O errors). Returns one status per row, in order.
   virtual std::vector<absl::Status> PutRecords(
       std::vector<IntakeRow>& rows) = 0;
 

@@ -216,22 +216,32 @@ absl::StatusOr<StoredRecord> Vault::Fetch(absl::string_view record_id,
   return stored;
 }
 
+absl::StatusOr<bool> Vault::HeldForCase(const StoredRecord& record,
+                                        absl::string_view case_id,
+                                        absl::Time now) {
+  // Only an item past its deadline needs a hold to be seen, so the common
+  // read asks nothing more of the store.
+  const bool any_expired =
+      std::any_of(record.items.begin(), record.items.end(),
+                  [now](const StoredItem& i) { return i.deadline <= now; });
+  if (case_id.empty() || !any_expired) return false;
+  absl::StatusOr<std::vector<std::string>> cases =
+      store_->HoldCases(record.summary.record_id());
+  if (!cases.ok()) return cases.status();
+  return std::find(cases->begin(), cases->end(), case_id) != cases->end();
+}
+
 absl::StatusOr<v1::RecordSummary> Vault::Describe(absl::string_view record_id,
                                                   absl::string_view case_id) {
   absl::StatusOr<StoredRecord> stored = Fetch(record_id, "system");
   if (!stored.ok()) return stored.status();
   const absl::Time now = clock_->Now();
-  bool held = false;
-  if (!case_id.empty()) {
-    absl::StatusOr<std::vector<std::string>> cases =
-        store_->HoldCases(record_id);
-    if (!cases.ok()) return cases.status();
-    held = std::find(cases->begin(), cases->end(), case_id) != cases->end();
-  }
+  absl::StatusOr<bool> held = HeldForCase(*stored, case_id, now);
+  if (!held.ok()) return held.status();
   v1::RecordSummary summary = stored->summary;
   summary.clear_categories();
   for (const StoredItem& item : stored->items) {
-    if (item.deadline > now || held) summary.add_categories(item.category);
+    if (item.deadline > now || *held) summary.add_categories(item.category);
   }
   if (summary.categories().empty()) {
     return absl::NotFoundError(absl::StrCat("no record ", record_id));
@@ -254,14 +264,9 @@ absl::StatusOr<v1::Record> Vault::Read(
                      seq.status().message()));
   }
   const absl::Time now = clock_->Now();
-  bool held_for_case = false;
-  if (!case_id.empty()) {
-    absl::StatusOr<std::vector<std::string>> cases =
-        store_->HoldCases(record_id);
-    if (!cases.ok()) return cases.status();
-    held_for_case =
-        std::find(cases->begin(), cases->end(), case_id) != cases->end();
-  }
+  absl::StatusOr<bool> held = HeldForCase(*stored, case_id, now);
+  if (!held.ok()) return held.status();
+  const bool held_for_case = *held;
   const v1::RecordSummary& s = stored->summary;
   v1::Record out;
   out.set_record_id(s.record_id());

@@ -5,6 +5,7 @@
 // open one record for one allowed reader, and write every decision to the
 // access log first. Thread-safe.
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -194,6 +195,11 @@ class Vault {
   void NoteDeadline(absl::Time deadline);
   absl::StatusOr<StoredRecord> Fetch(absl::string_view record_id,
                                      absl::string_view principal);
+  // Whether a hold in force keeps the record's expired items for `case_id`
+  // (false without a case or without expired items).
+  absl::StatusOr<bool> HeldForCase(const StoredRecord& record,
+                                   absl::string_view case_id, absl::Time now);
+  void WakeMaintainer();
   absl::Status CheckTreeSize(uint64_t size);
   v1::AuditEntry SystemEntry(v1::Action action) const;
 
@@ -206,6 +212,10 @@ class Vault {
 
   absl::Mutex write_mu_;
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(write_mu_);
+
+  // The KEK version every data key was last found under (0: not yet
+  // checked): spares the maintainer a scan of the items on every wake.
+  std::atomic<uint32_t> rewrap_settled_at_{0};
 
   absl::Mutex maintainer_mu_;
   std::unique_ptr<Maintainer> maintainer_ ABSL_GUARDED_BY(maintainer_mu_);

@@ -91,8 +91,7 @@ absl::StatusOr<HoldRow> Vault::LiftHold(absl::string_view hold_id,
       store_->LiftHold(hold_id, by, clock_->Now(), reason, std::move(audit));
   if (!hold.ok()) return hold.status();
   // What the hold kept may now be overdue: sweep at once.
-  absl::MutexLock lock(&maintainer_mu_);
-  if (maintainer_ != nullptr) maintainer_->Wake();
+  WakeMaintainer();
   return hold;
 }
 
@@ -114,13 +113,16 @@ absl::StatusOr<uint32_t> Vault::RotateKeys(v1::AuditEntry audit) {
   }
   keys_.SetCurrent(version);
   spdlog::info("key rotation: version {} now wraps new data keys", version);
-  absl::MutexLock lock(&maintainer_mu_);
-  if (maintainer_ != nullptr) maintainer_->Wake();
+  WakeMaintainer();
   return version;
 }
 
 absl::StatusOr<uint64_t> Vault::RewrapStep(int limit) {
   const uint32_t current = keys_.current();
+  // The maintainer calls this on every wake; once every data key is under
+  // the current version, there is nothing to scan the items for until the
+  // next rotation.
+  if (rewrap_settled_at_.load() == current) return 0;
   absl::StatusOr<std::vector<RewrapCandidate>> todo =
       store_->ItemsToRewrap(current, limit);
   if (!todo.ok()) return todo.status();
@@ -152,6 +154,7 @@ absl::StatusOr<uint64_t> Vault::RewrapStep(int limit) {
   // Nothing (more) to move: destroy every older version nothing uses.
   absl::StatusOr<std::vector<KekRow>> keks = store_->Keks();
   if (!keks.ok()) return keks.status();
+  bool settled = todo->empty();
   absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>> used =
       store_->ItemsPerKeyVersion();
   if (!used.ok()) return used.status();
@@ -161,13 +164,19 @@ absl::StatusOr<uint64_t> Vault::RewrapStep(int limit) {
     for (const auto& [version, count] : *used) {
       in_use |= version == k.kek.version && count > 0;
     }
-    if (in_use) continue;
+    if (in_use) {
+      settled = false;  // a damaged item that could not be re-wrapped
+      continue;
+    }
     v1::AuditEntry audit = SystemEntry(v1::ACTION_ROTATE_KEYS);
     audit.set_detail(absl::StrCat("key version ", k.kek.version,
                                   " destroyed (no data key uses it)"));
     if (absl::Status s = store_->DestroyKek(k.kek.version, std::move(audit));
         !s.ok()) {
-      if (absl::IsFailedPrecondition(s)) continue;  // raced with a rewrap
+      if (absl::IsFailedPrecondition(s)) {  // raced with a rewrap
+        settled = false;
+        continue;
+      }
       return s;
     }
     keys_.Forget(k.kek.version);
@@ -177,6 +186,7 @@ absl::StatusOr<uint64_t> Vault::RewrapStep(int limit) {
                    s.message());
     }
   }
+  if (settled) rewrap_settled_at_.store(current);
   return updated;
 }
 
@@ -210,6 +220,11 @@ absl::StatusOr<std::vector<AlertRow>> Vault::Alerts(bool include_acknowledged) {
 absl::StatusOr<AlertRow> Vault::AcknowledgeAlert(absl::string_view alert_id,
                                                  absl::string_view by) {
   return store_->AcknowledgeAlert(alert_id, by);
+}
+
+void Vault::WakeMaintainer() {
+  absl::MutexLock lock(&maintainer_mu_);
+  if (maintainer_ != nullptr) maintainer_->Wake();
 }
 
 void Vault::NoteDeadline(absl::Time deadline) {
