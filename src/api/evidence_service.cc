@@ -42,7 +42,7 @@ grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
     return RefuseWithoutPurpose(*gate_, std::move(entry), "a read");
   }
   absl::StatusOr<v1::RecordSummary> summary =
-      gate_->vault().Describe(request->record_id());
+      gate_->vault().Describe(request->record_id(), request->case_id());
   if (!summary.ok()) {
     const bool missing = absl::IsNotFound(summary.status());
     return gate_->Refuse(

@@ -285,6 +285,38 @@ TEST_F(ApiTest, OfficerPlacesAndLiftsAHoldAndReadsTheRetentionReport) {
   EXPECT_EQ(refused, 1);
 }
 
+TEST_F(ApiTest, HeldItemPastItsDeadlineReadsOnlyForTheHoldsCase) {
+  v1::Record held = record_;
+  held.set_record_id(NewId("rec_"));
+  for (v1::Item& item : *held.mutable_items()) {
+    item.set_item_id(NewId("itm_"));
+    *item.mutable_deadline() = ToProto(absl::Now() + absl::Milliseconds(300));
+  }
+  ASSERT_TRUE(vault_->Intake(held, {}).ok());
+  v1::AuditEntry place;
+  place.set_principal("compliance-dev");
+  ASSERT_TRUE(
+      vault_->PlaceHold("CASE-9", "court order", {held.record_id()}, place)
+          .ok());
+  absl::SleepFor(absl::Milliseconds(400));  // past the deadline, not swept
+  auto stub = v1::EvidenceService::NewStub(Channel("inspector-dev"));
+  v1::GetRecordRequest req;
+  req.set_record_id(held.record_id());
+  req.set_purpose("vehicle-inspection");
+  v1::GetRecordResponse resp;
+  {
+    grpc::ClientContext ctx;
+    EXPECT_EQ(stub->GetRecord(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::NOT_FOUND);  // expired for everyone else
+  }
+  req.set_case_id("CASE-9");
+  grpc::ClientContext ctx;
+  grpc::Status s = stub->GetRecord(&ctx, req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(resp.record().items_size(), 1);
+  EXPECT_EQ(resp.record().items(0).content(), "KXR4821");
+}
+
 TEST_F(ApiTest, OfficerRotatesKeysAndRecordsStillRead) {
   auto officer = v1::ComplianceService::NewStub(Channel("compliance-dev"));
   grpc::ClientContext ctx;
