@@ -28,120 +28,125 @@ absl::StatusOr<vault::AuditQuery> ToQuery(const v1::QueryEntriesRequest& r) {
   return q;
 }
 
-}  // namespace
+// Auditors' calls: no purpose, no record; the policy decides by role.
+CallSpec AuditorCall() {
+  CallSpec spec;
+  spec.action = v1::ACTION_READ_AUDIT;
+  return spec;
+}
 
-#define LANEVAULT_ADMIT_AUDITOR(ctx)                                         \
-  do {                                                                       \
-    Caller caller;                                                           \
-    if (grpc::Status s = gate_->Admit(*ctx, v1::ACTION_READ_AUDIT, &caller); \
-        !s.ok()) {                                                           \
-      return s;                                                              \
-    }                                                                        \
-  } while (0)
+}  // namespace
 
 grpc::Status AuditService::GetCheckpoint(grpc::ServerContext* ctx,
                                          const v1::GetCheckpointRequest*,
                                          v1::Checkpoint* response) {
-  LANEVAULT_ADMIT_AUDITOR(ctx);
-  // The admission itself was just logged: sign a head that includes it.
-  absl::StatusOr<v1::Checkpoint> cp = gate_->vault().SignCheckpoint();
-  if (!cp.ok()) return ToGrpc(cp.status());
-  *response = std::move(*cp);
-  return grpc::Status::OK;
+  return gate_->Run(ctx, AuditorCall(), [&](Admission&) {
+    // The admission itself was just logged: sign a head that includes it.
+    absl::StatusOr<v1::Checkpoint> cp = gate_->vault().SignCheckpoint();
+    if (!cp.ok()) return ToGrpc(cp.status());
+    *response = std::move(*cp);
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status AuditService::GetPublicKey(grpc::ServerContext* ctx,
                                         const v1::GetPublicKeyRequest*,
                                         v1::GetPublicKeyResponse* response) {
-  LANEVAULT_ADMIT_AUDITOR(ctx);
-  response->set_key_name(gate_->vault().log_origin());
-  response->set_verifier_key(gate_->vault().LogVerifierKey());
-  return grpc::Status::OK;
+  return gate_->Run(ctx, AuditorCall(), [&](Admission&) {
+    response->set_key_name(gate_->vault().log_origin());
+    response->set_verifier_key(gate_->vault().LogVerifierKey());
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status AuditService::GetInclusionProof(
     grpc::ServerContext* ctx, const v1::GetInclusionProofRequest* request,
     v1::InclusionProof* response) {
-  LANEVAULT_ADMIT_AUDITOR(ctx);
-  auto proof =
-      gate_->vault().InclusionProof(request->index(), request->tree_size());
-  if (!proof.ok()) return ToGrpc(proof.status());
-  response->set_index(request->index());
-  response->set_tree_size(request->tree_size());
-  for (auto& h : *proof) response->add_hashes(std::move(h));
-  return grpc::Status::OK;
+  return gate_->Run(ctx, AuditorCall(), [&](Admission&) {
+    auto proof =
+        gate_->vault().InclusionProof(request->index(), request->tree_size());
+    if (!proof.ok()) return ToGrpc(proof.status());
+    response->set_index(request->index());
+    response->set_tree_size(request->tree_size());
+    for (auto& h : *proof) response->add_hashes(std::move(h));
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status AuditService::GetConsistencyProof(
     grpc::ServerContext* ctx, const v1::GetConsistencyProofRequest* request,
     v1::ConsistencyProof* response) {
-  LANEVAULT_ADMIT_AUDITOR(ctx);
-  auto proof =
-      gate_->vault().ConsistencyProof(request->from_size(), request->to_size());
-  if (!proof.ok()) return ToGrpc(proof.status());
-  response->set_from_size(request->from_size());
-  response->set_to_size(request->to_size());
-  for (auto& h : *proof) response->add_hashes(std::move(h));
-  return grpc::Status::OK;
+  return gate_->Run(ctx, AuditorCall(), [&](Admission&) {
+    auto proof = gate_->vault().ConsistencyProof(request->from_size(),
+                                                 request->to_size());
+    if (!proof.ok()) return ToGrpc(proof.status());
+    response->set_from_size(request->from_size());
+    response->set_to_size(request->to_size());
+    for (auto& h : *proof) response->add_hashes(std::move(h));
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status AuditService::GetEntries(grpc::ServerContext* ctx,
                                       const v1::GetEntriesRequest* request,
                                       v1::GetEntriesResponse* response) {
-  LANEVAULT_ADMIT_AUDITOR(ctx);
-  const uint64_t size = gate_->vault().AuditSize();
-  if (request->start() >= size || request->end() <= request->start()) {
-    return grpc::Status(
-        grpc::StatusCode::OUT_OF_RANGE,
-        absl::StrCat("the log has entries 0..", size, "; asked for ",
-                     request->start(), "..", request->end()));
-  }
-  const uint64_t end =
-      std::min({request->end(), size, request->start() + kMaxEntriesPerCall});
-  auto leaves = gate_->vault().AuditLeafData(request->start(), end);
-  if (!leaves.ok()) return ToGrpc(leaves.status());
-  for (auto& bytes : *leaves) {
-    // A damaged entry keeps its place, empty: the leaf bytes decide.
-    v1::AuditEntry* entry = response->add_entries();
-    if (!entry->ParseFromString(bytes)) entry->Clear();
-    response->add_leaf_data(std::move(bytes));
-  }
-  return grpc::Status::OK;
+  return gate_->Run(ctx, AuditorCall(), [&](Admission&) {
+    const uint64_t size = gate_->vault().AuditSize();
+    if (request->start() >= size || request->end() <= request->start()) {
+      return grpc::Status(
+          grpc::StatusCode::OUT_OF_RANGE,
+          absl::StrCat("the log has entries 0..", size, "; asked for ",
+                       request->start(), "..", request->end()));
+    }
+    const uint64_t end =
+        std::min({request->end(), size, request->start() + kMaxEntriesPerCall});
+    auto leaves = gate_->vault().AuditLeafData(request->start(), end);
+    if (!leaves.ok()) return ToGrpc(leaves.status());
+    for (auto& bytes : *leaves) {
+      // A damaged entry keeps its place, empty: the leaf bytes decide.
+      v1::AuditEntry* entry = response->add_entries();
+      if (!entry->ParseFromString(bytes)) entry->Clear();
+      response->add_leaf_data(std::move(bytes));
+    }
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status AuditService::QueryEntries(grpc::ServerContext* ctx,
                                         const v1::QueryEntriesRequest* request,
                                         v1::QueryEntriesResponse* response) {
-  LANEVAULT_ADMIT_AUDITOR(ctx);
-  absl::StatusOr<vault::AuditQuery> q = ToQuery(*request);
-  if (!q.ok()) return ToGrpc(q.status());
-  auto entries = gate_->vault().QueryAudit(*q);
-  if (!entries.ok()) return ToGrpc(entries.status());
-  for (auto& e : *entries) *response->add_entries() = std::move(e);
-  if (response->entries_size() == q->limit) {
-    response->set_next_page_token(absl::StrCat(
-        response->entries(response->entries_size() - 1).sequence() + 1));
-  }
-  return grpc::Status::OK;
+  return gate_->Run(ctx, AuditorCall(), [&](Admission&) {
+    absl::StatusOr<vault::AuditQuery> q = ToQuery(*request);
+    if (!q.ok()) return ToGrpc(q.status());
+    auto entries = gate_->vault().QueryAudit(*q);
+    if (!entries.ok()) return ToGrpc(entries.status());
+    for (auto& e : *entries) *response->add_entries() = std::move(e);
+    if (response->entries_size() == q->limit) {
+      response->set_next_page_token(absl::StrCat(
+          response->entries(response->entries_size() - 1).sequence() + 1));
+    }
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status AuditService::StreamEntries(
     grpc::ServerContext* ctx, const v1::QueryEntriesRequest* request,
     grpc::ServerWriter<v1::AuditEntry>* writer) {
-  LANEVAULT_ADMIT_AUDITOR(ctx);
-  absl::StatusOr<vault::AuditQuery> q = ToQuery(*request);
-  if (!q.ok()) return ToGrpc(q.status());
-  q->limit = kMaxQueryPage;
-  while (!ctx->IsCancelled()) {
-    auto entries = gate_->vault().QueryAudit(*q);
-    if (!entries.ok()) return ToGrpc(entries.status());
-    for (const auto& e : *entries) {
-      if (!writer->Write(e)) return grpc::Status::CANCELLED;
+  return gate_->Run(ctx, AuditorCall(), [&](Admission&) {
+    absl::StatusOr<vault::AuditQuery> q = ToQuery(*request);
+    if (!q.ok()) return ToGrpc(q.status());
+    q->limit = kMaxQueryPage;
+    while (!ctx->IsCancelled()) {
+      auto entries = gate_->vault().QueryAudit(*q);
+      if (!entries.ok()) return ToGrpc(entries.status());
+      for (const auto& e : *entries) {
+        if (!writer->Write(e)) return grpc::Status::CANCELLED;
+      }
+      if (entries->size() < static_cast<size_t>(q->limit)) break;
+      q->start_sequence = entries->back().sequence() + 1;
     }
-    if (entries->size() < static_cast<size_t>(q->limit)) break;
-    q->start_sequence = entries->back().sequence() + 1;
-  }
-  return grpc::Status::OK;
+    return grpc::Status::OK;
+  });
 }
 
 }  // namespace lanevault::api

@@ -1,4 +1,5 @@
-// Compliance officers' tasks: legal holds, alerts, retention, key rotation.
+// Compliance officers' tasks: legal holds, alerts and lockouts, retention,
+// key rotation. (Contracts: contract_service.cc.)
 
 #include "absl/strings/str_cat.h"
 #include "api/services.h"
@@ -33,145 +34,168 @@ v1::Alert ToProto(const vault::AlertRow& a) {
   return out;
 }
 
+CallSpec Officer(v1::Action action) {
+  CallSpec spec;
+  spec.action = action;
+  return spec;
+}
+
 }  // namespace
 
 grpc::Status ComplianceService::PlaceHold(grpc::ServerContext* ctx,
                                           const v1::PlaceHoldRequest* request,
                                           v1::LegalHold* response) {
-  Caller caller;
-  v1::AuditEntry entry;
-  if (grpc::Status s = gate_->Decide(*ctx, v1::ACTION_MANAGE_HOLD, "",
-                                     request->case_id(), &caller, &entry);
-      !s.ok()) {
-    return s;
-  }
-  if (request->record_ids_size() > kMaxHoldRecords) {
-    return gate_->Refuse(
-        std::move(entry),
-        policy::MakeDecision(v1::VERDICT_DENY, {}, "too_many_records",
-                             "one hold names at most 1000 records"),
-        grpc::StatusCode::INVALID_ARGUMENT,
-        "one hold names at most 1000 records; place several");
-  }
-  std::vector<std::string> ids(request->record_ids().begin(),
-                               request->record_ids().end());
-  absl::StatusOr<vault::HoldRow> hold = gate_->vault().PlaceHold(
-      request->case_id(), request->reason(), ids, std::move(entry));
-  if (!hold.ok()) return ToGrpc(hold.status());
-  *response = ToProto(*hold);
-  return grpc::Status::OK;
+  CallSpec spec = Officer(v1::ACTION_MANAGE_HOLD);
+  spec.case_id = request->case_id();
+  spec.vault_logs = true;
+  spec.check = [request] {
+    return request->record_ids_size() > kMaxHoldRecords
+               ? absl::InvalidArgumentError(
+                     "one hold names at most 1000 records; place several")
+               : absl::OkStatus();
+  };
+  return gate_->Run(ctx, spec, [&](Admission& a) {
+    std::vector<std::string> ids(request->record_ids().begin(),
+                                 request->record_ids().end());
+    absl::StatusOr<vault::HoldRow> hold = gate_->vault().PlaceHold(
+        request->case_id(), request->reason(), ids, std::move(a.entry));
+    if (!hold.ok()) return ToGrpc(hold.status());
+    *response = ToProto(*hold);
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status ComplianceService::LiftHold(grpc::ServerContext* ctx,
                                          const v1::LiftHoldRequest* request,
                                          v1::LegalHold* response) {
-  Caller caller;
-  v1::AuditEntry entry;
-  if (grpc::Status s =
-          gate_->Decide(*ctx, v1::ACTION_MANAGE_HOLD, "", "", &caller, &entry);
-      !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<vault::HoldRow> hold = gate_->vault().LiftHold(
-      request->hold_id(), request->reason(), std::move(entry));
-  if (!hold.ok()) return ToGrpc(hold.status());
-  *response = ToProto(*hold);
-  return grpc::Status::OK;
+  CallSpec spec = Officer(v1::ACTION_MANAGE_HOLD);
+  spec.vault_logs = true;
+  return gate_->Run(ctx, spec, [&](Admission& a) {
+    absl::StatusOr<vault::HoldRow> hold = gate_->vault().LiftHold(
+        request->hold_id(), request->reason(), std::move(a.entry));
+    if (!hold.ok()) return ToGrpc(hold.status());
+    *response = ToProto(*hold);
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status ComplianceService::ListHolds(grpc::ServerContext* ctx,
                                           const v1::ListHoldsRequest* request,
                                           v1::ListHoldsResponse* response) {
-  Caller caller;
-  if (grpc::Status s = gate_->Admit(*ctx, v1::ACTION_MANAGE_HOLD, &caller);
-      !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<std::vector<vault::HoldRow>> holds =
-      gate_->vault().Holds(request->include_lifted());
-  if (!holds.ok()) return ToGrpc(holds.status());
-  for (const vault::HoldRow& h : *holds) *response->add_holds() = ToProto(h);
-  return grpc::Status::OK;
+  return gate_->Run(ctx, Officer(v1::ACTION_MANAGE_HOLD), [&](Admission&) {
+    absl::StatusOr<std::vector<vault::HoldRow>> holds =
+        gate_->vault().Holds(request->include_lifted());
+    if (!holds.ok()) return ToGrpc(holds.status());
+    for (const vault::HoldRow& h : *holds) *response->add_holds() = ToProto(h);
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status ComplianceService::ListAlerts(grpc::ServerContext* ctx,
                                            const v1::ListAlertsRequest* request,
                                            v1::ListAlertsResponse* response) {
-  Caller caller;
-  if (grpc::Status s = gate_->Admit(*ctx, v1::ACTION_MANAGE_ALERTS, &caller);
-      !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<std::vector<vault::AlertRow>> alerts =
-      gate_->vault().Alerts(request->include_acknowledged());
-  if (!alerts.ok()) return ToGrpc(alerts.status());
-  for (const vault::AlertRow& a : *alerts) {
-    *response->add_alerts() = ToProto(a);
-  }
-  return grpc::Status::OK;
+  return gate_->Run(ctx, Officer(v1::ACTION_MANAGE_ALERTS), [&](Admission&) {
+    absl::StatusOr<std::vector<vault::AlertRow>> alerts =
+        gate_->vault().Alerts(request->include_acknowledged());
+    if (!alerts.ok()) return ToGrpc(alerts.status());
+    for (const vault::AlertRow& a : *alerts) {
+      *response->add_alerts() = ToProto(a);
+    }
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status ComplianceService::AcknowledgeAlert(
     grpc::ServerContext* ctx, const v1::AcknowledgeAlertRequest* request,
     v1::Alert* response) {
-  Caller caller;
-  if (grpc::Status s = gate_->Admit(*ctx, v1::ACTION_MANAGE_ALERTS, &caller);
-      !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<vault::AlertRow> alert =
-      gate_->vault().AcknowledgeAlert(request->alert_id(), caller.principal);
-  if (!alert.ok()) return ToGrpc(alert.status());
-  *response = ToProto(*alert);
-  return grpc::Status::OK;
+  CallSpec spec = Officer(v1::ACTION_MANAGE_ALERTS);
+  spec.detail = absl::StrCat("acknowledge ", request->alert_id());
+  return gate_->Run(ctx, spec, [&](Admission& a) {
+    absl::StatusOr<vault::AlertRow> alert = gate_->vault().AcknowledgeAlert(
+        request->alert_id(), a.caller.principal);
+    if (!alert.ok()) return ToGrpc(alert.status());
+    *response = ToProto(*alert);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ComplianceService::ListLockouts(
+    grpc::ServerContext* ctx, const v1::ListLockoutsRequest*,
+    v1::ListLockoutsResponse* response) {
+  return gate_->Run(ctx, Officer(v1::ACTION_MANAGE_ALERTS), [&](Admission&) {
+    absl::StatusOr<std::vector<vault::LockoutRow>> rows =
+        gate_->vault().Lockouts();
+    if (!rows.ok()) return ToGrpc(rows.status());
+    for (const vault::LockoutRow& r : *rows) {
+      v1::Lockout* l = response->add_lockouts();
+      l->set_principal(r.principal);
+      l->set_reason(r.reason);
+      *l->mutable_since() = lanevault::ToProto(r.since);
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ComplianceService::LiftLockout(
+    grpc::ServerContext* ctx, const v1::LiftLockoutRequest* request,
+    v1::Empty*) {
+  CallSpec spec = Officer(v1::ACTION_MANAGE_ALERTS);
+  spec.vault_logs = true;
+  spec.detail = absl::StrCat("lift lockout of ", request->principal(), ": ",
+                             request->reason());
+  spec.check = [request] {
+    if (request->principal().empty() || request->reason().empty()) {
+      return absl::InvalidArgumentError(
+          "lifting a lockout needs the principal and a reason");
+    }
+    return absl::OkStatus();
+  };
+  return gate_->Run(ctx, spec, [&](Admission& a) {
+    return ToGrpc(
+        gate_->vault().LiftLockout(request->principal(), std::move(a.entry)));
+  });
 }
 
 grpc::Status ComplianceService::GetRetentionReport(
     grpc::ServerContext* ctx, const v1::RetentionReportRequest*,
     v1::RetentionReport* response) {
-  Caller caller;
-  if (grpc::Status s = gate_->Admit(*ctx, v1::ACTION_VIEW_RETENTION, &caller);
-      !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<std::vector<vault::CategoryRetentionRow>> rows =
-      gate_->vault().RetentionReport();
-  if (!rows.ok()) return ToGrpc(rows.status());
-  absl::Time next = absl::InfiniteFuture();
-  for (const vault::CategoryRetentionRow& r : *rows) {
-    v1::CategoryRetention* c = response->add_categories();
-    c->set_category(r.category);
-    c->set_items(r.items);
-    c->set_on_hold(r.on_hold);
-    c->set_overdue(r.overdue);
-    if (r.next_deadline != absl::InfiniteFuture()) {
-      *c->mutable_next_deadline() = lanevault::ToProto(r.next_deadline);
+  return gate_->Run(ctx, Officer(v1::ACTION_VIEW_RETENTION), [&](Admission&) {
+    absl::StatusOr<std::vector<vault::CategoryRetentionRow>> rows =
+        gate_->vault().RetentionReport();
+    if (!rows.ok()) return ToGrpc(rows.status());
+    absl::Time next = absl::InfiniteFuture();
+    for (const vault::CategoryRetentionRow& r : *rows) {
+      v1::CategoryRetention* c = response->add_categories();
+      c->set_category(r.category);
+      c->set_items(r.items);
+      c->set_on_hold(r.on_hold);
+      c->set_overdue(r.overdue);
+      if (r.next_deadline != absl::InfiniteFuture()) {
+        *c->mutable_next_deadline() = lanevault::ToProto(r.next_deadline);
+      }
+      next = std::min(next, r.next_deadline);
+      response->set_items_overdue(response->items_overdue() + r.overdue);
+      response->set_items_on_hold(response->items_on_hold() + r.on_hold);
     }
-    next = std::min(next, r.next_deadline);
-    response->set_items_overdue(response->items_overdue() + r.overdue);
-    response->set_items_on_hold(response->items_on_hold() + r.on_hold);
-  }
-  if (next != absl::InfiniteFuture()) {
-    *response->mutable_next_deadline() = lanevault::ToProto(next);
-  }
-  return grpc::Status::OK;
+    if (next != absl::InfiniteFuture()) {
+      *response->mutable_next_deadline() = lanevault::ToProto(next);
+    }
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status ComplianceService::RotateKeys(grpc::ServerContext* ctx,
                                            const v1::RotateKeysRequest*,
                                            v1::RotateKeysResponse* response) {
-  Caller caller;
-  v1::AuditEntry entry;
-  if (grpc::Status s =
-          gate_->Decide(*ctx, v1::ACTION_ROTATE_KEYS, "", "", &caller, &entry);
-      !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<uint32_t> version =
-      gate_->vault().RotateKeys(std::move(entry));
-  if (!version.ok()) return ToGrpc(version.status());
-  response->set_new_key_version(*version);
-  return grpc::Status::OK;
+  CallSpec spec = Officer(v1::ACTION_ROTATE_KEYS);
+  spec.vault_logs = true;
+  return gate_->Run(ctx, spec, [&](Admission& a) {
+    absl::StatusOr<uint32_t> version =
+        gate_->vault().RotateKeys(std::move(a.entry));
+    if (!version.ok()) return ToGrpc(version.status());
+    response->set_new_key_version(*version);
+    return grpc::Status::OK;
+  });
 }
 
 }  // namespace lanevault::api

@@ -1,4 +1,5 @@
-#include <algorithm>
+// Inspectors read one record (or one item) at a time, for a stated purpose;
+// searches return ids and summaries only, capped.
 
 #include "absl/strings/str_cat.h"
 #include "api/services.h"
@@ -13,19 +14,29 @@ constexpr int kMaxSearchResults = 50;
 // An exact plate names a handful of crossings; more would be a sweep.
 constexpr int kMaxPlateMatches = 5;
 
-v1::Decision Reason(std::string code, std::string reason) {
-  return policy::MakeDecision(v1::VERDICT_DENY, {}, std::move(code),
-                              std::move(reason));
+// The policy is asked about the categories the record (or item) holds now.
+std::function<absl::Status(policy::AccessRequest&)> RecordFacts(
+    const Gate& gate, const std::string& record_id, const std::string& case_id,
+    const std::string& item_id, std::vector<v1::DataCategory> asked) {
+  return [&gate, &record_id, &case_id, &item_id,
+          asked = std::move(asked)](policy::AccessRequest& ask) {
+    absl::StatusOr<v1::RecordSummary> summary =
+        gate.vault().Describe(record_id, case_id, item_id);
+    if (!summary.ok()) return summary.status();
+    ask.categories = asked;
+    for (int c : summary->categories()) {
+      ask.available.push_back(static_cast<v1::DataCategory>(c));
+    }
+    // One item: the question is about its category alone.
+    if (!item_id.empty()) ask.categories = ask.available;
+    return absl::OkStatus();
+  };
 }
 
-// Every evidence call states why; `what` names the call in the answer.
-grpc::Status RefuseWithoutPurpose(const Gate& gate, v1::AuditEntry entry,
-                                  absl::string_view what) {
-  return gate.Refuse(
-      std::move(entry),
-      Reason("no_purpose", absl::StrCat(what, " must state its purpose")),
-      grpc::StatusCode::INVALID_ARGUMENT,
-      absl::StrCat(what, " must state its purpose (--purpose)"));
+grpc::Status ReadFailed(const absl::Status& status) {
+  if (absl::IsDataLoss(status))
+    spdlog::error("DATA LOSS: {}", status.message());
+  return ToGrpc(status);
 }
 
 }  // namespace
@@ -33,133 +44,132 @@ grpc::Status RefuseWithoutPurpose(const Gate& gate, v1::AuditEntry entry,
 grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
                                         const v1::GetRecordRequest* request,
                                         v1::GetRecordResponse* response) {
-  absl::StatusOr<Caller> caller = gate_->Authenticate(*ctx);
-  if (!caller.ok()) return ToGrpc(caller.status());
-  v1::AuditEntry entry =
-      gate_->Entry(*caller, *ctx, v1::ACTION_READ_RECORD, request->purpose(),
-                   request->case_id(), request->record_id());
-  if (request->purpose().empty()) {
-    return RefuseWithoutPurpose(*gate_, std::move(entry), "a read");
-  }
-  absl::StatusOr<v1::RecordSummary> summary =
-      gate_->vault().Describe(request->record_id(), request->case_id());
-  if (!summary.ok()) {
-    const bool missing = absl::IsNotFound(summary.status());
-    return gate_->Refuse(
-        std::move(entry),
-        Reason(missing ? "not_found" : "vault_error",
-               std::string(summary.status().message())),
-        missing ? grpc::StatusCode::NOT_FOUND
-                : static_cast<grpc::StatusCode>(summary.status().code()),
-        summary.status().message());
-  }
-  policy::AccessRequest ask = gate_->Request(
-      *caller, v1::ACTION_READ_RECORD, request->purpose(), request->case_id());
+  CallSpec spec;
+  spec.action = v1::ACTION_READ_RECORD;
+  spec.purpose = request->purpose();
+  spec.case_id = request->case_id();
+  spec.record_id = request->record_id();
+  spec.needs_purpose = true;
+  spec.vault_logs = true;
+  std::vector<v1::DataCategory> asked;
   for (int c : request->categories()) {
-    ask.categories.push_back(static_cast<v1::DataCategory>(c));
+    asked.push_back(static_cast<v1::DataCategory>(c));
   }
-  for (int c : summary->categories()) {
-    ask.available.push_back(static_cast<v1::DataCategory>(c));
-  }
-  ask.record_id = request->record_id();
-  policy::AccessDecision decision = gate_->policy().DecideAccess(ask);
-  if (!decision.allowed()) {
-    return gate_->RefuseAccess(std::move(entry), decision.decision);
-  }
-  Gate::Stamp(entry, v1::VERDICT_ALLOW, decision.decision);
-  for (v1::DataCategory c : decision.categories) entry.add_categories(c);
-  // The vault logs the entry before it opens anything.
-  absl::StatusOr<v1::Record> record = gate_->vault().Read(
-      request->record_id(), decision.categories, std::move(entry));
-  if (!record.ok()) {
-    if (absl::IsDataLoss(record.status())) {
-      spdlog::error("DATA LOSS: {}", record.status().message());
+  spec.facts = RecordFacts(*gate_, spec.record_id, spec.case_id, "", asked);
+  return gate_->Run(ctx, spec, [&](Admission& a) {
+    // The vault logs the entry before it opens anything.
+    absl::StatusOr<v1::Record> record = gate_->vault().Read(
+        spec.record_id, a.decision.categories, std::move(a.entry));
+    if (!record.ok()) return ReadFailed(record.status());
+    *response->mutable_record() = std::move(*record);
+    *response->mutable_decision() = a.decision.decision;
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status EvidenceService::GetItem(grpc::ServerContext* ctx,
+                                      const v1::GetItemRequest* request,
+                                      v1::GetItemResponse* response) {
+  CallSpec spec;
+  spec.action = v1::ACTION_READ_ITEM;
+  spec.purpose = request->purpose();
+  spec.case_id = request->case_id();
+  spec.record_id = request->record_id();
+  spec.needs_purpose = true;
+  spec.vault_logs = true;
+  spec.detail = absl::StrCat("item ", request->item_id());
+  spec.check = [request] {
+    return request->item_id().empty()
+               ? absl::InvalidArgumentError("name the item (item_id)")
+               : absl::OkStatus();
+  };
+  spec.facts =
+      RecordFacts(*gate_, spec.record_id, spec.case_id, request->item_id(), {});
+  return gate_->Run(ctx, spec, [&](Admission& a) {
+    a.entry.add_item_ids(request->item_id());
+    absl::StatusOr<v1::Record> record =
+        gate_->vault().Read(spec.record_id, a.decision.categories,
+                            std::move(a.entry), request->item_id());
+    if (!record.ok()) return ReadFailed(record.status());
+    if (record->items_size() != 1) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          absl::StrCat("no item ", request->item_id(),
+                                       " the policy lets you read"));
     }
-    return ToGrpc(record.status());
-  }
-  *response->mutable_record() = std::move(*record);
-  *response->mutable_decision() = decision.decision;
-  return grpc::Status::OK;
+    *response->mutable_item() = std::move(*record->mutable_items(0));
+    *response->mutable_decision() = a.decision.decision;
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status EvidenceService::SearchRecords(
     grpc::ServerContext* ctx, const v1::SearchRecordsRequest* request,
     v1::SearchRecordsResponse* response) {
-  absl::StatusOr<Caller> caller = gate_->Authenticate(*ctx);
-  if (!caller.ok()) return ToGrpc(caller.status());
-  v1::AuditEntry entry =
-      gate_->Entry(*caller, *ctx, v1::ACTION_SEARCH_METADATA,
-                   request->purpose(), request->case_id(), "");
-  if (request->purpose().empty()) {
-    return RefuseWithoutPurpose(*gate_, std::move(entry), "a search");
-  }
-  policy::AccessDecision decision = gate_->policy().DecideAccess(
-      gate_->Request(*caller, v1::ACTION_SEARCH_METADATA, request->purpose(),
-                     request->case_id()));
-  if (!decision.allowed()) {
-    return gate_->Refuse(std::move(entry), decision.decision,
-                         grpc::StatusCode::PERMISSION_DENIED,
-                         decision.decision.reason());
-  }
   vault::RecordQuery q;
   q.lane_id = request->lane_id();
   if (request->has_since()) q.since = FromProto(request->since());
   if (request->has_until()) q.until = FromProto(request->until());
   q.after_record_id = request->page_token();
-  q.limit = std::clamp(
-      request->page_size() > 0 ? request->page_size() : kMaxSearchResults, 1,
-      kMaxSearchResults);
-  entry.set_detail(absl::StrCat("lane=", q.lane_id, " limit=", q.limit));
-  if (grpc::Status s = gate_->Allow(std::move(entry), decision.decision);
-      !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<std::vector<v1::RecordSummary>> found = gate_->vault().Find(q);
-  if (!found.ok()) return ToGrpc(found.status());
-  for (v1::RecordSummary& s : *found) *response->add_records() = std::move(s);
-  if (response->records_size() == q.limit) {
-    response->set_next_page_token(
-        response->records(response->records_size() - 1).record_id());
-  }
-  return grpc::Status::OK;
+  q.limit = request->page_size() > 0 ? request->page_size() : kMaxSearchResults;
+  CallSpec spec;
+  spec.action = v1::ACTION_SEARCH_METADATA;
+  spec.purpose = request->purpose();
+  spec.case_id = request->case_id();
+  spec.needs_purpose = true;
+  spec.detail = absl::StrCat("lane=", q.lane_id, " limit=", q.limit,
+                             " asked=", request->page_size());
+  spec.check = [&q] {
+    if (q.limit > kMaxSearchResults) {
+      // A sweep, not a search: refused, not quietly cut.
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a search returns at most ", kMaxSearchResults,
+          " ids per page (asked ", q.limit, "); page on with next_page_token"));
+    }
+    return q.since > q.until
+               ? absl::InvalidArgumentError("'since' is after 'until'")
+               : absl::OkStatus();
+  };
+  return gate_->Run(ctx, spec, [&](Admission&) {
+    absl::StatusOr<std::vector<v1::RecordSummary>> found =
+        gate_->vault().Find(q);
+    if (!found.ok()) return ToGrpc(found.status());
+    for (v1::RecordSummary& s : *found) *response->add_records() = std::move(s);
+    if (response->records_size() == q.limit) {
+      response->set_next_page_token(
+          response->records(response->records_size() - 1).record_id());
+    }
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status EvidenceService::LookupPlate(grpc::ServerContext* ctx,
                                           const v1::LookupPlateRequest* request,
                                           v1::LookupPlateResponse* response) {
-  absl::StatusOr<Caller> caller = gate_->Authenticate(*ctx);
-  if (!caller.ok()) return ToGrpc(caller.status());
-  // The entry never carries the plate: the vault adds its blind index.
-  v1::AuditEntry entry =
-      gate_->Entry(*caller, *ctx, v1::ACTION_SEARCH_PLATE, request->purpose(),
-                   request->case_id(), "");
-  if (request->purpose().empty()) {
-    return RefuseWithoutPurpose(*gate_, std::move(entry), "a plate lookup");
-  }
-  if (vault::BlindIndex::Normalize(request->plate_text()).empty()) {
-    return gate_->Refuse(std::move(entry),
-                         Reason("no_plate", "no letters or digits given"),
-                         grpc::StatusCode::INVALID_ARGUMENT,
-                         "give the plate's letters and digits");
-  }
-  policy::AccessDecision decision = gate_->policy().DecideAccess(
-      gate_->Request(*caller, v1::ACTION_SEARCH_PLATE, request->purpose(),
-                     request->case_id()));
-  if (!decision.allowed()) {
-    entry.set_plate_blind_index(
-        gate_->vault().PlateBlindIndex(request->plate_text()));
-    return gate_->RefuseAccess(std::move(entry), decision.decision);
-  }
-  Gate::Stamp(entry, v1::VERDICT_ALLOW, decision.decision);
-  // One more than shown tells us whether the answer was cut.
-  absl::StatusOr<std::vector<std::string>> ids = gate_->vault().LookupPlate(
-      request->plate_text(), kMaxPlateMatches + 1, std::move(entry));
-  if (!ids.ok()) return ToGrpc(ids.status());
-  for (size_t i = 0; i < ids->size() && i < kMaxPlateMatches; ++i) {
-    response->add_record_ids((*ids)[i]);
-  }
-  response->set_truncated(ids->size() > kMaxPlateMatches);
-  return grpc::Status::OK;
+  CallSpec spec;
+  spec.action = v1::ACTION_SEARCH_PLATE;
+  spec.purpose = request->purpose();
+  spec.case_id = request->case_id();
+  spec.needs_purpose = true;
+  spec.vault_logs = true;
+  // Never the text: the entry carries the plate's blind index only.
+  spec.plate = request->plate_text();
+  spec.check = [request] {
+    return vault::BlindIndex::Normalize(request->plate_text()).empty()
+               ? absl::InvalidArgumentError(
+                     "give the plate's letters and digits")
+               : absl::OkStatus();
+  };
+  return gate_->Run(ctx, spec, [&](Admission& a) {
+    // One more than shown tells us whether the answer was cut.
+    absl::StatusOr<std::vector<std::string>> ids = gate_->vault().LookupPlate(
+        request->plate_text(), kMaxPlateMatches + 1, std::move(a.entry));
+    if (!ids.ok()) return ToGrpc(ids.status());
+    for (size_t i = 0; i < ids->size() && i < kMaxPlateMatches; ++i) {
+      response->add_record_ids((*ids)[i]);
+    }
+    response->set_truncated(ids->size() > kMaxPlateMatches);
+    return grpc::Status::OK;
+  });
 }
 
 }  // namespace lanevault::api

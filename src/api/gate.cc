@@ -1,5 +1,8 @@
 #include "api/gate.h"
 
+#include <chrono>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/time_util.h"
@@ -11,53 +14,230 @@ grpc::Status ToGrpc(const absl::Status& status) {
                       std::string(status.message()));
 }
 
-absl::StatusOr<Caller> Gate::Authenticate(
-    const grpc::ServerContext& ctx) const {
-  std::string principal;
-  if (auto auth = ctx.auth_context(); auth && auth->IsPeerAuthenticated()) {
-    for (const auto& cn : auth->FindPropertyValues("x509_common_name")) {
-      principal.assign(cn.data(), cn.size());
-      break;
+// One of a principal's concurrent calls, held while its handler runs.
+class Gate::CallSlot {
+ public:
+  explicit CallSlot(Gate* gate) : gate_(gate) {}
+  ~CallSlot() {
+    if (principal_.empty()) return;
+    absl::MutexLock lock(&gate_->mu_);
+    if (--gate_->in_flight_[principal_] <= 0) {
+      gate_->in_flight_.erase(principal_);
     }
   }
-  if (principal.empty() && dev_insecure_) {
+  // False when the principal already has its maximum in flight.
+  bool Acquire(const std::string& principal) {
+    absl::MutexLock lock(&gate_->mu_);
+    int& n = gate_->in_flight_[principal];
+    if (n >= gate_->limits_.max_calls_per_principal) return false;
+    ++n;
+    principal_ = principal;
+    return true;
+  }
+
+ private:
+  Gate* gate_;
+  std::string principal_;
+};
+
+Gate::Gate(const policy::Policy* policy, vault::Vault* vault,
+           const PeerVerifier* peers, GateLimits limits)
+    : policy_(policy),
+      vault_(vault),
+      peers_(peers),
+      limits_(limits),
+      history_(vault) {}
+
+void Gate::BeginCall(const void* ctx, absl::string_view method) {
+  absl::MutexLock lock(&mu_);
+  calls_[ctx] = CallState{std::string(method), false};
+}
+
+bool Gate::Gated(const void* ctx) {
+  absl::MutexLock lock(&mu_);
+  auto it = calls_.find(ctx);
+  return it != calls_.end() && it->second.gated;
+}
+
+void Gate::EndCall(const void* ctx) {
+  absl::MutexLock lock(&mu_);
+  calls_.erase(ctx);
+}
+
+grpc::Status Gate::Run(grpc::ServerContext* ctx, const CallSpec& spec,
+                       absl::FunctionRef<grpc::Status(Admission&)> handler) {
+  std::string method;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = calls_.find(ctx);
+    if (it == calls_.end()) {
+      // Without the interceptor nothing would check the way out: refuse.
+      spdlog::error("a call reached Gate::Run without the gate interceptor");
+      return grpc::Status(grpc::StatusCode::INTERNAL,
+                          "server misconfigured: call not announced");
+    }
+    it->second.gated = true;
+    method = it->second.method;
+  }
+  CallSlot slot(this);
+  Admission admission;
+  absl::StatusOr<Caller> caller = Authenticate(*ctx);
+  if (!caller.ok()) {
+    v1::AuditEntry entry =
+        Entry(Caller{"(unauthenticated)"}, *ctx, spec, method);
+    entry.set_detail(absl::StrCat("peer ", ctx->peer()));
+    return Refuse(std::move(entry), "unauthenticated",
+                  static_cast<grpc::StatusCode>(caller.status().code()),
+                  caller.status().message());
+  }
+  admission.caller = *caller;
+  v1::AuditEntry entry = Entry(*caller, *ctx, spec, method);
+
+  if (ctx->deadline() == std::chrono::system_clock::time_point::max()) {
+    return Refuse(std::move(entry), "no_deadline",
+                  grpc::StatusCode::INVALID_ARGUMENT,
+                  "every call must carry a deadline (e.g. 30 s); calls "
+                  "without one are refused");
+  }
+  absl::StatusOr<vault::LockoutRow> lockout =
+      vault_->Lockout(caller->principal);
+  if (lockout.ok()) {
+    return Refuse(
+        std::move(entry), "locked_out", grpc::StatusCode::PERMISSION_DENIED,
+        absl::StrCat(caller->principal, " is locked out since ",
+                     FormatTime(lockout->since), " (", lockout->reason,
+                     "); a compliance officer must lift it"));
+  }
+  if (!absl::IsNotFound(lockout.status())) {
+    return ToGrpc(absl::UnavailableError(absl::StrCat(
+        "cannot check lockouts, refusing: ", lockout.status().message())));
+  }
+  if (!slot.Acquire(caller->principal)) {
+    return Refuse(std::move(entry), "too_many_calls",
+                  grpc::StatusCode::RESOURCE_EXHAUSTED,
+                  absl::StrCat(caller->principal, " already has ",
+                               limits_.max_calls_per_principal,
+                               " calls in flight; wait for them"));
+  }
+  if (spec.needs_purpose && spec.purpose.empty()) {
+    return Refuse(std::move(entry), "no_purpose",
+                  grpc::StatusCode::INVALID_ARGUMENT,
+                  "this call must state its purpose (--purpose)");
+  }
+  if (!spec.record_id.empty()) {
+    absl::StatusOr<bool> canary = vault_->IsCanary(spec.record_id);
+    if (!canary.ok()) return ToGrpc(canary.status());
+    if (*canary) {
+      const v1::AuditEntry cause = entry;
+      grpc::Status refused = Refuse(
+          std::move(entry), "canary", grpc::StatusCode::PERMISSION_DENIED,
+          "access refused and reported to compliance");
+      grpc::Status locked =
+          LockOutNow(cause, "canary_read",
+                     absl::StrCat("touched canary record ", spec.record_id,
+                                  " with ", v1::Action_Name(spec.action)));
+      return locked.ok() ? refused : locked;
+    }
+  }
+  if (spec.check) {
+    if (absl::Status s = spec.check(); !s.ok()) {
+      return Refuse(std::move(entry), absl::StatusCodeToString(s.code()),
+                    static_cast<grpc::StatusCode>(s.code()), s.message());
+    }
+  }
+  policy::AccessRequest request = Request(*caller, spec);
+  if (spec.facts) {
+    if (absl::Status s = spec.facts(request); !s.ok()) {
+      return Refuse(std::move(entry),
+                    absl::IsNotFound(s) ? "not_found" : "vault_error",
+                    static_cast<grpc::StatusCode>(s.code()), s.message());
+    }
+  }
+  admission.decision = policy_->DecideAccess(request);
+  const v1::Decision& d = admission.decision.decision;
+  if (!admission.decision.allowed()) {
+    const bool quota = d.reason_code() == "quota";
+    return Refuse(std::move(entry), d.reason_code(),
+                  quota ? grpc::StatusCode::RESOURCE_EXHAUSTED
+                        : grpc::StatusCode::PERMISSION_DENIED,
+                  d.reason(), &d);
+  }
+  Stamp(entry, v1::VERDICT_ALLOW, d);
+  for (v1::DataCategory c : admission.decision.categories) {
+    entry.add_categories(c);
+  }
+  if (!spec.vault_logs) {
+    if (auto seq = vault_->Audit(entry); !seq.ok()) {
+      return ToGrpc(seq.status());  // fail closed: nothing runs unlogged
+    }
+  }
+  admission.entry = std::move(entry);
+  return handler(admission);
+}
+
+bool Gate::PeerVerified(const grpc::ServerContextBase& ctx) const {
+  return Authenticate(ctx).ok();
+}
+
+absl::StatusOr<Caller> Gate::Authenticate(
+    const grpc::ServerContextBase& ctx) const {
+  std::string principal;
+  auto auth = ctx.auth_context();
+  if (peers_ == nullptr) {
     // Development plain text on loopback only: the caller names itself.
     const auto& md = ctx.client_metadata();
     if (auto it = md.find("lanevault-dev-principal"); it != md.end()) {
       principal.assign(it->second.data(), it->second.size());
     }
+    if (principal.empty()) {
+      return absl::UnauthenticatedError(
+          "development mode: name yourself with lanevault-dev-principal");
+    }
+    return Caller{principal, policy_->RoleOf(principal)};
   }
-  if (principal.empty()) {
-    return absl::UnauthenticatedError("no verified client certificate");
+  std::string leaf, chain;
+  if (auth != nullptr) {
+    for (const auto& v : auth->FindPropertyValues("x509_pem_cert")) {
+      leaf.assign(v.data(), v.size());
+    }
+    for (const auto& v : auth->FindPropertyValues("x509_pem_cert_chain")) {
+      chain.assign(v.data(), v.size());
+    }
   }
-  return Caller{principal, policy_->RoleOf(principal)};
+  absl::StatusOr<PeerIdentity> id = peers_->Verify(leaf, chain);
+  if (!id.ok()) return id.status();
+  return Caller{id->principal, policy_->RoleOf(id->principal)};
 }
 
 v1::AuditEntry Gate::Entry(const Caller& caller, const grpc::ServerContext& ctx,
-                           v1::Action action, absl::string_view purpose,
-                           absl::string_view case_id,
-                           absl::string_view record_id) const {
+                           const CallSpec& spec,
+                           absl::string_view method) const {
+  (void)ctx;
   v1::AuditEntry e;
   *e.mutable_time() = ToProto(vault_->clock()->Now());
   e.set_principal(caller.principal);
   e.set_role(std::string(policy::RoleName(caller.role)));
-  e.set_action(action);
-  e.set_purpose(std::string(purpose));
-  e.set_case_id(std::string(case_id));
-  e.set_record_id(std::string(record_id));
-  (void)ctx;
+  e.set_action(spec.action);
+  e.set_purpose(spec.purpose);
+  e.set_case_id(spec.case_id);
+  e.set_record_id(spec.record_id);
+  e.set_method(std::string(method));
+  e.set_detail(spec.detail);
+  if (!spec.plate.empty()) {
+    e.set_plate_blind_index(vault_->PlateBlindIndex(spec.plate));
+  }
   return e;
 }
 
-policy::AccessRequest Gate::Request(const Caller& caller, v1::Action action,
-                                    absl::string_view purpose,
-                                    absl::string_view case_id) const {
+policy::AccessRequest Gate::Request(const Caller& caller,
+                                    const CallSpec& spec) const {
   policy::AccessRequest r;
   r.principal = caller.principal;
   r.role = caller.role;
-  r.action = action;
-  r.purpose = std::string(purpose);
-  r.case_id = std::string(case_id);
+  r.action = spec.action;
+  r.purpose = spec.purpose;
+  r.case_id = spec.case_id;
+  r.record_id = spec.record_id;
   r.history = &history_;
   r.now = vault_->clock()->Now();
   return r;
@@ -70,66 +250,126 @@ void Gate::Stamp(v1::AuditEntry& entry, v1::Verdict verdict,
   entry.set_reason_code(decision.reason_code());
 }
 
-grpc::Status Gate::Refuse(v1::AuditEntry entry, const v1::Decision& decision,
-                          grpc::StatusCode code,
-                          absl::string_view message) const {
-  Stamp(entry, v1::VERDICT_DENY, decision);
-  spdlog::info("refused {} {} for {}: {}", entry.principal(),
-               v1::Action_Name(entry.action()), entry.purpose(),
-               decision.reason_code());
-  if (auto seq = vault_->Audit(std::move(entry)); !seq.ok()) {
+grpc::Status Gate::Refuse(v1::AuditEntry entry, absl::string_view reason_code,
+                          grpc::StatusCode code, absl::string_view message,
+                          const v1::Decision* decision) {
+  if (decision != nullptr) {
+    Stamp(entry, v1::VERDICT_DENY, *decision);
+  } else {
+    entry.set_verdict(v1::VERDICT_DENY);
+    entry.set_reason_code(std::string(reason_code));
+  }
+  spdlog::info("refused {} {} ({}): {}", entry.principal(), entry.method(),
+               reason_code, message);
+  if (auto seq = vault_->Audit(entry); !seq.ok()) {
     spdlog::error("cannot log a refusal: {}", seq.status().message());
-    return ToGrpc(seq.status());
+    return ToGrpc(absl::UnavailableError(
+        "the access log cannot be written; nothing is served until it can"));
+  }
+  // Lockouts and missing identities do not count: there is nobody new to
+  // lock out.
+  if (reason_code != "locked_out" && reason_code != "unauthenticated" &&
+      reason_code != "canary") {
+    CountTowardsLockout(entry);
   }
   return grpc::Status(code, std::string(message));
 }
 
-grpc::Status Gate::RefuseAccess(v1::AuditEntry entry,
-                                const v1::Decision& decision) const {
-  return Refuse(std::move(entry), decision,
-                decision.reason_code() == "quota"
-                    ? grpc::StatusCode::RESOURCE_EXHAUSTED
-                    : grpc::StatusCode::PERMISSION_DENIED,
-                decision.reason());
+void Gate::CountTowardsLockout(const v1::AuditEntry& refusal) {
+  if (limits_.lockout_refusals <= 0) return;
+  const absl::Time since = vault_->clock()->Now() - limits_.lockout_window;
+  absl::StatusOr<uint32_t> n =
+      vault_->CountRefusals(refusal.principal(), since);
+  if (!n.ok()) {
+    spdlog::error("cannot count refusals of {}: {}", refusal.principal(),
+                  n.status().message());
+    return;
+  }
+  if (*n < static_cast<uint32_t>(limits_.lockout_refusals)) return;
+  LockOutNow(refusal, "refusals",
+             absl::StrCat(*n, " refused calls within ",
+                          absl::FormatDuration(limits_.lockout_window)))
+      .IgnoreError();
 }
 
-grpc::Status Gate::Allow(v1::AuditEntry entry,
-                         const v1::Decision& decision) const {
-  Stamp(entry, v1::VERDICT_ALLOW, decision);
-  return Log(std::move(entry));
-}
-
-grpc::Status Gate::Log(v1::AuditEntry entry) const {
-  if (auto seq = vault_->Audit(std::move(entry)); !seq.ok()) {
-    return ToGrpc(seq.status());
+grpc::Status Gate::LockOutNow(const v1::AuditEntry& cause,
+                              absl::string_view kind,
+                              absl::string_view reason) {
+  v1::AuditEntry e = cause;
+  e.set_sequence(0);
+  *e.mutable_time() = ToProto(vault_->clock()->Now());
+  e.set_verdict(v1::VERDICT_DENY);
+  e.set_reason_code("locked_out");
+  e.clear_rule_ids();
+  e.clear_categories();
+  absl::Status s =
+      vault_->LockOut(cause.principal(), kind, reason, std::move(e));
+  if (!s.ok()) {
+    spdlog::error("cannot lock out {}: {}", cause.principal(), s.message());
+    return ToGrpc(absl::UnavailableError("cannot record a lockout"));
   }
   return grpc::Status::OK;
 }
 
-grpc::Status Gate::Admit(const grpc::ServerContext& ctx, v1::Action action,
-                         Caller* caller) const {
-  v1::AuditEntry entry;
-  if (grpc::Status s = Decide(ctx, action, "", "", caller, &entry); !s.ok()) {
-    return s;
-  }
-  return Log(std::move(entry));
-}
+namespace {
 
-grpc::Status Gate::Decide(const grpc::ServerContext& ctx, v1::Action action,
-                          absl::string_view purpose, absl::string_view case_id,
-                          Caller* caller, v1::AuditEntry* entry) const {
-  absl::StatusOr<Caller> who = Authenticate(ctx);
-  if (!who.ok()) return ToGrpc(who.status());
-  *caller = *who;
-  *entry = Entry(*who, ctx, action, purpose, case_id, "");
-  policy::AccessDecision d =
-      policy_->DecideAccess(Request(*who, action, purpose, case_id));
-  if (!d.allowed()) {
-    return Refuse(std::move(*entry), d.decision,
-                  grpc::StatusCode::PERMISSION_DENIED, d.decision.reason());
+using grpc::experimental::InterceptionHookPoints;
+
+// See the top of gate.h.
+class GateInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  GateInterceptor(Gate* gate, grpc::experimental::ServerRpcInfo* info)
+      : gate_(gate),
+        info_(info),
+        ours_(absl::StartsWith(info->method(), "/lanevault.")) {
+    gate_->BeginCall(info_->server_context(), info_->method());
   }
-  Stamp(*entry, v1::VERDICT_ALLOW, d.decision);
-  return grpc::Status::OK;
+  ~GateInterceptor() override { gate_->EndCall(info_->server_context()); }
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
+    if (!ours_ && m->QueryInterceptionHookPoint(
+                      InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
+      // Health and reflection carry no evidence, but still only for
+      // callers with a valid certificate.
+      if (!gate_->PeerVerified(*info_->server_context())) {
+        info_->server_context()->TryCancel();
+      }
+    }
+    if (ours_ && !Gated() &&
+        m->QueryInterceptionHookPoint(
+            InterceptionHookPoints::PRE_SEND_MESSAGE)) {
+      if (grpc::ByteBuffer* b = m->GetSerializedSendMessage(); b != nullptr) {
+        b->Clear();
+      } else {
+        info_->server_context()->TryCancel();
+      }
+    }
+    if (ours_ && !Gated() &&
+        m->QueryInterceptionHookPoint(
+            InterceptionHookPoints::PRE_SEND_STATUS)) {
+      spdlog::critical("{} answered without passing the gate; answer replaced",
+                       info_->method());
+      m->ModifySendStatus(
+          grpc::Status(grpc::StatusCode::INTERNAL,
+                       "this call did not pass the decision path; refused"));
+    }
+    m->Proceed();
+  }
+
+ private:
+  bool Gated() const { return gate_->Gated(info_->server_context()); }
+
+  Gate* gate_;
+  grpc::experimental::ServerRpcInfo* info_;
+  const bool ours_;
+};
+
+}  // namespace
+
+grpc::experimental::Interceptor*
+GateInterceptorFactory::CreateServerInterceptor(
+    grpc::experimental::ServerRpcInfo* info) {
+  return new GateInterceptor(gate_, info);
 }
 
 }  // namespace lanevault::api

@@ -1,17 +1,36 @@
 #ifndef LANEVAULT_API_GATE_H_
 #define LANEVAULT_API_GATE_H_
 
-// The decision path every RPC takes: authenticate (the principal comes from
-// the verified client certificate), decide (policy), audit (before acting;
-// fail closed), then the handler acts. Refusals are audited too.
+// The one decision path every RPC takes, in this order:
+//
+//   authenticate (the verified client certificate; revocation, deny-list)
+//   → call limits (a deadline is required; lockouts; concurrent calls per
+//     principal; purpose where needed; canary records)
+//   → policy decision, quotas included (the contract)
+//   → audit append (before anything is returned; fail closed)
+//   → handler
+//
+// Handlers are reached only through Gate::Run. A server interceptor
+// (GateInterceptorFactory) checks every call on its way out: a call that
+// did not pass through Run is answered INTERNAL with its message emptied,
+// so a handler written without the gate leaks nothing. Every refusal is
+// logged, and enough of them in a window lock the principal out.
 
+#include <functional>
+#include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "api/peer_verifier.h"
 #include "api/vault_history.h"
 #include "grpcpp/server_context.h"
+#include "grpcpp/support/server_interceptor.h"
 #include "grpcpp/support/status.h"
 #include "lanevault/v1/audit.pb.h"
 #include "policy/policy.h"
@@ -26,72 +45,113 @@ struct Caller {
 
 grpc::Status ToGrpc(const absl::Status& status);
 
+struct GateLimits {
+  int max_calls_per_principal = 32;
+  int lockout_refusals = 10;
+  absl::Duration lockout_window = absl::Minutes(10);
+};
+
+// What one call asks, filled by its handler from the request.
+struct CallSpec {
+  v1::Action action = v1::ACTION_UNSPECIFIED;
+  std::string purpose;
+  std::string case_id;
+  std::string record_id;       // a call about one record
+  bool needs_purpose = false;  // evidence calls must say why
+  // The vault appends the entry itself, in the transaction that acts (a
+  // read, a hold, a rotation): Admission::entry is then stamped but not
+  // yet logged, and the handler must hand it to the vault.
+  bool vault_logs = false;
+  absl::string_view plate;  // plate lookups: logged by blind index only
+  std::string detail;       // non-personal context for the log
+  // Request checks that need no policy (sizes, ranges): a non-OK status
+  // refuses the call with its code and message, logged.
+  std::function<absl::Status()> check;
+  // Facts only the handler can give the policy (a record's categories).
+  // A non-OK status refuses the call with its code, logged.
+  std::function<absl::Status(policy::AccessRequest&)> facts;
+};
+
+// A call the gate let through.
+struct Admission {
+  Caller caller;
+  policy::AccessDecision decision;
+  v1::AuditEntry entry;  // see CallSpec::vault_logs
+};
+
 class Gate {
  public:
-  Gate(const policy::Policy* policy, vault::Vault* vault, bool dev_insecure)
-      : policy_(policy),
-        vault_(vault),
-        history_(vault),
-        dev_insecure_(dev_insecure) {}
+  // `peers` null: the development plain-text mode, where callers name
+  // themselves (loopback only; see ServerOptions).
+  Gate(const policy::Policy* policy, vault::Vault* vault,
+       const PeerVerifier* peers, GateLimits limits = {});
 
-  // The caller named by its certificate's common name. UNAUTHENTICATED when
-  // there is none (only possible in the development plain-text mode).
-  absl::StatusOr<Caller> Authenticate(const grpc::ServerContext& ctx) const;
+  // The only way into a handler. Returns the refusal (logged) or what the
+  // handler returns.
+  grpc::Status Run(grpc::ServerContext* ctx, const CallSpec& spec,
+                   absl::FunctionRef<grpc::Status(Admission&)> handler);
 
-  // An audit entry for this call, filled with who, what and why.
-  v1::AuditEntry Entry(const Caller& caller, const grpc::ServerContext& ctx,
-                       v1::Action action, absl::string_view purpose,
-                       absl::string_view case_id,
-                       absl::string_view record_id) const;
+  // For services that are not lanevault's (health, reflection): whether
+  // the caller presents a valid certificate.
+  bool PeerVerified(const grpc::ServerContextBase& ctx) const;
 
-  // The policy question for this caller: who, acting how, why, under which
-  // case, now, with their history.
-  policy::AccessRequest Request(const Caller& caller, v1::Action action,
-                                absl::string_view purpose,
-                                absl::string_view case_id) const;
+  // The interceptor's side: every call is announced before its handler
+  // runs, asked on the way out whether it went through Run, and forgotten
+  // when it ends.
+  void BeginCall(const void* ctx, absl::string_view method);
+  bool Gated(const void* ctx);
+  void EndCall(const void* ctx);
 
-  // Logs a refusal and returns what to send: `code` with `message`, or
-  // UNAVAILABLE when even the refusal cannot be logged.
-  grpc::Status Refuse(v1::AuditEntry entry, const v1::Decision& decision,
-                      grpc::StatusCode code, absl::string_view message) const;
-
-  // Refuses a policy denial: RESOURCE_EXHAUSTED for a quota, otherwise
-  // PERMISSION_DENIED, with the decision's reason.
-  grpc::Status RefuseAccess(v1::AuditEntry entry,
-                            const v1::Decision& decision) const;
-
+  const policy::Policy& policy() const { return *policy_; }
+  vault::Vault& vault() const { return *vault_; }
+  // The policy question for this caller, with its history.
+  policy::AccessRequest Request(const Caller& caller,
+                                const CallSpec& spec) const;
   // Writes the verdict and the deciding rules into an entry.
   static void Stamp(v1::AuditEntry& entry, v1::Verdict verdict,
                     const v1::Decision& decision);
 
-  // Logs an allowed action that returns no evidence (searches, status).
-  // UNAVAILABLE when the log cannot be written: then the action must not run.
-  grpc::Status Allow(v1::AuditEntry entry, const v1::Decision& decision) const;
-
-  // Authenticates and decides a call that touches no record; on refusal the
-  // returned status is what to send.
-  grpc::Status Admit(const grpc::ServerContext& ctx, v1::Action action,
-                     Caller* caller) const;
-
-  // Authenticates and decides a call whose action the vault logs itself, in
-  // the same transaction as the change (a hold, a key rotation). On refusal
-  // the refusal is logged and returned; on allow `entry` is filled (verdict,
-  // rules) but not yet appended: the handler hands it to the vault.
-  grpc::Status Decide(const grpc::ServerContext& ctx, v1::Action action,
-                      absl::string_view purpose, absl::string_view case_id,
-                      Caller* caller, v1::AuditEntry* entry) const;
-
-  const policy::Policy& policy() const { return *policy_; }
-  vault::Vault& vault() const { return *vault_; }
-
  private:
-  // Appends an entry; UNAVAILABLE when the log cannot be written.
-  grpc::Status Log(v1::AuditEntry entry) const;
+  class CallSlot;
+  grpc::Status Enter(grpc::ServerContext& ctx, const CallSpec& spec,
+                     absl::string_view method, Admission* out);
+  absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& ctx) const;
+  v1::AuditEntry Entry(const Caller& caller, const grpc::ServerContext& ctx,
+                       const CallSpec& spec, absl::string_view method) const;
+  // Logs a refusal, counts it towards a lockout, and returns what to send:
+  // `code` with `message`, or UNAVAILABLE when the refusal cannot be logged.
+  grpc::Status Refuse(v1::AuditEntry entry, absl::string_view reason_code,
+                      grpc::StatusCode code, absl::string_view message,
+                      const v1::Decision* decision = nullptr);
+  void CountTowardsLockout(const v1::AuditEntry& refusal);
+  grpc::Status LockOutNow(const v1::AuditEntry& cause, absl::string_view kind,
+                          absl::string_view reason);
 
   const policy::Policy* policy_;
   vault::Vault* vault_;
+  const PeerVerifier* peers_;
+  const GateLimits limits_;
   VaultAccessHistory history_;
-  bool dev_insecure_;
+
+  struct CallState {
+    std::string method;
+    bool gated = false;
+  };
+  absl::Mutex mu_;
+  absl::flat_hash_map<const void*, CallState> calls_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, int> in_flight_ ABSL_GUARDED_BY(mu_);
+};
+
+// Installs the check described at the top on every call of a server.
+class GateInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit GateInterceptorFactory(Gate* gate) : gate_(gate) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override;
+
+ private:
+  Gate* gate_;
 };
 
 }  // namespace lanevault::api

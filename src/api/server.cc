@@ -12,13 +12,27 @@
 
 namespace lanevault::api {
 
+namespace {
+
+// TLS 1.2 and 1.3 only (gRPC's floor), and of those only forward-secret
+// AEAD suites; pinned here so a changed default cannot widen it.
+constexpr char kCipherSuites[] =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+    "TLS_CHACHA20_POLY1305_SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305";
+
+}  // namespace
+
 ApiServer::ApiServer(const policy::Policy* policy, vault::Vault* vault,
-                     bool dev, LaneStatusFn lanes)
-    : gate_(policy, vault, dev),
+                     std::unique_ptr<PeerVerifier> peers,
+                     const ServerOptions& options, LaneStatusFn lanes)
+    : peers_(std::move(peers)),
+      gate_(policy, vault, peers_.get(), options.limits),
       evidence_(&gate_),
       lanes_(&gate_, std::move(lanes)),
       audit_(&gate_),
-      compliance_(&gate_) {}
+      compliance_(&gate_, options.contracts) {}
 
 ApiServer::~ApiServer() { Shutdown(absl::Seconds(1)); }
 
@@ -26,6 +40,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
     const ServerOptions& options, const policy::Policy* policy,
     vault::Vault* vault, LaneStatusFn lanes) {
   std::shared_ptr<grpc::ServerCredentials> creds;
+  std::unique_ptr<PeerVerifier> peers;
   if (options.dev_insecure_loopback) {
     if (!IsLoopbackAddress(options.listen)) {
       return absl::FailedPreconditionError(
@@ -37,22 +52,38 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
         options.listen);
     creds = grpc::InsecureServerCredentials();
   } else {
+    setenv("GRPC_SSL_CIPHER_SUITES", kCipherSuites, 1);
+    PeerTrust trust;
+    trust.ca_file = options.tls.ca_cert();
+    trust.crl_file = options.tls.crl_file();
+    trust.deny_list_file = options.tls.deny_list_file();
+    trust.principal_from_uri = options.tls.principal_from_uri();
+    auto verifier = PeerVerifier::Create(trust, vault->clock());
+    if (!verifier.ok()) return verifier.status();
+    peers = std::move(*verifier);
     auto tls = ServerTlsCredentials(options.tls);
     if (!tls.ok()) return tls.status();
     creds = *tls;
   }
-  std::unique_ptr<ApiServer> api(new ApiServer(
-      policy, vault, options.dev_insecure_loopback, std::move(lanes)));
+  std::unique_ptr<ApiServer> api(new ApiServer(policy, vault, std::move(peers),
+                                               options, std::move(lanes)));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, creds, &api->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options.max_streams_per_connection);
   builder.RegisterService(&api->evidence_);
   builder.RegisterService(&api->lanes_);
   builder.RegisterService(&api->audit_);
   builder.RegisterService(&api->compliance_);
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<GateInterceptorFactory>(&api->gate_));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   api->server_ = builder.BuildAndStart();
   if (api->server_ == nullptr || api->port_ == 0) {
     return absl::UnavailableError(
@@ -60,6 +91,11 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
                      " (address in use, or not an address of this host?)"));
   }
   return api;
+}
+
+absl::Status ApiServer::ReloadTrust() {
+  if (peers_ == nullptr) return absl::OkStatus();
+  return peers_->Reload();
 }
 
 void ApiServer::Shutdown(absl::Duration grace) {

@@ -3,7 +3,7 @@
 
 // The api module's public surface: the gRPC server over mutual TLS with the
 // lanes, evidence, audit and compliance services, standard health checking
-// and server reflection. RPCs not yet implemented answer UNIMPLEMENTED.
+// and server reflection. Every lanevault RPC passes the gate (gate.h).
 
 #include <memory>
 #include <string>
@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "api/gate.h"
+#include "api/peer_verifier.h"
 #include "api/services.h"
 #include "grpcpp/server.h"
 #include "lanevault/v1/config.pb.h"
@@ -21,7 +22,10 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:0";  // port 0: pick a free one
   v1::TlsConfig tls;
   bool dev_insecure_loopback = false;  // plain text; loopback only
-  int max_message_bytes = 8 << 20;
+  int max_message_bytes = 4 << 20;     // receive and send
+  int max_streams_per_connection = 64;
+  GateLimits limits;
+  ContractAuthority contracts;
 };
 
 class ApiServer {
@@ -35,14 +39,19 @@ class ApiServer {
   ~ApiServer();
 
   int port() const { return port_; }
+  // Re-reads the CA, the CRL and the deny-list (SIGHUP); on error the old
+  // ones stay in force.
+  absl::Status ReloadTrust();
   // Stops accepting, lets in-flight calls finish within `grace`.
   void Shutdown(absl::Duration grace);
   void Wait();
 
  private:
-  ApiServer(const policy::Policy* policy, vault::Vault* vault, bool dev,
+  ApiServer(const policy::Policy* policy, vault::Vault* vault,
+            std::unique_ptr<PeerVerifier> peers, const ServerOptions& options,
             LaneStatusFn lanes);
 
+  std::unique_ptr<PeerVerifier> peers_;  // null in development plain text
   Gate gate_;
   EvidenceService evidence_;
   LaneService lanes_;

@@ -15,10 +15,13 @@ namespace lanevault::api {
 // Reads one record for an inspector, for a stated purpose.
 class EvidenceService final : public v1::EvidenceService::Service {
  public:
-  explicit EvidenceService(const Gate* gate) : gate_(gate) {}
+  explicit EvidenceService(Gate* gate) : gate_(gate) {}
   grpc::Status GetRecord(grpc::ServerContext* ctx,
                          const v1::GetRecordRequest* request,
                          v1::GetRecordResponse* response) override;
+  grpc::Status GetItem(grpc::ServerContext* ctx,
+                       const v1::GetItemRequest* request,
+                       v1::GetItemResponse* response) override;
   grpc::Status SearchRecords(grpc::ServerContext* ctx,
                              const v1::SearchRecordsRequest* request,
                              v1::SearchRecordsResponse* response) override;
@@ -27,14 +30,14 @@ class EvidenceService final : public v1::EvidenceService::Service {
                            v1::LookupPlateResponse* response) override;
 
  private:
-  const Gate* gate_;
+  Gate* gate_;
 };
 
 // The access log for auditors and compliance officers: checkpoints, proofs,
 // entries and queries. Every call is itself logged.
 class AuditService final : public v1::AuditService::Service {
  public:
-  explicit AuditService(const Gate* gate) : gate_(gate) {}
+  explicit AuditService(Gate* gate) : gate_(gate) {}
   grpc::Status GetCheckpoint(grpc::ServerContext* ctx,
                              const v1::GetCheckpointRequest* request,
                              v1::Checkpoint* response) override;
@@ -58,14 +61,48 @@ class AuditService final : public v1::AuditService::Service {
       grpc::ServerWriter<v1::AuditEntry>* writer) override;
 
  private:
-  const Gate* gate_;
+  Gate* gate_;
 };
 
-// Compliance officers' tasks: legal holds, alerts, the retention report and
-// key rotation. (Contracts, explain and lockouts over gRPC: issue 7.)
+// What putting a contract in force over the API needs: whose signatures
+// count, how many, and the policy to swap. Without a holder (the built-in
+// development policy) contracts cannot be activated over the API.
+struct ContractAuthority {
+  std::vector<policy::TrustedKey> trusted;
+  int required = 1;
+  policy::PolicyHolder* holder = nullptr;
+};
+
+// Compliance officers' tasks: contracts (contract_service.cc), legal holds,
+// alerts and lockouts, the retention report and key rotation.
 class ComplianceService final : public v1::ComplianceService::Service {
  public:
-  explicit ComplianceService(const Gate* gate) : gate_(gate) {}
+  ComplianceService(Gate* gate, ContractAuthority contracts)
+      : gate_(gate), contracts_(std::move(contracts)) {}
+  grpc::Status GetContract(grpc::ServerContext* ctx,
+                           const v1::GetContractRequest* request,
+                           v1::ContractVersion* response) override;
+  grpc::Status ValidateContract(
+      grpc::ServerContext* ctx, const v1::ValidateContractRequest* request,
+      v1::ValidateContractResponse* response) override;
+  grpc::Status ProposeContract(grpc::ServerContext* ctx,
+                               const v1::ProposeContractRequest* request,
+                               v1::ProposeContractResponse* response) override;
+  grpc::Status ActivateContract(grpc::ServerContext* ctx,
+                                const v1::ActivateContractRequest* request,
+                                v1::ContractVersion* response) override;
+  grpc::Status ListContractVersions(
+      grpc::ServerContext* ctx, const v1::ListContractVersionsRequest* request,
+      v1::ListContractVersionsResponse* response) override;
+  grpc::Status Explain(grpc::ServerContext* ctx,
+                       const v1::ExplainRequest* request,
+                       v1::Decision* response) override;
+  grpc::Status ListLockouts(grpc::ServerContext* ctx,
+                            const v1::ListLockoutsRequest* request,
+                            v1::ListLockoutsResponse* response) override;
+  grpc::Status LiftLockout(grpc::ServerContext* ctx,
+                           const v1::LiftLockoutRequest* request,
+                           v1::Empty* response) override;
   grpc::Status PlaceHold(grpc::ServerContext* ctx,
                          const v1::PlaceHoldRequest* request,
                          v1::LegalHold* response) override;
@@ -89,7 +126,11 @@ class ComplianceService final : public v1::ComplianceService::Service {
                           v1::RotateKeysResponse* response) override;
 
  private:
-  const Gate* gate_;
+  // Every version kept or proposed, newest first, marking the one in force.
+  absl::StatusOr<std::vector<v1::ContractVersion>> Versions() const;
+
+  Gate* gate_;
+  ContractAuthority contracts_;
 };
 
 using LaneStatusFn = std::function<std::vector<v1::LaneStatus>()>;
@@ -97,7 +138,7 @@ using LaneStatusFn = std::function<std::vector<v1::LaneStatus>()>;
 // Lane state and counters for operators; never images.
 class LaneService final : public v1::LaneService::Service {
  public:
-  LaneService(const Gate* gate, LaneStatusFn lanes)
+  LaneService(Gate* gate, LaneStatusFn lanes)
       : gate_(gate), lanes_(std::move(lanes)) {}
   grpc::Status ListLanes(grpc::ServerContext* ctx,
                          const v1::ListLanesRequest* request,
@@ -107,7 +148,7 @@ class LaneService final : public v1::LaneService::Service {
                              v1::LaneStatus* response) override;
 
  private:
-  const Gate* gate_;
+  Gate* gate_;
   LaneStatusFn lanes_;
 };
 

@@ -11,8 +11,9 @@
 
 namespace lanevault::api {
 
-// Mutual TLS for the server: a client certificate issued by `ca_cert` is
-// required and verified on every connection. The key file must be 0600.
+// TLS for the server, asking every client for its certificate; the gate
+// verifies it against `ca_cert` (with the CRL and deny-list) on every call.
+// The key file must be 0600.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerTlsCredentials(
     const v1::TlsConfig& tls);
 

@@ -1,6 +1,7 @@
 #include "api/vault_intake.h"
 
 #include "absl/strings/str_cat.h"
+#include "api/canary.h"
 #include "common/logging.h"
 #include "common/time_util.h"
 #include "vault/crypto.h"
@@ -45,16 +46,38 @@ absl::Status VaultIntake::Submit(v1::Record record) {
   }
   entry.set_verdict(v1::VERDICT_ALLOW);
   entry.set_reason_code("allowed");
+  const bool plant = ShouldPlantCanary(canary_every_);
+  v1::Record decoy;
+  v1::AuditEntry decoy_entry;
+  if (plant) {
+    decoy = MakeCanary(kept);
+    decoy_entry = entry;
+    decoy_entry.set_record_id(decoy.record_id());
+    decoy_entry.clear_item_ids();
+    for (const v1::Item& item : decoy.items()) {
+      decoy_entry.add_item_ids(item.item_id());
+    }
+  }
   absl::Status s = vault_->Intake(kept, std::move(entry));
   for (v1::Item& item : *kept.mutable_items()) {
     vault::Wipe(*item.mutable_content());
   }
-  if (s.ok()) {
-    spdlog::info(
-        "stored record {} from lane {} ({} items, {} dropped by policy)",
-        kept.record_id(), kept.lane_id(), kept.items_size(), dropped);
+  if (!s.ok()) return s;
+  spdlog::info("stored record {} from lane {} ({} items, {} dropped by policy)",
+               kept.record_id(), kept.lane_id(), kept.items_size(), dropped);
+  if (plant) {
+    // Logged like the real one (a canary's log line would give it away);
+    // a failure only costs a decoy.
+    if (absl::Status c = vault_->PlantCanary(decoy, std::move(decoy_entry));
+        c.ok()) {
+      spdlog::info(
+          "stored record {} from lane {} ({} items, {} dropped by policy)",
+          decoy.record_id(), decoy.lane_id(), decoy.items_size(), dropped);
+    } else {
+      spdlog::warn("could not plant a canary: {}", c.message());
+    }
   }
-  return s;
+  return absl::OkStatus();
 }
 
 }  // namespace lanevault::api

@@ -16,8 +16,11 @@ namespace lanevault::api {
 // and stored with its intake audit entry in one transaction.
 class VaultIntake final : public capture::RecordSink {
  public:
-  VaultIntake(const policy::Policy* policy, vault::Vault* vault)
-      : policy_(policy), vault_(vault) {}
+  // `canary_every`: plant a canary record beside one in this many records
+  // stored, on average (see canary.h); <= 0: none.
+  VaultIntake(const policy::Policy* policy, vault::Vault* vault,
+              int canary_every = 0)
+      : policy_(policy), vault_(vault), canary_every_(canary_every) {}
 
   absl::Status Submit(v1::Record record) override;
 
@@ -27,6 +30,7 @@ class VaultIntake final : public capture::RecordSink {
  private:
   const policy::Policy* policy_;
   vault::Vault* vault_;
+  const int canary_every_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, uint64_t> dropped_ ABSL_GUARDED_BY(mu_);
 };

@@ -22,6 +22,7 @@
 #include "api/server.h"
 #include "api/vault_intake.h"
 #include "capture/lane.h"
+#include "cmd/daemon_contract.h"
 #include "common/config.h"
 #include "common/files.h"
 #include "common/logging.h"
@@ -91,72 +92,6 @@ void PrintSummary(vault::Vault& vault,
     }
   }
   std::fflush(stdout);
-}
-
-// The contract the config names, checked against its trusted keys; or,
-// without one, the built-in allow-list.
-absl::StatusOr<std::unique_ptr<policy::Policy>> LoadPolicy(
-    const v1::ContractConfig& config) {
-  if (config.signed_contract().empty()) {
-    spdlog::warn(
-        "no contract configured: the built-in pilot allow-list is in force "
-        "(development only)");
-    return policy::NewBuiltinPolicy();
-  }
-  std::vector<policy::TrustedKey> trusted;
-  for (const auto& k : config.trusted_keys()) {
-    std::string b64 = k.public_key();
-    if (b64.empty() && !k.public_key_file().empty()) {
-      auto text = ReadFileToString(k.public_key_file());
-      if (!text.ok()) return text.status();
-      b64 = std::string(absl::StripAsciiWhitespace(*text));
-    }
-    std::string key;
-    if (!absl::Base64Unescape(b64, &key) || key.size() != 32) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "contract.trusted_keys '", k.name(), "': not a base64 Ed25519 key"));
-    }
-    trusted.push_back({k.name(), key});
-  }
-  const int required =
-      config.required_signatures() > 0 ? config.required_signatures() : 1;
-  auto loaded = policy::LoadSignedContract(config.signed_contract(), trusted,
-                                           required, vault::VerifyEd25519);
-  if (loaded.ok()) {
-    spdlog::info("contract {} v{} in force ({} signature(s) required)",
-                 (*loaded)->contract_id(), (*loaded)->contract_version(),
-                 required);
-  }
-  return loaded;
-}
-
-// Contract changes are decisions too: each goes into the access log.
-void LogContractDecision(vault::Vault& vault, bool activated,
-                         const std::string& detail) {
-  v1::AuditEntry e;
-  *e.mutable_time() = ToProto(vault.clock()->Now());
-  e.set_principal("system");
-  e.set_action(v1::ACTION_MANAGE_CONTRACT);
-  e.set_verdict(activated ? v1::VERDICT_ALLOW : v1::VERDICT_DENY);
-  e.set_reason_code(activated ? "contract_activated" : "contract_refused");
-  e.set_detail(detail);
-  if (auto seq = vault.Audit(std::move(e)); !seq.ok()) {
-    spdlog::error("cannot log the contract decision: {}",
-                  seq.status().message());
-  }
-}
-
-// Keeps the signed contract now in force, byte for byte, in the vault.
-void KeepContract(vault::Vault& vault, const v1::ContractConfig& config,
-                  const policy::Policy& policy) {
-  if (config.signed_contract().empty()) return;
-  auto text = ReadFileToString(config.signed_contract());
-  absl::Status s =
-      text.ok() ? vault.KeepContractVersion(policy.contract_id(),
-                                            policy.contract_version(), *text)
-                : text.status();
-  if (!s.ok())
-    spdlog::error("cannot keep the contract version: {}", s.message());
 }
 
 int Main(int argc, char** argv) {
@@ -233,7 +168,7 @@ int Main(int argc, char** argv) {
   const float interval_s = config->vault().checkpoint_interval_s();
   api::Checkpointer checkpointer(
       vault->get(), absl::Seconds(interval_s > 0 ? interval_s : 3.0f));
-  auto initial = LoadPolicy(config->contract());
+  auto initial = LoadPolicyInForce(config->contract(), **vault);
   if (!initial.ok()) {
     LogContractDecision(**vault, false,
                         std::string(initial.status().message()));
@@ -242,10 +177,12 @@ int Main(int argc, char** argv) {
   LogContractDecision(**vault, true,
                       absl::StrCat((*initial)->contract_id(), "@",
                                    (*initial)->contract_version()));
-  KeepContract(**vault, config->contract(), **initial);
   auto policy = std::make_unique<policy::PolicyHolder>(
       std::shared_ptr<const policy::Policy>(std::move(*initial)));
-  api::VaultIntake intake(policy.get(), vault->get());
+  const v1::ApiLimits& limits = config->api();
+  api::VaultIntake intake(
+      policy.get(), vault->get(),
+      limits.canary_every() != 0 ? limits.canary_every() : 200);
 
   std::vector<std::unique_ptr<capture::Lane>> lanes;
   for (const v1::LaneConfig& lc : config->lanes()) {
@@ -258,6 +195,25 @@ int Main(int argc, char** argv) {
   sopts.listen = config->listen();
   sopts.tls = config->tls();
   sopts.dev_insecure_loopback = config->dev_insecure_loopback();
+  if (limits.max_message_bytes() > 0) {
+    sopts.max_message_bytes = limits.max_message_bytes();
+  }
+  if (limits.max_calls_per_principal() > 0) {
+    sopts.limits.max_calls_per_principal = limits.max_calls_per_principal();
+  }
+  if (limits.lockout_refusals() != 0) {
+    sopts.limits.lockout_refusals = limits.lockout_refusals();
+  }
+  if (limits.lockout_window_s() > 0) {
+    sopts.limits.lockout_window = absl::Seconds(limits.lockout_window_s());
+  }
+  if (!config->contract().signed_contract().empty()) {
+    auto trusted = TrustedKeys(config->contract());
+    if (!trusted.ok()) Fail(trusted.status());
+    sopts.contracts.trusted = std::move(*trusted);
+    sopts.contracts.required = RequiredSignatures(config->contract());
+    sopts.contracts.holder = policy.get();
+  }
   auto server = api::ApiServer::Start(
       sopts, policy.get(), vault->get(), [&lanes, &intake] {
         std::vector<v1::LaneStatus> out;
@@ -297,9 +253,14 @@ int Main(int argc, char** argv) {
 
   int signal_number = 0;
   while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
-    // Reload the contract; a refused one leaves the running one in force.
+    // Reload the client trust (CRL, deny-list) and the contract; anything
+    // refused leaves what runs in force.
+    if (absl::Status s = (*server)->ReloadTrust(); !s.ok()) {
+      spdlog::error("SIGHUP: client trust not reloaded, the old stays: {}",
+                    s.message());
+    }
     const auto reloaded = LoadDaemonConfig(absl::GetFlag(FLAGS_config));
-    auto next = reloaded.ok() ? LoadPolicy(reloaded->contract())
+    auto next = reloaded.ok() ? LoadPolicyInForce(reloaded->contract(), **vault)
                               : absl::StatusOr<std::unique_ptr<policy::Policy>>(
                                     reloaded.status());
     if (!next.ok()) {
@@ -317,7 +278,9 @@ int Main(int argc, char** argv) {
   spdlog::info("signal {}: stopping lanes and API", signal_number);
   for (auto& lane : lanes) lane->Stop();
   finisher.join();
-  (*server)->Shutdown(absl::Seconds(5));
+  // Stop accepting; in-flight calls get the grace period to finish.
+  (*server)->Shutdown(absl::Seconds(
+      limits.shutdown_grace_s() > 0 ? limits.shutdown_grace_s() : 10.0f));
   (*server)->Wait();
   (*vault)->StopMaintenance();
   checkpointer.Stop();  // a final signed head that covers everything logged

@@ -129,6 +129,7 @@ class BuiltinPolicy final : public Policy {
           return Allow("builtin.permit.retention", "retention oversight");
         }
         break;
+      case v1::ACTION_MANAGE_CONTRACT:
       case v1::ACTION_MANAGE_HOLD:
       case v1::ACTION_MANAGE_ALERTS:
       case v1::ACTION_ROTATE_KEYS:

@@ -139,6 +139,14 @@ absl::StatusOr<std::unique_ptr<Policy>> LoadSignedContract(
     const std::string& path, const std::vector<TrustedKey>& trusted,
     int required, const SignatureVerifier& verify);
 
+// The same for a signed contract already in memory (one proposed over the
+// API): PERMISSION_DENIED without enough valid signatures, INVALID_ARGUMENT
+// for a contract that does not parse or validate.
+absl::StatusOr<std::unique_ptr<Policy>> PolicyFromSigned(
+    const v1::SignedContract& signed_contract,
+    const std::vector<TrustedKey>& trusted, int required,
+    const SignatureVerifier& verify);
+
 // Runs a table of cases (see PolicyCases in contract.proto) and returns one
 // line per mismatch; empty when every case got its expected verdict.
 std::vector<std::string> RunPolicyCases(const Policy& policy,

@@ -24,20 +24,27 @@ absl::StatusOr<std::unique_ptr<Policy>> LoadSignedContract(
   if (absl::Status s = ParseTextProto(*text, path, &signed_contract); !s.ok()) {
     return s;
   }
-  auto annotate = [&](const absl::Status& s) {
-    return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
-  };
+  absl::StatusOr<std::unique_ptr<Policy>> policy =
+      PolicyFromSigned(signed_contract, trusted, required, verify);
+  if (!policy.ok()) {
+    return absl::Status(policy.status().code(),
+                        absl::StrCat(path, ": ", policy.status().message()));
+  }
+  return policy;
+}
+
+absl::StatusOr<std::unique_ptr<Policy>> PolicyFromSigned(
+    const v1::SignedContract& signed_contract,
+    const std::vector<TrustedKey>& trusted, int required,
+    const SignatureVerifier& verify) {
   if (absl::Status s =
           CheckSignatures(signed_contract, trusted, required, verify);
       !s.ok()) {
-    return annotate(s);
+    return s;
   }
   absl::StatusOr<v1::Contract> contract = ParseContract(signed_contract.text());
-  if (!contract.ok()) return annotate(contract.status());
-  absl::StatusOr<std::unique_ptr<Policy>> policy =
-      NewContractPolicy(std::move(*contract));
-  if (!policy.ok()) return annotate(policy.status());
-  return policy;
+  if (!contract.ok()) return contract.status();
+  return NewContractPolicy(std::move(*contract));
 }
 
 }  // namespace lanevault::policy

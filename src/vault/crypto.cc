@@ -392,9 +392,10 @@ absl::StatusOr<std::string> KeyRing::Rewrap(const SealedItem& sealed,
   return AeadEncrypt(*kek, data_key->view(), associated_data);
 }
 
-BlindIndex BlindIndex::DeriveFrom(const MasterKey& master) {
+BlindIndex BlindIndex::DeriveFrom(const MasterKey& master, uint64_t subkey_id,
+                                  const char (&context)[9]) {
   SecureBytes key(crypto_generichash_KEYBYTES);
-  crypto_kdf_derive_from_key(key.data(), key.size(), 1, "lvplate1",
+  crypto_kdf_derive_from_key(key.data(), key.size(), subkey_id, context,
                              master.key_.data());
   return BlindIndex(std::move(key));
 }
@@ -411,10 +412,15 @@ std::string BlindIndex::Normalize(absl::string_view plate) {
 std::string BlindIndex::Of(absl::string_view plate) const {
   std::string normal = Normalize(plate);
   if (normal.empty()) return "";
+  std::string out = Mac(normal);
+  Wipe(normal);
+  return out;
+}
+
+std::string BlindIndex::Mac(absl::string_view data) const {
   std::string out(32, '\0');
   crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
-                     U(normal), normal.size(), key_.data(), key_.size());
-  Wipe(normal);
+                     U(data), data.size(), key_.data(), key_.size());
   return out;
 }
 

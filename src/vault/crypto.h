@@ -194,13 +194,18 @@ class KeyRing {
 // and the index value means nothing without the vault host.
 class BlindIndex {
  public:
-  static BlindIndex DeriveFrom(const MasterKey& master);
+  // The plate index's key. Other uses pass their own subkey id and
+  // 8-character context, so no two uses share a key.
+  static BlindIndex DeriveFrom(const MasterKey& master, uint64_t subkey_id = 1,
+                               const char (&context)[9] = "lvplate1");
   // Uppercase letters and digits only: "kxr-4821 " and "KXR4821" are one
   // plate.
   static std::string Normalize(absl::string_view plate);
   // 32 bytes; the same plate always gives the same value. Empty for a plate
   // with no letters or digits.
   std::string Of(absl::string_view plate) const;
+  // 32 bytes of keyed BLAKE2b over `data` exactly as given.
+  std::string Mac(absl::string_view data) const;
 
  private:
   explicit BlindIndex(SecureBytes key) : key_(std::move(key)) {}

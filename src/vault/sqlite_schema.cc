@@ -139,6 +139,35 @@ CREATE TABLE alerts(
   acknowledged_by TEXT
 );
 )sql",
+    // 3: lockouts, canary marks, contract proposals, and refusals findable
+    // per principal.
+    R"sql(
+-- Principals locked out after repeated refusals or a canary read. Only a
+-- compliance officer lifts a lockout (the row is then deleted; the log
+-- keeps both events).
+CREATE TABLE lockouts(
+  principal TEXT PRIMARY KEY,
+  reason TEXT NOT NULL,
+  since_us INTEGER NOT NULL
+);
+-- Decoy records, by a keyed hash of their id: a copy of this file does not
+-- say which records are decoys.
+CREATE TABLE canary_marks(
+  mark BLOB PRIMARY KEY
+) WITHOUT ROWID;
+-- Contract versions proposed over the API, with the signatures gathered so
+-- far (a serialized SignedContract).
+CREATE TABLE contract_proposals(
+  contract_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  signed BLOB NOT NULL,
+  proposed_by TEXT NOT NULL,
+  proposed_us INTEGER NOT NULL,
+  PRIMARY KEY(contract_id, version)
+);
+-- Refusals per principal in a window decide lockouts.
+CREATE INDEX audit_refusals ON audit_log(principal, time_us) WHERE verdict = 2;
+)sql",
 };
 
 }  // namespace

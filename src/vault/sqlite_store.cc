@@ -106,6 +106,13 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
     one->BindBlob(7, it.sealed.wrapped_key).BindBlob(8, it.sealed.ciphertext);
     if (absl::Status s = one->Run(); !s.ok()) return s;
   }
+  if (!record.canary_mark.empty()) {
+    absl::StatusOr<Statement> mark =
+        db_.Cached("INSERT INTO canary_marks(mark) VALUES(?)");
+    if (!mark.ok()) return mark.status();
+    mark->BindBlob(1, record.canary_mark);
+    if (absl::Status s = mark->Run(); !s.ok()) return s;
+  }
   return absl::OkStatus();
 }
 

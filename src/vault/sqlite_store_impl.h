@@ -3,7 +3,9 @@
 
 // The SQLite store's class, shared by the files that implement it: records
 // and the access log (sqlite_store.cc), retention, holds, keys and alerts
-// (sqlite_store_retention.cc), and the schema (sqlite_schema.cc).
+// (sqlite_store_retention.cc), keys (sqlite_store_keys.cc), what the API
+// enforces and contract proposals (sqlite_store_access.cc), and the schema
+// (sqlite_schema.cc).
 
 #include <string>
 #include <vector>
@@ -103,6 +105,24 @@ class SqliteStore final : public Store {
       bool include_acknowledged) override;
   absl::StatusOr<AlertRow> AcknowledgeAlert(absl::string_view alert_id,
                                             absl::string_view by) override;
+
+  absl::StatusOr<LockoutRow> GetLockout(absl::string_view principal) override;
+  absl::Status PutLockout(const LockoutRow& lockout,
+                          v1::AuditEntry audit) override;
+  absl::StatusOr<std::vector<LockoutRow>> Lockouts() override;
+  absl::Status DeleteLockout(absl::string_view principal,
+                             v1::AuditEntry audit) override;
+  absl::StatusOr<uint32_t> CountRefusals(absl::string_view principal,
+                                         absl::Time since) override;
+  absl::StatusOr<bool> HasCanaryMark(absl::string_view mark) override;
+
+  absl::Status PutProposal(const ProposalRow& proposal,
+                           v1::AuditEntry audit) override;
+  absl::StatusOr<ProposalRow> GetProposal(uint64_t version) override;
+  absl::StatusOr<std::vector<ProposalRow>> Proposals() override;
+  absl::Status ActivateProposal(const ProposalRow& proposal,
+                                const ContractVersionRow& version,
+                                v1::AuditEntry audit) override;
 
  private:
   absl::Status InsertRecordLocked(const StoredRecord& record)

@@ -34,6 +34,8 @@ struct StoredItem {
 struct StoredRecord {
   v1::RecordSummary summary;  // categories are filled in on read
   std::vector<StoredItem> items;
+  // Decoys only, at intake: the keyed mark that names the record a canary.
+  std::string canary_mark;
 };
 
 struct RecordQuery {
@@ -109,6 +111,22 @@ struct AlertRow {
   std::string principal;
   std::string message;  // never personal data
   std::string acknowledged_by;
+};
+
+// A principal refused access until a compliance officer lifts it.
+struct LockoutRow {
+  std::string principal;
+  std::string reason;  // never personal data
+  absl::Time since;
+};
+
+// A contract version proposed over the API and the signatures gathered.
+struct ProposalRow {
+  std::string contract_id;
+  uint64_t version = 0;
+  std::string signed_contract;  // a serialized v1::SignedContract
+  std::string proposed_by;
+  absl::Time proposed;
 };
 
 struct KekRow {
@@ -277,6 +295,37 @@ class Store {
   // NOT_FOUND for an unknown alert.
   virtual absl::StatusOr<AlertRow> AcknowledgeAlert(absl::string_view alert_id,
                                                     absl::string_view by) = 0;
+
+  // --- What the API enforces: lockouts, refusals, canaries. ---
+  // NOT_FOUND when `principal` is not locked out.
+  virtual absl::StatusOr<LockoutRow> GetLockout(
+      absl::string_view principal) = 0;
+  // Stores the lockout and its audit entry together; ALREADY_EXISTS (and
+  // nothing written) when the principal is already locked out.
+  virtual absl::Status PutLockout(const LockoutRow& lockout,
+                                  v1::AuditEntry audit) = 0;
+  virtual absl::StatusOr<std::vector<LockoutRow>> Lockouts() = 0;
+  // Deletes the lockout with its audit entry; NOT_FOUND when there is none.
+  virtual absl::Status DeleteLockout(absl::string_view principal,
+                                     v1::AuditEntry audit) = 0;
+  // Refused calls by `principal` logged since `since`.
+  virtual absl::StatusOr<uint32_t> CountRefusals(absl::string_view principal,
+                                                 absl::Time since) = 0;
+  virtual absl::StatusOr<bool> HasCanaryMark(absl::string_view mark) = 0;
+
+  // --- Contract versions proposed over the API. ---
+  // ALREADY_EXISTS for a version already proposed.
+  virtual absl::Status PutProposal(const ProposalRow& proposal,
+                                   v1::AuditEntry audit) = 0;
+  // The newest proposal of that version; NOT_FOUND when there is none.
+  virtual absl::StatusOr<ProposalRow> GetProposal(uint64_t version) = 0;
+  // Newest first.
+  virtual absl::StatusOr<std::vector<ProposalRow>> Proposals() = 0;
+  // Keeps the proposal's gathered signatures and puts it in force, with
+  // the audit entry, in one transaction.
+  virtual absl::Status ActivateProposal(const ProposalRow& proposal,
+                                        const ContractVersionRow& version,
+                                        v1::AuditEntry audit) = 0;
 };
 
 struct SqliteOptions {

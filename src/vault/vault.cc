@@ -79,6 +79,7 @@ Vault::Vault(std::unique_ptr<Store> store, MasterKey& master,
     : store_(std::move(store)),
       log_key_(SigningKey::DeriveFrom(master, "lvaudit1")),
       plates_(BlindIndex::DeriveFrom(master)),
+      canary_marks_(BlindIndex::DeriveFrom(master, 2, "lvcanary")),
       keys_(std::move(master)),
       origin_(std::move(origin)),
       clock_(clock) {}
@@ -128,6 +129,19 @@ v1::AuditEntry Vault::SystemEntry(v1::Action action) const {
 }
 
 absl::Status Vault::Intake(const v1::Record& record, v1::AuditEntry audit) {
+  return Keep(record, std::move(audit), /*canary=*/false);
+}
+
+absl::Status Vault::PlantCanary(const v1::Record& decoy, v1::AuditEntry audit) {
+  return Keep(decoy, std::move(audit), /*canary=*/true);
+}
+
+absl::StatusOr<bool> Vault::IsCanary(absl::string_view record_id) {
+  return store_->HasCanaryMark(canary_marks_.Mac(record_id));
+}
+
+absl::Status Vault::Keep(const v1::Record& record, v1::AuditEntry audit,
+                         bool canary) {
   if (record.record_id().empty() || record.lane_id().empty()) {
     return absl::InvalidArgumentError("a record needs an id and a lane");
   }
@@ -146,6 +160,7 @@ absl::Status Vault::Intake(const v1::Record& record, v1::AuditEntry audit) {
   *s.mutable_last_seen() = record.last_seen();
   s.set_contract_id(record.contract_id());
   s.set_contract_version(record.contract_version());
+  if (canary) stored.canary_mark = canary_marks_.Mac(record.record_id());
   absl::Time earliest = absl::InfiniteFuture();
   for (const v1::Item& item : record.items()) {
     if (item.item_id().empty() || !item.has_deadline()) {
@@ -232,7 +247,8 @@ absl::StatusOr<bool> Vault::HeldForCase(const StoredRecord& record,
 }
 
 absl::StatusOr<v1::RecordSummary> Vault::Describe(absl::string_view record_id,
-                                                  absl::string_view case_id) {
+                                                  absl::string_view case_id,
+                                                  absl::string_view item_id) {
   absl::StatusOr<StoredRecord> stored = Fetch(record_id, "system");
   if (!stored.ok()) return stored.status();
   const absl::Time now = clock_->Now();
@@ -241,17 +257,22 @@ absl::StatusOr<v1::RecordSummary> Vault::Describe(absl::string_view record_id,
   v1::RecordSummary summary = stored->summary;
   summary.clear_categories();
   for (const StoredItem& item : stored->items) {
+    if (!item_id.empty() && item.item_id != item_id) continue;
     if (item.deadline > now || *held) summary.add_categories(item.category);
   }
   if (summary.categories().empty()) {
-    return absl::NotFoundError(absl::StrCat("no record ", record_id));
+    return absl::NotFoundError(
+        item_id.empty()
+            ? absl::StrCat("no record ", record_id)
+            : absl::StrCat("no item ", item_id, " in record ", record_id));
   }
   return summary;
 }
 
 absl::StatusOr<v1::Record> Vault::Read(
     absl::string_view record_id,
-    const std::vector<v1::DataCategory>& categories, v1::AuditEntry audit) {
+    const std::vector<v1::DataCategory>& categories, v1::AuditEntry audit,
+    absl::string_view item_id) {
   const std::string principal = audit.principal();
   const std::string case_id = audit.case_id();
   absl::StatusOr<StoredRecord> stored = Fetch(record_id, principal);
@@ -278,6 +299,7 @@ absl::StatusOr<v1::Record> Vault::Read(
   out.set_contract_version(s.contract_version());
   for (const StoredItem& item : stored->items) {
     if (item.deadline <= now && !held_for_case) continue;  // never returned
+    if (!item_id.empty() && item.item_id != item_id) continue;
     if (!categories.empty() && std::find(categories.begin(), categories.end(),
                                          item.category) == categories.end()) {
       continue;

@@ -61,12 +61,19 @@ class Vault {
   // id, lane, items or deadlines; otherwise the store's errors.
   absl::Status Intake(const v1::Record& record, v1::AuditEntry audit);
 
+  // Stores a decoy exactly like a record taken in, marked (by a keyed hash
+  // of its id, so the file does not tell) as a canary: IsCanary names it.
+  absl::Status PlantCanary(const v1::Record& decoy, v1::AuditEntry audit);
+  absl::StatusOr<bool> IsCanary(absl::string_view record_id);
+
   // What may be known of a record without opening it: lane, times, contract,
   // and the categories of its items that are not past their deadline (or,
   // for `case_id`, past it but kept by a legal hold for that case).
   // NOT_FOUND for an unknown id (an expired record looks like a missing one).
+  // With `item_id`, only that item's category (NOT_FOUND without it).
   absl::StatusOr<v1::RecordSummary> Describe(absl::string_view record_id,
-                                             absl::string_view case_id = "");
+                                             absl::string_view case_id = "",
+                                             absl::string_view item_id = "");
 
   // Writes `audit` to the access log, then opens the record's unexpired items
   // of the given categories (all when empty). An item past its deadline is
@@ -74,10 +81,12 @@ class Vault {
   // the case named in `audit`. If the log cannot be written nothing is
   // opened (UNAVAILABLE). DATA_LOSS names the record when a row or a
   // ciphertext is damaged, and raises a critical alert. The returned record
-  // is plaintext: the caller hands it to one reader and lets it go.
+  // is plaintext: the caller hands it to one reader and lets it go. With
+  // `item_id`, only that item is opened.
   absl::StatusOr<v1::Record> Read(
       absl::string_view record_id,
-      const std::vector<v1::DataCategory>& categories, v1::AuditEntry audit);
+      const std::vector<v1::DataCategory>& categories, v1::AuditEntry audit,
+      absl::string_view item_id = "");
 
   // Exact-plate lookup through the blind index: logs `audit` (with the
   // lookup's blind-index value, never the text) first, then returns the ids
@@ -125,6 +134,30 @@ class Vault {
   absl::StatusOr<std::vector<AlertRow>> Alerts(bool include_acknowledged);
   absl::StatusOr<AlertRow> AcknowledgeAlert(absl::string_view alert_id,
                                             absl::string_view by);
+
+  // --- Lockouts (what the API enforces; see api/gate.h). ---
+  // NOT_FOUND when `principal` is not locked out.
+  absl::StatusOr<LockoutRow> Lockout(absl::string_view principal);
+  // Locks `principal` out, logged with `audit`, and raises a critical alert
+  // of `kind`. OK when already locked out (nothing new is written).
+  absl::Status LockOut(absl::string_view principal, absl::string_view kind,
+                       absl::string_view reason, v1::AuditEntry audit);
+  absl::StatusOr<std::vector<LockoutRow>> Lockouts();
+  // NOT_FOUND when `principal` is not locked out.
+  absl::Status LiftLockout(absl::string_view principal, v1::AuditEntry audit);
+  // Refused calls by `principal` since `since`, from the access log (so the
+  // count survives restarts).
+  absl::StatusOr<uint32_t> CountRefusals(absl::string_view principal,
+                                         absl::Time since);
+
+  // --- Contract versions proposed and activated over the API. ---
+  absl::Status ProposeContract(const ProposalRow& proposal,
+                               v1::AuditEntry audit);
+  absl::StatusOr<ProposalRow> ContractProposal(uint64_t version);
+  absl::StatusOr<std::vector<ProposalRow>> ContractProposals();
+  absl::Status ActivateContract(const ProposalRow& proposal,
+                                const ContractVersionRow& version,
+                                v1::AuditEntry audit);
 
   // Starts the background maintainer (retention sweeps at each deadline,
   // key re-wrapping). It catches up on everything overdue first. Stopped by
@@ -192,6 +225,8 @@ class Vault {
         Clock* clock);
   absl::Status LoadKeys();
   absl::Status Commit(IntakeRow row);
+  absl::Status Keep(const v1::Record& record, v1::AuditEntry audit,
+                    bool canary);
   void NoteDeadline(absl::Time deadline);
   absl::StatusOr<StoredRecord> Fetch(absl::string_view record_id,
                                      absl::string_view principal);
@@ -206,6 +241,7 @@ class Vault {
   std::unique_ptr<Store> store_;
   SigningKey log_key_;
   BlindIndex plates_;
+  BlindIndex canary_marks_;
   KeyRing keys_;
   std::string origin_;
   Clock* clock_;

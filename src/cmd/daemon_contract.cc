@@ -1,0 +1,126 @@
+#include "cmd/daemon_contract.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/config.h"
+#include "common/files.h"
+#include "common/logging.h"
+#include "common/time_util.h"
+#include "vault/crypto.h"
+
+namespace lanevault {
+namespace {
+
+// Keeps the signed contract now in force, byte for byte, in the vault.
+void KeepContract(vault::Vault& vault, const v1::ContractConfig& config,
+                  const policy::Policy& policy) {
+  auto text = ReadFileToString(config.signed_contract());
+  absl::Status s =
+      text.ok() ? vault.KeepContractVersion(policy.contract_id(),
+                                            policy.contract_version(), *text)
+                : text.status();
+  if (!s.ok()) {
+    spdlog::error("cannot keep the contract version: {}", s.message());
+  }
+}
+
+// A newer version of `from_file`'s contract activated over the API, checked
+// again against today's trusted keys; null when there is none.
+std::unique_ptr<policy::Policy> NewerActivated(
+    vault::Vault& vault, const policy::Policy& from_file,
+    const std::vector<policy::TrustedKey>& trusted, int required) {
+  auto kept = vault.ContractVersions();
+  if (!kept.ok()) {
+    spdlog::error("cannot read kept contract versions: {}",
+                  kept.status().message());
+    return nullptr;
+  }
+  for (const vault::ContractVersionRow& row : *kept) {  // newest first
+    if (row.contract_id != from_file.contract_id() ||
+        row.version <= from_file.contract_version()) {
+      continue;
+    }
+    v1::SignedContract signed_contract;
+    auto policy =
+        ParseTextProto(row.signed_text, "kept contract", &signed_contract).ok()
+            ? policy::PolicyFromSigned(signed_contract, trusted, required,
+                                       vault::VerifyEd25519)
+            : absl::StatusOr<std::unique_ptr<policy::Policy>>(
+                  absl::DataLossError("does not parse"));
+    if (policy.ok()) return std::move(*policy);
+    spdlog::error("kept contract {} v{} no longer loads ({}); not used",
+                  row.contract_id, row.version, policy.status().message());
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<policy::TrustedKey>> TrustedKeys(
+    const v1::ContractConfig& config) {
+  std::vector<policy::TrustedKey> trusted;
+  for (const auto& k : config.trusted_keys()) {
+    std::string b64 = k.public_key();
+    if (b64.empty() && !k.public_key_file().empty()) {
+      auto text = ReadFileToString(k.public_key_file());
+      if (!text.ok()) return text.status();
+      b64 = std::string(absl::StripAsciiWhitespace(*text));
+    }
+    std::string key;
+    if (!absl::Base64Unescape(b64, &key) || key.size() != 32) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "contract.trusted_keys '", k.name(), "': not a base64 Ed25519 key"));
+    }
+    trusted.push_back({k.name(), key});
+  }
+  return trusted;
+}
+
+int RequiredSignatures(const v1::ContractConfig& config) {
+  return config.required_signatures() > 0 ? config.required_signatures() : 1;
+}
+
+absl::StatusOr<std::unique_ptr<policy::Policy>> LoadPolicyInForce(
+    const v1::ContractConfig& config, vault::Vault& vault) {
+  if (config.signed_contract().empty()) {
+    spdlog::warn(
+        "no contract configured: the built-in pilot allow-list is in force "
+        "(development only)");
+    return policy::NewBuiltinPolicy();
+  }
+  auto trusted = TrustedKeys(config);
+  if (!trusted.ok()) return trusted.status();
+  const int required = RequiredSignatures(config);
+  auto loaded = policy::LoadSignedContract(config.signed_contract(), *trusted,
+                                           required, vault::VerifyEd25519);
+  if (!loaded.ok()) return loaded;
+  KeepContract(vault, config, **loaded);
+  if (auto newer = NewerActivated(vault, **loaded, *trusted, required)) {
+    spdlog::info("contract {} v{} (activated over the API) is newer than {}",
+                 newer->contract_id(), newer->contract_version(),
+                 config.signed_contract());
+    loaded = std::move(newer);
+  }
+  spdlog::info("contract {} v{} in force ({} signature(s) required)",
+               (*loaded)->contract_id(), (*loaded)->contract_version(),
+               required);
+  return loaded;
+}
+
+void LogContractDecision(vault::Vault& vault, bool activated,
+                         const std::string& detail) {
+  v1::AuditEntry e;
+  *e.mutable_time() = ToProto(vault.clock()->Now());
+  e.set_principal("system");
+  e.set_action(v1::ACTION_MANAGE_CONTRACT);
+  e.set_verdict(activated ? v1::VERDICT_ALLOW : v1::VERDICT_DENY);
+  e.set_reason_code(activated ? "contract_activated" : "contract_refused");
+  e.set_detail(detail);
+  if (auto seq = vault.Audit(std::move(e)); !seq.ok()) {
+    spdlog::error("cannot log the contract decision: {}",
+                  seq.status().message());
+  }
+}
+
+}  // namespace lanevault
