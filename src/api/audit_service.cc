@@ -37,10 +37,10 @@ CallSpec AuditorCall() {
 
 }  // namespace
 
-grpc::Status AuditService::GetCheckpoint(grpc::ServerContext* ctx,
-                                         const v1::GetCheckpointRequest*,
-                                         v1::Checkpoint* response) {
-  return gate_->Run(ctx, AuditorCall(), [&](Admission&) {
+grpc::Status AuditService::GetCheckpoint(
+    grpc::ServerContext* ctx, const v1::GetCheckpointRequest* request,
+    v1::Checkpoint* response) {
+  return gate_->Run(ctx, *request, AuditorCall(), [&](Admission&) {
     // The admission itself was just logged: sign a head that includes it.
     absl::StatusOr<v1::Checkpoint> cp = gate_->vault().SignCheckpoint();
     if (!cp.ok()) return ToGrpc(cp.status());
@@ -50,9 +50,9 @@ grpc::Status AuditService::GetCheckpoint(grpc::ServerContext* ctx,
 }
 
 grpc::Status AuditService::GetPublicKey(grpc::ServerContext* ctx,
-                                        const v1::GetPublicKeyRequest*,
+                                        const v1::GetPublicKeyRequest* request,
                                         v1::GetPublicKeyResponse* response) {
-  return gate_->Run(ctx, AuditorCall(), [&](Admission&) {
+  return gate_->Run(ctx, *request, AuditorCall(), [&](Admission&) {
     response->set_key_name(gate_->vault().log_origin());
     response->set_verifier_key(gate_->vault().LogVerifierKey());
     return grpc::Status::OK;
@@ -62,7 +62,7 @@ grpc::Status AuditService::GetPublicKey(grpc::ServerContext* ctx,
 grpc::Status AuditService::GetInclusionProof(
     grpc::ServerContext* ctx, const v1::GetInclusionProofRequest* request,
     v1::InclusionProof* response) {
-  return gate_->Run(ctx, AuditorCall(), [&](Admission&) {
+  return gate_->Run(ctx, *request, AuditorCall(), [&](Admission&) {
     auto proof =
         gate_->vault().InclusionProof(request->index(), request->tree_size());
     if (!proof.ok()) return ToGrpc(proof.status());
@@ -76,7 +76,7 @@ grpc::Status AuditService::GetInclusionProof(
 grpc::Status AuditService::GetConsistencyProof(
     grpc::ServerContext* ctx, const v1::GetConsistencyProofRequest* request,
     v1::ConsistencyProof* response) {
-  return gate_->Run(ctx, AuditorCall(), [&](Admission&) {
+  return gate_->Run(ctx, *request, AuditorCall(), [&](Admission&) {
     auto proof = gate_->vault().ConsistencyProof(request->from_size(),
                                                  request->to_size());
     if (!proof.ok()) return ToGrpc(proof.status());
@@ -90,7 +90,7 @@ grpc::Status AuditService::GetConsistencyProof(
 grpc::Status AuditService::GetEntries(grpc::ServerContext* ctx,
                                       const v1::GetEntriesRequest* request,
                                       v1::GetEntriesResponse* response) {
-  return gate_->Run(ctx, AuditorCall(), [&](Admission&) {
+  return gate_->Run(ctx, *request, AuditorCall(), [&](Admission&) {
     const uint64_t size = gate_->vault().AuditSize();
     if (request->start() >= size || request->end() <= request->start()) {
       return grpc::Status(
@@ -115,7 +115,7 @@ grpc::Status AuditService::GetEntries(grpc::ServerContext* ctx,
 grpc::Status AuditService::QueryEntries(grpc::ServerContext* ctx,
                                         const v1::QueryEntriesRequest* request,
                                         v1::QueryEntriesResponse* response) {
-  return gate_->Run(ctx, AuditorCall(), [&](Admission&) {
+  return gate_->Run(ctx, *request, AuditorCall(), [&](Admission&) {
     absl::StatusOr<vault::AuditQuery> q = ToQuery(*request);
     if (!q.ok()) return ToGrpc(q.status());
     auto entries = gate_->vault().QueryAudit(*q);
@@ -132,7 +132,7 @@ grpc::Status AuditService::QueryEntries(grpc::ServerContext* ctx,
 grpc::Status AuditService::StreamEntries(
     grpc::ServerContext* ctx, const v1::QueryEntriesRequest* request,
     grpc::ServerWriter<v1::AuditEntry>* writer) {
-  return gate_->Run(ctx, AuditorCall(), [&](Admission&) {
+  return gate_->Run(ctx, *request, AuditorCall(), [&](Admission&) {
     absl::StatusOr<vault::AuditQuery> q = ToQuery(*request);
     if (!q.ok()) return ToGrpc(q.status());
     q->limit = kMaxQueryPage;

@@ -54,7 +54,7 @@ grpc::Status ComplianceService::PlaceHold(grpc::ServerContext* ctx,
                      "one hold names at most 1000 records; place several")
                : absl::OkStatus();
   };
-  return gate_->Run(ctx, spec, [&](Admission& a) {
+  return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     std::vector<std::string> ids(request->record_ids().begin(),
                                  request->record_ids().end());
     absl::StatusOr<vault::HoldRow> hold = gate_->vault().PlaceHold(
@@ -70,7 +70,7 @@ grpc::Status ComplianceService::LiftHold(grpc::ServerContext* ctx,
                                          v1::LegalHold* response) {
   CallSpec spec = Officer(v1::ACTION_MANAGE_HOLD);
   spec.vault_logs = true;
-  return gate_->Run(ctx, spec, [&](Admission& a) {
+  return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     absl::StatusOr<vault::HoldRow> hold = gate_->vault().LiftHold(
         request->hold_id(), request->reason(), std::move(a.entry));
     if (!hold.ok()) return ToGrpc(hold.status());
@@ -82,27 +82,30 @@ grpc::Status ComplianceService::LiftHold(grpc::ServerContext* ctx,
 grpc::Status ComplianceService::ListHolds(grpc::ServerContext* ctx,
                                           const v1::ListHoldsRequest* request,
                                           v1::ListHoldsResponse* response) {
-  return gate_->Run(ctx, Officer(v1::ACTION_MANAGE_HOLD), [&](Admission&) {
-    absl::StatusOr<std::vector<vault::HoldRow>> holds =
-        gate_->vault().Holds(request->include_lifted());
-    if (!holds.ok()) return ToGrpc(holds.status());
-    for (const vault::HoldRow& h : *holds) *response->add_holds() = ToProto(h);
-    return grpc::Status::OK;
-  });
+  return gate_->Run(ctx, *request, Officer(v1::ACTION_MANAGE_HOLD),
+                    [&](Admission&) {
+                      absl::StatusOr<std::vector<vault::HoldRow>> holds =
+                          gate_->vault().Holds(request->include_lifted());
+                      if (!holds.ok()) return ToGrpc(holds.status());
+                      for (const vault::HoldRow& h : *holds)
+                        *response->add_holds() = ToProto(h);
+                      return grpc::Status::OK;
+                    });
 }
 
 grpc::Status ComplianceService::ListAlerts(grpc::ServerContext* ctx,
                                            const v1::ListAlertsRequest* request,
                                            v1::ListAlertsResponse* response) {
-  return gate_->Run(ctx, Officer(v1::ACTION_MANAGE_ALERTS), [&](Admission&) {
-    absl::StatusOr<std::vector<vault::AlertRow>> alerts =
-        gate_->vault().Alerts(request->include_acknowledged());
-    if (!alerts.ok()) return ToGrpc(alerts.status());
-    for (const vault::AlertRow& a : *alerts) {
-      *response->add_alerts() = ToProto(a);
-    }
-    return grpc::Status::OK;
-  });
+  return gate_->Run(
+      ctx, *request, Officer(v1::ACTION_MANAGE_ALERTS), [&](Admission&) {
+        absl::StatusOr<std::vector<vault::AlertRow>> alerts =
+            gate_->vault().Alerts(request->include_acknowledged());
+        if (!alerts.ok()) return ToGrpc(alerts.status());
+        for (const vault::AlertRow& a : *alerts) {
+          *response->add_alerts() = ToProto(a);
+        }
+        return grpc::Status::OK;
+      });
 }
 
 grpc::Status ComplianceService::AcknowledgeAlert(
@@ -110,7 +113,7 @@ grpc::Status ComplianceService::AcknowledgeAlert(
     v1::Alert* response) {
   CallSpec spec = Officer(v1::ACTION_MANAGE_ALERTS);
   spec.detail = absl::StrCat("acknowledge ", request->alert_id());
-  return gate_->Run(ctx, spec, [&](Admission& a) {
+  return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     absl::StatusOr<vault::AlertRow> alert = gate_->vault().AcknowledgeAlert(
         request->alert_id(), a.caller.principal);
     if (!alert.ok()) return ToGrpc(alert.status());
@@ -120,20 +123,21 @@ grpc::Status ComplianceService::AcknowledgeAlert(
 }
 
 grpc::Status ComplianceService::ListLockouts(
-    grpc::ServerContext* ctx, const v1::ListLockoutsRequest*,
+    grpc::ServerContext* ctx, const v1::ListLockoutsRequest* request,
     v1::ListLockoutsResponse* response) {
-  return gate_->Run(ctx, Officer(v1::ACTION_MANAGE_ALERTS), [&](Admission&) {
-    absl::StatusOr<std::vector<vault::LockoutRow>> rows =
-        gate_->vault().Lockouts();
-    if (!rows.ok()) return ToGrpc(rows.status());
-    for (const vault::LockoutRow& r : *rows) {
-      v1::Lockout* l = response->add_lockouts();
-      l->set_principal(r.principal);
-      l->set_reason(r.reason);
-      *l->mutable_since() = lanevault::ToProto(r.since);
-    }
-    return grpc::Status::OK;
-  });
+  return gate_->Run(ctx, *request, Officer(v1::ACTION_MANAGE_ALERTS),
+                    [&](Admission&) {
+                      absl::StatusOr<std::vector<vault::LockoutRow>> rows =
+                          gate_->vault().Lockouts();
+                      if (!rows.ok()) return ToGrpc(rows.status());
+                      for (const vault::LockoutRow& r : *rows) {
+                        v1::Lockout* l = response->add_lockouts();
+                        l->set_principal(r.principal);
+                        l->set_reason(r.reason);
+                        *l->mutable_since() = lanevault::ToProto(r.since);
+                      }
+                      return grpc::Status::OK;
+                    });
 }
 
 grpc::Status ComplianceService::LiftLockout(
@@ -150,46 +154,47 @@ grpc::Status ComplianceService::LiftLockout(
     }
     return absl::OkStatus();
   };
-  return gate_->Run(ctx, spec, [&](Admission& a) {
+  return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     return ToGrpc(
         gate_->vault().LiftLockout(request->principal(), std::move(a.entry)));
   });
 }
 
 grpc::Status ComplianceService::GetRetentionReport(
-    grpc::ServerContext* ctx, const v1::RetentionReportRequest*,
+    grpc::ServerContext* ctx, const v1::RetentionReportRequest* request,
     v1::RetentionReport* response) {
-  return gate_->Run(ctx, Officer(v1::ACTION_VIEW_RETENTION), [&](Admission&) {
-    absl::StatusOr<std::vector<vault::CategoryRetentionRow>> rows =
-        gate_->vault().RetentionReport();
-    if (!rows.ok()) return ToGrpc(rows.status());
-    absl::Time next = absl::InfiniteFuture();
-    for (const vault::CategoryRetentionRow& r : *rows) {
-      v1::CategoryRetention* c = response->add_categories();
-      c->set_category(r.category);
-      c->set_items(r.items);
-      c->set_on_hold(r.on_hold);
-      c->set_overdue(r.overdue);
-      if (r.next_deadline != absl::InfiniteFuture()) {
-        *c->mutable_next_deadline() = lanevault::ToProto(r.next_deadline);
-      }
-      next = std::min(next, r.next_deadline);
-      response->set_items_overdue(response->items_overdue() + r.overdue);
-      response->set_items_on_hold(response->items_on_hold() + r.on_hold);
-    }
-    if (next != absl::InfiniteFuture()) {
-      *response->mutable_next_deadline() = lanevault::ToProto(next);
-    }
-    return grpc::Status::OK;
-  });
+  return gate_->Run(
+      ctx, *request, Officer(v1::ACTION_VIEW_RETENTION), [&](Admission&) {
+        absl::StatusOr<std::vector<vault::CategoryRetentionRow>> rows =
+            gate_->vault().RetentionReport();
+        if (!rows.ok()) return ToGrpc(rows.status());
+        absl::Time next = absl::InfiniteFuture();
+        for (const vault::CategoryRetentionRow& r : *rows) {
+          v1::CategoryRetention* c = response->add_categories();
+          c->set_category(r.category);
+          c->set_items(r.items);
+          c->set_on_hold(r.on_hold);
+          c->set_overdue(r.overdue);
+          if (r.next_deadline != absl::InfiniteFuture()) {
+            *c->mutable_next_deadline() = lanevault::ToProto(r.next_deadline);
+          }
+          next = std::min(next, r.next_deadline);
+          response->set_items_overdue(response->items_overdue() + r.overdue);
+          response->set_items_on_hold(response->items_on_hold() + r.on_hold);
+        }
+        if (next != absl::InfiniteFuture()) {
+          *response->mutable_next_deadline() = lanevault::ToProto(next);
+        }
+        return grpc::Status::OK;
+      });
 }
 
 grpc::Status ComplianceService::RotateKeys(grpc::ServerContext* ctx,
-                                           const v1::RotateKeysRequest*,
+                                           const v1::RotateKeysRequest* request,
                                            v1::RotateKeysResponse* response) {
   CallSpec spec = Officer(v1::ACTION_ROTATE_KEYS);
   spec.vault_logs = true;
-  return gate_->Run(ctx, spec, [&](Admission& a) {
+  return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     absl::StatusOr<uint32_t> version =
         gate_->vault().RotateKeys(std::move(a.entry));
     if (!version.ok()) return ToGrpc(version.status());

@@ -103,7 +103,7 @@ grpc::Status ComplianceService::GetContract(
     v1::ContractVersion* response) {
   CallSpec spec = ContractCall(v1::ACTION_READ_AUDIT);
   spec.detail = absl::StrCat("contract version ", request->version());
-  return gate_->Run(ctx, spec, [&](Admission&) {
+  return gate_->Run(ctx, *request, spec, [&](Admission&) {
     absl::StatusOr<std::vector<v1::ContractVersion>> versions = Versions();
     if (!versions.ok()) return ToGrpc(versions.status());
     for (v1::ContractVersion& v : *versions) {
@@ -123,22 +123,23 @@ grpc::Status ComplianceService::GetContract(
 }
 
 grpc::Status ComplianceService::ListContractVersions(
-    grpc::ServerContext* ctx, const v1::ListContractVersionsRequest*,
+    grpc::ServerContext* ctx, const v1::ListContractVersionsRequest* request,
     v1::ListContractVersionsResponse* response) {
-  return gate_->Run(ctx, ContractCall(v1::ACTION_READ_AUDIT), [&](Admission&) {
-    absl::StatusOr<std::vector<v1::ContractVersion>> versions = Versions();
-    if (!versions.ok()) return ToGrpc(versions.status());
-    for (v1::ContractVersion& v : *versions) {
-      *response->add_versions() = std::move(v);
-    }
-    return grpc::Status::OK;
-  });
+  return gate_->Run(
+      ctx, *request, ContractCall(v1::ACTION_READ_AUDIT), [&](Admission&) {
+        absl::StatusOr<std::vector<v1::ContractVersion>> versions = Versions();
+        if (!versions.ok()) return ToGrpc(versions.status());
+        for (v1::ContractVersion& v : *versions) {
+          *response->add_versions() = std::move(v);
+        }
+        return grpc::Status::OK;
+      });
 }
 
 grpc::Status ComplianceService::ValidateContract(
     grpc::ServerContext* ctx, const v1::ValidateContractRequest* request,
     v1::ValidateContractResponse* response) {
-  return gate_->Run(ctx, ContractCall(v1::ACTION_MANAGE_CONTRACT),
+  return gate_->Run(ctx, *request, ContractCall(v1::ACTION_MANAGE_CONTRACT),
                     [&](Admission&) {
                       v1::Contract contract;
                       const std::vector<policy::ValidationIssue> issues =
@@ -170,7 +171,7 @@ grpc::Status ComplianceService::ProposeContract(
     }
     return absl::OkStatus();
   };
-  return gate_->Run(ctx, spec, [&](Admission& a) {
+  return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     vault::ProposalRow row;
     row.contract_id = contract.id();
     row.version = contract.version();
@@ -233,7 +234,7 @@ grpc::Status ComplianceService::ActivateContract(
     next = std::move(*built);
     return absl::OkStatus();
   };
-  return gate_->Run(ctx, spec, [&](Admission& a) {
+  return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     proposal.signed_contract = signed_contract.SerializeAsString();
     vault::ContractVersionRow row;
     row.contract_id = next->contract_id();
@@ -280,7 +281,7 @@ grpc::Status ComplianceService::Explain(grpc::ServerContext* ctx,
     what_if = std::move(*built);
     return absl::OkStatus();
   };
-  return gate_->Run(ctx, spec, [&](Admission&) {
+  return gate_->Run(ctx, *request, spec, [&](Admission&) {
     // A hypothetical caller with no past: touches no evidence, no history.
     policy::AccessRequest ask;
     ask.principal = "(explain)";

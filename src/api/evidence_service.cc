@@ -56,7 +56,7 @@ grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
     asked.push_back(static_cast<v1::DataCategory>(c));
   }
   spec.facts = RecordFacts(*gate_, spec.record_id, spec.case_id, "", asked);
-  return gate_->Run(ctx, spec, [&](Admission& a) {
+  return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     // The vault logs the entry before it opens anything.
     absl::StatusOr<v1::Record> record = gate_->vault().Read(
         spec.record_id, a.decision.categories, std::move(a.entry));
@@ -85,7 +85,7 @@ grpc::Status EvidenceService::GetItem(grpc::ServerContext* ctx,
   };
   spec.facts =
       RecordFacts(*gate_, spec.record_id, spec.case_id, request->item_id(), {});
-  return gate_->Run(ctx, spec, [&](Admission& a) {
+  return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     a.entry.add_item_ids(request->item_id());
     absl::StatusOr<v1::Record> record =
         gate_->vault().Read(spec.record_id, a.decision.categories,
@@ -129,7 +129,7 @@ grpc::Status EvidenceService::SearchRecords(
                ? absl::InvalidArgumentError("'since' is after 'until'")
                : absl::OkStatus();
   };
-  return gate_->Run(ctx, spec, [&](Admission&) {
+  return gate_->Run(ctx, *request, spec, [&](Admission&) {
     absl::StatusOr<std::vector<v1::RecordSummary>> found =
         gate_->vault().Find(q);
     if (!found.ok()) return ToGrpc(found.status());
@@ -159,7 +159,7 @@ grpc::Status EvidenceService::LookupPlate(grpc::ServerContext* ctx,
                      "give the plate's letters and digits")
                : absl::OkStatus();
   };
-  return gate_->Run(ctx, spec, [&](Admission& a) {
+  return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     // One more than shown tells us whether the answer was cut.
     absl::StatusOr<std::vector<std::string>> ids = gate_->vault().LookupPlate(
         request->plate_text(), kMaxPlateMatches + 1, std::move(a.entry));

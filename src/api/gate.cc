@@ -64,7 +64,9 @@ void Gate::EndCall(const void* ctx) {
   calls_.erase(ctx);
 }
 
-grpc::Status Gate::Run(grpc::ServerContext* ctx, const CallSpec& spec,
+grpc::Status Gate::Run(grpc::ServerContext* ctx,
+                       const google::protobuf::MessageLite& request,
+                       const CallSpec& spec,
                        absl::FunctionRef<grpc::Status(Admission&)> handler) {
   std::string method;
   {
@@ -83,15 +85,15 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx, const CallSpec& spec,
   Admission admission;
   absl::StatusOr<Caller> caller = Authenticate(*ctx);
   if (!caller.ok()) {
-    v1::AuditEntry entry =
-        Entry(Caller{"(unauthenticated)"}, *ctx, spec, method);
-    entry.set_detail(absl::StrCat("peer ", ctx->peer()));
+    v1::AuditEntry entry = Entry(Caller{"(unauthenticated)"}, spec, method);
+    entry.set_detail(
+        absl::StrCat("peer ", ctx->peer(), ": ", caller.status().message()));
     return Refuse(std::move(entry), "unauthenticated",
                   static_cast<grpc::StatusCode>(caller.status().code()),
                   caller.status().message());
   }
   admission.caller = *caller;
-  v1::AuditEntry entry = Entry(*caller, *ctx, spec, method);
+  v1::AuditEntry entry = Entry(*caller, spec, method);
 
   if (ctx->deadline() == std::chrono::system_clock::time_point::max()) {
     return Refuse(std::move(entry), "no_deadline",
@@ -111,6 +113,19 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx, const CallSpec& spec,
   if (!absl::IsNotFound(lockout.status())) {
     return ToGrpc(absl::UnavailableError(absl::StrCat(
         "cannot check lockouts, refusing: ", lockout.status().message())));
+  }
+  if (const size_t bytes = request.ByteSizeLong();
+      bytes > limits_.max_request_bytes) {
+    return Refuse(std::move(entry), "too_large",
+                  grpc::StatusCode::RESOURCE_EXHAUSTED,
+                  absl::StrCat("the request is ", bytes, " bytes; at most ",
+                               limits_.max_request_bytes, " are accepted"));
+  }
+  if (caller->role == policy::Role::kUnknown) {
+    // Nothing about the request is looked at for a caller no role binds.
+    return Refuse(
+        std::move(entry), "unbound", grpc::StatusCode::PERMISSION_DENIED,
+        absl::StrCat("the contract binds ", caller->principal, " to no role"));
   }
   if (!slot.Acquire(caller->principal)) {
     return Refuse(std::move(entry), "too_many_calls",
@@ -141,19 +156,19 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx, const CallSpec& spec,
   }
   if (spec.check) {
     if (absl::Status s = spec.check(); !s.ok()) {
-      return Refuse(std::move(entry), absl::StatusCodeToString(s.code()),
+      return Refuse(std::move(entry), "bad_request",
                     static_cast<grpc::StatusCode>(s.code()), s.message());
     }
   }
-  policy::AccessRequest request = Request(*caller, spec);
+  policy::AccessRequest ask = Request(*caller, spec);
   if (spec.facts) {
-    if (absl::Status s = spec.facts(request); !s.ok()) {
+    if (absl::Status s = spec.facts(ask); !s.ok()) {
       return Refuse(std::move(entry),
                     absl::IsNotFound(s) ? "not_found" : "vault_error",
                     static_cast<grpc::StatusCode>(s.code()), s.message());
     }
   }
-  admission.decision = policy_->DecideAccess(request);
+  admission.decision = policy_->DecideAccess(ask);
   const v1::Decision& d = admission.decision.decision;
   if (!admission.decision.allowed()) {
     const bool quota = d.reason_code() == "quota";
@@ -173,6 +188,18 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx, const CallSpec& spec,
   }
   admission.entry = std::move(entry);
   return handler(admission);
+}
+
+void Gate::LogUngated(const grpc::ServerContextBase& ctx,
+                      absl::string_view method, const grpc::Status& status) {
+  absl::StatusOr<Caller> caller = Authenticate(ctx);
+  CallSpec spec;
+  v1::AuditEntry e =
+      Entry(caller.ok() ? *caller : Caller{"(unauthenticated)"}, spec, method);
+  e.set_detail(
+      absl::StrCat("refused before the gate: ", status.error_message()));
+  Refuse(std::move(e), "transport", status.error_code(), status.error_message())
+      .IgnoreError();
 }
 
 bool Gate::PeerVerified(const grpc::ServerContextBase& ctx) const {
@@ -209,10 +236,8 @@ absl::StatusOr<Caller> Gate::Authenticate(
   return Caller{id->principal, policy_->RoleOf(id->principal)};
 }
 
-v1::AuditEntry Gate::Entry(const Caller& caller, const grpc::ServerContext& ctx,
-                           const CallSpec& spec,
+v1::AuditEntry Gate::Entry(const Caller& caller, const CallSpec& spec,
                            absl::string_view method) const {
-  (void)ctx;
   v1::AuditEntry e;
   *e.mutable_time() = ToProto(vault_->clock()->Now());
   e.set_principal(caller.principal);
@@ -347,11 +372,19 @@ class GateInterceptor final : public grpc::experimental::Interceptor {
     if (ours_ && !Gated() &&
         m->QueryInterceptionHookPoint(
             InterceptionHookPoints::PRE_SEND_STATUS)) {
-      spdlog::critical("{} answered without passing the gate; answer replaced",
-                       info_->method());
-      m->ModifySendStatus(
-          grpc::Status(grpc::StatusCode::INTERNAL,
-                       "this call did not pass the decision path; refused"));
+      grpc::Status status = m->GetSendStatus();
+      if (status.ok()) {
+        spdlog::critical(
+            "{} answered without passing the gate; answer replaced",
+            info_->method());
+        status =
+            grpc::Status(grpc::StatusCode::INTERNAL,
+                         "this call did not pass the decision path; refused");
+        m->ModifySendStatus(status);
+      }
+      // Refused before any handler ran (an oversized or malformed
+      // message): logged like any refusal.
+      gate_->LogUngated(*info_->server_context(), info_->method(), status);
     }
     m->Proceed();
   }

@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "api/peer_verifier.h"
 #include "api/vault_history.h"
+#include "google/protobuf/message_lite.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "grpcpp/support/status.h"
@@ -46,6 +47,9 @@ struct Caller {
 grpc::Status ToGrpc(const absl::Status& status);
 
 struct GateLimits {
+  // Requests larger than this are refused (and logged) by the gate; gRPC's
+  // own limit, which refuses without a log entry, is set four times higher.
+  size_t max_request_bytes = 4 << 20;
   int max_calls_per_principal = 32;
   int lockout_refusals = 10;
   absl::Duration lockout_window = absl::Minutes(10);
@@ -88,7 +92,9 @@ class Gate {
 
   // The only way into a handler. Returns the refusal (logged) or what the
   // handler returns.
-  grpc::Status Run(grpc::ServerContext* ctx, const CallSpec& spec,
+  grpc::Status Run(grpc::ServerContext* ctx,
+                   const google::protobuf::MessageLite& request,
+                   const CallSpec& spec,
                    absl::FunctionRef<grpc::Status(Admission&)> handler);
 
   // For services that are not lanevault's (health, reflection): whether
@@ -101,6 +107,10 @@ class Gate {
   void BeginCall(const void* ctx, absl::string_view method);
   bool Gated(const void* ctx);
   void EndCall(const void* ctx);
+  // Logs a call refused before the gate saw it (by gRPC itself: an
+  // oversized or malformed message), or answered without it.
+  void LogUngated(const grpc::ServerContextBase& ctx, absl::string_view method,
+                  const grpc::Status& status);
 
   const policy::Policy& policy() const { return *policy_; }
   vault::Vault& vault() const { return *vault_; }
@@ -116,8 +126,8 @@ class Gate {
   grpc::Status Enter(grpc::ServerContext& ctx, const CallSpec& spec,
                      absl::string_view method, Admission* out);
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& ctx) const;
-  v1::AuditEntry Entry(const Caller& caller, const grpc::ServerContext& ctx,
-                       const CallSpec& spec, absl::string_view method) const;
+  v1::AuditEntry Entry(const Caller& caller, const CallSpec& spec,
+                       absl::string_view method) const;
   // Logs a refusal, counts it towards a lockout, and returns what to send:
   // `code` with `message`, or UNAVAILABLE when the refusal cannot be logged.
   grpc::Status Refuse(v1::AuditEntry entry, absl::string_view reason_code,

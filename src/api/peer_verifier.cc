@@ -70,6 +70,8 @@ std::string SerialHex(X509* cert) {
   std::string out = absl::AsciiStrToLower(hex != nullptr ? hex : "");
   OPENSSL_free(hex);
   BN_free(bn);
+  // As deny-lists write it: no leading zeros.
+  while (out.size() > 1 && out[0] == '0') out.erase(0, 1);
   return out;
 }
 

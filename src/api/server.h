@@ -26,6 +26,10 @@ struct ServerOptions {
   int max_streams_per_connection = 64;
   GateLimits limits;
   ContractAuthority contracts;
+  // Where SubmitCrossing hands records (the daemon shares its lanes'); null:
+  // the server keeps its own, planting canaries at `canary_every`.
+  VaultIntake* intake = nullptr;
+  int canary_every = 0;
 };
 
 class ApiServer {
@@ -52,6 +56,7 @@ class ApiServer {
             LaneStatusFn lanes);
 
   std::unique_ptr<PeerVerifier> peers_;  // null in development plain text
+  std::unique_ptr<VaultIntake> own_intake_;
   Gate gate_;
   EvidenceService evidence_;
   LaneService lanes_;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "api/gate.h"
+#include "api/vault_intake.h"
 #include "lanevault/v1/audit_service.grpc.pb.h"
 #include "lanevault/v1/compliance.grpc.pb.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
@@ -135,21 +136,26 @@ class ComplianceService final : public v1::ComplianceService::Service {
 
 using LaneStatusFn = std::function<std::vector<v1::LaneStatus>()>;
 
-// Lane state and counters for operators; never images.
+// Lane state and counters for operators, never images; crossings from
+// capture nodes, sealed to the vault.
 class LaneService final : public v1::LaneService::Service {
  public:
-  LaneService(Gate* gate, LaneStatusFn lanes)
-      : gate_(gate), lanes_(std::move(lanes)) {}
+  LaneService(Gate* gate, LaneStatusFn lanes, VaultIntake* intake)
+      : gate_(gate), lanes_(std::move(lanes)), intake_(intake) {}
   grpc::Status ListLanes(grpc::ServerContext* ctx,
                          const v1::ListLanesRequest* request,
                          v1::ListLanesResponse* response) override;
   grpc::Status GetLaneStatus(grpc::ServerContext* ctx,
                              const v1::GetLaneStatusRequest* request,
                              v1::LaneStatus* response) override;
+  grpc::Status SubmitCrossing(grpc::ServerContext* ctx,
+                              const v1::SubmitCrossingRequest* request,
+                              v1::SubmitCrossingResponse* response) override;
 
  private:
   Gate* gate_;
   LaneStatusFn lanes_;
+  VaultIntake* intake_;
 };
 
 }  // namespace lanevault::api

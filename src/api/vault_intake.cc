@@ -15,6 +15,16 @@ uint64_t VaultIntake::ItemsDropped(absl::string_view lane_id) const {
 }
 
 absl::Status VaultIntake::Submit(v1::Record record) {
+  v1::AuditEntry entry;
+  entry.set_principal(absl::StrCat("lane:", record.lane_id()));
+  entry.set_role("lane");
+  entry.set_verdict(v1::VERDICT_ALLOW);
+  entry.set_reason_code("allowed");
+  return Take(std::move(record), std::move(entry)).status();
+}
+
+absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(v1::Record record,
+                                                    v1::AuditEntry entry) {
   const v1::IntakeDecision decision = policy_->DecideIntake(record);
   int dropped = 0;
   v1::Record kept = policy::ApplyIntake(record, decision, &dropped);
@@ -27,10 +37,8 @@ absl::Status VaultIntake::Submit(v1::Record record) {
   for (v1::Item& item : *record.mutable_items()) {
     vault::Wipe(*item.mutable_content());
   }
-  v1::AuditEntry entry;
+  Kept result{kept.record_id(), kept.items_size(), dropped};
   *entry.mutable_time() = ToProto(vault_->clock()->Now());
-  entry.set_principal(absl::StrCat("lane:", kept.lane_id()));
-  entry.set_role("lane");
   entry.set_action(v1::ACTION_INTAKE);
   entry.set_record_id(kept.record_id());
   for (const v1::Item& item : kept.items()) entry.add_item_ids(item.item_id());
@@ -42,10 +50,9 @@ absl::Status VaultIntake::Submit(v1::Record record) {
     entry.set_verdict(v1::VERDICT_DENY);
     entry.set_reason_code("nothing_kept");
     auto seq = vault_->Audit(std::move(entry));
-    return seq.ok() ? absl::OkStatus() : seq.status();
+    if (!seq.ok()) return seq.status();
+    return result;
   }
-  entry.set_verdict(v1::VERDICT_ALLOW);
-  entry.set_reason_code("allowed");
   const bool plant = ShouldPlantCanary(canary_every_);
   v1::Record decoy;
   v1::AuditEntry decoy_entry;
@@ -77,7 +84,7 @@ absl::Status VaultIntake::Submit(v1::Record record) {
       spdlog::warn("could not plant a canary: {}", c.message());
     }
   }
-  return absl::OkStatus();
+  return result;
 }
 
 }  // namespace lanevault::api

@@ -22,7 +22,18 @@ class VaultIntake final : public capture::RecordSink {
               int canary_every = 0)
       : policy_(policy), vault_(vault), canary_every_(canary_every) {}
 
+  // An in-process lane's crossing, logged as "lane:<lane id>".
   absl::Status Submit(v1::Record record) override;
+
+  struct Kept {
+    std::string record_id;
+    int items_kept = 0;
+    int items_dropped = 0;
+  };
+  // A crossing with the audit entry its caller prepared (who, how, the
+  // verdict so far); the intake fills in what was kept. ALREADY_EXISTS
+  // when that record id was taken in before.
+  absl::StatusOr<Kept> Take(v1::Record record, v1::AuditEntry entry);
 
   // Items the policy dropped before they reached the vault, per lane.
   uint64_t ItemsDropped(absl::string_view lane_id) const;

@@ -195,6 +195,7 @@ int Main(int argc, char** argv) {
   sopts.listen = config->listen();
   sopts.tls = config->tls();
   sopts.dev_insecure_loopback = config->dev_insecure_loopback();
+  sopts.intake = &intake;
   if (limits.max_message_bytes() > 0) {
     sopts.max_message_bytes = limits.max_message_bytes();
   }

@@ -84,6 +84,26 @@ class SigningKey {
   std::string public_key_;
 };
 
+// The vault's intake key: capture nodes seal each crossing to its public
+// half (a libsodium sealed box: X25519 + XSalsa20-Poly1305), so neither the
+// network nor the node can read a record once it is sent.
+class IntakeKey {
+ public:
+  static IntakeKey DeriveFrom(const MasterKey& master);
+  const std::string& public_key() const { return public_key_; }  // 32 bytes
+  // INVALID_ARGUMENT when the box was not sealed to this key or altered.
+  absl::StatusOr<SecureBytes> Open(absl::string_view sealed) const;
+  // What a capture node does: anyone may seal to a public key.
+  static absl::StatusOr<std::string> Seal(absl::string_view public_key,
+                                          absl::string_view plaintext);
+
+ private:
+  IntakeKey(SecureBytes secret, std::string public_key)
+      : secret_(std::move(secret)), public_key_(std::move(public_key)) {}
+  SecureBytes secret_;
+  std::string public_key_;
+};
+
 // An item's ciphertext and its data key, wrapped by a key-encryption key.
 struct SealedItem {
   std::string wrapped_key;  // nonce || XChaCha20-Poly1305(KEK, data key)
@@ -130,6 +150,7 @@ class MasterKey {
   friend class KeyRing;
   friend class SigningKey;
   friend class BlindIndex;
+  friend class IntakeKey;
   explicit MasterKey(SecureBytes key) : key_(std::move(key)) {}
   SecureBytes key_;
 };

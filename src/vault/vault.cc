@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -80,6 +81,7 @@ Vault::Vault(std::unique_ptr<Store> store, MasterKey& master,
       log_key_(SigningKey::DeriveFrom(master, "lvaudit1")),
       plates_(BlindIndex::DeriveFrom(master)),
       canary_marks_(BlindIndex::DeriveFrom(master, 2, "lvcanary")),
+      intake_key_(IntakeKey::DeriveFrom(master)),
       keys_(std::move(master)),
       origin_(std::move(origin)),
       clock_(clock) {}
@@ -138,6 +140,14 @@ absl::Status Vault::PlantCanary(const v1::Record& decoy, v1::AuditEntry audit) {
 
 absl::StatusOr<bool> Vault::IsCanary(absl::string_view record_id) {
   return store_->HasCanaryMark(canary_marks_.Mac(record_id));
+}
+
+std::string Vault::IdempotentRecordId(absl::string_view lane_id,
+                                      absl::string_view idempotency_key) const {
+  const std::string mac = canary_marks_.Mac(
+      absl::StrCat("idempotency\n", lane_id, "\n", idempotency_key));
+  return absl::StrCat(
+      "rec_", absl::BytesToHexString(absl::string_view(mac).substr(0, 16)));
 }
 
 absl::Status Vault::Keep(const v1::Record& record, v1::AuditEntry audit,

@@ -66,6 +66,13 @@ class Vault {
   absl::Status PlantCanary(const v1::Record& decoy, v1::AuditEntry audit);
   absl::StatusOr<bool> IsCanary(absl::string_view record_id);
 
+  // The key capture nodes seal crossings to (see IntakeKey).
+  const IntakeKey& intake_key() const { return intake_key_; }
+  // A record id for a resubmission-safe intake: the same lane and key give
+  // the same id, which the store refuses twice.
+  std::string IdempotentRecordId(absl::string_view lane_id,
+                                 absl::string_view idempotency_key) const;
+
   // What may be known of a record without opening it: lane, times, contract,
   // and the categories of its items that are not past their deadline (or,
   // for `case_id`, past it but kept by a legal hold for that case).
@@ -242,6 +249,7 @@ class Vault {
   SigningKey log_key_;
   BlindIndex plates_;
   BlindIndex canary_marks_;
+  IntakeKey intake_key_;
   KeyRing keys_;
   std::string origin_;
   Clock* clock_;

@@ -19,114 +19,16 @@
 #include "lanevault/v1/lanes.grpc.pb.h"
 #include "policy/contract.h"
 #include "policy/policy.h"
+#include "testing/api_fixture.h"
 #include "testing/test_util.h"
 #include "vault/vault.h"
 
 namespace lanevault::api {
 namespace {
 
-// Every call carries a deadline; the server refuses calls without one.
-void WithDeadline(grpc::ClientContext& ctx) {
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-}
+using ::lanevault::testing::WithDeadline;
 
-class ApiTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = new testing::TempDir();
-    testing::MakeDevPki(dir_->Join("pki"));
-    testing::MakeDevPki(
-        dir_->Join("other-pki"));  // a CA the server does not trust
-  }
-  static void TearDownTestSuite() { delete dir_; }
-
-  void SetUp() override {
-    const std::string key = work_.Join("master.key");
-    ASSERT_TRUE(vault::MasterKey::CreateKeyFile(key).ok());
-    vault::VaultOptions vo;
-    vo.database = work_.Join("vault.db");
-    vo.master_key_file = key;
-    auto v = vault::Vault::Open(vo);
-    ASSERT_TRUE(v.ok()) << v.status();
-    vault_ = std::move(*v);
-    policy_ = MakePolicy();
-    StartServer();
-
-    record_.set_record_id(NewId("rec_"));
-    record_.set_lane_id("lane-1");
-    record_.set_checkpoint_id("demo-poe");
-    *record_.mutable_first_seen() = ToProto(absl::Now());
-    auto* text = record_.add_items();
-    text->set_item_id(NewId("itm_"));
-    text->set_category(v1::DATA_CATEGORY_PLATE_TEXT);
-    text->set_content("KXR4821");
-    *text->mutable_deadline() = ToProto(absl::Now() + absl::Hours(1));
-    auto* face = record_.add_items();
-    face->set_item_id(NewId("itm_"));
-    face->set_category(v1::DATA_CATEGORY_FACE_IMAGE);
-    face->set_content("face-bytes");
-    *face->mutable_deadline() = ToProto(absl::Now() + absl::Hours(1));
-    ASSERT_TRUE(vault_->Intake(record_, {}).ok());
-  }
-
-  virtual std::unique_ptr<policy::Policy> MakePolicy() {
-    return policy::NewBuiltinPolicy();
-  }
-
-  void StartServer() {
-    server_.reset();
-    ServerOptions so;
-    so.listen = "127.0.0.1:0";
-    so.tls.set_ca_cert(dir_->Join("pki/ca.pem"));
-    so.tls.set_server_cert(dir_->Join("pki/server.pem"));
-    so.tls.set_server_key(dir_->Join("pki/server.key"));
-    auto server = ApiServer::Start(so, policy_.get(), vault_.get(), [] {
-      v1::LaneStatus s;
-      s.set_lane_id("lane-1");
-      return std::vector<v1::LaneStatus>{s};
-    });
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-  }
-
-  // A channel presenting `who`'s certificate from `pki` ("" for none).
-  std::shared_ptr<grpc::Channel> Channel(const std::string& who,
-                                         const std::string& pki = "pki") {
-    auto creds = ClientTlsCredentials(
-        dir_->Join("pki/ca.pem"),
-        who.empty() ? "" : dir_->Join(absl::StrCat(pki, "/", who, ".pem")),
-        who.empty() ? "" : dir_->Join(absl::StrCat(pki, "/", who, ".key")));
-    EXPECT_TRUE(creds.ok()) << creds.status();
-    return grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
-                               *creds);
-  }
-
-  grpc::Status GetRecord(const std::string& who, const std::string& purpose,
-                         v1::GetRecordResponse* resp,
-                         const std::string& pki = "pki") {
-    auto stub = v1::EvidenceService::NewStub(Channel(who, pki));
-    grpc::ClientContext ctx;
-    WithDeadline(ctx);
-    v1::GetRecordRequest req;
-    req.set_record_id(record_.record_id());
-    req.set_purpose(purpose);
-    return stub->GetRecord(&ctx, req, resp);
-  }
-
-  std::vector<v1::AuditEntry> Log() {
-    auto entries = vault_->AuditEntries(0, 1000);
-    EXPECT_TRUE(entries.ok());
-    return *entries;
-  }
-
-  static testing::TempDir* dir_;
-  testing::TempDir work_;
-  std::unique_ptr<vault::Vault> vault_;
-  std::unique_ptr<policy::Policy> policy_;
-  std::unique_ptr<ApiServer> server_;
-  v1::Record record_;
-};
-testing::TempDir* ApiTest::dir_ = nullptr;
+class ApiTest : public testing::ApiFixture {};
 
 TEST_F(ApiTest, InspectorReadsThePlateForVehicleInspection) {
   v1::GetRecordResponse resp;
