@@ -39,14 +39,19 @@ std::string AeadEncrypt(const SecureBytes& key, absl::string_view plaintext,
   return out;
 }
 
+// `short_lived`: the result lives for one call (see SecureBytes).
 absl::StatusOr<SecureBytes> AeadDecrypt(const SecureBytes& key,
                                         absl::string_view sealed,
                                         absl::string_view ad,
-                                        absl::string_view what) {
+                                        absl::string_view what,
+                                        bool short_lived = false) {
   if (sealed.size() < kNonceBytes + kTagBytes) {
     return absl::DataLossError(absl::StrCat(what, " is truncated"));
   }
-  SecureBytes out(sealed.size() - kNonceBytes - kTagBytes);
+  SecureBytes out =
+      short_lived
+          ? SecureBytes::ShortLived(sealed.size() - kNonceBytes - kTagBytes)
+          : SecureBytes(sealed.size() - kNonceBytes - kTagBytes);
   unsigned long long written = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(
           out.data(), &written, nullptr, U(sealed) + kNonceBytes,
@@ -74,21 +79,40 @@ SecureBytes::SecureBytes(size_t size) : size_(size) {
   sodium_memzero(data_, size == 0 ? 1 : size);
 }
 
-SecureBytes::~SecureBytes() {
-  if (data_ != nullptr) sodium_free(data_);  // zeroes before freeing
+SecureBytes SecureBytes::ShortLived(size_t size) {
+  SecureBytes out;
+  out.size_ = size;
+  out.guarded_ = false;
+  out.data_ = new uint8_t[size == 0 ? 1 : size]();
+  sodium_mlock(out.data_, size == 0 ? 1 : size);  // best effort: no swap
+  return out;
 }
 
+void SecureBytes::Release() {
+  if (data_ == nullptr) return;
+  if (guarded_) {
+    sodium_free(data_);  // zeroes before freeing
+  } else {
+    sodium_munlock(data_, size_ == 0 ? 1 : size_);  // zeroes, then unlocks
+    delete[] data_;
+  }
+  data_ = nullptr;
+}
+
+SecureBytes::~SecureBytes() { Release(); }
+
 SecureBytes::SecureBytes(SecureBytes&& other) noexcept
-    : data_(other.data_), size_(other.size_) {
+    : data_(other.data_), size_(other.size_), guarded_(other.guarded_) {
   other.data_ = nullptr;
   other.size_ = 0;
 }
 
 SecureBytes& SecureBytes::operator=(SecureBytes&& other) noexcept {
   if (this != &other) {
-    if (data_ != nullptr) sodium_free(data_);
+    Release();
     data_ = other.data_;
     size_ = other.size_;
+    guarded_ = other.guarded_;
     other.data_ = nullptr;
     other.size_ = 0;
   }
@@ -362,8 +386,9 @@ absl::StatusOr<SecureBytes> KeyRing::OpenDataKey(
                                             sealed.key_version,
                                             " is not in the key ring"));
   }
-  absl::StatusOr<SecureBytes> data_key = AeadDecrypt(
-      *kek, sealed.wrapped_key, associated_data, "wrapped data key");
+  absl::StatusOr<SecureBytes> data_key =
+      AeadDecrypt(*kek, sealed.wrapped_key, associated_data, "wrapped data key",
+                  /*short_lived=*/true);
   if (!data_key.ok()) return data_key.status();
   if (data_key->size() != kKeyBytes) {
     return absl::DataLossError("wrapped data key has the wrong length");
@@ -376,7 +401,7 @@ absl::StatusOr<SecureBytes> KeyRing::Open(
   absl::StatusOr<SecureBytes> data_key = OpenDataKey(sealed, associated_data);
   if (!data_key.ok()) return data_key.status();
   return AeadDecrypt(*data_key, sealed.ciphertext, associated_data,
-                     "item ciphertext");
+                     "item ciphertext", /*short_lived=*/true);
 }
 
 absl::StatusOr<std::string> KeyRing::Rewrap(const SealedItem& sealed,

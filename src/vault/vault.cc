@@ -232,6 +232,35 @@ absl::Status Vault::Commit(IntakeRow row) {
   return w.status;
 }
 
+absl::StatusOr<uint64_t> Vault::AppendGrouped(v1::AuditEntry entry) {
+  LogWriter w;
+  w.entry = std::move(entry);
+  absl::MutexLock lock(&log_mu_);
+  log_writers_.push_back(&w);
+  while (!w.done && &w != log_writers_.front()) w.cv.Wait(&log_mu_);
+  if (w.done) return w.sequence;
+  // The front writer commits everyone queued behind it.
+  const size_t n = std::min(log_writers_.size(), kMaxGroupCommit);
+  std::vector<v1::AuditEntry> entries;
+  entries.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    entries.push_back(std::move(log_writers_[i]->entry));
+  }
+  log_mu_.Unlock();
+  absl::StatusOr<uint64_t> first = store_->AppendAuditBatch(std::move(entries));
+  log_mu_.Lock();
+  for (size_t i = 0; i < n; ++i) {
+    LogWriter* g = log_writers_.front();
+    log_writers_.pop_front();
+    g->sequence =
+        first.ok() ? absl::StatusOr<uint64_t>(*first + i) : first.status();
+    g->done = true;
+    if (g != &w) g->cv.Signal();
+  }
+  if (!log_writers_.empty()) log_writers_.front()->cv.Signal();
+  return w.sequence;
+}
+
 absl::StatusOr<StoredRecord> Vault::Fetch(absl::string_view record_id,
                                           absl::string_view principal) {
   absl::StatusOr<StoredRecord> stored = store_->GetRecord(record_id);
@@ -288,7 +317,7 @@ absl::StatusOr<v1::Record> Vault::Read(
   absl::StatusOr<StoredRecord> stored = Fetch(record_id, principal);
   if (!stored.ok()) return stored.status();
   // Fail closed: the read is logged before anything is opened.
-  if (absl::StatusOr<uint64_t> seq = store_->AppendAudit(std::move(audit));
+  if (absl::StatusOr<uint64_t> seq = AppendGrouped(std::move(audit));
       !seq.ok()) {
     return absl::UnavailableError(
         absl::StrCat("the access log cannot be written, so nothing is read: ",
@@ -354,7 +383,7 @@ absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
     return absl::InvalidArgumentError("a plate needs letters or digits");
   }
   audit.set_plate_blind_index(blind);
-  if (absl::StatusOr<uint64_t> seq = store_->AppendAudit(std::move(audit));
+  if (absl::StatusOr<uint64_t> seq = AppendGrouped(std::move(audit));
       !seq.ok()) {
     return absl::UnavailableError(absl::StrCat(
         "the access log cannot be written, so nothing is looked up: ",
@@ -368,7 +397,7 @@ std::string Vault::PlateBlindIndex(absl::string_view plate) const {
 }
 
 absl::StatusOr<uint64_t> Vault::Audit(v1::AuditEntry audit) {
-  absl::StatusOr<uint64_t> seq = store_->AppendAudit(std::move(audit));
+  absl::StatusOr<uint64_t> seq = AppendGrouped(std::move(audit));
   if (!seq.ok()) {
     return absl::UnavailableError(absl::StrCat(
         "the access log cannot be written: ", seq.status().message()));

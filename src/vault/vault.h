@@ -232,6 +232,9 @@ class Vault {
         Clock* clock);
   absl::Status LoadKeys();
   absl::Status Commit(IntakeRow row);
+  // Appends one entry, grouped with those other threads append meanwhile
+  // into one transaction (one fsync), as Commit does for intake.
+  absl::StatusOr<uint64_t> AppendGrouped(v1::AuditEntry entry);
   absl::Status Keep(const v1::Record& record, v1::AuditEntry audit,
                     bool canary);
   void NoteDeadline(absl::Time deadline);
@@ -256,6 +259,16 @@ class Vault {
 
   absl::Mutex write_mu_;
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(write_mu_);
+
+  // One log append waiting in its group-commit queue.
+  struct LogWriter {
+    v1::AuditEntry entry;
+    absl::StatusOr<uint64_t> sequence;
+    bool done = false;
+    absl::CondVar cv;
+  };
+  absl::Mutex log_mu_;
+  std::deque<LogWriter*> log_writers_ ABSL_GUARDED_BY(log_mu_);
 
   // The KEK version every data key was last found under (0: not yet
   // checked): spares the maintainer a scan of the items on every wake.
