@@ -10,8 +10,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "api/tls.h"
+#include "common/files.h"
 #include "common/program.h"
 #include "common/time_util.h"
 #include "google/protobuf/util/json_util.h"
@@ -22,8 +24,40 @@ ABSL_DECLARE_FLAG(std::string, ca);
 ABSL_DECLARE_FLAG(std::string, cert);
 ABSL_DECLARE_FLAG(std::string, key);
 ABSL_DECLARE_FLAG(double, timeout);
+ABSL_DECLARE_FLAG(std::string, config);
 
 namespace lanevault::ctl {
+
+namespace {
+
+// `name = value` from the config file, if there is one and it says.
+std::string FromConfigFile(absl::string_view name) {
+  std::string path = absl::GetFlag(FLAGS_config);
+  if (const char* v = std::getenv("LANEVAULTCTL_CONFIG");
+      path.empty() && v != nullptr) {
+    path = v;
+  }
+  const bool named = !path.empty();
+  if (const char* home = std::getenv("HOME"); !named && home != nullptr) {
+    path = absl::StrCat(home, "/.config/lanevault/ctl.conf");
+  }
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) {
+    if (named) Fail(text.status());  // a file asked for must exist
+    return "";
+  }
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+    line = absl::StripAsciiWhitespace(line.substr(0, line.find('#')));
+    const size_t eq = line.find('=');
+    if (eq == absl::string_view::npos) continue;
+    if (absl::StripAsciiWhitespace(line.substr(0, eq)) == name) {
+      return std::string(absl::StripAsciiWhitespace(line.substr(eq + 1)));
+    }
+  }
+  return "";
+}
+
+}  // namespace
 
 std::string FlagOrEnv(const std::string& flag, const char* env,
                       const std::string& fallback) {
@@ -32,9 +66,17 @@ std::string FlagOrEnv(const std::string& flag, const char* env,
   return fallback;
 }
 
+// Flag, then environment, then config file, then the default.
+std::string Setting(const std::string& flag, const char* env,
+                    absl::string_view name, const std::string& fallback) {
+  std::string v = FlagOrEnv(flag, env, "");
+  if (v.empty()) v = FromConfigFile(name);
+  return v.empty() ? fallback : v;
+}
+
 std::string Server() {
-  return FlagOrEnv(absl::GetFlag(FLAGS_server), "LANEVAULT_SERVER",
-                   "127.0.0.1:7443");
+  return Setting(absl::GetFlag(FLAGS_server), "LANEVAULT_SERVER", "server",
+                 "127.0.0.1:7443");
 }
 
 // A gRPC error as a sentence that says what to do next.
@@ -74,11 +116,11 @@ std::string Server() {
 
 std::shared_ptr<grpc::Channel> Connect() {
   const std::string ca =
-      FlagOrEnv(absl::GetFlag(FLAGS_ca), "LANEVAULT_CA", "var/pki/ca.pem");
+      Setting(absl::GetFlag(FLAGS_ca), "LANEVAULT_CA", "ca", "var/pki/ca.pem");
   const std::string cert =
-      FlagOrEnv(absl::GetFlag(FLAGS_cert), "LANEVAULT_CERT", "");
+      Setting(absl::GetFlag(FLAGS_cert), "LANEVAULT_CERT", "cert", "");
   const std::string key =
-      FlagOrEnv(absl::GetFlag(FLAGS_key), "LANEVAULT_KEY", "");
+      Setting(absl::GetFlag(FLAGS_key), "LANEVAULT_KEY", "key", "");
   auto creds = api::ClientTlsCredentials(ca, cert, key);
   if (!creds.ok()) Fail(creds.status());
   return grpc::CreateChannel(Server(), *creds);

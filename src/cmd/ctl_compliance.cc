@@ -1,5 +1,5 @@
-// lanevaultctl commands for compliance officers (holds, alerts, retention,
-// keys) and the inspector's exact-plate lookup.
+// lanevaultctl commands for compliance officers (holds, alerts, lockouts,
+// contracts, retention, keys) and the inspector's exact-plate lookup.
 
 #include "cmd/ctl_compliance.h"
 
@@ -10,12 +10,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cmd/ctl_common.h"
+#include "common/config.h"
+#include "common/files.h"
 #include "common/program.h"
 #include "lanevault/v1/compliance.grpc.pb.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
 
 ABSL_FLAG(std::string, reason, "",
-          "Why a legal hold is placed or lifted (holds place, holds lift).");
+          "Why a legal hold is placed or lifted, or a lockout lifted.");
 ABSL_FLAG(bool, all, false,
           "Include lifted holds / acknowledged alerts (holds list, alerts "
           "list).");
@@ -181,6 +183,123 @@ int Keys(const std::vector<std::string>& args) {
   return 0;
 }
 
+int Lockouts(const std::vector<std::string>& args) {
+  auto stub = Officer();
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  if (args.size() == 2 && args[1] == "list") {
+    v1::ListLockoutsResponse resp;
+    if (grpc::Status s = stub->ListLockouts(&ctx, {}, &resp); !s.ok()) {
+      FailRpc(s);
+    }
+    if (absl::GetFlag(FLAGS_json)) {
+      PrintJson(resp);
+      return 0;
+    }
+    if (resp.lockouts().empty()) std::printf("nobody is locked out\n");
+    for (const v1::Lockout& l : resp.lockouts()) {
+      std::printf("%-28s since %s\n    %s\n", l.principal().c_str(),
+                  When(l.since()).c_str(), l.reason().c_str());
+    }
+    return 0;
+  }
+  if (args.size() == 3 && args[1] == "lift") {
+    v1::LiftLockoutRequest req;
+    req.set_principal(args[2]);
+    req.set_reason(absl::GetFlag(FLAGS_reason));
+    v1::Empty done;
+    if (grpc::Status s = stub->LiftLockout(&ctx, req, &done); !s.ok()) {
+      FailRpc(s);
+    }
+    std::printf("lifted the lockout of %s\n", args[2].c_str());
+    return 0;
+  }
+  Fail("usage: lanevaultctl lockouts list | lockouts lift PRINCIPAL --reason R",
+       2);
+}
+
+void PrintVersion(const v1::ContractVersion& v) {
+  std::printf("version %llu  %s%s  %d signature(s)\n",
+              static_cast<unsigned long long>(v.version()),
+              v.active() ? "IN FORCE" : "proposed or earlier",
+              v.has_activated()
+                  ? absl::StrCat(", activated ", When(v.activated())).c_str()
+                  : "",
+              v.contract().signatures_size());
+}
+
+// contract get [VERSION] | versions | propose SIGNED | activate VERSION
+// [SIGNED]: a signed contract file as 'policy sign' writes it; activation
+// adds the file's signatures to those gathered.
+int Contract(const std::vector<std::string>& args) {
+  auto stub = Officer();
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  const std::string verb = args.size() > 1 ? args[1] : "";
+  auto signed_file = [](const std::string& path) {
+    v1::SignedContract sc;
+    auto text = ReadFileToString(path);
+    if (!text.ok()) Fail(text.status());
+    if (absl::Status s = ParseTextProto(*text, path, &sc); !s.ok()) Fail(s);
+    return sc;
+  };
+  grpc::Status s;
+  if (verb == "get" && args.size() <= 3) {
+    v1::GetContractRequest req;
+    if (args.size() == 3) req.set_version(std::stoull(args[2]));
+    v1::ContractVersion v;
+    if (s = stub->GetContract(&ctx, req, &v); !s.ok()) FailRpc(s);
+    if (absl::GetFlag(FLAGS_json)) {
+      PrintJson(v);
+    } else {
+      PrintVersion(v);
+      std::printf("%s", v.contract().text().c_str());
+    }
+    return 0;
+  }
+  if (verb == "versions" && args.size() == 2) {
+    v1::ListContractVersionsResponse resp;
+    if (s = stub->ListContractVersions(&ctx, {}, &resp); !s.ok()) FailRpc(s);
+    if (absl::GetFlag(FLAGS_json)) {
+      PrintJson(resp);
+      return 0;
+    }
+    for (const v1::ContractVersion& v : resp.versions()) PrintVersion(v);
+    return 0;
+  }
+  if (verb == "propose" && args.size() == 3) {
+    v1::ProposeContractRequest req;
+    *req.mutable_contract() = signed_file(args[2]);
+    v1::ProposeContractResponse resp;
+    if (s = stub->ProposeContract(&ctx, req, &resp); !s.ok()) FailRpc(s);
+    std::printf(
+        "proposed version %llu; activate with 'lanevaultctl contract "
+        "activate %llu' once signed\n",
+        static_cast<unsigned long long>(resp.version()),
+        static_cast<unsigned long long>(resp.version()));
+    for (const auto& i : resp.issues()) {
+      std::printf("  warning: %s: %s\n", i.field_path().c_str(),
+                  i.message().c_str());
+    }
+    return 0;
+  }
+  if (verb == "activate" && (args.size() == 3 || args.size() == 4)) {
+    v1::ActivateContractRequest req;
+    req.set_version(std::stoull(args[2]));
+    if (args.size() == 4) {
+      *req.mutable_signatures() = signed_file(args[3]).signatures();
+    }
+    v1::ContractVersion v;
+    if (s = stub->ActivateContract(&ctx, req, &v); !s.ok()) FailRpc(s);
+    PrintVersion(v);
+    return 0;
+  }
+  Fail(
+      "usage: lanevaultctl contract get [VERSION] | versions | propose "
+      "SIGNED_FILE | activate VERSION [SIGNED_FILE]",
+      2);
+}
+
 }  // namespace
 
 int LookupPlate(const std::string& plate) {
@@ -214,6 +333,10 @@ bool RunComplianceCommand(const std::vector<std::string>& args, int* rc) {
     *rc = RetentionReport();
   } else if (args[0] == "keys") {
     *rc = Keys(args);
+  } else if (args[0] == "lockouts") {
+    *rc = Lockouts(args);
+  } else if (args[0] == "contract") {
+    *rc = Contract(args);
   } else {
     return false;
   }

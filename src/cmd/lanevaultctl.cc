@@ -78,6 +78,9 @@ ABSL_FLAG(std::string, signing_key, "",
 ABSL_FLAG(std::string, key_name, "",
           "'policy sign': your name, recorded with the signature.");
 ABSL_FLAG(double, timeout, 10, "Seconds to wait for the server.");
+ABSL_FLAG(std::string, config, "",
+          "A file of 'name = value' lines for server, ca, cert, key "
+          "(env LANEVAULTCTL_CONFIG; default ~/.config/lanevault/ctl.conf).");
 ABSL_FLAG(bool, json, false, "Print JSON for scripts instead of tables.");
 
 namespace lanevault {
@@ -106,10 +109,15 @@ constexpr char kUsage[] =
     "  lanevaultctl alerts list [--all] | alerts ack ALERT_ID\n"
     "  lanevaultctl retention report\n"
     "  lanevaultctl keys rotate\n"
+    "  lanevaultctl lockouts list | lockouts lift PRINCIPAL --reason R\n"
+    "  lanevaultctl contract get [VERSION] | versions\n"
+    "  lanevaultctl contract propose SIGNED | activate VERSION [SIGNED]\n"
     "  lanevaultctl policy sign FILE --signing_key KEYFILE --key_name NAME "
     "--out SIGNED\n\n"
-    "Connection: --server, --ca, --cert, --key (or LANEVAULT_SERVER,\n"
-    "LANEVAULT_CA, LANEVAULT_CERT, LANEVAULT_KEY). Exit codes: 0 done,\n"
+    "Connection: --server, --ca, --cert, --key, or LANEVAULT_SERVER,\n"
+    "LANEVAULT_CA, LANEVAULT_CERT, LANEVAULT_KEY, or 'server = …' lines\n"
+    "in a config file (--config, LANEVAULTCTL_CONFIG, default\n"
+    "~/.config/lanevault/ctl.conf), in that order. Exit codes: 0 done,\n"
     "1 refused or failed, 2 bad usage.";
 
 using ctl::CategoryName;

@@ -124,7 +124,14 @@ if ctl "${as_inspector[@]}" keys rotate >/dev/null 2>&1; then
   fail "an inspector rotated the keys"
 fi
 ctl "${as_officer[@]}" alerts list >/dev/null || fail "alerts list"
-echo "plate lookup, retention report, hold, key rotation: ok"
+ctl "${as_officer[@]}" lockouts list | grep -q "nobody is locked out" ||
+  fail "lockouts list"
+# The certificate from a config file instead of flags.
+printf 'cert = %s\nkey = %s  # the officer\n' "$work/pki/compliance-dev.pem" \
+  "$work/pki/compliance-dev.key" >"$work/ctl.conf"
+LANEVAULTCTL_CONFIG="$work/ctl.conf" ctl lockouts list >/dev/null ||
+  fail "config file not used"
+echo "plate lookup, retention report, hold, key rotation, lockouts: ok"
 
 kill -TERM "$daemon"
 wait "$daemon" || fail "daemon did not exit cleanly on SIGTERM"
