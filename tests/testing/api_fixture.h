@@ -5,6 +5,7 @@
 // file, and certificates made by the project's own dev PKI script; one
 // record (plate text and a face) taken in.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,11 +14,13 @@
 #include "absl/time/clock.h"
 #include "api/server.h"
 #include "api/tls.h"
+#include "common/files.h"
 #include "common/ids.h"
 #include "common/time_util.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
+#include "policy/contract.h"
 #include "policy/policy.h"
 #include "testing/test_util.h"
 #include "vault/vault.h"
@@ -27,6 +30,21 @@ namespace lanevault::testing {
 // Every call carries a deadline; the server refuses calls without one.
 inline void WithDeadline(grpc::ClientContext& ctx) {
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+}
+
+// The pilot contract from deploy/contracts, as a policy; `edit` may
+// change it first (smaller quotas, stricter permits).
+inline std::unique_ptr<policy::Policy> PilotPolicy(
+    const std::function<void(v1::Contract&)>& edit = nullptr) {
+  auto text = ReadFileToString(std::string(LANEVAULT_SOURCE_DIR) +
+                               "/deploy/contracts/land-border-pilot.textproto");
+  EXPECT_TRUE(text.ok());
+  auto contract = policy::ParseContract(*text);
+  EXPECT_TRUE(contract.ok());
+  if (edit) edit(*contract);
+  auto p = policy::NewContractPolicy(*contract);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return std::move(*p);
 }
 
 class ApiFixture : public ::testing::Test {

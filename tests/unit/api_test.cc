@@ -365,15 +365,7 @@ TEST_F(ApiTest, AuditorsQueryAndStreamTheLog) {
 class ContractApiTest : public ApiTest {
  protected:
   std::unique_ptr<policy::Policy> MakePolicy() override {
-    auto text =
-        ReadFileToString(std::string(LANEVAULT_SOURCE_DIR) +
-                         "/deploy/contracts/land-border-pilot.textproto");
-    EXPECT_TRUE(text.ok());
-    auto contract = policy::ParseContract(*text);
-    EXPECT_TRUE(contract.ok());
-    auto p = policy::NewContractPolicy(*contract);
-    EXPECT_TRUE(p.ok()) << p.status();
-    return std::move(*p);
+    return testing::PilotPolicy();
   }
 };
 

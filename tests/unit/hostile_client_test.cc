@@ -50,20 +50,13 @@ class HostileTest : public testing::ApiFixture {
   }
 
   std::unique_ptr<policy::Policy> MakePolicy() override {
-    auto text =
-        ReadFileToString(std::string(LANEVAULT_SOURCE_DIR) +
-                         "/deploy/contracts/land-border-pilot.textproto");
-    EXPECT_TRUE(text.ok());
-    auto contract = policy::ParseContract(*text);
-    EXPECT_TRUE(contract.ok());
-    for (v1::Permit& p : *contract->mutable_permits()) {
-      if (p.role() != "inspector") continue;
-      p.mutable_quota()->set_reads_per_window(3);
-      if (p.id() == "inspector-identity") p.set_case_id_required(true);
-    }
-    auto p = policy::NewContractPolicy(*contract);
-    EXPECT_TRUE(p.ok()) << p.status();
-    return std::move(*p);
+    return testing::PilotPolicy([](v1::Contract& contract) {
+      for (v1::Permit& p : *contract.mutable_permits()) {
+        if (p.role() != "inspector") continue;
+        p.mutable_quota()->set_reads_per_window(3);
+        if (p.id() == "inspector-identity") p.set_case_id_required(true);
+      }
+    });
   }
 
   void Configure(ServerOptions& so) override {
