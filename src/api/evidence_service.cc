@@ -33,6 +33,17 @@ std::function<absl::Status(policy::AccessRequest&)> RecordFacts(
   };
 }
 
+// Every evidence call states why, and may name a case.
+template <class Request>
+CallSpec EvidenceCall(v1::Action action, const Request& request) {
+  CallSpec spec;
+  spec.action = action;
+  spec.purpose = request.purpose();
+  spec.case_id = request.case_id();
+  spec.needs_purpose = true;
+  return spec;
+}
+
 grpc::Status ReadFailed(const absl::Status& status) {
   if (absl::IsDataLoss(status))
     spdlog::error("DATA LOSS: {}", status.message());
@@ -44,12 +55,8 @@ grpc::Status ReadFailed(const absl::Status& status) {
 grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
                                         const v1::GetRecordRequest* request,
                                         v1::GetRecordResponse* response) {
-  CallSpec spec;
-  spec.action = v1::ACTION_READ_RECORD;
-  spec.purpose = request->purpose();
-  spec.case_id = request->case_id();
+  CallSpec spec = EvidenceCall(v1::ACTION_READ_RECORD, *request);
   spec.record_id = request->record_id();
-  spec.needs_purpose = true;
   spec.vault_logs = true;
   std::vector<v1::DataCategory> asked;
   for (int c : request->categories()) {
@@ -70,12 +77,8 @@ grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
 grpc::Status EvidenceService::GetItem(grpc::ServerContext* ctx,
                                       const v1::GetItemRequest* request,
                                       v1::GetItemResponse* response) {
-  CallSpec spec;
-  spec.action = v1::ACTION_READ_ITEM;
-  spec.purpose = request->purpose();
-  spec.case_id = request->case_id();
+  CallSpec spec = EvidenceCall(v1::ACTION_READ_ITEM, *request);
   spec.record_id = request->record_id();
-  spec.needs_purpose = true;
   spec.vault_logs = true;
   spec.detail = absl::StrCat("item ", request->item_id());
   spec.check = [request] {
@@ -111,11 +114,7 @@ grpc::Status EvidenceService::SearchRecords(
   if (request->has_until()) q.until = FromProto(request->until());
   q.after_record_id = request->page_token();
   q.limit = request->page_size() > 0 ? request->page_size() : kMaxSearchResults;
-  CallSpec spec;
-  spec.action = v1::ACTION_SEARCH_METADATA;
-  spec.purpose = request->purpose();
-  spec.case_id = request->case_id();
-  spec.needs_purpose = true;
+  CallSpec spec = EvidenceCall(v1::ACTION_SEARCH_METADATA, *request);
   spec.detail = absl::StrCat("lane=", q.lane_id, " limit=", q.limit,
                              " asked=", request->page_size());
   spec.check = [&q] {
@@ -145,11 +144,7 @@ grpc::Status EvidenceService::SearchRecords(
 grpc::Status EvidenceService::LookupPlate(grpc::ServerContext* ctx,
                                           const v1::LookupPlateRequest* request,
                                           v1::LookupPlateResponse* response) {
-  CallSpec spec;
-  spec.action = v1::ACTION_SEARCH_PLATE;
-  spec.purpose = request->purpose();
-  spec.case_id = request->case_id();
-  spec.needs_purpose = true;
+  CallSpec spec = EvidenceCall(v1::ACTION_SEARCH_PLATE, *request);
   spec.vault_logs = true;
   // Never the text: the entry carries the plate's blind index only.
   spec.plate = request->plate_text();

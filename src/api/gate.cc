@@ -90,7 +90,7 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
         absl::StrCat("peer ", ctx->peer(), ": ", caller.status().message()));
     return Refuse(std::move(entry), "unauthenticated",
                   static_cast<grpc::StatusCode>(caller.status().code()),
-                  caller.status().message());
+                  caller.status().message(), Counting::kNot);
   }
   admission.caller = *caller;
   v1::AuditEntry entry = Entry(*caller, spec, method);
@@ -108,7 +108,8 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
         std::move(entry), "locked_out", grpc::StatusCode::PERMISSION_DENIED,
         absl::StrCat(caller->principal, " is locked out since ",
                      FormatTime(lockout->since), " (", lockout->reason,
-                     "); a compliance officer must lift it"));
+                     "); a compliance officer must lift it"),
+        Counting::kNot);
   }
   if (!absl::IsNotFound(lockout.status())) {
     return ToGrpc(absl::UnavailableError(absl::StrCat(
@@ -146,7 +147,7 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
       const v1::AuditEntry cause = entry;
       grpc::Status refused = Refuse(
           std::move(entry), "canary", grpc::StatusCode::PERMISSION_DENIED,
-          "access refused and reported to compliance");
+          "access refused and reported to compliance", Counting::kNot);
       grpc::Status locked =
           LockOutNow(cause, "canary_read",
                      absl::StrCat("touched canary record ", spec.record_id,
@@ -175,7 +176,7 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
     return Refuse(std::move(entry), d.reason_code(),
                   quota ? grpc::StatusCode::RESOURCE_EXHAUSTED
                         : grpc::StatusCode::PERMISSION_DENIED,
-                  d.reason(), &d);
+                  d.reason(), Counting::kTowardsLockout, &d);
   }
   Stamp(entry, v1::VERDICT_ALLOW, d);
   for (v1::DataCategory c : admission.decision.categories) {
@@ -277,7 +278,7 @@ void Gate::Stamp(v1::AuditEntry& entry, v1::Verdict verdict,
 
 grpc::Status Gate::Refuse(v1::AuditEntry entry, absl::string_view reason_code,
                           grpc::StatusCode code, absl::string_view message,
-                          const v1::Decision* decision) {
+                          Counting counting, const v1::Decision* decision) {
   if (decision != nullptr) {
     Stamp(entry, v1::VERDICT_DENY, *decision);
   } else {
@@ -291,12 +292,7 @@ grpc::Status Gate::Refuse(v1::AuditEntry entry, absl::string_view reason_code,
     return ToGrpc(absl::UnavailableError(
         "the access log cannot be written; nothing is served until it can"));
   }
-  // Lockouts and missing identities do not count: there is nobody new to
-  // lock out.
-  if (reason_code != "locked_out" && reason_code != "unauthenticated" &&
-      reason_code != "canary") {
-    CountTowardsLockout(entry);
-  }
+  if (counting == Counting::kTowardsLockout) CountTowardsLockout(entry);
   return grpc::Status(code, std::string(message));
 }
 

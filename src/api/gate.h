@@ -123,15 +123,17 @@ class Gate {
 
  private:
   class CallSlot;
-  grpc::Status Enter(grpc::ServerContext& ctx, const CallSpec& spec,
-                     absl::string_view method, Admission* out);
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& ctx) const;
   v1::AuditEntry Entry(const Caller& caller, const CallSpec& spec,
                        absl::string_view method) const;
-  // Logs a refusal, counts it towards a lockout, and returns what to send:
+  // Whether a refusal counts towards a lockout. Those of nobody (no
+  // identity) or of someone already being locked out do not.
+  enum class Counting { kTowardsLockout, kNot };
+  // Logs a refusal, counts it if it counts, and returns what to send:
   // `code` with `message`, or UNAVAILABLE when the refusal cannot be logged.
   grpc::Status Refuse(v1::AuditEntry entry, absl::string_view reason_code,
                       grpc::StatusCode code, absl::string_view message,
+                      Counting counting = Counting::kTowardsLockout,
                       const v1::Decision* decision = nullptr);
   void CountTowardsLockout(const v1::AuditEntry& refusal);
   grpc::Status LockOutNow(const v1::AuditEntry& cause, absl::string_view kind,

@@ -22,12 +22,6 @@ constexpr char kCipherSuites[] =
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305";
 
-GateLimits LimitsOf(const ServerOptions& options) {
-  GateLimits limits = options.limits;
-  limits.max_request_bytes = static_cast<size_t>(options.max_message_bytes);
-  return limits;
-}
-
 }  // namespace
 
 ApiServer::ApiServer(const policy::Policy* policy, vault::Vault* vault,
@@ -38,7 +32,7 @@ ApiServer::ApiServer(const policy::Policy* policy, vault::Vault* vault,
                       ? std::make_unique<VaultIntake>(policy, vault,
                                                       options.canary_every)
                       : nullptr),
-      gate_(policy, vault, peers_.get(), LimitsOf(options)),
+      gate_(policy, vault, peers_.get(), options.limits),
       evidence_(&gate_),
       lanes_(&gate_, std::move(lanes),
              options.intake != nullptr ? options.intake : own_intake_.get()),
@@ -84,8 +78,9 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   builder.AddListeningPort(options.listen, creds, &api->port_);
   // The gate refuses (and logs) requests over the limit; gRPC's own hard
   // limit, which logs nothing, sits above it.
-  builder.SetMaxReceiveMessageSize(4 * options.max_message_bytes);
-  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  const int max_bytes = static_cast<int>(options.limits.max_request_bytes);
+  builder.SetMaxReceiveMessageSize(4 * max_bytes);
+  builder.SetMaxSendMessageSize(max_bytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              options.max_streams_per_connection);
   builder.RegisterService(&api->evidence_);

@@ -22,9 +22,8 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:0";  // port 0: pick a free one
   v1::TlsConfig tls;
   bool dev_insecure_loopback = false;  // plain text; loopback only
-  int max_message_bytes = 4 << 20;     // receive and send
   int max_streams_per_connection = 64;
-  GateLimits limits;
+  GateLimits limits;  // its max_request_bytes also caps responses
   ContractAuthority contracts;
   // Where SubmitCrossing hands records (the daemon shares its lanes'); null:
   // the server keeps its own, planting canaries at `canary_every`.

@@ -6,17 +6,13 @@
 #include <sys/stat.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "api/checkpointer.h"
 #include "api/server.h"
@@ -197,7 +193,8 @@ int Main(int argc, char** argv) {
   sopts.dev_insecure_loopback = config->dev_insecure_loopback();
   sopts.intake = &intake;
   if (limits.max_message_bytes() > 0) {
-    sopts.max_message_bytes = limits.max_message_bytes();
+    sopts.limits.max_request_bytes =
+        static_cast<size_t>(limits.max_message_bytes());
   }
   if (limits.max_calls_per_principal() > 0) {
     sopts.limits.max_calls_per_principal = limits.max_calls_per_principal();

@@ -23,21 +23,6 @@ ProposalRow ProposalFromRow(const Statement& q) {
 
 }  // namespace
 
-absl::StatusOr<LockoutRow> SqliteStore::GetLockout(
-    absl::string_view principal) {
-  absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> q = db_.Cached(
-      "SELECT principal, reason, since_us FROM lockouts WHERE principal = ?");
-  if (!q.ok()) return q.status();
-  q->Bind(1, principal);
-  absl::StatusOr<bool> row = q->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) {
-    return absl::NotFoundError(absl::StrCat(principal, " is not locked out"));
-  }
-  return LockoutFromRow(*q);
-}
-
 absl::Status SqliteStore::PutLockout(const LockoutRow& lockout,
                                      v1::AuditEntry audit) {
   absl::MutexLock lock(&mu_);

@@ -106,7 +106,6 @@ class SqliteStore final : public Store {
   absl::StatusOr<AlertRow> AcknowledgeAlert(absl::string_view alert_id,
                                             absl::string_view by) override;
 
-  absl::StatusOr<LockoutRow> GetLockout(absl::string_view principal) override;
   absl::Status PutLockout(const LockoutRow& lockout,
                           v1::AuditEntry audit) override;
   absl::StatusOr<std::vector<LockoutRow>> Lockouts() override;

@@ -297,9 +297,6 @@ class Store {
                                                     absl::string_view by) = 0;
 
   // --- What the API enforces: lockouts, refusals, canaries. ---
-  // NOT_FOUND when `principal` is not locked out.
-  virtual absl::StatusOr<LockoutRow> GetLockout(
-      absl::string_view principal) = 0;
   // Stores the lockout and its audit entry together; ALREADY_EXISTS (and
   // nothing written) when the principal is already locked out.
   virtual absl::Status PutLockout(const LockoutRow& lockout,

@@ -81,6 +81,7 @@ Vault::Vault(std::unique_ptr<Store> store, MasterKey& master,
       log_key_(SigningKey::DeriveFrom(master, "lvaudit1")),
       plates_(BlindIndex::DeriveFrom(master)),
       canary_marks_(BlindIndex::DeriveFrom(master, 2, "lvcanary")),
+      idempotent_ids_(BlindIndex::DeriveFrom(master, 3, "lvidempo")),
       intake_key_(IntakeKey::DeriveFrom(master)),
       keys_(std::move(master)),
       origin_(std::move(origin)),
@@ -98,6 +99,7 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
   std::unique_ptr<Vault> vault(
       new Vault(std::move(*store), *key, opts.log_origin, opts.clock));
   if (absl::Status s = vault->LoadKeys(); !s.ok()) return s;
+  if (absl::Status s = vault->LoadLockouts(); !s.ok()) return s;
   return vault;
 }
 
@@ -144,8 +146,8 @@ absl::StatusOr<bool> Vault::IsCanary(absl::string_view record_id) {
 
 std::string Vault::IdempotentRecordId(absl::string_view lane_id,
                                       absl::string_view idempotency_key) const {
-  const std::string mac = canary_marks_.Mac(
-      absl::StrCat("idempotency\n", lane_id, "\n", idempotency_key));
+  const std::string mac =
+      idempotent_ids_.Mac(absl::StrCat(lane_id, "\n", idempotency_key));
   return absl::StrCat(
       "rec_", absl::BytesToHexString(absl::string_view(mac).substr(0, 16)));
 }

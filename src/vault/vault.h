@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -231,6 +232,7 @@ class Vault {
   Vault(std::unique_ptr<Store> store, MasterKey& master, std::string origin,
         Clock* clock);
   absl::Status LoadKeys();
+  absl::Status LoadLockouts();
   absl::Status Commit(IntakeRow row);
   // Appends one entry, grouped with those other threads append meanwhile
   // into one transaction (one fsync), as Commit does for intake.
@@ -252,6 +254,7 @@ class Vault {
   SigningKey log_key_;
   BlindIndex plates_;
   BlindIndex canary_marks_;
+  BlindIndex idempotent_ids_;
   IntakeKey intake_key_;
   KeyRing keys_;
   std::string origin_;
@@ -273,6 +276,13 @@ class Vault {
   // The KEK version every data key was last found under (0: not yet
   // checked): spares the maintainer a scan of the items on every wake.
   std::atomic<uint32_t> rewrap_settled_at_{0};
+
+  // Every call asks whether its caller is locked out: answered from this
+  // copy of the lockouts table (small, changed only through this class)
+  // instead of a query that waits behind every commit.
+  absl::Mutex lockouts_mu_;
+  absl::flat_hash_map<std::string, LockoutRow> lockouts_
+      ABSL_GUARDED_BY(lockouts_mu_);
 
   absl::Mutex maintainer_mu_;
   std::unique_ptr<Maintainer> maintainer_ ABSL_GUARDED_BY(maintainer_mu_);

@@ -6,8 +6,24 @@
 
 namespace lanevault::vault {
 
+absl::Status Vault::LoadLockouts() {
+  absl::StatusOr<std::vector<LockoutRow>> rows = store_->Lockouts();
+  if (!rows.ok()) return rows.status();
+  absl::MutexLock lock(&lockouts_mu_);
+  for (LockoutRow& row : *rows) {
+    std::string principal = row.principal;
+    lockouts_.emplace(std::move(principal), std::move(row));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<LockoutRow> Vault::Lockout(absl::string_view principal) {
-  return store_->GetLockout(principal);
+  absl::MutexLock lock(&lockouts_mu_);
+  auto it = lockouts_.find(principal);
+  if (it == lockouts_.end()) {
+    return absl::NotFoundError(absl::StrCat(principal, " is not locked out"));
+  }
+  return it->second;
 }
 
 absl::Status Vault::LockOut(absl::string_view principal, absl::string_view kind,
@@ -17,6 +33,10 @@ absl::Status Vault::LockOut(absl::string_view principal, absl::string_view kind,
   absl::Status s = store_->PutLockout(row, std::move(audit));
   if (absl::IsAlreadyExists(s)) return absl::OkStatus();
   if (!s.ok()) return s;
+  {
+    absl::MutexLock lock(&lockouts_mu_);
+    lockouts_.insert_or_assign(row.principal, row);
+  }
   RaiseAlert("critical", kind, principal,
              absl::StrCat(principal, " is locked out: ", reason,
                           ". Lift with 'lanevaultctl lockouts lift' once "
@@ -30,7 +50,12 @@ absl::StatusOr<std::vector<LockoutRow>> Vault::Lockouts() {
 
 absl::Status Vault::LiftLockout(absl::string_view principal,
                                 v1::AuditEntry audit) {
-  return store_->DeleteLockout(principal, std::move(audit));
+  absl::Status s = store_->DeleteLockout(principal, std::move(audit));
+  if (s.ok()) {
+    absl::MutexLock lock(&lockouts_mu_);
+    lockouts_.erase(principal);
+  }
+  return s;
 }
 
 absl::StatusOr<uint32_t> Vault::CountRefusals(absl::string_view principal,

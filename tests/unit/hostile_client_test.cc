@@ -65,7 +65,7 @@ class HostileTest : public testing::ApiFixture {
     if (!std::ifstream(deny_list_).good()) std::ofstream(deny_list_) << "";
     so.tls.set_deny_list_file(deny_list_);
     so.limits.lockout_refusals = kLockoutRefusals;
-    so.max_message_bytes = 64 << 10;
+    so.limits.max_request_bytes = 64 << 10;
   }
 
   grpc::Status Read(const std::string& who, const std::string& record_id,
