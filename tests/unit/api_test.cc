@@ -21,6 +21,7 @@
 #include "policy/policy.h"
 #include "testing/api_fixture.h"
 #include "testing/test_util.h"
+#include "vault/crypto.h"
 #include "vault/vault.h"
 
 namespace lanevault::api {
@@ -359,6 +360,45 @@ TEST_F(ApiTest, AuditorsQueryAndStreamTheLog) {
   while (reader->Read(&e)) ++streamed;
   EXPECT_TRUE(reader->Finish().ok());
   EXPECT_EQ(streamed, 7);
+}
+
+// A capture node seals a crossing to the vault's intake key; sending it
+// again with the same idempotency key stores nothing new.
+TEST_F(ApiTest, LaneSubmitsASealedCrossingOnceEvenIfSentTwice) {
+  v1::Record crossing = record_;
+  crossing.set_record_id(NewId("rec_"));
+  for (v1::Item& item : *crossing.mutable_items()) {
+    item.set_item_id(NewId("itm_"));
+  }
+  auto sealed = vault::IntakeKey::Seal(vault_->intake_key().public_key(),
+                                       crossing.SerializeAsString());
+  ASSERT_TRUE(sealed.ok());
+  v1::SubmitCrossingRequest req;
+  req.set_sealed_record(*sealed);
+  req.set_lane_id(crossing.lane_id());
+  req.set_idempotency_key("lane-1/frame-812");
+  auto stub = v1::LaneService::NewStub(Channel("lane-dev"));
+  const auto before = vault_->RecordCount();
+  ASSERT_TRUE(before.ok());
+  std::string first_id;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
+    v1::SubmitCrossingResponse resp;
+    grpc::Status s = stub->SubmitCrossing(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    if (attempt == 0) first_id = resp.record_id();
+    EXPECT_EQ(resp.record_id(), first_id);
+  }
+  EXPECT_EQ(*vault_->RecordCount(), *before + 1);
+  // A box sealed to another key does not open.
+  req.set_sealed_record(std::string(200, 'x'));
+  grpc::ClientContext ctx;
+  WithDeadline(ctx);
+  v1::SubmitCrossingResponse resp;
+  EXPECT_EQ(stub->SubmitCrossing(&ctx, req, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Log().back().reason_code(), "bad_request");
 }
 
 // Under the pilot contract, with history from the access log.
