@@ -96,18 +96,18 @@ std::optional<v1::Record> CrossingTracker::Observe(
   }
   for (const PlateSighting& p : plates) {
     // Larger plates are read more reliably: weigh the vote by height too.
-    const double weight = p.reading.confidence * std::sqrt(p.box.height);
+    const double weight = p.best().confidence * std::sqrt(p.box.height);
     auto it = std::find_if(votes_.begin(), votes_.end(), [&](const Vote& v) {
-      return v.text == p.reading.text;
+      return v.text == p.best().text;
     });
     if (it == votes_.end()) {
-      votes_.push_back({p.reading.text, 0, 0, 0});
+      votes_.push_back({p.best().text, 0, 0, 0});
       it = votes_.end() - 1;
     }
     it->weight += weight;
     ++it->votes;
-    it->best_confidence = std::max(it->best_confidence, p.reading.confidence);
-    Offer(best_plate_, frame.image, p.box, p.reading.confidence, frame.index);
+    it->best_confidence = std::max(it->best_confidence, p.best().confidence);
+    Offer(best_plate_, frame.image, p.box, p.best().confidence, frame.index);
   }
   return std::nullopt;
 }

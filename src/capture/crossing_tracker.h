@@ -7,15 +7,10 @@
 
 #include "capture/detectors.h"
 #include "capture/frame_source.h"
+#include "capture/plate_finder.h"
 #include "lanevault/v1/types.pb.h"
 
 namespace lanevault::capture {
-
-// A plate seen in one frame, with what the reader made of it.
-struct PlateSighting {
-  cv::Rect box;
-  PlateReading reading;
-};
 
 // Turns per-frame detections into one record per vehicle crossing: faces
 // are associated across frames into one track per occupant, plate readings

@@ -88,8 +88,10 @@ class VideoSource final : public FrameSource {
       if (count <= 0 || pos >= count) return std::nullopt;
       ++corrupt_;
     }
+    ended_early_ = true;
     return std::nullopt;
   }
+  bool ended_early() const override { return ended_early_; }
   uint64_t corrupt_frames() const override { return corrupt_; }
   bool is_live() const override { return live_; }
 
@@ -101,6 +103,7 @@ class VideoSource final : public FrameSource {
   int device_;
   int64_t index_ = 0;
   uint64_t corrupt_ = 0;
+  bool ended_early_ = false;
 };
 
 }  // namespace

@@ -31,6 +31,9 @@ class FrameSource {
   // Whether the source can come back after UNAVAILABLE (streams, devices).
   virtual bool is_live() const = 0;
   virtual absl::Status Reopen() = 0;
+  // After Next() gave nullopt: whether the file stopped before its own end
+  // (truncated or damaged), which the lane reports.
+  virtual bool ended_early() const { return false; }
 };
 
 // Opens "folder:PATH" (images in name order), "file:PATH" (a video file),

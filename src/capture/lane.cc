@@ -10,8 +10,13 @@
 namespace lanevault::capture {
 namespace {
 
-constexpr int kMaxPlateCandidatesRead = 4;
-constexpr int kMaxDeliveryAttempts = 30;
+constexpr int kDefaultQueueFrames = 4;
+// Records waiting for the vault. Each is a few crops (~100 KB); when the
+// vault is this far behind, the analyser waits and frames are dropped.
+constexpr int kOutboxRecords = 16;
+// After Stop(), a record still refused is retried this often, then counted
+// as failed and logged by id.
+constexpr int kAttemptsAfterStop = 3;
 
 CrossingTracker::Options TrackerOptions(const v1::LaneConfig& c) {
   CrossingTracker::Options o;
@@ -47,7 +52,10 @@ Lane::Lane(v1::LaneConfig config, std::unique_ptr<FrameSource> source,
       source_(std::move(source)),
       detectors_(std::move(detectors)),
       sink_(sink),
-      tracker_(TrackerOptions(config_)) {}
+      tracker_(TrackerOptions(config_)),
+      frames_(config_.queue_frames() > 0 ? config_.queue_frames()
+                                         : kDefaultQueueFrames),
+      outbox_(kOutboxRecords) {}
 
 Lane::~Lane() {
   Stop();
@@ -94,17 +102,59 @@ absl::Status Lane::Run() {
   SetState(v1::LANE_STATE_RUNNING);
   spdlog::info("lane {} (checkpoint {}) reading {}", id(),
                config_.checkpoint_id(), config_.source());
-  const absl::Duration min_interval =
-      config_.max_fps() > 0 ? absl::Seconds(1.0 / config_.max_fps())
-                            : absl::ZeroDuration();
-  absl::Time next_frame = absl::Now();
+  std::thread reader([this] { ReadFrames(); });
+  std::thread delivery([this] { DeliverRecords(); });
+  AnalyseFrames();
+  reader.join();
+  delivery.join();
+  {
+    absl::MutexLock lock(&mu_);
+    if (state_ != v1::LANE_STATE_FAILED) state_ = v1::LANE_STATE_FINISHED;
+  }
+  spdlog::info(
+      "lane {} finished: {} frames, {} analysed, {} dropped, {} corrupt, {} "
+      "crossings, {} stored, {} failed",
+      id(), counters_.frames_read.load(), counters_.frames_analysed.load(),
+      counters_.frames_dropped.load(), counters_.frames_corrupt.load(),
+      counters_.crossings.load(), counters_.records_stored.load(),
+      counters_.records_failed.load());
+  return absl::OkStatus();
+}
+
+void Lane::ReadFrames() {
+  const bool live = source_->is_live();
+  // A replay that is not paced waits for the analyser (every frame is seen);
+  // a camera, or a paced replay, does not wait and loses frames instead.
+  const double pace = live ? 0 : config_.pace_fps();
+  const bool lockstep = !live && pace <= 0;
+  const absl::Duration tick =
+      pace > 0 ? absl::Seconds(1.0 / pace) : absl::ZeroDuration();
+  const absl::Duration cap = config_.max_fps() > 0
+                                 ? absl::Seconds(1.0 / config_.max_fps())
+                                 : absl::ZeroDuration();
+  absl::Time next_release = absl::Now();
+  absl::Time next_allowed = absl::InfinitePast();
   while (!stop_.HasBeenNotified()) {
     absl::StatusOr<std::optional<Frame>> frame = source_->Next();
+    counters_.frames_corrupt = source_->corrupt_frames();
     if (!frame.ok()) {
-      if (source_->is_live() && ReconnectWithBackoff(frame.status())) continue;
+      if (live) {
+        frames_.PushWait(Work{});  // the crossing in view is cut off
+        if (ReconnectWithBackoff(frame.status())) continue;
+      } else {
+        spdlog::error("lane {}: {}", id(), frame.status().message());
+        SetState(v1::LANE_STATE_FAILED, std::string(frame.status().message()));
+      }
       break;
     }
     if (!frame->has_value()) {
+      if (source_->ended_early()) {
+        const std::string why = absl::StrCat(
+            config_.source(), " ended early (truncated or damaged), after ",
+            counters_.frames_read.load(), " frames");
+        spdlog::warn("lane {}: {}", id(), why);
+        SetState(v1::LANE_STATE_FINISHED, why);
+      }
       if (config_.loop()) {
         if (auto reopened = OpenFrameSource(config_.source()); reopened.ok()) {
           source_ = std::move(*reopened);
@@ -118,38 +168,64 @@ absl::Status Lane::Run() {
       absl::MutexLock lock(&mu_);
       last_frame_ = (*frame)->time;
     }
-    Analyse(**frame);
-    if (min_interval > absl::ZeroDuration()) {
-      next_frame += min_interval;
+    if (tick > absl::ZeroDuration()) {
+      next_release += tick;
       const absl::Time now = absl::Now();
-      if (next_frame > now) {
-        SleepUnlessStopped(next_frame - now);
+      if (next_release > now) {
+        SleepUnlessStopped(next_release - now);
       } else {
-        next_frame = now;
+        next_release = now;  // the source itself is slower than the pace
       }
     }
+    if (cap > absl::ZeroDuration()) {
+      const absl::Time now = absl::Now();
+      if (now < next_allowed) {
+        if (!lockstep) continue;  // over the cap: skipped, by configuration
+        SleepUnlessStopped(next_allowed - now);
+      }
+      next_allowed = std::max(now, next_allowed) + cap;
+    }
+    Work work{std::move(**frame)};
+    if (lockstep) {
+      if (!frames_.PushWait(std::move(work))) break;
+    } else if (frames_.PushDropOldest(std::move(work)) > 0) {
+      ++counters_.frames_dropped;
+    }
   }
-  // A record formed before the end is delivered, never dropped.
-  if (auto record = tracker_.Flush()) Deliver(std::move(*record));
-  SetState(v1::LANE_STATE_FINISHED);
-  spdlog::info(
-      "lane {} finished: {} frames, {} analysed, {} corrupt, {} crossings, {} "
-      "stored, {} failed",
-      id(), counters_.frames_read.load(), counters_.frames_analysed.load(),
-      source_->corrupt_frames(), counters_.crossings.load(),
-      counters_.records_stored.load(), counters_.records_failed.load());
-  return absl::OkStatus();
+  frames_.Close();
+}
+
+void Lane::AnalyseFrames() {
+  while (std::optional<Work> work = frames_.Pop()) {
+    if (!work->frame.has_value()) {
+      if (auto record = tracker_.Flush()) Enqueue(std::move(*record));
+      continue;
+    }
+    Analyse(*work->frame);
+  }
+  // A crossing still open at the end is closed and delivered, never dropped.
+  if (auto record = tracker_.Flush()) Enqueue(std::move(*record));
+  outbox_.Close();
+}
+
+void Lane::DeliverRecords() {
+  while (std::optional<v1::Record> record = outbox_.Pop()) {
+    Deliver(*record);
+    --counters_.records_pending;
+  }
 }
 
 bool Lane::ReconnectWithBackoff(const absl::Status& why) {
   ++counters_.source_outages;
   SetState(v1::LANE_STATE_RECONNECTING, std::string(why.message()));
   spdlog::warn("lane {}: {}; reconnecting", id(), why.message());
-  if (auto record = tracker_.Flush()) Deliver(std::move(*record));
   absl::Duration backoff = absl::Milliseconds(500);
+  const absl::Time lost = absl::Now();
   while (SleepUnlessStopped(backoff)) {
     if (absl::Status s = source_->Reopen(); s.ok()) {
-      spdlog::info("lane {}: source back", id());
+      spdlog::info("lane {}: source back after {}", id(),
+                   absl::FormatDuration(absl::Trunc(absl::Now() - lost,
+                                                    absl::Milliseconds(100))));
       SetState(v1::LANE_STATE_RUNNING);
       return true;
     }
@@ -161,7 +237,7 @@ bool Lane::ReconnectWithBackoff(const absl::Status& why) {
 void Lane::Analyse(const Frame& frame) {
   const cv::Rect roi = RegionOfInterest(frame.image);
   if (!gate_.Moving(frame.image, roi)) {
-    if (auto record = tracker_.ObserveQuiet()) Deliver(std::move(*record));
+    if (auto record = tracker_.ObserveQuiet()) Enqueue(std::move(*record));
     return;
   }
   ++counters_.frames_analysed;
@@ -169,47 +245,49 @@ void Lane::Analyse(const Frame& frame) {
   std::vector<FaceHit> faces = detectors_.face->Detect(lane);
   for (FaceHit& f : faces) f.box += roi.tl();
   counters_.face_detections += faces.size();
-
-  std::vector<PlateSighting> plates;
-  int tried = 0;
-  for (const cv::Rect& candidate : detectors_.plate->Candidates(lane)) {
-    if (++tried > kMaxPlateCandidatesRead) break;
-    std::vector<PlateReading> readings =
-        detectors_.reader->Read(lane(candidate));
-    if (readings.empty()) continue;
-    plates.push_back({candidate + roi.tl(), readings.front()});
-    break;  // one plate per frame: the most plate-like that reads
-  }
+  std::vector<PlateSighting> plates =
+      FindPlates(lane, *detectors_.plate, *detectors_.reader);
+  for (PlateSighting& p : plates) p.box += roi.tl();
   counters_.plate_detections += plates.size();
   if (auto record = tracker_.Observe(frame, faces, plates)) {
-    Deliver(std::move(*record));
+    Enqueue(std::move(*record));
   }
 }
 
-void Lane::Deliver(v1::Record record) {
+void Lane::Enqueue(v1::Record record) {
   ++counters_.crossings;
-  const std::string record_id = record.record_id();
+  ++counters_.records_pending;
+  // Waits while the vault is behind: the reader drops frames meanwhile.
+  outbox_.PushWait(std::move(record));
+}
+
+bool Lane::Deliver(const v1::Record& record) {
   absl::Duration backoff = absl::Milliseconds(100);
-  for (int attempt = 1; attempt <= kMaxDeliveryAttempts; ++attempt) {
+  for (int attempt = 1;; ++attempt) {
     absl::Status s = sink_->Submit(record);
     if (s.ok()) {
       ++counters_.records_stored;
-      return;
+      return true;
     }
-    spdlog::warn("lane {}: record {} not acknowledged (attempt {}): {}", id(),
-                 record_id, attempt, s.message());
-    if (s.code() == absl::StatusCode::kInvalidArgument)
-      break;  // retry won't help
-    if (!SleepUnlessStopped(backoff) && attempt > 3) break;
+    // Log the first failure and then at doubling intervals, not every retry.
+    if ((attempt & (attempt - 1)) == 0) {
+      spdlog::warn("lane {}: record {} not acknowledged (attempt {}): {}", id(),
+                   record.record_id(), attempt, s.message());
+    }
+    if (s.code() == absl::StatusCode::kInvalidArgument) break;  // won't change
+    if (stop_.HasBeenNotified() && attempt >= kAttemptsAfterStop) break;
+    if (!SleepUnlessStopped(backoff)) absl::SleepFor(backoff);
     backoff = std::min(backoff * 2, absl::Seconds(5));
   }
   ++counters_.records_failed;
   {
     absl::MutexLock lock(&mu_);
-    last_error_ = absl::StrCat("record ", record_id, " could not be stored");
+    last_error_ =
+        absl::StrCat("record ", record.record_id(), " could not be stored");
   }
   spdlog::error("lane {}: record {} could not be stored and is lost", id(),
-                record_id);
+                record.record_id());
+  return false;
 }
 
 v1::LaneStatus Lane::Status() const {
@@ -227,7 +305,8 @@ v1::LaneStatus Lane::Status() const {
   v1::LaneCounters* c = status.mutable_counters();
   c->set_frames_read(counters_.frames_read);
   c->set_frames_dropped(counters_.frames_dropped);
-  c->set_frames_corrupt(source_ ? source_->corrupt_frames() : 0);
+  c->set_frames_corrupt(counters_.frames_corrupt);
+  c->set_records_pending(counters_.records_pending);
   c->set_frames_analysed(counters_.frames_analysed);
   c->set_plate_detections(counters_.plate_detections);
   c->set_face_detections(counters_.face_detections);

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -15,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "capture/bounded_queue.h"
 #include "capture/crossing_tracker.h"
 #include "capture/detectors.h"
 #include "capture/frame_source.h"
@@ -33,6 +35,14 @@ class RecordSink {
   virtual absl::Status Submit(v1::Record record) = 0;
 };
 
+// A lane runs three threads, joined by bounded queues so that a slow step
+// never grows memory without limit:
+//   reader:   source -> frame queue (a live camera's frames are dropped and
+//             counted when the queue is full; a replay waits, unless paced)
+//   analyser: motion gate, detectors, crossing tracker -> record outbox
+//   delivery: record outbox -> sink, retried with backoff
+// The outbox makes the analyser wait when it is full, so under overload it
+// is frames that are dropped, never a formed record.
 class Lane {
  public:
   // Opens the source and loads the detectors. NOT_FOUND / INVALID_ARGUMENT
@@ -43,9 +53,11 @@ class Lane {
   Lane(const Lane&) = delete;
   Lane& operator=(const Lane&) = delete;
 
-  // Runs on a thread of its own until the source ends or Stop().
+  // Runs on threads of its own until the source ends or Stop().
   void Start();
-  // Runs in the calling thread; returns when the source ends or on Stop().
+  // Runs until the source ends or Stop(); the analysis happens in the calling
+  // thread. Returns once every formed record has been acknowledged or, after
+  // Stop(), counted as failed.
   absl::Status Run();
   void Stop();
   // Blocks until a Start()ed lane has finished.
@@ -56,29 +68,42 @@ class Lane {
   const std::string& id() const { return config_.lane_id(); }
 
  private:
+  // What the reader hands the analyser: a frame, or news that the source
+  // broke off (the open crossing is closed: the vehicle may be gone).
+  struct Work {
+    std::optional<Frame> frame;
+  };
+
   Lane(v1::LaneConfig config, std::unique_ptr<FrameSource> source,
        DetectorSet detectors, RecordSink* sink);
 
+  void ReadFrames();
+  void AnalyseFrames();
+  void DeliverRecords();
   void Analyse(const Frame& frame);
-  void Deliver(v1::Record record);
+  void Enqueue(v1::Record record);
+  bool Deliver(const v1::Record& record);
   bool ReconnectWithBackoff(const absl::Status& why);
   cv::Rect RegionOfInterest(const cv::Mat& frame) const;
   void SetState(v1::LaneState state, std::string error = "");
   bool SleepUnlessStopped(absl::Duration d);
 
   v1::LaneConfig config_;
-  std::unique_ptr<FrameSource> source_;
-  DetectorSet detectors_;
+  std::unique_ptr<FrameSource> source_;  // the reader thread's
+  DetectorSet detectors_;                // the analyser's
   RecordSink* sink_;
   MotionGate gate_;
   CrossingTracker tracker_;
+  BoundedQueue<Work> frames_;
+  BoundedQueue<v1::Record> outbox_;
   std::thread thread_;
   absl::Notification stop_;
 
   struct Counters {
-    std::atomic<uint64_t> frames_read{0}, frames_dropped{0}, frames_analysed{0},
-        plate_detections{0}, face_detections{0}, crossings{0},
-        records_stored{0}, records_failed{0}, source_outages{0};
+    std::atomic<uint64_t> frames_read{0}, frames_dropped{0}, frames_corrupt{0},
+        frames_analysed{0}, plate_detections{0}, face_detections{0},
+        crossings{0}, records_stored{0}, records_failed{0}, source_outages{0},
+        records_pending{0};
   } counters_;
   mutable absl::Mutex mu_;
   v1::LaneState state_ ABSL_GUARDED_BY(mu_) = v1::LANE_STATE_STARTING;

@@ -1,0 +1,326 @@
+// lanevault-eval: runs the lane's own detectors over labelled images and
+// replays footage, printing the figures issue 8 asks for. Single-threaded
+// unless told otherwise, so figures are per core.
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "capture/detectors.h"
+#include "capture/plate_finder.h"
+#include "capture/replay.h"
+#include "common/program.h"
+#include "footage/scene.h"
+#include "opencv2/core/utility.hpp"
+#include "opencv2/imgcodecs.hpp"
+
+ABSL_FLAG(std::string, face_model, "",
+          "YuNet .onnx or SSD .pb (with .pbtxt beside it) instead of the "
+          "default cascades.");
+ABSL_FLAG(std::string, face_cascade, "",
+          "One cascade file instead of the default pair.");
+ABSL_FLAG(int, min_face_px, 0,
+          "Smallest face to look for, px (default: 10 on face sets, the lane "
+          "default on replays).");
+ABSL_FLAG(int, top, 10, "N for the top-N plate read rate.");
+ABSL_FLAG(int, limit, 0, "Evaluate at most this many images per folder.");
+ABSL_FLAG(bool, verbose, false, "Print every image's result.");
+ABSL_FLAG(int, lanes, 1, "replay: lanes run at once, each on its own thread.");
+ABSL_FLAG(double, pace_fps, 0,
+          "replay: feed frames at this camera rate (0: as fast as the lane "
+          "analyses); frames arriving while the lane is busy are dropped.");
+ABSL_FLAG(int, repeat, 1, "replay: play the source this many times.");
+
+namespace lanevault {
+namespace {
+
+namespace fs = std::filesystem;
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * v.size()));
+  return v[i];
+}
+
+double IoU(const cv::Rect& a, const cv::Rect& b) {
+  const double inter = (a & b).area();
+  const double uni = a.area() + b.area() - inter;
+  return uni > 0 ? inter / uni : 0;
+}
+
+std::string Normalise(absl::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (absl::ascii_isalnum(c)) out.push_back(absl::ascii_toupper(c));
+  }
+  return out;
+}
+
+v1::DetectorConfig DetectorsFromFlags(int default_min_face_px) {
+  v1::DetectorConfig c;
+  c.set_face_model(absl::GetFlag(FLAGS_face_model));
+  c.set_face_cascade(absl::GetFlag(FLAGS_face_cascade));
+  const int min_face = absl::GetFlag(FLAGS_min_face_px);
+  c.set_min_face_px(min_face > 0 ? min_face : default_min_face_px);
+  return c;
+}
+
+void Progress(const std::string& what, size_t done, size_t total) {
+  if (done % 25 == 0 || done == total) {
+    std::fprintf(stderr, "\r%s: %zu/%zu", what.c_str(), done, total);
+    if (done == total) std::fprintf(stderr, "\n");
+  }
+}
+
+// --- plates ---------------------------------------------------------------
+
+struct PlateTruth {
+  fs::path image;
+  cv::Rect box;
+  std::string text;
+};
+
+std::vector<PlateTruth> LoadPlateFolder(const fs::path& dir) {
+  std::vector<PlateTruth> out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".txt") continue;
+    std::ifstream in(entry.path());
+    std::string line;
+    std::getline(in, line);
+    std::vector<std::string> f =
+        absl::StrSplit(line, absl::ByAnyChar("\t "), absl::SkipWhitespace());
+    int x, y, w, h;
+    if (f.size() < 6 || !absl::SimpleAtoi(f[1], &x) ||
+        !absl::SimpleAtoi(f[2], &y) || !absl::SimpleAtoi(f[3], &w) ||
+        !absl::SimpleAtoi(f[4], &h)) {
+      std::fprintf(stderr, "skipping malformed label %s\n",
+                   entry.path().c_str());
+      continue;
+    }
+    out.push_back({dir / f[0], cv::Rect(x, y, w, h), Normalise(f[5])});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const PlateTruth& a, const PlateTruth& b) {
+              return a.image < b.image;
+            });
+  return out;
+}
+
+void EvaluatePlates(const fs::path& dir) {
+  auto detectors = capture::NewDetectorSet(DetectorsFromFlags(40));
+  if (!detectors.ok()) Fail(detectors.status());
+  std::vector<PlateTruth> truths = LoadPlateFolder(dir);
+  if (const int limit = absl::GetFlag(FLAGS_limit);
+      limit > 0 && truths.size() > static_cast<size_t>(limit)) {
+    truths.resize(limit);
+  }
+  if (truths.empty()) Fail("no labelled images in " + dir.string());
+  const size_t top = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_top)));
+  int detected = 0, exact = 0, in_top = 0, images = 0;
+  std::vector<double> ms;
+  for (const PlateTruth& t : truths) {
+    const cv::Mat image = cv::imread(t.image.string(), cv::IMREAD_COLOR);
+    if (image.empty()) {
+      std::fprintf(stderr, "unreadable image %s\n", t.image.c_str());
+      continue;
+    }
+    ++images;
+    const absl::Time start = absl::Now();
+    std::vector<capture::PlateSighting> found =
+        capture::FindPlates(image, *detectors->plate, *detectors->reader);
+    ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
+    bool hit = false, read = false, read_top = false;
+    std::string best;
+    for (const capture::PlateSighting& s : found) {
+      hit |= IoU(s.box, t.box) >= 0.3;
+      if (best.empty()) best = s.best().text;
+      read |= Normalise(s.best().text) == t.text;
+      for (size_t i = 0; i < s.readings.size() && i < top; ++i) {
+        read_top |= Normalise(s.readings[i].text) == t.text;
+      }
+    }
+    detected += hit;
+    exact += read;
+    in_top += read_top;
+    if (absl::GetFlag(FLAGS_verbose)) {
+      std::printf("%-40s truth %-9s read %-9s %s%s %6.1f ms\n",
+                  t.image.filename().c_str(), t.text.c_str(), best.c_str(),
+                  hit ? "box " : "    ",
+                  read ? "exact" : (read_top ? "topN" : ""), ms.back());
+    }
+    Progress(dir.filename().string(), images, truths.size());
+  }
+  std::printf(
+      "plates %-10s images %3d  detected %5.1f%%  exact %5.1f%%  top-%zu "
+      "%5.1f%%  ms median %6.1f  p90 %6.1f\n",
+      dir.filename().c_str(), images, 100.0 * detected / images,
+      100.0 * exact / images, top, 100.0 * in_top / images, Percentile(ms, 0.5),
+      Percentile(ms, 0.9));
+}
+
+// --- faces ----------------------------------------------------------------
+
+struct FaceTruth {
+  cv::Rect box;
+  bool unmasked = true;
+};
+
+void EvaluateFaces(const fs::path& dir) {
+  auto detectors = capture::NewDetectorSet(DetectorsFromFlags(10));
+  if (!detectors.ok()) Fail(detectors.status());
+  // labels.csv (with a class column) when present, else annotations.csv.
+  const bool labelled = fs::exists(dir / "labels.csv");
+  std::ifstream in(dir / (labelled ? "labels.csv" : "annotations.csv"));
+  if (!in) Fail("no annotations.csv in " + dir.string());
+  std::map<std::string, std::vector<FaceTruth>> truth;
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::vector<std::string> f = absl::StrSplit(line, ',');
+    int x, y, w, h;
+    if (f.size() < 5 || !absl::SimpleAtoi(f[1], &x) ||
+        !absl::SimpleAtoi(f[2], &y) || !absl::SimpleAtoi(f[3], &w) ||
+        !absl::SimpleAtoi(f[4], &h)) {
+      continue;
+    }
+    truth[f[0]].push_back(
+        {cv::Rect(x, y, w, h),
+         !labelled || absl::StripAsciiWhitespace(f[5]) == "without_mask"});
+  }
+  size_t faces = 0, found = 0, unmasked = 0, found_unmasked = 0, detections = 0,
+         true_detections = 0, done = 0;
+  size_t limit = static_cast<size_t>(absl::GetFlag(FLAGS_limit));
+  std::vector<double> ms;
+  for (const auto& [name, boxes] : truth) {
+    if (limit > 0 && done >= limit) break;
+    const cv::Mat image = cv::imread((dir / "images" / name).string());
+    if (image.empty()) {
+      std::fprintf(stderr, "unreadable image %s\n", name.c_str());
+      continue;
+    }
+    const absl::Time start = absl::Now();
+    std::vector<capture::FaceHit> hits = detectors->face->Detect(image);
+    ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
+    // Greedy one-to-one matching at IoU >= 0.5.
+    std::vector<bool> used(hits.size(), false);
+    for (const FaceTruth& t : boxes) {
+      const bool counts_unmasked = t.unmasked && t.box.width >= 24;
+      ++faces;
+      unmasked += counts_unmasked;
+      int best = -1;
+      double best_iou = 0.5;
+      for (size_t i = 0; i < hits.size(); ++i) {
+        const double iou = IoU(hits[i].box, t.box);
+        if (!used[i] && iou >= best_iou) {
+          best = static_cast<int>(i);
+          best_iou = iou;
+        }
+      }
+      if (best >= 0) {
+        used[best] = true;
+        ++found;
+        found_unmasked += counts_unmasked;
+      }
+    }
+    detections += hits.size();
+    true_detections += std::count(used.begin(), used.end(), true);
+    ++done;
+    Progress(dir.filename().string(), done,
+             limit > 0 ? std::min(limit, truth.size()) : truth.size());
+  }
+  std::printf(
+      "faces  %-14s images %3zu  faces %4zu  recall %.2f  precision %.2f  "
+      "unmasked>=24px %4zu recall %.2f  ms median %6.1f  p90 %6.1f\n",
+      dir.filename().c_str(), done, faces,
+      faces ? static_cast<double>(found) / faces : 0,
+      detections ? static_cast<double>(true_detections) / detections : 0,
+      unmasked, unmasked ? static_cast<double>(found_unmasked) / unmasked : 0,
+      Percentile(ms, 0.5), Percentile(ms, 0.9));
+}
+
+// --- replay ---------------------------------------------------------------
+
+// "generated": three vehicles of the project's own footage, 1280x720.
+std::string ReplaySource(const std::string& arg) {
+  if (arg != "generated") return arg;
+  const fs::path dir = fs::temp_directory_path() / "lanevault-eval-footage";
+  footage::SceneOptions scene_options;
+  scene_options.vehicles = {{"KXR4821"}, {"MVB7350"}, {"HTK2947"}};
+  absl::StatusOr<footage::Scene> scene = footage::RenderScene(scene_options);
+  if (!scene.ok()) Fail(scene.status());
+  if (absl::Status s = footage::WriteScene(*scene, scene_options, dir.string());
+      !s.ok()) {
+    Fail(s);
+  }
+  std::fprintf(stderr, "rendered %zu frames (3 vehicles) to %s\n",
+               scene->frames.size(), dir.c_str());
+  return "file:" + (dir / "lane.avi").string();
+}
+
+void Replay(const std::string& source) {
+  capture::ReplayOptions options;
+  options.source = ReplaySource(source);
+  options.lanes = std::max(1, absl::GetFlag(FLAGS_lanes));
+  options.pace_fps = absl::GetFlag(FLAGS_pace_fps);
+  options.repeat = std::max(1, absl::GetFlag(FLAGS_repeat));
+  options.detectors = DetectorsFromFlags(0);
+  absl::StatusOr<std::vector<capture::ReplayResult>> results =
+      capture::ReplayLanes(options);
+  if (!results.ok()) Fail(results.status());
+  for (const capture::ReplayResult& r : *results) {
+    std::printf(
+        "replay lane %-6s frames %6llu  analysed %6llu  dropped %6llu  "
+        "records %3llu  %7.1f frames/s  (%.1f s)\n",
+        r.lane_id.c_str(), static_cast<unsigned long long>(r.frames_read),
+        static_cast<unsigned long long>(r.frames_analysed),
+        static_cast<unsigned long long>(r.frames_dropped),
+        static_cast<unsigned long long>(r.records), r.frames_per_second,
+        r.seconds);
+  }
+}
+
+}  // namespace
+}  // namespace lanevault
+
+int main(int argc, char** argv) {
+  using namespace lanevault;
+  std::vector<std::string> args = InitProgram(
+      argc, argv,
+      "Measures the lane's detectors on labelled images, and replays footage.\n"
+      "\n"
+      "  lanevault-eval plates DIR...   (NAME.jpg + NAME.txt: name x y w h "
+      "TEXT)\n"
+      "  lanevault-eval faces DIR...    (DIR/annotations.csv or labels.csv, "
+      "DIR/images/)\n"
+      "  lanevault-eval replay SOURCE   (file:PATH, folder:PATH, or "
+      "generated)\n"
+      "\n"
+      "Timings are single-threaded (OpenCV's own threads are switched off).");
+  if (args.size() < 2)
+    Fail("give a mode and at least one folder (see --help)", 2);
+  cv::setNumThreads(1);
+  const std::string mode = args[0];
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (mode == "plates") {
+      EvaluatePlates(args[i]);
+    } else if (mode == "faces") {
+      EvaluateFaces(args[i]);
+    } else if (mode == "replay") {
+      Replay(args[i]);
+    } else {
+      Fail("unknown mode " + mode + " (plates, faces or replay)", 2);
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}

@@ -1,0 +1,56 @@
+#include "capture/replay.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "capture/lane.h"
+
+namespace lanevault::capture {
+namespace {
+
+class DiscardingSink final : public RecordSink {
+ public:
+  absl::Status Submit(v1::Record) override { return absl::OkStatus(); }
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<ReplayResult>> ReplayLanes(
+    const ReplayOptions& options) {
+  DiscardingSink sink;
+  std::vector<ReplayResult> results(options.lanes);
+  for (int round = 0; round < options.repeat; ++round) {
+    std::vector<std::unique_ptr<Lane>> lanes;
+    for (int i = 0; i < options.lanes; ++i) {
+      v1::LaneConfig c;
+      c.set_lane_id(absl::StrCat("r", i + 1));
+      c.set_checkpoint_id("replay");
+      c.set_source(options.source);
+      c.set_pace_fps(static_cast<float>(options.pace_fps));
+      *c.mutable_detectors() = options.detectors;
+      absl::StatusOr<std::unique_ptr<Lane>> lane = Lane::Create(c, &sink);
+      if (!lane.ok()) return lane.status();
+      lanes.push_back(std::move(*lane));
+    }
+    const absl::Time start = absl::Now();
+    for (auto& lane : lanes) lane->Start();
+    for (int i = 0; i < options.lanes; ++i) {
+      lanes[i]->Wait();
+      const v1::LaneStatus s = lanes[i]->Status();
+      ReplayResult& r = results[i];
+      r.lane_id = s.lane_id();
+      r.frames_read += s.counters().frames_read();
+      r.frames_analysed += s.counters().frames_analysed();
+      r.frames_dropped += s.counters().frames_dropped();
+      r.records += s.counters().records_stored();
+      r.seconds += absl::ToDoubleSeconds(absl::Now() - start);
+    }
+  }
+  for (ReplayResult& r : results) {
+    r.frames_per_second = r.seconds > 0 ? r.frames_read / r.seconds : 0;
+  }
+  return results;
+}
+
+}  // namespace lanevault::capture

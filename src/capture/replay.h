@@ -1,0 +1,38 @@
+#ifndef LANEVAULT_CAPTURE_REPLAY_H_
+#define LANEVAULT_CAPTURE_REPLAY_H_
+
+// Runs several lanes at once over one recording and reports how fast each
+// went: the evaluation tool's "frames per second per lane" figure.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "lanevault/v1/config.pb.h"
+
+namespace lanevault::capture {
+
+struct ReplayOptions {
+  std::string source;  // a lane source spec (file:…, folder:…)
+  int lanes = 1;
+  double pace_fps = 0;  // 0: as fast as each lane analyses
+  int repeat = 1;       // times each lane plays the source
+  v1::DetectorConfig detectors;
+};
+
+struct ReplayResult {
+  std::string lane_id;
+  uint64_t frames_read = 0, frames_analysed = 0, frames_dropped = 0,
+           records = 0;
+  double seconds = 0;
+  double frames_per_second = 0;
+};
+
+// Every lane's records are counted and thrown away (nothing is stored).
+absl::StatusOr<std::vector<ReplayResult>> ReplayLanes(
+    const ReplayOptions& options);
+
+}  // namespace lanevault::capture
+
+#endif  // LANEVAULT_CAPTURE_REPLAY_H_
