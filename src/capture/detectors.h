@@ -48,9 +48,16 @@ class PlateReader {
   virtual std::vector<PlateReading> Read(const cv::Mat& plate_bgr) = 0;
 };
 
-// The default face detector: an OpenCV cascade from Debian's opencv-data.
+// The default face detector: OpenCV cascades from Debian's opencv-data
+// (comma-separated files; hits of later ones add to the first's). The image
+// is scaled so that faces of `min_face_px` fill the cascade's window.
 absl::StatusOr<std::unique_ptr<FaceDetector>> NewCascadeFaceDetector(
-    const std::string& cascade_file, int min_face_px);
+    const std::string& cascade_files, int min_face_px);
+
+// A DNN face detector: YuNet (.onnx, through cv::FaceDetectorYN) or
+// OpenCV's ResNet-10 SSD (.pb with its .pbtxt beside it).
+absl::StatusOr<std::unique_ptr<FaceDetector>> NewDnnFaceDetector(
+    const std::string& model_file);
 
 // Plate candidates from dark-on-light strokes: black-hat morphology, a
 // horizontal gradient, closing into blobs, and contours of plate shape.

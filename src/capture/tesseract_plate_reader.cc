@@ -88,8 +88,11 @@ absl::StatusOr<DetectorSet> NewDetectorSet(const v1::DetectorConfig& config) {
   const std::string cascade = config.face_cascade().empty()
                                   ? DefaultFaceCascade()
                                   : config.face_cascade();
-  auto face = NewCascadeFaceDetector(
-      cascade, config.min_face_px() > 0 ? config.min_face_px() : 40);
+  auto face =
+      config.face_model().empty()
+          ? NewCascadeFaceDetector(
+                cascade, config.min_face_px() > 0 ? config.min_face_px() : 40)
+          : NewDnnFaceDetector(config.face_model());
   if (!face.ok()) return face.status();
   set.face = std::move(*face);
   set.plate = NewContourPlateDetector();
