@@ -31,9 +31,14 @@ ABSL_FLAG(std::string, face_cascade, "",
 ABSL_FLAG(int, min_face_px, 0,
           "Smallest face to look for, px (default: 10 on face sets, the lane "
           "default on replays).");
+ABSL_FLAG(std::string, plate_reader, "fused",
+          "plates: fused (default), glyphs or tesseract.");
 ABSL_FLAG(int, top, 10, "N for the top-N plate read rate.");
 ABSL_FLAG(int, limit, 0, "Evaluate at most this many images per folder.");
 ABSL_FLAG(bool, verbose, false, "Print every image's result.");
+ABSL_FLAG(bool, oracle_box, false,
+          "plates: read the labelled box (padded) instead of detecting, to "
+          "measure the reader alone.");
 ABSL_FLAG(int, lanes, 1, "replay: lanes run at once, each on its own thread.");
 ABSL_FLAG(double, pace_fps, 0,
           "replay: feed frames at this camera rate (0: as fast as the lane "
@@ -72,6 +77,14 @@ v1::DetectorConfig DetectorsFromFlags(int default_min_face_px) {
   c.set_face_cascade(absl::GetFlag(FLAGS_face_cascade));
   const int min_face = absl::GetFlag(FLAGS_min_face_px);
   c.set_min_face_px(min_face > 0 ? min_face : default_min_face_px);
+  const std::string reader = absl::GetFlag(FLAGS_plate_reader);
+  if (reader == "glyphs") {
+    c.set_plate_reader(v1::PLATE_READER_GLYPHS);
+  } else if (reader == "tesseract") {
+    c.set_plate_reader(v1::PLATE_READER_TESSERACT);
+  } else if (reader != "fused") {
+    Fail("--plate_reader is fused, glyphs or tesseract", 2);
+  }
   return c;
 }
 
@@ -136,8 +149,18 @@ void EvaluatePlates(const fs::path& dir) {
     }
     ++images;
     const absl::Time start = absl::Now();
-    std::vector<capture::PlateSighting> found =
-        capture::FindPlates(image, *detectors->plate, *detectors->reader);
+    std::vector<capture::PlateSighting> found;
+    if (absl::GetFlag(FLAGS_oracle_box)) {
+      const cv::Rect padded =
+          cv::Rect(t.box.x - t.box.width / 10, t.box.y - t.box.height / 5,
+                   t.box.width * 12 / 10, t.box.height * 14 / 10) &
+          cv::Rect(0, 0, image.cols, image.rows);
+      std::vector<capture::PlateReading> readings =
+          detectors->reader->Read(image(padded));
+      if (!readings.empty()) found.push_back({padded, std::move(readings)});
+    } else {
+      found = capture::FindPlates(image, *detectors->plate, *detectors->reader);
+    }
     ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
     bool hit = false, read = false, read_top = false;
     std::string best;

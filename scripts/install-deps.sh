@@ -13,9 +13,11 @@ packages=(
   libabsl-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   # clang and its runtime, for the libFuzzer build
   clang libclang-rt-14-dev
-  # data the programs and tests use: cascades, English OCR data, the plate
-  # font, and opencv-doc's sample photo that becomes the driver's face
-  opencv-data tesseract-ocr-eng fonts-dejavu-core opencv-doc
+  # data the programs and tests use: cascades, English OCR data, the fonts
+  # the footage and the plate character model are rendered from, and
+  # opencv-doc's sample photo that becomes the driver's face
+  opencv-data tesseract-ocr-eng fonts-dejavu-core fonts-dejavu-extra
+  fonts-liberation opencv-doc
 )
 
 sudo=

@@ -63,10 +63,24 @@ absl::StatusOr<std::unique_ptr<FaceDetector>> NewDnnFaceDetector(
 // horizontal gradient, closing into blobs, and contours of plate shape.
 std::unique_ptr<PlateDetector> NewContourPlateDetector();
 
-// Tesseract 5 (LSTM) restricted to plate characters, on a deskewed,
-// binarised crop. `datapath` empty: Tesseract's default.
+// Both readers find the row of characters in the crop first (see
+// character_row.h) and rank their readings by `patterns` (plate_text.h).
+//
+// Tesseract 5 (LSTM) restricted to plate characters, on the characters
+// redrawn as one clean line. `datapath` empty: Tesseract's default.
 absl::StatusOr<std::unique_ptr<PlateReader>> NewTesseractPlateReader(
-    const std::string& datapath, const std::string& language);
+    const std::string& datapath, const std::string& language,
+    std::vector<std::string> patterns = {});
+
+// The project's own character classifier (glyph_classifier.h), per
+// character: the default, faster and more accurate on plates.
+absl::StatusOr<std::unique_ptr<PlateReader>> NewGlyphPlateReader(
+    const std::string& model_file, std::vector<std::string> patterns = {});
+
+// Both on the same row, their per-character alternatives averaged.
+absl::StatusOr<std::unique_ptr<PlateReader>> NewFusedPlateReader(
+    const std::string& datapath, const std::string& language,
+    const std::string& model_file, std::vector<std::string> patterns = {});
 
 // The detectors a lane config asks for, with the defaults filled in.
 struct DetectorSet {

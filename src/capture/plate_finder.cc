@@ -1,24 +1,45 @@
 #include "capture/plate_finder.h"
 
+#include <algorithm>
+#include <optional>
+
+#include "capture/character_row.h"
+
 namespace lanevault::capture {
 
 std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
                                       PlateDetector& detector,
                                       PlateReader& reader,
                                       const PlateFinderOptions& options) {
-  std::vector<PlateSighting> found;
-  int tried = 0;
+  // Finding the row of characters costs ~1 ms; reading it costs more. So
+  // every candidate is checked for a row, and the best rows are read.
+  struct Ranked {
+    cv::Rect box;
+    double score;
+  };
+  std::vector<Ranked> ranked;
   for (const cv::Rect& candidate : detector.Candidates(bgr)) {
+    if (ranked.size() >= static_cast<size_t>(options.max_candidates)) break;
+    std::optional<CharacterRow> row = FindCharacterRow(bgr(candidate));
+    if (row) ranked.push_back({candidate, row->score});
+  }
+  std::stable_sort(
+      ranked.begin(), ranked.end(),
+      [](const Ranked& a, const Ranked& b) { return a.score > b.score; });
+  std::vector<PlateSighting> found;
+  int read = 0;
+  for (const Ranked& r : ranked) {
     if (found.size() >= static_cast<size_t>(options.max_plates)) break;
-    if (++tried > options.max_candidates) break;
+    if (read >= options.max_reads) break;
     bool overlaps = false;
     for (const PlateSighting& s : found) {
-      overlaps |= (s.box & candidate).area() > 0;
+      overlaps |= (s.box & r.box).area() > 0;
     }
     if (overlaps) continue;
-    std::vector<PlateReading> readings = reader.Read(bgr(candidate));
+    ++read;
+    std::vector<PlateReading> readings = reader.Read(bgr(r.box));
     if (readings.empty()) continue;
-    found.push_back({candidate, std::move(readings)});
+    found.push_back({r.box, std::move(readings)});
   }
   return found;
 }

@@ -16,14 +16,15 @@ struct PlateSighting {
 };
 
 struct PlateFinderOptions {
-  int max_candidates =
-      6;               // regions handed to the reader, most plate-like first
-  int max_plates = 1;  // a lane sees one vehicle at a time
+  int max_candidates = 16;  // regions checked for a row of characters
+  int max_reads = 3;        // of those, the best rows read
+  int max_plates = 1;       // a lane sees one vehicle at a time
 };
 
-// The plate step the lane and the evaluation tool share: the detector's
-// candidates are read in order, and a candidate the reader cannot read is
-// not a plate. Overlapping candidates count once.
+// The plate step the lane and the evaluation tool share: each of the
+// detector's candidates is checked for a row of characters, the best rows
+// are read, and a candidate without a row, or that the reader cannot read,
+// is not a plate. Overlapping candidates count once.
 std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
                                       PlateDetector& detector,
                                       PlateReader& reader,

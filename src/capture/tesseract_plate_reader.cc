@@ -1,70 +1,193 @@
 #include <tesseract/baseapi.h>
+#include <tesseract/resultiterator.h>
 
+#include <algorithm>
+#include <cmath>
 #include <memory>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "capture/character_row.h"
 #include "capture/detectors.h"
+#include "capture/glyph_classifier.h"
+#include "capture/plate_text.h"
 #include "opencv2/imgproc.hpp"
 
 namespace lanevault::capture {
 namespace {
 
 constexpr char kPlateCharacters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-constexpr int kWorkHeight = 64;  // Tesseract reads best with ~30-40 px glyphs
-constexpr size_t kMinLength = 4;
-constexpr size_t kMaxLength = 9;
+constexpr size_t kMinLength = 3;
+constexpr size_t kMaxLength = 10;
+constexpr size_t kTopN = 10;
+// The clean line Tesseract is given: each character redrawn at this height
+// (LSTM models read best with ~30-40 px glyphs), evenly spaced.
+constexpr int kGlyphHeight = 40, kGap = 10, kMargin = 16;
 
-// Crop away the plate's frame: Tesseract reads a border as 'I' or '1'.
-cv::Mat Interior(const cv::Mat& grey) {
-  const int mx = grey.cols * 5 / 100, my = grey.rows * 12 / 100;
-  return grey(cv::Rect(mx, my, grey.cols - 2 * mx, grey.rows - 2 * my));
-}
-
-cv::Mat Prepare(const cv::Mat& bgr) {
-  cv::Mat grey;
-  cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
-  grey = Interior(grey);
-  const double scale = static_cast<double>(kWorkHeight) / grey.rows;
-  cv::resize(grey, grey, cv::Size(), scale, scale, cv::INTER_CUBIC);
-  cv::Mat bin;
-  cv::threshold(grey, bin, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
-  // Tesseract wants dark text on light; light-on-dark plates are inverted.
-  if (cv::mean(bin)[0] < 127) cv::bitwise_not(bin, bin);
-  cv::copyMakeBorder(bin, bin, 12, 12, 12, 12, cv::BORDER_CONSTANT,
-                     cv::Scalar(255));
-  return bin;
+// Redraws the row's characters as black on white, evenly spaced, with
+// nothing else: no frame, no state name, no bolts, no tilt between them.
+cv::Mat CleanLine(const CharacterRow& row) {
+  int width = 2 * kMargin;
+  std::vector<cv::Mat> scaled;
+  for (const cv::Mat& g : row.glyphs) {
+    const int w =
+        std::max(2, static_cast<int>(std::lround(g.cols * kGlyphHeight /
+                                                 static_cast<double>(g.rows))));
+    cv::Mat s;
+    cv::resize(g, s, cv::Size(w, kGlyphHeight), 0, 0, cv::INTER_AREA);
+    width += w + kGap;
+    scaled.push_back(std::move(s));
+  }
+  cv::Mat line(kGlyphHeight + 2 * kMargin, width, CV_8U, cv::Scalar(255));
+  int x = kMargin;
+  for (const cv::Mat& s : scaled) {
+    cv::Mat dst = line(cv::Rect(x, kMargin, s.cols, s.rows));
+    cv::Mat inverted = 255 - s;
+    inverted.copyTo(dst);
+    x += s.cols + kGap;
+  }
+  return line;
 }
 
 class TesseractPlateReader final : public PlateReader {
  public:
-  explicit TesseractPlateReader(std::unique_ptr<tesseract::TessBaseAPI> api)
-      : api_(std::move(api)) {}
+  TesseractPlateReader(std::unique_ptr<tesseract::TessBaseAPI> api,
+                       std::vector<std::string> patterns)
+      : api_(std::move(api)), patterns_(std::move(patterns)) {}
   ~TesseractPlateReader() override { api_->End(); }
 
   std::vector<PlateReading> Read(const cv::Mat& plate_bgr) override {
     if (plate_bgr.cols < 20 || plate_bgr.rows < 8) return {};
-    const cv::Mat bin = Prepare(plate_bgr);
-    api_->SetImage(bin.data, bin.cols, bin.rows, 1, static_cast<int>(bin.step));
-    api_->SetSourceResolution(300);
-    std::unique_ptr<char[]> raw(api_->GetUTF8Text());
-    std::string text;
-    for (const char* p = raw.get(); p && *p; ++p) {
-      const char c = absl::ascii_toupper(*p);
-      if (absl::ascii_isalnum(c)) text.push_back(c);
+    std::optional<CharacterRow> row = FindCharacterRow(plate_bgr);
+    if (!row) return {};
+    std::vector<CharacterChoices> positions = Positions(*row);
+    if (positions.size() < kMinLength || positions.size() > kMaxLength) {
+      return {};
     }
-    if (text.size() < kMinLength || text.size() > kMaxLength) return {};
-    return {PlateReading{text, api_->MeanTextConf() / 100.0f}};
+    return TopReadings(positions, kTopN, patterns_);
+  }
+
+  // Tesseract's alternatives for each character it saw in the row.
+  std::vector<CharacterChoices> Positions(const CharacterRow& row) {
+    const cv::Mat line = CleanLine(row);
+    api_->SetImage(line.data, line.cols, line.rows, 1,
+                   static_cast<int>(line.step));
+    api_->SetSourceResolution(300);
+    if (api_->Recognize(nullptr) != 0) return {};
+    std::vector<CharacterChoices> positions;
+    std::unique_ptr<tesseract::ResultIterator> it(api_->GetIterator());
+    if (it) {
+      do {
+        if (it->Empty(tesseract::RIL_SYMBOL)) continue;
+        CharacterChoices p;
+        tesseract::ChoiceIterator choice(*it);
+        do {
+          const char* text = choice.GetUTF8Text();
+          if (text == nullptr || text[0] == '\0') continue;
+          const char c = absl::ascii_toupper(text[0]);
+          if (!absl::ascii_isalnum(c)) continue;
+          const float conf =
+              std::clamp(choice.Confidence() / 100.0f, 0.01f, 1.0f);
+          if (std::none_of(p.begin(), p.end(),
+                           [c](const auto& e) { return e.first == c; })) {
+            p.push_back({c, conf});
+          }
+        } while (choice.Next());
+        if (!p.empty()) positions.push_back(std::move(p));
+      } while (it->Next(tesseract::RIL_SYMBOL));
+    }
+    return positions;
   }
 
  private:
   std::unique_ptr<tesseract::TessBaseAPI> api_;
+  std::vector<std::string> patterns_;
 };
 
-}  // namespace
+// Both on the same row: where Tesseract saw as many characters as the row
+// holds, each position's alternatives are the mean of the two readers';
+// otherwise the classifier's alone (its segmentation is the row's own).
+class FusedPlateReader final : public PlateReader {
+ public:
+  FusedPlateReader(std::unique_ptr<TesseractPlateReader> tesseract,
+                   std::unique_ptr<GlyphClassifier> classifier,
+                   std::vector<std::string> patterns)
+      : tesseract_(std::move(tesseract)),
+        classifier_(std::move(classifier)),
+        patterns_(std::move(patterns)) {}
 
-absl::StatusOr<std::unique_ptr<PlateReader>> NewTesseractPlateReader(
-    const std::string& datapath, const std::string& language) {
+  std::vector<PlateReading> Read(const cv::Mat& plate_bgr) override {
+    std::optional<CharacterRow> row = FindCharacterRow(plate_bgr);
+    if (!row) return {};
+    std::vector<CharacterChoices> glyphs;
+    for (const cv::Mat& glyph : row->glyphs) {
+      glyphs.push_back(classifier_->Classify(glyph, kGlyphChoices));
+    }
+    const std::vector<CharacterChoices> tess = tesseract_->Positions(*row);
+    if (tess.size() == glyphs.size()) {
+      for (size_t i = 0; i < glyphs.size(); ++i) {
+        glyphs[i] = Mix(glyphs[i], tess[i]);
+      }
+    }
+    return TopReadings(glyphs, kTopN, patterns_);
+  }
+
+ private:
+  static constexpr int kGlyphChoices = 4;
+
+  static CharacterChoices Mix(const CharacterChoices& a,
+                              const CharacterChoices& b) {
+    CharacterChoices out;
+    auto add = [&out](char c, float p) {
+      for (auto& e : out) {
+        if (e.first == c) {
+          e.second += p;
+          return;
+        }
+      }
+      out.push_back({c, p});
+    };
+    for (const auto& [c, p] : a) add(c, 0.5f * p);
+    float sum = 0;
+    for (const auto& e : b) sum += e.second;
+    for (const auto& [c, p] : b) add(c, sum > 0 ? 0.5f * p / sum : 0);
+    std::sort(out.begin(), out.end(),
+              [](const auto& x, const auto& y) { return x.second > y.second; });
+    return out;
+  }
+
+  std::unique_ptr<TesseractPlateReader> tesseract_;
+  std::unique_ptr<GlyphClassifier> classifier_;
+  std::vector<std::string> patterns_;
+};
+
+// The project's own classifier on each segmented character.
+class GlyphPlateReader final : public PlateReader {
+ public:
+  GlyphPlateReader(std::unique_ptr<GlyphClassifier> classifier,
+                   std::vector<std::string> patterns)
+      : classifier_(std::move(classifier)), patterns_(std::move(patterns)) {}
+
+  std::vector<PlateReading> Read(const cv::Mat& plate_bgr) override {
+    std::optional<CharacterRow> row = FindCharacterRow(plate_bgr);
+    if (!row) return {};
+    std::vector<CharacterChoices> positions;
+    for (const cv::Mat& glyph : row->glyphs) {
+      positions.push_back(classifier_->Classify(glyph, kChoicesPerGlyph));
+    }
+    return TopReadings(positions, kTopN, patterns_);
+  }
+
+ private:
+  static constexpr int kChoicesPerGlyph = 3;
+  std::unique_ptr<GlyphClassifier> classifier_;
+  std::vector<std::string> patterns_;
+};
+
+absl::StatusOr<std::unique_ptr<TesseractPlateReader>> MakeTesseractReader(
+    const std::string& datapath, const std::string& language,
+    std::vector<std::string> patterns) {
   auto api = std::make_unique<tesseract::TessBaseAPI>();
   // Dictionaries are for words; plates are not words. These take effect
   // only when given at Init.
@@ -80,7 +203,41 @@ absl::StatusOr<std::unique_ptr<PlateReader>> NewTesseractPlateReader(
   api->SetPageSegMode(tesseract::PSM_SINGLE_LINE);
   api->SetVariable("tessedit_char_whitelist", kPlateCharacters);
   api->SetVariable("debug_file", "/dev/null");
-  return std::make_unique<TesseractPlateReader>(std::move(api));
+  // Per-character alternatives from the LSTM, for the top-N readings.
+  api->SetVariable("lstm_choice_mode", "2");
+  return std::make_unique<TesseractPlateReader>(std::move(api),
+                                                std::move(patterns));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PlateReader>> NewTesseractPlateReader(
+    const std::string& datapath, const std::string& language,
+    std::vector<std::string> patterns) {
+  auto reader = MakeTesseractReader(datapath, language, std::move(patterns));
+  if (!reader.ok()) return reader.status();
+  return std::unique_ptr<PlateReader>(std::move(*reader));
+}
+
+absl::StatusOr<std::unique_ptr<PlateReader>> NewGlyphPlateReader(
+    const std::string& model_file, std::vector<std::string> patterns) {
+  absl::StatusOr<std::unique_ptr<GlyphClassifier>> classifier =
+      GlyphClassifier::Load(model_file);
+  if (!classifier.ok()) return classifier.status();
+  return std::make_unique<GlyphPlateReader>(std::move(*classifier),
+                                            std::move(patterns));
+}
+
+absl::StatusOr<std::unique_ptr<PlateReader>> NewFusedPlateReader(
+    const std::string& datapath, const std::string& language,
+    const std::string& model_file, std::vector<std::string> patterns) {
+  auto tesseract = MakeTesseractReader(datapath, language, patterns);
+  if (!tesseract.ok()) return tesseract.status();
+  absl::StatusOr<std::unique_ptr<GlyphClassifier>> classifier =
+      GlyphClassifier::Load(model_file);
+  if (!classifier.ok()) return classifier.status();
+  return std::make_unique<FusedPlateReader>(
+      std::move(*tesseract), std::move(*classifier), std::move(patterns));
 }
 
 absl::StatusOr<DetectorSet> NewDetectorSet(const v1::DetectorConfig& config) {
@@ -96,10 +253,26 @@ absl::StatusOr<DetectorSet> NewDetectorSet(const v1::DetectorConfig& config) {
   if (!face.ok()) return face.status();
   set.face = std::move(*face);
   set.plate = NewContourPlateDetector();
-  auto reader = NewTesseractPlateReader(config.tesseract_datapath(),
-                                        config.tesseract_language().empty()
-                                            ? "eng"
-                                            : config.tesseract_language());
+  std::vector<std::string> patterns(config.plate_patterns().begin(),
+                                    config.plate_patterns().end());
+  const std::string language =
+      config.tesseract_language().empty() ? "eng" : config.tesseract_language();
+  const std::string model = config.plate_glyph_model().empty()
+                                ? DefaultGlyphModel()
+                                : config.plate_glyph_model();
+  absl::StatusOr<std::unique_ptr<PlateReader>> reader;
+  switch (config.plate_reader()) {
+    case v1::PLATE_READER_TESSERACT:
+      reader = NewTesseractPlateReader(config.tesseract_datapath(), language,
+                                       std::move(patterns));
+      break;
+    case v1::PLATE_READER_GLYPHS:
+      reader = NewGlyphPlateReader(model, std::move(patterns));
+      break;
+    default:
+      reader = NewFusedPlateReader(config.tesseract_datapath(), language, model,
+                                   std::move(patterns));
+  }
   if (!reader.ok()) return reader.status();
   set.reader = std::move(*reader);
   return set;

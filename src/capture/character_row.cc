@@ -1,0 +1,174 @@
+#include "capture/character_row.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "opencv2/imgproc.hpp"
+
+namespace lanevault::capture {
+namespace {
+
+constexpr int kWorkHeight = 96;  // crops are scaled to this height
+constexpr size_t kMinCharacters = 3, kMaxCharacters = 10;
+
+struct Blob {
+  cv::Rect box;
+  int label = 0;
+  double cx() const { return box.x + box.width / 2.0; }
+  double cy() const { return box.y + box.height / 2.0; }
+};
+
+struct Candidate {
+  std::vector<Blob> blobs;
+  cv::Mat labels;  // CV_32S, the binarisation's component labels
+  double spread = 1;
+  double score = -1;
+};
+
+// Blobs that could be one character: tall rather than wide, a sensible
+// share of the crop's height, not a frame line running edge to edge.
+std::vector<Blob> CharacterBlobs(const cv::Mat& labels, const cv::Mat& stats,
+                                 int count, cv::Size size) {
+  std::vector<Blob> blobs;
+  for (int i = 1; i < count; ++i) {
+    const int x = stats.at<int>(i, cv::CC_STAT_LEFT);
+    const int y = stats.at<int>(i, cv::CC_STAT_TOP);
+    const int w = stats.at<int>(i, cv::CC_STAT_WIDTH);
+    const int h = stats.at<int>(i, cv::CC_STAT_HEIGHT);
+    const int area = stats.at<int>(i, cv::CC_STAT_AREA);
+    if (h < size.height / 5 || h > size.height * 98 / 100) continue;
+    if (w < 2 || w > h * 6 / 5 || h > 12 * w) continue;
+    const double fill = static_cast<double>(area) / (w * h);
+    if (fill < 0.12 || (fill > 0.92 && w > h / 3)) continue;
+    if (y == 0 && y + h >= size.height) continue;
+    if (x == 0 || x + w >= size.width) continue;  // cut by the crop's edge
+    blobs.push_back({cv::Rect(x, y, w, h), i});
+  }
+  (void)labels;
+  std::sort(blobs.begin(), blobs.end(),
+            [](const Blob& a, const Blob& b) { return a.box.x < b.box.x; });
+  return blobs;
+}
+
+// The largest run of blobs that share a height and a (possibly tilted)
+// line, seeded from each blob in turn.
+Candidate BestRow(const std::vector<Blob>& blobs) {
+  Candidate best;
+  for (const Blob& seed : blobs) {
+    const double h = seed.box.height;
+    std::vector<Blob> row;
+    for (const Blob& b : blobs) {
+      if (std::abs(b.box.height - h) <= 0.2 * h &&
+          std::abs(b.cy() - seed.cy()) <= 0.6 * h) {
+        row.push_back(b);
+      }
+    }
+    if (row.size() < kMinCharacters) continue;
+    // Fit the line through the centres and keep those on it (tilted plates).
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (const Blob& b : row) {
+      sx += b.cx();
+      sy += b.cy();
+      sxx += b.cx() * b.cx();
+      sxy += b.cx() * b.cy();
+    }
+    const double n = static_cast<double>(row.size());
+    const double den = n * sxx - sx * sx;
+    const double slope = den != 0 ? (n * sxy - sx * sy) / den : 0;
+    const double icpt = (sy - slope * sx) / n;
+    std::vector<Blob> on_line;
+    for (const Blob& b : row) {
+      if (std::abs(b.cy() - (slope * b.cx() + icpt)) <= 0.18 * h &&
+          (on_line.empty() || b.box.x >= on_line.back().box.br().x - 2)) {
+        on_line.push_back(b);
+      }
+    }
+    // Split where the gap is wider than two characters; keep the longest.
+    std::vector<Blob> run, longest;
+    for (const Blob& b : on_line) {
+      if (!run.empty() && b.box.x - run.back().box.br().x > 2.0 * h) {
+        if (run.size() > longest.size()) longest = run;
+        run.clear();
+      }
+      run.push_back(b);
+    }
+    if (run.size() > longest.size()) longest = run;
+    if (longest.size() < kMinCharacters || longest.size() > kMaxCharacters) {
+      continue;
+    }
+    double mean = 0, var = 0;
+    for (const Blob& b : longest) mean += b.box.height;
+    mean /= longest.size();
+    for (const Blob& b : longest) var += std::pow(b.box.height - mean, 2);
+    const double spread = std::sqrt(var / longest.size()) / mean;
+    // Plates carry 5-8 characters; taller rows are more likely the text.
+    const double score = std::min<double>(longest.size(), 8) - 4 * spread +
+                         0.5 * mean / kWorkHeight;
+    if (score > best.score) {
+      best.blobs = std::move(longest);
+      best.spread = spread;
+      best.score = score;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+std::optional<CharacterRow> FindCharacterRow(const cv::Mat& crop) {
+  if (crop.empty() || crop.rows < 8 || crop.cols < 16) return std::nullopt;
+  cv::Mat grey;
+  if (crop.channels() == 3) {
+    cv::cvtColor(crop, grey, cv::COLOR_BGR2GRAY);
+  } else {
+    grey = crop;
+  }
+  const double scale = static_cast<double>(kWorkHeight) / grey.rows;
+  cv::resize(grey, grey, cv::Size(), scale, scale,
+             scale > 1 ? cv::INTER_CUBIC : cv::INTER_AREA);
+  Candidate best;
+  for (const bool dark_ink : {true, false}) {
+    // Ink is bright in `ink`, whatever the plate's colours.
+    cv::Mat ink = dark_ink ? 255 - grey : grey;
+    struct Threshold {
+      int block;
+      double offset;
+    };
+    static constexpr Threshold kThresholds[] = {{kWorkHeight / 2 * 2 + 1, -4},
+                                                {kWorkHeight / 2 * 2 + 1, -14},
+                                                {kWorkHeight + 1, -8},
+                                                {0, 0}};  // block 0: Otsu
+    for (const Threshold& t : kThresholds) {
+      cv::Mat bin;
+      if (t.block == 0) {
+        cv::threshold(ink, bin, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+      } else {
+        cv::adaptiveThreshold(ink, bin, 255, cv::ADAPTIVE_THRESH_MEAN_C,
+                              cv::THRESH_BINARY, t.block, t.offset);
+      }
+      cv::Mat labels, stats, centroids;
+      const int count =
+          cv::connectedComponentsWithStats(bin, labels, stats, centroids, 8);
+      Candidate c = BestRow(CharacterBlobs(labels, stats, count, bin.size()));
+      if (c.score > best.score) {
+        best = std::move(c);
+        best.labels = labels;
+      }
+    }
+  }
+  if (best.blobs.empty()) return std::nullopt;
+  CharacterRow row;
+  row.height_spread = best.spread;
+  row.score = best.score;
+  for (const Blob& b : best.blobs) {
+    cv::Mat glyph = best.labels(b.box) == b.label;
+    row.glyphs.push_back(glyph);
+    row.boxes.push_back(cv::Rect(
+        static_cast<int>(b.box.x / scale), static_cast<int>(b.box.y / scale),
+        static_cast<int>(std::ceil(b.box.width / scale)),
+        static_cast<int>(std::ceil(b.box.height / scale))));
+  }
+  return row;
+}
+
+}  // namespace lanevault::capture

@@ -1,0 +1,35 @@
+#ifndef LANEVAULT_CAPTURE_CHARACTER_ROW_H_
+#define LANEVAULT_CAPTURE_CHARACTER_ROW_H_
+
+// Finds the row of characters inside a plate crop. This is where most plate
+// reading is won or lost: a plate carries a frame, bolts, a state or country
+// name, stickers and a slogan, and a reader given all of it reads noise. The
+// row is the largest set of blobs of one height standing on one line.
+
+#include <optional>
+#include <vector>
+
+#include "opencv2/core.hpp"
+
+namespace lanevault::capture {
+
+struct CharacterRow {
+  // Each character as white strokes on black, cut to its own box, left to
+  // right. Only the character's own blob is kept: neighbouring clutter that
+  // falls inside its box is not.
+  std::vector<cv::Mat> glyphs;
+  std::vector<cv::Rect> boxes;  // in the crop's (unscaled) coordinates
+  double height_spread = 0;     // 0: all characters of one height
+  // How plate-like the row is (more characters, up to 8, of one height):
+  // ranks the detector's candidates before the costlier reading.
+  double score = 0;
+};
+
+// The best row of 3..10 characters in a plate crop (BGR or grey), trying
+// dark-on-light and light-on-dark and several thresholds; nullopt when the
+// crop holds no such row (it is then not a plate).
+std::optional<CharacterRow> FindCharacterRow(const cv::Mat& crop);
+
+}  // namespace lanevault::capture
+
+#endif  // LANEVAULT_CAPTURE_CHARACTER_ROW_H_

@@ -1,0 +1,64 @@
+#ifndef LANEVAULT_CAPTURE_GLYPH_CLASSIFIER_H_
+#define LANEVAULT_CAPTURE_GLYPH_CLASSIFIER_H_
+
+// The project's own plate-character classifier: a small neural network
+// (OpenCV's ANN_MLP) over HOG and pixel features of one segmented glyph,
+// trained at build time on characters the project renders itself from the
+// fonts Debian ships, distorted the way a lane camera distorts them. No one
+// else's trained data is shipped.
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "opencv2/core.hpp"
+#include "opencv2/ml.hpp"
+
+namespace lanevault::capture {
+
+// The characters a plate may carry, in class order.
+constexpr char kGlyphClasses[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+constexpr int kGlyphClassCount = 36;
+
+// A glyph is white strokes on black, cut to its own box (as FindCharacterRow
+// gives them).
+cv::Mat GlyphFeatures(const cv::Mat& glyph);
+
+class GlyphClassifier {
+ public:
+  static absl::StatusOr<std::unique_ptr<GlyphClassifier>> Load(
+      const std::string& path);
+  // The `k` most likely characters with probabilities, best first.
+  std::vector<std::pair<char, float>> Classify(const cv::Mat& glyph,
+                                               int k) const;
+
+ private:
+  explicit GlyphClassifier(cv::Ptr<cv::ml::ANN_MLP> net)
+      : net_(std::move(net)) {}
+  cv::Ptr<cv::ml::ANN_MLP> net_;
+};
+
+struct GlyphTrainingOptions {
+  std::vector<std::string> font_files;  // TrueType fonts to render
+  int variants_per_font = 24;           // distorted copies of each character
+  unsigned seed = 7;
+};
+
+// Renders the training set, trains the network and writes it to `path`.
+// Prints progress to stderr; returns the training-set accuracy.
+absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
+                                            const std::string& path);
+
+// The fonts the build trains on, from Debian's fonts-dejavu-core,
+// fonts-dejavu-extra and fonts-liberation; those missing are skipped.
+std::vector<std::string> DefaultGlyphFonts();
+
+// Where the build put the trained model, then where an install puts it.
+std::string DefaultGlyphModel();
+
+}  // namespace lanevault::capture
+
+#endif  // LANEVAULT_CAPTURE_GLYPH_CLASSIFIER_H_

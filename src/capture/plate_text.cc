@@ -1,0 +1,58 @@
+#include "capture/plate_text.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/ascii.h"
+
+namespace lanevault::capture {
+
+bool FitsPattern(const std::string& text, const std::string& pattern) {
+  if (text.size() != pattern.size()) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char p = pattern[i], c = text[i];
+    if (p == 'L'   ? !absl::ascii_isalpha(c)
+        : p == 'D' ? !absl::ascii_isdigit(c)
+                   : (p != '?' && p != c)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<PlateReading> TopReadings(
+    const std::vector<CharacterChoices>& positions, size_t n,
+    const std::vector<std::string>& patterns) {
+  // With patterns, search wider: the reading that fits may rank low.
+  const size_t width = patterns.empty() ? 4 * n : 40 * n;
+  std::vector<PlateReading> beam = {{"", 1.0f}};
+  for (const CharacterChoices& p : positions) {
+    std::vector<PlateReading> next;
+    for (const PlateReading& r : beam) {
+      for (const auto& [c, prob] : p) {
+        next.push_back({r.text + c, r.confidence * std::max(prob, 1e-4f)});
+      }
+    }
+    std::sort(next.begin(), next.end(),
+              [](const PlateReading& a, const PlateReading& b) {
+                return a.confidence > b.confidence;
+              });
+    if (next.size() > width) next.resize(width);
+    beam = std::move(next);
+  }
+  for (PlateReading& r : beam) {
+    r.confidence =
+        r.text.empty() ? 0 : std::pow(r.confidence, 1.0f / r.text.size());
+  }
+  if (!patterns.empty()) {
+    std::stable_partition(beam.begin(), beam.end(), [&](const PlateReading& r) {
+      return std::any_of(
+          patterns.begin(), patterns.end(),
+          [&](const std::string& p) { return FitsPattern(r.text, p); });
+    });
+  }
+  if (beam.size() > n) beam.resize(n);
+  return beam;
+}
+
+}  // namespace lanevault::capture

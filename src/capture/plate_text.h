@@ -1,0 +1,31 @@
+#ifndef LANEVAULT_CAPTURE_PLATE_TEXT_H_
+#define LANEVAULT_CAPTURE_PLATE_TEXT_H_
+
+// From per-character alternatives to whole plate readings, shared by the
+// readers: a small beam search, and the region's text patterns.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "capture/detectors.h"
+
+namespace lanevault::capture {
+
+// One character position: alternatives with probabilities, best first.
+using CharacterChoices = std::vector<std::pair<char, float>>;
+
+// A pattern is one character per position: 'L' a letter, 'D' a digit, '?'
+// either, or the character itself (e.g. "DLLLDDD" for California). When
+// patterns are given, readings that fit one rank above those that fit none.
+bool FitsPattern(const std::string& text, const std::string& pattern);
+
+// The `n` most likely readings, best first. Confidence is the geometric
+// mean of the characters' probabilities, so lengths compare fairly.
+std::vector<PlateReading> TopReadings(
+    const std::vector<CharacterChoices>& positions, size_t n,
+    const std::vector<std::string>& patterns);
+
+}  // namespace lanevault::capture
+
+#endif  // LANEVAULT_CAPTURE_PLATE_TEXT_H_

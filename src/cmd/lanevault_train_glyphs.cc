@@ -1,0 +1,37 @@
+// lanevault-train-glyphs: trains the plate character model on characters
+// rendered from the fonts Debian ships. The build runs it once.
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "capture/glyph_classifier.h"
+#include "common/program.h"
+
+ABSL_FLAG(std::string, out, "", "Where to write the model (.yml.gz).");
+ABSL_FLAG(int, variants, 24, "Distorted copies of each character per font.");
+
+int main(int argc, char** argv) {
+  using namespace lanevault;
+  std::vector<std::string> args = InitProgram(
+      argc, argv,
+      "Trains the plate character classifier on rendered characters.\n\n"
+      "  lanevault-train-glyphs --out FILE.yml.gz");
+  if (!args.empty()) Fail("takes no positional arguments (see --help)", 2);
+  const std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty()) Fail("--out is required", 2);
+  std::filesystem::create_directories(std::filesystem::path(out).parent_path());
+  capture::GlyphTrainingOptions options;
+  options.font_files = capture::DefaultGlyphFonts();
+  options.variants_per_font = absl::GetFlag(FLAGS_variants);
+  // Written beside, then renamed: an interrupted build leaves no half model.
+  const std::string partial = out + ".partial.yml.gz";
+  absl::StatusOr<double> accuracy =
+      capture::TrainGlyphClassifier(options, partial);
+  if (!accuracy.ok()) Fail(accuracy.status());
+  std::filesystem::rename(partial, out);
+  std::fprintf(stderr, "plate character model: %s (training accuracy %.1f%%)\n",
+               out.c_str(), 100 * *accuracy);
+  return 0;
+}
