@@ -1,9 +1,19 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "capture/character_row.h"
 #include "capture/lane.h"
 #include "capture/motion_gate.h"
+#include "capture/plate_text.h"
 #include "gtest/gtest.h"
 #include "opencv2/imgproc.hpp"
 #include "testing/test_util.h"
@@ -124,6 +134,155 @@ TEST_F(LaneOnFootage, VideoFileReplaysToTheSameRecord) {
   EXPECT_EQ(PlateText(sink.records()[0]), "KXR4821");
 }
 
+// A vault that takes its time: every record waits, as under a slow disk.
+class SlowSink : public RecordSink {
+ public:
+  explicit SlowSink(absl::Duration delay) : delay_(delay) {}
+  absl::Status Submit(v1::Record record) override {
+    absl::SleepFor(delay_);
+    return inner_.Submit(std::move(record));
+  }
+  std::vector<v1::Record> records() { return inner_.records(); }
+
+ private:
+  absl::Duration delay_;
+  CollectingSink inner_;
+};
+
+TEST_F(LaneOnFootage, OverloadDropsFramesButNoRecord) {
+  // Frames arrive at 60 a second, faster than the lane analyses them, and
+  // the vault takes two seconds a record: frames must be dropped and
+  // counted, and every record formed must still reach the vault.
+  SlowSink sink(absl::Seconds(2));
+  v1::LaneConfig c = FolderLane(dir_->Join("two/frames"));
+  c.set_pace_fps(60);
+  c.set_queue_frames(2);
+  auto lane = Lane::Create(c, &sink);
+  ASSERT_TRUE(lane.ok()) << lane.status();
+  ASSERT_TRUE((*lane)->Run().ok());
+  const auto status = (*lane)->Status();
+  const auto& n = status.counters();
+  EXPECT_GT(n.frames_dropped(), 0u);
+  EXPECT_EQ(n.frames_read(), 2u * 48 + 3 * 14);  // every frame was read
+  EXPECT_LE(n.frames_analysed() + n.frames_dropped(), n.frames_read());
+  EXPECT_GE(n.crossings(), 1u);
+  EXPECT_EQ(n.records_stored(), n.crossings());  // none lost
+  EXPECT_EQ(n.records_failed(), 0u);
+  EXPECT_EQ(n.records_pending(), 0u);
+  const auto records = sink.records();
+  EXPECT_EQ(records.size(), n.crossings());
+  for (const v1::Record& r : records) {
+    const std::string plate = PlateText(r);
+    if (!plate.empty()) {
+      EXPECT_TRUE(plate == "KXR4821" || plate == "MVB7350") << plate;
+    }
+  }
+}
+
+TEST_F(LaneOnFootage, TruncatedVideoEndsTheLaneAndIsReported) {
+  testing::TempDir work;
+  const std::string path = work.Join("cut.avi");
+  std::filesystem::copy_file(dir_->Join("two/lane.avi"), path);
+  // Cut after the first vehicle has left.
+  std::filesystem::resize_file(path,
+                               std::filesystem::file_size(path) * 62 / 100);
+  CollectingSink sink;
+  v1::LaneConfig c = FolderLane("");
+  c.set_source("file:" + path);
+  auto lane = Lane::Create(c, &sink);
+  ASSERT_TRUE(lane.ok()) << lane.status();
+  ASSERT_TRUE((*lane)->Run().ok());
+  const auto status = (*lane)->Status();
+  EXPECT_EQ(status.state(), v1::LANE_STATE_FINISHED);
+  EXPECT_LT(status.counters().frames_read(), 2u * 48 + 3 * 14);
+  EXPECT_NE(status.last_error().find("ended early"), std::string::npos)
+      << status.last_error();
+  // The vehicle seen before the cut still made its record.
+  ASSERT_GE(sink.records().size(), 1u);
+  EXPECT_EQ(PlateText(sink.records()[0]), "KXR4821");
+}
+
+// Serves the first part of a file over HTTP once, then hangs up and stops
+// listening: a camera stream that drops and does not come back.
+class DroppingStreamServer {
+ public:
+  DroppingStreamServer(std::string bytes, size_t send)
+      : bytes_(std::move(bytes)), send_(send) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    listen(fd_, 1);
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~DroppingStreamServer() { thread_.join(); }
+  int port() const { return port_; }
+
+ private:
+  void Serve() {
+    const int c = accept(fd_, nullptr, nullptr);
+    close(fd_);  // no second connection: reconnects are refused
+    if (c < 0) return;
+    char request[4096];
+    (void)!read(c, request, sizeof request);
+    const std::string header =
+        "HTTP/1.1 200 OK\r\nContent-Type: video/x-msvideo\r\n"
+        "Content-Length: " +
+        std::to_string(bytes_.size()) + "\r\nConnection: close\r\n\r\n";
+    (void)!write(c, header.data(), header.size());
+    for (size_t off = 0; off < send_;) {
+      const ssize_t n =
+          write(c, bytes_.data() + off, std::min<size_t>(65536, send_ - off));
+      if (n <= 0) break;
+      off += n;
+    }
+    close(c);
+  }
+
+  std::string bytes_;
+  size_t send_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+TEST_F(LaneOnFootage, StreamThatDropsIsReportedAndTheLaneSurvives) {
+  std::ifstream in(dir_->Join("two/lane.avi"), std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  DroppingStreamServer server(bytes, bytes.size() * 62 / 100);
+  CollectingSink sink;
+  v1::LaneConfig c = FolderLane("");
+  c.set_source("http://127.0.0.1:" + std::to_string(server.port()) +
+               "/lane.avi");
+  auto lane = Lane::Create(c, &sink);
+  ASSERT_TRUE(lane.ok()) << lane.status();
+  (*lane)->Start();
+  // Wait for the outage to be reported (the lane then retries with backoff).
+  v1::LaneStatus status;
+  for (int i = 0; i < 600; ++i) {
+    status = (*lane)->Status();
+    if (status.counters().source_outages() > 0) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(status.counters().source_outages(), 1u);
+  EXPECT_EQ(status.state(), v1::LANE_STATE_RECONNECTING);
+  EXPECT_FALSE(status.last_error().empty());
+  EXPECT_GT(status.counters().frames_read(), 48u);
+  (*lane)->Stop();
+  (*lane)->Wait();
+  // A stream delivers frames faster than the lane analyses them here, so
+  // which crossings formed depends on the machine; that none formed was
+  // lost does not.
+  status = (*lane)->Status();
+  EXPECT_EQ(status.counters().records_stored(), status.counters().crossings());
+  EXPECT_EQ(sink.records().size(), status.counters().crossings());
+}
+
 TEST(Lane, MissingSourceIsAClearError) {
   CollectingSink sink;
   auto lane = Lane::Create(FolderLane("/nonexistent/frames"), &sink);
@@ -148,7 +307,7 @@ TEST(MotionGate, StillFramesCloseTheGateAndChangeOpensIt) {
   EXPECT_TRUE(gate.Moving(moved, all));
 }
 
-TEST(PlateReader, ReadsARenderedPlate) {
+TEST(PlateReader, TesseractReadsARenderedPlate) {
   auto reader = NewTesseractPlateReader("", "eng");
   ASSERT_TRUE(reader.ok()) << reader.status();
   cv::Mat plate(60, 260, CV_8UC3, cv::Scalar(245, 245, 245));
@@ -161,6 +320,78 @@ TEST(PlateReader, ReadsARenderedPlate) {
   EXPECT_TRUE((*reader)
                   ->Read(cv::Mat(60, 260, CV_8UC3, cv::Scalar(245, 245, 245)))
                   .empty());
+}
+
+cv::Mat RenderedPlate(const std::string& text) {
+  cv::Mat plate(60, 260, CV_8UC3, cv::Scalar(245, 245, 245));
+  cv::putText(plate, text, cv::Point(18, 45), cv::FONT_HERSHEY_DUPLEX, 1.4,
+              cv::Scalar(20, 20, 20), 3);
+  return plate;
+}
+
+TEST(PlateReader, EveryReaderKindReadsARenderedPlate) {
+  for (v1::PlateReader kind : {v1::PLATE_READER_FUSED, v1::PLATE_READER_GLYPHS,
+                               v1::PLATE_READER_TESSERACT}) {
+    v1::DetectorConfig c;
+    c.set_plate_reader(kind);
+    auto set = NewDetectorSet(c);
+    ASSERT_TRUE(set.ok()) << set.status();
+    auto readings = set->reader->Read(RenderedPlate("HTK2947"));
+    ASSERT_FALSE(readings.empty()) << v1::PlateReader_Name(kind);
+    EXPECT_LE(readings.size(), 10u);
+    if (kind == v1::PLATE_READER_GLYPHS) {
+      // The classifier alone confuses a few letters of this Hershey font
+      // (H reads as Z): it must find all seven and get six right.
+      ASSERT_EQ(readings[0].text.size(), 7u) << readings[0].text;
+      int right = 0;
+      for (int i = 0; i < 7; ++i) right += readings[0].text[i] == "HTK2947"[i];
+      EXPECT_GE(right, 6) << readings[0].text;
+    } else {
+      EXPECT_EQ(readings[0].text, "HTK2947") << v1::PlateReader_Name(kind);
+      EXPECT_GT(readings[0].confidence, 0.3f);
+    }
+  }
+}
+
+TEST(PlateReader, MissingOrForeignCharacterModelIsAClearError) {
+  testing::TempDir dir;
+  auto missing = NewGlyphPlateReader(dir.Join("none.yml.gz"));
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  std::ofstream(dir.Join("junk.yml")) << "%YAML:1.0\nnot: a model\n";
+  auto junk = NewGlyphPlateReader(dir.Join("junk.yml"));
+  EXPECT_EQ(junk.status().code(), absl::StatusCode::kInvalidArgument)
+      << junk.status();
+}
+
+TEST(PlateText, PatternsRankFittingReadingsFirst) {
+  // The classifier prefers O to 0 in the fourth place; California's pattern
+  // wants a digit there.
+  std::vector<CharacterChoices> positions = {{{'7', 0.9f}},
+                                             {{'A', 0.9f}},
+                                             {{'B', 0.9f}},
+                                             {{'C', 0.9f}},
+                                             {{'O', 0.6f}, {'0', 0.4f}},
+                                             {{'1', 0.9f}},
+                                             {{'2', 0.9f}}};
+  EXPECT_EQ(TopReadings(positions, 5, {})[0].text, "7ABCO12");
+  const auto ranked = TopReadings(positions, 5, {"DLLLDDD"});
+  EXPECT_EQ(ranked[0].text, "7ABC012");
+  EXPECT_TRUE(FitsPattern("7ABC012", "DLLLDDD"));
+  EXPECT_FALSE(FitsPattern("7ABCO12", "DLLLDDD"));
+  EXPECT_TRUE(FitsPattern("WA-1", "LL-D"));
+  EXPECT_FALSE(FitsPattern("WA1", "LL-D"));
+}
+
+TEST(CharacterRow, FindsTheCharactersAndIgnoresTheFrame) {
+  cv::Mat plate = RenderedPlate("KXR4821");
+  cv::rectangle(plate, cv::Rect(0, 0, plate.cols, plate.rows),
+                cv::Scalar(30, 30, 30), 4);  // a dark frame
+  auto row = FindCharacterRow(plate);
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->glyphs.size(), 7u);
+  EXPECT_FALSE(
+      FindCharacterRow(cv::Mat(60, 260, CV_8UC3, cv::Scalar(200, 200, 200)))
+          .has_value());
 }
 
 }  // namespace
