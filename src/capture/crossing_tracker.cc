@@ -68,13 +68,19 @@ void CrossingTracker::Offer(Crop& slot, const cv::Mat& frame,
 std::optional<v1::Record> CrossingTracker::Observe(
     const Frame& frame, const std::vector<FaceHit>& faces,
     const std::vector<PlateSighting>& plates) {
-  if (faces.empty() && plates.empty()) return ObserveQuiet();
+  if (faces.empty() && plates.empty()) return ObserveQuiet(frame.index);
+  // A long gap (frames dropped under load count too) ends the crossing in
+  // view before this frame's detections start the next one.
+  std::optional<v1::Record> closed;
+  if (open_ && frame.index - last_active_ >= options_.quiet_frames) {
+    closed = Close();
+  }
   if (!open_) {
     Reset();
     open_ = true;
     first_seen_ = frame.time;
   }
-  quiet_ = 0;
+  last_active_ = frame.index;
   ++frames_;
   last_seen_ = frame.time;
   for (const FaceHit& hit : faces) {
@@ -109,12 +115,12 @@ std::optional<v1::Record> CrossingTracker::Observe(
     it->best_confidence = std::max(it->best_confidence, p.best().confidence);
     Offer(best_plate_, frame.image, p.box, p.best().confidence, frame.index);
   }
-  return std::nullopt;
+  return closed;
 }
 
-std::optional<v1::Record> CrossingTracker::ObserveQuiet() {
+std::optional<v1::Record> CrossingTracker::ObserveQuiet(int64_t frame_index) {
   if (!open_) return std::nullopt;
-  if (++quiet_ >= options_.quiet_frames) return Close();
+  if (frame_index - last_active_ >= options_.quiet_frames) return Close();
   return std::nullopt;
 }
 
@@ -125,7 +131,6 @@ std::optional<v1::Record> CrossingTracker::Flush() {
 
 void CrossingTracker::Reset() {
   open_ = false;
-  quiet_ = 0;
   frames_ = 0;
   faces_.clear();
   votes_.clear();

@@ -16,7 +16,7 @@ namespace lanevault::capture {
 // are associated across frames into one track per occupant, plate readings
 // are voted across frames, and only the best crop of each (size, sharpness,
 // confidence) is kept, never a stream of near-duplicates. A crossing closes
-// after `quiet_frames` frames with nothing detected, or at Flush(). Not
+// after `quiet_frames` source frames with nothing detected, or at Flush(). Not
 // thread-safe.
 class CrossingTracker {
  public:
@@ -34,8 +34,10 @@ class CrossingTracker {
   std::optional<v1::Record> Observe(const Frame& frame,
                                     const std::vector<FaceHit>& faces,
                                     const std::vector<PlateSighting>& plates);
-  // Feeds a frame that was not analysed (no motion): counts as quiet.
-  std::optional<v1::Record> ObserveQuiet();
+  // Feeds a frame that was not analysed (no motion): counts as quiet. The
+  // quiet period is measured in source frames, so frames dropped under load
+  // count toward it.
+  std::optional<v1::Record> ObserveQuiet(int64_t frame_index);
   // Closes the open crossing, if any (end of source, shutdown).
   std::optional<v1::Record> Flush();
 
@@ -69,7 +71,7 @@ class CrossingTracker {
 
   Options options_;
   bool open_ = false;
-  int quiet_ = 0;
+  int64_t last_active_ = 0;  // source index of the last frame with a detection
   int frames_ = 0;
   absl::Time first_seen_, last_seen_;
   std::vector<FaceTrack> faces_;

@@ -237,7 +237,8 @@ bool Lane::ReconnectWithBackoff(const absl::Status& why) {
 void Lane::Analyse(const Frame& frame) {
   const cv::Rect roi = RegionOfInterest(frame.image);
   if (!gate_.Moving(frame.image, roi)) {
-    if (auto record = tracker_.ObserveQuiet()) Enqueue(std::move(*record));
+    if (auto record = tracker_.ObserveQuiet(frame.index))
+      Enqueue(std::move(*record));
     return;
   }
   ++counters_.frames_analysed;
