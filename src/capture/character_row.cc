@@ -27,8 +27,8 @@ struct Candidate {
 
 // Blobs that could be one character: tall rather than wide, a sensible
 // share of the crop's height, not a frame line running edge to edge.
-std::vector<Blob> CharacterBlobs(const cv::Mat& labels, const cv::Mat& stats,
-                                 int count, cv::Size size) {
+std::vector<Blob> CharacterBlobs(const cv::Mat& stats, int count,
+                                 cv::Size size) {
   std::vector<Blob> blobs;
   for (int i = 1; i < count; ++i) {
     const int x = stats.at<int>(i, cv::CC_STAT_LEFT);
@@ -44,7 +44,6 @@ std::vector<Blob> CharacterBlobs(const cv::Mat& labels, const cv::Mat& stats,
     if (x == 0 || x + w >= size.width) continue;  // cut by the crop's edge
     blobs.push_back({cv::Rect(x, y, w, h), i});
   }
-  (void)labels;
   std::sort(blobs.begin(), blobs.end(),
             [](const Blob& a, const Blob& b) { return a.box.x < b.box.x; });
   return blobs;
@@ -149,7 +148,7 @@ std::optional<CharacterRow> FindCharacterRow(const cv::Mat& crop) {
       cv::Mat labels, stats, centroids;
       const int count =
           cv::connectedComponentsWithStats(bin, labels, stats, centroids, 8);
-      Candidate c = BestRow(CharacterBlobs(labels, stats, count, bin.size()));
+      Candidate c = BestRow(CharacterBlobs(stats, count, bin.size()));
       if (c.score > best.score) {
         best = std::move(c);
         best.labels = labels;
