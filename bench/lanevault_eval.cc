@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "capture/detectors.h"
+#include "capture/geometry.h"
 #include "capture/plate_finder.h"
 #include "capture/replay.h"
 #include "common/program.h"
@@ -55,12 +56,6 @@ double Percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * v.size()));
   return v[i];
-}
-
-double IoU(const cv::Rect& a, const cv::Rect& b) {
-  const double inter = (a & b).area();
-  const double uni = a.area() + b.area() - inter;
-  return uni > 0 ? inter / uni : 0;
 }
 
 std::string Normalise(absl::string_view text) {
@@ -165,7 +160,7 @@ void EvaluatePlates(const fs::path& dir) {
     bool hit = false, read = false, read_top = false;
     std::string best;
     for (const capture::PlateSighting& s : found) {
-      hit |= IoU(s.box, t.box) >= 0.3;
+      hit |= capture::IoU(s.box, t.box) >= 0.3;
       if (best.empty()) best = s.best().text;
       read |= Normalise(s.best().text) == t.text;
       for (size_t i = 0; i < s.readings.size() && i < top; ++i) {
@@ -243,7 +238,7 @@ void EvaluateFaces(const fs::path& dir) {
       int best = -1;
       double best_iou = 0.5;
       for (size_t i = 0; i < hits.size(); ++i) {
-        const double iou = IoU(hits[i].box, t.box);
+        const double iou = capture::IoU(hits[i].box, t.box);
         if (!used[i] && iou >= best_iou) {
           best = static_cast<int>(i);
           best_iou = iou;

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "capture/detectors.h"
+#include "capture/geometry.h"
 #include "opencv2/imgproc.hpp"
 #include "opencv2/objdetect.hpp"
 
@@ -14,12 +15,6 @@ namespace {
 // The image is scaled so that the smallest face wanted fills that window:
 // down for a lane camera's large faces (cheaper), up for small ones.
 constexpr double kMinWorkScale = 0.1, kMaxWorkScale = 3.0;
-
-double IoU(const cv::Rect& a, const cv::Rect& b) {
-  const double inter = (a & b).area();
-  const double uni = a.area() + b.area() - inter;
-  return uni > 0 ? inter / uni : 0;
-}
 
 class CascadeFaceDetector final : public FaceDetector {
  public:

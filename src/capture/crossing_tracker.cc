@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "capture/geometry.h"
 #include "common/ids.h"
 #include "common/time_util.h"
 #include "opencv2/imgcodecs.hpp"
@@ -9,12 +10,6 @@
 
 namespace lanevault::capture {
 namespace {
-
-double IoU(const cv::Rect& a, const cv::Rect& b) {
-  const double inter = (a & b).area();
-  const double uni = a.area() + b.area() - inter;
-  return uni > 0 ? inter / uni : 0;
-}
 
 bool SameFace(const cv::Rect& previous, const cv::Rect& now) {
   if (IoU(previous, now) > 0.2) return true;
@@ -69,18 +64,17 @@ std::optional<v1::Record> CrossingTracker::Observe(
     const Frame& frame, const std::vector<FaceHit>& faces,
     const std::vector<PlateSighting>& plates) {
   if (faces.empty() && plates.empty()) return ObserveQuiet(frame.index);
-  // A long gap (frames dropped under load count too) ends the crossing in
-  // view before this frame's detections start the next one.
+  // A quiet spell whose frames were mostly dropped under load still ends
+  // the crossing in view before this frame's detections start the next one.
   std::optional<v1::Record> closed;
-  if (open_ && frame.index - last_active_ >= options_.quiet_frames) {
-    closed = Close();
-  }
+  if (open_ && QuietLongEnough(frame.index)) closed = Close();
   if (!open_) {
     Reset();
     open_ = true;
     first_seen_ = frame.time;
   }
   last_active_ = frame.index;
+  quiet_seen_ = 0;
   ++frames_;
   last_seen_ = frame.time;
   for (const FaceHit& hit : faces) {
@@ -120,8 +114,16 @@ std::optional<v1::Record> CrossingTracker::Observe(
 
 std::optional<v1::Record> CrossingTracker::ObserveQuiet(int64_t frame_index) {
   if (!open_) return std::nullopt;
-  if (frame_index - last_active_ >= options_.quiet_frames) return Close();
+  ++quiet_seen_;
+  if (QuietLongEnough(frame_index)) return Close();
   return std::nullopt;
+}
+
+bool CrossingTracker::QuietLongEnough(int64_t frame_index) const {
+  // Frames dropped under load were seen neither empty nor busy: they count
+  // toward the quiet period's length, but only a frame actually seen empty
+  // can start it, so a slow lane does not split one vehicle in two.
+  return quiet_seen_ > 0 && frame_index - last_active_ >= options_.quiet_frames;
 }
 
 std::optional<v1::Record> CrossingTracker::Flush() {
@@ -131,6 +133,7 @@ std::optional<v1::Record> CrossingTracker::Flush() {
 
 void CrossingTracker::Reset() {
   open_ = false;
+  quiet_seen_ = 0;
   frames_ = 0;
   faces_.clear();
   votes_.clear();

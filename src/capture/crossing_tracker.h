@@ -36,7 +36,7 @@ class CrossingTracker {
                                     const std::vector<PlateSighting>& plates);
   // Feeds a frame that was not analysed (no motion): counts as quiet. The
   // quiet period is measured in source frames, so frames dropped under load
-  // count toward it.
+  // count toward its length once a frame has been seen empty.
   std::optional<v1::Record> ObserveQuiet(int64_t frame_index);
   // Closes the open crossing, if any (end of source, shutdown).
   std::optional<v1::Record> Flush();
@@ -71,7 +71,10 @@ class CrossingTracker {
 
   Options options_;
   bool open_ = false;
+  bool QuietLongEnough(int64_t frame_index) const;
+
   int64_t last_active_ = 0;  // source index of the last frame with a detection
+  int quiet_seen_ = 0;       // frames seen empty since then
   int frames_ = 0;
   absl::Time first_seen_, last_seen_;
   std::vector<FaceTrack> faces_;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "capture/character_row.h"
 #include "lanevault/v1/config.pb.h"
 #include "opencv2/core.hpp"
 
@@ -44,8 +45,11 @@ class PlateReader {
  public:
   virtual ~PlateReader() = default;
   // Readings of one plate crop, best first; empty when nothing in it reads
-  // as a plate.
-  virtual std::vector<PlateReading> Read(const cv::Mat& plate_bgr) = 0;
+  // as a plate. Finds the crop's row of characters and reads it.
+  std::vector<PlateReading> Read(const cv::Mat& plate_bgr);
+  // Readings of a row already found (FindPlates finds rows to rank
+  // candidates, and does not find them twice).
+  virtual std::vector<PlateReading> ReadRow(const CharacterRow& row) = 0;
 };
 
 // The default face detector: OpenCV cascades from Debian's opencv-data

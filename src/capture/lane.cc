@@ -262,13 +262,13 @@ void Lane::Enqueue(v1::Record record) {
   outbox_.PushWait(std::move(record));
 }
 
-bool Lane::Deliver(const v1::Record& record) {
+void Lane::Deliver(const v1::Record& record) {
   absl::Duration backoff = absl::Milliseconds(100);
   for (int attempt = 1;; ++attempt) {
     absl::Status s = sink_->Submit(record);
     if (s.ok()) {
       ++counters_.records_stored;
-      return true;
+      return;
     }
     // Log the first failure and then at doubling intervals, not every retry.
     if ((attempt & (attempt - 1)) == 0) {
@@ -288,7 +288,6 @@ bool Lane::Deliver(const v1::Record& record) {
   }
   spdlog::error("lane {}: record {} could not be stored and is lost", id(),
                 record.record_id());
-  return false;
 }
 
 v1::LaneStatus Lane::Status() const {

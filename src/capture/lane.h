@@ -82,7 +82,7 @@ class Lane {
   void DeliverRecords();
   void Analyse(const Frame& frame);
   void Enqueue(v1::Record record);
-  bool Deliver(const v1::Record& record);
+  void Deliver(const v1::Record& record);
   bool ReconnectWithBackoff(const absl::Status& why);
   cv::Rect RegionOfInterest(const cv::Mat& frame) const;
   void SetState(v1::LaneState state, std::string error = "");

@@ -15,17 +15,18 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
   // every candidate is checked for a row, and the best rows are read.
   struct Ranked {
     cv::Rect box;
-    double score;
+    CharacterRow row;
   };
   std::vector<Ranked> ranked;
   for (const cv::Rect& candidate : detector.Candidates(bgr)) {
     if (ranked.size() >= static_cast<size_t>(options.max_candidates)) break;
     std::optional<CharacterRow> row = FindCharacterRow(bgr(candidate));
-    if (row) ranked.push_back({candidate, row->score});
+    if (row) ranked.push_back({candidate, std::move(*row)});
   }
-  std::stable_sort(
-      ranked.begin(), ranked.end(),
-      [](const Ranked& a, const Ranked& b) { return a.score > b.score; });
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const Ranked& a, const Ranked& b) {
+                     return a.row.score > b.row.score;
+                   });
   std::vector<PlateSighting> found;
   int read = 0;
   for (const Ranked& r : ranked) {
@@ -37,7 +38,7 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
     }
     if (overlaps) continue;
     ++read;
-    std::vector<PlateReading> readings = reader.Read(bgr(r.box));
+    std::vector<PlateReading> readings = reader.ReadRow(r.row);
     if (readings.empty()) continue;
     found.push_back({r.box, std::move(readings)});
   }

@@ -50,6 +50,16 @@ cv::Mat CleanLine(const CharacterRow& row) {
   return line;
 }
 
+// The classifier's alternatives for each character of the row.
+std::vector<CharacterChoices> GlyphChoices(const GlyphClassifier& classifier,
+                                           const CharacterRow& row, int k) {
+  std::vector<CharacterChoices> positions;
+  for (const cv::Mat& glyph : row.glyphs) {
+    positions.push_back(classifier.Classify(glyph, k));
+  }
+  return positions;
+}
+
 class TesseractPlateReader final : public PlateReader {
  public:
   TesseractPlateReader(std::unique_ptr<tesseract::TessBaseAPI> api,
@@ -57,11 +67,8 @@ class TesseractPlateReader final : public PlateReader {
       : api_(std::move(api)), patterns_(std::move(patterns)) {}
   ~TesseractPlateReader() override { api_->End(); }
 
-  std::vector<PlateReading> Read(const cv::Mat& plate_bgr) override {
-    if (plate_bgr.cols < 20 || plate_bgr.rows < 8) return {};
-    std::optional<CharacterRow> row = FindCharacterRow(plate_bgr);
-    if (!row) return {};
-    std::vector<CharacterChoices> positions = Positions(*row);
+  std::vector<PlateReading> ReadRow(const CharacterRow& row) override {
+    std::vector<CharacterChoices> positions = Positions(row);
     if (positions.size() < kMinLength || positions.size() > kMaxLength) {
       return {};
     }
@@ -117,14 +124,10 @@ class FusedPlateReader final : public PlateReader {
         classifier_(std::move(classifier)),
         patterns_(std::move(patterns)) {}
 
-  std::vector<PlateReading> Read(const cv::Mat& plate_bgr) override {
-    std::optional<CharacterRow> row = FindCharacterRow(plate_bgr);
-    if (!row) return {};
-    std::vector<CharacterChoices> glyphs;
-    for (const cv::Mat& glyph : row->glyphs) {
-      glyphs.push_back(classifier_->Classify(glyph, kGlyphChoices));
-    }
-    const std::vector<CharacterChoices> tess = tesseract_->Positions(*row);
+  std::vector<PlateReading> ReadRow(const CharacterRow& row) override {
+    std::vector<CharacterChoices> glyphs =
+        GlyphChoices(*classifier_, row, kGlyphChoices);
+    const std::vector<CharacterChoices> tess = tesseract_->Positions(row);
     if (tess.size() == glyphs.size()) {
       for (size_t i = 0; i < glyphs.size(); ++i) {
         glyphs[i] = Mix(glyphs[i], tess[i]);
@@ -169,14 +172,9 @@ class GlyphPlateReader final : public PlateReader {
                    std::vector<std::string> patterns)
       : classifier_(std::move(classifier)), patterns_(std::move(patterns)) {}
 
-  std::vector<PlateReading> Read(const cv::Mat& plate_bgr) override {
-    std::optional<CharacterRow> row = FindCharacterRow(plate_bgr);
-    if (!row) return {};
-    std::vector<CharacterChoices> positions;
-    for (const cv::Mat& glyph : row->glyphs) {
-      positions.push_back(classifier_->Classify(glyph, kChoicesPerGlyph));
-    }
-    return TopReadings(positions, kTopN, patterns_);
+  std::vector<PlateReading> ReadRow(const CharacterRow& row) override {
+    return TopReadings(GlyphChoices(*classifier_, row, kChoicesPerGlyph), kTopN,
+                       patterns_);
   }
 
  private:
@@ -211,6 +209,12 @@ absl::StatusOr<std::unique_ptr<TesseractPlateReader>> MakeTesseractReader(
 
 }  // namespace
 
+std::vector<PlateReading> PlateReader::Read(const cv::Mat& plate_bgr) {
+  std::optional<CharacterRow> row = FindCharacterRow(plate_bgr);
+  if (!row) return {};
+  return ReadRow(*row);
+}
+
 absl::StatusOr<std::unique_ptr<PlateReader>> NewTesseractPlateReader(
     const std::string& datapath, const std::string& language,
     std::vector<std::string> patterns) {
@@ -238,44 +242,6 @@ absl::StatusOr<std::unique_ptr<PlateReader>> NewFusedPlateReader(
   if (!classifier.ok()) return classifier.status();
   return std::make_unique<FusedPlateReader>(
       std::move(*tesseract), std::move(*classifier), std::move(patterns));
-}
-
-absl::StatusOr<DetectorSet> NewDetectorSet(const v1::DetectorConfig& config) {
-  DetectorSet set;
-  const std::string cascade = config.face_cascade().empty()
-                                  ? DefaultFaceCascade()
-                                  : config.face_cascade();
-  auto face =
-      config.face_model().empty()
-          ? NewCascadeFaceDetector(
-                cascade, config.min_face_px() > 0 ? config.min_face_px() : 40)
-          : NewDnnFaceDetector(config.face_model());
-  if (!face.ok()) return face.status();
-  set.face = std::move(*face);
-  set.plate = NewContourPlateDetector();
-  std::vector<std::string> patterns(config.plate_patterns().begin(),
-                                    config.plate_patterns().end());
-  const std::string language =
-      config.tesseract_language().empty() ? "eng" : config.tesseract_language();
-  const std::string model = config.plate_glyph_model().empty()
-                                ? DefaultGlyphModel()
-                                : config.plate_glyph_model();
-  absl::StatusOr<std::unique_ptr<PlateReader>> reader;
-  switch (config.plate_reader()) {
-    case v1::PLATE_READER_TESSERACT:
-      reader = NewTesseractPlateReader(config.tesseract_datapath(), language,
-                                       std::move(patterns));
-      break;
-    case v1::PLATE_READER_GLYPHS:
-      reader = NewGlyphPlateReader(model, std::move(patterns));
-      break;
-    default:
-      reader = NewFusedPlateReader(config.tesseract_datapath(), language, model,
-                                   std::move(patterns));
-  }
-  if (!reader.ok()) return reader.status();
-  set.reader = std::move(*reader);
-  return set;
 }
 
 }  // namespace lanevault::capture

@@ -1,0 +1,47 @@
+#include <string>
+#include <vector>
+
+#include "capture/detectors.h"
+#include "capture/glyph_classifier.h"
+
+namespace lanevault::capture {
+
+absl::StatusOr<DetectorSet> NewDetectorSet(const v1::DetectorConfig& config) {
+  DetectorSet set;
+  const std::string cascade = config.face_cascade().empty()
+                                  ? DefaultFaceCascade()
+                                  : config.face_cascade();
+  auto face =
+      config.face_model().empty()
+          ? NewCascadeFaceDetector(
+                cascade, config.min_face_px() > 0 ? config.min_face_px() : 40)
+          : NewDnnFaceDetector(config.face_model());
+  if (!face.ok()) return face.status();
+  set.face = std::move(*face);
+  set.plate = NewContourPlateDetector();
+  std::vector<std::string> patterns(config.plate_patterns().begin(),
+                                    config.plate_patterns().end());
+  const std::string language =
+      config.tesseract_language().empty() ? "eng" : config.tesseract_language();
+  const std::string model = config.plate_glyph_model().empty()
+                                ? DefaultGlyphModel()
+                                : config.plate_glyph_model();
+  absl::StatusOr<std::unique_ptr<PlateReader>> reader;
+  switch (config.plate_reader()) {
+    case v1::PLATE_READER_TESSERACT:
+      reader = NewTesseractPlateReader(config.tesseract_datapath(), language,
+                                       std::move(patterns));
+      break;
+    case v1::PLATE_READER_GLYPHS:
+      reader = NewGlyphPlateReader(model, std::move(patterns));
+      break;
+    default:
+      reader = NewFusedPlateReader(config.tesseract_datapath(), language, model,
+                                   std::move(patterns));
+  }
+  if (!reader.ok()) return reader.status();
+  set.reader = std::move(*reader);
+  return set;
+}
+
+}  // namespace lanevault::capture
