@@ -32,6 +32,15 @@ ABSL_FLAG(std::string, face_cascade, "",
 ABSL_FLAG(int, min_face_px, 0,
           "Smallest face to look for, px (default: 10 on face sets, the lane "
           "default on replays).");
+ABSL_FLAG(double, face_scale_step, 0,
+          "Cascade search step (0: the default, 1.4).");
+ABSL_FLAG(double, face_refine_step, 0,
+          "Cascade refining step (0: the default, 1.05; -1: no refining "
+          "scan, one scan at --face_scale_step).");
+ABSL_FLAG(int, face_min_neighbours, 0,
+          "Cascade hits needed per face (0: the default, 4). OpenCV's usual "
+          "single scan: --face_scale_step 1.1 --face_refine_step -1 "
+          "--face_min_neighbours 3.");
 ABSL_FLAG(std::string, plate_reader, "fused",
           "plates: fused (default), glyphs or tesseract.");
 ABSL_FLAG(int, top, 10, "N for the top-N plate read rate.");
@@ -72,6 +81,11 @@ v1::DetectorConfig DetectorsFromFlags(int default_min_face_px) {
   c.set_face_cascade(absl::GetFlag(FLAGS_face_cascade));
   const int min_face = absl::GetFlag(FLAGS_min_face_px);
   c.set_min_face_px(min_face > 0 ? min_face : default_min_face_px);
+  c.set_face_scale_step(
+      static_cast<float>(absl::GetFlag(FLAGS_face_scale_step)));
+  c.set_face_refine_step(
+      static_cast<float>(absl::GetFlag(FLAGS_face_refine_step)));
+  c.set_face_min_neighbours(absl::GetFlag(FLAGS_face_min_neighbours));
   const std::string reader = absl::GetFlag(FLAGS_plate_reader);
   if (reader == "glyphs") {
     c.set_plate_reader(v1::PLATE_READER_GLYPHS);
@@ -257,12 +271,14 @@ void EvaluateFaces(const fs::path& dir) {
              limit > 0 ? std::min(limit, truth.size()) : truth.size());
   }
   std::printf(
-      "faces  %-14s images %3zu  faces %4zu  recall %.2f  precision %.2f  "
-      "unmasked>=24px %4zu recall %.2f  ms median %6.1f  p90 %6.1f\n",
-      dir.filename().c_str(), done, faces,
+      "faces  %-14s images %3zu  faces %4zu  found %4zu recall %.3f  "
+      "precision %.3f  unmasked>=24px %4zu found %4zu recall %.3f  "
+      "ms median %6.1f  p90 %6.1f\n",
+      dir.filename().c_str(), done, faces, found,
       faces ? static_cast<double>(found) / faces : 0,
       detections ? static_cast<double>(true_detections) / detections : 0,
-      unmasked, unmasked ? static_cast<double>(found_unmasked) / unmasked : 0,
+      unmasked, found_unmasked,
+      unmasked ? static_cast<double>(found_unmasked) / unmasked : 0,
       Percentile(ms, 0.5), Percentile(ms, 0.9));
 }
 

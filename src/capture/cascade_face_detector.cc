@@ -16,11 +16,51 @@ namespace {
 // down for a lane camera's large faces (cheaper), up for small ones.
 constexpr double kMinWorkScale = 0.1, kMaxWorkScale = 3.0;
 
+// The refining scan looks around a search hit for faces of 0.6-1.6 times
+// its width, in a margin of half its width: a cascade still fires on a
+// face up to one coarse step off its size, and a little off-centre.
+constexpr double kRefineSmaller = 0.6, kRefineLarger = 1.6;
+constexpr double kRefineMargin = 0.5;
+// Search hits are one region when they overlap by half and differ in
+// width by at most this factor (a wider range would scan too many sizes).
+constexpr double kSameRegionWidths = 1.5;
+
+// Where the coarse search fired: a region and the window widths seen there.
+struct SearchRegion {
+  cv::Rect box;
+  int min_width, max_width;
+};
+
+std::vector<SearchRegion> GroupSearchHits(const std::vector<cv::Rect>& hits) {
+  std::vector<SearchRegion> regions;
+  for (const cv::Rect& hit : hits) {
+    auto same = std::find_if(
+        regions.begin(), regions.end(), [&hit](const SearchRegion& r) {
+          return (r.box & hit).area() * 2 >= hit.area() &&
+                 std::max(r.max_width, hit.width) <=
+                     kSameRegionWidths * std::min(r.min_width, hit.width);
+        });
+    if (same == regions.end()) {
+      regions.push_back({hit, hit.width, hit.width});
+      continue;
+    }
+    same->box |= hit;
+    same->min_width = std::min(same->min_width, hit.width);
+    same->max_width = std::max(same->max_width, hit.width);
+  }
+  return regions;
+}
+
+struct Scanned {
+  cv::Rect box;  // in the work image
+  int neighbours;
+};
+
 class CascadeFaceDetector final : public FaceDetector {
  public:
   CascadeFaceDetector(std::vector<cv::CascadeClassifier> cascades,
-                      int min_face_px)
-      : cascades_(std::move(cascades)), min_face_px_(min_face_px) {}
+                      const CascadeOptions& options)
+      : cascades_(std::move(cascades)), options_(options) {}
 
   std::vector<FaceHit> Detect(const cv::Mat& bgr) override {
     cv::Mat grey;
@@ -29,26 +69,24 @@ class CascadeFaceDetector final : public FaceDetector {
     for (cv::CascadeClassifier& cascade : cascades_) {
       const cv::Size window = cascade.getOriginalWindowSize();
       const double scale = std::clamp(
-          static_cast<double>(window.width) / std::max(1, min_face_px_),
+          static_cast<double>(window.width) / std::max(1, options_.min_face_px),
           kMinWorkScale, kMaxWorkScale);
       cv::Mat work;
       cv::resize(grey, work, cv::Size(), scale, scale,
                  scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
       cv::equalizeHist(work, work);
-      std::vector<cv::Rect> boxes;
-      std::vector<int> neighbours;
-      cascade.detectMultiScale(work, boxes, neighbours, kScaleStep,
-                               kMinNeighbours, 0, window);
-      for (size_t i = 0; i < boxes.size(); ++i) {
-        const cv::Rect& b = boxes[i];
+      const std::vector<Scanned> found =
+          options_.refine_step > 1.0 ? SearchThenRefine(cascade, work, window)
+                                     : Scan(cascade, work, window);
+      for (const Scanned& s : found) {
         FaceHit hit;
-        hit.box = cv::Rect(static_cast<int>(b.x / scale),
-                           static_cast<int>(b.y / scale),
-                           static_cast<int>(b.width / scale),
-                           static_cast<int>(b.height / scale)) &
+        hit.box = cv::Rect(static_cast<int>(s.box.x / scale),
+                           static_cast<int>(s.box.y / scale),
+                           static_cast<int>(s.box.width / scale),
+                           static_cast<int>(s.box.height / scale)) &
                   cv::Rect(0, 0, bgr.cols, bgr.rows);
         // More agreeing neighbours: more certain. 20 is a confident hit.
-        hit.confidence = std::min(1.0f, neighbours[i] / 20.0f);
+        hit.confidence = std::min(1.0f, s.neighbours / 20.0f);
         AddUnlessSeen(hits, hit);
       }
     }
@@ -56,11 +94,67 @@ class CascadeFaceDetector final : public FaceDetector {
   }
 
  private:
-  // Measured with lanevault-eval on the face sets: against OpenCV's usual
-  // 1.1 and 3, a 1.2 step with 2 agreeing neighbours keeps the unmasked
-  // recall and costs ~60% of the time.
-  static constexpr double kScaleStep = 1.2;
-  static constexpr int kMinNeighbours = 2;
+  // One scan of the whole image, as OpenCV's examples do it.
+  std::vector<Scanned> Scan(cv::CascadeClassifier& cascade, const cv::Mat& work,
+                            cv::Size window) const {
+    std::vector<cv::Rect> boxes;
+    std::vector<int> neighbours;
+    cascade.detectMultiScale(work, boxes, neighbours, options_.scale_step,
+                             options_.min_neighbours, 0, window);
+    std::vector<Scanned> out;
+    for (size_t i = 0; i < boxes.size(); ++i) {
+      out.push_back({boxes[i], neighbours[i]});
+    }
+    return out;
+  }
+
+  // Most of a scan's time goes on window sizes where no face is. A coarse
+  // search (large scale step, every single hit kept) finds where faces may
+  // be; a fine scan of those regions alone finds and sizes them. Measured
+  // with lanevault-eval: the recall of OpenCV's usual 1.1-step scan or
+  // better, in under half its time on the mask set.
+  std::vector<Scanned> SearchThenRefine(cv::CascadeClassifier& cascade,
+                                        const cv::Mat& work,
+                                        cv::Size window) const {
+    std::vector<cv::Rect> search_hits;
+    cascade.detectMultiScale(work, search_hits, options_.scale_step,
+                             /*minNeighbors=*/0, 0, window);
+    const cv::Rect whole(0, 0, work.cols, work.rows);
+    std::vector<Scanned> out;
+    for (const SearchRegion& region : GroupSearchHits(search_hits)) {
+      const int margin = static_cast<int>(region.min_width * kRefineMargin);
+      const cv::Rect roi =
+          cv::Rect(region.box.x - margin, region.box.y - margin,
+                   region.box.width + 2 * margin,
+                   region.box.height + 2 * margin) &
+          whole;
+      const auto size = [&window](double width) {
+        const int w = static_cast<int>(width);
+        return cv::Size(w, w * window.height / window.width);
+      };
+      std::vector<cv::Rect> boxes;
+      std::vector<int> neighbours;
+      cascade.detectMultiScale(
+          work(roi), boxes, neighbours, options_.refine_step,
+          options_.min_neighbours, 0,
+          size(std::max<double>(window.width,
+                                region.min_width * kRefineSmaller)),
+          size(region.max_width * kRefineLarger + 1));
+      for (size_t i = 0; i < boxes.size(); ++i) {
+        const Scanned s{boxes[i] + roi.tl(), neighbours[i]};
+        // Neighbouring regions' scans overlap: keep one box per face.
+        auto seen = std::find_if(out.begin(), out.end(), [&s](const auto& o) {
+          return IoU(o.box, s.box) > 0.4;
+        });
+        if (seen == out.end()) {
+          out.push_back(s);
+        } else if (s.neighbours > seen->neighbours) {
+          *seen = s;
+        }
+      }
+    }
+    return out;
+  }
 
   // A face the previous cascade found already is kept once, at the more
   // confident box.
@@ -75,7 +169,7 @@ class CascadeFaceDetector final : public FaceDetector {
   }
 
   std::vector<cv::CascadeClassifier> cascades_;
-  int min_face_px_;
+  CascadeOptions options_;
 };
 
 }  // namespace
@@ -85,7 +179,7 @@ std::string DefaultFaceCascade() {
 }
 
 absl::StatusOr<std::unique_ptr<FaceDetector>> NewCascadeFaceDetector(
-    const std::string& cascade_files, int min_face_px) {
+    const std::string& cascade_files, const CascadeOptions& options) {
   std::vector<cv::CascadeClassifier> cascades;
   for (absl::string_view file :
        absl::StrSplit(cascade_files, ',', absl::SkipEmpty())) {
@@ -105,8 +199,12 @@ absl::StatusOr<std::unique_ptr<FaceDetector>> NewCascadeFaceDetector(
   if (cascades.empty()) {
     return absl::InvalidArgumentError("no face cascade named");
   }
-  return std::make_unique<CascadeFaceDetector>(std::move(cascades),
-                                               min_face_px);
+  if (options.scale_step <= 1.0 || options.min_neighbours < 0) {
+    return absl::InvalidArgumentError(
+        "a face cascade needs a scale step above 1 and neighbours of 0 or "
+        "more");
+  }
+  return std::make_unique<CascadeFaceDetector>(std::move(cascades), options);
 }
 
 }  // namespace lanevault::capture

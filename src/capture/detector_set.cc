@@ -11,11 +11,18 @@ absl::StatusOr<DetectorSet> NewDetectorSet(const v1::DetectorConfig& config) {
   const std::string cascade = config.face_cascade().empty()
                                   ? DefaultFaceCascade()
                                   : config.face_cascade();
-  auto face =
-      config.face_model().empty()
-          ? NewCascadeFaceDetector(
-                cascade, config.min_face_px() > 0 ? config.min_face_px() : 40)
-          : NewDnnFaceDetector(config.face_model());
+  CascadeOptions scan;
+  if (config.min_face_px() > 0) scan.min_face_px = config.min_face_px();
+  if (config.face_scale_step() != 0) scan.scale_step = config.face_scale_step();
+  if (config.face_refine_step() != 0) {
+    scan.refine_step = config.face_refine_step();
+  }
+  if (config.face_min_neighbours() != 0) {
+    scan.min_neighbours = config.face_min_neighbours();
+  }
+  auto face = config.face_model().empty()
+                  ? NewCascadeFaceDetector(cascade, scan)
+                  : NewDnnFaceDetector(config.face_model());
   if (!face.ok()) return face.status();
   set.face = std::move(*face);
   set.plate = NewContourPlateDetector();

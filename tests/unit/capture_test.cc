@@ -11,9 +11,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "capture/character_row.h"
+#include "capture/detectors.h"
+#include "capture/geometry.h"
 #include "capture/lane.h"
 #include "capture/motion_gate.h"
 #include "capture/plate_text.h"
+#include "footage/scene.h"
 #include "gtest/gtest.h"
 #include "opencv2/imgproc.hpp"
 #include "testing/test_util.h"
@@ -305,6 +308,57 @@ TEST(MotionGate, StillFramesCloseTheGateAndChangeOpensIt) {
   cv::rectangle(moved, cv::Rect(100, 80, 60, 40), cv::Scalar(230, 230, 230),
                 -1);
   EXPECT_TRUE(gate.Moving(moved, all));
+}
+
+// The driver's face in every frame where it is at least `min_px` wide,
+// and how many of those frames `detector` finds it in.
+int FramesWithFaceFound(FaceDetector& detector, const footage::Scene& scene,
+                        int min_px, int* frames_with_face) {
+  int found = 0;
+  *frames_with_face = 0;
+  for (const footage::FrameTruth& t : scene.truth) {
+    if (t.vehicle < 0 || t.face_box.width < min_px) continue;
+    ++*frames_with_face;
+    for (const FaceHit& hit : detector.Detect(scene.frames[t.frame])) {
+      if (IoU(hit.box, t.face_box) >= 0.3) {
+        ++found;
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+TEST(FaceCascade, SearchThenRefineFindsWhatOneFullScanFinds) {
+  footage::SceneOptions options;
+  options.vehicles.push_back({"KXR4821", {40, 40, 150}});
+  auto scene = footage::RenderScene(options);
+  ASSERT_TRUE(scene.ok()) << scene.status();
+
+  auto refined = NewCascadeFaceDetector(DefaultFaceCascade(), {});
+  ASSERT_TRUE(refined.ok()) << refined.status();
+  CascadeOptions single;
+  single.scale_step = 1.1;
+  single.refine_step = -1;
+  single.min_neighbours = 3;
+  auto full = NewCascadeFaceDetector(DefaultFaceCascade(), single);
+  ASSERT_TRUE(full.ok()) << full.status();
+
+  int frames = 0;
+  const int by_full = FramesWithFaceFound(**full, *scene, 40, &frames);
+  const int by_refined = FramesWithFaceFound(**refined, *scene, 40, &frames);
+  ASSERT_GT(frames, 10);
+  EXPECT_GE(by_full, frames * 8 / 10) << by_full << " of " << frames;
+  EXPECT_GE(by_refined, by_full) << by_refined << " of " << frames;
+}
+
+TEST(FaceCascade, NonsenseScanIsRefused) {
+  CascadeOptions flat;
+  flat.scale_step = 1.0;
+  EXPECT_EQ(NewCascadeFaceDetector(DefaultFaceCascade(), flat).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(NewCascadeFaceDetector("/nonexistent.xml", {}).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST(PlateReader, TesseractReadsARenderedPlate) {
