@@ -49,6 +49,12 @@ ABSL_FLAG(bool, verbose, false, "Print every image's result.");
 ABSL_FLAG(bool, oracle_box, false,
           "plates: read the labelled box (padded) instead of detecting, to "
           "measure the reader alone.");
+ABSL_FLAG(int, face_search_every, 0,
+          "replay: search the whole frame for faces every Nth analysed frame "
+          "(0: the lane default, 4; 1: every frame).");
+ABSL_FLAG(int, plate_reread_frames, 0,
+          "replay: read a plate already read again after N frames (0: the "
+          "lane default, 6; 1: every frame).");
 ABSL_FLAG(int, lanes, 1, "replay: lanes run at once, each on its own thread.");
 ABSL_FLAG(double, pace_fps, 0,
           "replay: feed frames at this camera rate (0: as fast as the lane "
@@ -86,6 +92,8 @@ v1::DetectorConfig DetectorsFromFlags(int default_min_face_px) {
   c.set_face_refine_step(
       static_cast<float>(absl::GetFlag(FLAGS_face_refine_step)));
   c.set_face_min_neighbours(absl::GetFlag(FLAGS_face_min_neighbours));
+  c.set_face_search_every(absl::GetFlag(FLAGS_face_search_every));
+  c.set_plate_reread_frames(absl::GetFlag(FLAGS_plate_reread_frames));
   const std::string reader = absl::GetFlag(FLAGS_plate_reader);
   if (reader == "glyphs") {
     c.set_plate_reader(v1::PLATE_READER_GLYPHS);
@@ -301,6 +309,39 @@ std::string ReplaySource(const std::string& arg) {
   return "file:" + (dir / "lane.avi").string();
 }
 
+// The plate texts of a rendered footage's crossings (crossings.tsv beside
+// the video or frames folder); empty when there is none.
+std::vector<std::string> FootageTruth(const std::string& source) {
+  const size_t colon = source.find(':');
+  if (colon == std::string::npos) return {};
+  fs::path path(source.substr(colon + 1));
+  if (!fs::is_directory(path)) path = path.parent_path();
+  std::ifstream in(path / "crossings.tsv");
+  if (!in) in.open(path.parent_path() / "crossings.tsv");
+  std::vector<std::string> plates;
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::vector<std::string> f = absl::StrSplit(line, '\t');
+    if (f.size() >= 2) plates.push_back(Normalise(f[1]));
+  }
+  return plates;
+}
+
+// How many of the truth's plates some record read exactly (each record
+// counts once).
+size_t PlatesMatched(std::vector<std::string> truth,
+                     const std::vector<std::string>& read) {
+  size_t matched = 0;
+  for (const std::string& r : read) {
+    auto it = std::find(truth.begin(), truth.end(), Normalise(r));
+    if (it == truth.end()) continue;
+    truth.erase(it);
+    ++matched;
+  }
+  return matched;
+}
+
 void Replay(const std::string& source) {
   capture::ReplayOptions options;
   options.source = ReplaySource(source);
@@ -311,15 +352,28 @@ void Replay(const std::string& source) {
   absl::StatusOr<std::vector<capture::ReplayResult>> results =
       capture::ReplayLanes(options);
   if (!results.ok()) Fail(results.status());
+  // Every play of the footage should give each crossing once.
+  std::vector<std::string> truth;
+  for (int i = 0; i < options.repeat; ++i) {
+    for (std::string& p : FootageTruth(options.source)) {
+      truth.push_back(std::move(p));
+    }
+  }
   for (const capture::ReplayResult& r : *results) {
     std::printf(
         "replay lane %-6s frames %6llu  analysed %6llu  dropped %6llu  "
-        "records %3llu  %7.1f frames/s  (%.1f s)\n",
+        "records %3llu  %7.1f frames/s  (%.1f s)",
         r.lane_id.c_str(), static_cast<unsigned long long>(r.frames_read),
         static_cast<unsigned long long>(r.frames_analysed),
         static_cast<unsigned long long>(r.frames_dropped),
         static_cast<unsigned long long>(r.records), r.frames_per_second,
         r.seconds);
+    if (!truth.empty()) {
+      std::printf("  crossings %zu, plates read right %zu, with a face %llu",
+                  truth.size(), PlatesMatched(truth, r.plate_texts),
+                  static_cast<unsigned long long>(r.records_with_face));
+    }
+    std::printf("\n");
   }
 }
 

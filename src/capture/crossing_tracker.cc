@@ -95,6 +95,7 @@ std::optional<v1::Record> CrossingTracker::Observe(
     Offer(track->best, frame.image, hit.box, hit.confidence, frame.index);
   }
   for (const PlateSighting& p : plates) {
+    if (!p.read()) continue;  // in view, read on an earlier frame
     // Larger plates are read more reliably: weigh the vote by height too.
     const double weight = p.best().confidence * std::sqrt(p.box.height);
     auto it = std::find_if(votes_.begin(), votes_.end(), [&](const Vote& v) {

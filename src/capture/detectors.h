@@ -26,6 +26,14 @@ class FaceDetector {
  public:
   virtual ~FaceDetector() = default;
   virtual std::vector<FaceHit> Detect(const cv::Mat& bgr) = 0;
+  // Faces near `recent` (boxes found in a recent frame) only: for the frames
+  // between full searches, when a face seldom moves far. The default
+  // searches the whole frame.
+  virtual std::vector<FaceHit> DetectNear(const cv::Mat& bgr,
+                                          const std::vector<cv::Rect>& recent) {
+    (void)recent;
+    return Detect(bgr);
+  }
 };
 
 class PlateDetector {

@@ -26,6 +26,12 @@ CrossingTracker::Options TrackerOptions(const v1::LaneConfig& c) {
   return o;
 }
 
+PlateReadBudget::Options BudgetOptions(const v1::DetectorConfig& c) {
+  PlateReadBudget::Options o;
+  if (c.plate_reread_frames() > 0) o.refresh_frames = c.plate_reread_frames();
+  return o;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Lane>> Lane::Create(v1::LaneConfig config,
@@ -53,6 +59,10 @@ Lane::Lane(v1::LaneConfig config, std::unique_ptr<FrameSource> source,
       detectors_(std::move(detectors)),
       sink_(sink),
       tracker_(TrackerOptions(config_)),
+      plate_budget_(BudgetOptions(config_.detectors())),
+      face_search_every_(config_.detectors().face_search_every() > 0
+                             ? config_.detectors().face_search_every()
+                             : 4),
       frames_(config_.queue_frames() > 0 ? config_.queue_frames()
                                          : kDefaultQueueFrames),
       outbox_(kOutboxRecords) {}
@@ -237,17 +247,31 @@ bool Lane::ReconnectWithBackoff(const absl::Status& why) {
 void Lane::Analyse(const Frame& frame) {
   const cv::Rect roi = RegionOfInterest(frame.image);
   if (!gate_.Moving(frame.image, roi)) {
+    analysed_since_search_ = 0;  // the next moving frame is searched whole
+    recent_faces_.clear();
     if (auto record = tracker_.ObserveQuiet(frame.index))
       Enqueue(std::move(*record));
     return;
   }
   ++counters_.frames_analysed;
   const cv::Mat lane = frame.image(roi);
-  std::vector<FaceHit> faces = detectors_.face->Detect(lane);
-  for (FaceHit& f : faces) f.box += roi.tl();
+  // Faces: the whole frame every few frames (new faces), and in between
+  // only around the faces of the frame before, which costs a fraction.
+  std::vector<FaceHit> faces =
+      analysed_since_search_++ % face_search_every_ == 0
+          ? detectors_.face->Detect(lane)
+          : detectors_.face->DetectNear(lane, recent_faces_);
+  recent_faces_.clear();
+  for (FaceHit& f : faces) {
+    recent_faces_.push_back(f.box);
+    f.box += roi.tl();
+  }
   counters_.face_detections += faces.size();
-  std::vector<PlateSighting> plates =
-      FindPlates(lane, *detectors_.plate, *detectors_.reader);
+  // A new crossing reads its plate afresh.
+  if (!tracker_.open()) plate_budget_.Reset();
+  plate_budget_.StartFrame(frame.index);
+  std::vector<PlateSighting> plates = FindPlates(
+      lane, *detectors_.plate, *detectors_.reader, {}, &plate_budget_);
   for (PlateSighting& p : plates) p.box += roi.tl();
   counters_.plate_detections += plates.size();
   if (auto record = tracker_.Observe(frame, faces, plates)) {

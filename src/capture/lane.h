@@ -21,6 +21,7 @@
 #include "capture/detectors.h"
 #include "capture/frame_source.h"
 #include "capture/motion_gate.h"
+#include "capture/plate_finder.h"
 #include "lanevault/v1/config.pb.h"
 #include "lanevault/v1/lanes.pb.h"
 
@@ -94,6 +95,10 @@ class Lane {
   RecordSink* sink_;
   MotionGate gate_;
   CrossingTracker tracker_;
+  PlateReadBudget plate_budget_;
+  int face_search_every_;
+  int analysed_since_search_ = 0;
+  std::vector<cv::Rect> recent_faces_;  // in the region of interest
   BoundedQueue<Work> frames_;
   BoundedQueue<v1::Record> outbox_;
   std::thread thread_;

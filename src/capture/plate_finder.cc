@@ -6,11 +6,39 @@
 #include "capture/character_row.h"
 
 namespace lanevault::capture {
+namespace {
+
+double MedianHeight(const CharacterRow& row) {
+  std::vector<int> heights;
+  for (const cv::Rect& b : row.boxes) heights.push_back(b.height);
+  if (heights.empty()) return 0;
+  std::nth_element(heights.begin(), heights.begin() + heights.size() / 2,
+                   heights.end());
+  return heights[heights.size() / 2];
+}
+
+}  // namespace
+
+bool PlateReadBudget::Wants(const cv::Rect& box,
+                            const CharacterRow& row) const {
+  if (last_height_ <= 0 || (box & last_box_).empty()) return true;
+  const double height = MedianHeight(row);
+  return height >= options_.grow * last_height_ ||
+         height <= options_.shrink * last_height_ ||
+         frame_ - last_frame_ >= options_.refresh_frames;
+}
+
+void PlateReadBudget::Spend(const cv::Rect& box, const CharacterRow& row) {
+  last_box_ = box;
+  last_height_ = std::max(1.0, MedianHeight(row));
+  last_frame_ = frame_;
+}
 
 std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
                                       PlateDetector& detector,
                                       PlateReader& reader,
-                                      const PlateFinderOptions& options) {
+                                      const PlateFinderOptions& options,
+                                      PlateReadBudget* budget) {
   // Finding the row of characters costs ~1 ms; reading it costs more. So
   // every candidate is checked for a row, and the best rows are read.
   struct Ranked {
@@ -37,9 +65,15 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
       overlaps |= (s.box & r.box).area() > 0;
     }
     if (overlaps) continue;
+    if (budget != nullptr && !budget->Wants(r.box, r.row)) {
+      // The best row, already read at about this size: still a plate.
+      found.push_back({r.box, {}});
+      continue;
+    }
     ++read;
     std::vector<PlateReading> readings = reader.ReadRow(r.row);
     if (readings.empty()) continue;
+    if (budget != nullptr) budget->Spend(r.box, r.row);
     found.push_back({r.box, std::move(readings)});
   }
   return found;

@@ -1,6 +1,7 @@
 #ifndef LANEVAULT_CAPTURE_PLATE_FINDER_H_
 #define LANEVAULT_CAPTURE_PLATE_FINDER_H_
 
+#include <cstdint>
 #include <vector>
 
 #include "capture/detectors.h"
@@ -8,10 +9,11 @@
 namespace lanevault::capture {
 
 // A plate found in one image: where, and what the reader made of it (best
-// reading first).
+// reading first; none when a PlateReadBudget skipped the reading).
 struct PlateSighting {
   cv::Rect box;
   std::vector<PlateReading> readings;
+  bool read() const { return !readings.empty(); }
   const PlateReading& best() const { return readings.front(); }
 };
 
@@ -21,14 +23,47 @@ struct PlateFinderOptions {
   int max_plates = 1;       // a lane sees one vehicle at a time
 };
 
+// Which plate rows a lane reads. A vehicle's plate stays in view for dozens
+// of frames, and reading it (~30 ms) is the costliest step; reading it again
+// at the same size adds little to the vote. A row is read when nothing has
+// been read since Reset(), when its characters are `grow` times taller than
+// at the last read (the vehicle came closer) or much shorter, when it does
+// not overlap the plate last read (another plate), or when `refresh_frames`
+// source frames have passed since then.
+class PlateReadBudget {
+ public:
+  struct Options {
+    double grow = 1.15;
+    double shrink = 0.6;
+    int refresh_frames = 6;
+  };
+  PlateReadBudget() : PlateReadBudget(Options{}) {}
+  explicit PlateReadBudget(Options options) : options_(options) {}
+
+  void StartFrame(int64_t frame_index) { frame_ = frame_index; }
+  bool Wants(const cv::Rect& box, const CharacterRow& row) const;
+  void Spend(const cv::Rect& box, const CharacterRow& row);
+  void Reset() { last_height_ = 0; }
+
+ private:
+  Options options_;
+  int64_t frame_ = 0;
+  int64_t last_frame_ = 0;
+  double last_height_ = 0;  // 0: nothing read since Reset()
+  cv::Rect last_box_;
+};
+
 // The plate step the lane and the evaluation tool share: each of the
 // detector's candidates is checked for a row of characters, the best rows
 // are read, and a candidate without a row, or that the reader cannot read,
-// is not a plate. Overlapping candidates count once.
+// is not a plate. Overlapping candidates count once. With a `budget`, a
+// row it does not want read is still reported, with no readings: the plate
+// is in view, and was read on an earlier frame.
 std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
                                       PlateDetector& detector,
                                       PlateReader& reader,
-                                      const PlateFinderOptions& options = {});
+                                      const PlateFinderOptions& options = {},
+                                      PlateReadBudget* budget = nullptr);
 
 }  // namespace lanevault::capture
 

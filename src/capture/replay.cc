@@ -3,23 +3,50 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "capture/lane.h"
 
 namespace lanevault::capture {
 namespace {
 
-class DiscardingSink final : public RecordSink {
+// Notes what each record holds, for checking against the footage's truth.
+class NotingSink final : public RecordSink {
  public:
-  absl::Status Submit(v1::Record) override { return absl::OkStatus(); }
+  absl::Status Submit(v1::Record record) override {
+    std::string plate;
+    bool face = false;
+    for (const v1::Item& item : record.items()) {
+      if (item.category() == v1::DATA_CATEGORY_PLATE_TEXT) {
+        plate = item.content();
+      }
+      face |= item.category() == v1::DATA_CATEGORY_FACE_IMAGE;
+    }
+    absl::MutexLock lock(&mu_);
+    plates_.push_back(std::move(plate));
+    faces_ += face;
+    return absl::OkStatus();
+  }
+  void MoveTo(ReplayResult& r) {
+    absl::MutexLock lock(&mu_);
+    for (std::string& p : plates_) r.plate_texts.push_back(std::move(p));
+    plates_.clear();
+    r.records_with_face += faces_;
+    faces_ = 0;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> plates_ ABSL_GUARDED_BY(mu_);
+  uint64_t faces_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace
 
 absl::StatusOr<std::vector<ReplayResult>> ReplayLanes(
     const ReplayOptions& options) {
-  DiscardingSink sink;
   std::vector<ReplayResult> results(options.lanes);
+  std::vector<NotingSink> sinks(options.lanes);
   for (int round = 0; round < options.repeat; ++round) {
     std::vector<std::unique_ptr<Lane>> lanes;
     for (int i = 0; i < options.lanes; ++i) {
@@ -29,7 +56,7 @@ absl::StatusOr<std::vector<ReplayResult>> ReplayLanes(
       c.set_source(options.source);
       c.set_pace_fps(static_cast<float>(options.pace_fps));
       *c.mutable_detectors() = options.detectors;
-      absl::StatusOr<std::unique_ptr<Lane>> lane = Lane::Create(c, &sink);
+      absl::StatusOr<std::unique_ptr<Lane>> lane = Lane::Create(c, &sinks[i]);
       if (!lane.ok()) return lane.status();
       lanes.push_back(std::move(*lane));
     }
@@ -45,6 +72,7 @@ absl::StatusOr<std::vector<ReplayResult>> ReplayLanes(
       r.frames_dropped += s.counters().frames_dropped();
       r.records += s.counters().records_stored();
       r.seconds += absl::ToDoubleSeconds(absl::Now() - start);
+      sinks[i].MoveTo(r);
     }
   }
   for (ReplayResult& r : results) {

@@ -24,12 +24,13 @@ struct ReplayOptions {
 struct ReplayResult {
   std::string lane_id;
   uint64_t frames_read = 0, frames_analysed = 0, frames_dropped = 0,
-           records = 0;
+           records = 0, records_with_face = 0;
+  std::vector<std::string> plate_texts;  // each record's, in order
   double seconds = 0;
   double frames_per_second = 0;
 };
 
-// Every lane's records are counted and thrown away (nothing is stored).
+// Every lane's records are looked at and thrown away (nothing is stored).
 absl::StatusOr<std::vector<ReplayResult>> ReplayLanes(
     const ReplayOptions& options);
 

@@ -15,6 +15,7 @@
 #include "capture/geometry.h"
 #include "capture/lane.h"
 #include "capture/motion_gate.h"
+#include "capture/plate_finder.h"
 #include "capture/plate_text.h"
 #include "footage/scene.h"
 #include "gtest/gtest.h"
@@ -352,6 +353,40 @@ TEST(FaceCascade, SearchThenRefineFindsWhatOneFullScanFinds) {
   EXPECT_GE(by_refined, by_full) << by_refined << " of " << frames;
 }
 
+TEST(FaceCascade, FollowsAFaceBetweenFullSearches) {
+  footage::SceneOptions options;
+  options.vehicles.push_back({"KXR4821", {40, 40, 150}});
+  auto scene = footage::RenderScene(options);
+  ASSERT_TRUE(scene.ok()) << scene.status();
+  auto detector = NewCascadeFaceDetector(DefaultFaceCascade(), {});
+  ASSERT_TRUE(detector.ok()) << detector.status();
+
+  // As the lane does it: a full search, then three frames near its faces.
+  int frames = 0, followed = 0, between = 0;
+  std::vector<cv::Rect> recent;
+  for (const footage::FrameTruth& t : scene->truth) {
+    if (t.vehicle < 0 || t.face_box.width < 40) continue;
+    const bool search = frames++ % 4 == 0;
+    std::vector<FaceHit> hits =
+        search ? (*detector)->Detect(scene->frames[t.frame])
+               : (*detector)->DetectNear(scene->frames[t.frame], recent);
+    recent.clear();
+    for (const FaceHit& h : hits) recent.push_back(h.box);
+    if (search) continue;
+    ++between;
+    for (const FaceHit& h : hits) {
+      if (IoU(h.box, t.face_box) >= 0.3) {
+        ++followed;
+        break;
+      }
+    }
+  }
+  ASSERT_GT(between, 8);
+  EXPECT_GE(followed, between * 8 / 10) << followed << " of " << between;
+  EXPECT_TRUE((*detector)->DetectNear(scene->frames[0], {}).empty())
+      << "nothing recent: nothing to follow";
+}
+
 TEST(FaceCascade, NonsenseScanIsRefused) {
   CascadeOptions flat;
   flat.scale_step = 1.0;
@@ -415,6 +450,37 @@ TEST(PlateReader, MissingOrForeignCharacterModelIsAClearError) {
   auto junk = NewGlyphPlateReader(dir.Join("junk.yml"));
   EXPECT_EQ(junk.status().code(), absl::StatusCode::kInvalidArgument)
       << junk.status();
+}
+
+CharacterRow RowOfHeight(int height) {
+  CharacterRow row;
+  for (int i = 0; i < 7; ++i) row.boxes.emplace_back(i * 20, 0, 12, height);
+  return row;
+}
+
+TEST(PlateReadBudget, ReadsAPlateAgainOnlyWhenItIsWorthIt) {
+  PlateReadBudget budget({.grow = 1.15, .shrink = 0.6, .refresh_frames = 6});
+  const cv::Rect box(100, 100, 200, 50);
+  budget.StartFrame(10);
+  ASSERT_TRUE(budget.Wants(box, RowOfHeight(20)));  // nothing read yet
+  budget.Spend(box, RowOfHeight(20));
+
+  budget.StartFrame(11);
+  EXPECT_FALSE(budget.Wants(box + cv::Point(3, 2), RowOfHeight(21)))
+      << "same plate, same size";
+  EXPECT_TRUE(budget.Wants(box + cv::Point(3, 2), RowOfHeight(23)))
+      << "the vehicle came closer";
+  EXPECT_TRUE(budget.Wants(box, RowOfHeight(11))) << "much smaller";
+  EXPECT_TRUE(budget.Wants(box + cv::Point(400, 0), RowOfHeight(20)))
+      << "somewhere else: another plate";
+
+  budget.StartFrame(15);
+  EXPECT_FALSE(budget.Wants(box, RowOfHeight(20)));
+  budget.StartFrame(16);
+  EXPECT_TRUE(budget.Wants(box, RowOfHeight(20))) << "refresh_frames passed";
+  budget.Reset();
+  budget.StartFrame(12);
+  EXPECT_TRUE(budget.Wants(box, RowOfHeight(20))) << "a new crossing";
 }
 
 TEST(PlateText, PatternsRankFittingReadingsFirst) {
