@@ -120,6 +120,14 @@ std::optional<v1::Record> CrossingTracker::ObserveQuiet(int64_t frame_index) {
   return std::nullopt;
 }
 
+std::optional<v1::Record> CrossingTracker::ObserveStill(int64_t frame_index) {
+  if (open_ && quiet_seen_ == 0) {
+    last_active_ = frame_index;  // the vehicle last seen is still there
+    return std::nullopt;
+  }
+  return ObserveQuiet(frame_index);
+}
+
 bool CrossingTracker::QuietLongEnough(int64_t frame_index) const {
   // Frames dropped under load were seen neither empty nor busy: they count
   // toward the quiet period's length, but only a frame actually seen empty

@@ -38,6 +38,10 @@ class CrossingTracker {
   // quiet period is measured in source frames, so frames dropped under load
   // count toward its length once a frame has been seen empty.
   std::optional<v1::Record> ObserveQuiet(int64_t frame_index);
+  // Feeds a frame that was not analysed because nothing in it moved: it
+  // shows what the last analysed frame showed. A vehicle stopped at the
+  // booth keeps its crossing open; an empty lane stays quiet.
+  std::optional<v1::Record> ObserveStill(int64_t frame_index);
   // Closes the open crossing, if any (end of source, shutdown).
   std::optional<v1::Record> Flush();
 

@@ -17,6 +17,9 @@ constexpr int kOutboxRecords = 16;
 // After Stop(), a record still refused is retried this often, then counted
 // as failed and logged by id.
 constexpr int kAttemptsAfterStop = 3;
+// While a crossing is open and nothing moves, one frame in this many is
+// analysed anyway (at 30 frames/s, twice a second).
+constexpr int64_t kStillCheckFrames = 15;
 
 CrossingTracker::Options TrackerOptions(const v1::LaneConfig& c) {
   CrossingTracker::Options o;
@@ -247,11 +250,21 @@ bool Lane::ReconnectWithBackoff(const absl::Status& why) {
 void Lane::Analyse(const Frame& frame) {
   const cv::Rect roi = RegionOfInterest(frame.image);
   if (!gate_.Moving(frame.image, roi)) {
-    analysed_since_search_ = 0;  // the next moving frame is searched whole
-    recent_faces_.clear();
-    if (auto record = tracker_.ObserveQuiet(frame.index))
-      Enqueue(std::move(*record));
-    return;
+    // Nothing moved. A vehicle stopped at the booth is still in view, so a
+    // still frame says what the last analysed one said; and now and then
+    // one is analysed, so that a vehicle that crept away unseen by the gate
+    // does not hold its crossing open for ever.
+    const bool recheck =
+        tracker_.open() && frame.index - last_still_check_ >= kStillCheckFrames;
+    if (!recheck) {
+      analysed_since_search_ = 0;  // the next moving frame is searched whole
+      recent_faces_.clear();
+      if (auto record = tracker_.ObserveStill(frame.index)) {
+        Enqueue(std::move(*record));
+      }
+      return;
+    }
+    last_still_check_ = frame.index;
   }
   ++counters_.frames_analysed;
   const cv::Mat lane = frame.image(roi);

@@ -98,6 +98,7 @@ class Lane {
   PlateReadBudget plate_budget_;
   int face_search_every_;
   int analysed_since_search_ = 0;
+  int64_t last_still_check_ = 0;        // source index
   std::vector<cv::Rect> recent_faces_;  // in the region of interest
   BoundedQueue<Work> frames_;
   BoundedQueue<v1::Record> outbox_;

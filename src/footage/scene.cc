@@ -146,7 +146,14 @@ absl::StatusOr<Scene> RenderScene(const SceneOptions& options) {
     const cv::Mat plate = RenderPlate(spec.plate_text, *font);
     std::uniform_int_distribution<int> jitter(-12, 12);
     const int lateral = jitter(rng);
-    for (int i = 0; i < options.frames_per_vehicle; ++i) {
+    const int halfway = options.frames_per_vehicle / 2;
+    for (int frame_i = 0;
+         frame_i < options.frames_per_vehicle + options.stop_frames;
+         ++frame_i) {
+      // Halted halfway for stop_frames: the same picture, only sensor noise.
+      const int i =
+          frame_i < halfway ? frame_i
+                            : std::max(halfway, frame_i - options.stop_frames);
       const double t =
           static_cast<double>(i) / (options.frames_per_vehicle - 1);
       // Approaching: the vehicle grows and moves down until it leaves.

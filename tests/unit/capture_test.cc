@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "capture/character_row.h"
+#include "capture/crossing_tracker.h"
 #include "capture/detectors.h"
 #include "capture/geometry.h"
 #include "capture/lane.h"
@@ -97,6 +98,30 @@ TEST_F(LaneOnFootage, OneVehicleGivesExactlyOneRecordWithPlateAndFace) {
   EXPECT_EQ(status.counters().records_stored(), 1u);
   // The motion gate skipped at least part of the empty road.
   EXPECT_LT(status.counters().frames_analysed(),
+            status.counters().frames_read());
+}
+
+// At a booth a vehicle stops: the picture is still, so the motion gate
+// closes, but the crossing is not over until the vehicle has left.
+TEST_F(LaneOnFootage, VehicleThatStopsAtTheBoothGivesOneRecord) {
+  footage::SceneOptions options;
+  options.vehicles.push_back({"KXR4821", {40, 40, 150}});
+  options.stop_frames = 60;  // two seconds at 30 frames/s
+  auto scene = footage::RenderScene(options);
+  ASSERT_TRUE(scene.ok()) << scene.status();
+  const std::string dir = dir_->Join("stop");
+  ASSERT_TRUE(footage::WriteScene(*scene, options, dir).ok());
+
+  CollectingSink sink;
+  auto lane = Lane::Create(FolderLane(dir + "/frames"), &sink);
+  ASSERT_TRUE(lane.ok()) << lane.status();
+  ASSERT_TRUE((*lane)->Run().ok());
+  auto records = sink.records();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(PlateText(records[0]), "KXR4821");
+  // The still frames were mostly not analysed: the gate saved the work.
+  const auto status = (*lane)->Status();
+  EXPECT_LT(status.counters().frames_analysed() + 40,
             status.counters().frames_read());
 }
 
@@ -481,6 +506,34 @@ TEST(PlateReadBudget, ReadsAPlateAgainOnlyWhenItIsWorthIt) {
   budget.Reset();
   budget.StartFrame(12);
   EXPECT_TRUE(budget.Wants(box, RowOfHeight(20))) << "a new crossing";
+}
+
+TEST(CrossingTracker, StillFramesHoldACrossingOnlyWhileItsVehicleWasSeen) {
+  CrossingTracker tracker(
+      {.lane_id = "l", .checkpoint_id = "c", .quiet_frames = 8});
+  Frame frame{cv::Mat(120, 160, CV_8UC3, cv::Scalar(90, 90, 90)), 0,
+              absl::Now()};
+  const PlateSighting plate{cv::Rect(40, 60, 80, 20), {{"KXR4821", 0.9f}}};
+  for (; frame.index < 3; ++frame.index) {
+    ASSERT_FALSE(tracker.Observe(frame, {}, {plate}));
+  }
+  // Stopped at the booth for a long time: still frames keep it open.
+  for (; frame.index < 300; ++frame.index) {
+    ASSERT_FALSE(tracker.ObserveStill(frame.index)) << frame.index;
+  }
+  ASSERT_TRUE(tracker.open());
+  // A re-checked still frame shows the lane empty: from then on still
+  // frames are quiet, and the crossing closes after the quiet period.
+  ASSERT_FALSE(tracker.Observe(frame, {}, {}));
+  std::optional<v1::Record> record;
+  int64_t closed_at = 0;
+  for (++frame.index; frame.index < 320 && !record; ++frame.index) {
+    record = tracker.ObserveStill(frame.index);
+    closed_at = frame.index;
+  }
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(closed_at, 299 + 8);
+  EXPECT_EQ(PlateText(*record), "KXR4821");
 }
 
 TEST(PlateText, PatternsRankFittingReadingsFirst) {
