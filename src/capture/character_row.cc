@@ -10,6 +10,7 @@ namespace {
 
 constexpr int kWorkHeight = 96;  // crops are scaled to this height
 constexpr size_t kMinCharacters = 3, kMaxCharacters = 10;
+constexpr size_t kPlateCharacters = 6;  // fewer: look harder
 
 struct Blob {
   cv::Rect box;
@@ -112,6 +113,25 @@ Candidate BestRow(const std::vector<Blob>& blobs) {
   return best;
 }
 
+// The binarisation without the plate's frame: runs of ink longer than a
+// character is wide (horizontal) or taller than a character (vertical) are
+// frame, bumper or border, and a character touching one would otherwise be
+// part of a blob the size of the plate.
+cv::Mat WithoutFrameLines(const cv::Mat& bin) {
+  cv::Mat lines;
+  cv::morphologyEx(bin, lines, cv::MORPH_OPEN,
+                   cv::getStructuringElement(
+                       cv::MORPH_RECT, cv::Size(std::max(8, bin.cols / 4), 1)));
+  cv::Mat out = bin - lines;
+  // Vertical lines only once the horizontal ones are gone: a character's
+  // stem standing on the frame's lower bar is one long vertical run.
+  cv::morphologyEx(out, lines, cv::MORPH_OPEN,
+                   cv::getStructuringElement(cv::MORPH_RECT,
+                                             cv::Size(1, bin.rows * 19 / 20)));
+  out -= lines;
+  return out;
+}
+
 }  // namespace
 
 std::optional<CharacterRow> FindCharacterRow(const cv::Mat& crop) {
@@ -125,33 +145,40 @@ std::optional<CharacterRow> FindCharacterRow(const cv::Mat& crop) {
   const double scale = static_cast<double>(kWorkHeight) / grey.rows;
   cv::resize(grey, grey, cv::Size(), scale, scale,
              scale > 1 ? cv::INTER_CUBIC : cv::INTER_AREA);
+  // Frame lines are taken out only where the plain binarisations find no
+  // plate-length row: on a clean plate, taking them out only loses strokes.
   Candidate best;
-  for (const bool dark_ink : {true, false}) {
-    // Ink is bright in `ink`, whatever the plate's colours.
-    cv::Mat ink = dark_ink ? 255 - grey : grey;
-    struct Threshold {
-      int block;
-      double offset;
-    };
-    static constexpr Threshold kThresholds[] = {{kWorkHeight / 2 * 2 + 1, -4},
-                                                {kWorkHeight / 2 * 2 + 1, -14},
-                                                {kWorkHeight + 1, -8},
-                                                {0, 0}};  // block 0: Otsu
-    for (const Threshold& t : kThresholds) {
-      cv::Mat bin;
-      if (t.block == 0) {
-        cv::threshold(ink, bin, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
-      } else {
-        cv::adaptiveThreshold(ink, bin, 255, cv::ADAPTIVE_THRESH_MEAN_C,
-                              cv::THRESH_BINARY, t.block, t.offset);
-      }
-      cv::Mat labels, stats, centroids;
-      const int count =
-          cv::connectedComponentsWithStats(bin, labels, stats, centroids, 8);
-      Candidate c = BestRow(CharacterBlobs(stats, count, bin.size()));
-      if (c.score > best.score) {
-        best = std::move(c);
-        best.labels = labels;
+  for (const bool unframed : {false, true}) {
+    if (best.blobs.size() >= kPlateCharacters) break;
+    for (const bool dark_ink : {true, false}) {
+      // Ink is bright in `ink`, whatever the plate's colours.
+      cv::Mat ink = dark_ink ? 255 - grey : grey;
+      struct Threshold {
+        int block;
+        double offset;
+      };
+      static constexpr Threshold kThresholds[] = {
+          {kWorkHeight / 2 * 2 + 1, -4},
+          {kWorkHeight / 2 * 2 + 1, -14},
+          {kWorkHeight + 1, -8},
+          {0, 0}};  // block 0: Otsu
+      for (const Threshold& t : kThresholds) {
+        cv::Mat bin;
+        if (t.block == 0) {
+          cv::threshold(ink, bin, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+        } else {
+          cv::adaptiveThreshold(ink, bin, 255, cv::ADAPTIVE_THRESH_MEAN_C,
+                                cv::THRESH_BINARY, t.block, t.offset);
+        }
+        if (unframed) bin = WithoutFrameLines(bin);
+        cv::Mat labels, stats, centroids;
+        const int count =
+            cv::connectedComponentsWithStats(bin, labels, stats, centroids, 8);
+        Candidate c = BestRow(CharacterBlobs(stats, count, bin.size()));
+        if (c.score > best.score) {
+          best = std::move(c);
+          best.labels = labels;
+        }
       }
     }
   }

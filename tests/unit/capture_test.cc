@@ -567,5 +567,19 @@ TEST(CharacterRow, FindsTheCharactersAndIgnoresTheFrame) {
           .has_value());
 }
 
+TEST(CharacterRow, FindsCharactersThatTouchTheFrame) {
+  cv::Mat plate = RenderedPlate("KXR4821");
+  // A frame whose lower bar runs into every character's foot, so that the
+  // characters and the frame are one blob until the frame lines are taken
+  // out.
+  cv::rectangle(plate, cv::Rect(2, 2, plate.cols - 4, plate.rows - 4),
+                cv::Scalar(20, 20, 20), 3);
+  cv::rectangle(plate, cv::Rect(2, 44, plate.cols - 4, 14),
+                cv::Scalar(20, 20, 20), -1);
+  auto row = FindCharacterRow(plate);
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->glyphs.size(), 7u);
+}
+
 }  // namespace
 }  // namespace lanevault::capture
