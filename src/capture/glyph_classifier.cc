@@ -21,7 +21,16 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kCellW = 20, kCellH = 32;  // a glyph is normalised into this
-constexpr int kHidden = 128;
+// Neighbours that vote on a glyph. Measured on the segmented characters of
+// the plate sets (lanevault-eval --oracle_box): 10 weighted neighbours read
+// 90% of characters right and hold the right one in the top 3 for 96%,
+// where the small neural network this replaced read 82%.
+constexpr int kNeighbours = 10;
+// Neighbours are found among the features' first 96 principal components:
+// as accurate as all 485 features on the plate sets, and 6 times faster
+// (0.35 ms a glyph).
+constexpr int kComponents = 96;
+constexpr char kModelTag[] = "lanevault_plate_glyphs_knn_pca_v1";
 
 // Scales the glyph to the cell's height, keeping its shape (a '1' stays
 // thin), centred; the width it had is a feature of its own.
@@ -140,42 +149,69 @@ absl::StatusOr<std::unique_ptr<GlyphClassifier>> GlyphClassifier::Load(
         "no plate character model at '", path,
         "' (the build makes it: ninja -C build plate_glyph_model)"));
   }
-  cv::Ptr<cv::ml::ANN_MLP> net;
+  const auto foreign = [&path](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is not a plate character model: ", why));
+  };
+  cv::Mat samples, labels, mean, components;
+  std::string tag;
   try {
-    net = cv::ml::ANN_MLP::load(path);
+    cv::FileStorage file(path, cv::FileStorage::READ);
+    if (!file.isOpened()) return foreign("unreadable");
+    file["tag"] >> tag;
+    file["mean"] >> mean;
+    file["components"] >> components;
+    file["samples"] >> samples;
+    file["labels"] >> labels;
   } catch (const cv::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, " is not a plate character model: ", e.what()));
+    return foreign(e.what());
   }
-  if (net.empty() || !net->isTrained() ||
-      net->getLayerSizes().at<int>(net->getLayerSizes().rows - 1) !=
-          kGlyphClassCount) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, " is not a plate character model"));
+  if (tag != kModelTag) return foreign("wrong or no tag (rebuild it)");
+  const int features = GlyphFeatures(cv::Mat(kCellH, kCellW, CV_8U)).cols;
+  if (mean.type() != CV_32F || mean.rows != 1 || mean.cols != features ||
+      components.type() != CV_32F || components.cols != features ||
+      samples.type() != CV_32F || samples.empty() ||
+      samples.cols != components.rows || labels.type() != CV_32S ||
+      static_cast<int>(labels.total()) != samples.rows) {
+    return foreign("its parts do not fit together");
   }
-  return std::unique_ptr<GlyphClassifier>(new GlyphClassifier(std::move(net)));
+  for (int i = 0; i < samples.rows; ++i) {
+    const int label = labels.at<int>(i);
+    if (label < 0 || label >= kGlyphClassCount) return foreign("bad label");
+  }
+  cv::PCA pca;
+  pca.mean = mean;
+  pca.eigenvectors = components;
+  cv::Ptr<cv::ml::KNearest> knn = cv::ml::KNearest::create();
+  if (!knn->train(samples, cv::ml::ROW_SAMPLE, labels)) {
+    return foreign("could not index its samples");
+  }
+  return std::unique_ptr<GlyphClassifier>(
+      new GlyphClassifier(std::move(pca), std::move(knn)));
 }
 
 std::vector<std::pair<char, float>> GlyphClassifier::Classify(
     const cv::Mat& glyph, int k) const {
-  cv::Mat out;
-  net_->predict(GlyphFeatures(glyph), out);
-  // Softmax over the outputs: probabilities that sum to one.
-  std::vector<std::pair<float, int>> scored;
-  float max = -1e9f;
-  for (int i = 0; i < kGlyphClassCount; ++i)
-    max = std::max(max, out.at<float>(i));
+  cv::Mat nearest, responses, distances;
+  knn_->findNearest(pca_.project(GlyphFeatures(glyph)), kNeighbours, nearest,
+                    responses, distances);
+  // Each neighbour votes for its character, the nearer the louder.
+  std::vector<std::pair<float, int>> scored(kGlyphClassCount);
+  for (int c = 0; c < kGlyphClassCount; ++c) scored[c] = {0.0f, c};
   float sum = 0;
-  for (int i = 0; i < kGlyphClassCount; ++i) {
-    const float e = std::exp(4.0f * (out.at<float>(i) - max));
-    scored.push_back({e, i});
-    sum += e;
+  for (int i = 0; i < responses.cols; ++i) {
+    const int c = static_cast<int>(responses.at<float>(i));
+    const float vote = 1.0f / (std::sqrt(distances.at<float>(i)) + 0.3f);
+    scored[c].first += vote;
+    sum += vote;
   }
+  k = std::clamp(k, 1, kGlyphClassCount);
   std::partial_sort(scored.begin(), scored.begin() + k, scored.end(),
                     std::greater<>());
   std::vector<std::pair<char, float>> top;
   for (int i = 0; i < k; ++i) {
-    top.push_back({kGlyphClasses[scored[i].second], scored[i].first / sum});
+    top.push_back({kGlyphClasses[scored[i].second],
+                   sum > 0 ? scored[i].first / sum : 0.0f});
   }
   return top;
 }
@@ -196,7 +232,7 @@ absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
   }
   const int hershey[] = {cv::FONT_HERSHEY_SIMPLEX, cv::FONT_HERSHEY_DUPLEX};
   const int sources = static_cast<int>(fonts.size()) + 2;
-  cv::Mat samples, responses;
+  cv::Mat samples, labels;
   for (int c = 0; c < kGlyphClassCount; ++c) {
     for (int s = 0; s < sources; ++s) {
       for (int v = 0; v < options.variants_per_font; ++v) {
@@ -207,38 +243,47 @@ absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
             rng);
         if (glyph.empty() || glyph.rows < 4) continue;
         samples.push_back(GlyphFeatures(glyph));
-        cv::Mat target(1, kGlyphClassCount, CV_32F, cv::Scalar(-1));
-        target.at<float>(c) = 1;
-        responses.push_back(target);
+        labels.push_back(c);
       }
     }
   }
-  std::fprintf(
-      stderr, "training the plate character model on %d glyphs from %d fonts\n",
-      samples.rows, sources);
-  cv::Ptr<cv::ml::ANN_MLP> net = cv::ml::ANN_MLP::create();
-  const cv::Mat layers =
-      (cv::Mat_<int>(1, 3) << samples.cols, kHidden, kGlyphClassCount);
-  net->setLayerSizes(layers);
-  net->setActivationFunction(cv::ml::ANN_MLP::SIGMOID_SYM, 1, 1);
-  net->setTrainMethod(cv::ml::ANN_MLP::RPROP);
-  net->setTermCriteria(cv::TermCriteria(
-      cv::TermCriteria::MAX_ITER + cv::TermCriteria::EPS, 300, 1e-4));
-  if (!net->train(
-          cv::ml::TrainData::create(samples, cv::ml::ROW_SAMPLE, responses))) {
-    return absl::InternalError("training the plate character model failed");
-  }
-  cv::Mat predicted;
-  net->predict(samples, predicted);
-  int right = 0;
+  std::fprintf(stderr,
+               "plate character model: %d glyphs rendered from %d fonts\n",
+               samples.rows, sources);
+  const auto write = [&path](const cv::PCA& pca, const cv::Mat& projected,
+                             const cv::Mat& of) {
+    cv::FileStorage file(path,
+                         cv::FileStorage::WRITE | cv::FileStorage::BASE64);
+    file << "tag" << kModelTag << "mean" << pca.mean << "components"
+         << pca.eigenvectors << "samples" << projected << "labels" << of;
+    return file.isOpened();
+  };
+  // Accuracy on glyphs it has not seen: every tenth is held out of a first
+  // model, which is then replaced by one of all of them.
+  cv::Mat seen, seen_labels, unseen, unseen_labels;
   for (int i = 0; i < samples.rows; ++i) {
-    cv::Point want, got;
-    cv::minMaxLoc(responses.row(i), nullptr, nullptr, nullptr, &want);
-    cv::minMaxLoc(predicted.row(i), nullptr, nullptr, nullptr, &got);
-    right += want == got;
+    (i % 10 == 0 ? unseen : seen).push_back(samples.row(i));
+    (i % 10 == 0 ? unseen_labels : seen_labels).push_back(labels.row(i));
   }
-  net->save(path);
-  return static_cast<double>(right) / samples.rows;
+  const cv::PCA partial(seen, cv::Mat(), cv::PCA::DATA_AS_ROW, kComponents);
+  if (!write(partial, partial.project(seen), seen_labels)) {
+    return absl::InternalError(absl::StrCat("cannot write ", path));
+  }
+  absl::StatusOr<std::unique_ptr<GlyphClassifier>> held_out =
+      GlyphClassifier::Load(path);
+  if (!held_out.ok()) return held_out.status();
+  int right = 0;
+  for (int i = 0; i < unseen.rows; ++i) {
+    cv::Mat nearest;
+    (*held_out)->knn_->findNearest(partial.project(unseen.row(i)), kNeighbours,
+                                   nearest);
+    right += static_cast<int>(nearest.at<float>(0)) == unseen_labels.at<int>(i);
+  }
+  const cv::PCA pca(samples, cv::Mat(), cv::PCA::DATA_AS_ROW, kComponents);
+  if (!write(pca, pca.project(samples), labels)) {
+    return absl::InternalError(absl::StrCat("cannot write ", path));
+  }
+  return unseen.rows > 0 ? static_cast<double>(right) / unseen.rows : 0.0;
 }
 
 std::vector<std::string> DefaultGlyphFonts() {

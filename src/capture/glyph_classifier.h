@@ -1,11 +1,11 @@
 #ifndef LANEVAULT_CAPTURE_GLYPH_CLASSIFIER_H_
 #define LANEVAULT_CAPTURE_GLYPH_CLASSIFIER_H_
 
-// The project's own plate-character classifier: a small neural network
-// (OpenCV's ANN_MLP) over HOG and pixel features of one segmented glyph,
-// trained at build time on characters the project renders itself from the
-// fonts Debian ships, distorted the way a lane camera distorts them. No one
-// else's trained data is shipped.
+// The project's own plate-character classifier: nearest neighbours
+// (OpenCV's KNearest) over HOG and pixel features of one segmented glyph,
+// among characters the project renders itself at build time from the fonts
+// Debian ships, distorted the way a lane camera distorts them. No one else's
+// trained data is shipped.
 
 #include <memory>
 #include <string>
@@ -27,6 +27,8 @@ constexpr int kGlyphClassCount = 36;
 // gives them).
 cv::Mat GlyphFeatures(const cv::Mat& glyph);
 
+struct GlyphTrainingOptions;
+
 class GlyphClassifier {
  public:
   static absl::StatusOr<std::unique_ptr<GlyphClassifier>> Load(
@@ -36,9 +38,12 @@ class GlyphClassifier {
                                                int k) const;
 
  private:
-  explicit GlyphClassifier(cv::Ptr<cv::ml::ANN_MLP> net)
-      : net_(std::move(net)) {}
-  cv::Ptr<cv::ml::ANN_MLP> net_;
+  friend absl::StatusOr<double> TrainGlyphClassifier(
+      const GlyphTrainingOptions& options, const std::string& path);
+  GlyphClassifier(cv::PCA pca, cv::Ptr<cv::ml::KNearest> knn)
+      : pca_(std::move(pca)), knn_(std::move(knn)) {}
+  cv::PCA pca_;  // features to the components neighbours are found in
+  cv::Ptr<cv::ml::KNearest> knn_;
 };
 
 struct GlyphTrainingOptions {
@@ -47,8 +52,8 @@ struct GlyphTrainingOptions {
   unsigned seed = 7;
 };
 
-// Renders the training set, trains the network and writes it to `path`.
-// Prints progress to stderr; returns the training-set accuracy.
+// Renders the reference glyphs and writes them to `path`. Prints progress
+// to stderr; returns the accuracy on a tenth of them held out.
 absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
                                             const std::string& path);
 

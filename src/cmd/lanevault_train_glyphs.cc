@@ -1,4 +1,4 @@
-// lanevault-train-glyphs: trains the plate character model on characters
+// lanevault-train-glyphs: builds the plate character model from characters
 // rendered from the fonts Debian ships. The build runs it once.
 
 #include <cstdio>
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
       capture::TrainGlyphClassifier(options, partial);
   if (!accuracy.ok()) Fail(accuracy.status());
   std::filesystem::rename(partial, out);
-  std::fprintf(stderr, "plate character model: %s (training accuracy %.1f%%)\n",
+  std::fprintf(stderr, "plate character model: %s (held-out accuracy %.1f%%)\n",
                out.c_str(), 100 * *accuracy);
   return 0;
 }
