@@ -41,6 +41,9 @@ ABSL_FLAG(int, face_min_neighbours, 0,
           "Cascade hits needed per face (0: the default, 4). OpenCV's usual "
           "single scan: --face_scale_step 1.1 --face_refine_step -1 "
           "--face_min_neighbours 3.");
+ABSL_FLAG(std::string, plate_cascade, "",
+          "plates: an OpenCV plate cascade whose hits add to the contour "
+          "candidates.");
 ABSL_FLAG(std::string, plate_reader, "fused",
           "plates: fused (default), glyphs or tesseract.");
 ABSL_FLAG(int, top, 10, "N for the top-N plate read rate.");
@@ -84,6 +87,7 @@ std::string Normalise(absl::string_view text) {
 v1::DetectorConfig DetectorsFromFlags(int default_min_face_px) {
   v1::DetectorConfig c;
   c.set_face_model(absl::GetFlag(FLAGS_face_model));
+  c.set_plate_cascade(absl::GetFlag(FLAGS_plate_cascade));
   c.set_face_cascade(absl::GetFlag(FLAGS_face_cascade));
   const int min_face = absl::GetFlag(FLAGS_min_face_px);
   c.set_min_face_px(min_face > 0 ? min_face : default_min_face_px);

@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "capture/cascade_file.h"
 #include "capture/detectors.h"
 #include "capture/geometry.h"
 #include "opencv2/imgproc.hpp"
@@ -245,7 +246,7 @@ absl::StatusOr<std::unique_ptr<FaceDetector>> NewCascadeFaceDetector(
                        " (install the Debian package opencv-data)"));
     }
     cv::CascadeClassifier cascade;
-    if (!cascade.load(path)) {
+    if (!LoadCascade(path, cascade)) {
       return absl::InvalidArgumentError(
           absl::StrCat(path, " is not an OpenCV cascade"));
     }

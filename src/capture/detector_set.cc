@@ -26,6 +26,12 @@ absl::StatusOr<DetectorSet> NewDetectorSet(const v1::DetectorConfig& config) {
   if (!face.ok()) return face.status();
   set.face = std::move(*face);
   set.plate = NewContourPlateDetector();
+  if (!config.plate_cascade().empty()) {
+    auto plates =
+        NewCascadePlateDetector(config.plate_cascade(), std::move(set.plate));
+    if (!plates.ok()) return plates.status();
+    set.plate = std::move(*plates);
+  }
   std::vector<std::string> patterns(config.plate_patterns().begin(),
                                     config.plate_patterns().end());
   const std::string language =

@@ -86,6 +86,12 @@ absl::StatusOr<std::unique_ptr<FaceDetector>> NewDnnFaceDetector(
 // horizontal gradient, closing into blobs, and contours of plate shape.
 std::unique_ptr<PlateDetector> NewContourPlateDetector();
 
+// `first`'s candidates, then those of an OpenCV plate cascade (for example
+// opencv-data's haarcascade_russian_plate_number.xml) that `first` did not
+// already give: `detectors.plate_cascade`.
+absl::StatusOr<std::unique_ptr<PlateDetector>> NewCascadePlateDetector(
+    const std::string& cascade_file, std::unique_ptr<PlateDetector> first);
+
 // Both readers find the row of characters in the crop first (see
 // character_row.h) and rank their readings by `patterns` (plate_text.h).
 //

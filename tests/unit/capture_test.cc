@@ -419,6 +419,10 @@ TEST(FaceCascade, NonsenseScanIsRefused) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(NewCascadeFaceDetector("/nonexistent.xml", {}).status().code(),
             absl::StatusCode::kNotFound);
+  testing::TempDir dir;
+  std::ofstream(dir.Join("junk.xml")) << "<opencv_storage></opencv_storage>";
+  EXPECT_EQ(NewCascadeFaceDetector(dir.Join("junk.xml"), {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(PlateReader, TesseractReadsARenderedPlate) {
@@ -441,6 +445,39 @@ cv::Mat RenderedPlate(const std::string& text) {
   cv::putText(plate, text, cv::Point(18, 45), cv::FONT_HERSHEY_DUPLEX, 1.4,
               cv::Scalar(20, 20, 20), 3);
   return plate;
+}
+
+TEST(PlateCascade, AddsToTheContourCandidatesAndRefusesBadFiles) {
+  testing::TempDir dir;
+  EXPECT_EQ(
+      NewCascadePlateDetector(dir.Join("none.xml"), NewContourPlateDetector())
+          .status()
+          .code(),
+      absl::StatusCode::kNotFound);
+  std::ofstream(dir.Join("junk.xml")) << "<opencv_storage></opencv_storage>";
+  EXPECT_EQ(
+      NewCascadePlateDetector(dir.Join("junk.xml"), NewContourPlateDetector())
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+
+  // A plate on a car-coloured background: the contour detector's
+  // candidates come first and are all kept.
+  cv::Mat scene(480, 640, CV_8UC3, cv::Scalar(60, 50, 140));
+  RenderedPlate("KXR4821").copyTo(scene(cv::Rect(190, 300, 260, 60)));
+  auto combined = NewCascadePlateDetector(
+      "/usr/share/opencv4/haarcascades/haarcascade_russian_plate_number.xml",
+      NewContourPlateDetector());
+  ASSERT_TRUE(combined.ok()) << combined.status();
+  const std::vector<cv::Rect> contours =
+      NewContourPlateDetector()->Candidates(scene);
+  const std::vector<cv::Rect> all = (*combined)->Candidates(scene);
+  ASSERT_GE(all.size(), contours.size());
+  for (size_t i = 0; i < contours.size(); ++i) EXPECT_EQ(all[i], contours[i]);
+  bool plate = false;
+  for (const cv::Rect& r : all)
+    plate |= IoU(r, cv::Rect(190, 300, 260, 60)) > 0.3;
+  EXPECT_TRUE(plate);
 }
 
 TEST(PlateReader, EveryReaderKindReadsARenderedPlate) {
