@@ -15,9 +15,10 @@ packages=(
   clang libclang-rt-14-dev
   # data the programs and tests use: cascades, English OCR data, the fonts
   # the footage and the plate character model are rendered from, and
-  # opencv-doc's sample photo that becomes the driver's face
+  # opencv-doc's sample photo that becomes the driver's face (Roboto
+  # Condensed and Nimbus Sans Narrow are the nearest to plate lettering)
   opencv-data tesseract-ocr-eng fonts-dejavu-core fonts-dejavu-extra
-  fonts-liberation opencv-doc
+  fonts-liberation fonts-roboto-unhinted fonts-urw-base35 opencv-doc
 )
 
 sudo=

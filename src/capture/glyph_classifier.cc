@@ -289,6 +289,8 @@ absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
 std::vector<std::string> DefaultGlyphFonts() {
   const std::string dejavu = "/usr/share/fonts/truetype/dejavu/";
   const std::string liberation = "/usr/share/fonts/truetype/liberation/";
+  const std::string roboto = "/usr/share/fonts/truetype/roboto/unhinted/";
+  const std::string urw = "/usr/share/fonts/opentype/urw-base35/";
   return {dejavu + "DejaVuSans-Bold.ttf",
           dejavu + "DejaVuSans.ttf",
           dejavu + "DejaVuSansMono-Bold.ttf",
@@ -297,7 +299,13 @@ std::vector<std::string> DefaultGlyphFonts() {
           liberation + "LiberationSansNarrow-Bold.ttf",
           liberation + "LiberationSansNarrow-Regular.ttf",
           liberation + "LiberationSans-Bold.ttf",
-          liberation + "LiberationMono-Bold.ttf"};
+          liberation + "LiberationMono-Bold.ttf",
+          roboto + "RobotoCondensed-Bold.ttf",
+          roboto + "RobotoCondensed-Medium.ttf",
+          roboto + "RobotoCondensed-Regular.ttf",
+          urw + "NimbusSansNarrow-Bold.otf",
+          urw + "NimbusSansNarrow-Regular.otf",
+          urw + "NimbusSans-Bold.otf"};
 }
 
 std::string DefaultGlyphModel() {

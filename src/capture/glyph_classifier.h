@@ -57,8 +57,9 @@ struct GlyphTrainingOptions {
 absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
                                             const std::string& path);
 
-// The fonts the build trains on, from Debian's fonts-dejavu-core,
-// fonts-dejavu-extra and fonts-liberation; those missing are skipped.
+// The fonts the build renders, from Debian's fonts-dejavu-core,
+// fonts-dejavu-extra, fonts-liberation, fonts-roboto-unhinted and
+// fonts-urw-base35; those missing are skipped.
 std::vector<std::string> DefaultGlyphFonts();
 
 // Where the build put the trained model, then where an install puts it.
