@@ -573,21 +573,32 @@ TEST(CrossingTracker, StillFramesHoldACrossingOnlyWhileItsVehicleWasSeen) {
   EXPECT_EQ(PlateText(*record), "KXR4821");
 }
 
+TEST(PlateText, DoubtBetweenOAndZeroLeansToTheDigit) {
+  const std::vector<CharacterChoices> positions = {
+      {{'K', 1.0f}}, {{'O', 0.5f}, {'0', 0.5f}}, {{'7', 1.0f}}};
+  const std::vector<PlateReading> readings = TopReadings(positions, 2, {});
+  ASSERT_EQ(readings.size(), 2u);
+  EXPECT_EQ(readings[0].text, "K07");
+  EXPECT_EQ(readings[1].text, "KO7");  // still offered
+  // A clear letter stays a letter.
+  EXPECT_EQ(TopReadings({{{'O', 0.9f}, {'0', 0.1f}}}, 1, {})[0].text, "O");
+}
+
 TEST(PlateText, PatternsRankFittingReadingsFirst) {
-  // The classifier prefers O to 0 in the fourth place; California's pattern
+  // The classifier prefers B to 8 in the fifth place; California's pattern
   // wants a digit there.
   std::vector<CharacterChoices> positions = {{{'7', 0.9f}},
                                              {{'A', 0.9f}},
                                              {{'B', 0.9f}},
                                              {{'C', 0.9f}},
-                                             {{'O', 0.6f}, {'0', 0.4f}},
+                                             {{'B', 0.6f}, {'8', 0.4f}},
                                              {{'1', 0.9f}},
                                              {{'2', 0.9f}}};
-  EXPECT_EQ(TopReadings(positions, 5, {})[0].text, "7ABCO12");
+  EXPECT_EQ(TopReadings(positions, 5, {})[0].text, "7ABCB12");
   const auto ranked = TopReadings(positions, 5, {"DLLLDDD"});
-  EXPECT_EQ(ranked[0].text, "7ABC012");
-  EXPECT_TRUE(FitsPattern("7ABC012", "DLLLDDD"));
-  EXPECT_FALSE(FitsPattern("7ABCO12", "DLLLDDD"));
+  EXPECT_EQ(ranked[0].text, "7ABC812");
+  EXPECT_TRUE(FitsPattern("7ABC812", "DLLLDDD"));
+  EXPECT_FALSE(FitsPattern("7ABCB12", "DLLLDDD"));
   EXPECT_TRUE(FitsPattern("WA-1", "LL-D"));
   EXPECT_FALSE(FitsPattern("WA1", "LL-D"));
 }
