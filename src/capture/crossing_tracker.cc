@@ -128,11 +128,17 @@ std::optional<v1::Record> CrossingTracker::ObserveStill(int64_t frame_index) {
   return ObserveQuiet(frame_index);
 }
 
+namespace {
+constexpr int kMinQuietSeen = 3;
+}  // namespace
+
 bool CrossingTracker::QuietLongEnough(int64_t frame_index) const {
   // Frames dropped under load were seen neither empty nor busy: they count
-  // toward the quiet period's length, but only a frame actually seen empty
-  // can start it, so a slow lane does not split one vehicle in two.
-  return quiet_seen_ > 0 && frame_index - last_active_ >= options_.quiet_frames;
+  // toward the quiet period's length, but it also needs a few frames
+  // actually seen empty. One miss (a face between searches, a plate not
+  // found) followed by dropped frames would otherwise split a vehicle in two.
+  return quiet_seen_ >= std::min(kMinQuietSeen, options_.quiet_frames) &&
+         frame_index - last_active_ >= options_.quiet_frames;
 }
 
 std::optional<v1::Record> CrossingTracker::Flush() {

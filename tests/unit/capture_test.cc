@@ -573,6 +573,29 @@ TEST(CrossingTracker, StillFramesHoldACrossingOnlyWhileItsVehicleWasSeen) {
   EXPECT_EQ(PlateText(*record), "KXR4821");
 }
 
+TEST(CrossingTracker, OneMissBetweenDroppedFramesDoesNotSplitAVehicle) {
+  CrossingTracker tracker(
+      {.lane_id = "l", .checkpoint_id = "c", .quiet_frames = 8});
+  Frame frame{cv::Mat(120, 160, CV_8UC3, cv::Scalar(90, 90, 90)), 0,
+              absl::Now()};
+  const PlateSighting plate{cv::Rect(40, 60, 80, 20), {{"KXR4821", 0.9f}}};
+  ASSERT_FALSE(tracker.Observe(frame, {}, {plate}));
+  // Under load: one frame where the detectors missed, then 11 dropped.
+  frame.index = 1;
+  ASSERT_FALSE(tracker.Observe(frame, {}, {}));
+  frame.index = 12;
+  ASSERT_FALSE(tracker.Observe(frame, {}, {plate})) << "split in two";
+  // The lane seen empty three times, 8 frames on: the crossing closes.
+  frame.index = 13;
+  ASSERT_FALSE(tracker.Observe(frame, {}, {}));
+  frame.index = 17;
+  ASSERT_FALSE(tracker.Observe(frame, {}, {}));
+  frame.index = 20;
+  std::optional<v1::Record> record = tracker.Observe(frame, {}, {});
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(record->frames_seen(), 2);
+}
+
 TEST(PlateText, DoubtBetweenOAndZeroLeansToTheDigit) {
   const std::vector<CharacterChoices> positions = {
       {{'K', 1.0f}}, {{'O', 0.5f}, {'0', 0.5f}}, {{'7', 1.0f}}};
