@@ -283,6 +283,10 @@ absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
   if (!write(pca, pca.project(samples), labels)) {
     return absl::InternalError(absl::StrCat("cannot write ", path));
   }
+  // Read back, so that a short write (a full disk) fails the build here.
+  if (absl::Status s = GlyphClassifier::Load(path).status(); !s.ok()) {
+    return s;
+  }
   return unseen.rows > 0 ? static_cast<double>(right) / unseen.rows : 0.0;
 }
 
