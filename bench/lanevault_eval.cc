@@ -28,7 +28,7 @@ ABSL_FLAG(std::string, face_model, "",
           "YuNet .onnx or SSD .pb (with .pbtxt beside it) instead of the "
           "default cascades.");
 ABSL_FLAG(std::string, face_cascade, "",
-          "One cascade file instead of the default pair.");
+          "Cascade files, comma-separated, instead of the default.");
 ABSL_FLAG(int, min_face_px, 0,
           "Smallest face to look for, px (default: 10 on face sets, the lane "
           "default on replays).");

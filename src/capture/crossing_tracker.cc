@@ -11,6 +11,9 @@
 namespace lanevault::capture {
 namespace {
 
+// A quiet period needs at least this many frames actually seen empty.
+constexpr int kMinQuietSeen = 3;
+
 bool SameFace(const cv::Rect& previous, const cv::Rect& now) {
   if (IoU(previous, now) > 0.2) return true;
   // A vehicle approaching fast moves its occupants' faces far between
@@ -127,10 +130,6 @@ std::optional<v1::Record> CrossingTracker::ObserveStill(int64_t frame_index) {
   }
   return ObserveQuiet(frame_index);
 }
-
-namespace {
-constexpr int kMinQuietSeen = 3;
-}  // namespace
 
 bool CrossingTracker::QuietLongEnough(int64_t frame_index) const {
   // Frames dropped under load were seen neither empty nor busy: they count

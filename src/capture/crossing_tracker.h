@@ -73,10 +73,10 @@ class CrossingTracker {
   static void Offer(Crop& slot, const cv::Mat& frame, const cv::Rect& box,
                     float confidence, int64_t frame_index);
 
-  Options options_;
-  bool open_ = false;
   bool QuietLongEnough(int64_t frame_index) const;
 
+  Options options_;
+  bool open_ = false;
   int64_t last_active_ = 0;  // source index of the last frame with a detection
   int quiet_seen_ = 0;       // frames seen empty since then
   int frames_ = 0;

@@ -60,9 +60,6 @@ class PlateReader {
   virtual std::vector<PlateReading> ReadRow(const CharacterRow& row) = 0;
 };
 
-// The default face detector: OpenCV cascades from Debian's opencv-data
-// (comma-separated files; hits of later ones add to the first's). The image
-// is scaled so that faces of `min_face_px` fill the cascade's window.
 struct CascadeOptions {
   int min_face_px = 40;
   // A coarse search at `scale_step`, then a fine scan at `refine_step` of
@@ -74,6 +71,10 @@ struct CascadeOptions {
   double refine_step = 1.05;
   int min_neighbours = 4;
 };
+
+// The default face detector: OpenCV cascades from Debian's opencv-data
+// (comma-separated files; hits of later ones add to the first's). The image
+// is scaled so that faces of `min_face_px` fill the cascade's window.
 absl::StatusOr<std::unique_ptr<FaceDetector>> NewCascadeFaceDetector(
     const std::string& cascade_files, const CascadeOptions& options = {});
 

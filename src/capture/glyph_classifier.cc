@@ -167,7 +167,8 @@ absl::StatusOr<std::unique_ptr<GlyphClassifier>> GlyphClassifier::Load(
     return foreign(e.what());
   }
   if (tag != kModelTag) return foreign("wrong or no tag (rebuild it)");
-  const int features = GlyphFeatures(cv::Mat(kCellH, kCellW, CV_8U)).cols;
+  const int features =
+      GlyphFeatures(cv::Mat::zeros(kCellH, kCellW, CV_8U)).cols;
   if (mean.type() != CV_32F || mean.rows != 1 || mean.cols != features ||
       components.type() != CV_32F || components.cols != features ||
       samples.type() != CV_32F || samples.empty() ||

@@ -151,9 +151,9 @@ absl::StatusOr<Scene> RenderScene(const SceneOptions& options) {
          frame_i < options.frames_per_vehicle + options.stop_frames;
          ++frame_i) {
       // Halted halfway for stop_frames: the same picture, only sensor noise.
-      const int i =
-          frame_i < halfway ? frame_i
-                            : std::max(halfway, frame_i - options.stop_frames);
+      const int i = frame_i < halfway
+                        ? frame_i
+                        : std::max(halfway, frame_i - options.stop_frames);
       const double t =
           static_cast<double>(i) / (options.frames_per_vehicle - 1);
       // Approaching: the vehicle grows and moves down until it leaves.

@@ -24,8 +24,8 @@ struct SceneOptions {
   int height = 720;
   int frames_per_vehicle = 48;  // frames from far to leaving the frame
   int gap_frames = 14;          // empty road before, between and after
-  int stop_frames = 0;  // each vehicle halts halfway this long (a booth)
-  double noise_sigma = 2.0;     // sensor noise, so the motion gate is tested
+  int stop_frames = 0;       // each vehicle halts halfway this long (a booth)
+  double noise_sigma = 2.0;  // sensor noise, so the motion gate is tested
   unsigned seed = 1;
   std::vector<VehicleSpec> vehicles;
   std::string face_image;  // empty: the first of DefaultFaceImages() found

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -336,6 +337,13 @@ TEST(MotionGate, StillFramesCloseTheGateAndChangeOpensIt) {
   EXPECT_TRUE(gate.Moving(moved, all));
 }
 
+// Whether one of `hits` is the face at `truth`.
+bool HasFace(const std::vector<FaceHit>& hits, const cv::Rect& truth) {
+  return std::any_of(hits.begin(), hits.end(), [&](const FaceHit& h) {
+    return IoU(h.box, truth) >= 0.3;
+  });
+}
+
 // The driver's face in every frame where it is at least `min_px` wide,
 // and how many of those frames `detector` finds it in.
 int FramesWithFaceFound(FaceDetector& detector, const footage::Scene& scene,
@@ -345,22 +353,26 @@ int FramesWithFaceFound(FaceDetector& detector, const footage::Scene& scene,
   for (const footage::FrameTruth& t : scene.truth) {
     if (t.vehicle < 0 || t.face_box.width < min_px) continue;
     ++*frames_with_face;
-    for (const FaceHit& hit : detector.Detect(scene.frames[t.frame])) {
-      if (IoU(hit.box, t.face_box) >= 0.3) {
-        ++found;
-        break;
-      }
-    }
+    found += HasFace(detector.Detect(scene.frames[t.frame]), t.face_box);
   }
   return found;
 }
 
-TEST(FaceCascade, SearchThenRefineFindsWhatOneFullScanFinds) {
-  footage::SceneOptions options;
-  options.vehicles.push_back({"KXR4821", {40, 40, 150}});
-  auto scene = footage::RenderScene(options);
-  ASSERT_TRUE(scene.ok()) << scene.status();
+// One vehicle's footage in memory, rendered once for the face tests;
+// nullptr when it cannot be rendered.
+const footage::Scene* OneVehicleScene() {
+  static const footage::Scene* scene = [] {
+    footage::SceneOptions options;
+    options.vehicles.push_back({"KXR4821", {40, 40, 150}});
+    auto rendered = footage::RenderScene(options);
+    return rendered.ok() ? new footage::Scene(std::move(*rendered)) : nullptr;
+  }();
+  return scene;
+}
 
+TEST(FaceCascade, SearchThenRefineFindsWhatOneFullScanFinds) {
+  const footage::Scene* scene = OneVehicleScene();
+  ASSERT_NE(scene, nullptr) << "footage could not be rendered";
   auto refined = NewCascadeFaceDetector(DefaultFaceCascade(), {});
   ASSERT_TRUE(refined.ok()) << refined.status();
   CascadeOptions single;
@@ -379,10 +391,8 @@ TEST(FaceCascade, SearchThenRefineFindsWhatOneFullScanFinds) {
 }
 
 TEST(FaceCascade, FollowsAFaceBetweenFullSearches) {
-  footage::SceneOptions options;
-  options.vehicles.push_back({"KXR4821", {40, 40, 150}});
-  auto scene = footage::RenderScene(options);
-  ASSERT_TRUE(scene.ok()) << scene.status();
+  const footage::Scene* scene = OneVehicleScene();
+  ASSERT_NE(scene, nullptr) << "footage could not be rendered";
   auto detector = NewCascadeFaceDetector(DefaultFaceCascade(), {});
   ASSERT_TRUE(detector.ok()) << detector.status();
 
@@ -399,12 +409,7 @@ TEST(FaceCascade, FollowsAFaceBetweenFullSearches) {
     for (const FaceHit& h : hits) recent.push_back(h.box);
     if (search) continue;
     ++between;
-    for (const FaceHit& h : hits) {
-      if (IoU(h.box, t.face_box) >= 0.3) {
-        ++followed;
-        break;
-      }
-    }
+    followed += HasFace(hits, t.face_box);
   }
   ASSERT_GT(between, 8);
   EXPECT_GE(followed, between * 8 / 10) << followed << " of " << between;
