@@ -16,9 +16,11 @@ packages=(
   # data the programs and tests use: cascades, English OCR data, the fonts
   # the footage and the plate character model are rendered from, and
   # opencv-doc's sample photo that becomes the driver's face (Roboto
-  # Condensed and Nimbus Sans Narrow are the nearest to plate lettering)
+  # Condensed, Nimbus Sans Narrow, Bebas Neue, DIN and PT Sans Narrow are
+  # the nearest to plate lettering)
   opencv-data tesseract-ocr-eng fonts-dejavu-core fonts-dejavu-extra
-  fonts-liberation fonts-roboto-unhinted fonts-urw-base35 opencv-doc
+  fonts-liberation fonts-roboto-unhinted fonts-urw-base35 fonts-bebas-neue
+  fonts-opendin fonts-paratype opencv-doc
 )
 
 sudo=

