@@ -1,11 +1,13 @@
 #ifndef LANEVAULT_CAPTURE_GLYPH_CLASSIFIER_H_
 #define LANEVAULT_CAPTURE_GLYPH_CLASSIFIER_H_
 
-// The project's own plate-character classifier: nearest neighbours
-// (OpenCV's KNearest) over HOG and pixel features of one segmented glyph,
-// among characters the project renders itself at build time from the fonts
-// Debian ships, distorted the way a lane camera distorts them. No one else's
-// trained data is shipped.
+// The project's own plate-character classifier, over HOG and pixel features
+// of one segmented glyph: a support vector machine (OpenCV's SVM, RBF
+// kernel) picks the character, and nearest neighbours (KNearest) among the
+// same samples rank the alternatives. Both learn from characters the
+// project renders itself at build time from the fonts Debian ships,
+// distorted the way a lane camera distorts them. No one else's trained data
+// is shipped.
 
 #include <memory>
 #include <string>
@@ -40,10 +42,15 @@ class GlyphClassifier {
  private:
   friend absl::StatusOr<double> TrainGlyphClassifier(
       const GlyphTrainingOptions& options, const std::string& path);
-  GlyphClassifier(cv::PCA pca, cv::Ptr<cv::ml::KNearest> knn)
-      : pca_(std::move(pca)), knn_(std::move(knn)) {}
-  cv::PCA pca_;  // features to the components neighbours are found in
-  cv::Ptr<cv::ml::KNearest> knn_;
+  GlyphClassifier(cv::PCA pca, cv::Ptr<cv::ml::KNearest> knn,
+                  cv::Ptr<cv::ml::SVM> svm)
+      : pca_(std::move(pca)), knn_(std::move(knn)), svm_(std::move(svm)) {}
+  // The same, from a glyph's features already projected by pca_.
+  std::vector<std::pair<char, float>> ClassifyProjected(
+      const cv::Mat& projected, int k) const;
+  cv::PCA pca_;  // features to the components both classifiers work in
+  cv::Ptr<cv::ml::KNearest> knn_;  // ranks the alternatives
+  cv::Ptr<cv::ml::SVM> svm_;       // picks the first choice
 };
 
 struct GlyphTrainingOptions {
