@@ -58,6 +58,11 @@ class PlateReader {
   // Readings of a row already found (FindPlates finds rows to rank
   // candidates, and does not find them twice).
   virtual std::vector<PlateReading> ReadRow(const CharacterRow& row) = 0;
+  // How much the row looks like plate characters, 0..1, at a fraction of
+  // ReadRow's cost: FindPlates uses it to choose which of several rows to
+  // read. A reader with no cheap measure returns 0 (rows then rank by their
+  // shape alone).
+  virtual float Plausibility(const CharacterRow& /*row*/) { return 0; }
 };
 
 struct CascadeOptions {

@@ -44,17 +44,31 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
   struct Ranked {
     cv::Rect box;
     CharacterRow row;
+    double rank = 0;
   };
   std::vector<Ranked> ranked;
   for (const cv::Rect& candidate : detector.Candidates(bgr)) {
     if (ranked.size() >= static_cast<size_t>(options.max_candidates)) break;
     std::optional<CharacterRow> row = FindCharacterRow(bgr(candidate));
-    if (row) ranked.push_back({candidate, std::move(*row)});
+    if (row) ranked.push_back({candidate, std::move(*row), row->score});
   }
-  std::stable_sort(ranked.begin(), ranked.end(),
-                   [](const Ranked& a, const Ranked& b) {
-                     return a.row.score > b.row.score;
-                   });
+  const auto by_rank = [](const Ranked& a, const Ranked& b) {
+    return a.rank > b.rank;
+  };
+  std::stable_sort(ranked.begin(), ranked.end(), by_rank);
+  // By shape alone a sticker's text or a grille can outrank the plate; how
+  // character-like the reader finds the blobs settles the best few. Only
+  // when a row is about to be read: the screen costs a few ms a row.
+  if (ranked.size() > 1 &&
+      (budget == nullptr || budget->Wants(ranked[0].box, ranked[0].row))) {
+    const size_t screened = std::min(
+        ranked.size(), static_cast<size_t>(std::max(0, options.screen_rows)));
+    for (size_t i = 0; i < screened; ++i) {
+      ranked[i].rank +=
+          options.plausibility_weight * reader.Plausibility(ranked[i].row);
+    }
+    std::stable_sort(ranked.begin(), ranked.begin() + screened, by_rank);
+  }
   std::vector<PlateSighting> found;
   int read = 0;
   for (const Ranked& r : ranked) {

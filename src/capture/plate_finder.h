@@ -21,6 +21,12 @@ struct PlateFinderOptions {
   int max_candidates = 16;  // regions checked for a row of characters
   int max_reads = 3;        // of those, the best rows read
   int max_plates = 1;       // a lane sees one vehicle at a time
+  // The best rows by shape are ranked again with the reader's
+  // Plausibility() times this weight added to their shape score. Measured
+  // with lanevault-eval: 4 rows at weight 4 read 2 more us-dev plates than
+  // shape alone (20.4 -> 22.4%), eu the same; weight 8 or 8 rows no more.
+  int screen_rows = 4;
+  double plausibility_weight = 4;
 };
 
 // Which plate rows a lane reads. A vehicle's plate stays in view for dozens

@@ -50,6 +50,20 @@ cv::Mat CleanLine(const CharacterRow& row) {
   return line;
 }
 
+// The geometric mean of the classifier's belief in its first choice for
+// each character: a bumper sticker's or a grille's blobs are characters
+// it is unsure of.
+float GlyphPlausibility(const GlyphClassifier& classifier,
+                        const CharacterRow& row) {
+  if (row.glyphs.empty()) return 0;
+  double log_sum = 0;
+  for (const cv::Mat& glyph : row.glyphs) {
+    log_sum +=
+        std::log(std::max(classifier.Classify(glyph, 1)[0].second, 1e-3f));
+  }
+  return static_cast<float>(std::exp(log_sum / row.glyphs.size()));
+}
+
 // The classifier's alternatives for each character of the row.
 std::vector<CharacterChoices> GlyphChoices(const GlyphClassifier& classifier,
                                            const CharacterRow& row, int k) {
@@ -136,6 +150,10 @@ class FusedPlateReader final : public PlateReader {
     return TopReadings(glyphs, kTopN, patterns_);
   }
 
+  float Plausibility(const CharacterRow& row) override {
+    return GlyphPlausibility(*classifier_, row);
+  }
+
  private:
   static constexpr int kGlyphChoices = 4;
   // The classifier counts for more since an SVM picks its first choice:
@@ -181,6 +199,10 @@ class GlyphPlateReader final : public PlateReader {
   std::vector<PlateReading> ReadRow(const CharacterRow& row) override {
     return TopReadings(GlyphChoices(*classifier_, row, kChoicesPerGlyph), kTopN,
                        patterns_);
+  }
+
+  float Plausibility(const CharacterRow& row) override {
+    return GlyphPlausibility(*classifier_, row);
   }
 
  private:
