@@ -46,6 +46,9 @@ ABSL_FLAG(std::string, plate_cascade, "",
           "candidates.");
 ABSL_FLAG(std::string, plate_reader, "fused",
           "plates: fused (default), glyphs or tesseract.");
+ABSL_FLAG(int, plate_letter_digit_groups, 0,
+          "plates: doubt readings in more runs of letters and digits than "
+          "this (0: no such rule; 3 suits EU plates).");
 ABSL_FLAG(int, top, 10, "N for the top-N plate read rate.");
 ABSL_FLAG(int, limit, 0, "Evaluate at most this many images per folder.");
 ABSL_FLAG(bool, verbose, false, "Print every image's result.");
@@ -98,6 +101,8 @@ v1::DetectorConfig DetectorsFromFlags(int default_min_face_px) {
   c.set_face_min_neighbours(absl::GetFlag(FLAGS_face_min_neighbours));
   c.set_face_search_every(absl::GetFlag(FLAGS_face_search_every));
   c.set_plate_reread_frames(absl::GetFlag(FLAGS_plate_reread_frames));
+  c.set_plate_letter_digit_groups(
+      absl::GetFlag(FLAGS_plate_letter_digit_groups));
   const std::string reader = absl::GetFlag(FLAGS_plate_reader);
   if (reader == "glyphs") {
     c.set_plate_reader(v1::PLATE_READER_GLYPHS);

@@ -32,8 +32,10 @@ absl::StatusOr<DetectorSet> NewDetectorSet(const v1::DetectorConfig& config) {
     if (!plates.ok()) return plates.status();
     set.plate = std::move(*plates);
   }
-  std::vector<std::string> patterns(config.plate_patterns().begin(),
-                                    config.plate_patterns().end());
+  PlateTextRules rules;
+  rules.patterns.assign(config.plate_patterns().begin(),
+                        config.plate_patterns().end());
+  rules.max_letter_digit_groups = config.plate_letter_digit_groups();
   const std::string language =
       config.tesseract_language().empty() ? "eng" : config.tesseract_language();
   const std::string model = config.plate_glyph_model().empty()
@@ -43,14 +45,14 @@ absl::StatusOr<DetectorSet> NewDetectorSet(const v1::DetectorConfig& config) {
   switch (config.plate_reader()) {
     case v1::PLATE_READER_TESSERACT:
       reader = NewTesseractPlateReader(config.tesseract_datapath(), language,
-                                       std::move(patterns));
+                                       std::move(rules));
       break;
     case v1::PLATE_READER_GLYPHS:
-      reader = NewGlyphPlateReader(model, std::move(patterns));
+      reader = NewGlyphPlateReader(model, std::move(rules));
       break;
     default:
       reader = NewFusedPlateReader(config.tesseract_datapath(), language, model,
-                                   std::move(patterns));
+                                   std::move(rules));
   }
   if (!reader.ok()) return reader.status();
   set.reader = std::move(*reader);

@@ -49,6 +49,18 @@ struct PlateReading {
   float confidence = 0;  // 0..1
 };
 
+// What a region's plates look like (the lane's DetectorConfig): readers
+// rank their readings by it (plate_text.h).
+struct PlateTextRules {
+  // One character per position: 'L' letter, 'D' digit, '?' either, else
+  // that character. Readings that fit one rank first.
+  std::vector<std::string> patterns;
+  // > 0: readings in more runs of letters and digits than this are doubted,
+  // each run more multiplying their probability by kExtraGroupFactor.
+  int max_letter_digit_groups = 0;
+  static constexpr float kExtraGroupFactor = 0.2f;
+};
+
 class PlateReader {
  public:
   virtual ~PlateReader() = default;
@@ -99,23 +111,24 @@ absl::StatusOr<std::unique_ptr<PlateDetector>> NewCascadePlateDetector(
     const std::string& cascade_file, std::unique_ptr<PlateDetector> first);
 
 // Both readers find the row of characters in the crop first (see
-// character_row.h) and rank their readings by `patterns` (plate_text.h).
+// character_row.h) and rank their readings by the region's `rules`
+// (plate_text.h).
 //
 // Tesseract 5 (LSTM) restricted to plate characters, on the characters
 // redrawn as one clean line. `datapath` empty: Tesseract's default.
 absl::StatusOr<std::unique_ptr<PlateReader>> NewTesseractPlateReader(
     const std::string& datapath, const std::string& language,
-    std::vector<std::string> patterns = {});
+    PlateTextRules rules = {});
 
 // The project's own character classifier (glyph_classifier.h), per
 // character: the default, faster and more accurate on plates.
 absl::StatusOr<std::unique_ptr<PlateReader>> NewGlyphPlateReader(
-    const std::string& model_file, std::vector<std::string> patterns = {});
+    const std::string& model_file, PlateTextRules rules = {});
 
 // Both on the same row, their per-character alternatives averaged.
 absl::StatusOr<std::unique_ptr<PlateReader>> NewFusedPlateReader(
     const std::string& datapath, const std::string& language,
-    const std::string& model_file, std::vector<std::string> patterns = {});
+    const std::string& model_file, PlateTextRules rules = {});
 
 // The detectors a lane config asks for, with the defaults filled in.
 struct DetectorSet {

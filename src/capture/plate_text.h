@@ -20,11 +20,15 @@ using CharacterChoices = std::vector<std::pair<char, float>>;
 // patterns are given, readings that fit one rank above those that fit none.
 bool FitsPattern(const std::string& text, const std::string& pattern);
 
+// Runs of letters and of digits: "AB123CD" has 3.
+int LetterDigitGroups(const std::string& text);
+
 // The `n` most likely readings, best first. Confidence is the geometric
-// mean of the characters' probabilities, so lengths compare fairly.
+// mean of the characters' probabilities (times the rules' doubts), so
+// lengths compare fairly.
 std::vector<PlateReading> TopReadings(
     const std::vector<CharacterChoices>& positions, size_t n,
-    const std::vector<std::string>& patterns);
+    const PlateTextRules& rules);
 
 }  // namespace lanevault::capture
 

@@ -78,8 +78,8 @@ std::vector<CharacterChoices> GlyphChoices(const GlyphClassifier& classifier,
 class TesseractPlateReader final : public PlateReader {
  public:
   TesseractPlateReader(std::unique_ptr<tesseract::TessBaseAPI> api,
-                       std::vector<std::string> patterns)
-      : api_(std::move(api)), patterns_(std::move(patterns)) {}
+                       PlateTextRules rules)
+      : api_(std::move(api)), rules_(std::move(rules)) {}
   ~TesseractPlateReader() override { api_->End(); }
 
   std::vector<PlateReading> ReadRow(const CharacterRow& row) override {
@@ -87,7 +87,7 @@ class TesseractPlateReader final : public PlateReader {
     if (positions.size() < kMinLength || positions.size() > kMaxLength) {
       return {};
     }
-    return TopReadings(positions, kTopN, patterns_);
+    return TopReadings(positions, kTopN, rules_);
   }
 
   // Tesseract's alternatives for each character it saw in the row.
@@ -130,7 +130,7 @@ class TesseractPlateReader final : public PlateReader {
 
  private:
   std::unique_ptr<tesseract::TessBaseAPI> api_;
-  std::vector<std::string> patterns_;
+  PlateTextRules rules_;
 };
 
 // Both on the same row: where Tesseract saw as many characters as the row
@@ -140,10 +140,10 @@ class FusedPlateReader final : public PlateReader {
  public:
   FusedPlateReader(std::unique_ptr<TesseractPlateReader> tesseract,
                    std::unique_ptr<GlyphClassifier> classifier,
-                   std::vector<std::string> patterns)
+                   PlateTextRules rules)
       : tesseract_(std::move(tesseract)),
         classifier_(std::move(classifier)),
-        patterns_(std::move(patterns)) {}
+        rules_(std::move(rules)) {}
 
   std::vector<PlateReading> ReadRow(const CharacterRow& row) override {
     std::vector<CharacterChoices> glyphs =
@@ -154,7 +154,7 @@ class FusedPlateReader final : public PlateReader {
         glyphs[i] = Mix(glyphs[i], tess[i]);
       }
     }
-    return TopReadings(glyphs, kTopN, patterns_);
+    return TopReadings(glyphs, kTopN, rules_);
   }
 
   float Plausibility(const CharacterRow& row) override {
@@ -193,19 +193,19 @@ class FusedPlateReader final : public PlateReader {
 
   std::unique_ptr<TesseractPlateReader> tesseract_;
   std::unique_ptr<GlyphClassifier> classifier_;
-  std::vector<std::string> patterns_;
+  PlateTextRules rules_;
 };
 
 // The project's own classifier on each segmented character.
 class GlyphPlateReader final : public PlateReader {
  public:
   GlyphPlateReader(std::unique_ptr<GlyphClassifier> classifier,
-                   std::vector<std::string> patterns)
-      : classifier_(std::move(classifier)), patterns_(std::move(patterns)) {}
+                   PlateTextRules rules)
+      : classifier_(std::move(classifier)), rules_(std::move(rules)) {}
 
   std::vector<PlateReading> ReadRow(const CharacterRow& row) override {
     return TopReadings(GlyphChoices(*classifier_, row, kChoicesPerGlyph), kTopN,
-                       patterns_);
+                       rules_);
   }
 
   float Plausibility(const CharacterRow& row) override {
@@ -215,12 +215,12 @@ class GlyphPlateReader final : public PlateReader {
  private:
   static constexpr int kChoicesPerGlyph = 3;
   std::unique_ptr<GlyphClassifier> classifier_;
-  std::vector<std::string> patterns_;
+  PlateTextRules rules_;
 };
 
 absl::StatusOr<std::unique_ptr<TesseractPlateReader>> MakeTesseractReader(
     const std::string& datapath, const std::string& language,
-    std::vector<std::string> patterns) {
+    PlateTextRules rules) {
   auto api = std::make_unique<tesseract::TessBaseAPI>();
   // Dictionaries are for words; plates are not words. These take effect
   // only when given at Init.
@@ -239,7 +239,7 @@ absl::StatusOr<std::unique_ptr<TesseractPlateReader>> MakeTesseractReader(
   // Per-character alternatives from the LSTM, for the top-N readings.
   api->SetVariable("lstm_choice_mode", "2");
   return std::make_unique<TesseractPlateReader>(std::move(api),
-                                                std::move(patterns));
+                                                std::move(rules));
 }
 
 }  // namespace
@@ -252,31 +252,31 @@ std::vector<PlateReading> PlateReader::Read(const cv::Mat& plate_bgr) {
 
 absl::StatusOr<std::unique_ptr<PlateReader>> NewTesseractPlateReader(
     const std::string& datapath, const std::string& language,
-    std::vector<std::string> patterns) {
-  auto reader = MakeTesseractReader(datapath, language, std::move(patterns));
+    PlateTextRules rules) {
+  auto reader = MakeTesseractReader(datapath, language, std::move(rules));
   if (!reader.ok()) return reader.status();
   return std::unique_ptr<PlateReader>(std::move(*reader));
 }
 
 absl::StatusOr<std::unique_ptr<PlateReader>> NewGlyphPlateReader(
-    const std::string& model_file, std::vector<std::string> patterns) {
+    const std::string& model_file, PlateTextRules rules) {
   absl::StatusOr<std::unique_ptr<GlyphClassifier>> classifier =
       GlyphClassifier::Load(model_file);
   if (!classifier.ok()) return classifier.status();
   return std::make_unique<GlyphPlateReader>(std::move(*classifier),
-                                            std::move(patterns));
+                                            std::move(rules));
 }
 
 absl::StatusOr<std::unique_ptr<PlateReader>> NewFusedPlateReader(
     const std::string& datapath, const std::string& language,
-    const std::string& model_file, std::vector<std::string> patterns) {
-  auto tesseract = MakeTesseractReader(datapath, language, patterns);
+    const std::string& model_file, PlateTextRules rules) {
+  auto tesseract = MakeTesseractReader(datapath, language, rules);
   if (!tesseract.ok()) return tesseract.status();
   absl::StatusOr<std::unique_ptr<GlyphClassifier>> classifier =
       GlyphClassifier::Load(model_file);
   if (!classifier.ok()) return classifier.status();
   return std::make_unique<FusedPlateReader>(
-      std::move(*tesseract), std::move(*classifier), std::move(patterns));
+      std::move(*tesseract), std::move(*classifier), std::move(rules));
 }
 
 }  // namespace lanevault::capture

@@ -612,6 +612,28 @@ TEST(PlateText, DoubtBetweenOAndZeroLeansToTheDigit) {
   EXPECT_EQ(TopReadings({{{'O', 0.9f}, {'0', 0.1f}}}, 1, {})[0].text, "O");
 }
 
+TEST(PlateText, LetterDigitGroupsSettleAmbiguousCharactersForTheRegion) {
+  EXPECT_EQ(LetterDigitGroups("AB123CD"), 3);
+  EXPECT_EQ(LetterDigitGroups("8FV480"), 3);
+  EXPECT_EQ(LetterDigitGroups("HB8X9J"), 5);
+  EXPECT_EQ(LetterDigitGroups(""), 0);
+  // The classifier leans to S between digits and to 8 between letters.
+  const std::vector<CharacterChoices> positions = {{{'A', 1.0f}},
+                                                   {{'B', 1.0f}},
+                                                   {{'1', 1.0f}},
+                                                   {{'S', 0.6f}, {'5', 0.4f}},
+                                                   {{'3', 1.0f}},
+                                                   {{'C', 1.0f}},
+                                                   {{'8', 0.6f}, {'B', 0.4f}}};
+  // No rule (US plates mix letters and digits freely): the classifier wins.
+  EXPECT_EQ(TopReadings(positions, 3, {})[0].text, "AB1S3C8");
+  PlateTextRules eu;
+  eu.max_letter_digit_groups = 3;
+  const std::vector<PlateReading> readings = TopReadings(positions, 3, eu);
+  EXPECT_EQ(readings[0].text, "AB153CB");
+  EXPECT_GT(readings[0].confidence, readings[1].confidence);
+}
+
 TEST(PlateText, PatternsRankFittingReadingsFirst) {
   // The classifier prefers B to 8 in the fifth place; California's pattern
   // wants a digit there.
@@ -623,7 +645,7 @@ TEST(PlateText, PatternsRankFittingReadingsFirst) {
                                              {{'1', 0.9f}},
                                              {{'2', 0.9f}}};
   EXPECT_EQ(TopReadings(positions, 5, {})[0].text, "7ABCB12");
-  const auto ranked = TopReadings(positions, 5, {"DLLLDDD"});
+  const auto ranked = TopReadings(positions, 5, {{"DLLLDDD"}});
   EXPECT_EQ(ranked[0].text, "7ABC812");
   EXPECT_TRUE(FitsPattern("7ABC812", "DLLLDDD"));
   EXPECT_FALSE(FitsPattern("7ABCB12", "DLLLDDD"));
