@@ -52,15 +52,20 @@ cv::Mat CleanLine(const CharacterRow& row) {
 }
 
 // The geometric mean of the classifier's belief in its first choice for
-// each character: a bumper sticker's or a grille's blobs are characters
-// it is unsure of.
+// each character, thin bars doubted: a bumper sticker's or a grille's
+// blobs are characters it is unsure of.
 float GlyphPlausibility(const GlyphClassifier& classifier,
                         const CharacterRow& row) {
   if (row.glyphs.empty()) return 0;
   double log_sum = 0;
   for (const cv::Mat& glyph : row.glyphs) {
-    log_sum +=
-        std::log(std::max(classifier.Classify(glyph, 1)[0].second, 1e-3f));
+    // A fence, a grille or a radiator's slats segment into rows of thin
+    // bars that read as I and 1; a plate has few. Measured with
+    // lanevault-eval: a quarter (a tenth reads one more us-dev plate)
+    // takes us-dev from 22.4 to 25.5% exact; eu reads one more.
+    const float doubt = glyph.cols * 10 < glyph.rows * 3 ? 0.25f : 1.0f;
+    log_sum += std::log(
+        std::max(doubt * classifier.Classify(glyph, 1)[0].second, 1e-3f));
   }
   return static_cast<float>(std::exp(log_sum / row.glyphs.size()));
 }
