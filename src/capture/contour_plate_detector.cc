@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "capture/detectors.h"
+#include "capture/geometry.h"
 #include "opencv2/imgproc.hpp"
 
 namespace lanevault::capture {
@@ -11,7 +12,43 @@ namespace {
 constexpr double kMinAspect = 1.6;
 constexpr double kMaxAspect = 7.5;
 constexpr int kMinWidth = 50;
-constexpr int kMaxCandidates = 8;
+constexpr size_t kMaxCandidates = 8;
+
+// The `limit` largest plate-shaped blobs of `mask`, padded to the plate
+// around them, largest (by filled area) first.
+std::vector<cv::Rect> PlateShapedBlobs(const cv::Mat& mask, size_t limit) {
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  struct Scored {
+    cv::Rect box;
+    double score;
+  };
+  std::vector<Scored> scored;
+  const cv::Rect frame(0, 0, mask.cols, mask.rows);
+  for (const auto& c : contours) {
+    cv::Rect box = cv::boundingRect(c);
+    const double aspect = static_cast<double>(box.width) / box.height;
+    if (box.width < kMinWidth || aspect < kMinAspect || aspect > kMaxAspect) {
+      continue;
+    }
+    if (box.width > mask.cols / 2) continue;
+    const double fill = cv::contourArea(c) / box.area();
+    // Pad: the blob hugs the characters; the reader wants the whole plate.
+    const int px = box.width / 8, py = box.height / 3;
+    box = cv::Rect(box.x - px, box.y - py, box.width + 2 * px,
+                   box.height + 2 * py) &
+          frame;
+    scored.push_back({box, fill * box.area()});
+  }
+  std::sort(scored.begin(), scored.end(),
+            [](const Scored& a, const Scored& b) { return a.score > b.score; });
+  std::vector<cv::Rect> out;
+  for (const Scored& s : scored) {
+    if (out.size() >= limit) break;
+    out.push_back(s.box);
+  }
+  return out;
+}
 
 class ContourPlateDetector final : public PlateDetector {
  public:
@@ -37,43 +74,21 @@ class ContourPlateDetector final : public PlateDetector {
     cv::threshold(grad, mask, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
     cv::erode(mask, mask, cv::Mat(), cv::Point(-1, -1), 2);
     cv::dilate(mask, mask, cv::Mat(), cv::Point(-1, -1), 2);
-    // Keep only blobs that sit on light paint (the plate's background).
+    // Blobs on light paint (the plate's background) first. A plate in shade
+    // beside a sunlit wall is darker than the image's Otsu level, so the
+    // blobs of the whole mask follow, where they add a region.
     cv::Mat light;
     cv::threshold(grey, light, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
     cv::dilate(light, light, cv::Mat(), cv::Point(-1, -1), 3);
-    cv::bitwise_and(mask, light, mask);
-
-    std::vector<std::vector<cv::Point>> contours;
-    cv::findContours(mask, contours, cv::RETR_EXTERNAL,
-                     cv::CHAIN_APPROX_SIMPLE);
-    struct Scored {
-      cv::Rect box;
-      double score;
-    };
-    std::vector<Scored> scored;
-    const cv::Rect frame(0, 0, bgr.cols, bgr.rows);
-    for (const auto& c : contours) {
-      cv::Rect box = cv::boundingRect(c);
-      const double aspect = static_cast<double>(box.width) / box.height;
-      if (box.width < kMinWidth || aspect < kMinAspect || aspect > kMaxAspect) {
-        continue;
-      }
-      if (box.width > bgr.cols / 2) continue;
-      const double fill = cv::contourArea(c) / box.area();
-      // Pad: the blob hugs the characters; the reader wants the whole plate.
-      const int px = box.width / 8, py = box.height / 3;
-      box = cv::Rect(box.x - px, box.y - py, box.width + 2 * px,
-                     box.height + 2 * py) &
-            frame;
-      scored.push_back({box, fill * box.area()});
-    }
-    std::sort(
-        scored.begin(), scored.end(),
-        [](const Scored& a, const Scored& b) { return a.score > b.score; });
-    std::vector<cv::Rect> out;
-    for (const Scored& s : scored) {
-      if (out.size() >= kMaxCandidates) break;
-      out.push_back(s.box);
+    cv::Mat on_light;
+    cv::bitwise_and(mask, light, on_light);
+    std::vector<cv::Rect> out = PlateShapedBlobs(on_light, kMaxCandidates);
+    for (const cv::Rect& box : PlateShapedBlobs(mask, 2 * kMaxCandidates)) {
+      if (out.size() >= 2 * kMaxCandidates) break;
+      const bool known =
+          std::any_of(out.begin(), out.end(),
+                      [&](const cv::Rect& o) { return IoU(o, box) > 0.5; });
+      if (!known) out.push_back(box);
     }
     return out;
   }
