@@ -18,9 +18,11 @@ struct PlateSighting {
 };
 
 struct PlateFinderOptions {
-  int max_candidates = 16;  // regions checked for a row of characters
-  int max_reads = 3;        // of those, the best rows read
-  int max_plates = 1;       // a lane sees one vehicle at a time
+  // Regions checked for a row of characters: the contour detector gives up
+  // to 16, and a plate cascade adds its hits after those.
+  int max_candidates = 24;
+  int max_reads = 3;   // of those, the best rows read
+  int max_plates = 1;  // a lane sees one vehicle at a time
   // The best rows by shape are ranked again with the reader's
   // Plausibility() times this weight added to their shape score. Measured
   // with lanevault-eval: 4 rows at weight 4 read 2 more us-dev plates than
