@@ -679,5 +679,20 @@ TEST(CharacterRow, FindsCharactersThatTouchTheFrame) {
   EXPECT_EQ(row->glyphs.size(), 7u);
 }
 
+TEST(CharacterRow, LeavesOutBarsAtTheEndsThatAreNotCharacters) {
+  // A bolt-like bar well clear of the last character, and a frame edge at
+  // the start that runs lower than the characters.
+  cv::Mat plate = RenderedPlate("KXR4821");
+  cv::rectangle(plate, cv::Rect(250, 16, 4, 30), cv::Scalar(20, 20, 20), -1);
+  cv::rectangle(plate, cv::Rect(8, 24, 4, 30), cv::Scalar(20, 20, 20), -1);
+  auto row = FindCharacterRow(plate);
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->glyphs.size(), 7u);
+  // The row's own thin characters stay: a 1 at either end is on its lines.
+  row = FindCharacterRow(RenderedPlate("1XR4821"));
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->glyphs.size(), 7u);
+}
+
 }  // namespace
 }  // namespace lanevault::capture
