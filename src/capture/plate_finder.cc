@@ -17,6 +17,19 @@ double MedianHeight(const CharacterRow& row) {
   return heights[heights.size() / 2];
 }
 
+// Whether the row's characters come within `margin` character heights of
+// the frame's edge.
+bool NearFrameEdge(const cv::Rect& candidate, const CharacterRow& row,
+                   cv::Size frame, double margin_heights) {
+  cv::Rect text;
+  for (const cv::Rect& b : row.boxes) text |= b;
+  text += candidate.tl();
+  const double margin = margin_heights * MedianHeight(row);
+  return text.x < margin || text.y < margin ||
+         frame.width - text.br().x < margin ||
+         frame.height - text.br().y < margin;
+}
+
 }  // namespace
 
 bool PlateReadBudget::Wants(const cv::Rect& box,
@@ -50,7 +63,12 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
   for (const cv::Rect& candidate : detector.Candidates(bgr)) {
     if (ranked.size() >= static_cast<size_t>(options.max_candidates)) break;
     std::optional<CharacterRow> row = FindCharacterRow(bgr(candidate));
-    if (row) ranked.push_back({candidate, std::move(*row), row->score});
+    if (!row) continue;
+    double rank = row->score;
+    if (NearFrameEdge(candidate, *row, bgr.size(), options.edge_margin)) {
+      rank -= options.edge_penalty;
+    }
+    ranked.push_back({candidate, std::move(*row), rank});
   }
   const auto by_rank = [](const Ranked& a, const Ranked& b) {
     return a.rank > b.rank;

@@ -29,6 +29,15 @@ struct PlateFinderOptions {
   // shape alone (20.4 -> 22.4%), eu the same; weight 8 or 8 rows no more.
   int screen_rows = 4;
   double plausibility_weight = 4;
+  // Cameras burn the date and time into a corner of the frame, in a row of
+  // characters that outranks a plate by shape. Rows whose characters come
+  // within `edge_margin` character heights of the frame's edge lose
+  // `edge_penalty` from their rank (a plate there is usually cut, and is
+  // seen whole a few frames later). Measured with lanevault-eval: us-dev
+  // 58.2 -> 76.5% detected and 26.5 -> 33.7% exact; eu loses one detection
+  // and no read. Margins of 0.5 and 1 character gained less; 4 lost a read.
+  double edge_margin = 2;
+  double edge_penalty = 10;
 };
 
 // Which plate rows a lane reads. A vehicle's plate stays in view for dozens

@@ -509,6 +509,30 @@ TEST(PlateReader, EveryReaderKindReadsARenderedPlate) {
   }
 }
 
+TEST(FindPlates, PrefersThePlateToTheCamerasTimestamp) {
+  // A camera's date burnt into the frame's corner, dark on a light box: a
+  // longer row of characters than the plate, of one height, on one line.
+  cv::Mat frame(720, 1280, CV_8UC3, cv::Scalar(90, 95, 100));
+  const cv::Rect plate_box(500, 450, 260, 60);
+  RenderedPlate("KXR4821").copyTo(frame(plate_box));
+  cv::rectangle(frame, cv::Rect(0, 0, 300, 40), cv::Scalar(235, 235, 235), -1);
+  cv::putText(frame, "20140514", cv::Point(4, 32), cv::FONT_HERSHEY_DUPLEX, 1.0,
+              cv::Scalar(20, 20, 20), 2);
+  auto set = NewDetectorSet(v1::DetectorConfig());
+  ASSERT_TRUE(set.ok()) << set.status();
+  std::vector<PlateSighting> found =
+      FindPlates(frame, *set->plate, *set->reader);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_GT(IoU(found[0].box, plate_box), 0.3);
+  EXPECT_EQ(found[0].best().text, "KXR4821");
+  // Without the doubt about the frame's edges, the timestamp wins.
+  PlateFinderOptions trusting;
+  trusting.edge_penalty = 0;
+  found = FindPlates(frame, *set->plate, *set->reader, trusting);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_LT(IoU(found[0].box, plate_box), 0.3) << found[0].best().text;
+}
+
 TEST(PlateReader, MissingOrForeignCharacterModelIsAClearError) {
   testing::TempDir dir;
   auto missing = NewGlyphPlateReader(dir.Join("none.yml.gz"));
