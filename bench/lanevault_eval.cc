@@ -202,10 +202,12 @@ void EvaluatePlates(const fs::path& dir) {
     exact += read;
     in_top += read_top;
     if (absl::GetFlag(FLAGS_verbose)) {
-      std::printf("%-40s truth %-9s read %-9s %s%s %6.1f ms\n",
-                  t.image.filename().c_str(), t.text.c_str(), best.c_str(),
-                  hit ? "box " : "    ",
-                  read ? "exact" : (read_top ? "topN" : ""), ms.back());
+      const cv::Rect box = found.empty() ? cv::Rect() : found[0].box;
+      std::printf(
+          "%-40s truth %-9s read %-9s %-4s %-5s %6.1f ms  at %d,%d %dx%d\n",
+          t.image.filename().c_str(), t.text.c_str(), best.c_str(),
+          hit ? "box" : "", read ? "exact" : (read_top ? "topN" : ""),
+          ms.back(), box.x, box.y, box.width, box.height);
     }
     Progress(dir.filename().string(), images, truths.size());
   }
