@@ -49,6 +49,9 @@ ABSL_FLAG(std::string, plate_reader, "fused",
 ABSL_FLAG(int, plate_letter_digit_groups, 0,
           "plates: doubt readings in more runs of letters and digits than "
           "this (0: no such rule; 3 suits EU plates).");
+ABSL_FLAG(std::vector<std::string>, plate_patterns, {},
+          "plates: the region's formats, comma-separated (L letter, D digit, "
+          "? either), e.g. DLLLDDD: readings that fit rank first.");
 ABSL_FLAG(int, top, 10, "N for the top-N plate read rate.");
 ABSL_FLAG(int, limit, 0, "Evaluate at most this many images per folder.");
 ABSL_FLAG(bool, verbose, false, "Print every image's result.");
@@ -103,6 +106,9 @@ v1::DetectorConfig DetectorsFromFlags(int default_min_face_px) {
   c.set_plate_reread_frames(absl::GetFlag(FLAGS_plate_reread_frames));
   c.set_plate_letter_digit_groups(
       absl::GetFlag(FLAGS_plate_letter_digit_groups));
+  for (const std::string& p : absl::GetFlag(FLAGS_plate_patterns)) {
+    c.add_plate_patterns(p);
+  }
   const std::string reader = absl::GetFlag(FLAGS_plate_reader);
   if (reader == "glyphs") {
     c.set_plate_reader(v1::PLATE_READER_GLYPHS);
