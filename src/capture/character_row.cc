@@ -11,8 +11,8 @@ namespace {
 constexpr int kWorkHeight = 96;  // crops are scaled to this height
 constexpr size_t kMinCharacters = 3, kMaxCharacters = 10;
 constexpr size_t kPlateCharacters = 6;  // fewer: look harder
-// A thin blob at either end of a row is not a character when its centre
-// stands more than this many of the row's usual pitches from its
+// A thin blob (IsThinGlyph) at either end of a row is not a character when its
+// centre stands more than this many of the row's usual pitches from its
 // neighbour's, or when its top or foot is off its neighbour's by more than
 // this share of the height. Measured with lanevault-eval --oracle_box:
 // us-dev 31.6 -> 34.7% exact, eu 63.9 -> 64.8% (pitch factors of 1.3 and
@@ -74,7 +74,7 @@ void TrimStrayEnds(std::vector<Blob>& row) {
                    sorted.end());
   const double limit = kStrayPitchFactor * sorted[sorted.size() / 2];
   auto stray = [&](const Blob& b, const Blob& next, double pitch) {
-    if (b.box.width * 10 >= b.box.height * 3) return false;
+    if (!IsThinGlyph(b.box.size())) return false;
     const double slack = kStrayAlign * next.box.height;
     return pitch > limit || std::abs(b.box.y - next.box.y) > slack ||
            std::abs(b.box.br().y - next.box.br().y) > slack;

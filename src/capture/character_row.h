@@ -25,6 +25,12 @@ struct CharacterRow {
   double score = 0;
 };
 
+// Thin: narrower than 0.3 of its height, as an I or a 1 is, and as a bolt,
+// a frame's edge or a grille's slat is too.
+inline bool IsThinGlyph(cv::Size size) {
+  return size.width * 10 < size.height * 3;
+}
+
 // The best row of 3..10 characters in a plate crop (BGR or grey), trying
 // dark-on-light and light-on-dark and several thresholds; nullopt when the
 // crop holds no such row (it is then not a plate).

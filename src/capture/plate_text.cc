@@ -66,9 +66,11 @@ std::vector<PlateReading> TopReadings(
   for (PlateReading& r : beam) {
     // Measured with lanevault-eval --oracle_box on eu at 3 groups: 63.9 ->
     // 68.5% exact (a factor of 0.5 gave 66.7%, 0.1 and 0.02 no more).
-    for (int g = rules.max_letter_digit_groups;
-         rules.max_letter_digit_groups > 0 && g < LetterDigitGroups(r.text);
-         ++g) {
+    const int extra_groups =
+        rules.max_letter_digit_groups > 0
+            ? LetterDigitGroups(r.text) - rules.max_letter_digit_groups
+            : 0;
+    for (int g = 0; g < extra_groups; ++g) {
       r.confidence *= PlateTextRules::kExtraGroupFactor;
     }
     r.confidence =

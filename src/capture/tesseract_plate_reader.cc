@@ -63,7 +63,7 @@ float GlyphPlausibility(const GlyphClassifier& classifier,
     // bars that read as I and 1; a plate has few. Measured with
     // lanevault-eval: a quarter (a tenth reads one more us-dev plate)
     // takes us-dev from 22.4 to 25.5% exact; eu reads one more.
-    const float doubt = glyph.cols * 10 < glyph.rows * 3 ? 0.25f : 1.0f;
+    const float doubt = IsThinGlyph(glyph.size()) ? 0.25f : 1.0f;
     log_sum += std::log(
         std::max(doubt * classifier.Classify(glyph, 1)[0].second, 1e-3f));
   }
