@@ -29,6 +29,7 @@ struct Blob {
 struct Candidate {
   std::vector<Blob> blobs;
   cv::Mat labels;  // CV_32S, the binarisation's component labels
+  cv::Mat ink;     // the binarisation
   double spread = 1;
   double score = -1;
 };
@@ -214,6 +215,7 @@ std::optional<CharacterRow> FindCharacterRow(const cv::Mat& crop) {
         if (c.score > best.score) {
           best = std::move(c);
           best.labels = labels;
+          best.ink = bin;
         }
       }
     }
@@ -222,9 +224,12 @@ std::optional<CharacterRow> FindCharacterRow(const cv::Mat& crop) {
   CharacterRow row;
   row.height_spread = best.spread;
   row.score = best.score;
+  row.ink = best.ink;
+  row.ink_scale = scale;
   for (const Blob& b : best.blobs) {
     cv::Mat glyph = best.labels(b.box) == b.label;
     row.glyphs.push_back(glyph);
+    row.ink_boxes.push_back(b.box);
     row.boxes.push_back(cv::Rect(
         static_cast<int>(b.box.x / scale), static_cast<int>(b.box.y / scale),
         static_cast<int>(std::ceil(b.box.width / scale)),

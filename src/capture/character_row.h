@@ -23,6 +23,12 @@ struct CharacterRow {
   // How plate-like the row is (more characters, up to 8, of one height):
   // ranks the detector's candidates before the costlier reading.
   double score = 0;
+  // For a reader that cuts the row again (RecutCharacters): the
+  // binarisation the row was found in (ink white, at the glyphs' scale),
+  // each glyph's box in it, and the scale from the crop to it.
+  cv::Mat ink;
+  std::vector<cv::Rect> ink_boxes;
+  double ink_scale = 1;
 };
 
 // Thin: narrower than 0.3 of its height, as an I or a 1 is, and as a bolt,

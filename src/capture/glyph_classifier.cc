@@ -38,7 +38,11 @@ constexpr float kSvmWeight = 0.5f;
 // RBF SVM settings, chosen on the same characters among C 1, 10, 100 and
 // gamma 0.25..2 over the mean squared length of a projected sample.
 constexpr double kSvmC = 10, kSvmGammaScale = 0.5;
-constexpr char kModelTag[] = "lanevault_plate_glyphs_svm_knn_pca_v2";
+constexpr char kModelTag[] = "lanevault_plate_glyphs_svm_knn_pca_v3";
+// The class of blobs that are not one character: two touching characters,
+// or a piece of one. It lets a reader weigh cutting a blob or joining two.
+constexpr int kNotACharacter = kGlyphClassCount;
+constexpr int kClassesWithJunk = kGlyphClassCount + 1;
 
 // Scales the glyph to the cell's height, keeping its shape (a '1' stays
 // thin), centred; the width it had is a feature of its own.
@@ -58,6 +62,25 @@ const cv::HOGDescriptor& Hog() {
       new cv::HOGDescriptor(cv::Size(kCellW, kCellH), cv::Size(10, 16),
                             cv::Size(5, 8), cv::Size(5, 8), 9);
   return *hog;
+}
+
+// The largest blob of a binary image, alone and cut to its box.
+cv::Mat LargestBlob(const cv::Mat& ink) {
+  cv::Mat labels, stats, centroids;
+  const int n = cv::connectedComponentsWithStats(ink, labels, stats, centroids);
+  int best = 0, best_area = 0;
+  for (int i = 1; i < n; ++i) {
+    if (stats.at<int>(i, cv::CC_STAT_AREA) > best_area) {
+      best = i;
+      best_area = stats.at<int>(i, cv::CC_STAT_AREA);
+    }
+  }
+  if (best == 0) return cv::Mat();
+  const cv::Rect box(stats.at<int>(best, cv::CC_STAT_LEFT),
+                     stats.at<int>(best, cv::CC_STAT_TOP),
+                     stats.at<int>(best, cv::CC_STAT_WIDTH),
+                     stats.at<int>(best, cv::CC_STAT_HEIGHT));
+  return labels(box) == best;
 }
 
 // One character drawn large, black on white, then distorted: squeezed,
@@ -112,21 +135,53 @@ cv::Mat RenderVariant(char c, cv::freetype::FreeType2* font, int hershey,
   cv::resize(small, canvas, canvas.size(), 0, 0, cv::INTER_CUBIC);
   cv::Mat ink;
   cv::threshold(canvas, ink, 90 + 80 * u(rng), 255, cv::THRESH_BINARY_INV);
-  cv::Mat labels, stats, centroids;
-  const int n = cv::connectedComponentsWithStats(ink, labels, stats, centroids);
-  int best = 0, best_area = 0;
-  for (int i = 1; i < n; ++i) {
-    if (stats.at<int>(i, cv::CC_STAT_AREA) > best_area) {
-      best = i;
-      best_area = stats.at<int>(i, cv::CC_STAT_AREA);
+  return LargestBlob(ink);
+}
+
+// Blobs that are not one character, made from rendered ones the ways
+// segmentation goes wrong on real plates: two characters touching (a
+// blurred or tightly spaced plate), and the left or right part of a wide
+// character whose strokes broke apart (a W as two Vs, an H as two bars).
+std::vector<cv::Mat> NotCharacters(const std::vector<cv::Mat>& glyphs,
+                                   int count, std::mt19937& rng) {
+  std::vector<cv::Mat> out;
+  if (glyphs.empty()) return out;
+  std::uniform_int_distribution<size_t> any(0, glyphs.size() - 1);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (int tries = 0; static_cast<int>(out.size()) < count && tries < 4 * count;
+       ++tries) {
+    const cv::Mat& a = glyphs[any(rng)];
+    cv::Mat blob;
+    if (out.size() % 2 == 0) {
+      const cv::Mat& other = glyphs[any(rng)];
+      const int bw = std::max(
+          1, static_cast<int>(std::lround(other.cols * a.rows /
+                                          static_cast<double>(other.rows))));
+      cv::Mat b;
+      cv::resize(other, b, cv::Size(bw, a.rows), 0, 0, cv::INTER_NEAREST);
+      const int overlap = 1 + static_cast<int>(u(rng) * a.rows / 12);
+      const int dy = static_cast<int>(u(rng) * a.rows / 10);
+      const int width = a.cols + b.cols - overlap;
+      if (width <= a.cols) continue;
+      cv::Mat canvas(a.rows + dy, width, CV_8U, cv::Scalar(0));
+      a.copyTo(canvas(cv::Rect(0, 0, a.cols, a.rows)));
+      cv::Mat right = canvas(cv::Rect(width - b.cols, dy, b.cols, b.rows));
+      cv::bitwise_or(right, b, right);
+      blob = LargestBlob(canvas);
+      // Touching, so one blob: otherwise it is two characters, not junk.
+      if (blob.empty() || blob.cols < width * 9 / 10) continue;
+    } else {
+      if (a.cols * 20 < a.rows * 9) continue;  // thin: no parts to speak of
+      const int cut = static_cast<int>(a.cols * (0.3 + 0.4 * u(rng)));
+      const cv::Mat part = u(rng) < 0.5
+                               ? a(cv::Rect(0, 0, cut, a.rows))
+                               : a(cv::Rect(cut, 0, a.cols - cut, a.rows));
+      blob = LargestBlob(part.clone());
+      if (blob.empty() || blob.rows * 10 < a.rows * 6) continue;
     }
+    out.push_back(blob);
   }
-  if (best == 0) return cv::Mat();
-  const cv::Rect box(stats.at<int>(best, cv::CC_STAT_LEFT),
-                     stats.at<int>(best, cv::CC_STAT_TOP),
-                     stats.at<int>(best, cv::CC_STAT_WIDTH),
-                     stats.at<int>(best, cv::CC_STAT_HEIGHT));
-  return labels(box) == best;
+  return out;
 }
 
 }  // namespace
@@ -189,7 +244,7 @@ absl::StatusOr<std::unique_ptr<GlyphClassifier>> GlyphClassifier::Load(
   }
   for (int i = 0; i < samples.rows; ++i) {
     const int label = labels.at<int>(i);
-    if (label < 0 || label >= kGlyphClassCount) return foreign("bad label");
+    if (label < 0 || label >= kClassesWithJunk) return foreign("bad label");
   }
   cv::PCA pca;
   pca.mean = mean;
@@ -204,19 +259,24 @@ absl::StatusOr<std::unique_ptr<GlyphClassifier>> GlyphClassifier::Load(
 
 std::vector<std::pair<char, float>> GlyphClassifier::Classify(
     const cv::Mat& glyph, int k) const {
-  return ClassifyProjected(pca_.project(GlyphFeatures(glyph)), k);
+  return Read(glyph, k).top;
 }
 
-std::vector<std::pair<char, float>> GlyphClassifier::ClassifyProjected(
-    const cv::Mat& projected, int k) const {
+GlyphReading GlyphClassifier::Read(const cv::Mat& glyph, int k) const {
+  return ReadProjected(pca_.project(GlyphFeatures(glyph)), k);
+}
+
+GlyphReading GlyphClassifier::ReadProjected(const cv::Mat& projected,
+                                            int k) const {
   cv::Mat nearest, responses, distances;
   knn_->findNearest(projected, kNeighbours, nearest, responses, distances);
-  // Each neighbour votes for its character, the nearer the louder.
-  std::vector<std::pair<float, int>> scored(kGlyphClassCount);
-  for (int c = 0; c < kGlyphClassCount; ++c) scored[c] = {0.0f, c};
+  // Each neighbour votes for its class, the nearer the louder.
+  std::vector<std::pair<float, int>> scored(kClassesWithJunk);
+  for (int c = 0; c < kClassesWithJunk; ++c) scored[c] = {0.0f, c};
   float sum = 0;
   for (int i = 0; i < responses.cols; ++i) {
     const int c = static_cast<int>(responses.at<float>(i));
+    if (c < 0 || c >= kClassesWithJunk) continue;
     const float vote = 1.0f / (std::sqrt(distances.at<float>(i)) + 0.3f);
     scored[c].first += vote;
     sum += vote;
@@ -225,15 +285,17 @@ std::vector<std::pair<char, float>> GlyphClassifier::ClassifyProjected(
     score = sum > 0 ? (1 - kSvmWeight) * score / sum : 0;
   }
   const int pick = static_cast<int>(svm_->predict(projected));
-  if (pick >= 0 && pick < kGlyphClassCount) scored[pick].first += kSvmWeight;
+  if (pick >= 0 && pick < kClassesWithJunk) scored[pick].first += kSvmWeight;
+  GlyphReading reading;
+  reading.not_a_character = scored[kNotACharacter].first;
+  scored.pop_back();
   k = std::clamp(k, 1, kGlyphClassCount);
   std::partial_sort(scored.begin(), scored.begin() + k, scored.end(),
                     std::greater<>());
-  std::vector<std::pair<char, float>> top;
   for (int i = 0; i < k; ++i) {
-    top.push_back({kGlyphClasses[scored[i].second], scored[i].first});
+    reading.top.push_back({kGlyphClasses[scored[i].second], scored[i].first});
   }
-  return top;
+  return reading;
 }
 
 absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
@@ -253,6 +315,7 @@ absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
   const int hershey[] = {cv::FONT_HERSHEY_SIMPLEX, cv::FONT_HERSHEY_DUPLEX};
   const int sources = static_cast<int>(fonts.size()) + 2;
   cv::Mat samples, labels;
+  std::vector<cv::Mat> rendered;
   for (int c = 0; c < kGlyphClassCount; ++c) {
     for (int s = 0; s < sources; ++s) {
       for (int v = 0; v < options.variants_per_font; ++v) {
@@ -264,8 +327,14 @@ absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
         if (glyph.empty() || glyph.rows < 4) continue;
         samples.push_back(GlyphFeatures(glyph));
         labels.push_back(c);
+        rendered.push_back(glyph);
       }
     }
+  }
+  for (const cv::Mat& junk :
+       NotCharacters(rendered, 2 * sources * options.variants_per_font, rng)) {
+    samples.push_back(GlyphFeatures(junk));
+    labels.push_back(kNotACharacter);
   }
   std::fprintf(stderr,
                "plate character model: %d glyphs rendered from %d fonts\n",
@@ -307,12 +376,14 @@ absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
   absl::StatusOr<std::unique_ptr<GlyphClassifier>> held_out =
       GlyphClassifier::Load(path);
   if (!held_out.ok()) return held_out.status();
-  int right = 0;
+  int right = 0, characters = 0;
   for (int i = 0; i < unseen.rows; ++i) {
-    right +=
-        (*held_out)
-            ->ClassifyProjected((*held_out)->pca_.project(unseen.row(i)), 1)[0]
-            .first == kGlyphClasses[unseen_labels.at<int>(i)];
+    if (unseen_labels.at<int>(i) == kNotACharacter) continue;
+    ++characters;
+    right += (*held_out)
+                 ->ReadProjected((*held_out)->pca_.project(unseen.row(i)), 1)
+                 .top[0]
+                 .first == kGlyphClasses[unseen_labels.at<int>(i)];
   }
   std::fprintf(stderr, "plate character model: fitting all %d glyphs\n",
                samples.rows);
@@ -323,7 +394,7 @@ absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
   if (absl::Status s = GlyphClassifier::Load(path).status(); !s.ok()) {
     return s;
   }
-  return unseen.rows > 0 ? static_cast<double>(right) / unseen.rows : 0.0;
+  return characters > 0 ? static_cast<double>(right) / characters : 0.0;
 }
 
 std::vector<std::string> DefaultGlyphFonts() {

@@ -31,6 +31,13 @@ cv::Mat GlyphFeatures(const cv::Mat& glyph);
 
 struct GlyphTrainingOptions;
 
+struct GlyphReading {
+  std::vector<std::pair<char, float>> top;  // characters, best first
+  // The share of the vote for "not one character": two touching, or a
+  // piece of one. The characters' share is what is left.
+  float not_a_character = 0;
+};
+
 class GlyphClassifier {
  public:
   static absl::StatusOr<std::unique_ptr<GlyphClassifier>> Load(
@@ -38,6 +45,8 @@ class GlyphClassifier {
   // The `k` most likely characters with probabilities, best first.
   std::vector<std::pair<char, float>> Classify(const cv::Mat& glyph,
                                                int k) const;
+  // The same, with the vote for "not one character".
+  GlyphReading Read(const cv::Mat& glyph, int k) const;
 
  private:
   friend absl::StatusOr<double> TrainGlyphClassifier(
@@ -46,8 +55,7 @@ class GlyphClassifier {
                   cv::Ptr<cv::ml::SVM> svm)
       : pca_(std::move(pca)), knn_(std::move(knn)), svm_(std::move(svm)) {}
   // The same, from a glyph's features already projected by pca_.
-  std::vector<std::pair<char, float>> ClassifyProjected(
-      const cv::Mat& projected, int k) const;
+  GlyphReading ReadProjected(const cv::Mat& projected, int k) const;
   cv::PCA pca_;  // features to the components both classifiers work in
   cv::Ptr<cv::ml::KNearest> knn_;  // ranks the alternatives
   cv::Ptr<cv::ml::SVM> svm_;       // picks the first choice

@@ -9,6 +9,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "capture/character_recut.h"
 #include "capture/character_row.h"
 #include "capture/detectors.h"
 #include "capture/glyph_classifier.h"
@@ -70,13 +71,10 @@ float GlyphPlausibility(const GlyphClassifier& classifier,
   return static_cast<float>(std::exp(log_sum / row.glyphs.size()));
 }
 
-// The classifier's alternatives for each character of the row.
-std::vector<CharacterChoices> GlyphChoices(const GlyphClassifier& classifier,
-                                           const CharacterRow& row, int k) {
+// The classifier's alternatives for each character of a row.
+std::vector<CharacterChoices> GlyphChoices(const RecutRow& recut) {
   std::vector<CharacterChoices> positions;
-  for (const cv::Mat& glyph : row.glyphs) {
-    positions.push_back(classifier.Classify(glyph, k));
-  }
+  for (const GlyphReading& r : recut.readings) positions.push_back(r.top);
   return positions;
 }
 
@@ -151,9 +149,9 @@ class FusedPlateReader final : public PlateReader {
         rules_(std::move(rules)) {}
 
   std::vector<PlateReading> ReadRow(const CharacterRow& row) override {
-    std::vector<CharacterChoices> glyphs =
-        GlyphChoices(*classifier_, row, kGlyphChoices);
-    const std::vector<CharacterChoices> tess = tesseract_->Positions(row);
+    const RecutRow recut = RecutCharacters(row, *classifier_, kGlyphChoices);
+    std::vector<CharacterChoices> glyphs = GlyphChoices(recut);
+    const std::vector<CharacterChoices> tess = tesseract_->Positions(recut.row);
     if (tess.size() == glyphs.size()) {
       for (size_t i = 0; i < glyphs.size(); ++i) {
         glyphs[i] = Mix(glyphs[i], tess[i]);
@@ -209,8 +207,9 @@ class GlyphPlateReader final : public PlateReader {
       : classifier_(std::move(classifier)), rules_(std::move(rules)) {}
 
   std::vector<PlateReading> ReadRow(const CharacterRow& row) override {
-    return TopReadings(GlyphChoices(*classifier_, row, kChoicesPerGlyph), kTopN,
-                       rules_);
+    return TopReadings(
+        GlyphChoices(RecutCharacters(row, *classifier_, kChoicesPerGlyph)),
+        kTopN, rules_);
   }
 
   float Plausibility(const CharacterRow& row) override {

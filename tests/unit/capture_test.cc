@@ -11,10 +11,12 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "capture/character_recut.h"
 #include "capture/character_row.h"
 #include "capture/crossing_tracker.h"
 #include "capture/detectors.h"
 #include "capture/geometry.h"
+#include "capture/glyph_classifier.h"
 #include "capture/lane.h"
 #include "capture/motion_gate.h"
 #include "capture/plate_finder.h"
@@ -716,6 +718,59 @@ TEST(CharacterRow, LeavesOutBarsAtTheEndsThatAreNotCharacters) {
   row = FindCharacterRow(RenderedPlate("1XR4821"));
   ASSERT_TRUE(row.has_value());
   EXPECT_EQ(row->glyphs.size(), 7u);
+}
+
+// A plate drawn one character at a time at the given left edges, so that
+// characters can be made to touch.
+cv::Mat PlateWithCharactersAt(const std::string& text,
+                              const std::vector<int>& lefts) {
+  cv::Mat plate(60, 280, CV_8UC3, cv::Scalar(245, 245, 245));
+  for (size_t i = 0; i < text.size(); ++i) {
+    cv::putText(plate, std::string(1, text[i]), cv::Point(lefts[i], 45),
+                cv::FONT_HERSHEY_DUPLEX, 1.4, cv::Scalar(20, 20, 20), 3);
+  }
+  return plate;
+}
+
+std::string FirstChoices(const RecutRow& recut) {
+  std::string text;
+  for (const GlyphReading& r : recut.readings) text += r.top[0].first;
+  return text;
+}
+
+TEST(RecutCharacters, CutsTouchingCharactersApart) {
+  auto classifier = GlyphClassifier::Load(DefaultGlyphModel());
+  ASSERT_TRUE(classifier.ok()) << classifier.status();
+  // Condensed lettering, as on US plates, where the 4 and the 8 touch: the
+  // row finder sees one blob.
+  cv::Mat plate =
+      PlateWithCharactersAt("KXR4821", {12, 44, 76, 108, 134, 168, 200});
+  cv::resize(plate, plate, cv::Size(), 0.6, 1.0, cv::INTER_AREA);
+  std::optional<CharacterRow> row = FindCharacterRow(plate);
+  ASSERT_TRUE(row.has_value());
+  ASSERT_EQ(row->glyphs.size(), 6u);
+  const RecutRow recut = RecutCharacters(*row, **classifier, 3);
+  EXPECT_EQ(FirstChoices(recut), "KXR4821");
+  EXPECT_EQ(recut.row.glyphs.size(), recut.row.boxes.size());
+}
+
+TEST(RecutCharacters, JoinsACharacterWhoseStrokesBrokeApart) {
+  auto classifier = GlyphClassifier::Load(DefaultGlyphModel());
+  ASSERT_TRUE(classifier.ok()) << classifier.status();
+  cv::Mat plate =
+      PlateWithCharactersAt("KXH4821", {12, 44, 76, 108, 140, 172, 204});
+  // A gap through the H's crossbar: two bars, one with a stub.
+  cv::line(plate, cv::Point(89, 15), cv::Point(89, 50),
+           cv::Scalar(245, 245, 245), 3);
+  std::optional<CharacterRow> row = FindCharacterRow(plate);
+  ASSERT_TRUE(row.has_value());
+  ASSERT_EQ(row->glyphs.size(), 8u);
+  const RecutRow recut = RecutCharacters(*row, **classifier, 3);
+  EXPECT_EQ(FirstChoices(recut), "KXH4821");
+  // A clean row is left as it is.
+  row = FindCharacterRow(RenderedPlate("KXR4821"));
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(FirstChoices(RecutCharacters(*row, **classifier, 3)), "KXR4821");
 }
 
 }  // namespace
