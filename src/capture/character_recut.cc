@@ -180,9 +180,9 @@ RecutRow RecutCharacters(const CharacterRow& row,
   RecutRow out;
   out.row = row;
   const auto read_as_is = [&] {
-    out.readings.clear();
+    out.choices.clear();
     for (const cv::Mat& g : out.row.glyphs) {
-      out.readings.push_back(classifier.Read(g, k));
+      out.choices.push_back(classifier.Classify(g, k));
     }
     return out;
   };
@@ -213,7 +213,7 @@ RecutRow RecutCharacters(const CharacterRow& row,
     size_t from = 0;
     bool glyph = false;  // false: atom from..i skipped
     Atom atom;
-    GlyphReading reading;
+    CharacterChoices choices;
   };
   const size_t n = atoms.size();
   std::vector<Step> best(n + 1);
@@ -233,13 +233,12 @@ RecutRow RecutCharacters(const CharacterRow& row,
           glyph.box.width > kJoinFactor * typical_width) {
         continue;
       }
-      GlyphReading reading = classifier.Read(glyph.mask, k);
+      CharacterChoices choices = classifier.Classify(glyph.mask, k);
       const double score =
           best[i].score +
-          std::log(std::max(reading.top.empty() ? 0.0f : reading.top[0].second,
-                            1e-3f));
+          std::log(std::max(choices.empty() ? 0.0f : choices[0].second, 1e-3f));
       if (score > best[j].score) {
-        best[j] = {score, i, true, std::move(glyph), std::move(reading)};
+        best[j] = {score, i, true, std::move(glyph), std::move(choices)};
       }
     }
   }
@@ -250,7 +249,7 @@ RecutRow RecutCharacters(const CharacterRow& row,
   out.row.glyphs.clear();
   out.row.boxes.clear();
   out.row.ink_boxes.clear();
-  out.readings.clear();
+  out.choices.clear();
   const double s = row.ink_scale;
   for (const Step* step : path) {
     if (!step->glyph) continue;
@@ -261,7 +260,7 @@ RecutRow RecutCharacters(const CharacterRow& row,
         cv::Rect(static_cast<int>(b.x / s), static_cast<int>(b.y / s),
                  static_cast<int>(std::ceil(b.width / s)),
                  static_cast<int>(std::ceil(b.height / s))));
-    out.readings.push_back(step->reading);
+    out.choices.push_back(step->choices);
   }
   return out;
 }

@@ -12,17 +12,18 @@
 
 #include "capture/character_row.h"
 #include "capture/glyph_classifier.h"
+#include "capture/plate_text.h"
 
 namespace lanevault::capture {
 
 struct RecutRow {
   CharacterRow row;
-  std::vector<GlyphReading> readings;  // the classifier's, one per glyph
+  std::vector<CharacterChoices> choices;  // the classifier's, one per glyph
 };
 
 // The cut of `row` the classifier reads best: each blob whole, cut in two,
 // or joined with its neighbours and with the row's smaller pieces of ink.
-// `k` readings per glyph are kept. A row without its binarisation (`ink`)
+// `k` choices per glyph are kept. A row without its binarisation (`ink`)
 // is only read, not cut again.
 RecutRow RecutCharacters(const CharacterRow& row,
                          const GlyphClassifier& classifier, int k);

@@ -259,15 +259,11 @@ absl::StatusOr<std::unique_ptr<GlyphClassifier>> GlyphClassifier::Load(
 
 std::vector<std::pair<char, float>> GlyphClassifier::Classify(
     const cv::Mat& glyph, int k) const {
-  return Read(glyph, k).top;
+  return ClassifyProjected(pca_.project(GlyphFeatures(glyph)), k);
 }
 
-GlyphReading GlyphClassifier::Read(const cv::Mat& glyph, int k) const {
-  return ReadProjected(pca_.project(GlyphFeatures(glyph)), k);
-}
-
-GlyphReading GlyphClassifier::ReadProjected(const cv::Mat& projected,
-                                            int k) const {
+std::vector<std::pair<char, float>> GlyphClassifier::ClassifyProjected(
+    const cv::Mat& projected, int k) const {
   cv::Mat nearest, responses, distances;
   knn_->findNearest(projected, kNeighbours, nearest, responses, distances);
   // Each neighbour votes for its class, the nearer the louder.
@@ -286,16 +282,15 @@ GlyphReading GlyphClassifier::ReadProjected(const cv::Mat& projected,
   }
   const int pick = static_cast<int>(svm_->predict(projected));
   if (pick >= 0 && pick < kClassesWithJunk) scored[pick].first += kSvmWeight;
-  GlyphReading reading;
-  reading.not_a_character = scored[kNotACharacter].first;
-  scored.pop_back();
+  scored.pop_back();  // kNotACharacter: its share stays out of the rest
   k = std::clamp(k, 1, kGlyphClassCount);
   std::partial_sort(scored.begin(), scored.begin() + k, scored.end(),
                     std::greater<>());
+  std::vector<std::pair<char, float>> top;
   for (int i = 0; i < k; ++i) {
-    reading.top.push_back({kGlyphClasses[scored[i].second], scored[i].first});
+    top.push_back({kGlyphClasses[scored[i].second], scored[i].first});
   }
-  return reading;
+  return top;
 }
 
 absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
@@ -380,10 +375,10 @@ absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
   for (int i = 0; i < unseen.rows; ++i) {
     if (unseen_labels.at<int>(i) == kNotACharacter) continue;
     ++characters;
-    right += (*held_out)
-                 ->ReadProjected((*held_out)->pca_.project(unseen.row(i)), 1)
-                 .top[0]
-                 .first == kGlyphClasses[unseen_labels.at<int>(i)];
+    right +=
+        (*held_out)
+            ->ClassifyProjected((*held_out)->pca_.project(unseen.row(i)), 1)[0]
+            .first == kGlyphClasses[unseen_labels.at<int>(i)];
   }
   std::fprintf(stderr, "plate character model: fitting all %d glyphs\n",
                samples.rows);

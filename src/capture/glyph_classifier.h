@@ -31,22 +31,16 @@ cv::Mat GlyphFeatures(const cv::Mat& glyph);
 
 struct GlyphTrainingOptions;
 
-struct GlyphReading {
-  std::vector<std::pair<char, float>> top;  // characters, best first
-  // The share of the vote for "not one character": two touching, or a
-  // piece of one. The characters' share is what is left.
-  float not_a_character = 0;
-};
-
 class GlyphClassifier {
  public:
   static absl::StatusOr<std::unique_ptr<GlyphClassifier>> Load(
       const std::string& path);
-  // The `k` most likely characters with probabilities, best first.
+  // The `k` most likely characters with probabilities, best first. The
+  // model also knows blobs that are not one character (two touching, or a
+  // piece of one); the share of the vote they take is left out, so a blob
+  // like them gets low probabilities.
   std::vector<std::pair<char, float>> Classify(const cv::Mat& glyph,
                                                int k) const;
-  // The same, with the vote for "not one character".
-  GlyphReading Read(const cv::Mat& glyph, int k) const;
 
  private:
   friend absl::StatusOr<double> TrainGlyphClassifier(
@@ -55,7 +49,8 @@ class GlyphClassifier {
                   cv::Ptr<cv::ml::SVM> svm)
       : pca_(std::move(pca)), knn_(std::move(knn)), svm_(std::move(svm)) {}
   // The same, from a glyph's features already projected by pca_.
-  GlyphReading ReadProjected(const cv::Mat& projected, int k) const;
+  std::vector<std::pair<char, float>> ClassifyProjected(
+      const cv::Mat& projected, int k) const;
   cv::PCA pca_;  // features to the components both classifiers work in
   cv::Ptr<cv::ml::KNearest> knn_;  // ranks the alternatives
   cv::Ptr<cv::ml::SVM> svm_;       // picks the first choice

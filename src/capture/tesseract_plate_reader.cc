@@ -71,13 +71,6 @@ float GlyphPlausibility(const GlyphClassifier& classifier,
   return static_cast<float>(std::exp(log_sum / row.glyphs.size()));
 }
 
-// The classifier's alternatives for each character of a row.
-std::vector<CharacterChoices> GlyphChoices(const RecutRow& recut) {
-  std::vector<CharacterChoices> positions;
-  for (const GlyphReading& r : recut.readings) positions.push_back(r.top);
-  return positions;
-}
-
 class TesseractPlateReader final : public PlateReader {
  public:
   TesseractPlateReader(std::unique_ptr<tesseract::TessBaseAPI> api,
@@ -149,8 +142,8 @@ class FusedPlateReader final : public PlateReader {
         rules_(std::move(rules)) {}
 
   std::vector<PlateReading> ReadRow(const CharacterRow& row) override {
-    const RecutRow recut = RecutCharacters(row, *classifier_, kGlyphChoices);
-    std::vector<CharacterChoices> glyphs = GlyphChoices(recut);
+    RecutRow recut = RecutCharacters(row, *classifier_, kGlyphChoices);
+    std::vector<CharacterChoices>& glyphs = recut.choices;
     const std::vector<CharacterChoices> tess = tesseract_->Positions(recut.row);
     if (tess.size() == glyphs.size()) {
       for (size_t i = 0; i < glyphs.size(); ++i) {
@@ -208,8 +201,8 @@ class GlyphPlateReader final : public PlateReader {
 
   std::vector<PlateReading> ReadRow(const CharacterRow& row) override {
     return TopReadings(
-        GlyphChoices(RecutCharacters(row, *classifier_, kChoicesPerGlyph)),
-        kTopN, rules_);
+        RecutCharacters(row, *classifier_, kChoicesPerGlyph).choices, kTopN,
+        rules_);
   }
 
   float Plausibility(const CharacterRow& row) override {

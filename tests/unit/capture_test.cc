@@ -734,7 +734,7 @@ cv::Mat PlateWithCharactersAt(const std::string& text,
 
 std::string FirstChoices(const RecutRow& recut) {
   std::string text;
-  for (const GlyphReading& r : recut.readings) text += r.top[0].first;
+  for (const CharacterChoices& c : recut.choices) text += c[0].first;
   return text;
 }
 
