@@ -5,6 +5,7 @@
 #include <limits>
 #include <optional>
 
+#include "capture/geometry.h"
 #include "opencv2/imgproc.hpp"
 
 namespace lanevault::capture {
@@ -27,39 +28,18 @@ constexpr size_t kMaxAtoms = 24;  // bounds the classifications per row
 // A piece of ink glyphs are made of: a blob of the row, half of one, or a
 // smaller blob between the row's lines.
 struct Atom {
-  cv::Rect box;          // in the ink image
-  cv::Mat mask;          // box-sized: this atom's ink only
-  bool required = true;  // from a row blob: it must be part of a glyph
-  int blob = -1;         // which of the row's blobs it is from, if any
+  cv::Rect box;  // in the ink image
+  cv::Mat mask;  // box-sized: this atom's ink only
+  // Which of the row's blobs it is from; -1 for a piece, which may be left
+  // out (a row blob's ink must be part of a glyph).
+  int blob = -1;
 };
-
-struct Line {
-  double a = 0, b = 0;
-  double At(double x) const { return a + b * x; }
-};
-
-// Least squares through (x, y); flat through their mean when x does not vary.
-Line Fit(const std::vector<cv::Point2d>& points) {
-  double sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (const cv::Point2d& p : points) {
-    sx += p.x;
-    sy += p.y;
-    sxx += p.x * p.x;
-    sxy += p.x * p.y;
-  }
-  const double n = static_cast<double>(points.size());
-  const double den = n * sxx - sx * sx;
-  Line line;
-  line.b = std::abs(den) > 1e-9 ? (n * sxy - sx * sy) / den : 0;
-  line.a = (sy - line.b * sx) / n;
-  return line;
-}
 
 // The atom cut to the box of its ink; nullopt when it has none.
 std::optional<Atom> Trimmed(const cv::Mat& mask, cv::Point offset, int blob) {
   const cv::Rect ink = cv::boundingRect(mask);
   if (ink.area() == 0) return std::nullopt;
-  return Atom{ink + offset, mask(ink).clone(), true, blob};
+  return Atom{ink + offset, mask(ink).clone(), blob};
 }
 
 // A wide blob as its two halves, cut at its thinnest column between a
@@ -84,8 +64,8 @@ std::vector<Atom> Halves(const Atom& atom) {
   return {std::move(*left), std::move(*right)};
 }
 
-// The row's blobs (wide ones also as halves) and the smaller pieces of ink
-// between its lines, left to right.
+// The row's blobs (a wide one as its two halves, which join again into the
+// whole) and the smaller pieces of ink between its lines, left to right.
 std::vector<Atom> Atoms(const CharacterRow& row, double height,
                         double typical_width) {
   std::vector<cv::Point2d> tops, feet;
@@ -96,7 +76,7 @@ std::vector<Atom> Atoms(const CharacterRow& row, double height,
     x0 = std::min(x0, b.x);
     x1 = std::max(x1, b.br().x);
   }
-  const Line top = Fit(tops), foot = Fit(feet);
+  const Line top = FitLine(tops), foot = FitLine(feet);
   cv::Mat labels, stats, centroids;
   const int count =
       cv::connectedComponentsWithStats(row.ink, labels, stats, centroids, 8);
@@ -110,7 +90,7 @@ std::vector<Atom> Atoms(const CharacterRow& row, double height,
         std::find(row.ink_boxes.begin(), row.ink_boxes.end(), box);
     if (in_row != row.ink_boxes.end()) {
       // A blob cut in two: read whole, its halves join again.
-      Atom whole{box, labels(box) == i, true,
+      Atom whole{box, labels(box) == i,
                  static_cast<int>(in_row - row.ink_boxes.begin())};
       std::vector<Atom> halves;
       if (box.width >= kSplitWidth * height &&
@@ -132,7 +112,7 @@ std::vector<Atom> Atoms(const CharacterRow& row, double height,
       continue;
     }
     if (cy < top.At(cx) || cy > foot.At(cx)) continue;
-    pieces.push_back({box, labels(box) == i, false, -1});
+    pieces.push_back({box, labels(box) == i, -1});
   }
   // Many pieces: a textured background, not broken strokes; keep the
   // largest.
@@ -158,7 +138,7 @@ Atom Join(const std::vector<Atom>& atoms, size_t from, size_t to) {
     cv::Mat dst = mask(atoms[i].box - box.tl());
     cv::bitwise_or(dst, atoms[i].mask, dst);
   }
-  return Atom{box, mask, true, -1};
+  return Atom{box, mask, -1};
 }
 
 // How many of the row's blobs atoms [from, to) take from.
@@ -190,20 +170,15 @@ RecutRow RecutCharacters(const CharacterRow& row,
       row.ink_boxes.empty()) {
     return read_as_is();
   }
-  std::vector<double> heights;
-  for (const cv::Rect& b : row.ink_boxes) heights.push_back(b.height);
-  std::nth_element(heights.begin(), heights.begin() + heights.size() / 2,
-                   heights.end());
-  const double height = heights[heights.size() / 2];
-  // The width of the row's characters, not counting I and 1.
-  std::vector<double> widths;
+  std::vector<double> heights, widths;
   for (const cv::Rect& b : row.ink_boxes) {
+    heights.push_back(b.height);
+    // The width of the row's characters, not counting I and 1.
     if (!IsThinGlyph(b.size())) widths.push_back(b.width);
   }
   if (widths.empty()) return read_as_is();
-  std::nth_element(widths.begin(), widths.begin() + widths.size() / 2,
-                   widths.end());
-  const double typical_width = widths[widths.size() / 2];
+  const double height = Median(std::move(heights));
+  const double typical_width = Median(std::move(widths));
   const std::vector<Atom> atoms = Atoms(row, height, typical_width);
 
   // Best cut of atoms [0, i): the sum over its glyphs of the log of the
@@ -220,7 +195,7 @@ RecutRow RecutCharacters(const CharacterRow& row,
   best[0].score = 0;
   for (size_t i = 0; i < n; ++i) {
     if (!std::isfinite(best[i].score)) continue;
-    if (!atoms[i].required && best[i].score > best[i + 1].score) {
+    if (atoms[i].blob < 0 && best[i].score > best[i + 1].score) {
       best[i + 1] = {best[i].score, i, false, {}, {}};
     }
     for (size_t j = i + 1; j <= std::min(n, i + kMaxAtomsPerGlyph); ++j) {
@@ -250,16 +225,11 @@ RecutRow RecutCharacters(const CharacterRow& row,
   out.row.boxes.clear();
   out.row.ink_boxes.clear();
   out.choices.clear();
-  const double s = row.ink_scale;
   for (const Step* step : path) {
     if (!step->glyph) continue;
-    const cv::Rect& b = step->atom.box;
     out.row.glyphs.push_back(step->atom.mask);
-    out.row.ink_boxes.push_back(b);
-    out.row.boxes.push_back(
-        cv::Rect(static_cast<int>(b.x / s), static_cast<int>(b.y / s),
-                 static_cast<int>(std::ceil(b.width / s)),
-                 static_cast<int>(std::ceil(b.height / s))));
+    out.row.ink_boxes.push_back(step->atom.box);
+    out.row.boxes.push_back(CropBox(step->atom.box, row.ink_scale));
     out.choices.push_back(step->choices);
   }
   return out;

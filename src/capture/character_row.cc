@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "capture/geometry.h"
 #include "opencv2/imgproc.hpp"
 
 namespace lanevault::capture {
@@ -70,10 +71,7 @@ void TrimStrayEnds(std::vector<Blob>& row) {
   for (size_t i = 1; i < row.size(); ++i) {
     pitches.push_back(row[i].cx() - row[i - 1].cx());
   }
-  std::vector<double> sorted = pitches;
-  std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2,
-                   sorted.end());
-  const double limit = kStrayPitchFactor * sorted[sorted.size() / 2];
+  const double limit = kStrayPitchFactor * Median(pitches);
   auto stray = [&](const Blob& b, const Blob& next, double pitch) {
     if (!IsThinGlyph(b.box.size())) return false;
     const double slack = kStrayAlign * next.box.height;
@@ -101,20 +99,12 @@ Candidate BestRow(const std::vector<Blob>& blobs) {
     }
     if (row.size() < kMinCharacters) continue;
     // Fit the line through the centres and keep those on it (tilted plates).
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (const Blob& b : row) {
-      sx += b.cx();
-      sy += b.cy();
-      sxx += b.cx() * b.cx();
-      sxy += b.cx() * b.cy();
-    }
-    const double n = static_cast<double>(row.size());
-    const double den = n * sxx - sx * sx;
-    const double slope = den != 0 ? (n * sxy - sx * sy) / den : 0;
-    const double icpt = (sy - slope * sx) / n;
+    std::vector<cv::Point2d> centres;
+    for (const Blob& b : row) centres.push_back({b.cx(), b.cy()});
+    const Line line = FitLine(centres);
     std::vector<Blob> on_line;
     for (const Blob& b : row) {
-      if (std::abs(b.cy() - (slope * b.cx() + icpt)) <= 0.18 * h &&
+      if (std::abs(b.cy() - line.At(b.cx())) <= 0.18 * h &&
           (on_line.empty() || b.box.x >= on_line.back().box.br().x - 2)) {
         on_line.push_back(b);
       }
@@ -170,6 +160,13 @@ cv::Mat WithoutFrameLines(const cv::Mat& bin) {
 }
 
 }  // namespace
+
+cv::Rect CropBox(const cv::Rect& ink_box, double ink_scale) {
+  return cv::Rect(static_cast<int>(ink_box.x / ink_scale),
+                  static_cast<int>(ink_box.y / ink_scale),
+                  static_cast<int>(std::ceil(ink_box.width / ink_scale)),
+                  static_cast<int>(std::ceil(ink_box.height / ink_scale)));
+}
 
 std::optional<CharacterRow> FindCharacterRow(const cv::Mat& crop) {
   if (crop.empty() || crop.rows < 8 || crop.cols < 16) return std::nullopt;
@@ -230,10 +227,7 @@ std::optional<CharacterRow> FindCharacterRow(const cv::Mat& crop) {
     cv::Mat glyph = best.labels(b.box) == b.label;
     row.glyphs.push_back(glyph);
     row.ink_boxes.push_back(b.box);
-    row.boxes.push_back(cv::Rect(
-        static_cast<int>(b.box.x / scale), static_cast<int>(b.box.y / scale),
-        static_cast<int>(std::ceil(b.box.width / scale)),
-        static_cast<int>(std::ceil(b.box.height / scale))));
+    row.boxes.push_back(CropBox(b.box, scale));
   }
   return row;
 }

@@ -37,6 +37,9 @@ inline bool IsThinGlyph(cv::Size size) {
   return size.width * 10 < size.height * 3;
 }
 
+// A box in the row's binarisation (`ink_boxes`) in the crop's coordinates.
+cv::Rect CropBox(const cv::Rect& ink_box, double ink_scale);
+
 // The best row of 3..10 characters in a plate crop (BGR or grey), trying
 // dark-on-light and light-on-dark and several thresholds; nullopt when the
 // crop holds no such row (it is then not a plate).

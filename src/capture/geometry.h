@@ -1,6 +1,9 @@
 #ifndef LANEVAULT_CAPTURE_GEOMETRY_H_
 #define LANEVAULT_CAPTURE_GEOMETRY_H_
 
+#include <algorithm>
+#include <vector>
+
 #include "opencv2/core.hpp"
 
 namespace lanevault::capture {
@@ -10,6 +13,39 @@ inline double IoU(const cv::Rect& a, const cv::Rect& b) {
   const double inter = (a & b).area();
   const double uni = a.area() + b.area() - inter;
   return uni > 0 ? inter / uni : 0;
+}
+
+// The middle value (the upper of the two middle ones when even); 0 when
+// there are none.
+inline double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::nth_element(values.begin(), values.begin() + values.size() / 2,
+                   values.end());
+  return values[values.size() / 2];
+}
+
+// y = a + b x.
+struct Line {
+  double a = 0, b = 0;
+  double At(double x) const { return a + b * x; }
+};
+
+// Least squares through the points; flat through their mean when x does not
+// vary.
+inline Line FitLine(const std::vector<cv::Point2d>& points) {
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const cv::Point2d& p : points) {
+    sx += p.x;
+    sy += p.y;
+    sxx += p.x * p.x;
+    sxy += p.x * p.y;
+  }
+  const double n = static_cast<double>(points.size());
+  const double den = n * sxx - sx * sx;
+  Line line;
+  line.b = den != 0 ? (n * sxy - sx * sy) / den : 0;
+  line.a = (sy - line.b * sx) / n;
+  return line;
 }
 
 }  // namespace lanevault::capture

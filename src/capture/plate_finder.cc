@@ -4,17 +4,15 @@
 #include <optional>
 
 #include "capture/character_row.h"
+#include "capture/geometry.h"
 
 namespace lanevault::capture {
 namespace {
 
 double MedianHeight(const CharacterRow& row) {
-  std::vector<int> heights;
+  std::vector<double> heights;
   for (const cv::Rect& b : row.boxes) heights.push_back(b.height);
-  if (heights.empty()) return 0;
-  std::nth_element(heights.begin(), heights.begin() + heights.size() / 2,
-                   heights.end());
-  return heights[heights.size() / 2];
+  return Median(std::move(heights));
 }
 
 // The row's characters in the frame's coordinates.
