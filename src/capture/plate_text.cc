@@ -45,6 +45,9 @@ std::vector<PlateReading> TopReadings(
     const std::vector<CharacterChoices>& positions, size_t n,
     const PlateTextRules& rules) {
   const std::vector<std::string>& patterns = rules.patterns;
+  const auto by_confidence = [](const PlateReading& a, const PlateReading& b) {
+    return a.confidence > b.confidence;
+  };
   // With patterns, search wider: the reading that fits may rank low.
   const size_t width = patterns.empty() ? 4 * n : 40 * n;
   std::vector<PlateReading> beam = {{"", 1.0f}};
@@ -56,10 +59,7 @@ std::vector<PlateReading> TopReadings(
             {r.text + c, r.confidence * std::max(prob * PlatePrior(c), 1e-4f)});
       }
     }
-    std::sort(next.begin(), next.end(),
-              [](const PlateReading& a, const PlateReading& b) {
-                return a.confidence > b.confidence;
-              });
+    std::sort(next.begin(), next.end(), by_confidence);
     if (next.size() > width) next.resize(width);
     beam = std::move(next);
   }
@@ -76,10 +76,7 @@ std::vector<PlateReading> TopReadings(
     r.confidence =
         r.text.empty() ? 0 : std::pow(r.confidence, 1.0f / r.text.size());
   }
-  std::stable_sort(beam.begin(), beam.end(),
-                   [](const PlateReading& a, const PlateReading& b) {
-                     return a.confidence > b.confidence;
-                   });
+  std::stable_sort(beam.begin(), beam.end(), by_confidence);
   if (!patterns.empty()) {
     std::stable_partition(beam.begin(), beam.end(), [&](const PlateReading& r) {
       return std::any_of(
