@@ -66,6 +66,9 @@ const cv::HOGDescriptor& Hog() {
 
 // The largest blob of a binary image, alone and cut to its box.
 cv::Mat LargestBlob(const cv::Mat& ink) {
+  // A part cut from a glyph a few pixels wide can be empty, and
+  // connectedComponents crashes on an empty image.
+  if (ink.empty()) return cv::Mat();
   cv::Mat labels, stats, centroids;
   const int n = cv::connectedComponentsWithStats(ink, labels, stats, centroids);
   int best = 0, best_area = 0;
