@@ -720,6 +720,36 @@ TEST(CharacterRow, LeavesOutBarsAtTheEndsThatAreNotCharacters) {
   EXPECT_EQ(row->glyphs.size(), 7u);
 }
 
+TEST(CharacterRow, FindsFaintCharactersOnAPlateInADarkSurround) {
+  // Light grey lettering on a white plate, the crop taking in the dark car
+  // around it: a threshold over the whole crop sets its level between car
+  // and plate, and the characters fall below it.
+  cv::Mat crop(100, 300, CV_8UC3, cv::Scalar(40, 40, 40));
+  cv::rectangle(crop, cv::Rect(12, 12, 276, 76), cv::Scalar(230, 230, 230), -1);
+  cv::putText(crop, "PE3R2X", cv::Point(40, 70), cv::FONT_HERSHEY_SIMPLEX, 1.6,
+              cv::Scalar(180, 180, 180), 3);
+  auto row = FindCharacterRow(crop);
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->glyphs.size(), 6u);
+}
+
+TEST(CharacterRow, ReadsTheCharactersNotTheGapsBetweenThem) {
+  // Thin-stroked characters whose tops and feet touch a line above and
+  // below (a frame, a slogan's band): read light-on-dark, the gaps between
+  // them are a neat row of tall blobs too, and the characters merged with
+  // the lines are no row until the lines are taken out.
+  cv::Mat plate(100, 300, CV_8U, cv::Scalar(230));
+  for (int i = 0; i < 7; ++i) {
+    cv::rectangle(plate, cv::Rect(20 + i * 38, 28, 28, 44), cv::Scalar(40), 4);
+  }
+  cv::line(plate, cv::Point(8, 28), cv::Point(292, 28), cv::Scalar(40), 2);
+  cv::line(plate, cv::Point(8, 71), cv::Point(292, 71), cv::Scalar(40), 2);
+  auto row = FindCharacterRow(plate);
+  ASSERT_TRUE(row.has_value());
+  ASSERT_EQ(row->glyphs.size(), 7u);
+  for (const cv::Rect& box : row->boxes) EXPECT_GE(box.width, 24) << box;
+}
+
 // A plate drawn one character at a time at the given left edges, so that
 // characters can be made to touch.
 cv::Mat PlateWithCharactersAt(const std::string& text,
