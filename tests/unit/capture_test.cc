@@ -660,6 +660,29 @@ TEST(PlateText, LetterDigitGroupsSettleAmbiguousCharactersForTheRegion) {
   EXPECT_GT(readings[0].confidence, readings[1].confidence);
 }
 
+TEST(PlateText, ADoubtfulCharacterAtTheEndOfALongRowMayGo) {
+  // RK828AG and a piece of the frame after it, read as a doubtful F.
+  std::vector<CharacterChoices> positions = {
+      {{'R', 0.9f}}, {{'K', 0.9f}}, {{'8', 0.9f}}, {{'2', 0.9f}},
+      {{'8', 0.9f}}, {{'A', 0.9f}}, {{'G', 0.9f}}, {{'F', 0.2f}, {'E', 0.1f}}};
+  std::vector<PlateReading> readings = TopReadings(positions, 3, {});
+  ASSERT_FALSE(readings.empty());
+  EXPECT_EQ(readings[0].text, "RK828AG");
+  EXPECT_EQ(readings[1].text, "RK828AGF");  // still offered
+  // The same at the start.
+  positions.insert(positions.begin(), positions.back());
+  positions.pop_back();
+  EXPECT_EQ(TopReadings(positions, 1, {})[0].text, "RK828AG");
+  // A character the reader is sure of stays.
+  positions.front() = {{'F', 0.9f}};
+  EXPECT_EQ(TopReadings(positions, 1, {})[0].text, "FRK828AG");
+  // A short row keeps all its characters, however doubtful.
+  const std::vector<CharacterChoices> short_row = {
+      {{'K', 0.9f}}, {{'X', 0.9f}}, {{'R', 0.9f}},
+      {{'4', 0.9f}}, {{'8', 0.9f}}, {{'2', 0.2f}}};
+  EXPECT_EQ(TopReadings(short_row, 1, {})[0].text, "KXR482");
+}
+
 TEST(PlateText, PatternsRankFittingReadingsFirst) {
   // The classifier prefers B to 8 in the fifth place; California's pattern
   // wants a digit there.
