@@ -3,8 +3,8 @@
 
 // The project's own plate-character classifier, over HOG and pixel features
 // of one segmented glyph: a support vector machine (OpenCV's SVM, RBF
-// kernel) picks the character, and nearest neighbours (KNearest) among the
-// same samples rank the alternatives. Both learn from characters the
+// kernel) picks the character, and nearest neighbours (cv::batchDistance) among
+// the same samples rank the alternatives. Both learn from characters the
 // project renders itself at build time from the fonts Debian ships,
 // distorted the way a lane camera distorts them. No one else's trained data
 // is shipped.
@@ -45,15 +45,17 @@ class GlyphClassifier {
  private:
   friend absl::StatusOr<double> TrainGlyphClassifier(
       const GlyphTrainingOptions& options, const std::string& path);
-  GlyphClassifier(cv::PCA pca, cv::Ptr<cv::ml::KNearest> knn,
-                  cv::Ptr<cv::ml::SVM> svm)
-      : pca_(std::move(pca)), knn_(std::move(knn)), svm_(std::move(svm)) {}
+  GlyphClassifier(cv::PCA pca, cv::Mat samples, cv::Mat labels,
+                  cv::Ptr<cv::ml::SVM> svm);
   // The same, from a glyph's features already projected by pca_.
   std::vector<std::pair<char, float>> ClassifyProjected(
       const cv::Mat& projected, int k) const;
   cv::PCA pca_;  // features to the components both classifiers work in
-  cv::Ptr<cv::ml::KNearest> knn_;  // ranks the alternatives
-  cv::Ptr<cv::ml::SVM> svm_;       // picks the first choice
+  // The reference glyphs, projected, and their classes: their nearest
+  // neighbours rank the alternatives.
+  cv::Mat samples_;           // CV_32F, one row each
+  cv::Mat labels_;            // CV_32S
+  cv::Ptr<cv::ml::SVM> svm_;  // picks the first choice
 };
 
 struct GlyphTrainingOptions {
