@@ -158,29 +158,6 @@ bool MostlyInk(const cv::Mat& bin, const std::vector<Blob>& blobs) {
   return cv::countNonZero(bin(band)) > band.area() * kMaxBandInk;
 }
 
-// adaptiveThreshold's ADAPTIVE_THRESH_MEAN_C, split so that thresholds with
-// one block size share the local mean, which is most of its cost: the
-// means of `ink` by block size, computed as adaptiveThreshold computes them.
-class LocalMeans {
- public:
-  explicit LocalMeans(const cv::Mat& ink) : ink_(ink) {}
-  const cv::Mat& Of(int block) {
-    for (const auto& [b, mean] : means_) {
-      if (b == block) return mean;
-    }
-    cv::Mat mean;
-    cv::boxFilter(ink_, mean, ink_.type(), cv::Size(block, block),
-                  cv::Point(-1, -1), true,
-                  cv::BORDER_REPLICATE | cv::BORDER_ISOLATED);
-    means_.emplace_back(block, std::move(mean));
-    return means_.back().second;
-  }
-
- private:
-  const cv::Mat& ink_;
-  std::vector<std::pair<int, cv::Mat>> means_;
-};
-
 // Ink where `ink` stands more than -offset above its local mean: what
 // adaptiveThreshold(THRESH_BINARY) gives, the offset rounded up as it does.
 cv::Mat AboveMean(const cv::Mat& ink, const cv::Mat& mean, double offset) {
@@ -218,6 +195,48 @@ cv::Mat WithoutFrameLines(const cv::Mat& bin) {
   return out;
 }
 
+struct Threshold {
+  int block;  // 0: Otsu
+  double offset;
+};
+constexpr Threshold kThresholds[] = {
+    {kWorkHeight / 2 * 2 + 1, -4},
+    {kWorkHeight / 2 * 2 + 1, -14},
+    {kWorkHeight + 1, -8},
+    {0, 0},
+    // A block about one character tall, where the blocks above span the
+    // whole crop: it follows faint characters on a plate whose frame or
+    // surround is dark, and keeps thin strokes of a small plate whole.
+    // Measured with lanevault-eval: us-dev 37.8 -> 43.9% exact, eu 60.2 ->
+    // 62.0% (--oracle_box: 35.7 -> 40.8%, 65.7 -> 73.1%); blocks of 29 and
+    // 37 read within a plate of it.
+    {kWorkHeight / 3 + 1, -6}};
+
+// `ink` (ink bright) binarised at each of kThresholds, in order. Thresholds
+// of one block (next to each other) share its local mean, most of
+// adaptiveThreshold's cost, computed as adaptiveThreshold computes it.
+std::vector<cv::Mat> Binarisations(const cv::Mat& ink) {
+  std::vector<cv::Mat> bins;
+  cv::Mat mean;
+  int mean_block = 0;
+  for (const Threshold& t : kThresholds) {
+    cv::Mat bin;
+    if (t.block == 0) {
+      cv::threshold(ink, bin, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+    } else {
+      if (t.block != mean_block) {
+        cv::boxFilter(ink, mean, ink.type(), cv::Size(t.block, t.block),
+                      cv::Point(-1, -1), true,
+                      cv::BORDER_REPLICATE | cv::BORDER_ISOLATED);
+        mean_block = t.block;
+      }
+      bin = AboveMean(ink, mean, t.offset);
+    }
+    bins.push_back(std::move(bin));
+  }
+  return bins;
+}
+
 }  // namespace
 
 cv::Rect CropBox(const cv::Rect& ink_box, double ink_scale) {
@@ -238,51 +257,27 @@ std::optional<CharacterRow> FindCharacterRow(const cv::Mat& crop) {
   const double scale = static_cast<double>(kWorkHeight) / grey.rows;
   cv::resize(grey, grey, cv::Size(), scale, scale,
              scale > 1 ? cv::INTER_CUBIC : cv::INTER_AREA);
+  // Ink is bright in each binarisation, whatever the plate's colours:
+  // dark-on-light first, then light-on-dark.
+  std::vector<cv::Mat> plain = Binarisations(255 - grey);
+  for (cv::Mat& bin : Binarisations(grey)) plain.push_back(std::move(bin));
   // Frame lines are taken out only where the plain binarisations find no
   // plate-length row: on a clean plate, taking them out only loses strokes.
   Candidate best;
   for (const bool unframed : {false, true}) {
     if (best.blobs.size() >= kPlateCharacters && !best.background) break;
-    for (const bool dark_ink : {true, false}) {
-      // Ink is bright in `ink`, whatever the plate's colours.
-      cv::Mat ink = dark_ink ? 255 - grey : grey;
-      struct Threshold {
-        int block;
-        double offset;
-      };
-      static constexpr Threshold kThresholds[] = {
-          {kWorkHeight / 2 * 2 + 1, -4},
-          {kWorkHeight / 2 * 2 + 1, -14},
-          {kWorkHeight + 1, -8},
-          {0, 0},  // block 0: Otsu
-          // A block about one character tall, where the blocks above span
-          // the whole crop: it follows faint characters on a plate whose
-          // frame or surround is dark, and keeps thin strokes of a small
-          // plate whole. Measured with lanevault-eval: us-dev 37.8 ->
-          // 43.9% exact, eu 60.2 -> 62.0% (--oracle_box: 35.7 -> 40.8%,
-          // 65.7 -> 73.1%); blocks of 29 and 37 read within a plate of it.
-          {kWorkHeight / 3 + 1, -6}};
-      // Thresholds of one block share its local mean.
-      LocalMeans means(ink);
-      for (const Threshold& t : kThresholds) {
-        cv::Mat bin;
-        if (t.block == 0) {
-          cv::threshold(ink, bin, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
-        } else {
-          bin = AboveMean(ink, means.Of(t.block), t.offset);
-        }
-        if (unframed) bin = WithoutFrameLines(bin);
-        cv::Mat labels, stats, centroids;
-        const int count = cv::connectedComponentsWithStats(
-            bin, labels, stats, centroids, 8, LabelType(bin));
-        Candidate c = BestRow(CharacterBlobs(stats, count, bin.size()));
-        c.background = MostlyInk(bin, c.blobs);
-        if (c.background) c.score -= kBackgroundPenalty;
-        if (c.score > best.score) {
-          best = std::move(c);
-          best.labels = labels;
-          best.ink = bin;
-        }
+    for (const cv::Mat& binarised : plain) {
+      const cv::Mat bin = unframed ? WithoutFrameLines(binarised) : binarised;
+      cv::Mat labels, stats, centroids;
+      const int count = cv::connectedComponentsWithStats(
+          bin, labels, stats, centroids, 8, LabelType(bin));
+      Candidate c = BestRow(CharacterBlobs(stats, count, bin.size()));
+      c.background = MostlyInk(bin, c.blobs);
+      if (c.background) c.score -= kBackgroundPenalty;
+      if (c.score > best.score) {
+        best = std::move(c);
+        best.labels = labels;
+        best.ink = bin;
       }
     }
   }

@@ -284,8 +284,7 @@ std::vector<std::pair<char, float>> GlyphClassifier::ClassifyProjected(
   for (int n = 0; n < neighbours; ++n) {
     const int index = nearest.at<int>(n);
     if (index < 0) continue;
-    const int c = labels_.at<int>(index);
-    if (c < 0 || c >= kClassesWithJunk) continue;
+    const int c = labels_.at<int>(index);  // in range: Load checked
     const float vote = 1.0f / (std::sqrt(distances.at<float>(n)) + 0.3f);
     scored[c].first += vote;
     sum += vote;
