@@ -773,6 +773,34 @@ TEST(CharacterRow, ReadsTheCharactersNotTheGapsBetweenThem) {
   for (const cv::Rect& box : row->boxes) EXPECT_GE(box.width, 24) << box;
 }
 
+// An EU plate: black characters after the blue band, whose rectangle
+// binarises as one more dark blob of the characters' height.
+cv::Mat PlateWithBlueBand(const cv::Scalar& ink) {
+  cv::Mat plate(60, 300, CV_8UC3, cv::Scalar(245, 245, 245));
+  cv::rectangle(plate, cv::Rect(8, 13, 22, 34), cv::Scalar(160, 60, 10), -1);
+  cv::putText(plate, "RK291AT", cv::Point(44, 45), cv::FONT_HERSHEY_DUPLEX, 1.4,
+              ink, 3);
+  return plate;
+}
+
+TEST(CharacterRow, LeavesOutABlobAtAnEndThatIsNotTheCharactersColour) {
+  auto row = FindCharacterRow(PlateWithBlueBand(cv::Scalar(20, 20, 20)));
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->glyphs.size(), 7u);
+  EXPECT_GT(row->boxes.front().x, 30) << "the band is not a character";
+  // Characters of the band's own colour: all of them stay.
+  row = FindCharacterRow(PlateWithBlueBand(cv::Scalar(160, 60, 10)));
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->glyphs.size(), 8u);
+  // Grey input has no colour to go by: the band stays a blob of the row.
+  cv::Mat grey;
+  cv::cvtColor(PlateWithBlueBand(cv::Scalar(20, 20, 20)), grey,
+               cv::COLOR_BGR2GRAY);
+  row = FindCharacterRow(grey);
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->glyphs.size(), 8u);
+}
+
 // A plate drawn one character at a time at the given left edges, so that
 // characters can be made to touch.
 cv::Mat PlateWithCharactersAt(const std::string& text,
