@@ -11,6 +11,10 @@
 
 ABSL_FLAG(std::string, out, "", "Where to write the model (.yml.gz).");
 ABSL_FLAG(int, variants, 24, "Distorted copies of each character per font.");
+ABSL_FLAG(uint32_t, seed, 7,
+          "Seed of the distortions. Another seed gives another model of the "
+          "same quality: comparing a few shows how much of a change in read "
+          "rates is the training's own noise.");
 
 int main(int argc, char** argv) {
   using namespace lanevault;
@@ -25,6 +29,7 @@ int main(int argc, char** argv) {
   capture::GlyphTrainingOptions options;
   options.font_files = capture::DefaultGlyphFonts();
   options.variants_per_font = absl::GetFlag(FLAGS_variants);
+  options.seed = absl::GetFlag(FLAGS_seed);
   // Written beside, then renamed: an interrupted build leaves no half model.
   const std::string partial = out + ".partial.yml.gz";
   absl::StatusOr<double> accuracy =
