@@ -11,6 +11,9 @@
 
 ABSL_FLAG(std::string, out, "", "Where to write the model (.yml.gz).");
 ABSL_FLAG(int, variants, 24, "Distorted copies of each character per font.");
+ABSL_FLAG(int, members, lanevault::capture::GlyphTrainingOptions{}.members,
+          "Models in the ensemble, each fitted to its own rendering (seeds "
+          "--seed, --seed + 1, ...); their votes average.");
 ABSL_FLAG(uint32_t, seed, 7,
           "Seed of the distortions. Another seed gives another model of the "
           "same quality: comparing a few shows how much of a change in read "
@@ -30,6 +33,7 @@ int main(int argc, char** argv) {
   options.font_files = capture::DefaultGlyphFonts();
   options.variants_per_font = absl::GetFlag(FLAGS_variants);
   options.seed = absl::GetFlag(FLAGS_seed);
+  options.members = absl::GetFlag(FLAGS_members);
   // Written beside, then renamed: an interrupted build leaves no half model.
   const std::string partial = out + ".partial.yml.gz";
   absl::StatusOr<double> accuracy =

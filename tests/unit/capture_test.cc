@@ -819,6 +819,57 @@ std::string FirstChoices(const RecutRow& recut) {
   return text;
 }
 
+TEST(GlyphClassifier, MembersTrainedOnTheirOwnRenderingsVoteTogether) {
+  testing::TempDir dir;
+  GlyphTrainingOptions options;
+  options.font_files = DefaultGlyphFonts();
+  options.variants_per_font = 3;  // small: this is about the parts
+  options.members = 2;
+  const std::string path = dir.Join("glyphs.yml.gz");
+  absl::StatusOr<double> accuracy = TrainGlyphClassifier(options, path);
+  ASSERT_TRUE(accuracy.ok()) << accuracy.status();
+  EXPECT_GT(*accuracy, 0.5);
+  auto classifier = GlyphClassifier::Load(path);
+  ASSERT_TRUE(classifier.ok()) << classifier.status();
+  std::optional<CharacterRow> row = FindCharacterRow(RenderedPlate("KXR4821"));
+  ASSERT_TRUE(row.has_value());
+  ASSERT_EQ(row->glyphs.size(), 7u);
+  int right = 0;
+  float total = 0;
+  for (size_t i = 0; i < 7; ++i) {
+    const auto top = (*classifier)->Classify(row->glyphs[i], 3);
+    right += top[0].first == "KXR4821"[i];
+    for (const auto& [c, p] : top) total += p;
+  }
+  EXPECT_GE(right, 6);
+  EXPECT_LE(total, 7.0f + 1e-3f);  // probabilities, averaged over members
+
+  options.members = 0;
+  EXPECT_EQ(
+      TrainGlyphClassifier(options, dir.Join("none.yml.gz")).status().code(),
+      absl::StatusCode::kInvalidArgument);
+}
+
+TEST(GlyphClassifier, RefusesAModelWithAMemberMissing) {
+  testing::TempDir dir;
+  const std::string path = dir.Join("glyphs.yml.gz");
+  {
+    cv::FileStorage file(path, cv::FileStorage::WRITE);
+    file << "tag"
+         << "lanevault_plate_glyphs_svm_knn_pca_v4"
+         << "members" << 2;
+  }
+  auto classifier = GlyphClassifier::Load(path);
+  ASSERT_FALSE(classifier.ok());
+  EXPECT_EQ(classifier.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(classifier.status().message().find("a member is missing"),
+            absl::string_view::npos)
+      << classifier.status();
+  std::ofstream(path, std::ios::trunc) << "not a model";
+  EXPECT_EQ(GlyphClassifier::Load(path).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(RecutCharacters, CutsTouchingCharactersApart) {
   auto classifier = GlyphClassifier::Load(DefaultGlyphModel());
   ASSERT_TRUE(classifier.ok()) << classifier.status();
