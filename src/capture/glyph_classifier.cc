@@ -328,8 +328,7 @@ std::vector<std::pair<char, float>> GlyphClassifier::Classify(
 
 namespace {
 
-// The training glyphs of one rendering: features and classes, every tenth
-// set aside to measure accuracy on glyphs no model has seen.
+// The training glyphs of one rendering: each glyph's features and class.
 struct Rendering {
   cv::Mat samples, labels;
 };
@@ -454,12 +453,8 @@ absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
       const int label = r.labels.at<int>(i);
       if (label == kNotACharacter) continue;
       ++characters;
-      std::vector<float> votes(kClassesWithJunk, 0.0f);
-      for (const auto& member : (*held_out)->members_) {
-        const std::vector<float> v = member.Votes(r.samples.row(i));
-        for (int c = 0; c < kClassesWithJunk; ++c) votes[c] += v[c];
-      }
-      votes.pop_back();
+      std::vector<float> votes = (*held_out)->Votes(r.samples.row(i));
+      votes.pop_back();  // kNotACharacter, left out as Classify does
       right +=
           std::max_element(votes.begin(), votes.end()) - votes.begin() == label;
     }
