@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <functional>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -388,10 +387,13 @@ bool FitAndWrite(const cv::Mat& rows, const cv::Mat& of, int member,
   return true;
 }
 
-// Fits one member to each rendering (its rows for which `use` says yes)
-// and writes the model.
-bool FitAndWriteAll(const std::vector<Rendering>& renderings,
-                    const std::function<bool(int)>& use,
+// Every tenth glyph of a rendering, held out of the first fit to measure
+// accuracy on glyphs no member has seen.
+bool HeldOut(int i) { return i % 10 == 0; }
+
+// Fits one member to each rendering, without its held-out glyphs if
+// `hold_out`, and writes the model.
+bool FitAndWriteAll(const std::vector<Rendering>& renderings, bool hold_out,
                     const std::string& path) {
   cv::FileStorage file(path, cv::FileStorage::WRITE | cv::FileStorage::BASE64);
   if (!file.isOpened()) return false;
@@ -400,7 +402,7 @@ bool FitAndWriteAll(const std::vector<Rendering>& renderings,
   for (size_t m = 0; m < renderings.size(); ++m) {
     cv::Mat rows, of;
     for (int i = 0; i < renderings[m].samples.rows; ++i) {
-      if (!use(i)) continue;
+      if (hold_out && HeldOut(i)) continue;
       rows.push_back(renderings[m].samples.row(i));
       of.push_back(renderings[m].labels.row(i));
     }
@@ -438,10 +440,9 @@ absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
                  "plate character model: %d glyphs rendered from %zu fonts\n",
                  renderings.back().samples.rows, fonts.size() + 2);
   }
-  // Accuracy on glyphs it has not seen: every tenth is held out of a first
-  // model, which is then replaced by one of all of them.
-  const auto seen = [](int i) { return i % 10 != 0; };
-  if (!FitAndWriteAll(renderings, seen, path)) {
+  // Accuracy on glyphs it has not seen (HeldOut) from a first model, which
+  // is then replaced by one of all of them.
+  if (!FitAndWriteAll(renderings, /*hold_out=*/true, path)) {
     return absl::InternalError(absl::StrCat("cannot fit or write ", path));
   }
   absl::StatusOr<std::unique_ptr<GlyphClassifier>> held_out =
@@ -449,7 +450,8 @@ absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
   if (!held_out.ok()) return held_out.status();
   int right = 0, characters = 0;
   for (const Rendering& r : renderings) {
-    for (int i = 0; i < r.samples.rows; i += 10) {
+    for (int i = 0; i < r.samples.rows; ++i) {
+      if (!HeldOut(i)) continue;
       const int label = r.labels.at<int>(i);
       if (label == kNotACharacter) continue;
       ++characters;
@@ -459,8 +461,7 @@ absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
           std::max_element(votes.begin(), votes.end()) - votes.begin() == label;
     }
   }
-  if (!FitAndWriteAll(
-          renderings, [](int) { return true; }, path)) {
+  if (!FitAndWriteAll(renderings, /*hold_out=*/false, path)) {
     return absl::InternalError(absl::StrCat("cannot fit or write ", path));
   }
   // Read back, so that a short write (a full disk) fails the build here.
