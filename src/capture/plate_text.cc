@@ -68,12 +68,41 @@ std::vector<PlateReading> Beam(const std::vector<CharacterChoices>& positions,
   return beam;
 }
 
+// O and 0 are one shape on a plate: most regions' fonts draw them alike,
+// and blur takes away what differs in the rest. So a reader's split
+// between them is noise, and each is given the two's summed probability:
+// the plate decides between them (the rules' letter and digit runs, its
+// patterns), and failing that PlatePrior leans to the digit. Measured
+// with lanevault-eval over three training seeds: eu 68.5 -> 71.3% exact
+// (with plate_letter_digit_groups 3, 69.4 -> 78.4%), us-dev within a
+// plate; sharing only part of the mass (0.5, 0.8) reads less of eu, and
+// sharing I and 1 the same way reads less of both.
+void ShareZeroAndO(std::vector<CharacterChoices>& positions) {
+  for (CharacterChoices& p : positions) {
+    float sum = 0;
+    bool has_letter = false, has_digit = false;
+    for (const auto& [c, prob] : p) {
+      if (c == 'O' || c == '0') sum += prob;
+      has_letter |= c == 'O';
+      has_digit |= c == '0';
+    }
+    if (!has_letter && !has_digit) continue;
+    for (auto& [c, prob] : p) {
+      if (c == 'O' || c == '0') prob = sum;
+    }
+    if (!has_letter) p.push_back({'O', sum});
+    if (!has_digit) p.push_back({'0', sum});
+  }
+}
+
 }  // namespace
 
 std::vector<PlateReading> TopReadings(
-    const std::vector<CharacterChoices>& positions, size_t n,
+    const std::vector<CharacterChoices>& choices, size_t n,
     const PlateTextRules& rules) {
   const std::vector<std::string>& patterns = rules.patterns;
+  std::vector<CharacterChoices> positions = choices;
+  ShareZeroAndO(positions);
   // With patterns, search wider: the reading that fits may rank low.
   const size_t width = patterns.empty() ? 4 * n : 40 * n;
   std::vector<PlateReading> readings = Beam(positions, width, 1.0f);

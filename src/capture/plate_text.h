@@ -25,7 +25,8 @@ int LetterDigitGroups(const std::string& text);
 
 // The `n` most likely readings, best first. Confidence is the geometric
 // mean of the characters' probabilities (times the rules' doubts), so
-// lengths compare fairly.
+// lengths compare fairly. O and 0 count as one shape: the rules, or else
+// the lean to the digit, decide between them.
 std::vector<PlateReading> TopReadings(
     const std::vector<CharacterChoices>& positions, size_t n,
     const PlateTextRules& rules);

@@ -634,8 +634,36 @@ TEST(PlateText, DoubtBetweenOAndZeroLeansToTheDigit) {
   ASSERT_EQ(readings.size(), 2u);
   EXPECT_EQ(readings[0].text, "K07");
   EXPECT_EQ(readings[1].text, "KO7");  // still offered
-  // A clear letter stays a letter.
-  EXPECT_EQ(TopReadings({{{'O', 0.9f}, {'0', 0.1f}}}, 1, {})[0].text, "O");
+  // O and 0 are one shape on a plate: without rules, the digit even where
+  // the reader leans to the letter, and only one of them seen is both.
+  EXPECT_EQ(TopReadings({{{'O', 0.9f}, {'0', 0.1f}}}, 1, {})[0].text, "0");
+  const std::vector<PlateReading> one = TopReadings({{{'O', 0.9f}}}, 2, {});
+  ASSERT_EQ(one.size(), 2u);
+  EXPECT_EQ(one[0].text, "0");
+  EXPECT_EQ(one[1].text, "O");
+  // The others are left as they are.
+  EXPECT_EQ(TopReadings({{{'Q', 0.9f}, {'0', 0.1f}}}, 1, {})[0].text, "Q");
+}
+
+TEST(PlateText, ThePlateNotTheReaderDecidesBetweenOAndZero) {
+  // BB135BO: the reader takes the last O for a 0, as it does for most Os.
+  const std::vector<CharacterChoices> positions = {{{'B', 0.9f}},
+                                                   {{'B', 0.9f}},
+                                                   {{'1', 0.9f}},
+                                                   {{'3', 0.9f}},
+                                                   {{'5', 0.9f}},
+                                                   {{'B', 0.9f}},
+                                                   {{'0', 0.7f}, {'O', 0.2f}}};
+  PlateTextRules eu;
+  eu.max_letter_digit_groups = 3;
+  EXPECT_EQ(TopReadings(positions, 1, eu)[0].text, "BB135BO");
+  // And the other way, where the reader saw only an O among digits.
+  const std::vector<CharacterChoices> middle = {
+      {{'R', 0.9f}}, {{'K', 0.9f}}, {{'1', 0.9f}}, {{'O', 0.9f}},
+      {{'1', 0.9f}}, {{'A', 0.9f}}, {{'D', 0.9f}}};
+  EXPECT_EQ(TopReadings(middle, 1, eu)[0].text, "RK101AD");
+  // Without the region's rule, the digit.
+  EXPECT_EQ(TopReadings(positions, 1, {})[0].text, "BB135B0");
 }
 
 TEST(PlateText, LetterDigitGroupsSettleAmbiguousCharactersForTheRegion) {
