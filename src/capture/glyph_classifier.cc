@@ -309,9 +309,22 @@ std::vector<float> GlyphClassifier::Votes(const cv::Mat& features) const {
   return votes;
 }
 
+std::vector<float> GlyphClassifier::GlyphVotes(const cv::Mat& glyph) const {
+  std::string key =
+      absl::StrCat(glyph.rows, "x", glyph.cols, "x", glyph.type(), ":");
+  const size_t row_bytes = glyph.cols * glyph.elemSize();
+  for (int y = 0; y < glyph.rows; ++y) {
+    key.append(glyph.ptr<char>(y), row_bytes);
+  }
+  if (auto it = recent_.find(key); it != recent_.end()) return it->second;
+  if (recent_.size() >= kRecentGlyphs) recent_.clear();
+  return recent_.emplace(std::move(key), Votes(GlyphFeatures(glyph)))
+      .first->second;
+}
+
 std::vector<std::pair<char, float>> GlyphClassifier::Classify(
     const cv::Mat& glyph, int k) const {
-  const std::vector<float> votes = Votes(GlyphFeatures(glyph));
+  const std::vector<float> votes = GlyphVotes(glyph);
   // kNotACharacter's share stays out of the rest.
   std::vector<std::pair<float, int>> scored;
   for (int c = 0; c < kGlyphClassCount; ++c) scored.push_back({votes[c], c});

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "opencv2/core.hpp"
@@ -38,7 +39,8 @@ class GlyphClassifier {
   // The `k` most likely characters with probabilities, best first. The
   // model also knows blobs that are not one character (two touching, or a
   // piece of one); the share of the vote they take is left out, so a blob
-  // like them gets low probabilities.
+  // like them gets low probabilities. Not thread-safe, as the readers that
+  // own a classifier are not: it remembers the glyphs it classified last.
   std::vector<std::pair<char, float>> Classify(const cv::Mat& glyph,
                                                int k) const;
 
@@ -59,7 +61,15 @@ class GlyphClassifier {
   explicit GlyphClassifier(std::vector<Member> members);
   // The members' votes for each class of kClassesWithJunk, averaged.
   std::vector<float> Votes(const cv::Mat& features) const;
+  // Votes(GlyphFeatures(glyph)), from recent_ when the glyph was seen.
+  std::vector<float> GlyphVotes(const cv::Mat& glyph) const;
   std::vector<Member> members_;
+  // The votes of recently classified glyphs, by their pixels. A reader
+  // classifies the glyphs of its best rows to rank them, then the same
+  // glyphs again when it reads a row, and once more on a second look at a
+  // plate; each classification costs about 3 ms (three members).
+  static constexpr size_t kRecentGlyphs = 1024;
+  mutable absl::flat_hash_map<std::string, std::vector<float>> recent_;
 };
 
 struct GlyphTrainingOptions {

@@ -898,6 +898,31 @@ TEST(GlyphClassifier, RefusesAModelWithAMemberMissing) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(GlyphClassifier, AGlyphSeenAgainReadsAsItDidAndAnotherAsItself) {
+  auto classifier = GlyphClassifier::Load(DefaultGlyphModel());
+  ASSERT_TRUE(classifier.ok()) << classifier.status();
+  std::optional<CharacterRow> row = FindCharacterRow(RenderedPlate("KXR4821"));
+  ASSERT_TRUE(row.has_value());
+  ASSERT_EQ(row->glyphs.size(), 7u);
+  const cv::Mat& k = row->glyphs[0];
+  const auto first = (*classifier)->Classify(k, 3);
+  EXPECT_EQ(first[0].first, 'K');
+  // Another character of the very same size is not taken for the K.
+  cv::Mat x;
+  cv::resize(row->glyphs[1], x, k.size(), 0, 0, cv::INTER_NEAREST);
+  EXPECT_EQ((*classifier)->Classify(x, 1)[0].first, 'X');
+  // The K again, also as a view into a larger image (rows not contiguous).
+  cv::Mat wide(k.rows, k.cols + 9, k.type(), cv::Scalar(0));
+  k.copyTo(wide(cv::Rect(cv::Point(0, 0), k.size())));
+  const auto again =
+      (*classifier)->Classify(wide(cv::Rect(0, 0, k.cols, k.rows)), 3);
+  ASSERT_EQ(again.size(), first.size());
+  for (size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(again[i].first, first[i].first);
+    EXPECT_FLOAT_EQ(again[i].second, first[i].second);
+  }
+}
+
 TEST(RecutCharacters, CutsTouchingCharactersApart) {
   auto classifier = GlyphClassifier::Load(DefaultGlyphModel());
   ASSERT_TRUE(classifier.ok()) << classifier.status();
