@@ -5,6 +5,7 @@
 
 #include "capture/character_row.h"
 #include "capture/geometry.h"
+#include "capture/plate_text.h"
 
 namespace lanevault::capture {
 namespace {
@@ -48,6 +49,32 @@ cv::Rect PlateAround(const cv::Rect& candidate, const CharacterRow& row,
   return cv::Rect(text.x - px, text.y - py, text.width + 2 * px,
                   text.height + 2 * py) &
          cv::Rect(cv::Point(0, 0), frame);
+}
+
+// The readings of a row, merged with those of the row found again in the
+// plate around it. The detector's region is often a bumper or a grille,
+// and in it the characters are found at that region's scale, thresholded
+// among its clutter; cut to the plate, they stand larger and alone, and
+// often segment otherwise: a character joined to the frame comes apart,
+// or a stray end blob is left out. Neither look is right every time
+// (measured with lanevault-eval --oracle_box, which reads a crop of the
+// labelled plate: each misreads plates the other reads), so both count.
+// Measured with lanevault-eval over three training seeds: us-dev 41.5 ->
+// 42.9% exact (top-10 51.3 -> 59.5%), eu with plate_letter_digit_groups 3
+// 78.4 -> 80.3%; the build's model reads eu 72.2 -> 74.1% by default.
+// Looking again at every row read no more, in a quarter more time; below
+// 0.6 or 0.75 instead of 0.9, less of us-dev.
+std::vector<PlateReading> SecondLook(const cv::Mat& bgr,
+                                     const cv::Rect& candidate,
+                                     const CharacterRow& row,
+                                     PlateReader& reader,
+                                     std::vector<PlateReading> first) {
+  const cv::Rect plate = PlateAround(candidate, row, bgr.size());
+  std::optional<CharacterRow> again = FindCharacterRow(bgr(plate));
+  if (!again) return first;
+  std::vector<PlateReading> second = reader.ReadRow(*again);
+  const size_t n = std::max(first.size(), second.size());
+  return MergeReadings(std::move(first), second, n);
 }
 
 }  // namespace
@@ -124,6 +151,10 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
     }
     ++read;
     std::vector<PlateReading> readings = reader.ReadRow(r.row);
+    if (readings.empty() ||
+        readings[0].confidence < options.second_look_below) {
+      readings = SecondLook(bgr, r.box, r.row, reader, std::move(readings));
+    }
     if (readings.empty()) continue;
     if (budget != nullptr) budget->Spend(r.box, r.row);
     found.push_back(

@@ -38,6 +38,11 @@ struct PlateFinderOptions {
   // and no read. Margins of 0.5 and 1 character gained less; 4 lost a read.
   double edge_margin = 2;
   double edge_penalty = 10;
+  // A row read with less confidence than this is looked at again: the
+  // plate around it is cropped from the frame and its row found and read
+  // anew, at the scale of the plate rather than of the detector's region
+  // (often a bumper or a grille), and the two readings merged. 0: never.
+  double second_look_below = 0.9;
 };
 
 // Which plate rows a lane reads. A vehicle's plate stays in view for dozens

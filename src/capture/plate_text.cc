@@ -155,4 +155,22 @@ std::vector<PlateReading> TopReadings(
   return top;
 }
 
+std::vector<PlateReading> MergeReadings(std::vector<PlateReading> a,
+                                        const std::vector<PlateReading>& b,
+                                        size_t n) {
+  for (const PlateReading& r : b) {
+    auto same = std::find_if(a.begin(), a.end(), [&r](const PlateReading& e) {
+      return e.text == r.text;
+    });
+    if (same == a.end()) {
+      a.push_back(r);
+    } else {
+      same->confidence = std::max(same->confidence, r.confidence);
+    }
+  }
+  std::stable_sort(a.begin(), a.end(), ByConfidence);
+  if (a.size() > n) a.resize(n);
+  return a;
+}
+
 }  // namespace lanevault::capture

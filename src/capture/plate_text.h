@@ -31,6 +31,12 @@ std::vector<PlateReading> TopReadings(
     const std::vector<CharacterChoices>& positions, size_t n,
     const PlateTextRules& rules);
 
+// One plate's readings from two looks at it: each text once, at the higher
+// of its confidences, best first, at most `n`.
+std::vector<PlateReading> MergeReadings(std::vector<PlateReading> a,
+                                        const std::vector<PlateReading>& b,
+                                        size_t n);
+
 }  // namespace lanevault::capture
 
 #endif  // LANEVAULT_CAPTURE_PLATE_TEXT_H_

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
@@ -533,6 +534,67 @@ TEST(FindPlates, PrefersThePlateToTheCamerasTimestamp) {
   found = FindPlates(frame, *set->plate, *set->reader, trusting);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_LT(IoU(found[0].box, plate_box), 0.3) << found[0].best().text;
+}
+
+// The lane's real reader, counting the rows it is asked to read.
+class CountingReader final : public PlateReader {
+ public:
+  explicit CountingReader(PlateReader& real) : real_(real) {}
+  std::vector<PlateReading> ReadRow(const CharacterRow& row) override {
+    ++rows_read;
+    return real_.ReadRow(row);
+  }
+  float Plausibility(const CharacterRow& row) override {
+    return real_.Plausibility(row);
+  }
+  int rows_read = 0;
+
+ private:
+  PlateReader& real_;
+};
+
+TEST(FindPlates, LooksAgainAtAPlateItDoubts) {
+  cv::Mat frame(720, 1280, CV_8UC3, cv::Scalar(90, 95, 100));
+  const cv::Rect plate_box(500, 450, 260, 60);
+  RenderedPlate("KXR4821").copyTo(frame(plate_box));
+  auto set = NewDetectorSet(v1::DetectorConfig());
+  ASSERT_TRUE(set.ok()) << set.status();
+  CountingReader reader(*set->reader);
+  // Sure of it (a clean rendering reads at ~0.99): one read.
+  std::vector<PlateSighting> found = FindPlates(frame, *set->plate, reader);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].best().text, "KXR4821");
+  EXPECT_EQ(reader.rows_read, 1);
+  // Doubting every reading: the plate's own crop is read too, and the two
+  // readings merge, each text once.
+  PlateFinderOptions doubting;
+  doubting.second_look_below = 1.01;
+  reader.rows_read = 0;
+  found = FindPlates(frame, *set->plate, reader, doubting);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(reader.rows_read, 2);
+  EXPECT_EQ(found[0].best().text, "KXR4821");
+  std::set<std::string> texts;
+  for (const PlateReading& r : found[0].readings) texts.insert(r.text);
+  EXPECT_EQ(texts.size(), found[0].readings.size());
+}
+
+TEST(PlateText, TwoLooksMergeEachTextOnceAtItsHigherConfidence) {
+  const std::vector<PlateReading> first = {
+      {"5VCF2037", 0.6f}, {"5VCF203", 0.5f}, {"5VCE203", 0.2f}};
+  const std::vector<PlateReading> second = {{"5VCF203", 0.8f},
+                                            {"5VCF2O3", 0.3f}};
+  std::vector<PlateReading> merged = MergeReadings(first, second, 3);
+  ASSERT_EQ(merged.size(), 3u);
+  EXPECT_EQ(merged[0].text, "5VCF203");
+  EXPECT_FLOAT_EQ(merged[0].confidence, 0.8f);
+  EXPECT_EQ(merged[1].text, "5VCF2037");
+  EXPECT_EQ(merged[2].text, "5VCF2O3");
+  // A first look the second cannot better keeps its confidence.
+  merged = MergeReadings(second, {{"5VCF203", 0.1f}}, 5);
+  ASSERT_EQ(merged.size(), 2u);
+  EXPECT_FLOAT_EQ(merged[0].confidence, 0.8f);
+  EXPECT_TRUE(MergeReadings({}, {}, 5).empty());
 }
 
 TEST(PlateReader, MissingOrForeignCharacterModelIsAClearError) {
