@@ -66,8 +66,8 @@ class GlyphClassifier {
   std::vector<Member> members_;
   // The votes of recently classified glyphs, by their pixels. A reader
   // classifies the glyphs of its best rows to rank them, then the same
-  // glyphs again when it reads a row, and once more on a second look at a
-  // plate; each classification costs about 3 ms (three members).
+  // glyphs again when it reads one of them; each classification costs
+  // about 3 ms (three members).
   static constexpr size_t kRecentGlyphs = 1024;
   mutable absl::flat_hash_map<std::string, std::vector<float>> recent_;
 };
