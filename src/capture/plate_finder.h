@@ -41,7 +41,8 @@ struct PlateFinderOptions {
   // A row read with less confidence than this is looked at again: the
   // plate around it is cropped from the frame and its row found and read
   // anew, at the scale of the plate rather than of the detector's region
-  // (often a bumper or a grille), and the two readings merged. 0: never.
+  // (often a bumper or a grille), and the two readings merged. 0: never,
+  // as in a lane, which reads the plate again on later frames instead.
   double second_look_below = 0.9;
 };
 
