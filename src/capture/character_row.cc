@@ -247,12 +247,12 @@ std::vector<cv::Mat> Binarisations(const cv::Mat& ink) {
 // a shadow across the plate does not count).
 std::vector<cv::Vec2f> InkChroma(const cv::Mat& bgr, const cv::Mat& labels,
                                  const std::vector<Blob>& blobs) {
+  cv::Mat lab;
+  bgr.convertTo(lab, CV_32F, 1.0 / 255);
+  cv::cvtColor(lab, lab, cv::COLOR_BGR2Lab);
   std::vector<cv::Vec2f> chroma;
   for (const Blob& b : blobs) {
-    cv::Mat lab;
-    bgr(b.box).convertTo(lab, CV_32F, 1.0 / 255);
-    cv::cvtColor(lab, lab, cv::COLOR_BGR2Lab);
-    const cv::Scalar m = cv::mean(lab, labels(b.box) == b.label);
+    const cv::Scalar m = cv::mean(lab(b.box), labels(b.box) == b.label);
     chroma.push_back({static_cast<float>(m[1]), static_cast<float>(m[2])});
   }
   return chroma;

@@ -10,11 +10,13 @@
 #include "common/program.h"
 
 ABSL_FLAG(std::string, out, "", "Where to write the model (.yml.gz).");
-ABSL_FLAG(int, variants, 24, "Distorted copies of each character per font.");
+ABSL_FLAG(int, variants,
+          lanevault::capture::GlyphTrainingOptions{}.variants_per_font,
+          "Distorted copies of each character per font.");
 ABSL_FLAG(int, members, lanevault::capture::GlyphTrainingOptions{}.members,
           "Models in the ensemble, each fitted to its own rendering (seeds "
           "--seed, --seed + 1, ...); their votes average.");
-ABSL_FLAG(uint32_t, seed, 7,
+ABSL_FLAG(uint32_t, seed, lanevault::capture::GlyphTrainingOptions{}.seed,
           "Seed of the distortions. Another seed gives another model of the "
           "same quality: comparing a few shows how much of a change in read "
           "rates is the training's own noise.");
