@@ -53,8 +53,15 @@ struct PlateReading {
 // rank their readings by it (plate_text.h).
 struct PlateTextRules {
   // One character per position: 'L' letter, 'D' digit, '?' either, else
-  // that character. Readings that fit one rank first.
+  // that character. A reading that fits none is doubted: its confidence
+  // counts kUnfitPatternFactor. Doubted, not ruled out, so that a plate of
+  // a format the list lacks (a vanity plate, a visitor's) still reads when
+  // its characters are clear. Measured with lanevault-eval against ranking
+  // every fitting reading first (a factor of 1e-6): eu with Slovakia's
+  // pattern 84.3 -> 85.2% exact, us-dev with the US states' formats 52.0
+  // -> 53.1%; factors of 0.3, 0.4 and 0.6 read 52.0, 52.0 and 53.1%.
   std::vector<std::string> patterns;
+  static constexpr float kUnfitPatternFactor = 0.5f;
   // > 0: readings in more runs of letters and digits than this are doubted,
   // each run more multiplying their probability by kExtraGroupFactor.
   int max_letter_digit_groups = 0;

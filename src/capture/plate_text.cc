@@ -40,9 +40,22 @@ float PlatePrior(char c) {
 }
 
 // Rows longer than this may lose an end character (TopReadings), which
-// costs a reading this factor.
+// costs a reading at most this factor.
 constexpr size_t kMinLengthToTrim = 6;
 constexpr float kTrimmedEndFactor = 0.5f;
+
+// What dropping an end character costs: the reader's doubt about it, up to
+// kTrimmedEndFactor. A stray blob is doubted, so it goes as cheaply as
+// before; a character the reader is sure of does not go for a reading
+// that fits the patterns better without it. Measured with lanevault-eval:
+// the same exact and top-10 rates as a flat kTrimmedEndFactor without
+// patterns (us-dev 44.9%, eu 74.1%, 80.6% with 3 groups); with the US
+// states' formats, us-dev 51.0 -> 53.1%.
+float TrimCost(const CharacterChoices& dropped) {
+  float top = 0;
+  for (const auto& [c, prob] : dropped) top = std::max(top, prob);
+  return std::min(kTrimmedEndFactor, 1 - top);
+}
 
 bool ByConfidence(const PlateReading& a, const PlateReading& b) {
   return a.confidence > b.confidence;
@@ -103,8 +116,7 @@ std::vector<PlateReading> TopReadings(
   const std::vector<std::string>& patterns = rules.patterns;
   std::vector<CharacterChoices> positions = choices;
   ShareZeroAndO(positions);
-  // With patterns, search wider: the reading that fits may rank low.
-  const size_t width = patterns.empty() ? 4 * n : 40 * n;
+  const size_t width = 4 * n;
   std::vector<PlateReading> readings = Beam(positions, width, 1.0f);
   // A long row may have taken in a stray blob at one end: a frame's edge, a
   // bolt, a letter of the EU band. Readings without the first or the last
@@ -115,7 +127,9 @@ std::vector<PlateReading> TopReadings(
     for (const auto& [first, last] : {std::pair{1, 0}, std::pair{0, 1}}) {
       const std::vector<CharacterChoices> trimmed(positions.begin() + first,
                                                   positions.end() - last);
-      for (PlateReading& r : Beam(trimmed, width, kTrimmedEndFactor)) {
+      const CharacterChoices& dropped =
+          first ? positions.front() : positions.back();
+      for (PlateReading& r : Beam(trimmed, width, TrimCost(dropped))) {
         readings.push_back(std::move(r));
       }
     }
@@ -132,16 +146,14 @@ std::vector<PlateReading> TopReadings(
     }
     r.confidence =
         r.text.empty() ? 0 : std::pow(r.confidence, 1.0f / r.text.size());
+    if (!patterns.empty() && std::none_of(patterns.begin(), patterns.end(),
+                                          [&](const std::string& p) {
+                                            return FitsPattern(r.text, p);
+                                          })) {
+      r.confidence *= PlateTextRules::kUnfitPatternFactor;
+    }
   }
   std::stable_sort(readings.begin(), readings.end(), ByConfidence);
-  if (!patterns.empty()) {
-    std::stable_partition(
-        readings.begin(), readings.end(), [&](const PlateReading& r) {
-          return std::any_of(
-              patterns.begin(), patterns.end(),
-              [&](const std::string& p) { return FitsPattern(r.text, p); });
-        });
-  }
   // Dropping the first or the last character can give the same text.
   std::vector<PlateReading> top;
   for (PlateReading& r : readings) {

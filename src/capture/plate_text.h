@@ -17,7 +17,7 @@ using CharacterChoices = std::vector<std::pair<char, float>>;
 
 // A pattern is one character per position: 'L' a letter, 'D' a digit, '?'
 // either, or the character itself (e.g. "DLLLDDD" for California). When
-// patterns are given, readings that fit one rank above those that fit none.
+// patterns are given, readings that fit none are doubted (PlateTextRules).
 bool FitsPattern(const std::string& text, const std::string& pattern);
 
 // Runs of letters and of digits: "AB123CD" has 3.

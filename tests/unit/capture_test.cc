@@ -773,6 +773,42 @@ TEST(PlateText, ADoubtfulCharacterAtTheEndOfALongRowMayGo) {
   EXPECT_EQ(TopReadings(short_row, 1, {})[0].text, "KXR482");
 }
 
+TEST(PlateText, PatternsDoubtReadingsThatFitNoneWithoutRulingThemOut) {
+  // A clear plate of a format the list lacks still reads as it is, though
+  // faint second choices would make it fit one (CEM3470).
+  const std::vector<CharacterChoices> vanity = {{{'C', 0.95f}},
+                                                {{'E', 0.95f}},
+                                                {{'M', 0.95f}},
+                                                {{'E', 0.95f}, {'3', 0.05f}},
+                                                {{'N', 0.95f}, {'4', 0.05f}},
+                                                {{'T', 0.95f}, {'7', 0.05f}},
+                                                {{'0', 0.95f}}};
+  const PlateTextRules us = {{"DLLLDDD", "LLLDDDD", "LLLLDD"}};
+  EXPECT_EQ(TopReadings(vanity, 10, us)[0].text, "CEMENT0");
+  // But a real doubt between a letter and a digit goes to the reading
+  // that fits.
+  std::vector<CharacterChoices> doubt = vanity;
+  doubt[3] = {{'E', 0.6f}, {'3', 0.4f}};
+  doubt[4] = {{'N', 0.6f}, {'4', 0.4f}};
+  doubt[5] = {{'T', 0.6f}, {'7', 0.4f}};
+  EXPECT_EQ(TopReadings(doubt, 10, us)[0].text, "CEM3470");
+  EXPECT_EQ(TopReadings(doubt, 10, {})[0].text, "CEMENT0");
+}
+
+TEST(PlateText, ACharacterTheReaderIsSureOfStaysEvenIfTheRestWouldFit) {
+  // California's 4PCI264, its 2 read as much like a Z. Without the sure 4,
+  // PCIZ64 would fit another state's format (LLLLDD).
+  const std::vector<CharacterChoices> positions = {{{'4', 0.95f}},
+                                                   {{'P', 0.95f}},
+                                                   {{'C', 0.95f}},
+                                                   {{'I', 0.95f}},
+                                                   {{'Z', 0.75f}, {'2', 0.25f}},
+                                                   {{'6', 0.95f}},
+                                                   {{'4', 0.95f}}};
+  const PlateTextRules us = {{"DLLLDDD", "LLLLDD"}};
+  EXPECT_EQ(TopReadings(positions, 1, us)[0].text, "4PCI264");
+}
+
 TEST(PlateText, PatternsRankFittingReadingsFirst) {
   // The classifier prefers B to 8 in the fifth place; California's pattern
   // wants a digit there.
