@@ -51,7 +51,10 @@ ABSL_FLAG(int, plate_letter_digit_groups, 0,
           "this (0: no such rule; 3 suits EU plates).");
 ABSL_FLAG(std::vector<std::string>, plate_patterns, {},
           "plates: the region's formats, comma-separated (L letter, D digit, "
-          "? either), e.g. DLLLDDD: readings that fit rank first.");
+          "? either), e.g. DLLLDDD: readings that fit none are doubted.");
+ABSL_FLAG(std::string, plate_region, "",
+          "plates: a region's rules in one word: us (the US states' "
+          "formats) or eu (3 letter/digit groups); empty: none.");
 ABSL_FLAG(int, top, 10, "N for the top-N plate read rate.");
 ABSL_FLAG(int, limit, 0, "Evaluate at most this many images per folder.");
 ABSL_FLAG(bool, verbose, false, "Print every image's result.");
@@ -106,6 +109,7 @@ v1::DetectorConfig DetectorsFromFlags(int default_min_face_px) {
   c.set_plate_reread_frames(absl::GetFlag(FLAGS_plate_reread_frames));
   c.set_plate_letter_digit_groups(
       absl::GetFlag(FLAGS_plate_letter_digit_groups));
+  c.set_plate_region(absl::GetFlag(FLAGS_plate_region));
   for (const std::string& p : absl::GetFlag(FLAGS_plate_patterns)) {
     c.add_plate_patterns(p);
   }

@@ -1,8 +1,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "capture/detectors.h"
 #include "capture/glyph_classifier.h"
+#include "capture/plate_regions.h"
 
 namespace lanevault::capture {
 
@@ -32,10 +34,18 @@ absl::StatusOr<DetectorSet> NewDetectorSet(const v1::DetectorConfig& config) {
     if (!plates.ok()) return plates.status();
     set.plate = std::move(*plates);
   }
-  PlateTextRules rules;
-  rules.patterns.assign(config.plate_patterns().begin(),
+  absl::StatusOr<PlateTextRules> region =
+      RegionPlateRules(config.plate_region());
+  if (!region.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("detectors.plate_region: ", region.status().message()));
+  }
+  PlateTextRules rules = *std::move(region);
+  rules.patterns.insert(rules.patterns.end(), config.plate_patterns().begin(),
                         config.plate_patterns().end());
-  rules.max_letter_digit_groups = config.plate_letter_digit_groups();
+  if (config.plate_letter_digit_groups() > 0) {
+    rules.max_letter_digit_groups = config.plate_letter_digit_groups();
+  }
   const std::string language =
       config.tesseract_language().empty() ? "eng" : config.tesseract_language();
   const std::string model = config.plate_glyph_model().empty()

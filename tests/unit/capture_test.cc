@@ -21,6 +21,7 @@
 #include "capture/lane.h"
 #include "capture/motion_gate.h"
 #include "capture/plate_finder.h"
+#include "capture/plate_regions.h"
 #include "capture/plate_text.h"
 #include "footage/scene.h"
 #include "gtest/gtest.h"
@@ -807,6 +808,66 @@ TEST(PlateText, ACharacterTheReaderIsSureOfStaysEvenIfTheRestWouldFit) {
                                                    {{'4', 0.95f}}};
   const PlateTextRules us = {{"DLLLDDD", "LLLLDD"}};
   EXPECT_EQ(TopReadings(positions, 1, us)[0].text, "4PCI264");
+}
+
+TEST(PlateRegions, UsHoldsTheStatesFormatsAndEuItsGroups) {
+  absl::StatusOr<PlateTextRules> us = RegionPlateRules("us");
+  ASSERT_TRUE(us.ok()) << us.status();
+  for (const char* format : {"DLLLDDD", "LLLDDDD", "DDDLLL", "LLDLDL"}) {
+    EXPECT_NE(std::find(us->patterns.begin(), us->patterns.end(), format),
+              us->patterns.end())
+        << format;
+  }
+  for (const std::string& p : us->patterns) {
+    EXPECT_TRUE(p.size() >= 3 && p.size() <= 7) << p;
+    EXPECT_EQ(p.find_first_not_of("LD?"), std::string::npos) << p;
+  }
+  EXPECT_EQ(us->max_letter_digit_groups, 0);
+  // The 2 of California's 4PCI264 read as much like a Z: the states'
+  // formats settle it, and leave a vanity plate be.
+  const std::vector<CharacterChoices> ca = {{{'4', 0.95f}},
+                                            {{'P', 0.95f}},
+                                            {{'C', 0.95f}},
+                                            {{'I', 0.95f}},
+                                            {{'Z', 0.6f}, {'2', 0.4f}},
+                                            {{'6', 0.95f}},
+                                            {{'4', 0.95f}}};
+  EXPECT_EQ(TopReadings(ca, 10, {})[0].text, "4PCIZ64");
+  EXPECT_EQ(TopReadings(ca, 10, *us)[0].text, "4PCI264");
+  std::vector<CharacterChoices> vanity;
+  for (char c : std::string("BAJA4X4")) vanity.push_back({{c, 0.9f}});
+  EXPECT_EQ(TopReadings(vanity, 10, *us)[0].text, "BAJA4X4");
+
+  absl::StatusOr<PlateTextRules> eu = RegionPlateRules("eu");
+  ASSERT_TRUE(eu.ok()) << eu.status();
+  EXPECT_TRUE(eu->patterns.empty());
+  EXPECT_EQ(eu->max_letter_digit_groups, 3);
+  absl::StatusOr<PlateTextRules> none = RegionPlateRules("");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->patterns.empty());
+  EXPECT_EQ(none->max_letter_digit_groups, 0);
+}
+
+TEST(PlateRegions, AnUnknownRegionStopsTheLaneAndNamesTheKnownOnes) {
+  absl::StatusOr<PlateTextRules> mars = RegionPlateRules("mars");
+  EXPECT_EQ(mars.status().code(), absl::StatusCode::kInvalidArgument);
+  v1::DetectorConfig c;
+  c.set_plate_region("US ");  // a typo is not quietly "no rules"
+  auto set = NewDetectorSet(c);
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(set.status().message().find("detectors.plate_region"),
+            std::string::npos)
+      << set.status();
+  EXPECT_NE(set.status().message().find("eu, us"), std::string::npos)
+      << set.status();
+  // A known region reads a rendered plate of its format as before.
+  c.set_plate_region("us");
+  set = NewDetectorSet(c);
+  ASSERT_TRUE(set.ok()) << set.status();
+  auto readings = set->reader->Read(RenderedPlate("HTK2947"));
+  ASSERT_FALSE(readings.empty());
+  EXPECT_EQ(readings[0].text, "HTK2947");
 }
 
 TEST(PlateText, PatternsRankFittingReadingsFirst) {

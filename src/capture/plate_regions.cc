@@ -1,0 +1,60 @@
+#include "capture/plate_regions.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace lanevault::capture {
+namespace {
+
+// The standard formats of the US states, DC and the territories, letters
+// and digits only ('L', 'D', '?' either), as OpenALPR's postprocess lists
+// them (runtime_data/postprocess/us.patterns); a character class there
+// became L, D or ?. Patterns only doubt readings that fit none
+// (PlateTextRules), so the union of all states serves every lane: it cannot
+// say which state a plate is from, but it does say which mixes of letters
+// and digits no state issues. It holds 93 of us-dev's 98 plates. Measured
+// with lanevault-eval --plate_region us: us-dev 44.9 -> 53.1% exact,
+// top-10 59.2 -> 64.3% (three training seeds: +4, +7 and +8 plates).
+std::vector<std::string> UsStatesFormats() {
+  return {// 3 characters
+          "DDD",
+          // 4 characters
+          "DDDD", "DDDL", "DDLL", "LDDD",
+          // 5 characters
+          "DDDDD", "DDDDL", "DDDLD", "DDDLL", "DDLDD", "DDLLL", "DLLDL",
+          "LDDDD", "LLDDD",
+          // 6 characters
+          "?LDDDD", "?LLDDD", "DDDDDD", "DDDDDL", "DDDDLL", "DDDLLD", "DDDLLL",
+          "DDLDDD", "DDLLDD", "DDLLLD", "DLDDDD", "DLLDDD", "DLLDDL", "DLLLDD",
+          "DLLLLD", "LDDDDD", "LDDDLL", "LDDLLL", "LDLDDD", "LLDDDD", "LLDDDL",
+          "LLDDLL", "LLDLDL", "LLLDDD", "LLLDDL", "LLLLDD", "LLLLLD",
+          // 7 characters
+          "DDDDDDD", "DDDDDDL", "DDDDDLD", "DDDDDLL", "DDDDLLL", "DDDLDDD",
+          "DDLDDDL", "DDLDDLD", "DDLDLDL", "DLDDDDD", "DLDDDDL", "DLDDLDD",
+          "DLLDDDD", "DLLDDDL", "DLLLDDD", "LDDDDDD", "LDDDDDL", "LLDDDDD",
+          "LLDDDDL", "LLDLDDD", "LLLDDDD", "LLLDDDL"};
+}
+
+}  // namespace
+
+std::vector<std::string> KnownPlateRegions() { return {"eu", "us"}; }
+
+absl::StatusOr<PlateTextRules> RegionPlateRules(absl::string_view region) {
+  PlateTextRules rules;
+  if (region.empty()) return rules;
+  if (region == "us") {
+    rules.patterns = UsStatesFormats();
+    return rules;
+  }
+  if (region == "eu") {
+    // "AB 123 CD", "B MW 1234": see PlateTextRules::max_letter_digit_groups.
+    rules.max_letter_digit_groups = 3;
+    return rules;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown plate region '", region,
+                   "' (known: ", absl::StrJoin(KnownPlateRegions(), ", "),
+                   "; or leave it empty and list plate_patterns)"));
+}
+
+}  // namespace lanevault::capture

@@ -1,0 +1,26 @@
+#ifndef LANEVAULT_CAPTURE_PLATE_REGIONS_H_
+#define LANEVAULT_CAPTURE_PLATE_REGIONS_H_
+
+// Plate rules for whole regions, so that a lane names its region
+// (DetectorConfig.plate_region) instead of listing formats.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "capture/detectors.h"
+
+namespace lanevault::capture {
+
+// The names RegionPlateRules knows, sorted.
+std::vector<std::string> KnownPlateRegions();
+
+// The rules of `region`: "" none; "us" the US states' standard formats;
+// "eu" letters and digits in at most 3 groups. Anything else is an
+// InvalidArgument error that names the known regions.
+absl::StatusOr<PlateTextRules> RegionPlateRules(absl::string_view region);
+
+}  // namespace lanevault::capture
+
+#endif  // LANEVAULT_CAPTURE_PLATE_REGIONS_H_
