@@ -9,7 +9,8 @@ namespace {
 // The standard formats of the US states, DC and the territories, letters
 // and digits only ('L', 'D', '?' either), as OpenALPR's postprocess lists
 // them (runtime_data/postprocess/us.patterns); a character class there
-// became L, D or ?. Patterns only doubt readings that fit none
+// became L, D or ?, and its '?' (a state's emblem between characters, never
+// read) was left out. Patterns only doubt readings that fit none
 // (PlateTextRules), so the union of all states serves every lane: it cannot
 // say which state a plate is from, but it does say which mixes of letters
 // and digits no state issues. It holds 93 of us-dev's 98 plates. Measured

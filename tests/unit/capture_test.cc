@@ -796,18 +796,19 @@ TEST(PlateText, PatternsDoubtReadingsThatFitNoneWithoutRulingThemOut) {
   EXPECT_EQ(TopReadings(doubt, 10, {})[0].text, "CEMENT0");
 }
 
+// California's 4PCI264 as the reader sees it: its 2 much like a Z, with
+// this probability.
+std::vector<CharacterChoices> CaliforniaTwoAsZ(float z) {
+  std::vector<CharacterChoices> positions;
+  for (char c : std::string("4PCI264")) positions.push_back({{c, 0.95f}});
+  positions[4] = {{'Z', z}, {'2', 1 - z}};
+  return positions;
+}
+
 TEST(PlateText, ACharacterTheReaderIsSureOfStaysEvenIfTheRestWouldFit) {
-  // California's 4PCI264, its 2 read as much like a Z. Without the sure 4,
-  // PCIZ64 would fit another state's format (LLLLDD).
-  const std::vector<CharacterChoices> positions = {{{'4', 0.95f}},
-                                                   {{'P', 0.95f}},
-                                                   {{'C', 0.95f}},
-                                                   {{'I', 0.95f}},
-                                                   {{'Z', 0.75f}, {'2', 0.25f}},
-                                                   {{'6', 0.95f}},
-                                                   {{'4', 0.95f}}};
+  // Without the sure 4, PCIZ64 would fit another state's format (LLLLDD).
   const PlateTextRules us = {{"DLLLDDD", "LLLLDD"}};
-  EXPECT_EQ(TopReadings(positions, 1, us)[0].text, "4PCI264");
+  EXPECT_EQ(TopReadings(CaliforniaTwoAsZ(0.75f), 1, us)[0].text, "4PCI264");
 }
 
 TEST(PlateRegions, UsHoldsTheStatesFormatsAndEuItsGroups) {
@@ -823,15 +824,9 @@ TEST(PlateRegions, UsHoldsTheStatesFormatsAndEuItsGroups) {
     EXPECT_EQ(p.find_first_not_of("LD?"), std::string::npos) << p;
   }
   EXPECT_EQ(us->max_letter_digit_groups, 0);
-  // The 2 of California's 4PCI264 read as much like a Z: the states'
-  // formats settle it, and leave a vanity plate be.
-  const std::vector<CharacterChoices> ca = {{{'4', 0.95f}},
-                                            {{'P', 0.95f}},
-                                            {{'C', 0.95f}},
-                                            {{'I', 0.95f}},
-                                            {{'Z', 0.6f}, {'2', 0.4f}},
-                                            {{'6', 0.95f}},
-                                            {{'4', 0.95f}}};
+  // The states' formats settle a 2 read as much like a Z, and leave a
+  // vanity plate be.
+  const std::vector<CharacterChoices> ca = CaliforniaTwoAsZ(0.6f);
   EXPECT_EQ(TopReadings(ca, 10, {})[0].text, "4PCIZ64");
   EXPECT_EQ(TopReadings(ca, 10, *us)[0].text, "4PCI264");
   std::vector<CharacterChoices> vanity;
