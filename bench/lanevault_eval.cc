@@ -2,6 +2,8 @@
 // replays footage, printing the figures issue 8 asks for. Single-threaded
 // unless told otherwise, so figures are per core.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -124,10 +126,18 @@ v1::DetectorConfig DetectorsFromFlags(int default_min_face_px) {
   return c;
 }
 
+// Every 25 images: one line rewritten in place on a terminal, whole lines
+// in a log. Results waiting on stdout go out first, so that with both
+// streams in one file (2>&1) progress never lands inside a result's line.
 void Progress(const std::string& what, size_t done, size_t total) {
-  if (done % 25 == 0 || done == total) {
-    std::fprintf(stderr, "\r%s: %zu/%zu", what.c_str(), done, total);
-    if (done == total) std::fprintf(stderr, "\n");
+  if (done % 25 != 0 && done != total) return;
+  std::fflush(stdout);
+  static const bool terminal = isatty(STDERR_FILENO) != 0;
+  if (terminal) {
+    std::fprintf(stderr, "\r%s: %zu/%zu%s", what.c_str(), done, total,
+                 done == total ? "\n" : "");
+  } else {
+    std::fprintf(stderr, "%s: %zu/%zu\n", what.c_str(), done, total);
   }
 }
 
