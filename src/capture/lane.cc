@@ -260,7 +260,8 @@ bool Lane::ReconnectWithBackoff(const absl::Status& why) {
 
 void Lane::Analyse(const Frame& frame) {
   const cv::Rect roi = RegionOfInterest(frame.image);
-  if (!gate_.Moving(frame.image, roi)) {
+  const bool moving = gate_.Moving(frame.image, roi);
+  if (!moving) {
     // Nothing moved. A vehicle stopped at the booth is still in view, so a
     // still frame says what the last analysed one said; and now and then
     // one is analysed, so that a vehicle that crept away unseen by the gate
@@ -279,12 +280,20 @@ void Lane::Analyse(const Frame& frame) {
   }
   ++counters_.frames_analysed;
   const cv::Mat lane = frame.image(roi);
-  // Faces: the whole frame every few frames (new faces), and in between
-  // only around the faces of the frame before, which costs a fraction.
-  std::vector<FaceHit> faces =
-      analysed_since_search_++ % face_search_every_ == 0
-          ? detectors_.face->Detect(lane)
-          : detectors_.face->DetectNear(lane, recent_faces_);
+  // Faces: every few frames a search for new ones where the scene moved
+  // (a new face comes in with its vehicle; the whole lane on a still
+  // frame's recheck), and in between only around the faces of the frame
+  // before, which costs a fraction.
+  std::vector<FaceHit> faces;
+  if (analysed_since_search_++ % face_search_every_ == 0) {
+    const cv::Rect moved = moving ? gate_.moving_region() : cv::Rect();
+    const cv::Rect search =
+        moved.area() > 0 ? moved : cv::Rect(0, 0, lane.cols, lane.rows);
+    faces = detectors_.face->Detect(lane(search));
+    for (FaceHit& f : faces) f.box += search.tl();
+  } else {
+    faces = detectors_.face->DetectNear(lane, recent_faces_);
+  }
   recent_faces_.clear();
   for (FaceHit& f : faces) {
     recent_faces_.push_back(f.box);

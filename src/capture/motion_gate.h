@@ -16,6 +16,9 @@ class MotionGate {
     int pixel_threshold = 18;         // grey-level change that counts
     double changed_fraction = 0.004;  // share of changed pixels that is motion
     int hold_frames = 6;              // stay open this long after motion
+    // moving_region()'s margin around the changed pixels, as a share of
+    // the region of interest's width and height.
+    double region_margin = 0.1;
   };
   MotionGate() : MotionGate(Options{}) {}
   explicit MotionGate(Options options) : options_(options) {}
@@ -23,10 +26,17 @@ class MotionGate {
   // `roi` selects the lane inside the frame.
   bool Moving(const cv::Mat& frame, const cv::Rect& roi);
 
+  // Where the last frame that moved changed, with a margin, in the region
+  // of interest's pixels: what is new in view (a vehicle coming in, and
+  // its occupants) is inside it. The whole region before any change, and
+  // while held open after motion stopped, the last moving frame's region.
+  cv::Rect moving_region() const { return region_; }
+
  private:
   Options options_;
   cv::Mat previous_;
   int hold_ = 0;
+  cv::Rect region_;
 };
 
 }  // namespace lanevault::capture

@@ -341,6 +341,33 @@ TEST(MotionGate, StillFramesCloseTheGateAndChangeOpensIt) {
   EXPECT_TRUE(gate.Moving(moved, all));
 }
 
+TEST(MotionGate, SaysWhereTheSceneMovedSoFacesAreSoughtThere) {
+  MotionGate gate;
+  cv::Mat road(720, 1280, CV_8UC3, cv::Scalar(90, 90, 90));
+  const cv::Rect lane(0, 0, 1280, 720);
+  ASSERT_TRUE(gate.Moving(road, lane));
+  EXPECT_EQ(gate.moving_region(), lane);  // nothing to compare with yet
+  cv::Mat car = road.clone();
+  const cv::Rect body(700, 300, 300, 200);
+  cv::rectangle(car, body, cv::Scalar(230, 230, 230), -1);
+  ASSERT_TRUE(gate.Moving(car, lane));
+  const cv::Rect region = gate.moving_region();
+  EXPECT_EQ(region & body, body);             // the vehicle, whole
+  EXPECT_LT(region.area(), lane.area() / 3);  // and not the empty road
+  // Held open after the vehicle stopped: still where it was.
+  ASSERT_TRUE(gate.Moving(car, lane));
+  EXPECT_EQ(gate.moving_region(), region);
+  // In a region of interest, in its own pixels.
+  MotionGate roi_gate;
+  const cv::Rect right(640, 0, 640, 720);
+  ASSERT_TRUE(roi_gate.Moving(road, right));
+  ASSERT_TRUE(roi_gate.Moving(car, right));
+  const cv::Rect in_roi = roi_gate.moving_region();
+  const cv::Rect body_in_roi = body - right.tl();
+  EXPECT_EQ(in_roi & body_in_roi, body_in_roi);
+  EXPECT_EQ(in_roi & cv::Rect(0, 0, 640, 720), in_roi);
+}
+
 // Whether one of `hits` is the face at `truth`.
 bool HasFace(const std::vector<FaceHit>& hits, const cv::Rect& truth) {
   return std::any_of(hits.begin(), hits.end(), [&](const FaceHit& h) {
