@@ -64,8 +64,8 @@ ABSL_FLAG(bool, oracle_box, false,
           "plates: read the labelled box (padded) instead of detecting, to "
           "measure the reader alone.");
 ABSL_FLAG(int, face_search_every, 0,
-          "replay: search the whole frame for faces every Nth analysed frame "
-          "(0: the lane default, 4; 1: every frame).");
+          "replay: search for new faces where the scene moved every Nth "
+          "analysed frame (0: the lane default, 4; 1: every frame).");
 ABSL_FLAG(int, plate_reread_frames, 0,
           "replay: read a plate already read again after N frames (0: the "
           "lane default, 6; 1: every frame).");
