@@ -29,6 +29,8 @@ bool MotionGate::Moving(const cv::Mat& frame, const cv::Rect& roi) {
       const cv::Point br(static_cast<int>((box.x + box.width) / scale) + mx,
                          static_cast<int>((box.y + box.height) / scale) + my);
       region_ = cv::Rect(tl, br) & whole;
+      // A region of interest a few pixels across can round it away.
+      if (region_.empty()) region_ = whole;
     }
   } else {
     moving = true;  // the first frame is looked at, whole

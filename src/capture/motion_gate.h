@@ -28,8 +28,9 @@ class MotionGate {
 
   // Where the last frame that moved changed, with a margin, in the region
   // of interest's pixels: what is new in view (a vehicle coming in, and
-  // its occupants) is inside it. The whole region before any change, and
-  // while held open after motion stopped, the last moving frame's region.
+  // its occupants) is inside it. Set whenever Moving() says yes: the whole
+  // region on the first frame, and while held open after motion stopped,
+  // the last moving frame's region; never empty.
   cv::Rect moving_region() const { return region_; }
 
  private:

@@ -38,11 +38,12 @@ struct PlateFinderOptions {
   // and no read. Margins of 0.5 and 1 character gained less; 4 lost a read.
   double edge_margin = 2;
   double edge_penalty = 10;
-  // A row read with less confidence than this is looked at again: the
-  // plate around it is cropped from the frame and its row found and read
-  // anew, at the scale of the plate rather than of the detector's region
-  // (often a bumper or a grille), and the two readings merged. 0: never,
-  // as in a lane, which reads the plate again on later frames instead.
+  // A row read with less confidence than this, or read as nothing, is
+  // looked at again: the plate around it is cropped from the frame and its
+  // row found and read anew, at the scale of the plate rather than of the
+  // detector's region (often a bumper or a grille), and the two readings
+  // merged. 0: only a row read as nothing, as in a lane, which reads the
+  // plate again on later frames instead.
   double second_look_below = 0.9;
 };
 
