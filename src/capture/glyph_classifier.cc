@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <numeric>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -258,6 +259,9 @@ absl::StatusOr<std::unique_ptr<GlyphClassifier>> GlyphClassifier::Load(
         const int label = labels.at<int>(i);
         if (label < 0 || label >= kClassesWithJunk) return foreign("bad label");
       }
+      if (!UnpackSvm(member)) {
+        return foreign("its SVM does not fit its samples");
+      }
       member.pca.mean = mean;
       member.pca.eigenvectors = components;
       members.push_back(std::move(member));
@@ -272,30 +276,131 @@ absl::StatusOr<std::unique_ptr<GlyphClassifier>> GlyphClassifier::Load(
 GlyphClassifier::GlyphClassifier(std::vector<Member> members)
     : members_(std::move(members)) {}
 
+bool GlyphClassifier::UnpackSvm(Member& member) {
+  const cv::Mat& samples = member.samples;
+  // A row's bytes find it among the samples.
+  absl::flat_hash_map<std::string, int> rows;
+  const size_t row_bytes = samples.cols * samples.elemSize();
+  for (int i = 0; i < samples.rows; ++i) {
+    rows.emplace(std::string(samples.ptr<char>(i), row_bytes), i);
+  }
+  const cv::Mat support = member.svm->getSupportVectors();
+  if (support.type() != CV_32F || support.cols != samples.cols) return false;
+  member.support_samples.clear();
+  for (int i = 0; i < support.rows; ++i) {
+    auto it = rows.find(std::string(support.ptr<char>(i), row_bytes));
+    if (it == rows.end()) return false;
+    member.support_samples.push_back(it->second);
+  }
+  // The SVM's classes are the distinct training labels, in order; one
+  // decision function decides each pair of them.
+  std::vector<int> classes(member.labels.begin<int>(),
+                           member.labels.end<int>());
+  std::sort(classes.begin(), classes.end());
+  classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+  member.classes = classes;
+  member.gamma = member.svm->getGamma();
+  member.pairwise.clear();
+  member.sv_alpha.clear();
+  member.sv_term.clear();
+  const int n = static_cast<int>(classes.size());
+  int function = 0;
+  try {
+    for (int i = 0; i < n; ++i) {
+      for (int j = i + 1; j < n; ++j, ++function) {
+        cv::Mat alpha, index;
+        const double rho =
+            member.svm->getDecisionFunction(function, alpha, index);
+        if (alpha.type() != CV_64F || index.type() != CV_32S ||
+            alpha.total() != index.total()) {
+          return false;
+        }
+        Member::PairwiseVote vote{i, j, rho,
+                                  static_cast<int>(member.sv_term.size()), 0};
+        for (size_t k = 0; k < index.total(); ++k) {
+          const int sv = index.at<int>(static_cast<int>(k));
+          if (sv < 0 || sv >= support.rows) return false;
+          member.sv_alpha.push_back(alpha.at<double>(static_cast<int>(k)));
+          member.sv_term.push_back(sv);
+        }
+        vote.end = static_cast<int>(member.sv_term.size());
+        member.pairwise.push_back(vote);
+      }
+    }
+  } catch (const cv::Exception&) {
+    return false;  // fewer decision functions than pairs of classes
+  }
+  return true;
+}
+
+int GlyphClassifier::Member::SvmPick(const cv::Mat& distances) const {
+  // The RBF kernel of each support vector, as OpenCV's SVM computes it
+  // (its float exp of -gamma times the squared distance).
+  cv::Mat kernel(1, static_cast<int>(support_samples.size()), CV_32F);
+  float* k = kernel.ptr<float>();
+  const float* d = distances.ptr<float>();
+  for (size_t s = 0; s < support_samples.size(); ++s) {
+    k[s] = static_cast<float>(-gamma * d[support_samples[s]]);
+  }
+  cv::exp(kernel, kernel);
+  // One vote per pair of classes; the most votes wins, the lower class on
+  // a tie, as in OpenCV's SVM::predict.
+  std::vector<int> votes(classes.size(), 0);
+  for (const PairwiseVote& p : pairwise) {
+    double sum = -p.rho;
+    for (int t = p.begin; t < p.end; ++t) sum += sv_alpha[t] * k[sv_term[t]];
+    ++votes[sum > 0 ? p.first : p.second];
+  }
+  return classes[std::max_element(votes.begin(), votes.end()) - votes.begin()];
+}
+
 std::vector<float> GlyphClassifier::Member::Votes(
     const cv::Mat& features) const {
   const cv::Mat projected = pca.project(features);
-  // OpenCV's own nearest-neighbour search in core (what its feature
-  // matchers use): twice as fast as KNearest's brute force (0.35 against
-  // 0.69 ms a glyph), with the same neighbours.
-  cv::Mat distances, nearest;
-  cv::batchDistance(projected, samples, distances, CV_32F, nearest,
-                    cv::NORM_L2SQR, kNeighbours);
+  // The squared distance to every sample, by OpenCV's vectorised
+  // cv::batchDistance; the neighbours and the SVM's kernel both come from
+  // them (before, a search for the neighbours and OpenCV's SVM each made a
+  // pass over their vectors).
+  cv::Mat distances;
+  cv::batchDistance(projected, samples, distances, CV_32F, cv::noArray(),
+                    cv::NORM_L2SQR);
+  const float* d = distances.ptr<float>();
+  std::vector<int> nearest(samples.rows);
+  std::iota(nearest.begin(), nearest.end(), 0);
+  const int k = std::min(kNeighbours, samples.rows);
+  // Nearest first; of equal distances the earlier sample, as
+  // batchDistance's own top-K search ranks them.
+  std::partial_sort(
+      nearest.begin(), nearest.begin() + k, nearest.end(),
+      [d](int a, int b) { return d[a] < d[b] || (d[a] == d[b] && a < b); });
   // Each neighbour votes for its class, the nearer the louder.
   std::vector<float> votes(kClassesWithJunk, 0.0f);
   float sum = 0;
-  for (int n = 0; n < nearest.cols; ++n) {
-    const int index = nearest.at<int>(n);
-    if (index < 0) continue;
-    const int c = labels.at<int>(index);  // in range: Load checked
-    const float vote = 1.0f / (std::sqrt(distances.at<float>(n)) + 0.3f);
+  for (int n = 0; n < k; ++n) {
+    const int c = labels.at<int>(nearest[n]);  // in range: Load checked
+    const float vote = 1.0f / (std::sqrt(d[nearest[n]]) + 0.3f);
     votes[c] += vote;
     sum += vote;
   }
   for (float& v : votes) v = sum > 0 ? (1 - kSvmWeight) * v / sum : 0;
-  const int pick = static_cast<int>(svm->predict(projected));
+  const int pick = SvmPick(distances);
   if (pick >= 0 && pick < kClassesWithJunk) votes[pick] += kSvmWeight;
   return votes;
+}
+
+std::vector<std::pair<int, int>> GlyphClassifier::SvmPicksBothWays(
+    const cv::Mat& glyph) const {
+  const cv::Mat features = GlyphFeatures(glyph);
+  std::vector<std::pair<int, int>> picks;
+  for (const Member& member : members_) {
+    const cv::Mat projected = member.pca.project(features);
+    cv::Mat distances;
+    cv::batchDistance(projected, member.samples, distances, CV_32F,
+                      cv::noArray(), cv::NORM_L2SQR);
+    picks.push_back({member.SvmPick(distances),
+                     static_cast<int>(member.svm->predict(projected))});
+  }
+  return picks;
 }
 
 std::vector<float> GlyphClassifier::Votes(const cv::Mat& features) const {

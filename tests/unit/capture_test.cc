@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "capture/character_recut.h"
@@ -1077,6 +1078,81 @@ TEST(GlyphClassifier, RefusesAModelWithAMemberMissing) {
   std::ofstream(path, std::ios::trunc) << "not a model";
   EXPECT_EQ(GlyphClassifier::Load(path).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(GlyphClassifier, ItsSvmPicksWhatOpenCvsOwnPredictPicks) {
+  auto classifier = GlyphClassifier::Load(DefaultGlyphModel());
+  ASSERT_TRUE(classifier.ok()) << classifier.status();
+  // Every character, sharp and blurred, and the halves a segmenter cuts
+  // wide ones into: the SVM's vote computed from the neighbour search's
+  // distances must be OpenCV's SVM::predict, member by member.
+  int compared = 0;
+  for (const char* text :
+       {"ABCDEFG", "HIJKLMN", "OPQRSTU", "VWXYZ01", "2345678", "9KXR482"}) {
+    for (double blur : {0.0, 1.5}) {
+      cv::Mat plate = RenderedPlate(text);
+      if (blur > 0) cv::GaussianBlur(plate, plate, cv::Size(0, 0), blur);
+      std::optional<CharacterRow> row = FindCharacterRow(plate);
+      ASSERT_TRUE(row.has_value()) << text;
+      for (const cv::Mat& glyph : row->glyphs) {
+        std::vector<cv::Mat> seen = {glyph};
+        if (glyph.cols >= 4) {
+          seen.push_back(glyph(cv::Rect(0, 0, glyph.cols / 2, glyph.rows)));
+        }
+        for (const cv::Mat& g : seen) {
+          for (const auto& [ours, opencv] :
+               (*classifier)->SvmPicksBothWays(g)) {
+            EXPECT_EQ(ours, opencv) << text;
+            ++compared;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GE(compared, 3 * 2 * 42);
+}
+
+TEST(GlyphClassifier, RefusesAModelWhoseSvmIsNotOverItsSamples) {
+  testing::TempDir dir;
+  GlyphTrainingOptions options;
+  options.font_files = DefaultGlyphFonts();
+  options.variants_per_font = 1;
+  options.members = 1;
+  const std::string trained = dir.Join("glyphs.yml.gz");
+  ASSERT_TRUE(TrainGlyphClassifier(options, trained).ok());
+  // The model written again, with its samples moved by `shift`.
+  const auto rewrite = [&](float shift) {
+    const std::string path = dir.Join(absl::StrCat("shift", shift, ".yml"));
+    cv::FileStorage in(trained, cv::FileStorage::READ);
+    const cv::FileNode member = in["member0"];
+    cv::Mat mean, components, samples, labels;
+    member["mean"] >> mean;
+    member["components"] >> components;
+    member["samples"] >> samples;
+    member["labels"] >> labels;
+    samples += shift;
+    cv::Ptr<cv::ml::SVM> svm = cv::ml::SVM::create();
+    svm->read(member["svm"]);
+    cv::FileStorage out(path, cv::FileStorage::WRITE);
+    out << "tag" << static_cast<std::string>(in["tag"]) << "members" << 1;
+    out << "member0"
+        << "{"
+        << "mean" << mean << "components" << components << "samples" << samples
+        << "labels" << labels << "svm"
+        << "{";
+    svm->write(out);
+    out << "}"
+        << "}";
+    return path;
+  };
+  EXPECT_TRUE(GlyphClassifier::Load(rewrite(0)).ok());
+  // Its support vectors are no longer among its samples.
+  auto moved = GlyphClassifier::Load(rewrite(0.01f));
+  ASSERT_FALSE(moved.ok());
+  EXPECT_EQ(moved.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(moved.status().message().find("its SVM does not fit its samples"),
+            absl::string_view::npos)
+      << moved.status();
 }
 
 TEST(GlyphClassifier, AGlyphSeenAgainReadsAsItDidAndAnotherAsItself) {
