@@ -404,6 +404,9 @@ void Replay(const std::string& source) {
                   truth.size(), PlatesMatched(truth, r.plate_texts),
                   static_cast<unsigned long long>(r.records_with_face));
     }
+    std::printf("  (sightings: faces %llu, plates %llu)",
+                static_cast<unsigned long long>(r.face_sightings),
+                static_cast<unsigned long long>(r.plate_sightings));
     std::printf("\n");
   }
 }

@@ -34,6 +34,14 @@ class FaceDetector {
     (void)recent;
     return Detect(bgr);
   }
+  // A search for new faces in `where` (a part of `bgr`) on a frame that
+  // also follows `known` faces, found in a recent frame, wherever they are.
+  // A detector that refines its search looks closely at each known face
+  // once, around where it was (as DetectNear), and refines only its
+  // search's other hits. Boxes are in `bgr`. The default: Detect on
+  // `where`.
+  virtual std::vector<FaceHit> Search(const cv::Mat& bgr, const cv::Rect& where,
+                                      const std::vector<cv::Rect>& known);
 };
 
 class PlateDetector {

@@ -4,10 +4,11 @@
 // The project's own plate-character classifier, over HOG and pixel features
 // of one segmented glyph: a support vector machine (trained by OpenCV's SVM,
 // RBF kernel) picks the character, and nearest neighbours among the same
-// samples rank the alternatives; one pass of cv::batchDistance serves both. Both learn from characters the
-// project renders itself at build time from the fonts Debian ships,
-// distorted the way a lane camera distorts them; a few such models, each on
-// its own rendering, vote together. No one else's trained data is shipped.
+// samples rank the alternatives; one pass of cv::batchDistance serves both.
+// Both learn from characters the project renders itself at build time from the
+// fonts Debian ships, distorted the way a lane camera distorts them; a few such
+// models, each on its own rendering, vote together. No one else's trained data
+// is shipped.
 
 #include <memory>
 #include <string>

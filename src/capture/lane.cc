@@ -47,6 +47,12 @@ PlateFinderOptions LanePlateOptions() {
   return o;
 }
 
+// The lane follows the plate of the frame before (PlateFinderOptions::
+// follow), and every few analysed frames, and whenever the plate was lost,
+// searches the whole region again, so that a better candidate elsewhere is
+// not missed for long.
+constexpr int kPlateSearchEvery = 4;
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Lane>> Lane::Create(v1::LaneConfig config,
@@ -272,6 +278,7 @@ void Lane::Analyse(const Frame& frame) {
     if (!recheck) {
       analysed_since_search_ = 0;  // the next moving frame is searched whole
       recent_faces_.clear();
+      last_plate_ = cv::Rect();
       if (auto record = tracker_.ObserveStill(frame.index)) {
         Enqueue(std::move(*record));
       }
@@ -289,8 +296,7 @@ void Lane::Analyse(const Frame& frame) {
   if (analysed_since_search_++ % face_search_every_ == 0) {
     const cv::Rect search =
         moving ? gate_.moving_region() : cv::Rect(0, 0, lane.cols, lane.rows);
-    faces = detectors_.face->Detect(lane(search));
-    for (FaceHit& f : faces) f.box += search.tl();
+    faces = detectors_.face->Search(lane, search, recent_faces_);
   } else {
     faces = detectors_.face->DetectNear(lane, recent_faces_);
   }
@@ -301,11 +307,23 @@ void Lane::Analyse(const Frame& frame) {
   }
   counters_.face_detections += faces.size();
   // A new crossing reads its plate afresh.
-  if (!tracker_.open()) plate_budget_.Reset();
+  if (!tracker_.open()) {
+    plate_budget_.Reset();
+    last_plate_ = cv::Rect();
+  }
   plate_budget_.StartFrame(frame.index);
+  PlateFinderOptions plate_options = LanePlateOptions();
+  if (last_plate_.empty() ||
+      analysed_since_plate_search_ % kPlateSearchEvery == 0) {
+    analysed_since_plate_search_ = 0;
+  } else {
+    plate_options.follow = last_plate_;
+  }
+  ++analysed_since_plate_search_;
   std::vector<PlateSighting> plates =
-      FindPlates(lane, *detectors_.plate, *detectors_.reader,
-                 LanePlateOptions(), &plate_budget_);
+      FindPlates(lane, *detectors_.plate, *detectors_.reader, plate_options,
+                 &plate_budget_);
+  last_plate_ = plates.empty() ? cv::Rect() : plates[0].box;
   for (PlateSighting& p : plates) p.box += roi.tl();
   counters_.plate_detections += plates.size();
   if (auto record = tracker_.Observe(frame, faces, plates)) {

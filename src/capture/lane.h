@@ -100,6 +100,10 @@ class Lane {
   int analysed_since_search_ = 0;
   int64_t last_still_check_ = 0;        // source index
   std::vector<cv::Rect> recent_faces_;  // in the region of interest
+  // The plate of the last analysed frame, in the region of interest;
+  // empty: the next plate search is of the whole region.
+  cv::Rect last_plate_;
+  int analysed_since_plate_search_ = 0;
   BoundedQueue<Work> frames_;
   BoundedQueue<v1::Record> outbox_;
   std::thread thread_;

@@ -107,8 +107,18 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
     double rank = 0;
   };
   std::vector<Ranked> ranked;
-  for (const cv::Rect& candidate : detector.Candidates(bgr)) {
+  const cv::Rect whole(0, 0, bgr.cols, bgr.rows);
+  const cv::Rect& last = options.follow;
+  const cv::Rect search =
+      last.empty() ? whole
+                   : cv::Rect(last.x - last.width, last.y - 2 * last.height,
+                              3 * last.width, 5 * last.height) &
+                         whole;
+  if (search.empty()) return {};  // a plate off the image is gone
+  for (cv::Rect candidate : detector.Candidates(bgr(search))) {
     if (ranked.size() >= static_cast<size_t>(options.max_candidates)) break;
+    candidate += search.tl();
+    if (!last.empty() && (candidate & last).empty()) continue;
     std::optional<CharacterRow> row = FindCharacterRow(bgr(candidate));
     if (!row) continue;
     double rank = row->score;

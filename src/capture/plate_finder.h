@@ -45,6 +45,14 @@ struct PlateFinderOptions {
   // merged. 0: only a row read as nothing, as in a lane, which reads the
   // plate again on later frames instead.
   double second_look_below = 0.9;
+  // The plate found on the frame before, to follow (empty: none). A plate
+  // moves little from one frame to the next: the detector looks only
+  // around it (its width again on each side, twice its height above and
+  // below: room for a vehicle coming closer, and for frames dropped under
+  // load), and only candidates that overlap it are checked for a row.
+  // Plates keep the whole image's coordinates, and its edges stay the
+  // frame's edges.
+  cv::Rect follow;
 };
 
 // Which plate rows a lane reads. A vehicle's plate stays in view for dozens

@@ -71,6 +71,8 @@ absl::StatusOr<std::vector<ReplayResult>> ReplayLanes(
       r.frames_analysed += s.counters().frames_analysed();
       r.frames_dropped += s.counters().frames_dropped();
       r.records += s.counters().records_stored();
+      r.face_sightings += s.counters().face_detections();
+      r.plate_sightings += s.counters().plate_detections();
       r.seconds += absl::ToDoubleSeconds(absl::Now() - start);
       sinks[i].MoveTo(r);
     }

@@ -25,6 +25,9 @@ struct ReplayResult {
   std::string lane_id;
   uint64_t frames_read = 0, frames_analysed = 0, frames_dropped = 0,
            records = 0, records_with_face = 0;
+  // Faces and plates the lane found, summed over analysed frames: how
+  // closely it followed what was in view.
+  uint64_t face_sightings = 0, plate_sightings = 0;
   std::vector<std::string> plate_texts;  // each record's, in order
   double seconds = 0;
   double frames_per_second = 0;

@@ -449,6 +449,39 @@ TEST(FaceCascade, FollowsAFaceBetweenFullSearches) {
       << "nothing recent: nothing to follow";
 }
 
+TEST(FaceCascade, ASearchAlsoFollowsKnownFacesWhereverTheyAre) {
+  const footage::Scene* scene = OneVehicleScene();
+  ASSERT_NE(scene, nullptr) << "footage could not be rendered";
+  auto detector = NewCascadeFaceDetector(DefaultFaceCascade(), {});
+  ASSERT_TRUE(detector.ok()) << detector.status();
+  int frames = 0, by_search = 0, known_found = 0, known_outside_found = 0;
+  for (const footage::FrameTruth& t : scene->truth) {
+    if (t.vehicle < 0 || t.face_box.width < 40) continue;
+    const cv::Mat& frame = scene->frames[t.frame];
+    const cv::Rect whole(0, 0, frame.cols, frame.rows);
+    ++frames;
+    // Nothing known: the search alone, in the frame's coordinates.
+    by_search += HasFace((*detector)->Search(frame, whole, {}), t.face_box);
+    // The face known from the frame before (where it is, near enough):
+    // found, whether or not it lies where new faces are sought.
+    const std::vector<cv::Rect> known = {t.face_box + cv::Point(4, 2)};
+    known_found +=
+        HasFace((*detector)->Search(frame, whole, known), t.face_box);
+    const cv::Rect elsewhere =
+        t.face_box.x > frame.cols / 2
+            ? cv::Rect(0, 0, frame.cols / 4, frame.rows)
+            : cv::Rect(frame.cols * 3 / 4, 0, frame.cols / 4, frame.rows);
+    ASSERT_TRUE((elsewhere & t.face_box).empty());
+    known_outside_found +=
+        HasFace((*detector)->Search(frame, elsewhere, known), t.face_box);
+  }
+  ASSERT_GT(frames, 10);
+  EXPECT_GE(by_search, frames * 8 / 10) << by_search << " of " << frames;
+  EXPECT_GE(known_found, by_search) << known_found << " of " << frames;
+  EXPECT_GE(known_outside_found, frames * 8 / 10)
+      << known_outside_found << " of " << frames;
+}
+
 TEST(FaceCascade, NonsenseScanIsRefused) {
   CascadeOptions flat;
   flat.scale_step = 1.0;
@@ -563,6 +596,58 @@ TEST(FindPlates, PrefersThePlateToTheCamerasTimestamp) {
   found = FindPlates(frame, *set->plate, *set->reader, trusting);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_LT(IoU(found[0].box, plate_box), 0.3) << found[0].best().text;
+}
+
+// A detector that also counts the pixels it was asked to search.
+class CountingDetector final : public PlateDetector {
+ public:
+  explicit CountingDetector(PlateDetector& real) : real_(real) {}
+  std::vector<cv::Rect> Candidates(const cv::Mat& bgr) override {
+    pixels += bgr.total();
+    return real_.Candidates(bgr);
+  }
+  size_t pixels = 0;
+
+ private:
+  PlateDetector& real_;
+};
+
+TEST(FindPlates, FollowsThePlateOfTheFrameBeforeAndLooksNowhereElse) {
+  cv::Mat frame(720, 1280, CV_8UC3, cv::Scalar(90, 95, 100));
+  const cv::Rect plate_box(500, 450, 260, 60), other_box(100, 100, 260, 60);
+  RenderedPlate("KXR4821").copyTo(frame(plate_box));
+  RenderedPlate("HTK2947").copyTo(frame(other_box));
+  auto set = NewDetectorSet(v1::DetectorConfig());
+  ASSERT_TRUE(set.ok()) << set.status();
+  CountingDetector detector(*set->plate);
+  std::vector<PlateSighting> all = FindPlates(frame, detector, *set->reader);
+  ASSERT_EQ(all.size(), 1u);  // one plate a frame; either would do
+  EXPECT_EQ(detector.pixels, frame.total());
+
+  // The plate moved a little since the frame before: found where it is now,
+  // in the frame's coordinates, from a search of a small part of the frame.
+  for (const auto& [last, text] :
+       {std::pair{plate_box + cv::Point(-12, -6), "KXR4821"},
+        std::pair{other_box + cv::Point(10, 5), "HTK2947"}}) {
+    PlateFinderOptions following;
+    following.follow = last;
+    detector.pixels = 0;
+    std::vector<PlateSighting> found =
+        FindPlates(frame, detector, *set->reader, following);
+    ASSERT_EQ(found.size(), 1u) << text;
+    EXPECT_EQ(found[0].best().text, text);
+    EXPECT_GT(IoU(found[0].box,
+                  text == std::string("KXR4821") ? plate_box : other_box),
+              0.3);
+    EXPECT_GT(detector.pixels, 0u);
+    EXPECT_LE(detector.pixels, 15u * last.area());  // 3 widths, 5 heights
+  }
+  // Where the plate was there is none now, and the other is not looked for.
+  PlateFinderOptions gone;
+  gone.follow = cv::Rect(900, 200, 260, 60);
+  EXPECT_TRUE(FindPlates(frame, detector, *set->reader, gone).empty());
+  gone.follow = cv::Rect(2000, 1000, 260, 60);  // off the frame
+  EXPECT_TRUE(FindPlates(frame, detector, *set->reader, gone).empty());
 }
 
 // The lane's real reader, counting the rows it is asked to read.
