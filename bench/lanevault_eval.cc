@@ -65,7 +65,8 @@ ABSL_FLAG(bool, oracle_box, false,
           "measure the reader alone.");
 ABSL_FLAG(int, face_search_every, 0,
           "replay: search for new faces where the scene moved every Nth "
-          "analysed frame (0: the lane default, 4; 1: every frame).");
+          "analysed frame, every 2Nth while faces are followed (0: the lane "
+          "default, 4; 1: every frame, every 2nd while following).");
 ABSL_FLAG(int, plate_reread_frames, 0,
           "replay: read a plate already read again after N frames (0: the "
           "lane default, 6; 1: every frame).");

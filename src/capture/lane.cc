@@ -291,9 +291,14 @@ void Lane::Analyse(const Frame& frame) {
   // Faces: every few frames a search for new ones where the scene moved
   // (a new face comes in with its vehicle; the whole lane on a still
   // frame's recheck), and in between only around the faces of the frame
-  // before, which costs a fraction.
+  // before, which costs a fraction. While faces are followed, the search
+  // comes half as often: the vehicle's occupants were sought as it came
+  // in, and the search costs as much as the rest of the frame's analysis.
   std::vector<FaceHit> faces;
-  if (analysed_since_search_++ % face_search_every_ == 0) {
+  const int every =
+      recent_faces_.empty() ? face_search_every_ : 2 * face_search_every_;
+  if (analysed_since_search_ >= every) analysed_since_search_ = 0;
+  if (analysed_since_search_++ == 0) {
     const cv::Rect search =
         moving ? gate_.moving_region() : cv::Rect(0, 0, lane.cols, lane.rows);
     faces = detectors_.face->Search(lane, search, recent_faces_);
