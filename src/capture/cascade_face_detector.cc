@@ -261,15 +261,6 @@ class CascadeFaceDetector final : public FaceDetector {
 
 }  // namespace
 
-std::vector<FaceHit> FaceDetector::Search(const cv::Mat& bgr,
-                                          const cv::Rect& where,
-                                          const std::vector<cv::Rect>& known) {
-  (void)known;
-  std::vector<FaceHit> hits = Detect(bgr(where));
-  for (FaceHit& hit : hits) hit.box += where.tl();
-  return hits;
-}
-
 std::string DefaultFaceCascade() {
   return "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml";
 }

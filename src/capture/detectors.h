@@ -41,7 +41,12 @@ class FaceDetector {
   // search's other hits. Boxes are in `bgr`. The default: Detect on
   // `where`.
   virtual std::vector<FaceHit> Search(const cv::Mat& bgr, const cv::Rect& where,
-                                      const std::vector<cv::Rect>& known);
+                                      const std::vector<cv::Rect>& known) {
+    (void)known;
+    std::vector<FaceHit> hits = Detect(bgr(where));
+    for (FaceHit& hit : hits) hit.box += where.tl();
+    return hits;
+  }
 };
 
 class PlateDetector {

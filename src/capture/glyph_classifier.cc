@@ -278,7 +278,8 @@ GlyphClassifier::GlyphClassifier(std::vector<Member> members)
 
 bool GlyphClassifier::UnpackSvm(Member& member) {
   const cv::Mat& samples = member.samples;
-  // A row's bytes find it among the samples.
+  // A row's bytes find it among the samples. (Two support vectors can be
+  // the same bytes: two identical samples.)
   absl::flat_hash_map<std::string, int> rows;
   const size_t row_bytes = samples.cols * samples.elemSize();
   for (int i = 0; i < samples.rows; ++i) {
@@ -286,7 +287,6 @@ bool GlyphClassifier::UnpackSvm(Member& member) {
   }
   const cv::Mat support = member.svm->getSupportVectors();
   if (support.type() != CV_32F || support.cols != samples.cols) return false;
-  member.support_samples.clear();
   for (int i = 0; i < support.rows; ++i) {
     auto it = rows.find(std::string(support.ptr<char>(i), row_bytes));
     if (it == rows.end()) return false;
@@ -294,15 +294,11 @@ bool GlyphClassifier::UnpackSvm(Member& member) {
   }
   // The SVM's classes are the distinct training labels, in order; one
   // decision function decides each pair of them.
-  std::vector<int> classes(member.labels.begin<int>(),
-                           member.labels.end<int>());
+  std::vector<int>& classes = member.classes;
+  classes.assign(member.labels.begin<int>(), member.labels.end<int>());
   std::sort(classes.begin(), classes.end());
   classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
-  member.classes = classes;
   member.gamma = member.svm->getGamma();
-  member.pairwise.clear();
-  member.sv_alpha.clear();
-  member.sv_term.clear();
   const int n = static_cast<int>(classes.size());
   int function = 0;
   try {
@@ -354,16 +350,20 @@ int GlyphClassifier::Member::SvmPick(const cv::Mat& distances) const {
   return classes[std::max_element(votes.begin(), votes.end()) - votes.begin()];
 }
 
-std::vector<float> GlyphClassifier::Member::Votes(
-    const cv::Mat& features) const {
-  const cv::Mat projected = pca.project(features);
-  // The squared distance to every sample, by OpenCV's vectorised
-  // cv::batchDistance; the neighbours and the SVM's kernel both come from
-  // them (before, a search for the neighbours and OpenCV's SVM each made a
-  // pass over their vectors).
+cv::Mat GlyphClassifier::Member::Distances(const cv::Mat& projected) const {
   cv::Mat distances;
   cv::batchDistance(projected, samples, distances, CV_32F, cv::noArray(),
                     cv::NORM_L2SQR);
+  return distances;
+}
+
+std::vector<float> GlyphClassifier::Member::Votes(
+    const cv::Mat& features) const {
+  const cv::Mat projected = pca.project(features);
+  // The neighbours and the SVM's kernel both come from one pass of
+  // distances (before, a search for the neighbours and OpenCV's SVM each
+  // made a pass over their vectors).
+  const cv::Mat distances = Distances(projected);
   const float* d = distances.ptr<float>();
   std::vector<int> nearest(samples.rows);
   std::iota(nearest.begin(), nearest.end(), 0);
@@ -394,10 +394,7 @@ std::vector<std::pair<int, int>> GlyphClassifier::SvmPicksBothWays(
   std::vector<std::pair<int, int>> picks;
   for (const Member& member : members_) {
     const cv::Mat projected = member.pca.project(features);
-    cv::Mat distances;
-    cv::batchDistance(projected, member.samples, distances, CV_32F,
-                      cv::noArray(), cv::NORM_L2SQR);
-    picks.push_back({member.SvmPick(distances),
+    picks.push_back({member.SvmPick(member.Distances(projected)),
                      static_cast<int>(member.svm->predict(projected))});
   }
   return picks;

@@ -75,6 +75,9 @@ class GlyphClassifier {
     std::vector<PairwiseVote> pairwise;
     std::vector<double> sv_alpha;  // the pairwise terms' weights...
     std::vector<int> sv_term;      // ...and support vectors
+    // The squared distance of `projected` to every sample, by OpenCV's
+    // vectorised cv::batchDistance.
+    cv::Mat Distances(const cv::Mat& projected) const;
     // Each class's share of the vote (kClassesWithJunk of them).
     std::vector<float> Votes(const cv::Mat& features) const;
     // What svm->predict(projected) gives, from the squared distances of

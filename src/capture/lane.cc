@@ -319,12 +319,10 @@ void Lane::Analyse(const Frame& frame) {
   plate_budget_.StartFrame(frame.index);
   PlateFinderOptions plate_options = LanePlateOptions();
   if (last_plate_.empty() ||
-      analysed_since_plate_search_ % kPlateSearchEvery == 0) {
+      analysed_since_plate_search_ >= kPlateSearchEvery) {
     analysed_since_plate_search_ = 0;
-  } else {
-    plate_options.follow = last_plate_;
   }
-  ++analysed_since_plate_search_;
+  if (analysed_since_plate_search_++ > 0) plate_options.follow = last_plate_;
   std::vector<PlateSighting> plates =
       FindPlates(lane, *detectors_.plate, *detectors_.reader, plate_options,
                  &plate_budget_);
