@@ -11,8 +11,9 @@ packages=(
   libopencv-dev libtesseract-dev libsodium-dev libsqlite3-dev libssl-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
-  # clang and its runtime, for the libFuzzer build
-  clang libclang-rt-14-dev
+  # clang, its runtime and its OpenMP, for the libFuzzer build (its own clang
+  # configure of the whole tree finds OpenMP for the capture library)
+  clang libclang-rt-14-dev libomp-dev
   # data the programs and tests use: cascades, English OCR data, the fonts
   # the footage and the plate character model are rendered from, and
   # opencv-doc's sample photo that becomes the driver's face (Roboto
