@@ -1,6 +1,8 @@
 // Inspectors read one record (or one item) at a time, for a stated purpose;
 // searches return ids and summaries only, capped.
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "api/services.h"
 #include "common/logging.h"
@@ -21,7 +23,7 @@ std::function<absl::Status(policy::AccessRequest&)> RecordFacts(
   return [&gate, &record_id, &case_id, &item_id,
           asked = std::move(asked)](policy::AccessRequest& ask) {
     absl::StatusOr<v1::RecordSummary> summary =
-        gate.vault().Describe(record_id, case_id, item_id);
+        gate.vault().Describe(record_id, case_id, item_id, ask.principal);
     if (!summary.ok()) return summary.status();
     ask.categories = asked;
     for (int c : summary->categories()) {
@@ -29,6 +31,18 @@ std::function<absl::Status(policy::AccessRequest&)> RecordFacts(
     }
     // One item: the question is about its category alone.
     if (!item_id.empty()) ask.categories = ask.available;
+    const bool any_asked_left =
+        asked.empty() ||
+        std::any_of(asked.begin(), asked.end(), [&](v1::DataCategory c) {
+          return std::find(ask.available.begin(), ask.available.end(), c) !=
+                 ask.available.end();
+        });
+    if (!any_asked_left) {
+      // What was asked for is past its deadline (or was never kept): the
+      // answer an expired record gets, not a refusal the caller caused.
+      return vault::GoneError(absl::StrCat(
+          "record ", record_id, " holds no item of the categories asked for"));
+    }
     return absl::OkStatus();
   };
 }
@@ -65,10 +79,14 @@ grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
   spec.facts = RecordFacts(*gate_, spec.record_id, spec.case_id, "", asked);
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     // The vault logs the entry before it opens anything.
-    absl::StatusOr<v1::Record> record = gate_->vault().Read(
-        spec.record_id, a.decision.categories, std::move(a.entry));
+    std::vector<std::string> withheld;
+    absl::StatusOr<v1::Record> record =
+        gate_->vault().Read(spec.record_id, a.decision.categories,
+                            std::move(a.entry), "", &withheld);
     if (!record.ok()) return ReadFailed(record.status());
     *response->mutable_record() = std::move(*record);
+    for (std::string& id : withheld)
+      response->add_withheld_item_ids(std::move(id));
     *response->mutable_decision() = a.decision.decision;
     return grpc::Status::OK;
   });

@@ -90,7 +90,7 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
         absl::StrCat("peer ", ctx->peer(), ": ", caller.status().message()));
     return Refuse(std::move(entry), "unauthenticated",
                   static_cast<grpc::StatusCode>(caller.status().code()),
-                  caller.status().message(), Counting::kNot);
+                  caller.status().message(), v1::REFUSAL_COUNT_NONE);
   }
   admission.caller = *caller;
   v1::AuditEntry entry = Entry(*caller, spec, method);
@@ -109,7 +109,7 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
         absl::StrCat(caller->principal, " is locked out since ",
                      FormatTime(lockout->since), " (", lockout->reason,
                      "); a compliance officer must lift it"),
-        Counting::kNot);
+        v1::REFUSAL_COUNT_NONE);
   }
   if (!absl::IsNotFound(lockout.status())) {
     return ToGrpc(absl::UnavailableError(absl::StrCat(
@@ -147,7 +147,7 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
       const v1::AuditEntry cause = entry;
       grpc::Status refused = Refuse(
           std::move(entry), "canary", grpc::StatusCode::PERMISSION_DENIED,
-          "access refused and reported to compliance", Counting::kNot);
+          "access refused and reported to compliance", v1::REFUSAL_COUNT_NONE);
       grpc::Status locked =
           LockOutNow(cause, "canary_read",
                      absl::StrCat("touched canary record ", spec.record_id,
@@ -158,15 +158,16 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
   if (spec.check) {
     if (absl::Status s = spec.check(); !s.ok()) {
       return Refuse(std::move(entry), "bad_request",
-                    static_cast<grpc::StatusCode>(s.code()), s.message());
+                    static_cast<grpc::StatusCode>(s.code()), s.message(),
+                    spec.check_counts);
     }
   }
   policy::AccessRequest ask = Request(*caller, spec);
   if (spec.facts) {
     if (absl::Status s = spec.facts(ask); !s.ok()) {
-      return Refuse(std::move(entry),
-                    absl::IsNotFound(s) ? "not_found" : "vault_error",
-                    static_cast<grpc::StatusCode>(s.code()), s.message());
+      return Refuse(
+          std::move(entry), absl::IsNotFound(s) ? "not_found" : "vault_error",
+          static_cast<grpc::StatusCode>(s.code()), s.message(), Blame(s));
     }
   }
   admission.decision = policy_->DecideAccess(ask);
@@ -176,7 +177,7 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
     return Refuse(std::move(entry), d.reason_code(),
                   quota ? grpc::StatusCode::RESOURCE_EXHAUSTED
                         : grpc::StatusCode::PERMISSION_DENIED,
-                  d.reason(), Counting::kTowardsLockout, &d);
+                  d.reason(), v1::REFUSAL_COUNT_CALLER, &d);
   }
   Stamp(entry, v1::VERDICT_ALLOW, d);
   for (v1::DataCategory c : admission.decision.categories) {
@@ -276,15 +277,28 @@ void Gate::Stamp(v1::AuditEntry& entry, v1::Verdict verdict,
   entry.set_reason_code(decision.reason_code());
 }
 
+v1::RefusalCount Gate::Blame(const absl::Status& failure) {
+  if (absl::IsNotFound(failure)) {
+    return vault::IsGone(failure) ? v1::REFUSAL_COUNT_NONE
+                                  : v1::REFUSAL_COUNT_CALLER;
+  }
+  if (absl::IsInvalidArgument(failure) || absl::IsPermissionDenied(failure)) {
+    return v1::REFUSAL_COUNT_CALLER;
+  }
+  return v1::REFUSAL_COUNT_NONE;  // damage, a full disk, an I/O error
+}
+
 grpc::Status Gate::Refuse(v1::AuditEntry entry, absl::string_view reason_code,
                           grpc::StatusCode code, absl::string_view message,
-                          Counting counting, const v1::Decision* decision) {
+                          v1::RefusalCount counts,
+                          const v1::Decision* decision) {
   if (decision != nullptr) {
     Stamp(entry, v1::VERDICT_DENY, *decision);
   } else {
     entry.set_verdict(v1::VERDICT_DENY);
     entry.set_reason_code(std::string(reason_code));
   }
+  entry.set_refusal_count(counts);
   spdlog::info("refused {} {} ({}): {}", entry.principal(), entry.method(),
                reason_code, message);
   if (auto seq = vault_->Audit(entry); !seq.ok()) {
@@ -292,24 +306,29 @@ grpc::Status Gate::Refuse(v1::AuditEntry entry, absl::string_view reason_code,
     return ToGrpc(absl::UnavailableError(
         "the access log cannot be written; nothing is served until it can"));
   }
-  if (counting == Counting::kTowardsLockout) CountTowardsLockout(entry);
+  if (counts != v1::REFUSAL_COUNT_NONE) CountTowardsLockout(entry);
   return grpc::Status(code, std::string(message));
 }
 
 void Gate::CountTowardsLockout(const v1::AuditEntry& refusal) {
-  if (limits_.lockout_refusals <= 0) return;
+  const bool malformed =
+      refusal.refusal_count() == v1::REFUSAL_COUNT_MALFORMED_SUBMISSION;
+  const int threshold = malformed ? limits_.lockout_malformed_submissions
+                                  : limits_.lockout_refusals;
+  if (threshold <= 0) return;
   const absl::Time since = vault_->clock()->Now() - limits_.lockout_window;
-  absl::StatusOr<uint32_t> n =
-      vault_->CountRefusals(refusal.principal(), since);
+  absl::StatusOr<uint32_t> n = vault_->CountRefusals(
+      refusal.principal(), refusal.refusal_count(), since);
   if (!n.ok()) {
     spdlog::error("cannot count refusals of {}: {}", refusal.principal(),
                   n.status().message());
     return;
   }
-  if (*n < static_cast<uint32_t>(limits_.lockout_refusals)) return;
-  LockOutNow(refusal, "refusals",
-             absl::StrCat(*n, " refused calls within ",
-                          absl::FormatDuration(limits_.lockout_window)))
+  if (*n < static_cast<uint32_t>(threshold)) return;
+  LockOutNow(
+      refusal, malformed ? "malformed_submissions" : "refusals",
+      absl::StrCat(*n, malformed ? " malformed submissions" : " refused calls",
+                   " within ", absl::FormatDuration(limits_.lockout_window)))
       .IgnoreError();
 }
 
@@ -321,6 +340,7 @@ grpc::Status Gate::LockOutNow(const v1::AuditEntry& cause,
   *e.mutable_time() = ToProto(vault_->clock()->Now());
   e.set_verdict(v1::VERDICT_DENY);
   e.set_reason_code("locked_out");
+  e.set_refusal_count(v1::REFUSAL_COUNT_NONE);
   e.clear_rule_ids();
   e.clear_categories();
   absl::Status s =

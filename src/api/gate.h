@@ -53,6 +53,10 @@ struct GateLimits {
   int max_calls_per_principal = 32;
   int lockout_refusals = 10;
   absl::Duration lockout_window = absl::Minutes(10);
+  // A lane's malformed submissions (damaged in transit, a clock far off)
+  // lock it out only at this many in the window: they are faults more often
+  // than attacks, and a lane locked out stops the evidence.
+  int lockout_malformed_submissions = 100;
 };
 
 // What one call asks, filled by its handler from the request.
@@ -69,8 +73,10 @@ struct CallSpec {
   absl::string_view plate;  // plate lookups: logged by blind index only
   std::string detail;       // non-personal context for the log
   // Request checks that need no policy (sizes, ranges): a non-OK status
-  // refuses the call with its code and message, logged.
+  // refuses the call with its code and message, logged, counted as
+  // `check_counts`.
   std::function<absl::Status()> check;
+  v1::RefusalCount check_counts = v1::REFUSAL_COUNT_CALLER;
   // Facts only the handler can give the policy (a record's categories).
   // A non-OK status refuses the call with its code, logged.
   std::function<absl::Status(policy::AccessRequest&)> facts;
@@ -126,16 +132,18 @@ class Gate {
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& ctx) const;
   v1::AuditEntry Entry(const Caller& caller, const CallSpec& spec,
                        absl::string_view method) const;
-  // Whether a refusal counts towards a lockout. Those of nobody (no
-  // identity) or of someone already being locked out do not.
-  enum class Counting { kTowardsLockout, kNot };
-  // Logs a refusal, counts it if it counts, and returns what to send:
-  // `code` with `message`, or UNAVAILABLE when the refusal cannot be logged.
+  // Logs a refusal, counts it towards what `counts` names (nothing for the
+  // refusals of nobody, of someone already locked out, or of what the
+  // caller did not cause), and returns what to send: `code` with `message`,
+  // or UNAVAILABLE when the refusal cannot be logged.
   grpc::Status Refuse(v1::AuditEntry entry, absl::string_view reason_code,
                       grpc::StatusCode code, absl::string_view message,
-                      Counting counting = Counting::kTowardsLockout,
+                      v1::RefusalCount counts = v1::REFUSAL_COUNT_CALLER,
                       const v1::Decision* decision = nullptr);
   void CountTowardsLockout(const v1::AuditEntry& refusal);
+  // Whether a handler's fact-finding failure is the caller's doing (an
+  // unknown id) or the vault's (damage, a full disk, a purged item).
+  static v1::RefusalCount Blame(const absl::Status& failure);
   grpc::Status LockOutNow(const v1::AuditEntry& cause, absl::string_view kind,
                           absl::string_view reason);
 

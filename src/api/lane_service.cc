@@ -2,6 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/services.h"
+#include "common/logging.h"
+#include "common/time_util.h"
 
 namespace lanevault::api {
 namespace {
@@ -44,45 +46,76 @@ grpc::Status LaneService::SubmitCrossing(
     grpc::ServerContext* ctx, const v1::SubmitCrossingRequest* request,
     v1::SubmitCrossingResponse* response) {
   v1::Record record;
+  std::string digest;
   CallSpec spec;
   spec.action = v1::ACTION_INTAKE;
   spec.vault_logs = true;
   spec.detail = absl::StrCat("lane ", request->lane_id());
   // The box is opened before the decision so that a record that does not
-  // open or parse is refused, and logged, as a bad request.
+  // open, parse or fit the vault's clock is refused, and logged, as a bad
+  // submission: counted apart from evidence refusals, since damage in
+  // transit and a drifting clock are faults more often than attacks.
+  spec.check_counts = v1::REFUSAL_COUNT_MALFORMED_SUBMISSION;
   spec.check = [&]() -> absl::Status {
     absl::StatusOr<vault::SecureBytes> plain =
         gate_->vault().intake_key().Open(request->sealed_record());
     if (!plain.ok()) return plain.status();
-    if (!record.ParseFromArray(plain->data(),
-                               static_cast<int>(plain->size()))) {
+    const absl::string_view bytes(reinterpret_cast<const char*>(plain->data()),
+                                  plain->size());
+    if (!record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
       return absl::InvalidArgumentError("the sealed record does not parse");
     }
     if (record.lane_id() != request->lane_id()) {
       return absl::InvalidArgumentError(
           "the record's lane is not the lane it was submitted for");
     }
+    if (absl::Status s = intake_->CheckCaptureTime(record); !s.ok()) return s;
     if (!request->idempotency_key().empty()) {
       record.set_record_id(gate_->vault().IdempotentRecordId(
           request->lane_id(), request->idempotency_key()));
+      digest = gate_->vault().SubmissionDigest(bytes);
     }
     return absl::OkStatus();
   };
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     const std::string id = record.record_id();
+    v1::AuditEntry attempt = a.entry;
     absl::StatusOr<VaultIntake::Kept> kept =
-        intake_->Take(std::move(record), std::move(a.entry));
+        intake_->Take(std::move(record), std::move(a.entry), digest);
     if (absl::IsAlreadyExists(kept.status())) {
-      // A resubmission after an outage: the first one was acknowledged.
+      // The same submission, stored and acknowledged before (a resend
+      // after an outage): acknowledged again, nothing new is kept.
       response->set_record_id(id);
+      response->set_already_stored(true);
       return grpc::Status::OK;
     }
-    if (!kept.ok()) return ToGrpc(kept.status());
+    if (!kept.ok()) return IntakeFailed(std::move(attempt), kept.status());
     response->set_record_id(kept->record_id);
     response->set_items_kept(kept->items_kept);
     response->set_items_dropped(kept->items_dropped);
     return grpc::Status::OK;
   });
+}
+
+grpc::Status LaneService::IntakeFailed(v1::AuditEntry attempt,
+                                       const absl::Status& failure) {
+  // The intake's own entry went down with its transaction; the failure is
+  // logged on its own, so no submission vanishes without a trace.
+  const bool clash = absl::IsInvalidArgument(failure);
+  spdlog::warn("intake from {} refused: {}", attempt.principal(),
+               failure.message());
+  attempt.set_verdict(v1::VERDICT_DENY);
+  attempt.set_reason_code(clash ? "intake_clash" : "intake_failed");
+  attempt.set_detail(absl::StrCat(attempt.detail(), ": ", failure.message()));
+  attempt.set_refusal_count(clash ? v1::REFUSAL_COUNT_MALFORMED_SUBMISSION
+                                  : v1::REFUSAL_COUNT_NONE);
+  attempt.clear_item_ids();
+  *attempt.mutable_time() = ToProto(gate_->vault().clock()->Now());
+  if (absl::StatusOr<uint64_t> seq = gate_->vault().Audit(std::move(attempt));
+      !seq.ok()) {
+    spdlog::error("cannot log a failed intake: {}", seq.status().message());
+  }
+  return ToGrpc(failure);
 }
 
 }  // namespace lanevault::api

@@ -76,6 +76,9 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, creds, &api->port_);
+  // gRPC binds with SO_REUSEPORT by default, so a second daemon started by
+  // mistake would share the port and take half the calls: bind exclusively.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // The gate refuses (and logs) requests over the limit; gRPC's own hard
   // limit, which logs nothing, sits above it.
   const int max_bytes = static_cast<int>(options.limits.max_request_bytes);
@@ -104,6 +107,15 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
 absl::Status ApiServer::ReloadTrust() {
   if (peers_ == nullptr) return absl::OkStatus();
   return peers_->Reload();
+}
+
+void ApiServer::SetServing(bool serving) {
+  if (server_ == nullptr) return;
+  if (grpc::HealthCheckServiceInterface* health =
+          server_->GetHealthCheckService();
+      health != nullptr) {
+    health->SetServingStatus(serving);
+  }
 }
 
 void ApiServer::Shutdown(absl::Duration grace) {

@@ -45,6 +45,9 @@ class ApiServer {
   // Re-reads the CA, the CRL and the deny-list (SIGHUP); on error the old
   // ones stay in force.
   absl::Status ReloadTrust();
+  // What grpc.health.v1 answers for "" and every service: NOT_SERVING
+  // while the vault cannot serve (damage found).
+  void SetServing(bool serving);
   // Stops accepting, lets in-flight calls finish within `grace`.
   void Shutdown(absl::Duration grace);
   void Wait();

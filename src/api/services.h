@@ -153,6 +153,10 @@ class LaneService final : public v1::LaneService::Service {
                               v1::SubmitCrossingResponse* response) override;
 
  private:
+  // Logs an intake that failed after the gate admitted it, and answers.
+  grpc::Status IntakeFailed(v1::AuditEntry attempt,
+                            const absl::Status& failure);
+
   Gate* gate_;
   LaneStatusFn lanes_;
   VaultIntake* intake_;

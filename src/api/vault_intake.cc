@@ -1,5 +1,7 @@
 #include "api/vault_intake.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "api/canary.h"
 #include "common/logging.h"
@@ -23,11 +25,73 @@ absl::Status VaultIntake::Submit(v1::Record record) {
   return Take(std::move(record), std::move(entry)).status();
 }
 
-absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(v1::Record record,
-                                                    v1::AuditEntry entry) {
+absl::Status VaultIntake::CheckCaptureTime(const v1::Record& record) const {
+  const absl::Time now = vault_->clock()->Now();
+  const absl::Time first = FromProto(record.first_seen());
+  const absl::Time last =
+      record.has_last_seen() ? FromProto(record.last_seen()) : first;
+  if (first > now + max_clock_skew_ || last > now + max_clock_skew_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the record claims a capture time ",
+                     absl::FormatDuration(std::max(first, last) - now),
+                     " ahead of the vault's clock (at most ",
+                     absl::FormatDuration(max_clock_skew_),
+                     " is accepted): check the capture node's clock"));
+  }
+  if (last < first) {
+    return absl::InvalidArgumentError(
+        "the record's last_seen is before its first_seen");
+  }
+  return absl::OkStatus();
+}
+
+void VaultIntake::NoteDiskFull(bool full, absl::string_view why) {
+  std::string pending;
+  {
+    absl::MutexLock lock(&mu_);
+    if (disk_full_ == full) return;
+    disk_full_ = full;
+    if (full) {
+      pending_alert_ = absl::StrCat(
+          "the vault's disk was full from ", FormatTime(vault_->clock()->Now()),
+          ": intake refused with UNAVAILABLE (capture nodes retry): ", why);
+    }
+    pending = pending_alert_;
+  }
+  if (full) {
+    // Once per episode. A full disk may not take the alert's row: then it
+    // is stored when space returns, so officers see it either way.
+    if (vault_->TryRaiseAlert("critical", "disk_full", "system", pending)
+            .ok()) {
+      absl::MutexLock lock(&mu_);
+      pending_alert_.clear();
+    }
+    return;
+  }
+  spdlog::warn("intake resumed: the vault's disk has room again");
+  if (!pending.empty() &&
+      vault_->TryRaiseAlert("critical", "disk_full", "system", pending).ok()) {
+    absl::MutexLock lock(&mu_);
+    pending_alert_.clear();
+  }
+}
+
+absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(
+    v1::Record record, v1::AuditEntry entry,
+    absl::string_view submission_digest) {
+  if (absl::Status s = CheckCaptureTime(record); !s.ok()) return s;
+  const absl::Time now = vault_->clock()->Now();
   const v1::IntakeDecision decision = policy_->DecideIntake(record);
   int dropped = 0;
   v1::Record kept = policy::ApplyIntake(record, decision, &dropped);
+  // Deadlines run from the capture time, and never from a time later than
+  // the vault's now: a clock within the skew cannot buy extra retention.
+  if (const absl::Time first = FromProto(record.first_seen()); first > now) {
+    for (v1::Item& item : *kept.mutable_items()) {
+      *item.mutable_deadline() =
+          ToProto(FromProto(item.deadline()) - (first - now));
+    }
+  }
   if (dropped > 0) {
     absl::MutexLock lock(&mu_);
     dropped_[record.lane_id()] += static_cast<uint64_t>(dropped);
@@ -65,11 +129,13 @@ absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(v1::Record record,
       decoy_entry.add_item_ids(item.item_id());
     }
   }
-  absl::Status s = vault_->Intake(kept, std::move(entry));
+  absl::Status s = vault_->Intake(kept, std::move(entry), submission_digest);
   for (v1::Item& item : *kept.mutable_items()) {
     vault::Wipe(*item.mutable_content());
   }
+  if (vault::IsDiskFull(s)) NoteDiskFull(true, s.message());
   if (!s.ok()) return s;
+  NoteDiskFull(false, "");
   spdlog::info("stored record {} from lane {} ({} items, {} dropped by policy)",
                kept.record_id(), kept.lane_id(), kept.items_size(), dropped);
   if (plant) {

@@ -17,10 +17,21 @@ namespace lanevault::api {
 class VaultIntake final : public capture::RecordSink {
  public:
   // `canary_every`: plant a canary record beside one in this many records
-  // stored, on average (see canary.h); <= 0: none.
+  // stored, on average (see canary.h); <= 0: none. `max_clock_skew`: how far
+  // ahead of the vault's clock a claimed capture time may lie.
   VaultIntake(const policy::Policy* policy, vault::Vault* vault,
-              int canary_every = 0)
-      : policy_(policy), vault_(vault), canary_every_(canary_every) {}
+              int canary_every = 0,
+              absl::Duration max_clock_skew = absl::Minutes(5))
+      : policy_(policy),
+        vault_(vault),
+        canary_every_(canary_every),
+        max_clock_skew_(max_clock_skew) {}
+
+  // INVALID_ARGUMENT when the record's claimed capture times cannot be
+  // right by the vault's clock: later than now plus the allowed skew, or
+  // last seen before first seen. The vault's clock, not the submitter's,
+  // bounds how long evidence is kept.
+  absl::Status CheckCaptureTime(const v1::Record& record) const;
 
   // An in-process lane's crossing, logged as "lane:<lane id>".
   absl::Status Submit(v1::Record record) override;
@@ -31,18 +42,30 @@ class VaultIntake final : public capture::RecordSink {
     int items_dropped = 0;
   };
   // A crossing with the audit entry its caller prepared (who, how, the
-  // verdict so far); the intake fills in what was kept. ALREADY_EXISTS
-  // when that record id was taken in before.
-  absl::StatusOr<Kept> Take(v1::Record record, v1::AuditEntry entry);
+  // verdict so far); the intake fills in what was kept. Deadlines run from
+  // the capture time, but never from later than the vault's now.
+  // ALREADY_EXISTS only when the same submission (`submission_digest`, see
+  // Vault::SubmissionDigest) was stored before; INVALID_ARGUMENT for a
+  // record whose capture time fails CheckCaptureTime or whose ids clash;
+  // UNAVAILABLE (retry) when the vault cannot write, a full disk included,
+  // which is logged once per episode with an alert.
+  absl::StatusOr<Kept> Take(v1::Record record, v1::AuditEntry entry,
+                            absl::string_view submission_digest = "");
 
   // Items the policy dropped before they reached the vault, per lane.
   uint64_t ItemsDropped(absl::string_view lane_id) const;
 
  private:
+  // Logs and alerts the first failure of a full-disk episode, and its end.
+  void NoteDiskFull(bool full, absl::string_view why);
+
   const policy::Policy* policy_;
   vault::Vault* vault_;
   const int canary_every_;
+  const absl::Duration max_clock_skew_;
   mutable absl::Mutex mu_;
+  bool disk_full_ ABSL_GUARDED_BY(mu_) = false;
+  std::string pending_alert_ ABSL_GUARDED_BY(mu_);  // not yet stored
   absl::flat_hash_map<std::string, uint64_t> dropped_ ABSL_GUARDED_BY(mu_);
 };
 

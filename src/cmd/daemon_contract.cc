@@ -108,8 +108,8 @@ absl::StatusOr<std::unique_ptr<policy::Policy>> LoadPolicyInForce(
   return loaded;
 }
 
-void LogContractDecision(vault::Vault& vault, bool activated,
-                         const std::string& detail) {
+absl::Status LogContractDecision(vault::Vault& vault, bool activated,
+                                 const std::string& detail) {
   v1::AuditEntry e;
   *e.mutable_time() = ToProto(vault.clock()->Now());
   e.set_principal("system");
@@ -120,7 +120,9 @@ void LogContractDecision(vault::Vault& vault, bool activated,
   if (auto seq = vault.Audit(std::move(e)); !seq.ok()) {
     spdlog::error("cannot log the contract decision: {}",
                   seq.status().message());
+    return seq.status();
   }
+  return absl::OkStatus();
 }
 
 }  // namespace lanevault

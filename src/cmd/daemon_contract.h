@@ -25,9 +25,12 @@ int RequiredSignatures(const v1::ContractConfig& config);
 absl::StatusOr<std::unique_ptr<policy::Policy>> LoadPolicyInForce(
     const v1::ContractConfig& config, vault::Vault& vault);
 
-// Contract changes are decisions too: each goes into the access log.
-void LogContractDecision(vault::Vault& vault, bool activated,
-                         const std::string& detail);
+// Contract changes are decisions too: each goes into the access log. An
+// error means it could not be logged, and then the contract must not take
+// effect.
+[[nodiscard]] absl::Status LogContractDecision(vault::Vault& vault,
+                                               bool activated,
+                                               const std::string& detail);
 
 }  // namespace lanevault
 

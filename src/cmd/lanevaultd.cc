@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "api/checkpointer.h"
 #include "api/server.h"
@@ -44,6 +46,13 @@ ABSL_FLAG(int, passphrase_fd, -1,
           "passphrase.");
 ABSL_FLAG(bool, exit_when_lanes_done, false,
           "Exit once every lane's source has ended (for replays and tests).");
+ABSL_FLAG(bool, print_intake_key, false,
+          "Print the vault's intake public key (base64; capture nodes seal "
+          "their records to it) and exit.");
+ABSL_FLAG(bool, accept_rollback, false,
+          "Serve a vault whose database is older than its log anchor (a "
+          "restore made on purpose) instead of refusing it; logged, with a "
+          "critical alert.");
 
 namespace lanevault {
 namespace {
@@ -144,6 +153,19 @@ int Main(int argc, char** argv) {
   vault::VaultOptions vopts;
   vopts.database = config->vault().database();
   vopts.master_key_file = config->vault().master_key();
+  vopts.state_dir = config->state_dir().empty() ? vopts.database + ".state"
+                                                : config->state_dir();
+  switch (config->vault().integrity_check()) {
+    case v1::VaultConfig::INTEGRITY_CHECK_FULL:
+      vopts.integrity_check = vault::VaultOptions::IntegrityCheck::kFull;
+      break;
+    case v1::VaultConfig::INTEGRITY_CHECK_OFF:
+      vopts.integrity_check = vault::VaultOptions::IntegrityCheck::kOff;
+      break;
+    default:
+      vopts.integrity_check = vault::VaultOptions::IntegrityCheck::kQuick;
+  }
+  vopts.accept_rollback = absl::GetFlag(FLAGS_accept_rollback);
   vault::SecureBytes passphrase;
   if (const int fd = absl::GetFlag(FLAGS_passphrase_fd); fd >= 0) {
     auto read = vault::ReadSecret(fd);
@@ -161,24 +183,40 @@ int Main(int argc, char** argv) {
     std::printf("%s\n", (*vault)->LogVerifierKey().c_str());
     return 0;
   }
+  if (absl::GetFlag(FLAGS_print_intake_key)) {
+    std::printf(
+        "%s\n",
+        absl::Base64Escape((*vault)->intake_key().public_key()).c_str());
+    return 0;
+  }
   const float interval_s = config->vault().checkpoint_interval_s();
   api::Checkpointer checkpointer(
       vault->get(), absl::Seconds(interval_s > 0 ? interval_s : 3.0f));
   auto initial = LoadPolicyInForce(config->contract(), **vault);
   if (!initial.ok()) {
-    LogContractDecision(**vault, false,
-                        std::string(initial.status().message()));
+    LogContractDecision(**vault, false, std::string(initial.status().message()))
+        .IgnoreError();
     Fail(initial.status());
   }
-  LogContractDecision(**vault, true,
-                      absl::StrCat((*initial)->contract_id(), "@",
-                                   (*initial)->contract_version()));
+  // A contract takes effect only once its decision is in the log.
+  if (absl::Status s =
+          LogContractDecision(**vault, true,
+                              absl::StrCat((*initial)->contract_id(), "@",
+                                           (*initial)->contract_version()));
+      !s.ok()) {
+    Fail(absl::UnavailableError(absl::StrCat(
+        "the contract is not put in force, since its decision cannot be "
+        "logged: ",
+        s.message())));
+  }
   auto policy = std::make_unique<policy::PolicyHolder>(
       std::shared_ptr<const policy::Policy>(std::move(*initial)));
   const v1::ApiLimits& limits = config->api();
   api::VaultIntake intake(
       policy.get(), vault->get(),
-      limits.canary_every() != 0 ? limits.canary_every() : 200);
+      limits.canary_every() != 0 ? limits.canary_every() : 200,
+      absl::Seconds(limits.max_clock_skew_s() > 0 ? limits.max_clock_skew_s()
+                                                  : 300.0f));
 
   std::vector<std::unique_ptr<capture::Lane>> lanes;
   for (const v1::LaneConfig& lc : config->lanes()) {
@@ -201,6 +239,10 @@ int Main(int argc, char** argv) {
   }
   if (limits.lockout_refusals() != 0) {
     sopts.limits.lockout_refusals = limits.lockout_refusals();
+  }
+  if (limits.lockout_malformed_submissions() != 0) {
+    sopts.limits.lockout_malformed_submissions =
+        limits.lockout_malformed_submissions();
   }
   if (limits.lockout_window_s() > 0) {
     sopts.limits.lockout_window = absl::Seconds(limits.lockout_window_s());
@@ -235,6 +277,22 @@ int Main(int argc, char** argv) {
     }
   }
 
+  // Health follows the vault: once it finds damage it serves nothing, and
+  // says so to whoever watches grpc.health.v1.
+  absl::Notification stopping;
+  std::thread health_watch([&] {
+    bool serving = true;
+    while (!stopping.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+      const absl::Status health = (*vault)->Health();
+      if (health.ok() == serving) continue;
+      serving = health.ok();
+      (*server)->SetServing(serving);
+      if (!serving) {
+        spdlog::critical("health: NOT_SERVING: {}", health.message());
+      }
+    }
+  });
+
   // Retention: catch up on anything that fell due while we were down, then
   // sleep until each next deadline; also re-wraps keys after a rotation.
   (*vault)->StartMaintenance();
@@ -265,12 +323,21 @@ int Main(int argc, char** argv) {
       spdlog::error("SIGHUP: new contract refused, {} v{} stays in force: {}",
                     policy->contract_id(), policy->contract_version(),
                     next.status().message());
-      LogContractDecision(**vault, false, std::string(next.status().message()));
+      LogContractDecision(**vault, false, std::string(next.status().message()))
+          .IgnoreError();
       continue;
     }
-    LogContractDecision(
-        **vault, true,
-        absl::StrCat((*next)->contract_id(), "@", (*next)->contract_version()));
+    if (absl::Status s =
+            LogContractDecision(**vault, true,
+                                absl::StrCat((*next)->contract_id(), "@",
+                                             (*next)->contract_version()));
+        !s.ok()) {
+      spdlog::error(
+          "SIGHUP: new contract not put in force (its decision cannot be "
+          "logged: {}); {} v{} stays",
+          s.message(), policy->contract_id(), policy->contract_version());
+      continue;
+    }
     policy->Replace(std::shared_ptr<const policy::Policy>(std::move(*next)));
   }
   spdlog::info("signal {}: stopping lanes and API", signal_number);
@@ -280,6 +347,8 @@ int Main(int argc, char** argv) {
   (*server)->Shutdown(absl::Seconds(
       limits.shutdown_grace_s() > 0 ? limits.shutdown_grace_s() : 10.0f));
   (*server)->Wait();
+  stopping.Notify();
+  health_watch.join();
   (*vault)->StopMaintenance();
   checkpointer.Stop();  // a final signed head that covers everything logged
   spdlog::info("stopped");

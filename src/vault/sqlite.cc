@@ -1,8 +1,33 @@
 #include "vault/sqlite.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 
 namespace lanevault::vault {
+namespace {
+
+bool IsStructuralDamage(int code) {
+  return (code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB;
+}
+
+}  // namespace
+
+void DamageLatch::Trip(absl::string_view what) {
+  absl::MutexLock lock(&mu_);
+  if (!what_.empty()) return;
+  what_ = std::string(what);
+  spdlog::critical(
+      "VAULT OUT OF SERVICE: the database is damaged ({}); nothing more is "
+      "read or written. Stop the daemon and restore from a backup.",
+      what_);
+}
+
+absl::Status DamageLatch::Check() const {
+  absl::MutexLock lock(&mu_);
+  if (what_.empty()) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      "the vault is out of service: its database is damaged (", what_, ")"));
+}
 
 absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db) {
   const std::string message = absl::StrCat(
@@ -63,7 +88,9 @@ absl::StatusOr<bool> Statement::Step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return SqliteStatus(rc, "sqlite step", db_);
+  absl::Status s = SqliteStatus(rc, "sqlite step", db_);
+  if (IsStructuralDamage(rc) && damage_ != nullptr) damage_->Trip(s.message());
+  return s;
 }
 
 absl::Status Statement::Run() {
@@ -139,6 +166,7 @@ Database& Database::operator=(Database&& o) noexcept {
     if (db_ != nullptr) sqlite3_close(db_);
     db_ = o.db_;
     cache_ = std::move(o.cache_);
+    damage_ = std::move(o.damage_);
     o.db_ = nullptr;
     o.cache_.clear();
   }
@@ -146,31 +174,40 @@ Database& Database::operator=(Database&& o) noexcept {
 }
 
 absl::StatusOr<Statement> Database::Cached(const char* sql) {
+  if (absl::Status s = damage_->Check(); !s.ok()) return s;
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
     sqlite3_stmt* stmt = nullptr;
     const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT,
                                       &stmt, nullptr);
-    if (rc != SQLITE_OK) return SqliteStatus(rc, "sqlite prepare", db_);
+    if (rc != SQLITE_OK) return Failed(rc, "sqlite prepare");
     it = cache_.emplace(sql, stmt).first;
   }
-  return Statement(db_, it->second, /*owned=*/false);
+  return Statement(db_, it->second, damage_.get(), /*owned=*/false);
+}
+
+absl::Status Database::Failed(int code, absl::string_view context) {
+  absl::Status s = SqliteStatus(code, context, db_);
+  if (IsStructuralDamage(code)) damage_->Trip(s.message());
+  return s;
 }
 
 absl::Status Database::Exec(absl::string_view sql) {
+  if (absl::Status s = damage_->Check(); !s.ok()) return s;
   char* error = nullptr;
   const int rc =
       sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &error);
   sqlite3_free(error);
-  return SqliteStatus(rc, "sqlite exec", db_);
+  return rc == SQLITE_OK ? absl::OkStatus() : Failed(rc, "sqlite exec");
 }
 
 absl::StatusOr<Statement> Database::Prepare(absl::string_view sql) {
+  if (absl::Status s = damage_->Check(); !s.ok()) return s;
   sqlite3_stmt* stmt = nullptr;
   const int rc = sqlite3_prepare_v2(
       db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
-  if (rc != SQLITE_OK) return SqliteStatus(rc, "sqlite prepare", db_);
-  return Statement(db_, stmt);
+  if (rc != SQLITE_OK) return Failed(rc, "sqlite prepare");
+  return Statement(db_, stmt, damage_.get());
 }
 
 absl::StatusOr<Transaction> Transaction::Begin(Database& db) {
@@ -179,7 +216,10 @@ absl::StatusOr<Transaction> Transaction::Begin(Database& db) {
 }
 
 Transaction::~Transaction() {
-  if (!done_) db_->Exec("ROLLBACK").IgnoreError();
+  // Not through Exec: a rollback must run even on a connection that has
+  // just found damage, so nothing half-written stays.
+  if (!done_)
+    sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
 absl::Status Transaction::Commit() {

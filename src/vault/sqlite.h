@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,20 +16,37 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 
 namespace lanevault::vault {
 
 absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db);
 
+// Tripped once SQLite reports the file's structure damaged (SQLITE_CORRUPT,
+// SQLITE_NOTADB). From then on the connection refuses every statement with
+// UNAVAILABLE naming the damage: a vault that finds damage stops instead of
+// writing on, and says so once (a critical log line), not on every call.
+class DamageLatch {
+ public:
+  void Trip(absl::string_view what);
+  // OK, or UNAVAILABLE naming the first damage found.
+  absl::Status Check() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::string what_ ABSL_GUARDED_BY(mu_);
+};
+
 class Statement {
  public:
   // An owned statement is finalized on destruction; a borrowed one (from
   // Database::Cached) is only reset, so it can be stepped again cheaply.
-  Statement(sqlite3* db, sqlite3_stmt* stmt, bool owned = true)
-      : db_(db), stmt_(stmt), owned_(owned) {}
+  Statement(sqlite3* db, sqlite3_stmt* stmt, DamageLatch* damage,
+            bool owned = true)
+      : db_(db), stmt_(stmt), damage_(damage), owned_(owned) {}
   ~Statement();
   Statement(Statement&& o) noexcept
-      : db_(o.db_), stmt_(o.stmt_), owned_(o.owned_) {
+      : db_(o.db_), stmt_(o.stmt_), damage_(o.damage_), owned_(o.owned_) {
     o.stmt_ = nullptr;
   }
   Statement(const Statement&) = delete;
@@ -53,6 +71,7 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  DamageLatch* damage_;
   bool owned_;
 };
 
@@ -63,7 +82,8 @@ class Database {
   static absl::StatusOr<Database> Open(const std::string& path,
                                        const std::string& vfs = "");
   ~Database();
-  Database(Database&& o) noexcept : db_(o.db_), cache_(std::move(o.cache_)) {
+  Database(Database&& o) noexcept
+      : db_(o.db_), cache_(std::move(o.cache_)), damage_(std::move(o.damage_)) {
     o.db_ = nullptr;
     o.cache_.clear();
   }
@@ -77,12 +97,18 @@ class Database {
   // must be a string literal (its address is the cache key).
   absl::StatusOr<Statement> Cached(const char* sql);
   sqlite3* handle() { return db_; }
+  // Shared with the statements; outlives moves of the Database.
+  std::shared_ptr<DamageLatch> damage() const { return damage_; }
 
  private:
-  explicit Database(sqlite3* db) : db_(db) {}
+  explicit Database(sqlite3* db)
+      : db_(db), damage_(std::make_shared<DamageLatch>()) {}
   void FinalizeCached();
+  // The error for `code`; trips the damage latch when it is damage.
+  absl::Status Failed(int code, absl::string_view context);
   sqlite3* db_ = nullptr;
   absl::flat_hash_map<const char*, sqlite3_stmt*> cache_;
+  std::shared_ptr<DamageLatch> damage_;
 };
 
 // BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless Commit()

@@ -168,6 +168,16 @@ CREATE TABLE contract_proposals(
 -- Refusals per principal in a window decide lockouts.
 CREATE INDEX audit_refusals ON audit_log(principal, time_us) WHERE verdict = 2;
 )sql",
+    // 4: what each refusal counts towards (entries from before counted
+    // towards the lockout, as they did), and the keyed digest of what a
+    // capture node submitted, so a resubmission is told from a clash.
+    R"sql(
+ALTER TABLE audit_log ADD COLUMN refusal_count INTEGER NOT NULL DEFAULT 1;
+DROP INDEX audit_refusals;
+CREATE INDEX audit_refusals_by_count
+  ON audit_log(principal, refusal_count, time_us) WHERE verdict = 2;
+ALTER TABLE records ADD COLUMN submission_digest BLOB;
+)sql",
 };
 
 }  // namespace

@@ -46,19 +46,22 @@ std::vector<absl::Status> SqliteStore::PutRecords(
     }
     merkle::CompactRange attempt = edge;
     absl::Status s = InsertRecordLocked(rows[i].record);
+    bool log_failed = false;
     if (s.ok()) {
       absl::StatusOr<uint64_t> seq = AppendLocked(rows[i].audit, attempt);
       if (seq.ok()) {
         rows[i].audit.set_sequence(*seq);
       } else {
         s = seq.status();
+        log_failed = true;
       }
     }
     if (s.ok()) {
       edge = std::move(attempt);
-    } else if (sqlite3_get_autocommit(db_.handle())) {
+    } else if (sqlite3_get_autocommit(db_.handle()) || log_failed) {
       // SQLite rolled the whole transaction back itself (a full disk, an
-      // I/O error): no record of this group was stored.
+      // I/O error), or the log cannot take the entry: no record of this
+      // group is stored (the transaction is rolled back on return).
       std::fill(out.begin(), out.end(), s);
       return out;
     } else {
@@ -71,7 +74,7 @@ std::vector<absl::Status> SqliteStore::PutRecords(
     std::fill(out.begin(), out.end(), s);
     return out;
   }
-  edge_ = std::move(edge);
+  AdoptEdgeLocked(std::move(edge));
   return out;
 }
 
@@ -80,7 +83,7 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
   absl::StatusOr<Statement> ins = db_.Cached(
       "INSERT INTO records(record_id, lane_id, checkpoint_id, "
       "first_seen_us, last_seen_us, contract_id, contract_version, "
-      "item_count) VALUES(?,?,?,?,?,?,?,?)");
+      "item_count, submission_digest) VALUES(?,?,?,?,?,?,?,?,?)");
   if (!ins.ok()) return ins.status();
   ins->Bind(1, r.record_id())
       .Bind(2, r.lane_id())
@@ -90,7 +93,15 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
       .Bind(6, r.contract_id())
       .Bind(7, static_cast<int64_t>(r.contract_version()))
       .Bind(8, static_cast<int64_t>(record.items.size()));
-  if (absl::Status s = ins->Run(); !s.ok()) return s;
+  if (!record.submission_digest.empty()) {
+    ins->BindBlob(9, record.submission_digest);
+  }
+  if (absl::Status s = ins->Run(); !s.ok()) {
+    if (absl::IsAlreadyExists(s)) {
+      return absl::AlreadyExistsError("this record id is already stored");
+    }
+    return s;
+  }
   for (const StoredItem& it : record.items) {
     absl::StatusOr<Statement> one = db_.Cached(
         "INSERT INTO items(record_id, item_id, category, deadline_us, "
@@ -104,7 +115,13 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
         .Bind(5, static_cast<int64_t>(it.sealed.key_version));
     if (!it.plate_blind_index.empty()) one->BindBlob(6, it.plate_blind_index);
     one->BindBlob(7, it.sealed.wrapped_key).BindBlob(8, it.sealed.ciphertext);
-    if (absl::Status s = one->Run(); !s.ok()) return s;
+    if (absl::Status s = one->Run(); !s.ok()) {
+      if (absl::IsAlreadyExists(s)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("item id ", it.item_id, " is already used"));
+      }
+      return s;
+    }
   }
   if (!record.canary_mark.empty()) {
     absl::StatusOr<Statement> mark =
@@ -114,6 +131,37 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
     if (absl::Status s = mark->Run(); !s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> SqliteStore::SubmissionDigest(
+    absl::string_view record_id) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> q =
+      db_.Cached("SELECT submission_digest FROM records WHERE record_id = ?");
+  if (!q.ok()) return q.status();
+  q->Bind(1, record_id);
+  absl::StatusOr<bool> row = q->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(absl::StrCat("no record ", record_id));
+  return q->Blob(0);
+}
+
+absl::Status SqliteStore::CheckIntegrity(bool full) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> q = db_.Prepare(full ? "PRAGMA integrity_check(20)"
+                                                 : "PRAGMA quick_check(20)");
+  if (!q.ok()) return q.status();
+  std::vector<std::string> problems;
+  while (true) {
+    absl::StatusOr<bool> row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    if (q->Text(0) != "ok") problems.push_back(q->Text(0));
+  }
+  if (problems.empty()) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat(
+      full ? "integrity_check" : "quick_check", " found ", problems.size(),
+      problems.size() >= 20 ? "+" : "", " problem(s), first: ", problems[0]));
 }
 
 absl::StatusOr<std::vector<std::string>> SqliteStore::FindPlate(
@@ -237,7 +285,7 @@ absl::StatusOr<uint64_t> SqliteStore::AppendAuditBatch(
     if (!seq.ok()) return seq.status();
   }
   if (absl::Status s = tx->Commit(); !s.ok()) return s;
-  edge_ = std::move(edge);
+  AdoptEdgeLocked(std::move(edge));
   return first;
 }
 
@@ -420,6 +468,17 @@ absl::StatusOr<uint64_t> SqliteStore::CountRecords() {
   return static_cast<uint64_t>(q->Int(0));
 }
 
+void SqliteStore::AdoptEdgeLocked(merkle::CompactRange edge) {
+  const bool grew = edge.size() != edge_.size();
+  edge_ = std::move(edge);
+  if (grew && log_listener_) log_listener_(edge_.size(), edge_.Root());
+}
+
+void SqliteStore::SetLogListener(LogListener listener) {
+  absl::MutexLock lock(&mu_);
+  log_listener_ = std::move(listener);
+}
+
 absl::Status SqliteStore::WithRecord(const absl::Status& s,
                                      absl::string_view record_id) {
   return absl::Status(s.code(),
@@ -468,7 +527,7 @@ absl::StatusOr<uint64_t> SqliteStore::AppendLocked(v1::AuditEntry entry,
   const std::string bytes = entry.SerializeAsString();
   absl::StatusOr<Statement> ins = db_.Cached(
       "INSERT INTO audit_log(sequence, time_us, principal, record_id, "
-      "action, verdict, entry) VALUES(?,?,?,?,?,?,?)");
+      "action, verdict, entry, refusal_count) VALUES(?,?,?,?,?,?,?,?)");
   if (!ins.ok()) return ins.status();
   ins->Bind(1, static_cast<int64_t>(seq))
       .Bind(2, ToUnixMicrosSaturated(FromProto(entry.time())))
@@ -476,8 +535,21 @@ absl::StatusOr<uint64_t> SqliteStore::AppendLocked(v1::AuditEntry entry,
       .Bind(4, entry.record_id())
       .Bind(5, static_cast<int64_t>(entry.action()))
       .Bind(6, static_cast<int64_t>(entry.verdict()))
-      .BindBlob(7, bytes);
-  if (absl::Status s = ins->Run(); !s.ok()) return s;
+      .BindBlob(7, bytes)
+      .Bind(8, static_cast<int64_t>(entry.verdict() == v1::VERDICT_DENY
+                                        ? entry.refusal_count()
+                                        : v1::REFUSAL_COUNT_NONE));
+  if (absl::Status s = ins->Run(); !s.ok()) {
+    if (absl::IsAlreadyExists(s)) {
+      // Our copy of the tree's edge says the position is free and the file
+      // says it is taken: someone else wrote this log. Nothing may be
+      // acknowledged on top of that.
+      return absl::InternalError(
+          absl::StrCat("access log position ", seq,
+                       " is already taken: another process writes this vault"));
+    }
+    return s;
+  }
   for (const auto& node : edge.Append(merkle::LeafHash(bytes))) {
     absl::StatusOr<Statement> put =
         db_.Cached("INSERT INTO audit_nodes(level, idx, hash) VALUES(?, ?, ?)");

@@ -69,13 +69,16 @@ absl::Status SqliteStore::DeleteLockout(absl::string_view principal,
 }
 
 absl::StatusOr<uint32_t> SqliteStore::CountRefusals(absl::string_view principal,
+                                                    v1::RefusalCount counted,
                                                     absl::Time since) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Statement> q = db_.Cached(
-      "SELECT COUNT(*) FROM audit_log WHERE principal = ? AND time_us >= ? "
-      "AND verdict = 2");
+      "SELECT COUNT(*) FROM audit_log WHERE principal = ? AND "
+      "refusal_count = ? AND time_us >= ? AND verdict = 2");
   if (!q.ok()) return q.status();
-  q->Bind(1, principal).Bind(2, ToUnixMicrosSaturated(since));
+  q->Bind(1, principal)
+      .Bind(2, static_cast<int64_t>(counted))
+      .Bind(3, ToUnixMicrosSaturated(since));
   absl::StatusOr<bool> row = q->Step();
   if (!row.ok()) return row.status();
   return static_cast<uint32_t>(q->Int(0));

@@ -23,7 +23,8 @@ absl::Status MigrateSchema(Database& db);
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(Database db) : db_(std::move(db)) {}
+  explicit SqliteStore(Database db)
+      : damage_(db.damage()), db_(std::move(db)) {}
 
   absl::Status Init();
 
@@ -67,6 +68,11 @@ class SqliteStore final : public Store {
   absl::StatusOr<uint64_t> CountRecords() override;
 
   std::vector<absl::Status> PutRecords(std::vector<IntakeRow>& rows) override;
+  absl::StatusOr<std::string> SubmissionDigest(
+      absl::string_view record_id) override;
+  absl::Status Health() override { return damage_->Check(); }
+  absl::Status CheckIntegrity(bool full) override;
+  void SetLogListener(LogListener listener) override;
   absl::StatusOr<std::vector<std::string>> FindPlate(
       absl::string_view blind_index, absl::Time now, int limit) override;
 
@@ -112,6 +118,7 @@ class SqliteStore final : public Store {
   absl::Status DeleteLockout(absl::string_view principal,
                              v1::AuditEntry audit) override;
   absl::StatusOr<uint32_t> CountRefusals(absl::string_view principal,
+                                         v1::RefusalCount counted,
                                          absl::Time since) override;
   absl::StatusOr<bool> HasCanaryMark(absl::string_view mark) override;
 
@@ -139,6 +146,10 @@ class SqliteStore final : public Store {
   // subtree per set bit of the size, largest first.
   absl::Status LoadTreeEdge() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Takes a committed range as the tree and tells the listener.
+  void AdoptEdgeLocked(merkle::CompactRange edge)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   absl::StatusOr<std::string> ReadNodeLocked(int level, uint64_t index)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -148,9 +159,12 @@ class SqliteStore final : public Store {
                                         merkle::CompactRange& edge)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Its own lock: Health() answers while a statement runs.
+  const std::shared_ptr<DamageLatch> damage_;
   absl::Mutex mu_;
   Database db_ ABSL_GUARDED_BY(mu_);
   merkle::CompactRange edge_ ABSL_GUARDED_BY(mu_);  // committed tree only
+  LogListener log_listener_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace lanevault::vault

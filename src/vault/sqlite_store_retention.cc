@@ -22,7 +22,7 @@ absl::Status SqliteStore::WithAuditLocked(
   absl::StatusOr<uint64_t> seq = AppendLocked(std::move(audit), edge);
   if (!seq.ok()) return seq.status();
   if (absl::Status s = tx->Commit(); !s.ok()) return s;
-  edge_ = std::move(edge);
+  AdoptEdgeLocked(std::move(edge));
   return absl::OkStatus();
 }
 
@@ -104,7 +104,7 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
     result.records += static_cast<uint64_t>(sqlite3_changes(db_.handle()));
   }
   if (absl::Status s = tx->Commit(); !s.ok()) return s;
-  edge_ = std::move(edge);
+  AdoptEdgeLocked(std::move(edge));
   return result;
 }
 

@@ -2,6 +2,7 @@
 #define LANEVAULT_VAULT_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,9 @@ struct StoredRecord {
   std::vector<StoredItem> items;
   // Decoys only, at intake: the keyed mark that names the record a canary.
   std::string canary_mark;
+  // Records a capture node submitted: the keyed digest of what it sent, so a
+  // resubmission is recognised as the same one (empty otherwise).
+  std::string submission_digest;
 };
 
 struct RecordQuery {
@@ -166,12 +170,34 @@ class Store {
 
   // Stores each record with its audit entry (whose sequence number is set),
   // many records in one transaction (group commit: one fsync). Each record
-  // succeeds or fails on its own: ALREADY_EXISTS for a duplicate id, and
-  // nothing of it is written. If the transaction cannot commit, every
-  // record gets that error (RESOURCE_EXHAUSTED when the disk is full,
-  // UNAVAILABLE on I/O errors). Returns one status per row, in order.
+  // succeeds or fails on its own, and nothing of a failed one is written:
+  // ALREADY_EXISTS only when its record id is taken (see
+  // SubmissionDigest), INVALID_ARGUMENT when an item id is. If the
+  // transaction cannot commit, every record gets that error
+  // (RESOURCE_EXHAUSTED when the disk is full, UNAVAILABLE on I/O errors);
+  // INTERNAL when the access log's next position is taken, which means
+  // another writer: then nothing is stored. Returns one status per row.
   virtual std::vector<absl::Status> PutRecords(
       std::vector<IntakeRow>& rows) = 0;
+
+  // The submission digest stored with a record ("" when it has none);
+  // NOT_FOUND for an unknown id.
+  virtual absl::StatusOr<std::string> SubmissionDigest(
+      absl::string_view record_id) = 0;
+
+  // OK while the store can serve; UNAVAILABLE naming the damage once it
+  // has found its files damaged (then it refuses everything).
+  virtual absl::Status Health() = 0;
+  // Called after every commit that grows the access log, with the log's new
+  // size and root, under the store's lock: it must be quick and must not
+  // call back into the store.
+  using LogListener =
+      std::function<void(uint64_t size, const std::string& root)>;
+  virtual void SetLogListener(LogListener listener) = 0;
+
+  // Checks the files' structure (SQLite's quick_check, or the slower
+  // integrity_check with `full`): DATA_LOSS naming the first problem.
+  virtual absl::Status CheckIntegrity(bool full) = 0;
 
   // Records with an unexpired plate-text item under this blind index, at
   // most `limit`, ordered by id.
@@ -305,8 +331,10 @@ class Store {
   // Deletes the lockout with its audit entry; NOT_FOUND when there is none.
   virtual absl::Status DeleteLockout(absl::string_view principal,
                                      v1::AuditEntry audit) = 0;
-  // Refused calls by `principal` logged since `since`.
+  // Refusals of `principal` logged since `since` that count towards
+  // `counted` (see v1::RefusalCount).
   virtual absl::StatusOr<uint32_t> CountRefusals(absl::string_view principal,
+                                                 v1::RefusalCount counted,
                                                  absl::Time since) = 0;
   virtual absl::StatusOr<bool> HasCanaryMark(absl::string_view mark) = 0;
 

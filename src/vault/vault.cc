@@ -2,10 +2,13 @@
 
 #include <algorithm>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/files.h"
+#include "common/logging.h"
 #include "common/time_util.h"
 #include "vault/checkpoint.h"
 #include "vault/maintainer.h"
@@ -34,6 +37,29 @@ std::string ItemAssociatedData(absl::string_view record_id,
   AppendField(ad, absl::StrCat(contract_version));
   AppendField(ad, absl::StrCat(ToUnixMicrosSaturated(deadline)));
   return ad;
+}
+
+namespace {
+
+constexpr absl::string_view kGonePayload = "lanevault.dev/gone";
+constexpr absl::string_view kDiskFullPayload = "lanevault.dev/disk-full";
+
+}  // namespace
+
+absl::Status GoneError(absl::string_view message) {
+  absl::Status s = absl::NotFoundError(message);
+  s.SetPayload(kGonePayload, absl::Cord("1"));
+  return s;
+}
+
+bool IsGone(const absl::Status& status) {
+  return absl::IsNotFound(status) &&
+         status.GetPayload(kGonePayload).has_value();
+}
+
+bool IsDiskFull(const absl::Status& status) {
+  return absl::IsUnavailable(status) &&
+         status.GetPayload(kDiskFullPayload).has_value();
 }
 
 namespace {
@@ -82,6 +108,7 @@ Vault::Vault(std::unique_ptr<Store> store, MasterKey& master,
       plates_(BlindIndex::DeriveFrom(master)),
       canary_marks_(BlindIndex::DeriveFrom(master, 2, "lvcanary")),
       idempotent_ids_(BlindIndex::DeriveFrom(master, 3, "lvidempo")),
+      submissions_(BlindIndex::DeriveFrom(master, 4, "lvsubmit")),
       intake_key_(IntakeKey::DeriveFrom(master)),
       keys_(std::move(master)),
       origin_(std::move(origin)),
@@ -91,16 +118,115 @@ Vault::~Vault() { StopMaintenance(); }
 
 absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
   if (absl::Status s = InitCrypto(); !s.ok()) return s;
+  // One owner per vault: a second process would keep its own position in
+  // the access log and lose every intake that collides with ours.
+  absl::StatusOr<std::unique_ptr<FileLock>> lock =
+      FileLock::Acquire(opts.database + ".lock");
+  if (!lock.ok()) {
+    return absl::Status(lock.status().code(),
+                        absl::StrCat("vault ", opts.database,
+                                     " is in use: ", lock.status().message()));
+  }
   absl::StatusOr<std::unique_ptr<Store>> store =
       OpenSqliteStore(opts.database, opts.sqlite);
   if (!store.ok()) return store.status();
+  if (opts.integrity_check != VaultOptions::IntegrityCheck::kOff) {
+    const bool full =
+        opts.integrity_check == VaultOptions::IntegrityCheck::kFull;
+    if (absl::Status s = (*store)->CheckIntegrity(full); !s.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          "vault ", opts.database, " is damaged and is not served (",
+          s.message(), "); restore it from a backup"));
+    }
+  }
   absl::StatusOr<MasterKey> key = LoadMasterKey(opts, **store);
   if (!key.ok()) return key.status();
   std::unique_ptr<Vault> vault(
       new Vault(std::move(*store), *key, opts.log_origin, opts.clock));
+  vault->lock_ = std::move(*lock);
   if (absl::Status s = vault->LoadKeys(); !s.ok()) return s;
   if (absl::Status s = vault->LoadLockouts(); !s.ok()) return s;
+  if (!opts.state_dir.empty()) {
+    if (absl::Status s = MakeDirectories(opts.state_dir); !s.ok()) return s;
+    absl::StatusOr<std::unique_ptr<LogAnchor>> anchor =
+        LogAnchor::Open(opts.state_dir + "/log-anchor");
+    if (!anchor.ok()) return anchor.status();
+    if (absl::Status s =
+            vault->CheckAnchor(std::move(*anchor), opts.accept_rollback);
+        !s.ok()) {
+      return s;
+    }
+  }
   return vault;
+}
+
+absl::Status Vault::CheckAnchor(std::unique_ptr<LogAnchor> anchor,
+                                bool accept_rollback) {
+  absl::StatusOr<std::optional<LogAnchor::Head>> last = anchor->Read();
+  if (!last.ok()) return last.status();
+  const uint64_t size = store_->AuditSize();
+  std::string problem;
+  if (last->has_value()) {
+    const LogAnchor::Head& head = **last;
+    if (head.size > size) {
+      problem = absl::StrCat(
+          "the access log has ", size, " entries but had ", head.size,
+          " at its last commit: the database was rolled back or truncated "
+          "(an older copy put back, or its WAL cut short), so acknowledged "
+          "records may be missing");
+    } else {
+      absl::StatusOr<merkle::Hash> root =
+          merkle::RootHash(head.size, [this](int level, uint64_t index) {
+            return store_->AuditSubtree(level, index);
+          });
+      if (!root.ok()) {
+        problem = absl::StrCat("the access log's tree cannot be read: ",
+                               root.status().message());
+      } else if (*root != head.root) {
+        problem = absl::StrCat("the access log's first ", head.size,
+                               " entries no longer hash to the root they "
+                               "had: the log was rewritten");
+      }
+    }
+  }
+  if (!problem.empty()) {
+    RaiseAlert("critical", "vault_rollback", "system", problem);
+    if (!accept_rollback) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "REFUSING TO SERVE: ", problem, " (anchor ", anchor->path(),
+          "). If this is a restore made on purpose, start once with "
+          "--accept_rollback"));
+    }
+    v1::AuditEntry e = SystemEntry(v1::ACTION_MANAGE_CONTRACT);
+    e.set_reason_code("rollback_accepted");
+    e.set_detail(problem);
+    if (absl::StatusOr<uint64_t> seq = Audit(std::move(e)); !seq.ok()) {
+      return seq.status();
+    }
+  }
+  // From here every commit that grows the log moves the anchor.
+  LogAnchor* raw = anchor.get();
+  anchor_ = std::move(anchor);
+  store_->SetLogListener([raw](uint64_t n, const std::string& root) {
+    if (absl::Status s = raw->Note({n, root}); !s.ok()) {
+      spdlog::error("the log anchor cannot be kept current: {}", s.message());
+    }
+  });
+  absl::StatusOr<merkle::Hash> root =
+      merkle::RootHash(store_->AuditSize(), [this](int level, uint64_t index) {
+        return store_->AuditSubtree(level, index);
+      });
+  if (!root.ok()) return root.status();
+  if (absl::Status s = raw->Note({store_->AuditSize(), *root}); !s.ok()) {
+    return s;
+  }
+  return raw->Sync();
+}
+
+absl::Status Vault::Health() { return store_->Health(); }
+
+std::string Vault::SubmissionDigest(absl::string_view submission) const {
+  return submissions_.Mac(submission);
 }
 
 absl::Status Vault::LoadKeys() {
@@ -132,8 +258,9 @@ v1::AuditEntry Vault::SystemEntry(v1::Action action) const {
   return e;
 }
 
-absl::Status Vault::Intake(const v1::Record& record, v1::AuditEntry audit) {
-  return Keep(record, std::move(audit), /*canary=*/false);
+absl::Status Vault::Intake(const v1::Record& record, v1::AuditEntry audit,
+                           absl::string_view submission_digest) {
+  return Keep(record, std::move(audit), /*canary=*/false, submission_digest);
 }
 
 absl::Status Vault::PlantCanary(const v1::Record& decoy, v1::AuditEntry audit) {
@@ -153,7 +280,7 @@ std::string Vault::IdempotentRecordId(absl::string_view lane_id,
 }
 
 absl::Status Vault::Keep(const v1::Record& record, v1::AuditEntry audit,
-                         bool canary) {
+                         bool canary, absl::string_view submission_digest) {
   if (record.record_id().empty() || record.lane_id().empty()) {
     return absl::InvalidArgumentError("a record needs an id and a lane");
   }
@@ -173,6 +300,7 @@ absl::Status Vault::Keep(const v1::Record& record, v1::AuditEntry audit,
   s.set_contract_id(record.contract_id());
   s.set_contract_version(record.contract_version());
   if (canary) stored.canary_mark = canary_marks_.Mac(record.record_id());
+  stored.submission_digest = std::string(submission_digest);
   absl::Time earliest = absl::InfiniteFuture();
   for (const v1::Item& item : record.items()) {
     if (item.item_id().empty() || !item.has_deadline()) {
@@ -199,9 +327,36 @@ absl::Status Vault::Keep(const v1::Record& record, v1::AuditEntry audit,
     if (!sealed.ok()) return sealed.status();
     out.sealed = std::move(*sealed);
   }
-  if (absl::Status st = Commit(std::move(row)); !st.ok()) return st;
+  if (absl::Status st = Commit(std::move(row)); !st.ok()) {
+    return ExplainIntakeFailure(st, record.record_id(), submission_digest);
+  }
   NoteDeadline(earliest);
   return absl::OkStatus();
+}
+
+absl::Status Vault::ExplainIntakeFailure(const absl::Status& failure,
+                                         absl::string_view record_id,
+                                         absl::string_view submission_digest) {
+  if (absl::IsResourceExhausted(failure)) {
+    // A full disk is not the submitter's fault and passes: retry.
+    absl::Status s = absl::UnavailableError(failure.message());
+    s.SetPayload(kDiskFullPayload, absl::Cord("1"));
+    return s;
+  }
+  if (!absl::IsAlreadyExists(failure)) return failure;
+  // Only the same submission, recognised by its digest, was acknowledged
+  // before; anything else under a taken id is a clash, never an OK.
+  absl::StatusOr<std::string> stored = store_->SubmissionDigest(record_id);
+  if (!stored.ok()) return stored.status();
+  if (!submission_digest.empty() && *stored == submission_digest) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "record ", record_id, " was stored before from the same submission"));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "record id ", record_id, " is already used by another record",
+      submission_digest.empty()
+          ? ""
+          : " (an idempotency key reused with different content)"));
 }
 
 // Group commit, as in LevelDB's DBImpl::Write: writers queue up; the one at
@@ -267,9 +422,22 @@ absl::StatusOr<StoredRecord> Vault::Fetch(absl::string_view record_id,
                                           absl::string_view principal) {
   absl::StatusOr<StoredRecord> stored = store_->GetRecord(record_id);
   if (absl::IsDataLoss(stored.status())) {
-    RaiseAlert("critical", "data_loss", principal, stored.status().message());
+    RaiseDamageAlert(record_id, principal, stored.status().message());
   }
   return stored;
+}
+
+void Vault::RaiseDamageAlert(absl::string_view record_id,
+                             absl::string_view principal,
+                             absl::string_view message) {
+  {
+    absl::MutexLock lock(&alerted_mu_);
+    if (!alerted_damage_.insert(std::string(record_id)).second) {
+      spdlog::error("DATA LOSS (alert already raised): {}", message);
+      return;
+    }
+  }
+  RaiseAlert("critical", "data_loss", principal, message);
 }
 
 absl::StatusOr<bool> Vault::HeldForCase(const StoredRecord& record,
@@ -289,8 +457,9 @@ absl::StatusOr<bool> Vault::HeldForCase(const StoredRecord& record,
 
 absl::StatusOr<v1::RecordSummary> Vault::Describe(absl::string_view record_id,
                                                   absl::string_view case_id,
-                                                  absl::string_view item_id) {
-  absl::StatusOr<StoredRecord> stored = Fetch(record_id, "system");
+                                                  absl::string_view item_id,
+                                                  absl::string_view principal) {
+  absl::StatusOr<StoredRecord> stored = Fetch(record_id, principal);
   if (!stored.ok()) return stored.status();
   const absl::Time now = clock_->Now();
   absl::StatusOr<bool> held = HeldForCase(*stored, case_id, now);
@@ -302,10 +471,18 @@ absl::StatusOr<v1::RecordSummary> Vault::Describe(absl::string_view record_id,
     if (item.deadline > now || *held) summary.add_categories(item.category);
   }
   if (summary.categories().empty()) {
-    return absl::NotFoundError(
-        item_id.empty()
-            ? absl::StrCat("no record ", record_id)
-            : absl::StrCat("no item ", item_id, " in record ", record_id));
+    const bool had_item =
+        item_id.empty() ||
+        std::any_of(stored->items.begin(), stored->items.end(),
+                    [&](const StoredItem& i) { return i.item_id == item_id; });
+    if (!had_item) {
+      return absl::NotFoundError(
+          absl::StrCat("no item ", item_id, " in record ", record_id));
+    }
+    // Past its deadline: it answers as a missing one does.
+    return GoneError(item_id.empty() ? absl::StrCat("no record ", record_id)
+                                     : absl::StrCat("no item ", item_id,
+                                                    " in record ", record_id));
   }
   return summary;
 }
@@ -313,7 +490,7 @@ absl::StatusOr<v1::RecordSummary> Vault::Describe(absl::string_view record_id,
 absl::StatusOr<v1::Record> Vault::Read(
     absl::string_view record_id,
     const std::vector<v1::DataCategory>& categories, v1::AuditEntry audit,
-    absl::string_view item_id) {
+    absl::string_view item_id, std::vector<std::string>* withheld) {
   const std::string principal = audit.principal();
   const std::string case_id = audit.case_id();
   absl::StatusOr<StoredRecord> stored = Fetch(record_id, principal);
@@ -343,6 +520,7 @@ absl::StatusOr<v1::Record> Vault::Read(
     if (!item_id.empty() && item.item_id != item_id) continue;
     if (!categories.empty() && std::find(categories.begin(), categories.end(),
                                          item.category) == categories.end()) {
+      if (withheld != nullptr) withheld->push_back(item.item_id);
       continue;
     }
     const std::string ad = ItemAssociatedData(
@@ -371,7 +549,7 @@ absl::StatusOr<v1::Record> Vault::Read(
     if (!damage.ok()) {
       const std::string message = absl::StrCat(
           "record ", record_id, " item ", item.item_id, ": ", damage.message());
-      RaiseAlert("critical", "data_loss", principal, message);
+      RaiseDamageAlert(record_id, principal, message);
       return absl::DataLossError(message);
     }
   }
@@ -483,6 +661,12 @@ absl::StatusOr<v1::Checkpoint> Vault::SignCheckpoint() {
   TreeHead head{origin_, size, *root};
   std::string note = vault::SignCheckpoint(head, log_key_);
   if (absl::Status s = store_->PutCheckpoint({size, note}); !s.ok()) return s;
+  if (anchor_ != nullptr) {
+    // The anchor moves with every commit; here it is made durable too.
+    if (absl::Status s = anchor_->Sync(); !s.ok()) {
+      spdlog::error("{}", s.message());
+    }
+  }
   return ToProto(head, std::move(note));
 }
 

@@ -13,13 +13,16 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/file_lock.h"
 #include "lanevault/v1/audit.pb.h"
 #include "lanevault/v1/types.pb.h"
 #include "vault/crypto.h"
+#include "vault/log_anchor.h"
 #include "vault/store.h"
 
 namespace lanevault::vault {
@@ -38,6 +41,17 @@ struct VaultOptions {
   // The access log's name: first line of every checkpoint and the name of
   // its signing key.
   std::string log_origin = "lanevault.dev/audit";
+  // Where the log anchor lives (see log_anchor.h), outside the database, so
+  // a rolled-back, truncated or rewritten database is refused at start.
+  // Empty: no anchor (tests of other things, tools).
+  std::string state_dir;
+  // The structural check run at start: SQLite's quick_check (the default),
+  // the slower integrity_check, or none.
+  enum class IntegrityCheck { kQuick, kFull, kOff };
+  IntegrityCheck integrity_check = IntegrityCheck::kQuick;
+  // Serve a database older than the anchor (a restore made on purpose)
+  // instead of refusing it: logged, with a critical alert, and re-anchored.
+  bool accept_rollback = false;
 };
 
 // The bytes an item's encryption is bound to: record id, item id, category,
@@ -49,6 +63,14 @@ std::string ItemAssociatedData(absl::string_view record_id,
                                absl::string_view contract_id,
                                uint64_t contract_version, absl::Time deadline);
 
+// A NOT_FOUND for a record or items that existed and are gone (past their
+// deadline, purged): the same answer as an unknown id, but not the asker's
+// doing.
+absl::Status GoneError(absl::string_view message);
+bool IsGone(const absl::Status& status);
+// An UNAVAILABLE because the disk holding the vault is full.
+bool IsDiskFull(const absl::Status& status);
+
 class Vault {
  public:
   static absl::StatusOr<std::unique_ptr<Vault>> Open(const VaultOptions& opts);
@@ -59,8 +81,20 @@ class Vault {
   // Seals every item of `record` (each must carry its deadline) and stores
   // them with `audit` in one transaction. Returns only after the commit: an
   // OK return is the acknowledgement. INVALID_ARGUMENT for a record without
-  // id, lane, items or deadlines; otherwise the store's errors.
-  absl::Status Intake(const v1::Record& record, v1::AuditEntry audit);
+  // id, lane, items or deadlines, or whose record or item id is taken by
+  // another record. `submission_digest` (see SubmissionDigest) marks a
+  // capture node's submission: when the record id is already stored from
+  // the same submission, ALREADY_EXISTS says it was acknowledged before.
+  // Otherwise the store's errors: UNAVAILABLE (retry) when the disk is full
+  // or failing.
+  absl::Status Intake(const v1::Record& record, v1::AuditEntry audit,
+                      absl::string_view submission_digest = "");
+  // The keyed digest of what a capture node submitted (the opened box).
+  std::string SubmissionDigest(absl::string_view submission) const;
+
+  // OK while the vault can serve; UNAVAILABLE naming the damage once it
+  // has found its database damaged (it then refuses everything).
+  absl::Status Health();
 
   // Stores a decoy exactly like a record taken in, marked (by a keyed hash
   // of its id, so the file does not tell) as a canary: IsCanary names it.
@@ -79,9 +113,10 @@ class Vault {
   // for `case_id`, past it but kept by a legal hold for that case).
   // NOT_FOUND for an unknown id (an expired record looks like a missing one).
   // With `item_id`, only that item's category (NOT_FOUND without it).
-  absl::StatusOr<v1::RecordSummary> Describe(absl::string_view record_id,
-                                             absl::string_view case_id = "",
-                                             absl::string_view item_id = "");
+  // `principal` is who asked, named by a damage alert.
+  absl::StatusOr<v1::RecordSummary> Describe(
+      absl::string_view record_id, absl::string_view case_id = "",
+      absl::string_view item_id = "", absl::string_view principal = "system");
 
   // Writes `audit` to the access log, then opens the record's unexpired items
   // of the given categories (all when empty). An item past its deadline is
@@ -90,11 +125,13 @@ class Vault {
   // opened (UNAVAILABLE). DATA_LOSS names the record when a row or a
   // ciphertext is damaged, and raises a critical alert. The returned record
   // is plaintext: the caller hands it to one reader and lets it go. With
-  // `item_id`, only that item is opened.
+  // `item_id`, only that item is opened. `withheld`, when given, receives
+  // the ids of unexpired items left out for their category.
   absl::StatusOr<v1::Record> Read(
       absl::string_view record_id,
       const std::vector<v1::DataCategory>& categories, v1::AuditEntry audit,
-      absl::string_view item_id = "");
+      absl::string_view item_id = "",
+      std::vector<std::string>* withheld = nullptr);
 
   // Exact-plate lookup through the blind index: logs `audit` (with the
   // lookup's blind-index value, never the text) first, then returns the ids
@@ -139,6 +176,11 @@ class Vault {
   // --- Alerts for compliance officers (also logged as errors). ---
   void RaiseAlert(absl::string_view severity, absl::string_view kind,
                   absl::string_view principal, absl::string_view message);
+  // RaiseAlert that says whether the alert was stored (a full disk may not
+  // take it; the log line is written either way).
+  absl::Status TryRaiseAlert(absl::string_view severity, absl::string_view kind,
+                             absl::string_view principal,
+                             absl::string_view message);
   absl::StatusOr<std::vector<AlertRow>> Alerts(bool include_acknowledged);
   absl::StatusOr<AlertRow> AcknowledgeAlert(absl::string_view alert_id,
                                             absl::string_view by);
@@ -153,9 +195,10 @@ class Vault {
   absl::StatusOr<std::vector<LockoutRow>> Lockouts();
   // NOT_FOUND when `principal` is not locked out.
   absl::Status LiftLockout(absl::string_view principal, v1::AuditEntry audit);
-  // Refused calls by `principal` since `since`, from the access log (so the
-  // count survives restarts).
+  // Refusals of `principal` since `since` that count towards `counted`,
+  // from the access log (so the count survives restarts).
   absl::StatusOr<uint32_t> CountRefusals(absl::string_view principal,
+                                         v1::RefusalCount counted,
                                          absl::Time since);
 
   // --- Contract versions proposed and activated over the API. ---
@@ -232,16 +275,26 @@ class Vault {
   Vault(std::unique_ptr<Store> store, MasterKey& master, std::string origin,
         Clock* clock);
   absl::Status LoadKeys();
+  // Compares the stored log with the anchor, then keeps the anchor current.
+  absl::Status CheckAnchor(std::unique_ptr<LogAnchor> anchor,
+                           bool accept_rollback);
   absl::Status LoadLockouts();
   absl::Status Commit(IntakeRow row);
   // Appends one entry, grouped with those other threads append meanwhile
   // into one transaction (one fsync), as Commit does for intake.
   absl::StatusOr<uint64_t> AppendGrouped(v1::AuditEntry entry);
-  absl::Status Keep(const v1::Record& record, v1::AuditEntry audit,
-                    bool canary);
+  absl::Status Keep(const v1::Record& record, v1::AuditEntry audit, bool canary,
+                    absl::string_view submission_digest = "");
+  // What a failed intake of `record_id` means for its caller.
+  absl::Status ExplainIntakeFailure(const absl::Status& failure,
+                                    absl::string_view record_id,
+                                    absl::string_view submission_digest);
   void NoteDeadline(absl::Time deadline);
   absl::StatusOr<StoredRecord> Fetch(absl::string_view record_id,
                                      absl::string_view principal);
+  // One critical alert per damaged record, naming who met the damage.
+  void RaiseDamageAlert(absl::string_view record_id,
+                        absl::string_view principal, absl::string_view message);
   // Whether a hold in force keeps the record's expired items for `case_id`
   // (false without a case or without expired items).
   absl::StatusOr<bool> HeldForCase(const StoredRecord& record,
@@ -250,11 +303,15 @@ class Vault {
   absl::Status CheckTreeSize(uint64_t size);
   v1::AuditEntry SystemEntry(v1::Action action) const;
 
+  // Declared first, destroyed last: the lock outlives every use of the file.
+  std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<LogAnchor> anchor_;
   std::unique_ptr<Store> store_;
   SigningKey log_key_;
   BlindIndex plates_;
   BlindIndex canary_marks_;
   BlindIndex idempotent_ids_;
+  BlindIndex submissions_;
   IntakeKey intake_key_;
   KeyRing keys_;
   std::string origin_;
@@ -283,6 +340,10 @@ class Vault {
   absl::Mutex lockouts_mu_;
   absl::flat_hash_map<std::string, LockoutRow> lockouts_
       ABSL_GUARDED_BY(lockouts_mu_);
+
+  // Records a damage alert was raised for: one alert each, not one a read.
+  absl::Mutex alerted_mu_;
+  absl::flat_hash_set<std::string> alerted_damage_ ABSL_GUARDED_BY(alerted_mu_);
 
   absl::Mutex maintainer_mu_;
   std::unique_ptr<Maintainer> maintainer_ ABSL_GUARDED_BY(maintainer_mu_);

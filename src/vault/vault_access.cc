@@ -59,8 +59,9 @@ absl::Status Vault::LiftLockout(absl::string_view principal,
 }
 
 absl::StatusOr<uint32_t> Vault::CountRefusals(absl::string_view principal,
+                                              v1::RefusalCount counted,
                                               absl::Time since) {
-  return store_->CountRefusals(principal, since);
+  return store_->CountRefusals(principal, counted, since);
 }
 
 absl::Status Vault::ProposeContract(const ProposalRow& proposal,

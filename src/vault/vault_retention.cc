@@ -197,6 +197,13 @@ Vault::ItemsPerKeyVersion() {
 
 void Vault::RaiseAlert(absl::string_view severity, absl::string_view kind,
                        absl::string_view principal, absl::string_view message) {
+  TryRaiseAlert(severity, kind, principal, message).IgnoreError();
+}
+
+absl::Status Vault::TryRaiseAlert(absl::string_view severity,
+                                  absl::string_view kind,
+                                  absl::string_view principal,
+                                  absl::string_view message) {
   spdlog::error("ALERT {} {} (principal {}): {}", severity, kind, principal,
                 message);
   AlertRow alert{NewId("alert-"),
@@ -206,11 +213,13 @@ void Vault::RaiseAlert(absl::string_view severity, absl::string_view kind,
                  std::string(principal),
                  std::string(message),
                  ""};
-  if (absl::Status s = store_->PutAlert(alert); !s.ok()) {
+  absl::Status s = store_->PutAlert(alert);
+  if (!s.ok()) {
     // The vault file itself may be what is damaged; the log line above
     // still carries the alert.
     spdlog::error("the alert could not be stored: {}", s.message());
   }
+  return s;
 }
 
 absl::StatusOr<std::vector<AlertRow>> Vault::Alerts(bool include_acknowledged) {

@@ -62,6 +62,7 @@ class ApiFixture : public ::testing::Test {
     vault::VaultOptions vo;
     vo.database = work_.Join("vault.db");
     vo.master_key_file = key;
+    ConfigureVault(vo);
     auto v = vault::Vault::Open(vo);
     ASSERT_TRUE(v.ok()) << v.status();
     vault_ = std::move(*v);
@@ -91,6 +92,8 @@ class ApiFixture : public ::testing::Test {
 
   // Subclasses adjust the server (limits, CRL, deny-list) here.
   virtual void Configure(api::ServerOptions&) {}
+  // And the vault (a full-disk VFS, a state directory) here.
+  virtual void ConfigureVault(vault::VaultOptions&) {}
 
   void StartServer() {
     server_.reset();

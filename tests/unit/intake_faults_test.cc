@@ -1,0 +1,235 @@
+// Acknowledged means stored, at the API: a capture node's submission is OK
+// only when it is in the vault (or was, from the very same submission);
+// clashes, clocks far off and full disks get honest codes; lockouts count
+// what a caller did, not what happened to the vault. A real server over real
+// TLS on loopback and a real vault file.
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "gtest/gtest.h"
+#include "lanevault/v1/lanes.grpc.pb.h"
+#include "testing/api_fixture.h"
+#include "testing/full_disk_vfs.h"
+
+namespace lanevault::api {
+namespace {
+
+using ::lanevault::testing::WithDeadline;
+
+constexpr int kLockoutRefusals = 5;
+constexpr int kLockoutMalformed = 12;
+
+class IntakeFaultsTest : public testing::ApiFixture {
+ protected:
+  void Configure(ServerOptions& so) override {
+    so.limits.lockout_refusals = kLockoutRefusals;
+    so.limits.lockout_malformed_submissions = kLockoutMalformed;
+  }
+
+  // A crossing as a capture node forms it, with crops of `bytes` bytes.
+  v1::Record Crossing(absl::Time seen, size_t bytes = 64) {
+    v1::Record r;
+    r.set_record_id(NewId("rec_"));
+    r.set_lane_id("lane-1");
+    r.set_checkpoint_id("demo-poe");
+    *r.mutable_first_seen() = ToProto(seen);
+    *r.mutable_last_seen() = ToProto(seen + absl::Seconds(2));
+    v1::Item* text = r.add_items();
+    text->set_item_id(NewId("itm_"));
+    text->set_category(v1::DATA_CATEGORY_PLATE_TEXT);
+    text->set_content("KXR4821");
+    v1::Item* face = r.add_items();
+    face->set_item_id(NewId("itm_"));
+    face->set_category(v1::DATA_CATEGORY_FACE_IMAGE);
+    face->set_content(std::string(bytes, 'f'));
+    return r;
+  }
+
+  grpc::Status Submit(const v1::Record& r, const std::string& key,
+                      v1::SubmitCrossingResponse* resp) {
+    auto sealed = vault::IntakeKey::Seal(vault_->intake_key().public_key(),
+                                         r.SerializeAsString());
+    EXPECT_TRUE(sealed.ok());
+    return SubmitSealed(*sealed, key, resp);
+  }
+
+  grpc::Status SubmitSealed(const std::string& sealed, const std::string& key,
+                            v1::SubmitCrossingResponse* resp) {
+    v1::SubmitCrossingRequest req;
+    req.set_sealed_record(sealed);
+    req.set_lane_id("lane-1");
+    req.set_idempotency_key(key);
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
+    return v1::LaneService::NewStub(Channel("lane-dev"))
+        ->SubmitCrossing(&ctx, req, resp);
+  }
+
+  bool AlertRaised(const std::string& kind) {
+    auto alerts = vault_->Alerts(false);
+    EXPECT_TRUE(alerts.ok());
+    for (const auto& a : *alerts) {
+      if (a.kind == kind && a.severity == "critical") return true;
+    }
+    return false;
+  }
+};
+
+TEST_F(IntakeFaultsTest, AKeyReusedWithOtherContentIsRefusedNeverAcknowledged) {
+  const uint64_t before = *vault_->RecordCount();
+  v1::SubmitCrossingResponse first, resend, clash;
+  const v1::Record r = Crossing(absl::Now());
+  ASSERT_TRUE(Submit(r, "lane-1/frame-100", &first).ok());
+  EXPECT_FALSE(first.already_stored());
+  EXPECT_EQ(first.items_kept(), 2);
+  // The same submission again (an ack lost in an outage): OK, same id.
+  ASSERT_TRUE(Submit(r, "lane-1/frame-100", &resend).ok());
+  EXPECT_TRUE(resend.already_stored());
+  EXPECT_EQ(resend.record_id(), first.record_id());
+  // Another crossing under the same key is not "already stored".
+  grpc::Status s = Submit(Crossing(absl::Now()), "lane-1/frame-100", &clash);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find("idempotency key"), std::string::npos);
+  EXPECT_EQ(*vault_->RecordCount(), before + 1);
+  // And it left a trace: the refused intake is in the access log.
+  EXPECT_EQ(Log().back().reason_code(), "intake_clash");
+  EXPECT_EQ(Log().back().verdict(), v1::VERDICT_DENY);
+}
+
+TEST_F(IntakeFaultsTest, ACaptureTimeAYearAheadIsRefused) {
+  v1::SubmitCrossingResponse resp;
+  grpc::Status s =
+      Submit(Crossing(absl::Now() + absl::Hours(24 * 365)), "k-future", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find("clock"), std::string::npos);
+  EXPECT_EQ(Log().back().reason_code(), "bad_request");
+}
+
+TEST_F(IntakeFaultsTest, DeadlinesRunFromNoLaterThanTheVaultsNow) {
+  // A minute ahead is within the skew: taken, but the deadline counts from
+  // the vault's clock, so the node's clock buys no extra retention.
+  const absl::Time claimed = absl::Now() + absl::Minutes(1);
+  v1::Record r = Crossing(claimed);
+  const v1::IntakeDecision as_claimed = policy_->DecideIntake(r);
+  v1::SubmitCrossingResponse resp;
+  ASSERT_TRUE(Submit(r, "k-skew", &resp).ok());
+  auto read = vault_->Read(resp.record_id(), {}, {});
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_GT(read->items_size(), 0);
+  for (const v1::Item& item : read->items()) {
+    for (const auto& d : as_claimed.items()) {
+      if (d.item_id() != item.item_id()) continue;
+      EXPECT_LE(FromProto(item.deadline()),
+                FromProto(d.deadline()) - absl::Seconds(50));
+    }
+  }
+}
+
+TEST_F(IntakeFaultsTest, MalformedSubmissionsDoNotLockALaneOutOfEvidence) {
+  v1::SubmitCrossingResponse resp;
+  // Damaged in transit: more than an inspector's lockout threshold.
+  for (int i = 0; i < kLockoutRefusals * 2; ++i) {
+    EXPECT_EQ(
+        SubmitSealed(std::string(300, 'x'), absl::StrCat("bad-", i), &resp)
+            .error_code(),
+        grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  EXPECT_EQ(Log().back().refusal_count(),
+            v1::REFUSAL_COUNT_MALFORMED_SUBMISSION);
+  grpc::Status good = Submit(Crossing(absl::Now()), "good", &resp);
+  EXPECT_TRUE(good.ok()) << good.error_message();
+  // Its own, higher threshold still stops a lane that only sends junk.
+  for (int i = kLockoutRefusals * 2; i < kLockoutMalformed; ++i) {
+    SubmitSealed(std::string(300, 'x'), absl::StrCat("bad-", i), &resp)
+        .error_code();
+  }
+  EXPECT_TRUE(AlertRaised("malformed_submissions"));
+  EXPECT_EQ(Submit(Crossing(absl::Now()), "after", &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(IntakeFaultsTest, APurgedFaceIsNotFoundAndDoesNotCountTowardsALockout) {
+  v1::Record r = record_;
+  r.set_record_id(NewId("rec_"));
+  for (v1::Item& item : *r.mutable_items()) {
+    item.set_item_id(NewId("itm_"));
+    if (item.category() == v1::DATA_CATEGORY_FACE_IMAGE) {
+      *item.mutable_deadline() = ToProto(absl::Now() - absl::Seconds(1));
+    }
+  }
+  ASSERT_TRUE(vault_->Intake(r, {}).ok());
+  auto stub = v1::EvidenceService::NewStub(Channel("inspector-dev"));
+  for (int i = 0; i < kLockoutRefusals * 2; ++i) {
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
+    v1::GetRecordRequest req;
+    req.set_record_id(r.record_id());
+    req.set_purpose("identity-verification");
+    req.add_categories(v1::DATA_CATEGORY_FACE_IMAGE);
+    v1::GetRecordResponse resp;
+    grpc::Status s = stub->GetRecord(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+    EXPECT_FALSE(resp.has_record());
+  }
+  EXPECT_EQ(Log().back().refusal_count(), v1::REFUSAL_COUNT_NONE);
+  v1::GetRecordResponse resp;
+  grpc::Status still = GetRecord("inspector-dev", "vehicle-inspection", &resp);
+  EXPECT_TRUE(still.ok()) << still.error_message();
+}
+
+TEST_F(IntakeFaultsTest, WithheldItemsAreNamedByIdOnly) {
+  v1::GetRecordResponse resp;
+  ASSERT_TRUE(GetRecord("inspector-dev", "vehicle-inspection", &resp).ok());
+  ASSERT_EQ(resp.withheld_item_ids_size(), 1);
+  EXPECT_EQ(resp.withheld_item_ids(0), record_.items(1).item_id());  // face
+}
+
+TEST_F(IntakeFaultsTest, ASecondServerCannotShareThePort) {
+  ServerOptions so;
+  so.listen = absl::StrCat("127.0.0.1:", server_->port());
+  so.tls.set_ca_cert(dir_->Join("pki/ca.pem"));
+  so.tls.set_server_cert(dir_->Join("pki/server.pem"));
+  so.tls.set_server_key(dir_->Join("pki/server.key"));
+  auto second = ApiServer::Start(so, policy_.get(), vault_.get(),
+                                 [] { return std::vector<v1::LaneStatus>{}; });
+  EXPECT_FALSE(second.ok());
+}
+
+class FullDiskIntakeTest : public IntakeFaultsTest {
+ protected:
+  void ConfigureVault(vault::VaultOptions& vo) override {
+    vo.sqlite.vfs = testing::FullDiskVfsName();
+  }
+  void TearDown() override { testing::SetDiskFull(false); }
+};
+
+TEST_F(FullDiskIntakeTest, AFullDiskAnswersUnavailableAlertsAndRecovers) {
+  testing::SetDiskFull(true);
+  v1::SubmitCrossingResponse resp;
+  std::vector<std::string> refused_keys;
+  for (int i = 0; i < 20; ++i) {
+    const std::string key = absl::StrCat("full-", i);
+    grpc::Status s = Submit(Crossing(absl::Now(), 200000), key, &resp);
+    if (s.ok()) continue;  // it fit in space the files already had
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE)
+        << s.error_message();
+    EXPECT_NE(s.error_message().find("full"), std::string::npos);
+    refused_keys.push_back(key);
+  }
+  ASSERT_FALSE(refused_keys.empty());
+  testing::SetDiskFull(false);
+  // Space returns: the node's retries are taken, and the officers see
+  // the episode, whether or not the full disk could take the alert.
+  const uint64_t before = *vault_->RecordCount();
+  ASSERT_TRUE(Submit(Crossing(absl::Now()), "after-full", &resp).ok());
+  EXPECT_EQ(*vault_->RecordCount(), before + 1);
+  EXPECT_TRUE(AlertRaised("disk_full"));
+}
+
+}  // namespace
+}  // namespace lanevault::api

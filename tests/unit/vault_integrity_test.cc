@@ -1,0 +1,234 @@
+// Acknowledged means stored: one owner per vault, a resubmission told from a
+// clash, and a database that was rolled back, truncated or damaged refused at
+// start or taken out of service, never served as if whole.
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "testing/test_util.h"
+#include "testing/vault_fixture.h"
+
+namespace lanevault::vault {
+namespace {
+
+namespace fs = std::filesystem;
+
+class VaultIntegrityTest : public testing::VaultFixture {
+ protected:
+  VaultOptions Options() override {
+    VaultOptions o = VaultFixture::Options();
+    o.state_dir = dir_.Join("state");
+    return o;
+  }
+  v1::Record Take() {
+    v1::Record r = MakeRecord("KXR4821", "face");
+    EXPECT_TRUE(
+        vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
+    return r;
+  }
+  absl::Status OpenStatus() { return Vault::Open(Options()).status(); }
+};
+
+TEST_F(VaultIntegrityTest, ASecondOwnerOfTheSameVaultIsRefused) {
+  Take();
+  absl::Status second = OpenStatus();
+  EXPECT_EQ(second.code(), absl::StatusCode::kFailedPrecondition) << second;
+  EXPECT_NE(second.message().find("in use"), std::string::npos) << second;
+  EXPECT_NE(second.message().find(absl::StrCat(getpid())), std::string::npos)
+      << second;
+  // The first owner is untouched, and the vault opens once it lets go.
+  Take();
+  vault_.reset();
+  Reopen();
+  EXPECT_EQ(*vault_->RecordCount(), 2u);
+}
+
+TEST_F(VaultIntegrityTest, ASecondOwnerIsRefusedFromAnotherProcessToo) {
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Fails while the parent holds the vault.
+    _exit(Vault::Open(Options()).ok() ? 0 : 3);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_EQ(WEXITSTATUS(status), 3);
+}
+
+TEST_F(VaultIntegrityTest, OnlyTheSameSubmissionCountsAsAlreadyStored) {
+  v1::Record r = MakeRecord("KXR4821", "face");
+  const std::string digest = vault_->SubmissionDigest("the bytes sent");
+  ASSERT_TRUE(
+      vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id()), digest).ok());
+  absl::Status again =
+      vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id()), digest);
+  EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists) << again;
+
+  // The same id (same idempotency key) with other content is a clash.
+  v1::Record other = MakeRecord("MVB7350", "other face");
+  other.set_record_id(r.record_id());
+  absl::Status clash =
+      vault_->Intake(other, Entry(v1::ACTION_INTAKE, other.record_id()),
+                     vault_->SubmissionDigest("other bytes"));
+  EXPECT_EQ(clash.code(), absl::StatusCode::kInvalidArgument) << clash;
+  // And without a digest (an in-process lane), any reuse is.
+  absl::Status reuse =
+      vault_->Intake(other, Entry(v1::ACTION_INTAKE, other.record_id()));
+  EXPECT_EQ(reuse.code(), absl::StatusCode::kInvalidArgument) << reuse;
+
+  // A record that names one item id twice is refused whole.
+  v1::Record dup_item = MakeRecord("MVB7350", "face 2");
+  dup_item.mutable_items(1)->set_item_id(dup_item.items(0).item_id());
+  absl::Status item_clash =
+      vault_->Intake(dup_item, Entry(v1::ACTION_INTAKE, dup_item.record_id()));
+  EXPECT_EQ(item_clash.code(), absl::StatusCode::kInvalidArgument)
+      << item_clash;
+  EXPECT_EQ(*vault_->RecordCount(), 1u);
+  // What was stored is the first submission.
+  auto read = vault_->Read(r.record_id(), {},
+                           Entry(v1::ACTION_READ_RECORD, r.record_id()));
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->items(0).content(), "KXR4821");
+}
+
+TEST_F(VaultIntegrityTest, ADatabaseRolledBackToAnOlderCopyIsRefused) {
+  for (int i = 0; i < 5; ++i) Take();
+  vault_.reset();  // the WAL goes into the file
+  const std::string old_copy = dir_.Join("old.db");
+  fs::copy_file(db_path(), old_copy);
+  Reopen();
+  for (int i = 0; i < 5; ++i) Take();
+  vault_.reset();
+  fs::copy_file(old_copy, db_path(), fs::copy_options::overwrite_existing);
+
+  absl::Status refused = OpenStatus();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_NE(refused.message().find("rolled back"), std::string::npos)
+      << refused;
+  // Again at the next start: refusing is not a one-off.
+  EXPECT_FALSE(OpenStatus().ok());
+
+  // An operator who restored on purpose says so; it is logged and alerted.
+  VaultOptions accept = Options();
+  accept.accept_rollback = true;
+  auto v = Vault::Open(accept);
+  ASSERT_TRUE(v.ok()) << v.status();
+  auto alerts = (*v)->Alerts(false);
+  ASSERT_TRUE(alerts.ok());
+  ASSERT_FALSE(alerts->empty());
+  EXPECT_EQ(alerts->back().kind, "vault_rollback");
+  EXPECT_EQ(alerts->back().severity, "critical");
+  v->reset();
+  EXPECT_TRUE(OpenStatus().ok());  // re-anchored
+}
+
+TEST_F(VaultIntegrityTest, ARewrittenLogIsRefused) {
+  for (int i = 0; i < 6; ++i) Take();
+  vault_.reset();
+  // Root rewrites an entry and recomputes the tree above it.
+  testing::QueryBlob(db_path(),
+                     "UPDATE audit_nodes SET hash = zeroblob(32) "
+                     "WHERE level = 2 AND idx = 0");
+  absl::Status refused = OpenStatus();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_NE(refused.message().find("rewritten"), std::string::npos) << refused;
+}
+
+// A process killed mid-intake leaves its WAL; a WAL then cut short loses
+// committed transactions. The vault must not start as if nothing happened.
+TEST_F(VaultIntegrityTest, AWalCutShortIsRefusedAtStart) {
+  vault_.reset();
+  int refused = 0, rounds = 0;
+  for (double keep : {0.9, 0.6, 0.3}) {
+    const std::string db = db_path();
+    std::filesystem::remove(db);
+    std::filesystem::remove(db + "-wal");
+    std::filesystem::remove(db + "-shm");
+    std::filesystem::remove_all(dir_.Join("state"));
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      auto v = Vault::Open(Options());
+      if (!v.ok()) _exit(2);
+      for (int i = 0; i < 60; ++i) {
+        v1::Record r = MakeRecord("KXR4821", std::string(3000, 'f'));
+        if (!(*v)->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok()) {
+          _exit(3);
+        }
+      }
+      _exit(0);  // like a kill: no close, the WAL stays
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+    const auto wal_size = std::filesystem::file_size(db + "-wal");
+    ASSERT_GT(wal_size, 100000u);
+    std::filesystem::resize_file(db + "-wal",
+                                 static_cast<uintmax_t>(wal_size * keep));
+    ++rounds;
+    absl::Status s = OpenStatus();
+    if (!s.ok()) {
+      ++refused;
+      EXPECT_TRUE(absl::IsFailedPrecondition(s) || absl::IsDataLoss(s)) << s;
+    }
+  }
+  EXPECT_EQ(refused, rounds);
+}
+
+TEST_F(VaultIntegrityTest, DamageFoundWhileRunningTakesTheVaultOutOfService) {
+  std::vector<v1::Record> records;
+  for (int i = 0; i < 40; ++i) {
+    v1::Record r = MakeRecord("KXR4821", std::string(3000, 'a' + i % 26));
+    ASSERT_TRUE(
+        vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
+    records.push_back(r);
+  }
+  vault_.reset();
+  // Damage the headers of the pages that hold the items, as a failing disk
+  // would; the schema's pages stay readable, so the vault still opens.
+  const std::string pages = testing::QueryBlob(
+      db_path(),
+      "SELECT group_concat(pageno) FROM dbstat WHERE name = 'items' "
+      "AND pagetype = 'leaf'");
+  ASSERT_FALSE(pages.empty());
+  std::fstream f(db_path(), std::ios::in | std::ios::out | std::ios::binary);
+  for (absl::string_view page : absl::StrSplit(pages, ',')) {
+    int64_t n = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(page, &n));
+    f.seekp(static_cast<std::streamoff>((n - 1) * 4096));
+    f.write("\xde\xad\xbe\xef\xde\xad\xbe\xef", 8);
+  }
+  f.close();
+  // Found at start by the quick check...
+  absl::Status at_start = OpenStatus();
+  EXPECT_EQ(at_start.code(), absl::StatusCode::kDataLoss) << at_start;
+  EXPECT_NE(at_start.message().find(db_path()), std::string::npos) << at_start;
+  // ...and, with the check off, on the way: the vault stops serving.
+  VaultOptions unchecked = Options();
+  unchecked.integrity_check = VaultOptions::IntegrityCheck::kOff;
+  unchecked.state_dir.clear();
+  auto v = Vault::Open(unchecked);
+  ASSERT_TRUE(v.ok()) << v.status();
+  for (const v1::Record& r : records) {
+    auto read = (*v)->Read(r.record_id(), {},
+                           Entry(v1::ACTION_READ_RECORD, r.record_id()));
+    if (!(*v)->Health().ok()) break;
+  }
+  absl::Status health = (*v)->Health();
+  ASSERT_EQ(health.code(), absl::StatusCode::kUnavailable) << health;
+  EXPECT_NE(health.message().find("damaged"), std::string::npos);
+  v1::Record late = MakeRecord("KXR4821", "late");
+  absl::Status refused =
+      (*v)->Intake(late, Entry(v1::ACTION_INTAKE, late.record_id()));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
+}
+
+}  // namespace
+}  // namespace lanevault::vault
