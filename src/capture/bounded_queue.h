@@ -26,6 +26,16 @@ class BoundedQueue {
     return true;
   }
 
+  // Never waits: false, and `value` not queued, when full or closed. For
+  // what may be left out when the consumer is behind (a lane's position
+  // marks, which a later one supersedes).
+  bool TryPush(T value) {
+    absl::MutexLock lock(&mu_);
+    if (closed_ || items_.size() >= capacity_) return false;
+    items_.push_back(std::move(value));
+    return true;
+  }
+
   // Never waits: when full, the oldest entry is discarded. Returns how many
   // were discarded (0 or 1); a closed queue discards `value` itself.
   int PushDropOldest(T value) {

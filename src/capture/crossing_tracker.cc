@@ -75,6 +75,7 @@ std::optional<v1::Record> CrossingTracker::Observe(
     Reset();
     open_ = true;
     first_seen_ = frame.time;
+    first_active_ = frame.index;
   }
   last_active_ = frame.index;
   quiet_seen_ = 0;

@@ -46,6 +46,8 @@ class CrossingTracker {
   std::optional<v1::Record> Flush();
 
   bool open() const { return open_; }
+  // The source index of the open crossing's first frame with a detection.
+  int64_t open_since() const { return first_active_; }
 
  private:
   struct Crop {
@@ -77,8 +79,9 @@ class CrossingTracker {
 
   Options options_;
   bool open_ = false;
-  int64_t last_active_ = 0;  // source index of the last frame with a detection
-  int quiet_seen_ = 0;       // frames seen empty since then
+  int64_t first_active_ = 0;  // source index of the first, while open
+  int64_t last_active_ = 0;   // source index of the last frame with a detection
+  int quiet_seen_ = 0;        // frames seen empty since then
   int frames_ = 0;
   absl::Time first_seen_, last_seen_;
   std::vector<FaceTrack> faces_;

@@ -24,6 +24,17 @@ bool IsImageFile(const fs::path& p) {
          ext == ".ppm" || ext == ".pgm" || ext == ".tif" || ext == ".tiff";
 }
 
+// A URL with its user:password@ left out.
+std::string WithoutCredentials(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const size_t host = scheme + 3;
+  const size_t end = url.find('/', host);
+  const size_t at = url.rfind('@', end == std::string::npos ? url.size() : end);
+  if (at == std::string::npos || at < host) return url;
+  return absl::StrCat(url.substr(0, host), "***@", url.substr(at + 1));
+}
+
 class ImageFolderSource final : public FrameSource {
  public:
   explicit ImageFolderSource(std::vector<fs::path> files)
@@ -31,6 +42,9 @@ class ImageFolderSource final : public FrameSource {
 
   absl::StatusOr<std::optional<Frame>> Next() override {
     while (next_ < files_.size()) {
+      // The index is the file's place in the folder, readable or not, so
+      // that a resumed lane can skip files without reading them.
+      const int64_t index = static_cast<int64_t>(next_);
       const fs::path& path = files_[next_++];
       cv::Mat image = cv::imread(path.string(), cv::IMREAD_COLOR);
       if (image.empty()) {
@@ -39,32 +53,43 @@ class ImageFolderSource final : public FrameSource {
                      path.filename().string(), corrupt_);
         continue;
       }
-      return Frame{std::move(image), index_++, absl::Now()};
+      return Frame{std::move(image), index, absl::Now()};
     }
     return std::nullopt;
   }
   uint64_t corrupt_frames() const override { return corrupt_; }
   bool is_live() const override { return false; }
   absl::Status Reopen() override { return absl::OkStatus(); }
+  int64_t SkipTo(int64_t index) override {
+    next_ =
+        std::max(next_, static_cast<size_t>(std::clamp<int64_t>(
+                            index, 0, static_cast<int64_t>(files_.size()))));
+    return static_cast<int64_t>(next_);
+  }
+  int64_t frame_count() const override {
+    return static_cast<int64_t>(files_.size());
+  }
 
  private:
   std::vector<fs::path> files_;
   size_t next_ = 0;
-  int64_t index_ = 0;
   uint64_t corrupt_ = 0;
 };
 
 class VideoSource final : public FrameSource {
  public:
-  VideoSource(std::string target, bool live, int device)
-      : target_(std::move(target)), live_(live), device_(device) {}
+  VideoSource(std::string target, std::string display, bool live, int device)
+      : target_(std::move(target)),
+        display_(std::move(display)),
+        live_(live),
+        device_(device) {}
 
   absl::Status Reopen() override {
     capture_.release();
     const bool opened = device_ >= 0 ? capture_.open(device_, cv::CAP_V4L2)
                                      : capture_.open(target_, cv::CAP_FFMPEG);
     if (!opened || !capture_.isOpened()) {
-      return absl::UnavailableError(absl::StrCat("cannot open ", target_));
+      return absl::UnavailableError(absl::StrCat("cannot open ", display_));
     }
     return absl::OkStatus();
   }
@@ -75,18 +100,17 @@ class VideoSource final : public FrameSource {
     // (or a truncated file), which a file lane treats as its end.
     for (int attempt = 0; attempt < kMaxConsecutiveBad; ++attempt) {
       if (!capture_.isOpened()) {
-        return absl::UnavailableError(absl::StrCat(target_, " is not open"));
+        return absl::UnavailableError(absl::StrCat("cannot open ", display_));
       }
       if (capture_.read(image) && !image.empty()) {
         return Frame{std::move(image), index_++, absl::Now()};
       }
       if (live_) {
-        return absl::UnavailableError(absl::StrCat("lost stream ", target_));
+        return absl::UnavailableError(absl::StrCat("lost stream ", display_));
       }
-      const double pos = capture_.get(cv::CAP_PROP_POS_FRAMES);
-      const double count = capture_.get(cv::CAP_PROP_FRAME_COUNT);
-      if (count <= 0 || pos >= count) return std::nullopt;
+      if (AtEnd()) return std::nullopt;
       ++corrupt_;
+      ++index_;  // it had its place in the file
     }
     ended_early_ = true;
     return std::nullopt;
@@ -95,10 +119,40 @@ class VideoSource final : public FrameSource {
   uint64_t corrupt_frames() const override { return corrupt_; }
   bool is_live() const override { return live_; }
 
+  int64_t SkipTo(int64_t index) override {
+    if (live_) return index_;
+    // grab() demuxes without converting the picture; an unreadable frame
+    // takes its place in the count as Next() gives it one.
+    int bad = 0;
+    while (index_ < index && capture_.isOpened()) {
+      if (capture_.grab()) {
+        ++index_;
+        bad = 0;
+        continue;
+      }
+      if (AtEnd() || ++bad >= kMaxConsecutiveBad) break;
+      ++index_;
+    }
+    return index_;
+  }
+  int64_t frame_count() const override {
+    if (live_ || !capture_.isOpened()) return -1;
+    const double count = capture_.get(cv::CAP_PROP_FRAME_COUNT);
+    return count > 0 ? static_cast<int64_t>(count) : -1;
+  }
+
  private:
   static constexpr int kMaxConsecutiveBad = 5;
+
+  bool AtEnd() {
+    const double pos = capture_.get(cv::CAP_PROP_POS_FRAMES);
+    const double count = capture_.get(cv::CAP_PROP_FRAME_COUNT);
+    return count <= 0 || pos >= count;
+  }
+
   cv::VideoCapture capture_;
   std::string target_;
+  std::string display_;
   bool live_;
   int device_;
   int64_t index_ = 0;
@@ -108,11 +162,49 @@ class VideoSource final : public FrameSource {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<FrameSource>> OpenFrameSource(
-    const std::string& spec) {
+absl::StatusOr<SourceSpec> ParseSourceSpec(const std::string& spec) {
+  SourceSpec s;
+  s.display = spec;
   if (absl::StartsWith(spec, "folder:")) {
-    const fs::path dir(spec.substr(7));
-    std::error_code ec;
+    s.kind = SourceSpec::Kind::kFolder;
+    s.target = spec.substr(7);
+  } else if (absl::StartsWith(spec, "file:")) {
+    s.kind = SourceSpec::Kind::kFile;
+    s.target = spec.substr(5);
+  } else if (absl::StartsWith(spec, "rtsp://") ||
+             absl::StartsWith(spec, "http://") ||
+             absl::StartsWith(spec, "https://")) {
+    s.kind = SourceSpec::Kind::kStream;
+    s.target = spec;
+    s.display = WithoutCredentials(spec);
+  } else if (absl::StartsWith(spec, "v4l2:")) {
+    s.kind = SourceSpec::Kind::kDevice;
+    s.target = spec.substr(5);
+    if (!absl::StartsWith(s.target, "/dev/video") ||
+        !absl::SimpleAtoi(s.target.substr(10), &s.device) || s.device < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("v4l2 source must be v4l2:/dev/videoN, got ", spec));
+    }
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown source \"", WithoutCredentials(spec),
+                     "\" (folder:PATH, file:PATH, rtsp://, http(s):// or "
+                     "v4l2:/dev/videoN)"));
+  }
+  if (s.target.empty() || (!s.live() && s.target.find('\n') != s.target.npos)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("source \"", s.display, "\" names no path"));
+  }
+  return s;
+}
+
+absl::StatusOr<std::unique_ptr<FrameSource>> OpenFrameSource(
+    const std::string& spec_text) {
+  absl::StatusOr<SourceSpec> spec = ParseSourceSpec(spec_text);
+  if (!spec.ok()) return spec.status();
+  std::error_code ec;
+  if (spec->kind == SourceSpec::Kind::kFolder) {
+    const fs::path dir(spec->target);
     if (!fs::is_directory(dir, ec)) {
       return absl::NotFoundError(
           absl::StrCat("no image folder ", dir.string()));
@@ -123,34 +215,25 @@ absl::StatusOr<std::unique_ptr<FrameSource>> OpenFrameSource(
         files.push_back(entry.path());
       }
     }
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot list ", dir.string(), ": ", ec.message()));
+    }
     std::sort(files.begin(), files.end());
     return std::make_unique<ImageFolderSource>(std::move(files));
   }
-  std::unique_ptr<VideoSource> source;
-  if (absl::StartsWith(spec, "file:")) {
-    const std::string path = spec.substr(5);
-    if (!fs::exists(path)) {
-      return absl::NotFoundError(absl::StrCat("no video file ", path));
-    }
-    source = std::make_unique<VideoSource>(path, false, -1);
-  } else if (absl::StartsWith(spec, "rtsp://") ||
-             absl::StartsWith(spec, "http://") ||
-             absl::StartsWith(spec, "https://")) {
-    source = std::make_unique<VideoSource>(spec, true, -1);
-  } else if (absl::StartsWith(spec, "v4l2:")) {
-    const std::string dev = spec.substr(5);
-    int n = -1;
-    if (!absl::StartsWith(dev, "/dev/video") ||
-        !absl::SimpleAtoi(dev.substr(10), &n)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("v4l2 source must be v4l2:/dev/videoN, got ", spec));
-    }
-    source = std::make_unique<VideoSource>(dev, true, n);
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat("unknown source ", spec));
+  if (spec->kind == SourceSpec::Kind::kFile && !fs::exists(spec->target, ec)) {
+    return absl::NotFoundError(absl::StrCat("no video file ", spec->target));
   }
+  auto source = std::make_unique<VideoSource>(spec->target, spec->display,
+                                              spec->live(), spec->device);
   if (absl::Status s = source->Reopen(); !s.ok()) {
-    if (!source->is_live()) return s;
+    if (!source->is_live()) {
+      const auto size = fs::file_size(spec->target, ec);
+      return absl::UnavailableError(
+          absl::StrCat("cannot open ", spec->target, " as a video",
+                       ec ? "" : absl::StrCat(" (", size, " bytes)")));
+    }
     // A live source that is down at start is retried by the lane.
     spdlog::warn("{}; will retry", s.message());
   }

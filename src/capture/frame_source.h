@@ -14,6 +14,10 @@ namespace lanevault::capture {
 
 struct Frame {
   cv::Mat image;  // BGR
+  // Position in the source: a folder's file in name order, a video's frame
+  // in the file (unreadable ones included), a stream's frame since start.
+  // A file or folder lane resumes by it, so it does not depend on what
+  // could be decoded.
   int64_t index = 0;
   absl::Time time;
 };
@@ -34,11 +38,39 @@ class FrameSource {
   // After Next() gave nullopt: whether the file stopped before its own end
   // (truncated or damaged), which the lane reports.
   virtual bool ended_early() const { return false; }
+  // A file or folder only: moves on so that the next frame's index is
+  // `index`, without decoding what it passes where the format allows.
+  // Returns the index reached: less than `index` when the source is
+  // shorter (its end).
+  virtual int64_t SkipTo(int64_t index) {
+    (void)index;
+    return 0;
+  }
+  // How many frames a file or folder holds (a video's own count, which its
+  // header states); -1 when unknown or live.
+  virtual int64_t frame_count() const { return -1; }
 };
 
-// Opens "folder:PATH" (images in name order), "file:PATH" (a video file),
-// "rtsp://…", "http(s)://…" (a stream) or "v4l2:/dev/videoN" (a device).
-// NOT_FOUND for a missing file or folder, INVALID_ARGUMENT for a bad spec.
+// What a source spec names, checked without touching the source.
+struct SourceSpec {
+  enum class Kind { kFolder, kFile, kStream, kDevice };
+  Kind kind = Kind::kFile;
+  std::string target;  // the folder, file, URL or device path
+  int device = -1;     // kDevice: N of /dev/videoN
+  // The spec as logs and the lane's status may show it: a URL's
+  // user:password@ is left out, since status goes to operators.
+  std::string display;
+  bool live() const { return kind == Kind::kStream || kind == Kind::kDevice; }
+};
+
+// Parses "folder:PATH", "file:PATH", "rtsp://…", "http(s)://…" or
+// "v4l2:/dev/videoN". INVALID_ARGUMENT for a spec that can never work.
+absl::StatusOr<SourceSpec> ParseSourceSpec(const std::string& spec);
+
+// Opens a source. NOT_FOUND for a missing file or folder; UNAVAILABLE for a
+// video file that exists but does not open as one; INVALID_ARGUMENT for a
+// bad spec. A live source that is down is returned all the same (its
+// Next() says UNAVAILABLE and the lane reopens it with backoff).
 absl::StatusOr<std::unique_ptr<FrameSource>> OpenFrameSource(
     const std::string& spec);
 

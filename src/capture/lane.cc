@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/files.h"
 #include "common/logging.h"
 #include "common/time_util.h"
 
@@ -20,6 +21,10 @@ constexpr int kAttemptsAfterStop = 3;
 // While a crossing is open and nothing moves, one frame in this many is
 // analysed anyway (at 30 frames/s, twice a second).
 constexpr int64_t kStillCheckFrames = 15;
+// While no crossing is open, a resumable lane moves its position on every
+// this many frames (10 s at 30 frames/s), so that a restart does not read a
+// long empty stretch again.
+constexpr int64_t kMarkEveryFrames = 300;
 
 CrossingTracker::Options TrackerOptions(const v1::LaneConfig& c) {
   CrossingTracker::Options o;
@@ -56,27 +61,33 @@ constexpr int kPlateSearchEvery = 4;
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Lane>> Lane::Create(v1::LaneConfig config,
-                                                   RecordSink* sink) {
-  auto source = OpenFrameSource(config.source());
-  if (!source.ok()) {
-    return absl::Status(source.status().code(),
-                        absl::StrCat("lane ", config.lane_id(), ": ",
-                                     source.status().message()));
-  }
+                                                   RecordSink* sink,
+                                                   LaneOptions options) {
+  auto in_lane = [&](const absl::Status& s) {
+    return absl::Status(
+        s.code(), absl::StrCat("lane ", config.lane_id(), ": ", s.message()));
+  };
+  // Only what can never work fails here; the source itself is the reader's
+  // to open (and to wait for), so one bad source does not stop a daemon.
+  absl::StatusOr<SourceSpec> spec = ParseSourceSpec(config.source());
+  if (!spec.ok()) return in_lane(spec.status());
   auto detectors = NewDetectorSet(config.detectors());
-  if (!detectors.ok()) {
-    return absl::Status(detectors.status().code(),
-                        absl::StrCat("lane ", config.lane_id(), ": ",
-                                     detectors.status().message()));
+  if (!detectors.ok()) return in_lane(detectors.status());
+  if (!options.state_dir.empty() && !spec->live()) {
+    if (absl::Status s = MakeDirectories(options.state_dir); !s.ok()) {
+      return in_lane(s);
+    }
   }
-  return std::unique_ptr<Lane>(new Lane(std::move(config), std::move(*source),
+  return std::unique_ptr<Lane>(new Lane(std::move(config), std::move(*spec),
+                                        std::move(options),
                                         std::move(*detectors), sink));
 }
 
-Lane::Lane(v1::LaneConfig config, std::unique_ptr<FrameSource> source,
+Lane::Lane(v1::LaneConfig config, SourceSpec spec, LaneOptions options,
            DetectorSet detectors, RecordSink* sink)
     : config_(std::move(config)),
-      source_(std::move(source)),
+      spec_(std::move(spec)),
+      options_(std::move(options)),
       detectors_(std::move(detectors)),
       sink_(sink),
       tracker_(TrackerOptions(config_)),
@@ -129,18 +140,24 @@ cv::Rect Lane::RegionOfInterest(const cv::Mat& frame) const {
          whole;
 }
 
+bool Lane::resumable() const {
+  return !options_.state_dir.empty() && !spec_.live() && !config_.loop();
+}
+
 absl::Status Lane::Run() {
-  SetState(v1::LANE_STATE_RUNNING);
   spdlog::info("lane {} (checkpoint {}) reading {}", id(),
-               config_.checkpoint_id(), config_.source());
+               config_.checkpoint_id(), spec_.display);
   std::thread reader([this] { ReadFrames(); });
   std::thread delivery([this] { DeliverRecords(); });
   AnalyseFrames();
   reader.join();
   delivery.join();
   {
+    // A source that never opened did nothing: last_error says why.
     absl::MutexLock lock(&mu_);
-    if (state_ != v1::LANE_STATE_FAILED) state_ = v1::LANE_STATE_FINISHED;
+    if (state_ != v1::LANE_STATE_FAILED) {
+      state_ = source_opened_ ? v1::LANE_STATE_FINISHED : v1::LANE_STATE_FAILED;
+    }
   }
   spdlog::info(
       "lane {} finished: {} frames, {} analysed, {} dropped, {} corrupt, {} "
@@ -152,7 +169,108 @@ absl::Status Lane::Run() {
   return absl::OkStatus();
 }
 
+bool Lane::OpenSource() {
+  absl::Duration backoff = options_.initial_backoff;
+  const absl::Time since = absl::Now();
+  bool missing = false;  // within an episode of a missing source
+  std::string appeared;  // its fingerprint when last looked at
+  while (!stop_.HasBeenNotified()) {
+    absl::Status why;  // NOT_FOUND while the source is missing
+    if (!spec_.live()) {
+      absl::StatusOr<std::string> fingerprint = SourceFingerprint(spec_);
+      if (fingerprint.ok() && missing && *fingerprint != appeared) {
+        // It has just appeared, and may still be being copied in: it is
+        // opened once it has held still for a moment, not half-written.
+        appeared = *fingerprint;
+        SleepUnlessStopped(options_.initial_backoff);
+        continue;
+      }
+      if (absl::IsNotFound(fingerprint.status())) why = fingerprint.status();
+    }
+    if (why.ok()) {
+      absl::StatusOr<std::unique_ptr<FrameSource>> source =
+          OpenFrameSource(config_.source());
+      if (source.ok()) {
+        if (missing) {
+          spdlog::info("lane {}: source {} is there after {}", id(),
+                       spec_.display,
+                       absl::FormatDuration(absl::Trunc(
+                           absl::Now() - since, absl::Milliseconds(100))));
+        }
+        source_ = std::move(*source);
+        source_opened_ = true;
+        return true;
+      }
+      if (!absl::IsNotFound(source.status())) {
+        // There but unreadable (no video, no permission): waiting would not
+        // change it; the operator replaces it and restarts the lane.
+        const std::string error = absl::StrCat("source ", spec_.display, ": ",
+                                               source.status().message());
+        spdlog::error("lane {}: {}", id(), error);
+        SetState(v1::LANE_STATE_FAILED, error);
+        return false;
+      }
+      why = source.status();  // gone between the look and the open
+    }
+    if (!missing) {
+      // Once per episode, not once per retry.
+      missing = true;
+      ++counters_.source_outages;
+      const std::string error = absl::StrCat(
+          "source ", spec_.display,
+          " does not exist; waiting for it (retrying with backoff)");
+      spdlog::warn("lane {}: {}", id(), error);
+      SetState(v1::LANE_STATE_RECONNECTING, error);
+    }
+    appeared.clear();
+    if (absl::Now() - since >= options_.wait_for_missing_source) {
+      const std::string error =
+          absl::StrCat("source ", spec_.display, " did not appear within ",
+                       absl::FormatDuration(options_.wait_for_missing_source));
+      spdlog::error("lane {}: {}", id(), error);
+      SetState(v1::LANE_STATE_FAILED, error);
+      return false;
+    }
+    SleepUnlessStopped(backoff);
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+  return false;
+}
+
+void Lane::ResumeFromKeptPosition() {
+  absl::StatusOr<std::string> identity = SourceIdentity(spec_);
+  if (!identity.ok()) {
+    // Without an identity a position could be applied to another file.
+    spdlog::error("lane {}: no resume position kept: {}", id(),
+                  identity.status().message());
+    return;
+  }
+  position_ = std::make_unique<ResumePosition>(options_.state_dir, id(),
+                                               std::move(*identity));
+  const int64_t kept = position_->Load();
+  if (kept <= 0) return;
+  const int64_t reached = source_->SkipTo(kept);
+  const int64_t count = source_->frame_count();
+  end_index_ = reached;
+  {
+    absl::MutexLock lock(&mu_);
+    resumed_at_ = reached;
+  }
+  spdlog::info(
+      "lane {}: resumed at frame {} of {} ({}): the crossings before it were "
+      "stored in an earlier run{}",
+      id(), reached, count >= 0 ? absl::StrCat(count) : "an unknown number",
+      spec_.display,
+      count >= 0 && reached >= count ? "; nothing left to read" : "");
+}
+
 void Lane::ReadFrames() {
+  if (!OpenSource()) {
+    frames_.Close();
+    return;
+  }
+  if (resumable()) ResumeFromKeptPosition();
+  SetState(v1::LANE_STATE_RUNNING);
   const bool live = source_->is_live();
   // A replay that is not paced waits for the analyser (every frame is seen);
   // a camera, or a paced replay, does not wait and loses frames instead.
@@ -179,9 +297,25 @@ void Lane::ReadFrames() {
       break;
     }
     if (!frame->has_value()) {
+      bool resumed;
+      {
+        absl::MutexLock lock(&mu_);
+        resumed = resumed_at_ > 0;
+      }
+      if (counters_.frames_read == 0 && !resumed) {
+        // An empty folder or a video without a frame is a mistake to say
+        // out loud, not a replay that finished.
+        const uint64_t corrupt = source_->corrupt_frames();
+        const std::string why = absl::StrCat(
+            "source ", spec_.display, " has no frames",
+            corrupt > 0 ? absl::StrCat(" (", corrupt, " unreadable)") : "");
+        spdlog::warn("lane {}: {}", id(), why);
+        SetState(v1::LANE_STATE_FAILED, why);
+        break;
+      }
       if (source_->ended_early()) {
         const std::string why = absl::StrCat(
-            config_.source(), " ended early (truncated or damaged), after ",
+            spec_.display, " ended early (truncated or damaged), after ",
             counters_.frames_read.load(), " frames");
         spdlog::warn("lane {}: {}", id(), why);
         SetState(v1::LANE_STATE_FINISHED, why);
@@ -192,9 +326,11 @@ void Lane::ReadFrames() {
           continue;
         }
       }
+      source_ended_ = true;
       break;
     }
     ++counters_.frames_read;
+    end_index_ = (*frame)->index + 1;
     {
       absl::MutexLock lock(&mu_);
       last_frame_ = (*frame)->time;
@@ -229,28 +365,89 @@ void Lane::ReadFrames() {
 void Lane::AnalyseFrames() {
   while (std::optional<Work> work = frames_.Pop()) {
     if (!work->frame.has_value()) {
-      if (auto record = tracker_.Flush()) Enqueue(std::move(*record));
+      if (auto record = tracker_.Flush()) {
+        Enqueue(std::move(*record), next_index_);
+      }
       continue;
     }
     Analyse(*work->frame);
+    next_index_ = work->frame->index + 1;
+    MarkIfQuiet();
   }
-  // A crossing still open at the end is closed and delivered, never dropped.
-  if (auto record = tracker_.Flush()) Enqueue(std::move(*record));
+  // Read to its end, or replayed only from before a resume position.
+  const int64_t end = std::max(next_index_, end_index_.load());
+  if (source_ended_ || !resumable()) {
+    // A crossing still open at the end is closed and delivered, never
+    // dropped.
+    if (auto record = tracker_.Flush()) Enqueue(std::move(*record), end);
+    // The end is settled once all before it is: a restart has nothing to do.
+    if (source_ended_ && resumable()) outbox_.PushWait(Outgoing{{}, end});
+  } else if (tracker_.open()) {
+    // Stopped with a vehicle in view: closing it now would store half of it
+    // here and the other half after the restart. The position is before it,
+    // so the restart reads it whole.
+    spdlog::info(
+        "lane {}: stopped with a crossing open since frame {}; a restart "
+        "reads it again from there",
+        id(), tracker_.open_since());
+  }
   outbox_.Close();
 }
 
-void Lane::DeliverRecords() {
-  while (std::optional<v1::Record> record = outbox_.Pop()) {
-    Deliver(*record);
-    --counters_.records_pending;
+void Lane::MarkIfQuiet() {
+  // With no crossing open, every crossing before the next frame has been
+  // formed and queued; the mark passes them only once they are
+  // acknowledged, since the delivery thread takes the outbox in order. A
+  // full outbox means the vault is behind: the mark is left for later.
+  if (!resumable() || tracker_.open() ||
+      next_index_ - last_mark_ < kMarkEveryFrames) {
+    return;
   }
+  if (outbox_.TryPush(Outgoing{{}, next_index_})) last_mark_ = next_index_;
+}
+
+void Lane::DeliverRecords() {
+  while (std::optional<Outgoing> out = outbox_.Pop()) {
+    bool settled = true;
+    if (out->record.has_value()) {
+      settled = Deliver(*out->record);
+      --counters_.records_pending;
+    }
+    if (!settled && !position_held_ && position_ != nullptr) {
+      position_held_ = true;
+      spdlog::warn(
+          "lane {}: resume position stays at frame {} for the rest of the "
+          "run: record {} was not stored, so a restart forms it again",
+          id(), position_->kept(), out->record->record_id());
+    }
+    if (!position_held_) KeepPosition(out->settled_before);
+  }
+}
+
+void Lane::KeepPosition(int64_t next_frame) {
+  if (position_ == nullptr) return;
+  if (absl::Status s = position_->Save(next_frame); !s.ok()) {
+    // The records are stored; only the restart would store them again.
+    if (!keep_failing_) {
+      spdlog::error("lane {}: resume position not kept: {}", id(), s.message());
+    }
+    keep_failing_ = true;
+    absl::MutexLock lock(&mu_);
+    last_error_ = absl::StrCat("resume position not kept: ", s.message());
+    return;
+  }
+  if (keep_failing_) {
+    spdlog::info("lane {}: resume position kept again ({})", id(),
+                 position_->path());
+  }
+  keep_failing_ = false;
 }
 
 bool Lane::ReconnectWithBackoff(const absl::Status& why) {
   ++counters_.source_outages;
   SetState(v1::LANE_STATE_RECONNECTING, std::string(why.message()));
   spdlog::warn("lane {}: {}; reconnecting", id(), why.message());
-  absl::Duration backoff = absl::Milliseconds(500);
+  absl::Duration backoff = options_.initial_backoff;
   const absl::Time lost = absl::Now();
   while (SleepUnlessStopped(backoff)) {
     if (absl::Status s = source_->Reopen(); s.ok()) {
@@ -260,7 +457,7 @@ bool Lane::ReconnectWithBackoff(const absl::Status& why) {
       SetState(v1::LANE_STATE_RUNNING);
       return true;
     }
-    backoff = std::min(backoff * 2, absl::Seconds(30));
+    backoff = std::min(backoff * 2, options_.max_backoff);
   }
   return false;
 }
@@ -280,7 +477,7 @@ void Lane::Analyse(const Frame& frame) {
       recent_faces_.clear();
       last_plate_ = cv::Rect();
       if (auto record = tracker_.ObserveStill(frame.index)) {
-        Enqueue(std::move(*record));
+        Enqueue(std::move(*record), frame.index);
       }
       return;
     }
@@ -329,25 +526,27 @@ void Lane::Analyse(const Frame& frame) {
   last_plate_ = plates.empty() ? cv::Rect() : plates[0].box;
   for (PlateSighting& p : plates) p.box += roi.tl();
   counters_.plate_detections += plates.size();
+  // A record that this frame closed holds nothing from it: this frame may
+  // open the next crossing, so a resume starts at it.
   if (auto record = tracker_.Observe(frame, faces, plates)) {
-    Enqueue(std::move(*record));
+    Enqueue(std::move(*record), frame.index);
   }
 }
 
-void Lane::Enqueue(v1::Record record) {
+void Lane::Enqueue(v1::Record record, int64_t settled_before) {
   ++counters_.crossings;
   ++counters_.records_pending;
   // Waits while the vault is behind: the reader drops frames meanwhile.
-  outbox_.PushWait(std::move(record));
+  outbox_.PushWait(Outgoing{std::move(record), settled_before});
 }
 
-void Lane::Deliver(const v1::Record& record) {
+bool Lane::Deliver(const v1::Record& record) {
   absl::Duration backoff = absl::Milliseconds(100);
   for (int attempt = 1;; ++attempt) {
     absl::Status s = sink_->Submit(record);
     if (s.ok()) {
       ++counters_.records_stored;
-      return;
+      return true;
     }
     // Log the first failure and then at doubling intervals, not every retry.
     if ((attempt & (attempt - 1)) == 0) {
@@ -365,8 +564,16 @@ void Lane::Deliver(const v1::Record& record) {
     last_error_ =
         absl::StrCat("record ", record.record_id(), " could not be stored");
   }
-  spdlog::error("lane {}: record {} could not be stored and is lost", id(),
-                record.record_id());
+  if (position_ != nullptr) {
+    spdlog::error(
+        "lane {}: record {} could not be stored; its crossing is read again "
+        "when the lane restarts",
+        id(), record.record_id());
+  } else {
+    spdlog::error("lane {}: record {} could not be stored and is lost", id(),
+                  record.record_id());
+  }
+  return false;
 }
 
 v1::LaneStatus Lane::Status() const {
@@ -380,6 +587,7 @@ v1::LaneStatus Lane::Status() const {
     if (last_frame_ != absl::InfinitePast()) {
       *status.mutable_last_frame() = ToProto(last_frame_);
     }
+    status.set_resumed_at_frame(resumed_at_);
   }
   v1::LaneCounters* c = status.mutable_counters();
   c->set_frames_read(counters_.frames_read);

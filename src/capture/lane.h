@@ -16,12 +16,14 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "capture/bounded_queue.h"
 #include "capture/crossing_tracker.h"
 #include "capture/detectors.h"
 #include "capture/frame_source.h"
 #include "capture/motion_gate.h"
 #include "capture/plate_finder.h"
+#include "capture/resume_position.h"
 #include "lanevault/v1/config.pb.h"
 #include "lanevault/v1/lanes.pb.h"
 
@@ -36,6 +38,25 @@ class RecordSink {
   virtual absl::Status Submit(v1::Record record) = 0;
 };
 
+// How a program runs its lanes, as opposed to what each lane's config says
+// (lanevaultd passes its own state_dir joined with "lanes").
+struct LaneOptions {
+  // Where file and folder lanes keep their resume positions
+  // (resume_position.h); made if missing. Empty: none kept, and a
+  // restarted replay starts again at frame 0 and stores its crossings again.
+  std::string state_dir;
+  // A source that cannot be opened or is lost is retried after this, then
+  // after twice as long each time, up to max_backoff.
+  absl::Duration initial_backoff = absl::Milliseconds(500);
+  absl::Duration max_backoff = absl::Seconds(30);
+  // How long a file or folder lane waits for a source that does not exist
+  // before it finishes FAILED. Infinite: until Stop(), since an operator may
+  // copy the file in. A run that must end by itself (lanevaultd
+  // --exit_when_lanes_done, replay benchmarks) passes a finite one, zero
+  // to give up at once.
+  absl::Duration wait_for_missing_source = absl::InfiniteDuration();
+};
+
 // A lane runs three threads, joined by bounded queues so that a slow step
 // never grows memory without limit:
 //   reader:   source -> frame queue (a live camera's frames are dropped and
@@ -44,24 +65,55 @@ class RecordSink {
 //   delivery: record outbox -> sink, retried with backoff
 // The outbox makes the analyser wait when it is full, so under overload it
 // is frames that are dropped, never a formed record.
+//
+// The source is opened by the reader, not by Create: a source that cannot
+// be read is the lane's state, not the program's failure.
+//   - A live source (stream, device) that is down, at start or later, is
+//     RECONNECTING and reopened with backoff until Stop().
+//   - A file or folder that does not exist is RECONNECTING ("waiting for
+//     it", logged once) and looked for again with backoff, until it appears
+//     (and has stopped changing), Stop(), or wait_for_missing_source.
+//   - A file that exists but is no video, or a folder or video with no
+//     frames, is FAILED, with last_error naming the source and why.
+//
+// Resuming (with LaneOptions::state_dir; not for live or looping lanes):
+// after the sink acknowledges a record, the lane durably keeps the position
+// "every crossing that ended before frame N is acknowledged and none was
+// open at N", and a restarted lane skips the frames before N. Records reach
+// the sink in the order they were formed, each with the frame that closed
+// it; the position moves to that frame only once the record and all before
+// it are acknowledged, and once a record is not, it stays where it is for
+// the rest of the run. Stop() leaves an open crossing of such a lane
+// unclosed: the position is before it, so the restarted lane reads it whole
+// instead of storing half of it twice.
 class Lane {
  public:
-  // Opens the source and loads the detectors. NOT_FOUND / INVALID_ARGUMENT
-  // with a sentence when the config cannot work.
+  // Checks the config and loads the detectors; does not touch the source.
+  // INVALID_ARGUMENT / NOT_FOUND with a sentence naming the lane only when
+  // the config can never work: a malformed source spec, bad detector
+  // settings or models, an unknown plate region, a state_dir that cannot be
+  // made.
   static absl::StatusOr<std::unique_ptr<Lane>> Create(v1::LaneConfig config,
-                                                      RecordSink* sink);
+                                                      RecordSink* sink,
+                                                      LaneOptions options = {});
   ~Lane();  // stops and joins
   Lane(const Lane&) = delete;
   Lane& operator=(const Lane&) = delete;
 
-  // Runs on threads of its own until the source ends or Stop().
+  // Runs on threads of its own until done (see Wait()).
   void Start();
-  // Runs until the source ends or Stop(); the analysis happens in the calling
-  // thread. Returns once every formed record has been acknowledged or, after
-  // Stop(), counted as failed.
+  // Runs until done; the analysis happens in the calling thread. Returns
+  // once every formed record has been acknowledged or, after Stop(),
+  // counted as failed.
   absl::Status Run();
   void Stop();
-  // Blocks until a Start()ed lane has finished.
+  // Blocks until a Start()ed lane is done: its file or folder has been read
+  // to the end (also when it was resumed at its end: nothing to do), it
+  // turned out unreadable or to have no frames (FAILED), its missing source
+  // did not appear within wait_for_missing_source (FAILED), or Stop() was
+  // called. A live lane is done only at Stop(); so is a file or folder lane
+  // whose source is missing, unless wait_for_missing_source is finite (one
+  // stopped before its source ever opened ends FAILED: it read nothing).
   void Wait();
 
   // State and counters; safe to call from any thread.
@@ -74,24 +126,42 @@ class Lane {
   struct Work {
     std::optional<Frame> frame;
   };
+  // What the analyser hands the delivery thread: a record, or only a mark
+  // that the position may move (a quiet stretch, the end of the source).
+  struct Outgoing {
+    std::optional<v1::Record> record;
+    // Frames before this are settled once `record` and everything queued
+    // before it are acknowledged.
+    int64_t settled_before = 0;
+  };
 
-  Lane(v1::LaneConfig config, std::unique_ptr<FrameSource> source,
+  Lane(v1::LaneConfig config, SourceSpec spec, LaneOptions options,
        DetectorSet detectors, RecordSink* sink);
 
+  bool resumable() const;
+  bool OpenSource();
+  void ResumeFromKeptPosition();
   void ReadFrames();
   void AnalyseFrames();
   void DeliverRecords();
   void Analyse(const Frame& frame);
-  void Enqueue(v1::Record record);
-  void Deliver(const v1::Record& record);
+  void MarkIfQuiet();
+  void Enqueue(v1::Record record, int64_t settled_before);
+  bool Deliver(const v1::Record& record);
+  void KeepPosition(int64_t next_frame);
   bool ReconnectWithBackoff(const absl::Status& why);
   cv::Rect RegionOfInterest(const cv::Mat& frame) const;
   void SetState(v1::LaneState state, std::string error = "");
   bool SleepUnlessStopped(absl::Duration d);
 
   v1::LaneConfig config_;
+  SourceSpec spec_;
+  LaneOptions options_;
   std::unique_ptr<FrameSource> source_;  // the reader thread's
-  DetectorSet detectors_;                // the analyser's
+  // Made by the reader before its first frame, used by the delivery thread
+  // after (the queues between them order the two).
+  std::unique_ptr<ResumePosition> position_;
+  DetectorSet detectors_;  // the analyser's
   RecordSink* sink_;
   MotionGate gate_;
   CrossingTracker tracker_;
@@ -104,10 +174,19 @@ class Lane {
   // empty: the next plate search is of the whole region.
   cv::Rect last_plate_;
   int analysed_since_plate_search_ = 0;
+  int64_t next_index_ = 0;      // the analyser's: after the last frame it saw
+  int64_t last_mark_ = 0;       // the analyser's: the last position mark
+  bool position_held_ = false;  // the delivery thread's
+  bool keep_failing_ = false;   // the delivery thread's
   BoundedQueue<Work> frames_;
-  BoundedQueue<v1::Record> outbox_;
+  BoundedQueue<Outgoing> outbox_;
   std::thread thread_;
   absl::Notification stop_;
+  // Set by the reader before it closes the frame queue: whether the source
+  // was read to its end, and the index after its last frame.
+  std::atomic<bool> source_ended_{false};
+  std::atomic<bool> source_opened_{false};
+  std::atomic<int64_t> end_index_{0};
 
   struct Counters {
     std::atomic<uint64_t> frames_read{0}, frames_dropped{0}, frames_corrupt{0},
@@ -119,6 +198,7 @@ class Lane {
   v1::LaneState state_ ABSL_GUARDED_BY(mu_) = v1::LANE_STATE_STARTING;
   std::string last_error_ ABSL_GUARDED_BY(mu_);
   absl::Time last_frame_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  int64_t resumed_at_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace lanevault::capture

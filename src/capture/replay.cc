@@ -56,7 +56,12 @@ absl::StatusOr<std::vector<ReplayResult>> ReplayLanes(
       c.set_source(options.source);
       c.set_pace_fps(static_cast<float>(options.pace_fps));
       *c.mutable_detectors() = options.detectors;
-      absl::StatusOr<std::unique_ptr<Lane>> lane = Lane::Create(c, &sinks[i]);
+      // A figure over a source that is not there means nothing: fail at
+      // once instead of waiting for it.
+      LaneOptions lane_options;
+      lane_options.wait_for_missing_source = absl::ZeroDuration();
+      absl::StatusOr<std::unique_ptr<Lane>> lane =
+          Lane::Create(c, &sinks[i], lane_options);
       if (!lane.ok()) return lane.status();
       lanes.push_back(std::move(*lane));
     }
@@ -65,6 +70,10 @@ absl::StatusOr<std::vector<ReplayResult>> ReplayLanes(
     for (int i = 0; i < options.lanes; ++i) {
       lanes[i]->Wait();
       const v1::LaneStatus s = lanes[i]->Status();
+      if (s.state() == v1::LANE_STATE_FAILED) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("lane ", s.lane_id(), ": ", s.last_error()));
+      }
       ReplayResult& r = results[i];
       r.lane_id = s.lane_id();
       r.frames_read += s.counters().frames_read();

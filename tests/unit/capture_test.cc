@@ -318,11 +318,19 @@ TEST_F(LaneOnFootage, StreamThatDropsIsReportedAndTheLaneSurvives) {
   EXPECT_EQ(sink.records().size(), status.counters().crossings());
 }
 
-TEST(Lane, MissingSourceIsAClearError) {
+// A missing source is the lane's state, never the program's failure.
+TEST(Lane, MissingSourceIsReportedNotFatal) {
   CollectingSink sink;
-  auto lane = Lane::Create(FolderLane("/nonexistent/frames"), &sink);
-  EXPECT_EQ(lane.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_NE(lane.status().message().find("lane-t"), absl::string_view::npos);
+  LaneOptions options;
+  options.wait_for_missing_source = absl::ZeroDuration();
+  auto lane = Lane::Create(FolderLane("/nonexistent/frames"), &sink, options);
+  ASSERT_TRUE(lane.ok()) << lane.status();
+  (*lane)->Start();
+  (*lane)->Wait();
+  const v1::LaneStatus status = (*lane)->Status();
+  EXPECT_EQ(status.state(), v1::LANE_STATE_FAILED);
+  EXPECT_NE(status.last_error().find("/nonexistent/frames"), std::string::npos)
+      << status.last_error();
 }
 
 TEST(MotionGate, StillFramesCloseTheGateAndChangeOpensIt) {
