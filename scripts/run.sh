@@ -47,18 +47,22 @@ until grep -q "lanes done" "$log" 2>/dev/null; do
 done
 sleep 0.5
 
-id=$(grep -o 'stored record rec_[0-9a-f]*' "$log" | head -1 | cut -d' ' -f3)
+# The record of the footage's first vehicle, found by its plate: a run on
+# a var/ that already holds the replay resumes at its end and stores nothing
+# new, and the record from the first run is still there.
+truth=$(awk -F'\t' 'NR==2 {print $2}' var/footage/crossings.tsv)
+inspector=("$bin/lanevaultctl" --server "127.0.0.1:$(cat var/lanevaultd.port)"
+  --ca var/pki/ca.pem --cert var/pki/inspector-dev.pem
+  --key var/pki/inspector-dev.key)
+id=$("${inspector[@]}" record lookup-plate "$truth" --purpose vehicle-inspection |
+  head -1)
 if [[ -z $id ]]; then
-  echo "the lane stored no record; see $log"
+  echo "no record of $truth in the vault; see $log"
   exit 1
 fi
-truth=$(awk -F'\t' 'NR==2 {print $2}' var/footage/crossings.tsv)
 echo
 echo "== fetching $id as inspector-dev, purpose vehicle-inspection =="
-fetched=$("$bin/lanevaultctl" --server "127.0.0.1:$(cat var/lanevaultd.port)" \
-  --ca var/pki/ca.pem --cert var/pki/inspector-dev.pem \
-  --key var/pki/inspector-dev.key \
-  record get "$id" --purpose vehicle-inspection)
+fetched=$("${inspector[@]}" record get "$id" --purpose vehicle-inspection)
 # Shown, never written to a file: it is evidence in plaintext.
 echo "$fetched"
 if grep -q "plate_text .* $truth\$" <<<"$fetched"; then

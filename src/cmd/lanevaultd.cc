@@ -73,6 +73,16 @@ void PrintSummary(vault::Vault& vault,
         static_cast<unsigned long long>(c.crossings()),
         static_cast<unsigned long long>(c.records_stored()),
         static_cast<unsigned long long>(c.records_failed()));
+    if (s.resumed_at_frame() > 0) {
+      std::printf(
+          "  resumed at frame %lld (the crossings before it were "
+          "stored in an earlier run)\n",
+          static_cast<long long>(s.resumed_at_frame()));
+    }
+    if (s.state() == v1::LANE_STATE_FAILED || !s.last_error().empty()) {
+      std::printf("  %s: %s\n", v1::LaneState_Name(s.state()).c_str(),
+                  s.last_error().c_str());
+    }
   }
   vault::RecordQuery q;
   q.limit = 20;
@@ -166,6 +176,9 @@ int Main(int argc, char** argv) {
       vopts.integrity_check = vault::VaultOptions::IntegrityCheck::kQuick;
   }
   vopts.accept_rollback = absl::GetFlag(FLAGS_accept_rollback);
+  // Printing a public key works beside a running daemon.
+  vopts.keys_only = absl::GetFlag(FLAGS_print_log_key) ||
+                    absl::GetFlag(FLAGS_print_intake_key);
   vault::SecureBytes passphrase;
   if (const int fd = absl::GetFlag(FLAGS_passphrase_fd); fd >= 0) {
     auto read = vault::ReadSecret(fd);
@@ -218,9 +231,16 @@ int Main(int argc, char** argv) {
       absl::Seconds(limits.max_clock_skew_s() > 0 ? limits.max_clock_skew_s()
                                                   : 300.0f));
 
+  // A lane's source failing is the lane's state (lanes status), never the
+  // daemon's: only a config that can never work stops the start.
+  capture::LaneOptions lane_options;
+  lane_options.state_dir = vopts.state_dir + "/lanes";
+  if (absl::GetFlag(FLAGS_exit_when_lanes_done)) {
+    lane_options.wait_for_missing_source = absl::ZeroDuration();
+  }
   std::vector<std::unique_ptr<capture::Lane>> lanes;
   for (const v1::LaneConfig& lc : config->lanes()) {
-    auto lane = capture::Lane::Create(lc, &intake);
+    auto lane = capture::Lane::Create(lc, &intake, lane_options);
     if (!lane.ok()) Fail(lane.status());
     lanes.push_back(std::move(*lane));
   }

@@ -118,6 +118,15 @@ Vault::~Vault() { StopMaintenance(); }
 
 absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
   if (absl::Status s = InitCrypto(); !s.ok()) return s;
+  if (opts.keys_only) {
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        OpenSqliteStore(opts.database, opts.sqlite);
+    if (!store.ok()) return store.status();
+    absl::StatusOr<MasterKey> key = LoadMasterKey(opts, **store);
+    if (!key.ok()) return key.status();
+    return std::unique_ptr<Vault>(
+        new Vault(std::move(*store), *key, opts.log_origin, opts.clock));
+  }
   // One owner per vault: a second process would keep its own position in
   // the access log and lose every intake that collides with ours.
   absl::StatusOr<std::unique_ptr<FileLock>> lock =

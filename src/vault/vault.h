@@ -52,6 +52,11 @@ struct VaultOptions {
   // Serve a database older than the anchor (a restore made on purpose)
   // instead of refusing it: logged, with a critical alert, and re-anchored.
   bool accept_rollback = false;
+  // Open only to derive the public keys (the log's verifier key, the
+  // intake key), beside a daemon that owns the vault: no lock, no checks,
+  // nothing written but a new vault's passphrase salt. Nothing else may be
+  // called on such a vault.
+  bool keys_only = false;
 };
 
 // The bytes an item's encryption is bound to: record id, item id, category,
