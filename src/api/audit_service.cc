@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "api/request_checks.h"
 #include "api/services.h"
 #include "common/time_util.h"
 
@@ -10,6 +11,24 @@ namespace {
 
 constexpr uint64_t kMaxEntriesPerCall = 1000;
 constexpr int kMaxQueryPage = 500;
+// Room for a response's own framing within the server's send limit.
+constexpr size_t kFramingRoom = 1024;
+
+// The bytes one response may carry: the server sends nothing larger than
+// the gate's request limit (server.h), and an answer over it would fail
+// whole, leaving that part of the log unreadable over the API. Pages are
+// cut to fit instead, and the caller asks again from where one ended.
+size_t PageBudget(const Gate& gate) {
+  const size_t limit = gate.limits().max_request_bytes;
+  return limit > 2 * kFramingRoom ? limit - kFramingRoom : limit / 2;
+}
+
+// A length-delimited field's bytes in a response: tag, length, content.
+size_t FieldBytes(size_t content) {
+  size_t varint = 1;
+  for (size_t n = content; n >= 0x80; n >>= 7) ++varint;
+  return 1 + varint + content;
+}
 
 absl::StatusOr<vault::AuditQuery> ToQuery(const v1::QueryEntriesRequest& r) {
   vault::AuditQuery q;
@@ -32,6 +51,12 @@ absl::StatusOr<vault::AuditQuery> ToQuery(const v1::QueryEntriesRequest& r) {
 CallSpec AuditorCall() {
   CallSpec spec;
   spec.action = v1::ACTION_READ_AUDIT;
+  return spec;
+}
+
+CallSpec QueryCall(const v1::QueryEntriesRequest* request) {
+  CallSpec spec = AuditorCall();
+  spec.check = [request] { return CheckQueryEntriesRequest(*request); };
   return spec;
 }
 
@@ -102,12 +127,24 @@ grpc::Status AuditService::GetEntries(grpc::ServerContext* ctx,
         std::min({request->end(), size, request->start() + kMaxEntriesPerCall});
     auto leaves = gate_->vault().AuditLeafData(request->start(), end);
     if (!leaves.ok()) return ToGrpc(leaves.status());
-    for (auto& bytes : *leaves) {
-      // A damaged entry keeps its place, empty: the leaf bytes decide.
-      v1::AuditEntry* entry = response->add_entries();
-      if (!entry->ParseFromString(bytes)) entry->Clear();
-      response->add_leaf_data(std::move(bytes));
+    // As many leaves as fit (at least one); the verifier and the export
+    // read only these, and ask again from the first one left out.
+    const size_t budget = PageBudget(*gate_);
+    size_t bytes = 0;
+    for (auto& leaf : *leaves) {
+      const size_t cost = FieldBytes(leaf.size());
+      if (response->leaf_data_size() > 0 && bytes + cost > budget) break;
+      bytes += cost;
+      response->add_leaf_data(std::move(leaf));
     }
+    // The parsed entries are a convenience, given only when the page fits
+    // twice; a damaged entry keeps its place, empty: the leaf bytes decide.
+    for (const std::string& leaf : response->leaf_data()) {
+      v1::AuditEntry* entry = response->add_entries();
+      if (!entry->ParseFromString(leaf)) entry->Clear();
+      bytes += FieldBytes(entry->ByteSizeLong());
+    }
+    if (bytes > budget) response->clear_entries();
     return grpc::Status::OK;
   });
 }
@@ -115,13 +152,25 @@ grpc::Status AuditService::GetEntries(grpc::ServerContext* ctx,
 grpc::Status AuditService::QueryEntries(grpc::ServerContext* ctx,
                                         const v1::QueryEntriesRequest* request,
                                         v1::QueryEntriesResponse* response) {
-  return gate_->Run(ctx, *request, AuditorCall(), [&](Admission&) {
+  return gate_->Run(ctx, *request, QueryCall(request), [&](Admission&) {
     absl::StatusOr<vault::AuditQuery> q = ToQuery(*request);
     if (!q.ok()) return ToGrpc(q.status());
     auto entries = gate_->vault().QueryAudit(*q);
     if (!entries.ok()) return ToGrpc(entries.status());
-    for (auto& e : *entries) *response->add_entries() = std::move(e);
-    if (response->entries_size() == q->limit) {
+    // A page ends early, with a token, where the next entry would not fit.
+    const size_t budget = PageBudget(*gate_);
+    size_t bytes = 0;
+    bool cut = false;
+    for (auto& e : *entries) {
+      const size_t cost = FieldBytes(e.ByteSizeLong());
+      if (response->entries_size() > 0 && bytes + cost > budget) {
+        cut = true;
+        break;
+      }
+      bytes += cost;
+      *response->add_entries() = std::move(e);
+    }
+    if (cut || response->entries_size() == q->limit) {
       response->set_next_page_token(absl::StrCat(
           response->entries(response->entries_size() - 1).sequence() + 1));
     }
@@ -132,7 +181,8 @@ grpc::Status AuditService::QueryEntries(grpc::ServerContext* ctx,
 grpc::Status AuditService::StreamEntries(
     grpc::ServerContext* ctx, const v1::QueryEntriesRequest* request,
     grpc::ServerWriter<v1::AuditEntry>* writer) {
-  return gate_->Run(ctx, *request, AuditorCall(), [&](Admission&) {
+  // One entry a message: each is within kMaxAuditEntryBytes.
+  return gate_->Run(ctx, *request, QueryCall(request), [&](Admission&) {
     absl::StatusOr<vault::AuditQuery> q = ToQuery(*request);
     if (!q.ok()) return ToGrpc(q.status());
     q->limit = kMaxQueryPage;

@@ -61,20 +61,23 @@ class RpcSource final : public AuditLogSource {
   }
   absl::StatusOr<std::vector<std::string>> LeafData(uint64_t start,
                                                     uint64_t end) override {
-    grpc::ClientContext ctx;
-    Deadline(ctx);
-    v1::GetEntriesRequest req;
-    req.set_start(start);
-    req.set_end(end);
-    v1::GetEntriesResponse resp;
-    if (auto s = stub_->GetEntries(&ctx, req, &resp); !s.ok()) {
-      if (s.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
-        return std::vector<std::string>{};
+    // The server pages by bytes: a short page is not the end of the range.
+    std::vector<std::string> out;
+    while (start + out.size() < end) {
+      grpc::ClientContext ctx;
+      Deadline(ctx);
+      v1::GetEntriesRequest req;
+      req.set_start(start + out.size());
+      req.set_end(end);
+      v1::GetEntriesResponse resp;
+      if (auto s = stub_->GetEntries(&ctx, req, &resp); !s.ok()) {
+        if (s.error_code() == grpc::StatusCode::OUT_OF_RANGE) break;
+        return FromGrpc(s);
       }
-      return FromGrpc(s);
+      if (resp.leaf_data().empty()) break;
+      for (const std::string& leaf : resp.leaf_data()) out.push_back(leaf);
     }
-    return std::vector<std::string>(resp.leaf_data().begin(),
-                                    resp.leaf_data().end());
+    return out;
   }
   bool proofs_from_stored_tree() const override { return true; }
 

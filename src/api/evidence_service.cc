@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "api/request_checks.h"
 #include "api/services.h"
 #include "common/logging.h"
 #include "common/time_util.h"
@@ -72,6 +73,7 @@ grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
   CallSpec spec = EvidenceCall(v1::ACTION_READ_RECORD, *request);
   spec.record_id = request->record_id();
   spec.vault_logs = true;
+  spec.check = [request] { return CheckGetRecordRequest(*request); };
   std::vector<v1::DataCategory> asked;
   for (int c : request->categories()) {
     asked.push_back(static_cast<v1::DataCategory>(c));
@@ -146,10 +148,18 @@ grpc::Status EvidenceService::SearchRecords(
                ? absl::InvalidArgumentError("'since' is after 'until'")
                : absl::OkStatus();
   };
-  return gate_->Run(ctx, *request, spec, [&](Admission&) {
+  spec.vault_logs = true;
+  return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     absl::StatusOr<std::vector<v1::RecordSummary>> found =
         gate_->vault().Find(q);
     if (!found.ok()) return ToGrpc(found.status());
+    // Logged before it is answered, naming the records it reveals.
+    for (const v1::RecordSummary& s : *found) {
+      a.entry.add_revealed_record_ids(s.record_id());
+    }
+    if (auto seq = gate_->vault().Audit(std::move(a.entry)); !seq.ok()) {
+      return ToGrpc(seq.status());
+    }
     for (v1::RecordSummary& s : *found) *response->add_records() = std::move(s);
     if (response->records_size() == q.limit) {
       response->set_next_page_token(

@@ -1,17 +1,136 @@
 #include "api/gate.h"
 
+#include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/time_util.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 
 namespace lanevault::api {
 
 grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
                       std::string(status.message()));
+}
+
+namespace {
+
+constexpr char kUnauthenticated[] = "(unauthenticated)";
+// The sequence number is set by the vault at append: room for its tag and
+// the longest varint.
+constexpr size_t kSequenceRoom = 11;
+// Per field, in bytes. Ids the server makes are far shorter than these;
+// purposes and case ids are a few words; the rest is the gate's own text.
+constexpr size_t kIdCap = 64;          // record_id
+constexpr size_t kShortTextCap = 128;  // purpose, case_id, method, group
+constexpr size_t kDetailCap = 512;
+constexpr size_t kReasonCap = 200;   // a refusal's reason quoted in detail
+constexpr size_t kOtherCap = 256;    // any string field not named here
+constexpr size_t kElementCap = 128;  // each of a repeated string field
+constexpr int kMaxElements = 64;     // of any repeated field
+// When the caps above still leave an entry too large (many long ids), every
+// string but the principal is cut to this before elements are dropped.
+constexpr size_t kTightCap = 64;
+
+size_t CapFor(absl::string_view field) {
+  if (field == "principal") return kMaxPrincipalBytes;
+  if (field == "record_id") return kIdCap;
+  if (field == "purpose" || field == "case_id" || field == "method" ||
+      field == "group" || field == "role" || field == "reason_code") {
+    return kShortTextCap;
+  }
+  if (field == "detail") return kDetailCap;
+  return kOtherCap;
+}
+
+// `s` whole if it fits in `cap` bytes; otherwise its start, cut on a UTF-8
+// character boundary (proto3 strings must stay valid UTF-8), marked with
+// the number of bytes cut, `cap` bytes in all.
+std::string Capped(absl::string_view s, size_t cap) {
+  if (s.size() <= cap) return std::string(s);
+  const std::string mark = absl::StrCat("...[", s.size(), "B cut]");
+  size_t keep = cap > mark.size() ? cap - mark.size() : 0;
+  while (keep > 0 && (static_cast<unsigned char>(s[keep]) & 0xC0) == 0x80) {
+    --keep;
+  }
+  return absl::StrCat(s.substr(0, keep), mark.size() <= cap ? mark : "");
+}
+
+bool Fits(const v1::AuditEntry& e) {
+  return e.ByteSizeLong() + kSequenceRoom <= kMaxAuditEntryBytes;
+}
+
+// Cuts every string and bytes field of `e` (repeated ones element by
+// element) to `cap_of(field)`, and every repeated field to kMaxElements.
+// Generic over the message, so fields added to AuditEntry later are
+// bounded too.
+template <typename CapOf>
+void CapFields(v1::AuditEntry& e, CapOf cap_of) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Descriptor* d = e.GetDescriptor();
+  const google::protobuf::Reflection* r = e.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    const bool text = f->type() == FieldDescriptor::TYPE_STRING;
+    const bool bytes = f->type() == FieldDescriptor::TYPE_BYTES;
+    if (f->is_repeated()) {
+      while (r->FieldSize(e, f) > kMaxElements) r->RemoveLast(&e, f);
+      if (!text && !bytes) continue;
+      const size_t cap = std::min(cap_of(f->name()), kElementCap);
+      for (int j = 0; j < r->FieldSize(e, f); ++j) {
+        const std::string v = r->GetRepeatedString(e, f, j);
+        if (v.size() <= cap) continue;
+        r->SetRepeatedString(&e, f, j,
+                             text ? Capped(v, cap) : v.substr(0, cap));
+      }
+      continue;
+    }
+    if (!text && !bytes) continue;
+    const std::string v = r->GetString(e, f);
+    const size_t cap = cap_of(f->name());
+    if (v.size() <= cap) continue;
+    r->SetString(&e, f, text ? Capped(v, cap) : v.substr(0, cap));
+  }
+}
+
+// Drops the last elements of repeated fields until `e` fits, and says how
+// many in its detail (dropping more if saying so took the room).
+void DropElements(v1::AuditEntry& e) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Descriptor* d = e.GetDescriptor();
+  const google::protobuf::Reflection* r = e.GetReflection();
+  int dropped = 0;
+  while (!Fits(e)) {
+    const int before = dropped;
+    for (int i = d->field_count() - 1; i >= 0 && !Fits(e); --i) {
+      const FieldDescriptor* f = d->field(i);
+      if (!f->is_repeated()) continue;
+      while (r->FieldSize(e, f) > 0 && !Fits(e)) {
+        r->RemoveLast(&e, f);
+        ++dropped;
+      }
+    }
+    if (dropped == before) break;  // nothing left to drop
+    e.set_detail(
+        Capped(absl::StrCat("[entry cut: ", dropped, " list elements dropped]"),
+               kTightCap));
+  }
+}
+
+}  // namespace
+
+void BoundAuditEntry(v1::AuditEntry& entry) {
+  CapFields(entry, CapFor);
+  if (Fits(entry)) return;
+  CapFields(entry, [](absl::string_view field) {
+    return field == "principal" ? kMaxPrincipalBytes : kTightCap;
+  });
+  if (!Fits(entry)) DropElements(entry);
 }
 
 // One of a principal's concurrent calls, held while its handler runs.
@@ -46,7 +165,43 @@ Gate::Gate(const policy::Policy* policy, vault::Vault* vault,
       vault_(vault),
       peers_(peers),
       limits_(limits),
-      history_(vault) {}
+      history_(vault, &ledger_),
+      refusal_limiter_(vault->clock(), limits.refusals) {
+  flusher_ = std::thread([this] {
+    const absl::Duration every =
+        std::max(limits_.refusals.flush_every, absl::Milliseconds(10));
+    while (!stop_flusher_.WaitForNotificationWithTimeout(every)) {
+      LogSummaries(refusal_limiter_.TakeDue(false)).IgnoreError();
+    }
+  });
+}
+
+Gate::~Gate() {
+  stop_flusher_.Notify();
+  flusher_.join();
+  // Counted refusals are not lost at shutdown; the daemon's next
+  // checkpoint covers them.
+  LogSummaries(refusal_limiter_.TakeDue(true)).IgnoreError();
+}
+
+void Gate::AlertQuotaReached(const Caller& caller, absl::string_view why) {
+  // One alert a principal an hour: an officer needs to know it happened,
+  // not every refused call after it.
+  const absl::Time now = vault_->clock()->Now();
+  {
+    absl::MutexLock lock(&mu_);
+    absl::Time& last = quota_alerted_[caller.principal];
+    if (now - last < absl::Hours(1)) return;
+    last = now;
+  }
+  vault_->RaiseAlert(
+      "warning", "quota_reached", caller.principal,
+      absl::StrCat(caller.principal,
+                   caller.group.empty()
+                       ? ""
+                       : absl::StrCat(" (group ", caller.group, ")"),
+                   ": ", why));
+}
 
 void Gate::BeginCall(const void* ctx, absl::string_view method) {
   absl::MutexLock lock(&mu_);
@@ -85,15 +240,12 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
   Admission admission;
   absl::StatusOr<Caller> caller = Authenticate(*ctx);
   if (!caller.ok()) {
-    v1::AuditEntry entry = Entry(Caller{"(unauthenticated)"}, spec, method);
-    entry.set_detail(
-        absl::StrCat("peer ", ctx->peer(), ": ", caller.status().message()));
-    return Refuse(std::move(entry), "unauthenticated",
-                  static_cast<grpc::StatusCode>(caller.status().code()),
-                  caller.status().message(), v1::REFUSAL_COUNT_NONE);
+    return RefuseUnauthenticated(*ctx, method, spec.action, "unauthenticated",
+                                 caller.status());
   }
   admission.caller = *caller;
-  v1::AuditEntry entry = Entry(*caller, spec, method);
+  // Nothing of the request until it is known to be within size.
+  v1::AuditEntry entry = Entry(*caller, spec.action, method);
 
   if (ctx->deadline() == std::chrono::system_clock::time_point::max()) {
     return Refuse(std::move(entry), "no_deadline",
@@ -104,8 +256,9 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
   absl::StatusOr<vault::LockoutRow> lockout =
       vault_->Lockout(caller->principal);
   if (lockout.ok()) {
-    return Refuse(
-        std::move(entry), "locked_out", grpc::StatusCode::PERMISSION_DENIED,
+    return RefuseLimited(
+        std::move(entry), "locked_out", "locked_out", caller->principal,
+        grpc::StatusCode::PERMISSION_DENIED,
         absl::StrCat(caller->principal, " is locked out since ",
                      FormatTime(lockout->since), " (", lockout->reason,
                      "); a compliance officer must lift it"),
@@ -117,16 +270,30 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
   }
   if (const size_t bytes = request.ByteSizeLong();
       bytes > limits_.max_request_bytes) {
+    // Its size, and none of its bytes.
+    std::string why = absl::StrCat("the request is ", bytes, " bytes; at most ",
+                                   limits_.max_request_bytes, " are accepted");
+    entry.set_detail(why);
     return Refuse(std::move(entry), "too_large",
-                  grpc::StatusCode::RESOURCE_EXHAUSTED,
-                  absl::StrCat("the request is ", bytes, " bytes; at most ",
-                               limits_.max_request_bytes, " are accepted"));
+                  grpc::StatusCode::RESOURCE_EXHAUSTED, why);
   }
+  AddRequestFields(entry, spec);
   if (caller->role == policy::Role::kUnknown) {
     // Nothing about the request is looked at for a caller no role binds.
     return Refuse(
         std::move(entry), "unbound", grpc::StatusCode::PERMISSION_DENIED,
         absl::StrCat("the contract binds ", caller->principal, " to no role"));
+  }
+  if (!policy_->MayEver(caller->role, spec.action)) {
+    // One answer, whatever the call names, before anything is looked up:
+    // a role that may never do this learns nothing of the records.
+    const v1::Decision never = policy::MakeDecision(
+        v1::VERDICT_DENY, {"default-deny"}, "default_deny",
+        absl::StrCat("no permit lets role ", policy::RoleName(caller->role),
+                     " do ", v1::Action_Name(spec.action)));
+    return Refuse(std::move(entry), never.reason_code(),
+                  grpc::StatusCode::PERMISSION_DENIED, never.reason(),
+                  v1::REFUSAL_COUNT_CALLER, &never);
   }
   if (!slot.Acquire(caller->principal)) {
     return Refuse(std::move(entry), "too_many_calls",
@@ -162,6 +329,7 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
                     spec.check_counts);
     }
   }
+  entry.set_group(caller->group);
   policy::AccessRequest ask = Request(*caller, spec);
   if (spec.facts) {
     if (absl::Status s = spec.facts(ask); !s.ok()) {
@@ -170,19 +338,32 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
           static_cast<grpc::StatusCode>(s.code()), s.message(), Blame(s));
     }
   }
-  admission.decision = policy_->DecideAccess(ask);
+  // Decided with the quota ledger locked; an admitted read, lookup or
+  // search stays reserved until the handler has logged it (quota_ledger.h).
+  QuotaLedger::Reservation reserved =
+      ledger_.Admit(caller->principal, caller->group, spec.action, [&] {
+        admission.decision = policy_->DecideAccess(ask);
+        return admission.decision.allowed();
+      });
   const v1::Decision& d = admission.decision.decision;
   if (!admission.decision.allowed()) {
     const bool quota = d.reason_code() == "quota";
+    if (quota) AlertQuotaReached(*caller, d.reason());
+    // A record that holds nothing this purpose may read (its face was
+    // purged, say) is what happened to the record, not the caller's doing.
+    const bool nothing = d.reason_code() == "nothing_readable";
     return Refuse(std::move(entry), d.reason_code(),
                   quota ? grpc::StatusCode::RESOURCE_EXHAUSTED
                         : grpc::StatusCode::PERMISSION_DENIED,
-                  d.reason(), v1::REFUSAL_COUNT_CALLER, &d);
+                  d.reason(),
+                  nothing ? v1::REFUSAL_COUNT_NONE : v1::REFUSAL_COUNT_CALLER,
+                  &d);
   }
   Stamp(entry, v1::VERDICT_ALLOW, d);
   for (v1::DataCategory c : admission.decision.categories) {
     entry.add_categories(c);
   }
+  BoundAuditEntry(entry);
   if (!spec.vault_logs) {
     if (auto seq = vault_->Audit(entry); !seq.ok()) {
       return ToGrpc(seq.status());  // fail closed: nothing runs unlogged
@@ -194,12 +375,28 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
 
 void Gate::LogUngated(const grpc::ServerContextBase& ctx,
                       absl::string_view method, const grpc::Status& status) {
+  const std::string why = absl::StrCat(
+      "refused before the gate: ", Capped(status.error_message(), kReasonCap));
   absl::StatusOr<Caller> caller = Authenticate(ctx);
-  CallSpec spec;
-  v1::AuditEntry e =
-      Entry(caller.ok() ? *caller : Caller{"(unauthenticated)"}, spec, method);
-  e.set_detail(
-      absl::StrCat("refused before the gate: ", status.error_message()));
+  if (!caller.ok()) {
+    RefuseUnauthenticated(
+        ctx, method, v1::ACTION_UNSPECIFIED, "transport",
+        absl::Status(caller.status().code(),
+                     absl::StrCat(why, "; and ", caller.status().message())))
+        .IgnoreError();
+    return;
+  }
+  v1::AuditEntry e = Entry(*caller, v1::ACTION_UNSPECIFIED, method);
+  e.set_detail(why);
+  if (vault_->Lockout(caller->principal).ok()) {
+    // Already locked out: counts towards nothing, so it is rate-limited
+    // like the gate's own refusals of the locked out.
+    RefuseLimited(std::move(e), "transport", "locked_out", caller->principal,
+                  status.error_code(), status.error_message(),
+                  v1::REFUSAL_COUNT_NONE)
+        .IgnoreError();
+    return;
+  }
   Refuse(std::move(e), "transport", status.error_code(), status.error_message())
       .IgnoreError();
 }
@@ -222,7 +419,12 @@ absl::StatusOr<Caller> Gate::Authenticate(
       return absl::UnauthenticatedError(
           "development mode: name yourself with lanevault-dev-principal");
     }
-    return Caller{principal, policy_->RoleOf(principal)};
+    if (principal.size() > kMaxPrincipalBytes) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "a principal name is at most ", kMaxPrincipalBytes, " bytes"));
+    }
+    return Caller{principal, policy_->RoleOf(principal),
+                  policy_->GroupOf(principal)};
   }
   std::string leaf, chain;
   if (auth != nullptr) {
@@ -235,25 +437,35 @@ absl::StatusOr<Caller> Gate::Authenticate(
   }
   absl::StatusOr<PeerIdentity> id = peers_->Verify(leaf, chain);
   if (!id.ok()) return id.status();
-  return Caller{id->principal, policy_->RoleOf(id->principal)};
+  if (id->principal.size() > kMaxPrincipalBytes) {
+    // Logged whole or not at all: a cut name could not be locked out.
+    return absl::UnauthenticatedError(
+        absl::StrCat("the certificate's principal name is over ",
+                     kMaxPrincipalBytes, " bytes"));
+  }
+  return Caller{id->principal, policy_->RoleOf(id->principal),
+                policy_->GroupOf(id->principal)};
 }
 
-v1::AuditEntry Gate::Entry(const Caller& caller, const CallSpec& spec,
+v1::AuditEntry Gate::Entry(const Caller& caller, v1::Action action,
                            absl::string_view method) const {
   v1::AuditEntry e;
   *e.mutable_time() = ToProto(vault_->clock()->Now());
-  e.set_principal(caller.principal);
+  e.set_principal(Capped(caller.principal, kMaxPrincipalBytes));
   e.set_role(std::string(policy::RoleName(caller.role)));
-  e.set_action(spec.action);
-  e.set_purpose(spec.purpose);
-  e.set_case_id(spec.case_id);
-  e.set_record_id(spec.record_id);
-  e.set_method(std::string(method));
-  e.set_detail(spec.detail);
+  e.set_action(action);
+  e.set_method(Capped(method, kShortTextCap));
+  return e;
+}
+
+void Gate::AddRequestFields(v1::AuditEntry& e, const CallSpec& spec) const {
+  e.set_purpose(Capped(spec.purpose, kShortTextCap));
+  e.set_case_id(Capped(spec.case_id, kShortTextCap));
+  e.set_record_id(Capped(spec.record_id, kIdCap));
+  e.set_detail(Capped(spec.detail, kDetailCap));
   if (!spec.plate.empty()) {
     e.set_plate_blind_index(vault_->PlateBlindIndex(spec.plate));
   }
-  return e;
 }
 
 policy::AccessRequest Gate::Request(const Caller& caller,
@@ -261,6 +473,7 @@ policy::AccessRequest Gate::Request(const Caller& caller,
   policy::AccessRequest r;
   r.principal = caller.principal;
   r.role = caller.role;
+  r.group = caller.group;
   r.action = spec.action;
   r.purpose = spec.purpose;
   r.case_id = spec.case_id;
@@ -299,8 +512,9 @@ grpc::Status Gate::Refuse(v1::AuditEntry entry, absl::string_view reason_code,
     entry.set_reason_code(std::string(reason_code));
   }
   entry.set_refusal_count(counts);
+  BoundAuditEntry(entry);
   spdlog::info("refused {} {} ({}): {}", entry.principal(), entry.method(),
-               reason_code, message);
+               reason_code, Capped(message, kReasonCap));
   if (auto seq = vault_->Audit(entry); !seq.ok()) {
     spdlog::error("cannot log a refusal: {}", seq.status().message());
     return ToGrpc(absl::UnavailableError(
@@ -308,6 +522,80 @@ grpc::Status Gate::Refuse(v1::AuditEntry entry, absl::string_view reason_code,
   }
   if (counts != v1::REFUSAL_COUNT_NONE) CountTowardsLockout(entry);
   return grpc::Status(code, std::string(message));
+}
+
+grpc::Status Gate::RefuseLimited(v1::AuditEntry entry,
+                                 absl::string_view reason_code,
+                                 absl::string_view kind, absl::string_view key,
+                                 grpc::StatusCode code,
+                                 absl::string_view message,
+                                 v1::RefusalCount counts) {
+  entry.set_verdict(v1::VERDICT_DENY);
+  entry.set_reason_code(std::string(reason_code));
+  entry.set_refusal_count(counts);
+  BoundAuditEntry(entry);
+  std::vector<RefusalLimiter::Summary> due;
+  const bool logged = refusal_limiter_.Admit(kind, key, entry, &due);
+  // The window before this one is summarised first, keeping the log in
+  // order; if that cannot be written, nothing is served, as for a refusal.
+  if (!LogSummaries(std::move(due)).ok()) {
+    return ToGrpc(absl::UnavailableError(
+        "the access log cannot be written; nothing is served until it can"));
+  }
+  if (logged) {
+    return Refuse(std::move(entry), reason_code, code, message, counts);
+  }
+  spdlog::debug("refused {} {} ({}), counted for the summary", key,
+                entry.method(), reason_code);
+  return grpc::Status(code, std::string(message));
+}
+
+grpc::Status Gate::RefuseUnauthenticated(const grpc::ServerContextBase& ctx,
+                                         absl::string_view method,
+                                         v1::Action action,
+                                         absl::string_view reason_code,
+                                         const absl::Status& why) {
+  // Who sent the request is unknown: the entry holds none of it, only
+  // where it came from and why it was refused.
+  v1::AuditEntry entry = Entry(Caller{kUnauthenticated}, action, method);
+  const std::string peer = ctx.peer();
+  entry.set_detail(absl::StrCat("peer ", Capped(peer, kShortTextCap), ": ",
+                                Capped(why.message(), kReasonCap)));
+  return RefuseLimited(std::move(entry), reason_code, "unauthenticated",
+                       PeerAddress(peer),
+                       static_cast<grpc::StatusCode>(why.code()), why.message(),
+                       v1::REFUSAL_COUNT_NONE);
+}
+
+absl::Status Gate::LogSummaries(std::vector<RefusalLimiter::Summary> due) {
+  absl::Status status;
+  const RefusalLimits& limits = refusal_limiter_.limits();
+  for (RefusalLimiter::Summary& s : due) {
+    // Who and what, as the first refusal counted; the count and the window
+    // instead of its detail.
+    v1::AuditEntry e = std::move(s.sample);
+    e.set_sequence(0);
+    *e.mutable_time() = ToProto(vault_->clock()->Now());
+    e.set_verdict(v1::VERDICT_DENY);
+    e.set_reason_code("refusals_summarised");
+    e.set_refusal_count(v1::REFUSAL_COUNT_NONE);
+    e.clear_rule_ids();
+    e.clear_categories();
+    e.set_detail(absl::StrCat(
+        s.suppressed, " more refusals (", s.kind, ") of ", s.key,
+        " suppressed from ", FormatTime(s.from), " to ", FormatTime(s.until),
+        "; at most ", limits.logged_per_window, " a key per ",
+        absl::FormatDuration(limits.window), " are logged one by one"));
+    BoundAuditEntry(e);
+    spdlog::warn("{} more refusals ({}) of {} suppressed in the log", s.key,
+                 s.suppressed, s.kind);
+    if (auto seq = vault_->Audit(std::move(e)); !seq.ok()) {
+      spdlog::error("cannot log a summary of {} refusals of {}: {}",
+                    s.suppressed, s.key, seq.status().message());
+      status = seq.status();
+    }
+  }
+  return status;
 }
 
 void Gate::CountTowardsLockout(const v1::AuditEntry& refusal) {
@@ -343,6 +631,7 @@ grpc::Status Gate::LockOutNow(const v1::AuditEntry& cause,
   e.set_refusal_count(v1::REFUSAL_COUNT_NONE);
   e.clear_rule_ids();
   e.clear_categories();
+  BoundAuditEntry(e);
   absl::Status s =
       vault_->LockOut(cause.principal(), kind, reason, std::move(e));
   if (!s.ok()) {

@@ -4,8 +4,10 @@
 // The one decision path every RPC takes, in this order:
 //
 //   authenticate (the verified client certificate; revocation, deny-list)
-//   → call limits (a deadline is required; lockouts; concurrent calls per
-//     principal; purpose where needed; canary records)
+//   → call limits (a deadline is required; lockouts; request size; a role
+//     no permit lets do the call's action at all is refused with one
+//     answer, whatever the call names; concurrent calls per principal;
+//     purpose where needed; canary records)
 //   → policy decision, quotas included (the contract)
 //   → audit append (before anything is returned; fail closed)
 //   → handler
@@ -15,10 +17,21 @@
 // did not pass through Run is answered INTERNAL with its message emptied,
 // so a handler written without the gate leaks nothing. Every refusal is
 // logged, and enough of them in a window lock the principal out.
+//
+// The log itself is guarded here too. Until the caller is authenticated and
+// its request within size, an entry holds nothing of the request: the
+// method, the peer or principal, and the gate's own reason. After that,
+// every field copied from the request is cut to a short cap (marked), and
+// every entry the gate appends or hands to the vault passes
+// BoundAuditEntry. Refusals of nobody and of the locked out, which nothing
+// else stops, are rate-limited into counted summaries (refusal_limiter.h).
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
@@ -26,8 +39,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "api/peer_verifier.h"
+#include "api/quota_ledger.h"
+#include "api/refusal_limiter.h"
 #include "api/vault_history.h"
 #include "google/protobuf/message_lite.h"
 #include "grpcpp/server_context.h"
@@ -40,11 +56,35 @@
 namespace lanevault::api {
 
 struct Caller {
+  Caller() = default;
+  explicit Caller(std::string principal_in,
+                  policy::Role role_in = policy::Role::kUnknown,
+                  std::string group_in = "")
+      : principal(std::move(principal_in)),
+        role(role_in),
+        group(std::move(group_in)) {}
   std::string principal;
   policy::Role role = policy::Role::kUnknown;
+  std::string group;  // the contract's RoleBinding.group; empty: none
 };
 
 grpc::Status ToGrpc(const absl::Status& status);
+
+// No entry the gate writes is larger than this, its sequence number
+// included: the raw bytes of an auditor's page of 1000 entries
+// (GetEntries) then fit in the default 4 MiB response limit, so the log
+// stays fetchable, and no caller can make one entry a burden to store,
+// hash or serve.
+inline constexpr size_t kMaxAuditEntryBytes = 4096;
+// Longer certificate names are refused at authentication: a principal is
+// logged whole, since lockouts and quotas are counted by it.
+inline constexpr size_t kMaxPrincipalBytes = 256;
+
+// Cuts every string of `entry` to its field's cap, marking each cut, and
+// the whole entry to kMaxAuditEntryBytes. Every entry the gate writes or
+// hands to the vault passes here; a handler that adds to an admitted
+// entry should call it again before the vault appends it.
+void BoundAuditEntry(v1::AuditEntry& entry);
 
 struct GateLimits {
   // Requests larger than this are refused (and logged) by the gate; gRPC's
@@ -57,6 +97,10 @@ struct GateLimits {
   // lock it out only at this many in the window: they are faults more often
   // than attacks, and a lane locked out stops the evidence.
   int lockout_malformed_submissions = 100;
+  // Refusals of callers without a valid certificate (per peer address) and
+  // of principals locked out (per principal) logged one by one; the rest
+  // are counted into one summary entry per key and window.
+  RefusalLimits refusals;
 };
 
 // What one call asks, filled by its handler from the request.
@@ -95,6 +139,8 @@ class Gate {
   // themselves (loopback only; see ServerOptions).
   Gate(const policy::Policy* policy, vault::Vault* vault,
        const PeerVerifier* peers, GateLimits limits = {});
+  // Logs the summaries of refusals still only counted.
+  ~Gate();
 
   // The only way into a handler. Returns the refusal (logged) or what the
   // handler returns.
@@ -120,9 +166,14 @@ class Gate {
 
   const policy::Policy& policy() const { return *policy_; }
   vault::Vault& vault() const { return *vault_; }
+  const GateLimits& limits() const { return limits_; }
   // The policy question for this caller, with its history.
   policy::AccessRequest Request(const Caller& caller,
                                 const CallSpec& spec) const;
+  // Counts a logged refusal towards its caller's lockout (what its
+  // refusal_count names), locking the caller out at the threshold. For
+  // refusals a handler logs itself after admission.
+  void CountTowardsLockout(const v1::AuditEntry& refusal);
   // Writes the verdict and the deciding rules into an entry.
   static void Stamp(v1::AuditEntry& entry, v1::Verdict verdict,
                     const v1::Decision& decision);
@@ -130,8 +181,12 @@ class Gate {
  private:
   class CallSlot;
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& ctx) const;
-  v1::AuditEntry Entry(const Caller& caller, const CallSpec& spec,
+  // An entry with who called what, and nothing of the request.
+  v1::AuditEntry Entry(const Caller& caller, v1::Action action,
                        absl::string_view method) const;
+  // Adds the request's fields, each cut to its cap: only once the caller
+  // is authenticated and the request within size.
+  void AddRequestFields(v1::AuditEntry& entry, const CallSpec& spec) const;
   // Logs a refusal, counts it towards what `counts` names (nothing for the
   // refusals of nobody, of someone already locked out, or of what the
   // caller did not cause), and returns what to send: `code` with `message`,
@@ -140,17 +195,36 @@ class Gate {
                       grpc::StatusCode code, absl::string_view message,
                       v1::RefusalCount counts = v1::REFUSAL_COUNT_CALLER,
                       const v1::Decision* decision = nullptr);
-  void CountTowardsLockout(const v1::AuditEntry& refusal);
+  // A refusal of someone nothing else stops (`kind` "unauthenticated" by
+  // peer address, "locked_out" by principal): logged through Refuse while
+  // its key is within RefusalLimits, otherwise only counted for the
+  // window's summary. The caller is refused either way.
+  grpc::Status RefuseLimited(v1::AuditEntry entry,
+                             absl::string_view reason_code,
+                             absl::string_view kind, absl::string_view key,
+                             grpc::StatusCode code, absl::string_view message,
+                             v1::RefusalCount counts);
+  grpc::Status RefuseUnauthenticated(const grpc::ServerContextBase& ctx,
+                                     absl::string_view method,
+                                     v1::Action action,
+                                     absl::string_view reason_code,
+                                     const absl::Status& why);
+  // Appends one summary entry for each; an error if any could not be.
+  absl::Status LogSummaries(std::vector<RefusalLimiter::Summary> due);
   // Whether a handler's fact-finding failure is the caller's doing (an
   // unknown id) or the vault's (damage, a full disk, a purged item).
   static v1::RefusalCount Blame(const absl::Status& failure);
   grpc::Status LockOutNow(const v1::AuditEntry& cause, absl::string_view kind,
                           absl::string_view reason);
 
+  // A "quota_reached" alert, at most one a principal an hour.
+  void AlertQuotaReached(const Caller& caller, absl::string_view why);
+
   const policy::Policy* policy_;
   vault::Vault* vault_;
   const PeerVerifier* peers_;
   const GateLimits limits_;
+  QuotaLedger ledger_;
   VaultAccessHistory history_;
 
   struct CallState {
@@ -160,6 +234,14 @@ class Gate {
   absl::Mutex mu_;
   absl::flat_hash_map<const void*, CallState> calls_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int> in_flight_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, absl::Time> quota_alerted_
+      ABSL_GUARDED_BY(mu_);
+
+  RefusalLimiter refusal_limiter_;
+  // Summarises windows that ended while their keys went quiet. Declared
+  // last: it starts once everything it uses is built.
+  absl::Notification stop_flusher_;
+  std::thread flusher_;
 };
 
 // Installs the check described at the top on every call of a server.

@@ -69,15 +69,17 @@ grpc::Status LaneService::SubmitCrossing(
       return absl::InvalidArgumentError(
           "the record's lane is not the lane it was submitted for");
     }
-    if (absl::Status s = intake_->CheckCaptureTime(record); !s.ok()) return s;
+    if (absl::Status s = intake_->CheckSubmission(record); !s.ok()) return s;
     if (!request->idempotency_key().empty()) {
-      record.set_record_id(gate_->vault().IdempotentRecordId(
-          request->lane_id(), request->idempotency_key()));
       digest = gate_->vault().SubmissionDigest(bytes);
     }
     return absl::OkStatus();
   };
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
+    if (!request->idempotency_key().empty()) {
+      record.set_record_id(gate_->vault().IdempotentRecordId(
+          a.caller.principal, request->lane_id(), request->idempotency_key()));
+    }
     const std::string id = record.record_id();
     v1::AuditEntry attempt = a.entry;
     absl::StatusOr<VaultIntake::Kept> kept =
@@ -111,9 +113,12 @@ grpc::Status LaneService::IntakeFailed(v1::AuditEntry attempt,
                                   : v1::REFUSAL_COUNT_NONE);
   attempt.clear_item_ids();
   *attempt.mutable_time() = ToProto(gate_->vault().clock()->Now());
+  const v1::AuditEntry logged = attempt;
   if (absl::StatusOr<uint64_t> seq = gate_->vault().Audit(std::move(attempt));
       !seq.ok()) {
     spdlog::error("cannot log a failed intake: {}", seq.status().message());
+  } else if (clash) {
+    gate_->CountTowardsLockout(logged);
   }
   return ToGrpc(failure);
 }

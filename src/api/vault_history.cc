@@ -9,20 +9,45 @@ namespace {
 constexpr uint32_t kSpent = std::numeric_limits<uint32_t>::max();
 }  // namespace
 
-policy::AccessHistory::Reads VaultAccessHistory::ReadsSince(
-    absl::string_view principal, absl::Time since) const {
-  auto counts = vault_->CountReads(principal, since);
+policy::AccessHistory::Reads VaultAccessHistory::Counted(
+    absl::string_view who, bool group, absl::Time since) const {
+  auto counts = vault_->CountReads(who, since, group);
   if (!counts.ok()) {
     spdlog::error("access history unavailable, failing closed: {}",
                   counts.status().message());
     return {kSpent, kSpent};
   }
-  return {counts->reads, counts->records};
+  // A read admitted and not yet logged counts as a read of a new record:
+  // the conservative side.
+  const uint32_t pending = ledger_->Pending(who, group, v1::ACTION_READ_RECORD);
+  return {counts->reads + pending, counts->records + pending};
 }
 
-std::vector<v1::DataCategory> VaultAccessHistory::CategoriesRead(
-    absl::string_view principal, absl::string_view record_id) const {
-  auto read = vault_->CategoriesRead(principal, record_id);
+policy::AccessHistory::Reads VaultAccessHistory::ReadsSince(
+    absl::string_view principal, absl::Time since) const {
+  return Counted(principal, false, since);
+}
+
+policy::AccessHistory::Reads VaultAccessHistory::GroupReadsSince(
+    absl::string_view group, absl::Time since) const {
+  return Counted(group, true, since);
+}
+
+uint32_t VaultAccessHistory::CallsSince(absl::string_view who, bool group,
+                                        v1::Action action,
+                                        absl::Time since) const {
+  auto calls = vault_->CountCalls(who, group, action, since);
+  if (!calls.ok()) {
+    spdlog::error("access history unavailable, failing closed: {}",
+                  calls.status().message());
+    return kSpent;
+  }
+  return *calls + ledger_->Pending(who, group, action);
+}
+
+std::vector<v1::DataCategory> VaultAccessHistory::Seen(
+    absl::string_view who, bool group, absl::string_view record_id) const {
+  auto read = vault_->CategoriesRead(who, record_id, group);
   if (!read.ok()) {
     spdlog::error("access history unavailable, failing closed: {}",
                   read.status().message());
@@ -30,6 +55,16 @@ std::vector<v1::DataCategory> VaultAccessHistory::CategoriesRead(
             v1::DATA_CATEGORY_FACE_IMAGE};
   }
   return *read;
+}
+
+std::vector<v1::DataCategory> VaultAccessHistory::CategoriesRead(
+    absl::string_view principal, absl::string_view record_id) const {
+  return Seen(principal, false, record_id);
+}
+
+std::vector<v1::DataCategory> VaultAccessHistory::GroupCategoriesRead(
+    absl::string_view group, absl::string_view record_id) const {
+  return Seen(group, true, record_id);
 }
 
 }  // namespace lanevault::api

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "api/canary.h"
 #include "common/logging.h"
@@ -25,7 +27,54 @@ absl::Status VaultIntake::Submit(v1::Record record) {
   return Take(std::move(record), std::move(entry)).status();
 }
 
-absl::Status VaultIntake::CheckCaptureTime(const v1::Record& record) const {
+namespace {
+
+// Ids end up in logs and in the access log: letters, digits, '_' and '-'.
+bool PlainToken(absl::string_view id) {
+  return !id.empty() && id.size() <= 64 &&
+         std::all_of(id.begin(), id.end(), [](char c) {
+           return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+                  c == '_' || c == '-';
+         });
+}
+
+}  // namespace
+
+absl::Status VaultIntake::CheckSubmission(const v1::Record& record) const {
+  if (!record.record_id().empty() && !PlainToken(record.record_id())) {
+    return absl::InvalidArgumentError(
+        "a record id is letters, digits, '_' and '-' (64 at most)");
+  }
+  if (!PlainToken(record.lane_id())) {
+    return absl::InvalidArgumentError(
+        "a lane id is letters, digits, '_' and '-' (64 at most)");
+  }
+  // A crossing is a plate and a few faces; a bound keeps its intake entry
+  // (which names every item) within the access log's entry size.
+  constexpr int kMaxItems = 32;
+  if (record.items_size() > kMaxItems) {
+    return absl::InvalidArgumentError(absl::StrCat("a record holds at most ",
+                                                   kMaxItems, " items, not ",
+                                                   record.items_size()));
+  }
+  absl::flat_hash_set<std::string> item_ids;
+  for (const v1::Item& item : record.items()) {
+    if (!PlainToken(item.item_id()) ||
+        !item_ids.insert(item.item_id()).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "every item needs its own id (letters, digits, '_' and '-'): '",
+          item.item_id().substr(0, 64), "' is missing, malformed or repeated"));
+    }
+    if (!v1::DataCategory_IsValid(item.category()) ||
+        item.category() == v1::DATA_CATEGORY_UNSPECIFIED) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("item ", item.item_id(), " has no known category"));
+    }
+  }
+  if (!record.has_first_seen() || record.first_seen().seconds() <= 0) {
+    return absl::InvalidArgumentError(
+        "the record has no capture time (first_seen)");
+  }
   const absl::Time now = vault_->clock()->Now();
   const absl::Time first = FromProto(record.first_seen());
   const absl::Time last =
@@ -79,7 +128,7 @@ void VaultIntake::NoteDiskFull(bool full, absl::string_view why) {
 absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(
     v1::Record record, v1::AuditEntry entry,
     absl::string_view submission_digest) {
-  if (absl::Status s = CheckCaptureTime(record); !s.ok()) return s;
+  if (absl::Status s = CheckSubmission(record); !s.ok()) return s;
   const absl::Time now = vault_->clock()->Now();
   const v1::IntakeDecision decision = policy_->DecideIntake(record);
   int dropped = 0;

@@ -27,11 +27,13 @@ class VaultIntake final : public capture::RecordSink {
         canary_every_(canary_every),
         max_clock_skew_(max_clock_skew) {}
 
-  // INVALID_ARGUMENT when the record's claimed capture times cannot be
-  // right by the vault's clock: later than now plus the allowed skew, or
-  // last seen before first seen. The vault's clock, not the submitter's,
-  // bounds how long evidence is kept.
-  absl::Status CheckCaptureTime(const v1::Record& record) const;
+  // INVALID_ARGUMENT when a submitted record cannot be taken as it is: an
+  // id that is not a plain token, an item without an id or with one named
+  // twice, an unknown category, no capture time, or capture times that
+  // cannot be right by the vault's clock (later than now plus the allowed
+  // skew, or last seen before first seen). The vault's clock, not the
+  // submitter's, bounds how long evidence is kept.
+  absl::Status CheckSubmission(const v1::Record& record) const;
 
   // An in-process lane's crossing, logged as "lane:<lane id>".
   absl::Status Submit(v1::Record record) override;
@@ -46,7 +48,7 @@ class VaultIntake final : public capture::RecordSink {
   // the capture time, but never from later than the vault's now.
   // ALREADY_EXISTS only when the same submission (`submission_digest`, see
   // Vault::SubmissionDigest) was stored before; INVALID_ARGUMENT for a
-  // record whose capture time fails CheckCaptureTime or whose ids clash;
+  // record that fails CheckSubmission or whose ids clash;
   // UNAVAILABLE (retry) when the vault cannot write, a full disk included,
   // which is logged once per episode with an alert.
   absl::StatusOr<Kept> Take(v1::Record record, v1::AuditEntry entry,

@@ -82,12 +82,28 @@ int RequiredSignatures(const v1::ContractConfig& config) {
 }
 
 absl::StatusOr<std::unique_ptr<policy::Policy>> LoadPolicyInForce(
-    const v1::ContractConfig& config, vault::Vault& vault) {
+    const v1::ContractConfig& config, vault::Vault& vault,
+    bool dev_builtin_policy) {
   if (config.signed_contract().empty()) {
+    // An unsigned allow-list deciding over evidence must be asked for by
+    // name, never fallen into by leaving a section out of the config.
+    if (!dev_builtin_policy) {
+      return absl::FailedPreconditionError(
+          "no contract configured: lanevaultd enforces only a signed "
+          "contract (contract { signed_contract: ... trusted_keys { ... } }); "
+          "for development only, --dev_builtin_policy runs the built-in, "
+          "unsigned pilot allow-list");
+    }
     spdlog::warn(
-        "no contract configured: the built-in pilot allow-list is in force "
-        "(development only)");
+        "DEVELOPMENT POLICY: no contract configured and --dev_builtin_policy "
+        "given: the built-in pilot allow-list, which no one signed, decides "
+        "every call. Never use this in production.");
     return policy::NewBuiltinPolicy();
+  }
+  if (dev_builtin_policy) {
+    spdlog::warn(
+        "--dev_builtin_policy ignored: a contract is configured, and it "
+        "decides");
   }
   auto trusted = TrustedKeys(config);
   if (!trusted.ok()) return trusted.status();

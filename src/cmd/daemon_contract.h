@@ -21,9 +21,12 @@ absl::StatusOr<std::vector<policy::TrustedKey>> TrustedKeys(
     const v1::ContractConfig& config);
 int RequiredSignatures(const v1::ContractConfig& config);
 
-// Without a configured contract: the built-in development allow-list.
+// Without a configured contract: FAILED_PRECONDITION, unless
+// `dev_builtin_policy` (lanevaultd --dev_builtin_policy) asks for the
+// built-in development allow-list, which no one signed.
 absl::StatusOr<std::unique_ptr<policy::Policy>> LoadPolicyInForce(
-    const v1::ContractConfig& config, vault::Vault& vault);
+    const v1::ContractConfig& config, vault::Vault& vault,
+    bool dev_builtin_policy);
 
 // Contract changes are decisions too: each goes into the access log. An
 // error means it could not be logged, and then the contract must not take

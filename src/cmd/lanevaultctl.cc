@@ -458,6 +458,17 @@ int PolicyValidate(const std::string& path) {
               path.c_str(), contract.id().c_str(),
               static_cast<unsigned long long>(contract.version()),
               contract.permits_size(), contract.prohibitions_size());
+  // What the read quotas let one insider, or a group of them, take.
+  for (const policy::HarvestBudget& b : policy::HarvestBudgets(contract)) {
+    std::printf(
+        "  permit %s: %s may obtain at most %llu records over six weeks, "
+        "%llu over the contract's life\n",
+        b.permit_id.c_str(),
+        b.group.empty() ? "one principal"
+                        : absl::StrCat("group ", b.group).c_str(),
+        static_cast<unsigned long long>(b.records_over_six_weeks),
+        static_cast<unsigned long long>(b.records_over_life));
+  }
   return 0;
 }
 

@@ -49,6 +49,11 @@ ABSL_FLAG(bool, exit_when_lanes_done, false,
 ABSL_FLAG(bool, print_intake_key, false,
           "Print the vault's intake public key (base64; capture nodes seal "
           "their records to it) and exit.");
+ABSL_FLAG(bool, dev_builtin_policy, false,
+          "Development only: without a contract section in the config, run "
+          "the built-in pilot allow-list, which no one signed, instead of "
+          "refusing to start. Warned at start and, while it decides, once a "
+          "minute in the log.");
 ABSL_FLAG(bool, accept_rollback, false,
           "Serve a vault whose database is older than its log anchor (a "
           "restore made on purpose) instead of refusing it; logged, with a "
@@ -205,7 +210,8 @@ int Main(int argc, char** argv) {
   const float interval_s = config->vault().checkpoint_interval_s();
   api::Checkpointer checkpointer(
       vault->get(), absl::Seconds(interval_s > 0 ? interval_s : 3.0f));
-  auto initial = LoadPolicyInForce(config->contract(), **vault);
+  auto initial = LoadPolicyInForce(config->contract(), **vault,
+                                   absl::GetFlag(FLAGS_dev_builtin_policy));
   if (!initial.ok()) {
     LogContractDecision(**vault, false, std::string(initial.status().message()))
         .IgnoreError();
@@ -336,9 +342,11 @@ int Main(int argc, char** argv) {
                     s.message());
     }
     const auto reloaded = LoadDaemonConfig(absl::GetFlag(FLAGS_config));
-    auto next = reloaded.ok() ? LoadPolicyInForce(reloaded->contract(), **vault)
-                              : absl::StatusOr<std::unique_ptr<policy::Policy>>(
-                                    reloaded.status());
+    auto next = reloaded.ok()
+                    ? LoadPolicyInForce(reloaded->contract(), **vault,
+                                        absl::GetFlag(FLAGS_dev_builtin_policy))
+                    : absl::StatusOr<std::unique_ptr<policy::Policy>>(
+                          reloaded.status());
     if (!next.ok()) {
       spdlog::error("SIGHUP: new contract refused, {} v{} stays in force: {}",
                     policy->contract_id(), policy->contract_version(),
@@ -369,6 +377,9 @@ int Main(int argc, char** argv) {
   (*server)->Wait();
   stopping.Notify();
   health_watch.join();
+  // The gate's last refusal summaries go into the log before the final
+  // checkpoint signs it.
+  server->reset();
   (*vault)->StopMaintenance();
   checkpointer.Stop();  // a final signed head that covers everything logged
   spdlog::info("stopped");

@@ -16,9 +16,12 @@ namespace lanevault {
 class FileLock {
  public:
   // FAILED_PRECONDITION naming `path` and the holder's pid when another
-  // process holds it; other errors when the file cannot be made.
+  // process holds it; other errors when the file cannot be made. With
+  // `keep_content`, the lock is taken on a file whose content is not ours
+  // (a database: the lock then follows the file through any hard or
+  // symbolic link to it) and the pid goes to `path` + ".lock" instead.
   static absl::StatusOr<std::unique_ptr<FileLock>> Acquire(
-      const std::string& path);
+      const std::string& path, bool keep_content = false);
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
@@ -26,9 +29,11 @@ class FileLock {
   const std::string& path() const { return path_; }
 
  private:
-  FileLock(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  FileLock(std::string path, int fd, int note_fd)
+      : path_(std::move(path)), fd_(fd), note_fd_(note_fd) {}
   std::string path_;
   int fd_;
+  int note_fd_;
 };
 
 }  // namespace lanevault

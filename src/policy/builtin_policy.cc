@@ -2,12 +2,17 @@
 // faces kept 12 hours for identity verification, plate text 30 days, plate
 // images 7 days; scene images and metadata are not kept; plates and faces of
 // one crossing are never released together (linkage); export and training
-// are prohibited for everyone. Contracts replace it.
+// are prohibited for everyone. Contracts replace it. It is signed by no
+// one, so the daemon runs it only with --dev_builtin_policy, and it says
+// so in the daemon's log while it decides.
 
 #include <algorithm>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/logging.h"
 #include "common/time_util.h"
 #include "policy/policy.h"
 
@@ -39,6 +44,37 @@ AccessDecision Deny(std::string rule, std::string code, std::string reason) {
           {}};
 }
 
+// Which roles the allow-list lets do what at all; for inspectors,
+// DecideAccess then asks for a purpose and categories it knows.
+bool Permitted(Role role, v1::Action action) {
+  switch (action) {
+    case v1::ACTION_VIEW_LANES:
+      return role == Role::kOperator || role == Role::kCompliance ||
+             role == Role::kContractor;
+    case v1::ACTION_READ_AUDIT:
+    case v1::ACTION_VIEW_RETENTION:
+      return role == Role::kAuditor || role == Role::kCompliance;
+    case v1::ACTION_MANAGE_CONTRACT:
+    case v1::ACTION_MANAGE_HOLD:
+    case v1::ACTION_MANAGE_ALERTS:
+    case v1::ACTION_ROTATE_KEYS:
+      return role == Role::kCompliance;
+    case v1::ACTION_INTAKE:
+      return role == Role::kLane;
+    case v1::ACTION_SEARCH_METADATA:
+    case v1::ACTION_SEARCH_PLATE:
+    case v1::ACTION_READ_RECORD:
+    case v1::ACTION_READ_ITEM:
+      return role == Role::kInspector;
+    default:
+      return false;  // export, training, linkage, purge: no role
+  }
+}
+
+// How often, at most, the daemon's log is reminded that the allow-list
+// decides (on the next decision after this much time).
+constexpr absl::Duration kWarnEvery = absl::Minutes(1);
+
 AccessDecision Allow(std::string rule, std::string reason,
                      std::vector<v1::DataCategory> categories = {}) {
   return {MakeDecision(v1::VERDICT_ALLOW, {std::move(rule)}, "allowed",
@@ -67,6 +103,7 @@ class BuiltinPolicy final : public Policy {
   }
 
   v1::IntakeDecision DecideIntake(const v1::Record& record) const override {
+    NoteDecision();
     v1::IntakeDecision out;
     out.set_record_id(record.record_id());
     out.set_contract_id(kContractId);
@@ -97,6 +134,16 @@ class BuiltinPolicy final : public Policy {
   }
 
   AccessDecision DecideAccess(const AccessRequest& r) const override {
+    NoteDecision();
+    if (!v1::Action_IsValid(r.action) ||
+        !std::all_of(r.categories.begin(), r.categories.end(),
+                     v1::DataCategory_IsValid) ||
+        !std::all_of(r.available.begin(), r.available.end(),
+                     v1::DataCategory_IsValid)) {
+      return Deny("builtin.default-deny", "invalid_request",
+                  "the request names an action or category the pilot does "
+                  "not know");
+    }
     // Prohibitions first: they beat any permit.
     if (r.action == v1::ACTION_EXPORT || r.action == v1::ACTION_TRAIN ||
         r.action == v1::ACTION_LINK) {
@@ -112,50 +159,65 @@ class BuiltinPolicy final : public Policy {
       return Deny("builtin.prohibit.linkage", "linkage",
                   "a crossing's plate and faces are never released together");
     }
-    switch (r.action) {
-      case v1::ACTION_VIEW_LANES:
-        if (r.role == Role::kOperator || r.role == Role::kCompliance ||
-            r.role == Role::kContractor) {
+    // Who may do what is Permitted's, shared with MayEver; here each
+    // permitted action gets its rule.
+    if (Permitted(r.role, r.action)) {
+      switch (r.action) {
+        case v1::ACTION_VIEW_LANES:
           return Allow("builtin.permit.lanes", "lane status and counts");
-        }
-        break;
-      case v1::ACTION_READ_AUDIT:
-        if (r.role == Role::kAuditor || r.role == Role::kCompliance) {
+        case v1::ACTION_READ_AUDIT:
           return Allow("builtin.permit.audit", "access log for oversight");
-        }
-        break;
-      case v1::ACTION_VIEW_RETENTION:
-        if (r.role == Role::kAuditor || r.role == Role::kCompliance) {
+        case v1::ACTION_VIEW_RETENTION:
           return Allow("builtin.permit.retention", "retention oversight");
-        }
-        break;
-      case v1::ACTION_MANAGE_CONTRACT:
-      case v1::ACTION_MANAGE_HOLD:
-      case v1::ACTION_MANAGE_ALERTS:
-      case v1::ACTION_ROTATE_KEYS:
-        if (r.role == Role::kCompliance) {
+        case v1::ACTION_MANAGE_CONTRACT:
+        case v1::ACTION_MANAGE_HOLD:
+        case v1::ACTION_MANAGE_ALERTS:
+        case v1::ACTION_ROTATE_KEYS:
           return Allow("builtin.permit.compliance", "contract compliance");
-        }
-        break;
-      case v1::ACTION_INTAKE:
-        if (r.role == Role::kLane)
+        case v1::ACTION_INTAKE:
           return Allow("builtin.permit.intake", "lane intake");
-        break;
-      case v1::ACTION_SEARCH_METADATA:
-      case v1::ACTION_SEARCH_PLATE:
-      case v1::ACTION_READ_RECORD:
-      case v1::ACTION_READ_ITEM:
-        if (r.role == Role::kInspector) return InspectorRead(r);
-        break;
-      default:
-        break;
+        case v1::ACTION_SEARCH_METADATA:
+        case v1::ACTION_SEARCH_PLATE:
+        case v1::ACTION_READ_RECORD:
+        case v1::ACTION_READ_ITEM:
+          return InspectorRead(r);
+        default:
+          break;
+      }
     }
     return Deny("builtin.default-deny", "default_deny",
                 absl::StrCat("no rule lets role ", RoleName(r.role), " do ",
                              v1::Action_Name(r.action)));
   }
 
+  bool MayEver(Role role, v1::Action action) const override {
+    return Permitted(role, action);
+  }
+
  private:
+  // Counts a decision, and at most every kWarnEvery says how many were
+  // taken under this unsigned allow-list since it last said so.
+  void NoteDecision() const {
+    const absl::Time now = absl::Now();
+    uint64_t n = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      ++decisions_;
+      if (now < next_warning_) return;
+      n = decisions_;
+      decisions_ = 0;
+      next_warning_ = now + kWarnEvery;
+    }
+    spdlog::warn(
+        "{} decision(s) since the last reminder were taken under the "
+        "built-in development allow-list (--dev_builtin_policy), which no "
+        "one signed: not for production",
+        n);
+  }
+
+  mutable absl::Mutex mu_;
+  mutable uint64_t decisions_ ABSL_GUARDED_BY(mu_) = 0;
+  mutable absl::Time next_warning_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   static AccessDecision InspectorRead(const AccessRequest& r) {
     std::vector<v1::DataCategory> allowed;
     std::string rule;

@@ -1,6 +1,7 @@
 #include "policy/contract.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -22,6 +23,7 @@ class Validator {
     Bindings();
     Rules();
     DeadPermits();
+    Harvest();
     return std::move(issues_);
   }
 
@@ -155,7 +157,16 @@ class Validator {
         }
       }
       const auto& q = p.quota();
-      if ((q.reads_per_window() > 0 || q.distinct_records_per_window() > 0) &&
+      const bool any_limit =
+          q.reads_per_window() > 0 || q.distinct_records_per_window() > 0 ||
+          q.lookups_per_window() > 0 || q.searches_per_window() > 0 ||
+          q.group_reads_per_window() > 0 ||
+          q.group_distinct_records_per_window() > 0 ||
+          q.group_lookups_per_window() > 0 || q.group_searches_per_window() > 0;
+      if (q.alert_fraction() < 0 || q.alert_fraction() > 1) {
+        Error(path + ".quota.alert_fraction", "must lie in [0, 1]");
+      }
+      if (any_limit &&
           (!q.has_window() || FromProto(q.window()) <= absl::ZeroDuration())) {
         Error(path + ".quota.window", "must be set when a limit is");
       }
@@ -213,6 +224,33 @@ class Validator {
     }
   }
 
+  // Read quotas against the harvest limit, over the contract's life.
+  void Harvest() {
+    const v1::HarvestLimit& limit = c_.harvest_limit();
+    if (!c_.has_harvest_limit()) return;
+    if (limit.max_share() <= 0 || limit.max_share() > 1) {
+      Error("harvest_limit.max_share", "must lie in (0, 1]");
+      return;
+    }
+    if (!c_.has_effective_from() || !c_.has_effective_until()) return;
+    const absl::Duration life =
+        FromProto(c_.effective_until()) - FromProto(c_.effective_from());
+    const double expected = static_cast<double>(
+        limit.expected_crossings_per_day() * (life / absl::Hours(24)));
+    for (const HarvestBudget& b : HarvestBudgets(c_)) {
+      if (b.records_over_life <= limit.max_share() * expected) continue;
+      Warn(absl::StrCat("permits[", b.permit_index, "].quota"),
+           absl::StrCat("permit '", b.permit_id, "' lets ",
+                        b.group.empty() ? "one principal"
+                                        : absl::StrCat("group ", b.group),
+                        " obtain up to ", b.records_over_life,
+                        " records over the contract's life, more than ",
+                        static_cast<int>(100 * limit.max_share()), "% of the ",
+                        static_cast<uint64_t>(expected),
+                        " crossings expected (harvest_limit)"));
+    }
+  }
+
   const v1::Contract& c_;
   std::vector<ValidationIssue> issues_;
   absl::flat_hash_set<int> categories_;
@@ -228,6 +266,48 @@ absl::StatusOr<v1::Contract> ParseContract(absl::string_view text) {
     return s;
   }
   return contract;
+}
+
+std::vector<HarvestBudget> HarvestBudgets(const v1::Contract& contract) {
+  std::vector<HarvestBudget> out;
+  if (!contract.has_effective_from() || !contract.has_effective_until()) {
+    return out;
+  }
+  const absl::Duration life = FromProto(contract.effective_until()) -
+                              FromProto(contract.effective_from());
+  for (int i = 0; i < contract.permits_size(); ++i) {
+    const v1::Permit& p = contract.permits(i);
+    std::vector<std::string> groups;
+    for (const auto& b : contract.bindings()) {
+      if (b.role() == p.role() && !b.group().empty()) {
+        groups.push_back(b.group());
+      }
+    }
+    const v1::Quota& q = p.quota();
+    const absl::Duration window = FromProto(q.window());
+    if (window <= absl::ZeroDuration()) continue;
+    // What a window lets through: distinct records, or reads where only
+    // reads are limited.
+    auto per_window = [](uint32_t records, uint32_t reads) -> uint64_t {
+      return records > 0 ? records : reads;
+    };
+    const double six_weeks = std::ceil(absl::Hours(24 * 7 * 6) / window);
+    const double over_life = std::ceil(life / window);
+    const uint64_t mine =
+        per_window(q.distinct_records_per_window(), q.reads_per_window());
+    const uint64_t ours = per_window(q.group_distinct_records_per_window(),
+                                     q.group_reads_per_window());
+    if (mine > 0) {
+      out.push_back({i, p.id(), "", static_cast<uint64_t>(mine * six_weeks),
+                     static_cast<uint64_t>(mine * over_life)});
+    }
+    for (const std::string& g : groups) {
+      if (ours == 0) break;
+      out.push_back({i, p.id(), g, static_cast<uint64_t>(ours * six_weeks),
+                     static_cast<uint64_t>(ours * over_life)});
+    }
+  }
+  return out;
 }
 
 std::vector<ValidationIssue> ValidateContract(const v1::Contract& contract) {

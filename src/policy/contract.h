@@ -24,6 +24,18 @@ struct ValidationIssue {
 // Parses protobuf text format; INVALID_ARGUMENT "<line>:<col>: reason".
 absl::StatusOr<v1::Contract> ParseContract(absl::string_view text);
 
+// How many records a read permit's quota lets one principal (or, with
+// `group`, one group) obtain at most: over six weeks, the length of the 2019
+// incident, and over the contract's life. Unlimited permits are left out.
+struct HarvestBudget {
+  int permit_index = 0;
+  std::string permit_id;
+  std::string group;  // empty: one principal
+  uint64_t records_over_six_weeks = 0;
+  uint64_t records_over_life = 0;
+};
+std::vector<HarvestBudget> HarvestBudgets(const v1::Contract& contract);
+
 // Every problem found, errors and warnings, in document order.
 std::vector<ValidationIssue> ValidateContract(const v1::Contract& contract);
 bool HasErrors(const std::vector<ValidationIssue>& issues);

@@ -22,11 +22,22 @@ constexpr Bits kPlate = (1u << v1::DATA_CATEGORY_PLATE_TEXT) |
                         (1u << v1::DATA_CATEGORY_PLATE_IMAGE);
 constexpr Bits kFace = 1u << v1::DATA_CATEGORY_FACE_IMAGE;
 
+// Values a bit cannot stand for are left out (a shift past the width is
+// undefined, and wrapped it would read as another value); DecideAccess
+// refuses requests that carry them before any bits are made.
 template <typename List>
 Bits BitsOf(const List& values) {
   Bits b = 0;
-  for (auto v : values) b |= 1u << static_cast<int>(v);
+  for (auto v : values) {
+    const int i = static_cast<int>(v);
+    if (i >= 0 && i < 32) b |= 1u << i;
+  }
   return b;
+}
+
+// Roles that oversee the contract, and still read the log after it ends.
+bool IsOversight(Role role) {
+  return role == Role::kAuditor || role == Role::kCompliance;
 }
 
 bool IsRead(v1::Action a) {
@@ -53,6 +64,7 @@ struct Binding {
   std::string pattern;
   Role role;
   std::vector<std::string> checkpoints;
+  std::string group;
 };
 
 AccessDecision Deny(std::string rule, std::string code, std::string reason) {
@@ -102,7 +114,8 @@ class ContractPolicy final : public Policy {
       for (const auto& pattern : b.principal_patterns()) {
         bindings_.push_back({pattern,
                              RoleFromName(b.role()),
-                             {b.checkpoints().begin(), b.checkpoints().end()}});
+                             {b.checkpoints().begin(), b.checkpoints().end()},
+                             b.group()});
       }
     }
   }
@@ -113,6 +126,25 @@ class ContractPolicy final : public Policy {
   Role RoleOf(absl::string_view principal) const override {
     const Binding* b = BindingOf(principal);
     return b ? b->role : Role::kUnknown;
+  }
+
+  std::string GroupOf(absl::string_view principal) const override {
+    const Binding* b = BindingOf(principal);
+    return b ? b->group : "";
+  }
+
+  bool MayEver(Role role, v1::Action action) const override {
+    if (!v1::Action_IsValid(action) || action == v1::ACTION_UNSPECIFIED) {
+      return false;
+    }
+    // What DecideAccess allows outside the window, whatever the permits.
+    if (action == v1::ACTION_READ_AUDIT && IsOversight(role)) return true;
+    // Prohibitions are left to DecideAccess, which names the one that
+    // refuses; here only whether any permit could apply.
+    for (const CompiledPermit& p : permits_[static_cast<int>(role)]) {
+      if (p.actions & (1u << action)) return true;
+    }
+    return false;
   }
 
   v1::IntakeDecision DecideIntake(const v1::Record& record) const override {
@@ -160,13 +192,25 @@ class ContractPolicy final : public Policy {
   }
 
   AccessDecision DecideAccess(const AccessRequest& r) const override {
-    // Outside the effective window only purge and audit are allowed.
+    // A value no bit stands for would be read as another one.
+    if (!v1::Action_IsValid(r.action) ||
+        !std::all_of(r.categories.begin(), r.categories.end(),
+                     v1::DataCategory_IsValid) ||
+        !std::all_of(r.available.begin(), r.available.end(),
+                     v1::DataCategory_IsValid)) {
+      return Deny("default-deny", "invalid_request",
+                  "the request names an action or category this contract "
+                  "does not know");
+    }
+    // Outside the effective window only oversight reads the log. Purging
+    // is the vault's retention sweeper's ("system"), which asks no policy:
+    // no role may purge, in the window or out of it.
     if (r.now < from_ || r.now >= until_) {
-      if (r.action == v1::ACTION_PURGE || r.action == v1::ACTION_READ_AUDIT) {
-        return {
-            MakeDecision(v1::VERDICT_ALLOW, {"effective-window"}, "allowed",
-                         "outside the effective window: purge and audit only"),
-            {}};
+      if (r.action == v1::ACTION_READ_AUDIT && IsOversight(r.role)) {
+        return {MakeDecision(v1::VERDICT_ALLOW, {"effective-window"}, "allowed",
+                             "outside the effective window: the access log, "
+                             "for auditors and compliance officers only"),
+                {}};
       }
       return Deny("effective-window", "outside_effective_window",
                   absl::StrCat("contract ", contract_.id(),
@@ -176,7 +220,12 @@ class ContractPolicy final : public Policy {
     const Bits available = BitsOf(r.available);
     Bits history = 0;
     if (r.history != nullptr && !r.record_id.empty() && IsRead(r.action)) {
+      // What the principal has seen, and what anyone of its group has:
+      // members who compare notes link no more than one may.
       history = BitsOf(r.history->CategoriesRead(r.principal, r.record_id));
+      if (!r.group.empty()) {
+        history |= BitsOf(r.history->GroupCategoriesRead(r.group, r.record_id));
+      }
     }
     // The categories this call would touch; reads without a list ask for
     // all that is there.
@@ -327,21 +376,54 @@ class ContractPolicy final : public Policy {
   }
 
   std::string OverQuota(const CompiledPermit& p, const AccessRequest& r) const {
-    const auto& q = p.source->quota();
-    if (r.history == nullptr ||
-        (q.reads_per_window() == 0 && q.distinct_records_per_window() == 0)) {
+    const v1::Quota& q = p.source->quota();
+    if (r.history == nullptr) return "";
+    const std::string per = absl::FormatDuration(p.window);
+    const absl::Time since = r.now - p.window;
+    const bool group = !r.group.empty();
+    if (IsRead(r.action)) {
+      auto over = [&](const AccessHistory::Reads& past, uint32_t reads,
+                      uint32_t records,
+                      absl::string_view whose) -> std::string {
+        if (reads > 0 && past.reads >= reads) {
+          return absl::StrCat(whose, "quota of ", reads, " reads per ", per,
+                              " reached");
+        }
+        if (records > 0 && past.records >= records) {
+          return absl::StrCat(whose, "quota of ", records, " records per ", per,
+                              " reached");
+        }
+        return "";
+      };
+      if (q.reads_per_window() > 0 || q.distinct_records_per_window() > 0) {
+        std::string why =
+            over(r.history->ReadsSince(r.principal, since),
+                 q.reads_per_window(), q.distinct_records_per_window(), "");
+        if (!why.empty()) return why;
+      }
+      if (group && (q.group_reads_per_window() > 0 ||
+                    q.group_distinct_records_per_window() > 0)) {
+        return over(r.history->GroupReadsSince(r.group, since),
+                    q.group_reads_per_window(),
+                    q.group_distinct_records_per_window(),
+                    absl::StrCat("group ", r.group, "'s "));
+      }
       return "";
     }
-    const AccessHistory::Reads past =
-        r.history->ReadsSince(r.principal, r.now - p.window);
-    if (q.reads_per_window() > 0 && past.reads >= q.reads_per_window()) {
-      return absl::StrCat("quota of ", q.reads_per_window(), " reads per ",
-                          absl::FormatDuration(p.window), " reached");
+    const bool lookup = r.action == v1::ACTION_SEARCH_PLATE;
+    if (!lookup && r.action != v1::ACTION_SEARCH_METADATA) return "";
+    const uint32_t mine =
+        lookup ? q.lookups_per_window() : q.searches_per_window();
+    const uint32_t ours =
+        lookup ? q.group_lookups_per_window() : q.group_searches_per_window();
+    const char* what = lookup ? " lookups per " : " searches per ";
+    if (mine > 0 &&
+        r.history->CallsSince(r.principal, false, r.action, since) >= mine) {
+      return absl::StrCat("quota of ", mine, what, per, " reached");
     }
-    if (q.distinct_records_per_window() > 0 &&
-        past.records >= q.distinct_records_per_window()) {
-      return absl::StrCat("quota of ", q.distinct_records_per_window(),
-                          " records per ", absl::FormatDuration(p.window),
+    if (group && ours > 0 &&
+        r.history->CallsSince(r.group, true, r.action, since) >= ours) {
+      return absl::StrCat("group ", r.group, "'s quota of ", ours, what, per,
                           " reached");
     }
     return "";

@@ -44,14 +44,32 @@ class AccessHistory {
   // What `principal` was allowed to read since `since`.
   virtual Reads ReadsSince(absl::string_view principal,
                            absl::Time since) const = 0;
-  // Categories `principal` was ever given of `record_id`.
+  // Categories `principal` was ever given, or shown, of `record_id`.
   virtual std::vector<v1::DataCategory> CategoriesRead(
       absl::string_view principal, absl::string_view record_id) const = 0;
+  // The same for everyone of a group together (RoleBinding.group). A
+  // history that knows no groups has nothing to say.
+  virtual Reads GroupReadsSince(absl::string_view /*group*/,
+                                absl::Time /*since*/) const {
+    return {};
+  }
+  virtual std::vector<v1::DataCategory> GroupCategoriesRead(
+      absl::string_view /*group*/, absl::string_view /*record_id*/) const {
+    return {};
+  }
+  // Allowed calls of `action` (lookups, searches) since `since`, by a
+  // principal or, with `group`, by everyone of that group.
+  virtual uint32_t CallsSince(absl::string_view /*who*/, bool /*group*/,
+                              v1::Action /*action*/,
+                              absl::Time /*since*/) const {
+    return 0;
+  }
 };
 
 struct AccessRequest {
   std::string principal;
   Role role = Role::kUnknown;
+  std::string group;  // RoleOf's companion, GroupOf; empty: none
   v1::Action action = v1::ACTION_UNSPECIFIED;
   std::string purpose;
   std::string case_id;
@@ -80,9 +98,18 @@ class Policy {
   virtual uint64_t contract_version() const = 0;
   // The role a certificate identity plays; kUnknown when unbound.
   virtual Role RoleOf(absl::string_view principal) const = 0;
+  // The group it belongs to (RoleBinding.group); empty: none.
+  virtual std::string GroupOf(absl::string_view /*principal*/) const {
+    return "";
+  }
   // Per item: keep or drop, and the deadline (capture time + retention).
   virtual v1::IntakeDecision DecideIntake(const v1::Record& record) const = 0;
   virtual AccessDecision DecideAccess(const AccessRequest& request) const = 0;
+  // Whether any permit lets `role` do `action` at all, for some purpose,
+  // categories and time. False means every DecideAccess of that role and
+  // action denies, so the gate refuses such calls before looking anything
+  // up, with one answer whatever they name.
+  virtual bool MayEver(Role role, v1::Action action) const = 0;
 };
 
 // A decision: verdict, the rules that decided, a stable code, a sentence.
@@ -120,11 +147,17 @@ class PolicyHolder final : public Policy {
   Role RoleOf(absl::string_view principal) const override {
     return current()->RoleOf(principal);
   }
+  std::string GroupOf(absl::string_view principal) const override {
+    return current()->GroupOf(principal);
+  }
   v1::IntakeDecision DecideIntake(const v1::Record& record) const override {
     return current()->DecideIntake(record);
   }
   AccessDecision DecideAccess(const AccessRequest& request) const override {
     return current()->DecideAccess(request);
+  }
+  bool MayEver(Role role, v1::Action action) const override {
+    return current()->MayEver(role, action);
   }
 
  private:

@@ -51,7 +51,13 @@ absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db) {
     case SQLITE_PROTOCOL:
       return absl::UnavailableError(message);
     case SQLITE_CONSTRAINT:
-      return absl::AlreadyExistsError(message);
+      // Only a taken key is "already exists"; a trigger's or a check's
+      // refusal is not.
+      if (code == SQLITE_CONSTRAINT_PRIMARYKEY ||
+          code == SQLITE_CONSTRAINT_UNIQUE) {
+        return absl::AlreadyExistsError(message);
+      }
+      return absl::FailedPreconditionError(message);
     default:
       return absl::InternalError(message);
   }

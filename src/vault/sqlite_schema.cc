@@ -178,6 +178,24 @@ CREATE INDEX audit_refusals_by_count
   ON audit_log(principal, refusal_count, time_us) WHERE verdict = 2;
 ALTER TABLE records ADD COLUMN submission_digest BLOB;
 )sql",
+    // 5: groups of principals (quotas and linkage per group), the records a
+    // lookup or search revealed (linkage judged on what was learned), and
+    // when a lockout was last lifted (its refusals no longer count).
+    R"sql(
+ALTER TABLE audit_log ADD COLUMN grp TEXT NOT NULL DEFAULT '';
+CREATE INDEX audit_by_group ON audit_log(grp, time_us) WHERE grp != '';
+CREATE TABLE audit_reveals(
+  sequence INTEGER NOT NULL,
+  principal TEXT NOT NULL,
+  grp TEXT NOT NULL,
+  record_id TEXT NOT NULL
+);
+CREATE INDEX reveals_by_record ON audit_reveals(record_id);
+CREATE TABLE lockout_lifts(
+  principal TEXT PRIMARY KEY,
+  lifted_us INTEGER NOT NULL
+);
+)sql",
 };
 
 }  // namespace

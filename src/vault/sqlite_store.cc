@@ -146,6 +146,15 @@ absl::StatusOr<std::string> SqliteStore::SubmissionDigest(
   return q->Blob(0);
 }
 
+absl::StatusOr<bool> SqliteStore::WasPurged(absl::string_view record_id) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> q = db_.Cached(
+      "SELECT 1 FROM audit_log WHERE record_id = ? AND action = ? LIMIT 1");
+  if (!q.ok()) return q.status();
+  q->Bind(1, record_id).Bind(2, static_cast<int64_t>(v1::ACTION_PURGE));
+  return q->Step();
+}
+
 absl::Status SqliteStore::CheckIntegrity(bool full) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Statement> q = db_.Prepare(full ? "PRAGMA integrity_check(20)"
@@ -361,15 +370,21 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::QueryAudit(
   return out;
 }
 
-absl::StatusOr<ReadCounts> SqliteStore::CountReads(absl::string_view principal,
+absl::StatusOr<ReadCounts> SqliteStore::CountReads(absl::string_view who,
+                                                   bool group,
                                                    absl::Time since) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> q = db_.Cached(
-      "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
-      "WHERE principal = ? AND time_us >= ? AND verdict = ? "
-      "AND action IN (?, ?)");
+  absl::StatusOr<Statement> q =
+      group ? db_.Cached(
+                  "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
+                  "WHERE grp = ? AND time_us >= ? AND verdict = ? "
+                  "AND action IN (?, ?)")
+            : db_.Cached(
+                  "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
+                  "WHERE principal = ? AND time_us >= ? AND verdict = ? "
+                  "AND action IN (?, ?)");
   if (!q.ok()) return q.status();
-  q->Bind(1, principal)
+  q->Bind(1, who)
       .Bind(2, ToUnixMicrosSaturated(since))
       .Bind(3, static_cast<int64_t>(v1::VERDICT_ALLOW))
       .Bind(4, static_cast<int64_t>(v1::ACTION_READ_RECORD))
@@ -380,15 +395,46 @@ absl::StatusOr<ReadCounts> SqliteStore::CountReads(absl::string_view principal,
                     static_cast<uint32_t>(q->Int(1))};
 }
 
-absl::StatusOr<std::vector<v1::DataCategory>> SqliteStore::CategoriesRead(
-    absl::string_view principal, absl::string_view record_id) {
+absl::StatusOr<uint32_t> SqliteStore::CountCalls(absl::string_view who,
+                                                 bool group, v1::Action action,
+                                                 absl::Time since) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> q = db_.Cached(
-      "SELECT entry FROM audit_log WHERE record_id = ? AND principal = ? "
-      "AND verdict = ?");
+  absl::StatusOr<Statement> q =
+      group ? db_.Cached(
+                  "SELECT COUNT(*) FROM audit_log WHERE grp = ? AND "
+                  "time_us >= ? AND verdict = ? AND action = ?")
+            : db_.Cached(
+                  "SELECT COUNT(*) FROM audit_log WHERE principal = ? AND "
+                  "time_us >= ? AND verdict = ? AND action = ?");
+  if (!q.ok()) return q.status();
+  q->Bind(1, who)
+      .Bind(2, ToUnixMicrosSaturated(since))
+      .Bind(3, static_cast<int64_t>(v1::VERDICT_ALLOW))
+      .Bind(4, static_cast<int64_t>(action));
+  absl::StatusOr<bool> row = q->Step();
+  if (!row.ok()) return row.status();
+  return static_cast<uint32_t>(q->Int(0));
+}
+
+absl::StatusOr<std::vector<v1::DataCategory>> SqliteStore::CategoriesRead(
+    absl::string_view who, bool group, absl::string_view record_id) {
+  absl::MutexLock lock(&mu_);
+  // What was handed over (reads) and what was revealed (lookups naming
+  // the record): both are what the caller learned of it.
+  absl::StatusOr<Statement> q =
+      group ? db_.Cached(
+                  "SELECT entry FROM audit_log WHERE record_id = ?1 AND "
+                  "grp = ?2 AND verdict = ?3 UNION ALL SELECT a.entry FROM "
+                  "audit_reveals r JOIN audit_log a ON a.sequence = "
+                  "r.sequence WHERE r.record_id = ?1 AND r.grp = ?2")
+            : db_.Cached(
+                  "SELECT entry FROM audit_log WHERE record_id = ?1 AND "
+                  "principal = ?2 AND verdict = ?3 UNION ALL SELECT a.entry "
+                  "FROM audit_reveals r JOIN audit_log a ON a.sequence = "
+                  "r.sequence WHERE r.record_id = ?1 AND r.principal = ?2");
   if (!q.ok()) return q.status();
   q->Bind(1, record_id)
-      .Bind(2, principal)
+      .Bind(2, who)
       .Bind(3, static_cast<int64_t>(v1::VERDICT_ALLOW));
   std::vector<v1::DataCategory> out;
   while (true) {
@@ -399,8 +445,11 @@ absl::StatusOr<std::vector<v1::DataCategory>> SqliteStore::CategoriesRead(
     if (!e.ParseFromString(q->Blob(0))) {
       return absl::DataLossError("an audit entry does not parse");
     }
-    for (int c : e.categories())
-      out.push_back(static_cast<v1::DataCategory>(c));
+    for (int c : e.categories()) {
+      if (v1::DataCategory_IsValid(c)) {
+        out.push_back(static_cast<v1::DataCategory>(c));
+      }
+    }
   }
   return out;
 }
@@ -527,7 +576,8 @@ absl::StatusOr<uint64_t> SqliteStore::AppendLocked(v1::AuditEntry entry,
   const std::string bytes = entry.SerializeAsString();
   absl::StatusOr<Statement> ins = db_.Cached(
       "INSERT INTO audit_log(sequence, time_us, principal, record_id, "
-      "action, verdict, entry, refusal_count) VALUES(?,?,?,?,?,?,?,?)");
+      "action, verdict, entry, refusal_count, grp) "
+      "VALUES(?,?,?,?,?,?,?,?,?)");
   if (!ins.ok()) return ins.status();
   ins->Bind(1, static_cast<int64_t>(seq))
       .Bind(2, ToUnixMicrosSaturated(FromProto(entry.time())))
@@ -538,17 +588,33 @@ absl::StatusOr<uint64_t> SqliteStore::AppendLocked(v1::AuditEntry entry,
       .BindBlob(7, bytes)
       .Bind(8, static_cast<int64_t>(entry.verdict() == v1::VERDICT_DENY
                                         ? entry.refusal_count()
-                                        : v1::REFUSAL_COUNT_NONE));
+                                        : v1::REFUSAL_COUNT_NONE))
+      .Bind(9, entry.group());
   if (absl::Status s = ins->Run(); !s.ok()) {
     if (absl::IsAlreadyExists(s)) {
       // Our copy of the tree's edge says the position is free and the file
       // says it is taken: someone else wrote this log. Nothing may be
-      // acknowledged on top of that.
-      return absl::InternalError(
+      // acknowledged on top of that: the vault goes out of service.
+      const std::string what =
           absl::StrCat("access log position ", seq,
-                       " is already taken: another process writes this vault"));
+                       " is already taken: another process writes this vault");
+      damage_->Trip(what);
+      return absl::UnavailableError(what);
     }
     return s;
+  }
+  if (entry.verdict() == v1::VERDICT_ALLOW) {
+    for (const std::string& record_id : entry.revealed_record_ids()) {
+      absl::StatusOr<Statement> reveal = db_.Cached(
+          "INSERT INTO audit_reveals(sequence, principal, grp, record_id) "
+          "VALUES(?, ?, ?, ?)");
+      if (!reveal.ok()) return reveal.status();
+      reveal->Bind(1, static_cast<int64_t>(seq))
+          .Bind(2, entry.principal())
+          .Bind(3, entry.group())
+          .Bind(4, record_id);
+      if (absl::Status s = reveal->Run(); !s.ok()) return s;
+    }
   }
   for (const auto& node : edge.Append(merkle::LeafHash(bytes))) {
     absl::StatusOr<Statement> put =

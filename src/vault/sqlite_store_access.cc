@@ -54,6 +54,7 @@ absl::StatusOr<std::vector<LockoutRow>> SqliteStore::Lockouts() {
 
 absl::Status SqliteStore::DeleteLockout(absl::string_view principal,
                                         v1::AuditEntry audit) {
+  const int64_t lifted_us = ToUnixMicrosSaturated(FromProto(audit.time()));
   absl::MutexLock lock(&mu_);
   return WithAuditLocked(std::move(audit), [&]() -> absl::Status {
     absl::StatusOr<Statement> del =
@@ -64,7 +65,14 @@ absl::Status SqliteStore::DeleteLockout(absl::string_view principal,
     if (sqlite3_changes(db_.handle()) == 0) {
       return absl::NotFoundError(absl::StrCat(principal, " is not locked out"));
     }
-    return absl::OkStatus();
+    // The refusals that led here are judged: they no longer count towards
+    // the next lockout.
+    absl::StatusOr<Statement> lifted = db_.Cached(
+        "INSERT OR REPLACE INTO lockout_lifts(principal, lifted_us) "
+        "VALUES(?, ?)");
+    if (!lifted.ok()) return lifted.status();
+    lifted->Bind(1, principal).Bind(2, lifted_us);
+    return lifted->Run();
   });
 }
 
@@ -73,8 +81,9 @@ absl::StatusOr<uint32_t> SqliteStore::CountRefusals(absl::string_view principal,
                                                     absl::Time since) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Statement> q = db_.Cached(
-      "SELECT COUNT(*) FROM audit_log WHERE principal = ? AND "
-      "refusal_count = ? AND time_us >= ? AND verdict = 2");
+      "SELECT COUNT(*) FROM audit_log WHERE principal = ?1 AND "
+      "refusal_count = ?2 AND time_us >= MAX(?3, COALESCE((SELECT lifted_us "
+      "+ 1 FROM lockout_lifts WHERE principal = ?1), 0)) AND verdict = 2");
   if (!q.ok()) return q.status();
   q->Bind(1, principal)
       .Bind(2, static_cast<int64_t>(counted))

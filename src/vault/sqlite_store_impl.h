@@ -51,11 +51,13 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(
       const AuditQuery& query) override;
 
-  absl::StatusOr<ReadCounts> CountReads(absl::string_view principal,
+  absl::StatusOr<ReadCounts> CountReads(absl::string_view who, bool group,
                                         absl::Time since) override;
-
+  absl::StatusOr<uint32_t> CountCalls(absl::string_view who, bool group,
+                                      v1::Action action,
+                                      absl::Time since) override;
   absl::StatusOr<std::vector<v1::DataCategory>> CategoriesRead(
-      absl::string_view principal, absl::string_view record_id) override;
+      absl::string_view who, bool group, absl::string_view record_id) override;
 
   absl::Status PutContractVersion(const ContractVersionRow& row) override;
 
@@ -70,6 +72,7 @@ class SqliteStore final : public Store {
   std::vector<absl::Status> PutRecords(std::vector<IntakeRow>& rows) override;
   absl::StatusOr<std::string> SubmissionDigest(
       absl::string_view record_id) override;
+  absl::StatusOr<bool> WasPurged(absl::string_view record_id) override;
   absl::Status Health() override { return damage_->Check(); }
   absl::Status CheckIntegrity(bool full) override;
   void SetLogListener(LogListener listener) override;

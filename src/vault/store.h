@@ -180,6 +180,9 @@ class Store {
   virtual std::vector<absl::Status> PutRecords(
       std::vector<IntakeRow>& rows) = 0;
 
+  // Whether the access log records a purge of this record's items.
+  virtual absl::StatusOr<bool> WasPurged(absl::string_view record_id) = 0;
+
   // The submission digest stored with a record ("" when it has none);
   // NOT_FOUND for an unknown id.
   virtual absl::StatusOr<std::string> SubmissionDigest(
@@ -241,12 +244,19 @@ class Store {
   virtual absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(
       const AuditQuery& query) = 0;
 
-  // A principal's allowed reads since `since` (quotas).
-  virtual absl::StatusOr<ReadCounts> CountReads(absl::string_view principal,
+  // Allowed reads since `since` (quotas) by a principal or, with `group`,
+  // by everyone of that group.
+  virtual absl::StatusOr<ReadCounts> CountReads(absl::string_view who,
+                                                bool group,
                                                 absl::Time since) = 0;
-  // Categories a principal was ever given of a record (linkage).
+  // Allowed calls of `action` since `since`, likewise.
+  virtual absl::StatusOr<uint32_t> CountCalls(absl::string_view who, bool group,
+                                              v1::Action action,
+                                              absl::Time since) = 0;
+  // Categories a principal (or group) was ever given of a record, or shown
+  // by a lookup that named it (linkage).
   virtual absl::StatusOr<std::vector<v1::DataCategory>> CategoriesRead(
-      absl::string_view principal, absl::string_view record_id) = 0;
+      absl::string_view who, bool group, absl::string_view record_id) = 0;
 
   // Keeps a contract version that took effect (the first activation of an
   // id and version is kept; later ones are ignored).

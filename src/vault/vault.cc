@@ -128,9 +128,10 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
         new Vault(std::move(*store), *key, opts.log_origin, opts.clock));
   }
   // One owner per vault: a second process would keep its own position in
-  // the access log and lose every intake that collides with ours.
+  // the access log and lose every intake that collides with ours. The lock
+  // is on the database file itself, so it holds through any link to it.
   absl::StatusOr<std::unique_ptr<FileLock>> lock =
-      FileLock::Acquire(opts.database + ".lock");
+      FileLock::Acquire(opts.database, /*keep_content=*/true);
   if (!lock.ok()) {
     return absl::Status(lock.status().code(),
                         absl::StrCat("vault ", opts.database,
@@ -280,10 +281,12 @@ absl::StatusOr<bool> Vault::IsCanary(absl::string_view record_id) {
   return store_->HasCanaryMark(canary_marks_.Mac(record_id));
 }
 
-std::string Vault::IdempotentRecordId(absl::string_view lane_id,
+std::string Vault::IdempotentRecordId(absl::string_view submitter,
+                                      absl::string_view lane_id,
                                       absl::string_view idempotency_key) const {
-  const std::string mac =
-      idempotent_ids_.Mac(absl::StrCat(lane_id, "\n", idempotency_key));
+  // Scoped by who submits: one node's keys cannot squat another's.
+  const std::string mac = idempotent_ids_.Mac(
+      absl::StrCat(submitter, "\n", lane_id, "\n", idempotency_key));
   return absl::StrCat(
       "rec_", absl::BytesToHexString(absl::string_view(mac).substr(0, 16)));
 }
@@ -469,6 +472,12 @@ absl::StatusOr<v1::RecordSummary> Vault::Describe(absl::string_view record_id,
                                                   absl::string_view item_id,
                                                   absl::string_view principal) {
   absl::StatusOr<StoredRecord> stored = Fetch(record_id, principal);
+  if (absl::IsNotFound(stored.status())) {
+    // Purged whole by retention: the same answer as an unknown id, but not
+    // the asker's doing (the purge is in the log).
+    absl::StatusOr<bool> purged = store_->WasPurged(record_id);
+    if (purged.ok() && *purged) return GoneError(stored.status().message());
+  }
   if (!stored.ok()) return stored.status();
   const absl::Time now = clock_->Now();
   absl::StatusOr<bool> held = HeldForCase(*stored, case_id, now);
@@ -572,13 +581,20 @@ absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
     return absl::InvalidArgumentError("a plate needs letters or digits");
   }
   audit.set_plate_blind_index(blind);
+  absl::StatusOr<std::vector<std::string>> found =
+      store_->FindPlate(blind, clock_->Now(), limit);
+  if (!found.ok()) return found.status();
+  // The answer is logged before it is given, naming what it reveals: these
+  // records' plate is now known to the caller (linkage is judged on it).
+  for (const std::string& id : *found) audit.add_revealed_record_ids(id);
+  if (!found->empty()) audit.add_categories(v1::DATA_CATEGORY_PLATE_TEXT);
   if (absl::StatusOr<uint64_t> seq = AppendGrouped(std::move(audit));
       !seq.ok()) {
     return absl::UnavailableError(absl::StrCat(
         "the access log cannot be written, so nothing is looked up: ",
         seq.status().message()));
   }
-  return store_->FindPlate(blind, clock_->Now(), limit);
+  return found;
 }
 
 std::string Vault::PlateBlindIndex(absl::string_view plate) const {
@@ -629,14 +645,20 @@ absl::StatusOr<std::vector<ContractVersionRow>> Vault::ContractVersions() {
   return store_->ContractVersions();
 }
 
-absl::StatusOr<ReadCounts> Vault::CountReads(absl::string_view principal,
-                                             absl::Time since) {
-  return store_->CountReads(principal, since);
+absl::StatusOr<ReadCounts> Vault::CountReads(absl::string_view who,
+                                             absl::Time since, bool group) {
+  return store_->CountReads(who, group, since);
+}
+
+absl::StatusOr<uint32_t> Vault::CountCalls(absl::string_view who, bool group,
+                                           v1::Action action,
+                                           absl::Time since) {
+  return store_->CountCalls(who, group, action, since);
 }
 
 absl::StatusOr<std::vector<v1::DataCategory>> Vault::CategoriesRead(
-    absl::string_view principal, absl::string_view record_id) {
-  return store_->CategoriesRead(principal, record_id);
+    absl::string_view who, absl::string_view record_id, bool group) {
+  return store_->CategoriesRead(who, group, record_id);
 }
 
 std::string Vault::LogVerifierKey() const {

@@ -108,9 +108,10 @@ class Vault {
 
   // The key capture nodes seal crossings to (see IntakeKey).
   const IntakeKey& intake_key() const { return intake_key_; }
-  // A record id for a resubmission-safe intake: the same lane and key give
-  // the same id, which the store refuses twice.
-  std::string IdempotentRecordId(absl::string_view lane_id,
+  // A record id for a resubmission-safe intake: the same submitter, lane
+  // and key give the same id, which the store refuses twice.
+  std::string IdempotentRecordId(absl::string_view submitter,
+                                 absl::string_view lane_id,
                                  absl::string_view idempotency_key) const;
 
   // What may be known of a record without opening it: lane, times, contract,
@@ -138,10 +139,10 @@ class Vault {
       absl::string_view item_id = "",
       std::vector<std::string>* withheld = nullptr);
 
-  // Exact-plate lookup through the blind index: logs `audit` (with the
-  // lookup's blind-index value, never the text) first, then returns the ids
-  // of at most `limit` records holding an unexpired plate-text item for
-  // this plate.
+  // Exact-plate lookup through the blind index: the ids of at most `limit`
+  // records holding an unexpired plate-text item for this plate, returned
+  // only once `audit` is logged with the lookup's blind-index value (never
+  // the text) and the ids it reveals.
   absl::StatusOr<std::vector<std::string>> LookupPlate(absl::string_view plate,
                                                        int limit,
                                                        v1::AuditEntry audit);
@@ -238,11 +239,14 @@ class Vault {
                                    const std::string& signed_text);
   absl::StatusOr<std::vector<ContractVersionRow>> ContractVersions();
 
-  // A principal's past, from the access log, for quotas and linkage.
-  absl::StatusOr<ReadCounts> CountReads(absl::string_view principal,
-                                        absl::Time since);
+  // A principal's (or, with `group`, a group's) past, from the access log,
+  // for quotas and linkage.
+  absl::StatusOr<ReadCounts> CountReads(absl::string_view who, absl::Time since,
+                                        bool group = false);
+  absl::StatusOr<uint32_t> CountCalls(absl::string_view who, bool group,
+                                      v1::Action action, absl::Time since);
   absl::StatusOr<std::vector<v1::DataCategory>> CategoriesRead(
-      absl::string_view principal, absl::string_view record_id);
+      absl::string_view who, absl::string_view record_id, bool group = false);
 
   // --- The access log, for auditors (see checkpoint.h and merkle.h). ---
   uint64_t AuditSize();

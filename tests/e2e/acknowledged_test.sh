@@ -38,7 +38,7 @@ CONF
 
 start_daemon() {
   rm -f "$work/port"
-  "$bin/lanevaultd" --config "$work/lanevaultd.textproto" >>"$work/daemon.log" 2>&1 &
+  "$bin/lanevaultd" --config "$work/lanevaultd.textproto" --dev_builtin_policy >>"$work/daemon.log" 2>&1 &
   daemon=$!
   for _ in $(seq 1 100); do [[ -s $work/port ]] && break; sleep 0.2; done
   [[ -s $work/port ]] || fail "daemon did not start"
@@ -54,7 +54,7 @@ stored() { grep -c "stored record" "$work/daemon.log" || true; }
 start_daemon
 
 # 1. A second daemon on the same vault refuses to start, and says why.
-if out=$(timeout 30 "$bin/lanevaultd" --config "$work/lanevaultd.textproto" 2>&1); then
+if out=$(timeout 30 "$bin/lanevaultd" --config "$work/lanevaultd.textproto" --dev_builtin_policy 2>&1); then
   fail "a second daemon started on the same vault"
 fi
 grep -q "in use" <<<"$out" || fail "the second daemon did not say why: $out"

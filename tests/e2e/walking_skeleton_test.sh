@@ -32,7 +32,7 @@ lanes { lane_id: "lane-e2e" checkpoint_id: "cp-e2e" source: "folder:footage/fram
 api { canary_every: -1 }
 CONF
 "$bin/lanevaultd" --config "$work/lanevaultd.textproto" --init_master_key >/dev/null
-"$bin/lanevaultd" --config "$work/lanevaultd.textproto" >"$work/daemon.log" 2>&1 &
+"$bin/lanevaultd" --config "$work/lanevaultd.textproto" --dev_builtin_policy >"$work/daemon.log" 2>&1 &
 daemon=$!
 
 for _ in $(seq 1 100); do [[ -s $work/port ]] && break; sleep 0.2; done
@@ -155,7 +155,7 @@ C
 if cc "$work/tamper.c" -o "$work/tamper" -lsqlite3 2>/dev/null; then
   "$work/tamper" "$work/vault/lanevault.db" || fail "could not tamper"
   rm -f "$work/port"
-  "$bin/lanevaultd" --config "$work/lanevaultd.textproto" >>"$work/daemon.log" 2>&1 &
+  "$bin/lanevaultd" --config "$work/lanevaultd.textproto" --dev_builtin_policy >>"$work/daemon.log" 2>&1 &
   daemon=$!
   for _ in $(seq 1 100); do [[ -s $work/port ]] && break; sleep 0.2; done
   port=$(cat "$work/port")

@@ -165,8 +165,10 @@ TEST(ContractPolicy, EffectiveWindowEdges) {
       {until - absl::Seconds(1), v1::ACTION_READ_RECORD, true},
       {until, v1::ACTION_READ_RECORD, false},
       {until, v1::ACTION_READ_AUDIT, true},
-      {until, v1::ACTION_PURGE, true},
-      {from - absl::Hours(1), v1::ACTION_PURGE, true},
+      // Purging is the retention sweeper's, which asks no policy: no role
+      // may purge, in the window or out of it.
+      {until, v1::ACTION_PURGE, false},
+      {from - absl::Hours(1), v1::ACTION_PURGE, false},
       {until, v1::ACTION_VIEW_LANES, false},
   };
   for (const auto& c : cases) {
@@ -186,17 +188,17 @@ TEST(ContractPolicy, EffectiveWindowEdges) {
 TEST(ContractPolicy, QuotasCountReadsAndRecords) {
   auto p = PilotPolicy();
   History h;
-  h.reads = 199;
+  h.reads = 19;
   EXPECT_TRUE(p->DecideAccess(Read("vehicle-inspection",
                                    {v1::DATA_CATEGORY_PLATE_TEXT}, &h))
                   .allowed());
-  h.reads = 200;
+  h.reads = 20;
   AccessDecision d = p->DecideAccess(
       Read("vehicle-inspection", {v1::DATA_CATEGORY_PLATE_TEXT}, &h));
   EXPECT_FALSE(d.allowed());
   EXPECT_EQ(d.decision.reason_code(), "quota");
   h.reads = 0;
-  h.records = 100;
+  h.records = 12;
   EXPECT_EQ(p->DecideAccess(
                  Read("vehicle-inspection", {v1::DATA_CATEGORY_PLATE_TEXT}, &h))
                 .decision.reason_code(),
@@ -357,6 +359,34 @@ TEST(ContractSignatures, RequireEnoughTrustedSignatures) {
   EXPECT_TRUE(CheckSignatures(s, trusted, 2, verify).ok());
   s.set_text("id: \"y\"");  // edited after signing
   EXPECT_FALSE(CheckSignatures(s, trusted, 1, verify).ok());
+}
+
+}  // namespace
+}  // namespace lanevault::policy
+
+namespace lanevault::policy {
+namespace {
+
+TEST(ContractPolicy, ValidateSaysHowManyRecordsAQuotaLetsAnInsiderTake) {
+  v1::Contract c = Pilot();
+  std::vector<HarvestBudget> budgets = HarvestBudgets(c);
+  ASSERT_FALSE(budgets.empty());
+  bool group_seen = false;
+  for (const HarvestBudget& b : budgets) {
+    // Six weeks is 1008 one-hour windows.
+    EXPECT_EQ(b.records_over_six_weeks % 1008, 0u) << b.permit_id;
+    group_seen |= b.group == "inspectors-demo-poe";
+  }
+  EXPECT_TRUE(group_seen);
+  EXPECT_TRUE(ValidateContract(c).empty());  // the pilot is within its limit
+  c.mutable_harvest_limit()->set_max_share(0.01f);
+  const std::vector<ValidationIssue> issues = ValidateContract(c);
+  ASSERT_FALSE(issues.empty());
+  EXPECT_TRUE(issues[0].warning);
+  EXPECT_NE(issues[0].message.find("records over the contract's life"),
+            std::string::npos)
+      << issues[0].message;
+  EXPECT_FALSE(HasErrors(issues));
 }
 
 }  // namespace

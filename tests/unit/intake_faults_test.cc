@@ -13,6 +13,7 @@
 #include "lanevault/v1/lanes.grpc.pb.h"
 #include "testing/api_fixture.h"
 #include "testing/full_disk_vfs.h"
+#include "testing/test_pki.h"
 
 namespace lanevault::api {
 namespace {
@@ -24,6 +25,11 @@ constexpr int kLockoutMalformed = 12;
 
 class IntakeFaultsTest : public testing::ApiFixture {
  protected:
+  static void SetUpTestSuite() {
+    ApiFixture::SetUpTestSuite();
+    testing::IssueCert(dir_->Join("pki"), "lane-two",
+                       testing::ClientCert("lane-two", 6001));
+  }
   void Configure(ServerOptions& so) override {
     so.limits.lockout_refusals = kLockoutRefusals;
     so.limits.lockout_malformed_submissions = kLockoutMalformed;
@@ -49,22 +55,24 @@ class IntakeFaultsTest : public testing::ApiFixture {
   }
 
   grpc::Status Submit(const v1::Record& r, const std::string& key,
-                      v1::SubmitCrossingResponse* resp) {
+                      v1::SubmitCrossingResponse* resp,
+                      const std::string& as = "lane-dev") {
     auto sealed = vault::IntakeKey::Seal(vault_->intake_key().public_key(),
                                          r.SerializeAsString());
     EXPECT_TRUE(sealed.ok());
-    return SubmitSealed(*sealed, key, resp);
+    return SubmitSealed(*sealed, key, resp, as);
   }
 
   grpc::Status SubmitSealed(const std::string& sealed, const std::string& key,
-                            v1::SubmitCrossingResponse* resp) {
+                            v1::SubmitCrossingResponse* resp,
+                            const std::string& as = "lane-dev") {
     v1::SubmitCrossingRequest req;
     req.set_sealed_record(sealed);
     req.set_lane_id("lane-1");
     req.set_idempotency_key(key);
     grpc::ClientContext ctx;
     WithDeadline(ctx);
-    return v1::LaneService::NewStub(Channel("lane-dev"))
+    return v1::LaneService::NewStub(Channel(as))
         ->SubmitCrossing(&ctx, req, resp);
   }
 
@@ -98,6 +106,55 @@ TEST_F(IntakeFaultsTest, AKeyReusedWithOtherContentIsRefusedNeverAcknowledged) {
   // And it left a trace: the refused intake is in the access log.
   EXPECT_EQ(Log().back().reason_code(), "intake_clash");
   EXPECT_EQ(Log().back().verdict(), v1::VERDICT_DENY);
+}
+
+TEST_F(IntakeFaultsTest, AnotherNodeCannotSquatAnIdempotencyKey) {
+  v1::SubmitCrossingResponse squat, real;
+  ASSERT_TRUE(Submit(Crossing(absl::Now()), "k-1", &squat, "lane-two").ok());
+  grpc::Status s = Submit(Crossing(absl::Now()), "k-1", &real);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_FALSE(real.already_stored());
+  EXPECT_NE(real.record_id(), squat.record_id());
+}
+
+TEST_F(IntakeFaultsTest, ASubmissionThatCannotBeTakenAsItIsIsRefused) {
+  v1::SubmitCrossingResponse resp;
+  v1::Record twice = Crossing(absl::Now());
+  twice.mutable_items(1)->set_item_id(twice.items(0).item_id());
+  v1::Record injected = Crossing(absl::Now());
+  injected.set_record_id("rec_x\n2026-12-02 critical FAKE LINE");
+  v1::Record undated = Crossing(absl::Now());
+  undated.clear_first_seen();
+  v1::Record unknown = Crossing(absl::Now());
+  unknown.mutable_items(0)->set_category(static_cast<v1::DataCategory>(77));
+  for (const v1::Record* r : {&twice, &injected, &undated, &unknown}) {
+    grpc::Status s = Submit(*r, "", &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << r->DebugString();
+  }
+}
+
+TEST_F(IntakeFaultsTest, AReadOfARecordPurgedWholeDoesNotCount) {
+  v1::Record r = record_;
+  r.set_record_id(NewId("rec_"));
+  for (v1::Item& item : *r.mutable_items()) {
+    item.set_item_id(NewId("itm_"));
+    *item.mutable_deadline() = ToProto(absl::Now() - absl::Seconds(1));
+  }
+  ASSERT_TRUE(vault_->Intake(r, {}).ok());
+  ASSERT_TRUE(vault_->SweepExpired().ok());  // the record row is gone too
+  auto stub = v1::EvidenceService::NewStub(Channel("inspector-dev"));
+  for (int i = 0; i < kLockoutRefusals * 2; ++i) {
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
+    v1::GetRecordRequest req;
+    req.set_record_id(r.record_id());
+    req.set_purpose("vehicle-inspection");
+    v1::GetRecordResponse resp;
+    EXPECT_EQ(stub->GetRecord(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  EXPECT_FALSE(vault_->Lockout("inspector-dev").ok());
 }
 
 TEST_F(IntakeFaultsTest, ACaptureTimeAYearAheadIsRefused) {

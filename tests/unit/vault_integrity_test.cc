@@ -50,6 +50,22 @@ TEST_F(VaultIntegrityTest, ASecondOwnerOfTheSameVaultIsRefused) {
   EXPECT_EQ(*vault_->RecordCount(), 2u);
 }
 
+TEST_F(VaultIntegrityTest, ASecondOwnerIsRefusedThroughAnyLinkToTheFile) {
+  Take();
+  const std::string hard = dir_.Join("hard-link.db");
+  const std::string soft = dir_.Join("soft-link.db");
+  fs::create_hard_link(db_path(), hard);
+  fs::create_symlink(db_path(), soft);
+  for (const std::string& alias : {hard, soft}) {
+    VaultOptions o = Options();
+    o.database = alias;
+    o.state_dir = dir_.Join("other-state");
+    absl::Status second = Vault::Open(o).status();
+    EXPECT_EQ(second.code(), absl::StatusCode::kFailedPrecondition)
+        << alias << ": " << second;
+  }
+}
+
 TEST_F(VaultIntegrityTest, ASecondOwnerIsRefusedFromAnotherProcessToo) {
   const pid_t child = fork();
   ASSERT_GE(child, 0);

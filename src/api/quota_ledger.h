@@ -1,0 +1,67 @@
+#ifndef LANEVAULT_API_QUOTA_LEDGER_H_
+#define LANEVAULT_API_QUOTA_LEDGER_H_
+
+// Makes a quota exact at any concurrency. Quotas are counted from the access
+// log, but a call is admitted before its entry is in the log: without this
+// ledger, 32 concurrent reads all see the same count and all pass. Every
+// decision runs with the ledger locked, and an admitted call holds a
+// reservation, counted as if already logged, until its entry is written (or
+// it failed). A reservation is released under the same lock, so no decision
+// can miss a call that has neither reached the log nor released its
+// reservation; at worst a call just logged is counted twice, which refuses a
+// little early at the very edge of a quota, never late.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
+#include "absl/synchronization/mutex.h"
+#include "lanevault/v1/decision.pb.h"
+
+namespace lanevault::api {
+
+class QuotaLedger {
+ public:
+  // Calls a quota counts: reads, lookups, searches; others are not held.
+  static bool Counted(v1::Action action);
+
+  // A call admitted and not yet logged; released on destruction.
+  class Reservation {
+   public:
+    Reservation() = default;
+    Reservation(Reservation&& o) noexcept { *this = std::move(o); }
+    Reservation& operator=(Reservation&& o) noexcept;
+    ~Reservation();
+
+   private:
+    friend class QuotaLedger;
+    QuotaLedger* ledger_ = nullptr;
+    std::string principal_, group_;
+    v1::Action action_ = v1::ACTION_UNSPECIFIED;
+  };
+
+  // Runs `decide` with the ledger locked; when it returns true and the call
+  // is counted, reserves it for `principal` and `group` until the returned
+  // reservation goes.
+  Reservation Admit(const std::string& principal, const std::string& group,
+                    v1::Action action, absl::FunctionRef<bool()> decide);
+
+  // Admitted and not yet released calls of `action`'s kind, by a principal
+  // or (`group`) a group. Only from inside `decide`.
+  uint32_t Pending(absl::string_view who, bool group, v1::Action action) const;
+
+ private:
+  void Release(const Reservation& r);
+  static int KindOf(v1::Action action);  // 0 reads, 1 lookups, 2 searches
+  void Add(const std::string& principal, const std::string& group,
+           v1::Action action, int delta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  mutable absl::Mutex mu_;
+  // Key: kind, then 'p' or 'g', then the name.
+  absl::flat_hash_map<std::string, uint32_t> pending_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace lanevault::api
+
+#endif  // LANEVAULT_API_QUOTA_LEDGER_H_
