@@ -184,6 +184,41 @@ Gate::~Gate() {
   LogSummaries(refusal_limiter_.TakeDue(true)).IgnoreError();
 }
 
+void Gate::NoteNearQuota(const Caller& caller, const policy::NearQuota& near) {
+  // Windows are counted from the epoch: "near in each of the last N" is
+  // near in window w, w-1, ... w-N+1. One alert a window at most.
+  const absl::Time now = vault_->clock()->Now();
+  const int64_t window =
+      absl::ToUnixSeconds(now) /
+      std::max<int64_t>(1, absl::ToInt64Seconds(near.window));
+  const std::string key =
+      absl::StrCat(near.group ? "g:" : "p:", near.who, " ", near.limit);
+  bool alert = false;
+  {
+    absl::MutexLock lock(&mu_);
+    NearHistory& h = near_quota_[key];
+    if (h.windows.empty() || h.windows.back() != window) {
+      h.windows.push_back(window);
+      while (h.windows.size() > near.sustained_windows) h.windows.pop_front();
+    }
+    const bool consecutive =
+        h.windows.size() == near.sustained_windows &&
+        h.windows.back() - h.windows.front() ==
+            static_cast<int64_t>(near.sustained_windows) - 1;
+    if (consecutive && h.alerted_window != window) {
+      h.alerted_window = window;
+      alert = true;
+    }
+  }
+  if (!alert) return;
+  vault_->RaiseAlert(
+      "warning", "quota_sustained", caller.principal,
+      absl::StrCat(near.group ? absl::StrCat("group ", near.who) : near.who,
+                   " has used most of its quota of ", near.limit,
+                   " in each of ", near.sustained_windows,
+                   " windows in a row: a steady harvest looks like this"));
+}
+
 void Gate::AlertQuotaReached(const Caller& caller, absl::string_view why) {
   // One alert a principal an hour: an officer needs to know it happened,
   // not every refused call after it.
@@ -358,6 +393,9 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
                   d.reason(),
                   nothing ? v1::REFUSAL_COUNT_NONE : v1::REFUSAL_COUNT_CALLER,
                   &d);
+  }
+  for (const policy::NearQuota& near : admission.decision.near_quota) {
+    NoteNearQuota(*caller, near);
   }
   Stamp(entry, v1::VERDICT_ALLOW, d);
   for (v1::DataCategory c : admission.decision.categories) {

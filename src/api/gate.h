@@ -27,6 +27,7 @@
 // else stops, are rate-limited into counted summaries (refusal_limiter.h).
 
 #include <cstddef>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -219,6 +220,13 @@ class Gate {
 
   // A "quota_reached" alert, at most one a principal an hour.
   void AlertQuotaReached(const Caller& caller, absl::string_view why);
+  // A "quota_sustained" alert when a principal or group has come near a
+  // limit in each of its last `sustained_windows` windows.
+  void NoteNearQuota(const Caller& caller, const policy::NearQuota& near);
+  struct NearHistory {
+    std::deque<int64_t> windows;  // the last windows it came near in
+    int64_t alerted_window = -1;
+  };
 
   const policy::Policy* policy_;
   vault::Vault* vault_;
@@ -235,6 +243,8 @@ class Gate {
   absl::flat_hash_map<const void*, CallState> calls_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int> in_flight_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, absl::Time> quota_alerted_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, NearHistory> near_quota_
       ABSL_GUARDED_BY(mu_);
 
   RefusalLimiter refusal_limiter_;

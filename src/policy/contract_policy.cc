@@ -44,6 +44,10 @@ bool IsRead(v1::Action a) {
   return a == v1::ACTION_READ_RECORD || a == v1::ACTION_READ_ITEM;
 }
 
+// Quota.alert_fraction and alert_sustained_windows when unset.
+constexpr double kDefaultAlertFraction = 0.8;
+constexpr uint32_t kDefaultSustainedWindows = 3;
+
 struct CompiledPermit {
   const v1::Permit* source;
   Bits actions;
@@ -265,6 +269,7 @@ class ContractPolicy final : public Policy {
 
     // Permits: the union of what every matching permit grants.
     Bits granted = 0;
+    std::vector<NearQuota> near;
     std::vector<std::string> rules;
     std::string blocked_rule, blocked_code, blocked_reason;
     bool link_permitted = false;
@@ -280,7 +285,7 @@ class ContractPolicy final : public Policy {
             absl::StrCat("permit '", p.source->id(), "' requires a case id");
         continue;
       }
-      if (std::string why = OverQuota(p, r); !why.empty()) {
+      if (std::string why = OverQuota(p, r, &near); !why.empty()) {
         blocked_rule = p.source->id();
         blocked_code = "quota";
         blocked_reason = std::move(why);
@@ -325,7 +330,8 @@ class ContractPolicy final : public Policy {
     if (!IsRead(r.action)) {
       return {MakeDecision(v1::VERDICT_ALLOW, rules, "allowed",
                            "search returns record ids only"),
-              {}};
+              {},
+              std::move(near)};
     }
     Bits give = touched & granted;
     if (!link_permitted) {
@@ -363,6 +369,7 @@ class ContractPolicy final : public Policy {
       if (give & (1u << c))
         out.categories.push_back(static_cast<v1::DataCategory>(c));
     }
+    out.near_quota = std::move(near);
     return out;
   }
 
@@ -375,40 +382,56 @@ class ContractPolicy final : public Policy {
             : absl::StrCat(p.source->description(), " (", p.source->id(), ")"));
   }
 
-  std::string OverQuota(const CompiledPermit& p, const AccessRequest& r) const {
+  // Empty when the call is within every limit of `p`; then `near` gets the
+  // limits it brings to the quota's alert fraction.
+  std::string OverQuota(const CompiledPermit& p, const AccessRequest& r,
+                        std::vector<NearQuota>* near) const {
     const v1::Quota& q = p.source->quota();
     if (r.history == nullptr) return "";
     const std::string per = absl::FormatDuration(p.window);
     const absl::Time since = r.now - p.window;
     const bool group = !r.group.empty();
+    const double fraction =
+        q.alert_fraction() > 0 ? q.alert_fraction() : kDefaultAlertFraction;
+    const uint32_t sustained = q.has_window() && q.alert_sustained_windows() > 0
+                                   ? q.alert_sustained_windows()
+                                   : kDefaultSustainedWindows;
+    // Over `limit` at `used`: the refusal; near it: noted.
+    auto check = [&](uint64_t used, uint32_t limit, absl::string_view what,
+                     absl::string_view who, bool of_group) -> std::string {
+      if (limit == 0) return "";
+      if (used >= limit) {
+        return absl::StrCat(of_group ? absl::StrCat("group ", who, "'s ") : "",
+                            "quota of ", limit, " ", what, " per ", per,
+                            " reached");
+      }
+      if (used + 1 >= fraction * limit) {
+        near->push_back({std::string(who), of_group, p.window, sustained,
+                         absl::StrCat(limit, " ", what, " per ", per)});
+      }
+      return "";
+    };
+    std::string why;
+    auto first = [&why](std::string s) {
+      if (why.empty()) why = std::move(s);
+    };
     if (IsRead(r.action)) {
-      auto over = [&](const AccessHistory::Reads& past, uint32_t reads,
-                      uint32_t records,
-                      absl::string_view whose) -> std::string {
-        if (reads > 0 && past.reads >= reads) {
-          return absl::StrCat(whose, "quota of ", reads, " reads per ", per,
-                              " reached");
-        }
-        if (records > 0 && past.records >= records) {
-          return absl::StrCat(whose, "quota of ", records, " records per ", per,
-                              " reached");
-        }
-        return "";
-      };
       if (q.reads_per_window() > 0 || q.distinct_records_per_window() > 0) {
-        std::string why =
-            over(r.history->ReadsSince(r.principal, since),
-                 q.reads_per_window(), q.distinct_records_per_window(), "");
-        if (!why.empty()) return why;
+        const auto past = r.history->ReadsSince(r.principal, since);
+        first(check(past.reads, q.reads_per_window(), "reads", r.principal,
+                    false));
+        first(check(past.records, q.distinct_records_per_window(), "records",
+                    r.principal, false));
       }
       if (group && (q.group_reads_per_window() > 0 ||
                     q.group_distinct_records_per_window() > 0)) {
-        return over(r.history->GroupReadsSince(r.group, since),
-                    q.group_reads_per_window(),
-                    q.group_distinct_records_per_window(),
-                    absl::StrCat("group ", r.group, "'s "));
+        const auto past = r.history->GroupReadsSince(r.group, since);
+        first(check(past.reads, q.group_reads_per_window(), "reads", r.group,
+                    true));
+        first(check(past.records, q.group_distinct_records_per_window(),
+                    "records", r.group, true));
       }
-      return "";
+      return why;
     }
     const bool lookup = r.action == v1::ACTION_SEARCH_PLATE;
     if (!lookup && r.action != v1::ACTION_SEARCH_METADATA) return "";
@@ -416,17 +439,16 @@ class ContractPolicy final : public Policy {
         lookup ? q.lookups_per_window() : q.searches_per_window();
     const uint32_t ours =
         lookup ? q.group_lookups_per_window() : q.group_searches_per_window();
-    const char* what = lookup ? " lookups per " : " searches per ";
-    if (mine > 0 &&
-        r.history->CallsSince(r.principal, false, r.action, since) >= mine) {
-      return absl::StrCat("quota of ", mine, what, per, " reached");
+    const char* what = lookup ? "lookups" : "searches";
+    if (mine > 0) {
+      first(check(r.history->CallsSince(r.principal, false, r.action, since),
+                  mine, what, r.principal, false));
     }
-    if (group && ours > 0 &&
-        r.history->CallsSince(r.group, true, r.action, since) >= ours) {
-      return absl::StrCat("group ", r.group, "'s quota of ", ours, what, per,
-                          " reached");
+    if (group && ours > 0) {
+      first(check(r.history->CallsSince(r.group, true, r.action, since), ours,
+                  what, r.group, true));
     }
-    return "";
+    return why;
   }
 
   const Binding* BindingOf(absl::string_view principal) const {

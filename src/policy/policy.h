@@ -84,10 +84,29 @@ struct AccessRequest {
   absl::Time now;
 };
 
+// A principal or group whose use of a limit reached the quota's
+// alert_fraction with an allowed call: reading at a rate near its quota.
+struct NearQuota {
+  std::string who;
+  bool group = false;
+  absl::Duration window;
+  uint32_t sustained_windows = 3;  // how many in a row make it an alert
+  std::string limit;               // e.g. "12 records per 1h"
+};
+
 struct AccessDecision {
+  AccessDecision() = default;
+  AccessDecision(v1::Decision decision_in,
+                 std::vector<v1::DataCategory> categories_in = {},
+                 std::vector<NearQuota> near_quota_in = {})
+      : decision(std::move(decision_in)),
+        categories(std::move(categories_in)),
+        near_quota(std::move(near_quota_in)) {}
   v1::Decision decision;
   // For reads: the categories the caller may have, a subset of `available`.
   std::vector<v1::DataCategory> categories;
+  // Allowed calls only: the limits this call brought near.
+  std::vector<NearQuota> near_quota;
   bool allowed() const { return decision.verdict() == v1::VERDICT_ALLOW; }
 };
 

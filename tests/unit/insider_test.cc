@@ -237,6 +237,23 @@ TEST_F(InsiderTest, PlateLookupsAreBudgetedAndNoLongerAnOracle) {
   EXPECT_EQ(colleague, 2);
 }
 
+TEST_F(InsiderTest, ReadingNearTheQuotaHourAfterHourRaisesAnAlert) {
+  auto inspector = As("inspector-dev");
+  // Five of six records an hour: never refused, and for two hours unremarked.
+  for (int hour = 0; hour < 3; ++hour) {
+    EXPECT_FALSE(AlertRaised("quota_sustained")) << "hour " << hour;
+    for (int i = 0; i < 5; ++i) {
+      v1::GetRecordResponse resp;
+      ASSERT_TRUE(Read(*inspector,
+                       Take(absl::StrCat("H", hour, "R", i)).record_id(),
+                       kVehicle, v1::DATA_CATEGORY_PLATE_TEXT, &resp)
+                      .ok());
+    }
+    clock_.Advance(absl::Hours(1) + absl::Seconds(1));
+  }
+  EXPECT_TRUE(AlertRaised("quota_sustained"));
+}
+
 TEST_F(InsiderTest, LiftingALockoutClearsItsWindow) {
   auto inspector = As("inspector-dev");
   v1::GetRecordResponse resp;
