@@ -1,18 +1,15 @@
 #include "api/canary.h"
 
-#include "absl/strings/str_cat.h"
+#include <algorithm>
+
 #include "common/ids.h"
 #include "common/time_util.h"
-#include "vault/crypto.h"
 
 namespace lanevault::api {
 namespace {
 
-// "rec_" of "rec_0123…": new ids keep the form of the real ones.
-std::string IdLike(const std::string& id) {
-  const size_t cut = id.find('_');
-  return NewId(cut == std::string::npos ? "" : id.substr(0, cut + 1));
-}
+// Recent real shapes a decoy is drawn from.
+constexpr size_t kShapes = 64;
 
 std::string DecoyPlate() {
   static constexpr char kChars[] = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789";
@@ -21,27 +18,120 @@ std::string DecoyPlate() {
   return plate;
 }
 
-}  // namespace
-
-bool ShouldPlantCanary(int every) {
-  return every > 0 && RandomBelow(static_cast<uint32_t>(every)) == 0;
+// Uniform in [0, d).
+absl::Duration RandomWithin(absl::Duration d) {
+  const int64_t ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(d));
+  return absl::Milliseconds(
+      RandomBelow(static_cast<uint32_t>(std::min<int64_t>(ms, 1 << 30))));
 }
 
-v1::Record MakeCanary(const v1::Record& real) {
-  v1::Record decoy = real;
-  decoy.set_record_id(IdLike(real.record_id()));
-  const absl::Duration earlier = absl::Milliseconds(500 + RandomBelow(20000));
-  *decoy.mutable_first_seen() = ToProto(FromProto(real.first_seen()) - earlier);
-  *decoy.mutable_last_seen() = ToProto(FromProto(real.last_seen()) - earlier);
-  for (v1::Item& item : *decoy.mutable_items()) {
-    item.set_item_id(IdLike(item.item_id()));
-    const size_t size = item.content().size();
-    vault::Wipe(*item.mutable_content());  // the real crop's copy
-    item.set_content(item.category() == v1::DATA_CATEGORY_PLATE_TEXT
-                         ? DecoyPlate()
-                         : RandomBytes(size));
+// Within 10 % of `d` either way, to the millisecond.
+absl::Duration Jitter(absl::Duration d) {
+  const int64_t ms = absl::ToInt64Milliseconds(d);
+  const int64_t spread = std::max<int64_t>(1, ms / 5);
+  return absl::Milliseconds(ms - ms / 10 +
+                            RandomBelow(static_cast<uint32_t>(
+                                std::min<int64_t>(spread, 1 << 30)))) +
+         absl::Microseconds(RandomBelow(1000));
+}
+
+}  // namespace
+
+RecordShape ShapeOf(const v1::Record& kept, const v1::AuditEntry& entry,
+                    int dropped, absl::Time stored_at) {
+  RecordShape s;
+  s.lane_id = kept.lane_id();
+  s.checkpoint_id = kept.checkpoint_id();
+  s.contract_id = kept.contract_id();
+  s.contract_version = kept.contract_version();
+  const absl::Time first = FromProto(kept.first_seen());
+  const absl::Time last = FromProto(kept.last_seen());
+  s.duration = last - first;
+  s.lag = stored_at - last;
+  for (const v1::Item& item : kept.items()) {
+    RecordShape::ItemShape is;
+    is.meta = item;
+    is.meta.clear_content();
+    is.meta.clear_item_id();
+    is.meta.clear_deadline();
+    is.size = item.content().size();
+    is.keep = FromProto(item.deadline()) - first;
+    s.items.push_back(std::move(is));
   }
-  return decoy;
+  s.dropped = dropped;
+  s.entry = entry;
+  s.entry.clear_time();
+  s.entry.clear_record_id();
+  s.entry.clear_item_ids();
+  s.entry.clear_sequence();
+  return s;
+}
+
+void CanaryPlanter::NoteReal(RecordShape shape, absl::Time now) {
+  if (every_ <= 0) return;
+  absl::MutexLock lock(&mu_);
+  if (last_real_ != absl::InfinitePast() && now > last_real_) {
+    // A slow average of the gaps between real records.
+    mean_gap_ = mean_gap_ * 0.9 + (now - last_real_) * 0.1;
+  }
+  last_real_ = now;
+  shapes_.push_back(std::move(shape));
+  if (shapes_.size() > kShapes) shapes_.pop_front();
+  if (RandomBelow(static_cast<uint32_t>(every_)) == 0) {
+    // Somewhere in the next two average gaps: as a next crossing would.
+    scheduled_.push_back(now + RandomWithin(2 * mean_gap_));
+  }
+}
+
+std::vector<CanaryPlanter::Decoy> CanaryPlanter::Due(absl::Time now) {
+  std::vector<Decoy> out;
+  absl::MutexLock lock(&mu_);
+  for (auto it = scheduled_.begin(); it != scheduled_.end();) {
+    if (*it > now || shapes_.empty()) {
+      ++it;
+      continue;
+    }
+    it = scheduled_.erase(it);
+    const RecordShape& shape =
+        shapes_[RandomBelow(static_cast<uint32_t>(shapes_.size()))];
+    Decoy d;
+    v1::Record& r = d.record;
+    r.set_record_id(NewId("rec_"));
+    r.set_lane_id(shape.lane_id);
+    r.set_checkpoint_id(shape.checkpoint_id);
+    r.set_contract_id(shape.contract_id);
+    r.set_contract_version(shape.contract_version);
+    // Times near the shape's, never the same: a twin's duration would
+    // give a decoy away.
+    const absl::Time last = now - Jitter(shape.lag);
+    const absl::Time first = last - Jitter(shape.duration);
+    *r.mutable_first_seen() = ToProto(first);
+    *r.mutable_last_seen() = ToProto(last);
+    d.entry = shape.entry;
+    *d.entry.mutable_time() = ToProto(now);
+    d.entry.set_record_id(r.record_id());
+    for (const RecordShape::ItemShape& is : shape.items) {
+      v1::Item* item = r.add_items();
+      *item = is.meta;
+      item->set_item_id(NewId("itm_"));
+      if (is.meta.category() == v1::DATA_CATEGORY_PLATE_TEXT) {
+        item->set_content(DecoyPlate());
+      } else {
+        // Within 8 % of the shape's size either way.
+        const size_t spread = is.size * 16 / 100 + 1;
+        item->set_content(
+            RandomBytes(is.size - is.size * 8 / 100 +
+                        RandomBelow(static_cast<uint32_t>(
+                            std::min<size_t>(spread, 1u << 30)))));
+      }
+      *item->mutable_deadline() = ToProto(first + is.keep);
+      d.entry.add_item_ids(item->item_id());
+    }
+    d.dropped = shape.dropped;
+    out.push_back(std::move(d));
+    break;  // one a call: two decoys logged at one instant would stand out
+  }
+  return out;
 }
 
 }  // namespace lanevault::api

@@ -12,6 +12,44 @@
 
 namespace lanevault::api {
 
+VaultIntake::VaultIntake(const policy::Policy* policy, vault::Vault* vault,
+                         int canary_every, absl::Duration max_clock_skew,
+                         bool planter_thread)
+    : policy_(policy),
+      vault_(vault),
+      canaries_(canary_every),
+      max_clock_skew_(max_clock_skew) {
+  if (canary_every > 0 && planter_thread) {
+    planter_ = std::thread([this] {
+      while (!stop_planter_.WaitForNotificationWithTimeout(
+          absl::Milliseconds(250))) {
+        PlantDueCanaries();
+      }
+    });
+  }
+}
+
+VaultIntake::~VaultIntake() {
+  stop_planter_.Notify();
+  if (planter_.joinable()) planter_.join();
+}
+
+void VaultIntake::PlantDueCanaries() {
+  for (CanaryPlanter::Decoy& d : canaries_.Due(vault_->clock()->Now())) {
+    // Logged as a real record is (a canary's log line would give it away);
+    // a failure only costs a decoy.
+    const std::string id = d.record.record_id();
+    if (absl::Status s = vault_->PlantCanary(d.record, std::move(d.entry));
+        !s.ok()) {
+      spdlog::warn("could not plant a canary: {}", s.message());
+      continue;
+    }
+    spdlog::info(
+        "stored record {} from lane {} ({} items, {} dropped by policy)", id,
+        d.record.lane_id(), d.record.items_size(), d.dropped);
+  }
+}
+
 uint64_t VaultIntake::ItemsDropped(absl::string_view lane_id) const {
   absl::MutexLock lock(&mu_);
   auto it = dropped_.find(std::string(lane_id));
@@ -166,18 +204,8 @@ absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(
     if (!seq.ok()) return seq.status();
     return result;
   }
-  const bool plant = ShouldPlantCanary(canary_every_);
-  v1::Record decoy;
-  v1::AuditEntry decoy_entry;
-  if (plant) {
-    decoy = MakeCanary(kept);
-    decoy_entry = entry;
-    decoy_entry.set_record_id(decoy.record_id());
-    decoy_entry.clear_item_ids();
-    for (const v1::Item& item : decoy.items()) {
-      decoy_entry.add_item_ids(item.item_id());
-    }
-  }
+  // What a decoy may copy of this record: its shape, never its content.
+  RecordShape shape = ShapeOf(kept, entry, dropped, now);
   absl::Status s = vault_->Intake(kept, std::move(entry), submission_digest);
   for (v1::Item& item : *kept.mutable_items()) {
     vault::Wipe(*item.mutable_content());
@@ -187,18 +215,7 @@ absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(
   NoteDiskFull(false, "");
   spdlog::info("stored record {} from lane {} ({} items, {} dropped by policy)",
                kept.record_id(), kept.lane_id(), kept.items_size(), dropped);
-  if (plant) {
-    // Logged like the real one (a canary's log line would give it away);
-    // a failure only costs a decoy.
-    if (absl::Status c = vault_->PlantCanary(decoy, std::move(decoy_entry));
-        c.ok()) {
-      spdlog::info(
-          "stored record {} from lane {} ({} items, {} dropped by policy)",
-          decoy.record_id(), decoy.lane_id(), decoy.items_size(), dropped);
-    } else {
-      spdlog::warn("could not plant a canary: {}", c.message());
-    }
-  }
+  canaries_.NoteReal(std::move(shape), now);
   return result;
 }
 

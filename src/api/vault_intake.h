@@ -2,9 +2,12 @@
 #define LANEVAULT_API_VAULT_INTAKE_H_
 
 #include <string>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "api/canary.h"
 #include "capture/lane.h"
 #include "policy/policy.h"
 #include "vault/vault.h"
@@ -19,13 +22,16 @@ class VaultIntake final : public capture::RecordSink {
   // `canary_every`: plant a canary record beside one in this many records
   // stored, on average (see canary.h); <= 0: none. `max_clock_skew`: how far
   // ahead of the vault's clock a claimed capture time may lie.
+  // With canaries, a thread plants them when they fall due (see canary.h);
+  // `planter_thread` false leaves that to PlantDueCanaries (tests).
   VaultIntake(const policy::Policy* policy, vault::Vault* vault,
               int canary_every = 0,
-              absl::Duration max_clock_skew = absl::Minutes(5))
-      : policy_(policy),
-        vault_(vault),
-        canary_every_(canary_every),
-        max_clock_skew_(max_clock_skew) {}
+              absl::Duration max_clock_skew = absl::Minutes(5),
+              bool planter_thread = true);
+  ~VaultIntake();
+
+  // Plants the decoys whose time has come by the vault's clock.
+  void PlantDueCanaries();
 
   // INVALID_ARGUMENT when a submitted record cannot be taken as it is: an
   // id that is not a plain token, an item without an id or with one named
@@ -63,7 +69,9 @@ class VaultIntake final : public capture::RecordSink {
 
   const policy::Policy* policy_;
   vault::Vault* vault_;
-  const int canary_every_;
+  CanaryPlanter canaries_;
+  absl::Notification stop_planter_;
+  std::thread planter_;
   const absl::Duration max_clock_skew_;
   mutable absl::Mutex mu_;
   bool disk_full_ ABSL_GUARDED_BY(mu_) = false;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/files.h"
+#include "common/ids.h"
 #include "common/logging.h"
 #include "common/time_util.h"
 #include "vault/checkpoint.h"
@@ -42,6 +43,27 @@ std::string ItemAssociatedData(absl::string_view record_id,
 namespace {
 
 constexpr absl::string_view kGonePayload = "lanevault.dev/gone";
+
+// Every sealed plate text is this long, whatever the plate: its ciphertext
+// tells neither the plate's length nor a decoy's.
+constexpr size_t kSealedPlateTextBytes = 192;
+
+// The item serialized with `padding` filling it to kSealedPlateTextBytes
+// (tag, length and filler); an item already longer is left as it is.
+std::string PaddedPlateText(const v1::Item& item) {
+  v1::Item padded = item;
+  padded.clear_padding();
+  const size_t base = padded.ByteSizeLong();
+  // Field 15 takes one tag byte; the length one byte below 128, else two.
+  for (size_t header : {2u, 3u}) {
+    if (base + header > kSealedPlateTextBytes) break;
+    const size_t fill = kSealedPlateTextBytes - base - header;
+    if ((header == 2) != (fill < 128)) continue;
+    padded.set_padding(std::string(fill, '\0'));
+    break;
+  }
+  return padded.SerializeAsString();
+}
 constexpr absl::string_view kDiskFullPayload = "lanevault.dev/disk-full";
 
 }  // namespace
@@ -311,7 +333,11 @@ absl::Status Vault::Keep(const v1::Record& record, v1::AuditEntry audit,
   *s.mutable_last_seen() = record.last_seen();
   s.set_contract_id(record.contract_id());
   s.set_contract_version(record.contract_version());
-  if (canary) stored.canary_mark = canary_marks_.Mac(record.record_id());
+  // Every record carries a mark: a keyed one names a canary, a random one
+  // of the same length stands beside every real record, so a copy of the
+  // file shows neither which records are canaries nor how many there are.
+  stored.canary_mark = canary_marks_.Mac(record.record_id());
+  if (!canary) stored.canary_mark = RandomBytes(stored.canary_mark.size());
   stored.submission_digest = std::string(submission_digest);
   absl::Time earliest = absl::InfiniteFuture();
   for (const v1::Item& item : record.items()) {
@@ -329,8 +355,10 @@ absl::Status Vault::Keep(const v1::Record& record, v1::AuditEntry audit,
       out.plate_blind_index = plates_.Of(item.content());
     }
     // The whole item (content, box, confidence) is sealed; only category and
-    // deadline stay in the clear.
-    std::string plaintext = item.SerializeAsString();
+    // deadline stay in the clear. A plate text is padded to one length.
+    std::string plaintext = item.category() == v1::DATA_CATEGORY_PLATE_TEXT
+                                ? PaddedPlateText(item)
+                                : item.SerializeAsString();
     absl::StatusOr<SealedItem> sealed = keys_.Seal(
         plaintext, ItemAssociatedData(record.record_id(), item.item_id(),
                                       item.category(), record.contract_id(),
@@ -564,6 +592,7 @@ absl::StatusOr<v1::Record> Vault::Read(
                opened->category() != item.category) {
       damage = absl::DataLossError("does not match its row");
     }
+    opened->clear_padding();
     if (!damage.ok()) {
       const std::string message = absl::StrCat(
           "record ", record_id, " item ", item.item_id, ": ", damage.message());

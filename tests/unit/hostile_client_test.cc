@@ -277,7 +277,12 @@ TEST_F(HostileTest, WalkingRecordIdsLocksOutUntilAnOfficerLifts) {
 }
 
 TEST_F(HostileTest, CanaryReadAlertsAndLocksOut) {
-  const v1::Record decoy = MakeCanary(record_);
+  CanaryPlanter planter(1);  // a decoy after every real record
+  planter.NoteReal(ShapeOf(record_, {}, 0, absl::Now()), absl::Now());
+  std::vector<CanaryPlanter::Decoy> due =
+      planter.Due(absl::Now() + absl::Minutes(1));
+  ASSERT_EQ(due.size(), 1u);
+  const v1::Record decoy = due[0].record;
   ASSERT_TRUE(vault_->PlantCanary(decoy, {}).ok());
   // To a search it is one more record.
   auto stub = v1::EvidenceService::NewStub(Channel("inspector-dev"));

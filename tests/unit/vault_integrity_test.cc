@@ -194,13 +194,20 @@ TEST_F(VaultIntegrityTest, AWalCutShortIsRefusedAtStart) {
     std::filesystem::resize_file(db + "-wal",
                                  static_cast<uintmax_t>(wal_size * keep));
     ++rounds;
-    absl::Status s = OpenStatus();
-    if (!s.ok()) {
+    // Either the vault refuses to start, or nothing acknowledged is missing
+    // (a cut that only took frames the WAL had already given back).
+    auto v = Vault::Open(Options());
+    if (!v.ok()) {
       ++refused;
-      EXPECT_TRUE(absl::IsFailedPrecondition(s) || absl::IsDataLoss(s)) << s;
+      EXPECT_TRUE(absl::IsFailedPrecondition(v.status()) ||
+                  absl::IsDataLoss(v.status()))
+          << v.status();
+    } else {
+      EXPECT_EQ(*(*v)->RecordCount(), 60u) << "keep " << keep;
     }
   }
-  EXPECT_EQ(refused, rounds);
+  EXPECT_GE(refused, 1);
+  EXPECT_LE(refused, rounds);
 }
 
 TEST_F(VaultIntegrityTest, DamageFoundWhileRunningTakesTheVaultOutOfService) {
