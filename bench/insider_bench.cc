@@ -1,0 +1,274 @@
+// insider_bench: what an insider with valid certificates, or none, can take
+// or write, against a real server over mutual TLS on loopback with a real
+// vault, under the pilot contract (deploy/contracts/land-border-pilot).
+//
+//   insider_bench [--records 600] [--flood_seconds 61]
+//
+// 1. Records one inspector, and two inspectors of one group, obtain over six
+//    weeks: the contract's bound (policy::HarvestBudgets), and a measured
+//    day: both read as fast as they are allowed through 24 one-hour windows
+//    on a fake clock; the six-week figure is that day times 42.
+// 2. Plate guesses an hour before refusal: lookups of random plates until
+//    the first refusal, by one inspector, then by a colleague of its group.
+// 3. Access-log bytes one caller without a certificate adds: it calls as
+//    fast as it can for --flood_seconds (real clock), and the bytes of the
+//    entries it caused are summed.
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "api/server.h"
+#include "api/tls.h"
+#include "common/clock.h"
+#include "common/files.h"
+#include "common/ids.h"
+#include "common/logging.h"
+#include "common/program.h"
+#include "common/time_util.h"
+#include "grpcpp/create_channel.h"
+#include "lanevault/v1/evidence.grpc.pb.h"
+#include "policy/contract.h"
+#include "policy/policy.h"
+#include "vault/vault.h"
+
+ABSL_FLAG(int, records, 600, "Crossings taken in each simulated hour.");
+ABSL_FLAG(double, flood_seconds, 61,
+          "How long the caller without a "
+          "certificate floods.");
+ABSL_FLAG(std::string, dir, "/tmp/lanevault-insider-bench", "Scratch (wiped).");
+
+namespace lanevault {
+namespace {
+
+using Stub = v1::EvidenceService::Stub;
+
+struct World {
+  std::string pki;
+  std::unique_ptr<vault::Vault> vault;
+  std::unique_ptr<policy::Policy> policy;
+  std::unique_ptr<api::ApiServer> server;
+};
+
+World Start(const std::string& dir, Clock* clock) {
+  World w;
+  std::filesystem::create_directories(dir);
+  w.pki = dir + "/pki";
+  const std::string script = absl::StrCat(
+      LANEVAULT_SOURCE_DIR, "/deploy/pki/make-dev-pki.sh ", w.pki,
+      " >/dev/null && openssl req -new -newkey ec -pkeyopt "
+      "ec_paramgen_curve:prime256v1 -nodes -subj /CN=inspector-two -keyout ",
+      w.pki, "/inspector-two.key -out ", w.pki,
+      "/two.csr 2>/dev/null && openssl x509 -req -in ", w.pki, "/two.csr -CA ",
+      w.pki, "/ca.pem -CAkey ", w.pki,
+      "/ca.key -CAcreateserial -days 60 -extfile <(printf "
+      "'extendedKeyUsage=clientAuth') -out ",
+      w.pki, "/inspector-two.pem 2>/dev/null");
+  if (std::system(absl::StrCat("bash -c \"", script, "\"").c_str()) != 0) {
+    Fail("cannot make the PKI");
+  }
+  if (absl::Status s = vault::MasterKey::CreateKeyFile(dir + "/master.key");
+      !s.ok()) {
+    Fail(s);
+  }
+  vault::VaultOptions vo;
+  vo.database = dir + "/vault.db";
+  vo.master_key_file = dir + "/master.key";
+  vo.clock = clock;
+  auto v = vault::Vault::Open(vo);
+  if (!v.ok()) Fail(v.status());
+  w.vault = std::move(*v);
+  auto text = ReadFileToString(absl::StrCat(
+      LANEVAULT_SOURCE_DIR, "/deploy/contracts/land-border-pilot.textproto"));
+  if (!text.ok()) Fail(text.status());
+  auto contract = policy::ParseContract(*text);
+  if (!contract.ok()) Fail(contract.status());
+  auto p = policy::NewContractPolicy(*contract);
+  if (!p.ok()) Fail(p.status());
+  w.policy = std::move(*p);
+  api::ServerOptions so;
+  so.tls.set_ca_cert(w.pki + "/ca.pem");
+  so.tls.set_server_cert(w.pki + "/server.pem");
+  so.tls.set_server_key(w.pki + "/server.key");
+  auto server = api::ApiServer::Start(so, w.policy.get(), w.vault.get(), [] {
+    return std::vector<v1::LaneStatus>{};
+  });
+  if (!server.ok()) Fail(server.status());
+  w.server = std::move(*server);
+  return w;
+}
+
+std::unique_ptr<Stub> As(const World& w, const std::string& who) {
+  auto creds = api::ClientTlsCredentials(
+      w.pki + "/ca.pem", who.empty() ? "" : w.pki + "/" + who + ".pem",
+      who.empty() ? "" : w.pki + "/" + who + ".key");
+  if (!creds.ok()) Fail(creds.status());
+  return v1::EvidenceService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", w.server->port()), *creds));
+}
+
+grpc::Status Read(Stub& stub, const std::string& id, const char* purpose,
+                  v1::DataCategory category) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::GetRecordRequest req;
+  req.set_record_id(id);
+  req.set_purpose(purpose);
+  req.add_categories(category);
+  v1::GetRecordResponse resp;
+  return stub.GetRecord(&ctx, req, &resp);
+}
+
+grpc::Status Lookup(Stub& stub, const std::string& plate) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::LookupPlateRequest req;
+  req.set_plate_text(plate);
+  req.set_purpose("vehicle-inspection");
+  v1::LookupPlateResponse resp;
+  return stub.LookupPlate(&ctx, req, &resp);
+}
+
+std::string TakeCrossing(vault::Vault& vault, absl::Time now, int n) {
+  v1::Record r;
+  r.set_record_id(NewId("rec_"));
+  r.set_lane_id("lane-1");
+  r.set_checkpoint_id("demo-poe");
+  *r.mutable_first_seen() = ToProto(now);
+  *r.mutable_last_seen() = ToProto(now);
+  const std::pair<v1::DataCategory, std::string> items[] = {
+      {v1::DATA_CATEGORY_PLATE_TEXT, absl::StrCat("B", n)},
+      {v1::DATA_CATEGORY_FACE_IMAGE, std::string(3000, 'f')}};
+  for (const auto& [category, content] : items) {
+    v1::Item* item = r.add_items();
+    item->set_item_id(NewId("itm_"));
+    item->set_category(category);
+    item->set_content(content);
+    *item->mutable_deadline() = ToProto(now + absl::Hours(12));
+  }
+  if (absl::Status s = vault.Intake(r, {}); !s.ok()) Fail(s);
+  return r.record_id();
+}
+
+// Reads `category` of `ids` until the first refusal; returns how many.
+int ReadUntilRefused(Stub& stub, const std::vector<std::string>& ids,
+                     const char* purpose, v1::DataCategory category,
+                     std::set<std::string>& obtained) {
+  int n = 0;
+  for (const std::string& id : ids) {
+    if (!Read(stub, id, purpose, category).ok()) break;
+    obtained.insert(id);
+    ++n;
+  }
+  return n;
+}
+
+int Main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  InitLogging("insider_bench", "error");
+  const std::string dir = absl::GetFlag(FLAGS_dir);
+  std::filesystem::remove_all(dir);
+
+  auto text = ReadFileToString(absl::StrCat(
+      LANEVAULT_SOURCE_DIR, "/deploy/contracts/land-border-pilot.textproto"));
+  auto contract = policy::ParseContract(*text);
+  std::printf("1. records obtainable over six weeks (the contract's bound)\n");
+  for (const policy::HarvestBudget& b : policy::HarvestBudgets(*contract)) {
+    std::printf("   %-20s %-28s %8llu\n", b.permit_id.c_str(),
+                b.group.empty() ? "one inspector"
+                                : absl::StrCat("group ", b.group).c_str(),
+                static_cast<unsigned long long>(b.records_over_six_weeks));
+  }
+
+  FakeClock clock(absl::Now());
+  World w = Start(dir + "/fake", &clock);
+  auto a = As(w, "inspector-dev");
+  auto b = As(w, "inspector-two");
+  std::set<std::string> by_a, by_group;
+  int guesses_a = 0, guesses_b = 0;
+  for (int hour = 0; hour < 24; ++hour) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < absl::GetFlag(FLAGS_records) / 24 + 40; ++i) {
+      ids.push_back(TakeCrossing(*w.vault, clock.Now(), hour * 1000 + i));
+    }
+    // A takes plates; B, of the same group, faces of other crossings.
+    std::vector<std::string> first(ids.begin(), ids.begin() + ids.size() / 2);
+    std::vector<std::string> second(ids.begin() + ids.size() / 2, ids.end());
+    std::set<std::string> mine;
+    ReadUntilRefused(*a, first, "vehicle-inspection",
+                     v1::DATA_CATEGORY_PLATE_TEXT, mine);
+    by_a.insert(mine.begin(), mine.end());
+    by_group.insert(mine.begin(), mine.end());
+    ReadUntilRefused(*b, second, "identity-verification",
+                     v1::DATA_CATEGORY_FACE_IMAGE, by_group);
+    if (hour == 0) {
+      while (guesses_a < 100000 &&
+             Lookup(*a, absl::StrCat("G", guesses_a)).ok()) {
+        ++guesses_a;
+      }
+      while (guesses_b < 100000) {
+        grpc::Status s = Lookup(*b, absl::StrCat("H", guesses_b));
+        if (!s.ok()) {
+          std::printf("   the colleague's lookup %d: %s\n", guesses_b + 1,
+                      s.error_message().c_str());
+          break;
+        }
+        ++guesses_b;
+      }
+    }
+    clock.Advance(absl::Hours(1) + absl::Seconds(1));
+  }
+  std::printf(
+      "   measured over 24 one-hour windows: one inspector %zu records a day "
+      "(%zu over six weeks), the group of two %zu a day (%zu over six "
+      "weeks)\n",
+      by_a.size(), by_a.size() * 42, by_group.size(), by_group.size() * 42);
+  std::printf(
+      "2. plate guesses before refusal, in one hour: one inspector %d, its "
+      "colleague of the same group %d more\n",
+      guesses_a, guesses_b);
+
+  World real = Start(dir + "/real", RealClock());
+  const uint64_t before = real.vault->AuditSize();
+  auto anonymous = As(real, "");
+  std::atomic<int> calls{0};
+  const absl::Time end =
+      absl::Now() + absl::Seconds(absl::GetFlag(FLAGS_flood_seconds));
+  std::vector<std::thread> flood;
+  for (int t = 0; t < 4; ++t) {
+    flood.emplace_back([&] {
+      while (absl::Now() < end) {
+        (void)Read(*anonymous, std::string(1000, 'x'), "curiosity",
+                   v1::DATA_CATEGORY_FACE_IMAGE);
+        ++calls;
+      }
+    });
+  }
+  for (auto& t : flood) t.join();
+  real.server.reset();  // the last summary goes in at shutdown
+  const uint64_t after = real.vault->AuditSize();
+  auto leaves = real.vault->AuditLeafData(before, after);
+  if (!leaves.ok()) Fail(leaves.status());
+  size_t bytes = 0;
+  for (const std::string& leaf : *leaves) bytes += leaf.size();
+  const double minutes = absl::GetFlag(FLAGS_flood_seconds) / 60.0;
+  std::printf(
+      "3. one caller without a certificate, %d calls in %.0f s: %zu entries, "
+      "%zu bytes in the access log (%.0f bytes a minute)\n",
+      calls.load(), absl::GetFlag(FLAGS_flood_seconds), leaves->size(), bytes,
+      bytes / minutes);
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace lanevault
+
+int main(int argc, char** argv) { return lanevault::Main(argc, argv); }
