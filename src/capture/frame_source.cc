@@ -86,8 +86,14 @@ class VideoSource final : public FrameSource {
 
   absl::Status Reopen() override {
     capture_.release();
-    const bool opened = device_ >= 0 ? capture_.open(device_, cv::CAP_V4L2)
-                                     : capture_.open(target_, cv::CAP_FFMPEG);
+    // A stream that accepts and never answers must not hold the open (and
+    // FFmpeg's lock, which every lane shares) for long.
+    const std::vector<int> timeouts = {
+        cv::CAP_PROP_OPEN_TIMEOUT_MSEC, kOpenTimeoutMs,
+        cv::CAP_PROP_READ_TIMEOUT_MSEC, kReadTimeoutMs};
+    const bool opened = device_ >= 0
+                            ? capture_.open(device_, cv::CAP_V4L2)
+                            : capture_.open(target_, cv::CAP_FFMPEG, timeouts);
     if (!opened || !capture_.isOpened()) {
       return absl::UnavailableError(absl::StrCat("cannot open ", display_));
     }
@@ -143,6 +149,8 @@ class VideoSource final : public FrameSource {
 
  private:
   static constexpr int kMaxConsecutiveBad = 5;
+  static constexpr int kOpenTimeoutMs = 5000;
+  static constexpr int kReadTimeoutMs = 10000;
 
   bool AtEnd() {
     const double pos = capture_.get(cv::CAP_PROP_POS_FRAMES);
@@ -224,6 +232,13 @@ absl::StatusOr<std::unique_ptr<FrameSource>> OpenFrameSource(
   }
   if (spec->kind == SourceSpec::Kind::kFile && !fs::exists(spec->target, ec)) {
     return absl::NotFoundError(absl::StrCat("no video file ", spec->target));
+  }
+  if (spec->kind == SourceSpec::Kind::kFile &&
+      !fs::is_regular_file(spec->target, ec)) {
+    // A FIFO or a device would block the open, and FFmpeg opens under a
+    // lock every lane shares: one such source would stall them all.
+    return absl::FailedPreconditionError(
+        absl::StrCat(spec->target, " is not a regular file"));
   }
   auto source = std::make_unique<VideoSource>(spec->target, spec->display,
                                               spec->live(), spec->device);

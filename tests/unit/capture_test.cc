@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -330,6 +331,25 @@ TEST(Lane, MissingSourceIsReportedNotFatal) {
   const v1::LaneStatus status = (*lane)->Status();
   EXPECT_EQ(status.state(), v1::LANE_STATE_FAILED);
   EXPECT_NE(status.last_error().find("/nonexistent/frames"), std::string::npos)
+      << status.last_error();
+}
+
+// A FIFO would block FFmpeg's open, which every lane waits on: refused
+// before it is opened, so the other lanes and a stop never hang on it.
+TEST(Lane, AFifoIsRefusedNotOpened) {
+  testing::TempDir dir;
+  const std::string fifo = dir.Join("lane.avi");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  CollectingSink sink;
+  v1::LaneConfig config = FolderLane("");
+  config.set_source("file:" + fifo);
+  auto lane = Lane::Create(config, &sink);
+  ASSERT_TRUE(lane.ok()) << lane.status();
+  (*lane)->Start();
+  (*lane)->Wait();
+  const v1::LaneStatus status = (*lane)->Status();
+  EXPECT_EQ(status.state(), v1::LANE_STATE_FAILED);
+  EXPECT_NE(status.last_error().find("not a regular file"), std::string::npos)
       << status.last_error();
 }
 
