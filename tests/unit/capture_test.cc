@@ -28,28 +28,13 @@
 #include "footage/scene.h"
 #include "gtest/gtest.h"
 #include "opencv2/imgproc.hpp"
+#include "testing/collecting_sink.h"
 #include "testing/test_util.h"
 
 namespace lanevault::capture {
 namespace {
 
-// Collects what a lane hands over, as the vault's intake would.
-class CollectingSink : public RecordSink {
- public:
-  absl::Status Submit(v1::Record record) override {
-    absl::MutexLock lock(&mu_);
-    records_.push_back(std::move(record));
-    return absl::OkStatus();
-  }
-  std::vector<v1::Record> records() {
-    absl::MutexLock lock(&mu_);
-    return records_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<v1::Record> records_;
-};
+using ::lanevault::testing::CollectingSink;
 
 v1::LaneConfig FolderLane(const std::string& frames) {
   v1::LaneConfig c;

@@ -20,6 +20,7 @@
 #include "lanevault/v1/evidence.grpc.pb.h"
 #include "policy/contract.h"
 #include "testing/api_fixture.h"
+#include "testing/raw_tls.h"
 #include "testing/test_pki.h"
 
 namespace lanevault::api {
@@ -351,40 +352,17 @@ TEST_F(HostileTest, SearchAskingForTenThousand) {
 
 // TLS below 1.2, or a cipher without forward secrecy or AEAD, never
 // completes a handshake.
-bool Handshake(int port, int max_version, const char* ciphers) {
-  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  SSL_CTX_set_security_level(ctx, 0);  // let the client offer old things
-  SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
-  SSL_CTX_set_max_proto_version(ctx, max_version);
-  if (ciphers != nullptr) SSL_CTX_set_cipher_list(ctx, ciphers);
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = false;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    SSL* ssl = SSL_new(ctx);
-    SSL_set_fd(ssl, fd);
-    SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>("\x02h2"),
-                        3);
-    ok = SSL_connect(ssl) == 1;
-    SSL_free(ssl);
-  }
-  close(fd);
-  SSL_CTX_free(ctx);
-  ERR_clear_error();
-  return ok;
-}
-
 TEST_F(HostileTest, OnlyTls12And13WithStrongCiphers) {
   const int port = server_->port();
-  EXPECT_TRUE(Handshake(port, TLS1_3_VERSION, nullptr));
-  EXPECT_TRUE(Handshake(port, TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256"));
-  EXPECT_FALSE(Handshake(port, TLS1_1_VERSION, nullptr));
-  EXPECT_FALSE(Handshake(port, TLS1_VERSION, nullptr));
-  EXPECT_FALSE(Handshake(port, TLS1_2_VERSION, "ECDHE-ECDSA-AES128-SHA"));
-  EXPECT_FALSE(Handshake(port, TLS1_2_VERSION, "AES128-GCM-SHA256"));
+  EXPECT_TRUE(testing::RawTlsHandshake(port, TLS1_3_VERSION, nullptr));
+  EXPECT_TRUE(testing::RawTlsHandshake(port, TLS1_2_VERSION,
+                                       "ECDHE-ECDSA-AES128-GCM-SHA256"));
+  EXPECT_FALSE(testing::RawTlsHandshake(port, TLS1_1_VERSION, nullptr));
+  EXPECT_FALSE(testing::RawTlsHandshake(port, TLS1_VERSION, nullptr));
+  EXPECT_FALSE(
+      testing::RawTlsHandshake(port, TLS1_2_VERSION, "ECDHE-ECDSA-AES128-SHA"));
+  EXPECT_FALSE(
+      testing::RawTlsHandshake(port, TLS1_2_VERSION, "AES128-GCM-SHA256"));
 }
 
 TEST_F(HostileTest, PrincipalFromTheUriName) {

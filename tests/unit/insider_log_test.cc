@@ -31,6 +31,7 @@
 #include "lanevault/v1/evidence.grpc.pb.h"
 #include "policy/policy.h"
 #include "testing/api_fixture.h"
+#include "testing/raw_tls.h"
 #include "testing/test_util.h"
 
 namespace lanevault::api {
@@ -636,30 +637,8 @@ TEST(MayEver, NeverRulesOutWhatADecisionAllows) {
 // --- 2e. Without a certificate the handshake completes; the call is
 // refused (and logged, see above). ---
 
-bool HandshakeWithoutCertificate(int port) {
-  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = false;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    SSL* ssl = SSL_new(ctx);
-    SSL_set_fd(ssl, fd);
-    SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>("\x02h2"),
-                        3);
-    ok = SSL_connect(ssl) == 1;
-    SSL_free(ssl);
-  }
-  close(fd);
-  SSL_CTX_free(ctx);
-  ERR_clear_error();
-  return ok;
-}
-
 TEST_F(InsiderLogTest, HandshakeCompletesWithoutACertificate) {
-  EXPECT_TRUE(HandshakeWithoutCertificate(server_->port()));
+  EXPECT_TRUE(testing::RawTlsHandshake(server_->port()));
   EXPECT_EQ(Call("", Request("vehicle-inspection")).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
 }

@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "spdlog/sinks/base_sink.h"
 #include "spdlog/spdlog.h"
+#include "testing/collecting_sink.h"
 #include "testing/test_util.h"
 
 namespace lanevault::capture {
@@ -49,23 +50,7 @@ int64_t PlateFrame(const v1::Record& r) {
   return -1;
 }
 
-// Acknowledges every record, as the vault's intake would.
-class CollectingSink : public RecordSink {
- public:
-  absl::Status Submit(v1::Record record) override {
-    absl::MutexLock lock(&mu_);
-    records_.push_back(std::move(record));
-    return absl::OkStatus();
-  }
-  std::vector<v1::Record> records() {
-    absl::MutexLock lock(&mu_);
-    return records_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<v1::Record> records_ ABSL_GUARDED_BY(mu_);
-};
+using ::lanevault::testing::CollectingSink;
 
 // Acknowledges the first record, then none: the vault as seen by a process
 // that is killed right after its first commit.
