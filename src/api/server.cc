@@ -79,6 +79,11 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   // gRPC binds with SO_REUSEPORT by default, so a second daemon started by
   // mistake would share the port and take half the calls: bind exclusively.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // A connection that has not finished its TLS and HTTP/2 handshake within
+  // a few seconds is dropped: it holds nothing, but it would otherwise keep
+  // a stop waiting for the whole grace period (and is how a slow client
+  // ties up a server).
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 3000);
   // The gate refuses (and logs) requests over the limit; gRPC's own hard
   // limit, which logs nothing, sits above it.
   const int max_bytes = static_cast<int>(options.limits.max_request_bytes);

@@ -36,4 +36,29 @@ bool RawTlsHandshake(int port, int max_version, const char* ciphers) {
   return ok;
 }
 
+IdleTlsClient::IdleTlsClient(int port) {
+  ctx_ = SSL_CTX_new(TLS_client_method());
+  fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    return;
+  }
+  ssl_ = SSL_new(ctx_);
+  SSL_set_fd(ssl_, fd_);
+  SSL_set_alpn_protos(ssl_, reinterpret_cast<const unsigned char*>("\x02h2"),
+                      3);
+  connected_ = SSL_connect(ssl_) == 1;
+  ERR_clear_error();
+}
+
+IdleTlsClient::~IdleTlsClient() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
+  if (fd_ >= 0) close(fd_);
+  SSL_CTX_free(ctx_);
+  ERR_clear_error();
+}
+
 }  // namespace lanevault::testing

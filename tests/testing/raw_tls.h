@@ -5,6 +5,9 @@
 // what the server's TLS accepts: versions, ciphers, a caller without a
 // certificate.
 
+struct ssl_ctx_st;
+struct ssl_st;
+
 namespace lanevault::testing {
 
 // Whether a handshake with the server on 127.0.0.1:`port` completes.
@@ -12,6 +15,23 @@ namespace lanevault::testing {
 // list. The client offers everything else, old versions included.
 bool RawTlsHandshake(int port, int max_version = 0,
                      const char* ciphers = nullptr);
+
+// A client that completes the TLS handshake and then says nothing more (no
+// HTTP/2), as a stalled or hostile client does, until destroyed.
+class IdleTlsClient {
+ public:
+  explicit IdleTlsClient(int port);
+  ~IdleTlsClient();
+  IdleTlsClient(const IdleTlsClient&) = delete;
+  IdleTlsClient& operator=(const IdleTlsClient&) = delete;
+  bool connected() const { return connected_; }
+
+ private:
+  ssl_ctx_st* ctx_ = nullptr;
+  ssl_st* ssl_ = nullptr;
+  int fd_ = -1;
+  bool connected_ = false;
+};
 
 }  // namespace lanevault::testing
 

@@ -13,6 +13,7 @@
 #include "lanevault/v1/lanes.grpc.pb.h"
 #include "testing/api_fixture.h"
 #include "testing/full_disk_vfs.h"
+#include "testing/raw_tls.h"
 #include "testing/test_pki.h"
 
 namespace lanevault::api {
@@ -255,6 +256,26 @@ TEST_F(IntakeFaultsTest, ASecondServerCannotShareThePort) {
   auto second = ApiServer::Start(so, policy_.get(), vault_.get(),
                                  [] { return std::vector<v1::LaneStatus>{}; });
   EXPECT_FALSE(second.ok());
+}
+
+// A stop gives calls in flight the grace period; an idle client, with a
+// connection open and no call, is no reason to wait for it.
+TEST_F(IntakeFaultsTest, AStopDoesNotWaitOnIdleClients) {
+  auto channel = Channel("inspector-dev");
+  v1::GetRecordResponse resp;
+  auto stub = v1::EvidenceService::NewStub(channel);
+  grpc::ClientContext ctx;
+  WithDeadline(ctx);
+  v1::GetRecordRequest req;
+  req.set_record_id(record_.record_id());
+  req.set_purpose("vehicle-inspection");
+  ASSERT_TRUE(stub->GetRecord(&ctx, req, &resp).ok());  // connected, idle
+  testing::IdleTlsClient stalled(server_->port());
+  ASSERT_TRUE(stalled.connected());
+  const absl::Time start = absl::Now();
+  server_->Shutdown(absl::Seconds(30));
+  server_->Wait();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(15));
 }
 
 class FullDiskIntakeTest : public IntakeFaultsTest {
