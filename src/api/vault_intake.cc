@@ -200,8 +200,11 @@ absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(
     // Nothing may be kept: the decision itself is still logged.
     entry.set_verdict(v1::VERDICT_DENY);
     entry.set_reason_code("nothing_kept");
-    auto seq = vault_->Audit(std::move(entry));
-    if (!seq.ok()) return seq.status();
+    if (absl::Status s = vault_->LogUnkept(kept.record_id(), submission_digest,
+                                           std::move(entry));
+        !s.ok()) {
+      return s;
+    }
     return result;
   }
   // What a decoy may copy of this record: its shape, never its content.

@@ -196,6 +196,14 @@ CREATE TABLE lockout_lifts(
   lifted_us INTEGER NOT NULL
 );
 )sql",
+    // 6: submissions of which the policy kept nothing, so their idempotency
+    // key is remembered like a stored record's.
+    R"sql(
+CREATE TABLE unkept_submissions(
+  record_id TEXT PRIMARY KEY,
+  digest BLOB NOT NULL
+);
+)sql",
 };
 
 }  // namespace

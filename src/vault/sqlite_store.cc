@@ -136,14 +136,28 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
 absl::StatusOr<std::string> SqliteStore::SubmissionDigest(
     absl::string_view record_id) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> q =
-      db_.Cached("SELECT submission_digest FROM records WHERE record_id = ?");
+  absl::StatusOr<Statement> q = db_.Cached(
+      "SELECT submission_digest FROM records WHERE record_id = ?1 UNION ALL "
+      "SELECT digest FROM unkept_submissions WHERE record_id = ?1");
   if (!q.ok()) return q.status();
   q->Bind(1, record_id);
   absl::StatusOr<bool> row = q->Step();
   if (!row.ok()) return row.status();
   if (!*row) return absl::NotFoundError(absl::StrCat("no record ", record_id));
   return q->Blob(0);
+}
+
+absl::Status SqliteStore::PutUnkept(absl::string_view record_id,
+                                    absl::string_view digest,
+                                    v1::AuditEntry audit) {
+  absl::MutexLock lock(&mu_);
+  return WithAuditLocked(std::move(audit), [&]() -> absl::Status {
+    absl::StatusOr<Statement> ins = db_.Cached(
+        "INSERT INTO unkept_submissions(record_id, digest) VALUES(?, ?)");
+    if (!ins.ok()) return ins.status();
+    ins->Bind(1, record_id).BindBlob(2, digest);
+    return ins->Run();
+  });
 }
 
 absl::StatusOr<bool> SqliteStore::WasPurged(absl::string_view record_id) {

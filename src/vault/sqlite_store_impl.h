@@ -73,6 +73,8 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::string> SubmissionDigest(
       absl::string_view record_id) override;
   absl::StatusOr<bool> WasPurged(absl::string_view record_id) override;
+  absl::Status PutUnkept(absl::string_view record_id, absl::string_view digest,
+                         v1::AuditEntry audit) override;
   absl::Status Health() override { return damage_->Check(); }
   absl::Status CheckIntegrity(bool full) override;
   void SetLogListener(LogListener listener) override;

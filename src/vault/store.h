@@ -183,10 +183,17 @@ class Store {
   // Whether the access log records a purge of this record's items.
   virtual absl::StatusOr<bool> WasPurged(absl::string_view record_id) = 0;
 
-  // The submission digest stored with a record ("" when it has none);
-  // NOT_FOUND for an unknown id.
+  // The submission digest stored with a record, or with a submission of
+  // which nothing was kept ("" when it has none); NOT_FOUND for an unknown
+  // id.
   virtual absl::StatusOr<std::string> SubmissionDigest(
       absl::string_view record_id) = 0;
+  // Remembers a submission of which the policy kept nothing, with the audit
+  // entry of that decision, in one transaction. ALREADY_EXISTS when the id
+  // is taken.
+  virtual absl::Status PutUnkept(absl::string_view record_id,
+                                 absl::string_view digest,
+                                 v1::AuditEntry audit) = 0;
 
   // OK while the store can serve; UNAVAILABLE naming the damage once it
   // has found its files damaged (then it refuses everything).

@@ -261,6 +261,27 @@ std::string Vault::SubmissionDigest(absl::string_view submission) const {
   return submissions_.Mac(submission);
 }
 
+absl::Status Vault::LogUnkept(absl::string_view record_id,
+                              absl::string_view submission_digest,
+                              v1::AuditEntry audit) {
+  if (submission_digest.empty()) return Audit(std::move(audit)).status();
+  if (absl::Status s = PriorSubmission(record_id, submission_digest); !s.ok()) {
+    return s;
+  }
+  absl::Status s =
+      store_->PutUnkept(record_id, submission_digest, std::move(audit));
+  return s.ok() ? s : ExplainIntakeFailure(s, record_id, submission_digest);
+}
+
+absl::Status Vault::PriorSubmission(absl::string_view record_id,
+                                    absl::string_view submission_digest) {
+  absl::StatusOr<std::string> prior = store_->SubmissionDigest(record_id);
+  if (absl::IsNotFound(prior.status())) return absl::OkStatus();
+  if (!prior.ok()) return prior.status();
+  return ExplainIntakeFailure(absl::AlreadyExistsError("taken"), record_id,
+                              submission_digest);
+}
+
 absl::Status Vault::LoadKeys() {
   absl::StatusOr<std::vector<KekRow>> keks = store_->Keks();
   if (!keks.ok()) return keks.status();
@@ -321,6 +342,14 @@ absl::Status Vault::Keep(const v1::Record& record, v1::AuditEntry audit,
   if (record.items().empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("record ", record.record_id(), " has no items to keep"));
+  }
+  if (!submission_digest.empty()) {
+    // A key first used by a submission of which nothing was kept is taken
+    // too (that one has no row among the records).
+    if (absl::Status s = PriorSubmission(record.record_id(), submission_digest);
+        !s.ok()) {
+      return s;
+    }
   }
   IntakeRow row;
   row.audit = std::move(audit);

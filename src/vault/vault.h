@@ -96,6 +96,12 @@ class Vault {
                       absl::string_view submission_digest = "");
   // The keyed digest of what a capture node submitted (the opened box).
   std::string SubmissionDigest(absl::string_view submission) const;
+  // Logs a submission of which the policy kept nothing. With a digest, its
+  // id is remembered as a stored record's is: ALREADY_EXISTS for the same
+  // submission again, INVALID_ARGUMENT for other content under the id.
+  absl::Status LogUnkept(absl::string_view record_id,
+                         absl::string_view submission_digest,
+                         v1::AuditEntry audit);
 
   // OK while the vault can serve; UNAVAILABLE naming the damage once it
   // has found its database damaged (it then refuses everything).
@@ -294,6 +300,10 @@ class Vault {
   absl::StatusOr<uint64_t> AppendGrouped(v1::AuditEntry entry);
   absl::Status Keep(const v1::Record& record, v1::AuditEntry audit, bool canary,
                     absl::string_view submission_digest = "");
+  // OK when no submission used `record_id` before; otherwise what
+  // ExplainIntakeFailure says of a taken id.
+  absl::Status PriorSubmission(absl::string_view record_id,
+                               absl::string_view submission_digest);
   // What a failed intake of `record_id` means for its caller.
   absl::Status ExplainIntakeFailure(const absl::Status& failure,
                                     absl::string_view record_id,

@@ -109,6 +109,23 @@ TEST_F(IntakeFaultsTest, AKeyReusedWithOtherContentIsRefusedNeverAcknowledged) {
   EXPECT_EQ(Log().back().verdict(), v1::VERDICT_DENY);
 }
 
+TEST_F(IntakeFaultsTest, AKeyIsTakenEvenWhenNothingOfItsRecordWasKept) {
+  v1::Record scene_only = Crossing(absl::Now());
+  scene_only.clear_items();
+  v1::Item* scene = scene_only.add_items();
+  scene->set_item_id(NewId("itm_"));
+  scene->set_category(v1::DATA_CATEGORY_SCENE_IMAGE);
+  scene->set_content("a whole frame");
+  v1::SubmitCrossingResponse first, again, other;
+  ASSERT_TRUE(Submit(scene_only, "k-unkept", &first).ok());
+  EXPECT_EQ(first.items_kept(), 0);  // the policy keeps no scene images
+  ASSERT_TRUE(Submit(scene_only, "k-unkept", &again).ok());
+  EXPECT_TRUE(again.already_stored());
+  grpc::Status s = Submit(Crossing(absl::Now()), "k-unkept", &other);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << s.error_message();
+}
+
 TEST_F(IntakeFaultsTest, AnotherNodeCannotSquatAnIdempotencyKey) {
   v1::SubmitCrossingResponse squat, real;
   ASSERT_TRUE(Submit(Crossing(absl::Now()), "k-1", &squat, "lane-two").ok());
