@@ -37,6 +37,12 @@ absl::Duration Jitter(absl::Duration d) {
 
 }  // namespace
 
+uint64_t CanaryPlanter::Planted(absl::string_view lane_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = planted_.find(std::string(lane_id));
+  return it == planted_.end() ? 0 : it->second;
+}
+
 RecordShape ShapeOf(const v1::Record& kept, const v1::AuditEntry& entry,
                     int dropped, absl::Time stored_at) {
   RecordShape s;
@@ -75,6 +81,8 @@ void CanaryPlanter::NoteReal(RecordShape shape, absl::Time now) {
     mean_gap_ = mean_gap_ * 0.9 + (now - last_real_) * 0.1;
   }
   last_real_ = now;
+  absl::Time& free_from = lane_free_from_[shape.lane_id];
+  free_from = std::max(free_from, now - shape.lag);
   shapes_.push_back(std::move(shape));
   if (shapes_.size() > kShapes) shapes_.pop_front();
   if (RandomBelow(static_cast<uint32_t>(every_)) == 0) {
@@ -91,9 +99,26 @@ std::vector<CanaryPlanter::Decoy> CanaryPlanter::Due(absl::Time now) {
       ++it;
       continue;
     }
-    it = scheduled_.erase(it);
     const RecordShape& shape =
         shapes_[RandomBelow(static_cast<uint32_t>(shapes_.size()))];
+    // Times near the shape's, never the same: a twin's duration would
+    // give a decoy away.
+    const absl::Time last = now - Jitter(shape.lag);
+    const absl::Time first = last - Jitter(shape.duration);
+    absl::Time& free_from = lane_free_from_[shape.lane_id];
+    // Not over the lane's last crossing, and only once the lane has been
+    // quiet for about a crossing's length: a vehicle may be in view that
+    // the capture node has not finished, and a decoy overlapping it would
+    // stand out. The wait ends after a few minutes on a lane never quiet.
+    const bool quiet = now - free_from >= shape.duration + 2 * shape.lag ||
+                       now - *it >= absl::Minutes(5);
+    if (first <= free_from + absl::Milliseconds(500) || !quiet) {
+      ++it;  // a later tick
+      continue;
+    }
+    it = scheduled_.erase(it);
+    free_from = last;
+    ++planted_[shape.lane_id];
     Decoy d;
     v1::Record& r = d.record;
     r.set_record_id(NewId("rec_"));
@@ -101,10 +126,6 @@ std::vector<CanaryPlanter::Decoy> CanaryPlanter::Due(absl::Time now) {
     r.set_checkpoint_id(shape.checkpoint_id);
     r.set_contract_id(shape.contract_id);
     r.set_contract_version(shape.contract_version);
-    // Times near the shape's, never the same: a twin's duration would
-    // give a decoy away.
-    const absl::Time last = now - Jitter(shape.lag);
-    const absl::Time first = last - Jitter(shape.duration);
     *r.mutable_first_seen() = ToProto(first);
     *r.mutable_last_seen() = ToProto(last);
     d.entry = shape.entry;

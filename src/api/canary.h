@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "lanevault/v1/audit.pb.h"
@@ -64,14 +65,24 @@ class CanaryPlanter {
     int dropped = 0;
   };
   // Decoys whose time has come, shaped like random recent real records and
-  // timed as if they had just been stored at `now`.
+  // timed as if they had just been stored at `now`, never overlapping the
+  // last real crossing of their lane (a due decoy waits until it would not).
   std::vector<Decoy> Due(absl::Time now);
+
+  // Decoys planted on a lane: its records stored, as an operator sees
+  // them, count them, so the count does not tell how many there are.
+  uint64_t Planted(absl::string_view lane_id);
 
  private:
   const int every_;
   absl::Mutex mu_;
   std::deque<RecordShape> shapes_ ABSL_GUARDED_BY(mu_);
   std::vector<absl::Time> scheduled_ ABSL_GUARDED_BY(mu_);
+  // Per lane, when its last real crossing ended: a lane sees one vehicle at
+  // a time, so a decoy never overlaps one.
+  absl::flat_hash_map<std::string, absl::Time> lane_free_from_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint64_t> planted_ ABSL_GUARDED_BY(mu_);
   absl::Time last_real_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration mean_gap_ ABSL_GUARDED_BY(mu_) = absl::Seconds(10);
 };

@@ -185,7 +185,10 @@ grpc::Status EvidenceService::LookupPlate(grpc::ServerContext* ctx,
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     // One more than shown tells us whether the answer was cut.
     absl::StatusOr<std::vector<std::string>> ids = gate_->vault().LookupPlate(
-        request->plate_text(), kMaxPlateMatches + 1, std::move(a.entry));
+        request->plate_text(), kMaxPlateMatches + 1, std::move(a.entry),
+        [&](std::vector<std::string> found) {
+          return gate_->RevealPlates(a, std::move(found));
+        });
     if (!ids.ok()) return ToGrpc(ids.status());
     for (size_t i = 0; i < ids->size() && i < kMaxPlateMatches; ++i) {
       response->add_record_ids((*ids)[i]);

@@ -220,12 +220,13 @@ void Gate::NoteNearQuota(const Caller& caller, const policy::NearQuota& near) {
 }
 
 void Gate::AlertQuotaReached(const Caller& caller, absl::string_view why) {
-  // One alert a principal an hour: an officer needs to know it happened,
-  // not every refused call after it.
+  // One alert a principal and limit an hour: an officer needs to know it
+  // happened, not every refused call after it.
   const absl::Time now = vault_->clock()->Now();
   {
     absl::MutexLock lock(&mu_);
-    absl::Time& last = quota_alerted_[caller.principal];
+    absl::Time& last =
+        quota_alerted_[absl::StrCat(caller.principal, "\n", why)];
     if (now - last < absl::Hours(1)) return;
     last = now;
   }
@@ -368,18 +369,30 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
   policy::AccessRequest ask = Request(*caller, spec);
   if (spec.facts) {
     if (absl::Status s = spec.facts(ask); !s.ok()) {
-      return Refuse(
-          std::move(entry), absl::IsNotFound(s) ? "not_found" : "vault_error",
-          static_cast<grpc::StatusCode>(s.code()), s.message(), Blame(s));
+      const absl::string_view reason =
+          absl::IsNotFound(s) ? "not_found" : "vault_error";
+      const v1::RefusalCount counts = Blame(s);
+      if (counts == v1::REFUSAL_COUNT_NONE) {
+        // Counted towards nothing, so rate-limited into summaries instead:
+        // otherwise asking again and again for a purged item would be a
+        // free way to grow the log.
+        return RefuseLimited(
+            std::move(entry), reason, "uncounted", caller->principal,
+            static_cast<grpc::StatusCode>(s.code()), s.message(), counts);
+      }
+      return Refuse(std::move(entry), reason,
+                    static_cast<grpc::StatusCode>(s.code()), s.message(),
+                    counts);
     }
   }
   // Decided with the quota ledger locked; an admitted read, lookup or
   // search stays reserved until the handler has logged it (quota_ledger.h).
   QuotaLedger::Reservation reserved =
-      ledger_.Admit(caller->principal, caller->group, spec.action, [&] {
-        admission.decision = policy_->DecideAccess(ask);
-        return admission.decision.allowed();
-      });
+      ledger_.Admit(caller->principal, caller->group, spec.action,
+                    spec.record_id, [&]() -> const policy::AccessDecision& {
+                      admission.decision = policy_->DecideAccess(ask);
+                      return admission.decision;
+                    });
   const v1::Decision& d = admission.decision.decision;
   if (!admission.decision.allowed()) {
     const bool quota = d.reason_code() == "quota";
@@ -387,6 +400,13 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
     // A record that holds nothing this purpose may read (its face was
     // purged, say) is what happened to the record, not the caller's doing.
     const bool nothing = d.reason_code() == "nothing_readable";
+    if (nothing) {
+      Stamp(entry, v1::VERDICT_DENY, d);
+      return RefuseLimited(std::move(entry), d.reason_code(), "uncounted",
+                           caller->principal,
+                           grpc::StatusCode::PERMISSION_DENIED, d.reason(),
+                           v1::REFUSAL_COUNT_NONE);
+    }
     return Refuse(std::move(entry), d.reason_code(),
                   quota ? grpc::StatusCode::RESOURCE_EXHAUSTED
                         : grpc::StatusCode::PERMISSION_DENIED,
@@ -408,7 +428,28 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
     }
   }
   admission.entry = std::move(entry);
+  admission.reservation = &reserved;
   return handler(admission);
+}
+
+std::vector<std::string> Gate::RevealPlates(Admission& admission,
+                                            std::vector<std::string> ids) {
+  const Caller& caller = admission.caller;
+  auto faces_seen = [&](const std::vector<v1::DataCategory>& seen) {
+    return std::find(seen.begin(), seen.end(), v1::DATA_CATEGORY_FACE_IMAGE) !=
+           seen.end();
+  };
+  // A lookup names a record only if its caller (and the caller's group)
+  // has not seen its faces: naming it would join the plate to them.
+  return ledger_.Reveal(
+      *admission.reservation, std::move(ids), v1::DATA_CATEGORY_PLATE_TEXT,
+      [&](const std::string& id) {
+        if (faces_seen(history_.CategoriesRead(caller.principal, id))) {
+          return false;
+        }
+        return caller.group.empty() ||
+               !faces_seen(history_.GroupCategoriesRead(caller.group, id));
+      });
 }
 
 void Gate::LogUngated(const grpc::ServerContextBase& ctx,

@@ -132,6 +132,8 @@ struct Admission {
   Caller caller;
   policy::AccessDecision decision;
   v1::AuditEntry entry;  // see CallSpec::vault_logs
+  // Held until the handler returns (see quota_ledger.h).
+  QuotaLedger::Reservation* reservation = nullptr;
 };
 
 class Gate {
@@ -149,6 +151,12 @@ class Gate {
                    const google::protobuf::MessageLite& request,
                    const CallSpec& spec,
                    absl::FunctionRef<grpc::Status(Admission&)> handler);
+
+  // What a plate lookup may name of `ids`: none whose faces the caller or
+  // its group has seen (logged or in flight); those kept count as plate
+  // seen until the call's entry is logged.
+  std::vector<std::string> RevealPlates(Admission& admission,
+                                        std::vector<std::string> ids);
 
   // For services that are not lanevault's (health, reflection): whether
   // the caller presents a valid certificate.
@@ -218,7 +226,7 @@ class Gate {
   grpc::Status LockOutNow(const v1::AuditEntry& cause, absl::string_view kind,
                           absl::string_view reason);
 
-  // A "quota_reached" alert, at most one a principal an hour.
+  // A "quota_reached" alert, at most one a principal and limit an hour.
   void AlertQuotaReached(const Caller& caller, absl::string_view why);
   // A "quota_sustained" alert when a principal or group has come near a
   // limit in each of its last `sustained_windows` windows.

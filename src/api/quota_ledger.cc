@@ -35,6 +35,8 @@ QuotaLedger::Reservation& QuotaLedger::Reservation::operator=(
     principal_ = std::move(o.principal_);
     group_ = std::move(o.group_);
     action_ = o.action_;
+    counted_ = o.counted_;
+    seen_ = std::move(o.seen_);
     o.ledger_ = nullptr;
   }
   return *this;
@@ -44,19 +46,70 @@ QuotaLedger::Reservation::~Reservation() {
   if (ledger_ != nullptr) ledger_->Release(*this);
 }
 
-QuotaLedger::Reservation QuotaLedger::Admit(const std::string& principal,
-                                            const std::string& group,
-                                            v1::Action action,
-                                            absl::FunctionRef<bool()> decide) {
+QuotaLedger::Reservation QuotaLedger::Admit(
+    const std::string& principal, const std::string& group, v1::Action action,
+    const std::string& record_id,
+    absl::FunctionRef<const policy::AccessDecision&()> decide) {
   absl::MutexLock lock(&mu_);
   Reservation r;
-  if (!decide() || !Counted(action)) return r;
-  Add(principal, group, action, 1);
+  const policy::AccessDecision& decision = decide();
+  if (!decision.allowed()) return r;
   r.ledger_ = this;
   r.principal_ = principal;
   r.group_ = group;
   r.action_ = action;
+  r.counted_ = Counted(action);
+  if (r.counted_) Add(principal, group, action, 1);
+  if (!record_id.empty()) {
+    for (v1::DataCategory c : decision.categories) {
+      AddSeen(r, record_id, c, 1);
+      r.seen_.push_back({record_id, c});
+    }
+  }
   return r;
+}
+
+std::vector<std::string> QuotaLedger::Reveal(
+    Reservation& reservation, std::vector<std::string> ids,
+    v1::DataCategory category,
+    absl::FunctionRef<bool(const std::string&)> keep) {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> kept;
+  for (std::string& id : ids) {
+    if (!keep(id)) continue;
+    if (reservation.ledger_ == this) {
+      AddSeen(reservation, id, category, 1);
+      reservation.seen_.push_back({id, category});
+    }
+    kept.push_back(std::move(id));
+  }
+  return kept;
+}
+
+std::vector<v1::DataCategory> QuotaLedger::PendingSeen(
+    absl::string_view who, bool group, absl::string_view record_id) const {
+  mu_.AssertHeld();
+  std::vector<v1::DataCategory> out;
+  auto it = seen_.find(absl::StrCat(group ? "g" : "p", who, "\n", record_id));
+  if (it == seen_.end()) return out;
+  for (const auto& [category, n] : it->second) {
+    if (n > 0) out.push_back(static_cast<v1::DataCategory>(category));
+  }
+  return out;
+}
+
+void QuotaLedger::AddSeen(const Reservation& r, const std::string& record_id,
+                          v1::DataCategory category, int delta) {
+  auto bump = [&](const std::string& key) {
+    int& n = seen_[key][static_cast<int>(category)];
+    n += delta;
+    if (n <= 0) {
+      seen_[key].erase(static_cast<int>(category));
+      if (seen_[key].empty()) seen_.erase(key);
+    }
+  };
+  bump(absl::StrCat("p", r.principal_, "\n", record_id));
+  if (!r.group_.empty()) bump(absl::StrCat("g", r.group_, "\n", record_id));
 }
 
 uint32_t QuotaLedger::Pending(absl::string_view who, bool group,
@@ -70,7 +123,10 @@ uint32_t QuotaLedger::Pending(absl::string_view who, bool group,
 
 void QuotaLedger::Release(const Reservation& r) {
   absl::MutexLock lock(&mu_);
-  Add(r.principal_, r.group_, r.action_, -1);
+  if (r.counted_) Add(r.principal_, r.group_, r.action_, -1);
+  for (const auto& [record_id, category] : r.seen_) {
+    AddSeen(r, record_id, category, -1);
+  }
 }
 
 void QuotaLedger::Add(const std::string& principal, const std::string& group,

@@ -13,11 +13,14 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "lanevault/v1/decision.pb.h"
+#include "policy/policy.h"
 
 namespace lanevault::api {
 
@@ -39,20 +42,42 @@ class QuotaLedger {
     QuotaLedger* ledger_ = nullptr;
     std::string principal_, group_;
     v1::Action action_ = v1::ACTION_UNSPECIFIED;
+    bool counted_ = false;
+    // What this call hands over or reveals, as (record, category).
+    std::vector<std::pair<std::string, v1::DataCategory>> seen_;
   };
 
-  // Runs `decide` with the ledger locked; when it returns true and the call
-  // is counted, reserves it for `principal` and `group` until the returned
-  // reservation goes.
+  // Runs `decide` with the ledger locked; when it allows the call, the call
+  // is reserved (if a quota counts it), and what it hands over of
+  // `record_id` counts as seen by `principal` and `group`, until the
+  // returned reservation goes. So two calls racing to read a crossing's
+  // plate and its face are decided one after the other, the second seeing
+  // the first: linkage is judged as exactly as quotas are.
   Reservation Admit(const std::string& principal, const std::string& group,
-                    v1::Action action, absl::FunctionRef<bool()> decide);
+                    v1::Action action, const std::string& record_id,
+                    absl::FunctionRef<const policy::AccessDecision&()> decide);
+
+  // For a lookup: with the ledger locked, keeps those of `ids` that `keep`
+  // accepts and counts their `category` as seen under `reservation` until
+  // it goes.
+  std::vector<std::string> Reveal(
+      Reservation& reservation, std::vector<std::string> ids,
+      v1::DataCategory category,
+      absl::FunctionRef<bool(const std::string&)> keep);
 
   // Admitted and not yet released calls of `action`'s kind, by a principal
-  // or (`group`) a group. Only from inside `decide`.
+  // or (`group`) a group. Only from inside `decide` or `keep`.
   uint32_t Pending(absl::string_view who, bool group, v1::Action action) const;
+  // Categories of `record_id` handed over or revealed to a principal (or
+  // group) by calls not yet released. Only from inside `decide` or `keep`.
+  std::vector<v1::DataCategory> PendingSeen(absl::string_view who, bool group,
+                                            absl::string_view record_id) const;
 
  private:
   void Release(const Reservation& r);
+  void AddSeen(const Reservation& r, const std::string& record_id,
+               v1::DataCategory category, int delta)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static int KindOf(v1::Action action);  // 0 reads, 1 lookups, 2 searches
   void Add(const std::string& principal, const std::string& group,
            v1::Action action, int delta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -60,6 +85,9 @@ class QuotaLedger {
   mutable absl::Mutex mu_;
   // Key: kind, then 'p' or 'g', then the name.
   absl::flat_hash_map<std::string, uint32_t> pending_ ABSL_GUARDED_BY(mu_);
+  // Key: 'p' or 'g', the name, '\n', the record; per category, how many.
+  absl::flat_hash_map<std::string, absl::flat_hash_map<int, int>> seen_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace lanevault::api

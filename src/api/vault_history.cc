@@ -54,6 +54,10 @@ std::vector<v1::DataCategory> VaultAccessHistory::Seen(
     return {v1::DATA_CATEGORY_PLATE_TEXT, v1::DATA_CATEGORY_PLATE_IMAGE,
             v1::DATA_CATEGORY_FACE_IMAGE};
   }
+  // And what calls admitted but not yet logged are handing over.
+  for (v1::DataCategory c : ledger_->PendingSeen(who, group, record_id)) {
+    read->push_back(c);
+  }
   return *read;
 }
 

@@ -62,6 +62,11 @@ class VaultIntake final : public capture::RecordSink {
 
   // Items the policy dropped before they reached the vault, per lane.
   uint64_t ItemsDropped(absl::string_view lane_id) const;
+  // Decoys planted on a lane (an operator's records-stored count holds
+  // them, so it does not tell how many there are).
+  uint64_t CanariesPlanted(absl::string_view lane_id) {
+    return canaries_.Planted(lane_id);
+  }
 
  private:
   // Logs and alerts the first failure of a full-disk episode, and its end.

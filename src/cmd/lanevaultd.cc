@@ -287,6 +287,9 @@ int Main(int argc, char** argv) {
           v1::LaneStatus status = l->Status();
           status.mutable_counters()->set_items_dropped_by_policy(
               intake.ItemsDropped(status.lane_id()));
+          status.mutable_counters()->set_records_stored(
+              status.counters().records_stored() +
+              intake.CanariesPlanted(status.lane_id()));
           out.push_back(std::move(status));
         }
         return out;

@@ -360,7 +360,8 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::QueryAudit(
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Statement> q = db_.Cached(
       "SELECT entry FROM audit_log WHERE sequence >= ?1 "
-      "AND (?2 = '' OR principal = ?2) AND (?3 = '' OR record_id = ?3) "
+      "AND (?2 = '' OR principal = ?2) AND (?3 = '' OR record_id = ?3 OR "
+      "sequence IN (SELECT sequence FROM audit_reveals WHERE record_id = ?3)) "
       "AND (?4 = 0 OR action = ?4) AND (?5 = 0 OR verdict = ?5) "
       "AND time_us >= ?6 AND time_us < ?7 ORDER BY sequence LIMIT ?8");
   if (!q.ok()) return q.status();

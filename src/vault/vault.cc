@@ -633,7 +633,9 @@ absl::StatusOr<v1::Record> Vault::Read(
 }
 
 absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
-    absl::string_view plate, int limit, v1::AuditEntry audit) {
+    absl::string_view plate, int limit, v1::AuditEntry audit,
+    absl::FunctionRef<std::vector<std::string>(std::vector<std::string>)>
+        admit) {
   const std::string blind = plates_.Of(plate);
   if (blind.empty()) {
     return absl::InvalidArgumentError("a plate needs letters or digits");
@@ -642,6 +644,7 @@ absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
   absl::StatusOr<std::vector<std::string>> found =
       store_->FindPlate(blind, clock_->Now(), limit);
   if (!found.ok()) return found.status();
+  found = admit(std::move(*found));
   // The answer is logged before it is given, naming what it reveals: these
   // records' plate is now known to the caller (linkage is judged on it).
   for (const std::string& id : *found) audit.add_revealed_record_ids(id);

@@ -14,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -149,9 +150,11 @@ class Vault {
   // records holding an unexpired plate-text item for this plate, returned
   // only once `audit` is logged with the lookup's blind-index value (never
   // the text) and the ids it reveals.
-  absl::StatusOr<std::vector<std::string>> LookupPlate(absl::string_view plate,
-                                                       int limit,
-                                                       v1::AuditEntry audit);
+  // `admit` may withhold found records before the answer is logged.
+  absl::StatusOr<std::vector<std::string>> LookupPlate(
+      absl::string_view plate, int limit, v1::AuditEntry audit,
+      absl::FunctionRef<std::vector<std::string>(std::vector<std::string>)>
+          admit = [](std::vector<std::string> ids) { return ids; });
   // The blind-index value of a plate (what LookupPlate logs).
   std::string PlateBlindIndex(absl::string_view plate) const;
 

@@ -5,6 +5,7 @@
 // plate-text lengths, crop sizes and the marks table in a copy of the file —
 // is run over it, and none may do better than chance.
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -28,10 +29,13 @@ class CanaryTest : public testing::VaultFixture {
     r.set_record_id(NewId("rec_"));
     r.set_lane_id("lane-1");
     r.set_checkpoint_id("demo-poe");
-    const absl::Duration duration =
-        absl::Milliseconds(2000 + RandomBelow(6000));
     const absl::Duration lag = absl::Milliseconds(300 + RandomBelow(700));
     const absl::Time last = clock_.Now() - lag;
+    // One vehicle at a time: a crossing starts after the one before ended.
+    const absl::Duration duration =
+        std::min(absl::Milliseconds(2000 + RandomBelow(6000)),
+                 last - lane_free_from_ - absl::Milliseconds(200));
+    lane_free_from_ = last;
     *r.mutable_first_seen() = ToProto(last - duration);
     *r.mutable_last_seen() = ToProto(last);
     static constexpr char kChars[] = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789";
@@ -68,6 +72,7 @@ class CanaryTest : public testing::VaultFixture {
     return r;
   }
 
+  absl::Time lane_free_from_ = absl::InfinitePast();
   std::map<std::string, bool> is_canary_;
   int canaries_ = 0;
 };
@@ -121,6 +126,16 @@ TEST_F(CanaryTest, NoDistinguisherDoesBetterThanChance) {
       }
     }
   }
+  // One lane sees one vehicle at a time: a record overlapping another.
+  std::set<std::string> overlapping;
+  for (const auto& [a, sa] : by_id) {
+    for (const auto& [b, sb] : by_id) {
+      if (a != b && FromProto(sa.first_seen()) < FromProto(sb.last_seen()) &&
+          FromProto(sb.first_seen()) < FromProto(sa.last_seen())) {
+        overlapping.insert(a);
+      }
+    }
+  }
   // 2. The access log: an intake entry at the very time of another's.
   auto log = vault_->AuditEntries(0, vault_->AuditSize());
   ASSERT_TRUE(log.ok());
@@ -171,6 +186,15 @@ TEST_F(CanaryTest, NoDistinguisherDoesBetterThanChance) {
       {"twin starting 0.5-20.5 s later", &offset_twins},
       {"intake logged at another's time", &same_time},
       {"a crop size repeated exactly", &repeated_size}};
+  // Known and not yet closed: a decoy is planted while the lane may be
+  // busy with a crossing the capture node has not finished, so on a busy
+  // lane decoys overlap real crossings more often than real ones overlap
+  // each other (never). Measured, not asserted; see the README.
+  const Rates overlap = Score(overlapping);
+  RecordProperty("overlap_canaries", absl::StrCat(overlap.canaries));
+  RecordProperty("overlap_real", absl::StrCat(overlap.real));
+  std::printf("overlap: %.2f of canaries, %.2f of real records\n",
+              overlap.canaries, overlap.real);
   for (const auto& [name, flagged] : tests) {
     const Rates r = Score(*flagged);
     EXPECT_LE(r.canaries, r.real + 0.1)

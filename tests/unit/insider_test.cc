@@ -164,6 +164,48 @@ TEST_F(InsiderTest, TwoInspectorsOfOneGroupCannotLinkBetweenThem) {
                   .ok());
 }
 
+TEST_F(InsiderTest, RacingPlateAndFaceReadsNeverBothSucceed) {
+  std::vector<v1::Record> records;
+  for (int i = 0; i < 6; ++i) records.push_back(Take(absl::StrCat("RC", i)));
+  auto a = As("inspector-dev");
+  auto b = As("inspector-two");
+  std::atomic<int> plates{0}, faces{0}, both{0};
+  std::vector<std::thread> pool;
+  std::vector<std::atomic<int>> got(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    for (int side = 0; side < 2; ++side) {
+      pool.emplace_back([&, i, side] {
+        v1::GetRecordResponse resp;
+        const bool ok = side == 0 ? Read(*a, records[i].record_id(), kVehicle,
+                                         v1::DATA_CATEGORY_PLATE_TEXT, &resp)
+                                        .ok()
+                                  : Read(*b, records[i].record_id(), kIdentity,
+                                         v1::DATA_CATEGORY_FACE_IMAGE, &resp)
+                                        .ok();
+        if (ok) ++(side == 0 ? plates : faces);
+        if (ok && ++got[i] == 2) ++both;
+      });
+    }
+  }
+  for (std::thread& t : pool) t.join();
+  EXPECT_EQ(both.load(), 0);
+  EXPECT_EQ(plates.load() + faces.load(), static_cast<int>(records.size()));
+}
+
+TEST_F(InsiderTest, ALookupDoesNotNameARecordWhoseFacesTheGroupHasSeen) {
+  const v1::Record r = Take("FAC4321");
+  v1::GetRecordResponse face;
+  ASSERT_TRUE(Read(*As("inspector-two"), r.record_id(), kIdentity,
+                   v1::DATA_CATEGORY_FACE_IMAGE, &face)
+                  .ok());
+  for (const char* who : {"inspector-dev", "inspector-two"}) {
+    v1::LookupPlateResponse found;
+    ASSERT_TRUE(Lookup(*As(who), "FAC4321", &found).ok());
+    EXPECT_EQ(found.record_ids_size(), 0) << who;
+    EXPECT_EQ(Log().back().revealed_record_ids_size(), 0);
+  }
+}
+
 TEST_F(InsiderTest, AQuotaIsExactAtAnyConcurrency) {
   std::vector<v1::Record> records;
   for (int i = 0; i < 40; ++i) records.push_back(Take(absl::StrCat("Q", i)));
