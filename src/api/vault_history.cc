@@ -45,6 +45,15 @@ uint32_t VaultAccessHistory::CallsSince(absl::string_view who, bool group,
   return *calls + ledger_->Pending(who, group, action);
 }
 
+bool VaultAccessHistory::ReadSince(absl::string_view who, bool group,
+                                   absl::string_view record_id,
+                                   absl::Time since) const {
+  absl::StatusOr<bool> read =
+      vault_->ReadRecordSince(who, group, record_id, since);
+  // Failing closed: an unknown past is no second look.
+  return read.ok() && *read;
+}
+
 std::vector<v1::DataCategory> VaultAccessHistory::Seen(
     absl::string_view who, bool group, absl::string_view record_id) const {
   auto read = vault_->CategoriesRead(who, record_id, group);

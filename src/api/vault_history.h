@@ -26,6 +26,8 @@ class VaultAccessHistory final : public policy::AccessHistory {
       absl::string_view group, absl::string_view record_id) const override;
   uint32_t CallsSince(absl::string_view who, bool group, v1::Action action,
                       absl::Time since) const override;
+  bool ReadSince(absl::string_view who, bool group, absl::string_view record_id,
+                 absl::Time since) const override;
 
  private:
   Reads Counted(absl::string_view who, bool group, absl::Time since) const;

@@ -416,20 +416,30 @@ class ContractPolicy final : public Policy {
       if (why.empty()) why = std::move(s);
     };
     if (IsRead(r.action)) {
+      // A second look at a record already read in the window takes a read
+      // but no new record.
+      auto again = [&](absl::string_view who, bool of_group) {
+        return !r.record_id.empty() &&
+               r.history->ReadSince(who, of_group, r.record_id, since);
+      };
       if (q.reads_per_window() > 0 || q.distinct_records_per_window() > 0) {
         const auto past = r.history->ReadsSince(r.principal, since);
         first(check(past.reads, q.reads_per_window(), "reads", r.principal,
                     false));
-        first(check(past.records, q.distinct_records_per_window(), "records",
-                    r.principal, false));
+        if (!again(r.principal, false)) {
+          first(check(past.records, q.distinct_records_per_window(), "records",
+                      r.principal, false));
+        }
       }
       if (group && (q.group_reads_per_window() > 0 ||
                     q.group_distinct_records_per_window() > 0)) {
         const auto past = r.history->GroupReadsSince(r.group, since);
         first(check(past.reads, q.group_reads_per_window(), "reads", r.group,
                     true));
-        first(check(past.records, q.group_distinct_records_per_window(),
-                    "records", r.group, true));
+        if (!again(r.group, true)) {
+          first(check(past.records, q.group_distinct_records_per_window(),
+                      "records", r.group, true));
+        }
       }
       return why;
     }

@@ -57,6 +57,14 @@ class AccessHistory {
       absl::string_view /*group*/, absl::string_view /*record_id*/) const {
     return {};
   }
+  // Whether a principal (or, with `group`, anyone of that group) was
+  // allowed to read `record_id` since `since`: a second look at a record
+  // already counted is no new record.
+  virtual bool ReadSince(absl::string_view /*who*/, bool /*group*/,
+                         absl::string_view /*record_id*/,
+                         absl::Time /*since*/) const {
+    return false;
+  }
   // Allowed calls of `action` (lookups, searches) since `since`, by a
   // principal or, with `group`, by everyone of that group.
   virtual uint32_t CallsSince(absl::string_view /*who*/, bool /*group*/,

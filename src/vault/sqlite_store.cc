@@ -431,6 +431,30 @@ absl::StatusOr<uint32_t> SqliteStore::CountCalls(absl::string_view who,
   return static_cast<uint32_t>(q->Int(0));
 }
 
+absl::StatusOr<bool> SqliteStore::ReadRecordSince(absl::string_view who,
+                                                  bool group,
+                                                  absl::string_view record_id,
+                                                  absl::Time since) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> q =
+      group ? db_.Cached(
+                  "SELECT 1 FROM audit_log WHERE record_id = ? AND grp = ? "
+                  "AND time_us >= ? AND verdict = ? AND action IN (?, ?) "
+                  "LIMIT 1")
+            : db_.Cached(
+                  "SELECT 1 FROM audit_log WHERE record_id = ? AND "
+                  "principal = ? AND time_us >= ? AND verdict = ? AND action "
+                  "IN (?, ?) LIMIT 1");
+  if (!q.ok()) return q.status();
+  q->Bind(1, record_id)
+      .Bind(2, who)
+      .Bind(3, ToUnixMicrosSaturated(since))
+      .Bind(4, static_cast<int64_t>(v1::VERDICT_ALLOW))
+      .Bind(5, static_cast<int64_t>(v1::ACTION_READ_RECORD))
+      .Bind(6, static_cast<int64_t>(v1::ACTION_READ_ITEM));
+  return q->Step();
+}
+
 absl::StatusOr<std::vector<v1::DataCategory>> SqliteStore::CategoriesRead(
     absl::string_view who, bool group, absl::string_view record_id) {
   absl::MutexLock lock(&mu_);

@@ -56,6 +56,9 @@ class SqliteStore final : public Store {
   absl::StatusOr<uint32_t> CountCalls(absl::string_view who, bool group,
                                       v1::Action action,
                                       absl::Time since) override;
+  absl::StatusOr<bool> ReadRecordSince(absl::string_view who, bool group,
+                                       absl::string_view record_id,
+                                       absl::Time since) override;
   absl::StatusOr<std::vector<v1::DataCategory>> CategoriesRead(
       absl::string_view who, bool group, absl::string_view record_id) override;
 

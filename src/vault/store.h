@@ -260,6 +260,12 @@ class Store {
   virtual absl::StatusOr<uint32_t> CountCalls(absl::string_view who, bool group,
                                               v1::Action action,
                                               absl::Time since) = 0;
+  // Whether a principal (or group) was allowed a read of the record since
+  // `since`.
+  virtual absl::StatusOr<bool> ReadRecordSince(absl::string_view who,
+                                               bool group,
+                                               absl::string_view record_id,
+                                               absl::Time since) = 0;
   // Categories a principal (or group) was ever given of a record, or shown
   // by a lookup that named it (linkage).
   virtual absl::StatusOr<std::vector<v1::DataCategory>> CategoriesRead(

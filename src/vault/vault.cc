@@ -717,6 +717,12 @@ absl::StatusOr<uint32_t> Vault::CountCalls(absl::string_view who, bool group,
   return store_->CountCalls(who, group, action, since);
 }
 
+absl::StatusOr<bool> Vault::ReadRecordSince(absl::string_view who, bool group,
+                                            absl::string_view record_id,
+                                            absl::Time since) {
+  return store_->ReadRecordSince(who, group, record_id, since);
+}
+
 absl::StatusOr<std::vector<v1::DataCategory>> Vault::CategoriesRead(
     absl::string_view who, absl::string_view record_id, bool group) {
   return store_->CategoriesRead(who, group, record_id);

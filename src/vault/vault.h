@@ -254,6 +254,9 @@ class Vault {
                                         bool group = false);
   absl::StatusOr<uint32_t> CountCalls(absl::string_view who, bool group,
                                       v1::Action action, absl::Time since);
+  absl::StatusOr<bool> ReadRecordSince(absl::string_view who, bool group,
+                                       absl::string_view record_id,
+                                       absl::Time since);
   absl::StatusOr<std::vector<v1::DataCategory>> CategoriesRead(
       absl::string_view who, absl::string_view record_id, bool group = false);
 

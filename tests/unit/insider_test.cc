@@ -231,6 +231,26 @@ TEST_F(InsiderTest, AQuotaIsExactAtAnyConcurrency) {
   EXPECT_TRUE(AlertRaised("quota_reached"));
 }
 
+TEST_F(InsiderTest, ASecondLookAtARecordAlreadyCountedIsNoNewRecord) {
+  std::vector<v1::Record> records;
+  for (int i = 0; i < 7; ++i) records.push_back(Take(absl::StrCat("S", i)));
+  auto inspector = As("inspector-dev");
+  v1::GetRecordResponse resp;
+  for (int i = 0; i < 6; ++i) {  // the 6 distinct records of the window
+    ASSERT_TRUE(Read(*inspector, records[i].record_id(), kVehicle,
+                     v1::DATA_CATEGORY_PLATE_TEXT, &resp)
+                    .ok());
+  }
+  EXPECT_EQ(Read(*inspector, records[6].record_id(), kVehicle,
+                 v1::DATA_CATEGORY_PLATE_TEXT, &resp)
+                .error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // Reads are left (8 a window): a second look at one already read is one.
+  EXPECT_TRUE(Read(*inspector, records[2].record_id(), kVehicle,
+                   v1::DATA_CATEGORY_PLATE_TEXT, &resp)
+                  .ok());
+}
+
 TEST_F(InsiderTest, TwoCertificatesOfOneGroupShareTheGroupsBudget) {
   std::vector<v1::Record> records;
   for (int i = 0; i < 20; ++i) records.push_back(Take(absl::StrCat("G", i)));
