@@ -51,9 +51,10 @@ RecordShape ShapeOf(const v1::Record& kept, const v1::AuditEntry& entry,
   s.contract_id = kept.contract_id();
   s.contract_version = kept.contract_version();
   const absl::Time first = FromProto(kept.first_seen());
-  const absl::Time last = FromProto(kept.last_seen());
-  s.duration = last - first;
-  s.lag = stored_at - last;
+  const absl::Time last =
+      kept.has_last_seen() ? FromProto(kept.last_seen()) : first;
+  s.duration = std::max(last - first, absl::ZeroDuration());
+  s.lag = std::max(stored_at - last, absl::ZeroDuration());
   for (const v1::Item& item : kept.items()) {
     RecordShape::ItemShape is;
     is.meta = item;

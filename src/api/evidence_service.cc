@@ -183,17 +183,18 @@ grpc::Status EvidenceService::LookupPlate(grpc::ServerContext* ctx,
                : absl::OkStatus();
   };
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
-    // One more than shown tells us whether the answer was cut.
+    // One more than shown tells whether the answer was cut; only what is
+    // shown is logged as revealed.
+    bool more = false;
     absl::StatusOr<std::vector<std::string>> ids = gate_->vault().LookupPlate(
         request->plate_text(), kMaxPlateMatches + 1, std::move(a.entry),
         [&](std::vector<std::string> found) {
-          return gate_->RevealPlates(a, std::move(found));
+          return gate_->RevealPlates(a, std::move(found), kMaxPlateMatches,
+                                     &more);
         });
     if (!ids.ok()) return ToGrpc(ids.status());
-    for (size_t i = 0; i < ids->size() && i < kMaxPlateMatches; ++i) {
-      response->add_record_ids((*ids)[i]);
-    }
-    response->set_truncated(ids->size() > kMaxPlateMatches);
+    for (const std::string& id : *ids) response->add_record_ids(id);
+    response->set_truncated(more);
     return grpc::Status::OK;
   });
 }

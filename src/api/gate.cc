@@ -410,9 +410,7 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
     return Refuse(std::move(entry), d.reason_code(),
                   quota ? grpc::StatusCode::RESOURCE_EXHAUSTED
                         : grpc::StatusCode::PERMISSION_DENIED,
-                  d.reason(),
-                  nothing ? v1::REFUSAL_COUNT_NONE : v1::REFUSAL_COUNT_CALLER,
-                  &d);
+                  d.reason(), v1::REFUSAL_COUNT_CALLER, &d);
   }
   for (const policy::NearQuota& near : admission.decision.near_quota) {
     NoteNearQuota(*caller, near);
@@ -433,7 +431,8 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
 }
 
 std::vector<std::string> Gate::RevealPlates(Admission& admission,
-                                            std::vector<std::string> ids) {
+                                            std::vector<std::string> ids,
+                                            size_t max, bool* more) {
   const Caller& caller = admission.caller;
   auto faces_seen = [&](const std::vector<v1::DataCategory>& seen) {
     return std::find(seen.begin(), seen.end(), v1::DATA_CATEGORY_FACE_IMAGE) !=
@@ -442,8 +441,8 @@ std::vector<std::string> Gate::RevealPlates(Admission& admission,
   // A lookup names a record only if its caller (and the caller's group)
   // has not seen its faces: naming it would join the plate to them.
   return ledger_.Reveal(
-      *admission.reservation, std::move(ids), v1::DATA_CATEGORY_PLATE_TEXT,
-      [&](const std::string& id) {
+      *admission.reservation, std::move(ids), v1::DATA_CATEGORY_PLATE_TEXT, max,
+      more, [&](const std::string& id) {
         if (faces_seen(history_.CategoriesRead(caller.principal, id))) {
           return false;
         }

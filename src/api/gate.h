@@ -155,8 +155,10 @@ class Gate {
   // What a plate lookup may name of `ids`: none whose faces the caller or
   // its group has seen (logged or in flight); those kept count as plate
   // seen until the call's entry is logged.
+  // At most `max` are named; `more` says whether there were more.
   std::vector<std::string> RevealPlates(Admission& admission,
-                                        std::vector<std::string> ids);
+                                        std::vector<std::string> ids,
+                                        size_t max, bool* more);
 
   // For services that are not lanevault's (health, reflection): whether
   // the caller presents a valid certificate.

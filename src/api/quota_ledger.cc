@@ -71,12 +71,17 @@ QuotaLedger::Reservation QuotaLedger::Admit(
 
 std::vector<std::string> QuotaLedger::Reveal(
     Reservation& reservation, std::vector<std::string> ids,
-    v1::DataCategory category,
+    v1::DataCategory category, size_t max, bool* more,
     absl::FunctionRef<bool(const std::string&)> keep) {
   absl::MutexLock lock(&mu_);
   std::vector<std::string> kept;
+  *more = false;
   for (std::string& id : ids) {
     if (!keep(id)) continue;
+    if (kept.size() == max) {
+      *more = true;
+      break;
+    }
     if (reservation.ledger_ == this) {
       AddSeen(reservation, id, category, 1);
       reservation.seen_.push_back({id, category});

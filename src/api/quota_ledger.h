@@ -57,12 +57,12 @@ class QuotaLedger {
                     v1::Action action, const std::string& record_id,
                     absl::FunctionRef<const policy::AccessDecision&()> decide);
 
-  // For a lookup: with the ledger locked, keeps those of `ids` that `keep`
-  // accepts and counts their `category` as seen under `reservation` until
-  // it goes.
+  // For a lookup: with the ledger locked, keeps the first `max` of `ids`
+  // that `keep` accepts and counts their `category` as seen under
+  // `reservation` until it goes; `more` says whether `keep` accepted more.
   std::vector<std::string> Reveal(
       Reservation& reservation, std::vector<std::string> ids,
-      v1::DataCategory category,
+      v1::DataCategory category, size_t max, bool* more,
       absl::FunctionRef<bool(const std::string&)> keep);
 
   // Admitted and not yet released calls of `action`'s kind, by a principal

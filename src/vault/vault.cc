@@ -49,19 +49,22 @@ constexpr absl::string_view kGonePayload = "lanevault.dev/gone";
 constexpr size_t kSealedPlateTextBytes = 192;
 
 // The item serialized with `padding` filling it to kSealedPlateTextBytes
-// (tag, length and filler); an item already longer is left as it is.
+// exactly; an item already longer is left as it is. One filler field takes
+// a tag byte, a length byte (two from 128 on) and the filler: one size
+// (where a 127-byte filler is a byte short and a 128-byte one a byte over)
+// cannot be met with one, so a one-byte filler comes first there.
 std::string PaddedPlateText(const v1::Item& item) {
   v1::Item padded = item;
   padded.clear_padding();
   const size_t base = padded.ByteSizeLong();
-  // Field 15 takes one tag byte; the length one byte below 128, else two.
-  for (size_t header : {2u, 3u}) {
-    if (base + header > kSealedPlateTextBytes) break;
-    const size_t fill = kSealedPlateTextBytes - base - header;
-    if ((header == 2) != (fill < 128)) continue;
-    padded.set_padding(std::string(fill, '\0'));
-    break;
+  if (base + 2 > kSealedPlateTextBytes) return padded.SerializeAsString();
+  size_t room = kSealedPlateTextBytes - base;
+  if (room == 130) {  // 2 + 128 needs a 2-byte length: 131
+    padded.add_padding(std::string(1, '\0'));
+    room -= 3;
   }
+  const size_t header = room - 2 < 128 ? 2 : 3;
+  padded.add_padding(std::string(room - header, '\0'));
   return padded.SerializeAsString();
 }
 constexpr absl::string_view kDiskFullPayload = "lanevault.dev/disk-full";

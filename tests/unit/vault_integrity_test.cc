@@ -119,6 +119,34 @@ TEST_F(VaultIntegrityTest, OnlyTheSameSubmissionCountsAsAlreadyStored) {
   }
 }
 
+// A sealed plate text tells nothing by its length: every one is padded to
+// one size, whatever the plate and whatever else the item carries.
+TEST_F(VaultIntegrityTest, EverySealedPlateTextHasOneLength) {
+  for (int n = 1; n <= 100; ++n) {  // any plate, and then some
+    v1::Record r = MakeRecord(std::string(n, 'A'), "face");
+    r.mutable_items(0)->set_confidence(n % 2 ? 0.5f : 0.0f);
+    ASSERT_TRUE(
+        vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
+  }
+  vault_.reset();
+  EXPECT_EQ(testing::QueryBlob(
+                db_path(),
+                absl::StrCat("SELECT COUNT(DISTINCT length(ciphertext)) FROM "
+                             "items WHERE category = ",
+                             static_cast<int>(v1::DATA_CATEGORY_PLATE_TEXT))),
+            "1");
+  Reopen();
+  auto records = vault_->Find({});
+  ASSERT_TRUE(records.ok());
+  for (const v1::RecordSummary& s : *records) {
+    auto read = vault_->Read(s.record_id(), {v1::DATA_CATEGORY_PLATE_TEXT},
+                             Entry(v1::ACTION_READ_RECORD, s.record_id()));
+    ASSERT_TRUE(read.ok()) << read.status();
+    ASSERT_EQ(read->items_size(), 1);
+    EXPECT_EQ(read->items(0).padding_size(), 0);  // never returned
+  }
+}
+
 TEST_F(VaultIntegrityTest, ADatabaseRolledBackToAnOlderCopyIsRefused) {
   for (int i = 0; i < 5; ++i) Take();
   vault_.reset();  // the WAL goes into the file
