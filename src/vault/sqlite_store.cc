@@ -390,14 +390,15 @@ absl::StatusOr<ReadCounts> SqliteStore::CountReads(absl::string_view who,
                                                    absl::Time since) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Statement> q =
-      group ? db_.Cached(
-                  "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
-                  "WHERE grp = ? AND grp != '' AND time_us >= ? AND verdict = ? "
-                  "AND action IN (?, ?)")
-            : db_.Cached(
-                  "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
-                  "WHERE principal = ? AND time_us >= ? AND verdict = ? "
-                  "AND action IN (?, ?)");
+      group
+          ? db_.Cached(
+                "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
+                "WHERE grp = ? AND grp != '' AND time_us >= ? AND verdict = ? "
+                "AND action IN (?, ?)")
+          : db_.Cached(
+                "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
+                "WHERE principal = ? AND time_us >= ? AND verdict = ? "
+                "AND action IN (?, ?)");
   if (!q.ok()) return q.status();
   q->Bind(1, who)
       .Bind(2, ToUnixMicrosSaturated(since))
@@ -416,7 +417,8 @@ absl::StatusOr<uint32_t> SqliteStore::CountCalls(absl::string_view who,
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Statement> q =
       group ? db_.Cached(
-                  "SELECT COUNT(*) FROM audit_log WHERE grp = ? AND grp != '' AND "
+                  "SELECT COUNT(*) FROM audit_log WHERE grp = ? AND grp != '' "
+                  "AND "
                   "time_us >= ? AND verdict = ? AND action = ?")
             : db_.Cached(
                   "SELECT COUNT(*) FROM audit_log WHERE principal = ? AND "
@@ -438,7 +440,8 @@ absl::StatusOr<bool> SqliteStore::ReadRecordSince(absl::string_view who,
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Statement> q =
       group ? db_.Cached(
-                  "SELECT 1 FROM audit_log WHERE record_id = ? AND grp = ? AND grp != '' "
+                  "SELECT 1 FROM audit_log WHERE record_id = ? AND grp = ? AND "
+                  "grp != '' "
                   "AND time_us >= ? AND verdict = ? AND action IN (?, ?) "
                   "LIMIT 1")
             : db_.Cached(

@@ -210,10 +210,7 @@ absl::Status Vault::CheckAnchor(std::unique_ptr<LogAnchor> anchor,
           "(an older copy put back, or its WAL cut short), so acknowledged "
           "records may be missing");
     } else {
-      absl::StatusOr<merkle::Hash> root =
-          merkle::RootHash(head.size, [this](int level, uint64_t index) {
-            return store_->AuditSubtree(level, index);
-          });
+      absl::StatusOr<merkle::Hash> root = RootAt(head.size);
       if (!root.ok()) {
         problem = absl::StrCat("the access log's tree cannot be read: ",
                                root.status().message());
@@ -247,15 +244,21 @@ absl::Status Vault::CheckAnchor(std::unique_ptr<LogAnchor> anchor,
       spdlog::error("the log anchor cannot be kept current: {}", s.message());
     }
   });
-  absl::StatusOr<merkle::Hash> root =
-      merkle::RootHash(store_->AuditSize(), [this](int level, uint64_t index) {
-        return store_->AuditSubtree(level, index);
-      });
-  if (!root.ok()) return root.status();
-  if (absl::Status s = raw->Note({store_->AuditSize(), *root}); !s.ok()) {
-    return s;
+  // The anchor already holds this head on an ordinary restart.
+  const uint64_t now_size = store_->AuditSize();
+  if (problem.empty() && last->has_value() && (*last)->size == now_size) {
+    return absl::OkStatus();
   }
+  absl::StatusOr<merkle::Hash> root = RootAt(now_size);
+  if (!root.ok()) return root.status();
+  if (absl::Status s = raw->Note({now_size, *root}); !s.ok()) return s;
   return raw->Sync();
+}
+
+absl::StatusOr<std::string> Vault::RootAt(uint64_t size) {
+  return merkle::RootHash(size, [this](int level, uint64_t index) {
+    return store_->AuditSubtree(level, index);
+  });
 }
 
 absl::Status Vault::Health() { return store_->Health(); }
@@ -754,10 +757,7 @@ absl::StatusOr<v1::Checkpoint> Vault::SignCheckpoint() {
       last.ok() && last->tree_size >= size) {
     return LatestCheckpoint();
   }
-  absl::StatusOr<merkle::Hash> root =
-      merkle::RootHash(size, [this](int level, uint64_t index) {
-        return store_->AuditSubtree(level, index);
-      });
+  absl::StatusOr<merkle::Hash> root = RootAt(size);
   if (!root.ok()) return root.status();
   TreeHead head{origin_, size, *root};
   std::string note = vault::SignCheckpoint(head, log_key_);

@@ -299,6 +299,8 @@ class Vault {
   // Compares the stored log with the anchor, then keeps the anchor current.
   absl::Status CheckAnchor(std::unique_ptr<LogAnchor> anchor,
                            bool accept_rollback);
+  // The access log's root over its first `size` entries.
+  absl::StatusOr<std::string> RootAt(uint64_t size);
   absl::Status LoadLockouts();
   absl::Status Commit(IntakeRow row);
   // Appends one entry, grouped with those other threads append meanwhile
