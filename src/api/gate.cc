@@ -386,7 +386,7 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
     }
   }
   // Decided with the quota ledger locked; an admitted read, lookup or
-  // search stays reserved until the handler has logged it (quota_ledger.h).
+  // search stays reserved until its handler has logged it (quota_ledger.h).
   QuotaLedger::Reservation reserved =
       ledger_.Admit(caller->principal, caller->group, spec.action,
                     spec.record_id, [&]() -> const policy::AccessDecision& {
@@ -427,7 +427,10 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
   }
   admission.entry = std::move(entry);
   admission.reservation = &reserved;
-  return handler(admission);
+  // Logged and released in one hold of the ledger: exact, not early.
+  grpc::Status answer;
+  ledger_.Settle(reserved, [&] { answer = handler(admission); });
+  return answer;
 }
 
 std::vector<std::string> Gate::RevealPlates(Admission& admission,

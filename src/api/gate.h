@@ -132,7 +132,7 @@ struct Admission {
   Caller caller;
   policy::AccessDecision decision;
   v1::AuditEntry entry;  // see CallSpec::vault_logs
-  // Held until the handler returns (see quota_ledger.h).
+  // Held until the handler returns, which runs settling it (quota_ledger.h).
   QuotaLedger::Reservation* reservation = nullptr;
 };
 

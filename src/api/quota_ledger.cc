@@ -69,11 +69,36 @@ QuotaLedger::Reservation QuotaLedger::Admit(
   return r;
 }
 
+void QuotaLedger::Settle(Reservation& reservation,
+                         absl::FunctionRef<void()> log_and_act) {
+  if (reservation.ledger_ != this) {
+    log_and_act();  // nothing reserved, nothing to settle
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  reservation.settling_ = true;
+  log_and_act();
+  reservation.settling_ = false;
+  ReleaseLocked(reservation);
+  reservation.ledger_ = nullptr;
+}
+
 std::vector<std::string> QuotaLedger::Reveal(
     Reservation& reservation, std::vector<std::string> ids,
     v1::DataCategory category, size_t max, bool* more,
     absl::FunctionRef<bool(const std::string&)> keep) {
+  if (reservation.settling_) {
+    mu_.AssertHeld();
+    return RevealLocked(reservation, std::move(ids), category, max, more, keep);
+  }
   absl::MutexLock lock(&mu_);
+  return RevealLocked(reservation, std::move(ids), category, max, more, keep);
+}
+
+std::vector<std::string> QuotaLedger::RevealLocked(
+    Reservation& reservation, std::vector<std::string> ids,
+    v1::DataCategory category, size_t max, bool* more,
+    absl::FunctionRef<bool(const std::string&)> keep) {
   std::vector<std::string> kept;
   *more = false;
   for (std::string& id : ids) {
@@ -128,6 +153,10 @@ uint32_t QuotaLedger::Pending(absl::string_view who, bool group,
 
 void QuotaLedger::Release(const Reservation& r) {
   absl::MutexLock lock(&mu_);
+  ReleaseLocked(r);
+}
+
+void QuotaLedger::ReleaseLocked(const Reservation& r) {
   if (r.counted_) Add(r.principal_, r.group_, r.action_, -1);
   for (const auto& [record_id, category] : r.seen_) {
     AddSeen(r, record_id, category, -1);

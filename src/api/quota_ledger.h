@@ -6,10 +6,10 @@
 // ledger, 32 concurrent reads all see the same count and all pass. Every
 // decision runs with the ledger locked, and an admitted call holds a
 // reservation, counted as if already logged, until its entry is written (or
-// it failed). A reservation is released under the same lock, so no decision
-// can miss a call that has neither reached the log nor released its
-// reservation; at worst a call just logged is counted twice, which refuses a
-// little early at the very edge of a quota, never late.
+// it failed). The call's logging step runs with the ledger locked and the
+// reservation is released in that same hold (Settle), so a decision sees
+// every admitted call exactly once: in the log or pending, never both and
+// never neither.
 
 #include <cstdint>
 #include <string>
@@ -43,6 +43,7 @@ class QuotaLedger {
     std::string principal_, group_;
     v1::Action action_ = v1::ACTION_UNSPECIFIED;
     bool counted_ = false;
+    bool settling_ = false;  // inside Settle: the ledger is already locked
     // What this call hands over or reveals, as (record, category).
     std::vector<std::pair<std::string, v1::DataCategory>> seen_;
   };
@@ -56,6 +57,13 @@ class QuotaLedger {
   Reservation Admit(const std::string& principal, const std::string& group,
                     v1::Action action, const std::string& record_id,
                     absl::FunctionRef<const policy::AccessDecision&()> decide);
+
+  // Runs `log_and_act` (the admitted call's handler, which logs it) with the
+  // ledger locked, then releases `reservation` before unlocking. Decisions
+  // of other calls wait meanwhile; calls a quota counts are human-paced, so
+  // exactness costs nothing that matters. `log_and_act` may call Reveal but
+  // nothing else of the ledger.
+  void Settle(Reservation& reservation, absl::FunctionRef<void()> log_and_act);
 
   // For a lookup: with the ledger locked, keeps the first `max` of `ids`
   // that `keep` accepts and counts their `category` as seen under
@@ -75,6 +83,12 @@ class QuotaLedger {
 
  private:
   void Release(const Reservation& r);
+  void ReleaseLocked(const Reservation& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<std::string> RevealLocked(
+      Reservation& reservation, std::vector<std::string> ids,
+      v1::DataCategory category, size_t max, bool* more,
+      absl::FunctionRef<bool(const std::string&)> keep)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AddSeen(const Reservation& r, const std::string& record_id,
                v1::DataCategory category, int delta)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
