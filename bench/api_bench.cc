@@ -26,14 +26,15 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "api/server.h"
-#include "api/tls.h"
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/program.h"
 #include "common/time_util.h"
+#include "crypto/master_key.h"
 #include "grpcpp/create_channel.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
 #include "policy/policy.h"
+#include "rpc/tls.h"
 #include "vault/vault.h"
 
 ABSL_FLAG(int, concurrency, 16, "Concurrent callers.");
@@ -54,7 +55,7 @@ double Percentile(std::vector<double>& v, double p) {
 
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& pki, int port,
                                           int unique) {
-  auto creds = api::ClientTlsCredentials(
+  auto creds = rpc::ClientTlsCredentials(
       pki + "/ca.pem", pki + "/inspector-dev.pem", pki + "/inspector-dev.key");
   if (!creds.ok()) Fail(creds.status());
   grpc::ChannelArguments args;
@@ -85,7 +86,7 @@ int Main(int argc, char** argv) {
       LANEVAULT_SOURCE_DIR, "/deploy/pki/make-dev-pki.sh ", pki, " >/dev/null");
   if (std::system(script.c_str()) != 0) Fail("cannot make the dev PKI");
 
-  if (absl::Status s = vault::MasterKey::CreateKeyFile(dir + "/master.key");
+  if (absl::Status s = crypto::MasterKey::CreateKeyFile(dir + "/master.key");
       !s.ok()) {
     Fail(s);
   }

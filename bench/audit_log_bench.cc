@@ -14,9 +14,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "api/audit_verifier.h"
 #include "benchmark/benchmark.h"
 #include "common/time_util.h"
+#include "crypto/master_key.h"
+#include "rpc/audit_log_source.h"
+#include "tlog/log_verifier.h"
 #include "vault/vault.h"
 
 namespace lanevault {
@@ -34,7 +36,7 @@ std::string BenchDir() {
 std::unique_ptr<vault::Vault> OpenVault(const std::string& db) {
   const std::string key = BenchDir() + "/master.key";
   if (!fs::exists(key)) {
-    if (!vault::MasterKey::CreateKeyFile(key).ok()) std::abort();
+    if (!crypto::MasterKey::CreateKeyFile(key).ok()) std::abort();
   }
   vault::VaultOptions o;
   o.database = db;
@@ -158,12 +160,12 @@ void BM_FullVerifyOffline(benchmark::State& state) {
     auto leaves = v.AuditLeafData(start, std::min(n, start + 100000));
     for (auto& l : leaves.value()) exported.add_leaf_data(std::move(l));
   }
-  api::VerifyOptions options;
+  tlog::VerifyOptions options;
   options.verifier_key = v.LogVerifierKey();
   options.full = true;
   for (auto _ : state) {
-    auto source = api::ExportAuditLogSource(exported);
-    auto report = api::VerifyAuditLog(**source, options);
+    auto source = tlog::ExportAuditLogSource(exported);
+    auto report = tlog::VerifyAuditLog(**source, options);
     if (!report.ok()) state.SkipWithError("verify failed");
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));

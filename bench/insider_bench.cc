@@ -26,17 +26,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "api/server.h"
-#include "api/tls.h"
 #include "common/clock.h"
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/program.h"
 #include "common/time_util.h"
+#include "crypto/master_key.h"
 #include "grpcpp/create_channel.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
 #include "policy/contract.h"
 #include "policy/policy.h"
+#include "rpc/tls.h"
 #include "vault/vault.h"
 
 ABSL_FLAG(int, records, 600, "Crossings taken in each simulated hour.");
@@ -74,7 +75,7 @@ World Start(const std::string& dir, Clock* clock) {
   if (std::system(absl::StrCat("bash -c \"", script, "\"").c_str()) != 0) {
     Fail("cannot make the PKI");
   }
-  if (absl::Status s = vault::MasterKey::CreateKeyFile(dir + "/master.key");
+  if (absl::Status s = crypto::MasterKey::CreateKeyFile(dir + "/master.key");
       !s.ok()) {
     Fail(s);
   }
@@ -106,7 +107,7 @@ World Start(const std::string& dir, Clock* clock) {
 }
 
 std::unique_ptr<Stub> As(const World& w, const std::string& who) {
-  auto creds = api::ClientTlsCredentials(
+  auto creds = rpc::ClientTlsCredentials(
       w.pki + "/ca.pem", who.empty() ? "" : w.pki + "/" + who + ".pem",
       who.empty() ? "" : w.pki + "/" + who + ".key");
   if (!creds.ok()) Fail(creds.status());

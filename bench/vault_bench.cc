@@ -37,6 +37,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/time_util.h"
+#include "crypto/master_key.h"
 #include "vault/vault.h"
 
 ABSL_FLAG(int, records, 3000, "Records per intake run.");
@@ -118,7 +119,7 @@ std::unique_ptr<vault::Vault> OpenVault(const std::string& dir,
                                         Clock* clock = RealClock()) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  (void)vault::MasterKey::CreateKeyFile(dir + "/master.key");
+  (void)crypto::MasterKey::CreateKeyFile(dir + "/master.key");
   vault::VaultOptions o;
   o.database = dir + "/vault.db";
   o.master_key_file = dir + "/master.key";

@@ -11,9 +11,9 @@
 #include "common/config.h"
 #include "common/logging.h"
 #include "common/time_util.h"
+#include "crypto/signing.h"
 #include "google/protobuf/text_format.h"
 #include "policy/contract.h"
-#include "vault/crypto.h"
 
 namespace lanevault::api {
 namespace {
@@ -226,7 +226,7 @@ grpc::Status ComplianceService::ActivateContract(
     }
     absl::StatusOr<std::unique_ptr<policy::Policy>> built =
         policy::PolicyFromSigned(signed_contract, contracts_.trusted,
-                                 contracts_.required, vault::VerifyEd25519);
+                                 contracts_.required, crypto::VerifyEd25519);
     if (absl::IsPermissionDenied(built.status())) {
       return absl::FailedPreconditionError(built.status().message());
     }

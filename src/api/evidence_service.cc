@@ -8,7 +8,7 @@
 #include "api/services.h"
 #include "common/logging.h"
 #include "common/time_util.h"
-#include "vault/crypto.h"
+#include "crypto/blind_index.h"
 
 namespace lanevault::api {
 namespace {
@@ -177,7 +177,7 @@ grpc::Status EvidenceService::LookupPlate(grpc::ServerContext* ctx,
   // Never the text: the entry carries the plate's blind index only.
   spec.plate = request->plate_text();
   spec.check = [request] {
-    return vault::BlindIndex::Normalize(request->plate_text()).empty()
+    return crypto::BlindIndex::Normalize(request->plate_text()).empty()
                ? absl::InvalidArgumentError(
                      "give the plate's letters and digits")
                : absl::OkStatus();

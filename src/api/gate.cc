@@ -387,7 +387,7 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
   }
   // Decided with the quota ledger locked; an admitted read, lookup or
   // search stays reserved until its handler has logged it (quota_ledger.h).
-  QuotaLedger::Reservation reserved =
+  wiring::QuotaLedger::Reservation reserved =
       ledger_.Admit(caller->principal, caller->group, spec.action,
                     spec.record_id, [&]() -> const policy::AccessDecision& {
                       admission.decision = policy_->DecideAccess(ask);

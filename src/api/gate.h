@@ -43,9 +43,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "api/peer_verifier.h"
-#include "api/quota_ledger.h"
 #include "api/refusal_limiter.h"
-#include "api/vault_history.h"
 #include "google/protobuf/message_lite.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_interceptor.h"
@@ -53,6 +51,8 @@
 #include "lanevault/v1/audit.pb.h"
 #include "policy/policy.h"
 #include "vault/vault.h"
+#include "wiring/quota_ledger.h"
+#include "wiring/vault_history.h"
 
 namespace lanevault::api {
 
@@ -133,7 +133,7 @@ struct Admission {
   policy::AccessDecision decision;
   v1::AuditEntry entry;  // see CallSpec::vault_logs
   // Held until the handler returns, which runs settling it (quota_ledger.h).
-  QuotaLedger::Reservation* reservation = nullptr;
+  wiring::QuotaLedger::Reservation* reservation = nullptr;
 };
 
 class Gate {
@@ -242,8 +242,8 @@ class Gate {
   vault::Vault* vault_;
   const PeerVerifier* peers_;
   const GateLimits limits_;
-  QuotaLedger ledger_;
-  VaultAccessHistory history_;
+  wiring::QuotaLedger ledger_;
+  wiring::VaultAccessHistory history_;
 
   struct CallState {
     std::string method;

@@ -4,6 +4,7 @@
 #include "api/services.h"
 #include "common/logging.h"
 #include "common/time_util.h"
+#include "crypto/secure_bytes.h"
 
 namespace lanevault::api {
 namespace {
@@ -57,7 +58,7 @@ grpc::Status LaneService::SubmitCrossing(
   // transit and a drifting clock are faults more often than attacks.
   spec.check_counts = v1::REFUSAL_COUNT_MALFORMED_SUBMISSION;
   spec.check = [&]() -> absl::Status {
-    absl::StatusOr<vault::SecureBytes> plain =
+    absl::StatusOr<crypto::SecureBytes> plain =
         gate_->vault().intake_key().Open(request->sealed_record());
     if (!plain.ok()) return plain.status();
     const absl::string_view bytes(reinterpret_cast<const char*>(plain->data()),
@@ -82,7 +83,7 @@ grpc::Status LaneService::SubmitCrossing(
     }
     const std::string id = record.record_id();
     v1::AuditEntry attempt = a.entry;
-    absl::StatusOr<VaultIntake::Kept> kept =
+    absl::StatusOr<wiring::VaultIntake::Kept> kept =
         intake_->Take(std::move(record), std::move(a.entry), digest);
     if (absl::IsAlreadyExists(kept.status())) {
       // The same submission, stored and acknowledged before (a resend

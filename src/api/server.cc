@@ -2,13 +2,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "api/tls.h"
 #include "common/config.h"
 #include "common/logging.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "rpc/tls.h"
 
 namespace lanevault::api {
 
@@ -29,8 +29,8 @@ ApiServer::ApiServer(const policy::Policy* policy, vault::Vault* vault,
                      const ServerOptions& options, LaneStatusFn lanes)
     : peers_(std::move(peers)),
       own_intake_(options.intake == nullptr
-                      ? std::make_unique<VaultIntake>(policy, vault,
-                                                      options.canary_every)
+                      ? std::make_unique<wiring::VaultIntake>(
+                            policy, vault, options.canary_every)
                       : nullptr),
       gate_(policy, vault, peers_.get(), options.limits),
       evidence_(&gate_),
@@ -66,7 +66,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
     auto verifier = PeerVerifier::Create(trust, vault->clock());
     if (!verifier.ok()) return verifier.status();
     peers = std::move(*verifier);
-    auto tls = ServerTlsCredentials(options.tls);
+    auto tls = rpc::ServerTlsCredentials(options.tls);
     if (!tls.ok()) return tls.status();
     creds = *tls;
   }

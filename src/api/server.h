@@ -27,7 +27,7 @@ struct ServerOptions {
   ContractAuthority contracts;
   // Where SubmitCrossing hands records (the daemon shares its lanes'); null:
   // the server keeps its own, planting canaries at `canary_every`.
-  VaultIntake* intake = nullptr;
+  wiring::VaultIntake* intake = nullptr;
   int canary_every = 0;
 };
 
@@ -58,7 +58,7 @@ class ApiServer {
             LaneStatusFn lanes);
 
   std::unique_ptr<PeerVerifier> peers_;  // null in development plain text
-  std::unique_ptr<VaultIntake> own_intake_;
+  std::unique_ptr<wiring::VaultIntake> own_intake_;
   Gate gate_;
   EvidenceService evidence_;
   LaneService lanes_;

@@ -5,11 +5,11 @@
 #include <vector>
 
 #include "api/gate.h"
-#include "api/vault_intake.h"
 #include "lanevault/v1/audit_service.grpc.pb.h"
 #include "lanevault/v1/compliance.grpc.pb.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
 #include "lanevault/v1/lanes.grpc.pb.h"
+#include "wiring/vault_intake.h"
 
 namespace lanevault::api {
 
@@ -140,7 +140,7 @@ using LaneStatusFn = std::function<std::vector<v1::LaneStatus>()>;
 // capture nodes, sealed to the vault.
 class LaneService final : public v1::LaneService::Service {
  public:
-  LaneService(Gate* gate, LaneStatusFn lanes, VaultIntake* intake)
+  LaneService(Gate* gate, LaneStatusFn lanes, wiring::VaultIntake* intake)
       : gate_(gate), lanes_(std::move(lanes)), intake_(intake) {}
   grpc::Status ListLanes(grpc::ServerContext* ctx,
                          const v1::ListLanesRequest* request,
@@ -159,7 +159,7 @@ class LaneService final : public v1::LaneService::Service {
 
   Gate* gate_;
   LaneStatusFn lanes_;
-  VaultIntake* intake_;
+  wiring::VaultIntake* intake_;
 };
 
 }  // namespace lanevault::api

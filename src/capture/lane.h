@@ -23,20 +23,12 @@
 #include "capture/frame_source.h"
 #include "capture/motion_gate.h"
 #include "capture/plate_finder.h"
+#include "capture/record_sink.h"
 #include "capture/resume_position.h"
 #include "lanevault/v1/config.pb.h"
 #include "lanevault/v1/lanes.pb.h"
 
 namespace lanevault::capture {
-
-// Where finished crossings go. Thread-safe: several lanes share one sink.
-class RecordSink {
- public:
-  virtual ~RecordSink() = default;
-  // OK means acknowledged: stored durably, or dropped on purpose by policy.
-  // Any error means it was not, and the lane retries with backoff.
-  virtual absl::Status Submit(v1::Record record) = 0;
-};
 
 // How a program runs its lanes, as opposed to what each lane's config says
 // (lanevaultd passes its own state_dir joined with "lanes").

@@ -12,12 +12,12 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "api/tls.h"
 #include "common/files.h"
 #include "common/program.h"
 #include "common/time_util.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
+#include "rpc/tls.h"
 
 ABSL_DECLARE_FLAG(std::string, server);
 ABSL_DECLARE_FLAG(std::string, ca);
@@ -121,7 +121,7 @@ std::shared_ptr<grpc::Channel> Connect() {
       Setting(absl::GetFlag(FLAGS_cert), "LANEVAULT_CERT", "cert", "");
   const std::string key =
       Setting(absl::GetFlag(FLAGS_key), "LANEVAULT_KEY", "key", "");
-  auto creds = api::ClientTlsCredentials(ca, cert, key);
+  auto creds = rpc::ClientTlsCredentials(ca, cert, key);
   if (!creds.ok()) Fail(creds.status());
   return grpc::CreateChannel(Server(), *creds);
 }

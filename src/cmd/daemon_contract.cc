@@ -7,7 +7,7 @@
 #include "common/files.h"
 #include "common/logging.h"
 #include "common/time_util.h"
-#include "vault/crypto.h"
+#include "crypto/signing.h"
 
 namespace lanevault {
 namespace {
@@ -45,7 +45,7 @@ std::unique_ptr<policy::Policy> NewerActivated(
     auto policy =
         ParseTextProto(row.signed_text, "kept contract", &signed_contract).ok()
             ? policy::PolicyFromSigned(signed_contract, trusted, required,
-                                       vault::VerifyEd25519)
+                                       crypto::VerifyEd25519)
             : absl::StatusOr<std::unique_ptr<policy::Policy>>(
                   absl::DataLossError("does not parse"));
     if (policy.ok()) return std::move(*policy);
@@ -109,7 +109,7 @@ absl::StatusOr<std::unique_ptr<policy::Policy>> LoadPolicyInForce(
   if (!trusted.ok()) return trusted.status();
   const int required = RequiredSignatures(config);
   auto loaded = policy::LoadSignedContract(config.signed_contract(), *trusted,
-                                           required, vault::VerifyEd25519);
+                                           required, crypto::VerifyEd25519);
   if (!loaded.ok()) return loaded;
   KeepContract(vault, config, **loaded);
   if (auto newer = NewerActivated(vault, **loaded, *trusted, required)) {

@@ -14,14 +14,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "api/audit_verifier.h"
-#include "api/tls.h"
 #include "cmd/ctl_common.h"
 #include "cmd/ctl_compliance.h"
 #include "common/config.h"
 #include "common/files.h"
 #include "common/program.h"
 #include "common/time_util.h"
+#include "crypto/signing.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
@@ -30,7 +29,9 @@
 #include "lanevault/v1/lanes.grpc.pb.h"
 #include "policy/contract.h"
 #include "policy/policy.h"
-#include "vault/crypto.h"
+#include "rpc/audit_log_source.h"
+#include "rpc/tls.h"
+#include "tlog/log_verifier.h"
 
 ABSL_FLAG(
     std::string, server, "",
@@ -270,7 +271,7 @@ std::string StateFile() {
 }
 
 int AuditVerify() {
-  api::VerifyOptions options;
+  tlog::VerifyOptions options;
   options.verifier_key =
       FlagOrEnv(absl::GetFlag(FLAGS_log_key), "LANEVAULT_LOG_KEY", "");
   if (!options.verifier_key.empty() && options.verifier_key[0] == '@') {
@@ -297,7 +298,7 @@ int AuditVerify() {
   if (auto previous = ReadFileToString(state); previous.ok()) {
     options.previous_checkpoint = *previous;
   }
-  std::unique_ptr<api::AuditLogSource> source;
+  std::unique_ptr<tlog::AuditLogSource> source;
   const std::string offline = absl::GetFlag(FLAGS_offline);
   if (!offline.empty()) {
     auto bytes = ReadFileToString(offline);
@@ -305,15 +306,15 @@ int AuditVerify() {
     v1::AuditExport exported;
     if (!exported.ParseFromString(*bytes))
       Fail(offline + " is not an audit export");
-    auto src = api::ExportAuditLogSource(exported);
+    auto src = tlog::ExportAuditLogSource(exported);
     if (!src.ok()) Fail(src.status());
     source = std::move(*src);
   } else {
-    source = api::RpcAuditLogSource(
+    source = rpc::RpcAuditLogSource(
         Connect(), absl::Seconds(absl::GetFlag(FLAGS_timeout)));
   }
-  absl::StatusOr<api::VerifyReport> report =
-      api::VerifyAuditLog(*source, options);
+  absl::StatusOr<tlog::VerifyReport> report =
+      tlog::VerifyAuditLog(*source, options);
   if (!report.ok()) {
     if (absl::IsDataLoss(report.status())) {
       Fail(absl::StrCat("AUDIT LOG VERIFICATION FAILED: ",
@@ -537,8 +538,8 @@ int PolicyTest(const std::string& contract_path,
 int PolicyKeygen() {
   const std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty()) Fail("policy keygen needs --out KEYFILE", 2);
-  if (absl::Status s = vault::SigningKey::CreateKeyFile(out); !s.ok()) Fail(s);
-  auto key = vault::SigningKey::LoadFromFile(out);
+  if (absl::Status s = crypto::SigningKey::CreateKeyFile(out); !s.ok()) Fail(s);
+  auto key = crypto::SigningKey::LoadFromFile(out);
   if (!key.ok()) Fail(key.status());
   std::printf("%s\n", absl::Base64Escape(key->public_key()).c_str());
   return 0;
@@ -566,7 +567,7 @@ int PolicySign(const std::string& path) {
       !s.ok()) {
     Fail(absl::StrCat("refusing to sign an invalid contract: ", s.message()));
   }
-  auto key = vault::SigningKey::LoadFromFile(key_file);
+  auto key = crypto::SigningKey::LoadFromFile(key_file);
   if (!key.ok()) Fail(key.status());
   v1::ContractSignature* sig = signed_contract.add_signatures();
   sig->set_key_name(name);

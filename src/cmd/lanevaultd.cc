@@ -16,9 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "api/checkpointer.h"
 #include "api/server.h"
-#include "api/vault_intake.h"
 #include "capture/lane.h"
 #include "cmd/daemon_contract.h"
 #include "common/config.h"
@@ -26,9 +24,12 @@
 #include "common/logging.h"
 #include "common/program.h"
 #include "common/time_util.h"
+#include "crypto/master_key.h"
+#include "crypto/secure_bytes.h"
 #include "policy/policy.h"
-#include "vault/crypto.h"
 #include "vault/vault.h"
+#include "wiring/tree_head_signer.h"
+#include "wiring/vault_intake.h"
 
 ABSL_FLAG(std::string, config, "deploy/config/lanevaultd.textproto",
           "Daemon config (protobuf text format).");
@@ -137,11 +138,11 @@ int Main(int argc, char** argv) {
   absl::StatusOr<v1::DaemonConfig> config =
       LoadDaemonConfig(absl::GetFlag(FLAGS_config));
   if (!config.ok()) Fail(config.status());
-  if (absl::Status s = vault::InitCrypto(); !s.ok()) Fail(s);
+  if (absl::Status s = crypto::InitCrypto(); !s.ok()) Fail(s);
 
   if (absl::GetFlag(FLAGS_init_master_key)) {
     if (absl::Status s =
-            vault::MasterKey::CreateKeyFile(config->vault().master_key());
+            crypto::MasterKey::CreateKeyFile(config->vault().master_key());
         !s.ok()) {
       Fail(s);
     }
@@ -184,9 +185,9 @@ int Main(int argc, char** argv) {
   // Printing a public key works beside a running daemon.
   vopts.keys_only = absl::GetFlag(FLAGS_print_log_key) ||
                     absl::GetFlag(FLAGS_print_intake_key);
-  vault::SecureBytes passphrase;
+  crypto::SecureBytes passphrase;
   if (const int fd = absl::GetFlag(FLAGS_passphrase_fd); fd >= 0) {
-    auto read = vault::ReadSecret(fd);
+    auto read = crypto::ReadSecret(fd);
     if (!read.ok()) Fail(read.status());
     passphrase = std::move(*read);
     vopts.passphrase = &passphrase;
@@ -196,7 +197,7 @@ int Main(int argc, char** argv) {
   }
   auto vault = vault::Vault::Open(vopts);
   if (!vault.ok()) Fail(vault.status());
-  passphrase = vault::SecureBytes();  // zeroed: the key is derived
+  passphrase = crypto::SecureBytes();  // zeroed: the key is derived
   if (absl::GetFlag(FLAGS_print_log_key)) {
     std::printf("%s\n", (*vault)->LogVerifierKey().c_str());
     return 0;
@@ -208,7 +209,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
   const float interval_s = config->vault().checkpoint_interval_s();
-  api::Checkpointer checkpointer(
+  wiring::TreeHeadSigner checkpointer(
       vault->get(), absl::Seconds(interval_s > 0 ? interval_s : 3.0f));
   auto initial = LoadPolicyInForce(config->contract(), **vault,
                                    absl::GetFlag(FLAGS_dev_builtin_policy));
@@ -231,7 +232,7 @@ int Main(int argc, char** argv) {
   auto policy = std::make_unique<policy::PolicyHolder>(
       std::shared_ptr<const policy::Policy>(std::move(*initial)));
   const v1::ApiLimits& limits = config->api();
-  api::VaultIntake intake(
+  wiring::VaultIntake intake(
       policy.get(), vault->get(),
       limits.canary_every() != 0 ? limits.canary_every() : 200,
       absl::Seconds(limits.max_clock_skew_s() > 0 ? limits.max_clock_skew_s()

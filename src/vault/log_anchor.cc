@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "vault/crypto.h"
+#include "crypto/digest.h"
 
 namespace lanevault::vault {
 namespace {
@@ -43,14 +43,15 @@ std::string EncodeSlot(uint64_t generation, const LogAnchor::Head& head) {
   PutU64(slot, head.size);
   slot += head.root;
   slot.resize(kBody, '\0');
-  slot += Sha256(slot).substr(0, 16);
+  slot += crypto::Sha256(slot).substr(0, 16);
   return slot;
 }
 
 std::optional<Slot> DecodeSlot(absl::string_view slot) {
   if (slot.size() != kSlot ||
       slot.substr(0, 8) != absl::string_view(kMagic, 8) ||
-      Sha256(slot.substr(0, kBody)).substr(0, 16) != slot.substr(kBody)) {
+      crypto::Sha256(slot.substr(0, kBody)).substr(0, 16) !=
+          slot.substr(kBody)) {
     return std::nullopt;
   }
   Slot out;

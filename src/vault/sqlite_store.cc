@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/time_util.h"
-#include "vault/merkle.h"
+#include "tlog/merkle.h"
 #include "vault/sqlite.h"
 #include "vault/sqlite_store_impl.h"
 #include "vault/store.h"
@@ -36,7 +36,7 @@ std::vector<absl::Status> SqliteStore::PutRecords(
     std::fill(out.begin(), out.end(), tx.status());
     return out;
   }
-  merkle::CompactRange edge = edge_;
+  tlog::CompactRange edge = edge_;
   for (size_t i = 0; i < rows.size(); ++i) {
     // A savepoint per record, so one bad record (a duplicate id) fails
     // alone while the rest of the group commits.
@@ -44,7 +44,7 @@ std::vector<absl::Status> SqliteStore::PutRecords(
       out[i] = s;
       continue;
     }
-    merkle::CompactRange attempt = edge;
+    tlog::CompactRange attempt = edge;
     absl::Status s = InsertRecordLocked(rows[i].record);
     bool log_failed = false;
     if (s.ok()) {
@@ -301,7 +301,7 @@ absl::StatusOr<uint64_t> SqliteStore::AppendAuditBatch(
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Transaction> tx = Transaction::Begin(db_);
   if (!tx.ok()) return tx.status();
-  merkle::CompactRange edge = edge_;
+  tlog::CompactRange edge = edge_;
   const uint64_t first = edge.size();
   for (v1::AuditEntry& e : entries) {
     absl::StatusOr<uint64_t> seq = AppendLocked(std::move(e), edge);
@@ -559,7 +559,7 @@ absl::StatusOr<uint64_t> SqliteStore::CountRecords() {
   return static_cast<uint64_t>(q->Int(0));
 }
 
-void SqliteStore::AdoptEdgeLocked(merkle::CompactRange edge) {
+void SqliteStore::AdoptEdgeLocked(tlog::CompactRange edge) {
   const bool grew = edge.size() != edge_.size();
   edge_ = std::move(edge);
   if (grew && log_listener_) log_listener_(edge_.size(), edge_.Root());
@@ -583,7 +583,7 @@ absl::Status SqliteStore::LoadTreeEdge() {
   absl::StatusOr<bool> row = q->Step();
   if (!row.ok()) return row.status();
   const uint64_t size = static_cast<uint64_t>(q->Int(0));
-  std::vector<merkle::Hash> peaks;
+  std::vector<tlog::Hash> peaks;
   uint64_t covered = 0;
   for (int level = 63; level >= 0; --level) {
     if ((size >> level & 1) == 0) continue;
@@ -592,7 +592,7 @@ absl::Status SqliteStore::LoadTreeEdge() {
     peaks.push_back(*h);
     covered += uint64_t{1} << level;
   }
-  edge_ = merkle::CompactRange::FromPeaks(size, std::move(peaks));
+  edge_ = tlog::CompactRange::FromPeaks(size, std::move(peaks));
   return absl::OkStatus();
 }
 
@@ -612,7 +612,7 @@ absl::StatusOr<std::string> SqliteStore::ReadNodeLocked(int level,
 }
 
 absl::StatusOr<uint64_t> SqliteStore::AppendLocked(v1::AuditEntry entry,
-                                                   merkle::CompactRange& edge) {
+                                                   tlog::CompactRange& edge) {
   const uint64_t seq = edge.size();
   entry.set_sequence(seq);
   const std::string bytes = entry.SerializeAsString();
@@ -658,7 +658,7 @@ absl::StatusOr<uint64_t> SqliteStore::AppendLocked(v1::AuditEntry entry,
       if (absl::Status s = reveal->Run(); !s.ok()) return s;
     }
   }
-  for (const auto& node : edge.Append(merkle::LeafHash(bytes))) {
+  for (const auto& node : edge.Append(tlog::LeafHash(bytes))) {
     absl::StatusOr<Statement> put =
         db_.Cached("INSERT INTO audit_nodes(level, idx, hash) VALUES(?, ?, ?)");
     if (!put.ok()) return put.status();

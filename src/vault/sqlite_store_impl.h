@@ -12,7 +12,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
-#include "vault/merkle.h"
+#include "tlog/merkle.h"
 #include "vault/sqlite.h"
 #include "vault/store.h"
 
@@ -155,7 +155,7 @@ class SqliteStore final : public Store {
   absl::Status LoadTreeEdge() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Takes a committed range as the tree and tells the listener.
-  void AdoptEdgeLocked(merkle::CompactRange edge)
+  void AdoptEdgeLocked(tlog::CompactRange edge)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::StatusOr<std::string> ReadNodeLocked(int level, uint64_t index)
@@ -164,14 +164,14 @@ class SqliteStore final : public Store {
   // Appends inside the caller's transaction, extending `edge`; the caller
   // adopts `edge` only once the transaction has committed.
   absl::StatusOr<uint64_t> AppendLocked(v1::AuditEntry entry,
-                                        merkle::CompactRange& edge)
+                                        tlog::CompactRange& edge)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Its own lock: Health() answers while a statement runs.
   const std::shared_ptr<DamageLatch> damage_;
   absl::Mutex mu_;
   Database db_ ABSL_GUARDED_BY(mu_);
-  merkle::CompactRange edge_ ABSL_GUARDED_BY(mu_);  // committed tree only
+  tlog::CompactRange edge_ ABSL_GUARDED_BY(mu_);  // committed tree only
   LogListener log_listener_ ABSL_GUARDED_BY(mu_);
 };
 

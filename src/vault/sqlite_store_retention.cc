@@ -18,7 +18,7 @@ absl::Status SqliteStore::WithAuditLocked(
   absl::StatusOr<Transaction> tx = Transaction::Begin(db_);
   if (!tx.ok()) return tx.status();
   if (absl::Status s = body(); !s.ok()) return s;
-  merkle::CompactRange edge = edge_;
+  tlog::CompactRange edge = edge_;
   absl::StatusOr<uint64_t> seq = AppendLocked(std::move(audit), edge);
   if (!seq.ok()) return seq.status();
   if (absl::Status s = tx->Commit(); !s.ok()) return s;
@@ -64,7 +64,7 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
     }
   }
   PurgeResult result;
-  merkle::CompactRange edge = edge_;
+  tlog::CompactRange edge = edge_;
   std::vector<std::string> touched;
   for (const Due& d : due) {
     // The ciphertext, the wrapped key and the blind index go together.

@@ -12,10 +12,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "crypto/key_ring.h"
 #include "lanevault/v1/audit.pb.h"
 #include "lanevault/v1/decision.pb.h"
 #include "lanevault/v1/types.pb.h"
-#include "vault/crypto.h"
 
 namespace lanevault::vault {
 
@@ -25,7 +25,7 @@ struct StoredItem {
   std::string item_id;
   v1::DataCategory category = v1::DATA_CATEGORY_UNSPECIFIED;
   absl::Time deadline;
-  SealedItem sealed;
+  crypto::SealedItem sealed;
   // Plate text only: the blind index of the plate (see BlindIndex), so an
   // exact plate can be found while the text itself stays sealed. Destroyed
   // with the item.
@@ -134,7 +134,7 @@ struct ProposalRow {
 };
 
 struct KekRow {
-  WrappedKek kek;
+  crypto::WrappedKek kek;
   absl::Time created;
 };
 

@@ -11,9 +11,15 @@
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/time_util.h"
-#include "vault/checkpoint.h"
+#include "crypto/blind_index.h"
+#include "crypto/key_ring.h"
+#include "crypto/master_key.h"
+#include "crypto/sealed_box.h"
+#include "crypto/secure_bytes.h"
+#include "crypto/signing.h"
+#include "tlog/checkpoint.h"
+#include "tlog/merkle.h"
 #include "vault/maintainer.h"
-#include "vault/merkle.h"
 
 namespace lanevault::vault {
 namespace {
@@ -93,17 +99,17 @@ constexpr absl::string_view kSaltKey = "passphrase_salt";
 constexpr absl::string_view kParamsKey = "passphrase_params";
 constexpr size_t kMaxGroupCommit = 128;
 
-absl::StatusOr<MasterKey> LoadMasterKey(const VaultOptions& opts,
-                                        Store& store) {
+absl::StatusOr<crypto::MasterKey> LoadMasterKey(const VaultOptions& opts,
+                                                Store& store) {
   if (opts.passphrase == nullptr) {
-    return MasterKey::LoadFromFile(opts.master_key_file);
+    return crypto::MasterKey::LoadFromFile(opts.master_key_file);
   }
   // The salt and cost are not secret; they live in the vault so the same
   // passphrase opens it again.
-  PassphraseParams params = opts.passphrase_params;
+  crypto::PassphraseParams params = opts.passphrase_params;
   absl::StatusOr<std::string> salt = store.GetMeta(kSaltKey);
   if (absl::IsNotFound(salt.status())) {
-    salt = NewPassphraseSalt();
+    salt = crypto::NewPassphraseSalt();
     if (absl::Status s = store.PutMeta(kSaltKey, *salt); !s.ok()) return s;
     if (absl::Status s = store.PutMeta(
             kParamsKey, absl::StrCat(params.ops_limit, ":", params.mem_limit));
@@ -121,20 +127,20 @@ absl::StatusOr<MasterKey> LoadMasterKey(const VaultOptions& opts,
           "the stored passphrase parameters are damaged");
     }
   }
-  return MasterKey::FromPassphrase(*opts.passphrase, *salt, params);
+  return crypto::MasterKey::FromPassphrase(*opts.passphrase, *salt, params);
 }
 
 }  // namespace
 
-Vault::Vault(std::unique_ptr<Store> store, MasterKey& master,
+Vault::Vault(std::unique_ptr<Store> store, crypto::MasterKey& master,
              std::string origin, Clock* clock)
     : store_(std::move(store)),
-      log_key_(SigningKey::DeriveFrom(master, "lvaudit1")),
-      plates_(BlindIndex::DeriveFrom(master)),
-      canary_marks_(BlindIndex::DeriveFrom(master, 2, "lvcanary")),
-      idempotent_ids_(BlindIndex::DeriveFrom(master, 3, "lvidempo")),
-      submissions_(BlindIndex::DeriveFrom(master, 4, "lvsubmit")),
-      intake_key_(IntakeKey::DeriveFrom(master)),
+      log_key_(crypto::SigningKey::DeriveFrom(master, "lvaudit1")),
+      plates_(crypto::BlindIndex::DeriveFrom(master)),
+      canary_marks_(crypto::BlindIndex::DeriveFrom(master, 2, "lvcanary")),
+      idempotent_ids_(crypto::BlindIndex::DeriveFrom(master, 3, "lvidempo")),
+      submissions_(crypto::BlindIndex::DeriveFrom(master, 4, "lvsubmit")),
+      intake_key_(crypto::IntakeKey::DeriveFrom(master)),
       keys_(std::move(master)),
       origin_(std::move(origin)),
       clock_(clock) {}
@@ -142,12 +148,12 @@ Vault::Vault(std::unique_ptr<Store> store, MasterKey& master,
 Vault::~Vault() { StopMaintenance(); }
 
 absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
-  if (absl::Status s = InitCrypto(); !s.ok()) return s;
+  if (absl::Status s = crypto::InitCrypto(); !s.ok()) return s;
   if (opts.keys_only) {
     absl::StatusOr<std::unique_ptr<Store>> store =
         OpenSqliteStore(opts.database, opts.sqlite);
     if (!store.ok()) return store.status();
-    absl::StatusOr<MasterKey> key = LoadMasterKey(opts, **store);
+    absl::StatusOr<crypto::MasterKey> key = LoadMasterKey(opts, **store);
     if (!key.ok()) return key.status();
     return std::unique_ptr<Vault>(
         new Vault(std::move(*store), *key, opts.log_origin, opts.clock));
@@ -174,7 +180,7 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
           s.message(), "); restore it from a backup"));
     }
   }
-  absl::StatusOr<MasterKey> key = LoadMasterKey(opts, **store);
+  absl::StatusOr<crypto::MasterKey> key = LoadMasterKey(opts, **store);
   if (!key.ok()) return key.status();
   std::unique_ptr<Vault> vault(
       new Vault(std::move(*store), *key, opts.log_origin, opts.clock));
@@ -210,7 +216,7 @@ absl::Status Vault::CheckAnchor(std::unique_ptr<LogAnchor> anchor,
           "(an older copy put back, or its WAL cut short), so acknowledged "
           "records may be missing");
     } else {
-      absl::StatusOr<merkle::Hash> root = RootAt(head.size);
+      absl::StatusOr<tlog::Hash> root = RootAt(head.size);
       if (!root.ok()) {
         problem = absl::StrCat("the access log's tree cannot be read: ",
                                root.status().message());
@@ -249,14 +255,14 @@ absl::Status Vault::CheckAnchor(std::unique_ptr<LogAnchor> anchor,
   if (problem.empty() && last->has_value() && (*last)->size == now_size) {
     return absl::OkStatus();
   }
-  absl::StatusOr<merkle::Hash> root = RootAt(now_size);
+  absl::StatusOr<tlog::Hash> root = RootAt(now_size);
   if (!root.ok()) return root.status();
   if (absl::Status s = raw->Note({now_size, *root}); !s.ok()) return s;
   return raw->Sync();
 }
 
 absl::StatusOr<std::string> Vault::RootAt(uint64_t size) {
-  return merkle::RootHash(size, [this](int level, uint64_t index) {
+  return tlog::RootHash(size, [this](int level, uint64_t index) {
     return store_->AuditSubtree(level, index);
   });
 }
@@ -394,11 +400,11 @@ absl::Status Vault::Keep(const v1::Record& record, v1::AuditEntry audit,
     std::string plaintext = item.category() == v1::DATA_CATEGORY_PLATE_TEXT
                                 ? PaddedPlateText(item)
                                 : item.SerializeAsString();
-    absl::StatusOr<SealedItem> sealed = keys_.Seal(
+    absl::StatusOr<crypto::SealedItem> sealed = keys_.Seal(
         plaintext, ItemAssociatedData(record.record_id(), item.item_id(),
                                       item.category(), record.contract_id(),
                                       record.contract_version(), out.deadline));
-    Wipe(plaintext);
+    crypto::Wipe(plaintext);
     if (!sealed.ok()) return sealed.status();
     out.sealed = std::move(*sealed);
   }
@@ -607,7 +613,7 @@ absl::StatusOr<v1::Record> Vault::Read(
     const std::string ad = ItemAssociatedData(
         s.record_id(), item.item_id, item.category, s.contract_id(),
         s.contract_version(), item.deadline);
-    absl::StatusOr<SecureBytes> plain = keys_.Open(item.sealed, ad);
+    absl::StatusOr<crypto::SecureBytes> plain = keys_.Open(item.sealed, ad);
     if (absl::IsNotFound(plain.status())) {
       // Re-wrapped under a newer key (and the old one destroyed) between our
       // fetch and now: fetch the row again.
@@ -735,12 +741,12 @@ absl::StatusOr<std::vector<v1::DataCategory>> Vault::CategoriesRead(
 }
 
 std::string Vault::LogVerifierKey() const {
-  return VerifierKey(origin_, log_key_.public_key());
+  return tlog::VerifierKey(origin_, log_key_.public_key());
 }
 
 namespace {
 
-v1::Checkpoint ToProto(const TreeHead& head, std::string note) {
+v1::Checkpoint ToProto(const tlog::TreeHead& head, std::string note) {
   v1::Checkpoint cp;
   cp.set_origin(head.origin);
   cp.set_tree_size(head.size);
@@ -757,10 +763,10 @@ absl::StatusOr<v1::Checkpoint> Vault::SignCheckpoint() {
       last.ok() && last->tree_size >= size) {
     return LatestCheckpoint();
   }
-  absl::StatusOr<merkle::Hash> root = RootAt(size);
+  absl::StatusOr<tlog::Hash> root = RootAt(size);
   if (!root.ok()) return root.status();
-  TreeHead head{origin_, size, *root};
-  std::string note = vault::SignCheckpoint(head, log_key_);
+  tlog::TreeHead head{origin_, size, *root};
+  std::string note = tlog::SignCheckpoint(head, log_key_);
   if (absl::Status s = store_->PutCheckpoint({size, note}); !s.ok()) return s;
   if (anchor_ != nullptr) {
     // The anchor moves with every commit; here it is made durable too.
@@ -776,7 +782,8 @@ absl::StatusOr<v1::Checkpoint> Vault::LatestCheckpoint() {
   if (absl::IsNotFound(last.status())) return SignCheckpoint();
   if (!last.ok()) return last.status();
   // Our own note, checked with our own key: a damaged row is caught here.
-  absl::StatusOr<TreeHead> head = OpenCheckpoint(last->note, LogVerifierKey());
+  absl::StatusOr<tlog::TreeHead> head =
+      tlog::OpenCheckpoint(last->note, LogVerifierKey());
   if (!head.ok()) return head.status();
   return ToProto(*head, std::move(last->note));
 }
@@ -793,15 +800,15 @@ absl::Status Vault::CheckTreeSize(uint64_t size) {
 absl::StatusOr<std::vector<std::string>> Vault::InclusionProof(
     uint64_t index, uint64_t tree_size) {
   if (absl::Status s = CheckTreeSize(tree_size); !s.ok()) return s;
-  return merkle::InclusionProof(
-      index, tree_size,
-      [this](int level, uint64_t i) { return store_->AuditSubtree(level, i); });
+  return tlog::InclusionProof(index, tree_size, [this](int level, uint64_t i) {
+    return store_->AuditSubtree(level, i);
+  });
 }
 
 absl::StatusOr<std::vector<std::string>> Vault::ConsistencyProof(
     uint64_t from_size, uint64_t to_size) {
   if (absl::Status s = CheckTreeSize(to_size); !s.ok()) return s;
-  return merkle::ConsistencyProof(
+  return tlog::ConsistencyProof(
       from_size, to_size,
       [this](int level, uint64_t i) { return store_->AuditSubtree(level, i); });
 }

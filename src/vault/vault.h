@@ -20,9 +20,14 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/file_lock.h"
+#include "crypto/blind_index.h"
+#include "crypto/key_ring.h"
+#include "crypto/master_key.h"
+#include "crypto/sealed_box.h"
+#include "crypto/secure_bytes.h"
+#include "crypto/signing.h"
 #include "lanevault/v1/audit.pb.h"
 #include "lanevault/v1/types.pb.h"
-#include "vault/crypto.h"
 #include "vault/log_anchor.h"
 #include "vault/store.h"
 
@@ -35,8 +40,8 @@ struct VaultOptions {
   // The master key: a 0600 file of 32 bytes, or (when `passphrase` is set) a
   // passphrase stretched with Argon2id under a salt kept in the vault.
   std::string master_key_file;
-  const SecureBytes* passphrase = nullptr;
-  PassphraseParams passphrase_params;
+  const crypto::SecureBytes* passphrase = nullptr;
+  crypto::PassphraseParams passphrase_params;
   SqliteOptions sqlite;
   Clock* clock = RealClock();
   // The access log's name: first line of every checkpoint and the name of
@@ -114,7 +119,7 @@ class Vault {
   absl::StatusOr<bool> IsCanary(absl::string_view record_id);
 
   // The key capture nodes seal crossings to (see IntakeKey).
-  const IntakeKey& intake_key() const { return intake_key_; }
+  const crypto::IntakeKey& intake_key() const { return intake_key_; }
   // A record id for a resubmission-safe intake: the same submitter, lane
   // and key give the same id, which the store refuses twice.
   std::string IdempotentRecordId(absl::string_view submitter,
@@ -293,8 +298,8 @@ class Vault {
     absl::CondVar cv;
   };
 
-  Vault(std::unique_ptr<Store> store, MasterKey& master, std::string origin,
-        Clock* clock);
+  Vault(std::unique_ptr<Store> store, crypto::MasterKey& master,
+        std::string origin, Clock* clock);
   absl::Status LoadKeys();
   // Compares the stored log with the anchor, then keeps the anchor current.
   absl::Status CheckAnchor(std::unique_ptr<LogAnchor> anchor,
@@ -334,13 +339,13 @@ class Vault {
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<LogAnchor> anchor_;
   std::unique_ptr<Store> store_;
-  SigningKey log_key_;
-  BlindIndex plates_;
-  BlindIndex canary_marks_;
-  BlindIndex idempotent_ids_;
-  BlindIndex submissions_;
-  IntakeKey intake_key_;
-  KeyRing keys_;
+  crypto::SigningKey log_key_;
+  crypto::BlindIndex plates_;
+  crypto::BlindIndex canary_marks_;
+  crypto::BlindIndex idempotent_ids_;
+  crypto::BlindIndex submissions_;
+  crypto::IntakeKey intake_key_;
+  crypto::KeyRing keys_;
   std::string origin_;
   Clock* clock_;
 

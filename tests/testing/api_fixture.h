@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "api/server.h"
-#include "api/tls.h"
+#include "rpc/tls.h"
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/time_util.h"
@@ -24,6 +24,7 @@
 #include "policy/policy.h"
 #include "testing/test_util.h"
 #include "vault/vault.h"
+#include "crypto/master_key.h"
 
 namespace lanevault::testing {
 
@@ -58,7 +59,7 @@ class ApiFixture : public ::testing::Test {
 
   void SetUp() override {
     const std::string key = work_.Join("master.key");
-    ASSERT_TRUE(vault::MasterKey::CreateKeyFile(key).ok());
+    ASSERT_TRUE(crypto::MasterKey::CreateKeyFile(key).ok());
     vault::VaultOptions vo;
     vo.database = work_.Join("vault.db");
     vo.master_key_file = key;
@@ -115,7 +116,7 @@ class ApiFixture : public ::testing::Test {
   // A channel presenting `who`'s certificate from `pki` ("" for none).
   std::shared_ptr<grpc::Channel> Channel(const std::string& who,
                                          const std::string& pki = "pki") {
-    auto creds = api::ClientTlsCredentials(
+    auto creds = rpc::ClientTlsCredentials(
         dir_->Join("pki/ca.pem"),
         who.empty() ? "" : dir_->Join(absl::StrCat(pki, "/", who, ".pem")),
         who.empty() ? "" : dir_->Join(absl::StrCat(pki, "/", who, ".key")));

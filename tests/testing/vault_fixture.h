@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "testing/test_util.h"
 #include "vault/vault.h"
+#include "crypto/master_key.h"
 
 namespace lanevault::testing {
 
@@ -21,7 +22,7 @@ inline const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
 class VaultFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(vault::MasterKey::CreateKeyFile(dir_.Join("master.key")).ok());
+    ASSERT_TRUE(crypto::MasterKey::CreateKeyFile(dir_.Join("master.key")).ok());
     Reopen();
   }
   void Reopen() {

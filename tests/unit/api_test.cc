@@ -4,12 +4,11 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "api/audit_verifier.h"
 #include "api/server.h"
-#include "api/tls.h"
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/time_util.h"
+#include "crypto/sealed_box.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "gtest/gtest.h"
@@ -19,9 +18,11 @@
 #include "lanevault/v1/lanes.grpc.pb.h"
 #include "policy/contract.h"
 #include "policy/policy.h"
+#include "rpc/audit_log_source.h"
+#include "rpc/tls.h"
 #include "testing/api_fixture.h"
 #include "testing/test_util.h"
-#include "vault/crypto.h"
+#include "tlog/log_verifier.h"
 #include "vault/vault.h"
 
 namespace lanevault::api {
@@ -284,19 +285,20 @@ TEST_F(ApiTest, AuditorVerifiesTheLogInFull) {
   v1::GetRecordResponse resp;
   ASSERT_TRUE(GetRecord("inspector-dev", "vehicle-inspection", &resp).ok());
   ASSERT_FALSE(GetRecord("operator-dev", "vehicle-inspection", &resp).ok());
-  VerifyOptions options;
+  tlog::VerifyOptions options;
   options.verifier_key = vault_->LogVerifierKey();
   options.full = true;
   options.entries = {0, 1, 2};
-  auto source = RpcAuditLogSource(Channel("auditor-dev"), absl::Seconds(10));
-  auto report = VerifyAuditLog(*source, options);
+  auto source =
+      rpc::RpcAuditLogSource(Channel("auditor-dev"), absl::Seconds(10));
+  auto report = tlog::VerifyAuditLog(*source, options);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_GE(report->tree_size, 3u);
   EXPECT_EQ(report->entries_proved, 3u);
   // Next time, from the checkpoint kept: consistent.
   options.previous_checkpoint = report->checkpoint;
   options.full = false;
-  EXPECT_TRUE(VerifyAuditLog(*source, options).ok());
+  EXPECT_TRUE(tlog::VerifyAuditLog(*source, options).ok());
 }
 
 TEST_F(ApiTest, OnlyAuditorsAndComplianceReadTheLog) {
@@ -370,8 +372,8 @@ TEST_F(ApiTest, LaneSubmitsASealedCrossingOnceEvenIfSentTwice) {
   for (v1::Item& item : *crossing.mutable_items()) {
     item.set_item_id(NewId("itm_"));
   }
-  auto sealed = vault::IntakeKey::Seal(vault_->intake_key().public_key(),
-                                       crossing.SerializeAsString());
+  auto sealed = crypto::IntakeKey::Seal(vault_->intake_key().public_key(),
+                                        crossing.SerializeAsString());
   ASSERT_TRUE(sealed.ok());
   v1::SubmitCrossingRequest req;
   req.set_sealed_record(*sealed);
@@ -443,11 +445,12 @@ class TamperTest : public ApiTest {
     ASSERT_TRUE(vault_->SignCheckpoint().ok());
   }
   absl::Status VerifyFull() {
-    VerifyOptions options;
+    tlog::VerifyOptions options;
     options.verifier_key = vault_->LogVerifierKey();
     options.full = true;
-    auto source = RpcAuditLogSource(Channel("auditor-dev"), absl::Seconds(10));
-    return VerifyAuditLog(*source, options).status();
+    auto source =
+        rpc::RpcAuditLogSource(Channel("auditor-dev"), absl::Seconds(10));
+    return tlog::VerifyAuditLog(*source, options).status();
   }
 };
 

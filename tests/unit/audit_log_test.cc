@@ -2,12 +2,15 @@
 // and offline verification of an export.
 
 #include "absl/strings/str_cat.h"
-#include "api/audit_verifier.h"
 #include "common/time_util.h"
+#include "crypto/master_key.h"
+#include "crypto/signing.h"
 #include "gtest/gtest.h"
+#include "rpc/audit_log_source.h"
 #include "testing/test_util.h"
-#include "vault/checkpoint.h"
-#include "vault/merkle.h"
+#include "tlog/checkpoint.h"
+#include "tlog/log_verifier.h"
+#include "tlog/merkle.h"
 #include "vault/vault.h"
 
 namespace lanevault::vault {
@@ -16,7 +19,7 @@ namespace {
 class AuditLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(MasterKey::CreateKeyFile(dir_.Join("master.key")).ok());
+    ASSERT_TRUE(crypto::MasterKey::CreateKeyFile(dir_.Join("master.key")).ok());
     vault_ = Open("vault.db");
   }
   std::unique_ptr<Vault> Open(const std::string& db) {
@@ -64,27 +67,30 @@ TEST_F(AuditLogTest, CheckpointIsASignedNoteOverTheRoot) {
   EXPECT_EQ(cp->tree_size(), 10u);
   EXPECT_EQ(cp->signed_note().substr(0, cp->origin().size() + 4),
             cp->origin() + "\n10\n");
-  auto head = OpenCheckpoint(cp->signed_note(), vault_->LogVerifierKey());
+  auto head = tlog::OpenCheckpoint(cp->signed_note(), vault_->LogVerifierKey());
   ASSERT_TRUE(head.ok()) << head.status();
   EXPECT_EQ(head->size, 10u);
   // The root is the RFC 6962 root of the stored entry bytes.
-  merkle::CompactRange range;
+  tlog::CompactRange range;
   absl::StatusOr<std::vector<std::string>> leaves =
       vault_->AuditLeafData(0, 10);
   ASSERT_TRUE(leaves.ok());
-  for (const std::string& l : leaves.value()) range.Append(merkle::LeafHash(l));
+  for (const std::string& l : leaves.value()) range.Append(tlog::LeafHash(l));
   EXPECT_EQ(head->root_hash, range.Root());
   // A note edited after signing, or checked with another key, fails.
   std::string edited = cp->signed_note();
   edited[cp->origin().size() + 1] = '9';
-  EXPECT_EQ(OpenCheckpoint(edited, vault_->LogVerifierKey()).status().code(),
-            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(
+      tlog::OpenCheckpoint(edited, vault_->LogVerifierKey()).status().code(),
+      absl::StatusCode::kDataLoss);
   auto other = Open("other.db");  // same master key, same log key
-  EXPECT_TRUE(OpenCheckpoint(cp->signed_note(), other->LogVerifierKey()).ok());
-  SigningKey stranger = SigningKey::DeriveFrom(
-      *MasterKey::LoadFromFile(dir_.Join("master.key")), "another");
-  EXPECT_FALSE(OpenCheckpoint(cp->signed_note(),
-                              VerifierKey(cp->origin(), stranger.public_key()))
+  EXPECT_TRUE(
+      tlog::OpenCheckpoint(cp->signed_note(), other->LogVerifierKey()).ok());
+  crypto::SigningKey stranger = crypto::SigningKey::DeriveFrom(
+      *crypto::MasterKey::LoadFromFile(dir_.Join("master.key")), "another");
+  EXPECT_FALSE(tlog::OpenCheckpoint(
+                   cp->signed_note(),
+                   tlog::VerifierKey(cp->origin(), stranger.public_key()))
                    .ok());
 }
 
@@ -94,20 +100,20 @@ TEST_F(AuditLogTest, ProofsFromTheStoreVerifyAgainstCheckpoints) {
   Append(*vault_, 37, 100);
   auto new_cp = vault_->SignCheckpoint();
   auto old_head =
-      OpenCheckpoint(old_cp->signed_note(), vault_->LogVerifierKey());
+      tlog::OpenCheckpoint(old_cp->signed_note(), vault_->LogVerifierKey());
   auto new_head =
-      OpenCheckpoint(new_cp->signed_note(), vault_->LogVerifierKey());
+      tlog::OpenCheckpoint(new_cp->signed_note(), vault_->LogVerifierKey());
   auto consistency = vault_->ConsistencyProof(37, 100);
   ASSERT_TRUE(consistency.ok());
-  EXPECT_TRUE(merkle::VerifyConsistency(37, 100, old_head->root_hash,
-                                        new_head->root_hash, *consistency)
+  EXPECT_TRUE(tlog::VerifyConsistency(37, 100, old_head->root_hash,
+                                      new_head->root_hash, *consistency)
                   .ok());
   auto leaves = vault_->AuditLeafData(0, 100);
   for (uint64_t i = 0; i < 100; i += 7) {
     auto proof = vault_->InclusionProof(i, 100);
     ASSERT_TRUE(proof.ok());
-    EXPECT_TRUE(merkle::VerifyInclusion(i, 100, merkle::LeafHash((*leaves)[i]),
-                                        *proof, new_head->root_hash)
+    EXPECT_TRUE(tlog::VerifyInclusion(i, 100, tlog::LeafHash((*leaves)[i]),
+                                      *proof, new_head->root_hash)
                     .ok())
         << i;
   }
@@ -123,12 +129,12 @@ TEST_F(AuditLogTest, TreeResumesAfterRestart) {
   Append(*vault_, 13, 29);
   // Every entry, before and after the restart, verifies in full.
   v1::AuditExport exported = Export(*vault_);
-  auto source = api::ExportAuditLogSource(exported);
-  api::VerifyOptions options;
+  auto source = tlog::ExportAuditLogSource(exported);
+  tlog::VerifyOptions options;
   options.verifier_key = vault_->LogVerifierKey();
   options.full = true;
   options.entries = {0, 12, 13, 28};
-  auto report = api::VerifyAuditLog(**source, options);
+  auto report = tlog::VerifyAuditLog(**source, options);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->tree_size, 29u);
 }
@@ -140,19 +146,19 @@ TEST_F(AuditLogTest, AForkSignedWithTheSameKeyIsCaught) {
   // rewrote its past and re-signed) presents a larger, validly signed head.
   auto fork = Open("fork.db");
   Append(*fork, 1, 40);
-  auto source = api::ExportAuditLogSource(Export(*fork));
-  api::VerifyOptions options;
+  auto source = tlog::ExportAuditLogSource(Export(*fork));
+  tlog::VerifyOptions options;
   options.verifier_key = vault_->LogVerifierKey();
   options.previous_checkpoint = verified;
-  auto report = api::VerifyAuditLog(**source, options);
+  auto report = tlog::VerifyAuditLog(**source, options);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(report.status().message().find("not an extension"),
             absl::string_view::npos)
       << report.status();
   // The honest log's own continuation is accepted.
   Append(*vault_, 20, 40);
-  auto honest = api::ExportAuditLogSource(Export(*vault_));
-  EXPECT_TRUE(api::VerifyAuditLog(**honest, options).ok());
+  auto honest = tlog::ExportAuditLogSource(Export(*vault_));
+  EXPECT_TRUE(tlog::VerifyAuditLog(**honest, options).ok());
 }
 
 TEST_F(AuditLogTest, ExportWithARewrittenEntryFailsOffline) {
@@ -162,16 +168,16 @@ TEST_F(AuditLogTest, ExportWithARewrittenEntryFailsOffline) {
   ASSERT_TRUE(e.ParseFromString(exported.leaf_data(11)));
   e.set_principal("someone-else");
   exported.set_leaf_data(11, e.SerializeAsString());
-  auto source = api::ExportAuditLogSource(exported);
-  api::VerifyOptions options;
+  auto source = tlog::ExportAuditLogSource(exported);
+  tlog::VerifyOptions options;
   options.verifier_key = vault_->LogVerifierKey();
   options.full = true;
-  EXPECT_EQ(api::VerifyAuditLog(**source, options).status().code(),
+  EXPECT_EQ(tlog::VerifyAuditLog(**source, options).status().code(),
             absl::StatusCode::kDataLoss);
   // And proving that one entry's inclusion names it.
   options.full = false;
   options.entries = {11};
-  auto report = api::VerifyAuditLog(**source, options);
+  auto report = tlog::VerifyAuditLog(**source, options);
   EXPECT_NE(report.status().message().find("entry 11"), absl::string_view::npos)
       << report.status();
 }

@@ -12,11 +12,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "api/vault_intake.h"
 #include "common/ids.h"
 #include "gtest/gtest.h"
 #include "policy/policy.h"
 #include "testing/vault_fixture.h"
+#include "wiring/vault_intake.h"
 
 namespace lanevault::api {
 namespace {
@@ -79,8 +79,8 @@ class CanaryTest : public testing::VaultFixture {
 
 TEST_F(CanaryTest, NoDistinguisherDoesBetterThanChance) {
   auto policy = policy::NewBuiltinPolicy();
-  VaultIntake intake(policy.get(), vault_.get(), /*canary_every=*/3,
-                     absl::Minutes(5), /*planter_thread=*/false);
+  wiring::VaultIntake intake(policy.get(), vault_.get(), /*canary_every=*/3,
+                             absl::Minutes(5), /*planter_thread=*/false);
   // Crossings every 3-15 s; the planter looks in between, as its thread
   // does every quarter second.
   for (int i = 0; i < 300; ++i) {

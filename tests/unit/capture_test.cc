@@ -20,6 +20,7 @@
 #include "capture/detectors.h"
 #include "capture/geometry.h"
 #include "capture/glyph_classifier.h"
+#include "capture/glyph_training.h"
 #include "capture/lane.h"
 #include "capture/motion_gate.h"
 #include "capture/plate_finder.h"

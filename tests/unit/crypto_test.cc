@@ -1,15 +1,17 @@
-#include "vault/crypto.h"
-
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <memory>
 
 #include "common/files.h"
+#include "crypto/blind_index.h"
+#include "crypto/key_ring.h"
+#include "crypto/master_key.h"
+#include "crypto/secure_bytes.h"
 #include "gtest/gtest.h"
 #include "testing/test_util.h"
 
-namespace lanevault::vault {
+namespace lanevault::crypto {
 namespace {
 
 MasterKey NewMasterKey(const testing::TempDir& dir) {
@@ -224,4 +226,4 @@ TEST(SecureBytes, MoveLeavesSourceEmpty) {
 }
 
 }  // namespace
-}  // namespace lanevault::vault
+}  // namespace lanevault::crypto

@@ -12,7 +12,6 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
-#include "api/canary.h"
 #include "api/peer_verifier.h"
 #include "common/files.h"
 #include "gtest/gtest.h"
@@ -22,6 +21,7 @@
 #include "testing/api_fixture.h"
 #include "testing/raw_tls.h"
 #include "testing/test_pki.h"
+#include "wiring/canary.h"
 
 namespace lanevault::api {
 namespace {
@@ -278,9 +278,9 @@ TEST_F(HostileTest, WalkingRecordIdsLocksOutUntilAnOfficerLifts) {
 }
 
 TEST_F(HostileTest, CanaryReadAlertsAndLocksOut) {
-  CanaryPlanter planter(1);  // a decoy after every real record
-  planter.NoteReal(ShapeOf(record_, {}, 0, absl::Now()), absl::Now());
-  std::vector<CanaryPlanter::Decoy> due =
+  wiring::CanaryPlanter planter(1);  // a decoy after every real record
+  planter.NoteReal(wiring::ShapeOf(record_, {}, 0, absl::Now()), absl::Now());
+  std::vector<wiring::CanaryPlanter::Decoy> due =
       planter.Due(absl::Now() + absl::Minutes(1));
   ASSERT_EQ(due.size(), 1u);
   const v1::Record decoy = due[0].record;

@@ -20,7 +20,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "api/audit_verifier.h"
 #include "api/gate.h"
 #include "api/refusal_limiter.h"
 #include "common/clock.h"
@@ -30,9 +29,11 @@
 #include "lanevault/v1/audit_service.grpc.pb.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
 #include "policy/policy.h"
+#include "rpc/audit_log_source.h"
 #include "testing/api_fixture.h"
 #include "testing/raw_tls.h"
 #include "testing/test_util.h"
+#include "tlog/log_verifier.h"
 
 namespace lanevault::api {
 namespace {
@@ -150,11 +151,12 @@ class InsiderLogTest : public testing::ApiFixture {
   }
 
   void ExpectFullVerify() {
-    VerifyOptions options;
+    tlog::VerifyOptions options;
     options.verifier_key = vault_->LogVerifierKey();
     options.full = true;
-    auto source = RpcAuditLogSource(Channel("auditor-dev"), absl::Seconds(30));
-    auto report = VerifyAuditLog(*source, options);
+    auto source =
+        rpc::RpcAuditLogSource(Channel("auditor-dev"), absl::Seconds(30));
+    auto report = tlog::VerifyAuditLog(*source, options);
     ASSERT_TRUE(report.ok()) << report.status();
     EXPECT_TRUE(report->full);
   }

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
+#include "crypto/sealed_box.h"
 #include "gtest/gtest.h"
 #include "lanevault/v1/lanes.grpc.pb.h"
 #include "testing/api_fixture.h"
@@ -58,8 +59,8 @@ class IntakeFaultsTest : public testing::ApiFixture {
   grpc::Status Submit(const v1::Record& r, const std::string& key,
                       v1::SubmitCrossingResponse* resp,
                       const std::string& as = "lane-dev") {
-    auto sealed = vault::IntakeKey::Seal(vault_->intake_key().public_key(),
-                                         r.SerializeAsString());
+    auto sealed = crypto::IntakeKey::Seal(vault_->intake_key().public_key(),
+                                          r.SerializeAsString());
     EXPECT_TRUE(sealed.ok());
     return SubmitSealed(*sealed, key, resp, as);
   }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <thread>
 
+#include "crypto/secure_bytes.h"
 #include "gtest/gtest.h"
 #include "testing/test_util.h"
 #include "testing/vault_fixture.h"
@@ -117,7 +118,8 @@ class PassphraseVaultTest : public testing::VaultFixture {
     o.passphrase_params = {1, 8u << 20};  // cheap for tests
     return o;
   }
-  SecureBytes passphrase_ = SecureBytes::CopyOf("correct horse battery staple");
+  crypto::SecureBytes passphrase_ =
+      crypto::SecureBytes::CopyOf("correct horse battery staple");
 };
 
 TEST_F(PassphraseVaultTest, OpensWithItsPassphraseOnly) {
@@ -128,7 +130,7 @@ TEST_F(PassphraseVaultTest, OpensWithItsPassphraseOnly) {
                            Entry(v1::ACTION_READ_RECORD, r.record_id()));
   ASSERT_TRUE(read.ok()) << read.status();
   vault_.reset();
-  passphrase_ = SecureBytes::CopyOf("not the right passphrase");
+  passphrase_ = crypto::SecureBytes::CopyOf("not the right passphrase");
   auto wrong = Vault::Open(Options());
   EXPECT_EQ(wrong.status().code(), absl::StatusCode::kPermissionDenied)
       << wrong.status();

@@ -3,16 +3,16 @@
 // comparison against a straightforward reference written from the RFC's
 // definitions in this file.
 
-#include "vault/merkle.h"
+#include "tlog/merkle.h"
 
 #include <map>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "crypto/digest.h"
 #include "gtest/gtest.h"
-#include "vault/crypto.h"
 
-namespace lanevault::vault::merkle {
+namespace lanevault::tlog {
 namespace {
 
 std::string Hex(const std::string& s) { return absl::BytesToHexString(s); }
@@ -30,11 +30,11 @@ size_t K(size_t n) {
   return k;
 }
 std::string RefMth(const Leaves& d) {
-  if (d.empty()) return Sha256("");
-  if (d.size() == 1) return Sha256(std::string(1, '\0') + d[0]);
+  if (d.empty()) return crypto::Sha256("");
+  if (d.size() == 1) return crypto::Sha256(std::string(1, '\0') + d[0]);
   const size_t k = K(d.size());
-  return Sha256(std::string(1, '\1') + RefMth(Slice(d, 0, k)) +
-                RefMth(Slice(d, k, d.size())));
+  return crypto::Sha256(std::string(1, '\1') + RefMth(Slice(d, 0, k)) +
+                        RefMth(Slice(d, k, d.size())));
 }
 std::vector<std::string> RefPath(size_t m, const Leaves& d) {
   if (d.size() == 1) return {};
@@ -215,4 +215,4 @@ TEST(Merkle, ArgumentsOutOfRangeAreErrors) {
 }
 
 }  // namespace
-}  // namespace lanevault::vault::merkle
+}  // namespace lanevault::tlog

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "crypto/master_key.h"
 #include "gtest/gtest.h"
 #include "testing/crash_records.h"
 #include "testing/test_util.h"
@@ -84,7 +85,7 @@ void ExpectIntact(Vault& vault, const std::string& id) {
 
 TEST(VaultCrashTest, EveryAcknowledgedRecordSurvivesSigkill) {
   testing::TempDir dir;
-  ASSERT_TRUE(MasterKey::CreateKeyFile(dir.Join("master.key")).ok());
+  ASSERT_TRUE(crypto::MasterKey::CreateKeyFile(dir.Join("master.key")).ok());
   std::mt19937 rng(7);
   std::set<std::string> acknowledged;
   int kills = 0;

@@ -1,11 +1,11 @@
-#include "vault/merkle.h"
+#include "tlog/merkle.h"
 
 #include <bit>
 
 #include "absl/strings/str_cat.h"
-#include "vault/crypto.h"
+#include "crypto/digest.h"
 
-namespace lanevault::vault::merkle {
+namespace lanevault::tlog {
 namespace {
 
 // The largest power of two strictly smaller than n (n >= 2).
@@ -87,7 +87,7 @@ Hash LeafHash(absl::string_view leaf_data) {
   buf.reserve(1 + leaf_data.size());
   buf.push_back('\x00');
   buf.append(leaf_data.data(), leaf_data.size());
-  return Sha256(buf);
+  return crypto::Sha256(buf);
 }
 
 Hash NodeHash(absl::string_view left, absl::string_view right) {
@@ -96,10 +96,10 @@ Hash NodeHash(absl::string_view left, absl::string_view right) {
   buf.push_back('\x01');
   buf.append(left.data(), left.size());
   buf.append(right.data(), right.size());
-  return Sha256(buf);
+  return crypto::Sha256(buf);
 }
 
-Hash EmptyRoot() { return Sha256(""); }
+Hash EmptyRoot() { return crypto::Sha256(""); }
 
 absl::StatusOr<Hash> RootHash(uint64_t size, SubtreeReader read) {
   if (size == 0) return EmptyRoot();
@@ -252,4 +252,4 @@ Hash CompactRange::Root() const {
   return r;
 }
 
-}  // namespace lanevault::vault::merkle
+}  // namespace lanevault::tlog

@@ -1,5 +1,5 @@
-#ifndef LANEVAULT_API_TLS_H_
-#define LANEVAULT_API_TLS_H_
+#ifndef LANEVAULT_RPC_TLS_H_
+#define LANEVAULT_RPC_TLS_H_
 
 #include <memory>
 #include <string>
@@ -9,7 +9,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "lanevault/v1/config.pb.h"
 
-namespace lanevault::api {
+namespace lanevault::rpc {
 
 // TLS for the server, asking every client for its certificate; the gate
 // verifies it against `ca_cert` (with the CRL and deny-list) on every call.
@@ -22,6 +22,6 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientTlsCredentials(
     const std::string& ca_file, const std::string& cert_file,
     const std::string& key_file);
 
-}  // namespace lanevault::api
+}  // namespace lanevault::rpc
 
-#endif  // LANEVAULT_API_TLS_H_
+#endif  // LANEVAULT_RPC_TLS_H_

@@ -1,26 +1,26 @@
-#include "api/checkpointer.h"
+#include "wiring/tree_head_signer.h"
 
 #include "common/logging.h"
 
-namespace lanevault::api {
+namespace lanevault::wiring {
 
-Checkpointer::Checkpointer(vault::Vault* vault, absl::Duration interval)
+TreeHeadSigner::TreeHeadSigner(vault::Vault* vault, absl::Duration interval)
     : vault_(vault), interval_(interval) {
   thread_ = std::thread([this] {
     while (!stop_.WaitForNotificationWithTimeout(interval_)) SignIfGrown();
   });
 }
 
-Checkpointer::~Checkpointer() { Stop(); }
+TreeHeadSigner::~TreeHeadSigner() { Stop(); }
 
-void Checkpointer::Stop() {
+void TreeHeadSigner::Stop() {
   if (!thread_.joinable()) return;
   stop_.Notify();
   thread_.join();
   SignIfGrown();
 }
 
-void Checkpointer::SignIfGrown() {
+void TreeHeadSigner::SignIfGrown() {
   if (vault_->AuditSize() == signed_size_) return;
   absl::StatusOr<v1::Checkpoint> cp = vault_->SignCheckpoint();
   if (!cp.ok()) {
@@ -32,4 +32,4 @@ void Checkpointer::SignIfGrown() {
   spdlog::debug("signed access-log checkpoint at size {}", signed_size_);
 }
 
-}  // namespace lanevault::api
+}  // namespace lanevault::wiring

@@ -1,5 +1,5 @@
-#ifndef LANEVAULT_API_AUDIT_VERIFIER_H_
-#define LANEVAULT_API_AUDIT_VERIFIER_H_
+#ifndef LANEVAULT_TLOG_LOG_VERIFIER_H_
+#define LANEVAULT_TLOG_LOG_VERIFIER_H_
 
 // What an auditor runs to check the access log without trusting the
 // server: the checkpoint's signature against a pinned key, a consistency
@@ -13,13 +13,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "grpcpp/channel.h"
 #include "lanevault/v1/audit.pb.h"
-#include "lanevault/v1/audit_service.grpc.pb.h"
 
-namespace lanevault::api {
+namespace lanevault::tlog {
 
-// Where the log comes from: the server over gRPC, or an offline export.
+// Where the log comes from: a server (rpc/audit_log_source.h) or an offline
+// export.
 class AuditLogSource {
  public:
   virtual ~AuditLogSource() = default;
@@ -37,8 +36,6 @@ class AuditLogSource {
   virtual bool proofs_from_stored_tree() const = 0;
 };
 
-std::unique_ptr<AuditLogSource> RpcAuditLogSource(
-    std::shared_ptr<grpc::Channel> channel, absl::Duration timeout);
 // Everything is computed from the export's own leaves.
 absl::StatusOr<std::unique_ptr<AuditLogSource>> ExportAuditLogSource(
     const v1::AuditExport& exported);
@@ -61,6 +58,6 @@ struct VerifyReport {
 absl::StatusOr<VerifyReport> VerifyAuditLog(AuditLogSource& source,
                                             const VerifyOptions& options);
 
-}  // namespace lanevault::api
+}  // namespace lanevault::tlog
 
-#endif  // LANEVAULT_API_AUDIT_VERIFIER_H_
+#endif  // LANEVAULT_TLOG_LOG_VERIFIER_H_

@@ -1,5 +1,5 @@
-#ifndef LANEVAULT_API_VAULT_INTAKE_H_
-#define LANEVAULT_API_VAULT_INTAKE_H_
+#ifndef LANEVAULT_WIRING_VAULT_INTAKE_H_
+#define LANEVAULT_WIRING_VAULT_INTAKE_H_
 
 #include <string>
 #include <thread>
@@ -7,12 +7,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "api/canary.h"
-#include "capture/lane.h"
+#include "capture/record_sink.h"
 #include "policy/policy.h"
 #include "vault/vault.h"
+#include "wiring/canary.h"
 
-namespace lanevault::api {
+namespace lanevault::wiring {
 
 // The in-process lane sink: the policy decides per item what is kept and
 // until when, dropped items never reach the vault, and the rest is sealed
@@ -84,6 +84,6 @@ class VaultIntake final : public capture::RecordSink {
   absl::flat_hash_map<std::string, uint64_t> dropped_ ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace lanevault::api
+}  // namespace lanevault::wiring
 
-#endif  // LANEVAULT_API_VAULT_INTAKE_H_
+#endif  // LANEVAULT_WIRING_VAULT_INTAKE_H_

@@ -1,8 +1,8 @@
-#include "api/quota_ledger.h"
+#include "wiring/quota_ledger.h"
 
 #include "absl/strings/str_cat.h"
 
-namespace lanevault::api {
+namespace lanevault::wiring {
 namespace {
 
 std::string Key(int kind, bool group, absl::string_view name) {
@@ -175,4 +175,4 @@ void QuotaLedger::Add(const std::string& principal, const std::string& group,
   if (!group.empty()) bump(Key(kind, true, group));
 }
 
-}  // namespace lanevault::api
+}  // namespace lanevault::wiring

@@ -1,5 +1,5 @@
-#ifndef LANEVAULT_VAULT_CHECKPOINT_H_
-#define LANEVAULT_VAULT_CHECKPOINT_H_
+#ifndef LANEVAULT_TLOG_CHECKPOINT_H_
+#define LANEVAULT_TLOG_CHECKPOINT_H_
 
 // Signed tree heads in the C2SP tlog-checkpoint format, carried as a C2SP
 // signed note with an Ed25519 signature:
@@ -16,9 +16,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "vault/crypto.h"
+#include "crypto/signing.h"
 
-namespace lanevault::vault {
+namespace lanevault::tlog {
 
 struct TreeHead {
   std::string origin;
@@ -32,7 +32,7 @@ std::string VerifierKey(absl::string_view name, absl::string_view public_key);
 
 // The checkpoint body and the note that signs it.
 std::string CheckpointBody(const TreeHead& head);
-std::string SignCheckpoint(const TreeHead& head, const SigningKey& key);
+std::string SignCheckpoint(const TreeHead& head, const crypto::SigningKey& key);
 
 // Verifies `note` against `verifier_key` and parses the tree head.
 // DATA_LOSS for a bad signature or a malformed note; INVALID_ARGUMENT for a
@@ -40,6 +40,6 @@ std::string SignCheckpoint(const TreeHead& head, const SigningKey& key);
 absl::StatusOr<TreeHead> OpenCheckpoint(absl::string_view note,
                                         absl::string_view verifier_key);
 
-}  // namespace lanevault::vault
+}  // namespace lanevault::tlog
 
-#endif  // LANEVAULT_VAULT_CHECKPOINT_H_
+#endif  // LANEVAULT_TLOG_CHECKPOINT_H_

@@ -1,9 +1,9 @@
-#include "api/tls.h"
+#include "rpc/tls.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 
-namespace lanevault::api {
+namespace lanevault::rpc {
 namespace {
 
 absl::StatusOr<std::string> ReadPem(const std::string& path,
@@ -63,4 +63,4 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientTlsCredentials(
   return grpc::SslCredentials(options);
 }
 
-}  // namespace lanevault::api
+}  // namespace lanevault::rpc

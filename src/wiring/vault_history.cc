@@ -1,10 +1,10 @@
-#include "api/vault_history.h"
+#include "wiring/vault_history.h"
 
 #include <limits>
 
 #include "common/logging.h"
 
-namespace lanevault::api {
+namespace lanevault::wiring {
 namespace {
 constexpr uint32_t kSpent = std::numeric_limits<uint32_t>::max();
 }  // namespace
@@ -80,4 +80,4 @@ std::vector<v1::DataCategory> VaultAccessHistory::GroupCategoriesRead(
   return Seen(group, true, record_id);
 }
 
-}  // namespace lanevault::api
+}  // namespace lanevault::wiring

@@ -1,11 +1,11 @@
-#include "api/canary.h"
+#include "wiring/canary.h"
 
 #include <algorithm>
 
 #include "common/ids.h"
 #include "common/time_util.h"
 
-namespace lanevault::api {
+namespace lanevault::wiring {
 namespace {
 
 // Recent real shapes a decoy is drawn from.
@@ -156,4 +156,4 @@ std::vector<CanaryPlanter::Decoy> CanaryPlanter::Due(absl::Time now) {
   return out;
 }
 
-}  // namespace lanevault::api
+}  // namespace lanevault::wiring

@@ -1,5 +1,5 @@
-#ifndef LANEVAULT_API_QUOTA_LEDGER_H_
-#define LANEVAULT_API_QUOTA_LEDGER_H_
+#ifndef LANEVAULT_WIRING_QUOTA_LEDGER_H_
+#define LANEVAULT_WIRING_QUOTA_LEDGER_H_
 
 // Makes a quota exact at any concurrency. Quotas are counted from the access
 // log, but a call is admitted before its entry is in the log: without this
@@ -22,7 +22,7 @@
 #include "lanevault/v1/decision.pb.h"
 #include "policy/policy.h"
 
-namespace lanevault::api {
+namespace lanevault::wiring {
 
 class QuotaLedger {
  public:
@@ -104,6 +104,6 @@ class QuotaLedger {
       ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace lanevault::api
+}  // namespace lanevault::wiring
 
-#endif  // LANEVAULT_API_QUOTA_LEDGER_H_
+#endif  // LANEVAULT_WIRING_QUOTA_LEDGER_H_

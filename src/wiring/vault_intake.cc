@@ -1,16 +1,16 @@
-#include "api/vault_intake.h"
+#include "wiring/vault_intake.h"
 
 #include <algorithm>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "api/canary.h"
 #include "common/logging.h"
 #include "common/time_util.h"
-#include "vault/crypto.h"
+#include "crypto/secure_bytes.h"
+#include "wiring/canary.h"
 
-namespace lanevault::api {
+namespace lanevault::wiring {
 
 VaultIntake::VaultIntake(const policy::Policy* policy, vault::Vault* vault,
                          int canary_every, absl::Duration max_clock_skew,
@@ -186,7 +186,7 @@ absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(
   // The capture-side copy holds plaintext crops; clear them as soon as the
   // kept copy exists.
   for (v1::Item& item : *record.mutable_items()) {
-    vault::Wipe(*item.mutable_content());
+    crypto::Wipe(*item.mutable_content());
   }
   Kept result{kept.record_id(), kept.items_size(), dropped};
   *entry.mutable_time() = ToProto(vault_->clock()->Now());
@@ -211,7 +211,7 @@ absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(
   RecordShape shape = ShapeOf(kept, entry, dropped, now);
   absl::Status s = vault_->Intake(kept, std::move(entry), submission_digest);
   for (v1::Item& item : *kept.mutable_items()) {
-    vault::Wipe(*item.mutable_content());
+    crypto::Wipe(*item.mutable_content());
   }
   if (vault::IsDiskFull(s)) NoteDiskFull(true, s.message());
   if (!s.ok()) return s;
@@ -222,4 +222,4 @@ absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(
   return result;
 }
 
-}  // namespace lanevault::api
+}  // namespace lanevault::wiring

@@ -1,5 +1,5 @@
-#ifndef LANEVAULT_API_CANARY_H_
-#define LANEVAULT_API_CANARY_H_
+#ifndef LANEVAULT_WIRING_CANARY_H_
+#define LANEVAULT_WIRING_CANARY_H_
 
 // Canary records: decoys planted among real crossings. Reading one raises a
 // critical alert and locks the reader out (see Gate::Run). They are worth
@@ -25,7 +25,7 @@
 #include "lanevault/v1/audit.pb.h"
 #include "lanevault/v1/types.pb.h"
 
-namespace lanevault::api {
+namespace lanevault::wiring {
 
 // What a decoy copies of a real record stored: never its content.
 struct RecordShape {
@@ -87,6 +87,6 @@ class CanaryPlanter {
   absl::Duration mean_gap_ ABSL_GUARDED_BY(mu_) = absl::Seconds(10);
 };
 
-}  // namespace lanevault::api
+}  // namespace lanevault::wiring
 
-#endif  // LANEVAULT_API_CANARY_H_
+#endif  // LANEVAULT_WIRING_CANARY_H_

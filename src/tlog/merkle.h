@@ -1,5 +1,5 @@
-#ifndef LANEVAULT_VAULT_MERKLE_H_
-#define LANEVAULT_VAULT_MERKLE_H_
+#ifndef LANEVAULT_TLOG_MERKLE_H_
+#define LANEVAULT_TLOG_MERKLE_H_
 
 // The access log's Merkle tree, exactly as RFC 6962 §2.1 defines it
 // (SHA-256; leaf = H(0x00 || data), node = H(0x01 || left || right)), with
@@ -19,7 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace lanevault::vault::merkle {
+namespace lanevault::tlog {
 
 using Hash = std::string;  // 32 bytes
 using SubtreeReader =
@@ -84,6 +84,6 @@ class CompactRange {
   uint64_t size_ = 0;
 };
 
-}  // namespace lanevault::vault::merkle
+}  // namespace lanevault::tlog
 
-#endif  // LANEVAULT_VAULT_MERKLE_H_
+#endif  // LANEVAULT_TLOG_MERKLE_H_

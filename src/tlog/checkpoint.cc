@@ -1,4 +1,4 @@
-#include "vault/checkpoint.h"
+#include "tlog/checkpoint.h"
 
 #include <vector>
 
@@ -6,8 +6,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "crypto/digest.h"
+#include "crypto/signing.h"
 
-namespace lanevault::vault {
+namespace lanevault::tlog {
 namespace {
 
 constexpr char kEmDash[] = "\xe2\x80\x94";  // U+2014, starts a signature line
@@ -16,7 +18,7 @@ constexpr char kEd25519Type = 0x01;
 }  // namespace
 
 std::string NoteKeyHash(absl::string_view name, absl::string_view public_key) {
-  return Sha256(
+  return crypto::Sha256(
              absl::StrCat(name, "\n", std::string(1, kEd25519Type), public_key))
       .substr(0, 4);
 }
@@ -33,7 +35,8 @@ std::string CheckpointBody(const TreeHead& head) {
                       absl::Base64Escape(head.root_hash), "\n");
 }
 
-std::string SignCheckpoint(const TreeHead& head, const SigningKey& key) {
+std::string SignCheckpoint(const TreeHead& head,
+                           const crypto::SigningKey& key) {
   const std::string body = CheckpointBody(head);
   const std::string sig = key.Sign(body);
   return absl::StrCat(body, "\n", kEmDash, " ", head.origin, " ",
@@ -75,7 +78,8 @@ absl::StatusOr<TreeHead> OpenCheckpoint(absl::string_view note,
       continue;
     }
     if (blob.substr(0, 4) != NoteKeyHash(name, public_key)) continue;
-    if (VerifyEd25519(public_key, body, blob.substr(4))) verified = true;
+    if (crypto::VerifyEd25519(public_key, body, blob.substr(4)))
+      verified = true;
   }
   if (!verified) {
     return absl::DataLossError(
@@ -93,4 +97,4 @@ absl::StatusOr<TreeHead> OpenCheckpoint(absl::string_view note,
   return head;
 }
 
-}  // namespace lanevault::vault
+}  // namespace lanevault::tlog

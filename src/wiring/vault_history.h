@@ -1,11 +1,11 @@
-#ifndef LANEVAULT_API_VAULT_HISTORY_H_
-#define LANEVAULT_API_VAULT_HISTORY_H_
+#ifndef LANEVAULT_WIRING_VAULT_HISTORY_H_
+#define LANEVAULT_WIRING_VAULT_HISTORY_H_
 
-#include "api/quota_ledger.h"
 #include "policy/policy.h"
 #include "vault/vault.h"
+#include "wiring/quota_ledger.h"
 
-namespace lanevault::api {
+namespace lanevault::wiring {
 
 // The policy's view of a principal's (and its group's) past, answered from
 // the vault's access log (so quotas and linkage survive restarts), plus the
@@ -38,6 +38,6 @@ class VaultAccessHistory final : public policy::AccessHistory {
   const QuotaLedger* ledger_;
 };
 
-}  // namespace lanevault::api
+}  // namespace lanevault::wiring
 
-#endif  // LANEVAULT_API_VAULT_HISTORY_H_
+#endif  // LANEVAULT_WIRING_VAULT_HISTORY_H_

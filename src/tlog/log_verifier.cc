@@ -1,109 +1,32 @@
-#include "api/audit_verifier.h"
+#include "tlog/log_verifier.h"
 
 #include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "api/gate.h"
-#include "vault/checkpoint.h"
-#include "vault/merkle.h"
+#include "tlog/checkpoint.h"
+#include "tlog/merkle.h"
 
-namespace lanevault::api {
+namespace lanevault::tlog {
 namespace {
 
-namespace merkle = vault::merkle;
 constexpr uint64_t kPage = 1000;
-
-absl::Status FromGrpc(const grpc::Status& s) {
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      s.error_message());
-}
-
-class RpcSource final : public AuditLogSource {
- public:
-  RpcSource(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout)
-      : stub_(v1::AuditService::NewStub(std::move(channel))),
-        timeout_(timeout) {}
-
-  absl::StatusOr<v1::Checkpoint> Checkpoint() override {
-    grpc::ClientContext ctx;
-    Deadline(ctx);
-    v1::Checkpoint cp;
-    if (auto s = stub_->GetCheckpoint(&ctx, {}, &cp); !s.ok())
-      return FromGrpc(s);
-    return cp;
-  }
-  absl::StatusOr<std::vector<std::string>> ConsistencyProof(
-      uint64_t from, uint64_t to) override {
-    grpc::ClientContext ctx;
-    Deadline(ctx);
-    v1::GetConsistencyProofRequest req;
-    req.set_from_size(from);
-    req.set_to_size(to);
-    v1::ConsistencyProof resp;
-    if (auto s = stub_->GetConsistencyProof(&ctx, req, &resp); !s.ok()) {
-      return FromGrpc(s);
-    }
-    return std::vector<std::string>(resp.hashes().begin(), resp.hashes().end());
-  }
-  absl::StatusOr<std::vector<std::string>> InclusionProof(
-      uint64_t index, uint64_t size) override {
-    grpc::ClientContext ctx;
-    Deadline(ctx);
-    v1::GetInclusionProofRequest req;
-    req.set_index(index);
-    req.set_tree_size(size);
-    v1::InclusionProof resp;
-    if (auto s = stub_->GetInclusionProof(&ctx, req, &resp); !s.ok()) {
-      return FromGrpc(s);
-    }
-    return std::vector<std::string>(resp.hashes().begin(), resp.hashes().end());
-  }
-  absl::StatusOr<std::vector<std::string>> LeafData(uint64_t start,
-                                                    uint64_t end) override {
-    // The server pages by bytes: a short page is not the end of the range.
-    std::vector<std::string> out;
-    while (start + out.size() < end) {
-      grpc::ClientContext ctx;
-      Deadline(ctx);
-      v1::GetEntriesRequest req;
-      req.set_start(start + out.size());
-      req.set_end(end);
-      v1::GetEntriesResponse resp;
-      if (auto s = stub_->GetEntries(&ctx, req, &resp); !s.ok()) {
-        if (s.error_code() == grpc::StatusCode::OUT_OF_RANGE) break;
-        return FromGrpc(s);
-      }
-      if (resp.leaf_data().empty()) break;
-      for (const std::string& leaf : resp.leaf_data()) out.push_back(leaf);
-    }
-    return out;
-  }
-  bool proofs_from_stored_tree() const override { return true; }
-
- private:
-  void Deadline(grpc::ClientContext& ctx) {
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
-  }
-  std::unique_ptr<v1::AuditService::Stub> stub_;
-  absl::Duration timeout_;
-};
 
 // A whole tree in memory, built from leaf hashes: every perfect subtree.
 class MemoryTree {
  public:
-  explicit MemoryTree(std::vector<merkle::Hash> leaf_hashes) {
+  explicit MemoryTree(std::vector<Hash> leaf_hashes) {
     levels_.push_back(std::move(leaf_hashes));
     while (levels_.back().size() > 1) {
       const auto& below = levels_.back();
-      std::vector<merkle::Hash> above;
+      std::vector<Hash> above;
       for (size_t i = 0; i + 1 < below.size(); i += 2) {
-        above.push_back(merkle::NodeHash(below[i], below[i + 1]));
+        above.push_back(NodeHash(below[i], below[i + 1]));
       }
       levels_.push_back(std::move(above));
     }
   }
-  absl::StatusOr<merkle::Hash> Read(int level, uint64_t index) const {
+  absl::StatusOr<Hash> Read(int level, uint64_t index) const {
     if (static_cast<size_t>(level) >= levels_.size() ||
         index >= levels_[level].size()) {
       return absl::OutOfRangeError("beyond the exported tree");
@@ -116,7 +39,7 @@ class MemoryTree {
   uint64_t size() const { return levels_[0].size(); }
 
  private:
-  std::vector<std::vector<merkle::Hash>> levels_;
+  std::vector<std::vector<Hash>> levels_;
 };
 
 class ExportSource final : public AuditLogSource {
@@ -128,11 +51,11 @@ class ExportSource final : public AuditLogSource {
   }
   absl::StatusOr<std::vector<std::string>> ConsistencyProof(
       uint64_t from, uint64_t to) override {
-    return merkle::ConsistencyProof(from, to, tree_.reader());
+    return tlog::ConsistencyProof(from, to, tree_.reader());
   }
   absl::StatusOr<std::vector<std::string>> InclusionProof(
       uint64_t index, uint64_t size) override {
-    return merkle::InclusionProof(index, size, tree_.reader());
+    return tlog::InclusionProof(index, size, tree_.reader());
   }
   absl::StatusOr<std::vector<std::string>> LeafData(uint64_t start,
                                                     uint64_t end) override {
@@ -151,10 +74,10 @@ class ExportSource final : public AuditLogSource {
   MemoryTree tree_;
 };
 
-std::vector<merkle::Hash> LeafHashes(const std::vector<std::string>& leaves) {
-  std::vector<merkle::Hash> out;
+std::vector<Hash> LeafHashes(const std::vector<std::string>& leaves) {
+  std::vector<Hash> out;
   out.reserve(leaves.size());
-  for (const auto& l : leaves) out.push_back(merkle::LeafHash(l));
+  for (const auto& l : leaves) out.push_back(LeafHash(l));
   return out;
 }
 
@@ -165,7 +88,7 @@ absl::Status Fail(uint64_t index, absl::string_view why) {
 // Recomputes every entry into the signed root. When the roots differ, a
 // binary search with consistency proofs finds the first entry that differs
 // from what was signed.
-absl::Status VerifyAll(AuditLogSource& source, const vault::TreeHead& head) {
+absl::Status VerifyAll(AuditLogSource& source, const TreeHead& head) {
   std::vector<std::string> leaves;
   for (uint64_t start = 0; start < head.size; start += kPage) {
     const uint64_t end = std::min(head.size, start + kPage);
@@ -189,8 +112,7 @@ absl::Status VerifyAll(AuditLogSource& source, const vault::TreeHead& head) {
     if (leaves.size() < end) return Fail(leaves.size(), "missing from the log");
   }
   MemoryTree local(LeafHashes(leaves));
-  absl::StatusOr<merkle::Hash> root =
-      merkle::RootHash(head.size, local.reader());
+  absl::StatusOr<Hash> root = RootHash(head.size, local.reader());
   if (!root.ok()) return root.status();
   if (*root == head.root_hash) return absl::OkStatus();
   if (!source.proofs_from_stored_tree()) {
@@ -203,22 +125,16 @@ absl::Status VerifyAll(AuditLogSource& source, const vault::TreeHead& head) {
   while (hi - lo > 1) {
     const uint64_t mid = lo + (hi - lo) / 2;
     auto proof = source.ConsistencyProof(mid, head.size);
-    auto prefix = merkle::RootHash(mid, local.reader());
-    const bool good = proof.ok() && prefix.ok() &&
-                      merkle::VerifyConsistency(mid, head.size, *prefix,
-                                                head.root_hash, *proof)
-                          .ok();
+    auto prefix = RootHash(mid, local.reader());
+    const bool good =
+        proof.ok() && prefix.ok() &&
+        VerifyConsistency(mid, head.size, *prefix, head.root_hash, *proof).ok();
     (good ? lo : hi) = mid;
   }
   return Fail(lo, "differs from the entry the signed checkpoint covers");
 }
 
 }  // namespace
-
-std::unique_ptr<AuditLogSource> RpcAuditLogSource(
-    std::shared_ptr<grpc::Channel> channel, absl::Duration timeout) {
-  return std::make_unique<RpcSource>(std::move(channel), timeout);
-}
 
 absl::StatusOr<std::unique_ptr<AuditLogSource>> ExportAuditLogSource(
     const v1::AuditExport& exported) {
@@ -232,16 +148,16 @@ absl::StatusOr<VerifyReport> VerifyAuditLog(AuditLogSource& source,
                                             const VerifyOptions& options) {
   absl::StatusOr<v1::Checkpoint> cp = source.Checkpoint();
   if (!cp.ok()) return cp.status();
-  absl::StatusOr<vault::TreeHead> head =
-      vault::OpenCheckpoint(cp->signed_note(), options.verifier_key);
+  absl::StatusOr<TreeHead> head =
+      OpenCheckpoint(cp->signed_note(), options.verifier_key);
   if (!head.ok()) return head.status();
   VerifyReport report;
   report.tree_size = head->size;
   report.checkpoint = cp->signed_note();
 
   if (!options.previous_checkpoint.empty()) {
-    absl::StatusOr<vault::TreeHead> old = vault::OpenCheckpoint(
-        options.previous_checkpoint, options.verifier_key);
+    absl::StatusOr<TreeHead> old =
+        OpenCheckpoint(options.previous_checkpoint, options.verifier_key);
     if (!old.ok()) {
       return absl::DataLossError(absl::StrCat(
           "the saved checkpoint does not verify: ", old.status().message()));
@@ -253,7 +169,7 @@ absl::StatusOr<VerifyReport> VerifyAuditLog(AuditLogSource& source,
     }
     auto proof = source.ConsistencyProof(old->size, head->size);
     if (!proof.ok()) return proof.status();
-    if (absl::Status s = vault::merkle::VerifyConsistency(
+    if (absl::Status s = VerifyConsistency(
             old->size, head->size, old->root_hash, head->root_hash, *proof);
         !s.ok()) {
       return absl::DataLossError(absl::StrCat(
@@ -268,9 +184,8 @@ absl::StatusOr<VerifyReport> VerifyAuditLog(AuditLogSource& source,
     if (leaf->empty()) return Fail(index, "missing from the log");
     auto proof = source.InclusionProof(index, head->size);
     if (!proof.ok()) return proof.status();
-    if (absl::Status s = vault::merkle::VerifyInclusion(
-            index, head->size, vault::merkle::LeafHash((*leaf)[0]), *proof,
-            head->root_hash);
+    if (absl::Status s = VerifyInclusion(
+            index, head->size, LeafHash((*leaf)[0]), *proof, head->root_hash);
         !s.ok()) {
       return Fail(index, s.message());
     }
@@ -283,4 +198,4 @@ absl::StatusOr<VerifyReport> VerifyAuditLog(AuditLogSource& source,
   return report;
 }
 
-}  // namespace lanevault::api
+}  // namespace lanevault::tlog

@@ -1,0 +1,40 @@
+#include "crypto/blind_index.h"
+
+#include <sodium.h>
+
+#include "crypto/sodium_bytes.h"
+
+namespace lanevault::crypto {
+using internal::U;
+
+BlindIndex BlindIndex::DeriveFrom(const MasterKey& master, uint64_t subkey_id,
+                                  const char (&context)[9]) {
+  return BlindIndex(
+      master.DeriveSubkey(crypto_generichash_KEYBYTES, subkey_id, context));
+}
+
+std::string BlindIndex::Normalize(absl::string_view plate) {
+  std::string out;
+  for (char c : plate) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) out.push_back(c);
+  }
+  return out;
+}
+
+std::string BlindIndex::Of(absl::string_view plate) const {
+  std::string normal = Normalize(plate);
+  if (normal.empty()) return "";
+  std::string out = Mac(normal);
+  Wipe(normal);
+  return out;
+}
+
+std::string BlindIndex::Mac(absl::string_view data) const {
+  std::string out(32, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
+                     U(data), data.size(), key_.data(), key_.size());
+  return out;
+}
+
+}  // namespace lanevault::crypto
