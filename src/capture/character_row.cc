@@ -42,7 +42,6 @@ struct Candidate {
   std::vector<Blob> blobs;
   cv::Mat labels;  // the binarisation's component labels (LabelType)
   cv::Mat ink;     // the binarisation
-  double spread = 1;
   double score = -1;
   bool background = false;  // MostlyInk: likely the gaps, not the characters
 };
@@ -145,7 +144,6 @@ Candidate BestRow(const std::vector<Blob>& blobs) {
                          0.5 * mean / kWorkHeight;
     if (score > best.score) {
       best.blobs = std::move(longest);
-      best.spread = spread;
       best.score = score;
     }
   }
@@ -338,7 +336,6 @@ std::optional<CharacterRow> FindCharacterRow(const cv::Mat& crop) {
     TrimOffColourEnds(bgr, best.labels, best.blobs);
   }
   CharacterRow row;
-  row.height_spread = best.spread;
   row.score = best.score;
   row.ink = best.ink;
   row.ink_scale = scale;

@@ -19,7 +19,6 @@ struct CharacterRow {
   // falls inside its box is not.
   std::vector<cv::Mat> glyphs;
   std::vector<cv::Rect> boxes;  // in the crop's (unscaled) coordinates
-  double height_spread = 0;     // 0: all characters of one height
   // How plate-like the row is (more characters, up to 8, of one height):
   // ranks the detector's candidates before the costlier reading.
   double score = 0;

@@ -2,15 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <numeric>
-#include <random>
 
 #include "absl/strings/str_cat.h"
-#include "opencv2/freetype.hpp"
-#include "opencv2/imgproc.hpp"
-#include "opencv2/objdetect.hpp"
 
 #ifndef LANEVAULT_GLYPH_MODEL_BUILT
 #define LANEVAULT_GLYPH_MODEL_BUILT ""
@@ -21,253 +17,43 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kCellW = 20, kCellH = 32;  // a glyph is normalised into this
 // Neighbours that vote on a glyph. Measured on the segmented characters of
 // the plate sets (lanevault-eval --oracle_box): 10 weighted neighbours read
 // 90% of characters right and hold the right one in the top 3 for 96%,
 // where the small neural network this replaced read 82%.
 constexpr int kNeighbours = 10;
-// Neighbours are found among the features' first 96 principal components:
-// as accurate as all 485 features on the plate sets, and 6 times faster
-// (0.35 ms a glyph).
-constexpr int kComponents = 96;
 // The support vector machine's pick counts this much against the
 // neighbours' vote. Measured on the segmented characters of the plate sets,
 // it reads 89.1% of us-dev characters right where the neighbours read 84.9%
 // (eu: 95.4 against 94.7%); the neighbours still rank what comes second.
 constexpr float kSvmWeight = 0.5f;
-// RBF SVM settings, chosen on the same characters among C 1, 10, 100 and
-// gamma 0.25..2 over the mean squared length of a projected sample.
-constexpr double kSvmC = 10, kSvmGammaScale = 0.5;
-constexpr char kModelTag[] = "lanevault_plate_glyphs_svm_knn_pca_v4";
-constexpr int kMaxMembers = 16;
-// The class of blobs that are not one character: two touching characters,
-// or a piece of one. It lets a reader weigh cutting a blob or joining two.
-constexpr int kNotACharacter = kGlyphClassCount;
-constexpr int kClassesWithJunk = kGlyphClassCount + 1;
-
-// Scales the glyph to the cell's height, keeping its shape (a '1' stays
-// thin), centred; the width it had is a feature of its own.
-cv::Mat Normalise(const cv::Mat& glyph) {
-  cv::Mat cell(kCellH, kCellW, CV_8U, cv::Scalar(0));
-  const double s = static_cast<double>(kCellH) / glyph.rows;
-  const int w =
-      std::clamp(static_cast<int>(std::lround(glyph.cols * s)), 1, kCellW);
-  cv::Mat scaled;
-  cv::resize(glyph, scaled, cv::Size(w, kCellH), 0, 0, cv::INTER_AREA);
-  scaled.copyTo(cell(cv::Rect((kCellW - w) / 2, 0, w, kCellH)));
-  return cell;
-}
-
-const cv::HOGDescriptor& Hog() {
-  static const auto* hog =
-      new cv::HOGDescriptor(cv::Size(kCellW, kCellH), cv::Size(10, 16),
-                            cv::Size(5, 8), cv::Size(5, 8), 9);
-  return *hog;
-}
-
-// The largest blob of a binary image, alone and cut to its box.
-cv::Mat LargestBlob(const cv::Mat& ink) {
-  // A part cut from a glyph a few pixels wide can be empty, and
-  // connectedComponents crashes on an empty image.
-  if (ink.empty()) return cv::Mat();
-  cv::Mat labels, stats, centroids;
-  const int n = cv::connectedComponentsWithStats(ink, labels, stats, centroids);
-  int best = 0, best_area = 0;
-  for (int i = 1; i < n; ++i) {
-    if (stats.at<int>(i, cv::CC_STAT_AREA) > best_area) {
-      best = i;
-      best_area = stats.at<int>(i, cv::CC_STAT_AREA);
-    }
-  }
-  if (best == 0) return cv::Mat();
-  const cv::Rect box(stats.at<int>(best, cv::CC_STAT_LEFT),
-                     stats.at<int>(best, cv::CC_STAT_TOP),
-                     stats.at<int>(best, cv::CC_STAT_WIDTH),
-                     stats.at<int>(best, cv::CC_STAT_HEIGHT));
-  return labels(box) == best;
-}
-
-// One character drawn large, black on white, then distorted: squeezed,
-// sheared, tilted, shrunk to a distant camera's resolution, blurred, noised,
-// and thresholded at a random level (thin or bold strokes). The glyph is
-// then cut out exactly as the segmenter cuts real ones.
-cv::Mat RenderVariant(char c, cv::freetype::FreeType2* font, int hershey,
-                      std::mt19937& rng) {
-  std::uniform_real_distribution<double> u(0, 1);
-  cv::Mat canvas(128, 128, CV_8U, cv::Scalar(255));
-  const std::string text(1, c);
-  if (font != nullptr) {
-    cv::Mat colour(128, 128, CV_8UC3, cv::Scalar::all(255));  // FreeType's need
-    int baseline = 0;
-    const cv::Size size = font->getTextSize(text, 80, -1, &baseline);
-    font->putText(colour, text,
-                  cv::Point((128 - size.width) / 2, (128 + size.height) / 2),
-                  80, cv::Scalar::all(0), -1, cv::LINE_AA, true);
-    cv::cvtColor(colour, canvas, cv::COLOR_BGR2GRAY);
-  } else {
-    int baseline = 0;
-    const int thickness = 4 + static_cast<int>(u(rng) * 6);
-    const cv::Size size =
-        cv::getTextSize(text, hershey, 2.6, thickness, &baseline);
-    cv::putText(canvas, text,
-                cv::Point((128 - size.width) / 2, (128 + size.height) / 2),
-                hershey, 2.6, cv::Scalar(0), thickness, cv::LINE_AA);
-  }
-  const double sx = 0.55 + 0.6 * u(rng), shear = (u(rng) - 0.5) * 0.3,
-               angle = (u(rng) - 0.5) * 10 * CV_PI / 180;
-  cv::Mat m = (cv::Mat_<double>(2, 2) << sx * std::cos(angle),
-               shear - std::sin(angle), sx * std::sin(angle), std::cos(angle));
-  cv::Mat affine(2, 3, CV_64F);
-  m.copyTo(affine(cv::Rect(0, 0, 2, 2)));
-  const cv::Mat centre = (cv::Mat_<double>(2, 1) << 64, 64);
-  cv::Mat shift = centre - m * centre;
-  shift.copyTo(affine(cv::Rect(2, 0, 1, 2)));
-  cv::warpAffine(canvas, canvas, affine, canvas.size(), cv::INTER_LINEAR,
-                 cv::BORDER_CONSTANT, cv::Scalar(255));
-  // A distant plate: characters 12-40 px tall.
-  const double low = (12 + 28 * u(rng)) / 80.0;
-  cv::Mat small;
-  cv::resize(canvas, small, cv::Size(), low, low, cv::INTER_AREA);
-  const double sigma = 1.2 * u(rng);
-  if (sigma > 0.3) cv::GaussianBlur(small, small, cv::Size(0, 0), sigma);
-  cv::Mat noise(small.size(), CV_16S);
-  cv::randn(noise, 0, 10 * u(rng));
-  cv::Mat s16;
-  small.convertTo(s16, CV_16S);
-  s16 += noise;
-  s16.convertTo(small, CV_8U);
-  cv::resize(small, canvas, canvas.size(), 0, 0, cv::INTER_CUBIC);
-  cv::Mat ink;
-  cv::threshold(canvas, ink, 90 + 80 * u(rng), 255, cv::THRESH_BINARY_INV);
-  return LargestBlob(ink);
-}
-
-// Blobs that are not one character, made from rendered ones the ways
-// segmentation goes wrong on real plates: two characters touching (a
-// blurred or tightly spaced plate), and the left or right part of a wide
-// character whose strokes broke apart (a W as two Vs, an H as two bars).
-std::vector<cv::Mat> NotCharacters(const std::vector<cv::Mat>& glyphs,
-                                   int count, std::mt19937& rng) {
-  std::vector<cv::Mat> out;
-  if (glyphs.empty()) return out;
-  std::uniform_int_distribution<size_t> any(0, glyphs.size() - 1);
-  std::uniform_real_distribution<double> u(0, 1);
-  for (int tries = 0; static_cast<int>(out.size()) < count && tries < 4 * count;
-       ++tries) {
-    const cv::Mat& a = glyphs[any(rng)];
-    cv::Mat blob;
-    if (out.size() % 2 == 0) {
-      const cv::Mat& other = glyphs[any(rng)];
-      const int bw = std::max(
-          1, static_cast<int>(std::lround(other.cols * a.rows /
-                                          static_cast<double>(other.rows))));
-      cv::Mat b;
-      cv::resize(other, b, cv::Size(bw, a.rows), 0, 0, cv::INTER_NEAREST);
-      const int overlap = 1 + static_cast<int>(u(rng) * a.rows / 12);
-      const int dy = static_cast<int>(u(rng) * a.rows / 10);
-      const int width = a.cols + b.cols - overlap;
-      if (width <= a.cols) continue;
-      cv::Mat canvas(a.rows + dy, width, CV_8U, cv::Scalar(0));
-      a.copyTo(canvas(cv::Rect(0, 0, a.cols, a.rows)));
-      cv::Mat right = canvas(cv::Rect(width - b.cols, dy, b.cols, b.rows));
-      cv::bitwise_or(right, b, right);
-      blob = LargestBlob(canvas);
-      // Touching, so one blob: otherwise it is two characters, not junk.
-      if (blob.empty() || blob.cols < width * 9 / 10) continue;
-    } else {
-      if (a.cols * 20 < a.rows * 9) continue;  // thin: no parts to speak of
-      const int cut = static_cast<int>(a.cols * (0.3 + 0.4 * u(rng)));
-      const cv::Mat part = u(rng) < 0.5
-                               ? a(cv::Rect(0, 0, cut, a.rows))
-                               : a(cv::Rect(cut, 0, a.cols - cut, a.rows));
-      blob = LargestBlob(part.clone());
-      if (blob.empty() || blob.rows * 10 < a.rows * 6) continue;
-    }
-    out.push_back(blob);
-  }
-  return out;
-}
 
 }  // namespace
 
-cv::Mat GlyphFeatures(const cv::Mat& glyph) {
-  const cv::Mat cell = Normalise(glyph);
-  std::vector<float> hog;
-  Hog().compute(cell, hog);
-  cv::Mat pixels;
-  cv::resize(cell, pixels, cv::Size(kCellW / 2, kCellH / 2), 0, 0,
-             cv::INTER_AREA);
-  cv::Mat features(
-      1, static_cast<int>(hog.size()) + pixels.cols * pixels.rows + 1, CV_32F);
-  float* f = features.ptr<float>();
-  for (float v : hog) *f++ = v;
-  for (int y = 0; y < pixels.rows; ++y) {
-    for (int x = 0; x < pixels.cols; ++x)
-      *f++ = pixels.at<uchar>(y, x) / 255.0f;
-  }
-  *f = static_cast<float>(glyph.cols) / glyph.rows;
-  return features;
-}
-
 absl::StatusOr<std::unique_ptr<GlyphClassifier>> GlyphClassifier::Load(
     const std::string& path) {
-  if (path.empty() || !fs::exists(path)) {
-    return absl::NotFoundError(absl::StrCat(
-        "no plate character model at '", path,
-        "' (the build makes it: ninja -C build plate_glyph_model)"));
-  }
-  const auto foreign = [&path](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, " is not a plate character model: ", why));
-  };
-  const int features =
-      GlyphFeatures(cv::Mat::zeros(kCellH, kCellW, CV_8U)).cols;
+  absl::StatusOr<std::unique_ptr<GlyphModelReader>> file =
+      GlyphModelReader::Open(path);
+  if (!file.ok()) return file.status();
+  const GlyphModelReader& model = **file;
   std::vector<Member> members;
-  try {
-    cv::FileStorage file(path, cv::FileStorage::READ);
-    if (!file.isOpened()) return foreign("unreadable");
-    std::string tag;
-    file["tag"] >> tag;
-    if (tag != kModelTag) return foreign("wrong or no tag (rebuild it)");
-    int count = 0;
-    file["members"] >> count;
-    if (count < 1 || count > kMaxMembers) return foreign("bad member count");
-    for (int m = 0; m < count; ++m) {
-      const cv::FileNode node = file[absl::StrCat("member", m)];
-      if (node.empty()) return foreign("a member is missing");
-      Member member;
-      cv::Mat mean, components;
-      node["mean"] >> mean;
-      node["components"] >> components;
-      node["samples"] >> member.samples;
-      node["labels"] >> member.labels;
-      member.svm = cv::ml::SVM::create();
-      member.svm->read(node["svm"]);
-      const cv::Mat& samples = member.samples;
-      const cv::Mat& labels = member.labels;
-      if (mean.type() != CV_32F || mean.rows != 1 || mean.cols != features ||
-          components.type() != CV_32F || components.cols != features ||
-          samples.type() != CV_32F || samples.empty() ||
-          samples.cols != components.rows || labels.type() != CV_32S ||
-          static_cast<int>(labels.total()) != samples.rows ||
-          !member.svm->isTrained() ||
-          member.svm->getVarCount() != samples.cols) {
-        return foreign("its parts do not fit together");
-      }
-      for (int i = 0; i < samples.rows; ++i) {
-        const int label = labels.at<int>(i);
-        if (label < 0 || label >= kClassesWithJunk) return foreign("bad label");
-      }
+  for (int m = 0; m < model.members(); ++m) {
+    absl::StatusOr<GlyphModelMember> stored = model.Member(m);
+    if (!stored.ok()) return stored.status();
+    Member member;
+    member.samples = stored->samples;
+    member.labels = stored->labels;
+    member.svm = stored->svm;
+    try {
       if (!UnpackSvm(member)) {
-        return foreign("its SVM does not fit its samples");
+        return model.NotAModel("its SVM does not fit its samples");
       }
-      member.pca.mean = mean;
-      member.pca.eigenvectors = components;
-      members.push_back(std::move(member));
+    } catch (const cv::Exception& e) {
+      return model.NotAModel(e.what());
     }
-  } catch (const cv::Exception& e) {
-    return foreign(e.what());
+    member.pca.mean = stored->mean;
+    member.pca.eigenvectors = stored->components;
+    members.push_back(std::move(member));
   }
   return std::unique_ptr<GlyphClassifier>(
       new GlyphClassifier(std::move(members)));
@@ -374,7 +160,7 @@ std::vector<float> GlyphClassifier::Member::Votes(
       nearest.begin(), nearest.begin() + k, nearest.end(),
       [d](int a, int b) { return d[a] < d[b] || (d[a] == d[b] && a < b); });
   // Each neighbour votes for its class, the nearer the louder.
-  std::vector<float> votes(kClassesWithJunk, 0.0f);
+  std::vector<float> votes(kGlyphClassesWithJunk, 0.0f);
   float sum = 0;
   for (int n = 0; n < k; ++n) {
     const int c = labels.at<int>(nearest[n]);  // in range: Load checked
@@ -384,7 +170,7 @@ std::vector<float> GlyphClassifier::Member::Votes(
   }
   for (float& v : votes) v = sum > 0 ? (1 - kSvmWeight) * v / sum : 0;
   const int pick = SvmPick(distances);
-  if (pick >= 0 && pick < kClassesWithJunk) votes[pick] += kSvmWeight;
+  if (pick >= 0 && pick < kGlyphClassesWithJunk) votes[pick] += kSvmWeight;
   return votes;
 }
 
@@ -401,10 +187,10 @@ std::vector<std::pair<int, int>> GlyphClassifier::SvmPicksBothWays(
 }
 
 std::vector<float> GlyphClassifier::Votes(const cv::Mat& features) const {
-  std::vector<float> votes(kClassesWithJunk, 0.0f);
+  std::vector<float> votes(kGlyphClassesWithJunk, 0.0f);
   for (const Member& member : members_) {
     const std::vector<float> v = member.Votes(features);
-    for (int c = 0; c < kClassesWithJunk; ++c) {
+    for (int c = 0; c < kGlyphClassesWithJunk; ++c) {
       votes[c] += v[c] / members_.size();
     }
   }
@@ -438,187 +224,6 @@ std::vector<std::pair<char, float>> GlyphClassifier::Classify(
     top.push_back({kGlyphClasses[scored[i].second], scored[i].first});
   }
   return top;
-}
-
-namespace {
-
-// The training glyphs of one rendering: each glyph's features and class.
-struct Rendering {
-  cv::Mat samples, labels;
-};
-
-Rendering Render(const std::vector<cv::Ptr<cv::freetype::FreeType2>>& fonts,
-                 int variants, unsigned seed) {
-  std::mt19937 rng(seed);
-  const int hershey[] = {cv::FONT_HERSHEY_SIMPLEX, cv::FONT_HERSHEY_DUPLEX};
-  const int sources = static_cast<int>(fonts.size()) + 2;
-  Rendering out;
-  std::vector<cv::Mat> rendered;
-  for (int c = 0; c < kGlyphClassCount; ++c) {
-    for (int s = 0; s < sources; ++s) {
-      for (int v = 0; v < variants; ++v) {
-        const cv::Mat glyph = RenderVariant(
-            kGlyphClasses[c],
-            s < static_cast<int>(fonts.size()) ? fonts[s].get() : nullptr,
-            s < static_cast<int>(fonts.size()) ? 0 : hershey[s - fonts.size()],
-            rng);
-        if (glyph.empty() || glyph.rows < 4) continue;
-        out.samples.push_back(GlyphFeatures(glyph));
-        out.labels.push_back(c);
-        rendered.push_back(glyph);
-      }
-    }
-  }
-  for (const cv::Mat& junk :
-       NotCharacters(rendered, 2 * sources * variants, rng)) {
-    out.samples.push_back(GlyphFeatures(junk));
-    out.labels.push_back(kNotACharacter);
-  }
-  return out;
-}
-
-// Projects the samples, fits the SVM to them and writes the member.
-bool FitAndWrite(const cv::Mat& rows, const cv::Mat& of, int member,
-                 cv::FileStorage& file) {
-  const cv::PCA pca(rows, cv::Mat(), cv::PCA::DATA_AS_ROW, kComponents);
-  const cv::Mat projected = pca.project(rows);
-  // RBF's gamma relative to the samples' spread, so that it does not
-  // depend on the features' scale.
-  const double spread = cv::sum(projected.mul(projected))[0] / rows.rows;
-  cv::Ptr<cv::ml::SVM> svm = cv::ml::SVM::create();
-  svm->setType(cv::ml::SVM::C_SVC);
-  svm->setKernel(cv::ml::SVM::RBF);
-  svm->setC(kSvmC);
-  svm->setGamma(kSvmGammaScale / spread);
-  if (!svm->train(projected, cv::ml::ROW_SAMPLE, of)) return false;
-  file << absl::StrCat("member", member) << "{";
-  file << "mean" << pca.mean << "components" << pca.eigenvectors << "samples"
-       << projected << "labels" << of;
-  file << "svm"
-       << "{";
-  svm->write(file);
-  file << "}"
-       << "}";
-  return true;
-}
-
-// Every tenth glyph of a rendering, held out of the first fit to measure
-// accuracy on glyphs no member has seen.
-bool HeldOut(int i) { return i % 10 == 0; }
-
-// Fits one member to each rendering, without its held-out glyphs if
-// `hold_out`, and writes the model.
-bool FitAndWriteAll(const std::vector<Rendering>& renderings, bool hold_out,
-                    const std::string& path) {
-  cv::FileStorage file(path, cv::FileStorage::WRITE | cv::FileStorage::BASE64);
-  if (!file.isOpened()) return false;
-  file << "tag" << kModelTag << "members"
-       << static_cast<int>(renderings.size());
-  for (size_t m = 0; m < renderings.size(); ++m) {
-    cv::Mat rows, of;
-    for (int i = 0; i < renderings[m].samples.rows; ++i) {
-      if (hold_out && HeldOut(i)) continue;
-      rows.push_back(renderings[m].samples.row(i));
-      of.push_back(renderings[m].labels.row(i));
-    }
-    std::fprintf(stderr, "plate character model: fitting member %zu of %zu\n",
-                 m + 1, renderings.size());
-    if (!FitAndWrite(rows, of, static_cast<int>(m), file)) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
-absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
-                                            const std::string& path) {
-  std::vector<cv::Ptr<cv::freetype::FreeType2>> fonts;
-  for (const std::string& file : options.font_files) {
-    if (!fs::exists(file)) continue;
-    cv::Ptr<cv::freetype::FreeType2> f = cv::freetype::createFreeType2();
-    f->loadFontData(file, 0);
-    fonts.push_back(f);
-  }
-  if (fonts.empty()) {
-    return absl::NotFoundError(
-        "no font to train on (install fonts-dejavu-core)");
-  }
-  if (options.members < 1 || options.members > kMaxMembers) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("members must be 1..", kMaxMembers));
-  }
-  std::vector<Rendering> renderings;
-  for (int m = 0; m < options.members; ++m) {
-    renderings.push_back(
-        Render(fonts, options.variants_per_font, options.seed + m));
-    std::fprintf(stderr,
-                 "plate character model: %d glyphs rendered from %zu fonts\n",
-                 renderings.back().samples.rows, fonts.size() + 2);
-  }
-  // Accuracy on glyphs it has not seen (HeldOut) from a first model, which
-  // is then replaced by one of all of them.
-  if (!FitAndWriteAll(renderings, /*hold_out=*/true, path)) {
-    return absl::InternalError(absl::StrCat("cannot fit or write ", path));
-  }
-  absl::StatusOr<std::unique_ptr<GlyphClassifier>> held_out =
-      GlyphClassifier::Load(path);
-  if (!held_out.ok()) return held_out.status();
-  int right = 0, characters = 0;
-  for (const Rendering& r : renderings) {
-    for (int i = 0; i < r.samples.rows; ++i) {
-      if (!HeldOut(i)) continue;
-      const int label = r.labels.at<int>(i);
-      if (label == kNotACharacter) continue;
-      ++characters;
-      std::vector<float> votes = (*held_out)->Votes(r.samples.row(i));
-      votes.pop_back();  // kNotACharacter, left out as Classify does
-      right +=
-          std::max_element(votes.begin(), votes.end()) - votes.begin() == label;
-    }
-  }
-  if (!FitAndWriteAll(renderings, /*hold_out=*/false, path)) {
-    return absl::InternalError(absl::StrCat("cannot fit or write ", path));
-  }
-  // Read back, so that a short write (a full disk) fails the build here.
-  if (absl::Status s = GlyphClassifier::Load(path).status(); !s.ok()) {
-    return s;
-  }
-  return characters > 0 ? static_cast<double>(right) / characters : 0.0;
-}
-
-std::vector<std::string> DefaultGlyphFonts() {
-  const std::string dejavu = "/usr/share/fonts/truetype/dejavu/";
-  const std::string liberation = "/usr/share/fonts/truetype/liberation/";
-  const std::string roboto = "/usr/share/fonts/truetype/roboto/unhinted/";
-  const std::string urw = "/usr/share/fonts/opentype/urw-base35/";
-  const std::string bebas = "/usr/share/fonts/opentype/bebas-neue/";
-  const std::string paratype = "/usr/share/fonts/truetype/paratype/";
-  return {
-      dejavu + "DejaVuSans-Bold.ttf",
-      dejavu + "DejaVuSans.ttf",
-      dejavu + "DejaVuSansMono-Bold.ttf",
-      dejavu + "DejaVuSansCondensed-Bold.ttf",
-      dejavu + "DejaVuSansCondensed.ttf",
-      liberation + "LiberationSansNarrow-Bold.ttf",
-      liberation + "LiberationSansNarrow-Regular.ttf",
-      liberation + "LiberationSans-Bold.ttf",
-      liberation + "LiberationMono-Bold.ttf",
-      roboto + "RobotoCondensed-Bold.ttf",
-      roboto + "RobotoCondensed-Medium.ttf",
-      roboto + "RobotoCondensed-Regular.ttf",
-      urw + "NimbusSansNarrow-Bold.otf",
-      urw + "NimbusSansNarrow-Regular.otf",
-      urw + "NimbusSans-Bold.otf",
-      // Condensed capitals like US plates' and the DIN of many EU ones:
-      // on the segmented characters of the plate sets they lift the
-      // nearest-neighbour reading from 81.2 to 84.9% (us-dev) and 94.5
-      // to 94.7% (eu), and the right one in the top 3 to 97%.
-      bebas + "BebasNeue-Bold.otf",
-      bebas + "BebasNeue-Regular.otf",
-      "/usr/share/fonts/truetype/opendin/OSP-DIN.ttf",
-      paratype + "PTN57F.ttf",  // PT Sans Narrow
-      paratype + "PTN77F.ttf",
-  };
 }
 
 std::string DefaultGlyphModel() {

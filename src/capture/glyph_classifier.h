@@ -8,7 +8,8 @@
 // Both learn from characters the project renders itself at build time from the
 // fonts Debian ships, distorted the way a lane camera distorts them; a few such
 // models, each on its own rendering, vote together. No one else's trained data
-// is shipped.
+// is shipped. Training lives apart (glyph_training.h) so that the daemon
+// does not link the font rendering.
 
 #include <memory>
 #include <string>
@@ -16,22 +17,12 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "capture/glyph_model.h"
 #include "opencv2/core.hpp"
 #include "opencv2/ml.hpp"
 
 namespace lanevault::capture {
-
-// The characters a plate may carry, in class order.
-constexpr char kGlyphClasses[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-constexpr int kGlyphClassCount = 36;
-
-// A glyph is white strokes on black, cut to its own box (as FindCharacterRow
-// gives them).
-cv::Mat GlyphFeatures(const cv::Mat& glyph);
-
-struct GlyphTrainingOptions;
 
 class GlyphClassifier {
  public:
@@ -48,10 +39,11 @@ class GlyphClassifier {
   // the distances it shares with the neighbour search, and as OpenCV's
   // SVM::predict makes it.
   std::vector<std::pair<int, int>> SvmPicksBothWays(const cv::Mat& glyph) const;
+  // The members' votes for each class of kGlyphClassesWithJunk, averaged,
+  // for a glyph's GlyphFeatures (training checks held-out glyphs with it).
+  std::vector<float> Votes(const cv::Mat& features) const;
 
  private:
-  friend absl::StatusOr<double> TrainGlyphClassifier(
-      const GlyphTrainingOptions& options, const std::string& path);
   // One model of the ensemble, fitted to its own rendering of the glyphs.
   struct Member {
     cv::PCA pca;  // features to the components both classifiers work in
@@ -78,7 +70,7 @@ class GlyphClassifier {
     // The squared distance of `projected` to every sample, by OpenCV's
     // vectorised cv::batchDistance.
     cv::Mat Distances(const cv::Mat& projected) const;
-    // Each class's share of the vote (kClassesWithJunk of them).
+    // Each class's share of the vote (kGlyphClassesWithJunk of them).
     std::vector<float> Votes(const cv::Mat& features) const;
     // What svm->predict(projected) gives, from the squared distances of
     // `projected` to every sample.
@@ -88,8 +80,6 @@ class GlyphClassifier {
   // vectors are not among its samples.
   static bool UnpackSvm(Member& member);
   explicit GlyphClassifier(std::vector<Member> members);
-  // The members' votes for each class of kClassesWithJunk, averaged.
-  std::vector<float> Votes(const cv::Mat& features) const;
   // Votes(GlyphFeatures(glyph)), from recent_ when the glyph was seen.
   std::vector<float> GlyphVotes(const cv::Mat& glyph) const;
   std::vector<Member> members_;
@@ -100,30 +90,6 @@ class GlyphClassifier {
   static constexpr size_t kRecentGlyphs = 1024;
   mutable absl::flat_hash_map<std::string, std::vector<float>> recent_;
 };
-
-struct GlyphTrainingOptions {
-  std::vector<std::string> font_files;  // TrueType fonts to render
-  int variants_per_font = 24;           // distorted copies of each character
-  unsigned seed = 7;
-  // Models, each fitted to its own rendering (seeds seed, seed + 1, ...),
-  // whose votes average. One model's read rates move with its seed (us-dev
-  // 34.7-43.9% exact over seeds 7, 11 and 13); three hold steady and read
-  // more: lanevault-eval --oracle_box us-dev 39.8 -> 44.9%, eu 73.2 ->
-  // 75.0%, full pipeline 39.1 -> 41.5% and 68.2 -> 68.5% (means over three
-  // seeds), at about 1.5 times the reading time. Five read no more.
-  int members = 3;
-};
-
-// Renders the reference glyphs and writes them to `path`. Prints progress
-// to stderr; returns the accuracy on a tenth of them held out.
-absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
-                                            const std::string& path);
-
-// The fonts the build renders, from Debian's fonts-dejavu-core,
-// fonts-dejavu-extra, fonts-liberation, fonts-roboto-unhinted,
-// fonts-urw-base35, fonts-bebas-neue, fonts-opendin and fonts-paratype;
-// those missing are skipped.
-std::vector<std::string> DefaultGlyphFonts();
 
 // Where the build put the trained model, then where an install puts it.
 std::string DefaultGlyphModel();

@@ -4,6 +4,7 @@
 // From per-character alternatives to whole plate readings, shared by the
 // readers: a small beam search, and the region's text patterns.
 
+#include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,9 @@ int LetterDigitGroups(const std::string& text);
 std::vector<PlateReading> TopReadings(
     const std::vector<CharacterChoices>& positions, size_t n,
     const PlateTextRules& rules);
+
+// The readings each plate reader ranks for a row (TopReadings' `n`).
+constexpr size_t kReadingsPerRow = 10;
 
 // One plate's readings from two looks at it: each text once, at the higher
 // of its confidences, best first, at most `n`.

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "capture/glyph_classifier.h"
+#include "capture/glyph_training.h"
 #include "common/program.h"
 
 ABSL_FLAG(std::string, out, "", "Where to write the model (.yml.gz).");

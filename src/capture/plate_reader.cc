@@ -1,0 +1,15 @@
+#include <optional>
+#include <vector>
+
+#include "capture/character_row.h"
+#include "capture/detectors.h"
+
+namespace lanevault::capture {
+
+std::vector<PlateReading> PlateReader::Read(const cv::Mat& plate_bgr) {
+  std::optional<CharacterRow> row = FindCharacterRow(plate_bgr);
+  if (!row) return {};
+  return ReadRow(*row);
+}
+
+}  // namespace lanevault::capture
