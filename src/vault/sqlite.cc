@@ -99,22 +99,27 @@ absl::StatusOr<bool> Statement::Step() {
   return s;
 }
 
-absl::Status Statement::Run() {
+absl::Status Statement::ForEachRow(absl::FunctionRef<absl::Status()> row) {
   while (true) {
-    absl::StatusOr<bool> row = Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return absl::OkStatus();
+    absl::StatusOr<bool> more = Step();
+    if (!more.ok()) return more.status();
+    if (!*more) return absl::OkStatus();
+    if (absl::Status s = row(); !s.ok()) return s;
   }
+}
+
+absl::Status Statement::Run() {
+  return ForEachRow([] { return absl::OkStatus(); });
 }
 
 absl::StatusOr<std::vector<std::string>> Statement::AllText(int column) {
   std::vector<std::string> out;
-  while (true) {
-    absl::StatusOr<bool> row = Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
+  absl::Status s = ForEachRow([&] {
     out.push_back(Text(column));
-  }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
 }
 
 int64_t Statement::Int(int column) const {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -58,6 +59,10 @@ class Statement {
 
   // Steps once: true while a row is available, false when done.
   absl::StatusOr<bool> Step();
+  // Steps to completion, calling `row` on each row (read it through Int,
+  // Text, ...). Stops at the first error, the step's or `row`'s; a step's
+  // error has already tripped the damage latch when it is damage.
+  absl::Status ForEachRow(absl::FunctionRef<absl::Status()> row);
   // Steps to completion, for statements that return no rows.
   absl::Status Run();
   // Steps to completion, collecting one text column of every row.

@@ -175,12 +175,11 @@ absl::Status SqliteStore::CheckIntegrity(bool full) {
                                                  : "PRAGMA quick_check(20)");
   if (!q.ok()) return q.status();
   std::vector<std::string> problems;
-  while (true) {
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  absl::Status rows = q->ForEachRow([&] {
     if (q->Text(0) != "ok") problems.push_back(q->Text(0));
-  }
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return rows;
   if (problems.empty()) return absl::OkStatus();
   return absl::DataLossError(absl::StrCat(
       full ? "integrity_check" : "quick_check", " found ", problems.size(),
@@ -229,17 +228,14 @@ absl::StatusOr<StoredRecord> SqliteStore::GetRecord(
       "ciphertext FROM items WHERE record_id=? ORDER BY item_id");
   if (!items.ok()) return items.status();
   items->Bind(1, record_id);
-  while (true) {
-    absl::StatusOr<bool> more = items->Step();
-    if (!more.ok()) return WithRecord(more.status(), record_id);
-    if (!*more) break;
+  // Every error, the step's or a bad row's, names the record.
+  absl::Status rows = items->ForEachRow([&] {
     StoredItem it;
     it.item_id = items->Text(0);
     const int64_t category = items->Int(1);
     if (!v1::DataCategory_IsValid(static_cast<int>(category))) {
-      return absl::DataLossError(absl::StrCat("record ", record_id, ": item ",
-                                              it.item_id, " has category ",
-                                              category));
+      return absl::DataLossError(
+          absl::StrCat("item ", it.item_id, " has category ", category));
     }
     it.category = static_cast<v1::DataCategory>(category);
     it.deadline = absl::FromUnixMicros(items->Int(2));
@@ -248,7 +244,9 @@ absl::StatusOr<StoredRecord> SqliteStore::GetRecord(
     it.sealed.ciphertext = items->Blob(5);
     s.add_categories(it.category);
     out.items.push_back(std::move(it));
-  }
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return WithRecord(rows, record_id);
   if (expected_items >= 0 &&
       out.items.size() != static_cast<size_t>(expected_items)) {
     return absl::DataLossError(absl::StrCat("record ", record_id, ": ",
@@ -274,10 +272,7 @@ absl::StatusOr<std::vector<v1::RecordSummary>> SqliteStore::FindRecords(
       .Bind(4, query.after_record_id)
       .Bind(5, static_cast<int64_t>(query.limit));
   std::vector<v1::RecordSummary> out;
-  while (true) {
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  absl::Status rows = q->ForEachRow([&] {
     v1::RecordSummary& s = out.emplace_back();
     s.set_record_id(q->Text(0));
     s.set_lane_id(q->Text(1));
@@ -286,7 +281,9 @@ absl::StatusOr<std::vector<v1::RecordSummary>> SqliteStore::FindRecords(
     *s.mutable_last_seen() = ToProto(absl::FromUnixMicros(q->Int(4)));
     s.set_contract_id(q->Text(5));
     s.set_contract_version(static_cast<uint64_t>(q->Int(6)));
-  }
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return rows;
   return out;
 }
 
@@ -335,12 +332,11 @@ absl::StatusOr<std::vector<std::string>> SqliteStore::AuditLeafData(
   if (!q.ok()) return q.status();
   q->Bind(1, static_cast<int64_t>(start)).Bind(2, static_cast<int64_t>(end));
   std::vector<std::string> out;
-  while (true) {
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  absl::Status rows = q->ForEachRow([&] {
     out.push_back(q->Blob(1));
-  }
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return rows;
   return out;
 }
 
@@ -374,14 +370,13 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::QueryAudit(
       .Bind(7, ToUnixMicrosSaturated(query.until))
       .Bind(8, static_cast<int64_t>(query.limit));
   std::vector<v1::AuditEntry> out;
-  while (true) {
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  absl::Status rows = q->ForEachRow([&] {
     if (!out.emplace_back().ParseFromString(q->Blob(0))) {
       return absl::DataLossError("an audit entry does not parse");
     }
-  }
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return rows;
   return out;
 }
 
@@ -479,10 +474,7 @@ absl::StatusOr<std::vector<v1::DataCategory>> SqliteStore::CategoriesRead(
       .Bind(2, who)
       .Bind(3, static_cast<int64_t>(v1::VERDICT_ALLOW));
   std::vector<v1::DataCategory> out;
-  while (true) {
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  absl::Status rows = q->ForEachRow([&] {
     v1::AuditEntry e;
     if (!e.ParseFromString(q->Blob(0))) {
       return absl::DataLossError("an audit entry does not parse");
@@ -492,7 +484,9 @@ absl::StatusOr<std::vector<v1::DataCategory>> SqliteStore::CategoriesRead(
         out.push_back(static_cast<v1::DataCategory>(c));
       }
     }
-  }
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return rows;
   return out;
 }
 
@@ -517,13 +511,12 @@ SqliteStore::ContractVersions() {
       "ORDER BY activated_us DESC");
   if (!q.ok()) return q.status();
   std::vector<ContractVersionRow> out;
-  while (true) {
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  absl::Status rows = q->ForEachRow([&] {
     out.push_back({q->Text(0), static_cast<uint64_t>(q->Int(1)), q->Blob(2),
                    absl::FromUnixMicros(q->Int(3))});
-  }
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return rows;
   return out;
 }
 

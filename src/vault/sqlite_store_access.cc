@@ -43,12 +43,11 @@ absl::StatusOr<std::vector<LockoutRow>> SqliteStore::Lockouts() {
       "SELECT principal, reason, since_us FROM lockouts ORDER BY since_us");
   if (!q.ok()) return q.status();
   std::vector<LockoutRow> out;
-  while (true) {
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  absl::Status rows = q->ForEachRow([&] {
     out.push_back(LockoutFromRow(*q));
-  }
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return rows;
   return out;
 }
 
@@ -149,12 +148,11 @@ absl::StatusOr<std::vector<ProposalRow>> SqliteStore::Proposals() {
                  " FROM contract_proposals ORDER BY proposed_us DESC");
   if (!q.ok()) return q.status();
   std::vector<ProposalRow> out;
-  while (true) {
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  absl::Status rows = q->ForEachRow([&] {
     out.push_back(ProposalFromRow(*q));
-  }
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return rows;
   return out;
 }
 

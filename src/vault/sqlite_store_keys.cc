@@ -35,13 +35,12 @@ absl::StatusOr<std::vector<KekRow>> SqliteStore::Keks() {
       "SELECT version, wrapped, created_us FROM keks ORDER BY version");
   if (!q.ok()) return q.status();
   std::vector<KekRow> out;
-  while (true) {
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  absl::Status rows = q->ForEachRow([&] {
     out.push_back({{static_cast<uint32_t>(q->Int(0)), q->Blob(1)},
                    absl::FromUnixMicros(q->Int(2))});
-  }
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return rows;
   return out;
 }
 
@@ -91,13 +90,12 @@ SqliteStore::ItemsPerKeyVersion() {
       "ORDER BY key_version");
   if (!q.ok()) return q.status();
   std::vector<std::pair<uint32_t, uint64_t>> out;
-  while (true) {
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  absl::Status rows = q->ForEachRow([&] {
     out.emplace_back(static_cast<uint32_t>(q->Int(0)),
                      static_cast<uint64_t>(q->Int(1)));
-  }
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return rows;
   return out;
 }
 
@@ -112,10 +110,7 @@ absl::StatusOr<std::vector<RewrapCandidate>> SqliteStore::ItemsToRewrap(
   q->Bind(1, static_cast<int64_t>(below_version))
       .Bind(2, static_cast<int64_t>(limit));
   std::vector<RewrapCandidate> out;
-  while (true) {
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  absl::Status rows = q->ForEachRow([&] {
     RewrapCandidate& c = out.emplace_back();
     c.record_id = q->Text(0);
     c.contract_id = q->Text(1);
@@ -125,7 +120,9 @@ absl::StatusOr<std::vector<RewrapCandidate>> SqliteStore::ItemsToRewrap(
     c.item.deadline = absl::FromUnixMicros(q->Int(5));
     c.item.sealed.key_version = static_cast<uint32_t>(q->Int(6));
     c.item.sealed.wrapped_key = q->Blob(7);
-  }
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return rows;
   return out;
 }
 

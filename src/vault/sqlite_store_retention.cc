@@ -56,12 +56,11 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
         " ORDER BY i.deadline_us LIMIT ?");
     if (!q.ok()) return q.status();
     q->Bind(1, ToUnixMicrosSaturated(now)).Bind(2, static_cast<int64_t>(limit));
-    while (true) {
-      absl::StatusOr<bool> row = q->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
+    absl::Status rows = q->ForEachRow([&] {
       due.push_back({q->Text(0), q->Text(1), q->Int(2), q->Int(3)});
-    }
+      return absl::OkStatus();
+    });
+    if (!rows.ok()) return rows;
   }
   PurgeResult result;
   tlog::CompactRange edge = edge_;
@@ -130,17 +129,16 @@ absl::StatusOr<std::vector<CategoryRetentionRow>> SqliteStore::RetentionCounts(
   if (!q.ok()) return q.status();
   q->Bind(1, ToUnixMicrosSaturated(now));
   std::vector<CategoryRetentionRow> out;
-  while (true) {
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  absl::Status rows = q->ForEachRow([&] {
     CategoryRetentionRow& r = out.emplace_back();
     r.category = static_cast<v1::DataCategory>(q->Int(0));
     r.items = static_cast<uint64_t>(q->Int(1));
     r.on_hold = static_cast<uint64_t>(q->Int(2));
     r.overdue = static_cast<uint64_t>(q->Int(3));
     if (!q->IsNull(4)) r.next_deadline = absl::FromUnixMicros(q->Int(4));
-  }
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return rows;
   return out;
 }
 
@@ -261,12 +259,11 @@ absl::StatusOr<std::vector<HoldRow>> SqliteStore::Holds(bool include_lifted) {
   if (!q.ok()) return q.status();
   q->Bind(1, static_cast<int64_t>(include_lifted));
   std::vector<HoldRow> out;
-  while (true) {
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  absl::Status rows = q->ForEachRow([&] {
     out.push_back(HoldFromRow(*q));
-  }
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return rows;
   for (HoldRow& h : out) {
     absl::StatusOr<std::vector<std::string>> records =
         HoldRecordsLocked(h.hold_id);
@@ -327,12 +324,11 @@ absl::StatusOr<std::vector<AlertRow>> SqliteStore::Alerts(
   if (!q.ok()) return q.status();
   q->Bind(1, static_cast<int64_t>(include_acknowledged));
   std::vector<AlertRow> out;
-  while (true) {
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  absl::Status rows = q->ForEachRow([&] {
     out.push_back(AlertFromRow(*q));
-  }
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return rows;
   return out;
 }
 
