@@ -97,7 +97,6 @@ namespace {
 
 constexpr absl::string_view kSaltKey = "passphrase_salt";
 constexpr absl::string_view kParamsKey = "passphrase_params";
-constexpr size_t kMaxGroupCommit = 128;
 
 absl::StatusOr<crypto::MasterKey> LoadMasterKey(const VaultOptions& opts,
                                                 Store& store) {
@@ -440,63 +439,26 @@ absl::Status Vault::ExplainIntakeFailure(const absl::Status& failure,
           : " (an idempotency key reused with different content)"));
 }
 
-// Group commit, as in LevelDB's DBImpl::Write: writers queue up; the one at
-// the front commits everyone queued behind it in one transaction (one
-// fsync) and wakes them with their own result. Nobody returns before the
-// commit that holds their record.
 absl::Status Vault::Commit(IntakeRow row) {
-  Writer w;
-  w.row = std::move(row);
-  absl::MutexLock lock(&write_mu_);
-  writers_.push_back(&w);
-  while (!w.done && &w != writers_.front()) w.cv.Wait(&write_mu_);
-  if (w.done) return w.status;
-  const size_t n = std::min(writers_.size(), kMaxGroupCommit);
-  std::vector<Writer*> group(writers_.begin(), writers_.begin() + n);
-  std::vector<IntakeRow> rows;
-  rows.reserve(n);
-  for (Writer* g : group) rows.push_back(std::move(g->row));
-  write_mu_.Unlock();
-  std::vector<absl::Status> results = store_->PutRecords(rows);
-  write_mu_.Lock();
-  for (size_t i = 0; i < n; ++i) {
-    Writer* g = writers_.front();
-    writers_.pop_front();
-    g->status = results[i];
-    g->done = true;
-    if (g != &w) g->cv.Signal();
-  }
-  if (!writers_.empty()) writers_.front()->cv.Signal();
-  return w.status;
+  return intake_commits_.Submit(
+      std::move(row),
+      [&](std::vector<IntakeRow> rows) { return store_->PutRecords(rows); });
 }
 
 absl::StatusOr<uint64_t> Vault::AppendGrouped(v1::AuditEntry entry) {
-  LogWriter w;
-  w.entry = std::move(entry);
-  absl::MutexLock lock(&log_mu_);
-  log_writers_.push_back(&w);
-  while (!w.done && &w != log_writers_.front()) w.cv.Wait(&log_mu_);
-  if (w.done) return w.sequence;
-  // The front writer commits everyone queued behind it.
-  const size_t n = std::min(log_writers_.size(), kMaxGroupCommit);
-  std::vector<v1::AuditEntry> entries;
-  entries.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    entries.push_back(std::move(log_writers_[i]->entry));
-  }
-  log_mu_.Unlock();
-  absl::StatusOr<uint64_t> first = store_->AppendAuditBatch(std::move(entries));
-  log_mu_.Lock();
-  for (size_t i = 0; i < n; ++i) {
-    LogWriter* g = log_writers_.front();
-    log_writers_.pop_front();
-    g->sequence =
-        first.ok() ? absl::StatusOr<uint64_t>(*first + i) : first.status();
-    g->done = true;
-    if (g != &w) g->cv.Signal();
-  }
-  if (!log_writers_.empty()) log_writers_.front()->cv.Signal();
-  return w.sequence;
+  return log_commits_.Submit(
+      std::move(entry), [&](std::vector<v1::AuditEntry> entries) {
+        const size_t n = entries.size();
+        absl::StatusOr<uint64_t> first =
+            store_->AppendAuditBatch(std::move(entries));
+        std::vector<absl::StatusOr<uint64_t>> sequences;
+        sequences.reserve(n);
+        for (size_t i = 0; i < n; ++i) {
+          sequences.push_back(first.ok() ? absl::StatusOr<uint64_t>(*first + i)
+                                         : first.status());
+        }
+        return sequences;
+      });
 }
 
 absl::StatusOr<StoredRecord> Vault::Fetch(absl::string_view record_id,

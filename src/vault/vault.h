@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +27,7 @@
 #include "crypto/signing.h"
 #include "lanevault/v1/audit.pb.h"
 #include "lanevault/v1/types.pb.h"
+#include "vault/group_commit.h"
 #include "vault/log_anchor.h"
 #include "vault/store.h"
 
@@ -290,14 +290,6 @@ class Vault {
   ~Vault();
 
  private:
-  // One intake waiting in the group-commit queue.
-  struct Writer {
-    IntakeRow row;
-    absl::Status status;
-    bool done = false;
-    absl::CondVar cv;
-  };
-
   Vault(std::unique_ptr<Store> store, crypto::MasterKey& master,
         std::string origin, Clock* clock);
   absl::Status LoadKeys();
@@ -349,18 +341,8 @@ class Vault {
   std::string origin_;
   Clock* clock_;
 
-  absl::Mutex write_mu_;
-  std::deque<Writer*> writers_ ABSL_GUARDED_BY(write_mu_);
-
-  // One log append waiting in its group-commit queue.
-  struct LogWriter {
-    v1::AuditEntry entry;
-    absl::StatusOr<uint64_t> sequence;
-    bool done = false;
-    absl::CondVar cv;
-  };
-  absl::Mutex log_mu_;
-  std::deque<LogWriter*> log_writers_ ABSL_GUARDED_BY(log_mu_);
+  GroupCommit<IntakeRow, absl::Status> intake_commits_;
+  GroupCommit<v1::AuditEntry, absl::StatusOr<uint64_t>> log_commits_;
 
   // The KEK version every data key was last found under (0: not yet
   // checked): spares the maintainer a scan of the items on every wake.
