@@ -1,7 +1,5 @@
-// lanevaultctl commands for compliance officers (holds, alerts, lockouts,
-// contracts, retention, keys) and the inspector's exact-plate lookup.
-
-#include "cmd/ctl_compliance.h"
+// lanevaultctl: compliance officers' commands (holds, alerts, lockouts,
+// contracts, retention, keys).
 
 #include <cstdio>
 
@@ -9,12 +7,12 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "cmd/ctl_commands.h"
 #include "cmd/ctl_common.h"
 #include "common/config.h"
 #include "common/files.h"
 #include "common/program.h"
 #include "lanevault/v1/compliance.grpc.pb.h"
-#include "lanevault/v1/evidence.grpc.pb.h"
 
 ABSL_FLAG(std::string, reason, "",
           "Why a legal hold is placed or lifted, or a lockout lifted.");
@@ -22,7 +20,6 @@ ABSL_FLAG(bool, all, false,
           "Include lifted holds / acknowledged alerts (holds list, alerts "
           "list).");
 ABSL_DECLARE_FLAG(bool, json);
-ABSL_DECLARE_FLAG(std::string, purpose);
 ABSL_DECLARE_FLAG(std::string, case_id);
 
 namespace lanevault::ctl {
@@ -301,27 +298,6 @@ int Contract(const std::vector<std::string>& args) {
 }
 
 }  // namespace
-
-int LookupPlate(const std::string& plate) {
-  auto stub = v1::EvidenceService::NewStub(Connect());
-  grpc::ClientContext ctx;
-  Prepare(ctx);
-  v1::LookupPlateRequest req;
-  req.set_plate_text(plate);
-  req.set_purpose(absl::GetFlag(FLAGS_purpose));
-  req.set_case_id(absl::GetFlag(FLAGS_case_id));
-  v1::LookupPlateResponse resp;
-  if (grpc::Status s = stub->LookupPlate(&ctx, req, &resp); !s.ok()) FailRpc(s);
-  if (absl::GetFlag(FLAGS_json)) {
-    PrintJson(resp);
-    return 0;
-  }
-  if (resp.record_ids().empty()) std::printf("no record with that plate\n");
-  for (const std::string& id : resp.record_ids())
-    std::printf("%s\n", id.c_str());
-  if (resp.truncated()) std::printf("(more exist; narrow by case)\n");
-  return 0;
-}
 
 bool RunComplianceCommand(const std::vector<std::string>& args, int* rc) {
   if (args[0] == "holds") {

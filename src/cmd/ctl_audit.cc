@@ -1,0 +1,219 @@
+// lanevaultctl: the access log for auditors: query, export, verify without
+// trusting the server.
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "cmd/ctl_commands.h"
+#include "cmd/ctl_common.h"
+#include "common/files.h"
+#include "common/program.h"
+#include "lanevault/v1/audit_service.grpc.pb.h"
+#include "rpc/audit_log_source.h"
+#include "tlog/log_verifier.h"
+
+ABSL_DECLARE_FLAG(std::string, entries);
+ABSL_DECLARE_FLAG(bool, full);
+ABSL_DECLARE_FLAG(bool, json);
+ABSL_DECLARE_FLAG(int, limit);
+ABSL_DECLARE_FLAG(std::string, log_key);
+ABSL_DECLARE_FLAG(std::string, offline);
+ABSL_DECLARE_FLAG(std::string, out);
+ABSL_DECLARE_FLAG(std::string, principal);
+ABSL_DECLARE_FLAG(std::string, record);
+ABSL_DECLARE_FLAG(std::string, state);
+ABSL_DECLARE_FLAG(double, timeout);
+
+namespace lanevault::ctl {
+namespace {
+
+using ctl::Connect;
+using ctl::FailRpc;
+using ctl::FlagOrEnv;
+using ctl::Prepare;
+using ctl::PrintJson;
+using ctl::When;
+
+std::string StateFile() {
+  std::string path = absl::GetFlag(FLAGS_state);
+  if (!path.empty()) return path;
+  const char* home = std::getenv("HOME");
+  return absl::StrCat(home ? home : ".", "/.lanevault/audit-checkpoint");
+}
+
+int AuditVerify() {
+  tlog::VerifyOptions options;
+  options.verifier_key =
+      FlagOrEnv(absl::GetFlag(FLAGS_log_key), "LANEVAULT_LOG_KEY", "");
+  if (!options.verifier_key.empty() && options.verifier_key[0] == '@') {
+    auto key = ReadFileToString(options.verifier_key.substr(1));
+    if (!key.ok()) Fail(key.status());
+    options.verifier_key = std::string(absl::StripAsciiWhitespace(*key));
+  }
+  if (options.verifier_key.empty()) {
+    Fail(
+        "give the log key to trust with --log_key (an operator prints it with "
+        "'lanevaultd --print_log_key'; pin it, do not fetch it each time)",
+        2);
+  }
+  options.full = absl::GetFlag(FLAGS_full);
+  for (absl::string_view part :
+       absl::StrSplit(absl::GetFlag(FLAGS_entries), ',', absl::SkipEmpty())) {
+    uint64_t index = 0;
+    if (!absl::SimpleAtoi(part, &index)) {
+      Fail(absl::StrCat("--entries: '", part, "' is not an index"), 2);
+    }
+    options.entries.push_back(index);
+  }
+  const std::string state = StateFile();
+  if (auto previous = ReadFileToString(state); previous.ok()) {
+    options.previous_checkpoint = *previous;
+  }
+  std::unique_ptr<tlog::AuditLogSource> source;
+  const std::string offline = absl::GetFlag(FLAGS_offline);
+  if (!offline.empty()) {
+    auto bytes = ReadFileToString(offline);
+    if (!bytes.ok()) Fail(bytes.status());
+    v1::AuditExport exported;
+    if (!exported.ParseFromString(*bytes))
+      Fail(offline + " is not an audit export");
+    auto src = tlog::ExportAuditLogSource(exported);
+    if (!src.ok()) Fail(src.status());
+    source = std::move(*src);
+  } else {
+    source = rpc::RpcAuditLogSource(
+        Connect(), absl::Seconds(absl::GetFlag(FLAGS_timeout)));
+  }
+  absl::StatusOr<tlog::VerifyReport> report =
+      tlog::VerifyAuditLog(*source, options);
+  if (!report.ok()) {
+    if (absl::IsDataLoss(report.status())) {
+      Fail(absl::StrCat("AUDIT LOG VERIFICATION FAILED: ",
+                        report.status().message()));
+    }
+    if (absl::IsUnavailable(report.status()) ||
+        absl::IsPermissionDenied(report.status())) {
+      FailRpc(
+          grpc::Status(static_cast<grpc::StatusCode>(report.status().code()),
+                       std::string(report.status().message())));
+    }
+    Fail(report.status());
+  }
+  if (absl::Status s = MakeParentDirectories(state); !s.ok()) Fail(s);
+  if (absl::Status s = WriteFileAtomically(state, report->checkpoint, 0600);
+      !s.ok()) {
+    Fail(s);
+  }
+  std::printf("verified: signed checkpoint of %llu entries",
+              static_cast<unsigned long long>(report->tree_size));
+  if (!options.previous_checkpoint.empty()) {
+    std::printf(", consistent with the %llu verified before",
+                static_cast<unsigned long long>(report->previous_size));
+  }
+  if (report->entries_proved > 0) {
+    std::printf(", %zu inclusion proof(s)", report->entries_proved);
+  }
+  if (report->full) std::printf(", every entry recomputed into the root");
+  std::printf("\n");
+  return 0;
+}
+
+int Audit_(const std::vector<std::string>& args) {
+  if (args.size() == 2 && args[1] == "verify") return AuditVerify();
+  auto stub = v1::AuditService::NewStub(Connect());
+  if (args.size() == 2 && args[1] == "pubkey") {
+    grpc::ClientContext ctx;
+    Prepare(ctx);
+    v1::GetPublicKeyResponse resp;
+    if (auto s = stub->GetPublicKey(&ctx, {}, &resp); !s.ok()) FailRpc(s);
+    std::printf("%s\n", resp.verifier_key().c_str());
+    return 0;
+  }
+  if (args.size() == 2 && args[1] == "checkpoint") {
+    grpc::ClientContext ctx;
+    Prepare(ctx);
+    v1::Checkpoint cp;
+    if (auto s = stub->GetCheckpoint(&ctx, {}, &cp); !s.ok()) FailRpc(s);
+    std::printf("%s", cp.signed_note().c_str());
+    return 0;
+  }
+  if (args.size() == 2 && args[1] == "export") {
+    const std::string out = absl::GetFlag(FLAGS_out);
+    if (out.empty()) Fail("audit export needs --out FILE", 2);
+    v1::AuditExport exported;
+    {
+      grpc::ClientContext ctx;
+      Prepare(ctx);
+      if (auto s = stub->GetCheckpoint(&ctx, {}, exported.mutable_checkpoint());
+          !s.ok()) {
+        FailRpc(s);
+      }
+    }
+    const uint64_t size = exported.checkpoint().tree_size();
+    while (static_cast<uint64_t>(exported.leaf_data_size()) < size) {
+      grpc::ClientContext ctx;
+      Prepare(ctx);
+      v1::GetEntriesRequest req;
+      req.set_start(exported.leaf_data_size());
+      req.set_end(size);
+      v1::GetEntriesResponse resp;
+      if (auto s = stub->GetEntries(&ctx, req, &resp); !s.ok()) FailRpc(s);
+      if (resp.leaf_data().empty()) break;
+      for (const auto& l : resp.leaf_data()) exported.add_leaf_data(l);
+    }
+    if (absl::Status s =
+            WriteFileAtomically(out, exported.SerializeAsString(), 0600);
+        !s.ok()) {
+      Fail(s);
+    }
+    std::printf("exported checkpoint and %d entries to %s\n",
+                exported.leaf_data_size(), out.c_str());
+    return 0;
+  }
+  if (args.size() == 2 && args[1] == "query") {
+    grpc::ClientContext ctx;
+    Prepare(ctx);
+    v1::QueryEntriesRequest req;
+    req.set_principal(absl::GetFlag(FLAGS_principal));
+    req.set_record_id(absl::GetFlag(FLAGS_record));
+    req.set_page_size(absl::GetFlag(FLAGS_limit));
+    v1::QueryEntriesResponse resp;
+    if (auto s = stub->QueryEntries(&ctx, req, &resp); !s.ok()) FailRpc(s);
+    if (absl::GetFlag(FLAGS_json)) {
+      PrintJson(resp);
+      std::printf("\n");
+      return 0;
+    }
+    std::printf("%6s  %-23s %-16s %-22s %-6s %-24s %s\n", "SEQ", "TIME",
+                "PRINCIPAL", "ACTION", "VERDICT", "REASON", "RECORD");
+    for (const auto& e : resp.entries()) {
+      std::printf("%6llu  %-23s %-16s %-22s %-6s %-24s %s\n",
+                  static_cast<unsigned long long>(e.sequence()),
+                  When(e.time()).c_str(), e.principal().c_str(),
+                  v1::Action_Name(e.action()).substr(7).c_str(),
+                  e.verdict() == v1::VERDICT_ALLOW ? "allow" : "deny",
+                  e.reason_code().c_str(), e.record_id().c_str());
+    }
+    if (!resp.next_page_token().empty()) std::printf("(more: raise --limit)\n");
+    return 0;
+  }
+  Fail(
+      "usage: lanevaultctl audit pubkey | checkpoint | verify | export | query",
+      2);
+}
+
+}  // namespace
+
+int AuditCommand(const std::vector<std::string>& args) { return Audit_(args); }
+
+}  // namespace lanevault::ctl
