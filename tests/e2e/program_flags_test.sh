@@ -7,7 +7,7 @@ bin=$1/src/cmd
 failures=0
 check() { if ! eval "$2"; then echo "FAIL: $1"; failures=$((failures + 1)); fi; }
 
-for p in lanevaultd lanevaultctl lanevault-lane lanevault-footage; do
+for p in lanevaultd lanevaultctl lanevault-footage; do
   check "$p --help" "'$bin/$p' --help >/dev/null 2>&1"
   check "$p --version" "'$bin/$p' --version 2>&1 | grep -q '^$p [0-9]'"
   out=$("$bin/$p" --no_such_flag 2>&1); rc=$?
