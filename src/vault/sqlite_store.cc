@@ -287,12 +287,6 @@ absl::StatusOr<std::vector<v1::RecordSummary>> SqliteStore::FindRecords(
   return out;
 }
 
-absl::StatusOr<uint64_t> SqliteStore::AppendAudit(v1::AuditEntry entry) {
-  std::vector<v1::AuditEntry> one;
-  one.push_back(std::move(entry));
-  return AppendAuditBatch(std::move(one));
-}
-
 absl::StatusOr<uint64_t> SqliteStore::AppendAuditBatch(
     std::vector<v1::AuditEntry> entries) {
   absl::MutexLock lock(&mu_);

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "tlog/merkle.h"
 #include "vault/sqlite.h"
+#include "vault/sqlite_store.h"
 #include "vault/store.h"
 
 namespace lanevault::vault {
@@ -28,29 +29,43 @@ class SqliteStore final : public Store {
 
   absl::Status Init();
 
-  absl::StatusOr<StoredRecord> GetRecord(absl::string_view record_id) override;
+  // Store.
+  absl::Status Health() override { return damage_->Check(); }
+  absl::Status CheckIntegrity(bool full) override;
+  absl::Status Compact() override;
 
+  // RecordStore.
+  std::vector<absl::Status> PutRecords(std::vector<IntakeRow>& rows) override;
+  absl::StatusOr<bool> WasPurged(absl::string_view record_id) override;
+  absl::StatusOr<std::string> SubmissionDigest(
+      absl::string_view record_id) override;
+  absl::Status PutUnkept(absl::string_view record_id, absl::string_view digest,
+                         v1::AuditEntry audit) override;
+  absl::StatusOr<std::vector<std::string>> FindPlate(
+      absl::string_view blind_index, absl::Time now, int limit) override;
+  absl::StatusOr<StoredRecord> GetRecord(absl::string_view record_id) override;
   absl::StatusOr<std::vector<v1::RecordSummary>> FindRecords(
       const RecordQuery& query) override;
+  absl::StatusOr<uint64_t> CountRecords() override;
+  absl::StatusOr<bool> HasCanaryMark(absl::string_view mark) override;
+  absl::StatusOr<absl::Time> NextDeadline() override;
+  absl::StatusOr<PurgeResult> PurgeExpired(
+      absl::Time now, int limit, const v1::AuditEntry& purge_template) override;
+  absl::StatusOr<std::vector<CategoryRetentionRow>> RetentionCounts(
+      absl::Time now) override;
 
-  absl::StatusOr<uint64_t> AppendAudit(v1::AuditEntry entry) override;
-
+  // AccessLogStore.
   absl::StatusOr<uint64_t> AppendAuditBatch(
       std::vector<v1::AuditEntry> entries) override;
-
+  void SetLogListener(LogListener listener) override;
   absl::StatusOr<std::vector<v1::AuditEntry>> ReadAudit(uint64_t start,
                                                         uint64_t end) override;
-
   absl::StatusOr<std::vector<std::string>> AuditLeafData(uint64_t start,
                                                          uint64_t end) override;
-
   uint64_t AuditSize() override;
-
   absl::StatusOr<std::string> AuditSubtree(int level, uint64_t index) override;
-
   absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(
       const AuditQuery& query) override;
-
   absl::StatusOr<ReadCounts> CountReads(absl::string_view who, bool group,
                                         absl::Time since) override;
   absl::StatusOr<uint32_t> CountCalls(absl::string_view who, bool group,
@@ -61,32 +76,15 @@ class SqliteStore final : public Store {
                                        absl::Time since) override;
   absl::StatusOr<std::vector<v1::DataCategory>> CategoriesRead(
       absl::string_view who, bool group, absl::string_view record_id) override;
-
-  absl::Status PutContractVersion(const ContractVersionRow& row) override;
-
-  absl::StatusOr<std::vector<ContractVersionRow>> ContractVersions() override;
-
+  absl::StatusOr<uint32_t> CountRefusals(absl::string_view principal,
+                                         v1::RefusalCount counted,
+                                         absl::Time since) override;
   absl::Status PutCheckpoint(const StoredCheckpoint& checkpoint) override;
-
   absl::StatusOr<StoredCheckpoint> LatestCheckpoint() override;
 
-  absl::StatusOr<uint64_t> CountRecords() override;
-
-  std::vector<absl::Status> PutRecords(std::vector<IntakeRow>& rows) override;
-  absl::StatusOr<std::string> SubmissionDigest(
-      absl::string_view record_id) override;
-  absl::StatusOr<bool> WasPurged(absl::string_view record_id) override;
-  absl::Status PutUnkept(absl::string_view record_id, absl::string_view digest,
-                         v1::AuditEntry audit) override;
-  absl::Status Health() override { return damage_->Check(); }
-  absl::Status CheckIntegrity(bool full) override;
-  void SetLogListener(LogListener listener) override;
-  absl::StatusOr<std::vector<std::string>> FindPlate(
-      absl::string_view blind_index, absl::Time now, int limit) override;
-
+  // KeyStore.
   absl::StatusOr<std::string> GetMeta(absl::string_view key) override;
   absl::Status PutMeta(absl::string_view key, absl::string_view value) override;
-
   absl::StatusOr<std::vector<KekRow>> Keks() override;
   absl::Status PutKek(const KekRow& kek,
                       std::optional<v1::AuditEntry> audit) override;
@@ -98,13 +96,7 @@ class SqliteStore final : public Store {
   absl::StatusOr<uint64_t> UpdateWrappedKeys(
       const std::vector<Rewrapped>& keys) override;
 
-  absl::StatusOr<absl::Time> NextDeadline() override;
-  absl::StatusOr<PurgeResult> PurgeExpired(
-      absl::Time now, int limit, const v1::AuditEntry& purge_template) override;
-  absl::Status CompactWal() override;
-  absl::StatusOr<std::vector<CategoryRetentionRow>> RetentionCounts(
-      absl::Time now) override;
-
+  // OversightStore.
   absl::Status PutHold(const HoldRow& hold, v1::AuditEntry audit) override;
   absl::StatusOr<HoldRow> LiftHold(absl::string_view hold_id,
                                    absl::string_view lifted_by,
@@ -113,23 +105,20 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<HoldRow>> Holds(bool include_lifted) override;
   absl::StatusOr<std::vector<std::string>> HoldCases(
       absl::string_view record_id) override;
-
   absl::Status PutAlert(const AlertRow& alert) override;
   absl::StatusOr<std::vector<AlertRow>> Alerts(
       bool include_acknowledged) override;
   absl::StatusOr<AlertRow> AcknowledgeAlert(absl::string_view alert_id,
                                             absl::string_view by) override;
-
   absl::Status PutLockout(const LockoutRow& lockout,
                           v1::AuditEntry audit) override;
   absl::StatusOr<std::vector<LockoutRow>> Lockouts() override;
   absl::Status DeleteLockout(absl::string_view principal,
                              v1::AuditEntry audit) override;
-  absl::StatusOr<uint32_t> CountRefusals(absl::string_view principal,
-                                         v1::RefusalCount counted,
-                                         absl::Time since) override;
-  absl::StatusOr<bool> HasCanaryMark(absl::string_view mark) override;
 
+  // ContractStore.
+  absl::Status PutContractVersion(const ContractVersionRow& row) override;
+  absl::StatusOr<std::vector<ContractVersionRow>> ContractVersions() override;
   absl::Status PutProposal(const ProposalRow& proposal,
                            v1::AuditEntry audit) override;
   absl::StatusOr<ProposalRow> GetProposal(uint64_t version) override;

@@ -107,7 +107,7 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
   return result;
 }
 
-absl::Status SqliteStore::CompactWal() {
+absl::Status SqliteStore::Compact() {
   absl::MutexLock lock(&mu_);
   int log_frames = 0, checkpointed = 0;
   const int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr,

@@ -29,6 +29,7 @@
 #include "lanevault/v1/types.pb.h"
 #include "vault/group_commit.h"
 #include "vault/log_anchor.h"
+#include "vault/sqlite_store.h"
 #include "vault/store.h"
 
 namespace lanevault::vault {

@@ -37,7 +37,7 @@ absl::StatusOr<PurgeResult> Vault::SweepExpired() {
   if (total.items > 0) {
     // Deleted pages were zeroed (secure_delete); this moves them out of the
     // WAL into the database and empties the WAL.
-    if (absl::Status s = store_->CompactWal(); !s.ok()) {
+    if (absl::Status s = store_->Compact(); !s.ok()) {
       spdlog::warn("WAL truncation after purge failed (retried next sweep): {}",
                    s.message());
     }
@@ -181,7 +181,7 @@ absl::StatusOr<uint64_t> Vault::RewrapStep(int limit) {
     }
     keys_.Forget(k.kek.version);
     spdlog::info("key rotation: version {} destroyed", k.kek.version);
-    if (absl::Status s = store_->CompactWal(); !s.ok()) {
+    if (absl::Status s = store_->Compact(); !s.ok()) {
       spdlog::warn("WAL truncation after key destruction failed: {}",
                    s.message());
     }
