@@ -68,16 +68,16 @@ v1::AuditEntry Entry(uint64_t i) {
 void Fill(vault::Vault& v, uint64_t target) {
   constexpr uint64_t kBatch = 20000;
   const absl::Time start = absl::Now();
-  while (v.AuditSize() < target) {
+  while (v.log().Size() < target) {
     std::vector<v1::AuditEntry> batch;
-    const uint64_t from = v.AuditSize();
+    const uint64_t from = v.log().Size();
     for (uint64_t i = from; i < std::min(target, from + kBatch); ++i) {
       batch.push_back(Entry(i));
     }
-    if (!v.AuditBatch(std::move(batch)).ok()) std::abort();
-    if (v.AuditSize() % 1000000 == 0) {
+    if (!v.log().AppendBatch(std::move(batch)).ok()) std::abort();
+    if (v.log().Size() % 1000000 == 0) {
       std::fprintf(stderr, "  built %llu entries (%.0f s)\n",
-                   static_cast<unsigned long long>(v.AuditSize()),
+                   static_cast<unsigned long long>(v.log().Size()),
                    absl::ToDoubleSeconds(absl::Now() - start));
     }
   }
@@ -89,7 +89,7 @@ vault::Vault& LogOfSize(uint64_t n) {
   auto& slot = (*logs)[n];
   if (!slot) {
     slot = OpenVault(absl::StrCat(BenchDir(), "/log-", n, ".db"));
-    if (slot->AuditSize() < n) {
+    if (slot->log().Size() < n) {
       std::fprintf(stderr, "building a log of %llu entries in %s\n",
                    static_cast<unsigned long long>(n), BenchDir().c_str());
       Fill(*slot, n);
@@ -107,10 +107,11 @@ void BM_DurableAppend(benchmark::State& state) {
   for (auto _ : state) {
     std::vector<v1::AuditEntry> entries;
     for (int k = 0; k < batch; ++k) entries.push_back(Entry(i++));
-    if (!v->AuditBatch(std::move(entries)).ok()) state.SkipWithError("append");
+    if (!v->log().AppendBatch(std::move(entries)).ok())
+      state.SkipWithError("append");
   }
   state.SetItemsProcessed(static_cast<int64_t>(i));
-  state.counters["entries"] = static_cast<double>(v->AuditSize());
+  state.counters["entries"] = static_cast<double>(v->log().Size());
 }
 BENCHMARK(BM_DurableAppend)
     ->Arg(1)
@@ -121,10 +122,10 @@ BENCHMARK(BM_DurableAppend)
 
 void BM_InclusionProof(benchmark::State& state) {
   vault::Vault& v = LogOfSize(static_cast<uint64_t>(state.range(0)));
-  const uint64_t n = v.AuditSize();
+  const uint64_t n = v.log().Size();
   std::mt19937_64 rng(1);
   for (auto _ : state) {
-    auto proof = v.InclusionProof(rng() % n, n);
+    auto proof = v.log().InclusionProof(rng() % n, n);
     if (!proof.ok()) state.SkipWithError("proof");
     benchmark::DoNotOptimize(proof);
   }
@@ -136,10 +137,10 @@ BENCHMARK(BM_InclusionProof)
 
 void BM_ConsistencyProof(benchmark::State& state) {
   vault::Vault& v = LogOfSize(static_cast<uint64_t>(state.range(0)));
-  const uint64_t n = v.AuditSize();
+  const uint64_t n = v.log().Size();
   std::mt19937_64 rng(2);
   for (auto _ : state) {
-    auto proof = v.ConsistencyProof(1 + rng() % (n - 1), n);
+    auto proof = v.log().ConsistencyProof(1 + rng() % (n - 1), n);
     if (!proof.ok()) state.SkipWithError("proof");
     benchmark::DoNotOptimize(proof);
   }
@@ -154,14 +155,14 @@ BENCHMARK(BM_ConsistencyProof)
 void BM_FullVerifyOffline(benchmark::State& state) {
   vault::Vault& v = LogOfSize(static_cast<uint64_t>(state.range(0)));
   v1::AuditExport exported;
-  *exported.mutable_checkpoint() = *v.SignCheckpoint();
+  *exported.mutable_checkpoint() = *v.log().SignCheckpoint();
   const uint64_t n = exported.checkpoint().tree_size();
   for (uint64_t start = 0; start < n; start += 100000) {
-    auto leaves = v.AuditLeafData(start, std::min(n, start + 100000));
+    auto leaves = v.log().LeafData(start, std::min(n, start + 100000));
     for (auto& l : leaves.value()) exported.add_leaf_data(std::move(l));
   }
   tlog::VerifyOptions options;
-  options.verifier_key = v.LogVerifierKey();
+  options.verifier_key = v.log().VerifierKey();
   options.full = true;
   for (auto _ : state) {
     auto source = tlog::ExportAuditLogSource(exported);

@@ -237,7 +237,7 @@ int Main(int argc, char** argv) {
       guesses_a, guesses_b);
 
   World real = Start(dir + "/real", RealClock());
-  const uint64_t before = real.vault->AuditSize();
+  const uint64_t before = real.vault->log().Size();
   auto anonymous = As(real, "");
   std::atomic<int> calls{0};
   const absl::Time end =
@@ -254,8 +254,8 @@ int Main(int argc, char** argv) {
   }
   for (auto& t : flood) t.join();
   real.server.reset();  // the last summary goes in at shutdown
-  const uint64_t after = real.vault->AuditSize();
-  auto leaves = real.vault->AuditLeafData(before, after);
+  const uint64_t after = real.vault->log().Size();
+  auto leaves = real.vault->log().LeafData(before, after);
   if (!leaves.ok()) Fail(leaves.status());
   size_t bytes = 0;
   for (const std::string& leaf : *leaves) bytes += leaf.size();

@@ -67,7 +67,7 @@ grpc::Status AuditService::GetCheckpoint(
     v1::Checkpoint* response) {
   return gate_->Run(ctx, *request, AuditorCall(), [&](Admission&) {
     // The admission itself was just logged: sign a head that includes it.
-    absl::StatusOr<v1::Checkpoint> cp = gate_->vault().SignCheckpoint();
+    absl::StatusOr<v1::Checkpoint> cp = gate_->vault().log().SignCheckpoint();
     if (!cp.ok()) return ToGrpc(cp.status());
     *response = std::move(*cp);
     return grpc::Status::OK;
@@ -78,8 +78,8 @@ grpc::Status AuditService::GetPublicKey(grpc::ServerContext* ctx,
                                         const v1::GetPublicKeyRequest* request,
                                         v1::GetPublicKeyResponse* response) {
   return gate_->Run(ctx, *request, AuditorCall(), [&](Admission&) {
-    response->set_key_name(gate_->vault().log_origin());
-    response->set_verifier_key(gate_->vault().LogVerifierKey());
+    response->set_key_name(gate_->vault().log().origin());
+    response->set_verifier_key(gate_->vault().log().VerifierKey());
     return grpc::Status::OK;
   });
 }
@@ -88,8 +88,8 @@ grpc::Status AuditService::GetInclusionProof(
     grpc::ServerContext* ctx, const v1::GetInclusionProofRequest* request,
     v1::InclusionProof* response) {
   return gate_->Run(ctx, *request, AuditorCall(), [&](Admission&) {
-    auto proof =
-        gate_->vault().InclusionProof(request->index(), request->tree_size());
+    auto proof = gate_->vault().log().InclusionProof(request->index(),
+                                                     request->tree_size());
     if (!proof.ok()) return ToGrpc(proof.status());
     response->set_index(request->index());
     response->set_tree_size(request->tree_size());
@@ -102,8 +102,8 @@ grpc::Status AuditService::GetConsistencyProof(
     grpc::ServerContext* ctx, const v1::GetConsistencyProofRequest* request,
     v1::ConsistencyProof* response) {
   return gate_->Run(ctx, *request, AuditorCall(), [&](Admission&) {
-    auto proof = gate_->vault().ConsistencyProof(request->from_size(),
-                                                 request->to_size());
+    auto proof = gate_->vault().log().ConsistencyProof(request->from_size(),
+                                                       request->to_size());
     if (!proof.ok()) return ToGrpc(proof.status());
     response->set_from_size(request->from_size());
     response->set_to_size(request->to_size());
@@ -116,7 +116,7 @@ grpc::Status AuditService::GetEntries(grpc::ServerContext* ctx,
                                       const v1::GetEntriesRequest* request,
                                       v1::GetEntriesResponse* response) {
   return gate_->Run(ctx, *request, AuditorCall(), [&](Admission&) {
-    const uint64_t size = gate_->vault().AuditSize();
+    const uint64_t size = gate_->vault().log().Size();
     if (request->start() >= size || request->end() <= request->start()) {
       return grpc::Status(
           grpc::StatusCode::OUT_OF_RANGE,
@@ -125,7 +125,7 @@ grpc::Status AuditService::GetEntries(grpc::ServerContext* ctx,
     }
     const uint64_t end =
         std::min({request->end(), size, request->start() + kMaxEntriesPerCall});
-    auto leaves = gate_->vault().AuditLeafData(request->start(), end);
+    auto leaves = gate_->vault().log().LeafData(request->start(), end);
     if (!leaves.ok()) return ToGrpc(leaves.status());
     // As many leaves as fit (at least one); the verifier and the export
     // read only these, and ask again from the first one left out.
@@ -155,7 +155,7 @@ grpc::Status AuditService::QueryEntries(grpc::ServerContext* ctx,
   return gate_->Run(ctx, *request, QueryCall(request), [&](Admission&) {
     absl::StatusOr<vault::AuditQuery> q = ToQuery(*request);
     if (!q.ok()) return ToGrpc(q.status());
-    auto entries = gate_->vault().QueryAudit(*q);
+    auto entries = gate_->vault().log().Query(*q);
     if (!entries.ok()) return ToGrpc(entries.status());
     // A page ends early, with a token, where the next entry would not fit.
     const size_t budget = PageBudget(*gate_);
@@ -187,7 +187,7 @@ grpc::Status AuditService::StreamEntries(
     if (!q.ok()) return ToGrpc(q.status());
     q->limit = kMaxQueryPage;
     while (!ctx->IsCancelled()) {
-      auto entries = gate_->vault().QueryAudit(*q);
+      auto entries = gate_->vault().log().Query(*q);
       if (!entries.ok()) return ToGrpc(entries.status());
       for (const auto& e : *entries) {
         if (!writer->Write(e)) return grpc::Status::CANCELLED;

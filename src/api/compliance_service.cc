@@ -57,7 +57,7 @@ grpc::Status ComplianceService::PlaceHold(grpc::ServerContext* ctx,
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     std::vector<std::string> ids(request->record_ids().begin(),
                                  request->record_ids().end());
-    absl::StatusOr<vault::HoldRow> hold = gate_->vault().PlaceHold(
+    absl::StatusOr<vault::HoldRow> hold = gate_->vault().oversight().PlaceHold(
         request->case_id(), request->reason(), ids, std::move(a.entry));
     if (!hold.ok()) return ToGrpc(hold.status());
     *response = ToProto(*hold);
@@ -71,7 +71,7 @@ grpc::Status ComplianceService::LiftHold(grpc::ServerContext* ctx,
   CallSpec spec = Officer(v1::ACTION_MANAGE_HOLD);
   spec.vault_logs = true;
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
-    absl::StatusOr<vault::HoldRow> hold = gate_->vault().LiftHold(
+    absl::StatusOr<vault::HoldRow> hold = gate_->vault().oversight().LiftHold(
         request->hold_id(), request->reason(), std::move(a.entry));
     if (!hold.ok()) return ToGrpc(hold.status());
     *response = ToProto(*hold);
@@ -82,15 +82,15 @@ grpc::Status ComplianceService::LiftHold(grpc::ServerContext* ctx,
 grpc::Status ComplianceService::ListHolds(grpc::ServerContext* ctx,
                                           const v1::ListHoldsRequest* request,
                                           v1::ListHoldsResponse* response) {
-  return gate_->Run(ctx, *request, Officer(v1::ACTION_MANAGE_HOLD),
-                    [&](Admission&) {
-                      absl::StatusOr<std::vector<vault::HoldRow>> holds =
-                          gate_->vault().Holds(request->include_lifted());
-                      if (!holds.ok()) return ToGrpc(holds.status());
-                      for (const vault::HoldRow& h : *holds)
-                        *response->add_holds() = ToProto(h);
-                      return grpc::Status::OK;
-                    });
+  return gate_->Run(
+      ctx, *request, Officer(v1::ACTION_MANAGE_HOLD), [&](Admission&) {
+        absl::StatusOr<std::vector<vault::HoldRow>> holds =
+            gate_->vault().oversight().Holds(request->include_lifted());
+        if (!holds.ok()) return ToGrpc(holds.status());
+        for (const vault::HoldRow& h : *holds)
+          *response->add_holds() = ToProto(h);
+        return grpc::Status::OK;
+      });
 }
 
 grpc::Status ComplianceService::ListAlerts(grpc::ServerContext* ctx,
@@ -99,7 +99,7 @@ grpc::Status ComplianceService::ListAlerts(grpc::ServerContext* ctx,
   return gate_->Run(
       ctx, *request, Officer(v1::ACTION_MANAGE_ALERTS), [&](Admission&) {
         absl::StatusOr<std::vector<vault::AlertRow>> alerts =
-            gate_->vault().Alerts(request->include_acknowledged());
+            gate_->vault().oversight().Alerts(request->include_acknowledged());
         if (!alerts.ok()) return ToGrpc(alerts.status());
         for (const vault::AlertRow& a : *alerts) {
           *response->add_alerts() = ToProto(a);
@@ -114,8 +114,9 @@ grpc::Status ComplianceService::AcknowledgeAlert(
   CallSpec spec = Officer(v1::ACTION_MANAGE_ALERTS);
   spec.detail = absl::StrCat("acknowledge ", request->alert_id());
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
-    absl::StatusOr<vault::AlertRow> alert = gate_->vault().AcknowledgeAlert(
-        request->alert_id(), a.caller.principal);
+    absl::StatusOr<vault::AlertRow> alert =
+        gate_->vault().oversight().AcknowledgeAlert(request->alert_id(),
+                                                    a.caller.principal);
     if (!alert.ok()) return ToGrpc(alert.status());
     *response = ToProto(*alert);
     return grpc::Status::OK;
@@ -128,7 +129,7 @@ grpc::Status ComplianceService::ListLockouts(
   return gate_->Run(ctx, *request, Officer(v1::ACTION_MANAGE_ALERTS),
                     [&](Admission&) {
                       absl::StatusOr<std::vector<vault::LockoutRow>> rows =
-                          gate_->vault().Lockouts();
+                          gate_->vault().oversight().Lockouts();
                       if (!rows.ok()) return ToGrpc(rows.status());
                       for (const vault::LockoutRow& r : *rows) {
                         v1::Lockout* l = response->add_lockouts();
@@ -155,8 +156,8 @@ grpc::Status ComplianceService::LiftLockout(
     return absl::OkStatus();
   };
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
-    return ToGrpc(
-        gate_->vault().LiftLockout(request->principal(), std::move(a.entry)));
+    return ToGrpc(gate_->vault().oversight().LiftLockout(request->principal(),
+                                                         std::move(a.entry)));
   });
 }
 

@@ -61,10 +61,10 @@ absl::StatusOr<std::vector<v1::ContractVersion>> ComplianceService::Versions()
     const {
   const policy::Policy& in_force = gate_->policy();
   absl::StatusOr<std::vector<vault::ContractVersionRow>> kept =
-      gate_->vault().ContractVersions();
+      gate_->vault().contracts().Versions();
   if (!kept.ok()) return kept.status();
   absl::StatusOr<std::vector<vault::ProposalRow>> proposed =
-      gate_->vault().ContractProposals();
+      gate_->vault().contracts().Proposals();
   if (!proposed.ok()) return proposed.status();
   std::vector<v1::ContractVersion> out;
   // Newest activation first: a version activated twice is listed once.
@@ -182,7 +182,7 @@ grpc::Status ComplianceService::ProposeContract(
         absl::StrCat("proposed ", row.contract_id, " v", row.version, " with ",
                      request->contract().signatures_size(), " signature(s)"));
     if (absl::Status s =
-            gate_->vault().ProposeContract(row, std::move(a.entry));
+            gate_->vault().contracts().Propose(row, std::move(a.entry));
         !s.ok()) {
       return ToGrpc(s);
     }
@@ -210,7 +210,7 @@ grpc::Status ComplianceService::ActivateContract(
           "signed contract to manage contracts over the API");
     }
     absl::StatusOr<vault::ProposalRow> found =
-        gate_->vault().ContractProposal(request->version());
+        gate_->vault().contracts().Proposal(request->version());
     if (!found.ok()) return found.status();
     proposal = std::move(*found);
     if (!signed_contract.ParseFromString(proposal.signed_contract)) {
@@ -243,8 +243,8 @@ grpc::Status ComplianceService::ActivateContract(
                                                 &row.signed_text);
     row.activated = gate_->vault().clock()->Now();
     a.entry.set_reason_code("contract_activated");
-    if (absl::Status s =
-            gate_->vault().ActivateContract(proposal, row, std::move(a.entry));
+    if (absl::Status s = gate_->vault().contracts().Activate(
+            proposal, row, std::move(a.entry));
         !s.ok()) {
       return ToGrpc(s);
     }

@@ -157,7 +157,7 @@ grpc::Status EvidenceService::SearchRecords(
     for (const v1::RecordSummary& s : *found) {
       a.entry.add_revealed_record_ids(s.record_id());
     }
-    if (auto seq = gate_->vault().Audit(std::move(a.entry)); !seq.ok()) {
+    if (auto seq = gate_->vault().log().Append(std::move(a.entry)); !seq.ok()) {
       return ToGrpc(seq.status());
     }
     for (v1::RecordSummary& s : *found) *response->add_records() = std::move(s);

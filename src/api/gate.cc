@@ -211,7 +211,7 @@ void Gate::NoteNearQuota(const Caller& caller, const policy::NearQuota& near) {
     }
   }
   if (!alert) return;
-  vault_->RaiseAlert(
+  vault_->oversight().RaiseAlert(
       "warning", "quota_sustained", caller.principal,
       absl::StrCat(near.group ? absl::StrCat("group ", near.who) : near.who,
                    " has used most of its quota of ", near.limit,
@@ -230,7 +230,7 @@ void Gate::AlertQuotaReached(const Caller& caller, absl::string_view why) {
     if (now - last < absl::Hours(1)) return;
     last = now;
   }
-  vault_->RaiseAlert(
+  vault_->oversight().RaiseAlert(
       "warning", "quota_reached", caller.principal,
       absl::StrCat(caller.principal,
                    caller.group.empty()
@@ -290,7 +290,7 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
                   "without one are refused");
   }
   absl::StatusOr<vault::LockoutRow> lockout =
-      vault_->Lockout(caller->principal);
+      vault_->oversight().Lockout(caller->principal);
   if (lockout.ok()) {
     return RefuseLimited(
         std::move(entry), "locked_out", "locked_out", caller->principal,
@@ -421,7 +421,7 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
   }
   BoundAuditEntry(entry);
   if (!spec.vault_logs) {
-    if (auto seq = vault_->Audit(entry); !seq.ok()) {
+    if (auto seq = vault_->log().Append(entry); !seq.ok()) {
       return ToGrpc(seq.status());  // fail closed: nothing runs unlogged
     }
   }
@@ -469,7 +469,7 @@ void Gate::LogUngated(const grpc::ServerContextBase& ctx,
   }
   v1::AuditEntry e = Entry(*caller, v1::ACTION_UNSPECIFIED, method);
   e.set_detail(why);
-  if (vault_->Lockout(caller->principal).ok()) {
+  if (vault_->oversight().Lockout(caller->principal).ok()) {
     // Already locked out: counts towards nothing, so it is rate-limited
     // like the gate's own refusals of the locked out.
     RefuseLimited(std::move(e), "transport", "locked_out", caller->principal,
@@ -596,7 +596,7 @@ grpc::Status Gate::Refuse(v1::AuditEntry entry, absl::string_view reason_code,
   BoundAuditEntry(entry);
   spdlog::info("refused {} {} ({}): {}", entry.principal(), entry.method(),
                reason_code, Capped(message, kReasonCap));
-  if (auto seq = vault_->Audit(entry); !seq.ok()) {
+  if (auto seq = vault_->log().Append(entry); !seq.ok()) {
     spdlog::error("cannot log a refusal: {}", seq.status().message());
     return ToGrpc(absl::UnavailableError(
         "the access log cannot be written; nothing is served until it can"));
@@ -670,7 +670,7 @@ absl::Status Gate::LogSummaries(std::vector<RefusalLimiter::Summary> due) {
     BoundAuditEntry(e);
     spdlog::warn("{} more refusals ({}) of {} suppressed in the log", s.key,
                  s.suppressed, s.kind);
-    if (auto seq = vault_->Audit(std::move(e)); !seq.ok()) {
+    if (auto seq = vault_->log().Append(std::move(e)); !seq.ok()) {
       spdlog::error("cannot log a summary of {} refusals of {}: {}",
                     s.suppressed, s.key, seq.status().message());
       status = seq.status();
@@ -686,7 +686,7 @@ void Gate::CountTowardsLockout(const v1::AuditEntry& refusal) {
                                   : limits_.lockout_refusals;
   if (threshold <= 0) return;
   const absl::Time since = vault_->clock()->Now() - limits_.lockout_window;
-  absl::StatusOr<uint32_t> n = vault_->CountRefusals(
+  absl::StatusOr<uint32_t> n = vault_->oversight().CountRefusals(
       refusal.principal(), refusal.refusal_count(), since);
   if (!n.ok()) {
     spdlog::error("cannot count refusals of {}: {}", refusal.principal(),
@@ -713,8 +713,8 @@ grpc::Status Gate::LockOutNow(const v1::AuditEntry& cause,
   e.clear_rule_ids();
   e.clear_categories();
   BoundAuditEntry(e);
-  absl::Status s =
-      vault_->LockOut(cause.principal(), kind, reason, std::move(e));
+  absl::Status s = vault_->oversight().LockOut(cause.principal(), kind, reason,
+                                               std::move(e));
   if (!s.ok()) {
     spdlog::error("cannot lock out {}: {}", cause.principal(), s.message());
     return ToGrpc(absl::UnavailableError("cannot record a lockout"));

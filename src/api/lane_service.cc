@@ -115,7 +115,8 @@ grpc::Status LaneService::IntakeFailed(v1::AuditEntry attempt,
   attempt.clear_item_ids();
   *attempt.mutable_time() = ToProto(gate_->vault().clock()->Now());
   const v1::AuditEntry logged = attempt;
-  if (absl::StatusOr<uint64_t> seq = gate_->vault().Audit(std::move(attempt));
+  if (absl::StatusOr<uint64_t> seq =
+          gate_->vault().log().Append(std::move(attempt));
       !seq.ok()) {
     spdlog::error("cannot log a failed intake: {}", seq.status().message());
   } else if (clash) {

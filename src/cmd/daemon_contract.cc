@@ -17,8 +17,8 @@ void KeepContract(vault::Vault& vault, const v1::ContractConfig& config,
                   const policy::Policy& policy) {
   auto text = ReadFileToString(config.signed_contract());
   absl::Status s =
-      text.ok() ? vault.KeepContractVersion(policy.contract_id(),
-                                            policy.contract_version(), *text)
+      text.ok() ? vault.contracts().KeepVersion(
+                      policy.contract_id(), policy.contract_version(), *text)
                 : text.status();
   if (!s.ok()) {
     spdlog::error("cannot keep the contract version: {}", s.message());
@@ -30,7 +30,7 @@ void KeepContract(vault::Vault& vault, const v1::ContractConfig& config,
 std::unique_ptr<policy::Policy> NewerActivated(
     vault::Vault& vault, const policy::Policy& from_file,
     const std::vector<policy::TrustedKey>& trusted, int required) {
-  auto kept = vault.ContractVersions();
+  auto kept = vault.contracts().Versions();
   if (!kept.ok()) {
     spdlog::error("cannot read kept contract versions: {}",
                   kept.status().message());
@@ -133,7 +133,7 @@ absl::Status LogContractDecision(vault::Vault& vault, bool activated,
   e.set_verdict(activated ? v1::VERDICT_ALLOW : v1::VERDICT_DENY);
   e.set_reason_code(activated ? "contract_activated" : "contract_refused");
   e.set_detail(detail);
-  if (auto seq = vault.Audit(std::move(e)); !seq.ok()) {
+  if (auto seq = vault.log().Append(std::move(e)); !seq.ok()) {
     spdlog::error("cannot log the contract decision: {}",
                   seq.status().message());
     return seq.status();

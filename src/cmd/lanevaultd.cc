@@ -199,7 +199,7 @@ int Main(int argc, char** argv) {
   if (!vault.ok()) Fail(vault.status());
   passphrase = crypto::SecureBytes();  // zeroed: the key is derived
   if (absl::GetFlag(FLAGS_print_log_key)) {
-    std::printf("%s\n", (*vault)->LogVerifierKey().c_str());
+    std::printf("%s\n", (*vault)->log().VerifierKey().c_str());
     return 0;
   }
   if (absl::GetFlag(FLAGS_print_intake_key)) {

@@ -141,8 +141,10 @@ Vault::Vault(std::unique_ptr<Store> store, crypto::MasterKey& master,
       submissions_(crypto::BlindIndex::DeriveFrom(master, 4, "lvsubmit")),
       intake_key_(crypto::IntakeKey::DeriveFrom(master)),
       keys_(std::move(master)),
-      origin_(std::move(origin)),
-      clock_(clock) {}
+      clock_(clock),
+      log_(*store_, log_key_, std::move(origin)),
+      oversight_(*store_, *store_, clock, [this] { WakeMaintainer(); }),
+      contracts_(*store_, clock) {}
 
 Vault::~Vault() { StopMaintenance(); }
 
@@ -185,7 +187,7 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
       new Vault(std::move(*store), *key, opts.log_origin, opts.clock));
   vault->lock_ = std::move(*lock);
   if (absl::Status s = vault->LoadKeys(); !s.ok()) return s;
-  if (absl::Status s = vault->LoadLockouts(); !s.ok()) return s;
+  if (absl::Status s = vault->oversight_.LoadLockouts(); !s.ok()) return s;
   if (!opts.state_dir.empty()) {
     if (absl::Status s = MakeDirectories(opts.state_dir); !s.ok()) return s;
     absl::StatusOr<std::unique_ptr<LogAnchor>> anchor =
@@ -215,7 +217,7 @@ absl::Status Vault::CheckAnchor(std::unique_ptr<LogAnchor> anchor,
           "(an older copy put back, or its WAL cut short), so acknowledged "
           "records may be missing");
     } else {
-      absl::StatusOr<tlog::Hash> root = RootAt(head.size);
+      absl::StatusOr<tlog::Hash> root = log_.RootAt(head.size);
       if (!root.ok()) {
         problem = absl::StrCat("the access log's tree cannot be read: ",
                                root.status().message());
@@ -227,7 +229,7 @@ absl::Status Vault::CheckAnchor(std::unique_ptr<LogAnchor> anchor,
     }
   }
   if (!problem.empty()) {
-    RaiseAlert("critical", "vault_rollback", "system", problem);
+    oversight_.RaiseAlert("critical", "vault_rollback", "system", problem);
     if (!accept_rollback) {
       return absl::FailedPreconditionError(absl::StrCat(
           "REFUSING TO SERVE: ", problem, " (anchor ", anchor->path(),
@@ -237,13 +239,14 @@ absl::Status Vault::CheckAnchor(std::unique_ptr<LogAnchor> anchor,
     v1::AuditEntry e = SystemEntry(v1::ACTION_MANAGE_CONTRACT);
     e.set_reason_code("rollback_accepted");
     e.set_detail(problem);
-    if (absl::StatusOr<uint64_t> seq = Audit(std::move(e)); !seq.ok()) {
+    if (absl::StatusOr<uint64_t> seq = log_.Append(std::move(e)); !seq.ok()) {
       return seq.status();
     }
   }
   // From here every commit that grows the log moves the anchor.
   LogAnchor* raw = anchor.get();
   anchor_ = std::move(anchor);
+  log_.SetAnchor(raw);
   store_->SetLogListener([raw](uint64_t n, const std::string& root) {
     if (absl::Status s = raw->Note({n, root}); !s.ok()) {
       spdlog::error("the log anchor cannot be kept current: {}", s.message());
@@ -254,16 +257,10 @@ absl::Status Vault::CheckAnchor(std::unique_ptr<LogAnchor> anchor,
   if (problem.empty() && last->has_value() && (*last)->size == now_size) {
     return absl::OkStatus();
   }
-  absl::StatusOr<tlog::Hash> root = RootAt(now_size);
+  absl::StatusOr<tlog::Hash> root = log_.RootAt(now_size);
   if (!root.ok()) return root.status();
   if (absl::Status s = raw->Note({now_size, *root}); !s.ok()) return s;
   return raw->Sync();
-}
-
-absl::StatusOr<std::string> Vault::RootAt(uint64_t size) {
-  return tlog::RootHash(size, [this](int level, uint64_t index) {
-    return store_->AuditSubtree(level, index);
-  });
 }
 
 absl::Status Vault::Health() { return store_->Health(); }
@@ -275,7 +272,7 @@ std::string Vault::SubmissionDigest(absl::string_view submission) const {
 absl::Status Vault::LogUnkept(absl::string_view record_id,
                               absl::string_view submission_digest,
                               v1::AuditEntry audit) {
-  if (submission_digest.empty()) return Audit(std::move(audit)).status();
+  if (submission_digest.empty()) return log_.Append(std::move(audit)).status();
   if (absl::Status s = PriorSubmission(record_id, submission_digest); !s.ok()) {
     return s;
   }
@@ -445,22 +442,6 @@ absl::Status Vault::Commit(IntakeRow row) {
       [&](std::vector<IntakeRow> rows) { return store_->PutRecords(rows); });
 }
 
-absl::StatusOr<uint64_t> Vault::AppendGrouped(v1::AuditEntry entry) {
-  return log_commits_.Submit(
-      std::move(entry), [&](std::vector<v1::AuditEntry> entries) {
-        const size_t n = entries.size();
-        absl::StatusOr<uint64_t> first =
-            store_->AppendAuditBatch(std::move(entries));
-        std::vector<absl::StatusOr<uint64_t>> sequences;
-        sequences.reserve(n);
-        for (size_t i = 0; i < n; ++i) {
-          sequences.push_back(first.ok() ? absl::StatusOr<uint64_t>(*first + i)
-                                         : first.status());
-        }
-        return sequences;
-      });
-}
-
 absl::StatusOr<StoredRecord> Vault::Fetch(absl::string_view record_id,
                                           absl::string_view principal) {
   absl::StatusOr<StoredRecord> stored = store_->GetRecord(record_id);
@@ -480,7 +461,7 @@ void Vault::RaiseDamageAlert(absl::string_view record_id,
       return;
     }
   }
-  RaiseAlert("critical", "data_loss", principal, message);
+  oversight_.RaiseAlert("critical", "data_loss", principal, message);
 }
 
 absl::StatusOr<bool> Vault::HeldForCase(const StoredRecord& record,
@@ -545,7 +526,7 @@ absl::StatusOr<v1::Record> Vault::Read(
   absl::StatusOr<StoredRecord> stored = Fetch(record_id, principal);
   if (!stored.ok()) return stored.status();
   // Fail closed: the read is logged before anything is opened.
-  if (absl::StatusOr<uint64_t> seq = AppendGrouped(std::move(audit));
+  if (absl::StatusOr<uint64_t> seq = log_.AppendGrouped(std::move(audit));
       !seq.ok()) {
     return absl::UnavailableError(
         absl::StrCat("the access log cannot be written, so nothing is read: ",
@@ -623,7 +604,7 @@ absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
   // records' plate is now known to the caller (linkage is judged on it).
   for (const std::string& id : *found) audit.add_revealed_record_ids(id);
   if (!found->empty()) audit.add_categories(v1::DATA_CATEGORY_PLATE_TEXT);
-  if (absl::StatusOr<uint64_t> seq = AppendGrouped(std::move(audit));
+  if (absl::StatusOr<uint64_t> seq = log_.AppendGrouped(std::move(audit));
       !seq.ok()) {
     return absl::UnavailableError(absl::StrCat(
         "the access log cannot be written, so nothing is looked up: ",
@@ -636,153 +617,11 @@ std::string Vault::PlateBlindIndex(absl::string_view plate) const {
   return plates_.Of(plate);
 }
 
-absl::StatusOr<uint64_t> Vault::Audit(v1::AuditEntry audit) {
-  absl::StatusOr<uint64_t> seq = AppendGrouped(std::move(audit));
-  if (!seq.ok()) {
-    return absl::UnavailableError(absl::StrCat(
-        "the access log cannot be written: ", seq.status().message()));
-  }
-  return seq;
-}
-
 absl::StatusOr<std::vector<v1::RecordSummary>> Vault::Find(
     const RecordQuery& q) {
   return store_->FindRecords(q);
 }
 
-absl::StatusOr<std::vector<v1::AuditEntry>> Vault::AuditEntries(uint64_t start,
-                                                                uint64_t end) {
-  return store_->ReadAudit(start, end);
-}
-
 absl::StatusOr<uint64_t> Vault::RecordCount() { return store_->CountRecords(); }
-
-absl::StatusOr<uint64_t> Vault::AuditBatch(
-    std::vector<v1::AuditEntry> entries) {
-  absl::StatusOr<uint64_t> first = store_->AppendAuditBatch(std::move(entries));
-  if (!first.ok()) {
-    return absl::UnavailableError(absl::StrCat(
-        "the access log cannot be written: ", first.status().message()));
-  }
-  return first;
-}
-
-uint64_t Vault::AuditSize() { return store_->AuditSize(); }
-
-absl::Status Vault::KeepContractVersion(const std::string& contract_id,
-                                        uint64_t version,
-                                        const std::string& signed_text) {
-  return store_->PutContractVersion(
-      {contract_id, version, signed_text, clock_->Now()});
-}
-
-absl::StatusOr<std::vector<ContractVersionRow>> Vault::ContractVersions() {
-  return store_->ContractVersions();
-}
-
-absl::StatusOr<ReadCounts> Vault::CountReads(absl::string_view who,
-                                             absl::Time since, bool group) {
-  return store_->CountReads(who, group, since);
-}
-
-absl::StatusOr<uint32_t> Vault::CountCalls(absl::string_view who, bool group,
-                                           v1::Action action,
-                                           absl::Time since) {
-  return store_->CountCalls(who, group, action, since);
-}
-
-absl::StatusOr<bool> Vault::ReadRecordSince(absl::string_view who, bool group,
-                                            absl::string_view record_id,
-                                            absl::Time since) {
-  return store_->ReadRecordSince(who, group, record_id, since);
-}
-
-absl::StatusOr<std::vector<v1::DataCategory>> Vault::CategoriesRead(
-    absl::string_view who, absl::string_view record_id, bool group) {
-  return store_->CategoriesRead(who, group, record_id);
-}
-
-std::string Vault::LogVerifierKey() const {
-  return tlog::VerifierKey(origin_, log_key_.public_key());
-}
-
-namespace {
-
-v1::Checkpoint ToProto(const tlog::TreeHead& head, std::string note) {
-  v1::Checkpoint cp;
-  cp.set_origin(head.origin);
-  cp.set_tree_size(head.size);
-  cp.set_root_hash(head.root_hash);
-  cp.set_signed_note(std::move(note));
-  return cp;
-}
-
-}  // namespace
-
-absl::StatusOr<v1::Checkpoint> Vault::SignCheckpoint() {
-  const uint64_t size = store_->AuditSize();
-  if (absl::StatusOr<StoredCheckpoint> last = store_->LatestCheckpoint();
-      last.ok() && last->tree_size >= size) {
-    return LatestCheckpoint();
-  }
-  absl::StatusOr<tlog::Hash> root = RootAt(size);
-  if (!root.ok()) return root.status();
-  tlog::TreeHead head{origin_, size, *root};
-  std::string note = tlog::SignCheckpoint(head, log_key_);
-  if (absl::Status s = store_->PutCheckpoint({size, note}); !s.ok()) return s;
-  if (anchor_ != nullptr) {
-    // The anchor moves with every commit; here it is made durable too.
-    if (absl::Status s = anchor_->Sync(); !s.ok()) {
-      spdlog::error("{}", s.message());
-    }
-  }
-  return ToProto(head, std::move(note));
-}
-
-absl::StatusOr<v1::Checkpoint> Vault::LatestCheckpoint() {
-  absl::StatusOr<StoredCheckpoint> last = store_->LatestCheckpoint();
-  if (absl::IsNotFound(last.status())) return SignCheckpoint();
-  if (!last.ok()) return last.status();
-  // Our own note, checked with our own key: a damaged row is caught here.
-  absl::StatusOr<tlog::TreeHead> head =
-      tlog::OpenCheckpoint(last->note, LogVerifierKey());
-  if (!head.ok()) return head.status();
-  return ToProto(*head, std::move(last->note));
-}
-
-absl::Status Vault::CheckTreeSize(uint64_t size) {
-  const uint64_t have = store_->AuditSize();
-  if (size > have) {
-    return absl::OutOfRangeError(
-        absl::StrCat("the log has ", have, " entries, not ", size));
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::vector<std::string>> Vault::InclusionProof(
-    uint64_t index, uint64_t tree_size) {
-  if (absl::Status s = CheckTreeSize(tree_size); !s.ok()) return s;
-  return tlog::InclusionProof(index, tree_size, [this](int level, uint64_t i) {
-    return store_->AuditSubtree(level, i);
-  });
-}
-
-absl::StatusOr<std::vector<std::string>> Vault::ConsistencyProof(
-    uint64_t from_size, uint64_t to_size) {
-  if (absl::Status s = CheckTreeSize(to_size); !s.ok()) return s;
-  return tlog::ConsistencyProof(
-      from_size, to_size,
-      [this](int level, uint64_t i) { return store_->AuditSubtree(level, i); });
-}
-
-absl::StatusOr<std::vector<std::string>> Vault::AuditLeafData(uint64_t start,
-                                                              uint64_t end) {
-  return store_->AuditLeafData(start, end);
-}
-
-absl::StatusOr<std::vector<v1::AuditEntry>> Vault::QueryAudit(
-    const AuditQuery& q) {
-  return store_->QueryAudit(q);
-}
 
 }  // namespace lanevault::vault

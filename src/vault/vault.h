@@ -27,8 +27,11 @@
 #include "crypto/signing.h"
 #include "lanevault/v1/audit.pb.h"
 #include "lanevault/v1/types.pb.h"
+#include "vault/access_log.h"
+#include "vault/contracts.h"
 #include "vault/group_commit.h"
 #include "vault/log_anchor.h"
+#include "vault/oversight.h"
 #include "vault/sqlite_store.h"
 #include "vault/store.h"
 
@@ -171,17 +174,6 @@ class Vault {
   // The next deadline the sweeper must act on (InfiniteFuture if none).
   absl::StatusOr<absl::Time> NextDeadline();
   absl::StatusOr<std::vector<CategoryRetentionRow>> RetentionReport();
-  // Legal holds, placed and lifted by compliance officers; each is logged
-  // in the same transaction. INVALID_ARGUMENT without a case id, reason or
-  // record; NOT_FOUND for an unknown record.
-  absl::StatusOr<HoldRow> PlaceHold(absl::string_view case_id,
-                                    absl::string_view reason,
-                                    const std::vector<std::string>& record_ids,
-                                    v1::AuditEntry audit);
-  absl::StatusOr<HoldRow> LiftHold(absl::string_view hold_id,
-                                   absl::string_view reason,
-                                   v1::AuditEntry audit);
-  absl::StatusOr<std::vector<HoldRow>> Holds(bool include_lifted);
 
   // --- Keys. ---
   // Adds a KEK version that wraps every new data key from now on, logged
@@ -194,97 +186,21 @@ class Vault {
   absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>>
   ItemsPerKeyVersion();
 
-  // --- Alerts for compliance officers (also logged as errors). ---
-  void RaiseAlert(absl::string_view severity, absl::string_view kind,
-                  absl::string_view principal, absl::string_view message);
-  // RaiseAlert that says whether the alert was stored (a full disk may not
-  // take it; the log line is written either way).
-  absl::Status TryRaiseAlert(absl::string_view severity, absl::string_view kind,
-                             absl::string_view principal,
-                             absl::string_view message);
-  absl::StatusOr<std::vector<AlertRow>> Alerts(bool include_acknowledged);
-  absl::StatusOr<AlertRow> AcknowledgeAlert(absl::string_view alert_id,
-                                            absl::string_view by);
-
-  // --- Lockouts (what the API enforces; see api/gate.h). ---
-  // NOT_FOUND when `principal` is not locked out.
-  absl::StatusOr<LockoutRow> Lockout(absl::string_view principal);
-  // Locks `principal` out, logged with `audit`, and raises a critical alert
-  // of `kind`. OK when already locked out (nothing new is written).
-  absl::Status LockOut(absl::string_view principal, absl::string_view kind,
-                       absl::string_view reason, v1::AuditEntry audit);
-  absl::StatusOr<std::vector<LockoutRow>> Lockouts();
-  // NOT_FOUND when `principal` is not locked out.
-  absl::Status LiftLockout(absl::string_view principal, v1::AuditEntry audit);
-  // Refusals of `principal` since `since` that count towards `counted`,
-  // from the access log (so the count survives restarts).
-  absl::StatusOr<uint32_t> CountRefusals(absl::string_view principal,
-                                         v1::RefusalCount counted,
-                                         absl::Time since);
-
-  // --- Contract versions proposed and activated over the API. ---
-  absl::Status ProposeContract(const ProposalRow& proposal,
-                               v1::AuditEntry audit);
-  absl::StatusOr<ProposalRow> ContractProposal(uint64_t version);
-  absl::StatusOr<std::vector<ProposalRow>> ContractProposals();
-  absl::Status ActivateContract(const ProposalRow& proposal,
-                                const ContractVersionRow& version,
-                                v1::AuditEntry audit);
-
   // Starts the background maintainer (retention sweeps at each deadline,
   // key re-wrapping). It catches up on everything overdue first. Stopped by
   // StopMaintenance or the destructor.
   void StartMaintenance();
   void StopMaintenance();
 
-  // Appends a decision that acts on nothing (a refusal, a search).
-  absl::StatusOr<uint64_t> Audit(v1::AuditEntry audit);
-
-  // Appends decisions in one transaction (group commit).
-  absl::StatusOr<uint64_t> AuditBatch(std::vector<v1::AuditEntry> entries);
-
   absl::StatusOr<std::vector<v1::RecordSummary>> Find(const RecordQuery& q);
-  absl::StatusOr<std::vector<v1::AuditEntry>> AuditEntries(uint64_t start,
-                                                           uint64_t end);
   absl::StatusOr<uint64_t> RecordCount();
 
-  // Contract versions that took effect, kept as signed.
-  absl::Status KeepContractVersion(const std::string& contract_id,
-                                   uint64_t version,
-                                   const std::string& signed_text);
-  absl::StatusOr<std::vector<ContractVersionRow>> ContractVersions();
-
-  // A principal's (or, with `group`, a group's) past, from the access log,
-  // for quotas and linkage.
-  absl::StatusOr<ReadCounts> CountReads(absl::string_view who, absl::Time since,
-                                        bool group = false);
-  absl::StatusOr<uint32_t> CountCalls(absl::string_view who, bool group,
-                                      v1::Action action, absl::Time since);
-  absl::StatusOr<bool> ReadRecordSince(absl::string_view who, bool group,
-                                       absl::string_view record_id,
-                                       absl::Time since);
-  absl::StatusOr<std::vector<v1::DataCategory>> CategoriesRead(
-      absl::string_view who, absl::string_view record_id, bool group = false);
-
-  // --- The access log, for auditors (see checkpoint.h and merkle.h). ---
-  uint64_t AuditSize();
-  // Signs the current tree head unless the newest checkpoint already covers
-  // it, stores it, and returns the newest checkpoint.
-  absl::StatusOr<v1::Checkpoint> SignCheckpoint();
-  // The newest checkpoint (signing one if none was issued yet).
-  absl::StatusOr<v1::Checkpoint> LatestCheckpoint();
-  // RFC 6962 proofs; OUT_OF_RANGE beyond the current tree.
-  absl::StatusOr<std::vector<std::string>> InclusionProof(uint64_t index,
-                                                          uint64_t tree_size);
-  absl::StatusOr<std::vector<std::string>> ConsistencyProof(uint64_t from_size,
-                                                            uint64_t to_size);
-  // The exact bytes entries in [start, end) were hashed from.
-  absl::StatusOr<std::vector<std::string>> AuditLeafData(uint64_t start,
-                                                         uint64_t end);
-  absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(const AuditQuery& q);
-  const std::string& log_origin() const { return origin_; }
-  // The C2SP verifier key auditors pin to check checkpoints.
-  std::string LogVerifierKey() const;
+  // The access log: appends, proofs, checkpoints, a principal's history.
+  AccessLog& log() { return log_; }
+  // Legal holds, alerts, lockouts and refusals.
+  Oversight& oversight() { return oversight_; }
+  // Contract versions in force and proposed.
+  Contracts& contracts() { return contracts_; }
 
   Clock* clock() const { return clock_; }
 
@@ -297,13 +213,7 @@ class Vault {
   // Compares the stored log with the anchor, then keeps the anchor current.
   absl::Status CheckAnchor(std::unique_ptr<LogAnchor> anchor,
                            bool accept_rollback);
-  // The access log's root over its first `size` entries.
-  absl::StatusOr<std::string> RootAt(uint64_t size);
-  absl::Status LoadLockouts();
   absl::Status Commit(IntakeRow row);
-  // Appends one entry, grouped with those other threads append meanwhile
-  // into one transaction (one fsync), as Commit does for intake.
-  absl::StatusOr<uint64_t> AppendGrouped(v1::AuditEntry entry);
   absl::Status Keep(const v1::Record& record, v1::AuditEntry audit, bool canary,
                     absl::string_view submission_digest = "");
   // OK when no submission used `record_id` before; otherwise what
@@ -325,7 +235,6 @@ class Vault {
   absl::StatusOr<bool> HeldForCase(const StoredRecord& record,
                                    absl::string_view case_id, absl::Time now);
   void WakeMaintainer();
-  absl::Status CheckTreeSize(uint64_t size);
   v1::AuditEntry SystemEntry(v1::Action action) const;
 
   // Declared first, destroyed last: the lock outlives every use of the file.
@@ -339,22 +248,16 @@ class Vault {
   crypto::BlindIndex submissions_;
   crypto::IntakeKey intake_key_;
   crypto::KeyRing keys_;
-  std::string origin_;
   Clock* clock_;
 
   GroupCommit<IntakeRow, absl::Status> intake_commits_;
-  GroupCommit<v1::AuditEntry, absl::StatusOr<uint64_t>> log_commits_;
+  AccessLog log_;
+  Oversight oversight_;
+  Contracts contracts_;
 
   // The KEK version every data key was last found under (0: not yet
   // checked): spares the maintainer a scan of the items on every wake.
   std::atomic<uint32_t> rewrap_settled_at_{0};
-
-  // Every call asks whether its caller is locked out: answered from this
-  // copy of the lockouts table (small, changed only through this class)
-  // instead of a query that waits behind every commit.
-  absl::Mutex lockouts_mu_;
-  absl::flat_hash_map<std::string, LockoutRow> lockouts_
-      ABSL_GUARDED_BY(lockouts_mu_);
 
   // Records a damage alert was raised for: one alert each, not one a read.
   absl::Mutex alerted_mu_;

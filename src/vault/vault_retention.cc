@@ -1,4 +1,4 @@
-// The vault's retention, legal holds, key rotation and alerts.
+// The vault's retention and key rotation.
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -53,52 +53,6 @@ absl::StatusOr<std::vector<CategoryRetentionRow>> Vault::RetentionReport() {
   return store_->RetentionCounts(clock_->Now());
 }
 
-absl::StatusOr<HoldRow> Vault::PlaceHold(
-    absl::string_view case_id, absl::string_view reason,
-    const std::vector<std::string>& record_ids, v1::AuditEntry audit) {
-  if (case_id.empty() || reason.empty()) {
-    return absl::InvalidArgumentError(
-        "a legal hold needs a case id and a reason");
-  }
-  if (record_ids.empty()) {
-    return absl::InvalidArgumentError("a legal hold must name records");
-  }
-  HoldRow hold;
-  hold.hold_id = NewId("hold-");
-  hold.case_id = std::string(case_id);
-  hold.reason = std::string(reason);
-  hold.record_ids = record_ids;
-  hold.placed_by = audit.principal();
-  hold.placed = clock_->Now();
-  audit.set_case_id(hold.case_id);
-  audit.set_detail(absl::StrCat("hold ", hold.hold_id, " placed on ",
-                                record_ids.size(), " records"));
-  if (absl::Status s = store_->PutHold(hold, std::move(audit)); !s.ok()) {
-    return s;
-  }
-  return hold;
-}
-
-absl::StatusOr<HoldRow> Vault::LiftHold(absl::string_view hold_id,
-                                        absl::string_view reason,
-                                        v1::AuditEntry audit) {
-  if (reason.empty()) {
-    return absl::InvalidArgumentError("lifting a hold needs a reason");
-  }
-  const std::string by = audit.principal();
-  audit.set_detail(absl::StrCat("hold ", hold_id, " lifted"));
-  absl::StatusOr<HoldRow> hold =
-      store_->LiftHold(hold_id, by, clock_->Now(), reason, std::move(audit));
-  if (!hold.ok()) return hold.status();
-  // What the hold kept may now be overdue: sweep at once.
-  WakeMaintainer();
-  return hold;
-}
-
-absl::StatusOr<std::vector<HoldRow>> Vault::Holds(bool include_lifted) {
-  return store_->Holds(include_lifted);
-}
-
 absl::StatusOr<uint32_t> Vault::RotateKeys(v1::AuditEntry audit) {
   // One rotation at a time; intake keeps sealing under the current version
   // until the new one is stored.
@@ -135,7 +89,7 @@ absl::StatusOr<uint64_t> Vault::RewrapStep(int limit) {
                            c.contract_id, c.contract_version, c.item.deadline),
         current);
     if (!wrapped.ok()) {
-      RaiseAlert(
+      oversight_.RaiseAlert(
           "critical", "data_loss", "system",
           absl::StrCat("record ", c.record_id, " item ", c.item.item_id,
                        ": cannot re-wrap: ", wrapped.status().message()));
@@ -193,42 +147,6 @@ absl::StatusOr<uint64_t> Vault::RewrapStep(int limit) {
 absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>>
 Vault::ItemsPerKeyVersion() {
   return store_->ItemsPerKeyVersion();
-}
-
-void Vault::RaiseAlert(absl::string_view severity, absl::string_view kind,
-                       absl::string_view principal, absl::string_view message) {
-  TryRaiseAlert(severity, kind, principal, message).IgnoreError();
-}
-
-absl::Status Vault::TryRaiseAlert(absl::string_view severity,
-                                  absl::string_view kind,
-                                  absl::string_view principal,
-                                  absl::string_view message) {
-  spdlog::error("ALERT {} {} (principal {}): {}", severity, kind, principal,
-                message);
-  AlertRow alert{NewId("alert-"),
-                 clock_->Now(),
-                 std::string(severity),
-                 std::string(kind),
-                 std::string(principal),
-                 std::string(message),
-                 ""};
-  absl::Status s = store_->PutAlert(alert);
-  if (!s.ok()) {
-    // The vault file itself may be what is damaged; the log line above
-    // still carries the alert.
-    spdlog::error("the alert could not be stored: {}", s.message());
-  }
-  return s;
-}
-
-absl::StatusOr<std::vector<AlertRow>> Vault::Alerts(bool include_acknowledged) {
-  return store_->Alerts(include_acknowledged);
-}
-
-absl::StatusOr<AlertRow> Vault::AcknowledgeAlert(absl::string_view alert_id,
-                                                 absl::string_view by) {
-  return store_->AcknowledgeAlert(alert_id, by);
 }
 
 void Vault::WakeMaintainer() {

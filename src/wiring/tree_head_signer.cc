@@ -21,8 +21,8 @@ void TreeHeadSigner::Stop() {
 }
 
 void TreeHeadSigner::SignIfGrown() {
-  if (vault_->AuditSize() == signed_size_) return;
-  absl::StatusOr<v1::Checkpoint> cp = vault_->SignCheckpoint();
+  if (vault_->log().Size() == signed_size_) return;
+  absl::StatusOr<v1::Checkpoint> cp = vault_->log().SignCheckpoint();
   if (!cp.ok()) {
     spdlog::error("cannot sign an access-log checkpoint: {}",
                   cp.status().message());

@@ -11,7 +11,7 @@ constexpr uint32_t kSpent = std::numeric_limits<uint32_t>::max();
 
 policy::AccessHistory::Reads VaultAccessHistory::Counted(
     absl::string_view who, bool group, absl::Time since) const {
-  auto counts = vault_->CountReads(who, since, group);
+  auto counts = vault_->log().CountReads(who, since, group);
   if (!counts.ok()) {
     spdlog::error("access history unavailable, failing closed: {}",
                   counts.status().message());
@@ -36,7 +36,7 @@ policy::AccessHistory::Reads VaultAccessHistory::GroupReadsSince(
 uint32_t VaultAccessHistory::CallsSince(absl::string_view who, bool group,
                                         v1::Action action,
                                         absl::Time since) const {
-  auto calls = vault_->CountCalls(who, group, action, since);
+  auto calls = vault_->log().CountCalls(who, group, action, since);
   if (!calls.ok()) {
     spdlog::error("access history unavailable, failing closed: {}",
                   calls.status().message());
@@ -49,14 +49,14 @@ bool VaultAccessHistory::ReadSince(absl::string_view who, bool group,
                                    absl::string_view record_id,
                                    absl::Time since) const {
   absl::StatusOr<bool> read =
-      vault_->ReadRecordSince(who, group, record_id, since);
+      vault_->log().ReadRecordSince(who, group, record_id, since);
   // Failing closed: an unknown past is no second look.
   return read.ok() && *read;
 }
 
 std::vector<v1::DataCategory> VaultAccessHistory::Seen(
     absl::string_view who, bool group, absl::string_view record_id) const {
-  auto read = vault_->CategoriesRead(who, record_id, group);
+  auto read = vault_->log().CategoriesRead(who, record_id, group);
   if (!read.ok()) {
     spdlog::error("access history unavailable, failing closed: {}",
                   read.status().message());

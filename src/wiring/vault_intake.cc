@@ -148,7 +148,8 @@ void VaultIntake::NoteDiskFull(bool full, absl::string_view why) {
   if (full) {
     // Once per episode. A full disk may not take the alert's row: then it
     // is stored when space returns, so officers see it either way.
-    if (vault_->TryRaiseAlert("critical", "disk_full", "system", pending)
+    if (vault_->oversight()
+            .TryRaiseAlert("critical", "disk_full", "system", pending)
             .ok()) {
       absl::MutexLock lock(&mu_);
       pending_alert_.clear();
@@ -157,7 +158,9 @@ void VaultIntake::NoteDiskFull(bool full, absl::string_view why) {
   }
   spdlog::warn("intake resumed: the vault's disk has room again");
   if (!pending.empty() &&
-      vault_->TryRaiseAlert("critical", "disk_full", "system", pending).ok()) {
+      vault_->oversight()
+          .TryRaiseAlert("critical", "disk_full", "system", pending)
+          .ok()) {
     absl::MutexLock lock(&mu_);
     pending_alert_.clear();
   }

@@ -13,18 +13,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "api/server.h"
-#include "rpc/tls.h"
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/time_util.h"
+#include "crypto/master_key.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
 #include "policy/contract.h"
 #include "policy/policy.h"
+#include "rpc/tls.h"
 #include "testing/test_util.h"
 #include "vault/vault.h"
-#include "crypto/master_key.h"
 
 namespace lanevault::testing {
 
@@ -138,7 +138,7 @@ class ApiFixture : public ::testing::Test {
   }
 
   std::vector<v1::AuditEntry> Log() {
-    auto entries = vault_->AuditEntries(0, 1000);
+    auto entries = vault_->log().Entries(0, 1000);
     EXPECT_TRUE(entries.ok());
     return *entries;
   }

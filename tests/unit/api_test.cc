@@ -189,9 +189,9 @@ TEST_F(ApiTest, HeldItemPastItsDeadlineReadsOnlyForTheHoldsCase) {
   ASSERT_TRUE(vault_->Intake(held, {}).ok());
   v1::AuditEntry place;
   place.set_principal("compliance-dev");
-  ASSERT_TRUE(
-      vault_->PlaceHold("CASE-9", "court order", {held.record_id()}, place)
-          .ok());
+  ASSERT_TRUE(vault_->oversight()
+                  .PlaceHold("CASE-9", "court order", {held.record_id()}, place)
+                  .ok());
   absl::SleepFor(absl::Milliseconds(400));  // past the deadline, not swept
   auto stub = v1::EvidenceService::NewStub(Channel("inspector-dev"));
   v1::GetRecordRequest req;
@@ -254,7 +254,8 @@ TEST_F(ApiTest, PlateLookupReturnsIdsAndLogsOnlyTheBlindIndex) {
 }
 
 TEST_F(ApiTest, DataLossRaisesAnAlertOfficersSeeAndAcknowledge) {
-  vault_->RaiseAlert("critical", "data_loss", "system", "record x: damaged");
+  vault_->oversight().RaiseAlert("critical", "data_loss", "system",
+                                 "record x: damaged");
   auto officer = v1::ComplianceService::NewStub(Channel("compliance-dev"));
   v1::ListAlertsResponse alerts;
   {
@@ -286,7 +287,7 @@ TEST_F(ApiTest, AuditorVerifiesTheLogInFull) {
   ASSERT_TRUE(GetRecord("inspector-dev", "vehicle-inspection", &resp).ok());
   ASSERT_FALSE(GetRecord("operator-dev", "vehicle-inspection", &resp).ok());
   tlog::VerifyOptions options;
-  options.verifier_key = vault_->LogVerifierKey();
+  options.verifier_key = vault_->log().VerifierKey();
   options.full = true;
   options.entries = {0, 1, 2};
   auto source =
@@ -442,11 +443,11 @@ class TamperTest : public ApiTest {
                 &resp)
           .IgnoreError();
     }
-    ASSERT_TRUE(vault_->SignCheckpoint().ok());
+    ASSERT_TRUE(vault_->log().SignCheckpoint().ok());
   }
   absl::Status VerifyFull() {
     tlog::VerifyOptions options;
-    options.verifier_key = vault_->LogVerifierKey();
+    options.verifier_key = vault_->log().VerifierKey();
     options.full = true;
     auto source =
         rpc::RpcAuditLogSource(Channel("auditor-dev"), absl::Seconds(10));
@@ -459,7 +460,7 @@ TEST_F(TamperTest, UntouchedLogVerifies) { EXPECT_TRUE(VerifyFull().ok()); }
 TEST_F(TamperTest, RewrittenEntryIsNamed) {
   // Entry 17's bytes replaced by entry 16's with its sequence patched: it
   // parses, sits in the right place, and is still a lie.
-  auto leaves = vault_->AuditLeafData(16, 17);
+  auto leaves = vault_->log().LeafData(16, 17);
   ASSERT_TRUE(leaves.ok());
   v1::AuditEntry forged;
   ASSERT_TRUE(forged.ParseFromString((*leaves)[0]));

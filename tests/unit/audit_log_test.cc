@@ -42,15 +42,15 @@ class AuditLogTest : public ::testing::Test {
   void Append(Vault& v, int from, int to) {
     std::vector<v1::AuditEntry> batch;
     for (int i = from; i < to; ++i) batch.push_back(Entry(i));
-    ASSERT_TRUE(v.AuditBatch(std::move(batch)).ok());
+    ASSERT_TRUE(v.log().AppendBatch(std::move(batch)).ok());
   }
   v1::AuditExport Export(Vault& v) {
     v1::AuditExport out;
-    auto cp = v.SignCheckpoint();
+    auto cp = v.log().SignCheckpoint();
     EXPECT_TRUE(cp.ok()) << cp.status();
     *out.mutable_checkpoint() = *cp;
     absl::StatusOr<std::vector<std::string>> leaves =
-        v.AuditLeafData(0, cp->tree_size());
+        v.log().LeafData(0, cp->tree_size());
     EXPECT_TRUE(leaves.ok());
     for (const std::string& l : leaves.value()) out.add_leaf_data(l);
     return out;
@@ -62,18 +62,19 @@ class AuditLogTest : public ::testing::Test {
 
 TEST_F(AuditLogTest, CheckpointIsASignedNoteOverTheRoot) {
   Append(*vault_, 0, 10);
-  auto cp = vault_->SignCheckpoint();
+  auto cp = vault_->log().SignCheckpoint();
   ASSERT_TRUE(cp.ok()) << cp.status();
   EXPECT_EQ(cp->tree_size(), 10u);
   EXPECT_EQ(cp->signed_note().substr(0, cp->origin().size() + 4),
             cp->origin() + "\n10\n");
-  auto head = tlog::OpenCheckpoint(cp->signed_note(), vault_->LogVerifierKey());
+  auto head =
+      tlog::OpenCheckpoint(cp->signed_note(), vault_->log().VerifierKey());
   ASSERT_TRUE(head.ok()) << head.status();
   EXPECT_EQ(head->size, 10u);
   // The root is the RFC 6962 root of the stored entry bytes.
   tlog::CompactRange range;
   absl::StatusOr<std::vector<std::string>> leaves =
-      vault_->AuditLeafData(0, 10);
+      vault_->log().LeafData(0, 10);
   ASSERT_TRUE(leaves.ok());
   for (const std::string& l : leaves.value()) range.Append(tlog::LeafHash(l));
   EXPECT_EQ(head->root_hash, range.Root());
@@ -81,11 +82,11 @@ TEST_F(AuditLogTest, CheckpointIsASignedNoteOverTheRoot) {
   std::string edited = cp->signed_note();
   edited[cp->origin().size() + 1] = '9';
   EXPECT_EQ(
-      tlog::OpenCheckpoint(edited, vault_->LogVerifierKey()).status().code(),
+      tlog::OpenCheckpoint(edited, vault_->log().VerifierKey()).status().code(),
       absl::StatusCode::kDataLoss);
   auto other = Open("other.db");  // same master key, same log key
   EXPECT_TRUE(
-      tlog::OpenCheckpoint(cp->signed_note(), other->LogVerifierKey()).ok());
+      tlog::OpenCheckpoint(cp->signed_note(), other->log().VerifierKey()).ok());
   crypto::SigningKey stranger = crypto::SigningKey::DeriveFrom(
       *crypto::MasterKey::LoadFromFile(dir_.Join("master.key")), "another");
   EXPECT_FALSE(tlog::OpenCheckpoint(
@@ -96,28 +97,28 @@ TEST_F(AuditLogTest, CheckpointIsASignedNoteOverTheRoot) {
 
 TEST_F(AuditLogTest, ProofsFromTheStoreVerifyAgainstCheckpoints) {
   Append(*vault_, 0, 37);
-  auto old_cp = vault_->SignCheckpoint();
+  auto old_cp = vault_->log().SignCheckpoint();
   Append(*vault_, 37, 100);
-  auto new_cp = vault_->SignCheckpoint();
+  auto new_cp = vault_->log().SignCheckpoint();
   auto old_head =
-      tlog::OpenCheckpoint(old_cp->signed_note(), vault_->LogVerifierKey());
+      tlog::OpenCheckpoint(old_cp->signed_note(), vault_->log().VerifierKey());
   auto new_head =
-      tlog::OpenCheckpoint(new_cp->signed_note(), vault_->LogVerifierKey());
-  auto consistency = vault_->ConsistencyProof(37, 100);
+      tlog::OpenCheckpoint(new_cp->signed_note(), vault_->log().VerifierKey());
+  auto consistency = vault_->log().ConsistencyProof(37, 100);
   ASSERT_TRUE(consistency.ok());
   EXPECT_TRUE(tlog::VerifyConsistency(37, 100, old_head->root_hash,
                                       new_head->root_hash, *consistency)
                   .ok());
-  auto leaves = vault_->AuditLeafData(0, 100);
+  auto leaves = vault_->log().LeafData(0, 100);
   for (uint64_t i = 0; i < 100; i += 7) {
-    auto proof = vault_->InclusionProof(i, 100);
+    auto proof = vault_->log().InclusionProof(i, 100);
     ASSERT_TRUE(proof.ok());
     EXPECT_TRUE(tlog::VerifyInclusion(i, 100, tlog::LeafHash((*leaves)[i]),
                                       *proof, new_head->root_hash)
                     .ok())
         << i;
   }
-  EXPECT_EQ(vault_->InclusionProof(5, 101).status().code(),
+  EXPECT_EQ(vault_->log().InclusionProof(5, 101).status().code(),
             absl::StatusCode::kOutOfRange);
 }
 
@@ -125,13 +126,13 @@ TEST_F(AuditLogTest, TreeResumesAfterRestart) {
   Append(*vault_, 0, 13);
   vault_.reset();
   vault_ = Open("vault.db");
-  EXPECT_EQ(vault_->AuditSize(), 13u);
+  EXPECT_EQ(vault_->log().Size(), 13u);
   Append(*vault_, 13, 29);
   // Every entry, before and after the restart, verifies in full.
   v1::AuditExport exported = Export(*vault_);
   auto source = tlog::ExportAuditLogSource(exported);
   tlog::VerifyOptions options;
-  options.verifier_key = vault_->LogVerifierKey();
+  options.verifier_key = vault_->log().VerifierKey();
   options.full = true;
   options.entries = {0, 12, 13, 28};
   auto report = tlog::VerifyAuditLog(**source, options);
@@ -141,14 +142,14 @@ TEST_F(AuditLogTest, TreeResumesAfterRestart) {
 
 TEST_F(AuditLogTest, AForkSignedWithTheSameKeyIsCaught) {
   Append(*vault_, 0, 20);
-  const std::string verified = vault_->SignCheckpoint()->signed_note();
+  const std::string verified = vault_->log().SignCheckpoint()->signed_note();
   // Another log with the same key but a different history (a server that
   // rewrote its past and re-signed) presents a larger, validly signed head.
   auto fork = Open("fork.db");
   Append(*fork, 1, 40);
   auto source = tlog::ExportAuditLogSource(Export(*fork));
   tlog::VerifyOptions options;
-  options.verifier_key = vault_->LogVerifierKey();
+  options.verifier_key = vault_->log().VerifierKey();
   options.previous_checkpoint = verified;
   auto report = tlog::VerifyAuditLog(**source, options);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss);
@@ -170,7 +171,7 @@ TEST_F(AuditLogTest, ExportWithARewrittenEntryFailsOffline) {
   exported.set_leaf_data(11, e.SerializeAsString());
   auto source = tlog::ExportAuditLogSource(exported);
   tlog::VerifyOptions options;
-  options.verifier_key = vault_->LogVerifierKey();
+  options.verifier_key = vault_->log().VerifierKey();
   options.full = true;
   EXPECT_EQ(tlog::VerifyAuditLog(**source, options).status().code(),
             absl::StatusCode::kDataLoss);
@@ -187,22 +188,22 @@ TEST_F(AuditLogTest, QueriesFilterAndPage) {
   AuditQuery q;
   q.principal = "inspector-1";
   q.limit = 5;
-  auto page = vault_->QueryAudit(q);
+  auto page = vault_->log().Query(q);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->size(), 5u);
   for (const auto& e : *page) EXPECT_EQ(e.principal(), "inspector-1");
   q.start_sequence = page->back().sequence() + 1;
-  auto next = vault_->QueryAudit(q);
+  auto next = vault_->log().Query(q);
   ASSERT_TRUE(next.ok());
   EXPECT_GT(next->front().sequence(), page->back().sequence());
   AuditQuery denied;
   denied.verdict = v1::VERDICT_DENY;
   denied.limit = 100;
-  EXPECT_EQ(vault_->QueryAudit(denied)->size(), 10u);
+  EXPECT_EQ(vault_->log().Query(denied)->size(), 10u);
   AuditQuery window;
   window.since = absl::FromUnixSeconds(1'800'000'010);
   window.until = absl::FromUnixSeconds(1'800'000'020);
-  EXPECT_EQ(vault_->QueryAudit(window)->size(), 10u);
+  EXPECT_EQ(vault_->log().Query(window)->size(), 10u);
 }
 
 }  // namespace

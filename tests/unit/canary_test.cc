@@ -137,7 +137,7 @@ TEST_F(CanaryTest, NoDistinguisherDoesBetterThanChance) {
     }
   }
   // 2. The access log: an intake entry at the very time of another's.
-  auto log = vault_->AuditEntries(0, vault_->AuditSize());
+  auto log = vault_->log().Entries(0, vault_->log().Size());
   ASSERT_TRUE(log.ok());
   std::map<int64_t, std::vector<std::string>> by_time;
   for (const v1::AuditEntry& e : *log) {

@@ -84,14 +84,14 @@ TEST_F(DecisionPathTest, EveryRpcInTheProtoIsRefusedByTheGateAndLogged) {
       const auto& m = *service->method(i);
       const std::string name =
           absl::StrCat("/", service->full_name(), "/", m.name());
-      const uint64_t before = vault_->AuditSize();
+      const uint64_t before = vault_->log().Size();
       bool answered = true;
       grpc::Status s = CallEmpty(m, &answered);
       // Refused by the gate (not UNIMPLEMENTED, not an unlogged error).
       EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED)
           << name << ": " << s.error_message();
       EXPECT_FALSE(answered) << name;
-      auto entries = vault_->AuditEntries(before, vault_->AuditSize());
+      auto entries = vault_->log().Entries(before, vault_->log().Size());
       ASSERT_TRUE(entries.ok());
       ASSERT_EQ(entries->size(), 1u) << name;
       EXPECT_EQ(entries->front().method(), name);

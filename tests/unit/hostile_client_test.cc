@@ -100,7 +100,7 @@ class HostileTest : public testing::ApiFixture {
   }
 
   bool AlertRaised(const std::string& kind, const std::string& principal) {
-    auto alerts = vault_->Alerts(false);
+    auto alerts = vault_->oversight().Alerts(false);
     EXPECT_TRUE(alerts.ok());
     for (const auto& a : *alerts) {
       if (a.kind == kind && a.principal == principal &&
@@ -301,7 +301,7 @@ TEST_F(HostileTest, CanaryReadAlertsAndLocksOut) {
       Read("inspector-dev", decoy.record_id(), "vehicle-inspection", &resp),
       grpc::StatusCode::PERMISSION_DENIED, resp, "locked_out");
   EXPECT_TRUE(AlertRaised("canary_read", "inspector-dev"));
-  auto lockout = vault_->Lockout("inspector-dev");
+  auto lockout = vault_->oversight().Lockout("inspector-dev");
   ASSERT_TRUE(lockout.ok());
   EXPECT_NE(lockout->reason.find("canary"), std::string::npos);
   EXPECT_EQ(

@@ -89,7 +89,7 @@ class InsiderLogTest : public testing::ApiFixture {
 
   // Every entry's exact bytes, however many.
   std::vector<std::string> Leaves() {
-    auto leaves = vault_->AuditLeafData(0, vault_->AuditSize());
+    auto leaves = vault_->log().LeafData(0, vault_->log().Size());
     EXPECT_TRUE(leaves.ok()) << leaves.status();
     return leaves.ok() ? *leaves : std::vector<std::string>{};
   }
@@ -152,7 +152,7 @@ class InsiderLogTest : public testing::ApiFixture {
 
   void ExpectFullVerify() {
     tlog::VerifyOptions options;
-    options.verifier_key = vault_->LogVerifierKey();
+    options.verifier_key = vault_->log().VerifierKey();
     options.full = true;
     auto source =
         rpc::RpcAuditLogSource(Channel("auditor-dev"), absl::Seconds(30));
@@ -169,7 +169,7 @@ class InsiderLogTest : public testing::ApiFixture {
 // --- 1. The log cannot be flooded or broken. ---
 
 TEST_F(InsiderLogTest, CallWithoutCertificateLogsNothingOfItsRequest) {
-  const size_t before = vault_->AuditSize();
+  const size_t before = vault_->log().Size();
   v1::GetRecordRequest req = Request(std::string(3 << 20, 'P'));
   req.set_case_id("CASE-MARKER-1234");
   grpc::Status s = Call("", req);
@@ -304,7 +304,7 @@ TEST(PeerAddress, DropsThePort) {
 }
 
 TEST_F(InsiderLogTest, BurstWithoutCertificatesIsSummarisedOnceItStops) {
-  const size_t before = vault_->AuditSize();
+  const size_t before = vault_->log().Size();
   constexpr int kCalls = 200;
   auto stub = v1::EvidenceService::NewStub(Channel(""));
   for (int i = 0; i < kCalls; ++i) {
@@ -316,7 +316,7 @@ TEST_F(InsiderLogTest, BurstWithoutCertificatesIsSummarisedOnceItStops) {
               grpc::StatusCode::UNAUTHENTICATED);
   }
   const int per_window = RefusalLimits().logged_per_window;
-  EXPECT_EQ(vault_->AuditSize(), before + per_window);
+  EXPECT_EQ(vault_->log().Size(), before + per_window);
   // The burst stopped; once its minute is over the flusher summarises it.
   clock_->Advance(absl::Minutes(1));
   std::vector<v1::AuditEntry> summaries = WaitForSummaries(1);
@@ -327,7 +327,7 @@ TEST_F(InsiderLogTest, BurstWithoutCertificatesIsSummarisedOnceItStops) {
   EXPECT_EQ(summaries[0].refusal_count(), v1::REFUSAL_COUNT_NONE);
   EXPECT_NE(summaries[0].detail().find("ipv4:127.0.0.1"), std::string::npos)
       << summaries[0].detail();
-  EXPECT_EQ(vault_->AuditSize(), before + per_window + 1);
+  EXPECT_EQ(vault_->log().Size(), before + per_window + 1);
   ExpectAllBounded();
   ExpectFullVerify();
 }
@@ -335,7 +335,7 @@ TEST_F(InsiderLogTest, BurstWithoutCertificatesIsSummarisedOnceItStops) {
 TEST_F(InsiderLogTest, NextRefusalAfterTheMinuteSummarisesTheOneBefore) {
   flush_every_ = absl::Hours(1);  // only the next refusal can do it
   StartServer();
-  const size_t before = vault_->AuditSize();
+  const size_t before = vault_->log().Size();
   for (int i = 0; i < 20; ++i) {
     EXPECT_EQ(Call("", Request("vehicle-inspection")).error_code(),
               grpc::StatusCode::UNAUTHENTICATED);
@@ -353,9 +353,10 @@ TEST_F(InsiderLogTest, NextRefusalAfterTheMinuteSummarisesTheOneBefore) {
 TEST_F(InsiderLogTest, LockedOutPrincipalsRefusalsAreSummarised) {
   v1::AuditEntry why;
   why.set_principal("inspector-dev");
-  ASSERT_TRUE(
-      vault_->LockOut("inspector-dev", "test", "for this test", why).ok());
-  const size_t before = vault_->AuditSize();
+  ASSERT_TRUE(vault_->oversight()
+                  .LockOut("inspector-dev", "test", "for this test", why)
+                  .ok());
+  const size_t before = vault_->log().Size();
   for (int i = 0; i < 50; ++i) {
     EXPECT_EQ(Call("inspector-dev", Request("vehicle-inspection")).error_code(),
               grpc::StatusCode::PERMISSION_DENIED);
@@ -385,7 +386,7 @@ TEST_F(InsiderLogTest, FloodedLogStaysFetchableAndVerifies) {
     EXPECT_GT(e.ByteSizeLong(), kMaxAuditEntryBytes / 2);
     big.push_back(std::move(e));
   }
-  ASSERT_TRUE(vault_->AuditBatch(std::move(big)).ok());
+  ASSERT_TRUE(vault_->log().AppendBatch(std::move(big)).ok());
   ExpectAllBounded();
   // One call fetches a whole page of them.
   auto stub = v1::AuditService::NewStub(Channel("auditor-dev"));
@@ -420,7 +421,7 @@ TEST_F(SmallPagesTest, EntriesAndQueriesPageByBytes) {
     BoundAuditEntry(e);
     big.push_back(std::move(e));
   }
-  ASSERT_TRUE(vault_->AuditBatch(std::move(big)).ok());
+  ASSERT_TRUE(vault_->log().AppendBatch(std::move(big)).ok());
   auto stub = v1::AuditService::NewStub(Channel("auditor-dev"));
   // By index: short pages, each under the limit, together the whole log.
   std::vector<std::string> fetched;

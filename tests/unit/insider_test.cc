@@ -108,7 +108,7 @@ class InsiderTest : public testing::ApiFixture {
   }
 
   bool AlertRaised(const std::string& kind) {
-    auto alerts = vault_->Alerts(false);
+    auto alerts = vault_->oversight().Alerts(false);
     EXPECT_TRUE(alerts.ok());
     for (const auto& a : *alerts) {
       if (a.kind == kind) return true;
@@ -322,7 +322,7 @@ TEST_F(InsiderTest, LiftingALockoutClearsItsWindow) {
          &resp)
         .error_code();
   }
-  ASSERT_TRUE(vault_->Lockout("inspector-dev").ok());
+  ASSERT_TRUE(vault_->oversight().Lockout("inspector-dev").ok());
   auto officer = v1::ComplianceService::NewStub(Channel("compliance-dev"));
   v1::LiftLockoutRequest lift;
   lift.set_principal("inspector-dev");
@@ -337,7 +337,7 @@ TEST_F(InsiderTest, LiftingALockoutClearsItsWindow) {
                  v1::DATA_CATEGORY_PLATE_TEXT, &resp)
                 .error_code(),
             grpc::StatusCode::NOT_FOUND);
-  EXPECT_FALSE(vault_->Lockout("inspector-dev").ok());
+  EXPECT_FALSE(vault_->oversight().Lockout("inspector-dev").ok());
 }
 
 // Six weeks, the 2019 incident's length, on a fake clock: two certificates
@@ -417,8 +417,8 @@ TEST_F(SixWeeksTest, TwoCertificatesOfOneGroupStayWithinItsBudget) {
   EXPECT_EQ(records_obtained.size(), 20u * kDays);
   EXPECT_LE(reads, 30 * kDays);
   EXPECT_EQ(lookups, 15 * kDays);  // A's own lookup quota binds first
-  EXPECT_FALSE(vault_->Lockout("inspector-dev").ok());
-  EXPECT_FALSE(vault_->Lockout("inspector-two").ok());
+  EXPECT_FALSE(vault_->oversight().Lockout("inspector-dev").ok());
+  EXPECT_FALSE(vault_->oversight().Lockout("inspector-two").ok());
   RecordProperty("records", static_cast<int>(records_obtained.size()));
 }
 

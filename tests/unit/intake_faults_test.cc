@@ -79,7 +79,7 @@ class IntakeFaultsTest : public testing::ApiFixture {
   }
 
   bool AlertRaised(const std::string& kind) {
-    auto alerts = vault_->Alerts(false);
+    auto alerts = vault_->oversight().Alerts(false);
     EXPECT_TRUE(alerts.ok());
     for (const auto& a : *alerts) {
       if (a.kind == kind && a.severity == "critical") return true;
@@ -173,7 +173,7 @@ TEST_F(IntakeFaultsTest, AReadOfARecordPurgedWholeDoesNotCount) {
     EXPECT_EQ(stub->GetRecord(&ctx, req, &resp).error_code(),
               grpc::StatusCode::NOT_FOUND);
   }
-  EXPECT_FALSE(vault_->Lockout("inspector-dev").ok());
+  EXPECT_FALSE(vault_->oversight().Lockout("inspector-dev").ok());
 }
 
 TEST_F(IntakeFaultsTest, ACaptureTimeAYearAheadIsRefused) {

@@ -72,7 +72,7 @@ TEST_F(KeyRotationTest, RotationRewrapsThenDestroysTheOldVersion) {
   // Logged: the rotation and the destruction.
   AuditQuery q;
   q.action = v1::ACTION_ROTATE_KEYS;
-  auto logged = vault_->QueryAudit(q);
+  auto logged = vault_->log().Query(q);
   ASSERT_EQ(logged->size(), 2u);
   EXPECT_NE((*logged)[1].detail().find("key version 1 destroyed"),
             std::string::npos);

@@ -22,7 +22,7 @@ class RetentionTest : public testing::VaultFixture {
     AuditQuery q;
     q.action = v1::ACTION_PURGE;
     q.limit = 1000;
-    return *vault_->QueryAudit(q);
+    return *vault_->log().Query(q);
   }
   uint64_t Overdue() {
     absl::StatusOr<std::vector<CategoryRetentionRow>> report =
@@ -82,8 +82,8 @@ TEST_F(RetentionTest, HoldPausesPurgingUntilLifted) {
   v1::Record free = Take("EEE555", absl::Hours(1));
   v1::AuditEntry place = Entry(v1::ACTION_MANAGE_HOLD, "");
   place.set_principal("officer");
-  auto hold = vault_->PlaceHold("CASE-7", "court order 12/2026",
-                                {held.record_id()}, place);
+  auto hold = vault_->oversight().PlaceHold("CASE-7", "court order 12/2026",
+                                            {held.record_id()}, place);
   ASSERT_TRUE(hold.ok()) << hold.status();
   EXPECT_EQ(hold->placed_by, "officer");
 
@@ -112,39 +112,43 @@ TEST_F(RetentionTest, HoldPausesPurgingUntilLifted) {
   EXPECT_EQ(read->items_size(), 0);
 
   // Lifted, the overdue item goes at the next sweep.
-  EXPECT_EQ(
-      vault_->LiftHold(hold->hold_id, "", Entry(v1::ACTION_MANAGE_HOLD, ""))
-          .status()
-          .code(),
-      absl::StatusCode::kInvalidArgument);  // a reason is required
-  auto lifted = vault_->LiftHold(hold->hold_id, "case closed",
-                                 Entry(v1::ACTION_MANAGE_HOLD, ""));
+  EXPECT_EQ(vault_->oversight()
+                .LiftHold(hold->hold_id, "", Entry(v1::ACTION_MANAGE_HOLD, ""))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);  // a reason is required
+  auto lifted = vault_->oversight().LiftHold(hold->hold_id, "case closed",
+                                             Entry(v1::ACTION_MANAGE_HOLD, ""));
   ASSERT_TRUE(lifted.ok()) << lifted.status();
   EXPECT_FALSE(lifted->active());
   EXPECT_EQ(lifted->record_ids, std::vector<std::string>{held.record_id()});
   EXPECT_EQ(
-      vault_
-          ->LiftHold(hold->hold_id, "again", Entry(v1::ACTION_MANAGE_HOLD, ""))
+      vault_->oversight()
+          .LiftHold(hold->hold_id, "again", Entry(v1::ACTION_MANAGE_HOLD, ""))
           .status()
           .code(),
       absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(Overdue(), 1u);
   EXPECT_EQ(vault_->SweepExpired()->items, 1u);
   EXPECT_EQ(Overdue(), 0u);
-  EXPECT_TRUE(vault_->Holds(false)->empty());
-  EXPECT_EQ(vault_->Holds(true)->size(), 1u);
+  EXPECT_TRUE(vault_->oversight().Holds(false)->empty());
+  EXPECT_EQ(vault_->oversight().Holds(true)->size(), 1u);
 
   // Holds are logged, and need a case, a reason and known records.
   AuditQuery q;
   q.action = v1::ACTION_MANAGE_HOLD;
-  EXPECT_EQ(vault_->QueryAudit(q)->size(), 2u);
-  EXPECT_EQ(
-      vault_->PlaceHold("", "why", {held.record_id()}, place).status().code(),
-      absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(
-      vault_->PlaceHold("CASE-9", "why", {"rec_nope"}, place).status().code(),
-      absl::StatusCode::kNotFound);
-  EXPECT_EQ(vault_->QueryAudit(q)->size(), 2u);  // refused: nothing logged
+  EXPECT_EQ(vault_->log().Query(q)->size(), 2u);
+  EXPECT_EQ(vault_->oversight()
+                .PlaceHold("", "why", {held.record_id()}, place)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(vault_->oversight()
+                .PlaceHold("CASE-9", "why", {"rec_nope"}, place)
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(vault_->log().Query(q)->size(), 2u);  // refused: nothing logged
   (void)free;
 }
 
@@ -200,7 +204,7 @@ TEST_F(RetentionTest, ExactPlateLookupByBlindIndexOnly) {
   // The log holds the blind index, never the text; so does the database.
   AuditQuery q;
   q.action = v1::ACTION_SEARCH_PLATE;
-  auto logged = vault_->QueryAudit(q);
+  auto logged = vault_->log().Query(q);
   ASSERT_EQ(logged->size(), 1u);
   EXPECT_EQ((*logged)[0].plate_blind_index(),
             vault_->PlateBlindIndex("KXR4821"));

@@ -99,7 +99,7 @@ TEST_F(VaultFaultsTest, FlippedByteInOneCiphertextIsDataLossForThatRecordOnly) {
     }
   }
   // A critical alert names the record, for the compliance officers.
-  auto alerts = vault_->Alerts(false);
+  auto alerts = vault_->oversight().Alerts(false);
   ASSERT_TRUE(alerts.ok());
   ASSERT_EQ(alerts->size(), 1u);
   EXPECT_EQ((*alerts)[0].kind, "data_loss");

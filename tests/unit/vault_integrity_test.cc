@@ -169,7 +169,7 @@ TEST_F(VaultIntegrityTest, ADatabaseRolledBackToAnOlderCopyIsRefused) {
   accept.accept_rollback = true;
   auto v = Vault::Open(accept);
   ASSERT_TRUE(v.ok()) << v.status();
-  auto alerts = (*v)->Alerts(false);
+  auto alerts = (*v)->oversight().Alerts(false);
   ASSERT_TRUE(alerts.ok());
   ASSERT_FALSE(alerts->empty());
   EXPECT_EQ(alerts->back().kind, "vault_rollback");

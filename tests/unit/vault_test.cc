@@ -68,7 +68,7 @@ TEST_F(VaultTest, IntakeAndItsAuditEntryCommitTogether) {
   ASSERT_TRUE(vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
   // A duplicate id fails, and neither record nor audit entry is added.
   EXPECT_FALSE(vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
-  auto entries = vault_->AuditEntries(0, 100);
+  auto entries = vault_->log().Entries(0, 100);
   ASSERT_TRUE(entries.ok());
   ASSERT_EQ(entries->size(), 1u);
   EXPECT_EQ((*entries)[0].record_id(), r.record_id());
