@@ -47,6 +47,15 @@ class Validator {
     }
     if (c_.checkpoints().empty())
       Error("checkpoints", "must name at least one");
+    for (int i = 0; i < c_.checkpoints_size(); ++i) {
+      // Allowed (the development contract uses it), but never unnoticed.
+      if (c_.checkpoints(i) == "*") {
+        Warn(absl::StrCat("checkpoints[", i, "]"),
+             "\"*\" covers every checkpoint: crossings from anywhere are "
+             "kept, and no caller is outside the contract's checkpoints by "
+             "where it acts");
+      }
+    }
     if (c_.has_max_retention() &&
         FromProto(c_.max_retention()) <= absl::ZeroDuration()) {
       Error("max_retention", "must be positive");

@@ -44,6 +44,9 @@ bool IsRead(v1::Action a) {
   return a == v1::ACTION_READ_RECORD || a == v1::ACTION_READ_ITEM;
 }
 
+// Contract.checkpoints: the one entry that covers every checkpoint.
+constexpr char kEveryCheckpoint[] = "*";
+
 // Quota.alert_fraction and alert_sustained_windows when unset.
 constexpr double kDefaultAlertFraction = 0.8;
 constexpr uint32_t kDefaultSustainedWindows = 3;
@@ -160,7 +163,7 @@ class ContractPolicy final : public Policy {
     std::string refusal;
     if (seen < from_ || seen >= until_) {
       refusal = "outside_effective_window";
-    } else if (!checkpoints_.contains(record.checkpoint_id())) {
+    } else if (!Covers(record.checkpoint_id())) {
       refusal = "checkpoint_not_covered";
     } else if (!contract_.lanes().empty() &&
                std::find(contract_.lanes().begin(), contract_.lanes().end(),
@@ -241,14 +244,13 @@ class ContractPolicy final : public Policy {
 
     // Prohibitions first: they beat any permit.
     const Binding* binding = BindingOf(r.principal);
-    const bool outside = !r.checkpoint.empty()
-                             ? !checkpoints_.contains(r.checkpoint)
-                             : (!binding || binding->checkpoints.empty() ||
-                                std::none_of(binding->checkpoints.begin(),
-                                             binding->checkpoints.end(),
-                                             [&](const std::string& c) {
-                                               return checkpoints_.contains(c);
-                                             }));
+    const bool outside =
+        !r.checkpoint.empty()
+            ? !Covers(r.checkpoint)
+            : (!binding || binding->checkpoints.empty() ||
+               std::none_of(binding->checkpoints.begin(),
+                            binding->checkpoints.end(),
+                            [&](const std::string& c) { return Covers(c); }));
     auto banned = [&](v1::Action action,
                       Bits categories) -> const CompiledProhibition* {
       for (const auto& p : prohibitions_) {
@@ -461,6 +463,12 @@ class ContractPolicy final : public Policy {
     return why;
   }
 
+  // Whether the contract covers `checkpoint`: one it names, or any at all
+  // when it names "*" (a development contract's).
+  bool Covers(const std::string& checkpoint) const {
+    return every_checkpoint_ || checkpoints_.contains(checkpoint);
+  }
+
   const Binding* BindingOf(absl::string_view principal) const {
     const std::string name(principal);
     for (const Binding& b : bindings_) {
@@ -486,6 +494,7 @@ class ContractPolicy final : public Policy {
   v1::Contract contract_;
   absl::Time from_, until_;
   absl::flat_hash_set<std::string> checkpoints_;
+  bool every_checkpoint_ = checkpoints_.contains(kEveryCheckpoint);
   std::array<std::vector<CompiledPermit>, kRoles> permits_;
   std::vector<CompiledProhibition> prohibitions_;
   std::vector<Binding> bindings_;

@@ -145,8 +145,12 @@ v1::Decision MakeDecision(v1::Verdict verdict,
                           std::string reason_code, std::string reason);
 
 // The walking skeleton's fixed allow-list, in force until contracts are
-// loaded (see BuiltinPolicy in builtin_policy.cc for its rules).
+// loaded: the contract engine deciding by BuiltinContract(), an unsigned
+// development contract (its rules are in builtin_contract.cc), with
+// linkage judged within one call only and a reminder in the log once a
+// minute while it decides.
 std::unique_ptr<Policy> NewBuiltinPolicy();
+v1::Contract BuiltinContract();
 
 // The policy a validated contract defines: default deny, a prohibition
 // beats any permit, nothing but purge and audit outside the effective

@@ -1,7 +1,10 @@
 #include "policy/policy.h"
 
+#include <set>
+
 #include "common/time_util.h"
 #include "gtest/gtest.h"
+#include "policy/contract.h"
 
 namespace lanevault::policy {
 namespace {
@@ -79,13 +82,19 @@ AccessRequest Read(std::string purpose,
   return r;
 }
 
+// The categories a reader gets, in no particular order.
+std::set<v1::DataCategory> Given(const AccessDecision& d) {
+  return {d.categories.begin(), d.categories.end()};
+}
+
 TEST(BuiltinPolicy, PurposeDecidesWhichCategoriesAReaderGets) {
   auto p = NewBuiltinPolicy();
   AccessDecision plate = p->DecideAccess(Read("vehicle-inspection"));
   ASSERT_TRUE(plate.allowed());
-  EXPECT_EQ(plate.categories,
-            (std::vector<v1::DataCategory>{DATA_CATEGORY_PLATE_TEXT,
-                                           DATA_CATEGORY_PLATE_IMAGE}));
+  // The contract engine lists them in enum order, not the record's.
+  EXPECT_EQ(Given(plate),
+            (std::set<v1::DataCategory>{DATA_CATEGORY_PLATE_TEXT,
+                                        DATA_CATEGORY_PLATE_IMAGE}));
   AccessDecision face = p->DecideAccess(Read("identity-verification"));
   ASSERT_TRUE(face.allowed());
   EXPECT_EQ(face.categories,
@@ -106,13 +115,79 @@ TEST(BuiltinPolicy, DefaultDenyAndProhibitionsWin) {
   EXPECT_FALSE(
       p->DecideAccess(Read("identity-verification", {DATA_CATEGORY_PLATE_TEXT}))
           .allowed());
-  for (v1::Action a : {v1::ACTION_EXPORT, v1::ACTION_TRAIN, v1::ACTION_LINK}) {
+  for (v1::Action a : {v1::ACTION_EXPORT, v1::ACTION_TRAIN}) {
     AccessRequest r = Read("vehicle-inspection");
     r.action = a;
     AccessDecision d = p->DecideAccess(r);
     EXPECT_FALSE(d.allowed()) << v1::Action_Name(a);
     EXPECT_EQ(d.decision.reason_code(), "prohibited");
   }
+  // Linkage asked for by name is refused by default: a prohibition on it
+  // would also make the plate-and-face read above "prohibited".
+  AccessRequest r = Read("vehicle-inspection");
+  r.action = v1::ACTION_LINK;
+  AccessDecision d = p->DecideAccess(r);
+  EXPECT_FALSE(d.allowed());
+  EXPECT_EQ(d.decision.reason_code(), "default_deny");
+}
+
+// As before contracts, linkage is judged within one call only: a face read
+// after the plate of one crossing is allowed (the walking skeleton does it).
+class ReadBefore final : public AccessHistory {
+ public:
+  explicit ReadBefore(std::vector<v1::DataCategory> read) : read_(read) {}
+  Reads ReadsSince(absl::string_view, absl::Time) const override { return {}; }
+  std::vector<v1::DataCategory> CategoriesRead(
+      absl::string_view, absl::string_view) const override {
+    return read_;
+  }
+
+ private:
+  std::vector<v1::DataCategory> read_;
+};
+
+TEST(BuiltinPolicy, LinkageIsJudgedWithinOneCallOnly) {
+  auto p = NewBuiltinPolicy();
+  const ReadBefore plate({DATA_CATEGORY_PLATE_TEXT});
+  AccessRequest r = Read("identity-verification");
+  r.record_id = "rec_1";
+  r.history = &plate;
+  AccessDecision face = p->DecideAccess(r);
+  ASSERT_TRUE(face.allowed()) << face.decision.reason();
+  EXPECT_EQ(face.categories,
+            std::vector<v1::DataCategory>{DATA_CATEGORY_FACE_IMAGE});
+  // The contract alone, given the same past, refuses it.
+  auto contract = NewContractPolicy(BuiltinContract());
+  ASSERT_TRUE(contract.ok()) << contract.status();
+  EXPECT_EQ((*contract)->DecideAccess(r).decision.reason_code(), "linkage");
+}
+
+TEST(BuiltinContract, ValidatesWithOnlyTheEveryCheckpointWarning) {
+  const std::vector<ValidationIssue> issues =
+      ValidateContract(BuiltinContract());
+  EXPECT_FALSE(HasErrors(issues)) << FirstError(issues);
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].field_path, "checkpoints[0]");
+  EXPECT_TRUE(issues[0].warning);
+}
+
+// "*" in checkpoints covers every checkpoint; without it only those named.
+TEST(BuiltinContract, EveryCheckpointOnlyWithTheStar) {
+  v1::Record r = RecordWith({DATA_CATEGORY_PLATE_TEXT});
+  r.set_checkpoint_id("anywhere");
+  auto p = NewBuiltinPolicy();
+  EXPECT_TRUE(p->DecideIntake(r).items(0).keep());
+
+  v1::Contract named = BuiltinContract();
+  named.clear_checkpoints();
+  named.add_checkpoints("demo-poe");
+  auto q = NewContractPolicy(named);
+  ASSERT_TRUE(q.ok()) << q.status();
+  v1::IntakeDecision d = (*q)->DecideIntake(r);
+  EXPECT_FALSE(d.items(0).keep());
+  EXPECT_EQ(d.items(0).decision().reason_code(), "checkpoint_not_covered");
+  r.set_checkpoint_id("demo-poe");
+  EXPECT_TRUE((*q)->DecideIntake(r).items(0).keep());
 }
 
 TEST(BuiltinPolicy, RolesOutsideTheirLaneAreRefused) {
