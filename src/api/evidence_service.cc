@@ -1,8 +1,6 @@
 // Inspectors read one record (or one item) at a time, for a stated purpose;
 // searches return ids and summaries only, capped.
 
-#include <algorithm>
-
 #include "absl/strings/str_cat.h"
 #include "api/request_checks.h"
 #include "api/services.h"
@@ -16,37 +14,6 @@ namespace {
 constexpr int kMaxSearchResults = 50;
 // An exact plate names a handful of crossings; more would be a sweep.
 constexpr int kMaxPlateMatches = 5;
-
-// The policy is asked about the categories the record (or item) holds now.
-std::function<absl::Status(policy::AccessRequest&)> RecordFacts(
-    const Gate& gate, const std::string& record_id, const std::string& case_id,
-    const std::string& item_id, std::vector<v1::DataCategory> asked) {
-  return [&gate, &record_id, &case_id, &item_id,
-          asked = std::move(asked)](policy::AccessRequest& ask) {
-    absl::StatusOr<v1::RecordSummary> summary =
-        gate.vault().Describe(record_id, case_id, item_id, ask.principal);
-    if (!summary.ok()) return summary.status();
-    ask.categories = asked;
-    for (int c : summary->categories()) {
-      ask.available.push_back(static_cast<v1::DataCategory>(c));
-    }
-    // One item: the question is about its category alone.
-    if (!item_id.empty()) ask.categories = ask.available;
-    const bool any_asked_left =
-        asked.empty() ||
-        std::any_of(asked.begin(), asked.end(), [&](v1::DataCategory c) {
-          return std::find(ask.available.begin(), ask.available.end(), c) !=
-                 ask.available.end();
-        });
-    if (!any_asked_left) {
-      // What was asked for is past its deadline (or was never kept): the
-      // answer an expired record gets, not a refusal the caller caused.
-      return vault::GoneError(absl::StrCat(
-          "record ", record_id, " holds no item of the categories asked for"));
-    }
-    return absl::OkStatus();
-  };
-}
 
 // Every evidence call states why, and may name a case.
 template <class Request>
@@ -74,11 +41,11 @@ grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
   spec.record_id = request->record_id();
   spec.vault_logs = true;
   spec.check = [request] { return CheckGetRecordRequest(*request); };
-  std::vector<v1::DataCategory> asked;
+  // The policy is asked about the categories the record holds now.
+  RecordFacts& facts = spec.record_facts.emplace();
   for (int c : request->categories()) {
-    asked.push_back(static_cast<v1::DataCategory>(c));
+    facts.categories.push_back(static_cast<v1::DataCategory>(c));
   }
-  spec.facts = RecordFacts(*gate_, spec.record_id, spec.case_id, "", asked);
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     // The vault logs the entry before it opens anything.
     std::vector<std::string> withheld;
@@ -106,8 +73,8 @@ grpc::Status EvidenceService::GetItem(grpc::ServerContext* ctx,
                ? absl::InvalidArgumentError("name the item (item_id)")
                : absl::OkStatus();
   };
-  spec.facts =
-      RecordFacts(*gate_, spec.record_id, spec.case_id, request->item_id(), {});
+  // The policy is asked about the item's category alone.
+  spec.record_facts.emplace().item_id = request->item_id();
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     a.entry.add_item_ids(request->item_id());
     absl::StatusOr<v1::Record> record =

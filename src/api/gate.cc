@@ -1,7 +1,7 @@
 #include "api/gate.h"
 
 #include <algorithm>
-#include <chrono>
+#include <string>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -133,32 +133,6 @@ void BoundAuditEntry(v1::AuditEntry& entry) {
   if (!Fits(entry)) DropElements(entry);
 }
 
-// One of a principal's concurrent calls, held while its handler runs.
-class Gate::CallSlot {
- public:
-  explicit CallSlot(Gate* gate) : gate_(gate) {}
-  ~CallSlot() {
-    if (principal_.empty()) return;
-    absl::MutexLock lock(&gate_->mu_);
-    if (--gate_->in_flight_[principal_] <= 0) {
-      gate_->in_flight_.erase(principal_);
-    }
-  }
-  // False when the principal already has its maximum in flight.
-  bool Acquire(const std::string& principal) {
-    absl::MutexLock lock(&gate_->mu_);
-    int& n = gate_->in_flight_[principal];
-    if (n >= gate_->limits_.max_calls_per_principal) return false;
-    ++n;
-    principal_ = principal;
-    return true;
-  }
-
- private:
-  Gate* gate_;
-  std::string principal_;
-};
-
 Gate::Gate(const policy::Policy* policy, vault::Vault* vault,
            const PeerVerifier* peers, GateLimits limits)
     : policy_(policy),
@@ -255,182 +229,16 @@ void Gate::EndCall(const void* ctx) {
   calls_.erase(ctx);
 }
 
-grpc::Status Gate::Run(grpc::ServerContext* ctx,
-                       const google::protobuf::MessageLite& request,
-                       const CallSpec& spec,
-                       absl::FunctionRef<grpc::Status(Admission&)> handler) {
-  std::string method;
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = calls_.find(ctx);
-    if (it == calls_.end()) {
-      // Without the interceptor nothing would check the way out: refuse.
-      spdlog::error("a call reached Gate::Run without the gate interceptor");
-      return grpc::Status(grpc::StatusCode::INTERNAL,
-                          "server misconfigured: call not announced");
-    }
-    it->second.gated = true;
-    method = it->second.method;
+absl::StatusOr<std::string> Gate::Announce(const void* ctx) {
+  absl::MutexLock lock(&mu_);
+  auto it = calls_.find(ctx);
+  if (it == calls_.end()) {
+    // Without the interceptor nothing would check the way out: refuse.
+    spdlog::error("a call reached Gate::Run without the gate interceptor");
+    return absl::InternalError("server misconfigured: call not announced");
   }
-  CallSlot slot(this);
-  Admission admission;
-  absl::StatusOr<Caller> caller = Authenticate(*ctx);
-  if (!caller.ok()) {
-    return RefuseUnauthenticated(*ctx, method, spec.action, "unauthenticated",
-                                 caller.status());
-  }
-  admission.caller = *caller;
-  // Nothing of the request until it is known to be within size.
-  v1::AuditEntry entry = Entry(*caller, spec.action, method);
-
-  if (ctx->deadline() == std::chrono::system_clock::time_point::max()) {
-    return Refuse(std::move(entry), "no_deadline",
-                  grpc::StatusCode::INVALID_ARGUMENT,
-                  "every call must carry a deadline (e.g. 30 s); calls "
-                  "without one are refused");
-  }
-  absl::StatusOr<vault::LockoutRow> lockout =
-      vault_->oversight().Lockout(caller->principal);
-  if (lockout.ok()) {
-    return RefuseLimited(
-        std::move(entry), "locked_out", "locked_out", caller->principal,
-        grpc::StatusCode::PERMISSION_DENIED,
-        absl::StrCat(caller->principal, " is locked out since ",
-                     FormatTime(lockout->since), " (", lockout->reason,
-                     "); a compliance officer must lift it"),
-        v1::REFUSAL_COUNT_NONE);
-  }
-  if (!absl::IsNotFound(lockout.status())) {
-    return ToGrpc(absl::UnavailableError(absl::StrCat(
-        "cannot check lockouts, refusing: ", lockout.status().message())));
-  }
-  if (const size_t bytes = request.ByteSizeLong();
-      bytes > limits_.max_request_bytes) {
-    // Its size, and none of its bytes.
-    std::string why = absl::StrCat("the request is ", bytes, " bytes; at most ",
-                                   limits_.max_request_bytes, " are accepted");
-    entry.set_detail(why);
-    return Refuse(std::move(entry), "too_large",
-                  grpc::StatusCode::RESOURCE_EXHAUSTED, why);
-  }
-  AddRequestFields(entry, spec);
-  if (caller->role == policy::Role::kUnknown) {
-    // Nothing about the request is looked at for a caller no role binds.
-    return Refuse(
-        std::move(entry), "unbound", grpc::StatusCode::PERMISSION_DENIED,
-        absl::StrCat("the contract binds ", caller->principal, " to no role"));
-  }
-  if (!policy_->MayEver(caller->role, spec.action)) {
-    // One answer, whatever the call names, before anything is looked up:
-    // a role that may never do this learns nothing of the records.
-    const v1::Decision never = policy::MakeDecision(
-        v1::VERDICT_DENY, {"default-deny"}, "default_deny",
-        absl::StrCat("no permit lets role ", policy::RoleName(caller->role),
-                     " do ", v1::Action_Name(spec.action)));
-    return Refuse(std::move(entry), never.reason_code(),
-                  grpc::StatusCode::PERMISSION_DENIED, never.reason(),
-                  v1::REFUSAL_COUNT_CALLER, &never);
-  }
-  if (!slot.Acquire(caller->principal)) {
-    return Refuse(std::move(entry), "too_many_calls",
-                  grpc::StatusCode::RESOURCE_EXHAUSTED,
-                  absl::StrCat(caller->principal, " already has ",
-                               limits_.max_calls_per_principal,
-                               " calls in flight; wait for them"));
-  }
-  if (spec.needs_purpose && spec.purpose.empty()) {
-    return Refuse(std::move(entry), "no_purpose",
-                  grpc::StatusCode::INVALID_ARGUMENT,
-                  "this call must state its purpose (--purpose)");
-  }
-  if (!spec.record_id.empty()) {
-    absl::StatusOr<bool> canary = vault_->IsCanary(spec.record_id);
-    if (!canary.ok()) return ToGrpc(canary.status());
-    if (*canary) {
-      const v1::AuditEntry cause = entry;
-      grpc::Status refused = Refuse(
-          std::move(entry), "canary", grpc::StatusCode::PERMISSION_DENIED,
-          "access refused and reported to compliance", v1::REFUSAL_COUNT_NONE);
-      grpc::Status locked =
-          LockOutNow(cause, "canary_read",
-                     absl::StrCat("touched canary record ", spec.record_id,
-                                  " with ", v1::Action_Name(spec.action)));
-      return locked.ok() ? refused : locked;
-    }
-  }
-  if (spec.check) {
-    if (absl::Status s = spec.check(); !s.ok()) {
-      return Refuse(std::move(entry), "bad_request",
-                    static_cast<grpc::StatusCode>(s.code()), s.message(),
-                    spec.check_counts);
-    }
-  }
-  entry.set_group(caller->group);
-  policy::AccessRequest ask = Request(*caller, spec);
-  if (spec.facts) {
-    if (absl::Status s = spec.facts(ask); !s.ok()) {
-      const absl::string_view reason =
-          absl::IsNotFound(s) ? "not_found" : "vault_error";
-      const v1::RefusalCount counts = Blame(s);
-      if (counts == v1::REFUSAL_COUNT_NONE) {
-        // Counted towards nothing, so rate-limited into summaries instead:
-        // otherwise asking again and again for a purged item would be a
-        // free way to grow the log.
-        return RefuseLimited(
-            std::move(entry), reason, "uncounted", caller->principal,
-            static_cast<grpc::StatusCode>(s.code()), s.message(), counts);
-      }
-      return Refuse(std::move(entry), reason,
-                    static_cast<grpc::StatusCode>(s.code()), s.message(),
-                    counts);
-    }
-  }
-  // Decided with the quota ledger locked; an admitted read, lookup or
-  // search stays reserved until its handler has logged it (quota_ledger.h).
-  wiring::QuotaLedger::Reservation reserved =
-      ledger_.Admit(caller->principal, caller->group, spec.action,
-                    spec.record_id, [&]() -> const policy::AccessDecision& {
-                      admission.decision = policy_->DecideAccess(ask);
-                      return admission.decision;
-                    });
-  const v1::Decision& d = admission.decision.decision;
-  if (!admission.decision.allowed()) {
-    const bool quota = d.reason_code() == "quota";
-    if (quota) AlertQuotaReached(*caller, d.reason());
-    // A record that holds nothing this purpose may read (its face was
-    // purged, say) is what happened to the record, not the caller's doing.
-    const bool nothing = d.reason_code() == "nothing_readable";
-    if (nothing) {
-      Stamp(entry, v1::VERDICT_DENY, d);
-      return RefuseLimited(std::move(entry), d.reason_code(), "uncounted",
-                           caller->principal,
-                           grpc::StatusCode::PERMISSION_DENIED, d.reason(),
-                           v1::REFUSAL_COUNT_NONE);
-    }
-    return Refuse(std::move(entry), d.reason_code(),
-                  quota ? grpc::StatusCode::RESOURCE_EXHAUSTED
-                        : grpc::StatusCode::PERMISSION_DENIED,
-                  d.reason(), v1::REFUSAL_COUNT_CALLER, &d);
-  }
-  for (const policy::NearQuota& near : admission.decision.near_quota) {
-    NoteNearQuota(*caller, near);
-  }
-  Stamp(entry, v1::VERDICT_ALLOW, d);
-  for (v1::DataCategory c : admission.decision.categories) {
-    entry.add_categories(c);
-  }
-  BoundAuditEntry(entry);
-  if (!spec.vault_logs) {
-    if (auto seq = vault_->log().Append(entry); !seq.ok()) {
-      return ToGrpc(seq.status());  // fail closed: nothing runs unlogged
-    }
-  }
-  admission.entry = std::move(entry);
-  admission.reservation = &reserved;
-  // Logged and released in one hold of the ledger: exact, not early.
-  grpc::Status answer;
-  ledger_.Settle(reserved, [&] { answer = handler(admission); });
-  return answer;
+  it->second.gated = true;
+  return it->second.method;
 }
 
 std::vector<std::string> Gate::RevealPlates(Admission& admission,
@@ -460,10 +268,14 @@ void Gate::LogUngated(const grpc::ServerContextBase& ctx,
       "refused before the gate: ", Capped(status.error_message(), kReasonCap));
   absl::StatusOr<Caller> caller = Authenticate(ctx);
   if (!caller.ok()) {
-    RefuseUnauthenticated(
-        ctx, method, v1::ACTION_UNSPECIFIED, "transport",
-        absl::Status(caller.status().code(),
-                     absl::StrCat(why, "; and ", caller.status().message())))
+    const absl::Status both(
+        caller.status().code(),
+        absl::StrCat(why, "; and ", caller.status().message()));
+    RefuseLimited(
+        UnauthenticatedEntry(ctx, method, v1::ACTION_UNSPECIFIED, both),
+        "transport", "unauthenticated", PeerAddress(ctx.peer()),
+        static_cast<grpc::StatusCode>(both.code()), both.message(),
+        v1::REFUSAL_COUNT_NONE)
         .IgnoreError();
     return;
   }
@@ -584,14 +396,10 @@ v1::RefusalCount Gate::Blame(const absl::Status& failure) {
 
 grpc::Status Gate::Refuse(v1::AuditEntry entry, absl::string_view reason_code,
                           grpc::StatusCode code, absl::string_view message,
-                          v1::RefusalCount counts,
-                          const v1::Decision* decision) {
-  if (decision != nullptr) {
-    Stamp(entry, v1::VERDICT_DENY, *decision);
-  } else {
-    entry.set_verdict(v1::VERDICT_DENY);
-    entry.set_reason_code(std::string(reason_code));
-  }
+                          v1::RefusalCount counts) {
+  // A policy refusal arrives stamped with its rules (Call::Refused).
+  entry.set_verdict(v1::VERDICT_DENY);
+  entry.set_reason_code(std::string(reason_code));
   entry.set_refusal_count(counts);
   BoundAuditEntry(entry);
   spdlog::info("refused {} {} ({}): {}", entry.principal(), entry.method(),
@@ -631,21 +439,16 @@ grpc::Status Gate::RefuseLimited(v1::AuditEntry entry,
   return grpc::Status(code, std::string(message));
 }
 
-grpc::Status Gate::RefuseUnauthenticated(const grpc::ServerContextBase& ctx,
-                                         absl::string_view method,
-                                         v1::Action action,
-                                         absl::string_view reason_code,
-                                         const absl::Status& why) {
+v1::AuditEntry Gate::UnauthenticatedEntry(const grpc::ServerContextBase& ctx,
+                                          absl::string_view method,
+                                          v1::Action action,
+                                          const absl::Status& why) const {
   // Who sent the request is unknown: the entry holds none of it, only
   // where it came from and why it was refused.
   v1::AuditEntry entry = Entry(Caller{kUnauthenticated}, action, method);
-  const std::string peer = ctx.peer();
-  entry.set_detail(absl::StrCat("peer ", Capped(peer, kShortTextCap), ": ",
-                                Capped(why.message(), kReasonCap)));
-  return RefuseLimited(std::move(entry), reason_code, "unauthenticated",
-                       PeerAddress(peer),
-                       static_cast<grpc::StatusCode>(why.code()), why.message(),
-                       v1::REFUSAL_COUNT_NONE);
+  entry.set_detail(absl::StrCat("peer ", Capped(ctx.peer(), kShortTextCap),
+                                ": ", Capped(why.message(), kReasonCap)));
+  return entry;
 }
 
 absl::Status Gate::LogSummaries(std::vector<RefusalLimiter::Summary> due) {

@@ -1,22 +1,28 @@
 #ifndef LANEVAULT_API_GATE_H_
 #define LANEVAULT_API_GATE_H_
 
-// The one decision path every RPC takes, in this order:
+// The one decision path every RPC takes: a chain of steps, each of which
+// lets the call on or refuses it (Gate::Run, gate_chain.cc, lists them), in
+// this order:
 //
-//   authenticate (the verified client certificate; revocation, deny-list)
-//   → call limits (a deadline is required; lockouts; request size; a role
-//     no permit lets do the call's action at all is refused with one
-//     answer, whatever the call names; concurrent calls per principal;
-//     purpose where needed; canary records)
-//   → policy decision, quotas included (the contract)
-//   → audit append (before anything is returned; fail closed)
-//   → handler
+//   authenticate  the verified client certificate (revocation, deny-list)
+//   bound         a deadline is required; lockouts; request size; a role no
+//                 permit lets do the call's action at all is refused with
+//                 one answer, whatever the call names; concurrent calls per
+//                 principal; purpose where needed; canary records; the
+//                 call's own request checks (CallSpec::check)
+//   facts         what the policy must know of the record the call names
+//                 (CallSpec::record_facts), asked of the vault once
+//   decide        the policy decision, quotas included (the contract)
+//   log           audit append (before anything is returned; fail closed)
+//   handle        the handler, settling the call's quota reservation
 //
 // Handlers are reached only through Gate::Run. A server interceptor
 // (GateInterceptorFactory) checks every call on its way out: a call that
 // did not pass through Run is answered INTERNAL with its message emptied,
 // so a handler written without the gate leaks nothing. Every refusal is
-// logged, and enough of them in a window lock the principal out.
+// logged, in one place, and enough of them in a window lock the principal
+// out.
 //
 // The log itself is guarded here too. Until the caller is authenticated and
 // its request within size, an entry holds nothing of the request: the
@@ -30,6 +36,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -104,6 +111,17 @@ struct GateLimits {
   RefusalLimits refusals;
 };
 
+// What the policy must know of the record a call opens (CallSpec::record_id),
+// stated by its handler up front so that the gate asks the vault once
+// (Vault::Describe, for the call's case) instead of calling back into the
+// service.
+struct RecordFacts {
+  // The categories asked for; empty: whatever the record holds.
+  std::vector<v1::DataCategory> categories;
+  // One item of the record: the question is about its category alone.
+  std::string item_id;
+};
+
 // What one call asks, filled by its handler from the request.
 struct CallSpec {
   v1::Action action = v1::ACTION_UNSPECIFIED;
@@ -122,9 +140,10 @@ struct CallSpec {
   // `check_counts`.
   std::function<absl::Status()> check;
   v1::RefusalCount check_counts = v1::REFUSAL_COUNT_CALLER;
-  // Facts only the handler can give the policy (a record's categories).
-  // A non-OK status refuses the call with its code, logged.
-  std::function<absl::Status(policy::AccessRequest&)> facts;
+  // Set for a call that opens `record_id`: the policy is then asked about
+  // the categories the record holds now. A record the vault cannot
+  // describe refuses the call with the vault's code, logged.
+  std::optional<RecordFacts> record_facts;
 };
 
 // A call the gate let through.
@@ -145,8 +164,8 @@ class Gate {
   // Logs the summaries of refusals still only counted.
   ~Gate();
 
-  // The only way into a handler. Returns the refusal (logged) or what the
-  // handler returns.
+  // The only way into a handler: takes the call down the chain described
+  // at the top. Returns the refusal (logged) or what the handler returns.
   grpc::Status Run(grpc::ServerContext* ctx,
                    const google::protobuf::MessageLite& request,
                    const CallSpec& spec,
@@ -191,6 +210,12 @@ class Gate {
 
  private:
   class CallSlot;
+  // One call on its way down the chain: its state and its steps
+  // (gate_chain.cc).
+  class Call;
+  // Marks the call as gated for the interceptor; its method. INTERNAL for a
+  // call the interceptor never announced.
+  absl::StatusOr<std::string> Announce(const void* ctx);
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& ctx) const;
   // An entry with who called what, and nothing of the request.
   v1::AuditEntry Entry(const Caller& caller, v1::Action action,
@@ -204,8 +229,7 @@ class Gate {
   // or UNAVAILABLE when the refusal cannot be logged.
   grpc::Status Refuse(v1::AuditEntry entry, absl::string_view reason_code,
                       grpc::StatusCode code, absl::string_view message,
-                      v1::RefusalCount counts = v1::REFUSAL_COUNT_CALLER,
-                      const v1::Decision* decision = nullptr);
+                      v1::RefusalCount counts = v1::REFUSAL_COUNT_CALLER);
   // A refusal of someone nothing else stops (`kind` "unauthenticated" by
   // peer address, "locked_out" by principal): logged through Refuse while
   // its key is within RefusalLimits, otherwise only counted for the
@@ -215,14 +239,15 @@ class Gate {
                              absl::string_view kind, absl::string_view key,
                              grpc::StatusCode code, absl::string_view message,
                              v1::RefusalCount counts);
-  grpc::Status RefuseUnauthenticated(const grpc::ServerContextBase& ctx,
-                                     absl::string_view method,
-                                     v1::Action action,
-                                     absl::string_view reason_code,
-                                     const absl::Status& why);
+  // The entry for a caller not authenticated: where the call came from
+  // and why it was refused, none of the request.
+  v1::AuditEntry UnauthenticatedEntry(const grpc::ServerContextBase& ctx,
+                                      absl::string_view method,
+                                      v1::Action action,
+                                      const absl::Status& why) const;
   // Appends one summary entry for each; an error if any could not be.
   absl::Status LogSummaries(std::vector<RefusalLimiter::Summary> due);
-  // Whether a handler's fact-finding failure is the caller's doing (an
+  // Whether a failure to gather a record's facts is the caller's doing (an
   // unknown id) or the vault's (damage, a full disk, a purged item).
   static v1::RefusalCount Blame(const absl::Status& failure);
   grpc::Status LockOutNow(const v1::AuditEntry& cause, absl::string_view kind,
