@@ -7,7 +7,6 @@
 #include "common/files.h"
 #include "common/logging.h"
 #include "common/time_util.h"
-#include "crypto/signing.h"
 
 namespace lanevault {
 namespace {
@@ -44,8 +43,7 @@ std::unique_ptr<policy::Policy> NewerActivated(
     v1::SignedContract signed_contract;
     auto policy =
         ParseTextProto(row.signed_text, "kept contract", &signed_contract).ok()
-            ? policy::PolicyFromSigned(signed_contract, trusted, required,
-                                       crypto::VerifyEd25519)
+            ? policy::PolicyFromSigned(signed_contract, trusted, required)
             : absl::StatusOr<std::unique_ptr<policy::Policy>>(
                   absl::DataLossError("does not parse"));
     if (policy.ok()) return std::move(*policy);
@@ -85,18 +83,19 @@ absl::StatusOr<std::unique_ptr<policy::Policy>> LoadPolicyInForce(
     const v1::ContractConfig& config, vault::Vault& vault,
     bool dev_builtin_policy) {
   if (config.signed_contract().empty()) {
-    // An unsigned allow-list deciding over evidence must be asked for by
+    // An unsigned contract deciding over evidence must be asked for by
     // name, never fallen into by leaving a section out of the config.
     if (!dev_builtin_policy) {
       return absl::FailedPreconditionError(
           "no contract configured: lanevaultd enforces only a signed "
           "contract (contract { signed_contract: ... trusted_keys { ... } }); "
           "for development only, --dev_builtin_policy runs the built-in, "
-          "unsigned pilot allow-list");
+          "unsigned development contract");
     }
     spdlog::warn(
         "DEVELOPMENT POLICY: no contract configured and --dev_builtin_policy "
-        "given: the built-in pilot allow-list, which no one signed, decides "
+        "given: the built-in development contract, which no one signed, "
+        "decides "
         "every call. Never use this in production.");
     return policy::NewBuiltinPolicy();
   }
@@ -108,8 +107,8 @@ absl::StatusOr<std::unique_ptr<policy::Policy>> LoadPolicyInForce(
   auto trusted = TrustedKeys(config);
   if (!trusted.ok()) return trusted.status();
   const int required = RequiredSignatures(config);
-  auto loaded = policy::LoadSignedContract(config.signed_contract(), *trusted,
-                                           required, crypto::VerifyEd25519);
+  auto loaded =
+      policy::LoadSignedContract(config.signed_contract(), *trusted, required);
   if (!loaded.ok()) return loaded;
   KeepContract(vault, config, **loaded);
   if (auto newer = NewerActivated(vault, **loaded, *trusted, required)) {

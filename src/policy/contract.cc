@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
 #include "common/time_util.h"
+#include "crypto/signing.h"
 #include "policy/policy.h"
 
 namespace lanevault::policy {
@@ -340,14 +341,15 @@ absl::Status FirstError(const std::vector<ValidationIssue>& issues) {
 
 absl::Status CheckSignatures(const v1::SignedContract& signed_contract,
                              const std::vector<TrustedKey>& trusted,
-                             int required, const SignatureVerifier& verify) {
+                             int required) {
   absl::flat_hash_set<std::string> valid;
   for (const auto& sig : signed_contract.signatures()) {
     const bool is_trusted = std::any_of(
         trusted.begin(), trusted.end(),
         [&](const TrustedKey& k) { return k.public_key == sig.public_key(); });
     if (is_trusted &&
-        verify(sig.public_key(), signed_contract.text(), sig.signature())) {
+        crypto::VerifyEd25519(sig.public_key(), signed_contract.text(),
+                              sig.signature())) {
       valid.insert(sig.public_key());
     }
   }

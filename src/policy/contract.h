@@ -47,16 +47,14 @@ struct TrustedKey {
   std::string name;
   std::string public_key;  // Ed25519, 32 bytes
 };
-using SignatureVerifier =
-    std::function<bool(absl::string_view public_key, absl::string_view message,
-                       absl::string_view signature)>;
 
 // OK when at least `required` distinct trusted keys signed the exact text;
 // PERMISSION_DENIED saying how many valid signatures were found otherwise.
-// Signatures by unknown keys, or that do not verify, count for nothing.
+// Signatures by unknown keys, or that do not verify (Ed25519), count for
+// nothing.
 absl::Status CheckSignatures(const v1::SignedContract& signed_contract,
                              const std::vector<TrustedKey>& trusted,
-                             int required, const SignatureVerifier& verify);
+                             int required);
 
 }  // namespace lanevault::policy
 

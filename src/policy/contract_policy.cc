@@ -335,7 +335,10 @@ class ContractPolicy final : public Policy {
               {},
               std::move(near)};
     }
+    // Only what the record holds: a category asked for and absent is not
+    // handed over, nor named in the log as if it were.
     Bits give = touched & granted;
+    if (!r.available.empty()) give &= available;
     if (!link_permitted) {
       // Never hand over both sides of a crossing, nor the other side of
       // what this principal already has.

@@ -144,9 +144,9 @@ v1::Decision MakeDecision(v1::Verdict verdict,
                           std::vector<std::string> rule_ids,
                           std::string reason_code, std::string reason);
 
-// The walking skeleton's fixed allow-list, in force until contracts are
-// loaded: the contract engine deciding by BuiltinContract(), an unsigned
-// development contract (its rules are in builtin_contract.cc), with
+// The development policy (lanevaultd --dev_builtin_policy), in force until
+// contracts are loaded: the contract engine deciding by BuiltinContract(), an
+// unsigned development contract (its rules are in builtin_contract.cc), with
 // linkage judged within one call only and a reminder in the log once a
 // minute while it decides.
 std::unique_ptr<Policy> NewBuiltinPolicy();
@@ -201,15 +201,14 @@ class PolicyHolder final : public Policy {
 // file and the reason.
 absl::StatusOr<std::unique_ptr<Policy>> LoadSignedContract(
     const std::string& path, const std::vector<TrustedKey>& trusted,
-    int required, const SignatureVerifier& verify);
+    int required);
 
 // The same for a signed contract already in memory (one proposed over the
 // API): PERMISSION_DENIED without enough valid signatures, INVALID_ARGUMENT
 // for a contract that does not parse or validate.
 absl::StatusOr<std::unique_ptr<Policy>> PolicyFromSigned(
     const v1::SignedContract& signed_contract,
-    const std::vector<TrustedKey>& trusted, int required,
-    const SignatureVerifier& verify);
+    const std::vector<TrustedKey>& trusted, int required);
 
 // Runs a table of cases (see PolicyCases in contract.proto) and returns one
 // line per mismatch; empty when every case got its expected verdict.

@@ -17,7 +17,7 @@ std::shared_ptr<const Policy> PolicyHolder::current() const {
 
 absl::StatusOr<std::unique_ptr<Policy>> LoadSignedContract(
     const std::string& path, const std::vector<TrustedKey>& trusted,
-    int required, const SignatureVerifier& verify) {
+    int required) {
   absl::StatusOr<std::string> text = ReadFileToString(path);
   if (!text.ok()) return text.status();
   v1::SignedContract signed_contract;
@@ -25,7 +25,7 @@ absl::StatusOr<std::unique_ptr<Policy>> LoadSignedContract(
     return s;
   }
   absl::StatusOr<std::unique_ptr<Policy>> policy =
-      PolicyFromSigned(signed_contract, trusted, required, verify);
+      PolicyFromSigned(signed_contract, trusted, required);
   if (!policy.ok()) {
     return absl::Status(policy.status().code(),
                         absl::StrCat(path, ": ", policy.status().message()));
@@ -35,10 +35,8 @@ absl::StatusOr<std::unique_ptr<Policy>> LoadSignedContract(
 
 absl::StatusOr<std::unique_ptr<Policy>> PolicyFromSigned(
     const v1::SignedContract& signed_contract,
-    const std::vector<TrustedKey>& trusted, int required,
-    const SignatureVerifier& verify) {
-  if (absl::Status s =
-          CheckSignatures(signed_contract, trusted, required, verify);
+    const std::vector<TrustedKey>& trusted, int required) {
+  if (absl::Status s = CheckSignatures(signed_contract, trusted, required);
       !s.ok()) {
     return s;
   }

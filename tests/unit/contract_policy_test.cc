@@ -5,9 +5,11 @@
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "common/time_util.h"
+#include "crypto/signing.h"
 #include "gtest/gtest.h"
 #include "policy/contract.h"
 #include "policy/policy.h"
+#include "testing/test_util.h"
 
 namespace lanevault::policy {
 namespace {
@@ -127,6 +129,17 @@ TEST(ContractPolicy, LinkageAcrossTwoCallsIsRefused) {
   AccessDecision all = p->DecideAccess(Read("vehicle-inspection", {}, &h));
   ASSERT_TRUE(all.allowed());
   for (auto c : all.categories) EXPECT_NE(c, v1::DATA_CATEGORY_FACE_IMAGE);
+}
+
+TEST(ContractPolicy, AReadIsNeverGrantedACategoryTheRecordDoesNotHold) {
+  auto p = PilotPolicy();
+  AccessRequest r = Read("vehicle-inspection", {v1::DATA_CATEGORY_PLATE_TEXT,
+                                                v1::DATA_CATEGORY_PLATE_IMAGE});
+  r.available = {v1::DATA_CATEGORY_PLATE_IMAGE};  // its text was purged
+  AccessDecision d = p->DecideAccess(r);
+  ASSERT_TRUE(d.allowed()) << d.decision.reason();
+  EXPECT_EQ(d.categories,
+            std::vector<v1::DataCategory>{v1::DATA_CATEGORY_PLATE_IMAGE});
 }
 
 TEST(ContractPolicy, LinkageCanBeGrantedExplicitly) {
@@ -335,30 +348,43 @@ TEST(ContractValidation, ParseErrorsGiveLineAndColumn) {
 }
 
 TEST(ContractSignatures, RequireEnoughTrustedSignatures) {
+  // Real Ed25519 keys of three officers; only alice and bob are trusted.
+  testing::TempDir dir;
+  auto key = [&](const std::string& name) {
+    const std::string path = dir.Join(name + ".key");
+    EXPECT_TRUE(crypto::SigningKey::CreateKeyFile(path).ok());
+    absl::StatusOr<crypto::SigningKey> k =
+        crypto::SigningKey::LoadFromFile(path);
+    EXPECT_TRUE(k.ok()) << k.status();
+    return *std::move(k);
+  };
+  const crypto::SigningKey alice = key("alice"), bob = key("bob"),
+                           mallory = key("mallory");
   v1::SignedContract s;
   s.set_text("id: \"x\"");
-  auto verify = [](absl::string_view key, absl::string_view msg,
-                   absl::string_view sig) {
-    return sig == absl::StrCat("signed(", key, ",", msg, ")");
-  };
-  auto sign = [&](const std::string& key) {
+  auto sign = [&](const crypto::SigningKey& k) {
     auto* sig = s.add_signatures();
-    sig->set_public_key(key);
-    sig->set_signature(absl::StrCat("signed(", key, ",", s.text(), ")"));
+    sig->set_public_key(k.public_key());
+    sig->set_signature(k.Sign(s.text()));
   };
-  const std::vector<TrustedKey> trusted = {{"alice", "A"}, {"bob", "B"}};
-  EXPECT_FALSE(CheckSignatures(s, trusted, 1, verify).ok());
-  sign("A");
-  EXPECT_TRUE(CheckSignatures(s, trusted, 1, verify).ok());
-  EXPECT_FALSE(CheckSignatures(s, trusted, 2, verify).ok());
-  sign("A");  // the same key twice counts once
-  EXPECT_FALSE(CheckSignatures(s, trusted, 2, verify).ok());
-  sign("M");  // an untrusted key counts for nothing
-  EXPECT_FALSE(CheckSignatures(s, trusted, 2, verify).ok());
-  sign("B");
-  EXPECT_TRUE(CheckSignatures(s, trusted, 2, verify).ok());
+  const std::vector<TrustedKey> trusted = {{"alice", alice.public_key()},
+                                           {"bob", bob.public_key()}};
+  EXPECT_FALSE(CheckSignatures(s, trusted, 1).ok());
+  sign(alice);
+  EXPECT_TRUE(CheckSignatures(s, trusted, 1).ok());
+  EXPECT_FALSE(CheckSignatures(s, trusted, 2).ok());
+  sign(alice);  // the same key twice counts once
+  EXPECT_FALSE(CheckSignatures(s, trusted, 2).ok());
+  sign(mallory);  // an untrusted key counts for nothing
+  EXPECT_FALSE(CheckSignatures(s, trusted, 2).ok());
+  auto* forged = s.add_signatures();  // bob's key, a signature he never made
+  forged->set_public_key(bob.public_key());
+  forged->set_signature(mallory.Sign(s.text()));
+  EXPECT_FALSE(CheckSignatures(s, trusted, 2).ok());
+  sign(bob);
+  EXPECT_TRUE(CheckSignatures(s, trusted, 2).ok());
   s.set_text("id: \"y\"");  // edited after signing
-  EXPECT_FALSE(CheckSignatures(s, trusted, 1, verify).ok());
+  EXPECT_FALSE(CheckSignatures(s, trusted, 1).ok());
 }
 
 }  // namespace

@@ -11,7 +11,6 @@
 #include "common/config.h"
 #include "common/logging.h"
 #include "common/time_util.h"
-#include "crypto/signing.h"
 #include "google/protobuf/text_format.h"
 #include "policy/contract.h"
 
@@ -226,7 +225,7 @@ grpc::Status ComplianceService::ActivateContract(
     }
     absl::StatusOr<std::unique_ptr<policy::Policy>> built =
         policy::PolicyFromSigned(signed_contract, contracts_.trusted,
-                                 contracts_.required, crypto::VerifyEd25519);
+                                 contracts_.required);
     if (absl::IsPermissionDenied(built.status())) {
       return absl::FailedPreconditionError(built.status().message());
     }
