@@ -1,5 +1,5 @@
 // Compliance officers' tasks: legal holds, alerts and lockouts, retention,
-// key rotation. (Contracts: contract_service.cc.)
+// key rotation. (Contracts: compliance_contracts.cc.)
 
 #include "absl/strings/str_cat.h"
 #include "api/services.h"

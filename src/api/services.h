@@ -74,7 +74,7 @@ struct ContractAuthority {
   policy::PolicyHolder* holder = nullptr;
 };
 
-// Compliance officers' tasks: contracts (contract_service.cc), legal holds,
+// Compliance officers' tasks: contracts (compliance_contracts.cc), legal holds,
 // alerts and lockouts, the retention report and key rotation.
 class ComplianceService final : public v1::ComplianceService::Service {
  public:

@@ -23,7 +23,7 @@ int RequiredSignatures(const v1::ContractConfig& config);
 
 // Without a configured contract: FAILED_PRECONDITION, unless
 // `dev_builtin_policy` (lanevaultd --dev_builtin_policy) asks for the
-// built-in development allow-list, which no one signed.
+// built-in development contract, which no one signed.
 absl::StatusOr<std::unique_ptr<policy::Policy>> LoadPolicyInForce(
     const v1::ContractConfig& config, vault::Vault& vault,
     bool dev_builtin_policy);

@@ -52,7 +52,7 @@ ABSL_FLAG(bool, print_intake_key, false,
           "their records to it) and exit.");
 ABSL_FLAG(bool, dev_builtin_policy, false,
           "Development only: without a contract section in the config, run "
-          "the built-in pilot allow-list, which no one signed, instead of "
+          "the built-in development contract, which no one signed, instead of "
           "refusing to start. Warned at start and, while it decides, once a "
           "minute in the log.");
 ABSL_FLAG(bool, accept_rollback, false,

@@ -1,4 +1,5 @@
-// The vault's retention and key rotation.
+// The vault's maintenance, run by its maintainer thread: retention (purge
+// at each deadline) and key rotation (re-wrapping data keys).
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
