@@ -57,6 +57,13 @@ class ApiFixture : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete dir_; }
 
+  // The server and the vault go first: a derived fixture's members (a fake
+  // clock the vault reads) are gone before this base's destructor runs.
+  void TearDown() override {
+    server_.reset();
+    vault_.reset();
+  }
+
   void SetUp() override {
     const std::string key = work_.Join("master.key");
     ASSERT_TRUE(crypto::MasterKey::CreateKeyFile(key).ok());

@@ -309,7 +309,10 @@ class FullDiskIntakeTest : public IntakeFaultsTest {
   void ConfigureVault(vault::VaultOptions& vo) override {
     vo.sqlite.vfs = testing::FullDiskVfsName();
   }
-  void TearDown() override { testing::SetDiskFull(false); }
+  void TearDown() override {
+    testing::SetDiskFull(false);
+    IntakeFaultsTest::TearDown();
+  }
 };
 
 TEST_F(FullDiskIntakeTest, AFullDiskAnswersUnavailableAlertsAndRecovers) {
