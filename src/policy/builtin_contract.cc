@@ -22,10 +22,11 @@ constexpr char kBuiltinContract[] = R"pb(
   id: "builtin-pilot"
   version: 1
   # In force at any time a Timestamp can name (0001-01-01 to the end of
-  # 9999), at every checkpoint ("*"), on every lane.
+  # 9999), on every lane. It names one checkpoint to validate; the engine
+  # runs it covering every checkpoint (NewDevelopmentContractPolicy).
   effective_from { seconds: -62135596800 }
   effective_until { seconds: 253402300799 nanos: 999999999 }
-  checkpoints: "*"
+  checkpoints: "dev-any"
 
   # Faces 12 hours, plate text 30 days, plate images 7 days; scene images
   # and metadata are not kept.
@@ -227,7 +228,7 @@ v1::Contract BuiltinContract() {
 
 std::unique_ptr<Policy> NewBuiltinPolicy() {
   absl::StatusOr<std::unique_ptr<Policy>> policy =
-      NewContractPolicy(BuiltinContract());
+      NewDevelopmentContractPolicy(BuiltinContract());
   if (!policy.ok()) {
     spdlog::critical("the built-in contract does not validate: {}",
                      policy.status().message());

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
 #include "common/time_util.h"
@@ -49,12 +50,12 @@ class Validator {
     if (c_.checkpoints().empty())
       Error("checkpoints", "must name at least one");
     for (int i = 0; i < c_.checkpoints_size(); ++i) {
-      // Allowed (the development contract uses it), but never unnoticed.
-      if (c_.checkpoints(i) == "*") {
-        Warn(absl::StrCat("checkpoints[", i, "]"),
-             "\"*\" covers every checkpoint: crossings from anywhere are "
-             "kept, and no caller is outside the contract's checkpoints by "
-             "where it acts");
+      // A wildcard in a signed contract would keep crossings from anywhere
+      // and put no caller outside: name each checkpoint.
+      if (absl::StrContains(c_.checkpoints(i), "*")) {
+        Error(absl::StrCat("checkpoints[", i, "]"),
+              "name each checkpoint; \"*\" is not a checkpoint (only the "
+              "built-in development contract covers every checkpoint)");
       }
     }
     if (c_.has_max_retention() &&

@@ -45,7 +45,6 @@ bool IsRead(v1::Action a) {
 }
 
 // Contract.checkpoints: the one entry that covers every checkpoint.
-constexpr char kEveryCheckpoint[] = "*";
 
 // Quota.alert_fraction and alert_sustained_windows when unset.
 constexpr double kDefaultAlertFraction = 0.8;
@@ -92,8 +91,9 @@ std::string CategoryNames(Bits bits) {
 
 class ContractPolicy final : public Policy {
  public:
-  explicit ContractPolicy(v1::Contract contract)
+  ContractPolicy(v1::Contract contract, bool every_checkpoint)
       : contract_(std::move(contract)),
+        every_checkpoint_(every_checkpoint),
         from_(FromProto(contract_.effective_from())),
         until_(FromProto(contract_.effective_until())),
         checkpoints_(contract_.checkpoints().begin(),
@@ -467,7 +467,7 @@ class ContractPolicy final : public Policy {
   }
 
   // Whether the contract covers `checkpoint`: one it names, or any at all
-  // when it names "*" (a development contract's).
+  // for the development contract (NewDevelopmentContractPolicy).
   bool Covers(const std::string& checkpoint) const {
     return every_checkpoint_ || checkpoints_.contains(checkpoint);
   }
@@ -495,9 +495,9 @@ class ContractPolicy final : public Policy {
   }
 
   v1::Contract contract_;
+  const bool every_checkpoint_;
   absl::Time from_, until_;
   absl::flat_hash_set<std::string> checkpoints_;
-  bool every_checkpoint_ = checkpoints_.contains(kEveryCheckpoint);
   std::array<std::vector<CompiledPermit>, kRoles> permits_;
   std::vector<CompiledProhibition> prohibitions_;
   std::vector<Binding> bindings_;
@@ -509,7 +509,16 @@ absl::StatusOr<std::unique_ptr<Policy>> NewContractPolicy(
     v1::Contract contract) {
   if (absl::Status s = FirstError(ValidateContract(contract)); !s.ok())
     return s;
-  return std::make_unique<ContractPolicy>(std::move(contract));
+  return std::make_unique<ContractPolicy>(std::move(contract),
+                                          /*every_checkpoint=*/false);
+}
+
+absl::StatusOr<std::unique_ptr<Policy>> NewDevelopmentContractPolicy(
+    v1::Contract contract) {
+  if (absl::Status s = FirstError(ValidateContract(contract)); !s.ok())
+    return s;
+  return std::make_unique<ContractPolicy>(std::move(contract),
+                                          /*every_checkpoint=*/true);
 }
 
 }  // namespace lanevault::policy

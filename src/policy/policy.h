@@ -159,6 +159,11 @@ v1::Contract BuiltinContract();
 // first validation error for a contract that does not validate.
 absl::StatusOr<std::unique_ptr<Policy>> NewContractPolicy(
     v1::Contract contract);
+// The same engine over the built-in development contract, which also covers
+// every checkpoint (a signed contract must name each one). Only
+// NewBuiltinPolicy uses it.
+absl::StatusOr<std::unique_ptr<Policy>> NewDevelopmentContractPolicy(
+    v1::Contract contract);
 
 // The policy in force, replaceable while the daemon runs. A replacement
 // that fails (bad signature, invalid contract) changes nothing: the running

@@ -157,22 +157,28 @@ TEST(BuiltinPolicy, LinkageIsJudgedWithinOneCallOnly) {
   EXPECT_EQ(face.categories,
             std::vector<v1::DataCategory>{DATA_CATEGORY_FACE_IMAGE});
   // The contract alone, given the same past, refuses it.
-  auto contract = NewContractPolicy(BuiltinContract());
+  auto contract = NewDevelopmentContractPolicy(BuiltinContract());
   ASSERT_TRUE(contract.ok()) << contract.status();
   EXPECT_EQ((*contract)->DecideAccess(r).decision.reason_code(), "linkage");
 }
 
-TEST(BuiltinContract, ValidatesWithOnlyTheEveryCheckpointWarning) {
+TEST(BuiltinContract, ValidatesWithoutIssues) {
   const std::vector<ValidationIssue> issues =
       ValidateContract(BuiltinContract());
-  EXPECT_FALSE(HasErrors(issues)) << FirstError(issues);
-  ASSERT_EQ(issues.size(), 1u);
-  EXPECT_EQ(issues[0].field_path, "checkpoints[0]");
-  EXPECT_TRUE(issues[0].warning);
+  EXPECT_TRUE(issues.empty()) << FirstError(issues);
 }
 
-// "*" in checkpoints covers every checkpoint; without it only those named.
-TEST(BuiltinContract, EveryCheckpointOnlyWithTheStar) {
+// A wildcard never widens a signed contract: it does not validate.
+TEST(BuiltinContract, AStarInASignedContractIsRefused) {
+  v1::Contract c = BuiltinContract();
+  c.add_checkpoints("*");
+  EXPECT_FALSE(NewContractPolicy(c).ok());
+  EXPECT_TRUE(HasErrors(ValidateContract(c)));
+}
+
+// Only the development policy covers every checkpoint; a contract covers
+// those it names.
+TEST(BuiltinContract, EveryCheckpointOnlyForTheDevelopmentPolicy) {
   v1::Record r = RecordWith({DATA_CATEGORY_PLATE_TEXT});
   r.set_checkpoint_id("anywhere");
   auto p = NewBuiltinPolicy();
