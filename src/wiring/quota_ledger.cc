@@ -75,6 +75,14 @@ void QuotaLedger::Settle(Reservation& reservation,
     log_and_act();  // nothing reserved, nothing to settle
     return;
   }
+  if (!reservation.counted_ && reservation.seen_.empty()) {
+    // Nothing any decision counts (intake, a log stream, a hold): it must
+    // not hold every other call's decision while it commits or streams.
+    log_and_act();
+    Release(reservation);
+    reservation.ledger_ = nullptr;
+    return;
+  }
   absl::MutexLock lock(&mu_);
   reservation.settling_ = true;
   log_and_act();

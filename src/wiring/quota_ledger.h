@@ -59,10 +59,12 @@ class QuotaLedger {
                     absl::FunctionRef<const policy::AccessDecision&()> decide);
 
   // Runs `log_and_act` (the admitted call's handler, which logs it) with the
-  // ledger locked, then releases `reservation` before unlocking. Decisions
-  // of other calls wait meanwhile; calls a quota counts are human-paced, so
-  // exactness costs nothing that matters. `log_and_act` may call Reveal but
-  // nothing else of the ledger.
+  // ledger locked, then releases `reservation` before unlocking, when the
+  // call is one a decision counts (quota-counted, or handing over a record's
+  // categories). Decisions of other calls wait meanwhile; such calls are
+  // human-paced, so exactness costs nothing that matters. Any other call
+  // (intake, a log stream) runs unlocked: a slow one must not stall every
+  // decision. `log_and_act` may call Reveal but nothing else of the ledger.
   void Settle(Reservation& reservation, absl::FunctionRef<void()> log_and_act);
 
   // For a lookup: with the ledger locked, keeps the first `max` of `ids`

@@ -50,6 +50,33 @@ TEST_F(ApiTest, InspectorReadsThePlateForVehicleInspection) {
   EXPECT_EQ(last.SerializeAsString().find("KXR4821"), std::string::npos);
 }
 
+// A call no quota counts (here an auditor's log stream whose reader has
+// stopped reading, stuck on flow control) must not hold the quota ledger:
+// every other call's decision would wait behind it.
+TEST_F(ApiTest, AStalledLogStreamDoesNotHoldOtherCallsDecisions) {
+  std::vector<v1::AuditEntry> filler(500);
+  for (v1::AuditEntry& e : filler) {
+    e.set_principal("filler");
+    e.set_detail(std::string(3000, 'x'));
+  }
+  for (int batch = 0; batch < 32; ++batch) {  // ~48 MB: past any window
+    ASSERT_TRUE(vault_->log().AppendBatch(filler).ok());
+  }
+  auto auditor = v1::AuditService::NewStub(Channel("auditor-dev"));
+  grpc::ClientContext stream_ctx;
+  stream_ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+  auto reader = auditor->StreamEntries(&stream_ctx, v1::QueryEntriesRequest());
+  v1::AuditEntry first;
+  ASSERT_TRUE(reader->Read(&first));  // the handler runs; then nobody reads
+  absl::SleepFor(absl::Milliseconds(300));
+
+  // Within the read's own 10 s deadline, though the stream holds on for 60.
+  v1::GetRecordResponse resp;
+  grpc::Status s = GetRecord("inspector-dev", "vehicle-inspection", &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  stream_ctx.TryCancel();
+}
+
 TEST_F(ApiTest, WrongRoleIsRefusedAndTheRefusalIsLogged) {
   for (const char* who : {"lane-dev", "operator-dev", "auditor-dev"}) {
     v1::GetRecordResponse resp;
