@@ -275,6 +275,7 @@ class ContractPolicy final : public Policy {
     std::vector<std::string> rules;
     std::string blocked_rule, blocked_code, blocked_reason;
     bool link_permitted = false;
+    bool quota_counted = false;
     for (const CompiledPermit& p : permits_[static_cast<int>(r.role)]) {
       if (!p.purposes.empty() && !p.purposes.contains(r.purpose)) continue;
       const bool grants_action = p.actions & (1u << r.action);
@@ -297,6 +298,7 @@ class ContractPolicy final : public Policy {
       if (grants_action) {
         granted |= p.categories;
         rules.push_back(p.source->id());
+        quota_counted |= p.source->has_quota();
       }
     }
     if (rules.empty()) {
@@ -330,10 +332,12 @@ class ContractPolicy final : public Policy {
                                " not readable for purpose '", r.purpose, "'"));
     }
     if (!IsRead(r.action)) {
-      return {MakeDecision(v1::VERDICT_ALLOW, rules, "allowed",
-                           "search returns record ids only"),
-              {},
-              std::move(near)};
+      AccessDecision out{MakeDecision(v1::VERDICT_ALLOW, rules, "allowed",
+                                      "search returns record ids only"),
+                         {},
+                         std::move(near)};
+      out.quota_counted = quota_counted;
+      return out;
     }
     // Only what the record holds: a category asked for and absent is not
     // handed over, nor named in the log as if it were.
@@ -375,6 +379,7 @@ class ContractPolicy final : public Policy {
         out.categories.push_back(static_cast<v1::DataCategory>(c));
     }
     out.near_quota = std::move(near);
+    out.quota_counted = quota_counted;
     return out;
   }
 

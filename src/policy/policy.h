@@ -115,6 +115,9 @@ struct AccessDecision {
   std::vector<v1::DataCategory> categories;
   // Allowed calls only: the limits this call brought near.
   std::vector<NearQuota> near_quota;
+  // Allowed calls only: a quota counted this call, so the caller must count
+  // it exactly while it is in flight (see wiring/quota_ledger.h).
+  bool quota_counted = false;
   bool allowed() const { return decision.verdict() == v1::VERDICT_ALLOW; }
 };
 

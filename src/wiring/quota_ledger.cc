@@ -36,6 +36,7 @@ QuotaLedger::Reservation& QuotaLedger::Reservation::operator=(
     group_ = std::move(o.group_);
     action_ = o.action_;
     counted_ = o.counted_;
+    exact_ = o.exact_;
     seen_ = std::move(o.seen_);
     o.ledger_ = nullptr;
   }
@@ -58,7 +59,10 @@ QuotaLedger::Reservation QuotaLedger::Admit(
   r.principal_ = principal;
   r.group_ = group;
   r.action_ = action;
+  // Only a call some quota counts needs exact counting; the rest (no quota
+  // applies) is still reserved, so a ledger-level count stays complete.
   r.counted_ = Counted(action);
+  r.exact_ = r.counted_ && decision.quota_counted;
   if (r.counted_) Add(principal, group, action, 1);
   if (!record_id.empty()) {
     for (v1::DataCategory c : decision.categories) {
@@ -75,9 +79,11 @@ void QuotaLedger::Settle(Reservation& reservation,
     log_and_act();  // nothing reserved, nothing to settle
     return;
   }
-  if (!reservation.counted_ && reservation.seen_.empty()) {
-    // Nothing any decision counts (intake, a log stream, a hold): it must
-    // not hold every other call's decision while it commits or streams.
+  if (!reservation.exact_) {
+    // No quota counts it (intake, a log stream, a read no quota limits):
+    // it must not hold every other decision while it commits or streams.
+    // What it hands over may show as seen both pending and logged for a
+    // moment, which for linkage is the same thing: seen.
     log_and_act();
     Release(reservation);
     reservation.ledger_ = nullptr;

@@ -43,6 +43,7 @@ class QuotaLedger {
     std::string principal_, group_;
     v1::Action action_ = v1::ACTION_UNSPECIFIED;
     bool counted_ = false;
+    bool exact_ = false;     // a quota counts it: Settle under the lock
     bool settling_ = false;  // inside Settle: the ledger is already locked
     // What this call hands over or reveals, as (record, category).
     std::vector<std::pair<std::string, v1::DataCategory>> seen_;
@@ -59,12 +60,14 @@ class QuotaLedger {
                     absl::FunctionRef<const policy::AccessDecision&()> decide);
 
   // Runs `log_and_act` (the admitted call's handler, which logs it) with the
-  // ledger locked, then releases `reservation` before unlocking, when the
-  // call is one a decision counts (quota-counted, or handing over a record's
-  // categories). Decisions of other calls wait meanwhile; such calls are
-  // human-paced, so exactness costs nothing that matters. Any other call
-  // (intake, a log stream) runs unlocked: a slow one must not stall every
-  // decision. `log_and_act` may call Reveal but nothing else of the ledger.
+  // ledger locked, then releases `reservation` before unlocking, when a
+  // quota counted the call (AccessDecision::quota_counted): a count must
+  // never see it both logged and pending. Decisions of other calls wait
+  // meanwhile; quota-bound calls are human-paced, so exactness costs
+  // nothing that matters. Any other call (intake, a log stream, a read no
+  // quota limits) runs unlocked: a slow one must not stall every decision,
+  // and "seen" for linkage is a set, which counting twice cannot change.
+  // `log_and_act` may call Reveal but nothing else of the ledger.
   void Settle(Reservation& reservation, absl::FunctionRef<void()> log_and_act);
 
   // For a lookup: with the ledger locked, keeps the first `max` of `ids`
