@@ -10,10 +10,10 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/time_util.h"
+#include "crypto/master_key.h"
 #include "gtest/gtest.h"
 #include "testing/test_util.h"
 #include "vault/vault.h"
-#include "crypto/master_key.h"
 
 namespace lanevault::testing {
 
