@@ -17,8 +17,9 @@ namespace lanevault::policy {
 namespace {
 
 constexpr char kBuiltinContract[] = R"pb(
-  # Decisions cite these rule ids; "builtin." marks them as the development
-  # contract's in the access log.
+  # Decisions by a permit or prohibition here cite its "builtin." rule id;
+  # those the engine makes itself (default-deny, categories.*) cite the
+  # engine's ids, and every entry names the contract, builtin-pilot.
   id: "builtin-pilot"
   version: 1
   # In force at any time a Timestamp can name (0001-01-01 to the end of
