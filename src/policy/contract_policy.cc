@@ -508,22 +508,24 @@ class ContractPolicy final : public Policy {
   std::vector<Binding> bindings_;
 };
 
+absl::StatusOr<std::unique_ptr<Policy>> Compile(v1::Contract contract,
+                                                bool every_checkpoint) {
+  if (absl::Status s = FirstError(ValidateContract(contract)); !s.ok())
+    return s;
+  return std::make_unique<ContractPolicy>(std::move(contract),
+                                          every_checkpoint);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Policy>> NewContractPolicy(
     v1::Contract contract) {
-  if (absl::Status s = FirstError(ValidateContract(contract)); !s.ok())
-    return s;
-  return std::make_unique<ContractPolicy>(std::move(contract),
-                                          /*every_checkpoint=*/false);
+  return Compile(std::move(contract), /*every_checkpoint=*/false);
 }
 
 absl::StatusOr<std::unique_ptr<Policy>> NewDevelopmentContractPolicy(
     v1::Contract contract) {
-  if (absl::Status s = FirstError(ValidateContract(contract)); !s.ok())
-    return s;
-  return std::make_unique<ContractPolicy>(std::move(contract),
-                                          /*every_checkpoint=*/true);
+  return Compile(std::move(contract), /*every_checkpoint=*/true);
 }
 
 }  // namespace lanevault::policy

@@ -75,18 +75,13 @@ QuotaLedger::Reservation QuotaLedger::Admit(
 
 void QuotaLedger::Settle(Reservation& reservation,
                          absl::FunctionRef<void()> log_and_act) {
-  if (reservation.ledger_ != this) {
-    log_and_act();  // nothing reserved, nothing to settle
-    return;
-  }
-  if (!reservation.exact_) {
+  if (reservation.ledger_ != this || !reservation.exact_) {
     // No quota counts it (intake, a log stream, a read no quota limits):
-    // it must not hold every other decision while it commits or streams.
-    // What it hands over may show as seen both pending and logged for a
-    // moment, which for linkage is the same thing: seen.
+    // it must not hold every other decision while it commits or streams,
+    // and is released when it goes. What it hands over may show as seen
+    // both pending and logged for a moment, which for linkage is the same
+    // thing: seen.
     log_and_act();
-    Release(reservation);
-    reservation.ledger_ = nullptr;
     return;
   }
   absl::MutexLock lock(&mu_);
