@@ -1,5 +1,7 @@
 #include "capture/lane.h"
 
+#include <string.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -410,8 +412,14 @@ void Lane::DeliverRecords() {
   while (std::optional<Outgoing> out = outbox_.Pop()) {
     bool settled = true;
     if (out->record.has_value()) {
-      settled = Deliver(*out->record);
+      settled = Deliver(*out->record, out->settled_before);
       --counters_.records_pending;
+      // The sink has its own copy (sealed, stored or given up): the crops
+      // of this one do not linger in freed memory.
+      for (v1::Item& item : *out->record->mutable_items()) {
+        std::string* content = item.mutable_content();
+        explicit_bzero(content->data(), content->size());
+      }
     }
     if (!settled && !position_held_ && position_ != nullptr) {
       position_held_ = true;
@@ -540,10 +548,15 @@ void Lane::Enqueue(v1::Record record, int64_t settled_before) {
   outbox_.PushWait(Outgoing{std::move(record), settled_before});
 }
 
-bool Lane::Deliver(const v1::Record& record) {
+bool Lane::Deliver(const v1::Record& record, int64_t settled_before) {
+  Provenance from;
+  if (position_ != nullptr) {
+    from.source = position_->identity();
+    from.settled_before = settled_before;
+  }
   absl::Duration backoff = absl::Milliseconds(100);
   for (int attempt = 1;; ++attempt) {
-    absl::Status s = sink_->Submit(record);
+    absl::Status s = sink_->Submit(record, from);
     if (s.ok()) {
       ++counters_.records_stored;
       return true;

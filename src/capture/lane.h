@@ -139,7 +139,7 @@ class Lane {
   void Analyse(const Frame& frame);
   void MarkIfQuiet();
   void Enqueue(v1::Record record, int64_t settled_before);
-  bool Deliver(const v1::Record& record);
+  bool Deliver(const v1::Record& record, int64_t settled_before);
   void KeepPosition(int64_t next_frame);
   bool ReconnectWithBackoff(const absl::Status& why);
   cv::Rect RegionOfInterest(const cv::Mat& frame) const;

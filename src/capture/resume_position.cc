@@ -63,23 +63,6 @@ std::string FileNameFor(const std::string& lane_id) {
   return out;
 }
 
-absl::Status SyncDirectory(const std::string& dir) {
-  // The rename is durable only once the folder's entry is.
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot open ", dir, ": ", std::strerror(errno)));
-  }
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot sync ", dir, ": ", std::strerror(err)));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<std::string> SourceIdentity(const SourceSpec& spec) {
@@ -166,6 +149,7 @@ absl::Status ResumePosition::Save(int64_t next_frame) {
   if (absl::Status s = WriteFileAtomically(path_, text, 0600); !s.ok()) {
     return s;
   }
+  // The rename is durable only once the folder's entry is.
   if (absl::Status s = SyncDirectory(dir_); !s.ok()) return s;
   kept_ = next_frame;
   return absl::OkStatus();

@@ -55,6 +55,7 @@ class ResumePosition {
   absl::Status Save(int64_t next_frame);
 
   const std::string& path() const { return path_; }
+  const std::string& identity() const { return identity_; }
   // The position on disk, as far as this object knows.
   int64_t kept() const { return kept_; }
 

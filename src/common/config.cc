@@ -27,25 +27,33 @@ class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
   std::string first_;
 };
 
-std::string Resolve(const std::filesystem::path& base, const std::string& p) {
+}  // namespace
+
+std::string ResolveConfigPath(const std::string& config_file,
+                              const std::string& p) {
   if (p.empty() || p.find("://") != std::string::npos) return p;
   std::filesystem::path path(p);
   if (path.is_absolute()) return p;
+  const std::filesystem::path base =
+      std::filesystem::absolute(config_file).parent_path();
   return (base / path).lexically_normal().string();
 }
 
-// Lane sources carry a scheme; only folder: and file: name local paths.
-std::string ResolveSource(const std::filesystem::path& base,
-                          const std::string& source) {
+void ResolveLanePaths(const std::string& config_file, v1::LaneConfig* lane) {
+  // Lane sources carry a scheme; only folder: and file: name local paths.
   for (absl::string_view scheme : {"folder:", "file:"}) {
-    if (absl::StartsWith(source, scheme)) {
-      return absl::StrCat(scheme, Resolve(base, source.substr(scheme.size())));
+    if (absl::StartsWith(lane->source(), scheme)) {
+      lane->set_source(absl::StrCat(
+          scheme, ResolveConfigPath(config_file,
+                                    lane->source().substr(scheme.size()))));
+      break;
     }
   }
-  return source;
+  auto* det = lane->mutable_detectors();
+  det->set_face_cascade(ResolveConfigPath(config_file, det->face_cascade()));
+  det->set_face_model(ResolveConfigPath(config_file, det->face_model()));
+  det->set_plate_cascade(ResolveConfigPath(config_file, det->plate_cascade()));
 }
-
-}  // namespace
 
 absl::Status ParseTextProto(absl::string_view text, absl::string_view what,
                             google::protobuf::Message* out) {
@@ -153,29 +161,24 @@ absl::StatusOr<v1::DaemonConfig> LoadDaemonConfig(const std::string& path) {
   if (absl::Status s = ValidateDaemonConfig(config); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
   }
-  const std::filesystem::path base =
-      std::filesystem::absolute(path).parent_path();
+  auto resolve = [&](const std::string& p) {
+    return ResolveConfigPath(path, p);
+  };
   auto* tls = config.mutable_tls();
-  tls->set_ca_cert(Resolve(base, tls->ca_cert()));
-  tls->set_server_cert(Resolve(base, tls->server_cert()));
-  tls->set_server_key(Resolve(base, tls->server_key()));
+  tls->set_ca_cert(resolve(tls->ca_cert()));
+  tls->set_server_cert(resolve(tls->server_cert()));
+  tls->set_server_key(resolve(tls->server_key()));
   auto* vault = config.mutable_vault();
-  vault->set_database(Resolve(base, vault->database()));
-  vault->set_master_key(Resolve(base, vault->master_key()));
-  config.set_port_file(Resolve(base, config.port_file()));
+  vault->set_database(resolve(vault->database()));
+  vault->set_master_key(resolve(vault->master_key()));
+  config.set_port_file(resolve(config.port_file()));
   auto* contract = config.mutable_contract();
-  contract->set_signed_contract(Resolve(base, contract->signed_contract()));
+  contract->set_signed_contract(resolve(contract->signed_contract()));
   for (auto& key : *contract->mutable_trusted_keys()) {
-    key.set_public_key_file(Resolve(base, key.public_key_file()));
+    key.set_public_key_file(resolve(key.public_key_file()));
   }
-  config.set_state_dir(Resolve(base, config.state_dir()));
-  for (auto& lane : *config.mutable_lanes()) {
-    lane.set_source(ResolveSource(base, lane.source()));
-    auto* det = lane.mutable_detectors();
-    det->set_face_cascade(Resolve(base, det->face_cascade()));
-    det->set_face_model(Resolve(base, det->face_model()));
-    det->set_plate_cascade(Resolve(base, det->plate_cascade()));
-  }
+  config.set_state_dir(resolve(config.state_dir()));
+  for (auto& lane : *config.mutable_lanes()) ResolveLanePaths(path, &lane);
   return config;
 }
 

@@ -17,6 +17,14 @@ namespace lanevault {
 absl::Status ParseTextProto(absl::string_view text, absl::string_view what,
                             google::protobuf::Message* out);
 
+// A path named in `config_file`, relative to the folder that file is in;
+// absolute paths, URLs and "" are returned as they are.
+std::string ResolveConfigPath(const std::string& config_file,
+                              const std::string& p);
+// The same for the paths in a lane's config (file: and folder: sources,
+// detector models).
+void ResolveLanePaths(const std::string& config_file, v1::LaneConfig* lane);
+
 // Reads, parses and validates a daemon config file; relative paths in it are
 // resolved against the directory the file is in.
 absl::StatusOr<v1::DaemonConfig> LoadDaemonConfig(const std::string& path);

@@ -76,6 +76,16 @@ absl::Status WriteFileAtomically(const std::string& path,
   return absl::OkStatus();
 }
 
+absl::Status SyncDirectory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, "cannot open folder", dir);
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoStatus(err, "cannot sync folder", dir);
+  return absl::OkStatus();
+}
+
 absl::Status MakeDirectories(const std::string& dir) {
   if (dir.empty()) return absl::OkStatus();
   std::error_code ec;

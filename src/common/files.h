@@ -17,6 +17,9 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view data, int mode);
 
+// fsyncs a folder, so that a rename or a new file in it survives a crash.
+absl::Status SyncDirectory(const std::string& dir);
+
 // Creates `dir` and its missing parents (mode from the umask). OK when `dir`
 // is empty (the current directory) or already exists; otherwise the error
 // with the path, never an exception.

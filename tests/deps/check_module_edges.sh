@@ -19,6 +19,7 @@ declare -A allowed=(
   [vault]="common crypto tlog"
   [capture]="common"
   [footage]="common"
+  [node]="common crypto rpc capture"
   [wiring]="common crypto tlog policy vault"
   [api]="common crypto tlog rpc policy vault wiring"
 )
@@ -58,6 +59,8 @@ forbid lanevaultctl 'libopencv|libtesseract|liblept|libsqlite3' \
   "a client needs no OpenCV, Tesseract or store"
 forbid lanevaultd 'libopencv_freetype|libfreetype|libharfbuzz' \
   "glyph training, not serving, renders fonts"
+forbid lanevault-lane 'libsqlite3|libopencv_freetype' \
+  "a capture node holds no store and trains nothing"
 forbid lanevault-footage 'libsqlite3|libsodium|libgrpc' \
   "the footage renderer holds no vault"
 

@@ -1,0 +1,276 @@
+// lanevault-lane: the capture node. Runs the lanes of its config on the
+// camera host, seals each crossing to the vault's intake key the moment it
+// is formed, spools it durably and sends it to the vault over mutual TLS.
+// It holds no key that opens what it has sealed.
+
+#include "capture/lane.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "capture/frame_source.h"
+#include "capture/resume_position.h"
+#include "common/files.h"
+#include "common/logging.h"
+#include "common/program.h"
+#include "node/node_config.h"
+#include "node/sealing_sink.h"
+#include "node/spool.h"
+#include "node/vault_sender.h"
+#include "rpc/tls.h"
+
+ABSL_FLAG(std::string, config, "deploy/config/lanevault-lane.textproto",
+          "Node config (protobuf text format).");
+ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error.");
+ABSL_FLAG(bool, exit_when_lanes_done, false,
+          "Exit once every lane's source has ended and the spool is empty "
+          "(for replays and tests). A vault that stays away keeps it waiting; "
+          "SIGTERM still stops it, leaving the rest spooled.");
+ABSL_FLAG(double, stop_grace_s, 5,
+          "On SIGTERM: how long to go on sending spooled records before "
+          "exiting (what is left stays spooled for the next start).");
+ABSL_FLAG(double, status_every_s, 60,
+          "Seconds between one-line status reports in the log (0: none).");
+
+namespace lanevault {
+namespace {
+
+absl::StatusOr<node::SenderOptions> SenderOptionsFrom(
+    const v1::NodeConfig& config) {
+  if (absl::Status s = CheckPrivateFile(config.key()); !s.ok()) return s;
+  auto creds =
+      rpc::ClientTlsCredentials(config.ca_cert(), config.cert(), config.key());
+  if (!creds.ok()) return creds.status();
+  node::SenderOptions options;
+  options.addresses = {config.vault().begin(), config.vault().end()};
+  options.credentials = std::move(*creds);
+  options.server_name = config.vault_server_name();
+  options.in_flight = config.max_in_flight();
+  options.timeout = absl::Seconds(config.submit_timeout_s());
+  return options;
+}
+
+// A restart after a crash resumes each replay lane past every crossing its
+// spool ever held, even when the lane's own position did not get that far
+// (the crash fell between spooling a record and keeping the position).
+void ResumePastSpooled(node::Spool& spool, const v1::NodeConfig& config) {
+  for (const v1::LaneConfig& lane : config.lanes()) {
+    absl::StatusOr<capture::SourceSpec> spec =
+        capture::ParseSourceSpec(lane.source());
+    if (!spec.ok() || lane.loop() ||
+        (spec->kind != capture::SourceSpec::Kind::kFile &&
+         spec->kind != capture::SourceSpec::Kind::kFolder)) {
+      continue;
+    }
+    absl::StatusOr<std::string> identity = capture::SourceIdentity(*spec);
+    if (!identity.ok()) continue;
+    const int64_t floor = spool.Floor(lane.lane_id(), *identity);
+    if (floor <= 0) continue;
+    capture::ResumePosition position(config.state_dir(), lane.lane_id(),
+                                     *identity);
+    if (position.Load() >= floor) continue;
+    if (absl::Status s = position.Save(floor); !s.ok()) {
+      Fail(absl::StrCat("lane ", lane.lane_id(),
+                        ": cannot keep its resume position: ", s.message()));
+    }
+    spdlog::info(
+        "lane {}: resumes at frame {} at least: the crossings before it are "
+        "spooled or sent",
+        lane.lane_id(), floor);
+  }
+}
+
+void LogStatus(const std::vector<std::unique_ptr<capture::Lane>>& lanes,
+               node::Spool& spool, const node::VaultSender& sender) {
+  std::vector<std::string> parts;
+  for (const auto& lane : lanes) {
+    const v1::LaneStatus s = lane->Status();
+    parts.push_back(absl::StrCat(
+        s.lane_id(), " ", v1::LaneState_Name(s.state()).substr(11), " frames ",
+        s.counters().frames_read(), " dropped ", s.counters().frames_dropped(),
+        " crossings ", s.counters().crossings()));
+  }
+  const node::SpoolStats sp = spool.Stats();
+  const node::SenderStats se = sender.Stats();
+  spdlog::info(
+      "status: {}; spool {} waiting ({} bytes{}){}; sent {} (+{} resent), "
+      "refused {}, failed attempts {}{}",
+      absl::StrJoin(parts, "; "), sp.depth, sp.bytes,
+      sp.depth > 0 ? absl::StrCat(", oldest ", absl::FormatDuration(absl::Trunc(
+                                                   absl::Now() - sp.oldest,
+                                                   absl::Seconds(1))))
+                   : "",
+      sp.full ? " FULL" : "", se.sent, se.already_stored, se.refused,
+      se.failures,
+      se.last_error.empty() ? ""
+                            : absl::StrCat(" (last: ", se.last_error, ")"));
+}
+
+void PrintSummary(const std::vector<std::unique_ptr<capture::Lane>>& lanes,
+                  node::Spool& spool, const node::VaultSender& sender) {
+  std::printf("\n== lanevault-lane: stopped ==\n");
+  for (const auto& lane : lanes) {
+    const v1::LaneStatus s = lane->Status();
+    const auto& c = s.counters();
+    std::printf(
+        "lane %-10s %s  frames %llu (analysed %llu, dropped %llu, corrupt "
+        "%llu)  crossings %llu  spooled %llu\n",
+        s.lane_id().c_str(), v1::LaneState_Name(s.state()).c_str(),
+        static_cast<unsigned long long>(c.frames_read()),
+        static_cast<unsigned long long>(c.frames_analysed()),
+        static_cast<unsigned long long>(c.frames_dropped()),
+        static_cast<unsigned long long>(c.frames_corrupt()),
+        static_cast<unsigned long long>(c.crossings()),
+        static_cast<unsigned long long>(c.records_stored()));
+    if (!s.last_error().empty()) std::printf("  %s\n", s.last_error().c_str());
+  }
+  const node::SpoolStats sp = spool.Stats();
+  const node::SenderStats se = sender.Stats();
+  std::printf(
+      "vault: sent %llu, resent and already stored %llu, refused %llu; "
+      "spool: %llu waiting, %llu damaged entries skipped\n",
+      static_cast<unsigned long long>(se.sent),
+      static_cast<unsigned long long>(se.already_stored),
+      static_cast<unsigned long long>(se.refused),
+      static_cast<unsigned long long>(sp.depth),
+      static_cast<unsigned long long>(sp.damaged));
+  std::fflush(stdout);
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args = InitProgram(
+      argc, argv,
+      "The lanevault capture node: runs the lanes of its config, seals each\n"
+      "crossing to the vault's intake key, spools it durably and sends it\n"
+      "to the vault over mutual TLS. It cannot open what it has sealed.\n\n"
+      "  lanevault-lane --config FILE\n\n"
+      "Signals: SIGTERM/SIGINT stop the lanes (a replay lane's open crossing\n"
+      "is read again at the next start), send what is spooled for up to\n"
+      "--stop_grace_s and exit, leaving the rest spooled. SIGHUP re-reads the\n"
+      "config's vault addresses and TLS files (lane changes need a restart).");
+  if (!args.empty()) Fail("takes no positional arguments (see --help)", 2);
+  InitLogging("lanevault-lane", absl::GetFlag(FLAGS_log_level));
+  // Formed records are plaintext until sealed: no core dumps, no ptrace by
+  // other processes of the same user, and files private to this user.
+  umask(077);
+  const struct rlimit no_core = {0, 0};
+  if (setrlimit(RLIMIT_CORE, &no_core) != 0 || prctl(PR_SET_DUMPABLE, 0) != 0) {
+    Fail("cannot disable core dumps; refusing to hold crossings in memory");
+  }
+  const std::string config_path = absl::GetFlag(FLAGS_config);
+  absl::StatusOr<v1::NodeConfig> config = node::LoadNodeConfig(config_path);
+  if (!config.ok()) Fail(config.status(), 2);
+  absl::StatusOr<std::string> intake_key =
+      node::ParseIntakePublicKey(config->intake_public_key());
+  if (!intake_key.ok()) {
+    Fail(absl::StrCat(config_path, ": ", intake_key.status().message()), 2);
+  }
+  absl::StatusOr<node::SenderOptions> sender_options =
+      SenderOptionsFrom(*config);
+  if (!sender_options.ok()) Fail(sender_options.status(), 2);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  node::SpoolLimits limits;
+  limits.max_records = config->spool().max_records();
+  limits.max_bytes = config->spool().max_bytes();
+  auto spool = node::Spool::Open(config->spool().dir(), limits);
+  if (!spool.ok()) Fail(spool.status());
+  if (absl::Status s = MakeDirectories(config->state_dir()); !s.ok()) Fail(s);
+  ResumePastSpooled(**spool, *config);
+
+  node::SealingSink sink(*intake_key, spool->get());
+  capture::LaneOptions lane_options;
+  lane_options.state_dir = config->state_dir();
+  if (absl::GetFlag(FLAGS_exit_when_lanes_done)) {
+    lane_options.wait_for_missing_source = absl::ZeroDuration();
+  }
+  std::vector<std::unique_ptr<capture::Lane>> lanes;
+  for (const v1::LaneConfig& lc : config->lanes()) {
+    auto lane = capture::Lane::Create(lc, &sink, lane_options);
+    if (!lane.ok()) Fail(lane.status(), 2);
+    lanes.push_back(std::move(*lane));
+  }
+  node::VaultSender sender(spool->get(), std::move(*sender_options));
+  sender.Start();
+  spdlog::info("capture node up: {} lane(s), vault {}, spool {} ({} waiting)",
+               lanes.size(), absl::StrJoin(config->vault(), ", "),
+               config->spool().dir(), (*spool)->Stats().depth);
+  for (auto& lane : lanes) lane->Start();
+
+  absl::Notification stopping;
+  std::thread reporter([&] {
+    const double every = absl::GetFlag(FLAGS_status_every_s);
+    if (every <= 0) return;
+    while (!stopping.WaitForNotificationWithTimeout(absl::Seconds(every))) {
+      LogStatus(lanes, **spool, sender);
+    }
+  });
+  std::thread finisher([&] {
+    for (auto& lane : lanes) lane->Wait();
+    if (!absl::GetFlag(FLAGS_exit_when_lanes_done)) return;
+    spdlog::info("lanes done; sending what is spooled ({} waiting)",
+                 (*spool)->Stats().depth);
+    while (!stopping.HasBeenNotified() &&
+           !sender.WaitUntilDrained(absl::Seconds(1))) {
+    }
+    if (!stopping.HasBeenNotified()) kill(getpid(), SIGTERM);
+  });
+
+  int signal_number = 0;
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    auto reloaded = node::LoadNodeConfig(config_path);
+    auto next = reloaded.ok()
+                    ? SenderOptionsFrom(*reloaded)
+                    : absl::StatusOr<node::SenderOptions>(reloaded.status());
+    if (!next.ok()) {
+      spdlog::error("SIGHUP: config not reloaded, the old stays: {}",
+                    next.status().message());
+      continue;
+    }
+    sender.Reconfigure(std::move(*next));
+    spdlog::info(
+        "SIGHUP: vault addresses and TLS files reloaded ({}); lane changes "
+        "take effect at the next start",
+        absl::StrJoin(reloaded->vault(), ", "));
+  }
+  spdlog::info("signal {}: stopping lanes, then sending what is spooled",
+               signal_number);
+  for (auto& lane : lanes) lane->Stop();
+  for (auto& lane : lanes) lane->Wait();
+  stopping.Notify();
+  sender.Stop(absl::Seconds(absl::GetFlag(FLAGS_stop_grace_s)));
+  finisher.join();
+  reporter.join();
+  PrintSummary(lanes, **spool, sender);
+  const uint64_t left = (*spool)->Stats().depth;
+  if (left > 0) {
+    spdlog::warn("{} record(s) stay spooled in {} for the next start", left,
+                 config->spool().dir());
+  }
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace lanevault
+
+int main(int argc, char** argv) { return lanevault::Main(argc, argv); }
