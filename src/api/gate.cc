@@ -371,6 +371,8 @@ policy::AccessRequest Gate::Request(const Caller& caller,
   r.purpose = spec.purpose;
   r.case_id = spec.case_id;
   r.record_id = spec.record_id;
+  r.lane = spec.lane;
+  r.record_checkpoint = spec.record_checkpoint;
   r.history = &history_;
   r.now = vault_->clock()->Now();
   return r;

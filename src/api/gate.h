@@ -127,7 +127,11 @@ struct CallSpec {
   v1::Action action = v1::ACTION_UNSPECIFIED;
   std::string purpose;
   std::string case_id;
-  std::string record_id;       // a call about one record
+  std::string record_id;  // a call about one record
+  // Intake: the lane submitted for and the record's checkpoint, which the
+  // policy checks against the caller's binding.
+  std::string lane;
+  std::string record_checkpoint;
   bool needs_purpose = false;  // evidence calls must say why
   // The vault appends the entry itself, in the transaction that acts (a
   // read, a hold, a rotation): Admission::entry is then stamped but not

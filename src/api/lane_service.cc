@@ -51,7 +51,11 @@ grpc::Status LaneService::SubmitCrossing(
   CallSpec spec;
   spec.action = v1::ACTION_INTAKE;
   spec.vault_logs = true;
-  spec.detail = absl::StrCat("lane ", request->lane_id());
+  spec.detail = absl::StrCat("lane ", request->lane_id(), " checkpoint ",
+                             request->checkpoint_id());
+  // What the caller's binding must allow; `check` holds the record to them.
+  spec.lane = request->lane_id();
+  spec.record_checkpoint = request->checkpoint_id();
   // The box is opened before the decision so that a record that does not
   // open, parse or fit the vault's clock is refused, and logged, as a bad
   // submission: counted apart from evidence refusals, since damage in
@@ -69,6 +73,11 @@ grpc::Status LaneService::SubmitCrossing(
     if (record.lane_id() != request->lane_id()) {
       return absl::InvalidArgumentError(
           "the record's lane is not the lane it was submitted for");
+    }
+    if (record.checkpoint_id() != request->checkpoint_id()) {
+      return absl::InvalidArgumentError(
+          "the record's checkpoint is not the checkpoint it was submitted "
+          "for");
     }
     if (absl::Status s = intake_->CheckSubmission(record); !s.ok()) return s;
     if (!request->idempotency_key().empty()) {

@@ -128,6 +128,35 @@ class Validator {
       if (b.principal_patterns().empty()) {
         Error(path + ".principal_patterns", "must name at least one pattern");
       }
+      const bool lane = RoleFromName(b.role()) == Role::kLane;
+      for (int j = 0; j < b.lanes_size(); ++j) {
+        const std::string at = absl::StrCat(path, ".lanes[", j, "]");
+        if (!lane) {
+          Error(at, absl::StrCat("only a binding of role lane names lanes "
+                                 "(this one is '",
+                                 b.role(), "')"));
+        } else if (b.lanes(j).empty()) {
+          Error(at, "must be set");
+        } else if (absl::StrContains(b.lanes(j), "*")) {
+          Error(at,
+                "name each lane; \"*\" is not a lane (an empty list "
+                "binds every lane the contract covers)");
+        } else if (!c_.lanes().empty() &&
+                   std::find(c_.lanes().begin(), c_.lanes().end(),
+                             b.lanes(j)) == c_.lanes().end()) {
+          Error(at, absl::StrCat("lane '", b.lanes(j),
+                                 "' is not one the contract covers"));
+        }
+      }
+      // A lane's checkpoints bound what it may submit: a wildcard would
+      // bound nothing.
+      for (int j = 0; lane && j < b.checkpoints_size(); ++j) {
+        if (absl::StrContains(b.checkpoints(j), "*")) {
+          Error(absl::StrCat(path, ".checkpoints[", j, "]"),
+                "name each checkpoint; \"*\" is not a checkpoint (an empty "
+                "list binds every checkpoint the contract covers)");
+        }
+      }
     }
   }
 

@@ -71,7 +71,15 @@ struct Binding {
   Role role;
   std::vector<std::string> checkpoints;
   std::string group;
+  std::vector<std::string> lanes;  // role lane: what it may submit for
+  std::string path;                // "bindings[i]": the rule that decides
 };
+
+// A binding's list bounds a value unless it is empty.
+bool Bound(const std::vector<std::string>& list, const std::string& value) {
+  return list.empty() ||
+         std::find(list.begin(), list.end(), value) != list.end();
+}
 
 AccessDecision Deny(std::string rule, std::string code, std::string reason) {
   return {MakeDecision(v1::VERDICT_DENY, {std::move(rule)}, std::move(code),
@@ -117,12 +125,15 @@ class ContractPolicy final : public Policy {
                                BitsOf(p.categories()),
                                {p.purposes().begin(), p.purposes().end()}});
     }
-    for (const auto& b : contract_.bindings()) {
+    for (int i = 0; i < contract_.bindings_size(); ++i) {
+      const v1::RoleBinding& b = contract_.bindings(i);
       for (const auto& pattern : b.principal_patterns()) {
         bindings_.push_back({pattern,
                              RoleFromName(b.role()),
                              {b.checkpoints().begin(), b.checkpoints().end()},
-                             b.group()});
+                             b.group(),
+                             {b.lanes().begin(), b.lanes().end()},
+                             absl::StrCat("bindings[", i, "]")});
       }
     }
   }
@@ -267,6 +278,23 @@ class ContractPolicy final : public Policy {
     if (explicit_link) {
       if (const auto* p = banned(v1::ACTION_LINK, touched))
         return Prohibited(*p);
+    }
+    // A capture node speaks for its own lanes and checkpoints only.
+    if (r.action == v1::ACTION_INTAKE && r.role == Role::kLane && binding) {
+      if (!Bound(binding->lanes, r.lane)) {
+        return Deny(binding->path, "lane_not_bound",
+                    absl::StrCat("lane '", r.lane, "' is not bound to ",
+                                 r.principal, " (it may submit for ",
+                                 absl::StrJoin(binding->lanes, ", "), ")"));
+      }
+      if (!Bound(binding->checkpoints, r.record_checkpoint)) {
+        return Deny(
+            binding->path, "checkpoint_not_bound",
+            absl::StrCat("checkpoint '", r.record_checkpoint,
+                         "' is not bound to ", r.principal,
+                         " (it may submit records of ",
+                         absl::StrJoin(binding->checkpoints, ", "), ")"));
+      }
     }
 
     // Permits: the union of what every matching permit grants.

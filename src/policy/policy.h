@@ -88,6 +88,12 @@ struct AccessRequest {
   std::string record_id;  // for reads: linkage history
   // Where the caller acts from; empty: from its binding in the contract.
   std::string checkpoint;
+  // Intake by a lane: the lane it submits for and the checkpoint of the
+  // record, each checked against the caller's binding (RoleBinding.lanes,
+  // checkpoints). Empty is no lane or checkpoint, refused where the
+  // binding names any.
+  std::string lane;
+  std::string record_checkpoint;
   const AccessHistory* history = nullptr;  // null: no past to consider
   absl::Time now;
 };

@@ -48,6 +48,8 @@ std::vector<std::string> RunPolicyCases(const Policy& policy,
     r.purpose = c.purpose();
     r.case_id = c.case_id();
     r.checkpoint = c.checkpoint();
+    r.lane = c.lane();
+    r.record_checkpoint = c.record_checkpoint();
     for (int cat : c.categories()) {
       r.categories.push_back(static_cast<v1::DataCategory>(cat));
       r.available.push_back(static_cast<v1::DataCategory>(cat));

@@ -406,6 +406,7 @@ TEST_F(ApiTest, LaneSubmitsASealedCrossingOnceEvenIfSentTwice) {
   v1::SubmitCrossingRequest req;
   req.set_sealed_record(*sealed);
   req.set_lane_id(crossing.lane_id());
+  req.set_checkpoint_id(crossing.checkpoint_id());
   req.set_idempotency_key("lane-1/frame-812");
   auto stub = v1::LaneService::NewStub(Channel("lane-dev"));
   const auto before = vault_->RecordCount();

@@ -229,6 +229,42 @@ TEST(ContractPolicy, DefaultDeny) {
       p->DecideAccess(Read("", {v1::DATA_CATEGORY_PLATE_TEXT})).allowed());
 }
 
+// A capture node's certificate speaks for the lanes and checkpoints its
+// binding names, and no other.
+TEST(ContractPolicy, ALaneSubmitsOnlyForItsBoundLanesAndCheckpoints) {
+  auto p = PilotPolicy();
+  AccessRequest r;
+  r.principal = "lane-dev";
+  r.role = Role::kLane;
+  r.action = v1::ACTION_INTAKE;
+  r.lane = "lane-1";
+  r.record_checkpoint = "demo-poe";
+  r.now = kInside;
+  EXPECT_TRUE(p->DecideAccess(r).allowed());
+  r.lane = "lane-2";
+  AccessDecision d = p->DecideAccess(r);
+  EXPECT_EQ(d.decision.reason_code(), "lane_not_bound");
+  EXPECT_EQ(d.decision.rule_ids(0), "bindings[0]");
+  EXPECT_NE(d.decision.reason().find("lane-2"), std::string::npos);
+  EXPECT_NE(d.decision.reason().find("lane-dev"), std::string::npos);
+  r.lane = "";  // an intake that names no lane
+  EXPECT_EQ(p->DecideAccess(r).decision.reason_code(), "lane_not_bound");
+  r.lane = "lane-1";
+  r.record_checkpoint = "other-poe";
+  d = p->DecideAccess(r);
+  EXPECT_EQ(d.decision.reason_code(), "checkpoint_not_bound");
+  EXPECT_NE(d.decision.reason().find("other-poe"), std::string::npos);
+  EXPECT_NE(d.decision.reason().find("lane-dev"), std::string::npos);
+  // A binding that names no lanes or checkpoints bounds nothing.
+  v1::Contract open = Pilot();
+  open.mutable_bindings(0)->clear_lanes();
+  open.mutable_bindings(0)->clear_checkpoints();
+  auto q = NewContractPolicy(open);
+  ASSERT_TRUE(q.ok()) << q.status();
+  r.lane = "lane-2";
+  EXPECT_TRUE((*q)->DecideAccess(r).allowed());
+}
+
 TEST(ContractPolicy, IntakeKeepsPerCategoryWithDeadlines) {
   auto p = PilotPolicy();
   v1::Record rec;
@@ -309,6 +345,24 @@ const Broken kBroken[] = {
      "permits[1].quota.window"},
     {"no checkpoints", [](v1::Contract& c) { c.clear_checkpoints(); },
      "checkpoints"},
+    {"lanes on a binding that is not a lane's",
+     [](v1::Contract& c) { c.mutable_bindings(1)->add_lanes("lane-1"); },
+     "bindings[1].lanes[0]"},
+    {"a binding lane the contract does not cover",
+     [](v1::Contract& c) {
+       c.add_lanes("lane-1");
+       c.mutable_bindings(0)->add_lanes("lane-9");
+     },
+     "bindings[0].lanes[1]"},
+    {"a wildcard binding lane",
+     [](v1::Contract& c) { c.mutable_bindings(0)->set_lanes(0, "lane-*"); },
+     "bindings[0].lanes[0]"},
+    {"an empty binding lane",
+     [](v1::Contract& c) { c.mutable_bindings(0)->set_lanes(0, ""); },
+     "bindings[0].lanes[0]"},
+    {"a wildcard checkpoint on a lane's binding",
+     [](v1::Contract& c) { c.mutable_bindings(0)->add_checkpoints("*"); },
+     "bindings[0].checkpoints[1]"},
 };
 
 TEST(ContractValidation, BrokenContractsNameTheFieldAndReason) {

@@ -65,12 +65,17 @@ class IntakeFaultsTest : public testing::ApiFixture {
     return SubmitSealed(*sealed, key, resp, as);
   }
 
+  // Submitted for `lane` at `checkpoint`, which the record itself may not
+  // be.
   grpc::Status SubmitSealed(const std::string& sealed, const std::string& key,
                             v1::SubmitCrossingResponse* resp,
-                            const std::string& as = "lane-dev") {
+                            const std::string& as = "lane-dev",
+                            const std::string& lane = "lane-1",
+                            const std::string& checkpoint = "demo-poe") {
     v1::SubmitCrossingRequest req;
     req.set_sealed_record(sealed);
-    req.set_lane_id("lane-1");
+    req.set_lane_id(lane);
+    req.set_checkpoint_id(checkpoint);
     req.set_idempotency_key(key);
     grpc::ClientContext ctx;
     WithDeadline(ctx);
@@ -176,14 +181,19 @@ TEST_F(IntakeFaultsTest, AReadOfARecordPurgedWholeDoesNotCount) {
   EXPECT_FALSE(vault_->oversight().Lockout("inspector-dev").ok());
 }
 
-TEST_F(IntakeFaultsTest, ACaptureTimeAYearAheadIsRefused) {
-  v1::SubmitCrossingResponse resp;
-  grpc::Status s =
-      Submit(Crossing(absl::Now() + absl::Hours(24 * 365)), "k-future", &resp);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
-      << s.error_message();
-  EXPECT_NE(s.error_message().find("clock"), std::string::npos);
-  EXPECT_EQ(Log().back().reason_code(), "bad_request");
+TEST_F(IntakeFaultsTest, ACaptureTimeAnHourOrAYearAheadIsRefused) {
+  const uint64_t before = *vault_->RecordCount();
+  for (absl::Duration ahead : {absl::Hours(1), absl::Hours(24 * 365)}) {
+    v1::SubmitCrossingResponse resp;
+    grpc::Status s =
+        Submit(Crossing(absl::Now() + ahead),
+               absl::StrCat("k-future-", absl::FormatDuration(ahead)), &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << ahead << ": " << s.error_message();
+    EXPECT_NE(s.error_message().find("clock"), std::string::npos);
+    EXPECT_EQ(Log().back().reason_code(), "bad_request");
+  }
+  EXPECT_EQ(*vault_->RecordCount(), before);
 }
 
 TEST_F(IntakeFaultsTest, DeadlinesRunFromNoLaterThanTheVaultsNow) {
@@ -302,6 +312,104 @@ TEST_F(IntakeFaultsTest, AStopDoesNotWaitOnIdleClients) {
   server_->Shutdown(absl::Seconds(30));
   server_->Wait();
   EXPECT_LT(absl::Now() - start, absl::Seconds(15));
+}
+
+// A capture node bound to one lane at one checkpoint ("lane-a": lane-1 at
+// cp-1) under the pilot contract, which covers cp-1 and cp-2 and every
+// lane: it submits for its own lane and checkpoint and nothing else.
+class BoundLaneTest : public IntakeFaultsTest {
+ protected:
+  static void SetUpTestSuite() {
+    IntakeFaultsTest::SetUpTestSuite();
+    testing::IssueCert(dir_->Join("pki"), "lane-a",
+                       testing::ClientCert("lane-a", 6002));
+  }
+  std::unique_ptr<policy::Policy> MakePolicy() override {
+    return testing::PilotPolicy([](v1::Contract& c) {
+      c.add_checkpoints("cp-1");
+      c.add_checkpoints("cp-2");
+      v1::RoleBinding* lane = c.mutable_bindings(0);
+      ASSERT_EQ(lane->role(), "lane");
+      lane->clear_principal_patterns();
+      lane->add_principal_patterns("lane-a");
+      lane->clear_lanes();
+      lane->add_lanes("lane-1");
+      lane->clear_checkpoints();
+      lane->add_checkpoints("cp-1");
+    });
+  }
+
+  grpc::Status SubmitFor(const std::string& lane, const std::string& checkpoint,
+                         const std::string& request_checkpoint,
+                         v1::SubmitCrossingResponse* resp) {
+    v1::Record r = Crossing(absl::Now());
+    r.set_lane_id(lane);
+    r.set_checkpoint_id(checkpoint);
+    auto sealed = crypto::IntakeKey::Seal(vault_->intake_key().public_key(),
+                                          r.SerializeAsString());
+    EXPECT_TRUE(sealed.ok());
+    return SubmitSealed(*sealed, "", resp, "lane-a", lane, request_checkpoint);
+  }
+
+  // The last entry: lane-a's intake refused by the policy for `code`.
+  void ExpectDeniedInLog(const std::string& code) {
+    const v1::AuditEntry e = Log().back();
+    EXPECT_EQ(e.principal(), "lane-a");
+    EXPECT_EQ(e.action(), v1::ACTION_INTAKE);
+    EXPECT_EQ(e.verdict(), v1::VERDICT_DENY);
+    EXPECT_EQ(e.reason_code(), code);
+    ASSERT_GT(e.rule_ids_size(), 0);
+    EXPECT_EQ(e.rule_ids(0), "bindings[0]");
+  }
+};
+
+TEST_F(BoundLaneTest, ALaneCertificateSubmitsForItsOwnLaneOnly) {
+  const uint64_t before = *vault_->RecordCount();
+  v1::SubmitCrossingResponse resp;
+  grpc::Status s = SubmitFor("lane-2", "cp-1", "cp-1", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find("lane-2"), std::string::npos);
+  ExpectDeniedInLog("lane_not_bound");
+  EXPECT_EQ(*vault_->RecordCount(), before);
+}
+
+TEST_F(BoundLaneTest, ALaneCertificateSubmitsForItsOwnCheckpointOnly) {
+  const uint64_t before = *vault_->RecordCount();
+  v1::SubmitCrossingResponse resp;
+  grpc::Status s = SubmitFor("lane-1", "cp-2", "cp-2", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find("cp-2"), std::string::npos);
+  ExpectDeniedInLog("checkpoint_not_bound");
+  EXPECT_EQ(*vault_->RecordCount(), before);
+}
+
+TEST_F(BoundLaneTest, ARequestMustNameTheSealedRecordsCheckpoint) {
+  v1::SubmitCrossingResponse resp;
+  // A record of cp-2 presented as one of cp-1, its bound checkpoint.
+  grpc::Status s = SubmitFor("lane-1", "cp-2", "cp-1", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find("checkpoint"), std::string::npos);
+  EXPECT_EQ(Log().back().reason_code(), "bad_request");
+}
+
+TEST_F(BoundLaneTest, ItsOwnLaneAndCheckpointAreStored) {
+  const uint64_t before = *vault_->RecordCount();
+  v1::SubmitCrossingResponse resp;
+  grpc::Status s = SubmitFor("lane-1", "cp-1", "cp-1", &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.items_kept(), 2);
+  EXPECT_EQ(*vault_->RecordCount(), before + 1);
+  const v1::AuditEntry logged = Log().back();
+  EXPECT_EQ(logged.principal(), "lane-a");
+  EXPECT_EQ(logged.action(), v1::ACTION_INTAKE);
+  EXPECT_EQ(logged.verdict(), v1::VERDICT_ALLOW);
+  auto read = vault_->Read(resp.record_id(), {}, {});
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->lane_id(), "lane-1");
+  EXPECT_EQ(read->checkpoint_id(), "cp-1");
 }
 
 class FullDiskIntakeTest : public IntakeFaultsTest {
