@@ -26,30 +26,38 @@ bool AddressTrouble(grpc::StatusCode code) {
 }  // namespace
 
 VaultSender::VaultSender(Spool* spool, SenderOptions options) : spool_(spool) {
-  auto endpoints = Connect(options);
+  auto endpoints = ConnectAll(options);
   absl::MutexLock lock(&mu_);
   options_ = std::move(options);
+  failing_since_.assign(endpoints->size(), absl::InfiniteFuture());
   endpoints_ = std::move(endpoints);
 }
 
 VaultSender::~VaultSender() { Stop(absl::ZeroDuration()); }
 
-std::shared_ptr<const std::vector<VaultSender::Endpoint>> VaultSender::Connect(
-    const SenderOptions& options) const {
+VaultSender::Endpoint VaultSender::Connect(const SenderOptions& options,
+                                           const std::string& address) {
+  grpc::ChannelArguments args;
+  // A vault that comes back is found within a couple of seconds, not
+  // after gRPC's default backoff of up to two minutes. gRPC also takes the
+  // "min" backoff as the time a connection attempt, TLS handshake
+  // included, may take (grpc/grpc#33423): small, a busy host never
+  // connects again, so it stays at seconds.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 5000);
+  if (!options.server_name.empty()) {
+    args.SetSslTargetNameOverride(options.server_name);
+  }
+  return Endpoint{address, v1::LaneService::NewStub(grpc::CreateCustomChannel(
+                               address, options.credentials, args))};
+}
+
+std::shared_ptr<const std::vector<VaultSender::Endpoint>>
+VaultSender::ConnectAll(const SenderOptions& options) {
   auto endpoints = std::make_shared<std::vector<Endpoint>>();
   for (const std::string& address : options.addresses) {
-    grpc::ChannelArguments args;
-    // A vault that comes back is found within a couple of seconds, not
-    // after gRPC's default backoff of up to two minutes.
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-    if (!options.server_name.empty()) {
-      args.SetSslTargetNameOverride(options.server_name);
-    }
-    endpoints->push_back(
-        Endpoint{address, v1::LaneService::NewStub(grpc::CreateCustomChannel(
-                              address, options.credentials, args))});
+    endpoints->push_back(Connect(options, address));
   }
   return endpoints;
 }
@@ -74,10 +82,11 @@ void VaultSender::Stop(absl::Duration grace) {
 }
 
 void VaultSender::Reconfigure(SenderOptions options) {
-  auto endpoints = Connect(options);
+  auto endpoints = ConnectAll(options);
   absl::MutexLock lock(&mu_);
   options.in_flight = options_.in_flight;  // the workers stay as they are
   options_ = std::move(options);
+  failing_since_.assign(endpoints->size(), absl::InfiniteFuture());
   endpoints_ = std::move(endpoints);
   current_ = 0;
 }
@@ -103,10 +112,36 @@ VaultSender::Endpoints(size_t* index) const {
   return endpoints_;
 }
 
-void VaultSender::Failed(size_t index) {
+void VaultSender::Succeeded(size_t index) {
   absl::MutexLock lock(&mu_);
+  if (index < failing_since_.size()) {
+    failing_since_[index] = absl::InfiniteFuture();
+  }
+}
+
+void VaultSender::Failed(size_t index, bool address_trouble) {
+  // A channel whose vault went away does not always connect again when it
+  // is back (seen with TLS after a restart, and in grpc/grpc#33593); a
+  // new channel does. So an address failing for a while gets one.
+  constexpr absl::Duration kFreshChannelAfter = absl::Seconds(3);
+  absl::MutexLock lock(&mu_);
+  if (index >= endpoints_->size()) return;  // reconfigured meanwhile
+  const absl::Time now = absl::Now();
+  absl::Time& since = failing_since_[index];
+  if (since == absl::InfiniteFuture()) {
+    since = now;
+  } else if (address_trouble && now - since >= kFreshChannelAfter) {
+    auto fresh = std::make_shared<std::vector<Endpoint>>(*endpoints_);
+    (*fresh)[index] = Connect(options_, (*fresh)[index].address);
+    endpoints_ = std::move(fresh);
+    since = now;
+    spdlog::debug("vault {}: a fresh channel", (*endpoints_)[index].address);
+  }
   // Another worker may have moved on already.
-  if (current_ % std::max<size_t>(1, endpoints_->size()) == index) ++current_;
+  if (address_trouble &&
+      current_ % std::max<size_t>(1, endpoints_->size()) == index) {
+    ++current_;
+  }
 }
 
 void VaultSender::Work() {
@@ -152,6 +187,7 @@ void VaultSender::Work() {
         endpoint.stub->SubmitCrossing(&ctx, request, &response);
 
     if (status.ok()) {
+      Succeeded(index);
       if (absl::Status s = spool_->Remove(*taken); !s.ok()) {
         // Stored in the vault, still in the spool: a resend is answered
         // "already stored".
@@ -186,7 +222,7 @@ void VaultSender::Work() {
       continue;
     }
     spool_->Return(taken->seq);
-    if (AddressTrouble(status.error_code())) Failed(index);
+    Failed(index, AddressTrouble(status.error_code()));
     uint64_t failures;
     {
       absl::MutexLock lock(&mu_);

@@ -66,20 +66,27 @@ class VaultSender {
  private:
   struct Endpoint {
     std::string address;
-    std::unique_ptr<v1::LaneService::Stub> stub;
+    std::shared_ptr<v1::LaneService::Stub> stub;
   };
   void Work();
-  // The endpoint to use next; `failed` moves past it.
+  // The endpoint to use next.
   std::shared_ptr<const std::vector<Endpoint>> Endpoints(size_t* index) const;
-  void Failed(size_t index);
-  std::shared_ptr<const std::vector<Endpoint>> Connect(
-      const SenderOptions& options) const;
+  void Succeeded(size_t index);
+  // Moves on to the next address when `address_trouble`, and gives an
+  // address that has failed for a while a fresh channel.
+  void Failed(size_t index, bool address_trouble);
+  static Endpoint Connect(const SenderOptions& options,
+                          const std::string& address);
+  static std::shared_ptr<const std::vector<Endpoint>> ConnectAll(
+      const SenderOptions& options);
 
   Spool* spool_;
   mutable absl::Mutex mu_;
   SenderOptions options_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const std::vector<Endpoint>> endpoints_ ABSL_GUARDED_BY(mu_);
   size_t current_ ABSL_GUARDED_BY(mu_) = 0;
+  // Per endpoint: since when it has failed without a success in between.
+  std::vector<absl::Time> failing_since_ ABSL_GUARDED_BY(mu_);
   SenderStats stats_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> workers_;
   std::atomic<bool> stopping_{false};
