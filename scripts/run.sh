@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian packages, builds, makes what is missing under var/ (dev
-# PKI, master key, sample footage), and runs lanevaultd on the bundled
-# default: the SQLite vault in var/vault, one lane replaying the footage, the
-# API on 127.0.0.1:7443. When the lane is done it fetches one record over
-# mutual TLS as an inspector and compares its plate with the ground truth;
-# the API then stays up until Ctrl-C (set LANEVAULT_DEMO_EXIT=1 to stop).
+# PKI, master key, sample footage), and runs the bundled default as two
+# processes: lanevaultd (the SQLite vault in var/vault, the API on
+# 127.0.0.1:7443) and a capture node, lanevault-lane, whose lane replays the
+# footage and hands each crossing to the vault sealed, over mutual TLS.
+# When the node is done it fetches one record over mutual TLS as an
+# inspector and compares its plate with the ground truth; the API then stays
+# up until Ctrl-C (set LANEVAULT_DEMO_EXIT=1 to stop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
 bin=build/src/cmd
 config=deploy/config/lanevaultd.textproto
+node_config=deploy/config/lanevault-lane.textproto
 
 deploy/pki/make-dev-pki.sh var/pki
 if [[ ! -s var/keys/master.key ]]; then
@@ -33,19 +36,32 @@ fi
 # The access log's public key, for auditors to pin (lanevaultctl audit verify
 # --log_key @var/audit-log.pub).
 "$bin/lanevaultd" --config "$config" --print_log_key >var/audit-log.pub
+# The key capture nodes seal records to; it opens nothing.
+"$bin/lanevaultd" --config "$config" --print_intake_key >var/vault-intake.pub
 [[ -s var/footage/crossings.tsv ]] ||
   "$bin/lanevault-footage" --out var/footage --plates KXR4821,MVB7350
 
 log=var/lanevaultd.log
-rm -f var/lanevaultd.port "$log"
+node_log=var/lanevault-lane.log
+rm -f var/lanevaultd.port "$log" "$node_log"
 "$bin/lanevaultd" --config "$config" > >(tee "$log") 2>&1 &
 daemon=$!
-trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null' EXIT INT TERM
-until grep -q "lanes done" "$log" 2>/dev/null; do
+node=
+trap 'kill $node $daemon 2>/dev/null; wait $node $daemon 2>/dev/null' EXIT INT TERM
+until [[ -s var/lanevaultd.port ]]; do
   kill -0 $daemon 2>/dev/null || { echo "lanevaultd exited; see $log"; exit 1; }
-  sleep 0.5
+  sleep 0.2
 done
-sleep 0.5
+# The capture node replays the footage and exits once the vault has
+# acknowledged every crossing (its spool is empty).
+"$bin/lanevault-lane" --config "$node_config" --exit_when_lanes_done \
+  > >(tee "$node_log") 2>&1 &
+node=$!
+if ! wait $node; then
+  echo "lanevault-lane failed; see $node_log"
+  exit 1
+fi
+node=
 
 # The record of the footage's first vehicle, found by its plate: a run on
 # a var/ that already holds the replay resumes at its end and stores nothing
