@@ -224,6 +224,7 @@ int Main(int argc, char** argv) {
       LogStatus(lanes, **spool, sender);
     }
   });
+  // The only thread that waits for the lanes (a lane is waited for once).
   std::thread finisher([&] {
     for (auto& lane : lanes) lane->Wait();
     if (!absl::GetFlag(FLAGS_exit_when_lanes_done)) return;
@@ -255,10 +256,9 @@ int Main(int argc, char** argv) {
   spdlog::info("signal {}: stopping lanes, then sending what is spooled",
                signal_number);
   for (auto& lane : lanes) lane->Stop();
-  for (auto& lane : lanes) lane->Wait();
   stopping.Notify();
+  finisher.join();  // the lanes are done: their last crossings are spooled
   sender.Stop(absl::Seconds(absl::GetFlag(FLAGS_stop_grace_s)));
-  finisher.join();
   reporter.join();
   PrintSummary(lanes, **spool, sender);
   const uint64_t left = (*spool)->Stats().depth;

@@ -11,7 +11,7 @@ bin=$2/src/cmd
 work=$(mktemp -d "${TMPDIR:-/tmp}/lanevault-ack-XXXXXX")
 daemon=
 cleanup() {
-  [[ -n "$daemon" ]] && kill -9 "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  [[ -n "$daemon" ]] && kill -9 "$daemon" 2>/dev/null; [[ -n "$daemon" ]] && { wait "$daemon" 2>/dev/null || true; }
   rm -rf "$work"
 }
 trap cleanup EXIT

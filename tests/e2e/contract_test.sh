@@ -8,7 +8,7 @@ bin=$2/src/cmd
 work=$(mktemp -d "${TMPDIR:-/tmp}/lanevault-contract-XXXXXX")
 daemon=
 cleanup() {
-  [[ -n "$daemon" ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  [[ -n "$daemon" ]] && kill "$daemon" 2>/dev/null; [[ -n "$daemon" ]] && { wait "$daemon" 2>/dev/null || true; }
   rm -rf "$work"
 }
 trap cleanup EXIT
