@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the unit tests of crypto, the log, policy, the vault, the wiring and
-# the API with AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/),
+# Builds the unit tests of crypto, the log, policy, the vault, the wiring,
+# the API and the capture node's spool and sender with AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/),
 # and runs them: any memory error or undefined behaviour (a shift past 31
 # bits, a signed overflow, a misaligned load) fails the run.
 #   scripts/sanitize.sh [test ...]    (default: the list below)
@@ -11,7 +11,7 @@ if [[ ${#tests[@]} -eq 0 ]]; then
   tests=(crypto_test merkle_test policy_test contract_policy_test vault_test
          retention_test key_rotation_test vault_faults_test vault_integrity_test
          audit_log_test api_test decision_path_test insider_test insider_log_test
-         hostile_client_test intake_faults_test canary_test)
+         hostile_client_test intake_faults_test canary_test node_test)
 fi
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DLANEVAULT_WERROR=ON -DLANEVAULT_SANITIZE=ON -DLANEVAULT_BUILD_BENCH=OFF \
