@@ -6,9 +6,6 @@
 #include "capture/lane.h"
 
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 
 #include <cstdio>
 #include <memory>
@@ -163,13 +160,8 @@ int Main(int argc, char** argv) {
       "config's vault addresses and TLS files (lane changes need a restart).");
   if (!args.empty()) Fail("takes no positional arguments (see --help)", 2);
   InitLogging("lanevault-lane", absl::GetFlag(FLAGS_log_level));
-  // Formed records are plaintext until sealed: no core dumps, no ptrace by
-  // other processes of the same user, and files private to this user.
-  umask(077);
-  const struct rlimit no_core = {0, 0};
-  if (setrlimit(RLIMIT_CORE, &no_core) != 0 || prctl(PR_SET_DUMPABLE, 0) != 0) {
-    Fail("cannot disable core dumps; refusing to hold crossings in memory");
-  }
+  // Formed records are plaintext until sealed.
+  ProtectProcessMemory("crossings");
   const std::string config_path = absl::GetFlag(FLAGS_config);
   absl::StatusOr<v1::NodeConfig> config = node::LoadNodeConfig(config_path);
   if (!config.ok()) Fail(config.status(), 2);
@@ -182,12 +174,7 @@ int Main(int argc, char** argv) {
       SenderOptionsFrom(*config);
   if (!sender_options.ok()) Fail(sender_options.status(), 2);
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t signals = BlockStopSignals();
 
   node::SpoolLimits limits;
   limits.max_records = config->spool().max_records();

@@ -1,9 +1,6 @@
 // lanevaultd: the vault, the policy and the API, with in-process lanes.
 
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 
 #include <cstdio>
 #include <memory>
@@ -125,15 +122,9 @@ int Main(int argc, char** argv) {
       "  lanevaultd --config FILE --init_master_key");
   if (!args.empty()) Fail("takes no positional arguments (see --help)", 2);
   InitLogging("lanevaultd", absl::GetFlag(FLAGS_log_level));
-  // Decrypted evidence and keys live in this process's memory: no core
-  // dumps, and no ptrace by other processes of the same user.
-  // Everything the daemon creates (vault file, WAL, directories) is private
-  // to its user: even sealed evidence carries metadata.
-  umask(077);
-  const struct rlimit no_core = {0, 0};
-  if (setrlimit(RLIMIT_CORE, &no_core) != 0 || prctl(PR_SET_DUMPABLE, 0) != 0) {
-    Fail("cannot disable core dumps; refusing to hold evidence in memory");
-  }
+  // Decrypted evidence and keys live in this process's memory, and even
+  // sealed evidence carries metadata (vault file, WAL, directories).
+  ProtectProcessMemory("evidence");
 
   absl::StatusOr<v1::DaemonConfig> config =
       LoadDaemonConfig(absl::GetFlag(FLAGS_config));
@@ -155,12 +146,7 @@ int Main(int argc, char** argv) {
 
   // Signals are taken by one thread with sigwait, so every other thread
   // (gRPC's, the lanes') runs with them blocked.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t signals = BlockStopSignals();
 
   if (absl::Status s = MakeParentDirectories(config->vault().database());
       !s.ok()) {

@@ -101,6 +101,20 @@ absl::Status ValidateLaneConfig(const v1::LaneConfig& lane,
   return absl::OkStatus();
 }
 
+absl::Status ValidateLaneConfigs(
+    const google::protobuf::RepeatedPtrField<v1::LaneConfig>& lanes) {
+  absl::flat_hash_set<std::string> lane_ids;
+  for (int i = 0; i < lanes.size(); ++i) {
+    const std::string path = absl::StrCat("lanes[", i, "]");
+    if (absl::Status s = ValidateLaneConfig(lanes[i], path); !s.ok()) return s;
+    if (!lane_ids.insert(lanes[i].lane_id()).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ".lane_id: duplicate lane id '", lanes[i].lane_id(), "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateDaemonConfig(const v1::DaemonConfig& config) {
   auto bad = [](absl::string_view field, absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
@@ -138,19 +152,7 @@ absl::Status ValidateDaemonConfig(const v1::DaemonConfig& config) {
                  "must be between 1 and the number of trusted keys");
     }
   }
-  absl::flat_hash_set<std::string> lane_ids;
-  for (int i = 0; i < config.lanes_size(); ++i) {
-    const std::string path = absl::StrCat("lanes[", i, "]");
-    if (absl::Status s = ValidateLaneConfig(config.lanes(i), path); !s.ok()) {
-      return s;
-    }
-    if (!lane_ids.insert(config.lanes(i).lane_id()).second) {
-      return bad(
-          absl::StrCat(path, ".lane_id"),
-          absl::StrCat("duplicate lane id '", config.lanes(i).lane_id(), "'"));
-    }
-  }
-  return absl::OkStatus();
+  return ValidateLaneConfigs(config.lanes());
 }
 
 absl::StatusOr<v1::DaemonConfig> LoadDaemonConfig(const std::string& path) {

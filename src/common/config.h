@@ -39,6 +39,10 @@ absl::Status ValidateDaemonConfig(const v1::DaemonConfig& config);
 absl::Status ValidateLaneConfig(const v1::LaneConfig& lane,
                                 absl::string_view field_path);
 
+// Each lane's config, and that no two share an id ("lanes[i].field: why").
+absl::Status ValidateLaneConfigs(
+    const google::protobuf::RepeatedPtrField<v1::LaneConfig>& lanes);
+
 // True for "localhost", "127.x.x.x" and "[::1]" listen addresses.
 bool IsLoopbackAddress(absl::string_view host_port);
 

@@ -1,5 +1,10 @@
 #include "common/program.h"
 
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -69,6 +74,25 @@ std::vector<std::string> InitProgram(int argc, char** argv,
   for (size_t i = 1; i < positional.size(); ++i)
     args.emplace_back(positional[i]);
   return args;
+}
+
+void ProtectProcessMemory(absl::string_view holding) {
+  umask(077);
+  const struct rlimit no_core = {0, 0};
+  if (setrlimit(RLIMIT_CORE, &no_core) != 0 || prctl(PR_SET_DUMPABLE, 0) != 0) {
+    Fail(absl::StrCat("cannot disable core dumps; refusing to hold ", holding,
+                      " in memory"));
+  }
+}
+
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
 }
 
 void Fail(absl::string_view message, int code) {

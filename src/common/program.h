@@ -1,6 +1,8 @@
 #ifndef LANEVAULT_COMMON_PROGRAM_H_
 #define LANEVAULT_COMMON_PROGRAM_H_
 
+#include <signal.h>
+
 #include <string>
 #include <vector>
 
@@ -17,6 +19,17 @@ absl::string_view Version();
 // returns the positional arguments (without argv[0]).
 std::vector<std::string> InitProgram(int argc, char** argv,
                                      absl::string_view usage);
+
+// For a process that holds plaintext evidence or keys in memory: files it
+// creates are private to its user (umask 077), it cannot dump core, and
+// other processes of its user cannot ptrace it. Fails the program, naming
+// `holding`, when that cannot be set.
+void ProtectProcessMemory(absl::string_view holding);
+
+// Blocks SIGINT, SIGTERM and SIGHUP in this thread and every thread it
+// starts from now on, so that one thread takes them with sigwait on the
+// set returned.
+sigset_t BlockStopSignals();
 
 // Prints "<program>: <message>" to stderr and exits with `code`.
 [[noreturn]] void Fail(absl::string_view message, int code = 1);

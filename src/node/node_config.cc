@@ -1,6 +1,5 @@
 #include "node/node_config.h"
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
 #include "common/files.h"
@@ -36,19 +35,7 @@ absl::Status ValidateNodeConfig(const v1::NodeConfig& config) {
     return bad("submit_timeout_s", "must not be negative");
   }
   if (config.lanes().empty()) return bad("lanes", "name at least one lane");
-  absl::flat_hash_set<std::string> lane_ids;
-  for (int i = 0; i < config.lanes_size(); ++i) {
-    const std::string path = absl::StrCat("lanes[", i, "]");
-    if (absl::Status s = ValidateLaneConfig(config.lanes(i), path); !s.ok()) {
-      return s;
-    }
-    if (!lane_ids.insert(config.lanes(i).lane_id()).second) {
-      return bad(
-          absl::StrCat(path, ".lane_id"),
-          absl::StrCat("duplicate lane id '", config.lanes(i).lane_id(), "'"));
-    }
-  }
-  return absl::OkStatus();
+  return ValidateLaneConfigs(config.lanes());
 }
 
 absl::StatusOr<v1::NodeConfig> LoadNodeConfig(const std::string& path) {

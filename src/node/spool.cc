@@ -196,6 +196,21 @@ void Spool::MoveAside(uint64_t seq, absl::string_view folder,
   }
 }
 
+void Spool::Forget(uint64_t seq) {
+  auto it = present_.find(seq);
+  if (it == present_.end()) return;
+  stats_.bytes -= it->second.bytes;
+  const bool was_oldest = it->second.spooled_at <= stats_.oldest;
+  present_.erase(it);
+  stats_.depth = present_.size();
+  if (was_oldest) {
+    stats_.oldest = absl::InfiniteFuture();
+    for (const auto& [other, meta] : present_) {
+      stats_.oldest = std::min(stats_.oldest, meta.spooled_at);
+    }
+  }
+}
+
 void Spool::NoteFloor(const v1::SpoolEntry& entry) {
   if (entry.source().empty()) return;
   int64_t& floor = floors_[{entry.lane_id(), entry.source()}];
@@ -272,11 +287,7 @@ std::optional<Spool::Taken> Spool::Take(absl::Duration timeout) {
     absl::StatusOr<v1::SpoolEntry> entry = Read(seq);
     if (!entry.ok()) {
       MoveAside(seq, "damaged", entry.status().message());
-      if (auto it = present_.find(seq); it != present_.end()) {
-        stats_.bytes -= it->second.bytes;
-        present_.erase(it);
-        stats_.depth = present_.size();
-      }
+      Forget(seq);
       continue;
     }
     held_.insert(seq);
@@ -315,18 +326,7 @@ absl::Status Spool::Remove(const Taken& taken) {
   }
   absl::MutexLock lock(&mu_);
   held_.erase(taken.seq);
-  if (auto it = present_.find(taken.seq); it != present_.end()) {
-    stats_.bytes -= it->second.bytes;
-    const bool was_oldest = it->second.spooled_at <= stats_.oldest;
-    present_.erase(it);
-    if (was_oldest) {
-      stats_.oldest = absl::InfiniteFuture();
-      for (const auto& [seq, meta] : present_) {
-        stats_.oldest = std::min(stats_.oldest, meta.spooled_at);
-      }
-    }
-  }
-  stats_.depth = present_.size();
+  Forget(taken.seq);
   ++stats_.removed;
   return absl::OkStatus();
 }
@@ -335,11 +335,7 @@ void Spool::Refuse(const Taken& taken, absl::string_view why) {
   absl::MutexLock lock(&mu_);
   held_.erase(taken.seq);
   MoveAside(taken.seq, "refused", why);
-  if (auto it = present_.find(taken.seq); it != present_.end()) {
-    stats_.bytes -= it->second.bytes;
-    present_.erase(it);
-  }
-  stats_.depth = present_.size();
+  Forget(taken.seq);
 }
 
 int64_t Spool::Floor(const std::string& lane_id, const std::string& source) {

@@ -96,6 +96,8 @@ class Spool {
   absl::StatusOr<v1::SpoolEntry> Read(uint64_t seq) const;
   void MoveAside(uint64_t seq, absl::string_view folder, absl::string_view why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops an entry that left the folder from the counts.
+  void Forget(uint64_t seq) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void NoteFloor(const v1::SpoolEntry& entry)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status KeepFloor(const v1::SpoolEntry& entry);
