@@ -1,5 +1,7 @@
 // Lane operators see lane state and counters: never images or plate text.
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "api/services.h"
 #include "common/logging.h"
@@ -62,6 +64,13 @@ grpc::Status LaneService::SubmitCrossing(
   // transit and a drifting clock are faults more often than attacks.
   spec.check_counts = v1::REFUSAL_COUNT_MALFORMED_SUBMISSION;
   spec.check = [&]() -> absl::Status {
+    const std::string& key = request->idempotency_key();
+    if (key.size() > 128 || !std::all_of(key.begin(), key.end(), [](char c) {
+          return c > ' ' && c < 0x7f;  // printable, no spaces
+        })) {
+      return absl::InvalidArgumentError(
+          "an idempotency key is up to 128 printable characters, no spaces");
+    }
     absl::StatusOr<crypto::SecureBytes> plain =
         gate_->vault().intake_key().Open(request->sealed_record());
     if (!plain.ok()) return plain.status();
@@ -80,33 +89,48 @@ grpc::Status LaneService::SubmitCrossing(
           "for");
     }
     if (absl::Status s = intake_->CheckSubmission(record); !s.ok()) return s;
-    if (!request->idempotency_key().empty()) {
-      digest = gate_->vault().SubmissionDigest(bytes);
-    }
+    // Fields this vault does not know are not kept: nothing rides along
+    // unseen.
+    record.DiscardUnknownFields();
+    digest = gate_->vault().SubmissionDigest(bytes);
     return absl::OkStatus();
   };
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
-    if (!request->idempotency_key().empty()) {
-      record.set_record_id(gate_->vault().IdempotentRecordId(
-          a.caller.principal, request->lane_id(), request->idempotency_key()));
-    }
-    const std::string id = record.record_id();
+    // The id is the submitter's, the lane's and the content's: a resend,
+    // or a replay of the same box under another idempotency key, is the
+    // same record, and the node never picks an id (nor learns one: a node
+    // that knew its records' ids could, with an inspector, tell canaries
+    // apart).
+    record.set_record_id(gate_->vault().IdempotentRecordId(
+        a.caller.principal, request->lane_id(), digest));
     v1::AuditEntry attempt = a.entry;
     absl::StatusOr<wiring::VaultIntake::Kept> kept =
         intake_->Take(std::move(record), std::move(a.entry), digest);
     if (absl::IsAlreadyExists(kept.status())) {
-      // The same submission, stored and acknowledged before (a resend
-      // after an outage): acknowledged again, nothing new is kept.
-      response->set_record_id(id);
+      // Stored and acknowledged before: acknowledged again, nothing new is
+      // kept, and the resend is in the log (a replay shows there).
+      LogResubmission(std::move(attempt));
       response->set_already_stored(true);
       return grpc::Status::OK;
     }
     if (!kept.ok()) return IntakeFailed(std::move(attempt), kept.status());
-    response->set_record_id(kept->record_id);
     response->set_items_kept(kept->items_kept);
     response->set_items_dropped(kept->items_dropped);
     return grpc::Status::OK;
   });
+}
+
+void LaneService::LogResubmission(v1::AuditEntry attempt) {
+  attempt.set_reason_code("resubmission");
+  attempt.set_detail(
+      absl::StrCat(attempt.detail(), ": stored before, nothing new kept"));
+  attempt.clear_item_ids();
+  *attempt.mutable_time() = ToProto(gate_->vault().clock()->Now());
+  if (absl::StatusOr<uint64_t> seq =
+          gate_->vault().log().Append(std::move(attempt));
+      !seq.ok()) {
+    spdlog::error("cannot log a resubmission: {}", seq.status().message());
+  }
 }
 
 grpc::Status LaneService::IntakeFailed(v1::AuditEntry attempt,

@@ -154,6 +154,7 @@ class LaneService final : public v1::LaneService::Service {
 
  private:
   // Logs an intake that failed after the gate admitted it, and answers.
+  void LogResubmission(v1::AuditEntry attempt);
   grpc::Status IntakeFailed(v1::AuditEntry attempt,
                             const absl::Status& failure);
 

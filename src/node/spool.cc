@@ -1,5 +1,6 @@
 #include "node/spool.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +28,9 @@ namespace fs = std::filesystem;
 constexpr absl::string_view kMagic = "LVSPOOL1";
 constexpr size_t kDigestBytes = 32;
 constexpr absl::string_view kSuffix = ".rec";
+// A record is a crossing's crops, far below the vault's message limit
+// (4 MiB by default); an entry file larger than this is not one.
+constexpr uint64_t kMaxEntryBytes = 16 << 20;
 
 std::string Encode(const std::string& payload) {
   std::string out(kMagic);
@@ -60,6 +64,40 @@ absl::StatusOr<std::string> Decode(absl::string_view bytes) {
     return absl::DataLossError("checksum does not match (altered on disk)");
   }
   return std::string(bytes.substr(body, n));
+}
+
+// Only what the node itself could have written: a regular file, not
+// followed through a link, no larger than any entry can be. Anything else
+// (a FIFO that would block, a link to /dev/zero, a sparse giant) is damage.
+absl::StatusOr<std::string> ReadEntryFile(const std::string& path) {
+  const int fd =
+      ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::DataLossError(
+        absl::StrCat("cannot open it as a plain file: ", std::strerror(errno)));
+  }
+  struct stat st;
+  std::string out;
+  absl::Status status;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    status = absl::DataLossError("not a regular file");
+  } else if (static_cast<uint64_t>(st.st_size) > kMaxEntryBytes) {
+    status = absl::DataLossError(absl::StrCat(
+        st.st_size, " bytes: larger than any entry (", kMaxEntryBytes, ")"));
+  } else {
+    out.resize(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    while (got < out.size()) {
+      const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    if (got != out.size()) status = absl::DataLossError("short read");
+  }
+  ::close(fd);
+  if (!status.ok()) return status;
+  return out;
 }
 
 absl::Status MakePrivateDirectory(const std::string& dir) {
@@ -159,7 +197,7 @@ absl::Status Spool::Load() {
 }
 
 absl::StatusOr<v1::SpoolEntry> Spool::Read(uint64_t seq) const {
-  absl::StatusOr<std::string> bytes = ReadFileToString(PathOf(seq));
+  absl::StatusOr<std::string> bytes = ReadEntryFile(PathOf(seq));
   if (!bytes.ok()) return bytes.status();
   absl::StatusOr<std::string> payload = Decode(*bytes);
   if (!payload.ok()) return payload.status();
@@ -219,6 +257,10 @@ void Spool::NoteFloor(const v1::SpoolEntry& entry) {
 
 absl::StatusOr<uint64_t> Spool::Append(const v1::SpoolEntry& entry) {
   const std::string bytes = Encode(entry.SerializeAsString());
+  if (bytes.size() > kMaxEntryBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a record of ", bytes.size(), " bytes is larger than any crossing"));
+  }
   uint64_t seq;
   {
     absl::MutexLock lock(&mu_);
@@ -280,7 +322,9 @@ std::optional<Spool::Taken> Spool::Take(absl::Duration timeout) {
     auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
       return closed_ || !waiting_.empty();
     };
+    RequeueDeferred();
     mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
+    RequeueDeferred();
     if (closed_ || waiting_.empty()) return std::nullopt;
     const uint64_t seq = waiting_.front();
     waiting_.pop_front();
@@ -299,6 +343,26 @@ void Spool::Return(uint64_t seq) {
   absl::MutexLock lock(&mu_);
   if (held_.erase(seq) == 0) return;
   waiting_.insert(std::upper_bound(waiting_.begin(), waiting_.end(), seq), seq);
+}
+
+void Spool::Defer(uint64_t seq, absl::Duration wait) {
+  absl::MutexLock lock(&mu_);
+  if (held_.erase(seq) == 0) return;
+  deferred_.push_back({seq, absl::Now() + wait});
+}
+
+void Spool::RequeueDeferred() {
+  const absl::Time now = absl::Now();
+  for (auto it = deferred_.begin(); it != deferred_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    waiting_.insert(
+        std::upper_bound(waiting_.begin(), waiting_.end(), it->first),
+        it->first);
+    it = deferred_.erase(it);
+  }
 }
 
 absl::Status Spool::KeepFloor(const v1::SpoolEntry& entry) {

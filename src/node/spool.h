@@ -24,6 +24,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -76,6 +78,10 @@ class Spool {
   std::optional<Taken> Take(absl::Duration timeout);
   // The vault did not acknowledge it: it goes back to the front.
   void Return(uint64_t seq);
+  // The vault refuses it for now in a way a resend soon cannot change (the
+  // node is not bound to its lane, or locked out): it is taken again only
+  // after `wait`, and the entries behind it go on meanwhile.
+  void Defer(uint64_t seq, absl::Duration wait);
   // The vault acknowledged it: gone for good (its floor kept first).
   absl::Status Remove(const Taken& taken);
   // The vault refused it for good: moved to refused/, reported.
@@ -96,6 +102,7 @@ class Spool {
   absl::StatusOr<v1::SpoolEntry> Read(uint64_t seq) const;
   void MoveAside(uint64_t seq, absl::string_view folder, absl::string_view why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RequeueDeferred() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops an entry that left the folder from the counts.
   void Forget(uint64_t seq) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void NoteFloor(const v1::SpoolEntry& entry)
@@ -107,6 +114,7 @@ class Spool {
   mutable absl::Mutex mu_;
   std::deque<uint64_t> waiting_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<uint64_t> held_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<uint64_t, absl::Time>> deferred_ ABSL_GUARDED_BY(mu_);
   struct Meta {
     uint64_t bytes = 0;
     absl::Time spooled_at;

@@ -13,6 +13,10 @@ namespace lanevault::node {
 namespace {
 
 constexpr absl::Duration kPoll = absl::Milliseconds(200);
+// How long an entry the vault refuses for now waits before it is sent
+// again: an officer's fix (a binding, a lifted lockout) takes minutes, and
+// each refusal counts towards the node's lockout.
+constexpr absl::Duration kDeferRefused = absl::Minutes(5);
 
 bool IsPowerOfTwo(uint64_t n) { return n != 0 && (n & (n - 1)) == 0; }
 
@@ -221,7 +225,18 @@ void VaultSender::Work() {
       ++stats_.refused;
       continue;
     }
-    spool_->Return(taken->seq);
+    // Refusals that a resend soon cannot change, and that count towards
+    // the node's lockout when repeated: that entry waits, the rest go on.
+    // (RESOURCE_EXHAUSTED: a record over the vault's message limit.)
+    const bool refused_for_now =
+        status.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
+        status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+        status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+    if (refused_for_now) {
+      spool_->Defer(taken->seq, kDeferRefused);
+    } else {
+      spool_->Return(taken->seq);
+    }
     Failed(index, AddressTrouble(status.error_code()));
     uint64_t failures;
     {

@@ -76,6 +76,19 @@ bool PlainToken(absl::string_view id) {
          });
 }
 
+// What a plate reading can be: capitals, digits, and the spaces and dashes
+// some regions print; no plate is longer. Anything else in a plate-text
+// item (an image, a note) is not a reading and would be kept as one.
+bool PlateReading(absl::string_view text) {
+  constexpr size_t kLongestPlate = 16;
+  return !text.empty() && text.size() <= kLongestPlate &&
+         std::all_of(text.begin(), text.end(), [](char c) {
+           return absl::ascii_isupper(static_cast<unsigned char>(c)) ||
+                  absl::ascii_isdigit(static_cast<unsigned char>(c)) ||
+                  c == ' ' || c == '-';
+         });
+}
+
 }  // namespace
 
 absl::Status VaultIntake::CheckSubmission(const v1::Record& record) const {
@@ -86,6 +99,10 @@ absl::Status VaultIntake::CheckSubmission(const v1::Record& record) const {
   if (!PlainToken(record.lane_id())) {
     return absl::InvalidArgumentError(
         "a lane id is letters, digits, '_' and '-' (64 at most)");
+  }
+  if (!PlainToken(record.checkpoint_id())) {
+    return absl::InvalidArgumentError(
+        "a checkpoint id is letters, digits, '_' and '-' (64 at most)");
   }
   // A crossing is a plate and a few faces; a bound keeps its intake entry
   // (which names every item) within the access log's entry size.
@@ -107,6 +124,13 @@ absl::Status VaultIntake::CheckSubmission(const v1::Record& record) const {
         item.category() == v1::DATA_CATEGORY_UNSPECIFIED) {
       return absl::InvalidArgumentError(
           absl::StrCat("item ", item.item_id(), " has no known category"));
+    }
+    if (item.category() == v1::DATA_CATEGORY_PLATE_TEXT &&
+        !PlateReading(item.content())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "item ", item.item_id(),
+          " is not a plate reading (1 to 16 capitals, digits, spaces or "
+          "dashes)"));
     }
   }
   if (!record.has_first_seen() || record.first_seen().seconds() <= 0) {

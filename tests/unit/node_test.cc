@@ -139,6 +139,43 @@ TEST(SpoolTest, ADamagedEntryIsSetAsideAndTheRestGoOn) {
   EXPECT_EQ(Files(path + "/damaged").size(), 3u);
 }
 
+// Files a vendor with root on the camera host could leave in the spool: a
+// FIFO (a read would block), a link to /dev/zero (a read would never end),
+// a sparse giant. Each is damage, set aside; the node starts and goes on.
+TEST(SpoolTest, WhatNoNodeWroteNeitherHangsNorExhaustsTheNode) {
+  TempDir dir;
+  const std::string path = dir.Join("spool");
+  v1::SpoolEntry real = Entry("lane-1");
+  { ASSERT_TRUE(OpenSpool(path)->Append(real).ok()); }
+  ASSERT_EQ(::mkfifo((path + "/00000000000000000007.rec").c_str(), 0600), 0);
+  fs::create_symlink("/dev/zero", path + "/00000000000000000008.rec");
+  { std::ofstream f(path + "/00000000000000000009.rec", std::ios::binary); }
+  fs::resize_file(path + "/00000000000000000009.rec", uint64_t{4} << 30);
+  auto spool = OpenSpool(path);
+  EXPECT_EQ(spool->Stats().damaged, 3u);
+  auto taken = spool->Take(absl::ZeroDuration());
+  ASSERT_TRUE(taken.has_value());
+  EXPECT_EQ(taken->entry.idempotency_key(), real.idempotency_key());
+  EXPECT_FALSE(spool->Take(absl::ZeroDuration()).has_value());
+}
+
+TEST(SpoolTest, ADeferredEntryWaitsWhileTheOthersGoOn) {
+  TempDir dir;
+  auto spool = OpenSpool(dir.Join("spool"));
+  v1::SpoolEntry a = Entry("lane-9"), b = Entry("lane-1");
+  ASSERT_TRUE(spool->Append(a).ok());
+  ASSERT_TRUE(spool->Append(b).ok());
+  auto first = spool->Take(absl::ZeroDuration());
+  spool->Defer(first->seq, absl::Milliseconds(300));
+  auto next = spool->Take(absl::ZeroDuration());
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->entry.idempotency_key(), b.idempotency_key());
+  EXPECT_FALSE(spool->Take(absl::ZeroDuration()).has_value());
+  auto again = spool->Take(absl::Seconds(2));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->entry.idempotency_key(), a.idempotency_key());
+}
+
 TEST(SpoolTest, AFullSpoolRefusesUntilItDrains) {
   TempDir dir;
   node::SpoolLimits limits;
@@ -324,6 +361,45 @@ TEST_F(NodeTest, ARecordTheVaultRefusesForGoodIsSetAsideNotRetried) {
   EXPECT_EQ(sender.Stats().sent, 1u);
   EXPECT_EQ(Files(node_dir_.Join("spool/refused")).size(), 1u);
   EXPECT_EQ(spool->Stats().refused, 1u);
+}
+
+// Under the pilot contract the dev lane certificate is bound to lane-1: a
+// record for another lane (a vendor's, or a misconfigured lane) is refused
+// and waits in the spool, without holding up lane-1's records and without
+// being resent until the node locks itself out.
+class NodePilotTest : public NodeTest {
+ protected:
+  std::unique_ptr<policy::Policy> MakePolicy() override {
+    return testing::PilotPolicy();
+  }
+};
+
+TEST_F(NodePilotTest, ARecordForAnUnboundLaneWaitsAndTheRestGoOn) {
+  auto spool = OpenSpool(node_dir_.Join("spool"));
+  node::SealingSink sink(vault_->intake_key().public_key(), spool.get());
+  v1::Record stray = Crossing("GH4000", "c");
+  stray.set_lane_id("lane-2");
+  ASSERT_TRUE(sink.Submit(stray).ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(sink.Submit(Crossing(absl::StrCat("GH", 4001 + i), "c")).ok());
+  }
+  const auto before = vault_->RecordCount();
+  node::SenderOptions options = Options();
+  options.in_flight = 1;
+  node::VaultSender sender(spool.get(), options);
+  sender.Start();
+  for (int i = 0; i < 100 && *vault_->RecordCount() < *before + 3; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  absl::SleepFor(absl::Milliseconds(500));
+  sender.Stop(absl::ZeroDuration());
+  EXPECT_EQ(*vault_->RecordCount(), *before + 3);
+  EXPECT_EQ(spool->Stats().depth, 1u);  // the stray one, kept
+  int refusals = 0;
+  for (const v1::AuditEntry& e : Log()) {
+    refusals += e.reason_code() == "lane_not_bound";
+  }
+  EXPECT_EQ(refusals, 1);
 }
 
 TEST(NodeKeyTest, TheIntakeKeyIsBase64OfThirtyTwoBytes) {
