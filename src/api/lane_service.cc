@@ -7,6 +7,8 @@
 #include "common/logging.h"
 #include "common/time_util.h"
 #include "crypto/secure_bytes.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace lanevault::api {
 namespace {
@@ -43,6 +45,28 @@ grpc::Status LaneService::GetLaneStatus(grpc::ServerContext* ctx,
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         "no lane " + request->lane_id());
   });
+}
+
+std::string LaneService::CanonicalDigest(v1::Record& record) const {
+  // What would be stored, in one encoding: fields this vault does not know
+  // dropped (nothing rides along unseen), what is never stored (the node's
+  // ids, its reading candidates) cleared, and serialised afresh, so that
+  // field order, varint forms or a repeated field do not make a replay a
+  // new record.
+  record.DiscardUnknownFields();
+  record.clear_record_id();
+  record.clear_plate_candidates();
+  for (v1::Item& item : *record.mutable_items()) item.clear_item_id();
+  std::string canonical;
+  {
+    google::protobuf::io::StringOutputStream out(&canonical);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);
+    record.SerializeToCodedStream(&coded);
+  }
+  std::string digest = gate_->vault().SubmissionDigest(canonical);
+  crypto::Wipe(canonical);
+  return digest;
 }
 
 grpc::Status LaneService::SubmitCrossing(
@@ -89,10 +113,7 @@ grpc::Status LaneService::SubmitCrossing(
           "for");
     }
     if (absl::Status s = intake_->CheckSubmission(record); !s.ok()) return s;
-    // Fields this vault does not know are not kept: nothing rides along
-    // unseen.
-    record.DiscardUnknownFields();
-    digest = gate_->vault().SubmissionDigest(bytes);
+    digest = CanonicalDigest(record);
     return absl::OkStatus();
   };
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
@@ -103,6 +124,15 @@ grpc::Status LaneService::SubmitCrossing(
     // apart).
     record.set_record_id(gate_->vault().IdempotentRecordId(
         a.caller.principal, request->lane_id(), digest));
+    // Item ids are the vault's too: made from the record's, so none of the
+    // node's naming reaches an inspector.
+    for (int i = 0; i < record.items_size(); ++i) {
+      record.mutable_items(i)->set_item_id(absl::StrCat(
+          "itm_",
+          gate_->vault()
+              .IdempotentRecordId(record.record_id(), "item", absl::StrCat(i))
+              .substr(4)));
+    }
     v1::AuditEntry attempt = a.entry;
     absl::StatusOr<wiring::VaultIntake::Kept> kept =
         intake_->Take(std::move(record), std::move(a.entry), digest);

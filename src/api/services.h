@@ -154,6 +154,9 @@ class LaneService final : public v1::LaneService::Service {
 
  private:
   // Logs an intake that failed after the gate admitted it, and answers.
+  // The keyed digest that identifies a submitted record; clears what is
+  // never stored (ids, candidates, unknown fields) from `record`.
+  std::string CanonicalDigest(v1::Record& record) const;
   void LogResubmission(v1::AuditEntry attempt);
   grpc::Status IntakeFailed(v1::AuditEntry attempt,
                             const absl::Status& failure);

@@ -182,7 +182,8 @@ absl::Status Spool::Load() {
       continue;
     }
     const uint64_t bytes = fs::file_size(PathOf(seq), ec);
-    present_[seq] = Meta{ec ? 0 : bytes, FromProto(entry->spooled_at())};
+    present_[seq] =
+        Meta{ec ? 0 : bytes, FromProto(entry->spooled_at()), entry->lane_id()};
     stats_.bytes += present_[seq].bytes;
     stats_.oldest = std::min(stats_.oldest, present_[seq].spooled_at);
     waiting_.push_back(seq);
@@ -298,7 +299,7 @@ absl::StatusOr<uint64_t> Spool::Append(const v1::SpoolEntry& entry) {
   }
   absl::MutexLock lock(&mu_);
   const absl::Time at = FromProto(entry.spooled_at());
-  present_[seq] = Meta{bytes.size(), at};
+  present_[seq] = Meta{bytes.size(), at, entry.lane_id()};
   stats_.bytes += bytes.size();
   stats_.oldest = std::min(stats_.oldest, at);
   stats_.depth = present_.size();
@@ -328,6 +329,13 @@ std::optional<Spool::Taken> Spool::Take(absl::Duration timeout) {
     if (closed_ || waiting_.empty()) return std::nullopt;
     const uint64_t seq = waiting_.front();
     waiting_.pop_front();
+    if (auto meta = present_.find(seq); meta != present_.end()) {
+      if (auto p = paused_.find(meta->second.lane_id);
+          p != paused_.end() && p->second > absl::Now()) {
+        deferred_.push_back({seq, p->second});
+        continue;
+      }
+    }
     absl::StatusOr<v1::SpoolEntry> entry = Read(seq);
     if (!entry.ok()) {
       MoveAside(seq, "damaged", entry.status().message());
@@ -349,6 +357,11 @@ void Spool::Defer(uint64_t seq, absl::Duration wait) {
   absl::MutexLock lock(&mu_);
   if (held_.erase(seq) == 0) return;
   deferred_.push_back({seq, absl::Now() + wait});
+}
+
+void Spool::PauseLane(const std::string& lane_id, absl::Duration wait) {
+  absl::MutexLock lock(&mu_);
+  paused_[lane_id] = absl::Now() + wait;
 }
 
 void Spool::RequeueDeferred() {

@@ -82,6 +82,9 @@ class Spool {
   // node is not bound to its lane, or locked out): it is taken again only
   // after `wait`, and the entries behind it go on meanwhile.
   void Defer(uint64_t seq, absl::Duration wait);
+  // Every entry of `lane_id`, spooled now or later, waits `wait` before it
+  // is taken (each send would be refused, and each refusal counted).
+  void PauseLane(const std::string& lane_id, absl::Duration wait);
   // The vault acknowledged it: gone for good (its floor kept first).
   absl::Status Remove(const Taken& taken);
   // The vault refused it for good: moved to refused/, reported.
@@ -115,9 +118,11 @@ class Spool {
   std::deque<uint64_t> waiting_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<uint64_t> held_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<uint64_t, absl::Time>> deferred_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, absl::Time> paused_ ABSL_GUARDED_BY(mu_);
   struct Meta {
     uint64_t bytes = 0;
     absl::Time spooled_at;
+    std::string lane_id;
   };
   absl::flat_hash_map<uint64_t, Meta> present_ ABSL_GUARDED_BY(mu_);
   // (lane id, source) -> furthest settled_before of the entries present.

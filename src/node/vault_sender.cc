@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
@@ -19,6 +20,16 @@ constexpr absl::Duration kPoll = absl::Milliseconds(200);
 constexpr absl::Duration kDeferRefused = absl::Minutes(5);
 
 bool IsPowerOfTwo(uint64_t n) { return n != 0 && (n & (n - 1)) == 0; }
+
+// A request over the vault's size limit: its gate's refusal, or gRPC's.
+bool TooLarge(const grpc::Status& status) {
+  if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) {
+    return false;
+  }
+  const std::string& m = status.error_message();
+  return absl::StrContains(m, "are accepted") ||
+         absl::StrContains(m, "larger than max");
+}
 
 // Failures that say more about the address than about the record: the
 // next address may do better.
@@ -225,15 +236,24 @@ void VaultSender::Work() {
       ++stats_.refused;
       continue;
     }
-    // Refusals that a resend soon cannot change, and that count towards
-    // the node's lockout when repeated: that entry waits, the rest go on.
-    // (RESOURCE_EXHAUSTED: a record over the vault's message limit.)
+    if (TooLarge(status)) {
+      // Larger than this vault takes: no resend will fit, and each one
+      // would count towards the node's lockout.
+      spool_->Refuse(*taken, absl::StrCat("vault ", endpoint.address, ": ",
+                                          status.error_message()));
+      absl::MutexLock lock(&mu_);
+      ++stats_.refused;
+      continue;
+    }
+    // Refusals that a resend soon cannot change (a lane the certificate is
+    // not bound to, a lockout), each of which counts towards the node's
+    // lockout: the lane's entries wait, the other lanes' go on.
     const bool refused_for_now =
         status.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
-        status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
-        status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+        status.error_code() == grpc::StatusCode::UNAUTHENTICATED;
     if (refused_for_now) {
       spool_->Defer(taken->seq, kDeferRefused);
+      spool_->PauseLane(taken->entry.lane_id(), kDeferRefused);
     } else {
       spool_->Return(taken->seq);
     }

@@ -81,12 +81,23 @@ bool PlainToken(absl::string_view id) {
 // item (an image, a note) is not a reading and would be kept as one.
 bool PlateReading(absl::string_view text) {
   constexpr size_t kLongestPlate = 16;
+  auto letter_or_digit = [](char c) {
+    return absl::ascii_isupper(static_cast<unsigned char>(c)) ||
+           absl::ascii_isdigit(static_cast<unsigned char>(c));
+  };
   return !text.empty() && text.size() <= kLongestPlate &&
-         std::all_of(text.begin(), text.end(), [](char c) {
-           return absl::ascii_isupper(static_cast<unsigned char>(c)) ||
-                  absl::ascii_isdigit(static_cast<unsigned char>(c)) ||
-                  c == ' ' || c == '-';
+         letter_or_digit(text.front()) && letter_or_digit(text.back()) &&
+         std::all_of(text.begin(), text.end(), [&](char c) {
+           return letter_or_digit(c) || c == ' ' || c == '-';
          });
+}
+
+// The media type a category's content may declare ("" for none).
+bool MediaTypeFits(const v1::Item& item) {
+  const std::string& type = item.media_type();
+  if (type.empty()) return true;
+  return item.category() == v1::DATA_CATEGORY_PLATE_TEXT ? type == "text/plain"
+                                                         : type == "image/jpeg";
 }
 
 }  // namespace
@@ -125,12 +136,17 @@ absl::Status VaultIntake::CheckSubmission(const v1::Record& record) const {
       return absl::InvalidArgumentError(
           absl::StrCat("item ", item.item_id(), " has no known category"));
     }
+    if (!MediaTypeFits(item)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "item ", item.item_id(), " declares a media type its category ",
+          "does not have (image/jpeg for images, text/plain for plate text)"));
+    }
     if (item.category() == v1::DATA_CATEGORY_PLATE_TEXT &&
         !PlateReading(item.content())) {
       return absl::InvalidArgumentError(absl::StrCat(
           "item ", item.item_id(),
           " is not a plate reading (1 to 16 capitals, digits, spaces or "
-          "dashes)"));
+          "dashes, starting and ending with a capital or digit)"));
     }
   }
   if (!record.has_first_seen() || record.first_seen().seconds() <= 0) {

@@ -115,8 +115,22 @@ TEST_F(IntakeFaultsTest, AResendOrAReplayOfTheSameRecordStoresNothingNew) {
         SubmitSealed(*sealed, absl::StrCat("forged-", i), &replay).ok());
     EXPECT_TRUE(replay.already_stored());
   }
-  // Resealed (another box, the same record): still the same record.
+  // Resealed (another box, the same record): still the same record. So is
+  // one with other ids, reading candidates or fields this vault does not
+  // know: none of them is stored.
   ASSERT_TRUE(Submit(r, "forged-again", &replay).ok());
+  EXPECT_TRUE(replay.already_stored());
+  v1::Record renamed = r;
+  renamed.set_record_id(NewId("rec_"));
+  for (v1::Item& item : *renamed.mutable_items()) {
+    item.set_item_id(NewId("itm_"));
+  }
+  renamed.add_plate_candidates()->set_text("KXR4B21");
+  auto resealed = crypto::IntakeKey::Seal(
+      vault_->intake_key().public_key(),
+      renamed.SerializeAsString() + std::string("\xba\x06\x01x", 4));
+  ASSERT_TRUE(resealed.ok());
+  ASSERT_TRUE(SubmitSealed(*resealed, "forged-renamed", &replay).ok());
   EXPECT_TRUE(replay.already_stored());
   EXPECT_EQ(*vault_->RecordCount(), before + 1);
   EXPECT_EQ(Log().back().reason_code(), "resubmission");
@@ -124,7 +138,7 @@ TEST_F(IntakeFaultsTest, AResendOrAReplayOfTheSameRecordStoresNothingNew) {
   for (const v1::AuditEntry& e : Log()) {
     resubmissions += e.reason_code() == "resubmission";
   }
-  EXPECT_EQ(resubmissions, 5);
+  EXPECT_EQ(resubmissions, 6);
   // Another crossing under a key already used is another record.
   ASSERT_TRUE(Submit(Crossing(absl::Now()), "lane-1/frame-100", &other).ok());
   EXPECT_FALSE(other.already_stored());
@@ -166,9 +180,16 @@ TEST_F(IntakeFaultsTest, ARecordCarriesOnlyWhatItsCategoriesMean) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(s.error_message().find("plate reading"), std::string::npos)
       << s.error_message();
-  v1::Record lower = Crossing(absl::Now());
-  lower.mutable_items(0)->set_content("kxr 4821\n");
-  EXPECT_EQ(Submit(lower, "k-lower", &resp).error_code(),
+  for (const char* not_a_plate : {"kxr 4821\n", " ", "-", " KXR4821"}) {
+    v1::Record odd = Crossing(absl::Now());
+    odd.mutable_items(0)->set_content(not_a_plate);
+    EXPECT_EQ(Submit(odd, "k-odd", &resp).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT)
+        << "'" << not_a_plate << "'";
+  }
+  v1::Record html = Crossing(absl::Now());
+  html.mutable_items(1)->set_media_type("text/html");
+  EXPECT_EQ(Submit(html, "k-html", &resp).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   v1::Record forged_line = Crossing(absl::Now());
   forged_line.set_checkpoint_id("demo-poe\nstored record rec_forged");

@@ -365,8 +365,8 @@ TEST_F(NodeTest, ARecordTheVaultRefusesForGoodIsSetAsideNotRetried) {
 
 // Under the pilot contract the dev lane certificate is bound to lane-1: a
 // record for another lane (a vendor's, or a misconfigured lane) is refused
-// and waits in the spool, without holding up lane-1's records and without
-// being resent until the node locks itself out.
+// and its lane's records wait in the spool, without holding up lane-1's
+// and without being resent until the node locks itself out.
 class NodePilotTest : public NodeTest {
  protected:
   std::unique_ptr<policy::Policy> MakePolicy() override {
@@ -377,9 +377,14 @@ class NodePilotTest : public NodeTest {
 TEST_F(NodePilotTest, ARecordForAnUnboundLaneWaitsAndTheRestGoOn) {
   auto spool = OpenSpool(node_dir_.Join("spool"));
   node::SealingSink sink(vault_->intake_key().public_key(), spool.get());
-  v1::Record stray = Crossing("GH4000", "c");
-  stray.set_lane_id("lane-2");
-  ASSERT_TRUE(sink.Submit(stray).ok());
+  // More strays than the refusals that would lock the node out.
+  for (int i = 0; i < 12; ++i) {
+    v1::Record stray = Crossing(absl::StrCat("GH", 3900 + i), "c");
+    stray.set_lane_id("lane-2");
+    ASSERT_TRUE(sink.Submit(stray).ok());
+  }
+  // And one larger than the vault takes (4 MiB): set aside at once.
+  ASSERT_TRUE(sink.Submit(Crossing("GH3999", RandomBytes(5 << 20))).ok());
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(sink.Submit(Crossing(absl::StrCat("GH", 4001 + i), "c")).ok());
   }
@@ -394,10 +399,12 @@ TEST_F(NodePilotTest, ARecordForAnUnboundLaneWaitsAndTheRestGoOn) {
   absl::SleepFor(absl::Milliseconds(500));
   sender.Stop(absl::ZeroDuration());
   EXPECT_EQ(*vault_->RecordCount(), *before + 3);
-  EXPECT_EQ(spool->Stats().depth, 1u);  // the stray one, kept
+  EXPECT_EQ(spool->Stats().depth, 12u);   // the strays, kept
+  EXPECT_EQ(spool->Stats().refused, 1u);  // the giant, set aside
   int refusals = 0;
   for (const v1::AuditEntry& e : Log()) {
     refusals += e.reason_code() == "lane_not_bound";
+    EXPECT_NE(e.reason_code(), "locked_out");
   }
   EXPECT_EQ(refusals, 1);
 }
