@@ -162,6 +162,10 @@ int Main(int argc, char** argv) {
   InitLogging("lanevault-lane", absl::GetFlag(FLAGS_log_level));
   // Formed records are plaintext until sealed.
   ProtectProcessMemory("crossings");
+  // Signals are taken by one thread with sigwait, so every other thread
+  // (gRPC's, the lanes') runs with them blocked; blocked from the start, a
+  // SIGHUP or SIGTERM during a slow start waits instead of killing.
+  sigset_t signals = BlockStopSignals();
   const std::string config_path = absl::GetFlag(FLAGS_config);
   absl::StatusOr<v1::NodeConfig> config = node::LoadNodeConfig(config_path);
   if (!config.ok()) Fail(config.status(), 2);
@@ -173,8 +177,6 @@ int Main(int argc, char** argv) {
   absl::StatusOr<node::SenderOptions> sender_options =
       SenderOptionsFrom(*config);
   if (!sender_options.ok()) Fail(sender_options.status(), 2);
-
-  sigset_t signals = BlockStopSignals();
 
   node::SpoolLimits limits;
   limits.max_records = config->spool().max_records();

@@ -125,6 +125,10 @@ int Main(int argc, char** argv) {
   // Decrypted evidence and keys live in this process's memory, and even
   // sealed evidence carries metadata (vault file, WAL, directories).
   ProtectProcessMemory("evidence");
+  // Signals are taken by one thread with sigwait, so every other thread
+  // (gRPC's, the lanes') runs with them blocked; blocked from the start, a
+  // SIGHUP or SIGTERM during a slow start waits instead of killing.
+  sigset_t signals = BlockStopSignals();
 
   absl::StatusOr<v1::DaemonConfig> config =
       LoadDaemonConfig(absl::GetFlag(FLAGS_config));
@@ -143,10 +147,6 @@ int Main(int argc, char** argv) {
         config->vault().master_key().c_str());
     return 0;
   }
-
-  // Signals are taken by one thread with sigwait, so every other thread
-  // (gRPC's, the lanes') runs with them blocked.
-  sigset_t signals = BlockStopSignals();
 
   if (absl::Status s = MakeParentDirectories(config->vault().database());
       !s.ok()) {

@@ -146,7 +146,8 @@ sed -e 's/lane-1/lane-live/' -e 's/pace_fps: 0/pace_fps: 25 loop: true/' \
   -e 's|node/|live/|g' "$work/node.textproto" >"$work/live.textproto"
 "$bin/lanevault-lane" --config "$work/live.textproto" --status_every_s 0 >"$work/live.log" 2>&1 &
 node=$!
-sleep 3
+for _ in $(seq 1 150); do grep -q "capture node up" "$work/live.log" && break; sleep 0.2; done
+sleep 2
 kill -HUP "$node"
 sleep 3
 kill -TERM "$node"
