@@ -50,13 +50,16 @@ grpc::Status LaneService::GetLaneStatus(grpc::ServerContext* ctx,
 std::string LaneService::CanonicalDigest(v1::Record& record) const {
   // What would be stored, in one encoding: fields this vault does not know
   // dropped (nothing rides along unseen), what is never stored (the node's
-  // ids, its reading candidates) cleared, and serialised afresh, so that
-  // field order, varint forms or a repeated field do not make a replay a
+  // ids, its reading candidates, filler) cleared, and serialised afresh, so
+  // that field order, varint forms or a repeated field do not make a replay a
   // new record.
   record.DiscardUnknownFields();
   record.clear_record_id();
   record.clear_plate_candidates();
-  for (v1::Item& item : *record.mutable_items()) item.clear_item_id();
+  for (v1::Item& item : *record.mutable_items()) {
+    item.clear_item_id();
+    item.clear_padding();  // the vault's own, added when it seals
+  }
   std::string canonical;
   {
     google::protobuf::io::StringOutputStream out(&canonical);

@@ -126,6 +126,7 @@ TEST_F(IntakeFaultsTest, AResendOrAReplayOfTheSameRecordStoresNothingNew) {
     item.set_item_id(NewId("itm_"));
   }
   renamed.add_plate_candidates()->set_text("KXR4B21");
+  renamed.mutable_items(0)->add_padding("filler");
   auto resealed = crypto::IntakeKey::Seal(
       vault_->intake_key().public_key(),
       renamed.SerializeAsString() + std::string("\xba\x06\x01x", 4));
