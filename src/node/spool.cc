@@ -189,7 +189,6 @@ absl::Status Spool::Load() {
     waiting_.push_back(seq);
     NoteFloor(*entry);
   }
-  stats_.depth = present_.size();
   if (!present_.empty()) {
     spdlog::info("spool {}: {} record(s) from before the restart to send", dir_,
                  present_.size());
@@ -241,7 +240,6 @@ void Spool::Forget(uint64_t seq) {
   stats_.bytes -= it->second.bytes;
   const bool was_oldest = it->second.spooled_at <= stats_.oldest;
   present_.erase(it);
-  stats_.depth = present_.size();
   if (was_oldest) {
     stats_.oldest = absl::InfiniteFuture();
     for (const auto& [other, meta] : present_) {
@@ -302,7 +300,6 @@ absl::StatusOr<uint64_t> Spool::Append(const v1::SpoolEntry& entry) {
   present_[seq] = Meta{bytes.size(), at, entry.lane_id()};
   stats_.bytes += bytes.size();
   stats_.oldest = std::min(stats_.oldest, at);
-  stats_.depth = present_.size();
   ++stats_.appended;
   if (stats_.full) {
     stats_.full = false;
@@ -430,7 +427,9 @@ int64_t Spool::Floor(const std::string& lane_id, const std::string& source) {
 
 SpoolStats Spool::Stats() const {
   absl::MutexLock lock(&mu_);
-  return stats_;
+  SpoolStats out = stats_;
+  out.depth = present_.size();  // derived, never kept apart
+  return out;
 }
 
 void Spool::Close() {
