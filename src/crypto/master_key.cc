@@ -24,6 +24,14 @@ absl::StatusOr<MasterKey> MasterKey::LoadFromFile(const std::string& path) {
   return MasterKey(*std::move(key));
 }
 
+absl::StatusOr<MasterKey> MasterKey::FromBytes(const SecureBytes& key) {
+  if (key.size() != kKeyBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a master key is ", kKeyBytes, " bytes, not ", key.size()));
+  }
+  return MasterKey(SecureBytes::CopyOf(key.view()));
+}
+
 std::string NewPassphraseSalt() {
   if (sodium_init() < 0) std::abort();
   std::string salt(crypto_pwhash_SALTBYTES, '\0');

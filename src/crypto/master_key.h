@@ -37,6 +37,9 @@ class MasterKey {
   // Loads a key file; FAILED_PRECONDITION if group or others can read it,
   // INVALID_ARGUMENT if it is not exactly 32 bytes.
   static absl::StatusOr<MasterKey> LoadFromFile(const std::string& path);
+  // A copy of 32 bytes the caller holds (a key put together at unseal).
+  // INVALID_ARGUMENT for any other length.
+  static absl::StatusOr<MasterKey> FromBytes(const SecureBytes& key);
   // Argon2id over the passphrase and salt. RESOURCE_EXHAUSTED when the
   // memory limit cannot be met; INVALID_ARGUMENT for a bad salt.
   static absl::StatusOr<MasterKey> FromPassphrase(

@@ -100,6 +100,9 @@ constexpr absl::string_view kParamsKey = "passphrase_params";
 
 absl::StatusOr<crypto::MasterKey> LoadMasterKey(const VaultOptions& opts,
                                                 Store& store) {
+  if (opts.master_key != nullptr) {
+    return crypto::MasterKey::FromBytes(*opts.master_key);
+  }
   if (opts.passphrase == nullptr) {
     return crypto::MasterKey::LoadFromFile(opts.master_key_file);
   }

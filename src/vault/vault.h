@@ -46,6 +46,9 @@ struct VaultOptions {
   std::string master_key_file;
   const crypto::SecureBytes* passphrase = nullptr;
   crypto::PassphraseParams passphrase_params;
+  // The master key itself (32 bytes), when the caller already holds it (an
+  // unsealed daemon): neither file nor passphrase is used. Not kept.
+  const crypto::SecureBytes* master_key = nullptr;
   SqliteOptions sqlite;
   Clock* clock = RealClock();
   // The access log's name: first line of every checkpoint and the name of
