@@ -14,28 +14,30 @@ using internal::kAeadKeyBytes;
 
 namespace {
 
-std::string KekAssociatedData(uint32_t version) {
-  return absl::StrCat("lanevault.kek.v1;", version);
+std::string KekAssociatedData(uint32_t version, absl::string_view binding) {
+  // v1 rows (no binding) keep their original associated data.
+  if (binding.empty()) return absl::StrCat("lanevault.kek.v1;", version);
+  return absl::StrCat("lanevault.kek.v2;", version, ";", binding);
 }
 
 }  // namespace
 
 KeyRing::KeyRing(MasterKey master) : master_(std::move(master)) {}
 
-WrappedKek KeyRing::NewKek(uint32_t version) {
+WrappedKek KeyRing::NewKek(uint32_t version, absl::string_view binding) {
   auto kek = std::make_shared<SecureBytes>(kAeadKeyBytes);
   crypto_aead_xchacha20poly1305_ietf_keygen(kek->data());
   WrappedKek out{version, AeadEncrypt(master_.key_, kek->view(),
-                                      KekAssociatedData(version))};
+                                      KekAssociatedData(version, binding))};
   absl::MutexLock lock(&mu_);
   keks_[version] = std::move(kek);
   return out;
 }
 
-absl::Status KeyRing::AddKek(const WrappedKek& kek) {
-  absl::StatusOr<SecureBytes> key =
-      AeadDecrypt(master_.key_, kek.wrapped, KekAssociatedData(kek.version),
-                  "key-encryption key");
+absl::Status KeyRing::AddKek(const WrappedKek& kek, absl::string_view binding) {
+  absl::StatusOr<SecureBytes> key = AeadDecrypt(
+      master_.key_, kek.wrapped, KekAssociatedData(kek.version, binding),
+      "key-encryption key");
   if (!key.ok() || key->size() != kAeadKeyBytes) {
     return absl::PermissionDeniedError(absl::StrCat(
         "the master key does not open key-encryption key version ", kek.version,
@@ -85,9 +87,15 @@ absl::StatusOr<SealedItem> KeyRing::Seal(
     absl::MutexLock lock(&mu_);
     version = current_;
   }
+  return SealWith(version, plaintext, associated_data);
+}
+
+absl::StatusOr<SealedItem> KeyRing::SealWith(
+    uint32_t version, absl::string_view plaintext,
+    absl::string_view associated_data) const {
   std::shared_ptr<const SecureBytes> kek = Kek(version);
   if (kek == nullptr) {
-    return absl::InternalError(
+    return absl::NotFoundError(
         absl::StrCat("key-encryption key version ", version, " is not loaded"));
   }
   // One guarded, locked buffer per thread for data keys: guarded memory

@@ -43,11 +43,14 @@ class KeyRing {
   explicit KeyRing(MasterKey master);
 
   // A new random KEK under `version`, added to the ring (not yet current);
-  // returns the form to store.
-  WrappedKek NewKek(uint32_t version);
+  // returns the form to store. `binding` (what the KEK is for: its retention
+  // period) is authenticated with the version, so a stored row cannot be
+  // relabelled.
+  WrappedKek NewKek(uint32_t version, absl::string_view binding = "");
   // Unwraps a stored KEK into the ring. PERMISSION_DENIED when the master
-  // key does not open it (the wrong key file or passphrase).
-  absl::Status AddKek(const WrappedKek& kek);
+  // key does not open it (the wrong key file or passphrase, or a row whose
+  // binding was edited).
+  absl::Status AddKek(const WrappedKek& kek, absl::string_view binding = "");
   // New seals use `version` (which must be in the ring, or 0).
   void SetCurrent(uint32_t version);
   uint32_t current() const;
@@ -57,6 +60,12 @@ class KeyRing {
 
   absl::StatusOr<SealedItem> Seal(absl::string_view plaintext,
                                   absl::string_view associated_data) const;
+  // Seals under `version` instead of the current one (a retention period's
+  // KEK). NOT_FOUND when the version is not in the ring.
+  absl::StatusOr<SealedItem> SealWith(uint32_t version,
+                                      absl::string_view plaintext,
+                                      absl::string_view associated_data) const;
+
   // DATA_LOSS when either layer fails to authenticate (damage or tampering);
   // NOT_FOUND when the item's KEK version is not in the ring.
   absl::StatusOr<SecureBytes> Open(const SealedItem& sealed,

@@ -72,4 +72,22 @@ SecureBytes MasterKey::DeriveSubkey(size_t bytes, uint64_t subkey_id,
   return key;
 }
 
+std::string MasterKey::Wrap(const SecureBytes& secret,
+                            absl::string_view purpose) const {
+  return internal::AeadEncrypt(key_, secret.view(),
+                               absl::StrCat("lanevault.secret.v1;", purpose));
+}
+
+absl::StatusOr<SecureBytes> MasterKey::Unwrap(absl::string_view wrapped,
+                                              absl::string_view purpose) const {
+  absl::StatusOr<SecureBytes> secret = internal::AeadDecrypt(
+      key_, wrapped, absl::StrCat("lanevault.secret.v1;", purpose), purpose);
+  if (!secret.ok()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the master key does not open the vault's ", purpose,
+        " (the wrong key, shares or passphrase, or a damaged key store)"));
+  }
+  return secret;
+}
+
 }  // namespace lanevault::crypto

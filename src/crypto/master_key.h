@@ -55,6 +55,13 @@ class MasterKey {
   SecureBytes DeriveSubkey(size_t bytes, uint64_t subkey_id,
                            const char (&context)[9]) const;
 
+  // A secret of the vault's own (the access log's signing seed) wrapped by
+  // this key under `purpose`, and unwrapped again; PERMISSION_DENIED when
+  // this key does not open it (the wrong key, or a damaged key store).
+  std::string Wrap(const SecureBytes& secret, absl::string_view purpose) const;
+  absl::StatusOr<SecureBytes> Unwrap(absl::string_view wrapped,
+                                     absl::string_view purpose) const;
+
  private:
   friend class KeyRing;  // wraps its KEKs with the key itself
   explicit MasterKey(SecureBytes key) : key_(std::move(key)) {}

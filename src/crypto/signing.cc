@@ -35,6 +35,23 @@ SigningKey SigningKey::DeriveFrom(const MasterKey& master,
   return SigningKey(std::move(secret), std::move(pub));
 }
 
+absl::StatusOr<SigningKey> SigningKey::FromSeed(const SecureBytes& seed) {
+  if (seed.size() != crypto_sign_SEEDBYTES) {
+    return absl::InvalidArgumentError("a signing seed is 32 bytes");
+  }
+  SecureBytes secret(crypto_sign_SECRETKEYBYTES);
+  std::string pub(crypto_sign_PUBLICKEYBYTES, '\0');
+  crypto_sign_seed_keypair(reinterpret_cast<unsigned char*>(pub.data()),
+                           secret.data(), seed.data());
+  return SigningKey(std::move(secret), std::move(pub));
+}
+
+SecureBytes SigningKey::NewSeed() {
+  SecureBytes seed(crypto_sign_SEEDBYTES);
+  randombytes_buf(seed.data(), seed.size());
+  return seed;
+}
+
 absl::Status SigningKey::CreateKeyFile(const std::string& path) {
   return CreateKeyFileOf32Bytes(path);
 }
@@ -42,11 +59,7 @@ absl::Status SigningKey::CreateKeyFile(const std::string& path) {
 absl::StatusOr<SigningKey> SigningKey::LoadFromFile(const std::string& path) {
   absl::StatusOr<SecureBytes> seed = LoadKeyFileOf32Bytes(path);
   if (!seed.ok()) return seed.status();
-  SecureBytes secret(crypto_sign_SECRETKEYBYTES);
-  std::string pub(crypto_sign_PUBLICKEYBYTES, '\0');
-  crypto_sign_seed_keypair(reinterpret_cast<unsigned char*>(pub.data()),
-                           secret.data(), seed->data());
-  return SigningKey(std::move(secret), std::move(pub));
+  return FromSeed(*seed);
 }
 
 std::string SigningKey::Sign(absl::string_view message) const {

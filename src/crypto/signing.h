@@ -24,6 +24,11 @@ class SigningKey {
  public:
   static SigningKey DeriveFrom(const MasterKey& master,
                                absl::string_view context);
+  // A key of its own from a 32-byte seed (the access log's, kept wrapped in
+  // the key store). INVALID_ARGUMENT for another length.
+  static absl::StatusOr<SigningKey> FromSeed(const SecureBytes& seed);
+  // 32 random bytes for FromSeed.
+  static SecureBytes NewSeed();
   // A person's own key (a compliance officer's) in a 0600 file holding its
   // 32-byte seed. CreateKeyFile refuses to overwrite; LoadFromFile refuses
   // a file others can read.

@@ -86,9 +86,9 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::string> GetMeta(absl::string_view key) override;
   absl::Status PutMeta(absl::string_view key, absl::string_view value) override;
   absl::StatusOr<std::vector<KekRow>> Keks() override;
-  absl::Status PutKek(const KekRow& kek,
-                      std::optional<v1::AuditEntry> audit) override;
-  absl::Status DestroyKek(uint32_t version, v1::AuditEntry audit) override;
+  absl::Status DestroyKek(uint32_t version, absl::Time from, absl::Time to,
+                          v1::AuditEntry audit) override;
+  absl::Status DeleteLegacyKeks() override;
   absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>>
   ItemsPerKeyVersion() override;
   absl::StatusOr<std::vector<RewrapCandidate>> ItemsToRewrap(

@@ -44,29 +44,18 @@ absl::StatusOr<std::vector<KekRow>> SqliteStore::Keks() {
   return out;
 }
 
-absl::Status SqliteStore::PutKek(const KekRow& kek,
-                                 std::optional<v1::AuditEntry> audit) {
-  absl::MutexLock lock(&mu_);
-  auto insert = [&]() -> absl::Status {
-    absl::StatusOr<Statement> q = db_.Cached(
-        "INSERT INTO keks(version, wrapped, created_us) VALUES(?,?,?)");
-    if (!q.ok()) return q.status();
-    q->Bind(1, static_cast<int64_t>(kek.kek.version))
-        .BindBlob(2, kek.kek.wrapped)
-        .Bind(3, ToUnixMicrosSaturated(kek.created));
-    return q->Run();
-  };
-  if (!audit.has_value()) return insert();
-  return WithAuditLocked(std::move(*audit), insert);
-}
-
-absl::Status SqliteStore::DestroyKek(uint32_t version, v1::AuditEntry audit) {
+absl::Status SqliteStore::DestroyKek(uint32_t version, absl::Time from,
+                                     absl::Time to, v1::AuditEntry audit) {
   absl::MutexLock lock(&mu_);
   return WithAuditLocked(std::move(audit), [&]() -> absl::Status {
-    absl::StatusOr<Statement> used =
-        db_.Cached("SELECT COUNT(*) FROM items WHERE key_version = ?");
+    // Through the deadline index: a period's items are that day's only.
+    absl::StatusOr<Statement> used = db_.Cached(
+        "SELECT COUNT(*) FROM items WHERE deadline_us >= ? AND deadline_us < ? "
+        "AND key_version = ?");
     if (!used.ok()) return used.status();
-    used->Bind(1, static_cast<int64_t>(version));
+    used->Bind(1, ToUnixMicrosSaturated(from))
+        .Bind(2, ToUnixMicrosSaturated(to))
+        .Bind(3, static_cast<int64_t>(version));
     absl::StatusOr<bool> row = used->Step();
     if (!row.ok()) return row.status();
     if (used->Int(0) != 0) {
@@ -80,6 +69,13 @@ absl::Status SqliteStore::DestroyKek(uint32_t version, v1::AuditEntry audit) {
     del->Bind(1, static_cast<int64_t>(version));
     return del->Run();
   });
+}
+
+absl::Status SqliteStore::DeleteLegacyKeks() {
+  absl::MutexLock lock(&mu_);
+  // secure_delete zeroes the pages; the checkpoint empties the WAL of them.
+  if (absl::Status s = db_.Exec("DELETE FROM keks"); !s.ok()) return s;
+  return db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>>

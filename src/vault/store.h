@@ -162,14 +162,15 @@ class KeyStore {
   virtual absl::Status PutMeta(absl::string_view key,
                                absl::string_view value) = 0;
 
+  // The KEKs the database held before the key store (see key_store.h).
   virtual absl::StatusOr<std::vector<KekRow>> Keks() = 0;
-  // Stores a new KEK version with its audit entry, in one transaction. The
-  // first KEK is made with the vault and has no entry: the log starts empty.
-  virtual absl::Status PutKek(const KekRow& kek,
-                              std::optional<v1::AuditEntry> audit) = 0;
-  // Deletes a KEK version with its audit entry, in one transaction;
-  // FAILED_PRECONDITION while any item still uses it.
-  virtual absl::Status DestroyKek(uint32_t version, v1::AuditEntry audit) = 0;
+  // Logs a KEK's destruction, in one transaction with the check that no
+  // item whose deadline is in [from, to) uses it: FAILED_PRECONDITION
+  // (nothing logged) while one does. The caller then forgets the key.
+  virtual absl::Status DestroyKek(uint32_t version, absl::Time from,
+                                  absl::Time to, v1::AuditEntry audit) = 0;
+  // Deletes the KEKs the database held before the key store took them.
+  virtual absl::Status DeleteLegacyKeks() = 0;
   // Items per KEK version.
   virtual absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>>
   ItemsPerKeyVersion() = 0;

@@ -97,6 +97,7 @@ namespace {
 
 constexpr absl::string_view kSaltKey = "passphrase_salt";
 constexpr absl::string_view kParamsKey = "passphrase_params";
+constexpr char kLogSeedName[] = "log_seed";
 
 absl::StatusOr<crypto::MasterKey> LoadMasterKey(const VaultOptions& opts,
                                                 Store& store) {
@@ -132,12 +133,71 @@ absl::StatusOr<crypto::MasterKey> LoadMasterKey(const VaultOptions& opts,
   return crypto::MasterKey::FromPassphrase(*opts.passphrase, *salt, params);
 }
 
+// The access log's signing key: its own random seed, wrapped by the master
+// key in the key store (made on first use). Not derived from the master
+// key, so it can move to a token and so a master key alone does not make
+// it.
+absl::StatusOr<crypto::SigningKey> LoadLogKey(KekStore& keys,
+                                              const crypto::MasterKey& master) {
+  absl::StatusOr<std::string> wrapped = keys.Get(kLogSeedName);
+  if (absl::IsNotFound(wrapped.status())) {
+    crypto::SecureBytes seed = crypto::SigningKey::NewSeed();
+    if (absl::Status s = keys.Put(kLogSeedName, master.Wrap(seed, "log seed"));
+        !s.ok()) {
+      return s;
+    }
+    return crypto::SigningKey::FromSeed(seed);
+  }
+  if (!wrapped.ok()) return wrapped.status();
+  absl::StatusOr<crypto::SecureBytes> seed =
+      master.Unwrap(*wrapped, "log seed");
+  if (!seed.ok()) return seed.status();
+  return crypto::SigningKey::FromSeed(*seed);
+}
+
+struct OpenedKeys {
+  std::unique_ptr<KekStore> store;
+  crypto::SigningKey log_key;
+};
+
+// Whether the key store already held the log's seed (else it was made now).
+absl::StatusOr<bool> HasLogKey(KekStore& keys) {
+  absl::StatusOr<std::string> wrapped = keys.Get(kLogSeedName);
+  if (absl::IsNotFound(wrapped.status())) return false;
+  if (!wrapped.ok()) return wrapped.status();
+  return true;
+}
+
+absl::StatusOr<OpenedKeys> OpenKeyStore(const VaultOptions& opts,
+                                        const crypto::MasterKey& master,
+                                        std::string& legacy_verifier) {
+  const std::string path =
+      opts.key_store.empty() ? opts.database + ".keys" : opts.key_store;
+  absl::StatusOr<std::unique_ptr<KekStore>> store = KekStore::Open(path);
+  if (!store.ok()) return store.status();
+  absl::StatusOr<bool> had = HasLogKey(**store);
+  if (!had.ok()) return had.status();
+  if (!*had) {
+    // Checkpoints from before the log had a key of its own were signed by
+    // one derived from the master key: the newest of them is checked with
+    // that key, this once.
+    legacy_verifier = tlog::VerifierKey(
+        opts.log_origin,
+        crypto::SigningKey::DeriveFrom(master, "lvaudit1").public_key());
+  }
+  absl::StatusOr<crypto::SigningKey> log_key = LoadLogKey(**store, master);
+  if (!log_key.ok()) return log_key.status();
+  return OpenedKeys{std::move(*store), std::move(*log_key)};
+}
+
 }  // namespace
 
-Vault::Vault(std::unique_ptr<Store> store, crypto::MasterKey& master,
+Vault::Vault(std::unique_ptr<Store> store, std::unique_ptr<KekStore> key_store,
+             crypto::MasterKey& master, crypto::SigningKey log_key,
              std::string origin, Clock* clock)
     : store_(std::move(store)),
-      log_key_(crypto::SigningKey::DeriveFrom(master, "lvaudit1")),
+      key_store_(std::move(key_store)),
+      log_key_(std::move(log_key)),
       plates_(crypto::BlindIndex::DeriveFrom(master)),
       canary_marks_(crypto::BlindIndex::DeriveFrom(master, 2, "lvcanary")),
       idempotent_ids_(crypto::BlindIndex::DeriveFrom(master, 3, "lvidempo")),
@@ -159,8 +219,12 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
     if (!store.ok()) return store.status();
     absl::StatusOr<crypto::MasterKey> key = LoadMasterKey(opts, **store);
     if (!key.ok()) return key.status();
+    std::string unused;
+    absl::StatusOr<OpenedKeys> keys = OpenKeyStore(opts, *key, unused);
+    if (!keys.ok()) return keys.status();
     return std::unique_ptr<Vault>(
-        new Vault(std::move(*store), *key, opts.log_origin, opts.clock));
+        new Vault(std::move(*store), std::move(keys->store), *key,
+                  std::move(keys->log_key), opts.log_origin, opts.clock));
   }
   // One owner per vault: a second process would keep its own position in
   // the access log and lose every intake that collides with ours. The lock
@@ -186,10 +250,17 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
   }
   absl::StatusOr<crypto::MasterKey> key = LoadMasterKey(opts, **store);
   if (!key.ok()) return key.status();
+  std::string legacy_verifier;
+  absl::StatusOr<OpenedKeys> keys = OpenKeyStore(opts, *key, legacy_verifier);
+  if (!keys.ok()) return keys.status();
   std::unique_ptr<Vault> vault(
-      new Vault(std::move(*store), *key, opts.log_origin, opts.clock));
+      new Vault(std::move(*store), std::move(keys->store), *key,
+                std::move(keys->log_key), opts.log_origin, opts.clock));
   vault->lock_ = std::move(*lock);
   if (absl::Status s = vault->LoadKeys(); !s.ok()) return s;
+  if (absl::Status s = vault->CheckLastCheckpoint(legacy_verifier); !s.ok()) {
+    return s;
+  }
   if (absl::Status s = vault->oversight_.LoadLockouts(); !s.ok()) return s;
   if (!opts.state_dir.empty()) {
     if (absl::Status s = MakeDirectories(opts.state_dir); !s.ok()) return s;
@@ -209,27 +280,9 @@ absl::Status Vault::CheckAnchor(std::unique_ptr<LogAnchor> anchor,
                                 bool accept_rollback) {
   absl::StatusOr<std::optional<LogAnchor::Head>> last = anchor->Read();
   if (!last.ok()) return last.status();
-  const uint64_t size = store_->AuditSize();
   std::string problem;
   if (last->has_value()) {
-    const LogAnchor::Head& head = **last;
-    if (head.size > size) {
-      problem = absl::StrCat(
-          "the access log has ", size, " entries but had ", head.size,
-          " at its last commit: the database was rolled back or truncated "
-          "(an older copy put back, or its WAL cut short), so acknowledged "
-          "records may be missing");
-    } else {
-      absl::StatusOr<tlog::Hash> root = log_.RootAt(head.size);
-      if (!root.ok()) {
-        problem = absl::StrCat("the access log's tree cannot be read: ",
-                               root.status().message());
-      } else if (*root != head.root) {
-        problem = absl::StrCat("the access log's first ", head.size,
-                               " entries no longer hash to the root they "
-                               "had: the log was rewritten");
-      }
-    }
+    problem = Divergence((*last)->size, (*last)->root, "at its last commit");
   }
   if (!problem.empty()) {
     oversight_.RaiseAlert("critical", "vault_rollback", "system", problem);
@@ -266,6 +319,70 @@ absl::Status Vault::CheckAnchor(std::unique_ptr<LogAnchor> anchor,
   return raw->Sync();
 }
 
+std::string Vault::Divergence(uint64_t size, absl::string_view root,
+                              absl::string_view when) {
+  const uint64_t now_size = store_->AuditSize();
+  if (size > now_size) {
+    return absl::StrCat(
+        "the access log has ", now_size, " entries but had ", size, " ", when,
+        ": the database was rolled back or truncated (an older copy put "
+        "back, or its WAL cut short), so acknowledged records may be "
+        "missing");
+  }
+  absl::StatusOr<tlog::Hash> now_root = log_.RootAt(size);
+  if (!now_root.ok()) {
+    return absl::StrCat("the access log's tree cannot be read: ",
+                        now_root.status().message());
+  }
+  if (*now_root != root) {
+    return absl::StrCat("the access log's first ", size,
+                        " entries no longer hash to the root they had ", when,
+                        ": the log was rewritten");
+  }
+  return "";
+}
+
+absl::Status Vault::CheckLastCheckpoint(absl::string_view legacy_verifier) {
+  absl::StatusOr<StoredCheckpoint> last = store_->LatestCheckpoint();
+  if (absl::IsNotFound(last.status())) return absl::OkStatus();
+  if (!last.ok()) return last.status();
+  absl::StatusOr<tlog::TreeHead> head =
+      tlog::OpenCheckpoint(last->note, log_.VerifierKey());
+  if (!head.ok() && !legacy_verifier.empty()) {
+    head = tlog::OpenCheckpoint(last->note, legacy_verifier);
+  }
+  std::string problem;
+  if (!head.ok()) {
+    problem = absl::StrCat(
+        "the newest stored checkpoint (tree size ", last->tree_size,
+        ") is not signed by the log's key: ", head.status().message());
+  } else {
+    problem = Divergence(head->size, head->root_hash,
+                         "in its last signed checkpoint");
+  }
+  if (problem.empty()) {
+    if (legacy_verifier.empty()) return absl::OkStatus();
+    // The log's own key starts here: an entry saying so, and at once a
+    // checkpoint signed with it, so the next start checks with it.
+    v1::AuditEntry e = SystemEntry(v1::ACTION_ROTATE_KEYS);
+    e.set_reason_code("log_key_created");
+    e.set_detail(absl::StrCat("the access log's signing key is now its own: ",
+                              log_.VerifierKey()));
+    if (absl::StatusOr<uint64_t> seq = log_.Append(std::move(e)); !seq.ok()) {
+      return seq.status();
+    }
+    return log_.SignCheckpoint().status();
+  }
+  // No override: the anchor's --accept_rollback is for a restore, and a
+  // restored database agrees with its own checkpoints. This one does not:
+  // it was edited.
+  oversight_.RaiseAlert("critical", "log_rewritten", "system", problem);
+  return absl::FailedPreconditionError(
+      absl::StrCat("REFUSING TO SERVE: ", problem,
+                   ". Restore the database from a backup whose log agrees "
+                   "with its checkpoints and with the witnesses"));
+}
+
 absl::Status Vault::Health() { return store_->Health(); }
 
 std::string Vault::SubmissionDigest(absl::string_view submission) const {
@@ -294,21 +411,22 @@ absl::Status Vault::PriorSubmission(absl::string_view record_id,
 }
 
 absl::Status Vault::LoadKeys() {
-  absl::StatusOr<std::vector<KekRow>> keks = store_->Keks();
-  if (!keks.ok()) return keks.status();
-  if (keks->empty()) {
-    // A new vault (or one from before versioned KEKs): its first KEK.
-    KekRow first{keys_.NewKek(1), clock_->Now()};
-    if (absl::Status s = store_->PutKek(first, std::nullopt); !s.ok()) {
-      return s;
-    }
-    keys_.SetCurrent(1);
-    return absl::OkStatus();
+  absl::StatusOr<std::vector<KekRow>> rows = store_->Keks();
+  if (!rows.ok()) return rows.status();
+  std::vector<crypto::WrappedKek> legacy;
+  for (const KekRow& row : *rows) legacy.push_back(row.kek);
+  absl::StatusOr<std::unique_ptr<PeriodKeys>> periods =
+      PeriodKeys::Load(&keys_, key_store_.get(), legacy, clock_->Now());
+  if (!periods.ok()) return periods.status();
+  periods_ = std::move(*periods);
+  if (!legacy.empty()) {
+    // They live in the key store now (as a stale generation, re-wrapped
+    // away and destroyed by the maintainer); the database keeps no key.
+    if (absl::Status s = store_->DeleteLegacyKeks(); !s.ok()) return s;
+    spdlog::info(
+        "moved {} key-encryption keys from the database to the key store {}",
+        legacy.size(), key_store_->path());
   }
-  for (const KekRow& row : *keks) {
-    if (absl::Status s = keys_.AddKek(row.kek); !s.ok()) return s;
-  }
-  keys_.SetCurrent(keks->back().kek.version);
   return absl::OkStatus();
 }
 
@@ -399,10 +517,16 @@ absl::Status Vault::Keep(const v1::Record& record, v1::AuditEntry audit,
     std::string plaintext = item.category() == v1::DATA_CATEGORY_PLATE_TEXT
                                 ? PaddedPlateText(item)
                                 : item.SerializeAsString();
-    absl::StatusOr<crypto::SealedItem> sealed = keys_.Seal(
-        plaintext, ItemAssociatedData(record.record_id(), item.item_id(),
-                                      item.category(), record.contract_id(),
-                                      record.contract_version(), out.deadline));
+    absl::StatusOr<uint32_t> kek = periods_->For(out.deadline);
+    if (!kek.ok()) {
+      crypto::Wipe(plaintext);
+      return kek.status();
+    }
+    absl::StatusOr<crypto::SealedItem> sealed = keys_.SealWith(
+        *kek, plaintext,
+        ItemAssociatedData(record.record_id(), item.item_id(), item.category(),
+                           record.contract_id(), record.contract_version(),
+                           out.deadline));
     crypto::Wipe(plaintext);
     if (!sealed.ok()) return sealed.status();
     out.sealed = std::move(*sealed);

@@ -30,8 +30,10 @@
 #include "vault/access_log.h"
 #include "vault/contracts.h"
 #include "vault/group_commit.h"
+#include "vault/kek_store.h"
 #include "vault/log_anchor.h"
 #include "vault/oversight.h"
+#include "vault/period_keys.h"
 #include "vault/sqlite_store.h"
 #include "vault/store.h"
 
@@ -54,6 +56,10 @@ struct VaultOptions {
   // The access log's name: first line of every checkpoint and the name of
   // its signing key.
   std::string log_origin = "lanevault.dev/audit";
+  // The key store (see kek_store.h): the KEKs of every retention period and
+  // the access log's signing seed, apart from the database so that a copy
+  // of the database never holds a key. Empty: "<database>.keys".
+  std::string key_store;
   // Where the log anchor lives (see log_anchor.h), outside the database, so
   // a rolled-back, truncated or rewritten database is refused at start.
   // Empty: no anchor (tests of other things, tools).
@@ -178,14 +184,22 @@ class Vault {
   absl::StatusOr<absl::Time> NextDeadline();
   absl::StatusOr<std::vector<CategoryRetentionRow>> RetentionReport();
 
-  // --- Keys. ---
-  // Adds a KEK version that wraps every new data key from now on, logged
-  // with `audit`; the Maintainer re-wraps older data keys in the background.
+  // --- Keys (see period_keys.h). ---
+  // Starts a key generation: new KEKs, one per retention period, wrap every
+  // new data key from now on; logged with `audit`. The Maintainer re-wraps
+  // older data keys in the background. Returns the new generation.
   absl::StatusOr<uint32_t> RotateKeys(v1::AuditEntry audit);
-  // Re-wraps up to `limit` data keys held by older KEK versions; returns how
-  // many. Then destroys (and logs) any older version nothing uses.
+  // Re-wraps up to `limit` data keys held by older generations; returns how
+  // many. Then destroys what DestroyUnusedKeys destroys.
   absl::StatusOr<uint64_t> RewrapStep(int limit);
-  uint32_t CurrentKeyVersion() const { return keys_.current(); }
+  // Destroys every KEK no data key uses whose retention period has ended
+  // (or whose generation is past), each with an access-log entry
+  // (reason_code "key_destroyed") written before the key store forgets it.
+  // Returns how many.
+  absl::StatusOr<uint64_t> DestroyUnusedKeys();
+  uint32_t CurrentKeyVersion() const { return periods_->generation(); }
+  // The key store's file.
+  const std::string& key_store_path() const { return key_store_->path(); }
   absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>>
   ItemsPerKeyVersion();
 
@@ -210,9 +224,19 @@ class Vault {
   ~Vault();
 
  private:
-  Vault(std::unique_ptr<Store> store, crypto::MasterKey& master,
+  Vault(std::unique_ptr<Store> store, std::unique_ptr<KekStore> key_store,
+        crypto::MasterKey& master, crypto::SigningKey log_key,
         std::string origin, Clock* clock);
   absl::Status LoadKeys();
+  // Compares the stored log with its newest signed checkpoint: the
+  // signature must be the log key's (or `legacy_verifier`'s, once, for a
+  // vault whose log key was just made) and the stored tree must still hash
+  // to its root. FAILED_PRECONDITION with a critical alert otherwise.
+  absl::Status CheckLastCheckpoint(absl::string_view legacy_verifier);
+  // Empty when the log's first `size` entries still hash to `root`;
+  // otherwise what went wrong, saying `when` the head was taken.
+  std::string Divergence(uint64_t size, absl::string_view root,
+                         absl::string_view when);
   // Compares the stored log with the anchor, then keeps the anchor current.
   absl::Status CheckAnchor(std::unique_ptr<LogAnchor> anchor,
                            bool accept_rollback);
@@ -244,6 +268,7 @@ class Vault {
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<LogAnchor> anchor_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<KekStore> key_store_;
   crypto::SigningKey log_key_;
   crypto::BlindIndex plates_;
   crypto::BlindIndex canary_marks_;
@@ -251,6 +276,7 @@ class Vault {
   crypto::BlindIndex submissions_;
   crypto::IntakeKey intake_key_;
   crypto::KeyRing keys_;
+  std::unique_ptr<PeriodKeys> periods_;
   Clock* clock_;
 
   GroupCommit<IntakeRow, absl::Status> intake_commits_;
@@ -258,9 +284,11 @@ class Vault {
   Oversight oversight_;
   Contracts contracts_;
 
-  // The KEK version every data key was last found under (0: not yet
+  // The generation every data key was last found under (0: not yet
   // checked): spares the maintainer a scan of the items on every wake.
   std::atomic<uint32_t> rewrap_settled_at_{0};
+  // One destruction pass at a time (the maintainer's and a caller's).
+  absl::Mutex destroy_mu_;
 
   // Records a damage alert was raised for: one alert each, not one a read.
   absl::Mutex alerted_mu_;

@@ -43,11 +43,16 @@ absl::StatusOr<PurgeResult> Vault::SweepExpired() {
                    s.message());
     }
   }
+  absl::StatusOr<uint64_t> destroyed = DestroyUnusedKeys();
+  if (!destroyed.ok()) return destroyed.status();
   return total;
 }
 
 absl::StatusOr<absl::Time> Vault::NextDeadline() {
-  return store_->NextDeadline();
+  absl::StatusOr<absl::Time> next = store_->NextDeadline();
+  if (!next.ok()) return next.status();
+  // A period's KEK becomes destroyable when its day ends.
+  return std::min(*next, periods_->NextPeriodEnd(clock_->Now()));
 }
 
 absl::StatusOr<std::vector<CategoryRetentionRow>> Vault::RetentionReport() {
@@ -55,49 +60,51 @@ absl::StatusOr<std::vector<CategoryRetentionRow>> Vault::RetentionReport() {
 }
 
 absl::StatusOr<uint32_t> Vault::RotateKeys(v1::AuditEntry audit) {
-  // One rotation at a time; intake keeps sealing under the current version
-  // until the new one is stored.
-  static absl::Mutex rotate_mu(absl::kConstInit);
-  absl::MutexLock rotate(&rotate_mu);
-  const uint32_t version = keys_.current() + 1;
-  KekRow row{keys_.NewKek(version), clock_->Now()};
-  audit.set_detail(absl::StrCat("key version ", version, " created"));
-  if (absl::Status s = store_->PutKek(row, std::move(audit)); !s.ok()) {
-    keys_.Forget(version);
-    return s;
+  // New seals take the new generation's KEKs as soon as it is stored.
+  absl::StatusOr<uint32_t> generation = periods_->Rotate();
+  if (!generation.ok()) return generation.status();
+  audit.set_detail(absl::StrCat("key version ", *generation,
+                                " created: new key-encryption keys for every "
+                                "retention period from now on"));
+  if (absl::StatusOr<uint64_t> seq = log_.Append(std::move(audit)); !seq.ok()) {
+    return seq.status();
   }
-  keys_.SetCurrent(version);
-  spdlog::info("key rotation: version {} now wraps new data keys", version);
+  spdlog::info("key rotation: generation {} now wraps new data keys",
+               *generation);
   WakeMaintainer();
-  return version;
+  return *generation;
 }
 
 absl::StatusOr<uint64_t> Vault::RewrapStep(int limit) {
-  const uint32_t current = keys_.current();
+  const uint32_t generation = periods_->generation();
   // The maintainer calls this on every wake; once every data key is under
-  // the current version, there is nothing to scan the items for until the
-  // next rotation.
-  if (rewrap_settled_at_.load() == current) return 0;
+  // the current generation, there is nothing to scan the items for until
+  // the next rotation.
+  if (rewrap_settled_at_.load() == generation) return 0;
   absl::StatusOr<std::vector<RewrapCandidate>> todo =
-      store_->ItemsToRewrap(current, limit);
+      store_->ItemsToRewrap(periods_->first_current_version(), limit);
   if (!todo.ok()) return todo.status();
   std::vector<Rewrapped> done;
   done.reserve(todo->size());
+  bool failed = false;
   for (const RewrapCandidate& c : *todo) {
+    absl::StatusOr<uint32_t> to = periods_->For(c.item.deadline);
+    if (!to.ok()) return to.status();
     absl::StatusOr<std::string> wrapped = keys_.Rewrap(
         c.item.sealed,
         ItemAssociatedData(c.record_id, c.item.item_id, c.item.category,
                            c.contract_id, c.contract_version, c.item.deadline),
-        current);
+        *to);
     if (!wrapped.ok()) {
       oversight_.RaiseAlert(
           "critical", "data_loss", "system",
           absl::StrCat("record ", c.record_id, " item ", c.item.item_id,
                        ": cannot re-wrap: ", wrapped.status().message()));
+      failed = true;
       continue;  // left on its old version, which is then kept
     }
-    done.push_back({c.record_id, c.item.item_id, c.item.sealed.key_version,
-                    current, std::move(*wrapped)});
+    done.push_back({c.record_id, c.item.item_id, c.item.sealed.key_version, *to,
+                    std::move(*wrapped)});
   }
   uint64_t updated = 0;
   if (!done.empty()) {
@@ -106,43 +113,45 @@ absl::StatusOr<uint64_t> Vault::RewrapStep(int limit) {
     updated = *n;
   }
   if (updated > 0 && done.size() == todo->size()) return updated;
-  // Nothing (more) to move: destroy every older version nothing uses.
-  absl::StatusOr<std::vector<KekRow>> keks = store_->Keks();
-  if (!keks.ok()) return keks.status();
-  bool settled = todo->empty();
-  absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>> used =
-      store_->ItemsPerKeyVersion();
-  if (!used.ok()) return used.status();
-  for (const KekRow& k : *keks) {
-    if (k.kek.version >= current) continue;
-    bool in_use = false;
-    for (const auto& [version, count] : *used) {
-      in_use |= version == k.kek.version && count > 0;
-    }
-    if (in_use) {
-      settled = false;  // a damaged item that could not be re-wrapped
-      continue;
-    }
-    v1::AuditEntry audit = SystemEntry(v1::ACTION_ROTATE_KEYS);
-    audit.set_detail(absl::StrCat("key version ", k.kek.version,
-                                  " destroyed (no data key uses it)"));
-    if (absl::Status s = store_->DestroyKek(k.kek.version, std::move(audit));
+  // Nothing (more) to move: the older generation's KEKs go.
+  if (absl::StatusOr<uint64_t> destroyed = DestroyUnusedKeys();
+      !destroyed.ok()) {
+    return destroyed.status();
+  }
+  if (todo->empty() && !failed) rewrap_settled_at_.store(generation);
+  return updated;
+}
+
+absl::StatusOr<uint64_t> Vault::DestroyUnusedKeys() {
+  absl::MutexLock lock(&destroy_mu_);
+  uint64_t destroyed = 0;
+  for (const PeriodKeys::Candidate& c : periods_->Candidates(clock_->Now())) {
+    v1::AuditEntry audit =
+        SystemEntry(c.stale ? v1::ACTION_ROTATE_KEYS : v1::ACTION_PURGE);
+    audit.set_reason_code("key_destroyed");
+    audit.set_record_id(absl::StrCat("kek:", c.version));
+    audit.set_detail(absl::StrCat(
+        "key version ", c.version, " destroyed (retention period ",
+        PeriodKeys::DayName(c.info.period_day), ", generation ",
+        c.info.generation, "): ",
+        c.stale ? "its generation was rotated out and no data key uses it"
+                : "its retention period has ended and no data key uses it"));
+    // Logged, with the store's own check that no item uses it, before the
+    // key store forgets it: a crash between the two destroys it again at
+    // the next pass (logged twice), never silently.
+    if (absl::Status s =
+            store_->DestroyKek(c.version, c.from, c.to, std::move(audit));
         !s.ok()) {
-      if (absl::IsFailedPrecondition(s)) {  // raced with a rewrap
-        settled = false;
-        continue;
-      }
+      if (absl::IsFailedPrecondition(s)) continue;  // held, or not yet moved
       return s;
     }
-    keys_.Forget(k.kek.version);
-    spdlog::info("key rotation: version {} destroyed", k.kek.version);
-    if (absl::Status s = store_->Compact(); !s.ok()) {
-      spdlog::warn("WAL truncation after key destruction failed: {}",
-                   s.message());
-    }
+    if (absl::Status s = periods_->Destroy(c.version); !s.ok()) return s;
+    ++destroyed;
+    spdlog::info(
+        "key version {} destroyed (retention period {}, generation {})",
+        c.version, PeriodKeys::DayName(c.info.period_day), c.info.generation);
   }
-  if (settled) rewrap_settled_at_.store(current);
-  return updated;
+  return destroyed;
 }
 
 absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>>

@@ -22,10 +22,13 @@ class AuditLogTest : public ::testing::Test {
     ASSERT_TRUE(crypto::MasterKey::CreateKeyFile(dir_.Join("master.key")).ok());
     vault_ = Open("vault.db");
   }
+  // Every vault here shares the first one's key store, so its log key: a
+  // fork signed with the same key.
   std::unique_ptr<Vault> Open(const std::string& db) {
     VaultOptions o;
     o.database = dir_.Join(db);
     o.master_key_file = dir_.Join("master.key");
+    o.key_store = dir_.Join("vault.db.keys");
     auto v = Vault::Open(o);
     EXPECT_TRUE(v.ok()) << v.status();
     return std::move(*v);
@@ -84,7 +87,7 @@ TEST_F(AuditLogTest, CheckpointIsASignedNoteOverTheRoot) {
   EXPECT_EQ(
       tlog::OpenCheckpoint(edited, vault_->log().VerifierKey()).status().code(),
       absl::StatusCode::kDataLoss);
-  auto other = Open("other.db");  // same master key, same log key
+  auto other = Open("other.db");  // same key store, same log key
   EXPECT_TRUE(
       tlog::OpenCheckpoint(cp->signed_note(), other->log().VerifierKey()).ok());
   crypto::SigningKey stranger = crypto::SigningKey::DeriveFrom(

@@ -14,6 +14,9 @@
 #include "gtest/gtest.h"
 #include "testing/test_util.h"
 #include "testing/vault_fixture.h"
+#include "tlog/checkpoint.h"
+#include "tlog/merkle.h"
+#include "vault/sqlite.h"
 
 namespace lanevault::vault {
 namespace {
@@ -188,6 +191,98 @@ TEST_F(VaultIntegrityTest, ARewrittenLogIsRefused) {
   absl::Status refused = OpenStatus();
   EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
   EXPECT_NE(refused.message().find("rewritten"), std::string::npos) << refused;
+}
+
+// Root, holding the database, rewrites an entry, recomputes the whole tree
+// over it and removes the anchor: the log's newest signed checkpoint, which
+// root cannot re-sign, still names the old root.
+TEST_F(VaultIntegrityTest, ARewriteWithItsTreeRecomputedAndNoAnchorIsRefused) {
+  for (int i = 0; i < 6; ++i) Take();
+  ASSERT_TRUE(vault_->log().SignCheckpoint().ok());
+  for (int i = 0; i < 2; ++i) Take();
+  vault_.reset();
+  {
+    auto db = Database::Open(db_path());
+    ASSERT_TRUE(db.ok()) << db.status();
+    auto read =
+        db->Prepare("SELECT sequence, entry FROM audit_log ORDER BY sequence");
+    ASSERT_TRUE(read.ok());
+    std::vector<std::pair<int64_t, std::string>> entries;
+    ASSERT_TRUE(read->ForEachRow([&] {
+                      entries.emplace_back(read->Int(0), read->Blob(1));
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    ASSERT_GE(entries.size(), 8u);
+    v1::AuditEntry e;
+    ASSERT_TRUE(e.ParseFromString(entries[2].second));
+    e.set_principal("someone-else");
+    entries[2].second = e.SerializeAsString();
+    auto write = db->Prepare(
+        "UPDATE audit_log SET entry = ?, principal = ? WHERE sequence = ?");
+    ASSERT_TRUE(write.ok());
+    write->BindBlob(1, entries[2].second)
+        .Bind(2, e.principal())
+        .Bind(3, entries[2].first);
+    ASSERT_TRUE(write->Run().ok());
+    ASSERT_TRUE(db->Exec("DELETE FROM audit_nodes").ok());
+    tlog::CompactRange tree;
+    for (const auto& [seq, bytes] : entries) {
+      for (const auto& node : tree.Append(tlog::LeafHash(bytes))) {
+        auto put = db->Prepare(
+            "INSERT INTO audit_nodes(level, idx, hash) VALUES(?, ?, ?)");
+        ASSERT_TRUE(put.ok());
+        put->Bind(1, static_cast<int64_t>(node.level))
+            .Bind(2, static_cast<int64_t>(node.index))
+            .BindBlob(3, node.hash);
+        ASSERT_TRUE(put->Run().ok());
+      }
+    }
+  }
+  fs::remove_all(dir_.Join("state"));
+
+  absl::Status refused = OpenStatus();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_NE(refused.message().find("last signed checkpoint"), std::string::npos)
+      << refused;
+  EXPECT_NE(refused.message().find("rewritten"), std::string::npos) << refused;
+  EXPECT_EQ(testing::QueryInt(
+                db_path(),
+                "SELECT COUNT(*) FROM alerts WHERE kind = 'log_rewritten' "
+                "AND severity = 'critical'"),
+            1);
+  // Not a one-off, and no flag serves it.
+  VaultOptions accept = Options();
+  accept.accept_rollback = true;
+  EXPECT_FALSE(Vault::Open(accept).ok());
+}
+
+TEST_F(VaultIntegrityTest, ACheckpointNotSignedByTheLogsKeyIsRefused) {
+  for (int i = 0; i < 3; ++i) Take();
+  auto cp = vault_->log().SignCheckpoint();
+  ASSERT_TRUE(cp.ok());
+  vault_.reset();
+  // A note signed by any other key (root's own) in its place.
+  crypto::SecureBytes seed = crypto::SigningKey::NewSeed();
+  auto other = crypto::SigningKey::FromSeed(seed);
+  ASSERT_TRUE(other.ok());
+  tlog::TreeHead head;
+  head.origin = "lanevault.dev/audit";
+  head.size = 3;
+  head.root_hash = std::string(32, 'x');
+  testing::ExecSql(db_path(), "DELETE FROM audit_checkpoints");
+  auto db = Database::Open(db_path());
+  ASSERT_TRUE(db.ok());
+  auto put = db->Prepare(
+      "INSERT INTO audit_checkpoints(tree_size, note) VALUES(3, ?)");
+  ASSERT_TRUE(put.ok());
+  put->Bind(1, tlog::SignCheckpoint(head, *other));
+  ASSERT_TRUE(put->Run().ok());
+  absl::Status refused = OpenStatus();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_NE(refused.message().find("not signed by the log's key"),
+            std::string::npos)
+      << refused;
 }
 
 // A process killed mid-intake leaves its WAL; a WAL then cut short loses

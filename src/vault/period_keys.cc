@@ -1,0 +1,195 @@
+#include "vault/period_keys.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace lanevault::vault {
+namespace {
+
+constexpr char kCounters[] = "period_keys.counters";
+
+// What a KEK's wrapping is bound to: its period and generation. Keys from
+// before periods keep their original (unbound) wrapping.
+std::string Binding(const PeriodKeys::Info& info) {
+  if (info.period_day == StoredKek::kNoPeriod) return "";
+  return absl::StrCat("period=", info.period_day,
+                      ";generation=", info.generation);
+}
+
+}  // namespace
+
+int64_t PeriodKeys::DayOf(absl::Time t) {
+  return absl::ToInt64Seconds(
+             absl::Floor(t - absl::UnixEpoch(), absl::Hours(24))) /
+         86400;
+}
+
+absl::Time PeriodKeys::EndOfDay(int64_t day) {
+  return absl::UnixEpoch() + absl::Hours(24) * (day + 1);
+}
+
+std::string PeriodKeys::DayName(int64_t day) {
+  if (day == StoredKek::kNoPeriod) return "none";
+  return absl::FormatTime("%Y-%m-%d", absl::UnixEpoch() + absl::Hours(24) * day,
+                          absl::UTCTimeZone());
+}
+
+absl::StatusOr<std::unique_ptr<PeriodKeys>> PeriodKeys::Load(
+    crypto::KeyRing* ring, KekStore* store,
+    const std::vector<crypto::WrappedKek>& legacy, absl::Time now) {
+  std::unique_ptr<PeriodKeys> keys(new PeriodKeys(ring, store));
+  absl::MutexLock lock(&keys->mu_);
+  absl::StatusOr<std::string> counters = store->Get(kCounters);
+  if (absl::IsNotFound(counters.status())) {
+    // A new key store: the database's KEKs, if any, are generation 0, so
+    // generation 1 re-wraps them away and then destroys them.
+    uint32_t max_version = 0;
+    for (const crypto::WrappedKek& k : legacy) {
+      StoredKek row{k.version, StoredKek::kNoPeriod, 0, k.wrapped, now};
+      if (absl::Status s = store->PutKek(row); !s.ok()) return s;
+      max_version = std::max(max_version, k.version);
+    }
+    keys->generation_ = 1;
+    keys->generation_start_ = keys->next_version_ = max_version + 1;
+    if (absl::Status s = keys->SaveCounters(); !s.ok()) return s;
+  } else if (!counters.ok()) {
+    return counters.status();
+  } else {
+    std::vector<std::string> parts = absl::StrSplit(*counters, ':');
+    if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &keys->generation_) ||
+        !absl::SimpleAtoi(parts[1], &keys->generation_start_) ||
+        !absl::SimpleAtoi(parts[2], &keys->next_version_)) {
+      return absl::DataLossError(absl::StrCat("key store ", store->path(),
+                                              ": its counters are damaged"));
+    }
+  }
+  absl::StatusOr<std::vector<StoredKek>> rows = store->Keks();
+  if (!rows.ok()) return rows.status();
+  for (const StoredKek& row : *rows) {
+    Info info{row.period_day, row.generation};
+    if (absl::Status s =
+            ring->AddKek({row.version, row.wrapped}, Binding(info));
+        !s.ok()) {
+      return s;
+    }
+    keys->keks_[row.version] = info;
+    if (row.generation == keys->generation_ &&
+        row.period_day != StoredKek::kNoPeriod) {
+      keys->current_[row.period_day] = row.version;
+    }
+    keys->next_version_ = std::max(keys->next_version_, row.version + 1);
+  }
+  return keys;
+}
+
+absl::Status PeriodKeys::SaveCounters() {
+  return store_->Put(
+      kCounters,
+      absl::StrCat(generation_, ":", generation_start_, ":", next_version_));
+}
+
+absl::StatusOr<uint32_t> PeriodKeys::For(absl::Time deadline) {
+  const int64_t day = DayOf(deadline);
+  absl::MutexLock lock(&mu_);
+  if (auto it = current_.find(day); it != current_.end()) return it->second;
+  const uint32_t version = next_version_;
+  Info info{day, generation_};
+  crypto::WrappedKek kek = ring_->NewKek(version, Binding(info));
+  // The counter first: a crash after it wastes a number, never reuses one.
+  ++next_version_;
+  if (absl::Status s = SaveCounters(); !s.ok()) {
+    ring_->Forget(version);
+    return s;
+  }
+  if (absl::Status s =
+          store_->PutKek({version, day, generation_, kek.wrapped, absl::Now()});
+      !s.ok()) {
+    ring_->Forget(version);
+    return s;
+  }
+  keks_[version] = info;
+  current_[day] = version;
+  return version;
+}
+
+absl::StatusOr<uint32_t> PeriodKeys::Rotate() {
+  absl::MutexLock lock(&mu_);
+  const uint32_t old_generation = generation_;
+  const uint32_t old_start = generation_start_;
+  ++generation_;
+  generation_start_ = next_version_;
+  if (absl::Status s = SaveCounters(); !s.ok()) {
+    generation_ = old_generation;
+    generation_start_ = old_start;
+    return s;
+  }
+  current_.clear();
+  return generation_;
+}
+
+uint32_t PeriodKeys::generation() const {
+  absl::MutexLock lock(&mu_);
+  return generation_;
+}
+
+uint32_t PeriodKeys::first_current_version() const {
+  absl::MutexLock lock(&mu_);
+  return generation_start_;
+}
+
+std::vector<PeriodKeys::Candidate> PeriodKeys::Candidates(
+    absl::Time now) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<Candidate> out;
+  for (const auto& [version, info] : keks_) {
+    const bool stale = info.generation < generation_;
+    const bool period = info.period_day != StoredKek::kNoPeriod;
+    if (!stale && !(period && now >= EndOfDay(info.period_day))) continue;
+    Candidate& c = out.emplace_back();
+    c.version = version;
+    c.info = info;
+    c.stale = stale;
+    c.from = period ? EndOfDay(info.period_day - 1) : absl::InfinitePast();
+    c.to = period ? EndOfDay(info.period_day) : absl::InfiniteFuture();
+  }
+  std::sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) {
+    return a.version < b.version;
+  });
+  return out;
+}
+
+absl::Status PeriodKeys::Destroy(uint32_t version) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = store_->DestroyKek(version); !s.ok()) return s;
+  ring_->Forget(version);
+  auto it = keks_.find(version);
+  if (it != keks_.end()) {
+    auto cur = current_.find(it->second.period_day);
+    if (cur != current_.end() && cur->second == version) current_.erase(cur);
+    keks_.erase(it);
+  }
+  return absl::OkStatus();
+}
+
+std::optional<PeriodKeys::Info> PeriodKeys::Describe(uint32_t version) const {
+  absl::MutexLock lock(&mu_);
+  auto it = keks_.find(version);
+  if (it == keks_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::Time PeriodKeys::NextPeriodEnd(absl::Time now) const {
+  absl::MutexLock lock(&mu_);
+  absl::Time next = absl::InfiniteFuture();
+  for (const auto& [version, info] : keks_) {
+    if (info.period_day == StoredKek::kNoPeriod) continue;
+    const absl::Time end = EndOfDay(info.period_day);
+    if (end > now) next = std::min(next, end);
+  }
+  return next;
+}
+
+}  // namespace lanevault::vault

@@ -1,0 +1,102 @@
+#ifndef LANEVAULT_VAULT_PERIOD_KEYS_H_
+#define LANEVAULT_VAULT_PERIOD_KEYS_H_
+
+// Which key-encryption key wraps an item's data key: one KEK per retention
+// period (the UTC day of the item's deadline) and rotation generation.
+//
+// Destroying a period's KEK, once the period has ended and no item (a held
+// one) still uses it, is what makes retention reach every copy: the KEK
+// lives only in the key store (see kek_store.h), so a copy of the database
+// taken at any time cannot open the period's items afterwards, even with
+// the master key.
+//
+// Rotation starts a generation: new seals use the new generation's KEK for
+// their period, the maintainer re-wraps older data keys to it, and the
+// older KEKs, once unused, are destroyed like ended periods. Thread-safe.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "crypto/key_ring.h"
+#include "vault/kek_store.h"
+
+namespace lanevault::vault {
+
+class PeriodKeys {
+ public:
+  struct Info {
+    int64_t period_day = StoredKek::kNoPeriod;
+    uint32_t generation = 0;
+  };
+
+  // Loads every KEK in `store` into `ring`: PERMISSION_DENIED when the
+  // master key does not open one. `legacy` are KEKs the database held
+  // before retention periods; they move into the store on the first open
+  // (as one stale generation that the maintainer re-wraps away).
+  static absl::StatusOr<std::unique_ptr<PeriodKeys>> Load(
+      crypto::KeyRing* ring, KekStore* store,
+      const std::vector<crypto::WrappedKek>& legacy, absl::Time now);
+
+  // The KEK version for an item with this deadline, made on first use and
+  // durable in the key store before it is returned.
+  absl::StatusOr<uint32_t> For(absl::Time deadline);
+  // Starts a new generation; returns it.
+  absl::StatusOr<uint32_t> Rotate();
+  uint32_t generation() const;
+  // Data keys under a version below this one (an older generation, or the
+  // master key itself: version 0) are due for re-wrapping.
+  uint32_t first_current_version() const;
+
+  struct Candidate {
+    uint32_t version = 0;
+    Info info;
+    bool stale = false;  // of an older generation (else: its period ended)
+    // The deadlines its data keys can have: its period's day, or all time
+    // for a key from before periods.
+    absl::Time from, to;
+  };
+  // KEKs that are destroyed once no data key uses them: those of an older
+  // generation and those whose period has ended at `now`.
+  std::vector<Candidate> Candidates(absl::Time now) const;
+  // Deletes the KEK from the key store (overwritten there) and the ring.
+  absl::Status Destroy(uint32_t version);
+  std::optional<Info> Describe(uint32_t version) const;
+  // The earliest end of a period, after `now`, of a KEK still kept: when
+  // one may next become destroyable. InfiniteFuture when none.
+  absl::Time NextPeriodEnd(absl::Time now) const;
+
+  // The UTC day of a time, and when it ends.
+  static int64_t DayOf(absl::Time t);
+  static absl::Time EndOfDay(int64_t day);
+  // "2026-12-03" for a period day.
+  static std::string DayName(int64_t day);
+
+ private:
+  PeriodKeys(crypto::KeyRing* ring, KekStore* store)
+      : ring_(ring), store_(store) {}
+  absl::Status SaveCounters() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  crypto::KeyRing* ring_;
+  KekStore* store_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<uint32_t, Info> keks_ ABSL_GUARDED_BY(mu_);
+  // The current generation's KEK per period day.
+  absl::flat_hash_map<int64_t, uint32_t> current_ ABSL_GUARDED_BY(mu_);
+  uint32_t generation_ ABSL_GUARDED_BY(mu_) = 1;
+  uint32_t generation_start_ ABSL_GUARDED_BY(mu_) = 1;
+  // Never reused, also after a version is destroyed: a destroyed version's
+  // number keeps naming it in the log.
+  uint32_t next_version_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+}  // namespace lanevault::vault
+
+#endif  // LANEVAULT_VAULT_PERIOD_KEYS_H_
