@@ -26,9 +26,9 @@ tls { ca_cert: "pki/ca.pem" server_cert: "pki/server.pem" server_key: "pki/serve
 vault { database: "vault/lanevault.db" master_key: "keys/master.key" }
 api { canary_every: -1 }
 CONF
-"$bin/lanevaultd" --config "$work/vault.textproto" --init_master_key >/dev/null
-"$bin/lanevaultd" --config "$work/vault.textproto" --print_intake_key >"$work/intake.pub"
-"$bin/lanevaultd" --config "$work/vault.textproto" --dev_builtin_policy >"$work/vault.log" 2>&1 &
+"$bin/lanevaultd" --dev_master_key_file --config "$work/vault.textproto" --init_master_key >/dev/null
+"$bin/lanevaultd" --dev_master_key_file --config "$work/vault.textproto" --print_intake_key >"$work/intake.pub"
+"$bin/lanevaultd" --dev_master_key_file --config "$work/vault.textproto" --dev_builtin_policy >"$work/vault.log" 2>&1 &
 vault=$!
 cat >"$work/node.textproto" <<CONF
 vault: "127.0.0.1:$port"

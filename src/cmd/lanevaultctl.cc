@@ -60,6 +60,9 @@ ABSL_FLAG(std::string, config, "",
           "A file of 'name = value' lines for server, ca, cert, key "
           "(env LANEVAULTCTL_CONFIG; default ~/.config/lanevault/ctl.conf).");
 ABSL_FLAG(bool, json, false, "Print JSON for scripts instead of tables.");
+ABSL_FLAG(std::string, share_file, "",
+          "'unseal': read your share from this 0600 file instead of standard "
+          "input (never give a share on the command line).");
 
 namespace lanevault {
 namespace {
@@ -91,7 +94,10 @@ constexpr char kUsage[] =
     "  lanevaultctl contract get [VERSION] | versions\n"
     "  lanevaultctl contract propose SIGNED | activate VERSION [SIGNED]\n"
     "  lanevaultctl policy sign FILE --signing_key KEYFILE --key_name NAME "
-    "--out SIGNED\n\n"
+    "--out SIGNED\n"
+    "  lanevaultctl unseal [--share_file FILE] (else stdin) | unseal status\n"
+    "    (a compliance officer gives one share to a sealed lanevaultd; to\n"
+    "    replace the shares: lanevaultd --rekey_unseal K/N on the host)\n\n"
     "Connection: --server, --ca, --cert, --key, or LANEVAULT_SERVER,\n"
     "LANEVAULT_CA, LANEVAULT_CERT, LANEVAULT_KEY, or 'server = …' lines\n"
     "in a config file (--config, LANEVAULTCTL_CONFIG, default\n"
@@ -106,6 +112,7 @@ int Main(int argc, char** argv) {
   if (args[0] == "lanes") return ctl::LanesCommand(args);
   if (args[0] == "audit") return ctl::AuditCommand(args);
   if (args[0] == "policy") return ctl::PolicyCommand(args);
+  if (args[0] == "unseal") return ctl::UnsealCommand(args);
   Fail(absl::StrCat("unknown command '", absl::StrJoin(args, " "),
                     "' (see --help)"),
        2);

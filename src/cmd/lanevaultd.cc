@@ -1,6 +1,7 @@
 // lanevaultd: the vault, the policy and the API, with in-process lanes.
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <memory>
@@ -16,12 +17,15 @@
 #include "api/server.h"
 #include "capture/lane.h"
 #include "cmd/daemon_contract.h"
+#include "cmd/daemon_unseal.h"
+#include "cmd/sealed_server.h"
 #include "common/config.h"
 #include "common/files.h"
 #include "common/logging.h"
 #include "common/program.h"
 #include "common/time_util.h"
 #include "crypto/master_key.h"
+#include "crypto/seal_file.h"
 #include "crypto/secure_bytes.h"
 #include "policy/policy.h"
 #include "vault/vault.h"
@@ -42,6 +46,28 @@ ABSL_FLAG(int, passphrase_fd, -1,
           "file descriptor (0: standard input), instead of the key file. The "
           "first start makes the vault's salt; later starts need the same "
           "passphrase.");
+ABSL_FLAG(std::string, init_unseal, "",
+          "K/N (e.g. 3/5): make the config's vault.seal_file around a new "
+          "master key, or around the key file's when vault.master_key names "
+          "one (then shred it), print the N shares once (or write them to "
+          "--share_dir) and exit. From then on the daemon starts sealed.");
+ABSL_FLAG(std::string, rekey_unseal, "",
+          "K/N: read K current shares, one a line, from --shares_fd, seal "
+          "the same master key under N new shares (--share_dir or standard "
+          "output) and replace the seal file atomically; a running daemon "
+          "keeps serving and the old shares are void.");
+ABSL_FLAG(std::string, share_dir, "",
+          "--init_unseal / --rekey_unseal: write share I to "
+          "DIR/share-I-of-N (0600) instead of printing them (demo, tests).");
+ABSL_FLAG(int, shares_fd, -1,
+          "Unseal mode: read K shares, one a line, from this file descriptor "
+          "(0: standard input) instead of waiting for lanevaultctl unseal "
+          "(a console unseal; needed by --print_log_key, --print_intake_key "
+          "and --rekey_unseal).");
+ABSL_FLAG(bool, dev_master_key_file, false,
+          "Development only: take the master key from the plain key file "
+          "vault.master_key. Without a seal_file or a passphrase the daemon "
+          "refuses to start unless this is given; warned at start.");
 ABSL_FLAG(bool, exit_when_lanes_done, false,
           "Exit once every lane's source has ended (for replays and tests).");
 ABSL_FLAG(bool, print_intake_key, false,
@@ -118,8 +144,12 @@ int Main(int argc, char** argv) {
       "The lanevault daemon: runs the lanes in its config, keeps what the\n"
       "policy allows in the encrypted vault, and serves the gRPC API over\n"
       "mutual TLS.\n\n"
-      "  lanevaultd --config FILE\n"
-      "  lanevaultd --config FILE --init_master_key");
+      "  lanevaultd --config FILE                       (unseal or "
+      "passphrase)\n"
+      "  lanevaultd --config FILE --init_unseal 3/5 [--share_dir DIR]\n"
+      "  lanevaultd --config FILE --rekey_unseal 3/5 --shares_fd 0 "
+      "[--share_dir DIR]\n"
+      "  lanevaultd --config FILE --dev_master_key_file [--init_master_key]");
   if (!args.empty()) Fail("takes no positional arguments (see --help)", 2);
   InitLogging("lanevaultd", absl::GetFlag(FLAGS_log_level));
   // Decrypted evidence and keys live in this process's memory, and even
@@ -142,10 +172,50 @@ int Main(int argc, char** argv) {
       Fail(s);
     }
     std::printf(
-        "created master key %s (mode 0600); back it up offline: "
-        "without it the vault cannot be read\n",
+        "created master key %s (mode 0600), FOR DEVELOPMENT ONLY (start "
+        "with --dev_master_key_file; production: --init_unseal); back it up "
+        "offline: without it the vault cannot be read\n",
         config->vault().master_key().c_str());
     return 0;
+  }
+
+  if (const std::string kn = absl::GetFlag(FLAGS_init_unseal); !kn.empty()) {
+    if (absl::Status s =
+            InitUnseal(config->vault(), kn, absl::GetFlag(FLAGS_share_dir));
+        !s.ok()) {
+      Fail(s);
+    }
+    return 0;
+  }
+  if (const std::string kn = absl::GetFlag(FLAGS_rekey_unseal); !kn.empty()) {
+    if (absl::GetFlag(FLAGS_shares_fd) < 0) {
+      Fail("--rekey_unseal reads the current shares from --shares_fd", 2);
+    }
+    if (absl::Status s =
+            RekeyUnseal(config->vault(), kn, absl::GetFlag(FLAGS_share_dir),
+                        absl::GetFlag(FLAGS_shares_fd));
+        !s.ok()) {
+      Fail(s);
+    }
+    return 0;
+  }
+  const bool unseal_mode = !config->vault().seal_file().empty();
+  if (!unseal_mode && absl::GetFlag(FLAGS_passphrase_fd) < 0) {
+    if (!absl::GetFlag(FLAGS_dev_master_key_file)) {
+      Fail(absl::StrCat(
+          "the config names no vault.seal_file: the master key would come "
+          "from the plain file ",
+          config->vault().master_key(),
+          ", which anyone who reads it can use to open the whole vault "
+          "offline. Use unseal mode (vault { seal_file: ... }, lanevaultd "
+          "--init_unseal 3/5) or --passphrase_fd; for development only, "
+          "--dev_master_key_file"));
+    }
+    spdlog::warn(
+        "DEVELOPMENT KEY FILE: the master key is read from the plain file "
+        "{}; whoever reads it opens every item offline, without a call or a "
+        "log entry. Never use this in production (see --init_unseal).",
+        config->vault().master_key());
   }
 
   if (absl::Status s = MakeParentDirectories(config->vault().database());
@@ -181,9 +251,88 @@ int Main(int argc, char** argv) {
   if (!config->vault().log_origin().empty()) {
     vopts.log_origin = config->vault().log_origin();
   }
+  // Unseal mode: the master key is put together from K shares, given over
+  // the sealed API or on a file descriptor, and is never on disk in the
+  // clear.
+  crypto::SecureBytes master_key;
+  std::unique_ptr<policy::Policy> officer_policy;  // outlives `sealed`
+  std::unique_ptr<SealedServer> sealed;
+  v1::SealFile seal;
+  if (unseal_mode) {
+    if (vopts.passphrase != nullptr) {
+      Fail("--passphrase_fd and vault.seal_file exclude each other", 2);
+    }
+    auto read = crypto::ReadSealFile(config->vault().seal_file());
+    if (!read.ok()) {
+      Fail(absl::Status(
+          read.status().code(),
+          absl::StrCat(read.status().message(),
+                       read.status().code() == absl::StatusCode::kNotFound
+                           ? " (make it with lanevaultd --init_unseal 3/5)"
+                           : "")));
+    }
+    seal = std::move(*read);
+    if (struct stat st; !config->vault().master_key().empty() &&
+                        stat(config->vault().master_key().c_str(), &st) == 0) {
+      spdlog::critical(
+          "the plain key file {} still exists beside the seal file: shred it "
+          "(shred -u), or anyone who reads it opens the vault",
+          config->vault().master_key());
+    }
+    absl::StatusOr<crypto::SecureBytes> unsealed;
+    if (const int fd = absl::GetFlag(FLAGS_shares_fd); fd >= 0) {
+      unsealed = crypto::UnsealFromFd(seal, fd);
+    } else if (vopts.keys_only) {
+      Fail(
+          "in unseal mode --print_log_key and --print_intake_key need K "
+          "shares, one a line, on --shares_fd (e.g. --shares_fd 0)",
+          2);
+    } else {
+      auto officers = OfficerPolicy(config->contract(),
+                                    absl::GetFlag(FLAGS_dev_builtin_policy));
+      if (!officers.ok()) Fail(officers.status());
+      officer_policy = std::move(*officers);
+      SealedServerOptions so;
+      so.listen = config->listen();
+      so.tls = config->tls();
+      so.dev_insecure_loopback = config->dev_insecure_loopback();
+      so.policy = officer_policy.get();
+      auto started = SealedServer::Start(so, seal);
+      if (!started.ok()) Fail(started.status());
+      sealed = std::move(*started);
+      if (!config->port_file().empty()) {
+        if (absl::Status s = WriteFileAtomically(
+                config->port_file(), absl::StrCat(sealed->port(), "\n"), 0644);
+            !s.ok()) {
+          Fail(s);
+        }
+      }
+      unsealed = sealed->WaitForMasterKey(signals);
+      if (absl::IsCancelled(unsealed.status())) {
+        spdlog::info("{}: stopped, still sealed", unsealed.status().message());
+        sealed->Shutdown(absl::Seconds(1));
+        return 0;
+      }
+    }
+    if (!unsealed.ok()) Fail(unsealed.status());
+    master_key = std::move(*unsealed);
+    vopts.master_key = &master_key;
+  }
   auto vault = vault::Vault::Open(vopts);
   if (!vault.ok()) Fail(vault.status());
   passphrase = crypto::SecureBytes();  // zeroed: the key is derived
+  master_key = crypto::SecureBytes();  // zeroed: the vault keeps its own
+  if (unseal_mode && !vopts.keys_only) {
+    if (absl::Status s = LogUnseal(
+            **vault,
+            sealed != nullptr ? sealed->Events() : std::vector<ShareEvent>{},
+            seal, "from shares on the console (--shares_fd)");
+        !s.ok()) {
+      Fail(absl::UnavailableError(absl::StrCat(
+          "the unseal cannot be logged, so the vault does not serve: ",
+          s.message())));
+    }
+  }
   if (absl::GetFlag(FLAGS_print_log_key)) {
     std::printf("%s\n", (*vault)->log().VerifierKey().c_str());
     return 0;
@@ -240,6 +389,12 @@ int Main(int argc, char** argv) {
 
   api::ServerOptions sopts;
   sopts.listen = config->listen();
+  if (sealed != nullptr) {
+    // The full API takes the sealed one's port (the one picked, for port 0).
+    sopts.listen = absl::StrCat(sopts.listen.substr(0, sopts.listen.rfind(':')),
+                                ":", sealed->port());
+    sealed->Shutdown(absl::Seconds(2));
+  }
   sopts.tls = config->tls();
   sopts.dev_insecure_loopback = config->dev_insecure_loopback();
   sopts.intake = &intake;

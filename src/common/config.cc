@@ -138,8 +138,10 @@ absl::Status ValidateDaemonConfig(const v1::DaemonConfig& config) {
   if (config.vault().database().empty()) {
     return bad("vault.database", "must be set");
   }
-  if (config.vault().master_key().empty()) {
-    return bad("vault.master_key", "must be set");
+  if (config.vault().master_key().empty() &&
+      config.vault().seal_file().empty()) {
+    return bad("vault.seal_file",
+               "must be set (or, for development, vault.master_key)");
   }
   const auto& contract = config.contract();
   if (!contract.signed_contract().empty()) {
@@ -173,6 +175,7 @@ absl::StatusOr<v1::DaemonConfig> LoadDaemonConfig(const std::string& path) {
   auto* vault = config.mutable_vault();
   vault->set_database(resolve(vault->database()));
   vault->set_master_key(resolve(vault->master_key()));
+  vault->set_seal_file(resolve(vault->seal_file()));
   config.set_port_file(resolve(config.port_file()));
   auto* contract = config.mutable_contract();
   contract->set_signed_contract(resolve(contract->signed_contract()));

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -138,6 +139,13 @@ absl::StatusOr<NewSeal> SealMasterKey(const SecureBytes& master_key, int k,
         internal::EncodeShare(seal.file, share.index, share.value));
   }
   return seal;  // unseal_key and the raw shares are zeroed on the way out
+}
+
+SecureBytes NewMasterKeyBytes() {
+  if (!InitCrypto().ok()) std::abort();  // no randomness: nothing is safe
+  SecureBytes key(kKeyBytes);
+  randombytes_buf(key.data(), key.size());
+  return key;
 }
 
 absl::Status WriteSealFile(const std::string& path, const v1::SealFile& file) {

@@ -26,6 +26,9 @@ struct NewSeal {
 absl::StatusOr<NewSeal> SealMasterKey(const SecureBytes& master_key, int k,
                                       int n);
 
+// A new random master key (32 bytes), for a vault that starts sealed.
+SecureBytes NewMasterKeyBytes();
+
 // Writes a seal file: mode 0600, temporary file, fsync, rename, folder
 // fsync, so a crash or a rekey leaves the old set or the new, whole.
 absl::Status WriteSealFile(const std::string& path, const v1::SealFile& file);

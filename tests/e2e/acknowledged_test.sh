@@ -36,11 +36,11 @@ lanes { lane_id: "lane-good" checkpoint_id: "cp" source: "folder:footage/frames"
 lanes { lane_id: "lane-missing" checkpoint_id: "cp" source: "file:footage/not-here.avi" }
 api { canary_every: -1 }
 CONF
-"$bin/lanevaultd" --config "$work/lanevaultd.textproto" --init_master_key >/dev/null
+"$bin/lanevaultd" --dev_master_key_file --config "$work/lanevaultd.textproto" --init_master_key >/dev/null
 
 start_daemon() {
   rm -f "$work/port"
-  "$bin/lanevaultd" --config "$work/lanevaultd.textproto" --dev_builtin_policy >>"$work/daemon.log" 2>&1 &
+  "$bin/lanevaultd" --dev_master_key_file --config "$work/lanevaultd.textproto" --dev_builtin_policy >>"$work/daemon.log" 2>&1 &
   daemon=$!
   for _ in $(seq 1 100); do [[ -s $work/port ]] && break; sleep 0.2; done
   [[ -s $work/port ]] || fail "daemon did not start"
@@ -56,7 +56,7 @@ stored() { grep -c "stored record" "$work/daemon.log" || true; }
 start_daemon
 
 # 1. A second daemon on the same vault refuses to start, and says why.
-if out=$(timeout 30 "$bin/lanevaultd" --config "$work/lanevaultd.textproto" --dev_builtin_policy 2>&1); then
+if out=$(timeout 30 "$bin/lanevaultd" --dev_master_key_file --config "$work/lanevaultd.textproto" --dev_builtin_policy 2>&1); then
   fail "a second daemon started on the same vault"
 fi
 grep -q "in use" <<<"$out" || fail "the second daemon did not say why: $out"

@@ -38,8 +38,8 @@ tls { ca_cert: "pki/ca.pem" server_cert: "pki/server.pem" server_key: "pki/serve
 vault { database: "vault/lanevault.db" master_key: "keys/master.key" }
 api { canary_every: -1 }
 CONF
-"$bin/lanevaultd" --config "$work/lanevaultd.textproto" --init_master_key >/dev/null
-"$bin/lanevaultd" --config "$work/lanevaultd.textproto" --print_intake_key >"$work/intake.pub"
+"$bin/lanevaultd" --dev_master_key_file --config "$work/lanevaultd.textproto" --init_master_key >/dev/null
+"$bin/lanevaultd" --dev_master_key_file --config "$work/lanevaultd.textproto" --print_intake_key >"$work/intake.pub"
 # pace_fps 0: every frame analysed, so a loaded machine splits no crossing.
 cat >"$work/node.textproto" <<CONF
 vault: "127.0.0.1:$port"
@@ -55,7 +55,7 @@ lanes { lane_id: "lane-1" checkpoint_id: "cp" source: "folder:footage/frames" pa
 CONF
 
 start_vault() {
-  "$bin/lanevaultd" --config "$work/lanevaultd.textproto" --dev_builtin_policy >>"$work/vault.log" 2>&1 &
+  "$bin/lanevaultd" --dev_master_key_file --config "$work/lanevaultd.textproto" --dev_builtin_policy >>"$work/vault.log" 2>&1 &
   vault=$!
   for _ in $(seq 1 100); do
     grep -q "API listening" <(tail -5 "$work/vault.log") && return

@@ -43,24 +43,24 @@ contract {
 CONF
 }
 config "$work/one.signed"
-"$bin/lanevaultd" --config "$work/d.textproto" --init_master_key >/dev/null
+"$bin/lanevaultd" --dev_master_key_file --config "$work/d.textproto" --init_master_key >/dev/null
 
 # One signature where two are required: the daemon refuses to start.
-if out=$("$bin/lanevaultd" --config "$work/d.textproto" 2>&1); then
+if out=$("$bin/lanevaultd" --dev_master_key_file --config "$work/d.textproto" 2>&1); then
   fail "started with one of two signatures"
 fi
 grep -q "1 valid signature(s) by trusted compliance keys; 2 required" <<<"$out" ||
   fail "unclear refusal: $out"
 # A second signature by an untrusted key does not count.
 config "$work/one-and-mallory.signed"
-if "$bin/lanevaultd" --config "$work/d.textproto" >/dev/null 2>&1; then
+if "$bin/lanevaultd" --dev_master_key_file --config "$work/d.textproto" >/dev/null 2>&1; then
   fail "an untrusted signature counted"
 fi
 echo "one trusted signature of two: refused"
 
 # Two trusted signatures: in force.
 config "$work/two.signed"
-"$bin/lanevaultd" --config "$work/d.textproto" >"$work/daemon.log" 2>&1 &
+"$bin/lanevaultd" --dev_master_key_file --config "$work/d.textproto" >"$work/daemon.log" 2>&1 &
 daemon=$!
 for _ in $(seq 1 100); do [[ -s $work/port ]] && break; sleep 0.2; done
 [[ -s $work/port ]] || fail "daemon did not start"

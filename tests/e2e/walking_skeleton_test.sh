@@ -31,8 +31,8 @@ vault { database: "vault/lanevault.db" master_key: "keys/master.key" }
 lanes { lane_id: "lane-e2e" checkpoint_id: "cp-e2e" source: "folder:footage/frames" }
 api { canary_every: -1 }
 CONF
-"$bin/lanevaultd" --config "$work/lanevaultd.textproto" --init_master_key >/dev/null
-"$bin/lanevaultd" --config "$work/lanevaultd.textproto" --dev_builtin_policy >"$work/daemon.log" 2>&1 &
+"$bin/lanevaultd" --dev_master_key_file --config "$work/lanevaultd.textproto" --init_master_key >/dev/null
+"$bin/lanevaultd" --dev_master_key_file --config "$work/lanevaultd.textproto" --dev_builtin_policy >"$work/daemon.log" 2>&1 &
 daemon=$!
 
 for _ in $(seq 1 100); do [[ -s $work/port ]] && break; sleep 0.2; done
@@ -96,7 +96,7 @@ echo "no plaintext in $(ls "$work"/vault | tr '\n' ' ')"
 [[ $(stat -c %a "$work/vault/lanevault.db") == 600 ]] || fail "vault file readable by others"
 
 # The access log, as an auditor checks it: a pinned key, a kept state file.
-log_key=$("$bin/lanevaultd" --config "$work/lanevaultd.textproto" --print_log_key)
+log_key=$("$bin/lanevaultd" --dev_master_key_file --config "$work/lanevaultd.textproto" --print_log_key)
 as_auditor=(--cert "$work/pki/auditor-dev.pem" --key "$work/pki/auditor-dev.key"
   --log_key "$log_key" --state "$work/audit-state")
 ctl "${as_auditor[@]}" audit verify --full --entries 0,1 || fail "audit verify"
@@ -160,7 +160,7 @@ C
 if cc "$work/tamper.c" -o "$work/tamper" -lsqlite3 2>/dev/null; then
   "$work/tamper" "$work/vault/lanevault.db" || fail "could not tamper"
   rm -f "$work/port"
-  "$bin/lanevaultd" --config "$work/lanevaultd.textproto" --dev_builtin_policy >>"$work/daemon.log" 2>&1 &
+  "$bin/lanevaultd" --dev_master_key_file --config "$work/lanevaultd.textproto" --dev_builtin_policy >>"$work/daemon.log" 2>&1 &
   daemon=$!
   for _ in $(seq 1 100); do [[ -s $work/port ]] && break; sleep 0.2; done
   port=$(cat "$work/port")
