@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages, builds, makes what is missing under var/ (dev
-# PKI, master key, sample footage), and runs the bundled default as two
-# processes: lanevaultd (the SQLite vault in var/vault, the API on
+# PKI, the seal file and 3-of-5 demo shares, sample footage), and runs the
+# bundled default as two processes: lanevaultd (the SQLite vault in var/vault, the API on
 # 127.0.0.1:7443) and a capture node, lanevault-lane, whose lane replays the
 # footage and hands each crossing to the vault sealed, over mutual TLS.
 # When the node is done it fetches one record over mutual TLS as an
@@ -16,10 +16,19 @@ config=deploy/config/lanevaultd.textproto
 node_config=deploy/config/lanevault-lane.textproto
 
 deploy/pki/make-dev-pki.sh var/pki
-if [[ ! -s var/keys/master.key ]]; then
-  mkdir -p -m 700 var/keys
-  "$bin/lanevaultd" --config "$config" --init_master_key
+mkdir -p -m 700 var/keys
+# Unseal mode: the master key is on disk only wrapped in var/unseal.seal;
+# 3 of 5 compliance officers' shares open it at each start. For the demo the
+# 5 shares are written to var/demo-shares/ and given by the one dev officer
+# below; in production each goes to a different officer and none stays on
+# the vault host (README, "Unsealing"). A var/ from the key-file days is
+# moved over: its key is sealed and the plain file shredded.
+shares=var/demo-shares
+if [[ ! -s var/unseal.seal ]]; then
+  "$bin/lanevaultd" --config "$config" --init_unseal 3/5 --share_dir "$shares"
+  if [[ -e var/keys/master.key ]]; then shred -u var/keys/master.key; fi
 fi
+demo_shares=("$shares/share-1-of-5" "$shares/share-3-of-5" "$shares/share-5-of-5")
 # A dev compliance officer's key, and the pilot contract signed with it: the
 # daemon enforces only a validly signed contract.
 if [[ ! -s var/keys/compliance-dev.key ]]; then
@@ -35,9 +44,12 @@ fi
 
 # The access log's public key, for auditors to pin (lanevaultctl audit verify
 # --log_key @var/audit-log.pub).
-"$bin/lanevaultd" --config "$config" --print_log_key >var/audit-log.pub
+# (Opening the keys takes K shares on a descriptor in unseal mode.)
+cat "${demo_shares[@]}" |
+  "$bin/lanevaultd" --config "$config" --print_log_key --shares_fd 0 >var/audit-log.pub
 # The key capture nodes seal records to; it opens nothing.
-"$bin/lanevaultd" --config "$config" --print_intake_key >var/vault-intake.pub
+cat "${demo_shares[@]}" |
+  "$bin/lanevaultd" --config "$config" --print_intake_key --shares_fd 0 >var/vault-intake.pub
 [[ -s var/footage/crossings.tsv ]] ||
   "$bin/lanevault-footage" --out var/footage --plates KXR4821,MVB7350
 
@@ -51,6 +63,21 @@ trap 'kill $node $daemon 2>/dev/null; wait $node $daemon 2>/dev/null' EXIT INT T
 until [[ -s var/lanevaultd.port ]]; do
   kill -0 $daemon 2>/dev/null || { echo "lanevaultd exited; see $log"; exit 1; }
   sleep 0.2
+done
+# It starts sealed. Three shares, each over mutual TLS as the dev compliance
+# officer, unseal it; the full API then comes up on the same port.
+officer=("$bin/lanevaultctl" --server "127.0.0.1:$(cat var/lanevaultd.port)"
+  --ca var/pki/ca.pem --cert var/pki/compliance-dev.pem
+  --key var/pki/compliance-dev.key)
+echo
+echo "== unsealing: 3 of 5 shares, given as compliance-dev =="
+for share in "${demo_shares[@]}"; do
+  "${officer[@]}" unseal --share_file "$share"
+done
+for _ in $(seq 1 100); do
+  "${officer[@]}" lanes list >/dev/null 2>&1 && break
+  kill -0 $daemon 2>/dev/null || { echo "lanevaultd exited; see $log"; exit 1; }
+  sleep 0.1
 done
 # The capture node replays the footage and exits once the vault has
 # acknowledged every crossing (its spool is empty).
