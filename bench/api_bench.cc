@@ -33,6 +33,7 @@
 #include "crypto/master_key.h"
 #include "grpcpp/create_channel.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
+#include "master_key_source.h"
 #include "policy/policy.h"
 #include "rpc/tls.h"
 #include "vault/vault.h"
@@ -43,6 +44,9 @@ ABSL_FLAG(double, seconds, 10, "How long to read.");
 ABSL_FLAG(int, records, 500, "Records in the vault.");
 ABSL_FLAG(int, connections, 200, "New connections to time.");
 ABSL_FLAG(std::string, dir, "/tmp/lanevault-api-bench", "Scratch (wiped).");
+ABSL_FLAG(std::string, master_key_source, "file",
+          "The vault's master key: 'file' (development key file) or 'unseal' "
+          "(a 3-of-5 seal file opened by 3 shares, as lanevaultd).");
 
 namespace lanevault {
 namespace {
@@ -86,14 +90,16 @@ int Main(int argc, char** argv) {
       LANEVAULT_SOURCE_DIR, "/deploy/pki/make-dev-pki.sh ", pki, " >/dev/null");
   if (std::system(script.c_str()) != 0) Fail("cannot make the dev PKI");
 
-  if (absl::Status s = crypto::MasterKey::CreateKeyFile(dir + "/master.key");
+  vault::VaultOptions vo;
+  crypto::SecureBytes held;  // the vault keeps its own copy
+  if (absl::Status s = bench::UseMasterKeySource(
+          absl::GetFlag(FLAGS_master_key_source), dir, vo, held);
       !s.ok()) {
     Fail(s);
   }
-  vault::VaultOptions vo;
   vo.database = dir + "/vault.db";
-  vo.master_key_file = dir + "/master.key";
   auto vault = vault::Vault::Open(vo);
+  held = crypto::SecureBytes();
   if (!vault.ok()) Fail(vault.status());
   std::vector<std::string> ids;
   std::mt19937_64 rng(7);

@@ -38,6 +38,7 @@
 #include "common/ids.h"
 #include "common/time_util.h"
 #include "crypto/master_key.h"
+#include "master_key_source.h"
 #include "vault/vault.h"
 
 ABSL_FLAG(int, records, 3000, "Records per intake run.");
@@ -52,6 +53,9 @@ ABSL_FLAG(bool, anchor, true,
 ABSL_FLAG(bool, cold, false,
           "With --startup_gb: drop the page cache before each start (root), "
           "as after a reboot.");
+ABSL_FLAG(std::string, master_key_source, "file",
+          "Intake vaults' master key: 'file' (development key file) or "
+          "'unseal' (a 3-of-5 seal file opened by 3 shares, as lanevaultd).");
 ABSL_FLAG(double, startup_gb, 0,
           "Instead of the intake figures: make a vault of this many GB and "
           "time its start-up with each integrity check.");
@@ -119,10 +123,15 @@ std::unique_ptr<vault::Vault> OpenVault(const std::string& dir,
                                         Clock* clock = RealClock()) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  (void)crypto::MasterKey::CreateKeyFile(dir + "/master.key");
   vault::VaultOptions o;
+  crypto::SecureBytes held;  // the vault keeps its own copy
+  if (absl::Status s = bench::UseMasterKeySource(
+          absl::GetFlag(FLAGS_master_key_source), dir, o, held);
+      !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    std::exit(1);
+  }
   o.database = dir + "/vault.db";
-  o.master_key_file = dir + "/master.key";
   o.clock = clock;
   if (absl::GetFlag(FLAGS_anchor)) o.state_dir = dir + "/state";
   auto v = vault::Vault::Open(o);
