@@ -204,4 +204,40 @@ grpc::Status ComplianceService::RotateKeys(grpc::ServerContext* ctx,
   });
 }
 
+grpc::Status ComplianceService::ListDestroyedKeys(
+    grpc::ServerContext* ctx, const v1::ListDestroyedKeysRequest* request,
+    v1::ListDestroyedKeysResponse* response) {
+  return gate_->Run(
+      ctx, *request, Officer(v1::ACTION_VIEW_RETENTION), [&](Admission&) {
+        const int page = request->page_size() <= 0
+                             ? 100
+                             : std::min(request->page_size(), 1000);
+        const absl::Time since = request->has_since()
+                                     ? lanevault::FromProto(request->since())
+                                     : absl::InfinitePast();
+        const absl::Time until = request->has_until()
+                                     ? lanevault::FromProto(request->until())
+                                     : absl::InfiniteFuture();
+        absl::StatusOr<vault::Vault::DestroyedKeysPage> found =
+            gate_->vault().DestroyedKeys(since, until,
+                                         request->start_sequence(), page);
+        if (!found.ok()) return ToGrpc(found.status());
+        for (const v1::AuditEntry& e : found->entries) {
+          std::optional<vault::KeyDestruction> d =
+              vault::ParseKeyDestruction(e);
+          if (!d.has_value()) continue;
+          v1::DestroyedKey* k = response->add_keys();
+          k->set_key_version(d->version);
+          k->set_retention_period(d->retention_period);
+          k->set_generation(d->generation);
+          k->set_why(d->rotated ? "rotated" : "period_ended");
+          *k->mutable_destroyed() = e.time();
+          k->set_log_sequence(e.sequence());
+          k->set_detail(e.detail());
+        }
+        response->set_next_sequence(found->next_sequence);
+        return grpc::Status::OK;
+      });
+}
+
 }  // namespace lanevault::api

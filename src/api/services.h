@@ -125,6 +125,9 @@ class ComplianceService final : public v1::ComplianceService::Service {
   grpc::Status RotateKeys(grpc::ServerContext* ctx,
                           const v1::RotateKeysRequest* request,
                           v1::RotateKeysResponse* response) override;
+  grpc::Status ListDestroyedKeys(
+      grpc::ServerContext* ctx, const v1::ListDestroyedKeysRequest* request,
+      v1::ListDestroyedKeysResponse* response) override;
 
  private:
   // Every version kept or proposed, newest first, marking the one in force.

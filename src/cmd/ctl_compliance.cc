@@ -5,13 +5,17 @@
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "cmd/ctl_commands.h"
 #include "cmd/ctl_common.h"
 #include "common/config.h"
 #include "common/files.h"
 #include "common/program.h"
+#include "common/time_util.h"
 #include "lanevault/v1/compliance.grpc.pb.h"
 
 ABSL_FLAG(std::string, reason, "",
@@ -19,6 +23,13 @@ ABSL_FLAG(std::string, reason, "",
 ABSL_FLAG(bool, all, false,
           "Include lifted holds / acknowledged alerts (holds list, alerts "
           "list).");
+ABSL_FLAG(std::string, since, "",
+          "'retention destroyed': from this time: 2026-11-01, "
+          "2026-11-01T08:00:00Z, or an age such as 30d or 12h (default: "
+          "the beginning).");
+ABSL_FLAG(std::string, until, "",
+          "'retention destroyed': up to this time, same forms (default: "
+          "now).");
 ABSL_DECLARE_FLAG(bool, json);
 ABSL_DECLARE_FLAG(std::string, case_id);
 
@@ -164,6 +175,76 @@ int RetentionReport() {
   return report.items_overdue() == 0 ? 0 : 1;
 }
 
+// A time given as a date, an RFC 3339 time, or an age ("30d", "12h").
+absl::Time ParseWhenFlag(const std::string& text, const char* flag) {
+  absl::Time t;
+  std::string err;
+  if (absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &err) ||
+      absl::ParseTime(absl::RFC3339_full, text, &t, &err)) {
+    return t;
+  }
+  absl::Duration age;
+  int64_t days = 0;
+  if (!text.empty() && text.back() == 'd' &&
+      absl::SimpleAtoi(text.substr(0, text.size() - 1), &days) && days >= 0) {
+    return absl::Now() - absl::Hours(24 * days);
+  }
+  if (absl::ParseDuration(text, &age) && age >= absl::ZeroDuration()) {
+    return absl::Now() - age;
+  }
+  Fail(absl::StrCat("--", flag, "=", text,
+                    ": give a date (2026-11-01), an RFC 3339 time or an age "
+                    "(30d, 12h)"),
+       2);
+}
+
+// The destruction report, every page of it.
+int DestroyedKeys() {
+  auto stub = Officer();
+  v1::ListDestroyedKeysRequest req;
+  if (const std::string since = absl::GetFlag(FLAGS_since); !since.empty()) {
+    *req.mutable_since() = ToProto(ParseWhenFlag(since, "since"));
+  }
+  if (const std::string until = absl::GetFlag(FLAGS_until); !until.empty()) {
+    *req.mutable_until() = ToProto(ParseWhenFlag(until, "until"));
+  }
+  req.set_page_size(1000);
+  v1::ListDestroyedKeysResponse all;
+  while (true) {
+    grpc::ClientContext ctx;
+    Prepare(ctx);
+    v1::ListDestroyedKeysResponse page;
+    if (grpc::Status s = stub->ListDestroyedKeys(&ctx, req, &page); !s.ok()) {
+      FailRpc(s);
+    }
+    for (v1::DestroyedKey& k : *page.mutable_keys()) {
+      *all.add_keys() = std::move(k);
+    }
+    if (page.next_sequence() == 0) break;
+    req.set_start_sequence(page.next_sequence());
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(all);
+    return 0;
+  }
+  std::printf("%-24s %-8s %-11s %-4s %-13s %s\n", "destroyed", "key", "period",
+              "gen", "why", "log entry");
+  for (const v1::DestroyedKey& k : all.keys()) {
+    std::printf("%-24s %-8u %-11s %-4u %-13s #%llu\n",
+                When(k.destroyed()).c_str(), k.key_version(),
+                k.retention_period().c_str(), k.generation(), k.why().c_str(),
+                static_cast<unsigned long long>(k.log_sequence()));
+  }
+  std::printf(
+      "%d key(s) destroyed. Items whose deadlines fell in a destroyed "
+      "period cannot be opened from any copy of the database. Each is an "
+      "access-log entry: 'lanevaultctl audit query --record kek:VERSION' "
+      "shows it, 'lanevaultctl audit verify' proves the log that holds "
+      "it.\n",
+      all.keys_size());
+  return 0;
+}
+
 int Keys(const std::vector<std::string>& args) {
   if (args.size() != 2 || args[1] != "rotate") {
     Fail("usage: lanevaultctl keys rotate", 2);
@@ -307,6 +388,9 @@ bool RunComplianceCommand(const std::vector<std::string>& args, int* rc) {
   } else if (args[0] == "retention" && args.size() == 2 &&
              args[1] == "report") {
     *rc = RetentionReport();
+  } else if (args[0] == "retention" && args.size() == 2 &&
+             args[1] == "destroyed") {
+    *rc = DestroyedKeys();
   } else if (args[0] == "keys") {
     *rc = Keys(args);
   } else if (args[0] == "lockouts") {

@@ -89,6 +89,8 @@ constexpr char kUsage[] =
     "  lanevaultctl holds lift HOLD_ID --reason R | holds list [--all]\n"
     "  lanevaultctl alerts list [--all] | alerts ack ALERT_ID\n"
     "  lanevaultctl retention report\n"
+    "  lanevaultctl retention destroyed [--since T] [--until T]\n"
+    "    (the retention period keys destroyed, each with its log entry)\n"
     "  lanevaultctl keys rotate\n"
     "  lanevaultctl lockouts list | lockouts lift PRINCIPAL --reason R\n"
     "  lanevaultctl contract get [VERSION] | versions\n"

@@ -71,6 +71,31 @@ absl::Status SqliteStore::DestroyKek(uint32_t version, absl::Time from,
   });
 }
 
+absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::QueryKekEntries(
+    absl::Time since, absl::Time until, uint64_t start_sequence, int limit) {
+  absl::MutexLock lock(&mu_);
+  // A range on record_id, so the record index finds them among millions of
+  // entries ("kek;" is the first id after every "kek:...").
+  absl::StatusOr<Statement> q = db_.Cached(
+      "SELECT entry FROM audit_log INDEXED BY audit_by_record "
+      "WHERE record_id >= 'kek:' AND record_id < 'kek;' AND sequence >= ? "
+      "AND time_us >= ? AND time_us < ? ORDER BY sequence LIMIT ?");
+  if (!q.ok()) return q.status();
+  q->Bind(1, static_cast<int64_t>(start_sequence))
+      .Bind(2, ToUnixMicrosSaturated(since))
+      .Bind(3, ToUnixMicrosSaturated(until))
+      .Bind(4, static_cast<int64_t>(limit));
+  std::vector<v1::AuditEntry> out;
+  absl::Status rows = q->ForEachRow([&] {
+    if (!out.emplace_back().ParseFromString(q->Blob(0))) {
+      return absl::DataLossError("an audit entry does not parse");
+    }
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return rows;
+  return out;
+}
+
 absl::Status SqliteStore::DeleteLegacyKeks() {
   absl::MutexLock lock(&mu_);
   // secure_delete zeroes the pages; the checkpoint empties the WAL of them.

@@ -120,6 +120,11 @@ class AccessLogStore {
 
   virtual absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(
       const AuditQuery& query) = 0;
+  // Entries about a KEK (record id "kek:<version>") in [since, until), from
+  // `start_sequence`, at most `limit`, by sequence.
+  virtual absl::StatusOr<std::vector<v1::AuditEntry>> QueryKekEntries(
+      absl::Time since, absl::Time until, uint64_t start_sequence,
+      int limit) = 0;
 
   // Allowed reads since `since` (quotas) by a principal or, with `group`,
   // by everyone of that group.

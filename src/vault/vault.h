@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,16 @@ absl::Status GoneError(absl::string_view message);
 bool IsGone(const absl::Status& status);
 // An UNAVAILABLE because the disk holding the vault is full.
 bool IsDiskFull(const absl::Status& status);
+
+// What a "key_destroyed" access-log entry says, read back from it (the
+// destruction report is the log's, so an auditor can prove each entry).
+struct KeyDestruction {
+  uint32_t version = 0;
+  std::string retention_period;  // "2027-01-15", or "none"
+  uint32_t generation = 0;
+  bool rotated = false;  // else its period ended
+};
+std::optional<KeyDestruction> ParseKeyDestruction(const v1::AuditEntry& entry);
 
 class Vault {
  public:
@@ -198,6 +209,17 @@ class Vault {
   // Returns how many.
   absl::StatusOr<uint64_t> DestroyUnusedKeys();
   uint32_t CurrentKeyVersion() const { return periods_->generation(); }
+  // The destruction report: "key_destroyed" entries the vault itself wrote
+  // in [since, until), from `start_sequence`, a page of at most `limit`
+  // entries looked at; `next_sequence` continues it (0: no more).
+  struct DestroyedKeysPage {
+    std::vector<v1::AuditEntry> entries;
+    uint64_t next_sequence = 0;
+  };
+  absl::StatusOr<DestroyedKeysPage> DestroyedKeys(absl::Time since,
+                                                  absl::Time until,
+                                                  uint64_t start_sequence,
+                                                  int limit);
   // The key store's file.
   const std::string& key_store_path() const { return key_store_->path(); }
   absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>>

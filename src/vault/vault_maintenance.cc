@@ -1,6 +1,7 @@
 // The vault's maintenance, run by its maintainer thread: retention (purge
 // at each deadline) and key rotation (re-wrapping data keys).
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/ids.h"
@@ -17,7 +18,38 @@ namespace {
 // store for one batch at a time).
 constexpr int kPurgeBatch = 500;
 
+// The detail of a "key_destroyed" entry; ParseKeyDestruction reads it.
+std::string KeyDestructionDetail(const PeriodKeys::Candidate& c) {
+  return absl::StrCat(
+      "key version ", c.version, " destroyed (retention period ",
+      PeriodKeys::DayName(c.info.period_day), ", generation ",
+      c.info.generation, "): ",
+      c.stale ? "its generation was rotated out and no data key uses it"
+              : "its retention period has ended and no data key uses it");
+}
+
 }  // namespace
+
+std::optional<KeyDestruction> ParseKeyDestruction(const v1::AuditEntry& e) {
+  if (e.reason_code() != "key_destroyed") return std::nullopt;
+  KeyDestruction out;
+  absl::string_view d = e.detail();
+  auto between = [&d](absl::string_view open, absl::string_view close) {
+    size_t a = d.find(open);
+    if (a == absl::string_view::npos) return absl::string_view();
+    a += open.size();
+    size_t b = d.find(close, a);
+    return b == absl::string_view::npos ? absl::string_view()
+                                        : d.substr(a, b - a);
+  };
+  if (!absl::SimpleAtoi(between("key version ", " destroyed"), &out.version) ||
+      !absl::SimpleAtoi(between(", generation ", ")"), &out.generation)) {
+    return std::nullopt;
+  }
+  out.retention_period = std::string(between("(retention period ", ","));
+  out.rotated = e.action() == v1::ACTION_ROTATE_KEYS;
+  return out;
+}
 
 absl::StatusOr<PurgeResult> Vault::SweepExpired() {
   PurgeResult total;
@@ -130,12 +162,7 @@ absl::StatusOr<uint64_t> Vault::DestroyUnusedKeys() {
         SystemEntry(c.stale ? v1::ACTION_ROTATE_KEYS : v1::ACTION_PURGE);
     audit.set_reason_code("key_destroyed");
     audit.set_record_id(absl::StrCat("kek:", c.version));
-    audit.set_detail(absl::StrCat(
-        "key version ", c.version, " destroyed (retention period ",
-        PeriodKeys::DayName(c.info.period_day), ", generation ",
-        c.info.generation, "): ",
-        c.stale ? "its generation was rotated out and no data key uses it"
-                : "its retention period has ended and no data key uses it"));
+    audit.set_detail(KeyDestructionDetail(c));
     // Logged, with the store's own check that no item uses it, before the
     // key store forgets it: a crash between the two destroys it again at
     // the next pass (logged twice), never silently.
@@ -152,6 +179,25 @@ absl::StatusOr<uint64_t> Vault::DestroyUnusedKeys() {
         c.version, PeriodKeys::DayName(c.info.period_day), c.info.generation);
   }
   return destroyed;
+}
+
+absl::StatusOr<Vault::DestroyedKeysPage> Vault::DestroyedKeys(
+    absl::Time since, absl::Time until, uint64_t start_sequence, int limit) {
+  absl::StatusOr<std::vector<v1::AuditEntry>> entries =
+      store_->QueryKekEntries(since, until, start_sequence, limit);
+  if (!entries.ok()) return entries.status();
+  DestroyedKeysPage page;
+  if (!entries->empty() && entries->size() == static_cast<size_t>(limit)) {
+    page.next_sequence = entries->back().sequence() + 1;
+  }
+  // A caller can name "kek:7" as a record id in a refused request; only the
+  // vault's own entries count.
+  for (v1::AuditEntry& e : *entries) {
+    if (e.principal() == "system" && e.reason_code() == "key_destroyed") {
+      page.entries.push_back(std::move(e));
+    }
+  }
+  return page;
 }
 
 absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>>

@@ -254,6 +254,45 @@ TEST_F(ApiTest, OfficerRotatesKeysAndRecordsStillRead) {
   EXPECT_EQ(resp.record().items(0).content(), "KXR4821");
 }
 
+// The destruction report: after a rotation the old generation's key is
+// destroyed; an officer sees it with its log entry, an inspector cannot ask.
+TEST_F(ApiTest, OfficerListsDestroyedKeysWithTheirLogEntries) {
+  auto officer = v1::ComplianceService::NewStub(Channel("compliance-dev"));
+  {
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
+    v1::RotateKeysResponse rotated;
+    ASSERT_TRUE(officer->RotateKeys(&ctx, {}, &rotated).ok());
+  }
+  while (*vault_->RewrapStep(100) > 0) {
+  }
+  ASSERT_TRUE(vault_->RewrapStep(100).ok());
+  v1::ListDestroyedKeysResponse report;
+  {
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
+    grpc::Status s = officer->ListDestroyedKeys(&ctx, {}, &report);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  ASSERT_GE(report.keys_size(), 1);
+  const v1::DestroyedKey& k = report.keys(0);
+  EXPECT_EQ(k.why(), "rotated");
+  EXPECT_EQ(k.generation(), 1u);
+  EXPECT_EQ(k.retention_period().size(), 10u) << k.retention_period();
+  auto logged = vault_->log().Entries(k.log_sequence(), k.log_sequence() + 1);
+  ASSERT_TRUE(logged.ok());
+  ASSERT_EQ(logged->size(), 1u);
+  EXPECT_EQ((*logged)[0].reason_code(), "key_destroyed");
+  EXPECT_EQ((*logged)[0].record_id(), absl::StrCat("kek:", k.key_version()));
+
+  auto inspector = v1::ComplianceService::NewStub(Channel("inspector-dev"));
+  grpc::ClientContext ctx;
+  WithDeadline(ctx);
+  v1::ListDestroyedKeysResponse none;
+  EXPECT_EQ(inspector->ListDestroyedKeys(&ctx, {}, &none).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
 TEST_F(ApiTest, PlateLookupReturnsIdsAndLogsOnlyTheBlindIndex) {
   auto stub = v1::EvidenceService::NewStub(Channel("inspector-dev"));
   v1::LookupPlateRequest req;

@@ -207,6 +207,34 @@ TEST_F(PeriodKeysTest, AHoldKeepsItsPeriodKeyUntilLifted) {
   EXPECT_EQ(KeysInStore(), 0);
 }
 
+TEST_F(PeriodKeysTest, TheDestructionReportIsTheVaultsOwnLogEntries) {
+  Take(absl::Hours(2));
+  // Someone names a KEK as a record id; the entry is theirs, not a
+  // destruction.
+  v1::AuditEntry forged = Entry(v1::ACTION_READ_RECORD, "kek:1");
+  forged.set_reason_code("key_destroyed");
+  forged.set_detail(
+      "key version 1 destroyed (retention period x, generation 1)");
+  ASSERT_TRUE(vault_->log().Append(forged).ok());
+  clock_.Advance(absl::Hours(20));
+  ASSERT_TRUE(vault_->SweepExpired().ok());
+  auto page = vault_->DestroyedKeys(absl::InfinitePast(),
+                                    absl::InfiniteFuture(), 0, 100);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->entries.size(), 1u);
+  EXPECT_EQ(page->next_sequence, 0u);
+  auto parsed = ParseKeyDestruction(page->entries[0]);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->version, 1u);
+  EXPECT_EQ(parsed->retention_period, "2027-01-15");
+  EXPECT_EQ(parsed->generation, 1u);
+  EXPECT_FALSE(parsed->rotated);
+  // A window that ends before it finds nothing.
+  page = vault_->DestroyedKeys(absl::InfinitePast(), testing::kStart, 0, 100);
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->entries.empty());
+}
+
 TEST_F(PeriodKeysTest, AKeyIsNotDestroyedBeforeItsDayEndsNorAfterARestart) {
   v1::Record r = Take(absl::Hours(2));
   clock_.Advance(absl::Hours(3));  // past the deadline, same day
