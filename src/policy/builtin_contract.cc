@@ -106,7 +106,8 @@ constexpr char kBuiltinContract[] = R"pb(
       ACTION_MANAGE_CONTRACT,
       ACTION_MANAGE_HOLD,
       ACTION_MANAGE_ALERTS,
-      ACTION_ROTATE_KEYS
+      ACTION_ROTATE_KEYS,
+      ACTION_BACKUP
     ]
   }
   # Inspectors read and search for one of two purposes, which decides the

@@ -3,7 +3,8 @@
 
 // The SQLite store's class, shared by the files that implement it: records
 // and the access log (sqlite_store.cc), retention, holds, keys and alerts
-// (sqlite_store_retention.cc), keys (sqlite_store_keys.cc), what the API
+// (sqlite_store_retention.cc), keys (sqlite_store_keys.cc), backups
+// (sqlite_store_backup.cc), what the API
 // enforces and contract proposals (sqlite_store_access.cc), and the schema
 // (sqlite_schema.cc).
 
@@ -33,6 +34,7 @@ class SqliteStore final : public Store {
   absl::Status Health() override { return damage_->Check(); }
   absl::Status CheckIntegrity(bool full) override;
   absl::Status Compact() override;
+  absl::StatusOr<BackupCopy> BackupTo(const std::string& dest) override;
 
   // RecordStore.
   std::vector<absl::Status> PutRecords(std::vector<IntakeRow>& rows) override;

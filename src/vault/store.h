@@ -250,6 +250,18 @@ class ContractStore {
                                         v1::AuditEntry audit) = 0;
 };
 
+// What a backup copy holds, read from the copy itself once it is complete.
+struct BackupCopy {
+  uint64_t bytes = 0;
+  uint64_t tree_size = 0;  // access-log entries in the copy
+  std::string root;        // their RFC 6962 root (32 bytes)
+  std::string checkpoint;  // the copy's newest signed checkpoint note
+  uint64_t checkpoint_size = 0;
+  uint64_t records = 0;
+  uint64_t items = 0;
+  uint64_t intake_entries = 0;  // ACTION_INTAKE entries in the copy's log
+};
+
 // One database holding all of the above: one implementation class, so a
 // record's intake and its log entry can share a transaction.
 class Store : public RecordStore,
@@ -267,6 +279,12 @@ class Store : public RecordStore,
   // Folds pending writes (a journal) into the main files and truncates
   // them, so pages that held purged data do not linger there.
   virtual absl::Status Compact() = 0;
+  // Copies the database, online, into a new file `dest` (0600; ALREADY_EXISTS
+  // rather than overwrite), consistent as of one commit, durable on return
+  // (file and folder fsynced) and checked. The copy is the database alone:
+  // no key of any kind is in it. Writers wait only for one short step at a
+  // time.
+  virtual absl::StatusOr<BackupCopy> BackupTo(const std::string& dest) = 0;
 };
 
 }  // namespace lanevault::vault

@@ -225,6 +225,15 @@ class Vault {
   absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>>
   ItemsPerKeyVersion();
 
+  // --- Backup (vault_backup.cc; see the README's runbook). ---
+  // Signs a checkpoint, copies the database online into a new file `dest`
+  // (see Store::BackupTo), and logs the backup with `audit` (its detail
+  // then names the file, its size and its tree head). The copy holds
+  // ciphertext, wrapped data keys and the log, never a key: a backup alone
+  // opens nothing.
+  absl::StatusOr<BackupCopy> Backup(const std::string& dest,
+                                    v1::AuditEntry audit);
+
   // Starts the background maintainer (retention sweeps at each deadline,
   // key re-wrapping). It catches up on everything overdue first. Stopped by
   // StopMaintenance or the destructor.
