@@ -11,6 +11,9 @@ find_package(spdlog REQUIRED)
 find_package(fmt REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(TESSERACT REQUIRED IMPORTED_TARGET tesseract)
+# The witness's HTTP (server and the daemon's client): header API, Debian's
+# compiled library.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 if(LANEVAULT_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -11,6 +11,8 @@ packages=(
   libopencv-dev libtesseract-dev libsodium-dev libsqlite3-dev libssl-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # the witness's HTTP (C2SP tlog-witness) and lanevaultd's client for it
+  libcpp-httplib-dev
   # clang, its runtime and its OpenMP, for the libFuzzer build (its own clang
   # configure of the whole tree finds OpenMP for the capture library)
   clang libclang-rt-14-dev libomp-dev

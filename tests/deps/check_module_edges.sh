@@ -14,13 +14,14 @@ declare -A allowed=(
   [common]=""
   [crypto]="common"
   [tlog]="common crypto"
+  [witness]="common crypto tlog"
   [rpc]="common crypto tlog"
   [policy]="common crypto"
   [vault]="common crypto tlog"
   [capture]="common"
   [footage]="common"
   [node]="common crypto rpc capture"
-  [wiring]="common crypto tlog policy vault"
+  [wiring]="common crypto tlog policy vault witness"
   [api]="common crypto tlog rpc policy vault wiring"
 )
 # One narrow exception, by file: the vault side sees capture only through
