@@ -37,7 +37,7 @@ ApiServer::ApiServer(const policy::Policy* policy, vault::Vault* vault,
       lanes_(&gate_, std::move(lanes),
              options.intake != nullptr ? options.intake : own_intake_.get()),
       audit_(&gate_),
-      compliance_(&gate_, options.contracts) {}
+      compliance_(&gate_, options.contracts, options.backup_dir) {}
 
 ApiServer::~ApiServer() { Shutdown(absl::Seconds(1)); }
 

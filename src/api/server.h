@@ -29,6 +29,8 @@ struct ServerOptions {
   // the server keeps its own, planting canaries at `canary_every`.
   wiring::VaultIntake* intake = nullptr;
   int canary_every = 0;
+  // Where ComplianceService.Backup writes; empty: backups are refused.
+  std::string backup_dir;
 };
 
 class ApiServer {

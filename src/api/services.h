@@ -78,8 +78,12 @@ struct ContractAuthority {
 // alerts and lockouts, the retention report and key rotation.
 class ComplianceService final : public v1::ComplianceService::Service {
  public:
-  ComplianceService(Gate* gate, ContractAuthority contracts)
-      : gate_(gate), contracts_(std::move(contracts)) {}
+  // `backup_dir`: where Backup writes (empty: Backup is refused).
+  ComplianceService(Gate* gate, ContractAuthority contracts,
+                    std::string backup_dir = "")
+      : gate_(gate),
+        contracts_(std::move(contracts)),
+        backup_dir_(std::move(backup_dir)) {}
   grpc::Status GetContract(grpc::ServerContext* ctx,
                            const v1::GetContractRequest* request,
                            v1::ContractVersion* response) override;
@@ -125,6 +129,10 @@ class ComplianceService final : public v1::ComplianceService::Service {
   grpc::Status RotateKeys(grpc::ServerContext* ctx,
                           const v1::RotateKeysRequest* request,
                           v1::RotateKeysResponse* response) override;
+  // compliance_backup.cc
+  grpc::Status Backup(grpc::ServerContext* ctx,
+                      const v1::BackupRequest* request,
+                      v1::BackupResponse* response) override;
   grpc::Status ListDestroyedKeys(
       grpc::ServerContext* ctx, const v1::ListDestroyedKeysRequest* request,
       v1::ListDestroyedKeysResponse* response) override;
@@ -135,6 +143,7 @@ class ComplianceService final : public v1::ComplianceService::Service {
 
   Gate* gate_;
   ContractAuthority contracts_;
+  const std::string backup_dir_;
 };
 
 using LaneStatusFn = std::function<std::vector<v1::LaneStatus>()>;

@@ -15,6 +15,7 @@ int LanesCommand(const std::vector<std::string>& args);   // ctl_lanes.cc
 int AuditCommand(const std::vector<std::string>& args);   // ctl_audit.cc
 int PolicyCommand(const std::vector<std::string>& args);  // ctl_policy.cc
 int UnsealCommand(const std::vector<std::string>& args);  // ctl_unseal.cc
+int BackupCommand(const std::vector<std::string>& args);  // ctl_backup.cc
 
 // holds, alerts, lockouts, contract, retention report, keys rotate
 // (ctl_compliance.cc): true if `args` named one of them, with its exit code

@@ -92,6 +92,10 @@ constexpr char kUsage[] =
     "  lanevaultctl retention destroyed [--since T] [--until T]\n"
     "    (the retention period keys destroyed, each with its log entry)\n"
     "  lanevaultctl keys rotate\n"
+    "  lanevaultctl backup\n"
+    "    (the vault's database, online, into lanevaultd's backup directory on\n"
+    "    the vault host; prints what it holds and where it is. Restore with\n"
+    "    lanevaultd --restore_from FILE, daemon stopped)\n"
     "  lanevaultctl lockouts list | lockouts lift PRINCIPAL --reason R\n"
     "  lanevaultctl contract get [VERSION] | versions\n"
     "  lanevaultctl contract propose SIGNED | activate VERSION [SIGNED]\n"
@@ -115,6 +119,7 @@ int Main(int argc, char** argv) {
   if (args[0] == "audit") return ctl::AuditCommand(args);
   if (args[0] == "policy") return ctl::PolicyCommand(args);
   if (args[0] == "unseal") return ctl::UnsealCommand(args);
+  if (args[0] == "backup") return ctl::BackupCommand(args);
   Fail(absl::StrCat("unknown command '", absl::StrJoin(args, " "),
                     "' (see --help)"),
        2);

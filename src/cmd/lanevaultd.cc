@@ -29,6 +29,7 @@
 #include "crypto/secure_bytes.h"
 #include "policy/policy.h"
 #include "vault/vault.h"
+#include "vault/vault_restore.h"
 #include "wiring/tree_head_signer.h"
 #include "wiring/vault_intake.h"
 
@@ -82,6 +83,14 @@ ABSL_FLAG(bool, accept_rollback, false,
           "Serve a vault whose database is older than its log anchor (a "
           "restore made on purpose) instead of refusing it; logged, with a "
           "critical alert.");
+
+ABSL_FLAG(std::string, restore_from, "",
+          "With the daemon stopped: check this backup (made by lanevaultctl "
+          "backup), keep the current database aside (renamed, never "
+          "deleted), put the backup in its place and serve it, accepting "
+          "its older log; logged, with a critical alert. The key store is "
+          "the live one: items whose period key was destroyed since the "
+          "backup stay unopenable.");
 
 namespace lanevault {
 namespace {
@@ -149,7 +158,8 @@ int Main(int argc, char** argv) {
       "  lanevaultd --config FILE --init_unseal 3/5 [--share_dir DIR]\n"
       "  lanevaultd --config FILE --rekey_unseal 3/5 --shares_fd 0 "
       "[--share_dir DIR]\n"
-      "  lanevaultd --config FILE --dev_master_key_file [--init_master_key]");
+      "  lanevaultd --config FILE --dev_master_key_file [--init_master_key]\n"
+      "  lanevaultd --config FILE --restore_from BACKUP   (daemon stopped)");
   if (!args.empty()) Fail("takes no positional arguments (see --help)", 2);
   InitLogging("lanevaultd", absl::GetFlag(FLAGS_log_level));
   // Decrypted evidence and keys live in this process's memory, and even
@@ -318,7 +328,13 @@ int Main(int argc, char** argv) {
     master_key = std::move(*unsealed);
     vopts.master_key = &master_key;
   }
-  auto vault = vault::Vault::Open(vopts);
+  const std::string restore_from = absl::GetFlag(FLAGS_restore_from);
+  if (!restore_from.empty() && vopts.keys_only) {
+    Fail("--restore_from serves the restored vault; it takes no --print_*", 2);
+  }
+  auto vault = restore_from.empty()
+                   ? vault::Vault::Open(vopts)
+                   : vault::RestoreFromBackup(vopts, restore_from);
   if (!vault.ok()) Fail(vault.status());
   passphrase = crypto::SecureBytes();  // zeroed: the key is derived
   master_key = crypto::SecureBytes();  // zeroed: the vault keeps its own
@@ -398,6 +414,9 @@ int Main(int argc, char** argv) {
   sopts.tls = config->tls();
   sopts.dev_insecure_loopback = config->dev_insecure_loopback();
   sopts.intake = &intake;
+  sopts.backup_dir = config->vault().backup_dir().empty()
+                         ? vopts.state_dir + "/backups"
+                         : config->vault().backup_dir();
   if (limits.max_message_bytes() > 0) {
     sopts.limits.max_request_bytes =
         static_cast<size_t>(limits.max_message_bytes());
