@@ -27,26 +27,6 @@ bool Exists(const std::string& path) {
   return !path.empty() && stat(path.c_str(), &st) == 0;
 }
 
-// A development key file's 32 bytes, straight into guarded memory.
-absl::StatusOr<crypto::SecureBytes> ReadKeyFile(const std::string& path) {
-  if (absl::Status s = CheckPrivateFile(path); !s.ok()) return s;
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
-  }
-  crypto::SecureBytes key(32);
-  uint8_t extra = 0;
-  const ssize_t got = read(fd, key.data(), key.size());
-  const ssize_t more = read(fd, &extra, 1);
-  close(fd);
-  if (got != 32 || more != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, " is not a 32-byte master key file"));
-  }
-  return key;
-}
-
 // The shares, each once: to one 0600 file each in `share_dir` (made 0700),
 // or to standard output.
 absl::Status HandOutShares(const crypto::NewSeal& seal,
@@ -93,6 +73,25 @@ absl::Status HandOutShares(const crypto::NewSeal& seal,
 
 }  // namespace
 
+absl::StatusOr<crypto::SecureBytes> ReadMasterKeyFile(const std::string& path) {
+  if (absl::Status s = CheckPrivateFile(path); !s.ok()) return s;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  }
+  crypto::SecureBytes key(32);
+  uint8_t extra = 0;
+  const ssize_t got = read(fd, key.data(), key.size());
+  const ssize_t more = read(fd, &extra, 1);
+  close(fd);
+  if (got != 32 || more != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is not a 32-byte master key file"));
+  }
+  return key;
+}
+
 absl::StatusOr<std::pair<int, int>> ParseThreshold(absl::string_view text) {
   const std::vector<absl::string_view> parts = absl::StrSplit(text, '/');
   int k = 0;
@@ -122,7 +121,7 @@ absl::Status InitUnseal(const v1::VaultConfig& vault, absl::string_view k_of_n,
   crypto::SecureBytes master;
   const bool migrating = Exists(vault.master_key());
   if (migrating) {
-    auto key = ReadKeyFile(vault.master_key());
+    auto key = ReadMasterKeyFile(vault.master_key());
     if (!key.ok()) return key.status();
     master = std::move(*key);
   } else if (Exists(vault.database())) {
@@ -260,6 +259,40 @@ absl::Status LogUnseal(vault::Vault& vault,
   }
   spdlog::info("access log: the unseal is on record");
   return absl::OkStatus();
+}
+
+void SealWatch::Check(vault::Vault& vault) {
+  if (path_.empty()) return;
+  auto now = crypto::ReadSealFile(path_);
+  if (!now.ok()) {
+    if (!unreadable_) {
+      spdlog::critical(
+          "the seal file no longer reads ({}): the next start cannot be "
+          "unsealed until it is restored",
+          now.status().message());
+    }
+    unreadable_ = true;
+    return;
+  }
+  unreadable_ = false;
+  if (now->set_id() == last_.set_id()) return;
+  v1::AuditEntry e;
+  *e.mutable_time() = ToProto(vault.clock()->Now());
+  e.set_principal("system");
+  e.set_action(v1::ACTION_MANAGE_CONTRACT);
+  e.set_verdict(v1::VERDICT_ALLOW);
+  e.set_reason_code("unseal_rekeyed");
+  e.set_detail(absl::StrCat("set ", last_.set_id(), " (", last_.threshold(),
+                            " of ", last_.shares(), ") replaced by set ",
+                            now->set_id(), " (", now->threshold(), " of ",
+                            now->shares(), ")"));
+  spdlog::warn("unseal: {}", e.detail());
+  if (auto seq = vault.log().Append(std::move(e)); !seq.ok()) {
+    spdlog::error("cannot log the rekey (tried again in a second): {}",
+                  seq.status().message());
+    return;
+  }
+  last_ = std::move(*now);
 }
 
 }  // namespace lanevault

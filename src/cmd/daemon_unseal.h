@@ -14,11 +14,16 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "cmd/sealed_server.h"
+#include "crypto/secure_bytes.h"
 #include "lanevault/v1/config.pb.h"
 #include "policy/policy.h"
 #include "vault/vault.h"
 
 namespace lanevault {
+
+// A development key file's 32 bytes, straight into guarded memory
+// (FAILED_PRECONDITION unless only its owner may read it).
+absl::StatusOr<crypto::SecureBytes> ReadMasterKeyFile(const std::string& path);
 
 // "K/N" (e.g. "3/5"); INVALID_ARGUMENT otherwise.
 absl::StatusOr<std::pair<int, int>> ParseThreshold(absl::string_view text);
@@ -54,6 +59,24 @@ absl::StatusOr<std::unique_ptr<policy::Policy>> OfficerPolicy(
                                      const std::vector<ShareEvent>& events,
                                      const v1::SealFile& seal,
                                      absl::string_view how);
+
+// Notices, once a second from the daemon's watch thread, a rekey made while
+// it serves (lanevaultd --rekey_unseal is another process, which cannot
+// write the vault's log): a new set in the seal file is logged with reason
+// code "unseal_rekeyed", and a seal file that no longer reads raises a
+// critical log line (the next start would stay sealed).
+class SealWatch {
+ public:
+  // `path` empty: nothing to watch (not in unseal mode).
+  SealWatch(std::string path, const v1::SealFile& current)
+      : path_(std::move(path)), last_(current) {}
+  void Check(vault::Vault& vault);
+
+ private:
+  const std::string path_;
+  v1::SealFile last_;
+  bool unreadable_ = false;
+};
 
 }  // namespace lanevault
 

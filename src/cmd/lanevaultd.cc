@@ -470,9 +470,14 @@ int Main(int argc, char** argv) {
   // Health follows the vault: once it finds damage it serves nothing, and
   // says so to whoever watches grpc.health.v1.
   absl::Notification stopping;
+  // A rekey (--rekey_unseal, another process) goes into the access log.
+  SealWatch seal_watch(
+      unseal_mode && !seal.set_id().empty() ? config->vault().seal_file() : "",
+      seal);
   std::thread health_watch([&] {
     bool serving = true;
     while (!stopping.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+      seal_watch.Check(**vault);
       const absl::Status health = (*vault)->Health();
       if (health.ok() == serving) continue;
       serving = health.ok();

@@ -151,7 +151,13 @@ cat "$(s 2)" "$(s 3)" "$(s 5)" |
   "$bin/lanevaultd" --config "$work/d.textproto" --rekey_unseal 2/3 --shares_fd 0 \
     --share_dir "$work/new-shares" >"$work/rekey.out" 2>&1 || fail "rekey: $(cat "$work/rekey.out")"
 ctl $(as operator) lanes list >/dev/null || fail "stopped serving during the rekey"
-ok "rekeyed 3/5 -> 2/3 while serving"
+for _ in $(seq 1 50); do
+  ctl $(as auditor) audit query --limit 500 2>&1 | grep -q "unseal_rekeyed" && break
+  sleep 0.1
+done
+ctl $(as auditor) audit query --limit 500 | grep -q "unseal_rekeyed" ||
+  fail "the rekey is not in the access log"
+ok "rekeyed 3/5 -> 2/3 while serving; the daemon logged the new set"
 stop
 start
 if out=$(give "$(s 1)" 2>&1); then fail "an old share was taken after the rekey"; fi
