@@ -675,8 +675,10 @@ TEST_F(InsiderLogTest, DaemonWithoutContractNeedsTheDevFlag) {
                         << "\" }\n"
                         << "vault { database: \"" << d << "/vault.db\" "
                         << "master_key: \"" << d << "/master.key\" }\n";
-  const std::string run = absl::StrCat("timeout 60 ", daemon, " --config ",
-                                       config, " --exit_when_lanes_done");
+  // A key file (development only, so its flag) keeps this about contracts.
+  const std::string run =
+      absl::StrCat("timeout 60 ", daemon, " --config ", config,
+                   " --exit_when_lanes_done --dev_master_key_file");
   std::string out;
   ASSERT_EQ(RunShell(run + " --init_master_key", &out), 0) << out;
   out.clear();
