@@ -210,6 +210,16 @@ absl::StatusOr<std::unique_ptr<Vault>> RestoreFromBackup(
     return absl::InvalidArgumentError(
         absl::StrCat(backup, " is the vault's own database"));
   }
+  // Without the key store the backup opens nothing, and opening it here
+  // would make a new, empty one (with a new log key) in its place.
+  const std::string key_store =
+      opts.key_store.empty() ? opts.database + ".keys" : opts.key_store;
+  if (!Exists(key_store)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the key store ", key_store,
+        " is missing: a backup opens nothing without the key store it was "
+        "taken beside; put that back first"));
+  }
   // No daemon may hold the vault while its file is swapped.
   std::unique_ptr<FileLock> lock;
   if (Exists(opts.database)) {

@@ -173,8 +173,12 @@ TEST_F(BackupRestoreTest, BackupMidIntakeRestoredVerifiesCountsAndPurges) {
   // Never over an existing file.
   EXPECT_EQ(BackUp(backup).status().code(), absl::StatusCode::kAlreadyExists);
 
-  // Two hours later the vault is restored from it.
-  clock_.Advance(absl::Hours(2));
+  // A day later the vault is restored from it: the faces' period (today)
+  // has ended meanwhile, and nothing was swept.
+  const int64_t keks_before =
+      testing::QueryInt(key_store(), "SELECT COUNT(*) FROM keks");
+  ASSERT_EQ(keks_before, 2);  // the faces' day, the plates' day
+  clock_.Advance(absl::Hours(24));
   RestoreReport report;
   auto restored = Restore(backup, &report);
   ASSERT_TRUE(restored.ok()) << restored.status();
@@ -226,7 +230,15 @@ TEST_F(BackupRestoreTest, BackupMidIntakeRestoredVerifiesCountsAndPurges) {
         absl::ToChronoMilliseconds(absl::Milliseconds(20)));
   }
   EXPECT_EQ(faces, 0);
+  // And the faces' period key goes, logged, once nothing uses it.
+  while (absl::Now() < give_up &&
+         testing::QueryInt(key_store(), "SELECT COUNT(*) FROM keks") != 1) {
+    std::this_thread::sleep_for(
+        absl::ToChronoMilliseconds(absl::Milliseconds(20)));
+  }
   (*restored)->StopMaintenance();
+  EXPECT_EQ(testing::QueryInt(key_store(), "SELECT COUNT(*) FROM keks"), 1);
+  EXPECT_EQ(EntriesWith(**restored, "key_destroyed").size(), 1u);
   EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM items"),
             static_cast<int64_t>(copy->records));
   auto read = (*restored)->Read(before[0], {},
@@ -390,6 +402,18 @@ TEST_F(RefusedBackupTest, ACheckpointNotSignedByTheLogKey) {
                     "'lanevault.dev/audit', 'lanevault.dev/forged') "
                     "RETURNING 1");
   ExpectRefused("does not match its own newest signed checkpoint");
+}
+
+TEST_F(BackupRestoreTest, RestoreRefusesWithoutTheKeyStore) {
+  Take(absl::Hours(24 * 5));
+  const std::string backup = dir_.Join("backup.db");
+  ASSERT_TRUE(BackUp(backup).ok());
+  vault_.reset();
+  fs::rename(key_store(), dir_.Join("elsewhere.keys"));
+  auto restored = RestoreFromBackup(Options(), backup);
+  EXPECT_EQ(restored.status().code(), absl::StatusCode::kFailedPrecondition)
+      << restored.status();
+  EXPECT_FALSE(fs::exists(key_store()));  // no new, empty one made
 }
 
 TEST_F(BackupRestoreTest, RestoreRefusesWhileTheVaultIsInUse) {
