@@ -69,6 +69,8 @@ grpc::Status AuditService::GetCheckpoint(
     // The admission itself was just logged: sign a head that includes it.
     absl::StatusOr<v1::Checkpoint> cp = gate_->vault().log().SignCheckpoint();
     if (!cp.ok()) return ToGrpc(cp.status());
+    // With witnesses, their cosignature lines follow the log's own.
+    if (cosign_) cp->set_signed_note(cosign_(*cp));
     *response = std::move(*cp);
     return grpc::Status::OK;
   });

@@ -36,7 +36,7 @@ ApiServer::ApiServer(const policy::Policy* policy, vault::Vault* vault,
       evidence_(&gate_),
       lanes_(&gate_, std::move(lanes),
              options.intake != nullptr ? options.intake : own_intake_.get()),
-      audit_(&gate_),
+      audit_(&gate_, options.cosign_checkpoint),
       compliance_(&gate_, options.contracts, options.backup_dir) {}
 
 ApiServer::~ApiServer() { Shutdown(absl::Seconds(1)); }

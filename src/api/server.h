@@ -31,6 +31,9 @@ struct ServerOptions {
   int canary_every = 0;
   // Where ComplianceService.Backup writes; empty: backups are refused.
   std::string backup_dir;
+  // Appends witness cosignatures to a checkpoint GetCheckpoint just signed
+  // (wiring/witness_pusher.h); unset: the note as the log signed it.
+  CosignCheckpointFn cosign_checkpoint;
 };
 
 class ApiServer {

@@ -34,11 +34,16 @@ class EvidenceService final : public v1::EvidenceService::Service {
   Gate* gate_;
 };
 
+// Appends witness cosignature lines to a checkpoint's note
+// (wiring/witness_pusher.h).
+using CosignCheckpointFn = std::function<std::string(const v1::Checkpoint&)>;
+
 // The access log for auditors and compliance officers: checkpoints, proofs,
 // entries and queries. Every call is itself logged.
 class AuditService final : public v1::AuditService::Service {
  public:
-  explicit AuditService(Gate* gate) : gate_(gate) {}
+  AuditService(Gate* gate, CosignCheckpointFn cosign)
+      : gate_(gate), cosign_(std::move(cosign)) {}
   grpc::Status GetCheckpoint(grpc::ServerContext* ctx,
                              const v1::GetCheckpointRequest* request,
                              v1::Checkpoint* response) override;
@@ -63,6 +68,7 @@ class AuditService final : public v1::AuditService::Service {
 
  private:
   Gate* gate_;
+  CosignCheckpointFn cosign_;  // may be empty
 };
 
 // What putting a contract in force over the API needs: whose signatures

@@ -20,6 +20,7 @@
 #include "common/program.h"
 #include "lanevault/v1/audit_service.grpc.pb.h"
 #include "rpc/audit_log_source.h"
+#include "tlog/cosignature.h"
 #include "tlog/log_verifier.h"
 
 ABSL_DECLARE_FLAG(std::string, entries);
@@ -36,6 +37,72 @@ ABSL_DECLARE_FLAG(double, timeout);
 
 namespace lanevault::ctl {
 namespace {
+
+// --witness_key may be given once per witness. An absl flag keeps only its
+// last occurrence, so each parse also appends here.
+std::vector<std::string>& WitnessKeysGiven() {
+  static auto* keys = new std::vector<std::string>;
+  return *keys;
+}
+
+}  // namespace
+
+struct WitnessKeyFlag {
+  std::string last;
+};
+bool AbslParseFlag(absl::string_view text, WitnessKeyFlag* out,
+                   std::string* /*error*/) {
+  out->last = std::string(text);
+  if (text.empty()) return true;  // the default
+  WitnessKeysGiven().push_back(out->last);
+  return true;
+}
+std::string AbslUnparseFlag(const WitnessKeyFlag& f) { return f.last; }
+
+}  // namespace lanevault::ctl
+
+ABSL_FLAG(lanevault::ctl::WitnessKeyFlag, witness_key, {},
+          "'audit verify': a witness to count, as NAME=VKEY (or its VKEY "
+          "alone, as 'lanevault-witness --print_key' prints it); repeat it "
+          "for each witness.");
+ABSL_FLAG(int, witness_quorum, -1,
+          "'audit verify': how many distinct --witness_key witnesses must "
+          "have cosigned the checkpoint (default: all given).");
+
+namespace lanevault::ctl {
+namespace {
+
+// The witnesses the auditor trusts, and how many must have cosigned.
+struct WitnessPolicy {
+  std::vector<tlog::Cosigner> trusted;
+  size_t quorum = 0;
+};
+
+WitnessPolicy WitnessPolicyFromFlags() {
+  WitnessPolicy policy;
+  for (const std::string& given : WitnessKeysGiven()) {
+    // NAME=VKEY: the name is the operator's label; the key decides.
+    const size_t eq = given.find('=');
+    const std::string vkey =
+        eq == std::string::npos ? given : given.substr(eq + 1);
+    auto c = tlog::ParseCosignerVerifierKey(vkey);
+    if (!c.ok()) Fail(absl::StrCat("--witness_key: ", c.status().message()), 2);
+    bool dup = false;
+    for (const auto& t : policy.trusted) {
+      dup |= t.public_key == c->public_key && t.name == c->name;
+    }
+    if (!dup) policy.trusted.push_back(*c);
+  }
+  const int quorum = absl::GetFlag(FLAGS_witness_quorum);
+  if (quorum > static_cast<int>(policy.trusted.size())) {
+    Fail(absl::StrCat("--witness_quorum ", quorum, " is more than the ",
+                      policy.trusted.size(), " witness key(s) given"),
+         2);
+  }
+  policy.quorum =
+      quorum >= 0 ? static_cast<size_t>(quorum) : policy.trusted.size();
+  return policy;
+}
 
 using ctl::Connect;
 using ctl::FailRpc;
@@ -67,6 +134,7 @@ int AuditVerify() {
         2);
   }
   options.full = absl::GetFlag(FLAGS_full);
+  const WitnessPolicy witnesses = WitnessPolicyFromFlags();
   for (absl::string_view part :
        absl::StrSplit(absl::GetFlag(FLAGS_entries), ',', absl::SkipEmpty())) {
     uint64_t index = 0;
@@ -109,6 +177,21 @@ int AuditVerify() {
     }
     Fail(report.status());
   }
+  // The log's own signature is not enough against root on the vault host:
+  // its key is there too. Witnesses that refuse forks vouch for the head.
+  size_t cosigned = 0;
+  if (!witnesses.trusted.empty()) {
+    auto valid =
+        tlog::VerifyCosignatures(report->checkpoint, witnesses.trusted);
+    if (valid.ok()) cosigned = valid->size();
+    if (cosigned < witnesses.quorum) {
+      Fail(absl::StrCat("AUDIT LOG VERIFICATION FAILED: the checkpoint of ",
+                        report->tree_size, " entries is cosigned by ", cosigned,
+                        " of the ", witnesses.trusted.size(),
+                        " witnesses given; ", witnesses.quorum,
+                        " required (--witness_quorum)"));
+    }
+  }
   if (absl::Status s = MakeParentDirectories(state); !s.ok()) Fail(s);
   if (absl::Status s = WriteFileAtomically(state, report->checkpoint, 0600);
       !s.ok()) {
@@ -124,6 +207,10 @@ int AuditVerify() {
     std::printf(", %zu inclusion proof(s)", report->entries_proved);
   }
   if (report->full) std::printf(", every entry recomputed into the root");
+  if (!witnesses.trusted.empty()) {
+    std::printf(", cosigned by %zu of %zu witnesses (quorum %zu)", cosigned,
+                witnesses.trusted.size(), witnesses.quorum);
+  }
   std::printf("\n");
   return 0;
 }

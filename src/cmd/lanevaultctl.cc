@@ -78,6 +78,7 @@ constexpr char kUsage[] =
     "  lanevaultctl audit pubkey | checkpoint\n"
     "  lanevaultctl audit verify --log_key KEY [--entries 3,9] [--full] "
     "[--offline FILE] [--state FILE]\n"
+    "      [--witness_key NAME=VKEY ... --witness_quorum K]\n"
     "  lanevaultctl audit export --out FILE\n"
     "  lanevaultctl audit query [--principal P] [--record R] [--limit N]\n"
     "  lanevaultctl policy validate FILE\n"

@@ -32,6 +32,7 @@
 #include "vault/vault_restore.h"
 #include "wiring/tree_head_signer.h"
 #include "wiring/vault_intake.h"
+#include "wiring/witness_pusher.h"
 
 ABSL_FLAG(std::string, config, "deploy/config/lanevaultd.textproto",
           "Daemon config (protobuf text format).");
@@ -380,6 +381,22 @@ int Main(int argc, char** argv) {
         "logged: ",
         s.message())));
   }
+  // Before anything is served, the log must extend what each witness
+  // cosigned (a fork stops the start); then every new head is pushed.
+  wiring::WitnessPusherOptions witness_options;
+  witness_options.witnesses.assign(config->witnesses().begin(),
+                                   config->witnesses().end());
+  witness_options.quorum = config->witness_quorum();
+  witness_options.state_file = vopts.state_dir + "/witnesses";
+  auto witnesses =
+      wiring::WitnessPusher::Create(vault->get(), std::move(witness_options));
+  if (!witnesses.ok()) {
+    Fail(absl::StrCat(absl::GetFlag(FLAGS_config), ": ",
+                      witnesses.status().message()),
+         2);
+  }
+  if (absl::Status s = (*witnesses)->CheckAtStart(); !s.ok()) Fail(s);
+  (*witnesses)->Start();
   auto policy = std::make_unique<policy::PolicyHolder>(
       std::shared_ptr<const policy::Policy>(std::move(*initial)));
   const v1::ApiLimits& limits = config->api();
@@ -414,6 +431,11 @@ int Main(int argc, char** argv) {
   sopts.tls = config->tls();
   sopts.dev_insecure_loopback = config->dev_insecure_loopback();
   sopts.intake = &intake;
+  if (!config->witnesses().empty()) {
+    sopts.cosign_checkpoint = [w = witnesses->get()](const v1::Checkpoint& cp) {
+      return w->Cosigned(cp);
+    };
+  }
   sopts.backup_dir = config->vault().backup_dir().empty()
                          ? vopts.state_dir + "/backups"
                          : config->vault().backup_dir();
@@ -550,7 +572,8 @@ int Main(int argc, char** argv) {
   // checkpoint signs it.
   server->reset();
   (*vault)->StopMaintenance();
-  checkpointer.Stop();  // a final signed head that covers everything logged
+  checkpointer.Stop();   // a final signed head that covers everything logged
+  (*witnesses)->Stop();  // and the witnesses are given it
   spdlog::info("stopped");
   return 0;
 }
