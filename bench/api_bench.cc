@@ -140,7 +140,9 @@ int Main(int argc, char** argv) {
   std::vector<std::unique_ptr<v1::EvidenceService::Stub>> stubs;
   for (int c = 0; c < absl::GetFlag(FLAGS_channels); ++c) {
     stubs.push_back(v1::EvidenceService::NewStub(NewChannel(pki, port, c)));
-    if (!ReadOne(*stubs.back(), ids[0]).ok()) Fail("warm-up read failed");
+    if (const grpc::Status s = ReadOne(*stubs.back(), ids[0]); !s.ok()) {
+      Fail(absl::StrCat("warm-up read failed: ", s.error_message()));
+    }
   }
   std::atomic<bool> stop{false};
   std::atomic<int> failures{0};
