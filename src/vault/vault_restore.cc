@@ -8,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -171,20 +173,29 @@ absl::StatusOr<std::optional<LogAnchor::Head>> LastAnchoredHead(
 }
 
 // Renames the database and its WAL files to `aside`: kept, never deleted.
+// All or none: on failure what was moved goes back.
 absl::Status SetAside(const std::string& database, const std::string& aside) {
+  std::vector<std::pair<std::string, std::string>> moved;
+  absl::Status status;
   for (const char* suffix : {"", "-wal", "-shm"}) {
     const std::string from = absl::StrCat(database, suffix);
     if (!Exists(from)) continue;
     const std::string to = absl::StrCat(aside, suffix);
     if (Exists(to)) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "cannot keep the current database aside: ", to, " exists"));
+      status = absl::AlreadyExistsError(
+          absl::StrCat("cannot move ", from, " aside: ", to, " exists"));
+      break;
     }
     if (::rename(from.c_str(), to.c_str()) != 0) {
-      return Errno(absl::StrCat("cannot rename ", from, " to"), to);
+      status = Errno(absl::StrCat("cannot rename ", from, " to"), to);
+      break;
     }
+    moved.emplace_back(from, to);
   }
-  return absl::OkStatus();
+  if (!status.ok()) {
+    for (const auto& [from, to] : moved) ::rename(to.c_str(), from.c_str());
+  }
+  return status;
 }
 
 std::string Dir(const std::string& path) {
@@ -278,8 +289,15 @@ absl::StatusOr<std::unique_ptr<Vault>> RestoreFromBackup(
     }
   }
   if (::rename(staged.c_str(), opts.database.c_str()) != 0) {
-    return Errno(absl::StrCat("cannot put ", staged, " in place as"),
-                 opts.database);
+    absl::Status s = Errno(absl::StrCat("cannot put ", staged, " in place as"),
+                           opts.database);
+    // Nothing restored: the database goes back where it was.
+    if (!r.set_aside.empty() && !SetAside(r.set_aside, opts.database).ok()) {
+      return absl::DataLossError(absl::StrCat(
+          s.message(), "; and the database could not be put back: it is at ",
+          r.set_aside));
+    }
+    return discard(s);
   }
   if (absl::Status s = SyncDirectory(Dir(opts.database)); !s.ok()) return s;
   lock.reset();
@@ -292,7 +310,14 @@ absl::StatusOr<std::unique_ptr<Vault>> RestoreFromBackup(
   VaultOptions restored = opts;
   restored.accept_rollback = true;  // older than the anchor, on purpose
   absl::StatusOr<std::unique_ptr<Vault>> vault = Vault::Open(restored);
-  if (!vault.ok()) return vault.status();
+  if (!vault.ok()) {
+    return absl::Status(
+        vault.status().code(),
+        absl::StrCat("the backup is in place as ", opts.database,
+                     " (the database that was there is kept at ",
+                     r.set_aside.empty() ? "(none)" : r.set_aside,
+                     ") but does not open: ", vault.status().message()));
+  }
   const std::string detail = absl::StrCat(
       "restored from backup ", backup, ": its access log tree size ",
       r.backup_tree_size, " root ", absl::Base64Escape(r.backup_root),
