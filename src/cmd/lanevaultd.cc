@@ -17,6 +17,7 @@
 #include "api/server.h"
 #include "capture/lane.h"
 #include "cmd/daemon_contract.h"
+#include "cmd/daemon_token.h"
 #include "cmd/daemon_unseal.h"
 #include "cmd/sealed_server.h"
 #include "common/config.h"
@@ -66,6 +67,14 @@ ABSL_FLAG(int, shares_fd, -1,
           "(0: standard input) instead of waiting for lanevaultctl unseal "
           "(a console unseal; needed by --print_log_key, --print_intake_key "
           "and --rekey_unseal).");
+ABSL_FLAG(bool, init_token, false,
+          "Wrap the master key under the PKCS#11 token of vault.token (its "
+          "root key made inside the token if missing) into "
+          "vault.token.seal_file and exit: the key of the seal file (K shares "
+          "on --shares_fd), of the key file (then shred it), or a new one.");
+ABSL_FLAG(int, token_pin_fd, -1,
+          "Token mode: read the token's user PIN from this file descriptor "
+          "instead of vault.token.pin_file.");
 ABSL_FLAG(bool, dev_master_key_file, false,
           "Development only: take the master key from the plain key file "
           "vault.master_key. Without a seal_file or a passphrase the daemon "
@@ -210,8 +219,18 @@ int Main(int argc, char** argv) {
     }
     return 0;
   }
+  if (absl::GetFlag(FLAGS_init_token)) {
+    if (absl::Status s =
+            InitToken(config->vault(), absl::GetFlag(FLAGS_token_pin_fd),
+                      absl::GetFlag(FLAGS_shares_fd));
+        !s.ok()) {
+      Fail(s);
+    }
+    return 0;
+  }
   const bool unseal_mode = !config->vault().seal_file().empty();
-  if (!unseal_mode && absl::GetFlag(FLAGS_passphrase_fd) < 0) {
+  const bool token_mode = !config->vault().token().seal_file().empty();
+  if (!unseal_mode && !token_mode && absl::GetFlag(FLAGS_passphrase_fd) < 0) {
     if (!absl::GetFlag(FLAGS_dev_master_key_file)) {
       Fail(absl::StrCat(
           "the config names no vault.seal_file: the master key would come "
@@ -269,7 +288,52 @@ int Main(int argc, char** argv) {
   std::unique_ptr<policy::Policy> officer_policy;  // outlives `sealed`
   std::unique_ptr<SealedServer> sealed;
   v1::SealFile seal;
-  if (unseal_mode) {
+  // Token mode: the token opens the master key with no one present. With a
+  // seal file too, a token that fails (lost, broken, wrong PIN) leaves the
+  // daemon sealed, waiting for K shares, instead of down for good.
+  bool opened_by_token = false;
+  if (token_mode) {
+    if (vopts.passphrase != nullptr) {
+      Fail("--passphrase_fd and vault.token exclude each other", 2);
+    }
+    if (struct stat st; !config->vault().master_key().empty() &&
+                        stat(config->vault().master_key().c_str(), &st) == 0) {
+      spdlog::critical(
+          "the plain key file {} still exists beside the token seal file: "
+          "shred it (shred -u), or anyone who reads it opens the vault",
+          config->vault().master_key());
+    }
+    auto opened = OpenMasterKeyWithToken(config->vault(),
+                                         absl::GetFlag(FLAGS_token_pin_fd));
+    if (opened.ok()) {
+      master_key = std::move(*opened);
+      vopts.master_key = &master_key;
+      opened_by_token = true;
+      if (unseal_mode) {
+        // Watched as in unseal mode: the shares stay the way back in.
+        auto read = crypto::ReadSealFile(config->vault().seal_file());
+        if (read.ok()) {
+          seal = std::move(*read);
+        } else {
+          spdlog::critical(
+              "the seal file does not read ({}): without it the shares "
+              "cannot open the vault if the token is lost",
+              read.status().ToString());
+        }
+      }
+      spdlog::info("master key opened by PKCS#11 token '{}' (token mode{})",
+                   config->vault().token().token_label(),
+                   unseal_mode ? ", shares not needed" : "");
+    } else if (unseal_mode) {
+      spdlog::critical(
+          "the token did not open the master key ({}); falling back to "
+          "unseal by K shares",
+          opened.status().ToString());
+    } else {
+      Fail(opened.status());
+    }
+  }
+  if (unseal_mode && !opened_by_token) {
     if (vopts.passphrase != nullptr) {
       Fail("--passphrase_fd and vault.seal_file exclude each other", 2);
     }
@@ -339,7 +403,14 @@ int Main(int argc, char** argv) {
   if (!vault.ok()) Fail(vault.status());
   passphrase = crypto::SecureBytes();  // zeroed: the key is derived
   master_key = crypto::SecureBytes();  // zeroed: the vault keeps its own
-  if (unseal_mode && !vopts.keys_only) {
+  if (opened_by_token && !vopts.keys_only) {
+    if (absl::Status s = LogTokenOpen(**vault, config->vault().token());
+        !s.ok()) {
+      Fail(absl::UnavailableError(absl::StrCat(
+          "the token open cannot be logged, so the vault does not serve: ",
+          s.message())));
+    }
+  } else if (unseal_mode && !vopts.keys_only) {
     if (absl::Status s = LogUnseal(
             **vault,
             sealed != nullptr ? sealed->Events() : std::vector<ShareEvent>{},

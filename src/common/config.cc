@@ -139,9 +139,20 @@ absl::Status ValidateDaemonConfig(const v1::DaemonConfig& config) {
     return bad("vault.database", "must be set");
   }
   if (config.vault().master_key().empty() &&
-      config.vault().seal_file().empty()) {
+      config.vault().seal_file().empty() &&
+      config.vault().token().seal_file().empty()) {
     return bad("vault.seal_file",
-               "must be set (or, for development, vault.master_key)");
+               "must be set (or vault.token, or, for development, "
+               "vault.master_key)");
+  }
+  if (config.vault().has_token()) {
+    const v1::TokenConfig& t = config.vault().token();
+    if (t.module().empty() || t.token_label().empty() ||
+        t.seal_file().empty()) {
+      return bad("vault.token",
+                 "needs module, token_label and seal_file (and pin_file, or "
+                 "lanevaultd --token_pin_fd)");
+    }
   }
   const auto& contract = config.contract();
   if (!contract.signed_contract().empty()) {
@@ -176,6 +187,15 @@ absl::StatusOr<v1::DaemonConfig> LoadDaemonConfig(const std::string& path) {
   vault->set_database(resolve(vault->database()));
   vault->set_master_key(resolve(vault->master_key()));
   vault->set_seal_file(resolve(vault->seal_file()));
+  if (vault->has_token()) {
+    auto* token = vault->mutable_token();
+    // A bare library name is dlopen's to find on the library path.
+    if (token->module().find('/') != std::string::npos) {
+      token->set_module(resolve(token->module()));
+    }
+    token->set_pin_file(resolve(token->pin_file()));
+    token->set_seal_file(resolve(token->seal_file()));
+  }
   config.set_port_file(resolve(config.port_file()));
   auto* contract = config.mutable_contract();
   contract->set_signed_contract(resolve(contract->signed_contract()));
