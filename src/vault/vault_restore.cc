@@ -288,9 +288,8 @@ absl::StatusOr<std::unique_ptr<Vault>> RestoreFromBackup(
       return discard(s);
     }
   }
-  if (::rename(staged.c_str(), opts.database.c_str()) != 0) {
-    absl::Status s = Errno(absl::StrCat("cannot put ", staged, " in place as"),
-                           opts.database);
+  // With its WAL, should the check have left one.
+  if (absl::Status s = SetAside(staged, opts.database); !s.ok()) {
     // Nothing restored: the database goes back where it was.
     if (!r.set_aside.empty() && !SetAside(r.set_aside, opts.database).ok()) {
       return absl::DataLossError(absl::StrCat(
