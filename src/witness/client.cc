@@ -44,6 +44,7 @@ absl::StatusOr<std::unique_ptr<WitnessClient>> WitnessClient::Create(
   impl->client.set_read_timeout(us / 1000000, us % 1000000);
   impl->client.set_write_timeout(us / 1000000, us % 1000000);
   impl->client.set_keep_alive(true);
+  impl->client.set_tcp_nodelay(true);  // else Nagle: +40 ms a request
   return std::unique_ptr<WitnessClient>(new WitnessClient(std::move(impl)));
 }
 
