@@ -28,7 +28,9 @@ struct Pkcs11TokenOptions {
   bool create_key = false;
 };
 
-// One logged-in session with the token, and the root key found in it.
+// One logged-in session with the token, and the root key found in it. One
+// thread at a time: a PKCS#11 session runs one operation at once (the
+// daemon uses it only while it opens the vault, then drops it).
 class Pkcs11Token {
  public:
   // Loads the module, finds the token by label, logs in as the user with

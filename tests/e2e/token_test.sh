@@ -33,7 +33,7 @@ mkdir -m 700 hsm hsm/tokens
 printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
   "$work/hsm/tokens" >hsm/softhsm2.conf
 export SOFTHSM2_CONF=$work/hsm/softhsm2.conf
-pin=31415926
+pin=Qz-pin-31415926 # letters: no hex id in a log can look like it
 softhsm2-util --init-token --free --label lanevault --pin "$pin" --so-pin 27182818 >/dev/null
 (umask 077; printf '%s\n' "$pin" >hsm/pin; printf '00000000\n' >hsm/wrong-pin)
 
@@ -89,7 +89,7 @@ start() {  # CONFIG
   rm -f port
   "$bin/lanevaultd" --config "$1" --dev_builtin_policy >daemon.log 2>&1 &
   daemon=$!
-  for _ in $(seq 1 100); do [[ -s port ]] && break; sleep 0.1; done
+  for _ in $(seq 1 300); do [[ -s port ]] && break; sleep 0.1; done
   [[ -s port ]] || fail "daemon did not start"
   port=$(cat port)
 }
@@ -97,7 +97,7 @@ stop() { kill -TERM "$daemon"; wait "$daemon" || fail "unclean exit"; daemon=; }
 ctl() { "$bin/lanevaultctl" --server "127.0.0.1:$port" --ca pki/ca.pem "$@"; }
 as() { echo --cert "pki/$1-dev.pem" --key "pki/$1-dev.key"; }
 serving() {
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do
     ctl $(as operator) lanes list >/dev/null 2>&1 && return 0
     sleep 0.1
   done
@@ -154,6 +154,10 @@ cat shares/share-2-of-3 shares/share-3-of-3 |
   fail "shares did not open after the token failed: $(cat fallback.out)"
 grep -q "falling back to unseal by K shares" fallback.out || fail "no fallback said: $(cat fallback.out)"
 ok "wrong PIN: token-only refuses (CKR_PIN_INCORRECT); shares-or-token falls back to the shares"
+"$bin/lanevaultd" --config wrong.textproto --print_log_key --token_pin_fd 0 <hsm/pin >pinfd.out 2>&1 ||
+  fail "--token_pin_fd did not open the vault: $(cat pinfd.out)"
+grep -q "master key opened by PKCS#11 token" pinfd.out || fail "$(cat pinfd.out)"
+ok "--token_pin_fd takes the PIN from a descriptor over the pin file"
 
 # Phase 5: the token remade with the same label and a new key of the same
 # label: the token seal file opens nothing; the shares still open the vault.
