@@ -64,6 +64,8 @@ forbid lanevault-lane 'libsqlite3|libopencv_freetype' \
   "a capture node holds no store and trains nothing"
 forbid lanevault-footage 'libsqlite3|libsodium|libgrpc' \
   "the footage renderer holds no vault"
+forbid lanevault-witness 'libsqlite3|libgrpc|libprotobuf|libopencv|libtesseract' \
+  "a witness checks checkpoints and keeps a size per log: no store, no RPC"
 
 [[ $status -eq 0 ]] && echo "module edges and program links: as designed"
 exit $status

@@ -7,7 +7,7 @@ bin=$1/src/cmd
 failures=0
 check() { if ! eval "$2"; then echo "FAIL: $1"; failures=$((failures + 1)); fi; }
 
-for p in lanevaultd lanevault-lane lanevaultctl lanevault-footage; do
+for p in lanevaultd lanevault-lane lanevaultctl lanevault-footage lanevault-witness; do
   check "$p --help" "'$bin/$p' --help >/dev/null 2>&1"
   check "$p --version" "'$bin/$p' --version 2>&1 | grep -q '^$p [0-9]'"
   out=$("$bin/$p" --no_such_flag 2>&1); rc=$?
@@ -33,6 +33,13 @@ lanes { lane_id: "l1" checkpoint_id: "cp" source: "tape:/dev/st0" }
 CONF
 out=$("$bin/lanevault-lane" --config "$tmp/node-nolane.textproto" 2>&1); rc=$?
 check "lanevault-lane bad lane names file and field" "[[ $rc -eq 2 ]] && grep -q 'node-nolane.textproto: lanes\[0\].source' <<<\"\$out\""
+out=$("$bin/lanevault-witness" --name w --key "$tmp/none.key" 2>&1); rc=$?
+check "lanevault-witness without a key names --init_key" "[[ $rc -ne 0 ]] && grep -q 'init_key' <<<\"\$out\""
+"$bin/lanevault-witness" --name w --key "$tmp/w.key" --init_key >/dev/null
+out=$("$bin/lanevault-witness" --name w --key "$tmp/w.key" --state_dir "$tmp/ws" 2>&1); rc=$?
+check "lanevault-witness without logs exits 2" "[[ $rc -eq 2 ]] && grep -q 'log_keys' <<<\"\$out\""
+out=$("$bin/lanevault-witness" --name w --key "$tmp/w.key" --state_dir "$tmp/ws" --log_keys 'x+00+AA' 2>&1); rc=$?
+check "lanevault-witness bad log key exits 2" "[[ $rc -eq 2 && \$(wc -l <<<\"\$out\") -eq 1 ]]"
 out=$("$bin/lanevaultctl" frobnicate 2>&1); rc=$?
 check "lanevaultctl unknown command exits 2" "[[ $rc -eq 2 ]]"
 

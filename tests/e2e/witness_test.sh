@@ -108,8 +108,27 @@ grep -q "^— witness.test/w1 " <<<"$note" || fail "not cosigned after the witne
 verify --witness_key "$wkey" >/dev/null || fail "verify after the witness restarted"
 echo "witness restarted with its state: still cosigning"
 
-kill -TERM "$daemon"; rc=0; wait "$daemon" || rc=$?; [[ $rc -eq 0 ]] || fail "daemon did not stop cleanly (exit $rc)"
-daemon=
+# A witness down at start: the daemon warns and serves (availability);
+# auditors requiring it refuse until it is back and cosigns again.
+stop_daemon() {
+  kill -TERM "$daemon"; rc=0; wait "$daemon" || rc=$?; daemon=
+  [[ $rc -eq 0 ]] || fail "daemon did not stop cleanly (exit $rc)"
+}
+stop_daemon
+kill -TERM "$witness"; wait "$witness" || true; witness=
+start_daemon
+grep -q "witness witness.test/w1 not reachable at start" "$work/daemon.log" ||
+  fail "no warning for an unreachable witness"
+if verify --witness_key "$wkey" >/dev/null 2>&1; then fail "verified without the witness"; fi
+start_witness "$wport"
+for _ in $(seq 1 80); do
+  verify --witness_key "$wkey" >/dev/null 2>&1 && break
+  sleep 0.25
+done
+verify --witness_key "$wkey" >/dev/null || fail "never cosigned after the witness came back"
+echo "witness down at start: served, warned, cosigned again once it was back"
+
+stop_daemon
 state=$(ls "$work/w/state"/*.state)
 held=$(sed -n 3p "$state")
 [[ $held -gt 3 ]] || fail "the witness holds size '$held'"
