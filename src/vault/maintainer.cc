@@ -40,6 +40,12 @@ void Maintainer::NoteDeadline(absl::Time deadline) {
 }
 
 void Maintainer::Run() {
+  // Once: a data key whose KEK is gone is found now, not at its first read.
+  if (absl::StatusOr<uint64_t> missing = vault_->CheckKeysPresent();
+      !missing.ok()) {
+    spdlog::error("could not check the key store against the items: {}",
+                  missing.status().message());
+  }
   while (true) {
     absl::Duration sleep = kLongestSleep;
     bool more_rewrap = false;

@@ -208,6 +208,12 @@ class Vault {
   // (reason_code "key_destroyed") written before the key store forgets it.
   // Returns how many.
   absl::StatusOr<uint64_t> DestroyUnusedKeys();
+  // Every KEK a stored data key names must be in the key store: one that is
+  // not (a key store edited, replaced by an older copy, or lost) leaves its
+  // items unopenable, so each missing version raises a critical alert
+  // naming how many items it held. Returns how many versions are missing.
+  // The maintainer runs it once at its start: it reads every item row.
+  absl::StatusOr<uint64_t> CheckKeysPresent();
   uint32_t CurrentKeyVersion() const { return periods_->generation(); }
   // The destruction report: "key_destroyed" entries the vault itself wrote
   // in [since, until), from `start_sequence`, a page of at most `limit`

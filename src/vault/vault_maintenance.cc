@@ -181,6 +181,24 @@ absl::StatusOr<uint64_t> Vault::DestroyUnusedKeys() {
   return destroyed;
 }
 
+absl::StatusOr<uint64_t> Vault::CheckKeysPresent() {
+  absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>> used =
+      store_->ItemsPerKeyVersion();
+  if (!used.ok()) return used.status();
+  uint64_t missing = 0;
+  for (const auto& [version, items] : *used) {
+    if (items == 0 || keys_.Has(version)) continue;
+    ++missing;
+    oversight_.RaiseAlert(
+        "critical", "key_missing", "system",
+        absl::StrCat(items, " stored items are wrapped by key version ",
+                     version, ", which the key store ", key_store_->path(),
+                     " does not hold: they cannot be opened. Was the key "
+                     "store edited, lost or replaced by an older copy?"));
+  }
+  return missing;
+}
+
 absl::StatusOr<Vault::DestroyedKeysPage> Vault::DestroyedKeys(
     absl::Time since, absl::Time until, uint64_t start_sequence, int limit) {
   absl::StatusOr<std::vector<v1::AuditEntry>> entries =

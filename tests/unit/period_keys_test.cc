@@ -258,5 +258,23 @@ TEST_F(PeriodKeysTest, AKeyIsNotDestroyedBeforeItsDayEndsNorAfterARestart) {
   EXPECT_FALSE(ReadAll(late, *vault_).ok());
 }
 
+TEST_F(PeriodKeysTest, AKeyMissingFromTheKeyStoreIsAlertedNotSilent) {
+  Take(absl::Hours(2));
+  Take(absl::Hours(24 * 3));
+  EXPECT_EQ(*vault_->CheckKeysPresent(), 0u);
+  vault_.reset();
+  // Root deletes a live period's key from the key store.
+  testing::ExecSql(key_store(), "DELETE FROM keks WHERE version = 2");
+  Reopen();
+  EXPECT_EQ(*vault_->CheckKeysPresent(), 1u);
+  auto alerts = vault_->oversight().Alerts(false);
+  ASSERT_TRUE(alerts.ok());
+  ASSERT_FALSE(alerts->empty());
+  EXPECT_EQ(alerts->back().kind, "key_missing");
+  EXPECT_EQ(alerts->back().severity, "critical");
+  EXPECT_NE(alerts->back().message.find("2 stored items"), std::string::npos)
+      << alerts->back().message;
+}
+
 }  // namespace
 }  // namespace lanevault::vault
