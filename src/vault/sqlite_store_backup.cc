@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -26,6 +27,7 @@ namespace {
 
 // 1024 pages of 4 KiB: a few milliseconds under the lock per step.
 constexpr int kPagesPerStep = 1024;
+constexpr std::chrono::milliseconds kPauseBetweenSteps{1};
 
 absl::Status FsyncFile(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -121,6 +123,13 @@ absl::StatusOr<BackupCopy> SqliteStore::BackupTo(const std::string& dest) {
   absl::Status copied = [&]() -> absl::Status {
     absl::StatusOr<Database> copy = Database::Open(dest);
     if (!copy.ok()) return copy.status();
+    // No journal and no fsync inside the copy: its last step, which holds
+    // the store's lock, would otherwise flush the whole file. The copy is
+    // ours alone, deleted if incomplete, and fsynced once it is closed.
+    for (absl::string_view pragma :
+         {"PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF"}) {
+      if (absl::Status s = copy->Exec(pragma); !s.ok()) return s;
+    }
     sqlite3_backup* backup = nullptr;
     {
       absl::MutexLock lock(&mu_);
@@ -151,8 +160,9 @@ absl::StatusOr<BackupCopy> SqliteStore::BackupTo(const std::string& dest) {
         }
       }
       // Between steps the lock is free: intake commits, and SQLite carries
-      // its pages into the copy.
-      if (!done) std::this_thread::yield();
+      // its pages into the copy. A pause, not a yield: the lock is not fair,
+      // and a yield lets this loop take it back before a waiting writer.
+      if (!done) std::this_thread::sleep_for(kPauseBetweenSteps);
     }
     if (rc != SQLITE_OK) {
       return SqliteStatus(rc, absl::StrCat("backup to ", dest, " failed"),
