@@ -29,10 +29,16 @@ constexpr CK_ULONG kRootKeyBytes = 32;  // AES-256
 // PKCS#11 has one C_Initialize per process and module: a second token
 // object on the same module (a test, a re-open) must neither fail on
 // CKR_CRYPTOKI_ALREADY_INITIALIZED nor C_Finalize under the first one.
+// A module someone else in the process initialized first is theirs to
+// finalize, never ours.
+struct InitCount {
+  int users = 0;
+  bool ours = false;  // our C_Initialize made it; finalize with the last user
+};
 absl::Mutex init_mu;
-absl::flat_hash_map<CK_FUNCTION_LIST*, int>& InitCounts()
+absl::flat_hash_map<CK_FUNCTION_LIST*, InitCount>& InitCounts()
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(init_mu) {
-  static auto* counts = new absl::flat_hash_map<CK_FUNCTION_LIST*, int>;
+  static auto* counts = new absl::flat_hash_map<CK_FUNCTION_LIST*, InitCount>;
   return *counts;
 }
 
@@ -75,13 +81,16 @@ void Release(Pkcs11Token::Handles& h) {
     h.session = CK_INVALID_HANDLE;
   }
   if (h.initialized) {
-    bool last = false;
+    bool finalize = false;
     {
       absl::MutexLock lock(&init_mu);
-      last = --InitCounts()[h.functions] == 0;
-      if (last) InitCounts().erase(h.functions);
+      InitCount& count = InitCounts()[h.functions];
+      if (--count.users == 0) {
+        finalize = count.ours;
+        InitCounts().erase(h.functions);
+      }
     }
-    if (last) h.functions->C_Finalize(nullptr);
+    if (finalize) h.functions->C_Finalize(nullptr);
     h.initialized = false;
   }
   if (h.library != nullptr) {
@@ -109,8 +118,8 @@ absl::Status Initialize(const std::string& module, Pkcs11Token::Handles& h) {
                    absl::StrCat("C_GetFunctionList of ", module));
   }
   absl::MutexLock lock(&init_mu);
-  int& count = InitCounts()[h.functions];
-  if (count == 0) {
+  InitCount& count = InitCounts()[h.functions];
+  if (count.users == 0) {
     // The daemon's threads may call in at once: let the module use the
     // operating system's locks.
     CK_C_INITIALIZE_ARGS args{};
@@ -120,8 +129,9 @@ absl::Status Initialize(const std::string& module, Pkcs11Token::Handles& h) {
       InitCounts().erase(h.functions);
       return CkError(CodeFor(rv), rv, absl::StrCat("C_Initialize of ", module));
     }
+    count.ours = rv == CKR_OK;
   }
-  ++count;
+  ++count.users;
   h.initialized = true;
   return absl::OkStatus();
 }
