@@ -98,6 +98,7 @@ namespace {
 constexpr absl::string_view kSaltKey = "passphrase_salt";
 constexpr absl::string_view kParamsKey = "passphrase_params";
 constexpr char kLogSeedName[] = "log_seed";
+constexpr char kLogKeyAdopted[] = "log_key_adopted";
 
 absl::StatusOr<crypto::MasterKey> LoadMasterKey(const VaultOptions& opts,
                                                 Store& store) {
@@ -160,11 +161,14 @@ struct OpenedKeys {
   crypto::SigningKey log_key;
 };
 
-// Whether the key store already held the log's seed (else it was made now).
-absl::StatusOr<bool> HasLogKey(KekStore& keys) {
-  absl::StatusOr<std::string> wrapped = keys.Get(kLogSeedName);
-  if (absl::IsNotFound(wrapped.status())) return false;
-  if (!wrapped.ok()) return wrapped.status();
+// Whether a full open has checked the log with its own key yet. Until then
+// (a vault from before the log had a key of its own, also when a keys-only
+// open such as --print_log_key has already made the seed) the newest
+// checkpoint may carry the older key's signature.
+absl::StatusOr<bool> LogKeyAdopted(KekStore& keys) {
+  absl::StatusOr<std::string> adopted = keys.Get(kLogKeyAdopted);
+  if (absl::IsNotFound(adopted.status())) return false;
+  if (!adopted.ok()) return adopted.status();
   return true;
 }
 
@@ -175,9 +179,9 @@ absl::StatusOr<OpenedKeys> OpenKeyStore(const VaultOptions& opts,
       opts.key_store.empty() ? opts.database + ".keys" : opts.key_store;
   absl::StatusOr<std::unique_ptr<KekStore>> store = KekStore::Open(path);
   if (!store.ok()) return store.status();
-  absl::StatusOr<bool> had = HasLogKey(**store);
-  if (!had.ok()) return had.status();
-  if (!*had) {
+  absl::StatusOr<bool> adopted = LogKeyAdopted(**store);
+  if (!adopted.ok()) return adopted.status();
+  if (!*adopted) {
     // Checkpoints from before the log had a key of its own were signed by
     // one derived from the master key: the newest of them is checked with
     // that key, this once.
@@ -343,13 +347,20 @@ std::string Vault::Divergence(uint64_t size, absl::string_view root,
 }
 
 absl::Status Vault::CheckLastCheckpoint(absl::string_view legacy_verifier) {
+  // Once the log's own key has taken over, only it signs checkpoints.
+  auto adopt = [&]() -> absl::Status {
+    if (legacy_verifier.empty()) return absl::OkStatus();
+    return key_store_->Put(kLogKeyAdopted, "1");
+  };
   absl::StatusOr<StoredCheckpoint> last = store_->LatestCheckpoint();
-  if (absl::IsNotFound(last.status())) return absl::OkStatus();
+  if (absl::IsNotFound(last.status())) return adopt();
   if (!last.ok()) return last.status();
   absl::StatusOr<tlog::TreeHead> head =
       tlog::OpenCheckpoint(last->note, log_.VerifierKey());
+  bool legacy_signed = false;
   if (!head.ok() && !legacy_verifier.empty()) {
     head = tlog::OpenCheckpoint(last->note, legacy_verifier);
+    legacy_signed = head.ok();
   }
   std::string problem;
   if (!head.ok()) {
@@ -361,17 +372,19 @@ absl::Status Vault::CheckLastCheckpoint(absl::string_view legacy_verifier) {
                          "in its last signed checkpoint");
   }
   if (problem.empty()) {
-    if (legacy_verifier.empty()) return absl::OkStatus();
-    // The log's own key starts here: an entry saying so, and at once a
-    // checkpoint signed with it, so the next start checks with it.
-    v1::AuditEntry e = SystemEntry(v1::ACTION_ROTATE_KEYS);
-    e.set_reason_code("log_key_created");
-    e.set_detail(absl::StrCat("the access log's signing key is now its own: ",
-                              log_.VerifierKey()));
-    if (absl::StatusOr<uint64_t> seq = log_.Append(std::move(e)); !seq.ok()) {
-      return seq.status();
+    if (legacy_signed) {
+      // The log's own key starts here: an entry saying so, and at once a
+      // checkpoint signed with it, so the next start checks with it.
+      v1::AuditEntry e = SystemEntry(v1::ACTION_ROTATE_KEYS);
+      e.set_reason_code("log_key_created");
+      e.set_detail(absl::StrCat("the access log's signing key is now its own: ",
+                                log_.VerifierKey()));
+      if (absl::StatusOr<uint64_t> seq = log_.Append(std::move(e)); !seq.ok()) {
+        return seq.status();
+      }
+      if (absl::Status s = log_.SignCheckpoint().status(); !s.ok()) return s;
     }
-    return log_.SignCheckpoint().status();
+    return adopt();
   }
   // No override: the anchor's --accept_rollback is for a restore, and a
   // restored database agrees with its own checkpoints. This one does not:
