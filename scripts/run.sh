@@ -44,9 +44,18 @@ fi
 
 # The access log's public key, for auditors to pin (lanevaultctl audit verify
 # --log_key @var/audit-log.pub).
-# (Opening the keys takes K shares on a descriptor in unseal mode.)
+# (Opening the keys takes K shares on a descriptor in unseal mode.) A vault
+# whose log was signed with the older key derived from the master key moves
+# to a key of its own: the demo auditor keeps the key it pinned before as
+# the previous one, so its saved checkpoint still verifies.
 cat "${demo_shares[@]}" |
-  "$bin/lanevaultd" --config "$config" --print_log_key --shares_fd 0 >var/audit-log.pub
+  "$bin/lanevaultd" --config "$config" --print_log_key --shares_fd 0 >var/audit-log.pub.new
+if [[ -s var/audit-log.pub ]] && ! cmp -s var/audit-log.pub var/audit-log.pub.new; then
+  mv var/audit-log.pub var/audit-log.previous.pub
+fi
+mv var/audit-log.pub.new var/audit-log.pub
+previous_key=()
+[[ -s var/audit-log.previous.pub ]] && previous_key=(--previous_log_key @var/audit-log.previous.pub)
 # The key capture nodes seal records to; it opens nothing.
 cat "${demo_shares[@]}" |
   "$bin/lanevaultd" --config "$config" --print_intake_key --shares_fd 0 >var/vault-intake.pub
@@ -119,7 +128,7 @@ echo "== verifying the access log as auditor-dev =="
 "$bin/lanevaultctl" --server "127.0.0.1:$(cat var/lanevaultd.port)" \
   --ca var/pki/ca.pem --cert var/pki/auditor-dev.pem \
   --key var/pki/auditor-dev.key --log_key @var/audit-log.pub \
-  --state var/audit-state audit verify --full
+  "${previous_key[@]}" --state var/audit-state audit verify --full
 if [[ ${LANEVAULT_DEMO_EXIT:-0} == 1 ]]; then exit 0; fi
 echo "API up on 127.0.0.1:$(cat var/lanevaultd.port); Ctrl-C to stop."
 wait $daemon

@@ -29,6 +29,7 @@ ABSL_DECLARE_FLAG(bool, json);
 ABSL_DECLARE_FLAG(int, limit);
 ABSL_DECLARE_FLAG(std::string, log_key);
 ABSL_DECLARE_FLAG(std::string, offline);
+ABSL_DECLARE_FLAG(std::string, previous_log_key);
 ABSL_DECLARE_FLAG(std::string, out);
 ABSL_DECLARE_FLAG(std::string, principal);
 ABSL_DECLARE_FLAG(std::string, record);
@@ -120,13 +121,18 @@ std::string StateFile() {
 
 int AuditVerify() {
   tlog::VerifyOptions options;
+  // A key given as itself or as @FILE.
+  auto key_of = [](std::string key) {
+    if (!key.empty() && key[0] == '@') {
+      auto read = ReadFileToString(key.substr(1));
+      if (!read.ok()) Fail(read.status());
+      key = std::string(absl::StripAsciiWhitespace(*read));
+    }
+    return key;
+  };
   options.verifier_key =
-      FlagOrEnv(absl::GetFlag(FLAGS_log_key), "LANEVAULT_LOG_KEY", "");
-  if (!options.verifier_key.empty() && options.verifier_key[0] == '@') {
-    auto key = ReadFileToString(options.verifier_key.substr(1));
-    if (!key.ok()) Fail(key.status());
-    options.verifier_key = std::string(absl::StripAsciiWhitespace(*key));
-  }
+      key_of(FlagOrEnv(absl::GetFlag(FLAGS_log_key), "LANEVAULT_LOG_KEY", ""));
+  options.previous_verifier_key = key_of(absl::GetFlag(FLAGS_previous_log_key));
   if (options.verifier_key.empty()) {
     Fail(
         "give the log key to trust with --log_key (an operator prints it with "

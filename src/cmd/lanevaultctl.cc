@@ -32,6 +32,10 @@ ABSL_FLAG(int, limit, 20,
 ABSL_FLAG(std::string, log_key, "",
           "The access log's verifier key to trust (env LANEVAULT_LOG_KEY; see "
           "'audit pubkey').");
+ABSL_FLAG(std::string, previous_log_key, "",
+          "'audit verify': the log's key before it moved to a key of its "
+          "own (entry log_key_created): the saved checkpoint may be signed "
+          "by it. Key or @FILE.");
 ABSL_FLAG(std::string, state, "",
           "Where 'audit verify' keeps the last verified checkpoint (default "
           "~/.lanevault/audit-checkpoint).");

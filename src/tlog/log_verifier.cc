@@ -158,6 +158,10 @@ absl::StatusOr<VerifyReport> VerifyAuditLog(AuditLogSource& source,
   if (!options.previous_checkpoint.empty()) {
     absl::StatusOr<TreeHead> old =
         OpenCheckpoint(options.previous_checkpoint, options.verifier_key);
+    if (!old.ok() && !options.previous_verifier_key.empty()) {
+      old = OpenCheckpoint(options.previous_checkpoint,
+                           options.previous_verifier_key);
+    }
     if (!old.ok()) {
       return absl::DataLossError(absl::StrCat(
           "the saved checkpoint does not verify: ", old.status().message()));

@@ -43,8 +43,11 @@ absl::StatusOr<std::unique_ptr<AuditLogSource>> ExportAuditLogSource(
 struct VerifyOptions {
   std::string verifier_key;         // the pinned log key (C2SP note format)
   std::string previous_checkpoint;  // last verified note; empty on first use
-  std::vector<uint64_t> entries;    // indexes whose inclusion to prove
-  bool full = false;                // recompute every entry into the root
+  // The log's key before it moved to a key of its own (the vault logs
+  // "log_key_created"): the saved checkpoint may carry its signature.
+  std::string previous_verifier_key;
+  std::vector<uint64_t> entries;  // indexes whose inclusion to prove
+  bool full = false;              // recompute every entry into the root
 };
 
 struct VerifyReport {

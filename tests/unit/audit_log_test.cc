@@ -165,6 +165,34 @@ TEST_F(AuditLogTest, AForkSignedWithTheSameKeyIsCaught) {
   EXPECT_TRUE(tlog::VerifyAuditLog(**honest, options).ok());
 }
 
+// A log that moved to a key of its own: the auditor's saved checkpoint,
+// signed by the key before, verifies only when that key is named as the
+// previous one; the tree is the same, so consistency still holds.
+TEST_F(AuditLogTest, ASavedCheckpointByThePreviousKeyVerifiesWhenNamed) {
+  Append(*vault_, 0, 10);
+  auto root = vault_->log().RootAt(10);
+  ASSERT_TRUE(root.ok());
+  crypto::SecureBytes seed = crypto::SigningKey::NewSeed();
+  auto before = crypto::SigningKey::FromSeed(seed);
+  ASSERT_TRUE(before.ok());
+  const std::string saved =
+      tlog::SignCheckpoint({vault_->log().origin(), 10, *root}, *before);
+  Append(*vault_, 10, 25);
+  auto source = tlog::ExportAuditLogSource(Export(*vault_));
+  ASSERT_TRUE(source.ok());
+  tlog::VerifyOptions options;
+  options.verifier_key = vault_->log().VerifierKey();
+  options.previous_checkpoint = saved;
+  EXPECT_EQ(tlog::VerifyAuditLog(**source, options).status().code(),
+            absl::StatusCode::kDataLoss);
+  options.previous_verifier_key =
+      tlog::VerifierKey(vault_->log().origin(), before->public_key());
+  auto report = tlog::VerifyAuditLog(**source, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->previous_size, 10u);
+  EXPECT_EQ(report->tree_size, 25u);
+}
+
 TEST_F(AuditLogTest, ExportWithARewrittenEntryFailsOffline) {
   Append(*vault_, 0, 30);
   v1::AuditExport exported = Export(*vault_);
