@@ -68,11 +68,11 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::string> AuditSubtree(int level, uint64_t index) override;
   absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(
       const AuditQuery& query) override;
-  absl::StatusOr<ReadCounts> CountReads(absl::string_view who, bool group,
-                                        absl::Time since) override;
   absl::StatusOr<std::vector<v1::AuditEntry>> QueryKekEntries(
       absl::Time since, absl::Time until, uint64_t start_sequence,
       int limit) override;
+  absl::StatusOr<ReadCounts> CountReads(absl::string_view who, bool group,
+                                        absl::Time since) override;
   absl::StatusOr<uint32_t> CountCalls(absl::string_view who, bool group,
                                       v1::Action action,
                                       absl::Time since) override;
