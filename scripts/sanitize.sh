@@ -12,7 +12,8 @@ if [[ ${#tests[@]} -eq 0 ]]; then
          retention_test key_rotation_test vault_faults_test vault_integrity_test
          audit_log_test api_test decision_path_test insider_test insider_log_test
          hostile_client_test intake_faults_test canary_test node_test
-         period_keys_test unseal_test witness_test)
+         period_keys_test unseal_test witness_test pkcs11_token_test
+         backup_restore_test)
 fi
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DLANEVAULT_WERROR=ON -DLANEVAULT_SANITIZE=ON -DLANEVAULT_BUILD_BENCH=OFF \
