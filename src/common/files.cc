@@ -76,6 +76,16 @@ absl::Status WriteFileAtomically(const std::string& path,
   return absl::OkStatus();
 }
 
+absl::Status WriteFileDurably(const std::string& path, absl::string_view data,
+                              int mode) {
+  if (absl::Status s = WriteFileAtomically(path, data, mode); !s.ok()) {
+    return s;
+  }
+  const size_t slash = path.rfind('/');
+  return SyncDirectory(slash == std::string::npos ? "."
+                                                  : path.substr(0, slash));
+}
+
 absl::Status SyncDirectory(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, "cannot open folder", dir);

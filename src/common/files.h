@@ -20,6 +20,11 @@ absl::Status WriteFileAtomically(const std::string& path,
 // fsyncs a folder, so that a rename or a new file in it survives a crash.
 absl::Status SyncDirectory(const std::string& dir);
 
+// WriteFileAtomically, then fsyncs the folder: on return the new content
+// survives a crash, and a crash before it leaves the old.
+absl::Status WriteFileDurably(const std::string& path, absl::string_view data,
+                              int mode);
+
 // Creates `dir` and its missing parents (mode from the umask). OK when `dir`
 // is empty (the current directory) or already exists; otherwise the error
 // with the path, never an exception.

@@ -157,12 +157,7 @@ absl::Status WriteSealFile(const std::string& path, const v1::SealFile& file) {
       "# lanevault seal file: the master key wrapped by the unseal key that\n"
       "# K of N officers' shares put together. Nothing here is secret.\n",
       text);
-  if (absl::Status s = WriteFileAtomically(path, text, 0600); !s.ok()) {
-    return s;
-  }
-  const size_t slash = path.rfind('/');
-  return SyncDirectory(slash == std::string::npos ? "."
-                                                  : path.substr(0, slash));
+  return WriteFileDurably(path, text, 0600);
 }
 
 absl::StatusOr<v1::SealFile> ReadSealFile(const std::string& path) {

@@ -64,12 +64,7 @@ absl::Status WriteTokenSealFile(const std::string& path,
       "# lanevault token seal file: the master key wrapped inside a PKCS#11\n"
       "# token by its root key. Without that token it opens nothing.\n",
       text);
-  if (absl::Status s = WriteFileAtomically(path, text, 0600); !s.ok()) {
-    return s;
-  }
-  const size_t slash = path.rfind('/');
-  return SyncDirectory(slash == std::string::npos ? "."
-                                                  : path.substr(0, slash));
+  return WriteFileDurably(path, text, 0600);
 }
 
 absl::StatusOr<v1::TokenSealFile> ReadTokenSealFile(const std::string& path) {

@@ -363,9 +363,13 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::QueryAudit(
       .Bind(6, ToUnixMicrosSaturated(query.since))
       .Bind(7, ToUnixMicrosSaturated(query.until))
       .Bind(8, static_cast<int64_t>(query.limit));
+  return ReadEntries(*q);
+}
+
+absl::StatusOr<std::vector<v1::AuditEntry>> ReadEntries(Statement& q) {
   std::vector<v1::AuditEntry> out;
-  absl::Status rows = q->ForEachRow([&] {
-    if (!out.emplace_back().ParseFromString(q->Blob(0))) {
+  absl::Status rows = q.ForEachRow([&] {
+    if (!out.emplace_back().ParseFromString(q.Blob(0))) {
       return absl::DataLossError("an audit entry does not parse");
     }
     return absl::OkStatus();

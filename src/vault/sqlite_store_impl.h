@@ -20,6 +20,10 @@
 
 namespace lanevault::vault {
 
+// Steps `q` to completion, parsing its first column as an access-log entry
+// of each row; DATA_LOSS for one that does not parse.
+absl::StatusOr<std::vector<v1::AuditEntry>> ReadEntries(Statement& q);
+
 // Applies the schema migrations the database has not seen yet.
 absl::Status MigrateSchema(Database& db);
 

@@ -85,15 +85,7 @@ absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::QueryKekEntries(
       .Bind(2, ToUnixMicrosSaturated(since))
       .Bind(3, ToUnixMicrosSaturated(until))
       .Bind(4, static_cast<int64_t>(limit));
-  std::vector<v1::AuditEntry> out;
-  absl::Status rows = q->ForEachRow([&] {
-    if (!out.emplace_back().ParseFromString(q->Blob(0))) {
-      return absl::DataLossError("an audit entry does not parse");
-    }
-    return absl::OkStatus();
-  });
-  if (!rows.ok()) return rows;
-  return out;
+  return ReadEntries(*q);
 }
 
 absl::Status SqliteStore::DeleteLegacyKeks() {
