@@ -37,4 +37,10 @@ std::string BlindIndex::Mac(absl::string_view data) const {
   return out;
 }
 
+bool BlindIndex::Verify(absl::string_view data, absl::string_view mac) const {
+  const std::string expected = Mac(data);
+  return mac.size() == expected.size() &&
+         sodium_memcmp(mac.data(), expected.data(), expected.size()) == 0;
+}
+
 }  // namespace lanevault::crypto

@@ -94,6 +94,7 @@ absl::StatusOr<v1::Checkpoint> AccessLog::SignCheckpoint() {
   tlog::TreeHead head{origin_, size, *root};
   std::string note = tlog::SignCheckpoint(head, key_);
   if (absl::Status s = store_.PutCheckpoint({size, note}); !s.ok()) return s;
+  if (on_signed_) on_signed_(head);
   if (anchor_ != nullptr) {
     // The anchor moves with every commit; here it is made durable too.
     if (absl::Status s = anchor_->Sync(); !s.ok()) {

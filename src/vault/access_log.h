@@ -7,6 +7,7 @@
 // Vault::log(). Thread-safe.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "crypto/signing.h"
 #include "lanevault/v1/audit.pb.h"
 #include "lanevault/v1/types.pb.h"
+#include "tlog/checkpoint.h"
 #include "vault/group_commit.h"
 #include "vault/log_anchor.h"
 #include "vault/store.h"
@@ -82,12 +84,18 @@ class AccessLog {
   absl::StatusOr<uint64_t> AppendGrouped(v1::AuditEntry entry);
   // Made durable with each checkpoint; owned by the vault.
   void SetAnchor(LogAnchor* anchor) { anchor_ = anchor; }
+  // Told each head a new checkpoint signs, once it is stored (the vault
+  // keeps it, authenticated, in the key store). Set before any signing.
+  void SetSignedListener(std::function<void(const tlog::TreeHead&)> listener) {
+    on_signed_ = std::move(listener);
+  }
   absl::Status CheckTreeSize(uint64_t size);
 
   AccessLogStore& store_;
   const crypto::SigningKey& key_;
   const std::string origin_;
   LogAnchor* anchor_ = nullptr;
+  std::function<void(const tlog::TreeHead&)> on_signed_;
   GroupCommit<v1::AuditEntry, absl::StatusOr<uint64_t>> commits_;
 };
 

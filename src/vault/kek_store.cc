@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "common/time_util.h"
 
 namespace lanevault::vault {
@@ -58,6 +59,7 @@ absl::StatusOr<std::unique_ptr<KekStore>> KekStore::Open(
         absl::StrCat("key store ", path, ": ", db.status().message()));
   }
   std::unique_ptr<KekStore> store(new KekStore(path, std::move(*db)));
+  absl::MutexLock lock(&store->mu_);
   for (absl::string_view pragma :
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
         "PRAGMA secure_delete=ON"}) {
@@ -68,7 +70,22 @@ absl::StatusOr<std::unique_ptr<KekStore>> KekStore::Open(
   if (absl::Status s = store->db_.Exec(kSchema); !s.ok()) {
     return store->Named(s);
   }
+  // A destruction whose checkpoint a reader blocked last time is finished.
+  if (absl::Status s = store->TruncateWal(); !s.ok()) return s;
   return store;
+}
+
+absl::Status KekStore::TruncateWal() {
+  // A reader (a --print_log_key beside the daemon) can hold the checkpoint
+  // back; SQLite then reports it busy in its result, not as an error.
+  for (int attempt = 0;; ++attempt) {
+    const int rc = sqlite3_wal_checkpoint_v2(
+        db_.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    if (rc != SQLITE_BUSY || attempt == 50) {
+      return Named(SqliteStatus(rc, "WAL checkpoint", db_.handle()));
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
 }
 
 absl::Status KekStore::Named(const absl::Status& s) const {
@@ -78,6 +95,7 @@ absl::Status KekStore::Named(const absl::Status& s) const {
 }
 
 absl::StatusOr<std::vector<StoredKek>> KekStore::Keks() {
+  absl::MutexLock lock(&mu_);
   absl::StatusOr<Statement> q = db_.Cached(
       "SELECT version, period_day, generation, wrapped, created_us FROM keks "
       "ORDER BY version");
@@ -97,6 +115,7 @@ absl::StatusOr<std::vector<StoredKek>> KekStore::Keks() {
 }
 
 absl::Status KekStore::PutKek(const StoredKek& kek) {
+  absl::MutexLock lock(&mu_);
   absl::StatusOr<Statement> q = db_.Cached(
       "INSERT INTO keks(version, period_day, generation, wrapped, created_us) "
       "VALUES(?,?,?,?,?)");
@@ -110,6 +129,7 @@ absl::Status KekStore::PutKek(const StoredKek& kek) {
 }
 
 absl::Status KekStore::DestroyKek(uint32_t version) {
+  absl::MutexLock lock(&mu_);
   absl::StatusOr<Statement> q =
       db_.Cached("DELETE FROM keks WHERE version = ?");
   if (!q.ok()) return Named(q.status());
@@ -117,10 +137,11 @@ absl::Status KekStore::DestroyKek(uint32_t version) {
   if (absl::Status s = q->Run(); !s.ok()) return Named(s);
   // The deleted row's page was zeroed in the WAL; the checkpoint moves the
   // zeroed page into the file and empties the WAL, so neither holds the key.
-  return Named(db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  return TruncateWal();
 }
 
 absl::StatusOr<std::string> KekStore::Get(absl::string_view name) {
+  absl::MutexLock lock(&mu_);
   absl::StatusOr<Statement> q =
       db_.Cached("SELECT value FROM key_store_meta WHERE name = ?");
   if (!q.ok()) return Named(q.status());
@@ -132,6 +153,7 @@ absl::StatusOr<std::string> KekStore::Get(absl::string_view name) {
 }
 
 absl::Status KekStore::Put(absl::string_view name, absl::string_view value) {
+  absl::MutexLock lock(&mu_);
   absl::StatusOr<Statement> q = db_.Cached(
       "INSERT INTO key_store_meta(name, value) VALUES(?, ?) "
       "ON CONFLICT(name) DO UPDATE SET value = excluded.value");

@@ -14,7 +14,7 @@
 // file taken *before* the destruction still holds it: it is the one file a
 // backup must not contain (see the README's runbook).
 //
-// Not thread-safe on its own: the vault's PeriodKeys serialises.
+// Thread-safe (PeriodKeys and the checkpoint signer both write to it).
 
 #include <cstdint>
 #include <memory>
@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "vault/sqlite.h"
 
@@ -55,7 +56,8 @@ class KekStore {
   // wrapped by it.
   absl::Status PutKek(const StoredKek& kek);
   // Deletes a KEK: its page is overwritten and the WAL emptied, so the file
-  // no longer holds it. OK when it is already gone.
+  // no longer holds it. OK when it is already gone; UNAVAILABLE when the
+  // WAL could not be emptied (the next open empties it).
   absl::Status DestroyKek(uint32_t version);
 
   // Small named values (the rotation generation, the wrapped log seed).
@@ -67,9 +69,13 @@ class KekStore {
   KekStore(std::string path, Database db)
       : path_(std::move(path)), db_(std::move(db)) {}
   absl::Status Named(const absl::Status& s) const;
+  // Moves the WAL into the file and empties it; UNAVAILABLE when a reader
+  // holds it back for a second.
+  absl::Status TruncateWal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::string path_;
-  Database db_;
+  absl::Mutex mu_;
+  Database db_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace lanevault::vault

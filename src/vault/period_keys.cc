@@ -46,11 +46,19 @@ absl::StatusOr<std::unique_ptr<PeriodKeys>> PeriodKeys::Load(
   if (absl::IsNotFound(counters.status())) {
     // A new key store: the database's KEKs, if any, are generation 0, so
     // generation 1 re-wraps them away and then destroys them.
+    // A move cut short by a crash left some of them there already.
+    absl::StatusOr<std::vector<StoredKek>> moved = store->Keks();
+    if (!moved.ok()) return moved.status();
     uint32_t max_version = 0;
     for (const crypto::WrappedKek& k : legacy) {
+      max_version = std::max(max_version, k.version);
+      if (std::any_of(moved->begin(), moved->end(), [&](const StoredKek& m) {
+            return m.version == k.version;
+          })) {
+        continue;
+      }
       StoredKek row{k.version, StoredKek::kNoPeriod, 0, k.wrapped, now};
       if (absl::Status s = store->PutKek(row); !s.ok()) return s;
-      max_version = std::max(max_version, k.version);
     }
     keys->generation_ = 1;
     keys->generation_start_ = keys->next_version_ = max_version + 1;

@@ -99,6 +99,7 @@ constexpr absl::string_view kSaltKey = "passphrase_salt";
 constexpr absl::string_view kParamsKey = "passphrase_params";
 constexpr char kLogSeedName[] = "log_seed";
 constexpr char kLogKeyAdopted[] = "log_key_adopted";
+constexpr char kSealedHead[] = "log_head";
 
 absl::StatusOr<crypto::MasterKey> LoadMasterKey(const VaultOptions& opts,
                                                 Store& store) {
@@ -206,6 +207,7 @@ Vault::Vault(std::unique_ptr<Store> store, std::unique_ptr<KekStore> key_store,
       canary_marks_(crypto::BlindIndex::DeriveFrom(master, 2, "lvcanary")),
       idempotent_ids_(crypto::BlindIndex::DeriveFrom(master, 3, "lvidempo")),
       submissions_(crypto::BlindIndex::DeriveFrom(master, 4, "lvsubmit")),
+      log_heads_(crypto::BlindIndex::DeriveFrom(master, 5, "lvloghed")),
       intake_key_(crypto::IntakeKey::DeriveFrom(master)),
       keys_(std::move(master)),
       clock_(clock),
@@ -265,6 +267,12 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
   if (absl::Status s = vault->CheckLastCheckpoint(legacy_verifier); !s.ok()) {
     return s;
   }
+  if (absl::Status s = vault->CheckSealedHead(opts.accept_rollback); !s.ok()) {
+    return s;
+  }
+  Vault* raw = vault.get();
+  vault->log_.SetSignedListener(
+      [raw](const tlog::TreeHead& head) { raw->SealHead(head); });
   if (absl::Status s = vault->oversight_.LoadLockouts(); !s.ok()) return s;
   if (!opts.state_dir.empty()) {
     if (absl::Status s = MakeDirectories(opts.state_dir); !s.ok()) return s;
@@ -396,6 +404,61 @@ absl::Status Vault::CheckLastCheckpoint(absl::string_view legacy_verifier) {
                    "with its checkpoints and with the witnesses"));
 }
 
+std::string SealedHeadMessage(const tlog::TreeHead& head) {
+  return absl::StrCat(head.origin, "\n", head.size, "\n",
+                      absl::BytesToHexString(head.root_hash));
+}
+
+void Vault::SealHead(const tlog::TreeHead& head) {
+  const std::string message = SealedHeadMessage(head);
+  if (absl::Status s = key_store_->Put(
+          kSealedHead,
+          absl::StrCat(message, "\n",
+                       absl::BytesToHexString(log_heads_.Mac(message))));
+      !s.ok()) {
+    spdlog::error("the key store cannot keep the newest signed head: {}",
+                  s.message());
+  }
+}
+
+absl::Status Vault::CheckSealedHead(bool accept_rollback) {
+  absl::StatusOr<std::string> kept = key_store_->Get(kSealedHead);
+  if (absl::IsNotFound(kept.status())) return absl::OkStatus();  // none yet
+  if (!kept.ok()) return kept.status();
+  std::vector<std::string> parts = absl::StrSplit(*kept, '\n');
+  tlog::TreeHead head;
+  std::string problem;
+  if (parts.size() != 4 || !absl::SimpleAtoi(parts[1], &head.size) ||
+      parts[0] != log_.origin()) {
+    problem = "the key store's record of the newest signed head is damaged";
+  } else {
+    head.origin = parts[0];
+    head.root_hash = absl::HexStringToBytes(parts[2]);
+    if (!log_heads_.Verify(SealedHeadMessage(head),
+                           absl::HexStringToBytes(parts[3]))) {
+      problem =
+          "the key store's record of the newest signed head does not "
+          "authenticate: it was edited";
+    } else {
+      problem =
+          Divergence(head.size, head.root_hash, "in the newest head it signed");
+    }
+  }
+  if (problem.empty()) return absl::OkStatus();
+  // A shorter log is a restore (or a rollback) and may be accepted; a
+  // rewritten one never is.
+  const bool shorter = head.size > store_->AuditSize();
+  oversight_.RaiseAlert("critical",
+                        shorter ? "vault_rollback" : "log_rewritten", "system",
+                        problem);
+  if (shorter && accept_rollback) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "REFUSING TO SERVE: ", problem,
+      shorter ? " (if this is a restore made on purpose, start with "
+                "--accept_rollback)"
+              : ""));
+}
+
 absl::Status Vault::Health() { return store_->Health(); }
 
 std::string Vault::SubmissionDigest(absl::string_view submission) const {
@@ -493,6 +556,9 @@ absl::Status Vault::Keep(const v1::Record& record, v1::AuditEntry audit,
       return s;
     }
   }
+  // From choosing a KEK to the commit, no destruction pass may find that
+  // KEK unused and destroy it under the commit (see DestroyUnusedKeys).
+  absl::ReaderMutexLock sealing(&kek_use_mu_);
   IntakeRow row;
   row.audit = std::move(audit);
   StoredRecord& stored = row.record;

@@ -270,6 +270,13 @@ class Vault {
   // vault whose log key was just made) and the stored tree must still hash
   // to its root. FAILED_PRECONDITION with a critical alert otherwise.
   absl::Status CheckLastCheckpoint(absl::string_view legacy_verifier);
+  // Compares the stored log with the newest signed head the key store
+  // holds (authenticated with a key from the master key, so root cannot
+  // write one): deleting the database's checkpoints does not hide a
+  // rewrite. A shorter log is accepted only with `accept_rollback`.
+  absl::Status CheckSealedHead(bool accept_rollback);
+  // Keeps `head` in the key store as the newest signed one.
+  void SealHead(const tlog::TreeHead& head);
   // Empty when the log's first `size` entries still hash to `root`;
   // otherwise what went wrong, saying `when` the head was taken.
   std::string Divergence(uint64_t size, absl::string_view root,
@@ -311,6 +318,8 @@ class Vault {
   crypto::BlindIndex canary_marks_;
   crypto::BlindIndex idempotent_ids_;
   crypto::BlindIndex submissions_;
+  // Authenticates the newest signed head kept in the key store.
+  crypto::BlindIndex log_heads_;
   crypto::IntakeKey intake_key_;
   crypto::KeyRing keys_;
   std::unique_ptr<PeriodKeys> periods_;
@@ -326,6 +335,10 @@ class Vault {
   std::atomic<uint32_t> rewrap_settled_at_{0};
   // One destruction pass at a time (the maintainer's and a caller's).
   absl::Mutex destroy_mu_;
+  // Held shared by an intake from choosing its KEK until its commit, and
+  // exclusively by each destruction: an item is never committed under a KEK
+  // a concurrent pass has just found unused and destroyed.
+  absl::Mutex kek_use_mu_;
 
   // Records a damage alert was raised for: one alert each, not one a read.
   absl::Mutex alerted_mu_;

@@ -165,7 +165,9 @@ absl::StatusOr<uint64_t> Vault::DestroyUnusedKeys() {
     audit.set_detail(KeyDestructionDetail(c));
     // Logged, with the store's own check that no item uses it, before the
     // key store forgets it: a crash between the two destroys it again at
-    // the next pass (logged twice), never silently.
+    // the next pass (logged twice), never silently. No intake is between
+    // choosing a KEK and its commit meanwhile.
+    absl::WriterMutexLock no_sealing(&kek_use_mu_);
     if (absl::Status s =
             store_->DestroyKek(c.version, c.from, c.to, std::move(audit));
         !s.ok()) {

@@ -1,6 +1,8 @@
 // The access log in the vault: signed checkpoints, proofs, restarts, forks,
 // and offline verification of an export.
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "common/time_util.h"
 #include "crypto/master_key.h"
@@ -22,13 +24,23 @@ class AuditLogTest : public ::testing::Test {
     ASSERT_TRUE(crypto::MasterKey::CreateKeyFile(dir_.Join("master.key")).ok());
     vault_ = Open("vault.db");
   }
-  // Every vault here shares the first one's key store, so its log key: a
-  // fork signed with the same key.
+  // Every vault here has a copy of the first one's key store, so its log
+  // key: a fork signed with the same key. (Each copy forgets the newest
+  // head the first signed: that record is per vault.)
   std::unique_ptr<Vault> Open(const std::string& db) {
     VaultOptions o;
     o.database = dir_.Join(db);
     o.master_key_file = dir_.Join("master.key");
-    o.key_store = dir_.Join("vault.db.keys");
+    o.key_store = o.database + ".keys";
+    if (db != "vault.db" && !std::filesystem::exists(o.key_store)) {
+      std::filesystem::copy_file(dir_.Join("vault.db.keys"), o.key_store);
+      if (std::filesystem::exists(dir_.Join("vault.db.keys-wal"))) {
+        std::filesystem::copy_file(dir_.Join("vault.db.keys-wal"),
+                                   o.key_store + "-wal");
+      }
+      testing::ExecSql(o.key_store,
+                       "DELETE FROM key_store_meta WHERE name = 'log_head'");
+    }
     auto v = Vault::Open(o);
     EXPECT_TRUE(v.ok()) << v.status();
     return std::move(*v);

@@ -23,6 +23,49 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Root's edit: entry 2's principal changed, the whole tree recomputed over
+// the edited entries.
+void RewriteEntryTwoAndItsTree(const std::string& db_path) {
+  {
+    auto db = Database::Open(db_path);
+    ASSERT_TRUE(db.ok()) << db.status();
+    auto read =
+        db->Prepare("SELECT sequence, entry FROM audit_log ORDER BY sequence");
+    ASSERT_TRUE(read.ok());
+    std::vector<std::pair<int64_t, std::string>> entries;
+    ASSERT_TRUE(read->ForEachRow([&] {
+                      entries.emplace_back(read->Int(0), read->Blob(1));
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    ASSERT_GE(entries.size(), 3u);
+    v1::AuditEntry e;
+    ASSERT_TRUE(e.ParseFromString(entries[2].second));
+    e.set_principal("someone-else");
+    entries[2].second = e.SerializeAsString();
+    auto write = db->Prepare(
+        "UPDATE audit_log SET entry = ?, principal = ? WHERE sequence = ?");
+    ASSERT_TRUE(write.ok());
+    write->BindBlob(1, entries[2].second)
+        .Bind(2, e.principal())
+        .Bind(3, entries[2].first);
+    ASSERT_TRUE(write->Run().ok());
+    ASSERT_TRUE(db->Exec("DELETE FROM audit_nodes").ok());
+    tlog::CompactRange tree;
+    for (const auto& [seq, bytes] : entries) {
+      for (const auto& node : tree.Append(tlog::LeafHash(bytes))) {
+        auto put = db->Prepare(
+            "INSERT INTO audit_nodes(level, idx, hash) VALUES(?, ?, ?)");
+        ASSERT_TRUE(put.ok());
+        put->Bind(1, static_cast<int64_t>(node.level))
+            .Bind(2, static_cast<int64_t>(node.index))
+            .BindBlob(3, node.hash);
+        ASSERT_TRUE(put->Run().ok());
+      }
+    }
+  }
+}
+
 class VaultIntegrityTest : public testing::VaultFixture {
  protected:
   VaultOptions Options() override {
@@ -201,44 +244,7 @@ TEST_F(VaultIntegrityTest, ARewriteWithItsTreeRecomputedAndNoAnchorIsRefused) {
   ASSERT_TRUE(vault_->log().SignCheckpoint().ok());
   for (int i = 0; i < 2; ++i) Take();
   vault_.reset();
-  {
-    auto db = Database::Open(db_path());
-    ASSERT_TRUE(db.ok()) << db.status();
-    auto read =
-        db->Prepare("SELECT sequence, entry FROM audit_log ORDER BY sequence");
-    ASSERT_TRUE(read.ok());
-    std::vector<std::pair<int64_t, std::string>> entries;
-    ASSERT_TRUE(read->ForEachRow([&] {
-                      entries.emplace_back(read->Int(0), read->Blob(1));
-                      return absl::OkStatus();
-                    })
-                    .ok());
-    ASSERT_GE(entries.size(), 8u);
-    v1::AuditEntry e;
-    ASSERT_TRUE(e.ParseFromString(entries[2].second));
-    e.set_principal("someone-else");
-    entries[2].second = e.SerializeAsString();
-    auto write = db->Prepare(
-        "UPDATE audit_log SET entry = ?, principal = ? WHERE sequence = ?");
-    ASSERT_TRUE(write.ok());
-    write->BindBlob(1, entries[2].second)
-        .Bind(2, e.principal())
-        .Bind(3, entries[2].first);
-    ASSERT_TRUE(write->Run().ok());
-    ASSERT_TRUE(db->Exec("DELETE FROM audit_nodes").ok());
-    tlog::CompactRange tree;
-    for (const auto& [seq, bytes] : entries) {
-      for (const auto& node : tree.Append(tlog::LeafHash(bytes))) {
-        auto put = db->Prepare(
-            "INSERT INTO audit_nodes(level, idx, hash) VALUES(?, ?, ?)");
-        ASSERT_TRUE(put.ok());
-        put->Bind(1, static_cast<int64_t>(node.level))
-            .Bind(2, static_cast<int64_t>(node.index))
-            .BindBlob(3, node.hash);
-        ASSERT_TRUE(put->Run().ok());
-      }
-    }
-  }
+  RewriteEntryTwoAndItsTree(db_path());
   fs::remove_all(dir_.Join("state"));
 
   absl::Status refused = OpenStatus();
@@ -255,6 +261,30 @@ TEST_F(VaultIntegrityTest, ARewriteWithItsTreeRecomputedAndNoAnchorIsRefused) {
   VaultOptions accept = Options();
   accept.accept_rollback = true;
   EXPECT_FALSE(Vault::Open(accept).ok());
+}
+
+// The same, with every stored checkpoint deleted as well: the key store's
+// authenticated record of the newest signed head still names the old root.
+TEST_F(VaultIntegrityTest, ARewriteIsRefusedEvenWithEveryCheckpointDeleted) {
+  for (int i = 0; i < 6; ++i) Take();
+  ASSERT_TRUE(vault_->log().SignCheckpoint().ok());
+  vault_.reset();
+  RewriteEntryTwoAndItsTree(db_path());
+  testing::ExecSql(db_path(), "DELETE FROM audit_checkpoints");
+  fs::remove_all(dir_.Join("state"));
+  absl::Status refused = OpenStatus();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_NE(refused.message().find("newest head it signed"), std::string::npos)
+      << refused;
+  // Nor may the record itself be edited.
+  testing::ExecSql(
+      db_path() + ".keys",
+      "UPDATE key_store_meta SET value = CAST('lanevault.dev/audit\n"
+      "1\n00\n00' AS BLOB) WHERE name = 'log_head'");
+  refused = OpenStatus();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_NE(refused.message().find("does not authenticate"), std::string::npos)
+      << refused;
 }
 
 TEST_F(VaultIntegrityTest, ACheckpointNotSignedByTheLogsKeyIsRefused) {
