@@ -255,8 +255,9 @@ int Keys(const std::vector<std::string>& args) {
   v1::RotateKeysResponse resp;
   if (grpc::Status s = stub->RotateKeys(&ctx, {}, &resp); !s.ok()) FailRpc(s);
   std::printf(
-      "key version %u now wraps new data keys; older data keys are re-wrapped "
-      "in the background and the old version destroyed once unused\n",
+      "key generation %u now wraps new data keys (a key per retention "
+      "period); older data keys are re-wrapped in the background and the "
+      "older generation's keys destroyed once unused\n",
       resp.new_key_version());
   return 0;
 }

@@ -81,6 +81,14 @@ absl::Status CheckConsistent(const v1::SealFile& file) {
       file.set_id().size() != 8 || file.wrapped_master_key().empty()) {
     return absl::DataLossError("seal file is inconsistent (K, N or digests)");
   }
+  // Each is compared over its full length when a share is given.
+  for (const std::string& digest : file.share_digests()) {
+    if (digest.size() != crypto_generichash_BYTES) {
+      return absl::DataLossError(
+          "seal file has a share digest of the wrong "
+          "length");
+    }
+  }
   return absl::OkStatus();
 }
 

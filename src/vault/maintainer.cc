@@ -40,12 +40,7 @@ void Maintainer::NoteDeadline(absl::Time deadline) {
 }
 
 void Maintainer::Run() {
-  // Once: a data key whose KEK is gone is found now, not at its first read.
-  if (absl::StatusOr<uint64_t> missing = vault_->CheckKeysPresent();
-      !missing.ok()) {
-    spdlog::error("could not check the key store against the items: {}",
-                  missing.status().message());
-  }
+  bool keys_checked = false;
   while (true) {
     absl::Duration sleep = kLongestSleep;
     bool more_rewrap = false;
@@ -57,6 +52,17 @@ void Maintainer::Run() {
     } else if (purged->items > 0) {
       spdlog::info("retention: purged {} items ({} records emptied)",
                    purged->items, purged->records);
+    }
+    if (!keys_checked) {
+      // Once, after the first sweep (so the items of periods destroyed
+      // while a restored backup was away are gone first): a data key whose
+      // KEK is missing is found now, not at its first read.
+      keys_checked = true;
+      if (absl::StatusOr<uint64_t> missing = vault_->CheckKeysPresent();
+          !missing.ok()) {
+        spdlog::error("could not check the key store against the items: {}",
+                      missing.status().message());
+      }
     }
     if (absl::StatusOr<uint64_t> rewrapped = vault_->RewrapStep(kRewrapBatch);
         !rewrapped.ok()) {

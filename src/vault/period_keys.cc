@@ -93,6 +93,13 @@ absl::StatusOr<std::unique_ptr<PeriodKeys>> PeriodKeys::Load(
   return keys;
 }
 
+absl::StatusOr<bool> PeriodKeys::Initialized(KekStore& store) {
+  absl::StatusOr<std::string> counters = store.Get(kCounters);
+  if (absl::IsNotFound(counters.status())) return false;
+  if (!counters.ok()) return counters.status();
+  return true;
+}
+
 absl::Status PeriodKeys::SaveCounters() {
   return store_->Put(
       kCounters,

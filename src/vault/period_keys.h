@@ -45,6 +45,9 @@ class PeriodKeys {
       crypto::KeyRing* ring, KekStore* store,
       const std::vector<crypto::WrappedKek>& legacy, absl::Time now);
 
+  // Whether `store` has held period keys (a vault opened with it before).
+  static absl::StatusOr<bool> Initialized(KekStore& store);
+
   // The KEK version for an item with this deadline, made on first use and
   // durable in the key store before it is returned.
   absl::StatusOr<uint32_t> For(absl::Time deadline);

@@ -1,5 +1,7 @@
 #include "vault/vault.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 
 #include "absl/strings/cord.h"
@@ -175,11 +177,44 @@ absl::StatusOr<bool> LogKeyAdopted(KekStore& keys) {
 
 absl::StatusOr<OpenedKeys> OpenKeyStore(const VaultOptions& opts,
                                         const crypto::MasterKey& master,
+                                        Store& vault_db,
                                         std::string& legacy_verifier) {
   const std::string path =
       opts.key_store.empty() ? opts.database + ".keys" : opts.key_store;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 && vault_db.AuditSize() > 0) {
+    // A vault with a history and no key store of its own (nor KEKs from
+    // before it) lost it: a new one would open nothing and sign with a new
+    // key, so nothing is made and nothing is served.
+    absl::StatusOr<std::vector<KekRow>> legacy = vault_db.Keks();
+    if (!legacy.ok()) return legacy.status();
+    if (legacy->empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "REFUSING TO SERVE: the key store ", path,
+          " is missing but the vault ", opts.database, " has ",
+          vault_db.AuditSize(),
+          " access-log entries: every item's key and the log's signing key "
+          "were in it. Put the key store back (from its own backup); a new "
+          "one would open nothing"));
+    }
+  }
   absl::StatusOr<std::unique_ptr<KekStore>> store = KekStore::Open(path);
   if (!store.ok()) return store.status();
+  // A key store that held period keys holds the log's seed too: one without
+  // it was edited, and a new seed would sign a history it did not sign.
+  absl::StatusOr<std::string> seed = (*store)->Get(kLogSeedName);
+  if (absl::IsNotFound(seed.status())) {
+    absl::StatusOr<bool> used = PeriodKeys::Initialized(**store);
+    if (!used.ok()) return used.status();
+    if (*used) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "REFUSING TO SERVE: the key store ", path,
+          " has lost the access log's signing key (it was edited): a new key "
+          "would sign a history the log's key never did"));
+    }
+  } else if (!seed.ok()) {
+    return seed.status();
+  }
   absl::StatusOr<bool> adopted = LogKeyAdopted(**store);
   if (!adopted.ok()) return adopted.status();
   if (!*adopted) {
@@ -226,7 +261,7 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
     absl::StatusOr<crypto::MasterKey> key = LoadMasterKey(opts, **store);
     if (!key.ok()) return key.status();
     std::string unused;
-    absl::StatusOr<OpenedKeys> keys = OpenKeyStore(opts, *key, unused);
+    absl::StatusOr<OpenedKeys> keys = OpenKeyStore(opts, *key, **store, unused);
     if (!keys.ok()) return keys.status();
     return std::unique_ptr<Vault>(
         new Vault(std::move(*store), std::move(keys->store), *key,
@@ -257,7 +292,8 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
   absl::StatusOr<crypto::MasterKey> key = LoadMasterKey(opts, **store);
   if (!key.ok()) return key.status();
   std::string legacy_verifier;
-  absl::StatusOr<OpenedKeys> keys = OpenKeyStore(opts, *key, legacy_verifier);
+  absl::StatusOr<OpenedKeys> keys =
+      OpenKeyStore(opts, *key, **store, legacy_verifier);
   if (!keys.ok()) return keys.status();
   std::unique_ptr<Vault> vault(
       new Vault(std::move(*store), std::move(keys->store), *key,

@@ -1,6 +1,7 @@
 // The vault's maintenance, run by its maintainer thread: retention (purge
 // at each deadline) and key rotation (re-wrapping data keys).
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -95,8 +96,8 @@ absl::StatusOr<uint32_t> Vault::RotateKeys(v1::AuditEntry audit) {
   // New seals take the new generation's KEKs as soon as it is stored.
   absl::StatusOr<uint32_t> generation = periods_->Rotate();
   if (!generation.ok()) return generation.status();
-  audit.set_detail(absl::StrCat("key version ", *generation,
-                                " created: new key-encryption keys for every "
+  audit.set_detail(absl::StrCat("key generation ", *generation,
+                                " started: new key-encryption keys for every "
                                 "retention period from now on"));
   if (absl::StatusOr<uint64_t> seq = log_.Append(std::move(audit)); !seq.ok()) {
     return seq.status();
@@ -174,7 +175,17 @@ absl::StatusOr<uint64_t> Vault::DestroyUnusedKeys() {
       if (absl::IsFailedPrecondition(s)) continue;  // held, or not yet moved
       return s;
     }
-    if (absl::Status s = periods_->Destroy(c.version); !s.ok()) return s;
+    if (absl::Status s = periods_->Destroy(c.version); !s.ok()) {
+      // Logged as destroyed, still in the key store: said loudly, and the
+      // next pass tries again (logging it again; the report shows it once).
+      oversight_.RaiseAlert(
+          "critical", "key_not_destroyed", "system",
+          absl::StrCat("key version ", c.version,
+                       " is logged as destroyed but the key store still "
+                       "holds it: ",
+                       s.message()));
+      return s;
+    }
     ++destroyed;
     spdlog::info(
         "key version {} destroyed (retention period {}, generation {})",
@@ -211,9 +222,25 @@ absl::StatusOr<Vault::DestroyedKeysPage> Vault::DestroyedKeys(
     page.next_sequence = entries->back().sequence() + 1;
   }
   // A caller can name "kek:7" as a record id in a refused request; only the
-  // vault's own entries count.
+  // vault's own entries count, and a destruction retried (its key store
+  // write failed once) counts once, at its first entry.
+  absl::flat_hash_set<std::string> seen;
+  if (start_sequence > 0) {
+    // Those already on earlier pages (a few a day: one a period and key
+    // generation).
+    absl::StatusOr<std::vector<v1::AuditEntry>> before =
+        store_->QueryKekEntries(since, until, 0, 1 << 20);
+    if (!before.ok()) return before.status();
+    for (const v1::AuditEntry& e : *before) {
+      if (e.sequence() < start_sequence && e.principal() == "system" &&
+          e.reason_code() == "key_destroyed") {
+        seen.insert(e.record_id());
+      }
+    }
+  }
   for (v1::AuditEntry& e : *entries) {
-    if (e.principal() == "system" && e.reason_code() == "key_destroyed") {
+    if (e.principal() == "system" && e.reason_code() == "key_destroyed" &&
+        seen.insert(e.record_id()).second) {
       page.entries.push_back(std::move(e));
     }
   }

@@ -276,5 +276,34 @@ TEST_F(PeriodKeysTest, AKeyMissingFromTheKeyStoreIsAlertedNotSilent) {
       << alerts->back().message;
 }
 
+TEST_F(PeriodKeysTest, AMissingKeyStoreIsRefusedNotReplaced) {
+  Take(absl::Hours(2));
+  vault_.reset();
+  fs::rename(key_store(), dir_.Join("elsewhere.keys"));
+  fs::remove(key_store() + "-wal");
+  auto refused = Vault::Open(Options());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition)
+      << refused.status();
+  EXPECT_NE(refused.status().message().find("is missing"), std::string::npos)
+      << refused.status();
+  EXPECT_FALSE(fs::exists(key_store()));  // no empty one made in its place
+  VaultOptions keys_only = Options();
+  keys_only.keys_only = true;  // --print_log_key would print a wrong key
+  EXPECT_FALSE(Vault::Open(keys_only).ok());
+  EXPECT_FALSE(fs::exists(key_store()));
+}
+
+TEST_F(PeriodKeysTest, AKeyStoreThatLostTheLogsKeyIsRefused) {
+  Take(absl::Hours(2));
+  vault_.reset();
+  testing::ExecSql(key_store(),
+                   "DELETE FROM key_store_meta WHERE name = 'log_seed'");
+  auto refused = Vault::Open(Options());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition)
+      << refused.status();
+  EXPECT_NE(refused.status().message().find("signing key"), std::string::npos)
+      << refused.status();
+}
+
 }  // namespace
 }  // namespace lanevault::vault
