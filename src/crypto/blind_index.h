@@ -29,7 +29,8 @@ class BlindIndex {
   std::string Of(absl::string_view plate) const;
   // 32 bytes of keyed BLAKE2b over `data` exactly as given.
   std::string Mac(absl::string_view data) const;
-  // Whether `mac` is Mac(data), compared in constant time.
+  // Whether `mac` is Mac(data), or its first 16 or more bytes, compared in
+  // constant time.
   bool Verify(absl::string_view data, absl::string_view mac) const;
 
  private:

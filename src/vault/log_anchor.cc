@@ -13,10 +13,14 @@
 namespace lanevault::vault {
 namespace {
 
-// magic (8) | generation (8) | size (8) | root (32) | the first 16 bytes
-// of SHA-256 over the preceding 56. Integers little-endian. The newest
-// generation wins, not the largest size: an accepted rollback lowers it.
-constexpr char kMagic[] = "LVANCHR2";
+// magic (8) | generation (8) | size (8) | root (32) | a 16-byte tag over
+// the preceding 56. Integers little-endian. The newest generation wins, not
+// the largest size: an accepted rollback lowers it. The tag of an
+// "LVANCHR3" slot is keyed (a key from the master key), so root cannot
+// write one; "LVANCHR2" slots, from before, carry a plain SHA-256 and are
+// read only while the vault allows it (see LogAnchor::Open).
+constexpr char kMagic[] = "LVANCHR3";
+constexpr char kUnkeyedMagic[] = "LVANCHR2";
 constexpr size_t kBody = 56;
 constexpr size_t kSlot = kBody + 16;
 
@@ -37,23 +41,33 @@ struct Slot {
   LogAnchor::Head head;
 };
 
-std::string EncodeSlot(uint64_t generation, const LogAnchor::Head& head) {
+std::string EncodeSlot(uint64_t generation, const LogAnchor::Head& head,
+                       const crypto::BlindIndex& key) {
   std::string slot(kMagic, 8);
   PutU64(slot, generation);
   PutU64(slot, head.size);
   slot += head.root;
   slot.resize(kBody, '\0');
-  slot += crypto::Sha256(slot).substr(0, 16);
+  slot += key.Mac(slot).substr(0, 16);
   return slot;
 }
 
-std::optional<Slot> DecodeSlot(absl::string_view slot) {
-  if (slot.size() != kSlot ||
-      slot.substr(0, 8) != absl::string_view(kMagic, 8) ||
-      crypto::Sha256(slot.substr(0, kBody)).substr(0, 16) !=
-          slot.substr(kBody)) {
-    return std::nullopt;
+std::optional<Slot> DecodeSlot(absl::string_view slot,
+                               const crypto::BlindIndex* key,
+                               bool allow_unkeyed) {
+  if (slot.size() != kSlot) return std::nullopt;
+  const absl::string_view magic = slot.substr(0, 8);
+  const absl::string_view body = slot.substr(0, kBody);
+  const absl::string_view tag = slot.substr(kBody);
+  bool intact = false;
+  if (magic == absl::string_view(kMagic, 8)) {
+    // Without a key (a tool that only reports the head) it is taken as is.
+    intact = key == nullptr || key->Verify(body, tag);
+  } else if (magic == absl::string_view(kUnkeyedMagic, 8)) {
+    intact = (allow_unkeyed || key == nullptr) &&
+             crypto::Sha256(body).substr(0, 16) == tag;
   }
+  if (!intact) return std::nullopt;
   Slot out;
   out.generation = GetU64(slot.substr(8));
   out.head.size = GetU64(slot.substr(16));
@@ -69,7 +83,8 @@ absl::Status Errno(absl::string_view what, const std::string& path) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LogAnchor>> LogAnchor::Open(
-    const std::string& path) {
+    const std::string& path, const crypto::BlindIndex* key,
+    bool allow_unkeyed) {
   const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Errno("cannot open the log anchor", path);
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -78,7 +93,8 @@ absl::StatusOr<std::unique_ptr<LogAnchor>> LogAnchor::Open(
         "the log anchor ", path,
         " is held by another process: one vault per state directory"));
   }
-  std::unique_ptr<LogAnchor> anchor(new LogAnchor(path, fd));
+  std::unique_ptr<LogAnchor> anchor(
+      new LogAnchor(path, fd, key, allow_unkeyed));
   absl::StatusOr<std::optional<Head>> head = anchor->Read();
   if (!head.ok()) return head.status();
   return anchor;
@@ -97,7 +113,8 @@ absl::StatusOr<std::optional<LogAnchor::Head>> LogAnchor::Read() {
   std::optional<Slot> best;
   size_t best_at = 0;
   for (size_t at = 0; at + kSlot <= static_cast<size_t>(n); at += kSlot) {
-    std::optional<Slot> slot = DecodeSlot(absl::string_view(buf + at, kSlot));
+    std::optional<Slot> slot =
+        DecodeSlot(absl::string_view(buf + at, kSlot), key_, allow_unkeyed_);
     if (slot.has_value() &&
         (!best.has_value() || slot->generation > best->generation)) {
       best = slot;
@@ -105,8 +122,9 @@ absl::StatusOr<std::optional<LogAnchor::Head>> LogAnchor::Read() {
     }
   }
   if (!best.has_value()) {
-    return absl::DataLossError(
-        absl::StrCat("the log anchor ", path_, " is damaged (no intact slot)"));
+    return absl::DataLossError(absl::StrCat(
+        "the log anchor ", path_,
+        " is damaged or forged (no slot whose tag the vault's key makes)"));
   }
   absl::MutexLock lock(&mu_);
   // The next write goes to the other slot, so the newest stays intact.
@@ -117,7 +135,12 @@ absl::StatusOr<std::optional<LogAnchor::Head>> LogAnchor::Read() {
 
 absl::Status LogAnchor::Note(const Head& head) {
   absl::MutexLock lock(&mu_);
-  const std::string slot = EncodeSlot(generation_ + 1, head);
+  if (key_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "a log anchor opened without its key "
+        "is read only");
+  }
+  const std::string slot = EncodeSlot(generation_ + 1, head, *key_);
   if (pwrite(fd_, slot.data(), slot.size(),
              static_cast<off_t>(next_slot_at_)) !=
       static_cast<ssize_t>(slot.size())) {

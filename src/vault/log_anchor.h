@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "crypto/blind_index.h"
 
 namespace lanevault::vault {
 
@@ -31,9 +32,14 @@ class LogAnchor {
   };
 
   // Opens (creating) `path` and locks it. FAILED_PRECONDITION when another
-  // process holds it.
+  // process holds it. Slots are tagged with `key` (owned by the caller), so
+  // one written by anyone without it is not intact; `allow_unkeyed` also
+  // reads the plain-checksum slots of an anchor from before (the vault
+  // allows that until it has a head of its own in the key store). Without
+  // a key the anchor is only read, its tags unchecked (a report).
   static absl::StatusOr<std::unique_ptr<LogAnchor>> Open(
-      const std::string& path);
+      const std::string& path, const crypto::BlindIndex* key,
+      bool allow_unkeyed = false);
   ~LogAnchor();
   LogAnchor(const LogAnchor&) = delete;
   LogAnchor& operator=(const LogAnchor&) = delete;
@@ -50,9 +56,16 @@ class LogAnchor {
   const std::string& path() const { return path_; }
 
  private:
-  LogAnchor(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  LogAnchor(std::string path, int fd, const crypto::BlindIndex* key,
+            bool allow_unkeyed)
+      : path_(std::move(path)),
+        fd_(fd),
+        key_(key),
+        allow_unkeyed_(allow_unkeyed) {}
   std::string path_;
   int fd_;
+  const crypto::BlindIndex* key_;
+  const bool allow_unkeyed_;
   absl::Mutex mu_;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   size_t next_slot_at_ ABSL_GUARDED_BY(mu_) = 0;

@@ -243,6 +243,7 @@ Vault::Vault(std::unique_ptr<Store> store, std::unique_ptr<KekStore> key_store,
       idempotent_ids_(crypto::BlindIndex::DeriveFrom(master, 3, "lvidempo")),
       submissions_(crypto::BlindIndex::DeriveFrom(master, 4, "lvsubmit")),
       log_heads_(crypto::BlindIndex::DeriveFrom(master, 5, "lvloghed")),
+      anchor_key_(crypto::BlindIndex::DeriveFrom(master, 6, "lvanchor")),
       intake_key_(crypto::IntakeKey::DeriveFrom(master)),
       keys_(std::move(master)),
       clock_(clock),
@@ -299,38 +300,56 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
       new Vault(std::move(*store), std::move(keys->store), *key,
                 std::move(keys->log_key), opts.log_origin, opts.clock));
   vault->lock_ = std::move(*lock);
+  // A key store a vault was opened with before holds a head of its own
+  // (written at the end of every open and at every checkpoint).
+  absl::StatusOr<bool> opened_before =
+      PeriodKeys::Initialized(*vault->key_store_);
+  if (!opened_before.ok()) return opened_before.status();
   if (absl::Status s = vault->LoadKeys(); !s.ok()) return s;
   if (absl::Status s = vault->CheckLastCheckpoint(legacy_verifier); !s.ok()) {
     return s;
   }
-  if (absl::Status s = vault->CheckSealedHead(opts.accept_rollback); !s.ok()) {
-    return s;
-  }
+  absl::StatusOr<bool> had_head =
+      vault->CheckSealedHead(opts.accept_rollback, *opened_before);
+  if (!had_head.ok()) return had_head.status();
   Vault* raw = vault.get();
   vault->log_.SetSignedListener(
       [raw](const tlog::TreeHead& head) { raw->SealHead(head); });
   if (absl::Status s = vault->oversight_.LoadLockouts(); !s.ok()) return s;
   if (!opts.state_dir.empty()) {
     if (absl::Status s = MakeDirectories(opts.state_dir); !s.ok()) return s;
-    absl::StatusOr<std::unique_ptr<LogAnchor>> anchor =
-        LogAnchor::Open(opts.state_dir + "/log-anchor");
+    // An anchor from before keyed tags is read until the vault has a head
+    // of its own; after that only slots tagged with its key count.
+    absl::StatusOr<std::unique_ptr<LogAnchor>> anchor = LogAnchor::Open(
+        opts.state_dir + "/log-anchor", &vault->anchor_key_, !*had_head);
     if (!anchor.ok()) return anchor.status();
-    if (absl::Status s =
-            vault->CheckAnchor(std::move(*anchor), opts.accept_rollback);
+    if (absl::Status s = vault->CheckAnchor(std::move(*anchor),
+                                            opts.accept_rollback, *had_head);
         !s.ok()) {
       return s;
     }
   }
+  // Every check passed: this head is the newest the vault vouches for.
+  const uint64_t size = vault->store_->AuditSize();
+  absl::StatusOr<tlog::Hash> root = vault->log_.RootAt(size);
+  if (!root.ok()) return root.status();
+  vault->SealHead({vault->log_.origin(), size, *root});
   return vault;
 }
 
 absl::Status Vault::CheckAnchor(std::unique_ptr<LogAnchor> anchor,
-                                bool accept_rollback) {
+                                bool accept_rollback, bool expected) {
   absl::StatusOr<std::optional<LogAnchor::Head>> last = anchor->Read();
   if (!last.ok()) return last.status();
   std::string problem;
   if (last->has_value()) {
     problem = Divergence((*last)->size, (*last)->root, "at its last commit");
+  } else if (expected && store_->AuditSize() > 0) {
+    problem = absl::StrCat(
+        "the log anchor is missing (deleted?) although this vault kept one "
+        "and its log has ",
+        store_->AuditSize(),
+        " entries: what it held of the last commits cannot be checked");
   }
   if (!problem.empty()) {
     oversight_.RaiseAlert("critical", "vault_rollback", "system", problem);
@@ -457,9 +476,23 @@ void Vault::SealHead(const tlog::TreeHead& head) {
   }
 }
 
-absl::Status Vault::CheckSealedHead(bool accept_rollback) {
+absl::StatusOr<bool> Vault::CheckSealedHead(bool accept_rollback,
+                                            bool opened_before) {
   absl::StatusOr<std::string> kept = key_store_->Get(kSealedHead);
-  if (absl::IsNotFound(kept.status())) return absl::OkStatus();  // none yet
+  if (absl::IsNotFound(kept.status())) {
+    if (!opened_before || store_->AuditSize() == 0) return false;  // none yet
+    // Every open leaves one: a key store used before without one was
+    // edited, to make an unkeyed or missing anchor pass.
+    const std::string problem =
+        "the key store's record of the newest signed head is missing "
+        "(deleted?) although the vault was opened with it before";
+    oversight_.RaiseAlert("critical", "log_rewritten", "system", problem);
+    if (accept_rollback) return false;
+    return absl::FailedPreconditionError(
+        absl::StrCat("REFUSING TO SERVE: ", problem,
+                     " (if the key store was restored on purpose, start with "
+                     "--accept_rollback)"));
+  }
   if (!kept.ok()) return kept.status();
   std::vector<std::string> parts = absl::StrSplit(*kept, '\n');
   tlog::TreeHead head;
@@ -480,14 +513,14 @@ absl::Status Vault::CheckSealedHead(bool accept_rollback) {
           Divergence(head.size, head.root_hash, "in the newest head it signed");
     }
   }
-  if (problem.empty()) return absl::OkStatus();
+  if (problem.empty()) return true;
   // A shorter log is a restore (or a rollback) and may be accepted; a
   // rewritten one never is.
   const bool shorter = head.size > store_->AuditSize();
   oversight_.RaiseAlert("critical",
                         shorter ? "vault_rollback" : "log_rewritten", "system",
                         problem);
-  if (shorter && accept_rollback) return absl::OkStatus();
+  if (shorter && accept_rollback) return true;
   return absl::FailedPreconditionError(absl::StrCat(
       "REFUSING TO SERVE: ", problem,
       shorter ? " (if this is a restore made on purpose, start with "

@@ -274,7 +274,10 @@ class Vault {
   // holds (authenticated with a key from the master key, so root cannot
   // write one): deleting the database's checkpoints does not hide a
   // rewrite. A shorter log is accepted only with `accept_rollback`.
-  absl::Status CheckSealedHead(bool accept_rollback);
+  // Returns whether the key store had such a head; a key store the vault
+  // was `opened_before` with must (every open leaves one).
+  absl::StatusOr<bool> CheckSealedHead(bool accept_rollback,
+                                       bool opened_before);
   // Keeps `head` in the key store as the newest signed one.
   void SealHead(const tlog::TreeHead& head);
   // Empty when the log's first `size` entries still hash to `root`;
@@ -282,8 +285,10 @@ class Vault {
   std::string Divergence(uint64_t size, absl::string_view root,
                          absl::string_view when);
   // Compares the stored log with the anchor, then keeps the anchor current.
+  // `expected`: the vault kept an anchor before, so a missing one is a
+  // problem, not a first start.
   absl::Status CheckAnchor(std::unique_ptr<LogAnchor> anchor,
-                           bool accept_rollback);
+                           bool accept_rollback, bool expected);
   absl::Status Commit(IntakeRow row);
   absl::Status Keep(const v1::Record& record, v1::AuditEntry audit, bool canary,
                     absl::string_view submission_digest = "");
@@ -320,6 +325,8 @@ class Vault {
   crypto::BlindIndex submissions_;
   // Authenticates the newest signed head kept in the key store.
   crypto::BlindIndex log_heads_;
+  // Tags the log anchor's slots.
+  crypto::BlindIndex anchor_key_;
   crypto::IntakeKey intake_key_;
   crypto::KeyRing keys_;
   std::unique_ptr<PeriodKeys> periods_;

@@ -169,7 +169,7 @@ absl::StatusOr<std::optional<LogAnchor::Head>> LastAnchoredHead(
     return std::nullopt;
   }
   absl::StatusOr<std::unique_ptr<LogAnchor>> anchor =
-      LogAnchor::Open(state_dir + "/log-anchor");
+      LogAnchor::Open(state_dir + "/log-anchor", /*key=*/nullptr);
   if (!anchor.ok()) return anchor.status();
   return (*anchor)->Read();
 }

@@ -127,7 +127,7 @@ ctl "${as_officer[@]}" retention report | grep -q "items on hold: [1-9]" ||
   fail "the hold does not show in the report"
 ctl "${as_officer[@]}" holds lift "$hold" --reason "done" >/dev/null ||
   fail "hold not lifted"
-ctl "${as_officer[@]}" keys rotate | grep -q "key version 2" || fail "rotation"
+ctl "${as_officer[@]}" keys rotate | grep -q "key generation 2" || fail "rotation"
 if ctl "${as_inspector[@]}" keys rotate >/dev/null 2>&1; then
   fail "an inspector rotated the keys"
 fi

@@ -145,13 +145,14 @@ if d --dev_builtin_policy >>"$work/daemon.log" 2>&1; then
   fail "the daemon served a rewritten log"
 fi
 [[ ! -s $work/port ]] || fail "the daemon bound its port before refusing"
-grep -q "REFUSING TO SERVE: witness witness.test/w1 refused the proof from its $held entries" \
-  "$work/daemon.log" || fail "the refusal does not name the witness and its size"
-grep -q "FORK: log " "$work/witness.log" || fail "the witness did not see a fork"
-ls "$work/w/state/evidence/"* >/dev/null 2>&1 || fail "the witness kept no evidence"
+# The key store's authenticated head (or, were it gone, the witness) names
+# the rewrite before anything is signed or pushed; the witness's own refusal
+# of a forked checkpoint is witness_test's.
+grep -q "REFUSING TO SERVE: .*rewritten\|REFUSING TO SERVE: witness witness.test/w1 refused" \
+  "$work/daemon.log" || fail "the refusal does not name the rewrite"
 cmp -s "$state" "$work/held.state" || fail "the witness's state moved"
 # Refused again at the next start: not a one-off.
 if d --dev_builtin_policy >>"$work/daemon.log" 2>&1; then fail "served at the second start"; fi
 grep "REFUSING" "$work/daemon.log" | head -1
-echo "rewritten log: the daemon refuses to serve, the witness holds size $held and refused the fork"
+echo "rewritten log: the daemon refuses to serve, the witness still holds size $held"
 echo "1 passed, 0 failed"

@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "crypto/digest.h"
 #include "gtest/gtest.h"
 #include "testing/test_util.h"
 #include "testing/vault_fixture.h"
@@ -287,6 +288,39 @@ TEST_F(VaultIntegrityTest, ARewriteIsRefusedEvenWithEveryCheckpointDeleted) {
       << refused;
 }
 
+// Root kills the daemon, cuts the log's tail (entries no checkpoint signed
+// yet), recomputes the tree and writes the anchor anew: without the vault's
+// key the anchor it writes is not intact, and without an anchor a vault
+// that kept one is refused.
+TEST_F(VaultIntegrityTest, AForgedOrDeletedAnchorIsRefused) {
+  for (int i = 0; i < 4; ++i) Take();
+  ASSERT_TRUE(vault_->log().SignCheckpoint().ok());
+  Take();  // served, not yet in a signed checkpoint
+  vault_.reset();
+  testing::ExecSql(db_path(),
+                   absl::StrCat("DELETE FROM audit_log WHERE sequence >= 4"));
+  // An anchor as the unkeyed format wrote it, over the cut log.
+  const std::string anchor = dir_.Join("state/log-anchor");
+  {
+    std::string slot("LVANCHR2", 8);
+    for (uint64_t v : {uint64_t{99}, uint64_t{4}}) {
+      for (int i = 0; i < 8; ++i)
+        slot.push_back(static_cast<char>(v >> (8 * i)));
+    }
+    slot += std::string(32, 'r');
+    slot += crypto::Sha256(slot).substr(0, 16);
+    std::ofstream(anchor, std::ios::binary | std::ios::trunc) << slot << slot;
+  }
+  absl::Status refused = OpenStatus();
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("forged"), std::string::npos) << refused;
+  fs::remove(anchor);
+  refused = OpenStatus();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_NE(refused.message().find("anchor is missing"), std::string::npos)
+      << refused;
+}
+
 TEST_F(VaultIntegrityTest, ACheckpointNotSignedByTheLogsKeyIsRefused) {
   for (int i = 0; i < 3; ++i) Take();
   auto cp = vault_->log().SignCheckpoint();
@@ -325,6 +359,9 @@ TEST_F(VaultIntegrityTest, AWalCutShortIsRefusedAtStart) {
     std::filesystem::remove(db);
     std::filesystem::remove(db + "-wal");
     std::filesystem::remove(db + "-shm");
+    for (const char* suffix : {".keys", ".keys-wal", ".keys-shm"}) {
+      std::filesystem::remove(db + suffix);  // a new vault each round
+    }
     std::filesystem::remove_all(dir_.Join("state"));
     const pid_t child = fork();
     ASSERT_GE(child, 0);
