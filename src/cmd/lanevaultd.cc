@@ -255,6 +255,7 @@ int Main(int argc, char** argv) {
   vault::VaultOptions vopts;
   vopts.database = config->vault().database();
   vopts.master_key_file = config->vault().master_key();
+  vopts.key_store = config->vault().key_store();
   vopts.state_dir = config->state_dir().empty() ? vopts.database + ".state"
                                                 : config->state_dir();
   switch (config->vault().integrity_check()) {

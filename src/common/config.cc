@@ -187,6 +187,8 @@ absl::StatusOr<v1::DaemonConfig> LoadDaemonConfig(const std::string& path) {
   vault->set_database(resolve(vault->database()));
   vault->set_master_key(resolve(vault->master_key()));
   vault->set_seal_file(resolve(vault->seal_file()));
+  vault->set_key_store(resolve(vault->key_store()));
+  vault->set_backup_dir(resolve(vault->backup_dir()));
   if (vault->has_token()) {
     auto* token = vault->mutable_token();
     // A bare library name is dlopen's to find on the library path.

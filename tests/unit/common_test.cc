@@ -122,11 +122,15 @@ TEST(Config, PlainTextOnlyOnLoopback) {
 TEST(Config, LoadResolvesPathsAgainstTheFile) {
   testing::TempDir dir;
   const std::string path = dir.Join("d.textproto");
-  ASSERT_TRUE(
-      WriteFileAtomically(path, ValidConfig().DebugString(), 0644).ok());
+  v1::DaemonConfig c = ValidConfig();
+  c.mutable_vault()->set_key_store("keys/ks.db");
+  c.mutable_vault()->set_backup_dir("backups");
+  ASSERT_TRUE(WriteFileAtomically(path, c.DebugString(), 0644).ok());
   auto loaded = LoadDaemonConfig(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->vault().database(), dir.Join("v.db"));
+  EXPECT_EQ(loaded->vault().key_store(), dir.Join("keys/ks.db"));
+  EXPECT_EQ(loaded->vault().backup_dir(), dir.Join("backups"));
   EXPECT_EQ(loaded->lanes(0).source(), "folder:" + dir.Join("frames"));
 }
 
