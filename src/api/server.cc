@@ -2,27 +2,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/config.h"
+#include "api/listener_security.h"
 #include "common/logging.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
-#include "rpc/tls.h"
 
 namespace lanevault::api {
-
-namespace {
-
-// TLS 1.2 and 1.3 only (gRPC's floor), and of those only forward-secret
-// AEAD suites; pinned here so a changed default cannot widen it.
-constexpr char kCipherSuites[] =
-    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
-    "TLS_CHACHA20_POLY1305_SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305";
-
-}  // namespace
 
 ApiServer::ApiServer(const policy::Policy* policy, vault::Vault* vault,
                      std::unique_ptr<PeerVerifier> peers,
@@ -44,32 +31,13 @@ ApiServer::~ApiServer() { Shutdown(absl::Seconds(1)); }
 absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
     const ServerOptions& options, const policy::Policy* policy,
     vault::Vault* vault, LaneStatusFn lanes) {
-  std::shared_ptr<grpc::ServerCredentials> creds;
-  std::unique_ptr<PeerVerifier> peers;
-  if (options.dev_insecure_loopback) {
-    if (!IsLoopbackAddress(options.listen)) {
-      return absl::FailedPreconditionError(
-          "plain text is only allowed on a loopback address");
-    }
-    spdlog::warn(
-        "DEVELOPMENT MODE: plain-text gRPC on {}; callers are not "
-        "authenticated by certificate. Never use this in production.",
-        options.listen);
-    creds = grpc::InsecureServerCredentials();
-  } else {
-    setenv("GRPC_SSL_CIPHER_SUITES", kCipherSuites, 1);
-    PeerTrust trust;
-    trust.ca_file = options.tls.ca_cert();
-    trust.crl_file = options.tls.crl_file();
-    trust.deny_list_file = options.tls.deny_list_file();
-    trust.principal_from_uri = options.tls.principal_from_uri();
-    auto verifier = PeerVerifier::Create(trust, vault->clock());
-    if (!verifier.ok()) return verifier.status();
-    peers = std::move(*verifier);
-    auto tls = rpc::ServerTlsCredentials(options.tls);
-    if (!tls.ok()) return tls.status();
-    creds = *tls;
-  }
+  absl::StatusOr<ListenerSecurity> security = MakeListenerSecurity(
+      options.listen, options.tls, options.dev_insecure_loopback,
+      vault->clock(),
+      "plain-text gRPC; callers are not authenticated by certificate");
+  if (!security.ok()) return security.status();
+  std::shared_ptr<grpc::ServerCredentials> creds = security->credentials;
+  std::unique_ptr<PeerVerifier> peers = std::move(security->peers);
   std::unique_ptr<ApiServer> api(new ApiServer(policy, vault, std::move(peers),
                                                options, std::move(lanes)));
   grpc::EnableDefaultHealthCheckService(true);

@@ -7,25 +7,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "api/listener_security.h"
 #include "common/clock.h"
-#include "common/config.h"
 #include "common/logging.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
-#include "rpc/tls.h"
 
 namespace lanevault {
 namespace {
 
-// The same forward-secret AEAD suites the full API pins (api/server.cc):
-// shares travel here.
-constexpr char kCipherSuites[] =
-    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
-    "TLS_CHACHA20_POLY1305_SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305";
 constexpr size_t kMaxPrincipalBytes = 256;
 
 // Every call but health and UnsealService: UNAVAILABLE, so a client (a
@@ -63,32 +55,12 @@ SealedServer::~SealedServer() { Shutdown(absl::Seconds(1)); }
 
 absl::StatusOr<std::unique_ptr<SealedServer>> SealedServer::Start(
     const SealedServerOptions& options, v1::SealFile seal) {
-  std::shared_ptr<grpc::ServerCredentials> creds;
-  std::unique_ptr<api::PeerVerifier> peers;
-  if (options.dev_insecure_loopback) {
-    if (!IsLoopbackAddress(options.listen)) {
-      return absl::FailedPreconditionError(
-          "plain text is only allowed on a loopback address");
-    }
-    spdlog::warn(
-        "DEVELOPMENT MODE: shares travel in plain text on {}; never use this "
-        "in production.",
-        options.listen);
-    creds = grpc::InsecureServerCredentials();
-  } else {
-    setenv("GRPC_SSL_CIPHER_SUITES", kCipherSuites, 1);
-    api::PeerTrust trust;
-    trust.ca_file = options.tls.ca_cert();
-    trust.crl_file = options.tls.crl_file();
-    trust.deny_list_file = options.tls.deny_list_file();
-    trust.principal_from_uri = options.tls.principal_from_uri();
-    auto verifier = api::PeerVerifier::Create(trust, RealClock());
-    if (!verifier.ok()) return verifier.status();
-    peers = std::move(*verifier);
-    auto tls = rpc::ServerTlsCredentials(options.tls);
-    if (!tls.ok()) return tls.status();
-    creds = *tls;
-  }
+  absl::StatusOr<api::ListenerSecurity> security = api::MakeListenerSecurity(
+      options.listen, options.tls, options.dev_insecure_loopback, RealClock(),
+      "shares travel in plain text");
+  if (!security.ok()) return security.status();
+  std::shared_ptr<grpc::ServerCredentials> creds = security->credentials;
+  std::unique_ptr<api::PeerVerifier> peers = std::move(security->peers);
   std::unique_ptr<SealedServer> sealed(
       new SealedServer(options, std::move(seal), std::move(peers)));
   grpc::EnableDefaultHealthCheckService(true);
