@@ -82,6 +82,7 @@ grpc::Status AuditService::GetPublicKey(grpc::ServerContext* ctx,
   return gate_->Run(ctx, *request, AuditorCall(), [&](Admission&) {
     response->set_key_name(gate_->vault().log().origin());
     response->set_verifier_key(gate_->vault().log().VerifierKey());
+    response->set_receipt_public_key(gate_->vault().receipt_key().public_key());
     return grpc::Status::OK;
   });
 }

@@ -16,6 +16,8 @@ int AuditCommand(const std::vector<std::string>& args);   // ctl_audit.cc
 int PolicyCommand(const std::vector<std::string>& args);  // ctl_policy.cc
 int UnsealCommand(const std::vector<std::string>& args);  // ctl_unseal.cc
 int BackupCommand(const std::vector<std::string>& args);  // ctl_backup.cc
+// Signed receipts of evidence answers (ctl_receipt.cc).
+int ReceiptCommand(const std::vector<std::string>& args);
 
 // holds, alerts, lockouts, contract, retention report, keys rotate
 // (ctl_compliance.cc): true if `args` named one of them, with its exit code

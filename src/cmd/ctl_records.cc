@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "cmd/ctl_commands.h"
 #include "cmd/ctl_common.h"
+#include "cmd/ctl_receipt.h"
 #include "common/files.h"
 #include "common/program.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
@@ -32,6 +33,28 @@ using ctl::ParseCategories;
 using ctl::Prepare;
 using ctl::PrintJson;
 using ctl::When;
+
+// Saves the JPEG items into `out_dir` (when given) as <item handle>.jpg,
+// readable by the reader alone, and returns them as HANDLE=FILE for
+// 'receipt verify --content'.
+std::vector<std::string> SaveImages(const std::string& out_dir,
+                                    const std::vector<const v1::Item*>& items) {
+  std::vector<std::string> saved;
+  if (out_dir.empty()) return saved;
+  for (const v1::Item* item : items) {
+    if (item->media_type() != "image/jpeg") continue;
+    const auto path =
+        std::filesystem::path(out_dir) / (item->item_id() + ".jpg");
+    // Evidence the reader chose to save: readable by them alone.
+    if (absl::Status s =
+            WriteFileAtomically(path.string(), item->content(), 0600);
+        !s.ok()) {
+      Fail(s);
+    }
+    saved.push_back(absl::StrCat(item->item_id(), "=", path.string()));
+  }
+  return saved;
+}
 
 int Get(const std::string& record_id) {
   v1::GetRecordRequest req;
@@ -72,21 +95,41 @@ int Get(const std::string& record_id) {
                   CategoryName(item.category()).c_str(), item.content().size(),
                   shown.c_str());
     }
+    PrintReceiptTerms(resp.receipt());
   }
-  if (!out_dir.empty()) {
-    for (const v1::Item& item : resp.record().items()) {
-      if (item.media_type() != "image/jpeg") continue;
-      const auto path =
-          std::filesystem::path(out_dir) / (item.item_id() + ".jpg");
-      // Evidence the reader chose to save: readable by them alone.
-      if (absl::Status s =
-              WriteFileAtomically(path.string(), item.content(), 0600);
-          !s.ok()) {
-        Fail(s);
-      }
-    }
+  std::vector<const v1::Item*> items;
+  for (const v1::Item& item : resp.record().items()) items.push_back(&item);
+  return SaveReceiptIfAsked(resp.receipt(), SaveImages(out_dir, items));
+}
+
+int GetItem(const std::string& record_id, const std::string& item_id) {
+  v1::GetItemRequest req;
+  req.set_record_id(record_id);
+  req.set_item_id(item_id);
+  req.set_purpose(absl::GetFlag(FLAGS_purpose));
+  req.set_case_id(absl::GetFlag(FLAGS_case_id));
+  auto stub = v1::EvidenceService::NewStub(Connect());
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  v1::GetItemResponse resp;
+  if (grpc::Status s = stub->GetItem(&ctx, req, &resp); !s.ok()) FailRpc(s);
+  const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
+  if (absl::Status s = MakeDirectories(out_dir); !s.ok()) Fail(s);
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+    std::printf("\n");
+  } else {
+    const v1::Item& item = resp.item();
+    std::printf("item      %s\ncategory  %s\nbytes     %zu\ncontent   %s\n",
+                item.item_id().c_str(), CategoryName(item.category()).c_str(),
+                item.content().size(),
+                item.category() == v1::DATA_CATEGORY_PLATE_TEXT
+                    ? item.content().c_str()
+                    : item.media_type().c_str());
+    PrintReceiptTerms(resp.receipt());
   }
-  return 0;
+  return SaveReceiptIfAsked(resp.receipt(),
+                            SaveImages(out_dir, {&resp.item()}));
 }
 
 int Search() {
@@ -104,7 +147,7 @@ int Search() {
   if (absl::GetFlag(FLAGS_json)) {
     PrintJson(resp);
     std::printf("\n");
-    return 0;
+    return SaveReceiptIfAsked(resp.receipt(), {});
   }
   std::printf("%-38s %-10s %s\n", "RECORD", "LANE", "FIRST SEEN");
   for (const auto& r : resp.records()) {
@@ -113,7 +156,8 @@ int Search() {
   }
   if (!resp.next_page_token().empty())
     std::printf("(more: results were capped)\n");
-  return 0;
+  PrintReceiptTerms(resp.receipt());
+  return SaveReceiptIfAsked(resp.receipt(), {});
 }
 
 int LookupPlate(const std::string& plate) {
@@ -128,25 +172,29 @@ int LookupPlate(const std::string& plate) {
   if (grpc::Status s = stub->LookupPlate(&ctx, req, &resp); !s.ok()) FailRpc(s);
   if (absl::GetFlag(FLAGS_json)) {
     PrintJson(resp);
-    return 0;
+    return SaveReceiptIfAsked(resp.receipt(), {});
   }
   if (resp.record_ids().empty()) std::printf("no record with that plate\n");
   for (const std::string& id : resp.record_ids())
     std::printf("%s\n", id.c_str());
   if (resp.truncated()) std::printf("(more exist; narrow by case)\n");
-  return 0;
+  // On stderr: stdout stays the bare list of records for scripts.
+  PrintReceiptTerms(resp.receipt(), stderr);
+  return SaveReceiptIfAsked(resp.receipt(), {});
 }
 
 }  // namespace
 
 int RecordCommand(const std::vector<std::string>& args) {
   if (args.size() == 3 && args[1] == "get") return Get(args[2]);
+  if (args.size() == 4 && args[1] == "get-item")
+    return GetItem(args[2], args[3]);
   if (args.size() == 2 && args[1] == "search") return Search();
   if (args.size() == 3 && args[1] == "lookup-plate")
     return LookupPlate(args[2]);
   Fail(
-      "usage: lanevaultctl record get ID | search | lookup-plate PLATE "
-      "(see --help)",
+      "usage: lanevaultctl record get ID | get-item ID ITEM_ID | search | "
+      "lookup-plate PLATE (see --help)",
       2);
 }
 

@@ -75,6 +75,12 @@ constexpr char kUsage[] =
     "The lanevault command-line client.\n\n"
     "  lanevaultctl record get RECORD_ID --purpose P [--case_id C] "
     "[--categories ...] [--out_dir DIR]\n"
+    "      [--receipt_out FILE]\n"
+    "    (every evidence answer prints the contract's restrictions on use for\n"
+    "    the purpose; --receipt_out saves the answer's signed receipt, also\n"
+    "    for get-item, search and lookup-plate)\n"
+    "  lanevaultctl record get-item RECORD_ID ITEM_ID --purpose P "
+    "[--case_id C] [--out_dir DIR]\n"
     "  lanevaultctl record search --purpose P [--lane L] [--limit N]\n"
     "  lanevaultctl record lookup-plate PLATE --purpose P [--case_id C]\n"
     "  lanevaultctl lanes list\n"
@@ -97,6 +103,15 @@ constexpr char kUsage[] =
     "  lanevaultctl retention destroyed [--since T] [--until T]\n"
     "    (the retention period keys destroyed, each with its log entry)\n"
     "  lanevaultctl keys rotate\n"
+    "  lanevaultctl receipt verify --receipt FILE [--public_key HEX | "
+    "--public_key_file F]\n"
+    "      [--content HANDLE=FILE ...] [--json]\n"
+    "    (checks a saved receipt's signature with the vault's receipt key and\n"
+    "    prints its terms; each --content file must be what the answer\n"
+    "    returned under that item handle. Without a pinned key the server's\n"
+    "    is fetched (auditor role), which trusts the server. Exit 0 only\n"
+    "    when everything verifies)\n"
+    "  lanevaultctl receipt pubkey   (the receipt key, hex, to pin)\n"
     "  lanevaultctl backup\n"
     "    (the vault's database, online, into lanevaultd's backup directory on\n"
     "    the vault host; prints what it holds and where it is. Restore with\n"
@@ -125,6 +140,7 @@ int Main(int argc, char** argv) {
   if (args[0] == "policy") return ctl::PolicyCommand(args);
   if (args[0] == "unseal") return ctl::UnsealCommand(args);
   if (args[0] == "backup") return ctl::BackupCommand(args);
+  if (args[0] == "receipt") return ctl::ReceiptCommand(args);
   Fail(absl::StrCat("unknown command '", absl::StrJoin(args, " "),
                     "' (see --help)"),
        2);

@@ -144,6 +144,10 @@ class Vault {
 
   // The key capture nodes seal crossings to (see IntakeKey).
   const crypto::IntakeKey& intake_key() const { return intake_key_; }
+  // The key that signs evidence answers' receipts (src/receipt), derived
+  // from the master key; its public half is published by GetPublicKey. The
+  // receipts name the vault by log().origin().
+  const crypto::SigningKey& receipt_key() const { return receipt_key_; }
   // A record id for a resubmission-safe intake: the same submitter, lane
   // and key give the same id, which the store refuses twice.
   std::string IdempotentRecordId(absl::string_view submitter,
@@ -328,6 +332,8 @@ class Vault {
   // Tags the log anchor's slots.
   crypto::BlindIndex anchor_key_;
   crypto::IntakeKey intake_key_;
+  // Signs receipts. Before keys_, which takes the master key.
+  crypto::SigningKey receipt_key_;
   crypto::KeyRing keys_;
   std::unique_ptr<PeriodKeys> periods_;
   Clock* clock_;

@@ -13,6 +13,7 @@ fail() { echo "FORBIDDEN: $*" >&2; status=1; }
 declare -A allowed=(
   [common]=""
   [crypto]="common"
+  [receipt]="common crypto"
   [tlog]="common crypto"
   [witness]="common crypto tlog"
   [rpc]="common crypto tlog"
@@ -22,7 +23,7 @@ declare -A allowed=(
   [footage]="common"
   [node]="common crypto rpc capture"
   [wiring]="common crypto tlog policy vault witness"
-  [api]="common crypto tlog rpc policy vault wiring"
+  [api]="common crypto tlog rpc policy vault wiring receipt"
 )
 # One narrow exception, by file: the vault side sees capture only through
 # the OpenCV-free sink interface.

@@ -1,0 +1,361 @@
+// lanevaultctl receipt: a system that received evidence checks the answer's
+// signed receipt (where the evidence came from, under which restrictions,
+// and that it was not altered) with the vault's receipt key.
+
+#include "cmd/ctl_receipt.h"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "cmd/ctl_commands.h"
+#include "cmd/ctl_common.h"
+#include "common/files.h"
+#include "common/program.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/json_util.h"
+#include "lanevault/v1/audit_service.grpc.pb.h"
+#include "receipt/receipt.h"
+
+ABSL_DECLARE_FLAG(bool, json);
+
+namespace lanevault::ctl {
+namespace {
+
+// --content may be given once per item. An absl flag keeps only its last
+// occurrence, so each parse also appends here.
+std::vector<std::string>& ContentFilesGiven() {
+  static auto* files = new std::vector<std::string>;
+  return *files;
+}
+
+}  // namespace
+
+struct ContentFlag {
+  std::string last;
+};
+bool AbslParseFlag(absl::string_view text, ContentFlag* out,
+                   std::string* /*error*/) {
+  out->last = std::string(text);
+  if (text.empty()) return true;  // the default
+  ContentFilesGiven().push_back(out->last);
+  return true;
+}
+std::string AbslUnparseFlag(const ContentFlag& f) { return f.last; }
+
+}  // namespace lanevault::ctl
+
+ABSL_FLAG(std::string, receipt, "",
+          "'receipt verify': the saved receipt (binary or text-format "
+          "lanevault.v1.Receipt, as --receipt_out writes it).");
+ABSL_FLAG(std::string, public_key, "",
+          "'receipt verify': the vault's receipt key to trust, 64 hex digits "
+          "(see 'receipt pubkey'). Without it or --public_key_file, the key "
+          "is fetched from the server, which is weaker than a pinned key.");
+ABSL_FLAG(std::string, public_key_file, "",
+          "'receipt verify': a file holding the receipt key to trust (hex, "
+          "or its 32 raw bytes).");
+ABSL_FLAG(lanevault::ctl::ContentFlag, content, {},
+          "'receipt verify': HANDLE=FILE, the item content the answer "
+          "returned under that item handle; checked against the receipt's "
+          "digest. Repeat it for each item.");
+ABSL_FLAG(std::string, receipt_out, "",
+          "record get / get-item / search / lookup-plate: save the answer's "
+          "signed receipt to this file (for 'receipt verify').");
+
+namespace lanevault::ctl {
+namespace {
+
+constexpr size_t kKeyBytes = 32;
+
+// 64 hex digits (surrounding space ignored) as 32 bytes; empty if not.
+std::string KeyFromHex(absl::string_view text) {
+  text = absl::StripAsciiWhitespace(text);
+  if (text.size() != 2 * kKeyBytes) return "";
+  for (char c : text) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return "";
+  }
+  return absl::HexStringToBytes(text);
+}
+
+struct TrustedKey {
+  std::string bytes;
+  std::string source;  // "pinned (--public_key)", "server", ...
+  bool pinned = false;
+};
+
+TrustedKey ResolveKey() {
+  const std::string hex = absl::GetFlag(FLAGS_public_key);
+  const std::string file = absl::GetFlag(FLAGS_public_key_file);
+  if (!hex.empty() && !file.empty()) {
+    Fail("give --public_key or --public_key_file, not both", 2);
+  }
+  if (!hex.empty()) {
+    std::string key = KeyFromHex(hex);
+    if (key.empty()) Fail("--public_key: want 64 hex digits (32 bytes)", 2);
+    return {key, "pinned (--public_key)", true};
+  }
+  if (!file.empty()) {
+    absl::StatusOr<std::string> text = ReadFileToString(file);
+    if (!text.ok()) Fail(text.status());
+    std::string key = text->size() == kKeyBytes ? *text : KeyFromHex(*text);
+    if (key.empty()) {
+      Fail(absl::StrCat("--public_key_file ", file,
+                        ": want 64 hex digits or 32 raw bytes"),
+           2);
+    }
+    return {key, absl::StrCat("pinned (", file, ")"), true};
+  }
+  auto stub = v1::AuditService::NewStub(Connect());
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  v1::GetPublicKeyResponse resp;
+  if (grpc::Status s = stub->GetPublicKey(&ctx, {}, &resp); !s.ok()) {
+    FailRpc(s);
+  }
+  if (resp.receipt_public_key().size() != kKeyBytes) {
+    Fail(absl::StrCat("the server at ", Server(),
+                      " publishes no receipt key (a lanevaultd from before "
+                      "receipts?): give --public_key"));
+  }
+  return {resp.receipt_public_key(), absl::StrCat("server ", Server()), false};
+}
+
+// Keeps the text-format parser quiet while a binary file is tried as text.
+class QuietErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int, google::protobuf::io::ColumnNumber,
+                const std::string&) override {}
+};
+
+// A receipt file: text format (what --receipt_out writes) or binary.
+v1::Receipt LoadReceipt(const std::string& path) {
+  absl::StatusOr<std::string> data = ReadFileToString(path);
+  if (!data.ok()) Fail(data.status());
+  v1::Receipt receipt;
+  // Binary receipts practically never parse as text format; text-format
+  // ones often parse as (garbage) binary, so text is tried first.
+  QuietErrors quiet;
+  google::protobuf::TextFormat::Parser text;
+  text.RecordErrorsTo(&quiet);
+  if (text.ParseFromString(*data, &receipt)) return receipt;
+  receipt.Clear();
+  if (receipt.ParseFromString(*data)) return receipt;
+  Fail(absl::StrCat(path,
+                    " is not a lanevault.v1.Receipt (binary or text "
+                    "format)"));
+}
+
+std::string Hex(absl::string_view bytes) {
+  return absl::BytesToHexString(bytes);
+}
+
+std::string Restrictions(const v1::ReceiptBody& body) {
+  if (body.restrictions().empty()) return "none stated by the contract";
+  return absl::StrJoin(body.restrictions(), "; ");
+}
+
+void PrintBody(const v1::ReceiptBody& body) {
+  std::printf(
+      "vault           %s\naudit sequence  %llu\nissued          %s\n"
+      "principal       %s\npurpose         %s\ncase            %s\n"
+      "method          %s\ncontract        %s v%llu\n",
+      body.vault_origin().c_str(),
+      static_cast<unsigned long long>(body.audit_sequence()),
+      body.has_issued() ? When(body.issued()).c_str() : "-",
+      body.principal().c_str(), body.purpose().c_str(),
+      body.case_id().empty() ? "-" : body.case_id().c_str(),
+      body.method().c_str(), body.contract_id().c_str(),
+      static_cast<unsigned long long>(body.contract_version()));
+  std::printf("restrictions    %s\n", Restrictions(body).c_str());
+  for (const std::string& r : body.restrictions()) {
+    std::printf("  - %s\n", r.c_str());
+  }
+  std::printf("records         %s\n",
+              body.record_handles().empty()
+                  ? "-"
+                  : absl::StrJoin(body.record_handles(), " ").c_str());
+  for (const v1::ReceiptItem& item : body.items()) {
+    std::printf("item            %s %s sha256:%s\n", item.item_handle().c_str(),
+                CategoryName(item.category()).c_str(),
+                Hex(item.content_sha256()).c_str());
+  }
+}
+
+google::protobuf::Value StringValue(absl::string_view s) {
+  google::protobuf::Value v;
+  v.set_string_value(std::string(s));
+  return v;
+}
+
+int Verify() {
+  const std::string path = absl::GetFlag(FLAGS_receipt);
+  if (path.empty()) Fail("receipt verify needs --receipt FILE", 2);
+  // HANDLE=FILE pairs, checked before anything is fetched.
+  std::vector<std::pair<std::string, std::string>> contents;
+  for (const std::string& given : ContentFilesGiven()) {
+    const size_t eq = given.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == given.size()) {
+      Fail(absl::StrCat("--content ", given, ": want HANDLE=FILE"), 2);
+    }
+    contents.emplace_back(given.substr(0, eq), given.substr(eq + 1));
+  }
+  const bool json = absl::GetFlag(FLAGS_json);
+  const v1::Receipt receipt = LoadReceipt(path);
+  if (receipt.body().empty() && receipt.signature().empty()) {
+    Fail(absl::StrCat(path, " holds no receipt (the answer carried none)"));
+  }
+  const TrustedKey key = ResolveKey();
+
+  google::protobuf::Struct out;
+  auto& fields = *out.mutable_fields();
+  fields["receipt"] = StringValue(path);
+  fields["trusted_key"] = StringValue(Hex(key.bytes));
+  fields["key_source"] = StringValue(key.source);
+  fields["key_pinned"].set_bool_value(key.pinned);
+
+  absl::StatusOr<v1::ReceiptBody> body =
+      receipt::VerifyReceipt(receipt, key.bytes);
+  bool ok = body.ok();
+  if (!json) {
+    std::printf("receipt         %s\ntrusted key     %s (%s)\n", path.c_str(),
+                Hex(key.bytes).c_str(), key.source.c_str());
+    if (!key.pinned) {
+      std::printf(
+          "                note: this key is the one the server gave; a "
+          "server that lies\n                about it passes its own "
+          "receipts. Pin the key (--public_key)\n                for a "
+          "check that does not trust the server.\n");
+    }
+  }
+  if (!ok) {
+    if (json) {
+      fields["verified"].set_bool_value(false);
+      fields["error"] = StringValue(body.status().message());
+    } else {
+      std::printf("RECEIPT NOT VERIFIED: %s\n",
+                  std::string(body.status().message()).c_str());
+    }
+  } else {
+    fields["verified"].set_bool_value(true);
+    std::string body_json;
+    google::protobuf::util::JsonPrintOptions o;
+    o.preserve_proto_field_names = true;
+    (void)google::protobuf::util::MessageToJsonString(*body, &body_json, o);
+    (void)google::protobuf::util::JsonStringToMessage(body_json,
+                                                      &fields["body"]);
+    if (!json) {
+      std::printf("signature       verified\n");
+      PrintBody(*body);
+    }
+    auto* checks = fields["contents"].mutable_list_value();
+    for (const auto& [handle, file] : contents) {
+      absl::StatusOr<std::string> data = ReadFileToString(file);
+      absl::Status s = data.ok() ? receipt::CheckContent(*body, handle, *data)
+                                 : data.status();
+      ok &= s.ok();
+      google::protobuf::Value& check = *checks->add_values();
+      auto& c = *check.mutable_struct_value()->mutable_fields();
+      c["handle"] = StringValue(handle);
+      c["file"] = StringValue(file);
+      c["matches"].set_bool_value(s.ok());
+      if (!s.ok()) c["error"] = StringValue(s.message());
+      if (!json) {
+        std::printf(
+            "content         %s (%s): %s\n", handle.c_str(), file.c_str(),
+            s.ok() ? "matches the receipt"
+                   : absl::StrCat("DOES NOT MATCH: ", s.message()).c_str());
+      }
+    }
+  }
+  fields["ok"].set_bool_value(ok);
+  if (json) {
+    PrintJson(out);
+    std::printf("\n");
+  } else {
+    std::printf("%s\n", ok ? "OK: the receipt and every content given verify"
+                           : "FAILED: do not rely on this evidence's origin "
+                             "or terms");
+  }
+  return ok ? 0 : 1;
+}
+
+int PublicKey() {
+  auto stub = v1::AuditService::NewStub(Connect());
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  v1::GetPublicKeyResponse resp;
+  if (grpc::Status s = stub->GetPublicKey(&ctx, {}, &resp); !s.ok()) {
+    FailRpc(s);
+  }
+  if (resp.receipt_public_key().empty()) {
+    Fail(
+        "this server publishes no receipt key (a lanevaultd from before "
+        "receipts?)");
+  }
+  std::printf("%s\n", Hex(resp.receipt_public_key()).c_str());
+  return 0;
+}
+
+}  // namespace
+
+void PrintReceiptTerms(const v1::Receipt& receipt, std::FILE* out) {
+  if (receipt.body().empty() && receipt.signature().empty()) {
+    std::fprintf(out, "no receipt (the server attached none)\n");
+    return;
+  }
+  v1::ReceiptBody body;
+  if (!body.ParseFromString(receipt.body())) {
+    std::fprintf(out, "receipt unreadable (its body does not parse)\n");
+    return;
+  }
+  std::fprintf(out, "restrictions: %s\n", Restrictions(body).c_str());
+}
+
+int SaveReceiptIfAsked(const v1::Receipt& receipt,
+                       const std::vector<std::string>& content_files) {
+  const std::string out = absl::GetFlag(FLAGS_receipt_out);
+  if (out.empty()) return 0;
+  if (receipt.body().empty() && receipt.signature().empty()) {
+    std::fprintf(stderr,
+                 "lanevaultctl: no receipt in the answer: nothing written to "
+                 "%s\n",
+                 out.c_str());
+    return 1;
+  }
+  std::string text;
+  if (!google::protobuf::TextFormat::PrintToString(receipt, &text)) {
+    Fail("could not write the receipt as text");
+  }
+  if (absl::Status s = WriteFileAtomically(out, text, 0600); !s.ok()) Fail(s);
+  // On stderr: --json output stays one document.
+  std::string check = absl::StrCat("lanevaultctl receipt verify --receipt ",
+                                   out, " --public_key KEY");
+  for (const std::string& c : content_files) {
+    absl::StrAppend(&check, " --content ", c);
+  }
+  std::fprintf(stderr, "receipt saved to %s; check it with:\n  %s\n",
+               out.c_str(), check.c_str());
+  return 0;
+}
+
+int ReceiptCommand(const std::vector<std::string>& args) {
+  if (args.size() == 2 && args[1] == "verify") return Verify();
+  if (args.size() == 2 && args[1] == "pubkey") return PublicKey();
+  Fail(
+      "usage: lanevaultctl receipt verify --receipt FILE [--public_key HEX | "
+      "--public_key_file F] [--content HANDLE=FILE ...] [--json] | receipt "
+      "pubkey (see --help)",
+      2);
+}
+
+}  // namespace lanevault::ctl

@@ -1,0 +1,221 @@
+// Signed receipts: what a receiving system relies on when it checks the
+// restrictions and content of an evidence answer.
+
+#include "receipt/receipt.h"
+
+#include <string>
+
+#include "crypto/digest.h"
+#include "crypto/signing.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+
+namespace lanevault::receipt {
+namespace {
+
+crypto::SigningKey NewKey() {
+  auto key = crypto::SigningKey::FromSeed(crypto::SigningKey::NewSeed());
+  EXPECT_TRUE(key.ok()) << key.status();
+  return std::move(*key);
+}
+
+v1::ReceiptBody SampleBody() {
+  v1::ReceiptBody body;
+  body.set_vault_origin("lanevault.dev/audit");
+  body.set_audit_sequence(42);
+  body.mutable_issued()->set_seconds(1796256000);
+  body.set_principal("inspector-7");
+  body.set_purpose("vehicle-inspection");
+  body.set_case_id("CASE-1");
+  body.set_method("/lanevault.v1.EvidenceService/GetRecord");
+  body.add_record_handles("rh_abc");
+  *body.add_items() =
+      ItemFor("ih_plate", v1::DATA_CATEGORY_PLATE_TEXT, "AB123CD");
+  *body.add_items() =
+      ItemFor("ih_crop", v1::DATA_CATEGORY_PLATE_IMAGE, "\xff\xd8jpeg bytes");
+  body.set_contract_id("land-border-pilot");
+  body.set_contract_version(3);
+  body.add_restrictions("not for training");
+  body.add_restrictions("delete after review");
+  return body;
+}
+
+TEST(ReceiptTest, SignThenVerifyGivesTheBodyBack) {
+  const crypto::SigningKey key = NewKey();
+  const v1::ReceiptBody body = SampleBody();
+  const v1::Receipt receipt = SignReceipt(key, body);
+  EXPECT_EQ(receipt.public_key(), key.public_key());
+  EXPECT_EQ(receipt.signature().size(), 64u);
+  absl::StatusOr<v1::ReceiptBody> got =
+      VerifyReceipt(receipt, key.public_key());
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*got, body));
+  ASSERT_EQ(got->restrictions_size(), 2);
+  EXPECT_EQ(got->restrictions(0), "not for training");
+  EXPECT_EQ(got->restrictions(1), "delete after review");
+}
+
+TEST(ReceiptTest, SignatureCoversThePrefixAndTheBody) {
+  const crypto::SigningKey key = NewKey();
+  const v1::Receipt receipt = SignReceipt(key, SampleBody());
+  EXPECT_EQ(kReceiptSignaturePrefix.size(), 21u);
+  EXPECT_TRUE(crypto::VerifyEd25519(
+      key.public_key(), std::string("lanevault-receipt-v1\n") + receipt.body(),
+      receipt.signature()));
+  // The bare body, unprefixed, is not what was signed.
+  EXPECT_FALSE(crypto::VerifyEd25519(key.public_key(), receipt.body(),
+                                     receipt.signature()));
+}
+
+TEST(ReceiptTest, EveryFlippedBitOfTheBodyIsRefused) {
+  const crypto::SigningKey key = NewKey();
+  const v1::Receipt receipt = SignReceipt(key, SampleBody());
+  for (size_t i = 0; i < receipt.body().size(); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      v1::Receipt altered = receipt;
+      (*altered.mutable_body())[i] ^= static_cast<char>(1 << bit);
+      absl::StatusOr<v1::ReceiptBody> got =
+          VerifyReceipt(altered, key.public_key());
+      ASSERT_EQ(got.status().code(), absl::StatusCode::kPermissionDenied)
+          << "byte " << i << " bit " << bit;
+    }
+  }
+}
+
+TEST(ReceiptTest, EveryFlippedBitOfTheSignatureIsRefused) {
+  const crypto::SigningKey key = NewKey();
+  const v1::Receipt receipt = SignReceipt(key, SampleBody());
+  for (size_t i = 0; i < receipt.signature().size(); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      v1::Receipt altered = receipt;
+      (*altered.mutable_signature())[i] ^= static_cast<char>(1 << bit);
+      EXPECT_EQ(VerifyReceipt(altered, key.public_key()).status().code(),
+                absl::StatusCode::kPermissionDenied)
+          << "byte " << i << " bit " << bit;
+    }
+  }
+}
+
+TEST(ReceiptTest, ATruncatedOrMissingSignatureIsRefused) {
+  const crypto::SigningKey key = NewKey();
+  v1::Receipt receipt = SignReceipt(key, SampleBody());
+  v1::Receipt truncated = receipt;
+  truncated.mutable_signature()->pop_back();
+  EXPECT_EQ(VerifyReceipt(truncated, key.public_key()).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  receipt.clear_signature();
+  EXPECT_EQ(VerifyReceipt(receipt, key.public_key()).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(VerifyReceipt(v1::Receipt(), key.public_key()).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST(ReceiptTest, AnotherTrustedKeyRefusesIt) {
+  const crypto::SigningKey vault = NewKey();
+  const crypto::SigningKey other = NewKey();
+  const v1::Receipt receipt = SignReceipt(vault, SampleBody());
+  EXPECT_EQ(VerifyReceipt(receipt, other.public_key()).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  // Even with the hint taken out, the signature decides.
+  v1::Receipt no_hint = receipt;
+  no_hint.clear_public_key();
+  EXPECT_EQ(VerifyReceipt(no_hint, other.public_key()).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(VerifyReceipt(no_hint, vault.public_key()).ok());
+}
+
+TEST(ReceiptTest, ASelfSignedReceiptIsRefusedAgainstTheTrustedKey) {
+  const crypto::SigningKey vault = NewKey();
+  const crypto::SigningKey attacker = NewKey();
+  // The attacker writes their own terms (no restrictions) and signs them,
+  // embedding their own key: valid in itself, not the vault's.
+  v1::ReceiptBody forged = SampleBody();
+  forged.clear_restrictions();
+  const v1::Receipt self_signed = SignReceipt(attacker, forged);
+  EXPECT_TRUE(VerifyReceipt(self_signed, attacker.public_key()).ok());
+  EXPECT_EQ(VerifyReceipt(self_signed, vault.public_key()).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  // Nor does naming the vault's key over the attacker's signature help.
+  v1::Receipt disguised = self_signed;
+  disguised.set_public_key(vault.public_key());
+  EXPECT_EQ(VerifyReceipt(disguised, vault.public_key()).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  // And the vault's signature with a swapped body is refused too.
+  v1::Receipt spliced = SignReceipt(vault, SampleBody());
+  spliced.set_body(self_signed.body());
+  EXPECT_EQ(VerifyReceipt(spliced, vault.public_key()).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST(ReceiptTest, ASignedBodyThatDoesNotParseIsRefused) {
+  const crypto::SigningKey key = NewKey();
+  v1::Receipt receipt;
+  receipt.set_body("\xff\xff\xff not a protobuf");
+  receipt.set_signature(key.Sign(SignedMessage(receipt.body())));
+  receipt.set_public_key(key.public_key());
+  absl::StatusOr<v1::ReceiptBody> got =
+      VerifyReceipt(receipt, key.public_key());
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST(ReceiptTest, ATrustedKeyOfTheWrongLengthIsABadArgument) {
+  const crypto::SigningKey key = NewKey();
+  const v1::Receipt receipt = SignReceipt(key, SampleBody());
+  EXPECT_EQ(VerifyReceipt(receipt, "short").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(VerifyReceipt(receipt, "").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ReceiptTest, CheckContentAcceptsExactlyTheReturnedBytes) {
+  const v1::ReceiptBody body = SampleBody();
+  EXPECT_TRUE(CheckContent(body, "ih_plate", "AB123CD").ok());
+  EXPECT_TRUE(CheckContent(body, "ih_crop", "\xff\xd8jpeg bytes").ok());
+  // Altered content.
+  EXPECT_EQ(CheckContent(body, "ih_plate", "AB123CE").code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(CheckContent(body, "ih_crop", "\xff\xd8jpeg bytes ").code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(CheckContent(body, "ih_plate", "").code(),
+            absl::StatusCode::kDataLoss);
+  // Another item's content under this handle.
+  EXPECT_EQ(CheckContent(body, "ih_crop", "AB123CD").code(),
+            absl::StatusCode::kDataLoss);
+  // A handle the receipt does not list.
+  EXPECT_EQ(CheckContent(body, "ih_other", "AB123CD").code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(CheckContent(body, "", "AB123CD").code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(ReceiptTest, ItemForRecordsHandleCategoryAndDigest) {
+  v1::Item item;
+  item.set_item_id("ih_face");
+  item.set_category(v1::DATA_CATEGORY_FACE_IMAGE);
+  item.set_content("face jpeg");
+  item.set_media_type("image/jpeg");
+  const v1::ReceiptItem line = ItemFor(item);
+  EXPECT_EQ(line.item_handle(), "ih_face");
+  EXPECT_EQ(line.category(), v1::DATA_CATEGORY_FACE_IMAGE);
+  EXPECT_EQ(line.content_sha256(), crypto::Sha256("face jpeg"));
+  EXPECT_EQ(line.content_sha256().size(), 32u);
+}
+
+TEST(ReceiptTest, SerializationIsDeterministic) {
+  const crypto::SigningKey key = NewKey();
+  const v1::ReceiptBody body = SampleBody();
+  const std::string once = SerializeBody(body);
+  EXPECT_EQ(SerializeBody(body), once);
+  v1::ReceiptBody copy;
+  ASSERT_TRUE(copy.ParseFromString(once));
+  EXPECT_EQ(SerializeBody(copy), once);
+  // The same body signs to the same receipt (Ed25519 is deterministic).
+  const v1::Receipt a = SignReceipt(key, body);
+  const v1::Receipt b = SignReceipt(key, copy);
+  EXPECT_EQ(a.body(), b.body());
+  EXPECT_EQ(a.signature(), b.signature());
+  EXPECT_EQ(a.body(), once);
+}
+
+}  // namespace
+}  // namespace lanevault::receipt
