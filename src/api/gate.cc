@@ -140,6 +140,7 @@ Gate::Gate(const policy::Policy* policy, vault::Vault* vault,
       peers_(peers),
       limits_(limits),
       history_(vault, &ledger_),
+      approvals_(vault->clock(), limits.approvals),
       refusal_limiter_(vault->clock(), limits.refusals) {
   flusher_ = std::thread([this] {
     const absl::Duration every =

@@ -49,6 +49,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "api/approvals.h"
 #include "api/peer_verifier.h"
 #include "api/refusal_limiter.h"
 #include "google/protobuf/message_lite.h"
@@ -109,6 +110,8 @@ struct GateLimits {
   // of principals locked out (per principal) logged one by one; the rest
   // are counted into one summary entry per key and window.
   RefusalLimits refusals;
+  // Requests waiting for approval (approvals.h): how many, how long kept.
+  ApprovalLimits approvals;
 };
 
 // What the policy must know of the record a call opens (CallSpec::record_id),
@@ -201,6 +204,10 @@ class Gate {
   const policy::Policy& policy() const { return *policy_; }
   vault::Vault& vault() const { return *vault_; }
   const GateLimits& limits() const { return limits_; }
+  // Requests waiting for approval (Permit.approval; approvals.h): the
+  // gate's RequireApproval step opens and uses them, ApprovalService
+  // decides them.
+  ApprovalBook& approvals() { return approvals_; }
   // The policy question for this caller, with its history.
   policy::AccessRequest Request(const Caller& caller,
                                 const CallSpec& spec) const;
@@ -273,6 +280,7 @@ class Gate {
   const GateLimits limits_;
   wiring::QuotaLedger ledger_;
   wiring::VaultAccessHistory history_;
+  ApprovalBook approvals_;
 
   struct CallState {
     std::string method;

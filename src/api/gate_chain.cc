@@ -164,6 +164,7 @@ class Gate::Call {
         ctx_(ctx),
         request_(request),
         spec_(spec),
+        named_record_(spec.record_id),
         method_(std::move(method)),
         slot_(gate) {}
 
@@ -184,6 +185,7 @@ class Gate::Call {
   StepResult GatherFacts();
   // decide
   StepResult Decide();
+  StepResult RequireApproval();
   // log
   StepResult Log();
   // handle
@@ -197,6 +199,8 @@ class Gate::Call {
   grpc::ServerContext* const ctx_;
   const google::protobuf::MessageLite& request_;
   const CallSpec& spec_;
+  // The record as the caller named it (a handle), for approval requests.
+  const std::string named_record_;
   const std::string method_;
   CallSlot slot_;
   Admission admission_;  // the caller, then the decision
@@ -235,6 +239,7 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
       &Call::GatherFacts,
       // decide
       &Call::Decide,
+      &Call::RequireApproval,
       // log
       &Call::Log,
   };
@@ -415,6 +420,60 @@ StepResult Gate::Call::Decide() {
     return r;
   }
   return Denied(d, grpc::StatusCode::PERMISSION_DENIED);
+}
+
+StepResult Gate::Call::RequireApproval() {
+  const std::optional<policy::ApprovalRule>& rule =
+      admission_.decision.approval;
+  if (!rule.has_value()) return kContinue;
+  ApprovalAsk asked;
+  asked.requester = ask_.principal;
+  asked.action = spec_.action;
+  asked.record_id = ask_.record_id;
+  asked.record_handle = named_record_;
+  asked.purpose = ask_.purpose;
+  asked.case_id = ask_.case_id;
+  asked.categories = admission_.decision.categories;
+  asked.rule = *rule;
+  ApprovalBook::Answer answer = gate_->approvals_.Take(asked);
+  const v1::ApprovalRequest& r = answer.request;
+  if (answer.outcome == ApprovalBook::Outcome::kUse) {
+    // The read's own entry names the approval it used.
+    entry_.set_approval_id(r.approval_id());
+    return kContinue;
+  }
+  // Not let through: nothing is handed over, so the quota reservation and
+  // what it counted as seen go now, before the refusal is logged.
+  reservation_ = wiring::QuotaLedger::Reservation();
+  const std::string& principal = admission_.caller.principal;
+  if (answer.outcome == ApprovalBook::Outcome::kFull) {
+    // Counts towards nothing, and rate-limited: the book's bound is what
+    // stops a caller growing it, the limiter what stops it growing the log.
+    return Limited("approval_book_full", "uncounted", principal,
+                   grpc::StatusCode::RESOURCE_EXHAUSTED,
+                   absl::StrCat("approval required, and no request can be "
+                                "opened: ",
+                                answer.why),
+                   v1::REFUSAL_COUNT_NONE);
+  }
+  entry_.set_approval_id(r.approval_id());
+  ctx_->AddTrailingMetadata("lanevault-approval-id", r.approval_id());
+  const std::string message = absl::StrCat(
+      "approval required: request ", r.approval_id(), " is pending (",
+      r.approved_by_size(), " of ", r.required(), " approvals by ",
+      r.approver_role(), ", until ", FormatTime(FromProto(r.expires())),
+      "); ask an approver to run `lanevaultctl approvals approve ",
+      r.approval_id(), " --reason ...`, then repeat this call");
+  // Waiting is no offence: counted towards nothing. The call that opens a
+  // request is always logged; asking again about the same one is
+  // rate-limited into summaries, so repeating it cannot grow the log.
+  if (answer.outcome == ApprovalBook::Outcome::kOpened) {
+    return Logged("approval_pending", grpc::StatusCode::FAILED_PRECONDITION,
+                  message, v1::REFUSAL_COUNT_NONE);
+  }
+  return Limited("approval_pending", "uncounted", principal,
+                 grpc::StatusCode::FAILED_PRECONDITION, message,
+                 v1::REFUSAL_COUNT_NONE);
 }
 
 StepResult Gate::Call::Log() {

@@ -24,7 +24,8 @@ ApiServer::ApiServer(const policy::Policy* policy, vault::Vault* vault,
       lanes_(&gate_, std::move(lanes),
              options.intake != nullptr ? options.intake : own_intake_.get()),
       audit_(&gate_, options.cosign_checkpoint),
-      compliance_(&gate_, options.contracts, options.backup_dir) {}
+      compliance_(&gate_, options.contracts, options.backup_dir),
+      approvals_(&gate_) {}
 
 ApiServer::~ApiServer() { Shutdown(absl::Seconds(1)); }
 
@@ -63,6 +64,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   builder.RegisterService(&api->lanes_);
   builder.RegisterService(&api->audit_);
   builder.RegisterService(&api->compliance_);
+  builder.RegisterService(&api->approvals_);
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;

@@ -69,6 +69,7 @@ class ApiServer {
   LaneService lanes_;
   AuditService audit_;
   ComplianceService compliance_;
+  ApprovalService approvals_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

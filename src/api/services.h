@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "api/gate.h"
+#include "lanevault/v1/approvals.grpc.pb.h"
 #include "lanevault/v1/audit_service.grpc.pb.h"
 #include "lanevault/v1/compliance.grpc.pb.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
@@ -150,6 +151,30 @@ class ComplianceService final : public v1::ComplianceService::Service {
   Gate* gate_;
   ContractAuthority contracts_;
   const std::string backup_dir_;
+};
+
+// Two-person control (approvals.h): the approver role's officers list the
+// requests waiting for them and approve or deny them, each step logged
+// (approval_service.cc).
+class ApprovalService final : public v1::ApprovalService::Service {
+ public:
+  explicit ApprovalService(Gate* gate) : gate_(gate) {}
+  grpc::Status ListApprovals(grpc::ServerContext* ctx,
+                             const v1::ListApprovalsRequest* request,
+                             v1::ListApprovalsResponse* response) override;
+  grpc::Status Approve(grpc::ServerContext* ctx,
+                       const v1::DecideApprovalRequest* request,
+                       v1::ApprovalRequest* response) override;
+  grpc::Status Deny(grpc::ServerContext* ctx,
+                    const v1::DecideApprovalRequest* request,
+                    v1::ApprovalRequest* response) override;
+
+ private:
+  grpc::Status Decide(grpc::ServerContext* ctx,
+                      const v1::DecideApprovalRequest& request, bool approve,
+                      v1::ApprovalRequest* response);
+
+  Gate* gate_;
 };
 
 using LaneStatusFn = std::function<std::vector<v1::LaneStatus>()>;

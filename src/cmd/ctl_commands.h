@@ -16,6 +16,8 @@ int AuditCommand(const std::vector<std::string>& args);   // ctl_audit.cc
 int PolicyCommand(const std::vector<std::string>& args);  // ctl_policy.cc
 int UnsealCommand(const std::vector<std::string>& args);  // ctl_unseal.cc
 int BackupCommand(const std::vector<std::string>& args);  // ctl_backup.cc
+// ctl_approvals.cc
+int ApprovalsCommand(const std::vector<std::string>& args);
 // Signed receipts of evidence answers (ctl_receipt.cc).
 int ReceiptCommand(const std::vector<std::string>& args);
 

@@ -106,6 +106,9 @@ std::string Server() {
     case grpc::StatusCode::DATA_LOSS:
       Fail(absl::StrCat("the vault reports damage: ", m,
                         ". Tell a compliance officer; do not retry."));
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      // E.g. a read that waits for approval: the message names the request.
+      Fail(absl::StrCat("not yet: ", m));
     case grpc::StatusCode::UNIMPLEMENTED:
       Fail("this server does not implement that call yet.");
     default:

@@ -117,6 +117,13 @@ constexpr char kUsage[] =
     "    the vault host; prints what it holds and where it is. Restore with\n"
     "    lanevaultd --restore_from FILE, daemon stopped)\n"
     "  lanevaultctl lockouts list | lockouts lift PRINCIPAL --reason R\n"
+    "  lanevaultctl approvals list [--all] [--json]\n"
+    "  lanevaultctl approvals approve ID --reason R | approvals deny ID "
+    "--reason R\n"
+    "    (a read a permit allows only with approval is refused with a request\n"
+    "    id, apr_…; officers of the permit's approver role decide it here,\n"
+    "    never the requester; the requester's next identical call goes\n"
+    "    through once)\n"
     "  lanevaultctl contract get [VERSION] | versions\n"
     "  lanevaultctl contract propose SIGNED | activate VERSION [SIGNED]\n"
     "  lanevaultctl policy sign FILE --signing_key KEYFILE --key_name NAME "
@@ -140,6 +147,7 @@ int Main(int argc, char** argv) {
   if (args[0] == "policy") return ctl::PolicyCommand(args);
   if (args[0] == "unseal") return ctl::UnsealCommand(args);
   if (args[0] == "backup") return ctl::BackupCommand(args);
+  if (args[0] == "approvals") return ctl::ApprovalsCommand(args);
   if (args[0] == "receipt") return ctl::ReceiptCommand(args);
   Fail(absl::StrCat("unknown command '", absl::StrJoin(args, " "),
                     "' (see --help)"),

@@ -14,6 +14,9 @@
 namespace lanevault::policy {
 namespace {
 
+// Permit.approval.required: more approvers than this is a typo, not control.
+constexpr uint32_t kMaxApprovalsRequired = 5;
+
 class Validator {
  public:
   explicit Validator(const v1::Contract& c) : c_(c) {}
@@ -24,6 +27,7 @@ class Validator {
     Purposes();
     Bindings();
     Rules();
+    Approvals();
     DeadPermits();
     Harvest();
     return std::move(issues_);
@@ -226,6 +230,44 @@ class Validator {
           Error(absl::StrCat(path, ".purposes[", j, "]"),
                 absl::StrCat("unknown purpose '", p.purposes(j), "'"));
         }
+      }
+    }
+  }
+
+  // Permit.approval: a known approver role, a sane number of approvers, a
+  // positive time; a warning when no permit lets that role approve at all
+  // (then nobody can, and the permit never takes effect).
+  void Approvals() {
+    for (int i = 0; i < c_.permits_size(); ++i) {
+      const v1::Permit& p = c_.permits(i);
+      if (!p.has_approval()) continue;
+      const v1::Approval& a = p.approval();
+      const std::string path = absl::StrCat("permits[", i, "].approval");
+      if (a.has_ttl() && FromProto(a.ttl()) <= absl::ZeroDuration()) {
+        Error(path + ".ttl", "must be positive (unset: 1 hour)");
+      }
+      if (a.required() == 0) continue;
+      if (a.required() > kMaxApprovalsRequired) {
+        Error(path + ".required",
+              absl::StrCat("at most ", kMaxApprovalsRequired,
+                           " approvals (asked ", a.required(), ")"));
+      }
+      if (!KnownRole(a.approver_role())) {
+        Error(path + ".approver_role",
+              absl::StrCat("unknown role '", a.approver_role(), "'"));
+        continue;
+      }
+      const bool may_approve = std::any_of(
+          c_.permits().begin(), c_.permits().end(), [&](const v1::Permit& q) {
+            return q.role() == a.approver_role() &&
+                   std::find(q.actions().begin(), q.actions().end(),
+                             v1::ACTION_APPROVE) != q.actions().end();
+          });
+      if (!may_approve) {
+        Warn(path + ".approver_role",
+             absl::StrCat("no permit grants role '", a.approver_role(),
+                          "' ACTION_APPROVE: nobody can approve, so permit '",
+                          p.id(), "' never takes effect"));
       }
     }
   }

@@ -304,6 +304,12 @@ class ContractPolicy final : public Policy {
     std::string blocked_rule, blocked_code, blocked_reason;
     bool link_permitted = false;
     bool quota_counted = false;
+    // What permits needing no approval grant, and the permits that need one
+    // (Permit.approval): the call needs an approval only for what no
+    // permit of the first kind grants.
+    Bits granted_free = 0;
+    bool action_free = false;
+    std::vector<const CompiledPermit*> gated;
     for (const CompiledPermit& p : permits_[static_cast<int>(r.role)]) {
       if (!p.purposes.empty() && !p.purposes.contains(r.purpose)) continue;
       const bool grants_action = p.actions & (1u << r.action);
@@ -327,6 +333,12 @@ class ContractPolicy final : public Policy {
         granted |= p.categories;
         rules.push_back(p.source->id());
         quota_counted |= p.source->has_quota();
+        if (p.source->approval().required() > 0) {
+          gated.push_back(&p);
+        } else {
+          granted_free |= p.categories;
+          action_free = true;
+        }
       }
     }
     if (rules.empty()) {
@@ -351,8 +363,10 @@ class ContractPolicy final : public Policy {
     }
     if (!IsRead(r.action) && r.action != v1::ACTION_SEARCH_PLATE &&
         r.action != v1::ACTION_SEARCH_METADATA) {
-      return {MakeDecision(v1::VERDICT_ALLOW, rules, "allowed", "permitted"),
-              {}};
+      AccessDecision out{
+          MakeDecision(v1::VERDICT_ALLOW, rules, "allowed", "permitted"), {}};
+      if (!action_free) out.approval = ApprovalFor(gated, ~Bits{0});
+      return out;
     }
     if (asked & ~granted) {
       return Deny(rules.front(), "category_not_permitted",
@@ -365,6 +379,7 @@ class ContractPolicy final : public Policy {
                          {},
                          std::move(near)};
       out.quota_counted = quota_counted;
+      if (!action_free) out.approval = ApprovalFor(gated, ~Bits{0});
       return out;
     }
     // Only what the record holds: a category asked for and absent is not
@@ -408,10 +423,39 @@ class ContractPolicy final : public Policy {
     }
     out.near_quota = std::move(near);
     out.quota_counted = quota_counted;
+    if (Bits needed = give & ~granted_free; needed != 0) {
+      out.approval = ApprovalFor(gated, needed);
+    }
     return out;
   }
 
  private:
+  // The approval the call needs: of the permits in `gated` that grant any
+  // of `needed`, the one requiring most approvals.
+  static std::optional<ApprovalRule> ApprovalFor(
+      const std::vector<const CompiledPermit*>& gated, Bits needed) {
+    const v1::Permit* strictest = nullptr;
+    for (const CompiledPermit* p : gated) {
+      if (p->categories != 0 && !(p->categories & needed)) continue;
+      if (strictest == nullptr ||
+          p->source->approval().required() > strictest->approval().required()) {
+        strictest = p->source;
+      }
+    }
+    if (strictest == nullptr && !gated.empty()) {
+      strictest = gated.front()->source;
+    }
+    if (strictest == nullptr) return std::nullopt;
+    const v1::Approval& a = strictest->approval();
+    ApprovalRule rule;
+    rule.permit_id = strictest->id();
+    rule.required = a.required();
+    rule.approver_role = a.approver_role();
+    if (a.has_ttl() && FromProto(a.ttl()) > absl::ZeroDuration()) {
+      rule.ttl = FromProto(a.ttl());
+    }
+    return rule;
+  }
   static AccessDecision Prohibited(const CompiledProhibition& p) {
     return Deny(
         p.source->id(), "prohibited",

@@ -6,6 +6,7 @@
 // Decides on the facts it is given; touches no storage. Thread-safe.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,16 @@ struct NearQuota {
   std::string limit;               // e.g. "12 records per 1h"
 };
 
+// Approval a permit requires before it takes effect for one request
+// (Permit.approval): `required` distinct principals of `approver_role`,
+// none of them the requester; an approval is used within `ttl`, once.
+struct ApprovalRule {
+  std::string permit_id;
+  uint32_t required = 0;
+  std::string approver_role;
+  absl::Duration ttl = absl::Hours(1);
+};
+
 struct AccessDecision {
   AccessDecision() = default;
   AccessDecision(v1::Decision decision_in,
@@ -124,6 +135,9 @@ struct AccessDecision {
   // Allowed calls only: a quota counted this call, so the caller must count
   // it exactly while it is in flight (see wiring/quota_ledger.h).
   bool quota_counted = false;
+  // Allowed calls only: the call may go ahead only once this approval is
+  // given (api/approvals.h); unset when no permit it needs requires one.
+  std::optional<ApprovalRule> approval;
   bool allowed() const { return decision.verdict() == v1::VERDICT_ALLOW; }
 };
 
