@@ -309,6 +309,7 @@ int PublicKey() {
 }  // namespace
 
 void PrintReceiptTerms(const v1::Receipt& receipt, std::FILE* out) {
+  std::fflush(stdout);  // in order with what the answer printed before
   if (receipt.body().empty() && receipt.signature().empty()) {
     std::fprintf(out, "no receipt (the server attached none)\n");
     return;
@@ -338,6 +339,7 @@ int SaveReceiptIfAsked(const v1::Receipt& receipt,
   }
   if (absl::Status s = WriteFileAtomically(out, text, 0600); !s.ok()) Fail(s);
   // On stderr: --json output stays one document.
+  std::fflush(stdout);
   std::string check = absl::StrCat("lanevaultctl receipt verify --receipt ",
                                    out, " --public_key KEY");
   for (const std::string& c : content_files) {
