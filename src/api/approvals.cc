@@ -30,6 +30,7 @@ std::string ApprovalBook::KeyOf(const ApprovalAsk& ask) {
   AddField(key, ask.requester);
   AddField(key, absl::StrCat(static_cast<int>(ask.action)));
   AddField(key, ask.record_id);
+  AddField(key, ask.item_id);
   AddField(key, ask.purpose);
   AddField(key, ask.case_id);
   for (int c : categories) AddField(key, absl::StrCat(c));
@@ -110,6 +111,7 @@ ApprovalBook::Answer ApprovalBook::Take(const ApprovalAsk& ask) {
   r.set_requester(ask.requester);
   r.set_action(ask.action);
   r.set_record_handle(ask.record_handle);
+  r.set_item_handle(ask.item_handle);
   r.set_purpose(ask.purpose);
   r.set_case_id(ask.case_id);
   for (v1::DataCategory c : ask.categories) r.add_categories(c);

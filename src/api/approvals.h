@@ -10,7 +10,10 @@
 //
 // Lifetimes: a pending request expires at created + ttl; an approved one
 // must be used within ttl of the approval that completed it; a denied one
-// never opens. An approval is used exactly once.
+// never opens. An approval is used exactly once: when the gate lets the
+// matching call on (if the call then fails, say the vault cannot log it,
+// the approval is spent all the same and the requester asks again; a
+// failure must never let it be used twice).
 //
 // Kept in memory only: requests do not survive a restart of the daemon.
 // That loses nothing that matters: the requester simply asks again, which
@@ -61,6 +64,8 @@ struct ApprovalAsk {
   v1::Action action = v1::ACTION_UNSPECIFIED;
   std::string record_id;      // the record's real id (the key)
   std::string record_handle;  // as the requester named it (shown)
+  std::string item_id;        // an item read: the item's real id (the key)
+  std::string item_handle;    // and as named (shown)
   std::string purpose;
   std::string case_id;
   std::vector<v1::DataCategory> categories;  // as decided; order ignored

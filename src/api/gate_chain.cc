@@ -165,6 +165,8 @@ class Gate::Call {
         request_(request),
         spec_(spec),
         named_record_(spec.record_id),
+        named_item_(spec.record_facts.has_value() ? spec.record_facts->item_id
+                                                  : ""),
         method_(std::move(method)),
         slot_(gate) {}
 
@@ -201,6 +203,7 @@ class Gate::Call {
   const CallSpec& spec_;
   // The record as the caller named it (a handle), for approval requests.
   const std::string named_record_;
+  const std::string named_item_;
   const std::string method_;
   CallSlot slot_;
   Admission admission_;  // the caller, then the decision
@@ -431,6 +434,10 @@ StepResult Gate::Call::RequireApproval() {
   asked.action = spec_.action;
   asked.record_id = ask_.record_id;
   asked.record_handle = named_record_;
+  if (spec_.record_facts.has_value()) {
+    asked.item_id = spec_.record_facts->item_id;
+    asked.item_handle = named_item_;
+  }
   asked.purpose = ask_.purpose;
   asked.case_id = ask_.case_id;
   asked.categories = admission_.decision.categories;

@@ -67,6 +67,9 @@ void PrintRequest(const v1::ApprovalRequest& r) {
       When(r.created()).c_str(),
       r.state() == v1::APPROVAL_STATE_APPROVED ? "to be used by" : "expires",
       When(r.expires()).c_str());
+  if (!r.item_handle().empty()) {
+    std::printf("    item: %s\n", r.item_handle().c_str());
+  }
   if (r.approved_by_size() > 0) {
     std::printf("    approved by: %s\n",
                 absl::StrJoin(r.approved_by(), ", ").c_str());

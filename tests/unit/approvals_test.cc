@@ -280,6 +280,9 @@ TEST_F(ApprovalBookTest, KeyedByEverythingTheCallNames) {
   ApprovalAsk action = Ask();
   action.action = v1::ACTION_READ_ITEM;
   others.push_back(action);
+  ApprovalAsk item = Ask();
+  item.item_id = "itm_2";
+  others.push_back(item);
   for (const ApprovalAsk& other : others) {
     ApprovalBook::Answer a = book2.Take(other);
     EXPECT_NE(a.request.approval_id(), id);
