@@ -43,6 +43,15 @@ std::vector<std::string> SaveImages(const std::string& out_dir,
   if (out_dir.empty()) return saved;
   for (const v1::Item* item : items) {
     if (item->media_type() != "image/jpeg") continue;
+    // The name comes from the server: a handle is letters, digits and '_'
+    // or '-', never a path out of `out_dir`.
+    const std::string& id = item->item_id();
+    if (id.empty() || id[0] == '.' ||
+        id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
+                             "VWXYZ0123456789_-.") != std::string::npos) {
+      Fail(absl::StrCat("the server named an item '", id,
+                        "', which is no file name: nothing saved for it"));
+    }
     const auto path =
         std::filesystem::path(out_dir) / (item->item_id() + ".jpg");
     // Evidence the reader chose to save: readable by them alone.
