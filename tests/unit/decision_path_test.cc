@@ -9,6 +9,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "lanevault/v1/approvals.grpc.pb.h"
 #include "lanevault/v1/audit_service.grpc.pb.h"
 #include "lanevault/v1/compliance.grpc.pb.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
@@ -23,7 +24,8 @@ using ::lanevault::testing::WithDeadline;
 
 constexpr const char* kServices[] = {
     "lanevault.v1.EvidenceService", "lanevault.v1.LaneService",
-    "lanevault.v1.AuditService", "lanevault.v1.ComplianceService"};
+    "lanevault.v1.AuditService", "lanevault.v1.ComplianceService",
+    "lanevault.v1.ApprovalService"};
 
 class DecisionPathTest : public testing::ApiFixture {
  protected:
