@@ -403,18 +403,6 @@ class ApprovalsApiTest : public testing::ApiFixture {
   }
   void ConfigureVault(vault::VaultOptions& vo) override { vo.clock = &clock_; }
 
-  // The record's handle under `purpose`'s scope, as answers name it.
-  std::string Handle(const std::string& purpose,
-                     const std::string& record_id = "") {
-    auto view = policy_->ViewOf(purpose);
-    EXPECT_TRUE(view.ok()) << view.status();
-    auto h = vault_->handles().Issue(
-        crypto::HandleKey::Kind::kRecord, view->scope,
-        record_id.empty() ? record_.record_id() : record_id);
-    EXPECT_TRUE(h.ok()) << h.status();
-    return *h;
-  }
-
   struct Answer {
     grpc::Status status;
     std::string approval_id;  // the trailing metadata's
@@ -427,7 +415,8 @@ class ApprovalsApiTest : public testing::ApiFixture {
     grpc::ClientContext ctx;
     WithDeadline(ctx);
     v1::GetRecordRequest req;
-    req.set_record_id(Handle(kIdentity, record_id));
+    req.set_record_id(
+        Handle(record_id.empty() ? record_.record_id() : record_id, kIdentity));
     req.set_purpose(kIdentity);
     req.set_case_id(case_id);
     req.add_categories(v1::DATA_CATEGORY_FACE_IMAGE);
@@ -506,7 +495,7 @@ TEST_F(ApprovalsApiTest, TwoApprovalsLetOneReadThrough) {
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].approval_id(), id);
   EXPECT_EQ(listed[0].requester(), "inspector-dev");
-  EXPECT_EQ(listed[0].record_handle(), Handle(kIdentity));
+  EXPECT_EQ(listed[0].record_handle(), Handle(record_.record_id(), kIdentity));
   EXPECT_EQ(listed[0].permit_id(), "inspector-identity");
   EXPECT_EQ(listed[0].state(), v1::APPROVAL_STATE_PENDING);
 
@@ -648,7 +637,7 @@ TEST_F(ApprovalsApiTest, AnApprovalIsForExactlyWhatWasAsked) {
     grpc::ClientContext ctx;
     WithDeadline(ctx);
     v1::GetRecordRequest req;
-    req.set_record_id(Handle(kIdentity));
+    req.set_record_id(Handle(record_.record_id(), kIdentity));
     req.set_purpose(kIdentity);
     req.add_categories(v1::DATA_CATEGORY_FACE_IMAGE);
     req.add_categories(v1::DATA_CATEGORY_PLATE_TEXT);
@@ -663,7 +652,7 @@ TEST_F(ApprovalsApiTest, AnApprovalIsForExactlyWhatWasAsked) {
     grpc::ClientContext ctx;
     WithDeadline(ctx);
     v1::GetRecordRequest req;
-    req.set_record_id(Handle(kVehicle, other.record_id()));
+    req.set_record_id(Handle(other.record_id(), kVehicle));
     req.set_purpose(kVehicle);
     req.add_categories(v1::DATA_CATEGORY_PLATE_TEXT);
     v1::GetRecordResponse resp;
