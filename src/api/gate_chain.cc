@@ -468,7 +468,9 @@ StepResult Gate::Call::RequireApproval() {
   const std::string message = absl::StrCat(
       "approval required: request ", r.approval_id(), " is pending (",
       r.approved_by_size(), " of ", r.required(), " approvals by ",
-      r.approver_role(), ", until ", FormatTime(FromProto(r.expires())),
+      r.approver_role(), ", until ",
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", FromProto(r.expires()),
+                       absl::UTCTimeZone()),
       "); ask an approver to run `lanevaultctl approvals approve ",
       r.approval_id(), " --reason ...`, then repeat this call");
   // Waiting is no offence: counted towards nothing. The call that opens a

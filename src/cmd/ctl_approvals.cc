@@ -54,22 +54,30 @@ std::string StateName(v1::ApprovalState state) {
 void PrintRequest(const v1::ApprovalRequest& r) {
   std::vector<std::string> categories;
   for (int c : r.categories()) categories.push_back(CategoryName(c));
+  // What the call names: a record (and item) for reads, nothing for a
+  // lookup or search.
+  std::string what;
+  if (!r.record_handle().empty()) {
+    what = absl::StrCat(" record ", r.record_handle());
+  }
+  if (!r.item_handle().empty()) {
+    absl::StrAppend(&what, " item ", r.item_handle());
+  }
+  if (!categories.empty()) {
+    absl::StrAppend(&what, " [", absl::StrJoin(categories, ", "), "]");
+  }
   std::printf(
       "%s  %s  %d of %u approvals by %s (permit %s)\n"
-      "    %s asks: %s record %s for %s%s%s [%s]\n"
+      "    %s asks: %s%s for %s%s%s\n"
       "    opened %s, %s %s\n",
       r.approval_id().c_str(), StateName(r.state()).c_str(),
       r.approved_by_size(), r.required(), r.approver_role().c_str(),
       r.permit_id().c_str(), r.requester().c_str(),
-      v1::Action_Name(r.action()).c_str(), r.record_handle().c_str(),
-      r.purpose().c_str(), r.case_id().empty() ? "" : ", case ",
-      r.case_id().c_str(), absl::StrJoin(categories, ", ").c_str(),
+      v1::Action_Name(r.action()).c_str(), what.c_str(), r.purpose().c_str(),
+      r.case_id().empty() ? "" : ", case ", r.case_id().c_str(),
       When(r.created()).c_str(),
       r.state() == v1::APPROVAL_STATE_APPROVED ? "to be used by" : "expires",
       When(r.expires()).c_str());
-  if (!r.item_handle().empty()) {
-    std::printf("    item: %s\n", r.item_handle().c_str());
-  }
   if (r.approved_by_size() > 0) {
     std::printf("    approved by: %s\n",
                 absl::StrJoin(r.approved_by(), ", ").c_str());

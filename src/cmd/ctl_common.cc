@@ -108,7 +108,7 @@ std::string Server() {
                         ". Tell a compliance officer; do not retry."));
     case grpc::StatusCode::FAILED_PRECONDITION:
       // E.g. a read that waits for approval: the message names the request.
-      Fail(absl::StrCat("not yet: ", m));
+      Fail(absl::StrCat("not done: ", m));
     case grpc::StatusCode::UNIMPLEMENTED:
       Fail("this server does not implement that call yet.");
     default:
