@@ -247,6 +247,11 @@ class Validator {
         Error(path + ".ttl", "must be positive (unset: 1 hour)");
       }
       if (a.required() == 0) continue;
+      if (std::find(p.actions().begin(), p.actions().end(),
+                    v1::ACTION_APPROVE) != p.actions().end()) {
+        // Approving would itself wait for an approval: nothing would move.
+        Error(path, "a permit that grants ACTION_APPROVE cannot need approval");
+      }
       if (a.required() > kMaxApprovalsRequired) {
         Error(path + ".required",
               absl::StrCat("at most ", kMaxApprovalsRequired,
@@ -257,16 +262,19 @@ class Validator {
               absl::StrCat("unknown role '", a.approver_role(), "'"));
         continue;
       }
+      // Approval calls name no purpose: a permit that names purposes never
+      // lets its role approve.
       const bool may_approve = std::any_of(
           c_.permits().begin(), c_.permits().end(), [&](const v1::Permit& q) {
-            return q.role() == a.approver_role() &&
+            return q.role() == a.approver_role() && q.purposes().empty() &&
                    std::find(q.actions().begin(), q.actions().end(),
                              v1::ACTION_APPROVE) != q.actions().end();
           });
       if (!may_approve) {
         Warn(path + ".approver_role",
              absl::StrCat("no permit grants role '", a.approver_role(),
-                          "' ACTION_APPROVE: nobody can approve, so permit '",
+                          "' ACTION_APPROVE (for every purpose: approvals "
+                          "name none): nobody can approve, so permit '",
                           p.id(), "' never takes effect"));
       }
     }

@@ -122,6 +122,29 @@ TEST(ApprovalContract, ApprovalRulesAreValidated) {
   // Nobody may approve: a warning (the permit never takes effect).
   EXPECT_EQ(issues_of([](v1::Approval& a) { a.set_approver_role("auditor"); }),
             V{"W permits[1].approval.approver_role"});
+  // Approving may not itself wait for approval.
+  {
+    v1::Contract c = Strict();
+    for (v1::Permit& p : *c.mutable_permits()) {
+      if (p.id() != "compliance-approve") continue;
+      p.mutable_approval()->set_required(1);
+      p.mutable_approval()->set_approver_role("compliance");
+    }
+    EXPECT_FALSE(policy::FirstError(policy::ValidateContract(c)).ok());
+  }
+  // An approve permit bound to purposes lets nobody approve.
+  {
+    v1::Contract c = Strict();
+    for (v1::Permit& p : *c.mutable_permits()) {
+      if (p.id() == "compliance-approve") p.add_purposes(kIdentity);
+    }
+    bool warned = false;
+    for (const auto& i : policy::ValidateContract(c)) {
+      warned |=
+          i.warning && i.field_path == "permits[1].approval.approver_role";
+    }
+    EXPECT_TRUE(warned);
+  }
   // required 0: no approval, nothing to check.
   EXPECT_EQ(issues_of([](v1::Approval& a) {
               a.set_required(0);
