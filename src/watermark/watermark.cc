@@ -1,0 +1,558 @@
+#include "watermark/watermark.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "opencv2/imgcodecs.hpp"
+#include "opencv2/imgproc.hpp"
+
+namespace lanevault::watermark {
+namespace {
+
+constexpr int kChip = 2;                     // pixels per chip side
+constexpr int kTileChips = 16;               // chips per tile side
+constexpr int kPeriod = kChip * kTileChips;  // pixels per tile side
+constexpr int kChips = kTileChips * kTileChips;
+constexpr int kMacBits = 24;
+// What EmbedEncoded keeps between the picture it was given and its JPEG.
+constexpr double kMinPsnr = 38.2;
+constexpr int kConvMemory = 6;  // K=7
+// The payload formats: token bits carried.
+constexpr int kFormats[] = {32, 16, 8};
+
+// The detector's and embedder's settings, chosen on rendered crops with
+// bench/watermark_bench (other values are worse on plates or small faces).
+struct Params {
+  int pilot_chips = 48;      // of the 256; the rest carry data
+  double amp_flat = 2.0;     // grey levels on the flatter pixels
+  double amp_busy = 3.0;     // on the busier ones
+  int quality = 95;          // JPEG quality of EmbedEncoded's output
+  int feedback = 1;          // codec error feedback rounds
+  double blur_sigma = 1.0;   // local mean removed before folding
+  double var_sigma = 1.0;    // window of the local residual variance
+  double var_floor = 1.0;    // added to it (grey levels squared)
+  double var_power = 1.0;    // residual divided by variance^power
+  double clip = 2.5;         // normalised residual clipped to +-clip
+  double whiten = 1.0;       // fold spectrum divided by magnitude^whiten
+  bool whiten_data = false;  // payload read from the unwhitened fold
+  double threshold = 4.0;    // pilot z below which nothing is decoded
+  double scale_min = 0.5, scale_max = 1.25;
+  double scale_step = 1.0;  // log-scale step x picture extent / chip
+  int candidates = 3;       // distinct pilot peaks decoded
+};
+
+const Params& GetParams() {
+  static const Params params;
+  return params;
+}
+
+// Patterns derived from the key. The derived seeds are key material and are
+// wiped as soon as the patterns are drawn; the MAC key lives as long as this.
+struct KeyedPattern {
+  std::array<int8_t, kChips> sign{};   // spreading sign of each chip
+  std::array<int16_t, kChips> role{};  // -1: pilot; else data chip index
+  std::array<uint8_t, crypto_generichash_KEYBYTES> mac_key{};
+  int data_chips = 0;
+  ~KeyedPattern() { sodium_memzero(mac_key.data(), mac_key.size()); }
+};
+
+void DeriveSubkey(absl::string_view key, absl::string_view label,
+                  uint8_t* out) {
+  crypto_generichash(out, 32, reinterpret_cast<const uint8_t*>(label.data()),
+                     label.size(), reinterpret_cast<const uint8_t*>(key.data()),
+                     key.size());
+}
+
+absl::Status CheckKey(absl::string_view key) {
+  if (key.size() != kKeySize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "watermark key must be ", kKeySize, " bytes, got ", key.size()));
+  }
+  if (sodium_init() < 0) return absl::InternalError("libsodium init failed");
+  return absl::OkStatus();
+}
+
+void MakePattern(absl::string_view key, KeyedPattern& p) {
+  const Params& params = GetParams();
+  std::array<uint8_t, randombytes_SEEDBYTES> seed{};
+  DeriveSubkey(key, "lanevault-watermark-v1-layout", seed.data());
+  std::array<uint32_t, kChips * 2> words{};
+  randombytes_buf_deterministic(words.data(), sizeof(words), seed.data());
+  sodium_memzero(seed.data(), seed.size());
+  // Fisher-Yates over the chips; the first pilot_chips are the pilot.
+  std::array<int, kChips> order;
+  std::iota(order.begin(), order.end(), 0);
+  for (int i = kChips - 1; i > 0; --i) {
+    std::swap(order[i], order[words[i] % static_cast<uint32_t>(i + 1)]);
+  }
+  for (int i = 0; i < kChips; ++i) {
+    const int chip = order[i];
+    p.role[chip] = i < params.pilot_chips
+                       ? int16_t{-1}
+                       : static_cast<int16_t>(i - params.pilot_chips);
+    p.sign[chip] = (words[kChips + chip] & 1) ? 1 : -1;
+  }
+  sodium_memzero(words.data(), sizeof(words));
+  p.data_chips = kChips - params.pilot_chips;
+  DeriveSubkey(key, "lanevault-watermark-v1-mac", p.mac_key.data());
+}
+
+// The 16 check bits over the carried token bits and their count.
+uint32_t Mac(const KeyedPattern& p, int token_bits, uint32_t token) {
+  const std::array<uint8_t, 5> msg = {
+      static_cast<uint8_t>(token_bits), static_cast<uint8_t>(token),
+      static_cast<uint8_t>(token >> 8), static_cast<uint8_t>(token >> 16),
+      static_cast<uint8_t>(token >> 24)};
+  std::array<uint8_t, 16> out{};
+  crypto_generichash(out.data(), out.size(), msg.data(), msg.size(),
+                     p.mac_key.data(), p.mac_key.size());
+  return (uint32_t{out[0]} | uint32_t{out[1]} << 8 | uint32_t{out[2]} << 16) &
+         ((1u << kMacBits) - 1);
+}
+
+uint32_t LowBits(uint32_t token, int bits) {
+  return bits >= 32 ? token : token & ((1u << bits) - 1);
+}
+
+// Rate-1/2, K=7 convolutional code (generators 171, 133 octal), terminated.
+constexpr uint32_t kG0 = 0171, kG1 = 0133;
+
+int Parity(uint32_t v) { return __builtin_popcount(v) & 1; }
+
+std::vector<uint8_t> ConvEncode(const std::vector<uint8_t>& info) {
+  std::vector<uint8_t> out;
+  uint32_t state = 0;
+  auto push = [&](uint32_t bit) {
+    const uint32_t reg = (bit << kConvMemory) | state;
+    out.push_back(static_cast<uint8_t>(Parity(reg & kG0)));
+    out.push_back(static_cast<uint8_t>(Parity(reg & kG1)));
+    state = reg >> 1;
+  };
+  for (uint8_t b : info) push(b);
+  for (int i = 0; i < kConvMemory; ++i) push(0);
+  return out;
+}
+
+// Soft Viterbi: soft[i] > 0 means code bit i is more likely 1.
+std::vector<uint8_t> ConvDecode(const std::vector<double>& soft,
+                                int info_bits) {
+  constexpr int kStates = 1 << kConvMemory;
+  const int steps = info_bits + kConvMemory;
+  const double kNone = -std::numeric_limits<double>::infinity();
+  std::vector<double> metric(kStates, kNone), next(kStates);
+  metric[0] = 0;
+  std::vector<std::array<uint8_t, kStates>> from(steps);
+  for (int t = 0; t < steps; ++t) {
+    std::fill(next.begin(), next.end(), kNone);
+    const int max_bit = t < info_bits ? 1 : 0;
+    for (int s = 0; s < kStates; ++s) {
+      if (metric[s] == kNone) continue;
+      for (int bit = 0; bit <= max_bit; ++bit) {
+        const uint32_t reg = (static_cast<uint32_t>(bit) << kConvMemory) | s;
+        const int ns = static_cast<int>(reg >> 1);
+        const double m =
+            metric[s] + (Parity(reg & kG0) ? soft[2 * t] : -soft[2 * t]) +
+            (Parity(reg & kG1) ? soft[2 * t + 1] : -soft[2 * t + 1]);
+        if (m > next[ns]) {
+          next[ns] = m;
+          from[t][ns] = static_cast<uint8_t>(s);
+        }
+      }
+    }
+    metric.swap(next);
+  }
+  std::vector<uint8_t> info(info_bits);
+  int s = 0;
+  for (int t = steps - 1; t >= 0; --t) {
+    const int prev = from[t][s];
+    if (t < info_bits)
+      info[t] = static_cast<uint8_t>((s >> (kConvMemory - 1)) & 1);
+    s = prev;
+  }
+  return info;
+}
+
+int InfoBits(int token_bits) { return token_bits + kMacBits; }
+int CodeBits(int token_bits) {
+  return 2 * (InfoBits(token_bits) + kConvMemory);
+}
+
+std::vector<uint8_t> CodeWord(const KeyedPattern& p, int token_bits,
+                              uint32_t token) {
+  const uint32_t carried = LowBits(token, token_bits);
+  const uint32_t mac = Mac(p, token_bits, carried);
+  std::vector<uint8_t> info;
+  for (int i = 0; i < token_bits; ++i) info.push_back((carried >> i) & 1);
+  for (int i = 0; i < kMacBits; ++i) info.push_back((mac >> i) & 1);
+  return ConvEncode(info);
+}
+
+// The tile, kPeriod x kPeriod, +-1 per pixel (CV_32F). With `data` empty
+// only the pilot chips are set (the detector's reference).
+cv::Mat Tile(const KeyedPattern& p, const std::vector<uint8_t>& code) {
+  cv::Mat tile(kPeriod, kPeriod, CV_32F, cv::Scalar(0));
+  for (int chip = 0; chip < kChips; ++chip) {
+    float v;
+    if (p.role[chip] < 0) {
+      v = p.sign[chip];
+    } else if (code.empty()) {
+      continue;
+    } else {
+      const int bit = code[p.role[chip] % code.size()];
+      v = static_cast<float>(p.sign[chip] * (bit ? 1 : -1));
+    }
+    const int cy = chip / kTileChips, cx = chip % kTileChips;
+    tile(cv::Rect(cx * kChip, cy * kChip, kChip, kChip)).setTo(v);
+  }
+  return tile;
+}
+
+int FormatFor(const cv::Mat& image) {
+  const int area = image.rows * image.cols;
+  return area >= kFullPayloadArea ? 32 : area >= kHalfPayloadArea ? 16 : 8;
+}
+
+absl::Status CheckImage(const cv::Mat& image, int min_side) {
+  if (image.empty() || image.depth() != CV_8U ||
+      (image.channels() != 1 && image.channels() != 3)) {
+    return absl::InvalidArgumentError(
+        "watermark needs an 8-bit grey or BGR image");
+  }
+  if (image.cols < min_side || image.rows < min_side) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("image %dx%d is too small to mark; the minimum is "
+                        "%dx%d",
+                        image.cols, image.rows, min_side, min_side));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<cv::Mat> Decode(absl::string_view bytes) {
+  cv::Mat image;
+  try {
+    const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U,
+                      const_cast<char*>(bytes.data()));
+    if (!bytes.empty()) image = cv::imdecode(buf, cv::IMREAD_ANYCOLOR);
+  } catch (const cv::Exception&) {
+    image.release();
+  }
+  if (image.empty()) {
+    return absl::InvalidArgumentError("bytes are not a JPEG or PNG image");
+  }
+  return image;
+}
+
+cv::Mat Luma(const cv::Mat& image) {
+  cv::Mat grey, f;
+  if (image.channels() == 3) {
+    cv::cvtColor(image, grey, cv::COLOR_BGR2GRAY);
+  } else {
+    grey = image;
+  }
+  grey.convertTo(f, CV_32F);
+  return f;
+}
+
+struct Candidate {
+  double z = -1;
+  double scale = 1;
+  int dx = 0, dy = 0;
+  cv::Mat fold;  // residual folded modulo the period, at this scale
+};
+
+// The picture's local-mean residual, divided by its local spread so that
+// flat areas (where the mark stands out) count for more than edges and text,
+// then clipped against what remains of strong edges.
+cv::Mat NormalisedResidual(const cv::Mat& luma, const Params& params) {
+  cv::Mat blurred, residual, var;
+  cv::GaussianBlur(luma, blurred, cv::Size(0, 0), params.blur_sigma);
+  cv::subtract(luma, blurred, residual);
+  cv::GaussianBlur(residual.mul(residual), var, cv::Size(0, 0),
+                   params.var_sigma);
+  var += params.var_floor;
+  cv::pow(var, params.var_power, var);
+  cv::divide(residual, var, residual);
+  cv::min(residual, params.clip, residual);
+  cv::max(residual, -params.clip, residual);
+  return residual;
+}
+
+// Folds the residual, brought back to the marking scale, modulo the period,
+// whitens the fold and finds the pilot's best cyclic offset.
+Candidate TryScale(const cv::Mat& residual, double scale,
+                   const cv::Mat& pilot_dft, const Params& params) {
+  cv::Mat resized;
+  const cv::Size size(
+      std::max(1, static_cast<int>(std::lround(residual.cols / scale))),
+      std::max(1, static_cast<int>(std::lround(residual.rows / scale))));
+  if (size == residual.size()) {
+    resized = residual;
+  } else {
+    cv::resize(residual, resized, size, 0, 0,
+               scale > 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  }
+  cv::Mat fold(kPeriod, kPeriod, CV_32F, cv::Scalar(0));
+  for (int y = 0; y < resized.rows; ++y) {
+    const float* row = resized.ptr<float>(y);
+    float* out = fold.ptr<float>(y % kPeriod);
+    for (int x = 0; x < resized.cols; ++x) out[x % kPeriod] += row[x];
+  }
+  cv::Mat fold_dft, prod, corr;
+  cv::dft(fold, fold_dft, cv::DFT_COMPLEX_OUTPUT);
+  const cv::Mat raw_fold = fold.clone();
+  if (params.whiten > 0) {
+    // Whitening flattens what the picture folds in coherently (a plate's
+    // characters sit about one period apart) while the mark, a white
+    // pattern, keeps its shape.
+    cv::Mat planes[2], mag;
+    cv::split(fold_dft, planes);
+    cv::magnitude(planes[0], planes[1], mag);
+    const cv::Scalar mean_mag = cv::mean(mag);
+    mag += 1e-3 * mean_mag[0] + 1e-12;
+    if (params.whiten != 1.0) cv::pow(mag, params.whiten, mag);
+    cv::divide(planes[0], mag, planes[0]);
+    cv::divide(planes[1], mag, planes[1]);
+    cv::merge(planes, 2, fold_dft);
+    cv::dft(fold_dft, fold,
+            cv::DFT_INVERSE | cv::DFT_REAL_OUTPUT | cv::DFT_SCALE);
+  }
+  cv::mulSpectrums(fold_dft, pilot_dft, prod, 0, /*conjB=*/true);
+  cv::dft(prod, corr, cv::DFT_INVERSE | cv::DFT_REAL_OUTPUT | cv::DFT_SCALE);
+  cv::Scalar mean, stddev;
+  cv::meanStdDev(corr, mean, stddev);
+  double max_v;
+  cv::Point max_at;
+  cv::minMaxLoc(corr, nullptr, &max_v, nullptr, &max_at);
+  Candidate c;
+  c.scale = scale;
+  c.z = stddev[0] > 0 ? (max_v - mean[0]) / stddev[0] : 0;
+  c.dx = max_at.x;
+  c.dy = max_at.y;
+  c.fold = params.whiten_data ? fold : raw_fold;
+  return c;
+}
+
+// Soft code bits at the candidate's offset for one format.
+std::vector<double> SoftBits(const KeyedPattern& p, const Candidate& c,
+                             int token_bits) {
+  const int n = CodeBits(token_bits);
+  std::vector<double> soft(n, 0.0);
+  for (int chip = 0; chip < kChips; ++chip) {
+    if (p.role[chip] < 0) continue;
+    const int cy = chip / kTileChips, cx = chip % kTileChips;
+    double sum = 0;
+    for (int y = 0; y < kChip; ++y) {
+      for (int x = 0; x < kChip; ++x) {
+        sum += c.fold.at<float>((cy * kChip + y + c.dy) % kPeriod,
+                                (cx * kChip + x + c.dx) % kPeriod);
+      }
+    }
+    soft[p.role[chip] % n] += p.sign[chip] * sum;
+  }
+  return soft;
+}
+
+}  // namespace
+
+namespace {
+
+// `busy_percent` of the pixels (the busiest) get amp_busy, the rest
+// amp_flat.
+absl::StatusOr<cv::Mat> EmbedAt(absl::string_view key, uint32_t token,
+                                const cv::Mat& image, int busy_percent) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  if (absl::Status s = CheckImage(image, kMinSide); !s.ok()) return s;
+  const Params& params = GetParams();
+  KeyedPattern p;
+  MakePattern(key, p);
+  const cv::Mat tile = Tile(p, CodeWord(p, FormatFor(image), token));
+  // Chips are stronger where the picture is busy (there the eye misses
+  // them and the codec keeps them) and weaker where it is flat: the busier
+  // half of the pixels by local activity gets amp_busy, the rest amp_flat.
+  cv::Mat grey, smooth, activity;
+  if (image.channels() == 3) {
+    cv::cvtColor(image, grey, cv::COLOR_BGR2GRAY);
+  } else {
+    grey = image;
+  }
+  cv::blur(grey, smooth, cv::Size(3, 3));
+  cv::absdiff(grey, smooth, activity);
+  cv::blur(activity, activity, cv::Size(7, 7));
+  std::array<int, 256> histogram{};
+  for (int y = 0; y < activity.rows; ++y) {
+    const uint8_t* row = activity.ptr<uint8_t>(y);
+    for (int x = 0; x < activity.cols; ++x) ++histogram[row[x]];
+  }
+  int cut = 0;
+  for (int seen = 0; cut < 255; ++cut) {
+    seen += histogram[cut];
+    if (100 * seen >= (100 - busy_percent) * activity.rows * activity.cols) {
+      break;
+    }
+  }
+  if (busy_percent <= 0) cut = 256;
+  const int flat = static_cast<int>(std::lround(params.amp_flat));
+  const int busy = static_cast<int>(std::lround(params.amp_busy));
+  cv::Mat out = image.clone();
+  const int ch = image.channels();
+  for (int y = 0; y < out.rows; ++y) {
+    uint8_t* row = out.ptr<uint8_t>(y);
+    const uint8_t* act = activity.ptr<uint8_t>(y);
+    const float* t = tile.ptr<float>(y % kPeriod);
+    for (int x = 0; x < out.cols; ++x) {
+      const int d =
+          (act[x] > cut ? busy : flat) * (t[x % kPeriod] > 0 ? 1 : -1);
+      for (int c = 0; c < ch; ++c) {
+        row[x * ch + c] = cv::saturate_cast<uint8_t>(row[x * ch + c] + d);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<cv::Mat> Embed(absl::string_view key, uint32_t token,
+                              const cv::Mat& image) {
+  return EmbedAt(key, token, image, 50);
+}
+
+absl::StatusOr<std::string> EmbedEncoded(absl::string_view key, uint32_t token,
+                                         absl::string_view image_bytes) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  absl::StatusOr<cv::Mat> image = Decode(image_bytes);
+  if (!image.ok()) return image.status();
+  const Params& params = GetParams();
+  std::vector<uint8_t> out;
+  // The strongest mark whose JPEG stays within the PSNR budget: fewer busy
+  // pixels at full strength when the codec's own error eats into it.
+  for (int busy_percent : {50, 25, 0}) {
+    absl::StatusOr<cv::Mat> marked = EmbedAt(key, token, *image, busy_percent);
+    if (!marked.ok()) return marked.status();
+    // JPEG's chroma subsampling blurs colour edges (a plate's border, the
+    // car around it) by about the mark's whole budget. Feeding the codec's
+    // error back into its input once undoes most of that blur.
+    cv::Mat target, current = marked->clone();
+    marked->convertTo(target, CV_16S);
+    for (int i = 0; i <= params.feedback; ++i) {
+      if (!cv::imencode(".jpg", current, out,
+                        {cv::IMWRITE_JPEG_QUALITY, params.quality})) {
+        return absl::InternalError("JPEG encoding failed");
+      }
+      if (i == params.feedback) break;
+      cv::Mat decoded = cv::imdecode(out, cv::IMREAD_UNCHANGED), error, next;
+      if (decoded.size() != target.size() || decoded.type() != marked->type()) {
+        break;
+      }
+      cv::subtract(target, decoded, error, cv::noArray(), CV_16S);
+      cv::add(current, error, next, cv::noArray(), CV_16S);
+      next.convertTo(current, marked->type());
+    }
+    const cv::Mat decoded = cv::imdecode(out, cv::IMREAD_UNCHANGED);
+    if (decoded.size() == image->size() && decoded.type() == image->type() &&
+        cv::PSNR(decoded, *image) >= kMinPsnr) {
+      break;
+    }
+  }
+  return std::string(out.begin(), out.end());
+}
+
+absl::StatusOr<Traced> Trace(absl::string_view key, const cv::Mat& image) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  // A leaked crop may be smaller than what was marked; half a period each
+  // way is the least that still holds a whole tile's worth of chips twice
+  // over in area.
+  if (absl::Status s = CheckImage(image, kPeriod / 2); !s.ok()) return s;
+  const Params& params = GetParams();
+  KeyedPattern p;
+  MakePattern(key, p);
+  cv::Mat pilot_dft;
+  cv::dft(Tile(p, {}), pilot_dft, cv::DFT_COMPLEX_OUTPUT);
+  const cv::Mat residual = NormalisedResidual(Luma(image), params);
+
+  // Scale steps small enough that the chips drift under half a chip across
+  // the picture.
+  const double extent = std::max(image.cols, image.rows);
+  const double step = std::min(0.03, params.scale_step * kChip / extent);
+  std::vector<Candidate> found;
+  Candidate strongest;
+  const int lo = static_cast<int>(std::ceil(std::log(params.scale_min) / step));
+  const int hi =
+      static_cast<int>(std::floor(std::log(params.scale_max) / step));
+  for (int k = lo; k <= hi; ++k) {
+    Candidate c = TryScale(residual, std::exp(k * step), pilot_dft, params);
+    if (c.z > strongest.z) {
+      strongest.z = c.z;
+      strongest.scale = c.scale;
+    }
+    if (c.z >= params.threshold) found.push_back(std::move(c));
+  }
+  std::sort(found.begin(), found.end(),
+            [](const Candidate& a, const Candidate& b) { return a.z > b.z; });
+  // Neighbouring scales see the same peak: decode distinct peaks only, so
+  // the number of payload checks (and chances of a false match) stays at
+  // `candidates` x formats.
+  std::vector<const Candidate*> tried;
+  for (const Candidate& c : found) {
+    if (static_cast<int>(tried.size()) >= params.candidates) break;
+    bool near = false;
+    for (const Candidate* d : tried) {
+      near |= std::abs(std::log(c.scale / d->scale)) < 4 * step;
+    }
+    if (!near) tried.push_back(&c);
+  }
+  Traced t;
+  const double best_z = found.empty() ? 0 : found[0].z;
+  for (const Candidate* cp : tried) {
+    const Candidate& c = *cp;
+    for (int token_bits : kFormats) {
+      const std::vector<uint8_t> info =
+          ConvDecode(SoftBits(p, c, token_bits), InfoBits(token_bits));
+      uint32_t token = 0, mac = 0;
+      for (int b = 0; b < token_bits; ++b) token |= uint32_t{info[b]} << b;
+      for (int b = 0; b < kMacBits; ++b) {
+        mac |= uint32_t{info[token_bits + b]} << b;
+      }
+      if (mac != Mac(p, token_bits, token)) continue;
+      t.found = true;
+      t.token = token;
+      t.token_bits = token_bits;
+      t.detail = absl::StrFormat(
+          "mark found: scale %.3f, offset (%d,%d), pilot z %.1f (threshold "
+          "%.1f), %d token bits",
+          c.scale, c.dx, c.dy, c.z, params.threshold, token_bits);
+      return t;
+    }
+  }
+  t.detail =
+      found.empty()
+          ? absl::StrFormat(
+                "no mark: strongest pilot z %.1f (scale %.3f) under the "
+                "threshold %.1f",
+                strongest.z, strongest.scale, params.threshold)
+          : absl::StrFormat(
+                "no mark: pilot z %.1f at %d scale(s) but the payload check "
+                "failed",
+                best_z, static_cast<int>(found.size()));
+  return t;
+}
+
+absl::StatusOr<Traced> TraceEncoded(absl::string_view key,
+                                    absl::string_view image_bytes) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  absl::StatusOr<cv::Mat> image = Decode(image_bytes);
+  if (!image.ok()) return image.status();
+  return Trace(key, *image);
+}
+
+}  // namespace lanevault::watermark

@@ -1,0 +1,94 @@
+#ifndef LANEVAULT_WATERMARK_WATERMARK_H_
+#define LANEVAULT_WATERMARK_WATERMARK_H_
+
+// An invisible, keyed mark on every crop the vault returns, so that a leaked
+// crop names the read (the access-log entry) that returned it.
+//
+// Scheme: tiled spread spectrum in the spatial domain, on luminance.
+//  - A tile of 16x16 chips, each chip a 2x2 pixel block (a 32x32 pixel
+//    period), is repeated over the whole picture from its top-left corner.
+//    A chip adds +-2 grey levels (+-3 on the busier half of the pixels,
+//    where the eye misses it) to B, G and R alike. 2x2 chips are as coarse
+//    as the small crops allow: 3x3 chips measured worse on every class.
+//  - A keyed permutation splits the 256 chips into 48 pilot chips (a keyed
+//    +-1 pattern that carries nothing) and 208 data chips; data chip i
+//    carries code bit i mod n with a keyed sign. The code word is the
+//    token's low bits and 24 bits of a keyed BLAKE2b MAC over (format,
+//    bits), under a rate-1/2, K=7 convolutional code (soft Viterbi).
+//  - Every tile carries the whole payload, so a crop keeps the signal of
+//    every pixel it keeps whatever its offset. The detector removes a local
+//    mean, divides the residual by its local variance (flat areas, where
+//    the mark stands out, count most; edges and text least), and for each
+//    scale hypothesis (a geometric grid over 0.5..1.25, fine enough that
+//    chips drift under a chip across the picture) resizes the residual
+//    back, folds it modulo the period, whitens the fold's spectrum (a
+//    plate's characters sit about one period apart and would otherwise
+//    fold in coherently) and finds the cyclic offset by correlating with
+//    the pilot. It decodes the payload at the 3 strongest distinct pilot
+//    peaks, in each of the 3 formats, and reports a mark only when the MAC
+//    agrees.
+//  - EmbedEncoded writes JPEG at quality 95, feeding the codec's error back
+//    once (chroma subsampling alone costs plates ~38 dB otherwise), and
+//    lowers the mark's strength until the PSNR against its input is at
+//    least 38.2 dB (+-2 on every pixel is the floor).
+//
+// False attribution: an unmarked picture (or one marked under another key:
+// its pilot, signs and MAC key are unrelated) is accepted only if one of at
+// most 3 peaks x 3 formats = 9 decoded words carries a matching 24-bit MAC:
+// at most 9 x 2^-24 = 5.4e-7 per picture traced, whatever the number of
+// scale and offset hypotheses searched (those only choose which 3 peaks
+// are decoded).
+//
+// What each size carries (by area, which sets the energy the detector can
+// collect): from kFullPayloadArea pixels (plates of 250x50, faces of ~110
+// px and more) the whole 32-bit token; from kHalfPayloadArea (faces of
+// ~80-110 px) its low 16 bits; below that (60 px faces) its low 8 bits. A
+// trace then names every access-log entry whose sequence number agrees in
+// those bits; the leaked crop itself names the record, whose reads are few.
+//
+// Deterministic: the same key, token and picture give the same bytes.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "opencv2/core.hpp"
+
+namespace lanevault::watermark {
+
+inline constexpr size_t kKeySize = 32;
+// The smallest picture Embed marks (one period each way).
+inline constexpr int kMinSide = 32;
+// From this many pixels up the mark carries all 32 token bits.
+inline constexpr int kFullPayloadArea = 12000;
+// From this many pixels up it carries the low 16 bits; below, the low 8.
+inline constexpr int kHalfPayloadArea = 6000;
+
+// `key`: 32 bytes (the vault derives it from its master key).
+// Embeds `token` into an image given as JPEG or PNG bytes; returns JPEG
+// bytes at quality 95, 38.2 dB PSNR or more from the input (unless even
+// the weakest mark, +-2 everywhere, costs more).
+absl::StatusOr<std::string> EmbedEncoded(absl::string_view key, uint32_t token,
+                                         absl::string_view image_bytes);
+// The same on a decoded BGR (CV_8UC3) or grey (CV_8UC1) image; returns the
+// marked image.
+absl::StatusOr<cv::Mat> Embed(absl::string_view key, uint32_t token,
+                              const cv::Mat& image);
+
+struct Traced {
+  bool found = false;  // a mark of this key was detected and its check passed
+  uint32_t token = 0;  // meaningful in its low `token_bits` bits
+  int token_bits = 0;  // 32 when the whole token was read
+  std::string detail;  // what the detector found (scale, offset, strength)
+};
+
+// INVALID_ARGUMENT for bytes that are not an image, a wrong key length, or an
+// image too small to mark (the message gives the minimum size).
+absl::StatusOr<Traced> TraceEncoded(absl::string_view key,
+                                    absl::string_view image_bytes);
+absl::StatusOr<Traced> Trace(absl::string_view key, const cv::Mat& image);
+
+}  // namespace lanevault::watermark
+
+#endif  // LANEVAULT_WATERMARK_WATERMARK_H_
