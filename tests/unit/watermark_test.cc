@@ -154,19 +154,16 @@ const std::vector<CropSet>& Crops() {
 // kHalfPayloadArea).
 int ExpectedBits(const CropSet& set) {
   if (set.name == "face 60") return 8;
-  if (set.name == "face 100") return 16;
+  if (set.name == "face 100" || set.name == "plate 250x50") return 16;
   return 32;
 }
 
 // The share of crops each leak must leave traceable. The issue asks 95 %;
-// faces of 100 px and more reach it under every leak. Plates and 60 px
-// faces do not yet (see the bench): these floors hold what is measured, so
-// that a regression shows, and are raised as the scheme improves.
+// faces of 100 and 150 px reach it under every leak. Plates and 60 px faces
+// do not yet (see the bench): these floors sit a little under what is
+// measured, so that a regression shows, and rise as the scheme improves.
 double RequiredRate(const CropSet& set, const std::string& leak) {
-  if (set.name == "plate 250x50") {
-    if (leak == "png") return 0.95;
-    return leak == "jpeg70" ? 0.45 : 0.55;
-  }
+  if (set.name == "plate 250x50") return leak == "png" ? 0.95 : 0.75;
   if (set.name == "face 60") return leak == "png" ? 0.25 : 0.0;
   return 0.95;
 }
@@ -254,7 +251,7 @@ TEST(WatermarkTest, DeterministicAndGreyImagesWork) {
   EXPECT_EQ(marked->type(), CV_8UC1);
   auto t = Trace(kKey, *marked);
   ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_TRUE(Names(*t, 0x01234567, 32)) << t->detail;
+  EXPECT_TRUE(Names(*t, 0x01234567, 16)) << t->detail;  // a plate
 }
 
 TEST(WatermarkTest, BadInputIsRefusedClearly) {
