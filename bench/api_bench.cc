@@ -1,12 +1,16 @@
 // api_bench: single-record reads over mutual TLS on loopback, as an
 // inspector makes them, and the cost of a new connection.
 //
-//   api_bench [--concurrency 16] [--seconds 10] [--records 500]
+//   api_bench [--concurrency 16] [--seconds 10] [--records 500] [--rounds 3]
 //
 // The server runs in this process on the same 2 cores as the client: a
 // real vault file, the dev PKI (deploy/pki/make-dev-pki.sh), the built-in
 // policy, every read passing the gate and logged (a durable commit each).
-// 1. Reads/s and p50/p99 latency with `concurrency` callers (4 channels).
+// Each record holds its plate text and a rendered 250x50 JPEG plate crop.
+// 1. Reads/s and p50/p99 latency with `concurrency` callers (4 channels),
+//    `rounds` times interleaved against a baseline: a second server on the
+//    same vault that returns the crop without its watermark, so the ratio
+//    is what marking every returned image costs.
 // 2. A new connection: the first call on a fresh channel (TCP + TLS 1.3
 //    handshake with client certificate + HTTP/2 + the call) against a call
 //    on a warm channel, medians over `--connections` tries.
@@ -34,6 +38,8 @@
 #include "grpcpp/create_channel.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
 #include "master_key_source.h"
+#include "opencv2/imgcodecs.hpp"
+#include "opencv2/imgproc.hpp"
 #include "policy/policy.h"
 #include "rpc/tls.h"
 #include "vault/vault.h"
@@ -42,6 +48,7 @@ ABSL_FLAG(int, concurrency, 16, "Concurrent callers.");
 ABSL_FLAG(int, channels, 4, "Channels (connections) the callers share.");
 ABSL_FLAG(double, seconds, 10, "How long to read.");
 ABSL_FLAG(int, records, 500, "Records in the vault.");
+ABSL_FLAG(int, rounds, 3, "Interleaved rounds of baseline and marked reads.");
 ABSL_FLAG(int, connections, 200, "New connections to time.");
 ABSL_FLAG(std::string, dir, "/tmp/lanevault-api-bench", "Scratch (wiped).");
 ABSL_FLAG(std::string, master_key_source, "file",
@@ -68,6 +75,29 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& pki, int port,
   return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port), *creds,
                                    args);
 }
+
+// A plate crop as the lane stores it: 250x50, dark text on a light plate,
+// a little sensor noise, JPEG.
+std::string PlateCrop(int i, std::mt19937_64& rng) {
+  cv::Mat plate(50, 250, CV_8UC3, cv::Scalar(215, 220, 225));
+  cv::rectangle(plate, {2, 2}, {247, 47}, cv::Scalar(40, 40, 40), 2);
+  cv::putText(plate, absl::StrCat("KXR ", 1000 + i), {22, 38},
+              cv::FONT_HERSHEY_DUPLEX, 1.1, cv::Scalar(20, 20, 20), 2);
+  cv::Mat noise(plate.size(), plate.type());
+  cv::randn(noise, 0, 4 + static_cast<double>(rng() % 3));
+  plate += noise;
+  std::vector<uchar> jpeg;
+  cv::imencode(".jpg", plate, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
+  return std::string(jpeg.begin(), jpeg.end());
+}
+
+struct Figures {
+  double reads_per_s = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  size_t reads = 0;
+  int failures = 0;
+};
 
 grpc::Status ReadOne(v1::EvidenceService::Stub& stub, const std::string& id) {
   grpc::ClientContext ctx;
@@ -117,12 +147,22 @@ int Main(int argc, char** argv) {
     v1::Item* crop = r.add_items();
     crop->set_item_id(NewId("itm_"));
     crop->set_category(v1::DATA_CATEGORY_PLATE_IMAGE);
-    crop->set_content(std::string(6000, static_cast<char>(rng())));
+    crop->set_content(PlateCrop(i, rng));
+    crop->set_media_type("image/jpeg");
     *crop->mutable_deadline() = ToProto(absl::Now() + absl::Hours(1));
     if (absl::Status s = (*vault)->Intake(r, {}); !s.ok()) Fail(s);
     ids.push_back(r.record_id());
   }
   auto policy = policy::NewBuiltinPolicy();
+  // Questions name records as answers do: by the purpose's handles.
+  const auto view = policy->ViewOf("vehicle-inspection");
+  if (!view.ok()) Fail(view.status());
+  for (std::string& id : ids) {
+    auto handle = (*vault)->handles().Issue(crypto::HandleKey::Kind::kRecord,
+                                           view->scope, id);
+    if (!handle.ok()) Fail(handle.status());
+    id = *handle;
+  }
   api::ServerOptions so;
   so.tls.set_ca_cert(pki + "/ca.pem");
   so.tls.set_server_cert(pki + "/server.pem");
@@ -134,48 +174,78 @@ int Main(int argc, char** argv) {
   });
   if (!server.ok()) Fail(server.status());
   const int port = (*server)->port();
+  so.bench_unmarked_images = true;
+  auto baseline = api::ApiServer::Start(so, policy.get(), vault->get(), [] {
+    return std::vector<v1::LaneStatus>{};
+  });
+  if (!baseline.ok()) Fail(baseline.status());
 
-  // 1. Steady reads at the given concurrency.
+  // 1. Steady reads at the given concurrency, marked and baseline in turn.
   const int concurrency = absl::GetFlag(FLAGS_concurrency);
-  std::vector<std::unique_ptr<v1::EvidenceService::Stub>> stubs;
-  for (int c = 0; c < absl::GetFlag(FLAGS_channels); ++c) {
-    stubs.push_back(v1::EvidenceService::NewStub(NewChannel(pki, port, c)));
-    if (const grpc::Status s = ReadOne(*stubs.back(), ids[0]); !s.ok()) {
-      Fail(absl::StrCat("warm-up read failed: ", s.error_message()));
-    }
-  }
-  std::atomic<bool> stop{false};
-  std::atomic<int> failures{0};
-  absl::Mutex mu;
-  std::vector<double> latencies_ms;
-  std::vector<std::thread> callers;
-  const absl::Time start = absl::Now();
-  for (int t = 0; t < concurrency; ++t) {
-    callers.emplace_back([&, t] {
-      std::mt19937_64 pick(t);
-      std::vector<double> mine;
-      auto& stub = *stubs[t % stubs.size()];
-      while (!stop.load(std::memory_order_relaxed)) {
-        const absl::Time t0 = absl::Now();
-        if (!ReadOne(stub, ids[pick() % ids.size()]).ok()) ++failures;
-        mine.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+  auto stubs_for = [&](int on_port, int base) {
+    std::vector<std::unique_ptr<v1::EvidenceService::Stub>> stubs;
+    for (int c = 0; c < absl::GetFlag(FLAGS_channels); ++c) {
+      stubs.push_back(
+          v1::EvidenceService::NewStub(NewChannel(pki, on_port, base + c)));
+      if (const grpc::Status s = ReadOne(*stubs.back(), ids[0]); !s.ok()) {
+        Fail(absl::StrCat("warm-up read failed: ", s.error_message()));
       }
-      absl::MutexLock lock(&mu);
-      latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
-    });
-  }
-  absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_seconds)));
-  stop = true;
-  for (auto& c : callers) c.join();
-  const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
-  const size_t reads = latencies_ms.size();
+    }
+    return stubs;
+  };
+  auto marked_stubs = stubs_for(port, 0);
+  auto baseline_stubs = stubs_for((*baseline)->port(), 100);
+  auto measure = [&](std::vector<std::unique_ptr<v1::EvidenceService::Stub>>&
+                         stubs) {
+    std::atomic<bool> stop{false};
+    std::atomic<int> failures{0};
+    absl::Mutex mu;
+    std::vector<double> latencies_ms;
+    std::vector<std::thread> callers;
+    const absl::Time start = absl::Now();
+    for (int t = 0; t < concurrency; ++t) {
+      callers.emplace_back([&, t] {
+        std::mt19937_64 pick(t);
+        std::vector<double> mine;
+        auto& stub = *stubs[t % stubs.size()];
+        while (!stop.load(std::memory_order_relaxed)) {
+          const absl::Time t0 = absl::Now();
+          if (!ReadOne(stub, ids[pick() % ids.size()]).ok()) ++failures;
+          mine.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+        }
+        absl::MutexLock lock(&mu);
+        latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
+      });
+    }
+    absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_seconds)));
+    stop = true;
+    for (auto& c : callers) c.join();
+    const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+    Figures f;
+    f.reads = latencies_ms.size();
+    f.reads_per_s = f.reads / elapsed;
+    f.p50_ms = Percentile(latencies_ms, 0.50);
+    f.p99_ms = Percentile(latencies_ms, 0.99);
+    f.failures = failures.load();
+    return f;
+  };
+  int failures = 0;
   std::printf(
-      "reads over mTLS, concurrency %d (%d channels), %d records: %.0f "
-      "reads/s (%zu in %.1f s, %d failed); latency p50 %.2f ms, p99 %.2f "
-      "ms\n",
-      concurrency, absl::GetFlag(FLAGS_channels), absl::GetFlag(FLAGS_records),
-      reads / elapsed, reads, elapsed, failures.load(),
-      Percentile(latencies_ms, 0.50), Percentile(latencies_ms, 0.99));
+      "reads over mTLS, concurrency %d (%d channels), %d records with a "
+      "250x50 JPEG plate crop each:\n",
+      concurrency, absl::GetFlag(FLAGS_channels), absl::GetFlag(FLAGS_records));
+  for (int round = 1; round <= absl::GetFlag(FLAGS_rounds); ++round) {
+    const Figures base = measure(baseline_stubs);
+    const Figures marked = measure(marked_stubs);
+    failures += base.failures + marked.failures;
+    std::printf(
+        "  round %d: watermarked %.0f reads/s (p50 %.2f ms, p99 %.2f ms) = "
+        "%.3f of baseline without the mark %.0f reads/s (p50 %.2f ms, p99 "
+        "%.2f ms); %d failed\n",
+        round, marked.reads_per_s, marked.p50_ms, marked.p99_ms,
+        marked.reads_per_s / base.reads_per_s, base.reads_per_s, base.p50_ms,
+        base.p99_ms, base.failures + marked.failures);
+  }
 
   // 2. New connections: first call on a fresh channel vs a warm call.
   std::vector<double> cold_ms, warm_ms;
@@ -196,7 +266,8 @@ int Main(int argc, char** argv) {
       absl::GetFlag(FLAGS_connections), cold, Percentile(cold_ms, 0.9), warm,
       cold - warm);
   (*server)->Shutdown(absl::Seconds(2));
-  return failures.load() == 0 ? 0 : 1;
+  (*baseline)->Shutdown(absl::Seconds(2));
+  return failures == 0 ? 0 : 1;
 }
 
 }  // namespace

@@ -141,6 +141,12 @@ struct CallSpec {
   // yet logged, and the handler must hand it to the vault.
   bool vault_logs = false;
   absl::string_view plate;  // plate lookups: logged by blind index only
+  // Evidence calls: the record (`record_id`) and item
+  // (`record_facts->item_id`) are named by handles of the purpose's scope
+  // (crypto/handles.h), which the gate opens to ids before anything else
+  // looks at them; the handler reads the ids and the purpose's view from
+  // the Admission.
+  bool scoped = false;
   std::string detail;       // non-personal context for the log
   // Request checks that need no policy (sizes, ranges): a non-OK status
   // refuses the call with its code and message, logged, counted as
@@ -156,6 +162,13 @@ struct CallSpec {
 // A call the gate let through.
 struct Admission {
   Caller caller;
+  // Scoped calls (CallSpec::scoped): the purpose's view, and the ids the
+  // handles named (empty when the call named none).
+  policy::PurposeView view;
+  std::string record_id;
+  std::string item_id;
+  // Calls about one record: the categories it holds now.
+  std::vector<v1::DataCategory> available;
   policy::AccessDecision decision;
   v1::AuditEntry entry;  // see CallSpec::vault_logs
   // Held until the handler returns, which runs settling it (quota_ledger.h).

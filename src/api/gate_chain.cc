@@ -181,6 +181,7 @@ class Gate::Call {
   StepResult RequirePermit();
   StepResult TakeSlot();
   StepResult RequirePurpose();
+  StepResult ResolveHandles();
   StepResult RefuseCanary();
   StepResult CheckRequest();
   // facts
@@ -200,7 +201,8 @@ class Gate::Call {
   Gate* const gate_;
   grpc::ServerContext* const ctx_;
   const google::protobuf::MessageLite& request_;
-  const CallSpec& spec_;
+  // A copy: ResolveHandles puts the ids its handles name in place of them.
+  CallSpec spec_;
   // The record as the caller named it (a handle), for approval requests.
   const std::string named_record_;
   const std::string named_item_;
@@ -236,6 +238,7 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
       &Call::RequirePermit,
       &Call::TakeSlot,
       &Call::RequirePurpose,
+      &Call::ResolveHandles,
       &Call::RefuseCanary,
       &Call::CheckRequest,
       // facts
@@ -349,6 +352,43 @@ StepResult Gate::Call::RequirePurpose() {
                 "this call must state its purpose (--purpose)");
 }
 
+StepResult Gate::Call::ResolveHandles() {
+  if (!spec_.scoped) return kContinue;
+  absl::StatusOr<policy::PurposeView> view =
+      gate_->policy_->ViewOf(spec_.purpose);
+  if (!view.ok()) {
+    return Logged("unknown_purpose", grpc::StatusCode::INVALID_ARGUMENT,
+                  view.status().message());
+  }
+  admission_.view = *std::move(view);
+  const std::string& scope = admission_.view.scope;
+  const crypto::HandleKey& handles = gate_->vault_->handles();
+  // A handle of another scope is refused here, before anything is looked
+  // up, and counts towards the caller's lockout: carrying a handle from
+  // one purpose to another is how two readers would join their answers.
+  if (!spec_.record_id.empty()) {
+    absl::StatusOr<std::string> id = handles.Open(
+        crypto::HandleKey::Kind::kRecord, scope, spec_.record_id);
+    if (!id.ok()) return Logged("bad_handle", CodeOf(id.status()),
+                                id.status().message());
+    spec_.record_id = *id;
+    admission_.record_id = *id;
+    entry_.set_record_id(*id);
+  }
+  if (spec_.record_facts.has_value() && !spec_.record_facts->item_id.empty()) {
+    absl::StatusOr<std::string> id =
+        handles.Open(crypto::HandleKey::Kind::kItem, scope,
+                     spec_.record_facts->item_id);
+    if (!id.ok()) return Logged("bad_handle", CodeOf(id.status()),
+                                id.status().message());
+    spec_.record_facts->item_id = *id;
+    admission_.item_id = *id;
+    entry_.clear_item_ids();
+    entry_.add_item_ids(*id);
+  }
+  return kContinue;
+}
+
 StepResult Gate::Call::RefuseCanary() {
   if (spec_.record_id.empty()) return kContinue;
   absl::StatusOr<bool> canary = gate_->vault_->IsCanary(spec_.record_id);
@@ -378,7 +418,10 @@ StepResult Gate::Call::GatherFacts() {
   ask_ = gate_->Request(admission_.caller, spec_);
   if (!spec_.record_facts.has_value()) return kContinue;
   absl::Status s = DescribeRecord(*gate_->vault_, spec_, ask_);
-  if (s.ok()) return kContinue;
+  if (s.ok()) {
+    admission_.available = ask_.available;
+    return kContinue;
+  }
   const absl::string_view reason =
       absl::IsNotFound(s) ? "not_found" : "vault_error";
   const v1::RefusalCount counts = Blame(s);

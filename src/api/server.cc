@@ -20,7 +20,7 @@ ApiServer::ApiServer(const policy::Policy* policy, vault::Vault* vault,
                             policy, vault, options.canary_every)
                       : nullptr),
       gate_(policy, vault, peers_.get(), options.limits),
-      evidence_(&gate_),
+      evidence_(&gate_, /*mark_images=*/!options.bench_unmarked_images),
       lanes_(&gate_, std::move(lanes),
              options.intake != nullptr ? options.intake : own_intake_.get()),
       audit_(&gate_, options.cosign_checkpoint),

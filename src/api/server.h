@@ -34,6 +34,9 @@ struct ServerOptions {
   // Appends witness cosignatures to a checkpoint GetCheckpoint just signed
   // (wiring/witness_pusher.h); unset: the note as the log signed it.
   CosignCheckpointFn cosign_checkpoint;
+  // Benchmarks only (api_bench's baseline): returned images without the
+  // watermark. No configuration file reaches it.
+  bool bench_unmarked_images = false;
 };
 
 class ApiServer {

@@ -17,7 +17,9 @@ namespace lanevault::api {
 // Reads one record for an inspector, for a stated purpose.
 class EvidenceService final : public v1::EvidenceService::Service {
  public:
-  explicit EvidenceService(Gate* gate) : gate_(gate) {}
+  // `mark_images` false only for api_bench's baseline.
+  explicit EvidenceService(Gate* gate, bool mark_images = true)
+      : gate_(gate), mark_images_(mark_images) {}
   grpc::Status GetRecord(grpc::ServerContext* ctx,
                          const v1::GetRecordRequest* request,
                          v1::GetRecordResponse* response) override;
@@ -33,6 +35,7 @@ class EvidenceService final : public v1::EvidenceService::Service {
 
  private:
   Gate* gate_;
+  const bool mark_images_;
 };
 
 // Appends witness cosignature lines to a checkpoint's note
@@ -66,6 +69,10 @@ class AuditService final : public v1::AuditService::Service {
   grpc::Status StreamEntries(
       grpc::ServerContext* ctx, const v1::QueryEntriesRequest* request,
       grpc::ServerWriter<v1::AuditEntry>* writer) override;
+  // audit_trace.cc
+  grpc::Status TraceImage(grpc::ServerContext* ctx,
+                          const v1::TraceImageRequest* request,
+                          v1::TraceImageResponse* response) override;
 
  private:
   Gate* gate_;
@@ -143,6 +150,10 @@ class ComplianceService final : public v1::ComplianceService::Service {
   grpc::Status ListDestroyedKeys(
       grpc::ServerContext* ctx, const v1::ListDestroyedKeysRequest* request,
       v1::ListDestroyedKeysResponse* response) override;
+  // compliance_handles.cc
+  grpc::Status ResolveHandle(grpc::ServerContext* ctx,
+                             const v1::ResolveHandleRequest* request,
+                             v1::ResolveHandleResponse* response) override;
 
  private:
   // Every version kept or proposed, newest first, marking the one in force.

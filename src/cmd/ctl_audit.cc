@@ -232,6 +232,47 @@ int Audit_(const std::vector<std::string>& args) {
     std::printf("%s\n", resp.verifier_key().c_str());
     return 0;
   }
+  if (args.size() == 3 && args[1] == "trace") {
+    absl::StatusOr<std::string> image = ReadFileToString(args[2]);
+    if (!image.ok()) Fail(image.status());
+    grpc::ClientContext ctx;
+    Prepare(ctx);
+    v1::TraceImageRequest req;
+    req.set_image(*std::move(image));
+    v1::TraceImageResponse resp;
+    if (auto s = stub->TraceImage(&ctx, req, &resp); !s.ok()) FailRpc(s);
+    if (absl::GetFlag(FLAGS_json)) {
+      PrintJson(resp);
+      std::printf("\n");
+      return resp.found() ? 0 : 1;
+    }
+    if (!resp.found()) {
+      std::printf("no watermark of this vault names a read (%s)\n",
+                  resp.detail().c_str());
+      return 1;
+    }
+    if (resp.candidate_sequences_size() == 1) {
+      const v1::AuditEntry& e = resp.entry();
+      std::printf(
+          "read by %s (%s) at %s for purpose %s%s%s: access-log entry %llu, "
+          "%s\n",
+          e.principal().c_str(), e.role().c_str(), When(e.time()).c_str(),
+          e.purpose().c_str(), e.case_id().empty() ? "" : ", case ",
+          e.case_id().c_str(), static_cast<unsigned long long>(e.sequence()),
+          v1::Action_Name(e.action()).c_str());
+      std::printf("  record %s  (mark: %u bits; %s)\n", e.record_id().c_str(),
+                  resp.token_bits(), resp.detail().c_str());
+      return 0;
+    }
+    std::printf(
+        "the mark carries %u bits of its token: %d reads match; fetch each "
+        "with 'audit query' or GetEntries:\n",
+        resp.token_bits(), resp.candidate_sequences_size());
+    for (uint64_t seq : resp.candidate_sequences()) {
+      std::printf("  entry %llu\n", static_cast<unsigned long long>(seq));
+    }
+    return 0;
+  }
   if (args.size() == 2 && args[1] == "checkpoint") {
     grpc::ClientContext ctx;
     Prepare(ctx);
@@ -301,7 +342,8 @@ int Audit_(const std::vector<std::string>& args) {
     return 0;
   }
   Fail(
-      "usage: lanevaultctl audit pubkey | checkpoint | verify | export | query",
+      "usage: lanevaultctl audit pubkey | checkpoint | verify | export | "
+      "query | trace IMAGE",
       2);
 }
 

@@ -262,6 +262,36 @@ int Keys(const std::vector<std::string>& args) {
   return 0;
 }
 
+// A purpose-scoped handle back to its record, for an investigation.
+int Handles(const std::vector<std::string>& args) {
+  if (args.size() != 3 || args[1] != "resolve") {
+    Fail("usage: lanevaultctl handles resolve HANDLE --reason R [--case_id C]",
+         2);
+  }
+  auto stub = Officer();
+  grpc::ClientContext ctx;
+  Prepare(ctx);
+  v1::ResolveHandleRequest req;
+  req.set_handle(args[2]);
+  req.set_reason(absl::GetFlag(FLAGS_reason));
+  req.set_case_id(absl::GetFlag(FLAGS_case_id));
+  v1::ResolveHandleResponse resp;
+  if (grpc::Status s = stub->ResolveHandle(&ctx, req, &resp); !s.ok()) {
+    FailRpc(s);
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    PrintJson(resp);
+    return 0;
+  }
+  std::printf("%s names %s %s (scope %s: %s); logged with your reason\n",
+              args[2].c_str(), resp.record_id().empty() ? "item" : "record",
+              resp.record_id().empty() ? resp.item_id().c_str()
+                                       : resp.record_id().c_str(),
+              resp.scope().c_str(),
+              absl::StrJoin(resp.purposes(), ", ").c_str());
+  return 0;
+}
+
 int Lockouts(const std::vector<std::string>& args) {
   auto stub = Officer();
   grpc::ClientContext ctx;
@@ -396,6 +426,8 @@ bool RunComplianceCommand(const std::vector<std::string>& args, int* rc) {
     *rc = Keys(args);
   } else if (args[0] == "lockouts") {
     *rc = Lockouts(args);
+  } else if (args[0] == "handles") {
+    *rc = Handles(args);
   } else if (args[0] == "contract") {
     *rc = Contract(args);
   } else {

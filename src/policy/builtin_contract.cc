@@ -47,10 +47,17 @@ constexpr char kBuiltinContract[] = R"pb(
   purposes {
     id: "identity-verification"
     description: "identity verification at primary inspection"
+    scope: "identity"
+    time_granularity { seconds: 3600 }
+    location: ANSWER_LOCATION_CHECKPOINT
+    restrictions: "development data: not for any operational use"
   }
   purposes {
     id: "vehicle-inspection"
     description: "checking a vehicle against its plate"
+    scope: "vehicle"
+    time_granularity { seconds: 60 }
+    restrictions: "development data: not for any operational use"
   }
 
   # Certificates of the dev PKI are named "<role>-<name>".
@@ -82,7 +89,7 @@ constexpr char kBuiltinContract[] = R"pb(
   permits {
     id: "builtin.permit.audit.auditor"
     role: "auditor"
-    actions: ACTION_READ_AUDIT
+    actions: [ACTION_READ_AUDIT, ACTION_TRACE]
   }
   permits {
     id: "builtin.permit.audit.compliance"
@@ -107,7 +114,9 @@ constexpr char kBuiltinContract[] = R"pb(
       ACTION_MANAGE_HOLD,
       ACTION_MANAGE_ALERTS,
       ACTION_ROTATE_KEYS,
-      ACTION_BACKUP
+      ACTION_BACKUP,
+      ACTION_RESOLVE_HANDLE,
+      ACTION_TRACE
     ]
   }
   # Inspectors read and search for one of two purposes, which decides the
@@ -186,6 +195,15 @@ class Reminding final : public Policy {
   }
   bool MayEver(Role role, v1::Action action) const override {
     return policy_->MayEver(role, action);
+  }
+  absl::StatusOr<PurposeView> ViewOf(absl::string_view purpose) const override {
+    return policy_->ViewOf(purpose);
+  }
+  std::vector<std::string> Scopes() const override {
+    return policy_->Scopes();
+  }
+  std::vector<std::string> PurposesOf(absl::string_view scope) const override {
+    return policy_->PurposesOf(scope);
   }
 
  private:

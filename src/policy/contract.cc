@@ -4,8 +4,10 @@
 #include <cmath>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/config.h"
 #include "common/time_util.h"
 #include "crypto/signing.h"
@@ -14,6 +16,9 @@
 namespace lanevault::policy {
 namespace {
 
+constexpr int64_t kSecondsPerDay = 86400;
+constexpr int64_t kMaxGranularitySeconds = 7 * kSecondsPerDay;
+constexpr double kDefaultMinCrossingsPerCell = 10;
 // Permit.approval.required: more approvers than this is a typo, not control.
 constexpr uint32_t kMaxApprovalsRequired = 5;
 
@@ -30,6 +35,7 @@ class Validator {
     Approvals();
     DeadPermits();
     Harvest();
+    Joins();
     return std::move(issues_);
   }
 
@@ -114,6 +120,110 @@ class Validator {
       } else if (!purposes_.insert(c_.purposes(i).id()).second) {
         Error(path,
               absl::StrCat("duplicate purpose '", c_.purposes(i).id(), "'"));
+      }
+      const v1::Purpose& p = c_.purposes(i);
+      const auto& g = p.time_granularity();
+      if (g.seconds() < 0 || g.nanos() != 0 ||
+          g.seconds() > kMaxGranularitySeconds) {
+        Error(absl::StrCat("purposes[", i, "].time_granularity"),
+              absl::StrCat("whole seconds from 0 to ", kMaxGranularitySeconds,
+                           " (7 days)"));
+      } else if (g.seconds() > 0 && kSecondsPerDay % g.seconds() != 0 &&
+                 g.seconds() % kSecondsPerDay != 0) {
+        // Cells that do not tile a day would straddle midnight differently
+        // each day, and two answers could be joined on the overlap.
+        Error(absl::StrCat("purposes[", i, "].time_granularity"),
+              "must divide a day (60, 300, 3600, ...) or be whole days");
+      }
+      for (char ch : p.scope()) {
+        if (!absl::ascii_isalnum(ch) && ch != '-' && ch != '_' && ch != '.') {
+          Error(absl::StrCat("purposes[", i, "].scope"),
+                "letters, digits, '-', '_' and '.' only");
+          break;
+        }
+      }
+    }
+  }
+
+  // Whether a permit lets `purpose` name records (reads, lookups, searches).
+  bool NamesRecords(const std::string& purpose) const {
+    for (const v1::Permit& p : c_.permits()) {
+      bool evidence = false;
+      for (int a : p.actions()) {
+        evidence = evidence || a == v1::ACTION_READ_RECORD ||
+                   a == v1::ACTION_READ_ITEM || a == v1::ACTION_SEARCH_PLATE ||
+                   a == v1::ACTION_SEARCH_METADATA;
+      }
+      if (evidence &&
+          std::find(p.purposes().begin(), p.purposes().end(), purpose) !=
+              p.purposes().end()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Two purposes whose answers name the same records would be joined by
+  // whoever holds both: on a shared scope's handles, or on the cell (a time
+  // slot at a lane or checkpoint) the coarser of the two places a record
+  // in, when that cell holds so few crossings that it names one.
+  void Joins() {
+    const double per_cell_floor = c_.min_crossings_per_cell() > 0
+                                      ? c_.min_crossings_per_cell()
+                                      : kDefaultMinCrossingsPerCell;
+    std::vector<int> named;
+    for (int i = 0; i < c_.purposes_size(); ++i) {
+      if (NamesRecords(c_.purposes(i).id())) named.push_back(i);
+    }
+    for (size_t x = 0; x < named.size(); ++x) {
+      for (size_t y = x + 1; y < named.size(); ++y) {
+        const PurposeView a = ViewOfPurpose(c_.purposes(named[x]));
+        const PurposeView b = ViewOfPurpose(c_.purposes(named[y]));
+        const std::string path = absl::StrCat("purposes[", named[y], "]");
+        const std::string pair = absl::StrCat("purposes '", a.purpose,
+                                              "' and '", b.purpose, "'");
+        if (a.scope == b.scope) {
+          Warn(path, absl::StrCat(pair, " share scope '", a.scope,
+                                  "': their answers name each record by the "
+                                  "same handle, so they join; give each a "
+                                  "scope of its own"));
+          continue;
+        }
+        const absl::Duration cell =
+            std::max(a.time_granularity, b.time_granularity);
+        const bool by_checkpoint = a.checkpoint_only || b.checkpoint_only;
+        const std::string where = by_checkpoint ? "checkpoint" : "lane";
+        if (!c_.has_harvest_limit() ||
+            c_.harvest_limit().expected_crossings_per_day() == 0) {
+          if (cell < absl::Hours(1)) {
+            Warn(path,
+                 absl::StrCat(pair, " may join on time and ", where,
+                              ": the coarser places a record within ",
+                              absl::FormatDuration(cell),
+                              "; set harvest_limit.expected_crossings_per_day "
+                              "so the crowd per cell can be judged, or "
+                              "coarsen one of them to an hour or more"));
+          }
+          continue;
+        }
+        const double places =
+            by_checkpoint ? std::max(1, c_.checkpoints_size())
+                          : std::max(c_.lanes_size(),
+                                     std::max(1, c_.checkpoints_size()));
+        const double per_cell =
+            static_cast<double>(
+                c_.harvest_limit().expected_crossings_per_day()) *
+            (cell / absl::Hours(24)) / places;
+        if (per_cell >= per_cell_floor) continue;
+        Warn(path,
+             absl::StrCat(
+                 pair, " would still join: the coarser of the two places a "
+                       "record in ",
+                 absl::FormatDuration(cell), " at a ", where, ", about ",
+                 absl::StrFormat("%.1f", per_cell),
+                 " crossings, fewer than min_crossings_per_cell (",
+                 per_cell_floor,
+                 "); coarsen the time or the place of one of them"));
       }
     }
   }

@@ -151,6 +151,34 @@ class ContractPolicy final : public Policy {
     return b ? b->group : "";
   }
 
+  absl::StatusOr<PurposeView> ViewOf(
+      absl::string_view purpose) const override {
+    for (const v1::Purpose& p : contract_.purposes()) {
+      if (p.id() == purpose) return ViewOfPurpose(p);
+    }
+    return absl::NotFoundError(absl::StrCat("the contract declares no purpose '",
+                                            purpose, "'"));
+  }
+
+  std::vector<std::string> Scopes() const override {
+    std::vector<std::string> out;
+    for (const v1::Purpose& p : contract_.purposes()) {
+      std::string scope = ViewOfPurpose(p).scope;
+      if (std::find(out.begin(), out.end(), scope) == out.end()) {
+        out.push_back(std::move(scope));
+      }
+    }
+    return out;
+  }
+
+  std::vector<std::string> PurposesOf(absl::string_view scope) const override {
+    std::vector<std::string> out;
+    for (const v1::Purpose& p : contract_.purposes()) {
+      if (ViewOfPurpose(p).scope == scope) out.push_back(p.id());
+    }
+    return out;
+  }
+
   bool MayEver(Role role, v1::Action action) const override {
     if (!v1::Action_IsValid(action) || action == v1::ACTION_UNSPECIFIED) {
       return false;
@@ -456,6 +484,7 @@ class ContractPolicy final : public Policy {
     }
     return rule;
   }
+
   static AccessDecision Prohibited(const CompiledProhibition& p) {
     return Deny(
         p.source->id(), "prohibited",

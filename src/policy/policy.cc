@@ -7,6 +7,19 @@
 
 namespace lanevault::policy {
 
+PurposeView ViewOfPurpose(const v1::Purpose& purpose) {
+  PurposeView view;
+  view.purpose = purpose.id();
+  view.scope = purpose.scope().empty() ? purpose.id() : purpose.scope();
+  const absl::Duration g = absl::Seconds(purpose.time_granularity().seconds());
+  if (g > absl::Seconds(1)) view.time_granularity = g;
+  view.checkpoint_only =
+      purpose.location() == v1::ANSWER_LOCATION_CHECKPOINT;
+  view.restrictions.assign(purpose.restrictions().begin(),
+                           purpose.restrictions().end());
+  return view;
+}
+
 absl::string_view RoleName(Role role) {
   switch (role) {
     case Role::kLane:

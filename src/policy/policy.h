@@ -141,6 +141,19 @@ struct AccessDecision {
   bool allowed() const { return decision.verdict() == v1::VERDICT_ALLOW; }
 };
 
+// What answers under one purpose may say (Purpose in contract.proto): the
+// scope whose handles name records, how coarse times and places are, and
+// the restrictions on use a receipt carries.
+struct PurposeView {
+  std::string purpose;
+  std::string scope;  // never empty: the purpose's own id by default
+  absl::Duration time_granularity = absl::Seconds(1);
+  bool checkpoint_only = false;  // the checkpoint, not the lane
+  std::vector<std::string> restrictions;
+};
+// The view a contract's purpose declares.
+PurposeView ViewOfPurpose(const v1::Purpose& purpose);
+
 class Policy {
  public:
   virtual ~Policy() = default;
@@ -160,6 +173,15 @@ class Policy {
   // action denies, so the gate refuses such calls before looking anything
   // up, with one answer whatever they name.
   virtual bool MayEver(Role role, v1::Action action) const = 0;
+  // What answers under `purpose` may say; NOT_FOUND for a purpose the
+  // contract does not declare.
+  virtual absl::StatusOr<PurposeView> ViewOf(
+      absl::string_view purpose) const = 0;
+  // Every distinct scope the contract's purposes declare (a handle is
+  // resolved by trying each).
+  virtual std::vector<std::string> Scopes() const = 0;
+  // The purposes of one scope.
+  virtual std::vector<std::string> PurposesOf(absl::string_view scope) const = 0;
 };
 
 // A decision: verdict, the rules that decided, a stable code, a sentence.
@@ -217,6 +239,15 @@ class PolicyHolder final : public Policy {
   }
   bool MayEver(Role role, v1::Action action) const override {
     return current()->MayEver(role, action);
+  }
+  absl::StatusOr<PurposeView> ViewOf(absl::string_view purpose) const override {
+    return current()->ViewOf(purpose);
+  }
+  std::vector<std::string> Scopes() const override {
+    return current()->Scopes();
+  }
+  std::vector<std::string> PurposesOf(absl::string_view scope) const override {
+    return current()->PurposesOf(scope);
   }
 
  private:

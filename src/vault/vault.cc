@@ -245,6 +245,8 @@ Vault::Vault(std::unique_ptr<Store> store, std::unique_ptr<KekStore> key_store,
       log_heads_(crypto::BlindIndex::DeriveFrom(master, 5, "lvloghed")),
       anchor_key_(crypto::BlindIndex::DeriveFrom(master, 6, "lvanchor")),
       intake_key_(crypto::IntakeKey::DeriveFrom(master)),
+      handles_(crypto::HandleKey::DeriveFrom(master)),
+      watermark_key_(master.DeriveSubkey(32, 8, "lvwmark1")),
       receipt_key_(crypto::SigningKey::DeriveFrom(master, "lvrecpt1")),
       keys_(std::move(master)),
       clock_(clock),
@@ -796,7 +798,8 @@ absl::StatusOr<v1::RecordSummary> Vault::Describe(absl::string_view record_id,
 absl::StatusOr<v1::Record> Vault::Read(
     absl::string_view record_id,
     const std::vector<v1::DataCategory>& categories, v1::AuditEntry audit,
-    absl::string_view item_id, std::vector<std::string>* withheld) {
+    absl::string_view item_id, std::vector<std::string>* withheld,
+    uint64_t* logged_as) {
   const std::string principal = audit.principal();
   const std::string case_id = audit.case_id();
   absl::StatusOr<StoredRecord> stored = Fetch(record_id, principal);
@@ -807,6 +810,8 @@ absl::StatusOr<v1::Record> Vault::Read(
     return absl::UnavailableError(
         absl::StrCat("the access log cannot be written, so nothing is read: ",
                      seq.status().message()));
+  } else if (logged_as != nullptr) {
+    *logged_as = *seq;
   }
   const absl::Time now = clock_->Now();
   absl::StatusOr<bool> held = HeldForCase(*stored, case_id, now);
@@ -866,7 +871,8 @@ absl::StatusOr<v1::Record> Vault::Read(
 absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
     absl::string_view plate, int limit, v1::AuditEntry audit,
     absl::FunctionRef<std::vector<std::string>(std::vector<std::string>)>
-        admit) {
+        admit,
+    uint64_t* logged_as) {
   const std::string blind = plates_.Of(plate);
   if (blind.empty()) {
     return absl::InvalidArgumentError("a plate needs letters or digits");
@@ -885,6 +891,8 @@ absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
     return absl::UnavailableError(absl::StrCat(
         "the access log cannot be written, so nothing is looked up: ",
         seq.status().message()));
+  } else if (logged_as != nullptr) {
+    *logged_as = *seq;
   }
   return found;
 }

@@ -22,6 +22,7 @@
 #include "common/file_lock.h"
 #include "crypto/blind_index.h"
 #include "crypto/key_ring.h"
+#include "crypto/handles.h"
 #include "crypto/master_key.h"
 #include "crypto/sealed_box.h"
 #include "crypto/secure_bytes.h"
@@ -148,6 +149,11 @@ class Vault {
   // from the master key; its public half is published by GetPublicKey. The
   // receipts name the vault by log().origin().
   const crypto::SigningKey& receipt_key() const { return receipt_key_; }
+  // The key of purpose-scoped handles (crypto/handles.h).
+  const crypto::HandleKey& handles() const { return handles_; }
+  // The key of the watermark every returned image carries (32 bytes;
+  // src/watermark), derived from the master key.
+  absl::string_view watermark_key() const { return watermark_key_.view(); }
   // A record id for a resubmission-safe intake: the same submitter, lane
   // and key give the same id, which the store refuses twice.
   std::string IdempotentRecordId(absl::string_view submitter,
@@ -172,22 +178,27 @@ class Vault {
   // ciphertext is damaged, and raises a critical alert. The returned record
   // is plaintext: the caller hands it to one reader and lets it go. With
   // `item_id`, only that item is opened. `withheld`, when given, receives
-  // the ids of unexpired items left out for their category.
+  // the ids of unexpired items left out for their category; `logged_as`
+  // the sequence number of the read's entry (which its answer's watermarks
+  // and receipt name).
   absl::StatusOr<v1::Record> Read(
       absl::string_view record_id,
       const std::vector<v1::DataCategory>& categories, v1::AuditEntry audit,
       absl::string_view item_id = "",
-      std::vector<std::string>* withheld = nullptr);
+      std::vector<std::string>* withheld = nullptr,
+      uint64_t* logged_as = nullptr);
 
   // Exact-plate lookup through the blind index: the ids of at most `limit`
   // records holding an unexpired plate-text item for this plate, returned
   // only once `audit` is logged with the lookup's blind-index value (never
   // the text) and the ids it reveals.
   // `admit` may withhold found records before the answer is logged.
+  // `logged_as`, when given, receives the sequence number of the entry.
   absl::StatusOr<std::vector<std::string>> LookupPlate(
       absl::string_view plate, int limit, v1::AuditEntry audit,
       absl::FunctionRef<std::vector<std::string>(std::vector<std::string>)>
-          admit = [](std::vector<std::string> ids) { return ids; });
+          admit = [](std::vector<std::string> ids) { return ids; },
+      uint64_t* logged_as = nullptr);
   // The blind-index value of a plate (what LookupPlate logs).
   std::string PlateBlindIndex(absl::string_view plate) const;
 
@@ -332,6 +343,8 @@ class Vault {
   // Tags the log anchor's slots.
   crypto::BlindIndex anchor_key_;
   crypto::IntakeKey intake_key_;
+  crypto::HandleKey handles_;
+  crypto::SecureBytes watermark_key_;
   // Signs receipts. Before keys_, which takes the master key.
   crypto::SigningKey receipt_key_;
   crypto::KeyRing keys_;

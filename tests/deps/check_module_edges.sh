@@ -21,9 +21,10 @@ declare -A allowed=(
   [vault]="common crypto tlog"
   [capture]="common"
   [footage]="common"
+  [watermark]="common"
   [node]="common crypto rpc capture"
   [wiring]="common crypto tlog policy vault witness"
-  [api]="common crypto tlog rpc policy vault wiring receipt"
+  [api]="common crypto tlog rpc policy vault wiring receipt watermark"
 )
 # One narrow exception, by file: the vault side sees capture only through
 # the OpenCV-free sink interface.

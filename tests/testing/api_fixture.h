@@ -139,9 +139,22 @@ class ApiFixture : public ::testing::Test {
     grpc::ClientContext ctx;
     WithDeadline(ctx);
     v1::GetRecordRequest req;
-    req.set_record_id(record_.record_id());
+    req.set_record_id(Handle(record_.record_id(), purpose));
     req.set_purpose(purpose);
     return stub->GetRecord(&ctx, req, resp);
+  }
+
+  // What an answer under `purpose` names record `id` (or, with `item`,
+  // item `id`) by: the handle of the purpose's scope. For a purpose the
+  // contract does not declare, the purpose's own name stands as the scope.
+  std::string Handle(const std::string& id, const std::string& purpose,
+                     bool item = false) const {
+    auto view = policy_->ViewOf(purpose);
+    auto handle = vault_->handles().Issue(
+        item ? crypto::HandleKey::Kind::kItem
+             : crypto::HandleKey::Kind::kRecord,
+        view.ok() ? view->scope : purpose, id);
+    return handle.ok() ? *handle : id;
   }
 
   std::vector<v1::AuditEntry> Log() {

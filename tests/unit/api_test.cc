@@ -101,7 +101,7 @@ TEST_F(ApiTest, PlateAndFaceTogetherIsRefusedAsLinkage) {
   grpc::ClientContext ctx;
   WithDeadline(ctx);
   v1::GetRecordRequest req;
-  req.set_record_id(record_.record_id());
+  req.set_record_id(Handle(record_.record_id(), "vehicle-inspection"));
   req.set_purpose("vehicle-inspection");
   req.add_categories(v1::DATA_CATEGORY_PLATE_TEXT);
   req.add_categories(v1::DATA_CATEGORY_FACE_IMAGE);
@@ -116,7 +116,7 @@ TEST_F(ApiTest, UnknownRecordIsNotFound) {
   grpc::ClientContext ctx;
   WithDeadline(ctx);
   v1::GetRecordRequest req;
-  req.set_record_id(NewId("rec_"));
+  req.set_record_id(Handle(NewId("rec_"), "vehicle-inspection"));
   req.set_purpose("vehicle-inspection");
   v1::GetRecordResponse resp;
   EXPECT_EQ(stub->GetRecord(&ctx, req, &resp).error_code(),
@@ -222,7 +222,7 @@ TEST_F(ApiTest, HeldItemPastItsDeadlineReadsOnlyForTheHoldsCase) {
   absl::SleepFor(absl::Milliseconds(400));  // past the deadline, not swept
   auto stub = v1::EvidenceService::NewStub(Channel("inspector-dev"));
   v1::GetRecordRequest req;
-  req.set_record_id(held.record_id());
+  req.set_record_id(Handle(held.record_id(), "vehicle-inspection"));
   req.set_purpose("vehicle-inspection");
   v1::GetRecordResponse resp;
   {

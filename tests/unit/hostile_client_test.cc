@@ -76,7 +76,7 @@ class HostileTest : public testing::ApiFixture {
     grpc::ClientContext ctx;
     WithDeadline(ctx);
     v1::GetRecordRequest req;
-    req.set_record_id(record_id);
+    req.set_record_id(Handle(record_id, purpose));
     req.set_purpose(purpose);
     req.set_case_id(case_id);
     return stub->GetRecord(&ctx, req, resp);
@@ -129,7 +129,7 @@ TEST_F(HostileTest, CertificateFromAnotherCa) {
   grpc::ClientContext ctx;
   WithDeadline(ctx);
   v1::GetRecordRequest req;
-  req.set_record_id(record_.record_id());
+  req.set_record_id(Handle(record_.record_id(), "vehicle-inspection"));
   req.set_purpose("vehicle-inspection");
   ExpectRefusedRead(stub->GetRecord(&ctx, req, &resp),
                     grpc::StatusCode::UNAUTHENTICATED, resp, "unauthenticated");
@@ -327,7 +327,7 @@ TEST_F(HostileTest, CallWithoutDeadline) {
   auto stub = v1::EvidenceService::NewStub(Channel("inspector-dev"));
   grpc::ClientContext ctx;  // no deadline
   v1::GetRecordRequest req;
-  req.set_record_id(record_.record_id());
+  req.set_record_id(Handle(record_.record_id(), "vehicle-inspection"));
   req.set_purpose("vehicle-inspection");
   v1::GetRecordResponse resp;
   ExpectRefusedRead(stub->GetRecord(&ctx, req, &resp),

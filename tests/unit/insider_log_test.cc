@@ -109,8 +109,8 @@ class InsiderLogTest : public testing::ApiFixture {
     grpc::ClientContext ctx;
     WithDeadline(ctx);
     v1::GetItemRequest req;
-    req.set_record_id(record_id);
-    req.set_item_id(item_id);
+    req.set_record_id(Handle(record_id, "vehicle-inspection"));
+    req.set_item_id(Handle(item_id, "vehicle-inspection", /*item=*/true));
     req.set_purpose("vehicle-inspection");
     v1::GetItemResponse resp;
     grpc::Status s = stub->GetItem(&ctx, req, &resp);
@@ -119,7 +119,7 @@ class InsiderLogTest : public testing::ApiFixture {
   }
   v1::GetRecordRequest Request(const std::string& purpose) {
     v1::GetRecordRequest req;
-    req.set_record_id(record_.record_id());
+    req.set_record_id(Handle(record_.record_id(), purpose));
     req.set_purpose(purpose);
     return req;
   }

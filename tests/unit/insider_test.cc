@@ -84,14 +84,14 @@ class InsiderTest : public testing::ApiFixture {
     return v1::EvidenceService::NewStub(Channel(who));
   }
 
-  static grpc::Status Read(Stub& stub, const std::string& record_id,
+  grpc::Status Read(Stub& stub, const std::string& record_id,
                            const std::string& purpose,
                            v1::DataCategory category,
                            v1::GetRecordResponse* resp) {
     grpc::ClientContext ctx;
     WithDeadline(ctx);
     v1::GetRecordRequest req;
-    req.set_record_id(record_id);
+    req.set_record_id(Handle(record_id, purpose));
     req.set_purpose(purpose);
     req.add_categories(category);
     return stub.GetRecord(&ctx, req, resp);

@@ -276,7 +276,7 @@ TEST_F(IntakeFaultsTest, AReadOfARecordPurgedWholeDoesNotCount) {
     grpc::ClientContext ctx;
     WithDeadline(ctx);
     v1::GetRecordRequest req;
-    req.set_record_id(r.record_id());
+    req.set_record_id(Handle(r.record_id(), "vehicle-inspection"));
     req.set_purpose("vehicle-inspection");
     v1::GetRecordResponse resp;
     EXPECT_EQ(stub->GetRecord(&ctx, req, &resp).error_code(),
@@ -360,7 +360,7 @@ TEST_F(IntakeFaultsTest, APurgedFaceIsNotFoundAndDoesNotCountTowardsALockout) {
     grpc::ClientContext ctx;
     WithDeadline(ctx);
     v1::GetRecordRequest req;
-    req.set_record_id(r.record_id());
+    req.set_record_id(Handle(r.record_id(), "identity-verification"));
     req.set_purpose("identity-verification");
     req.add_categories(v1::DATA_CATEGORY_FACE_IMAGE);
     v1::GetRecordResponse resp;
@@ -409,7 +409,7 @@ TEST_F(IntakeFaultsTest, AStopDoesNotWaitOnIdleClients) {
   grpc::ClientContext ctx;
   WithDeadline(ctx);
   v1::GetRecordRequest req;
-  req.set_record_id(record_.record_id());
+  req.set_record_id(Handle(record_.record_id(), "vehicle-inspection"));
   req.set_purpose("vehicle-inspection");
   ASSERT_TRUE(stub->GetRecord(&ctx, req, &resp).ok());  // connected, idle
   testing::IdleTlsClient stalled(server_->port());

@@ -1,0 +1,112 @@
+#include "api/scoped_answers.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/time_util.h"
+#include "watermark/watermark.h"
+
+namespace lanevault::api {
+namespace {
+
+using Kind = crypto::HandleKey::Kind;
+
+bool IsImage(v1::DataCategory c) {
+  return c == v1::DATA_CATEGORY_PLATE_IMAGE ||
+         c == v1::DATA_CATEGORY_FACE_IMAGE ||
+         c == v1::DATA_CATEGORY_SCENE_IMAGE;
+}
+
+void Coarsen(google::protobuf::Timestamp* t, absl::Duration g, bool up) {
+  const absl::Time at = FromProto(*t);
+  *t = ToProto(up ? CeilTo(at, g) : FloorTo(at, g));
+}
+
+}  // namespace
+
+absl::Time FloorTo(absl::Time t, absl::Duration granularity) {
+  if (granularity <= absl::ZeroDuration() || t == absl::InfinitePast() ||
+      t == absl::InfiniteFuture()) {
+    return t;
+  }
+  const absl::Duration since = t - absl::UnixEpoch();
+  return absl::UnixEpoch() + absl::Floor(since, granularity);
+}
+
+absl::Time CeilTo(absl::Time t, absl::Duration granularity) {
+  const absl::Time floor = FloorTo(t, granularity);
+  return floor == t ? t : floor + granularity;
+}
+
+absl::StatusOr<std::string> RecordHandle(const crypto::HandleKey& handles,
+                                         const policy::PurposeView& view,
+                                         const std::string& record_id) {
+  return handles.Issue(Kind::kRecord, view.scope, record_id);
+}
+
+absl::Status ScopeRecord(const crypto::HandleKey& handles,
+                         const policy::PurposeView& view, v1::Record& record) {
+  absl::StatusOr<std::string> handle =
+      handles.Issue(Kind::kRecord, view.scope, record.record_id());
+  if (!handle.ok()) return handle.status();
+  record.set_record_id(*handle);
+  if (view.checkpoint_only) record.clear_lane_id();
+  const absl::Duration g = view.time_granularity;
+  // Both ends floored: the crossing happened within [first, last + g).
+  Coarsen(record.mutable_first_seen(), g, /*up=*/false);
+  Coarsen(record.mutable_last_seen(), g, /*up=*/false);
+  record.clear_frames_seen();
+  record.clear_plate_candidates();
+  for (v1::Item& item : *record.mutable_items()) {
+    absl::StatusOr<std::string> item_handle =
+        handles.Issue(Kind::kItem, view.scope, item.item_id());
+    if (!item_handle.ok()) return item_handle.status();
+    item.set_item_id(*item_handle);
+    item.clear_frame_index();
+    if (item.has_deadline()) Coarsen(item.mutable_deadline(), g, /*up=*/true);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ScopeSummary(const crypto::HandleKey& handles,
+                          const policy::PurposeView& view,
+                          const std::vector<v1::DataCategory>& readable,
+                          v1::RecordSummary& summary) {
+  absl::StatusOr<std::string> handle =
+      handles.Issue(Kind::kRecord, view.scope, summary.record_id());
+  if (!handle.ok()) return handle.status();
+  summary.set_record_id(*handle);
+  if (view.checkpoint_only) summary.clear_lane_id();
+  Coarsen(summary.mutable_first_seen(), view.time_granularity, false);
+  Coarsen(summary.mutable_last_seen(), view.time_granularity, false);
+  auto* categories = summary.mutable_categories();
+  categories->erase(
+      std::remove_if(categories->begin(), categories->end(),
+                     [&](int c) {
+                       return std::find(readable.begin(), readable.end(),
+                                        static_cast<v1::DataCategory>(c)) ==
+                              readable.end();
+                     }),
+      categories->end());
+  return absl::OkStatus();
+}
+
+std::vector<std::string> MarkImages(absl::string_view watermark_key,
+                                    uint64_t token, v1::Record& record) {
+  std::vector<std::string> unmarked;
+  for (v1::Item& item : *record.mutable_items()) {
+    if (!IsImage(item.category())) continue;
+    absl::StatusOr<std::string> marked = watermark::EmbedEncoded(
+        watermark_key, static_cast<uint32_t>(token), item.content());
+    if (!marked.ok()) {
+      unmarked.push_back(
+          absl::StrCat(item.item_id(), " (", marked.status().message(), ")"));
+      continue;
+    }
+    item.set_content(*std::move(marked));
+    item.set_media_type("image/jpeg");
+  }
+  return unmarked;
+}
+
+}  // namespace lanevault::api

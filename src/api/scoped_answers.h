@@ -1,0 +1,55 @@
+#ifndef LANEVAULT_API_SCOPED_ANSWERS_H_
+#define LANEVAULT_API_SCOPED_ANSWERS_H_
+
+// What an evidence answer may say under one purpose (policy::PurposeView):
+// records and items named by handles of the purpose's scope, times cut down
+// to its granularity, the lane left out where it needs only the
+// checkpoint, and nothing else that two answers of different scopes could
+// be joined on (frame numbers, frame counts, the ids of withheld items).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "crypto/handles.h"
+#include "lanevault/v1/receipt.pb.h"
+#include "lanevault/v1/types.pb.h"
+#include "policy/policy.h"
+
+namespace lanevault::api {
+
+// `t` floored (or ceiled) to a multiple of `granularity` since the epoch.
+absl::Time FloorTo(absl::Time t, absl::Duration granularity);
+absl::Time CeilTo(absl::Time t, absl::Duration granularity);
+
+// Rewrites an opened record for its reader under `view`: handles for ids,
+// coarse times (deadlines rounded up, so they still say "destroyed by
+// then"), no frame numbers or frame count, no lane where the purpose sees
+// checkpoints only.
+absl::Status ScopeRecord(const crypto::HandleKey& handles,
+                         const policy::PurposeView& view, v1::Record& record);
+
+// The same for a search's summary; `readable` are the categories the
+// purpose may read (a summary names only those, so what else a record
+// holds does not single it out).
+absl::Status ScopeSummary(const crypto::HandleKey& handles,
+                          const policy::PurposeView& view,
+                          const std::vector<v1::DataCategory>& readable,
+                          v1::RecordSummary& summary);
+
+absl::StatusOr<std::string> RecordHandle(const crypto::HandleKey& handles,
+                                         const policy::PurposeView& view,
+                                         const std::string& record_id);
+
+// Marks every image item with the vault's watermark naming `token` (the
+// read's access-log sequence number). An item whose bytes are not an image
+// the watermark can carry is returned as stored; it is named in the
+// returned list so the caller can say so in its log.
+std::vector<std::string> MarkImages(absl::string_view watermark_key,
+                                    uint64_t token, v1::Record& record);
+
+}  // namespace lanevault::api
+
+#endif  // LANEVAULT_API_SCOPED_ANSWERS_H_
