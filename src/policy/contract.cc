@@ -213,7 +213,7 @@ class Validator {
         const double per_cell =
             static_cast<double>(
                 c_.harvest_limit().expected_crossings_per_day()) *
-            (cell / absl::Hours(24)) / places;
+            absl::FDivDuration(cell, absl::Hours(24)) / places;
         if (per_cell >= per_cell_floor) continue;
         Warn(path,
              absl::StrCat(

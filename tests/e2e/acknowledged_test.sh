@@ -86,8 +86,8 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 ids=$(ctl "${as_inspector[@]}" record search --purpose vehicle-inspection --json |
-  grep -o 'rec_[0-9a-f]\{32\}' | sort -u)
-n=$(grep -c rec_ <<<"$ids" || true)
+  grep -o 'rh_[0-9a-f]\{42\}' | sort -u)
+n=$(grep -c rh_ <<<"$ids" || true)
 [[ $n -eq $crossings ]] || fail "$n records stored for $crossings crossings"
 seen=
 for id in $ids; do

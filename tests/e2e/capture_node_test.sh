@@ -125,8 +125,8 @@ ctl() {
     --cert "$work/pki/inspector-dev.pem" --key "$work/pki/inspector-dev.key" "$@"
 }
 ids=$(ctl record search --purpose vehicle-inspection --limit 50 --json |
-  grep -o 'rec_[0-9a-f]\{32\}' | sort -u)
-n=$(grep -c rec_ <<<"$ids" || true)
+  grep -o 'rh_[0-9a-f]\{42\}' | sort -u)
+n=$(grep -c rh_ <<<"$ids" || true)
 [[ $n -eq $crossings ]] || fail "$n records in the vault for $crossings crossings"
 seen= matched=0
 for id in $ids; do
@@ -158,7 +158,7 @@ grep -q "SIGHUP: vault addresses and TLS files reloaded" "$work/live.log" ||
 formed=$(awk '/^lane lane-live/ {for (i = 1; i < NF; i++) if ($i == "crossings") print $(i + 1)}' "$work/live.log")
 [[ ${formed:-0} -ge 1 ]] || fail "the live lane formed no crossing: $(tail -5 "$work/live.log")"
 total=$(ctl record search --purpose vehicle-inspection --limit 50 --json |
-  grep -o 'rec_[0-9a-f]\{32\}' | sort -u | grep -c rec_ || true)
+  grep -o 'rh_[0-9a-f]\{42\}' | sort -u | grep -c rh_ || true)
 [[ $((total - n)) -eq $formed ]] ||
   fail "the live lane formed $formed crossing(s), the vault holds $((total - n))"
 echo "SIGTERM: all $formed crossing(s) the live lane formed are in the vault"

@@ -106,9 +106,9 @@ serving() {
 record_opens() {
   local id
   id=$(ctl $(as inspector) record search --purpose vehicle-inspection --json |
-    grep -o 'rec_[0-9a-f]\{32\}' | sort -u | head -1)
+    grep -o 'rh_[0-9a-f]\{42\}' | sort -u | head -1)
   [[ -n $id ]] && ctl $(as inspector) record get "$id" --purpose vehicle-inspection |
-    grep -q "plate_text .*KXR4821"
+    grep -c "plate_text .*KXR4821" >/dev/null
 }
 
 # Phase 3: the daemon opens the vault through the token, no share given.

@@ -52,7 +52,7 @@ done
 grep -q "lanes done" "$work/daemon.log" || fail "lane did not finish"
 
 ids=$(ctl "${as_inspector[@]}" record search --purpose vehicle-inspection --json |
-  grep -o 'rec_[0-9a-f]\{32\}' | sort -u)
+  grep -o 'rh_[0-9a-f]\{42\}' | sort -u)
 [[ $(echo "$ids" | wc -l) -eq 1 ]] || fail "expected exactly one record, got: $ids"
 id=$ids
 
@@ -67,11 +67,37 @@ found=$(ctl "${as_inspector[@]}" record lookup-plate "${truth,,}" \
   --purpose vehicle-inspection) || fail "plate lookup failed"
 [[ $found == "$id" ]] || fail "plate lookup found '$found', not $id"
 
-ctl "${as_inspector[@]}" record get "$id" --purpose identity-verification \
-  --out_dir "$work/faces" >/dev/null || fail "face read refused"
+# Under identity-verification the crossing has a handle of its own: the
+# vehicle-inspection one is refused there, and nothing in the two answers
+# is alike (unit test insider_join_test tries every field).
+if ctl "${as_inspector[@]}" record get "$id" --purpose identity-verification \
+  >/dev/null 2>&1; then
+  fail "a vehicle-inspection handle was accepted under identity-verification"
+fi
+fid=$(ctl "${as_inspector[@]}" record search --purpose identity-verification \
+  --json | grep -o 'rh_[0-9a-f]\{42\}' | sort -u)
+[[ $(echo "$fid" | wc -l) -eq 1 && $fid != "$id" ]] ||
+  fail "identity-verification should name the crossing by another handle: $fid"
+ctl "${as_inspector[@]}" record get "$fid" --purpose identity-verification \
+  --out_dir "$work/faces" --receipt_out "$work/face.receipt" >/dev/null ||
+  fail "face read refused"
 face=$(ls "$work/faces"/*.jpg | head -1)
 [[ -s $face ]] || fail "no face crop returned"
 [[ $(stat -c %a "$face") == 600 ]] || fail "saved evidence is readable by others"
+
+# The face carries a watermark naming this read, and a signed receipt with
+# the contract's restrictions: an auditor traces the crop, a receiving
+# system verifies the receipt and the bytes it covers.
+as_auditor_cert=(--cert "$work/pki/auditor-dev.pem" --key "$work/pki/auditor-dev.key")
+trace=$(ctl "${as_auditor_cert[@]}" audit trace "$face") ||
+  fail "the face crop traces to nothing: $trace"
+grep -q "read by inspector-dev .* for purpose identity-verification" <<<"$trace" ||
+  fail "the trace does not name the read: $trace"
+echo "traced: $trace"
+item=$(basename "$face" .jpg)
+ctl "${as_auditor_cert[@]}" receipt verify --receipt "$work/face.receipt" \
+  --content "$item=$face" | grep -q "not for any operational use" ||
+  fail "the receipt does not verify or carries no restrictions"
 
 if err=$(ctl record get "$id" --purpose vehicle-inspection 2>&1); then
   fail "a call without a client certificate succeeded"
@@ -120,7 +146,10 @@ fi
 as_officer=(--cert "$work/pki/compliance-dev.pem" --key "$work/pki/compliance-dev.key")
 report=$(ctl "${as_officer[@]}" retention report) || fail "retention report: $report"
 grep -q "items overdue: 0" <<<"$report" || fail "overdue items: $report"
-hold=$(ctl "${as_officer[@]}" holds place "$id" --case_id CASE-1 \
+# Holds name records by id: the officer resolves the handle, with a reason.
+rid=$(ctl "${as_officer[@]}" handles resolve "$id" --reason "e2e hold" \
+  --json | grep -o 'rec_[0-9a-f]\{32\}') || fail "handle not resolved"
+hold=$(ctl "${as_officer[@]}" holds place "$rid" --case_id CASE-1 \
   --reason "e2e test" --json | grep -o 'hold-[0-9a-f]*' | head -1)
 [[ -n $hold ]] || fail "no hold placed"
 ctl "${as_officer[@]}" retention report | grep -q "items on hold: [1-9]" ||

@@ -132,7 +132,8 @@ TEST_F(ApiTest, SearchReturnsIdsOnlyAndIsCapped) {
   v1::SearchRecordsResponse resp;
   ASSERT_TRUE(stub->SearchRecords(&ctx, req, &resp).ok());
   ASSERT_EQ(resp.records_size(), 1);
-  EXPECT_EQ(resp.records(0).record_id(), record_.record_id());
+  EXPECT_EQ(resp.records(0).record_id(),
+            Handle(record_.record_id(), "vehicle-inspection"));
   EXPECT_EQ(resp.SerializeAsString().find("KXR4821"), std::string::npos);
   EXPECT_NE(Log().back().detail().find("limit=50"), std::string::npos);
 }
@@ -306,7 +307,8 @@ TEST_F(ApiTest, PlateLookupReturnsIdsAndLogsOnlyTheBlindIndex) {
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
   ASSERT_EQ(resp.record_ids_size(), 1);
-  EXPECT_EQ(resp.record_ids(0), record_.record_id());
+  EXPECT_EQ(resp.record_ids(0),
+            Handle(record_.record_id(), "vehicle-inspection"));
   const v1::AuditEntry last = Log().back();
   EXPECT_EQ(last.action(), v1::ACTION_SEARCH_PLATE);
   EXPECT_EQ(last.plate_blind_index(), vault_->PlateBlindIndex("KXR4821"));

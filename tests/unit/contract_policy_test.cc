@@ -2,6 +2,7 @@
 // (default deny, prohibitions beat permits, effective window, linkage
 // across calls, quotas), table-driven.
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "common/time_util.h"
@@ -376,6 +377,52 @@ TEST(ContractValidation, BrokenContractsNameTheFieldAndReason) {
     EXPECT_TRUE(found) << b.name << ": first error was " << FirstError(issues);
     EXPECT_FALSE(NewContractPolicy(c).ok()) << b.name;
   }
+}
+
+// The warnings policy validate gives for a pair of purposes, by field path.
+std::vector<std::string> JoinWarnings(const v1::Contract& c) {
+  std::vector<std::string> out;
+  for (const ValidationIssue& i : ValidateContract(c)) {
+    if (absl::StrContains(i.message, "join")) out.push_back(i.message);
+  }
+  return out;
+}
+
+TEST(ContractValidation, FlagsPurposesWhoseAnswersWouldStillJoin) {
+  // The pilot: identity sees the hour at the checkpoint, about 60
+  // crossings a cell at 1,440 a day: no join.
+  EXPECT_TRUE(JoinWarnings(Pilot()).empty());
+  // Both to the minute at the lane: one crossing a cell.
+  v1::Contract fine = Pilot();
+  for (v1::Purpose& p : *fine.mutable_purposes()) {
+    p.mutable_time_granularity()->set_seconds(60);
+    p.set_location(v1::ANSWER_LOCATION_LANE);
+  }
+  auto warnings = JoinWarnings(fine);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(warnings[0], "would still join"))
+      << warnings[0];
+  EXPECT_TRUE(absl::StrContains(warnings[0], "about 1.0 crossings"))
+      << warnings[0];
+  // A stricter crowd makes the pilot's hour too fine as well.
+  v1::Contract strict = Pilot();
+  strict.set_min_crossings_per_cell(100);
+  EXPECT_EQ(JoinWarnings(strict).size(), 1u);
+  // Without the expected traffic, anything finer than an hour is flagged.
+  v1::Contract unknown = fine;
+  unknown.clear_harvest_limit();
+  EXPECT_EQ(JoinWarnings(unknown).size(), 1u);
+  // One scope for both: their handles are the same.
+  v1::Contract shared = Pilot();
+  for (v1::Purpose& p : *shared.mutable_purposes()) p.set_scope("all");
+  warnings = JoinWarnings(shared);
+  ASSERT_FALSE(warnings.empty());
+  EXPECT_TRUE(absl::StrContains(warnings[0], "share scope 'all'"))
+      << warnings[0];
+  // A granularity that does not tile a day is an error.
+  v1::Contract odd = Pilot();
+  odd.mutable_purposes(0)->mutable_time_granularity()->set_seconds(7000);
+  EXPECT_FALSE(FirstError(ValidateContract(odd)).ok());
 }
 
 TEST(ContractValidation, APermitAProhibitionMakesDeadIsAWarning) {

@@ -85,9 +85,8 @@ class InsiderTest : public testing::ApiFixture {
   }
 
   grpc::Status Read(Stub& stub, const std::string& record_id,
-                           const std::string& purpose,
-                           v1::DataCategory category,
-                           v1::GetRecordResponse* resp) {
+                    const std::string& purpose, v1::DataCategory category,
+                    v1::GetRecordResponse* resp) {
     grpc::ClientContext ctx;
     WithDeadline(ctx);
     v1::GetRecordRequest req;
@@ -125,7 +124,7 @@ TEST_F(InsiderTest, APlateLookupRevealsThePlateSoTheFaceIsThenLinkage) {
   v1::LookupPlateResponse found;
   ASSERT_TRUE(Lookup(*inspector, "LKP1234", &found).ok());
   ASSERT_EQ(found.record_ids_size(), 1);
-  EXPECT_EQ(found.record_ids(0), r.record_id());
+  EXPECT_EQ(found.record_ids(0), Handle(r.record_id(), kVehicle));
   // The lookup's entry names what it revealed (ids only, never the text).
   const v1::AuditEntry lookup = Log().back();
   ASSERT_EQ(lookup.revealed_record_ids_size(), 1);
