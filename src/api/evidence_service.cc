@@ -197,18 +197,20 @@ grpc::Status EvidenceService::SearchRecords(
       return absl::InvalidArgumentError(
           "page_token: pass on next_page_token as it came");
     }
-    return q.since > q.until
-               ? absl::InvalidArgumentError("'since' is after 'until'")
-               : absl::OkStatus();
+    if (q.since > q.until) {
+      return absl::InvalidArgumentError("'since' is after 'until'");
+    }
+    absl::StatusOr<policy::PurposeView> view =
+        gate_->policy().ViewOf(request->purpose());
+    if (view.ok() && view->checkpoint_only && !q.lane_id.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("purpose '", view->purpose,
+                       "' sees checkpoints, not lanes: search without a lane"));
+    }
+    return absl::OkStatus();
   };
   spec.vault_logs = true;
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
-    if (a.view.checkpoint_only && !q.lane_id.empty()) {
-      return grpc::Status(
-          grpc::StatusCode::INVALID_ARGUMENT,
-          absl::StrCat("purpose '", a.view.purpose,
-                       "' sees checkpoints, not lanes: search without a lane"));
-    }
     // The window widened to whole cells of the purpose's granularity: a
     // narrower one would place a record more finely than its answers do.
     q.since = FloorTo(q.since, a.view.time_granularity);
@@ -220,6 +222,12 @@ grpc::Status EvidenceService::SearchRecords(
         gate_->vault().Find(q);
     if (!found.ok()) return ToGrpc(found.status());
     if (found->size() > static_cast<size_t>(kMaxSearchWindow)) {
+      // Refused after admission: logged as the refusal it is.
+      a.entry.set_verdict(v1::VERDICT_DENY);
+      a.entry.set_reason_code("window_too_large");
+      if (auto seq = gate_->vault().log().Append(a.entry); !seq.ok()) {
+        return ToGrpc(seq.status());
+      }
       return grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
           absl::StrCat("the window holds more than ", kMaxSearchWindow,

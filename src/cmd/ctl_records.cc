@@ -94,13 +94,13 @@ int Get(const std::string& record_id) {
             ? resp.decision().rule_ids(0).c_str()
             : "-",
         resp.decision().reason().c_str());
-    std::printf("%-38s %-12s %8s  %s\n", "ITEM", "CATEGORY", "BYTES",
+    std::printf("%-45s %-12s %8s  %s\n", "ITEM", "CATEGORY", "BYTES",
                 "CONTENT");
     for (const v1::Item& item : r.items()) {
       std::string shown = item.category() == v1::DATA_CATEGORY_PLATE_TEXT
                               ? item.content()
                               : item.media_type();
-      std::printf("%-38s %-12s %8zu  %s\n", item.item_id().c_str(),
+      std::printf("%-45s %-12s %8zu  %s\n", item.item_id().c_str(),
                   CategoryName(item.category()).c_str(), item.content().size(),
                   shown.c_str());
     }
@@ -158,9 +158,9 @@ int Search() {
     std::printf("\n");
     return SaveReceiptIfAsked(resp.receipt(), {});
   }
-  std::printf("%-38s %-10s %s\n", "RECORD", "LANE", "FIRST SEEN");
+  std::printf("%-45s %-10s %s\n", "RECORD", "LANE", "FIRST SEEN");
   for (const auto& r : resp.records()) {
-    std::printf("%-38s %-10s %s\n", r.record_id().c_str(), r.lane_id().c_str(),
+    std::printf("%-45s %-10s %s\n", r.record_id().c_str(), r.lane_id().c_str(),
                 When(r.first_seen()).c_str());
   }
   if (!resp.next_page_token().empty())

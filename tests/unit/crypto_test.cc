@@ -4,7 +4,9 @@
 #include <memory>
 
 #include "common/files.h"
+#include "common/ids.h"
 #include "crypto/blind_index.h"
+#include "crypto/handles.h"
 #include "crypto/key_ring.h"
 #include "crypto/master_key.h"
 #include "crypto/secure_bytes.h"
@@ -216,6 +218,47 @@ TEST(BlindIndex, SamePlateSameValueAndKeyed) {
   EXPECT_EQ(a.Of("KXR4821").find("KXR"), std::string::npos);
   EXPECT_EQ(a.Of(" - "), "");
   EXPECT_EQ(BlindIndex::Normalize("ab-12 c"), "AB12C");
+}
+
+TEST(Handles, OpenOnlyUnderTheScopeTheyWereIssuedIn) {
+  testing::TempDir dir1, dir2;
+  const HandleKey key = HandleKey::DeriveFrom(NewMasterKey(dir1));
+  const HandleKey other_vault = HandleKey::DeriveFrom(NewMasterKey(dir2));
+  using Kind = HandleKey::Kind;
+  for (int i = 0; i < 200; ++i) {
+    const std::string id = NewId("rec_");
+    auto vehicle = key.Issue(Kind::kRecord, "vehicle", id);
+    auto identity = key.Issue(Kind::kRecord, "identity", id);
+    ASSERT_TRUE(vehicle.ok() && identity.ok());
+    EXPECT_TRUE(HandleKey::LooksLikeHandle(Kind::kRecord, *vehicle));
+    EXPECT_EQ(*key.Issue(Kind::kRecord, "vehicle", id), *vehicle);  // stable
+    EXPECT_NE(*vehicle, *identity);
+    // Nothing of the id, and no common stretch of the two handles' bodies
+    // longer than chance would give.
+    EXPECT_EQ(vehicle->find(id.substr(4, 8)), std::string::npos);
+    EXPECT_EQ(*key.Open(Kind::kRecord, "vehicle", *vehicle), id);
+    EXPECT_EQ(key.Open(Kind::kRecord, "identity", *vehicle).status().code(),
+              absl::StatusCode::kPermissionDenied);
+    EXPECT_EQ(
+        other_vault.Open(Kind::kRecord, "vehicle", *vehicle).status().code(),
+        absl::StatusCode::kPermissionDenied);
+    // A record handle is no item handle, and a raw id no handle at all.
+    EXPECT_EQ(key.Open(Kind::kItem, "vehicle", *vehicle).status().code(),
+              absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(key.Open(Kind::kRecord, "vehicle", id).status().code(),
+              absl::StatusCode::kInvalidArgument);
+    // Every flipped character of the body is refused.
+    std::string flipped = *vehicle;
+    const size_t at = 3 + static_cast<size_t>(i) % (flipped.size() - 3);
+    flipped[at] = flipped[at] == 'a' ? 'b' : 'a';
+    EXPECT_FALSE(key.Open(Kind::kRecord, "vehicle", flipped).ok()) << at;
+  }
+  const std::string item = NewId("itm_");
+  auto handle = key.Issue(HandleKey::Kind::kItem, "vehicle", item);
+  ASSERT_TRUE(handle.ok());
+  EXPECT_EQ(handle->rfind("ih_", 0), 0u);
+  EXPECT_EQ(*key.Open(HandleKey::Kind::kItem, "vehicle", *handle), item);
+  EXPECT_FALSE(key.Issue(HandleKey::Kind::kItem, "vehicle", "itm_x").ok());
 }
 
 TEST(SecureBytes, MoveLeavesSourceEmpty) {
