@@ -300,28 +300,28 @@ class JoinTest : public testing::ApiFixture {
     return pages;
   }
 
-  v1::GetRecordResponse Read(Stub& stub, const std::string& handle,
-                             const std::string& purpose) {
+  grpc::Status Get(Stub& stub, const std::string& handle,
+                   const std::string& purpose, v1::GetRecordResponse* resp) {
     grpc::ClientContext ctx;
     testing::WithDeadline(ctx);
     v1::GetRecordRequest req;
     req.set_record_id(handle);
     req.set_purpose(purpose);
+    return stub.GetRecord(&ctx, req, resp);
+  }
+
+  v1::GetRecordResponse Read(Stub& stub, const std::string& handle,
+                             const std::string& purpose) {
     v1::GetRecordResponse resp;
-    grpc::Status s = stub.GetRecord(&ctx, req, &resp);
+    grpc::Status s = Get(stub, handle, purpose, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return resp;
   }
 
   grpc::StatusCode ReadCode(Stub& stub, const std::string& handle,
                             const std::string& purpose) {
-    grpc::ClientContext ctx;
-    testing::WithDeadline(ctx);
-    v1::GetRecordRequest req;
-    req.set_record_id(handle);
-    req.set_purpose(purpose);
     v1::GetRecordResponse resp;
-    return stub.GetRecord(&ctx, req, &resp).error_code();
+    return Get(stub, handle, purpose, &resp).error_code();
   }
 
   v1::GetItemResponse ReadItem(Stub& stub, const std::string& record,
