@@ -42,10 +42,12 @@ CallSpec EvidenceCall(v1::Action action, const Request& request) {
   return spec;
 }
 
+// The vault's words (kept in the daemon's log) name ids; the caller's do
+// not (ScopedFailure).
 grpc::Status ReadFailed(const absl::Status& status) {
   if (absl::IsDataLoss(status))
     spdlog::error("DATA LOSS: {}", status.message());
-  return ToGrpc(status);
+  return ToGrpc(ScopedFailure(status));
 }
 
 // The receipt of one answer: who was given what, under which terms.
@@ -118,12 +120,17 @@ grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
     }
     // Withheld items are told by category only: their ids would join this
     // answer to one given under another purpose.
+    // In category order, not as stored (the same on every side).
+    std::vector<v1::DataCategory> withheld;
     for (v1::DataCategory c : a.available) {
       if (std::find(a.decision.categories.begin(), a.decision.categories.end(),
-                    c) == a.decision.categories.end()) {
-        response->add_withheld_categories(c);
+                    c) == a.decision.categories.end() &&
+          std::find(withheld.begin(), withheld.end(), c) == withheld.end()) {
+        withheld.push_back(c);
       }
     }
+    std::sort(withheld.begin(), withheld.end());
+    for (v1::DataCategory c : withheld) response->add_withheld_categories(c);
     *response->mutable_receipt() = Sign(*gate_, a, sequence, a.entry.method(),
                                         {record->record_id()}, &*record);
     *response->mutable_record() = *std::move(record);
@@ -157,7 +164,7 @@ grpc::Status EvidenceService::GetItem(grpc::ServerContext* ctx,
     if (record->items_size() != 1) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND,
                           absl::StrCat("no item ", request->item_id(),
-                                       " the policy lets you read"));
+                                       " the policy lets you read here"));
     }
     if (grpc::Status s = Deliver(*gate_, a, sequence, mark_images_, *record);
         !s.ok()) {

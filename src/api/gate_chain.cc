@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/gate.h"
 #include "api/refusal_limiter.h"
+#include "api/scoped_answers.h"
 #include "common/logging.h"
 #include "common/time_util.h"
 
@@ -367,20 +368,19 @@ StepResult Gate::Call::ResolveHandles() {
   // up, and counts towards the caller's lockout: carrying a handle from
   // one purpose to another is how two readers would join their answers.
   if (!spec_.record_id.empty()) {
-    absl::StatusOr<std::string> id = handles.Open(
-        crypto::HandleKey::Kind::kRecord, scope, spec_.record_id);
-    if (!id.ok()) return Logged("bad_handle", CodeOf(id.status()),
-                                id.status().message());
+    absl::StatusOr<std::string> id =
+        handles.Open(crypto::HandleKey::Kind::kRecord, scope, spec_.record_id);
+    if (!id.ok())
+      return Logged("bad_handle", CodeOf(id.status()), id.status().message());
     spec_.record_id = *id;
     admission_.record_id = *id;
     entry_.set_record_id(*id);
   }
   if (spec_.record_facts.has_value() && !spec_.record_facts->item_id.empty()) {
-    absl::StatusOr<std::string> id =
-        handles.Open(crypto::HandleKey::Kind::kItem, scope,
-                     spec_.record_facts->item_id);
-    if (!id.ok()) return Logged("bad_handle", CodeOf(id.status()),
-                                id.status().message());
+    absl::StatusOr<std::string> id = handles.Open(
+        crypto::HandleKey::Kind::kItem, scope, spec_.record_facts->item_id);
+    if (!id.ok())
+      return Logged("bad_handle", CodeOf(id.status()), id.status().message());
     spec_.record_facts->item_id = *id;
     admission_.item_id = *id;
     entry_.clear_item_ids();
@@ -425,6 +425,9 @@ StepResult Gate::Call::GatherFacts() {
   const absl::string_view reason =
       absl::IsNotFound(s) ? "not_found" : "vault_error";
   const v1::RefusalCount counts = Blame(s);
+  // The vault's words name records and items by id; a scoped caller hears
+  // what happened, in words that name nothing (ids would join answers).
+  if (spec_.scoped) s = ScopedFailure(s);
   if (counts == v1::REFUSAL_COUNT_NONE) {
     // Counted towards nothing, so rate-limited into summaries instead:
     // otherwise asking again and again for a purged item would be a free

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/time_util.h"
 #include "watermark/watermark.h"
@@ -38,6 +39,29 @@ absl::Time CeilTo(absl::Time t, absl::Duration granularity) {
   return floor == t ? t : floor + granularity;
 }
 
+absl::Status ScopedFailure(const absl::Status& failure) {
+  switch (failure.code()) {
+    case absl::StatusCode::kOk:
+      return failure;
+    case absl::StatusCode::kNotFound:
+      return absl::NotFoundError(
+          "no such record, or no such item in it, under this purpose (or it "
+          "is past its deadline)");
+    case absl::StatusCode::kDataLoss:
+      return absl::DataLossError(
+          "the record is damaged and cannot be opened; compliance officers "
+          "have been alerted");
+    default:
+      break;
+  }
+  const absl::string_view m = failure.message();
+  if (absl::StrContains(m, "rec_") || absl::StrContains(m, "itm_")) {
+    return absl::Status(failure.code(),
+                        "the vault could not answer for this record");
+  }
+  return failure;
+}
+
 absl::StatusOr<std::string> RecordHandle(const crypto::HandleKey& handles,
                                          const policy::PurposeView& view,
                                          const std::string& record_id) {
@@ -63,8 +87,19 @@ absl::Status ScopeRecord(const crypto::HandleKey& handles,
     if (!item_handle.ok()) return item_handle.status();
     item.set_item_id(*item_handle);
     item.clear_frame_index();
+    // Where in the frame the crop was cut follows the vehicle across the
+    // lane on both sides of a crossing: a join key.
+    item.clear_box();
     if (item.has_deadline()) Coarsen(item.mutable_deadline(), g, /*up=*/true);
   }
+  // In the order of their handles within each category, not as stored:
+  // the stored order is the same on every side of a crossing.
+  auto* items = record.mutable_items();
+  std::sort(items->begin(), items->end(),
+            [](const v1::Item& x, const v1::Item& y) {
+              return std::make_pair(x.category(), x.item_id()) <
+                     std::make_pair(y.category(), y.item_id());
+            });
   return absl::OkStatus();
 }
 

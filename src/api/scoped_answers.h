@@ -43,6 +43,11 @@ absl::StatusOr<std::string> RecordHandle(const crypto::HandleKey& handles,
                                          const policy::PurposeView& view,
                                          const std::string& record_id);
 
+// What a caller of a scoped call is told of a failure: the same code, in
+// words that name no record or item id (the vault's own words do, and an
+// id is the same under every scope).
+absl::Status ScopedFailure(const absl::Status& failure);
+
 // Marks every image item with the vault's watermark naming `token` (the
 // read's access-log sequence number). An item whose bytes are not an image
 // the watermark can carry is returned as stored; it is named in the

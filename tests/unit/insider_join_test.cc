@@ -267,6 +267,10 @@ class JoinTest : public testing::ApiFixture {
         item->set_category(category);
         item->set_content(content);
         item->set_frame_index(1000 * i + 17);
+        // Where the crop was cut follows the vehicle on both sides.
+        item->mutable_box()->set_x(
+            (category == v1::DATA_CATEGORY_FACE_IMAGE ? 700 : 500) + 7 * i);
+        item->mutable_box()->set_width(100 + i);
         *item->mutable_deadline() = ToProto(seen + absl::Hours(6));
       }
       ASSERT_TRUE(vault_->Intake(r, {}).ok());
@@ -430,6 +434,21 @@ TEST_F(JoinTest, PlateAndFaceReadersFindNothingToJoinOn) {
                 ::testing::ElementsAre(v1::DATA_CATEGORY_FACE_IMAGE));
     EXPECT_TRUE(r.withheld_item_ids().empty());
   }
+  // Nothing that follows the crossing on both sides without being equal:
+  // no crop position, and items in handle order, not as stored.
+  for (const Notes* side : {&a, &b}) {
+    for (const v1::GetRecordResponse& r : side->reads) {
+      for (int i = 0; i < r.record().items_size(); ++i) {
+        EXPECT_FALSE(r.record().items(i).has_box());
+        if (i > 0) {
+          EXPECT_LE(std::make_pair(r.record().items(i - 1).category(),
+                                   r.record().items(i - 1).item_id()),
+                    std::make_pair(r.record().items(i).category(),
+                                   r.record().items(i).item_id()));
+        }
+      }
+    }
+  }
   for (const v1::GetRecordResponse& r : b.reads) {
     ASSERT_EQ(r.record().items_size(), 1);
     EXPECT_EQ(r.record().items(0).category(), v1::DATA_CATEGORY_FACE_IMAGE);
@@ -489,6 +508,23 @@ TEST_F(JoinTest, AHandleIsRefusedUnderAnotherPurposeAndARawIdEverywhere) {
   v1::GetItemResponse item;
   EXPECT_EQ(plates->GetItem(&ctx, req, &item).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+  // A record's handle with an item handle of another record of the same
+  // scope: not found, in words that name no id (an id is the same under
+  // every scope, so it would join).
+  v1::GetRecordResponse other =
+      Read(*faces, Handle(crossings_[1].record_id(), kIdentity), kIdentity);
+  ASSERT_EQ(other.record().items_size(), 1);
+  grpc::ClientContext ctx2;
+  testing::WithDeadline(ctx2);
+  req.set_record_id(identity);
+  req.set_item_id(other.record().items(0).item_id());
+  req.set_purpose(kIdentity);
+  grpc::Status mixed = faces->GetItem(&ctx2, req, &item);
+  EXPECT_EQ(mixed.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(mixed.error_message().find("rec_"), std::string::npos)
+      << mixed.error_message();
+  EXPECT_EQ(mixed.error_message().find("itm_"), std::string::npos)
+      << mixed.error_message();
   // The log names the record itself for the allowed read, whatever handle
   // the question used, so linkage and quotas still count per record.
   bool logged = false;
