@@ -1,0 +1,162 @@
+"""Trains the plate reader (model.py) with CTC on rendered plates
+(render.py), CPU only, reproducibly: the data is a pure function of the
+seed, and torch runs seeded on one thread.
+
+  /usr/bin/python3 train.py --out /tmp/plate_ocr_run
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+import render
+from model import PlateOcr
+
+
+def _render_range(args):
+    seed, start, stop = args
+    xs, texts, regions = [], [], []
+    for i in range(start, stop):
+        x, text, region = render.sample(seed, i)
+        xs.append(np.round(x * 127.5 + 127.5).astype(np.uint8))
+        texts.append(text)
+        regions.append(region)
+    return np.stack(xs), texts, regions
+
+
+def render_set(seed, count, workers, cache_dir):
+    """count rendered inputs (uint8) of one seed, cached on disk by (seed,
+    count): rendering is the slow part and is deterministic."""
+    path = os.path.join(cache_dir, f"plate_ocr_s{seed}_n{count}.npz")
+    if os.path.exists(path):
+        d = np.load(path)
+        return d["x"], list(d["texts"]), list(d["regions"])
+    chunk = 500
+    jobs = [(seed, s, min(count, s + chunk)) for s in range(0, count, chunk)]
+    with multiprocessing.Pool(workers) as pool:
+        parts = pool.map(_render_range, jobs)
+    x = np.concatenate([p[0] for p in parts])
+    texts = sum((p[1] for p in parts), [])
+    regions = sum((p[2] for p in parts), [])
+    os.makedirs(cache_dir, exist_ok=True)
+    np.savez(path, x=x, texts=np.array(texts), regions=np.array(regions))
+    return x, texts, regions
+
+
+def to_tensor(x_uint8):
+    return (torch.from_numpy(x_uint8).float().unsqueeze(1) - 127.5) / 127.5
+
+
+def encode(texts):
+    targets = [render.ALPHABET.index(c) + 1 for t in texts for c in t]
+    return torch.tensor(targets, dtype=torch.long), torch.tensor([len(t) for t in texts])
+
+
+def greedy(logits):
+    """logits N x C x 1 x T -> texts (best path, repeats and blanks out)."""
+    best = logits.squeeze(2).argmax(1).numpy()
+    out = []
+    for row in best:
+        s, prev = [], 0
+        for k in row:
+            if k != prev and k != 0:
+                s.append(render.ALPHABET[k - 1])
+            prev = k
+        out.append("".join(s))
+    return out
+
+
+def evaluate(model, x, texts, regions, batch=256):
+    model.eval()
+    got = []
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            got += greedy(model(to_tensor(x[i:i + batch])))
+    model.train()
+    res = {}
+    for r in sorted(set(regions)) + ["all"]:
+        idx = [i for i in range(len(texts)) if r == "all" or regions[i] == r]
+        res[r] = round(100.0 * sum(got[i] == texts[i] for i in idx) / max(1, len(idx)), 1)
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--train_count", type=int, default=40000)
+    ap.add_argument("--val_seed", type=int, default=1001)
+    ap.add_argument("--val_count", type=int, default=900)
+    ap.add_argument("--steps", type=int, default=2400)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--workers", type=int, default=2, help="rendering processes")
+    ap.add_argument("--cache", default="/tmp/plate_ocr_cache")
+    ap.add_argument("--out", required=True, help="directory for the checkpoint and log")
+    a = ap.parse_args()
+
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(1)
+    t0 = time.time()
+    x, texts, regions = render_set(a.seed, a.train_count, a.workers, a.cache)
+    vx, vtexts, vregions = render_set(a.val_seed, a.val_count, a.workers, a.cache)
+    render_s = time.time() - t0
+    print(f"rendered {len(x)} + {len(vx)} in {render_s:.0f} s", flush=True)
+
+    model = PlateOcr()
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.steps,
+                                                pct_start=0.15)
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    order_rng = np.random.default_rng(a.seed)
+    order = order_rng.permutation(len(x))
+    pos = 0
+    t1 = time.time()
+    log = []
+    for step in range(1, a.steps + 1):
+        if pos + a.batch > len(order):
+            order, pos = order_rng.permutation(len(x)), 0
+        idx = order[pos:pos + a.batch]
+        pos += a.batch
+        inp = to_tensor(x[idx])
+        targets, lengths = encode([texts[i] for i in idx])
+        logits = model(inp)
+        logp = logits.squeeze(2).permute(2, 0, 1).log_softmax(2)  # T x N x C
+        loss = ctc(logp, targets, torch.full((len(idx),), logp.shape[0], dtype=torch.long),
+                   lengths)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        if step % 100 == 0 or step == a.steps:
+            line = {"step": step, "loss": round(loss.item(), 4),
+                    "s": round(time.time() - t1)}
+            if step % 400 == 0 or step == a.steps:
+                line["val"] = evaluate(model, vx, vtexts, vregions)
+            print(json.dumps(line), flush=True)
+            log.append(line)
+    train_s = time.time() - t1
+    os.makedirs(a.out, exist_ok=True)
+    torch.save(model.state_dict(), os.path.join(a.out, "plate_ocr.pt"))
+    summary = {
+        "seed": a.seed, "train_count": a.train_count, "val_seed": a.val_seed,
+        "val_count": a.val_count, "steps": a.steps, "batch": a.batch, "lr": a.lr,
+        "epochs": round(a.steps * a.batch / a.train_count, 2),
+        "render_seconds": round(render_s), "train_seconds": round(train_s),
+        "val_rendered_exact_percent": evaluate(model, vx, vtexts, vregions),
+        "log": log,
+    }
+    with open(os.path.join(a.out, "train_summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    print(json.dumps(summary["val_rendered_exact_percent"]))
+
+
+if __name__ == "__main__":
+    main()
