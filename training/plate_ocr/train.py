@@ -9,6 +9,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import subprocess
 import time
 
 import numpy as np
@@ -90,10 +91,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--train_count", type=int, default=40000)
+    ap.add_argument("--train_count", type=int, default=32000)
     ap.add_argument("--val_seed", type=int, default=1001)
     ap.add_argument("--val_count", type=int, default=900)
-    ap.add_argument("--steps", type=int, default=2400)
+    ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--workers", type=int, default=2, help="rendering processes")
@@ -142,20 +143,28 @@ def main():
                 line["val"] = evaluate(model, vx, vtexts, vregions)
             print(json.dumps(line), flush=True)
             log.append(line)
-    train_s = time.time() - t1
+            if "val" in line:  # a checkpoint to export if the run is cut short
+                save(a, model, vx, vtexts, vregions, render_s, time.time() - t1, step, log)
+
+
+def save(a, model, vx, vtexts, vregions, render_s, train_s, step, log):
     os.makedirs(a.out, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(a.out, "plate_ocr.pt"))
     summary = {
+        "trainer_commit": subprocess.run(
+            ["git", "log", "-1", "--format=%H", "--", "render.py", "model.py", "train.py"],
+            cwd=os.path.dirname(os.path.abspath(__file__)), capture_output=True,
+            text=True).stdout.strip(),
         "seed": a.seed, "train_count": a.train_count, "val_seed": a.val_seed,
         "val_count": a.val_count, "steps": a.steps, "batch": a.batch, "lr": a.lr,
-        "epochs": round(a.steps * a.batch / a.train_count, 2),
+        "steps_done": step,
+        "epochs": round(step * a.batch / a.train_count, 2),
         "render_seconds": round(render_s), "train_seconds": round(train_s),
-        "val_rendered_exact_percent": evaluate(model, vx, vtexts, vregions),
+        "val_rendered_exact_percent": log[-1].get("val"),
         "log": log,
     }
     with open(os.path.join(a.out, "train_summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
-    print(json.dumps(summary["val_rendered_exact_percent"]))
 
 
 if __name__ == "__main__":
