@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Retrains the learned plate reader from scratch and rewrites the committed
+# model: models/plate_ocr.{onnx,manifest.json,parity.png,parity.txt} and
+# the held-back crops of tests/data/plate_ocr. CPU only, with Debian's
+# Python (python3-torch, python3-onnx: scripts/install-deps.sh); about half
+# an hour on one core. The build never runs this.
+#   scripts/train-plate-ocr.sh [--real_dir DIR]   (DIR: labelled photographs,
+#   e.g. ../shared/datasets/plates, reported in the manifest only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ ${1:-} == --help || ${1:-} == -h ]]; then
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  exit 0
+fi
+run=${PLATE_OCR_RUN:-$(mktemp -d)}
+py=/usr/bin/python3  # Debian's, with its torch; not a virtualenv's
+cd training/plate_ocr
+nice -n 19 "$py" train.py --out "$run" --cache "$run/cache"
+nice -n 19 "$py" export.py --run "$run" --repo ../.. "$@"
+echo "model and manifest written to models/; run from $run"
