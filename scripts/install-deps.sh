@@ -16,6 +16,9 @@ packages=(
   libp11-kit-dev softhsm2
   # the witness's HTTP (C2SP tlog-witness) and lanevaultd's client for it
   libcpp-httplib-dev
+  # sd_notify for the daemons' systemd units, and systemd-analyze, which
+  # the unit files' test runs
+  libsystemd-dev systemd
   # clang, its runtime and its OpenMP, for the libFuzzer build (its own clang
   # configure of the whole tree finds OpenMP for the capture library)
   clang libclang-rt-14-dev libomp-dev
