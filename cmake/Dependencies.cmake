@@ -14,6 +14,8 @@ pkg_check_modules(TESSERACT REQUIRED IMPORTED_TARGET tesseract)
 # The witness's HTTP (server and the daemon's client): header API, Debian's
 # compiled library.
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+# The alert webhook's client (src/alerts): POST over http(s), TLS verified.
+find_package(CURL REQUIRED)
 # sd_notify (READY, STATUS, WATCHDOG) for the daemons' systemd units.
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 if(LANEVAULT_BUILD_TESTS)

@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "api/request_checks.h"
 #include "api/services.h"
 #include "common/time_util.h"
@@ -13,6 +14,8 @@ constexpr uint64_t kMaxEntriesPerCall = 1000;
 constexpr int kMaxQueryPage = 500;
 // Room for a response's own framing within the server's send limit.
 constexpr size_t kFramingRoom = 1024;
+// How often a following StreamEntries looks whether the log has grown.
+constexpr absl::Duration kFollowPoll = absl::Milliseconds(200);
 
 // The bytes one response may carry: the server sends nothing larger than
 // the gate's request limit (server.h), and an answer over it would fail
@@ -189,14 +192,26 @@ grpc::Status AuditService::StreamEntries(
     absl::StatusOr<vault::AuditQuery> q = ToQuery(*request);
     if (!q.ok()) return ToGrpc(q.status());
     q->limit = kMaxQueryPage;
+    // Following, the stream asks again whenever the log has grown (the
+    // size is in memory; a query runs only then).
+    uint64_t size_asked = 0;
     while (!ctx->IsCancelled()) {
+      const uint64_t size = gate_->vault().log().Size();
+      if (size_asked == size) {
+        absl::SleepFor(kFollowPoll);
+        continue;
+      }
       auto entries = gate_->vault().log().Query(*q);
       if (!entries.ok()) return ToGrpc(entries.status());
       for (const auto& e : *entries) {
         if (!writer->Write(e)) return grpc::Status::CANCELLED;
       }
-      if (entries->size() < static_cast<size_t>(q->limit)) break;
-      q->start_sequence = entries->back().sequence() + 1;
+      if (!entries->empty()) {
+        q->start_sequence = entries->back().sequence() + 1;
+      }
+      if (entries->size() == static_cast<size_t>(q->limit)) continue;
+      if (!request->follow()) break;
+      size_asked = size;
     }
     return grpc::Status::OK;
   });

@@ -1,6 +1,7 @@
 // Compliance officers' tasks: legal holds, alerts and lockouts, retention,
 // key rotation. (Contracts: compliance_contracts.cc.)
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "api/services.h"
 #include "common/time_util.h"
@@ -121,6 +122,35 @@ grpc::Status ComplianceService::AcknowledgeAlert(
     *response = ToProto(*alert);
     return grpc::Status::OK;
   });
+}
+
+grpc::Status ComplianceService::WatchAlerts(
+    grpc::ServerContext* ctx, const v1::WatchAlertsRequest* request,
+    grpc::ServerWriter<v1::Alert>* writer) {
+  return gate_->Run(
+      ctx, *request, Officer(v1::ACTION_MANAGE_ALERTS), [&](Admission&) {
+        // Where the feed stands is taken before the table is read: an alert
+        // raised in between is in both, and sent once.
+        uint64_t position = alert_feed_.Position();
+        absl::StatusOr<std::vector<vault::AlertRow>> open =
+            gate_->vault().oversight().Alerts(false);
+        if (!open.ok()) return ToGrpc(open.status());
+        absl::flat_hash_set<std::string> listed;
+        for (const vault::AlertRow& a : *open) {
+          if (!writer->Write(ToProto(a))) return grpc::Status::CANCELLED;
+          listed.insert(a.alert_id);
+        }
+        while (!ctx->IsCancelled()) {
+          absl::StatusOr<std::vector<v1::Alert>> raised =
+              alert_feed_.Read(&position, absl::Milliseconds(250));
+          if (!raised.ok()) return ToGrpc(raised.status());
+          for (const v1::Alert& a : *raised) {
+            if (listed.contains(a.alert_id())) continue;
+            if (!writer->Write(a)) return grpc::Status::CANCELLED;
+          }
+        }
+        return grpc::Status::OK;
+      });
 }
 
 grpc::Status ComplianceService::ListLockouts(

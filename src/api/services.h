@@ -4,6 +4,7 @@
 #include <functional>
 #include <vector>
 
+#include "api/alert_feed.h"
 #include "api/gate.h"
 #include "lanevault/v1/approvals.grpc.pb.h"
 #include "lanevault/v1/audit_service.grpc.pb.h"
@@ -97,7 +98,8 @@ class ComplianceService final : public v1::ComplianceService::Service {
                     std::string backup_dir = "")
       : gate_(gate),
         contracts_(std::move(contracts)),
-        backup_dir_(std::move(backup_dir)) {}
+        backup_dir_(std::move(backup_dir)),
+        alert_feed_(gate->vault().oversight()) {}
   grpc::Status GetContract(grpc::ServerContext* ctx,
                            const v1::GetContractRequest* request,
                            v1::ContractVersion* response) override;
@@ -137,6 +139,9 @@ class ComplianceService final : public v1::ComplianceService::Service {
   grpc::Status AcknowledgeAlert(grpc::ServerContext* ctx,
                                 const v1::AcknowledgeAlertRequest* request,
                                 v1::Alert* response) override;
+  grpc::Status WatchAlerts(grpc::ServerContext* ctx,
+                           const v1::WatchAlertsRequest* request,
+                           grpc::ServerWriter<v1::Alert>* writer) override;
   grpc::Status GetRetentionReport(grpc::ServerContext* ctx,
                                   const v1::RetentionReportRequest* request,
                                   v1::RetentionReport* response) override;
@@ -162,6 +167,7 @@ class ComplianceService final : public v1::ComplianceService::Service {
   Gate* gate_;
   ContractAuthority contracts_;
   const std::string backup_dir_;
+  AlertFeed alert_feed_;  // for WatchAlerts
 };
 
 // Two-person control (approvals.h): the approver role's officers list the

@@ -16,6 +16,8 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/json_logging.h"
+#include "common/logging.h"
 
 namespace lanevault {
 namespace {
@@ -96,8 +98,14 @@ sigset_t BlockStopSignals() {
 }
 
 void Fail(absl::string_view message, int code) {
-  std::fprintf(stderr, "%s: %.*s\n", ProgramName().c_str(),
-               static_cast<int>(message.size()), message.data());
+  // With --log_format=json the last line is an object like every other.
+  if (JsonLogging()) {
+    spdlog::critical("{}", message);
+    spdlog::default_logger()->flush();
+  } else {
+    std::fprintf(stderr, "%s: %.*s\n", ProgramName().c_str(),
+                 static_cast<int>(message.size()), message.data());
+  }
   std::exit(code);
 }
 

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/logging.h"
+#include "common/time_util.h"
 
 namespace lanevault::vault {
 
@@ -63,8 +64,6 @@ absl::Status Oversight::TryRaiseAlert(absl::string_view severity,
                                       absl::string_view kind,
                                       absl::string_view principal,
                                       absl::string_view message) {
-  spdlog::error("ALERT {} {} (principal {}): {}", severity, kind, principal,
-                message);
   AlertRow alert{NewId("alert-"),
                  clock_->Now(),
                  std::string(severity),
@@ -72,13 +71,42 @@ absl::Status Oversight::TryRaiseAlert(absl::string_view severity,
                  std::string(principal),
                  std::string(message),
                  ""};
+  // An alert about a principal names them (and a canary's, the decoy): the
+  // log says only what it is, the alerts table the rest. The vault's own
+  // alerts (damage, a full disk) name nobody, and the line carries them
+  // when the file itself cannot.
+  if (principal == "system") {
+    spdlog::error("ALERT {} {} {}: {}", severity, kind, alert.alert_id,
+                  message);
+  } else {
+    spdlog::error("ALERT {} {} {} (names a principal: see alerts list)",
+                  severity, kind, alert.alert_id);
+  }
   absl::Status s = store_.PutAlert(alert);
   if (!s.ok()) {
-    // The vault file itself may be what is damaged; the log line above
-    // still carries the alert.
     spdlog::error("the alert could not be stored: {}", s.message());
   }
+  v1::Alert pushed;
+  pushed.set_alert_id(alert.alert_id);
+  pushed.set_severity(alert.severity);
+  pushed.set_kind(alert.kind);
+  pushed.set_principal(alert.principal);
+  pushed.set_message(alert.message);
+  *pushed.mutable_raised() = lanevault::ToProto(alert.raised);
+  absl::ReaderMutexLock lock(&listeners_mu_);
+  for (const auto& [id, listener] : listeners_) listener(pushed);
   return s;
+}
+
+int Oversight::AddAlertListener(AlertListener listener) {
+  absl::MutexLock lock(&listeners_mu_);
+  listeners_.emplace_back(next_listener_, std::move(listener));
+  return next_listener_++;
+}
+
+void Oversight::RemoveAlertListener(int id) {
+  absl::MutexLock lock(&listeners_mu_);
+  std::erase_if(listeners_, [id](const auto& l) { return l.first == id; });
 }
 
 absl::StatusOr<std::vector<AlertRow>> Oversight::Alerts(

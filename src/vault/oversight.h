@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "lanevault/v1/audit.pb.h"
+#include "lanevault/v1/compliance.pb.h"
 #include "vault/store.h"
 
 namespace lanevault::vault {
@@ -55,6 +56,13 @@ class Oversight {
                              absl::string_view principal,
                              absl::string_view message);
   absl::StatusOr<std::vector<AlertRow>> Alerts(bool include_acknowledged);
+  // Called with each alert as it is raised, stored or not (pushers, watch
+  // streams), on the raising thread, which may be an RPC's: a listener must
+  // not block (it queues) and must not raise alerts itself.
+  using AlertListener = std::function<void(const v1::Alert&)>;
+  int AddAlertListener(AlertListener listener);
+  // Returns once no call of that listener is running.
+  void RemoveAlertListener(int id);
   absl::StatusOr<AlertRow> AcknowledgeAlert(absl::string_view alert_id,
                                             absl::string_view by);
 
@@ -81,6 +89,10 @@ class Oversight {
 
   OversightStore& store_;
   AccessLogStore& log_;
+  absl::Mutex listeners_mu_;
+  std::vector<std::pair<int, AlertListener>> listeners_
+      ABSL_GUARDED_BY(listeners_mu_);
+  int next_listener_ ABSL_GUARDED_BY(listeners_mu_) = 0;
   Clock* const clock_;
   const std::function<void()> hold_lifted_;
 

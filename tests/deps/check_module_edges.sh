@@ -14,6 +14,7 @@ declare -A allowed=(
   [common]=""
   [crypto]="common"
   [receipt]="common crypto"
+  [alerts]="common crypto"
   [tlog]="common crypto"
   [witness]="common crypto tlog"
   [rpc]="common crypto tlog"
