@@ -35,6 +35,8 @@ ABSL_DECLARE_FLAG(std::string, principal);
 ABSL_DECLARE_FLAG(std::string, record);
 ABSL_DECLARE_FLAG(std::string, state);
 ABSL_DECLARE_FLAG(double, timeout);
+ABSL_DECLARE_FLAG(bool, all);
+ABSL_DECLARE_FLAG(std::string, page_token);
 
 namespace lanevault::ctl {
 namespace {
@@ -120,6 +122,43 @@ std::string StateFile() {
 }
 
 int AuditVerify() {
+// Reports how far a full verification has read, per batch of leaves: the
+// verifier asks its source for leaves in order.
+class ProgressSource : public tlog::AuditLogSource {
+ public:
+  explicit ProgressSource(std::unique_ptr<tlog::AuditLogSource> inner)
+      : inner_(std::move(inner)) {}
+  absl::StatusOr<v1::Checkpoint> Checkpoint() override {
+    auto cp = inner_->Checkpoint();
+    if (cp.ok()) size_ = cp->tree_size();
+    return cp;
+  }
+  absl::StatusOr<std::vector<std::string>> ConsistencyProof(
+      uint64_t from_size, uint64_t to_size) override {
+    return inner_->ConsistencyProof(from_size, to_size);
+  }
+  absl::StatusOr<std::vector<std::string>> InclusionProof(
+      uint64_t index, uint64_t tree_size) override {
+    return inner_->InclusionProof(index, tree_size);
+  }
+  absl::StatusOr<std::vector<std::string>> LeafData(uint64_t start,
+                                                    uint64_t end) override {
+    auto leaves = inner_->LeafData(start, end);
+    if (leaves.ok()) {
+      Progress(absl::StrCat("verify: read entries up to ",
+                            start + leaves->size(), " of ", size_));
+    }
+    return leaves;
+  }
+  bool proofs_from_stored_tree() const override {
+    return inner_->proofs_from_stored_tree();
+  }
+
+ private:
+  std::unique_ptr<tlog::AuditLogSource> inner_;
+  uint64_t size_ = 0;
+};
+
   tlog::VerifyOptions options;
   // A key given as itself or as @FILE.
   auto key_of = [](std::string key) {
@@ -169,6 +208,8 @@ int AuditVerify() {
         Connect(), absl::Seconds(absl::GetFlag(FLAGS_timeout)));
   }
   absl::StatusOr<tlog::VerifyReport> report =
+  if (options.full)
+    source = std::make_unique<ProgressSource>(std::move(source));
       tlog::VerifyAuditLog(*source, options);
   if (!report.ok()) {
     if (absl::IsDataLoss(report.status())) {
@@ -315,30 +356,41 @@ int Audit_(const std::vector<std::string>& args) {
     return 0;
   }
   if (args.size() == 2 && args[1] == "query") {
-    grpc::ClientContext ctx;
-    Prepare(ctx);
+    const bool json = absl::GetFlag(FLAGS_json);
     v1::QueryEntriesRequest req;
     req.set_principal(absl::GetFlag(FLAGS_principal));
     req.set_record_id(absl::GetFlag(FLAGS_record));
     req.set_page_size(absl::GetFlag(FLAGS_limit));
     v1::QueryEntriesResponse resp;
-    if (auto s = stub->QueryEntries(&ctx, req, &resp); !s.ok()) FailRpc(s);
-    if (absl::GetFlag(FLAGS_json)) {
-      PrintJson(resp);
-      std::printf("\n");
-      return 0;
+    size_t entries = 0;
+    for (int page = 1;; ++page) {
+      grpc::ClientContext ctx;
+      Prepare(ctx);
+      resp.Clear();
+      if (auto s = stub->QueryEntries(&ctx, req, &resp); !s.ok()) FailRpc(s);
+      entries += resp.entries_size();
+      if (json) {
+        // With --all, one JSON document per page, one after another.
+        PrintJson(resp);
+        std::printf("\n");
+      }
+      for (const auto& e : resp.entries()) {
+        if (json) break;
+        std::printf("%6llu  %-23s %-16s %-22s %-6s %-24s %s\n",
+                    static_cast<unsigned long long>(e.sequence()),
+                    When(e.time()).c_str(), e.principal().c_str(),
+                    v1::Action_Name(e.action()).substr(7).c_str(),
+                    e.verdict() == v1::VERDICT_ALLOW ? "allow" : "deny",
+                    e.reason_code().c_str(), e.record_id().c_str());
+      }
+      if (!absl::GetFlag(FLAGS_all) || resp.next_page_token().empty()) break;
+      Progress(absl::StrCat("page ", page, ": ", entries, " entries so far"));
+      req.set_page_token(resp.next_page_token());
     }
-    std::printf("%6s  %-23s %-16s %-22s %-6s %-24s %s\n", "SEQ", "TIME",
-                "PRINCIPAL", "ACTION", "VERDICT", "REASON", "RECORD");
-    for (const auto& e : resp.entries()) {
-      std::printf("%6llu  %-23s %-16s %-22s %-6s %-24s %s\n",
-                  static_cast<unsigned long long>(e.sequence()),
-                  When(e.time()).c_str(), e.principal().c_str(),
-                  v1::Action_Name(e.action()).substr(7).c_str(),
-                  e.verdict() == v1::VERDICT_ALLOW ? "allow" : "deny",
-                  e.reason_code().c_str(), e.record_id().c_str());
+    if (!json && !resp.next_page_token().empty()) {
+      std::printf("(more: --page_token %s, or --all)\n",
+                  resp.next_page_token().c_str());
     }
-    if (!resp.next_page_token().empty()) std::printf("(more: raise --limit)\n");
     return 0;
   }
   Fail(
@@ -347,8 +399,15 @@ int Audit_(const std::vector<std::string>& args) {
       2);
 }
 
+      Progress(absl::StrCat("export: ", exported.leaf_data_size(), " of ", size,
+                            " entries"));
 }  // namespace
 
 int AuditCommand(const std::vector<std::string>& args) { return Audit_(args); }
 
 }  // namespace lanevault::ctl
+    req.set_page_token(absl::GetFlag(FLAGS_page_token));
+    if (!json) {
+      std::printf("%6s  %-23s %-16s %-22s %-6s %-24s %s\n", "SEQ", "TIME",
+                  "PRINCIPAL", "ACTION", "VERDICT", "REASON", "RECORD");
+    }

@@ -3,7 +3,17 @@
 
 #include "cmd/ctl_common.h"
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <iterator>
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
@@ -25,10 +35,15 @@ ABSL_DECLARE_FLAG(std::string, cert);
 ABSL_DECLARE_FLAG(std::string, key);
 ABSL_DECLARE_FLAG(double, timeout);
 ABSL_DECLARE_FLAG(std::string, config);
+ABSL_DECLARE_FLAG(bool, progress);
 
 namespace lanevault::ctl {
 
 namespace {
+
+// The keys a config file may set; anything else is a typo to refuse, not
+// a line to skip (a skipped 'sever = …' silently meant the default server).
+constexpr absl::string_view kConfigKeys[] = {"server", "ca", "cert", "key"};
 
 // `name = value` from the config file, if there is one and it says.
 std::string FromConfigFile(absl::string_view name) {
@@ -46,15 +61,66 @@ std::string FromConfigFile(absl::string_view name) {
     if (named) Fail(text.status());  // a file asked for must exist
     return "";
   }
+  std::string found;
+  int number = 0;
   for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+    ++number;
     line = absl::StripAsciiWhitespace(line.substr(0, line.find('#')));
+    if (line.empty()) continue;
     const size_t eq = line.find('=');
-    if (eq == absl::string_view::npos) continue;
-    if (absl::StripAsciiWhitespace(line.substr(0, eq)) == name) {
-      return std::string(absl::StripAsciiWhitespace(line.substr(eq + 1)));
+    const absl::string_view key = absl::StripAsciiWhitespace(
+        line.substr(0, eq == absl::string_view::npos ? line.size() : eq));
+    if (eq == absl::string_view::npos ||
+        std::find(std::begin(kConfigKeys), std::end(kConfigKeys), key) ==
+            std::end(kConfigKeys)) {
+      Fail(absl::StrCat(path, ":", number, ": ",
+                        eq == absl::string_view::npos
+                            ? "not a 'name = value' line"
+                            : absl::StrCat("unknown key '", key, "'"),
+                        " (keys: server, ca, cert, key)"),
+           2);
+    }
+    if (key == name) {
+      found = std::string(absl::StripAsciiWhitespace(line.substr(eq + 1)));
     }
   }
-  return "";
+  return found;
+}
+
+// Names a client key that is not the certificate's: otherwise gRPC fails
+// the handshake with lines of its own and "empty address list".
+void CheckKeyMatchesCertificate(const std::string& cert_file,
+                                const std::string& key_file) {
+  if (cert_file.empty() || key_file.empty()) return;
+  absl::StatusOr<std::string> cert_pem = ReadFileToString(cert_file);
+  if (!cert_pem.ok()) Fail(cert_pem.status());
+  absl::StatusOr<std::string> key_pem = ReadFileToString(key_file);
+  if (!key_pem.ok()) Fail(key_pem.status());
+  BIO* cert_bio =
+      BIO_new_mem_buf(cert_pem->data(), static_cast<int>(cert_pem->size()));
+  X509* cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
+  BIO_free(cert_bio);
+  BIO* key_bio =
+      BIO_new_mem_buf(key_pem->data(), static_cast<int>(key_pem->size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+  BIO_free(key_bio);
+  std::fill(key_pem->begin(), key_pem->end(), '\0');
+  const bool matches =
+      cert != nullptr && key != nullptr && X509_check_private_key(cert, key);
+  std::string problem;
+  if (cert == nullptr) {
+    problem = absl::StrCat("--cert ", cert_file, " holds no PEM certificate");
+  } else if (key == nullptr) {
+    problem = absl::StrCat("--key ", key_file, " holds no PEM private key");
+  } else if (!matches) {
+    problem =
+        absl::StrCat("the key ", key_file, " does not match the certificate ",
+                     cert_file, "; give the key made with that certificate");
+  }
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  ERR_clear_error();
+  if (!problem.empty()) Fail(problem);
 }
 
 }  // namespace
@@ -124,6 +190,7 @@ std::shared_ptr<grpc::Channel> Connect() {
       Setting(absl::GetFlag(FLAGS_cert), "LANEVAULT_CERT", "cert", "");
   const std::string key =
       Setting(absl::GetFlag(FLAGS_key), "LANEVAULT_KEY", "key", "");
+  CheckKeyMatchesCertificate(cert, key);
   auto creds = rpc::ClientTlsCredentials(ca, cert, key);
   if (!creds.ok()) Fail(creds.status());
   return grpc::CreateChannel(Server(), *creds);
@@ -139,8 +206,20 @@ void PrintJson(const google::protobuf::Message& m) {
   google::protobuf::util::JsonPrintOptions o;
   o.add_whitespace = true;
   o.preserve_proto_field_names = true;
+  // Entry 0's sequence and a lane's frames_dropped: 0 are answers too.
+  o.always_print_primitive_fields = true;
   (void)google::protobuf::util::MessageToJsonString(m, &json, o);
   std::printf("%s", json.c_str());
+}
+
+bool ProgressWanted() {
+  return absl::GetFlag(FLAGS_progress) || isatty(STDOUT_FILENO) == 0;
+}
+
+void Progress(const std::string& line) {
+  if (!ProgressWanted()) return;
+  std::fflush(stdout);
+  std::fprintf(stderr, "lanevaultctl: %s\n", line.c_str());
 }
 
 std::string When(const google::protobuf::Timestamp& ts) {

@@ -25,7 +25,13 @@ std::string Server();
 std::shared_ptr<grpc::Channel> Connect();
 // Sets the call's deadline from --timeout.
 void Prepare(grpc::ClientContext& ctx);
+// JSON with every field, zero values too (add_whitespace, proto names).
 void PrintJson(const google::protobuf::Message& m);
+// Whether long work reports progress on stderr: --progress, or stdout is
+// not a terminal (a person watching a redirected run sees nothing else).
+bool ProgressWanted();
+// "lanevaultctl: <line>" on stderr when ProgressWanted().
+void Progress(const std::string& line);
 std::string When(const google::protobuf::Timestamp& ts);
 std::string CategoryName(int c);
 std::vector<v1::DataCategory> ParseCategories(const std::string& list);

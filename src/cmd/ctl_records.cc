@@ -22,6 +22,9 @@ ABSL_DECLARE_FLAG(std::string, lane);
 ABSL_DECLARE_FLAG(int, limit);
 ABSL_DECLARE_FLAG(std::string, out_dir);
 ABSL_DECLARE_FLAG(std::string, purpose);
+ABSL_DECLARE_FLAG(bool, all);
+ABSL_DECLARE_FLAG(std::string, page_token);
+ABSL_DECLARE_FLAG(std::string, receipt_out);
 
 namespace lanevault::ctl {
 namespace {
@@ -142,29 +145,49 @@ int GetItem(const std::string& record_id, const std::string& item_id) {
 }
 
 int Search() {
+  const bool all = absl::GetFlag(FLAGS_all);
+  const bool json = absl::GetFlag(FLAGS_json);
+  if (all && !absl::GetFlag(FLAGS_receipt_out).empty()) {
+    Fail("--receipt_out saves one answer's receipt; --all asks for many", 2);
+  }
   v1::SearchRecordsRequest req;
   req.set_purpose(absl::GetFlag(FLAGS_purpose));
   req.set_case_id(absl::GetFlag(FLAGS_case_id));
   req.set_lane_id(absl::GetFlag(FLAGS_lane));
   req.set_page_size(absl::GetFlag(FLAGS_limit));
+  req.set_page_token(absl::GetFlag(FLAGS_page_token));
   auto stub = v1::EvidenceService::NewStub(Connect());
-  grpc::ClientContext ctx;
-  Prepare(ctx);
+  if (!json) {
+    std::printf("%-45s %-10s %s\n", "RECORD", "LANE", "FIRST SEEN");
+  }
   v1::SearchRecordsResponse resp;
-  if (grpc::Status s = stub->SearchRecords(&ctx, req, &resp); !s.ok())
-    FailRpc(s);
-  if (absl::GetFlag(FLAGS_json)) {
-    PrintJson(resp);
-    std::printf("\n");
-    return SaveReceiptIfAsked(resp.receipt(), {});
+  size_t records = 0;
+  for (int page = 1;; ++page) {
+    grpc::ClientContext ctx;
+    Prepare(ctx);
+    resp.Clear();
+    if (grpc::Status s = stub->SearchRecords(&ctx, req, &resp); !s.ok())
+      FailRpc(s);
+    records += resp.records_size();
+    if (json) {
+      // With --all, one JSON document per page, one after another.
+      PrintJson(resp);
+      std::printf("\n");
+    } else {
+      for (const auto& r : resp.records()) {
+        std::printf("%-45s %-10s %s\n", r.record_id().c_str(),
+                    r.lane_id().c_str(), When(r.first_seen()).c_str());
+      }
+    }
+    if (!all || resp.next_page_token().empty()) break;
+    Progress(absl::StrCat("page ", page, ": ", records, " records so far"));
+    req.set_page_token(resp.next_page_token());
   }
-  std::printf("%-45s %-10s %s\n", "RECORD", "LANE", "FIRST SEEN");
-  for (const auto& r : resp.records()) {
-    std::printf("%-45s %-10s %s\n", r.record_id().c_str(), r.lane_id().c_str(),
-                When(r.first_seen()).c_str());
+  if (json) return SaveReceiptIfAsked(resp.receipt(), {});
+  if (!resp.next_page_token().empty()) {
+    std::printf("(more: --page_token %s, or --all)\n",
+                resp.next_page_token().c_str());
   }
-  if (!resp.next_page_token().empty())
-    std::printf("(more: results were capped)\n");
   PrintReceiptTerms(resp.receipt());
   return SaveReceiptIfAsked(resp.receipt(), {});
 }

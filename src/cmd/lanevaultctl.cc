@@ -8,7 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cmd/ctl_commands.h"
+#include "cmd/ctl_usage.h"
 #include "common/program.h"
+#include "grpc/support/log.h"
 
 ABSL_FLAG(
     std::string, server, "",
@@ -46,7 +48,9 @@ ABSL_FLAG(bool, full, false,
           "'audit verify': recompute every entry into the signed root.");
 ABSL_FLAG(std::string, offline, "",
           "'audit verify': check an export file instead of the server.");
-ABSL_FLAG(std::string, out, "", "'audit export': the file to write.");
+ABSL_FLAG(std::string, out, "",
+          "The file to write ('audit export', 'lanes snapshot', 'policy "
+          "keygen', 'policy sign').");
 ABSL_FLAG(std::string, principal, "", "'audit query': only this principal.");
 ABSL_FLAG(std::string, record, "", "'audit query': only this record.");
 ABSL_FLAG(std::string, contract, "", "'policy explain': the contract file.");
@@ -63,7 +67,16 @@ ABSL_FLAG(double, timeout, 10, "Seconds to wait for the server.");
 ABSL_FLAG(std::string, config, "",
           "A file of 'name = value' lines for server, ca, cert, key "
           "(env LANEVAULTCTL_CONFIG; default ~/.config/lanevault/ctl.conf).");
-ABSL_FLAG(bool, json, false, "Print JSON for scripts instead of tables.");
+ABSL_FLAG(bool, json, false,
+          "Print JSON for scripts instead of tables (zero values included).");
+ABSL_FLAG(std::string, page_token, "",
+          "'record search', 'audit query': start at the page a previous "
+          "answer named (its next_page_token).");
+ABSL_FLAG(bool, progress, false,
+          "Progress lines on stderr even when stdout is a terminal (they are "
+          "on whenever stdout is not one).");
+ABSL_FLAG(int, watch, 0,
+          "'lanes status': redraw every N seconds until interrupted.");
 ABSL_FLAG(std::string, share_file, "",
           "'unseal': read your share from this 0600 file instead of standard "
           "input (never give a share on the command line).");
@@ -71,80 +84,16 @@ ABSL_FLAG(std::string, share_file, "",
 namespace lanevault {
 namespace {
 
-constexpr char kUsage[] =
-    "The lanevault command-line client.\n\n"
-    "  lanevaultctl record get RECORD_ID --purpose P [--case_id C] "
-    "[--categories ...] [--out_dir DIR]\n"
-    "      [--receipt_out FILE]\n"
-    "    (every evidence answer prints the contract's restrictions on use for\n"
-    "    the purpose; --receipt_out saves the answer's signed receipt, also\n"
-    "    for get-item, search and lookup-plate)\n"
-    "  lanevaultctl record get-item RECORD_ID ITEM_ID --purpose P "
-    "[--case_id C] [--out_dir DIR]\n"
-    "  lanevaultctl record search --purpose P [--lane L] [--limit N]\n"
-    "  lanevaultctl record lookup-plate PLATE --purpose P [--case_id C]\n"
-    "  lanevaultctl lanes list\n"
-    "  lanevaultctl lanes status LANE_ID\n"
-    "  lanevaultctl audit pubkey | checkpoint\n"
-    "  lanevaultctl audit verify --log_key KEY [--entries 3,9] [--full] "
-    "[--offline FILE] [--state FILE]\n"
-    "      [--witness_key NAME=VKEY ... --witness_quorum K]\n"
-    "  lanevaultctl audit export --out FILE\n"
-    "  lanevaultctl audit query [--principal P] [--record R] [--limit N]\n"
-    "  lanevaultctl audit trace IMAGE\n"
-    "    (a leaked image: the read that returned it, from the watermark every\n"
-    "    returned image carries; auditors)\n"
-    "  lanevaultctl policy validate FILE\n"
-    "  lanevaultctl policy explain --contract FILE --role R --purpose P "
-    "--action A [--categories ...] [--case_id C]\n"
-    "  lanevaultctl policy test FILE CASES\n"
-    "  lanevaultctl policy keygen --out KEYFILE\n"
-    "  lanevaultctl holds place RECORD... --case_id C --reason R\n"
-    "  lanevaultctl holds lift HOLD_ID --reason R | holds list [--all]\n"
-    "  lanevaultctl alerts list [--all] | alerts ack ALERT_ID\n"
-    "  lanevaultctl retention report\n"
-    "  lanevaultctl retention destroyed [--since T] [--until T]\n"
-    "    (the retention period keys destroyed, each with its log entry)\n"
-    "  lanevaultctl keys rotate\n"
-    "  lanevaultctl receipt verify --receipt FILE [--public_key HEX | "
-    "--public_key_file F]\n"
-    "      [--content HANDLE=FILE ...] [--json]\n"
-    "    (checks a saved receipt's signature with the vault's receipt key and\n"
-    "    prints its terms; each --content file must be what the answer\n"
-    "    returned under that item handle. Without a pinned key the server's\n"
-    "    is fetched (auditor role), which trusts the server. Exit 0 only\n"
-    "    when everything verifies)\n"
-    "  lanevaultctl receipt pubkey   (the receipt key, hex, to pin)\n"
-    "  lanevaultctl backup\n"
-    "    (the vault's database, online, into lanevaultd's backup directory on\n"
-    "    the vault host; prints what it holds and where it is. Restore with\n"
-    "    lanevaultd --restore_from FILE, daemon stopped)\n"
-    "  lanevaultctl lockouts list | lockouts lift PRINCIPAL --reason R\n"
-    "  lanevaultctl approvals list [--all] [--json]\n"
-    "  lanevaultctl approvals approve ID --reason R | approvals deny ID "
-    "--reason R\n"
-    "    (a read a permit allows only with approval is refused with a request\n"
-    "    id, apr_…; officers of the permit's approver role decide it here,\n"
-    "    never the requester; the requester's next identical call goes\n"
-    "    through once)\n"
-    "  lanevaultctl handles resolve HANDLE --reason R [--case_id C]\n"
-    "    (a purpose-scoped handle, rh_… or ih_…, to its record; logged)\n"
-    "  lanevaultctl contract get [VERSION] | versions\n"
-    "  lanevaultctl contract propose SIGNED | activate VERSION [SIGNED]\n"
-    "  lanevaultctl policy sign FILE --signing_key KEYFILE --key_name NAME "
-    "--out SIGNED\n"
-    "  lanevaultctl unseal [--share_file FILE] (else stdin) | unseal status\n"
-    "    (a compliance officer gives one share to a sealed lanevaultd; to\n"
-    "    replace the shares: lanevaultd --rekey_unseal K/N on the host)\n\n"
-    "Connection: --server, --ca, --cert, --key, or LANEVAULT_SERVER,\n"
-    "LANEVAULT_CA, LANEVAULT_CERT, LANEVAULT_KEY, or 'server = …' lines\n"
-    "in a config file (--config, LANEVAULTCTL_CONFIG, default\n"
-    "~/.config/lanevault/ctl.conf), in that order. Exit codes: 0 done,\n"
-    "1 refused or failed, 2 bad usage.";
-
 int Main(int argc, char** argv) {
-  std::vector<std::string> args = InitProgram(argc, argv, kUsage);
-  if (args.empty()) Fail("no command (see --help)", 2);
+  // gRPC's own lines (E1202 …) say nothing a user can act on; every
+  // failure reaches the user as one sentence from FailRpc instead.
+  gpr_set_log_function([](gpr_log_func_args*) {});
+  std::vector<std::string> checked = ctl::PrecheckArgs(argc, argv);
+  std::vector<char*> pointers;
+  for (std::string& a : checked) pointers.push_back(a.data());
+  std::vector<std::string> args = InitProgram(
+      static_cast<int>(pointers.size()), pointers.data(), ctl::GlobalUsage());
+  ctl::CheckCommandArgs(args);
   if (args[0] == "record") return ctl::RecordCommand(args);
   if (int rc = 0; ctl::RunComplianceCommand(args, &rc)) return rc;
   if (args[0] == "lanes") return ctl::LanesCommand(args);

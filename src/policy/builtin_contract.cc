@@ -74,7 +74,7 @@ constexpr char kBuiltinContract[] = R"pb(
   permits {
     id: "builtin.permit.lanes.operator"
     role: "operator"
-    actions: ACTION_VIEW_LANES
+    actions: [ACTION_VIEW_LANES, ACTION_VIEW_SNAPSHOT]
   }
   permits {
     id: "builtin.permit.lanes.contractor"
