@@ -7,6 +7,8 @@ find_package(gRPC CONFIG REQUIRED)
 find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs videoio objdetect dnn freetype ml)
 find_package(OpenSSL 3 REQUIRED)
 find_package(SQLite3 REQUIRED)
+# The vault's PostgreSQL store (src/vault/postgres*): libpq, the C client.
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 find_package(spdlog REQUIRED)
 find_package(fmt REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)

@@ -11,6 +11,9 @@ packages=(
   libopencv-dev libtesseract-dev libsodium-dev libsqlite3-dev libssl-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # the vault's PostgreSQL store (libpq) and the server its tests start
+  # (initdb and pg_ctl of PostgreSQL 15)
+  libpq-dev postgresql
   # the PKCS#11 header (the token module itself is loaded at run time) and
   # SoftHSM2, the software token the token tests run against
   libp11-kit-dev softhsm2

@@ -175,6 +175,23 @@ absl::StatusOr<bool> LogKeyAdopted(KekStore& keys) {
   return true;
 }
 
+// The store the options name: PostgreSQL when its conninfo is set, else
+// the SQLite file.
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(const VaultOptions& opts,
+                                                 bool owner) {
+  if (opts.postgres.conninfo.empty()) {
+    return OpenSqliteStore(opts.database, opts.sqlite);
+  }
+  if (opts.key_store.empty()) {
+    return absl::InvalidArgumentError(
+        "a vault on PostgreSQL needs its key store path set (vault.key_store):"
+        " the keys are never kept in the database");
+  }
+  PostgresOptions o = opts.postgres;
+  o.owner = owner;
+  return OpenPostgresStore(o);
+}
+
 absl::StatusOr<OpenedKeys> OpenKeyStore(const VaultOptions& opts,
                                         const crypto::MasterKey& master,
                                         Store& vault_db,
@@ -260,7 +277,7 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
   if (absl::Status s = crypto::InitCrypto(); !s.ok()) return s;
   if (opts.keys_only) {
     absl::StatusOr<std::unique_ptr<Store>> store =
-        OpenSqliteStore(opts.database, opts.sqlite);
+        OpenStore(opts, /*owner=*/false);
     if (!store.ok()) return store.status();
     absl::StatusOr<crypto::MasterKey> key = LoadMasterKey(opts, **store);
     if (!key.ok()) return key.status();
@@ -274,15 +291,18 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
   // One owner per vault: a second process would keep its own position in
   // the access log and lose every intake that collides with ours. The lock
   // is on the database file itself, so it holds through any link to it.
+  // (On PostgreSQL the store holds the owner lock, in the database.)
   absl::StatusOr<std::unique_ptr<FileLock>> lock =
-      FileLock::Acquire(opts.database, /*keep_content=*/true);
+      opts.postgres.conninfo.empty()
+          ? FileLock::Acquire(opts.database, /*keep_content=*/true)
+          : absl::StatusOr<std::unique_ptr<FileLock>>(nullptr);
   if (!lock.ok()) {
     return absl::Status(lock.status().code(),
                         absl::StrCat("vault ", opts.database,
                                      " is in use: ", lock.status().message()));
   }
   absl::StatusOr<std::unique_ptr<Store>> store =
-      OpenSqliteStore(opts.database, opts.sqlite);
+      OpenStore(opts, /*owner=*/true);
   if (!store.ok()) return store.status();
   if (opts.integrity_check != VaultOptions::IntegrityCheck::kOff) {
     const bool full =

@@ -36,6 +36,7 @@
 #include "vault/log_anchor.h"
 #include "vault/oversight.h"
 #include "vault/period_keys.h"
+#include "vault/postgres_store.h"
 #include "vault/sqlite_store.h"
 #include "vault/store.h"
 
@@ -54,6 +55,10 @@ struct VaultOptions {
   // unsealed daemon): neither file nor passphrase is used. Not kept.
   const crypto::SecureBytes* master_key = nullptr;
   SqliteOptions sqlite;
+  // The vault on PostgreSQL instead of the SQLite file, when its conninfo
+  // is set: `database` is then unused (no file, no file lock: the store
+  // holds an owner lock in the database) and `key_store` must be set.
+  PostgresOptions postgres;
   Clock* clock = RealClock();
   // The access log's name: first line of every checkpoint and the name of
   // its signing key.

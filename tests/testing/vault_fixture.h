@@ -37,6 +37,11 @@ class VaultFixture : public ::testing::Test {
     o.database = db_path();
     o.master_key_file = dir_.Join("master.key");
     o.clock = &clock_;
+    if (!postgres_.empty()) {
+      // On PostgreSQL (see store_engines.h): the key store is a file still.
+      o.postgres.conninfo = postgres_;
+      o.key_store = dir_.Join("vault.keys");
+    }
     return o;
   }
   std::string db_path() const { return dir_.Join("vault.db"); }
@@ -74,6 +79,8 @@ class VaultFixture : public ::testing::Test {
   }
 
   TempDir dir_;
+  // A conninfo: the vault on PostgreSQL instead of the SQLite file.
+  std::string postgres_;
   FakeClock clock_{kStart};
   std::unique_ptr<vault::Vault> vault_;
 };

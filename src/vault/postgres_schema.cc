@@ -1,0 +1,203 @@
+// The PostgreSQL store's schema, as numbered migrations.
+
+#include <iterator>
+
+#include "absl/strings/str_cat.h"
+#include "vault/postgres_store_impl.h"
+
+namespace lanevault::vault {
+namespace {
+
+// Schema migrations, applied in order; the database remembers how many ran
+// (lanevault_schema). Never edit a step once it has shipped: add one. Step
+// 1 is SQLite's six steps folded into one (sqlite_schema.cc says why each
+// table and index exists). Ids compared or ordered are COLLATE "C": byte
+// order, as SQLite's, whatever the database's locale.
+constexpr absl::string_view kMigrations[] = {
+    R"sql(
+CREATE TABLE records(
+  record_id TEXT COLLATE "C" PRIMARY KEY,
+  lane_id TEXT NOT NULL,
+  checkpoint_id TEXT NOT NULL,
+  first_seen_us BIGINT NOT NULL,
+  last_seen_us BIGINT NOT NULL,
+  contract_id TEXT NOT NULL,
+  contract_version BIGINT NOT NULL,
+  item_count BIGINT NOT NULL,
+  submission_digest BYTEA
+);
+CREATE INDEX records_by_time ON records(first_seen_us, record_id);
+CREATE TABLE items(
+  record_id TEXT COLLATE "C" NOT NULL REFERENCES records(record_id),
+  item_id TEXT COLLATE "C" NOT NULL,
+  category INTEGER NOT NULL,
+  deadline_us BIGINT NOT NULL,
+  key_version BIGINT NOT NULL,
+  plate_blind BYTEA,
+  wrapped_key BYTEA NOT NULL,
+  ciphertext BYTEA NOT NULL,
+  PRIMARY KEY(record_id, item_id)
+);
+CREATE INDEX items_by_deadline ON items(deadline_us);
+CREATE INDEX items_by_plate ON items(plate_blind) WHERE plate_blind IS NOT NULL;
+
+-- The access log: one row per entry (the exact bytes that were hashed),
+-- the columns auditors' queries need, and the tree's perfect subtrees.
+CREATE TABLE audit_log(
+  sequence BIGINT PRIMARY KEY,
+  time_us BIGINT NOT NULL,
+  principal TEXT NOT NULL,
+  record_id TEXT COLLATE "C" NOT NULL,
+  action INTEGER NOT NULL,
+  verdict INTEGER NOT NULL,
+  entry BYTEA NOT NULL,
+  refusal_count INTEGER NOT NULL DEFAULT 1,
+  grp TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_by_principal ON audit_log(principal, time_us);
+CREATE INDEX audit_by_record ON audit_log(record_id, sequence);
+CREATE INDEX audit_refusals_by_count
+  ON audit_log(principal, refusal_count, time_us) WHERE verdict = 2;
+CREATE INDEX audit_by_group ON audit_log(grp, time_us) WHERE grp != '';
+CREATE TABLE audit_nodes(
+  level INTEGER NOT NULL,
+  idx BIGINT NOT NULL,
+  hash BYTEA NOT NULL,
+  PRIMARY KEY(level, idx)
+);
+CREATE TABLE audit_reveals(
+  sequence BIGINT NOT NULL,
+  principal TEXT NOT NULL,
+  grp TEXT NOT NULL,
+  record_id TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX reveals_by_record ON audit_reveals(record_id);
+CREATE TABLE audit_checkpoints(
+  tree_size BIGINT PRIMARY KEY,
+  note TEXT NOT NULL
+);
+-- The log's committed size, one row. Every transaction that appends takes
+-- this row's lock first (SELECT ... FOR UPDATE) and writes the new size
+-- before it commits: appends from any number of connections are serialised
+-- by the database, each continuing the tree the last commit left.
+CREATE TABLE log_head(
+  one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK(one),
+  size BIGINT NOT NULL
+);
+INSERT INTO log_head(size) VALUES(0);
+
+CREATE TABLE contracts(
+  contract_id TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  signed_text BYTEA NOT NULL,
+  activated_us BIGINT NOT NULL,
+  PRIMARY KEY(contract_id, version)
+);
+CREATE TABLE vault_meta(
+  key TEXT PRIMARY KEY,
+  value BYTEA NOT NULL
+);
+CREATE TABLE keks(
+  version BIGINT PRIMARY KEY,
+  wrapped BYTEA NOT NULL,
+  created_us BIGINT NOT NULL
+);
+CREATE TABLE legal_holds(
+  hold_id TEXT COLLATE "C" PRIMARY KEY,
+  case_id TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  placed_by TEXT NOT NULL,
+  placed_us BIGINT NOT NULL,
+  lifted_by TEXT,
+  lifted_us BIGINT,
+  lift_reason TEXT
+);
+CREATE TABLE hold_records(
+  hold_id TEXT COLLATE "C" NOT NULL REFERENCES legal_holds(hold_id),
+  record_id TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY(hold_id, record_id)
+);
+CREATE INDEX hold_records_by_record ON hold_records(record_id);
+CREATE TABLE alerts(
+  alert_id TEXT COLLATE "C" PRIMARY KEY,
+  raised_us BIGINT NOT NULL,
+  severity TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  message TEXT NOT NULL,
+  acknowledged_by TEXT
+);
+CREATE TABLE lockouts(
+  principal TEXT PRIMARY KEY,
+  reason TEXT NOT NULL,
+  since_us BIGINT NOT NULL
+);
+CREATE TABLE lockout_lifts(
+  principal TEXT PRIMARY KEY,
+  lifted_us BIGINT NOT NULL
+);
+CREATE TABLE canary_marks(
+  mark BYTEA PRIMARY KEY
+);
+CREATE TABLE contract_proposals(
+  contract_id TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  signed BYTEA NOT NULL,
+  proposed_by TEXT NOT NULL,
+  proposed_us BIGINT NOT NULL,
+  PRIMARY KEY(contract_id, version)
+);
+CREATE TABLE unkept_submissions(
+  record_id TEXT COLLATE "C" PRIMARY KEY,
+  digest BYTEA NOT NULL
+);
+)sql",
+};
+
+}  // namespace
+
+absl::Status MigratePostgresSchema(pg::Connection& db) {
+  constexpr int64_t kLatest = std::size(kMigrations);
+  if (absl::Status s = db.Run("BEGIN"); !s.ok()) return s;
+  auto fail = [&](absl::Status s) {
+    db.Run("ROLLBACK").IgnoreError();
+    return s;
+  };
+  // One process migrates at a time (replicas starting together); the others
+  // wait here and then find the work done.
+  if (absl::StatusOr<pg::Result> r = db.Exec(
+          "SELECT pg_advisory_xact_lock($1::int, hashtext(current_schema()))",
+          pg::Params().Int(kMigrationLockClass));
+      !r.ok()) {
+    return fail(r.status());
+  }
+  if (absl::Status s =
+          db.Run("CREATE TABLE IF NOT EXISTS lanevault_schema("
+                 "one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK(one), "
+                 "version BIGINT NOT NULL)");
+      !s.ok()) {
+    return fail(s);
+  }
+  absl::StatusOr<pg::Result> v =
+      db.Exec("SELECT COALESCE((SELECT version FROM lanevault_schema), 0)");
+  if (!v.ok()) return fail(v.status());
+  const int64_t applied = v->Int(0, 0);
+  if (applied > kLatest) {
+    return fail(absl::FailedPreconditionError(absl::StrCat(
+        "vault schema version ", applied, " is newer than this build (",
+        kLatest, "); upgrade lanevault")));
+  }
+  for (int64_t step = applied; step < kLatest; ++step) {
+    if (absl::Status s = db.Run(kMigrations[step]); !s.ok()) return fail(s);
+  }
+  if (applied < kLatest) {
+    absl::StatusOr<pg::Result> up = db.Exec(
+        "INSERT INTO lanevault_schema(version) VALUES($1::bigint) "
+        "ON CONFLICT(one) DO UPDATE SET version = excluded.version",
+        pg::Params().Int(kLatest));
+    if (!up.ok()) return fail(up.status());
+  }
+  return db.Run("COMMIT");
+}
+
+}  // namespace lanevault::vault

@@ -1,0 +1,374 @@
+// The Store interface (store.h) itself, on each engine: SQLite (a file) and
+// PostgreSQL (a real server, a schema per test). The vault-level promises
+// built on it run on both engines too (vault_test, retention_test).
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/time_util.h"
+#include "gtest/gtest.h"
+#include "testing/postgres_server.h"
+#include "testing/store_engines.h"
+#include "testing/test_util.h"
+#include "tlog/merkle.h"
+#include "vault/postgres.h"
+#include "vault/postgres_store.h"
+#include "vault/sqlite_store.h"
+#include "vault/store.h"
+
+namespace lanevault::vault {
+namespace {
+
+using testing::Engine;
+
+const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
+
+PostgresOptions Pg(const std::string& conninfo, bool owner = true) {
+  PostgresOptions o;
+  o.conninfo = conninfo;
+  o.owner = owner;
+  return o;
+}
+
+// Opens a store of the engine under test; reopens it on the same data.
+class StoreBase : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+  void Open() {
+    store_.reset();
+    absl::StatusOr<std::unique_ptr<Store>> s =
+        postgres_.empty() ? OpenSqliteStore(db_path())
+                          : OpenPostgresStore(Pg(postgres_));
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+  }
+  std::string db_path() const { return dir_.Join("vault.db"); }
+
+  v1::AuditEntry Entry(v1::Action action, absl::string_view record_id,
+                       absl::string_view principal = "officer") {
+    v1::AuditEntry e;
+    e.set_principal(std::string(principal));
+    e.set_action(action);
+    e.set_verdict(v1::VERDICT_ALLOW);
+    e.set_record_id(std::string(record_id));
+    *e.mutable_time() = ToProto(kNow);
+    return e;
+  }
+  IntakeRow Row(absl::string_view id, absl::string_view item = "") {
+    IntakeRow row;
+    v1::RecordSummary& s = row.record.summary;
+    s.set_record_id(std::string(id));
+    s.set_lane_id("lane-1");
+    s.set_checkpoint_id("cp");
+    s.set_contract_id("test");
+    s.set_contract_version(3);
+    *s.mutable_first_seen() = ToProto(kNow);
+    *s.mutable_last_seen() = ToProto(kNow);
+    StoredItem it;
+    it.item_id = item.empty() ? absl::StrCat(id, "-plate") : std::string(item);
+    it.category = v1::DATA_CATEGORY_PLATE_TEXT;
+    it.deadline = kNow + absl::Hours(1);
+    it.sealed.key_version = 1;
+    it.sealed.wrapped_key = std::string("\x00\x01wrapped\xff", 10);
+    it.sealed.ciphertext = std::string("\x00\xfe sealed \x00", 10);
+    it.plate_blind_index = std::string("\x00blind", 6);
+    row.record.items.push_back(it);
+    row.audit = Entry(v1::ACTION_INTAKE, id, "node");
+    return row;
+  }
+  // The root of the log as hashed again from its leaves.
+  std::string RootFromLeaves() {
+    absl::StatusOr<std::vector<std::string>> leaves =
+        store_->AuditLeafData(0, store_->AuditSize());
+    EXPECT_TRUE(leaves.ok()) << leaves.status();
+    tlog::CompactRange r;
+    for (const std::string& l : *leaves) r.Append(tlog::LeafHash(l));
+    return r.Root();
+  }
+
+  testing::TempDir dir_;
+  std::string postgres_;
+  std::unique_ptr<Store> store_;
+};
+
+class StoreTest : public testing::OnEachEngine<StoreBase> {};
+LANEVAULT_ON_EACH_ENGINE(StoreTest);
+
+TEST_P(StoreTest, AGroupCommitsEachRecordWithItsEntryAndFailsBadOnesAlone) {
+  std::vector<IntakeRow> first = {Row("rec-a")};
+  ASSERT_TRUE(store_->PutRecords(first)[0].ok());
+  std::vector<IntakeRow> rows = {Row("rec-b"), Row("rec-a"), Row("rec-c"),
+                                 Row("rec-d")};
+  // Item ids are unique within a record: rec-d has one twice.
+  rows[3].record.items.push_back(rows[3].record.items[0]);
+  std::vector<absl::Status> got = store_->PutRecords(rows);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_TRUE(got[0].ok()) << got[0];
+  EXPECT_EQ(got[1].code(), absl::StatusCode::kAlreadyExists) << got[1];
+  EXPECT_TRUE(got[2].ok()) << got[2];
+  EXPECT_EQ(got[3].code(), absl::StatusCode::kInvalidArgument) << got[3];
+  EXPECT_EQ(*store_->CountRecords(), 3u);
+  // One entry per stored record, numbered in order, none for the failures.
+  EXPECT_EQ(store_->AuditSize(), 3u);
+  EXPECT_EQ(rows[0].audit.sequence(), 1u);
+  EXPECT_EQ(rows[2].audit.sequence(), 2u);
+  EXPECT_EQ(store_->GetRecord("rec-d").status().code(),
+            absl::StatusCode::kNotFound);
+  absl::StatusOr<std::vector<v1::AuditEntry>> log = store_->ReadAudit(0, 10);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 3u);
+  EXPECT_EQ((*log)[2].record_id(), "rec-c");
+}
+
+TEST_P(StoreTest, BytesComeBackExactlyAndPlatesAreFoundByBlindIndex) {
+  std::vector<IntakeRow> rows = {Row("rec-a"), Row("rec-b")};
+  rows[0].record.submission_digest = std::string("\x00\x01\x02", 3);
+  rows[1].record.canary_mark = std::string("\xffmark\x00", 6);
+  for (const absl::Status& s : store_->PutRecords(rows)) ASSERT_TRUE(s.ok());
+  absl::StatusOr<StoredRecord> r = store_->GetRecord("rec-a");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->items.size(), 1u);
+  EXPECT_EQ(r->items[0].sealed.ciphertext,
+            rows[0].record.items[0].sealed.ciphertext);
+  EXPECT_EQ(r->items[0].sealed.wrapped_key,
+            rows[0].record.items[0].sealed.wrapped_key);
+  EXPECT_EQ(r->items[0].deadline, kNow + absl::Hours(1));
+  EXPECT_EQ(*store_->SubmissionDigest("rec-a"), std::string("\x00\x01\x02", 3));
+  EXPECT_EQ(*store_->SubmissionDigest("rec-b"), "");
+  EXPECT_TRUE(*store_->HasCanaryMark(std::string("\xffmark\x00", 6)));
+  EXPECT_FALSE(*store_->HasCanaryMark("other"));
+  EXPECT_EQ(*store_->FindPlate(std::string("\x00blind", 6), kNow, 10),
+            (std::vector<std::string>{"rec-a", "rec-b"}));
+  // Not once the plate is past its deadline.
+  EXPECT_TRUE(
+      store_->FindPlate(std::string("\x00blind", 6), kNow + absl::Hours(2), 10)
+          ->empty());
+  // Byte order for ids, whatever the database's locale.
+  RecordQuery q;
+  q.after_record_id = "rec-a";
+  absl::StatusOr<std::vector<v1::RecordSummary>> after = store_->FindRecords(q);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0].record_id(), "rec-b");
+}
+
+TEST_P(StoreTest, TheLogsTreeNodesSurviveReopenAndTheNextAppendContinuesIt) {
+  std::string root;
+  uint64_t size = 0;
+  store_->SetLogListener([&](uint64_t n, const std::string& r) {
+    size = n;
+    root = r;
+  });
+  std::vector<v1::AuditEntry> batch;
+  for (int i = 0; i < 7; ++i)
+    batch.push_back(Entry(v1::ACTION_READ_RECORD, "x"));
+  absl::StatusOr<uint64_t> first = store_->AppendAuditBatch(batch);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, 0u);
+  EXPECT_EQ(size, 7u);
+  EXPECT_EQ(root, RootFromLeaves());
+  // Every leaf and perfect subtree is stored: 7 = 4 + 2 + 1.
+  EXPECT_TRUE(store_->AuditSubtree(2, 0).ok());
+  EXPECT_TRUE(store_->AuditSubtree(1, 2).ok());
+  EXPECT_EQ(*store_->AuditSubtree(0, 6),
+            tlog::LeafHash((*store_->AuditLeafData(6, 7))[0]));
+  EXPECT_EQ(store_->AuditSubtree(3, 0).status().code(),
+            absl::StatusCode::kDataLoss);
+  Open();
+  EXPECT_EQ(store_->AuditSize(), 7u);
+  store_->SetLogListener([&](uint64_t n, const std::string& r) {
+    size = n;
+    root = r;
+  });
+  ASSERT_EQ(*store_->AppendAuditBatch({Entry(v1::ACTION_READ_RECORD, "y")}),
+            7u);
+  EXPECT_EQ(size, 8u);
+  EXPECT_EQ(root, RootFromLeaves());
+  EXPECT_TRUE(store_->AuditSubtree(3, 0).ok());
+  EXPECT_TRUE(store_->CheckIntegrity(/*full=*/true).ok());
+  EXPECT_TRUE(store_->Compact().ok());
+}
+
+TEST_P(StoreTest, HoldsKeepItemsFromThePurgeAndEveryPurgeIsLogged) {
+  std::vector<IntakeRow> rows = {Row("rec-a"), Row("rec-b")};
+  for (const absl::Status& s : store_->PutRecords(rows)) ASSERT_TRUE(s.ok());
+  HoldRow hold;
+  hold.hold_id = "h1";
+  hold.case_id = "case-9";
+  hold.reason = "court order";
+  hold.record_ids = {"rec-a"};
+  hold.placed_by = "officer";
+  hold.placed = kNow;
+  ASSERT_TRUE(store_->PutHold(hold, Entry(v1::ACTION_MANAGE_HOLD, "")).ok());
+  HoldRow missing = hold;
+  missing.hold_id = "h2";
+  missing.record_ids = {"rec-none"};
+  EXPECT_EQ(store_->PutHold(missing, Entry(v1::ACTION_MANAGE_HOLD, "")).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(*store_->HoldCases("rec-a"), std::vector<std::string>{"case-9"});
+  const uint64_t before = store_->AuditSize();
+  v1::AuditEntry purge = Entry(v1::ACTION_PURGE, "");
+  absl::StatusOr<PurgeResult> purged =
+      store_->PurgeExpired(kNow + absl::Hours(2), 100, purge);
+  ASSERT_TRUE(purged.ok()) << purged.status();
+  EXPECT_EQ(purged->items, 1u);
+  EXPECT_EQ(purged->records, 1u);
+  EXPECT_EQ(store_->AuditSize(), before + 1);
+  EXPECT_TRUE(*store_->WasPurged("rec-b"));
+  EXPECT_FALSE(*store_->WasPurged("rec-a"));
+  absl::StatusOr<std::vector<CategoryRetentionRow>> counts =
+      store_->RetentionCounts(kNow + absl::Hours(2));
+  ASSERT_TRUE(counts.ok());
+  ASSERT_EQ(counts->size(), 1u);
+  EXPECT_EQ((*counts)[0].on_hold, 1u);
+  EXPECT_EQ((*counts)[0].overdue, 0u);
+  EXPECT_EQ(*store_->NextDeadline(), absl::InfiniteFuture());
+  absl::StatusOr<HoldRow> lifted = store_->LiftHold(
+      "h1", "officer2", kNow, "closed", Entry(v1::ACTION_MANAGE_HOLD, ""));
+  ASSERT_TRUE(lifted.ok()) << lifted.status();
+  EXPECT_EQ(lifted->record_ids, std::vector<std::string>{"rec-a"});
+  EXPECT_EQ(store_
+                ->LiftHold("h1", "officer2", kNow, "again",
+                           Entry(v1::ACTION_MANAGE_HOLD, ""))
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(*store_->NextDeadline(), kNow + absl::Hours(1));
+  EXPECT_EQ(store_->Holds(false)->size(), 0u);
+  EXPECT_EQ(store_->Holds(true)->size(), 1u);
+}
+
+TEST_P(StoreTest, QuotasLockoutsKeysAndContractsAreCountedInTheDatabase) {
+  ASSERT_TRUE(store_
+                  ->AppendAuditBatch({Entry(v1::ACTION_READ_RECORD, "r1"),
+                                      Entry(v1::ACTION_READ_RECORD, "r1"),
+                                      Entry(v1::ACTION_READ_ITEM, "r2")})
+                  .ok());
+  ReadCounts reads = *store_->CountReads("officer", false, kNow);
+  EXPECT_EQ(reads.reads, 3u);
+  EXPECT_EQ(reads.records, 2u);
+  EXPECT_TRUE(*store_->ReadRecordSince("officer", false, "r2", kNow));
+  EXPECT_FALSE(*store_->ReadRecordSince("other", false, "r2", kNow));
+  EXPECT_EQ(*store_->CountCalls("officer", false, v1::ACTION_READ_ITEM, kNow),
+            1u);
+
+  v1::AuditEntry refused = Entry(v1::ACTION_READ_RECORD, "r1", "mallory");
+  refused.set_verdict(v1::VERDICT_DENY);
+  refused.set_refusal_count(v1::REFUSAL_COUNT_CALLER);
+  ASSERT_TRUE(store_->AppendAuditBatch({refused, refused}).ok());
+  EXPECT_EQ(*store_->CountRefusals("mallory", v1::REFUSAL_COUNT_CALLER,
+                                   absl::InfinitePast()),
+            2u);
+  LockoutRow lockout{"mallory", "refusals", kNow};
+  ASSERT_TRUE(
+      store_->PutLockout(lockout, Entry(v1::ACTION_MANAGE_ALERTS, "")).ok());
+  EXPECT_EQ(
+      store_->PutLockout(lockout, Entry(v1::ACTION_MANAGE_ALERTS, "")).code(),
+      absl::StatusCode::kAlreadyExists);
+  ASSERT_EQ(store_->Lockouts()->size(), 1u);
+  v1::AuditEntry lift = Entry(v1::ACTION_MANAGE_ALERTS, "");
+  *lift.mutable_time() = ToProto(kNow + absl::Seconds(1));
+  ASSERT_TRUE(store_->DeleteLockout("mallory", lift).ok());
+  EXPECT_EQ(store_->DeleteLockout("mallory", lift).code(),
+            absl::StatusCode::kNotFound);
+  // The judged refusals no longer count.
+  EXPECT_EQ(*store_->CountRefusals("mallory", v1::REFUSAL_COUNT_CALLER,
+                                   absl::InfinitePast()),
+            0u);
+
+  ASSERT_TRUE(store_->PutMeta("salt", std::string("\x00salt", 5)).ok());
+  ASSERT_TRUE(store_->PutMeta("salt", std::string("\x00new", 4)).ok());
+  EXPECT_EQ(*store_->GetMeta("salt"), std::string("\x00new", 4));
+  EXPECT_EQ(store_->GetMeta("none").status().code(),
+            absl::StatusCode::kNotFound);
+
+  ProposalRow p{"test", 4, "signed-bytes", "officer", kNow};
+  ASSERT_TRUE(
+      store_->PutProposal(p, Entry(v1::ACTION_MANAGE_CONTRACT, "")).ok());
+  EXPECT_EQ(
+      store_->PutProposal(p, Entry(v1::ACTION_MANAGE_CONTRACT, "")).code(),
+      absl::StatusCode::kAlreadyExists);
+  p.signed_contract = "more-signatures";
+  ASSERT_TRUE(store_
+                  ->ActivateProposal(p, {"test", 4, "contract-text", kNow},
+                                     Entry(v1::ACTION_MANAGE_CONTRACT, ""))
+                  .ok());
+  EXPECT_EQ(store_->GetProposal(4)->signed_contract, "more-signatures");
+  ASSERT_EQ(store_->ContractVersions()->size(), 1u);
+  EXPECT_EQ((*store_->ContractVersions())[0].signed_text, "contract-text");
+
+  AlertRow alert{"a1", kNow, "critical", "canary_read", "mallory", "m", ""};
+  ASSERT_TRUE(store_->PutAlert(alert).ok());
+  EXPECT_EQ(store_->AcknowledgeAlert("a1", "officer")->acknowledged_by,
+            "officer");
+  EXPECT_EQ(store_->Alerts(false)->size(), 0u);
+  EXPECT_EQ(store_->AcknowledgeAlert("none", "officer").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+// PostgreSQL only: what has no SQLite counterpart.
+class PostgresStoreTest : public StoreBase {
+ protected:
+  void SetUp() override {
+    LANEVAULT_REQUIRE_POSTGRES();
+    postgres_ = testing::PostgresServer::Shared()->NewSchema();
+    StoreBase::SetUp();
+  }
+};
+
+TEST_F(PostgresStoreTest, ASecondOwnerIsRefusedWhileTheFirstHoldsTheVault) {
+  absl::StatusOr<std::unique_ptr<Store>> second =
+      OpenPostgresStore(Pg(postgres_));
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition)
+      << second.status();
+  store_.reset();  // the owner lock goes with the connection
+  EXPECT_TRUE(OpenPostgresStore(Pg(postgres_)).ok());
+}
+
+TEST_F(PostgresStoreTest, TwoWritersOnOneDatabaseKeepOneLogWithoutAFork) {
+  // What replicas will stand on: the log head's row lock serialises
+  // appends, and a writer behind the head reloads the tree's edge.
+  absl::StatusOr<std::unique_ptr<Store>> other =
+      OpenPostgresStore(Pg(postgres_, /*owner=*/false));
+  ASSERT_TRUE(other.ok()) << other.status();
+  for (int i = 0; i < 5; ++i) {
+    std::vector<IntakeRow> rows = {Row(absl::StrCat("rec-", i))};
+    ASSERT_TRUE(store_->PutRecords(rows)[0].ok());
+    EXPECT_EQ(rows[0].audit.sequence(), static_cast<uint64_t>(2 * i));
+    absl::StatusOr<uint64_t> seq =
+        (*other)->AppendAuditBatch({Entry(v1::ACTION_READ_RECORD, "x")});
+    ASSERT_TRUE(seq.ok()) << seq.status();
+    EXPECT_EQ(*seq, static_cast<uint64_t>(2 * i + 1));
+  }
+  EXPECT_TRUE(store_->CheckIntegrity(/*full=*/true).ok());
+  Open();
+  EXPECT_EQ(store_->AuditSize(), 10u);
+}
+
+TEST_F(PostgresStoreTest, FullCheckFindsALeafRewrittenBehindTheVaultsBack) {
+  ASSERT_TRUE(store_
+                  ->AppendAuditBatch({Entry(v1::ACTION_READ_RECORD, "a"),
+                                      Entry(v1::ACTION_READ_RECORD, "b")})
+                  .ok());
+  ASSERT_TRUE(store_->CheckIntegrity(true).ok());
+  absl::StatusOr<pg::Connection> c = pg::Connection::Open(postgres_);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->Run("UPDATE audit_log SET entry = entry || '\\x00'::bytea "
+                     "WHERE sequence = 1")
+                  .ok());
+  EXPECT_TRUE(store_->CheckIntegrity(false).ok());  // the edge is intact
+  EXPECT_EQ(store_->CheckIntegrity(true).code(), absl::StatusCode::kDataLoss);
+  ASSERT_TRUE(c->Run("DELETE FROM audit_log WHERE sequence = 1").ok());
+  EXPECT_EQ(store_->CheckIntegrity(false).code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(PostgresStoreTest, BackupToPointsAtTheServersOwnTools) {
+  absl::StatusOr<BackupCopy> copy = store_->BackupTo(dir_.Join("copy.db"));
+  EXPECT_EQ(copy.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_NE(copy.status().message().find("pg_dump"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lanevault::vault
