@@ -18,6 +18,20 @@ bool IsImage(v1::DataCategory c) {
          c == v1::DATA_CATEGORY_SCENE_IMAGE;
 }
 
+// Every image of a category is returned at one size: a crop's own size is
+// its box's, which grows with the vehicle's nearness on the plate side and
+// the face side alike (a join), and a scene's is its camera's (a lane).
+cv::Size AnswerSize(v1::DataCategory c) {
+  switch (c) {
+    case v1::DATA_CATEGORY_PLATE_IMAGE:
+      return {256, 64};
+    case v1::DATA_CATEGORY_FACE_IMAGE:
+      return {128, 128};
+    default:
+      return {640, 360};
+  }
+}
+
 void Coarsen(google::protobuf::Timestamp* t, absl::Duration g, bool up) {
   const absl::Time at = FromProto(*t);
   *t = ToProto(up ? CeilTo(at, g) : FloorTo(at, g));
@@ -131,8 +145,9 @@ std::vector<std::string> MarkImages(absl::string_view watermark_key,
   std::vector<std::string> unmarked;
   for (v1::Item& item : *record.mutable_items()) {
     if (!IsImage(item.category())) continue;
-    absl::StatusOr<std::string> marked = watermark::EmbedEncoded(
-        watermark_key, static_cast<uint32_t>(token), item.content());
+    absl::StatusOr<std::string> marked =
+        watermark::EmbedEncoded(watermark_key, static_cast<uint32_t>(token),
+                                item.content(), AnswerSize(item.category()));
     if (!marked.ok()) {
       unmarked.push_back(
           absl::StrCat(item.item_id(), " (", marked.status().message(), ")"));

@@ -428,10 +428,19 @@ absl::StatusOr<cv::Mat> Embed(absl::string_view key, uint32_t token,
 }
 
 absl::StatusOr<std::string> EmbedEncoded(absl::string_view key, uint32_t token,
-                                         absl::string_view image_bytes) {
+                                         absl::string_view image_bytes,
+                                         cv::Size resize_to) {
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
   absl::StatusOr<cv::Mat> image = Decode(image_bytes);
   if (!image.ok()) return image.status();
+  if (!resize_to.empty() && image->size() != resize_to) {
+    const bool shrinks =
+        resize_to.width <= image->cols && resize_to.height <= image->rows;
+    cv::Mat resized;
+    cv::resize(*image, resized, resize_to, 0, 0,
+               shrinks ? cv::INTER_AREA : cv::INTER_CUBIC);
+    *image = std::move(resized);
+  }
   const Params& params = GetParams();
   std::vector<uint8_t> out;
   // The strongest mark whose JPEG stays within the PSNR budget: fewer busy

@@ -72,8 +72,12 @@ inline constexpr int kHalfPayloadArea = 6000;
 // Embeds `token` into an image given as JPEG or PNG bytes; returns JPEG
 // bytes at quality 95, 38.2 dB PSNR or more from the input (unless even
 // the weakest mark, +-2 everywhere, costs more).
+// With `resize_to`, the picture is first resized to exactly that size (a
+// crop's size would otherwise say how near its vehicle was), and the PSNR
+// budget is kept against the resized picture.
 absl::StatusOr<std::string> EmbedEncoded(absl::string_view key, uint32_t token,
-                                         absl::string_view image_bytes);
+                                         absl::string_view image_bytes,
+                                         cv::Size resize_to = cv::Size());
 // The same on a decoded BGR (CV_8UC3) or grey (CV_8UC1) image; returns the
 // marked image.
 absl::StatusOr<cv::Mat> Embed(absl::string_view key, uint32_t token,

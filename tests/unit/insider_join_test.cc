@@ -47,11 +47,18 @@ std::string Jpeg(const cv::Mat& image) {
   return std::string(out.begin(), out.end());
 }
 
-std::string PlateCrop(const std::string& text) {
+// Crossing i's crops grow with i, as a nearer vehicle's do on both sides.
+cv::Mat Nearer(const cv::Mat& crop, int i) {
+  cv::Mat out;
+  cv::resize(crop, out, {}, 0.8 + 0.05 * i, 0.8 + 0.05 * i, cv::INTER_CUBIC);
+  return out;
+}
+
+std::string PlateCrop(const std::string& text, int i) {
   cv::Mat plate(50, 250, CV_8UC3, cv::Scalar(210, 215, 220));
   cv::putText(plate, text, {20, 38}, cv::FONT_HERSHEY_DUPLEX, 1.1,
               cv::Scalar(25, 25, 25), 2);
-  return Jpeg(plate);
+  return Jpeg(Nearer(plate, i));
 }
 
 std::string FaceCrop(int i) {
@@ -63,7 +70,7 @@ std::string FaceCrop(int i) {
   cv::Mat noise(face.size(), face.type());
   cv::randn(noise, 0, 6);
   face += noise;
-  return Jpeg(face);
+  return Jpeg(Nearer(face, i));
 }
 
 // What one answer, or all the answers about one crossing, say: each value
@@ -259,7 +266,7 @@ class JoinTest : public testing::ApiFixture {
       const std::string plate = absl::StrCat("KXR", 4820 + i);
       const std::pair<v1::DataCategory, std::string> items[] = {
           {v1::DATA_CATEGORY_PLATE_TEXT, plate},
-          {v1::DATA_CATEGORY_PLATE_IMAGE, PlateCrop(plate)},
+          {v1::DATA_CATEGORY_PLATE_IMAGE, PlateCrop(plate, i)},
           {v1::DATA_CATEGORY_FACE_IMAGE, FaceCrop(i)}};
       for (const auto& [category, content] : items) {
         v1::Item* item = r.add_items();
@@ -446,6 +453,21 @@ TEST_F(JoinTest, PlateAndFaceReadersFindNothingToJoinOn) {
                     std::make_pair(r.record().items(i).category(),
                                    r.record().items(i).item_id()));
         }
+      }
+    }
+  }
+  // Crops that grew with the vehicle's nearness come back at one size per
+  // category, so their size joins nothing.
+  for (const Notes* side : {&a, &b}) {
+    for (const v1::GetRecordResponse& r : side->reads) {
+      for (const v1::Item& item : r.record().items()) {
+        if (item.category() == v1::DATA_CATEGORY_PLATE_TEXT) continue;
+        const std::vector<uchar> bytes(item.content().begin(),
+                                       item.content().end());
+        const cv::Size size = cv::imdecode(bytes, cv::IMREAD_COLOR).size();
+        EXPECT_EQ(size, item.category() == v1::DATA_CATEGORY_FACE_IMAGE
+                            ? cv::Size(128, 128)
+                            : cv::Size(256, 64));
       }
     }
   }
