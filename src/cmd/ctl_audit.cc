@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cmd/ctl_commands.h"
 #include "cmd/ctl_common.h"
@@ -262,8 +263,50 @@ class ProgressSource : public tlog::AuditLogSource {
   return 0;
 }
 
+// audit tail: the log's entries from sequence --page_token (default 0),
+// then each as it is appended (StreamEntries with follow), filtered by
+// --principal / --record. A dropped stream is opened again from the entry
+// after the last one shown.
+int AuditTail() {
+  auto stub = v1::AuditService::NewStub(Connect());
+  const bool json = absl::GetFlag(FLAGS_json);
+  v1::QueryEntriesRequest req;
+  req.set_principal(absl::GetFlag(FLAGS_principal));
+  req.set_record_id(absl::GetFlag(FLAGS_record));
+  req.set_page_token(absl::GetFlag(FLAGS_page_token));
+  req.set_follow(true);
+  while (true) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Hours(24)));
+    auto stream = stub->StreamEntries(&ctx, req);
+    v1::AuditEntry e;
+    while (stream->Read(&e)) {
+      if (json) {
+        PrintJson(e);
+        std::printf("\n");
+      } else {
+        std::printf("%6llu  %-23s %-16s %-22s %-6s %-24s %s\n",
+                    static_cast<unsigned long long>(e.sequence()),
+                    When(e.time()).c_str(), e.principal().c_str(),
+                    v1::Action_Name(e.action()).substr(7).c_str(),
+                    e.verdict() == v1::VERDICT_ALLOW ? "allow" : "deny",
+                    e.reason_code().c_str(), e.record_id().c_str());
+      }
+      std::fflush(stdout);
+      req.set_page_token(absl::StrCat(e.sequence() + 1));
+    }
+    const grpc::Status s = stream->Finish();
+    if (s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED &&
+        s.error_code() != grpc::StatusCode::UNAVAILABLE) {
+      FailRpc(s);
+    }
+    absl::SleepFor(absl::Seconds(1));
+  }
+}
+
 int Audit_(const std::vector<std::string>& args) {
   if (args.size() == 2 && args[1] == "verify") return AuditVerify();
+  if (args.size() == 2 && args[1] == "tail") return AuditTail();
   auto stub = v1::AuditService::NewStub(Connect());
   if (args.size() == 2 && args[1] == "pubkey") {
     grpc::ClientContext ctx;

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
@@ -103,7 +104,43 @@ int Holds(const std::vector<std::string>& args) {
       2);
 }
 
+// alerts watch: the open alerts, then each new one as it is raised, until
+// Ctrl-C. A dropped stream (a restart, a day's deadline) is opened again,
+// and what it sends again is skipped.
+int WatchAlerts() {
+  auto stub = Officer();
+  const bool json = absl::GetFlag(FLAGS_json);
+  absl::flat_hash_set<std::string> shown;
+  while (true) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Hours(24)));
+    auto stream = stub->WatchAlerts(&ctx, v1::WatchAlertsRequest());
+    v1::Alert a;
+    while (stream->Read(&a)) {
+      if (!shown.insert(a.alert_id()).second) continue;
+      if (json) {
+        PrintJson(a);
+        std::printf("\n");
+      } else {
+        std::printf("%s %-8s %-14s %s %s\n    %s\n", When(a.raised()).c_str(),
+                    a.severity().c_str(), a.kind().c_str(),
+                    a.alert_id().c_str(), a.principal().c_str(),
+                    a.message().c_str());
+      }
+      std::fflush(stdout);
+    }
+    const grpc::Status s = stream->Finish();
+    if (s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED &&
+        s.error_code() != grpc::StatusCode::UNAVAILABLE &&
+        s.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      FailRpc(s);
+    }
+    absl::SleepFor(absl::Seconds(1));
+  }
+}
+
 int Alerts(const std::vector<std::string>& args) {
+  if (args.size() == 2 && args[1] == "watch") return WatchAlerts();
   auto stub = Officer();
   grpc::ClientContext ctx;
   Prepare(ctx);
@@ -138,7 +175,7 @@ int Alerts(const std::vector<std::string>& args) {
     std::printf("acknowledged %s\n", alert.alert_id().c_str());
     return 0;
   }
-  Fail("usage: lanevaultctl alerts list [--all] | ack ALERT_ID", 2);
+  Fail("usage: lanevaultctl alerts list [--all] | ack ALERT_ID | watch", 2);
 }
 
 int RetentionReport() {

@@ -27,11 +27,15 @@
 #include "node/sealing_sink.h"
 #include "node/spool.h"
 #include "node/vault_sender.h"
+#include "rpc/grpc_logging.h"
 #include "rpc/tls.h"
 
 ABSL_FLAG(std::string, config, "deploy/config/lanevault-lane.textproto",
           "Node config (protobuf text format).");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error.");
+ABSL_FLAG(std::string, log_format, "plain",
+          "plain, or json: one object a line (ts, level, logger, msg, "
+          "fields), gRPC's and FFmpeg's lines too.");
 ABSL_FLAG(bool, exit_when_lanes_done, false,
           "Exit once every lane's source has ended and the spool is empty "
           "(for replays and tests). A vault that stays away keeps it waiting; "
@@ -159,7 +163,10 @@ int Main(int argc, char** argv) {
       "--stop_grace_s and exit, leaving the rest spooled. SIGHUP re-reads the\n"
       "config's vault addresses and TLS files (lane changes need a restart).");
   if (!args.empty()) Fail("takes no positional arguments (see --help)", 2);
-  InitLogging("lanevault-lane", absl::GetFlag(FLAGS_log_level));
+  InitLogging("lanevault-lane", absl::GetFlag(FLAGS_log_level),
+              absl::GetFlag(FLAGS_log_format));
+  rpc::RouteGrpcLogs();
+  RouteFfmpegLogs();
   // Formed records are plaintext until sealed.
   ProtectProcessMemory("crossings");
   // Signals are taken by one thread with sigwait, so every other thread

@@ -45,6 +45,9 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:7380",
 ABSL_FLAG(std::string, port_file, "",
           "Write the port listened on to this file once serving.");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error.");
+ABSL_FLAG(std::string, log_format, "plain",
+          "plain, or json: one object a line (ts, level, logger, msg, "
+          "fields), gRPC's and FFmpeg's lines too.");
 
 namespace lanevault {
 namespace {
@@ -65,7 +68,8 @@ int Main(int argc, char** argv) {
       "  lanevault-witness --name NAME --key FILE --log_keys VKEY[,VKEY] \\\n"
       "      --state_dir DIR --listen 127.0.0.1:7380");
   if (!args.empty()) Fail("takes no positional arguments (see --help)", 2);
-  InitLogging("lanevault-witness", absl::GetFlag(FLAGS_log_level));
+  InitLogging("lanevault-witness", absl::GetFlag(FLAGS_log_level),
+              absl::GetFlag(FLAGS_log_format));
   sigset_t signals = BlockStopSignals();
   if (absl::Status s = crypto::InitCrypto(); !s.ok()) Fail(s);
   const std::string key_file = absl::GetFlag(FLAGS_key);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "alerts/alert_pusher.h"
 #include "api/server.h"
 #include "capture/lane.h"
 #include "cmd/daemon_contract.h"
@@ -29,6 +30,7 @@
 #include "crypto/seal_file.h"
 #include "crypto/secure_bytes.h"
 #include "policy/policy.h"
+#include "rpc/grpc_logging.h"
 #include "vault/vault.h"
 #include "vault/vault_restore.h"
 #include "wiring/tree_head_signer.h"
@@ -38,6 +40,9 @@
 ABSL_FLAG(std::string, config, "deploy/config/lanevaultd.textproto",
           "Daemon config (protobuf text format).");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error.");
+ABSL_FLAG(std::string, log_format, "plain",
+          "plain, or json: one object a line (ts, level, logger, msg, "
+          "fields), gRPC's and FFmpeg's lines too.");
 ABSL_FLAG(
     bool, init_master_key, false,
     "Create the master key file named in the config (mode 0600) and exit.");
@@ -171,7 +176,10 @@ int Main(int argc, char** argv) {
       "  lanevaultd --config FILE --dev_master_key_file [--init_master_key]\n"
       "  lanevaultd --config FILE --restore_from BACKUP   (daemon stopped)");
   if (!args.empty()) Fail("takes no positional arguments (see --help)", 2);
-  InitLogging("lanevaultd", absl::GetFlag(FLAGS_log_level));
+  InitLogging("lanevaultd", absl::GetFlag(FLAGS_log_level),
+              absl::GetFlag(FLAGS_log_format));
+  rpc::RouteGrpcLogs();
+  RouteFfmpegLogs();
   // Decrypted evidence and keys live in this process's memory, and even
   // sealed evidence carries metadata (vault file, WAL, directories).
   ProtectProcessMemory("evidence");
@@ -184,6 +192,14 @@ int Main(int argc, char** argv) {
       LoadDaemonConfig(absl::GetFlag(FLAGS_config));
   if (!config.ok()) Fail(config.status());
   if (absl::Status s = crypto::InitCrypto(); !s.ok()) Fail(s);
+  // Alerts go out as they are raised (syslog, the signed webhook); a bad
+  // alerts config stops the start before anyone unseals.
+  auto alert_pusher = alerts::AlertPusher::Create(config->alerts());
+  if (!alert_pusher.ok()) {
+    Fail(absl::StrCat(absl::GetFlag(FLAGS_config), ": ",
+                      alert_pusher.status().message()),
+         2);
+  }
 
   if (absl::GetFlag(FLAGS_init_master_key)) {
     if (absl::Status s =
@@ -402,6 +418,8 @@ int Main(int argc, char** argv) {
                    ? vault::Vault::Open(vopts)
                    : vault::RestoreFromBackup(vopts, restore_from);
   if (!vault.ok()) Fail(vault.status());
+  const int alert_listener = (*vault)->oversight().AddAlertListener(
+      [p = alert_pusher->get()](const v1::Alert& a) { p->Push(a); });
   passphrase = crypto::SecureBytes();  // zeroed: the key is derived
   master_key = crypto::SecureBytes();  // zeroed: the vault keeps its own
   if (opened_by_token && !vopts.keys_only) {
@@ -646,6 +664,8 @@ int Main(int argc, char** argv) {
   (*vault)->StopMaintenance();
   checkpointer.Stop();   // a final signed head that covers everything logged
   (*witnesses)->Stop();  // and the witnesses are given it
+  (*vault)->oversight().RemoveAlertListener(alert_listener);
+  alert_pusher->reset();  // what is still queued is counted in the log
   spdlog::info("stopped");
   return 0;
 }
