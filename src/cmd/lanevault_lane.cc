@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -22,7 +23,9 @@
 #include "capture/resume_position.h"
 #include "common/files.h"
 #include "common/logging.h"
+#include "common/permissions.h"
 #include "common/program.h"
+#include "common/service_notify.h"
 #include "node/node_config.h"
 #include "node/sealing_sink.h"
 #include "node/spool.h"
@@ -30,7 +33,7 @@
 #include "rpc/grpc_logging.h"
 #include "rpc/tls.h"
 
-ABSL_FLAG(std::string, config, "deploy/config/lanevault-lane.textproto",
+ABSL_FLAG(std::string, config, LANEVAULT_CONFIG_DIR "/lanevault-lane.textproto",
           "Node config (protobuf text format).");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error.");
 ABSL_FLAG(std::string, log_format, "plain",
@@ -93,6 +96,37 @@ void ResumePastSpooled(node::Spool& spool, const v1::NodeConfig& config) {
         lane.lane_id(), floor);
   }
 }
+
+// Whether the lanes' loops move: a lane that is RUNNING must have read a
+// frame within kStuckAfter (a live camera that stops sending frames without
+// the reader noticing, a decoder that hangs), and Status() must answer (a
+// lane whose lock is held forever blocks this check, and so the beat).
+// Reconnecting, finished and failed lanes are states the lane reports, not
+// a hung loop: health and alerts cover them.
+class LaneProgress {
+ public:
+  bool Check(const std::vector<std::unique_ptr<capture::Lane>>& lanes) {
+    const absl::Time now = absl::Now();
+    bool all_moving = true;
+    for (size_t i = 0; i < lanes.size(); ++i) {
+      const v1::LaneStatus s = lanes[i]->Status();
+      if (i >= last_frames_.size()) last_frames_.push_back({-1, now});
+      auto& [frames, since] = last_frames_[i];
+      const int64_t read = static_cast<int64_t>(s.counters().frames_read());
+      if (read != frames || s.state() != v1::LANE_STATE_RUNNING) {
+        frames = read;
+        since = now;
+      } else if (now - since > kStuckAfter) {
+        all_moving = false;
+      }
+    }
+    return all_moving;
+  }
+
+ private:
+  static constexpr absl::Duration kStuckAfter = absl::Seconds(60);
+  std::vector<std::pair<int64_t, absl::Time>> last_frames_;
+};
 
 void LogStatus(const std::vector<std::unique_ptr<capture::Lane>>& lanes,
                node::Spool& spool, const node::VaultSender& sender) {
@@ -184,6 +218,11 @@ int Main(int argc, char** argv) {
   absl::StatusOr<node::SenderOptions> sender_options =
       SenderOptionsFrom(*config);
   if (!sender_options.ok()) Fail(sender_options.status(), 2);
+  for (const auto& [dir, what] :
+       {std::pair{config->spool().dir(), "spool.dir"},
+        std::pair{config->state_dir(), "state_dir"}}) {
+    if (absl::Status s = CheckStateDirectory(dir, what); !s.ok()) Fail(s);
+  }
 
   node::SpoolLimits limits;
   limits.max_records = config->spool().max_records();
@@ -211,8 +250,19 @@ int Main(int argc, char** argv) {
                lanes.size(), absl::StrJoin(config->vault(), ", "),
                config->spool().dir(), (*spool)->Stats().depth);
   for (auto& lane : lanes) lane->Start();
+  ServiceNotifier notifier;
+  notifier.Ready(absl::StrCat(lanes.size(), " lane(s), vault ",
+                              absl::StrJoin(config->vault(), ", ")));
 
   absl::Notification stopping;
+  // The watchdog's beat: every lane answers and none is stuck (see
+  // LaneProgress); a lane waiting for its camera is not stuck.
+  std::thread heartbeat([&] {
+    LaneProgress progress;
+    while (!stopping.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+      if (progress.Check(lanes)) notifier.Beat();
+    }
+  });
   std::thread reporter([&] {
     const double every = absl::GetFlag(FLAGS_status_every_s);
     if (every <= 0) return;
@@ -251,8 +301,10 @@ int Main(int argc, char** argv) {
   }
   spdlog::info("signal {}: stopping lanes, then sending what is spooled",
                signal_number);
+  notifier.Stopping("stopping lanes, sending what is spooled");
   for (auto& lane : lanes) lane->Stop();
   stopping.Notify();
+  heartbeat.join();
   finisher.join();  // the lanes are done: their last crossings are spooled
   sender.Stop(absl::Seconds(absl::GetFlag(FLAGS_stop_grace_s)));
   reporter.join();

@@ -3,19 +3,25 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/files.h"
 #include "common/logging.h"
+#include "common/permissions.h"
 #include "common/program.h"
+#include "common/service_notify.h"
 #include "crypto/secure_bytes.h"
 #include "crypto/signing.h"
+#include "httplib.h"
 #include "tlog/cosignature.h"
 #include "witness/http_server.h"
 #include "witness/witness.h"
@@ -23,7 +29,7 @@
 ABSL_FLAG(std::string, name, "",
           "The witness's name, as its cosignature lines carry it "
           "(a schema-less URL, e.g. witness.example.org/w1).");
-ABSL_FLAG(std::string, key, "var/witness/witness.key",
+ABSL_FLAG(std::string, key, LANEVAULT_WITNESS_STATE_DIR "/witness.key",
           "The witness's Ed25519 key file (32-byte seed, mode 0600).");
 ABSL_FLAG(bool, init_key, false,
           "Create --key (mode 0600; refuses to overwrite), print the verifier "
@@ -35,7 +41,7 @@ ABSL_FLAG(std::vector<std::string>, log_keys, {},
           "Comma-separated verifier keys of the logs to witness "
           "(NAME+HASH+BASE64, as 'lanevaultd --print_log_key' prints); the "
           "key name is the log's origin.");
-ABSL_FLAG(std::string, state_dir, "var/witness/state",
+ABSL_FLAG(std::string, state_dir, LANEVAULT_WITNESS_STATE_DIR "/state",
           "Where the size and root last cosigned for each log are kept. "
           "Losing it means retiring the key: a witness that forgets could "
           "cosign a fork.");
@@ -104,6 +110,10 @@ int Main(int argc, char** argv) {
   if (opts.logs.empty()) {
     Fail("give the logs to witness with --log_keys (see --help)", 2);
   }
+  if (absl::Status s = CheckStateDirectory(opts.state_dir, "--state_dir");
+      !s.ok()) {
+    Fail(s);
+  }
   if (absl::Status s = MakeDirectories(opts.state_dir); !s.ok()) Fail(s);
   auto witness = witness::Witness::Create(opts);
   if (!witness.ok()) Fail(witness.status(), 2);
@@ -130,10 +140,31 @@ int Main(int argc, char** argv) {
       Fail(s);
     }
   }
+  ServiceNotifier notifier;
+  notifier.Ready(absl::StrCat("serving on port ", (*server)->port()));
+  // The watchdog's beat: the server answers a request of its own (any
+  // status: a 404 is an answer), so a hung server stops the pings.
+  absl::Notification stopping;
+  std::thread heartbeat([&] {
+    const std::string host = listen.substr(0, colon);
+    httplib::Client self(host == "0.0.0.0" || host.empty() ? "127.0.0.1" : host,
+                         (*server)->port());
+    self.set_connection_timeout(2, 0);
+    self.set_read_timeout(2, 0);
+    const absl::Duration watchdog = notifier.watchdog_interval();
+    if (watchdog <= absl::ZeroDuration()) return;  // no one to tell
+    const absl::Duration every = std::min(absl::Seconds(5), watchdog / 8);
+    while (!stopping.WaitForNotificationWithTimeout(every)) {
+      if (httplib::Result r = self.Get("/"); r) notifier.Beat();
+    }
+  });
   int signal_number = 0;
   while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
   }
   spdlog::info("signal {}: stopping", signal_number);
+  notifier.Stopping("stopping");
+  stopping.Notify();
+  heartbeat.join();
   (*server)->Stop();
   return 0;
 }

@@ -18,6 +18,7 @@
 #include "api/server.h"
 #include "capture/lane.h"
 #include "cmd/daemon_contract.h"
+#include "cmd/daemon_permissions.h"
 #include "cmd/daemon_token.h"
 #include "cmd/daemon_unseal.h"
 #include "cmd/sealed_server.h"
@@ -25,6 +26,7 @@
 #include "common/files.h"
 #include "common/logging.h"
 #include "common/program.h"
+#include "common/service_notify.h"
 #include "common/time_util.h"
 #include "crypto/master_key.h"
 #include "crypto/seal_file.h"
@@ -37,7 +39,7 @@
 #include "wiring/vault_intake.h"
 #include "wiring/witness_pusher.h"
 
-ABSL_FLAG(std::string, config, "deploy/config/lanevaultd.textproto",
+ABSL_FLAG(std::string, config, LANEVAULT_CONFIG_DIR "/lanevaultd.textproto",
           "Daemon config (protobuf text format).");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error.");
 ABSL_FLAG(std::string, log_format, "plain",
@@ -187,6 +189,8 @@ int Main(int argc, char** argv) {
   // (gRPC's, the lanes') runs with them blocked; blocked from the start, a
   // SIGHUP or SIGTERM during a slow start waits instead of killing.
   sigset_t signals = BlockStopSignals();
+  // systemd (Type=notify): READY=1 only once unsealed and serving.
+  ServiceNotifier notifier;
 
   absl::StatusOr<v1::DaemonConfig> config =
       LoadDaemonConfig(absl::GetFlag(FLAGS_config));
@@ -274,6 +278,10 @@ int Main(int argc, char** argv) {
   vopts.key_store = config->vault().key_store();
   vopts.state_dir = config->state_dir().empty() ? vopts.database + ".state"
                                                 : config->state_dir();
+  if (absl::Status s = CheckDaemonPermissions(*config, vopts.state_dir);
+      !s.ok()) {
+    Fail(s);
+  }
   switch (config->vault().integrity_check()) {
     case v1::VaultConfig::INTEGRITY_CHECK_FULL:
       vopts.integrity_check = vault::VaultOptions::IntegrityCheck::kFull;
@@ -392,6 +400,7 @@ int Main(int argc, char** argv) {
       auto started = SealedServer::Start(so, seal);
       if (!started.ok()) Fail(started.status());
       sealed = std::move(*started);
+      notifier.Status("sealed, waiting for shares (lanevaultctl unseal)");
       if (!config->port_file().empty()) {
         if (absl::Status s = WriteFileAtomically(
                 config->port_file(), absl::StrCat(sealed->port(), "\n"), 0644);
@@ -591,6 +600,7 @@ int Main(int argc, char** argv) {
     while (!stopping.WaitForNotificationWithTimeout(absl::Seconds(1))) {
       seal_watch.Check(**vault);
       const absl::Status health = (*vault)->Health();
+      if (health.ok()) notifier.Beat();  // the watchdog pings only on these
       if (health.ok() == serving) continue;
       serving = health.ok();
       (*server)->SetServing(serving);
@@ -604,6 +614,8 @@ int Main(int argc, char** argv) {
   // sleep until each next deadline; also re-wraps keys after a rotation.
   (*vault)->StartMaintenance();
   for (auto& lane : lanes) lane->Start();
+  notifier.Ready(
+      absl::StrCat("serving on port ", port, ", ", lanes.size(), " lane(s)"));
   std::thread finisher([&] {
     for (auto& lane : lanes) lane->Wait();
     if (!lanes.empty()) PrintSummary(**vault, lanes, config->listen(), port);
@@ -650,6 +662,7 @@ int Main(int argc, char** argv) {
     policy->Replace(std::shared_ptr<const policy::Policy>(std::move(*next)));
   }
   spdlog::info("signal {}: stopping lanes and API", signal_number);
+  notifier.Stopping("stopping lanes and API");
   for (auto& lane : lanes) lane->Stop();
   finisher.join();
   // Stop accepting; in-flight calls get the grace period to finish.
