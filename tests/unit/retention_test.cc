@@ -4,13 +4,15 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "testing/store_engines.h"
 #include "testing/test_util.h"
 #include "testing/vault_fixture.h"
 
 namespace lanevault::vault {
 namespace {
 
-class RetentionTest : public testing::VaultFixture {
+// Checked on each store engine (SQLite, PostgreSQL).
+class RetentionTest : public testing::OnEachEngine<testing::VaultFixture> {
  protected:
   v1::Record Take(absl::string_view plate, absl::Duration face_keep) {
     v1::Record r = MakeRecord(plate, "\xff\xd8 face", face_keep);
@@ -42,8 +44,9 @@ class RetentionTest : public testing::VaultFixture {
     return n;
   }
 };
+LANEVAULT_ON_EACH_ENGINE(RetentionTest);
 
-TEST_F(RetentionTest, SweepPurgesOnlyWhatIsDueAndLogsEachItem) {
+TEST_P(RetentionTest, SweepPurgesOnlyWhatIsDueAndLogsEachItem) {
   v1::Record short_face = Take("AAA111", absl::Hours(1));
   v1::Record long_face = Take("BBB222", absl::Hours(48));
   EXPECT_EQ(*vault_->NextDeadline(), testing::kStart + absl::Hours(1));
@@ -81,7 +84,7 @@ TEST_F(RetentionTest, SweepPurgesOnlyWhatIsDueAndLogsEachItem) {
   (void)long_face;
 }
 
-TEST_F(RetentionTest, ExpiredButUnsweptItemsAreRefusedOnRead) {
+TEST_P(RetentionTest, ExpiredButUnsweptItemsAreRefusedOnRead) {
   v1::Record r = Take("CCC333", absl::Hours(1));
   clock_.Advance(absl::Hours(2));  // due, but no sweep has run
   auto read = vault_->Read(r.record_id(), {v1::DATA_CATEGORY_FACE_IMAGE},
@@ -91,7 +94,7 @@ TEST_F(RetentionTest, ExpiredButUnsweptItemsAreRefusedOnRead) {
   EXPECT_EQ(Overdue(), 1u);
 }
 
-TEST_F(RetentionTest, HoldPausesPurgingUntilLifted) {
+TEST_P(RetentionTest, HoldPausesPurgingUntilLifted) {
   v1::Record held = Take("DDD444", absl::Hours(1));
   v1::Record free = Take("EEE555", absl::Hours(1));
   v1::AuditEntry place = Entry(v1::ACTION_MANAGE_HOLD, "");
@@ -166,7 +169,7 @@ TEST_F(RetentionTest, HoldPausesPurgingUntilLifted) {
   (void)free;
 }
 
-TEST_F(RetentionTest, CatchesUpAfterDowntime) {
+TEST_P(RetentionTest, CatchesUpAfterDowntime) {
   for (int i = 0; i < 5; ++i) Take("FFF666", absl::Hours(1));
   vault_.reset();                        // the daemon is down...
   clock_.Advance(absl::Hours(24 * 40));  // ...past every deadline
@@ -181,7 +184,7 @@ TEST_F(RetentionTest, CatchesUpAfterDowntime) {
   EXPECT_EQ(Overdue(), 0u);
 }
 
-TEST_F(RetentionTest, MaintainerWakesAtTheDeadlineNotOnAPoll) {
+TEST_P(RetentionTest, MaintainerWakesAtTheDeadlineNotOnAPoll) {
   // On the real clock: an item due in 300 ms is purged then, not after the
   // maintainer's longest sleep (minutes).
   vault_.reset();
@@ -205,7 +208,7 @@ TEST_F(RetentionTest, MaintainerWakesAtTheDeadlineNotOnAPoll) {
             FromProto(r.items(1).deadline()));  // never before
 }
 
-TEST_F(RetentionTest, ExactPlateLookupByBlindIndexOnly) {
+TEST_P(RetentionTest, ExactPlateLookupByBlindIndexOnly) {
   v1::Record a = Take("KXR4821", absl::Hours(1));
   v1::Record b = Take("KXR-4821", absl::Hours(1));  // same plate, other form
   Take("ZZZ0000", absl::Hours(1));
@@ -223,8 +226,7 @@ TEST_F(RetentionTest, ExactPlateLookupByBlindIndexOnly) {
   EXPECT_EQ((*logged)[0].plate_blind_index(),
             vault_->PlateBlindIndex("KXR4821"));
   vault_.reset();
-  EXPECT_FALSE(testing::FileContains(db_path(), "KXR4821"));
-  EXPECT_FALSE(testing::FileContains(db_path() + "-wal", "KXR4821"));
+  EXPECT_FALSE(StoreFilesContain("KXR4821"));
   Reopen();
   EXPECT_EQ(vault_->LookupPlate("", 5, Entry(v1::ACTION_SEARCH_PLATE, ""))
                 .status()
@@ -238,10 +240,9 @@ TEST_F(RetentionTest, ExactPlateLookupByBlindIndexOnly) {
           ->empty());
   ASSERT_TRUE(vault_->SweepExpired().ok());
   vault_.reset();
-  EXPECT_EQ(testing::QueryInt(
-                db_path(),
-                "SELECT COUNT(*) FROM items WHERE plate_blind IS NOT NULL"),
-            0);
+  EXPECT_EQ(
+      QueryBehind("SELECT COUNT(*) FROM items WHERE plate_blind IS NOT NULL"),
+      0);
 }
 
 }  // namespace

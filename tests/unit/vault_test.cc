@@ -7,15 +7,18 @@
 #include "common/ids.h"
 #include "common/time_util.h"
 #include "gtest/gtest.h"
+#include "testing/store_engines.h"
 #include "testing/test_util.h"
 #include "testing/vault_fixture.h"
 
 namespace lanevault::vault {
 namespace {
 
-using VaultTest = testing::VaultFixture;
+// Every promise here is checked on each store engine (SQLite, PostgreSQL).
+class VaultTest : public testing::OnEachEngine<testing::VaultFixture> {};
+LANEVAULT_ON_EACH_ENGINE(VaultTest);
 
-TEST_F(VaultTest, IntakeThenReadReturnsTheSameItems) {
+TEST_P(VaultTest, IntakeThenReadReturnsTheSameItems) {
   v1::Record r = MakeRecord("KXR4821", "\xff\xd8 face bytes");
   ASSERT_TRUE(vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
   auto read = vault_->Read(r.record_id(), {},
@@ -36,7 +39,7 @@ TEST_F(VaultTest, IntakeThenReadReturnsTheSameItems) {
   EXPECT_EQ(read->contract_version(), 3u);
 }
 
-TEST_F(VaultTest, ReadsOnlyTheCategoriesAsked) {
+TEST_P(VaultTest, ReadsOnlyTheCategoriesAsked) {
   v1::Record r = MakeRecord("KXR4821", "face");
   ASSERT_TRUE(vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
   auto read = vault_->Read(r.record_id(), {v1::DATA_CATEGORY_PLATE_TEXT},
@@ -46,7 +49,7 @@ TEST_F(VaultTest, ReadsOnlyTheCategoriesAsked) {
   EXPECT_EQ(read->items(0).content(), "KXR4821");
 }
 
-TEST_F(VaultTest, ExpiredItemIsNeverReturnedEvenBeforeSweep) {
+TEST_P(VaultTest, ExpiredItemIsNeverReturnedEvenBeforeSweep) {
   v1::Record r = MakeRecord("KXR4821", "face", absl::Hours(12));
   ASSERT_TRUE(vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
   clock_.Advance(absl::Hours(12));  // the deadline itself is too late
@@ -63,7 +66,7 @@ TEST_F(VaultTest, ExpiredItemIsNeverReturnedEvenBeforeSweep) {
             absl::StatusCode::kNotFound);
 }
 
-TEST_F(VaultTest, IntakeAndItsAuditEntryCommitTogether) {
+TEST_P(VaultTest, IntakeAndItsAuditEntryCommitTogether) {
   v1::Record r = MakeRecord("KXR4821", "face");
   ASSERT_TRUE(vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
   // A duplicate id fails, and neither record nor audit entry is added.
@@ -75,7 +78,7 @@ TEST_F(VaultTest, IntakeAndItsAuditEntryCommitTogether) {
   EXPECT_EQ(*vault_->RecordCount(), 1u);
 }
 
-TEST_F(VaultTest, SurvivesReopen) {
+TEST_P(VaultTest, SurvivesReopen) {
   v1::Record r = MakeRecord("KXR4821", "face");
   ASSERT_TRUE(vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
   Reopen();
@@ -85,18 +88,17 @@ TEST_F(VaultTest, SurvivesReopen) {
   EXPECT_EQ(read->items_size(), 2);
 }
 
-TEST_F(VaultTest, RejectsItemsWithoutDeadline) {
+TEST_P(VaultTest, RejectsItemsWithoutDeadline) {
   v1::Record r = MakeRecord("KXR4821", "face");
   r.mutable_items(0)->clear_deadline();
   EXPECT_EQ(vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).code(),
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(VaultTest, EditedDeadlineFailsToDecrypt) {
+TEST_P(VaultTest, EditedDeadlineFailsToDecrypt) {
   v1::Record r = MakeRecord("KXR4821", "face");
   ASSERT_TRUE(vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
-  testing::ExecSql(db_path(),
-                   "UPDATE items SET deadline_us = deadline_us + 1000000000");
+  ExecBehind("UPDATE items SET deadline_us = deadline_us + 1000000000");
   auto read = vault_->Read(r.record_id(), {},
                            Entry(v1::ACTION_READ_RECORD, r.record_id()));
   EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss);
@@ -104,7 +106,7 @@ TEST_F(VaultTest, EditedDeadlineFailsToDecrypt) {
             absl::string_view::npos);
 }
 
-TEST_F(VaultTest, CiphertextMovedToAnotherRecordFailsAndOthersStillRead) {
+TEST_P(VaultTest, CiphertextMovedToAnotherRecordFailsAndOthersStillRead) {
   v1::Record a = MakeRecord("AAA1111", "face a");
   v1::Record b = MakeRecord("BBB2222", "face b");
   v1::Record c = MakeRecord("CCC3333", "face c");
@@ -113,8 +115,7 @@ TEST_F(VaultTest, CiphertextMovedToAnotherRecordFailsAndOthersStillRead) {
         vault_->Intake(*r, Entry(v1::ACTION_INTAKE, r->record_id())).ok());
   }
   // Copy a's plate ciphertext and key over b's plate item.
-  testing::ExecSql(
-      db_path(),
+  ExecBehind(
       "UPDATE items SET ciphertext = (SELECT ciphertext FROM items WHERE "
       "item_id = '" +
           a.items(0).item_id() +
@@ -138,7 +139,7 @@ TEST_F(VaultTest, CiphertextMovedToAnotherRecordFailsAndOthersStillRead) {
                   .ok());
 }
 
-TEST_F(VaultTest, NoPlaintextInTheDatabaseOrItsWal) {
+TEST_P(VaultTest, NoPlaintextInTheDatabaseOrItsWal) {
   // Distinctive bytes that would be easy to find if they leaked.
   const std::string plate = "ZQX9047";
   std::string face = "JFIF-face-crop-";
@@ -148,22 +149,25 @@ TEST_F(VaultTest, NoPlaintextInTheDatabaseOrItsWal) {
     ASSERT_TRUE(
         vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
   }
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    const std::string file = db_path() + suffix;
-    if (!std::filesystem::exists(file)) continue;
-    EXPECT_FALSE(testing::FileContains(file, plate)) << file;
-    EXPECT_FALSE(testing::FileContains(file, face.substr(0, 24))) << file;
-    EXPECT_FALSE(testing::FileContains(file, face.substr(30, 24))) << file;
+  if (!postgres() && std::filesystem::exists(db_path() + "-shm")) {
+    EXPECT_FALSE(testing::FileContains(db_path() + "-shm", plate));
   }
+  EXPECT_FALSE(StoreFilesContain(plate));
+  EXPECT_FALSE(StoreFilesContain(face.substr(0, 24)));
+  EXPECT_FALSE(StoreFilesContain(face.substr(30, 24)));
 }
 
-TEST_F(VaultTest, ReadFailsClosedWhenTheLogCannotBeWritten) {
+TEST_P(VaultTest, ReadFailsClosedWhenTheLogCannotBeWritten) {
   v1::Record r = MakeRecord("KXR4821", "face");
   ASSERT_TRUE(vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
   // A trigger that refuses audit appends stands in for a log that cannot be
   // written; the read must not return anything.
-  testing::ExecSql(db_path(),
-                   "CREATE TRIGGER no_log BEFORE INSERT ON audit_log BEGIN "
+  ExecBehind(postgres()
+                 ? "CREATE FUNCTION no_log() RETURNS trigger AS $$ BEGIN "
+                   "RAISE EXCEPTION 'log unwritable'; END $$ LANGUAGE "
+                   "plpgsql; CREATE TRIGGER no_log BEFORE INSERT ON "
+                   "audit_log FOR EACH ROW EXECUTE FUNCTION no_log()"
+                 : "CREATE TRIGGER no_log BEFORE INSERT ON audit_log BEGIN "
                    "SELECT RAISE(FAIL, 'log unwritable'); END");
   auto read = vault_->Read(r.record_id(), {},
                            Entry(v1::ACTION_READ_RECORD, r.record_id()));
@@ -176,7 +180,7 @@ TEST_F(VaultTest, ReadFailsClosedWhenTheLogCannotBeWritten) {
             absl::StatusCode::kNotFound);
 }
 
-TEST_F(VaultTest, FindPagesThroughRecordIds) {
+TEST_P(VaultTest, FindPagesThroughRecordIds) {
   for (int i = 0; i < 5; ++i) {
     v1::Record r = MakeRecord("KXR4821", "face");
     ASSERT_TRUE(
