@@ -47,7 +47,8 @@ ABSL_FLAG(std::string, plate_cascade, "",
           "plates: an OpenCV plate cascade whose hits add to the contour "
           "candidates.");
 ABSL_FLAG(std::string, plate_reader, "fused",
-          "plates: fused (default), glyphs or tesseract.");
+          "plates: fused (default), glyphs, tesseract or learned (the "
+          "network of training/plate_ocr).");
 ABSL_FLAG(int, plate_letter_digit_groups, 0,
           "plates: doubt readings in more runs of letters and digits than "
           "this (0: no such rule; 3 suits EU plates).");
@@ -56,7 +57,7 @@ ABSL_FLAG(std::vector<std::string>, plate_patterns, {},
           "? either), e.g. DLLLDDD: readings that fit none are doubted.");
 ABSL_FLAG(std::string, plate_region, "",
           "plates: a region's rules in one word: us (the US states' "
-          "formats) or eu (3 letter/digit groups); empty: none.");
+          "formats), eu (3 letter/digit groups) or br; empty: none.");
 ABSL_FLAG(int, top, 10, "N for the top-N plate read rate.");
 ABSL_FLAG(int, limit, 0, "Evaluate at most this many images per folder.");
 ABSL_FLAG(bool, verbose, false, "Print every image's result.");
@@ -121,8 +122,10 @@ v1::DetectorConfig DetectorsFromFlags(int default_min_face_px) {
     c.set_plate_reader(v1::PLATE_READER_GLYPHS);
   } else if (reader == "tesseract") {
     c.set_plate_reader(v1::PLATE_READER_TESSERACT);
+  } else if (reader == "learned") {
+    c.set_plate_reader(v1::PLATE_READER_LEARNED);
   } else if (reader != "fused") {
-    Fail("--plate_reader is fused, glyphs or tesseract", 2);
+    Fail("--plate_reader is fused, glyphs, tesseract or learned", 2);
   }
   return c;
 }

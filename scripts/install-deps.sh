@@ -35,6 +35,9 @@ packages=(
   opencv-data tesseract-ocr-eng fonts-dejavu-core fonts-dejavu-extra
   fonts-liberation fonts-roboto-unhinted fonts-urw-base35 fonts-bebas-neue
   fonts-opendin fonts-paratype opencv-doc
+  # retraining the learned plate reader (scripts/train-plate-ocr.sh; the
+  # build does not train it), with Debian's own Python
+  python3-torch python3-onnx python3-opencv python3-numpy python3-pil
 )
 
 sudo=

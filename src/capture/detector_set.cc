@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "capture/detectors.h"
 #include "capture/glyph_classifier.h"
+#include "capture/learned_plate_reader.h"
 #include "capture/plate_regions.h"
 
 namespace lanevault::capture {
@@ -59,6 +60,12 @@ absl::StatusOr<DetectorSet> NewDetectorSet(const v1::DetectorConfig& config) {
       break;
     case v1::PLATE_READER_GLYPHS:
       reader = NewGlyphPlateReader(model, std::move(rules));
+      break;
+    case v1::PLATE_READER_LEARNED:
+      reader = NewLearnedPlateReader(config.plate_ocr_model().empty()
+                                         ? DefaultPlateOcrModel()
+                                         : config.plate_ocr_model(),
+                                     std::move(rules));
       break;
     default:
       reader = NewFusedPlateReader(config.tesseract_datapath(), language, model,

@@ -95,6 +95,16 @@ class PlateReader {
   // read. A reader with no cheap measure returns 0 (rows then rank by their
   // shape alone).
   virtual float Plausibility(const CharacterRow& /*row*/) { return 0; }
+  // Readers of whole plates (the learned reader) read the crop itself and
+  // need no row: Read() and FindPlates then call ReadPlate with the plate
+  // around the row, and FindPlates takes no second look.
+  virtual bool ReadsWholePlates() const { return false; }
+  // Readings of the plate cropped in `plate_bgr`, whose row (possibly
+  // empty for a whole-plate reader) is `row`. By default: ReadRow(row).
+  virtual std::vector<PlateReading> ReadPlate(const cv::Mat& /*plate_bgr*/,
+                                              const CharacterRow& row) {
+    return ReadRow(row);
+  }
 };
 
 struct CascadeOptions {

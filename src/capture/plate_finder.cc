@@ -51,6 +51,20 @@ cv::Rect PlateAround(const cv::Rect& candidate, const CharacterRow& row,
          cv::Rect(cv::Point(0, 0), frame);
 }
 
+// A whole-plate reader's crop: the plate around the row and a little more
+// of its surroundings, as the learned reader was trained on (loose boxes,
+// training/plate_ocr/render.py): a character the row left out is still in
+// it.
+cv::Rect LooseAround(const cv::Rect& plate, const CharacterRow& row,
+                     cv::Size frame) {
+  const double h = MedianHeight(row);
+  const int px = static_cast<int>(0.05 * plate.width + 0.3 * h);
+  const int py = static_cast<int>(0.2 * h);
+  return cv::Rect(plate.x - px, plate.y - py, plate.width + 2 * px,
+                  plate.height + 2 * py) &
+         cv::Rect(cv::Point(0, 0), frame);
+}
+
 // The readings of a row, merged with those of the row found again in the
 // plate around it. The detector's region is often a bumper or a grille,
 // and in it the characters are found at that region's scale, thresholded
@@ -160,9 +174,18 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
       continue;
     }
     ++read;
-    std::vector<PlateReading> readings = reader.ReadRow(r.row);
-    if (readings.empty() ||
-        readings[0].confidence < options.second_look_below) {
+    std::vector<PlateReading> readings;
+    if (reader.ReadsWholePlates()) {
+      readings = reader.ReadPlate(
+          bgr(LooseAround(PlateAround(r.box, r.row, bgr.size()), r.row,
+                          bgr.size())),
+          r.row);
+    } else {
+      readings = reader.ReadRow(r.row);
+    }
+    if (!reader.ReadsWholePlates() &&
+        (readings.empty() ||
+         readings[0].confidence < options.second_look_below)) {
       readings = SecondLook(bgr, r.box, r.row, reader, std::move(readings));
     }
     if (readings.empty()) continue;

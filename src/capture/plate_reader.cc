@@ -7,6 +7,7 @@
 namespace lanevault::capture {
 
 std::vector<PlateReading> PlateReader::Read(const cv::Mat& plate_bgr) {
+  if (ReadsWholePlates()) return ReadPlate(plate_bgr, CharacterRow{});
   std::optional<CharacterRow> row = FindCharacterRow(plate_bgr);
   if (!row) return {};
   return ReadRow(*row);

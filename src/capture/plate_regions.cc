@@ -38,13 +38,18 @@ std::vector<std::string> UsStatesFormats() {
 
 }  // namespace
 
-std::vector<std::string> KnownPlateRegions() { return {"eu", "us"}; }
+std::vector<std::string> KnownPlateRegions() { return {"br", "eu", "us"}; }
 
 absl::StatusOr<PlateTextRules> RegionPlateRules(absl::string_view region) {
   PlateTextRules rules;
   if (region.empty()) return rules;
   if (region == "us") {
     rules.patterns = UsStatesFormats();
+    return rules;
+  }
+  if (region == "br") {
+    // Brazil: the old grey plates (LLL-DDDD) and Mercosul's (LLLDLDD).
+    rules.patterns = {"LLLDDDD", "LLLDLDD"};
     return rules;
   }
   if (region == "eu") {

@@ -17,8 +17,9 @@ namespace lanevault::capture {
 std::vector<std::string> KnownPlateRegions();
 
 // The rules of `region`: "" none; "us" the US states' standard formats;
-// "eu" letters and digits in at most 3 groups. Anything else is an
-// InvalidArgument error that names the known regions.
+// "eu" letters and digits in at most 3 groups; "br" Brazil's old and
+// Mercosul formats. Anything else is an InvalidArgument error that names
+// the known regions.
 absl::StatusOr<PlateTextRules> RegionPlateRules(absl::string_view region);
 
 }  // namespace lanevault::capture

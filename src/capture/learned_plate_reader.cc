@@ -1,0 +1,154 @@
+#include "capture/learned_plate_reader.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "capture/ctc_decoder.h"
+#include "capture/plate_text.h"
+#include "opencv2/imgproc.hpp"
+
+namespace lanevault::capture {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Prefixes kept per column. A plate's beams settle within a few; 16 keeps
+// the ten readings the lane's tracker votes over.
+constexpr size_t kBeam = 16;
+
+// A reading's probability times the region's doubts (PlateTextRules).
+double RuleFactor(const std::string& text, const PlateTextRules& rules) {
+  double factor = 1;
+  if (!rules.patterns.empty() &&
+      std::none_of(
+          rules.patterns.begin(), rules.patterns.end(),
+          [&](const std::string& p) { return FitsPattern(text, p); })) {
+    factor *= PlateTextRules::kUnfitPatternFactor;
+  }
+  if (rules.max_letter_digit_groups > 0) {
+    const int extra = LetterDigitGroups(text) - rules.max_letter_digit_groups;
+    for (int i = 0; i < extra; ++i) factor *= PlateTextRules::kExtraGroupFactor;
+  }
+  return factor;
+}
+
+}  // namespace
+
+cv::Mat PlateOcrInput(const cv::Mat& crop) {
+  cv::Mat grey;
+  if (crop.channels() == 3) {
+    cv::cvtColor(crop, grey, cv::COLOR_BGR2GRAY);
+  } else if (crop.channels() == 4) {
+    cv::cvtColor(crop, grey, cv::COLOR_BGRA2GRAY);
+  } else {
+    grey = crop;
+  }
+  cv::Mat small;
+  cv::resize(grey, small, cv::Size(kPlateOcrWidth, kPlateOcrHeight), 0, 0,
+             cv::INTER_AREA);
+  cv::normalize(small, small, 0, 255, cv::NORM_MINMAX);
+  cv::Mat input;
+  small.convertTo(input, CV_32F, 1 / 127.5, -1);
+  const int shape[] = {1, 1, kPlateOcrHeight, kPlateOcrWidth};
+  return input.reshape(1, 4, shape).clone();
+}
+
+std::vector<CharacterReading> LearnedPlateReader::Characters(
+    const cv::Mat& plate_bgr) {
+  if (plate_bgr.empty()) return {};
+  const cv::Mat p = CtcSoftmax(net_.Logits(PlateOcrInput(plate_bgr)));
+  std::vector<CharacterReading> out;
+  for (CtcText& t :
+       CtcBeamSearch(p, kPlateOcrAlphabet, kBeam, kReadingsPerRow)) {
+    // Plates carry 2..10 characters; fewer is a crop of something else.
+    if (t.text.size() < 2 || t.text.size() > 10) continue;
+    const double score = t.probability * RuleFactor(t.text, rules_);
+    CharacterReading r;
+    // Per character, as the other readers' geometric mean: lengths compare
+    // fairly.
+    r.reading.confidence = static_cast<float>(
+        std::pow(score, 1.0 / static_cast<double>(t.text.size())));
+    r.reading.text = std::move(t.text);
+    r.character_confidence = std::move(t.character_probabilities);
+    out.push_back(std::move(r));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const CharacterReading& a, const CharacterReading& b) {
+                     return a.reading.confidence > b.reading.confidence;
+                   });
+  return out;
+}
+
+std::vector<PlateReading> LearnedPlateReader::ReadPlate(
+    const cv::Mat& plate_bgr, const CharacterRow& /*row*/) {
+  std::vector<PlateReading> out;
+  for (CharacterReading& r : Characters(plate_bgr)) {
+    out.push_back(std::move(r.reading));
+  }
+  return out;
+}
+
+absl::StatusOr<PlateOcrNet> PlateOcrNet::Load(const std::string& onnx_file) {
+  if (!fs::exists(onnx_file)) {
+    return absl::NotFoundError(
+        absl::StrCat("plate OCR model not found: ", onnx_file));
+  }
+  cv::dnn::Net net;
+  try {  // OpenCV reports a bad model by throwing; it stops here.
+    net = cv::dnn::readNetFromONNX(onnx_file);
+  } catch (const cv::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("plate OCR model ", onnx_file, ": ", e.what()));
+  }
+  if (net.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("plate OCR model ", onnx_file, " is empty"));
+  }
+  net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+  PlateOcrNet loaded(std::move(net));
+  // Checks the output's shape once, so Logits need not.
+  loaded.net_.setInput(PlateOcrInput(
+      cv::Mat(kPlateOcrHeight, kPlateOcrWidth, CV_8UC1, cv::Scalar(128))));
+  const cv::Mat out = loaded.net_.forward();
+  // The alphabet's characters and its terminating NUL: the classes.
+  if (out.dims != 4 || out.size[0] != 1 ||
+      out.size[1] != static_cast<int>(sizeof(kPlateOcrAlphabet)) ||
+      out.size[2] != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "plate OCR model ", onnx_file, " has an unexpected output shape"));
+  }
+  return loaded;
+}
+
+cv::Mat PlateOcrNet::Logits(const cv::Mat& blob) {
+  net_.setInput(blob);
+  const cv::Mat out = net_.forward();  // 1 x classes x 1 x columns
+  const cv::Mat classes_by_columns(out.size[1], out.size[3], CV_32F,
+                                   const_cast<float*>(out.ptr<float>()));
+  return classes_by_columns.t();
+}
+
+std::string DefaultPlateOcrModel() {
+  for (const std::string& p :
+       {std::string(LANEVAULT_PLATE_OCR_MODEL_SOURCE),
+        std::string("/usr/local/share/lanevault/plate_ocr.onnx"),
+        std::string("/usr/share/lanevault/plate_ocr.onnx")}) {
+    if (!p.empty() && fs::exists(p)) return p;
+  }
+  return LANEVAULT_PLATE_OCR_MODEL_SOURCE;
+}
+
+absl::StatusOr<std::unique_ptr<PlateReader>> NewLearnedPlateReader(
+    const std::string& model_file, PlateTextRules rules) {
+  absl::StatusOr<PlateOcrNet> net = PlateOcrNet::Load(model_file);
+  if (!net.ok()) return net.status();
+  return std::make_unique<LearnedPlateReader>(*std::move(net),
+                                              std::move(rules));
+}
+
+}  // namespace lanevault::capture
