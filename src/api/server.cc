@@ -61,6 +61,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              options.max_streams_per_connection);
   builder.RegisterService(&api->evidence_);
+  api->lanes_.SetLocalSnapshots(options.lane_snapshot);
   builder.RegisterService(&api->lanes_);
   builder.RegisterService(&api->audit_);
   builder.RegisterService(&api->compliance_);

@@ -36,6 +36,9 @@ struct ServerOptions {
   CosignCheckpointFn cosign_checkpoint;
   // Benchmarks only (api_bench's baseline): returned images without the
   // watermark. No configuration file reaches it.
+  // Masked snapshots of the daemon's own lanes (LaneService.GetSnapshot);
+  // unset: only capture nodes' lanes, through the broker.
+  LaneSnapshotFn lane_snapshot;
   bool bench_unmarked_images = false;
 };
 

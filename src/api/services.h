@@ -2,10 +2,13 @@
 #define LANEVAULT_API_SERVICES_H_
 
 #include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "api/alert_feed.h"
 #include "api/gate.h"
+#include "api/snapshot_broker.h"
 #include "lanevault/v1/approvals.grpc.pb.h"
 #include "lanevault/v1/audit_service.grpc.pb.h"
 #include "lanevault/v1/compliance.grpc.pb.h"
@@ -195,6 +198,11 @@ class ApprovalService final : public v1::ApprovalService::Service {
 };
 
 using LaneStatusFn = std::function<std::vector<v1::LaneStatus>()>;
+// A masked snapshot of one of this daemon's own lanes; nullopt: the lane is
+// not this daemon's (a capture node's lane is asked through the broker).
+using LaneSnapshotFn =
+    std::function<std::optional<absl::StatusOr<v1::Snapshot>>(
+        const std::string& lane_id)>;
 
 // Lane state and counters for operators, never images; crossings from
 // capture nodes, sealed to the vault.
@@ -211,6 +219,17 @@ class LaneService final : public v1::LaneService::Service {
   grpc::Status SubmitCrossing(grpc::ServerContext* ctx,
                               const v1::SubmitCrossingRequest* request,
                               v1::SubmitCrossingResponse* response) override;
+  // Snapshots (lane_snapshot.cc).
+  grpc::Status GetSnapshot(grpc::ServerContext* ctx,
+                           const v1::GetSnapshotRequest* request,
+                           v1::Snapshot* response) override;
+  grpc::Status AwaitSnapshot(grpc::ServerContext* ctx,
+                             const v1::AwaitSnapshotRequest* request,
+                             v1::AwaitSnapshotResponse* response) override;
+  grpc::Status SubmitSnapshot(grpc::ServerContext* ctx,
+                              const v1::SubmitSnapshotRequest* request,
+                              v1::SubmitSnapshotResponse* response) override;
+  void SetLocalSnapshots(LaneSnapshotFn fn) { local_snapshot_ = std::move(fn); }
 
  private:
   // Logs an intake that failed after the gate admitted it, and answers.
@@ -224,6 +243,8 @@ class LaneService final : public v1::LaneService::Service {
   Gate* gate_;
   LaneStatusFn lanes_;
   wiring::VaultIntake* intake_;
+  LaneSnapshotFn local_snapshot_;
+  SnapshotBroker snapshots_;
 };
 
 }  // namespace lanevault::api

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "capture/snapshot_mask.h"
 #include "common/files.h"
 #include "common/logging.h"
 #include "common/time_util.h"
@@ -336,6 +337,19 @@ void Lane::ReadFrames() {
     {
       absl::MutexLock lock(&mu_);
       last_frame_ = (*frame)->time;
+      const absl::Time now = absl::Now();
+      latest_ = (*frame)->image;
+      latest_read_ = now;
+      ++rate_window_frames_;
+      if (rate_window_start_ == absl::InfinitePast()) {
+        rate_window_start_ = now;
+        rate_window_frames_ = 0;
+      } else if (now - rate_window_start_ >= absl::Seconds(2)) {
+        frame_rate_ = rate_window_frames_ /
+                      absl::ToDoubleSeconds(now - rate_window_start_);
+        rate_window_start_ = now;
+        rate_window_frames_ = 0;
+      }
     }
     if (tick > absl::ZeroDuration()) {
       next_release += tick;
@@ -601,6 +615,14 @@ v1::LaneStatus Lane::Status() const {
       *status.mutable_last_frame() = ToProto(last_frame_);
     }
     status.set_resumed_at_frame(resumed_at_);
+    const absl::Time now = absl::Now();
+    status.set_last_frame_age_ms(
+        latest_read_ == absl::InfinitePast()
+            ? -1
+            : absl::ToInt64Milliseconds(now - latest_read_));
+    // A source that stopped has no rate, whatever its last window said.
+    status.set_frame_rate(now - latest_read_ > absl::Seconds(5) ? 0
+                                                                : frame_rate_);
   }
   v1::LaneCounters* c = status.mutable_counters();
   c->set_frames_read(counters_.frames_read);
@@ -615,6 +637,37 @@ v1::LaneStatus Lane::Status() const {
   c->set_records_failed(counters_.records_failed);
   c->set_source_outages(counters_.source_outages);
   return status;
+}
+
+absl::StatusOr<v1::Snapshot> Lane::Snapshot() {
+  cv::Mat frame;
+  absl::Time taken;
+  {
+    absl::MutexLock lock(&mu_);
+    frame = latest_;
+    taken = last_frame_;
+  }
+  if (frame.empty()) {
+    return absl::UnavailableError(
+        absl::StrCat("lane ", id(), " has read no frame yet"));
+  }
+  absl::MutexLock lock(&snapshot_mu_);
+  if (!snapshot_detectors_.has_value()) {
+    absl::StatusOr<DetectorSet> made = NewDetectorSet(config_.detectors());
+    if (!made.ok()) return made.status();
+    snapshot_detectors_ = std::move(*made);
+  }
+  absl::StatusOr<MaskedSnapshot> masked =
+      MaskSnapshot(frame, RegionOfInterest(frame), *snapshot_detectors_->face,
+                   *snapshot_detectors_->plate);
+  if (!masked.ok()) return masked.status();
+  v1::Snapshot out;
+  out.set_lane_id(id());
+  out.set_jpeg(std::move(masked->jpeg));
+  if (taken != absl::InfinitePast()) *out.mutable_taken() = ToProto(taken);
+  out.set_faces_masked(static_cast<int>(masked->faces.size()));
+  out.set_plates_masked(static_cast<int>(masked->plates.size()));
+  return out;
 }
 
 }  // namespace lanevault::capture

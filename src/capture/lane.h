@@ -110,6 +110,11 @@ class Lane {
 
   // State and counters; safe to call from any thread.
   v1::LaneStatus Status() const;
+  // The latest frame read, with every face and plate masked here
+  // (snapshot_mask.h) and the region of interest drawn: no unmasked frame
+  // leaves the lane. UNAVAILABLE before the first frame. Safe from any
+  // thread; runs detectors of its own, not the analyser's. Never kept.
+  absl::StatusOr<v1::Snapshot> Snapshot();
   const std::string& id() const { return config_.lane_id(); }
 
  private:
@@ -191,6 +196,15 @@ class Lane {
   std::string last_error_ ABSL_GUARDED_BY(mu_);
   absl::Time last_frame_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   int64_t resumed_at_ ABSL_GUARDED_BY(mu_) = 0;
+  // The latest frame (shared, not copied: each read makes a new buffer) and
+  // the frame rate, counted by the wall clock over windows of 2 s.
+  cv::Mat latest_ ABSL_GUARDED_BY(mu_);
+  absl::Time latest_read_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time rate_window_start_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  int rate_window_frames_ ABSL_GUARDED_BY(mu_) = 0;
+  double frame_rate_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Mutex snapshot_mu_;  // one snapshot at a time, its detectors
+  std::optional<DetectorSet> snapshot_detectors_ ABSL_GUARDED_BY(snapshot_mu_);
 };
 
 }  // namespace lanevault::capture

@@ -28,6 +28,7 @@
 #include "common/service_notify.h"
 #include "node/node_config.h"
 #include "node/sealing_sink.h"
+#include "node/snapshot_responder.h"
 #include "node/spool.h"
 #include "node/vault_sender.h"
 #include "rpc/grpc_logging.h"
@@ -244,12 +245,23 @@ int Main(int argc, char** argv) {
     if (!lane.ok()) Fail(lane.status(), 2);
     lanes.push_back(std::move(*lane));
   }
+  // Operators' snapshot requests go over a connection of their own.
+  const node::SenderOptions snapshot_options = *sender_options;
   node::VaultSender sender(spool->get(), std::move(*sender_options));
   sender.Start();
   spdlog::info("capture node up: {} lane(s), vault {}, spool {} ({} waiting)",
                lanes.size(), absl::StrJoin(config->vault(), ", "),
                config->spool().dir(), (*spool)->Stats().depth);
   for (auto& lane : lanes) lane->Start();
+  // Each lane answers operators' snapshot requests with a frame it masked
+  // itself (capture/snapshot_mask.h): no unmasked frame leaves the node.
+  std::vector<node::SnapshotLane> snapshot_lanes;
+  for (auto& lane : lanes) {
+    snapshot_lanes.push_back({lane->id(), lane->Status().checkpoint_id(),
+                              [l = lane.get()] { return l->Snapshot(); }});
+  }
+  node::SnapshotResponder snapshots(snapshot_options,
+                                    std::move(snapshot_lanes));
   ServiceNotifier notifier;
   notifier.Ready(absl::StrCat(lanes.size(), " lane(s), vault ",
                               absl::StrJoin(config->vault(), ", ")));
@@ -302,6 +314,7 @@ int Main(int argc, char** argv) {
   spdlog::info("signal {}: stopping lanes, then sending what is spooled",
                signal_number);
   notifier.Stopping("stopping lanes, sending what is spooled");
+  snapshots.Stop();
   for (auto& lane : lanes) lane->Stop();
   stopping.Notify();
   heartbeat.join();

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -562,6 +563,14 @@ int Main(int argc, char** argv) {
     sopts.contracts.required = RequiredSignatures(config->contract());
     sopts.contracts.holder = policy.get();
   }
+  // Operators' snapshots of the daemon's own lanes, masked by the lane.
+  sopts.lane_snapshot = [&lanes](const std::string& lane_id)
+      -> std::optional<absl::StatusOr<v1::Snapshot>> {
+    for (const auto& l : lanes) {
+      if (l->id() == lane_id) return l->Snapshot();
+    }
+    return std::nullopt;
+  };
   auto server = api::ApiServer::Start(
       sopts, policy.get(), vault->get(), [&lanes, &intake] {
         std::vector<v1::LaneStatus> out;

@@ -1,0 +1,94 @@
+// Snapshots for lane operators: a lane's current frame, masked where it was
+// read (the daemon's own lanes, or a capture node's, which masks before it
+// uploads). Logged as ACTION_VIEW_SNAPSHOT; never stored.
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "api/services.h"
+
+namespace lanevault::api {
+namespace {
+
+// How long an operator's call waits for a node's picture, and a node's
+// poll for a request, at most; both end sooner to fit the call's deadline.
+constexpr absl::Duration kSnapshotWait = absl::Seconds(15);
+constexpr absl::Duration kPollWait = absl::Seconds(50);
+
+// `most`, cut to end a little before the call's deadline.
+absl::Duration WithinDeadline(const grpc::ServerContext& ctx,
+                              absl::Duration most) {
+  const absl::Duration left =
+      absl::FromChrono(ctx.deadline() - std::chrono::system_clock::now()) -
+      absl::Milliseconds(500);
+  return std::clamp(left, absl::ZeroDuration(), most);
+}
+
+}  // namespace
+
+grpc::Status LaneService::GetSnapshot(grpc::ServerContext* ctx,
+                                      const v1::GetSnapshotRequest* request,
+                                      v1::Snapshot* response) {
+  CallSpec spec;
+  spec.action = v1::ACTION_VIEW_SNAPSHOT;
+  spec.detail = absl::StrCat("lane ", request->lane_id());
+  return gate_->Run(ctx, *request, spec, [&](Admission&) {
+    if (local_snapshot_) {
+      if (std::optional<absl::StatusOr<v1::Snapshot>> local =
+              local_snapshot_(request->lane_id());
+          local.has_value()) {
+        if (!local->ok()) return ToGrpc(local->status());
+        *response = std::move(**local);
+        return grpc::Status::OK;
+      }
+    }
+    absl::StatusOr<v1::Snapshot> got = snapshots_.Request(
+        request->lane_id(), WithinDeadline(*ctx, kSnapshotWait));
+    if (!got.ok()) return ToGrpc(got.status());
+    *response = std::move(*got);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status LaneService::AwaitSnapshot(grpc::ServerContext* ctx,
+                                        const v1::AwaitSnapshotRequest* request,
+                                        v1::AwaitSnapshotResponse* response) {
+  // A node speaks for its own lanes only: bound as its crossings are.
+  CallSpec spec;
+  spec.action = v1::ACTION_INTAKE;
+  spec.lane = request->lane_id();
+  spec.record_checkpoint = request->checkpoint_id();
+  spec.detail = absl::StrCat("snapshot poll, lane ", request->lane_id());
+  return gate_->Run(ctx, *request, spec, [&](Admission&) {
+    const std::string id =
+        snapshots_.Await(request->lane_id(), WithinDeadline(*ctx, kPollWait));
+    if (!id.empty()) {
+      response->set_request_id(id);
+      response->set_lane_id(request->lane_id());
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status LaneService::SubmitSnapshot(
+    grpc::ServerContext* ctx, const v1::SubmitSnapshotRequest* request,
+    v1::SubmitSnapshotResponse* /*response*/) {
+  CallSpec spec;
+  spec.action = v1::ACTION_INTAKE;
+  spec.lane = request->snapshot().lane_id();
+  spec.record_checkpoint = request->checkpoint_id();
+  spec.detail = absl::StrCat("snapshot, lane ", request->snapshot().lane_id());
+  return gate_->Run(ctx, *request, spec, [&](Admission&) {
+    absl::StatusOr<v1::Snapshot> answer =
+        request->error().empty()
+            ? absl::StatusOr<v1::Snapshot>(request->snapshot())
+            : absl::UnavailableError(request->error());
+    return ToGrpc(snapshots_.Answer(request->request_id(),
+                                    request->snapshot().lane_id(),
+                                    std::move(answer)));
+  });
+}
+
+}  // namespace lanevault::api

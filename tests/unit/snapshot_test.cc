@@ -1,0 +1,217 @@
+// Operators' lane snapshots: the masked frame of generated footage holds no
+// plate the project's own reader can read and no face its detector finds
+// (while the same frame unmasked holds both); only operators get one, and
+// each request is in the access log; a capture node's lane answers through
+// the daemon with a picture the node masked.
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "capture/detectors.h"
+#include "capture/plate_finder.h"
+#include "capture/snapshot_mask.h"
+#include "footage/scene.h"
+#include "gtest/gtest.h"
+#include "lanevault/v1/lanes.grpc.pb.h"
+#include "node/snapshot_responder.h"
+#include "opencv2/imgcodecs.hpp"
+#include "rpc/tls.h"
+#include "testing/api_fixture.h"
+
+namespace lanevault {
+namespace {
+
+using capture::DetectorSet;
+using capture::FindPlates;
+using capture::MaskedSnapshot;
+using capture::MaskSnapshot;
+using capture::PlateSighting;
+using testing::WithDeadline;
+
+constexpr char kPlate[] = "KXR4821";
+
+// A frame of generated footage whose plate the reader reads and whose face
+// the detector finds, unmasked: the test could fail.
+struct ReadableFrame {
+  cv::Mat image;
+  cv::Rect plate_box, face_box;
+};
+
+std::optional<ReadableFrame> FindReadableFrame(DetectorSet& set) {
+  footage::SceneOptions options;
+  options.vehicles = {{kPlate}};
+  absl::StatusOr<footage::Scene> scene = footage::RenderScene(options);
+  if (!scene.ok()) return std::nullopt;
+  // From the middle out: the vehicle is nearest and largest there.
+  const int n = static_cast<int>(scene->frames.size());
+  for (int step = 0; step < n; ++step) {
+    const int i = n / 2 + ((step % 2) ? -(step + 1) / 2 : step / 2);
+    if (i < 0 || i >= n) continue;
+    const footage::FrameTruth& truth = scene->truth[i];
+    if (truth.plate_box.empty() || truth.face_box.empty()) continue;
+    const cv::Mat& frame = scene->frames[i];
+    bool read = false;
+    for (const PlateSighting& s : FindPlates(frame, *set.plate, *set.reader)) {
+      read = read || (s.read() && s.best().text == kPlate);
+    }
+    if (!read || set.face->Detect(frame).empty()) continue;
+    return ReadableFrame{frame, truth.plate_box, truth.face_box};
+  }
+  return std::nullopt;
+}
+
+class SnapshotMaskTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto made = capture::NewDetectorSet(v1::DetectorConfig());
+    ASSERT_TRUE(made.ok()) << made.status();
+    set_ = new DetectorSet(std::move(*made));
+    frame_ = new std::optional<ReadableFrame>(FindReadableFrame(*set_));
+  }
+  static inline DetectorSet* set_ = nullptr;
+  static inline std::optional<ReadableFrame>* frame_ = nullptr;
+};
+
+TEST_F(SnapshotMaskTest, NoReadablePlateAndNoFaceSurviveTheMask) {
+  ASSERT_TRUE(frame_->has_value())
+      << "no frame of the footage has a readable plate and a detectable "
+         "face unmasked: the test would prove nothing";
+  const ReadableFrame& f = **frame_;
+  const cv::Rect roi(0, f.image.rows / 4, f.image.cols, f.image.rows / 2);
+  absl::StatusOr<MaskedSnapshot> masked =
+      MaskSnapshot(f.image, roi, *set_->face, *set_->plate);
+  ASSERT_TRUE(masked.ok()) << masked.status();
+  cv::Mat picture =
+      cv::imdecode(std::vector<uchar>(masked->jpeg.begin(), masked->jpeg.end()),
+                   cv::IMREAD_COLOR);
+  ASSERT_FALSE(picture.empty());
+  ASSERT_EQ(picture.size(), f.image.size());
+  // The reader finds no text at all, not only not the plate's.
+  for (const PlateSighting& s :
+       FindPlates(picture, *set_->plate, *set_->reader)) {
+    EXPECT_FALSE(s.read()) << "read '" << s.best().text << "' at " << s.box;
+  }
+  EXPECT_TRUE(set_->face->Detect(picture).empty());
+  // The crop of the plate alone does not read either.
+  const cv::Rect plate =
+      f.plate_box & cv::Rect(0, 0, f.image.cols, f.image.rows);
+  EXPECT_TRUE(set_->reader->Read(picture(plate)).empty());
+  EXPECT_FALSE(set_->reader->Read(f.image(plate)).empty());
+  // What was masked covers the true boxes.
+  auto covered = [](const std::vector<cv::Rect>& boxes, const cv::Rect& b) {
+    for (const cv::Rect& m : boxes) {
+      if ((m & b).area() >= b.area() * 9 / 10) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(covered(masked->plates, plate));
+  EXPECT_TRUE(covered(masked->faces, f.face_box));
+}
+
+// The server's side: the daemon's own lane answers with a frame it masked.
+class SnapshotApiTest : public testing::ApiFixture {
+ protected:
+  void Configure(api::ServerOptions& so) override {
+    so.lane_snapshot = [](const std::string& lane_id)
+        -> std::optional<absl::StatusOr<v1::Snapshot>> {
+      if (lane_id != "lane-1") return std::nullopt;
+      v1::Snapshot s;
+      s.set_lane_id(lane_id);
+      s.set_jpeg("\xff\xd8 masked \xff\xd9");
+      s.set_faces_masked(1);
+      return s;
+    };
+  }
+
+  grpc::Status Get(const std::string& who, const std::string& lane,
+                   v1::Snapshot* out) {
+    auto stub = v1::LaneService::NewStub(Channel(who));
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
+    v1::GetSnapshotRequest req;
+    req.set_lane_id(lane);
+    return stub->GetSnapshot(&ctx, req, out);
+  }
+
+  // The access log's snapshot entries, as (principal, verdict).
+  std::vector<std::pair<std::string, v1::Verdict>> SnapshotEntries() {
+    std::vector<std::pair<std::string, v1::Verdict>> out;
+    for (const v1::AuditEntry& e : Log()) {
+      if (e.action() == v1::ACTION_VIEW_SNAPSHOT) {
+        out.emplace_back(e.principal(), e.verdict());
+      }
+    }
+    return out;
+  }
+};
+
+TEST_F(SnapshotApiTest, OnlyOperatorsGetOneAndEveryRequestIsLogged) {
+  v1::Snapshot snap;
+  grpc::Status s = Get("operator-dev", "lane-1", &snap);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(snap.lane_id(), "lane-1");
+  EXPECT_EQ(snap.faces_masked(), 1);
+  for (const char* who : {"inspector-dev", "auditor-dev", "lane-dev"}) {
+    v1::Snapshot refused;
+    EXPECT_EQ(Get(who, "lane-1", &refused).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED)
+        << who;
+    EXPECT_TRUE(refused.jpeg().empty());
+  }
+  auto entries = SnapshotEntries();
+  ASSERT_EQ(entries.size(), 4u);
+  EXPECT_EQ(entries[0].first, "operator-dev");
+  EXPECT_EQ(entries[0].second, v1::VERDICT_ALLOW);
+  for (size_t i = 1; i < entries.size(); ++i) {
+    EXPECT_EQ(entries[i].second, v1::VERDICT_DENY) << entries[i].first;
+  }
+}
+
+TEST_F(SnapshotApiTest, ALaneNobodyRunsIsNotFound) {
+  v1::Snapshot snap;
+  grpc::Status s = Get("operator-dev", "lane-9", &snap);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  EXPECT_NE(s.error_message().find("lane-9"), std::string::npos);
+}
+
+// A capture node's lane: the node polls, masks, uploads; the operator's
+// call waits for it.
+TEST_F(SnapshotApiTest, ACaptureNodesLaneAnswersThroughTheDaemon) {
+  node::SenderOptions options;
+  options.addresses = {absl::StrCat("127.0.0.1:", server_->port())};
+  auto creds = rpc::ClientTlsCredentials(dir_->Join("pki/ca.pem"),
+                                         dir_->Join("pki/lane-dev.pem"),
+                                         dir_->Join("pki/lane-dev.key"));
+  ASSERT_TRUE(creds.ok()) << creds.status();
+  options.credentials = *creds;
+  std::atomic<int> asked = 0;
+  node::SnapshotResponder responder(
+      options, {{"lane-7", record_.checkpoint_id(), [&asked] {
+                   ++asked;
+                   v1::Snapshot s;
+                   s.set_lane_id("lane-7");
+                   s.set_jpeg("masked on the node");
+                   s.set_plates_masked(2);
+                   return absl::StatusOr<v1::Snapshot>(s);
+                 }}});
+  // Until the node's first poll arrives the lane is unknown.
+  v1::Snapshot snap;
+  grpc::Status s;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    snap.Clear();
+    s = Get("operator-dev", "lane-7", &snap);
+    if (s.error_code() != grpc::StatusCode::NOT_FOUND) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(snap.jpeg(), "masked on the node");
+  EXPECT_EQ(snap.plates_masked(), 2);
+  EXPECT_EQ(asked, 1);
+  responder.Stop();
+}
+
+}  // namespace
+}  // namespace lanevault
