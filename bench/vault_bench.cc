@@ -12,6 +12,12 @@
 //    each read is a durable commit).
 // 3. Purge rate, items/s, with intake running beside it.
 //
+//   vault_bench --postgres "host=/run/postgresql dbname=bench"
+//
+// Instead: durable intake on the PostgreSQL store against the SQLite store,
+// same records, interleaved, one and W writers (each PostgreSQL run in a
+// new schema, dropped after).
+//
 //   vault_bench --startup_gb 1
 //
 // Start-up time of a vault of that size (made first, ~60 KB records) with
@@ -39,6 +45,7 @@
 #include "common/time_util.h"
 #include "crypto/master_key.h"
 #include "master_key_source.h"
+#include "vault/postgres.h"
 #include "vault/vault.h"
 
 ABSL_FLAG(int, records, 3000, "Records per intake run.");
@@ -56,6 +63,9 @@ ABSL_FLAG(bool, cold, false,
 ABSL_FLAG(std::string, master_key_source, "file",
           "Intake vaults' master key: 'file' (development key file) or "
           "'unseal' (a 3-of-5 seal file opened by 3 shares, as lanevaultd).");
+ABSL_FLAG(std::string, postgres, "",
+          "A libpq conninfo: instead of the figures below, intake records/s "
+          "on the PostgreSQL store against SQLite, in the same run.");
 ABSL_FLAG(double, startup_gb, 0,
           "Instead of the intake figures: make a vault of this many GB and "
           "time its start-up with each integrity check.");
@@ -120,7 +130,8 @@ double Timed(int n, int threads, F work) {
 }
 
 std::unique_ptr<vault::Vault> OpenVault(const std::string& dir,
-                                        Clock* clock = RealClock()) {
+                                        Clock* clock = RealClock(),
+                                        const std::string& postgres = "") {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   vault::VaultOptions o;
@@ -133,6 +144,10 @@ std::unique_ptr<vault::Vault> OpenVault(const std::string& dir,
   }
   o.database = dir + "/vault.db";
   o.clock = clock;
+  if (!postgres.empty()) {
+    o.postgres.conninfo = postgres;
+    o.key_store = dir + "/vault.keys";
+  }
   if (absl::GetFlag(FLAGS_anchor)) o.state_dir = dir + "/state";
   auto v = vault::Vault::Open(o);
   if (!v.ok()) {
@@ -143,8 +158,8 @@ std::unique_ptr<vault::Vault> OpenVault(const std::string& dir,
 }
 
 double VaultIntake(const std::vector<v1::Record>& records, int writers,
-                   const std::string& dir) {
-  auto vault = OpenVault(dir);
+                   const std::string& dir, const std::string& postgres = "") {
+  auto vault = OpenVault(dir, RealClock(), postgres);
   const double s = Timed(static_cast<int>(records.size()), writers, [&](int i) {
     if (!vault->Intake(records[i], IntakeEntry(records[i])).ok()) {
       std::abort();
@@ -241,6 +256,48 @@ double Percentile(std::vector<double> v, double p) {
   return v[static_cast<size_t>(p * (v.size() - 1))];
 }
 
+// Intake on PostgreSQL against SQLite: each PostgreSQL run in a schema of
+// its own (made here, dropped after), interleaved with a SQLite run.
+int StoreFigures(const std::vector<v1::Record>& records, int writers,
+                 const std::string& dir, const std::string& conninfo) {
+  absl::StatusOr<vault::pg::Connection> admin =
+      vault::pg::Connection::Open(conninfo);
+  if (!admin.ok()) {
+    std::fprintf(stderr, "%s\n", admin.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("\ndurable intake, records/s: PostgreSQL store against SQLite\n");
+  std::printf("%-28s %12s %12s %8s\n", "", "postgres", "sqlite", "ratio");
+  int schema = 0;
+  for (int w : {1, writers}) {
+    std::vector<double> p, q;
+    for (int rep = 0; rep < 3; ++rep) {
+      q.push_back(VaultIntake(records, w, dir + "/sqlite"));
+      // The schema name is ours (letters and digits): identifiers cannot be
+      // bound as parameters.
+      const std::string name = absl::StrCat("vault_bench_", ++schema);
+      if (!admin->Run(absl::StrCat("DROP SCHEMA IF EXISTS ", name,
+                                   " CASCADE; CREATE SCHEMA ", name))
+               .ok()) {
+        std::fprintf(stderr, "cannot create schema %s\n", name.c_str());
+        return 1;
+      }
+      p.push_back(VaultIntake(
+          records, w, dir + "/postgres",
+          absl::StrCat(conninfo, " options='-c search_path=", name, "'")));
+      admin->Run(absl::StrCat("DROP SCHEMA ", name, " CASCADE")).IgnoreError();
+    }
+    const double pm = Percentile(p, 0.5), qm = Percentile(q, 0.5);
+    std::printf(
+        "%-28s %12.0f %12.0f %7.0f%%\n",
+        absl::StrCat(w, w == 1 ? " writer, commit each" : " writers, grouped")
+            .c_str(),
+        pm, qm, 100 * pm / qm);
+  }
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
 // Makes a vault of about `gb` GB, then opens it with each check in turn.
 int StartupFigures(double gb, const std::string& dir) {
   const std::string at = dir + "/startup";
@@ -323,6 +380,9 @@ int main(int argc, char** argv) {
     records.push_back(MakeRecord(rng, absl::Now(), absl::Hours(24)));
   }
 
+  if (const std::string pg = absl::GetFlag(FLAGS_postgres); !pg.empty()) {
+    return StoreFigures(records, writers, dir, pg);
+  }
   if (const std::string only = absl::GetFlag(FLAGS_only); !only.empty()) {
     const double rate = only == "vault"
                             ? VaultIntake(records, 1, dir + "/vault")

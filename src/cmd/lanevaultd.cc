@@ -34,6 +34,7 @@
 #include "crypto/secure_bytes.h"
 #include "policy/policy.h"
 #include "rpc/grpc_logging.h"
+#include "vault/postgres_config.h"
 #include "vault/vault.h"
 #include "vault/vault_restore.h"
 #include "wiring/tree_head_signer.h"
@@ -279,6 +280,13 @@ int Main(int argc, char** argv) {
   vopts.key_store = config->vault().key_store();
   vopts.state_dir = config->state_dir().empty() ? vopts.database + ".state"
                                                 : config->state_dir();
+  if (config->vault().has_postgres()) {
+    // The store on PostgreSQL (README, "PostgreSQL store").
+    absl::StatusOr<vault::PostgresOptions> pg =
+        vault::PostgresOptionsFromConfig(config->vault().postgres());
+    if (!pg.ok()) Fail(pg.status());
+    vopts.postgres = std::move(*pg);
+  }
   if (absl::Status s = CheckDaemonPermissions(*config, vopts.state_dir);
       !s.ok()) {
     Fail(s);

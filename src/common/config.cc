@@ -135,7 +135,17 @@ absl::Status ValidateDaemonConfig(const v1::DaemonConfig& config) {
       return bad("tls.server_key", "must be set");
     }
   }
-  if (config.vault().database().empty()) {
+  if (config.vault().has_postgres()) {
+    // No file to put them beside: the key store and the anchor are named.
+    if (config.vault().key_store().empty()) {
+      return bad("vault.key_store",
+                 "must be set with vault.postgres (no key is ever kept in "
+                 "the database)");
+    }
+    if (config.state_dir().empty()) {
+      return bad("state_dir", "must be set with vault.postgres");
+    }
+  } else if (config.vault().database().empty()) {
     return bad("vault.database", "must be set");
   }
   if (config.vault().master_key().empty() &&

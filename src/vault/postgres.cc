@@ -9,6 +9,13 @@
 #include "absl/strings/strip.h"
 
 namespace lanevault::vault::pg {
+namespace {
+
+// Server notices ("relation already exists, skipping") are not errors, and
+// libpq's default prints them to stderr: dropped.
+void IgnoreNotice(void*, const char*) {}
+
+}  // namespace
 
 Params& Params::Text(absl::string_view v) {
   values_.push_back({std::string(v), false, false});
@@ -98,6 +105,7 @@ absl::StatusOr<Connection> Connection::Open(const std::string& conninfo,
   if (c.c_ == nullptr) {
     return absl::ResourceExhaustedError("PostgreSQL: out of memory");
   }
+  PQsetNoticeProcessor(c.c_.get(), &IgnoreNotice, nullptr);
   if (PQstatus(c.c_.get()) != CONNECTION_OK) {
     return absl::UnavailableError(
         absl::StrCat("PostgreSQL: cannot connect: ",
