@@ -20,6 +20,8 @@ pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 find_package(CURL REQUIRED)
 # sd_notify (READY, STATUS, WATCHDOG) for the daemons' systemd units.
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+# Both daemons' Prometheus endpoint (src/ops): the exposer and its registry.
+find_package(prometheus-cpp CONFIG REQUIRED)
 if(LANEVAULT_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -19,6 +19,8 @@ packages=(
   libp11-kit-dev softhsm2
   # the witness's HTTP (C2SP tlog-witness) and lanevaultd's client for it
   libcpp-httplib-dev
+  # both daemons' Prometheus endpoint (src/ops)
+  prometheus-cpp-dev
   # the alert webhook's client (src/alerts)
   libcurl4-openssl-dev
   # sd_notify for the daemons' systemd units, and systemd-analyze, which

@@ -69,6 +69,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
+  if (options.rpc_observer) interceptors.push_back(options.rpc_observer());
   interceptors.push_back(std::make_unique<GateInterceptorFactory>(&api->gate_));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   api->server_ = builder.BuildAndStart();
@@ -91,6 +92,15 @@ void ApiServer::SetServing(bool serving) {
           server_->GetHealthCheckService();
       health != nullptr) {
     health->SetServingStatus(serving);
+  }
+}
+
+void ApiServer::SetServing(const std::string& service, bool serving) {
+  if (server_ == nullptr) return;
+  if (grpc::HealthCheckServiceInterface* health =
+          server_->GetHealthCheckService();
+      health != nullptr) {
+    health->SetServingStatus(service, serving);
   }
 }
 

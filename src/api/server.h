@@ -5,6 +5,7 @@
 // lanes, evidence, audit and compliance services, standard health checking
 // and server reflection. Every lanevault RPC passes the gate (gate.h).
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "api/peer_verifier.h"
 #include "api/services.h"
 #include "grpcpp/server.h"
+#include "grpcpp/support/server_interceptor.h"
 #include "lanevault/v1/config.pb.h"
 
 namespace lanevault::api {
@@ -40,6 +42,12 @@ struct ServerOptions {
   // unset: only capture nodes' lanes, through the broker.
   LaneSnapshotFn lane_snapshot;
   bool bench_unmarked_images = false;
+  // Makes an interceptor that sees every call first and last (the daemons'
+  // RPC timer, ops/rpc_timer.h); unset: none. Opaque here, so api links no
+  // metrics library.
+  std::function<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>()>
+      rpc_observer;
 };
 
 class ApiServer {
@@ -59,6 +67,9 @@ class ApiServer {
   // What grpc.health.v1 answers for "" and every service: NOT_SERVING
   // while the vault cannot serve (damage found).
   void SetServing(bool serving);
+  // What grpc.health.v1 answers for one name (a service's full name, a
+  // lane's, "" for the daemon); ops/health_monitor.h decides it.
+  void SetServing(const std::string& service, bool serving);
   // Stops accepting, lets in-flight calls finish within `grace`.
   void Shutdown(absl::Duration grace);
   void Wait();

@@ -31,6 +31,8 @@
 #include "node/snapshot_responder.h"
 #include "node/spool.h"
 #include "node/vault_sender.h"
+#include "ops/health_monitor.h"
+#include "ops/metrics.h"
 #include "rpc/grpc_logging.h"
 #include "rpc/tls.h"
 
@@ -265,6 +267,48 @@ int Main(int argc, char** argv) {
   ServiceNotifier notifier;
   notifier.Ready(absl::StrCat(lanes.size(), " lane(s), vault ",
                               absl::StrJoin(config->vault(), ", ")));
+
+  // Metrics and health (src/ops), read at each scrape: the lanes' counters,
+  // the spool and the sender; each lane's health under its own name, the
+  // node's ("") down while the spool is full (crossings are then lost).
+  std::unique_ptr<ops::Metrics> metrics =
+      ops::ServeMetrics(config->metrics_listen(), "127.0.0.1:9465");
+  std::unique_ptr<ops::HealthMonitor> health;
+  if (metrics != nullptr) {
+    auto lane_status = [&lanes] {
+      std::vector<v1::LaneStatus> out;
+      for (const auto& lane : lanes) out.push_back(lane->Status());
+      return out;
+    };
+    ops::HealthProbes probes;
+    auto spool_room = [&spool]() -> absl::Status {
+      if (!(*spool)->Stats().full) return absl::OkStatus();
+      return absl::ResourceExhaustedError("full: new crossings are not kept");
+    };
+    probes.conditions = {{"spool", spool_room}};
+    probes.lanes = lane_status;
+    health = std::make_unique<ops::HealthMonitor>(
+        std::move(probes), std::vector<std::string>{},
+        [m = metrics.get()](const std::string& name, bool serving) {
+          m->SetHealth(name, serving);
+        });
+    metrics->SetRefresh([&, lane_status] {
+      metrics->UpdateLanes(lane_status(), absl::Now());
+      const node::SpoolStats sp = (*spool)->Stats();
+      const node::SenderStats se = sender.Stats();
+      ops::SpoolFacts facts;
+      facts.depth = sp.depth;
+      facts.bytes = sp.bytes;
+      facts.full = sp.full;
+      if (sp.depth > 0) facts.oldest_age = absl::Now() - sp.oldest;
+      facts.sent = se.sent;
+      facts.already_stored = se.already_stored;
+      facts.refused = se.refused;
+      facts.failed_attempts = se.failures;
+      metrics->UpdateSpool(facts);
+      health->Check();
+    });
+  }
 
   absl::Notification stopping;
   // The watchdog's beat: every lane answers and none is stuck (see

@@ -32,6 +32,10 @@
 #include "crypto/master_key.h"
 #include "crypto/seal_file.h"
 #include "crypto/secure_bytes.h"
+#include "ops/health_monitor.h"
+#include "ops/metrics.h"
+#include "ops/rpc_timer.h"
+#include "ops/vault_collector.h"
 #include "policy/policy.h"
 #include "rpc/grpc_logging.h"
 #include "vault/postgres_config.h"
@@ -571,6 +575,19 @@ int Main(int argc, char** argv) {
     sopts.contracts.required = RequiredSignatures(config->contract());
     sopts.contracts.holder = policy.get();
   }
+  auto lane_status = [&lanes, &intake] {
+    std::vector<v1::LaneStatus> out;
+    for (const auto& l : lanes) {
+      v1::LaneStatus status = l->Status();
+      status.mutable_counters()->set_items_dropped_by_policy(
+          intake.ItemsDropped(status.lane_id()));
+      status.mutable_counters()->set_records_stored(
+          status.counters().records_stored() +
+          intake.CanariesPlanted(status.lane_id()));
+      out.push_back(std::move(status));
+    }
+    return out;
+  };
   // Operators' snapshots of the daemon's own lanes, masked by the lane.
   sopts.lane_snapshot = [&lanes](const std::string& lane_id)
       -> std::optional<absl::StatusOr<v1::Snapshot>> {
@@ -579,20 +596,27 @@ int Main(int argc, char** argv) {
     }
     return std::nullopt;
   };
-  auto server = api::ApiServer::Start(
-      sopts, policy.get(), vault->get(), [&lanes, &intake] {
-        std::vector<v1::LaneStatus> out;
-        for (const auto& l : lanes) {
-          v1::LaneStatus status = l->Status();
-          status.mutable_counters()->set_items_dropped_by_policy(
-              intake.ItemsDropped(status.lane_id()));
-          status.mutable_counters()->set_records_stored(
-              status.counters().records_stored() +
-              intake.CanariesPlanted(status.lane_id()));
-          out.push_back(std::move(status));
-        }
-        return out;
-      });
+  // Metrics before the server, so that its calls are timed from the first;
+  // the collector before the metrics, so that the endpoint (which runs it
+  // at each scrape) stops first.
+  std::unique_ptr<ops::VaultCollector> collector;
+  std::unique_ptr<ops::Metrics> metrics =
+      ops::ServeMetrics(config->ops().metrics_listen(), "127.0.0.1:9464");
+  if (metrics != nullptr) {
+    collector = std::make_unique<ops::VaultCollector>(
+        vault->get(), metrics.get(), vopts.database);
+    metrics->AllowServices(ops::DaemonServiceNames());
+    metrics->AllowServices({"grpc.health.v1.Health"});
+    metrics->SetRefresh([&lane_status, &metrics, &collector] {
+      metrics->UpdateLanes(lane_status(), absl::Now());
+      collector->Collect();
+    });
+    sopts.rpc_observer = [m = metrics.get()] {
+      return ops::NewRpcTimerFactory(m);
+    };
+  }
+  auto server =
+      api::ApiServer::Start(sopts, policy.get(), vault->get(), lane_status);
   if (!server.ok()) Fail(server.status());
   const int port = (*server)->port();
   spdlog::info("API listening on {} (port {}), {} lane(s), vault {}",
@@ -605,25 +629,46 @@ int Main(int argc, char** argv) {
     }
   }
 
-  // Health follows the vault: once it finds damage it serves nothing, and
-  // says so to whoever watches grpc.health.v1.
+  // Health follows the facts (ops/health_monitor.h): the vault's damage and
+  // its last write, the disk under it, and each lane under its own name; a
+  // lane that is down leaves "" SERVING.
+  const v1::OpsConfig& ops_config = config->ops();
+  ops::HealthProbes probes;
+  probes.conditions = {{"vault", [&vault] { return (*vault)->Health(); }},
+                       {"vault", [&vault] { return (*vault)->WriteHealth(); }}};
+  if (ops_config.min_free_disk_mb() >= 0) {
+    const std::string& db = vopts.database;
+    probes.disk_path = db.rfind('/') == std::string::npos
+                           ? "."
+                           : db.substr(0, std::max<size_t>(db.rfind('/'), 1));
+    probes.min_free_bytes =
+        static_cast<uint64_t>(ops_config.min_free_disk_mb() > 0
+                                  ? ops_config.min_free_disk_mb()
+                                  : 256) *
+        1024 * 1024;
+  }
+  probes.lanes = lane_status;
+  if (ops_config.lane_silence_s() > 0) {
+    probes.lane_silence = absl::Seconds(ops_config.lane_silence_s());
+  }
+  ops::HealthMonitor monitor(
+      std::move(probes), ops::DaemonServiceNames(),
+      [&server, &metrics](const std::string& name, bool serving) {
+        (*server)->SetServing(name, serving);
+        if (metrics != nullptr) metrics->SetHealth(name, serving);
+      });
+  monitor.Check();
   absl::Notification stopping;
   // A rekey (--rekey_unseal, another process) goes into the access log.
   SealWatch seal_watch(
       unseal_mode && !seal.set_id().empty() ? config->vault().seal_file() : "",
       seal);
   std::thread health_watch([&] {
-    bool serving = true;
     while (!stopping.WaitForNotificationWithTimeout(absl::Seconds(1))) {
       seal_watch.Check(**vault);
       const absl::Status health = (*vault)->Health();
       if (health.ok()) notifier.Beat();  // the watchdog pings only on these
-      if (health.ok() == serving) continue;
-      serving = health.ok();
-      (*server)->SetServing(serving);
-      if (!serving) {
-        spdlog::critical("health: NOT_SERVING: {}", health.message());
-      }
+      monitor.Check();
     }
   });
 
@@ -688,6 +733,7 @@ int Main(int argc, char** argv) {
   (*server)->Wait();
   stopping.Notify();
   health_watch.join();
+  metrics.reset();  // no scrape reads the lanes or the vault from here on
   // The gate's last refusal summaries go into the log before the final
   // checkpoint signs it.
   server->reset();

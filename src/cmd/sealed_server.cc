@@ -14,6 +14,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "ops/health_monitor.h"
 
 namespace lanevault {
 namespace {
@@ -80,6 +81,12 @@ absl::StatusOr<std::unique_ptr<SealedServer>> SealedServer::Start(
   if (auto* health = sealed->server_->GetHealthCheckService()) {
     health->SetServingStatus(false);
     health->SetServingStatus("lanevault.v1.UnsealService", true);
+    // Each service the daemon will serve answers NOT_SERVING, not NOT_FOUND:
+    // a probe that asks for one learns it exists and is down (sealed).
+    for (const std::string& name : ops::DaemonServiceNames()) {
+      health->SetServingStatus(name, false);
+    }
+    spdlog::warn("health: the daemon and its services NOT_SERVING: sealed");
   }
   const v1::SealFile& file = sealed->unsealer_.file();
   spdlog::warn(

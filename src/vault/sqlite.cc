@@ -29,6 +29,33 @@ absl::Status DamageLatch::Check() const {
       "the vault is out of service: its database is damaged (", what_, ")"));
 }
 
+void DamageLatch::NoteWriteFault(int code, absl::string_view what) {
+  switch (code & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+      break;
+    default:
+      return;  // busy, constraint, misuse: the disk is not the matter
+  }
+  absl::MutexLock lock(&mu_);
+  write_fault_ = std::string(what);
+}
+
+void DamageLatch::NoteCommitted() {
+  absl::MutexLock lock(&mu_);
+  write_fault_.clear();
+}
+
+absl::Status DamageLatch::WriteHealth() const {
+  absl::MutexLock lock(&mu_);
+  if (write_fault_.empty()) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("the vault cannot commit: ", write_fault_));
+}
+
 absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db) {
   const std::string message = absl::StrCat(
       context, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
@@ -96,6 +123,7 @@ absl::StatusOr<bool> Statement::Step() {
   if (rc == SQLITE_DONE) return false;
   absl::Status s = SqliteStatus(rc, "sqlite step", db_);
   if (IsStructuralDamage(rc) && damage_ != nullptr) damage_->Trip(s.message());
+  if (damage_ != nullptr) damage_->NoteWriteFault(rc, s.message());
   return s;
 }
 
@@ -200,6 +228,7 @@ absl::StatusOr<Statement> Database::Cached(const char* sql) {
 absl::Status Database::Failed(int code, absl::string_view context) {
   absl::Status s = SqliteStatus(code, context, db_);
   if (IsStructuralDamage(code)) damage_->Trip(s.message());
+  damage_->NoteWriteFault(code, s.message());
   return s;
 }
 
@@ -235,7 +264,10 @@ Transaction::~Transaction() {
 
 absl::Status Transaction::Commit() {
   absl::Status s = db_->Exec("COMMIT");
-  if (s.ok()) done_ = true;
+  if (s.ok()) {
+    done_ = true;
+    db_->damage()->NoteCommitted();
+  }
   return s;
 }
 

@@ -33,9 +33,18 @@ class DamageLatch {
   // OK, or UNAVAILABLE naming the first damage found.
   absl::Status Check() const;
 
+  // Not damage: a write the disk refused (full, read-only, I/O error). It
+  // is kept until a later commit succeeds, so health can say the vault
+  // cannot commit (ops/health_monitor.h) without writing to find out.
+  void NoteWriteFault(int code, absl::string_view what);
+  void NoteCommitted();
+  // OK, or UNAVAILABLE naming the last refused write since the last commit.
+  absl::Status WriteHealth() const;
+
  private:
   mutable absl::Mutex mu_;
   std::string what_ ABSL_GUARDED_BY(mu_);
+  std::string write_fault_ ABSL_GUARDED_BY(mu_);
 };
 
 class Statement {

@@ -36,6 +36,7 @@ class SqliteStore final : public Store {
 
   // Store.
   absl::Status Health() override { return damage_->Check(); }
+  absl::Status WriteHealth() override { return damage_->WriteHealth(); }
   absl::Status CheckIntegrity(bool full) override;
   absl::Status Compact() override;
   absl::StatusOr<BackupCopy> BackupTo(const std::string& dest) override;

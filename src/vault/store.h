@@ -273,6 +273,9 @@ class Store : public RecordStore,
   // OK while the store can serve; UNAVAILABLE naming the damage once it
   // has found its files damaged (then it refuses everything).
   virtual absl::Status Health() = 0;
+  // OK unless the last write since the last commit was refused by the disk
+  // (full, read-only, failing): UNAVAILABLE naming it.
+  virtual absl::Status WriteHealth() { return absl::OkStatus(); }
   // Checks the files' structure (a quick check, or a slower thorough one
   // with `full`): DATA_LOSS naming the first problem.
   virtual absl::Status CheckIntegrity(bool full) = 0;

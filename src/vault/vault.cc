@@ -553,6 +553,8 @@ absl::StatusOr<bool> Vault::CheckSealedHead(bool accept_rollback,
 
 absl::Status Vault::Health() { return store_->Health(); }
 
+absl::Status Vault::WriteHealth() { return store_->WriteHealth(); }
+
 std::string Vault::SubmissionDigest(absl::string_view submission) const {
   return submissions_.Mac(submission);
 }

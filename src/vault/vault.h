@@ -142,6 +142,11 @@ class Vault {
   // OK while the vault can serve; UNAVAILABLE naming the damage once it
   // has found its database damaged (it then refuses everything).
   absl::Status Health();
+  // OK unless the disk refused the vault's last write and nothing has
+  // committed since (a full or read-only disk): UNAVAILABLE naming it.
+  // Records and access-log entries share the database, so this is also
+  // whether the access log can be appended.
+  absl::Status WriteHealth();
 
   // Stores a decoy exactly like a record taken in, marked (by a keyed hash
   // of its id, so the file does not tell) as a canary: IsCanary names it.

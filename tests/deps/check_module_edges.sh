@@ -26,6 +26,7 @@ declare -A allowed=(
   [node]="common crypto rpc capture"
   [wiring]="common crypto tlog policy vault witness"
   [api]="common crypto tlog rpc policy vault wiring receipt watermark"
+  [ops]="common vault"
 )
 # One narrow exception, by file: the vault side sees capture only through
 # the OpenCV-free sink interface.
