@@ -19,13 +19,13 @@ packages=(
   libp11-kit-dev softhsm2
   # the witness's HTTP (C2SP tlog-witness) and lanevaultd's client for it
   libcpp-httplib-dev
-  # both daemons' Prometheus endpoint (src/ops)
-  prometheus-cpp-dev
   # the alert webhook's client (src/alerts)
   libcurl4-openssl-dev
   # sd_notify for the daemons' systemd units, and systemd-analyze, which
   # the unit files' test runs
   libsystemd-dev systemd
+  # both daemons' Prometheus endpoint (src/ops)
+  prometheus-cpp-dev
   # clang, its runtime and its OpenMP, for the libFuzzer build (its own clang
   # configure of the whole tree finds OpenMP for the capture library)
   clang libclang-rt-14-dev libomp-dev
