@@ -14,6 +14,11 @@
 // 2. A new connection: the first call on a fresh channel (TCP + TLS 1.3
 //    handshake with client certificate + HTTP/2 + the call) against a call
 //    on a warm channel, medians over `--connections` tries.
+// 3. With --metrics (the default; --nometrics skips it): what the daemons'
+//    metrics cost, `rounds` times interleaved: the same reads against a
+//    third server that times every call into a Prometheus registry served
+//    on loopback, read (refresh from the vault and serialise) once a second,
+//    against the marked server of 1 without them.
 
 #include <algorithm>
 #include <atomic>
@@ -28,6 +33,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "api/server.h"
 #include "common/ids.h"
@@ -40,6 +46,10 @@
 #include "master_key_source.h"
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
+#include "ops/health_monitor.h"
+#include "ops/metrics.h"
+#include "ops/rpc_timer.h"
+#include "ops/vault_collector.h"
 #include "policy/policy.h"
 #include "rpc/tls.h"
 #include "vault/vault.h"
@@ -50,6 +60,8 @@ ABSL_FLAG(double, seconds, 10, "How long to read.");
 ABSL_FLAG(int, records, 500, "Records in the vault.");
 ABSL_FLAG(int, rounds, 3, "Interleaved rounds of baseline and marked reads.");
 ABSL_FLAG(int, connections, 200, "New connections to time.");
+ABSL_FLAG(bool, metrics, true,
+          "Also measure reads with metrics on against off (section 3).");
 ABSL_FLAG(std::string, dir, "/tmp/lanevault-api-bench", "Scratch (wiped).");
 ABSL_FLAG(std::string, master_key_source, "file",
           "The vault's master key: 'file' (development key file) or 'unseal' "
@@ -179,6 +191,28 @@ int Main(int argc, char** argv) {
     return std::vector<v1::LaneStatus>{};
   });
   if (!baseline.ok()) Fail(baseline.status());
+  // 3's server: as `server`, timed into a registry served on loopback.
+  std::unique_ptr<ops::VaultCollector> collector;
+  std::unique_ptr<ops::Metrics> metrics;
+  absl::StatusOr<std::unique_ptr<api::ApiServer>> metered =
+      absl::UnavailableError("--nometrics");
+  if (absl::GetFlag(FLAGS_metrics)) {
+    auto served = ops::Metrics::Serve("127.0.0.1:0");
+    if (!served.ok()) Fail(served.status());
+    metrics = std::move(*served);
+    collector = std::make_unique<ops::VaultCollector>(
+        vault->get(), metrics.get(), vo.database);
+    metrics->AllowServices(ops::DaemonServiceNames());
+    metrics->SetRefresh([&] { collector->Collect(); });
+    so.bench_unmarked_images = false;
+    so.rpc_observer = [m = metrics.get()] {
+      return ops::NewRpcTimerFactory(m);
+    };
+    metered = api::ApiServer::Start(so, policy.get(), vault->get(), [] {
+      return std::vector<v1::LaneStatus>{};
+    });
+    if (!metered.ok()) Fail(metered.status());
+  }
 
   // 1. Steady reads at the given concurrency, marked and baseline in turn.
   const int concurrency = absl::GetFlag(FLAGS_concurrency);
@@ -265,8 +299,37 @@ int Main(int argc, char** argv) {
       "handshake cost ~%.2f ms\n",
       absl::GetFlag(FLAGS_connections), cold, Percentile(cold_ms, 0.9), warm,
       cold - warm);
+
+  // 3. Metrics on against off, in turn, a scrape a second during "on".
+  if (metrics != nullptr) {
+    auto metered_stubs = stubs_for((*metered)->port(), 200);
+    std::printf(
+        "metrics (every call timed, a scrape a second), concurrency %d:\n",
+        concurrency);
+    for (int round = 1; round <= absl::GetFlag(FLAGS_rounds); ++round) {
+      const Figures off = measure(marked_stubs);
+      absl::Notification done;
+      std::thread scraper([&] {
+        while (!done.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+          metrics->Text();
+        }
+      });
+      const Figures on = measure(metered_stubs);
+      done.Notify();
+      scraper.join();
+      failures += off.failures + on.failures;
+      std::printf(
+          "  round %d: metrics on %.0f reads/s (p50 %.2f ms, p99 %.2f ms) = "
+          "%.3f of off %.0f reads/s (p50 %.2f ms, p99 %.2f ms); %d failed\n",
+          round, on.reads_per_s, on.p50_ms, on.p99_ms,
+          on.reads_per_s / off.reads_per_s, off.reads_per_s, off.p50_ms,
+          off.p99_ms, off.failures + on.failures);
+    }
+    (*metered)->Shutdown(absl::Seconds(2));
+  }
   (*server)->Shutdown(absl::Seconds(2));
   (*baseline)->Shutdown(absl::Seconds(2));
+  metrics.reset();
   return failures == 0 ? 0 : 1;
 }
 
