@@ -63,7 +63,8 @@ grpc::Status LaneService::AwaitSnapshot(grpc::ServerContext* ctx,
   spec.detail = absl::StrCat("snapshot poll, lane ", request->lane_id());
   return gate_->Run(ctx, *request, spec, [&](Admission&) {
     const std::string id =
-        snapshots_.Await(request->lane_id(), WithinDeadline(*ctx, kPollWait));
+        snapshots_.Await(request->lane_id(), WithinDeadline(*ctx, kPollWait),
+                         [ctx] { return ctx->IsCancelled(); });
     if (!id.empty()) {
       response->set_request_id(id);
       response->set_lane_id(request->lane_id());

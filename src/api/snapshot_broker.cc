@@ -2,6 +2,7 @@
 
 #include "api/snapshot_broker.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -40,7 +41,9 @@ absl::StatusOr<v1::Snapshot> SnapshotBroker::Request(const std::string& lane_id,
 }
 
 std::string SnapshotBroker::Await(const std::string& lane_id,
-                                  absl::Duration wait) {
+                                  absl::Duration wait,
+                                  const std::function<bool()>& cancelled) {
+  const absl::Time until = absl::Now() + wait;
   absl::MutexLock lock(&mu_);
   last_poll_[lane_id] = absl::Now();
   std::string found;
@@ -53,7 +56,13 @@ std::string SnapshotBroker::Await(const std::string& lane_id,
     }
     return false;
   };
-  mu_.AwaitWithTimeout(absl::Condition(&untaken), wait);
+  // In slices, so that a call the node gave up on (or a server shutting
+  // down) does not hold its handler for the whole wait.
+  while (
+      !mu_.AwaitWithTimeout(absl::Condition(&untaken),
+                            std::min(absl::Seconds(1), until - absl::Now()))) {
+    if (absl::Now() >= until || (cancelled && cancelled())) break;
+  }
   // Still polling, so still connected, even when nobody asked.
   last_poll_[lane_id] = absl::Now();
   if (found.empty()) return "";

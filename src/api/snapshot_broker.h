@@ -7,6 +7,7 @@
 // masked pictures pass; nothing is kept once handed over or timed out.
 // Thread-safe.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,8 +30,9 @@ class SnapshotBroker {
   absl::StatusOr<v1::Snapshot> Request(const std::string& lane_id,
                                        absl::Duration wait);
   // A node waits up to `wait` for a request for `lane_id`: its id, or ""
-  // when none came.
-  std::string Await(const std::string& lane_id, absl::Duration wait);
+  // when none came or `cancelled` (asked each second) says the call ended.
+  std::string Await(const std::string& lane_id, absl::Duration wait,
+                    const std::function<bool()>& cancelled = {});
   // The node's answer to request `request_id`, which must be for `lane_id`.
   // NOT_FOUND when the request is gone (timed out) or is another lane's.
   absl::Status Answer(const std::string& request_id, const std::string& lane_id,
