@@ -35,9 +35,9 @@ ABSL_DECLARE_FLAG(std::string, out);
 ABSL_DECLARE_FLAG(std::string, principal);
 ABSL_DECLARE_FLAG(std::string, record);
 ABSL_DECLARE_FLAG(std::string, state);
-ABSL_DECLARE_FLAG(double, timeout);
 ABSL_DECLARE_FLAG(bool, all);
 ABSL_DECLARE_FLAG(std::string, page_token);
+ABSL_DECLARE_FLAG(double, timeout);
 
 namespace lanevault::ctl {
 namespace {
@@ -122,7 +122,6 @@ std::string StateFile() {
   return absl::StrCat(home ? home : ".", "/.lanevault/audit-checkpoint");
 }
 
-int AuditVerify() {
 // Reports how far a full verification has read, per batch of leaves: the
 // verifier asks its source for leaves in order.
 class ProgressSource : public tlog::AuditLogSource {
@@ -160,6 +159,7 @@ class ProgressSource : public tlog::AuditLogSource {
   uint64_t size_ = 0;
 };
 
+int AuditVerify() {
   tlog::VerifyOptions options;
   // A key given as itself or as @FILE.
   auto key_of = [](std::string key) {
@@ -208,9 +208,9 @@ class ProgressSource : public tlog::AuditLogSource {
     source = rpc::RpcAuditLogSource(
         Connect(), absl::Seconds(absl::GetFlag(FLAGS_timeout)));
   }
-  absl::StatusOr<tlog::VerifyReport> report =
   if (options.full)
     source = std::make_unique<ProgressSource>(std::move(source));
+  absl::StatusOr<tlog::VerifyReport> report =
       tlog::VerifyAuditLog(*source, options);
   if (!report.ok()) {
     if (absl::IsDataLoss(report.status())) {
@@ -388,6 +388,8 @@ int Audit_(const std::vector<std::string>& args) {
       if (auto s = stub->GetEntries(&ctx, req, &resp); !s.ok()) FailRpc(s);
       if (resp.leaf_data().empty()) break;
       for (const auto& l : resp.leaf_data()) exported.add_leaf_data(l);
+      Progress(absl::StrCat("export: ", exported.leaf_data_size(), " of ", size,
+                            " entries"));
     }
     if (absl::Status s =
             WriteFileAtomically(out, exported.SerializeAsString(), 0600);
@@ -404,6 +406,11 @@ int Audit_(const std::vector<std::string>& args) {
     req.set_principal(absl::GetFlag(FLAGS_principal));
     req.set_record_id(absl::GetFlag(FLAGS_record));
     req.set_page_size(absl::GetFlag(FLAGS_limit));
+    req.set_page_token(absl::GetFlag(FLAGS_page_token));
+    if (!json) {
+      std::printf("%6s  %-23s %-16s %-22s %-6s %-24s %s\n", "SEQ", "TIME",
+                  "PRINCIPAL", "ACTION", "VERDICT", "REASON", "RECORD");
+    }
     v1::QueryEntriesResponse resp;
     size_t entries = 0;
     for (int page = 1;; ++page) {
@@ -442,15 +449,8 @@ int Audit_(const std::vector<std::string>& args) {
       2);
 }
 
-      Progress(absl::StrCat("export: ", exported.leaf_data_size(), " of ", size,
-                            " entries"));
 }  // namespace
 
 int AuditCommand(const std::vector<std::string>& args) { return Audit_(args); }
 
 }  // namespace lanevault::ctl
-    req.set_page_token(absl::GetFlag(FLAGS_page_token));
-    if (!json) {
-      std::printf("%6s  %-23s %-16s %-22s %-6s %-24s %s\n", "SEQ", "TIME",
-                  "PRINCIPAL", "ACTION", "VERDICT", "REASON", "RECORD");
-    }
