@@ -36,11 +36,11 @@ struct ServerOptions {
   // Appends witness cosignatures to a checkpoint GetCheckpoint just signed
   // (wiring/witness_pusher.h); unset: the note as the log signed it.
   CosignCheckpointFn cosign_checkpoint;
-  // Benchmarks only (api_bench's baseline): returned images without the
-  // watermark. No configuration file reaches it.
   // Masked snapshots of the daemon's own lanes (LaneService.GetSnapshot);
   // unset: only capture nodes' lanes, through the broker.
   LaneSnapshotFn lane_snapshot;
+  // Benchmarks only (api_bench's baseline): returned images without the
+  // watermark. No configuration file reaches it.
   bool bench_unmarked_images = false;
   // Makes an interceptor that sees every call first and last (the daemons'
   // RPC timer, ops/rpc_timer.h); unset: none. Opaque here, so api links no
