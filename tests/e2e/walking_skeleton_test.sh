@@ -30,6 +30,7 @@ tls { ca_cert: "pki/ca.pem" server_cert: "pki/server.pem" server_key: "pki/serve
 vault { database: "vault/lanevault.db" master_key: "keys/master.key" }
 lanes { lane_id: "lane-e2e" checkpoint_id: "cp-e2e" source: "folder:footage/frames" }
 api { canary_every: -1 }
+ops { metrics_listen: "127.0.0.1:0" }
 CONF
 "$bin/lanevaultd" --dev_master_key_file --config "$work/lanevaultd.textproto" --init_master_key >/dev/null
 "$bin/lanevaultd" --dev_master_key_file --config "$work/lanevaultd.textproto" --dev_builtin_policy >"$work/daemon.log" 2>&1 &
@@ -40,6 +41,19 @@ for _ in $(seq 1 100); do [[ -s $work/port ]] && break; sleep 0.2; done
 port=$(cat "$work/port")
 grep -Eq "^Max core file size +0 +0" "/proc/$daemon/limits" ||
   fail "lanevaultd may dump core (plaintext could reach disk)"
+# The Prometheus endpoint, scraped as Prometheus would (plain HTTP GET).
+metrics_port=$(grep -o 'metrics: http://[^ ]* (port [0-9]*)' "$work/daemon.log" |
+  grep -o '[0-9]*)$' | tr -d ')')
+[[ -n $metrics_port ]] || fail "no metrics endpoint logged"
+scrape() {
+  exec 3<>"/dev/tcp/127.0.0.1/$metrics_port"
+  printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+  cat <&3
+  exec 3<&-
+}
+# A series' value summed over its label sets (0 when absent).
+series() { awk -v n="$1" '$1 == n || index($1, n "{") == 1 {s += $2} END {printf "%d", s}'; }
+scrape >"$work/scrape1.txt"
 ctl() { "$bin/lanevaultctl" --server "127.0.0.1:$port" --ca "$work/pki/ca.pem" "$@"; }
 as_inspector=(--cert "$work/pki/inspector-dev.pem" --key "$work/pki/inspector-dev.key")
 
@@ -51,6 +65,16 @@ for _ in $(seq 1 300); do
 done
 grep -q "lanes done" "$work/daemon.log" || fail "lane did not finish"
 
+# The counters moved during the run, and the scrape names no plate.
+scrape >"$work/scrape2.txt"
+frames1=$(series lanevault_lane_frames_read_total <"$work/scrape1.txt")
+frames2=$(series lanevault_lane_frames_read_total <"$work/scrape2.txt")
+stored=$(series lanevault_records_stored_total <"$work/scrape2.txt")
+intake=$(series lanevault_rpc_duration_seconds_count <"$work/scrape2.txt")
+((frames2 > 0 && frames2 >= frames1)) || fail "frames read: $frames1 -> $frames2"
+((stored >= 1)) || fail "records stored not counted: $stored"
+grep -q "$truth" "$work/scrape2.txt" && fail "the scrape names the plate"
+
 ids=$(ctl "${as_inspector[@]}" record search --purpose vehicle-inspection --json |
   grep -o 'rh_[0-9a-f]\{42\}' | sort -u)
 [[ $(echo "$ids" | wc -l) -eq 1 ]] || fail "expected exactly one record, got: $ids"
@@ -58,6 +82,12 @@ id=$ids
 
 out=$(ctl "${as_inspector[@]}" record get "$id" --purpose vehicle-inspection)
 grep -q "plate_text .*$truth" <<<"$out" || fail "plate text is not $truth: $out"
+# The search and the read were timed.
+scrape >"$work/scrape3.txt"
+calls=$(series lanevault_rpc_duration_seconds_count <"$work/scrape3.txt")
+((calls > intake)) || fail "rpc count did not move: $intake -> $calls"
+grep -q "$truth" "$work/scrape3.txt" && fail "the scrape names the plate"
+echo "metrics: frames read $frames1 -> $frames2, records stored $stored, rpc calls $intake -> $calls"
 echo "fetched $id: plate $truth"
 
 # Exact-plate lookup by blind index, before this inspector has seen the
