@@ -2,14 +2,19 @@
 // replays footage, printing the figures issue 8 asks for. Single-threaded
 // unless told otherwise, so figures are per core.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -25,6 +30,7 @@
 #include "footage/scene.h"
 #include "opencv2/core/utility.hpp"
 #include "opencv2/imgcodecs.hpp"
+#include "ops/metrics.h"
 
 ABSL_FLAG(std::string, face_model, "",
           "YuNet .onnx or SSD .pb (with .pbtxt beside it) instead of the "
@@ -76,6 +82,14 @@ ABSL_FLAG(double, pace_fps, 0,
           "replay: feed frames at this camera rate (0: as fast as the lane "
           "analyses); frames arriving while the lane is busy are dropped.");
 ABSL_FLAG(int, repeat, 1, "replay: play the source this many times.");
+ABSL_FLAG(int, metrics_rounds, 0,
+          "replay: instead of one replay, N rounds of the same replay with "
+          "the lane daemon's metrics endpoint off and on (scraped every "
+          "--scrape_every_s), interleaved, printing frames/s of each and "
+          "their ratio.");
+ABSL_FLAG(double, scrape_every_s, 1,
+          "replay --metrics_rounds: seconds between scrapes (Prometheus "
+          "defaults to 15; 1 is the worst case).");
 
 namespace lanevault {
 namespace {
@@ -377,13 +391,118 @@ size_t PlatesMatched(std::vector<std::string> truth,
   return matched;
 }
 
-void Replay(const std::string& source) {
+capture::ReplayOptions ReplayOptionsFromFlags(const std::string& source) {
   capture::ReplayOptions options;
   options.source = ReplaySource(source);
   options.lanes = std::max(1, absl::GetFlag(FLAGS_lanes));
   options.pace_fps = absl::GetFlag(FLAGS_pace_fps);
   options.repeat = std::max(1, absl::GetFlag(FLAGS_repeat));
   options.detectors = DetectorsFromFlags(0);
+  return options;
+}
+
+// One scrape of http://127.0.0.1:PORT/metrics, as Prometheus makes it;
+// the bytes read (0 when it failed).
+size_t Scrape(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  size_t total = 0;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string request =
+        "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (write(fd, request.data(), request.size()) ==
+        static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) total += n;
+    }
+  }
+  close(fd);
+  return total;
+}
+
+double FramesPerSecond(const std::vector<capture::ReplayResult>& results) {
+  double fps = 0;
+  for (const capture::ReplayResult& r : results) fps += r.frames_per_second;
+  return fps / std::max<size_t>(1, results.size());
+}
+
+// The cost of the lane daemon's metrics on a lane's frame rate: the same
+// replay with the endpoint off and on (lane counters copied in at each
+// scrape, as lanevault-lane does), rounds interleaved so that the
+// machine's drift falls on both alike.
+void ReplayMetricsRounds(const std::string& source, int rounds) {
+  capture::ReplayOptions options = ReplayOptionsFromFlags(source);
+  const absl::Duration every =
+      absl::Seconds(std::max(0.05, absl::GetFlag(FLAGS_scrape_every_s)));
+  std::vector<double> ratios;
+  for (int round = 1; round <= rounds; ++round) {
+    options.on_start = nullptr;
+    options.on_stop = nullptr;
+    absl::StatusOr<std::vector<capture::ReplayResult>> off =
+        capture::ReplayLanes(options);
+    if (!off.ok()) Fail(off.status());
+
+    absl::Mutex mu;  // outlives the endpoint, whose scrapes take it
+    std::function<std::vector<v1::LaneStatus>()> statuses;
+    absl::StatusOr<std::unique_ptr<ops::Metrics>> metrics =
+        ops::Metrics::Serve("127.0.0.1:0");
+    if (!metrics.ok()) Fail(metrics.status());
+    (*metrics)->SetRefresh([&] {
+      absl::MutexLock lock(&mu);
+      if (statuses) (*metrics)->UpdateLanes(statuses(), absl::Now());
+    });
+    std::atomic<bool> running{false};
+    std::atomic<size_t> scrapes{0}, scraped_bytes{0};
+    std::thread scraper;
+    options.on_start = [&](std::function<std::vector<v1::LaneStatus>()> s) {
+      {
+        absl::MutexLock lock(&mu);
+        statuses = std::move(s);
+      }
+      running = true;
+      scraper = std::thread([&] {
+        while (running) {
+          scraped_bytes += Scrape((*metrics)->port());
+          ++scrapes;
+          for (absl::Time until = absl::Now() + every;
+               running && absl::Now() < until;) {
+            absl::SleepFor(absl::Milliseconds(10));
+          }
+        }
+      });
+    };
+    options.on_stop = [&] {
+      running = false;
+      if (scraper.joinable()) scraper.join();
+      absl::MutexLock lock(&mu);
+      statuses = nullptr;
+    };
+    absl::StatusOr<std::vector<capture::ReplayResult>> on =
+        capture::ReplayLanes(options);
+    if (!on.ok()) Fail(on.status());
+    const double fps_off = FramesPerSecond(*off), fps_on = FramesPerSecond(*on);
+    ratios.push_back(fps_off > 0 ? fps_on / fps_off : 0);
+    std::printf(
+        "metrics round %d: off %.1f frames/s, on %.1f frames/s (%zu scrapes, "
+        "%zu bytes), on/off %.3f\n",
+        round, fps_off, fps_on, scrapes.load(), scraped_bytes.load(),
+        ratios.back());
+    std::fflush(stdout);
+  }
+  std::printf("metrics on/off, median of %d rounds: %.3f\n", rounds,
+              Percentile(ratios, 0.5));
+}
+
+void Replay(const std::string& source) {
+  if (const int rounds = absl::GetFlag(FLAGS_metrics_rounds); rounds > 0) {
+    ReplayMetricsRounds(source, rounds);
+    return;
+  }
+  capture::ReplayOptions options = ReplayOptionsFromFlags(source);
   absl::StatusOr<std::vector<capture::ReplayResult>> results =
       capture::ReplayLanes(options);
   if (!results.ok()) Fail(results.status());

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -67,6 +68,17 @@ absl::StatusOr<std::vector<ReplayResult>> ReplayLanes(
     }
     const absl::Time start = absl::Now();
     for (auto& lane : lanes) lane->Start();
+    // Before the lanes go, on every way out.
+    absl::Cleanup stop = [&options] {
+      if (options.on_stop) options.on_stop();
+    };
+    if (options.on_start) {
+      options.on_start([&lanes] {
+        std::vector<v1::LaneStatus> statuses;
+        for (const auto& lane : lanes) statuses.push_back(lane->Status());
+        return statuses;
+      });
+    }
     for (int i = 0; i < options.lanes; ++i) {
       lanes[i]->Wait();
       const v1::LaneStatus s = lanes[i]->Status();

@@ -5,11 +5,13 @@
 // went: the evaluation tool's "frames per second per lane" figure.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "lanevault/v1/config.pb.h"
+#include "lanevault/v1/lanes.pb.h"
 
 namespace lanevault::capture {
 
@@ -19,6 +21,11 @@ struct ReplayOptions {
   double pace_fps = 0;  // 0: as fast as each lane analyses
   int repeat = 1;       // times each lane plays the source
   v1::DetectorConfig detectors;
+  // Called once the lanes of a play have started, with a way to read their
+  // status (as a daemon's metrics endpoint does), and once they have all
+  // finished: what a benchmark runs beside the lanes.
+  std::function<void(std::function<std::vector<v1::LaneStatus>()>)> on_start;
+  std::function<void()> on_stop;
 };
 
 struct ReplayResult {
