@@ -294,7 +294,8 @@ int Keys(const std::vector<std::string>& args) {
   std::printf(
       "key generation %u now wraps new data keys (a key per retention "
       "period); older data keys are re-wrapped in the background and the "
-      "older generation's keys destroyed once unused\n",
+      "older generation's keys destroyed once unused (progress: the "
+      "daemon's log, 'key re-wrap: ...')\n",
       resp.new_key_version());
   return 0;
 }

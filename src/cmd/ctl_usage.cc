@@ -205,9 +205,10 @@ const std::vector<CommandSpec>& Commands() {
       {"retention report", "", 0, 0, "json", "What is due and overdue."},
       {"retention destroyed", "", 0, 0, "since,until,json",
        "The retention period keys destroyed, each with its log entry."},
-      {"keys rotate", "", 0, 0, "progress",
-       "A new key-encryption key; re-wraps every record's key (progress on\n"
-       "stderr)."},
+      {"keys rotate", "", 0, 0, "",
+       "A new key-encryption key; the daemon re-wraps every record's key in\n"
+       "the background (its progress is in the daemon's log: 'key re-wrap:\n"
+       "N data keys re-wrapped so far', then 'key re-wrap done')."},
       {"receipt verify", "", 0, 0,
        "receipt,public_key,public_key_file,content,json",
        "Checks a saved receipt's signature with the vault's receipt key and\n"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/time/clock.h"
 #include "common/logging.h"
 #include "vault/vault.h"
 
@@ -14,6 +15,9 @@ constexpr int kRewrapBatch = 256;
 constexpr absl::Duration kLongestSleep = absl::Minutes(10);
 // After an error (a full disk), try again after this long.
 constexpr absl::Duration kRetryAfterError = absl::Seconds(5);
+// A re-wrap after a rotation can run for minutes: its progress is logged
+// this often, and its end once.
+constexpr absl::Duration kRewrapProgressEvery = absl::Seconds(10);
 
 }  // namespace
 
@@ -41,6 +45,8 @@ void Maintainer::NoteDeadline(absl::Time deadline) {
 
 void Maintainer::Run() {
   bool keys_checked = false;
+  uint64_t rewrapped_total = 0;  // since the re-wrap under way began
+  absl::Time rewrap_logged = absl::InfinitePast();
   while (true) {
     absl::Duration sleep = kLongestSleep;
     bool more_rewrap = false;
@@ -71,6 +77,19 @@ void Maintainer::Run() {
       sleep = std::min(sleep, kRetryAfterError);
     } else {
       more_rewrap = *rewrapped > 0;
+      rewrapped_total += *rewrapped;
+      if (more_rewrap && absl::Now() - rewrap_logged >= kRewrapProgressEvery) {
+        spdlog::info("key re-wrap: {} data keys re-wrapped so far",
+                     rewrapped_total);
+        rewrap_logged = absl::Now();
+      } else if (!more_rewrap && rewrapped_total > 0) {
+        spdlog::info(
+            "key re-wrap done: {} data keys now under the current "
+            "key-encryption keys",
+            rewrapped_total);
+        rewrapped_total = 0;
+        rewrap_logged = absl::InfinitePast();
+      }
     }
     absl::Time next = absl::InfiniteFuture();
     if (absl::StatusOr<absl::Time> t = vault_->NextDeadline(); t.ok()) {
