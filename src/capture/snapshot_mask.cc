@@ -22,6 +22,13 @@ constexpr double kFaceMargin = 0.35;
 constexpr int kBlocksAcross = 3;
 // Detect, mask, and look again this many times.
 constexpr int kPasses = 2;
+// Masking by detection fails open: a face or plate the detectors miss (a
+// profile, a small face, a plate the contour search passes over) would
+// leave unmasked. So the whole frame also leaves at most this many pixels
+// wide, smoothed back up: the scene's layout, the vehicles and the region
+// of interest stay visible; a face is a few pixels and a character less
+// than one.
+constexpr int kSceneWidth = 64;
 
 cv::Rect Grow(const cv::Rect& box, double margin, const cv::Size& frame) {
   const int dx = static_cast<int>(box.width * margin + 4);
@@ -78,6 +85,12 @@ absl::StatusOr<MaskedSnapshot> MaskSnapshot(const cv::Mat& bgr,
       found = true;
     }
     if (!found) break;
+  }
+  if (image.cols > kSceneWidth) {
+    cv::Mat coarse;
+    const double scale = static_cast<double>(kSceneWidth) / image.cols;
+    cv::resize(image, coarse, cv::Size(), scale, scale, cv::INTER_AREA);
+    cv::resize(coarse, image, image.size(), 0, 0, cv::INTER_LINEAR);
   }
   // Drawn after masking, in colours the detectors were not asked about.
   cv::rectangle(image, roi, cv::Scalar(0, 200, 0), 2);

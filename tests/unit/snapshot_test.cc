@@ -75,6 +75,41 @@ class SnapshotMaskTest : public ::testing::Test {
   static inline std::optional<ReadableFrame>* frame_ = nullptr;
 };
 
+// Detectors that find nothing: what a profile, a small face or a plate the
+// contour search passes over is to the real ones.
+class BlindFaces final : public capture::FaceDetector {
+ public:
+  std::vector<capture::FaceHit> Detect(const cv::Mat&) override { return {}; }
+};
+class BlindPlates final : public capture::PlateDetector {
+ public:
+  std::vector<cv::Rect> Candidates(const cv::Mat&) override { return {}; }
+};
+
+TEST_F(SnapshotMaskTest, WhatTheDetectorsMissIsUnreadableToo) {
+  ASSERT_TRUE(frame_->has_value());
+  const ReadableFrame& f = **frame_;
+  BlindFaces blind_faces;
+  BlindPlates blind_plates;
+  absl::StatusOr<MaskedSnapshot> masked =
+      MaskSnapshot(f.image, cv::Rect(0, 0, 8, 8), blind_faces, blind_plates);
+  ASSERT_TRUE(masked.ok()) << masked.status();
+  EXPECT_TRUE(masked->faces.empty());
+  EXPECT_TRUE(masked->plates.empty());
+  cv::Mat picture =
+      cv::imdecode(std::vector<uchar>(masked->jpeg.begin(), masked->jpeg.end()),
+                   cv::IMREAD_COLOR);
+  ASSERT_EQ(picture.size(), f.image.size());
+  for (const PlateSighting& s :
+       FindPlates(picture, *set_->plate, *set_->reader)) {
+    EXPECT_FALSE(s.read()) << "read '" << s.best().text << "' at " << s.box;
+  }
+  EXPECT_TRUE(set_->face->Detect(picture).empty());
+  const cv::Rect plate =
+      f.plate_box & cv::Rect(0, 0, f.image.cols, f.image.rows);
+  EXPECT_TRUE(set_->reader->Read(picture(plate)).empty());
+}
+
 TEST_F(SnapshotMaskTest, NoReadablePlateAndNoFaceSurviveTheMask) {
   ASSERT_TRUE(frame_->has_value())
       << "no frame of the footage has a readable plate and a detectable "
