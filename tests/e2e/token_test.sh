@@ -117,7 +117,7 @@ serving || fail "token mode did not serve without shares"
 grep -q "master key opened by PKCS#11 token 'lanevault'" daemon.log || fail "mode not logged"
 grep -q "SEALED" daemon.log && fail "went sealed although the token opens the key"
 record_opens || fail "the key-file era's record does not open in token mode"
-ctl $(as auditor) audit query --limit 200 --json | grep -q "by PKCS#11 token .lanevault. key .lanevault-root." ||
+ctl $(as auditor) audit query --limit 200 --json | grep -c "by PKCS#11 token .lanevault. key .lanevault-root." >/dev/null ||
   fail "the token open is not in the access log"
 grep -q "$pin" daemon.log && fail "the PIN is in the daemon's log"
 stop
