@@ -172,7 +172,7 @@ int Main(int argc, char** argv) {
   if (!view.ok()) Fail(view.status());
   for (std::string& id : ids) {
     auto handle = (*vault)->handles().Issue(crypto::HandleKey::Kind::kRecord,
-                                           view->scope, id);
+                                            view->scope, id);
     if (!handle.ok()) Fail(handle.status());
     id = *handle;
   }
@@ -232,40 +232,40 @@ int Main(int argc, char** argv) {
   };
   auto marked_stubs = stubs_for(port, 0);
   auto baseline_stubs = stubs_for((*baseline)->port(), 100);
-  auto measure = [&](std::vector<std::unique_ptr<v1::EvidenceService::Stub>>&
-                         stubs) {
-    std::atomic<bool> stop{false};
-    std::atomic<int> failures{0};
-    absl::Mutex mu;
-    std::vector<double> latencies_ms;
-    std::vector<std::thread> callers;
-    const absl::Time start = absl::Now();
-    for (int t = 0; t < concurrency; ++t) {
-      callers.emplace_back([&, t] {
-        std::mt19937_64 pick(t);
-        std::vector<double> mine;
-        auto& stub = *stubs[t % stubs.size()];
-        while (!stop.load(std::memory_order_relaxed)) {
-          const absl::Time t0 = absl::Now();
-          if (!ReadOne(stub, ids[pick() % ids.size()]).ok()) ++failures;
-          mine.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+  auto measure =
+      [&](std::vector<std::unique_ptr<v1::EvidenceService::Stub>>& stubs) {
+        std::atomic<bool> stop{false};
+        std::atomic<int> failures{0};
+        absl::Mutex mu;
+        std::vector<double> latencies_ms;
+        std::vector<std::thread> callers;
+        const absl::Time start = absl::Now();
+        for (int t = 0; t < concurrency; ++t) {
+          callers.emplace_back([&, t] {
+            std::mt19937_64 pick(t);
+            std::vector<double> mine;
+            auto& stub = *stubs[t % stubs.size()];
+            while (!stop.load(std::memory_order_relaxed)) {
+              const absl::Time t0 = absl::Now();
+              if (!ReadOne(stub, ids[pick() % ids.size()]).ok()) ++failures;
+              mine.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+            }
+            absl::MutexLock lock(&mu);
+            latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
+          });
         }
-        absl::MutexLock lock(&mu);
-        latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
-      });
-    }
-    absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_seconds)));
-    stop = true;
-    for (auto& c : callers) c.join();
-    const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
-    Figures f;
-    f.reads = latencies_ms.size();
-    f.reads_per_s = f.reads / elapsed;
-    f.p50_ms = Percentile(latencies_ms, 0.50);
-    f.p99_ms = Percentile(latencies_ms, 0.99);
-    f.failures = failures.load();
-    return f;
-  };
+        absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_seconds)));
+        stop = true;
+        for (auto& c : callers) c.join();
+        const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+        Figures f;
+        f.reads = latencies_ms.size();
+        f.reads_per_s = f.reads / elapsed;
+        f.p50_ms = Percentile(latencies_ms, 0.50);
+        f.p99_ms = Percentile(latencies_ms, 0.99);
+        f.failures = failures.load();
+        return f;
+      };
   int failures = 0;
   std::printf(
       "reads over mTLS, concurrency %d (%d channels), %d records with a "

@@ -276,8 +276,9 @@ int StoreFigures(const std::vector<v1::Record>& records, int writers,
       // The schema name is ours (letters and digits): identifiers cannot be
       // bound as parameters.
       const std::string name = absl::StrCat("vault_bench_", ++schema);
-      if (!admin->Run(absl::StrCat("DROP SCHEMA IF EXISTS ", name,
-                                   " CASCADE; CREATE SCHEMA ", name))
+      if (!admin
+               ->Run(absl::StrCat("DROP SCHEMA IF EXISTS ", name,
+                                  " CASCADE; CREATE SCHEMA ", name))
                .ok()) {
         std::fprintf(stderr, "cannot create schema %s\n", name.c_str());
         return 1;

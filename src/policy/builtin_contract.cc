@@ -74,7 +74,7 @@ constexpr char kBuiltinContract[] = R"pb(
   permits {
     id: "builtin.permit.lanes.operator"
     role: "operator"
-    actions: [ACTION_VIEW_LANES, ACTION_VIEW_SNAPSHOT]
+    actions: [ ACTION_VIEW_LANES, ACTION_VIEW_SNAPSHOT ]
   }
   permits {
     id: "builtin.permit.lanes.contractor"
@@ -89,7 +89,7 @@ constexpr char kBuiltinContract[] = R"pb(
   permits {
     id: "builtin.permit.audit.auditor"
     role: "auditor"
-    actions: [ACTION_READ_AUDIT, ACTION_TRACE]
+    actions: [ ACTION_READ_AUDIT, ACTION_TRACE ]
   }
   permits {
     id: "builtin.permit.audit.compliance"
@@ -199,9 +199,7 @@ class Reminding final : public Policy {
   absl::StatusOr<PurposeView> ViewOf(absl::string_view purpose) const override {
     return policy_->ViewOf(purpose);
   }
-  std::vector<std::string> Scopes() const override {
-    return policy_->Scopes();
-  }
+  std::vector<std::string> Scopes() const override { return policy_->Scopes(); }
   std::vector<std::string> PurposesOf(absl::string_view scope) const override {
     return policy_->PurposesOf(scope);
   }

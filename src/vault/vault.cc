@@ -892,8 +892,7 @@ absl::StatusOr<v1::Record> Vault::Read(
 
 absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
     absl::string_view plate, int limit, v1::AuditEntry audit,
-    absl::FunctionRef<std::vector<std::string>(std::vector<std::string>)>
-        admit,
+    absl::FunctionRef<std::vector<std::string>(std::vector<std::string>)> admit,
     uint64_t* logged_as) {
   const std::string blind = plates_.Of(plate);
   if (blind.empty()) {

@@ -118,11 +118,11 @@ TEST_P(VaultTest, CiphertextMovedToAnotherRecordFailsAndOthersStillRead) {
   ExecBehind(
       "UPDATE items SET ciphertext = (SELECT ciphertext FROM items WHERE "
       "item_id = '" +
-          a.items(0).item_id() +
-          "'), wrapped_key = (SELECT "
-          "wrapped_key FROM items WHERE item_id = '" +
-          a.items(0).item_id() + "') WHERE item_id = '" + b.items(0).item_id() +
-          "'");
+      a.items(0).item_id() +
+      "'), wrapped_key = (SELECT "
+      "wrapped_key FROM items WHERE item_id = '" +
+      a.items(0).item_id() + "') WHERE item_id = '" + b.items(0).item_id() +
+      "'");
   EXPECT_EQ(vault_
                 ->Read(b.record_id(), {},
                        Entry(v1::ACTION_READ_RECORD, b.record_id()))
