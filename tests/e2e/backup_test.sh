@@ -84,7 +84,7 @@ if out=$(timeout 60 "$bin/lanevaultd" "${daemon_flags[@]}" --restore_from damage
   fail "a damaged backup was restored"
 fi
 grep -q "is refused" <<<"$out" || fail "the refusal does not say why: $out"
-ls vault | grep -q before-restore && fail "a refused restore moved the database"
+ls vault | grep before-restore >/dev/null && fail "a refused restore moved the database"
 echo "damaged backup: refused"
 
 # 3. The restore: the old database kept aside, logged, alerted, served.

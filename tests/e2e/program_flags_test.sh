@@ -9,7 +9,7 @@ check() { if ! eval "$2"; then echo "FAIL: $1"; failures=$((failures + 1)); fi; 
 
 for p in lanevaultd lanevault-lane lanevaultctl lanevault-footage lanevault-witness; do
   check "$p --help" "'$bin/$p' --help >/dev/null 2>&1"
-  check "$p --version" "'$bin/$p' --version 2>&1 | grep -q '^$p [0-9]'"
+  check "$p --version" "'$bin/$p' --version 2>&1 | grep '^$p [0-9]' >/dev/null"
   out=$("$bin/$p" --no_such_flag 2>&1); rc=$?
   check "$p bad flag exits non-zero" "[[ $rc -ne 0 ]]"
   check "$p bad flag: one line" "[[ \$(wc -l <<<\"\$out\") -le 2 ]]"

@@ -101,7 +101,7 @@ if [[ ! -e /etc/lanevault/lanevaultd.textproto ]]; then
   grep -q "/etc/lanevault/lanevaultd.textproto" <<<"$out" ||
     fail "lanevaultd's default config is not /etc/lanevault/lanevaultd.textproto: $out"
 fi
-"$bin/lanevault-lane" --help 2>&1 | grep -q "/etc/lanevault/lanevault-lane.textproto" ||
+"$bin/lanevault-lane" --help 2>&1 | grep "/etc/lanevault/lanevault-lane.textproto" >/dev/null ||
   fail "lanevault-lane's default --config is not in /etc/lanevault"
 
 # Permissions: a readable TLS key, a vault folder others can write.
