@@ -37,10 +37,18 @@ packages=(
   opencv-data tesseract-ocr-eng fonts-dejavu-core fonts-dejavu-extra
   fonts-liberation fonts-roboto-unhinted fonts-urw-base35 fonts-bebas-neue
   fonts-opendin fonts-paratype opencv-doc
-  # retraining the learned plate reader (scripts/train-plate-ocr.sh; the
-  # build does not train it), with Debian's own Python
-  python3-torch python3-onnx python3-opencv python3-numpy python3-pil
+  # the e2e scripts' helpers (a free port, the notify socket's reader)
+  python3
 )
+# Retraining the learned plate reader (scripts/train-plate-ocr.sh) needs
+# Debian's PyTorch and ONNX, several hundred megabytes that neither the build
+# nor the tests use (the model is committed), so only on request.
+if [[ ${1:-} == --training ]]; then
+  packages+=(python3-torch python3-onnx python3-opencv python3-numpy python3-pil)
+elif [[ $# -gt 0 ]]; then
+  echo "usage: $0 [--training]" >&2
+  exit 2
+fi
 
 sudo=
 if [[ $(id -u) -ne 0 ]]; then sudo=sudo; fi
