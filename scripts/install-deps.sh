@@ -41,7 +41,7 @@ packages=(
   python3
 )
 # Retraining the learned plate reader (scripts/train-plate-ocr.sh) needs
-# Debian's PyTorch and ONNX, several hundred megabytes that neither the build
+# Debian's PyTorch and ONNX, a large download that neither the build
 # nor the tests use (the model is committed), so only on request.
 if [[ ${1:-} == --training ]]; then
   packages+=(python3-torch python3-onnx python3-opencv python3-numpy python3-pil)
