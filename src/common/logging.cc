@@ -19,38 +19,114 @@
 namespace lanevault {
 namespace {
 
-constexpr char kPlainPattern[] = "%Y-%m-%dT%H:%M:%S.%eZ %l %n: %v";
+constexpr char kPlainPattern[] = "%Y-%m-%dT%H:%M:%S.%eZ %l %n: %*";
+
+// Length of the valid UTF-8 sequence at the start of `s`, or 0 where it is
+// not one (a stray continuation byte, an overlong form, a surrogate, a
+// truncated sequence): such bytes become U+FFFD, so a hostile string in a
+// line (a lane id, a camera's error text) cannot make the JSON invalid.
+size_t Utf8SequenceLength(fmt::string_view s) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char b0 = byte(0);
+  if (b0 < 0x80) return 1;
+  size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xbf;  // the second byte's range
+  if (b0 >= 0xc2 && b0 <= 0xdf) {
+    n = 2;
+  } else if (b0 >= 0xe0 && b0 <= 0xef) {
+    n = 3;
+    if (b0 == 0xe0) lo = 0xa0;
+    if (b0 == 0xed) hi = 0x9f;
+  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+    n = 4;
+    if (b0 == 0xf0) lo = 0x90;
+    if (b0 == 0xf4) hi = 0x8f;
+  } else {
+    return 0;
+  }
+  if (s.size() < n) return 0;
+  if (byte(1) < lo || byte(1) > hi) return 0;
+  for (size_t i = 2; i < n; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xbf) return 0;
+  }
+  return n;
+}
 
 void AppendJsonString(fmt::string_view s, spdlog::memory_buf_t& out) {
   out.push_back('"');
-  for (const char c : s) {
+  for (size_t i = 0; i < s.size();) {
+    const char c = s[i];
     switch (c) {
       case '"':
         out.append(std::string_view("\\\""));
-        break;
+        ++i;
+        continue;
       case '\\':
         out.append(std::string_view("\\\\"));
-        break;
+        ++i;
+        continue;
       case '\n':
         out.append(std::string_view("\\n"));
-        break;
+        ++i;
+        continue;
       case '\r':
         out.append(std::string_view("\\r"));
-        break;
+        ++i;
+        continue;
       case '\t':
         out.append(std::string_view("\\t"));
-        break;
+        ++i;
+        continue;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          fmt::format_to(std::back_inserter(out), "\\u{:04x}",
-                         static_cast<unsigned>(c));
-        } else {
-          out.push_back(c);
-        }
+        break;
+    }
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}",
+                     static_cast<unsigned>(u));
+      ++i;
+      continue;
+    }
+    const size_t n =
+        Utf8SequenceLength(fmt::string_view(s.data() + i, s.size() - i));
+    if (n == 0) {
+      out.append(std::string_view("\\ufffd"));
+      ++i;
+    } else {
+      out.append(s.data() + i, s.data() + i + n);
+      i += n;
     }
   }
   out.push_back('"');
 }
+
+// A plain line is one line: a message's control characters (a newline in
+// an error text from a camera or a peer) are written as escapes, so nothing
+// a message carries can forge a second log line.
+class EscapedMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    for (const char c : msg.payload) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '\n') {
+        dest.append(std::string_view("\\n"));
+      } else if (c == '\r') {
+        dest.append(std::string_view("\\r"));
+      } else if (c == '\t') {
+        dest.append(std::string_view("\\t"));
+      } else if (u < 0x20 || u == 0x7f) {
+        fmt::format_to(std::back_inserter(dest), "\\x{:02x}",
+                       static_cast<unsigned>(u));
+      } else {
+        dest.push_back(c);
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<EscapedMessage>();
+  }
+};
 
 // One JSON object a line: ts, level, logger, msg, fields.
 class JsonFormatter final : public spdlog::formatter {
@@ -130,18 +206,22 @@ void FfmpegLine(void* avcl, int level, const char* fmt, va_list args) {
 
 }  // namespace
 
+std::unique_ptr<spdlog::formatter> MakeLogFormatter(absl::string_view format) {
+  if (format == "json") return std::make_unique<JsonFormatter>();
+  auto plain = std::make_unique<spdlog::pattern_formatter>(
+      spdlog::pattern_time_type::utc);
+  plain->add_flag<EscapedMessage>('*').set_pattern(kPlainPattern);
+  return plain;
+}
+
 void InitLogging(absl::string_view program, absl::string_view level,
                  absl::string_view format) {
   if (format != "plain" && format != "json") {
     Fail(absl::StrCat("--log_format is plain or json, not '", format, "'"), 2);
   }
   auto logger = spdlog::stderr_logger_mt(std::string(program));
-  if (format == "json") {
-    logger->set_formatter(std::make_unique<JsonFormatter>());
-    json_logging = true;
-  } else {
-    logger->set_pattern(kPlainPattern, spdlog::pattern_time_type::utc);
-  }
+  logger->set_formatter(MakeLogFormatter(format));
+  json_logging = format == "json";
   logger->set_level(spdlog::level::from_str(std::string(level)));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);

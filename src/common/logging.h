@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "absl/strings/string_view.h"
+#include "spdlog/formatter.h"
 #include "spdlog/spdlog.h"
 
 // Debian's Abseil has its own string_view type; let fmt print it.
@@ -29,6 +30,11 @@ namespace lanevault {
 // instead.
 void InitLogging(absl::string_view program, absl::string_view level,
                  absl::string_view format = "plain");
+
+// The formatter InitLogging gives its sinks for `format` ("plain" or
+// "json"): in both, a message's control characters are escaped, so one call
+// is one line; json also replaces invalid UTF-8 with U+FFFD.
+std::unique_ptr<spdlog::formatter> MakeLogFormatter(absl::string_view format);
 
 // A logger for the lines of a library the process links ("grpc", "ffmpeg"):
 // the program's sinks, format and level, named "<program>.<library>".
