@@ -10,7 +10,11 @@
 //    durability (WAL, synchronous=FULL) and the same commit grouping.
 // 2. Single-item read latency p50/p99 in process (each read is logged, so
 //    each read is a durable commit).
-// 3. Purge rate, items/s, with intake running beside it.
+// 3. Purge rate, items/s, with intake running beside it and secure_delete
+//    on: the vault's sweep against a baseline that deletes the same rows
+//    (same sizes, same batches) from plain SQLite with secure_delete on,
+//    with plain inserts running beside it, then truncates the WAL as the
+//    sweep does. Interleaved, three runs each.
 //
 //   vault_bench --postgres "host=/run/postgresql dbname=bench"
 //
@@ -37,6 +41,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -50,6 +55,10 @@
 
 ABSL_FLAG(int, records, 3000, "Records per intake run.");
 ABSL_FLAG(int, writers, 8, "Concurrent writers in the grouped runs.");
+ABSL_FLAG(int, purge_records, 2000,
+          "Records (four items each) due in each purge run.");
+ABSL_FLAG(std::string, sections, "intake,read,purge",
+          "Which of the figures to measure, comma-separated.");
 ABSL_FLAG(std::string, only, "",
           "Run only 'vault' or 'baseline' intake once, one writer (for "
           "profiling with strace or perf).");
@@ -256,6 +265,141 @@ double Percentile(std::vector<double> v, double p) {
   return v[static_cast<size_t>(p * (v.size() - 1))];
 }
 
+struct PurgeFigures {
+  double items_per_s = 0;
+  double intake_per_s = 0;  // records taken in beside the purge
+};
+
+// The vault's sweep of `m` records' items (all due) while one writer keeps
+// taking records in; the WAL truncation that ends a sweep is included.
+PurgeFigures VaultPurge(const std::vector<v1::Record>& records, int m,
+                        const std::string& dir) {
+  FakeClock clock(absl::Now());
+  auto vault = OpenVault(dir, &clock);
+  for (int i = 0; i < m; ++i) {
+    v1::Record r = records[i];
+    for (v1::Item& item : *r.mutable_items()) {
+      *item.mutable_deadline() = ToProto(clock.Now() + absl::Minutes(1));
+    }
+    if (!vault->Intake(r, IntakeEntry(r)).ok()) std::abort();
+  }
+  clock.Advance(absl::Minutes(2));
+  std::atomic<bool> stop{false};
+  std::atomic<int> taken{0};
+  std::thread intake([&] {
+    std::mt19937_64 r2(9);
+    while (!stop) {
+      v1::Record r = MakeRecord(r2, clock.Now(), absl::Hours(24));
+      if (vault->Intake(r, IntakeEntry(r)).ok()) ++taken;
+    }
+  });
+  const absl::Time t0 = absl::Now();
+  auto purged = vault->SweepExpired();
+  const double s = absl::ToDoubleSeconds(absl::Now() - t0);
+  stop = true;
+  intake.join();
+  if (!purged.ok() || purged->items != 4u * m) {
+    std::fprintf(
+        stderr, "sweep: %s\n",
+        purged.ok() ? "too few items" : purged.status().ToString().c_str());
+    std::abort();
+  }
+  return {purged->items / s, taken / s};
+}
+
+// The floor: the same items (same sizes) in a plain SQLite table with a
+// deadline index, WAL, synchronous=FULL and secure_delete on, deleted in
+// batches of the sweep's size with the sweep's pause between batches, while
+// one writer inserts records (commit each) on the same connection; then the
+// WAL truncated. No audit entries, no record bookkeeping, no holds.
+PurgeFigures BaselinePurge(const std::vector<v1::Record>& records, int m,
+                           const std::string& dir) {
+  constexpr int kBatch = 500;  // the vault's sweep batch
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  sqlite3* db = nullptr;
+  sqlite3_open((dir + "/baseline.db").c_str(), &db);
+  sqlite3_exec(db,
+               "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+               "PRAGMA secure_delete=ON; PRAGMA cache_size=-32768;"
+               "CREATE TABLE items(item_id TEXT PRIMARY KEY, record_id TEXT, "
+               "deadline_us INTEGER, wrapped BLOB, ciphertext BLOB);"
+               "CREATE INDEX items_by_deadline ON items(deadline_us);",
+               nullptr, nullptr, nullptr);
+  sqlite3_stmt* ins = nullptr;
+  sqlite3_prepare_v2(db, "INSERT INTO items VALUES(?,?,?,?,?)", -1, &ins,
+                     nullptr);
+  // Sealed sizes: nonce + content + tag; a wrapped key of 72 bytes.
+  const std::string wrapped(72, 'w');
+  auto insert = [&](const v1::Record& r, int64_t deadline_us) {
+    for (const v1::Item& item : r.items()) {
+      const std::string sealed = item.content() + std::string(40, 's');
+      sqlite3_bind_text(ins, 1, item.item_id().data(), item.item_id().size(),
+                        SQLITE_TRANSIENT);
+      sqlite3_bind_text(ins, 2, r.record_id().data(), r.record_id().size(),
+                        SQLITE_TRANSIENT);
+      sqlite3_bind_int64(ins, 3, deadline_us);
+      sqlite3_bind_blob(ins, 4, wrapped.data(), wrapped.size(), SQLITE_STATIC);
+      sqlite3_bind_blob(ins, 5, sealed.data(), sealed.size(), SQLITE_TRANSIENT);
+      if (sqlite3_step(ins) != SQLITE_DONE) std::abort();
+      sqlite3_reset(ins);
+    }
+  };
+  sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+  for (int i = 0; i < m; ++i) insert(records[i], 1);
+  sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  absl::Mutex mu;  // one connection, serialised as the vault's store is
+  std::atomic<bool> stop{false};
+  std::atomic<int> taken{0};
+  std::thread intake([&] {
+    std::mt19937_64 r2(9);
+    while (!stop) {
+      v1::Record r = MakeRecord(r2, absl::Now(), absl::Hours(24));
+      absl::MutexLock lock(&mu);
+      sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+      insert(r, int64_t{1} << 60);
+      sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+      ++taken;
+    }
+  });
+  sqlite3_stmt* del = nullptr;
+  sqlite3_prepare_v2(db,
+                     "DELETE FROM items WHERE item_id IN (SELECT item_id FROM "
+                     "items WHERE deadline_us <= 1 ORDER BY deadline_us "
+                     "LIMIT ?)",
+                     -1, &del, nullptr);
+  const absl::Time t0 = absl::Now();
+  int64_t deleted = 0;
+  while (true) {
+    int n = 0;
+    {
+      absl::MutexLock lock(&mu);
+      sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+      sqlite3_bind_int(del, 1, kBatch);
+      if (sqlite3_step(del) != SQLITE_DONE) std::abort();
+      n = sqlite3_changes(db);
+      sqlite3_reset(del);
+      sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    }
+    deleted += n;
+    if (n < kBatch) break;
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  {
+    absl::MutexLock lock(&mu);
+    sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+                              nullptr);
+  }
+  const double s = absl::ToDoubleSeconds(absl::Now() - t0);
+  stop = true;
+  intake.join();
+  sqlite3_finalize(del);
+  sqlite3_finalize(ins);
+  sqlite3_close(db);
+  if (deleted != 4 * m) std::abort();
+  return {deleted / s, taken / s};
+}
+
 // Intake on PostgreSQL against SQLite: each PostgreSQL run in a schema of
 // its own (made here, dropped after), interleaved with a SQLite run.
 int StoreFigures(const std::vector<v1::Record>& records, int writers,
@@ -392,25 +536,33 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  std::printf("\n1. durable intake (WAL, synchronous=FULL), records/s\n");
-  std::printf("%-28s %12s %12s %8s\n", "", "vault", "baseline", "ratio");
-  for (int w : {1, writers}) {
-    // Interleave and repeat so drift on a shared machine hits both alike.
-    std::vector<double> v, b;
-    for (int rep = 0; rep < 3; ++rep) {
-      b.push_back(BaselineIntake(records, w, dir + "/baseline"));
-      v.push_back(VaultIntake(records, w, dir + "/vault"));
+  const std::string sections = absl::GetFlag(FLAGS_sections);
+  auto want = [&](absl::string_view s) {
+    return absl::StrContains(sections, s);
+  };
+  if (want("intake")) {
+    std::printf("\n1. durable intake (WAL, synchronous=FULL), records/s\n");
+    std::printf("%-28s %8s %12s %12s\n", "", "ratio", "vault", "baseline");
+    for (int w : {1, writers}) {
+      // Interleave and repeat so drift on a shared machine hits both alike.
+      std::vector<double> v, b;
+      const std::string label = absl::StrCat(
+          w, w == 1 ? " writer, commit each" : " writers, grouped");
+      for (int rep = 0; rep < 3; ++rep) {
+        b.push_back(BaselineIntake(records, w, dir + "/baseline"));
+        v.push_back(VaultIntake(records, w, dir + "/vault"));
+        std::printf("%-28s %7.0f%% %12.0f %12.0f\n",
+                    absl::StrCat("  round ", rep + 1).c_str(),
+                    100 * v.back() / b.back(), v.back(), b.back());
+      }
+      const double vm = Percentile(v, 0.5), bm = Percentile(b, 0.5);
+      std::printf("%-28s %7.0f%% %12.0f %12.0f\n", label.c_str(), 100 * vm / bm,
+                  vm, bm);
     }
-    const double vm = Percentile(v, 0.5), bm = Percentile(b, 0.5);
-    std::printf(
-        "%-28s %12.0f %12.0f %7.0f%%\n",
-        absl::StrCat(w, w == 1 ? " writer, commit each" : " writers, grouped")
-            .c_str(),
-        vm, bm, 100 * vm / bm);
   }
 
-  std::printf("\n2. single-item read, in process (each read logged first)\n");
-  {
+  if (want("read")) {
+    std::printf("\n2. single-item read, in process (each read logged first)\n");
     auto vault = OpenVault(dir + "/read");
     const int m = std::min(n, 2000);
     for (int i = 0; i < m; ++i) {
@@ -434,39 +586,26 @@ int main(int argc, char** argv) {
                 Percentile(ms, 0.5), Percentile(ms, 0.99), ms.size());
   }
 
-  std::printf("\n3. purge with intake running\n");
-  {
-    FakeClock clock(absl::Now());
-    auto vault = OpenVault(dir + "/purge", &clock);
-    const int m = std::min(n, 5000);
-    for (int i = 0; i < m; ++i) {
-      v1::Record r = records[i];
-      for (v1::Item& item : *r.mutable_items()) {
-        *item.mutable_deadline() = ToProto(clock.Now() + absl::Minutes(1));
-      }
-      (void)vault->Intake(r, IntakeEntry(r));
-    }
-    clock.Advance(absl::Minutes(2));
-    std::atomic<bool> stop{false};
-    std::atomic<int> taken{0};
-    std::thread intake([&] {
-      std::mt19937_64 r2(9);
-      while (!stop) {
-        v1::Record r = MakeRecord(r2, clock.Now(), absl::Hours(24));
-        if (vault->Intake(r, IntakeEntry(r)).ok()) ++taken;
-      }
-    });
-    const absl::Time t0 = absl::Now();
-    auto purged = vault->SweepExpired();
-    const double s = absl::ToDoubleSeconds(absl::Now() - t0);
-    stop = true;
-    intake.join();
-    if (!purged.ok()) std::abort();
+  if (want("purge")) {
+    const int m = std::min(n, absl::GetFlag(FLAGS_purge_records));
     std::printf(
-        "%llu items purged in %.2f s = %.0f items/s (WAL truncated "
-        "included); %d records taken in meanwhile\n",
-        static_cast<unsigned long long>(purged->items), s, purged->items / s,
-        taken.load());
+        "\n3. purge with intake running, secure_delete on, %d items due, "
+        "items/s\n",
+        4 * m);
+    std::printf("%-8s %8s %12s %12s %16s %16s\n", "", "ratio", "vault",
+                "baseline", "vault intake/s", "base intake/s");
+    std::vector<double> v, b;
+    for (int rep = 0; rep < 3; ++rep) {
+      const PurgeFigures base = BaselinePurge(records, m, dir + "/purge-base");
+      const PurgeFigures vault = VaultPurge(records, m, dir + "/purge");
+      b.push_back(base.items_per_s);
+      v.push_back(vault.items_per_s);
+      std::printf("round %d  %7.0f%% %12.0f %12.0f %16.0f %16.0f\n", rep + 1,
+                  100 * vault.items_per_s / base.items_per_s, vault.items_per_s,
+                  base.items_per_s, vault.intake_per_s, base.intake_per_s);
+    }
+    const double vm = Percentile(v, 0.5), bm = Percentile(b, 0.5);
+    std::printf("median   %7.0f%% %12.0f %12.0f\n", 100 * vm / bm, vm, bm);
   }
   std::filesystem::remove_all(dir);
   return 0;
