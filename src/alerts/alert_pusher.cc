@@ -1,15 +1,18 @@
 #include "alerts/alert_pusher.h"
 
+#include <arpa/inet.h>
 #include <syslog.h>
 
 #include <algorithm>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "alerts/webhook_signature.h"
 #include "common/files.h"
 #include "common/logging.h"
+#include "crypto/secure_bytes.h"
 #include "spdlog/sinks/syslog_sink.h"
 
 namespace lanevault::alerts {
@@ -23,13 +26,23 @@ spdlog::level::level_enum SyslogLevel(absl::string_view severity) {
   return spdlog::level::info;                                  // LOG_INFO
 }
 
-bool Loopback(absl::string_view url) {
-  absl::ConsumePrefix(&url, "http://");
-  return absl::StartsWith(url, "127.") || absl::StartsWith(url, "localhost") ||
-         absl::StartsWith(url, "[::1]");
-}
-
 }  // namespace
+
+bool WebhookUrlIsLoopback(absl::string_view url) {
+  absl::ConsumePrefix(&url, "http://");
+  url = url.substr(0, url.find_first_of("/?#"));
+  if (const size_t at = url.rfind('@'); at != absl::string_view::npos) {
+    url.remove_prefix(at + 1);
+  }
+  if (absl::StartsWith(url, "[")) {
+    return url == "[::1]" || absl::StartsWith(url, "[::1]:");
+  }
+  const std::string host(url.substr(0, url.find(':')));
+  if (absl::EqualsIgnoreCase(host, "localhost")) return true;
+  in_addr addr;
+  return inet_pton(AF_INET, host.c_str(), &addr) == 1 &&
+         (ntohl(addr.s_addr) >> 24) == 127;
+}
 
 absl::StatusOr<std::unique_ptr<AlertPusher>> AlertPusher::Create(
     const v1::AlertsConfig& config) {
@@ -61,6 +74,7 @@ absl::StatusOr<std::unique_ptr<AlertPusher>> AlertPusher::Create(
   }
   absl::StatusOr<std::string> key = ReadFileToString(config.webhook_key_file());
   if (!key.ok()) return key.status();
+  absl::Cleanup wipe_read = [&key] { crypto::Wipe(*key); };
   absl::string_view trimmed = *key;
   absl::ConsumeSuffix(&trimmed, "\n");
   absl::ConsumeSuffix(&trimmed, "\r");
@@ -83,7 +97,7 @@ absl::StatusOr<std::unique_ptr<AlertPusher>> AlertPusher::Create(
   if (config.webhook_retry_initial_s() > 0) {
     pusher->retry_initial_ = absl::Seconds(config.webhook_retry_initial_s());
   }
-  if (absl::StartsWith(url, "http://") && !Loopback(url)) {
+  if (absl::StartsWith(url, "http://") && !WebhookUrlIsLoopback(url)) {
     spdlog::warn(
         "the alert webhook is plain http off loopback: its alerts are "
         "signed but readable on the way (use https)");
@@ -102,6 +116,7 @@ AlertPusher::~AlertPusher() {
     left = queue_.size();
   }
   if (thread_.joinable()) thread_.join();
+  crypto::Wipe(key_);
   if (left > 0) {
     spdlog::warn(
         "{} alert(s) not pushed to the webhook at stop (they are in the "

@@ -37,6 +37,11 @@ struct PushStats {
   uint64_t queued = 0;           // waiting now
 };
 
+// Whether an http:// URL's host is the loopback interface (127.0.0.0/8,
+// localhost, [::1]); the host itself, not a prefix of it, so
+// "http://127.0.0.1.evil.example/" is not.
+bool WebhookUrlIsLoopback(absl::string_view url);
+
 class AlertPusher {
  public:
   // INVALID_ARGUMENT for a URL that is not http(s) or a webhook without a

@@ -311,3 +311,24 @@ TEST_F(AlertPushTest, StreamEntriesFollowsNewEntries) {
 
 }  // namespace
 }  // namespace lanevault::api
+
+namespace lanevault::alerts {
+namespace {
+
+// The plain-http warning is kept for webhooks off this host; a host name
+// that merely begins like a loopback address is not loopback.
+TEST(WebhookUrl, LoopbackIsTheHostNotAPrefix) {
+  EXPECT_TRUE(WebhookUrlIsLoopback("http://127.0.0.1:8080/alerts"));
+  EXPECT_TRUE(WebhookUrlIsLoopback("http://127.3.4.5/"));
+  EXPECT_TRUE(WebhookUrlIsLoopback("http://localhost/hook"));
+  EXPECT_TRUE(WebhookUrlIsLoopback("http://[::1]:9000/"));
+  EXPECT_FALSE(WebhookUrlIsLoopback("http://127.0.0.1.evil.example/"));
+  EXPECT_FALSE(WebhookUrlIsLoopback("http://127.evil.example/"));
+  EXPECT_FALSE(WebhookUrlIsLoopback("http://localhost.evil.example/"));
+  EXPECT_FALSE(WebhookUrlIsLoopback("http://[::1].evil.example/"));
+  EXPECT_FALSE(WebhookUrlIsLoopback("http://127.0.0.1@evil.example/"));
+  EXPECT_FALSE(WebhookUrlIsLoopback("http://10.0.0.1/"));
+}
+
+}  // namespace
+}  // namespace lanevault::alerts
