@@ -152,6 +152,24 @@ CREATE TABLE unkept_submissions(
   digest BYTEA NOT NULL
 );
 )sql",
+    // 2: SQLite's step 7, a blind index per plate reading (ranked), with
+    // the top readings indexed before it moved over as rank 1.
+    R"sql(
+CREATE TABLE plate_candidates(
+  record_id TEXT COLLATE "C" NOT NULL,
+  item_id TEXT COLLATE "C" NOT NULL,
+  rank INTEGER NOT NULL,
+  blind BYTEA NOT NULL,
+  PRIMARY KEY(record_id, item_id, rank)
+);
+CREATE INDEX plate_candidates_by_blind
+  ON plate_candidates(blind, rank, record_id);
+INSERT INTO plate_candidates(record_id, item_id, rank, blind)
+  SELECT record_id, item_id, 1, plate_blind FROM items
+  WHERE plate_blind IS NOT NULL;
+DROP INDEX items_by_plate;
+ALTER TABLE items DROP COLUMN plate_blind;
+)sql",
 };
 
 }  // namespace

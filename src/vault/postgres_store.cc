@@ -207,17 +207,13 @@ absl::Status PostgresStore::InsertRecordLocked(const StoredRecord& record) {
         .Text(it.item_id)
         .Int(static_cast<int64_t>(it.category))
         .Int(ToUnixMicrosSaturated(it.deadline))
-        .Int(static_cast<int64_t>(it.sealed.key_version));
-    if (it.plate_blind_index.empty()) {
-      ip.Null();
-    } else {
-      ip.Bytes(it.plate_blind_index);
-    }
-    ip.Bytes(it.sealed.wrapped_key).Bytes(it.sealed.ciphertext);
+        .Int(static_cast<int64_t>(it.sealed.key_version))
+        .Bytes(it.sealed.wrapped_key)
+        .Bytes(it.sealed.ciphertext);
     absl::StatusOr<pg::Result> one = db_.Exec(
         "INSERT INTO items(record_id, item_id, category, deadline_us, "
-        "key_version, plate_blind, wrapped_key, ciphertext) VALUES($1, $2, "
-        "$3::int, $4::bigint, $5::bigint, $6::bytea, $7::bytea, $8::bytea)",
+        "key_version, wrapped_key, ciphertext) VALUES($1, $2, $3::int, "
+        "$4::bigint, $5::bigint, $6::bytea, $7::bytea)",
         ip);
     if (!one.ok()) {
       if (absl::IsAlreadyExists(one.status())) {
@@ -225,6 +221,17 @@ absl::Status PostgresStore::InsertRecordLocked(const StoredRecord& record) {
             absl::StrCat("item id ", it.item_id, " is already used"));
       }
       return one.status();
+    }
+    for (size_t i = 0; i < it.plate_blind_indexes.size(); ++i) {
+      absl::StatusOr<pg::Result> cand = db_.Exec(
+          "INSERT INTO plate_candidates(record_id, item_id, rank, blind) "
+          "VALUES($1, $2, $3::int, $4::bytea)",
+          Params()
+              .Text(r.record_id())
+              .Text(it.item_id)
+              .Int(static_cast<int64_t>(i + 1))
+              .Bytes(it.plate_blind_indexes[i]));
+      if (!cand.ok()) return cand.status();
     }
   }
   if (!record.canary_mark.empty()) {
@@ -278,8 +285,11 @@ absl::StatusOr<std::vector<std::string>> PostgresStore::FindPlate(
     absl::string_view blind_index, absl::Time now, int limit) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<pg::Result> q = ExecLocked(
-      "SELECT DISTINCT record_id FROM items WHERE plate_blind = $1::bytea "
-      "AND deadline_us > $2::bigint ORDER BY record_id LIMIT $3::bigint",
+      "SELECT c.record_id FROM plate_candidates c JOIN items i "
+      "ON i.record_id = c.record_id AND i.item_id = c.item_id "
+      "WHERE c.blind = $1::bytea AND i.deadline_us > $2::bigint "
+      "GROUP BY c.record_id ORDER BY MIN(c.rank), c.record_id "
+      "LIMIT $3::bigint",
       Params().Bytes(blind_index).Int(ToUnixMicrosSaturated(now)).Int(limit));
   if (!q.ok()) return q.status();
   std::vector<std::string> out;

@@ -48,11 +48,14 @@ absl::StatusOr<PurgeResult> PostgresStore::PurgeExpired(
   for (int row = 0; row < due->rows(); ++row) {
     const std::string item_id = due->Text(row, 0);
     const std::string record_id = due->Text(row, 1);
-    // The ciphertext, the wrapped key and the blind index go together.
-    absl::StatusOr<pg::Result> del =
-        db_.Exec("DELETE FROM items WHERE record_id = $1 AND item_id = $2",
-                 Params().Text(record_id).Text(item_id));
-    if (!del.ok()) return fail(del.status());
+    // The ciphertext, the wrapped key and the blind indexes go together.
+    for (const char* sql :
+         {"DELETE FROM plate_candidates WHERE record_id = $1 AND item_id = $2",
+          "DELETE FROM items WHERE record_id = $1 AND item_id = $2"}) {
+      absl::StatusOr<pg::Result> del =
+          db_.Exec(sql, Params().Text(record_id).Text(item_id));
+      if (!del.ok()) return fail(del.status());
+    }
     absl::StatusOr<pg::Result> count = db_.Exec(
         "UPDATE records SET item_count = item_count - 1 "
         "WHERE record_id = $1 AND item_count > 0",

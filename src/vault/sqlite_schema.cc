@@ -204,6 +204,31 @@ CREATE TABLE unkept_submissions(
   digest BLOB NOT NULL
 );
 )sql",
+    // 7: a blind index per plate reading, not just the top one, so an
+    // exact-plate lookup finds a vehicle whose first reading was wrong.
+    R"sql(
+-- One row per kept candidate reading of a plate-text item (rank 1 is the
+-- top reading; the readings themselves are sealed inside the item). Rows
+-- are clustered by item so a record's rows share pages at intake and go
+-- with the item at purge; the blind index serves lookups, ranked.
+CREATE TABLE plate_candidates(
+  record_id TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  rank INTEGER NOT NULL,
+  blind BLOB NOT NULL,
+  PRIMARY KEY(record_id, item_id, rank)
+) WITHOUT ROWID;
+CREATE INDEX plate_candidates_by_blind
+  ON plate_candidates(blind, rank, record_id);
+-- Items stored before this step had only their top reading indexed: it
+-- becomes their rank 1, and the items column goes, so no second copy of
+-- a blind index can outlive the one purge removes.
+INSERT INTO plate_candidates(record_id, item_id, rank, blind)
+  SELECT record_id, item_id, 1, plate_blind FROM items
+  WHERE plate_blind IS NOT NULL;
+DROP INDEX items_by_plate;
+ALTER TABLE items DROP COLUMN plate_blind;
+)sql",
 };
 
 }  // namespace

@@ -105,22 +105,32 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
   for (const StoredItem& it : record.items) {
     absl::StatusOr<Statement> one = db_.Cached(
         "INSERT INTO items(record_id, item_id, category, deadline_us, "
-        "key_version, plate_blind, wrapped_key, ciphertext) "
-        "VALUES(?,?,?,?,?,?,?,?)");
+        "key_version, wrapped_key, ciphertext) VALUES(?,?,?,?,?,?,?)");
     if (!one.ok()) return one.status();
     one->Bind(1, r.record_id())
         .Bind(2, it.item_id)
         .Bind(3, static_cast<int64_t>(it.category))
         .Bind(4, ToUnixMicrosSaturated(it.deadline))
-        .Bind(5, static_cast<int64_t>(it.sealed.key_version));
-    if (!it.plate_blind_index.empty()) one->BindBlob(6, it.plate_blind_index);
-    one->BindBlob(7, it.sealed.wrapped_key).BindBlob(8, it.sealed.ciphertext);
+        .Bind(5, static_cast<int64_t>(it.sealed.key_version))
+        .BindBlob(6, it.sealed.wrapped_key)
+        .BindBlob(7, it.sealed.ciphertext);
     if (absl::Status s = one->Run(); !s.ok()) {
       if (absl::IsAlreadyExists(s)) {
         return absl::InvalidArgumentError(
             absl::StrCat("item id ", it.item_id, " is already used"));
       }
       return s;
+    }
+    for (size_t i = 0; i < it.plate_blind_indexes.size(); ++i) {
+      absl::StatusOr<Statement> cand = db_.Cached(
+          "INSERT INTO plate_candidates(record_id, item_id, rank, blind) "
+          "VALUES(?,?,?,?)");
+      if (!cand.ok()) return cand.status();
+      cand->Bind(1, r.record_id())
+          .Bind(2, it.item_id)
+          .Bind(3, static_cast<int64_t>(i + 1))
+          .BindBlob(4, it.plate_blind_indexes[i]);
+      if (absl::Status s = cand->Run(); !s.ok()) return s;
     }
   }
   if (!record.canary_mark.empty()) {
@@ -190,8 +200,10 @@ absl::StatusOr<std::vector<std::string>> SqliteStore::FindPlate(
     absl::string_view blind_index, absl::Time now, int limit) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Statement> q = db_.Cached(
-      "SELECT DISTINCT record_id FROM items WHERE plate_blind = ? "
-      "AND deadline_us > ? ORDER BY record_id LIMIT ?");
+      "SELECT c.record_id FROM plate_candidates c JOIN items i "
+      "ON i.record_id = c.record_id AND i.item_id = c.item_id "
+      "WHERE c.blind = ? AND i.deadline_us > ? GROUP BY c.record_id "
+      "ORDER BY MIN(c.rank), c.record_id LIMIT ?");
   if (!q.ok()) return q.status();
   q->BindBlob(1, blind_index)
       .Bind(2, ToUnixMicrosSaturated(now))

@@ -23,10 +23,11 @@ struct StoredItem {
   v1::DataCategory category = v1::DATA_CATEGORY_UNSPECIFIED;
   absl::Time deadline;
   crypto::SealedItem sealed;
-  // Plate text only: the blind index of the plate (see BlindIndex), so an
-  // exact plate can be found while the text itself stays sealed. Destroyed
-  // with the item.
-  std::string plate_blind_index;
+  // Plate text only: the blind index (see BlindIndex) of each kept reading
+  // of the plate, best first (element i is rank i + 1), so an exact plate
+  // can be found while the readings themselves stay sealed inside the item.
+  // Destroyed with the item.
+  std::vector<std::string> plate_blind_indexes;
 };
 
 struct StoredRecord {

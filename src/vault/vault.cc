@@ -683,7 +683,7 @@ absl::Status Vault::Keep(const v1::Record& record, v1::AuditEntry audit,
     out.deadline = FromProto(item.deadline());
     earliest = std::min(earliest, out.deadline);
     if (item.category() == v1::DATA_CATEGORY_PLATE_TEXT) {
-      out.plate_blind_index = plates_.Of(item.content());
+      out.plate_blind_indexes.push_back(plates_.Of(item.content()));
     }
     // The whole item (content, box, confidence) is sealed; only category and
     // deadline stay in the clear. A plate text is padded to one length.

@@ -240,9 +240,7 @@ TEST_P(RetentionTest, ExactPlateLookupByBlindIndexOnly) {
           ->empty());
   ASSERT_TRUE(vault_->SweepExpired().ok());
   vault_.reset();
-  EXPECT_EQ(
-      QueryBehind("SELECT COUNT(*) FROM items WHERE plate_blind IS NOT NULL"),
-      0);
+  EXPECT_EQ(QueryBehind("SELECT COUNT(*) FROM plate_candidates"), 0);
 }
 
 }  // namespace

@@ -73,7 +73,7 @@ class StoreBase : public ::testing::Test {
     it.sealed.key_version = 1;
     it.sealed.wrapped_key = std::string("\x00\x01wrapped\xff", 10);
     it.sealed.ciphertext = std::string("\x00\xfe sealed \x00", 10);
-    it.plate_blind_index = std::string("\x00blind", 6);
+    it.plate_blind_indexes = {std::string("\x00blind", 6)};
     row.record.items.push_back(it);
     row.audit = Entry(v1::ACTION_INTAKE, id, "node");
     return row;
