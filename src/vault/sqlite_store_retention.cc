@@ -1,8 +1,6 @@
 // Retention, legal holds and alerts in the SQLite store.
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "common/time_util.h"
@@ -43,9 +41,7 @@ absl::StatusOr<absl::Time> SqliteStore::NextDeadline() {
 
 absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
     absl::Time now, int limit, const v1::AuditEntry& purge_template) {
-  const absl::Time T0 = absl::Now();
   absl::MutexLock lock(&mu_);
-  const absl::Time T1 = absl::Now();
   absl::StatusOr<Transaction> tx = Transaction::Begin(db_);
   if (!tx.ok()) return tx.status();
   struct Due {
@@ -69,10 +65,7 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
   PurgeResult result;
   tlog::CompactRange edge = edge_;
   std::vector<std::string> touched;
-  const absl::Time T2 = absl::Now();
-  absl::Duration tdel, tupd, tlog;
   for (const Due& d : due) {
-    absl::Time a = absl::Now();
     // The ciphertext, the wrapped key and the blind indexes go together.
     for (const char* sql :
          {"DELETE FROM plate_candidates WHERE record_id = ? AND item_id = ?",
@@ -88,7 +81,6 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
     if (!count.ok()) return count.status();
     count->Bind(1, d.record_id);
     if (absl::Status s = count->Run(); !s.ok()) return s;
-    absl::Time c = absl::Now(); tupd += c - b;
     v1::AuditEntry entry = purge_template;
     entry.set_record_id(d.record_id);
     entry.add_item_ids(d.item_id);
@@ -99,7 +91,6 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
                          absl::UTCTimeZone())));
     absl::StatusOr<uint64_t> seq = AppendLocked(std::move(entry), edge);
     if (!seq.ok()) return seq.status();
-    tlog += absl::Now() - c;
     ++result.items;
     touched.push_back(d.record_id);
   }
@@ -114,12 +105,7 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
     if (absl::Status s = del->Run(); !s.ok()) return s;
     result.records += static_cast<uint64_t>(sqlite3_changes(db_.handle()));
   }
-  const absl::Time T3 = absl::Now();
   if (absl::Status s = tx->Commit(); !s.ok()) return s;
-  const absl::Time T4 = absl::Now();
-  if (getenv("LV_PURGE_TRACE")) fprintf(stderr, "batch %zu: lock %.1f select %.1f del %.1f upd %.1f log %.1f recs %.1f commit %.1f ms\n", due.size(),
-    absl::ToDoubleMilliseconds(T1-T0), absl::ToDoubleMilliseconds(T2-T1), absl::ToDoubleMilliseconds(tdel), absl::ToDoubleMilliseconds(tupd), absl::ToDoubleMilliseconds(tlog),
-    absl::ToDoubleMilliseconds(T3-T2-tdel-tupd-tlog), absl::ToDoubleMilliseconds(T4-T3));
   AdoptEdgeLocked(std::move(edge));
   return result;
 }
