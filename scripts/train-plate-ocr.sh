@@ -2,14 +2,15 @@
 # Retrains the learned plate reader from scratch and rewrites the committed
 # model: models/plate_ocr.{onnx,manifest.json,parity.png,parity.txt} and
 # the held-back crops of tests/data/plate_ocr. CPU only, with Debian's
-# Python (python3-torch, python3-onnx: scripts/install-deps.sh); about half
-# an hour on one core. The build never runs this.
+# Python (python3-torch, python3-onnx: scripts/install-deps.sh); about an
+# hour and a quarter on one core (and one rendering beside it). The build
+# never runs this.
 #   scripts/train-plate-ocr.sh [--real_dir DIR]   (DIR: labelled photographs,
 #   e.g. ../shared/datasets/plates, reported in the manifest only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ ${1:-} == --help || ${1:-} == -h ]]; then
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 run=${PLATE_OCR_RUN:-$(mktemp -d)}

@@ -55,6 +55,15 @@ PLATE_FONTS = _fonts([
     "/usr/share/fonts/opentype/urw-base35/NimbusSansNarrow-Bold.otf",
     "/usr/share/fonts/opentype/urw-base35/NimbusMonoPS-Bold.otf",
     "/usr/share/fonts/opentype/urw-base35/URWGothic-Demi.otf",
+    # Real plates' strokes are often thinner than a bold face's.
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/truetype/roboto/unhinted/RobotoTTF/Roboto-Regular.ttf",
+    "/usr/share/fonts/opentype/urw-base35/NimbusSans-Regular.otf",
+    "/usr/share/fonts/opentype/urw-base35/NimbusSansNarrow-Regular.otf",
+    "/usr/share/fonts/opentype/bebas-neue/BebasNeue-Regular.otf",
+    "/usr/share/fonts/opentype/urw-base35/URWGothic-Book.otf",
+    "/usr/share/fonts/truetype/paratype/PTS55F.ttf",
 ])
 # Plates of the EU and Mercosul are in DIN-like narrow fonts.
 NARROW_FONTS = [f for f in PLATE_FONTS if any(
@@ -83,14 +92,17 @@ US_FORMATS = ["DLLLDDD", "LLLDDDD", "LLL-DDDD", "DDD LLL", "LLL DDD", "LLL-DDD",
               "DLLDDD", "LLDDDDD", "DDDDDD", "LLLLDD", "DDLLLL", "LLDDLL",
               "DDDLLL", "LLL DDDD", "DLL DDDD", "LL DDDDD", "DDD DDD",
               "LDDLLL", "DDDD", "LLLLL", "?????", "??????", "???????",
-              "????????", "LL-DDDD", "DDD-LLLL", "LDDDDDD"]
+              "????????", "LL-DDDD", "DDD-LLLL", "LDDDDDD",
+              # Two groups with a picture between them, as many states print.
+              "??? ???", "?? ????", "??? ????", "DLL DLL", "LLD LDL", "DDD ?LL", "DD ?DD?"]
 EU_COUNTRIES = [  # (band code, formats, yellow background share)
     ("D", ["L LL DDDD", "LL L DDD", "LLL LL DD", "L L DDDD", "LL LL DDDD"], 0),
     ("F", ["LL-DDD-LL"], 0), ("I", ["LL DDDLL", "LL DDD LL"], 0),
     ("E", ["DDDD LLL"], 0), ("NL", ["LL-DDD-L", "DD-LLL-D", "L-DDD-LL",
                                      "LLL-DD-L", "DD-LL-LL"], 0.9),
     ("PL", ["LL DDDDD", "LLL DDDLL", "LL DDDLL"], 0),
-    ("CZ", ["DLD DDDD", "DLL DDDD"], 0), ("SK", ["LL DDDLL", "LL-DDDLL"], 0),
+    ("CZ", ["DLD DDDD", "DLL DDDD", "DLD DD-DD"], 0),
+    ("SK", ["LL DDDLL", "LL-DDDLL", "LL DDDLL"], 0),
     ("HR", ["LL DDD-LL", "LL DDDD-L"], 0), ("SRB", ["LL DDD-LL", "LL DDDD-LL"], 0),
     ("GB", ["LLDD LLL"], 0.5), ("B", ["D-LLL-DDD"], 0), ("A", ["L DDDDL", "LL DDDLL"], 0),
     ("H", ["LLL-DDD"], 0), ("RO", ["LL DD LLL", "L DDD LLL"], 0),
@@ -106,9 +118,20 @@ def _font(path, size):
     return ImageFont.truetype(path, size)
 
 
-@functools.lru_cache(maxsize=4096)
-def _text_mask(text, font_path, size=96):
-    """The text's ink as an 8-bit mask cut to its ink box."""
+@functools.lru_cache(maxsize=8192)
+def _text_mask(text, font_path, weight=0, size=96):
+    """The text's ink as an 8-bit mask cut to its ink box; weight > 0 makes
+    its strokes bolder by that many pixels a side (at size 96), < 0 thinner."""
+    if weight:
+        m = _text_mask(text, font_path, 0, size)
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(weight) + 1,) * 2)
+        m = np.pad(m, abs(weight) + 1)
+        base = int((m > 127).sum())
+        m = cv2.dilate(m, k) if weight > 0 else cv2.erode(m, k)
+        ys, xs = np.nonzero(m > 20)
+        if len(xs) == 0 or (m > 127).sum() < 0.45 * base:  # a thin face worn away
+            return _text_mask(text, font_path, 0, size)
+        return m[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
     font = _font(font_path, size)
     l, t, r, b = font.getbbox(text)
     img = Image.new("L", (max(1, r - l + 4), max(1, b - t + 4)), 0)
@@ -175,13 +198,70 @@ def _groups(shown):
     return groups, seps[:max(0, len(groups) - 1)]
 
 
+def _shield(canvas, x, y, w, h, rng):
+    """A coat of arms between groups (Slovakia's, Croatia's): a shield with
+    a lighter cross or chequers in it."""
+    pts = np.int32([[x, y], [x + w, y], [x + w, y + h * 0.6], [x + w / 2, y + h],
+                    [x, y + h * 0.6]])
+    cv2.fillPoly(canvas, [pts], _color(rng, (40, 40, 200), 40), cv2.LINE_AA)
+    light = _color(rng, (240, 240, 240), 15)
+    if rng.random() < 0.6:  # a double cross
+        cx = int(x + w / 2)
+        cv2.line(canvas, (cx, int(y + h * 0.15)), (cx, int(y + h * 0.75)), light,
+                 max(1, int(w * 0.15)))
+        for fy in (0.3, 0.48):
+            cv2.line(canvas, (int(x + w * 0.25), int(y + h * fy)),
+                     (int(x + w * 0.75), int(y + h * fy)), light, max(1, int(w * 0.12)))
+    else:  # chequers
+        n = 4
+        for i in range(n):
+            for j in range(n):
+                if (i + j) % 2:
+                    cv2.rectangle(canvas, (int(x + w * i / n), int(y + h * 0.6 * j / n)),
+                                  (int(x + w * (i + 1) / n), int(y + h * 0.6 * (j + 1) / n)),
+                                  light, -1)
+
+
+def _emblem(canvas, x, y, w, h, rng, color):
+    """What US plates carry between their groups: a state's shape, a
+    sticker, a heart or a small word, in any shade."""
+    kind = rng.integers(5)
+    col = _color(rng, (rng.uniform(30, 230),) * 3, 60) if rng.random() < 0.7 else color
+    cx, cy = x + w / 2, y + h * rng.uniform(0.35, 0.65)
+    ew, eh = w * rng.uniform(0.5, 1.0), h * rng.uniform(0.3, 0.8)
+    if kind == 0:  # a shape
+        pts = np.float32(rng.uniform(-0.5, 0.5, (7, 2))) * np.float32([ew, eh]) + \
+            np.float32([cx, cy])
+        cv2.fillPoly(canvas, [cv2.convexHull(pts.astype(np.int32))], col, cv2.LINE_AA)
+    elif kind == 1:  # a sticker
+        cv2.rectangle(canvas, (int(cx - ew / 2), int(cy - eh / 2)),
+                      (int(cx + ew / 2), int(cy + eh / 2)), col, -1)
+        if rng.random() < 0.5:
+            _draw_text(canvas, "".join(rng.choice(list(LETTERS + DIGITS), 2)),
+                       PLATE_FONTS[0], (cx - ew * 0.4, cy - eh * 0.3, ew * 0.8, eh * 0.6),
+                       _color(rng, (250 - col[0],) * 3, 30))
+    elif kind == 2:  # a round seal
+        cv2.circle(canvas, (int(cx), int(cy)), max(1, int(min(ew, eh) / 2)), col, -1,
+                   cv2.LINE_AA)
+    elif kind == 3:  # a tiny stacked word (a county, a month)
+        for k in range(2):
+            _draw_text(canvas, "".join(rng.choice(list(LETTERS), 3)), PLATE_FONTS[0],
+                       (cx - ew / 2, y + h * (0.15 + 0.4 * k), ew, h * 0.28), col)
+    else:  # a blot of a picture
+        cv2.ellipse(canvas, (int(cx), int(cy)), (max(1, int(ew / 2)), max(1, int(eh / 2))),
+                    rng.uniform(0, 180), 0, 360, col, -1, cv2.LINE_AA)
+
+
 def _draw_main(rng, canvas, shown, font, box, color, sep_style="text",
                badge_color=None):
     """The plate's characters, one by one with even spacing, in box; the
-    separators as gaps, dashes, dots or badges."""
+    separators as gaps, dashes, dots or badges (sep_style "emblem": US
+    pictures, "shield": a coat of arms, "circles": inspection stickers).
+    Returns the ink's left and right edge."""
     x, y, w, h = box
     groups, seps = _groups(shown)
-    masks = [[_text_mask(c, font) for c in g] for g in groups]
+    weight = int(rng.choice([-3, -2, -1, 0, 0, 0, 1, 2]))
+    masks = [[_text_mask(c, font, weight) for c in g] for g in groups]
     squeeze = rng.uniform(0.75, 1.15)
     widths = [[m.shape[1] * h / m.shape[0] * squeeze for m in g] for g in masks]
     # Digit-width cells for narrow glyphs (1, I) as fixed-pitch plate fonts do.
@@ -193,6 +273,7 @@ def _draw_main(rng, canvas, shown, font, box, color, sep_style="text",
         (sep_w + 2 * gap) * len(seps)
     scale = min(1.0, w / total)
     cx = x + (w - total * scale) / 2
+    left = cx
     for gi, g in enumerate(masks):
         for ci, m in enumerate(g):
             cw, gw = cells[gi][ci] * scale, widths[gi][ci] * scale
@@ -202,7 +283,21 @@ def _draw_main(rng, canvas, shown, font, box, color, sep_style="text",
             s = seps[gi]
             sx = cx + gap * scale
             sw = sep_w * scale
-            if badge_color is not None and s == " " and rng.random() < 0.6:
+            if sep_style == "shield" and s in " -" and rng.random() < 0.8:
+                sh = h * rng.uniform(0.45, 0.7)
+                _shield(canvas, sx + sw * 0.1, y + (h - sh) * 0.4, min(sw * 0.8, sh * 0.8), sh,
+                        rng)
+            elif sep_style == "emblem" and s == " " and rng.random() < 0.7:
+                _emblem(canvas, sx - gap * scale * 0.5, y, sw + gap * scale, h, rng, color)
+            elif sep_style == "circles" and s == " " and rng.random() < 0.85:
+                r = max(1, int(min(sw, h * 0.34) / 2))
+                for fy, col in ((0.3, (200, 200, 200)), (0.7, (60, 60, 200))):
+                    cv2.circle(canvas, (int(sx + sw / 2), int(y + h * fy)), r,
+                               _color(rng, col, 50), -1, cv2.LINE_AA)
+                    if rng.random() < 0.5:
+                        cv2.circle(canvas, (int(sx + sw / 2), int(y + h * fy)), r, color, 1,
+                                   cv2.LINE_AA)
+            elif badge_color is not None and s == " " and rng.random() < 0.6:
                 r = min(sw, h * 0.3) / 2
                 cv2.circle(canvas, (int(sx + sw / 2), int(y + h * 0.35)), max(1, int(r)),
                            badge_color, -1, cv2.LINE_AA)
@@ -217,6 +312,7 @@ def _draw_main(rng, canvas, shown, font, box, color, sep_style="text",
                 cv2.circle(canvas, (int(sx + sw / 2), int(y + h / 2)), r, col, -1,
                            cv2.LINE_AA)
             cx = sx + sw + gap * scale
+    return left, cx
 
 
 def _color(rng, base, jitter=25):
@@ -251,7 +347,7 @@ def render_us(rng):
     font = PLATE_FONTS[rng.integers(len(PLATE_FONTS))]
     th = H * rng.uniform(0.38, 0.56)
     ty = H * rng.uniform(0.25, 0.36)
-    _draw_main(rng, canvas, text, font, (W * 0.06, ty, W * 0.88, th), fg, "emblem")
+    l, r = _draw_main(rng, canvas, text, font, (W * 0.06, ty, W * 0.88, th), fg, "emblem")
     # State name on top, slogan below: same colours, smaller.
     state = US_STATES[rng.integers(len(US_STATES))]
     sfont = SCRIPT_FONTS[rng.integers(len(SCRIPT_FONTS))] if rng.random() < 0.5 \
@@ -271,7 +367,7 @@ def render_us(rng):
         col = tuple(rng.uniform(0, 255, 3))
         cv2.rectangle(canvas, (int(sx), int(sy)), (int(sx + W * 0.13), int(sy + H * 0.15)),
                       col, -1)
-    return canvas, text.replace(" ", "").replace("-", "")
+    return canvas, text.replace(" ", "").replace("-", ""), (l, ty, r, ty + th)
 
 
 def render_eu(rng):
@@ -282,7 +378,7 @@ def render_eu(rng):
     canvas[:] = bg
     fg = _color(rng, (20, 20, 20), 15)
     cv2.rectangle(canvas, (2, 2), (W - 3, H - 3), fg, int(rng.integers(2, 6)))
-    band = int(W * rng.uniform(0.07, 0.1))
+    band = int(W * rng.uniform(0.055, 0.1))
     has_band = rng.random() < 0.92
     if has_band:
         cv2.rectangle(canvas, (3, 3), (band, H - 4), _color(rng, (150, 50, 10), 20), -1)
@@ -298,9 +394,10 @@ def render_eu(rng):
         if rng.random() < 0.8 else PLATE_FONTS[rng.integers(len(PLATE_FONTS))]
     th = H * rng.uniform(0.6, 0.76)
     x0 = band + W * 0.02 if has_band else W * 0.04
-    _draw_main(rng, canvas, shown, font, (x0, (H - th) / 2, W - x0 - W * 0.03, th), fg,
-               badge_color=(200, 200, 200) if code == "D" else None)
-    return canvas, "".join(c for c in shown if c.isalnum())
+    style = {"CZ": "circles", "SK": "shield", "HR": "shield"}.get(code, "text")
+    l, r = _draw_main(rng, canvas, shown, font, (x0, (H - th) / 2, W - x0 - W * 0.03, th), fg,
+                      style, badge_color=(200, 200, 200) if code == "D" else None)
+    return canvas, "".join(c for c in shown if c.isalnum()), (l, (H - th) / 2, r, (H + th) / 2)
 
 
 def render_br(rng):
@@ -317,8 +414,9 @@ def render_br(rng):
                    (W * 0.2, H * 0.07, W * 0.6, H * 0.14), fg)
         shown = _fill(rng, ["LLL-DDDD", "LLL DDDD", "LLL.DDDD"][rng.integers(3)])
         th = H * rng.uniform(0.52, 0.64)
-        _draw_main(rng, canvas, shown, PLATE_FONTS[rng.integers(len(PLATE_FONTS))],
-                   (W * 0.05, H * 0.28, W * 0.9, th), fg)
+        l, r = _draw_main(rng, canvas, shown, PLATE_FONTS[rng.integers(len(PLATE_FONTS))],
+                          (W * 0.05, H * 0.28, W * 0.9, th), fg)
+        tb = (l, H * 0.28, r, H * 0.28 + th)
     else:  # Mercosul: blue band with BRASIL, LLLDLDD
         canvas[:] = _color(rng, (245, 245, 245), 10)
         fg = _color(rng, (20, 20, 20), 15)
@@ -334,16 +432,19 @@ def render_br(rng):
         shown = _fill(rng, "LLLDLDD")
         font = (NARROW_FONTS or PLATE_FONTS)[rng.integers(len(NARROW_FONTS or PLATE_FONTS))]
         th = H * rng.uniform(0.5, 0.62)
-        _draw_main(rng, canvas, shown, font, (W * 0.05, bh + (H - bh - th) * 0.5, W * 0.9, th),
-                   fg)
-    return canvas, "".join(c for c in shown if c.isalnum())
+        ty = bh + (H - bh - th) * 0.5
+        l, r = _draw_main(rng, canvas, shown, font, (W * 0.05, ty, W * 0.9, th), fg)
+        tb = (l, ty, r, ty + th)
+    return canvas, "".join(c for c in shown if c.isalnum()), tb
 
 
 RENDERERS = {"us": render_us, "eu": render_eu, "br": render_br}
 
 
 def _plate_wear(rng, plate):
-    """Bolts, a dealer's frame with its text, dirt."""
+    """Bolts, a dealer's frame with its text above and below, dirt. Returns
+    the plate and where its old top-left corner went."""
+    offset = (0, 0)
     H, W = plate.shape[:2]
     if rng.random() < 0.5:
         for bx in (W * 0.2, W * 0.8) if rng.random() < 0.7 else (W * 0.1, W * 0.9):
@@ -355,16 +456,23 @@ def _plate_wear(rng, plate):
     if rng.random() < 0.35:
         t = int(H * rng.uniform(0.04, 0.12))
         col = _color(rng, (rng.uniform(10, 240),) * 3, 30)
-        framed = np.empty((H + 2 * t + int(H * 0.12), W + 2 * t, 3), np.float32)
+        top = int(H * rng.uniform(0.1, 0.2)) if rng.random() < 0.4 else t
+        framed = np.empty((H + top + t + int(H * 0.12), W + 2 * t, 3), np.float32)
         framed[:] = col
-        framed[t:t + H, t:t + W] = plate
+        framed[top:top + H, t:t + W] = plate
+        offset = (t, top)
         if rng.random() < 0.6:
             words = ["HONDA OF", "TOYOTA", "SUBARU", "AUTOHAUS", "MOTORS", "CHEVROLET",
                      "FORD", "DEALER", "AUTO SALES", "CALL 555"]
             fg = (250, 250, 250) if col[0] < 128 else (20, 20, 20)
             _draw_text(framed, words[rng.integers(len(words))] + " " +
                        words[rng.integers(len(words))], PLATE_FONTS[rng.integers(len(PLATE_FONTS))],
-                       (t, H + t + 1, W, framed.shape[0] - H - t - 2), fg)
+                       (t, H + top + 1, W, framed.shape[0] - H - top - 2), fg)
+            if top > t:
+                _draw_text(framed, words[rng.integers(len(words))] + " " +
+                           words[rng.integers(len(words))],
+                           PLATE_FONTS[rng.integers(len(PLATE_FONTS))],
+                           (t, 1, W, top - 2), fg)
         plate = framed
     if rng.random() < 0.35:
         for _ in range(rng.integers(1, 8)):
@@ -375,7 +483,7 @@ def _plate_wear(rng, plate):
                         -1, cv2.LINE_AA)
             a = rng.uniform(0.1, 0.45)
             plate = plate * (1 - a) + over * a
-    return plate
+    return plate, offset
 
 
 def _scene(rng, h, w):
@@ -436,8 +544,10 @@ def _camera(rng, img):
 
 def render_crop(rng, region):
     """One crop (grey uint8 at camera resolution) and its text."""
-    plate, text = RENDERERS[region](rng)
-    plate = _plate_wear(rng, plate)
+    plate, text, (tx0, ty0, tx1, ty1) = RENDERERS[region](rng)
+    plate, (ox, oy) = _plate_wear(rng, plate)
+    text_box = np.float32([[tx0, ty0], [tx1, ty0], [tx1, ty1], [tx0, ty1]]) + \
+        np.float32([ox, oy])
     ph, pw = plate.shape[:2]
     # The plate on a car, in perspective.
     mx, my = int(pw * 0.3), int(ph * 0.5)
@@ -463,14 +573,27 @@ def render_crop(rng, region):
         else:
             xx = int(x0 + (x1 - x0) * rng.uniform(0.0, 0.04))
             cv2.rectangle(scene, (0, 0), (xx, size[1]), _color(rng, (50, 50, 50), 50), -1)
-    # A loose box, as the finder's are: a little inside to well outside.
-    x0, y0 = dst[:, 0].min(), dst[:, 1].min()
-    x1, y1 = dst[:, 0].max(), dst[:, 1].max()
-    bw, bh = x1 - x0, y1 - y0
-    l = x0 - bw * rng.uniform(-0.03, 0.18)
-    r = x1 + bw * rng.uniform(-0.03, 0.18)
-    t = y0 - bh * rng.uniform(-0.05, 0.35)
-    b = y1 + bh * rng.uniform(-0.05, 0.35)
+    if rng.random() < 0.65:
+        # The finder's box (plate_finder.cc, LooseAround(PlateAround)): the
+        # characters' row and margins in proportion to it, wherever the
+        # plate's edges, band or state name fall; each side jittered.
+        tb = cv2.perspectiveTransform(text_box[None], M)[0]
+        x0, y0 = tb[:, 0].min(), tb[:, 1].min()
+        x1, y1 = tb[:, 0].max(), tb[:, 1].max()
+        tw, th = x1 - x0, y1 - y0
+        l = x0 - tw * rng.uniform(0.02, 0.28) - th * rng.uniform(0.1, 0.8)
+        r = x1 + tw * rng.uniform(0.02, 0.28) + th * rng.uniform(0.1, 0.8)
+        t = y0 - th * rng.uniform(0.2, 0.9)
+        b = y1 + th * rng.uniform(0.2, 0.9)
+    else:
+        # A loose box around the plate: a little inside to well outside.
+        x0, y0 = dst[:, 0].min(), dst[:, 1].min()
+        x1, y1 = dst[:, 0].max(), dst[:, 1].max()
+        bw, bh = x1 - x0, y1 - y0
+        l = x0 - bw * rng.uniform(-0.03, 0.18)
+        r = x1 + bw * rng.uniform(-0.03, 0.18)
+        t = y0 - bh * rng.uniform(-0.05, 0.35)
+        b = y1 + bh * rng.uniform(-0.05, 0.35)
     l, t = int(max(0, l)), int(max(0, t))
     r, b = int(min(size[0], r)), int(min(size[1], b))
     crop = scene[t:b, l:r]

@@ -2,6 +2,12 @@
 (render.py), CPU only, reproducibly: the data is a pure function of the
 seed, and torch runs seeded on one thread.
 
+The training set is rendered while the network trains (one process beside
+the trainer, in a fixed order): each step takes --new_per_step crops it has
+not seen and fills the batch with crops seen before, so training starts at
+once and sees every crop; the order of the batches depends on the seed
+alone (a step waits for its crops rather than taking others).
+
   /usr/bin/python3 train.py --out /tmp/plate_ocr_run
 """
 
@@ -29,6 +35,42 @@ def _render_range(args):
         texts.append(text)
         regions.append(region)
     return np.stack(xs), texts, regions
+
+
+def _render_chunk_cached(args):
+    seed, start, stop, cache_dir = args
+    path = os.path.join(cache_dir, f"plate_ocr_s{seed}_{start}_{stop}.npz")
+    if os.path.exists(path):
+        d = np.load(path)
+        return d["x"], list(d["texts"]), list(d["regions"])
+    x, texts, regions = _render_range((seed, start, stop))
+    np.savez(path + ".tmp.npz", x=x, texts=np.array(texts), regions=np.array(regions))
+    os.replace(path + ".tmp.npz", path)
+    return x, texts, regions
+
+
+class StreamedSet:
+    """count crops of one seed, rendered in order by a pool beside the
+    trainer and cached on disk by chunk; `upto(n)` waits for the first n."""
+
+    CHUNK = 500
+
+    def __init__(self, seed, count, pool, cache_dir):
+        os.makedirs(cache_dir, exist_ok=True)
+        jobs = [(seed, s, min(count, s + self.CHUNK), cache_dir)
+                for s in range(0, count, self.CHUNK)]
+        self._parts = pool.imap(_render_chunk_cached, jobs)
+        self.x = np.empty((count, render.INPUT_H, render.INPUT_W), np.uint8)
+        self.texts, self.regions = [], []
+        self.ready = 0
+
+    def upto(self, n):
+        while self.ready < min(n, len(self.x)):
+            px, pt, pr = next(self._parts)
+            self.x[self.ready:self.ready + len(px)] = px
+            self.texts += pt
+            self.regions += pr
+            self.ready += len(px)
 
 
 def render_set(seed, count, workers, cache_dir):
@@ -91,13 +133,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--train_count", type=int, default=32000)
+    ap.add_argument("--train_count", type=int, default=56000)
     ap.add_argument("--val_seed", type=int, default=1001)
     ap.add_argument("--val_count", type=int, default=900)
-    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--steps", type=int, default=5200)
+    ap.add_argument("--new_per_step", type=int, default=12,
+                    help="crops of each batch not seen before, until all are")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--workers", type=int, default=2, help="rendering processes")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="rendering processes beside the trainer")
     ap.add_argument("--cache", default="/tmp/plate_ocr_cache")
     ap.add_argument("--out", required=True, help="directory for the checkpoint and log")
     a = ap.parse_args()
@@ -105,10 +150,12 @@ def main():
     torch.manual_seed(a.seed)
     torch.set_num_threads(1)
     t0 = time.time()
-    x, texts, regions = render_set(a.seed, a.train_count, a.workers, a.cache)
+    pool = multiprocessing.Pool(a.workers)
     vx, vtexts, vregions = render_set(a.val_seed, a.val_count, a.workers, a.cache)
+    data = StreamedSet(a.seed, a.train_count, pool, a.cache)
     render_s = time.time() - t0
-    print(f"rendered {len(x)} + {len(vx)} in {render_s:.0f} s", flush=True)
+    print(f"rendered {len(vx)} validation crops in {render_s:.0f} s", flush=True)
+    wait_s = 0.0
 
     model = PlateOcr()
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
@@ -116,17 +163,26 @@ def main():
                                                 pct_start=0.15)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     order_rng = np.random.default_rng(a.seed)
-    order = order_rng.permutation(len(x))
-    pos = 0
+    n = a.train_count
+    order, pos = None, 0
     t1 = time.time()
     log = []
     for step in range(1, a.steps + 1):
-        if pos + a.batch > len(order):
-            order, pos = order_rng.permutation(len(x)), 0
-        idx = order[pos:pos + a.batch]
-        pos += a.batch
-        inp = to_tensor(x[idx])
-        targets, lengths = encode([texts[i] for i in idx])
+        first_new = (step - 1) * a.new_per_step
+        if first_new < n:  # new crops, the rest of the batch from those seen
+            new = np.arange(first_new, min(n, first_new + a.new_per_step))
+            tw = time.time()
+            data.upto(new[-1] + 1)
+            wait_s += time.time() - tw
+            seen = max(1, first_new)
+            idx = np.concatenate([new, order_rng.integers(0, seen, a.batch - len(new))])
+        else:
+            if order is None or pos + a.batch > n:
+                order, pos = order_rng.permutation(n), 0
+            idx = order[pos:pos + a.batch]
+            pos += a.batch
+        inp = to_tensor(data.x[idx])
+        targets, lengths = encode([data.texts[i] for i in idx])
         logits = model(inp)
         logp = logits.squeeze(2).permute(2, 0, 1).log_softmax(2)  # T x N x C
         loss = ctc(logp, targets, torch.full((len(idx),), logp.shape[0], dtype=torch.long),
@@ -138,13 +194,14 @@ def main():
         sched.step()
         if step % 100 == 0 or step == a.steps:
             line = {"step": step, "loss": round(loss.item(), 4),
-                    "s": round(time.time() - t1)}
+                    "s": round(time.time() - t1), "waited_s": round(wait_s)}
             if step % 400 == 0 or step == a.steps:
                 line["val"] = evaluate(model, vx, vtexts, vregions)
             print(json.dumps(line), flush=True)
             log.append(line)
             if "val" in line:  # a checkpoint to export if the run is cut short
                 save(a, model, vx, vtexts, vregions, render_s, time.time() - t1, step, log)
+    pool.terminate()
 
 
 def save(a, model, vx, vtexts, vregions, render_s, train_s, step, log):
