@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -24,6 +25,19 @@ absl::Duration WithinDeadline(const grpc::ServerContext& ctx,
       absl::FromChrono(ctx.deadline() - std::chrono::system_clock::now()) -
       absl::Milliseconds(500);
   return std::clamp(left, absl::ZeroDuration(), most);
+}
+
+// A node's reason for having no picture, as the operator sees it: one
+// short printable line, whatever a compromised node sends.
+std::string NodeErrorForOperator(absl::string_view error) {
+  constexpr size_t kMost = 200;
+  std::string out;
+  for (const char c : error.substr(0, kMost)) {
+    const auto u = static_cast<unsigned char>(c);
+    out.push_back(u < 0x20 || u >= 0x7f ? '?' : c);
+  }
+  if (error.size() > kMost) out += "...";
+  return absl::StrCat("the lane's capture node has no picture: ", out);
 }
 
 }  // namespace
@@ -85,7 +99,7 @@ grpc::Status LaneService::SubmitSnapshot(
     absl::StatusOr<v1::Snapshot> answer =
         request->error().empty()
             ? absl::StatusOr<v1::Snapshot>(request->snapshot())
-            : absl::UnavailableError(request->error());
+            : absl::UnavailableError(NodeErrorForOperator(request->error()));
     return ToGrpc(snapshots_.Answer(request->request_id(),
                                     request->snapshot().lane_id(),
                                     std::move(answer)));

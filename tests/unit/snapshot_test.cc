@@ -245,5 +245,38 @@ TEST_F(SnapshotApiTest, ACaptureNodesLaneAnswersThroughTheDaemon) {
   responder.Stop();
 }
 
+// A node with no picture says why; the operator gets one short printable
+// line of it, whatever a compromised node sends.
+TEST_F(SnapshotApiTest, ANodesErrorReachesTheOperatorBounded) {
+  node::SenderOptions options;
+  options.addresses = {absl::StrCat("127.0.0.1:", server_->port())};
+  auto creds = rpc::ClientTlsCredentials(dir_->Join("pki/ca.pem"),
+                                         dir_->Join("pki/lane-dev.pem"),
+                                         dir_->Join("pki/lane-dev.key"));
+  ASSERT_TRUE(creds.ok()) << creds.status();
+  options.credentials = *creds;
+  const std::string hostile =
+      absl::StrCat("camera gone\nFAKE line\x1b[2J", std::string(5000, 'x'));
+  node::SnapshotResponder responder(
+      options,
+      {{"lane-7", record_.checkpoint_id(), [&hostile] {
+          return absl::StatusOr<v1::Snapshot>(absl::UnavailableError(hostile));
+        }}});
+  v1::Snapshot snap;
+  grpc::Status s;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    s = Get("operator-dev", "lane-7", &snap);
+    if (s.error_code() != grpc::StatusCode::NOT_FOUND) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_NE(s.error_message().find("camera gone?FAKE line?[2J"),
+            std::string::npos)
+      << s.error_message();
+  EXPECT_LT(s.error_message().size(), 300u);
+  EXPECT_TRUE(snap.jpeg().empty());
+  responder.Stop();
+}
+
 }  // namespace
 }  // namespace lanevault
