@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "capture/ctc_decoder.h"
+#include "capture/glyph_plate_reader.h"
 #include "capture/plate_text.h"
 #include "opencv2/imgproc.hpp"
 
@@ -92,6 +93,10 @@ std::vector<PlateReading> LearnedPlateReader::ReadPlate(
   return out;
 }
 
+float LearnedPlateReader::Plausibility(const CharacterRow& row) {
+  return screen_ == nullptr ? 0 : GlyphPlausibility(*screen_, row);
+}
+
 absl::StatusOr<PlateOcrNet> PlateOcrNet::Load(const std::string& onnx_file) {
   if (!fs::exists(onnx_file)) {
     return absl::NotFoundError(
@@ -147,8 +152,12 @@ absl::StatusOr<std::unique_ptr<PlateReader>> NewLearnedPlateReader(
     const std::string& model_file, PlateTextRules rules) {
   absl::StatusOr<PlateOcrNet> net = PlateOcrNet::Load(model_file);
   if (!net.ok()) return net.status();
-  return std::make_unique<LearnedPlateReader>(*std::move(net),
-                                              std::move(rules));
+  // The screen is an aid: a build without the glyph model still reads.
+  absl::StatusOr<std::unique_ptr<GlyphClassifier>> screen =
+      GlyphClassifier::Load(DefaultGlyphModel());
+  return std::make_unique<LearnedPlateReader>(
+      *std::move(net), std::move(rules),
+      screen.ok() ? *std::move(screen) : nullptr);
 }
 
 }  // namespace lanevault::capture

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "capture/detectors.h"
+#include "capture/glyph_classifier.h"
 #include "opencv2/core.hpp"
 #include "opencv2/dnn.hpp"
 
@@ -53,8 +54,15 @@ struct CharacterReading {
 // gives them with each character's confidence.
 class LearnedPlateReader : public PlateReader {
  public:
-  LearnedPlateReader(PlateOcrNet net, PlateTextRules rules)
-      : net_(std::move(net)), rules_(std::move(rules)) {}
+  // `screen` (may be null) is the glyph classifier whose belief in a row's
+  // blobs ranks the finder's rows before one is read, as the glyph and
+  // fused readers rank them: the network reads only crops, and running it
+  // on every candidate row would cost several times more.
+  LearnedPlateReader(PlateOcrNet net, PlateTextRules rules,
+                     std::unique_ptr<GlyphClassifier> screen = nullptr)
+      : net_(std::move(net)),
+        rules_(std::move(rules)),
+        screen_(std::move(screen)) {}
 
   // Readings of a plate crop, best first: the CTC beams' texts of 2..10
   // characters, ranked by their probability times the rules' doubts, at
@@ -66,12 +74,14 @@ class LearnedPlateReader : public PlateReader {
     return {};
   }
   bool ReadsWholePlates() const override { return true; }
+  float Plausibility(const CharacterRow& row) override;
   std::vector<PlateReading> ReadPlate(const cv::Mat& plate_bgr,
                                       const CharacterRow& row) override;
 
  private:
   PlateOcrNet net_;
   PlateTextRules rules_;
+  std::unique_ptr<GlyphClassifier> screen_;
 };
 
 // The model the project trained and committed (models/plate_ocr.onnx),
@@ -80,7 +90,9 @@ std::string DefaultPlateOcrModel();
 
 // Readings, best first, from the CTC beams ranked by the region's `rules`
 // (PlateTextRules: a reading that fits none of its patterns is doubted),
-// each with a confidence per character.
+// each with a confidence per character. The finder's rows are screened
+// with the build's glyph classifier (DefaultGlyphModel) where it is found;
+// without it rows rank by their shape alone.
 absl::StatusOr<std::unique_ptr<PlateReader>> NewLearnedPlateReader(
     const std::string& model_file, PlateTextRules rules = {});
 
