@@ -55,6 +55,9 @@ ABSL_FLAG(std::string, plate_cascade, "",
 ABSL_FLAG(std::string, plate_reader, "fused",
           "plates: fused (default), glyphs, tesseract or learned (the "
           "network of training/plate_ocr).");
+ABSL_FLAG(std::string, plate_ocr_model, "",
+          "plates: the learned reader's ONNX file instead of the committed "
+          "models/plate_ocr.onnx (to compare a retrained one).");
 ABSL_FLAG(int, plate_letter_digit_groups, 0,
           "plates: doubt readings in more runs of letters and digits than "
           "this (0: no such rule; 3 suits EU plates).");
@@ -128,6 +131,7 @@ v1::DetectorConfig DetectorsFromFlags(int default_min_face_px) {
   c.set_plate_letter_digit_groups(
       absl::GetFlag(FLAGS_plate_letter_digit_groups));
   c.set_plate_region(absl::GetFlag(FLAGS_plate_region));
+  c.set_plate_ocr_model(absl::GetFlag(FLAGS_plate_ocr_model));
   for (const std::string& p : absl::GetFlag(FLAGS_plate_patterns)) {
     c.add_plate_patterns(p);
   }
