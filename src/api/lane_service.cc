@@ -50,15 +50,19 @@ grpc::Status LaneService::GetLaneStatus(grpc::ServerContext* ctx,
 std::string LaneService::CanonicalDigest(v1::Record& record) const {
   // What would be stored, in one encoding: fields this vault does not know
   // dropped (nothing rides along unseen), what is never stored (the node's
-  // ids, its reading candidates, filler) cleared, and serialised afresh, so
-  // that field order, varint forms or a repeated field do not make a replay a
-  // new record.
+  // ids, filler) cleared, and serialised afresh, so that field order, varint
+  // forms or a repeated field do not make a replay a new record. The
+  // crossing's plate readings are left out too, though intake keeps a few:
+  // a resend carries the same ones, and a crossing sent before readings were
+  // kept (and sent again after an upgrade) stays the one record it was.
   record.DiscardUnknownFields();
   record.clear_record_id();
-  record.clear_plate_candidates();
+  google::protobuf::RepeatedPtrField<v1::PlateCandidate> readings;
+  readings.Swap(record.mutable_plate_candidates());
   for (v1::Item& item : *record.mutable_items()) {
     item.clear_item_id();
-    item.clear_padding();  // the vault's own, added when it seals
+    item.clear_padding();           // the vault's own, added when it seals
+    item.clear_plate_candidates();  // intake's to fill, from the crossing's
   }
   std::string canonical;
   {
@@ -67,6 +71,7 @@ std::string LaneService::CanonicalDigest(v1::Record& record) const {
     coded.SetSerializationDeterministic(true);
     record.SerializeToCodedStream(&coded);
   }
+  record.mutable_plate_candidates()->Swap(&readings);
   std::string digest = gate_->vault().SubmissionDigest(canonical);
   crypto::Wipe(canonical);
   return digest;

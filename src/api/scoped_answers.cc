@@ -94,8 +94,15 @@ absl::Status ScopeRecord(const crypto::HandleKey& handles,
   Coarsen(record.mutable_first_seen(), g, /*up=*/false);
   Coarsen(record.mutable_last_seen(), g, /*up=*/false);
   record.clear_frames_seen();
+  // The crossing's readings are answered only as part of its plate text
+  // item, which is here only when the purpose may read plate text: they
+  // are that item's content read otherwise, and tell the reader how sure
+  // the match was (a lookup may have matched the fourth reading).
   record.clear_plate_candidates();
   for (v1::Item& item : *record.mutable_items()) {
+    if (item.category() != v1::DATA_CATEGORY_PLATE_TEXT) {
+      item.clear_plate_candidates();
+    }
     absl::StatusOr<std::string> item_handle =
         handles.Issue(Kind::kItem, view.scope, item.item_id());
     if (!item_handle.ok()) return item_handle.status();

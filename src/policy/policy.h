@@ -181,7 +181,8 @@ class Policy {
   // resolved by trying each).
   virtual std::vector<std::string> Scopes() const = 0;
   // The purposes of one scope.
-  virtual std::vector<std::string> PurposesOf(absl::string_view scope) const = 0;
+  virtual std::vector<std::string> PurposesOf(
+      absl::string_view scope) const = 0;
 };
 
 // A decision: verdict, the rules that decided, a stable code, a sentence.
@@ -275,8 +276,23 @@ std::vector<std::string> RunPolicyCases(const Policy& policy,
                                         const v1::Contract& contract,
                                         const v1::PolicyCases& cases);
 
+// How many readings of a plate intake keeps, the top one (the plate text
+// item's content) included. Each is one more blind index a lookup can match:
+// enough for the usual one- and two-character confusions of a misread
+// (O/0, B/8, 1/I, a bolt read as a character) to be found, few enough that
+// a lookup's short answer is not filled with other vehicles' near misses,
+// and that intake writes only a handful of index rows per crossing.
+inline constexpr int kMaxPlateReadings = 5;
+// The longest reading kept, in capitals and digits (as a plate text item).
+inline constexpr int kMaxPlateReadingChars = 16;
+
 // The record with only the kept items, each carrying its deadline, and the
 // contract stamped on it. `dropped` counts the items the decision dropped.
+// The first kept plate text item takes the crossing's other readings: up to
+// kMaxPlateReadings - 1 of them, best first, each of 1 to
+// kMaxPlateReadingChars capitals and digits and not the same plate as one
+// before it (others are passed over). A record whose plate text is not
+// kept keeps no reading.
 v1::Record ApplyIntake(const v1::Record& record,
                        const v1::IntakeDecision& decision, int* dropped);
 

@@ -223,6 +223,7 @@ absl::Status PostgresStore::InsertRecordLocked(const StoredRecord& record) {
       return one.status();
     }
     for (size_t i = 0; i < it.plate_blind_indexes.size(); ++i) {
+      if (it.plate_blind_indexes[i].empty()) continue;
       absl::StatusOr<pg::Result> cand = db_.Exec(
           "INSERT INTO plate_candidates(record_id, item_id, rank, blind) "
           "VALUES($1, $2, $3::int, $4::bytea)",

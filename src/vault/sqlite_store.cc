@@ -122,6 +122,7 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
       return s;
     }
     for (size_t i = 0; i < it.plate_blind_indexes.size(); ++i) {
+      if (it.plate_blind_indexes[i].empty()) continue;
       absl::StatusOr<Statement> cand = db_.Cached(
           "INSERT INTO plate_candidates(record_id, item_id, rank, blind) "
           "VALUES(?,?,?,?)");

@@ -54,8 +54,9 @@ class RecordStore {
                                  absl::string_view digest,
                                  v1::AuditEntry audit) = 0;
 
-  // Records with an unexpired plate-text item under this blind index, at
-  // most `limit`, ordered by id.
+  // Records with an unexpired plate-text item having a reading under this
+  // blind index, at most `limit`, by the best rank of that reading in each
+  // (1 is the top reading), then by id.
   virtual absl::StatusOr<std::vector<std::string>> FindPlate(
       absl::string_view blind_index, absl::Time now, int limit) = 0;
 

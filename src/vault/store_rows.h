@@ -24,9 +24,9 @@ struct StoredItem {
   absl::Time deadline;
   crypto::SealedItem sealed;
   // Plate text only: the blind index (see BlindIndex) of each kept reading
-  // of the plate, best first (element i is rank i + 1), so an exact plate
-  // can be found while the readings themselves stay sealed inside the item.
-  // Destroyed with the item.
+  // of the plate, best first (element i is rank i + 1; an empty one stores
+  // no row), so an exact plate can be found while the readings themselves
+  // stay sealed inside the item. Destroyed with the item.
   std::vector<std::string> plate_blind_indexes;
 };
 

@@ -52,9 +52,40 @@ namespace {
 
 constexpr absl::string_view kGonePayload = "lanevault.dev/gone";
 
-// Every sealed plate text is this long, whatever the plate: its ciphertext
-// tells neither the plate's length nor a decoy's.
-constexpr size_t kSealedPlateTextBytes = 192;
+// Every sealed plate text is this long, whatever the plate and however
+// many other readings it carries: its ciphertext tells neither the plate's
+// length, nor how sure the reader was, nor a decoy's. Room for the item
+// with kMaxPlateReadings readings of kMaxPlateReadingChars each.
+constexpr size_t kSealedPlateTextBytes = 448;
+// What the vault takes at most of a plate's readings (the policy keeps
+// fewer, policy.h): the seal's padding must hide how many there are.
+constexpr int kMaxPlateReadings = 8;
+constexpr size_t kMaxPlateReadingChars = 16;
+
+// Only a plate text carries readings, at most kMaxPlateReadings with its
+// own, each of capitals and digits exactly as the blind index reads them
+// (so what is indexed is what is sealed).
+absl::Status CheckPlateReadings(const v1::Item& item) {
+  if (item.plate_candidates().empty()) return absl::OkStatus();
+  if (item.category() != v1::DATA_CATEGORY_PLATE_TEXT) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "item ", item.item_id(), ": only a plate text carries readings"));
+  }
+  if (item.plate_candidates_size() >= kMaxPlateReadings) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("item ", item.item_id(), ": at most ",
+                     kMaxPlateReadings - 1, " other readings of a plate"));
+  }
+  for (const v1::PlateCandidate& c : item.plate_candidates()) {
+    if (c.text().empty() || c.text().size() > kMaxPlateReadingChars ||
+        crypto::BlindIndex::Normalize(c.text()) != c.text()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("item ", item.item_id(), ": a reading is 1 to ",
+                       kMaxPlateReadingChars, " capitals and digits"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 // The item serialized with `padding` filling it to kSealedPlateTextBytes
 // exactly; an item already longer is left as it is. One filler field takes
@@ -677,13 +708,27 @@ absl::Status Vault::Keep(const v1::Record& record, v1::AuditEntry audit,
           absl::StrCat("record ", record.record_id(),
                        ": every item needs an id and a deadline"));
     }
+    if (absl::Status st = CheckPlateReadings(item); !st.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("record ", record.record_id(), ": ", st.message()));
+    }
     StoredItem& out = stored.items.emplace_back();
     out.item_id = item.item_id();
     out.category = item.category();
     out.deadline = FromProto(item.deadline());
     earliest = std::min(earliest, out.deadline);
     if (item.category() == v1::DATA_CATEGORY_PLATE_TEXT) {
-      out.plate_blind_indexes.push_back(plates_.Of(item.content()));
+      // Rank 1 is the plate text itself, then its readings in their order;
+      // a reading that is the same plate as one before it adds no row.
+      std::vector<std::string>& blinds = out.plate_blind_indexes;
+      blinds.push_back(plates_.Of(item.content()));
+      for (const v1::PlateCandidate& c : item.plate_candidates()) {
+        std::string blind = plates_.Of(c.text());
+        if (std::find(blinds.begin(), blinds.end(), blind) != blinds.end()) {
+          blind.clear();
+        }
+        blinds.push_back(std::move(blind));
+      }
     }
     // The whole item (content, box, confidence) is sealed; only category and
     // deadline stay in the clear. A plate text is padded to one length.

@@ -199,7 +199,9 @@ class Vault {
       uint64_t* logged_as = nullptr);
 
   // Exact-plate lookup through the blind index: the ids of at most `limit`
-  // records holding an unexpired plate-text item for this plate, returned
+  // records holding an unexpired plate-text item with this plate among its
+  // readings, those that read it best first (the top reading, then the
+  // second, ...; records alike by id), returned
   // only once `audit` is logged with the lookup's blind-index value (never
   // the text) and the ids it reveals.
   // `admit` may withhold found records before the answer is logged.

@@ -61,6 +61,11 @@ RecordShape ShapeOf(const v1::Record& kept, const v1::AuditEntry& entry,
     is.meta.clear_content();
     is.meta.clear_item_id();
     is.meta.clear_deadline();
+    // How many readings a plate had, never what they said: a decoy gets
+    // as many random ones (Due), so it has as many blind index rows.
+    for (v1::PlateCandidate& c : *is.meta.mutable_plate_candidates()) {
+      c.clear_text();
+    }
     is.size = item.content().size();
     is.keep = FromProto(item.deadline()) - first;
     s.items.push_back(std::move(is));
@@ -138,6 +143,9 @@ std::vector<CanaryPlanter::Decoy> CanaryPlanter::Due(absl::Time now) {
       item->set_item_id(NewId("itm_"));
       if (is.meta.category() == v1::DATA_CATEGORY_PLATE_TEXT) {
         item->set_content(DecoyPlate());
+        for (v1::PlateCandidate& c : *item->mutable_plate_candidates()) {
+          c.set_text(DecoyPlate());
+        }
       } else {
         // Within 8 % of the shape's size either way.
         const size_t spread = is.size * 16 / 100 + 1;

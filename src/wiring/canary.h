@@ -11,8 +11,9 @@
 // decoy repeats a real record's sizes. What is sealed is padded alike
 // (vault.cc), and every
 // record carries a mark in the file, a keyed one only for decoys. A decoy's
-// plate is 10 random characters, longer than any real plate, so an exact
-// plate lookup for a real vehicle never returns one.
+// plate, and each of its other readings (as many as its shape's plate had),
+// is 10 random characters, longer than any real plate, so an exact plate
+// lookup for a real vehicle never returns one.
 
 #include <deque>
 #include <string>

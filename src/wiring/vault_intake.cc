@@ -226,10 +226,13 @@ absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(
     absl::MutexLock lock(&mu_);
     dropped_[record.lane_id()] += static_cast<uint64_t>(dropped);
   }
-  // The capture-side copy holds plaintext crops; clear them as soon as the
-  // kept copy exists.
+  // The capture-side copy holds plaintext crops and plate readings; clear
+  // them as soon as the kept copy exists.
   for (v1::Item& item : *record.mutable_items()) {
     crypto::Wipe(*item.mutable_content());
+  }
+  for (v1::PlateCandidate& c : *record.mutable_plate_candidates()) {
+    crypto::Wipe(*c.mutable_text());
   }
   Kept result{kept.record_id(), kept.items_size(), dropped};
   *entry.mutable_time() = ToProto(vault_->clock()->Now());
@@ -255,6 +258,9 @@ absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(
   absl::Status s = vault_->Intake(kept, std::move(entry), submission_digest);
   for (v1::Item& item : *kept.mutable_items()) {
     crypto::Wipe(*item.mutable_content());
+    for (v1::PlateCandidate& c : *item.mutable_plate_candidates()) {
+      crypto::Wipe(*c.mutable_text());
+    }
   }
   if (vault::IsDiskFull(s)) NoteDiskFull(true, s.message());
   if (!s.ok()) return s;

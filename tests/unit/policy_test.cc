@@ -57,7 +57,10 @@ TEST(BuiltinPolicy, IntakeKeepsPilotCategoriesWithTheirDeadlines) {
   EXPECT_EQ(dropped, 1);
   ASSERT_EQ(kept.items_size(), 3);
   EXPECT_EQ(kept.contract_id(), p->contract_id());
-  EXPECT_TRUE(kept.plate_candidates().empty());  // never stored
+  // The crossing's readings go into its plate text item (policy.h).
+  EXPECT_TRUE(kept.plate_candidates().empty());
+  ASSERT_EQ(kept.items(0).plate_candidates_size(), 1);
+  EXPECT_EQ(kept.items(0).plate_candidates(0).text(), "ABC123");
   for (const auto& item : kept.items()) EXPECT_TRUE(item.has_deadline());
 }
 
