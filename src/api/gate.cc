@@ -142,6 +142,8 @@ Gate::Gate(const policy::Policy* policy, vault::Vault* vault,
       history_(vault, &ledger_),
       approvals_(vault->clock(), limits.approvals),
       refusal_limiter_(vault->clock(), limits.refusals) {
+  // Replicas of one vault count each other's quota-counted calls exactly.
+  ledger_.SetReplicaMutex(vault->quota_mutex());
   flusher_ = std::thread([this] {
     const absl::Duration every =
         std::max(limits_.refusals.flush_every, absl::Milliseconds(10));

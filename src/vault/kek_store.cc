@@ -140,6 +140,16 @@ absl::Status KekStore::DestroyKek(uint32_t version) {
   return TruncateWal();
 }
 
+absl::StatusOr<int64_t> KekStore::DataVersion() {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> q = db_.Cached("PRAGMA data_version");
+  if (!q.ok()) return Named(q.status());
+  absl::StatusOr<bool> row = q->Step();
+  if (!row.ok()) return Named(row.status());
+  if (!*row) return absl::InternalError("PRAGMA data_version: no row");
+  return q->Int(0);
+}
+
 absl::StatusOr<std::string> KekStore::Get(absl::string_view name) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Statement> q =

@@ -60,6 +60,10 @@ class KekStore {
   // WAL could not be emptied (the next open empties it).
   absl::Status DestroyKek(uint32_t version);
 
+  // Changes when another connection (another process sharing the file)
+  // commits a change; the same otherwise (SQLite's data_version).
+  absl::StatusOr<int64_t> DataVersion();
+
   // Small named values (the rotation generation, the wrapped log seed).
   // NOT_FOUND when unset.
   absl::StatusOr<std::string> Get(absl::string_view name);

@@ -18,6 +18,12 @@ constexpr absl::Duration kRetryAfterError = absl::Seconds(5);
 // A re-wrap after a rotation can run for minutes: its progress is logged
 // this often, and its end once.
 constexpr absl::Duration kRewrapProgressEvery = absl::Seconds(10);
+// A replica without the role asks for it this often: the bound on how long
+// retention and re-wrapping pause after the holder dies.
+constexpr absl::Duration kAskForRoleEvery = absl::Seconds(1);
+// With replicas, another one's intake of an earlier deadline does not wake
+// this thread: the holder looks at the database at least this often.
+constexpr absl::Duration kReplicatedLongestSleep = absl::Seconds(10);
 
 }  // namespace
 
@@ -48,7 +54,17 @@ void Maintainer::Run() {
   uint64_t rewrapped_total = 0;  // since the re-wrap under way began
   absl::Time rewrap_logged = absl::InfinitePast();
   while (true) {
-    absl::Duration sleep = kLongestSleep;
+    if (!vault_->HoldsReplicaRole()) {
+      // Another replica sweeps and re-wraps; this one waits to take over.
+      keys_checked = false;
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stop_), kAskForRoleEvery);
+      if (stop_) return;
+      woken_ = false;
+      continue;
+    }
+    absl::Duration sleep =
+        vault_->Replicated() ? kReplicatedLongestSleep : kLongestSleep;
     bool more_rewrap = false;
     if (absl::StatusOr<PurgeResult> purged = vault_->SweepExpired();
         !purged.ok()) {

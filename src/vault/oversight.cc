@@ -131,6 +131,14 @@ absl::Status Oversight::LoadLockouts() {
 }
 
 absl::StatusOr<LockoutRow> Oversight::Lockout(absl::string_view principal) {
+  if (read_lockouts_from_store_) {
+    absl::StatusOr<std::vector<LockoutRow>> rows = store_.Lockouts();
+    if (!rows.ok()) return rows.status();
+    for (LockoutRow& row : *rows) {
+      if (row.principal == principal) return std::move(row);
+    }
+    return absl::NotFoundError(absl::StrCat(principal, " is not locked out"));
+  }
   absl::MutexLock lock(&lockouts_mu_);
   auto it = lockouts_.find(principal);
   if (it == lockouts_.end()) {

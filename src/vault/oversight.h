@@ -102,6 +102,9 @@ class Oversight {
   absl::Mutex lockouts_mu_;
   absl::flat_hash_map<std::string, LockoutRow> lockouts_
       ABSL_GUARDED_BY(lockouts_mu_);
+  // Replicas share the table and change it without telling each other:
+  // then each call asks the store, not this copy.
+  bool read_lockouts_from_store_ = false;
 };
 
 }  // namespace lanevault::vault

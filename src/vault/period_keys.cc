@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -74,23 +75,78 @@ absl::StatusOr<std::unique_ptr<PeriodKeys>> PeriodKeys::Load(
                                               ": its counters are damaged"));
     }
   }
-  absl::StatusOr<std::vector<StoredKek>> rows = store->Keks();
+  if (absl::Status s = keys->LoadRowsLocked(); !s.ok()) return s;
+  absl::StatusOr<int64_t> seen = store->DataVersion();
+  if (!seen.ok()) return seen.status();
+  keys->seen_version_ = *seen;
+  return keys;
+}
+
+absl::Status PeriodKeys::LoadRowsLocked() {
+  absl::StatusOr<std::vector<StoredKek>> rows = store_->Keks();
   if (!rows.ok()) return rows.status();
+  absl::flat_hash_map<uint32_t, Info> keks;
+  current_.clear();
   for (const StoredKek& row : *rows) {
     Info info{row.period_day, row.generation};
-    if (absl::Status s =
-            ring->AddKek({row.version, row.wrapped}, Binding(info));
-        !s.ok()) {
-      return s;
+    if (!ring_->Has(row.version)) {
+      if (absl::Status s =
+              ring_->AddKek({row.version, row.wrapped}, Binding(info));
+          !s.ok()) {
+        return s;
+      }
     }
-    keys->keks_[row.version] = info;
-    if (row.generation == keys->generation_ &&
+    keks[row.version] = info;
+    if (row.generation == generation_ &&
         row.period_day != StoredKek::kNoPeriod) {
-      keys->current_[row.period_day] = row.version;
+      // Two replicas may each have made one for a day: the first is used.
+      auto [it, fresh] = current_.try_emplace(row.period_day, row.version);
+      if (!fresh) it->second = std::min(it->second, row.version);
     }
-    keys->next_version_ = std::max(keys->next_version_, row.version + 1);
+    next_version_ = std::max(next_version_, row.version + 1);
   }
-  return keys;
+  // A KEK another process destroyed leaves this ring too.
+  for (const auto& [version, info] : keks_) {
+    if (!keks.contains(version)) ring_->Forget(version);
+  }
+  keks_ = std::move(keks);
+  return absl::OkStatus();
+}
+
+absl::Status PeriodKeys::ReadCountersLocked() {
+  absl::StatusOr<std::string> counters = store_->Get(kCounters);
+  if (!counters.ok()) return counters.status();
+  std::vector<std::string> parts = absl::StrSplit(*counters, ':');
+  uint32_t generation = 0, start = 0, next = 0;
+  if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &generation) ||
+      !absl::SimpleAtoi(parts[1], &start) ||
+      !absl::SimpleAtoi(parts[2], &next)) {
+    return absl::DataLossError(absl::StrCat("key store ", store_->path(),
+                                            ": its counters are damaged"));
+  }
+  // Counters only move forward; a replica's older write does not undo
+  // another's newer one.
+  if (generation > generation_) {
+    generation_ = generation;
+    generation_start_ = start;
+  }
+  next_version_ = std::max(next_version_, next);
+  return absl::OkStatus();
+}
+
+absl::Status PeriodKeys::RefreshLocked() {
+  absl::StatusOr<int64_t> now = store_->DataVersion();
+  if (!now.ok()) return now.status();
+  if (*now == seen_version_) return absl::OkStatus();
+  if (absl::Status s = ReadCountersLocked(); !s.ok()) return s;
+  if (absl::Status s = LoadRowsLocked(); !s.ok()) return s;
+  seen_version_ = *now;
+  return absl::OkStatus();
+}
+
+absl::Status PeriodKeys::Refresh() {
+  absl::MutexLock lock(&mu_);
+  return RefreshLocked();
 }
 
 absl::StatusOr<bool> PeriodKeys::Initialized(KekStore& store) {
@@ -109,29 +165,44 @@ absl::Status PeriodKeys::SaveCounters() {
 absl::StatusOr<uint32_t> PeriodKeys::For(absl::Time deadline) {
   const int64_t day = DayOf(deadline);
   absl::MutexLock lock(&mu_);
-  if (auto it = current_.find(day); it != current_.end()) return it->second;
-  const uint32_t version = next_version_;
-  Info info{day, generation_};
-  crypto::WrappedKek kek = ring_->NewKek(version, Binding(info));
-  // The counter first: a crash after it wastes a number, never reuses one.
-  ++next_version_;
-  if (absl::Status s = SaveCounters(); !s.ok()) {
-    ring_->Forget(version);
-    return s;
+  if (absl::Status s = RefreshLocked(); !s.ok()) return s;
+  // Replicas sharing the key store may race for a version number: the key
+  // store's primary key decides, and the loser reloads and tries again.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    if (auto it = current_.find(day); it != current_.end()) return it->second;
+    const uint32_t version = next_version_;
+    Info info{day, generation_};
+    crypto::WrappedKek kek = ring_->NewKek(version, Binding(info));
+    // The counter first: a crash after it wastes a number, never reuses one.
+    ++next_version_;
+    if (absl::Status s = SaveCounters(); !s.ok()) {
+      ring_->Forget(version);
+      return s;
+    }
+    absl::Status put =
+        store_->PutKek({version, day, generation_, kek.wrapped, absl::Now()});
+    if (absl::IsAlreadyExists(put)) {
+      ring_->Forget(version);
+      if (absl::Status s = ReadCountersLocked(); !s.ok()) return s;
+      if (absl::Status s = LoadRowsLocked(); !s.ok()) return s;
+      continue;
+    }
+    if (!put.ok()) {
+      ring_->Forget(version);
+      return put;
+    }
+    keks_[version] = info;
+    current_[day] = version;
+    return version;
   }
-  if (absl::Status s =
-          store_->PutKek({version, day, generation_, kek.wrapped, absl::Now()});
-      !s.ok()) {
-    ring_->Forget(version);
-    return s;
-  }
-  keks_[version] = info;
-  current_[day] = version;
-  return version;
+  return absl::UnavailableError(
+      "could not take a key version in the key store (other processes keep "
+      "taking them); try again");
 }
 
 absl::StatusOr<uint32_t> PeriodKeys::Rotate() {
   absl::MutexLock lock(&mu_);
+  if (absl::Status s = RefreshLocked(); !s.ok()) return s;
   const uint32_t old_generation = generation_;
   const uint32_t old_start = generation_start_;
   ++generation_;

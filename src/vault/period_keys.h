@@ -48,6 +48,11 @@ class PeriodKeys {
   // Whether `store` has held period keys (a vault opened with it before).
   static absl::StatusOr<bool> Initialized(KekStore& store);
 
+  // Takes in what other processes sharing the key store changed since (new
+  // KEKs, a rotation, destructions): cheap when nothing changed. Called
+  // before each seal, and by readers that meet an unknown key version.
+  absl::Status Refresh();
+
   // The KEK version for an item with this deadline, made on first use and
   // durable in the key store before it is returned.
   absl::StatusOr<uint32_t> For(absl::Time deadline);
@@ -86,6 +91,11 @@ class PeriodKeys {
   PeriodKeys(crypto::KeyRing* ring, KekStore* store)
       : ring_(ring), store_(store) {}
   absl::Status SaveCounters() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // (Re)reads every stored KEK into the ring and the maps, and forgets
+  // those no longer stored.
+  absl::Status LoadRowsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ReadCountersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status RefreshLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   crypto::KeyRing* ring_;
   KekStore* store_;
@@ -98,6 +108,8 @@ class PeriodKeys {
   // Never reused, also after a version is destroyed: a destroyed version's
   // number keeps naming it in the log.
   uint32_t next_version_ ABSL_GUARDED_BY(mu_) = 1;
+  // The key store's data version when last read (see KekStore).
+  int64_t seen_version_ ABSL_GUARDED_BY(mu_) = -1;
 };
 
 }  // namespace lanevault::vault

@@ -438,6 +438,18 @@ absl::StatusOr<std::vector<std::string>> PostgresStore::AuditLeafData(
 
 uint64_t PostgresStore::AuditSize() {
   absl::MutexLock lock(&mu_);
+  // Other replicas append too: the size is the database's, and the edge
+  // follows it (a new checkpoint signer continues the same tree). When the
+  // database cannot be asked, what this process committed last.
+  if (ReadyLocked().ok()) {
+    absl::StatusOr<pg::Result> head = db_.Exec("SELECT size FROM log_head");
+    if (head.ok() && head->rows() == 1 &&
+        static_cast<uint64_t>(head->Int(0, 0)) != edge_.size()) {
+      absl::StatusOr<tlog::CompactRange> edge =
+          LoadEdgeLocked(static_cast<uint64_t>(head->Int(0, 0)));
+      if (edge.ok()) AdoptEdgeLocked(std::move(*edge));
+    }
+  }
   return edge_.size();
 }
 

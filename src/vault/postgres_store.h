@@ -19,10 +19,12 @@ struct PostgresOptions {
   // The password, when the server asks for one (read from a 0600 file by
   // the caller; never in the conninfo, which is logged and shown).
   std::string password;
-  // Hold the vault's owner lock (a session advisory lock keyed by the
+  // Hold an exclusive owner lock (a session advisory lock keyed by the
   // schema) for as long as the store is open: a second owner is refused,
-  // as a second process on one SQLite file is. Off only to read the keys
-  // beside a running daemon.
+  // as a second process on one SQLite file is. The Vault leaves it off:
+  // lanevaultd replicas share the database (their appends are serialised
+  // by the log_head row lock, their one-at-a-time duties by the replica
+  // role, vault/postgres_role.h).
   bool owner = true;
 };
 

@@ -31,6 +31,10 @@ namespace lanevault::vault {
 // vaults in different schemas of one database do not meet).
 inline constexpr int kOwnerLockClass = 0x4c560001;
 inline constexpr int kMigrationLockClass = 0x4c560002;
+// The replica role (postgres_role.h): checkpoints, retention, re-wrapping.
+inline constexpr int kRoleLockClass = 0x4c560003;
+// Quota decisions across replicas (wiring/quota_ledger.h).
+inline constexpr int kQuotaLockClass = 0x4c560004;
 
 // Applies the schema migrations the database has not seen yet.
 absl::Status MigratePostgresSchema(pg::Connection& db);

@@ -22,6 +22,8 @@
 #include "tlog/checkpoint.h"
 #include "tlog/merkle.h"
 #include "vault/maintainer.h"
+#include "vault/postgres_role.h"
+#include "vault/postgres_store_impl.h"
 
 namespace lanevault::vault {
 namespace {
@@ -207,9 +209,10 @@ absl::StatusOr<bool> LogKeyAdopted(KekStore& keys) {
 }
 
 // The store the options name: PostgreSQL when its conninfo is set, else
-// the SQLite file.
-absl::StatusOr<std::unique_ptr<Store>> OpenStore(const VaultOptions& opts,
-                                                 bool owner) {
+// the SQLite file. On PostgreSQL no process owns the vault alone: replicas
+// share it, their appends serialised by the database and their one-holder
+// duties by the replica role (postgres_role.h).
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(const VaultOptions& opts) {
   if (opts.postgres.conninfo.empty()) {
     return OpenSqliteStore(opts.database, opts.sqlite);
   }
@@ -219,7 +222,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const VaultOptions& opts,
         " the keys are never kept in the database");
   }
   PostgresOptions o = opts.postgres;
-  o.owner = owner;
+  o.owner = false;
   return OpenPostgresStore(o);
 }
 
@@ -304,11 +307,12 @@ Vault::Vault(std::unique_ptr<Store> store, std::unique_ptr<KekStore> key_store,
 
 Vault::~Vault() { StopMaintenance(); }
 
+bool Vault::HoldsReplicaRole() { return role_ != nullptr && role_->Held(); }
+
 absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
   if (absl::Status s = crypto::InitCrypto(); !s.ok()) return s;
   if (opts.keys_only) {
-    absl::StatusOr<std::unique_ptr<Store>> store =
-        OpenStore(opts, /*owner=*/false);
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(opts);
     if (!store.ok()) return store.status();
     absl::StatusOr<crypto::MasterKey> key = LoadMasterKey(opts, **store);
     if (!key.ok()) return key.status();
@@ -322,7 +326,7 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
   // One owner per vault: a second process would keep its own position in
   // the access log and lose every intake that collides with ours. The lock
   // is on the database file itself, so it holds through any link to it.
-  // (On PostgreSQL the store holds the owner lock, in the database.)
+  // (On PostgreSQL the database serialises its replicas' appends.)
   absl::StatusOr<std::unique_ptr<FileLock>> lock =
       opts.postgres.conninfo.empty()
           ? FileLock::Acquire(opts.database, /*keep_content=*/true)
@@ -332,8 +336,7 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
                         absl::StrCat("vault ", opts.database,
                                      " is in use: ", lock.status().message()));
   }
-  absl::StatusOr<std::unique_ptr<Store>> store =
-      OpenStore(opts, /*owner=*/true);
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(opts);
   if (!store.ok()) return store.status();
   if (opts.integrity_check != VaultOptions::IntegrityCheck::kOff) {
     const bool full =
@@ -354,6 +357,16 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
       new Vault(std::move(*store), std::move(keys->store), *key,
                 std::move(keys->log_key), opts.log_origin, opts.clock));
   vault->lock_ = std::move(*lock);
+  if (opts.postgres.conninfo.empty()) {
+    vault->role_ = std::make_unique<SoleReplica>();
+  } else {
+    vault->role_ = std::make_unique<PostgresRole>(opts.postgres);
+    vault->quota_mutex_ =
+        std::make_unique<PostgresMutex>(opts.postgres, kQuotaLockClass);
+    vault->replicated_ = true;
+    // Another replica's lockouts count here at once.
+    vault->oversight_.read_lockouts_from_store_ = true;
+  }
   // A key store a vault was opened with before holds a head of its own
   // (written at the end of every open and at every checkpoint).
   absl::StatusOr<bool> opened_before =
@@ -907,7 +920,11 @@ absl::StatusOr<v1::Record> Vault::Read(
     absl::StatusOr<crypto::SecureBytes> plain = keys_.Open(item.sealed, ad);
     if (absl::IsNotFound(plain.status())) {
       // Re-wrapped under a newer key (and the old one destroyed) between our
-      // fetch and now: fetch the row again.
+      // fetch and now: fetch the row again. Or sealed by another replica
+      // under a key it made since we last looked: take that in.
+      if (absl::Status refreshed = periods_->Refresh(); !refreshed.ok()) {
+        spdlog::warn("cannot re-read the key store: {}", refreshed.message());
+      }
       absl::StatusOr<StoredRecord> again = Fetch(record_id, principal);
       if (!again.ok()) return again.status();
       for (const StoredItem& fresh : again->items) {

@@ -37,6 +37,7 @@
 #include "vault/oversight.h"
 #include "vault/period_keys.h"
 #include "vault/postgres_store.h"
+#include "vault/replica_role.h"
 #include "vault/sqlite_store.h"
 #include "vault/store.h"
 
@@ -285,6 +286,18 @@ class Vault {
 
   Clock* clock() const { return clock_; }
 
+  // Whether this process does the duties one replica does at a time
+  // (signing checkpoints, retention, key re-wrapping): always on SQLite;
+  // on PostgreSQL, while it holds the replica role (replica_role.h).
+  bool HoldsReplicaRole();
+  // Whether other processes may serve this vault at the same time (it is
+  // on PostgreSQL): what they change is not announced to this one.
+  bool Replicated() const { return replicated_; }
+  // Held by a replica while it decides and logs calls a quota counts, so
+  // replicas count each other's calls exactly (wiring/quota_ledger.h).
+  // Null when the vault has no other replica.
+  ReplicaMutex* quota_mutex() { return quota_mutex_.get(); }
+
   ~Vault();
 
  private:
@@ -384,6 +397,11 @@ class Vault {
 
   absl::Mutex maintainer_mu_;
   std::unique_ptr<Maintainer> maintainer_ ABSL_GUARDED_BY(maintainer_mu_);
+
+  // Null only on a keys-only vault, which does no duty.
+  std::unique_ptr<ReplicaRole> role_;
+  std::unique_ptr<ReplicaMutex> quota_mutex_;
+  bool replicated_ = false;
 };
 
 }  // namespace lanevault::vault

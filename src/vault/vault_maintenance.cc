@@ -109,6 +109,8 @@ absl::StatusOr<uint32_t> Vault::RotateKeys(v1::AuditEntry audit) {
 }
 
 absl::StatusOr<uint64_t> Vault::RewrapStep(int limit) {
+  // Another replica may have rotated or made keys since.
+  if (absl::Status s = periods_->Refresh(); !s.ok()) return s;
   const uint32_t generation = periods_->generation();
   // The maintainer calls this on every wake; once every data key is under
   // the current generation, there is nothing to scan the items for until
@@ -157,6 +159,8 @@ absl::StatusOr<uint64_t> Vault::RewrapStep(int limit) {
 
 absl::StatusOr<uint64_t> Vault::DestroyUnusedKeys() {
   absl::MutexLock lock(&destroy_mu_);
+  // Every KEK in the key store counts, also those other replicas made.
+  if (absl::Status s = periods_->Refresh(); !s.ok()) return s;
   uint64_t destroyed = 0;
   for (const PeriodKeys::Candidate& c : periods_->Candidates(clock_->Now())) {
     v1::AuditEntry audit =

@@ -1,6 +1,7 @@
 #include "wiring/quota_ledger.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 
 namespace lanevault::wiring {
 namespace {
@@ -37,6 +38,7 @@ QuotaLedger::Reservation& QuotaLedger::Reservation::operator=(
     action_ = o.action_;
     counted_ = o.counted_;
     exact_ = o.exact_;
+    replica_held_ = o.replica_held_;
     seen_ = std::move(o.seen_);
     o.ledger_ = nullptr;
   }
@@ -53,8 +55,33 @@ QuotaLedger::Reservation QuotaLedger::Admit(
     absl::FunctionRef<const policy::AccessDecision&()> decide) {
   absl::MutexLock lock(&mu_);
   Reservation r;
-  const policy::AccessDecision& decision = decide();
-  if (!decision.allowed()) return r;
+  const policy::AccessDecision* counted = &decide();
+  if (!counted->allowed()) return r;
+  if (replicas_ != nullptr && Counted(action) && counted->quota_counted) {
+    if (replica_holds_ == 0) {
+      if (absl::Status s = replicas_->Lock(); !s.ok()) {
+        // Counted from the log alone: exact but for other replicas' calls
+        // in flight this moment. Refusing every read instead would make a
+        // database hiccup an outage.
+        spdlog::warn("quota decided without the other replicas: {}",
+                     s.message());
+      } else {
+        ++replica_holds_;
+        r.replica_held_ = true;
+        // Every other replica's counted call is in the log now: decide
+        // again on that.
+        counted = &decide();
+      }
+    } else {
+      ++replica_holds_;
+      r.replica_held_ = true;
+    }
+    if (!counted->allowed()) {
+      ReleaseReplicaLocked(r);
+      return r;
+    }
+  }
+  const policy::AccessDecision& decision = *counted;
   r.ledger_ = this;
   r.principal_ = principal;
   r.group_ = group;
@@ -160,12 +187,19 @@ uint32_t QuotaLedger::Pending(absl::string_view who, bool group,
   return it == pending_.end() ? 0 : it->second;
 }
 
-void QuotaLedger::Release(const Reservation& r) {
+void QuotaLedger::Release(Reservation& r) {
   absl::MutexLock lock(&mu_);
   ReleaseLocked(r);
 }
 
-void QuotaLedger::ReleaseLocked(const Reservation& r) {
+void QuotaLedger::ReleaseReplicaLocked(Reservation& r) {
+  if (!r.replica_held_) return;
+  r.replica_held_ = false;
+  if (--replica_holds_ == 0) replicas_->Unlock();
+}
+
+void QuotaLedger::ReleaseLocked(Reservation& r) {
+  ReleaseReplicaLocked(r);
   if (r.counted_) Add(r.principal_, r.group_, r.action_, -1);
   for (const auto& [record_id, category] : r.seen_) {
     AddSeen(r, record_id, category, -1);

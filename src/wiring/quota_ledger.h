@@ -10,6 +10,14 @@
 // reservation is released in that same hold (Settle), so a decision sees
 // every admitted call exactly once: in the log or pending, never both and
 // never neither.
+//
+// Replicas on one PostgreSQL vault share the log but not this ledger: a
+// call admitted on one and not yet logged is invisible to the others. So a
+// replica decides and logs quota-counted calls holding the vault's quota
+// mutex (vault::Vault::quota_mutex), taken when its first such call is
+// admitted and given back when its last is settled: another replica's
+// decision waits for those entries to be in the log, and a principal
+// spreading calls over replicas gets no more than on one.
 
 #include <cstdint>
 #include <string>
@@ -21,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "lanevault/v1/decision.pb.h"
 #include "policy/policy.h"
+#include "vault/replica_role.h"
 
 namespace lanevault::wiring {
 
@@ -28,6 +37,10 @@ class QuotaLedger {
  public:
   // Calls a quota counts: reads, lookups, searches; others are not held.
   static bool Counted(v1::Action action);
+
+  // Other replicas decide too: quota-counted calls are decided and logged
+  // holding `replicas` (not owned; null: none). Set before the first call.
+  void SetReplicaMutex(vault::ReplicaMutex* replicas) { replicas_ = replicas; }
 
   // A call admitted and not yet logged; released on destruction.
   class Reservation {
@@ -43,8 +56,9 @@ class QuotaLedger {
     std::string principal_, group_;
     v1::Action action_ = v1::ACTION_UNSPECIFIED;
     bool counted_ = false;
-    bool exact_ = false;     // a quota counts it: Settle under the lock
-    bool settling_ = false;  // inside Settle: the ledger is already locked
+    bool exact_ = false;         // a quota counts it: Settle under the lock
+    bool settling_ = false;      // inside Settle: the ledger is already locked
+    bool replica_held_ = false;  // one of the ledger's holds of `replicas_`
     // What this call hands over or reveals, as (record, category).
     std::vector<std::pair<std::string, v1::DataCategory>> seen_;
   };
@@ -87,8 +101,10 @@ class QuotaLedger {
                                             absl::string_view record_id) const;
 
  private:
-  void Release(const Reservation& r);
-  void ReleaseLocked(const Reservation& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Release(Reservation& r);
+  void ReleaseLocked(Reservation& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Gives back the reservation's hold of `replicas_`, if it has one.
+  void ReleaseReplicaLocked(Reservation& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<std::string> RevealLocked(
       Reservation& reservation, std::vector<std::string> ids,
       v1::DataCategory category, size_t max, bool* more,
@@ -101,7 +117,10 @@ class QuotaLedger {
   void Add(const std::string& principal, const std::string& group,
            v1::Action action, int delta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  vault::ReplicaMutex* replicas_ = nullptr;
   mutable absl::Mutex mu_;
+  // Reservations holding `replicas_` (it is held while this is above 0).
+  int replica_holds_ ABSL_GUARDED_BY(mu_) = 0;
   // Key: kind, then 'p' or 'g', then the name.
   absl::flat_hash_map<std::string, uint32_t> pending_ ABSL_GUARDED_BY(mu_);
   // Key: 'p' or 'g', the name, '\n', the record; per category, how many.

@@ -21,6 +21,10 @@ void TreeHeadSigner::Stop() {
 }
 
 void TreeHeadSigner::SignIfGrown() {
+  // One replica signs at a time; a new holder signs the tree the database
+  // holds (Size() and the root are read from it), so it continues the
+  // checkpoints of the one before.
+  if (!vault_->HoldsReplicaRole()) return;
   if (vault_->log().Size() == signed_size_) return;
   absl::StatusOr<v1::Checkpoint> cp = vault_->log().SignCheckpoint();
   if (!cp.ok()) {

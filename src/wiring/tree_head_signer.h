@@ -12,6 +12,9 @@ namespace lanevault::wiring {
 // Signs a tree head (a C2SP checkpoint) of the access log every `interval`
 // while entries arrive, and a final one when stopped, so an auditor's view is
 // never more than a few seconds behind and shutdown leaves a signed head.
+// Among replicas on one PostgreSQL vault only the role holder signs (see
+// vault/replica_role.h); the others check each interval whether it is
+// theirs, so a dead holder's successor signs within about one interval.
 class TreeHeadSigner {
  public:
   TreeHeadSigner(vault::Vault* vault, absl::Duration interval);
