@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# lanevault beside OpenALPR 2.3 (../shared/tools/openalpr, never linked or
+# shipped: it is run as a program), on the same inputs, pinned to the same
+# core, interleaved rounds, the ratio printed first (issue 31).
+#
+#   bench/openalpr_baseline.sh lane   [BUILD_DIR] [ROUNDS]
+#       A lane's frames/s on the project's generated footage (1280x720, three
+#       crossings), `lanevault-eval replay` against `alpr -c us` on the same
+#       video file. alpr's start-up (loading its trained data) is measured
+#       on a blank 16x16 still in the same round and taken off its time.
+#   bench/openalpr_baseline.sh plates [BUILD_DIR] [ROUNDS]
+#       Plate ms per image (median) on ../shared/datasets/plates/{us-dev,eu},
+#       `lanevault-eval plates` against alpr's processing_time_ms: both leave
+#       image decoding out. Also each one's exact read rate, same rule.
+#
+# Skips (exit 0, with a message) where ../shared is absent, as on a fresh
+# clone.
+set -euo pipefail
+mode=${1:-}
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${2:-$here/build}
+rounds=${3:-3}
+shared=$here/../shared
+alpr=$shared/tools/openalpr/alpr
+eval_bin=$build/bench/lanevault-eval
+core=${LANEVAULT_BENCH_CORE:-1}
+
+if [[ ! -x $alpr ]]; then
+  echo "openalpr_baseline: $alpr absent (no ../shared here): skipped"
+  exit 0
+fi
+[[ -x $eval_bin ]] || { echo "build lanevault-eval first ($eval_bin)" >&2; exit 2; }
+tmp=$(mktemp -d /tmp/lanevault-openalpr.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+export OMP_THREAD_LIMIT=1
+
+median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+now() { date +%s.%N; }
+
+case $mode in
+lane)
+  # Renders the footage once (to /tmp/lanevault-eval-footage) and reads it.
+  taskset -c "$core" "$eval_bin" replay generated >"$tmp/first.txt" 2>/dev/null
+  video=/tmp/lanevault-eval-footage/lane.avi
+  [[ -f $video ]] || { echo "no rendered footage at $video" >&2; exit 1; }
+  frames=$(sed -n 's/.* frames *\([0-9]*\) .*/\1/p' "$tmp/first.txt" | head -1)
+  # A blank 16x16 still: alpr's start-up with next to no recognition work.
+  python3 - "$tmp/still.png" <<'PY'
+import struct, sys, zlib
+def chunk(kind, data):
+    c = struct.pack('>I', len(data)) + kind + data
+    return c + struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff)
+raw = b''.join(b'\0' + b'\x80' * 48 for _ in range(16))
+png = (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 16, 16, 8, 2, 0, 0, 0))
+       + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))
+open(sys.argv[1], 'wb').write(png)
+PY
+  echo "lane frames/s on the generated footage ($frames frames, 1280x720), core $core, $rounds interleaved rounds"
+  printf '%-8s %8s %12s %12s\n' "" ratio lanevault openalpr
+  : >"$tmp/ratios"
+  for r in $(seq "$rounds"); do
+    lv=$(taskset -c "$core" "$eval_bin" replay "file:$video" 2>/dev/null |
+      sed -n 's/.* \([0-9.]*\) frames\/s .*/\1/p' | head -1)
+    t0=$(now); taskset -c "$core" "$alpr" -c us "$tmp/still.png" >/dev/null; t1=$(now)
+    taskset -c "$core" "$alpr" -c us "$video" >"$tmp/alpr.txt"; t2=$(now)
+    oa=$(python3 -c "print($frames / (($t2 - $t1) - ($t1 - $t0)))")
+    ratio=$(python3 -c "print($lv / $oa)")
+    echo "$ratio" >>"$tmp/ratios"
+    printf 'round %-2d %8.2f %12.1f %12.1f\n' "$r" "$ratio" "$lv" "$oa"
+  done
+  printf 'median   %8.2f  (lanevault frames/s over OpenALPR frames/s)\n' "$(median <"$tmp/ratios")"
+  ;;
+plates)
+  for set in us-dev eu; do
+    dir=$shared/datasets/plates/$set
+    country=us; [[ $set == eu ]] && country=eu
+    region=us; [[ $set == eu ]] && region=eu
+    echo "plates $set: ms per image (median), core $core, $rounds interleaved rounds"
+    printf '%-8s %8s %12s %12s %14s %14s\n' "" ratio lanevault openalpr "lv exact" "alpr exact"
+    : >"$tmp/ratios"
+    for r in $(seq "$rounds"); do
+      lv_line=$(taskset -c "$core" "$eval_bin" plates "$dir" --plate_region "$region" 2>/dev/null | grep '^plates')
+      lv_ms=$(sed -n 's/.*ms median *\([0-9.]*\).*/\1/p' <<<"$lv_line")
+      lv_exact=$(sed -n 's/.*exact *\([0-9.]*\)%.*/\1/p' <<<"$lv_line")
+      taskset -c "$core" "$alpr" -c "$country" -j -n 10 "$dir"/*.jpg >"$tmp/alpr.json" 2>/dev/null
+      read -r oa_ms oa_exact < <(python3 - "$dir" "$tmp/alpr.json" <<'PY'
+import json, os, re, statistics, sys
+d, out = sys.argv[1], sys.argv[2]
+imgs = sorted(f for f in os.listdir(d) if f.endswith('.jpg'))
+truth = {}
+for f in imgs:
+    line = open(os.path.join(d, f[:-4] + '.txt')).read().split()
+    truth[f] = re.sub('[^A-Z0-9]', '', line[5].upper())
+ms, exact = [], 0
+rows = [json.loads(l) for l in open(out) if l.startswith('{')]
+for f, row in zip(imgs, rows):
+    ms.append(row['processing_time_ms'])
+    tops = [re.sub('[^A-Z0-9]', '', p['plate'].upper()) for p in row['results']]
+    exact += truth[f] in tops
+print(f"{statistics.median(ms):.1f} {100.0 * exact / len(imgs):.1f}")
+PY
+)
+      ratio=$(python3 -c "print($lv_ms / $oa_ms)")
+      echo "$ratio" >>"$tmp/ratios"
+      printf 'round %-2d %8.2f %12.1f %12.1f %13.1f%% %13.1f%%\n' "$r" "$ratio" "$lv_ms" "$oa_ms" "$lv_exact" "$oa_exact"
+    done
+    printf 'median   %8.2f  (lanevault ms over OpenALPR ms: below 1 is faster)\n' "$(median <"$tmp/ratios")"
+  done
+  ;;
+*)
+  echo "usage: $0 lane|plates [BUILD_DIR] [ROUNDS]" >&2
+  exit 2
+  ;;
+esac
