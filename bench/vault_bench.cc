@@ -55,6 +55,9 @@
 
 ABSL_FLAG(int, records, 3000, "Records per intake run.");
 ABSL_FLAG(int, writers, 8, "Concurrent writers in the grouped runs.");
+ABSL_FLAG(int, plate_readings, 1,
+          "Readings of each record's plate, its text included: intake keeps "
+          "up to 5 (policy::kMaxPlateReadings), each one blind index row.");
 ABSL_FLAG(int, purge_records, 2000,
           "Records (four items each) due in each purge run.");
 ABSL_FLAG(std::string, sections, "intake,read,purge",
@@ -110,6 +113,14 @@ v1::Record MakeRecord(std::mt19937_64& rng, absl::Time now,
     item->set_category(category);
     item->set_content(size == 0 ? "KXR4821" : Bytes(rng, size));
     *item->mutable_deadline() = ToProto(now + keep);
+    if (size != 0) continue;
+    // The other readings differ in the last character, as misreads do.
+    for (int i = 1; i < absl::GetFlag(FLAGS_plate_readings); ++i) {
+      v1::PlateCandidate* c = item->add_plate_candidates();
+      c->set_text("KXR482" + std::string(1, static_cast<char>('A' + i)));
+      c->set_confidence(0.5f);
+      c->set_votes(1);
+    }
   }
   return r;
 }
