@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/time_util.h"
 #include "vault/sqlite_store_impl.h"
@@ -64,45 +65,59 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
   }
   PurgeResult result;
   tlog::CompactRange edge = edge_;
-  std::vector<std::string> touched;
-  for (const Due& d : due) {
-    // The ciphertext, the wrapped key and the blind indexes go together.
-    for (const char* sql :
-         {"DELETE FROM plate_candidates WHERE record_id = ? AND item_id = ?",
-          "DELETE FROM items WHERE record_id = ? AND item_id = ?"}) {
-      absl::StatusOr<Statement> del = db_.Cached(sql);
-      if (!del.ok()) return del.status();
-      del->Bind(1, d.record_id).Bind(2, d.item_id);
-      if (absl::Status s = del->Run(); !s.ok()) return s;
+  // One access-log entry per record names all of its items this batch
+  // purges: a sweep writes one entry (and its tree nodes) per record instead
+  // of one per item, and each record's entry still says which items went,
+  // of which categories, so WasPurged and per-record queries are unchanged.
+  // Records keep the order of their first due item.
+  std::vector<std::pair<std::string, std::vector<const Due*>>> by_record;
+  {
+    absl::flat_hash_map<std::string, size_t> at;
+    for (const Due& d : due) {
+      auto [it, added] = at.try_emplace(d.record_id, by_record.size());
+      if (added) by_record.emplace_back(d.record_id, std::vector<const Due*>());
+      by_record[it->second].second.push_back(&d);
+    }
+  }
+  for (const auto& [record_id, items] : by_record) {
+    int64_t latest_us = 0;
+    v1::AuditEntry entry = purge_template;
+    entry.set_record_id(record_id);
+    for (const Due* d : items) {
+      // The ciphertext, the wrapped key and the blind indexes go together.
+      for (const char* sql :
+           {"DELETE FROM plate_candidates WHERE record_id = ? AND item_id = ?",
+            "DELETE FROM items WHERE record_id = ? AND item_id = ?"}) {
+        absl::StatusOr<Statement> del = db_.Cached(sql);
+        if (!del.ok()) return del.status();
+        del->Bind(1, record_id).Bind(2, d->item_id);
+        if (absl::Status s = del->Run(); !s.ok()) return s;
+      }
+      entry.add_item_ids(d->item_id);
+      entry.add_categories(static_cast<v1::DataCategory>(d->category));
+      latest_us = std::max(latest_us, d->deadline_us);
     }
     absl::StatusOr<Statement> count = db_.Cached(
-        "UPDATE records SET item_count = item_count - 1 "
-        "WHERE record_id = ? AND item_count > 0");
+        "UPDATE records SET item_count = MAX(item_count - ?2, 0) "
+        "WHERE record_id = ?1 AND item_count > 0");
     if (!count.ok()) return count.status();
-    count->Bind(1, d.record_id);
+    count->Bind(1, record_id).Bind(2, static_cast<int64_t>(items.size()));
     if (absl::Status s = count->Run(); !s.ok()) return s;
-    v1::AuditEntry entry = purge_template;
-    entry.set_record_id(d.record_id);
-    entry.add_item_ids(d.item_id);
-    entry.add_categories(static_cast<v1::DataCategory>(d.category));
+    // Every item named was due by its own deadline; the latest is when
+    // the last of them became due.
     entry.set_detail(absl::StrCat(
         "deadline=",
-        absl::FormatTime(absl::RFC3339_sec, absl::FromUnixMicros(d.deadline_us),
+        absl::FormatTime(absl::RFC3339_sec, absl::FromUnixMicros(latest_us),
                          absl::UTCTimeZone())));
     absl::StatusOr<uint64_t> seq = AppendLocked(std::move(entry), edge);
     if (!seq.ok()) return seq.status();
-    ++result.items;
-    touched.push_back(d.record_id);
-  }
-  std::sort(touched.begin(), touched.end());
-  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-  for (const std::string& record_id : touched) {
-    absl::StatusOr<Statement> del = db_.Cached(
+    result.items += items.size();
+    absl::StatusOr<Statement> gone = db_.Cached(
         "DELETE FROM records WHERE record_id = ?1 AND NOT EXISTS("
         "SELECT 1 FROM items WHERE record_id = ?1)");
-    if (!del.ok()) return del.status();
-    del->Bind(1, record_id);
-    if (absl::Status s = del->Run(); !s.ok()) return s;
+    if (!gone.ok()) return gone.status();
+    gone->Bind(1, record_id);
+    if (absl::Status s = gone->Run(); !s.ok()) return s;
     result.records += static_cast<uint64_t>(sqlite3_changes(db_.handle()));
   }
   if (absl::Status s = tx->Commit(); !s.ok()) return s;
