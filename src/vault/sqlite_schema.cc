@@ -229,6 +229,24 @@ INSERT INTO plate_candidates(record_id, item_id, rank, blind)
 DROP INDEX items_by_plate;
 ALTER TABLE items DROP COLUMN plate_blind;
 )sql",
+    // 8: the access log's tree nodes keyed by the log size at which each
+    // was completed, so the nodes one append completes (its leaf and every
+    // subtree it closes) are neighbours on one page instead of one page per
+    // level: usually one page written per appended entry, not two or more.
+    R"sql(
+CREATE TABLE audit_nodes_v2(
+  -- (idx + 1) << level: the tree size once this node's subtree is whole.
+  pos INTEGER NOT NULL,
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY(pos, level)
+) WITHOUT ROWID;
+INSERT INTO audit_nodes_v2(pos, level, idx, hash)
+  SELECT (idx + 1) << level, level, idx, hash FROM audit_nodes;
+DROP TABLE audit_nodes;
+ALTER TABLE audit_nodes_v2 RENAME TO audit_nodes;
+)sql",
 };
 
 }  // namespace

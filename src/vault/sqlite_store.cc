@@ -600,12 +600,22 @@ absl::Status SqliteStore::LoadTreeEdge() {
   return absl::OkStatus();
 }
 
+namespace {
+
+// A tree node's key (schema step 8): the log size at which its subtree is
+// whole, so one append's nodes sort together.
+int64_t NodePosition(int level, uint64_t index) {
+  return static_cast<int64_t>((index + 1) << level);
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> SqliteStore::ReadNodeLocked(int level,
                                                         uint64_t index) {
   absl::StatusOr<Statement> q =
-      db_.Cached("SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?");
+      db_.Cached("SELECT hash FROM audit_nodes WHERE pos = ? AND level = ?");
   if (!q.ok()) return q.status();
-  q->Bind(1, static_cast<int64_t>(level)).Bind(2, static_cast<int64_t>(index));
+  q->Bind(1, NodePosition(level, index)).Bind(2, static_cast<int64_t>(level));
   absl::StatusOr<bool> row = q->Step();
   if (!row.ok()) return row.status();
   if (!*row) {
@@ -663,12 +673,14 @@ absl::StatusOr<uint64_t> SqliteStore::AppendLocked(v1::AuditEntry entry,
     }
   }
   for (const auto& node : edge.Append(tlog::LeafHash(bytes))) {
-    absl::StatusOr<Statement> put =
-        db_.Cached("INSERT INTO audit_nodes(level, idx, hash) VALUES(?, ?, ?)");
+    absl::StatusOr<Statement> put = db_.Cached(
+        "INSERT INTO audit_nodes(pos, level, idx, hash) "
+        "VALUES(?, ?, ?, ?)");
     if (!put.ok()) return put.status();
-    put->Bind(1, static_cast<int64_t>(node.level))
-        .Bind(2, static_cast<int64_t>(node.index))
-        .BindBlob(3, node.hash);
+    put->Bind(1, NodePosition(node.level, node.index))
+        .Bind(2, static_cast<int64_t>(node.level))
+        .Bind(3, static_cast<int64_t>(node.index))
+        .BindBlob(4, node.hash);
     if (absl::Status s = put->Run(); !s.ok()) return s;
   }
   return seq;

@@ -56,7 +56,8 @@ void RewriteEntryTwoAndItsTree(const std::string& db_path) {
     for (const auto& [seq, bytes] : entries) {
       for (const auto& node : tree.Append(tlog::LeafHash(bytes))) {
         auto put = db->Prepare(
-            "INSERT INTO audit_nodes(level, idx, hash) VALUES(?, ?, ?)");
+            "INSERT INTO audit_nodes(pos, level, idx, hash) "
+            "VALUES((?2 + 1) << ?1, ?1, ?2, ?3)");
         ASSERT_TRUE(put.ok());
         put->Bind(1, static_cast<int64_t>(node.level))
             .Bind(2, static_cast<int64_t>(node.index))
@@ -353,6 +354,7 @@ TEST_F(VaultIntegrityTest, ACheckpointNotSignedByTheLogsKeyIsRefused) {
 // committed transactions. The vault must not start as if nothing happened.
 TEST_F(VaultIntegrityTest, AWalCutShortIsRefusedAtStart) {
   vault_.reset();
+  constexpr int kRecords = 30;
   int refused = 0, rounds = 0;
   for (double keep : {0.9, 0.6, 0.3}) {
     const std::string db = db_path();
@@ -368,7 +370,10 @@ TEST_F(VaultIntegrityTest, AWalCutShortIsRefusedAtStart) {
     if (child == 0) {
       auto v = Vault::Open(Options());
       if (!v.ok()) _exit(2);
-      for (int i = 0; i < 60; ++i) {
+      // Few enough that the WAL stays under SQLite's automatic checkpoint
+      // (1000 pages) whatever the layout: a WAL that restarted holds its
+      // live frames at its start, where no cut below reaches them.
+      for (int i = 0; i < kRecords; ++i) {
         v1::Record r = MakeRecord("KXR4821", std::string(3000, 'f'));
         if (!(*v)->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok()) {
           _exit(3);
@@ -393,7 +398,8 @@ TEST_F(VaultIntegrityTest, AWalCutShortIsRefusedAtStart) {
                   absl::IsDataLoss(v.status()))
           << v.status();
     } else {
-      EXPECT_EQ(*(*v)->RecordCount(), 60u) << "keep " << keep;
+      EXPECT_EQ(*(*v)->RecordCount(), static_cast<uint64_t>(kRecords))
+          << "keep " << keep;
     }
   }
   EXPECT_GE(refused, 1);

@@ -1,0 +1,108 @@
+// A vault written by the previous build opens with this one: the file is
+// put back in the layout the previous schema step left (what that build
+// wrote), reopened, migrated forward, and everything it held still reads,
+// its access log still verifies against what was signed, and it grows on.
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "testing/test_util.h"
+#include "testing/vault_fixture.h"
+#include "tlog/merkle.h"
+#include "vault/sqlite.h"
+
+namespace lanevault::vault {
+namespace {
+
+class SqliteMigrationTest : public testing::VaultFixture {
+ protected:
+  v1::Record Take() {
+    v1::Record r = MakeRecord("KXR4821", "\xff\xd8 face crop");
+    EXPECT_TRUE(
+        vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
+    return r;
+  }
+  void ExpectReads(const v1::Record& r) {
+    auto read = vault_->Read(r.record_id(), {v1::DATA_CATEGORY_FACE_IMAGE},
+                             Entry(v1::ACTION_READ_RECORD, r.record_id()));
+    ASSERT_TRUE(read.ok()) << read.status();
+    ASSERT_EQ(read->items_size(), 1);
+    EXPECT_EQ(read->items(0).content(), r.items(1).content());
+  }
+  // Every entry's inclusion in the current tree, from the stored nodes.
+  void ExpectLogVerifies() {
+    const uint64_t size = vault_->log().Size();
+    absl::StatusOr<std::string> root = vault_->log().RootAt(size);
+    ASSERT_TRUE(root.ok()) << root.status();
+    absl::StatusOr<std::vector<std::string>> leaves =
+        vault_->log().LeafData(0, size);
+    ASSERT_TRUE(leaves.ok()) << leaves.status();
+    tlog::CompactRange recomputed;
+    for (uint64_t i = 0; i < size; ++i) {
+      recomputed.Append(tlog::LeafHash((*leaves)[i]));
+      auto proof = vault_->log().InclusionProof(i, size);
+      ASSERT_TRUE(proof.ok()) << proof.status();
+      EXPECT_TRUE(tlog::VerifyInclusion(i, size, tlog::LeafHash((*leaves)[i]),
+                                        *proof, *root)
+                      .ok())
+          << i;
+    }
+    EXPECT_EQ(recomputed.Root(), *root);
+  }
+};
+
+// Step 8 re-keyed the log's tree nodes by the size at which each is whole.
+TEST_F(SqliteMigrationTest, AVaultFromBeforeStepEightOpensAndItsLogVerifies) {
+  std::vector<v1::Record> taken;
+  for (int i = 0; i < 11; ++i) taken.push_back(Take());
+  ASSERT_TRUE(vault_->log().SignCheckpoint().ok());
+  const uint64_t size = vault_->log().Size();
+  const std::string root = *vault_->log().RootAt(size);
+  vault_.reset();
+  {
+    // The tree as step 7 left it: keyed by level and index.
+    auto db = Database::Open(db_path());
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE(db->Exec(R"sql(
+BEGIN;
+CREATE TABLE old_nodes(
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY(level, idx)
+) WITHOUT ROWID;
+INSERT INTO old_nodes SELECT level, idx, hash FROM audit_nodes;
+DROP TABLE audit_nodes;
+ALTER TABLE old_nodes RENAME TO audit_nodes;
+PRAGMA user_version=7;
+COMMIT;
+)sql")
+                    .ok());
+  }
+  ASSERT_EQ(testing::QueryInt(db_path(), "PRAGMA user_version"), 7);
+
+  Reopen();  // migrates; the start-up checks the tree against what was signed
+  EXPECT_GE(testing::QueryInt(db_path(), "PRAGMA user_version"), 8);
+  EXPECT_EQ(testing::QueryInt(
+                db_path(),
+                "SELECT COUNT(*) FROM audit_nodes WHERE pos != (idx + 1) << "
+                "level"),
+            0);
+  EXPECT_EQ(*vault_->log().RootAt(size), root);
+  for (const v1::Record& r : taken) ExpectReads(r);
+  for (int i = 0; i < 6; ++i) taken.push_back(Take());
+  ExpectLogVerifies();
+  auto proof = vault_->log().ConsistencyProof(size, vault_->log().Size());
+  ASSERT_TRUE(proof.ok()) << proof.status();
+  EXPECT_TRUE(tlog::VerifyConsistency(
+                  size, vault_->log().Size(), root,
+                  *vault_->log().RootAt(vault_->log().Size()), *proof)
+                  .ok());
+  Reopen();
+  for (const v1::Record& r : taken) ExpectReads(r);
+  ExpectLogVerifies();
+}
+
+}  // namespace
+}  // namespace lanevault::vault
