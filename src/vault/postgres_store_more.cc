@@ -424,7 +424,7 @@ absl::Status PostgresStore::CheckIntegrity(bool full) {
 absl::Status PostgresStore::Compact() {
   absl::MutexLock lock(&mu_);
   if (absl::Status s = ReadyLocked(); !s.ok()) return s;
-  return db_.Run("VACUUM items, records, canary_marks, keks");
+  return db_.Run("VACUUM items, plate_candidates, records, canary_marks, keks");
 }
 
 absl::StatusOr<BackupCopy> PostgresStore::BackupTo(const std::string& dest) {
