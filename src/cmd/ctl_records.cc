@@ -37,6 +37,25 @@ using ctl::Prepare;
 using ctl::PrintJson;
 using ctl::When;
 
+// A plate text's other readings, best first (the plate text is rank 1): a
+// lookup may have matched one of them, and the reader should know which.
+// Only capitals and digits are printed, whatever the server sent.
+void PrintOtherReadings(const v1::Item& item) {
+  if (item.plate_candidates().empty()) return;
+  std::string line = "  also read as";
+  int rank = 2;
+  for (const v1::PlateCandidate& c : item.plate_candidates()) {
+    std::string text = c.text();
+    for (char& ch : text) {
+      if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))) ch = '?';
+    }
+    absl::StrAppend(&line, rank == 2 ? " " : ", ", text, " (rank ", rank, ", ",
+                    c.votes(), " frames)");
+    ++rank;
+  }
+  std::printf("%s\n", line.c_str());
+}
+
 // Saves the JPEG items into `out_dir` (when given) as <item handle>.jpg,
 // readable by the reader alone, and returns them as HANDLE=FILE for
 // 'receipt verify --content'.
@@ -106,6 +125,7 @@ int Get(const std::string& record_id) {
       std::printf("%-45s %-12s %8zu  %s\n", item.item_id().c_str(),
                   CategoryName(item.category()).c_str(), item.content().size(),
                   shown.c_str());
+      PrintOtherReadings(item);
     }
     PrintReceiptTerms(resp.receipt());
   }
@@ -138,6 +158,7 @@ int GetItem(const std::string& record_id, const std::string& item_id) {
                 item.category() == v1::DATA_CATEGORY_PLATE_TEXT
                     ? item.content().c_str()
                     : item.media_type().c_str());
+    PrintOtherReadings(item);
     PrintReceiptTerms(resp.receipt());
   }
   return SaveReceiptIfAsked(resp.receipt(),
