@@ -18,6 +18,7 @@
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -145,6 +146,24 @@ std::string Server() {
                  "127.0.0.1:7443");
 }
 
+std::vector<std::string> ServerAddresses() {
+  std::vector<std::string> out;
+  for (absl::string_view part : absl::StrSplit(Server(), ',')) {
+    const std::string a(absl::StripAsciiWhitespace(part));
+    const size_t colon = a.rfind(':');
+    int port = 0;
+    if (a.empty() || colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(a.substr(colon + 1), &port) || port <= 0 ||
+        port > 65535) {
+      Fail(absl::StrCat("--server: '", a, "' in '", Server(),
+                        "' is not host:port (several replicas: "
+                        "host1:port1,host2:port2)"));
+    }
+    out.push_back(a);
+  }
+  return out;
+}
+
 // A gRPC error as a sentence that says what to do next.
 [[noreturn]] void FailRpc(const grpc::Status& s) {
   const std::string m = s.error_message();
@@ -193,7 +212,25 @@ std::shared_ptr<grpc::Channel> Connect() {
   CheckKeyMatchesCertificate(cert, key);
   auto creds = rpc::ClientTlsCredentials(ca, cert, key);
   if (!creds.ok()) Fail(creds.status());
-  return grpc::CreateChannel(Server(), *creds);
+  const std::vector<std::string> addresses = ServerAddresses();
+  if (addresses.size() == 1) return grpc::CreateChannel(addresses[0], *creds);
+  // A channel per address, tried in order: each replica has its own name in
+  // its certificate, which one channel over a resolver's list could not
+  // check per address. A replica gets a few seconds to answer.
+  const absl::Duration wait = absl::Seconds(
+      std::min(3.0, std::max(0.5, absl::GetFlag(FLAGS_timeout) / 2)));
+  for (const std::string& address : addresses) {
+    std::shared_ptr<grpc::Channel> channel =
+        grpc::CreateChannel(address, *creds);
+    if (channel->WaitForConnected(absl::ToChronoTime(absl::Now() + wait))) {
+      return channel;
+    }
+    std::fprintf(stderr, "lanevaultctl: %s does not answer; trying the next\n",
+                 address.c_str());
+  }
+  Fail(absl::StrCat("cannot reach lanevaultd at any of ", Server(),
+                    ". Are they running, and are --ca/--cert/--key from "
+                    "their CA?"));
 }
 
 void Prepare(grpc::ClientContext& ctx) {

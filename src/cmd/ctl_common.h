@@ -17,11 +17,17 @@ namespace lanevault::ctl {
 // The flag's value, else the environment variable's, else `fallback`.
 std::string FlagOrEnv(const std::string& flag, const char* env,
                       const std::string& fallback);
-// host:port of lanevaultd.
+// host:port of lanevaultd, or a comma-separated list of its replicas'.
 std::string Server();
+// The addresses Server() names, each checked to be host:port (a bad one
+// exits with a sentence naming it).
+std::vector<std::string> ServerAddresses();
 // Exits with a sentence that says what to do about a gRPC error.
 [[noreturn]] void FailRpc(const grpc::Status& s);
-// A mutual-TLS channel with the caller's certificate.
+// A mutual-TLS channel with the caller's certificate. With several
+// addresses, to the first that completes a TLS handshake in time (a
+// replica that is down is passed over); the call itself is not retried
+// elsewhere, as a read or a change is logged where it reached.
 std::shared_ptr<grpc::Channel> Connect();
 // Sets the call's deadline from --timeout.
 void Prepare(grpc::ClientContext& ctx);

@@ -14,7 +14,8 @@
 
 ABSL_FLAG(
     std::string, server, "",
-    "host:port of lanevaultd (env LANEVAULT_SERVER; default 127.0.0.1:7443).");
+    "host:port of lanevaultd, or several replicas' as a comma-separated "
+    "list tried in order (env LANEVAULT_SERVER; default 127.0.0.1:7443).");
 ABSL_FLAG(std::string, ca, "",
           "CA certificate PEM (env LANEVAULT_CA; default var/pki/ca.pem).");
 ABSL_FLAG(std::string, cert, "",

@@ -390,8 +390,12 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
     absl::StatusOr<std::unique_ptr<LogAnchor>> anchor = LogAnchor::Open(
         opts.state_dir + "/log-anchor", &vault->anchor_key_, !*had_head);
     if (!anchor.ok()) return anchor.status();
-    if (absl::Status s = vault->CheckAnchor(std::move(*anchor),
-                                            opts.accept_rollback, *had_head);
+    // Replicas share the key store, whose head says a vault was opened
+    // before, not that this replica was: a replica's first start finds no
+    // anchor of its own. The shared head still catches a rolled-back log.
+    const bool anchor_expected = *had_head && !vault->replicated_;
+    if (absl::Status s = vault->CheckAnchor(
+            std::move(*anchor), opts.accept_rollback, anchor_expected);
         !s.ok()) {
       return s;
     }
