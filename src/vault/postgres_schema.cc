@@ -168,6 +168,7 @@ INSERT INTO plate_candidates(record_id, item_id, rank, blind)
   SELECT record_id, item_id, 1, plate_blind FROM items
   WHERE plate_blind IS NOT NULL;
 DROP INDEX items_by_plate;
+-- Unlike SQLite's, PostgreSQL's DROP COLUMN rewrites no row.
 ALTER TABLE items DROP COLUMN plate_blind;
 )sql",
 };

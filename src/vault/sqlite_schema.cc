@@ -221,13 +221,16 @@ CREATE TABLE plate_candidates(
 CREATE INDEX plate_candidates_by_blind
   ON plate_candidates(blind, rank, record_id);
 -- Items stored before this step had only their top reading indexed: it
--- becomes their rank 1, and the items column goes, so no second copy of
--- a blind index can outlive the one purge removes.
+-- becomes their rank 1, and the items column is emptied, so no second copy
+-- of a blind index can outlive the one purge removes. The column itself
+-- stays, always NULL: dropping it would rewrite every item, images and
+-- all, in one transaction at startup, while this rewrites the small
+-- plate-text rows only.
 INSERT INTO plate_candidates(record_id, item_id, rank, blind)
   SELECT record_id, item_id, 1, plate_blind FROM items
   WHERE plate_blind IS NOT NULL;
 DROP INDEX items_by_plate;
-ALTER TABLE items DROP COLUMN plate_blind;
+UPDATE items SET plate_blind = NULL WHERE plate_blind IS NOT NULL;
 )sql",
     // 8: the access log's tree nodes keyed by the log size at which each
     // was completed, so the nodes one append completes (its leaf and every
