@@ -27,9 +27,14 @@ if [[ $(id -u) -eq 0 ]]; then
 fi
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
-  "${run_pg[@]}" "$pgbin/pg_ctl" -D "$pg/data" -m immediate stop >/dev/null 2>&1 || true
-  [[ -n ${LANEVAULT_KEEP_WORK:-} ]] || rm -rf "$work" "$pg"
+  # Keeps the script's own exit status: nothing here may fail under -e
+  # (most of these processes have ended already).
+  for p in "${pids[@]}"; do
+    kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  "${run_pg[@]}" "$pgbin/pg_ctl" -D "$pg/data" -m immediate -w stop >/dev/null 2>&1 || true
+  [[ -n ${LANEVAULT_KEEP_WORK:-} ]] || rm -rf "$work" "$pg" || true
 }
 trap cleanup EXIT
 fail() {
