@@ -169,13 +169,15 @@ def main():
         "data_recipe": {
             "renderer": "training/plate_ocr/render.py (no photographs)",
             "train": f"seed {summary['seed']}, {summary['train_count']} crops, regions "
-                     f"{render.REGION_WEIGHTS}",
+                     f"{render.REGION_WEIGHTS}, rendered beside the trainer in a fixed "
+                     f"order, {summary.get('new_per_step', 'all')} unseen a step",
             "validation": f"seed {summary['val_seed']}, {summary['val_count']} crops",
             "held_back": f"seed {HELD_BACK_SEED} (tests/data/plate_ocr, parity fixture "
                          f"seed {HELD_BACK_SEED + 1})",
         },
         "steps": summary.get("steps_done", summary["steps"]), "batch": summary["batch"], "epochs": summary["epochs"],
-        "render_seconds": summary["render_seconds"],
+        "validation_render_seconds": summary["render_seconds"],
+        "seconds_waiting_for_rendering": summary.get("waited_seconds"),
         "train_seconds": summary["train_seconds"],
         "threads": 1,
         "size_bytes": os.path.getsize(onnx_path),
