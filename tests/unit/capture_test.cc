@@ -11,7 +11,9 @@
 #include <set>
 #include <thread>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "capture/character_recut.h"
@@ -193,11 +195,21 @@ TEST_F(LaneOnFootage, OverloadDropsFramesButNoRecord) {
   EXPECT_EQ(n.records_pending(), 0u);
   const auto records = sink.records();
   EXPECT_EQ(records.size(), n.crossings());
+  // With most frames dropped the reader sees few views of each plate, and
+  // its first reading may miss (how many it sees follows the machine's
+  // load); the true plate must still be among the record's readings, which
+  // is what a lookup matches.
   for (const v1::Record& r : records) {
     const std::string plate = PlateText(r);
-    if (!plate.empty()) {
-      EXPECT_TRUE(plate == "KXR4821" || plate == "MVB7350") << plate;
+    if (plate.empty()) continue;
+    std::vector<std::string> readings = {plate};
+    for (const v1::PlateCandidate& candidate : r.plate_candidates()) {
+      readings.push_back(candidate.text());
     }
+    const bool true_plate_read = absl::c_any_of(
+        readings,
+        [](const std::string& t) { return t == "KXR4821" || t == "MVB7350"; });
+    EXPECT_TRUE(true_plate_read) << absl::StrJoin(readings, ",");
   }
 }
 
