@@ -168,6 +168,16 @@ class SnapshotApiTest : public testing::ApiFixture {
     return stub->GetSnapshot(&ctx, req, out);
   }
 
+  // A capture node's connection to this server, as lane-dev.
+  void NodeOptions(node::SenderOptions& options) {
+    options.addresses = {absl::StrCat("127.0.0.1:", server_->port())};
+    auto creds = rpc::ClientTlsCredentials(dir_->Join("pki/ca.pem"),
+                                           dir_->Join("pki/lane-dev.pem"),
+                                           dir_->Join("pki/lane-dev.key"));
+    ASSERT_TRUE(creds.ok()) << creds.status();
+    options.credentials = *creds;
+  }
+
   // The access log's snapshot entries, as (principal, verdict).
   std::vector<std::pair<std::string, v1::Verdict>> SnapshotEntries() {
     std::vector<std::pair<std::string, v1::Verdict>> out;
@@ -213,12 +223,7 @@ TEST_F(SnapshotApiTest, ALaneNobodyRunsIsNotFound) {
 // call waits for it.
 TEST_F(SnapshotApiTest, ACaptureNodesLaneAnswersThroughTheDaemon) {
   node::SenderOptions options;
-  options.addresses = {absl::StrCat("127.0.0.1:", server_->port())};
-  auto creds = rpc::ClientTlsCredentials(dir_->Join("pki/ca.pem"),
-                                         dir_->Join("pki/lane-dev.pem"),
-                                         dir_->Join("pki/lane-dev.key"));
-  ASSERT_TRUE(creds.ok()) << creds.status();
-  options.credentials = *creds;
+  ASSERT_NO_FATAL_FAILURE(NodeOptions(options));
   std::atomic<int> asked = 0;
   node::SnapshotResponder responder(
       options, {{"lane-7", record_.checkpoint_id(), [&asked] {
@@ -249,12 +254,7 @@ TEST_F(SnapshotApiTest, ACaptureNodesLaneAnswersThroughTheDaemon) {
 // line of it, whatever a compromised node sends.
 TEST_F(SnapshotApiTest, ANodesErrorReachesTheOperatorBounded) {
   node::SenderOptions options;
-  options.addresses = {absl::StrCat("127.0.0.1:", server_->port())};
-  auto creds = rpc::ClientTlsCredentials(dir_->Join("pki/ca.pem"),
-                                         dir_->Join("pki/lane-dev.pem"),
-                                         dir_->Join("pki/lane-dev.key"));
-  ASSERT_TRUE(creds.ok()) << creds.status();
-  options.credentials = *creds;
+  ASSERT_NO_FATAL_FAILURE(NodeOptions(options));
   const std::string hostile =
       absl::StrCat("camera gone\nFAKE line\x1b[2J", std::string(5000, 'x'));
   node::SnapshotResponder responder(
