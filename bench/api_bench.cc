@@ -59,6 +59,7 @@
 #include "ops/vault_collector.h"
 #include "policy/policy.h"
 #include "raw_read_server.h"
+#include "read_record.h"
 #include "rpc/tls.h"
 #include "vault/vault.h"
 
@@ -118,16 +119,6 @@ struct Figures {
   size_t reads = 0;
   int failures = 0;
 };
-
-grpc::Status ReadOne(v1::EvidenceService::Stub& stub, const std::string& id) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-  v1::GetRecordRequest req;
-  req.set_record_id(id);
-  req.set_purpose("vehicle-inspection");
-  v1::GetRecordResponse resp;
-  return stub.GetRecord(&ctx, req, &resp);
-}
 
 int Main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);

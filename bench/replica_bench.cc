@@ -39,6 +39,7 @@
 #include "grpcpp/create_channel.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
 #include "policy/policy.h"
+#include "read_record.h"
 #include "rpc/tls.h"
 #include "vault/postgres.h"
 #include "vault/vault.h"
@@ -56,16 +57,6 @@ namespace lanevault {
 namespace {
 
 using Stubs = std::vector<std::unique_ptr<v1::EvidenceService::Stub>>;
-
-grpc::Status ReadOne(v1::EvidenceService::Stub& stub, const std::string& id) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-  v1::GetRecordRequest req;
-  req.set_record_id(id);
-  req.set_purpose("vehicle-inspection");
-  v1::GetRecordResponse resp;
-  return stub.GetRecord(&ctx, req, &resp);
-}
 
 int Main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
