@@ -52,9 +52,10 @@ ABSL_FLAG(int, face_min_neighbours, 0,
 ABSL_FLAG(std::string, plate_cascade, "",
           "plates: an OpenCV plate cascade whose hits add to the contour "
           "candidates.");
-ABSL_FLAG(std::string, plate_reader, "fused",
-          "plates: fused (default), glyphs, tesseract or learned (the "
-          "network of training/plate_ocr).");
+ABSL_FLAG(std::string, plate_reader, "",
+          "plates: fused, glyphs, tesseract or learned (the network of "
+          "training/plate_ocr); empty (default): the region's default, as a "
+          "lane would (learned for us, fused otherwise).");
 ABSL_FLAG(std::string, plate_ocr_model, "",
           "plates: the learned reader's ONNX file instead of the committed "
           "models/plate_ocr.onnx (to compare a retrained one).");
@@ -142,8 +143,10 @@ v1::DetectorConfig DetectorsFromFlags(int default_min_face_px) {
     c.set_plate_reader(v1::PLATE_READER_TESSERACT);
   } else if (reader == "learned") {
     c.set_plate_reader(v1::PLATE_READER_LEARNED);
-  } else if (reader != "fused") {
-    Fail("--plate_reader is fused, glyphs, tesseract or learned", 2);
+  } else if (reader == "fused") {
+    c.set_plate_reader(v1::PLATE_READER_FUSED);
+  } else if (!reader.empty()) {
+    Fail("--plate_reader is fused, glyphs, tesseract, learned or empty", 2);
   }
   return c;
 }

@@ -53,7 +53,11 @@ absl::StatusOr<DetectorSet> NewDetectorSet(const v1::DetectorConfig& config) {
                                 ? DefaultGlyphModel()
                                 : config.plate_glyph_model();
   absl::StatusOr<std::unique_ptr<PlateReader>> reader;
-  switch (config.plate_reader()) {
+  v1::PlateReader kind = config.plate_reader();
+  if (kind == v1::PLATE_READER_REGION_DEFAULT) {
+    kind = RegionDefaultReader(config.plate_region());
+  }
+  switch (kind) {
     case v1::PLATE_READER_TESSERACT:
       reader = NewTesseractPlateReader(config.tesseract_datapath(), language,
                                        std::move(rules));
@@ -67,6 +71,7 @@ absl::StatusOr<DetectorSet> NewDetectorSet(const v1::DetectorConfig& config) {
                                          : config.plate_ocr_model(),
                                      std::move(rules));
       break;
+    case v1::PLATE_READER_FUSED:
     default:
       reader = NewFusedPlateReader(config.tesseract_datapath(), language, model,
                                    std::move(rules));

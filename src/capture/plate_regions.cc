@@ -40,6 +40,10 @@ std::vector<std::string> UsStatesFormats() {
 
 std::vector<std::string> KnownPlateRegions() { return {"br", "eu", "us"}; }
 
+v1::PlateReader RegionDefaultReader(absl::string_view region) {
+  return region == "us" ? v1::PLATE_READER_LEARNED : v1::PLATE_READER_FUSED;
+}
+
 absl::StatusOr<PlateTextRules> RegionPlateRules(absl::string_view region) {
   PlateTextRules rules;
   if (region.empty()) return rules;

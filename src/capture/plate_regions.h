@@ -22,6 +22,14 @@ std::vector<std::string> KnownPlateRegions();
 // the known regions.
 absl::StatusOr<PlateTextRules> RegionPlateRules(absl::string_view region);
 
+// The reader a lane of `region` uses when its config names none
+// (PLATE_READER_REGION_DEFAULT): the one that read the region's dev set
+// best at the same or lower cost, side by side in one run
+// (training/plate_ocr/measure_dev.sh). The learned reader for "us"; the
+// fused reader elsewhere, where it still reads more (eu) or where no dev
+// set measured the learned one (br, none).
+v1::PlateReader RegionDefaultReader(absl::string_view region);
+
 }  // namespace lanevault::capture
 
 #endif  // LANEVAULT_CAPTURE_PLATE_REGIONS_H_

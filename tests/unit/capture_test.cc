@@ -1004,6 +1004,32 @@ TEST(PlateRegions, AnUnknownRegionStopsTheLaneAndNamesTheKnownOnes) {
   EXPECT_EQ(readings[0].text, "HTK2947");
 }
 
+TEST(PlateRegions, ALaneThatNamesNoReaderGetsItsRegionsBestReader) {
+  // The learned reader measured best on us-dev, the fused one on eu: a lane
+  // of each region that names no reader gets that one, and a lane that
+  // names one keeps it.
+  struct Case {
+    std::string region;
+    v1::PlateReader named;
+    bool whole_plates;  // only the learned reader reads whole plates
+  };
+  for (const Case& test : {Case{"us", v1::PLATE_READER_REGION_DEFAULT, true},
+                           Case{"eu", v1::PLATE_READER_REGION_DEFAULT, false},
+                           Case{"br", v1::PLATE_READER_REGION_DEFAULT, false},
+                           Case{"", v1::PLATE_READER_REGION_DEFAULT, false},
+                           Case{"us", v1::PLATE_READER_FUSED, false},
+                           Case{"eu", v1::PLATE_READER_LEARNED, true}}) {
+    v1::DetectorConfig c;
+    c.set_plate_region(test.region);
+    c.set_plate_reader(test.named);
+    auto set = NewDetectorSet(c);
+    ASSERT_TRUE(set.ok()) << set.status();
+    EXPECT_EQ(set->reader->ReadsWholePlates(), test.whole_plates)
+        << "region '" << test.region << "', "
+        << v1::PlateReader_Name(test.named);
+  }
+}
+
 TEST(PlateText, PatternsRankFittingReadingsFirst) {
   // The classifier prefers B to 8 in the fifth place; California's pattern
   // wants a digit there.

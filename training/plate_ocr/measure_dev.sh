@@ -75,7 +75,7 @@ for r in $(seq "$rounds"); do
     region=us
     [[ $set == eu ]] && region=eu
     echo "== round $r, $set (region $region), core $core"
-    run "fused" "$dir" --plate_region "$region"
+    run "fused" "$dir" --plate_region "$region" --plate_reader fused
     for m in "${models[@]}"; do
       run "learned $(basename "$m")" "$dir" --plate_region "$region" \
         --plate_reader learned --plate_ocr_model "$m"
@@ -84,7 +84,8 @@ for r in $(seq "$rounds"); do
     taskset -c "$core" "$alpr" -c "$region" -j -n 10 "$dir"/*.jpg \
       >"$tmp/alpr.json" 2>/dev/null
     alpr_score "$dir" "$tmp/alpr.json"
-    run "fused --oracle_box" "$dir" --plate_region "$region" --oracle_box
+    run "fused --oracle_box" "$dir" --plate_region "$region" \
+      --plate_reader fused --oracle_box
     for m in "${models[@]}"; do
       run "learned $(basename "$m") --oracle_box" "$dir" --plate_region "$region" \
         --plate_reader learned --plate_ocr_model "$m" --oracle_box
