@@ -69,10 +69,7 @@ absl::StatusOr<std::unique_ptr<AlertPusher>> AlertPusher::Create(
         "alerts.webhook_url needs alerts.webhook_key_file: the receiver "
         "trusts only signed alerts");
   }
-  if (absl::Status s = CheckPrivateFile(config.webhook_key_file()); !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<std::string> key = ReadFileToString(config.webhook_key_file());
+  absl::StatusOr<std::string> key = ReadPrivateFile(config.webhook_key_file());
   if (!key.ok()) return key.status();
   absl::Cleanup wipe_read = [&key] { crypto::Wipe(*key); };
   absl::string_view trimmed = *key;

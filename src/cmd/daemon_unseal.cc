@@ -74,12 +74,9 @@ absl::Status HandOutShares(const crypto::NewSeal& seal,
 }  // namespace
 
 absl::StatusOr<crypto::SecureBytes> ReadMasterKeyFile(const std::string& path) {
-  if (absl::Status s = CheckPrivateFile(path); !s.ok()) return s;
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
-  }
+  absl::StatusOr<int> opened = OpenPrivateFile(path);
+  if (!opened.ok()) return opened.status();
+  const int fd = *opened;
   crypto::SecureBytes key(32);
   uint8_t extra = 0;
   const ssize_t got = read(fd, key.data(), key.size());

@@ -1,6 +1,7 @@
 #include "common/files.h"
 
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -108,10 +109,10 @@ absl::Status MakeParentDirectories(const std::string& file) {
   return MakeDirectories(std::filesystem::path(file).parent_path().string());
 }
 
-absl::Status CheckPrivateFile(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0)
-    return ErrnoStatus(errno, "cannot stat", path);
+namespace {
+
+// Why a file with these attributes cannot hold a secret; OK when it can.
+absl::Status CheckPrivateStat(const struct stat& st, const std::string& path) {
   if (!S_ISREG(st.st_mode)) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, " is not a regular file"));
@@ -123,6 +124,67 @@ absl::Status CheckPrivateFile(const std::string& path) {
         path, st.st_mode & 07777, path));
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckPrivateFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    return ErrnoStatus(errno, "cannot stat", path);
+  return CheckPrivateStat(st, path);
+}
+
+absl::StatusOr<int> OpenPrivateFile(const std::string& path) {
+  // O_NONBLOCK: a FIFO put in a secret's place must not hang the open; the
+  // check below refuses it before anything is read.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return ErrnoStatus(errno, "cannot open", path);
+  struct stat st;
+  absl::Status checked = ::fstat(fd, &st) == 0
+                             ? CheckPrivateStat(st, path)
+                             : ErrnoStatus(errno, "cannot stat", path);
+  if (checked.ok() && ::fcntl(fd, F_SETFL, 0) != 0) {
+    checked = ErrnoStatus(errno, "cannot read", path);
+  }
+  if (!checked.ok()) {
+    ::close(fd);
+    return checked;
+  }
+  return fd;
+}
+
+absl::StatusOr<std::string> ReadPrivateFile(const std::string& path,
+                                            size_t max_bytes) {
+  absl::StatusOr<int> fd = OpenPrivateFile(path);
+  if (!fd.ok()) return fd.status();
+  std::string data;
+  data.reserve(4096);  // a secret's copies are not left behind by growth
+  char buffer[4096];
+  absl::Status status;
+  for (;;) {
+    const ssize_t n = ::read(*fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      status = ErrnoStatus(errno, "cannot read", path);
+      break;
+    }
+    if (n == 0) break;
+    if (data.size() + static_cast<size_t>(n) > max_bytes) {
+      status = absl::InvalidArgumentError(
+          absl::StrCat(path, " is longer than a secret file may be (",
+                       max_bytes, " bytes)"));
+      break;
+    }
+    data.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(*fd);
+  explicit_bzero(buffer, sizeof buffer);
+  if (!status.ok()) {
+    explicit_bzero(data.data(), data.size());
+    return status;
+  }
+  return data;
 }
 
 }  // namespace lanevault

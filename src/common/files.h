@@ -1,6 +1,7 @@
 #ifndef LANEVAULT_COMMON_FILES_H_
 #define LANEVAULT_COMMON_FILES_H_
 
+#include <cstddef>
 #include <string>
 
 #include "absl/status/status.h"
@@ -37,6 +38,17 @@ absl::Status MakeParentDirectories(const std::string& file);
 // write; FAILED_PRECONDITION naming the path and its mode otherwise. Used
 // for every file that holds a secret (master key, TLS private key).
 absl::Status CheckPrivateFile(const std::string& path);
+
+// Opens `path` for reading and runs CheckPrivateFile's checks on the file
+// it opened (fstat), so that what is read is what was checked: a file
+// swapped between a check and an open is never read. The caller closes the
+// descriptor.
+absl::StatusOr<int> OpenPrivateFile(const std::string& path);
+
+// OpenPrivateFile, then the whole file (at most `max_bytes`; a longer file
+// is INVALID_ARGUMENT naming the path). The caller wipes the secret.
+absl::StatusOr<std::string> ReadPrivateFile(const std::string& path,
+                                            size_t max_bytes = 64 * 1024);
 
 }  // namespace lanevault
 

@@ -40,12 +40,9 @@ absl::Status CreateKeyFileOf32Bytes(const std::string& path) {
 
 absl::StatusOr<SecureBytes> LoadKeyFileOf32Bytes(const std::string& path) {
   if (absl::Status s = InitCrypto(); !s.ok()) return s;
-  if (absl::Status s = CheckPrivateFile(path); !s.ok()) return s;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
-  }
+  absl::StatusOr<int> opened = OpenPrivateFile(path);
+  if (!opened.ok()) return opened.status();
+  const int fd = *opened;
   // Read straight into guarded memory; one byte more than a key tells us the
   // file is too long without reading it into ordinary memory.
   SecureBytes key(kKeyBytes + 1);

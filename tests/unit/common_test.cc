@@ -42,6 +42,41 @@ TEST(Files, PrivateFileCheckRefusesGroupReadable) {
             absl::StatusCode::kNotFound);
 }
 
+TEST(Files, PrivateFileReadChecksTheFileItOpened) {
+  testing::TempDir dir;
+  const std::string path = dir.Join("secret");
+  ASSERT_TRUE(WriteFileAtomically(path, "key bytes\n", 0600).ok());
+  absl::StatusOr<std::string> read = ReadPrivateFile(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, "key bytes\n");
+
+  // Readable by the group: refused, and nothing is read.
+  ASSERT_EQ(chmod(path.c_str(), 0640), 0);
+  read = ReadPrivateFile(path);
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(read.status().message().find("0640"), absl::string_view::npos);
+  EXPECT_EQ(OpenPrivateFile(path).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  // A FIFO in a secret's place is refused at once, not waited on.
+  const std::string fifo = dir.Join("fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  read = ReadPrivateFile(fifo);
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(read.status().message().find("not a regular file"),
+            absl::string_view::npos)
+      << read.status();
+
+  // Longer than a secret may be; missing.
+  const std::string big = dir.Join("big");
+  ASSERT_TRUE(WriteFileAtomically(big, std::string(100, 'x'), 0600).ok());
+  EXPECT_EQ(ReadPrivateFile(big, 64).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ReadPrivateFile(big, 100).ok());
+  EXPECT_EQ(ReadPrivateFile(dir.Join("missing")).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST(Files, AtomicWriteReplacesContent) {
   testing::TempDir dir;
   const std::string path = dir.Join("f");
