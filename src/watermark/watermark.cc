@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
+#include "watermark/jpeg_codec.h"
 
 namespace lanevault::watermark {
 namespace {
@@ -197,22 +198,15 @@ std::vector<uint8_t> CodeWord(const KeyedPattern& p, int token_bits,
   return ConvEncode(info);
 }
 
-// The tile, kPeriod x kPeriod, +-1 per pixel (CV_32F). With `data` empty
-// only the pilot chips are set (the detector's reference).
-cv::Mat Tile(const KeyedPattern& p, const std::vector<uint8_t>& code) {
+// The pilot's tile, kPeriod x kPeriod, +-1 per pixel on the pilot chips
+// and 0 on the data chips (CV_32F): the detector's reference.
+cv::Mat PilotTile(const KeyedPattern& p) {
   cv::Mat tile(kPeriod, kPeriod, CV_32F, cv::Scalar(0));
   for (int chip = 0; chip < kChips; ++chip) {
-    float v;
-    if (p.role[chip] < 0) {
-      v = p.sign[chip];
-    } else if (code.empty()) {
-      continue;
-    } else {
-      const int bit = code[p.role[chip] % code.size()];
-      v = static_cast<float>(p.sign[chip] * (bit ? 1 : -1));
-    }
+    if (p.role[chip] >= 0) continue;
     const int cy = chip / kTileChips, cx = chip % kTileChips;
-    tile(cv::Rect(cx * kChip, cy * kChip, kChip, kChip)).setTo(v);
+    tile(cv::Rect(cx * kChip, cy * kChip, kChip, kChip))
+        .setTo(static_cast<float>(p.sign[chip]));
   }
   return tile;
 }
@@ -235,6 +229,11 @@ absl::Status CheckImage(const cv::Mat& image, int min_side) {
                         image.cols, image.rows, min_side, min_side));
   }
   return absl::OkStatus();
+}
+
+absl::string_view AsView(const std::vector<uint8_t>& bytes) {
+  return absl::string_view(reinterpret_cast<const char*>(bytes.data()),
+                           bytes.size());
 }
 
 absl::StatusOr<cv::Mat> Decode(absl::string_view bytes) {
@@ -366,72 +365,145 @@ std::vector<double> SoftBits(const KeyedPattern& p, const Candidate& c,
 
 namespace {
 
-// `busy_percent` of the pixels (the busiest) get amp_busy, the rest
-// amp_flat.
-absl::StatusOr<cv::Mat> EmbedAt(absl::string_view key, uint32_t token,
-                                const cv::Mat& image, int busy_percent) {
-  if (absl::Status s = CheckKey(key); !s.ok()) return s;
-  if (absl::Status s = CheckImage(image, kMinSide); !s.ok()) return s;
-  const Params& params = GetParams();
-  KeyedPattern p;
-  MakePattern(key, p);
-  const cv::Mat tile = Tile(p, CodeWord(p, FormatFor(image), token));
-  // Chips are stronger where the picture is busy (there the eye misses
-  // them and the codec keeps them) and weaker where it is flat: the busier
-  // half of the pixels by local activity gets amp_busy, the rest amp_flat.
-  cv::Mat grey, smooth, activity;
+// The mark's sign on each chip of the tile for one code word: the pilot's
+// own, and on the data chips their code bit spread by their keyed sign.
+using ChipSigns = std::array<int8_t, kChips>;
+
+ChipSigns SignsFor(const KeyedPattern& p, const std::vector<uint8_t>& code) {
+  ChipSigns signs{};
+  for (int chip = 0; chip < kChips; ++chip) {
+    signs[chip] =
+        p.role[chip] < 0
+            ? p.sign[chip]
+            : static_cast<int8_t>(p.sign[chip] *
+                                  (code[p.role[chip] % code.size()] ? 1 : -1));
+  }
+  return signs;
+}
+
+// Chips are stronger where the picture is busy (there the eye misses them
+// and the codec keeps them) and weaker where it is flat. The local activity
+// of each pixel and its histogram, from which each strength EmbedEncoded
+// tries takes its cut.
+struct Activity {
+  cv::Mat map;  // CV_8U
+  std::array<int, 256> histogram{};
+};
+
+Activity ActivityOf(const cv::Mat& image) {
+  cv::Mat grey, smooth;
   if (image.channels() == 3) {
     cv::cvtColor(image, grey, cv::COLOR_BGR2GRAY);
   } else {
     grey = image;
   }
+  Activity a;
   cv::blur(grey, smooth, cv::Size(3, 3));
-  cv::absdiff(grey, smooth, activity);
-  cv::blur(activity, activity, cv::Size(7, 7));
-  std::array<int, 256> histogram{};
-  for (int y = 0; y < activity.rows; ++y) {
-    const uint8_t* row = activity.ptr<uint8_t>(y);
-    for (int x = 0; x < activity.cols; ++x) ++histogram[row[x]];
+  cv::absdiff(grey, smooth, a.map);
+  cv::blur(a.map, a.map, cv::Size(7, 7));
+  for (int y = 0; y < a.map.rows; ++y) {
+    const uint8_t* row = a.map.ptr<uint8_t>(y);
+    for (int x = 0; x < a.map.cols; ++x) ++a.histogram[row[x]];
   }
+  return a;
+}
+
+// The activity above which a pixel is among the busiest `busy_percent`.
+int BusyCut(const Activity& a, int busy_percent) {
+  if (busy_percent <= 0) return 256;
+  const int64_t pixels = int64_t{a.map.rows} * a.map.cols;
   int cut = 0;
-  for (int seen = 0; cut < 255; ++cut) {
-    seen += histogram[cut];
-    if (100 * seen >= (100 - busy_percent) * activity.rows * activity.cols) {
-      break;
-    }
+  for (int64_t seen = 0; cut < 255; ++cut) {
+    seen += a.histogram[cut];
+    if (100 * seen >= (100 - busy_percent) * pixels) break;
   }
-  if (busy_percent <= 0) cut = 256;
+  return cut;
+}
+
+// `out` = `image` with the mark added: amp_busy grey levels on the pixels
+// whose activity is above `cut`, amp_flat on the rest, signed per chip.
+void ApplyMark(const cv::Mat& image, const Activity& a, int cut,
+               const ChipSigns& signs, cv::Mat& out) {
+  const Params& params = GetParams();
   const int flat = static_cast<int>(std::lround(params.amp_flat));
   const int busy = static_cast<int>(std::lround(params.amp_busy));
-  cv::Mat out = image.clone();
+  out.create(image.size(), image.type());
   const int ch = image.channels();
-  for (int y = 0; y < out.rows; ++y) {
+  for (int y = 0; y < image.rows; ++y) {
+    const uint8_t* in = image.ptr<uint8_t>(y);
     uint8_t* row = out.ptr<uint8_t>(y);
-    const uint8_t* act = activity.ptr<uint8_t>(y);
-    const float* t = tile.ptr<float>(y % kPeriod);
-    for (int x = 0; x < out.cols; ++x) {
+    const uint8_t* act = a.map.ptr<uint8_t>(y);
+    const int8_t* tile_row = &signs[(y % kPeriod) / kChip * kTileChips];
+    for (int x = 0; x < image.cols; ++x) {
       const int d =
-          (act[x] > cut ? busy : flat) * (t[x % kPeriod] > 0 ? 1 : -1);
+          (act[x] > cut ? busy : flat) * tile_row[(x % kPeriod) / kChip];
       for (int c = 0; c < ch; ++c) {
-        row[x * ch + c] = cv::saturate_cast<uint8_t>(row[x * ch + c] + d);
+        row[x * ch + c] = cv::saturate_cast<uint8_t>(in[x * ch + c] + d);
       }
     }
   }
-  return out;
+}
+
+// What marking one picture under one key and token needs, whatever the
+// strength.
+struct Marking {
+  ChipSigns signs;
+  Activity activity;
+};
+
+absl::StatusOr<Marking> PrepareMarking(absl::string_view key, uint32_t token,
+                                       const cv::Mat& image) {
+  if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  if (absl::Status s = CheckImage(image, kMinSide); !s.ok()) return s;
+  KeyedPattern p;
+  MakePattern(key, p);
+  Marking m;
+  m.signs = SignsFor(p, CodeWord(p, FormatFor(image), token));
+  m.activity = ActivityOf(image);
+  return m;
+}
+
+// The picture EmbedEncoded was given, decoded: a plain JPEG straight
+// through libjpeg-turbo, anything else (PNG, EXIF orientation) as OpenCV
+// reads it.
+absl::StatusOr<cv::Mat> DecodeInput(absl::string_view bytes) {
+  cv::Mat image;
+  if (!MayCarryExif(bytes) && DecodeJpeg(bytes, image).ok()) return image;
+  return Decode(bytes);
+}
+
+// JPEG's chroma subsampling blurs colour edges (a plate's border, the car
+// around it) by about the mark's whole budget. Feeding the codec's error
+// back into its input undoes most of that blur: `current` +=
+// `target` - `decoded`, saturated.
+void FeedBack(const cv::Mat& target, const cv::Mat& decoded, cv::Mat& current) {
+  const int width = target.cols * target.channels();
+  for (int y = 0; y < target.rows; ++y) {
+    const uint8_t* t = target.ptr<uint8_t>(y);
+    const uint8_t* d = decoded.ptr<uint8_t>(y);
+    uint8_t* c = current.ptr<uint8_t>(y);
+    for (int x = 0; x < width; ++x) {
+      c[x] = cv::saturate_cast<uint8_t>(int{c[x]} + int{t[x]} - int{d[x]});
+    }
+  }
 }
 
 }  // namespace
 
 absl::StatusOr<cv::Mat> Embed(absl::string_view key, uint32_t token,
                               const cv::Mat& image) {
-  return EmbedAt(key, token, image, 50);
+  absl::StatusOr<Marking> m = PrepareMarking(key, token, image);
+  if (!m.ok()) return m.status();
+  cv::Mat out;
+  ApplyMark(image, m->activity, BusyCut(m->activity, 50), m->signs, out);
+  return out;
 }
 
 absl::StatusOr<std::string> EmbedEncoded(absl::string_view key, uint32_t token,
                                          absl::string_view image_bytes,
                                          cv::Size resize_to) {
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
-  absl::StatusOr<cv::Mat> image = Decode(image_bytes);
+  absl::StatusOr<cv::Mat> image = DecodeInput(image_bytes);
   if (!image.ok()) return image.status();
   if (!resize_to.empty() && image->size() != resize_to) {
     const bool shrinks =
@@ -441,34 +513,32 @@ absl::StatusOr<std::string> EmbedEncoded(absl::string_view key, uint32_t token,
                shrinks ? cv::INTER_AREA : cv::INTER_CUBIC);
     *image = std::move(resized);
   }
+  absl::StatusOr<Marking> m = PrepareMarking(key, token, *image);
+  if (!m.ok()) return m.status();
   const Params& params = GetParams();
   std::vector<uint8_t> out;
+  cv::Mat marked, current, decoded;
   // The strongest mark whose JPEG stays within the PSNR budget: fewer busy
-  // pixels at full strength when the codec's own error eats into it.
+  // pixels at full strength when the codec's own error eats into it. The
+  // weakest is kept whatever it costs.
   for (int busy_percent : {50, 25, 0}) {
-    absl::StatusOr<cv::Mat> marked = EmbedAt(key, token, *image, busy_percent);
-    if (!marked.ok()) return marked.status();
-    // JPEG's chroma subsampling blurs colour edges (a plate's border, the
-    // car around it) by about the mark's whole budget. Feeding the codec's
-    // error back into its input once undoes most of that blur.
-    cv::Mat target, current = marked->clone();
-    marked->convertTo(target, CV_16S);
+    ApplyMark(*image, m->activity, BusyCut(m->activity, busy_percent), m->signs,
+              marked);
+    marked.copyTo(current);
     for (int i = 0; i <= params.feedback; ++i) {
-      if (!cv::imencode(".jpg", current, out,
-                        {cv::IMWRITE_JPEG_QUALITY, params.quality})) {
+      if (!EncodeJpeg(current, params.quality, out).ok()) {
         return absl::InternalError("JPEG encoding failed");
       }
       if (i == params.feedback) break;
-      cv::Mat decoded = cv::imdecode(out, cv::IMREAD_UNCHANGED), error, next;
-      if (decoded.size() != target.size() || decoded.type() != marked->type()) {
+      if (!DecodeJpeg(AsView(out), decoded).ok() ||
+          decoded.size() != marked.size() || decoded.type() != marked.type()) {
         break;
       }
-      cv::subtract(target, decoded, error, cv::noArray(), CV_16S);
-      cv::add(current, error, next, cv::noArray(), CV_16S);
-      next.convertTo(current, marked->type());
+      FeedBack(marked, decoded, current);
     }
-    const cv::Mat decoded = cv::imdecode(out, cv::IMREAD_UNCHANGED);
-    if (decoded.size() == image->size() && decoded.type() == image->type() &&
+    if (busy_percent == 0) break;
+    if (DecodeJpeg(AsView(out), decoded).ok() &&
+        decoded.size() == image->size() && decoded.type() == image->type() &&
         cv::PSNR(decoded, *image) >= kMinPsnr) {
       break;
     }
@@ -486,7 +556,7 @@ absl::StatusOr<Traced> Trace(absl::string_view key, const cv::Mat& image) {
   KeyedPattern p;
   MakePattern(key, p);
   cv::Mat pilot_dft;
-  cv::dft(Tile(p, {}), pilot_dft, cv::DFT_COMPLEX_OUTPUT);
+  cv::dft(PilotTile(p), pilot_dft, cv::DFT_COMPLEX_OUTPUT);
   const cv::Mat residual = NormalisedResidual(Luma(image), params);
 
   // Scale steps small enough that the chips drift under half a chip across

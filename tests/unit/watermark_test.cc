@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
+#include "watermark/jpeg_codec.h"
 
 namespace lanevault::watermark {
 namespace {
@@ -167,6 +168,64 @@ TEST(WatermarkTest, BadInputIsRefusedClearly) {
   EXPECT_NE(tiny.status().message().find("minimum is 32x32"), std::string::npos)
       << tiny.status();
   EXPECT_EQ(Embed(kKey, 1, cv::Mat(64, 64, CV_32FC1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// The marking loop's codec writes and reads exactly what OpenCV's does, so
+// a crop is marked to the same bytes either way (and the figures above are
+// the bench's).
+TEST(JpegCodecTest, SameBytesAndPixelsAsOpenCv) {
+  std::vector<cv::Mat> pictures;
+  for (const CropSet& set : Crops()) {
+    for (size_t i = 0; i < 3; ++i) pictures.push_back(DecodeBytes(set.jpeg[i]));
+  }
+  cv::Mat grey;
+  cv::cvtColor(pictures[0], grey, cv::COLOR_BGR2GRAY);
+  pictures.push_back(grey);
+  cv::Mat noise(37, 203, CV_8UC3);  // odd sizes: partial blocks both ways
+  cv::randu(noise, 0, 256);
+  pictures.push_back(noise);
+  for (const cv::Mat& picture : pictures) {
+    for (int quality : {95, 70}) {
+      std::vector<uint8_t> ours;
+      ASSERT_TRUE(EncodeJpeg(picture, quality, ours).ok());
+      std::vector<uint8_t> theirs;
+      ASSERT_TRUE(cv::imencode(".jpg", picture, theirs,
+                               {cv::IMWRITE_JPEG_QUALITY, quality}));
+      EXPECT_EQ(ours, theirs) << picture.size() << " q" << quality;
+      const std::string bytes(theirs.begin(), theirs.end());
+      cv::Mat decoded;
+      ASSERT_TRUE(DecodeJpeg(bytes, decoded).ok());
+      const cv::Mat reference = cv::imdecode(theirs, cv::IMREAD_UNCHANGED);
+      ASSERT_EQ(decoded.type(), reference.type());
+      ASSERT_EQ(decoded.size(), reference.size());
+      EXPECT_EQ(cv::norm(decoded, reference, cv::NORM_INF), 0);
+      EXPECT_FALSE(MayCarryExif(bytes));
+    }
+  }
+}
+
+TEST(JpegCodecTest, RefusesWhatItCannotRead) {
+  cv::Mat decoded;
+  EXPECT_EQ(DecodeJpeg("not a jpeg", decoded).code(),
+            absl::StatusCode::kInvalidArgument);
+  const std::string png = Encode(".png", DecodeBytes(Crops()[0].jpeg[0]));
+  EXPECT_EQ(DecodeJpeg(png, decoded).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(MayCarryExif(png));  // not a JPEG: left to OpenCV
+  const std::string& jpeg = Crops()[0].jpeg[0];
+  EXPECT_EQ(DecodeJpeg(jpeg.substr(0, 100), decoded).code(),
+            absl::StatusCode::kInvalidArgument);
+  // An APP1 Exif segment right after the start of image.
+  std::string exif = jpeg.substr(0, 2);
+  exif += std::string(
+      "\xFF\xE1\x00\x0A"
+      "Exif\0\0\0\0",
+      12);
+  exif += jpeg.substr(2);
+  EXPECT_TRUE(MayCarryExif(exif));
+  std::vector<uint8_t> out;
+  EXPECT_EQ(EncodeJpeg(cv::Mat(8, 8, CV_32FC1), 95, out).code(),
             absl::StatusCode::kInvalidArgument);
 }
 
