@@ -42,6 +42,9 @@ struct StoredKek {
   absl::Time created;
 };
 
+// The Get/Put name of the access log's signing seed (wrapped).
+inline constexpr char kLogSeedName[] = "log_seed";
+
 class KekStore {
  public:
   // Opens or creates the file (0600) with its schema. DATA_LOSS when it is

@@ -5,7 +5,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/logging.h"
 
 namespace lanevault::vault {
 namespace {
@@ -40,8 +42,10 @@ std::string PeriodKeys::DayName(int64_t day) {
 
 absl::StatusOr<std::unique_ptr<PeriodKeys>> PeriodKeys::Load(
     crypto::KeyRing* ring, KekStore* store,
-    const std::vector<crypto::WrappedKek>& legacy, absl::Time now) {
-  std::unique_ptr<PeriodKeys> keys(new PeriodKeys(ring, store));
+    const std::vector<crypto::WrappedKek>& legacy, absl::Time now,
+    KeyRegistry* registry, KeyPeers* peers) {
+  std::unique_ptr<PeriodKeys> keys(
+      new PeriodKeys(ring, store, registry, peers));
   absl::MutexLock lock(&keys->mu_);
   absl::StatusOr<std::string> counters = store->Get(kCounters);
   if (absl::IsNotFound(counters.status())) {
@@ -79,6 +83,20 @@ absl::StatusOr<std::unique_ptr<PeriodKeys>> PeriodKeys::Load(
   absl::StatusOr<int64_t> seen = store->DataVersion();
   if (!seen.ok()) return seen.status();
   keys->seen_version_ = *seen;
+  if (registry != nullptr) {
+    // KEKs from before the registry (one key store shared by the replicas
+    // of one host) are registered as every replica's; then this key store
+    // takes in what the other replicas made and destroyed meanwhile.
+    absl::StatusOr<std::vector<StoredKek>> held = store->Keks();
+    if (!held.ok()) return held.status();
+    if (absl::Status s =
+            registry->Adopt(*held, {keys->generation_, keys->generation_start_},
+                            keys->next_version_);
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = keys->SyncLocked(); !s.ok()) return s;
+  }
   return keys;
 }
 
@@ -86,7 +104,6 @@ absl::Status PeriodKeys::LoadRowsLocked() {
   absl::StatusOr<std::vector<StoredKek>> rows = store_->Keks();
   if (!rows.ok()) return rows.status();
   absl::flat_hash_map<uint32_t, Info> keks;
-  current_.clear();
   for (const StoredKek& row : *rows) {
     Info info{row.period_day, row.generation};
     if (!ring_->Has(row.version)) {
@@ -97,12 +114,6 @@ absl::Status PeriodKeys::LoadRowsLocked() {
       }
     }
     keks[row.version] = info;
-    if (row.generation == generation_ &&
-        row.period_day != StoredKek::kNoPeriod) {
-      // Two replicas may each have made one for a day: the first is used.
-      auto [it, fresh] = current_.try_emplace(row.period_day, row.version);
-      if (!fresh) it->second = std::min(it->second, row.version);
-    }
     next_version_ = std::max(next_version_, row.version + 1);
   }
   // A KEK another process destroyed leaves this ring too.
@@ -110,7 +121,215 @@ absl::Status PeriodKeys::LoadRowsLocked() {
     if (!keks.contains(version)) ring_->Forget(version);
   }
   keks_ = std::move(keks);
+  PickCurrentLocked();
   return absl::OkStatus();
+}
+
+void PeriodKeys::PickCurrentLocked() {
+  current_.clear();
+  for (const auto& [version, info] : keks_) {
+    if (info.generation != generation_ ||
+        info.period_day == StoredKek::kNoPeriod) {
+      continue;
+    }
+    // A KEK another replica may lack seals nothing.
+    if (registry_ != nullptr && !shared_.contains(version)) continue;
+    // Two replicas may each have made one for a day: the first is used.
+    auto [it, fresh] = current_.try_emplace(info.period_day, version);
+    if (!fresh) it->second = std::min(it->second, version);
+  }
+}
+
+void PeriodKeys::ForgetLocked(uint32_t version) {
+  ring_->Forget(version);
+  shared_.erase(version);
+  auto it = keks_.find(version);
+  if (it == keks_.end()) return;
+  auto cur = current_.find(it->second.period_day);
+  if (cur != current_.end() && cur->second == version) current_.erase(cur);
+  keks_.erase(it);
+}
+
+absl::Status PeriodKeys::SyncLocked() {
+  if (registry_ == nullptr) return absl::OkStatus();
+  absl::StatusOr<KeyGeneration> generation = registry_->Generation();
+  if (!generation.ok()) return generation.status();
+  if (generation->generation > generation_ ||
+      (generation->generation == generation_ &&
+       generation->start_version != generation_start_)) {
+    generation_ = generation->generation;
+    generation_start_ = generation->start_version;
+    next_version_ = std::max(next_version_, generation_start_);
+    if (absl::Status s = SaveCounters(); !s.ok()) return s;
+  }
+  absl::StatusOr<std::vector<RegisteredKek>> registered = registry_->Keks();
+  if (!registered.ok()) return registered.status();
+  std::vector<uint32_t> missing;
+  shared_.clear();
+  for (const RegisteredKek& k : *registered) {
+    next_version_ = std::max(next_version_, k.version + 1);
+    if (k.destroyed) {
+      if (!keks_.contains(k.version) && !ring_->Has(k.version)) continue;
+      // Another replica logged its destruction: this copy goes too.
+      if (absl::Status s = store_->DestroyKek(k.version); !s.ok()) return s;
+      ForgetLocked(k.version);
+      spdlog::info(
+          "key version {} destroyed in this key store too (logged as "
+          "destroyed by the replica that held the role)",
+          k.version);
+      continue;
+    }
+    if (k.shared) shared_.insert(k.version);
+    if (!keks_.contains(k.version)) missing.push_back(k.version);
+  }
+  FetchLocked(std::move(missing));
+  PickCurrentLocked();
+  return absl::OkStatus();
+}
+
+void PeriodKeys::FetchLocked(std::vector<uint32_t> missing) {
+  if (missing.empty()) return;
+  if (peers_ != nullptr) {
+    absl::StatusOr<std::vector<ReplicaPeer>> live = registry_->LivePeers();
+    if (!live.ok()) {
+      spdlog::warn("cannot list the live replicas to fetch keys from: {}",
+                   live.status().message());
+      return;
+    }
+    for (const ReplicaPeer& peer : *live) {
+      if (missing.empty()) break;
+      absl::StatusOr<KeyPeers::Fetched> got =
+          peers_->Fetch(peer, missing, /*log_seed=*/false);
+      if (!got.ok()) {
+        spdlog::warn("cannot fetch keys from replica {}: {}", peer.address,
+                     got.status().message());
+        continue;
+      }
+      for (const StoredKek& kek : got->keks) {
+        auto it = std::find(missing.begin(), missing.end(), kek.version);
+        if (it == missing.end()) continue;
+        if (absl::Status s = AcceptLocked(kek); !s.ok()) {
+          spdlog::error("key version {} from replica {} refused: {}",
+                        kek.version, peer.address, s.message());
+          continue;
+        }
+        missing.erase(it);
+      }
+    }
+  }
+  if (!missing.empty()) {
+    spdlog::warn(
+        "key versions {} are registered but not in this key store, and no "
+        "live replica handed them over yet: items under them open on the "
+        "replicas that hold them",
+        absl::StrJoin(missing, ", "));
+  }
+}
+
+absl::Status PeriodKeys::AcceptLocked(const StoredKek& kek) {
+  if (keks_.contains(kek.version)) return absl::OkStatus();
+  const Info info{kek.period_day, kek.generation};
+  if (!ring_->Has(kek.version)) {
+    if (absl::Status s =
+            ring_->AddKek({kek.version, kek.wrapped}, Binding(info));
+        !s.ok()) {
+      return s;
+    }
+  }
+  absl::Status put = store_->PutKek(kek);
+  if (!put.ok() && !absl::IsAlreadyExists(put)) {
+    ring_->Forget(kek.version);
+    return put;
+  }
+  keks_[kek.version] = info;
+  next_version_ = std::max(next_version_, kek.version + 1);
+  return absl::OkStatus();
+}
+
+absl::Status PeriodKeys::Accept(const std::vector<StoredKek>& keks) {
+  absl::MutexLock lock(&mu_);
+  for (const StoredKek& kek : keks) {
+    if (absl::Status s = AcceptLocked(kek); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<StoredKek>> PeriodKeys::Held(
+    const std::vector<uint32_t>& versions) {
+  absl::StatusOr<std::vector<StoredKek>> rows = store_->Keks();
+  if (!rows.ok()) return rows.status();
+  std::vector<StoredKek> out;
+  for (StoredKek& row : *rows) {
+    if (std::find(versions.begin(), versions.end(), row.version) !=
+        versions.end()) {
+      out.push_back(std::move(row));
+    }
+  }
+  return out;
+}
+
+absl::Status PeriodKeys::ShareLocked(uint32_t version) {
+  absl::StatusOr<std::vector<ReplicaPeer>> live = registry_->LivePeers();
+  if (!live.ok()) return live.status();
+  if (!live->empty()) {
+    if (peers_ == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "other replicas are alive (", live->front().address,
+          ") but this one has no key hand-over configured: a key it made "
+          "would be on this machine only"));
+    }
+    absl::StatusOr<std::vector<StoredKek>> kek = Held({version});
+    if (!kek.ok()) return kek.status();
+    if (kek->size() != 1) {
+      return absl::InternalError(
+          absl::StrCat("key version ", version, " is not in the key store"));
+    }
+    for (const ReplicaPeer& peer : *live) {
+      if (absl::Status s = peers_->Push(peer, *kek); !s.ok()) {
+        return absl::UnavailableError(absl::StrCat(
+            "key version ", version, " was not acknowledged by replica ",
+            peer.address, " (", peer.principal,
+            "), so nothing is sealed under it yet (try again; a replica "
+            "that stopped is waited for until its heartbeat is ",
+            absl::FormatDuration(kPeerHeartbeatFresh), " old): ", s.message()));
+      }
+    }
+  }
+  if (absl::Status s = registry_->MarkShared(version); !s.ok()) return s;
+  shared_.insert(version);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint32_t> PeriodKeys::MakeSharedLocked(int64_t day) {
+  // One held here but not yet shared (made here, or handed over by a
+  // replica that stopped before marking it): shared now rather than
+  // another made.
+  uint32_t unshared = 0;
+  for (const auto& [version, info] : keks_) {
+    if (info.period_day == day && info.generation == generation_ &&
+        !shared_.contains(version) && (unshared == 0 || version < unshared)) {
+      unshared = version;
+    }
+  }
+  uint32_t version = unshared;
+  if (version == 0) {
+    absl::StatusOr<uint32_t> taken = registry_->NewVersion(day, generation_);
+    if (!taken.ok()) return taken.status();
+    version = *taken;
+    const Info info{day, generation_};
+    crypto::WrappedKek kek = ring_->NewKek(version, Binding(info));
+    if (absl::Status s = store_->PutKek(
+            {version, day, generation_, kek.wrapped, absl::Now()});
+        !s.ok()) {
+      ring_->Forget(version);
+      return s;
+    }
+    keks_[version] = info;
+    next_version_ = std::max(next_version_, version + 1);
+  }
+  if (absl::Status s = ShareLocked(version); !s.ok()) return s;
+  current_[day] = version;
+  return version;
 }
 
 absl::Status PeriodKeys::ReadCountersLocked() {
@@ -146,7 +365,8 @@ absl::Status PeriodKeys::RefreshLocked() {
 
 absl::Status PeriodKeys::Refresh() {
   absl::MutexLock lock(&mu_);
-  return RefreshLocked();
+  if (absl::Status s = RefreshLocked(); !s.ok()) return s;
+  return SyncLocked();
 }
 
 absl::StatusOr<bool> PeriodKeys::Initialized(KekStore& store) {
@@ -166,6 +386,13 @@ absl::StatusOr<uint32_t> PeriodKeys::For(absl::Time deadline) {
   const int64_t day = DayOf(deadline);
   absl::MutexLock lock(&mu_);
   if (absl::Status s = RefreshLocked(); !s.ok()) return s;
+  if (registry_ != nullptr) {
+    if (auto it = current_.find(day); it != current_.end()) return it->second;
+    // Another replica may have made and shared one since.
+    if (absl::Status s = SyncLocked(); !s.ok()) return s;
+    if (auto it = current_.find(day); it != current_.end()) return it->second;
+    return MakeSharedLocked(day);
+  }
   // Replicas sharing the key store may race for a version number: the key
   // store's primary key decides, and the loser reloads and tries again.
   for (int attempt = 0; attempt < 8; ++attempt) {
@@ -203,6 +430,16 @@ absl::StatusOr<uint32_t> PeriodKeys::For(absl::Time deadline) {
 absl::StatusOr<uint32_t> PeriodKeys::Rotate() {
   absl::MutexLock lock(&mu_);
   if (absl::Status s = RefreshLocked(); !s.ok()) return s;
+  if (registry_ != nullptr) {
+    absl::StatusOr<KeyGeneration> next = registry_->Rotate();
+    if (!next.ok()) return next.status();
+    generation_ = next->generation;
+    generation_start_ = next->start_version;
+    next_version_ = std::max(next_version_, generation_start_);
+    current_.clear();
+    if (absl::Status s = SaveCounters(); !s.ok()) return s;
+    return generation_;
+  }
   const uint32_t old_generation = generation_;
   const uint32_t old_start = generation_start_;
   ++generation_;
@@ -250,13 +487,7 @@ std::vector<PeriodKeys::Candidate> PeriodKeys::Candidates(
 absl::Status PeriodKeys::Destroy(uint32_t version) {
   absl::MutexLock lock(&mu_);
   if (absl::Status s = store_->DestroyKek(version); !s.ok()) return s;
-  ring_->Forget(version);
-  auto it = keks_.find(version);
-  if (it != keks_.end()) {
-    auto cur = current_.find(it->second.period_day);
-    if (cur != current_.end() && cur->second == version) current_.erase(cur);
-    keks_.erase(it);
-  }
+  ForgetLocked(version);
   return absl::OkStatus();
 }
 

@@ -13,6 +13,12 @@
 // Rotation starts a generation: new seals use the new generation's KEK for
 // their period, the maintainer re-wraps older data keys to it, and the
 // older KEKs, once unused, are destroyed like ended periods. Thread-safe.
+//
+// Replicas on separate machines (a registry, key_registry.h): versions and
+// the generation come from the registry; a KEK made here wraps nothing
+// until every live peer holds it; KEKs the registry lists that this key
+// store lacks are fetched from the peers, and those it marks destroyed are
+// destroyed here too (at load and at every Refresh).
 
 #include <cstdint>
 #include <memory>
@@ -21,12 +27,14 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "crypto/key_ring.h"
 #include "vault/kek_store.h"
+#include "vault/key_registry.h"
 
 namespace lanevault::vault {
 
@@ -41,17 +49,29 @@ class PeriodKeys {
   // master key does not open one. `legacy` are KEKs the database held
   // before retention periods; they move into the store on the first open
   // (as one stale generation that the maintainer re-wraps away).
+  // With `registry` (may be null), the replicas' KEKs are kept in step
+  // through it and `peers` (may be null: nothing can be fetched or shared).
   static absl::StatusOr<std::unique_ptr<PeriodKeys>> Load(
       crypto::KeyRing* ring, KekStore* store,
-      const std::vector<crypto::WrappedKek>& legacy, absl::Time now);
+      const std::vector<crypto::WrappedKek>& legacy, absl::Time now,
+      KeyRegistry* registry = nullptr, KeyPeers* peers = nullptr);
 
   // Whether `store` has held period keys (a vault opened with it before).
   static absl::StatusOr<bool> Initialized(KekStore& store);
 
   // Takes in what other processes sharing the key store changed since (new
-  // KEKs, a rotation, destructions): cheap when nothing changed. Called
-  // before each seal, and by readers that meet an unknown key version.
+  // KEKs, a rotation, destructions): cheap when nothing changed. With a
+  // registry, also what the other replicas did: KEKs it lacks are fetched
+  // from them, destroyed ones destroyed here. Called by readers that meet
+  // an unknown key version and by the maintenance.
   absl::Status Refresh();
+
+  // KEKs a peer replica hands over: each must open with the master key
+  // under its binding (PERMISSION_DENIED otherwise); durable on return.
+  absl::Status Accept(const std::vector<StoredKek>& keks);
+  // Those of `versions` this key store holds, as stored.
+  absl::StatusOr<std::vector<StoredKek>> Held(
+      const std::vector<uint32_t>& versions);
 
   // The KEK version for an item with this deadline, made on first use and
   // durable in the key store before it is returned.
@@ -88,17 +108,39 @@ class PeriodKeys {
   static std::string DayName(int64_t day);
 
  private:
-  PeriodKeys(crypto::KeyRing* ring, KekStore* store)
-      : ring_(ring), store_(store) {}
+  PeriodKeys(crypto::KeyRing* ring, KekStore* store, KeyRegistry* registry,
+             KeyPeers* peers)
+      : ring_(ring), store_(store), registry_(registry), peers_(peers) {}
   absl::Status SaveCounters() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // (Re)reads every stored KEK into the ring and the maps, and forgets
   // those no longer stored.
   absl::Status LoadRowsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ReadCountersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RefreshLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // With a registry: the generation, destructions and missing KEKs.
+  absl::Status SyncLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Fetches `missing` from the live peers into the key store.
+  void FetchLocked(std::vector<uint32_t> missing)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AcceptLocked(const StoredKek& kek)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Hands a KEK to every live peer; OK once each has acknowledged it.
+  absl::Status ShareLocked(uint32_t version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The current generation's KEK per period from what is held (and, with
+  // a registry, shared).
+  void PickCurrentLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForgetLocked(uint32_t version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // With a registry: a KEK for `day` made here and shared.
+  absl::StatusOr<uint32_t> MakeSharedLocked(int64_t day)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   crypto::KeyRing* ring_;
   KekStore* store_;
+  KeyRegistry* const registry_;
+  KeyPeers* const peers_;
+  // With a registry: the versions every live replica holds (only those
+  // seal).
+  absl::flat_hash_set<uint32_t> shared_ ABSL_GUARDED_BY(mu_);
   mutable absl::Mutex mu_;
   absl::flat_hash_map<uint32_t, Info> keks_ ABSL_GUARDED_BY(mu_);
   // The current generation's KEK per period day.

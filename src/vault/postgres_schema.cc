@@ -171,6 +171,33 @@ DROP INDEX items_by_plate;
 -- Unlike SQLite's, PostgreSQL's DROP COLUMN rewrites no row.
 ALTER TABLE items DROP COLUMN plate_blind;
 )sql",
+    // 3: replicas on separate machines, each with its own key store file
+    // (key_registry.h). What the database knows of the keys, never a key:
+    // which KEK versions exist (numbered here, so two hosts never take the
+    // same number), whether every live replica holds one (shared_us) and
+    // whether it was destroyed; the rotation generation; and the replicas
+    // that hand keys to each other, with their heartbeats.
+    R"sql(
+CREATE SEQUENCE kek_versions;
+CREATE TABLE kek_registry(
+  version BIGINT PRIMARY KEY,
+  period_day BIGINT NOT NULL,
+  generation BIGINT NOT NULL,
+  created_us BIGINT NOT NULL,
+  shared_us BIGINT,
+  destroyed_us BIGINT
+);
+CREATE TABLE key_generation(
+  one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK(one),
+  generation BIGINT NOT NULL,
+  start_version BIGINT NOT NULL
+);
+CREATE TABLE replicas(
+  address TEXT PRIMARY KEY,
+  principal TEXT NOT NULL,
+  heartbeat_us BIGINT NOT NULL
+);
+)sql",
 };
 
 }  // namespace

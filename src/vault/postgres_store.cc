@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/time_util.h"
 #include "tlog/merkle.h"
+#include "vault/key_registry.h"
 #include "vault/postgres.h"
 #include "vault/postgres_store_impl.h"
 #include "vault/store.h"
@@ -137,7 +139,22 @@ std::vector<absl::Status> PostgresStore::PutRecords(
     std::fill(out.begin(), out.end(), s);
     return out;
   };
+  // The rotation fence: DestroyKek takes the log_head lock this transaction
+  // now holds before it checks a KEK unused, so either it committed first
+  // (and its destruction is seen here) or it sees these items when it runs.
+  absl::StatusOr<absl::flat_hash_set<uint32_t>> destroyed =
+      DestroyedKeksLocked(rows);
+  if (!destroyed.ok()) return fail_all(destroyed.status());
   for (size_t i = 0; i < rows.size(); ++i) {
+    for (const StoredItem& item : rows[i].record.items) {
+      if (destroyed->contains(item.sealed.key_version)) {
+        out[i] = KekDestroyedError(item.sealed.key_version);
+        break;
+      }
+    }
+  }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (!out[i].ok()) continue;
     // A savepoint per record, so one bad record (a duplicate id) fails
     // alone while the rest of the group commits.
     if (absl::Status s = db_.Run("SAVEPOINT intake_row"); !s.ok()) {
@@ -169,6 +186,30 @@ std::vector<absl::Status> PostgresStore::PutRecords(
   }
   if (absl::Status s = CommitAppendLocked(std::move(edge)); !s.ok()) {
     std::fill(out.begin(), out.end(), s);
+  }
+  return out;
+}
+
+absl::StatusOr<absl::flat_hash_set<uint32_t>>
+PostgresStore::DestroyedKeksLocked(const std::vector<IntakeRow>& rows) {
+  absl::flat_hash_set<uint32_t> used;
+  for (const IntakeRow& row : rows) {
+    for (const StoredItem& item : row.record.items) {
+      used.insert(item.sealed.key_version);
+    }
+  }
+  std::string list;
+  for (uint32_t v : used) absl::StrAppend(&list, list.empty() ? "" : ",", v);
+  // A version the registry does not list (a vault that never registered
+  // it) is not refused: only a registered destruction is.
+  absl::StatusOr<pg::Result> q = db_.Exec(
+      "SELECT version FROM kek_registry WHERE destroyed_us IS NOT NULL AND "
+      "version = ANY($1::bigint[])",
+      Params().Text(absl::StrCat("{", list, "}")));
+  if (!q.ok()) return q.status();
+  absl::flat_hash_set<uint32_t> out;
+  for (int i = 0; i < q->rows(); ++i) {
+    out.insert(static_cast<uint32_t>(q->Int(i, 0)));
   }
   return out;
 }

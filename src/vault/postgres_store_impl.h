@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "tlog/merkle.h"
@@ -170,6 +171,10 @@ class PostgresStore final : public Store {
 
   absl::Status InsertRecordLocked(const StoredRecord& record)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Of the KEK versions `rows` were sealed under, those the key registry
+  // marks destroyed (key_registry.h).
+  absl::StatusOr<absl::flat_hash_set<uint32_t>> DestroyedKeksLocked(
+      const std::vector<IntakeRow>& rows) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Runs `body` and appends `audit` in one transaction.
   absl::Status WithAuditLocked(v1::AuditEntry audit,
                                absl::FunctionRef<absl::Status()> body)

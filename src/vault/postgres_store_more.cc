@@ -3,6 +3,7 @@
 // copy, page checks) has a PostgreSQL meaning of its own.
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/time_util.h"
 #include "vault/postgres_store_impl.h"
 
@@ -60,9 +61,20 @@ absl::Status PostgresStore::DestroyKek(uint32_t version, absl::Time from,
           absl::StrCat("key version ", version, " still wraps ",
                        used->Int(0, 0), " data keys"));
     }
+    if (absl::Status s = db_.Exec("DELETE FROM keks WHERE version = $1::bigint",
+                                  Params().Int(version))
+                             .status();
+        !s.ok()) {
+      return s;
+    }
+    // Every replica's key store destroys its copy when it sees this, and
+    // from this commit on no intake sealed under it commits (PutRecords
+    // checks it under the same log_head lock this transaction holds).
     return db_
-        .Exec("DELETE FROM keks WHERE version = $1::bigint",
-              Params().Int(version))
+        .Exec(
+            "UPDATE kek_registry SET destroyed_us = $2::bigint "
+            "WHERE version = $1::bigint",
+            Params().Int(version).Int(ToUnixMicrosSaturated(absl::Now())))
         .status();
   });
 }

@@ -22,6 +22,7 @@
 #include "tlog/checkpoint.h"
 #include "tlog/merkle.h"
 #include "vault/maintainer.h"
+#include "vault/postgres_key_registry.h"
 #include "vault/postgres_role.h"
 #include "vault/postgres_store_impl.h"
 
@@ -132,7 +133,6 @@ namespace {
 
 constexpr absl::string_view kSaltKey = "passphrase_salt";
 constexpr absl::string_view kParamsKey = "passphrase_params";
-constexpr char kLogSeedName[] = "log_seed";
 constexpr char kLogKeyAdopted[] = "log_key_adopted";
 constexpr char kSealedHead[] = "log_head";
 
@@ -226,14 +226,61 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const VaultOptions& opts) {
   return OpenPostgresStore(o);
 }
 
+// A replica whose key store lacks the log's seed, on a vault another
+// replica made it for: the seed as a live peer hands it over, put in the
+// key store. FAILED_PRECONDITION when none does within `wait`.
+absl::Status FetchLogSeed(KekStore& keys, const crypto::MasterKey& master,
+                          KeyRegistry& registry, KeyPeers* peers,
+                          absl::Duration wait) {
+  const absl::Time give_up = absl::Now() + wait;
+  std::string tried = "none alive";
+  while (peers != nullptr) {
+    absl::StatusOr<std::vector<ReplicaPeer>> live = registry.LivePeers();
+    if (!live.ok()) return live.status();
+    for (const ReplicaPeer& peer : *live) {
+      absl::StatusOr<KeyPeers::Fetched> got =
+          peers->Fetch(peer, {}, /*log_seed=*/true);
+      if (!got.ok() || got->wrapped_log_seed.empty()) {
+        tried = absl::StrCat(peer.address, ": ",
+                             got.ok() ? "it has none" : got.status().message());
+        continue;
+      }
+      // Only a seed this master key opens is taken.
+      if (absl::StatusOr<crypto::SecureBytes> seed =
+              master.Unwrap(got->wrapped_log_seed, "log seed");
+          !seed.ok()) {
+        tried = absl::StrCat(peer.address,
+                             ": its seed does not open with "
+                             "this master key");
+        continue;
+      }
+      spdlog::info("the access log's signing seed was handed over by {}",
+                   peer.address);
+      return keys.Put(kLogSeedName, got->wrapped_log_seed);
+    }
+    if (absl::Now() >= give_up) break;
+    absl::SleepFor(absl::Seconds(1));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "REFUSING TO SERVE: this replica's key store ", keys.path(),
+      " has no access-log signing seed, another replica of the vault made "
+      "it, and no live replica handed it over (",
+      peers == nullptr ? "no key hand-over is configured" : tried,
+      "). Start it while another replica runs, with replica_peers naming "
+      "each other"));
+}
+
 absl::StatusOr<OpenedKeys> OpenKeyStore(const VaultOptions& opts,
                                         const crypto::MasterKey& master,
                                         Store& vault_db,
-                                        std::string& legacy_verifier) {
+                                        std::string& legacy_verifier,
+                                        KeyRegistry* registry) {
   const std::string path =
       opts.key_store.empty() ? opts.database + ".keys" : opts.key_store;
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0 && vault_db.AuditSize() > 0) {
+  // A replica's key store is filled from its peers when new.
+  if (registry == nullptr && ::stat(path.c_str(), &st) != 0 &&
+      vault_db.AuditSize() > 0) {
     // A vault with a history and no key store of its own (nor KEKs from
     // before it) lost it: a new one would open nothing and sign with a new
     // key, so nothing is made and nothing is served.
@@ -263,8 +310,28 @@ absl::StatusOr<OpenedKeys> OpenKeyStore(const VaultOptions& opts,
           " has lost the access log's signing key (it was edited): a new key "
           "would sign a history the log's key never did"));
     }
+    if (registry != nullptr) {
+      // On a new vault the first replica to ask makes the seed; every other
+      // replica takes it from a peer, so all sign with one key.
+      absl::StatusOr<bool> claimed = registry->ClaimLogSeed();
+      if (!claimed.ok()) return claimed.status();
+      if (!*claimed || vault_db.AuditSize() > 0) {
+        if (absl::Status s = FetchLogSeed(**store, master, *registry,
+                                          opts.key_peers, opts.log_seed_wait);
+            !s.ok()) {
+          return s;
+        }
+      }
+    } else if (!opts.postgres.conninfo.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the key store ", path,
+          " has no access-log signing seed yet: start the replica once"));
+    }
   } else if (!seed.ok()) {
     return seed.status();
+  } else if (registry != nullptr) {
+    // Names the maker on a vault from before the registry (harmless after).
+    if (absl::Status s = registry->ClaimLogSeed().status(); !s.ok()) return s;
   }
   absl::StatusOr<bool> adopted = LogKeyAdopted(**store);
   if (!adopted.ok()) return adopted.status();
@@ -317,7 +384,8 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
     absl::StatusOr<crypto::MasterKey> key = LoadMasterKey(opts, **store);
     if (!key.ok()) return key.status();
     std::string unused;
-    absl::StatusOr<OpenedKeys> keys = OpenKeyStore(opts, *key, **store, unused);
+    absl::StatusOr<OpenedKeys> keys =
+        OpenKeyStore(opts, *key, **store, unused, /*registry=*/nullptr);
     if (!keys.ok()) return keys.status();
     return std::unique_ptr<Vault>(
         new Vault(std::move(*store), std::move(keys->store), *key,
@@ -349,14 +417,21 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
   }
   absl::StatusOr<crypto::MasterKey> key = LoadMasterKey(opts, **store);
   if (!key.ok()) return key.status();
+  std::unique_ptr<KeyRegistry> registry;
+  if (!opts.postgres.conninfo.empty()) {
+    registry =
+        std::make_unique<PostgresKeyRegistry>(opts.postgres, opts.replica);
+  }
   std::string legacy_verifier;
   absl::StatusOr<OpenedKeys> keys =
-      OpenKeyStore(opts, *key, **store, legacy_verifier);
+      OpenKeyStore(opts, *key, **store, legacy_verifier, registry.get());
   if (!keys.ok()) return keys.status();
   std::unique_ptr<Vault> vault(
       new Vault(std::move(*store), std::move(keys->store), *key,
                 std::move(keys->log_key), opts.log_origin, opts.clock));
   vault->lock_ = std::move(*lock);
+  vault->key_registry_ = std::move(registry);
+  vault->key_peers_ = opts.key_peers;
   if (opts.postgres.conninfo.empty()) {
     vault->role_ = std::make_unique<SoleReplica>();
   } else {
@@ -634,7 +709,8 @@ absl::Status Vault::LoadKeys() {
   std::vector<crypto::WrappedKek> legacy;
   for (const KekRow& row : *rows) legacy.push_back(row.kek);
   absl::StatusOr<std::unique_ptr<PeriodKeys>> periods =
-      PeriodKeys::Load(&keys_, key_store_.get(), legacy, clock_->Now());
+      PeriodKeys::Load(&keys_, key_store_.get(), legacy, clock_->Now(),
+                       key_registry_.get(), key_peers_);
   if (!periods.ok()) return periods.status();
   periods_ = std::move(*periods);
   if (!legacy.empty()) {
@@ -698,8 +774,24 @@ absl::Status Vault::Keep(const v1::Record& record, v1::AuditEntry audit,
       return s;
     }
   }
-  // From choosing a KEK to the commit, no destruction pass may find that
-  // KEK unused and destroy it under the commit (see DestroyUnusedKeys).
+  // Another replica may destroy the KEK an item was sealed under (its
+  // generation rotated out) between the sealing and the commit: the store
+  // then refuses the record, which is sealed again under a current KEK.
+  for (int attempt = 0;; ++attempt) {
+    absl::Status s = SealAndCommit(record, audit, canary, submission_digest);
+    if (!IsKekDestroyed(s) || attempt == 3) return s;
+    spdlog::info("record {}: {}; sealing it again", record.record_id(),
+                 s.message());
+    if (absl::Status r = periods_->Refresh(); !r.ok()) return r;
+  }
+}
+
+absl::Status Vault::SealAndCommit(const v1::Record& record,
+                                  v1::AuditEntry audit, bool canary,
+                                  absl::string_view submission_digest) {
+  // From choosing a KEK to the commit, no destruction pass of this process
+  // may find that KEK unused and destroy it under the commit (see
+  // DestroyUnusedKeys); other replicas' are fenced by the store.
   absl::ReaderMutexLock sealing(&kek_use_mu_);
   IntakeRow row;
   row.audit = std::move(audit);
@@ -765,6 +857,11 @@ absl::Status Vault::Keep(const v1::Record& record, v1::AuditEntry audit,
     crypto::Wipe(plaintext);
     if (!sealed.ok()) return sealed.status();
     out.sealed = std::move(*sealed);
+  }
+  if (before_commit_for_testing_) {
+    std::function<void()> hook = std::move(before_commit_for_testing_);
+    before_commit_for_testing_ = nullptr;
+    hook();
   }
   if (absl::Status st = Commit(std::move(row)); !st.ok()) {
     return ExplainIntakeFailure(st, record.record_id(), submission_digest);

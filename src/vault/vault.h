@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,7 @@
 #include "vault/contracts.h"
 #include "vault/group_commit.h"
 #include "vault/kek_store.h"
+#include "vault/key_registry.h"
 #include "vault/log_anchor.h"
 #include "vault/oversight.h"
 #include "vault/period_keys.h"
@@ -79,6 +81,16 @@ struct VaultOptions {
   // Serve a database older than the anchor (a restore made on purpose)
   // instead of refusing it: logged, with a critical alert, and re-anchored.
   bool accept_rollback = false;
+  // Replicas on PostgreSQL, each with its own key store (key_registry.h):
+  // how this replica hands KEKs and the log's seed to its peers and fetches
+  // them (not owned; null: it cannot, and makes no KEK while another
+  // replica is alive), and the address and principal it announces to them
+  // (empty address: none; it is then no peer of the others).
+  KeyPeers* key_peers = nullptr;
+  ReplicaPeer replica;
+  // How long a new replica waits at start for a peer to hand over the
+  // access log's signing seed.
+  absl::Duration log_seed_wait = absl::Seconds(30);
   // Open only to derive the public keys (the log's verifier key, the
   // intake key), beside a daemon that owns the vault: no lock, no checks,
   // nothing written but a new vault's passphrase salt. Nothing else may be
@@ -259,6 +271,25 @@ class Vault {
   absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>>
   ItemsPerKeyVersion();
 
+  // --- Key hand-over between replicas (key_registry.h, src/replica). ---
+  // Takes KEKs a peer replica hands over into this key store (durable on
+  // return); PERMISSION_DENIED for one the master key does not open.
+  absl::Status AcceptPeerKeks(const std::vector<StoredKek>& keks);
+  // Those of `versions` this key store holds, as stored (wrapped).
+  absl::StatusOr<std::vector<StoredKek>> HeldKeks(
+      const std::vector<uint32_t>& versions);
+  // The access log's signing seed as stored (wrapped by the master key).
+  absl::StatusOr<std::string> WrappedLogSeed();
+  // Announces this replica as alive and takes in what the others did:
+  // KEKs it lacks are fetched, destroyed ones destroyed here. Run every
+  // kPeerHeartbeatEvery by the hand-over service; OK on SQLite.
+  absl::Status SyncReplicaKeys();
+  // Tests only: runs once between an intake's sealing and its commit (the
+  // rotation fence's test drives another replica's destruction there).
+  void SetBeforeCommitForTesting(std::function<void()> hook) {
+    before_commit_for_testing_ = std::move(hook);
+  }
+
   // --- Backup (vault_backup.cc; see the README's runbook). ---
   // Signs a checkpoint, copies the database online into a new file `dest`
   // (see Store::BackupTo), and logs the backup with `audit` (its detail
@@ -332,6 +363,9 @@ class Vault {
   absl::Status Commit(IntakeRow row);
   absl::Status Keep(const v1::Record& record, v1::AuditEntry audit, bool canary,
                     absl::string_view submission_digest = "");
+  // One attempt of Keep: seal every item and commit the record.
+  absl::Status SealAndCommit(const v1::Record& record, v1::AuditEntry audit,
+                             bool canary, absl::string_view submission_digest);
   // OK when no submission used `record_id` before; otherwise what
   // ExplainIntakeFailure says of a taken id.
   absl::Status PriorSubmission(absl::string_view record_id,
@@ -358,6 +392,9 @@ class Vault {
   std::unique_ptr<LogAnchor> anchor_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<KekStore> key_store_;
+  // On PostgreSQL only: what the replicas' key stores keep in step by.
+  std::unique_ptr<KeyRegistry> key_registry_;
+  KeyPeers* key_peers_ = nullptr;
   crypto::SigningKey log_key_;
   crypto::BlindIndex plates_;
   crypto::BlindIndex canary_marks_;
@@ -402,6 +439,7 @@ class Vault {
   std::unique_ptr<ReplicaRole> role_;
   std::unique_ptr<ReplicaMutex> quota_mutex_;
   bool replicated_ = false;
+  std::function<void()> before_commit_for_testing_;
 };
 
 }  // namespace lanevault::vault
