@@ -212,6 +212,23 @@ int AuditVerify() {
     source = std::make_unique<ProgressSource>(std::move(source));
   absl::StatusOr<tlog::VerifyReport> report =
       tlog::VerifyAuditLog(*source, options);
+  if (offline.empty() && absl::IsUnavailable(report.status()) &&
+      ServerAddresses().size() > 1) {
+    // The replica went away mid-verification. Verifying reads the log and
+    // changes nothing, so it starts again, whole, on the next replica: the
+    // log is one log, whichever replica serves it.
+    const std::string first = Replicas().current_address();
+    if (auto next = Replicas().Failover(); next.ok()) {
+      Progress(absl::StrCat(first, " went away during verification (",
+                            report.status().message(), "); verifying again on ",
+                            Replicas().current_address()));
+      source = rpc::RpcAuditLogSource(
+          *next, absl::Seconds(absl::GetFlag(FLAGS_timeout)));
+      if (options.full)
+        source = std::make_unique<ProgressSource>(std::move(source));
+      report = tlog::VerifyAuditLog(*source, options);
+    }
+  }
   if (!report.ok()) {
     if (absl::IsDataLoss(report.status())) {
       Fail(absl::StrCat("AUDIT LOG VERIFICATION FAILED: ",
@@ -301,6 +318,15 @@ int AuditTail() {
       FailRpc(s);
     }
     absl::SleepFor(absl::Seconds(1));
+    if (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
+        ServerAddresses().size() > 1) {
+      // The replica went away: the stream opens again on the next one that
+      // answers, from the entry after the last shown (a read of the log,
+      // so nothing is done twice).
+      if (auto next = Replicas().Failover(); next.ok()) {
+        stub = v1::AuditService::NewStub(*next);
+      }
+    }
   }
 }
 
@@ -309,10 +335,15 @@ int Audit_(const std::vector<std::string>& args) {
   if (args.size() == 2 && args[1] == "tail") return AuditTail();
   auto stub = v1::AuditService::NewStub(Connect());
   if (args.size() == 2 && args[1] == "pubkey") {
-    grpc::ClientContext ctx;
-    Prepare(ctx);
     v1::GetPublicKeyResponse resp;
-    if (auto s = stub->GetPublicKey(&ctx, {}, &resp); !s.ok()) FailRpc(s);
+    if (auto s = Ask<v1::AuditService>(
+            rpc::RetrySafety::kIdempotent,
+            [&](auto& service, grpc::ClientContext& ctx) {
+              return service.GetPublicKey(&ctx, {}, &resp);
+            });
+        !s.ok()) {
+      FailRpc(s);
+    }
     std::printf("%s\n", resp.verifier_key().c_str());
     return 0;
   }
@@ -358,10 +389,15 @@ int Audit_(const std::vector<std::string>& args) {
     return 0;
   }
   if (args.size() == 2 && args[1] == "checkpoint") {
-    grpc::ClientContext ctx;
-    Prepare(ctx);
     v1::Checkpoint cp;
-    if (auto s = stub->GetCheckpoint(&ctx, {}, &cp); !s.ok()) FailRpc(s);
+    if (auto s =
+            Ask<v1::AuditService>(rpc::RetrySafety::kIdempotent,
+                                  [&](auto& service, grpc::ClientContext& ctx) {
+                                    return service.GetCheckpoint(&ctx, {}, &cp);
+                                  });
+        !s.ok()) {
+      FailRpc(s);
+    }
     std::printf("%s", cp.signed_note().c_str());
     return 0;
   }
@@ -369,23 +405,30 @@ int Audit_(const std::vector<std::string>& args) {
     const std::string out = absl::GetFlag(FLAGS_out);
     if (out.empty()) Fail("audit export needs --out FILE", 2);
     v1::AuditExport exported;
-    {
-      grpc::ClientContext ctx;
-      Prepare(ctx);
-      if (auto s = stub->GetCheckpoint(&ctx, {}, exported.mutable_checkpoint());
-          !s.ok()) {
-        FailRpc(s);
-      }
+    if (auto s = Ask<v1::AuditService>(
+            rpc::RetrySafety::kIdempotent,
+            [&](auto& service, grpc::ClientContext& ctx) {
+              return service.GetCheckpoint(&ctx, {},
+                                           exported.mutable_checkpoint());
+            });
+        !s.ok()) {
+      FailRpc(s);
     }
     const uint64_t size = exported.checkpoint().tree_size();
     while (static_cast<uint64_t>(exported.leaf_data_size()) < size) {
-      grpc::ClientContext ctx;
-      Prepare(ctx);
       v1::GetEntriesRequest req;
       req.set_start(exported.leaf_data_size());
       req.set_end(size);
       v1::GetEntriesResponse resp;
-      if (auto s = stub->GetEntries(&ctx, req, &resp); !s.ok()) FailRpc(s);
+      if (auto s = Ask<v1::AuditService>(
+              rpc::RetrySafety::kIdempotent,
+              [&](auto& service, grpc::ClientContext& ctx) {
+                resp.Clear();
+                return service.GetEntries(&ctx, req, &resp);
+              });
+          !s.ok()) {
+        FailRpc(s);
+      }
       if (resp.leaf_data().empty()) break;
       for (const auto& l : resp.leaf_data()) exported.add_leaf_data(l);
       Progress(absl::StrCat("export: ", exported.leaf_data_size(), " of ", size,
@@ -414,10 +457,15 @@ int Audit_(const std::vector<std::string>& args) {
     v1::QueryEntriesResponse resp;
     size_t entries = 0;
     for (int page = 1;; ++page) {
-      grpc::ClientContext ctx;
-      Prepare(ctx);
-      resp.Clear();
-      if (auto s = stub->QueryEntries(&ctx, req, &resp); !s.ok()) FailRpc(s);
+      if (auto s = Ask<v1::AuditService>(
+              rpc::RetrySafety::kIdempotent,
+              [&](auto& service, grpc::ClientContext& ctx) {
+                resp.Clear();
+                return service.QueryEntries(&ctx, req, &resp);
+              });
+          !s.ok()) {
+        FailRpc(s);
+      }
       entries += resp.entries_size();
       if (json) {
         // With --all, one JSON document per page, one after another.

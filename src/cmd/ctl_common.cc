@@ -27,7 +27,6 @@
 #include "common/program.h"
 #include "common/time_util.h"
 #include "google/protobuf/util/json_util.h"
-#include "grpcpp/create_channel.h"
 #include "rpc/tls.h"
 
 ABSL_DECLARE_FLAG(std::string, server);
@@ -202,35 +201,36 @@ std::vector<std::string> ServerAddresses() {
   }
 }
 
+rpc::ReplicaChannels& Replicas() {
+  static rpc::ReplicaChannels* const replicas = [] {
+    const std::string ca = Setting(absl::GetFlag(FLAGS_ca), "LANEVAULT_CA",
+                                   "ca", "var/pki/ca.pem");
+    const std::string cert =
+        Setting(absl::GetFlag(FLAGS_cert), "LANEVAULT_CERT", "cert", "");
+    const std::string key =
+        Setting(absl::GetFlag(FLAGS_key), "LANEVAULT_KEY", "key", "");
+    CheckKeyMatchesCertificate(cert, key);
+    auto creds = rpc::ClientTlsCredentials(ca, cert, key);
+    if (!creds.ok()) Fail(creds.status());
+    // A replica gets a few seconds to answer.
+    const absl::Duration wait = absl::Seconds(
+        std::min(3.0, std::max(0.5, absl::GetFlag(FLAGS_timeout) / 2)));
+    return new rpc::ReplicaChannels(
+        ServerAddresses(), *creds, wait, [](const std::string& line) {
+          std::fprintf(stderr, "lanevaultctl: %s\n", line.c_str());
+        });
+  }();
+  return *replicas;
+}
+
 std::shared_ptr<grpc::Channel> Connect() {
-  const std::string ca =
-      Setting(absl::GetFlag(FLAGS_ca), "LANEVAULT_CA", "ca", "var/pki/ca.pem");
-  const std::string cert =
-      Setting(absl::GetFlag(FLAGS_cert), "LANEVAULT_CERT", "cert", "");
-  const std::string key =
-      Setting(absl::GetFlag(FLAGS_key), "LANEVAULT_KEY", "key", "");
-  CheckKeyMatchesCertificate(cert, key);
-  auto creds = rpc::ClientTlsCredentials(ca, cert, key);
-  if (!creds.ok()) Fail(creds.status());
-  const std::vector<std::string> addresses = ServerAddresses();
-  if (addresses.size() == 1) return grpc::CreateChannel(addresses[0], *creds);
-  // A channel per address, tried in order: each replica has its own name in
-  // its certificate, which one channel over a resolver's list could not
-  // check per address. A replica gets a few seconds to answer.
-  const absl::Duration wait = absl::Seconds(
-      std::min(3.0, std::max(0.5, absl::GetFlag(FLAGS_timeout) / 2)));
-  for (const std::string& address : addresses) {
-    std::shared_ptr<grpc::Channel> channel =
-        grpc::CreateChannel(address, *creds);
-    if (channel->WaitForConnected(absl::ToChronoTime(absl::Now() + wait))) {
-      return channel;
-    }
-    std::fprintf(stderr, "lanevaultctl: %s does not answer; trying the next\n",
-                 address.c_str());
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Replicas().Current();
+  if (!channel.ok()) {
+    Fail(absl::StrCat("cannot reach lanevaultd at any of ", Server(),
+                      ". Are they running, and are --ca/--cert/--key from "
+                      "their CA?"));
   }
-  Fail(absl::StrCat("cannot reach lanevaultd at any of ", Server(),
-                    ". Are they running, and are --ca/--cert/--key from "
-                    "their CA?"));
+  return *channel;
 }
 
 void Prepare(grpc::ClientContext& ctx) {

@@ -11,6 +11,7 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/status.h"
 #include "lanevault/v1/types.pb.h"
+#include "rpc/replica_channels.h"
 
 namespace lanevault::ctl {
 
@@ -24,13 +25,29 @@ std::string Server();
 std::vector<std::string> ServerAddresses();
 // Exits with a sentence that says what to do about a gRPC error.
 [[noreturn]] void FailRpc(const grpc::Status& s);
-// A mutual-TLS channel with the caller's certificate. With several
-// addresses, to the first that completes a TLS handshake in time (a
-// replica that is down is passed over); the call itself is not retried
-// elsewhere, as a read or a change is logged where it reached.
+// The replicas Server() names, with the caller's certificate (mutual TLS),
+// connected on first use to the first that completes a TLS handshake in
+// time (a replica that is down is passed over).
+rpc::ReplicaChannels& Replicas();
+// The channel to the replica in use (exits when none answers).
 std::shared_ptr<grpc::Channel> Connect();
 // Sets the call's deadline from --timeout.
 void Prepare(grpc::ClientContext& ctx);
+// Runs `fn(stub, ctx)` on a `Service` stub of the replica in use, with a
+// fresh context whose deadline is set. When that replica went away after
+// connect (UNAVAILABLE), an kIdempotent call is sent once more to the next
+// replica that answers; a kOnce call is not (rpc/replica_channels.h says
+// which calls are which, and why).
+template <typename Service, typename Fn>
+grpc::Status Ask(rpc::RetrySafety safety, Fn fn) {
+  return Replicas().Call(safety,
+                         [&](const std::shared_ptr<grpc::Channel>& channel) {
+                           auto stub = Service::NewStub(channel);
+                           grpc::ClientContext ctx;
+                           Prepare(ctx);
+                           return fn(*stub, ctx);
+                         });
+}
 // JSON with every field, zero values too (add_whitespace, proto names).
 void PrintJson(const google::protobuf::Message& m);
 // Whether long work reports progress on stderr: --progress, or stdout is

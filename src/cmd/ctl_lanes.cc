@@ -61,15 +61,19 @@ void PrintHeader() {
 
 // 'lanes status LANE --watch N': the status redrawn every N seconds.
 int Watch(const std::string& lane_id, int every) {
-  auto stub = v1::LaneService::NewStub(Connect());
   const bool tty = isatty(STDOUT_FILENO) != 0;
   for (;;) {
-    grpc::ClientContext ctx;
-    Prepare(ctx);
     v1::GetLaneStatusRequest req;
     req.set_lane_id(lane_id);
     v1::LaneStatus resp;
-    if (auto s = stub->GetLaneStatus(&ctx, req, &resp); !s.ok()) FailRpc(s);
+    if (auto s = Ask<v1::LaneService>(
+            rpc::RetrySafety::kIdempotent,
+            [&](auto& service, grpc::ClientContext& ctx) {
+              return service.GetLaneStatus(&ctx, req, &resp);
+            });
+        !s.ok()) {
+      FailRpc(s);
+    }
     if (tty) std::printf("\033[H\033[2J");  // a redraw, not a scroll
     std::printf(
         "%s  (every %d s; Ctrl-C to stop)\n",
@@ -110,13 +114,17 @@ int Lanes_(const std::vector<std::string>& args) {
       absl::GetFlag(FLAGS_watch) > 0) {
     return Watch(args[2], absl::GetFlag(FLAGS_watch));
   }
-  auto stub = v1::LaneService::NewStub(Connect());
-  grpc::ClientContext ctx;
-  Prepare(ctx);
   std::vector<v1::LaneStatus> lanes;
   if (args.size() == 2 && args[1] == "list") {
     v1::ListLanesResponse resp;
-    if (auto s = stub->ListLanes(&ctx, {}, &resp); !s.ok()) FailRpc(s);
+    if (auto s =
+            Ask<v1::LaneService>(rpc::RetrySafety::kIdempotent,
+                                 [&](auto& service, grpc::ClientContext& ctx) {
+                                   return service.ListLanes(&ctx, {}, &resp);
+                                 });
+        !s.ok()) {
+      FailRpc(s);
+    }
     if (absl::GetFlag(FLAGS_json)) {
       PrintJson(resp);
       std::printf("\n");
@@ -127,7 +135,14 @@ int Lanes_(const std::vector<std::string>& args) {
     v1::GetLaneStatusRequest req;
     req.set_lane_id(args[2]);
     v1::LaneStatus resp;
-    if (auto s = stub->GetLaneStatus(&ctx, req, &resp); !s.ok()) FailRpc(s);
+    if (auto s = Ask<v1::LaneService>(
+            rpc::RetrySafety::kIdempotent,
+            [&](auto& service, grpc::ClientContext& ctx) {
+              return service.GetLaneStatus(&ctx, req, &resp);
+            });
+        !s.ok()) {
+      FailRpc(s);
+    }
     if (absl::GetFlag(FLAGS_json)) {
       PrintJson(resp);
       std::printf("\n");

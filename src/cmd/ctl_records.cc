@@ -94,11 +94,16 @@ int Get(const std::string& record_id) {
   req.set_case_id(absl::GetFlag(FLAGS_case_id));
   for (auto c : ParseCategories(absl::GetFlag(FLAGS_categories)))
     req.add_categories(c);
-  auto stub = v1::EvidenceService::NewStub(Connect());
-  grpc::ClientContext ctx;
-  Prepare(ctx);
+  // Quota-counted, and logged as a hand-over: never sent twice.
   v1::GetRecordResponse resp;
-  if (grpc::Status s = stub->GetRecord(&ctx, req, &resp); !s.ok()) FailRpc(s);
+  if (grpc::Status s = Ask<v1::EvidenceService>(
+          rpc::RetrySafety::kOnce,
+          [&](auto& service, grpc::ClientContext& ctx) {
+            return service.GetRecord(&ctx, req, &resp);
+          });
+      !s.ok()) {
+    FailRpc(s);
+  }
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
   if (absl::Status s = MakeDirectories(out_dir); !s.ok()) Fail(s);
   if (absl::GetFlag(FLAGS_json)) {
@@ -140,11 +145,15 @@ int GetItem(const std::string& record_id, const std::string& item_id) {
   req.set_item_id(item_id);
   req.set_purpose(absl::GetFlag(FLAGS_purpose));
   req.set_case_id(absl::GetFlag(FLAGS_case_id));
-  auto stub = v1::EvidenceService::NewStub(Connect());
-  grpc::ClientContext ctx;
-  Prepare(ctx);
   v1::GetItemResponse resp;
-  if (grpc::Status s = stub->GetItem(&ctx, req, &resp); !s.ok()) FailRpc(s);
+  if (grpc::Status s = Ask<v1::EvidenceService>(
+          rpc::RetrySafety::kOnce,
+          [&](auto& service, grpc::ClientContext& ctx) {
+            return service.GetItem(&ctx, req, &resp);
+          });
+      !s.ok()) {
+    FailRpc(s);
+  }
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
   if (absl::Status s = MakeDirectories(out_dir); !s.ok()) Fail(s);
   if (absl::GetFlag(FLAGS_json)) {
@@ -177,18 +186,22 @@ int Search() {
   req.set_lane_id(absl::GetFlag(FLAGS_lane));
   req.set_page_size(absl::GetFlag(FLAGS_limit));
   req.set_page_token(absl::GetFlag(FLAGS_page_token));
-  auto stub = v1::EvidenceService::NewStub(Connect());
   if (!json) {
     std::printf("%-45s %-10s %s\n", "RECORD", "LANE", "FIRST SEEN");
   }
   v1::SearchRecordsResponse resp;
   size_t records = 0;
   for (int page = 1;; ++page) {
-    grpc::ClientContext ctx;
-    Prepare(ctx);
-    resp.Clear();
-    if (grpc::Status s = stub->SearchRecords(&ctx, req, &resp); !s.ok())
+    // Each page is a quota-counted search: never sent twice.
+    if (grpc::Status s = Ask<v1::EvidenceService>(
+            rpc::RetrySafety::kOnce,
+            [&](auto& service, grpc::ClientContext& ctx) {
+              resp.Clear();
+              return service.SearchRecords(&ctx, req, &resp);
+            });
+        !s.ok()) {
       FailRpc(s);
+    }
     records += resp.records_size();
     if (json) {
       // With --all, one JSON document per page, one after another.
@@ -214,15 +227,19 @@ int Search() {
 }
 
 int LookupPlate(const std::string& plate) {
-  auto stub = v1::EvidenceService::NewStub(Connect());
-  grpc::ClientContext ctx;
-  Prepare(ctx);
   v1::LookupPlateRequest req;
   req.set_plate_text(plate);
   req.set_purpose(absl::GetFlag(FLAGS_purpose));
   req.set_case_id(absl::GetFlag(FLAGS_case_id));
   v1::LookupPlateResponse resp;
-  if (grpc::Status s = stub->LookupPlate(&ctx, req, &resp); !s.ok()) FailRpc(s);
+  if (grpc::Status s = Ask<v1::EvidenceService>(
+          rpc::RetrySafety::kOnce,
+          [&](auto& service, grpc::ClientContext& ctx) {
+            return service.LookupPlate(&ctx, req, &resp);
+          });
+      !s.ok()) {
+    FailRpc(s);
+  }
   if (absl::GetFlag(FLAGS_json)) {
     PrintJson(resp);
     return SaveReceiptIfAsked(resp.receipt(), {});
