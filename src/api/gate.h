@@ -50,6 +50,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "api/approvals.h"
+#include "api/contract_follower.h"
 #include "api/peer_verifier.h"
 #include "api/refusal_limiter.h"
 #include "google/protobuf/message_lite.h"
@@ -147,7 +148,7 @@ struct CallSpec {
   // looks at them; the handler reads the ids and the purpose's view from
   // the Admission.
   bool scoped = false;
-  std::string detail;       // non-personal context for the log
+  std::string detail;  // non-personal context for the log
   // Request checks that need no policy (sizes, ranges): a non-OK status
   // refuses the call with its code and message, logged, counted as
   // `check_counts`.
@@ -215,6 +216,9 @@ class Gate {
                   const grpc::Status& status);
 
   const policy::Policy& policy() const { return *policy_; }
+  // Replicas: before each call, `follower` (not owned) brings the contract
+  // in force up to the newest one kept in the vault. Set before serving.
+  void SetContractFollower(ContractFollower* follower) { follower_ = follower; }
   vault::Vault& vault() const { return *vault_; }
   const GateLimits& limits() const { return limits_; }
   // Requests waiting for approval (Permit.approval; approvals.h): the
@@ -288,6 +292,7 @@ class Gate {
   };
 
   const policy::Policy* policy_;
+  ContractFollower* follower_ = nullptr;
   vault::Vault* vault_;
   const PeerVerifier* peers_;
   const GateLimits limits_;

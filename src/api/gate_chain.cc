@@ -223,6 +223,8 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
                        absl::FunctionRef<grpc::Status(Admission&)> handler) {
   absl::StatusOr<std::string> method = Announce(ctx);
   if (!method.ok()) return ToGrpc(method.status());
+  // Before anything is decided: by the contract the vault holds in force.
+  if (follower_ != nullptr) follower_->CatchUp();
   Call call(this, ctx, request, spec, *std::move(method));
   // The order is the contract (gate.h): a step runs only if every step
   // before it let the call on, so a refusal reveals nothing a later one

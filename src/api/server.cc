@@ -19,13 +19,21 @@ ApiServer::ApiServer(const policy::Policy* policy, vault::Vault* vault,
                       ? std::make_unique<wiring::VaultIntake>(
                             policy, vault, options.canary_every)
                       : nullptr),
+      follower_(vault->Replicated() && options.contracts.holder != nullptr
+                    ? std::make_unique<ContractFollower>(
+                          vault, options.contracts.holder,
+                          options.contracts.trusted, options.contracts.required,
+                          options.contract_check_every)
+                    : nullptr),
       gate_(policy, vault, peers_.get(), options.limits),
       evidence_(&gate_, /*mark_images=*/!options.bench_unmarked_images),
       lanes_(&gate_, std::move(lanes),
              options.intake != nullptr ? options.intake : own_intake_.get()),
       audit_(&gate_, options.cosign_checkpoint),
       compliance_(&gate_, options.contracts, options.backup_dir),
-      approvals_(&gate_) {}
+      approvals_(&gate_) {
+  gate_.SetContractFollower(follower_.get());
+}
 
 ApiServer::~ApiServer() { Shutdown(absl::Seconds(1)); }
 

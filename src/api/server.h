@@ -27,6 +27,10 @@ struct ServerOptions {
   int max_streams_per_connection = 64;
   GateLimits limits;  // its max_request_bytes also caps responses
   ContractAuthority contracts;
+  // Replicas on one PostgreSQL vault: how stale the contract in force may
+  // be, when another replica put a newer one in force (contract_follower.h).
+  // Zero: looked up before every call.
+  absl::Duration contract_check_every = absl::Seconds(1);
   // Where SubmitCrossing hands records (the daemon shares its lanes'); null:
   // the server keeps its own, planting canaries at `canary_every`.
   wiring::VaultIntake* intake = nullptr;
@@ -81,6 +85,9 @@ class ApiServer {
 
   std::unique_ptr<PeerVerifier> peers_;  // null in development plain text
   std::unique_ptr<wiring::VaultIntake> own_intake_;
+  // Null unless the vault has replicas and contracts are managed; outlives
+  // the gate, which calls it.
+  std::unique_ptr<ContractFollower> follower_;
   Gate gate_;
   EvidenceService evidence_;
   LaneService lanes_;

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "api/contract_follower.h"
 #include "common/config.h"
 #include "common/files.h"
 #include "common/logging.h"
@@ -22,35 +23,6 @@ void KeepContract(vault::Vault& vault, const v1::ContractConfig& config,
   if (!s.ok()) {
     spdlog::error("cannot keep the contract version: {}", s.message());
   }
-}
-
-// A newer version of `from_file`'s contract activated over the API, checked
-// again against today's trusted keys; null when there is none.
-std::unique_ptr<policy::Policy> NewerActivated(
-    vault::Vault& vault, const policy::Policy& from_file,
-    const std::vector<policy::TrustedKey>& trusted, int required) {
-  auto kept = vault.contracts().Versions();
-  if (!kept.ok()) {
-    spdlog::error("cannot read kept contract versions: {}",
-                  kept.status().message());
-    return nullptr;
-  }
-  for (const vault::ContractVersionRow& row : *kept) {  // newest first
-    if (row.contract_id != from_file.contract_id() ||
-        row.version <= from_file.contract_version()) {
-      continue;
-    }
-    v1::SignedContract signed_contract;
-    auto policy =
-        ParseTextProto(row.signed_text, "kept contract", &signed_contract).ok()
-            ? policy::PolicyFromSigned(signed_contract, trusted, required)
-            : absl::StatusOr<std::unique_ptr<policy::Policy>>(
-                  absl::DataLossError("does not parse"));
-    if (policy.ok()) return std::move(*policy);
-    spdlog::error("kept contract {} v{} no longer loads ({}); not used",
-                  row.contract_id, row.version, policy.status().message());
-  }
-  return nullptr;
 }
 
 }  // namespace
@@ -111,7 +83,8 @@ absl::StatusOr<std::unique_ptr<policy::Policy>> LoadPolicyInForce(
       policy::LoadSignedContract(config.signed_contract(), *trusted, required);
   if (!loaded.ok()) return loaded;
   KeepContract(vault, config, **loaded);
-  if (auto newer = NewerActivated(vault, **loaded, *trusted, required)) {
+  if (auto newer =
+          api::NewerKeptContract(vault, **loaded, *trusted, required)) {
     spdlog::info("contract {} v{} (activated over the API) is newer than {}",
                  newer->contract_id(), newer->contract_version(),
                  config.signed_contract());

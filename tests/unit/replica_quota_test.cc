@@ -5,13 +5,11 @@
 
 #include <atomic>
 #include <memory>
-#include <string>
 #include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "testing/api_fixture.h"
-#include "testing/postgres_server.h"
+#include "testing/replica_api_fixture.h"
 
 namespace lanevault {
 namespace {
@@ -19,40 +17,8 @@ namespace {
 constexpr int kReads = 3;
 constexpr int kLockoutRefusals = 8;
 
-class ReplicaQuotaTest : public testing::ApiFixture {
+class ReplicaQuotaTest : public testing::ReplicaApiFixture {
  protected:
-  void SetUp() override {
-    LANEVAULT_REQUIRE_POSTGRES();
-    postgres_ = testing::PostgresServer::Shared()->NewSchema();
-    ASSERT_FALSE(postgres_.empty());
-    ApiFixture::SetUp();  // replica one: vault_, server_
-    vault::VaultOptions vo = options_;
-    auto v = vault::Vault::Open(vo);
-    ASSERT_TRUE(v.ok()) << v.status();
-    vault2_ = std::move(*v);
-    api::ServerOptions so;
-    so.listen = "127.0.0.1:0";
-    so.tls.set_ca_cert(dir_->Join("pki/ca.pem"));
-    so.tls.set_server_cert(dir_->Join("pki/server.pem"));
-    so.tls.set_server_key(dir_->Join("pki/server.key"));
-    Configure(so);
-    auto server = api::ApiServer::Start(so, policy_.get(), vault2_.get(), [] {
-      return std::vector<v1::LaneStatus>{};
-    });
-    ASSERT_TRUE(server.ok()) << server.status();
-    server2_ = std::move(*server);
-  }
-  void TearDown() override {
-    server2_.reset();
-    vault2_.reset();
-    ApiFixture::TearDown();
-  }
-
-  void ConfigureVault(vault::VaultOptions& vo) override {
-    vo.postgres.conninfo = postgres_;
-    vo.key_store = work_.Join("vault.keys");
-    options_ = vo;
-  }
   std::unique_ptr<policy::Policy> MakePolicy() override {
     return testing::PilotPolicy([](v1::Contract& contract) {
       for (v1::Permit& p : *contract.mutable_permits()) {
@@ -65,29 +31,6 @@ class ReplicaQuotaTest : public testing::ApiFixture {
   void Configure(api::ServerOptions& so) override {
     so.limits.lockout_refusals = kLockoutRefusals;
   }
-
-  // A read by inspector-dev through replica `which` (0 or 1).
-  grpc::Status ReadOn(int which, const std::string& record_id) {
-    auto creds = rpc::ClientTlsCredentials(dir_->Join("pki/ca.pem"),
-                                           dir_->Join("pki/inspector-dev.pem"),
-                                           dir_->Join("pki/inspector-dev.key"));
-    EXPECT_TRUE(creds.ok());
-    const int port = which == 0 ? server_->port() : server2_->port();
-    auto stub = v1::EvidenceService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), *creds));
-    grpc::ClientContext ctx;
-    testing::WithDeadline(ctx);
-    v1::GetRecordRequest req;
-    req.set_record_id(Handle(record_id, "vehicle-inspection"));
-    req.set_purpose("vehicle-inspection");
-    v1::GetRecordResponse resp;
-    return stub->GetRecord(&ctx, req, &resp);
-  }
-
-  std::string postgres_;
-  vault::VaultOptions options_;
-  std::unique_ptr<vault::Vault> vault2_;
-  std::unique_ptr<api::ApiServer> server2_;
 };
 
 TEST_F(ReplicaQuotaTest, ReadsRacingOverBothReplicasGetTheQuotaOnce) {

@@ -1,0 +1,97 @@
+#include "api/contract_follower.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/config.h"
+#include "common/logging.h"
+
+namespace lanevault::api {
+
+std::unique_ptr<policy::Policy> NewerKeptContract(
+    vault::Vault& vault, const policy::Policy& in_force,
+    const std::vector<policy::TrustedKey>& trusted, int required,
+    std::vector<uint64_t>* refused) {
+  auto kept = vault.contracts().Versions();
+  if (!kept.ok()) {
+    spdlog::error("cannot read kept contract versions: {}",
+                  kept.status().message());
+    return nullptr;
+  }
+  for (const vault::ContractVersionRow& row : *kept) {  // newest first
+    if (row.contract_id != in_force.contract_id() ||
+        row.version <= in_force.contract_version()) {
+      continue;
+    }
+    if (refused != nullptr && std::find(refused->begin(), refused->end(),
+                                        row.version) != refused->end()) {
+      continue;
+    }
+    v1::SignedContract signed_contract;
+    auto policy =
+        ParseTextProto(row.signed_text, "kept contract", &signed_contract).ok()
+            ? policy::PolicyFromSigned(signed_contract, trusted, required)
+            : absl::StatusOr<std::unique_ptr<policy::Policy>>(
+                  absl::DataLossError("does not parse"));
+    if (policy.ok()) return std::move(*policy);
+    spdlog::error("kept contract {} v{} does not load here ({}); not used",
+                  row.contract_id, row.version, policy.status().message());
+    if (refused != nullptr) refused->push_back(row.version);
+  }
+  return nullptr;
+}
+
+ContractFollower::ContractFollower(vault::Vault* vault,
+                                   policy::PolicyHolder* holder,
+                                   std::vector<policy::TrustedKey> trusted,
+                                   int required, absl::Duration every)
+    : vault_(vault),
+      holder_(holder),
+      trusted_(std::move(trusted)),
+      required_(required),
+      every_(every) {
+  if (every_ <= absl::ZeroDuration()) return;
+  thread_ = std::thread([this] {
+    while (!stop_.WaitForNotificationWithTimeout(every_)) CatchUp();
+  });
+}
+
+ContractFollower::~ContractFollower() {
+  stop_.Notify();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ContractFollower::CatchUp() {
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = absl::Now();
+  if (now - looked_ < every_) return;
+  LookLocked();
+  looked_ = absl::Now();
+}
+
+void ContractFollower::LookLocked() {
+  const std::shared_ptr<const policy::Policy> current = holder_->current();
+  const size_t refused_before = refused_.size();
+  std::unique_ptr<policy::Policy> newer =
+      NewerKeptContract(*vault_, *current, trusted_, required_, &refused_);
+  for (size_t i = refused_before; i < refused_.size(); ++i) {
+    vault_->oversight().RaiseAlert(
+        "critical", "contract_not_followed", "system",
+        absl::StrCat("contract ", current->contract_id(), " v", refused_[i],
+                     " took effect on another replica but does not load on "
+                     "this one (its trusted keys or required signatures "
+                     "differ); this replica stays on v",
+                     current->contract_version(),
+                     ", so replicas decide by different contracts"));
+  }
+  if (newer == nullptr) return;
+  spdlog::warn(
+      "contract {} v{} in force (was v{}): it took effect on "
+      "another replica of this vault",
+      newer->contract_id(), newer->contract_version(),
+      current->contract_version());
+  holder_->Replace(std::shared_ptr<const policy::Policy>(std::move(newer)));
+}
+
+}  // namespace lanevault::api
