@@ -2,6 +2,7 @@
 // inspector makes them, and the cost of a new connection.
 //
 //   api_bench [--concurrency 16] [--seconds 10] [--records 500] [--rounds 3]
+//             [--phases raw,lanevault,unmarked]
 //
 // The server runs in this process on the same 2 cores as the client: a
 // real vault file, the dev PKI (deploy/pki/make-dev-pki.sh), the built-in
@@ -33,10 +34,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -72,6 +75,10 @@ ABSL_FLAG(int, connections, 200, "New connections to time.");
 ABSL_FLAG(bool, metrics, true,
           "Also measure reads with metrics on against off (section 3).");
 ABSL_FLAG(std::string, dir, "/tmp/lanevault-api-bench", "Scratch (wiped).");
+ABSL_FLAG(std::vector<std::string>, phases,
+          std::vector<std::string>({"raw", "lanevault", "unmarked"}),
+          "Which of section 1's servers to read from (a profiler attached "
+          "to one phase sees that server alone); ratios need raw.");
 ABSL_FLAG(std::string, master_key_source, "file",
           "The vault's master key: 'file' (development key file) or 'unseal' "
           "(a 3-of-5 seal file opened by 3 shares, as lanevaultd).");
@@ -301,10 +308,16 @@ int Main(int argc, char** argv) {
       concurrency, absl::GetFlag(FLAGS_channels), absl::GetFlag(FLAGS_records),
       row_bytes);
   std::vector<double> ratios, unmarked_ratios, tails;
+  const std::vector<std::string> phases = absl::GetFlag(FLAGS_phases);
+  auto measure_if = [&](absl::string_view phase, auto& stubs) {
+    return std::find(phases.begin(), phases.end(), phase) != phases.end()
+               ? measure(stubs)
+               : Figures{};
+  };
   for (int round = 1; round <= absl::GetFlag(FLAGS_rounds); ++round) {
-    const Figures base = measure(raw_stubs);
-    const Figures marked = measure(marked_stubs);
-    const Figures unmarked = measure(baseline_stubs);
+    const Figures base = measure_if("raw", raw_stubs);
+    const Figures marked = measure_if("lanevault", marked_stubs);
+    const Figures unmarked = measure_if("unmarked", baseline_stubs);
     failures += base.failures + marked.failures + unmarked.failures;
     ratios.push_back(marked.reads_per_s / base.reads_per_s);
     unmarked_ratios.push_back(unmarked.reads_per_s / base.reads_per_s);
