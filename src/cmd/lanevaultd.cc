@@ -20,6 +20,7 @@
 #include "capture/lane.h"
 #include "cmd/daemon_contract.h"
 #include "cmd/daemon_permissions.h"
+#include "cmd/daemon_replica_keys.h"
 #include "cmd/daemon_token.h"
 #include "cmd/daemon_unseal.h"
 #include "cmd/sealed_server.h"
@@ -309,6 +310,14 @@ int Main(int argc, char** argv) {
   // Printing a public key works beside a running daemon.
   vopts.keys_only = absl::GetFlag(FLAGS_print_log_key) ||
                     absl::GetFlag(FLAGS_print_intake_key);
+  // Replicas on separate machines hand keys to each other (bound before the
+  // vault opens: a new replica fetches the log's seed while opening).
+  DaemonReplicaKeys replica_keys;
+  if (!vopts.keys_only) {
+    auto prepared = PrepareReplicaKeys(*config, vopts);
+    if (!prepared.ok()) Fail(prepared.status());
+    replica_keys = std::move(*prepared);
+  }
   crypto::SecureBytes passphrase;
   if (const int fd = absl::GetFlag(FLAGS_passphrase_fd); fd >= 0) {
     auto read = crypto::ReadSecret(fd);
@@ -440,6 +449,7 @@ int Main(int argc, char** argv) {
                    ? vault::Vault::Open(vopts)
                    : vault::RestoreFromBackup(vopts, restore_from);
   if (!vault.ok()) Fail(vault.status());
+  if (replica_keys.server != nullptr) replica_keys.server->Serve(vault->get());
   const int alert_listener = (*vault)->oversight().AddAlertListener(
       [p = alert_pusher->get()](const v1::Alert& a) { p->Push(a); });
   passphrase = crypto::SecureBytes();  // zeroed: the key is derived
@@ -696,6 +706,12 @@ int Main(int argc, char** argv) {
       spdlog::error("SIGHUP: client trust not reloaded, the old stays: {}",
                     s.message());
     }
+    if (replica_keys.server != nullptr) {
+      if (absl::Status s = replica_keys.server->ReloadTrust(); !s.ok()) {
+        spdlog::error("SIGHUP: key hand-over trust not reloaded: {}",
+                      s.message());
+      }
+    }
     const auto reloaded = LoadDaemonConfig(absl::GetFlag(FLAGS_config));
     auto next = reloaded.ok()
                     ? LoadPolicyInForce(reloaded->contract(), **vault,
@@ -737,6 +753,7 @@ int Main(int argc, char** argv) {
   // The gate's last refusal summaries go into the log before the final
   // checkpoint signs it.
   server->reset();
+  if (replica_keys.server != nullptr) replica_keys.server->Shutdown();
   (*vault)->StopMaintenance();
   checkpointer.Stop();   // a final signed head that covers everything logged
   (*witnesses)->Stop();  // and the witnesses are given it

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "common/logging.h"
 
 namespace lanevault::vault {
@@ -179,10 +180,18 @@ absl::Status PeriodKeys::SyncLocked() {
           k.version);
       continue;
     }
-    if (k.shared) shared_.insert(k.version);
+    if (!k.shared) continue;  // sealed nothing: never needed to open
+    shared_.insert(k.version);
     if (!keks_.contains(k.version)) missing.push_back(k.version);
   }
-  FetchLocked(std::move(missing));
+  // Each fetch is logged by every peer asked: the same missing versions
+  // (held by no live replica) are asked for again only after a while.
+  const absl::Time now = absl::Now();
+  if (!missing.empty() && (missing != last_missing_ || now >= next_fetch_)) {
+    last_missing_ = missing;
+    next_fetch_ = now + absl::Minutes(1);
+    FetchLocked(std::move(missing));
+  }
   PickCurrentLocked();
   return absl::OkStatus();
 }

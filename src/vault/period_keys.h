@@ -141,6 +141,10 @@ class PeriodKeys {
   // With a registry: the versions every live replica holds (only those
   // seal).
   absl::flat_hash_set<uint32_t> shared_ ABSL_GUARDED_BY(mu_);
+  // The shared versions last found missing here, and when they are next
+  // asked for again (see SyncLocked).
+  std::vector<uint32_t> last_missing_ ABSL_GUARDED_BY(mu_);
+  absl::Time next_fetch_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   mutable absl::Mutex mu_;
   absl::flat_hash_map<uint32_t, Info> keks_ ABSL_GUARDED_BY(mu_);
   // The current generation's KEK per period day.

@@ -322,10 +322,6 @@ absl::StatusOr<OpenedKeys> OpenKeyStore(const VaultOptions& opts,
           return s;
         }
       }
-    } else if (!opts.postgres.conninfo.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the key store ", path,
-          " has no access-log signing seed yet: start the replica once"));
     }
   } else if (!seed.ok()) {
     return seed.status();
@@ -384,8 +380,15 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& opts) {
     absl::StatusOr<crypto::MasterKey> key = LoadMasterKey(opts, **store);
     if (!key.ok()) return key.status();
     std::string unused;
+    // A first replica's keys-only open (--print_log_key before its first
+    // start) may make the log's seed; another's takes it from a peer.
+    std::unique_ptr<KeyRegistry> registry;
+    if (!opts.postgres.conninfo.empty()) {
+      registry =
+          std::make_unique<PostgresKeyRegistry>(opts.postgres, opts.replica);
+    }
     absl::StatusOr<OpenedKeys> keys =
-        OpenKeyStore(opts, *key, **store, unused, /*registry=*/nullptr);
+        OpenKeyStore(opts, *key, **store, unused, registry.get());
     if (!keys.ok()) return keys.status();
     return std::unique_ptr<Vault>(
         new Vault(std::move(*store), std::move(keys->store), *key,

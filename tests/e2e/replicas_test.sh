@@ -6,6 +6,11 @@
 # At the end every crossing of both nodes is stored exactly once, the log
 # verifies with `audit verify --full`, and the checkpoint the survivor
 # signed extends the one its predecessor signed (one tree, no fork).
+# Each replica has its own key store file, as on separate machines: KEKs
+# and the log's signing seed reach the other over the key hand-over
+# (mutual TLS, replica certificates), never through the database; the
+# killed holder's key store is deleted (its machine lost) and the survivor
+# must hold every KEK a stored item is wrapped under.
 # Prints the time from the kill to the survivor's first checkpoint.
 #   replicas_test.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
@@ -53,24 +58,43 @@ sql() { psql -X -q -t -A -h "$pg" -U lanevault -d postgres -c "$1"; }
 
 cd "$work"
 "$src/deploy/pki/make-dev-pki.sh" pki >/dev/null
+# The replicas' own client certificates (CN = the principal the other
+# replica lists in replica_peers).
+for r in a b; do
+  printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' >pki/replica.ext
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "pki/replica-$r.key" -out "pki/replica-$r.csr" \
+    -subj "/O=lanevault dev/CN=replica-$r" 2>/dev/null
+  openssl x509 -req -in "pki/replica-$r.csr" -CA pki/ca.pem -CAkey pki/ca.key \
+    -CAcreateserial -out "pki/replica-$r.pem" -days 2 -extfile pki/replica.ext 2>/dev/null
+  chmod 600 "pki/replica-$r.key"
+done
 plates=KXR4821,MVB7350,TJD2290
 "$bin/lanevault-footage" --out footage --plates "$plates" >/dev/null
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port_a=$(free_port)
 port_b=$(free_port)
-mkdir -m 700 keys
+keys_port_a=$(free_port)
+keys_port_b=$(free_port)
+mkdir -m 700 keys keys-a keys-b
 for r in a b; do
-  port=$port_a
-  [[ $r == b ]] && port=$port_b
-  # One database, one key store and master key (replicas on one host share
-  # the key store file); each replica its own port and state directory.
+  port=$port_a keys_port=$keys_port_a other=b
+  [[ $r == b ]] && port=$port_b keys_port=$keys_port_b other=a
+  # One database and master key; each replica its own key store (its own
+  # disk), key hand-over listener, port and state directory.
   cat >"$r.textproto" <<CONF
 listen: "127.0.0.1:$port"
 state_dir: "state-$r"
 tls { ca_cert: "pki/ca.pem" server_cert: "pki/server.pem" server_key: "pki/server.key" }
 vault {
-  postgres { host: "$pg" dbname: "postgres" user: "lanevault" }
-  key_store: "keys/vault.keys"
+  postgres {
+    host: "$pg" dbname: "postgres" user: "lanevault"
+    replica_listen: "127.0.0.1:$keys_port"
+    replica_peers: "replica-$other"
+    replica_client_cert: "pki/replica-$r.pem"
+    replica_client_key: "pki/replica-$r.key"
+  }
+  key_store: "keys-$r/vault.keys"
   master_key: "keys/master.key"
   checkpoint_interval_s: 0.5
 }
@@ -172,6 +196,8 @@ stored_before=$(sql "SELECT count(*) FROM records")
 killed_at=$(date +%s.%N)
 kill -9 "${vault_pid[$holder]}"
 wait "${vault_pid[$holder]}" 2>/dev/null || true
+# Its machine is lost, and its key store with it.
+rm -rf "keys-$holder"
 took_over=
 for _ in $(seq 1 300); do
   if [[ $(sql "SELECT count(*) FROM audit_checkpoints WHERE tree_size > $size_before") -ge 1 ]] &&
@@ -214,6 +240,19 @@ searched=$(ctl inspector record search --purpose vehicle-inspection --limit 50 -
 ids=$(grep -o 'rh_[0-9a-f]\{42\}' <<<"$searched" | sort -u | grep -c rh_ || true)
 [[ $ids -eq $total ]] || fail "the API finds $ids records, not $total"
 
+# The survivor's own key store holds every KEK a stored item is wrapped
+# under, and the database none (its registry lists versions only).
+in_use=$(sql "SELECT string_agg(DISTINCT key_version::text, ',' ORDER BY key_version::text) FROM items")
+[[ -n $in_use ]] || fail "no item names a key version"
+held=$(python3 -c "import sqlite3,sys; print(','.join(str(v) for (v,) in sqlite3.connect(sys.argv[1]).execute('SELECT version FROM keks')))" "keys-$survivor/vault.keys")
+for v in ${in_use//,/ }; do
+  [[ ,$held, == *,$v,* ]] || fail "key version $v wraps stored items but is not in the survivor's key store ($held)"
+done
+[[ $(sql "SELECT count(*) FROM kek_registry WHERE shared_us IS NOT NULL") -ge 1 ]] ||
+  fail "no KEK was registered as shared"
+grep -q "signing seed was handed over" a.log b.log ||
+  fail "the second replica did not take the log's signing seed from the first"
+
 # One log: every entry recomputed into the survivor's newest checkpoint,
 # which extends the one verified before the kill.
 sleep 1
@@ -223,4 +262,5 @@ consistent=$(grep -c "consistent with the $size_verified verified before" <<<"$o
 [[ $consistent -eq 1 ]] || fail "not shown consistent with the checkpoint before the kill: $out"
 echo "$out"
 echo "exactly once: $total records for the $total crossings the two nodes formed; $reads reads answered"
+echo "key versions $in_use wrap the stored items; the survivor's own key store holds $held"
 echo "1 passed, 0 failed"
