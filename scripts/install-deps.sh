@@ -21,6 +21,9 @@ packages=(
   libcpp-httplib-dev
   # the alert webhook's client (src/alerts)
   libcurl4-openssl-dev
+  # libjpeg-turbo itself, which the watermark's marking loop calls directly
+  # (src/watermark/jpeg_codec.cc); OpenCV's headers only bring it by chance
+  libjpeg62-turbo-dev
   # sd_notify for the daemons' systemd units, and systemd-analyze, which
   # the unit files' test runs
   libsystemd-dev systemd
