@@ -429,17 +429,23 @@ void ApplyMark(const cv::Mat& image, const Activity& a, int cut,
   const int busy = static_cast<int>(std::lround(params.amp_busy));
   out.create(image.size(), image.type());
   const int ch = image.channels();
+  std::vector<int16_t> delta(static_cast<size_t>(image.cols) * ch);
   for (int y = 0; y < image.rows; ++y) {
-    const uint8_t* in = image.ptr<uint8_t>(y);
-    uint8_t* row = out.ptr<uint8_t>(y);
     const uint8_t* act = a.map.ptr<uint8_t>(y);
     const int8_t* tile_row = &signs[(y % kPeriod) / kChip * kTileChips];
+    // The row's change, the same on every channel of a pixel; then one
+    // plain saturating add over the row.
     for (int x = 0; x < image.cols; ++x) {
-      const int d =
-          (act[x] > cut ? busy : flat) * tile_row[(x % kPeriod) / kChip];
-      for (int c = 0; c < ch; ++c) {
-        row[x * ch + c] = cv::saturate_cast<uint8_t>(in[x * ch + c] + d);
-      }
+      const auto d = static_cast<int16_t>((act[x] > cut ? busy : flat) *
+                                          tile_row[(x % kPeriod) / kChip]);
+      for (int c = 0; c < ch; ++c) delta[x * ch + c] = d;
+    }
+    const uint8_t* in = image.ptr<uint8_t>(y);
+    uint8_t* row = out.ptr<uint8_t>(y);
+    const int width = image.cols * ch;
+    for (int i = 0; i < width; ++i) {
+      row[i] =
+          static_cast<uint8_t>(std::clamp(int{in[i]} + int{delta[i]}, 0, 255));
     }
   }
 }
