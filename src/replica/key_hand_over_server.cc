@@ -188,7 +188,15 @@ void KeyHandOverServer::Beat() {
 
 void KeyHandOverServer::Shutdown() {
   if (!stop_.HasBeenNotified()) stop_.Notify();
-  if (heartbeat_.joinable()) heartbeat_.join();
+  if (heartbeat_.joinable()) {
+    heartbeat_.join();
+    if (absl::Status s = vault_.load()->LeaveReplicas(); !s.ok()) {
+      spdlog::warn(
+          "could not withdraw from the replicas (they wait for its "
+          "heartbeat to age instead): {}",
+          s.message());
+    }
+  }
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::seconds(2));

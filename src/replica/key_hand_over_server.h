@@ -55,6 +55,8 @@ class KeyHandOverServer {
   void Serve(vault::Vault* vault);
   // Re-reads the CA, CRL and deny-list (SIGHUP).
   absl::Status ReloadTrust() { return peers_->Reload(); }
+  // Stops serving and beating, and withdraws the replica from the others'
+  // wait.
   void Shutdown();
 
  private:

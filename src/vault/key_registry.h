@@ -83,6 +83,9 @@ class KeyRegistry {
   virtual absl::StatusOr<std::vector<ReplicaPeer>> LivePeers() = 0;
   // Announces this replica (when it has an address) as alive now.
   virtual absl::Status Heartbeat() = 0;
+  // Withdraws this replica (a clean stop): the others stop waiting for it
+  // at once instead of after kPeerHeartbeatFresh.
+  virtual absl::Status Leave() = 0;
   // Whether this replica makes the access log's signing seed: true for the
   // first to ask on a new vault, false when another replica made it (then
   // it is fetched from the peers).

@@ -180,6 +180,14 @@ absl::Status PostgresKeyRegistry::Heartbeat() {
       .status();
 }
 
+absl::Status PostgresKeyRegistry::Leave() {
+  if (self_.address.empty()) return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  return ExecLocked("DELETE FROM replicas WHERE address = $1",
+                    Params().Text(self_.address))
+      .status();
+}
+
 absl::StatusOr<bool> PostgresKeyRegistry::ClaimLogSeed() {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<pg::Result> r = ExecLocked(

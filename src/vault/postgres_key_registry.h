@@ -35,6 +35,7 @@ class PostgresKeyRegistry final : public KeyRegistry {
   absl::StatusOr<KeyGeneration> Rotate() override;
   absl::StatusOr<std::vector<ReplicaPeer>> LivePeers() override;
   absl::Status Heartbeat() override;
+  absl::Status Leave() override;
   absl::StatusOr<bool> ClaimLogSeed() override;
 
  private:

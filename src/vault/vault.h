@@ -284,6 +284,8 @@ class Vault {
   // KEKs it lacks are fetched, destroyed ones destroyed here. Run every
   // kPeerHeartbeatEvery by the hand-over service; OK on SQLite.
   absl::Status SyncReplicaKeys();
+  // Withdraws this replica from the others' wait (a clean stop).
+  absl::Status LeaveReplicas();
   // Tests only: runs once between an intake's sealing and its commit (the
   // rotation fence's test drives another replica's destruction there).
   void SetBeforeCommitForTesting(std::function<void()> hook) {

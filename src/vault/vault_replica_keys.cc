@@ -23,4 +23,9 @@ absl::Status Vault::SyncReplicaKeys() {
   return periods_->Refresh();
 }
 
+absl::Status Vault::LeaveReplicas() {
+  if (key_registry_ == nullptr) return absl::OkStatus();
+  return key_registry_->Leave();
+}
+
 }  // namespace lanevault::vault

@@ -193,6 +193,28 @@ TEST_F(ReplicaKeysTest, EachOpensWhatTheOtherSealedAndSurvivesItsLoss) {
   EXPECT_EQ(ReadPlate(*b_.vault, from_b).value_or(""), "XY98ZZZ");
 }
 
+TEST_F(ReplicaKeysTest, AReplicaThatWasDownFetchesWhatItLacksAtStart) {
+  Take(*a_.vault, "AA11AAA");
+  Stop(b_);  // a clean stop: A does not wait for it
+  // A new period's KEK, made while B is down.
+  v1::Record later = MakeRecord("LL22LLL");
+  *later.mutable_items(0)->mutable_deadline() =
+      ToProto(clock_.Now() + absl::Hours(24 * 90));
+  ASSERT_TRUE(
+      a_.vault->Intake(later, Entry(v1::ACTION_INTAKE, later.record_id()))
+          .ok());
+  const std::vector<uint32_t> versions = VersionsInUse(*a_.vault);
+  ASSERT_EQ(versions.size(), 2u);
+  Start(b_, "replica-b");  // its own key store, as it was
+  absl::StatusOr<std::vector<vault::StoredKek>> held =
+      b_.vault->HeldKeks(versions);
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(held->size(), 2u) << "B fetched the KEK made while it was down";
+  // And A's key store is not needed for B to open it.
+  Stop(a_);
+  EXPECT_EQ(ReadPlate(*b_.vault, later.record_id()).value_or(""), "LL22LLL");
+}
+
 TEST_F(ReplicaKeysTest, ADestroyedKeyLeavesEveryReplicasKeyStore) {
   const std::string id = Take(*a_.vault, "QQ55QQQ");
   const std::vector<uint32_t> old_versions = VersionsInUse(*a_.vault);
