@@ -59,21 +59,28 @@ void PrintHeader() {
               "CROSSINGS", "STORED", "FAILED", "LAST ERROR");
 }
 
+// One lane's status; a read, so sent again to another replica if the one in
+// use went away.
+v1::LaneStatus FetchStatus(const std::string& lane_id) {
+  v1::GetLaneStatusRequest req;
+  req.set_lane_id(lane_id);
+  v1::LaneStatus resp;
+  if (auto s =
+          Ask<v1::LaneService>(rpc::RetrySafety::kIdempotent,
+                               [&](auto& service, grpc::ClientContext& ctx) {
+                                 return service.GetLaneStatus(&ctx, req, &resp);
+                               });
+      !s.ok()) {
+    FailRpc(s);
+  }
+  return resp;
+}
+
 // 'lanes status LANE --watch N': the status redrawn every N seconds.
 int Watch(const std::string& lane_id, int every) {
   const bool tty = isatty(STDOUT_FILENO) != 0;
   for (;;) {
-    v1::GetLaneStatusRequest req;
-    req.set_lane_id(lane_id);
-    v1::LaneStatus resp;
-    if (auto s = Ask<v1::LaneService>(
-            rpc::RetrySafety::kIdempotent,
-            [&](auto& service, grpc::ClientContext& ctx) {
-              return service.GetLaneStatus(&ctx, req, &resp);
-            });
-        !s.ok()) {
-      FailRpc(s);
-    }
+    const v1::LaneStatus resp = FetchStatus(lane_id);
     if (tty) std::printf("\033[H\033[2J");  // a redraw, not a scroll
     std::printf(
         "%s  (every %d s; Ctrl-C to stop)\n",
@@ -132,17 +139,7 @@ int Lanes_(const std::vector<std::string>& args) {
     }
     lanes.assign(resp.lanes().begin(), resp.lanes().end());
   } else if (args.size() == 3 && args[1] == "status") {
-    v1::GetLaneStatusRequest req;
-    req.set_lane_id(args[2]);
-    v1::LaneStatus resp;
-    if (auto s = Ask<v1::LaneService>(
-            rpc::RetrySafety::kIdempotent,
-            [&](auto& service, grpc::ClientContext& ctx) {
-              return service.GetLaneStatus(&ctx, req, &resp);
-            });
-        !s.ok()) {
-      FailRpc(s);
-    }
+    const v1::LaneStatus resp = FetchStatus(args[2]);
     if (absl::GetFlag(FLAGS_json)) {
       PrintJson(resp);
       std::printf("\n");

@@ -124,24 +124,48 @@ WitnessPusher::PushResult WitnessPusher::Push(Witness& w,
   }
   const std::string& name = w.config.name();
   uint64_t old = w.acknowledged.value_or(0);
+  // What goes to the witness: `cp`, or a newer checkpoint of the log when
+  // the witness already holds more than `cp` (below).
+  v1::Checkpoint pushed = cp;
   for (int attempt = 0; attempt <= kMaxConflictRetries; ++attempt) {
-    if (old > cp.tree_size()) {
-      return {Outcome::kFork,
-              absl::StrCat("witness ", name, " cosigned a tree of ", old,
-                           " entries; this log has only ", cp.tree_size(),
-                           ": it was rolled back or rewritten")};
+    if (old > pushed.tree_size()) {
+      // Replicas of one vault push the same log, each from its own reading
+      // of the newest checkpoint: another may have pushed a newer one since
+      // this one read. That is a fork only if the log itself holds less.
+      absl::StatusOr<v1::Checkpoint> newest = vault_->log().LatestCheckpoint();
+      if (!newest.ok()) {
+        return {Outcome::kError,
+                absl::StrCat("witness ", name, " holds ", old,
+                             " entries; the log's newest checkpoint cannot "
+                             "be read: ",
+                             newest.status().message())};
+      }
+      if (newest->tree_size() < old) {
+        return {
+            Outcome::kFork,
+            absl::StrCat("witness ", name, " cosigned a tree of ", old,
+                         " entries; this log has only ", newest->tree_size(),
+                         ": it was rolled back or rewritten")};
+      }
+      // The witness still checks the proof from its size to this one.
+      pushed = *std::move(newest);
+      if (absl::StatusOr<std::string> newer_body =
+              tlog::NoteBody(pushed.signed_note());
+          newer_body.ok() && w.cosigned_body == *newer_body) {
+        return {Outcome::kCosigned, ""};
+      }
     }
     std::vector<std::string> proof;
     if (old > 0) {
-      auto p = vault_->log().ConsistencyProof(old, cp.tree_size());
+      auto p = vault_->log().ConsistencyProof(old, pushed.tree_size());
       if (!p.ok()) {
         return {Outcome::kError,
                 absl::StrCat("no consistency proof from ", old, " to ",
-                             cp.tree_size(), ": ", p.status().message())};
+                             pushed.tree_size(), ": ", p.status().message())};
       }
       proof = std::move(*p);
     }
-    auto r = w.client->AddCheckpoint(old, proof, cp.signed_note());
+    auto r = w.client->AddCheckpoint(old, proof, pushed.signed_note());
     if (!r.ok()) {
       w.last_problem = std::string(r.status().message());
       w.retry_after = absl::Now() + w.backoff;
@@ -152,7 +176,12 @@ WitnessPusher::PushResult WitnessPusher::Push(Witness& w,
     w.retry_after = absl::InfinitePast();
     switch (r->kind) {
       case witness::AddCheckpointResult::Kind::kCosigned: {
-        const std::string note = cp.signed_note() + r->lines;
+        absl::StatusOr<std::string> pushed_body =
+            tlog::NoteBody(pushed.signed_note());
+        if (!pushed_body.ok()) {
+          return {Outcome::kError, std::string(pushed_body.status().message())};
+        }
+        const std::string note = pushed.signed_note() + r->lines;
         auto valid = tlog::VerifyCosignatures(note, {w.cosigner});
         if (!valid.ok() || valid->empty()) {
           return {Outcome::kError,
@@ -165,11 +194,11 @@ WitnessPusher::PushResult WitnessPusher::Push(Witness& w,
         for (absl::string_view line :
              absl::StrSplit(r->lines, '\n', absl::SkipEmpty())) {
           auto one = tlog::VerifyCosignatures(
-              absl::StrCat(*body, "\n", line, "\n"), {w.cosigner});
+              absl::StrCat(*pushed_body, "\n", line, "\n"), {w.cosigner});
           if (one.ok() && !one->empty()) absl::StrAppend(&mine, line, "\n");
         }
-        w.acknowledged = cp.tree_size();
-        w.cosigned_body = *body;
+        w.acknowledged = pushed.tree_size();
+        w.cosigned_body = *std::move(pushed_body);
         w.cosignature = std::move(mine);
         w.last_problem.clear();
         dirty_ = true;
@@ -192,8 +221,8 @@ WitnessPusher::PushResult WitnessPusher::Push(Witness& w,
         if (r->http_status == 422) {
           return {Outcome::kFork,
                   absl::StrCat("witness ", name, " refused the proof from its ",
-                               old, " entries to this log's ", cp.tree_size(),
-                               ": ", r->message)};
+                               old, " entries to this log's ",
+                               pushed.tree_size(), ": ", r->message)};
         }
         w.last_problem = absl::StrCat("witness ", name, " answered ",
                                       r->http_status, ": ", r->message);
@@ -207,7 +236,11 @@ WitnessPusher::PushResult WitnessPusher::Push(Witness& w,
 
 absl::Status WitnessPusher::CheckAtStart() {
   if (witnesses_.empty()) return absl::OkStatus();
-  absl::StatusOr<v1::Checkpoint> cp = vault_->log().SignCheckpoint();
+  // Checkpoints are signed by one replica at a time (the role holder); any
+  // other checks the newest one the log holds.
+  absl::StatusOr<v1::Checkpoint> cp = vault_->HoldsReplicaRole()
+                                          ? vault_->log().SignCheckpoint()
+                                          : vault_->log().LatestCheckpoint();
   if (!cp.ok()) return cp.status();
   int cosigned = 0;
   for (auto& w : witnesses_) {
@@ -247,10 +280,13 @@ absl::Status WitnessPusher::CheckAtStart() {
 
 void WitnessPusher::Round() {
   absl::StatusOr<v1::Checkpoint> cp = vault_->log().LatestCheckpoint();
-  if (!cp.ok()) return;
+  if (cp.ok()) PushToAll(*cp);
+}
+
+void WitnessPusher::PushToAll(const v1::Checkpoint& cp) {
   int cosigned = 0;
   for (auto& w : witnesses_) {
-    const PushResult r = Push(*w, *cp, /*even_if_backing_off=*/false);
+    const PushResult r = Push(*w, cp, /*even_if_backing_off=*/false);
     if (r.outcome == Outcome::kCosigned) {
       ++cosigned;
     } else if (r.outcome == Outcome::kFork) {
@@ -269,7 +305,7 @@ void WitnessPusher::Round() {
     spdlog::warn(
         "only {} of {} witnesses cosigned the access log at {} entries; "
         "auditors requiring {} will refuse it",
-        cosigned, witnesses_.size(), cp->tree_size(), options_.quorum);
+        cosigned, witnesses_.size(), cp.tree_size(), options_.quorum);
   }
 }
 

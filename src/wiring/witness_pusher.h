@@ -15,6 +15,13 @@
 // - While serving, a background thread pushes each new checkpoint, with the
 //   consistency proof from the size each witness last acknowledged (learnt
 //   from its 409 when not known), never holding up intake.
+// - Replicas of one vault on PostgreSQL each run a pusher, harmlessly: they
+//   push the same log's checkpoints (signed by the role holder), a witness
+//   answers a checkpoint it already cosigned from what it holds, and one
+//   that holds a newer checkpoint than a replica read (another replica
+//   pushed it meanwhile) is given the log's newest instead; a fork is
+//   called only when the log itself holds less than the witness cosigned.
+//   Only the role holder signs a checkpoint at start.
 // - Cosigned() gives the checkpoint note with the witnesses' lines appended,
 //   for GetCheckpoint; it pushes first when that head is not cosigned yet.
 // What each witness acknowledged and its last cosignature are kept in a file
@@ -67,6 +74,11 @@ class WitnessPusher {
   // `cp`'s note with the cosignature lines of every witness that cosigned
   // that very head (pushing it to those not yet asked).
   std::string Cosigned(const v1::Checkpoint& cp);
+
+  // One background round with `cp` as the newest checkpoint read: pushed
+  // to every witness, a fork alerted. Another replica may have pushed a
+  // newer checkpoint since `cp` was read; that is no fork.
+  void PushToAll(const v1::Checkpoint& cp);
 
  private:
   struct Witness {

@@ -17,9 +17,11 @@
 #include "common/ids.h"
 #include "common/time_util.h"
 #include "crypto/master_key.h"
+#include "crypto/sealed_box.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
+#include "lanevault/v1/lanes.pb.h"
 #include "policy/contract.h"
 #include "policy/policy.h"
 #include "rpc/tls.h"
@@ -103,13 +105,19 @@ class ApiFixture : public ::testing::Test {
   // And the vault (a full-disk VFS, a state directory) here.
   virtual void ConfigureVault(vault::VaultOptions&) {}
 
-  void StartServer() {
-    server_.reset();
+  // A free loopback port, the dev PKI's server certificate and CA.
+  static api::ServerOptions LoopbackServerOptions() {
     api::ServerOptions so;
     so.listen = "127.0.0.1:0";
     so.tls.set_ca_cert(dir_->Join("pki/ca.pem"));
     so.tls.set_server_cert(dir_->Join("pki/server.pem"));
     so.tls.set_server_key(dir_->Join("pki/server.key"));
+    return so;
+  }
+
+  void StartServer() {
+    server_.reset();
+    api::ServerOptions so = LoopbackServerOptions();
     Configure(so);
     auto server = api::ApiServer::Start(so, policy_.get(), vault_.get(), [] {
       v1::LaneStatus s;
@@ -150,11 +158,30 @@ class ApiFixture : public ::testing::Test {
   std::string Handle(const std::string& id, const std::string& purpose,
                      bool item = false) const {
     auto view = policy_->ViewOf(purpose);
-    auto handle = vault_->handles().Issue(
-        item ? crypto::HandleKey::Kind::kItem
-             : crypto::HandleKey::Kind::kRecord,
-        view.ok() ? view->scope : purpose, id);
+    auto handle =
+        vault_->handles().Issue(item ? crypto::HandleKey::Kind::kItem
+                                     : crypto::HandleKey::Kind::kRecord,
+                                view.ok() ? view->scope : purpose, id);
     return handle.ok() ? *handle : id;
+  }
+
+  // A crossing like record_ with fresh ids, sealed to the vault's intake
+  // key as a capture node sends it.
+  v1::SubmitCrossingRequest SealedCrossing(const std::string& idempotency_key) {
+    v1::Record crossing = record_;
+    crossing.set_record_id(NewId("rec_"));
+    for (v1::Item& item : *crossing.mutable_items()) {
+      item.set_item_id(NewId("itm_"));
+    }
+    auto sealed = crypto::IntakeKey::Seal(vault_->intake_key().public_key(),
+                                          crossing.SerializeAsString());
+    EXPECT_TRUE(sealed.ok()) << sealed.status();
+    v1::SubmitCrossingRequest req;
+    req.set_sealed_record(sealed.ok() ? *sealed : "");
+    req.set_lane_id(crossing.lane_id());
+    req.set_checkpoint_id(crossing.checkpoint_id());
+    req.set_idempotency_key(idempotency_key);
+    return req;
   }
 
   std::vector<v1::AuditEntry> Log() {

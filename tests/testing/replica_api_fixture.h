@@ -48,11 +48,7 @@ class ReplicaApiFixture : public ApiFixture {
 
   void StartSecondServer() {
     server2_.reset();
-    api::ServerOptions so;
-    so.listen = "127.0.0.1:0";
-    so.tls.set_ca_cert(dir_->Join("pki/ca.pem"));
-    so.tls.set_server_cert(dir_->Join("pki/server.pem"));
-    so.tls.set_server_key(dir_->Join("pki/server.key"));
+    api::ServerOptions so = LoopbackServerOptions();
     const policy::Policy* policy = SecondPolicy();  // before its options
     Configure(so);
     ConfigureSecond(so);

@@ -436,19 +436,7 @@ TEST_F(ApiTest, AuditorsQueryAndStreamTheLog) {
 // A capture node seals a crossing to the vault's intake key; sending it
 // again with the same idempotency key stores nothing new.
 TEST_F(ApiTest, LaneSubmitsASealedCrossingOnceEvenIfSentTwice) {
-  v1::Record crossing = record_;
-  crossing.set_record_id(NewId("rec_"));
-  for (v1::Item& item : *crossing.mutable_items()) {
-    item.set_item_id(NewId("itm_"));
-  }
-  auto sealed = crypto::IntakeKey::Seal(vault_->intake_key().public_key(),
-                                        crossing.SerializeAsString());
-  ASSERT_TRUE(sealed.ok());
-  v1::SubmitCrossingRequest req;
-  req.set_sealed_record(*sealed);
-  req.set_lane_id(crossing.lane_id());
-  req.set_checkpoint_id(crossing.checkpoint_id());
-  req.set_idempotency_key("lane-1/frame-812");
+  v1::SubmitCrossingRequest req = SealedCrossing("lane-1/frame-812");
   auto stub = v1::LaneService::NewStub(Channel("lane-dev"));
   const auto before = vault_->RecordCount();
   ASSERT_TRUE(before.ok());
