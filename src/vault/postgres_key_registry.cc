@@ -18,6 +18,18 @@ constexpr char kNowUs[] =
 // (an address, never the seed).
 constexpr char kLogSeedMaker[] = "log_seed_made_by";
 
+// The generation a statement returned (generation, start_version).
+absl::StatusOr<KeyGeneration> GenerationOf(
+    const absl::StatusOr<pg::Result>& r) {
+  if (!r.ok()) return r.status();
+  if (r->rows() != 1) {
+    return absl::FailedPreconditionError(
+        "key registry: no key generation registered yet");
+  }
+  return KeyGeneration{static_cast<uint32_t>(r->Int(0, 0)),
+                       static_cast<uint32_t>(r->Int(0, 1))};
+}
+
 }  // namespace
 
 PostgresKeyRegistry::PostgresKeyRegistry(PostgresOptions options,
@@ -102,13 +114,7 @@ absl::StatusOr<KeyGeneration> PostgresKeyRegistry::Generation() {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<pg::Result> r =
       ExecLocked("SELECT generation, start_version FROM key_generation");
-  if (!r.ok()) return r.status();
-  if (r->rows() != 1) {
-    return absl::FailedPreconditionError(
-        "key registry: no key generation registered yet");
-  }
-  return KeyGeneration{static_cast<uint32_t>(r->Int(0, 0)),
-                       static_cast<uint32_t>(r->Int(0, 1))};
+  return GenerationOf(r);
 }
 
 absl::StatusOr<uint32_t> PostgresKeyRegistry::NewVersion(int64_t period_day,
@@ -140,13 +146,7 @@ absl::StatusOr<KeyGeneration> PostgresKeyRegistry::Rotate() {
       "UPDATE key_generation SET generation = generation + 1, "
       "start_version = nextval('kek_versions') "
       "RETURNING generation, start_version");
-  if (!r.ok()) return r.status();
-  if (r->rows() != 1) {
-    return absl::FailedPreconditionError(
-        "key registry: no key generation registered yet");
-  }
-  return KeyGeneration{static_cast<uint32_t>(r->Int(0, 0)),
-                       static_cast<uint32_t>(r->Int(0, 1))};
+  return GenerationOf(r);
 }
 
 absl::StatusOr<std::vector<ReplicaPeer>> PostgresKeyRegistry::LivePeers() {

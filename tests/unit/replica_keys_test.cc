@@ -21,16 +21,15 @@
 #include "testing/postgres_server.h"
 #include "testing/test_pki.h"
 #include "testing/test_util.h"
+#include "testing/vault_fixture.h"
 #include "vault/vault.h"
 
 namespace lanevault {
 namespace {
 
-using testing::TempDir;
-
-const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
-
-class ReplicaKeysTest : public ::testing::Test {
+// The vault fixture's master key, clock and records; its own vault_ is not
+// opened (each replica opens its own).
+class ReplicaKeysTest : public testing::VaultFixture {
  protected:
   struct Replica {
     std::string name;
@@ -94,28 +93,11 @@ class ReplicaKeysTest : public ::testing::Test {
     r.server.reset();
   }
 
+  // The fixture's record with its plate text only: one KEK per day.
   v1::Record MakeRecord(absl::string_view plate) {
-    v1::Record r;
-    r.set_record_id(NewId("rec_"));
-    r.set_lane_id("lane-1");
-    r.set_checkpoint_id("cp");
-    r.set_contract_id("test");
-    r.set_contract_version(1);
-    *r.mutable_first_seen() = ToProto(clock_.Now());
-    *r.mutable_last_seen() = ToProto(clock_.Now());
-    v1::Item* text = r.add_items();
-    text->set_item_id(NewId("itm_"));
-    text->set_category(v1::DATA_CATEGORY_PLATE_TEXT);
-    text->set_content(std::string(plate));
-    *text->mutable_deadline() = ToProto(clock_.Now() + absl::Hours(24 * 30));
+    v1::Record r = VaultFixture::MakeRecord(plate, "");
+    r.mutable_items()->RemoveLast();
     return r;
-  }
-  v1::AuditEntry Entry(v1::Action action, absl::string_view record_id) {
-    v1::AuditEntry e;
-    e.set_principal("test");
-    e.set_action(action);
-    e.set_record_id(std::string(record_id));
-    return e;
   }
   std::string Take(vault::Vault& v, absl::string_view plate) {
     v1::Record r = MakeRecord(plate);
@@ -161,9 +143,6 @@ class ReplicaKeysTest : public ::testing::Test {
     }
   }
 
-  TempDir dir_;
-  std::string postgres_;
-  FakeClock clock_{kStart};
   Replica a_, b_;
 };
 
