@@ -44,9 +44,9 @@ std::string PeriodKeys::DayName(int64_t day) {
 absl::StatusOr<std::unique_ptr<PeriodKeys>> PeriodKeys::Load(
     crypto::KeyRing* ring, KekStore* store,
     const std::vector<crypto::WrappedKek>& legacy, absl::Time now,
-    KeyRegistry* registry, KeyPeers* peers) {
+    KeyRegistry* registry, KeyPeers* peers, KekLocalChecks checks) {
   std::unique_ptr<PeriodKeys> keys(
-      new PeriodKeys(ring, store, registry, peers));
+      new PeriodKeys(ring, store, registry, peers, std::move(checks)));
   absl::MutexLock lock(&keys->mu_);
   absl::StatusOr<std::string> counters = store->Get(kCounters);
   if (absl::IsNotFound(counters.status())) {
@@ -171,13 +171,9 @@ absl::Status PeriodKeys::SyncLocked() {
     next_version_ = std::max(next_version_, k.version + 1);
     if (k.destroyed) {
       if (!keks_.contains(k.version) && !ring_->Has(k.version)) continue;
-      // Another replica logged its destruction: this copy goes too.
-      if (absl::Status s = store_->DestroyKek(k.version); !s.ok()) return s;
-      ForgetLocked(k.version);
-      spdlog::info(
-          "key version {} destroyed in this key store too (logged as "
-          "destroyed by the replica that held the role)",
-          k.version);
+      if (absl::Status s = FollowDestructionLocked(k.version); !s.ok()) {
+        return s;
+      }
       continue;
     }
     if (!k.shared) continue;  // sealed nothing: never needed to open
@@ -193,6 +189,54 @@ absl::Status PeriodKeys::SyncLocked() {
     FetchLocked(std::move(missing));
   }
   PickCurrentLocked();
+  return absl::OkStatus();
+}
+
+bool PeriodKeys::DestroyableLocked(const Info& info, absl::Time now) const {
+  const bool stale = info.generation < generation_;
+  const bool period = info.period_day != StoredKek::kNoPeriod;
+  return stale || (period && now >= EndOfDay(info.period_day));
+}
+
+absl::Status PeriodKeys::FollowDestructionLocked(uint32_t version) {
+  const absl::Time now =
+      checks_.clock != nullptr ? checks_.clock->Now() : absl::Now();
+  std::string refusal;
+  auto it = keks_.find(version);
+  if (it != keks_.end() && !DestroyableLocked(it->second, now)) {
+    refusal = absl::StrCat("its period ", DayName(it->second.period_day),
+                           " has not ended here and its generation ",
+                           it->second.generation, " is current");
+  } else if (!checks_.items_under) {
+    refusal = "this replica cannot count the items under it";
+  } else {
+    absl::StatusOr<uint64_t> items = checks_.items_under(version);
+    if (!items.ok()) return items.status();  // asked again at the next sync
+    if (*items > 0) {
+      refusal = absl::StrCat(*items, " stored items are still wrapped by it");
+    }
+  }
+  if (!refusal.empty()) {
+    if (refused_destructions_.insert(version).second) {
+      const std::string message = absl::StrCat(
+          "the key registry marks key version ", version,
+          " destroyed, but this replica keeps it: ", refusal,
+          ". Only the role holder destroys a key, after logging it; was the "
+          "kek_registry table written by someone else?");
+      spdlog::error("{}", message);
+      if (checks_.alert) checks_.alert(message);
+    }
+    return absl::OkStatus();
+  }
+  // Another replica logged its destruction and this one agrees: this copy
+  // goes too.
+  if (absl::Status s = store_->DestroyKek(version); !s.ok()) return s;
+  ForgetLocked(version);
+  refused_destructions_.erase(version);
+  spdlog::info(
+      "key version {} destroyed in this key store too (logged as destroyed "
+      "by the replica that held the role)",
+      version);
   return absl::OkStatus();
 }
 
@@ -477,9 +521,9 @@ std::vector<PeriodKeys::Candidate> PeriodKeys::Candidates(
   absl::MutexLock lock(&mu_);
   std::vector<Candidate> out;
   for (const auto& [version, info] : keks_) {
+    if (!DestroyableLocked(info, now)) continue;
     const bool stale = info.generation < generation_;
     const bool period = info.period_day != StoredKek::kNoPeriod;
-    if (!stale && !(period && now >= EndOfDay(info.period_day))) continue;
     Candidate& c = out.emplace_back();
     c.version = version;
     c.info = info;

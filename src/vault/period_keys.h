@@ -18,9 +18,11 @@
 // the generation come from the registry; a KEK made here wraps nothing
 // until every live peer holds it; KEKs the registry lists that this key
 // store lacks are fetched from the peers, and those it marks destroyed are
-// destroyed here too (at load and at every Refresh).
+// destroyed here too (at load and at every Refresh) once this replica's own
+// rules agree (see KekLocalChecks).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,11 +34,27 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "crypto/key_ring.h"
 #include "vault/kek_store.h"
 #include "vault/key_registry.h"
 
 namespace lanevault::vault {
+
+// What this replica checks itself before it destroys a KEK because the
+// registry says another replica destroyed it. The registry is a table in
+// the database: a writer there alone must never be able to erase a live
+// key from every key store.
+struct KekLocalChecks {
+  // Whose now decides that a period has ended (the wall clock if null).
+  const Clock* clock = nullptr;
+  // How many stored items a version wraps. Without it every destruction
+  // the registry asks for is refused.
+  std::function<absl::StatusOr<uint64_t>(uint32_t)> items_under;
+  // Says a refused destruction loudly (a critical alert); once per
+  // version and process.
+  std::function<void(const std::string&)> alert;
+};
 
 class PeriodKeys {
  public:
@@ -54,7 +72,8 @@ class PeriodKeys {
   static absl::StatusOr<std::unique_ptr<PeriodKeys>> Load(
       crypto::KeyRing* ring, KekStore* store,
       const std::vector<crypto::WrappedKek>& legacy, absl::Time now,
-      KeyRegistry* registry = nullptr, KeyPeers* peers = nullptr);
+      KeyRegistry* registry = nullptr, KeyPeers* peers = nullptr,
+      KekLocalChecks checks = {});
 
   // Whether `store` has held period keys (a vault opened with it before).
   static absl::StatusOr<bool> Initialized(KekStore& store);
@@ -109,8 +128,20 @@ class PeriodKeys {
 
  private:
   PeriodKeys(crypto::KeyRing* ring, KekStore* store, KeyRegistry* registry,
-             KeyPeers* peers)
-      : ring_(ring), store_(store), registry_(registry), peers_(peers) {}
+             KeyPeers* peers, KekLocalChecks checks)
+      : ring_(ring),
+        store_(store),
+        registry_(registry),
+        peers_(peers),
+        checks_(std::move(checks)) {}
+  // Whether a KEK may go by this replica's rules alone: of an older
+  // generation, or its period ended at `now`.
+  bool DestroyableLocked(const Info& info, absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The registry marks `version` destroyed: destroys this copy when
+  // DestroyableLocked and no stored item uses it; else keeps it and alerts.
+  absl::Status FollowDestructionLocked(uint32_t version)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status SaveCounters() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // (Re)reads every stored KEK into the ring and the maps, and forgets
   // those no longer stored.
@@ -138,6 +169,9 @@ class PeriodKeys {
   KekStore* store_;
   KeyRegistry* const registry_;
   KeyPeers* const peers_;
+  const KekLocalChecks checks_;
+  // Registry destructions refused here and already alerted.
+  absl::flat_hash_set<uint32_t> refused_destructions_ ABSL_GUARDED_BY(mu_);
   // With a registry: the versions every live replica holds (only those
   // seal).
   absl::flat_hash_set<uint32_t> shared_ ABSL_GUARDED_BY(mu_);

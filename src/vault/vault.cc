@@ -711,9 +711,24 @@ absl::Status Vault::LoadKeys() {
   if (!rows.ok()) return rows.status();
   std::vector<crypto::WrappedKek> legacy;
   for (const KekRow& row : *rows) legacy.push_back(row.kek);
+  KekLocalChecks checks;
+  checks.clock = clock_;
+  checks.items_under = [this](uint32_t version) -> absl::StatusOr<uint64_t> {
+    absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>> used =
+        store_->ItemsPerKeyVersion();
+    if (!used.ok()) return used.status();
+    for (const auto& [v, items] : *used) {
+      if (v == version) return items;
+    }
+    return 0;
+  };
+  checks.alert = [this](const std::string& message) {
+    oversight_.RaiseAlert("critical", "key_destruction_refused", "system",
+                          message);
+  };
   absl::StatusOr<std::unique_ptr<PeriodKeys>> periods =
       PeriodKeys::Load(&keys_, key_store_.get(), legacy, clock_->Now(),
-                       key_registry_.get(), key_peers_);
+                       key_registry_.get(), key_peers_, std::move(checks));
   if (!periods.ok()) return periods.status();
   periods_ = std::move(*periods);
   if (!legacy.empty()) {

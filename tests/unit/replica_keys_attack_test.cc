@@ -1,0 +1,307 @@
+// The attacks a security review played on the replica key hand-over
+// (issue 32), each now refused: two Vaults on one real PostgreSQL vault,
+// each with its own key store file, handing keys over the real key
+// hand-over service (mutual TLS on loopback, certificates by the dev PKI
+// script). The attacker writes to the database and runs a gRPC server with
+// a server certificate the same CA issued for a host it controls.
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/clock.h"
+#include "common/files.h"
+#include "common/ids.h"
+#include "common/time_util.h"
+#include "crypto/master_key.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "gtest/gtest.h"
+#include "lanevault/v1/replica.grpc.pb.h"
+#include "replica/key_hand_over_client.h"
+#include "replica/key_hand_over_server.h"
+#include "testing/postgres_server.h"
+#include "testing/test_pki.h"
+#include "testing/test_util.h"
+#include "vault/postgres.h"
+#include "vault/vault.h"
+
+namespace lanevault {
+namespace {
+
+using testing::TempDir;
+
+const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
+
+class ReplicaKeysAttackBase : public ::testing::Test {
+ protected:
+  struct Replica {
+    std::string name;
+    std::string key_store;
+    std::unique_ptr<replica::GrpcKeyPeers> peers;
+    std::unique_ptr<replica::KeyHandOverServer> server;
+    std::unique_ptr<vault::Vault> vault;
+  };
+
+  void SetUp() override {
+    LANEVAULT_REQUIRE_POSTGRES();
+    postgres_ = testing::PostgresServer::Shared()->NewSchema();
+    ASSERT_FALSE(postgres_.empty());
+    ASSERT_TRUE(crypto::MasterKey::CreateKeyFile(dir_.Join("master.key")).ok());
+    testing::MakeDevPki(dir_.Join("pki"));
+    testing::IssueCert(dir_.Join("pki"), "replica-a",
+                       testing::ClientCert("replica-a", 2001));
+    testing::IssueCert(dir_.Join("pki"), "replica-b",
+                       testing::ClientCert("replica-b", 2002));
+    Start(a_, "replica-a");
+    Start(b_, "replica-b");
+  }
+  void TearDown() override {
+    Stop(b_);
+    Stop(a_);
+  }
+
+  void Start(Replica& r, const std::string& name) {
+    r.name = name;
+    r.key_store = dir_.Join(name + ".keys");  // each on its own disk
+    replica::KeyHandOverOptions so;
+    so.listen = "127.0.0.1:0";
+    so.tls.set_ca_cert(dir_.Join("pki/ca.pem"));
+    so.tls.set_server_cert(dir_.Join("pki/server.pem"));
+    so.tls.set_server_key(dir_.Join("pki/server.key"));
+    so.replica_principals = {"replica-a", "replica-b"};
+    auto server = replica::KeyHandOverServer::Start(so, RealClock());
+    ASSERT_TRUE(server.ok()) << server.status();
+    r.server = std::move(*server);
+    auto peers = replica::GrpcKeyPeers::Create(
+        dir_.Join("pki/ca.pem"), dir_.Join("pki/" + name + ".pem"),
+        dir_.Join("pki/" + name + ".key"));
+    ASSERT_TRUE(peers.ok()) << peers.status();
+    r.peers = std::move(*peers);
+    vault::VaultOptions o;
+    o.master_key_file = dir_.Join("master.key");
+    o.clock = &clock_;
+    o.postgres.conninfo = postgres_;
+    o.key_store = r.key_store;
+    o.key_peers = r.peers.get();
+    o.replica = {absl::StrCat("127.0.0.1:", r.server->port()), name};
+    o.log_seed_wait = absl::Seconds(5);
+    auto v = vault::Vault::Open(o);
+    ASSERT_TRUE(v.ok()) << v.status();
+    r.vault = std::move(*v);
+    r.server->Serve(r.vault.get());
+  }
+  void Stop(Replica& r) {
+    if (r.server != nullptr) r.server->Shutdown();
+    r.vault.reset();
+    r.server.reset();
+  }
+
+  v1::Record MakeRecord(absl::string_view plate) {
+    v1::Record r;
+    r.set_record_id(NewId("rec_"));
+    r.set_lane_id("lane-1");
+    r.set_checkpoint_id("cp");
+    r.set_contract_id("test");
+    r.set_contract_version(1);
+    *r.mutable_first_seen() = ToProto(clock_.Now());
+    *r.mutable_last_seen() = ToProto(clock_.Now());
+    v1::Item* text = r.add_items();
+    text->set_item_id(NewId("itm_"));
+    text->set_category(v1::DATA_CATEGORY_PLATE_TEXT);
+    text->set_content(std::string(plate));
+    *text->mutable_deadline() = ToProto(clock_.Now() + absl::Hours(24 * 30));
+    return r;
+  }
+  v1::AuditEntry Entry(v1::Action action, absl::string_view record_id) {
+    v1::AuditEntry e;
+    e.set_principal("test");
+    e.set_action(action);
+    e.set_record_id(std::string(record_id));
+    return e;
+  }
+  std::string Take(vault::Vault& v, absl::string_view plate) {
+    v1::Record r = MakeRecord(plate);
+    absl::Status s = v.Intake(r, Entry(v1::ACTION_INTAKE, r.record_id()));
+    EXPECT_TRUE(s.ok()) << s;
+    return r.record_id();
+  }
+  absl::StatusOr<std::string> ReadPlate(vault::Vault& v,
+                                        const std::string& id) {
+    absl::StatusOr<v1::Record> got = v.Read(id, {v1::DATA_CATEGORY_PLATE_TEXT},
+                                            Entry(v1::ACTION_READ_RECORD, id));
+    if (!got.ok()) return got.status();
+    if (got->items_size() != 1) return absl::InternalError("no plate item");
+    return got->items(0).content();
+  }
+  // The key versions the stored items are wrapped under.
+  std::vector<uint32_t> VersionsInUse(vault::Vault& v) {
+    std::vector<uint32_t> out;
+    auto used = v.ItemsPerKeyVersion();
+    EXPECT_TRUE(used.ok()) << used.status();
+    if (!used.ok()) return out;
+    for (const auto& [version, items] : *used) {
+      if (items > 0) out.push_back(version);
+    }
+    return out;
+  }
+  // Whether the key store file, or what SQLite keeps beside it, holds the
+  // bytes.
+  bool KeyStoreHolds(const Replica& r, const std::string& bytes) {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      if (testing::FileContains(r.key_store + suffix, bytes)) return true;
+    }
+    return false;
+  }
+  Replica& Holder() { return a_.vault->HoldsReplicaRole() ? a_ : b_; }
+  Replica& Standby() { return a_.vault->HoldsReplicaRole() ? b_ : a_; }
+  // Re-wraps and destroys until the holder has nothing left to do.
+  void RewrapAll(vault::Vault& holder) {
+    for (int i = 0; i < 20; ++i) {
+      absl::StatusOr<uint64_t> n = holder.RewrapStep(256);
+      ASSERT_TRUE(n.ok()) << n.status();
+      if (*n == 0) return;
+    }
+  }
+
+  TempDir dir_;
+  std::string postgres_;
+  FakeClock clock_{kStart};
+  Replica a_, b_;
+};
+
+// ---- attacker helpers ----
+class FakePeer final : public v1::ReplicaKeys::Service {
+ public:
+  grpc::Status PushKeks(grpc::ServerContext*, const v1::PushKeksRequest* req,
+                        v1::PushKeksResponse* resp) override {
+    absl::MutexLock l(&mu);
+    if (refuse)
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "attacker says no");
+    for (const auto& k : req->keks()) {
+      pushed.push_back(k);
+      resp->add_stored(k.version());
+    }
+    return grpc::Status::OK;
+  }
+  grpc::Status FetchKeks(grpc::ServerContext*, const v1::FetchKeksRequest*,
+                         v1::FetchKeksResponse* resp) override {
+    absl::MutexLock l(&mu);
+    for (const auto& k : serve) *resp->add_keks() = k;
+    return grpc::Status::OK;
+  }
+  absl::Mutex mu;
+  bool refuse = false;
+  std::vector<v1::ReplicaKek> pushed, serve;
+};
+
+class AttackTest : public ReplicaKeysAttackBase {
+ protected:
+  vault::pg::Connection Db() {
+    auto c = vault::pg::Connection::Open(postgres_);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return std::move(*c);
+  }
+  void Sql(const std::string& q) {
+    auto db = Db();
+    auto r = db.Exec(q);
+    ASSERT_TRUE(r.ok()) << q << ": " << r.status();
+  }
+  // Root on the database host runs a ReplicaKeys server with ANY server
+  // certificate the CA issued for a host it controls (here: a serverAuth
+  // cert "db-host" for 127.0.0.1, unrelated to replica_peers).
+  void StartFake() {
+    testing::CertSpec spec;
+    spec.common_name = "db-host.attacker";
+    spec.uri = "spiffe://attacker/db,IP:127.0.0.1";
+    spec.serial = 6666;
+    spec.client_auth = false;
+    testing::IssueCert(dir_.Join("pki"), "attacker", spec);
+    auto cert = ReadFileToString(dir_.Join("pki/attacker.pem"));
+    auto key = ReadFileToString(dir_.Join("pki/attacker.key"));
+    ASSERT_TRUE(cert.ok() && key.ok());
+    grpc::SslServerCredentialsOptions o(
+        GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    o.pem_key_cert_pairs.push_back({*key, *cert});
+    grpc::ServerBuilder b;
+    b.AddListeningPort("127.0.0.1:0", grpc::SslServerCredentials(o),
+                       &fake_port_);
+    b.RegisterService(&fake_);
+    fake_server_ = b.BuildAndStart();
+    ASSERT_NE(fake_server_, nullptr);
+    AnnounceFake();
+  }
+  void AnnounceFake() {
+    Sql(
+        absl::StrCat("INSERT INTO replicas(address, principal, heartbeat_us) "
+                     "VALUES('127.0.0.1:",
+                     fake_port_,
+                     "', 'not-a-listed-replica', (extract(epoch FROM "
+                     "clock_timestamp())*1000000)::bigint) "
+                     "ON CONFLICT(address) DO UPDATE SET heartbeat_us = "
+                     "excluded.heartbeat_us"));
+  }
+  v1::Record RecordDue(absl::string_view plate, absl::Duration in) {
+    v1::Record r = MakeRecord(plate);
+    *r.mutable_items(0)->mutable_deadline() = ToProto(clock_.Now() + in);
+    return r;
+  }
+  int CountReason(vault::Vault& v, uint64_t from, const std::string& reason) {
+    auto e = v.log().Entries(from, v.log().Size());
+    EXPECT_TRUE(e.ok()) << e.status();
+    int n = 0;
+    if (e.ok())
+      for (const auto& x : *e) n += x.reason_code() == reason;
+    return n;
+  }
+  int Alerts(vault::Vault& v, const std::string& kind) {
+    auto alerts = v.oversight().Alerts(/*include_acknowledged=*/true);
+    EXPECT_TRUE(alerts.ok()) << alerts.status();
+    int n = 0;
+    if (alerts.ok()) {
+      for (const auto& a : *alerts)
+        n += a.kind == kind && a.severity == "critical";
+    }
+    return n;
+  }
+  void TearDown() override {
+    if (fake_server_) fake_server_->Shutdown();
+    ReplicaKeysAttackBase::TearDown();
+  }
+  FakePeer fake_;
+  int fake_port_ = 0;
+  std::unique_ptr<grpc::Server> fake_server_;
+};
+
+// 1. A database writer marks a live KEK destroyed in the registry: each
+// replica checks its own rules (period not ended, current generation, items
+// still under it), keeps the key, and raises a critical alert once.
+// Before the fix both replicas erased it and reads failed DATA_LOSS.
+TEST_F(AttackTest, RegistryFlipDoesNotEraseALiveKek) {
+  const std::string id = Take(*a_.vault, "EVID001");
+  const auto v = VersionsInUse(*a_.vault);
+  ASSERT_EQ(v.size(), 1u);
+  auto held = a_.vault->HeldKeks(v);
+  ASSERT_TRUE(held.ok() && held->size() == 1);
+  const std::string wrapped = (*held)[0].wrapped;
+  ASSERT_EQ(ReadPlate(*b_.vault, id).value_or(""), "EVID001");
+  Sql(absl::StrCat("UPDATE kek_registry SET destroyed_us = 1 WHERE version = ",
+                   v[0]));
+  for (int beat = 0; beat < 2; ++beat) {  // the 2 s heartbeat, twice
+    ASSERT_TRUE(a_.vault->SyncReplicaKeys().ok());
+    ASSERT_TRUE(b_.vault->SyncReplicaKeys().ok());
+  }
+  EXPECT_TRUE(KeyStoreHolds(a_, wrapped));
+  EXPECT_TRUE(KeyStoreHolds(b_, wrapped));
+  EXPECT_EQ(ReadPlate(*a_.vault, id).value_or("lost"), "EVID001");
+  EXPECT_EQ(ReadPlate(*b_.vault, id).value_or("lost"), "EVID001");
+  // One alert per replica (the alerts table is the shared database's).
+  EXPECT_EQ(Alerts(*a_.vault, "key_destruction_refused"), 2);
+}
+
+}  // namespace
+}  // namespace lanevault
