@@ -23,6 +23,9 @@ CREATE TABLE IF NOT EXISTS keks(
   wrapped BLOB NOT NULL,
   created_us INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS destroyed_keks(
+  version INTEGER PRIMARY KEY
+);
 CREATE TABLE IF NOT EXISTS key_store_meta(
   name TEXT PRIMARY KEY,
   value BLOB NOT NULL
@@ -130,14 +133,36 @@ absl::Status KekStore::PutKek(const StoredKek& kek) {
 
 absl::Status KekStore::DestroyKek(uint32_t version) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> q =
-      db_.Cached("DELETE FROM keks WHERE version = ?");
-  if (!q.ok()) return Named(q.status());
-  q->Bind(1, static_cast<int64_t>(version));
-  if (absl::Status s = q->Run(); !s.ok()) return Named(s);
+  {
+    absl::StatusOr<Transaction> tx = Transaction::Begin(db_);
+    if (!tx.ok()) return Named(tx.status());
+    for (const char* sql :
+         {"INSERT OR IGNORE INTO destroyed_keks(version) VALUES(?)",
+          "DELETE FROM keks WHERE version = ?"}) {
+      absl::StatusOr<Statement> q = db_.Cached(sql);
+      if (!q.ok()) return Named(q.status());
+      q->Bind(1, static_cast<int64_t>(version));
+      if (absl::Status s = q->Run(); !s.ok()) return Named(s);
+    }
+    if (absl::Status s = tx->Commit(); !s.ok()) return Named(s);
+  }
   // The deleted row's page was zeroed in the WAL; the checkpoint moves the
   // zeroed page into the file and empties the WAL, so neither holds the key.
   return TruncateWal();
+}
+
+absl::StatusOr<std::vector<uint32_t>> KekStore::DestroyedVersions() {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> q =
+      db_.Cached("SELECT version FROM destroyed_keks ORDER BY version");
+  if (!q.ok()) return Named(q.status());
+  std::vector<uint32_t> out;
+  absl::Status rows = q->ForEachRow([&] {
+    out.push_back(static_cast<uint32_t>(q->Int(0)));
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return Named(rows);
+  return out;
 }
 
 absl::StatusOr<int64_t> KekStore::DataVersion() {

@@ -60,8 +60,12 @@ class KekStore {
   absl::Status PutKek(const StoredKek& kek);
   // Deletes a KEK: its page is overwritten and the WAL emptied, so the file
   // no longer holds it. OK when it is already gone; UNAVAILABLE when the
-  // WAL could not be emptied (the next open empties it).
+  // WAL could not be emptied (the next open empties it). Its version stays
+  // as a tombstone (the number only) in the same transaction.
   absl::Status DestroyKek(uint32_t version);
+  // The versions this key store has destroyed: never taken in again, so a
+  // copy of a destroyed KEK handed over by anyone stays out.
+  absl::StatusOr<std::vector<uint32_t>> DestroyedVersions();
 
   // Changes when another connection (another process sharing the file)
   // commits a change; the same otherwise (SQLite's data_version).

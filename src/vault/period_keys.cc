@@ -116,6 +116,13 @@ absl::Status PeriodKeys::LoadRowsLocked() {
     }
     keks[row.version] = info;
     next_version_ = std::max(next_version_, row.version + 1);
+    highest_seen_ = std::max(highest_seen_, row.version);
+  }
+  absl::StatusOr<std::vector<uint32_t>> destroyed = store_->DestroyedVersions();
+  if (!destroyed.ok()) return destroyed.status();
+  for (uint32_t version : *destroyed) {
+    destroyed_.insert(version);
+    highest_seen_ = std::max(highest_seen_, version);
   }
   // A KEK another process destroyed leaves this ring too.
   for (const auto& [version, info] : keks_) {
@@ -143,6 +150,7 @@ void PeriodKeys::PickCurrentLocked() {
 
 void PeriodKeys::ForgetLocked(uint32_t version) {
   ring_->Forget(version);
+  destroyed_.insert(version);  // the key store keeps its tombstone
   shared_.erase(version);
   auto it = keks_.find(version);
   if (it == keks_.end()) return;
@@ -166,8 +174,10 @@ absl::Status PeriodKeys::SyncLocked() {
   absl::StatusOr<std::vector<RegisteredKek>> registered = registry_->Keks();
   if (!registered.ok()) return registered.status();
   std::vector<uint32_t> missing;
+  Registered by_version;
   shared_.clear();
   for (const RegisteredKek& k : *registered) {
+    by_version[k.version] = k;
     next_version_ = std::max(next_version_, k.version + 1);
     if (k.destroyed) {
       if (!keks_.contains(k.version) && !ring_->Has(k.version)) continue;
@@ -177,6 +187,16 @@ absl::Status PeriodKeys::SyncLocked() {
       continue;
     }
     if (!k.shared) continue;  // sealed nothing: never needed to open
+    if (destroyed_.contains(k.version)) {
+      // Destroyed here: the registry cannot bring it back.
+      if (refused_destructions_.insert(k.version).second) {
+        spdlog::error(
+            "the key registry lists key version {} as live, but this key "
+            "store destroyed it: it stays destroyed here",
+            k.version);
+      }
+      continue;
+    }
     shared_.insert(k.version);
     if (!keks_.contains(k.version)) missing.push_back(k.version);
   }
@@ -186,7 +206,7 @@ absl::Status PeriodKeys::SyncLocked() {
   if (!missing.empty() && (missing != last_missing_ || now >= next_fetch_)) {
     last_missing_ = missing;
     next_fetch_ = now + absl::Minutes(1);
-    FetchLocked(std::move(missing));
+    FetchLocked(std::move(missing), by_version);
   }
   PickCurrentLocked();
   return absl::OkStatus();
@@ -240,7 +260,8 @@ absl::Status PeriodKeys::FollowDestructionLocked(uint32_t version) {
   return absl::OkStatus();
 }
 
-void PeriodKeys::FetchLocked(std::vector<uint32_t> missing) {
+void PeriodKeys::FetchLocked(std::vector<uint32_t> missing,
+                             const Registered& registered) {
   if (missing.empty()) return;
   if (peers_ != nullptr) {
     absl::StatusOr<std::vector<ReplicaPeer>> live = registry_->LivePeers();
@@ -261,7 +282,7 @@ void PeriodKeys::FetchLocked(std::vector<uint32_t> missing) {
       for (const StoredKek& kek : got->keks) {
         auto it = std::find(missing.begin(), missing.end(), kek.version);
         if (it == missing.end()) continue;
-        if (absl::Status s = AcceptLocked(kek); !s.ok()) {
+        if (absl::Status s = AcceptLocked(kek, registered); !s.ok()) {
           spdlog::error("key version {} from replica {} refused: {}",
                         kek.version, peer.address, s.message());
           continue;
@@ -279,8 +300,39 @@ void PeriodKeys::FetchLocked(std::vector<uint32_t> missing) {
   }
 }
 
-absl::Status PeriodKeys::AcceptLocked(const StoredKek& kek) {
-  if (keks_.contains(kek.version)) return absl::OkStatus();
+absl::Status PeriodKeys::AcceptLocked(const StoredKek& kek,
+                                      const Registered& registered) {
+  if (destroyed_.contains(kek.version)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("key version ", kek.version,
+                     " was destroyed in this key store and is never taken in "
+                     "again"));
+  }
+  if (keks_.contains(kek.version)) {
+    // Acknowledged only when it is the very key held here: a different key
+    // under a taken number would be sealed under on one replica only.
+    absl::StatusOr<std::vector<StoredKek>> held = Held({kek.version});
+    if (!held.ok()) return held.status();
+    if (held->size() != 1 || (*held)[0].wrapped != kek.wrapped ||
+        (*held)[0].period_day != kek.period_day ||
+        (*held)[0].generation != kek.generation) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "key version ", kek.version,
+          " is held here as a different key: the version number was "
+          "taken twice (was the registry's numbering moved back?)"));
+    }
+    return absl::OkStatus();
+  }
+  if (registry_ != nullptr) {
+    auto it = registered.find(kek.version);
+    if (it == registered.end() || it->second.destroyed ||
+        it->second.period_day != kek.period_day ||
+        it->second.generation != kek.generation) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "key version ", kek.version,
+          " is not registered as a live key of this period and generation"));
+    }
+  }
   const Info info{kek.period_day, kek.generation};
   if (!ring_->Has(kek.version)) {
     if (absl::Status s =
@@ -296,13 +348,20 @@ absl::Status PeriodKeys::AcceptLocked(const StoredKek& kek) {
   }
   keks_[kek.version] = info;
   next_version_ = std::max(next_version_, kek.version + 1);
+  highest_seen_ = std::max(highest_seen_, kek.version);
   return absl::OkStatus();
 }
 
 absl::Status PeriodKeys::Accept(const std::vector<StoredKek>& keks) {
   absl::MutexLock lock(&mu_);
+  Registered registered;
+  if (registry_ != nullptr) {
+    absl::StatusOr<std::vector<RegisteredKek>> listed = registry_->Keks();
+    if (!listed.ok()) return listed.status();
+    for (const RegisteredKek& k : *listed) registered[k.version] = k;
+  }
   for (const StoredKek& kek : keks) {
-    if (absl::Status s = AcceptLocked(kek); !s.ok()) return s;
+    if (absl::Status s = AcceptLocked(kek, registered); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -368,6 +427,13 @@ absl::StatusOr<uint32_t> PeriodKeys::MakeSharedLocked(int64_t day) {
   if (version == 0) {
     absl::StatusOr<uint32_t> taken = registry_->NewVersion(day, generation_);
     if (!taken.ok()) return taken.status();
+    if (*taken <= highest_seen_ || destroyed_.contains(*taken)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the key registry handed out key version ", *taken,
+          ", but this key store has already seen version ", highest_seen_,
+          ": a number is never taken twice (was the registry's sequence "
+          "moved back?); nothing is sealed under it"));
+    }
     version = *taken;
     const Info info{day, generation_};
     crypto::WrappedKek kek = ring_->NewKek(version, Binding(info));
@@ -379,6 +445,7 @@ absl::StatusOr<uint32_t> PeriodKeys::MakeSharedLocked(int64_t day) {
     }
     keks_[version] = info;
     next_version_ = std::max(next_version_, version + 1);
+    highest_seen_ = std::max(highest_seen_, version);
   }
   if (absl::Status s = ShareLocked(version); !s.ok()) return s;
   current_[day] = version;
@@ -472,6 +539,7 @@ absl::StatusOr<uint32_t> PeriodKeys::For(absl::Time deadline) {
       return put;
     }
     keks_[version] = info;
+    highest_seen_ = std::max(highest_seen_, version);
     current_[day] = version;
     return version;
   }

@@ -87,6 +87,9 @@ class PeriodKeys {
 
   // KEKs a peer replica hands over: each must open with the master key
   // under its binding (PERMISSION_DENIED otherwise); durable on return.
+  // Refused besides: a version this key store destroyed (its tombstone),
+  // one the registry does not list as live with this period and
+  // generation, and one held here with other bytes (FAILED_PRECONDITION).
   absl::Status Accept(const std::vector<StoredKek>& keks);
   // Those of `versions` this key store holds, as stored.
   absl::StatusOr<std::vector<StoredKek>> Held(
@@ -150,10 +153,12 @@ class PeriodKeys {
   absl::Status RefreshLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // With a registry: the generation, destructions and missing KEKs.
   absl::Status SyncLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  using Registered = absl::flat_hash_map<uint32_t, RegisteredKek>;
   // Fetches `missing` from the live peers into the key store.
-  void FetchLocked(std::vector<uint32_t> missing)
+  void FetchLocked(std::vector<uint32_t> missing, const Registered& registered)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status AcceptLocked(const StoredKek& kek)
+  // `registered`: the registry's KEKs by version (ignored without one).
+  absl::Status AcceptLocked(const StoredKek& kek, const Registered& registered)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands a KEK to every live peer; OK once each has acknowledged it.
   absl::Status ShareLocked(uint32_t version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -188,6 +193,11 @@ class PeriodKeys {
   // Never reused, also after a version is destroyed: a destroyed version's
   // number keeps naming it in the log.
   uint32_t next_version_ ABSL_GUARDED_BY(mu_) = 1;
+  // Versions this key store destroyed (its tombstones): never taken again.
+  absl::flat_hash_set<uint32_t> destroyed_ ABSL_GUARDED_BY(mu_);
+  // The highest version this key store has held or destroyed: a version
+  // the registry hands out at or below it is a number reused.
+  uint32_t highest_seen_ ABSL_GUARDED_BY(mu_) = 0;
   // The key store's data version when last read (see KekStore).
   int64_t seen_version_ ABSL_GUARDED_BY(mu_) = -1;
 };

@@ -303,5 +303,106 @@ TEST_F(AttackTest, RegistryFlipDoesNotEraseALiveKek) {
   EXPECT_EQ(Alerts(*a_.vault, "key_destruction_refused"), 2);
 }
 
+// 3. A destroyed KEK is offered again (the registry row cleared, the old
+// wrapped key served by a fake peer and pushed by a replica's client): each
+// key store keeps a tombstone of what it destroyed and refuses it forever.
+// Before the fix both replicas took it back and it opened a restored row.
+TEST_F(AttackTest, DestroyedKekStaysDestroyed) {
+  const std::string id = Take(*a_.vault, "RESU001");
+  const auto v = VersionsInUse(*a_.vault);
+  ASSERT_EQ(v.size(), 1u);
+  auto held = a_.vault->HeldKeks(v);
+  ASSERT_TRUE(held.ok() && held->size() == 1);
+  const vault::StoredKek old = (*held)[0];
+  auto db = Db();
+  auto row = db.Exec(
+      "SELECT encode(wrapped_key, 'hex') FROM items WHERE record_id = $1",
+      vault::pg::Params().Text(id));
+  ASSERT_TRUE(row.ok() && row->rows() == 1) << row.status();
+  const std::string old_wrapped_key_hex = row->Text(0, 0);
+  Replica& holder = Holder();
+  Replica& standby = Standby();
+  ASSERT_TRUE(holder.vault->RotateKeys(Entry(v1::ACTION_ROTATE_KEYS, "")).ok());
+  RewrapAll(*holder.vault);
+  ASSERT_TRUE(standby.vault->SyncReplicaKeys().ok());
+  ASSERT_FALSE(KeyStoreHolds(a_, old.wrapped));
+  ASSERT_FALSE(KeyStoreHolds(b_, old.wrapped));
+
+  StartFake();
+  {
+    absl::MutexLock l(&fake_.mu);
+    v1::ReplicaKek k;
+    k.set_version(old.version);
+    k.set_period_day(old.period_day);
+    k.set_generation(old.generation);
+    k.set_wrapped(old.wrapped);
+    fake_.serve.push_back(k);
+  }
+  Sql(absl::StrCat(
+      "UPDATE kek_registry SET destroyed_us = NULL WHERE version = ",
+      old.version));
+  ASSERT_TRUE(a_.vault->SyncReplicaKeys().ok());
+  ASSERT_TRUE(b_.vault->SyncReplicaKeys().ok());
+  // A replica's own client (a stolen replica certificate) pushes it too.
+  const vault::ReplicaPeer to_a{absl::StrCat("127.0.0.1:", a_.server->port()),
+                                "replica-a"};
+  absl::Status pushed = b_.peers->Push(to_a, {old});
+  EXPECT_EQ(pushed.code(), absl::StatusCode::kPermissionDenied) << pushed;
+  EXPECT_FALSE(KeyStoreHolds(a_, old.wrapped));
+  EXPECT_FALSE(KeyStoreHolds(b_, old.wrapped));
+  ASSERT_TRUE(
+      db.Exec(absl::StrCat("UPDATE items SET key_version = ", old.version,
+                           ", wrapped_key = decode($1, 'hex') WHERE "
+                           "record_id = $2"),
+              vault::pg::Params().Text(old_wrapped_key_hex).Text(id))
+          .ok());
+  EXPECT_FALSE(ReadPlate(*a_.vault, id).ok());
+  EXPECT_FALSE(ReadPlate(*b_.vault, id).ok());
+}
+
+// 4. A version number taken twice: the database writer frees a live
+// version, a replacement replica with a fresh key store makes a new KEK
+// under it and pushes it to the replica that holds the old one. The holder
+// compares and refuses, so nothing is sealed under the new key; and a key
+// store refuses to make a version at or below one it has seen. Before the
+// fix the push was acknowledged unstored and each replica lost the other's
+// records (DATA_LOSS both ways).
+TEST_F(AttackTest, VersionTakenTwiceIsRefused) {
+  const std::string on_a = Take(*a_.vault, "COLL001");
+  const auto v = VersionsInUse(*a_.vault);
+  ASSERT_EQ(v.size(), 1u);
+  auto before = a_.vault->HeldKeks({v[0]});
+  ASSERT_TRUE(before.ok() && before->size() == 1);
+  const std::string old_b_address =
+      absl::StrCat("127.0.0.1:", b_.server->port());
+  const std::string lost = b_.key_store;
+  Stop(b_);
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::remove((lost + suffix).c_str());
+  }
+  Sql("DELETE FROM replicas WHERE address = '" + old_b_address + "'");
+  Sql(absl::StrCat("DELETE FROM kek_registry WHERE version = ", v[0]));
+  Start(b_, "replica-b");
+  Sql(absl::StrCat("SELECT setval('kek_versions', ", v[0], ", false)"));
+  v1::Record r = MakeRecord("COLL002");  // the same deadline day
+  absl::Status on_b =
+      b_.vault->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id()));
+  EXPECT_FALSE(on_b.ok());
+  auto after = a_.vault->HeldKeks({v[0]});
+  ASSERT_TRUE(after.ok() && after->size() == 1);
+  EXPECT_EQ((*after)[0].wrapped, (*before)[0].wrapped);
+  EXPECT_EQ(ReadPlate(*a_.vault, on_a).value_or("lost"), "COLL001");
+
+  // A itself is handed the number it holds for a new period: refused.
+  Sql(absl::StrCat("DELETE FROM kek_registry WHERE version = ", v[0]));
+  Sql(absl::StrCat("SELECT setval('kek_versions', ", v[0], ", false)"));
+  v1::Record later = MakeRecord("COLL003");
+  *later.mutable_items(0)->mutable_deadline() =
+      ToProto(clock_.Now() + absl::Hours(24 * 60));
+  absl::Status on_a2 =
+      a_.vault->Intake(later, Entry(v1::ACTION_INTAKE, later.record_id()));
+  EXPECT_EQ(on_a2.code(), absl::StatusCode::kFailedPrecondition) << on_a2;
+}
+
 }  // namespace
 }  // namespace lanevault
