@@ -2,9 +2,9 @@
 # Retrains the learned plate reader from scratch and rewrites the committed
 # model: models/plate_ocr.{onnx,manifest.json,parity.png,parity.txt} and
 # the held-back crops of tests/data/plate_ocr. CPU only, with Debian's
-# Python (python3-torch, python3-onnx: scripts/install-deps.sh); about an
-# hour and a quarter on one core (and one rendering beside it). The build
-# never runs this.
+# Python (python3-torch, python3-onnx: scripts/install-deps.sh --training);
+# about two and a half hours on one core (and one rendering beside it). The
+# build never runs this.
 #   scripts/train-plate-ocr.sh [--real_dir DIR]   (DIR: labelled photographs,
 #   e.g. ../shared/datasets/plates, reported in the manifest only)
 set -euo pipefail
@@ -16,6 +16,11 @@ fi
 run=${PLATE_OCR_RUN:-$(mktemp -d)}
 py=/usr/bin/python3  # Debian's, with its torch; not a virtualenv's
 cd training/plate_ocr
-nice -n 19 "$py" train.py --out "$run" --cache "$run/cache"
-nice -n 19 "$py" export.py --run "$run" --repo ../.. "$@"
+# Two phases: from scratch on one rendered set, then on a second set (new
+# crops, a lower peak rate) from the first phase's weights; the export's
+# manifest names both.
+nice -n 19 "$py" train.py --out "$run/phase1" --cache "$run/cache"
+nice -n 19 "$py" train.py --out "$run/phase2" --cache "$run/cache" \
+  --init "$run/phase1" --seed 2 --lr 1e-3
+nice -n 19 "$py" export.py --run "$run/phase2" --repo ../.. "$@"
 echo "model and manifest written to models/; run from $run"

@@ -158,6 +158,19 @@ def main():
                     100 * np.mean([g == t for g, t in zip(got, texts)]), 1)}
 
     summary = json.load(open(os.path.join(a.run, "train_summary.json")))
+    phases = []  # earliest first: each run that trained these weights
+    s = summary
+    while s:
+        phases.insert(0, s)
+        s = s.get("previous_phase")
+
+    def recipe(p):
+        start = "from scratch" if p is phases[0] else "from the phase before"
+        return (f"{start}: seed {p['seed']}, {p['train_count']} crops, "
+                f"{p.get('steps_done', p['steps'])} steps of {p['batch']}, peak lr {p.get('lr')}, "
+                f"rendered beside the trainer in a fixed order, "
+                f"{p.get('new_per_step', 'all')} unseen a step")
+
     manifest = {
         "model": "plate_ocr.onnx",
         "input": f"1x1x{render.INPUT_H}x{render.INPUT_W} grey, resized, min-max stretched, "
@@ -168,17 +181,18 @@ def main():
         "seed": summary["seed"],
         "data_recipe": {
             "renderer": "training/plate_ocr/render.py (no photographs)",
-            "train": f"seed {summary['seed']}, {summary['train_count']} crops, regions "
-                     f"{render.REGION_WEIGHTS}, rendered beside the trainer in a fixed "
-                     f"order, {summary.get('new_per_step', 'all')} unseen a step",
+            "train": f"regions {render.REGION_WEIGHTS}; " + "; then ".join(
+                recipe(p) for p in phases),
             "validation": f"seed {summary['val_seed']}, {summary['val_count']} crops",
             "held_back": f"seed {HELD_BACK_SEED} (tests/data/plate_ocr, parity fixture "
                          f"seed {HELD_BACK_SEED + 1})",
         },
-        "steps": summary.get("steps_done", summary["steps"]), "batch": summary["batch"], "epochs": summary["epochs"],
+        "steps": sum(p.get("steps_done", p["steps"]) for p in phases),
+        "batch": summary["batch"],
+        "epochs": round(sum(p["epochs"] for p in phases), 2),
         "validation_render_seconds": summary["render_seconds"],
-        "seconds_waiting_for_rendering": summary.get("waited_seconds"),
-        "train_seconds": summary["train_seconds"],
+        "seconds_waiting_for_rendering": sum(p.get("waited_seconds") or 0 for p in phases),
+        "train_seconds": sum(p["train_seconds"] for p in phases),
         "threads": 1,
         "size_bytes": os.path.getsize(onnx_path),
         "parameters": sum(p.numel() for p in model.parameters()),

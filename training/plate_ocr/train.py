@@ -145,6 +145,9 @@ def main():
                     help="rendering processes beside the trainer")
     ap.add_argument("--cache", default="/tmp/plate_ocr_cache")
     ap.add_argument("--out", required=True, help="directory for the checkpoint and log")
+    ap.add_argument("--init", default="",
+                    help="a run directory whose checkpoint this run starts from (a second "
+                         "phase on new crops); its summary is kept in this run's")
     a = ap.parse_args()
 
     torch.manual_seed(a.seed)
@@ -158,6 +161,13 @@ def main():
     wait_s = 0.0
 
     model = PlateOcr()
+    previous = None
+    if a.init:
+        model.load_state_dict(torch.load(os.path.join(a.init, "plate_ocr.pt")))
+        with open(os.path.join(a.init, "train_summary.json")) as f:
+            previous = json.load(f)
+        previous.pop("log", None)
+    a.previous = previous
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.steps,
                                                 pct_start=0.15)
@@ -219,6 +229,7 @@ def save(a, model, vx, vtexts, vregions, render_s, train_s, step, log):
         "epochs": round(step * a.batch / a.train_count, 2),
         "render_seconds": round(render_s), "train_seconds": round(train_s),
         "val_rendered_exact_percent": log[-1].get("val"),
+        "previous_phase": a.previous,
         "log": log,
     }
     with open(os.path.join(a.out, "train_summary.json"), "w") as f:
