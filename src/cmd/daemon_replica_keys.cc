@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/clock.h"
 #include "common/logging.h"
@@ -23,6 +24,18 @@ absl::StatusOr<DaemonReplicaKeys> PrepareReplicaKeys(
   absl::StatusOr<std::string> principal = replica::CertificatePrincipal(
       config.tls(), pg.replica_client_cert(), RealClock());
   if (!principal.ok()) return principal.status();
+  replica::GrpcKeyPeers::ServerNames server_names;
+  for (const std::string& peer : pg.replica_peers()) {
+    auto name = pg.replica_server_names().find(peer);
+    if (name == pg.replica_server_names().end() || name->second.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "vault.postgres.replica_peers names ", peer,
+          ": set replica_server_names[\"", peer,
+          "\"] to the DNS name its hand-over listener certificate carries "
+          "(keys are handed only to a server that proves it)"));
+    }
+    server_names[peer] = name->second;
+  }
   replica::KeyHandOverOptions so;
   so.listen = pg.replica_listen();
   so.tls = config.tls();
@@ -32,9 +45,9 @@ absl::StatusOr<DaemonReplicaKeys> PrepareReplicaKeys(
       replica::KeyHandOverServer::Start(so, RealClock());
   if (!server.ok()) return server.status();
   absl::StatusOr<std::unique_ptr<replica::GrpcKeyPeers>> peers =
-      replica::GrpcKeyPeers::Create(config.tls().ca_cert(),
-                                    pg.replica_client_cert(),
-                                    pg.replica_client_key());
+      replica::GrpcKeyPeers::Create(
+          config.tls().ca_cert(), pg.replica_client_cert(),
+          pg.replica_client_key(), std::move(server_names));
   if (!peers.ok()) return peers.status();
   out.server = std::move(*server);
   out.peers = std::move(*peers);

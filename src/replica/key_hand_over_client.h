@@ -20,12 +20,23 @@ namespace lanevault::replica {
 
 class GrpcKeyPeers final : public vault::KeyPeers {
  public:
+  // The DNS name each configured replica's server certificate carries, by
+  // the principal its registry row names.
+  using ServerNames = absl::flat_hash_map<std::string, std::string>;
+
   // Trusts `ca_file` for the peers' server certificates and presents
-  // `cert_file` / `key_file` (0600). Errors name the file.
+  // `cert_file` / `key_file` (0600). Errors name the file. A peer is called
+  // only when `server_names` has its principal, and only a server whose
+  // certificate carries that name is answered (PERMISSION_DENIED for a
+  // principal not configured; UNAVAILABLE when the certificate does not
+  // match): the address comes from the database, which must not decide
+  // who receives keys.
   static absl::StatusOr<std::unique_ptr<GrpcKeyPeers>> Create(
       const std::string& ca_file, const std::string& cert_file,
-      const std::string& key_file, absl::Duration timeout = absl::Seconds(5));
+      const std::string& key_file, ServerNames server_names,
+      absl::Duration timeout = absl::Seconds(5));
 
+  bool Configured(const vault::ReplicaPeer& peer) const override;
   absl::Status Push(const vault::ReplicaPeer& peer,
                     const std::vector<vault::StoredKek>& keks) override;
   absl::StatusOr<Fetched> Fetch(const vault::ReplicaPeer& peer,
@@ -34,11 +45,16 @@ class GrpcKeyPeers final : public vault::KeyPeers {
 
  private:
   GrpcKeyPeers(std::shared_ptr<grpc::ChannelCredentials> credentials,
-               absl::Duration timeout)
-      : credentials_(std::move(credentials)), timeout_(timeout) {}
-  v1::ReplicaKeys::Stub* StubFor(const std::string& address);
+               ServerNames server_names, absl::Duration timeout)
+      : credentials_(std::move(credentials)),
+        server_names_(std::move(server_names)),
+        timeout_(timeout) {}
+  // A channel to `peer` that verifies its configured server name.
+  absl::StatusOr<v1::ReplicaKeys::Stub*> StubFor(
+      const vault::ReplicaPeer& peer);
 
   const std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  const ServerNames server_names_;
   const absl::Duration timeout_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<v1::ReplicaKeys::Stub>>

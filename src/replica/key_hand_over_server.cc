@@ -24,6 +24,7 @@ class KeyHandOverServer::Service final : public v1::ReplicaKeys::Service {
   grpc::Status PushKeks(grpc::ServerContext* ctx,
                         const v1::PushKeksRequest* request,
                         v1::PushKeksResponse* response) override {
+    if (request->keks_size() > kMaxVersionsPerCall) return TooMany();
     std::vector<vault::StoredKek> keks;
     std::vector<uint32_t> versions;
     for (const v1::ReplicaKek& k : request->keks()) {
@@ -46,6 +47,7 @@ class KeyHandOverServer::Service final : public v1::ReplicaKeys::Service {
   grpc::Status FetchKeks(grpc::ServerContext* ctx,
                          const v1::FetchKeksRequest* request,
                          v1::FetchKeksResponse* response) override {
+    if (request->versions_size() > kMaxVersionsPerCall) return TooMany();
     std::vector<uint32_t> versions(request->versions().begin(),
                                    request->versions().end());
     const std::string what =
@@ -69,6 +71,13 @@ class KeyHandOverServer::Service final : public v1::ReplicaKeys::Service {
   }
 
  private:
+  // Refused before anything is logged or read: the list is not the
+  // caller's to make long (the message size cap bounds the bytes).
+  static grpc::Status TooMany() {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("at most ", kMaxVersionsPerCall,
+                                     " key versions per call"));
+  }
   static grpc::Status ToGrpc(const absl::Status& s) {
     return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
                         std::string(s.message()));
@@ -157,6 +166,7 @@ absl::StatusOr<std::unique_ptr<KeyHandOverServer>> KeyHandOverServer::Start(
   server->service_ = std::make_unique<Service>(
       &server->vault_, server->peers_.get(), options.replica_principals);
   grpc::ServerBuilder builder;
+  builder.SetMaxReceiveMessageSize(kMaxHandOverMessageBytes);
   builder.AddListeningPort(options.listen, security->credentials,
                            &server->port_);
   builder.RegisterService(server->service_.get());

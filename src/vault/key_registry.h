@@ -95,6 +95,11 @@ class KeyRegistry {
 class KeyPeers {
  public:
   virtual ~KeyPeers() = default;
+  // Whether `peer` (as the registry, i.e. the database, announces it) is
+  // one of the replicas this one is configured to hand keys to. Those that
+  // are not are skipped: a row in the database decides neither who gets a
+  // key nor whether a new one may seal.
+  virtual bool Configured(const ReplicaPeer& peer) const = 0;
   // OK once `peer` holds every one of `keks` durably.
   virtual absl::Status Push(const ReplicaPeer& peer,
                             const std::vector<StoredKek>& keks) = 0;

@@ -264,7 +264,7 @@ void PeriodKeys::FetchLocked(std::vector<uint32_t> missing,
                              const Registered& registered) {
   if (missing.empty()) return;
   if (peers_ != nullptr) {
-    absl::StatusOr<std::vector<ReplicaPeer>> live = registry_->LivePeers();
+    absl::StatusOr<std::vector<ReplicaPeer>> live = ConfiguredLivePeers();
     if (!live.ok()) {
       spdlog::warn("cannot list the live replicas to fetch keys from: {}",
                    live.status().message());
@@ -380,8 +380,25 @@ absl::StatusOr<std::vector<StoredKek>> PeriodKeys::Held(
   return out;
 }
 
-absl::Status PeriodKeys::ShareLocked(uint32_t version) {
+absl::StatusOr<std::vector<ReplicaPeer>> PeriodKeys::ConfiguredLivePeers() {
   absl::StatusOr<std::vector<ReplicaPeer>> live = registry_->LivePeers();
+  if (!live.ok() || peers_ == nullptr) return live;
+  std::vector<ReplicaPeer> out;
+  for (ReplicaPeer& peer : *live) {
+    if (peers_->Configured(peer)) {
+      out.push_back(std::move(peer));
+    } else {
+      spdlog::warn(
+          "the replicas table names {} ({}), which is not a configured "
+          "replica: no key is handed to it or taken from it",
+          peer.address, peer.principal);
+    }
+  }
+  return out;
+}
+
+absl::Status PeriodKeys::ShareLocked(uint32_t version) {
+  absl::StatusOr<std::vector<ReplicaPeer>> live = ConfiguredLivePeers();
   if (!live.ok()) return live.status();
   if (!live->empty()) {
     if (peers_ == nullptr) {

@@ -160,6 +160,10 @@ class PeriodKeys {
   // `registered`: the registry's KEKs by version (ignored without one).
   absl::Status AcceptLocked(const StoredKek& kek, const Registered& registered)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The registry's live peers that the key hand-over is configured for
+  // (all of them without hand-over); the others are named in a warning.
+  absl::StatusOr<std::vector<ReplicaPeer>> ConfiguredLivePeers()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands a KEK to every live peer; OK once each has acknowledged it.
   absl::Status ShareLocked(uint32_t version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The current generation's KEK per period from what is held (and, with

@@ -238,6 +238,7 @@ absl::Status FetchLogSeed(KekStore& keys, const crypto::MasterKey& master,
     absl::StatusOr<std::vector<ReplicaPeer>> live = registry.LivePeers();
     if (!live.ok()) return live.status();
     for (const ReplicaPeer& peer : *live) {
+      if (!peers->Configured(peer)) continue;  // a row only: not asked
       absl::StatusOr<KeyPeers::Fetched> got =
           peers->Fetch(peer, {}, /*log_seed=*/true);
       if (!got.ok() || got->wrapped_log_seed.empty()) {

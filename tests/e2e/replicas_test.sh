@@ -91,6 +91,7 @@ vault {
     host: "$pg" dbname: "postgres" user: "lanevault"
     replica_listen: "127.0.0.1:$keys_port"
     replica_peers: "replica-$other"
+    replica_server_names { key: "replica-$other" value: "localhost" }
     replica_client_cert: "pki/replica-$r.pem"
     replica_client_key: "pki/replica-$r.key"
   }

@@ -18,12 +18,14 @@
 #include "common/ids.h"
 #include "common/time_util.h"
 #include "crypto/master_key.h"
+#include "grpcpp/create_channel.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "lanevault/v1/replica.grpc.pb.h"
 #include "replica/key_hand_over_client.h"
 #include "replica/key_hand_over_server.h"
+#include "rpc/tls.h"
 #include "testing/postgres_server.h"
 #include "testing/test_pki.h"
 #include "testing/test_util.h"
@@ -79,7 +81,8 @@ class ReplicaKeysAttackBase : public ::testing::Test {
     r.server = std::move(*server);
     auto peers = replica::GrpcKeyPeers::Create(
         dir_.Join("pki/ca.pem"), dir_.Join("pki/" + name + ".pem"),
-        dir_.Join("pki/" + name + ".key"));
+        dir_.Join("pki/" + name + ".key"),
+        {{"replica-a", "localhost"}, {"replica-b", "localhost"}});
     ASSERT_TRUE(peers.ok()) << peers.status();
     r.peers = std::move(*peers);
     vault::VaultOptions o;
@@ -199,7 +202,7 @@ class FakePeer final : public v1::ReplicaKeys::Service {
   std::vector<v1::ReplicaKek> pushed, serve;
 };
 
-class AttackTest : public ReplicaKeysAttackBase {
+class ReplicaKeysAttackTest : public ReplicaKeysAttackBase {
  protected:
   vault::pg::Connection Db() {
     auto c = vault::pg::Connection::Open(postgres_);
@@ -281,7 +284,7 @@ class AttackTest : public ReplicaKeysAttackBase {
 // replica checks its own rules (period not ended, current generation, items
 // still under it), keeps the key, and raises a critical alert once.
 // Before the fix both replicas erased it and reads failed DATA_LOSS.
-TEST_F(AttackTest, RegistryFlipDoesNotEraseALiveKek) {
+TEST_F(ReplicaKeysAttackTest, RegistryFlipDoesNotEraseALiveKek) {
   const std::string id = Take(*a_.vault, "EVID001");
   const auto v = VersionsInUse(*a_.vault);
   ASSERT_EQ(v.size(), 1u);
@@ -307,7 +310,7 @@ TEST_F(AttackTest, RegistryFlipDoesNotEraseALiveKek) {
 // wrapped key served by a fake peer and pushed by a replica's client): each
 // key store keeps a tombstone of what it destroyed and refuses it forever.
 // Before the fix both replicas took it back and it opened a restored row.
-TEST_F(AttackTest, DestroyedKekStaysDestroyed) {
+TEST_F(ReplicaKeysAttackTest, DestroyedKekStaysDestroyed) {
   const std::string id = Take(*a_.vault, "RESU001");
   const auto v = VersionsInUse(*a_.vault);
   ASSERT_EQ(v.size(), 1u);
@@ -367,7 +370,7 @@ TEST_F(AttackTest, DestroyedKekStaysDestroyed) {
 // store refuses to make a version at or below one it has seen. Before the
 // fix the push was acknowledged unstored and each replica lost the other's
 // records (DATA_LOSS both ways).
-TEST_F(AttackTest, VersionTakenTwiceIsRefused) {
+TEST_F(ReplicaKeysAttackTest, VersionTakenTwiceIsRefused) {
   const std::string on_a = Take(*a_.vault, "COLL001");
   const auto v = VersionsInUse(*a_.vault);
   ASSERT_EQ(v.size(), 1u);
@@ -402,6 +405,66 @@ TEST_F(AttackTest, VersionTakenTwiceIsRefused) {
   absl::Status on_a2 =
       a_.vault->Intake(later, Entry(v1::ACTION_INTAKE, later.record_id()));
   EXPECT_EQ(on_a2.code(), absl::StatusCode::kFailedPrecondition) << on_a2;
+}
+
+// 2. A row in the replicas table points at the attacker's server, which
+// holds a server certificate from the same CA for a host it controls. A
+// principal that is not configured is not called at all (and does not block
+// intake); a configured principal's row pointing there fails the server
+// name check. Before the fix the fake peer received every new KEK.
+TEST_F(ReplicaKeysAttackTest, FakePeerFromTheReplicasTableGetsNoKek) {
+  StartFake();  // its row names principal not-a-listed-replica
+  v1::Record r = RecordDue("HARV001", absl::Hours(24 * 40));
+  absl::Status s = a_.vault->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id()));
+  EXPECT_TRUE(s.ok()) << s;
+  // The same server under a configured replica's principal.
+  Sql(
+      absl::StrCat("UPDATE replicas SET principal = 'replica-b' WHERE "
+                   "address = '127.0.0.1:",
+                   fake_port_, "'"));
+  v1::Record r2 = RecordDue("HARV002", absl::Hours(24 * 50));
+  absl::Status s2 =
+      a_.vault->Intake(r2, Entry(v1::ACTION_INTAKE, r2.record_id()));
+  EXPECT_FALSE(s2.ok());  // not shared with the "replica" that failed TLS
+  absl::MutexLock l(&fake_.mu);
+  EXPECT_EQ(fake_.pushed.size(), 0u);
+}
+
+// 5 (findings 6 and 7, the size part). A listed replica's certificate asks
+// for 300,000 versions (before the fix: answered, and a 2.4 MB entry went
+// into the signed log) or for 1,000: refused by the message size cap and
+// the per-call cap before anything is logged. The replica's own client asks
+// long lists in parts.
+TEST_F(ReplicaKeysAttackTest, OversizedHandOverIsRefusedUnlogged) {
+  auto creds = rpc::ClientTlsCredentials(dir_.Join("pki/ca.pem"),
+                                         dir_.Join("pki/replica-b.pem"),
+                                         dir_.Join("pki/replica-b.key"));
+  ASSERT_TRUE(creds.ok()) << creds.status();
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("localhost");
+  auto stub = v1::ReplicaKeys::NewStub(grpc::CreateCustomChannel(
+      absl::StrCat("127.0.0.1:", a_.server->port()), *creds, args));
+  const uint64_t before = a_.vault->log().Size();
+  for (uint32_t count : {300000u, 1000u}) {
+    v1::FetchKeksRequest request;
+    for (uint32_t i = 0; i < count; ++i) request.add_versions(1000000 + i);
+    v1::FetchKeksResponse response;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(10));
+    grpc::Status st = stub->FetchKeks(&ctx, request, &response);
+    EXPECT_EQ(st.error_code(), count == 300000u
+                                   ? grpc::StatusCode::RESOURCE_EXHAUSTED
+                                   : grpc::StatusCode::INVALID_ARGUMENT)
+        << count << ": " << st.error_message();
+  }
+  EXPECT_EQ(a_.vault->log().Size(), before);
+  std::vector<uint32_t> many;
+  for (uint32_t i = 0; i < 600; ++i) many.push_back(1000000 + i);
+  const vault::ReplicaPeer to_a{absl::StrCat("127.0.0.1:", a_.server->port()),
+                                "replica-a"};
+  auto got = b_.peers->Fetch(to_a, many, false);
+  EXPECT_TRUE(got.ok()) << got.status();
 }
 
 }  // namespace

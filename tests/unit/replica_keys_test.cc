@@ -71,7 +71,8 @@ class ReplicaKeysTest : public testing::VaultFixture {
     r.server = std::move(*server);
     auto peers = replica::GrpcKeyPeers::Create(
         dir_.Join("pki/ca.pem"), dir_.Join("pki/" + name + ".pem"),
-        dir_.Join("pki/" + name + ".key"));
+        dir_.Join("pki/" + name + ".key"),
+        {{"replica-a", "localhost"}, {"replica-b", "localhost"}});
     ASSERT_TRUE(peers.ok()) << peers.status();
     r.peers = std::move(*peers);
     vault::VaultOptions o;
@@ -235,7 +236,7 @@ TEST_F(ReplicaKeysTest, OnlyReplicasMayCallTheHandOver) {
   const uint64_t before = a_.vault->log().Size();
   auto inspector = replica::GrpcKeyPeers::Create(
       dir_.Join("pki/ca.pem"), dir_.Join("pki/inspector-dev.pem"),
-      dir_.Join("pki/inspector-dev.key"));
+      dir_.Join("pki/inspector-dev.key"), {{"replica-a", "localhost"}});
   ASSERT_TRUE(inspector.ok()) << inspector.status();
   const vault::ReplicaPeer a{absl::StrCat("127.0.0.1:", a_.server->port()),
                              "replica-a"};
