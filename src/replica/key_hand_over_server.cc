@@ -4,7 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "api/gate.h"
 #include "api/listener_security.h"
+#include "api/refusal_limiter.h"
 #include "common/files.h"
 #include "common/logging.h"
 #include "common/time_util.h"
@@ -16,10 +18,18 @@ namespace lanevault::replica {
 class KeyHandOverServer::Service final : public v1::ReplicaKeys::Service {
  public:
   Service(std::atomic<vault::Vault*>* vault, const api::PeerVerifier* peers,
-          const std::vector<std::string>& allowed)
+          const std::vector<std::string>& allowed, Clock* clock)
       : vault_(vault),
         peers_(peers),
-        allowed_(allowed.begin(), allowed.end()) {}
+        allowed_(allowed.begin(), allowed.end()),
+        limiter_(clock, api::RefusalLimits{}) {}
+
+  // Summaries of refusal windows that have ended (the heartbeat).
+  void FlushRefusals() {
+    if (vault::Vault* vault = vault_->load(); vault != nullptr) {
+      LogSummaries(*vault, limiter_.TakeDue(false)).IgnoreError();
+    }
+  }
 
   grpc::Status PushKeks(grpc::ServerContext* ctx,
                         const v1::PushKeksRequest* request,
@@ -71,6 +81,33 @@ class KeyHandOverServer::Service final : public v1::ReplicaKeys::Service {
   }
 
  private:
+  // "ipv4:127.0.0.1:5555" -> "ipv4:127.0.0.1": a caller's new connections
+  // share one key.
+  static std::string PeerHost(const std::string& peer) {
+    const size_t colon = peer.rfind(':');
+    return colon == std::string::npos || colon < 5 ? peer
+                                                   : peer.substr(0, colon);
+  }
+  absl::Status LogSummaries(vault::Vault& vault,
+                            std::vector<api::RefusalLimiter::Summary> due) {
+    absl::Status status;
+    for (api::RefusalLimiter::Summary& s : due) {
+      v1::AuditEntry e = std::move(s.sample);
+      e.set_sequence(0);
+      *e.mutable_time() = ToProto(absl::Now());
+      e.set_reason_code("refusals_summarised");
+      e.set_refusal_count(v1::REFUSAL_COUNT_NONE);
+      e.set_detail(absl::StrCat(s.suppressed, " more key hand-over refusals (",
+                                s.kind, ") of ", s.key,
+                                " not logged one by one"));
+      api::BoundAuditEntry(e);
+      if (absl::Status a = vault.log().Append(std::move(e)).status(); !a.ok()) {
+        status = a;
+      }
+    }
+    return status;
+  }
+
   // Refused before anything is logged or read: the list is not the
   // caller's to make long (the message size cap bounds the bytes).
   static grpc::Status TooMany() {
@@ -127,6 +164,16 @@ class KeyHandOverServer::Service final : public v1::ReplicaKeys::Service {
       e.set_verdict(v1::VERDICT_DENY);
       e.set_refusal_count(v1::REFUSAL_COUNT_CALLER);
       e.set_detail(std::string(refusal.message()));
+      api::BoundAuditEntry(e);
+      // Anyone who reaches the port can repeat a refused call: the first
+      // few a window per caller are logged, the rest counted in a summary.
+      const std::string key = id.ok() ? id->principal : PeerHost(ctx.peer());
+      std::vector<api::RefusalLimiter::Summary> due;
+      const bool logged = limiter_.Admit(e.reason_code(), key, e, &due);
+      if (!LogSummaries(*vault, std::move(due)).ok()) {
+        return absl::UnavailableError("the refusals cannot be logged");
+      }
+      if (!logged) return refusal;
       if (absl::Status s = vault->log().Append(std::move(e)).status();
           !s.ok()) {
         return absl::UnavailableError(
@@ -149,6 +196,7 @@ class KeyHandOverServer::Service final : public v1::ReplicaKeys::Service {
   std::atomic<vault::Vault*>* const vault_;
   const api::PeerVerifier* const peers_;
   const absl::flat_hash_set<std::string> allowed_;
+  api::RefusalLimiter limiter_;
 };
 
 absl::StatusOr<std::unique_ptr<KeyHandOverServer>> KeyHandOverServer::Start(
@@ -164,7 +212,7 @@ absl::StatusOr<std::unique_ptr<KeyHandOverServer>> KeyHandOverServer::Start(
   std::unique_ptr<KeyHandOverServer> server(new KeyHandOverServer());
   server->peers_ = std::move(security->peers);
   server->service_ = std::make_unique<Service>(
-      &server->vault_, server->peers_.get(), options.replica_principals);
+      &server->vault_, server->peers_.get(), options.replica_principals, clock);
   grpc::ServerBuilder builder;
   builder.SetMaxReceiveMessageSize(kMaxHandOverMessageBytes);
   builder.AddListeningPort(options.listen, security->credentials,
@@ -190,6 +238,7 @@ void KeyHandOverServer::Serve(vault::Vault* vault) {
 }
 
 void KeyHandOverServer::Beat() {
+  service_->FlushRefusals();
   if (absl::Status s = vault_.load()->SyncReplicaKeys(); !s.ok()) {
     spdlog::warn("replica heartbeat and key sync failed (retried): {}",
                  s.message());

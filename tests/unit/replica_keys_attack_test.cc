@@ -467,5 +467,21 @@ TEST_F(ReplicaKeysAttackTest, OversizedHandOverIsRefusedUnlogged) {
   EXPECT_TRUE(got.ok()) << got.status();
 }
 
+// 6. Callers without a certificate repeat refused calls: a few are logged
+// one by one, the rest are counted for a summary. Before the fix 300 calls
+// added 300 entries to the signed log.
+TEST_F(ReplicaKeysAttackTest, RefusalsDoNotFloodTheAccessLog) {
+  auto nocert = replica::GrpcKeyPeers::Create(dir_.Join("pki/ca.pem"), "", "",
+                                              {{"x", "localhost"}});
+  ASSERT_TRUE(nocert.ok()) << nocert.status();
+  const vault::ReplicaPeer a{absl::StrCat("127.0.0.1:", a_.server->port()),
+                             "x"};
+  const uint64_t before = a_.vault->log().Size();
+  for (int i = 0; i < 300; ++i) {
+    EXPECT_FALSE((*nocert)->Fetch(a, {}, true).ok());
+  }
+  EXPECT_LE(a_.vault->log().Size() - before, 10u);
+}
+
 }  // namespace
 }  // namespace lanevault
