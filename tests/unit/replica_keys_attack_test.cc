@@ -27,6 +27,7 @@
 #include "replica/key_hand_over_server.h"
 #include "rpc/tls.h"
 #include "testing/postgres_server.h"
+#include "testing/replica_keys_fixture.h"
 #include "testing/test_pki.h"
 #include "testing/test_util.h"
 #include "vault/postgres.h"
@@ -37,145 +38,7 @@ namespace {
 
 using testing::TempDir;
 
-const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
-
-class ReplicaKeysAttackBase : public ::testing::Test {
- protected:
-  struct Replica {
-    std::string name;
-    std::string key_store;
-    std::unique_ptr<replica::GrpcKeyPeers> peers;
-    std::unique_ptr<replica::KeyHandOverServer> server;
-    std::unique_ptr<vault::Vault> vault;
-  };
-
-  void SetUp() override {
-    LANEVAULT_REQUIRE_POSTGRES();
-    postgres_ = testing::PostgresServer::Shared()->NewSchema();
-    ASSERT_FALSE(postgres_.empty());
-    ASSERT_TRUE(crypto::MasterKey::CreateKeyFile(dir_.Join("master.key")).ok());
-    testing::MakeDevPki(dir_.Join("pki"));
-    testing::IssueCert(dir_.Join("pki"), "replica-a",
-                       testing::ClientCert("replica-a", 2001));
-    testing::IssueCert(dir_.Join("pki"), "replica-b",
-                       testing::ClientCert("replica-b", 2002));
-    Start(a_, "replica-a");
-    Start(b_, "replica-b");
-  }
-  void TearDown() override {
-    Stop(b_);
-    Stop(a_);
-  }
-
-  void Start(Replica& r, const std::string& name) {
-    r.name = name;
-    r.key_store = dir_.Join(name + ".keys");  // each on its own disk
-    replica::KeyHandOverOptions so;
-    so.listen = "127.0.0.1:0";
-    so.tls.set_ca_cert(dir_.Join("pki/ca.pem"));
-    so.tls.set_server_cert(dir_.Join("pki/server.pem"));
-    so.tls.set_server_key(dir_.Join("pki/server.key"));
-    so.replica_principals = {"replica-a", "replica-b"};
-    auto server = replica::KeyHandOverServer::Start(so, RealClock());
-    ASSERT_TRUE(server.ok()) << server.status();
-    r.server = std::move(*server);
-    auto peers = replica::GrpcKeyPeers::Create(
-        dir_.Join("pki/ca.pem"), dir_.Join("pki/" + name + ".pem"),
-        dir_.Join("pki/" + name + ".key"),
-        {{"replica-a", "localhost"}, {"replica-b", "localhost"}});
-    ASSERT_TRUE(peers.ok()) << peers.status();
-    r.peers = std::move(*peers);
-    vault::VaultOptions o;
-    o.master_key_file = dir_.Join("master.key");
-    o.clock = &clock_;
-    o.postgres.conninfo = postgres_;
-    o.key_store = r.key_store;
-    o.key_peers = r.peers.get();
-    o.replica = {absl::StrCat("127.0.0.1:", r.server->port()), name};
-    o.log_seed_wait = absl::Seconds(5);
-    auto v = vault::Vault::Open(o);
-    ASSERT_TRUE(v.ok()) << v.status();
-    r.vault = std::move(*v);
-    r.server->Serve(r.vault.get());
-  }
-  void Stop(Replica& r) {
-    if (r.server != nullptr) r.server->Shutdown();
-    r.vault.reset();
-    r.server.reset();
-  }
-
-  v1::Record MakeRecord(absl::string_view plate) {
-    v1::Record r;
-    r.set_record_id(NewId("rec_"));
-    r.set_lane_id("lane-1");
-    r.set_checkpoint_id("cp");
-    r.set_contract_id("test");
-    r.set_contract_version(1);
-    *r.mutable_first_seen() = ToProto(clock_.Now());
-    *r.mutable_last_seen() = ToProto(clock_.Now());
-    v1::Item* text = r.add_items();
-    text->set_item_id(NewId("itm_"));
-    text->set_category(v1::DATA_CATEGORY_PLATE_TEXT);
-    text->set_content(std::string(plate));
-    *text->mutable_deadline() = ToProto(clock_.Now() + absl::Hours(24 * 30));
-    return r;
-  }
-  v1::AuditEntry Entry(v1::Action action, absl::string_view record_id) {
-    v1::AuditEntry e;
-    e.set_principal("test");
-    e.set_action(action);
-    e.set_record_id(std::string(record_id));
-    return e;
-  }
-  std::string Take(vault::Vault& v, absl::string_view plate) {
-    v1::Record r = MakeRecord(plate);
-    absl::Status s = v.Intake(r, Entry(v1::ACTION_INTAKE, r.record_id()));
-    EXPECT_TRUE(s.ok()) << s;
-    return r.record_id();
-  }
-  absl::StatusOr<std::string> ReadPlate(vault::Vault& v,
-                                        const std::string& id) {
-    absl::StatusOr<v1::Record> got = v.Read(id, {v1::DATA_CATEGORY_PLATE_TEXT},
-                                            Entry(v1::ACTION_READ_RECORD, id));
-    if (!got.ok()) return got.status();
-    if (got->items_size() != 1) return absl::InternalError("no plate item");
-    return got->items(0).content();
-  }
-  // The key versions the stored items are wrapped under.
-  std::vector<uint32_t> VersionsInUse(vault::Vault& v) {
-    std::vector<uint32_t> out;
-    auto used = v.ItemsPerKeyVersion();
-    EXPECT_TRUE(used.ok()) << used.status();
-    if (!used.ok()) return out;
-    for (const auto& [version, items] : *used) {
-      if (items > 0) out.push_back(version);
-    }
-    return out;
-  }
-  // Whether the key store file, or what SQLite keeps beside it, holds the
-  // bytes.
-  bool KeyStoreHolds(const Replica& r, const std::string& bytes) {
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-      if (testing::FileContains(r.key_store + suffix, bytes)) return true;
-    }
-    return false;
-  }
-  Replica& Holder() { return a_.vault->HoldsReplicaRole() ? a_ : b_; }
-  Replica& Standby() { return a_.vault->HoldsReplicaRole() ? b_ : a_; }
-  // Re-wraps and destroys until the holder has nothing left to do.
-  void RewrapAll(vault::Vault& holder) {
-    for (int i = 0; i < 20; ++i) {
-      absl::StatusOr<uint64_t> n = holder.RewrapStep(256);
-      ASSERT_TRUE(n.ok()) << n.status();
-      if (*n == 0) return;
-    }
-  }
-
-  TempDir dir_;
-  std::string postgres_;
-  FakeClock clock_{kStart};
-  Replica a_, b_;
-};
+using ReplicaKeysAttackBase = testing::ReplicaKeysFixture;
 
 // ---- attacker helpers ----
 class FakePeer final : public v1::ReplicaKeys::Service {
