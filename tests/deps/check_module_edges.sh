@@ -26,6 +26,9 @@ declare -A allowed=(
   [node]="common crypto rpc capture"
   [wiring]="common crypto tlog policy vault witness"
   [api]="common crypto tlog rpc policy vault wiring receipt watermark"
+  # the key hand-over between vault replicas: a service of its own beside
+  # the API, sharing its certificate checks and refusal limiter
+  [replica]="common crypto tlog rpc vault api"
   [ops]="common vault"
 )
 # One narrow exception, by file: the vault side sees capture only through
