@@ -245,14 +245,8 @@ int Main(int argc, char** argv) {
   ro.database = dir + "/raw.db";
   ro.max_streams_per_connection = so.max_streams_per_connection;
   for (const std::string& id : ids) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-    v1::GetRecordRequest req;
-    req.set_record_id(id);
-    req.set_purpose("vehicle-inspection");
     v1::GetRecordResponse resp;
-    if (const grpc::Status s = marked_stubs[0]->GetRecord(&ctx, req, &resp);
-        !s.ok()) {
+    if (const grpc::Status s = ReadOne(*marked_stubs[0], id, &resp); !s.ok()) {
       Fail(absl::StrCat("capturing a read failed: ", s.error_message()));
     }
     ro.responses[id] = std::move(resp);

@@ -11,15 +11,17 @@
 
 namespace lanevault {
 
+// `response`, when given, receives the answer.
 inline grpc::Status ReadOne(v1::EvidenceService::Stub& stub,
-                            const std::string& id) {
+                            const std::string& id,
+                            v1::GetRecordResponse* response = nullptr) {
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
   v1::GetRecordRequest req;
   req.set_record_id(id);
   req.set_purpose("vehicle-inspection");
-  v1::GetRecordResponse resp;
-  return stub.GetRecord(&ctx, req, &resp);
+  v1::GetRecordResponse ignored;
+  return stub.GetRecord(&ctx, req, response != nullptr ? response : &ignored);
 }
 
 }  // namespace lanevault

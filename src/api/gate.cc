@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "api/peer_certificates.h"
 #include "common/logging.h"
 #include "common/time_util.h"
 #include "google/protobuf/descriptor.h"
@@ -322,16 +323,7 @@ absl::StatusOr<Caller> Gate::Authenticate(
     return Caller{principal, policy_->RoleOf(principal),
                   policy_->GroupOf(principal)};
   }
-  std::string leaf, chain;
-  if (auth != nullptr) {
-    for (const auto& v : auth->FindPropertyValues("x509_pem_cert")) {
-      leaf.assign(v.data(), v.size());
-    }
-    for (const auto& v : auth->FindPropertyValues("x509_pem_cert_chain")) {
-      chain.assign(v.data(), v.size());
-    }
-  }
-  absl::StatusOr<PeerIdentity> id = peers_->Verify(leaf, chain);
+  absl::StatusOr<PeerIdentity> id = VerifyPeerCertificate(*peers_, auth.get());
   if (!id.ok()) return id.status();
   if (id->principal.size() > kMaxPrincipalBytes) {
     // Logged whole or not at all: a cut name could not be locked out.

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "api/listener_security.h"
+#include "api/peer_certificates.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "grpcpp/generic/async_generic_service.h"
@@ -105,16 +106,7 @@ absl::StatusOr<std::string> SealedServer::Officer(
       principal.assign(it->second.data(), it->second.size());
     }
   } else {
-    std::string leaf, chain;
-    if (auto auth = ctx.auth_context(); auth != nullptr) {
-      for (const auto& v : auth->FindPropertyValues("x509_pem_cert")) {
-        leaf.assign(v.data(), v.size());
-      }
-      for (const auto& v : auth->FindPropertyValues("x509_pem_cert_chain")) {
-        chain.assign(v.data(), v.size());
-      }
-    }
-    auto id = peers_->Verify(leaf, chain);
+    auto id = api::VerifyPeerCertificate(*peers_, ctx.auth_context().get());
     if (!id.ok()) {
       spdlog::warn("sealed: {} refused: {}", method, id.status().message());
       return id.status();

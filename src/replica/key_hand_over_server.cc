@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "api/gate.h"
 #include "api/listener_security.h"
+#include "api/peer_certificates.h"
 #include "api/refusal_limiter.h"
 #include "common/files.h"
 #include "common/logging.h"
@@ -129,21 +130,13 @@ class KeyHandOverServer::Service final : public v1::ReplicaKeys::Service {
     if (vault == nullptr) {
       return absl::UnavailableError("this replica's vault is still opening");
     }
-    std::string leaf, chain;
-    if (auto auth = ctx.auth_context(); auth != nullptr) {
-      for (const auto& v : auth->FindPropertyValues("x509_pem_cert")) {
-        leaf.assign(v.data(), v.size());
-      }
-      for (const auto& v : auth->FindPropertyValues("x509_pem_cert_chain")) {
-        chain.assign(v.data(), v.size());
-      }
-    }
     v1::AuditEntry e;
     *e.mutable_time() = ToProto(absl::Now());
     e.set_action(v1::ACTION_ROTATE_KEYS);
     e.set_role("replica");
     e.set_method(absl::StrCat("/lanevault.v1.ReplicaKeys/", method));
-    absl::StatusOr<api::PeerIdentity> id = peers_->Verify(leaf, chain);
+    absl::StatusOr<api::PeerIdentity> id =
+        api::VerifyPeerCertificate(*peers_, ctx.auth_context().get());
     absl::Status refusal;
     if (!id.ok()) {
       e.set_principal(absl::StrCat("peer:", ctx.peer()));
