@@ -166,7 +166,8 @@ def main():
 
     def recipe(p):
         start = "from scratch" if p is phases[0] else "from the phase before"
-        return (f"{start}: seed {p['seed']}, {p['train_count']} crops, "
+        return (f"{start}: seed {p['seed']}, recipe {p.get('recipe', 2)}, "
+                f"{p['train_count']} crops, "
                 f"{p.get('steps_done', p['steps'])} steps of {p['batch']}, peak lr {p.get('lr')}, "
                 f"rendered beside the trainer in a fixed order, "
                 f"{p.get('new_per_step', 'all')} unseen a step")
@@ -180,7 +181,8 @@ def main():
         "trainer_commit": summary.get("trainer_commit", ""),
         "seed": summary["seed"],
         "data_recipe": {
-            "renderer": "training/plate_ocr/render.py (no photographs)",
+            "renderer": f"training/plate_ocr/render.py (no photographs), held-back and "
+                        f"test crops in recipe {render.RECIPE}",
             "train": f"regions {render.REGION_WEIGHTS}; " + "; then ".join(
                 recipe(p) for p in phases),
             "validation": f"seed {summary['val_seed']}, {summary['val_count']} crops",

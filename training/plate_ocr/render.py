@@ -20,6 +20,13 @@ from PIL import Image, ImageDraw, ImageFont
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # class 0 is the CTC blank
 INPUT_H, INPUT_W = 48, 160
 REGIONS = ("us", "eu", "br")
+# The data recipe. 3 added fixed-pitch plates (wide letters squeezed into the
+# digits' cell, as California's M and W, Slovakia's M) and the left coat of
+# arms of Slovak and Czech plates without the EU band. Every draw a newer
+# recipe adds is behind its number, so an older recipe renders exactly what
+# it rendered before (train.py --recipe; the retrain script's phases).
+LATEST_RECIPE = 3
+RECIPE = LATEST_RECIPE
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DIGITS = "0123456789"
@@ -267,6 +274,12 @@ def _draw_main(rng, canvas, shown, font, box, color, sep_style="text",
     # Digit-width cells for narrow glyphs (1, I) as fixed-pitch plate fonts do.
     ref = h * 0.55 * squeeze
     cells = [[max(wi, ref) if rng.random() < 0.7 else wi for wi in g] for g in widths]
+    if RECIPE >= 3 and rng.random() < 0.5:
+        # A fixed pitch: every glyph in one cell, wide letters (M, W) squeezed
+        # into it, so a narrow M is told from an H by its inner strokes.
+        pitch = ref * rng.uniform(1.0, 1.15)
+        widths = [[min(wi, pitch) for wi in g] for g in widths]
+        cells = [[pitch for _ in g] for g in widths]
     gap = h * rng.uniform(0.05, 0.16)
     sep_w = h * rng.uniform(0.25, 0.6)
     total = sum(sum(g) for g in cells) + gap * sum(len(g) - 1 for g in cells) + \
@@ -380,7 +393,16 @@ def render_eu(rng):
     cv2.rectangle(canvas, (2, 2), (W - 3, H - 3), fg, int(rng.integers(2, 6)))
     band = int(W * rng.uniform(0.055, 0.1))
     has_band = rng.random() < 0.92
-    if has_band:
+    # Slovak and Czech plates issued before the EU band: the coat of arms on
+    # the left with the country's code under it, where a band would be.
+    arms_left = RECIPE >= 3 and code in ("SK", "CZ") and rng.random() < 0.5
+    if arms_left:
+        aw = band * rng.uniform(0.7, 1.0)
+        _shield(canvas, 5, H * rng.uniform(0.1, 0.16), aw, H * rng.uniform(0.4, 0.52), rng)
+        _draw_text(canvas, code, (NARROW_FONTS or PLATE_FONTS)[0],
+                   (4, H * rng.uniform(0.6, 0.66), aw + 2, H * rng.uniform(0.16, 0.24)),
+                   _color(rng, (40, 40, 40), 30))
+    elif has_band:
         cv2.rectangle(canvas, (3, 3), (band, H - 4), _color(rng, (150, 50, 10), 20), -1)
         cx, cy, r = band / 2 + 2, H * 0.3, band * 0.32
         for k in range(12):
@@ -393,8 +415,10 @@ def render_eu(rng):
     font = (NARROW_FONTS or PLATE_FONTS)[rng.integers(len(NARROW_FONTS or PLATE_FONTS))] \
         if rng.random() < 0.8 else PLATE_FONTS[rng.integers(len(PLATE_FONTS))]
     th = H * rng.uniform(0.6, 0.76)
-    x0 = band + W * 0.02 if has_band else W * 0.04
+    x0 = band + W * 0.02 if has_band or arms_left else W * 0.04
     style = {"CZ": "circles", "SK": "shield", "HR": "shield"}.get(code, "text")
+    if arms_left:
+        style = "text"  # no second coat of arms between the groups
     l, r = _draw_main(rng, canvas, shown, font, (x0, (H - th) / 2, W - x0 - W * 0.03, th), fg,
                       style, badge_color=(200, 200, 200) if code == "D" else None)
     return canvas, "".join(c for c in shown if c.isalnum()), (l, (H - th) / 2, r, (H + th) / 2)

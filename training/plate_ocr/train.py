@@ -37,9 +37,15 @@ def _render_range(args):
     return np.stack(xs), texts, regions
 
 
+def _cache_name(seed):
+    """Cache files of recipes after the second say their recipe; the second's
+    keep the names they had."""
+    return f"plate_ocr_s{seed}" + ("" if render.RECIPE == 2 else f"_r{render.RECIPE}")
+
+
 def _render_chunk_cached(args):
     seed, start, stop, cache_dir = args
-    path = os.path.join(cache_dir, f"plate_ocr_s{seed}_{start}_{stop}.npz")
+    path = os.path.join(cache_dir, f"{_cache_name(seed)}_{start}_{stop}.npz")
     if os.path.exists(path):
         d = np.load(path)
         return d["x"], list(d["texts"]), list(d["regions"])
@@ -76,7 +82,7 @@ class StreamedSet:
 def render_set(seed, count, workers, cache_dir):
     """count rendered inputs (uint8) of one seed, cached on disk by (seed,
     count): rendering is the slow part and is deterministic."""
-    path = os.path.join(cache_dir, f"plate_ocr_s{seed}_n{count}.npz")
+    path = os.path.join(cache_dir, f"{_cache_name(seed)}_n{count}.npz")
     if os.path.exists(path):
         d = np.load(path)
         return d["x"], list(d["texts"]), list(d["regions"])
@@ -145,11 +151,15 @@ def main():
                     help="rendering processes beside the trainer")
     ap.add_argument("--cache", default="/tmp/plate_ocr_cache")
     ap.add_argument("--out", required=True, help="directory for the checkpoint and log")
+    ap.add_argument("--recipe", type=int, default=render.LATEST_RECIPE,
+                    help="render.py's data recipe (render.RECIPE) for this phase's crops "
+                         "and validation set")
     ap.add_argument("--init", default="",
                     help="a run directory whose checkpoint this run starts from (a second "
                          "phase on new crops); its summary is kept in this run's")
     a = ap.parse_args()
 
+    render.RECIPE = a.recipe  # before the pool forks: its workers render the same
     torch.manual_seed(a.seed)
     torch.set_num_threads(1)
     t0 = time.time()
@@ -222,7 +232,7 @@ def save(a, model, vx, vtexts, vregions, render_s, train_s, step, log):
             ["git", "log", "-1", "--format=%H", "--", "render.py", "model.py", "train.py"],
             cwd=os.path.dirname(os.path.abspath(__file__)), capture_output=True,
             text=True).stdout.strip(),
-        "seed": a.seed, "train_count": a.train_count, "val_seed": a.val_seed,
+        "seed": a.seed, "recipe": a.recipe, "train_count": a.train_count, "val_seed": a.val_seed,
         "val_count": a.val_count, "steps": a.steps, "batch": a.batch, "lr": a.lr,
         "steps_done": step, "new_per_step": a.new_per_step, "render_workers": a.workers,
         "waited_seconds": log[-1].get("waited_s"),
