@@ -21,8 +21,9 @@ ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # class 0 is the CTC blank
 INPUT_H, INPUT_W = 48, 160
 REGIONS = ("us", "eu", "br")
 # The data recipe. 3 added fixed-pitch plates (wide letters squeezed into the
-# digits' cell, as California's M and W, Slovakia's M) and the left coat of
-# arms of Slovak and Czech plates without the EU band. Every draw a newer
+# digits' cell, as California's M and W, Slovakia's M), M and W whose middle
+# vertex stops part-way, and the left coat of arms of Slovak and Czech plates
+# without the EU band. Every draw a newer
 # recipe adds is behind its number, so an older recipe renders exactly what
 # it rendered before (train.py --recipe; the retrain script's phases).
 LATEST_RECIPE = 3
@@ -150,6 +151,34 @@ def _text_mask(text, font_path, weight=0, size=96):
     return m[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
 
 
+@functools.lru_cache(maxsize=512)
+def _short_vertex_mask(char, font_path, weight, depth, slanted):
+    """An M whose V stops at `depth` of the height, or a W whose middle
+    apex rises only to 1 - depth, at the font's stroke width: many plate
+    fonts (California's, Slovakia's) draw them so, and at a camera's
+    resolution such an M is one stroke short of an H. `slanted` W: outer
+    strokes leaning in, as California's."""
+    m = _text_mask(char, font_path, weight)
+    h, w = m.shape
+    row = m[h // 4] > 127  # a quarter down: the left stroke's width
+    sw = int(np.argmin(row[np.argmax(row):])) if row.any() else max(2, w // 8)
+    sw = max(2, min(sw, w // 4))
+    out = np.zeros((h, w), np.uint8)
+    mid, low = w / 2, depth * h
+    half = sw / 2
+    if char == "M":
+        strokes = [((half, 0), (half, h)), ((w - half, 0), (w - half, h)),
+                   ((half, 0), (mid, low)), ((w - half, 0), (mid, low))]
+    else:
+        foot = w * 0.22 if slanted else half
+        strokes = [((half, 0), (foot, h)), ((w - half, 0), (w - foot, h)),
+                   ((foot, h), (mid, h - low)), ((w - foot, h), (mid, h - low))]
+    for (x0, y0), (x1, y1) in strokes:
+        cv2.line(out, (int(x0 * 16), int(y0 * 16)), (int(x1 * 16), int(y1 * 16)), 255, sw,
+                 cv2.LINE_AA, 4)
+    return out
+
+
 def _paste(canvas, mask, box, color):
     """Paints `color` through `mask` resized into box (x, y, w, h) of an
     HxWx3 float canvas."""
@@ -269,6 +298,13 @@ def _draw_main(rng, canvas, shown, font, box, color, sep_style="text",
     groups, seps = _groups(shown)
     weight = int(rng.choice([-3, -2, -1, 0, 0, 0, 1, 2]))
     masks = [[_text_mask(c, font, weight) for c in g] for g in groups]
+    if RECIPE >= 3:
+        for g, ms in zip(groups, masks):
+            for i, c in enumerate(g):
+                if c in "MW" and rng.random() < 0.35:
+                    ms[i] = _short_vertex_mask(c, font, weight,
+                                               float(rng.choice([0.45, 0.55, 0.65, 0.75])),
+                                               bool(rng.random() < 0.5))
     squeeze = rng.uniform(0.75, 1.15)
     widths = [[m.shape[1] * h / m.shape[0] * squeeze for m in g] for g in masks]
     # Digit-width cells for narrow glyphs (1, I) as fixed-pitch plate fonts do.
