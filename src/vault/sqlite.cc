@@ -1,5 +1,7 @@
 #include "vault/sqlite.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 
@@ -172,13 +174,13 @@ bool Statement::IsNull(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
-absl::StatusOr<Database> Database::Open(const std::string& path,
-                                        const std::string& vfs) {
+absl::StatusOr<Database> Database::OpenWith(
+    const std::string& path, const std::string& vfs, int flags,
+    std::shared_ptr<DamageLatch> damage) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &db,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-      vfs.empty() ? nullptr : vfs.c_str());
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_FULLMUTEX,
+                      vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
     absl::Status s = SqliteStatus(rc, absl::StrCat("cannot open ", path), db);
     sqlite3_close(db);
@@ -186,7 +188,25 @@ absl::StatusOr<Database> Database::Open(const std::string& path,
   }
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, 5000);
-  return Database(db);
+  return Database(db, std::move(damage));
+}
+
+absl::StatusOr<Database> Database::Open(const std::string& path,
+                                        const std::string& vfs) {
+  return OpenWith(path, vfs, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                  std::make_shared<DamageLatch>());
+}
+
+absl::StatusOr<Database> Database::OpenReadOnly(
+    const std::string& path, const std::string& vfs,
+    std::shared_ptr<DamageLatch> damage) {
+  absl::StatusOr<Database> db =
+      OpenWith(path, vfs, SQLITE_OPEN_READONLY, std::move(damage));
+  if (!db.ok()) return db;
+  // Read-only twice over: the open flag refuses writes to the file, and
+  // query_only refuses any statement that would write at all.
+  if (absl::Status s = db->Exec("PRAGMA query_only=ON"); !s.ok()) return s;
+  return db;
 }
 
 void Database::FinalizeCached() {
@@ -248,6 +268,18 @@ absl::StatusOr<Statement> Database::Prepare(absl::string_view sql) {
       db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
   if (rc != SQLITE_OK) return Failed(rc, "sqlite prepare");
   return Statement(db_, stmt, damage_.get());
+}
+
+absl::StatusOr<ReadSnapshot> ReadSnapshot::Begin(Database& db) {
+  if (absl::Status s = db.Exec("BEGIN"); !s.ok()) return s;
+  return ReadSnapshot(&db);
+}
+
+ReadSnapshot::~ReadSnapshot() {
+  // Nothing was written: ending the transaction only lets go of the
+  // snapshot, so a checkpoint can move past it.
+  if (db_ != nullptr)
+    sqlite3_exec(db_->handle(), "COMMIT", nullptr, nullptr, nullptr);
 }
 
 absl::StatusOr<Transaction> Transaction::Begin(Database& db) {

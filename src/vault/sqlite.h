@@ -95,6 +95,12 @@ class Database {
   // one that fails writes like a full disk).
   static absl::StatusOr<Database> Open(const std::string& path,
                                        const std::string& vfs = "");
+  // A connection that can only read `path` (opened read-only and
+  // query_only), reporting damage through `damage`, the writer's latch: a
+  // damaged page a reader finds takes the whole store out of service.
+  static absl::StatusOr<Database> OpenReadOnly(
+      const std::string& path, const std::string& vfs,
+      std::shared_ptr<DamageLatch> damage);
   ~Database();
   Database(Database&& o) noexcept
       : db_(o.db_), cache_(std::move(o.cache_)), damage_(std::move(o.damage_)) {
@@ -115,14 +121,34 @@ class Database {
   std::shared_ptr<DamageLatch> damage() const { return damage_; }
 
  private:
-  explicit Database(sqlite3* db)
-      : db_(db), damage_(std::make_shared<DamageLatch>()) {}
+  Database(sqlite3* db, std::shared_ptr<DamageLatch> damage)
+      : db_(db), damage_(std::move(damage)) {}
+  static absl::StatusOr<Database> OpenWith(const std::string& path,
+                                           const std::string& vfs, int flags,
+                                           std::shared_ptr<DamageLatch> damage);
   void FinalizeCached();
   // The error for `code`; trips the damage latch when it is damage.
   absl::Status Failed(int code, absl::string_view context);
   sqlite3* db_ = nullptr;
   absl::flat_hash_map<const char*, sqlite3_stmt*> cache_;
   std::shared_ptr<DamageLatch> damage_;
+};
+
+// One snapshot for several statements on a read-only connection: BEGIN
+// (deferred) on construction, its end on destruction. Without it each
+// statement sees the newest commit, so two could disagree (a record's row
+// before a purge, its items after).
+class ReadSnapshot {
+ public:
+  static absl::StatusOr<ReadSnapshot> Begin(Database& db);
+  ~ReadSnapshot();
+  ReadSnapshot(ReadSnapshot&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+ private:
+  explicit ReadSnapshot(Database* db) : db_(db) {}
+  Database* db_;
 };
 
 // BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless Commit()

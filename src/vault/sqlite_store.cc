@@ -24,7 +24,23 @@ absl::Status SqliteStore::Init() {
     if (absl::Status s = db_.Exec(pragma); !s.ok()) return s;
   }
   if (absl::Status s = MigrateSchema(db_); !s.ok()) return s;
-  return LoadTreeEdge();
+  if (absl::Status s = LoadTreeEdge(); !s.ok()) return s;
+  // Opened once the file is checked and migrated: they read what the
+  // writer has committed, never an older layout.
+  absl::StatusOr<std::unique_ptr<SqliteReaders>> readers =
+      SqliteReaders::Open(path_, vfs_, damage_, kReadConnections);
+  if (!readers.ok()) return readers.status();
+  readers_ = std::move(*readers);
+  return absl::OkStatus();
+}
+
+void SqliteStore::SetBeforeCommitForTesting(std::function<void()> hook) {
+  absl::MutexLock lock(&mu_);
+  before_commit_for_testing_ = std::move(hook);
+}
+
+void SqliteStore::BeforeCommitLocked() {
+  if (before_commit_for_testing_) before_commit_for_testing_();
 }
 
 std::vector<absl::Status> SqliteStore::PutRecords(
@@ -70,6 +86,7 @@ std::vector<absl::Status> SqliteStore::PutRecords(
     }
     db_.Exec("RELEASE intake_row").IgnoreError();
   }
+  BeforeCommitLocked();
   if (absl::Status s = tx->Commit(); !s.ok()) {
     std::fill(out.begin(), out.end(), s);
     return out;
@@ -146,8 +163,8 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
 
 absl::StatusOr<std::string> SqliteStore::SubmissionDigest(
     absl::string_view record_id) {
-  absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> q = db_.Cached(
+  SqliteReaders::Lease db = readers_->Borrow();
+  absl::StatusOr<Statement> q = db->Cached(
       "SELECT submission_digest FROM records WHERE record_id = ?1 UNION ALL "
       "SELECT digest FROM unkept_submissions WHERE record_id = ?1");
   if (!q.ok()) return q.status();
@@ -172,8 +189,8 @@ absl::Status SqliteStore::PutUnkept(absl::string_view record_id,
 }
 
 absl::StatusOr<bool> SqliteStore::WasPurged(absl::string_view record_id) {
-  absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> q = db_.Cached(
+  SqliteReaders::Lease db = readers_->Borrow();
+  absl::StatusOr<Statement> q = db->Cached(
       "SELECT 1 FROM audit_log WHERE record_id = ? AND action = ? LIMIT 1");
   if (!q.ok()) return q.status();
   q->Bind(1, record_id).Bind(2, static_cast<int64_t>(v1::ACTION_PURGE));
@@ -199,8 +216,8 @@ absl::Status SqliteStore::CheckIntegrity(bool full) {
 
 absl::StatusOr<std::vector<std::string>> SqliteStore::FindPlate(
     absl::string_view blind_index, absl::Time now, int limit) {
-  absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> q = db_.Cached(
+  SqliteReaders::Lease db = readers_->Borrow();
+  absl::StatusOr<Statement> q = db->Cached(
       "SELECT c.record_id FROM plate_candidates c JOIN items i "
       "ON i.record_id = c.record_id AND i.item_id = c.item_id "
       "WHERE c.blind = ? AND i.deadline_us > ? GROUP BY c.record_id "
@@ -214,8 +231,12 @@ absl::StatusOr<std::vector<std::string>> SqliteStore::FindPlate(
 
 absl::StatusOr<StoredRecord> SqliteStore::GetRecord(
     absl::string_view record_id) {
-  absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> q = db_.Cached(
+  SqliteReaders::Lease db = readers_->Borrow();
+  // The record's row and its items from one commit: a purge between the
+  // two would otherwise look like damage (fewer items than counted).
+  absl::StatusOr<ReadSnapshot> snapshot = ReadSnapshot::Begin(*db);
+  if (!snapshot.ok()) return snapshot.status();
+  absl::StatusOr<Statement> q = db->Cached(
       "SELECT lane_id, checkpoint_id, first_seen_us, last_seen_us, "
       "contract_id, contract_version, item_count FROM records "
       "WHERE record_id=?");
@@ -236,7 +257,7 @@ absl::StatusOr<StoredRecord> SqliteStore::GetRecord(
   s.set_contract_id(q->Text(4));
   s.set_contract_version(static_cast<uint64_t>(q->Int(5)));
   const int64_t expected_items = q->Int(6);
-  absl::StatusOr<Statement> items = db_.Cached(
+  absl::StatusOr<Statement> items = db->Cached(
       "SELECT item_id, category, deadline_us, key_version, wrapped_key, "
       "ciphertext FROM items WHERE record_id=? ORDER BY item_id");
   if (!items.ok()) return items.status();
@@ -311,6 +332,7 @@ absl::StatusOr<uint64_t> SqliteStore::AppendAuditBatch(
     absl::StatusOr<uint64_t> seq = AppendLocked(std::move(e), edge);
     if (!seq.ok()) return seq.status();
   }
+  BeforeCommitLocked();
   if (absl::Status s = tx->Commit(); !s.ok()) return s;
   AdoptEdgeLocked(std::move(edge));
   return first;
@@ -394,14 +416,14 @@ absl::StatusOr<std::vector<v1::AuditEntry>> ReadEntries(Statement& q) {
 absl::StatusOr<ReadCounts> SqliteStore::CountReads(absl::string_view who,
                                                    bool group,
                                                    absl::Time since) {
-  absl::MutexLock lock(&mu_);
+  SqliteReaders::Lease db = readers_->Borrow();
   absl::StatusOr<Statement> q =
       group
-          ? db_.Cached(
+          ? db->Cached(
                 "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
                 "WHERE grp = ? AND grp != '' AND time_us >= ? AND verdict = ? "
                 "AND action IN (?, ?)")
-          : db_.Cached(
+          : db->Cached(
                 "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
                 "WHERE principal = ? AND time_us >= ? AND verdict = ? "
                 "AND action IN (?, ?)");
@@ -420,13 +442,13 @@ absl::StatusOr<ReadCounts> SqliteStore::CountReads(absl::string_view who,
 absl::StatusOr<uint32_t> SqliteStore::CountCalls(absl::string_view who,
                                                  bool group, v1::Action action,
                                                  absl::Time since) {
-  absl::MutexLock lock(&mu_);
+  SqliteReaders::Lease db = readers_->Borrow();
   absl::StatusOr<Statement> q =
-      group ? db_.Cached(
+      group ? db->Cached(
                   "SELECT COUNT(*) FROM audit_log WHERE grp = ? AND grp != '' "
                   "AND "
                   "time_us >= ? AND verdict = ? AND action = ?")
-            : db_.Cached(
+            : db->Cached(
                   "SELECT COUNT(*) FROM audit_log WHERE principal = ? AND "
                   "time_us >= ? AND verdict = ? AND action = ?");
   if (!q.ok()) return q.status();
@@ -443,14 +465,14 @@ absl::StatusOr<bool> SqliteStore::ReadRecordSince(absl::string_view who,
                                                   bool group,
                                                   absl::string_view record_id,
                                                   absl::Time since) {
-  absl::MutexLock lock(&mu_);
+  SqliteReaders::Lease db = readers_->Borrow();
   absl::StatusOr<Statement> q =
-      group ? db_.Cached(
+      group ? db->Cached(
                   "SELECT 1 FROM audit_log WHERE record_id = ? AND grp = ? AND "
                   "grp != '' "
                   "AND time_us >= ? AND verdict = ? AND action IN (?, ?) "
                   "LIMIT 1")
-            : db_.Cached(
+            : db->Cached(
                   "SELECT 1 FROM audit_log WHERE record_id = ? AND "
                   "principal = ? AND time_us >= ? AND verdict = ? AND action "
                   "IN (?, ?) LIMIT 1");
@@ -466,16 +488,16 @@ absl::StatusOr<bool> SqliteStore::ReadRecordSince(absl::string_view who,
 
 absl::StatusOr<std::vector<v1::DataCategory>> SqliteStore::CategoriesRead(
     absl::string_view who, bool group, absl::string_view record_id) {
-  absl::MutexLock lock(&mu_);
+  SqliteReaders::Lease db = readers_->Borrow();
   // What was handed over (reads) and what was revealed (lookups naming
   // the record): both are what the caller learned of it.
   absl::StatusOr<Statement> q =
-      group ? db_.Cached(
+      group ? db->Cached(
                   "SELECT entry FROM audit_log WHERE record_id = ?1 AND "
                   "grp = ?2 AND verdict = ?3 UNION ALL SELECT a.entry FROM "
                   "audit_reveals r JOIN audit_log a ON a.sequence = "
                   "r.sequence WHERE r.record_id = ?1 AND r.grp = ?2")
-            : db_.Cached(
+            : db->Cached(
                   "SELECT entry FROM audit_log WHERE record_id = ?1 AND "
                   "principal = ?2 AND verdict = ?3 UNION ALL SELECT a.entry "
                   "FROM audit_reveals r JOIN audit_log a ON a.sequence = "
@@ -690,7 +712,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
     const std::string& path, const SqliteOptions& options) {
   absl::StatusOr<Database> db = Database::Open(path, options.vfs);
   if (!db.ok()) return db.status();
-  auto store = std::make_unique<SqliteStore>(std::move(*db));
+  auto store = std::make_unique<SqliteStore>(std::move(*db), path, options.vfs);
   if (absl::Status s = store->Init(); !s.ok()) {
     return absl::Status(s.code(),
                         absl::StrCat("vault ", path, ": ", s.message()));

@@ -78,8 +78,8 @@ absl::Status SqliteStore::DeleteLockout(absl::string_view principal,
 absl::StatusOr<uint32_t> SqliteStore::CountRefusals(absl::string_view principal,
                                                     v1::RefusalCount counted,
                                                     absl::Time since) {
-  absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> q = db_.Cached(
+  SqliteReaders::Lease db = readers_->Borrow();
+  absl::StatusOr<Statement> q = db->Cached(
       "SELECT COUNT(*) FROM audit_log WHERE principal = ?1 AND "
       "refusal_count = ?2 AND time_us >= MAX(?3, COALESCE((SELECT lifted_us "
       "+ 1 FROM lockout_lifts WHERE principal = ?1), 0)) AND verdict = 2");
@@ -93,9 +93,9 @@ absl::StatusOr<uint32_t> SqliteStore::CountRefusals(absl::string_view principal,
 }
 
 absl::StatusOr<bool> SqliteStore::HasCanaryMark(absl::string_view mark) {
-  absl::MutexLock lock(&mu_);
+  SqliteReaders::Lease db = readers_->Borrow();
   absl::StatusOr<Statement> q =
-      db_.Cached("SELECT 1 FROM canary_marks WHERE mark = ?");
+      db->Cached("SELECT 1 FROM canary_marks WHERE mark = ?");
   if (!q.ok()) return q.status();
   q->BindBlob(1, mark);
   return q->Step();

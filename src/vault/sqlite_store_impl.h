@@ -8,6 +8,8 @@
 // enforces and contract proposals (sqlite_store_access.cc), and the schema
 // (sqlite_schema.cc).
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "tlog/merkle.h"
 #include "vault/sqlite.h"
+#include "vault/sqlite_readers.h"
 #include "vault/sqlite_store.h"
 #include "vault/store.h"
 
@@ -29,10 +32,27 @@ absl::Status MigrateSchema(Database& db);
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(Database db)
-      : damage_(db.damage()), db_(std::move(db)) {}
+  // How many read-only connections serve the reads callers wait on: two
+  // cores here, and a read spends part of its time outside SQLite.
+  static constexpr int kReadConnections = 4;
+
+  // `db` is the writer's connection to `path`, opened through `vfs`.
+  SqliteStore(Database db, std::string path, std::string vfs)
+      : damage_(db.damage()),
+        path_(std::move(path)),
+        vfs_(std::move(vfs)),
+        db_(std::move(db)) {}
+
+  // The readers close first: the writer's connection, closing last,
+  // checkpoints the WAL into the file and removes it.
+  ~SqliteStore() override { readers_.reset(); }
 
   absl::Status Init();
+
+  // Runs `hook` inside every later intake or access-log commit, just before
+  // its COMMIT, with the writer's lock held: tests hold a commit open with
+  // it to show what a reader sees meanwhile.
+  void SetBeforeCommitForTesting(std::function<void()> hook);
 
   // Store.
   absl::Status Health() override { return damage_->Check(); }
@@ -166,12 +186,21 @@ class SqliteStore final : public Store {
                                         tlog::CompactRange& edge)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  void BeforeCommitLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // Its own lock: Health() answers while a statement runs.
   const std::shared_ptr<DamageLatch> damage_;
+  const std::string path_;
+  const std::string vfs_;
+  // The pure reads a caller waits on; everything else, and every read
+  // inside a write, goes through the writer's connection `db_`. Set once
+  // by Init, before the store is shared.
+  std::unique_ptr<SqliteReaders> readers_;
   absl::Mutex mu_;
   Database db_ ABSL_GUARDED_BY(mu_);
   tlog::CompactRange edge_ ABSL_GUARDED_BY(mu_);  // committed tree only
   LogListener log_listener_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> before_commit_for_testing_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace lanevault::vault

@@ -293,8 +293,8 @@ absl::StatusOr<std::vector<HoldRow>> SqliteStore::Holds(bool include_lifted) {
 
 absl::StatusOr<std::vector<std::string>> SqliteStore::HoldCases(
     absl::string_view record_id) {
-  absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> q = db_.Cached(
+  SqliteReaders::Lease db = readers_->Borrow();
+  absl::StatusOr<Statement> q = db->Cached(
       "SELECT l.case_id FROM hold_records h JOIN legal_holds l "
       "USING(hold_id) WHERE h.record_id = ? AND l.lifted_us IS NULL");
   if (!q.ok()) return q.status();
