@@ -30,7 +30,9 @@
 //  - EmbedEncoded writes JPEG at quality 95, feeding the codec's error back
 //    once (chroma subsampling alone costs plates ~38 dB otherwise), and
 //    lowers the mark's strength until the PSNR against its input is at
-//    least 38.2 dB (+-2 on every pixel is the floor).
+//    least 38.2 dB (+-2 on every pixel is the floor). The codec's error
+//    measured on the first strength tried predicts the others: a strength
+//    sure to break the budget is not encoded.
 //
 // False attribution: an unmarked picture (or one marked under another key:
 // its pilot, signs and MAC key are unrelated) is accepted only if one of at
@@ -68,6 +70,19 @@ inline constexpr int kFullPayloadArea = 13000;
 // From this many pixels up it carries the low 16 bits; below, the low 8.
 inline constexpr int kHalfPayloadArea = 6000;
 
+// What one EmbedEncoded call chose and spent (for benchmarks and tests).
+struct EmbedStats {
+  int busy_percent = -1;  // the strength: share of pixels at the higher level
+  bool fed_back = false;  // whether the codec's error was fed back
+                          // (always, unless the JPEG would not decode)
+  int encodes = 0;        // JPEG encodes of the marked picture
+  int decodes = 0;        // and decodes to measure them
+  int skipped = 0;        // strengths predicted to break the budget, not tried
+  // Of the returned JPEG against the (resized) input; not measured (0) for
+  // the weakest mark, which is kept whatever it costs.
+  double psnr = 0;
+};
+
 // `key`: 32 bytes (the vault derives it from its master key).
 // Embeds `token` into an image given as JPEG or PNG bytes; returns JPEG
 // bytes at quality 95, 38.2 dB PSNR or more from the input (unless even
@@ -75,9 +90,11 @@ inline constexpr int kHalfPayloadArea = 6000;
 // With `resize_to`, the picture is first resized to exactly that size (a
 // crop's size would otherwise say how near its vehicle was), and the PSNR
 // budget is kept against the resized picture.
+// `stats`, when given, says what marking took.
 absl::StatusOr<std::string> EmbedEncoded(absl::string_view key, uint32_t token,
                                          absl::string_view image_bytes,
-                                         cv::Size resize_to = cv::Size());
+                                         cv::Size resize_to = cv::Size(),
+                                         EmbedStats* stats = nullptr);
 // The same on a decoded BGR (CV_8UC3) or grey (CV_8UC1) image; returns the
 // marked image.
 absl::StatusOr<cv::Mat> Embed(absl::string_view key, uint32_t token,
