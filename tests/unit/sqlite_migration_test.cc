@@ -104,5 +104,83 @@ COMMIT;
   ExpectLogVerifies();
 }
 
+// Step 9 made items an ordinary table appended in intake order, keyed by
+// a unique index instead of clustered by record.
+TEST_F(SqliteMigrationTest, AVaultFromBeforeStepNineOpensAndKeepsEveryItem) {
+  std::vector<v1::Record> taken;
+  for (int i = 0; i < 7; ++i) taken.push_back(Take());
+  vault_.reset();
+  {
+    // The items as step 8 left them: clustered by (record_id, item_id).
+    auto db = Database::Open(db_path());
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE(db->Exec(R"sql(
+BEGIN;
+CREATE TABLE old_items(
+  record_id TEXT NOT NULL REFERENCES records(record_id),
+  item_id TEXT NOT NULL,
+  category INTEGER NOT NULL,
+  deadline_us INTEGER NOT NULL,
+  key_version INTEGER NOT NULL,
+  plate_blind BLOB,
+  wrapped_key BLOB NOT NULL,
+  ciphertext BLOB NOT NULL,
+  PRIMARY KEY(record_id, item_id)
+) WITHOUT ROWID;
+INSERT INTO old_items SELECT record_id, item_id, category, deadline_us,
+  key_version, plate_blind, wrapped_key, ciphertext FROM items;
+DROP TABLE items;
+ALTER TABLE old_items RENAME TO items;
+CREATE INDEX items_by_deadline ON items(deadline_us);
+PRAGMA user_version=8;
+COMMIT;
+)sql")
+                    .ok());
+  }
+  const int64_t items =
+      testing::QueryInt(db_path(), "SELECT COUNT(*) FROM items");
+  ASSERT_EQ(items, 7 * taken[0].items_size());
+  const std::string before = testing::QueryBlob(
+      db_path(),
+      "SELECT group_concat(hex(ciphertext), ',') FROM (SELECT ciphertext "
+      "FROM items ORDER BY record_id, item_id)");
+
+  Reopen();
+  EXPECT_GE(testing::QueryInt(db_path(), "PRAGMA user_version"), 9);
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM sqlite_master WHERE name "
+                              "= 'items' AND sql LIKE '%WITHOUT ROWID%'"),
+            0);
+  EXPECT_EQ(
+      testing::QueryInt(db_path(),
+                        "SELECT \"unique\" FROM pragma_index_list('items') "
+                        "WHERE name = 'items_by_record'"),
+      1);
+  EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM items"), items);
+  EXPECT_EQ(testing::QueryBlob(
+                db_path(),
+                "SELECT group_concat(hex(ciphertext), ',') FROM (SELECT "
+                "ciphertext FROM items ORDER BY record_id, item_id)"),
+            before);
+  for (const v1::Record& r : taken) ExpectReads(r);
+  // The key still holds: the same record twice is refused, and a record
+  // that repeats an item id is refused whole.
+  v1::Record again = taken[0];
+  EXPECT_FALSE(
+      vault_->Intake(again, Entry(v1::ACTION_INTAKE, again.record_id())).ok());
+  v1::Record twice = MakeRecord("KXR4821", "twice");
+  twice.mutable_items(1)->set_item_id(twice.items(0).item_id());
+  EXPECT_FALSE(
+      vault_->Intake(twice, Entry(v1::ACTION_INTAKE, twice.record_id())).ok());
+  EXPECT_EQ(testing::QueryInt(
+                db_path(), "SELECT COUNT(*) FROM records WHERE record_id = '" +
+                               twice.record_id() + "'"),
+            0);
+  for (int i = 0; i < 3; ++i) taken.push_back(Take());
+  Reopen();
+  for (const v1::Record& r : taken) ExpectReads(r);
+  ExpectLogVerifies();
+}
+
 }  // namespace
 }  // namespace lanevault::vault
