@@ -20,6 +20,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "capture/detectors.h"
@@ -81,6 +82,12 @@ ABSL_FLAG(int, face_search_every, 0,
 ABSL_FLAG(int, plate_reread_frames, 0,
           "replay: read a plate already read again after N frames (0: the "
           "lane default, 6; 1: every frame).");
+ABSL_FLAG(int, plate_settle_reads, 0,
+          "replay: sure readings in a row that settle a plate (0: the lane's "
+          "default; negative: never settled).");
+ABSL_FLAG(int, face_follow_every, 0,
+          "replay: follow known faces on every Nth analysed frame between "
+          "searches (0: the lane's default; 1: every frame).");
 ABSL_FLAG(int, lanes, 1, "replay: lanes run at once, each on its own thread.");
 ABSL_FLAG(double, pace_fps, 0,
           "replay: feed frames at this camera rate (0: as fast as the lane "
@@ -129,6 +136,8 @@ v1::DetectorConfig DetectorsFromFlags(int default_min_face_px) {
   c.set_face_min_neighbours(absl::GetFlag(FLAGS_face_min_neighbours));
   c.set_face_search_every(absl::GetFlag(FLAGS_face_search_every));
   c.set_plate_reread_frames(absl::GetFlag(FLAGS_plate_reread_frames));
+  c.set_plate_settle_reads(absl::GetFlag(FLAGS_plate_settle_reads));
+  c.set_face_follow_every(absl::GetFlag(FLAGS_face_follow_every));
   c.set_plate_letter_digit_groups(
       absl::GetFlag(FLAGS_plate_letter_digit_groups));
   c.set_plate_region(absl::GetFlag(FLAGS_plate_region));
@@ -537,6 +546,9 @@ void Replay(const std::string& source) {
     std::printf("  (sightings: faces %llu, plates %llu)",
                 static_cast<unsigned long long>(r.face_sightings),
                 static_cast<unsigned long long>(r.plate_sightings));
+    std::printf("  crops px wide: plates %s, faces %s",
+                absl::StrJoin(r.plate_crop_widths, " ").c_str(),
+                absl::StrJoin(r.face_crop_widths, " ").c_str());
     std::printf("\n");
   }
 }

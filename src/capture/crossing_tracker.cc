@@ -99,7 +99,12 @@ std::optional<v1::Record> CrossingTracker::Observe(
     Offer(track->best, frame.image, hit.box, hit.confidence, frame.index);
   }
   for (const PlateSighting& p : plates) {
-    if (!p.read()) continue;  // in view, read on an earlier frame
+    if (!p.read()) {
+      // In view, read on an earlier frame (or settled): not a vote, but
+      // its crop may be the best yet, nearer than at the last reading.
+      Offer(best_plate_, frame.image, p.box, LeadingConfidence(), frame.index);
+      continue;
+    }
     // Larger plates are read more reliably: weigh the vote by height too.
     const double weight = p.best().confidence * std::sqrt(p.box.height);
     auto it = std::find_if(votes_.begin(), votes_.end(), [&](const Vote& v) {
@@ -115,6 +120,13 @@ std::optional<v1::Record> CrossingTracker::Observe(
     Offer(best_plate_, frame.image, p.box, p.best().confidence, frame.index);
   }
   return closed;
+}
+
+float CrossingTracker::LeadingConfidence() const {
+  const auto leading = std::max_element(
+      votes_.begin(), votes_.end(),
+      [](const Vote& a, const Vote& b) { return a.weight < b.weight; });
+  return leading == votes_.end() ? 0 : leading->best_confidence;
 }
 
 std::optional<v1::Record> CrossingTracker::ObserveQuiet(int64_t frame_index) {

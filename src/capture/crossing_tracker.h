@@ -76,6 +76,9 @@ class CrossingTracker {
                     float confidence, int64_t frame_index);
 
   bool QuietLongEnough(int64_t frame_index) const;
+  // The best confidence of the text leading the vote so far: what a plate
+  // in view but not read again is taken to read as.
+  float LeadingConfidence() const;
 
   Options options_;
   bool open_ = false;

@@ -37,12 +37,6 @@ CrossingTracker::Options TrackerOptions(const v1::LaneConfig& c) {
   return o;
 }
 
-PlateReadBudget::Options BudgetOptions(const v1::DetectorConfig& c) {
-  PlateReadBudget::Options o;
-  if (c.plate_reread_frames() > 0) o.refresh_frames = c.plate_reread_frames();
-  return o;
-}
-
 // A lane takes no second look at a doubtful plate (only at a row that read
 // as nothing): it reads the plate again on later frames (PlateReadBudget),
 // nearer and from other angles, and votes. Measured with lanevault-eval replay
@@ -94,10 +88,13 @@ Lane::Lane(v1::LaneConfig config, SourceSpec spec, LaneOptions options,
       detectors_(std::move(detectors)),
       sink_(sink),
       tracker_(TrackerOptions(config_)),
-      plate_budget_(BudgetOptions(config_.detectors())),
+      plate_budget_(PlateReadBudget::ForLane(config_.detectors())),
       face_search_every_(config_.detectors().face_search_every() > 0
                              ? config_.detectors().face_search_every()
                              : 4),
+      face_follow_every_(config_.detectors().face_follow_every() > 0
+                             ? config_.detectors().face_follow_every()
+                             : 2),
       frames_(config_.queue_frames() > 0 ? config_.queue_frames()
                                          : kDefaultQueueFrames),
       outbox_(kOutboxRecords) {}
@@ -509,26 +506,32 @@ void Lane::Analyse(const Frame& frame) {
   const cv::Mat lane = frame.image(roi);
   // Faces: every few frames a search for new ones where the scene moved
   // (a new face comes in with its vehicle; the whole lane on a still
-  // frame's recheck), and in between only around the faces of the frame
-  // before, which costs a fraction. While faces are followed, the search
-  // comes half as often: the vehicle's occupants were sought as it came
-  // in, and the search costs as much as the rest of the frame's analysis.
+  // frame's recheck), and in between only around the faces found last,
+  // which costs a fraction, and on every few frames only: a crossing keeps
+  // its occupants' best crops, and a face moves little in a frame or two.
+  // While faces are followed, the search comes half as often: the
+  // vehicle's occupants were sought as it came in, and the search costs as
+  // much as the rest of the frame's analysis.
   std::vector<FaceHit> faces;
   const int every =
       recent_faces_.empty() ? face_search_every_ : 2 * face_search_every_;
   if (analysed_since_search_ >= every) analysed_since_search_ = 0;
-  if (analysed_since_search_++ == 0) {
+  const int since_search = analysed_since_search_++;
+  bool looked = true;
+  if (since_search == 0) {
     const cv::Rect search =
         moving ? gate_.moving_region() : cv::Rect(0, 0, lane.cols, lane.rows);
     faces = detectors_.face->Search(lane, search, recent_faces_);
-  } else {
+  } else if (since_search % face_follow_every_ == 0) {
     faces = detectors_.face->DetectNear(lane, recent_faces_);
+  } else {
+    looked = false;  // the faces found last are followed on a later frame
   }
-  recent_faces_.clear();
-  for (FaceHit& f : faces) {
-    recent_faces_.push_back(f.box);
-    f.box += roi.tl();
+  if (looked) {
+    recent_faces_.clear();
+    for (const FaceHit& f : faces) recent_faces_.push_back(f.box);
   }
+  for (FaceHit& f : faces) f.box += roi.tl();
   counters_.face_detections += faces.size();
   // A new crossing reads its plate afresh.
   if (!tracker_.open()) {

@@ -164,6 +164,7 @@ class Lane {
   CrossingTracker tracker_;
   PlateReadBudget plate_budget_;
   int face_search_every_;
+  int face_follow_every_;
   int analysed_since_search_ = 0;
   int64_t last_still_check_ = 0;        // source index
   std::vector<cv::Rect> recent_faces_;  // in the region of interest

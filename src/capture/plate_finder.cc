@@ -93,19 +93,51 @@ std::vector<PlateReading> SecondLook(const cv::Mat& bgr,
 
 }  // namespace
 
+PlateReadBudget::Options PlateReadBudget::ForLane(
+    const v1::DetectorConfig& config) {
+  Options o;
+  if (config.plate_reread_frames() > 0) {
+    o.refresh_frames = config.plate_reread_frames();
+  }
+  if (config.plate_settle_reads() != 0) {
+    o.settle_reads = std::max(0, config.plate_settle_reads());
+  }
+  return o;
+}
+
 bool PlateReadBudget::Wants(const cv::Rect& box,
                             const CharacterRow& row) const {
   if (last_height_ <= 0 || (box & last_box_).empty()) return true;
   const double height = MedianHeight(row);
+  if (height <= options_.shrink * last_height_) return true;
+  if (settled()) return false;
   return height >= options_.grow * last_height_ ||
-         height <= options_.shrink * last_height_ ||
          frame_ - last_frame_ >= options_.refresh_frames;
 }
 
-void PlateReadBudget::Spend(const cv::Rect& box, const CharacterRow& row) {
+void PlateReadBudget::Spend(const cv::Rect& box, const CharacterRow& row,
+                            const PlateReading& best) {
+  if (last_height_ > 0 && (box & last_box_).empty()) {
+    agreeing_ = 0;  // another plate: its own run
+    agreeing_text_.clear();
+  }
   last_box_ = box;
   last_height_ = std::max(1.0, MedianHeight(row));
   last_frame_ = frame_;
+  if (best.confidence < options_.settle_confidence) return;
+  if (best.text == agreeing_text_) {
+    ++agreeing_;
+  } else {
+    agreeing_text_ = best.text;
+    agreeing_ = 1;
+  }
+}
+
+void PlateReadBudget::Reset() {
+  last_height_ = 0;
+  last_box_ = cv::Rect();
+  agreeing_text_.clear();
+  agreeing_ = 0;
 }
 
 std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
@@ -169,7 +201,9 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
     }
     if (overlaps) continue;
     if (budget != nullptr && !budget->Wants(r.box, r.row)) {
-      // The best row, already read at about this size: still a plate.
+      // The best row, already read at about this size or settled: still
+      // a plate.
+      budget->Follow(r.box);
       found.push_back({PlateAround(r.box, r.row, bgr.size()), {}});
       continue;
     }
@@ -189,7 +223,7 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
       readings = SecondLook(bgr, r.box, r.row, reader, std::move(readings));
     }
     if (readings.empty()) continue;
-    if (budget != nullptr) budget->Spend(r.box, r.row);
+    if (budget != nullptr) budget->Spend(r.box, r.row, readings.front());
     found.push_back(
         {PlateAround(r.box, r.row, bgr.size()), std::move(readings)});
   }

@@ -2,6 +2,7 @@
 #define LANEVAULT_CAPTURE_PLATE_FINDER_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "capture/detectors.h"
@@ -60,22 +61,43 @@ struct PlateFinderOptions {
 // at the same size adds little to the vote. A row is read when nothing has
 // been read since Reset(), when its characters are `grow` times taller than
 // at the last read (the vehicle came closer) or much shorter, when it does
-// not overlap the plate last read (another plate), or when `refresh_frames`
-// source frames have passed since then.
+// not overlap the plate last read or followed (another plate), or when
+// `refresh_frames` source frames have passed since then. Once the plate is
+// settled (`settle_reads` confident readings of one text in a row), it is
+// not read again for growing or for time: only another plate, or a much
+// smaller row, is read.
 class PlateReadBudget {
  public:
   struct Options {
     double grow = 1.15;
     double shrink = 0.6;
     int refresh_frames = 6;
+    // Readings at `settle_confidence` or above that settle a plate when
+    // they agree, one after another (less confident readings in between
+    // neither count nor break the run; a confident other text starts it
+    // again). 0: a plate is never settled. A misreading seldom comes out
+    // sure, and three sure alike from frames at different distances are
+    // what the vote would elect anyway.
+    int settle_reads = 3;
+    float settle_confidence = 0.95f;
   };
   PlateReadBudget() : PlateReadBudget(Options{}) {}
   explicit PlateReadBudget(Options options) : options_(options) {}
+  // What a lane's detector config asks for, the defaults filled in.
+  static Options ForLane(const v1::DetectorConfig& config);
 
   void StartFrame(int64_t frame_index) { frame_ = frame_index; }
   bool Wants(const cv::Rect& box, const CharacterRow& row) const;
-  void Spend(const cv::Rect& box, const CharacterRow& row);
-  void Reset() { last_height_ = 0; }
+  // The row at `box` was read, its best reading `best`.
+  void Spend(const cv::Rect& box, const CharacterRow& row,
+             const PlateReading& best = {});
+  // The plate last read, not read again on this frame, is now at `box`:
+  // a plate that moves across the frame stays the same plate.
+  void Follow(const cv::Rect& box) { last_box_ = box; }
+  bool settled() const {
+    return options_.settle_reads > 0 && agreeing_ >= options_.settle_reads;
+  }
+  void Reset();
 
  private:
   Options options_;
@@ -83,6 +105,8 @@ class PlateReadBudget {
   int64_t last_frame_ = 0;
   double last_height_ = 0;  // 0: nothing read since Reset()
   cv::Rect last_box_;
+  std::string agreeing_text_;  // the run of confident readings
+  int agreeing_ = 0;
 };
 
 // The plate step the lane and the evaluation tool share: each of the

@@ -1,5 +1,6 @@
 #include "capture/replay.h"
 
+#include <iterator>
 #include <memory>
 
 #include "absl/cleanup/cleanup.h"
@@ -17,29 +18,44 @@ class NotingSink final : public RecordSink {
   absl::Status Submit(v1::Record record) override {
     std::string plate;
     bool face = false;
-    for (const v1::Item& item : record.items()) {
-      if (item.category() == v1::DATA_CATEGORY_PLATE_TEXT) {
-        plate = item.content();
-      }
-      face |= item.category() == v1::DATA_CATEGORY_FACE_IMAGE;
-    }
     absl::MutexLock lock(&mu_);
-    plates_.push_back(std::move(plate));
-    faces_ += face;
+    for (const v1::Item& item : record.items()) {
+      switch (item.category()) {
+        case v1::DATA_CATEGORY_PLATE_TEXT:
+          plate = item.content();
+          break;
+        case v1::DATA_CATEGORY_PLATE_IMAGE:
+          noted_.plate_crop_widths.push_back(item.box().width());
+          break;
+        case v1::DATA_CATEGORY_FACE_IMAGE:
+          face = true;
+          noted_.face_crop_widths.push_back(item.box().width());
+          break;
+        default:
+          break;
+      }
+    }
+    noted_.plate_texts.push_back(std::move(plate));
+    noted_.records_with_face += face;
     return absl::OkStatus();
   }
   void MoveTo(ReplayResult& r) {
     absl::MutexLock lock(&mu_);
-    for (std::string& p : plates_) r.plate_texts.push_back(std::move(p));
-    plates_.clear();
-    r.records_with_face += faces_;
-    faces_ = 0;
+    auto append = [](auto& to, auto& from) {
+      to.insert(to.end(), std::make_move_iterator(from.begin()),
+                std::make_move_iterator(from.end()));
+      from.clear();
+    };
+    append(r.plate_texts, noted_.plate_texts);
+    append(r.plate_crop_widths, noted_.plate_crop_widths);
+    append(r.face_crop_widths, noted_.face_crop_widths);
+    r.records_with_face += noted_.records_with_face;
+    noted_.records_with_face = 0;
   }
 
  private:
   absl::Mutex mu_;
-  std::vector<std::string> plates_ ABSL_GUARDED_BY(mu_);
-  uint64_t faces_ ABSL_GUARDED_BY(mu_) = 0;
+  ReplayResult noted_ ABSL_GUARDED_BY(mu_);  // what the records held
 };
 
 }  // namespace

@@ -36,6 +36,9 @@ struct ReplayResult {
   // closely it followed what was in view.
   uint64_t face_sightings = 0, plate_sightings = 0;
   std::vector<std::string> plate_texts;  // each record's, in order
+  // The width in pixels of each record's plate crop and face crops: how
+  // near the vehicle was when the kept crop was taken.
+  std::vector<int> plate_crop_widths, face_crop_widths;
   double seconds = 0;
   double frames_per_second = 0;
 };

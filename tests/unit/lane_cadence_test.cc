@@ -1,0 +1,179 @@
+// How often a lane does its costly steps: reading a plate it has already
+// read surely (and keeping the best crop of a plate it no longer reads),
+// and following faces between searches.
+
+#include <optional>
+
+#include "absl/time/clock.h"
+#include "capture/crossing_tracker.h"
+#include "capture/lane.h"
+#include "capture/plate_finder.h"
+#include "gtest/gtest.h"
+#include "opencv2/imgproc.hpp"
+#include "testing/collecting_sink.h"
+#include "testing/test_util.h"
+
+namespace lanevault::capture {
+namespace {
+
+CharacterRow RowOfHeight(int height) {
+  CharacterRow row;
+  for (int i = 0; i < 7; ++i) row.boxes.emplace_back(i * 20, 0, 12, height);
+  return row;
+}
+
+PlateReading Sure(const char* text) { return {text, 0.99f}; }
+
+TEST(PlateReadBudget, APlateReadSurelyThreeTimesIsNotReadAgainAsItNears) {
+  PlateReadBudget budget({.grow = 1.15,
+                          .shrink = 0.6,
+                          .refresh_frames = 6,
+                          .settle_reads = 3,
+                          .settle_confidence = 0.95f});
+  cv::Rect box(100, 100, 200, 50);
+  int height = 20;
+  int64_t frame = 0;
+  // Each frame the vehicle is nearer: every one is worth a read until the
+  // plate is settled.
+  for (int read = 0; read < 3; ++read) {
+    budget.StartFrame(++frame);
+    height = height * 6 / 5;
+    ASSERT_TRUE(budget.Wants(box, RowOfHeight(height))) << read;
+    budget.Spend(box, RowOfHeight(height), Sure("KXR4821"));
+  }
+  ASSERT_TRUE(budget.settled());
+  // Nearer and nearer, long after the last read: not read again.
+  for (int i = 0; i < 20; ++i) {
+    budget.StartFrame(++frame);
+    height = height * 11 / 10;
+    box += cv::Point(4, 3);
+    EXPECT_FALSE(budget.Wants(box, RowOfHeight(height))) << i;
+    budget.Follow(box);
+  }
+  // It moved far from where it was last read, but was followed there.
+  EXPECT_TRUE((box & cv::Rect(100, 100, 200, 50)).empty());
+  EXPECT_TRUE(budget.Wants(box + cv::Point(600, 0), RowOfHeight(height)))
+      << "another plate elsewhere";
+  EXPECT_TRUE(budget.Wants(box, RowOfHeight(12)))
+      << "a row much smaller than the plate read: something else";
+  budget.Reset();
+  EXPECT_FALSE(budget.settled()) << "a new crossing";
+  EXPECT_TRUE(budget.Wants(box, RowOfHeight(height)));
+}
+
+TEST(PlateReadBudget, OnlyConfidentAgreeingReadingsSettleAPlate) {
+  PlateReadBudget budget({.settle_reads = 3, .settle_confidence = 0.95f});
+  const cv::Rect box(100, 100, 200, 50);
+  budget.StartFrame(1);
+  budget.Spend(box, RowOfHeight(20), Sure("KXR4821"));
+  budget.Spend(box, RowOfHeight(20), {"KXR4B21", 0.4f});  // neither counts
+  budget.Spend(box, RowOfHeight(20), Sure("KXR4821"));    // nor breaks
+  EXPECT_FALSE(budget.settled());
+  budget.Spend(box, RowOfHeight(20), Sure("KXR4B21"));  // a sure other text
+  budget.Spend(box, RowOfHeight(20), Sure("KXR4821"));
+  budget.Spend(box, RowOfHeight(20), Sure("KXR4821"));
+  EXPECT_FALSE(budget.settled()) << "the run started again at KXR4B21";
+  budget.Spend(box, RowOfHeight(20), Sure("KXR4821"));
+  EXPECT_TRUE(budget.settled());
+  budget.Spend(box + cv::Point(600, 0), RowOfHeight(20), Sure("KXR4821"));
+  EXPECT_FALSE(budget.settled()) << "another plate has a run of its own";
+}
+
+TEST(PlateReadBudget, ASettleOfZeroReadsAsBeforeForEver) {
+  PlateReadBudget budget({.refresh_frames = 6, .settle_reads = 0});
+  const cv::Rect box(100, 100, 200, 50);
+  for (int64_t frame = 0; frame < 10; ++frame) {
+    budget.StartFrame(frame);
+    budget.Spend(box, RowOfHeight(20), Sure("KXR4821"));
+  }
+  EXPECT_FALSE(budget.settled());
+  budget.StartFrame(16);
+  EXPECT_TRUE(budget.Wants(box, RowOfHeight(20))) << "refresh_frames passed";
+}
+
+TEST(PlateReadBudget, ALaneSettlesAfterThreeSureReadingsUnlessConfigured) {
+  v1::DetectorConfig config;
+  EXPECT_EQ(PlateReadBudget::ForLane(config).settle_reads, 3);
+  EXPECT_EQ(PlateReadBudget::ForLane(config).refresh_frames, 6);
+  config.set_plate_settle_reads(5);
+  EXPECT_EQ(PlateReadBudget::ForLane(config).settle_reads, 5);
+  config.set_plate_settle_reads(-1);
+  EXPECT_EQ(PlateReadBudget::ForLane(config).settle_reads, 0) << "never";
+}
+
+TEST(CrossingTracker, KeepsTheNearestCropOfAPlateNoLongerRead) {
+  CrossingTracker tracker(
+      {.lane_id = "l", .checkpoint_id = "c", .quiet_frames = 4});
+  // Stripes: a crop with detail, as a plate has.
+  cv::Mat image(400, 600, CV_8UC3, cv::Scalar(90, 90, 90));
+  for (int x = 0; x < image.cols; x += 6) {
+    cv::line(image, {x, 0}, {x, image.rows}, cv::Scalar(250, 250, 250), 2);
+  }
+  Frame frame{image, 0, absl::Now()};
+  const cv::Rect read_at(40, 60, 80, 20), later(40, 60, 240, 60);
+  ASSERT_FALSE(tracker.Observe(frame, {}, {{read_at, {Sure("KXR4821")}}}));
+  // Settled: the nearer plate is in view, not read.
+  frame.index = 1;
+  ASSERT_FALSE(tracker.Observe(frame, {}, {{later, {}}}));
+  std::optional<v1::Record> record = tracker.Flush();
+  ASSERT_TRUE(record.has_value());
+  bool saw_crop = false;
+  for (const v1::Item& item : record->items()) {
+    if (item.category() == v1::DATA_CATEGORY_PLATE_TEXT) {
+      EXPECT_EQ(item.content(), "KXR4821");
+    }
+    if (item.category() != v1::DATA_CATEGORY_PLATE_IMAGE) continue;
+    saw_crop = true;
+    EXPECT_EQ(item.box().width(), later.width);
+    EXPECT_EQ(item.frame_index(), 1);
+    EXPECT_FLOAT_EQ(item.confidence(), 0.99f) << "as the plate read";
+  }
+  EXPECT_TRUE(saw_crop);
+  EXPECT_EQ(record->plate_candidates_size(), 1);
+  EXPECT_EQ(record->plate_candidates(0).votes(), 1) << "no vote unread";
+}
+
+// A lane's counters and its one record, with faces followed on every Nth
+// analysed frame.
+struct FollowRun {
+  v1::LaneCounters counters;
+  std::vector<v1::Record> records;
+};
+FollowRun RunFollowingEvery(const std::string& frames, int every) {
+  v1::LaneConfig config;
+  config.set_lane_id("lane-t");
+  config.set_checkpoint_id("cp-t");
+  config.set_source("folder:" + frames);
+  config.mutable_detectors()->set_face_follow_every(every);
+  testing::CollectingSink sink;
+  auto lane = Lane::Create(config, &sink);
+  EXPECT_TRUE(lane.ok()) << lane.status();
+  if (!lane.ok()) return {};
+  EXPECT_TRUE((*lane)->Run().ok());
+  return {(*lane)->Status().counters(), sink.records()};
+}
+
+TEST(Lane, FollowsFacesOnEveryOtherFrameAndStillKeepsTheCrossingsFace) {
+  testing::TempDir dir;
+  testing::MakeFootage(dir.Join("one"), {"KXR4821"});
+  const std::string frames = dir.Join("one/frames");
+  const FollowRun every_frame = RunFollowingEvery(frames, 1);
+  const FollowRun by_default = RunFollowingEvery(frames, 0);  // 2
+  for (const FollowRun* run : {&every_frame, &by_default}) {
+    ASSERT_EQ(run->records.size(), 1u);
+    int faces = 0;
+    for (const v1::Item& item : run->records[0].items()) {
+      faces += item.category() == v1::DATA_CATEGORY_FACE_IMAGE;
+    }
+    EXPECT_GE(faces, 1);
+  }
+  EXPECT_EQ(by_default.counters.frames_analysed(),
+            every_frame.counters.frames_analysed());
+  // Looked for on fewer frames: found fewer times, by about half.
+  EXPECT_LT(by_default.counters.face_detections(),
+            0.75 * every_frame.counters.face_detections());
+  EXPECT_GT(by_default.counters.face_detections(), 0u);
+}
+
+}  // namespace
+}  // namespace lanevault::capture
