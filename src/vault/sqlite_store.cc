@@ -20,7 +20,13 @@ absl::Status SqliteStore::Init() {
         "PRAGMA secure_delete=ON", "PRAGMA foreign_keys=ON",
         // 32 MiB of page cache: index pages of a large vault stay in
         // memory instead of being read back for every commit.
-        "PRAGMA cache_size=-32768"}) {
+        "PRAGMA cache_size=-32768",
+        // Each intake record's savepoint journals the pages it changes;
+        // past 64 KiB SQLite spilled that to a temporary file, created,
+        // written and deleted per record. It only serves ROLLBACK TO
+        // inside a transaction (the WAL alone makes commits durable), so
+        // it stays in memory.
+        "PRAGMA temp_store=MEMORY"}) {
     if (absl::Status s = db_.Exec(pragma); !s.ok()) return s;
   }
   if (absl::Status s = MigrateSchema(db_); !s.ok()) return s;
