@@ -110,11 +110,8 @@ TEST_F(SqliteMigrationTest, AVaultFromBeforeStepNineOpensAndKeepsEveryItem) {
   std::vector<v1::Record> taken;
   for (int i = 0; i < 7; ++i) taken.push_back(Take());
   vault_.reset();
-  {
-    // The items as step 8 left them: clustered by (record_id, item_id).
-    auto db = Database::Open(db_path());
-    ASSERT_TRUE(db.ok()) << db.status();
-    ASSERT_TRUE(db->Exec(R"sql(
+  // The items as step 8 left them: clustered by (record_id, item_id).
+  testing::ExecSql(db_path(), R"sql(
 BEGIN;
 CREATE TABLE old_items(
   record_id TEXT NOT NULL REFERENCES records(record_id),
@@ -134,9 +131,7 @@ ALTER TABLE old_items RENAME TO items;
 CREATE INDEX items_by_deadline ON items(deadline_us);
 PRAGMA user_version=8;
 COMMIT;
-)sql")
-                    .ok());
-  }
+)sql");
   const int64_t items =
       testing::QueryInt(db_path(), "SELECT COUNT(*) FROM items");
   ASSERT_EQ(items, 7 * taken[0].items_size());

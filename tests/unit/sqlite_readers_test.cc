@@ -2,6 +2,7 @@
 // answered while the writer holds a commit open, they see only what was
 // committed, and the connections they use cannot write.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -71,44 +72,59 @@ class SqliteReadersTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s;
   }
 
+  // Runs `write` on a thread of its own and returns once its commit is
+  // held open, just before COMMIT, with the writer's lock held.
+  void HoldNextCommit(std::function<void()> write) {
+    sqlite_->SetBeforeCommitForTesting([this] {
+      held_.Notify();
+      release_.WaitForNotificationWithTimeout(kDeadlock);
+    });
+    writer_ = std::thread(std::move(write));
+    ASSERT_TRUE(held_.WaitForNotificationWithTimeout(kDeadlock));
+  }
+  // Runs `read` on another thread while the commit is held; then lets the
+  // commit go. False if `read` did not finish while the commit was held.
+  bool AnsweredWhileHeld(std::function<void()> read) {
+    absl::Notification answered;
+    std::thread reader([&] {
+      read();
+      answered.Notify();
+    });
+    const bool in_time = answered.WaitForNotificationWithTimeout(kDeadlock);
+    release_.Notify();
+    reader.join();
+    writer_.join();
+    sqlite_->SetBeforeCommitForTesting(nullptr);
+    return in_time;
+  }
+
   testing::TempDir dir_;
   std::unique_ptr<Store> store_;
   SqliteStore* sqlite_ = nullptr;
+  absl::Notification held_, release_;
+  std::thread writer_;
 };
 
 TEST_F(SqliteReadersTest, ReadsAreAnsweredWhileACommitIsHeldOpen) {
   Put("rec-a", "mark-a");
-  absl::Notification held, release;
-  sqlite_->SetBeforeCommitForTesting([&] {
-    held.Notify();
-    release.WaitForNotificationWithTimeout(kDeadlock);
-  });
   // The held commit stores rec-b with its intake entry.
-  std::thread writer([&] {
+  HoldNextCommit([&] {
     std::vector<IntakeRow> rows = {OneItemRecord("rec-b", "mark-b")};
     EXPECT_TRUE(store_->PutRecords(rows)[0].ok());
   });
-  ASSERT_TRUE(held.WaitForNotificationWithTimeout(kDeadlock));
 
   struct Seen {
     absl::StatusOr<StoredRecord> a, b;
     absl::StatusOr<bool> mark_a, mark_b;
     absl::StatusOr<std::string> digest_b;
   } seen;
-  absl::Notification answered;
-  std::thread reader([&] {
+  ASSERT_TRUE(AnsweredWhileHeld([&] {
     seen.a = store_->GetRecord("rec-a");
     seen.b = store_->GetRecord("rec-b");
     seen.mark_a = store_->HasCanaryMark("mark-a");
     seen.mark_b = store_->HasCanaryMark("mark-b");
     seen.digest_b = store_->SubmissionDigest("rec-b");
-    answered.Notify();
-  });
-  const bool in_time = answered.WaitForNotificationWithTimeout(kDeadlock);
-  release.Notify();
-  reader.join();
-  writer.join();
-  ASSERT_TRUE(in_time) << "the reads waited for the writer's commit";
+  })) << "the reads waited for the writer's commit";
 
   // What was committed before the held commit, and nothing of it.
   ASSERT_TRUE(seen.a.ok()) << seen.a.status();
@@ -119,7 +135,6 @@ TEST_F(SqliteReadersTest, ReadsAreAnsweredWhileACommitIsHeldOpen) {
   EXPECT_EQ(seen.digest_b.status().code(), absl::StatusCode::kNotFound);
 
   // Once committed, the next read sees it.
-  sqlite_->SetBeforeCommitForTesting(nullptr);
   EXPECT_TRUE(store_->GetRecord("rec-b").ok());
   EXPECT_TRUE(*store_->HasCanaryMark("mark-b"));
 }
@@ -128,33 +143,19 @@ TEST_F(SqliteReadersTest, AHistoryCountSeesTheLogAsOfTheLastCommit) {
   Put("rec-a", "mark-a");
   ASSERT_TRUE(
       store_->AppendAuditBatch({Logged(v1::ACTION_READ_RECORD, "rec-a")}).ok());
-  absl::Notification held, release;
-  sqlite_->SetBeforeCommitForTesting([&] {
-    held.Notify();
-    release.WaitForNotificationWithTimeout(kDeadlock);
-  });
-  std::thread writer([&] {
+  HoldNextCommit([&] {
     EXPECT_TRUE(store_
                     ->AppendAuditBatch({Logged(v1::ACTION_READ_RECORD, "rec-a"),
                                         Logged(v1::ACTION_READ_ITEM, "rec-a")})
                     .ok());
   });
-  ASSERT_TRUE(held.WaitForNotificationWithTimeout(kDeadlock));
   absl::StatusOr<ReadCounts> during;
-  absl::Notification answered;
-  std::thread reader([&] {
+  ASSERT_TRUE(AnsweredWhileHeld([&] {
     during = store_->CountReads("officer", false, kNow - absl::Hours(1));
-    answered.Notify();
-  });
-  const bool in_time = answered.WaitForNotificationWithTimeout(kDeadlock);
-  release.Notify();
-  reader.join();
-  writer.join();
-  ASSERT_TRUE(in_time) << "the count waited for the writer's commit";
+  })) << "the count waited for the writer's commit";
   ASSERT_TRUE(during.ok()) << during.status();
   EXPECT_EQ(during->reads, 1u);
 
-  sqlite_->SetBeforeCommitForTesting(nullptr);
   absl::StatusOr<ReadCounts> after =
       store_->CountReads("officer", false, kNow - absl::Hours(1));
   ASSERT_TRUE(after.ok()) << after.status();
