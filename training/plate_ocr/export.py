@@ -139,6 +139,10 @@ def main():
                         "ms_per_crop": round(ms, 2)}
         test_dir = os.path.join(a.repo, "tests", "data", "plate_ocr")
         os.makedirs(test_dir, exist_ok=True)
+        # An earlier recipe's crops of the same index carry other texts in
+        # their names: the test reads every file there.
+        for old in glob.glob(os.path.join(test_dir, f"{region}_*.png")):
+            os.remove(old)
         for i in range(a.test_crops_per_region):
             c = crops[i]  # at most the input's width: small files
             if c.shape[1] > render.INPUT_W:
