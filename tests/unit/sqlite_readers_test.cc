@@ -72,6 +72,10 @@ class SqliteReadersTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s;
   }
 
+  // A read-only connection of the test's own, reporting to `latch_`.
+  absl::StatusOr<Database> OpenReader() {
+    return Database::OpenReadOnly(db_path(), "", latch_);
+  }
   // Runs `write` on a thread of its own and returns once its commit is
   // held open, just before COMMIT, with the writer's lock held.
   void HoldNextCommit(std::function<void()> write) {
@@ -101,6 +105,7 @@ class SqliteReadersTest : public ::testing::Test {
   testing::TempDir dir_;
   std::unique_ptr<Store> store_;
   SqliteStore* sqlite_ = nullptr;
+  std::shared_ptr<DamageLatch> latch_ = std::make_shared<DamageLatch>();
   absl::Notification held_, release_;
   std::thread writer_;
 };
@@ -164,9 +169,7 @@ TEST_F(SqliteReadersTest, AHistoryCountSeesTheLogAsOfTheLastCommit) {
 
 TEST_F(SqliteReadersTest, AReadOnlyConnectionCannotWrite) {
   Put("rec-a", "mark-a");
-  auto latch = std::make_shared<DamageLatch>();
-  absl::StatusOr<Database> reader =
-      Database::OpenReadOnly(db_path(), "", latch);
+  absl::StatusOr<Database> reader = OpenReader();
   ASSERT_TRUE(reader.ok()) << reader.status();
   for (const char* sql :
        {"INSERT INTO vault_meta(key, value) VALUES('x', 'y')",
@@ -183,12 +186,10 @@ TEST_F(SqliteReadersTest, AReadOnlyConnectionCannotWrite) {
 
 TEST_F(SqliteReadersTest, AReaderRefusesOnceTheWritersLatchIsTripped) {
   Put("rec-a", "mark-a");
-  auto latch = std::make_shared<DamageLatch>();
-  absl::StatusOr<Database> reader =
-      Database::OpenReadOnly(db_path(), "", latch);
+  absl::StatusOr<Database> reader = OpenReader();
   ASSERT_TRUE(reader.ok()) << reader.status();
   ASSERT_TRUE(reader->Cached("SELECT COUNT(*) FROM records").ok());
-  latch->Trip("a page of items is damaged");
+  latch_->Trip("a page of items is damaged");
   absl::StatusOr<Statement> q = reader->Cached("SELECT COUNT(*) FROM records");
   EXPECT_EQ(q.status().code(), absl::StatusCode::kUnavailable) << q.status();
 }
