@@ -89,6 +89,7 @@ TEST(VaultCrashTest, EveryAcknowledgedRecordSurvivesSigkill) {
   std::mt19937 rng(7);
   std::set<std::string> acknowledged;
   int kills = 0;
+  int killed_mid_intake = 0;  // rounds whose child had acknowledged records
   for (int round = 0; round < 30; ++round) {
     // Mostly mid-intake; sometimes during open and migration.
     const auto after = std::chrono::milliseconds(
@@ -96,6 +97,7 @@ TEST(VaultCrashTest, EveryAcknowledgedRecordSurvivesSigkill) {
     ChildRun run = RunAndKill(dir.path(), absl::StrCat(round), after);
     ASSERT_FALSE(run.exited_early) << "the child exited by itself";
     ++kills;
+    if (!run.acknowledged.empty()) ++killed_mid_intake;
 
     VaultOptions o;
     o.database = dir.Join("vault.db");
@@ -126,7 +128,11 @@ TEST(VaultCrashTest, EveryAcknowledgedRecordSurvivesSigkill) {
   for (const std::string& id : acknowledged) ExpectIntact(**vault, id);
   RecordProperty("kills", kills);
   RecordProperty("acknowledged", static_cast<int>(acknowledged.size()));
-  EXPECT_GT(acknowledged.size(), 200u);  // the kills did land mid-intake
+  // The kills did land mid-intake: a third of the rounds' children or more
+  // had acknowledged records when killed. Counted in rounds, not records, since a loaded
+  // machine acknowledges fewer records before each kill.
+  RecordProperty("killed_mid_intake", killed_mid_intake);
+  EXPECT_GE(killed_mid_intake, 10);
 }
 
 }  // namespace
