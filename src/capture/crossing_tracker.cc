@@ -13,6 +13,12 @@ namespace {
 
 // A quiet period needs at least this many frames actually seen empty.
 constexpr int kMinQuietSeen = 3;
+// A row seen but not read stands for the plate only where it covers at
+// least this share of the box where the plate was last read, and is at
+// most kUnreadCropGrowth times its area (a settled plate is read again
+// once its characters are 1.5 times taller: PlateReadBudget).
+constexpr double kUnreadCropOverlap = 0.5;
+constexpr double kUnreadCropGrowth = 2.5;
 
 bool SameFace(const cv::Rect& previous, const cv::Rect& now) {
   if (IoU(previous, now) > 0.2) return true;
@@ -65,8 +71,14 @@ void CrossingTracker::Offer(Crop& slot, const cv::Mat& frame,
 
 std::optional<v1::Record> CrossingTracker::Observe(
     const Frame& frame, const std::vector<FaceHit>& faces,
-    const std::vector<PlateSighting>& plates) {
-  if (faces.empty() && plates.empty()) return ObserveQuiet(frame.index);
+    const std::vector<PlateSighting>& plates, bool faces_looked) {
+  if (faces.empty() && plates.empty()) {
+    // Faces not looked for on this frame: it says nothing of a vehicle's
+    // occupants, so it is not a frame seen empty (counted so, one real miss
+    // between two such frames would split a vehicle in two).
+    if (!faces_looked) return std::nullopt;
+    return ObserveQuiet(frame.index);
+  }
   // A quiet spell whose frames were mostly dropped under load still ends
   // the crossing in view before this frame's detections start the next one.
   std::optional<v1::Record> closed;
@@ -101,10 +113,20 @@ std::optional<v1::Record> CrossingTracker::Observe(
   for (const PlateSighting& p : plates) {
     if (!p.read()) {
       // In view, read on an earlier frame (or settled): not a vote, but
-      // its crop may be the best yet, nearer than at the last reading.
-      Offer(best_plate_, frame.image, p.box, LeadingConfidence(), frame.index);
+      // its crop may be the best yet, nearer than at the last reading. Only
+      // where it mostly covers the plate last read: an unread row is
+      // unscreened, and a grille or a sticker beside the plate can outrank
+      // it by shape.
+      const double last = last_read_plate_.area();
+      if (last > 0 &&
+          (p.box & last_read_plate_).area() >= kUnreadCropOverlap * last &&
+          p.box.area() <= kUnreadCropGrowth * last) {
+        Offer(best_plate_, frame.image, p.box, LeadingConfidence(),
+              frame.index);
+      }
       continue;
     }
+    last_read_plate_ = p.box;
     // Larger plates are read more reliably: weigh the vote by height too.
     const double weight = p.best().confidence * std::sqrt(p.box.height);
     auto it = std::find_if(votes_.begin(), votes_.end(), [&](const Vote& v) {
@@ -165,6 +187,7 @@ void CrossingTracker::Reset() {
   faces_.clear();
   votes_.clear();
   best_plate_ = Crop();
+  last_read_plate_ = cv::Rect();
 }
 
 std::optional<v1::Record> CrossingTracker::Close() {

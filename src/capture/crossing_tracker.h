@@ -31,9 +31,12 @@ class CrossingTracker {
   explicit CrossingTracker(Options options) : options_(std::move(options)) {}
 
   // Feeds one analysed frame. Returns a record when this frame closed one.
+  // `faces_looked`: whether faces were looked for on it at all; a frame
+  // with no plate whose faces were not looked for is not seen empty.
   std::optional<v1::Record> Observe(const Frame& frame,
                                     const std::vector<FaceHit>& faces,
-                                    const std::vector<PlateSighting>& plates);
+                                    const std::vector<PlateSighting>& plates,
+                                    bool faces_looked = true);
   // Feeds a frame that was not analysed (no motion): counts as quiet. The
   // quiet period is measured in source frames, so frames dropped under load
   // count toward its length once a frame has been seen empty.
@@ -90,6 +93,7 @@ class CrossingTracker {
   std::vector<FaceTrack> faces_;
   std::vector<Vote> votes_;
   Crop best_plate_;
+  cv::Rect last_read_plate_;  // where the plate was last read
 };
 
 }  // namespace lanevault::capture

@@ -553,7 +553,10 @@ void Lane::Analyse(const Frame& frame) {
   counters_.plate_detections += plates.size();
   // A record that this frame closed holds nothing from it: this frame may
   // open the next crossing, so a resume starts at it.
-  if (auto record = tracker_.Observe(frame, faces, plates)) {
+  if (auto record = tracker_.Observe(frame, faces, plates, looked)) {
+    // The crossing closed at this frame; the next one reads its plate
+    // afresh, even where it overlaps the plate settled on before.
+    plate_budget_.Reset();
     Enqueue(std::move(*record), frame.index);
   }
 }

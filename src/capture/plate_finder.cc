@@ -110,7 +110,7 @@ bool PlateReadBudget::Wants(const cv::Rect& box,
   if (last_height_ <= 0 || (box & last_box_).empty()) return true;
   const double height = MedianHeight(row);
   if (height <= options_.shrink * last_height_) return true;
-  if (settled()) return false;
+  if (settled()) return height >= options_.settled_grow * last_height_;
   return height >= options_.grow * last_height_ ||
          frame_ - last_frame_ >= options_.refresh_frames;
 }

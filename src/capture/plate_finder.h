@@ -64,8 +64,9 @@ struct PlateFinderOptions {
 // not overlap the plate last read or followed (another plate), or when
 // `refresh_frames` source frames have passed since then. Once the plate is
 // settled (`settle_reads` confident readings of one text in a row), it is
-// not read again for growing or for time: only another plate, or a much
-// smaller row, is read.
+// not read again for time, and for growing only once it is `settled_grow`
+// times taller than at its last reading; another plate, or a much smaller
+// row, is read as before.
 class PlateReadBudget {
  public:
   struct Options {
@@ -80,6 +81,10 @@ class PlateReadBudget {
     // what the vote would elect anyway.
     int settle_reads = 3;
     float settle_confidence = 0.95f;
+    // A settled plate is still read again once its characters are this many
+    // times taller than at its last reading: nearer readings weigh more in
+    // the vote, and a reading made sure at a distance can be wrong.
+    double settled_grow = 1.5;
   };
   PlateReadBudget() : PlateReadBudget(Options{}) {}
   explicit PlateReadBudget(Options options) : options_(options) {}

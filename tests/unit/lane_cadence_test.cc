@@ -42,14 +42,18 @@ TEST(PlateReadBudget, APlateReadSurelyThreeTimesIsNotReadAgainAsItNears) {
     budget.Spend(box, RowOfHeight(height), Sure("KXR4821"));
   }
   ASSERT_TRUE(budget.settled());
-  // Nearer and nearer, long after the last read: not read again.
+  // Nearer, long after the last read: not read again until its characters
+  // are 1.5 times as tall as at the last reading.
+  const int settled_at = height;
   for (int i = 0; i < 20; ++i) {
     budget.StartFrame(++frame);
-    height = height * 11 / 10;
+    height = settled_at + (settled_at * i) / 50;  // up to 1.38 times
     box += cv::Point(4, 3);
     EXPECT_FALSE(budget.Wants(box, RowOfHeight(height))) << i;
     budget.Follow(box);
   }
+  EXPECT_TRUE(budget.Wants(box, RowOfHeight(settled_at * 3 / 2 + 1)))
+      << "much nearer: a reading that weighs more in the vote";
   // It moved far from where it was last read, but was followed there.
   EXPECT_TRUE((box & cv::Rect(100, 100, 200, 50)).empty());
   EXPECT_TRUE(budget.Wants(box + cv::Point(600, 0), RowOfHeight(height)))
@@ -110,7 +114,7 @@ TEST(CrossingTracker, KeepsTheNearestCropOfAPlateNoLongerRead) {
     cv::line(image, {x, 0}, {x, image.rows}, cv::Scalar(250, 250, 250), 2);
   }
   Frame frame{image, 0, absl::Now()};
-  const cv::Rect read_at(40, 60, 80, 20), later(40, 60, 240, 60);
+  const cv::Rect read_at(40, 60, 80, 20), later(36, 58, 112, 28);
   ASSERT_FALSE(tracker.Observe(frame, {}, {{read_at, {Sure("KXR4821")}}}));
   // Settled: the nearer plate is in view, not read.
   frame.index = 1;
@@ -131,6 +135,62 @@ TEST(CrossingTracker, KeepsTheNearestCropOfAPlateNoLongerRead) {
   EXPECT_TRUE(saw_crop);
   EXPECT_EQ(record->plate_candidates_size(), 1);
   EXPECT_EQ(record->plate_candidates(0).votes(), 1) << "no vote unread";
+}
+
+TEST(CrossingTracker, AnUnreadRowAwayFromThePlateReadIsNotItsCrop) {
+  CrossingTracker tracker(
+      {.lane_id = "l", .checkpoint_id = "c", .quiet_frames = 4});
+  cv::Mat image(400, 600, CV_8UC3, cv::Scalar(90, 90, 90));
+  for (int x = 0; x < image.cols; x += 6) {
+    cv::line(image, {x, 0}, {x, image.rows}, cv::Scalar(250, 250, 250), 2);
+  }
+  Frame frame{image, 0, absl::Now()};
+  const cv::Rect read_at(40, 60, 80, 20);
+  ASSERT_FALSE(tracker.Observe(frame, {}, {{read_at, {Sure("KXR4821")}}}));
+  // Unread and unscreened: a grille beside the plate, and a large region
+  // around it; either would be a bigger, sharper crop than the plate.
+  frame.index = 1;
+  ASSERT_FALSE(tracker.Observe(frame, {}, {{cv::Rect(150, 60, 160, 40), {}}}));
+  frame.index = 2;
+  ASSERT_FALSE(tracker.Observe(frame, {}, {{cv::Rect(0, 0, 400, 200), {}}}));
+  std::optional<v1::Record> record = tracker.Flush();
+  ASSERT_TRUE(record.has_value());
+  int crops = 0;
+  for (const v1::Item& item : record->items()) {
+    if (item.category() != v1::DATA_CATEGORY_PLATE_IMAGE) continue;
+    ++crops;
+    EXPECT_EQ(item.box().x(), read_at.x);
+    EXPECT_EQ(item.box().width(), read_at.width);
+    EXPECT_EQ(item.frame_index(), 0);
+  }
+  EXPECT_EQ(crops, 1);
+}
+
+TEST(CrossingTracker, FramesWhoseFacesWereNotLookedForAreNotSeenEmpty) {
+  CrossingTracker tracker(
+      {.lane_id = "l", .checkpoint_id = "c", .quiet_frames = 4});
+  cv::Mat image(400, 600, CV_8UC3, cv::Scalar(120, 120, 120));
+  Frame frame{image, 0, absl::Now()};
+  ASSERT_FALSE(tracker.Observe(frame, {}, {{{40, 60, 80, 20}, {Sure("A1")}}}));
+  // A loaded lane: frames dropped between analysed ones, faces looked for on
+  // every other one, and the plate missed on two of them. Only one frame
+  // was seen empty: the vehicle is still the same crossing.
+  for (int64_t index : {3, 6, 9}) {
+    frame.index = index;
+    EXPECT_FALSE(tracker.Observe(frame, {}, {}, /*faces_looked=*/index == 6))
+        << index;
+  }
+  EXPECT_TRUE(tracker.open());
+  frame.index = 10;
+  EXPECT_FALSE(tracker.Observe(frame, {}, {{{40, 60, 80, 20}, {Sure("A1")}}}));
+  EXPECT_TRUE(tracker.open()) << "one crossing, not two";
+  // Seen empty, faces looked for, long enough: it ends.
+  std::optional<v1::Record> closed;
+  for (int64_t index = 11; index < 20 && !closed; ++index) {
+    frame.index = index;
+    closed = tracker.Observe(frame, {}, {}, true);
+  }
+  EXPECT_TRUE(closed.has_value());
 }
 
 // A lane's counters and its one record, with faces followed on every Nth
