@@ -14,11 +14,11 @@ namespace {
 // A quiet period needs at least this many frames actually seen empty.
 constexpr int kMinQuietSeen = 3;
 // A row seen but not read stands for the plate only where it covers at
-// least this share of the box where the plate was last read, and is at
-// most kUnreadCropGrowth times its area (a settled plate is read again
-// once its characters are 1.5 times taller: PlateReadBudget).
+// least this share of the box where the plate was last seen (read, or
+// standing for it), and is at most kUnreadCropGrowth times its area: a
+// plate moves and grows little from one analysed frame to the next.
 constexpr double kUnreadCropOverlap = 0.5;
-constexpr double kUnreadCropGrowth = 2.5;
+constexpr double kUnreadCropGrowth = 1.6;
 
 bool SameFace(const cv::Rect& previous, const cv::Rect& now) {
   if (IoU(previous, now) > 0.2) return true;
@@ -114,19 +114,20 @@ std::optional<v1::Record> CrossingTracker::Observe(
     if (!p.read()) {
       // In view, read on an earlier frame (or settled): not a vote, but
       // its crop may be the best yet, nearer than at the last reading. Only
-      // where it mostly covers the plate last read: an unread row is
+      // where it mostly covers the plate as last seen: an unread row is
       // unscreened, and a grille or a sticker beside the plate can outrank
       // it by shape.
-      const double last = last_read_plate_.area();
+      const double last = last_plate_.area();
       if (last > 0 &&
-          (p.box & last_read_plate_).area() >= kUnreadCropOverlap * last &&
+          (p.box & last_plate_).area() >= kUnreadCropOverlap * last &&
           p.box.area() <= kUnreadCropGrowth * last) {
+        last_plate_ = p.box;
         Offer(best_plate_, frame.image, p.box, LeadingConfidence(),
               frame.index);
       }
       continue;
     }
-    last_read_plate_ = p.box;
+    last_plate_ = p.box;
     // Larger plates are read more reliably: weigh the vote by height too.
     const double weight = p.best().confidence * std::sqrt(p.box.height);
     auto it = std::find_if(votes_.begin(), votes_.end(), [&](const Vote& v) {
@@ -187,7 +188,7 @@ void CrossingTracker::Reset() {
   faces_.clear();
   votes_.clear();
   best_plate_ = Crop();
-  last_read_plate_ = cv::Rect();
+  last_plate_ = cv::Rect();
 }
 
 std::optional<v1::Record> CrossingTracker::Close() {

@@ -93,7 +93,7 @@ class CrossingTracker {
   std::vector<FaceTrack> faces_;
   std::vector<Vote> votes_;
   Crop best_plate_;
-  cv::Rect last_read_plate_;  // where the plate was last read
+  cv::Rect last_plate_;  // where the plate was last read or stood for
 };
 
 }  // namespace lanevault::capture

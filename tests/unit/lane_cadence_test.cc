@@ -114,7 +114,7 @@ TEST(CrossingTracker, KeepsTheNearestCropOfAPlateNoLongerRead) {
     cv::line(image, {x, 0}, {x, image.rows}, cv::Scalar(250, 250, 250), 2);
   }
   Frame frame{image, 0, absl::Now()};
-  const cv::Rect read_at(40, 60, 80, 20), later(36, 58, 112, 28);
+  const cv::Rect read_at(40, 60, 80, 20), later(36, 58, 96, 24);
   ASSERT_FALSE(tracker.Observe(frame, {}, {{read_at, {Sure("KXR4821")}}}));
   // Settled: the nearer plate is in view, not read.
   frame.index = 1;
