@@ -20,16 +20,20 @@ absl::Status SqliteStore::Init() {
         "PRAGMA secure_delete=ON", "PRAGMA foreign_keys=ON",
         // 32 MiB of page cache: index pages of a large vault stay in
         // memory instead of being read back for every commit.
-        "PRAGMA cache_size=-32768",
-        // Each intake record's savepoint journals the pages it changes;
-        // past 64 KiB SQLite spilled that to a temporary file, created,
-        // written and deleted per record. It only serves ROLLBACK TO
-        // inside a transaction (the WAL alone makes commits durable), so
-        // it stays in memory.
-        "PRAGMA temp_store=MEMORY"}) {
+        "PRAGMA cache_size=-32768"}) {
     if (absl::Status s = db_.Exec(pragma); !s.ok()) return s;
   }
   if (absl::Status s = MigrateSchema(db_); !s.ok()) return s;
+  // Each intake record's savepoint journals the pages it changes; past
+  // 64 KiB SQLite spilled that to a temporary file, created, written and
+  // deleted per record. It only serves ROLLBACK TO inside a transaction
+  // (the WAL alone makes commits durable), so it stays in memory, with the
+  // writer's other temporary tables (its GROUP BYs over categories and key
+  // versions, a row a group). Set after the migration: a step that builds
+  // an index sorts the whole table, which need not fit in memory.
+  if (absl::Status s = db_.Exec("PRAGMA temp_store=MEMORY"); !s.ok()) {
+    return s;
+  }
   if (absl::Status s = LoadTreeEdge(); !s.ok()) return s;
   // Opened once the file is checked and migrated: they read what the
   // writer has committed, never an older layout.
