@@ -78,7 +78,9 @@ sleep 2
 
 # 1. The vault killed; the node spools. What it spooled holds nothing plain.
 kill_vault
-for _ in $(seq 1 80); do [[ $(spooled) -ge 1 ]] && break; sleep 0.1; done
+# A loaded machine starts the node and forms its first crossing slowly:
+# up to a minute for it to find the vault gone.
+for _ in $(seq 1 600); do [[ $(spooled) -ge 1 ]] && break; sleep 0.1; done
 [[ $(spooled) -ge 1 ]] || fail "nothing spooled while the vault was down"
 for p in ${plates//,/ }; do
   if grep -rlq "$p" "$work/node"; then fail "plate $p in plain text under node/"; fi

@@ -105,15 +105,19 @@ TEST(PlateReadBudget, ALaneSettlesAfterThreeSureReadingsUnlessConfigured) {
   EXPECT_EQ(PlateReadBudget::ForLane(config).settle_reads, 0) << "never";
 }
 
-TEST(CrossingTracker, KeepsTheNearestCropOfAPlateNoLongerRead) {
-  CrossingTracker tracker(
-      {.lane_id = "l", .checkpoint_id = "c", .quiet_frames = 4});
-  // Stripes: a crop with detail, as a plate has.
+// Stripes: a frame whose every crop has detail, as a plate has.
+cv::Mat StripedImage() {
   cv::Mat image(400, 600, CV_8UC3, cv::Scalar(90, 90, 90));
   for (int x = 0; x < image.cols; x += 6) {
     cv::line(image, {x, 0}, {x, image.rows}, cv::Scalar(250, 250, 250), 2);
   }
-  Frame frame{image, 0, absl::Now()};
+  return image;
+}
+
+TEST(CrossingTracker, KeepsTheNearestCropOfAPlateNoLongerRead) {
+  CrossingTracker tracker(
+      {.lane_id = "l", .checkpoint_id = "c", .quiet_frames = 4});
+  Frame frame{StripedImage(), 0, absl::Now()};
   const cv::Rect read_at(40, 60, 80, 20), later(36, 58, 96, 24);
   ASSERT_FALSE(tracker.Observe(frame, {}, {{read_at, {Sure("KXR4821")}}}));
   // Settled: the nearer plate is in view, not read.
@@ -140,11 +144,7 @@ TEST(CrossingTracker, KeepsTheNearestCropOfAPlateNoLongerRead) {
 TEST(CrossingTracker, AnUnreadRowAwayFromThePlateReadIsNotItsCrop) {
   CrossingTracker tracker(
       {.lane_id = "l", .checkpoint_id = "c", .quiet_frames = 4});
-  cv::Mat image(400, 600, CV_8UC3, cv::Scalar(90, 90, 90));
-  for (int x = 0; x < image.cols; x += 6) {
-    cv::line(image, {x, 0}, {x, image.rows}, cv::Scalar(250, 250, 250), 2);
-  }
-  Frame frame{image, 0, absl::Now()};
+  Frame frame{StripedImage(), 0, absl::Now()};
   const cv::Rect read_at(40, 60, 80, 20);
   ASSERT_FALSE(tracker.Observe(frame, {}, {{read_at, {Sure("KXR4821")}}}));
   // Unread and unscreened: a grille beside the plate, and a large region
