@@ -129,8 +129,8 @@ TEST(VaultCrashTest, EveryAcknowledgedRecordSurvivesSigkill) {
   RecordProperty("kills", kills);
   RecordProperty("acknowledged", static_cast<int>(acknowledged.size()));
   // The kills did land mid-intake: a third of the rounds' children or more
-  // had acknowledged records when killed. Counted in rounds, not records, since a loaded
-  // machine acknowledges fewer records before each kill.
+  // had acknowledged records when killed. Counted in rounds, not records, since
+  // a loaded machine acknowledges fewer records before each kill.
   RecordProperty("killed_mid_intake", killed_mid_intake);
   EXPECT_GE(killed_mid_intake, 10);
 }
