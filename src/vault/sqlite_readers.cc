@@ -35,6 +35,12 @@ SqliteReaders::Lease SqliteReaders::Borrow() {
 }
 
 void SqliteReaders::Return(Database* db) {
+  // A connection handed back inside a transaction (a snapshot whose end
+  // failed) would answer every later borrower from that old snapshot:
+  // quotas and canary checks would miss what was committed since.
+  if (!sqlite3_get_autocommit(db->handle())) {
+    sqlite3_exec(db->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
   absl::MutexLock lock(&mu_);
   free_.push_back(db);
 }
