@@ -83,7 +83,7 @@ std::vector<CtcText> CtcBeamSearch(const cv::Mat& probabilities,
         const char c = alphabet[k - 1];
         const bool repeat = !text.empty() && text.back() == c;
         const double from = repeat ? prefix.blank : prefix.total();
-        if (from * p[k] <= 0) continue;
+        if (p[k] < kCtcPruneBelow || from * p[k] <= 0) continue;
         std::string longer = text + c;
         Prefix& grown = next[longer];
         if (grown.character_probabilities.size() != longer.size()) {

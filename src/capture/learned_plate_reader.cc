@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "capture/ctc_decoder.h"
 #include "capture/glyph_plate_reader.h"
@@ -58,29 +59,75 @@ cv::Mat PlateOcrInput(const cv::Mat& crop) {
   return input.reshape(1, 4, shape).clone();
 }
 
+std::vector<cv::Mat> PlateLooks(const cv::Mat& crop) {
+  std::vector<cv::Mat> looks = {crop};
+  const int shift = static_cast<int>(std::lround(kPlateLookShift * crop.cols));
+  if (shift < 1) return looks;
+  cv::Size whole;
+  cv::Point offset;
+  crop.locateROI(whole, offset);
+  if (offset.x >= shift) {
+    cv::Mat left = crop;
+    left.adjustROI(0, 0, shift, -shift);
+    looks.push_back(left);
+  }
+  if (whole.width - (offset.x + crop.cols) >= shift) {
+    cv::Mat right = crop;
+    right.adjustROI(0, 0, -shift, shift);
+    looks.push_back(right);
+  }
+  return looks;
+}
+
 std::vector<CharacterReading> LearnedPlateReader::Characters(
     const cv::Mat& plate_bgr) {
   if (plate_bgr.empty()) return {};
-  const cv::Mat p = CtcSoftmax(net_.Logits(PlateOcrInput(plate_bgr)));
+  // A reading's score is its probability averaged over the looks (absent
+  // from a look's beams, it counts 0 there), so a text every look agrees on
+  // outranks one that a single look's framing favoured.
+  struct Pooled {
+    double probability_sum = 0;
+    double best = -1;  // the look that believed it most gives its characters
+    std::vector<float> character_probabilities;
+  };
+  absl::flat_hash_map<std::string, Pooled> pooled;
+  const std::vector<cv::Mat> looks = PlateLooks(plate_bgr);
+  for (const cv::Mat& look : looks) {
+    const cv::Mat p = CtcSoftmax(net_.Logits(PlateOcrInput(look)));
+    for (CtcText& t :
+         CtcBeamSearch(p, kPlateOcrAlphabet, kBeam, kReadingsPerRow)) {
+      // Plates carry 2..10 characters; fewer is a crop of something else.
+      if (t.text.size() < 2 || t.text.size() > 10) continue;
+      Pooled& e = pooled[t.text];
+      e.probability_sum += t.probability;
+      if (t.probability > e.best) {
+        e.best = t.probability;
+        e.character_probabilities = std::move(t.character_probabilities);
+      }
+    }
+  }
   std::vector<CharacterReading> out;
-  for (CtcText& t :
-       CtcBeamSearch(p, kPlateOcrAlphabet, kBeam, kReadingsPerRow)) {
-    // Plates carry 2..10 characters; fewer is a crop of something else.
-    if (t.text.size() < 2 || t.text.size() > 10) continue;
-    const double score = t.probability * RuleFactor(t.text, rules_);
+  for (auto& [text, e] : pooled) {
+    const double score = e.probability_sum / static_cast<double>(looks.size()) *
+                         RuleFactor(text, rules_);
     CharacterReading r;
     // Per character, as the other readers' geometric mean: lengths compare
     // fairly.
     r.reading.confidence = static_cast<float>(
-        std::pow(score, 1.0 / static_cast<double>(t.text.size())));
-    r.reading.text = std::move(t.text);
-    r.character_confidence = std::move(t.character_probabilities);
+        std::pow(score, 1.0 / static_cast<double>(text.size())));
+    r.reading.text = text;
+    r.character_confidence = std::move(e.character_probabilities);
     out.push_back(std::move(r));
   }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const CharacterReading& a, const CharacterReading& b) {
-                     return a.reading.confidence > b.reading.confidence;
-                   });
+  // Ties (rare) fall to the text, so the order never depends on the map's.
+  std::sort(out.begin(), out.end(),
+            [](const CharacterReading& a, const CharacterReading& b) {
+              if (a.reading.confidence != b.reading.confidence) {
+                return a.reading.confidence > b.reading.confidence;
+              }
+              return a.reading.text < b.reading.text;
+            });
+  if (out.size() > kReadingsPerRow) out.resize(kReadingsPerRow);
   return out;
 }
 

@@ -31,6 +31,16 @@ inline constexpr int kPlateOcrWidth = 160;
 // 1 x 1 x 48 x 160 blob (render.py's to_input).
 cv::Mat PlateOcrInput(const cv::Mat& crop);
 
+// A plate crop and the same crop moved kPlateLookShift of its width left
+// and right, where the picture it is a view into has the pixels (a crop
+// that is a whole picture is read as it is). Each look frames the
+// characters a little differently, and a misread of one framing is
+// seldom repeated by the others. Measured on the labelled box of the
+// photographs (model selection only), three looks against one: us-dev
+// 69.4 -> 71.4 % exact, eu 82.4 -> 88.9 %; 2 % or 6 % shifts gained less.
+inline constexpr double kPlateLookShift = 0.04;
+std::vector<cv::Mat> PlateLooks(const cv::Mat& crop);
+
 // The loaded network.
 class PlateOcrNet {
  public:
@@ -65,8 +75,8 @@ class LearnedPlateReader : public PlateReader {
         screen_(std::move(screen)) {}
 
   // Readings of a plate crop, best first: the CTC beams' texts of 2..10
-  // characters, ranked by their probability times the rules' doubts, at
-  // most kReadingsPerRow.
+  // characters over the crop's looks (PlateLooks), ranked by their mean
+  // probability times the rules' doubts, at most kReadingsPerRow.
   std::vector<CharacterReading> Characters(const cv::Mat& plate_bgr);
 
   // The network reads crops, not rows cut into characters.

@@ -75,6 +75,35 @@ TEST(CtcDecoderTest, RepeatedCharacterNeedsABlankBetween) {
   EXPECT_NEAR(beams[0].probability, 1.0, 1e-6);
 }
 
+TEST(CtcDecoderTest, ACharacterAColumnAllButRulesOutStartsNoPrefix) {
+  // "B" has probability 1e-5 in the one column: under kCtcPruneBelow, so
+  // no reading of it is grown, while "A" (above the cut) still is.
+  const cv::Mat p = Columns({{0.99989f, 1e-4f, 1e-5f}});
+  const std::vector<CtcText> beams = CtcBeamSearch(p, "AB", 8, 8);
+  std::vector<std::string> texts;
+  for (const CtcText& t : beams) texts.push_back(t.text);
+  EXPECT_EQ(texts, (std::vector<std::string>{"", "A"}));
+}
+
+TEST(PlateOcrTest, LooksMoveTheCropWhereThePictureHasRoom) {
+  cv::Mat picture(60, 300, CV_8UC1);
+  for (int x = 0; x < picture.cols; ++x) picture.col(x).setTo(x % 256);
+  // 100 wide: looks 4 px to each side.
+  const cv::Mat crop = picture(cv::Rect(100, 10, 100, 40));
+  const std::vector<cv::Mat> looks = PlateLooks(crop);
+  ASSERT_EQ(looks.size(), 3u);
+  EXPECT_EQ(looks[0].at<uint8_t>(0, 0), 100);
+  EXPECT_EQ(looks[1].at<uint8_t>(0, 0), 96);
+  EXPECT_EQ(looks[2].at<uint8_t>(0, 0), 104);
+  for (const cv::Mat& look : looks) {
+    EXPECT_EQ(look.size(), crop.size());
+  }
+  // At the picture's left edge only the right look has room; a picture of
+  // its own is read as it is.
+  EXPECT_EQ(PlateLooks(picture(cv::Rect(2, 10, 100, 40))).size(), 2u);
+  EXPECT_EQ(PlateLooks(crop.clone()).size(), 1u);
+}
+
 TEST(PlateOcrTest, OpenCvGivesTheTrainingFrameworksLogits) {
   absl::StatusOr<PlateOcrNet> net = PlateOcrNet::Load(DefaultPlateOcrModel());
   ASSERT_TRUE(net.ok()) << net.status();
