@@ -191,15 +191,25 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
     std::stable_sort(ranked.begin(), ranked.begin() + screened, by_rank);
   }
   std::vector<PlateSighting> found;
+  // Rows read but not yet kept, when the most confident reading decides.
+  struct Read {
+    const Ranked* row;
+    std::vector<PlateReading> readings;
+  };
+  std::vector<Read> pending;
+  const bool most_confident =
+      options.most_confident_read && reader.ReadsWholePlates();
+  const auto overlaps_kept = [&](const cv::Rect& box) {
+    for (const PlateSighting& s : found) {
+      if ((s.box & box).area() > 0) return true;
+    }
+    return false;
+  };
   int read = 0;
   for (const Ranked& r : ranked) {
     if (found.size() >= static_cast<size_t>(options.max_plates)) break;
     if (read >= options.max_reads) break;
-    bool overlaps = false;
-    for (const PlateSighting& s : found) {
-      overlaps |= (s.box & r.box).area() > 0;
-    }
-    if (overlaps) continue;
+    if (overlaps_kept(r.box)) continue;
     if (budget != nullptr && !budget->Wants(r.box, r.row)) {
       // The best row, already read at about this size or settled: still
       // a plate.
@@ -223,9 +233,26 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
       readings = SecondLook(bgr, r.box, r.row, reader, std::move(readings));
     }
     if (readings.empty()) continue;
+    if (most_confident) {
+      pending.push_back({&r, std::move(readings)});
+      continue;
+    }
     if (budget != nullptr) budget->Spend(r.box, r.row, readings.front());
     found.push_back(
         {PlateAround(r.box, r.row, bgr.size()), std::move(readings)});
+  }
+  std::stable_sort(
+      pending.begin(), pending.end(), [](const Read& a, const Read& b) {
+        return a.readings.front().confidence > b.readings.front().confidence;
+      });
+  for (Read& p : pending) {
+    if (found.size() >= static_cast<size_t>(options.max_plates)) break;
+    if (overlaps_kept(p.row->box)) continue;
+    if (budget != nullptr) {
+      budget->Spend(p.row->box, p.row->row, p.readings.front());
+    }
+    found.push_back({PlateAround(p.row->box, p.row->row, bgr.size()),
+                     std::move(p.readings)});
   }
   return found;
 }

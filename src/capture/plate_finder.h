@@ -24,6 +24,12 @@ struct PlateFinderOptions {
   int max_candidates = 24;
   int max_reads = 3;   // of those, the best rows read
   int max_plates = 1;  // a lane sees one vehicle at a time
+  // With a reader of whole plates (the learned one), the best max_reads
+  // rows are all read and the most confident readings kept, instead of the
+  // first row that reads as anything: a grille or a sticker that outranks
+  // the plate by shape reads as something too, but with less confidence
+  // than the plate.
+  bool most_confident_read = true;
   // The best rows by shape are ranked again with the reader's
   // Plausibility() times this weight added to their shape score. Measured
   // with lanevault-eval: 4 rows at weight 4 read 2 more us-dev plates than
