@@ -23,7 +23,9 @@ absl::Status SqliteStore::Init() {
         "PRAGMA cache_size=-32768"}) {
     if (absl::Status s = db_.Exec(pragma); !s.ok()) return s;
   }
-  if (absl::Status s = MigrateSchema(db_); !s.ok()) return s;
+  if (absl::StatusOr<int64_t> ran = MigrateSchema(db_); !ran.ok()) {
+    return ran.status();
+  }
   // Each intake record's savepoint journals the pages it changes; past
   // 64 KiB SQLite spilled that to a temporary file, created, written and
   // deleted per record. It only serves ROLLBACK TO inside a transaction

@@ -27,8 +27,11 @@ namespace lanevault::vault {
 // of each row; DATA_LOSS for one that does not parse.
 absl::StatusOr<std::vector<v1::AuditEntry>> ReadEntries(Statement& q);
 
-// Applies the schema migrations the database has not seen yet.
-absl::Status MigrateSchema(Database& db);
+// Applies the schema migrations the database has not seen yet, each in a
+// transaction of its own that first reads the version again under the
+// write lock (another process may have migrated meanwhile). Returns how
+// many steps this call ran.
+absl::StatusOr<int64_t> MigrateSchema(Database& db);
 
 class SqliteStore final : public Store {
  public:

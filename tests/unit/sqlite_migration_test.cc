@@ -4,6 +4,7 @@
 // its access log still verifies against what was signed, and it grows on.
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -11,6 +12,7 @@
 #include "testing/vault_fixture.h"
 #include "tlog/merkle.h"
 #include "vault/sqlite.h"
+#include "vault/sqlite_store_impl.h"
 
 namespace lanevault::vault {
 namespace {
@@ -29,6 +31,30 @@ class SqliteMigrationTest : public testing::VaultFixture {
     ASSERT_TRUE(read.ok()) << read.status();
     ASSERT_EQ(read->items_size(), 1);
     EXPECT_EQ(read->items(0).content(), r.items(1).content());
+  }
+  // The items as step 8 left them: clustered by (record_id, item_id).
+  void PutItemsBackAsStepEightLeftThem() {
+    testing::ExecSql(db_path(), R"sql(
+BEGIN;
+CREATE TABLE old_items(
+  record_id TEXT NOT NULL REFERENCES records(record_id),
+  item_id TEXT NOT NULL,
+  category INTEGER NOT NULL,
+  deadline_us INTEGER NOT NULL,
+  key_version INTEGER NOT NULL,
+  plate_blind BLOB,
+  wrapped_key BLOB NOT NULL,
+  ciphertext BLOB NOT NULL,
+  PRIMARY KEY(record_id, item_id)
+) WITHOUT ROWID;
+INSERT INTO old_items SELECT record_id, item_id, category, deadline_us,
+  key_version, plate_blind, wrapped_key, ciphertext FROM items;
+DROP TABLE items;
+ALTER TABLE old_items RENAME TO items;
+CREATE INDEX items_by_deadline ON items(deadline_us);
+PRAGMA user_version=8;
+COMMIT;
+)sql");
   }
   // Every entry's inclusion in the current tree, from the stored nodes.
   void ExpectLogVerifies() {
@@ -110,28 +136,7 @@ TEST_F(SqliteMigrationTest, AVaultFromBeforeStepNineOpensAndKeepsEveryItem) {
   std::vector<v1::Record> taken;
   for (int i = 0; i < 7; ++i) taken.push_back(Take());
   vault_.reset();
-  // The items as step 8 left them: clustered by (record_id, item_id).
-  testing::ExecSql(db_path(), R"sql(
-BEGIN;
-CREATE TABLE old_items(
-  record_id TEXT NOT NULL REFERENCES records(record_id),
-  item_id TEXT NOT NULL,
-  category INTEGER NOT NULL,
-  deadline_us INTEGER NOT NULL,
-  key_version INTEGER NOT NULL,
-  plate_blind BLOB,
-  wrapped_key BLOB NOT NULL,
-  ciphertext BLOB NOT NULL,
-  PRIMARY KEY(record_id, item_id)
-) WITHOUT ROWID;
-INSERT INTO old_items SELECT record_id, item_id, category, deadline_us,
-  key_version, plate_blind, wrapped_key, ciphertext FROM items;
-DROP TABLE items;
-ALTER TABLE old_items RENAME TO items;
-CREATE INDEX items_by_deadline ON items(deadline_us);
-PRAGMA user_version=8;
-COMMIT;
-)sql");
+  PutItemsBackAsStepEightLeftThem();
   const int64_t items =
       testing::QueryInt(db_path(), "SELECT COUNT(*) FROM items");
   ASSERT_EQ(items, 7 * taken[0].items_size());
@@ -172,6 +177,37 @@ COMMIT;
                                twice.record_id() + "'"),
             0);
   for (int i = 0; i < 3; ++i) taken.push_back(Take());
+  Reopen();
+  for (const v1::Record& r : taken) ExpectReads(r);
+  ExpectLogVerifies();
+}
+
+// Two processes starting on an old vault at once: each step runs once,
+// because each reads the schema version again once it holds the write lock
+// (before, the second ran step 9's rewrite again after the first).
+TEST_F(SqliteMigrationTest, TwoStartsOnAnOldVaultRunEachStepOnce) {
+  std::vector<v1::Record> taken;
+  for (int i = 0; i < 5; ++i) taken.push_back(Take());
+  vault_.reset();
+  PutItemsBackAsStepEightLeftThem();
+  auto holder = Database::Open(db_path());
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  ASSERT_TRUE(holder->Exec("BEGIN IMMEDIATE").ok());
+  // Both starters read version 8, then wait for the write lock.
+  auto a = Database::Open(db_path());
+  auto b = Database::Open(db_path());
+  ASSERT_TRUE(a.ok() && b.ok());
+  absl::StatusOr<int64_t> ran_a = 0, ran_b = 0;
+  std::thread ta([&] { ran_a = MigrateSchema(*a); });
+  std::thread tb([&] { ran_b = MigrateSchema(*b); });
+  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_TRUE(holder->Exec("ROLLBACK").ok());
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(ran_a.ok()) << ran_a.status();
+  ASSERT_TRUE(ran_b.ok()) << ran_b.status();
+  const int64_t latest = testing::QueryInt(db_path(), "PRAGMA user_version");
+  EXPECT_EQ(*ran_a + *ran_b, latest - 8);
   Reopen();
   for (const v1::Record& r : taken) ExpectReads(r);
   ExpectLogVerifies();
