@@ -22,6 +22,15 @@
 // same records, interleaved, one and W writers (each PostgreSQL run in a
 // new schema, dropped after).
 //
+//   vault_bench --sections pages
+//
+// Instead of timing intake: the pages each record costs, as WAL frames
+// written per record by b-tree (table or index; a table's overflow pages
+// apart), for the vault and the baseline, one writer committing each and W
+// writers grouped; also fsyncs, WAL bytes and checkpoint bytes per record.
+// Counted by a VFS shim under both (frame headers name their page), mapped
+// to b-trees with dbstat once the run is over (intake frees no page).
+//
 //   vault_bench --startup_gb 1
 //
 // Start-up time of a vault of that size (made first, ~60 KB records) with
@@ -35,6 +44,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <thread>
 #include <vector>
@@ -61,7 +71,8 @@ ABSL_FLAG(int, plate_readings, 1,
 ABSL_FLAG(int, purge_records, 2000,
           "Records (four items each) due in each purge run.");
 ABSL_FLAG(std::string, sections, "intake,read,purge",
-          "Which of the figures to measure, comma-separated.");
+          "Which of the figures to measure, comma-separated; 'pages' (not "
+          "by default) counts the pages intake writes instead of timing it.");
 ABSL_FLAG(std::string, only, "",
           "Run only 'vault' or 'baseline' intake once, one writer (for "
           "profiling with strace or perf).");
@@ -84,6 +95,207 @@ ABSL_FLAG(double, startup_gb, 0,
 
 namespace lanevault {
 namespace {
+
+// --- Page accounting (--sections pages): a VFS shim under every
+// connection that notes each WAL frame's page number as it is written. ---
+namespace pages {
+
+struct Tally {
+  std::map<uint32_t, int64_t> frames_by_page;
+  int64_t frames = 0;
+  int64_t commits = 0;
+  int64_t syncs = 0;
+  int64_t wal_bytes = 0;
+  int64_t db_bytes = 0;  // checkpoints copying frames into the file
+};
+
+absl::Mutex g_mu;
+bool g_counting ABSL_GUARDED_BY(g_mu) = false;
+std::map<std::string, Tally> g_tallies ABSL_GUARDED_BY(g_mu);  // by db path
+sqlite3_vfs* g_real = nullptr;
+sqlite3_vfs g_vfs;
+
+struct ShimFile {
+  sqlite3_file base;
+  std::string* db;  // the database this file belongs to (owned)
+  bool wal;
+  int64_t page_size;
+  sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(this + 1); }
+};
+ShimFile* Shim(sqlite3_file* f) { return reinterpret_cast<ShimFile*>(f); }
+sqlite3_file* Real(sqlite3_file* f) { return Shim(f)->real(); }
+
+uint32_t Big32(const void* p) {
+  const auto* b = static_cast<const unsigned char*>(p);
+  return uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 |
+         b[3];
+}
+
+int Close(sqlite3_file* f) {
+  delete Shim(f)->db;
+  return Real(f)->pMethods->xClose(Real(f));
+}
+int Read(sqlite3_file* f, void* buf, int n, sqlite3_int64 off) {
+  return Real(f)->pMethods->xRead(Real(f), buf, n, off);
+}
+int Write(sqlite3_file* f, const void* buf, int n, sqlite3_int64 off) {
+  ShimFile* s = Shim(f);
+  // A WAL header (32 bytes at 0) gives the page size; a frame is a 24-byte
+  // header (page number, and the database size on a commit's last frame)
+  // written before its page.
+  if (s->wal && off == 0 && n == 32) s->page_size = Big32((const char*)buf + 8);
+  {
+    absl::MutexLock lock(&g_mu);
+    if (g_counting) {
+      Tally& t = g_tallies[*s->db];
+      if (!s->wal) {
+        t.db_bytes += n;
+      } else {
+        t.wal_bytes += n;
+        if (n == 24 && off >= 32 && (off - 32) % (s->page_size + 24) == 0) {
+          ++t.frames_by_page[Big32(buf)];
+          ++t.frames;
+          if (Big32((const char*)buf + 4) != 0) ++t.commits;
+        }
+      }
+    }
+  }
+  return Real(f)->pMethods->xWrite(Real(f), buf, n, off);
+}
+int Truncate(sqlite3_file* f, sqlite3_int64 size) {
+  return Real(f)->pMethods->xTruncate(Real(f), size);
+}
+int Sync(sqlite3_file* f, int flags) {
+  {
+    absl::MutexLock lock(&g_mu);
+    if (g_counting) ++g_tallies[*Shim(f)->db].syncs;
+  }
+  return Real(f)->pMethods->xSync(Real(f), flags);
+}
+int FileSize(sqlite3_file* f, sqlite3_int64* size) {
+  return Real(f)->pMethods->xFileSize(Real(f), size);
+}
+int Lock(sqlite3_file* f, int l) {
+  return Real(f)->pMethods->xLock(Real(f), l);
+}
+int Unlock(sqlite3_file* f, int l) {
+  return Real(f)->pMethods->xUnlock(Real(f), l);
+}
+int CheckReservedLock(sqlite3_file* f, int* out) {
+  return Real(f)->pMethods->xCheckReservedLock(Real(f), out);
+}
+int FileControl(sqlite3_file* f, int op, void* arg) {
+  return Real(f)->pMethods->xFileControl(Real(f), op, arg);
+}
+int SectorSize(sqlite3_file* f) {
+  return Real(f)->pMethods->xSectorSize(Real(f));
+}
+int DeviceCharacteristics(sqlite3_file* f) {
+  return Real(f)->pMethods->xDeviceCharacteristics(Real(f));
+}
+int ShmMap(sqlite3_file* f, int page, int size, int extend,
+           void volatile** out) {
+  return Real(f)->pMethods->xShmMap(Real(f), page, size, extend, out);
+}
+int ShmLock(sqlite3_file* f, int offset, int n, int flags) {
+  return Real(f)->pMethods->xShmLock(Real(f), offset, n, flags);
+}
+void ShmBarrier(sqlite3_file* f) { Real(f)->pMethods->xShmBarrier(Real(f)); }
+int ShmUnmap(sqlite3_file* f, int del) {
+  return Real(f)->pMethods->xShmUnmap(Real(f), del);
+}
+
+const sqlite3_io_methods kMethods = {
+    2,  // no xFetch/xUnfetch: memory mapping stays off, as by default
+    Close,       Read,       Write,
+    Truncate,    Sync,       FileSize,
+    Lock,        Unlock,     CheckReservedLock,
+    FileControl, SectorSize, DeviceCharacteristics,
+    ShmMap,      ShmLock,    ShmBarrier,
+    ShmUnmap,    nullptr,    nullptr};
+
+int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags,
+         int* out_flags) {
+  ShimFile* shim = Shim(f);
+  shim->base.pMethods = nullptr;
+  const int rc = g_real->xOpen(g_real, name, shim->real(), flags, out_flags);
+  if (shim->real()->pMethods == nullptr) return rc;
+  std::string db = name ? name : "";
+  shim->wal = (flags & SQLITE_OPEN_WAL) != 0;
+  if (shim->wal && absl::EndsWith(db, "-wal")) db.resize(db.size() - 4);
+  shim->db = new std::string(std::move(db));
+  shim->page_size = 4096;
+  shim->base.pMethods = &kMethods;
+  return rc;
+}
+
+// Puts the shim under every connection opened from now on.
+void Install() {
+  g_real = sqlite3_vfs_find(nullptr);
+  g_vfs = *g_real;
+  g_vfs.zName = "lanevault-bench-pages";
+  g_vfs.szOsFile = static_cast<int>(sizeof(ShimFile)) + g_real->szOsFile;
+  g_vfs.xOpen = Open;
+  g_vfs.pNext = nullptr;
+  sqlite3_vfs_register(&g_vfs, /*makeDflt=*/1);
+}
+
+// Counts what is written from Start() to Stop() (no-ops unless installed).
+void Start() {
+  absl::MutexLock lock(&g_mu);
+  if (g_real == nullptr) return;
+  g_tallies.clear();
+  g_counting = true;
+}
+void Stop() {
+  absl::MutexLock lock(&g_mu);
+  g_counting = false;
+}
+
+// What Start()..Stop() wrote to `db` per record, by b-tree: a table's
+// overflow pages as "<table> (overflow)"; pages dbstat does not list
+// (the free list) as "(other)".
+void Print(const std::string& label, const std::string& db, int records) {
+  Tally t;
+  {
+    absl::MutexLock lock(&g_mu);
+    t = g_tallies[db];
+  }
+  std::map<uint32_t, std::string> owner;
+  sqlite3* c = nullptr;
+  sqlite3_open_v2(db.c_str(), &c, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* q = nullptr;
+  sqlite3_prepare_v2(c, "SELECT name, pageno, pagetype FROM dbstat", -1, &q,
+                     nullptr);
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    std::string name = reinterpret_cast<const char*>(sqlite3_column_text(q, 0));
+    const std::string type =
+        reinterpret_cast<const char*>(sqlite3_column_text(q, 2));
+    if (type == "overflow") name += " (overflow)";
+    owner[static_cast<uint32_t>(sqlite3_column_int64(q, 1))] = name;
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(c);
+  std::map<std::string, int64_t> by_tree;
+  for (const auto& [page, n] : t.frames_by_page) {
+    auto it = owner.find(page);
+    by_tree[it == owner.end() ? "(other)" : it->second] += n;
+  }
+  std::vector<std::pair<int64_t, std::string>> sorted;
+  for (const auto& [name, n] : by_tree) sorted.push_back({n, name});
+  std::sort(sorted.rbegin(), sorted.rend());
+  const double r = records;
+  std::printf(
+      "%s: %.2f pages per record (%lld commits, %.2f fsyncs, WAL %.1f KB, "
+      "checkpoints %.1f KB per record)\n",
+      label.c_str(), t.frames / r, static_cast<long long>(t.commits),
+      t.syncs / r, t.wal_bytes / r / 1024, t.db_bytes / r / 1024);
+  for (const auto& [n, name] : sorted) {
+    std::printf("    %-40s %6.2f\n", name.c_str(), n / r);
+  }
+}
+
+}  // namespace pages
 
 std::string Bytes(std::mt19937_64& rng, size_t n) {
   std::string s(n, '\0');
@@ -180,11 +392,13 @@ std::unique_ptr<vault::Vault> OpenVault(const std::string& dir,
 double VaultIntake(const std::vector<v1::Record>& records, int writers,
                    const std::string& dir, const std::string& postgres = "") {
   auto vault = OpenVault(dir, RealClock(), postgres);
+  pages::Start();
   const double s = Timed(static_cast<int>(records.size()), writers, [&](int i) {
     if (!vault->Intake(records[i], IntakeEntry(records[i])).ok()) {
       std::abort();
     }
   });
+  pages::Stop();
   return records.size() / s;
 }
 
@@ -254,6 +468,7 @@ double BaselineIntake(const std::vector<v1::Record>& records, int writers,
   };
   // Writers seal in parallel; whoever fills a group of `writers` records
   // commits it (with one writer: every record is its own commit).
+  pages::Start();
   const double s = Timed(static_cast<int>(records.size()), writers, [&](int i) {
     std::vector<Sealed> sealed = seal(records[i]);
     absl::MutexLock lock(&mu);
@@ -266,6 +481,7 @@ double BaselineIntake(const std::vector<v1::Record>& records, int writers,
     }
   });
   if (!pending.empty()) flush(pending);
+  pages::Stop();
   sqlite3_finalize(ins);
   sqlite3_close(db);
   return records.size() / s;
@@ -551,6 +767,20 @@ int main(int argc, char** argv) {
   auto want = [&](absl::string_view s) {
     return absl::StrContains(sections, s);
   };
+  if (want("pages")) {
+    pages::Install();
+    for (int w : {1, writers}) {
+      const std::string how = absl::StrCat(
+          w, w == 1 ? " writer, commit each" : " writers, grouped");
+      BaselineIntake(records, w, dir + "/baseline");
+      pages::Print(absl::StrCat("baseline, ", how),
+                   dir + "/baseline/baseline.db", n);
+      VaultIntake(records, w, dir + "/vault");
+      pages::Print(absl::StrCat("vault, ", how), dir + "/vault/vault.db", n);
+    }
+    std::filesystem::remove_all(dir);
+    return 0;
+  }
   if (want("intake")) {
     std::printf("\n1. durable intake (WAL, synchronous=FULL), records/s\n");
     std::printf("%-28s %8s %12s %12s\n", "", "ratio", "vault", "baseline");
