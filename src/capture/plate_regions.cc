@@ -41,7 +41,7 @@ std::vector<std::string> UsStatesFormats() {
 std::vector<std::string> KnownPlateRegions() { return {"br", "eu", "us"}; }
 
 v1::PlateReader RegionDefaultReader(absl::string_view region) {
-  return region == "us" ? v1::PLATE_READER_LEARNED : v1::PLATE_READER_FUSED;
+  return region.empty() ? v1::PLATE_READER_FUSED : v1::PLATE_READER_LEARNED;
 }
 
 absl::StatusOr<PlateTextRules> RegionPlateRules(absl::string_view region) {

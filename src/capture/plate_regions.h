@@ -25,9 +25,12 @@ absl::StatusOr<PlateTextRules> RegionPlateRules(absl::string_view region);
 // The reader a lane of `region` uses when its config names none
 // (PLATE_READER_REGION_DEFAULT): the one that read the region's dev set
 // best at the same or lower cost, side by side in one run
-// (training/plate_ocr/measure_dev.sh). The learned reader for "us"; the
-// fused reader elsewhere, where it still reads more (eu) or where no dev
-// set measured the learned one (br, none).
+// (training/plate_ocr/measure_dev.sh). The learned reader for every
+// region: it reads more of us-dev and eu than the fused reader in less
+// time, and the fused reader read almost none of a region it was not tuned
+// on, where the learned one is trained on Brazil's plates as on the
+// others. The fused reader with no region: its glyphs are not tied to any
+// region's plates.
 v1::PlateReader RegionDefaultReader(absl::string_view region);
 
 }  // namespace lanevault::capture

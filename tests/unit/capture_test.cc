@@ -1005,17 +1005,17 @@ TEST(PlateRegions, AnUnknownRegionStopsTheLaneAndNamesTheKnownOnes) {
 }
 
 TEST(PlateRegions, ALaneThatNamesNoReaderGetsItsRegionsBestReader) {
-  // The learned reader measured best on us-dev, the fused one on eu: a lane
-  // of each region that names no reader gets that one, and a lane that
-  // names one keeps it.
+  // The learned reader measured best on us-dev and eu, and is the one
+  // trained on Brazil's plates; a lane of no region gets the fused reader,
+  // and a lane that names a reader keeps it.
   struct Case {
     std::string region;
     v1::PlateReader named;
     bool whole_plates;  // only the learned reader reads whole plates
   };
   for (const Case& test : {Case{"us", v1::PLATE_READER_REGION_DEFAULT, true},
-                           Case{"eu", v1::PLATE_READER_REGION_DEFAULT, false},
-                           Case{"br", v1::PLATE_READER_REGION_DEFAULT, false},
+                           Case{"eu", v1::PLATE_READER_REGION_DEFAULT, true},
+                           Case{"br", v1::PLATE_READER_REGION_DEFAULT, true},
                            Case{"", v1::PLATE_READER_REGION_DEFAULT, false},
                            Case{"us", v1::PLATE_READER_FUSED, false},
                            Case{"eu", v1::PLATE_READER_LEARNED, true}}) {
