@@ -3,11 +3,14 @@
 # shipped: it is run as a program), on the same inputs, pinned to the same
 # core, interleaved rounds, the ratio printed first (issue 31).
 #
-#   bench/openalpr_baseline.sh lane   [BUILD_DIR] [ROUNDS]
+#   bench/openalpr_baseline.sh lane   [BUILD_DIR] [ROUNDS] [BEFORE_BUILD_DIR]
 #       A lane's frames/s on the project's generated footage (1280x720, three
 #       crossings), `lanevault-eval replay` against `alpr -c us` on the same
 #       video file. alpr's start-up (loading its trained data) is measured
 #       on a blank 16x16 still in the same round and taken off its time.
+#       With BEFORE_BUILD_DIR (a copy of an earlier build's
+#       bench/lanevault-eval), each round also runs that lane first, so a
+#       change is measured against the build before it in the same rounds.
 #   bench/openalpr_baseline.sh plates [BUILD_DIR] [ROUNDS]
 #       Plate ms per image (median) on ../shared/datasets/plates/{us-dev,eu},
 #       `lanevault-eval plates` against alpr's processing_time_ms: both leave
@@ -20,6 +23,7 @@ mode=${1:-}
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${2:-$here/build}
 rounds=${3:-3}
+before=${4:-}
 shared=$here/../shared
 alpr=$shared/tools/openalpr/alpr
 eval_bin=$build/bench/lanevault-eval
@@ -30,6 +34,10 @@ if [[ ! -x $alpr ]]; then
   exit 0
 fi
 [[ -x $eval_bin ]] || { echo "build lanevault-eval first ($eval_bin)" >&2; exit 2; }
+if [[ -n $before && ! -x $before/bench/lanevault-eval ]]; then
+  echo "no $before/bench/lanevault-eval" >&2
+  exit 2
+fi
 tmp=$(mktemp -d /tmp/lanevault-openalpr.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 export OMP_THREAD_LIMIT=1
@@ -39,9 +47,11 @@ now() { date +%s.%N; }
 
 case $mode in
 lane)
-  # Renders the footage once (to /tmp/lanevault-eval-footage) and reads it.
-  taskset -c "$core" "$eval_bin" replay generated >"$tmp/first.txt" 2>/dev/null
-  video=/tmp/lanevault-eval-footage/lane.avi
+  # Renders the footage once, into this run's own folder (TMPDIR): another
+  # run rendering /tmp/lanevault-eval-footage at the same time rewrote the
+  # video under this one's reader (a round read 51 of its 200 frames).
+  TMPDIR=$tmp taskset -c "$core" "$eval_bin" replay generated >"$tmp/first.txt" 2>/dev/null
+  video=$tmp/lanevault-eval-footage/lane.avi
   [[ -f $video ]] || { echo "no rendered footage at $video" >&2; exit 1; }
   frames=$(sed -n 's/.* frames *\([0-9]*\) .*/\1/p' "$tmp/first.txt" | head -1)
   # A blank 16x16 still: alpr's start-up with next to no recognition work.
@@ -56,19 +66,43 @@ png = (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 16, 16, 8, 
 open(sys.argv[1], 'wb').write(png)
 PY
   echo "lane frames/s on the generated footage ($frames frames, 1280x720), core $core, $rounds interleaved rounds"
-  printf '%-8s %8s %12s %12s\n' "" ratio lanevault openalpr
+  printf '%-8s %8s %12s %12s %8s  %s\n' "" ratio lanevault openalpr load "lane found"
   : >"$tmp/ratios"
+  : >"$tmp/before_ratios"
+  # frames/s, then what the lane found, of one replay of the footage.
+  replay() {
+    taskset -c "$core" "$1" replay "file:$video" >"$tmp/lane.txt" 2>/dev/null
+    sed -n 's/.* \([0-9.]*\) frames\/s .*/\1/p' "$tmp/lane.txt" | head -1
+    sed -n 's/.*crossings \([0-9]*\), plates read right \([0-9]*\), with a face \([0-9]*\).*/\1 crossings, \2 read right, \3 with a face/p' "$tmp/lane.txt" | head -1
+  }
   for r in $(seq "$rounds"); do
-    lv=$(taskset -c "$core" "$eval_bin" replay "file:$video" 2>/dev/null |
-      sed -n 's/.* \([0-9.]*\) frames\/s .*/\1/p' | head -1)
+    # The machine's load at the round's start: a shared core slows both.
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    # The two builds take turns going first.
+    if [[ -n $before && $((r % 2)) == 1 ]]; then
+      { read -r lv_before; read -r found_before; } < <(replay "$before/bench/lanevault-eval")
+    fi
+    { read -r lv; read -r found; } < <(replay "$eval_bin")
+    if [[ -n $before && $((r % 2)) == 0 ]]; then
+      { read -r lv_before; read -r found_before; } < <(replay "$before/bench/lanevault-eval")
+    fi
     t0=$(now); taskset -c "$core" "$alpr" -c us "$tmp/still.png" >/dev/null; t1=$(now)
     taskset -c "$core" "$alpr" -c us "$video" >"$tmp/alpr.txt"; t2=$(now)
     oa=$(python3 -c "print($frames / (($t2 - $t1) - ($t1 - $t0)))")
     ratio=$(python3 -c "print($lv / $oa)")
     echo "$ratio" >>"$tmp/ratios"
-    printf 'round %-2d %8.2f %12.1f %12.1f\n' "$r" "$ratio" "$lv" "$oa"
+    printf 'round %-2d %8.2f %12.1f %12.1f %8s  %s\n' "$r" "$ratio" "$lv" "$oa" "$load" "$found"
+    if [[ -n $before ]]; then
+      over_before=$(python3 -c "print($lv / $lv_before)")
+      echo "$over_before" >>"$tmp/before_ratios"
+      printf '  before %8.2f %12.1f %12s %8s  %s  (this build / before: %.2f)\n' \
+        "$(python3 -c "print($lv_before / $oa)")" "$lv_before" "" "" "$found_before" "$over_before"
+    fi
   done
   printf 'median   %8.2f  (lanevault frames/s over OpenALPR frames/s)\n' "$(median <"$tmp/ratios")"
+  if [[ -n $before ]]; then
+    printf 'median   %8.2f  (this build frames/s over the build before)\n' "$(median <"$tmp/before_ratios")"
+  fi
   ;;
 plates)
   for set in us-dev eu; do
