@@ -9,7 +9,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "capture/ctc_decoder.h"
-#include "capture/glyph_plate_reader.h"
 #include "capture/plate_text.h"
 #include "opencv2/imgproc.hpp"
 
@@ -82,17 +81,16 @@ std::vector<cv::Mat> PlateLooks(const cv::Mat& crop) {
 std::vector<CharacterReading> LearnedPlateReader::Characters(
     const cv::Mat& plate_bgr) {
   if (plate_bgr.empty()) return {};
-  // A reading's score is its probability averaged over the looks (absent
-  // from a look's beams, it counts 0 there), so a text every look agrees on
-  // outranks one that a single look's framing favoured.
+  // A reading's score is its probability averaged over the looks read
+  // (absent from a look's beams, it counts 0 there), so a text every look
+  // agrees on outranks one that a single look's framing favoured.
   struct Pooled {
     double probability_sum = 0;
     double best = -1;  // the look that believed it most gives its characters
     std::vector<float> character_probabilities;
   };
   absl::flat_hash_map<std::string, Pooled> pooled;
-  const std::vector<cv::Mat> looks = PlateLooks(plate_bgr);
-  for (const cv::Mat& look : looks) {
+  const auto read = [&](const cv::Mat& look) {
     const cv::Mat p = CtcSoftmax(net_.Logits(PlateOcrInput(look)));
     for (CtcText& t :
          CtcBeamSearch(p, kPlateOcrAlphabet, kBeam, kReadingsPerRow)) {
@@ -102,33 +100,44 @@ std::vector<CharacterReading> LearnedPlateReader::Characters(
       e.probability_sum += t.probability;
       if (t.probability > e.best) {
         e.best = t.probability;
-        e.character_probabilities = std::move(t.character_probabilities);
+        e.character_probabilities = t.character_probabilities;
       }
     }
+  };
+  const auto ranked = [&](size_t looks_read) {
+    std::vector<CharacterReading> out;
+    for (const auto& [text, e] : pooled) {
+      const double score = e.probability_sum / static_cast<double>(looks_read) *
+                           RuleFactor(text, rules_);
+      CharacterReading r;
+      // Per character, as the other readers' geometric mean: lengths
+      // compare fairly.
+      r.reading.confidence = static_cast<float>(
+          std::pow(score, 1.0 / static_cast<double>(text.size())));
+      r.reading.text = text;
+      r.character_confidence = e.character_probabilities;
+      out.push_back(std::move(r));
+    }
+    // Ties (rare) fall to the text, so the order never depends on the map's.
+    std::sort(out.begin(), out.end(),
+              [](const CharacterReading& a, const CharacterReading& b) {
+                if (a.reading.confidence != b.reading.confidence) {
+                  return a.reading.confidence > b.reading.confidence;
+                }
+                return a.reading.text < b.reading.text;
+              });
+    if (out.size() > kReadingsPerRow) out.resize(kReadingsPerRow);
+    return out;
+  };
+  const std::vector<cv::Mat> looks = PlateLooks(plate_bgr);
+  read(looks[0]);
+  std::vector<CharacterReading> first = ranked(1);
+  if (looks.size() == 1 ||
+      (!first.empty() && first[0].reading.confidence >= kLookAgainBelow)) {
+    return first;
   }
-  std::vector<CharacterReading> out;
-  for (auto& [text, e] : pooled) {
-    const double score = e.probability_sum / static_cast<double>(looks.size()) *
-                         RuleFactor(text, rules_);
-    CharacterReading r;
-    // Per character, as the other readers' geometric mean: lengths compare
-    // fairly.
-    r.reading.confidence = static_cast<float>(
-        std::pow(score, 1.0 / static_cast<double>(text.size())));
-    r.reading.text = text;
-    r.character_confidence = std::move(e.character_probabilities);
-    out.push_back(std::move(r));
-  }
-  // Ties (rare) fall to the text, so the order never depends on the map's.
-  std::sort(out.begin(), out.end(),
-            [](const CharacterReading& a, const CharacterReading& b) {
-              if (a.reading.confidence != b.reading.confidence) {
-                return a.reading.confidence > b.reading.confidence;
-              }
-              return a.reading.text < b.reading.text;
-            });
-  if (out.size() > kReadingsPerRow) out.resize(kReadingsPerRow);
-  return out;
+  for (size_t i = 1; i < looks.size(); ++i) read(looks[i]);
+  return ranked(looks.size());
 }
 
 std::vector<PlateReading> LearnedPlateReader::ReadPlate(
@@ -138,10 +147,6 @@ std::vector<PlateReading> LearnedPlateReader::ReadPlate(
     out.push_back(std::move(r.reading));
   }
   return out;
-}
-
-float LearnedPlateReader::Plausibility(const CharacterRow& row) {
-  return screen_ == nullptr ? 0 : GlyphPlausibility(*screen_, row);
 }
 
 absl::StatusOr<PlateOcrNet> PlateOcrNet::Load(const std::string& onnx_file) {
@@ -199,12 +204,8 @@ absl::StatusOr<std::unique_ptr<PlateReader>> NewLearnedPlateReader(
     const std::string& model_file, PlateTextRules rules) {
   absl::StatusOr<PlateOcrNet> net = PlateOcrNet::Load(model_file);
   if (!net.ok()) return net.status();
-  // The screen is an aid: a build without the glyph model still reads.
-  absl::StatusOr<std::unique_ptr<GlyphClassifier>> screen =
-      GlyphClassifier::Load(DefaultGlyphModel());
-  return std::make_unique<LearnedPlateReader>(
-      *std::move(net), std::move(rules),
-      screen.ok() ? *std::move(screen) : nullptr);
+  return std::make_unique<LearnedPlateReader>(*std::move(net),
+                                              std::move(rules));
 }
 
 }  // namespace lanevault::capture
