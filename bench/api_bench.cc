@@ -18,6 +18,9 @@
 //                 the access log, every returned crop watermarked);
 //      unmarked   the real server on the same vault without the watermark,
 //                 so lanevault/unmarked is what marking every image costs.
+//    Each round also gives the process's CPU time and context switches per
+//    read of each (callers included, the same for all three): with both
+//    cores busy, reads/s follows CPU per read.
 // 2. A new connection: the first call on a fresh channel (TCP + TLS 1.3
 //    handshake with client certificate + HTTP/2 + the call) against a call
 //    on a warm channel, medians over `--connections` tries.
@@ -27,6 +30,8 @@
 //    on loopback, read (refresh from the vault and serialise) once a second,
 //    against the baseline server of 1 without them (both unmarked: the
 //    cheapest read shows the cost most).
+
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -125,7 +130,26 @@ struct Figures {
   double p99_ms = 0;
   size_t reads = 0;
   int failures = 0;
+  // The whole process's (callers and server) CPU time and context switches
+  // per read: on a machine whose cores the reads fill, reads/s is bound by
+  // CPU per read, and a flat profile is told apart from a busy step by
+  // these.
+  double cpu_us_per_read = 0;
+  double switches_per_read = 0;
 };
+
+struct Usage {
+  double cpu_us = 0;
+  double switches = 0;
+};
+
+Usage ProcessUsage() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto us = [](const timeval& t) { return t.tv_sec * 1e6 + t.tv_usec; };
+  return {us(u.ru_utime) + us(u.ru_stime),
+          static_cast<double>(u.ru_nvcsw + u.ru_nivcsw)};
+}
 
 int Main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
@@ -296,6 +320,7 @@ int Main(int argc, char** argv) {
         absl::Mutex mu;
         std::vector<double> latencies_ms;
         std::vector<std::thread> callers;
+        const Usage before = ProcessUsage();
         const absl::Time start = absl::Now();
         for (int t = 0; t < concurrency; ++t) {
           callers.emplace_back([&, t] {
@@ -315,8 +340,13 @@ int Main(int argc, char** argv) {
         stop = true;
         for (auto& c : callers) c.join();
         const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+        const Usage after = ProcessUsage();
         Figures f;
         f.reads = latencies_ms.size();
+        if (f.reads > 0) {
+          f.cpu_us_per_read = (after.cpu_us - before.cpu_us) / f.reads;
+          f.switches_per_read = (after.switches - before.switches) / f.reads;
+        }
         f.reads_per_s = f.reads / elapsed;
         f.p50_ms = Percentile(latencies_ms, 0.50);
         f.p99_ms = Percentile(latencies_ms, 0.99);
@@ -354,6 +384,12 @@ int Main(int argc, char** argv) {
         base.reads_per_s, base.p50_ms, base.p99_ms, unmarked.reads_per_s,
         unmarked_ratios.back(), unmarked.p50_ms, unmarked.p99_ms,
         base.failures + marked.failures + unmarked.failures);
+    std::printf(
+        "           per read, whole process: baseline %.0f us CPU, %.1f "
+        "context switches; lanevault %.0f us, %.1f; unmarked %.0f us, %.1f\n",
+        base.cpu_us_per_read, base.switches_per_read, marked.cpu_us_per_read,
+        marked.switches_per_read, unmarked.cpu_us_per_read,
+        unmarked.switches_per_read);
   }
   std::printf(
       "  median of %zu rounds: lanevault/baseline %.3f, unmarked/baseline "
