@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/server_builder.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
+#include "rpc/server_threads.h"
 #include "rpc/tls.h"
 #include "vault/group_commit.h"
 
@@ -120,6 +121,9 @@ absl::StatusOr<std::unique_ptr<RawReadServer>> RawReadServer::Start(
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              options.max_streams_per_connection);
+  // The vault's threading (api/server.cc), so the ratio is not a thread
+  // pool's.
+  rpc::KeepServerThreads(builder);
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {

@@ -8,6 +8,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "rpc/server_threads.h"
 
 namespace lanevault::api {
 
@@ -68,6 +69,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   builder.SetMaxSendMessageSize(max_bytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              options.max_streams_per_connection);
+  rpc::KeepServerThreads(builder);
   builder.RegisterService(&api->evidence_);
   api->lanes_.SetLocalSnapshots(options.lane_snapshot);
   builder.RegisterService(&api->lanes_);
