@@ -172,6 +172,10 @@ class Lane {
   // empty: the next plate search is of the whole region.
   cv::Rect last_plate_;
   int analysed_since_plate_search_ = 0;
+  // The last analysed frame looked for faces and found neither a face nor
+  // a plate: frames the motion gate only holds open after it are not
+  // analysed.
+  bool last_seen_empty_ = false;
   int64_t next_index_ = 0;      // the analyser's: after the last frame it saw
   int64_t last_mark_ = 0;       // the analyser's: the last position mark
   bool position_held_ = false;  // the delivery thread's

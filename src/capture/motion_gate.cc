@@ -37,6 +37,7 @@ bool MotionGate::Moving(const cv::Mat& frame, const cv::Rect& roi) {
     region_ = whole;
   }
   previous_ = grey;
+  changed_ = moving;
   if (moving) {
     hold_ = options_.hold_frames;
     return true;

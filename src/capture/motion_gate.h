@@ -33,10 +33,15 @@ class MotionGate {
   // the last moving frame's region; never empty.
   cv::Rect moving_region() const { return region_; }
 
+  // Whether the last frame itself changed (or was the first): false when
+  // Moving() said yes only to hold the gate open after motion stopped.
+  bool changed() const { return changed_; }
+
  private:
   Options options_;
   cv::Mat previous_;
   int hold_ = 0;
+  bool changed_ = false;
   cv::Rect region_;
 };
 

@@ -358,14 +358,20 @@ TEST(MotionGate, StillFramesCloseTheGateAndChangeOpensIt) {
   cv::Mat still(240, 320, CV_8UC3, cv::Scalar(90, 90, 90));
   const cv::Rect all(0, 0, 320, 240);
   EXPECT_TRUE(gate.Moving(still, all));  // first frame is looked at
+  EXPECT_TRUE(gate.changed());
   EXPECT_TRUE(gate.Moving(still, all));  // held
+  EXPECT_FALSE(gate.changed()) << "held open, not changed";
   EXPECT_TRUE(gate.Moving(still, all));
   EXPECT_FALSE(gate.Moving(still, all));
+  EXPECT_FALSE(gate.changed());
   cv::Mat moved = still.clone();
   // Bright against the grey road: the gate works on grey levels.
   cv::rectangle(moved, cv::Rect(100, 80, 60, 40), cv::Scalar(230, 230, 230),
                 -1);
   EXPECT_TRUE(gate.Moving(moved, all));
+  EXPECT_TRUE(gate.changed());
+  EXPECT_TRUE(gate.Moving(moved, all));
+  EXPECT_FALSE(gate.changed());
 }
 
 TEST(MotionGate, SaysWhereTheSceneMovedSoFacesAreSoughtThere) {
