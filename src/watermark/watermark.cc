@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "opencv2/core/hal/intrin.hpp"
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
 #include "watermark/jpeg_codec.h"
@@ -421,6 +422,11 @@ int BusyCut(const Activity& a, int busy_percent) {
 
 // `out` = `image` with the mark added: amp_busy grey levels on the pixels
 // whose activity is above `cut`, amp_flat on the rest, signed per chip.
+//
+// Each pixel's change is one of a few small values (a level times a chip's
+// sign), so the saturated sum is looked up in a table per change instead of
+// widened, added and clamped sample by sample: the same bytes, a read's
+// marking being two of these passes over the answer.
 void ApplyMark(const cv::Mat& image, const Activity& a, int cut,
                const ChipSigns& signs, cv::Mat& out) {
   const Params& params = GetParams();
@@ -428,23 +434,37 @@ void ApplyMark(const cv::Mat& image, const Activity& a, int cut,
   const int busy = static_cast<int>(std::lround(params.amp_busy));
   out.create(image.size(), image.type());
   const int ch = image.channels();
-  std::vector<int16_t> delta(static_cast<size_t>(image.cols) * ch);
+  // sum[level][sign + 1][v]: v plus level's amplitude times sign, saturated.
+  std::array<std::array<std::array<uint8_t, 256>, 3>, 2> sum;
+  for (int level = 0; level < 2; ++level) {
+    for (int sign = -1; sign <= 1; ++sign) {
+      const int d = (level == 1 ? busy : flat) * sign;
+      for (int v = 0; v < 256; ++v) {
+        sum[level][sign + 1][v] =
+            static_cast<uint8_t>(std::clamp(v + d, 0, 255));
+      }
+    }
+  }
   for (int y = 0; y < image.rows; ++y) {
     const uint8_t* act = a.map.ptr<uint8_t>(y);
     const int8_t* tile_row = &signs[(y % kPeriod) / kChip * kTileChips];
-    // The row's change, the same on every channel of a pixel; then one
-    // plain saturating add over the row.
-    for (int x = 0; x < image.cols; ++x) {
-      const auto d = static_cast<int16_t>((act[x] > cut ? busy : flat) *
-                                          tile_row[(x % kPeriod) / kChip]);
-      for (int c = 0; c < ch; ++c) delta[x * ch + c] = d;
-    }
     const uint8_t* in = image.ptr<uint8_t>(y);
     uint8_t* row = out.ptr<uint8_t>(y);
-    const int width = image.cols * ch;
-    for (int i = 0; i < width; ++i) {
-      row[i] =
-          static_cast<uint8_t>(std::clamp(int{in[i]} + int{delta[i]}, 0, 255));
+    if (ch == 3) {  // BGR, the answers' case: each channel by hand
+      for (int x = 0; x < image.cols; ++x, in += 3, row += 3) {
+        const uint8_t* add =
+            sum[act[x] > cut ? 1 : 0][tile_row[(x % kPeriod) / kChip] + 1]
+                .data();
+        row[0] = add[in[0]];
+        row[1] = add[in[1]];
+        row[2] = add[in[2]];
+      }
+      continue;
+    }
+    for (int x = 0; x < image.cols; ++x) {
+      const uint8_t* add =
+          sum[act[x] > cut ? 1 : 0][tile_row[(x % kPeriod) / kChip] + 1].data();
+      for (int c = 0; c < ch; ++c) row[x * ch + c] = add[in[x * ch + c]];
     }
   }
 }
@@ -487,7 +507,27 @@ void FeedBack(const cv::Mat& target, const cv::Mat& decoded, cv::Mat& current) {
     const uint8_t* t = target.ptr<uint8_t>(y);
     const uint8_t* d = decoded.ptr<uint8_t>(y);
     uint8_t* c = current.ptr<uint8_t>(y);
-    for (int x = 0; x < width; ++x) {
+    int x = 0;
+#if CV_SIMD
+    // Widened to 16 bits (the sum lies in -255..510) and packed back with
+    // saturation: the same bytes as the scalar loop below, a vector at a
+    // time.
+    constexpr int kLanes = cv::v_uint8::nlanes;
+    for (; x + kLanes <= width; x += kLanes) {
+      cv::v_uint16 t0, t1, d0, d1, c0, c1;
+      cv::v_expand(cv::vx_load(t + x), t0, t1);
+      cv::v_expand(cv::vx_load(d + x), d0, d1);
+      cv::v_expand(cv::vx_load(c + x), c0, c1);
+      const cv::v_int16 s0 = cv::v_reinterpret_as_s16(c0) +
+                             cv::v_reinterpret_as_s16(t0) -
+                             cv::v_reinterpret_as_s16(d0);
+      const cv::v_int16 s1 = cv::v_reinterpret_as_s16(c1) +
+                             cv::v_reinterpret_as_s16(t1) -
+                             cv::v_reinterpret_as_s16(d1);
+      cv::v_store(c + x, cv::v_pack_u(s0, s1));
+    }
+#endif
+    for (; x < width; ++x) {
       c[x] = cv::saturate_cast<uint8_t>(int{c[x]} + int{t[x]} - int{d[x]});
     }
   }
@@ -584,6 +624,42 @@ class StrengthSearch {
     return absl::OkStatus();
   }
 
+  // The weakest strength, made before the others and kept aside as what is
+  // returned if none of them keeps the budget (the same bytes Try makes of
+  // it). Its JPEG is decoded and measured too: the codec's error it shows,
+  // with `stronger_mark_mse` (the next stronger mark's own) in place of its
+  // mark's, predicts the stronger strengths; room() says whether one may
+  // keep the budget.
+  absl::Status MakeWeakest(int busy_percent, double stronger_mark_mse,
+                           const ChipSigns& signs, EmbedStats& stats) {
+    const int cut = BusyCut(activity_, busy_percent);
+    const double mark_mse = MarkMse(activity_, cut);
+    ApplyMark(image_, activity_, cut, signs, marked_);
+    weakest_percent_ = busy_percent;
+    if (absl::Status s = Encode(marked_, weakest_, stats); !s.ok()) return s;
+    weakest_fed_ = false;
+    ++stats.decodes;
+    if (!DecodeJpeg(AsView(weakest_), decoded_).ok() ||
+        decoded_.size() != marked_.size() ||
+        decoded_.type() != marked_.type()) {
+      return absl::OkStatus();  // kept plain; the others are still tried
+    }
+    marked_.copyTo(current_);
+    FeedBack(marked_, decoded_, current_);
+    if (absl::Status s = Encode(current_, weakest_, stats); !s.ok()) return s;
+    weakest_fed_ = true;
+    ++stats.decodes;
+    if (!DecodeJpeg(AsView(weakest_), decoded_).ok()) return absl::OkStatus();
+    const double codec_mse = MeanSquaredError(decoded_, image_) - mark_mse;
+    room_ = PsnrOf(stronger_mark_mse + codec_mse) >= kMinPsnr - kSkipMarginDb;
+    return absl::OkStatus();
+  }
+  bool made_weakest() const { return weakest_percent_ >= 0; }
+  bool room() const { return room_; }
+  void ChooseWeakest(EmbedStats& stats) {
+    Choose(weakest_percent_, weakest_, weakest_fed_, stats);
+  }
+
   bool done() const { return chosen_ != nullptr; }
   std::vector<uint8_t>& chosen() { return *chosen_; }
 
@@ -610,6 +686,11 @@ class StrengthSearch {
   cv::Mat marked_, current_, decoded_;
   std::vector<uint8_t> plain_, fed_;
   std::vector<uint8_t>* chosen_ = nullptr;
+  // MakeWeakest's JPEG and what it found.
+  std::vector<uint8_t> weakest_;
+  int weakest_percent_ = -1;
+  bool weakest_fed_ = false;
+  bool room_ = true;
   // The codec's own error on this picture, once measured.
   bool codec_known_ = false;
   double codec_mse_ = 0;
@@ -628,8 +709,8 @@ absl::StatusOr<cv::Mat> Embed(absl::string_view key, uint32_t token,
 
 absl::StatusOr<std::string> EmbedEncoded(absl::string_view key, uint32_t token,
                                          absl::string_view image_bytes,
-                                         cv::Size resize_to,
-                                         EmbedStats* stats) {
+                                         cv::Size resize_to, EmbedStats* stats,
+                                         bool weakest_first) {
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
   absl::StatusOr<cv::Mat> image = DecodeInput(image_bytes);
   if (!image.ok()) return image.status();
@@ -647,8 +728,26 @@ absl::StatusOr<std::string> EmbedEncoded(absl::string_view key, uint32_t token,
   EmbedStats& st = stats != nullptr ? *stats : local;
   st = EmbedStats();
   StrengthSearch search(*image, m->activity, GetParams().quality);
-  for (size_t i = 0; i < std::size(kBusyPercents) && !search.done(); ++i) {
-    const bool weakest = i + 1 == std::size(kBusyPercents);
+  constexpr size_t kStrengths = std::size(kBusyPercents);
+  if (weakest_first) {
+    const double next_mark_mse = MarkMse(
+        m->activity, BusyCut(m->activity, kBusyPercents[kStrengths - 2]));
+    if (absl::Status s = search.MakeWeakest(kBusyPercents[kStrengths - 1],
+                                            next_mark_mse, m->signs, st);
+        !s.ok()) {
+      return s;
+    }
+    if (!search.room()) {
+      st.skipped += static_cast<int>(kStrengths - 1);
+      search.ChooseWeakest(st);
+    }
+  }
+  for (size_t i = 0; i < kStrengths && !search.done(); ++i) {
+    const bool weakest = i + 1 == kStrengths;
+    if (weakest && search.made_weakest()) {
+      search.ChooseWeakest(st);
+      break;
+    }
     if (absl::Status s = search.Try(kBusyPercents[i], m->signs, weakest, st);
         !s.ok()) {
       return s;

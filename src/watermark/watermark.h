@@ -91,10 +91,17 @@ struct EmbedStats {
 // crop's size would otherwise say how near its vehicle was), and the PSNR
 // budget is kept against the resized picture.
 // `stats`, when given, says what marking took.
+// `weakest_first`: the caller expects the weakest mark (plates at the API's
+// 256x64 all end there). It is then made first and measured, and the
+// stronger ones are tried, as usual, only when its error leaves them room;
+// otherwise two encodes and two decodes instead of four and three. The
+// bytes are the same either way wherever the measurement's prediction holds
+// (the stronger marks it rules out would have broken the budget).
 absl::StatusOr<std::string> EmbedEncoded(absl::string_view key, uint32_t token,
                                          absl::string_view image_bytes,
                                          cv::Size resize_to = cv::Size(),
-                                         EmbedStats* stats = nullptr);
+                                         EmbedStats* stats = nullptr,
+                                         bool weakest_first = false);
 // The same on a decoded BGR (CV_8UC3) or grey (CV_8UC1) image; returns the
 // marked image.
 absl::StatusOr<cv::Mat> Embed(absl::string_view key, uint32_t token,
