@@ -85,7 +85,12 @@ grpc::Status Deliver(const Gate& gate, const Admission& a, uint64_t sequence,
     spdlog::warn("read #{}: item {} returned without a watermark", sequence,
                  item);
   }
-  if (absl::Status s = ScopeRecord(gate.vault().handles(), a.view, record);
+  // The caller named this record by its handle: no need to issue it again.
+  const absl::string_view named = record.record_id() == a.record_id
+                                      ? absl::string_view(a.record_handle)
+                                      : absl::string_view();
+  if (absl::Status s =
+          ScopeRecord(gate.vault().handles(), a.view, record, named);
       !s.ok()) {
     return ToGrpc(s);
   }

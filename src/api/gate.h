@@ -168,6 +168,9 @@ struct Admission {
   policy::PurposeView view;
   std::string record_id;
   std::string item_id;
+  // The handle that named `record_id` (it opened under the view's scope, so
+  // it is the handle an answer would issue for it).
+  std::string record_handle;
   // Calls about one record: the categories it holds now.
   std::vector<v1::DataCategory> available;
   policy::AccessDecision decision;

@@ -374,6 +374,7 @@ StepResult Gate::Call::ResolveHandles() {
         handles.Open(crypto::HandleKey::Kind::kRecord, scope, spec_.record_id);
     if (!id.ok())
       return Logged("bad_handle", CodeOf(id.status()), id.status().message());
+    admission_.record_handle = spec_.record_id;
     spec_.record_id = *id;
     admission_.record_id = *id;
     entry_.set_record_id(*id);

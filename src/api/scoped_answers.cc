@@ -83,11 +83,16 @@ absl::StatusOr<std::string> RecordHandle(const crypto::HandleKey& handles,
 }
 
 absl::Status ScopeRecord(const crypto::HandleKey& handles,
-                         const policy::PurposeView& view, v1::Record& record) {
-  absl::StatusOr<std::string> handle =
-      handles.Issue(Kind::kRecord, view.scope, record.record_id());
-  if (!handle.ok()) return handle.status();
-  record.set_record_id(*handle);
+                         const policy::PurposeView& view, v1::Record& record,
+                         absl::string_view record_handle) {
+  if (record_handle.empty()) {
+    absl::StatusOr<std::string> handle =
+        handles.Issue(Kind::kRecord, view.scope, record.record_id());
+    if (!handle.ok()) return handle.status();
+    record.set_record_id(*handle);
+  } else {
+    record.set_record_id(std::string(record_handle));
+  }
   if (view.checkpoint_only) record.clear_lane_id();
   const absl::Duration g = view.time_granularity;
   // Both ends floored: the crossing happened within [first, last + g).
@@ -152,9 +157,14 @@ std::vector<std::string> MarkImages(absl::string_view watermark_key,
   std::vector<std::string> unmarked;
   for (v1::Item& item : *record.mutable_items()) {
     if (!IsImage(item.category())) continue;
-    absl::StatusOr<std::string> marked =
-        watermark::EmbedEncoded(watermark_key, static_cast<uint32_t>(token),
-                                item.content(), AnswerSize(item.category()));
+    // Plates at their answer size end at the weakest mark (their
+    // characters' edges cost the codec most of the budget): that one is
+    // made first, and the stronger ones only tried if it leaves them room.
+    const bool plate = item.category() == v1::DATA_CATEGORY_PLATE_IMAGE;
+    absl::StatusOr<std::string> marked = watermark::EmbedEncoded(
+        watermark_key, static_cast<uint32_t>(token), item.content(),
+        AnswerSize(item.category()), /*stats=*/nullptr,
+        /*weakest_first=*/plate);
     if (!marked.ok()) {
       unmarked.push_back(
           absl::StrCat(item.item_id(), " (", marked.status().message(), ")"));

@@ -27,9 +27,12 @@ absl::Time CeilTo(absl::Time t, absl::Duration granularity);
 // Rewrites an opened record for its reader under `view`: handles for ids,
 // coarse times (deadlines rounded up, so they still say "destroyed by
 // then"), no frame numbers or frame count, no lane where the purpose sees
-// checkpoints only.
+// checkpoints only. `record_handle`, when not empty, is the record's
+// handle under `view` as the caller named it (opened by the gate, so the
+// very string Issue would give): it is used instead of issuing it again.
 absl::Status ScopeRecord(const crypto::HandleKey& handles,
-                         const policy::PurposeView& view, v1::Record& record);
+                         const policy::PurposeView& view, v1::Record& record,
+                         absl::string_view record_handle = "");
 
 // The same for a search's summary; `readable` are the categories the
 // purpose may read (a summary names only those, so what else a record
