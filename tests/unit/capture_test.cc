@@ -514,6 +514,38 @@ TEST(FaceCascade, ASearchAlsoFollowsKnownFacesWhereverTheyAre) {
       << known_outside_found << " of " << frames;
 }
 
+TEST(FaceCascade, BesideFollowedFacesASearchLooksForFacesOfAboutTheirSize) {
+  const footage::Scene* scene = OneVehicleScene();
+  ASSERT_NE(scene, nullptr) << "footage could not be rendered";
+  auto detector = NewCascadeFaceDetector(DefaultFaceCascade(), {});
+  ASSERT_TRUE(detector.ok()) << detector.status();
+  int frames = 0, beside_alike = 0, frames_larger = 0, beside_larger = 0;
+  for (const footage::FrameTruth& t : scene->truth) {
+    if (t.vehicle < 0 || t.face_box.width < 40) continue;
+    const cv::Mat& frame = scene->frames[t.frame];
+    const cv::Rect whole(0, 0, frame.cols, frame.rows);
+    ++frames;
+    // A face followed at the frame's left edge, away from the driver's.
+    const int w = t.face_box.width;
+    const cv::Rect alike(10, t.face_box.y, w, t.face_box.height);
+    // As large as the driver's: the driver is a new face, found.
+    beside_alike +=
+        HasFace((*detector)->Search(frame, whole, {alike}), t.face_box);
+    // Five times as wide: a face under half its width (a hit on the
+    // driver's face at least 2.5 times its width would overlap it by
+    // less than HasFace asks) is not sought.
+    const cv::Rect larger(10, t.face_box.y, 5 * w, 5 * w);
+    if (!(larger & t.face_box).empty()) continue;
+    ++frames_larger;
+    beside_larger +=
+        HasFace((*detector)->Search(frame, whole, {larger}), t.face_box);
+  }
+  ASSERT_GT(frames, 10);
+  EXPECT_GE(beside_alike, frames * 8 / 10) << beside_alike << " of " << frames;
+  ASSERT_GT(frames_larger, 5);
+  EXPECT_EQ(beside_larger, 0) << "of " << frames_larger;
+}
+
 TEST(FaceCascade, NonsenseScanIsRefused) {
   CascadeOptions flat;
   flat.scale_step = 1.0;
