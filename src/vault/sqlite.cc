@@ -209,12 +209,6 @@ absl::StatusOr<Database> Database::OpenReadOnly(
   return db;
 }
 
-absl::StatusOr<Database> Database::OpenReadWrite(
-    const std::string& path, const std::string& vfs,
-    std::shared_ptr<DamageLatch> damage) {
-  return OpenWith(path, vfs, SQLITE_OPEN_READWRITE, std::move(damage));
-}
-
 void Database::FinalizeCached() {
   for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
   cache_.clear();

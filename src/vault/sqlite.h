@@ -101,11 +101,6 @@ class Database {
   static absl::StatusOr<Database> OpenReadOnly(
       const std::string& path, const std::string& vfs,
       std::shared_ptr<DamageLatch> damage);
-  // A second read-write connection to `path` (the checkpointer's),
-  // reporting damage through the writer's `damage` latch.
-  static absl::StatusOr<Database> OpenReadWrite(
-      const std::string& path, const std::string& vfs,
-      std::shared_ptr<DamageLatch> damage);
   ~Database();
   Database(Database&& o) noexcept
       : db_(o.db_), cache_(std::move(o.cache_)), damage_(std::move(o.damage_)) {

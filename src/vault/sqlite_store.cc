@@ -43,11 +43,6 @@ absl::Status SqliteStore::Init() {
       SqliteReaders::Open(path_, vfs_, damage_, kReadConnections);
   if (!readers.ok()) return readers.status();
   readers_ = std::move(*readers);
-  absl::StatusOr<std::unique_ptr<SqliteCheckpointer>> checkpointer =
-      SqliteCheckpointer::Start(path_, vfs_, damage_);
-  if (!checkpointer.ok()) return checkpointer.status();
-  checkpointer_ = std::move(*checkpointer);
-  checkpointer_->Attach(db_.handle());
   return absl::OkStatus();
 }
 

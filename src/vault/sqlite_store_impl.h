@@ -46,16 +46,9 @@ class SqliteStore final : public Store {
         vfs_(std::move(vfs)),
         db_(std::move(db)) {}
 
-  // The checkpointer and the readers close first: the writer's connection,
-  // closing last, checkpoints the WAL into the file and removes it.
-  ~SqliteStore() override {
-    {
-      absl::MutexLock lock(&mu_);
-      if (checkpointer_ != nullptr) SqliteCheckpointer::Detach(db_.handle());
-    }
-    checkpointer_.reset();
-    readers_.reset();
-  }
+  // The readers close first: the writer's connection, closing last,
+  // checkpoints the WAL into the file and removes it.
+  ~SqliteStore() override { readers_.reset(); }
 
   absl::Status Init();
 
@@ -198,12 +191,6 @@ class SqliteStore final : public Store {
 
   void BeforeCommitLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // Runs `body` (a TRUNCATE checkpoint of the writer's) with the
-  // checkpointer held off, so the two checkpoints do not contend for
-  // SQLite's checkpoint lock (the second waits in the busy handler).
-  absl::Status WithCheckpointsHeldLocked(absl::FunctionRef<absl::Status()> body)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
   // Its own lock: Health() answers while a statement runs.
   const std::shared_ptr<DamageLatch> damage_;
   const std::string path_;
@@ -212,8 +199,6 @@ class SqliteStore final : public Store {
   // inside a write, goes through the writer's connection `db_`. Set once
   // by Init, before the store is shared.
   std::unique_ptr<SqliteReaders> readers_;
-  // Set once by Init, like the readers.
-  std::unique_ptr<SqliteCheckpointer> checkpointer_;
   absl::Mutex mu_;
   Database db_ ABSL_GUARDED_BY(mu_);
   tlog::CompactRange edge_ ABSL_GUARDED_BY(mu_);  // committed tree only

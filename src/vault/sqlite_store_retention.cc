@@ -127,20 +127,11 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
 
 absl::Status SqliteStore::Compact() {
   absl::MutexLock lock(&mu_);
-  return WithCheckpointsHeldLocked([&] {
-    int log_frames = 0, checkpointed = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr,
-                                             SQLITE_CHECKPOINT_TRUNCATE,
-                                             &log_frames, &checkpointed);
-    return SqliteStatus(rc, "WAL checkpoint", db_.handle());
-  });
-}
-
-absl::Status SqliteStore::WithCheckpointsHeldLocked(
-    absl::FunctionRef<absl::Status()> body) {
-  if (checkpointer_ == nullptr) return body();
-  absl::MutexLock held(&checkpointer_->checkpoint_mu());
-  return body();
+  int log_frames = 0, checkpointed = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr,
+                                           SQLITE_CHECKPOINT_TRUNCATE,
+                                           &log_frames, &checkpointed);
+  return SqliteStatus(rc, "WAL checkpoint", db_.handle());
 }
 
 absl::StatusOr<std::vector<CategoryRetentionRow>> SqliteStore::RetentionCounts(

@@ -2,8 +2,6 @@
 // answered while the writer holds a commit open, they see only what was
 // committed, and the connections they use cannot write.
 
-#include <atomic>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -194,43 +192,6 @@ TEST_F(SqliteReadersTest, AReaderRefusesOnceTheWritersLatchIsTripped) {
   latch_->Trip("a page of items is damaged");
   absl::StatusOr<Statement> q = reader->Cached("SELECT COUNT(*) FROM records");
   EXPECT_EQ(q.status().code(), absl::StatusCode::kUnavailable) << q.status();
-}
-
-// The checkpointer copies the WAL into the file on its own thread while
-// intake commits: the file grows and the WAL stays bounded with the store
-// open, and a TRUNCATE checkpoint of the writer's (Compact, after a sweep)
-// never collides with it (it would fail with SQLITE_BUSY).
-TEST_F(SqliteReadersTest, TheWalIsCopiedIntoTheFileBesideTheCommits) {
-  std::atomic<bool> done{false};
-  std::thread intake([&] {
-    // 400 records of ~20 KB: ~2,400 WAL frames, the thread woken twice.
-    for (int i = 0; i < 400; ++i) {
-      Put("rec-" + std::to_string(i), "mark-" + std::to_string(i));
-    }
-    done = true;
-  });
-  int compactions = 0;
-  while (!done) {
-    absl::Status s = store_->Compact();
-    EXPECT_TRUE(s.ok()) << s;
-    ++compactions;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  intake.join();
-  EXPECT_GT(compactions, 0);
-  // No Compact from here: only the checkpointer copies what is left.
-  for (int i = 400; i < 700; ++i) {
-    Put("rec-" + std::to_string(i), "mark-" + std::to_string(i));
-  }
-  const absl::Time deadline = absl::Now() + kDeadlock;
-  while (std::filesystem::file_size(db_path()) < 700u * 20000 &&
-         absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  EXPECT_GE(std::filesystem::file_size(db_path()), 700u * 20000);
-  EXPECT_LT(std::filesystem::file_size(db_path() + "-wal"),
-            uint64_t{SqliteCheckpointer::kInlineFrames} * 4200);
-  EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM records"), 700);
 }
 
 }  // namespace
