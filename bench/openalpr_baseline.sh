@@ -11,6 +11,10 @@
 #       With BEFORE_BUILD_DIR (a copy of an earlier build's
 #       bench/lanevault-eval), each round also runs that lane first, so a
 #       change is measured against the build before it in the same rounds.
+#       Beside the wall-clock rates, each program's rate per CPU second
+#       (user + system, its start-up taken off: alpr's on the still, the
+#       lane's on a replay of one frame): on a core others share, the wall
+#       clock measures the share the program got, the CPU time its work.
 #   bench/openalpr_baseline.sh plates [BUILD_DIR] [ROUNDS]
 #       Plate ms per image (median) on ../shared/datasets/plates/{us-dev,eu},
 #       `lanevault-eval plates` against alpr's processing_time_ms: both leave
@@ -66,42 +70,66 @@ png = (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 16, 16, 8, 
 open(sys.argv[1], 'wb').write(png)
 PY
   echo "lane frames/s on the generated footage ($frames frames, 1280x720), core $core, $rounds interleaved rounds"
+  mkdir -p "$tmp/one"
+  cp "$tmp/lanevault-eval-footage/frames/frame_0000.jpg" "$tmp/one/"
   printf '%-8s %8s %12s %12s %8s  %s\n' "" ratio lanevault openalpr load "lane found"
+  printf '%-8s %8s %12s %12s\n' "" "" "per CPU s" "per CPU s"
   : >"$tmp/ratios"
+  : >"$tmp/cpu_ratios"
   : >"$tmp/before_ratios"
-  # frames/s, then what the lane found, of one replay of the footage.
+  : >"$tmp/before_cpu_ratios"
+  # CPU seconds (user + system) of a command, its output to $tmp/out.txt.
+  cpu() {
+    /usr/bin/time -f '%U %S' -o "$tmp/time.txt" "$@" >"$tmp/out.txt" 2>/dev/null
+    awk '{print $1 + $2}' "$tmp/time.txt"
+  }
+  # frames/s, frames per CPU second, then what the lane found, of one
+  # replay of the footage.
   replay() {
-    taskset -c "$core" "$1" replay "file:$video" >"$tmp/lane.txt" 2>/dev/null
-    sed -n 's/.* \([0-9.]*\) frames\/s .*/\1/p' "$tmp/lane.txt" | head -1
-    sed -n 's/.*crossings \([0-9]*\), plates read right \([0-9]*\), with a face \([0-9]*\).*/\1 crossings, \2 read right, \3 with a face/p' "$tmp/lane.txt" | head -1
+    local start total
+    start=$(cpu taskset -c "$core" "$1" replay "folder:$tmp/one")
+    total=$(cpu taskset -c "$core" "$1" replay "file:$video")
+    sed -n 's/.* \([0-9.]*\) frames\/s .*/\1/p' "$tmp/out.txt" | head -1
+    python3 -c "print($frames / max(1e-3, $total - $start))"
+    sed -n 's/.*crossings \([0-9]*\), plates read right \([0-9]*\), with a face \([0-9]*\).*/\1 crossings, \2 read right, \3 with a face/p' "$tmp/out.txt" | head -1
   }
   for r in $(seq "$rounds"); do
     # The machine's load at the round's start: a shared core slows both.
     load=$(cut -d' ' -f1 /proc/loadavg)
     # The two builds take turns going first.
     if [[ -n $before && $((r % 2)) == 1 ]]; then
-      { read -r lv_before; read -r found_before; } < <(replay "$before/bench/lanevault-eval")
+      { read -r lv_before; read -r lvc_before; read -r found_before; } < <(replay "$before/bench/lanevault-eval")
     fi
-    { read -r lv; read -r found; } < <(replay "$eval_bin")
+    { read -r lv; read -r lvc; read -r found; } < <(replay "$eval_bin")
     if [[ -n $before && $((r % 2)) == 0 ]]; then
-      { read -r lv_before; read -r found_before; } < <(replay "$before/bench/lanevault-eval")
+      { read -r lv_before; read -r lvc_before; read -r found_before; } < <(replay "$before/bench/lanevault-eval")
     fi
-    t0=$(now); taskset -c "$core" "$alpr" -c us "$tmp/still.png" >/dev/null; t1=$(now)
-    taskset -c "$core" "$alpr" -c us "$video" >"$tmp/alpr.txt"; t2=$(now)
+    t0=$(now); c0=$(cpu taskset -c "$core" "$alpr" -c us "$tmp/still.png"); t1=$(now)
+    c1=$(cpu taskset -c "$core" "$alpr" -c us "$video"); t2=$(now)
     oa=$(python3 -c "print($frames / (($t2 - $t1) - ($t1 - $t0)))")
+    oac=$(python3 -c "print($frames / max(1e-3, $c1 - $c0))")
     ratio=$(python3 -c "print($lv / $oa)")
+    cpu_ratio=$(python3 -c "print($lvc / $oac)")
     echo "$ratio" >>"$tmp/ratios"
+    echo "$cpu_ratio" >>"$tmp/cpu_ratios"
     printf 'round %-2d %8.2f %12.1f %12.1f %8s  %s\n' "$r" "$ratio" "$lv" "$oa" "$load" "$found"
+    printf '         %8.2f %12.1f %12.1f\n' "$cpu_ratio" "$lvc" "$oac"
     if [[ -n $before ]]; then
       over_before=$(python3 -c "print($lv / $lv_before)")
+      cpu_over_before=$(python3 -c "print($lvc / $lvc_before)")
       echo "$over_before" >>"$tmp/before_ratios"
+      echo "$cpu_over_before" >>"$tmp/before_cpu_ratios"
       printf '  before %8.2f %12.1f %12s %8s  %s  (this build / before: %.2f)\n' \
         "$(python3 -c "print($lv_before / $oa)")" "$lv_before" "" "" "$found_before" "$over_before"
+      printf '         %8.2f %12.1f %12s %8s  %s  (this build / before: %.2f)\n' \
+        "$(python3 -c "print($lvc_before / $oac)")" "$lvc_before" "" "" "" "$cpu_over_before"
     fi
   done
   printf 'median   %8.2f  (lanevault frames/s over OpenALPR frames/s)\n' "$(median <"$tmp/ratios")"
+  printf 'median   %8.2f  (the same, frames per CPU second)\n' "$(median <"$tmp/cpu_ratios")"
   if [[ -n $before ]]; then
     printf 'median   %8.2f  (this build frames/s over the build before)\n' "$(median <"$tmp/before_ratios")"
+    printf 'median   %8.2f  (the same, frames per CPU second)\n' "$(median <"$tmp/before_cpu_ratios")"
   fi
   ;;
 plates)
