@@ -505,7 +505,7 @@ void Lane::Analyse(const Frame& frame) {
     // Held open after motion stopped, and unchanged since an analysed frame
     // that showed nothing: it shows nothing either, and is seen empty
     // without the detectors. After each vehicle the gate holds for a few
-    // frames: on the generated footage a sixth of the analysed frames, each
+    // frames: on the generated footage an eighth of the analysed frames, each
     // costing a whole-lane search for plates and faces on an empty road.
     if (auto record = tracker_.ObserveQuiet(frame.index)) {
       Enqueue(std::move(*record), frame.index);
