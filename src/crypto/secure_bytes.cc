@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -23,12 +25,84 @@ SecureBytes::SecureBytes(size_t size) : size_(size) {
   sodium_memzero(data_, size == 0 ? 1 : size);
 }
 
+namespace {
+
+// Short-lived buffers are whole pages, so that unlocking one never unlocks
+// a page another still holds (mlock and munlock work on pages), and each
+// thread keeps a few of them locked and zeroed for the next call: locking
+// and unlocking a buffer per call (a read uses eight) cost more of an
+// unmarked read than anything the read itself did.
+constexpr size_t kPage = 4096;
+// Per thread: at most this many free blocks of one size, and this many
+// bytes in all; beyond, a block is unlocked and freed as before.
+constexpr size_t kFreePerSize = 4;
+constexpr size_t kFreeBytes = 256 * 1024;
+
+size_t BlockSize(size_t size) {
+  size_t block = kPage;
+  while (block < size) block *= 2;
+  return block;
+}
+
+class LockedBlocks {
+ public:
+  ~LockedBlocks() {
+    for (const Free& f : free_) Drop(f.data, f.size);
+  }
+  // A zeroed, locked block of `size` (a BlockSize) bytes.
+  uint8_t* Take(size_t size) {
+    for (size_t i = free_.size(); i-- > 0;) {
+      if (free_[i].size != size) continue;
+      uint8_t* data = free_[i].data;
+      free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
+      bytes_ -= size;
+      return data;
+    }
+    auto* data = static_cast<uint8_t*>(std::aligned_alloc(kPage, size));
+    if (data == nullptr) std::abort();
+    std::memset(data, 0, size);
+    sodium_mlock(data, size);  // best effort: no swap
+    return data;
+  }
+  // `used` bytes of the block were written: they are zeroed, and the
+  // block kept for the next Take or unlocked and freed.
+  void Give(uint8_t* data, size_t size, size_t used) {
+    sodium_memzero(data, used);
+    size_t same = 0;
+    for (const Free& f : free_) same += f.size == size;
+    if (same >= kFreePerSize || bytes_ + size > kFreeBytes) {
+      Drop(data, size);
+      return;
+    }
+    free_.push_back({data, size});
+    bytes_ += size;
+  }
+
+ private:
+  struct Free {
+    uint8_t* data;
+    size_t size;
+  };
+  static void Drop(uint8_t* data, size_t size) {
+    sodium_munlock(data, size);  // zeroes, then unlocks
+    std::free(data);
+  }
+  std::vector<Free> free_;
+  size_t bytes_ = 0;
+};
+
+LockedBlocks& ThreadBlocks() {
+  thread_local LockedBlocks blocks;
+  return blocks;
+}
+
+}  // namespace
+
 SecureBytes SecureBytes::ShortLived(size_t size) {
   SecureBytes out;
   out.size_ = size;
   out.guarded_ = false;
-  out.data_ = new uint8_t[size == 0 ? 1 : size]();
-  sodium_mlock(out.data_, size == 0 ? 1 : size);  // best effort: no swap
+  out.data_ = ThreadBlocks().Take(BlockSize(size));
   return out;
 }
 
@@ -37,8 +111,9 @@ void SecureBytes::Release() {
   if (guarded_) {
     sodium_free(data_);  // zeroes before freeing
   } else {
-    sodium_munlock(data_, size_ == 0 ? 1 : size_);  // zeroes, then unlocks
-    delete[] data_;
+    // To the releasing thread's blocks: a buffer moved to another thread
+    // goes back there, which is as good.
+    ThreadBlocks().Give(data_, BlockSize(size_), size_);
   }
   data_ = nullptr;
 }

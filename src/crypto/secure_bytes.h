@@ -26,9 +26,11 @@ class SecureBytes {
   SecureBytes() = default;
   explicit SecureBytes(size_t size);  // zero-filled; aborts if out of memory
   // For bytes that live for one call (a data key, an opened item): locked
-  // and zeroed on release like the others, but on the ordinary heap,
-  // without guard pages. Guard pages cost an mmap and mprotects per
-  // buffer, and their TLB flushes across cores halved read throughput.
+  // and zeroed on release like the others, but without guard pages, in
+  // whole pages that each thread keeps locked for its next calls. Guard
+  // pages cost an mmap and mprotects per buffer, and their TLB flushes
+  // across cores halved read throughput; locking and unlocking each buffer
+  // cost a read more than its own work.
   static SecureBytes ShortLived(size_t size);
   ~SecureBytes();
   SecureBytes(SecureBytes&& other) noexcept;

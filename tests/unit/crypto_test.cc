@@ -1,7 +1,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <memory>
+#include <thread>
 
 #include "common/files.h"
 #include "common/ids.h"
@@ -266,6 +268,35 @@ TEST(SecureBytes, MoveLeavesSourceEmpty) {
   SecureBytes b = std::move(a);
   EXPECT_EQ(a.size(), 0u);
   EXPECT_EQ(b.view(), "key material");
+}
+
+TEST(SecureBytes, AShortLivedBufferComesZeroedWhateverTheOneBeforeHeld) {
+  // A thread keeps released short-lived blocks for its next calls: what one
+  // call held must never show through to the next, of any size.
+  const uint8_t* first = nullptr;
+  {
+    SecureBytes a = SecureBytes::ShortLived(5000);
+    first = a.data();
+    std::memset(a.data(), 0xA5, a.size());
+  }
+  for (size_t size : {5000u, 32u, 8000u, 0u}) {
+    SecureBytes b = SecureBytes::ShortLived(size);
+    ASSERT_EQ(b.size(), size);
+    for (size_t i = 0; i < size; ++i) ASSERT_EQ(b.data()[i], 0) << size;
+    std::memset(b.data(), 0x5A, b.size());
+  }
+  // The 5000-byte block was reused (the point of keeping it), and came back
+  // zeroed above.
+  SecureBytes again = SecureBytes::ShortLived(6000);
+  EXPECT_EQ(again.data(), first);
+  for (size_t i = 0; i < again.size(); ++i) ASSERT_EQ(again.data()[i], 0);
+  // Moved to another thread and released there: still zeroed and usable.
+  std::thread([buffer = std::move(again)]() mutable {
+    std::memset(buffer.data(), 0x11, buffer.size());
+    buffer = SecureBytes();
+  }).join();
+  SecureBytes after = SecureBytes::ShortLived(6000);
+  for (size_t i = 0; i < after.size(); ++i) ASSERT_EQ(after.data()[i], 0);
 }
 
 }  // namespace
