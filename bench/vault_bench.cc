@@ -61,6 +61,7 @@
 #include "crypto/master_key.h"
 #include "master_key_source.h"
 #include "vault/postgres.h"
+#include "vault/sqlite_vfs_shim.h"
 #include "vault/vault.h"
 
 ABSL_FLAG(int, records, 3000, "Records per intake run.");
@@ -112,18 +113,15 @@ struct Tally {
 absl::Mutex g_mu;
 bool g_counting ABSL_GUARDED_BY(g_mu) = false;
 std::map<std::string, Tally> g_tallies ABSL_GUARDED_BY(g_mu);  // by db path
-sqlite3_vfs* g_real = nullptr;
-sqlite3_vfs g_vfs;
+bool g_installed ABSL_GUARDED_BY(g_mu) = false;
 
-struct ShimFile {
-  sqlite3_file base;
-  std::string* db;  // the database this file belongs to (owned)
-  bool wal;
-  int64_t page_size;
-  sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(this + 1); }
+// Per file: its database, whether it is that database's WAL, the WAL's page
+// size (from its header).
+struct FileState {
+  std::string db;
+  bool wal = false;
+  int64_t page_size = 4096;
 };
-ShimFile* Shim(sqlite3_file* f) { return reinterpret_cast<ShimFile*>(f); }
-sqlite3_file* Real(sqlite3_file* f) { return Shim(f)->real(); }
 
 uint32_t Big32(const void* p) {
   const auto* b = static_cast<const unsigned char*>(p);
@@ -131,119 +129,57 @@ uint32_t Big32(const void* p) {
          b[3];
 }
 
-int Close(sqlite3_file* f) {
-  delete Shim(f)->db;
-  return Real(f)->pMethods->xClose(Real(f));
+void* OnOpen(const char* name, int flags) {
+  auto* f = new FileState;
+  f->db = name ? name : "";
+  f->wal = (flags & SQLITE_OPEN_WAL) != 0;
+  if (f->wal && absl::EndsWith(f->db, "-wal")) f->db.resize(f->db.size() - 4);
+  return f;
 }
-int Read(sqlite3_file* f, void* buf, int n, sqlite3_int64 off) {
-  return Real(f)->pMethods->xRead(Real(f), buf, n, off);
-}
-int Write(sqlite3_file* f, const void* buf, int n, sqlite3_int64 off) {
-  ShimFile* s = Shim(f);
+void OnClose(void* state) { delete static_cast<FileState*>(state); }
+int OnWrite(void* state, sqlite3_file*, const void* buf, int n,
+            sqlite3_int64 off) {
+  auto* s = static_cast<FileState*>(state);
   // A WAL header (32 bytes at 0) gives the page size; a frame is a 24-byte
   // header (page number, and the database size on a commit's last frame)
   // written before its page.
   if (s->wal && off == 0 && n == 32) s->page_size = Big32((const char*)buf + 8);
-  {
-    absl::MutexLock lock(&g_mu);
-    if (g_counting) {
-      Tally& t = g_tallies[*s->db];
-      if (!s->wal) {
-        t.db_bytes += n;
-      } else {
-        t.wal_bytes += n;
-        if (n == 24 && off >= 32 && (off - 32) % (s->page_size + 24) == 0) {
-          ++t.frames_by_page[Big32(buf)];
-          ++t.frames;
-          if (Big32((const char*)buf + 4) != 0) ++t.commits;
-        }
-      }
+  absl::MutexLock lock(&g_mu);
+  if (!g_counting) return SQLITE_OK;
+  Tally& t = g_tallies[s->db];
+  if (!s->wal) {
+    t.db_bytes += n;
+  } else {
+    t.wal_bytes += n;
+    if (n == 24 && off >= 32 && (off - 32) % (s->page_size + 24) == 0) {
+      ++t.frames_by_page[Big32(buf)];
+      ++t.frames;
+      if (Big32((const char*)buf + 4) != 0) ++t.commits;
     }
   }
-  return Real(f)->pMethods->xWrite(Real(f), buf, n, off);
+  return SQLITE_OK;
 }
-int Truncate(sqlite3_file* f, sqlite3_int64 size) {
-  return Real(f)->pMethods->xTruncate(Real(f), size);
-}
-int Sync(sqlite3_file* f, int flags) {
-  {
-    absl::MutexLock lock(&g_mu);
-    if (g_counting) ++g_tallies[*Shim(f)->db].syncs;
-  }
-  return Real(f)->pMethods->xSync(Real(f), flags);
-}
-int FileSize(sqlite3_file* f, sqlite3_int64* size) {
-  return Real(f)->pMethods->xFileSize(Real(f), size);
-}
-int Lock(sqlite3_file* f, int l) {
-  return Real(f)->pMethods->xLock(Real(f), l);
-}
-int Unlock(sqlite3_file* f, int l) {
-  return Real(f)->pMethods->xUnlock(Real(f), l);
-}
-int CheckReservedLock(sqlite3_file* f, int* out) {
-  return Real(f)->pMethods->xCheckReservedLock(Real(f), out);
-}
-int FileControl(sqlite3_file* f, int op, void* arg) {
-  return Real(f)->pMethods->xFileControl(Real(f), op, arg);
-}
-int SectorSize(sqlite3_file* f) {
-  return Real(f)->pMethods->xSectorSize(Real(f));
-}
-int DeviceCharacteristics(sqlite3_file* f) {
-  return Real(f)->pMethods->xDeviceCharacteristics(Real(f));
-}
-int ShmMap(sqlite3_file* f, int page, int size, int extend,
-           void volatile** out) {
-  return Real(f)->pMethods->xShmMap(Real(f), page, size, extend, out);
-}
-int ShmLock(sqlite3_file* f, int offset, int n, int flags) {
-  return Real(f)->pMethods->xShmLock(Real(f), offset, n, flags);
-}
-void ShmBarrier(sqlite3_file* f) { Real(f)->pMethods->xShmBarrier(Real(f)); }
-int ShmUnmap(sqlite3_file* f, int del) {
-  return Real(f)->pMethods->xShmUnmap(Real(f), del);
-}
-
-const sqlite3_io_methods kMethods = {
-    2,  // no xFetch/xUnfetch: memory mapping stays off, as by default
-    Close,       Read,       Write,
-    Truncate,    Sync,       FileSize,
-    Lock,        Unlock,     CheckReservedLock,
-    FileControl, SectorSize, DeviceCharacteristics,
-    ShmMap,      ShmLock,    ShmBarrier,
-    ShmUnmap,    nullptr,    nullptr};
-
-int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags,
-         int* out_flags) {
-  ShimFile* shim = Shim(f);
-  shim->base.pMethods = nullptr;
-  const int rc = g_real->xOpen(g_real, name, shim->real(), flags, out_flags);
-  if (shim->real()->pMethods == nullptr) return rc;
-  std::string db = name ? name : "";
-  shim->wal = (flags & SQLITE_OPEN_WAL) != 0;
-  if (shim->wal && absl::EndsWith(db, "-wal")) db.resize(db.size() - 4);
-  shim->db = new std::string(std::move(db));
-  shim->page_size = 4096;
-  shim->base.pMethods = &kMethods;
-  return rc;
+void OnSync(void* state) {
+  absl::MutexLock lock(&g_mu);
+  if (g_counting) ++g_tallies[static_cast<FileState*>(state)->db].syncs;
 }
 
 // Puts the shim under every connection opened from now on.
 void Install() {
-  g_real = sqlite3_vfs_find(nullptr);
-  g_vfs = *g_real;
-  g_vfs.zName = "lanevault-bench-pages";
-  g_vfs.szOsFile = static_cast<int>(sizeof(ShimFile)) + g_real->szOsFile;
-  g_vfs.xOpen = Open;
-  g_vfs.pNext = nullptr;
-  sqlite3_vfs_register(&g_vfs, /*makeDflt=*/1);
+  vault::SqliteShimHooks hooks;
+  hooks.on_open = OnOpen;
+  hooks.on_close = OnClose;
+  hooks.on_write = OnWrite;
+  hooks.on_sync = OnSync;
+  vault::RegisterShimVfs("lanevault-bench-pages", hooks, /*make_default=*/true);
+  absl::MutexLock lock(&g_mu);
+  g_installed = true;
 }
 
 // Counts what is written from Start() to Stop() (no-ops unless installed).
 void Start() {
   absl::MutexLock lock(&g_mu);
-  if (g_real == nullptr) return;
+  if (!g_installed) return;
   g_tallies.clear();
   g_counting = true;
 }
