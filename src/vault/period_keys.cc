@@ -47,7 +47,7 @@ absl::StatusOr<std::unique_ptr<PeriodKeys>> PeriodKeys::Load(
     KeyRegistry* registry, KeyPeers* peers, KekLocalChecks checks) {
   std::unique_ptr<PeriodKeys> keys(
       new PeriodKeys(ring, store, registry, peers, std::move(checks)));
-  absl::MutexLock lock(&keys->mu_);
+  absl::ReleasableMutexLock lock(&keys->mu_);
   absl::StatusOr<std::string> counters = store->Get(kCounters);
   if (absl::IsNotFound(counters.status())) {
     // A new key store: the database's KEKs, if any, are generation 0, so
@@ -96,7 +96,10 @@ absl::StatusOr<std::unique_ptr<PeriodKeys>> PeriodKeys::Load(
         !s.ok()) {
       return s;
     }
-    if (absl::Status s = keys->SyncLocked(); !s.ok()) return s;
+    ToFetch missing;
+    if (absl::Status s = keys->SyncLocked(&missing); !s.ok()) return s;
+    lock.Release();
+    keys->FetchAndAccept(std::move(missing));
   }
   return keys;
 }
@@ -159,7 +162,7 @@ void PeriodKeys::ForgetLocked(uint32_t version) {
   keks_.erase(it);
 }
 
-absl::Status PeriodKeys::SyncLocked() {
+absl::Status PeriodKeys::SyncLocked(ToFetch* to_fetch) {
   if (registry_ == nullptr) return absl::OkStatus();
   absl::StatusOr<KeyGeneration> generation = registry_->Generation();
   if (!generation.ok()) return generation.status();
@@ -200,13 +203,23 @@ absl::Status PeriodKeys::SyncLocked() {
     shared_.insert(k.version);
     if (!keks_.contains(k.version)) missing.push_back(k.version);
   }
+  const absl::Time now = absl::Now();
+  for (auto it = missing_since_.begin(); it != missing_since_.end();) {
+    if (std::find(missing.begin(), missing.end(), it->first) == missing.end()) {
+      missing_since_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  for (uint32_t version : missing) missing_since_.try_emplace(version, now);
   // Each fetch is logged by every peer asked: the same missing versions
   // (held by no live replica) are asked for again only after a while.
-  const absl::Time now = absl::Now();
-  if (!missing.empty() && (missing != last_missing_ || now >= next_fetch_)) {
+  if (to_fetch != nullptr && !missing.empty() &&
+      (missing != last_missing_ || now >= next_fetch_)) {
     last_missing_ = missing;
     next_fetch_ = now + absl::Minutes(1);
-    FetchLocked(std::move(missing), by_version);
+    to_fetch->versions = std::move(missing);
+    to_fetch->registered = std::move(by_version);
   }
   PickCurrentLocked();
   return absl::OkStatus();
@@ -260,8 +273,8 @@ absl::Status PeriodKeys::FollowDestructionLocked(uint32_t version) {
   return absl::OkStatus();
 }
 
-void PeriodKeys::FetchLocked(std::vector<uint32_t> missing,
-                             const Registered& registered) {
+void PeriodKeys::FetchAndAccept(ToFetch what) {
+  std::vector<uint32_t>& missing = what.versions;
   if (missing.empty()) return;
   if (peers_ != nullptr) {
     absl::StatusOr<std::vector<ReplicaPeer>> live = ConfiguredLivePeers();
@@ -282,11 +295,13 @@ void PeriodKeys::FetchLocked(std::vector<uint32_t> missing,
       for (const StoredKek& kek : got->keks) {
         auto it = std::find(missing.begin(), missing.end(), kek.version);
         if (it == missing.end()) continue;
-        if (absl::Status s = AcceptLocked(kek, registered); !s.ok()) {
+        absl::MutexLock lock(&mu_);
+        if (absl::Status s = AcceptLocked(kek, what.registered); !s.ok()) {
           spdlog::error("key version {} from replica {} refused: {}",
                         kek.version, peer.address, s.message());
           continue;
         }
+        PickCurrentLocked();
         missing.erase(it);
       }
     }
@@ -397,7 +412,7 @@ absl::StatusOr<std::vector<ReplicaPeer>> PeriodKeys::ConfiguredLivePeers() {
   return out;
 }
 
-absl::Status PeriodKeys::ShareLocked(uint32_t version) {
+absl::Status PeriodKeys::PushToLivePeers(uint32_t version) {
   absl::StatusOr<std::vector<ReplicaPeer>> live = ConfiguredLivePeers();
   if (!live.ok()) return live.status();
   if (!live->empty()) {
@@ -409,9 +424,10 @@ absl::Status PeriodKeys::ShareLocked(uint32_t version) {
     }
     absl::StatusOr<std::vector<StoredKek>> kek = Held({version});
     if (!kek.ok()) return kek.status();
-    if (kek->size() != 1) {
-      return absl::InternalError(
-          absl::StrCat("key version ", version, " is not in the key store"));
+    if (kek->size() != 1) {  // destroyed since it was made
+      return absl::UnavailableError(absl::StrCat(
+          "key version ", version,
+          " left this key store before it was handed over; try again"));
     }
     for (const ReplicaPeer& peer : *live) {
       if (absl::Status s = peers_->Push(peer, *kek); !s.ok()) {
@@ -424,12 +440,43 @@ absl::Status PeriodKeys::ShareLocked(uint32_t version) {
       }
     }
   }
-  if (absl::Status s = registry_->MarkShared(version); !s.ok()) return s;
-  shared_.insert(version);
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint32_t> PeriodKeys::MakeSharedLocked(int64_t day) {
+absl::StatusOr<uint32_t> PeriodKeys::MakeShared(int64_t day) {
+  absl::MutexLock share(&share_mu_);
+  uint32_t version = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (absl::Status s = RefreshLocked(); !s.ok()) return s;
+    // Another thread, or another replica, may have made and shared one
+    // since.
+    if (absl::Status s = SyncLocked(nullptr); !s.ok()) return s;
+    if (auto it = current_.find(day); it != current_.end()) return it->second;
+    absl::StatusOr<uint32_t> made = UnsharedOrNewLocked(day);
+    if (!made.ok()) return made.status();
+    version = *made;
+  }
+  if (absl::Status s = PushToLivePeers(version); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  if (!keks_.contains(version)) {
+    return absl::UnavailableError(absl::StrCat(
+        "key version ", version,
+        " left this key store while it was handed over; try again"));
+  }
+  if (absl::Status s = registry_->MarkShared(version); !s.ok()) return s;
+  shared_.insert(version);
+  // The day's key as PickCurrentLocked chooses it: two replicas may each
+  // have shared one meanwhile (the first is used), and a rotation meanwhile
+  // leaves this one of an older generation, which seals nothing new.
+  PickCurrentLocked();
+  if (auto it = current_.find(day); it != current_.end()) return it->second;
+  return absl::UnavailableError(
+      absl::StrCat("the keys were rotated while key version ", version,
+                   " was handed over; try again"));
+}
+
+absl::StatusOr<uint32_t> PeriodKeys::UnsharedOrNewLocked(int64_t day) {
   // One held here but not yet shared (made here, or handed over by a
   // replica that stopped before marking it): shared now rather than
   // another made.
@@ -464,8 +511,6 @@ absl::StatusOr<uint32_t> PeriodKeys::MakeSharedLocked(int64_t day) {
     next_version_ = std::max(next_version_, version + 1);
     highest_seen_ = std::max(highest_seen_, version);
   }
-  if (absl::Status s = ShareLocked(version); !s.ok()) return s;
-  current_[day] = version;
   return version;
 }
 
@@ -501,9 +546,19 @@ absl::Status PeriodKeys::RefreshLocked() {
 }
 
 absl::Status PeriodKeys::Refresh() {
-  absl::MutexLock lock(&mu_);
-  if (absl::Status s = RefreshLocked(); !s.ok()) return s;
-  return SyncLocked();
+  // Whoever refreshes while another fetch is in flight waits for it (a
+  // read that met a key version the heartbeat is fetching must then find
+  // it held, not be told it is missing), but not on mu_, which the peers'
+  // hand-overs need meanwhile.
+  absl::MutexLock fetching(&fetch_mu_);
+  ToFetch missing;
+  {
+    absl::MutexLock lock(&mu_);
+    if (absl::Status s = RefreshLocked(); !s.ok()) return s;
+    if (absl::Status s = SyncLocked(&missing); !s.ok()) return s;
+  }
+  FetchAndAccept(std::move(missing));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<bool> PeriodKeys::Initialized(KekStore& store) {
@@ -521,15 +576,18 @@ absl::Status PeriodKeys::SaveCounters() {
 
 absl::StatusOr<uint32_t> PeriodKeys::For(absl::Time deadline) {
   const int64_t day = DayOf(deadline);
+  if (registry_ != nullptr) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (absl::Status s = RefreshLocked(); !s.ok()) return s;
+      if (auto it = current_.find(day); it != current_.end()) {
+        return it->second;
+      }
+    }
+    return MakeShared(day);
+  }
   absl::MutexLock lock(&mu_);
   if (absl::Status s = RefreshLocked(); !s.ok()) return s;
-  if (registry_ != nullptr) {
-    if (auto it = current_.find(day); it != current_.end()) return it->second;
-    // Another replica may have made and shared one since.
-    if (absl::Status s = SyncLocked(); !s.ok()) return s;
-    if (auto it = current_.find(day); it != current_.end()) return it->second;
-    return MakeSharedLocked(day);
-  }
   // Replicas sharing the key store may race for a version number: the key
   // store's primary key decides, and the loser reloads and tries again.
   for (int attempt = 0; attempt < 8; ++attempt) {
@@ -566,6 +624,8 @@ absl::StatusOr<uint32_t> PeriodKeys::For(absl::Time deadline) {
 }
 
 absl::StatusOr<uint32_t> PeriodKeys::Rotate() {
+  // Not while this process hands a new KEK over (see MakeShared).
+  absl::MutexLock share(&share_mu_);
   absl::MutexLock lock(&mu_);
   if (absl::Status s = RefreshLocked(); !s.ok()) return s;
   if (registry_ != nullptr) {
@@ -627,6 +687,17 @@ absl::Status PeriodKeys::Destroy(uint32_t version) {
   if (absl::Status s = store_->DestroyKek(version); !s.ok()) return s;
   ForgetLocked(version);
   return absl::OkStatus();
+}
+
+bool PeriodKeys::AwaitingFetch(uint32_t version) const {
+  absl::MutexLock lock(&mu_);
+  if (registry_ == nullptr || !shared_.contains(version) ||
+      keks_.contains(version) || destroyed_.contains(version)) {
+    return false;
+  }
+  auto since = missing_since_.find(version);
+  return since != missing_since_.end() &&
+         absl::Now() - since->second < kFetchGrace;
 }
 
 std::optional<PeriodKeys::Info> PeriodKeys::Describe(uint32_t version) const {

@@ -119,6 +119,14 @@ class PeriodKeys {
   // Deletes the KEK from the key store (overwritten there) and the ring.
   absl::Status Destroy(uint32_t version);
   std::optional<Info> Describe(uint32_t version) const;
+  // With a registry: whether `version` is registered as shared (every live
+  // replica was to hold it) and not destroyed, but this key store lacks it:
+  // another replica made it and this one has not fetched it yet. Only for
+  // kFetchGrace after it was first found missing: a KEK no replica hands
+  // over for that long is treated as lost (its items' reads raise the
+  // damage alert) rather than awaited quietly.
+  bool AwaitingFetch(uint32_t version) const;
+  static constexpr absl::Duration kFetchGrace = absl::Minutes(5);
   // The earliest end of a period, after `now`, of a KEK still kept: when
   // one may next become destroyable. InfiniteFuture when none.
   absl::Time NextPeriodEnd(absl::Time now) const;
@@ -151,27 +159,38 @@ class PeriodKeys {
   absl::Status LoadRowsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ReadCountersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RefreshLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // With a registry: the generation, destructions and missing KEKs.
-  absl::Status SyncLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   using Registered = absl::flat_hash_map<uint32_t, RegisteredKek>;
-  // Fetches `missing` from the live peers into the key store.
-  void FetchLocked(std::vector<uint32_t> missing, const Registered& registered)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What a sync found to fetch: shared KEKs this key store lacks, and the
+  // registry's view to check what the peers hand over against.
+  struct ToFetch {
+    std::vector<uint32_t> versions;
+    Registered registered;
+  };
+  // With a registry: the generation, destructions and missing KEKs. The
+  // missing ones go to `*to_fetch` (when given and due) to be fetched with
+  // FetchAndAccept once mu_ is released.
+  absl::Status SyncLocked(ToFetch* to_fetch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Asks the live peers for `what` and takes in what they hand over. Never
+  // with mu_ held: each ask is a call to another machine.
+  void FetchAndAccept(ToFetch what) ABSL_LOCKS_EXCLUDED(mu_);
   // `registered`: the registry's KEKs by version (ignored without one).
   absl::Status AcceptLocked(const StoredKek& kek, const Registered& registered)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The registry's live peers that the key hand-over is configured for
   // (all of them without hand-over); the others are named in a warning.
-  absl::StatusOr<std::vector<ReplicaPeer>> ConfiguredLivePeers()
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Hands a KEK to every live peer; OK once each has acknowledged it.
-  absl::Status ShareLocked(uint32_t version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<ReplicaPeer>> ConfiguredLivePeers();
+  // Hands a KEK to every live peer; OK once each has acknowledged it. Never
+  // with mu_ held (see MakeShared).
+  absl::Status PushToLivePeers(uint32_t version) ABSL_LOCKS_EXCLUDED(mu_);
   // The current generation's KEK per period from what is held (and, with
   // a registry, shared).
   void PickCurrentLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetLocked(uint32_t version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // With a registry: a KEK for `day` made here and shared.
-  absl::StatusOr<uint32_t> MakeSharedLocked(int64_t day)
+  // With a registry: the day's KEK, made here and shared when there is
+  // none yet. One thread of this process shares at a time (share_mu_).
+  absl::StatusOr<uint32_t> MakeShared(int64_t day) ABSL_LOCKS_EXCLUDED(mu_);
+  // A KEK for `day` held here but not shared yet, or a new one.
+  absl::StatusOr<uint32_t> UnsharedOrNewLocked(int64_t day)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   crypto::KeyRing* ring_;
@@ -187,7 +206,17 @@ class PeriodKeys {
   // The shared versions last found missing here, and when they are next
   // asked for again (see SyncLocked).
   std::vector<uint32_t> last_missing_ ABSL_GUARDED_BY(mu_);
+  // When each shared KEK this key store lacks was first found missing.
+  absl::flat_hash_map<uint32_t, absl::Time> missing_since_ ABSL_GUARDED_BY(mu_);
   absl::Time next_fetch_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Held while this process shares a new KEK with the peers, which may
+  // take seconds; mu_ is not held meanwhile, so a peer handing its own KEK
+  // to this replica at the same moment (Accept) is not kept waiting, nor
+  // is the heartbeat's sync.
+  absl::Mutex share_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Held by Refresh from deciding what to fetch until it is fetched: a
+  // second Refresh meanwhile waits for the first's keys.
+  absl::Mutex fetch_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   absl::flat_hash_map<uint32_t, Info> keks_ ABSL_GUARDED_BY(mu_);
   // The current generation's KEK per period day.

@@ -1,6 +1,8 @@
 // The vault's side of the key hand-over between replicas on separate
 // machines (key_registry.h): what a peer hands over or asks for.
 
+#include "absl/time/clock.h"
+#include "vault/key_registry.h"
 #include "vault/vault.h"
 
 namespace lanevault::vault {
@@ -20,7 +22,17 @@ absl::StatusOr<std::string> Vault::WrappedLogSeed() {
 absl::Status Vault::SyncReplicaKeys() {
   if (key_registry_ == nullptr) return absl::OkStatus();
   if (absl::Status s = key_registry_->Heartbeat(); !s.ok()) return s;
-  return periods_->Refresh();
+  const absl::Time started = absl::Now();
+  absl::Status synced = periods_->Refresh();
+  // Fetching a missing KEK from a slow peer can take a call's timeout (per
+  // peer asked): beat again after it, so a slow fetch delays the next beat
+  // by that much at most, not by a further period (a heartbeat older than
+  // kPeerHeartbeatFresh makes the others share a new KEK without this
+  // replica).
+  if (absl::Now() - started >= kPeerHeartbeatEvery) {
+    if (absl::Status s = key_registry_->Heartbeat(); !s.ok()) return s;
+  }
+  return synced;
 }
 
 absl::Status Vault::LeaveReplicas() {

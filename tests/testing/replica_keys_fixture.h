@@ -8,8 +8,10 @@
 // replica_keys_attack_test plays on them.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -27,6 +29,35 @@
 
 namespace lanevault::testing {
 
+// The real hand-over, with a test's step run before each push (to play
+// what happens elsewhere while a replica hands a new KEK over).
+class HookedKeyPeers final : public vault::KeyPeers {
+ public:
+  explicit HookedKeyPeers(vault::KeyPeers* real) : real_(real) {}
+  bool Configured(const vault::ReplicaPeer& peer) const override {
+    return real_->Configured(peer);
+  }
+  absl::Status Push(const vault::ReplicaPeer& peer,
+                    const std::vector<vault::StoredKek>& keks) override {
+    if (before_push) std::exchange(before_push, nullptr)();
+    return real_->Push(peer, keks);
+  }
+  absl::StatusOr<Fetched> Fetch(const vault::ReplicaPeer& peer,
+                                const std::vector<uint32_t>& versions,
+                                bool log_seed) override {
+    if (failing_fetches > 0) {
+      --failing_fetches;
+      return absl::UnavailableError("the test's peer does not answer");
+    }
+    return real_->Fetch(peer, versions, log_seed);
+  }
+  std::function<void()> before_push;  // run once, before the next push
+  int failing_fetches = 0;            // the next fetches fail
+
+ private:
+  vault::KeyPeers* const real_;
+};
+
 // The vault fixture's master key, clock and records; its own vault_ is not
 // opened (each replica opens its own).
 class ReplicaKeysFixture : public VaultFixture {
@@ -35,6 +66,7 @@ class ReplicaKeysFixture : public VaultFixture {
     std::string name;
     std::string key_store;
     std::unique_ptr<replica::GrpcKeyPeers> peers;
+    std::unique_ptr<HookedKeyPeers> hooked;
     std::unique_ptr<replica::KeyHandOverServer> server;
     std::unique_ptr<vault::Vault> vault;
   };
@@ -78,7 +110,9 @@ class ReplicaKeysFixture : public VaultFixture {
     o.clock = &clock_;
     o.postgres.conninfo = postgres_;
     o.key_store = r.key_store;
-    o.key_peers = r.peers.get();
+    r.hooked = std::make_unique<HookedKeyPeers>(r.peers.get());
+    r.hooked->failing_fetches = std::exchange(fetches_fail_at_next_start_, 0);
+    o.key_peers = r.hooked.get();
     o.replica = {absl::StrCat("127.0.0.1:", r.server->port()), name};
     o.log_seed_wait = absl::Seconds(5);
     auto v = vault::Vault::Open(o);
@@ -143,6 +177,9 @@ class ReplicaKeysFixture : public VaultFixture {
   }
 
   Replica a_, b_;
+  // Fetches the next Start's replica makes that fail (at its start and
+  // after).
+  int fetches_fail_at_next_start_ = 0;
 };
 
 }  // namespace lanevault::testing

@@ -7,9 +7,11 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
 #include "common/ids.h"
@@ -27,7 +29,19 @@
 namespace lanevault {
 namespace {
 
-class ReplicaKeysTest : public testing::ReplicaKeysFixture {};
+class ReplicaKeysTest : public testing::ReplicaKeysFixture {
+ protected:
+  // A record whose plate text is due in another retention period than the
+  // fixture's records, taken by `v`: a new KEK, made by `v`.
+  v1::Record TakeInANewPeriod(vault::Vault& v, absl::string_view plate) {
+    v1::Record r = MakeRecord(plate);
+    *r.mutable_items(0)->mutable_deadline() =
+        ToProto(clock_.Now() + absl::Hours(24 * 90));
+    absl::Status s = v.Intake(r, Entry(v1::ACTION_INTAKE, r.record_id()));
+    EXPECT_TRUE(s.ok()) << s;
+    return r;
+  }
+};
 
 TEST_F(ReplicaKeysTest, EachOpensWhatTheOtherSealedAndSurvivesItsLoss) {
   const std::string from_a = Take(*a_.vault, "AB12CDE");
@@ -59,12 +73,7 @@ TEST_F(ReplicaKeysTest, AReplicaThatWasDownFetchesWhatItLacksAtStart) {
   Take(*a_.vault, "AA11AAA");
   Stop(b_);  // a clean stop: A does not wait for it
   // A new period's KEK, made while B is down.
-  v1::Record later = MakeRecord("LL22LLL");
-  *later.mutable_items(0)->mutable_deadline() =
-      ToProto(clock_.Now() + absl::Hours(24 * 90));
-  ASSERT_TRUE(
-      a_.vault->Intake(later, Entry(v1::ACTION_INTAKE, later.record_id()))
-          .ok());
+  const v1::Record later = TakeInANewPeriod(*a_.vault, "LL22LLL");
   const std::vector<uint32_t> versions = VersionsInUse(*a_.vault);
   ASSERT_EQ(versions.size(), 2u);
   Start(b_, "replica-b");  // its own key store, as it was
@@ -179,6 +188,108 @@ TEST_F(ReplicaKeysTest, AnIntakeRacingTheDestructionOfItsKeyStillOpens) {
   }
   EXPECT_EQ(ReadPlate(*standby.vault, raced).value_or(""), "RACE123");
   EXPECT_EQ(ReadPlate(*holder.vault, raced).value_or(""), "RACE123");
+}
+
+// Both replicas meet a new day at once, each taking a record due then: each
+// makes the day's KEK and hands it to the other before sealing. Neither
+// may hold its own key state while waiting for the other to take its key,
+// or each hand-over waits for the other until both time out (and a
+// replica whose heartbeat waits too can age out of the live set, so a key
+// is shared without it). Both intakes are stored, and each replica's own
+// key store holds every KEK an item is wrapped under.
+TEST_F(ReplicaKeysTest, BothMakingADaysKeyAtOnceBothStoreAndBothHoldIt) {
+  for (int day = 1; day <= 3; ++day) {
+    v1::Record on_a = MakeRecord(absl::StrCat("DAY", day, "AAA"));
+    v1::Record on_b = MakeRecord(absl::StrCat("DAY", day, "BBB"));
+    for (v1::Record* r : {&on_a, &on_b}) {
+      *r->mutable_items(0)->mutable_deadline() =
+          ToProto(clock_.Now() + absl::Hours(24 * (40 + day)));
+    }
+    absl::Notification go;
+    absl::Status status_a, status_b;
+    std::thread ta([&] {
+      go.WaitForNotification();
+      status_a =
+          a_.vault->Intake(on_a, Entry(v1::ACTION_INTAKE, on_a.record_id()));
+    });
+    std::thread tb([&] {
+      go.WaitForNotification();
+      status_b =
+          b_.vault->Intake(on_b, Entry(v1::ACTION_INTAKE, on_b.record_id()));
+    });
+    go.Notify();
+    ta.join();
+    tb.join();
+    EXPECT_TRUE(status_a.ok()) << "day " << day << ": " << status_a;
+    EXPECT_TRUE(status_b.ok()) << "day " << day << ": " << status_b;
+  }
+  const std::vector<uint32_t> in_use = VersionsInUse(*a_.vault);
+  ASSERT_FALSE(in_use.empty());
+  for (Replica* r : {&a_, &b_}) {
+    absl::StatusOr<std::vector<vault::StoredKek>> held =
+        r->vault->HeldKeks(in_use);
+    ASSERT_TRUE(held.ok()) << held.status();
+    EXPECT_EQ(held->size(), in_use.size())
+        << r->name << " lacks a KEK a stored item is wrapped under";
+  }
+}
+
+// Another replica rotates the keys while this one hands a new day's KEK
+// over (the push waits on the peer; the rotation reaches this replica by
+// its heartbeat's sync meanwhile). The KEK of the old generation must not
+// become the day's key when the hand-over returns: the intake is answered
+// UNAVAILABLE (try again), and the retry seals under the new generation.
+TEST_F(ReplicaKeysTest, ARotationDuringAHandOverIsNotUndone) {
+  v1::Record r = MakeRecord("ROT1234");
+  *r.mutable_items(0)->mutable_deadline() =
+      ToProto(clock_.Now() + absl::Hours(24 * 60));
+  uint32_t rotated_to = 0;
+  a_.hooked->before_push = [&] {
+    auto g = b_.vault->RotateKeys(Entry(v1::ACTION_ROTATE_KEYS, ""));
+    ASSERT_TRUE(g.ok()) << g.status();
+    rotated_to = *g;
+    ASSERT_TRUE(a_.vault->SyncReplicaKeys().ok());
+  };
+  absl::Status first =
+      a_.vault->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id()));
+  ASSERT_GT(rotated_to, 0u) << "no hand-over happened";
+  EXPECT_TRUE(absl::IsUnavailable(first)) << first;
+  absl::Status retry =
+      a_.vault->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id()));
+  ASSERT_TRUE(retry.ok()) << retry;
+  const std::vector<uint32_t> in_use = VersionsInUse(*a_.vault);
+  absl::StatusOr<std::vector<vault::StoredKek>> keks =
+      a_.vault->HeldKeks(in_use);
+  ASSERT_TRUE(keks.ok()) << keks.status();
+  ASSERT_FALSE(keks->empty());
+  for (const vault::StoredKek& k : *keks) {
+    EXPECT_EQ(k.generation, rotated_to)
+        << "an item is sealed under key version " << k.version
+        << " of a generation rotated away";
+  }
+}
+
+// A replica that was down starts while the peer that made a KEK does not
+// answer its fetch: an item under that KEK reads as UNAVAILABLE (try
+// again), not as data loss, and raises no damage alert; it opens once the
+// KEK arrives.
+TEST_F(ReplicaKeysTest, AKekNotFetchedYetIsUnavailableNotDamage) {
+  Take(*a_.vault, "SEEN000");
+  Stop(a_);  // a clean stop: B does not wait for it
+  const v1::Record later = TakeInANewPeriod(*b_.vault, "WAIT123");
+  fetches_fail_at_next_start_ = 1000;
+  Start(a_, "replica-a");
+  absl::StatusOr<std::string> read = ReadPlate(*a_.vault, later.record_id());
+  EXPECT_TRUE(absl::IsUnavailable(read.status())) << read.status();
+  auto alerts = a_.vault->oversight().Alerts(true);
+  ASSERT_TRUE(alerts.ok()) << alerts.status();
+  for (const vault::AlertRow& alert : *alerts) {
+    EXPECT_NE(alert.kind, "data_loss") << alert.message;
+  }
+  // The peer answers again: the next start fetches the KEK.
+  Stop(a_);
+  Start(a_, "replica-a");
+  EXPECT_EQ(ReadPlate(*a_.vault, later.record_id()).value_or(""), "WAIT123");
 }
 
 }  // namespace
