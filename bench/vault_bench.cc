@@ -31,6 +31,12 @@
 // Counted by a VFS shim under both (frame headers name their page), mapped
 // to b-trees with dbstat once the run is over (intake frees no page).
 //
+//   vault_bench --sections sweepwal
+//
+// The same accounting for a purge: the sweep of --purge_records records
+// (alone, no intake beside it) and the baseline's deletes, WAL frames per
+// purged item by b-tree; freed pages (zeroed, secure_delete) as "(other)".
+//
 //   vault_bench --startup_gb 1
 //
 // Start-up time of a vault of that size (made first, ~60 KB records) with
@@ -53,6 +59,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
@@ -73,7 +80,12 @@ ABSL_FLAG(int, purge_records, 2000,
           "Records (four items each) due in each purge run.");
 ABSL_FLAG(std::string, sections, "intake,read,purge",
           "Which of the figures to measure, comma-separated; 'pages' (not "
-          "by default) counts the pages intake writes instead of timing it.");
+          "by default) counts the pages intake writes instead of timing it, "
+          "'sweepwal' (not by default) the pages a purge writes.");
+ABSL_FLAG(std::string, baseline_secure_delete, "ON",
+          "secure_delete of the purge baseline: ON (as the vault), or FAST "
+          "(freed pages left as they are, cells zeroed where their page is "
+          "written anyway), to see what the zeroing of freed pages costs.");
 ABSL_FLAG(std::string, only, "",
           "Run only 'vault' or 'baseline' intake once, one writer (for "
           "profiling with strace or perf).");
@@ -436,7 +448,7 @@ struct PurgeFigures {
 // The vault's sweep of `m` records' items (all due) while one writer keeps
 // taking records in; the WAL truncation that ends a sweep is included.
 PurgeFigures VaultPurge(const std::vector<v1::Record>& records, int m,
-                        const std::string& dir) {
+                        const std::string& dir, bool intake_beside = true) {
   FakeClock clock(absl::Now());
   auto vault = OpenVault(dir, &clock);
   for (int i = 0; i < m; ++i) {
@@ -451,14 +463,16 @@ PurgeFigures VaultPurge(const std::vector<v1::Record>& records, int m,
   std::atomic<int> taken{0};
   std::thread intake([&] {
     std::mt19937_64 r2(9);
-    while (!stop) {
+    while (intake_beside && !stop) {
       v1::Record r = MakeRecord(r2, clock.Now(), absl::Hours(24));
       if (vault->Intake(r, IntakeEntry(r)).ok()) ++taken;
     }
   });
+  pages::Start();
   const absl::Time t0 = absl::Now();
   auto purged = vault->SweepExpired();
   const double s = absl::ToDoubleSeconds(absl::Now() - t0);
+  pages::Stop();
   stop = true;
   intake.join();
   if (!purged.ok() || purged->items != 4u * m) {
@@ -476,18 +490,23 @@ PurgeFigures VaultPurge(const std::vector<v1::Record>& records, int m,
 // one writer inserts records (commit each) on the same connection; then the
 // WAL truncated. No audit entries, no record bookkeeping, no holds.
 PurgeFigures BaselinePurge(const std::vector<v1::Record>& records, int m,
-                           const std::string& dir) {
+                           const std::string& dir, bool intake_beside = true) {
   constexpr int kBatch = 500;  // the vault's sweep batch
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   sqlite3* db = nullptr;
   sqlite3_open((dir + "/baseline.db").c_str(), &db);
+  const std::string secure_delete =
+      absl::GetFlag(FLAGS_baseline_secure_delete) == "FAST" ? "FAST" : "ON";
   sqlite3_exec(db,
-               "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-               "PRAGMA secure_delete=ON; PRAGMA cache_size=-32768;"
-               "CREATE TABLE items(item_id TEXT PRIMARY KEY, record_id TEXT, "
-               "deadline_us INTEGER, wrapped BLOB, ciphertext BLOB);"
-               "CREATE INDEX items_by_deadline ON items(deadline_us);",
+               ("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                "PRAGMA secure_delete=" +
+                secure_delete +
+                "; PRAGMA cache_size=-32768;"
+                "CREATE TABLE items(item_id TEXT PRIMARY KEY, record_id TEXT, "
+                "deadline_us INTEGER, wrapped BLOB, ciphertext BLOB);"
+                "CREATE INDEX items_by_deadline ON items(deadline_us);")
+                   .c_str(),
                nullptr, nullptr, nullptr);
   sqlite3_stmt* ins = nullptr;
   sqlite3_prepare_v2(db, "INSERT INTO items VALUES(?,?,?,?,?)", -1, &ins,
@@ -516,7 +535,7 @@ PurgeFigures BaselinePurge(const std::vector<v1::Record>& records, int m,
   std::atomic<int> taken{0};
   std::thread intake([&] {
     std::mt19937_64 r2(9);
-    while (!stop) {
+    while (intake_beside && !stop) {
       v1::Record r = MakeRecord(r2, absl::Now(), absl::Hours(24));
       absl::MutexLock lock(&mu);
       sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
@@ -531,6 +550,7 @@ PurgeFigures BaselinePurge(const std::vector<v1::Record>& records, int m,
                      "items WHERE deadline_us <= 1 ORDER BY deadline_us "
                      "LIMIT ?)",
                      -1, &del, nullptr);
+  pages::Start();
   const absl::Time t0 = absl::Now();
   int64_t deleted = 0;
   while (true) {
@@ -554,6 +574,7 @@ PurgeFigures BaselinePurge(const std::vector<v1::Record>& records, int m,
                               nullptr);
   }
   const double s = absl::ToDoubleSeconds(absl::Now() - t0);
+  pages::Stop();
   stop = true;
   intake.join();
   sqlite3_finalize(del);
@@ -714,6 +735,25 @@ int main(int argc, char** argv) {
       VaultIntake(records, w, dir + "/vault");
       pages::Print(absl::StrCat("vault, ", how), dir + "/vault/vault.db", n);
     }
+    std::filesystem::remove_all(dir);
+    return 0;
+  }
+  if (want("sweepwal")) {
+    // Where a purge's writes go: the sweep alone (no intake beside it), its
+    // WAL frames per purged item by b-tree; freed pages, zeroed by
+    // secure_delete and on the free list after, show as "(other)".
+    pages::Install();
+    const int m = std::min(n, absl::GetFlag(FLAGS_purge_records));
+    const PurgeFigures base =
+        BaselinePurge(records, m, dir + "/purge-base", /*intake_beside=*/false);
+    pages::Print(absl::StrFormat("baseline purge (%.0f items/s), per item",
+                                 base.items_per_s),
+                 dir + "/purge-base/baseline.db", 4 * m);
+    const PurgeFigures vault =
+        VaultPurge(records, m, dir + "/purge", /*intake_beside=*/false);
+    pages::Print(absl::StrFormat("vault purge (%.0f items/s), per item",
+                                 vault.items_per_s),
+                 dir + "/purge/vault.db", 4 * m);
     std::filesystem::remove_all(dir);
     return 0;
   }

@@ -115,9 +115,9 @@ grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
     // The vault logs the entry before it opens anything.
     uint64_t sequence = 0;
     v1::AuditEntry entry = a.entry;
-    absl::StatusOr<v1::Record> record =
-        gate_->vault().Read(a.record_id, a.decision.categories,
-                            std::move(entry), "", nullptr, &sequence);
+    absl::StatusOr<v1::Record> record = gate_->vault().Read(
+        a.record_id, a.decision.categories, std::move(entry), "", nullptr,
+        &sequence, std::move(a.fetched));
     if (!record.ok()) return ReadFailed(record.status());
     if (grpc::Status s = Deliver(*gate_, a, sequence, mark_images_, *record);
         !s.ok()) {
@@ -162,9 +162,9 @@ grpc::Status EvidenceService::GetItem(grpc::ServerContext* ctx,
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     uint64_t sequence = 0;
     v1::AuditEntry entry = a.entry;
-    absl::StatusOr<v1::Record> record =
-        gate_->vault().Read(a.record_id, a.decision.categories,
-                            std::move(entry), a.item_id, nullptr, &sequence);
+    absl::StatusOr<v1::Record> record = gate_->vault().Read(
+        a.record_id, a.decision.categories, std::move(entry), a.item_id,
+        nullptr, &sequence, std::move(a.fetched));
     if (!record.ok()) return ReadFailed(record.status());
     if (record->items_size() != 1) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND,

@@ -171,8 +171,11 @@ struct Admission {
   // The handle that named `record_id` (it opened under the view's scope, so
   // it is the handle an answer would issue for it).
   std::string record_handle;
-  // Calls about one record: the categories it holds now.
+  // Calls about one record: the categories it holds now, and the record as
+  // the vault fetched it to say so (sealed), for the handler's Vault::Read
+  // to open rather than fetch again.
   std::vector<v1::DataCategory> available;
+  std::optional<vault::StoredRecord> fetched;
   policy::AccessDecision decision;
   v1::AuditEntry entry;  // see CallSpec::vault_logs
   // Held until the handler returns, which runs settling it (quota_ledger.h).

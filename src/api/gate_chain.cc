@@ -94,10 +94,11 @@ Refusal Unlogged(const absl::Status& status) {
 // the categories it holds now (past their deadline only when a hold keeps
 // them for the call's case) and those asked for.
 absl::Status DescribeRecord(vault::Vault& vault, const CallSpec& spec,
-                            policy::AccessRequest& ask) {
+                            policy::AccessRequest& ask,
+                            std::optional<vault::StoredRecord>* fetched) {
   const RecordFacts& facts = *spec.record_facts;
   absl::StatusOr<v1::RecordSummary> summary = vault.Describe(
-      spec.record_id, spec.case_id, facts.item_id, ask.principal);
+      spec.record_id, spec.case_id, facts.item_id, ask.principal, fetched);
   if (!summary.ok()) return summary.status();
   const std::vector<v1::DataCategory>& asked = facts.categories;
   ask.categories = asked;
@@ -420,7 +421,8 @@ StepResult Gate::Call::GatherFacts() {
   entry_.set_group(admission_.caller.group);
   ask_ = gate_->Request(admission_.caller, spec_);
   if (!spec_.record_facts.has_value()) return kContinue;
-  absl::Status s = DescribeRecord(*gate_->vault_, spec_, ask_);
+  absl::Status s =
+      DescribeRecord(*gate_->vault_, spec_, ask_, &admission_.fetched);
   if (s.ok()) {
     admission_.available = ask_.available;
     return kContinue;

@@ -66,7 +66,8 @@ class PostgresStore final : public Store {
   absl::StatusOr<std::vector<v1::RecordSummary>> FindRecords(
       const RecordQuery& query) override;
   absl::StatusOr<uint64_t> CountRecords() override;
-  absl::StatusOr<bool> HasCanaryMark(absl::string_view mark) override;
+  absl::StatusOr<bool> HasCanaryMark(absl::string_view record_id,
+                                     absl::string_view mark) override;
   absl::StatusOr<absl::Time> NextDeadline() override;
   absl::StatusOr<PurgeResult> PurgeExpired(
       absl::Time now, int limit, const v1::AuditEntry& purge_template) override;

@@ -239,7 +239,10 @@ absl::StatusOr<uint32_t> PostgresStore::CountRefusals(
   return static_cast<uint32_t>(q->Int(0, 0));
 }
 
-absl::StatusOr<bool> PostgresStore::HasCanaryMark(absl::string_view mark) {
+// The marks stay in a table of their own here: the mark is keyed by the
+// record id, so it names that record alone.
+absl::StatusOr<bool> PostgresStore::HasCanaryMark(
+    absl::string_view /*record_id*/, absl::string_view mark) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<pg::Result> q =
       ExecLocked("SELECT 1 FROM canary_marks WHERE mark = $1::bytea",

@@ -284,7 +284,87 @@ ALTER TABLE items_v3 RENAME TO items;
 CREATE UNIQUE INDEX items_by_record ON items(record_id, item_id);
 CREATE INDEX items_by_deadline ON items(deadline_us);
 )sql",
+    // 10: the tree nodes one append completes (its leaf hash, then each
+    // subtree it closes, level by level, 32 bytes each) kept in that
+    // entry's own row: the row is appended anyway, so they cost no page of
+    // their own (audit_nodes wrote ~1.4 pages per intake record committed
+    // alone). Nodes stored before this step stay in audit_nodes and are
+    // read there; only this step's ALTER is skipped where the column is
+    // already there (a test that sets the version back runs it again).
+    R"sql(
+ALTER TABLE audit_log ADD COLUMN nodes BLOB;
+)sql",
+    // 11: records clustered by their id (WITHOUT ROWID): the id's own index
+    // was a second random-keyed b-tree written per record. Rebuilt with
+    // foreign keys off (items reference records), checked before commit.
+    R"sql(
+CREATE TABLE records_v2(
+  record_id TEXT PRIMARY KEY,
+  lane_id TEXT NOT NULL,
+  checkpoint_id TEXT NOT NULL,
+  first_seen_us INTEGER NOT NULL,
+  last_seen_us INTEGER NOT NULL,
+  contract_id TEXT NOT NULL,
+  contract_version INTEGER NOT NULL,
+  item_count INTEGER NOT NULL DEFAULT -1,
+  submission_digest BLOB
+) WITHOUT ROWID;
+INSERT INTO records_v2(record_id, lane_id, checkpoint_id, first_seen_us,
+                       last_seen_us, contract_id, contract_version,
+                       item_count, submission_digest)
+  SELECT record_id, lane_id, checkpoint_id, first_seen_us, last_seen_us,
+         contract_id, contract_version, item_count, submission_digest
+  FROM records ORDER BY record_id;  -- in key order: the new b-tree appended
+DROP TABLE records;
+ALTER TABLE records_v2 RENAME TO records;
+CREATE INDEX records_by_time ON records(first_seen_us, record_id);
+)sql",
+    // 12: one b-tree of plate readings, keyed by blind index (a lookup's
+    // prefix), instead of rows clustered by item plus an index by blind: one
+    // random-keyed b-tree written per reading, not two. Purge finds an
+    // item's rows through the copy of its blind indexes kept in the item's
+    // own row (items.plate_blind, unused since step 7: rank, length and
+    // bytes of each), deleted in the same transaction, so no copy outlives
+    // the rows purge removes. Readings stored before this step stay in
+    // plate_candidates, found and purged there.
+    R"sql(
+CREATE TABLE plate_blinds(
+  blind BLOB NOT NULL,
+  rank INTEGER NOT NULL,
+  record_id TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  PRIMARY KEY(blind, rank, record_id, item_id)
+) WITHOUT ROWID;
+)sql",
+    // 13: each record's canary mark (keyed for a decoy, random for a real
+    // record) in the record's own row instead of a b-tree of marks written
+    // per record (~1.2 pages committing alone). Marks stored before this
+    // step stay in canary_marks and are checked there.
+    R"sql(
+ALTER TABLE records ADD COLUMN canary_mark BLOB;
+)sql",
 };
+
+// A step whose change is already in place is skipped, all but its version
+// bump: ALTER TABLE ... ADD COLUMN cannot say IF NOT EXISTS. Keyed by
+// index into kMigrations; the query counts what the step would add.
+struct AlreadyDone {
+  int64_t step;
+  const char* query;
+};
+constexpr AlreadyDone kAlreadyDone[] = {
+    {9,
+     "SELECT COUNT(*) FROM pragma_table_info('audit_log') WHERE name = "
+     "'nodes'"},
+    {12,
+     "SELECT COUNT(*) FROM pragma_table_info('records') WHERE name = "
+     "'canary_mark'"},
+};
+
+// Steps that rebuild a table other tables reference: SQLite's DROP TABLE
+// would check (and, immediate, refuse) the references, so these run with
+// foreign keys off and check every reference themselves before commit.
+constexpr int64_t kRebuildsAParent[] = {10};
 
 // The steps that rewrite a whole table in their one transaction, by index
 // into kMigrations: on a large vault they take minutes and need free disk
@@ -294,7 +374,7 @@ struct Rewrite {
   const char* table;
 };
 constexpr Rewrite kRewrites[] = {
-    {1, "items"}, {7, "audit_nodes"}, {8, "items"}};
+    {1, "items"}, {7, "audit_nodes"}, {8, "items"}, {10, "records"}};
 // Free disk a rewrite needs, in multiples of the table rewritten: the WAL
 // carries the new copy and, secure_delete being on, every old page zeroed
 // (2x); the checkpoint at the commit then grows the file by the new copy
@@ -302,14 +382,19 @@ constexpr Rewrite kRewrites[] = {
 // table: 2.95x at the peak.
 constexpr int kRewriteDiskFactor = 3;
 
-absl::StatusOr<int64_t> UserVersion(Database& db) {
-  // Finalized before the steps run: an open statement would lock the
-  // schema against DROP.
-  absl::StatusOr<Statement> q = db.Prepare("PRAGMA user_version");
+// The first column of the first row of `sql` (0 without a row). The
+// statement is finalized before this returns: an open one would lock the
+// schema against DROP.
+absl::StatusOr<int64_t> QueryInt(Database& db, const std::string& sql) {
+  absl::StatusOr<Statement> q = db.Prepare(sql);
   if (!q.ok()) return q.status();
   absl::StatusOr<bool> row = q->Step();
   if (!row.ok()) return row.status();
-  return q->Int(0);
+  return *row ? q->Int(0) : 0;
+}
+
+absl::StatusOr<int64_t> UserVersion(Database& db) {
+  return QueryInt(db, "PRAGMA user_version");
 }
 
 // Says, before a rewrite starts, why this start is slow: the row count
@@ -317,30 +402,85 @@ absl::StatusOr<int64_t> UserVersion(Database& db) {
 absl::Status AnnounceRewrite(Database& db, int64_t step) {
   for (const Rewrite& r : kRewrites) {
     if (r.step != step) continue;
-    absl::StatusOr<Statement> q =
-        db.Prepare(absl::StrCat("SELECT COUNT(*) FROM ", r.table));
-    if (!q.ok()) return q.status();
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (q->Int(0) == 0) continue;  // a new vault: nothing to wait for
+    absl::StatusOr<int64_t> rows =
+        QueryInt(db, absl::StrCat("SELECT COUNT(*) FROM ", r.table));
+    if (!rows.ok()) return rows.status();
+    if (*rows == 0) continue;  // a new vault: nothing to wait for
     spdlog::info(
         "vault schema step {}: rewriting the {} table ({} rows) in one "
         "transaction; on a large vault this start takes minutes, and the "
         "disk needs free space of about {} times the table's size until it "
         "ends",
-        step + 1, r.table, q->Int(0), kRewriteDiskFactor);
+        step + 1, r.table, *rows, kRewriteDiskFactor);
   }
   return absl::OkStatus();
 }
 
-}  // namespace
+absl::StatusOr<bool> IsAlreadyDone(Database& db, int64_t step) {
+  for (const AlreadyDone& d : kAlreadyDone) {
+    if (d.step != step) continue;
+    absl::StatusOr<int64_t> found = QueryInt(db, d.query);
+    if (!found.ok()) return found.status();
+    return *found > 0;
+  }
+  return false;
+}
 
-absl::StatusOr<int64_t> MigrateSchema(Database& db) {
-  constexpr int64_t kLatest = std::size(kMigrations);
-  absl::StatusOr<int64_t> seen = UserVersion(db);
-  if (!seen.ok()) return seen.status();
-  // An up-to-date vault starts without taking the write lock.
-  if (*seen == kLatest) return 0;
+bool RebuildsAParent(int64_t step) {
+  for (int64_t s : kRebuildsAParent) {
+    if (s == step) return true;
+  }
+  return false;
+}
+
+// Any row whose reference a rebuild broke: the step is rolled back.
+absl::Status CheckForeignKeys(Database& db) {
+  absl::StatusOr<Statement> q = db.Prepare("PRAGMA foreign_key_check");
+  if (!q.ok()) return q.status();
+  absl::StatusOr<bool> row = q->Step();
+  if (!row.ok()) return row.status();
+  if (*row) {
+    return absl::DataLossError(absl::StrCat(
+        "a row of ", q->Text(0), " references a missing ", q->Text(2)));
+  }
+  return absl::OkStatus();
+}
+
+// Foreign keys off while the steps run, back as they were however they
+// end (the pragma is a no-op inside a transaction, so it is set outside).
+class ForeignKeysOff {
+ public:
+  explicit ForeignKeysOff(Database& db) : db_(db) {
+    absl::StatusOr<int64_t> on = QueryInt(db_, "PRAGMA foreign_keys");
+    on_ = on.ok() && *on != 0 && db_.Exec("PRAGMA foreign_keys=OFF").ok();
+  }
+  ~ForeignKeysOff() { Restore().IgnoreError(); }
+  // Turns them on again (outside any transaction, where SQLite ignores the
+  // pragma) and checks that they are: a vault must not run on without them.
+  absl::Status Restore() {
+    if (!on_) return absl::OkStatus();
+    on_ = false;
+    if (absl::Status s = db_.Exec("PRAGMA foreign_keys=ON"); !s.ok()) return s;
+    absl::StatusOr<int64_t> on = QueryInt(db_, "PRAGMA foreign_keys");
+    if (!on.ok()) return on.status();
+    if (*on == 0) {
+      return absl::InternalError(
+          "foreign keys could not be turned on again after the schema "
+          "migration");
+    }
+    return absl::OkStatus();
+  }
+  ForeignKeysOff(const ForeignKeysOff&) = delete;
+  ForeignKeysOff& operator=(const ForeignKeysOff&) = delete;
+
+ private:
+  Database& db_;
+  bool on_ = false;
+};
+
+// The steps from the version found to the latest, each in its own
+// transaction (none open when this returns).
+absl::StatusOr<int64_t> RunMigrations(Database& db, int64_t latest) {
   int64_t ran = 0;
   while (true) {
     absl::StatusOr<Transaction> tx = Transaction::Begin(db);
@@ -350,15 +490,22 @@ absl::StatusOr<int64_t> MigrateSchema(Database& db) {
     absl::StatusOr<int64_t> applied = UserVersion(db);
     if (!applied.ok()) return applied.status();
     const int64_t v = *applied;
-    if (v > kLatest) {
+    if (v > latest) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "vault schema version ", v, " is newer than this build (", kLatest,
+          "vault schema version ", v, " is newer than this build (", latest,
           "); upgrade lanevault"));
     }
-    if (v == kLatest) return ran;  // nothing written: the rollback is a no-op
+    if (v == latest) return ran;  // nothing written: the rollback is a no-op
     if (absl::Status s = AnnounceRewrite(db, v); !s.ok()) return s;
     const absl::Time started = absl::Now();
-    if (absl::Status s = db.Exec(kMigrations[v]); !s.ok()) return s;
+    absl::StatusOr<bool> done = IsAlreadyDone(db, v);
+    if (!done.ok()) return done.status();
+    if (!*done) {
+      if (absl::Status s = db.Exec(kMigrations[v]); !s.ok()) return s;
+    }
+    if (RebuildsAParent(v)) {
+      if (absl::Status s = CheckForeignKeys(db); !s.ok()) return s;
+    }
     if (absl::Status s = db.Exec(absl::StrCat("PRAGMA user_version=", v + 1));
         !s.ok()) {
       return s;
@@ -371,6 +518,22 @@ absl::StatusOr<int64_t> MigrateSchema(Database& db) {
                    absl::FormatDuration(took));
     }
   }
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> MigrateSchema(Database& db) {
+  constexpr int64_t kLatest = std::size(kMigrations);
+  absl::StatusOr<int64_t> seen = UserVersion(db);
+  if (!seen.ok()) return seen.status();
+  // An up-to-date vault starts without taking the write lock.
+  if (*seen == kLatest) return 0;
+  // A connection in a transaction keeps the setting it had: turned off
+  // before the first BEGIN.
+  ForeignKeysOff fk_off(db);
+  absl::StatusOr<int64_t> ran = RunMigrations(db, kLatest);
+  if (absl::Status s = fk_off.Restore(); !s.ok()) return s;
+  return ran;
 }
 
 }  // namespace lanevault::vault

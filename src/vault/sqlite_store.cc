@@ -18,9 +18,12 @@ absl::Status SqliteStore::Init() {
   for (absl::string_view pragma :
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
         "PRAGMA secure_delete=ON", "PRAGMA foreign_keys=ON",
-        // 32 MiB of page cache: index pages of a large vault stay in
-        // memory instead of being read back for every commit.
-        "PRAGMA cache_size=-32768"}) {
+        // 8 MiB of page cache: the upper index pages of a large vault stay
+        // in memory instead of being read back for every commit. Not more:
+        // every commit's end walks the writer's whole page cache (under
+        // sqlite3PagerCommitPhaseTwo), and the cache fills with ciphertext
+        // overflow pages no commit reads again.
+        "PRAGMA cache_size=-8192"}) {
     if (absl::Status s = db_.Exec(pragma); !s.ok()) return s;
   }
   if (absl::StatusOr<int64_t> ran = MigrateSchema(db_); !ran.ok()) {
@@ -107,12 +110,49 @@ std::vector<absl::Status> SqliteStore::PutRecords(
   return out;
 }
 
+absl::StatusOr<std::string> PackPlateBlinds(
+    const std::vector<std::string>& blinds) {
+  if (blinds.size() > 255) {
+    return absl::InvalidArgumentError("more than 255 plate readings");
+  }
+  std::string out;
+  for (size_t i = 0; i < blinds.size(); ++i) {
+    if (blinds[i].empty()) continue;
+    if (blinds[i].size() > 255) {
+      return absl::InvalidArgumentError("a plate blind index over 255 bytes");
+    }
+    out.push_back(static_cast<char>(i + 1));
+    out.push_back(static_cast<char>(blinds[i].size()));
+    out += blinds[i];
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<RankedBlind>> UnpackPlateBlinds(
+    absl::string_view packed) {
+  std::vector<RankedBlind> out;
+  while (!packed.empty()) {
+    if (packed.size() < 2) break;
+    const auto rank = static_cast<unsigned char>(packed[0]);
+    const auto size = static_cast<unsigned char>(packed[1]);
+    packed.remove_prefix(2);
+    if (packed.size() < size) break;
+    out.push_back({rank, std::string(packed.substr(0, size))});
+    packed.remove_prefix(size);
+  }
+  if (!packed.empty()) {
+    return absl::DataLossError("an item's plate blind indexes are cut short");
+  }
+  return out;
+}
+
 absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
   const v1::RecordSummary& r = record.summary;
   absl::StatusOr<Statement> ins = db_.Cached(
       "INSERT INTO records(record_id, lane_id, checkpoint_id, "
       "first_seen_us, last_seen_us, contract_id, contract_version, "
-      "item_count, submission_digest) VALUES(?,?,?,?,?,?,?,?,?)");
+      "item_count, submission_digest, canary_mark) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?)");
   if (!ins.ok()) return ins.status();
   ins->Bind(1, r.record_id())
       .Bind(2, r.lane_id())
@@ -125,6 +165,7 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
   if (!record.submission_digest.empty()) {
     ins->BindBlob(9, record.submission_digest);
   }
+  if (!record.canary_mark.empty()) ins->BindBlob(10, record.canary_mark);
   if (absl::Status s = ins->Run(); !s.ok()) {
     if (absl::IsAlreadyExists(s)) {
       return absl::AlreadyExistsError("this record id is already stored");
@@ -132,17 +173,22 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
     return s;
   }
   for (const StoredItem& it : record.items) {
+    absl::StatusOr<std::string> blinds =
+        PackPlateBlinds(it.plate_blind_indexes);
+    if (!blinds.ok()) return blinds.status();
     absl::StatusOr<Statement> one = db_.Cached(
         "INSERT INTO items(record_id, item_id, category, deadline_us, "
-        "key_version, wrapped_key, ciphertext) VALUES(?,?,?,?,?,?,?)");
+        "key_version, plate_blind, wrapped_key, ciphertext) "
+        "VALUES(?,?,?,?,?,?,?,?)");
     if (!one.ok()) return one.status();
     one->Bind(1, r.record_id())
         .Bind(2, it.item_id)
         .Bind(3, static_cast<int64_t>(it.category))
         .Bind(4, ToUnixMicrosSaturated(it.deadline))
         .Bind(5, static_cast<int64_t>(it.sealed.key_version))
-        .BindBlob(6, it.sealed.wrapped_key)
-        .BindBlob(7, it.sealed.ciphertext);
+        .BindBlob(7, it.sealed.wrapped_key)
+        .BindBlob(8, it.sealed.ciphertext);
+    if (!blinds->empty()) one->BindBlob(6, *blinds);
     if (absl::Status s = one->Run(); !s.ok()) {
       if (absl::IsAlreadyExists(s)) {
         return absl::InvalidArgumentError(
@@ -153,7 +199,7 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
     for (size_t i = 0; i < it.plate_blind_indexes.size(); ++i) {
       if (it.plate_blind_indexes[i].empty()) continue;
       absl::StatusOr<Statement> cand = db_.Cached(
-          "INSERT INTO plate_candidates(record_id, item_id, rank, blind) "
+          "INSERT INTO plate_blinds(record_id, item_id, rank, blind) "
           "VALUES(?,?,?,?)");
       if (!cand.ok()) return cand.status();
       cand->Bind(1, r.record_id())
@@ -162,13 +208,6 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
           .BindBlob(4, it.plate_blind_indexes[i]);
       if (absl::Status s = cand->Run(); !s.ok()) return s;
     }
-  }
-  if (!record.canary_mark.empty()) {
-    absl::StatusOr<Statement> mark =
-        db_.Cached("INSERT INTO canary_marks(mark) VALUES(?)");
-    if (!mark.ok()) return mark.status();
-    mark->BindBlob(1, record.canary_mark);
-    if (absl::Status s = mark->Run(); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -229,11 +268,16 @@ absl::Status SqliteStore::CheckIntegrity(bool full) {
 absl::StatusOr<std::vector<std::string>> SqliteStore::FindPlate(
     absl::string_view blind_index, absl::Time now, int limit) {
   SqliteReaders::Lease db = readers_->Borrow();
+  // Readings indexed since schema step 12, and those from before it.
   absl::StatusOr<Statement> q = db->Cached(
-      "SELECT c.record_id FROM plate_candidates c JOIN items i "
+      "SELECT record_id FROM ("
+      "SELECT c.record_id, c.rank FROM plate_blinds c JOIN items i "
       "ON i.record_id = c.record_id AND i.item_id = c.item_id "
-      "WHERE c.blind = ? AND i.deadline_us > ? GROUP BY c.record_id "
-      "ORDER BY MIN(c.rank), c.record_id LIMIT ?");
+      "WHERE c.blind = ?1 AND i.deadline_us > ?2 UNION ALL "
+      "SELECT c.record_id, c.rank FROM plate_candidates c JOIN items i "
+      "ON i.record_id = c.record_id AND i.item_id = c.item_id "
+      "WHERE c.blind = ?1 AND i.deadline_us > ?2) "
+      "GROUP BY record_id ORDER BY MIN(rank), record_id LIMIT ?3");
   if (!q.ok()) return q.status();
   q->BindBlob(1, blind_index)
       .Bind(2, ToUnixMicrosSaturated(now))
@@ -636,8 +680,11 @@ absl::Status SqliteStore::LoadTreeEdge() {
 
 namespace {
 
+constexpr size_t kHashSize = 32;
+
 // A tree node's key (schema step 8): the log size at which its subtree is
-// whole, so one append's nodes sort together.
+// whole, so one append's nodes sort together. Since step 10 that append's
+// entry (sequence pos - 1) holds them in its own row.
 int64_t NodePosition(int level, uint64_t index) {
   return static_cast<int64_t>((index + 1) << level);
 }
@@ -646,10 +693,29 @@ int64_t NodePosition(int level, uint64_t index) {
 
 absl::StatusOr<std::string> SqliteStore::ReadNodeLocked(int level,
                                                         uint64_t index) {
+  const int64_t pos = NodePosition(level, index);
+  {
+    absl::StatusOr<Statement> q =
+        db_.Cached("SELECT nodes FROM audit_log WHERE sequence = ?");
+    if (!q.ok()) return q.status();
+    q->Bind(1, pos - 1);
+    absl::StatusOr<bool> row = q->Step();
+    if (!row.ok()) return row.status();
+    if (*row && !q->IsNull(0)) {
+      const std::string nodes = q->Blob(0);
+      const size_t at = static_cast<size_t>(level) * kHashSize;
+      if (nodes.size() % kHashSize != 0 || nodes.size() < at + kHashSize) {
+        return absl::DataLossError(absl::StrCat("access log tree node ", level,
+                                                "/", index, " is missing"));
+      }
+      return nodes.substr(at, kHashSize);
+    }
+  }
+  // Completed before schema step 10.
   absl::StatusOr<Statement> q =
       db_.Cached("SELECT hash FROM audit_nodes WHERE pos = ? AND level = ?");
   if (!q.ok()) return q.status();
-  q->Bind(1, NodePosition(level, index)).Bind(2, static_cast<int64_t>(level));
+  q->Bind(1, pos).Bind(2, static_cast<int64_t>(level));
   absl::StatusOr<bool> row = q->Step();
   if (!row.ok()) return row.status();
   if (!*row) {
@@ -664,10 +730,20 @@ absl::StatusOr<uint64_t> SqliteStore::AppendLocked(v1::AuditEntry entry,
   const uint64_t seq = edge.size();
   entry.set_sequence(seq);
   const std::string bytes = entry.SerializeAsString();
+  // The nodes this append completes, from its leaf up: stored in its row,
+  // level L at byte 32 * L. The caller drops `edge` if this fails.
+  std::string nodes;
+  for (const auto& node : edge.Append(tlog::LeafHash(bytes))) {
+    if (node.level * kHashSize != nodes.size() ||
+        node.hash.size() != kHashSize) {
+      return absl::InternalError("access log nodes out of order");
+    }
+    nodes += node.hash;
+  }
   absl::StatusOr<Statement> ins = db_.Cached(
       "INSERT INTO audit_log(sequence, time_us, principal, record_id, "
-      "action, verdict, entry, refusal_count, grp) "
-      "VALUES(?,?,?,?,?,?,?,?,?)");
+      "action, verdict, entry, refusal_count, grp, nodes) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?)");
   if (!ins.ok()) return ins.status();
   ins->Bind(1, static_cast<int64_t>(seq))
       .Bind(2, ToUnixMicrosSaturated(FromProto(entry.time())))
@@ -679,7 +755,8 @@ absl::StatusOr<uint64_t> SqliteStore::AppendLocked(v1::AuditEntry entry,
       .Bind(8, static_cast<int64_t>(entry.verdict() == v1::VERDICT_DENY
                                         ? entry.refusal_count()
                                         : v1::REFUSAL_COUNT_NONE))
-      .Bind(9, entry.group());
+      .Bind(9, entry.group())
+      .BindBlob(10, nodes);
   if (absl::Status s = ins->Run(); !s.ok()) {
     if (absl::IsAlreadyExists(s)) {
       // Our copy of the tree's edge says the position is free and the file
@@ -705,17 +782,6 @@ absl::StatusOr<uint64_t> SqliteStore::AppendLocked(v1::AuditEntry entry,
           .Bind(4, record_id);
       if (absl::Status s = reveal->Run(); !s.ok()) return s;
     }
-  }
-  for (const auto& node : edge.Append(tlog::LeafHash(bytes))) {
-    absl::StatusOr<Statement> put = db_.Cached(
-        "INSERT INTO audit_nodes(pos, level, idx, hash) "
-        "VALUES(?, ?, ?, ?)");
-    if (!put.ok()) return put.status();
-    put->Bind(1, NodePosition(node.level, node.index))
-        .Bind(2, static_cast<int64_t>(node.level))
-        .Bind(3, static_cast<int64_t>(node.index))
-        .BindBlob(4, node.hash);
-    if (absl::Status s = put->Run(); !s.ok()) return s;
   }
   return seq;
 }

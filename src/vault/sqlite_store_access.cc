@@ -92,12 +92,15 @@ absl::StatusOr<uint32_t> SqliteStore::CountRefusals(absl::string_view principal,
   return static_cast<uint32_t>(q->Int(0));
 }
 
-absl::StatusOr<bool> SqliteStore::HasCanaryMark(absl::string_view mark) {
+absl::StatusOr<bool> SqliteStore::HasCanaryMark(absl::string_view record_id,
+                                                absl::string_view mark) {
   SqliteReaders::Lease db = readers_->Borrow();
-  absl::StatusOr<Statement> q =
-      db->Cached("SELECT 1 FROM canary_marks WHERE mark = ?");
+  // In the record's row since schema step 13; in canary_marks before it.
+  absl::StatusOr<Statement> q = db->Cached(
+      "SELECT 1 FROM records WHERE record_id = ?1 AND canary_mark = ?2 "
+      "UNION ALL SELECT 1 FROM canary_marks WHERE mark = ?2 LIMIT 1");
   if (!q.ok()) return q.status();
-  q->BindBlob(1, mark);
+  q->Bind(1, record_id).BindBlob(2, mark);
   return q->Step();
 }
 

@@ -33,6 +33,19 @@ absl::StatusOr<std::vector<v1::AuditEntry>> ReadEntries(Statement& q);
 // many steps this call ran.
 absl::StatusOr<int64_t> MigrateSchema(Database& db);
 
+// An item's plate blind indexes as its row keeps them (schema step 12): for
+// each non-empty one, its rank (1-based), its length and its bytes. Empty
+// when there are none. INVALID_ARGUMENT past 255 readings or 255 bytes.
+absl::StatusOr<std::string> PackPlateBlinds(
+    const std::vector<std::string>& blinds);
+struct RankedBlind {
+  int64_t rank;
+  std::string blind;
+};
+// DATA_LOSS when `packed` is cut short.
+absl::StatusOr<std::vector<RankedBlind>> UnpackPlateBlinds(
+    absl::string_view packed);
+
 class SqliteStore final : public Store {
  public:
   // How many read-only connections serve the reads callers wait on: two
@@ -77,7 +90,8 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<v1::RecordSummary>> FindRecords(
       const RecordQuery& query) override;
   absl::StatusOr<uint64_t> CountRecords() override;
-  absl::StatusOr<bool> HasCanaryMark(absl::string_view mark) override;
+  absl::StatusOr<bool> HasCanaryMark(absl::string_view record_id,
+                                     absl::string_view mark) override;
   absl::StatusOr<absl::Time> NextDeadline() override;
   absl::StatusOr<PurgeResult> PurgeExpired(
       absl::Time now, int limit, const v1::AuditEntry& purge_template) override;

@@ -4,10 +4,55 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "common/time_util.h"
 #include "vault/sqlite_store_impl.h"
 
 namespace lanevault::vault {
+
+namespace {
+
+// Deletes the plate_blinds rows of one purged item (schema step 12), found
+// through the item's own copy of its blind indexes.
+absl::Status DeletePlateBlinds(Database& db, const std::string& record_id,
+                               const std::string& item_id,
+                               const std::string& packed) {
+  absl::StatusOr<std::vector<RankedBlind>> blinds = UnpackPlateBlinds(packed);
+  size_t deleted = 0;
+  if (blinds.ok()) {
+    for (const RankedBlind& b : *blinds) {
+      absl::StatusOr<Statement> del = db.Cached(
+          "DELETE FROM plate_blinds WHERE blind = ? AND rank = ? AND "
+          "record_id = ? AND item_id = ?");
+      if (!del.ok()) return del.status();
+      del->BindBlob(1, b.blind)
+          .Bind(2, b.rank)
+          .Bind(3, record_id)
+          .Bind(4, item_id);
+      if (absl::Status s = del->Run(); !s.ok()) return s;
+      deleted += static_cast<size_t>(sqlite3_changes(db.handle()));
+    }
+    if (deleted == blinds->size()) return absl::OkStatus();
+  }
+  // The item's copy is damaged or does not match its rows: they are found
+  // by a scan instead (slow, and only here), so none outlives the item and
+  // the sweep goes on.
+  spdlog::error(
+      "item {} of record {}: its copy of its plate blind indexes: {}; its "
+      "rows were found by a scan of plate_blinds instead (was the file "
+      "edited?)",
+      item_id, record_id,
+      blinds.ok()
+          ? absl::StrCat("named ", blinds->size(), " rows, ", deleted, " found")
+          : std::string(blinds.status().message()));
+  absl::StatusOr<Statement> scan =
+      db.Cached("DELETE FROM plate_blinds WHERE record_id = ? AND item_id = ?");
+  if (!scan.ok()) return scan.status();
+  scan->Bind(1, record_id).Bind(2, item_id);
+  return scan->Run();
+}
+
+}  // namespace
 
 // "This item's record is under a hold in force", as SQL over items `i`.
 #define LV_HELD                                                            \
@@ -48,17 +93,19 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
   struct Due {
     std::string item_id, record_id;
     int64_t category, deadline_us;
+    std::string plate_blinds;  // packed (schema step 12)
   };
   std::vector<Due> due;
   {
     absl::StatusOr<Statement> q = db_.Cached(
-        "SELECT i.item_id, i.record_id, i.category, i.deadline_us FROM items i "
+        "SELECT i.item_id, i.record_id, i.category, i.deadline_us, "
+        "i.plate_blind FROM items i "
         "WHERE i.deadline_us <= ? AND NOT " LV_HELD
         " ORDER BY i.deadline_us LIMIT ?");
     if (!q.ok()) return q.status();
     q->Bind(1, ToUnixMicrosSaturated(now)).Bind(2, static_cast<int64_t>(limit));
     absl::Status rows = q->ForEachRow([&] {
-      due.push_back({q->Text(0), q->Text(1), q->Int(2), q->Int(3)});
+      due.push_back({q->Text(0), q->Text(1), q->Int(2), q->Int(3), q->Blob(4)});
       return absl::OkStatus();
     });
     if (!rows.ok()) return rows;
@@ -84,7 +131,13 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
     v1::AuditEntry entry = purge_template;
     entry.set_record_id(record_id);
     for (const Due* d : items) {
-      // The ciphertext, the wrapped key and the blind indexes go together.
+      // The ciphertext, the wrapped key and the blind indexes go together:
+      // those indexed since step 12 found through the item's own copy.
+      if (absl::Status s =
+              DeletePlateBlinds(db_, record_id, d->item_id, d->plate_blinds);
+          !s.ok()) {
+        return s;
+      }
       for (const char* sql :
            {"DELETE FROM plate_candidates WHERE record_id = ? AND item_id = ?",
             "DELETE FROM items WHERE record_id = ? AND item_id = ?"}) {
@@ -112,6 +165,17 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
     absl::StatusOr<uint64_t> seq = AppendLocked(std::move(entry), edge);
     if (!seq.ok()) return seq.status();
     result.items += items.size();
+    // A record's canary mark outlives it, as in canary_marks before step
+    // 13: a harvested decoy's id still trips the canary after its
+    // retention, and every record's mark (random for a real one) moves
+    // there alike, so the table says no more than it did.
+    absl::StatusOr<Statement> keep_mark = db_.Cached(
+        "INSERT OR IGNORE INTO canary_marks(mark) SELECT canary_mark FROM "
+        "records WHERE record_id = ?1 AND canary_mark IS NOT NULL AND NOT "
+        "EXISTS(SELECT 1 FROM items WHERE record_id = ?1)");
+    if (!keep_mark.ok()) return keep_mark.status();
+    keep_mark->Bind(1, record_id);
+    if (absl::Status s = keep_mark->Run(); !s.ok()) return s;
     absl::StatusOr<Statement> gone = db_.Cached(
         "DELETE FROM records WHERE record_id = ?1 AND NOT EXISTS("
         "SELECT 1 FROM items WHERE record_id = ?1)");

@@ -70,8 +70,10 @@ class RecordStore {
 
   virtual absl::StatusOr<uint64_t> CountRecords() = 0;
 
-  // Whether a decoy stored with this canary mark exists.
-  virtual absl::StatusOr<bool> HasCanaryMark(absl::string_view mark) = 0;
+  // Whether record `record_id` was stored with this canary mark (a decoy's
+  // keyed mark: every record carries a mark, random for real ones).
+  virtual absl::StatusOr<bool> HasCanaryMark(absl::string_view record_id,
+                                             absl::string_view mark) = 0;
 
   // The earliest deadline among items not on hold; InfiniteFuture if none.
   virtual absl::StatusOr<absl::Time> NextDeadline() = 0;

@@ -33,7 +33,9 @@ struct StoredItem {
 struct StoredRecord {
   v1::RecordSummary summary;  // categories are filled in on read
   std::vector<StoredItem> items;
-  // Decoys only, at intake: the keyed mark that names the record a canary.
+  // At intake: the keyed mark that names the record a canary, or random
+  // bytes of the same length for a real record (the vault gives every
+  // record one, so the file does not say which are decoys).
   std::string canary_mark;
   // Records a capture node submitted: the keyed digest of what it sent, so a
   // resubmission is recognised as the same one (empty otherwise).

@@ -763,7 +763,7 @@ absl::Status Vault::PlantCanary(const v1::Record& decoy, v1::AuditEntry audit) {
 }
 
 absl::StatusOr<bool> Vault::IsCanary(absl::string_view record_id) {
-  return store_->HasCanaryMark(canary_marks_.Mac(record_id));
+  return store_->HasCanaryMark(record_id, canary_marks_.Mac(record_id));
 }
 
 std::string Vault::IdempotentRecordId(absl::string_view submitter,
@@ -957,10 +957,10 @@ absl::StatusOr<bool> Vault::HeldForCase(const StoredRecord& record,
   return std::find(cases->begin(), cases->end(), case_id) != cases->end();
 }
 
-absl::StatusOr<v1::RecordSummary> Vault::Describe(absl::string_view record_id,
-                                                  absl::string_view case_id,
-                                                  absl::string_view item_id,
-                                                  absl::string_view principal) {
+absl::StatusOr<v1::RecordSummary> Vault::Describe(
+    absl::string_view record_id, absl::string_view case_id,
+    absl::string_view item_id, absl::string_view principal,
+    std::optional<StoredRecord>* fetched) {
   absl::StatusOr<StoredRecord> stored = Fetch(record_id, principal);
   if (absl::IsNotFound(stored.status())) {
     // Purged whole by retention: the same answer as an unknown id, but not
@@ -992,6 +992,7 @@ absl::StatusOr<v1::RecordSummary> Vault::Describe(absl::string_view record_id,
                                      : absl::StrCat("no item ", item_id,
                                                     " in record ", record_id));
   }
+  if (fetched != nullptr) *fetched = *std::move(stored);
   return summary;
 }
 
@@ -999,10 +1000,15 @@ absl::StatusOr<v1::Record> Vault::Read(
     absl::string_view record_id,
     const std::vector<v1::DataCategory>& categories, v1::AuditEntry audit,
     absl::string_view item_id, std::vector<std::string>* withheld,
-    uint64_t* logged_as) {
+    uint64_t* logged_as, std::optional<StoredRecord> fetched) {
   const std::string principal = audit.principal();
   const std::string case_id = audit.case_id();
-  absl::StatusOr<StoredRecord> stored = Fetch(record_id, principal);
+  // One fetch a read: the decision's, when the caller kept it (a fetch is a
+  // read snapshot and two queries, the ciphertext included).
+  absl::StatusOr<StoredRecord> stored =
+      fetched.has_value() && fetched->summary.record_id() == record_id
+          ? absl::StatusOr<StoredRecord>(*std::move(fetched))
+          : Fetch(record_id, principal);
   if (!stored.ok()) return stored.status();
   // Fail closed: the read is logged before anything is opened.
   if (absl::StatusOr<uint64_t> seq = log_.AppendGrouped(std::move(audit));
@@ -1038,6 +1044,7 @@ absl::StatusOr<v1::Record> Vault::Read(
         s.record_id(), item.item_id, item.category, s.contract_id(),
         s.contract_version(), item.deadline);
     absl::StatusOr<crypto::SecureBytes> plain = keys_.Open(item.sealed, ad);
+    uint32_t tried_version = item.sealed.key_version;
     if (absl::IsNotFound(plain.status())) {
       // Re-wrapped under a newer key (and the old one destroyed) between our
       // fetch and now: fetch the row again. Or sealed by another replica
@@ -1048,8 +1055,25 @@ absl::StatusOr<v1::Record> Vault::Read(
       absl::StatusOr<StoredRecord> again = Fetch(record_id, principal);
       if (!again.ok()) return again.status();
       for (const StoredItem& fresh : again->items) {
-        if (fresh.item_id == item.item_id) plain = keys_.Open(fresh.sealed, ad);
+        if (fresh.item_id != item.item_id) continue;
+        plain = keys_.Open(fresh.sealed, ad);
+        tried_version = fresh.sealed.key_version;
       }
+    }
+    if (absl::IsNotFound(plain.status()) &&
+        periods_->AwaitingFetch(tried_version)) {
+      // Not damage: another replica sealed it under a KEK it made, and this
+      // replica's key store has not taken that KEK in yet (its fetches are
+      // retried every minute, and at each heartbeat when the list changes).
+      // A KEK missing for longer than PeriodKeys::kFetchGrace is damage.
+      spdlog::warn(
+          "record {} item {}: sealed under key version {}, which another "
+          "replica holds and this one has not fetched yet",
+          record_id, item.item_id, tried_version);
+      return absl::UnavailableError(absl::StrCat(
+          "item ", item.item_id, " is sealed under key version ", tried_version,
+          ", which this replica has not received from the others yet; try "
+          "again shortly"));
     }
     v1::Item* opened = out.add_items();
     absl::Status damage;

@@ -188,10 +188,14 @@ class Vault {
   // for `case_id`, past it but kept by a legal hold for that case).
   // NOT_FOUND for an unknown id (an expired record looks like a missing one).
   // With `item_id`, only that item's category (NOT_FOUND without it).
-  // `principal` is who asked, named by a damage alert.
+  // `principal` is who asked, named by a damage alert. `fetched`, when
+  // given, receives the record as this fetched it (its items sealed:
+  // nothing in it is plaintext), for the Read that follows to open instead
+  // of fetching the record a second time.
   absl::StatusOr<v1::RecordSummary> Describe(
       absl::string_view record_id, absl::string_view case_id = "",
-      absl::string_view item_id = "", absl::string_view principal = "system");
+      absl::string_view item_id = "", absl::string_view principal = "system",
+      std::optional<StoredRecord>* fetched = nullptr);
 
   // Writes `audit` to the access log, then opens the record's unexpired items
   // of the given categories (all when empty). An item past its deadline is
@@ -203,13 +207,18 @@ class Vault {
   // `item_id`, only that item is opened. `withheld`, when given, receives
   // the ids of unexpired items left out for their category; `logged_as`
   // the sequence number of the read's entry (which its answer's watermarks
-  // and receipt name).
+  // and receipt name). `fetched`: the record as Describe fetched it for
+  // this call's decision (the same id), opened instead of fetched again.
+  // It was fetched before the entry was logged, as Read's own fetch is;
+  // deadlines and holds are judged when the items are opened, after the
+  // log, either way, and an item re-wrapped since is fetched again.
   absl::StatusOr<v1::Record> Read(
       absl::string_view record_id,
       const std::vector<v1::DataCategory>& categories, v1::AuditEntry audit,
       absl::string_view item_id = "",
       std::vector<std::string>* withheld = nullptr,
-      uint64_t* logged_as = nullptr);
+      uint64_t* logged_as = nullptr,
+      std::optional<StoredRecord> fetched = std::nullopt);
 
   // Exact-plate lookup through the blind index: the ids of at most `limit`
   // records holding an unexpired plate-text item with this plate among its

@@ -1,7 +1,10 @@
 /* Root on the vault host rewrites access-log entry N (with entry 0's bytes)
- * and recomputes the stored RFC 6962 tree above it (audit_nodes), as the
- * daemon would have, so the database is self-consistent again. It also
- * drops the signed checkpoints, covering its tracks.
+ * and recomputes the stored RFC 6962 tree above it, as the daemon would
+ * have, so the database is self-consistent again. The nodes one append
+ * completed are kept in that entry's row (audit_log.nodes: its leaf hash,
+ * then each subtree it closed, 32 bytes a level), so node (level, idx) is
+ * at byte 32 * level of entry ((idx + 1) << level) - 1. It also drops the
+ * signed checkpoints, covering its tracks.
  *   rewrite_log DB N */
 #include <openssl/evp.h>
 #include <sqlite3.h>
@@ -11,12 +14,16 @@
 
 static sqlite3 *db;
 
+static long holder(int level, long idx) { return ((idx + 1) << level) - 1; }
+
 static int node(int level, long idx, unsigned char out[32]) {
   sqlite3_stmt *q;
-  sqlite3_prepare_v2(db, "SELECT hash FROM audit_nodes WHERE level=? AND idx=?",
+  sqlite3_prepare_v2(db,
+                     "SELECT substr(nodes, 32 * ?1 + 1, 32) FROM audit_log "
+                     "WHERE sequence = ?2",
                      -1, &q, 0);
   sqlite3_bind_int(q, 1, level);
-  sqlite3_bind_int64(q, 2, idx);
+  sqlite3_bind_int64(q, 2, holder(level, idx));
   int found = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 32;
   if (found) memcpy(out, sqlite3_column_blob(q, 0), 32);
   sqlite3_finalize(q);
@@ -25,12 +32,15 @@ static int node(int level, long idx, unsigned char out[32]) {
 
 static void put(int level, long idx, const unsigned char h[32]) {
   sqlite3_stmt *q;
-  sqlite3_prepare_v2(db, "UPDATE audit_nodes SET hash=? WHERE level=? AND idx=?",
+  sqlite3_prepare_v2(db,
+                     "UPDATE audit_log SET nodes = CAST(substr(nodes, 1, "
+                     "32 * ?2) || ?1 || substr(nodes, 32 * ?2 + 33) AS BLOB) "
+                     "WHERE sequence = ?3 AND length(nodes) >= 32 * ?2 + 32",
                      -1, &q, 0);
   sqlite3_bind_blob(q, 1, h, 32, SQLITE_STATIC);
   sqlite3_bind_int(q, 2, level);
-  sqlite3_bind_int64(q, 3, idx);
-  if (sqlite3_step(q) != SQLITE_DONE) exit(3);
+  sqlite3_bind_int64(q, 3, holder(level, idx));
+  if (sqlite3_step(q) != SQLITE_DONE || sqlite3_changes(db) != 1) exit(3);
   sqlite3_finalize(q);
 }
 

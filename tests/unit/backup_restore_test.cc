@@ -441,8 +441,12 @@ TEST_F(RefusedBackupTest, AnEntryRewrittenUnderItsCheckpoint) {
 
 TEST_F(RefusedBackupTest, ATreeRewrittenUnderItsCheckpoint) {
   // The stored tree recomputed to something else than was signed.
+  // Every node of index 0 (each kept last in the row of the entry that
+  // completed it, sequence 2^level - 1) zeroed.
   testing::QueryInt(backup_,
-                    "UPDATE audit_nodes SET hash = zeroblob(32) WHERE idx = 0 "
+                    "UPDATE audit_log SET nodes = CAST(substr(nodes, 1, "
+                    "length(nodes) - 32) || zeroblob(32) AS BLOB) WHERE "
+                    "(sequence & (sequence + 1)) = 0 AND nodes IS NOT NULL "
                     "RETURNING 1");
   ExpectRefused("does not match its own newest signed checkpoint");
 }

@@ -201,6 +201,39 @@ TEST(ReceiptTest, ItemForRecordsHandleCategoryAndDigest) {
   EXPECT_EQ(line.content_sha256().size(), 32u);
 }
 
+// The receipt's format is SHA-256, computed by crypto::Sha256 (OpenSSL's,
+// for the CPU's SHA instructions): the standard's bytes on its own test
+// vectors (FIPS 180-2: "abc", the empty string, the 56-byte message at a
+// block's edge), and crypto::Sha256's at every length around the blocks'
+// edges and a plate crop's.
+TEST(ReceiptTest, ItemDigestIsSha256AtEveryLength) {
+  EXPECT_EQ(ItemFor("ih", v1::DATA_CATEGORY_PLATE_TEXT, "abc").content_sha256(),
+            std::string("\xba\x78\x16\xbf\x8f\x01\xcf\xea\x41\x41\x40\xde"
+                        "\x5d\xae\x22\x23\xb0\x03\x61\xa3\x96\x17\x7a\x9c"
+                        "\xb4\x10\xff\x61\xf2\x00\x15\xad",
+                        32));
+  EXPECT_EQ(crypto::Sha256(""),
+            std::string("\xe3\xb0\xc4\x42\x98\xfc\x1c\x14\x9a\xfb\xf4\xc8"
+                        "\x99\x6f\xb9\x24\x27\xae\x41\xe4\x64\x9b\x93\x4c"
+                        "\xa4\x95\x99\x1b\x78\x52\xb8\x55",
+                        32));
+  EXPECT_EQ(crypto::Sha256(
+                "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            std::string("\x24\x8d\x6a\x61\xd2\x06\x38\xb8\xe5\xc0\x26\x93"
+                        "\x0c\x3e\x60\x39\xa3\x3c\xe4\x59\x64\xff\x21\x67"
+                        "\xf6\xec\xed\xd4\x19\xdb\x06\xc1",
+                        32));
+  std::string content;
+  for (size_t size : {0, 1, 55, 56, 63, 64, 65, 119, 128, 4095, 9000}) {
+    content.resize(size);
+    for (size_t i = 0; i < size; ++i) content[i] = static_cast<char>(i * 131);
+    EXPECT_EQ(
+        ItemFor("ih", v1::DATA_CATEGORY_PLATE_IMAGE, content).content_sha256(),
+        crypto::Sha256(content))
+        << size << " bytes";
+  }
+}
+
 TEST(ReceiptTest, SerializationIsDeterministic) {
   const crypto::SigningKey key = NewKey();
   const v1::ReceiptBody body = SampleBody();

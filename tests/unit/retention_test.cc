@@ -268,6 +268,9 @@ TEST_P(RetentionTest, ExactPlateLookupByBlindIndexOnly) {
   ASSERT_TRUE(vault_->SweepExpired().ok());
   vault_.reset();
   EXPECT_EQ(QueryBehind("SELECT COUNT(*) FROM plate_candidates"), 0);
+  if (!postgres()) {
+    EXPECT_EQ(QueryBehind("SELECT COUNT(*) FROM plate_blinds"), 0);
+  }
 }
 
 }  // namespace

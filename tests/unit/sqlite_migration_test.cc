@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "testing/test_util.h"
 #include "testing/vault_fixture.h"
@@ -32,10 +33,21 @@ class SqliteMigrationTest : public testing::VaultFixture {
     ASSERT_EQ(read->items_size(), 1);
     EXPECT_EQ(read->items(0).content(), r.items(1).content());
   }
+  // Steps 13 and 12 undone: canary marks back in canary_marks, plate
+  // readings back in plate_candidates and the items' copies gone.
+  static constexpr char kUndoStepsTwelveAndThirteen[] = R"sql(
+INSERT INTO canary_marks(mark)
+  SELECT canary_mark FROM records WHERE canary_mark IS NOT NULL;
+ALTER TABLE records DROP COLUMN canary_mark;
+INSERT INTO plate_candidates(record_id, item_id, rank, blind)
+  SELECT record_id, item_id, rank, blind FROM plate_blinds;
+DROP TABLE plate_blinds;
+UPDATE items SET plate_blind = NULL;
+)sql";
   // The items as step 8 left them: clustered by (record_id, item_id).
   void PutItemsBackAsStepEightLeftThem() {
-    testing::ExecSql(db_path(), R"sql(
-BEGIN;
+    testing::ExecSql(db_path(),
+                     absl::StrCat("BEGIN;", kUndoStepsTwelveAndThirteen, R"sql(
 CREATE TABLE old_items(
   record_id TEXT NOT NULL REFERENCES records(record_id),
   item_id TEXT NOT NULL,
@@ -54,7 +66,54 @@ ALTER TABLE old_items RENAME TO items;
 CREATE INDEX items_by_deadline ON items(deadline_us);
 PRAGMA user_version=8;
 COMMIT;
+)sql"));
+  }
+  // The log's tree nodes as steps 8 and 9 kept them, in audit_nodes keyed
+  // by (pos, level), with no nodes column in audit_log (step 10 put them
+  // in their entry's row), records with a rowid and a separate id index
+  // (step 11 clustered them by id), plate readings in plate_candidates
+  // (step 12 keyed them by blind index); version 9.
+  static std::string BackToStepNine() {
+    return absl::StrCat("BEGIN;", kUndoStepsTwelveAndThirteen, R"sql(
+WITH RECURSIVE lv(sequence, nodes, level) AS (
+  SELECT sequence, nodes, 0 FROM audit_log WHERE nodes IS NOT NULL
+  UNION ALL
+  SELECT sequence, nodes, level + 1 FROM lv
+  WHERE (level + 2) * 32 <= length(nodes))
+INSERT INTO audit_nodes(pos, level, idx, hash)
+  SELECT sequence + 1, level, ((sequence + 1) >> level) - 1,
+         substr(nodes, level * 32 + 1, 32)
+  FROM lv;
+ALTER TABLE audit_log DROP COLUMN nodes;
+CREATE TABLE old_records(
+  record_id TEXT PRIMARY KEY,
+  lane_id TEXT NOT NULL,
+  checkpoint_id TEXT NOT NULL,
+  first_seen_us INTEGER NOT NULL,
+  last_seen_us INTEGER NOT NULL,
+  contract_id TEXT NOT NULL,
+  contract_version INTEGER NOT NULL,
+  item_count INTEGER NOT NULL DEFAULT -1,
+  submission_digest BLOB
+);
+INSERT INTO old_records SELECT record_id, lane_id, checkpoint_id,
+  first_seen_us, last_seen_us, contract_id, contract_version, item_count,
+  submission_digest FROM records;
+DROP TABLE records;
+ALTER TABLE old_records RENAME TO records;
+CREATE INDEX records_by_time ON records(first_seen_us, record_id);
+PRAGMA user_version=9;
+COMMIT;
 )sql");
+  }
+  // The log now extends the one of `size` entries whose root was `root`.
+  void ExpectLogExtends(uint64_t size, const std::string& root) {
+    auto proof = vault_->log().ConsistencyProof(size, vault_->log().Size());
+    ASSERT_TRUE(proof.ok()) << proof.status();
+    EXPECT_TRUE(tlog::VerifyConsistency(
+                    size, vault_->log().Size(), root,
+                    *vault_->log().RootAt(vault_->log().Size()), *proof)
+                    .ok());
   }
   // Every entry's inclusion in the current tree, from the stored nodes.
   void ExpectLogVerifies() {
@@ -90,6 +149,7 @@ TEST_F(SqliteMigrationTest, AVaultFromBeforeStepEightOpensAndItsLogVerifies) {
     // The tree as step 7 left it: keyed by level and index.
     auto db = Database::Open(db_path());
     ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE(db->Exec(BackToStepNine()).ok());
     ASSERT_TRUE(db->Exec(R"sql(
 BEGIN;
 CREATE TABLE old_nodes(
@@ -119,12 +179,7 @@ COMMIT;
   for (const v1::Record& r : taken) ExpectReads(r);
   for (int i = 0; i < 6; ++i) taken.push_back(Take());
   ExpectLogVerifies();
-  auto proof = vault_->log().ConsistencyProof(size, vault_->log().Size());
-  ASSERT_TRUE(proof.ok()) << proof.status();
-  EXPECT_TRUE(tlog::VerifyConsistency(
-                  size, vault_->log().Size(), root,
-                  *vault_->log().RootAt(vault_->log().Size()), *proof)
-                  .ok());
+  ExpectLogExtends(size, root);
   Reopen();
   for (const v1::Record& r : taken) ExpectReads(r);
   ExpectLogVerifies();
@@ -211,6 +266,135 @@ TEST_F(SqliteMigrationTest, TwoStartsOnAnOldVaultRunEachStepOnce) {
   Reopen();
   for (const v1::Record& r : taken) ExpectReads(r);
   ExpectLogVerifies();
+}
+
+// Step 10 kept each append's tree nodes in its entry's row, step 11
+// clustered records by id, step 12 keyed plate readings by blind index: a
+// vault from before all three opens, its older nodes and readings are read
+// where they were, and its log, records and lookups carry on.
+TEST_F(SqliteMigrationTest,
+       AVaultFromBeforeStepTenOpensItsLogVerifiesAndItsPlatesAreFound) {
+  std::vector<v1::Record> taken;
+  for (int i = 0; i < 9; ++i) taken.push_back(Take());
+  const v1::Record old_decoy = MakeRecord("ZZZ0000", "decoy");
+  ASSERT_TRUE(vault_
+                  ->PlantCanary(old_decoy,
+                                Entry(v1::ACTION_INTAKE, old_decoy.record_id()))
+                  .ok());
+  ASSERT_TRUE(vault_->log().SignCheckpoint().ok());
+  const uint64_t size = vault_->log().Size();
+  const std::string root = *vault_->log().RootAt(size);
+  vault_.reset();
+  testing::ExecSql(db_path(), BackToStepNine());
+  const int64_t old_nodes =
+      testing::QueryInt(db_path(), "SELECT COUNT(*) FROM audit_nodes");
+  const int64_t old_readings =
+      testing::QueryInt(db_path(), "SELECT COUNT(*) FROM plate_candidates");
+  // Nine records and a decoy, each with one plate text and its readings.
+  ASSERT_EQ(old_readings % 10, 0);
+  ASSERT_GT(old_readings, 0);
+  ASSERT_GT(old_nodes, static_cast<int64_t>(size));
+  ASSERT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM sqlite_master WHERE name "
+                              "= 'records' AND sql LIKE '%WITHOUT ROWID%'"),
+            0);
+  {
+    // The migration turns foreign keys off for its rebuild and back on.
+    auto db = Database::Open(db_path());
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE(db->Exec("PRAGMA foreign_keys=ON").ok());
+    absl::StatusOr<int64_t> ran = MigrateSchema(*db);
+    ASSERT_TRUE(ran.ok()) << ran.status();
+    EXPECT_EQ(*ran, 4);
+    auto fk = db->Prepare("PRAGMA foreign_keys");
+    ASSERT_TRUE(fk.ok() && *fk->Step());
+    EXPECT_EQ(fk->Int(0), 1);
+  }
+  EXPECT_EQ(testing::QueryInt(db_path(), "PRAGMA user_version"), 13);
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM sqlite_master WHERE name "
+                              "= 'records' AND sql LIKE '%WITHOUT ROWID%'"),
+            1);
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM audit_log WHERE nodes IS "
+                              "NOT NULL"),
+            0);
+  Reopen();
+  EXPECT_EQ(*vault_->log().RootAt(size), root);
+  EXPECT_EQ(*vault_->RecordCount(), taken.size() + 1);
+  for (const v1::Record& r : taken) ExpectReads(r);
+  // Canary marks from before step 13 are checked where they were, new ones
+  // in the record's row.
+  const int64_t old_marks =
+      testing::QueryInt(db_path(), "SELECT COUNT(*) FROM canary_marks");
+  EXPECT_EQ(old_marks, static_cast<int64_t>(taken.size()) + 1);
+  const v1::Record new_decoy = MakeRecord("ZZZ0001", "decoy");
+  ASSERT_TRUE(vault_
+                  ->PlantCanary(new_decoy,
+                                Entry(v1::ACTION_INTAKE, new_decoy.record_id()))
+                  .ok());
+  EXPECT_TRUE(*vault_->IsCanary(old_decoy.record_id()));
+  EXPECT_TRUE(*vault_->IsCanary(new_decoy.record_id()));
+  EXPECT_FALSE(*vault_->IsCanary(taken[0].record_id()));
+  for (int i = 0; i < 6; ++i) taken.push_back(Take());
+  EXPECT_FALSE(*vault_->IsCanary(taken.back().record_id()));
+  EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM canary_marks"),
+            old_marks);
+  // New entries keep their nodes in their rows; the old table is unchanged.
+  EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM audit_nodes"),
+            old_nodes);
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM audit_log WHERE nodes IS "
+                              "NOT NULL"),
+            static_cast<int64_t>(vault_->log().Size() - size));
+  ExpectLogVerifies();
+  ExpectLogExtends(size, root);
+  // The record id is still a key, and items still need their record.
+  v1::Record again = taken[0];
+  EXPECT_FALSE(
+      vault_->Intake(again, Entry(v1::ACTION_INTAKE, again.record_id())).ok());
+  // Plate readings from before step 12 are found where they were, the new
+  // ones in plate_blinds; the sweep takes both.
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM "
+                              "plate_candidates"),
+            old_readings);
+  EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM plate_blinds"),
+            old_readings / 10 * 7);  // six records and a decoy since
+  auto found =
+      vault_->LookupPlate("KXR4821", 100, Entry(v1::ACTION_SEARCH_PLATE, ""));
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->size(), taken.size());  // not the decoys' plates
+  Reopen();
+  for (const v1::Record& r : taken) ExpectReads(r);
+  ExpectLogVerifies();
+  clock_.Advance(absl::Hours(24 * 31));
+  ASSERT_TRUE(vault_->SweepExpired().ok());
+  EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM items"), 0);
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM "
+                              "plate_candidates"),
+            0);
+  EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM plate_blinds"),
+            0);
+  ExpectLogVerifies();
+}
+
+// An item whose record is gone (a file edited with foreign keys off) stops
+// step 11's rebuild: the vault is not opened as if whole.
+TEST_F(SqliteMigrationTest, AnItemWithoutItsRecordStopsTheRebuild) {
+  Take();
+  vault_.reset();
+  testing::ExecSql(db_path(), BackToStepNine());
+  testing::ExecSql(db_path(),
+                   "INSERT INTO items(record_id, item_id, category, "
+                   "deadline_us, key_version, wrapped_key, ciphertext) "
+                   "VALUES('gone', 'x', 1, 0, 0, x'00', x'00')");
+  auto db = Database::Open(db_path());
+  ASSERT_TRUE(db.ok()) << db.status();
+  absl::StatusOr<int64_t> ran = MigrateSchema(*db);
+  EXPECT_EQ(ran.status().code(), absl::StatusCode::kDataLoss) << ran.status();
+  EXPECT_EQ(testing::QueryInt(db_path(), "PRAGMA user_version"), 10);
 }
 
 }  // namespace

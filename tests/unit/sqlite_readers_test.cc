@@ -126,8 +126,8 @@ TEST_F(SqliteReadersTest, ReadsAreAnsweredWhileACommitIsHeldOpen) {
   ASSERT_TRUE(AnsweredWhileHeld([&] {
     seen.a = store_->GetRecord("rec-a");
     seen.b = store_->GetRecord("rec-b");
-    seen.mark_a = store_->HasCanaryMark("mark-a");
-    seen.mark_b = store_->HasCanaryMark("mark-b");
+    seen.mark_a = store_->HasCanaryMark("rec-a", "mark-a");
+    seen.mark_b = store_->HasCanaryMark("rec-b", "mark-b");
     seen.digest_b = store_->SubmissionDigest("rec-b");
   })) << "the reads waited for the writer's commit";
 
@@ -141,7 +141,7 @@ TEST_F(SqliteReadersTest, ReadsAreAnsweredWhileACommitIsHeldOpen) {
 
   // Once committed, the next read sees it.
   EXPECT_TRUE(store_->GetRecord("rec-b").ok());
-  EXPECT_TRUE(*store_->HasCanaryMark("mark-b"));
+  EXPECT_TRUE(*store_->HasCanaryMark("rec-b", "mark-b"));
 }
 
 TEST_F(SqliteReadersTest, AHistoryCountSeesTheLogAsOfTheLastCommit) {
@@ -174,12 +174,14 @@ TEST_F(SqliteReadersTest, AReadOnlyConnectionCannotWrite) {
   for (const char* sql :
        {"INSERT INTO vault_meta(key, value) VALUES('x', 'y')",
         "DELETE FROM records", "UPDATE items SET ciphertext = x'00'",
-        "PRAGMA query_only=OFF; DELETE FROM canary_marks"}) {
+        "PRAGMA query_only=OFF; UPDATE records SET canary_mark = NULL"}) {
     absl::Status s = reader->Exec(sql);
     EXPECT_FALSE(s.ok()) << sql;
   }
   EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM records"), 1);
-  EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM canary_marks"),
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM records WHERE "
+                              "canary_mark IS NOT NULL"),
             1);
   EXPECT_TRUE(store_->GetRecord("rec-a").ok());
 }

@@ -137,8 +137,9 @@ TEST_P(StoreTest, BytesComeBackExactlyAndPlatesAreFoundByBlindIndex) {
   EXPECT_EQ(r->items[0].deadline, kNow + absl::Hours(1));
   EXPECT_EQ(*store_->SubmissionDigest("rec-a"), std::string("\x00\x01\x02", 3));
   EXPECT_EQ(*store_->SubmissionDigest("rec-b"), "");
-  EXPECT_TRUE(*store_->HasCanaryMark(std::string("\xffmark\x00", 6)));
-  EXPECT_FALSE(*store_->HasCanaryMark("other"));
+  EXPECT_TRUE(*store_->HasCanaryMark("rec-b", std::string("\xffmark\x00", 6)));
+  EXPECT_FALSE(*store_->HasCanaryMark("rec-b", "other"));
+  EXPECT_FALSE(*store_->HasCanaryMark("rec-c", "other"));
   EXPECT_EQ(*store_->FindPlate(std::string("\x00blind", 6), kNow, 10),
             (std::vector<std::string>{"rec-a", "rec-b"}));
   // Not once the plate is past its deadline.

@@ -51,19 +51,20 @@ void RewriteEntryTwoAndItsTree(const std::string& db_path) {
         .Bind(2, e.principal())
         .Bind(3, entries[2].first);
     ASSERT_TRUE(write->Run().ok());
+    // The nodes each append completed live in its entry's row (schema
+    // step 10), its leaf first.
     ASSERT_TRUE(db->Exec("DELETE FROM audit_nodes").ok());
     tlog::CompactRange tree;
     for (const auto& [seq, bytes] : entries) {
+      std::string nodes;
       for (const auto& node : tree.Append(tlog::LeafHash(bytes))) {
-        auto put = db->Prepare(
-            "INSERT INTO audit_nodes(pos, level, idx, hash) "
-            "VALUES((?2 + 1) << ?1, ?1, ?2, ?3)");
-        ASSERT_TRUE(put.ok());
-        put->Bind(1, static_cast<int64_t>(node.level))
-            .Bind(2, static_cast<int64_t>(node.index))
-            .BindBlob(3, node.hash);
-        ASSERT_TRUE(put->Run().ok());
+        nodes += node.hash;
       }
+      auto put =
+          db->Prepare("UPDATE audit_log SET nodes = ? WHERE sequence = ?");
+      ASSERT_TRUE(put.ok());
+      put->BindBlob(1, nodes).Bind(2, seq);
+      ASSERT_TRUE(put->Run().ok());
     }
   }
 }
@@ -230,9 +231,12 @@ TEST_F(VaultIntegrityTest, ARewrittenLogIsRefused) {
   for (int i = 0; i < 6; ++i) Take();
   vault_.reset();
   // Root rewrites an entry and recomputes the tree above it.
+  // Node (level 2, index 0) is completed by entry 3 and kept in its row,
+  // after the leaf's and level 1's hashes.
   testing::QueryBlob(db_path(),
-                     "UPDATE audit_nodes SET hash = zeroblob(32) "
-                     "WHERE level = 2 AND idx = 0");
+                     "UPDATE audit_log SET nodes = CAST(substr(nodes, 1, 64) "
+                     "|| zeroblob(32) || substr(nodes, 97) AS BLOB) "
+                     "WHERE sequence = 3");
   absl::Status refused = OpenStatus();
   EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
   EXPECT_NE(refused.message().find("rewritten"), std::string::npos) << refused;
