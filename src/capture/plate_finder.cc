@@ -151,6 +151,7 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
     cv::Rect box;
     CharacterRow row;
     double rank = 0;
+    bool at_edge = false;
   };
   std::vector<Ranked> ranked;
   const cv::Rect whole(0, 0, bgr.cols, bgr.rows);
@@ -168,10 +169,10 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
     std::optional<CharacterRow> row = FindCharacterRow(bgr(candidate));
     if (!row) continue;
     double rank = row->score;
-    if (NearFrameEdge(candidate, *row, bgr.size(), options.edge_margin)) {
-      rank -= options.edge_penalty;
-    }
-    ranked.push_back({candidate, std::move(*row), rank});
+    const bool at_edge =
+        NearFrameEdge(candidate, *row, bgr.size(), options.edge_margin);
+    if (at_edge) rank -= options.edge_penalty;
+    ranked.push_back({candidate, std::move(*row), rank, at_edge});
   }
   const auto by_rank = [](const Ranked& a, const Ranked& b) {
     return a.rank > b.rank;
@@ -241,8 +242,16 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
     found.push_back(
         {PlateAround(r.box, r.row, bgr.size()), std::move(readings)});
   }
+  // Rows at the frame's edge (see edge_margin) come after every row away
+  // from it, whatever their confidence (so with one plate a frame, an edge
+  // row is kept only when no other row read): a burnt-in timestamp reads as
+  // confidently as a plate, and a plate cut by the edge is seen whole a few
+  // frames later.
   std::stable_sort(
-      pending.begin(), pending.end(), [](const Read& a, const Read& b) {
+      pending.begin(), pending.end(), [&](const Read& a, const Read& b) {
+        const bool a_edge = a.row->at_edge && options.edge_penalty > 0;
+        const bool b_edge = b.row->at_edge && options.edge_penalty > 0;
+        if (a_edge != b_edge) return b_edge;
         return a.readings.front().confidence > b.readings.front().confidence;
       });
   for (Read& p : pending) {

@@ -662,6 +662,33 @@ TEST(FindPlates, PrefersThePlateToTheCamerasTimestamp) {
   EXPECT_LT(IoU(found[0].box, plate_box), 0.3) << found[0].best().text;
 }
 
+TEST(FindPlates, TheLearnedReadersMostConfidentRowIsNotAtTheFramesEdge) {
+  // The learned reader reads the best rows and keeps the most confident
+  // reading. A crisp plate in the frame's corner (a poster, or a plate cut
+  // by the edge) reads more surely than the blurred one in the lane; a row
+  // at the edge is kept only when no row away from it read.
+  cv::Mat frame(720, 1280, CV_8UC3, cv::Scalar(90, 95, 100));
+  const cv::Rect plate_box(500, 450, 260, 60);
+  RenderedPlate("KXR4821").copyTo(frame(plate_box));
+  cv::GaussianBlur(frame(plate_box), frame(plate_box), cv::Size(0, 0), 1.5);
+  RenderedPlate("HTK2947").copyTo(frame(cv::Rect(0, 0, 260, 60)));
+  v1::DetectorConfig config;
+  config.set_plate_reader(v1::PLATE_READER_LEARNED);
+  auto set = NewDetectorSet(config);
+  ASSERT_TRUE(set.ok()) << set.status();
+  ASSERT_TRUE(set->reader->ReadsWholePlates());
+  std::vector<PlateSighting> found =
+      FindPlates(frame, *set->plate, *set->reader);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_GT(IoU(found[0].box, plate_box), 0.3) << found[0].best().text;
+  // Without the doubt about the frame's edges, the crisp corner wins.
+  PlateFinderOptions trusting;
+  trusting.edge_penalty = 0;
+  found = FindPlates(frame, *set->plate, *set->reader, trusting);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_LT(IoU(found[0].box, plate_box), 0.3) << found[0].best().text;
+}
+
 // A detector that also counts the pixels it was asked to search.
 class CountingDetector final : public PlateDetector {
  public:

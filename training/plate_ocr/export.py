@@ -170,6 +170,9 @@ def main():
 
     def recipe(p):
         start = "from scratch" if p is phases[0] else "from the phase before"
+        if p.get("init_onnx"):  # train.py --init_onnx: onnx_init.py's rebuilt BatchNorms
+            start = ("from the phase before's exported ONNX weights (its BatchNorms "
+                     "rebuilt by onnx_init.py)")
         return (f"{start}: seed {p['seed']}, recipe {p.get('recipe', 2)}, "
                 f"{p['train_count']} crops, "
                 f"{p.get('steps_done', p['steps'])} steps of {p['batch']}, peak lr {p.get('lr')}, "
@@ -192,6 +195,7 @@ def main():
             "validation": f"seed {summary['val_seed']}, {summary['val_count']} crops",
             "held_back": f"seed {HELD_BACK_SEED} (tests/data/plate_ocr, parity fixture "
                          f"seed {HELD_BACK_SEED + 1})",
+            "notes": [p["note"] for p in phases if p.get("note")],
         },
         "steps": sum(p.get("steps_done", p["steps"]) for p in phases),
         "batch": summary["batch"],

@@ -23,10 +23,11 @@ REGIONS = ("us", "eu", "br")
 # The data recipe. 3 added fixed-pitch plates (wide letters squeezed into the
 # digits' cell, as California's M and W, Slovakia's M), M and W whose middle
 # vertex stops part-way, and the left coat of arms of Slovak and Czech plates
-# without the EU band. Every draw a newer
+# without the EU band; 4 writes US plates' letter O as the digit 0. Every
+# draw a newer
 # recipe adds is behind its number, so an older recipe renders exactly what
 # it rendered before (train.py --recipe; the retrain script's phases).
-LATEST_RECIPE = 3
+LATEST_RECIPE = 4
 RECIPE = LATEST_RECIPE
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -393,6 +394,12 @@ def render_us(rng):
                     rng.uniform(0, 180), 0, 360, col, -1, cv2.LINE_AA)
         canvas = canvas * 0.7 + np.array(bg, np.float32) * 0.3
     text = _fill(rng, US_FORMATS[rng.integers(len(US_FORMATS))])
+    if RECIPE >= 4:
+        # The states' series issue no letter O (it would be the zero's
+        # glyph), and US plates are written with 0: recipe 3's US plates
+        # taught a round glyph to be O a third of the time, and us-dev's
+        # labelled boxes read 6 zeros as O or Q. No draw is added.
+        text = text.replace("O", "0")
     font = PLATE_FONTS[rng.integers(len(PLATE_FONTS))]
     th = H * rng.uniform(0.38, 0.56)
     ty = H * rng.uniform(0.25, 0.36)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+import onnx_init
 import render
 from model import PlateOcr
 
@@ -157,6 +158,14 @@ def main():
     ap.add_argument("--init", default="",
                     help="a run directory whose checkpoint this run starts from (a second "
                          "phase on new crops); its summary is kept in this run's")
+    ap.add_argument("--init_onnx", default="",
+                    help="an exported model (e.g. ../../models/plate_ocr.onnx) this run starts "
+                         "from, its BatchNorms rebuilt on the first --calib crops (onnx_init.py)")
+    ap.add_argument("--init_summary", default="",
+                    help="with --init_onnx: the JSON summary of the phases that trained it, "
+                         "kept in this run's as with --init")
+    ap.add_argument("--calib", type=int, default=512,
+                    help="with --init_onnx: training crops the BatchNorms are rebuilt on")
     a = ap.parse_args()
 
     render.RECIPE = a.recipe  # before the pool forks: its workers render the same
@@ -177,6 +186,14 @@ def main():
         with open(os.path.join(a.init, "train_summary.json")) as f:
             previous = json.load(f)
         previous.pop("log", None)
+    if a.init_onnx:
+        data.upto(a.calib)
+        onnx_init.load(model, a.init_onnx, to_tensor(data.x[:a.calib]))
+        if a.init_summary:
+            with open(a.init_summary) as f:
+                previous = json.load(f)
+        start = evaluate(model, vx, vtexts, vregions)
+        print(json.dumps({"step": 0, "init_onnx": a.init_onnx, "val": start}), flush=True)
     a.previous = previous
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.steps,
@@ -234,7 +251,7 @@ def save(a, model, vx, vtexts, vregions, render_s, train_s, step, log):
             text=True).stdout.strip(),
         "seed": a.seed, "recipe": a.recipe, "train_count": a.train_count, "val_seed": a.val_seed,
         "val_count": a.val_count, "steps": a.steps, "batch": a.batch, "lr": a.lr,
-        "steps_done": step, "new_per_step": a.new_per_step, "render_workers": a.workers,
+        "init_onnx": a.init_onnx, "steps_done": step, "new_per_step": a.new_per_step, "render_workers": a.workers,
         "waited_seconds": log[-1].get("waited_s"),
         "epochs": round(step * a.batch / a.train_count, 2),
         "render_seconds": round(render_s), "train_seconds": round(train_s),
