@@ -23,11 +23,13 @@ REGIONS = ("us", "eu", "br")
 # The data recipe. 3 added fixed-pitch plates (wide letters squeezed into the
 # digits' cell, as California's M and W, Slovakia's M), M and W whose middle
 # vertex stops part-way, and the left coat of arms of Slovak and Czech plates
-# without the EU band; 4 writes US plates' letter O as the digit 0. Every
-# draw a newer
+# without the EU band; 4 writes US plates' letter O as the digit 0; 5 puts
+# what US plates carry at the ends of their row (a month or year sticker
+# with its digits, a wheelchair symbol, stacked letters such as DP or DV, a
+# cactus, a state's shape) beside the characters. Every draw a newer
 # recipe adds is behind its number, so an older recipe renders exactly what
 # it rendered before (train.py --recipe; the retrain script's phases).
-LATEST_RECIPE = 4
+LATEST_RECIPE = 5
 RECIPE = LATEST_RECIPE
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -369,6 +371,81 @@ def _color(rng, base, jitter=25):
     return tuple(float(np.clip(b + rng.uniform(-jitter, jitter), 0, 255)) for b in base)
 
 
+END_WORDS = ["DP", "DV", "HC", "VET", "TR", "PH", "RV", "MC", "FD", "EX", "AP", "DAV",
+             "POW", "CL", "HP", "SP"]
+MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV",
+          "DEC"]
+
+
+def _end_picture(rng, canvas, box, fg):
+    """One thing US plates carry at an end of their row, in box (x, y, w,
+    h) the row's height: none of it is part of the plate's text (recipe 3's
+    misreads at the labelled box: a cactus read as G, a sticker's digits as
+    B, a wheelchair and "DP" as H, a state's picture as E or F)."""
+    x, y, w, h = box
+    kind = rng.integers(6)
+    other = _color(rng, tuple(rng.uniform(20, 235, 3)), 20)
+    col = fg if rng.random() < 0.5 else other
+    if kind == 0:  # stacked letters: DP, DV, VET
+        word = END_WORDS[rng.integers(len(END_WORDS))]
+        lh = h * rng.uniform(0.28, 0.42)
+        top = y + (h - lh * len(word)) / 2
+        for k, ch in enumerate(word):
+            _draw_text(canvas, ch, PLATE_FONTS[0], (x, top + lh * k, w, lh * 0.92), col)
+    elif kind == 1:  # a wheelchair symbol, often white on blue in a square
+        side = min(w, h) * rng.uniform(0.6, 1.0)
+        sx, sy = x + (w - side) / 2, y + (h - side) / 2
+        ink = col
+        if rng.random() < 0.6:
+            cv2.rectangle(canvas, (int(sx), int(sy)), (int(sx + side), int(sy + side)),
+                          _color(rng, (160, 60, 20), 30), -1)
+            ink = _color(rng, (245, 245, 245), 10)
+        t = max(1, int(side * 0.08))
+        cv2.circle(canvas, (int(sx + side * 0.45), int(sy + side * 0.15)),
+                   max(1, int(side * 0.09)), ink, -1, cv2.LINE_AA)
+        cv2.line(canvas, (int(sx + side * 0.42), int(sy + side * 0.28)),
+                 (int(sx + side * 0.42), int(sy + side * 0.6)), ink, t, cv2.LINE_AA)
+        cv2.line(canvas, (int(sx + side * 0.42), int(sy + side * 0.6)),
+                 (int(sx + side * 0.75), int(sy + side * 0.6)), ink, t, cv2.LINE_AA)
+        cv2.line(canvas, (int(sx + side * 0.75), int(sy + side * 0.6)),
+                 (int(sx + side * 0.85), int(sy + side * 0.85)), ink, t, cv2.LINE_AA)
+        cv2.ellipse(canvas, (int(sx + side * 0.4), int(sy + side * 0.7)),
+                    (max(1, int(side * 0.24)),) * 2, 0, 20, 300, ink, t, cv2.LINE_AA)
+    elif kind == 2:  # a cactus or a tree, the row's height
+        cx = x + w * rng.uniform(0.35, 0.65)
+        tw = max(2, int(w * rng.uniform(0.18, 0.3)))
+        green = _color(rng, (40, 130, 40), 40) if rng.random() < 0.7 else col
+        cv2.line(canvas, (int(cx), int(y + h * 0.05)), (int(cx), int(y + h)), green, tw,
+                 cv2.LINE_AA)
+        for side, fy in ((-1, rng.uniform(0.3, 0.6)), (1, rng.uniform(0.2, 0.5))):
+            ax = int(cx + side * w * 0.3)
+            cv2.line(canvas, (int(cx), int(y + h * (fy + 0.2))), (ax, int(y + h * (fy + 0.2))),
+                     green, max(1, tw // 2), cv2.LINE_AA)
+            cv2.line(canvas, (ax, int(y + h * (fy + 0.2))), (ax, int(y + h * fy)), green,
+                     max(1, tw // 2), cv2.LINE_AA)
+    elif kind == 3:  # a month or year sticker with its characters
+        sw, sh = w * rng.uniform(0.7, 1.0), h * rng.uniform(0.4, 0.75)
+        sx, sy = x + (w - sw) / 2, y + h * rng.uniform(0, 1) * (1 - sh / h)
+        paper = _color(rng, tuple(rng.uniform(40, 250, 3)), 10)
+        cv2.rectangle(canvas, (int(sx), int(sy)), (int(sx + sw), int(sy + sh)), paper, -1)
+        label = str(rng.integers(0, 100)).zfill(2) if rng.random() < 0.6 \
+            else MONTHS[rng.integers(12)]
+        ink = (20, 20, 20) if sum(paper) > 380 else (245, 245, 245)
+        _draw_text(canvas, label, PLATE_FONTS[rng.integers(len(PLATE_FONTS))],
+                   (sx + sw * 0.1, sy + sh * 0.15, sw * 0.8, sh * 0.7), ink)
+    elif kind == 4:  # a state's shape or a heart
+        pts = np.float32(rng.uniform(-0.5, 0.5, (8, 2))) * np.float32([w * 0.9, h * 0.8]) + \
+            np.float32([x + w / 2, y + h / 2])
+        cv2.fillPoly(canvas, [cv2.convexHull(pts.astype(np.int32))], col, cv2.LINE_AA)
+        if rng.random() < 0.4:  # a star on it
+            cv2.circle(canvas, (int(x + w / 2), int(y + h / 2)), max(1, int(min(w, h) * 0.12)),
+                       _color(rng, (240, 240, 240), 15), -1, cv2.LINE_AA)
+    else:  # a small word in two rows (a county, "TRUCK")
+        for k in range(2):
+            _draw_text(canvas, "".join(rng.choice(list(LETTERS), int(rng.integers(3, 6)))),
+                       PLATE_FONTS[0], (x, y + h * (0.12 + 0.42 * k), w, h * 0.3), col)
+
+
 def render_us(rng):
     H, W = 120, 240
     dark_bg = rng.random() < 0.12
@@ -403,7 +480,22 @@ def render_us(rng):
     font = PLATE_FONTS[rng.integers(len(PLATE_FONTS))]
     th = H * rng.uniform(0.38, 0.56)
     ty = H * rng.uniform(0.25, 0.36)
-    l, r = _draw_main(rng, canvas, text, font, (W * 0.06, ty, W * 0.88, th), fg, "emblem")
+    main = (W * 0.06, ty, W * 0.88, th)
+    ends = []
+    if RECIPE >= 5 and rng.random() < 0.45:
+        # Room at one end (or both) for what plates carry beside the row.
+        room = W * rng.uniform(0.1, 0.17)
+        ends = [["left", "right"][rng.integers(2)]] if rng.random() < 0.8 else ["left", "right"]
+        left_room = room if "left" in ends else 0
+        right_room = room if "right" in ends else 0
+        main = (W * 0.06 + left_room, ty, W * 0.88 - left_room - right_room, th)
+    l, r = _draw_main(rng, canvas, text, font, main, fg, "emblem")
+    for end in ends:
+        ew = W * rng.uniform(0.08, 0.14)
+        gap = W * rng.uniform(0.01, 0.04)
+        ex = l - gap - ew if end == "left" else r + gap
+        eh = th * rng.uniform(0.8, 1.1)
+        _end_picture(rng, canvas, (ex, ty + (th - eh) / 2, ew, eh), fg)
     # State name on top, slogan below: same colours, smaller.
     state = US_STATES[rng.integers(len(US_STATES))]
     sfont = SCRIPT_FONTS[rng.integers(len(SCRIPT_FONTS))] if rng.random() < 0.5 \
