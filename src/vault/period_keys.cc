@@ -203,7 +203,7 @@ absl::Status PeriodKeys::SyncLocked(ToFetch* to_fetch) {
     shared_.insert(k.version);
     if (!keks_.contains(k.version)) missing.push_back(k.version);
   }
-  const absl::Time now = absl::Now();
+  const absl::Time now = Now();
   for (auto it = missing_since_.begin(); it != missing_since_.end();) {
     if (std::find(missing.begin(), missing.end(), it->first) == missing.end()) {
       missing_since_.erase(it++);
@@ -213,16 +213,23 @@ absl::Status PeriodKeys::SyncLocked(ToFetch* to_fetch) {
   }
   for (uint32_t version : missing) missing_since_.try_emplace(version, now);
   // Each fetch is logged by every peer asked: the same missing versions
-  // (held by no live replica) are asked for again only after a while.
+  // (held by no live replica) are asked for again only after a while. That
+  // while spares the peers real load, so it is paced by the wall clock, not
+  // by the injected one.
+  const absl::Time wall = absl::Now();
   if (to_fetch != nullptr && !missing.empty() &&
-      (missing != last_missing_ || now >= next_fetch_)) {
+      (missing != last_missing_ || wall >= next_fetch_)) {
     last_missing_ = missing;
-    next_fetch_ = now + absl::Minutes(1);
+    next_fetch_ = wall + absl::Minutes(1);
     to_fetch->versions = std::move(missing);
     to_fetch->registered = std::move(by_version);
   }
   PickCurrentLocked();
   return absl::OkStatus();
+}
+
+absl::Time PeriodKeys::Now() const {
+  return checks_.clock != nullptr ? checks_.clock->Now() : absl::Now();
 }
 
 bool PeriodKeys::DestroyableLocked(const Info& info, absl::Time now) const {
@@ -232,8 +239,7 @@ bool PeriodKeys::DestroyableLocked(const Info& info, absl::Time now) const {
 }
 
 absl::Status PeriodKeys::FollowDestructionLocked(uint32_t version) {
-  const absl::Time now =
-      checks_.clock != nullptr ? checks_.clock->Now() : absl::Now();
+  const absl::Time now = Now();
   std::string refusal;
   auto it = keks_.find(version);
   if (it != keks_.end() && !DestroyableLocked(it->second, now)) {
@@ -696,8 +702,7 @@ bool PeriodKeys::AwaitingFetch(uint32_t version) const {
     return false;
   }
   auto since = missing_since_.find(version);
-  return since != missing_since_.end() &&
-         absl::Now() - since->second < kFetchGrace;
+  return since != missing_since_.end() && Now() - since->second < kFetchGrace;
 }
 
 std::optional<PeriodKeys::Info> PeriodKeys::Describe(uint32_t version) const {

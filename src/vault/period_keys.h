@@ -145,6 +145,9 @@ class PeriodKeys {
         registry_(registry),
         peers_(peers),
         checks_(std::move(checks)) {}
+  // The injected clock's now (the wall clock's without one): what periods
+  // and the fetch grace are measured on, so tests can move past them.
+  absl::Time Now() const;
   // Whether a KEK may go by this replica's rules alone: of an older
   // generation, or its period ended at `now`.
   bool DestroyableLocked(const Info& info, absl::Time now) const

@@ -4,6 +4,7 @@
 // service (mutual TLS on loopback, certificates by the dev PKI script).
 // No key ever goes through the database.
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -24,6 +25,7 @@
 #include "testing/replica_keys_fixture.h"
 #include "testing/test_pki.h"
 #include "testing/test_util.h"
+#include "vault/period_keys.h"
 #include "vault/vault.h"
 
 namespace lanevault {
@@ -290,6 +292,35 @@ TEST_F(ReplicaKeysTest, AKekNotFetchedYetIsUnavailableNotDamage) {
   Stop(a_);
   Start(a_, "replica-a");
   EXPECT_EQ(ReadPlate(*a_.vault, later.record_id()).value_or(""), "WAIT123");
+}
+
+// Awaited only for a while: a KEK no peer hands over for longer than the
+// grace is lost, and its items' reads are damage (DATA_LOSS, the alert).
+TEST_F(ReplicaKeysTest, AKekMissingPastTheGraceIsDamage) {
+  Take(*a_.vault, "SEEN000");
+  Stop(a_);  // a clean stop: B does not wait for it
+  const v1::Record later = TakeInANewPeriod(*b_.vault, "LOST123");
+  fetches_fail_at_next_start_ = 1000;
+  Start(a_, "replica-a");
+  absl::StatusOr<std::string> read = ReadPlate(*a_.vault, later.record_id());
+  EXPECT_TRUE(absl::IsUnavailable(read.status())) << read.status();
+  // Just past the grace, and within the same UTC day, so no period ends
+  // and nothing but the grace decides the read.
+  const int64_t day = vault::PeriodKeys::DayOf(clock_.Now());
+  clock_.Advance(vault::PeriodKeys::kFetchGrace + absl::Minutes(1));
+  ASSERT_EQ(vault::PeriodKeys::DayOf(clock_.Now()), day);
+  ASSERT_GT(a_.hooked->failing_fetches, 0)
+      << "the failing fetches ran out: the peer would answer";
+  EXPECT_TRUE(a_.vault->SyncReplicaKeys().ok());
+  read = ReadPlate(*a_.vault, later.record_id());
+  EXPECT_TRUE(absl::IsDataLoss(read.status())) << read.status();
+  auto alerts = a_.vault->oversight().Alerts(true);
+  ASSERT_TRUE(alerts.ok()) << alerts.status();
+  bool damage = false;
+  for (const vault::AlertRow& alert : *alerts) {
+    if (alert.kind == "data_loss") damage = true;
+  }
+  EXPECT_TRUE(damage) << "the lost KEK's read raised no data_loss alert";
 }
 
 }  // namespace
