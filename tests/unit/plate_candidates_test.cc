@@ -256,10 +256,14 @@ TEST_P(PlateReadingsTest, PurgeFindsTheIndexesEvenWhenTheItemsCopyIsDamaged) {
   if (postgres()) GTEST_SKIP() << "SQLite keeps the copy (schema step 12)";
   v1::Record cut = Take("FFF666", {"FFF6G6", "FFF66"});
   v1::Record other = Take("GGG777", {"GGG7T7"});
-  // One item's copy names another item's rows, the other's is cut short:
-  // neither stops the sweep, and neither item's index rows outlive it.
-  // (A copy wiped whole is not noticed: the rows are then left, found by no
-  // lookup, which joins the item.)
+  v1::Record wiped = Take("KKK888", {"KKK8B8"});
+  // One item's copy names another item's rows, the other's is cut short, a
+  // third's is wiped whole: none stops the sweep, and no item's index rows
+  // outlive it (left, they would be found by no lookup, which joins the
+  // item, but a blind index would stay on disk past its retention).
+  ExecBehind(
+      absl::StrCat("UPDATE items SET plate_blind = NULL WHERE record_id = '",
+                   wiped.record_id(), "'"));
   ExecBehind(absl::StrCat(
       "UPDATE items SET plate_blind = (SELECT plate_blind FROM items WHERE "
       "record_id = '",
@@ -271,10 +275,12 @@ TEST_P(PlateReadingsTest, PurgeFindsTheIndexesEvenWhenTheItemsCopyIsDamaged) {
       cut.record_id(), "' AND plate_blind IS NOT NULL"));
   EXPECT_EQ(CandidateRows(cut.record_id()), 3);
   EXPECT_EQ(CandidateRows(other.record_id()), 2);
+  EXPECT_EQ(CandidateRows(wiped.record_id()), 2);
   clock_.Advance(absl::Hours(24 * 31));
   ASSERT_TRUE(vault_->SweepExpired().ok());
   EXPECT_EQ(CandidateRows(cut.record_id()), 0);
   EXPECT_EQ(CandidateRows(other.record_id()), 0);
+  EXPECT_EQ(CandidateRows(wiped.record_id()), 0);
 }
 
 TEST_P(PlateReadingsTest, APurgedDecoyStillTripsTheCanary) {
