@@ -14,10 +14,12 @@ namespace {
 
 // Deletes the plate_blinds rows of one purged item (schema step 12), found
 // through the item's own copy of its blind indexes, and its plate_candidates
-// rows (before step 12).
-absl::Status DeletePlateIndexes(Database& db, const std::string& record_id,
-                                const std::string& item_id, int64_t category,
-                                const std::string& packed) {
+// rows (before step 12). Returns whether some of its rows may be left, found
+// by no copy: the batch's orphan sweep (DeleteOrphanPlateBlinds) then takes
+// them. `*damaged` receives why when the copy itself is wrong.
+absl::StatusOr<bool> DeletePlateIndexes(
+    Database& db, const std::string& record_id, const std::string& item_id,
+    int64_t category, const std::string& packed, std::string* damaged) {
   absl::StatusOr<Statement> old_rows = db.Cached(
       "DELETE FROM plate_candidates WHERE record_id = ? AND item_id = ?");
   if (!old_rows.ok()) return old_rows.status();
@@ -25,45 +27,49 @@ absl::Status DeletePlateIndexes(Database& db, const std::string& record_id,
   if (absl::Status s = old_rows->Run(); !s.ok()) return s;
   const bool indexed_before_step_12 = sqlite3_changes(db.handle()) > 0;
   absl::StatusOr<std::vector<RankedBlind>> blinds = UnpackPlateBlinds(packed);
-  // Every plate text is indexed (rank 1 at least): in plate_candidates if
-  // stored before step 12, else through its copy. Neither is a copy wiped
-  // whole, whose rows a scan finds below.
-  const bool unaccounted = category == v1::DATA_CATEGORY_PLATE_TEXT &&
-                           blinds.ok() && blinds->empty() &&
-                           !indexed_before_step_12;
-  size_t deleted = 0;
-  if (blinds.ok() && !unaccounted) {
-    for (const RankedBlind& b : *blinds) {
-      absl::StatusOr<Statement> del = db.Cached(
-          "DELETE FROM plate_blinds WHERE blind = ? AND rank = ? AND "
-          "record_id = ? AND item_id = ?");
-      if (!del.ok()) return del.status();
-      del->BindBlob(1, b.blind)
-          .Bind(2, b.rank)
-          .Bind(3, record_id)
-          .Bind(4, item_id);
-      if (absl::Status s = del->Run(); !s.ok()) return s;
-      deleted += static_cast<size_t>(sqlite3_changes(db.handle()));
-    }
-    if (deleted == blinds->size()) return absl::OkStatus();
+  if (!blinds.ok()) {
+    *damaged = std::string(blinds.status().message());
+    return true;
   }
-  // The item's copy is damaged or does not match its rows: they are found
-  // by a scan instead (slow, and only here), so none outlives the item and
-  // the sweep goes on.
-  spdlog::error(
-      "item {} of record {}: its copy of its plate blind indexes: {}; its "
-      "rows were found by a scan of plate_blinds instead (was the file "
-      "edited?)",
-      item_id, record_id,
-      unaccounted ? std::string("missing (a plate text's is never empty)")
-      : blinds.ok()
-          ? absl::StrCat("named ", blinds->size(), " rows, ", deleted, " found")
-          : std::string(blinds.status().message()));
-  absl::StatusOr<Statement> scan =
-      db.Cached("DELETE FROM plate_blinds WHERE record_id = ? AND item_id = ?");
-  if (!scan.ok()) return scan.status();
-  scan->Bind(1, record_id).Bind(2, item_id);
-  return scan->Run();
+  size_t deleted = 0;
+  for (const RankedBlind& b : *blinds) {
+    absl::StatusOr<Statement> del = db.Cached(
+        "DELETE FROM plate_blinds WHERE blind = ? AND rank = ? AND "
+        "record_id = ? AND item_id = ?");
+    if (!del.ok()) return del.status();
+    del->BindBlob(1, b.blind)
+        .Bind(2, b.rank)
+        .Bind(3, record_id)
+        .Bind(4, item_id);
+    if (absl::Status s = del->Run(); !s.ok()) return s;
+    deleted += static_cast<size_t>(sqlite3_changes(db.handle()));
+  }
+  if (deleted != blinds->size()) {
+    *damaged = absl::StrCat("it names ", blinds->size(), " rows, ", deleted,
+                            " were found");
+    return true;
+  }
+  // A plate text is indexed (rank 1 at least) in plate_candidates before
+  // step 12 and through its copy since. With neither, its copy was wiped,
+  // or it was stored before schema step 2 (never indexed) or with a plate
+  // that normalises to nothing: the sweep looks, as it cannot tell which.
+  return category == v1::DATA_CATEGORY_PLATE_TEXT && blinds->empty() &&
+         !indexed_before_step_12;
+}
+
+// Index rows whose item is gone: one pass over plate_blinds, each row's
+// item looked up by key. Run once in a purge batch that met an item whose
+// copy could not account for its rows, inside the batch's transaction, so
+// no blind index outlives its item (or stays on disk past its retention)
+// whatever was done to the copy.
+absl::StatusOr<uint64_t> DeleteOrphanPlateBlinds(Database& db) {
+  absl::StatusOr<Statement> sweep = db.Cached(
+      "DELETE FROM plate_blinds WHERE NOT EXISTS(SELECT 1 FROM items i "
+      "WHERE i.record_id = plate_blinds.record_id AND "
+      "i.item_id = plate_blinds.item_id)");
+  if (!sweep.ok()) return sweep.status();
+  if (absl::Status s = sweep->Run(); !s.ok()) return s;
+  return static_cast<uint64_t>(sqlite3_changes(db.handle()));
 }
 
 }  // namespace
@@ -140,6 +146,7 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
       by_record[it->second].second.push_back(&d);
     }
   }
+  size_t unaccounted = 0;  // items whose index rows no copy accounts for
   for (const auto& [record_id, items] : by_record) {
     int64_t latest_us = 0;
     v1::AuditEntry entry = purge_template;
@@ -147,10 +154,17 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
     for (const Due* d : items) {
       // The ciphertext, the wrapped key and the blind indexes go together:
       // those indexed since step 12 found through the item's own copy.
-      if (absl::Status s = DeletePlateIndexes(db_, record_id, d->item_id,
-                                              d->category, d->plate_blinds);
-          !s.ok()) {
-        return s;
+      std::string damaged;
+      absl::StatusOr<bool> maybe_left = DeletePlateIndexes(
+          db_, record_id, d->item_id, d->category, d->plate_blinds, &damaged);
+      if (!maybe_left.ok()) return maybe_left.status();
+      if (*maybe_left) ++unaccounted;
+      if (!damaged.empty()) {
+        spdlog::error(
+            "item {} of record {}: its copy of its plate blind indexes is "
+            "wrong ({}); its rows are found by a sweep of plate_blinds "
+            "instead (was the file edited?)",
+            d->item_id, record_id, damaged);
       }
       absl::StatusOr<Statement> del =
           db_.Cached("DELETE FROM items WHERE record_id = ? AND item_id = ?");
@@ -194,6 +208,16 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
     gone->Bind(1, record_id);
     if (absl::Status s = gone->Run(); !s.ok()) return s;
     result.records += static_cast<uint64_t>(sqlite3_changes(db_.handle()));
+  }
+  if (unaccounted > 0) {
+    absl::StatusOr<uint64_t> orphans = DeleteOrphanPlateBlinds(db_);
+    if (!orphans.ok()) return orphans.status();
+    spdlog::warn(
+        "purge: {} item(s) whose copy of their plate blind indexes did not "
+        "account for their rows (damaged, wiped, or stored before schema "
+        "step 2): one sweep of plate_blinds removed {} row(s) whose item is "
+        "gone",
+        unaccounted, *orphans);
   }
   if (absl::Status s = tx->Commit(); !s.ok()) return s;
   AdoptEdgeLocked(std::move(edge));
