@@ -1005,10 +1005,11 @@ absl::StatusOr<v1::Record> Vault::Read(
   const std::string case_id = audit.case_id();
   // One fetch a read: the decision's, when the caller kept it (a fetch is a
   // read snapshot and two queries, the ciphertext included).
+  const bool kept =
+      fetched.has_value() && fetched->summary.record_id() == record_id;
   absl::StatusOr<StoredRecord> stored =
-      fetched.has_value() && fetched->summary.record_id() == record_id
-          ? absl::StatusOr<StoredRecord>(*std::move(fetched))
-          : Fetch(record_id, principal);
+      kept ? absl::StatusOr<StoredRecord>(*std::move(fetched))
+           : Fetch(record_id, principal);
   if (!stored.ok()) return stored.status();
   // Fail closed: the read is logged before anything is opened.
   if (absl::StatusOr<uint64_t> seq = log_.AppendGrouped(std::move(audit));
@@ -1023,6 +1024,15 @@ absl::StatusOr<v1::Record> Vault::Read(
   absl::StatusOr<bool> held = HeldForCase(*stored, case_id, now);
   if (!held.ok()) return held.status();
   const bool held_for_case = *held;
+  if (kept && held_for_case &&
+      std::any_of(stored->items.begin(), stored->items.end(),
+                  [&](const StoredItem& i) { return i.deadline <= now; })) {
+    // Items past their deadline are opened only because a hold keeps them:
+    // open them as the store holds them now, not as the decision fetched
+    // them (one could have been purged before the hold was placed).
+    stored = Fetch(record_id, principal);
+    if (!stored.ok()) return stored.status();
+  }
   const v1::RecordSummary& s = stored->summary;
   v1::Record out;
   out.set_record_id(s.record_id());
@@ -1054,11 +1064,17 @@ absl::StatusOr<v1::Record> Vault::Read(
       }
       absl::StatusOr<StoredRecord> again = Fetch(record_id, principal);
       if (!again.ok()) return again.status();
+      bool still_stored = false;
       for (const StoredItem& fresh : again->items) {
         if (fresh.item_id != item.item_id) continue;
+        still_stored = true;
         plain = keys_.Open(fresh.sealed, ad);
         tried_version = fresh.sealed.key_version;
       }
+      // Purged since the fetch (its deadline passed meanwhile): not
+      // returned, as if the read had come a moment later; not damage. An
+      // item gone before its deadline is damage, below.
+      if (!still_stored && item.deadline <= clock_->Now()) continue;
     }
     if (absl::IsNotFound(plain.status()) &&
         periods_->AwaitingFetch(tried_version)) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -119,6 +120,30 @@ TEST_P(RetentionTest, ExpiredButUnsweptItemsAreRefusedOnRead) {
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(read->items_size(), 0);
   EXPECT_EQ(Overdue(), 1u);
+}
+
+// The gate's decision fetches the record and Read opens that fetch (one
+// fetch a read). A face purged after the decision, and a hold placed for
+// the case before the read, must not bring the purged face back out of the
+// decision's copy: what a hold keeps is what the store still holds.
+TEST_P(RetentionTest, AHoldPlacedAfterThePurgeOpensNothingTheDecisionKept) {
+  v1::Record r = Take("FFF666", absl::Hours(1));
+  std::optional<StoredRecord> kept;
+  ASSERT_TRUE(vault_->Describe(r.record_id(), "", "", "inspector", &kept).ok());
+  ASSERT_TRUE(kept.has_value());
+  ASSERT_EQ(kept->items.size(), 2u);
+  clock_.Advance(absl::Hours(2));
+  EXPECT_EQ(vault_->SweepExpired()->items, 1u);  // the face
+  v1::AuditEntry place = Entry(v1::ACTION_MANAGE_HOLD, "");
+  ASSERT_TRUE(vault_->oversight()
+                  .PlaceHold("CASE-5", "court order", {r.record_id()}, place)
+                  .ok());
+  v1::AuditEntry for_case = Entry(v1::ACTION_READ_RECORD, r.record_id());
+  for_case.set_case_id("CASE-5");
+  auto read = vault_->Read(r.record_id(), {v1::DATA_CATEGORY_FACE_IMAGE},
+                           for_case, "", nullptr, nullptr, std::move(kept));
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->items_size(), 0);
 }
 
 TEST_P(RetentionTest, HoldPausesPurgingUntilLifted) {
