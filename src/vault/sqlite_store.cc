@@ -115,7 +115,8 @@ absl::StatusOr<std::string> PackPlateBlinds(
   if (blinds.size() > 255) {
     return absl::InvalidArgumentError("more than 255 plate readings");
   }
-  std::string out;
+  std::string out(1, '\0');  // the count, set below
+  unsigned char count = 0;
   for (size_t i = 0; i < blinds.size(); ++i) {
     if (blinds[i].empty()) continue;
     if (blinds[i].size() > 255) {
@@ -124,24 +125,33 @@ absl::StatusOr<std::string> PackPlateBlinds(
     out.push_back(static_cast<char>(i + 1));
     out.push_back(static_cast<char>(blinds[i].size()));
     out += blinds[i];
+    ++count;
   }
+  if (count == 0) return std::string();
+  out[0] = static_cast<char>(count);
   return out;
 }
 
 absl::StatusOr<std::vector<RankedBlind>> UnpackPlateBlinds(
     absl::string_view packed) {
   std::vector<RankedBlind> out;
+  if (packed.empty()) return out;
+  const auto count = static_cast<unsigned char>(packed[0]);
+  packed.remove_prefix(1);
   while (!packed.empty()) {
+    // An entry cut anywhere, its header included, leaves `packed` unread.
     if (packed.size() < 2) break;
     const auto rank = static_cast<unsigned char>(packed[0]);
     const auto size = static_cast<unsigned char>(packed[1]);
-    packed.remove_prefix(2);
-    if (packed.size() < size) break;
-    out.push_back({rank, std::string(packed.substr(0, size))});
-    packed.remove_prefix(size);
+    if (packed.size() - 2 < size) break;
+    out.push_back({rank, std::string(packed.substr(2, size))});
+    packed.remove_prefix(2 + size);
   }
-  if (!packed.empty()) {
-    return absl::DataLossError("an item's plate blind indexes are cut short");
+  if (!packed.empty() || out.size() != count) {
+    return absl::DataLossError(
+        absl::StrCat("an item's plate blind indexes are cut short or "
+                     "overlong (",
+                     out.size(), " whole entries of ", count, ")"));
   }
   return out;
 }

@@ -33,16 +33,18 @@ absl::StatusOr<std::vector<v1::AuditEntry>> ReadEntries(Statement& q);
 // many steps this call ran.
 absl::StatusOr<int64_t> MigrateSchema(Database& db);
 
-// An item's plate blind indexes as its row keeps them (schema step 12): for
-// each non-empty one, its rank (1-based), its length and its bytes. Empty
-// when there are none. INVALID_ARGUMENT past 255 readings or 255 bytes.
+// An item's plate blind indexes as its row keeps them (schema step 12): how
+// many there are, then for each non-empty one its rank (1-based), its
+// length and its bytes. Empty when there are none. INVALID_ARGUMENT past
+// 255 readings or 255 bytes.
 absl::StatusOr<std::string> PackPlateBlinds(
     const std::vector<std::string>& blinds);
 struct RankedBlind {
   int64_t rank;
   std::string blind;
 };
-// DATA_LOSS when `packed` is cut short.
+// DATA_LOSS when `packed` is cut anywhere (the count tells a cut at an
+// entry's end too) or has bytes past its last entry.
 absl::StatusOr<std::vector<RankedBlind>> UnpackPlateBlinds(
     absl::string_view packed);
 

@@ -21,6 +21,7 @@
 #include "testing/store_engines.h"
 #include "testing/test_util.h"
 #include "testing/vault_fixture.h"
+#include "vault/sqlite_store_impl.h"
 
 namespace lanevault {
 namespace {
@@ -281,6 +282,37 @@ TEST_P(PlateReadingsTest, PurgeFindsTheIndexesEvenWhenTheItemsCopyIsDamaged) {
   EXPECT_EQ(CandidateRows(cut.record_id()), 0);
   EXPECT_EQ(CandidateRows(other.record_id()), 0);
   EXPECT_EQ(CandidateRows(wiped.record_id()), 0);
+}
+
+// The item's copy of its blind indexes (schema step 12): their count, then
+// rank, length and bytes of each; an empty reading (the same plate as one
+// before it) keeps its rank's gap; a copy cut anywhere is DATA_LOSS, never
+// a shorter list read as whole.
+TEST(PackedPlateBlinds, RoundTripsAndRefusesWhatItCannotHold) {
+  const std::vector<std::string> blinds = {
+      std::string(32, 'a'), "", std::string(32, 'c'), std::string(255, 'd')};
+  absl::StatusOr<std::string> packed = vault::PackPlateBlinds(blinds);
+  ASSERT_TRUE(packed.ok()) << packed.status();
+  absl::StatusOr<std::vector<vault::RankedBlind>> back =
+      vault::UnpackPlateBlinds(*packed);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->size(), 3u);
+  EXPECT_EQ((*back)[0].rank, 1);
+  EXPECT_EQ((*back)[1].rank, 3);
+  EXPECT_EQ((*back)[1].blind, blinds[2]);
+  EXPECT_EQ((*back)[2].rank, 4);
+  EXPECT_EQ((*back)[2].blind, blinds[3]);
+  EXPECT_TRUE(vault::UnpackPlateBlinds("")->empty());
+  EXPECT_TRUE(vault::PackPlateBlinds({"", ""})->empty());
+  EXPECT_TRUE(
+      absl::IsDataLoss(vault::UnpackPlateBlinds(*packed + "\x05").status()));
+  for (size_t cut = 1; cut < packed->size(); ++cut) {
+    absl::StatusOr<std::vector<vault::RankedBlind>> part =
+        vault::UnpackPlateBlinds(absl::string_view(*packed).substr(0, cut));
+    EXPECT_TRUE(absl::IsDataLoss(part.status())) << cut;
+  }
+  EXPECT_FALSE(vault::PackPlateBlinds({std::string(256, 'x')}).ok());
+  EXPECT_FALSE(vault::PackPlateBlinds(std::vector<std::string>(256, "b")).ok());
 }
 
 TEST_P(PlateReadingsTest, APurgedDecoyStillTripsTheCanary) {
