@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -42,6 +43,18 @@ class ReplicaKeysTest : public testing::ReplicaKeysFixture {
     absl::Status s = v.Intake(r, Entry(v1::ACTION_INTAKE, r.record_id()));
     EXPECT_TRUE(s.ok()) << s;
     return r;
+  }  // B seals `plate` under a new period's KEK while A is down; A starts
+  // again with every fetch failing (the peer does not answer), so A lacks
+  // that KEK. Returns the record and A's first read of it.
+  std::pair<v1::Record, absl::StatusOr<std::string>> SealedUnderAKekALacks(
+      absl::string_view plate) {
+    Take(*a_.vault, "SEEN000");
+    Stop(a_);  // a clean stop: B does not wait for it
+    v1::Record later = TakeInANewPeriod(*b_.vault, plate);
+    fetches_fail_at_next_start_ = 1000;
+    Start(a_, "replica-a");
+    absl::StatusOr<std::string> read = ReadPlate(*a_.vault, later.record_id());
+    return {std::move(later), std::move(read)};
   }
 };
 
@@ -276,12 +289,7 @@ TEST_F(ReplicaKeysTest, ARotationDuringAHandOverIsNotUndone) {
 // again), not as data loss, and raises no damage alert; it opens once the
 // KEK arrives.
 TEST_F(ReplicaKeysTest, AKekNotFetchedYetIsUnavailableNotDamage) {
-  Take(*a_.vault, "SEEN000");
-  Stop(a_);  // a clean stop: B does not wait for it
-  const v1::Record later = TakeInANewPeriod(*b_.vault, "WAIT123");
-  fetches_fail_at_next_start_ = 1000;
-  Start(a_, "replica-a");
-  absl::StatusOr<std::string> read = ReadPlate(*a_.vault, later.record_id());
+  auto [later, read] = SealedUnderAKekALacks("WAIT123");
   EXPECT_TRUE(absl::IsUnavailable(read.status())) << read.status();
   auto alerts = a_.vault->oversight().Alerts(true);
   ASSERT_TRUE(alerts.ok()) << alerts.status();
@@ -297,12 +305,7 @@ TEST_F(ReplicaKeysTest, AKekNotFetchedYetIsUnavailableNotDamage) {
 // Awaited only for a while: a KEK no peer hands over for longer than the
 // grace is lost, and its items' reads are damage (DATA_LOSS, the alert).
 TEST_F(ReplicaKeysTest, AKekMissingPastTheGraceIsDamage) {
-  Take(*a_.vault, "SEEN000");
-  Stop(a_);  // a clean stop: B does not wait for it
-  const v1::Record later = TakeInANewPeriod(*b_.vault, "LOST123");
-  fetches_fail_at_next_start_ = 1000;
-  Start(a_, "replica-a");
-  absl::StatusOr<std::string> read = ReadPlate(*a_.vault, later.record_id());
+  auto [later, read] = SealedUnderAKekALacks("LOST123");
   EXPECT_TRUE(absl::IsUnavailable(read.status())) << read.status();
   // Just past the grace, and within the same UTC day, so no period ends
   // and nothing but the grace decides the read.
