@@ -366,6 +366,17 @@ constexpr AlreadyDone kAlreadyDone[] = {
 // foreign keys off and check every reference themselves before commit.
 constexpr int64_t kRebuildsAParent[] = {10};
 
+// The columns a rebuild copies, by index into kMigrations: run on a table
+// with more (a later step's, on a vault whose schema version was set back)
+// it would drop them, and with them what they hold (step 13's canary
+// marks), so it refuses instead.
+struct RebuildCopies {
+  int64_t step;
+  const char* table;
+  int64_t columns;
+};
+constexpr RebuildCopies kRebuildCopies[] = {{10, "records", 9}};
+
 // The steps that rewrite a whole table in their one transaction, by index
 // into kMigrations: on a large vault they take minutes and need free disk
 // for the table's new copy and the WAL that carries it.
@@ -424,6 +435,24 @@ absl::StatusOr<bool> IsAlreadyDone(Database& db, int64_t step) {
     return *found > 0;
   }
   return false;
+}
+
+absl::Status CheckRebuildCopiesEveryColumn(Database& db, int64_t step) {
+  for (const RebuildCopies& r : kRebuildCopies) {
+    if (r.step != step) continue;
+    absl::StatusOr<int64_t> columns =
+        QueryInt(db, absl::StrCat("SELECT COUNT(*) FROM pragma_table_info('",
+                                  r.table, "')"));
+    if (!columns.ok()) return columns.status();
+    if (*columns != r.columns) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "vault schema step ", step + 1, " rebuilds the ", r.table,
+          " table from its ", r.columns, " columns, but it has ", *columns,
+          ": the rebuild would drop what the others hold (was the schema "
+          "version set back?); the vault is left as it was"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 bool RebuildsAParent(int64_t step) {
@@ -501,6 +530,9 @@ absl::StatusOr<int64_t> RunMigrations(Database& db, int64_t latest) {
     absl::StatusOr<bool> done = IsAlreadyDone(db, v);
     if (!done.ok()) return done.status();
     if (!*done) {
+      if (absl::Status s = CheckRebuildCopiesEveryColumn(db, v); !s.ok()) {
+        return s;
+      }
       if (absl::Status s = db.Exec(kMigrations[v]); !s.ok()) return s;
     }
     if (RebuildsAParent(v)) {

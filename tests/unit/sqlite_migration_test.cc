@@ -397,5 +397,30 @@ TEST_F(SqliteMigrationTest, AnItemWithoutItsRecordStopsTheRebuild) {
   EXPECT_EQ(testing::QueryInt(db_path(), "PRAGMA user_version"), 10);
 }
 
+// A vault whose schema version was set back to before step 11 (the records
+// rebuild) but whose records carry step 13's canary marks: the rebuild would
+// drop the marks, so the start refuses and the vault is left as it was.
+TEST_F(SqliteMigrationTest, ARebuildThatWouldDropAColumnRefuses) {
+  Take();
+  vault_.reset();
+  const int64_t marks =
+      testing::QueryInt(db_path(),
+                        "SELECT COUNT(*) FROM records WHERE canary_mark IS "
+                        "NOT NULL");
+  ASSERT_GT(marks, 0);
+  testing::ExecSql(db_path(), "PRAGMA user_version=10");
+  auto db = Database::Open(db_path());
+  ASSERT_TRUE(db.ok()) << db.status();
+  absl::StatusOr<int64_t> ran = MigrateSchema(*db);
+  EXPECT_EQ(ran.status().code(), absl::StatusCode::kFailedPrecondition)
+      << ran.status();
+  EXPECT_NE(ran.status().message().find("set back"), std::string::npos);
+  EXPECT_EQ(testing::QueryInt(db_path(), "PRAGMA user_version"), 10);
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM records WHERE canary_mark "
+                              "IS NOT NULL"),
+            marks);
+}
+
 }  // namespace
 }  // namespace lanevault::vault
