@@ -498,11 +498,12 @@ PurgeFigures BaselinePurge(const std::vector<v1::Record>& records, int m,
   sqlite3_open((dir + "/baseline.db").c_str(), &db);
   const std::string secure_delete =
       absl::GetFlag(FLAGS_baseline_secure_delete) == "FAST" ? "FAST" : "ON";
+  // The vault's writer's settings (sqlite_store.cc), its page cache too.
   sqlite3_exec(db,
                ("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                 "PRAGMA secure_delete=" +
                 secure_delete +
-                "; PRAGMA cache_size=-32768;"
+                "; PRAGMA cache_size=-8192;"
                 "CREATE TABLE items(item_id TEXT PRIMARY KEY, record_id TEXT, "
                 "deadline_us INTEGER, wrapped BLOB, ciphertext BLOB);"
                 "CREATE INDEX items_by_deadline ON items(deadline_us);")
