@@ -1021,18 +1021,18 @@ absl::StatusOr<v1::Record> Vault::Read(
     *logged_as = *seq;
   }
   const absl::Time now = clock_->Now();
-  absl::StatusOr<bool> held = HeldForCase(*stored, case_id, now);
-  if (!held.ok()) return held.status();
-  const bool held_for_case = *held;
-  if (kept && held_for_case &&
+  if (kept &&
       std::any_of(stored->items.begin(), stored->items.end(),
                   [&](const StoredItem& i) { return i.deadline <= now; })) {
-    // Items past their deadline are opened only because a hold keeps them:
-    // open them as the store holds them now, not as the decision fetched
-    // them (one could have been purged before the hold was placed).
+    // An item past its deadline may have been purged since the decision
+    // fetched it (and would open only under a hold placed since): the
+    // decision's copy serves only while every item in it is in its time.
     stored = Fetch(record_id, principal);
     if (!stored.ok()) return stored.status();
   }
+  absl::StatusOr<bool> held = HeldForCase(*stored, case_id, now);
+  if (!held.ok()) return held.status();
+  const bool held_for_case = *held;
   const v1::RecordSummary& s = stored->summary;
   v1::Record out;
   out.set_record_id(s.record_id());
