@@ -236,4 +236,30 @@ if cc "$work/tamper.c" -o "$work/tamper" -lsqlite3 2>/dev/null; then
   wait "$daemon" || true
   daemon=
 fi
+
+# Root sets the vault's schema version back to before the records rebuild
+# (schema step 11): run again, it would drop every record's canary mark.
+# The daemon must refuse to start and leave the file as it was.
+marks_sql="SELECT COUNT(*) FROM records WHERE canary_mark IS NOT NULL"
+py_sql() {
+  python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+rows = db.execute(sys.argv[2]).fetchall()
+db.commit()
+print(rows[0][0] if rows else "")' "$work/vault/lanevault.db" "$1"
+}
+marks=$(py_sql "$marks_sql")
+[[ $marks -gt 0 ]] || fail "no record carries a canary mark ($marks)"
+py_sql "PRAGMA user_version=10" >/dev/null
+rm -f "$work/port"
+if timeout 60 "$bin/lanevaultd" --dev_master_key_file \
+  --config "$work/lanevaultd.textproto" --dev_builtin_policy \
+  >"$work/rollback.log" 2>&1; then
+  fail "the daemon started on a vault whose schema version was set back"
+fi
+grep -q "set back" "$work/rollback.log" ||
+  fail "the refusal does not say why: $(tail -3 "$work/rollback.log")"
+[[ $(py_sql "PRAGMA user_version") == 10 ]] || fail "the schema version moved"
+[[ $(py_sql "$marks_sql") == "$marks" ]] || fail "canary marks were dropped"
+echo "schema version set back: refused, $marks canary marks kept"
 echo "1 passed, 0 failed"
