@@ -96,7 +96,7 @@ absl::StatusOr<std::unique_ptr<PeriodKeys>> PeriodKeys::Load(
         !s.ok()) {
       return s;
     }
-    ToFetch missing;
+    std::vector<uint32_t> missing;
     if (absl::Status s = keys->SyncLocked(&missing); !s.ok()) return s;
     lock.Release();
     keys->FetchAndAccept(std::move(missing));
@@ -162,7 +162,7 @@ void PeriodKeys::ForgetLocked(uint32_t version) {
   keks_.erase(it);
 }
 
-absl::Status PeriodKeys::SyncLocked(ToFetch* to_fetch) {
+absl::Status PeriodKeys::SyncLocked(std::vector<uint32_t>* to_fetch) {
   if (registry_ == nullptr) return absl::OkStatus();
   absl::StatusOr<KeyGeneration> generation = registry_->Generation();
   if (!generation.ok()) return generation.status();
@@ -177,10 +177,8 @@ absl::Status PeriodKeys::SyncLocked(ToFetch* to_fetch) {
   absl::StatusOr<std::vector<RegisteredKek>> registered = registry_->Keks();
   if (!registered.ok()) return registered.status();
   std::vector<uint32_t> missing;
-  Registered by_version;
   shared_.clear();
   for (const RegisteredKek& k : *registered) {
-    by_version[k.version] = k;
     next_version_ = std::max(next_version_, k.version + 1);
     if (k.destroyed) {
       if (!keks_.contains(k.version) && !ring_->Has(k.version)) continue;
@@ -213,16 +211,12 @@ absl::Status PeriodKeys::SyncLocked(ToFetch* to_fetch) {
   }
   for (uint32_t version : missing) missing_since_.try_emplace(version, now);
   // Each fetch is logged by every peer asked: the same missing versions
-  // (held by no live replica) are asked for again only after a while. That
-  // while spares the peers real load, so it is paced by the wall clock, not
-  // by the injected one.
-  const absl::Time wall = absl::Now();
+  // (held by no live replica) are asked for again only after a while.
   if (to_fetch != nullptr && !missing.empty() &&
-      (missing != last_missing_ || wall >= next_fetch_)) {
+      (missing != last_missing_ || now >= next_fetch_)) {
     last_missing_ = missing;
-    next_fetch_ = wall + absl::Minutes(1);
-    to_fetch->versions = std::move(missing);
-    to_fetch->registered = std::move(by_version);
+    next_fetch_ = now + absl::Minutes(1);
+    *to_fetch = std::move(missing);
   }
   PickCurrentLocked();
   return absl::OkStatus();
@@ -279,8 +273,7 @@ absl::Status PeriodKeys::FollowDestructionLocked(uint32_t version) {
   return absl::OkStatus();
 }
 
-void PeriodKeys::FetchAndAccept(ToFetch what) {
-  std::vector<uint32_t>& missing = what.versions;
+void PeriodKeys::FetchAndAccept(std::vector<uint32_t> missing) {
   if (missing.empty()) return;
   if (peers_ != nullptr) {
     absl::StatusOr<std::vector<ReplicaPeer>> live = ConfiguredLivePeers();
@@ -298,11 +291,19 @@ void PeriodKeys::FetchAndAccept(ToFetch what) {
                      got.status().message());
         continue;
       }
+      // The registry as it stands now, not as it stood before the call:
+      // a version destroyed meanwhile must not be written here.
+      absl::StatusOr<Registered> registered = ListRegistered();
+      if (!registered.ok()) {
+        spdlog::warn("cannot read the key registry to check fetched keys: {}",
+                     registered.status().message());
+        break;
+      }
       for (const StoredKek& kek : got->keks) {
         auto it = std::find(missing.begin(), missing.end(), kek.version);
         if (it == missing.end()) continue;
         absl::MutexLock lock(&mu_);
-        if (absl::Status s = AcceptLocked(kek, what.registered); !s.ok()) {
+        if (absl::Status s = AcceptLocked(kek, *registered); !s.ok()) {
           spdlog::error("key version {} from replica {} refused: {}",
                         kek.version, peer.address, s.message());
           continue;
@@ -373,16 +374,21 @@ absl::Status PeriodKeys::AcceptLocked(const StoredKek& kek,
   return absl::OkStatus();
 }
 
+absl::StatusOr<PeriodKeys::Registered> PeriodKeys::ListRegistered() {
+  Registered registered;
+  if (registry_ == nullptr) return registered;
+  absl::StatusOr<std::vector<RegisteredKek>> listed = registry_->Keks();
+  if (!listed.ok()) return listed.status();
+  for (const RegisteredKek& k : *listed) registered[k.version] = k;
+  return registered;
+}
+
 absl::Status PeriodKeys::Accept(const std::vector<StoredKek>& keks) {
   absl::MutexLock lock(&mu_);
-  Registered registered;
-  if (registry_ != nullptr) {
-    absl::StatusOr<std::vector<RegisteredKek>> listed = registry_->Keks();
-    if (!listed.ok()) return listed.status();
-    for (const RegisteredKek& k : *listed) registered[k.version] = k;
-  }
+  absl::StatusOr<Registered> registered = ListRegistered();
+  if (!registered.ok()) return registered.status();
   for (const StoredKek& kek : keks) {
-    if (absl::Status s = AcceptLocked(kek, registered); !s.ok()) return s;
+    if (absl::Status s = AcceptLocked(kek, *registered); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -552,19 +558,27 @@ absl::Status PeriodKeys::RefreshLocked() {
 }
 
 absl::Status PeriodKeys::Refresh() {
-  // Whoever refreshes while another fetch is in flight waits for it (a
-  // read that met a key version the heartbeat is fetching must then find
-  // it held, not be told it is missing), but not on mu_, which the peers'
-  // hand-overs need meanwhile.
-  absl::MutexLock fetching(&fetch_mu_);
-  ToFetch missing;
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = RefreshLocked(); !s.ok()) return s;
+  return SyncLocked(/*to_fetch=*/nullptr);
+}
+
+absl::Status PeriodKeys::RefreshAndFetch() {
+  // One fetch at a time; whoever comes while one is in flight (a peer may
+  // take a call's timeout to answer) takes in the rest and goes on, rather
+  // than beat late. Not under mu_, which the peers' hand-overs and the
+  // readers' refreshes need meanwhile.
+  if (!fetch_mu_.TryLock()) return Refresh();
+  std::vector<uint32_t> missing;
+  absl::Status s;
   {
     absl::MutexLock lock(&mu_);
-    if (absl::Status s = RefreshLocked(); !s.ok()) return s;
-    if (absl::Status s = SyncLocked(&missing); !s.ok()) return s;
+    s = RefreshLocked();
+    if (s.ok()) s = SyncLocked(&missing);
   }
-  FetchAndAccept(std::move(missing));
-  return absl::OkStatus();
+  if (s.ok()) FetchAndAccept(std::move(missing));
+  fetch_mu_.Unlock();
+  return s;
 }
 
 absl::StatusOr<bool> PeriodKeys::Initialized(KekStore& store) {

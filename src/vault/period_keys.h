@@ -80,10 +80,18 @@ class PeriodKeys {
 
   // Takes in what other processes sharing the key store changed since (new
   // KEKs, a rotation, destructions): cheap when nothing changed. With a
-  // registry, also what the other replicas did: KEKs it lacks are fetched
-  // from them, destroyed ones destroyed here. Called by readers that meet
-  // an unknown key version and by the maintenance.
+  // registry, also what the other replicas did: destroyed KEKs are destroyed
+  // here, and shared ones this key store lacks are noted as awaited
+  // (AwaitingFetch). Never asks another machine, so a caller holding its
+  // own locks (a read, intake, the maintenance) never waits on a peer that
+  // hangs. Called by readers that meet an unknown key version and by the
+  // maintenance.
   absl::Status Refresh();
+  // Refresh, then asks the live peers for the shared KEKs this key store
+  // lacks (when due: the same missing versions again only after a minute).
+  // Run by the replica heartbeat alone. While another fetch is in flight it
+  // does not wait for it: it refreshes and returns.
+  absl::Status RefreshAndFetch();
 
   // KEKs a peer replica hands over: each must open with the master key
   // under its binding (PERMISSION_DENIED otherwise); durable on return.
@@ -163,19 +171,18 @@ class PeriodKeys {
   absl::Status ReadCountersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RefreshLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   using Registered = absl::flat_hash_map<uint32_t, RegisteredKek>;
-  // What a sync found to fetch: shared KEKs this key store lacks, and the
-  // registry's view to check what the peers hand over against.
-  struct ToFetch {
-    std::vector<uint32_t> versions;
-    Registered registered;
-  };
+  // The registry's KEKs by version as it stands now (none without one).
+  absl::StatusOr<Registered> ListRegistered();
   // With a registry: the generation, destructions and missing KEKs. The
   // missing ones go to `*to_fetch` (when given and due) to be fetched with
   // FetchAndAccept once mu_ is released.
-  absl::Status SyncLocked(ToFetch* to_fetch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Asks the live peers for `what` and takes in what they hand over. Never
-  // with mu_ held: each ask is a call to another machine.
-  void FetchAndAccept(ToFetch what) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status SyncLocked(std::vector<uint32_t>* to_fetch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Asks the live peers for `missing` and takes in what they hand over,
+  // checked against the registry as it stands when each answer arrives (a
+  // version destroyed during the call is not taken in). Never with mu_
+  // held: each ask is a call to another machine.
+  void FetchAndAccept(std::vector<uint32_t> missing) ABSL_LOCKS_EXCLUDED(mu_);
   // `registered`: the registry's KEKs by version (ignored without one).
   absl::Status AcceptLocked(const StoredKek& kek, const Registered& registered)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -217,8 +224,8 @@ class PeriodKeys {
   // to this replica at the same moment (Accept) is not kept waiting, nor
   // is the heartbeat's sync.
   absl::Mutex share_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  // Held by Refresh from deciding what to fetch until it is fetched: a
-  // second Refresh meanwhile waits for the first's keys.
+  // Held by RefreshAndFetch from deciding what to fetch until it is
+  // fetched; a second one meanwhile skips its fetch rather than wait.
   absl::Mutex fetch_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   absl::flat_hash_map<uint32_t, Info> keks_ ABSL_GUARDED_BY(mu_);

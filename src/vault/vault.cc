@@ -1058,7 +1058,9 @@ absl::StatusOr<v1::Record> Vault::Read(
     if (absl::IsNotFound(plain.status())) {
       // Re-wrapped under a newer key (and the old one destroyed) between our
       // fetch and now: fetch the row again. Or sealed by another replica
-      // under a key it made since we last looked: take that in.
+      // under a key it made since we last looked: take that in if this key
+      // store has it by now (the heartbeat fetches it from the peers; a
+      // read never waits on another machine).
       if (absl::Status refreshed = periods_->Refresh(); !refreshed.ok()) {
         spdlog::warn("cannot re-read the key store: {}", refreshed.message());
       }

@@ -23,7 +23,7 @@ absl::Status Vault::SyncReplicaKeys() {
   if (key_registry_ == nullptr) return absl::OkStatus();
   if (absl::Status s = key_registry_->Heartbeat(); !s.ok()) return s;
   const absl::Time started = absl::Now();
-  absl::Status synced = periods_->Refresh();
+  absl::Status synced = periods_->RefreshAndFetch();
   // Fetching a missing KEK from a slow peer can take a call's timeout (per
   // peer asked): beat again after it, so a slow fetch delays the next beat
   // by that much at most, not by a further period (a heartbeat older than

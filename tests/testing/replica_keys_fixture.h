@@ -7,6 +7,7 @@
 // dev PKI script): the replicas of replica_keys_test and of the attacks
 // replica_keys_attack_test plays on them.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
 #include "crypto/master_key.h"
@@ -25,6 +27,7 @@
 #include "testing/test_pki.h"
 #include "testing/test_util.h"
 #include "testing/vault_fixture.h"
+#include "vault/postgres.h"
 #include "vault/vault.h"
 
 namespace lanevault::testing {
@@ -45,17 +48,45 @@ class HookedKeyPeers final : public vault::KeyPeers {
   absl::StatusOr<Fetched> Fetch(const vault::ReplicaPeer& peer,
                                 const std::vector<uint32_t>& versions,
                                 bool log_seed) override {
-    if (failing_fetches > 0) {
+    if (failing_fetches.load() > 0) {
       --failing_fetches;
       return absl::UnavailableError("the test's peer does not answer");
     }
+    {
+      // A peer that hangs: the call stays open until the test lets go.
+      absl::MutexLock lock(&mu_);
+      ++fetches_held_;
+      mu_.Await(absl::Condition(
+          +[](bool* hold) { return !*hold; }, &hold_));
+    }
     return real_->Fetch(peer, versions, log_seed);
   }
-  std::function<void()> before_push;  // run once, before the next push
-  int failing_fetches = 0;            // the next fetches fail
+  // From now on each fetch hangs, until ReleaseFetches.
+  void HoldFetches() {
+    absl::MutexLock lock(&mu_);
+    hold_ = true;
+    fetches_held_ = 0;
+  }
+  void ReleaseFetches() {
+    absl::MutexLock lock(&mu_);
+    hold_ = false;
+  }
+  // Whether a fetch reached the peer and hangs there, within `timeout`.
+  bool AwaitFetchHeld(absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](int* held) { return *held > 0; }, &fetches_held_),
+        timeout);
+  }
+  std::function<void()> before_push;    // run once, before the next push
+  std::atomic<int> failing_fetches{0};  // the next fetches fail
 
  private:
   vault::KeyPeers* const real_;
+  absl::Mutex mu_;
+  bool hold_ ABSL_GUARDED_BY(mu_) = false;
+  int fetches_held_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // The vault fixture's master key, clock and records; its own vault_ is not
@@ -164,6 +195,17 @@ class ReplicaKeysFixture : public VaultFixture {
       if (FileContains(r.key_store + suffix, bytes)) return true;
     }
     return false;
+  }
+  // The shared database, as anyone who can write to it sees it.
+  vault::pg::Connection Db() {
+    auto c = vault::pg::Connection::Open(postgres_);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return std::move(*c);
+  }
+  void Sql(const std::string& q) {
+    auto db = Db();
+    auto r = db.Exec(q);
+    ASSERT_TRUE(r.ok()) << q << ": " << r.status();
   }
   Replica& Holder() { return a_.vault->HoldsReplicaRole() ? a_ : b_; }
   Replica& Standby() { return a_.vault->HoldsReplicaRole() ? b_ : a_; }

@@ -67,16 +67,6 @@ class FakePeer final : public v1::ReplicaKeys::Service {
 
 class ReplicaKeysAttackTest : public ReplicaKeysAttackBase {
  protected:
-  vault::pg::Connection Db() {
-    auto c = vault::pg::Connection::Open(postgres_);
-    EXPECT_TRUE(c.ok()) << c.status();
-    return std::move(*c);
-  }
-  void Sql(const std::string& q) {
-    auto db = Db();
-    auto r = db.Exec(q);
-    ASSERT_TRUE(r.ok()) << q << ": " << r.status();
-  }
   // Root on the database host runs a ReplicaKeys server with ANY server
   // certificate the CA issued for a host it controls (here: a serverAuth
   // cert "db-host" for 127.0.0.1, unrelated to replica_peers).

@@ -43,7 +43,9 @@ class ReplicaKeysTest : public testing::ReplicaKeysFixture {
     absl::Status s = v.Intake(r, Entry(v1::ACTION_INTAKE, r.record_id()));
     EXPECT_TRUE(s.ok()) << s;
     return r;
-  }  // B seals `plate` under a new period's KEK while A is down; A starts
+  }
+
+  // B seals `plate` under a new period's KEK while A is down; A starts
   // again with every fetch failing (the peer does not answer), so A lacks
   // that KEK. Returns the record and A's first read of it.
   std::pair<v1::Record, absl::StatusOr<std::string>> SealedUnderAKekALacks(
@@ -55,6 +57,18 @@ class ReplicaKeysTest : public testing::ReplicaKeysFixture {
     Start(a_, "replica-a");
     absl::StatusOr<std::string> read = ReadPlate(*a_.vault, later.record_id());
     return {std::move(later), std::move(read)};
+  }
+
+  // Reads `id` on `r` until it opens (a fetch elsewhere may still be
+  // bringing its KEK), for up to 20 s; the last answer.
+  absl::StatusOr<std::string> ReadPlateOnceFetched(Replica& r,
+                                                   const std::string& id) {
+    absl::StatusOr<std::string> read = ReadPlate(*r.vault, id);
+    for (int i = 0; i < 200 && absl::IsUnavailable(read.status()); ++i) {
+      absl::SleepFor(absl::Milliseconds(100));
+      read = ReadPlate(*r.vault, id);
+    }
+    return read;
   }
 };
 
@@ -300,6 +314,88 @@ TEST_F(ReplicaKeysTest, AKekNotFetchedYetIsUnavailableNotDamage) {
   Stop(a_);
   Start(a_, "replica-a");
   EXPECT_EQ(ReadPlate(*a_.vault, later.record_id()).value_or(""), "WAIT123");
+}
+
+// A peer that hangs holds up nothing but the fetch: while a fetch of the
+// KEK a read needs is open, the read answers UNAVAILABLE at once (it is
+// not the reader's to wait on another machine: a quota-limited read runs
+// inside the quota ledger's lock), and another sync (the heartbeat, which
+// the other replicas wait for) neither waits nor fetches twice.
+TEST_F(ReplicaKeysTest, APeerThatHangsHoldsUpNoReadAndNoHeartbeat) {
+  auto [later, read] = SealedUnderAKekALacks("HANG123");
+  ASSERT_TRUE(absl::IsUnavailable(read.status())) << read.status();
+  a_.hooked->HoldFetches();
+  a_.hooked->failing_fetches = 0;
+  // The same missing version is asked for again after a minute.
+  clock_.Advance(absl::Minutes(2));
+  std::thread fetching([&] { (void)a_.vault->SyncReplicaKeys(); });
+  ASSERT_TRUE(a_.hooked->AwaitFetchHeld(absl::Seconds(30)))
+      << "no fetch reached the peer";
+
+  absl::Notification answered, synced;
+  absl::StatusOr<std::string> during = absl::UnknownError("not read");
+  absl::Status sync = absl::UnknownError("not synced");
+  std::thread reader([&] {
+    during = ReadPlate(*a_.vault, later.record_id());
+    answered.Notify();
+  });
+  std::thread beat([&] {
+    sync = a_.vault->SyncReplicaKeys();
+    synced.Notify();
+  });
+  const bool read_returned =
+      answered.WaitForNotificationWithTimeout(absl::Seconds(20));
+  const bool sync_returned =
+      synced.WaitForNotificationWithTimeout(absl::Seconds(20));
+  a_.hooked->ReleaseFetches();
+  reader.join();
+  beat.join();
+  fetching.join();
+  EXPECT_TRUE(read_returned) << "a read waited for a peer that hangs";
+  EXPECT_TRUE(sync_returned) << "a heartbeat waited for another's fetch";
+  EXPECT_TRUE(absl::IsUnavailable(during.status())) << during.status();
+  EXPECT_TRUE(sync.ok()) << sync;
+  // The peer answered in the end: the KEK is here and the record opens.
+  EXPECT_EQ(ReadPlateOnceFetched(a_, later.record_id()).value_or(""),
+            "HANG123");
+}
+
+// A KEK destroyed while a fetch of it is on its way (the role holder
+// rotated it out, or someone wrote the registry) is not written to the key
+// store when it arrives: what the peer hands over is checked against the
+// registry as it stands then, not as it stood before the call.
+TEST_F(ReplicaKeysTest, AKekDestroyedDuringItsFetchIsNotTakenIn) {
+  auto [later, read] = SealedUnderAKekALacks("GONE123");
+  ASSERT_TRUE(absl::IsUnavailable(read.status())) << read.status();
+  const std::vector<uint32_t> on_b = VersionsInUse(*b_.vault);
+  absl::StatusOr<std::vector<vault::StoredKek>> b_holds =
+      b_.vault->HeldKeks(on_b);
+  ASSERT_TRUE(b_holds.ok()) << b_holds.status();
+  absl::StatusOr<std::vector<vault::StoredKek>> a_holds =
+      a_.vault->HeldKeks(on_b);
+  ASSERT_TRUE(a_holds.ok()) << a_holds.status();
+  ASSERT_EQ(b_holds->size(), a_holds->size() + 1) << "A lacks one KEK";
+  std::string wrapped;
+  uint32_t version = 0;
+  for (const vault::StoredKek& k : *b_holds) {
+    if (!KeyStoreHolds(a_, k.wrapped)) wrapped = k.wrapped, version = k.version;
+  }
+  ASSERT_FALSE(wrapped.empty());
+
+  // A's own heartbeat stops, so the one fetch is the test's and has taken
+  // in what it will once it returns.
+  a_.server->Shutdown();
+  a_.hooked->HoldFetches();
+  a_.hooked->failing_fetches = 0;
+  clock_.Advance(absl::Minutes(2));
+  std::thread fetching([&] { (void)a_.vault->SyncReplicaKeys(); });
+  ASSERT_TRUE(a_.hooked->AwaitFetchHeld(absl::Seconds(30)));
+  Sql(absl::StrCat("UPDATE kek_registry SET destroyed_us = 1 WHERE version = ",
+                   version));
+  a_.hooked->ReleaseFetches();
+  fetching.join();
+  EXPECT_FALSE(KeyStoreHolds(a_, wrapped))
+      << "a KEK destroyed during its fetch was written to A's key store";
 }
 
 // Awaited only for a while: a KEK no peer hands over for longer than the
