@@ -46,6 +46,10 @@ absl::Status SqliteStore::Init() {
       SqliteReaders::Open(path_, vfs_, damage_, kReadConnections);
   if (!readers.ok()) return readers.status();
   readers_ = std::move(*readers);
+  absl::StatusOr<std::unique_ptr<WalCheckpointer>> checkpointer =
+      WalCheckpointer::Start(path_, vfs_, db_.handle());
+  if (!checkpointer.ok()) return checkpointer.status();
+  checkpointer_ = std::move(*checkpointer);
   return absl::OkStatus();
 }
 

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "tlog/merkle.h"
 #include "vault/sqlite.h"
+#include "vault/sqlite_checkpointer.h"
 #include "vault/sqlite_readers.h"
 #include "vault/sqlite_store.h"
 #include "vault/store.h"
@@ -61,9 +62,12 @@ class SqliteStore final : public Store {
         vfs_(std::move(vfs)),
         db_(std::move(db)) {}
 
-  // The readers close first: the writer's connection, closing last,
-  // checkpoints the WAL into the file and removes it.
-  ~SqliteStore() override { readers_.reset(); }
+  // The checkpointer and the readers close first: the writer's connection,
+  // closing last, checkpoints the WAL into the file and removes it.
+  ~SqliteStore() override {
+    checkpointer_.reset();
+    readers_.reset();
+  }
 
   absl::Status Init();
 
@@ -215,6 +219,8 @@ class SqliteStore final : public Store {
   // inside a write, goes through the writer's connection `db_`. Set once
   // by Init, before the store is shared.
   std::unique_ptr<SqliteReaders> readers_;
+  // Set once by Init; hooks db_'s commits.
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   absl::Mutex mu_;
   Database db_ ABSL_GUARDED_BY(mu_);
   tlog::CompactRange edge_ ABSL_GUARDED_BY(mu_);  // committed tree only
