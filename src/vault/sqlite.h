@@ -65,6 +65,10 @@ class Statement {
   Statement& Bind(int index, int64_t value);
   Statement& Bind(int index, absl::string_view text);  // as TEXT
   Statement& BindBlob(int index, absl::string_view bytes);
+  // Without SQLite's copy of the bytes, for large ones (a ciphertext):
+  // they must stay where they are until this Statement is gone (it clears
+  // its bindings then).
+  Statement& BindBlobInPlace(int index, absl::string_view bytes);
 
   // Steps once: true while a row is available, false when done.
   absl::StatusOr<bool> Step();

@@ -201,7 +201,7 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
         .Bind(4, ToUnixMicrosSaturated(it.deadline))
         .Bind(5, static_cast<int64_t>(it.sealed.key_version))
         .BindBlob(7, it.sealed.wrapped_key)
-        .BindBlob(8, it.sealed.ciphertext);
+        .BindBlobInPlace(8, it.sealed.ciphertext);  // `record` outlives `one`
     if (!blinds->empty()) one->BindBlob(6, *blinds);
     if (absl::Status s = one->Run(); !s.ok()) {
       if (absl::IsAlreadyExists(s)) {
