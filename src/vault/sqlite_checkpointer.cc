@@ -37,8 +37,10 @@ int WalCheckpointer::OnCommit(void* self, sqlite3* db, const char* name,
   if (pages >= kWalBackstopPages) {
     // Runs on the writer's connection inside its commit, as SQLite's own
     // automatic checkpoint does; its failure does not undo the commit.
-    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                              nullptr);
+    c->Exclusive([&] {
+      return sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+                                       nullptr, nullptr);
+    });
     absl::MutexLock lock(&c->mu_);
     ++c->backstops_;
     c->asked_at_ = 0;
@@ -64,8 +66,10 @@ void WalCheckpointer::Run() {
       if (stop_) return;
       due_ = false;
     }
-    const int rc = sqlite3_wal_checkpoint_v2(
-        own_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    const int rc = Exclusive([this] {
+      return sqlite3_wal_checkpoint_v2(
+          own_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    });
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       // Not the commits' problem: they stay durable in the WAL, and the
       // writer checkpoints itself past the backstop.
@@ -75,6 +79,11 @@ void WalCheckpointer::Run() {
     absl::MutexLock lock(&mu_);
     ++runs_;
   }
+}
+
+int WalCheckpointer::Exclusive(absl::FunctionRef<int()> checkpoint) {
+  absl::MutexLock lock(&copying_);
+  return checkpoint();
 }
 
 int WalCheckpointer::runs() const {

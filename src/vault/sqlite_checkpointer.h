@@ -16,13 +16,14 @@
 // A writer that never pauses could keep the WAL from ever being copied
 // whole (it restarts only when a write begins after a complete copy): past
 // kWalBackstopPages the writer's hook checkpoints in its own thread, as
-// SQLite would have, so the WAL stays bounded whatever the load (to about
-// the backstop and what is committed during one of the thread's copies).
+// SQLite would have (after the thread's copy under way, if any), so the WAL
+// stays bounded whatever the load.
 
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "vault/sqlite.h"
@@ -48,6 +49,12 @@ class WalCheckpointer {
   WalCheckpointer(const WalCheckpointer&) = delete;
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
 
+  // Runs `checkpoint` (a TRUNCATE on the writer's connection, say) once
+  // any copy the thread has under way is done, and keeps the thread from
+  // starting one meanwhile: SQLite runs one checkpoint at a time and answers
+  // a second with SQLITE_BUSY at once, without the busy timeout.
+  int Exclusive(absl::FunctionRef<int()> checkpoint);
+
   // Checkpoints run by the thread, and by the writer past the backstop.
   int runs() const;
   int backstops() const;
@@ -64,6 +71,9 @@ class WalCheckpointer {
   Database own_;  // used by the thread alone
   sqlite3* const writer_;
   std::thread thread_;
+  // Held by whoever checkpoints the file: the thread, the writer past the
+  // backstop, Exclusive. Never taken with mu_ held.
+  absl::Mutex copying_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   bool due_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

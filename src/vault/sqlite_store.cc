@@ -53,6 +53,16 @@ absl::Status SqliteStore::Init() {
   return absl::OkStatus();
 }
 
+absl::Status SqliteStore::TruncateWalLocked() {
+  auto truncate = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return sqlite3_wal_checkpoint_v2(
+        db_.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  };
+  const int rc = checkpointer_ != nullptr ? checkpointer_->Exclusive(truncate)
+                                          : truncate();
+  return SqliteStatus(rc, "WAL checkpoint", db_.handle());
+}
+
 void SqliteStore::SetBeforeCommitForTesting(std::function<void()> hook) {
   absl::MutexLock lock(&mu_);
   before_commit_for_testing_ = std::move(hook);

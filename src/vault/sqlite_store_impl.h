@@ -210,6 +210,9 @@ class SqliteStore final : public Store {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   void BeforeCommitLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Copies the whole WAL into the file and empties it (after the
+  // checkpointer's copy under way, if any, which would make it BUSY).
+  absl::Status TruncateWalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Its own lock: Health() answers while a statement runs.
   const std::shared_ptr<DamageLatch> damage_;

@@ -92,7 +92,7 @@ absl::Status SqliteStore::DeleteLegacyKeks() {
   absl::MutexLock lock(&mu_);
   // secure_delete zeroes the pages; the checkpoint empties the WAL of them.
   if (absl::Status s = db_.Exec("DELETE FROM keks"); !s.ok()) return s;
-  return db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  return TruncateWalLocked();
 }
 
 absl::StatusOr<std::vector<std::pair<uint32_t, uint64_t>>>

@@ -226,11 +226,7 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
 
 absl::Status SqliteStore::Compact() {
   absl::MutexLock lock(&mu_);
-  int log_frames = 0, checkpointed = 0;
-  const int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr,
-                                           SQLITE_CHECKPOINT_TRUNCATE,
-                                           &log_frames, &checkpointed);
-  return SqliteStatus(rc, "WAL checkpoint", db_.handle());
+  return TruncateWalLocked();
 }
 
 absl::StatusOr<std::vector<CategoryRetentionRow>> SqliteStore::RetentionCounts(

@@ -5,6 +5,8 @@
 
 #include "vault/sqlite_checkpointer.h"
 
+#include <sqlite3.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -86,6 +88,44 @@ TEST(WalCheckpointerTest, CopiesTheWalOffTheCommitPathAndKeepsItBounded) {
   absl::StatusOr<Database> again = Database::Open(path);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(Count(*again), kCommits);
+}
+
+// The purge empties the WAL with a TRUNCATE checkpoint on the writer's
+// connection. SQLite runs one checkpoint at a time and refuses a second at
+// once (SQLITE_BUSY, no busy timeout), so a TRUNCATE that met the thread's
+// copy failed and left purged pages in the WAL; through Exclusive it waits
+// for the copy and runs.
+TEST(WalCheckpointerTest, ATruncateWaitsForTheThreadsCopyInsteadOfFailing) {
+  testing::TempDir dir;
+  const std::string path = dir.Join("t.db");
+  absl::StatusOr<Database> db = Database::Open(path);
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE(db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                       "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)")
+                  .ok());
+  absl::StatusOr<std::unique_ptr<WalCheckpointer>> checkpointer =
+      WalCheckpointer::Start(path, "", db->handle());
+  ASSERT_TRUE(checkpointer.ok()) << checkpointer.status();
+  const std::string blob(2 * kPage + 100, 'x');
+  int truncates = 0, refused = 0;
+  for (int i = 0; i < 6000; ++i) {
+    absl::StatusOr<Statement> ins = db->Cached("INSERT INTO t(b) VALUES(?)");
+    ASSERT_TRUE(ins.ok()) << ins.status();
+    ins->BindBlob(1, blob);
+    ASSERT_TRUE(ins->Run().ok());
+    // Right after the commit that woke the thread, as the purge's last
+    // batch is followed by its TRUNCATE.
+    if (i % 333 == 332) {
+      ++truncates;
+      const int rc = (*checkpointer)->Exclusive([&] {
+        return sqlite3_wal_checkpoint_v2(db->handle(), nullptr,
+                                         SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+                                         nullptr);
+      });
+      if (rc != SQLITE_OK) ++refused;
+    }
+  }
+  EXPECT_EQ(refused, 0) << "of " << truncates << " truncates";
 }
 
 }  // namespace
