@@ -293,6 +293,9 @@ void PeriodKeys::FetchAndAccept(std::vector<uint32_t> missing) {
       }
       // The registry as it stands now, not as it stood before the call:
       // a version destroyed meanwhile must not be written here.
+      // Under mu_, so that no sync takes in a destruction between this
+      // read and the key store's write.
+      absl::MutexLock lock(&mu_);
       absl::StatusOr<Registered> registered = ListRegistered();
       if (!registered.ok()) {
         spdlog::warn("cannot read the key registry to check fetched keys: {}",
@@ -302,7 +305,6 @@ void PeriodKeys::FetchAndAccept(std::vector<uint32_t> missing) {
       for (const StoredKek& kek : got->keks) {
         auto it = std::find(missing.begin(), missing.end(), kek.version);
         if (it == missing.end()) continue;
-        absl::MutexLock lock(&mu_);
         if (absl::Status s = AcceptLocked(kek, *registered); !s.ok()) {
           spdlog::error("key version {} from replica {} refused: {}",
                         kek.version, peer.address, s.message());

@@ -48,9 +48,10 @@ class HookedKeyPeers final : public vault::KeyPeers {
   absl::StatusOr<Fetched> Fetch(const vault::ReplicaPeer& peer,
                                 const std::vector<uint32_t>& versions,
                                 bool log_seed) override {
-    if (failing_fetches.load() > 0) {
-      --failing_fetches;
-      return absl::UnavailableError("the test's peer does not answer");
+    for (int left = failing_fetches.load(); left > 0;) {
+      if (failing_fetches.compare_exchange_weak(left, left - 1)) {
+        return absl::UnavailableError("the test's peer does not answer");
+      }
     }
     {
       // A peer that hangs: the call stays open until the test lets go.
@@ -70,6 +71,11 @@ class HookedKeyPeers final : public vault::KeyPeers {
   void ReleaseFetches() {
     absl::MutexLock lock(&mu_);
     hold_ = false;
+  }
+  // Fetches that reached the peer since HoldFetches.
+  int FetchesHeld() {
+    absl::MutexLock lock(&mu_);
+    return fetches_held_;
   }
   // Whether a fetch reached the peer and hangs there, within `timeout`.
   bool AwaitFetchHeld(absl::Duration timeout) {

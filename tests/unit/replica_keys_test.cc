@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -326,20 +327,28 @@ TEST_F(ReplicaKeysTest, APeerThatHangsHoldsUpNoReadAndNoHeartbeat) {
   ASSERT_TRUE(absl::IsUnavailable(read.status())) << read.status();
   a_.hooked->HoldFetches();
   a_.hooked->failing_fetches = 0;
+  std::thread fetching, reader, beat;
+  // Whatever fails below, the peer answers and every thread ends.
+  absl::Cleanup let_go = [&] {
+    a_.hooked->ReleaseFetches();
+    for (std::thread* t : {&fetching, &reader, &beat}) {
+      if (t->joinable()) t->join();
+    }
+  };
   // The same missing version is asked for again after a minute.
   clock_.Advance(absl::Minutes(2));
-  std::thread fetching([&] { (void)a_.vault->SyncReplicaKeys(); });
+  fetching = std::thread([&] { (void)a_.vault->SyncReplicaKeys(); });
   ASSERT_TRUE(a_.hooked->AwaitFetchHeld(absl::Seconds(30)))
       << "no fetch reached the peer";
 
   absl::Notification answered, synced;
   absl::StatusOr<std::string> during = absl::UnknownError("not read");
   absl::Status sync = absl::UnknownError("not synced");
-  std::thread reader([&] {
+  reader = std::thread([&] {
     during = ReadPlate(*a_.vault, later.record_id());
     answered.Notify();
   });
-  std::thread beat([&] {
+  beat = std::thread([&] {
     sync = a_.vault->SyncReplicaKeys();
     synced.Notify();
   });
@@ -347,10 +356,8 @@ TEST_F(ReplicaKeysTest, APeerThatHangsHoldsUpNoReadAndNoHeartbeat) {
       answered.WaitForNotificationWithTimeout(absl::Seconds(20));
   const bool sync_returned =
       synced.WaitForNotificationWithTimeout(absl::Seconds(20));
-  a_.hooked->ReleaseFetches();
-  reader.join();
-  beat.join();
-  fetching.join();
+  EXPECT_EQ(a_.hooked->FetchesHeld(), 1) << "a second fetch was started";
+  std::move(let_go).Invoke();
   EXPECT_TRUE(read_returned) << "a read waited for a peer that hangs";
   EXPECT_TRUE(sync_returned) << "a heartbeat waited for another's fetch";
   EXPECT_TRUE(absl::IsUnavailable(during.status())) << during.status();
@@ -387,13 +394,17 @@ TEST_F(ReplicaKeysTest, AKekDestroyedDuringItsFetchIsNotTakenIn) {
   a_.server->Shutdown();
   a_.hooked->HoldFetches();
   a_.hooked->failing_fetches = 0;
+  std::thread fetching;
+  absl::Cleanup let_go = [&] {
+    a_.hooked->ReleaseFetches();
+    if (fetching.joinable()) fetching.join();
+  };
   clock_.Advance(absl::Minutes(2));
-  std::thread fetching([&] { (void)a_.vault->SyncReplicaKeys(); });
+  fetching = std::thread([&] { (void)a_.vault->SyncReplicaKeys(); });
   ASSERT_TRUE(a_.hooked->AwaitFetchHeld(absl::Seconds(30)));
   Sql(absl::StrCat("UPDATE kek_registry SET destroyed_us = 1 WHERE version = ",
                    version));
-  a_.hooked->ReleaseFetches();
-  fetching.join();
+  std::move(let_go).Invoke();
   EXPECT_FALSE(KeyStoreHolds(a_, wrapped))
       << "a KEK destroyed during its fetch was written to A's key store";
 }
