@@ -15,7 +15,7 @@ absl::StatusOr<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(
   // The checkpoint syncs as the writer's commits do.
   if (absl::Status s = own->Exec("PRAGMA synchronous=FULL"); !s.ok()) return s;
   std::unique_ptr<WalCheckpointer> c(
-      new WalCheckpointer(std::move(*own), writer));
+      new WalCheckpointer(path, std::move(*own), writer));
   c->thread_ = std::thread([p = c.get()] { p->Run(); });
   // Replaces SQLite's automatic checkpoint on the writer's connection.
   sqlite3_wal_hook(writer, &WalCheckpointer::OnCommit, c.get());
@@ -71,10 +71,12 @@ void WalCheckpointer::Run() {
           own_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     });
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-      // Not the commits' problem: they stay durable in the WAL, and the
-      // writer checkpoints itself past the backstop.
-      spdlog::warn("WAL checkpoint failed (retried at the next commit): {}",
-                   sqlite3_errmsg(own_.handle()));
+      // Not the commits' problem; the writer checkpoints itself past the
+      // backstop.
+      spdlog::warn(
+          "{}: copying the WAL into the database file failed (tried again "
+          "after the next 1000 pages; commits stay durable in the WAL): {}",
+          path_, sqlite3_errmsg(own_.handle()));
     }
     absl::MutexLock lock(&mu_);
     ++runs_;

@@ -55,20 +55,21 @@ class WalCheckpointer {
   // a second with SQLITE_BUSY at once, without the busy timeout.
   int Exclusive(absl::FunctionRef<int()> checkpoint);
 
-  // Checkpoints run by the thread, and by the writer past the backstop.
+  // Checkpoints the thread has run, and the writer past the backstop.
   int runs() const;
   int backstops() const;
 
  private:
-  WalCheckpointer(Database own, sqlite3* writer)
-      : own_(std::move(own)), writer_(writer) {}
+  WalCheckpointer(std::string path, Database own, sqlite3* writer)
+      : path_(std::move(path)), own_(std::move(own)), writer_(writer) {}
   static int OnCommit(void* self, sqlite3* db, const char* name, int pages);
   bool DueOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return due_ || stop_;
   }
   void Run();
 
-  Database own_;  // used by the thread alone
+  const std::string path_;  // for the logs
+  Database own_;            // used by the thread alone
   sqlite3* const writer_;
   std::thread thread_;
   // Held by whoever checkpoints the file: the thread, the writer past the
