@@ -291,10 +291,10 @@ void PeriodKeys::FetchAndAccept(std::vector<uint32_t> missing) {
                      got.status().message());
         continue;
       }
-      // The registry as it stands now, not as it stood before the call:
-      // a version destroyed meanwhile must not be written here.
-      // Under mu_, so that no sync takes in a destruction between this
-      // read and the key store's write.
+      // The registry as it stands now, not as it stood before the call (a
+      // version destroyed meanwhile must not be written here), and under
+      // mu_, so no sync takes in a destruction between the read and the
+      // key store's write.
       absl::MutexLock lock(&mu_);
       absl::StatusOr<Registered> registered = ListRegistered();
       if (!registered.ok()) {

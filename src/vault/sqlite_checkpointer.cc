@@ -41,9 +41,6 @@ int WalCheckpointer::OnCommit(void* self, sqlite3* db, const char* name,
       return sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
                                        nullptr, nullptr);
     });
-    absl::MutexLock lock(&c->mu_);
-    ++c->backstops_;
-    c->asked_at_ = 0;
     return SQLITE_OK;
   }
   absl::MutexLock lock(&c->mu_);
@@ -91,11 +88,6 @@ int WalCheckpointer::Exclusive(absl::FunctionRef<int()> checkpoint) {
 int WalCheckpointer::runs() const {
   absl::MutexLock lock(&mu_);
   return runs_;
-}
-
-int WalCheckpointer::backstops() const {
-  absl::MutexLock lock(&mu_);
-  return backstops_;
 }
 
 }  // namespace lanevault::vault

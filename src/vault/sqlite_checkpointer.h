@@ -55,9 +55,8 @@ class WalCheckpointer {
   // a second with SQLITE_BUSY at once, without the busy timeout.
   int Exclusive(absl::FunctionRef<int()> checkpoint);
 
-  // Checkpoints the thread has run, and the writer past the backstop.
+  // Checkpoints the thread has run.
   int runs() const;
-  int backstops() const;
 
  private:
   WalCheckpointer(std::string path, Database own, sqlite3* writer)
@@ -81,7 +80,6 @@ class WalCheckpointer {
   // The WAL's size in pages when a checkpoint was last asked for.
   int asked_at_ ABSL_GUARDED_BY(mu_) = 0;
   int runs_ ABSL_GUARDED_BY(mu_) = 0;
-  int backstops_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace lanevault::vault

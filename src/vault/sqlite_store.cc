@@ -54,12 +54,12 @@ absl::Status SqliteStore::Init() {
 }
 
 absl::Status SqliteStore::TruncateWalLocked() {
-  auto truncate = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return sqlite3_wal_checkpoint_v2(
-        db_.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
-  };
-  const int rc = checkpointer_ != nullptr ? checkpointer_->Exclusive(truncate)
-                                          : truncate();
+  const int rc =
+      checkpointer_->Exclusive([this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return sqlite3_wal_checkpoint_v2(db_.handle(), nullptr,
+                                         SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+                                         nullptr);
+      });
   return SqliteStatus(rc, "WAL checkpoint", db_.handle());
 }
 

@@ -130,20 +130,19 @@ absl::StatusOr<uint64_t> Vault::RewrapStep(int limit) {
         ItemAssociatedData(c.record_id, c.item.item_id, c.item.category,
                            c.contract_id, c.contract_version, c.item.deadline),
         *to);
-    if (!wrapped.ok() && absl::IsNotFound(wrapped.status()) &&
-        periods_->AwaitingFetch(c.item.sealed.key_version)) {
-      // Sealed by another replica under a KEK this one has not fetched
-      // yet (the heartbeat does): re-wrapped at a later pass.
-      failed = true;
-      continue;
-    }
     if (!wrapped.ok()) {
+      failed = true;  // left on its old version, which is then kept
+      if (absl::IsNotFound(wrapped.status()) &&
+          periods_->AwaitingFetch(c.item.sealed.key_version)) {
+        // Sealed by another replica under a KEK this one has not fetched
+        // yet (the heartbeat does): re-wrapped at a later pass.
+        continue;
+      }
       oversight_.RaiseAlert(
           "critical", "data_loss", "system",
           absl::StrCat("record ", c.record_id, " item ", c.item.item_id,
                        ": cannot re-wrap: ", wrapped.status().message()));
-      failed = true;
-      continue;  // left on its old version, which is then kept
+      continue;
     }
     done.push_back({c.record_id, c.item.item_id, c.item.sealed.key_version, *to,
                     std::move(*wrapped)});

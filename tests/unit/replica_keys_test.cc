@@ -71,6 +71,16 @@ class ReplicaKeysTest : public testing::ReplicaKeysFixture {
     }
     return read;
   }
+
+  // A sync on `fetching` asks the peer again for what A lacks, and the
+  // fetch hangs there until ReleaseFetches.
+  void StartAHeldFetch(std::thread& fetching) {
+    a_.hooked->HoldFetches();
+    a_.hooked->failing_fetches = 0;
+    // The same missing version is asked for again after a minute.
+    clock_.Advance(absl::Minutes(2));
+    fetching = std::thread([this] { (void)a_.vault->SyncReplicaKeys(); });
+  }
 };
 
 TEST_F(ReplicaKeysTest, EachOpensWhatTheOtherSealedAndSurvivesItsLoss) {
@@ -325,8 +335,6 @@ TEST_F(ReplicaKeysTest, AKekNotFetchedYetIsUnavailableNotDamage) {
 TEST_F(ReplicaKeysTest, APeerThatHangsHoldsUpNoReadAndNoHeartbeat) {
   auto [later, read] = SealedUnderAKekALacks("HANG123");
   ASSERT_TRUE(absl::IsUnavailable(read.status())) << read.status();
-  a_.hooked->HoldFetches();
-  a_.hooked->failing_fetches = 0;
   std::thread fetching, reader, beat;
   // Whatever fails below, the peer answers and every thread ends.
   absl::Cleanup let_go = [&] {
@@ -335,9 +343,7 @@ TEST_F(ReplicaKeysTest, APeerThatHangsHoldsUpNoReadAndNoHeartbeat) {
       if (t->joinable()) t->join();
     }
   };
-  // The same missing version is asked for again after a minute.
-  clock_.Advance(absl::Minutes(2));
-  fetching = std::thread([&] { (void)a_.vault->SyncReplicaKeys(); });
+  StartAHeldFetch(fetching);
   ASSERT_TRUE(a_.hooked->AwaitFetchHeld(absl::Seconds(30)))
       << "no fetch reached the peer";
 
@@ -392,15 +398,12 @@ TEST_F(ReplicaKeysTest, AKekDestroyedDuringItsFetchIsNotTakenIn) {
   // A's own heartbeat stops, so the one fetch is the test's and has taken
   // in what it will once it returns.
   a_.server->Shutdown();
-  a_.hooked->HoldFetches();
-  a_.hooked->failing_fetches = 0;
   std::thread fetching;
   absl::Cleanup let_go = [&] {
     a_.hooked->ReleaseFetches();
     if (fetching.joinable()) fetching.join();
   };
-  clock_.Advance(absl::Minutes(2));
-  fetching = std::thread([&] { (void)a_.vault->SyncReplicaKeys(); });
+  StartAHeldFetch(fetching);
   ASSERT_TRUE(a_.hooked->AwaitFetchHeld(absl::Seconds(30)));
   Sql(absl::StrCat("UPDATE kek_registry SET destroyed_us = 1 WHERE version = ",
                    version));
