@@ -343,6 +343,46 @@ CREATE TABLE plate_blinds(
     R"sql(
 ALTER TABLE records ADD COLUMN canary_mark BLOB;
 )sql",
+    // 14: items found through their record's row instead of an index of
+    // their own. A record's items are inserted one after another in one
+    // transaction, so their row ids are a range, kept in the record's row
+    // (items_first, items_last); a read, a lookup or a purge seeks that
+    // range and checks each row's record id. items_by_record was one more
+    // random-keyed b-tree written per item at intake. The row id is now an
+    // INTEGER PRIMARY KEY, so a backup's VACUUM INTO keeps it. Rebuilt in
+    // (record, item) order, so every record from before this step has a
+    // range of its own. The foreign key to records goes with the index:
+    // without an index on items(record_id), SQLite checks a deleted record
+    // for children by scanning every item. The store inserts a record's
+    // items after its row, in one transaction, and deletes the row only once
+    // its range holds no item.
+    R"sql(
+CREATE TABLE items_v4(
+  item_rowid INTEGER PRIMARY KEY,
+  record_id TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  category INTEGER NOT NULL,
+  deadline_us INTEGER NOT NULL,
+  key_version INTEGER NOT NULL,
+  plate_blind BLOB,
+  wrapped_key BLOB NOT NULL,
+  ciphertext BLOB NOT NULL
+);
+INSERT INTO items_v4(record_id, item_id, category, deadline_us, key_version,
+                     plate_blind, wrapped_key, ciphertext)
+  SELECT record_id, item_id, category, deadline_us, key_version, plate_blind,
+         wrapped_key, ciphertext
+  FROM items ORDER BY record_id, item_id;
+DROP TABLE items;
+ALTER TABLE items_v4 RENAME TO items;
+CREATE INDEX items_by_deadline ON items(deadline_us);
+ALTER TABLE records ADD COLUMN items_first INTEGER;
+ALTER TABLE records ADD COLUMN items_last INTEGER;
+UPDATE records SET items_first = r.lo, items_last = r.hi
+  FROM (SELECT record_id, MIN(item_rowid) AS lo, MAX(item_rowid) AS hi
+        FROM items GROUP BY record_id) AS r
+  WHERE records.record_id = r.record_id;
+)sql",
 };
 
 // A step whose change is already in place is skipped, all but its version
@@ -359,6 +399,9 @@ constexpr AlreadyDone kAlreadyDone[] = {
     {12,
      "SELECT COUNT(*) FROM pragma_table_info('records') WHERE name = "
      "'canary_mark'"},
+    {13,
+     "SELECT COUNT(*) FROM pragma_table_info('records') WHERE name = "
+     "'items_first'"},
 };
 
 // Steps that rebuild a table other tables reference: SQLite's DROP TABLE
@@ -384,8 +427,11 @@ struct Rewrite {
   int64_t step;
   const char* table;
 };
-constexpr Rewrite kRewrites[] = {
-    {1, "items"}, {7, "audit_nodes"}, {8, "items"}, {10, "records"}};
+constexpr Rewrite kRewrites[] = {{1, "items"},
+                                 {7, "audit_nodes"},
+                                 {8, "items"},
+                                 {10, "records"},
+                                 {13, "items"}};
 // Free disk a rewrite needs, in multiples of the table rewritten: the WAL
 // carries the new copy and, secure_delete being on, every old page zeroed
 // (2x); the checkpoint at the commit then grows the file by the new copy

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/time_util.h"
@@ -170,13 +171,45 @@ absl::StatusOr<std::vector<RankedBlind>> UnpackPlateBlinds(
   return out;
 }
 
+namespace {
+
+// Item ids are unique within their record (record ids are unique, so that
+// makes the pair unique across the vault): checked here, as no index on
+// (record_id, item_id) does it since schema step 14.
+absl::Status CheckItemIdsUnique(const StoredRecord& record) {
+  absl::flat_hash_set<absl::string_view> seen;
+  for (const StoredItem& it : record.items) {
+    if (!seen.insert(it.item_id).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("item id ", it.item_id, " is already used"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> SqliteStore::NextItemRowidLocked() {
+  absl::StatusOr<Statement> last = db_.Cached("SELECT MAX(rowid) FROM items");
+  if (!last.ok()) return last.status();
+  absl::StatusOr<bool> row = last->Step();
+  if (!row.ok()) return row.status();
+  return (*row && !last->IsNull(0)) ? last->Int(0) + 1 : 1;
+}
+
 absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
   const v1::RecordSummary& r = record.summary;
+  if (absl::Status s = CheckItemIdsUnique(record); !s.ok()) return s;
+  // The record's items take the next row ids, one after another; the range
+  // in the record's row is how they are found (schema step 14).
+  absl::StatusOr<int64_t> first_item = NextItemRowidLocked();
+  if (!first_item.ok()) return first_item.status();
   absl::StatusOr<Statement> ins = db_.Cached(
       "INSERT INTO records(record_id, lane_id, checkpoint_id, "
       "first_seen_us, last_seen_us, contract_id, contract_version, "
-      "item_count, submission_digest, canary_mark) "
-      "VALUES(?,?,?,?,?,?,?,?,?,?)");
+      "item_count, submission_digest, canary_mark, items_first, "
+      "items_last) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
   if (!ins.ok()) return ins.status();
   ins->Bind(1, r.record_id())
       .Bind(2, r.lane_id())
@@ -190,21 +223,27 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
     ins->BindBlob(9, record.submission_digest);
   }
   if (!record.canary_mark.empty()) ins->BindBlob(10, record.canary_mark);
+  if (!record.items.empty()) {
+    ins->Bind(11, *first_item)
+        .Bind(12, *first_item + static_cast<int64_t>(record.items.size()) - 1);
+  }
   if (absl::Status s = ins->Run(); !s.ok()) {
     if (absl::IsAlreadyExists(s)) {
       return absl::AlreadyExistsError("this record id is already stored");
     }
     return s;
   }
+  int64_t item_rowid = *first_item;
   for (const StoredItem& it : record.items) {
     absl::StatusOr<std::string> blinds =
         PackPlateBlinds(it.plate_blind_indexes);
     if (!blinds.ok()) return blinds.status();
     absl::StatusOr<Statement> one = db_.Cached(
         "INSERT INTO items(record_id, item_id, category, deadline_us, "
-        "key_version, plate_blind, wrapped_key, ciphertext) "
-        "VALUES(?,?,?,?,?,?,?,?)");
+        "key_version, plate_blind, wrapped_key, ciphertext, item_rowid) "
+        "VALUES(?,?,?,?,?,?,?,?,?)");
     if (!one.ok()) return one.status();
+    one->Bind(9, item_rowid++);
     one->Bind(1, r.record_id())
         .Bind(2, it.item_id)
         .Bind(3, static_cast<int64_t>(it.category))
@@ -213,13 +252,7 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
         .BindBlob(7, it.sealed.wrapped_key)
         .BindBlobInPlace(8, it.sealed.ciphertext);  // `record` outlives `one`
     if (!blinds->empty()) one->BindBlob(6, *blinds);
-    if (absl::Status s = one->Run(); !s.ok()) {
-      if (absl::IsAlreadyExists(s)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("item id ", it.item_id, " is already used"));
-      }
-      return s;
-    }
+    if (absl::Status s = one->Run(); !s.ok()) return s;
     for (size_t i = 0; i < it.plate_blind_indexes.size(); ++i) {
       if (it.plate_blind_indexes[i].empty()) continue;
       absl::StatusOr<Statement> cand = db_.Cached(
@@ -295,11 +328,15 @@ absl::StatusOr<std::vector<std::string>> SqliteStore::FindPlate(
   // Readings indexed since schema step 12, and those from before it.
   absl::StatusOr<Statement> q = db->Cached(
       "SELECT record_id FROM ("
-      "SELECT c.record_id, c.rank FROM plate_blinds c JOIN items i "
-      "ON i.record_id = c.record_id AND i.item_id = c.item_id "
+      "SELECT c.record_id, c.rank FROM plate_blinds c "
+      "JOIN records r ON r.record_id = c.record_id JOIN items i "
+      "ON i.item_rowid BETWEEN r.items_first AND r.items_last "
+      "AND i.record_id = c.record_id AND i.item_id = c.item_id "
       "WHERE c.blind = ?1 AND i.deadline_us > ?2 UNION ALL "
-      "SELECT c.record_id, c.rank FROM plate_candidates c JOIN items i "
-      "ON i.record_id = c.record_id AND i.item_id = c.item_id "
+      "SELECT c.record_id, c.rank FROM plate_candidates c "
+      "JOIN records r ON r.record_id = c.record_id JOIN items i "
+      "ON i.item_rowid BETWEEN r.items_first AND r.items_last "
+      "AND i.record_id = c.record_id AND i.item_id = c.item_id "
       "WHERE c.blind = ?1 AND i.deadline_us > ?2) "
       "GROUP BY record_id ORDER BY MIN(rank), record_id LIMIT ?3");
   if (!q.ok()) return q.status();
@@ -318,8 +355,8 @@ absl::StatusOr<StoredRecord> SqliteStore::GetRecord(
   if (!snapshot.ok()) return snapshot.status();
   absl::StatusOr<Statement> q = db->Cached(
       "SELECT lane_id, checkpoint_id, first_seen_us, last_seen_us, "
-      "contract_id, contract_version, item_count FROM records "
-      "WHERE record_id=?");
+      "contract_id, contract_version, item_count, items_first, items_last "
+      "FROM records WHERE record_id=?");
   if (!q.ok()) return q.status();
   q->Bind(1, record_id);
   absl::StatusOr<bool> row = q->Step();
@@ -337,11 +374,15 @@ absl::StatusOr<StoredRecord> SqliteStore::GetRecord(
   s.set_contract_id(q->Text(4));
   s.set_contract_version(static_cast<uint64_t>(q->Int(5)));
   const int64_t expected_items = q->Int(6);
+  const bool has_items = !q->IsNull(7) && !q->IsNull(8);
+  const int64_t items_first = has_items ? q->Int(7) : 1;
+  const int64_t items_last = has_items ? q->Int(8) : 0;
   absl::StatusOr<Statement> items = db->Cached(
       "SELECT item_id, category, deadline_us, key_version, wrapped_key, "
-      "ciphertext FROM items WHERE record_id=? ORDER BY item_id");
+      "ciphertext FROM items WHERE item_rowid BETWEEN ?2 AND ?3 AND "
+      "record_id = ?1 ORDER BY item_id");
   if (!items.ok()) return items.status();
-  items->Bind(1, record_id);
+  items->Bind(1, record_id).Bind(2, items_first).Bind(3, items_last);
   // Every error, the step's or a bad row's, names the record.
   absl::Status rows = items->ForEachRow([&] {
     StoredItem it;

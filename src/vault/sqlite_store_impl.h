@@ -183,6 +183,10 @@ class SqliteStore final : public Store {
  private:
   absl::Status InsertRecordLocked(const StoredRecord& record)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The row id the next item takes: a record's items are a range of them,
+  // kept in its row (schema step 14).
+  absl::StatusOr<int64_t> NextItemRowidLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Runs `body` and appends `audit` in one transaction.
   absl::Status WithAuditLocked(v1::AuditEntry audit,
                                absl::FunctionRef<absl::Status()> body)

@@ -147,8 +147,11 @@ absl::StatusOr<uint64_t> SqliteStore::UpdateWrappedKeys(
   uint64_t updated = 0;
   for (const Rewrapped& k : keys) {
     absl::StatusOr<Statement> up = db_.Cached(
-        "UPDATE items SET key_version = ?, wrapped_key = ? "
-        "WHERE record_id = ? AND item_id = ? AND key_version = ?");
+        "UPDATE items SET key_version = ?1, wrapped_key = ?2 "
+        "WHERE item_rowid BETWEEN "
+        "(SELECT items_first FROM records WHERE record_id = ?3) AND "
+        "(SELECT items_last FROM records WHERE record_id = ?3) AND "
+        "record_id = ?3 AND item_id = ?4 AND key_version = ?5");
     if (!up.ok()) return up.status();
     up->Bind(1, static_cast<int64_t>(k.to_version))
         .BindBlob(2, k.wrapped_key)

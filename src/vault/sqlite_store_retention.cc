@@ -64,8 +64,10 @@ absl::StatusOr<bool> DeletePlateIndexes(
 // whatever was done to the copy.
 absl::StatusOr<uint64_t> DeleteOrphanPlateBlinds(Database& db) {
   absl::StatusOr<Statement> sweep = db.Cached(
-      "DELETE FROM plate_blinds WHERE NOT EXISTS(SELECT 1 FROM items i "
-      "WHERE i.record_id = plate_blinds.record_id AND "
+      "DELETE FROM plate_blinds WHERE NOT EXISTS(SELECT 1 FROM records r "
+      "JOIN items i ON i.item_rowid BETWEEN r.items_first AND r.items_last "
+      "WHERE r.record_id = plate_blinds.record_id AND "
+      "i.record_id = plate_blinds.record_id AND "
       "i.item_id = plate_blinds.item_id)");
   if (!sweep.ok()) return sweep.status();
   if (absl::Status s = sweep->Run(); !s.ok()) return s;
@@ -78,6 +80,12 @@ absl::StatusOr<uint64_t> DeleteOrphanPlateBlinds(Database& db) {
 #define LV_HELD                                                            \
   "EXISTS(SELECT 1 FROM hold_records h JOIN legal_holds l USING(hold_id) " \
   "WHERE h.record_id = i.record_id AND l.lifted_us IS NULL)"
+
+// "Record ?1, the row of `records` being read, still has an item", as SQL:
+// its items are found through the row-id range in its row (schema step 14).
+#define LV_RECORD_HAS_ITEMS                                  \
+  "EXISTS(SELECT 1 FROM items i WHERE i.item_rowid BETWEEN " \
+  "records.items_first AND records.items_last AND i.record_id = ?1)"
 
 absl::Status SqliteStore::WithAuditLocked(
     v1::AuditEntry audit, absl::FunctionRef<absl::Status()> body) {
@@ -112,20 +120,21 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
   if (!tx.ok()) return tx.status();
   struct Due {
     std::string item_id, record_id;
-    int64_t category, deadline_us;
+    int64_t category, deadline_us, rowid;
     std::string plate_blinds;  // packed (schema step 12)
   };
   std::vector<Due> due;
   {
     absl::StatusOr<Statement> q = db_.Cached(
         "SELECT i.item_id, i.record_id, i.category, i.deadline_us, "
-        "i.plate_blind FROM items i "
+        "i.plate_blind, i.item_rowid FROM items i "
         "WHERE i.deadline_us <= ? AND NOT " LV_HELD
         " ORDER BY i.deadline_us LIMIT ?");
     if (!q.ok()) return q.status();
     q->Bind(1, ToUnixMicrosSaturated(now)).Bind(2, static_cast<int64_t>(limit));
     absl::Status rows = q->ForEachRow([&] {
-      due.push_back({q->Text(0), q->Text(1), q->Int(2), q->Int(3), q->Blob(4)});
+      due.push_back({q->Text(0), q->Text(1), q->Int(2), q->Int(3), q->Int(5),
+                     q->Blob(4)});
       return absl::OkStatus();
     });
     if (!rows.ok()) return rows;
@@ -167,9 +176,9 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
             d->item_id, record_id, damaged);
       }
       absl::StatusOr<Statement> del =
-          db_.Cached("DELETE FROM items WHERE record_id = ? AND item_id = ?");
+          db_.Cached("DELETE FROM items WHERE item_rowid = ?");
       if (!del.ok()) return del.status();
-      del->Bind(1, record_id).Bind(2, d->item_id);
+      del->Bind(1, d->rowid);
       if (absl::Status s = del->Run(); !s.ok()) return s;
       entry.add_item_ids(d->item_id);
       entry.add_categories(static_cast<v1::DataCategory>(d->category));
@@ -196,14 +205,14 @@ absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
     // there alike, so the table says no more than it did.
     absl::StatusOr<Statement> keep_mark = db_.Cached(
         "INSERT OR IGNORE INTO canary_marks(mark) SELECT canary_mark FROM "
-        "records WHERE record_id = ?1 AND canary_mark IS NOT NULL AND NOT "
-        "EXISTS(SELECT 1 FROM items WHERE record_id = ?1)");
+        "records WHERE record_id = ?1 AND canary_mark IS NOT NULL AND "
+        "NOT " LV_RECORD_HAS_ITEMS);
     if (!keep_mark.ok()) return keep_mark.status();
     keep_mark->Bind(1, record_id);
     if (absl::Status s = keep_mark->Run(); !s.ok()) return s;
     absl::StatusOr<Statement> gone = db_.Cached(
-        "DELETE FROM records WHERE record_id = ?1 AND NOT EXISTS("
-        "SELECT 1 FROM items WHERE record_id = ?1)");
+        "DELETE FROM records WHERE record_id = ?1 AND "
+        "NOT " LV_RECORD_HAS_ITEMS);
     if (!gone.ok()) return gone.status();
     gone->Bind(1, record_id);
     if (absl::Status s = gone->Run(); !s.ok()) return s;

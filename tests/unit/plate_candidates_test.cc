@@ -396,12 +396,15 @@ TEST_P(PlateReadingsTest, AVaultFromThePreviousSchemaIsFoundAfterMigrating) {
       " c WHERE c.record_id = items.record_id AND c.item_id = items.item_id "
       "AND c.rank = 1);",
       // SQLite step 12: one b-tree of readings keyed by blind index; 13:
-      // canary marks in the records' rows.
+      // canary marks in the records' rows; 14: the records' item ranges
+      // (the items' row id column goes in step 9's rebuild).
       postgres() ? ""
                  : "DROP TABLE plate_blinds;"
                    "INSERT INTO canary_marks(mark) SELECT canary_mark FROM "
                    "records WHERE canary_mark IS NOT NULL;"
-                   "ALTER TABLE records DROP COLUMN canary_mark;",
+                   "ALTER TABLE records DROP COLUMN canary_mark;"
+                   "ALTER TABLE records DROP COLUMN items_first;"
+                   "ALTER TABLE records DROP COLUMN items_last;",
       "DROP TABLE plate_candidates;"
       "CREATE INDEX items_by_plate ON items(plate_blind) "
       "WHERE plate_blind IS NOT NULL;",

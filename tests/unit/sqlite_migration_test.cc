@@ -33,6 +33,35 @@ class SqliteMigrationTest : public testing::VaultFixture {
     ASSERT_EQ(read->items_size(), 1);
     EXPECT_EQ(read->items(0).content(), r.items(1).content());
   }
+  // Step 14 undone: items keyed by the unique index items_by_record, the
+  // records' item ranges gone. The rows are put back in an order other than
+  // their records' (item id order), so the migration's rebuild is what makes
+  // each record's items a range.
+  static constexpr char kUndoStepFourteen[] = R"sql(
+CREATE TABLE old_items(
+  record_id TEXT NOT NULL REFERENCES records(record_id),
+  item_id TEXT NOT NULL,
+  category INTEGER NOT NULL,
+  deadline_us INTEGER NOT NULL,
+  key_version INTEGER NOT NULL,
+  plate_blind BLOB,
+  wrapped_key BLOB NOT NULL,
+  ciphertext BLOB NOT NULL
+);
+INSERT INTO old_items SELECT record_id, item_id, category, deadline_us,
+  key_version, plate_blind, wrapped_key, ciphertext FROM items
+  ORDER BY item_id;
+DROP TABLE items;
+ALTER TABLE old_items RENAME TO items;
+CREATE UNIQUE INDEX items_by_record ON items(record_id, item_id);
+CREATE INDEX items_by_deadline ON items(deadline_us);
+ALTER TABLE records DROP COLUMN items_first;
+ALTER TABLE records DROP COLUMN items_last;
+)sql";
+  static std::string BackToStepThirteen() {
+    return absl::StrCat("BEGIN;", kUndoStepFourteen,
+                        "PRAGMA user_version=13; COMMIT;");
+  }
   // Steps 13 and 12 undone: canary marks back in canary_marks, plate
   // readings back in plate_candidates and the items' copies gone.
   static constexpr char kUndoStepsTwelveAndThirteen[] = R"sql(
@@ -46,8 +75,8 @@ UPDATE items SET plate_blind = NULL;
 )sql";
   // The items as step 8 left them: clustered by (record_id, item_id).
   void PutItemsBackAsStepEightLeftThem() {
-    testing::ExecSql(db_path(),
-                     absl::StrCat("BEGIN;", kUndoStepsTwelveAndThirteen, R"sql(
+    testing::ExecSql(db_path(), absl::StrCat("BEGIN;", kUndoStepFourteen,
+                                             kUndoStepsTwelveAndThirteen, R"sql(
 CREATE TABLE old_items(
   record_id TEXT NOT NULL REFERENCES records(record_id),
   item_id TEXT NOT NULL,
@@ -74,7 +103,8 @@ COMMIT;
   // (step 11 clustered them by id), plate readings in plate_candidates
   // (step 12 keyed them by blind index); version 9.
   static std::string BackToStepNine() {
-    return absl::StrCat("BEGIN;", kUndoStepsTwelveAndThirteen, R"sql(
+    return absl::StrCat("BEGIN;", kUndoStepFourteen,
+                        kUndoStepsTwelveAndThirteen, R"sql(
 WITH RECURSIVE lv(sequence, nodes, level) AS (
   SELECT sequence, nodes, 0 FROM audit_log WHERE nodes IS NOT NULL
   UNION ALL
@@ -206,11 +236,11 @@ TEST_F(SqliteMigrationTest, AVaultFromBeforeStepNineOpensAndKeepsEveryItem) {
                               "SELECT COUNT(*) FROM sqlite_master WHERE name "
                               "= 'items' AND sql LIKE '%WITHOUT ROWID%'"),
             0);
-  EXPECT_EQ(
-      testing::QueryInt(db_path(),
-                        "SELECT \"unique\" FROM pragma_index_list('items') "
-                        "WHERE name = 'items_by_record'"),
-      1);
+  // Step 14 then found each record's items through its row.
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM pragma_index_list('items') "
+                              "WHERE name = 'items_by_record'"),
+            0);
   EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM items"), items);
   EXPECT_EQ(testing::QueryBlob(
                 db_path(),
@@ -305,12 +335,12 @@ TEST_F(SqliteMigrationTest,
     ASSERT_TRUE(db->Exec("PRAGMA foreign_keys=ON").ok());
     absl::StatusOr<int64_t> ran = MigrateSchema(*db);
     ASSERT_TRUE(ran.ok()) << ran.status();
-    EXPECT_EQ(*ran, 4);
+    EXPECT_EQ(*ran, 5);
     auto fk = db->Prepare("PRAGMA foreign_keys");
     ASSERT_TRUE(fk.ok() && *fk->Step());
     EXPECT_EQ(fk->Int(0), 1);
   }
-  EXPECT_EQ(testing::QueryInt(db_path(), "PRAGMA user_version"), 13);
+  EXPECT_EQ(testing::QueryInt(db_path(), "PRAGMA user_version"), 14);
   EXPECT_EQ(testing::QueryInt(db_path(),
                               "SELECT COUNT(*) FROM sqlite_master WHERE name "
                               "= 'records' AND sql LIKE '%WITHOUT ROWID%'"),
@@ -378,6 +408,140 @@ TEST_F(SqliteMigrationTest,
   EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM plate_blinds"),
             0);
   ExpectLogVerifies();
+}
+
+// Step 14 dropped items_by_record: a record's items are found through the
+// row-id range kept in its row. A vault from before it, whose items are not
+// in record order, opens with every record's items a range of their own,
+// and reads, lookups, rotation's re-wrap and the sweep find them there.
+TEST_F(SqliteMigrationTest, AVaultFromBeforeStepFourteenFindsEveryItem) {
+  std::vector<v1::Record> taken;
+  for (int i = 0; i < 8; ++i) taken.push_back(Take());
+  vault_.reset();
+  testing::ExecSql(db_path(), BackToStepThirteen());
+  const int64_t items =
+      testing::QueryInt(db_path(), "SELECT COUNT(*) FROM items");
+  ASSERT_EQ(items, 8 * taken[0].items_size());
+  // Put back in item id order, most records' items are not neighbours.
+  ASSERT_GT(testing::QueryInt(
+                db_path(),
+                "SELECT COUNT(*) FROM items a JOIN items b ON b.rowid = "
+                "a.rowid + 1 WHERE a.record_id != b.record_id"),
+            8);
+  const std::string before = testing::QueryBlob(
+      db_path(),
+      "SELECT group_concat(hex(ciphertext), ',') FROM (SELECT ciphertext "
+      "FROM items ORDER BY record_id, item_id)");
+
+  Reopen();
+  EXPECT_EQ(testing::QueryInt(db_path(), "PRAGMA user_version"), 14);
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM sqlite_master WHERE name "
+                              "= 'items_by_record'"),
+            0);
+  EXPECT_EQ(testing::QueryBlob(
+                db_path(),
+                "SELECT group_concat(hex(ciphertext), ',') FROM (SELECT "
+                "ciphertext FROM items ORDER BY record_id, item_id)"),
+            before);
+  // Every record's range holds its items and nothing else.
+  EXPECT_EQ(testing::QueryInt(
+                db_path(),
+                "SELECT COUNT(*) FROM records r WHERE items_last - "
+                "items_first + 1 != item_count OR item_count != (SELECT "
+                "COUNT(*) FROM items i WHERE i.item_rowid BETWEEN "
+                "r.items_first AND r.items_last AND i.record_id = "
+                "r.record_id)"),
+            0);
+  for (const v1::Record& r : taken) ExpectReads(r);
+  auto found =
+      vault_->LookupPlate("KXR4821", 100, Entry(v1::ACTION_SEARCH_PLATE, ""));
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->size(), taken.size());
+  // A record repeating an item id is still refused whole.
+  v1::Record twice = MakeRecord("KXR4821", "twice");
+  twice.mutable_items(1)->set_item_id(twice.items(0).item_id());
+  auto refused =
+      vault_->Intake(twice, Entry(v1::ACTION_INTAKE, twice.record_id()));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << refused;
+  EXPECT_EQ(testing::QueryInt(
+                db_path(), "SELECT COUNT(*) FROM records WHERE record_id = '" +
+                               twice.record_id() + "'"),
+            0);
+  // Rotation re-wraps every item, old and new, found through its record.
+  for (int i = 0; i < 3; ++i) taken.push_back(Take());
+  ASSERT_TRUE(vault_->RotateKeys(Entry(v1::ACTION_ROTATE_KEYS, "")).ok());
+  absl::StatusOr<uint64_t> rewrapped = vault_->RewrapStep(1000);
+  ASSERT_TRUE(rewrapped.ok()) << rewrapped.status();
+  EXPECT_EQ(*rewrapped, static_cast<uint64_t>(11 * taken[0].items_size()));
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              absl::StrCat("SELECT COUNT(*) FROM items WHERE "
+                                           "key_version < ",
+                                           vault_->CurrentKeyVersion())),
+            0);
+  Reopen();
+  for (const v1::Record& r : taken) ExpectReads(r);
+  ExpectLogVerifies();
+  clock_.Advance(absl::Hours(24 * 31));
+  ASSERT_TRUE(vault_->SweepExpired().ok());
+  EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM items"), 0);
+  EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM records"), 0);
+  EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM plate_blinds"),
+            0);
+}
+
+// A record whose last item was purged first leaves its row ids free, and
+// the next record's items take them, inside the older record's range: each
+// record still reads, is found and is purged with its own items only.
+TEST_F(SqliteMigrationTest, ARowIdFreedByAPurgeServesTheNextRecordOnly) {
+  const v1::Record older = Take();
+  clock_.Advance(absl::Hours(13));  // past the face crop's 12 hours
+  ASSERT_TRUE(vault_->SweepExpired().ok());
+  const v1::Record newer = MakeRecord("MHV2170", "\xff\xd8 newer face");
+  ASSERT_TRUE(
+      vault_->Intake(newer, Entry(v1::ACTION_INTAKE, newer.record_id())).ok());
+  // The newer record's first item sits inside the older one's range.
+  ASSERT_EQ(
+      testing::QueryInt(
+          db_path(),
+          "SELECT COUNT(*) FROM records o, records n WHERE o.record_id "
+          "= '" +
+              older.record_id() + "' AND n.record_id = '" + newer.record_id() +
+              "' AND n.items_first BETWEEN o.items_first AND "
+              "o.items_last"),
+      1);
+  auto old_read =
+      vault_->Read(older.record_id(), {v1::DATA_CATEGORY_PLATE_TEXT},
+                   Entry(v1::ACTION_READ_RECORD, older.record_id()));
+  ASSERT_TRUE(old_read.ok()) << old_read.status();
+  ASSERT_EQ(old_read->items_size(), 1);
+  EXPECT_EQ(old_read->items(0).content(), "KXR4821");
+  auto new_read =
+      vault_->Read(newer.record_id(), {v1::DATA_CATEGORY_FACE_IMAGE},
+                   Entry(v1::ACTION_READ_RECORD, newer.record_id()));
+  ASSERT_TRUE(new_read.ok()) << new_read.status();
+  ASSERT_EQ(new_read->items_size(), 1);
+  EXPECT_EQ(new_read->items(0).content(), newer.items(1).content());
+  auto found =
+      vault_->LookupPlate("MHV2170", 10, Entry(v1::ACTION_SEARCH_PLATE, ""));
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(*found, std::vector<std::string>{newer.record_id()});
+  // The older record's plate expires first: it goes, the newer stays whole.
+  clock_.Advance(absl::Hours(24 * 30) - absl::Hours(12));
+  ASSERT_TRUE(vault_->SweepExpired().ok());
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM records WHERE record_id "
+                              "= '" +
+                                  older.record_id() + "'"),
+            0);
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM items WHERE record_id = '" +
+                                  newer.record_id() + "'"),
+            1);  // its face crop went at 12 hours; the plate stays
+  auto still = vault_->Read(newer.record_id(), {v1::DATA_CATEGORY_PLATE_TEXT},
+                            Entry(v1::ACTION_READ_RECORD, newer.record_id()));
+  ASSERT_TRUE(still.ok()) << still.status();
+  EXPECT_EQ(still->items(0).content(), "MHV2170");
 }
 
 // An item whose record is gone (a file edited with foreign keys off) stops
