@@ -349,11 +349,12 @@ ALTER TABLE records ADD COLUMN canary_mark BLOB;
     // (items_first, items_last); a read, a lookup or a purge seeks that
     // range and checks each row's record id. items_by_record was one more
     // random-keyed b-tree written per item at intake. The row id is now an
-    // INTEGER PRIMARY KEY, so a backup's VACUUM INTO keeps it. Rebuilt in
-    // (record, item) order, so every record from before this step has a
-    // range of its own. The foreign key to records goes with the index:
-    // without an index on items(record_id), SQLite checks a deleted record
-    // for children by scanning every item. The store inserts a record's
+    // INTEGER PRIMARY KEY: a VACUUM (an operator's, say) may renumber an
+    // implicit row id, never a declared one. Rebuilt in (record, item)
+    // order, so every record from before this step has a range of its own
+    // (filled by kAfterStep, below). The foreign key to records goes with the
+    // index: without an index on items(record_id), SQLite checks a deleted
+    // record for children by scanning every item. The store inserts a record's
     // items after its row, in one transaction, and deletes the row only once
     // its range holds no item.
     R"sql(
@@ -378,10 +379,6 @@ ALTER TABLE items_v4 RENAME TO items;
 CREATE INDEX items_by_deadline ON items(deadline_us);
 ALTER TABLE records ADD COLUMN items_first INTEGER;
 ALTER TABLE records ADD COLUMN items_last INTEGER;
-UPDATE records SET items_first = r.lo, items_last = r.hi
-  FROM (SELECT record_id, MIN(item_rowid) AS lo, MAX(item_rowid) AS hi
-        FROM items GROUP BY record_id) AS r
-  WHERE records.record_id = r.record_id;
 )sql",
 };
 
@@ -402,6 +399,24 @@ constexpr AlreadyDone kAlreadyDone[] = {
     {13,
      "SELECT COUNT(*) FROM pragma_table_info('records') WHERE name = "
      "'items_first'"},
+};
+
+// SQL run after a step, whether it ran or was found done, by index into
+// kMigrations. Step 14's ranges: on a vault whose version was set back to
+// 13 after the step, a build from before it may have stored records without
+// one. From the lowest to the highest row id of the record's items is
+// always a correct range, if a wide one: every query checks the record id.
+struct AfterStep {
+  int64_t step;
+  const char* sql;
+};
+constexpr AfterStep kAfterStep[] = {
+    {13, R"sql(
+UPDATE records SET items_first = r.lo, items_last = r.hi
+  FROM (SELECT record_id, MIN(item_rowid) AS lo, MAX(item_rowid) AS hi
+        FROM items GROUP BY record_id) AS r
+  WHERE records.record_id = r.record_id AND records.items_first IS NULL;
+)sql"},
 };
 
 // Steps that rebuild a table other tables reference: SQLite's DROP TABLE
@@ -501,6 +516,14 @@ absl::Status CheckRebuildCopiesEveryColumn(Database& db, int64_t step) {
   return absl::OkStatus();
 }
 
+absl::Status RunAfterStep(Database& db, int64_t step) {
+  for (const AfterStep& a : kAfterStep) {
+    if (a.step != step) continue;
+    if (absl::Status s = db.Exec(a.sql); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 bool RebuildsAParent(int64_t step) {
   for (int64_t s : kRebuildsAParent) {
     if (s == step) return true;
@@ -581,6 +604,7 @@ absl::StatusOr<int64_t> RunMigrations(Database& db, int64_t latest) {
       }
       if (absl::Status s = db.Exec(kMigrations[v]); !s.ok()) return s;
     }
+    if (absl::Status s = RunAfterStep(db, v); !s.ok()) return s;
     if (RebuildsAParent(v)) {
       if (absl::Status s = CheckForeignKeys(db); !s.ok()) return s;
     }

@@ -252,7 +252,15 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
         .BindBlob(7, it.sealed.wrapped_key)
         .BindBlobInPlace(8, it.sealed.ciphertext);  // `record` outlives `one`
     if (!blinds->empty()) one->BindBlob(6, *blinds);
-    if (absl::Status s = one->Run(); !s.ok()) return s;
+    if (absl::Status s = one->Run(); !s.ok()) {
+      // A row id taken: not the caller's doing (a resend or a clash of
+      // record ids is found at the record's row), so not ALREADY_EXISTS.
+      if (absl::IsAlreadyExists(s)) {
+        return absl::InternalError(absl::StrCat("item row id ", item_rowid - 1,
+                                                " is taken: ", s.message()));
+      }
+      return s;
+    }
     for (size_t i = 0; i < it.plate_blind_indexes.size(); ++i) {
       if (it.plate_blind_indexes[i].empty()) continue;
       absl::StatusOr<Statement> cand = db_.Cached(

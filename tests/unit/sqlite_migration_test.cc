@@ -439,6 +439,11 @@ TEST_F(SqliteMigrationTest, AVaultFromBeforeStepFourteenFindsEveryItem) {
                               "SELECT COUNT(*) FROM sqlite_master WHERE name "
                               "= 'items_by_record'"),
             0);
+  // A declared row id: no VACUUM renumbers it under the ranges.
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT pk FROM pragma_table_info('items') "
+                              "WHERE name = 'item_rowid'"),
+            1);
   EXPECT_EQ(testing::QueryBlob(
                 db_path(),
                 "SELECT group_concat(hex(ciphertext), ',') FROM (SELECT "
@@ -497,9 +502,19 @@ TEST_F(SqliteMigrationTest, ARowIdFreedByAPurgeServesTheNextRecordOnly) {
   const v1::Record older = Take();
   clock_.Advance(absl::Hours(13));  // past the face crop's 12 hours
   ASSERT_TRUE(vault_->SweepExpired().ok());
-  const v1::Record newer = MakeRecord("MHV2170", "\xff\xd8 newer face");
+  const int64_t highest =
+      testing::QueryInt(db_path(), "SELECT MAX(item_rowid) FROM items");
+  // Item ids need only be unique within a record: the newer record's plate
+  // takes the older one's id, so only the record id tells their rows apart.
+  v1::Record newer = MakeRecord("MHV2170", "\xff\xd8 newer face");
+  newer.mutable_items(0)->set_item_id(older.items(0).item_id());
   ASSERT_TRUE(
       vault_->Intake(newer, Entry(v1::ACTION_INTAKE, newer.record_id())).ok());
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT items_first FROM records WHERE "
+                              "record_id = '" +
+                                  newer.record_id() + "'"),
+            highest + 1);
   // The newer record's first item sits inside the older one's range.
   ASSERT_EQ(
       testing::QueryInt(
@@ -526,6 +541,19 @@ TEST_F(SqliteMigrationTest, ARowIdFreedByAPurgeServesTheNextRecordOnly) {
       vault_->LookupPlate("MHV2170", 10, Entry(v1::ACTION_SEARCH_PLATE, ""));
   ASSERT_TRUE(found.ok()) << found.status();
   EXPECT_EQ(*found, std::vector<std::string>{newer.record_id()});
+  // Re-wrapping the older plate's data key touches the older plate's row
+  // only: both records still open after a rotation.
+  ASSERT_TRUE(vault_->RotateKeys(Entry(v1::ACTION_ROTATE_KEYS, "")).ok());
+  absl::StatusOr<uint64_t> rewrapped = vault_->RewrapStep(100);
+  ASSERT_TRUE(rewrapped.ok()) << rewrapped.status();
+  EXPECT_EQ(*rewrapped, 3u);
+  const v1::Record* both[] = {&older, &newer};
+  for (const v1::Record* r : both) {
+    auto plate = vault_->Read(r->record_id(), {v1::DATA_CATEGORY_PLATE_TEXT},
+                              Entry(v1::ACTION_READ_RECORD, r->record_id()));
+    ASSERT_TRUE(plate.ok()) << plate.status();
+    EXPECT_EQ(plate->items(0).content(), r->items(0).content());
+  }
   // The older record's plate expires first: it goes, the newer stays whole.
   clock_.Advance(absl::Hours(24 * 30) - absl::Hours(12));
   ASSERT_TRUE(vault_->SweepExpired().ok());
@@ -538,10 +566,54 @@ TEST_F(SqliteMigrationTest, ARowIdFreedByAPurgeServesTheNextRecordOnly) {
                               "SELECT COUNT(*) FROM items WHERE record_id = '" +
                                   newer.record_id() + "'"),
             1);  // its face crop went at 12 hours; the plate stays
+  // The older record's canary mark moved out with its last item.
+  EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM canary_marks"),
+            1);
   auto still = vault_->Read(newer.record_id(), {v1::DATA_CATEGORY_PLATE_TEXT},
                             Entry(v1::ACTION_READ_RECORD, newer.record_id()));
   ASSERT_TRUE(still.ok()) << still.status();
   EXPECT_EQ(still->items(0).content(), "MHV2170");
+}
+
+// A record that counts items but has no range (a file edited, or written
+// by a build from before step 14 after the version was set back) is never
+// taken as empty: the sweep keeps its row, a read says it is damaged, and
+// the next start at version 13 gives it its range back.
+TEST_F(SqliteMigrationTest, ARecordWithoutARangeIsKeptAndGetsOneBack) {
+  const v1::Record a = Take();
+  const v1::Record b = Take();
+  vault_.reset();
+  const std::string no_range =
+      "UPDATE records SET items_first = NULL, "
+      "items_last = NULL WHERE record_id = '" +
+      a.record_id() + "'";
+  testing::ExecSql(db_path(), no_range);
+  Reopen();
+  clock_.Advance(absl::Hours(13));  // a's and b's face crops are due
+  ASSERT_TRUE(vault_->SweepExpired().ok());
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM records WHERE record_id "
+                              "= '" +
+                                  a.record_id() + "'"),
+            1);
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM items WHERE record_id = '" +
+                                  a.record_id() + "'"),
+            1);
+  auto damaged = vault_->Read(a.record_id(), {v1::DATA_CATEGORY_PLATE_TEXT},
+                              Entry(v1::ACTION_READ_RECORD, a.record_id()));
+  EXPECT_EQ(damaged.status().code(), absl::StatusCode::kDataLoss)
+      << damaged.status();
+  vault_.reset();
+  testing::ExecSql(db_path(), "PRAGMA user_version=13");
+  Reopen();
+  EXPECT_EQ(testing::QueryInt(db_path(), "PRAGMA user_version"), 14);
+  for (const v1::Record* r : {&a, &b}) {
+    auto plate = vault_->Read(r->record_id(), {v1::DATA_CATEGORY_PLATE_TEXT},
+                              Entry(v1::ACTION_READ_RECORD, r->record_id()));
+    ASSERT_TRUE(plate.ok()) << plate.status();
+    EXPECT_EQ(plate->items(0).content(), "KXR4821");
+  }
 }
 
 // An item whose record is gone (a file edited with foreign keys off) stops
