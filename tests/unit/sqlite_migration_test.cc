@@ -33,6 +33,27 @@ class SqliteMigrationTest : public testing::VaultFixture {
     ASSERT_EQ(read->items_size(), 1);
     EXPECT_EQ(read->items(0).content(), r.items(1).content());
   }
+  // Every item's ciphertext, in (record, item) order: what a rebuild must
+  // keep byte for byte.
+  std::string CiphertextsByKey() {
+    return testing::QueryBlob(
+        db_path(),
+        "SELECT group_concat(hex(ciphertext), ',') FROM (SELECT ciphertext "
+        "FROM items ORDER BY record_id, item_id)");
+  }
+  // A record that repeats an item id is refused whole.
+  void ExpectARepeatedItemIdIsRefused() {
+    v1::Record twice = MakeRecord("KXR4821", "twice");
+    twice.mutable_items(1)->set_item_id(twice.items(0).item_id());
+    absl::Status refused =
+        vault_->Intake(twice, Entry(v1::ACTION_INTAKE, twice.record_id()));
+    EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << refused;
+    EXPECT_EQ(
+        testing::QueryInt(db_path(),
+                          "SELECT COUNT(*) FROM records WHERE record_id = '" +
+                              twice.record_id() + "'"),
+        0);
+  }
   // Step 14 undone: items keyed by the unique index items_by_record, the
   // records' item ranges gone. The rows are put back in an order other than
   // their records' (item id order), so the migration's rebuild is what makes
@@ -225,10 +246,7 @@ TEST_F(SqliteMigrationTest, AVaultFromBeforeStepNineOpensAndKeepsEveryItem) {
   const int64_t items =
       testing::QueryInt(db_path(), "SELECT COUNT(*) FROM items");
   ASSERT_EQ(items, 7 * taken[0].items_size());
-  const std::string before = testing::QueryBlob(
-      db_path(),
-      "SELECT group_concat(hex(ciphertext), ',') FROM (SELECT ciphertext "
-      "FROM items ORDER BY record_id, item_id)");
+  const std::string before = CiphertextsByKey();
 
   Reopen();
   EXPECT_GE(testing::QueryInt(db_path(), "PRAGMA user_version"), 9);
@@ -242,25 +260,14 @@ TEST_F(SqliteMigrationTest, AVaultFromBeforeStepNineOpensAndKeepsEveryItem) {
                               "WHERE name = 'items_by_record'"),
             0);
   EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM items"), items);
-  EXPECT_EQ(testing::QueryBlob(
-                db_path(),
-                "SELECT group_concat(hex(ciphertext), ',') FROM (SELECT "
-                "ciphertext FROM items ORDER BY record_id, item_id)"),
-            before);
+  EXPECT_EQ(CiphertextsByKey(), before);
   for (const v1::Record& r : taken) ExpectReads(r);
   // The key still holds: the same record twice is refused, and a record
   // that repeats an item id is refused whole.
   v1::Record again = taken[0];
   EXPECT_FALSE(
       vault_->Intake(again, Entry(v1::ACTION_INTAKE, again.record_id())).ok());
-  v1::Record twice = MakeRecord("KXR4821", "twice");
-  twice.mutable_items(1)->set_item_id(twice.items(0).item_id());
-  EXPECT_FALSE(
-      vault_->Intake(twice, Entry(v1::ACTION_INTAKE, twice.record_id())).ok());
-  EXPECT_EQ(testing::QueryInt(
-                db_path(), "SELECT COUNT(*) FROM records WHERE record_id = '" +
-                               twice.record_id() + "'"),
-            0);
+  ExpectARepeatedItemIdIsRefused();
   for (int i = 0; i < 3; ++i) taken.push_back(Take());
   Reopen();
   for (const v1::Record& r : taken) ExpectReads(r);
@@ -428,10 +435,7 @@ TEST_F(SqliteMigrationTest, AVaultFromBeforeStepFourteenFindsEveryItem) {
                 "SELECT COUNT(*) FROM items a JOIN items b ON b.rowid = "
                 "a.rowid + 1 WHERE a.record_id != b.record_id"),
             8);
-  const std::string before = testing::QueryBlob(
-      db_path(),
-      "SELECT group_concat(hex(ciphertext), ',') FROM (SELECT ciphertext "
-      "FROM items ORDER BY record_id, item_id)");
+  const std::string before = CiphertextsByKey();
 
   Reopen();
   EXPECT_EQ(testing::QueryInt(db_path(), "PRAGMA user_version"), 14);
@@ -444,11 +448,7 @@ TEST_F(SqliteMigrationTest, AVaultFromBeforeStepFourteenFindsEveryItem) {
                               "SELECT pk FROM pragma_table_info('items') "
                               "WHERE name = 'item_rowid'"),
             1);
-  EXPECT_EQ(testing::QueryBlob(
-                db_path(),
-                "SELECT group_concat(hex(ciphertext), ',') FROM (SELECT "
-                "ciphertext FROM items ORDER BY record_id, item_id)"),
-            before);
+  EXPECT_EQ(CiphertextsByKey(), before);
   // Every record's range holds its items and nothing else.
   EXPECT_EQ(testing::QueryInt(
                 db_path(),
@@ -464,15 +464,7 @@ TEST_F(SqliteMigrationTest, AVaultFromBeforeStepFourteenFindsEveryItem) {
   ASSERT_TRUE(found.ok()) << found.status();
   EXPECT_EQ(found->size(), taken.size());
   // A record repeating an item id is still refused whole.
-  v1::Record twice = MakeRecord("KXR4821", "twice");
-  twice.mutable_items(1)->set_item_id(twice.items(0).item_id());
-  auto refused =
-      vault_->Intake(twice, Entry(v1::ACTION_INTAKE, twice.record_id()));
-  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << refused;
-  EXPECT_EQ(testing::QueryInt(
-                db_path(), "SELECT COUNT(*) FROM records WHERE record_id = '" +
-                               twice.record_id() + "'"),
-            0);
+  ExpectARepeatedItemIdIsRefused();
   // Rotation re-wraps every item, old and new, found through its record.
   for (int i = 0; i < 3; ++i) taken.push_back(Take());
   ASSERT_TRUE(vault_->RotateKeys(Entry(v1::ACTION_ROTATE_KEYS, "")).ok());
