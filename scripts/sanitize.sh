@@ -14,7 +14,8 @@ if [[ ${#tests[@]} -eq 0 ]]; then
          hostile_client_test intake_faults_test canary_test node_test
          period_keys_test unseal_test witness_test pkcs11_token_test
          backup_restore_test receipt_test approvals_test insider_join_test
-         sqlite_readers_test sqlite_migration_test sqlite_checkpointer_test)
+         sqlite_readers_test sqlite_migration_test sqlite_checkpointer_test
+         sqlite_scans_test)
 fi
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DLANEVAULT_WERROR=ON -DLANEVAULT_SANITIZE=ON -DLANEVAULT_BUILD_BENCH=OFF \

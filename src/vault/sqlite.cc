@@ -94,6 +94,10 @@ absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db) {
 
 Statement::~Statement() {
   if (stmt_ == nullptr) return;
+  if (damage_ != nullptr) {
+    damage_->NoteFullScanSteps(sqlite3_stmt_status(
+        stmt_, SQLITE_STMTSTATUS_FULLSCAN_STEP, /*resetFlg=*/1));
+  }
   if (owned_) {
     sqlite3_finalize(stmt_);
   } else {

@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -41,7 +42,21 @@ class DamageLatch {
   // OK, or UNAVAILABLE naming the last refused write since the last commit.
   absl::Status WriteHealth() const;
 
+  // Not damage either, but shared the same way by every connection of a
+  // store: rows its statements stepped through whole-table scans
+  // (SQLITE_STMTSTATUS_FULLSCAN_STEP), added as each statement is reset or
+  // finalized. A path meant to seek that scans instead (a missing index, a
+  // foreign key checked against an unindexed column) shows here; tests
+  // read it.
+  void NoteFullScanSteps(int64_t steps) {
+    full_scan_steps_.fetch_add(steps, std::memory_order_relaxed);
+  }
+  int64_t full_scan_steps() const {
+    return full_scan_steps_.load(std::memory_order_relaxed);
+  }
+
  private:
+  std::atomic<int64_t> full_scan_steps_{0};
   mutable absl::Mutex mu_;
   std::string what_ ABSL_GUARDED_BY(mu_);
   std::string write_fault_ ABSL_GUARDED_BY(mu_);

@@ -71,6 +71,10 @@ class SqliteStore final : public Store {
 
   absl::Status Init();
 
+  // Rows stepped through whole-table scans by this store's statements, on
+  // every connection (DamageLatch::full_scan_steps).
+  int64_t FullScanStepsForTesting() const { return damage_->full_scan_steps(); }
+
   // Runs `hook` inside every later intake or access-log commit, just before
   // its COMMIT, with the writer's lock held: tests hold a commit open with
   // it to show what a reader sees meanwhile.
