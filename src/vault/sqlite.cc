@@ -95,8 +95,11 @@ absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db) {
 Statement::~Statement() {
   if (stmt_ == nullptr) return;
   if (damage_ != nullptr) {
-    damage_->NoteFullScanSteps(sqlite3_stmt_status(
-        stmt_, SQLITE_STMTSTATUS_FULLSCAN_STEP, /*resetFlg=*/1));
+    // Read and reset: a cached statement keeps its counts across resets.
+    const int scanned =
+        sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1) +
+        sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_AUTOINDEX, 1);
+    if (scanned > 0) damage_->NoteFullScanSteps(scanned);
   }
   if (owned_) {
     sqlite3_finalize(stmt_);

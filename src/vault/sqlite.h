@@ -24,7 +24,8 @@ namespace lanevault::vault {
 
 absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db);
 
-// Tripped once SQLite reports the file's structure damaged (SQLITE_CORRUPT,
+// What every connection of one store shares. Above all a latch, tripped once
+// SQLite reports the file's structure damaged (SQLITE_CORRUPT,
 // SQLITE_NOTADB). From then on the connection refuses every statement with
 // UNAVAILABLE naming the damage: a vault that finds damage stops instead of
 // writing on, and says so once (a critical log line), not on every call.
@@ -42,12 +43,12 @@ class DamageLatch {
   // OK, or UNAVAILABLE naming the last refused write since the last commit.
   absl::Status WriteHealth() const;
 
-  // Not damage either, but shared the same way by every connection of a
-  // store: rows its statements stepped through whole-table scans
-  // (SQLITE_STMTSTATUS_FULLSCAN_STEP), added as each statement is reset or
-  // finalized. A path meant to seek that scans instead (a missing index, a
-  // foreign key checked against an unindexed column) shows here; tests
-  // read it.
+  // Not damage either: rows the store's prepared statements stepped through
+  // whole-table scans, and automatic indexes they built (each a scan too):
+  // SQLITE_STMTSTATUS_FULLSCAN_STEP and _AUTOINDEX, added as each statement
+  // is reset or finalized. A path meant to seek that scans instead (a
+  // missing index, a foreign key checked against an unindexed column) shows
+  // here; tests read it. SQL run through Database::Exec is not counted.
   void NoteFullScanSteps(int64_t steps) {
     full_scan_steps_.fetch_add(steps, std::memory_order_relaxed);
   }

@@ -433,7 +433,8 @@ struct RebuildCopies {
   const char* table;
   int64_t columns;
 };
-constexpr RebuildCopies kRebuildCopies[] = {{10, "records", 9}};
+constexpr RebuildCopies kRebuildCopies[] = {{10, "records", 9},
+                                            {13, "items", 8}};
 
 // The steps that rewrite a whole table in their one transaction, by index
 // into kMigrations: on a large vault they take minutes and need free disk

@@ -233,8 +233,9 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
     }
     return s;
   }
-  int64_t item_rowid = *first_item;
-  for (const StoredItem& it : record.items) {
+  for (size_t n = 0; n < record.items.size(); ++n) {
+    const StoredItem& it = record.items[n];
+    const int64_t item_rowid = *first_item + static_cast<int64_t>(n);
     absl::StatusOr<std::string> blinds =
         PackPlateBlinds(it.plate_blind_indexes);
     if (!blinds.ok()) return blinds.status();
@@ -243,14 +244,14 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
         "key_version, plate_blind, wrapped_key, ciphertext, item_rowid) "
         "VALUES(?,?,?,?,?,?,?,?,?)");
     if (!one.ok()) return one.status();
-    one->Bind(9, item_rowid++);
     one->Bind(1, r.record_id())
         .Bind(2, it.item_id)
         .Bind(3, static_cast<int64_t>(it.category))
         .Bind(4, ToUnixMicrosSaturated(it.deadline))
         .Bind(5, static_cast<int64_t>(it.sealed.key_version))
         .BindBlob(7, it.sealed.wrapped_key)
-        .BindBlobInPlace(8, it.sealed.ciphertext);  // `record` outlives `one`
+        .BindBlobInPlace(8, it.sealed.ciphertext)  // `record` outlives `one`
+        .Bind(9, item_rowid);
     if (!blinds->empty()) one->BindBlob(6, *blinds);
     if (absl::Status s = one->Run(); !s.ok()) {
       // A row id taken: not the caller's doing (a resend or a clash of

@@ -63,12 +63,15 @@ absl::StatusOr<bool> DeletePlateIndexes(
 // no blind index outlives its item (or stays on disk past its retention)
 // whatever was done to the copy.
 absl::StatusOr<uint64_t> DeleteOrphanPlateBlinds(Database& db) {
+  // A record counting items without a range keeps its rows, as the sweep
+  // keeps the record (LV_RECORD_HAS_ITEMS): its items cannot be found, so
+  // none is known gone.
   absl::StatusOr<Statement> sweep = db.Cached(
       "DELETE FROM plate_blinds WHERE NOT EXISTS(SELECT 1 FROM records r "
-      "JOIN items i ON i.item_rowid BETWEEN r.items_first AND r.items_last "
-      "WHERE r.record_id = plate_blinds.record_id AND "
-      "i.record_id = plate_blinds.record_id AND "
-      "i.item_id = plate_blinds.item_id)");
+      "WHERE r.record_id = plate_blinds.record_id AND ("
+      "(r.items_first IS NULL AND r.item_count > 0) OR EXISTS(SELECT 1 FROM "
+      "items i WHERE i.item_rowid BETWEEN r.items_first AND r.items_last AND "
+      "i.record_id = r.record_id AND i.item_id = plate_blinds.item_id)))");
   if (!sweep.ok()) return sweep.status();
   if (absl::Status s = sweep->Run(); !s.ok()) return s;
   return static_cast<uint64_t>(sqlite3_changes(db.handle()));
@@ -85,9 +88,10 @@ absl::StatusOr<uint64_t> DeleteOrphanPlateBlinds(Database& db) {
 // its items are found through the row-id range in its row (schema step 14).
 // A record counting items without a range (which the migration fills; only
 // a file edited or written by another build lacks one) is kept.
-#define LV_RECORD_HAS_ITEMS                                                   \
-  "(records.items_first IS NULL AND records.item_count > 0 OR EXISTS(SELECT " \
-  "1 FROM items i WHERE i.item_rowid BETWEEN records.items_first AND "        \
+#define LV_RECORD_HAS_ITEMS                                            \
+  "((records.items_first IS NULL AND records.item_count > 0) OR "      \
+  "EXISTS(SELECT "                                                     \
+  "1 FROM items i WHERE i.item_rowid BETWEEN records.items_first AND " \
   "records.items_last AND i.record_id = ?1))"
 
 absl::Status SqliteStore::WithAuditLocked(

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/time_util.h"
 #include "gtest/gtest.h"
 #include "testing/test_util.h"
 #include "testing/vault_fixture.h"
@@ -574,6 +575,18 @@ TEST_F(SqliteMigrationTest, ARowIdFreedByAPurgeServesTheNextRecordOnly) {
 TEST_F(SqliteMigrationTest, ARecordWithoutARangeIsKeptAndGetsOneBack) {
   const v1::Record a = Take();
   const v1::Record b = Take();
+  // A plate that normalises to nothing has no blind index: its purge makes
+  // the sweep look for index rows whose item is gone, and a's must stay.
+  v1::Record blank = MakeRecord("-", "\xff\xd8 blank face");
+  *blank.mutable_items(0)->mutable_deadline() =
+      ToProto(clock_.Now() + absl::Hours(1));
+  ASSERT_TRUE(
+      vault_->Intake(blank, Entry(v1::ACTION_INTAKE, blank.record_id())).ok());
+  const std::string a_blinds =
+      "SELECT COUNT(*) FROM plate_blinds WHERE record_id = '" + a.record_id() +
+      "'";
+  const int64_t a_readings = testing::QueryInt(db_path(), a_blinds);
+  ASSERT_GT(a_readings, 0);
   vault_.reset();
   const std::string no_range =
       "UPDATE records SET items_first = NULL, "
@@ -592,6 +605,12 @@ TEST_F(SqliteMigrationTest, ARecordWithoutARangeIsKeptAndGetsOneBack) {
                               "SELECT COUNT(*) FROM items WHERE record_id = '" +
                                   a.record_id() + "'"),
             1);
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM records WHERE record_id "
+                              "= '" +
+                                  blank.record_id() + "'"),
+            0);
+  EXPECT_EQ(testing::QueryInt(db_path(), a_blinds), a_readings);
   auto damaged = vault_->Read(a.record_id(), {v1::DATA_CATEGORY_PLATE_TEXT},
                               Entry(v1::ACTION_READ_RECORD, a.record_id()));
   EXPECT_EQ(damaged.status().code(), absl::StatusCode::kDataLoss)

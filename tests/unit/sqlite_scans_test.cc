@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -95,8 +96,13 @@ TEST(SqliteScansTest, EverydayPathsStepThroughNoWholeTable) {
         store->FindPlate(Blind(n, 2), kNow, 5);
     ASSERT_TRUE(found.ok()) << found.status();
     EXPECT_EQ(*found, std::vector<std::string>{id});
-    EXPECT_TRUE(*store->HasCanaryMark(id, absl::StrCat("mark-", n)));
-    EXPECT_FALSE(*store->WasPurged(id));
+    absl::StatusOr<bool> marked =
+        store->HasCanaryMark(id, absl::StrCat("mark-", n));
+    ASSERT_TRUE(marked.ok()) << marked.status();
+    EXPECT_TRUE(*marked);
+    absl::StatusOr<bool> purged = store->WasPurged(id);
+    ASSERT_TRUE(purged.ok()) << purged.status();
+    EXPECT_FALSE(*purged);
   }
   std::vector<Rewrapped> rewrapped;
   for (int n = 0; n < kRecords; ++n) {
@@ -116,7 +122,9 @@ TEST(SqliteScansTest, EverydayPathsStepThroughNoWholeTable) {
     }
     ASSERT_TRUE(purged.ok()) << purged.status();
   }
-  EXPECT_EQ(*store->CountRecords(), 0u);
+  absl::StatusOr<uint64_t> left = store->CountRecords();
+  ASSERT_TRUE(left.ok()) << left.status();
+  EXPECT_EQ(*left, 0u);
 
   EXPECT_EQ(sqlite->FullScanStepsForTesting() - at_open, 0)
       << "a statement on an everyday path stepped through a whole table";
