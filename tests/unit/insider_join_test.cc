@@ -263,7 +263,10 @@ class JoinTest : public testing::ApiFixture {
       *r.mutable_first_seen() = ToProto(seen);
       *r.mutable_last_seen() = ToProto(seen + absl::Seconds(2));
       r.set_frames_seen(20 + i);
-      const std::string plate = absl::StrCat("KXR", 4820 + i);
+      // Not the fixture's own record's plate (KXR4821): its deadline is an
+      // hour of the real clock, so in an hour's last two minutes it is not
+      // yet past the test's clock, and a lookup would find it too.
+      const std::string plate = absl::StrCat("KXR", 4830 + i);
       const std::pair<v1::DataCategory, std::string> items[] = {
           {v1::DATA_CATEGORY_PLATE_TEXT, plate},
           {v1::DATA_CATEGORY_PLATE_IMAGE, PlateCrop(plate, i)},
