@@ -257,7 +257,7 @@ absl::Status SqliteStore::InsertRecordLocked(const StoredRecord& record) {
       // A row id taken: not the caller's doing (a resend or a clash of
       // record ids is found at the record's row), so not ALREADY_EXISTS.
       if (absl::IsAlreadyExists(s)) {
-        return absl::InternalError(absl::StrCat("item row id ", item_rowid - 1,
+        return absl::InternalError(absl::StrCat("item row id ", item_rowid,
                                                 " is taken: ", s.message()));
       }
       return s;

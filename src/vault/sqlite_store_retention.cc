@@ -88,11 +88,10 @@ absl::StatusOr<uint64_t> DeleteOrphanPlateBlinds(Database& db) {
 // its items are found through the row-id range in its row (schema step 14).
 // A record counting items without a range (which the migration fills; only
 // a file edited or written by another build lacks one) is kept.
-#define LV_RECORD_HAS_ITEMS                                            \
-  "((records.items_first IS NULL AND records.item_count > 0) OR "      \
-  "EXISTS(SELECT "                                                     \
-  "1 FROM items i WHERE i.item_rowid BETWEEN records.items_first AND " \
-  "records.items_last AND i.record_id = ?1))"
+#define LV_RECORD_HAS_ITEMS                                       \
+  "((records.items_first IS NULL AND records.item_count > 0) OR " \
+  "EXISTS(SELECT 1 FROM items i WHERE i.item_rowid BETWEEN "      \
+  "records.items_first AND records.items_last AND i.record_id = ?1))"
 
 absl::Status SqliteStore::WithAuditLocked(
     v1::AuditEntry audit, absl::FunctionRef<absl::Status()> body) {

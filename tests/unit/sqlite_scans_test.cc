@@ -37,6 +37,19 @@ std::string Blind(int record, int rank) {
   return absl::StrCat("blind-", record, "-", rank);
 }
 
+// A sealed item of `bytes` ciphertext bytes, due `keep` after kNow.
+StoredItem Sealed(const std::string& id, v1::DataCategory category,
+                  absl::Duration keep, size_t bytes) {
+  StoredItem item;
+  item.item_id = id;
+  item.category = category;
+  item.deadline = kNow + keep;
+  item.sealed.key_version = 1;
+  item.sealed.wrapped_key = "wrapped";
+  item.sealed.ciphertext = std::string(bytes, 'c');
+  return item;
+}
+
 // A crossing as intake stores it: its plate text with two readings (each
 // with its blind index) and a face crop, due an hour apart.
 IntakeRow Crossing(int n) {
@@ -49,21 +62,11 @@ IntakeRow Crossing(int n) {
   s.set_contract_id("test");
   *s.mutable_first_seen() = ToProto(kNow);
   *s.mutable_last_seen() = ToProto(kNow);
-  StoredItem& text = row.record.items.emplace_back();
-  text.item_id = "plate";
-  text.category = v1::DATA_CATEGORY_PLATE_TEXT;
-  text.deadline = kNow + absl::Hours(2);
-  text.sealed.key_version = 1;
-  text.sealed.wrapped_key = "wrapped";
-  text.sealed.ciphertext = std::string(64, 't');
+  StoredItem& text = row.record.items.emplace_back(
+      Sealed("plate", v1::DATA_CATEGORY_PLATE_TEXT, absl::Hours(2), 64));
   text.plate_blind_indexes = {Blind(n, 1), Blind(n, 2)};
-  StoredItem& face = row.record.items.emplace_back();
-  face.item_id = "face";
-  face.category = v1::DATA_CATEGORY_FACE_IMAGE;
-  face.deadline = kNow + absl::Hours(1);
-  face.sealed.key_version = 1;
-  face.sealed.wrapped_key = "wrapped";
-  face.sealed.ciphertext = std::string(9000, 'f');
+  row.record.items.push_back(
+      Sealed("face", v1::DATA_CATEGORY_FACE_IMAGE, absl::Hours(1), 9000));
   row.record.canary_mark = absl::StrCat("mark-", n);
   row.audit = Logged(v1::ACTION_INTAKE, id);
   return row;
