@@ -21,15 +21,8 @@ namespace fs = std::filesystem;
 // the ten readings the lane's tracker votes over.
 constexpr size_t kBeam = 16;
 
-// A reading's probability times the region's doubts (PlateTextRules).
-double RuleFactor(const std::string& text, const PlateTextRules& rules) {
+double GroupFactor(const std::string& text, const PlateTextRules& rules) {
   double factor = 1;
-  if (!rules.patterns.empty() &&
-      std::none_of(
-          rules.patterns.begin(), rules.patterns.end(),
-          [&](const std::string& p) { return FitsPattern(text, p); })) {
-    factor *= PlateTextRules::kUnfitPatternFactor;
-  }
   if (rules.max_letter_digit_groups > 0) {
     const int extra = LetterDigitGroups(text) - rules.max_letter_digit_groups;
     for (int i = 0; i < extra; ++i) factor *= PlateTextRules::kExtraGroupFactor;
@@ -37,7 +30,25 @@ double RuleFactor(const std::string& text, const PlateTextRules& rules) {
   return factor;
 }
 
+bool FitsNoPattern(const std::string& text, const PlateTextRules& rules) {
+  return !rules.patterns.empty() &&
+         std::none_of(
+             rules.patterns.begin(), rules.patterns.end(),
+             [&](const std::string& p) { return FitsPattern(text, p); });
+}
+
 }  // namespace
+
+float RuledConfidence(const std::string& text, double probability,
+                      const PlateTextRules& rules) {
+  if (text.empty()) return 0;
+  const double per_character = std::pow(probability * GroupFactor(text, rules),
+                                        1.0 / static_cast<double>(text.size()));
+  return static_cast<float>(FitsNoPattern(text, rules)
+                                ? per_character *
+                                      PlateTextRules::kUnfitPatternFactor
+                                : per_character);
+}
 
 cv::Mat PlateOcrInput(const cv::Mat& crop) {
   cv::Mat grey;
@@ -107,13 +118,10 @@ std::vector<CharacterReading> LearnedPlateReader::Characters(
   const auto ranked = [&](size_t looks_read) {
     std::vector<CharacterReading> out;
     for (const auto& [text, e] : pooled) {
-      const double score = e.probability_sum / static_cast<double>(looks_read) *
-                           RuleFactor(text, rules_);
+      const double probability =
+          e.probability_sum / static_cast<double>(looks_read);
       CharacterReading r;
-      // Per character, as the other readers' geometric mean: lengths
-      // compare fairly.
-      r.reading.confidence = static_cast<float>(
-          std::pow(score, 1.0 / static_cast<double>(text.size())));
+      r.reading.confidence = RuledConfidence(text, probability, rules_);
       r.reading.text = text;
       r.character_confidence = e.character_probabilities;
       out.push_back(std::move(r));

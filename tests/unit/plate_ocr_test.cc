@@ -16,6 +16,7 @@
 #include "capture/ctc_decoder.h"
 #include "capture/detectors.h"
 #include "capture/learned_plate_reader.h"
+#include "capture/plate_regions.h"
 #include "gtest/gtest.h"
 #include "lanevault/v1/config.pb.h"
 #include "opencv2/imgcodecs.hpp"
@@ -206,6 +207,29 @@ TEST(PlateOcrTest, ABadModelIsAnErrorNotACrash) {
   testing::TempDir dir;
   std::ofstream(dir.Join("bad.onnx")) << "not a network";
   EXPECT_FALSE(NewLearnedPlateReader(dir.Join("bad.onnx")).ok());
+}
+
+// us-dev's misreads at the labelled box were mostly a letter for a digit
+// the network gave more probability (B for 8, Z for 2) where only the digit
+// fits a format the states issue.
+TEST(PlateOcrTest, AReadingThatFitsTheRegionOutranksAMoreProbableMisfit) {
+  absl::StatusOr<PlateTextRules> us = RegionPlateRules("us");
+  ASSERT_TRUE(us.ok()) << us.status();
+  EXPECT_GT(RuledConfidence("980YTB", 0.2, *us),
+            RuledConfidence("9B0YTB", 0.6, *us));
+  // Doubted, not ruled out: a vanity plate the network is sure of reads.
+  EXPECT_GT(RuledConfidence("CEMENT0", 0.9, *us),
+            RuledConfidence("CEMENTO", 0.001, *us));
+  // With no rules, the per-character geometric mean.
+  EXPECT_FLOAT_EQ(RuledConfidence("AB12", 0.0625, PlateTextRules{}), 0.5f);
+  // Extra letter/digit groups are doubted on the probability.
+  absl::StatusOr<PlateTextRules> eu = RegionPlateRules("eu");
+  ASSERT_TRUE(eu.ok()) << eu.status();
+  EXPECT_GT(RuledConfidence("BA302OZ", 0.1, *eu),
+            RuledConfidence("BA3O2OZ", 0.4, *eu));
+  EXPECT_LT(RuledConfidence("BA302OZ", 0.01, *eu),
+            RuledConfidence("BA3O2OZ", 0.4, *eu));
+  EXPECT_EQ(RuledConfidence("", 1, *us), 0);
 }
 
 TEST(PlateOcrTest, ALaneChoosesTheLearnedReader) {
