@@ -50,45 +50,78 @@ std::vector<cv::Rect> PlateShapedBlobs(const cv::Mat& mask, size_t limit) {
   return out;
 }
 
+// Adds `box` to `out` unless a candidate there already covers most of it.
+void AddUnlessKnown(const cv::Rect& box, std::vector<cv::Rect>& out) {
+  const bool known =
+      std::any_of(out.begin(), out.end(),
+                  [&](const cv::Rect& o) { return IoU(o, box) > 0.5; });
+  if (!known) out.push_back(box);
+}
+
+// The candidates at the scale of `bgr` (the morphology's kernels are fixed
+// in pixels).
+std::vector<cv::Rect> CandidatesAtScale(const cv::Mat& bgr) {
+  cv::Mat grey;
+  cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
+  // Dark characters on a light plate light up under a black-hat.
+  cv::Mat blackhat;
+  cv::morphologyEx(grey, blackhat, cv::MORPH_BLACKHAT,
+                   cv::getStructuringElement(cv::MORPH_RECT, cv::Size(15, 5)));
+  cv::Mat grad;
+  cv::Sobel(blackhat, grad, CV_32F, 1, 0, 3);
+  grad = cv::abs(grad);
+  cv::normalize(grad, grad, 0, 255, cv::NORM_MINMAX);
+  grad.convertTo(grad, CV_8U);
+  cv::GaussianBlur(grad, grad, cv::Size(5, 5), 0);
+  // Join the characters of one plate into one blob.
+  cv::morphologyEx(grad, grad, cv::MORPH_CLOSE,
+                   cv::getStructuringElement(cv::MORPH_RECT, cv::Size(21, 5)));
+  cv::Mat mask;
+  cv::threshold(grad, mask, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+  cv::erode(mask, mask, cv::Mat(), cv::Point(-1, -1), 2);
+  cv::dilate(mask, mask, cv::Mat(), cv::Point(-1, -1), 2);
+  // Blobs on light paint (the plate's background) first. A plate in shade
+  // beside a sunlit wall is darker than the image's Otsu level, so the
+  // blobs of the whole mask follow, where they add a region.
+  cv::Mat light;
+  cv::threshold(grey, light, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+  cv::dilate(light, light, cv::Mat(), cv::Point(-1, -1), 3);
+  cv::Mat on_light;
+  cv::bitwise_and(mask, light, on_light);
+  std::vector<cv::Rect> out = PlateShapedBlobs(on_light, kMaxCandidates);
+  for (const cv::Rect& box : PlateShapedBlobs(mask, 2 * kMaxCandidates)) {
+    if (out.size() >= 2 * kMaxCandidates) break;
+    AddUnlessKnown(box, out);
+  }
+  return out;
+}
+
+// A plate near the camera, or in a picture of twice the resolution, has
+// characters the kernels above do not join into one blob: the picture at
+// half its size (an octave down, as an image pyramid) gives the candidates
+// of such plates, after those of the picture as it is. Measured with
+// lanevault-eval (model selection only), the half-size pass added to the
+// full-size one: us-dev 73.5 -> 75.5 % exact (a plate found that no
+// candidate held, one read whole that the full-size box cut), eu 85.2 ->
+// 86.1 %, in about 5 ms more a picture; 0.7, 1.5 or 2 instead of 0.5 read
+// less.
+constexpr double kOctaveDown = 0.5;
+
 class ContourPlateDetector final : public PlateDetector {
  public:
   std::vector<cv::Rect> Candidates(const cv::Mat& bgr) override {
-    cv::Mat grey;
-    cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
-    // Dark characters on a light plate light up under a black-hat.
-    cv::Mat blackhat;
-    cv::morphologyEx(
-        grey, blackhat, cv::MORPH_BLACKHAT,
-        cv::getStructuringElement(cv::MORPH_RECT, cv::Size(15, 5)));
-    cv::Mat grad;
-    cv::Sobel(blackhat, grad, CV_32F, 1, 0, 3);
-    grad = cv::abs(grad);
-    cv::normalize(grad, grad, 0, 255, cv::NORM_MINMAX);
-    grad.convertTo(grad, CV_8U);
-    cv::GaussianBlur(grad, grad, cv::Size(5, 5), 0);
-    // Join the characters of one plate into one blob.
-    cv::morphologyEx(
-        grad, grad, cv::MORPH_CLOSE,
-        cv::getStructuringElement(cv::MORPH_RECT, cv::Size(21, 5)));
-    cv::Mat mask;
-    cv::threshold(grad, mask, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
-    cv::erode(mask, mask, cv::Mat(), cv::Point(-1, -1), 2);
-    cv::dilate(mask, mask, cv::Mat(), cv::Point(-1, -1), 2);
-    // Blobs on light paint (the plate's background) first. A plate in shade
-    // beside a sunlit wall is darker than the image's Otsu level, so the
-    // blobs of the whole mask follow, where they add a region.
-    cv::Mat light;
-    cv::threshold(grey, light, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
-    cv::dilate(light, light, cv::Mat(), cv::Point(-1, -1), 3);
-    cv::Mat on_light;
-    cv::bitwise_and(mask, light, on_light);
-    std::vector<cv::Rect> out = PlateShapedBlobs(on_light, kMaxCandidates);
-    for (const cv::Rect& box : PlateShapedBlobs(mask, 2 * kMaxCandidates)) {
-      if (out.size() >= 2 * kMaxCandidates) break;
-      const bool known =
-          std::any_of(out.begin(), out.end(),
-                      [&](const cv::Rect& o) { return IoU(o, box) > 0.5; });
-      if (!known) out.push_back(box);
+    std::vector<cv::Rect> out = CandidatesAtScale(bgr);
+    if (bgr.cols * kOctaveDown < kMinWidth) return out;
+    cv::Mat half;
+    cv::resize(bgr, half, cv::Size(), kOctaveDown, kOctaveDown, cv::INTER_AREA);
+    const cv::Rect frame(0, 0, bgr.cols, bgr.rows);
+    for (const cv::Rect& small : CandidatesAtScale(half)) {
+      const cv::Rect box = cv::Rect(cvRound(small.x / kOctaveDown),
+                                    cvRound(small.y / kOctaveDown),
+                                    cvRound(small.width / kOctaveDown),
+                                    cvRound(small.height / kOctaveDown)) &
+                           frame;
+      AddUnlessKnown(box, out);
     }
     return out;
   }

@@ -614,6 +614,22 @@ TEST(PlateCascade, AddsToTheContourCandidatesAndRefusesBadFiles) {
   EXPECT_TRUE(plate);
 }
 
+// The contour detector's kernels are fixed in pixels: a plate near the
+// camera, its characters a hundred pixels tall, is found an octave down.
+TEST(PlateDetector, FindsAPlateNearTheCamera) {
+  cv::Mat scene(720, 1280, CV_8UC3, cv::Scalar(60, 50, 140));
+  cv::Mat plate;
+  cv::resize(RenderedPlate("KXR4821"), plate, cv::Size(), 2.5, 2.5,
+             cv::INTER_CUBIC);
+  const cv::Rect where(300, 300, plate.cols, plate.rows);
+  plate.copyTo(scene(where));
+  bool found = false;
+  for (const cv::Rect& r : NewContourPlateDetector()->Candidates(scene)) {
+    found |= IoU(r, where) > 0.5;
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST(PlateReader, EveryReaderKindReadsARenderedPlate) {
   for (v1::PlateReader kind : {v1::PLATE_READER_FUSED, v1::PLATE_READER_GLYPHS,
                                v1::PLATE_READER_TESSERACT}) {
