@@ -54,6 +54,10 @@ class CascadePlateDetector final : public PlateDetector {
     return out;
   }
 
+  std::vector<cv::Rect> LargePlateCandidates(const cv::Mat& bgr) override {
+    return first_->LargePlateCandidates(bgr);
+  }
+
  private:
   cv::CascadeClassifier cascade_;
   std::unique_ptr<PlateDetector> first_;

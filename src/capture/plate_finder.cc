@@ -153,7 +153,6 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
     double rank = 0;
     bool at_edge = false;
   };
-  std::vector<Ranked> ranked;
   const cv::Rect whole(0, 0, bgr.cols, bgr.rows);
   const cv::Rect& last = options.follow;
   const cv::Rect search =
@@ -162,35 +161,47 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
                               3 * last.width, 5 * last.height) &
                          whole;
   if (search.empty()) return {};  // a plate off the image is gone
-  for (cv::Rect candidate : detector.Candidates(bgr(search))) {
-    if (ranked.size() >= static_cast<size_t>(options.max_candidates)) break;
-    candidate += search.tl();
-    if (!last.empty() && (candidate & last).empty()) continue;
-    std::optional<CharacterRow> row = FindCharacterRow(bgr(candidate));
-    if (!row) continue;
-    double rank = row->score;
-    const bool at_edge =
-        NearFrameEdge(candidate, *row, bgr.size(), options.edge_margin);
-    if (at_edge) rank -= options.edge_penalty;
-    ranked.push_back({candidate, std::move(*row), rank, at_edge});
-  }
-  const auto by_rank = [](const Ranked& a, const Ranked& b) {
-    return a.rank > b.rank;
-  };
-  std::stable_sort(ranked.begin(), ranked.end(), by_rank);
-  // By shape alone a sticker's text or a grille can outrank the plate; how
-  // character-like the reader finds the blobs settles the best few. Only
-  // when a row is about to be read: the screen costs a few ms a row.
-  if (ranked.size() > 1 &&
-      (budget == nullptr || budget->Wants(ranked[0].box, ranked[0].row))) {
-    const size_t screened = std::min(
-        ranked.size(), static_cast<size_t>(std::max(0, options.screen_rows)));
-    for (size_t i = 0; i < screened; ++i) {
-      ranked[i].rank +=
-          options.plausibility_weight * reader.Plausibility(ranked[i].row);
+  // The candidates in `boxes` (in the search region's coordinates) that
+  // hold a row, best first; none that `seen` already has.
+  const auto rank_rows = [&](const std::vector<cv::Rect>& boxes,
+                             const std::vector<Ranked>& seen) {
+    std::vector<Ranked> ranked;
+    for (cv::Rect candidate : boxes) {
+      if (ranked.size() >= static_cast<size_t>(options.max_candidates)) break;
+      candidate += search.tl();
+      if (!last.empty() && (candidate & last).empty()) continue;
+      if (std::any_of(seen.begin(), seen.end(), [&](const Ranked& s) {
+            return IoU(s.box, candidate) > 0.5;
+          })) {
+        continue;
+      }
+      std::optional<CharacterRow> row = FindCharacterRow(bgr(candidate));
+      if (!row) continue;
+      double rank = row->score;
+      const bool at_edge =
+          NearFrameEdge(candidate, *row, bgr.size(), options.edge_margin);
+      if (at_edge) rank -= options.edge_penalty;
+      ranked.push_back({candidate, std::move(*row), rank, at_edge});
     }
-    std::stable_sort(ranked.begin(), ranked.begin() + screened, by_rank);
-  }
+    const auto by_rank = [](const Ranked& a, const Ranked& b) {
+      return a.rank > b.rank;
+    };
+    std::stable_sort(ranked.begin(), ranked.end(), by_rank);
+    // By shape alone a sticker's text or a grille can outrank the plate;
+    // how character-like the reader finds the blobs settles the best few.
+    // Only when a row is about to be read: the screen costs a few ms a row.
+    if (ranked.size() > 1 &&
+        (budget == nullptr || budget->Wants(ranked[0].box, ranked[0].row))) {
+      const size_t screened = std::min(
+          ranked.size(), static_cast<size_t>(std::max(0, options.screen_rows)));
+      for (size_t i = 0; i < screened; ++i) {
+        ranked[i].rank +=
+            options.plausibility_weight * reader.Plausibility(ranked[i].row);
+      }
+      std::stable_sort(ranked.begin(), ranked.begin() + screened, by_rank);
+    }
+    return ranked;
+  };
   std::vector<PlateSighting> found;
   // Rows read but not yet kept, when the most confident reading decides.
   struct Read {
@@ -206,41 +217,59 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
     }
     return false;
   };
-  int read = 0;
-  for (const Ranked& r : ranked) {
-    if (found.size() >= static_cast<size_t>(options.max_plates)) break;
-    if (read >= options.max_reads) break;
-    if (overlaps_kept(r.box)) continue;
-    if (budget != nullptr && !budget->Wants(r.box, r.row)) {
-      // The best row, already read at about this size or settled: still
-      // a plate.
-      budget->Follow(r.box);
-      found.push_back({PlateAround(r.box, r.row, bgr.size()), {}});
-      continue;
+  const auto read_rows = [&](const std::vector<Ranked>& ranked) {
+    int read = 0;
+    for (const Ranked& r : ranked) {
+      if (found.size() >= static_cast<size_t>(options.max_plates)) break;
+      if (read >= options.max_reads) break;
+      if (overlaps_kept(r.box)) continue;
+      if (budget != nullptr && !budget->Wants(r.box, r.row)) {
+        // The best row, already read at about this size or settled: still
+        // a plate.
+        budget->Follow(r.box);
+        found.push_back({PlateAround(r.box, r.row, bgr.size()), {}});
+        continue;
+      }
+      ++read;
+      std::vector<PlateReading> readings;
+      if (reader.ReadsWholePlates()) {
+        readings = reader.ReadPlate(
+            bgr(LooseAround(PlateAround(r.box, r.row, bgr.size()), r.row,
+                            bgr.size())),
+            r.row);
+      } else {
+        readings = reader.ReadRow(r.row);
+      }
+      if (!reader.ReadsWholePlates() &&
+          (readings.empty() ||
+           readings[0].confidence < options.second_look_below)) {
+        readings = SecondLook(bgr, r.box, r.row, reader, std::move(readings));
+      }
+      if (readings.empty()) continue;
+      if (most_confident) {
+        pending.push_back({&r, std::move(readings)});
+        continue;
+      }
+      if (budget != nullptr) budget->Spend(r.box, r.row, readings.front());
+      found.push_back(
+          {PlateAround(r.box, r.row, bgr.size()), std::move(readings)});
     }
-    ++read;
-    std::vector<PlateReading> readings;
-    if (reader.ReadsWholePlates()) {
-      readings = reader.ReadPlate(
-          bgr(LooseAround(PlateAround(r.box, r.row, bgr.size()), r.row,
-                          bgr.size())),
-          r.row);
-    } else {
-      readings = reader.ReadRow(r.row);
-    }
-    if (!reader.ReadsWholePlates() &&
-        (readings.empty() ||
-         readings[0].confidence < options.second_look_below)) {
-      readings = SecondLook(bgr, r.box, r.row, reader, std::move(readings));
-    }
-    if (readings.empty()) continue;
-    if (most_confident) {
-      pending.push_back({&r, std::move(readings)});
-      continue;
-    }
-    if (budget != nullptr) budget->Spend(r.box, r.row, readings.front());
-    found.push_back(
-        {PlateAround(r.box, r.row, bgr.size()), std::move(readings)});
+  };
+  const std::vector<Ranked> ranked =
+      rank_rows(detector.Candidates(bgr(search)), {});
+  read_rows(ranked);
+  // Larger plates than the candidates hold (PlateDetector::
+  // LargePlateCandidates) are looked for only when nothing read so far
+  // reads surely: most frames never pay for them.
+  const bool sure =
+      !found.empty() ||
+      std::any_of(pending.begin(), pending.end(), [&](const Read& p) {
+        return p.readings.front().confidence >= options.large_plates_below;
+      });
+  std::vector<Ranked> larger;
+  if (!sure) {
+    larger = rank_rows(detector.LargePlateCandidates(bgr(search)), ranked);
+    read_rows(larger);
   }
   // Rows at the frame's edge (see edge_margin) come after every row away
   // from it, whatever their confidence (so with one plate a frame, an edge

@@ -78,7 +78,11 @@ absl::StatusOr<MaskedSnapshot> MaskSnapshot(const cv::Mat& bgr,
       out.faces.push_back(grown);
       found = true;
     }
-    for (const cv::Rect& box : plates.Candidates(image)) {
+    std::vector<cv::Rect> boxes = plates.Candidates(image);
+    for (const cv::Rect& box : plates.LargePlateCandidates(image)) {
+      boxes.push_back(box);
+    }
+    for (const cv::Rect& box : boxes) {
       const cv::Rect grown = Grow(box, kPlateMargin, image.size());
       Pixelate(image, grown);
       out.plates.push_back(grown);

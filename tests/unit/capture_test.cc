@@ -614,22 +614,6 @@ TEST(PlateCascade, AddsToTheContourCandidatesAndRefusesBadFiles) {
   EXPECT_TRUE(plate);
 }
 
-// The contour detector's kernels are fixed in pixels: a plate near the
-// camera, its characters a hundred pixels tall, is found an octave down.
-TEST(PlateDetector, FindsAPlateNearTheCamera) {
-  cv::Mat scene(720, 1280, CV_8UC3, cv::Scalar(60, 50, 140));
-  cv::Mat plate;
-  cv::resize(RenderedPlate("KXR4821"), plate, cv::Size(), 2.5, 2.5,
-             cv::INTER_CUBIC);
-  const cv::Rect where(300, 300, plate.cols, plate.rows);
-  plate.copyTo(scene(where));
-  bool found = false;
-  for (const cv::Rect& r : NewContourPlateDetector()->Candidates(scene)) {
-    found |= IoU(r, where) > 0.5;
-  }
-  EXPECT_TRUE(found);
-}
-
 TEST(PlateReader, EveryReaderKindReadsARenderedPlate) {
   for (v1::PlateReader kind : {v1::PLATE_READER_FUSED, v1::PLATE_READER_GLYPHS,
                                v1::PLATE_READER_TESSERACT}) {
@@ -755,6 +739,62 @@ TEST(FindPlates, FollowsThePlateOfTheFrameBeforeAndLooksNowhereElse) {
   EXPECT_TRUE(FindPlates(frame, detector, *set->reader, gone).empty());
   gone.follow = cv::Rect(2000, 1000, 260, 60);  // off the frame
   EXPECT_TRUE(FindPlates(frame, detector, *set->reader, gone).empty());
+}
+
+// A detector that counts the times it is asked for larger plates.
+class LargeCountingDetector final : public PlateDetector {
+ public:
+  explicit LargeCountingDetector(PlateDetector& real) : real_(real) {}
+  std::vector<cv::Rect> Candidates(const cv::Mat& bgr) override {
+    return real_.Candidates(bgr);
+  }
+  std::vector<cv::Rect> LargePlateCandidates(const cv::Mat& bgr) override {
+    ++large_asked;
+    return real_.LargePlateCandidates(bgr);
+  }
+  int large_asked = 0;
+
+ private:
+  PlateDetector& real_;
+};
+
+// The contour detector's kernels are fixed in pixels: a plate near the
+// camera, its characters a hundred pixels tall, is found an octave down,
+// which the finder looks at only when nothing it read reads surely.
+TEST(FindPlates, FindsAPlateNearTheCameraAnOctaveDown) {
+  v1::DetectorConfig config;
+  config.set_plate_reader(v1::PLATE_READER_LEARNED);
+  auto set = NewDetectorSet(config);
+  ASSERT_TRUE(set.ok()) << set.status();
+  LargeCountingDetector detector(*set->plate);
+
+  cv::Mat near(720, 1280, CV_8UC3, cv::Scalar(90, 95, 100));
+  cv::Mat big;
+  cv::resize(RenderedPlate("KXR4821"), big, cv::Size(), 2.5, 2.5,
+             cv::INTER_CUBIC);
+  const cv::Rect near_box(300, 300, big.cols, big.rows);
+  big.copyTo(near(near_box));
+  std::vector<PlateSighting> found = FindPlates(near, detector, *set->reader);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_GT(IoU(found[0].box, near_box), 0.3);
+  EXPECT_EQ(found[0].best().text, "KXR4821");
+  EXPECT_EQ(detector.large_asked, 1);
+  // Never looking for larger plates, the finder finds none there.
+  PlateFinderOptions full_size_only;
+  full_size_only.large_plates_below = 0;
+  for (const PlateSighting& s :
+       FindPlates(near, detector, *set->reader, full_size_only)) {
+    EXPECT_LT(IoU(s.box, near_box), 0.3) << s.best().text;
+  }
+
+  // A plate of the usual size reads surely: no search an octave down.
+  cv::Mat usual(720, 1280, CV_8UC3, cv::Scalar(90, 95, 100));
+  RenderedPlate("KXR4821").copyTo(usual(cv::Rect(500, 450, 260, 60)));
+  detector.large_asked = 0;
+  found = FindPlates(usual, detector, *set->reader);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].best().text, "KXR4821");
+  EXPECT_EQ(detector.large_asked, 0);
 }
 
 // The lane's real reader, counting the rows it is asked to read.
