@@ -54,8 +54,11 @@ class CascadePlateDetector final : public PlateDetector {
     return out;
   }
 
-  std::vector<cv::Rect> LargePlateCandidates(const cv::Mat& bgr) override {
-    return first_->LargePlateCandidates(bgr);
+  int MoreCandidateRounds() const override {
+    return first_->MoreCandidateRounds();
+  }
+  std::vector<cv::Rect> MoreCandidates(const cv::Mat& bgr, int round) override {
+    return first_->MoreCandidates(bgr, round);
   }
 
  private:

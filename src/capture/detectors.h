@@ -55,10 +55,12 @@ class PlateDetector {
   // Regions that may hold a plate, most plate-like first. The reader
   // verifies them: a region it cannot read is not a plate.
   virtual std::vector<cv::Rect> Candidates(const cv::Mat& bgr) = 0;
-  // Regions that may hold a plate larger than Candidates() finds (near the
-  // camera), at more cost: FindPlates asks for them only when nothing it
-  // read from Candidates() reads surely. None by default.
-  virtual std::vector<cv::Rect> LargePlateCandidates(const cv::Mat& /*bgr*/) {
+  // Regions Candidates() leaves out, found at more cost, in rounds 1 to
+  // MoreCandidateRounds(): FindPlates asks for a round only when nothing it
+  // read from the rounds before reads surely. None by default.
+  virtual int MoreCandidateRounds() const { return 0; }
+  virtual std::vector<cv::Rect> MoreCandidates(const cv::Mat& /*bgr*/,
+                                               int /*round*/) {
     return {};
   }
 };

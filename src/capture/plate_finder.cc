@@ -1,6 +1,7 @@
 #include "capture/plate_finder.h"
 
 #include <algorithm>
+#include <deque>
 #include <optional>
 
 #include "capture/character_row.h"
@@ -164,14 +165,14 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
   // The candidates in `boxes` (in the search region's coordinates) that
   // hold a row, best first; none that `seen` already has.
   const auto rank_rows = [&](const std::vector<cv::Rect>& boxes,
-                             const std::vector<Ranked>& seen) {
+                             const std::vector<cv::Rect>& seen) {
     std::vector<Ranked> ranked;
     for (cv::Rect candidate : boxes) {
       if (ranked.size() >= static_cast<size_t>(options.max_candidates)) break;
       candidate += search.tl();
       if (!last.empty() && (candidate & last).empty()) continue;
-      if (std::any_of(seen.begin(), seen.end(), [&](const Ranked& s) {
-            return IoU(s.box, candidate) > 0.5;
+      if (std::any_of(seen.begin(), seen.end(), [&](const cv::Rect& s) {
+            return IoU(s, candidate) > 0.5;
           })) {
         continue;
       }
@@ -255,21 +256,24 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
           {PlateAround(r.box, r.row, bgr.size()), std::move(readings)});
     }
   };
-  const std::vector<Ranked> ranked =
-      rank_rows(detector.Candidates(bgr(search)), {});
-  read_rows(ranked);
-  // Larger plates than the candidates hold (PlateDetector::
-  // LargePlateCandidates) are looked for only when nothing read so far
-  // reads surely: most frames never pay for them.
-  const bool sure =
-      !found.empty() ||
-      std::any_of(pending.begin(), pending.end(), [&](const Read& p) {
-        return p.readings.front().confidence >= options.large_plates_below;
-      });
-  std::vector<Ranked> larger;
-  if (!sure) {
-    larger = rank_rows(detector.LargePlateCandidates(bgr(search)), ranked);
-    read_rows(larger);
+  // Each round's rows, kept while `pending` points into them.
+  std::deque<std::vector<Ranked>> rounds;
+  std::vector<cv::Rect> seen;
+  for (int round = 0; round <= detector.MoreCandidateRounds(); ++round) {
+    const std::vector<cv::Rect> boxes =
+        round == 0 ? detector.Candidates(bgr(search))
+                   : detector.MoreCandidates(bgr(search), round);
+    rounds.push_back(rank_rows(boxes, seen));
+    read_rows(rounds.back());
+    // Further rounds only while nothing read so far reads surely: most
+    // frames never pay for them.
+    const bool sure =
+        !found.empty() ||
+        std::any_of(pending.begin(), pending.end(), [&](const Read& p) {
+          return p.readings.front().confidence >= options.more_candidates_below;
+        });
+    if (sure) break;
+    for (const Ranked& r : rounds.back()) seen.push_back(r.box);
   }
   // Rows at the frame's edge (see edge_margin) come after every row away
   // from it, whatever their confidence (so with one plate a frame, an edge

@@ -52,11 +52,11 @@ struct PlateFinderOptions {
   // merged. 0: only a row read as nothing, as in a lane, which reads the
   // plate again on later frames instead.
   double second_look_below = 0.9;
-  // When no plate was kept (or skipped as already read) and no row read
-  // from the detector's candidates reads with this confidence or more, its
-  // candidates of larger plates (PlateDetector::LargePlateCandidates) are
-  // checked and read as well, the most confident reading of all kept.
-  double large_plates_below = 0.9;
+  // While no plate was kept (or skipped as already read) and no row read
+  // reads with this confidence or more, the detector's further rounds of
+  // candidates (PlateDetector::MoreCandidates) are checked and read, each
+  // round's best max_reads rows, the most confident reading of all kept.
+  double more_candidates_below = 0.9;
   // The plate found on the frame before, to follow (empty: none). A plate
   // moves little from one frame to the next: the detector looks only
   // around it (its width again on each side, twice its height above and

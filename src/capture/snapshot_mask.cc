@@ -79,8 +79,9 @@ absl::StatusOr<MaskedSnapshot> MaskSnapshot(const cv::Mat& bgr,
       found = true;
     }
     std::vector<cv::Rect> boxes = plates.Candidates(image);
-    for (const cv::Rect& box : plates.LargePlateCandidates(image)) {
-      boxes.push_back(box);
+    for (int round = 1; round <= plates.MoreCandidateRounds(); ++round) {
+      const std::vector<cv::Rect> more = plates.MoreCandidates(image, round);
+      boxes.insert(boxes.end(), more.begin(), more.end());
     }
     for (const cv::Rect& box : boxes) {
       const cv::Rect grown = Grow(box, kPlateMargin, image.size());

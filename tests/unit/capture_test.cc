@@ -25,6 +25,7 @@
 #include "capture/glyph_training.h"
 #include "capture/lane.h"
 #include "capture/motion_gate.h"
+#include "capture/mser_plate_rows.h"
 #include "capture/plate_finder.h"
 #include "capture/plate_regions.h"
 #include "capture/plate_text.h"
@@ -741,18 +742,21 @@ TEST(FindPlates, FollowsThePlateOfTheFrameBeforeAndLooksNowhereElse) {
   EXPECT_TRUE(FindPlates(frame, detector, *set->reader, gone).empty());
 }
 
-// A detector that counts the times it is asked for larger plates.
-class LargeCountingDetector final : public PlateDetector {
+// A detector that counts the rounds of further candidates asked of it.
+class RoundCountingDetector final : public PlateDetector {
  public:
-  explicit LargeCountingDetector(PlateDetector& real) : real_(real) {}
+  explicit RoundCountingDetector(PlateDetector& real) : real_(real) {}
   std::vector<cv::Rect> Candidates(const cv::Mat& bgr) override {
     return real_.Candidates(bgr);
   }
-  std::vector<cv::Rect> LargePlateCandidates(const cv::Mat& bgr) override {
-    ++large_asked;
-    return real_.LargePlateCandidates(bgr);
+  int MoreCandidateRounds() const override {
+    return real_.MoreCandidateRounds();
   }
-  int large_asked = 0;
+  std::vector<cv::Rect> MoreCandidates(const cv::Mat& bgr, int round) override {
+    ++rounds_asked;
+    return real_.MoreCandidates(bgr, round);
+  }
+  int rounds_asked = 0;
 
  private:
   PlateDetector& real_;
@@ -766,7 +770,7 @@ TEST(FindPlates, FindsAPlateNearTheCameraAnOctaveDown) {
   config.set_plate_reader(v1::PLATE_READER_LEARNED);
   auto set = NewDetectorSet(config);
   ASSERT_TRUE(set.ok()) << set.status();
-  LargeCountingDetector detector(*set->plate);
+  RoundCountingDetector detector(*set->plate);
 
   cv::Mat near(720, 1280, CV_8UC3, cv::Scalar(90, 95, 100));
   cv::Mat big;
@@ -778,10 +782,10 @@ TEST(FindPlates, FindsAPlateNearTheCameraAnOctaveDown) {
   ASSERT_EQ(found.size(), 1u);
   EXPECT_GT(IoU(found[0].box, near_box), 0.3);
   EXPECT_EQ(found[0].best().text, "KXR4821");
-  EXPECT_EQ(detector.large_asked, 1);
+  EXPECT_EQ(detector.rounds_asked, 1);
   // Never looking for larger plates, the finder finds none there.
   PlateFinderOptions full_size_only;
-  full_size_only.large_plates_below = 0;
+  full_size_only.more_candidates_below = 0;
   for (const PlateSighting& s :
        FindPlates(near, detector, *set->reader, full_size_only)) {
     EXPECT_LT(IoU(s.box, near_box), 0.3) << s.best().text;
@@ -790,11 +794,63 @@ TEST(FindPlates, FindsAPlateNearTheCameraAnOctaveDown) {
   // A plate of the usual size reads surely: no search an octave down.
   cv::Mat usual(720, 1280, CV_8UC3, cv::Scalar(90, 95, 100));
   RenderedPlate("KXR4821").copyTo(usual(cv::Rect(500, 450, 260, 60)));
-  detector.large_asked = 0;
+  detector.rounds_asked = 0;
   found = FindPlates(usual, detector, *set->reader);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].best().text, "KXR4821");
-  EXPECT_EQ(detector.large_asked, 0);
+  EXPECT_EQ(detector.rounds_asked, 0);
+}
+
+TEST(MserPlateRows, FindsTheRowOfCharactersAndNothingInPlainTexture) {
+  cv::Mat scene(720, 1280, CV_8UC3, cv::Scalar(90, 95, 100));
+  const cv::Rect plate_box(500, 450, 260, 60);
+  RenderedPlate("KXR4821").copyTo(scene(plate_box));
+  // Lone blobs of a character's size, not in a row: a bolt, a light.
+  cv::circle(scene, cv::Point(200, 200), 12, cv::Scalar(20, 20, 20), -1);
+  cv::rectangle(scene, cv::Rect(900, 150, 14, 30), cv::Scalar(240, 240, 240),
+                -1);
+  const std::vector<cv::Rect> rows = MserPlateRows(scene, 8);
+  ASSERT_FALSE(rows.empty());
+  EXPECT_GT(IoU(rows[0], plate_box), 0.5) << rows[0];
+  for (const cv::Rect& r : rows) {
+    EXPECT_FALSE((r & cv::Rect(190, 190, 20, 20)).area() > 0) << r;
+    EXPECT_FALSE((r & cv::Rect(900, 150, 14, 30)).area() > 0) << r;
+  }
+  cv::Mat noise(720, 1280, CV_8UC3);
+  cv::randu(noise, cv::Scalar::all(0), cv::Scalar::all(255));
+  cv::GaussianBlur(noise, noise, cv::Size(0, 0), 6);
+  EXPECT_TRUE(MserPlateRows(noise, 8).empty());
+  EXPECT_TRUE(
+      MserPlateRows(cv::Mat(720, 1280, CV_8UC3, cv::Scalar(128, 128, 128)), 8)
+          .empty());
+}
+
+// A plate of little contrast beside a sunlit, high-contrast grille: the
+// contour detector's threshold is the grille's, and it offers no box of the
+// plate. Found from its characters up, in a later round.
+TEST(FindPlates, FindsALowContrastPlateFromItsCharacters) {
+  cv::Mat frame(720, 1280, CV_8UC3, cv::Scalar(90, 95, 100));
+  for (int x = 100; x < 1180; x += 24) {
+    cv::rectangle(frame, cv::Rect(x, 80, 12, 220), cv::Scalar(250, 250, 250),
+                  -1);
+  }
+  const cv::Rect plate_box(500, 450, 260, 60);
+  cv::Mat plate(60, 260, CV_8UC3, cv::Scalar(150, 150, 150));
+  cv::putText(plate, "KXR4821", cv::Point(18, 45), cv::FONT_HERSHEY_DUPLEX, 1.4,
+              cv::Scalar(90, 90, 90), 3);
+  plate.copyTo(frame(plate_box));
+  v1::DetectorConfig config;
+  config.set_plate_reader(v1::PLATE_READER_LEARNED);
+  auto set = NewDetectorSet(config);
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_TRUE(set->plate->Candidates(frame).empty());
+  EXPECT_TRUE(set->plate->MoreCandidates(frame, 1).empty());
+  RoundCountingDetector detector(*set->plate);
+  std::vector<PlateSighting> found = FindPlates(frame, detector, *set->reader);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_GT(IoU(found[0].box, plate_box), 0.3);
+  EXPECT_EQ(found[0].best().text, "KXR4821");
+  EXPECT_EQ(detector.rounds_asked, 2);
 }
 
 // The lane's real reader, counting the rows it is asked to read.
