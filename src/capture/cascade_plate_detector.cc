@@ -47,9 +47,7 @@ class CascadePlateDetector final : public PlateDetector {
       const cv::Rect box =
           cv::Rect(h.x - px, h.y - py, h.width + 2 * px, h.height + 2 * py) &
           frame;
-      bool seen = false;
-      for (const cv::Rect& o : out) seen |= IoU(o, box) > 0.5;
-      if (!seen) out.push_back(box);
+      AddUnlessFound(box, out);
     }
     return out;
   }

@@ -13,6 +13,8 @@ namespace {
 constexpr double kMinAspect = 1.6;
 constexpr double kMaxAspect = 7.5;
 constexpr int kMinWidth = 50;
+// A picture of fewer rows holds no plate worth reading.
+constexpr int kMinRows = 8;
 constexpr size_t kMaxCandidates = 8;
 
 // The `limit` largest plate-shaped blobs of `mask`, padded to the plate
@@ -34,11 +36,7 @@ std::vector<cv::Rect> PlateShapedBlobs(const cv::Mat& mask, size_t limit) {
     }
     if (box.width > mask.cols / 2) continue;
     const double fill = cv::contourArea(c) / box.area();
-    // Pad: the blob hugs the characters; the reader wants the whole plate.
-    const int px = box.width / 8, py = box.height / 3;
-    box = cv::Rect(box.x - px, box.y - py, box.width + 2 * px,
-                   box.height + 2 * py) &
-          frame;
+    box = PaddedToPlate(box, frame);
     scored.push_back({box, fill * box.area()});
   }
   std::sort(scored.begin(), scored.end(),
@@ -49,14 +47,6 @@ std::vector<cv::Rect> PlateShapedBlobs(const cv::Mat& mask, size_t limit) {
     out.push_back(s.box);
   }
   return out;
-}
-
-// Adds `box` to `out` unless a candidate there already covers most of it.
-void AddUnlessKnown(const cv::Rect& box, std::vector<cv::Rect>& out) {
-  const bool known =
-      std::any_of(out.begin(), out.end(),
-                  [&](const cv::Rect& o) { return IoU(o, box) > 0.5; });
-  if (!known) out.push_back(box);
 }
 
 // The candidates at the scale of `bgr` (the morphology's kernels are fixed
@@ -92,7 +82,7 @@ std::vector<cv::Rect> CandidatesAtScale(const cv::Mat& bgr) {
   std::vector<cv::Rect> out = PlateShapedBlobs(on_light, kMaxCandidates);
   for (const cv::Rect& box : PlateShapedBlobs(mask, 2 * kMaxCandidates)) {
     if (out.size() >= 2 * kMaxCandidates) break;
-    AddUnlessKnown(box, out);
+    AddUnlessFound(box, out);
   }
   return out;
 }
@@ -125,7 +115,12 @@ class ContourPlateDetector final : public PlateDetector {
 
  private:
   static std::vector<cv::Rect> OctaveDown(const cv::Mat& bgr) {
-    if (bgr.cols * kOctaveDown < kMinWidth) return {};
+    // Blobs wider than half the picture are not plates (PlateShapedBlobs):
+    // a copy under twice the narrowest plate holds none.
+    if (bgr.cols * kOctaveDown < 2 * kMinWidth ||
+        bgr.rows * kOctaveDown < kMinRows) {
+      return {};
+    }
     cv::Mat half;
     cv::resize(bgr, half, cv::Size(), kOctaveDown, kOctaveDown, cv::INTER_AREA);
     const cv::Rect frame(0, 0, bgr.cols, bgr.rows);

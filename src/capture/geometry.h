@@ -15,6 +15,29 @@ inline double IoU(const cv::Rect& a, const cv::Rect& b) {
   return uni > 0 ? inter / uni : 0;
 }
 
+// Whether a box of `boxes` covers most of `box` (IoU above one half): the
+// same region found twice.
+inline bool AlreadyFound(const cv::Rect& box,
+                         const std::vector<cv::Rect>& boxes) {
+  return std::any_of(boxes.begin(), boxes.end(),
+                     [&](const cv::Rect& b) { return IoU(b, box) > 0.5; });
+}
+
+// Adds `box` to `boxes` unless it is AlreadyFound there.
+inline void AddUnlessFound(const cv::Rect& box, std::vector<cv::Rect>& boxes) {
+  if (!AlreadyFound(box, boxes)) boxes.push_back(box);
+}
+
+// The plate around a blob of its characters (a detector's tight box): the
+// reader wants the whole plate. Cut to `frame`.
+inline cv::Rect PaddedToPlate(const cv::Rect& characters,
+                              const cv::Rect& frame) {
+  const int px = characters.width / 8, py = characters.height / 3;
+  return cv::Rect(characters.x - px, characters.y - py,
+                  characters.width + 2 * px, characters.height + 2 * py) &
+         frame;
+}
+
 // The middle value (the upper of the two middle ones when even); 0 when
 // there are none.
 inline double Median(std::vector<double> values) {

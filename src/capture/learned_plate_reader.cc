@@ -21,34 +21,7 @@ namespace fs = std::filesystem;
 // the ten readings the lane's tracker votes over.
 constexpr size_t kBeam = 16;
 
-double GroupFactor(const std::string& text, const PlateTextRules& rules) {
-  double factor = 1;
-  if (rules.max_letter_digit_groups > 0) {
-    const int extra = LetterDigitGroups(text) - rules.max_letter_digit_groups;
-    for (int i = 0; i < extra; ++i) factor *= PlateTextRules::kExtraGroupFactor;
-  }
-  return factor;
-}
-
-bool FitsNoPattern(const std::string& text, const PlateTextRules& rules) {
-  return !rules.patterns.empty() &&
-         std::none_of(
-             rules.patterns.begin(), rules.patterns.end(),
-             [&](const std::string& p) { return FitsPattern(text, p); });
-}
-
 }  // namespace
-
-float RuledConfidence(const std::string& text, double probability,
-                      const PlateTextRules& rules) {
-  if (text.empty()) return 0;
-  const double per_character = std::pow(probability * GroupFactor(text, rules),
-                                        1.0 / static_cast<double>(text.size()));
-  return static_cast<float>(FitsNoPattern(text, rules)
-                                ? per_character *
-                                      PlateTextRules::kUnfitPatternFactor
-                                : per_character);
-}
 
 cv::Mat PlateOcrInput(const cv::Mat& crop) {
   cv::Mat grey;

@@ -30,20 +30,6 @@ inline constexpr int kPlateOcrWidth = 160;
 // 1 x 1 x 48 x 160 blob (render.py's to_input).
 cv::Mat PlateOcrInput(const cv::Mat& crop);
 
-// A reading's confidence, per character (its probability's geometric mean,
-// so that lengths compare fairly, as the other readers'), with the region's
-// doubts (PlateTextRules) on the scales the fused reader applies them
-// (TopReadings): each extra letter/digit group on the probability, an
-// unfit pattern on the per-character confidence. The pattern's factor on
-// the probability of a 6 or 7 character reading was a per-character doubt
-// of about 0.9, too weak for a fitting reading the network gave a third of
-// the probability to outrank one that fits no format: B for 8, Z for 2.
-// Measured with lanevault-eval --plate_region us on us-dev (model
-// selection only): 68.4 -> 73.5 % exact, at the labelled box 75.5 ->
-// 81.6 %; eu (no patterns) unchanged.
-float RuledConfidence(const std::string& text, double probability,
-                      const PlateTextRules& rules);
-
 // A plate crop and the same crop moved kPlateLookShift of its width left
 // and right, where the picture it is a view into has the pixels (a crop
 // that is a whole picture is read as it is). Each look frames the

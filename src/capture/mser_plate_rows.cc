@@ -36,21 +36,29 @@ std::vector<cv::Rect> CharacterShapedRegions(const cv::Mat& grey) {
   std::vector<std::vector<cv::Point>> regions;
   std::vector<cv::Rect> boxes;
   mser->detectRegions(grey, regions, boxes);
+  std::erase_if(boxes, [&](const cv::Rect& b) {
+    const double aspect = static_cast<double>(b.width) / b.height;
+    return b.height < kMinHeight ||
+           b.height > kMaxHeightOfPicture * grey.rows || aspect < kMinAspect ||
+           aspect > kMaxAspect;
+  });
+  std::sort(boxes.begin(), boxes.end(),
+            [](const cv::Rect& a, const cv::Rect& b) { return a.x < b.x; });
+  // Sorted by x, each box is compared only with those kept before it that
+  // still reach past its left edge, so that a textured picture's thousands
+  // of regions cost no more than a pass (a copy left behind a narrower box
+  // only adds a character to its row's count).
   std::vector<cv::Rect> out;
   for (const cv::Rect& b : boxes) {
-    if (b.height < kMinHeight || b.height > kMaxHeightOfPicture * grey.rows) {
-      continue;
+    bool same = false;
+    for (auto o = out.rbegin(); o != out.rend() && o->x + o->width > b.x; ++o) {
+      if (IoU(*o, b) > kSameRegionIoU) {
+        same = true;
+        break;
+      }
     }
-    const double aspect = static_cast<double>(b.width) / b.height;
-    if (aspect < kMinAspect || aspect > kMaxAspect) continue;
-    if (std::none_of(out.begin(), out.end(), [&](const cv::Rect& o) {
-          return IoU(o, b) > kSameRegionIoU;
-        })) {
-      out.push_back(b);
-    }
+    if (!same) out.push_back(b);
   }
-  std::sort(out.begin(), out.end(),
-            [](const cv::Rect& a, const cv::Rect& b) { return a.x < b.x; });
   return out;
 }
 
@@ -60,8 +68,15 @@ bool NextInRow(const cv::Rect& a, const cv::Rect& b) {
   if (std::abs(a.height - b.height) > kHeightTolerance * h) return false;
   const double centre_a = a.y + a.height / 2.0, centre_b = b.y + b.height / 2.0;
   if (std::abs(centre_a - centre_b) > kHeightTolerance * h) return false;
+  if (b.x > a.br().x + kMaxGapHeights * h) return false;
   // Overlapping most of `a`: a part of the same character, not the next.
   return b.x >= a.x + a.width / 2;
+}
+
+// How far right of `a` its row's next character can start: the gap allowed
+// beside the tallest neighbour NextInRow accepts.
+double FarthestNext(const cv::Rect& a) {
+  return a.br().x + kMaxGapHeights * a.height / (1 - kHeightTolerance);
 }
 
 int Root(std::vector<int>& parent, int i) {
@@ -72,9 +87,12 @@ int Root(std::vector<int>& parent, int i) {
 }  // namespace
 
 std::vector<cv::Rect> MserPlateRows(const cv::Mat& bgr, size_t limit) {
+  if (bgr.empty() || bgr.depth() != CV_8U) return {};
   cv::Mat grey;
   if (bgr.channels() == 3) {
     cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
+  } else if (bgr.channels() == 4) {
+    cv::cvtColor(bgr, grey, cv::COLOR_BGRA2GRAY);
   } else {
     grey = bgr;
   }
@@ -82,6 +100,8 @@ std::vector<cv::Rect> MserPlateRows(const cv::Mat& bgr, size_t limit) {
   if (scale < 1) {
     cv::resize(grey, grey, cv::Size(), scale, scale, cv::INTER_AREA);
   }
+  // No character fits a smaller copy (and MSER refuses one under 3x3).
+  if (grey.rows < kMinHeight || grey.cols < kMinHeight) return {};
   std::vector<cv::Rect> chars = CharacterShapedRegions(grey);
   for (cv::Rect& c : chars) {
     c = cv::Rect(cvRound(c.x / scale), cvRound(c.y / scale),
@@ -93,10 +113,7 @@ std::vector<cv::Rect> MserPlateRows(const cv::Mat& bgr, size_t limit) {
     const cv::Rect& a = chars[i];
     for (size_t j = i + 1; j < chars.size(); ++j) {
       const cv::Rect& b = chars[j];
-      // Sorted by x: nothing further can be near enough.
-      if (b.x > a.br().x + kMaxGapHeights * std::max(a.height, b.height)) {
-        break;
-      }
+      if (b.x > FarthestNext(a)) break;  // sorted by x: none further is
       if (NextInRow(a, b)) {
         parent[Root(parent, static_cast<int>(i))] =
             Root(parent, static_cast<int>(j));
@@ -123,12 +140,7 @@ std::vector<cv::Rect> MserPlateRows(const cv::Mat& bgr, size_t limit) {
   std::vector<cv::Rect> out;
   for (const Row& r : rows) {
     if (out.size() >= limit) break;
-    // Padded as the contour detector pads its blobs: the reader wants the
-    // whole plate.
-    const int px = r.box.width / 8, py = r.box.height / 3;
-    out.push_back(cv::Rect(r.box.x - px, r.box.y - py, r.box.width + 2 * px,
-                           r.box.height + 2 * py) &
-                  frame);
+    out.push_back(PaddedToPlate(r.box, frame));
   }
   return out;
 }

@@ -163,19 +163,15 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
                          whole;
   if (search.empty()) return {};  // a plate off the image is gone
   // The candidates in `boxes` (in the search region's coordinates) that
-  // hold a row, best first; none that `seen` already has.
+  // hold a row, best first; none that `known` already has.
   const auto rank_rows = [&](const std::vector<cv::Rect>& boxes,
-                             const std::vector<cv::Rect>& seen) {
+                             const std::vector<cv::Rect>& known) {
     std::vector<Ranked> ranked;
     for (cv::Rect candidate : boxes) {
       if (ranked.size() >= static_cast<size_t>(options.max_candidates)) break;
       candidate += search.tl();
       if (!last.empty() && (candidate & last).empty()) continue;
-      if (std::any_of(seen.begin(), seen.end(), [&](const cv::Rect& s) {
-            return IoU(s, candidate) > 0.5;
-          })) {
-        continue;
-      }
+      if (AlreadyFound(candidate, known)) continue;
       std::optional<CharacterRow> row = FindCharacterRow(bgr(candidate));
       if (!row) continue;
       double rank = row->score;
@@ -218,12 +214,16 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
     }
     return false;
   };
+  // Rows read or followed: a later round's candidate of the same region is
+  // not checked again.
+  std::vector<cv::Rect> seen;
   const auto read_rows = [&](const std::vector<Ranked>& ranked) {
     int read = 0;
     for (const Ranked& r : ranked) {
       if (found.size() >= static_cast<size_t>(options.max_plates)) break;
       if (read >= options.max_reads) break;
       if (overlaps_kept(r.box)) continue;
+      seen.push_back(r.box);
       if (budget != nullptr && !budget->Wants(r.box, r.row)) {
         // The best row, already read at about this size or settled: still
         // a plate.
@@ -258,22 +258,24 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
   };
   // Each round's rows, kept while `pending` points into them.
   std::deque<std::vector<Ranked>> rounds;
-  std::vector<cv::Rect> seen;
-  for (int round = 0; round <= detector.MoreCandidateRounds(); ++round) {
+  const int last_round =
+      options.more_candidates_below > 0 ? detector.MoreCandidateRounds() : 0;
+  for (int round = 0; round <= last_round; ++round) {
     const std::vector<cv::Rect> boxes =
         round == 0 ? detector.Candidates(bgr(search))
                    : detector.MoreCandidates(bgr(search), round);
     rounds.push_back(rank_rows(boxes, seen));
     read_rows(rounds.back());
-    // Further rounds only while nothing read so far reads surely: most
-    // frames never pay for them.
+    // Further rounds only while nothing read so far reads surely, so most
+    // frames never pay for them. A row at the frame's edge does not count:
+    // a burnt-in timestamp reads as surely as a plate (see below).
     const bool sure =
         !found.empty() ||
         std::any_of(pending.begin(), pending.end(), [&](const Read& p) {
-          return p.readings.front().confidence >= options.more_candidates_below;
+          return !(p.row->at_edge && options.edge_penalty > 0) &&
+                 p.readings.front().confidence >= options.more_candidates_below;
         });
     if (sure) break;
-    for (const Ranked& r : rounds.back()) seen.push_back(r.box);
   }
   // Rows at the frame's edge (see edge_margin) come after every row away
   // from it, whatever their confidence (so with one plate a frame, an edge

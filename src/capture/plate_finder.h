@@ -52,10 +52,13 @@ struct PlateFinderOptions {
   // merged. 0: only a row read as nothing, as in a lane, which reads the
   // plate again on later frames instead.
   double second_look_below = 0.9;
-  // While no plate was kept (or skipped as already read) and no row read
-  // reads with this confidence or more, the detector's further rounds of
-  // candidates (PlateDetector::MoreCandidates) are checked and read, each
-  // round's best max_reads rows, the most confident reading of all kept.
+  // The detector's further rounds of candidates (PlateDetector::
+  // MoreCandidates) are checked and read, each round's best max_reads rows,
+  // while no row read so far (away from the frame's edge) reads with this
+  // confidence or more and no plate was kept or followed. A reader that
+  // keeps the first row it reads (most_confident_read off, or a reader of
+  // rows) stops at the first plate it reads; the learned reader keeps the
+  // most confident reading of every round read. 0: no further rounds.
   double more_candidates_below = 0.9;
   // The plate found on the frame before, to follow (empty: none). A plate
   // moves little from one frame to the next: the detector looks only

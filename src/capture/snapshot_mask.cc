@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "capture/geometry.h"
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
 
@@ -80,8 +81,9 @@ absl::StatusOr<MaskedSnapshot> MaskSnapshot(const cv::Mat& bgr,
     }
     std::vector<cv::Rect> boxes = plates.Candidates(image);
     for (int round = 1; round <= plates.MoreCandidateRounds(); ++round) {
-      const std::vector<cv::Rect> more = plates.MoreCandidates(image, round);
-      boxes.insert(boxes.end(), more.begin(), more.end());
+      for (const cv::Rect& box : plates.MoreCandidates(image, round)) {
+        AddUnlessFound(box, boxes);
+      }
     }
     for (const cv::Rect& box : boxes) {
       const cv::Rect grown = Grow(box, kPlateMargin, image.size());

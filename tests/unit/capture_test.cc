@@ -690,13 +690,21 @@ TEST(FindPlates, TheLearnedReadersMostConfidentRowIsNotAtTheFramesEdge) {
   EXPECT_LT(IoU(found[0].box, plate_box), 0.3) << found[0].best().text;
 }
 
-// A detector that also counts the pixels it was asked to search.
+// A detector that also counts the pixels it was asked to search, in every
+// round.
 class CountingDetector final : public PlateDetector {
  public:
   explicit CountingDetector(PlateDetector& real) : real_(real) {}
   std::vector<cv::Rect> Candidates(const cv::Mat& bgr) override {
     pixels += bgr.total();
     return real_.Candidates(bgr);
+  }
+  int MoreCandidateRounds() const override {
+    return real_.MoreCandidateRounds();
+  }
+  std::vector<cv::Rect> MoreCandidates(const cv::Mat& bgr, int round) override {
+    pixels += bgr.total();
+    return real_.MoreCandidates(bgr, round);
   }
   size_t pixels = 0;
 
@@ -734,10 +742,14 @@ TEST(FindPlates, FollowsThePlateOfTheFrameBeforeAndLooksNowhereElse) {
     EXPECT_GT(detector.pixels, 0u);
     EXPECT_LE(detector.pixels, 15u * last.area());  // 3 widths, 5 heights
   }
-  // Where the plate was there is none now, and the other is not looked for.
+  // Where the plate was there is none now, and the other is not looked for,
+  // in any round.
   PlateFinderOptions gone;
   gone.follow = cv::Rect(900, 200, 260, 60);
+  detector.pixels = 0;
   EXPECT_TRUE(FindPlates(frame, detector, *set->reader, gone).empty());
+  EXPECT_LE(detector.pixels,
+            (1u + detector.MoreCandidateRounds()) * 15u * gone.follow.area());
   gone.follow = cv::Rect(2000, 1000, 260, 60);  // off the frame
   EXPECT_TRUE(FindPlates(frame, detector, *set->reader, gone).empty());
 }
@@ -778,18 +790,25 @@ TEST(FindPlates, FindsAPlateNearTheCameraAnOctaveDown) {
              cv::INTER_CUBIC);
   const cv::Rect near_box(300, 300, big.cols, big.rows);
   big.copyTo(near(near_box));
+  // A camera's timestamp, read surely at the frame's edge, does not stop
+  // the search.
+  cv::rectangle(near, cv::Rect(0, 0, 300, 40), cv::Scalar(235, 235, 235), -1);
+  cv::putText(near, "20140514", cv::Point(4, 32), cv::FONT_HERSHEY_DUPLEX, 1.0,
+              cv::Scalar(20, 20, 20), 2);
   std::vector<PlateSighting> found = FindPlates(near, detector, *set->reader);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_GT(IoU(found[0].box, near_box), 0.3);
   EXPECT_EQ(found[0].best().text, "KXR4821");
   EXPECT_EQ(detector.rounds_asked, 1);
-  // Never looking for larger plates, the finder finds none there.
+  // With no further rounds, the finder finds no plate there.
   PlateFinderOptions full_size_only;
   full_size_only.more_candidates_below = 0;
+  detector.rounds_asked = 0;
   for (const PlateSighting& s :
        FindPlates(near, detector, *set->reader, full_size_only)) {
     EXPECT_LT(IoU(s.box, near_box), 0.3) << s.best().text;
   }
+  EXPECT_EQ(detector.rounds_asked, 0);
 
   // A plate of the usual size reads surely: no search an octave down.
   cv::Mat usual(720, 1280, CV_8UC3, cv::Scalar(90, 95, 100));
@@ -820,6 +839,20 @@ TEST(MserPlateRows, FindsTheRowOfCharactersAndNothingInPlainTexture) {
   cv::randu(noise, cv::Scalar::all(0), cv::Scalar::all(255));
   cv::GaussianBlur(noise, noise, cv::Size(0, 0), 6);
   EXPECT_TRUE(MserPlateRows(noise, 8).empty());
+  // Narrower than the copy MSER works on, grey or with alpha: the same row.
+  cv::Mat grey, bgra;
+  cv::cvtColor(scene(cv::Rect(400, 350, 500, 250)), grey, cv::COLOR_BGR2GRAY);
+  cv::cvtColor(scene(cv::Rect(400, 350, 500, 250)), bgra, cv::COLOR_BGR2BGRA);
+  for (const cv::Mat& small : {grey, bgra}) {
+    const std::vector<cv::Rect> small_rows = MserPlateRows(small, 8);
+    ASSERT_FALSE(small_rows.empty());
+    EXPECT_GT(IoU(small_rows[0], plate_box - cv::Point(400, 350)), 0.5);
+  }
+  // Nothing to find, and no throw, in pictures too small or too thin.
+  EXPECT_TRUE(MserPlateRows(cv::Mat(), 8).empty());
+  EXPECT_TRUE(MserPlateRows(cv::Mat(1, 1, CV_8UC3), 8).empty());
+  EXPECT_TRUE(
+      MserPlateRows(cv::Mat(6, 3000, CV_8UC3, cv::Scalar::all(9)), 8).empty());
   EXPECT_TRUE(
       MserPlateRows(cv::Mat(720, 1280, CV_8UC3, cv::Scalar(128, 128, 128)), 8)
           .empty());

@@ -17,6 +17,7 @@
 #include "capture/detectors.h"
 #include "capture/learned_plate_reader.h"
 #include "capture/plate_regions.h"
+#include "capture/plate_text.h"
 #include "gtest/gtest.h"
 #include "lanevault/v1/config.pb.h"
 #include "opencv2/imgcodecs.hpp"

@@ -118,6 +118,35 @@ TEST_F(SnapshotMaskTest, WhatTheDetectorsMissIsUnreadableToo) {
   ExpectNothingReadable(*masked, f);
 }
 
+// A detector that offers its plates only in a later round of candidates.
+class LatePlates final : public capture::PlateDetector {
+ public:
+  explicit LatePlates(capture::PlateDetector& real) : real_(real) {}
+  std::vector<cv::Rect> Candidates(const cv::Mat&) override { return {}; }
+  int MoreCandidateRounds() const override { return 2; }
+  std::vector<cv::Rect> MoreCandidates(const cv::Mat& bgr, int round) override {
+    return round == 2 ? real_.Candidates(bgr) : std::vector<cv::Rect>{};
+  }
+
+ private:
+  capture::PlateDetector& real_;
+};
+
+TEST_F(SnapshotMaskTest, PlatesOfALaterRoundAreMaskedToo) {
+  ASSERT_TRUE(frame_->has_value());
+  const ReadableFrame& f = **frame_;
+  LatePlates late(*set_->plate);
+  absl::StatusOr<MaskedSnapshot> masked =
+      MaskSnapshot(f.image, cv::Rect(0, 0, 8, 8), *set_->face, late);
+  ASSERT_TRUE(masked.ok()) << masked.status();
+  const cv::Rect plate =
+      f.plate_box & cv::Rect(0, 0, f.image.cols, f.image.rows);
+  bool covered = false;
+  for (const cv::Rect& m : masked->plates) covered |= (m & plate).area() > 0;
+  EXPECT_TRUE(covered);
+  ExpectNothingReadable(*masked, f);
+}
+
 TEST_F(SnapshotMaskTest, NoReadablePlateAndNoFaceSurviveTheMask) {
   ASSERT_TRUE(frame_->has_value())
       << "no frame of the footage has a readable plate and a detectable "
