@@ -146,11 +146,16 @@ absl::StatusOr<uint64_t> SqliteStore::UpdateWrappedKeys(
   if (!tx.ok()) return tx.status();
   uint64_t updated = 0;
   for (const Rewrapped& k : keys) {
+    // The record's range of item rows; a record that lost its range (a
+    // damaged file: its reads answer DATA_LOSS) is searched for in the whole
+    // table, so that its keys still move and the old generation's KEKs can
+    // be destroyed on time.
     absl::StatusOr<Statement> up = db_.Cached(
         "UPDATE items SET key_version = ?1, wrapped_key = ?2 "
         "WHERE item_rowid BETWEEN "
-        "(SELECT items_first FROM records WHERE record_id = ?3) AND "
-        "(SELECT items_last FROM records WHERE record_id = ?3) AND "
+        "coalesce((SELECT items_first FROM records WHERE record_id = ?3), 0) "
+        "AND coalesce((SELECT items_last FROM records WHERE record_id = ?3), "
+        "9223372036854775807) AND "
         "record_id = ?3 AND item_id = ?4 AND key_version = ?5");
     if (!up.ok()) return up.status();
     up->Bind(1, static_cast<int64_t>(k.to_version))

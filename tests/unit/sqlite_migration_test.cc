@@ -615,6 +615,16 @@ TEST_F(SqliteMigrationTest, ARecordWithoutARangeIsKeptAndGetsOneBack) {
                               Entry(v1::ACTION_READ_RECORD, a.record_id()));
   EXPECT_EQ(damaged.status().code(), absl::StatusCode::kDataLoss)
       << damaged.status();
+  // Its data keys still move to a new generation, so that the old KEKs can
+  // go on time.
+  ASSERT_TRUE(vault_->RotateKeys(Entry(v1::ACTION_ROTATE_KEYS, "")).ok());
+  absl::StatusOr<uint64_t> rewrapped = vault_->RewrapStep(1000);
+  ASSERT_TRUE(rewrapped.ok()) << rewrapped.status();
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              absl::StrCat("SELECT COUNT(*) FROM items WHERE "
+                                           "key_version < ",
+                                           vault_->CurrentKeyVersion())),
+            0);
   vault_.reset();
   testing::ExecSql(db_path(), "PRAGMA user_version=13");
   Reopen();
