@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "capture/ctc_decoder.h"
+#include "capture/grey.h"
 #include "capture/plate_text.h"
 #include "opencv2/imgproc.hpp"
 
@@ -24,16 +25,8 @@ constexpr size_t kBeam = 16;
 }  // namespace
 
 cv::Mat PlateOcrInput(const cv::Mat& crop) {
-  cv::Mat grey;
-  if (crop.channels() == 3) {
-    cv::cvtColor(crop, grey, cv::COLOR_BGR2GRAY);
-  } else if (crop.channels() == 4) {
-    cv::cvtColor(crop, grey, cv::COLOR_BGRA2GRAY);
-  } else {
-    grey = crop;
-  }
   cv::Mat small;
-  cv::resize(grey, small, cv::Size(kPlateOcrWidth, kPlateOcrHeight), 0, 0,
+  cv::resize(Grey(crop), small, cv::Size(kPlateOcrWidth, kPlateOcrHeight), 0, 0,
              cv::INTER_AREA);
   cv::normalize(small, small, 0, 255, cv::NORM_MINMAX);
   cv::Mat input;

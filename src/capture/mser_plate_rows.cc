@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "capture/geometry.h"
+#include "capture/grey.h"
 #include "opencv2/features2d.hpp"
 #include "opencv2/imgproc.hpp"
 
@@ -88,14 +89,7 @@ int Root(std::vector<int>& parent, int i) {
 
 std::vector<cv::Rect> MserPlateRows(const cv::Mat& bgr, size_t limit) {
   if (bgr.empty() || bgr.depth() != CV_8U) return {};
-  cv::Mat grey;
-  if (bgr.channels() == 3) {
-    cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
-  } else if (bgr.channels() == 4) {
-    cv::cvtColor(bgr, grey, cv::COLOR_BGRA2GRAY);
-  } else {
-    grey = bgr;
-  }
+  cv::Mat grey = Grey(bgr);
   const double scale = std::min(1.0, kWorkWidth / grey.cols);
   if (scale < 1) {
     cv::resize(grey, grey, cv::Size(), scale, scale, cv::INTER_AREA);
