@@ -54,6 +54,12 @@ PlateFinderOptions LanePlateOptions() {
 // searches the whole region again, so that a better candidate elsewhere is
 // not missed for long.
 constexpr int kPlateSearchEvery = 4;
+// The finder's further rounds of candidates (where nothing reads surely)
+// search the whole region again, twice. With no plate to follow, the lane
+// runs them on every few analysed frames only: a crossing's plate stays in
+// view for dozens. Following a plate, they search only around it, on every
+// frame.
+constexpr int kMoreCandidatesEvery = 4;
 
 }  // namespace
 
@@ -555,6 +561,10 @@ void Lane::Analyse(const Frame& frame) {
     analysed_since_plate_search_ = 0;
   }
   if (analysed_since_plate_search_++ > 0) plate_options.follow = last_plate_;
+  if (plate_options.follow.empty() &&
+      analysed_without_more_candidates_++ % kMoreCandidatesEvery != 0) {
+    plate_options.more_candidates_below = 0;
+  }
   std::vector<PlateSighting> plates =
       FindPlates(lane, *detectors_.plate, *detectors_.reader, plate_options,
                  &plate_budget_);
