@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the unit tests of crypto, the log, policy, the vault, the wiring,
-# the API and the capture node's spool and sender with AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/),
+# the API, the capture node's spool and sender, and the lane's detectors and
+# plate finder with AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/),
 # and runs them: any memory error or undefined behaviour (a shift past 31
 # bits, a signed overflow, a misaligned load) fails the run.
 #   scripts/sanitize.sh [test ...]    (default: the list below)
@@ -15,7 +16,7 @@ if [[ ${#tests[@]} -eq 0 ]]; then
          period_keys_test unseal_test witness_test pkcs11_token_test
          backup_restore_test receipt_test approvals_test insider_join_test
          sqlite_readers_test sqlite_migration_test sqlite_checkpointer_test
-         sqlite_scans_test)
+         sqlite_scans_test capture_test)
 fi
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DLANEVAULT_WERROR=ON -DLANEVAULT_SANITIZE=ON -DLANEVAULT_BUILD_BENCH=OFF \
