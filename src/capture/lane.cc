@@ -561,9 +561,12 @@ void Lane::Analyse(const Frame& frame) {
     analysed_since_plate_search_ = 0;
   }
   if (analysed_since_plate_search_++ > 0) plate_options.follow = last_plate_;
-  if (plate_options.follow.empty() &&
-      analysed_without_more_candidates_++ % kMoreCandidatesEvery != 0) {
-    plate_options.more_candidates_below = 0;
+  if (plate_options.follow.empty()) {
+    if (analysed_without_more_candidates_ != 0) {
+      plate_options.more_candidates_below = 0;
+    }
+    analysed_without_more_candidates_ =
+        (analysed_without_more_candidates_ + 1) % kMoreCandidatesEvery;
   }
   std::vector<PlateSighting> plates =
       FindPlates(lane, *detectors_.plate, *detectors_.reader, plate_options,

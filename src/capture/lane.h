@@ -172,7 +172,8 @@ class Lane {
   // empty: the next plate search is of the whole region.
   cv::Rect last_plate_;
   int analysed_since_plate_search_ = 0;
-  // Analysed frames with no plate followed (kMoreCandidatesEvery).
+  // Analysed frames with no plate followed, modulo kMoreCandidatesEvery
+  // (a lane runs for years: a plain count would overflow).
   int analysed_without_more_candidates_ = 0;
   // The last analysed frame looked for faces and found neither a face nor
   // a plate: frames the motion gate only holds open after it are not
