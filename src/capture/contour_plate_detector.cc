@@ -126,11 +126,7 @@ class ContourPlateDetector final : public PlateDetector {
     const cv::Rect frame(0, 0, bgr.cols, bgr.rows);
     std::vector<cv::Rect> out;
     for (const cv::Rect& small : CandidatesAtScale(half)) {
-      out.push_back(cv::Rect(cvRound(small.x / kOctaveDown),
-                             cvRound(small.y / kOctaveDown),
-                             cvRound(small.width / kOctaveDown),
-                             cvRound(small.height / kOctaveDown)) &
-                    frame);
+      out.push_back(FromScaledCopy(small, kOctaveDown) & frame);
     }
     return out;
   }

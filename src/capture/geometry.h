@@ -28,6 +28,13 @@ inline void AddUnlessFound(const cv::Rect& box, std::vector<cv::Rect>& boxes) {
   if (!AlreadyFound(box, boxes)) boxes.push_back(box);
 }
 
+// A box found in a copy resized by `scale`, in the original picture's
+// coordinates (rounded).
+inline cv::Rect FromScaledCopy(const cv::Rect& r, double scale) {
+  return cv::Rect(cvRound(r.x / scale), cvRound(r.y / scale),
+                  cvRound(r.width / scale), cvRound(r.height / scale));
+}
+
 // The plate around a blob of its characters (a detector's tight box): the
 // reader wants the whole plate. Cut to `frame`.
 inline cv::Rect PaddedToPlate(const cv::Rect& characters,

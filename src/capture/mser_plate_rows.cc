@@ -97,10 +97,7 @@ std::vector<cv::Rect> MserPlateRows(const cv::Mat& bgr, size_t limit) {
   // No character fits a smaller copy (and MSER refuses one under 3x3).
   if (grey.rows < kMinHeight || grey.cols < kMinHeight) return {};
   std::vector<cv::Rect> chars = CharacterShapedRegions(grey);
-  for (cv::Rect& c : chars) {
-    c = cv::Rect(cvRound(c.x / scale), cvRound(c.y / scale),
-                 cvRound(c.width / scale), cvRound(c.height / scale));
-  }
+  for (cv::Rect& c : chars) c = FromScaledCopy(c, scale);
   std::vector<int> parent(chars.size());
   std::iota(parent.begin(), parent.end(), 0);
   for (size_t i = 0; i < chars.size(); ++i) {
