@@ -28,12 +28,8 @@ REGIONS = ("us", "eu", "br")
 # with its digits, a wheelchair symbol, stacked letters such as DP or DV, a
 # cactus, a state's shape) beside the characters. Every draw a newer
 # recipe adds is behind its number, so an older recipe renders exactly what
-# it rendered before (train.py --recipe; the retrain script's phases). 6
-# adds W with straight or nearly straight sides whose middle apex rises to
-# (near) the top, as Texas's and Germany's (FE) plate fonts draw it: the
-# fonts above lean a W's sides, recipe 3's W keeps its apex low, and the
-# network read such a W as M or VV.
-LATEST_RECIPE = 6
+# it rendered before (train.py --recipe; the retrain script's phases).
+LATEST_RECIPE = 5
 RECIPE = LATEST_RECIPE
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -159,13 +155,12 @@ def _text_mask(text, font_path, weight=0, size=96):
 
 
 @functools.lru_cache(maxsize=512)
-def _short_vertex_mask(char, font_path, weight, depth, slanted, lean=None):
+def _short_vertex_mask(char, font_path, weight, depth, slanted):
     """An M whose V stops at `depth` of the height, or a W whose middle
     apex rises only to 1 - depth, at the font's stroke width: many plate
     fonts (California's, Slovakia's) draw them so, and at a camera's
     resolution such an M is one stroke short of an H. `slanted` W: outer
-    strokes leaning in, as California's; `lean` (a share of the width) sets
-    how far its feet come in instead."""
+    strokes leaning in, as California's."""
     m = _text_mask(char, font_path, weight)
     h, w = m.shape
     row = m[h // 4] > 127  # a quarter down: the left stroke's width
@@ -179,8 +174,6 @@ def _short_vertex_mask(char, font_path, weight, depth, slanted, lean=None):
                    ((half, 0), (mid, low)), ((w - half, 0), (mid, low))]
     else:
         foot = w * 0.22 if slanted else half
-        if lean is not None:
-            foot = max(half, w * lean)
         strokes = [((half, 0), (foot, h)), ((w - half, 0), (w - foot, h)),
                    ((foot, h), (mid, h - low)), ((w - foot, h), (mid, h - low))]
     for (x0, y0), (x1, y1) in strokes:
@@ -312,12 +305,6 @@ def _draw_main(rng, canvas, shown, font, box, color, sep_style="text",
         for g, ms in zip(groups, masks):
             for i, c in enumerate(g):
                 if c in "MW" and rng.random() < 0.35:
-                    if RECIPE >= 6 and c == "W" and rng.random() < 0.5:
-                        # The apex (near) the top, the sides (nearly) upright.
-                        ms[i] = _short_vertex_mask(
-                            c, font, weight, float(rng.choice([0.8, 0.9, 1.0])), False,
-                            float(rng.choice([0.0, 0.06, 0.12])))
-                        continue
                     ms[i] = _short_vertex_mask(c, font, weight,
                                                float(rng.choice([0.45, 0.55, 0.65, 0.75])),
                                                bool(rng.random() < 0.5))
