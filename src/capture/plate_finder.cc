@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <deque>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "capture/character_row.h"
 #include "capture/geometry.h"
+#include "capture/grey.h"
 #include "capture/plate_text.h"
+#include "opencv2/imgproc.hpp"
 
 namespace lanevault::capture {
 namespace {
@@ -90,6 +94,124 @@ std::vector<PlateReading> SecondLook(const cv::Mat& bgr,
   std::vector<PlateReading> second = reader.ReadRow(*again);
   const size_t n = std::max(first.size(), second.size());
   return MergeReadings(std::move(first), second, n);
+}
+
+// A row of a few characters that reads surely is often one group of a plate
+// whose other group the row of one height on one line stopped before: across
+// a picture (the District's flag, a state's shape), a dash or a wide gap.
+// The crop widened by kShortRowWidenHeights character heights on each side
+// holds the rest, and a confident reading of it that contains the short one
+// extends it, when the characters it adds stand beside the row on its line
+// (CharactersBeside): a grille's bars beside a short plate read as an N at
+// 0.63, above some true extensions. Measured with lanevault-eval (model
+// selection only): us-dev 77.6 -> 78.6 % exact (CC2881), eu 87.0 -> 88.9 %
+// (GWAGEN, VW4X4WP), no plate lost. Rows of up to 5 characters, or
+// extensions from 0.3, read the same; 2.5 heights one eu plate fewer;
+// widening unsure short rows too, the same plates in a sixth more time.
+constexpr size_t kShortRowCharacters = 4;
+constexpr double kShortRowWidenHeights = 2;
+constexpr float kSureShortReading = 0.8f;
+constexpr float kSureExtension = 0.5f;
+
+// The blobs in `side` (a part of the frame beside a row) that stand where
+// the row's characters would: as tall as they are (within a quarter) and no
+// wider, on their line, dark on light or light on dark, whichever gives
+// more. A grille's bars or a bumper's edge run past the band the characters
+// fill.
+struct Beside {
+  int characters = 0;
+  cv::Rect box;  // around them, in the frame
+};
+Beside CharactersBeside(const cv::Mat& bgr, const cv::Rect& side, double height,
+                        double centre_y) {
+  const cv::Rect band =
+      cv::Rect(side.x, static_cast<int>(centre_y - 0.75 * height), side.width,
+               static_cast<int>(1.5 * height)) &
+      cv::Rect(0, 0, bgr.cols, bgr.rows);
+  if (band.width < 2 || band.height < 2) return {};
+  const cv::Mat grey = Grey(bgr(band));
+  Beside best;
+  for (const int polarity : {cv::THRESH_BINARY_INV, cv::THRESH_BINARY}) {
+    cv::Mat ink, labels, stats, centroids;
+    cv::threshold(grey, ink, 0, 255, polarity | cv::THRESH_OTSU);
+    const int count =
+        cv::connectedComponentsWithStats(ink, labels, stats, centroids);
+    Beside found;
+    for (int i = 1; i < count; ++i) {
+      const cv::Rect blob(stats.at<int>(i, cv::CC_STAT_LEFT),
+                          stats.at<int>(i, cv::CC_STAT_TOP),
+                          stats.at<int>(i, cv::CC_STAT_WIDTH),
+                          stats.at<int>(i, cv::CC_STAT_HEIGHT));
+      const double centre = band.y + blob.y + blob.height / 2.0;
+      if (std::abs(blob.height - height) <= 0.25 * height &&
+          blob.width <= 1.2 * height &&
+          std::abs(centre - centre_y) <= 0.25 * height) {
+        ++found.characters;
+        found.box |= blob + band.tl();
+      }
+    }
+    if (found.characters > best.characters) best = found;
+  }
+  return best;
+}
+
+// `readings` of `crop` (best first; the crop around `row` of `candidate`),
+// with the extension of a short row's reading first when the widened crop
+// gives one and holds a character beside the row for each one it adds. The
+// extension ranks at the higher of its own and the short reading's
+// confidence; the short reading stays among the others. `plate` (the box
+// kept for the row) then takes in those characters too: an operator's
+// snapshot masks the kept box.
+std::vector<PlateReading> ExtendShortRow(
+    const cv::Mat& bgr, const cv::Rect& candidate, const cv::Rect& crop,
+    const CharacterRow& row, PlateReader& reader,
+    std::vector<PlateReading> readings, cv::Rect& plate) {
+  if (row.boxes.size() > kShortRowCharacters || readings.empty() ||
+      readings[0].confidence < kSureShortReading) {
+    return readings;
+  }
+  const double height = MedianHeight(row);
+  const int px = static_cast<int>(kShortRowWidenHeights * height);
+  const cv::Rect frame(0, 0, bgr.cols, bgr.rows);
+  const cv::Rect wide =
+      cv::Rect(crop.x - px, crop.y, crop.width + 2 * px, crop.height) & frame;
+  if (wide == crop) return readings;
+  std::vector<PlateReading> wider = reader.ReadPlate(bgr(wide), row);
+  if (wider.empty()) return readings;
+  PlateReading whole = wider.front();
+  const std::string& part = readings.front().text;
+  if (whole.text.size() <= part.size() || whole.confidence < kSureExtension ||
+      whole.text.find(part) == std::string::npos) {
+    return readings;
+  }
+  const cv::Rect text = TextBox(candidate, row);
+  const double centre_y = text.y + text.height / 2.0;
+  const cv::Rect left(wide.x, wide.y, std::max(0, text.x - wide.x),
+                      wide.height);
+  const cv::Rect right(text.br().x, wide.y,
+                       std::max(0, wide.br().x - text.br().x), wide.height);
+  const Beside before = CharactersBeside(bgr, left, height, centre_y);
+  const Beside after = CharactersBeside(bgr, right, height, centre_y);
+  if (before.characters + after.characters <
+      static_cast<int>(whole.text.size() - part.size())) {
+    return readings;
+  }
+  const int margin = static_cast<int>(0.3 * height);
+  for (const Beside& b : {before, after}) {
+    if (b.characters == 0) continue;
+    plate |= cv::Rect(b.box.x - margin, b.box.y - margin,
+                      b.box.width + 2 * margin, b.box.height + 2 * margin) &
+             frame;
+  }
+  whole.confidence = std::max(whole.confidence, readings.front().confidence);
+  const size_t n = std::max(readings.size(), wider.size());
+  std::vector<PlateReading> rest =
+      MergeReadings(std::move(readings), wider, n + 1);
+  std::erase_if(rest,
+                [&](const PlateReading& r) { return r.text == whole.text; });
+  rest.insert(rest.begin(), std::move(whole));
+  if (rest.size() > n) rest.resize(n);
+  return rest;
 }
 
 }  // namespace
@@ -204,6 +326,7 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
   struct Read {
     const Ranked* row;
     std::vector<PlateReading> readings;
+    cv::Rect plate;  // the box kept for it
   };
   std::vector<Read> pending;
   const bool most_confident =
@@ -233,11 +356,14 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
       }
       ++read;
       std::vector<PlateReading> readings;
+      cv::Rect plate = PlateAround(r.box, r.row, bgr.size());
       if (reader.ReadsWholePlates()) {
-        readings = reader.ReadPlate(
-            bgr(LooseAround(PlateAround(r.box, r.row, bgr.size()), r.row,
-                            bgr.size())),
-            r.row);
+        const cv::Rect crop = LooseAround(plate, r.row, bgr.size());
+        readings = reader.ReadPlate(bgr(crop), r.row);
+        if (options.extend_short_rows) {
+          readings = ExtendShortRow(bgr, r.box, crop, r.row, reader,
+                                    std::move(readings), plate);
+        }
       } else {
         readings = reader.ReadRow(r.row);
       }
@@ -248,12 +374,11 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
       }
       if (readings.empty()) continue;
       if (most_confident) {
-        pending.push_back({&r, std::move(readings)});
+        pending.push_back({&r, std::move(readings), plate});
         continue;
       }
       if (budget != nullptr) budget->Spend(r.box, r.row, readings.front());
-      found.push_back(
-          {PlateAround(r.box, r.row, bgr.size()), std::move(readings)});
+      found.push_back({plate, std::move(readings)});
     }
   };
   // Each round's rows, kept while `pending` points into them.
@@ -295,8 +420,7 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
     if (budget != nullptr) {
       budget->Spend(p.row->box, p.row->row, p.readings.front());
     }
-    found.push_back({PlateAround(p.row->box, p.row->row, bgr.size()),
-                     std::move(p.readings)});
+    found.push_back({p.plate, std::move(p.readings)});
   }
   return found;
 }

@@ -60,6 +60,12 @@ struct PlateFinderOptions {
   // rows) stops at the first plate it reads; the learned reader keeps the
   // most confident reading of every round read. 0: no further rounds.
   double more_candidates_below = 0.9;
+  // With a reader of whole plates: a row of at most kShortRowCharacters
+  // (plate_finder.cc) it reads surely is often one group of a plate whose
+  // other group the row stopped before (across a picture, a dash, a wide
+  // gap), so the crop widened to either side is read too, and a confident
+  // reading of it that contains the short one is put first.
+  bool extend_short_rows = true;
   // The plate found on the frame before, to follow (empty: none). A plate
   // moves little from one frame to the next: the detector looks only
   // around it (its width again on each side, twice its height above and

@@ -820,6 +820,60 @@ TEST(FindPlates, FindsAPlateNearTheCameraAnOctaveDown) {
   EXPECT_EQ(detector.rounds_asked, 0);
 }
 
+// A plate whose two groups stand apart, a picture between them (the
+// District's flag on its plates): the row of one height on one line stops
+// at the picture, and its four characters read surely on their own.
+TEST(FindPlates, ExtendsASurelyReadShortRowToThePlateAroundIt) {
+  cv::Mat frame(720, 1280, CV_8UC3, cv::Scalar(90, 95, 100));
+  const cv::Rect plate_box(480, 450, 280, 70);
+  cv::Mat plate(plate_box.size(), CV_8UC3, cv::Scalar(245, 245, 245));
+  cv::putText(plate, "KX", cv::Point(16, 52), cv::FONT_HERSHEY_DUPLEX, 1.5,
+              cv::Scalar(20, 20, 20), 3);
+  for (int y : {22, 36, 50}) {  // a flag's bars and stars
+    cv::rectangle(plate, cv::Rect(82, y - 4, 30, 7), cv::Scalar(40, 40, 200),
+                  -1);
+  }
+  cv::putText(plate, "4821", cv::Point(124, 52), cv::FONT_HERSHEY_DUPLEX, 1.5,
+              cv::Scalar(20, 20, 20), 3);
+  plate.copyTo(frame(plate_box));
+  v1::DetectorConfig config;
+  config.set_plate_reader(v1::PLATE_READER_LEARNED);
+  auto set = NewDetectorSet(config);
+  ASSERT_TRUE(set.ok()) << set.status();
+
+  PlateFinderOptions rows_alone;
+  rows_alone.extend_short_rows = false;
+  std::vector<PlateSighting> found =
+      FindPlates(frame, *set->plate, *set->reader, rows_alone);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].best().text, "4821");
+
+  found = FindPlates(frame, *set->plate, *set->reader);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].best().text, "KX4821");
+  // The box kept (which an operator's snapshot masks) takes in the "KX".
+  EXPECT_LE(found[0].box.x, plate_box.x + 16);
+  EXPECT_GT(IoU(found[0].box, plate_box), 0.5);
+  // The short reading stays among the others, for lookups.
+  bool short_kept = false;
+  for (const PlateReading& r : found[0].readings)
+    short_kept |= r.text == "4821";
+  EXPECT_TRUE(short_kept);
+
+  // A short plate with a grille beside it stays as it reads.
+  cv::Mat lone(720, 1280, CV_8UC3, cv::Scalar(90, 95, 100));
+  for (int x = 330; x < 470; x += 14) {
+    cv::rectangle(lone, cv::Rect(x, 440, 6, 90), cv::Scalar(30, 30, 30), -1);
+  }
+  cv::Mat short_plate(70, 150, CV_8UC3, cv::Scalar(245, 245, 245));
+  cv::putText(short_plate, "4821", cv::Point(12, 52), cv::FONT_HERSHEY_DUPLEX,
+              1.5, cv::Scalar(20, 20, 20), 3);
+  short_plate.copyTo(lone(cv::Rect(480, 450, 150, 70)));
+  found = FindPlates(lone, *set->plate, *set->reader);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].best().text, "4821");
+}
+
 TEST(MserPlateRows, FindsTheRowOfCharactersAndNothingInPlainTexture) {
   cv::Mat scene(720, 1280, CV_8UC3, cv::Scalar(90, 95, 100));
   const cv::Rect plate_box(500, 450, 260, 60);
