@@ -28,12 +28,15 @@ cv::Rect TextBox(const cv::Rect& candidate, const CharacterRow& row) {
   return text + candidate.tl();
 }
 
-// Whether the row's characters come within `margin` character heights of
-// the frame's edge.
+// Whether the row's characters come within `margin_heights` character
+// heights of the frame's edge, and at most `margin_share` of its shorter
+// side.
 bool NearFrameEdge(const cv::Rect& candidate, const CharacterRow& row,
-                   cv::Size frame, double margin_heights) {
+                   cv::Size frame, double margin_heights, double margin_share) {
   const cv::Rect text = TextBox(candidate, row);
-  const double margin = margin_heights * MedianHeight(row);
+  const double margin =
+      std::min(margin_heights * MedianHeight(row),
+               margin_share * std::min(frame.width, frame.height));
   return text.x < margin || text.y < margin ||
          frame.width - text.br().x < margin ||
          frame.height - text.br().y < margin;
@@ -298,7 +301,8 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
       if (!row) continue;
       double rank = row->score;
       const bool at_edge =
-          NearFrameEdge(candidate, *row, bgr.size(), options.edge_margin);
+          NearFrameEdge(candidate, *row, bgr.size(), options.edge_margin,
+                        options.edge_margin_share);
       if (at_edge) rank -= options.edge_penalty;
       ranked.push_back({candidate, std::move(*row), rank, at_edge});
     }

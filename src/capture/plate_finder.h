@@ -45,6 +45,12 @@ struct PlateFinderOptions {
   // and no read. Margins of 0.5 and 1 character gained less; 4 lost a read.
   double edge_margin = 2;
   double edge_penalty = 10;
+  // The margin is at most this share of the frame's shorter side: two
+  // heights of a plate that fills a close-up picture reach well inside the
+  // frame. Measured with lanevault-eval: eu 88.9 -> 89.8 % exact (a plate
+  // whose characters stand 16 % of the picture lost to a grille's reading),
+  // us-dev the same; 0.15 and 0.2 read the same, 0.05 lost a us-dev box.
+  double edge_margin_share = 0.1;
   // A row read with less confidence than this, or read as nothing, is
   // looked at again: the plate around it is cropped from the frame and its
   // row found and read anew, at the scale of the plate rather than of the

@@ -690,6 +690,37 @@ TEST(FindPlates, TheLearnedReadersMostConfidentRowIsNotAtTheFramesEdge) {
   EXPECT_LT(IoU(found[0].box, plate_box), 0.3) << found[0].best().text;
 }
 
+// A close-up: the plate fills the picture, and two of its characters'
+// heights reach past the frame's edge though the plate stands well inside
+// it. It is not taken for a row at the edge: read surely, it ends the search.
+TEST(FindPlates, APlateThatFillsThePictureIsNotARowAtItsEdge) {
+  cv::Mat frame(450, 711, CV_8UC3, cv::Scalar(90, 95, 100));
+  cv::Mat big;
+  cv::resize(RenderedPlate("KXR4821"), big, cv::Size(), 1.8, 1.8,
+             cv::INTER_CUBIC);
+  const cv::Rect plate_box(120, 250, big.cols, big.rows);
+  big.copyTo(frame(plate_box));
+  const cv::Rect other_box(330, 80, 260, 60);
+  RenderedPlate("HTK2947").copyTo(frame(other_box));
+  cv::GaussianBlur(frame(other_box), frame(other_box), cv::Size(0, 0), 2.5);
+  v1::DetectorConfig config;
+  config.set_plate_reader(v1::PLATE_READER_LEARNED);
+  auto set = NewDetectorSet(config);
+  ASSERT_TRUE(set.ok()) << set.status();
+  std::vector<PlateSighting> found =
+      FindPlates(frame, *set->plate, *set->reader);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_GT(IoU(found[0].box, plate_box), 0.3) << found[0].best().text;
+  EXPECT_EQ(found[0].best().text, "KXR4821");
+  // Two heights alone put it at the edge: the search goes on, and a blurred
+  // plate above it, found in a later round away from the edge, is kept.
+  PlateFinderOptions heights_alone;
+  heights_alone.edge_margin_share = 1;
+  found = FindPlates(frame, *set->plate, *set->reader, heights_alone);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_LT(IoU(found[0].box, plate_box), 0.3) << found[0].best().text;
+}
+
 // A detector that also counts the pixels it was asked to search, in every
 // round.
 class CountingDetector final : public PlateDetector {
