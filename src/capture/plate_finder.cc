@@ -1,6 +1,7 @@
 #include "capture/plate_finder.h"
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 #include <optional>
 #include <string>
@@ -29,14 +30,16 @@ cv::Rect TextBox(const cv::Rect& candidate, const CharacterRow& row) {
 }
 
 // Whether the row's characters come within `margin_heights` character
-// heights of the frame's edge, and at most `margin_share` of its shorter
-// side.
+// heights of the frame's edge, and (when `margin_share` > 0) at most that
+// share of its shorter side.
 bool NearFrameEdge(const cv::Rect& candidate, const CharacterRow& row,
                    cv::Size frame, double margin_heights, double margin_share) {
   const cv::Rect text = TextBox(candidate, row);
-  const double margin =
-      std::min(margin_heights * MedianHeight(row),
-               margin_share * std::min(frame.width, frame.height));
+  double margin = margin_heights * MedianHeight(row);
+  if (margin_share > 0) {
+    margin =
+        std::min(margin, margin_share * std::min(frame.width, frame.height));
+  }
   return text.x < margin || text.y < margin ||
          frame.width - text.br().x < margin ||
          frame.height - text.br().y < margin;
@@ -99,72 +102,97 @@ std::vector<PlateReading> SecondLook(const cv::Mat& bgr,
   return MergeReadings(std::move(first), second, n);
 }
 
+// `around` (a row's own plate box) reaching `reach` character heights of
+// `height` further left and right, within the frame.
+cv::Rect Reached(const cv::Rect& around, PlateReach reach, double height,
+                 cv::Size frame) {
+  const int left = static_cast<int>(std::lround(reach.left * height));
+  const int right = static_cast<int>(std::lround(reach.right * height));
+  return cv::Rect(around.x - left, around.y, around.width + left + right,
+                  around.height) &
+         cv::Rect(cv::Point(0, 0), frame);
+}
+
 // A row of a few characters that reads surely is often one group of a plate
 // whose other group the row of one height on one line stopped before: across
 // a picture (the District's flag, a state's shape), a dash or a wide gap.
 // The crop widened by kShortRowWidenHeights character heights on each side
 // holds the rest, and a confident reading of it that contains the short one
-// extends it, when the characters it adds stand beside the row on its line
-// (CharactersBeside): a grille's bars beside a short plate read as an N at
-// 0.63, above some true extensions. Measured with lanevault-eval (model
-// selection only): us-dev 77.6 -> 78.6 % exact (CC2881), eu 87.0 -> 88.9 %
-// (GWAGEN, VW4X4WP), no plate lost. Rows of up to 5 characters, or
-// extensions from 0.3, read the same; 2.5 heights one eu plate fewer;
-// widening unsure short rows too, the same plates in a sixth more time.
+// extends it, when the characters it adds on each side stand there, beside
+// the row on its line (CharactersBeside): a grille's bars beside a short
+// plate read as an N at 0.63, above some true extensions. Measured with
+// lanevault-eval (model selection only): us-dev 77.6 -> 78.6 % exact
+// (CC2881), eu 87.0 -> 88.9 % (GWAGEN, VW4X4WP), no plate lost. Rows of up
+// to 5 characters, or extensions from 0.3, read the same; 2.5 heights one eu
+// plate fewer; widening unsure short rows too, the same plates in a sixth
+// more time.
 constexpr size_t kShortRowCharacters = 4;
 constexpr double kShortRowWidenHeights = 2;
 constexpr float kSureShortReading = 0.8f;
 constexpr float kSureExtension = 0.5f;
 
-// The blobs in `side` (a part of the frame beside a row) that stand where
-// the row's characters would: as tall as they are (within a quarter) and no
-// wider, on their line, dark on light or light on dark, whichever gives
-// more. A grille's bars or a bumper's edge run past the band the characters
-// fill.
-struct Beside {
-  int characters = 0;
-  cv::Rect box;  // around them, in the frame
-};
-Beside CharactersBeside(const cv::Mat& bgr, const cv::Rect& side, double height,
-                        double centre_y) {
-  const cv::Rect band =
-      cv::Rect(side.x, static_cast<int>(centre_y - 0.75 * height), side.width,
-               static_cast<int>(1.5 * height)) &
-      cv::Rect(0, 0, bgr.cols, bgr.rows);
-  if (band.width < 2 || band.height < 2) return {};
+// The line through a row's characters' centres, in the frame.
+Line RowLine(const cv::Rect& candidate, const CharacterRow& row) {
+  std::vector<cv::Point2d> centres;
+  for (const cv::Rect& b : row.boxes) {
+    centres.emplace_back(candidate.x + b.x + b.width / 2.0,
+                         candidate.y + b.y + b.height / 2.0);
+  }
+  return FitLine(centres);
+}
+
+// How many blobs between columns `x0` and `x1` of the frame stand where the
+// row's next characters would: as tall as its characters (within a quarter),
+// no wider, not a sliver, centred on its line, dark on light or light on
+// dark, whichever gives more. The band searched runs 0.75 heights either side
+// of the line; a blob that touches any of its sides runs on past it (a
+// grille's bar, a bumper's edge, the plate's frame, a character cut by the
+// widened crop) and does not count.
+int CharactersBeside(const cv::Mat& bgr, int x0, int x1, const Line& line,
+                     double height) {
+  if (x1 - x0 < 2) return 0;
+  const double y_at_x0 = line.At(x0), y_at_x1 = line.At(x1);
+  const int top = static_cast<int>(std::min(y_at_x0, y_at_x1) - 0.75 * height);
+  const int bottom =
+      static_cast<int>(std::max(y_at_x0, y_at_x1) + 0.75 * height);
+  const cv::Rect frame(0, 0, bgr.cols, bgr.rows);
+  const cv::Rect band = cv::Rect(x0, top, x1 - x0, bottom - top) & frame;
+  if (band.width < 2 || band.height < 2) return 0;
   const cv::Mat grey = Grey(bgr(band));
-  Beside best;
+  const double min_width = std::max(2.0, 0.1 * height);
+  int best = 0;
   for (const int polarity : {cv::THRESH_BINARY_INV, cv::THRESH_BINARY}) {
     cv::Mat ink, labels, stats, centroids;
     cv::threshold(grey, ink, 0, 255, polarity | cv::THRESH_OTSU);
     const int count =
         cv::connectedComponentsWithStats(ink, labels, stats, centroids);
-    Beside found;
+    int characters = 0;
     for (int i = 1; i < count; ++i) {
       const cv::Rect blob(stats.at<int>(i, cv::CC_STAT_LEFT),
                           stats.at<int>(i, cv::CC_STAT_TOP),
                           stats.at<int>(i, cv::CC_STAT_WIDTH),
                           stats.at<int>(i, cv::CC_STAT_HEIGHT));
-      const double centre = band.y + blob.y + blob.height / 2.0;
-      if (std::abs(blob.height - height) <= 0.25 * height &&
-          blob.width <= 1.2 * height &&
-          std::abs(centre - centre_y) <= 0.25 * height) {
-        ++found.characters;
-        found.box |= blob + band.tl();
-      }
+      const bool cut = blob.y == 0 || blob.br().y == band.height ||
+                       blob.x == 0 || blob.br().x == band.width;
+      const double cx = band.x + blob.x + blob.width / 2.0;
+      const double cy = band.y + blob.y + blob.height / 2.0;
+      characters += !cut && std::abs(blob.height - height) <= 0.25 * height &&
+                    blob.width >= min_width && blob.width <= 1.2 * height &&
+                    std::abs(cy - line.At(cx)) <= 0.25 * height;
     }
-    if (found.characters > best.characters) best = found;
+    best = std::max(best, characters);
   }
   return best;
 }
 
 // `readings` of `crop` (best first; the crop around `row` of `candidate`),
 // with the extension of a short row's reading first when the widened crop
-// gives one and holds a character beside the row for each one it adds. The
-// extension ranks at the higher of its own and the short reading's
-// confidence; the short reading stays among the others. `plate` (the box
-// kept for the row) then takes in those characters too: an operator's
-// snapshot masks the kept box.
+// gives one and the characters it adds on each side stand there. `plate`
+// (the box kept for the row: the crossing's plate crop and its box) then
+// takes in the widened crop on each side the extension added to. The
+// extension keeps its own confidence; the readings it outranks (the short
+// one stays among them, for lookups) are lowered to just under it, so the
+// list stays best first.
 std::vector<PlateReading> ExtendShortRow(
     const cv::Mat& bgr, const cv::Rect& candidate, const cv::Rect& crop,
     const CharacterRow& row, PlateReader& reader,
@@ -175,43 +203,53 @@ std::vector<PlateReading> ExtendShortRow(
   }
   const double height = MedianHeight(row);
   const int px = static_cast<int>(kShortRowWidenHeights * height);
-  const cv::Rect frame(0, 0, bgr.cols, bgr.rows);
   const cv::Rect wide =
-      cv::Rect(crop.x - px, crop.y, crop.width + 2 * px, crop.height) & frame;
+      cv::Rect(crop.x - px, crop.y, crop.width + 2 * px, crop.height) &
+      cv::Rect(0, 0, bgr.cols, bgr.rows);
   if (wide == crop) return readings;
   std::vector<PlateReading> wider = reader.ReadPlate(bgr(wide), row);
   if (wider.empty()) return readings;
   PlateReading whole = wider.front();
   const std::string& part = readings.front().text;
+  const size_t at = whole.text.find(part);
   if (whole.text.size() <= part.size() || whole.confidence < kSureExtension ||
-      whole.text.find(part) == std::string::npos) {
+      at == std::string::npos) {
     return readings;
   }
+  const int before = static_cast<int>(at);
+  const int after = static_cast<int>(whole.text.size() - at - part.size());
+  // The side regions start a tenth of a height off the row's characters, so
+  // that no sliver of its own end character counts.
   const cv::Rect text = TextBox(candidate, row);
-  const double centre_y = text.y + text.height / 2.0;
-  const cv::Rect left(wide.x, wide.y, std::max(0, text.x - wide.x),
-                      wide.height);
-  const cv::Rect right(text.br().x, wide.y,
-                       std::max(0, wide.br().x - text.br().x), wide.height);
-  const Beside before = CharactersBeside(bgr, left, height, centre_y);
-  const Beside after = CharactersBeside(bgr, right, height, centre_y);
-  if (before.characters + after.characters <
-      static_cast<int>(whole.text.size() - part.size())) {
+  const int gap = std::max(1, static_cast<int>(0.1 * height));
+  const Line line = RowLine(candidate, row);
+  if ((before > 0 &&
+       CharactersBeside(bgr, wide.x, text.x - gap, line, height) < before) ||
+      (after > 0 && CharactersBeside(bgr, text.br().x + gap, wide.br().x, line,
+                                     height) < after)) {
     return readings;
   }
-  const int margin = static_cast<int>(0.3 * height);
-  for (const Beside& b : {before, after}) {
-    if (b.characters == 0) continue;
-    plate |= cv::Rect(b.box.x - margin, b.box.y - margin,
-                      b.box.width + 2 * margin, b.box.height + 2 * margin) &
-             frame;
+  if (before > 0)
+    plate |= cv::Rect(wide.x, wide.y, text.x - wide.x, wide.height);
+  if (after > 0) {
+    plate |=
+        cv::Rect(text.br().x, wide.y, wide.br().x - text.br().x, wide.height);
   }
-  whole.confidence = std::max(whole.confidence, readings.front().confidence);
-  const size_t n = std::max(readings.size(), wider.size());
-  std::vector<PlateReading> rest =
-      MergeReadings(std::move(readings), wider, n + 1);
+  // Its confidence per character: the short reading's over the characters
+  // it holds, the wider crop's over the ones it adds (that crop, looser than
+  // the reader was trained on, doubts the whole text more than its parts).
+  const double added = static_cast<double>(before + after);
+  const double held = static_cast<double>(part.size());
+  whole.confidence = static_cast<float>(
+      std::exp((held * std::log(std::max(1e-6f, readings.front().confidence)) +
+                added * std::log(std::max(1e-6f, whole.confidence))) /
+               (held + added)));
+  const size_t n = std::max(readings.size(), wider.size()) + 1;
+  std::vector<PlateReading> rest = MergeReadings(std::move(readings), wider, n);
   std::erase_if(rest,
                 [&](const PlateReading& r) { return r.text == whole.text; });
+  const float below = std::nextafter(whole.confidence, 0.0f);
+  for (PlateReading& r : rest) r.confidence = std::min(r.confidence, below);
   rest.insert(rest.begin(), std::move(whole));
   if (rest.size() > n) rest.resize(n);
   return rest;
@@ -242,11 +280,12 @@ bool PlateReadBudget::Wants(const cv::Rect& box,
 }
 
 void PlateReadBudget::Spend(const cv::Rect& box, const CharacterRow& row,
-                            const PlateReading& best) {
+                            const PlateReading& best, PlateReach reach) {
   if (last_height_ > 0 && (box & last_box_).empty()) {
     agreeing_ = 0;  // another plate: its own run
     agreeing_text_.clear();
   }
+  reach_ = reach;
   last_box_ = box;
   last_height_ = std::max(1.0, MedianHeight(row));
   last_frame_ = frame_;
@@ -261,6 +300,7 @@ void PlateReadBudget::Spend(const cv::Rect& box, const CharacterRow& row,
 
 void PlateReadBudget::Reset() {
   last_height_ = 0;
+  reach_ = {};
   last_box_ = cv::Rect();
   agreeing_text_.clear();
   agreeing_ = 0;
@@ -331,6 +371,9 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
     const Ranked* row;
     std::vector<PlateReading> readings;
     cv::Rect plate;  // the box kept for it
+    // Its most confident reading, before an extension (ExtendShortRow) went
+    // first at its own confidence: how surely a plate was found there.
+    float surety = 0;
   };
   std::vector<Read> pending;
   const bool most_confident =
@@ -344,6 +387,17 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
   // Rows read or followed: a later round's candidate of the same region is
   // not checked again.
   std::vector<cv::Rect> seen;
+  // A read spent: the budget keeps how far the kept box reached past the
+  // row's own plate box, for the frames it does not read.
+  const auto spend = [&](const Ranked& r, const cv::Rect& plate,
+                         const PlateReading& best) {
+    if (budget == nullptr) return;
+    const cv::Rect around = PlateAround(r.box, r.row, bgr.size());
+    const double h = std::max(1.0, MedianHeight(r.row));
+    budget->Spend(
+        r.box, r.row, best,
+        {(around.x - plate.x) / h, (plate.br().x - around.br().x) / h});
+  };
   const auto read_rows = [&](const std::vector<Ranked>& ranked) {
     int read = 0;
     for (const Ranked& r : ranked) {
@@ -355,15 +409,21 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
         // The best row, already read at about this size or settled: still
         // a plate.
         budget->Follow(r.box);
-        found.push_back({PlateAround(r.box, r.row, bgr.size()), {}});
+        found.push_back(
+            {Reached(PlateAround(r.box, r.row, bgr.size()), budget->reach(),
+                     MedianHeight(r.row), bgr.size()),
+             {}});
         continue;
       }
       ++read;
       std::vector<PlateReading> readings;
-      cv::Rect plate = PlateAround(r.box, r.row, bgr.size());
+      const cv::Rect around = PlateAround(r.box, r.row, bgr.size());
+      cv::Rect plate = around;
+      float surety = 0;
       if (reader.ReadsWholePlates()) {
         const cv::Rect crop = LooseAround(plate, r.row, bgr.size());
         readings = reader.ReadPlate(bgr(crop), r.row);
+        if (!readings.empty()) surety = readings.front().confidence;
         if (options.extend_short_rows) {
           readings = ExtendShortRow(bgr, r.box, crop, r.row, reader,
                                     std::move(readings), plate);
@@ -377,11 +437,12 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
         readings = SecondLook(bgr, r.box, r.row, reader, std::move(readings));
       }
       if (readings.empty()) continue;
+      surety = std::max(surety, readings.front().confidence);
       if (most_confident) {
-        pending.push_back({&r, std::move(readings), plate});
+        pending.push_back({&r, std::move(readings), plate, surety});
         continue;
       }
-      if (budget != nullptr) budget->Spend(r.box, r.row, readings.front());
+      spend(r, plate, readings.front());
       found.push_back({plate, std::move(readings)});
     }
   };
@@ -402,7 +463,7 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
         !found.empty() ||
         std::any_of(pending.begin(), pending.end(), [&](const Read& p) {
           return !(p.row->at_edge && options.edge_penalty > 0) &&
-                 p.readings.front().confidence >= options.more_candidates_below;
+                 p.surety >= options.more_candidates_below;
         });
     if (sure) break;
   }
@@ -421,9 +482,7 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
   for (Read& p : pending) {
     if (found.size() >= static_cast<size_t>(options.max_plates)) break;
     if (overlaps_kept(p.row->box)) continue;
-    if (budget != nullptr) {
-      budget->Spend(p.row->box, p.row->row, p.readings.front());
-    }
+    spend(*p.row, p.plate, p.readings.front());
     found.push_back({p.plate, std::move(p.readings)});
   }
   return found;

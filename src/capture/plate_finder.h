@@ -45,7 +45,8 @@ struct PlateFinderOptions {
   // and no read. Margins of 0.5 and 1 character gained less; 4 lost a read.
   double edge_margin = 2;
   double edge_penalty = 10;
-  // The margin is at most this share of the frame's shorter side: two
+  // The margin is at most this share of the frame's shorter side (the frame
+  // FindPlates is given: a lane's region of interest); 0: no cap. Two
   // heights of a plate that fills a close-up picture reach well inside the
   // frame. Measured with lanevault-eval: eu 88.9 -> 89.8 % exact (a plate
   // whose characters stand 16 % of the picture lost to a grille's reading),
@@ -66,11 +67,15 @@ struct PlateFinderOptions {
   // rows) stops at the first plate it reads; the learned reader keeps the
   // most confident reading of every round read. 0: no further rounds.
   double more_candidates_below = 0.9;
-  // With a reader of whole plates: a row of at most kShortRowCharacters
-  // (plate_finder.cc) it reads surely is often one group of a plate whose
-  // other group the row stopped before (across a picture, a dash, a wide
-  // gap), so the crop widened to either side is read too, and a confident
-  // reading of it that contains the short one is put first.
+  // With a reader of whole plates: a row of at most 4 characters read at
+  // 0.8 or more is often one group of a plate whose other group the row
+  // stopped before (across a picture, a dash, a wide gap). The crop widened
+  // by 2 character heights a side is read too; a reading of it at 0.5 or
+  // more that holds the short one goes first, when a blob of the row's
+  // height stands on its line for each character it adds on each side. It
+  // keeps a confidence of its own (the short reading's per character over
+  // the characters it holds, the wider crop's over those it adds), and the
+  // box kept grows over the widened crop on the sides it added to.
   bool extend_short_rows = true;
   // The plate found on the frame before, to follow (empty: none). A plate
   // moves little from one frame to the next: the detector looks only
@@ -80,6 +85,14 @@ struct PlateFinderOptions {
   // Plates keep the whole image's coordinates, and its edges stay the
   // frame's edges.
   cv::Rect follow;
+};
+
+// How far the plate kept at a read reached past its row's own plate box,
+// in the row's character heights, on the left and on the right: a short row
+// extended to its plate (FindPlates). A frame not read keeps the reach of
+// the last read, so its box still covers the whole plate.
+struct PlateReach {
+  double left = 0, right = 0;
 };
 
 // Which plate rows a lane reads. A vehicle's plate stays in view for dozens
@@ -119,9 +132,11 @@ class PlateReadBudget {
 
   void StartFrame(int64_t frame_index) { frame_ = frame_index; }
   bool Wants(const cv::Rect& box, const CharacterRow& row) const;
-  // The row at `box` was read, its best reading `best`.
+  // The row at `box` was read, its best reading `best`, the plate kept
+  // reaching `reach` past the row.
   void Spend(const cv::Rect& box, const CharacterRow& row,
-             const PlateReading& best = {});
+             const PlateReading& best = {}, PlateReach reach = {});
+  PlateReach reach() const { return reach_; }
   // The plate last read, not read again on this frame, is now at `box`:
   // a plate that moves across the frame stays the same plate.
   void Follow(const cv::Rect& box) { last_box_ = box; }
@@ -136,6 +151,7 @@ class PlateReadBudget {
   int64_t last_frame_ = 0;
   double last_height_ = 0;  // 0: nothing read since Reset()
   cv::Rect last_box_;
+  PlateReach reach_;
   std::string agreeing_text_;  // the run of confident readings
   int agreeing_ = 0;
 };

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -698,7 +699,7 @@ TEST(FindPlates, APlateThatFillsThePictureIsNotARowAtItsEdge) {
   cv::Mat big;
   cv::resize(RenderedPlate("KXR4821"), big, cv::Size(), 1.8, 1.8,
              cv::INTER_CUBIC);
-  const cv::Rect plate_box(120, 250, big.cols, big.rows);
+  const cv::Rect plate_box(120, 270, big.cols, big.rows);
   big.copyTo(frame(plate_box));
   const cv::Rect other_box(330, 80, 260, 60);
   RenderedPlate("HTK2947").copyTo(frame(other_box));
@@ -882,7 +883,7 @@ TEST(FindPlates, ExtendsASurelyReadShortRowToThePlateAroundIt) {
   found = FindPlates(frame, *set->plate, *set->reader);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].best().text, "KX4821");
-  // The box kept (which an operator's snapshot masks) takes in the "KX".
+  // The box kept (the crossing's plate crop and its box) takes in the "KX".
   EXPECT_LE(found[0].box.x, plate_box.x + 16);
   EXPECT_GT(IoU(found[0].box, plate_box), 0.5);
   // The short reading stays among the others, for lookups.
@@ -903,6 +904,87 @@ TEST(FindPlates, ExtendsASurelyReadShortRowToThePlateAroundIt) {
   found = FindPlates(lone, *set->plate, *set->reader);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].best().text, "4821");
+}
+
+// A whole-plate reader that answers from a script: `wide` for a crop that
+// reaches left of `wide_from_x` in the frame, `near` for any other. The
+// finder's own rows, candidates and blob checks are the real ones.
+class ScriptedWholePlateReader final : public PlateReader {
+ public:
+  std::vector<PlateReading> ReadRow(const CharacterRow&) override { return {}; }
+  bool ReadsWholePlates() const override { return true; }
+  std::vector<PlateReading> ReadPlate(const cv::Mat& crop,
+                                      const CharacterRow&) override {
+    cv::Size whole;
+    cv::Point at;
+    crop.locateROI(whole, at);
+    return at.x < wide_from_x ? wide : near;
+  }
+  int wide_from_x = 0;
+  std::vector<PlateReading> near, wide;
+};
+
+// A frame with "4821" on a plate and `beside` drawn left (x < 0) or right
+// of it, as a scene for the extension's checks.
+cv::Mat ShortPlateScene(const std::string& beside, int beside_x) {
+  cv::Mat frame(720, 1280, CV_8UC3, cv::Scalar(90, 95, 100));
+  cv::Mat plate(70, 300, CV_8UC3, cv::Scalar(245, 245, 245));
+  cv::putText(plate, "4821", cv::Point(100, 52), cv::FONT_HERSHEY_DUPLEX, 1.5,
+              cv::Scalar(20, 20, 20), 3);
+  if (!beside.empty()) {
+    cv::putText(plate, beside, cv::Point(beside_x, 52), cv::FONT_HERSHEY_DUPLEX,
+                1.5, cv::Scalar(20, 20, 20), 3);
+  }
+  plate.copyTo(frame(cv::Rect(480, 450, 300, 70)));
+  return frame;
+}
+
+TEST(FindPlates, ExtendsAShortRowOnlyWithCharactersOnTheSideItAdds) {
+  v1::DetectorConfig config;
+  auto set = NewDetectorSet(config);
+  ASSERT_TRUE(set.ok()) << set.status();
+  ScriptedWholePlateReader reader;
+  reader.wide_from_x = 510;  // the row's own crop starts right of this
+  reader.near = {{"4821", 0.99f}};
+  reader.wide = {{"KX4821", 0.6f}};
+
+  // Nothing beside the row: the wider reading is not taken.
+  std::vector<PlateSighting> found =
+      FindPlates(ShortPlateScene("", 0), *set->plate, reader);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].best().text, "4821");
+
+  // Two characters beside it, but on its right: "KX" adds on the left.
+  found = FindPlates(ShortPlateScene("KX", 220), *set->plate, reader);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].best().text, "4821");
+
+  // On its left: taken, first, at its own confidence (0.99 over four
+  // characters, 0.6 over two), the short reading kept just under it though
+  // each crop gave one reading, and the box kept covers "KX".
+  found = FindPlates(ShortPlateScene("KX", 14), *set->plate, reader);
+  ASSERT_EQ(found.size(), 1u);
+  ASSERT_EQ(found[0].readings.size(), 2u);
+  EXPECT_EQ(found[0].readings[0].text, "KX4821");
+  EXPECT_NEAR(found[0].readings[0].confidence,
+              std::exp((4 * std::log(0.99) + 2 * std::log(0.6)) / 6), 1e-4);
+  EXPECT_EQ(found[0].readings[1].text, "4821");
+  EXPECT_LT(found[0].readings[1].confidence, found[0].readings[0].confidence);
+  EXPECT_LE(found[0].box.x, 480 + 14);
+
+  // In a lane: the next frame's plate, not read again, keeps the box that
+  // covers "KX".
+  PlateReadBudget budget;
+  const cv::Mat scene = ShortPlateScene("KX", 14);
+  budget.StartFrame(0);
+  found = FindPlates(scene, *set->plate, reader, {}, &budget);
+  ASSERT_EQ(found.size(), 1u);
+  ASSERT_TRUE(found[0].read());
+  budget.StartFrame(1);
+  found = FindPlates(scene, *set->plate, reader, {}, &budget);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_FALSE(found[0].read());
+  EXPECT_LE(found[0].box.x, 480 + 14);
 }
 
 TEST(MserPlateRows, FindsTheRowOfCharactersAndNothingInPlainTexture) {
