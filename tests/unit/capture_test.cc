@@ -576,11 +576,29 @@ TEST(PlateReader, TesseractReadsARenderedPlate) {
                   .empty());
 }
 
+// The detectors of a lane that reads plates with the learned reader.
+absl::StatusOr<DetectorSet> LearnedDetectors() {
+  v1::DetectorConfig config;
+  config.set_plate_reader(v1::PLATE_READER_LEARNED);
+  return NewDetectorSet(config);
+}
+
 cv::Mat RenderedPlate(const std::string& text) {
   cv::Mat plate(60, 260, CV_8UC3, cv::Scalar(245, 245, 245));
   cv::putText(plate, text, cv::Point(18, 45), cv::FONT_HERSHEY_DUPLEX, 1.4,
               cv::Scalar(20, 20, 20), 3);
   return plate;
+}
+
+// RenderedPlate(text) scaled by `scale` into `frame` at `at`; its box.
+cv::Rect PutScaledPlate(cv::Mat& frame, const std::string& text, double scale,
+                        cv::Point at) {
+  cv::Mat big;
+  cv::resize(RenderedPlate(text), big, cv::Size(), scale, scale,
+             cv::INTER_CUBIC);
+  const cv::Rect box(at, big.size());
+  big.copyTo(frame(box));
+  return box;
 }
 
 TEST(PlateCascade, AddsToTheContourCandidatesAndRefusesBadFiles) {
@@ -640,6 +658,21 @@ TEST(PlateReader, EveryReaderKindReadsARenderedPlate) {
   }
 }
 
+// FindPlates keeps the plate at `plate_box`, read as `text`, with the
+// default options, and another row with `without` (one rule turned off).
+void ExpectThePlateOnlyWithTheRule(const cv::Mat& frame, DetectorSet& set,
+                                   const cv::Rect& plate_box,
+                                   const std::string& text,
+                                   const PlateFinderOptions& without) {
+  std::vector<PlateSighting> found = FindPlates(frame, *set.plate, *set.reader);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_GT(IoU(found[0].box, plate_box), 0.3) << found[0].best().text;
+  EXPECT_EQ(found[0].best().text, text);
+  found = FindPlates(frame, *set.plate, *set.reader, without);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_LT(IoU(found[0].box, plate_box), 0.3) << found[0].best().text;
+}
+
 TEST(FindPlates, PrefersThePlateToTheCamerasTimestamp) {
   // A camera's date burnt into the frame's corner, dark on a light box: a
   // longer row of characters than the plate, of one height, on one line.
@@ -651,17 +684,10 @@ TEST(FindPlates, PrefersThePlateToTheCamerasTimestamp) {
               cv::Scalar(20, 20, 20), 2);
   auto set = NewDetectorSet(v1::DetectorConfig());
   ASSERT_TRUE(set.ok()) << set.status();
-  std::vector<PlateSighting> found =
-      FindPlates(frame, *set->plate, *set->reader);
-  ASSERT_EQ(found.size(), 1u);
-  EXPECT_GT(IoU(found[0].box, plate_box), 0.3);
-  EXPECT_EQ(found[0].best().text, "KXR4821");
   // Without the doubt about the frame's edges, the timestamp wins.
   PlateFinderOptions trusting;
   trusting.edge_penalty = 0;
-  found = FindPlates(frame, *set->plate, *set->reader, trusting);
-  ASSERT_EQ(found.size(), 1u);
-  EXPECT_LT(IoU(found[0].box, plate_box), 0.3) << found[0].best().text;
+  ExpectThePlateOnlyWithTheRule(frame, *set, plate_box, "KXR4821", trusting);
 }
 
 TEST(FindPlates, TheLearnedReadersMostConfidentRowIsNotAtTheFramesEdge) {
@@ -674,9 +700,7 @@ TEST(FindPlates, TheLearnedReadersMostConfidentRowIsNotAtTheFramesEdge) {
   RenderedPlate("KXR4821").copyTo(frame(plate_box));
   cv::GaussianBlur(frame(plate_box), frame(plate_box), cv::Size(0, 0), 1.5);
   RenderedPlate("HTK2947").copyTo(frame(cv::Rect(0, 0, 260, 60)));
-  v1::DetectorConfig config;
-  config.set_plate_reader(v1::PLATE_READER_LEARNED);
-  auto set = NewDetectorSet(config);
+  auto set = LearnedDetectors();
   ASSERT_TRUE(set.ok()) << set.status();
   ASSERT_TRUE(set->reader->ReadsWholePlates());
   std::vector<PlateSighting> found =
@@ -696,30 +720,19 @@ TEST(FindPlates, TheLearnedReadersMostConfidentRowIsNotAtTheFramesEdge) {
 // it. It is not taken for a row at the edge: read surely, it ends the search.
 TEST(FindPlates, APlateThatFillsThePictureIsNotARowAtItsEdge) {
   cv::Mat frame(450, 711, CV_8UC3, cv::Scalar(90, 95, 100));
-  cv::Mat big;
-  cv::resize(RenderedPlate("KXR4821"), big, cv::Size(), 1.8, 1.8,
-             cv::INTER_CUBIC);
-  const cv::Rect plate_box(120, 270, big.cols, big.rows);
-  big.copyTo(frame(plate_box));
+  const cv::Rect plate_box =
+      PutScaledPlate(frame, "KXR4821", 1.8, cv::Point(120, 270));
   const cv::Rect other_box(330, 80, 260, 60);
   RenderedPlate("HTK2947").copyTo(frame(other_box));
   cv::GaussianBlur(frame(other_box), frame(other_box), cv::Size(0, 0), 2.5);
-  v1::DetectorConfig config;
-  config.set_plate_reader(v1::PLATE_READER_LEARNED);
-  auto set = NewDetectorSet(config);
+  auto set = LearnedDetectors();
   ASSERT_TRUE(set.ok()) << set.status();
-  std::vector<PlateSighting> found =
-      FindPlates(frame, *set->plate, *set->reader);
-  ASSERT_EQ(found.size(), 1u);
-  EXPECT_GT(IoU(found[0].box, plate_box), 0.3) << found[0].best().text;
-  EXPECT_EQ(found[0].best().text, "KXR4821");
   // Two heights alone put it at the edge: the search goes on, and a blurred
   // plate above it, found in a later round away from the edge, is kept.
   PlateFinderOptions heights_alone;
-  heights_alone.edge_margin_share = 1;
-  found = FindPlates(frame, *set->plate, *set->reader, heights_alone);
-  ASSERT_EQ(found.size(), 1u);
-  EXPECT_LT(IoU(found[0].box, plate_box), 0.3) << found[0].best().text;
+  heights_alone.edge_margin_share = 0;
+  ExpectThePlateOnlyWithTheRule(frame, *set, plate_box, "KXR4821",
+                                heights_alone);
 }
 
 // A detector that also counts the pixels it was asked to search, in every
@@ -810,18 +823,13 @@ class RoundCountingDetector final : public PlateDetector {
 // camera, its characters a hundred pixels tall, is found an octave down,
 // which the finder looks at only when nothing it read reads surely.
 TEST(FindPlates, FindsAPlateNearTheCameraAnOctaveDown) {
-  v1::DetectorConfig config;
-  config.set_plate_reader(v1::PLATE_READER_LEARNED);
-  auto set = NewDetectorSet(config);
+  auto set = LearnedDetectors();
   ASSERT_TRUE(set.ok()) << set.status();
   RoundCountingDetector detector(*set->plate);
 
   cv::Mat near(720, 1280, CV_8UC3, cv::Scalar(90, 95, 100));
-  cv::Mat big;
-  cv::resize(RenderedPlate("KXR4821"), big, cv::Size(), 2.5, 2.5,
-             cv::INTER_CUBIC);
-  const cv::Rect near_box(300, 300, big.cols, big.rows);
-  big.copyTo(near(near_box));
+  const cv::Rect near_box =
+      PutScaledPlate(near, "KXR4821", 2.5, cv::Point(300, 300));
   // A camera's timestamp, read surely at the frame's edge, does not stop
   // the search.
   cv::rectangle(near, cv::Rect(0, 0, 300, 40), cv::Scalar(235, 235, 235), -1);
@@ -868,9 +876,7 @@ TEST(FindPlates, ExtendsASurelyReadShortRowToThePlateAroundIt) {
   cv::putText(plate, "4821", cv::Point(124, 52), cv::FONT_HERSHEY_DUPLEX, 1.5,
               cv::Scalar(20, 20, 20), 3);
   plate.copyTo(frame(plate_box));
-  v1::DetectorConfig config;
-  config.set_plate_reader(v1::PLATE_READER_LEARNED);
-  auto set = NewDetectorSet(config);
+  auto set = LearnedDetectors();
   ASSERT_TRUE(set.ok()) << set.status();
 
   PlateFinderOptions rows_alone;
@@ -1039,9 +1045,7 @@ TEST(FindPlates, FindsALowContrastPlateFromItsCharacters) {
   cv::putText(plate, "KXR4821", cv::Point(18, 45), cv::FONT_HERSHEY_DUPLEX, 1.4,
               cv::Scalar(90, 90, 90), 3);
   plate.copyTo(frame(plate_box));
-  v1::DetectorConfig config;
-  config.set_plate_reader(v1::PLATE_READER_LEARNED);
-  auto set = NewDetectorSet(config);
+  auto set = LearnedDetectors();
   ASSERT_TRUE(set.ok()) << set.status();
   EXPECT_TRUE(set->plate->Candidates(frame).empty());
   EXPECT_TRUE(set->plate->MoreCandidates(frame, 1).empty());
