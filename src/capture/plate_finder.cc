@@ -417,8 +417,7 @@ std::vector<PlateSighting> FindPlates(const cv::Mat& bgr,
       }
       ++read;
       std::vector<PlateReading> readings;
-      const cv::Rect around = PlateAround(r.box, r.row, bgr.size());
-      cv::Rect plate = around;
+      cv::Rect plate = PlateAround(r.box, r.row, bgr.size());
       float surety = 0;
       if (reader.ReadsWholePlates()) {
         const cv::Rect crop = LooseAround(plate, r.row, bgr.size());
