@@ -67,15 +67,12 @@ struct PlateFinderOptions {
   // rows) stops at the first plate it reads; the learned reader keeps the
   // most confident reading of every round read. 0: no further rounds.
   double more_candidates_below = 0.9;
-  // With a reader of whole plates: a row of at most 4 characters read at
-  // 0.8 or more is often one group of a plate whose other group the row
-  // stopped before (across a picture, a dash, a wide gap). The crop widened
-  // by 2 character heights a side is read too; a reading of it at 0.5 or
-  // more that holds the short one goes first, when a blob of the row's
-  // height stands on its line for each character it adds on each side. It
-  // keeps a confidence of its own (the short reading's per character over
-  // the characters it holds, the wider crop's over those it adds), and the
-  // box kept grows over the widened crop on the sides it added to.
+  // With a reader of whole plates: a short row read surely is often one
+  // group of a plate whose other group the row stopped before (across a
+  // picture, a dash, a wide gap), so a widened crop is read too, and its
+  // reading goes first when it holds the short one and the characters it
+  // adds stand beside the row; the box kept grows with it. The thresholds
+  // and why: ExtendShortRow in plate_finder.cc.
   bool extend_short_rows = true;
   // The plate found on the frame before, to follow (empty: none). A plate
   // moves little from one frame to the next: the detector looks only

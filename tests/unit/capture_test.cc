@@ -930,8 +930,9 @@ class ScriptedWholePlateReader final : public PlateReader {
   std::vector<PlateReading> near, wide;
 };
 
-// A frame with "4821" on a plate and `beside` drawn left (x < 0) or right
-// of it, as a scene for the extension's checks.
+// A frame with "4821" on a plate and `beside` drawn at `beside_x` on the
+// same plate (left of "4821" below 100, right of it from 200), as a scene
+// for the extension's checks.
 cv::Mat ShortPlateScene(const std::string& beside, int beside_x) {
   cv::Mat frame(720, 1280, CV_8UC3, cv::Scalar(90, 95, 100));
   cv::Mat plate(70, 300, CV_8UC3, cv::Scalar(245, 245, 245));
