@@ -87,6 +87,18 @@ struct PlateTextRules {
   // each run more multiplying their probability by kExtraGroupFactor.
   int max_letter_digit_groups = 0;
   static constexpr float kExtraGroupFactor = 0.2f;
+  // Formats ('L', 'D', '?' as in `patterns`) whose fonts draw the letter O
+  // and the digit 0 alike, so that the position tells them apart: Slovakia's
+  // and France's "BA 302 OZ". A reading that fits none of them but fits one
+  // once some of its O and 0 are swapped is read so (ZeroOByFormat); the
+  // reading as the network gave it stays next, for lookups. Only O and 0:
+  // other look-alikes (B/8, I/1) differ in the fonts' own shapes, which the
+  // network reads. A reading that fits no format with any swap (a vanity
+  // plate) is left as it is, and no reading is doubted for it. The learned
+  // reader applies them; the fused reader settles O and 0 by
+  // max_letter_digit_groups. (Initialised so that rules written as
+  // {{patterns}} stay complete.)
+  std::vector<std::string> zero_o_formats = {};
 };
 
 class PlateReader {

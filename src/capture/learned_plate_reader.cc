@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,38 @@ namespace fs = std::filesystem;
 // Prefixes kept per column. A plate's beams settle within a few; 16 keeps
 // the ten readings the lane's tracker votes over.
 constexpr size_t kBeam = 16;
+
+// `readings` (best first) with each that ZeroOByFormat settles read so, at
+// its confidence, and the reading as the network gave it just after; each
+// text once, at most kReadingsPerRow.
+std::vector<CharacterReading> SettleZeroAndO(
+    std::vector<CharacterReading> readings, const PlateTextRules& rules) {
+  if (rules.zero_o_formats.empty()) return readings;
+  std::vector<CharacterReading> out;
+  const auto add = [&out](CharacterReading r) {
+    if (std::none_of(out.begin(), out.end(), [&r](const CharacterReading& o) {
+          return o.reading.text == r.reading.text;
+        })) {
+      out.push_back(std::move(r));
+    }
+  };
+  for (CharacterReading& r : readings) {
+    std::string settled = ZeroOByFormat(r.reading.text, rules);
+    if (!settled.empty()) {
+      CharacterReading as_format = r;
+      as_format.reading.text = std::move(settled);
+      add(std::move(as_format));
+      r.reading.confidence = std::nextafter(r.reading.confidence, 0.0f);
+    }
+    add(std::move(r));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const CharacterReading& a, const CharacterReading& b) {
+                     return a.reading.confidence > b.reading.confidence;
+                   });
+  if (out.size() > kReadingsPerRow) out.resize(kReadingsPerRow);
+  return out;
+}
 
 }  // namespace
 
@@ -101,7 +134,7 @@ std::vector<CharacterReading> LearnedPlateReader::Characters(
                 return a.reading.text < b.reading.text;
               });
     if (out.size() > kReadingsPerRow) out.resize(kReadingsPerRow);
-    return out;
+    return SettleZeroAndO(std::move(out), rules_);
   };
   const std::vector<cv::Mat> looks = PlateLooks(plate_bgr);
   read(looks[0]);

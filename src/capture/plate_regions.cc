@@ -36,6 +36,17 @@ std::vector<std::string> UsStatesFormats() {
           "LLDDDDL", "LLDLDDD", "LLLDDDD", "LLLDDDL"};
 }
 
+// European formats of fixed letter and digit positions, whose fonts (the
+// German FE font and its kin) draw O and 0 nearly alike: France's and
+// Italy's "AB 123 CD" and Slovakia's "BA 302 OZ" (LLDDDLL), Britain's
+// "OY09 FEU" (LLDDLLL), Czechia's "4B0 4979" and "1AB 2345" (DLDDDDD,
+// DLLDDDD), Spain's "1234 BCD" (DDDDLLL), Croatia's "ZG 1234 AB"
+// (LLDDDDLL). Germany's and most others' formats vary in length and mix,
+// so no position of theirs settles O against 0.
+std::vector<std::string> EuZeroOFormats() {
+  return {"LLDDDLL", "LLDDLLL", "DLDDDDD", "DLLDDDD", "DDDDLLL", "LLDDDDLL"};
+}
+
 }  // namespace
 
 std::vector<std::string> KnownPlateRegions() { return {"br", "eu", "us"}; }
@@ -59,6 +70,7 @@ absl::StatusOr<PlateTextRules> RegionPlateRules(absl::string_view region) {
   if (region == "eu") {
     // "AB 123 CD", "B MW 1234": see PlateTextRules::max_letter_digit_groups.
     rules.max_letter_digit_groups = 3;
+    rules.zero_o_formats = EuZeroOFormats();
     return rules;
   }
   return absl::InvalidArgumentError(

@@ -179,6 +179,33 @@ std::vector<PlateReading> TopReadings(
   return top;
 }
 
+std::string ZeroOByFormat(const std::string& text,
+                          const PlateTextRules& rules) {
+  std::string best;
+  int fewest = 0;
+  for (const std::string& format : rules.zero_o_formats) {
+    if (FitsPattern(text, format)) return "";
+    if (format.size() != text.size()) continue;
+    std::string swapped = text;
+    int swaps = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (format[i] == 'D' && text[i] == 'O') {
+        swapped[i] = '0';
+        ++swaps;
+      } else if (format[i] == 'L' && text[i] == '0') {
+        swapped[i] = 'O';
+        ++swaps;
+      }
+    }
+    if (swaps > 0 && FitsPattern(swapped, format) &&
+        (best.empty() || swaps < fewest)) {
+      best = std::move(swapped);
+      fewest = swaps;
+    }
+  }
+  return best;
+}
+
 std::vector<PlateReading> MergeReadings(std::vector<PlateReading> a,
                                         const std::vector<PlateReading>& b,
                                         size_t n) {

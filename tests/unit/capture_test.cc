@@ -1250,6 +1250,28 @@ TEST(PlateText, ThePlateNotTheReaderDecidesBetweenOAndZero) {
   EXPECT_EQ(TopReadings(positions, 1, {})[0].text, "BB135B0");
 }
 
+TEST(PlateText, AFormatWhoseFontDrawsOAndZeroAlikeSettlesThem) {
+  PlateTextRules rules;
+  rules.zero_o_formats = {"LLDDDLL", "LLDDLLL", "DLDDDDD"};
+  // Slovakia's BA 302 OZ with its letter O read as the digit, and the other
+  // way: a digit read as O.
+  EXPECT_EQ(ZeroOByFormat("BA3020Z", rules), "BA302OZ");
+  EXPECT_EQ(ZeroOByFormat("RKO99AN", rules), "RK099AN");
+  EXPECT_EQ(ZeroOByFormat("4BO4979", rules), "4B04979");
+  // Readings that fit a format already are left as they are, even where
+  // another format would fit with a swap (Britain's LM01 OBE).
+  EXPECT_EQ(ZeroOByFormat("BA302OZ", rules), "");
+  EXPECT_EQ(ZeroOByFormat("LM01OBE", rules), "");
+  // A swap of O and 0 alone must make the reading fit: vanity plates, other
+  // formats and other look-alikes are not touched.
+  EXPECT_EQ(ZeroOByFormat("MOBVWMK4", rules), "");
+  EXPECT_EQ(ZeroOByFormat("GWAGEN", rules), "");
+  EXPECT_EQ(ZeroOByFormat("BA3Z2OB", rules), "");  // Z is no digit
+  EXPECT_EQ(ZeroOByFormat("BA30Z8Z", rules), "");  // 8 is not a letter
+  // No formats, nothing settled.
+  EXPECT_EQ(ZeroOByFormat("BA3020Z", PlateTextRules{}), "");
+}
+
 TEST(PlateText, LetterDigitGroupsSettleAmbiguousCharactersForTheRegion) {
   EXPECT_EQ(LetterDigitGroups("AB123CD"), 3);
   EXPECT_EQ(LetterDigitGroups("8FV480"), 3);
@@ -1358,6 +1380,9 @@ TEST(PlateRegions, UsHoldsTheStatesFormatsAndEuItsGroups) {
   ASSERT_TRUE(eu.ok()) << eu.status();
   EXPECT_TRUE(eu->patterns.empty());
   EXPECT_EQ(eu->max_letter_digit_groups, 3);
+  EXPECT_EQ(ZeroOByFormat("BA3020Z", *eu), "BA302OZ");
+  EXPECT_EQ(ZeroOByFormat("BIMMIAN", *eu), "");
+  EXPECT_TRUE(us->zero_o_formats.empty());
   absl::StatusOr<PlateTextRules> none = RegionPlateRules("");
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->patterns.empty());

@@ -234,6 +234,50 @@ TEST(PlateOcrTest, AReadingThatFitsTheRegionOutranksAMoreProbableMisfit) {
   EXPECT_EQ(RuledConfidence("", 1, *us), 0);
 }
 
+// Where the region's format says which of O and 0 a position holds, the
+// reading settled so comes first, and the network's own reading just after
+// it (a lookup still finds it). The network reads the held-back Mercosul
+// plate OAG3D89 as 0AG3D89: the rendered font draws the two alike.
+TEST(PlateOcrTest, TheRegionsFormatSettlesOAndZeroAndKeepsTheReadingGiven) {
+  const cv::Mat crop = cv::imread(
+      SourcePath("tests/data/plate_ocr/br_00_OAG3D89.png"), cv::IMREAD_COLOR);
+  ASSERT_FALSE(crop.empty());
+  absl::StatusOr<PlateOcrNet> plain_net =
+      PlateOcrNet::Load(DefaultPlateOcrModel());
+  ASSERT_TRUE(plain_net.ok()) << plain_net.status();
+  LearnedPlateReader plain(*std::move(plain_net), PlateTextRules{});
+  const std::vector<PlateReading> given = plain.Read(crop);
+  ASSERT_FALSE(given.empty());
+  ASSERT_EQ(given[0].text, "0AG3D89");
+
+  absl::StatusOr<PlateOcrNet> net = PlateOcrNet::Load(DefaultPlateOcrModel());
+  ASSERT_TRUE(net.ok()) << net.status();
+  PlateTextRules mercosul;
+  mercosul.zero_o_formats = {"LLLDLDD"};
+  LearnedPlateReader reader(*std::move(net), mercosul);
+  const std::vector<PlateReading> readings = reader.Read(crop);
+  ASSERT_GE(readings.size(), 2u);
+  EXPECT_EQ(readings[0].text, "OAG3D89");
+  EXPECT_FLOAT_EQ(readings[0].confidence, given[0].confidence);
+  EXPECT_EQ(readings[1].text, "0AG3D89");
+  EXPECT_LT(readings[1].confidence, readings[0].confidence);
+  EXPECT_LE(readings.size(), kReadingsPerRow);
+  for (size_t i = 1; i < readings.size(); ++i) {
+    EXPECT_LE(readings[i].confidence, readings[i - 1].confidence);
+    for (size_t j = 0; j < i; ++j) {
+      EXPECT_NE(readings[i].text, readings[j].text);
+    }
+  }
+  // Per character, the same list.
+  const std::vector<CharacterReading> characters = reader.Characters(crop);
+  ASSERT_EQ(characters.size(), readings.size());
+  for (size_t i = 0; i < characters.size(); ++i) {
+    EXPECT_EQ(characters[i].reading.text, readings[i].text);
+    EXPECT_EQ(characters[i].character_confidence.size(),
+              readings[i].text.size());
+  }
+}
+
 TEST(PlateOcrTest, ALaneChoosesTheLearnedReader) {
   v1::DetectorConfig config;
   config.set_plate_reader(v1::PLATE_READER_LEARNED);
