@@ -140,9 +140,26 @@ std::optional<v1::Record> CrossingTracker::Observe(
     it->weight += weight;
     ++it->votes;
     it->best_confidence = std::max(it->best_confidence, p.best().confidence);
+    KeepAsRead(p);
     Offer(best_plate_, frame.image, p.box, p.best().confidence, frame.index);
   }
   return closed;
+}
+
+void CrossingTracker::KeepAsRead(const PlateSighting& p) {
+  const std::string& as_read = p.best().as_read;
+  if (as_read.empty()) return;
+  float confidence = 0;
+  for (const PlateReading& r : p.readings) {
+    if (r.text == as_read) confidence = std::max(confidence, r.confidence);
+  }
+  auto it = std::find_if(votes_.begin(), votes_.end(),
+                         [&](const Vote& v) { return v.text == as_read; });
+  if (it == votes_.end()) {
+    votes_.push_back({as_read, 0, 0, confidence});
+  } else {
+    it->best_confidence = std::max(it->best_confidence, confidence);
+  }
 }
 
 float CrossingTracker::LeadingConfidence() const {

@@ -72,6 +72,9 @@ class CrossingTracker {
     float best_confidence = 0;
   };
 
+  // A sighting whose best reading a region's format settled: its text as
+  // read joins the candidates (no vote, no weight) if it is not one yet.
+  void KeepAsRead(const PlateSighting& p);
   std::optional<v1::Record> Close();
   void Reset();
   static double Quality(const cv::Mat& crop, float confidence);

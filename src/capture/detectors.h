@@ -68,6 +68,10 @@ class PlateDetector {
 struct PlateReading {
   std::string text;      // uppercase letters and digits only
   float confidence = 0;  // 0..1
+  // Where the region's formats settled an O or a 0 (ZeroOByFormat): the
+  // text as the reader gave it, which a crossing keeps among its candidates
+  // so that a lookup still finds a plate the format settled wrongly.
+  std::string as_read = {};
 };
 
 // What a region's plates look like (the lane's DetectorConfig): readers
@@ -90,8 +94,9 @@ struct PlateTextRules {
   // Formats ('L', 'D', '?' as in `patterns`) whose fonts draw the letter O
   // and the digit 0 alike, so that the position tells them apart: Slovakia's
   // and France's "BA 302 OZ". A reading that fits none of them but fits one
-  // once some of its O and 0 are swapped is read so (ZeroOByFormat); the
-  // reading as the network gave it stays next, for lookups. Only O and 0:
+  // once one of its O and 0 is swapped is read so (ZeroOByFormat); the
+  // reading as the network gave it stays next, and in
+  // PlateReading::as_read. Only O and 0:
   // other look-alikes (B/8, I/1) differ in the fonts' own shapes, which the
   // network reads. A reading that fits no format with any swap (a vanity
   // plate) is left as it is, and no reading is doubted for it. The learned

@@ -23,38 +23,6 @@ namespace fs = std::filesystem;
 // the ten readings the lane's tracker votes over.
 constexpr size_t kBeam = 16;
 
-// `readings` (best first) with each that ZeroOByFormat settles read so, at
-// its confidence, and the reading as the network gave it just after; each
-// text once, at most kReadingsPerRow.
-std::vector<CharacterReading> SettleZeroAndO(
-    std::vector<CharacterReading> readings, const PlateTextRules& rules) {
-  if (rules.zero_o_formats.empty()) return readings;
-  std::vector<CharacterReading> out;
-  const auto add = [&out](CharacterReading r) {
-    if (std::none_of(out.begin(), out.end(), [&r](const CharacterReading& o) {
-          return o.reading.text == r.reading.text;
-        })) {
-      out.push_back(std::move(r));
-    }
-  };
-  for (CharacterReading& r : readings) {
-    std::string settled = ZeroOByFormat(r.reading.text, rules);
-    if (!settled.empty()) {
-      CharacterReading as_format = r;
-      as_format.reading.text = std::move(settled);
-      add(std::move(as_format));
-      r.reading.confidence = std::nextafter(r.reading.confidence, 0.0f);
-    }
-    add(std::move(r));
-  }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const CharacterReading& a, const CharacterReading& b) {
-                     return a.reading.confidence > b.reading.confidence;
-                   });
-  if (out.size() > kReadingsPerRow) out.resize(kReadingsPerRow);
-  return out;
-}
-
 }  // namespace
 
 cv::Mat PlateOcrInput(const cv::Mat& crop) {
@@ -115,13 +83,42 @@ std::vector<CharacterReading> LearnedPlateReader::Characters(
     }
   };
   const auto ranked = [&](size_t looks_read) {
-    std::vector<CharacterReading> out;
+    // A text the region's formats settle (ZeroOByFormat) is read as the
+    // text it settles to, at that text's own score (its letter/digit
+    // groups) of the same probability, or at the score the network gave it
+    // if that is higher. The text as read stays, just under it. Not pooled
+    // with it: a 0 where a letter stands may be a Q or a D as well as an O.
+    absl::flat_hash_map<std::string, Pooled> scored = pooled;
+    absl::flat_hash_map<std::string, std::string> settles_to;
+    absl::flat_hash_map<std::string, std::string> as_read;  // settled: read
     for (const auto& [text, e] : pooled) {
-      const double probability =
-          e.probability_sum / static_cast<double>(looks_read);
+      std::string settled = ZeroOByFormat(text, rules_);
+      if (settled.empty()) continue;
+      Pooled& f = scored[settled];
+      if (e.probability_sum > f.probability_sum) {
+        f = e;
+        as_read[settled] = text;
+      }
+      settles_to[text] = std::move(settled);
+    }
+    const auto confidence = [&](const std::string& text) {
+      const auto it = scored.find(text);
+      return RuledConfidence(
+          text, it->second.probability_sum / static_cast<double>(looks_read),
+          rules_);
+    };
+    std::vector<CharacterReading> out;
+    for (const auto& [text, e] : scored) {
       CharacterReading r;
-      r.reading.confidence = RuledConfidence(text, probability, rules_);
+      r.reading.confidence = confidence(text);
+      if (auto it = settles_to.find(text); it != settles_to.end()) {
+        r.reading.confidence = std::min(
+            r.reading.confidence, std::nextafter(confidence(it->second), 0.0f));
+      }
       r.reading.text = text;
+      if (auto it = as_read.find(text); it != as_read.end()) {
+        r.reading.as_read = it->second;
+      }
       r.character_confidence = e.character_probabilities;
       out.push_back(std::move(r));
     }
@@ -134,7 +131,7 @@ std::vector<CharacterReading> LearnedPlateReader::Characters(
                 return a.reading.text < b.reading.text;
               });
     if (out.size() > kReadingsPerRow) out.resize(kReadingsPerRow);
-    return SettleZeroAndO(std::move(out), rules_);
+    return out;
   };
   const std::vector<cv::Mat> looks = PlateLooks(plate_bgr);
   read(looks[0]);

@@ -210,8 +210,14 @@ std::vector<PlateReading> ExtendShortRow(
   std::vector<PlateReading> wider = reader.ReadPlate(bgr(wide), row);
   if (wider.empty()) return readings;
   PlateReading whole = wider.front();
+  // O and 0 as one shape: the region's formats may settle one of them in
+  // the whole plate's reading (ZeroOByFormat) and not in the short row's.
+  const auto folded = [](std::string text) {
+    std::replace(text.begin(), text.end(), 'O', '0');
+    return text;
+  };
   const std::string& part = readings.front().text;
-  const size_t at = whole.text.find(part);
+  const size_t at = folded(whole.text).find(folded(part));
   if (whole.text.size() <= part.size() || whole.confidence < kSureExtension ||
       at == std::string::npos) {
     return readings;

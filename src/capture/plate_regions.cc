@@ -39,12 +39,13 @@ std::vector<std::string> UsStatesFormats() {
 // European formats of fixed letter and digit positions, whose fonts (the
 // German FE font and its kin) draw O and 0 nearly alike: France's and
 // Italy's "AB 123 CD" and Slovakia's "BA 302 OZ" (LLDDDLL), Britain's
-// "OY09 FEU" (LLDDLLL), Czechia's "4B0 4979" and "1AB 2345" (DLDDDDD,
-// DLLDDDD), Spain's "1234 BCD" (DDDDLLL), Croatia's "ZG 1234 AB"
-// (LLDDDDLL). Germany's and most others' formats vary in length and mix,
-// so no position of theirs settles O against 0.
+// "OY09 FEU" (LLDDLLL), Spain's "1234 BCD" (DDDDLLL), Croatia's
+// "ZG 1234 AB" (LLDDDDLL). Not Czechia's "4B0 4979": its third character
+// is a letter or a digit, and a format with a digit first would make
+// Germany's "OS A 1234" 0SA1234. Germany's and most others' formats vary
+// in length and mix, so no position of theirs settles O against 0.
 std::vector<std::string> EuZeroOFormats() {
-  return {"LLDDDLL", "LLDDLLL", "DLDDDDD", "DLLDDDD", "DDDDLLL", "LLDDDDLL"};
+  return {"LLDDDLL", "LLDDLLL", "DDDDLLL", "LLDDDDLL"};
 }
 
 }  // namespace

@@ -182,10 +182,9 @@ std::vector<PlateReading> TopReadings(
 std::string ZeroOByFormat(const std::string& text,
                           const PlateTextRules& rules) {
   std::string best;
-  int fewest = 0;
   for (const std::string& format : rules.zero_o_formats) {
     if (FitsPattern(text, format)) return "";
-    if (format.size() != text.size()) continue;
+    if (!best.empty() || format.size() != text.size()) continue;
     std::string swapped = text;
     int swaps = 0;
     for (size_t i = 0; i < text.size(); ++i) {
@@ -197,11 +196,10 @@ std::string ZeroOByFormat(const std::string& text,
         ++swaps;
       }
     }
-    if (swaps > 0 && FitsPattern(swapped, format) &&
-        (best.empty() || swaps < fewest)) {
-      best = std::move(swapped);
-      fewest = swaps;
-    }
+    // One look-alike misread is the network's doubt; two to make a text fit
+    // are more likely a plate of a format the list lacks: Denmark's or
+    // Poland's AB 12300 is not France's AB 123 OO.
+    if (swaps == 1 && FitsPattern(swapped, format)) best = std::move(swapped);
   }
   return best;
 }

@@ -46,9 +46,9 @@ std::vector<PlateReading> TopReadings(
     const std::vector<CharacterChoices>& positions, size_t n,
     const PlateTextRules& rules);
 
-// `text` with the O and 0 swapped that make it fit one of
-// rules.zero_o_formats (the first that fits with fewest swaps), or empty
-// when it already fits one, or no swap of O and 0 makes it fit.
+// `text` with the one O or 0 swapped that makes it fit one of
+// rules.zero_o_formats (the first such), or empty when it already fits one,
+// or no single swap of O and 0 makes it fit.
 std::string ZeroOByFormat(const std::string& text, const PlateTextRules& rules);
 
 // The readings each plate reader ranks for a row (TopReadings' `n`).

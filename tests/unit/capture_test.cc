@@ -979,6 +979,17 @@ TEST(FindPlates, ExtendsAShortRowOnlyWithCharactersOnTheSideItAdds) {
   EXPECT_LT(found[0].readings[1].confidence, found[0].readings[0].confidence);
   EXPECT_LE(found[0].box.x, 480 + 14);
 
+  // The short row and the whole plate may read a look-alike O and 0
+  // differently (a region's formats settle them in whole plates only):
+  // still the same characters, extended.
+  reader.near = {{"O821", 0.99f}};
+  reader.wide = {{"KX0821", 0.6f}};
+  found = FindPlates(ShortPlateScene("KX", 14), *set->plate, reader);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].best().text, "KX0821");
+  reader.near = {{"4821", 0.99f}};
+  reader.wide = {{"KX4821", 0.6f}};
+
   // In a lane: the next frame's plate, not read again, keeps the box that
   // covers "KX".
   PlateReadBudget budget;
@@ -1252,12 +1263,12 @@ TEST(PlateText, ThePlateNotTheReaderDecidesBetweenOAndZero) {
 
 TEST(PlateText, AFormatWhoseFontDrawsOAndZeroAlikeSettlesThem) {
   PlateTextRules rules;
-  rules.zero_o_formats = {"LLDDDLL", "LLDDLLL", "DLDDDDD"};
+  rules.zero_o_formats = {"LLDDDLL", "LLDDLLL", "DDDDLLL"};
   // Slovakia's BA 302 OZ with its letter O read as the digit, and the other
   // way: a digit read as O.
   EXPECT_EQ(ZeroOByFormat("BA3020Z", rules), "BA302OZ");
   EXPECT_EQ(ZeroOByFormat("RKO99AN", rules), "RK099AN");
-  EXPECT_EQ(ZeroOByFormat("4BO4979", rules), "4B04979");
+  EXPECT_EQ(ZeroOByFormat("1O34BCD", rules), "1034BCD");
   // Readings that fit a format already are left as they are, even where
   // another format would fit with a swap (Britain's LM01 OBE).
   EXPECT_EQ(ZeroOByFormat("BA302OZ", rules), "");
@@ -1267,7 +1278,11 @@ TEST(PlateText, AFormatWhoseFontDrawsOAndZeroAlikeSettlesThem) {
   EXPECT_EQ(ZeroOByFormat("MOBVWMK4", rules), "");
   EXPECT_EQ(ZeroOByFormat("GWAGEN", rules), "");
   EXPECT_EQ(ZeroOByFormat("BA3Z2OB", rules), "");  // Z is no digit
-  EXPECT_EQ(ZeroOByFormat("BA30Z8Z", rules), "");  // 8 is not a letter
+  EXPECT_EQ(ZeroOByFormat("BA30Z8Z", rules), "");  // 8 is no letter
+  // One swap at most: two that make a text fit are more likely a format
+  // the list lacks (Denmark's AB 12300, not AB 123 OO).
+  EXPECT_EQ(ZeroOByFormat("AB12300", rules), "");
+  EXPECT_EQ(ZeroOByFormat("RKOO1AB", rules), "");
   // No formats, nothing settled.
   EXPECT_EQ(ZeroOByFormat("BA3020Z", PlateTextRules{}), "");
 }
@@ -1382,6 +1397,11 @@ TEST(PlateRegions, UsHoldsTheStatesFormatsAndEuItsGroups) {
   EXPECT_EQ(eu->max_letter_digit_groups, 3);
   EXPECT_EQ(ZeroOByFormat("BA3020Z", *eu), "BA302OZ");
   EXPECT_EQ(ZeroOByFormat("BIMMIAN", *eu), "");
+  // Plates of the countries the region does not settle stay as read:
+  // Germany's OS A 1234, Poland's WA 12300, Czechia's 4B0 4979.
+  for (const char* plate : {"OSA1234", "WA12300", "4BO4979", "4B04979"}) {
+    EXPECT_EQ(ZeroOByFormat(plate, *eu), "") << plate;
+  }
   EXPECT_TRUE(us->zero_o_formats.empty());
   absl::StatusOr<PlateTextRules> none = RegionPlateRules("");
   ASSERT_TRUE(none.ok());

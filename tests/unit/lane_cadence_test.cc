@@ -141,6 +141,36 @@ TEST(CrossingTracker, KeepsTheNearestCropOfAPlateNoLongerRead) {
   EXPECT_EQ(record->plate_candidates(0).votes(), 1) << "no vote unread";
 }
 
+// A reading the region's format settled (an O read as 0 where the format
+// has a letter) keeps the text as read among the crossing's candidates, so
+// that a lookup still finds the plate if the format settled it wrongly.
+TEST(CrossingTracker, KeepsTheTextAsReadOfAReadingTheFormatSettled) {
+  CrossingTracker tracker(
+      {.lane_id = "l", .checkpoint_id = "c", .quiet_frames = 4});
+  Frame frame{StripedImage(), 0, absl::Now()};
+  const cv::Rect read_at(40, 60, 80, 20);
+  PlateReading settled = {"BA302OZ", 0.9f};
+  settled.as_read = "BA3020Z";
+  const std::vector<PlateReading> readings = {
+      settled, {"BA3020Z", 0.89f}, {"BA302QZ", 0.3f}};
+  ASSERT_FALSE(tracker.Observe(frame, {}, {{read_at, readings}}));
+  frame.index = 1;
+  ASSERT_FALSE(tracker.Observe(frame, {}, {{read_at, readings}}));
+  std::optional<v1::Record> record = tracker.Flush();
+  ASSERT_TRUE(record.has_value());
+  ASSERT_EQ(record->plate_candidates_size(), 2);
+  EXPECT_EQ(record->plate_candidates(0).text(), "BA302OZ");
+  EXPECT_EQ(record->plate_candidates(0).votes(), 2);
+  EXPECT_EQ(record->plate_candidates(1).text(), "BA3020Z");
+  EXPECT_EQ(record->plate_candidates(1).votes(), 0) << "kept, not voted";
+  EXPECT_FLOAT_EQ(record->plate_candidates(1).confidence(), 0.89f);
+  for (const v1::Item& item : record->items()) {
+    if (item.category() == v1::DATA_CATEGORY_PLATE_TEXT) {
+      EXPECT_EQ(item.content(), "BA302OZ");
+    }
+  }
+}
+
 TEST(CrossingTracker, AnUnreadRowAwayFromThePlateReadIsNotItsCrop) {
   CrossingTracker tracker(
       {.lane_id = "l", .checkpoint_id = "c", .quiet_frames = 4});

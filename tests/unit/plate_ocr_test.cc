@@ -262,8 +262,10 @@ TEST(PlateOcrTest, TheRegionsFormatSettlesOAndZeroAndKeepsTheReadingGiven) {
   const std::vector<PlateReading> readings = reader.Read(crop);
   ASSERT_GE(readings.size(), 2u);
   EXPECT_EQ(readings[0].text, settled);
-  EXPECT_FLOAT_EQ(readings[0].confidence, given[0].confidence);
+  EXPECT_FLOAT_EQ(readings[0].confidence, given[0].confidence);  // its own
+  EXPECT_EQ(readings[0].as_read, given[0].text);
   EXPECT_EQ(readings[1].text, given[0].text);
+  EXPECT_EQ(readings[1].as_read, "");
   EXPECT_LT(readings[1].confidence, readings[0].confidence);
   EXPECT_LE(readings.size(), kReadingsPerRow);
   for (size_t i = 1; i < readings.size(); ++i) {
