@@ -140,13 +140,13 @@ std::optional<v1::Record> CrossingTracker::Observe(
     it->weight += weight;
     ++it->votes;
     it->best_confidence = std::max(it->best_confidence, p.best().confidence);
-    KeepAsRead(p);
+    KeepAsRead(p, weight);
     Offer(best_plate_, frame.image, p.box, p.best().confidence, frame.index);
   }
   return closed;
 }
 
-void CrossingTracker::KeepAsRead(const PlateSighting& p) {
+void CrossingTracker::KeepAsRead(const PlateSighting& p, double weight) {
   const std::string& as_read = p.best().as_read;
   if (as_read.empty()) return;
   float confidence = 0;
@@ -156,10 +156,13 @@ void CrossingTracker::KeepAsRead(const PlateSighting& p) {
   auto it = std::find_if(votes_.begin(), votes_.end(),
                          [&](const Vote& v) { return v.text == as_read; });
   if (it == votes_.end()) {
-    votes_.push_back({as_read, 0, 0, confidence});
-  } else {
-    it->best_confidence = std::max(it->best_confidence, confidence);
+    votes_.push_back({as_read, 0, 0, 0});
+    it = votes_.end() - 1;
   }
+  // Just under the settled text's weight, so that it ranks next to it and
+  // stays among the few readings intake keeps.
+  it->weight += kAsReadWeight * weight;
+  it->best_confidence = std::max(it->best_confidence, confidence);
 }
 
 float CrossingTracker::LeadingConfidence() const {

@@ -73,8 +73,10 @@ class CrossingTracker {
   };
 
   // A sighting whose best reading a region's format settled: its text as
-  // read joins the candidates (no vote, no weight) if it is not one yet.
-  void KeepAsRead(const PlateSighting& p);
+  // read joins the candidates, with no vote and kAsReadWeight of the
+  // weight the settled text got.
+  void KeepAsRead(const PlateSighting& p, double weight);
+  static constexpr double kAsReadWeight = 0.999;
   std::optional<v1::Record> Close();
   void Reset();
   static double Quality(const cv::Mat& crop, float confidence);
