@@ -95,12 +95,11 @@ struct PlateTextRules {
   // and the digit 0 alike, so that the position tells them apart: Slovakia's
   // and France's "BA 302 OZ". A reading that fits none of them but fits one
   // once one of its O and 0 is swapped is read so (ZeroOByFormat); the
-  // reading as the network gave it stays next, and in
-  // PlateReading::as_read. Only O and 0:
-  // other look-alikes (B/8, I/1) differ in the fonts' own shapes, which the
-  // network reads. A reading that fits no format with any swap (a vanity
-  // plate) is left as it is, and no reading is doubted for it. The learned
-  // reader applies them; the fused reader settles O and 0 by
+  // reading as the network gave it stays next, and in PlateReading::as_read.
+  // Only O and 0: other look-alikes (B/8, I/1) differ in the fonts' own
+  // shapes, which the network reads. A reading that no single swap makes fit
+  // (a vanity plate) is left as it is, and no reading is doubted for it. The
+  // learned reader applies them; the fused reader settles O and 0 by
   // max_letter_digit_groups. (Initialised so that rules written as
   // {{patterns}} stay complete.)
   std::vector<std::string> zero_o_formats = {};
