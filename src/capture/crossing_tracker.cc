@@ -130,16 +130,10 @@ std::optional<v1::Record> CrossingTracker::Observe(
     last_plate_ = p.box;
     // Larger plates are read more reliably: weigh the vote by height too.
     const double weight = p.best().confidence * std::sqrt(p.box.height);
-    auto it = std::find_if(votes_.begin(), votes_.end(), [&](const Vote& v) {
-      return v.text == p.best().text;
-    });
-    if (it == votes_.end()) {
-      votes_.push_back({p.best().text, 0, 0, 0});
-      it = votes_.end() - 1;
-    }
-    it->weight += weight;
-    ++it->votes;
-    it->best_confidence = std::max(it->best_confidence, p.best().confidence);
+    Vote& vote = VoteFor(p.best().text);
+    vote.weight += weight;
+    ++vote.votes;
+    vote.best_confidence = std::max(vote.best_confidence, p.best().confidence);
     KeepAsRead(p, weight);
     Offer(best_plate_, frame.image, p.box, p.best().confidence, frame.index);
   }
@@ -153,16 +147,18 @@ void CrossingTracker::KeepAsRead(const PlateSighting& p, double weight) {
   for (const PlateReading& r : p.readings) {
     if (r.text == as_read) confidence = std::max(confidence, r.confidence);
   }
-  auto it = std::find_if(votes_.begin(), votes_.end(),
-                         [&](const Vote& v) { return v.text == as_read; });
-  if (it == votes_.end()) {
-    votes_.push_back({as_read, 0, 0, 0});
-    it = votes_.end() - 1;
-  }
+  Vote& vote = VoteFor(as_read);
   // Just under the settled text's weight, so that it ranks next to it and
   // stays among the few readings intake keeps.
-  it->weight += kAsReadWeight * weight;
-  it->best_confidence = std::max(it->best_confidence, confidence);
+  vote.weight += kAsReadWeight * weight;
+  vote.best_confidence = std::max(vote.best_confidence, confidence);
+}
+
+CrossingTracker::Vote& CrossingTracker::VoteFor(const std::string& text) {
+  auto it = std::find_if(votes_.begin(), votes_.end(),
+                         [&](const Vote& v) { return v.text == text; });
+  if (it != votes_.end()) return *it;
+  return votes_.emplace_back(Vote{text, 0, 0, 0});
 }
 
 float CrossingTracker::LeadingConfidence() const {

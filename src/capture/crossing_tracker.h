@@ -76,6 +76,8 @@ class CrossingTracker {
   // read joins the candidates, with no vote and kAsReadWeight of the
   // weight the settled text got.
   void KeepAsRead(const PlateSighting& p, double weight);
+  // The vote for `text`, added empty if there is none yet.
+  Vote& VoteFor(const std::string& text);
   static constexpr double kAsReadWeight = 0.999;
   std::optional<v1::Record> Close();
   void Reset();

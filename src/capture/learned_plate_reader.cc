@@ -89,17 +89,15 @@ std::vector<CharacterReading> LearnedPlateReader::Characters(
     // if that is higher. The text as read stays, just under it. Not pooled
     // with it: a 0 where a letter stands may be a Q or a D as well as an O.
     absl::flat_hash_map<std::string, Pooled> scored = pooled;
-    absl::flat_hash_map<std::string, std::string> settles_to;
     absl::flat_hash_map<std::string, std::string> as_read;  // settled: read
     for (const auto& [text, e] : pooled) {
-      std::string settled = ZeroOByFormat(text, rules_);
+      const std::string settled = ZeroOByFormat(text, rules_);
       if (settled.empty()) continue;
       Pooled& f = scored[settled];
       if (e.probability_sum > f.probability_sum) {
         f = e;
         as_read[settled] = text;
       }
-      settles_to[text] = std::move(settled);
     }
     const auto confidence = [&](const std::string& text) {
       const auto it = scored.find(text);
@@ -111,9 +109,10 @@ std::vector<CharacterReading> LearnedPlateReader::Characters(
     for (const auto& [text, e] : scored) {
       CharacterReading r;
       r.reading.confidence = confidence(text);
-      if (auto it = settles_to.find(text); it != settles_to.end()) {
+      if (const std::string settled = ZeroOByFormat(text, rules_);
+          !settled.empty()) {
         r.reading.confidence = std::min(
-            r.reading.confidence, std::nextafter(confidence(it->second), 0.0f));
+            r.reading.confidence, std::nextafter(confidence(settled), 0.0f));
       }
       r.reading.text = text;
       if (auto it = as_read.find(text); it != as_read.end()) {
