@@ -32,37 +32,13 @@ bool PlainReading(absl::string_view text) {
 // Votes beyond this say nothing more (a crossing is seconds of frames).
 constexpr int32_t kMaxVotes = 1 << 20;
 
-// Characters inserted, deleted or replaced to turn `a` into `b`
-// (Levenshtein). Readings are at most kMaxPlateReadingChars long.
-int EditsBetween(absl::string_view a, absl::string_view b) {
-  std::vector<int> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = static_cast<int>(j);
-  for (size_t i = 1; i <= a.size(); ++i) {
-    int diagonal = row[0];
-    row[0] = static_cast<int>(i);
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const int above = row[j];
-      row[j] = std::min({above + 1, row[j - 1] + 1,
-                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 void KeepOtherReadings(const v1::Record& record, v1::Item& plate) {
-  const std::string top = PlainPlate(plate.content());
-  std::vector<std::string> kept = {top};
+  std::vector<std::string> kept = {PlainPlate(plate.content())};
   for (const v1::PlateCandidate& c : record.plate_candidates()) {
     if (static_cast<int>(kept.size()) >= kMaxPlateReadings) break;
     if (!PlainReading(c.text()) ||
         std::find(kept.begin(), kept.end(), c.text()) != kept.end()) {
       continue;
-    }
-    const int32_t votes = std::clamp(c.votes(), 0, kMaxVotes);
-    if (votes < kOtherTextMinVotes &&
-        EditsBetween(top, c.text()) > kMaxReadingEdits) {
-      continue;  // another text in the frame, read once: not this plate
     }
     kept.push_back(c.text());
     v1::PlateCandidate* out = plate.add_plate_candidates();
@@ -70,7 +46,7 @@ void KeepOtherReadings(const v1::Record& record, v1::Item& plate) {
     const float confidence = c.confidence();
     out->set_confidence(
         std::isfinite(confidence) ? std::clamp(confidence, 0.0f, 1.0f) : 0.0f);
-    out->set_votes(votes);
+    out->set_votes(std::clamp(c.votes(), 0, kMaxVotes));
   }
 }
 

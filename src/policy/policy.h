@@ -285,25 +285,14 @@ std::vector<std::string> RunPolicyCases(const Policy& policy,
 inline constexpr int kMaxPlateReadings = 5;
 // The longest reading kept, in capitals and digits (as a plate text item).
 inline constexpr int kMaxPlateReadingChars = 16;
-// A reading is a misread of the plate when it is at most this many
-// characters inserted, deleted or replaced away from the plate text: the
-// confusions above, two at a time. A reading further off is another text
-// the crossing's frames held (a sticker, a dealer's frame, a phone number
-// on a van, the vehicle behind) unless it was a frame's best reading at
-// least kOtherTextMinVotes times (the plate itself, where something else
-// won the vote): kept, it would make this crossing the answer to a lookup
-// for that text, and one more index row at intake.
-inline constexpr int kMaxReadingEdits = 2;
-inline constexpr int kOtherTextMinVotes = 2;
 
 // The record with only the kept items, each carrying its deadline, and the
 // contract stamped on it. `dropped` counts the items the decision dropped.
 // The first kept plate text item takes the crossing's other readings: up to
 // kMaxPlateReadings - 1 of them, best first, each of 1 to
-// kMaxPlateReadingChars capitals and digits, not the same plate as one
-// before it, and within kMaxReadingEdits of the plate text or voted for
-// kOtherTextMinVotes times (others are passed over). A record whose plate
-// text is not kept keeps no reading.
+// kMaxPlateReadingChars capitals and digits and not the same plate as one
+// before it (others are passed over). A record whose plate text is not
+// kept keeps no reading.
 v1::Record ApplyIntake(const v1::Record& record,
                        const v1::IntakeDecision& decision, int* dropped);
 

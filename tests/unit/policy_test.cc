@@ -27,10 +27,7 @@ v1::Record RecordWith(std::vector<v1::DataCategory> categories) {
     item->set_category(c);
     item->set_content("x");
   }
-  // Far from the plate text ("x"): kept for its two frames' votes.
-  v1::PlateCandidate* reading = r.add_plate_candidates();
-  reading->set_text("ABC123");
-  reading->set_votes(2);
+  r.add_plate_candidates()->set_text("ABC123");
   return r;
 }
 
