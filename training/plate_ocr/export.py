@@ -18,7 +18,7 @@ import onnx
 import torch
 
 import render
-from model import PlateOcr
+from model import WIDTHS, PlateOcr
 from train import greedy
 
 HELD_BACK_SEED = 9001  # the C++ test's plates: in no training or validation set
@@ -90,7 +90,9 @@ def main():
     os.makedirs(models, exist_ok=True)
     onnx_path = os.path.join(models, "plate_ocr.onnx")
 
-    model = PlateOcr()
+    with open(os.path.join(a.run, "train_summary.json")) as f:
+        width = json.load(f).get("width", "base")
+    model = PlateOcr(width)
     model.load_state_dict(torch.load(os.path.join(a.run, "plate_ocr.pt")))
     model.eval()
     dummy = torch.zeros(1, 1, render.INPUT_H, render.INPUT_W)
@@ -173,6 +175,9 @@ def main():
         if p.get("init_onnx"):  # train.py --init_onnx: onnx_init.py's rebuilt BatchNorms
             start = ("from the phase before's exported ONNX weights (its BatchNorms "
                      "rebuilt by onnx_init.py)")
+        if p.get("widened_from"):  # train.py --widen
+            start += (f", grown from the {p['widened_from']} network to the "
+                      f"{p['width']} one by widen.py")
         return (f"{start}: seed {p['seed']}, recipe {p.get('recipe', 2)}, "
                 f"{p['train_count']} crops, "
                 f"{p.get('steps_done', p['steps'])} steps of {p['batch']}, peak lr {p.get('lr')}, "
@@ -204,6 +209,7 @@ def main():
         "seconds_waiting_for_rendering": sum(p.get("waited_seconds") or 0 for p in phases),
         "train_seconds": sum(p["train_seconds"] for p in phases),
         "threads": 1,
+        "network": f"model.py PlateOcr({width!r}): channels {list(WIDTHS[width])}",
         "size_bytes": os.path.getsize(onnx_path),
         "parameters": sum(p.numel() for p in model.parameters()),
         "opencv_vs_torch_max_abs_diff": worst,

@@ -10,6 +10,15 @@ from render import ALPHABET, INPUT_H, INPUT_W
 
 NUM_CLASSES = len(ALPHABET) + 1
 
+# Channels of the eight convolutions before the classifier (the third and
+# fourth share a width, as do the last three). "base" is the network of the
+# first five phases; "wide" widens its middle and its head (widen.py grows a
+# trained base into it without changing what it computes).
+WIDTHS = {
+    "base": (24, 48, 64, 64, 96, 128, 128, 128),
+    "wide": (24, 48, 96, 96, 144, 192, 192, 192),
+}
+
 
 def _block(cin, cout, k=(3, 3), pad=(1, 1), dil=(1, 1)):
     return [nn.Conv2d(cin, cout, k, padding=pad, dilation=dil, bias=False),
@@ -17,18 +26,20 @@ def _block(cin, cout, k=(3, 3), pad=(1, 1), dil=(1, 1)):
 
 
 class PlateOcr(nn.Module):
-    def __init__(self):
+    def __init__(self, width="base"):
         super().__init__()
+        self.width = width
+        c = WIDTHS[width]
         self.features = nn.Sequential(
-            *_block(1, 24), nn.MaxPool2d(2, 2),          # 24 x 80
-            *_block(24, 48), nn.MaxPool2d(2, 2),         # 12 x 40
-            *_block(48, 64), *_block(64, 64), nn.MaxPool2d((2, 1), (2, 1)),  # 6 x 40
-            *_block(64, 96), nn.MaxPool2d((2, 1), (2, 1)),  # 3 x 40
-            *_block(96, 128, k=(3, 1), pad=(0, 0)),      # 1 x 40
-            *_block(128, 128, k=(1, 5), pad=(0, 2)),
-            *_block(128, 128, k=(1, 5), pad=(0, 4), dil=(1, 2)),
+            *_block(1, c[0]), nn.MaxPool2d(2, 2),          # 24 x 80
+            *_block(c[0], c[1]), nn.MaxPool2d(2, 2),       # 12 x 40
+            *_block(c[1], c[2]), *_block(c[2], c[3]), nn.MaxPool2d((2, 1), (2, 1)),  # 6 x 40
+            *_block(c[3], c[4]), nn.MaxPool2d((2, 1), (2, 1)),  # 3 x 40
+            *_block(c[4], c[5], k=(3, 1), pad=(0, 0)),     # 1 x 40
+            *_block(c[5], c[6], k=(1, 5), pad=(0, 2)),
+            *_block(c[6], c[7], k=(1, 5), pad=(0, 4), dil=(1, 2)),
         )
-        self.classifier = nn.Conv2d(128, NUM_CLASSES, 1)
+        self.classifier = nn.Conv2d(c[7], NUM_CLASSES, 1)
 
     def forward(self, x):
         """x: N x 1 x INPUT_H x INPUT_W -> logits N x classes x 1 x columns."""

@@ -24,7 +24,8 @@ from torch import nn
 
 import onnx_init
 import render
-from model import PlateOcr
+import widen
+from model import WIDTHS, PlateOcr
 
 
 def _render_range(args):
@@ -166,6 +167,12 @@ def main():
                          "kept in this run's as with --init")
     ap.add_argument("--calib", type=int, default=512,
                     help="with --init_onnx: training crops the BatchNorms are rebuilt on")
+    ap.add_argument("--width", choices=sorted(WIDTHS), default="base",
+                    help="model.py's channel widths of this run's network")
+    ap.add_argument("--widen", action="store_true",
+                    help="with --init or --init_onnx: the starting network has its own "
+                         "width (base for an ONNX file) and widen.py grows it to --width "
+                         "without changing what it computes")
     a = ap.parse_args()
 
     render.RECIPE = a.recipe  # before the pool forks: its workers render the same
@@ -179,19 +186,31 @@ def main():
     print(f"rendered {len(vx)} validation crops in {render_s:.0f} s", flush=True)
     wait_s = 0.0
 
-    model = PlateOcr()
+    if a.widen and not (a.init or a.init_onnx):
+        ap.error("--widen needs --init or --init_onnx")
+    model = PlateOcr(a.width)
     previous = None
     if a.init:
-        model.load_state_dict(torch.load(os.path.join(a.init, "plate_ocr.pt")))
         with open(os.path.join(a.init, "train_summary.json")) as f:
             previous = json.load(f)
         previous.pop("log", None)
+        if a.widen:
+            model = PlateOcr(previous.get("width", "base"))
+        model.load_state_dict(torch.load(os.path.join(a.init, "plate_ocr.pt")))
     if a.init_onnx:
+        if a.widen:
+            model = PlateOcr("base")
         data.upto(a.calib)
         onnx_init.load(model, a.init_onnx, to_tensor(data.x[:a.calib]))
         if a.init_summary:
             with open(a.init_summary) as f:
                 previous = json.load(f)
+    if a.widen:
+        before = evaluate(model, vx, vtexts, vregions)
+        model = widen.widen(model, a.width, seed=a.seed)
+        print(json.dumps({"step": 0, "widened_from": model_width_of(previous, a),
+                          "to": a.width, "val_before": before}), flush=True)
+    if a.init_onnx or a.widen:
         start = evaluate(model, vx, vtexts, vregions)
         print(json.dumps({"step": 0, "init_onnx": a.init_onnx, "val": start}), flush=True)
     a.previous = previous
@@ -241,6 +260,14 @@ def main():
     pool.terminate()
 
 
+def model_width_of(previous, a):
+    """The width of the network a run started from: its summary's, or base
+    (every ONNX file before the wide network, and every summary without one)."""
+    if a.init and previous:
+        return previous.get("width", "base")
+    return "base"
+
+
 def save(a, model, vx, vtexts, vregions, render_s, train_s, step, log):
     os.makedirs(a.out, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(a.out, "plate_ocr.pt"))
@@ -251,7 +278,9 @@ def save(a, model, vx, vtexts, vregions, render_s, train_s, step, log):
             text=True).stdout.strip(),
         "seed": a.seed, "recipe": a.recipe, "train_count": a.train_count, "val_seed": a.val_seed,
         "val_count": a.val_count, "steps": a.steps, "batch": a.batch, "lr": a.lr,
-        "init_onnx": a.init_onnx, "steps_done": step, "new_per_step": a.new_per_step, "render_workers": a.workers,
+        "init_onnx": a.init_onnx, "width": a.width,
+        "widened_from": model_width_of(a.previous, a) if a.widen else None,
+        "steps_done": step, "new_per_step": a.new_per_step, "render_workers": a.workers,
         "waited_seconds": log[-1].get("waited_s"),
         "epochs": round(step * a.batch / a.train_count, 2),
         "render_seconds": round(render_s), "train_seconds": round(train_s),
