@@ -171,9 +171,11 @@ def main():
                     help="model.py's channel widths of this run's network")
     ap.add_argument("--widen", action="store_true",
                     help="with --init or --init_onnx: the starting network has its own "
-                         "width (base for an ONNX file) and widen.py grows it to --width "
-                         "without changing what it computes")
+                         "width (base for an ONNX file) and widen.py grows it to --width, "
+                         "computing the same function but for a little noise on the copies")
     a = ap.parse_args()
+    if a.widen and not (a.init or a.init_onnx):
+        ap.error("--widen needs --init or --init_onnx")
 
     render.RECIPE = a.recipe  # before the pool forks: its workers render the same
     torch.manual_seed(a.seed)
@@ -186,8 +188,6 @@ def main():
     print(f"rendered {len(vx)} validation crops in {render_s:.0f} s", flush=True)
     wait_s = 0.0
 
-    if a.widen and not (a.init or a.init_onnx):
-        ap.error("--widen needs --init or --init_onnx")
     model = PlateOcr(a.width)
     previous = None
     if a.init:
@@ -206,10 +206,10 @@ def main():
             with open(a.init_summary) as f:
                 previous = json.load(f)
     if a.widen:
-        before = evaluate(model, vx, vtexts, vregions)
+        a.val_before_widening = evaluate(model, vx, vtexts, vregions)
         model = widen.widen(model, a.width, seed=a.seed)
         print(json.dumps({"step": 0, "widened_from": model_width_of(previous, a),
-                          "to": a.width, "val_before": before}), flush=True)
+                          "to": a.width, "val_before": a.val_before_widening}), flush=True)
     if a.init_onnx or a.widen:
         start = evaluate(model, vx, vtexts, vregions)
         print(json.dumps({"step": 0, "init_onnx": a.init_onnx, "val": start}), flush=True)
@@ -263,7 +263,7 @@ def main():
 def model_width_of(previous, a):
     """The width of the network a run started from: its summary's, or base
     (every ONNX file before the wide network, and every summary without one)."""
-    if a.init and previous:
+    if a.init and not a.init_onnx and previous:
         return previous.get("width", "base")
     return "base"
 
@@ -273,13 +273,15 @@ def save(a, model, vx, vtexts, vregions, render_s, train_s, step, log):
     torch.save(model.state_dict(), os.path.join(a.out, "plate_ocr.pt"))
     summary = {
         "trainer_commit": subprocess.run(
-            ["git", "log", "-1", "--format=%H", "--", "render.py", "model.py", "train.py"],
+            ["git", "log", "-1", "--format=%H", "--", "render.py", "model.py", "train.py",
+             "widen.py", "onnx_init.py"],
             cwd=os.path.dirname(os.path.abspath(__file__)), capture_output=True,
             text=True).stdout.strip(),
         "seed": a.seed, "recipe": a.recipe, "train_count": a.train_count, "val_seed": a.val_seed,
         "val_count": a.val_count, "steps": a.steps, "batch": a.batch, "lr": a.lr,
         "init_onnx": a.init_onnx, "width": a.width,
         "widened_from": model_width_of(a.previous, a) if a.widen else None,
+        "val_before_widening": getattr(a, "val_before_widening", None),
         "steps_done": step, "new_per_step": a.new_per_step, "render_workers": a.workers,
         "waited_seconds": log[-1].get("waited_s"),
         "epochs": round(step * a.batch / a.train_count, 2),
