@@ -3,7 +3,15 @@
 # unit tests of the core modules again under ASan + UBSan (scripts/sanitize.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-scripts/build.sh
-ctest --test-dir build --output-on-failure -j "$(nproc)"
-scripts/sanitize.sh
+# Each step's wall time, so a slow run says where its time went.
+timed() {
+  local name=$1 start=$SECONDS
+  shift
+  "$@"
+  echo "test.sh: $name took $((SECONDS - start)) s"
+}
+timed install scripts/install-deps.sh
+timed build scripts/build.sh
+timed ctest ctest --test-dir build --output-on-failure -j "$(nproc)"
+timed sanitize scripts/sanitize.sh
+echo "test.sh: all steps passed in $SECONDS s"
