@@ -28,7 +28,6 @@ def _block(cin, cout, k=(3, 3), pad=(1, 1), dil=(1, 1)):
 class PlateOcr(nn.Module):
     def __init__(self, width="base"):
         super().__init__()
-        self.width = width
         c = WIDTHS[width]
         self.features = nn.Sequential(
             *_block(1, c[0]), nn.MaxPool2d(2, 2),          # 24 x 80
@@ -44,6 +43,14 @@ class PlateOcr(nn.Module):
     def forward(self, x):
         """x: N x 1 x INPUT_H x INPUT_W -> logits N x classes x 1 x columns."""
         return self.classifier(self.features(x))
+
+
+def feature_layers(model):
+    """(the convolutions, the BatchNorms) of a PlateOcr's feature stack, in
+    order; the classifier is not among them."""
+    convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
+    norms = [m for m in model.features if isinstance(m, nn.BatchNorm2d)]
+    return convs, norms
 
 
 def columns():

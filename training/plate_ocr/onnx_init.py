@@ -14,7 +14,8 @@ import numpy as np
 import onnx
 import torch
 from onnx import numpy_helper
-from torch import nn
+
+from model import feature_layers
 
 
 def _conv_tensors(path):
@@ -28,8 +29,8 @@ def _conv_tensors(path):
 def load(model, path, calib):
     """Loads path's weights into model (a PlateOcr) and rebuilds its
     BatchNorms from calib (N x 1 x H x W float crops, as the model takes)."""
-    convs = [m for m in model.features if isinstance(m, nn.Conv2d)] + [model.classifier]
-    norms = [m for m in model.features if isinstance(m, nn.BatchNorm2d)]
+    convs, norms = feature_layers(model)
+    convs = convs + [model.classifier]
     tensors = _conv_tensors(path)
     if len(tensors) != len(convs) or len(norms) != len(convs) - 1:
         raise ValueError(f"{path}: {len(tensors)} convolutions, the model has {len(convs)}")

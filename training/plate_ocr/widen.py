@@ -13,13 +13,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from model import PlateOcr
+from model import PlateOcr, feature_layers
 
 
-def _convs_and_norms(model):
-    convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
-    norms = [m for m in model.features if isinstance(m, nn.BatchNorm2d)]
-    return convs, norms
+def _split_inputs(weight, mapping, counts):
+    """`weight`'s input channels laid out as the layer before's widened
+    outputs (`mapping`), each divided among its `counts` copies."""
+    share = torch.from_numpy(counts[mapping]).float().view(1, -1, 1, 1)
+    return weight[:, mapping] / share
 
 
 def widen(base, width, seed=0, noise=0.01):
@@ -27,8 +28,8 @@ def widen(base, width, seed=0, noise=0.01):
     to `noise` (relative to each filter's own spread) on the copies."""
     wide = PlateOcr(width)
     rng = np.random.default_rng(seed)
-    old_convs, old_norms = _convs_and_norms(base)
-    new_convs, new_norms = _convs_and_norms(wide)
+    old_convs, old_norms = feature_layers(base)
+    new_convs, new_norms = feature_layers(wide)
     with torch.no_grad():
         previous = None  # (mapping, counts) of the layer before's channels
         for oc, on, nc, nn_ in zip(old_convs, old_norms, new_convs, new_norms):
@@ -40,8 +41,7 @@ def widen(base, width, seed=0, noise=0.01):
             counts = np.bincount(mapping, minlength=n_old)
             w = oc.weight.detach().clone()
             if previous is not None:
-                pm, pc = previous
-                w = w[:, pm] / torch.from_numpy(pc[pm]).float().view(1, -1, 1, 1)
+                w = _split_inputs(w, *previous)
             w = w[mapping].clone()
             if n_new > n_old:
                 spread = w[n_old:].flatten(1).std(dim=1).view(-1, 1, 1, 1)
@@ -51,10 +51,7 @@ def widen(base, width, seed=0, noise=0.01):
                 getattr(nn_, name).copy_(getattr(on, name)[mapping])
             nn_.num_batches_tracked.copy_(on.num_batches_tracked)
             previous = (mapping, counts)
-        pm, pc = previous
-        wide.classifier.weight.copy_(
-            base.classifier.weight[:, pm] /
-            torch.from_numpy(pc[pm]).float().view(1, -1, 1, 1))
+        wide.classifier.weight.copy_(_split_inputs(base.classifier.weight, *previous))
         wide.classifier.bias.copy_(base.classifier.bias)
     wide.train(base.training)
     return wide
