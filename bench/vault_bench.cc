@@ -74,6 +74,10 @@
 
 ABSL_FLAG(int, records, 3000, "Records per intake run.");
 ABSL_FLAG(int, writers, 8, "Concurrent writers in the grouped runs.");
+ABSL_FLAG(int, rounds, 3,
+          "Interleaved rounds of vault and baseline intake for each figure "
+          "(the medians are compared): more rounds, less of the disk's "
+          "drift.");
 ABSL_FLAG(int, plate_readings, 1,
           "Readings of each record's plate, its text included: intake keeps "
           "up to 5 (policy::kMaxPlateReadings), each one blind index row.");
@@ -780,7 +784,7 @@ int main(int argc, char** argv) {
       std::vector<double> v, b;
       const std::string label = absl::StrCat(
           w, w == 1 ? " writer, commit each" : " writers, grouped");
-      for (int rep = 0; rep < 3; ++rep) {
+      for (int rep = 0; rep < std::max(1, absl::GetFlag(FLAGS_rounds)); ++rep) {
         b.push_back(BaselineIntake(records, w, dir + "/baseline"));
         v.push_back(VaultIntake(records, w, dir + "/vault"));
         std::printf("%-28s %7.0f%% %12.0f %12.0f\n",

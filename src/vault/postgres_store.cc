@@ -554,8 +554,9 @@ absl::StatusOr<ReadCounts> PostgresStore::CountReads(absl::string_view who,
                   p)
             : ExecLocked(
                   "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
-                  "WHERE principal = $1 AND time_us >= $2::bigint AND "
-                  "verdict = $3::int AND action IN ($4::int, $5::int)",
+                  "WHERE principal = $1 AND action <> 1 AND time_us >= "
+                  "$2::bigint AND verdict = $3::int AND action IN ($4::int, "
+                  "$5::int)",
                   p);
   if (!q.ok()) return q.status();
   return ReadCounts{static_cast<uint32_t>(q->Int(0, 0)),
@@ -566,6 +567,9 @@ absl::StatusOr<uint32_t> PostgresStore::CountCalls(absl::string_view who,
                                                    bool group,
                                                    v1::Action action,
                                                    absl::Time since) {
+  if (action == v1::ACTION_INTAKE) {
+    return absl::InvalidArgumentError("intakes are not counted by principal");
+  }
   absl::MutexLock lock(&mu_);
   Params p;
   p.Text(who)
@@ -580,8 +584,8 @@ absl::StatusOr<uint32_t> PostgresStore::CountCalls(absl::string_view who,
                   p)
             : ExecLocked(
                   "SELECT COUNT(*) FROM audit_log WHERE principal = $1 AND "
-                  "time_us >= $2::bigint AND verdict = $3::int AND "
-                  "action = $4::int",
+                  "action <> 1 AND time_us >= $2::bigint AND verdict = $3::int "
+                  "AND action = $4::int",
                   p);
   if (!q.ok()) return q.status();
   return static_cast<uint32_t>(q->Int(0, 0));

@@ -553,10 +553,7 @@ absl::StatusOr<ReadCounts> SqliteStore::CountReads(absl::string_view who,
                 "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
                 "WHERE grp = ? AND grp != '' AND time_us >= ? AND verdict = ? "
                 "AND action IN (?, ?)")
-          : db->Cached(
-                "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
-                "WHERE principal = ? AND time_us >= ? AND verdict = ? "
-                "AND action IN (?, ?)");
+          : db->Cached(kCountReadsByPrincipal);
   if (!q.ok()) return q.status();
   q->Bind(1, who)
       .Bind(2, ToUnixMicrosSaturated(since))
@@ -572,15 +569,16 @@ absl::StatusOr<ReadCounts> SqliteStore::CountReads(absl::string_view who,
 absl::StatusOr<uint32_t> SqliteStore::CountCalls(absl::string_view who,
                                                  bool group, v1::Action action,
                                                  absl::Time since) {
+  if (action == v1::ACTION_INTAKE) {
+    return absl::InvalidArgumentError("intakes are not counted by principal");
+  }
   SqliteReaders::Lease db = readers_->Borrow();
   absl::StatusOr<Statement> q =
       group ? db->Cached(
                   "SELECT COUNT(*) FROM audit_log WHERE grp = ? AND grp != '' "
                   "AND "
                   "time_us >= ? AND verdict = ? AND action = ?")
-            : db->Cached(
-                  "SELECT COUNT(*) FROM audit_log WHERE principal = ? AND "
-                  "time_us >= ? AND verdict = ? AND action = ?");
+            : db->Cached(kCountCallsByPrincipal);
   if (!q.ok()) return q.status();
   q->Bind(1, who)
       .Bind(2, ToUnixMicrosSaturated(since))

@@ -49,6 +49,20 @@ struct RankedBlind {
 absl::StatusOr<std::vector<RankedBlind>> UnpackPlateBlinds(
     absl::string_view packed);
 
+// A principal's allowed reads (and distinct records read) and calls of
+// one action since a time: the quota counts the policy asks on every read,
+// lookup and search. "action != 1" (not an intake) is audit_by_principal's
+// own condition (schema step 15): SQLite uses a partial index only for a
+// query that states it. Intakes are never counted here.
+inline constexpr char kCountReadsByPrincipal[] =
+    "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
+    "WHERE principal = ? AND action != 1 AND time_us >= ? AND verdict = ? "
+    "AND action IN (?, ?)";
+inline constexpr char kCountCallsByPrincipal[] =
+    "SELECT COUNT(*) FROM audit_log WHERE principal = ? AND action != 1 AND "
+    "time_us >= ? AND verdict = ? AND action = ?";
+static_assert(v1::ACTION_INTAKE == 1, "audit_by_principal leaves out 1");
+
 class SqliteStore final : public Store {
  public:
   // How many read-only connections serve the reads callers wait on: two

@@ -134,7 +134,9 @@ class AccessLogStore {
   virtual absl::StatusOr<ReadCounts> CountReads(absl::string_view who,
                                                 bool group,
                                                 absl::Time since) = 0;
-  // Allowed calls of `action` since `since`, likewise.
+  // Allowed calls of `action` since `since`, likewise. Intakes are not
+  // counted (INVALID_ARGUMENT): the quotas are on what people ask, and the
+  // stores keep no index of intakes by principal.
   virtual absl::StatusOr<uint32_t> CountCalls(absl::string_view who, bool group,
                                               v1::Action action,
                                               absl::Time since) = 0;
