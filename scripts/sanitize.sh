@@ -25,6 +25,8 @@ fi
 model_from=
 if [[ -f build/build.ninja ]] && ninja -C build plate_glyph_model >/dev/null; then
   model_from=$PWD/build/share/lanevault/plate_glyphs.yml.gz
+else
+  echo "sanitize: no model from build/; fitting one under ASan (minutes)"
 fi
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DLANEVAULT_WERROR=ON -DLANEVAULT_SANITIZE=ON -DLANEVAULT_BUILD_BENCH=OFF \
@@ -37,25 +39,31 @@ export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # One program per core at a time (ctest runs the same programs side by side
 # in the main tree); a line as each ends, the failures' output at the end.
+# Only a program that ran and passed leaves a .passed mark: one that never
+# ran (a broken runner) counts as failed.
 run_one() {
   local t=$1 start=$SECONDS
-  rm -f "build-asan/$t.failed"
   if build-asan/tests/"$t" --gtest_brief=1 >"build-asan/$t.log" 2>&1; then
     echo "sanitize: $t passed ($((SECONDS - start)) s)"
+    touch "build-asan/$t.passed"
   else
     echo "sanitize: $t FAILED ($((SECONDS - start)) s)"
-    touch "build-asan/$t.failed"
   fi
 }
 export -f run_one
+for t in "${tests[@]}"; do
+  rm -f "build-asan/$t.passed" "build-asan/$t.log"
+done
 # shellcheck disable=SC2016  # $1 is the inner bash's
-printf '%s\n' "${tests[@]}" |
-  xargs -P "$(nproc)" -I{} bash -c 'run_one "$1"' _ {} || true
+if ! printf '%s\n' "${tests[@]}" |
+  xargs -P "$(nproc)" -I{} bash -c 'run_one "$1"' _ {}; then
+  echo "sanitize: the runner itself failed"
+fi
 failed=()
 for t in "${tests[@]}"; do
-  if [[ -f "build-asan/$t.failed" ]]; then
+  if [[ ! -f "build-asan/$t.passed" ]]; then
     echo "sanitize: $t's output:"
-    tail -60 "build-asan/$t.log"
+    tail -60 "build-asan/$t.log" 2>/dev/null || echo "(it did not run)"
     failed+=("$t")
   fi
 done

@@ -386,7 +386,7 @@ ALTER TABLE records ADD COLUMN items_last INTEGER;
     // entry under its capture node, one more b-tree page written per record
     // committed alone. The queries that use it say "action != 1" too, so
     // SQLite can prove the partial index covers them
-    // (kPrincipalIndexExcludes in sqlite_store_impl.h).
+    // (kCountReadsByPrincipal, kCountCallsByPrincipal in sqlite_store_impl.h).
     R"sql(
 DROP INDEX audit_by_principal;
 CREATE INDEX audit_by_principal ON audit_log(principal, time_us)
