@@ -78,6 +78,12 @@ class ReplicaApiFixture : public ApiFixture {
     auto stub = v1::EvidenceService::NewStub(ChannelTo(which, "inspector-dev"));
     grpc::ClientContext ctx;
     WithDeadline(ctx);
+    // Each read opens a fresh mTLS channel, eight at once in the racing
+    // test, on a machine running other tests: a handshake that fails under
+    // that load is retried, as the capture node's channels are, instead of
+    // failing the call before the server ever sees it. A call the server
+    // received is never resent, so the quota counts are the test's own.
+    ctx.set_wait_for_ready(true);
     v1::GetRecordRequest req;
     req.set_record_id(Handle(record_id, "vehicle-inspection"));
     req.set_purpose("vehicle-inspection");
