@@ -1,0 +1,135 @@
+# Precompiled headers. Most of a compile here is GCC parsing the same headers
+# again (the standard library, Abseil, protobuf, gRPC, the generated
+# messages): a test's object file spent about two thirds of its time in the
+# parser. Each flavour below is parsed once per tree and every target of the
+# directories that use it reuses it (REUSE_FROM), so the flags of all of
+# them must agree: the flavour targets link what their headers need and the
+# warnings, nothing that adds a definition.
+#
+# A flavour holds only headers that most of its users include anyway: GCC
+# loads the whole file into every compile that uses it, which costs a
+# compile that needed little of it more than it saves.
+#
+# GCC only (clang's, for the fuzz tree, checks flags more strictly and that
+# tree is small). -DLANEVAULT_PCH=OFF builds without them, as a check that
+# every file still includes what it uses.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  set(lanevault_pch_default ON)
+else()
+  set(lanevault_pch_default OFF)
+endif()
+option(LANEVAULT_PCH "Precompile the headers most files include"
+       ${lanevault_pch_default})
+
+set(LANEVAULT_PCH_CORE
+    <algorithm> <atomic> <chrono> <cstdint> <functional> <map> <memory>
+    <mutex> <optional> <string> <string_view> <utility> <vector>
+    [["absl/status/status.h"]] [["absl/status/statusor.h"]]
+    [["absl/strings/str_cat.h"]] [["absl/synchronization/mutex.h"]]
+    [["absl/time/time.h"]] [["google/protobuf/message.h"]]
+    [["lanevault/v1/types.pb.h"]] [["lanevault/v1/contract.pb.h"]]
+    [["lanevault/v1/audit.pb.h"]])
+set(LANEVAULT_PCH_VISION ${LANEVAULT_PCH_CORE}
+    [["opencv2/core.hpp"]] [["opencv2/imgproc.hpp"]])
+set(LANEVAULT_PCH_RPC ${LANEVAULT_PCH_CORE} [["grpcpp/grpcpp.h"]])
+set(LANEVAULT_PCH_TEST ${LANEVAULT_PCH_RPC} [["gtest/gtest.h"]])
+
+function(lanevault_pch_flavour name)
+  cmake_parse_arguments(arg "" "" "HEADERS;LINKS" ${ARGN})
+  add_library(lanevault_pch_${name} OBJECT
+              ${PROJECT_SOURCE_DIR}/cmake/precompiled.cc)
+  target_link_libraries(lanevault_pch_${name}
+                        PRIVATE lanevault_proto ${arg_LINKS} lanevault_warnings)
+  target_compile_options(lanevault_pch_${name} PRIVATE -pthread)
+  target_precompile_headers(lanevault_pch_${name} PRIVATE ${arg_HEADERS})
+endfunction()
+
+# `target` reuses flavour `name`. GCC refuses a precompiled header whose
+# macros differ from the compile's where its headers look at them (-pthread's
+# _REENTRANT, -fopenmp's _OPENMP, gtest's GTEST_HAS_PTHREAD), and
+# -Winvalid-pch with -Werror makes a refusal an error rather than a silently
+# slower build. Every user gets -pthread (every program links threads anyway)
+# and the generated messages' folder, which its headers name.
+function(lanevault_reuse_pch target name)
+  target_precompile_headers(${target} REUSE_FROM lanevault_pch_${name})
+  target_compile_options(${target} PRIVATE -pthread)
+  target_include_directories(${target} PRIVATE
+      $<TARGET_PROPERTY:lanevault_proto,INTERFACE_INCLUDE_DIRECTORIES>)
+endfunction()
+
+# Every C++ target defined in `dir` reuses flavour `name`; in tests/, the
+# programs that are not GoogleTest programs reuse `rpc` instead of `test`.
+function(lanevault_use_pch name dir)
+  get_property(targets DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
+  foreach(target IN LISTS targets)
+    get_target_property(type ${target} TYPE)
+    if(NOT type MATCHES "^(STATIC_LIBRARY|EXECUTABLE|OBJECT_LIBRARY)$")
+      continue()
+    endif()
+    get_target_property(sources ${target} SOURCES)
+    if(NOT sources MATCHES "\\.cc(;|$)")
+      continue()
+    endif()
+    set(flavour ${name})
+    if(name STREQUAL "test")
+      get_target_property(links ${target} LINK_LIBRARIES)
+      if(NOT "GTest::gtest_main" IN_LIST links)
+        set(flavour rpc)
+      endif()
+    endif()
+    lanevault_reuse_pch(${target} ${flavour})
+  endforeach()
+endfunction()
+
+function(lanevault_precompile_headers)
+  if(NOT LANEVAULT_PCH)
+    return()
+  endif()
+  # GCC 12 reports its known false positives inside std::string
+  # (-Warray-bounds, -Wstringop-overflow and -overread on a copy it inlined,
+  # GCC PR 105329 and kin)
+  # where the standard headers came from a precompiled header: it suppresses
+  # them in a system header, and the header's line maps restored from the
+  # precompiled file no longer say so. These files tripped it; the three
+  # warnings stay on everywhere else, and on every file with
+  # -DLANEVAULT_PCH=OFF.
+  set(no_string_false_positives
+      -Wno-array-bounds -Wno-stringop-overflow -Wno-stringop-overread)
+  set_source_files_properties(
+      ${PROJECT_SOURCE_DIR}/src/witness/witness.cc
+      DIRECTORY ${PROJECT_SOURCE_DIR}/src/witness
+      PROPERTIES COMPILE_OPTIONS "${no_string_false_positives}")
+  set_source_files_properties(
+      ${PROJECT_SOURCE_DIR}/src/node/sealing_sink.cc
+      DIRECTORY ${PROJECT_SOURCE_DIR}/src/node
+      PROPERTIES COMPILE_OPTIONS "${no_string_false_positives}")
+  set_source_files_properties(
+      ${PROJECT_SOURCE_DIR}/tests/unit/replica_quota_test.cc
+      DIRECTORY ${PROJECT_SOURCE_DIR}/tests
+      PROPERTIES COMPILE_OPTIONS "${no_string_false_positives}")
+  lanevault_pch_flavour(core HEADERS ${LANEVAULT_PCH_CORE}
+                        LINKS absl::status absl::statusor absl::strings
+                              absl::synchronization absl::time)
+  # The capture library alone compiles with -fopenmp (Tesseract's).
+  find_package(OpenMP REQUIRED COMPONENTS CXX)
+  lanevault_pch_flavour(vision HEADERS ${LANEVAULT_PCH_VISION}
+                        LINKS opencv_core opencv_imgproc OpenMP::OpenMP_CXX)
+  lanevault_pch_flavour(rpc HEADERS ${LANEVAULT_PCH_RPC} LINKS gRPC::grpc++)
+  lanevault_pch_flavour(test HEADERS ${LANEVAULT_PCH_TEST}
+                        LINKS gRPC::grpc++ GTest::gtest)
+  foreach(module common crypto receipt alerts tlog witness footage watermark
+                 policy vault)
+    lanevault_use_pch(core ${PROJECT_SOURCE_DIR}/src/${module})
+  endforeach()
+  lanevault_reuse_pch(lanevault_capture vision)
+  lanevault_reuse_pch(lanevault_glyph_training core)
+  foreach(module rpc node wiring api replica ops cmd)
+    lanevault_use_pch(rpc ${PROJECT_SOURCE_DIR}/src/${module})
+  endforeach()
+  if(LANEVAULT_BUILD_BENCH)
+    lanevault_use_pch(rpc ${PROJECT_SOURCE_DIR}/bench)
+  endif()
+  if(LANEVAULT_BUILD_TESTS)
+    lanevault_use_pch(test ${PROJECT_SOURCE_DIR}/tests)
+  endif()
+endfunction()
