@@ -79,10 +79,12 @@ class ReplicaApiFixture : public ApiFixture {
     grpc::ClientContext ctx;
     WithDeadline(ctx);
     // Each read opens a fresh mTLS channel, eight at once in the racing
-    // test, on a machine running other tests: a handshake that fails under
-    // that load is retried, as the capture node's channels are, instead of
-    // failing the call before the server ever sees it. A call the server
-    // received is never resent, so the quota counts are the test's own.
+    // test, on a machine running other tests: a connection that fails under
+    // that load is tried again by gRPC's reconnect until the deadline,
+    // instead of failing the call before the server ever sees it. A call
+    // the server received is never resent, so the quota counts are the
+    // test's own. (A server that refused every handshake would now show as
+    // a deadline exceeded, not as the TLS error.)
     ctx.set_wait_for_ready(true);
     v1::GetRecordRequest req;
     req.set_record_id(Handle(record_id, "vehicle-inspection"));
