@@ -59,44 +59,39 @@ function(lanevault_pch_flavour name)
   target_precompile_headers(lanevault_pch_${name} PRIVATE ${arg_HEADERS})
 endfunction()
 
-# `target` reuses flavour `name`. GCC refuses a precompiled header whose
-# macros differ from the compile's where its headers look at them (-pthread's
-# _REENTRANT, -fopenmp's _OPENMP, gtest's GTEST_HAS_PTHREAD), and
-# -Winvalid-pch with -Werror makes a refusal an error rather than a silently
-# slower build. Every user gets -pthread (every program links threads anyway)
-# and the generated messages' folder, which its headers name.
-function(lanevault_reuse_pch target name)
-  target_precompile_headers(${target} REUSE_FROM lanevault_pch_${name})
-  target_compile_options(${target} PRIVATE -pthread)
-  target_include_directories(${target} PRIVATE
-      $<TARGET_PROPERTY:lanevault_proto,INTERFACE_INCLUDE_DIRECTORIES>)
-  if(LANEVAULT_SANITIZE)
-    target_compile_options(${target} PRIVATE
-                           ${LANEVAULT_NO_STRING_FALSE_POSITIVES})
-  endif()
-endfunction()
-
-# Every C++ target defined in `dir` reuses flavour `name`; in tests/, the
-# programs that are not GoogleTest programs reuse `rpc` instead of `test`.
+# Every C++ target defined in `dir` reuses flavour `name`, or the one whose
+# flags are its own: GCC refuses a precompiled header whose macros differ
+# from the compile's where its headers look at them, and -Winvalid-pch with
+# -Werror makes a refusal an error rather than a silently slower build. So a
+# target that links OpenMP (-fopenmp's _OPENMP) takes `vision`, the one
+# flavour that does, and in tests/ a program that is not a GoogleTest
+# program (no GTEST_HAS_PTHREAD) takes `rpc`. Every user gets -pthread
+# (_REENTRANT; every program links threads anyway) and the generated
+# messages' folder, which the flavours' headers name.
 function(lanevault_use_pch name dir)
   get_property(targets DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
   foreach(target IN LISTS targets)
     get_target_property(type ${target} TYPE)
-    if(NOT type MATCHES "^(STATIC_LIBRARY|EXECUTABLE|OBJECT_LIBRARY)$")
-      continue()
-    endif()
     get_target_property(sources ${target} SOURCES)
-    if(NOT sources MATCHES "\\.cc(;|$)")
+    if(NOT type MATCHES "^(STATIC_LIBRARY|EXECUTABLE|OBJECT_LIBRARY)$" OR
+       NOT sources MATCHES "\\.cc(;|$)")
       continue()
     endif()
+    get_target_property(links ${target} LINK_LIBRARIES)
     set(flavour ${name})
-    if(name STREQUAL "test")
-      get_target_property(links ${target} LINK_LIBRARIES)
-      if(NOT "GTest::gtest_main" IN_LIST links)
-        set(flavour rpc)
-      endif()
+    if("OpenMP::OpenMP_CXX" IN_LIST links)
+      set(flavour vision)
+    elseif(name STREQUAL "test" AND NOT "GTest::gtest_main" IN_LIST links)
+      set(flavour rpc)
     endif()
-    lanevault_reuse_pch(${target} ${flavour})
+    target_precompile_headers(${target} REUSE_FROM lanevault_pch_${flavour})
+    target_compile_options(${target} PRIVATE -pthread)
+    target_include_directories(${target} PRIVATE
+        $<TARGET_PROPERTY:lanevault_proto,INTERFACE_INCLUDE_DIRECTORIES>)
+    if(LANEVAULT_SANITIZE)
+      target_compile_options(${target} PRIVATE
+                             ${LANEVAULT_NO_STRING_FALSE_POSITIVES})
+    endif()
   endforeach()
 endfunction()
 
@@ -115,17 +110,15 @@ function(lanevault_precompile_headers)
   lanevault_pch_flavour(core HEADERS ${LANEVAULT_PCH_CORE}
                         LINKS absl::status absl::statusor absl::strings
                               absl::synchronization absl::time)
-  # The capture library alone compiles with -fopenmp (Tesseract's).
+  # For the capture library, the one user of OpenMP (Tesseract's).
   find_package(OpenMP REQUIRED COMPONENTS CXX)
   lanevault_pch_flavour(vision HEADERS ${LANEVAULT_PCH_VISION}
                         LINKS opencv_core opencv_imgproc OpenMP::OpenMP_CXX)
   lanevault_pch_flavour(rpc HEADERS ${LANEVAULT_PCH_RPC} LINKS gRPC::grpc++)
-  foreach(module common crypto receipt alerts tlog witness footage watermark
-                 policy vault)
+  foreach(module common crypto receipt alerts tlog witness footage capture
+                 watermark policy vault)
     lanevault_use_pch(core ${PROJECT_SOURCE_DIR}/src/${module})
   endforeach()
-  lanevault_reuse_pch(lanevault_capture vision)
-  lanevault_reuse_pch(lanevault_glyph_training core)
   foreach(module rpc node wiring api replica ops cmd)
     lanevault_use_pch(rpc ${PROJECT_SOURCE_DIR}/src/${module})
   endforeach()
