@@ -1,11 +1,15 @@
 #include "capture/glyph_training.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <random>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "capture/glyph_classifier.h"
@@ -186,9 +190,8 @@ Rendering Render(const std::vector<cv::Ptr<cv::freetype::FreeType2>>& fonts,
   return out;
 }
 
-// Projects the samples, fits the SVM to them and writes the member.
-bool FitAndWrite(const cv::Mat& rows, const cv::Mat& of,
-                 GlyphModelWriter& file) {
+// Projects the samples and fits the SVM to them.
+std::optional<GlyphModelMember> Fit(const cv::Mat& rows, const cv::Mat& of) {
   const cv::PCA pca(rows, cv::Mat(), cv::PCA::DATA_AS_ROW, kComponents);
   const cv::Mat projected = pca.project(rows);
   // RBF's gamma relative to the samples' spread, so that it does not
@@ -199,13 +202,41 @@ bool FitAndWrite(const cv::Mat& rows, const cv::Mat& of,
   svm->setKernel(cv::ml::SVM::RBF);
   svm->setC(kSvmC);
   svm->setGamma(kSvmGammaScale / spread);
-  if (!svm->train(projected, cv::ml::ROW_SAMPLE, of)) return false;
-  file.Write({.mean = pca.mean,
-              .components = pca.eigenvectors,
-              .samples = projected,
-              .labels = of,
-              .svm = svm});
-  return true;
+  if (!svm->train(projected, cv::ml::ROW_SAMPLE, of)) return std::nullopt;
+  return GlyphModelMember{.mean = pca.mean,
+                          .components = pca.eigenvectors,
+                          .samples = projected,
+                          .labels = of,
+                          .svm = svm};
+}
+
+// Runs work(0) .. work(count - 1), on as many threads as there are cores.
+// A member's fit depends only on its samples, so the model is the same
+// however many run at once. The build fits the model last, when nothing
+// else is left for the other core.
+void ForEachMember(int count, const std::function<void(int)>& work) {
+  const int threads = std::clamp(
+      static_cast<int>(std::thread::hardware_concurrency()), 1, count);
+  std::atomic<int> next{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (int m = next++; m < count; m = next++) work(m);
+    });
+  }
+  for (std::thread& thread : pool) thread.join();
+}
+
+std::vector<cv::Ptr<cv::freetype::FreeType2>> LoadFonts(
+    const std::vector<std::string>& files) {
+  std::vector<cv::Ptr<cv::freetype::FreeType2>> fonts;
+  for (const std::string& file : files) {
+    if (!fs::exists(file)) continue;
+    cv::Ptr<cv::freetype::FreeType2> f = cv::freetype::createFreeType2();
+    f->loadFontData(file, 0);
+    fonts.push_back(f);
+  }
+  return fonts;
 }
 
 // Every tenth glyph of a rendering, held out of the first fit to measure
@@ -216,51 +247,32 @@ bool HeldOut(int i) { return i % 10 == 0; }
 // `hold_out`, and writes the model.
 bool FitAndWriteAll(const std::vector<Rendering>& renderings, bool hold_out,
                     const std::string& path) {
-  GlyphModelWriter file;
-  if (!file.Open(path, static_cast<int>(renderings.size()))) return false;
-  for (size_t m = 0; m < renderings.size(); ++m) {
+  const int count = static_cast<int>(renderings.size());
+  std::vector<std::optional<GlyphModelMember>> members(count);
+  ForEachMember(count, [&](int m) {
     cv::Mat rows, of;
     for (int i = 0; i < renderings[m].samples.rows; ++i) {
       if (hold_out && HeldOut(i)) continue;
       rows.push_back(renderings[m].samples.row(i));
       of.push_back(renderings[m].labels.row(i));
     }
-    std::fprintf(stderr, "plate character model: fitting member %zu of %zu\n",
-                 m + 1, renderings.size());
-    if (!FitAndWrite(rows, of, file)) return false;
+    std::fprintf(stderr, "plate character model: fitting member %d of %d\n",
+                 m + 1, count);
+    members[m] = Fit(rows, of);
+  });
+  GlyphModelWriter file;
+  if (!file.Open(path, count)) return false;
+  for (const std::optional<GlyphModelMember>& member : members) {
+    if (!member.has_value()) return false;
+    file.Write(*member);
   }
   return true;
 }
 
-}  // namespace
-
-absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
-                                            const std::string& path) {
-  std::vector<cv::Ptr<cv::freetype::FreeType2>> fonts;
-  for (const std::string& file : options.font_files) {
-    if (!fs::exists(file)) continue;
-    cv::Ptr<cv::freetype::FreeType2> f = cv::freetype::createFreeType2();
-    f->loadFontData(file, 0);
-    fonts.push_back(f);
-  }
-  if (fonts.empty()) {
-    return absl::NotFoundError(
-        "no font to train on (install fonts-dejavu-core)");
-  }
-  if (options.members < 1 || options.members > kMaxGlyphModelMembers) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("members must be 1..", kMaxGlyphModelMembers));
-  }
-  std::vector<Rendering> renderings;
-  for (int m = 0; m < options.members; ++m) {
-    renderings.push_back(
-        Render(fonts, options.variants_per_font, options.seed + m));
-    std::fprintf(stderr,
-                 "plate character model: %d glyphs rendered from %zu fonts\n",
-                 renderings.back().samples.rows, fonts.size() + 2);
-  }
-  // Accuracy on glyphs it has not seen (HeldOut) from a first model, which
-  // is then replaced by one of all of them.
+// Accuracy on glyphs no member has seen (HeldOut), from a model fitted
+// without them and written to `path` (which the caller then replaces).
+absl::StatusOr<double> HeldOutAccuracy(const std::vector<Rendering>& renderings,
+                                       const std::string& path) {
   if (!FitAndWriteAll(renderings, /*hold_out=*/true, path)) {
     return absl::InternalError(absl::StrCat("cannot fit or write ", path));
   }
@@ -280,6 +292,39 @@ absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
           std::max_element(votes.begin(), votes.end()) - votes.begin() == label;
     }
   }
+  return characters > 0 ? static_cast<double>(right) / characters : 0.0;
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<double>> TrainGlyphClassifier(
+    const GlyphTrainingOptions& options, const std::string& path) {
+  const std::vector<cv::Ptr<cv::freetype::FreeType2>> fonts =
+      LoadFonts(options.font_files);
+  if (fonts.empty()) {
+    return absl::NotFoundError(
+        "no font to train on (install fonts-dejavu-core)");
+  }
+  if (options.members < 1 || options.members > kMaxGlyphModelMembers) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("members must be 1..", kMaxGlyphModelMembers));
+  }
+  // One after the other on this thread: cv::randn draws from the thread's
+  // own generator, whose state runs on from one rendering to the next.
+  std::vector<Rendering> renderings;
+  for (int m = 0; m < options.members; ++m) {
+    renderings.push_back(
+        Render(fonts, options.variants_per_font, options.seed + m));
+    std::fprintf(stderr,
+                 "plate character model: %d glyphs rendered from %zu fonts\n",
+                 renderings.back().samples.rows, fonts.size() + 2);
+  }
+  std::optional<double> accuracy;
+  if (options.measure_held_out) {
+    absl::StatusOr<double> measured = HeldOutAccuracy(renderings, path);
+    if (!measured.ok()) return measured.status();
+    accuracy = *measured;
+  }
   if (!FitAndWriteAll(renderings, /*hold_out=*/false, path)) {
     return absl::InternalError(absl::StrCat("cannot fit or write ", path));
   }
@@ -287,7 +332,7 @@ absl::StatusOr<double> TrainGlyphClassifier(const GlyphTrainingOptions& options,
   if (absl::Status s = GlyphClassifier::Load(path).status(); !s.ok()) {
     return s;
   }
-  return characters > 0 ? static_cast<double>(right) / characters : 0.0;
+  return accuracy;
 }
 
 std::vector<std::string> DefaultGlyphFonts() {
