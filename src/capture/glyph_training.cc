@@ -191,7 +191,8 @@ Rendering Render(const std::vector<cv::Ptr<cv::freetype::FreeType2>>& fonts,
 }
 
 // Projects the samples and fits the SVM to them.
-std::optional<GlyphModelMember> Fit(const cv::Mat& rows, const cv::Mat& of) {
+absl::StatusOr<GlyphModelMember> Fit(const cv::Mat& rows,
+                                     const cv::Mat& labels) {
   const cv::PCA pca(rows, cv::Mat(), cv::PCA::DATA_AS_ROW, kComponents);
   const cv::Mat projected = pca.project(rows);
   // RBF's gamma relative to the samples' spread, so that it does not
@@ -202,21 +203,36 @@ std::optional<GlyphModelMember> Fit(const cv::Mat& rows, const cv::Mat& of) {
   svm->setKernel(cv::ml::SVM::RBF);
   svm->setC(kSvmC);
   svm->setGamma(kSvmGammaScale / spread);
-  if (!svm->train(projected, cv::ml::ROW_SAMPLE, of)) return std::nullopt;
+  if (!svm->train(projected, cv::ml::ROW_SAMPLE, labels)) {
+    return absl::InternalError("the SVM did not fit");
+  }
   return GlyphModelMember{.mean = pca.mean,
                           .components = pca.eigenvectors,
                           .samples = projected,
-                          .labels = of,
+                          .labels = labels,
                           .svm = svm};
 }
 
-// Runs work(0) .. work(count - 1), on as many threads as there are cores.
-// A member's fit depends only on its samples, so the model is the same
-// however many run at once. The build fits the model last, when nothing
-// else is left for the other core.
-void ForEachMember(int count, const std::function<void(int)>& work) {
-  const int threads = std::clamp(
-      static_cast<int>(std::thread::hardware_concurrency()), 1, count);
+// Fit, with OpenCV's exceptions (a failed assertion on odd samples) as
+// errors: one escaping a worker thread would end the process.
+absl::StatusOr<GlyphModelMember> FitCatching(const cv::Mat& rows,
+                                             const cv::Mat& labels) {
+  try {
+    return Fit(rows, labels);
+  } catch (const cv::Exception& e) {
+    return absl::InternalError(e.what());
+  }
+}
+
+// Runs work(0) .. work(count - 1) on `threads` threads (0: one a core). A
+// member's fit depends only on its samples, so the model is the same
+// however many threads fit it.
+void ForEachMember(int count, int threads,
+                   const std::function<void(int)>& work) {
+  if (threads <= 0) {
+    threads = static_cast<int>(std::thread::hardware_concurrency());
+  }
+  threads = std::clamp(threads, 1, count);
   std::atomic<int> next{0};
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
@@ -227,6 +243,7 @@ void ForEachMember(int count, const std::function<void(int)>& work) {
   for (std::thread& thread : pool) thread.join();
 }
 
+// The fonts of `files` that exist (those missing are skipped).
 std::vector<cv::Ptr<cv::freetype::FreeType2>> LoadFonts(
     const std::vector<std::string>& files) {
   std::vector<cv::Ptr<cv::freetype::FreeType2>> fonts;
@@ -244,37 +261,48 @@ std::vector<cv::Ptr<cv::freetype::FreeType2>> LoadFonts(
 bool HeldOut(int i) { return i % 10 == 0; }
 
 // Fits one member to each rendering, without its held-out glyphs if
-// `hold_out`, and writes the model.
-bool FitAndWriteAll(const std::vector<Rendering>& renderings, bool hold_out,
-                    const std::string& path) {
+// `hold_out`, on `threads` threads, and writes the model once all fitted.
+absl::Status FitAndWriteAll(const std::vector<Rendering>& renderings,
+                            bool hold_out, int threads,
+                            const std::string& path) {
   const int count = static_cast<int>(renderings.size());
-  std::vector<std::optional<GlyphModelMember>> members(count);
-  ForEachMember(count, [&](int m) {
-    cv::Mat rows, of;
+  std::vector<absl::StatusOr<GlyphModelMember>> members(
+      count, absl::UnknownError("not fitted"));
+  ForEachMember(count, threads, [&](int m) {
+    cv::Mat rows, labels;
     for (int i = 0; i < renderings[m].samples.rows; ++i) {
       if (hold_out && HeldOut(i)) continue;
       rows.push_back(renderings[m].samples.row(i));
-      of.push_back(renderings[m].labels.row(i));
+      labels.push_back(renderings[m].labels.row(i));
     }
     std::fprintf(stderr, "plate character model: fitting member %d of %d\n",
                  m + 1, count);
-    members[m] = Fit(rows, of);
+    members[m] = FitCatching(rows, labels);
   });
+  for (int m = 0; m < count; ++m) {
+    if (!members[m].ok()) {
+      return absl::InternalError(absl::StrCat(
+          "member ", m + 1, " did not fit: ", members[m].status().message()));
+    }
+  }
   GlyphModelWriter file;
-  if (!file.Open(path, count)) return false;
-  for (const std::optional<GlyphModelMember>& member : members) {
-    if (!member.has_value()) return false;
+  if (!file.Open(path, count)) {
+    return absl::InternalError(absl::StrCat("cannot write ", path));
+  }
+  for (const absl::StatusOr<GlyphModelMember>& member : members) {
     file.Write(*member);
   }
-  return true;
+  return absl::OkStatus();
 }
 
 // Accuracy on glyphs no member has seen (HeldOut), from a model fitted
 // without them and written to `path` (which the caller then replaces).
 absl::StatusOr<double> HeldOutAccuracy(const std::vector<Rendering>& renderings,
-                                       const std::string& path) {
-  if (!FitAndWriteAll(renderings, /*hold_out=*/true, path)) {
-    return absl::InternalError(absl::StrCat("cannot fit or write ", path));
+                                       int threads, const std::string& path) {
+  if (absl::Status s =
+          FitAndWriteAll(renderings, /*hold_out=*/true, threads, path);
+      !s.ok()) {
+    return s;
   }
   absl::StatusOr<std::unique_ptr<GlyphClassifier>> held_out =
       GlyphClassifier::Load(path);
@@ -309,8 +337,15 @@ absl::StatusOr<std::optional<double>> TrainGlyphClassifier(
     return absl::InvalidArgumentError(
         absl::StrCat("members must be 1..", kMaxGlyphModelMembers));
   }
+  if (options.variants_per_font < 1) {
+    return absl::InvalidArgumentError("variants per font must be 1 or more");
+  }
   // One after the other on this thread: cv::randn draws from the thread's
-  // own generator, whose state runs on from one rendering to the next.
+  // own generator, whose state runs on from one rendering to the next. It
+  // starts where a new thread's does, so the model depends on the options
+  // alone, and the caller's is put back after.
+  const cv::RNG callers_rng = cv::theRNG();
+  cv::theRNG() = cv::RNG();
   std::vector<Rendering> renderings;
   for (int m = 0; m < options.members; ++m) {
     renderings.push_back(
@@ -319,14 +354,18 @@ absl::StatusOr<std::optional<double>> TrainGlyphClassifier(
                  "plate character model: %d glyphs rendered from %zu fonts\n",
                  renderings.back().samples.rows, fonts.size() + 2);
   }
+  cv::theRNG() = callers_rng;
   std::optional<double> accuracy;
   if (options.measure_held_out) {
-    absl::StatusOr<double> measured = HeldOutAccuracy(renderings, path);
+    absl::StatusOr<double> measured =
+        HeldOutAccuracy(renderings, options.threads, path);
     if (!measured.ok()) return measured.status();
     accuracy = *measured;
   }
-  if (!FitAndWriteAll(renderings, /*hold_out=*/false, path)) {
-    return absl::InternalError(absl::StrCat("cannot fit or write ", path));
+  if (absl::Status s =
+          FitAndWriteAll(renderings, /*hold_out=*/false, options.threads, path);
+      !s.ok()) {
+    return s;
   }
   // Read back, so that a short write (a full disk) fails the build here.
   if (absl::Status s = GlyphClassifier::Load(path).status(); !s.ok()) {

@@ -24,16 +24,20 @@ struct GlyphTrainingOptions {
   // 75.0%, full pipeline 39.1 -> 41.5% and 68.2 -> 68.5% (means over three
   // seeds), at about 1.5 times the reading time. Five read no more.
   int members = 3;
-  // First fit a model without a tenth of the glyphs and measure it on them:
-  // a figure for studies of the model, which doubles the fitting time (the
-  // build does without it).
-  bool measure_held_out = true;
+  // Threads the members are fitted on (0: one a core). The model is the
+  // same however many.
+  int threads = 0;
+  // First fit a model without a tenth of the glyphs, written to the same
+  // path, and measure it on them: a figure for studies of the model, which
+  // doubles the fitting time (the build does without it).
+  bool measure_held_out = false;
 };
 
-// Renders the reference glyphs and writes them to `path`, the members
-// fitted on as many threads as there are cores (the model is the same
-// however many). Prints progress to stderr; returns the accuracy
-// on the held-out tenth if options.measure_held_out.
+// Renders the reference glyphs, fits the model's members to them and
+// writes it to `path`: the same file for the same options, whatever the
+// calling thread drew from OpenCV's generator before. Prints progress to
+// stderr; returns the accuracy on the held-out tenth if
+// options.measure_held_out, else nullopt.
 absl::StatusOr<std::optional<double>> TrainGlyphClassifier(
     const GlyphTrainingOptions& options, const std::string& path);
 

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -20,8 +21,8 @@ ABSL_FLAG(uint32_t, seed, lanevault::capture::GlyphTrainingOptions{}.seed,
           "Seed of the distortions. Another seed gives another model of the "
           "same quality: comparing a few shows how much of a change in read "
           "rates is the training's own noise.");
-
-ABSL_FLAG(bool, held_out, false,
+ABSL_FLAG(bool, held_out,
+          lanevault::capture::GlyphTrainingOptions{}.measure_held_out,
           "First fit without a tenth of the glyphs and print the accuracy on "
           "them (doubles the fitting time).");
 

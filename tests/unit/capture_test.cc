@@ -1600,6 +1600,7 @@ TEST(GlyphClassifier, MembersTrainedOnTheirOwnRenderingsVoteTogether) {
   options.font_files = DefaultGlyphFonts();
   options.variants_per_font = 3;  // small: this is about the parts
   options.members = 2;
+  options.measure_held_out = true;
   const std::string path = dir.Join("glyphs.yml.gz");
   absl::StatusOr<std::optional<double>> accuracy =
       TrainGlyphClassifier(options, path);
@@ -1625,6 +1626,29 @@ TEST(GlyphClassifier, MembersTrainedOnTheirOwnRenderingsVoteTogether) {
   EXPECT_EQ(
       TrainGlyphClassifier(options, dir.Join("none.yml.gz")).status().code(),
       absl::StatusCode::kInvalidArgument);
+}
+
+TEST(GlyphClassifier, OneThreadAndTwoFitTheSameModel) {
+  testing::TempDir dir;
+  GlyphTrainingOptions options;
+  options.font_files = DefaultGlyphFonts();
+  options.variants_per_font = 1;
+  options.members = 3;
+  options.threads = 1;
+  ASSERT_TRUE(TrainGlyphClassifier(options, dir.Join("one.yml")).ok());
+  options.threads = 2;
+  ASSERT_TRUE(TrainGlyphClassifier(options, dir.Join("two.yml")).ok());
+  const auto bytes = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string one = bytes(dir.Join("one.yml"));
+  EXPECT_GT(one.size(), 1000u);
+  EXPECT_TRUE(one == bytes(dir.Join("two.yml")));
+
+  options.variants_per_font = 0;
+  EXPECT_EQ(TrainGlyphClassifier(options, dir.Join("none.yml")).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(GlyphClassifier, RefusesAModelWithAMemberMissing) {
@@ -1685,9 +1709,11 @@ TEST(GlyphClassifier, RefusesAModelWhoseSvmIsNotOverItsSamples) {
   options.font_files = DefaultGlyphFonts();
   options.variants_per_font = 1;
   options.members = 1;
-  options.measure_held_out = false;
   const std::string trained = dir.Join("glyphs.yml.gz");
-  ASSERT_TRUE(TrainGlyphClassifier(options, trained).ok());
+  absl::StatusOr<std::optional<double>> fitted =
+      TrainGlyphClassifier(options, trained);
+  ASSERT_TRUE(fitted.ok()) << fitted.status();
+  EXPECT_FALSE(fitted->has_value());  // no held-out measure unless asked
   // The model written again, with its samples moved by `shift`.
   const auto rewrite = [&](float shift) {
     const std::string path = dir.Join(absl::StrCat("shift", shift, ".yml"));
