@@ -1594,12 +1594,18 @@ std::string FirstChoices(const RecutRow& recut) {
   return text;
 }
 
-TEST(GlyphClassifier, MembersTrainedOnTheirOwnRenderingsVoteTogether) {
-  testing::TempDir dir;
+// Training options for a small model: these tests are about the parts.
+GlyphTrainingOptions SmallTraining(int variants_per_font, int members) {
   GlyphTrainingOptions options;
   options.font_files = DefaultGlyphFonts();
-  options.variants_per_font = 3;  // small: this is about the parts
-  options.members = 2;
+  options.variants_per_font = variants_per_font;
+  options.members = members;
+  return options;
+}
+
+TEST(GlyphClassifier, MembersTrainedOnTheirOwnRenderingsVoteTogether) {
+  testing::TempDir dir;
+  GlyphTrainingOptions options = SmallTraining(3, 2);
   options.measure_held_out = true;
   const std::string path = dir.Join("glyphs.yml.gz");
   absl::StatusOr<std::optional<double>> accuracy =
@@ -1630,10 +1636,7 @@ TEST(GlyphClassifier, MembersTrainedOnTheirOwnRenderingsVoteTogether) {
 
 TEST(GlyphClassifier, OneThreadAndTwoFitTheSameModel) {
   testing::TempDir dir;
-  GlyphTrainingOptions options;
-  options.font_files = DefaultGlyphFonts();
-  options.variants_per_font = 1;
-  options.members = 3;
+  GlyphTrainingOptions options = SmallTraining(1, 3);
   options.threads = 1;
   ASSERT_TRUE(TrainGlyphClassifier(options, dir.Join("one.yml")).ok());
   options.threads = 2;
@@ -1705,10 +1708,7 @@ TEST(GlyphClassifier, ItsSvmPicksWhatOpenCvsOwnPredictPicks) {
 
 TEST(GlyphClassifier, RefusesAModelWhoseSvmIsNotOverItsSamples) {
   testing::TempDir dir;
-  GlyphTrainingOptions options;
-  options.font_files = DefaultGlyphFonts();
-  options.variants_per_font = 1;
-  options.members = 1;
+  const GlyphTrainingOptions options = SmallTraining(1, 1);
   const std::string trained = dir.Join("glyphs.yml.gz");
   absl::StatusOr<std::optional<double>> fitted =
       TrainGlyphClassifier(options, trained);
