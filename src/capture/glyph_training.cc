@@ -10,7 +10,9 @@
 #include <optional>
 #include <random>
 #include <thread>
+#include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "capture/glyph_classifier.h"
 #include "capture/glyph_model.h"
@@ -343,9 +345,10 @@ absl::StatusOr<std::optional<double>> TrainGlyphClassifier(
   // One after the other on this thread: cv::randn draws from the thread's
   // own generator, whose state runs on from one rendering to the next. It
   // starts where a new thread's does, so the model depends on the options
-  // alone, and the caller's is put back after.
+  // alone, and the caller's is put back after, even if OpenCV throws.
   const cv::RNG callers_rng = cv::theRNG();
   cv::theRNG() = cv::RNG();
+  absl::Cleanup restore_rng = [&callers_rng] { cv::theRNG() = callers_rng; };
   std::vector<Rendering> renderings;
   for (int m = 0; m < options.members; ++m) {
     renderings.push_back(
@@ -354,7 +357,7 @@ absl::StatusOr<std::optional<double>> TrainGlyphClassifier(
                  "plate character model: %d glyphs rendered from %zu fonts\n",
                  renderings.back().samples.rows, fonts.size() + 2);
   }
-  cv::theRNG() = callers_rng;
+  std::move(restore_rng).Invoke();
   std::optional<double> accuracy;
   if (options.measure_held_out) {
     absl::StatusOr<double> measured =
