@@ -10,7 +10,6 @@
 #include <optional>
 #include <random>
 #include <thread>
-#include <utility>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
@@ -192,9 +191,11 @@ Rendering Render(const std::vector<cv::Ptr<cv::freetype::FreeType2>>& fonts,
   return out;
 }
 
-// Projects the samples and fits the SVM to them.
+// Projects the samples and fits the SVM to them. OpenCV's exceptions (a
+// failed assertion on odd samples) become errors: one escaping a worker
+// thread would end the process.
 absl::StatusOr<GlyphModelMember> Fit(const cv::Mat& rows,
-                                     const cv::Mat& labels) {
+                                     const cv::Mat& labels) try {
   const cv::PCA pca(rows, cv::Mat(), cv::PCA::DATA_AS_ROW, kComponents);
   const cv::Mat projected = pca.project(rows);
   // RBF's gamma relative to the samples' spread, so that it does not
@@ -213,17 +214,8 @@ absl::StatusOr<GlyphModelMember> Fit(const cv::Mat& rows,
                           .samples = projected,
                           .labels = labels,
                           .svm = svm};
-}
-
-// Fit, with OpenCV's exceptions (a failed assertion on odd samples) as
-// errors: one escaping a worker thread would end the process.
-absl::StatusOr<GlyphModelMember> FitCatching(const cv::Mat& rows,
-                                             const cv::Mat& labels) {
-  try {
-    return Fit(rows, labels);
-  } catch (const cv::Exception& e) {
-    return absl::InternalError(e.what());
-  }
+} catch (const cv::Exception& e) {
+  return absl::InternalError(e.what());
 }
 
 // Runs work(0) .. work(count - 1) on `threads` threads (0: one a core). A
@@ -279,7 +271,7 @@ absl::Status FitAndWriteAll(const std::vector<Rendering>& renderings,
     }
     std::fprintf(stderr, "plate character model: fitting member %d of %d\n",
                  m + 1, count);
-    members[m] = FitCatching(rows, labels);
+    members[m] = Fit(rows, labels);
   });
   for (int m = 0; m < count; ++m) {
     if (!members[m].ok()) {
@@ -325,6 +317,28 @@ absl::StatusOr<double> HeldOutAccuracy(const std::vector<Rendering>& renderings,
   return characters > 0 ? static_cast<double>(right) / characters : 0.0;
 }
 
+// Each member's rendering, one after the other on this thread: cv::randn
+// draws from the thread's own generator, whose state runs on from one
+// rendering to the next. It starts where a new thread's does, so the model
+// depends on the options alone, and the caller's is put back after, even
+// if OpenCV throws.
+std::vector<Rendering> RenderMembers(
+    const std::vector<cv::Ptr<cv::freetype::FreeType2>>& fonts,
+    const GlyphTrainingOptions& options) {
+  const cv::RNG callers_rng = cv::theRNG();
+  cv::theRNG() = cv::RNG();
+  absl::Cleanup restore_rng = [&callers_rng] { cv::theRNG() = callers_rng; };
+  std::vector<Rendering> renderings;
+  for (int m = 0; m < options.members; ++m) {
+    renderings.push_back(
+        Render(fonts, options.variants_per_font, options.seed + m));
+    std::fprintf(stderr,
+                 "plate character model: %d glyphs rendered from %zu fonts\n",
+                 renderings.back().samples.rows, fonts.size() + 2);
+  }
+  return renderings;
+}
+
 }  // namespace
 
 absl::StatusOr<std::optional<double>> TrainGlyphClassifier(
@@ -342,22 +356,7 @@ absl::StatusOr<std::optional<double>> TrainGlyphClassifier(
   if (options.variants_per_font < 1) {
     return absl::InvalidArgumentError("variants per font must be 1 or more");
   }
-  // One after the other on this thread: cv::randn draws from the thread's
-  // own generator, whose state runs on from one rendering to the next. It
-  // starts where a new thread's does, so the model depends on the options
-  // alone, and the caller's is put back after, even if OpenCV throws.
-  const cv::RNG callers_rng = cv::theRNG();
-  cv::theRNG() = cv::RNG();
-  absl::Cleanup restore_rng = [&callers_rng] { cv::theRNG() = callers_rng; };
-  std::vector<Rendering> renderings;
-  for (int m = 0; m < options.members; ++m) {
-    renderings.push_back(
-        Render(fonts, options.variants_per_font, options.seed + m));
-    std::fprintf(stderr,
-                 "plate character model: %d glyphs rendered from %zu fonts\n",
-                 renderings.back().samples.rows, fonts.size() + 2);
-  }
-  std::move(restore_rng).Invoke();
+  const std::vector<Rendering> renderings = RenderMembers(fonts, options);
   std::optional<double> accuracy;
   if (options.measure_held_out) {
     absl::StatusOr<double> measured =

@@ -31,6 +31,7 @@
 #include "capture/plate_finder.h"
 #include "capture/plate_regions.h"
 #include "capture/plate_text.h"
+#include "common/files.h"
 #include "footage/scene.h"
 #include "gtest/gtest.h"
 #include "opencv2/imgproc.hpp"
@@ -1641,13 +1642,11 @@ TEST(GlyphClassifier, OneThreadAndTwoFitTheSameModel) {
   ASSERT_TRUE(TrainGlyphClassifier(options, dir.Join("one.yml")).ok());
   options.threads = 2;
   ASSERT_TRUE(TrainGlyphClassifier(options, dir.Join("two.yml")).ok());
-  const auto bytes = [](const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  const std::string one = bytes(dir.Join("one.yml"));
-  EXPECT_GT(one.size(), 1000u);
-  EXPECT_TRUE(one == bytes(dir.Join("two.yml")));
+  absl::StatusOr<std::string> one = ReadFileToString(dir.Join("one.yml"));
+  absl::StatusOr<std::string> two = ReadFileToString(dir.Join("two.yml"));
+  ASSERT_TRUE(one.ok() && two.ok());
+  EXPECT_GT(one->size(), 1000u);
+  EXPECT_TRUE(*one == *two);
 
   options.variants_per_font = 0;
   EXPECT_EQ(TrainGlyphClassifier(options, dir.Join("none.yml")).status().code(),
