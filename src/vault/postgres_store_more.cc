@@ -164,7 +164,8 @@ absl::StatusOr<std::vector<v1::AuditEntry>> PostgresStore::QueryKekEntries(
   // record index finds them ("kek;" is the first id after "kek:...").
   return EntriesLocked(
       "SELECT entry FROM audit_log WHERE record_id >= 'kek:' AND "
-      "record_id < 'kek;' AND sequence >= $1::bigint AND time_us >= "
+      "record_id < 'kek;' AND action <> 1 AND sequence >= $1::bigint AND "
+      "time_us >= "
       "$2::bigint AND time_us < $3::bigint ORDER BY sequence "
       "LIMIT $4::bigint",
       Params()

@@ -307,8 +307,7 @@ absl::Status SqliteStore::PutUnkept(absl::string_view record_id,
 
 absl::StatusOr<bool> SqliteStore::WasPurged(absl::string_view record_id) {
   SqliteReaders::Lease db = readers_->Borrow();
-  absl::StatusOr<Statement> q = db->Cached(
-      "SELECT 1 FROM audit_log WHERE record_id = ? AND action = ? LIMIT 1");
+  absl::StatusOr<Statement> q = db->Cached(kWasPurged);
   if (!q.ok()) return q.status();
   q->Bind(1, record_id).Bind(2, static_cast<int64_t>(v1::ACTION_PURGE));
   return q->Step();
@@ -595,15 +594,7 @@ absl::StatusOr<bool> SqliteStore::ReadRecordSince(absl::string_view who,
                                                   absl::Time since) {
   SqliteReaders::Lease db = readers_->Borrow();
   absl::StatusOr<Statement> q =
-      group ? db->Cached(
-                  "SELECT 1 FROM audit_log WHERE record_id = ? AND grp = ? AND "
-                  "grp != '' "
-                  "AND time_us >= ? AND verdict = ? AND action IN (?, ?) "
-                  "LIMIT 1")
-            : db->Cached(
-                  "SELECT 1 FROM audit_log WHERE record_id = ? AND "
-                  "principal = ? AND time_us >= ? AND verdict = ? AND action "
-                  "IN (?, ?) LIMIT 1");
+      db->Cached(group ? kReadRecordSinceByGroup : kReadRecordSinceByPrincipal);
   if (!q.ok()) return q.status();
   q->Bind(1, record_id)
       .Bind(2, who)
@@ -617,19 +608,8 @@ absl::StatusOr<bool> SqliteStore::ReadRecordSince(absl::string_view who,
 absl::StatusOr<std::vector<v1::DataCategory>> SqliteStore::CategoriesRead(
     absl::string_view who, bool group, absl::string_view record_id) {
   SqliteReaders::Lease db = readers_->Borrow();
-  // What was handed over (reads) and what was revealed (lookups naming
-  // the record): both are what the caller learned of it.
   absl::StatusOr<Statement> q =
-      group ? db->Cached(
-                  "SELECT entry FROM audit_log WHERE record_id = ?1 AND "
-                  "grp = ?2 AND verdict = ?3 UNION ALL SELECT a.entry FROM "
-                  "audit_reveals r JOIN audit_log a ON a.sequence = "
-                  "r.sequence WHERE r.record_id = ?1 AND r.grp = ?2")
-            : db->Cached(
-                  "SELECT entry FROM audit_log WHERE record_id = ?1 AND "
-                  "principal = ?2 AND verdict = ?3 UNION ALL SELECT a.entry "
-                  "FROM audit_reveals r JOIN audit_log a ON a.sequence = "
-                  "r.sequence WHERE r.record_id = ?1 AND r.principal = ?2");
+      db->Cached(group ? kCategoriesReadByGroup : kCategoriesReadByPrincipal);
   if (!q.ok()) return q.status();
   q->Bind(1, record_id)
       .Bind(2, who)

@@ -63,6 +63,48 @@ inline constexpr char kCountCallsByPrincipal[] =
     "time_us >= ? AND verdict = ? AND action = ?";
 static_assert(v1::ACTION_INTAKE == 1, "audit_by_principal leaves out 1");
 
+// A record's own history: whether it was purged, read by a caller (or its
+// group) since a time, and which categories a caller learned of it; and
+// the entries about key-encryption keys (record ids "kek:<version>"). All
+// are served by audit_by_record, which since schema step 16 leaves intake
+// entries out ("action != 1", stated in each for SQLite to use it), and
+// none asks for an intake. Each names the index: on the quota indexes
+// (a principal's or a group's entries since a time, partial too) SQLite
+// would otherwise plan them by its guesses, over a caller's thousands of
+// entries instead of a record's few, and a query that stopped stating the
+// index's condition fails to prepare instead of scanning the log.
+inline constexpr char kWasPurged[] =
+    "SELECT 1 FROM audit_log INDEXED BY audit_by_record "
+    "WHERE record_id = ? AND action != 1 AND action = ? LIMIT 1";
+inline constexpr char kReadRecordSinceByGroup[] =
+    "SELECT 1 FROM audit_log INDEXED BY audit_by_record "
+    "WHERE record_id = ? AND action != 1 AND grp = ? AND grp != '' "
+    "AND time_us >= ? AND verdict = ? AND action IN (?, ?) LIMIT 1";
+inline constexpr char kReadRecordSinceByPrincipal[] =
+    "SELECT 1 FROM audit_log INDEXED BY audit_by_record "
+    "WHERE record_id = ? AND action != 1 AND principal = ? "
+    "AND time_us >= ? AND verdict = ? AND action IN (?, ?) LIMIT 1";
+// What was handed over (reads) and what was revealed (lookups naming the
+// record): both are what the caller learned of it.
+inline constexpr char kCategoriesReadByGroup[] =
+    "SELECT entry FROM audit_log INDEXED BY audit_by_record "
+    "WHERE record_id = ?1 AND action != 1 AND grp = ?2 AND verdict = ?3 "
+    "UNION ALL SELECT a.entry FROM audit_reveals r JOIN audit_log a "
+    "ON a.sequence = r.sequence WHERE r.record_id = ?1 AND r.grp = ?2";
+inline constexpr char kCategoriesReadByPrincipal[] =
+    "SELECT entry FROM audit_log INDEXED BY audit_by_record "
+    "WHERE record_id = ?1 AND action != 1 AND principal = ?2 "
+    "AND verdict = ?3 "
+    "UNION ALL SELECT a.entry FROM audit_reveals r JOIN audit_log a "
+    "ON a.sequence = r.sequence WHERE r.record_id = ?1 AND r.principal = ?2";
+// A range on record_id, so the record index finds them among millions of
+// entries ("kek;" is the first id after every "kek:...").
+inline constexpr char kKekEntries[] =
+    "SELECT entry FROM audit_log INDEXED BY audit_by_record "
+    "WHERE record_id >= 'kek:' AND record_id < 'kek;' AND action != 1 "
+    "AND sequence >= ? AND time_us >= ? AND time_us < ? "
+    "ORDER BY sequence LIMIT ?";
+
 class SqliteStore final : public Store {
  public:
   // How many read-only connections serve the reads callers wait on: two

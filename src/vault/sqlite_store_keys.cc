@@ -74,12 +74,7 @@ absl::Status SqliteStore::DestroyKek(uint32_t version, absl::Time from,
 absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::QueryKekEntries(
     absl::Time since, absl::Time until, uint64_t start_sequence, int limit) {
   absl::MutexLock lock(&mu_);
-  // A range on record_id, so the record index finds them among millions of
-  // entries ("kek;" is the first id after every "kek:...").
-  absl::StatusOr<Statement> q = db_.Cached(
-      "SELECT entry FROM audit_log INDEXED BY audit_by_record "
-      "WHERE record_id >= 'kek:' AND record_id < 'kek;' AND sequence >= ? "
-      "AND time_us >= ? AND time_us < ? ORDER BY sequence LIMIT ?");
+  absl::StatusOr<Statement> q = db_.Cached(kKekEntries);
   if (!q.ok()) return q.status();
   q->Bind(1, static_cast<int64_t>(start_sequence))
       .Bind(2, ToUnixMicrosSaturated(since))

@@ -21,7 +21,7 @@ namespace lanevault::vault {
 namespace {
 
 // The schema version this build writes.
-constexpr int64_t kLatestStep = 15;
+constexpr int64_t kLatestStep = 16;
 
 class SqliteMigrationTest : public testing::VaultFixture {
  protected:
@@ -743,6 +743,64 @@ TEST_F(SqliteMigrationTest, AVaultFromBeforeStepFifteenCountsReadsOnItsIndex) {
           .status()
           .code(),
       absl::StatusCode::kInvalidArgument);
+  ExpectLogVerifies();
+}
+
+// Step 16 left intake entries out of audit_by_record: a vault from before
+// it opens with the partial index, every query of a record's history is
+// planned on it (they state its condition; the key entries' query names
+// the index, and SQLite refuses to plan it at all without), and the
+// history still holds the record's reads.
+TEST_F(SqliteMigrationTest, AVaultFromBeforeStepSixteenFindsHistoryOnItsIndex) {
+  std::vector<v1::Record> taken;
+  for (int i = 0; i < 3; ++i) taken.push_back(Take());
+  v1::AuditEntry e = Entry(v1::ACTION_READ_RECORD, taken[0].record_id());
+  e.set_verdict(v1::VERDICT_ALLOW);
+  e.add_categories(v1::DATA_CATEGORY_FACE_IMAGE);
+  ASSERT_TRUE(
+      vault_->Read(taken[0].record_id(), {v1::DATA_CATEGORY_FACE_IMAGE}, e)
+          .ok());
+  vault_.reset();
+  testing::ExecSql(db_path(),
+                   "BEGIN; DROP INDEX audit_by_record; CREATE INDEX "
+                   "audit_by_record ON audit_log(record_id, sequence); "
+                   "PRAGMA user_version=15; COMMIT;");
+  Reopen();
+  EXPECT_EQ(testing::QueryInt(db_path(), "PRAGMA user_version"), kLatestStep);
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM sqlite_master WHERE name = "
+                              "'audit_by_record' AND sql LIKE '%WHERE "
+                              "action != 1'"),
+            1);
+  // The three intakes are in the log, not in the index; the read is in both.
+  EXPECT_EQ(testing::QueryInt(
+                db_path(), "SELECT COUNT(*) FROM audit_log WHERE action = 1"),
+            static_cast<int64_t>(taken.size()));
+  EXPECT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(*) FROM audit_log INDEXED BY "
+                              "audit_by_record WHERE record_id >= '' AND "
+                              "action != 1 AND action IN (1, 2)"),
+            1);
+  for (const char* sql :
+       {kWasPurged, kReadRecordSinceByGroup, kReadRecordSinceByPrincipal,
+        kCategoriesReadByGroup, kCategoriesReadByPrincipal, kKekEntries}) {
+    const std::string plan = QueryPlan(db_path(), sql);
+    EXPECT_NE(plan.find("INDEX audit_by_record"), std::string::npos)
+        << sql << " is planned as: " << plan;
+  }
+  absl::StatusOr<bool> read = vault_->log().ReadRecordSince(
+      "test", false, taken[0].record_id(), absl::InfinitePast());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(*read);
+  read = vault_->log().ReadRecordSince("test", false, taken[1].record_id(),
+                                       absl::InfinitePast());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_FALSE(*read);
+  absl::StatusOr<std::vector<v1::DataCategory>> learned =
+      vault_->log().CategoriesRead("test", taken[0].record_id());
+  ASSERT_TRUE(learned.ok()) << learned.status();
+  EXPECT_EQ(*learned,
+            std::vector<v1::DataCategory>{v1::DATA_CATEGORY_FACE_IMAGE});
   ExpectLogVerifies();
 }
 
