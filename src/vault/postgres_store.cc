@@ -15,6 +15,11 @@
 
 namespace lanevault::vault {
 
+// The access log's indexes by principal and by record leave out intakes
+// ("action <> 1", schema steps 4 and 5); the queries they serve say so.
+static_assert(v1::ACTION_INTAKE == 1,
+              "audit_by_principal and audit_by_record leave out 1");
+
 using pg::Params;
 
 absl::Status PostgresStore::Init() {

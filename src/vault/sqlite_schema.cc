@@ -397,7 +397,8 @@ CREATE INDEX audit_by_principal ON audit_log(principal, time_us)
     // reads, searches, purge or key events, never its intake; yet every
     // intake added an entry under a new record id, a random page of the
     // index written per record committed alone. The queries state "action
-    // != 1" too (kRecordIndexExcludes in sqlite_store_impl.h).
+    // != 1" too and name the index (kWasPurged to kKekEntries in
+    // sqlite_store_impl.h).
     R"sql(
 DROP INDEX audit_by_record;
 CREATE INDEX audit_by_record ON audit_log(record_id, sequence)

@@ -61,7 +61,8 @@ inline constexpr char kCountReadsByPrincipal[] =
 inline constexpr char kCountCallsByPrincipal[] =
     "SELECT COUNT(*) FROM audit_log WHERE principal = ? AND action != 1 AND "
     "time_us >= ? AND verdict = ? AND action = ?";
-static_assert(v1::ACTION_INTAKE == 1, "audit_by_principal leaves out 1");
+static_assert(v1::ACTION_INTAKE == 1,
+              "audit_by_principal and audit_by_record leave out 1");
 
 // A record's own history: whether it was purged, read by a caller (or its
 // group) since a time, and which categories a caller learned of it; and

@@ -746,11 +746,20 @@ TEST_F(SqliteMigrationTest, AVaultFromBeforeStepFifteenCountsReadsOnItsIndex) {
   ExpectLogVerifies();
 }
 
+// Entries audit_by_record holds (its leaf cells; one small index is one
+// page, the root).
+int64_t RecordIndexEntries(const std::string& db_path) {
+  return testing::QueryInt(db_path,
+                           "SELECT SUM(ncell) FROM dbstat WHERE name = "
+                           "'audit_by_record' AND pagetype = 'leaf'");
+}
+
 // Step 16 left intake entries out of audit_by_record: a vault from before
-// it opens with the partial index, every query of a record's history is
-// planned on it (they state its condition; the key entries' query names
-// the index, and SQLite refuses to plan it at all without), and the
-// history still holds the record's reads.
+// it opens with the partial index, which holds no intake (of before or
+// after the step), every query of a record's history is planned on it (a
+// query without its condition cannot be planned on it at all), and the
+// history still answers: a read by a principal and by its group, the
+// categories each learned, and a record purged whole.
 TEST_F(SqliteMigrationTest, AVaultFromBeforeStepSixteenFindsHistoryOnItsIndex) {
   std::vector<v1::Record> taken;
   for (int i = 0; i < 3; ++i) taken.push_back(Take());
@@ -765,6 +774,7 @@ TEST_F(SqliteMigrationTest, AVaultFromBeforeStepSixteenFindsHistoryOnItsIndex) {
                    "BEGIN; DROP INDEX audit_by_record; CREATE INDEX "
                    "audit_by_record ON audit_log(record_id, sequence); "
                    "PRAGMA user_version=15; COMMIT;");
+  EXPECT_EQ(RecordIndexEntries(db_path()), 4);  // 3 intakes and the read
   Reopen();
   EXPECT_EQ(testing::QueryInt(db_path(), "PRAGMA user_version"), kLatestStep);
   EXPECT_EQ(testing::QueryInt(db_path(),
@@ -772,15 +782,24 @@ TEST_F(SqliteMigrationTest, AVaultFromBeforeStepSixteenFindsHistoryOnItsIndex) {
                               "'audit_by_record' AND sql LIKE '%WHERE "
                               "action != 1'"),
             1);
-  // The three intakes are in the log, not in the index; the read is in both.
+  // A read by another principal of the same group, after the step, and
+  // one more intake.
+  v1::AuditEntry by_group = Entry(v1::ACTION_READ_RECORD, taken[1].record_id());
+  by_group.set_principal("test-2");
+  by_group.set_group("pair");
+  by_group.set_verdict(v1::VERDICT_ALLOW);
+  by_group.add_categories(v1::DATA_CATEGORY_PLATE_TEXT);
+  ASSERT_TRUE(
+      vault_
+          ->Read(taken[1].record_id(), {v1::DATA_CATEGORY_PLATE_TEXT}, by_group)
+          .ok());
+  taken.push_back(Take());
   EXPECT_EQ(testing::QueryInt(
                 db_path(), "SELECT COUNT(*) FROM audit_log WHERE action = 1"),
-            static_cast<int64_t>(taken.size()));
-  EXPECT_EQ(testing::QueryInt(db_path(),
-                              "SELECT COUNT(*) FROM audit_log INDEXED BY "
-                              "audit_by_record WHERE record_id >= '' AND "
-                              "action != 1 AND action IN (1, 2)"),
-            1);
+            4);
+  EXPECT_EQ(RecordIndexEntries(db_path()),
+            testing::QueryInt(
+                db_path(), "SELECT COUNT(*) FROM audit_log WHERE action != 1"));
   for (const char* sql :
        {kWasPurged, kReadRecordSinceByGroup, kReadRecordSinceByPrincipal,
         kCategoriesReadByGroup, kCategoriesReadByPrincipal, kKekEntries}) {
@@ -788,19 +807,50 @@ TEST_F(SqliteMigrationTest, AVaultFromBeforeStepSixteenFindsHistoryOnItsIndex) {
     EXPECT_NE(plan.find("INDEX audit_by_record"), std::string::npos)
         << sql << " is planned as: " << plan;
   }
-  absl::StatusOr<bool> read = vault_->log().ReadRecordSince(
-      "test", false, taken[0].record_id(), absl::InfinitePast());
-  ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_TRUE(*read);
-  read = vault_->log().ReadRecordSince("test", false, taken[1].record_id(),
-                                       absl::InfinitePast());
-  ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_FALSE(*read);
-  absl::StatusOr<std::vector<v1::DataCategory>> learned =
-      vault_->log().CategoriesRead("test", taken[0].record_id());
-  ASSERT_TRUE(learned.ok()) << learned.status();
-  EXPECT_EQ(*learned,
+  EXPECT_NE(QueryPlan(db_path(),
+                      "SELECT 1 FROM audit_log INDEXED BY audit_by_record "
+                      "WHERE record_id = 'x'")
+                .find("no query solution"),
+            std::string::npos);
+
+  AccessLog& log = vault_->log();
+  const auto read_since = [&](absl::string_view who, bool group,
+                              const v1::Record& r) {
+    absl::StatusOr<bool> read =
+        log.ReadRecordSince(who, group, r.record_id(), absl::InfinitePast());
+    EXPECT_TRUE(read.ok()) << read.status();
+    return read.ok() && *read;
+  };
+  EXPECT_TRUE(read_since("test", false, taken[0]));
+  EXPECT_FALSE(read_since("test", false, taken[1]));
+  EXPECT_TRUE(read_since("pair", true, taken[1]));
+  EXPECT_FALSE(read_since("pair", true, taken[0]));
+  const auto learned = [&](absl::string_view who, bool group,
+                           const v1::Record& r) {
+    absl::StatusOr<std::vector<v1::DataCategory>> got =
+        log.CategoriesRead(who, r.record_id(), group);
+    EXPECT_TRUE(got.ok()) << got.status();
+    return got.ok() ? *got : std::vector<v1::DataCategory>{};
+  };
+  EXPECT_EQ(learned("test", false, taken[0]),
             std::vector<v1::DataCategory>{v1::DATA_CATEGORY_FACE_IMAGE});
+  EXPECT_EQ(learned("pair", true, taken[1]),
+            std::vector<v1::DataCategory>{v1::DATA_CATEGORY_PLATE_TEXT});
+  EXPECT_TRUE(learned("test", false, taken[2]).empty());
+
+  // Past the plate's 30 days every record is purged whole: each answers as
+  // gone (WasPurged), not as an id never stored.
+  clock_.Advance(absl::Hours(24 * 31));
+  ASSERT_TRUE(vault_->SweepExpired().ok());
+  for (const v1::Record& r : taken) {
+    absl::StatusOr<v1::RecordSummary> gone =
+        vault_->Describe(r.record_id(), "", "", "test", nullptr);
+    EXPECT_TRUE(IsGone(gone.status())) << gone.status();
+  }
+  absl::StatusOr<v1::RecordSummary> never =
+      vault_->Describe("rec_never_stored", "", "", "test", nullptr);
+  EXPECT_EQ(never.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(IsGone(never.status()));
   ExpectLogVerifies();
 }
 
