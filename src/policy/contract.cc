@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
@@ -154,9 +155,8 @@ class Validator {
                    a == v1::ACTION_READ_ITEM || a == v1::ACTION_SEARCH_PLATE ||
                    a == v1::ACTION_SEARCH_METADATA;
       }
-      if (evidence &&
-          std::find(p.purposes().begin(), p.purposes().end(), purpose) !=
-              p.purposes().end()) {
+      if (evidence && std::find(p.purposes().begin(), p.purposes().end(),
+                                purpose) != p.purposes().end()) {
         return true;
       }
     }
@@ -180,8 +180,8 @@ class Validator {
         const PurposeView a = ViewOfPurpose(c_.purposes(named[x]));
         const PurposeView b = ViewOfPurpose(c_.purposes(named[y]));
         const std::string path = absl::StrCat("purposes[", named[y], "]");
-        const std::string pair = absl::StrCat("purposes '", a.purpose,
-                                              "' and '", b.purpose, "'");
+        const std::string pair =
+            absl::StrCat("purposes '", a.purpose, "' and '", b.purpose, "'");
         if (a.scope == b.scope) {
           Warn(path, absl::StrCat(pair, " share scope '", a.scope,
                                   "': their answers name each record by the "
@@ -207,23 +207,23 @@ class Validator {
           continue;
         }
         const double places =
-            by_checkpoint ? std::max(1, c_.checkpoints_size())
-                          : std::max(c_.lanes_size(),
-                                     std::max(1, c_.checkpoints_size()));
+            by_checkpoint
+                ? std::max(1, c_.checkpoints_size())
+                : std::max(c_.lanes_size(), std::max(1, c_.checkpoints_size()));
         const double per_cell =
             static_cast<double>(
                 c_.harvest_limit().expected_crossings_per_day()) *
             absl::FDivDuration(cell, absl::Hours(24)) / places;
         if (per_cell >= per_cell_floor) continue;
         Warn(path,
-             absl::StrCat(
-                 pair, " would still join: the coarser of the two places a "
-                       "record in ",
-                 absl::FormatDuration(cell), " at a ", where, ", about ",
-                 absl::StrFormat("%.1f", per_cell),
-                 " crossings, fewer than min_crossings_per_cell (",
-                 per_cell_floor,
-                 "); coarsen the time or the place of one of them"));
+             absl::StrCat(pair,
+                          " would still join: the coarser of the two places a "
+                          "record in ",
+                          absl::FormatDuration(cell), " at a ", where,
+                          ", about ", absl::StrFormat("%.1f", per_cell),
+                          " crossings, fewer than min_crossings_per_cell (",
+                          per_cell_floor,
+                          "); coarsen the time or the place of one of them"));
       }
     }
   }
@@ -435,6 +435,8 @@ class Validator {
     if (!c_.has_effective_from() || !c_.has_effective_until()) return;
     const absl::Duration life =
         FromProto(c_.effective_until()) - FromProto(c_.effective_from());
+    // A contract that ends before it starts is reported with its dates.
+    if (life <= absl::ZeroDuration()) return;
     const double expected = static_cast<double>(
         limit.expected_crossings_per_day() * (life / absl::Hours(24)));
     for (const HarvestBudget& b : HarvestBudgets(c_)) {
@@ -468,6 +470,24 @@ absl::StatusOr<v1::Contract> ParseContract(absl::string_view text) {
   return contract;
 }
 
+namespace {
+
+// `per_window` records in each of `windows` windows, in whole records:
+// 0 where there are no windows (a contract that ends before it starts, which
+// the validator reports), the largest count where the product passes it (a
+// window of a nanosecond). A double outside uint64_t's range has no
+// conversion: it is undefined behaviour, not a large number.
+uint64_t WholeRecords(uint64_t per_window, double windows) {
+  const double records = static_cast<double>(per_window) * windows;
+  if (!(records > 0)) return 0;             // NaN too
+  if (records >= 18446744073709551616.0) {  // 2^64
+    return std::numeric_limits<uint64_t>::max();
+  }
+  return static_cast<uint64_t>(records);
+}
+
+}  // namespace
+
 std::vector<HarvestBudget> HarvestBudgets(const v1::Contract& contract) {
   std::vector<HarvestBudget> out;
   if (!contract.has_effective_from() || !contract.has_effective_until()) {
@@ -498,13 +518,13 @@ std::vector<HarvestBudget> HarvestBudgets(const v1::Contract& contract) {
     const uint64_t ours = per_window(q.group_distinct_records_per_window(),
                                      q.group_reads_per_window());
     if (mine > 0) {
-      out.push_back({i, p.id(), "", static_cast<uint64_t>(mine * six_weeks),
-                     static_cast<uint64_t>(mine * over_life)});
+      out.push_back({i, p.id(), "", WholeRecords(mine, six_weeks),
+                     WholeRecords(mine, over_life)});
     }
     for (const std::string& g : groups) {
       if (ours == 0) break;
-      out.push_back({i, p.id(), g, static_cast<uint64_t>(ours * six_weeks),
-                     static_cast<uint64_t>(ours * over_life)});
+      out.push_back({i, p.id(), g, WholeRecords(ours, six_weeks),
+                     WholeRecords(ours, over_life)});
     }
   }
   return out;

@@ -2,6 +2,12 @@
 // (default deny, prohibitions beat permits, effective window, linkage
 // across calls, quotas), table-driven.
 
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
@@ -514,6 +520,48 @@ TEST(ContractPolicy, ValidateSaysHowManyRecordsAQuotaLetsAnInsiderTake) {
             std::string::npos)
       << issues[0].message;
   EXPECT_FALSE(HasErrors(issues));
+}
+
+// Budgets past what a count holds, or of no windows at all, are counts
+// still: the largest count for a quota of a nanosecond's window, none for
+// a contract that ends before it starts (an error of its dates). The
+// products are doubles; converting one outside uint64_t's range was
+// undefined behaviour (clang's UBSan: float-cast-overflow), which here
+// gave 0 for the first and wrapped for the second (GCC 12, -O2).
+TEST(ContractPolicy, HarvestBudgetsSaturateAndNeverWrap) {
+  v1::Contract c = Pilot();
+  int limited = -1;
+  for (int i = 0; i < c.permits_size() && limited < 0; ++i) {
+    if (c.permits(i).quota().has_window()) limited = i;
+  }
+  ASSERT_GE(limited, 0);
+  v1::Quota* q = c.mutable_permits(limited)->mutable_quota();
+  q->mutable_window()->set_seconds(0);
+  q->mutable_window()->set_nanos(1);
+  q->set_distinct_records_per_window(4'000'000'000u);
+  bool seen = false;
+  for (const HarvestBudget& b : HarvestBudgets(c)) {
+    if (b.permit_index != limited || !b.group.empty()) continue;
+    seen = true;
+    EXPECT_EQ(b.records_over_six_weeks, std::numeric_limits<uint64_t>::max());
+    EXPECT_EQ(b.records_over_life, std::numeric_limits<uint64_t>::max());
+  }
+  EXPECT_TRUE(seen);
+
+  v1::Contract backwards = Pilot();
+  std::swap(*backwards.mutable_effective_from(),
+            *backwards.mutable_effective_until());
+  for (const HarvestBudget& b : HarvestBudgets(backwards)) {
+    EXPECT_EQ(b.records_over_life, 0u) << b.permit_id;
+    EXPECT_GT(b.records_over_six_weeks, 0u) << b.permit_id;
+  }
+  const std::vector<ValidationIssue> issues = ValidateContract(backwards);
+  EXPECT_TRUE(HasErrors(issues));
+  for (const ValidationIssue& i : issues) {
+    EXPECT_EQ(i.message.find("records over the contract's life"),
+              std::string::npos)
+        << i.message;
+  }
 }
 
 }  // namespace
