@@ -10,10 +10,11 @@
 # loads the whole file into every compile that uses it, which costs a
 # compile that needed little of it more than it saves.
 #
-# GCC only: clang's precompiled headers check flags more strictly, and the
-# one clang tree (the fuzzer's) is small. -DLANEVAULT_PCH=OFF builds without
-# them (no script does; it shows whether a file relies on a header it only
-# gets from a flavour).
+# GCC only: clang's precompiled headers check flags more strictly. The clang
+# trees (the fuzzer's; the sanitizer tree where clang is installed,
+# scripts/sanitize.sh) build without them, which also shows whether a file
+# relies on a header it only gets from a flavour; -DLANEVAULT_PCH=OFF does
+# the same in a GCC tree.
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   option(LANEVAULT_PCH "Precompile the headers most files include" ON)
 else()
@@ -28,9 +29,9 @@ endif()
 # noise at -O2) where the standard headers came from a precompiled header,
 # though not where the same headers were parsed in the compile itself, where
 # it takes them for system headers. Seen here, not traced in GCC's code.
-# The files below tripped them in the main tree; the sanitizer tree, built
-# at -O1 with ASan's instrumentation, inlines differently and only runs
-# tests, so there every user goes without them. The three warnings stay on
+# The files below tripped them in the main tree; a GCC sanitizer tree,
+# built at -O1 with ASan's instrumentation, inlines differently and only
+# runs tests, so there every user goes without them. The three warnings stay on
 # everywhere else in the main tree, and on every file with
 # -DLANEVAULT_PCH=OFF.
 set(LANEVAULT_NO_STRING_FALSE_POSITIVES

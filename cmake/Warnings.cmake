@@ -7,9 +7,11 @@ if(LANEVAULT_WERROR)
   target_compile_options(lanevault_warnings INTERFACE -Werror)
 endif()
 if(LANEVAULT_SANITIZE)
-  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
-                      -fno-sanitize-recover=undefined)
-  add_link_options(-fsanitize=address,undefined)
+  # float-cast-overflow: a double converted to an integer that cannot hold
+  # it. clang's "undefined" includes it, GCC's does not.
+  add_compile_options(-fsanitize=address,undefined,float-cast-overflow
+                      -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined,float-cast-overflow)
 endif()
 if(LANEVAULT_FUZZ)
   # Coverage for libFuzzer and bug detectors for everything the fuzzer links.

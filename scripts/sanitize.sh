@@ -3,8 +3,8 @@
 # the API, the capture node's spool and sender, and the lane's detectors and
 # plate finder with AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/),
 # and runs them: any memory error or undefined behaviour (a shift past 31
-# bits, a signed overflow, a misaligned load, with clang a double converted
-# to an integer that cannot hold it) fails the run.
+# bits, a signed overflow, a misaligned load, a double converted to an
+# integer that cannot hold it) fails the run.
 #   scripts/sanitize.sh [test ...]    (default: the list below)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,13 +30,17 @@ else
   echo "sanitize: no model from build/; fitting one under ASan (minutes)"
 fi
 # clang where it is installed (scripts/install-deps.sh installs it for the
-# fuzzer), else the default compiler. Its UBSan also checks conversions of
-# floating-point values an integer cannot hold (float-cast-overflow), which
-# GCC's -fsanitize=undefined leaves out, and it compiles this tree in less
-# time than GCC with its precompiled headers. The main tree is GCC's, so the
-# code meets both compilers' warnings. A tree configured with the other
+# fuzzer), else the default compiler ($CXX, when set, chooses). It compiled
+# this tree in less time than GCC with its precompiled headers, and the
+# programs built here and what they link meet its warnings as well as GCC's
+# in the main tree. (Under clang the lane's OpenMP is LLVM's libomp, not
+# the libgomp of production builds.) A tree configured with another
 # compiler is configured afresh: CMake cannot switch one.
-cxx=$(command -v clang++ || command -v c++)
+cxx=${CXX:-$(command -v clang++ || command -v c++ || true)}
+if [[ -z "$cxx" ]]; then
+  echo "sanitize: no C++ compiler (scripts/install-deps.sh installs them)" >&2
+  exit 1
+fi
 cached=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' build-asan/CMakeCache.txt \
   2>/dev/null || true)
 if [[ -n "$cached" && "$cached" != "$cxx" ]]; then

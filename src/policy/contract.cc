@@ -17,6 +17,20 @@
 namespace lanevault::policy {
 namespace {
 
+// `per_window` records in each of `windows` windows, in whole records:
+// 0 where there are no windows (a contract that ends before it starts, which
+// the validator reports), the largest count where the product passes it (a
+// window of a nanosecond). A double outside uint64_t's range has no
+// conversion: it is undefined behaviour, not a large number.
+uint64_t WholeRecords(uint64_t per_window, double windows) {
+  const double records = static_cast<double>(per_window) * windows;
+  if (!(records > 0)) return 0;             // NaN too
+  if (records >= 18446744073709551616.0) {  // 2^64
+    return std::numeric_limits<uint64_t>::max();
+  }
+  return static_cast<uint64_t>(records);
+}
+
 constexpr int64_t kSecondsPerDay = 86400;
 constexpr int64_t kMaxGranularitySeconds = 7 * kSecondsPerDay;
 constexpr double kDefaultMinCrossingsPerCell = 10;
@@ -428,7 +442,8 @@ class Validator {
   void Harvest() {
     const v1::HarvestLimit& limit = c_.harvest_limit();
     if (!c_.has_harvest_limit()) return;
-    if (limit.max_share() <= 0 || limit.max_share() > 1) {
+    // Stated so that NaN fails it too.
+    if (!(limit.max_share() > 0 && limit.max_share() <= 1)) {
       Error("harvest_limit.max_share", "must lie in (0, 1]");
       return;
     }
@@ -437,10 +452,15 @@ class Validator {
         FromProto(c_.effective_until()) - FromProto(c_.effective_from());
     // A contract that ends before it starts is reported with its dates.
     if (life <= absl::ZeroDuration()) return;
-    const double expected = static_cast<double>(
-        limit.expected_crossings_per_day() * (life / absl::Hours(24)));
+    // In doubles: a count of crossings a day times whole days could wrap.
+    const uint64_t expected =
+        WholeRecords(limit.expected_crossings_per_day(),
+                     absl::FDivDuration(life, absl::Hours(24)));
     for (const HarvestBudget& b : HarvestBudgets(c_)) {
-      if (b.records_over_life <= limit.max_share() * expected) continue;
+      if (static_cast<double>(b.records_over_life) <=
+          limit.max_share() * static_cast<double>(expected)) {
+        continue;
+      }
       Warn(absl::StrCat("permits[", b.permit_index, "].quota"),
            absl::StrCat("permit '", b.permit_id, "' lets ",
                         b.group.empty() ? "one principal"
@@ -448,8 +468,7 @@ class Validator {
                         " obtain up to ", b.records_over_life,
                         " records over the contract's life, more than ",
                         static_cast<int>(100 * limit.max_share()), "% of the ",
-                        static_cast<uint64_t>(expected),
-                        " crossings expected (harvest_limit)"));
+                        expected, " crossings expected (harvest_limit)"));
     }
   }
 
@@ -469,24 +488,6 @@ absl::StatusOr<v1::Contract> ParseContract(absl::string_view text) {
   }
   return contract;
 }
-
-namespace {
-
-// `per_window` records in each of `windows` windows, in whole records:
-// 0 where there are no windows (a contract that ends before it starts, which
-// the validator reports), the largest count where the product passes it (a
-// window of a nanosecond). A double outside uint64_t's range has no
-// conversion: it is undefined behaviour, not a large number.
-uint64_t WholeRecords(uint64_t per_window, double windows) {
-  const double records = static_cast<double>(per_window) * windows;
-  if (!(records > 0)) return 0;             // NaN too
-  if (records >= 18446744073709551616.0) {  // 2^64
-    return std::numeric_limits<uint64_t>::max();
-  }
-  return static_cast<uint64_t>(records);
-}
-
-}  // namespace
 
 std::vector<HarvestBudget> HarvestBudgets(const v1::Contract& contract) {
   std::vector<HarvestBudget> out;
@@ -511,8 +512,11 @@ std::vector<HarvestBudget> HarvestBudgets(const v1::Contract& contract) {
     auto per_window = [](uint32_t records, uint32_t reads) -> uint64_t {
       return records > 0 ? records : reads;
     };
-    const double six_weeks = std::ceil(absl::Hours(24 * 7 * 6) / window);
-    const double over_life = std::ceil(life / window);
+    // Windows begun, the last one partly: a Duration divided by a Duration
+    // is a whole number, rounded down, so the division is FDivDuration's.
+    const double six_weeks =
+        std::ceil(absl::FDivDuration(absl::Hours(24 * 7 * 6), window));
+    const double over_life = std::ceil(absl::FDivDuration(life, window));
     const uint64_t mine =
         per_window(q.distinct_records_per_window(), q.reads_per_window());
     const uint64_t ours = per_window(q.group_distinct_records_per_window(),

@@ -548,9 +548,45 @@ TEST(ContractPolicy, HarvestBudgetsSaturateAndNeverWrap) {
   }
   EXPECT_TRUE(seen);
 
+  // A window that does not divide six weeks: the last one, begun, counts.
+  q->mutable_window()->set_seconds(5 * 3600);
+  q->mutable_window()->set_nanos(0);
+  q->set_distinct_records_per_window(3);
+  seen = false;
+  for (const HarvestBudget& b : HarvestBudgets(c)) {
+    if (b.permit_index != limited || !b.group.empty()) continue;
+    seen = true;
+    EXPECT_EQ(b.records_over_six_weeks, 3u * 202);  // 1008 h / 5 h = 201.6
+  }
+  EXPECT_TRUE(seen);
+
+  // A limit whose share is not a number, or whose crossings a day times
+  // the contract's days pass any count: an error, and a warning with the
+  // largest count, not a wrapped or undefined one.
+  v1::Contract nan_share = Pilot();
+  nan_share.mutable_harvest_limit()->set_max_share(
+      std::numeric_limits<float>::quiet_NaN());
+  bool refused = false;
+  for (const ValidationIssue& i : ValidateContract(nan_share)) {
+    refused |= !i.warning && i.field_path == "harvest_limit.max_share";
+  }
+  EXPECT_TRUE(refused);
+  v1::Contract crowded = Pilot();
+  crowded.mutable_harvest_limit()->set_expected_crossings_per_day(
+      std::numeric_limits<uint64_t>::max());
+  crowded.mutable_harvest_limit()->set_max_share(1e-30f);
+  bool warned = false;
+  for (const ValidationIssue& i : ValidateContract(crowded)) {
+    warned |=
+        i.warning &&
+        absl::StrContains(i.message, "% of the 18446744073709551615 crossings");
+  }
+  EXPECT_TRUE(warned);
+
   v1::Contract backwards = Pilot();
   std::swap(*backwards.mutable_effective_from(),
             *backwards.mutable_effective_until());
+  ASSERT_FALSE(HarvestBudgets(backwards).empty());
   for (const HarvestBudget& b : HarvestBudgets(backwards)) {
     EXPECT_EQ(b.records_over_life, 0u) << b.permit_id;
     EXPECT_GT(b.records_over_six_weeks, 0u) << b.permit_id;
