@@ -610,16 +610,16 @@ absl::StatusOr<bool> PostgresStore::ReadRecordSince(absl::string_view who,
       .Int(v1::ACTION_READ_ITEM);
   absl::StatusOr<pg::Result> q =
       group ? ExecLocked(
-                  "SELECT 1 FROM audit_log WHERE record_id = $1 AND action "
-                  "<> 1 AND grp = $2 AND grp != '' AND time_us >= $3::bigint "
-                  "AND verdict = "
-                  "$4::int AND action IN ($5::int, $6::int) LIMIT 1",
+                  "SELECT 1 FROM audit_log WHERE record_id = $1 "
+                  "AND action <> 1 AND grp = $2 AND grp != '' "
+                  "AND time_us >= $3::bigint AND verdict = $4::int "
+                  "AND action IN ($5::int, $6::int) LIMIT 1",
                   p)
             : ExecLocked(
-                  "SELECT 1 FROM audit_log WHERE record_id = $1 AND "
-                  "action <> 1 AND principal = $2 AND time_us >= $3::bigint "
-                  "AND verdict = "
-                  "$4::int AND action IN ($5::int, $6::int) LIMIT 1",
+                  "SELECT 1 FROM audit_log WHERE record_id = $1 "
+                  "AND action <> 1 AND principal = $2 "
+                  "AND time_us >= $3::bigint AND verdict = $4::int "
+                  "AND action IN ($5::int, $6::int) LIMIT 1",
                   p);
   if (!q.ok()) return q.status();
   return q->rows() > 0;
@@ -634,19 +634,18 @@ absl::StatusOr<std::vector<v1::DataCategory>> PostgresStore::CategoriesRead(
   p.Text(record_id).Text(who).Int(v1::VERDICT_ALLOW);
   absl::StatusOr<std::vector<v1::AuditEntry>> entries =
       group ? EntriesLocked(
-                  "SELECT entry FROM audit_log WHERE record_id = $1 AND "
-                  "action <> 1 AND grp = $2 AND verdict = $3::int UNION ALL "
-                  "SELECT a.entry "
-                  "FROM audit_reveals r JOIN audit_log a ON a.sequence = "
-                  "r.sequence WHERE r.record_id = $1 AND r.grp = $2",
+                  "SELECT entry FROM audit_log WHERE record_id = $1 "
+                  "AND action <> 1 AND grp = $2 AND verdict = $3::int "
+                  "UNION ALL SELECT a.entry FROM audit_reveals r "
+                  "JOIN audit_log a ON a.sequence = r.sequence "
+                  "WHERE r.record_id = $1 AND r.grp = $2",
                   p)
             : EntriesLocked(
-                  "SELECT entry FROM audit_log WHERE record_id = $1 AND "
-                  "action <> 1 AND principal = $2 AND verdict = $3::int "
-                  "UNION ALL SELECT "
-                  "a.entry FROM audit_reveals r JOIN audit_log a ON "
-                  "a.sequence = r.sequence WHERE r.record_id = $1 AND "
-                  "r.principal = $2",
+                  "SELECT entry FROM audit_log WHERE record_id = $1 "
+                  "AND action <> 1 AND principal = $2 AND verdict = $3::int "
+                  "UNION ALL SELECT a.entry FROM audit_reveals r "
+                  "JOIN audit_log a ON a.sequence = r.sequence "
+                  "WHERE r.record_id = $1 AND r.principal = $2",
                   p);
   if (!entries.ok()) return entries.status();
   std::vector<v1::DataCategory> out;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -539,26 +540,26 @@ TEST(ContractPolicy, HarvestBudgetsSaturateAndNeverWrap) {
   q->mutable_window()->set_seconds(0);
   q->mutable_window()->set_nanos(1);
   q->set_distinct_records_per_window(4'000'000'000u);
-  bool seen = false;
-  for (const HarvestBudget& b : HarvestBudgets(c)) {
-    if (b.permit_index != limited || !b.group.empty()) continue;
-    seen = true;
-    EXPECT_EQ(b.records_over_six_weeks, std::numeric_limits<uint64_t>::max());
-    EXPECT_EQ(b.records_over_life, std::numeric_limits<uint64_t>::max());
-  }
-  EXPECT_TRUE(seen);
+  // The edited permit's budget for one principal.
+  const auto own = [&]() -> std::optional<HarvestBudget> {
+    for (const HarvestBudget& b : HarvestBudgets(c)) {
+      if (b.permit_index == limited && b.group.empty()) return b;
+    }
+    return std::nullopt;
+  };
+  std::optional<HarvestBudget> budget = own();
+  ASSERT_TRUE(budget.has_value());
+  EXPECT_EQ(budget->records_over_six_weeks,
+            std::numeric_limits<uint64_t>::max());
+  EXPECT_EQ(budget->records_over_life, std::numeric_limits<uint64_t>::max());
 
   // A window that does not divide six weeks: the last one, begun, counts.
   q->mutable_window()->set_seconds(5 * 3600);
   q->mutable_window()->set_nanos(0);
   q->set_distinct_records_per_window(3);
-  seen = false;
-  for (const HarvestBudget& b : HarvestBudgets(c)) {
-    if (b.permit_index != limited || !b.group.empty()) continue;
-    seen = true;
-    EXPECT_EQ(b.records_over_six_weeks, 3u * 202);  // 1008 h / 5 h = 201.6
-  }
-  EXPECT_TRUE(seen);
+  budget = own();
+  ASSERT_TRUE(budget.has_value());
+  EXPECT_EQ(budget->records_over_six_weeks, 3u * 202);  // 1008 h / 5 h = 201.6
 
   // A limit whose share is not a number, or whose crossings a day times
   // the contract's days pass any count: an error, and a warning with the
