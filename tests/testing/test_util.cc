@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <iterator>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "footage/scene.h"
 #include "gtest/gtest.h"
 
@@ -38,13 +40,84 @@ void MakeDevPki(const std::string& dir) {
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
 }
 
-void MakeFootage(const std::string& dir,
-                 const std::vector<std::string>& plates) {
+namespace {
+
+namespace fs = std::filesystem;
+
+// This build of the running test program: its name, and its size and
+// change time. An empty name when it cannot be told (footage is then
+// rendered every time).
+struct ProgramBuild {
+  std::string name, stamp;
+};
+ProgramBuild ThisProgram() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  struct stat st;
+  if (ec || ::stat(exe.c_str(), &st) != 0) return {};
+  return {exe.filename().string(),
+          absl::StrCat(st.st_size, "-", st.st_mtim.tv_sec, ".",
+                       st.st_mtim.tv_nsec)};
+}
+
+void RenderFootage(const std::string& dir,
+                   const std::vector<std::string>& plates) {
   footage::SceneOptions options;
   for (const auto& p : plates) options.vehicles.push_back({p, {40, 40, 150}});
   auto scene = footage::RenderScene(options);
   ASSERT_TRUE(scene.ok()) << scene.status();
   ASSERT_TRUE(footage::WriteScene(*scene, options, dir).ok());
+}
+
+// The cache of one program's build, made once: another build's is removed
+// (a rebuilt renderer renders differently). A cache appears whole, by a
+// rename, so two test processes that render at once both end with it.
+// Empty: no cache could be made.
+std::string CachedFootage(const std::vector<std::string>& plates) {
+  const ProgramBuild program = ThisProgram();
+  if (program.name.empty()) return "";
+  const fs::path root =
+      fs::path(LANEVAULT_BINARY_DIR) / "tests/footage-cache" / program.name;
+  const fs::path mine = root / program.stamp;
+  const fs::path cached = mine / absl::StrJoin(plates, "_");
+  std::error_code ec;
+  if (fs::is_directory(cached, ec)) return cached.string();
+  fs::create_directories(mine, ec);
+  if (ec) return "";
+  for (const fs::directory_entry& e : fs::directory_iterator(root, ec)) {
+    if (e.path() != mine) {
+      std::error_code ignored;
+      fs::remove_all(e.path(), ignored);
+    }
+  }
+  std::string tmpl = (mine / "rendering-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) return "";
+  RenderFootage(tmpl, plates);
+  if (::testing::Test::HasFatalFailure()) {
+    fs::remove_all(tmpl, ec);
+    return "";
+  }
+  fs::rename(tmpl, cached, ec);
+  if (ec) fs::remove_all(tmpl, ec);  // another process's rename came first
+  return fs::is_directory(cached, ec) ? cached.string() : "";
+}
+
+}  // namespace
+
+void MakeFootage(const std::string& dir,
+                 const std::vector<std::string>& plates) {
+  // Each test of a program runs in a process of its own under ctest, and
+  // rendering takes seconds: the footage of a plate list is rendered once
+  // per build of the program and copied (tests may change their copy).
+  const std::string cached = CachedFootage(plates);
+  if (::testing::Test::HasFatalFailure()) return;
+  std::error_code ec;
+  if (!cached.empty()) {
+    fs::copy(cached, dir, fs::copy_options::recursive, ec);
+    if (!ec) return;
+    fs::remove_all(dir, ec);
+  }
+  RenderFootage(dir, plates);
 }
 
 void ExecSql(const std::string& db_path, const std::string& sql) {

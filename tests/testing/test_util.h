@@ -26,7 +26,8 @@ class TempDir {
 // production setups). Fails the test on error.
 void MakeDevPki(const std::string& dir);
 
-// Renders footage with the given plates into `dir` (frames/, truth files).
+// Renders footage with the given plates into `dir` (frames/, truth files),
+// or copies what this build of the test program rendered before.
 void MakeFootage(const std::string& dir,
                  const std::vector<std::string>& plates);
 
