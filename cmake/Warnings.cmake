@@ -13,6 +13,11 @@ if(LANEVAULT_SANITIZE)
                       -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_link_options(-fsanitize=address,undefined,float-cast-overflow)
 endif()
+# A clang sanitizer tree builds the contract fuzzer too; libFuzzer's
+# coverage instruments only what it exercises (see tests/fuzz).
+if(LANEVAULT_SANITIZE AND CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  set(LANEVAULT_SANITIZE_FUZZ ON)
+endif()
 if(LANEVAULT_FUZZ)
   # Coverage for libFuzzer and bug detectors for everything the fuzzer links.
   add_compile_options(-fsanitize=fuzzer-no-link,address,undefined

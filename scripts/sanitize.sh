@@ -4,7 +4,8 @@
 # plate finder with AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/),
 # and runs them: any memory error or undefined behaviour (a shift past 31
 # bits, a signed overflow, a misaligned load, a double converted to an
-# integer that cannot hold it) fails the run.
+# integer that cannot hold it) fails the run. With the default list and
+# clang, also the contract fuzzer for 30 s (tests/fuzz/run_contract_fuzz.sh).
 #   scripts/sanitize.sh [test ...]    (default: the list below)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,8 +52,19 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER="$cxx" \
   -DLANEVAULT_WERROR=ON -DLANEVAULT_SANITIZE=ON -DLANEVAULT_BUILD_BENCH=OFF \
   -DLANEVAULT_GLYPH_MODEL_FROM="$model_from" >/dev/null
-echo "sanitize: building ${#tests[@]} test programs (ASan + UBSan, $(basename "$cxx"))"
-ninja -C build-asan "${tests[@]}"
+# With the default list, a clang tree also builds the contract fuzzer from
+# the libraries it has just compiled, and fuzzes for 30 s beside the tests.
+fuzz=()
+if [[ $# -eq 0 ]]; then
+  if ninja -C build-asan -t targets all | grep -q '^contract_fuzz:'; then
+    fuzz=(contract_fuzz)
+  else
+    echo "sanitize: no contract fuzzer without clang (scripts/install-deps.sh installs it)"
+  fi
+fi
+echo "sanitize: building ${#tests[@]} test programs${fuzz:+ and the contract fuzzer} (ASan + UBSan, $(basename "$cxx"))"
+ninja -C build-asan "${tests[@]}" "${fuzz[@]}"
+tests+=("${fuzz[@]}")
 # Leak checking needs ptrace, which containers often refuse; memory errors
 # and undefined behaviour do not.
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1
@@ -63,7 +75,9 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # ran (a broken runner) counts as failed.
 run_one() {
   local t=$1 start=$SECONDS
-  if build-asan/tests/"$t" --gtest_brief=1 >"build-asan/$t.log" 2>&1; then
+  local run=(build-asan/tests/"$t" --gtest_brief=1)
+  [[ $t == contract_fuzz ]] && run=(tests/fuzz/run_contract_fuzz.sh . build-asan 30)
+  if "${run[@]}" >"build-asan/$t.log" 2>&1; then
     echo "sanitize: $t passed ($((SECONDS - start)) s)"
     touch "build-asan/$t.passed"
   else
