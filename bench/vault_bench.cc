@@ -363,9 +363,9 @@ double VaultIntake(const std::vector<v1::Record>& records, int writers,
 // The baseline: what the same durability costs with nothing but libsodium
 // and SQLite: a fresh data key per item, XChaCha20-Poly1305, the key wrapped
 // under one KEK, rows inserted in WAL mode with synchronous=FULL. Writers
-// seal in parallel and commit through the vault's group commit without
-// its gathering (group_commit.h, as LevelDB's): each returns once the
-// transaction holding its record is durable, as a vault intake does. (One
+// seal in parallel and commit through the vault's group commit
+// (group_commit.h, as LevelDB's; it does not wait to gather): each returns once
+// the transaction holding its record is durable, as a vault intake does. (One
 // writer: every record is its own commit.)
 double BaselineIntake(const std::vector<v1::Record>& records, int writers,
                       const std::string& dir) {

@@ -32,8 +32,9 @@ packages=(
   libsystemd-dev systemd
   # both daemons' Prometheus endpoint (src/ops)
   prometheus-cpp-dev
-  # clang, its runtime and its OpenMP, for the libFuzzer build (its own clang
-  # configure of the whole tree finds OpenMP for the capture library)
+  # clang, its runtime and its OpenMP: scripts/sanitize.sh builds its tree
+  # with clang (and the contract fuzzer in it, with libFuzzer), and that
+  # tree's capture library finds OpenMP
   clang libclang-rt-14-dev libomp-dev
   # data the programs and tests use: cascades, English OCR data, the fonts
   # the footage and the plate character model are rendered from, and

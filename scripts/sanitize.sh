@@ -56,7 +56,7 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 # the libraries it has just compiled, and fuzzes for 30 s beside the tests.
 fuzz=()
 if [[ $# -eq 0 ]]; then
-  if ninja -C build-asan -t targets all | grep -q '^contract_fuzz:'; then
+  if ninja -C build-asan -t query contract_fuzz >/dev/null 2>&1; then
     fuzz=(contract_fuzz)
   else
     echo "sanitize: no contract fuzzer without clang (scripts/install-deps.sh installs it)"

@@ -9,7 +9,7 @@ set -euo pipefail
 src=$1
 out=$2
 seconds=${3:-30}
-if ! ninja -C "$out" -t targets all 2>/dev/null | grep -q '^contract_fuzz:'; then
+if ! ninja -C "$out" -t query contract_fuzz >/dev/null 2>&1; then
   if ! command -v clang++ >/dev/null; then
     echo "clang++ not installed (scripts/install-deps.sh installs it)"; exit 77
   fi

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "footage/scene.h"
@@ -60,26 +62,30 @@ ProgramBuild ThisProgram() {
                        st.st_mtim.tv_nsec)};
 }
 
-void RenderFootage(const std::string& dir,
-                   const std::vector<std::string>& plates) {
+absl::Status RenderFootage(const std::string& dir,
+                           const std::vector<std::string>& plates) {
   footage::SceneOptions options;
   for (const auto& p : plates) options.vehicles.push_back({p, {40, 40, 150}});
-  auto scene = footage::RenderScene(options);
-  ASSERT_TRUE(scene.ok()) << scene.status();
-  ASSERT_TRUE(footage::WriteScene(*scene, options, dir).ok());
+  absl::StatusOr<footage::Scene> scene = footage::RenderScene(options);
+  if (!scene.ok()) return scene.status();
+  return footage::WriteScene(*scene, options, dir);
 }
 
 // The cache of one program's build, made once: another build's is removed
-// (a rebuilt renderer renders differently). A cache appears whole, by a
-// rename, so two test processes that render at once both end with it.
-// Empty: no cache could be made.
+// (a rebuilt renderer renders differently; the renderer is linked into the
+// program, though the fonts and photo it reads are not, so a package
+// upgrade between runs of one build keeps the footage rendered before it). A
+// cache appears whole, by a rename, so two test processes that render at once
+// both end with it. Empty: no cache could be made.
 std::string CachedFootage(const std::vector<std::string>& plates) {
   const ProgramBuild program = ThisProgram();
   if (program.name.empty()) return "";
   const fs::path root =
       fs::path(LANEVAULT_BINARY_DIR) / "tests/footage-cache" / program.name;
   const fs::path mine = root / program.stamp;
-  const fs::path cached = mine / absl::StrJoin(plates, "_");
+  // A plate is letters and digits: the commas keep lists apart.
+  const fs::path cached =
+      mine / absl::StrCat("plates,", absl::StrJoin(plates, ","));
   std::error_code ec;
   if (fs::is_directory(cached, ec)) return cached.string();
   fs::create_directories(mine, ec);
@@ -92,10 +98,9 @@ std::string CachedFootage(const std::vector<std::string>& plates) {
   }
   std::string tmpl = (mine / "rendering-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) return "";
-  RenderFootage(tmpl, plates);
-  if (::testing::Test::HasFatalFailure()) {
+  if (!RenderFootage(tmpl, plates).ok()) {
     fs::remove_all(tmpl, ec);
-    return "";
+    return "";  // rendered again in the test's own directory, and reported
   }
   fs::rename(tmpl, cached, ec);
   if (ec) fs::remove_all(tmpl, ec);  // another process's rename came first
@@ -110,14 +115,14 @@ void MakeFootage(const std::string& dir,
   // rendering takes seconds: the footage of a plate list is rendered once
   // per build of the program and copied (tests may change their copy).
   const std::string cached = CachedFootage(plates);
-  if (::testing::Test::HasFatalFailure()) return;
   std::error_code ec;
   if (!cached.empty()) {
     fs::copy(cached, dir, fs::copy_options::recursive, ec);
     if (!ec) return;
     fs::remove_all(dir, ec);
   }
-  RenderFootage(dir, plates);
+  const absl::Status rendered = RenderFootage(dir, plates);
+  ASSERT_TRUE(rendered.ok()) << rendered;
 }
 
 void ExecSql(const std::string& db_path, const std::string& sql) {
