@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 
 #include "absl/status/status.h"
@@ -46,20 +47,38 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// This build of the running test program: its name, and its size and
-// change time. An empty name when it cannot be told (footage is then
-// rendered every time).
-struct ProgramBuild {
+// A file's size and change time; "-" for a file that is not there.
+std::string FileStamp(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return "-";
+  return absl::StrCat(st.st_size, "-", st.st_mtim.tv_sec, ".",
+                      st.st_mtim.tv_nsec);
+}
+
+// What the footage of this process is rendered by: the running test
+// program (the renderer is linked into it) and the face photo and fonts it
+// reads, its name apart. An empty name when it cannot be told (footage is
+// then rendered every time).
+struct RendererBuild {
   std::string name, stamp;
 };
-ProgramBuild ThisProgram() {
+RendererBuild ThisRenderer() {
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  struct stat st;
-  if (ec || ::stat(exe.c_str(), &st) != 0) return {};
-  return {exe.filename().string(),
-          absl::StrCat(st.st_size, "-", st.st_mtim.tv_sec, ".",
-                       st.st_mtim.tv_nsec)};
+  if (ec) return {};
+  std::string inputs;
+  for (const auto* list :
+       {&footage::DefaultFaceImages(), &footage::DefaultFontFiles()}) {
+    for (const std::string& path : *list) {
+      absl::StrAppend(&inputs, FileStamp(path), ";");
+    }
+  }
+  // The inputs' stamps, hashed into a short name.
+  const std::string program = FileStamp(exe.string());
+  if (program == "-") return {};
+  return {
+      exe.filename().string(),
+      absl::StrCat(program, "-", absl::Hex(std::hash<std::string>{}(inputs)))};
 }
 
 absl::Status RenderFootage(const std::string& dir,
@@ -71,14 +90,12 @@ absl::Status RenderFootage(const std::string& dir,
   return footage::WriteScene(*scene, options, dir);
 }
 
-// The cache of one program's build, made once: another build's is removed
-// (a rebuilt renderer renders differently; the renderer is linked into the
-// program, though the fonts and photo it reads are not, so a package
-// upgrade between runs of one build keeps the footage rendered before it). A
-// cache appears whole, by a rename, so two test processes that render at once
-// both end with it. Empty: no cache could be made.
+// The cache of one renderer's build, made once: another build's is removed
+// (a rebuilt program or an upgraded font renders differently). A cache
+// appears whole, by a rename, so two test processes that render at once both
+// end with it. Empty: no cache could be made.
 std::string CachedFootage(const std::vector<std::string>& plates) {
-  const ProgramBuild program = ThisProgram();
+  const RendererBuild program = ThisRenderer();
   if (program.name.empty()) return "";
   const fs::path root =
       fs::path(LANEVAULT_BINARY_DIR) / "tests/footage-cache" / program.name;
