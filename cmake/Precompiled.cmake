@@ -10,16 +10,20 @@
 # loads the whole file into every compile that uses it, which costs a
 # compile that needed little of it more than it saves.
 #
-# GCC only: clang's precompiled headers check flags more strictly. The clang
-# trees (the fuzzer's; the sanitizer tree where clang is installed,
-# scripts/sanitize.sh) build without them, which also shows whether a file
-# relies on a header it only gets from a flavour; -DLANEVAULT_PCH=OFF does
-# the same in a GCC tree.
-if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+# GCC trees and the clang sanitizer tree (scripts/sanitize.sh) use them.
+# clang checks a precompiled header's flags more strictly: a compile with
+# libFuzzer's coverage cannot use one made without, so the libraries the
+# sanitizer tree gives that coverage (tests/fuzz) compile without, and the
+# fuzzing tree (-DLANEVAULT_FUZZ=ON, coverage everywhere) builds without
+# them. -DLANEVAULT_PCH=OFF builds without them too, which shows whether a
+# file relies on a header it only gets from a flavour.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" OR
+   (CMAKE_CXX_COMPILER_ID STREQUAL "Clang" AND NOT LANEVAULT_FUZZ))
   option(LANEVAULT_PCH "Precompile the headers most files include" ON)
 else()
   if(LANEVAULT_PCH)
-    message(WARNING "LANEVAULT_PCH is for GCC only; building without")
+    message(WARNING "LANEVAULT_PCH is for GCC and clang trees other than "
+            "the fuzzing tree; building without")
   endif()
   set(LANEVAULT_PCH OFF)
 endif()
@@ -34,8 +38,11 @@ endif()
 # runs tests, so there every user goes without them. The three warnings stay on
 # everywhere else in the main tree, and on every file with
 # -DLANEVAULT_PCH=OFF.
-set(LANEVAULT_NO_STRING_FALSE_POSITIVES
-    -Wno-array-bounds -Wno-stringop-overflow -Wno-stringop-overread)
+set(LANEVAULT_NO_STRING_FALSE_POSITIVES)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  set(LANEVAULT_NO_STRING_FALSE_POSITIVES
+      -Wno-array-bounds -Wno-stringop-overflow -Wno-stringop-overread)
+endif()
 
 set(LANEVAULT_PCH_CORE
     <algorithm> <atomic> <chrono> <cstdint> <functional> <map> <memory>
@@ -76,6 +83,13 @@ function(lanevault_use_pch name dir)
     get_target_property(sources ${target} SOURCES)
     if(NOT type MATCHES "^(STATIC_LIBRARY|EXECUTABLE|OBJECT_LIBRARY)$" OR
        NOT sources MATCHES "\\.cc(;|$)")
+      continue()
+    endif()
+    # clang refuses a precompiled header made without the fuzzer's
+    # coverage in a compile with it (tests/fuzz adds it in a clang
+    # sanitizer tree to the few libraries a contract runs through).
+    get_target_property(options ${target} COMPILE_OPTIONS)
+    if("-fsanitize=fuzzer-no-link" IN_LIST options)
       continue()
     endif()
     get_target_property(links ${target} LINK_LIBRARIES)
