@@ -30,12 +30,13 @@ if [[ -f build/build.ninja ]] && ninja -C build plate_glyph_model >/dev/null; th
 else
   echo "sanitize: no model from build/; fitting one under ASan (minutes)"
 fi
-# clang where it is installed (scripts/install-deps.sh installs it for the
-# fuzzer), else the default compiler ($CXX, when set, chooses). It compiled
-# this tree in less time than GCC with its precompiled headers, and the
-# programs built here and what they link meet its warnings as well as GCC's
-# in the main tree. (Under clang the lane's OpenMP is LLVM's libomp, not
-# the libgomp of production builds.) A tree configured with another
+# clang where it is installed (scripts/install-deps.sh installs it), else
+# the default compiler ($CXX, when set, chooses). It compiled this tree in
+# less time than GCC with precompiled headers even before it had its own;
+# it builds the contract fuzzer in it; and the programs built here and what
+# they link meet its warnings as well as GCC's in the main tree. (Under
+# clang the lane's OpenMP is LLVM's libomp, not the libgomp of production
+# builds.) A tree configured with another
 # compiler is configured afresh: CMake cannot switch one.
 cxx=${CXX:-$(command -v clang++ || command -v c++ || true)}
 if [[ -z "$cxx" ]]; then
