@@ -14,16 +14,18 @@
 # clang checks a precompiled header's flags more strictly: a compile with
 # libFuzzer's coverage cannot use one made without, so the libraries the
 # sanitizer tree gives that coverage (tests/fuzz) compile without, and the
-# fuzzing tree (-DLANEVAULT_FUZZ=ON, coverage everywhere) builds without
-# them. -DLANEVAULT_PCH=OFF builds without them too, which shows whether a
-# file relies on a header it only gets from a flavour.
+# fuzzing tree (-DLANEVAULT_FUZZ=ON, coverage everywhere) and other clang
+# trees build without them. -DLANEVAULT_PCH=OFF builds without them too,
+# which shows whether a file relies on a header it only gets from a flavour
+# (no script's tree does that now but the fuzzing tree's few libraries).
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" OR
-   (CMAKE_CXX_COMPILER_ID STREQUAL "Clang" AND NOT LANEVAULT_FUZZ))
+   (CMAKE_CXX_COMPILER_ID STREQUAL "Clang" AND LANEVAULT_SANITIZE AND
+    NOT LANEVAULT_FUZZ))
   option(LANEVAULT_PCH "Precompile the headers most files include" ON)
 else()
   if(LANEVAULT_PCH)
-    message(WARNING "LANEVAULT_PCH is for GCC and clang trees other than "
-            "the fuzzing tree; building without")
+    message(WARNING "LANEVAULT_PCH is for GCC trees and the clang sanitizer "
+            "tree; building without")
   endif()
   set(LANEVAULT_PCH OFF)
 endif()
