@@ -73,9 +73,9 @@ RendererBuild ThisRenderer() {
       absl::StrAppend(&inputs, FileStamp(path), ";");
     }
   }
-  // The inputs' stamps, hashed into a short name.
   const std::string program = FileStamp(exe.string());
   if (program == "-") return {};
+  // The inputs' stamps, hashed into a short name.
   return {
       exe.filename().string(),
       absl::StrCat(program, "-", absl::Hex(std::hash<std::string>{}(inputs)))};
@@ -95,11 +95,11 @@ absl::Status RenderFootage(const std::string& dir,
 // appears whole, by a rename, so two test processes that render at once both
 // end with it. Empty: no cache could be made.
 std::string CachedFootage(const std::vector<std::string>& plates) {
-  const RendererBuild program = ThisRenderer();
-  if (program.name.empty()) return "";
+  const RendererBuild renderer = ThisRenderer();
+  if (renderer.name.empty()) return "";
   const fs::path root =
-      fs::path(LANEVAULT_BINARY_DIR) / "tests/footage-cache" / program.name;
-  const fs::path mine = root / program.stamp;
+      fs::path(LANEVAULT_BINARY_DIR) / "tests/footage-cache" / renderer.name;
+  const fs::path mine = root / renderer.stamp;
   // A plate is letters and digits: the commas keep lists apart.
   const fs::path cached =
       mine / absl::StrCat("plates,", absl::StrJoin(plates, ","));
