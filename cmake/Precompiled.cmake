@@ -145,6 +145,8 @@ function(lanevault_precompile_headers)
   if(LANEVAULT_BUILD_TESTS)
     lanevault_pch_flavour(test HEADERS ${LANEVAULT_PCH_TEST}
                           LINKS gRPC::grpc++ GTest::gtest)
+    target_compile_options(lanevault_pch_test PRIVATE
+                           ${LANEVAULT_TEST_OPTIMIZE})
     set_source_files_properties(
         ${PROJECT_SOURCE_DIR}/tests/unit/replica_quota_test.cc
         DIRECTORY ${PROJECT_SOURCE_DIR}/tests
