@@ -131,6 +131,10 @@ function(lanevault_precompile_headers)
   find_package(OpenMP REQUIRED COMPONENTS CXX)
   lanevault_pch_flavour(vision HEADERS ${LANEVAULT_PCH_VISION}
                         LINKS opencv_core opencv_imgproc OpenMP::OpenMP_CXX)
+  # Its one user's optimisation level (clang refuses a precompiled header
+  # whose __OPTIMIZE__ differs from the compile's).
+  target_compile_options(lanevault_pch_vision PRIVATE
+                         ${LANEVAULT_HOT_OPTIMIZE})
   lanevault_pch_flavour(rpc HEADERS ${LANEVAULT_PCH_RPC} LINKS gRPC::grpc++)
   foreach(module common crypto receipt alerts tlog witness footage capture
                  watermark policy vault)
