@@ -157,14 +157,15 @@ std::vector<std::string> MarkImages(absl::string_view watermark_key,
   std::vector<std::string> unmarked;
   for (v1::Item& item : *record.mutable_items()) {
     if (!IsImage(item.category())) continue;
-    // Plates at their answer size end at the weakest mark (their
-    // characters' edges cost the codec most of the budget): that one is
-    // made first, and the stronger ones only tried if it leaves them room.
+    // Plates at their answer size mostly keep the budget at the second
+    // strength (their characters' edges cost the codec more than a face's
+    // do): that one is made first, and the strongest only tried if it
+    // leaves room.
     const bool plate = item.category() == v1::DATA_CATEGORY_PLATE_IMAGE;
     absl::StatusOr<std::string> marked = watermark::EmbedEncoded(
         watermark_key, static_cast<uint32_t>(token), item.content(),
         AnswerSize(item.category()), /*stats=*/nullptr,
-        /*weakest_first=*/plate);
+        /*start_busy_percent=*/plate ? 50 : 100);
     if (!marked.ok()) {
       unmarked.push_back(
           absl::StrCat(item.item_id(), " (", marked.status().message(), ")"));

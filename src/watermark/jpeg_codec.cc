@@ -82,7 +82,8 @@ struct Encoder {
   VectorDestination destination;
 };
 
-bool RunEncode(Encoder* e, const cv::Mat* image, int quality) {
+bool RunEncode(Encoder* e, const cv::Mat* image, int quality,
+               JpegChroma chroma) {
   if (setjmp(e->err.jump) != 0) return false;
   jpeg_compress_struct& cinfo = e->cinfo;
   cinfo.dest = &e->destination.pub;
@@ -96,6 +97,12 @@ bool RunEncode(Encoder* e, const cv::Mat* image, int quality) {
   jpeg_set_defaults(&cinfo);
   cinfo.restart_interval = 0;
   jpeg_set_quality(&cinfo, quality, TRUE);
+  if (colour && chroma == JpegChroma::kFull) {
+    for (int c = 0; c < 3; ++c) {
+      cinfo.comp_info[c].h_samp_factor = 1;
+      cinfo.comp_info[c].v_samp_factor = 1;
+    }
+  }
   jpeg_start_compress(&cinfo, TRUE);
   while (cinfo.next_scanline < cinfo.image_height) {
     JSAMPROW row = const_cast<JSAMPROW>(
@@ -141,7 +148,7 @@ bool RunDecode(Decoder* d, const absl::string_view* bytes, cv::Mat* out) {
 }  // namespace
 
 absl::Status EncodeJpeg(const cv::Mat& image, int quality,
-                        std::vector<uint8_t>& out) {
+                        std::vector<uint8_t>& out, JpegChroma chroma) {
   if (image.empty() || image.depth() != CV_8U ||
       (image.channels() != 1 && image.channels() != 3)) {
     return absl::InvalidArgumentError("JPEG needs an 8-bit grey or BGR image");
@@ -158,7 +165,7 @@ absl::Status EncodeJpeg(const cv::Mat& image, int quality,
   e.destination.pub.term_destination = FinishDestination;
   e.destination.out = &out;
   jpeg_create_compress(&e.cinfo);
-  const bool ok = RunEncode(&e, &image, quality);
+  const bool ok = RunEncode(&e, &image, quality, chroma);
   jpeg_destroy_compress(&e.cinfo);
   if (!ok) {
     out.clear();

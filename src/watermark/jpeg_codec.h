@@ -22,11 +22,18 @@
 
 namespace lanevault::watermark {
 
+// How a colour JPEG samples its chroma.
+enum class JpegChroma {
+  kHalf,  // 4:2:0, as cv::imencode(".jpg") writes by default
+  kFull,  // 4:4:4: every component at full resolution
+};
+
 // JPEG at `quality` (1..100) of an 8-bit BGR (CV_8UC3) or grey (CV_8UC1)
-// image, into `out` (replaced): 4:2:0, standard Huffman tables, a JFIF
-// header, as cv::imencode(".jpg") writes them.
+// image, into `out` (replaced): standard Huffman tables, a JFIF header, as
+// cv::imencode(".jpg") writes them (OpenCV 4.6 writes 4:2:0 only).
 absl::Status EncodeJpeg(const cv::Mat& image, int quality,
-                        std::vector<uint8_t>& out);
+                        std::vector<uint8_t>& out,
+                        JpegChroma chroma = JpegChroma::kHalf);
 
 // Decodes a JPEG of one (grey) or three (YCbCr, RGB) components into `out`
 // (CV_8UC1 or CV_8UC3 BGR; its buffer is reused when the size matches).

@@ -497,52 +497,16 @@ absl::StatusOr<cv::Mat> DecodeInput(absl::string_view bytes) {
   return Decode(bytes);
 }
 
-// JPEG's chroma subsampling blurs colour edges (a plate's border, the car
-// around it) by about the mark's whole budget. Feeding the codec's error
-// back into its input undoes most of that blur: `current` +=
-// `target` - `decoded`, saturated.
-void FeedBack(const cv::Mat& target, const cv::Mat& decoded, cv::Mat& current) {
-  const int width = target.cols * target.channels();
-  for (int y = 0; y < target.rows; ++y) {
-    const uint8_t* t = target.ptr<uint8_t>(y);
-    const uint8_t* d = decoded.ptr<uint8_t>(y);
-    uint8_t* c = current.ptr<uint8_t>(y);
-    int x = 0;
-#if CV_SIMD
-    // Widened to 16 bits (the sum lies in -255..510) and packed back with
-    // saturation: the same bytes as the scalar loop below, a vector at a
-    // time.
-    constexpr int kLanes = cv::v_uint8::nlanes;
-    for (; x + kLanes <= width; x += kLanes) {
-      cv::v_uint16 t0, t1, d0, d1, c0, c1;
-      cv::v_expand(cv::vx_load(t + x), t0, t1);
-      cv::v_expand(cv::vx_load(d + x), d0, d1);
-      cv::v_expand(cv::vx_load(c + x), c0, c1);
-      const cv::v_int16 s0 = cv::v_reinterpret_as_s16(c0) +
-                             cv::v_reinterpret_as_s16(t0) -
-                             cv::v_reinterpret_as_s16(d0);
-      const cv::v_int16 s1 = cv::v_reinterpret_as_s16(c1) +
-                             cv::v_reinterpret_as_s16(t1) -
-                             cv::v_reinterpret_as_s16(d1);
-      cv::v_store(c + x, cv::v_pack_u(s0, s1));
-    }
-#endif
-    for (; x < width; ++x) {
-      c[x] = cv::saturate_cast<uint8_t>(int{c[x]} + int{t[x]} - int{d[x]});
-    }
-  }
-}
-
 // The mark's strengths, strongest first: the share of pixels (the
 // busiest) marked at amp_busy instead of amp_flat.
-constexpr int kBusyPercents[] = {50, 25, 0};
-// A strength is not encoded at all when the codec's error measured on the
-// strongest predicts that it breaks the budget by more than this. The
-// prediction is within 0.1 dB on rendered and noisy crops, so a strength
-// that would have kept the budget is not passed over (1,000 crops of the
-// bench's kinds, at their size and the API's: the same bytes as encoding
-// every strength in turn).
-constexpr double kSkipMarginDb = 0.3;
+constexpr int kBusyPercents[] = {100, 50, 25, 0};
+constexpr size_t kStrengths = std::size(kBusyPercents);
+// A strength is not encoded at all when the codec's error measured on
+// another predicts that it breaks the budget by more than this. On the
+// rendered answer-sized plates the prediction for the strongest from the
+// next was within 0.05 dB of what encoding it measured, and it fell 0.15 to
+// 0.3 dB short of the budget.
+constexpr double kSkipMarginDb = 0.15;
 
 double MeanSquaredError(const cv::Mat& a, const cv::Mat& b) {
   if (a.size() != b.size() || a.type() != b.type()) {
@@ -570,131 +534,110 @@ double MarkMse(const Activity& a, int cut) {
 }
 
 // EmbedEncoded's search for the strongest mark whose JPEG keeps the PSNR
-// budget against the picture. Each strength tried is encoded, decoded, the
-// codec's error fed back (it undoes chroma subsampling's blur of colour
-// edges and the quantisation of the mark itself: a plain JPEG of a stronger
-// mark traces worse than this of a weaker one) and encoded again, and those
-// bytes are decoded and measured. The first strength's error, less the
-// mark's own, is the codec's error on this picture, and the mark adds to it
-// (luminance at low frequency against chroma and quantisation noise), so a
-// weaker strength sure to break the budget is not encoded at all. The
-// weakest mark is kept whatever it costs, unmeasured.
+// budget against the picture. Each strength tried is encoded once, with
+// chroma at full resolution, and its bytes decoded and measured. (Subsampled
+// chroma blurred a plate's coloured edges by about the whole budget, which
+// took a second encode with the codec's error fed back; at 4:4:4 the codec's
+// error on an answer-sized crop is a fraction of the mark's.) The first
+// strength's error, less the mark's own, is the codec's error on this
+// picture, and the mark adds to it, so a strength sure to break the budget
+// is not encoded at all. The weakest mark is kept whatever it costs,
+// unmeasured.
 class StrengthSearch {
  public:
-  StrengthSearch(const cv::Mat& image, const Activity& activity, int quality)
-      : image_(image), activity_(activity), quality_(quality) {}
+  StrengthSearch(const cv::Mat& image, const Activity& activity,
+                 const ChipSigns& signs, int quality)
+      : image_(image), activity_(activity), signs_(signs), quality_(quality) {}
 
-  absl::Status Try(int busy_percent, const ChipSigns& signs, bool weakest,
-                   EmbedStats& stats) {
-    const int cut = BusyCut(activity_, busy_percent);
-    const double mark_mse = MarkMse(activity_, cut);
-    if (!weakest && codec_known_ &&
-        PsnrOf(mark_mse + codec_mse_) < kMinPsnr - kSkipMarginDb) {
-      ++stats.skipped;
-      return absl::OkStatus();
-    }
-    ApplyMark(image_, activity_, cut, signs, marked_);
-    if (absl::Status s = Encode(marked_, plain_, stats); !s.ok()) return s;
-    ++stats.decodes;
-    if (!DecodeJpeg(AsView(plain_), decoded_).ok() ||
-        decoded_.size() != marked_.size() ||
-        decoded_.type() != marked_.type()) {
-      // Nothing to feed back: keep what there is, or try weaker.
-      if (weakest) Choose(busy_percent, plain_, false, stats);
-      return absl::OkStatus();
-    }
-    marked_.copyTo(current_);
-    FeedBack(marked_, decoded_, current_);
-    if (absl::Status s = Encode(current_, fed_, stats); !s.ok()) return s;
-    if (weakest) {
-      Choose(busy_percent, fed_, true, stats);
-      return absl::OkStatus();
-    }
-    ++stats.decodes;
-    if (!DecodeJpeg(AsView(fed_), decoded_).ok()) return absl::OkStatus();
-    const double fed_mse = MeanSquaredError(decoded_, image_);
-    if (!codec_known_) {
-      codec_mse_ = fed_mse - mark_mse;
-      codec_known_ = true;
-    }
-    if (PsnrOf(fed_mse) >= kMinPsnr) {
-      Choose(busy_percent, fed_, true, stats);
-      stats.psnr = PsnrOf(fed_mse);
-    }
-    return absl::OkStatus();
-  }
-
-  // The weakest strength, made before the others and kept aside as what is
-  // returned if none of them keeps the budget (the same bytes Try makes of
-  // it). Its JPEG is decoded and measured too: the codec's error it shows,
-  // with `stronger_mark_mse` (the next stronger mark's own) in place of its
-  // mark's, predicts the stronger strengths; room() says whether one may
-  // keep the budget.
-  absl::Status MakeWeakest(int busy_percent, double stronger_mark_mse,
-                           const ChipSigns& signs, EmbedStats& stats) {
-    const int cut = BusyCut(activity_, busy_percent);
-    const double mark_mse = MarkMse(activity_, cut);
-    ApplyMark(image_, activity_, cut, signs, marked_);
-    weakest_percent_ = busy_percent;
-    if (absl::Status s = Encode(marked_, weakest_, stats); !s.ok()) return s;
-    weakest_fed_ = false;
-    ++stats.decodes;
-    if (!DecodeJpeg(AsView(weakest_), decoded_).ok() ||
-        decoded_.size() != marked_.size() ||
-        decoded_.type() != marked_.type()) {
-      return absl::OkStatus();  // kept plain; the others are still tried
-    }
-    marked_.copyTo(current_);
-    FeedBack(marked_, decoded_, current_);
-    if (absl::Status s = Encode(current_, weakest_, stats); !s.ok()) return s;
-    weakest_fed_ = true;
-    ++stats.decodes;
-    if (!DecodeJpeg(AsView(weakest_), decoded_).ok()) return absl::OkStatus();
-    const double codec_mse = MeanSquaredError(decoded_, image_) - mark_mse;
-    room_ = PsnrOf(stronger_mark_mse + codec_mse) >= kMinPsnr - kSkipMarginDb;
-    return absl::OkStatus();
-  }
-  bool made_weakest() const { return weakest_percent_ >= 0; }
-  bool room() const { return room_; }
-  void ChooseWeakest(EmbedStats& stats) {
-    Choose(weakest_percent_, weakest_, weakest_fed_, stats);
-  }
-
-  bool done() const { return chosen_ != nullptr; }
-  std::vector<uint8_t>& chosen() { return *chosen_; }
-
- private:
-  absl::Status Encode(const cv::Mat& picture, std::vector<uint8_t>& out,
-                      EmbedStats& stats) {
+  // Encodes strength `i` (of kBusyPercents) and keeps its bytes if they keep
+  // the budget, or if it is the weakest; says whether it kept them.
+  absl::StatusOr<bool> Try(size_t i, EmbedStats& stats) {
+    const int cut = BusyCut(activity_, kBusyPercents[i]);
+    ApplyMark(image_, activity_, cut, signs_, marked_);
     ++stats.encodes;
-    if (!EncodeJpeg(picture, quality_, out).ok()) {
+    if (!EncodeJpeg(marked_, quality_, trial_, JpegChroma::kFull).ok()) {
       return absl::InternalError("JPEG encoding failed");
     }
-    return absl::OkStatus();
+    const bool weakest = i + 1 == kStrengths;
+    double psnr = 0;
+    if (!weakest) {
+      ++stats.decodes;
+      if (!DecodeJpeg(AsView(trial_), decoded_).ok()) return false;
+      const double mse = MeanSquaredError(decoded_, image_);
+      if (!codec_known_) {
+        codec_mse_ = mse - MarkMse(activity_, cut);
+        codec_known_ = true;
+      }
+      psnr = PsnrOf(mse);
+      if (psnr < kMinPsnr) return false;
+    }
+    chosen_.swap(trial_);
+    stats.busy_percent = kBusyPercents[i];
+    stats.psnr = psnr;
+    return true;
   }
 
-  void Choose(int busy_percent, std::vector<uint8_t>& jpeg, bool fed_back,
-              EmbedStats& stats) {
-    chosen_ = &jpeg;
-    stats.busy_percent = busy_percent;
-    stats.fed_back = fed_back;
+  // Whether strength `i` may keep the budget, as the codec's error measured
+  // so far predicts (true before anything is measured).
+  bool MayFit(size_t i) const {
+    return !codec_known_ ||
+           PsnrOf(MarkMse(activity_, BusyCut(activity_, kBusyPercents[i])) +
+                  codec_mse_) >= kMinPsnr - kSkipMarginDb;
   }
 
+  std::vector<uint8_t>& chosen() { return chosen_; }
+
+ private:
   const cv::Mat& image_;
   const Activity& activity_;
+  const ChipSigns& signs_;
   const int quality_;
-  cv::Mat marked_, current_, decoded_;
-  std::vector<uint8_t> plain_, fed_;
-  std::vector<uint8_t>* chosen_ = nullptr;
-  // MakeWeakest's JPEG and what it found.
-  std::vector<uint8_t> weakest_;
-  int weakest_percent_ = -1;
-  bool weakest_fed_ = false;
-  bool room_ = true;
+  cv::Mat marked_, decoded_;
+  std::vector<uint8_t> trial_, chosen_;
   // The codec's own error on this picture, once measured.
   bool codec_known_ = false;
   double codec_mse_ = 0;
 };
+
+absl::StatusOr<size_t> StrengthIndex(int busy_percent) {
+  for (size_t i = 0; i < kStrengths; ++i) {
+    if (kBusyPercents[i] == busy_percent) return i;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("no mark strength marks ", busy_percent,
+                   "% of pixels at the higher level"));
+}
+
+// Tries the strength at `start` first: stronger ones while it and they keep
+// the budget and the codec's error predicts they may, else weaker ones until
+// one keeps it (the weakest always does).
+absl::Status SearchFrom(size_t start, StrengthSearch& search,
+                        EmbedStats& stats) {
+  absl::StatusOr<bool> kept = search.Try(start, stats);
+  if (!kept.ok()) return kept.status();
+  if (*kept) {
+    for (size_t i = start; i-- > 0;) {
+      if (!search.MayFit(i)) {
+        stats.skipped += static_cast<int>(i) + 1;
+        break;
+      }
+      kept = search.Try(i, stats);
+      if (!kept.ok()) return kept.status();
+      if (!*kept) break;
+    }
+    return absl::OkStatus();
+  }
+  for (size_t i = start + 1; i < kStrengths; ++i) {
+    if (i + 1 < kStrengths && !search.MayFit(i)) {
+      ++stats.skipped;
+      continue;
+    }
+    kept = search.Try(i, stats);
+    if (!kept.ok()) return kept.status();
+    if (*kept) break;
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -710,8 +653,10 @@ absl::StatusOr<cv::Mat> Embed(absl::string_view key, uint32_t token,
 absl::StatusOr<std::string> EmbedEncoded(absl::string_view key, uint32_t token,
                                          absl::string_view image_bytes,
                                          cv::Size resize_to, EmbedStats* stats,
-                                         bool weakest_first) {
+                                         int start_busy_percent) {
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
+  absl::StatusOr<size_t> start = StrengthIndex(start_busy_percent);
+  if (!start.ok()) return start.status();
   absl::StatusOr<cv::Mat> image = DecodeInput(image_bytes);
   if (!image.ok()) return image.status();
   if (!resize_to.empty() && image->size() != resize_to) {
@@ -727,32 +672,8 @@ absl::StatusOr<std::string> EmbedEncoded(absl::string_view key, uint32_t token,
   EmbedStats local;
   EmbedStats& st = stats != nullptr ? *stats : local;
   st = EmbedStats();
-  StrengthSearch search(*image, m->activity, GetParams().quality);
-  constexpr size_t kStrengths = std::size(kBusyPercents);
-  if (weakest_first) {
-    const double next_mark_mse = MarkMse(
-        m->activity, BusyCut(m->activity, kBusyPercents[kStrengths - 2]));
-    if (absl::Status s = search.MakeWeakest(kBusyPercents[kStrengths - 1],
-                                            next_mark_mse, m->signs, st);
-        !s.ok()) {
-      return s;
-    }
-    if (!search.room()) {
-      st.skipped += static_cast<int>(kStrengths - 1);
-      search.ChooseWeakest(st);
-    }
-  }
-  for (size_t i = 0; i < kStrengths && !search.done(); ++i) {
-    const bool weakest = i + 1 == kStrengths;
-    if (weakest && search.made_weakest()) {
-      search.ChooseWeakest(st);
-      break;
-    }
-    if (absl::Status s = search.Try(kBusyPercents[i], m->signs, weakest, st);
-        !s.ok()) {
-      return s;
-    }
-  }
+  StrengthSearch search(*image, m->activity, m->signs, GetParams().quality);
+  if (absl::Status s = SearchFrom(*start, search, st); !s.ok()) return s;
   const std::vector<uint8_t>& out = search.chosen();
   return std::string(out.begin(), out.end());
 }

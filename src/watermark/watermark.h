@@ -7,8 +7,9 @@
 // Scheme: tiled spread spectrum in the spatial domain, on luminance.
 //  - A tile of 16x16 chips, each chip a 2x2 pixel block (a 32x32 pixel
 //    period), is repeated over the whole picture from its top-left corner.
-//    A chip adds +-2 grey levels (+-3 on the busier half of the pixels,
-//    where the eye misses it) to B, G and R alike. 2x2 chips are as coarse
+//    A chip adds +-2 grey levels (+-3 on the busiest pixels, where the eye
+//    misses it: all of them, half, a quarter or none, the strongest share
+//    the picture's budget allows) to B, G and R alike. 2x2 chips are as coarse
 //    as the small crops allow: 3x3 chips measured worse on every class.
 //  - A keyed permutation splits the 256 chips into 48 pilot chips (a keyed
 //    +-1 pattern that carries nothing) and 208 data chips; data chip i
@@ -27,12 +28,14 @@
 //    the pilot. It decodes the payload at the 3 strongest distinct pilot
 //    peaks, in each of the 3 formats, and reports a mark only when the MAC
 //    agrees.
-//  - EmbedEncoded writes JPEG at quality 95, feeding the codec's error back
-//    once (chroma subsampling alone costs plates ~38 dB otherwise), and
-//    lowers the mark's strength until the PSNR against its input is at
-//    least 38.2 dB (+-2 on every pixel is the floor). The codec's error
-//    measured on the first strength tried predicts the others: a strength
-//    sure to break the budget is not encoded.
+//  - EmbedEncoded writes JPEG at quality 95 with chroma at full resolution
+//    (4:4:4: subsampled chroma alone blurred a plate's coloured edges by
+//    about the whole budget), and takes the strongest of four strengths
+//    whose bytes keep a PSNR of at least 38.2 dB against its input (the
+//    weakest, +-2 on every pixel, is kept whatever it costs). Each strength
+//    tried is encoded and measured once; the codec's error measured on the
+//    first predicts the others, and a strength sure to break the budget is
+//    not encoded.
 //
 // False attribution: an unmarked picture (or one marked under another key:
 // its pilot, signs and MAC key are unrelated) is accepted only if one of at
@@ -73,8 +76,6 @@ inline constexpr int kHalfPayloadArea = 6000;
 // What one EmbedEncoded call chose and spent (for benchmarks and tests).
 struct EmbedStats {
   int busy_percent = -1;  // the strength: share of pixels at the higher level
-  bool fed_back = false;  // whether the codec's error was fed back
-                          // (always, unless the JPEG would not decode)
   int encodes = 0;        // JPEG encodes of the marked picture
   int decodes = 0;        // and decodes to measure them
   int skipped = 0;        // strengths predicted to break the budget, not tried
@@ -91,17 +92,18 @@ struct EmbedStats {
 // crop's size would otherwise say how near its vehicle was), and the PSNR
 // budget is kept against the resized picture.
 // `stats`, when given, says what marking took.
-// `weakest_first`: the caller expects the weakest mark (plates at the API's
-// 256x64 all end there). It is then made first and measured, and the
-// stronger ones are tried, as usual, only when its error leaves them room;
-// otherwise two encodes and two decodes instead of four and three. The
-// bytes are the same either way wherever the measurement's prediction holds
-// (the stronger marks it rules out would have broken the budget).
+// `start_busy_percent`: the strength tried first (100, 50, 25 or 0; the
+// share of pixels at the higher level), where the caller expects the answer
+// to be (plates at the API's 256x64 mostly keep the budget at 50, faces at
+// 100). Stronger ones are tried after it only while the codec's error it
+// measured predicts that they may keep the budget, weaker ones only if it
+// does not. The bytes are those of the strongest-first search (the default)
+// wherever that prediction holds, in fewer encodes where the caller is right.
 absl::StatusOr<std::string> EmbedEncoded(absl::string_view key, uint32_t token,
                                          absl::string_view image_bytes,
                                          cv::Size resize_to = cv::Size(),
                                          EmbedStats* stats = nullptr,
-                                         bool weakest_first = false);
+                                         int start_busy_percent = 100);
 // The same on a decoded BGR (CV_8UC3) or grey (CV_8UC1) image; returns the
 // marked image.
 absl::StatusOr<cv::Mat> Embed(absl::string_view key, uint32_t token,
