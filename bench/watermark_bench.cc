@@ -65,8 +65,9 @@ cv::Size AnswerSize(const CropSet& set) {
 // The strength EmbedEncoded starts at: with --answer_size, where a read
 // starts it (plates at the second strength); otherwise the strongest.
 int StartBusyPercent(const CropSet& set) {
-  if (!absl::GetFlag(FLAGS_answer_size)) return 100;
-  return set.name.rfind("plate", 0) == 0 ? 50 : 100;
+  if (!absl::GetFlag(FLAGS_answer_size)) return kMarkStrengths[0];
+  return set.name.rfind("plate", 0) == 0 ? kMarkStrengths[1]
+                                         : kMarkStrengths[0];
 }
 
 // `image` as EmbedEncoded resizes it.
@@ -91,9 +92,9 @@ int Run() {
   std::printf("%-13s %9s %9s %9s %9s %8s %8s", "class", "embed_med",
               "embed_p99", "trace_med", "trace_p99", "psnr_min", "psnr_med");
   for (const char* leak : kLeaks) std::printf(" %8s", leak);
-  std::printf(" %8s %5s\n", "none", "bits");
+  std::printf(" %8s %5s %9s\n", "none", "bits", "bytes_med");
   for (const CropSet& set : *sets) {
-    std::vector<double> embed_ms, trace_ms, psnr;
+    std::vector<double> embed_ms, trace_ms, psnr, bytes;
     std::vector<int> ok(std::size(kLeaks) + 1, 0);
     int bits = 0;
     for (const std::string& jpeg : set.jpeg) {
@@ -109,6 +110,7 @@ int Run() {
       }
       psnr.push_back(
           Psnr(Resized(DecodeBytes(jpeg), size), DecodeBytes(*marked)));
+      bytes.push_back(static_cast<double>(marked->size()));
       for (size_t l = 0; l <= std::size(kLeaks); ++l) {
         const std::string leaked =
             l < std::size(kLeaks) ? Leak(kLeaks[l], *marked) : *marked;
@@ -130,7 +132,7 @@ int Run() {
                 Percentile(trace_ms, 0.5), Percentile(trace_ms, 0.99),
                 Percentile(psnr, 0), Percentile(psnr, 0.5));
     for (int c : ok) std::printf(" %7.1f%%", 100.0 * c / n);
-    std::printf(" %5d\n", bits);
+    std::printf(" %5d %9.0f\n", bits, Percentile(bytes, 0.5));
     std::fflush(stdout);
   }
 

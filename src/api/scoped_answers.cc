@@ -165,7 +165,9 @@ std::vector<std::string> MarkImages(absl::string_view watermark_key,
     absl::StatusOr<std::string> marked = watermark::EmbedEncoded(
         watermark_key, static_cast<uint32_t>(token), item.content(),
         AnswerSize(item.category()), /*stats=*/nullptr,
-        /*start_busy_percent=*/plate ? 50 : 100);
+        /*start_busy_percent=*/
+            plate ? watermark::kMarkStrengths[1]
+                  : watermark::kMarkStrengths[0]);
     if (!marked.ok()) {
       unmarked.push_back(
           absl::StrCat(item.item_id(), " (", marked.status().message(), ")"));

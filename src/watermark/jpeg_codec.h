@@ -4,14 +4,14 @@
 // Baseline JPEG straight through libjpeg-turbo, for the watermark's
 // encode-decode-measure loop on every crop a read returns.
 //
-// The bytes and pixels are exactly OpenCV's (cv::imencode with
+// At 4:2:0 the bytes and pixels are exactly OpenCV's (cv::imencode with
 // IMWRITE_JPEG_QUALITY, cv::imdecode with IMREAD_UNCHANGED: the same
-// library, the same settings), so a crop is marked the same either way.
-// What this saves is OpenCV's way there: it converts every row between BGR
-// and RGB by hand, one byte at a time, where libjpeg-turbo reads and writes
-// BGR itself (JCS_EXT_BGR), and it goes through its codec registry and
-// temporary buffers on every call. On the 256x64 plate crops a read returns
-// that was most of each call.
+// library, the same settings); the answers are written at 4:4:4, which
+// OpenCV 4.6 cannot write. What this saves is OpenCV's way there: it converts
+// every row between BGR and RGB by hand, one byte at a time, where
+// libjpeg-turbo reads and writes BGR itself (JCS_EXT_BGR), and it goes through
+// its codec registry and temporary buffers on every call. On the 256x64 plate
+// crops a read returns that was most of each call.
 
 #include <cstdint>
 #include <vector>
@@ -24,7 +24,7 @@ namespace lanevault::watermark {
 
 // How a colour JPEG samples its chroma.
 enum class JpegChroma {
-  kHalf,  // 4:2:0, as cv::imencode(".jpg") writes by default
+  kHalf,  // 4:2:0, as cv::imencode(".jpg") writes
   kFull,  // 4:4:4: every component at full resolution
 };
 

@@ -13,7 +13,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "opencv2/core/hal/intrin.hpp"
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
 #include "watermark/jpeg_codec.h"
@@ -408,7 +407,10 @@ Activity ActivityOf(const cv::Mat& image) {
   return a;
 }
 
-// The activity above which a pixel is among the busiest `busy_percent`.
+// The activity above which a pixel is among the busiest `busy_percent`. At
+// 100 that is 0: a pixel with no activity at all (a flat 9x9 patch) stays
+// at the lower level, and that strength kept the budget on answer-sized
+// faces where every pixel at the higher level did not.
 int BusyCut(const Activity& a, int busy_percent) {
   if (busy_percent <= 0) return 256;
   const int64_t pixels = int64_t{a.map.rows} * a.map.cols;
@@ -425,8 +427,8 @@ int BusyCut(const Activity& a, int busy_percent) {
 //
 // Each pixel's change is one of a few small values (a level times a chip's
 // sign), so the saturated sum is looked up in a table per change instead of
-// widened, added and clamped sample by sample: the same bytes, a read's
-// marking being two of these passes over the answer.
+// widened, added and clamped sample by sample: the same bytes, in one
+// pass over the answer for each strength tried.
 void ApplyMark(const cv::Mat& image, const Activity& a, int cut,
                const ChipSigns& signs, cv::Mat& out) {
   const Params& params = GetParams();
@@ -497,15 +499,14 @@ absl::StatusOr<cv::Mat> DecodeInput(absl::string_view bytes) {
   return Decode(bytes);
 }
 
-// The mark's strengths, strongest first: the share of pixels (the
-// busiest) marked at amp_busy instead of amp_flat.
-constexpr int kBusyPercents[] = {100, 50, 25, 0};
-constexpr size_t kStrengths = std::size(kBusyPercents);
+constexpr size_t kStrengths = kMarkStrengths.size();
 // A strength is not encoded at all when the codec's error measured on
 // another predicts that it breaks the budget by more than this. On the
 // rendered answer-sized plates the prediction for the strongest from the
 // next was within 0.05 dB of what encoding it measured, and it fell 0.15 to
-// 0.3 dB short of the budget.
+// 0.3 dB short of the budget. watermark_test checks, on every rendered crop
+// class, that searches started at each strength (predicting up or down)
+// give the strongest-first search's bytes.
 constexpr double kSkipMarginDb = 0.15;
 
 double MeanSquaredError(const cv::Mat& a, const cv::Mat& b) {
@@ -549,14 +550,16 @@ class StrengthSearch {
                  const ChipSigns& signs, int quality)
       : image_(image), activity_(activity), signs_(signs), quality_(quality) {}
 
-  // Encodes strength `i` (of kBusyPercents) and keeps its bytes if they keep
+  // Encodes strength `i` (of kMarkStrengths) and keeps its bytes if they keep
   // the budget, or if it is the weakest; says whether it kept them.
   absl::StatusOr<bool> Try(size_t i, EmbedStats& stats) {
-    const int cut = BusyCut(activity_, kBusyPercents[i]);
+    const int cut = BusyCut(activity_, kMarkStrengths[i]);
     ApplyMark(image_, activity_, cut, signs_, marked_);
     ++stats.encodes;
-    if (!EncodeJpeg(marked_, quality_, trial_, JpegChroma::kFull).ok()) {
-      return absl::InternalError("JPEG encoding failed");
+    if (absl::Status s =
+            EncodeJpeg(marked_, quality_, trial_, JpegChroma::kFull);
+        !s.ok()) {
+      return s;
     }
     const bool weakest = i + 1 == kStrengths;
     double psnr = 0;
@@ -572,7 +575,7 @@ class StrengthSearch {
       if (psnr < kMinPsnr) return false;
     }
     chosen_.swap(trial_);
-    stats.busy_percent = kBusyPercents[i];
+    stats.busy_percent = kMarkStrengths[i];
     stats.psnr = psnr;
     return true;
   }
@@ -581,11 +584,11 @@ class StrengthSearch {
   // so far predicts (true before anything is measured).
   bool MayFit(size_t i) const {
     return !codec_known_ ||
-           PsnrOf(MarkMse(activity_, BusyCut(activity_, kBusyPercents[i])) +
+           PsnrOf(MarkMse(activity_, BusyCut(activity_, kMarkStrengths[i])) +
                   codec_mse_) >= kMinPsnr - kSkipMarginDb;
   }
 
-  std::vector<uint8_t>& chosen() { return chosen_; }
+  const std::vector<uint8_t>& chosen() const { return chosen_; }
 
  private:
   const cv::Mat& image_;
@@ -601,7 +604,7 @@ class StrengthSearch {
 
 absl::StatusOr<size_t> StrengthIndex(int busy_percent) {
   for (size_t i = 0; i < kStrengths; ++i) {
-    if (kBusyPercents[i] == busy_percent) return i;
+    if (kMarkStrengths[i] == busy_percent) return i;
   }
   return absl::InvalidArgumentError(
       absl::StrCat("no mark strength marks ", busy_percent,

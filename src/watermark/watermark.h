@@ -8,9 +8,10 @@
 //  - A tile of 16x16 chips, each chip a 2x2 pixel block (a 32x32 pixel
 //    period), is repeated over the whole picture from its top-left corner.
 //    A chip adds +-2 grey levels (+-3 on the busiest pixels, where the eye
-//    misses it: all of them, half, a quarter or none, the strongest share
-//    the picture's budget allows) to B, G and R alike. 2x2 chips are as coarse
-//    as the small crops allow: 3x3 chips measured worse on every class.
+//    misses it: all but the flat ones, the busiest half, a quarter or none,
+//    the strongest share the picture's budget allows) to B, G and R alike. 2x2
+//    chips are as coarse as the small crops allow: 3x3 chips measured worse on
+//    every class.
 //  - A keyed permutation splits the 256 chips into 48 pilot chips (a keyed
 //    +-1 pattern that carries nothing) and 208 data chips; data chip i
 //    carries code bit i mod n with a keyed sign. The code word is the
@@ -56,6 +57,7 @@
 //
 // Deterministic: the same key, token and picture give the same bytes.
 
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -68,6 +70,10 @@ namespace lanevault::watermark {
 inline constexpr size_t kKeySize = 32;
 // The smallest picture Embed marks (one period each way).
 inline constexpr int kMinSide = 32;
+// The mark's strengths, strongest first: the share of pixels (the busiest)
+// marked at +-3 instead of +-2; at 100, every pixel with any local activity
+// (a flat one stays at +-2). EmbedEncoded starts at one of these.
+inline constexpr std::array<int, 4> kMarkStrengths = {100, 50, 25, 0};
 // From this many pixels up the mark carries all 32 token bits.
 inline constexpr int kFullPayloadArea = 13000;
 // From this many pixels up it carries the low 16 bits; below, the low 8.
@@ -92,13 +98,15 @@ struct EmbedStats {
 // crop's size would otherwise say how near its vehicle was), and the PSNR
 // budget is kept against the resized picture.
 // `stats`, when given, says what marking took.
-// `start_busy_percent`: the strength tried first (100, 50, 25 or 0; the
-// share of pixels at the higher level), where the caller expects the answer
-// to be (plates at the API's 256x64 mostly keep the budget at 50, faces at
-// 100). Stronger ones are tried after it only while the codec's error it
-// measured predicts that they may keep the budget, weaker ones only if it
-// does not. The bytes are those of the strongest-first search (the default)
-// wherever that prediction holds, in fewer encodes where the caller is right.
+// `start_busy_percent`: the strength tried first (one of kMarkStrengths;
+// INVALID_ARGUMENT otherwise), where the caller expects the answer to be
+// (plates at the API's 256x64 mostly keep the budget at 50, faces at 100).
+// If it keeps the budget (the weakest always does, unmeasured), stronger
+// ones are tried in turn while each keeps it and the codec's error measured
+// so far predicts that the next may; if not, weaker ones until one keeps it.
+// The bytes are those of the strongest-first search
+// (the default) wherever that prediction holds, in fewer encodes where the
+// caller is right.
 absl::StatusOr<std::string> EmbedEncoded(absl::string_view key, uint32_t token,
                                          absl::string_view image_bytes,
                                          cv::Size resize_to = cv::Size(),

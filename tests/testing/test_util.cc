@@ -192,8 +192,9 @@ bool FileContains(const std::string& path, absl::string_view needle) {
   // files are tens of megabytes, which a byte-at-a-time stream iterator took
   // seconds over in the unoptimised sanitizer tree.
   std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return false;
-  std::string bytes(static_cast<size_t>(in.tellg()), '\0');
+  const std::streamoff size = in ? static_cast<std::streamoff>(in.tellg()) : -1;
+  if (size < 0) return false;
+  std::string bytes(static_cast<size_t>(size), '\0');
   in.seekg(0);
   in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   bytes.resize(static_cast<size_t>(in.gcount()));

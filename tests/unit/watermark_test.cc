@@ -107,7 +107,9 @@ cv::Size AnswerSize(const CropSet& set) {
 // says what they measure). With full chroma, every rendered crop keeps it
 // above the weakest, and most plates in one encode: their error at 50 says
 // the strongest is out of reach, so it is not encoded (a plate whose
-// prediction comes within the skip margin of the budget tries it).
+// prediction comes within the skip margin of the budget tries it). That
+// every rendered plate misses the budget at 100 is a property of these
+// crops and this codec, by 0.15 to 0.3 dB: a change to either may move it.
 TEST(WatermarkTest, AnswerSizedCropsKeepTheBudgetInFewEncodes) {
   std::mt19937 rng(3);
   for (const CropSet& set : Crops()) {
@@ -119,11 +121,9 @@ TEST(WatermarkTest, AnswerSizedCropsKeepTheBudgetInFewEncodes) {
           EmbedEncoded(kKey, rng(), jpeg, size, &stats, ApiStart(set));
       ASSERT_TRUE(marked.ok()) << marked.status();
       EXPECT_GT(stats.busy_percent, 0) << set.name;
-      EXPECT_EQ(stats.decodes, stats.encodes) << set.name;
       encodes += stats.encodes;
       if (set.name == "plate 250x50") {
         EXPECT_EQ(stats.busy_percent, 50) << set.name;
-        EXPECT_EQ(stats.skipped + stats.encodes, 2) << set.name;
       }
       cv::Mat input = DecodeBytes(jpeg), resized;
       const bool shrinks =
@@ -168,20 +168,28 @@ TEST(WatermarkTest, TheApisStartGivesTheSameBytesForLess) {
   }
 }
 
-// Started at the weakest, the search still climbs to the strongest mark
-// the budget allows; a strength that is not one of the four is refused.
+// Started at any strength, the search ends at the strongest mark the
+// budget allows, as the strongest-first search does: up from where it
+// starts (faces, whose answers keep the budget at 100, from 50) or down; a
+// strength that is not one of the four is refused.
 TEST(WatermarkTest, AnyStartFindsTheSameStrength) {
   std::mt19937 rng(7);
   for (const CropSet& set : Crops()) {
-    const std::string& jpeg = set.jpeg[0];
-    const uint32_t token = rng();
-    auto usual = EmbedEncoded(kKey, token, jpeg, AnswerSize(set));
-    ASSERT_TRUE(usual.ok()) << usual.status();
-    for (int start : {25, 0}) {
-      auto from =
-          EmbedEncoded(kKey, token, jpeg, AnswerSize(set), nullptr, start);
-      ASSERT_TRUE(from.ok()) << from.status();
-      EXPECT_EQ(*from, *usual) << set.name << " from " << start;
+    for (size_t c = 0; c < 5; ++c) {
+      const std::string& jpeg = set.jpeg[c];
+      const uint32_t token = rng();
+      EmbedStats usual;
+      auto strongest = EmbedEncoded(kKey, token, jpeg, AnswerSize(set), &usual);
+      ASSERT_TRUE(strongest.ok()) << strongest.status();
+      for (int start : {50, 25, 0}) {
+        EmbedStats from_stats;
+        auto from = EmbedEncoded(kKey, token, jpeg, AnswerSize(set),
+                                 &from_stats, start);
+        ASSERT_TRUE(from.ok()) << from.status();
+        EXPECT_EQ(*from, *strongest) << set.name << " from " << start;
+        EXPECT_EQ(from_stats.busy_percent, usual.busy_percent)
+            << set.name << " from " << start;
+      }
     }
   }
   EXPECT_EQ(EmbedEncoded(kKey, 1, Crops()[0].jpeg[0], cv::Size(), nullptr, 40)
