@@ -166,8 +166,7 @@ std::vector<std::string> MarkImages(absl::string_view watermark_key,
         watermark_key, static_cast<uint32_t>(token), item.content(),
         AnswerSize(item.category()), /*stats=*/nullptr,
         /*start_busy_percent=*/
-            plate ? watermark::kMarkStrengths[1]
-                  : watermark::kMarkStrengths[0]);
+        plate ? watermark::kMarkStrengths[1] : watermark::kMarkStrengths[0]);
     if (!marked.ok()) {
       unmarked.push_back(
           absl::StrCat(item.item_id(), " (", marked.status().message(), ")"));
