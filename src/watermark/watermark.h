@@ -104,9 +104,8 @@ struct EmbedStats {
 // If it keeps the budget (the weakest always does, unmeasured), stronger
 // ones are tried in turn while each keeps it and the codec's error measured
 // so far predicts that the next may; if not, weaker ones until one keeps it.
-// The bytes are those of the strongest-first search
-// (the default) wherever that prediction holds, in fewer encodes where the
-// caller is right.
+// The bytes are those of the strongest-first search (the default) wherever
+// that prediction holds, in fewer encodes where the caller is right.
 absl::StatusOr<std::string> EmbedEncoded(absl::string_view key, uint32_t token,
                                          absl::string_view image_bytes,
                                          cv::Size resize_to = cv::Size(),

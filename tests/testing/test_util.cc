@@ -7,13 +7,13 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/files.h"
 #include "footage/scene.h"
 #include "gtest/gtest.h"
 
@@ -191,14 +191,9 @@ bool FileContains(const std::string& path, absl::string_view needle) {
   // Read whole and searched with glibc's memmem: a PostgreSQL cluster's
   // files are tens of megabytes, which a byte-at-a-time stream iterator took
   // seconds over in the unoptimised sanitizer tree.
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  const std::streamoff size = in ? static_cast<std::streamoff>(in.tellg()) : -1;
-  if (size < 0) return false;
-  std::string bytes(static_cast<size_t>(size), '\0');
-  in.seekg(0);
-  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  bytes.resize(static_cast<size_t>(in.gcount()));
-  return memmem(bytes.data(), bytes.size(), needle.data(), needle.size()) !=
+  absl::StatusOr<std::string> bytes = ReadFileToString(path);
+  if (!bytes.ok()) return false;
+  return memmem(bytes->data(), bytes->size(), needle.data(), needle.size()) !=
          nullptr;
 }
 
