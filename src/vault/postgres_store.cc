@@ -36,6 +36,19 @@ absl::Status PostgresStore::Init() {
   return absl::OkStatus();
 }
 
+PostgresStore::~PostgresStore() {
+  // The server lets go of a session's advisory locks when its backend sees
+  // the connection closed, some time after PQfinish has returned, so a vault
+  // reopened at once (a restart, a test) could find its owner lock still
+  // taken. Unlocking first makes a clean close release it before it returns.
+  absl::MutexLock lock(&mu_);
+  if (!options_.owner || !db_.ok()) return;
+  db_.Exec("SELECT pg_advisory_unlock($1::int, hashtext(current_schema()))",
+           Params().Int(kOwnerLockClass))
+      .status()
+      .IgnoreError();
+}
+
 absl::Status PostgresStore::Health() {
   absl::MutexLock lock(&damage_mu_);
   if (damage_.empty()) return absl::OkStatus();

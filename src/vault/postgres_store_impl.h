@@ -44,6 +44,7 @@ class PostgresStore final : public Store {
  public:
   PostgresStore(pg::Connection db, PostgresOptions options)
       : options_(std::move(options)), db_(std::move(db)) {}
+  ~PostgresStore() override;
 
   absl::Status Init();
 
