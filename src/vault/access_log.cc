@@ -60,7 +60,17 @@ uint64_t AccessLog::Size() { return store_.AuditSize(); }
 
 absl::StatusOr<std::vector<v1::AuditEntry>> AccessLog::Entries(uint64_t start,
                                                                uint64_t end) {
-  return store_.ReadAudit(start, end);
+  absl::StatusOr<std::vector<std::string>> leaves =
+      store_.AuditLeafData(start, end);
+  if (!leaves.ok()) return leaves.status();
+  std::vector<v1::AuditEntry> out(leaves->size());
+  for (size_t i = 0; i < leaves->size(); ++i) {
+    if (!out[i].ParseFromString((*leaves)[i])) {
+      return absl::DataLossError(
+          absl::StrCat("audit entry ", start + i, " does not parse"));
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<v1::AuditEntry>> AccessLog::Query(

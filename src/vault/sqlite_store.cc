@@ -467,20 +467,6 @@ absl::StatusOr<uint64_t> SqliteStore::AppendAuditBatch(
   return first;
 }
 
-absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::ReadAudit(
-    uint64_t start, uint64_t end) {
-  absl::StatusOr<std::vector<std::string>> leaves = AuditLeafData(start, end);
-  if (!leaves.ok()) return leaves.status();
-  std::vector<v1::AuditEntry> out(leaves->size());
-  for (size_t i = 0; i < leaves->size(); ++i) {
-    if (!out[i].ParseFromString((*leaves)[i])) {
-      return absl::DataLossError(
-          absl::StrCat("audit entry ", start + i, " does not parse"));
-    }
-  }
-  return out;
-}
-
 absl::StatusOr<std::vector<std::string>> SqliteStore::AuditLeafData(
     uint64_t start, uint64_t end) {
   absl::MutexLock lock(&mu_);

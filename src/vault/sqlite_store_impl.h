@@ -169,8 +169,6 @@ class SqliteStore final : public Store {
   absl::StatusOr<uint64_t> AppendAuditBatch(
       std::vector<v1::AuditEntry> entries) override;
   void SetLogListener(LogListener listener) override;
-  absl::StatusOr<std::vector<v1::AuditEntry>> ReadAudit(uint64_t start,
-                                                        uint64_t end) override;
   absl::StatusOr<std::vector<std::string>> AuditLeafData(uint64_t start,
                                                          uint64_t end) override;
   uint64_t AuditSize() override;

@@ -105,11 +105,8 @@ class AccessLogStore {
       std::function<void(uint64_t size, const std::string& root)>;
   virtual void SetLogListener(LogListener listener) = 0;
 
-  // Entries with sequence in [start, end).
-  virtual absl::StatusOr<std::vector<v1::AuditEntry>> ReadAudit(
-      uint64_t start, uint64_t end) = 0;
-
-  // The exact bytes each entry in [start, end) was hashed from.
+  // The exact bytes each entry in [start, end) was hashed from (an entry's
+  // serialised AuditEntry).
   virtual absl::StatusOr<std::vector<std::string>> AuditLeafData(
       uint64_t start, uint64_t end) = 0;
 
