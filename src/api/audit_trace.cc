@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/services.h"
+#include "common/image_header.h"
 #include "watermark/watermark.h"
 
 namespace lanevault::api {
@@ -14,6 +15,11 @@ namespace {
 // whose sequence number ends in those bits; listing more than this many
 // says too little to be worth the lookups.
 constexpr uint64_t kMaxCandidates = 64;
+
+// The largest picture traced: the search's time grows with the area (about
+// 15 s of a core at 2000x2000 before this limit), and answers are a few
+// hundred pixels a side.
+constexpr ImageLimits kTraceLimits{1024, int64_t{1} << 20};
 
 bool ReturnedImages(const v1::AuditEntry& e) {
   return e.verdict() == v1::VERDICT_ALLOW &&
@@ -30,10 +36,14 @@ grpc::Status AuditService::TraceImage(grpc::ServerContext* ctx,
   spec.action = v1::ACTION_TRACE;
   // The image is not logged, only its size.
   spec.detail = absl::StrCat("image of ", request->image().size(), " bytes");
-  spec.check = [request] {
-    return request->image().empty()
-               ? absl::InvalidArgumentError("give the image's bytes")
-               : absl::OkStatus();
+  spec.check = [request]() -> absl::Status {
+    if (request->image().empty()) {
+      return absl::InvalidArgumentError("give the image's bytes");
+    }
+    // Sized by its header before it is decoded: a trace searches scales
+    // over every pixel, and a leak is an answer's size (a plate's 256x64)
+    // give or take a rescale. Larger pictures are cut to the crop first.
+    return CheckImageSize(request->image(), kTraceLimits, "the image").status();
   };
   return gate_->Run(ctx, *request, spec, [&](Admission&) {
     absl::StatusOr<watermark::Traced> traced = watermark::TraceEncoded(

@@ -81,9 +81,12 @@ grpc::Status Deliver(const Gate& gate, const Admission& a, uint64_t sequence,
   for (const std::string& item :
        mark ? MarkImages(gate.vault().watermark_key(), sequence, record)
             : std::vector<std::string>{}) {
-    // The vault does not check at intake that an image item is an image.
-    spdlog::warn("read #{}: item {} returned without a watermark", sequence,
-                 item);
+    // Intake checks an image's header, not that it decodes (nor did it
+    // before it checked anything).
+    spdlog::error(
+        "read #{}: item {} withheld: it cannot be watermarked, and an image "
+        "is never returned unmarked",
+        sequence, item);
   }
   // The caller named this record by its handle: no need to issue it again.
   const absl::string_view named = record.record_id() == a.record_id

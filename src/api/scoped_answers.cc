@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/image_header.h"
 #include "common/time_util.h"
 #include "watermark/watermark.h"
 
@@ -162,14 +163,26 @@ std::vector<std::string> MarkImages(absl::string_view watermark_key,
     // do): that one is made first, and the strongest only tried if it
     // leaves room.
     const bool plate = item.category() == v1::DATA_CATEGORY_PLATE_IMAGE;
-    absl::StatusOr<std::string> marked = watermark::EmbedEncoded(
-        watermark_key, static_cast<uint32_t>(token), item.content(),
-        AnswerSize(item.category()), /*stats=*/nullptr,
-        /*start_busy_percent=*/
-        plate ? watermark::kMarkStrengths[1] : watermark::kMarkStrengths[0]);
+    // Sized by its header before anything is decoded: a few stored bytes
+    // can claim gigapixels.
+    absl::StatusOr<ImageHeader> header = CheckImageSize(
+        item.content(), LimitsFor(item.category()), "the stored image");
+    absl::StatusOr<std::string> marked =
+        header.ok()
+            ? watermark::EmbedEncoded(
+                  watermark_key, static_cast<uint32_t>(token), item.content(),
+                  AnswerSize(item.category()), /*stats=*/nullptr,
+                  /*start_busy_percent=*/
+                  plate ? watermark::kMarkStrengths[1]
+                        : watermark::kMarkStrengths[0])
+            : absl::StatusOr<std::string>(header.status());
     if (!marked.ok()) {
+      // Withheld, never returned as stored: an image the reader got
+      // without a mark could leak without naming the read.
       unmarked.push_back(
           absl::StrCat(item.item_id(), " (", marked.status().message(), ")"));
+      item.clear_content();
+      item.clear_media_type();
       continue;
     }
     item.set_content(*std::move(marked));

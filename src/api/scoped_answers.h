@@ -53,8 +53,10 @@ absl::Status ScopedFailure(const absl::Status& failure);
 
 // Marks every image item with the vault's watermark naming `token` (the
 // read's access-log sequence number). An item whose bytes are not an image
-// the watermark can carry is returned as stored; it is named in the
-// returned list so the caller can say so in its log.
+// the watermark can carry (not a JPEG or PNG, too large by its header, or
+// not decodable) is withheld: its content and media type are cleared, so
+// the reader gets the item's id and category and no bytes, and it is named
+// in the returned list so the caller can say so in its log.
 std::vector<std::string> MarkImages(absl::string_view watermark_key,
                                     uint64_t token, v1::Record& record);
 

@@ -87,6 +87,16 @@ std::vector<std::string> SaveImages(const std::string& out_dir,
   return saved;
 }
 
+// What the CONTENT column shows of an item: a plate's text, an image's
+// media type, or why an image came back without its bytes.
+std::string ContentColumn(const v1::Item& item) {
+  if (item.category() == v1::DATA_CATEGORY_PLATE_TEXT) return item.content();
+  if (item.content().empty() && item.media_type().empty()) {
+    return "withheld: the vault cannot watermark this image";
+  }
+  return item.media_type();
+}
+
 int Get(const std::string& record_id) {
   v1::GetRecordRequest req;
   req.set_record_id(record_id);
@@ -124,9 +134,7 @@ int Get(const std::string& record_id) {
     std::printf("%-45s %-12s %8s  %s\n", "ITEM", "CATEGORY", "BYTES",
                 "CONTENT");
     for (const v1::Item& item : r.items()) {
-      std::string shown = item.category() == v1::DATA_CATEGORY_PLATE_TEXT
-                              ? item.content()
-                              : item.media_type();
+      std::string shown = ContentColumn(item);
       std::printf("%-45s %-12s %8zu  %s\n", item.item_id().c_str(),
                   CategoryName(item.category()).c_str(), item.content().size(),
                   shown.c_str());
@@ -163,10 +171,7 @@ int GetItem(const std::string& record_id, const std::string& item_id) {
     const v1::Item& item = resp.item();
     std::printf("item      %s\ncategory  %s\nbytes     %zu\ncontent   %s\n",
                 item.item_id().c_str(), CategoryName(item.category()).c_str(),
-                item.content().size(),
-                item.category() == v1::DATA_CATEGORY_PLATE_TEXT
-                    ? item.content().c_str()
-                    : item.media_type().c_str());
+                item.content().size(), ContentColumn(item).c_str());
     PrintOtherReadings(item);
     PrintReceiptTerms(resp.receipt());
   }

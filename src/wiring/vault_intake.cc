@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/image_header.h"
 #include "common/logging.h"
 #include "common/time_util.h"
 #include "crypto/secure_bytes.h"
@@ -140,6 +141,19 @@ absl::Status VaultIntake::CheckSubmission(const v1::Record& record) const {
       return absl::InvalidArgumentError(absl::StrCat(
           "item ", item.item_id(), " declares a media type its category ",
           "does not have (image/jpeg for images, text/plain for plate text)"));
+    }
+    if (item.category() != v1::DATA_CATEGORY_PLATE_TEXT) {
+      // A crop is a JPEG of a crop's size: anything else would be kept and
+      // could not be watermarked on a read (so it would never be returned),
+      // and a header that claims gigapixels would cost every read.
+      absl::StatusOr<ImageHeader> header =
+          CheckImageSize(item.content(), LimitsFor(item.category()),
+                         absl::StrCat("item ", item.item_id()));
+      if (!header.ok()) return header.status();
+      if (header->format != ImageHeader::Format::kJpeg) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "item ", item.item_id(), " is a PNG; image items are JPEG"));
+      }
     }
     if (item.category() == v1::DATA_CATEGORY_PLATE_TEXT &&
         !PlateReading(item.content())) {

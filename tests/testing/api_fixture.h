@@ -91,7 +91,7 @@ class ApiFixture : public ::testing::Test {
     auto* face = record_.add_items();
     face->set_item_id(NewId("itm_"));
     face->set_category(v1::DATA_CATEGORY_FACE_IMAGE);
-    face->set_content("face-bytes");
+    face->set_content(testing::TestJpeg());
     *face->mutable_deadline() = ToProto(absl::Now() + absl::Hours(1));
     ASSERT_TRUE(vault_->Intake(record_, {}).ok());
   }

@@ -5,9 +5,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -16,6 +18,8 @@
 #include "common/files.h"
 #include "footage/scene.h"
 #include "gtest/gtest.h"
+#include "opencv2/imgcodecs.hpp"
+#include "opencv2/imgproc.hpp"
 
 namespace lanevault::testing {
 
@@ -195,6 +199,33 @@ bool FileContains(const std::string& path, absl::string_view needle) {
   if (!bytes.ok()) return false;
   return memmem(bytes->data(), bytes->size(), needle.data(), needle.size()) !=
          nullptr;
+}
+
+std::string JpegHeaderThen(size_t bytes, char fill) {
+  // SOI, then a baseline frame header (SOF0): 8-bit, 16 rows, 16 columns,
+  // three components.
+  static constexpr char kHeader[] =
+      "\xff\xd8\xff\xc0\x00\x11\x08\x00\x10\x00\x10\x03\x01\x11\x00\x02"
+      "\x11\x01\x03\x11\x01";
+  std::string out(kHeader, sizeof(kHeader) - 1);
+  out.resize(std::max(bytes, out.size()), fill);
+  return out;
+}
+
+std::string TestJpeg(int width, int height, int seed) {
+  cv::Mat image(height, width, CV_8UC3);
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      image.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uint8_t>(4 * x + seed),
+                                            static_cast<uint8_t>(4 * y),
+                                            static_cast<uint8_t>(128 + seed));
+    }
+  }
+  cv::line(image, {0, seed % height}, {width - 1, height - 1},
+           cv::Scalar(20, 20, 20), 2);
+  std::vector<uchar> bytes;
+  cv::imencode(".jpg", image, bytes, {cv::IMWRITE_JPEG_QUALITY, 90});
+  return std::string(bytes.begin(), bytes.end());
 }
 
 }  // namespace lanevault::testing

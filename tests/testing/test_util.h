@@ -44,6 +44,16 @@ std::string QueryBlob(const std::string& db_path, const std::string& sql);
 
 bool FileContains(const std::string& path, absl::string_view needle);
 
+// `bytes` bytes (at least 21) that begin as a 16x16 JPEG's header and go on
+// as `fill`: what intake takes for an image item (it reads only the
+// header), for tests about sizes and ciphertext, not pixels. A read cannot
+// mark it, so it withholds it.
+std::string JpegHeaderThen(size_t bytes, char fill = 'f');
+
+// A real JPEG of `width` x `height` pixels (a gradient and a line, varied
+// by `seed`), which a read can decode and mark.
+std::string TestJpeg(int width = 48, int height = 48, int seed = 0);
+
 }  // namespace lanevault::testing
 
 #endif  // LANEVAULT_TESTING_TEST_UTIL_H_

@@ -459,6 +459,49 @@ TEST_F(ApiTest, LaneSubmitsASealedCrossingOnceEvenIfSentTwice) {
   EXPECT_EQ(Log().back().reason_code(), "bad_request");
 }
 
+// An image the vault cannot mark (kept before intake read image headers,
+// or damaged since) is withheld: an image returned without a mark could
+// leak without naming its read.
+TEST_F(ApiTest, AnImageThatCannotBeMarkedIsWithheldNotReturnedAsStored) {
+  record_.set_record_id(NewId("rec_"));
+  for (v1::Item& item : *record_.mutable_items()) {
+    item.set_item_id(NewId("itm_"));
+  }
+  // The vault's own intake does not read headers: as an older vault holds.
+  record_.mutable_items(1)->set_content("GIF89a, not a JPEG");
+  ASSERT_TRUE(vault_->Intake(record_, {}).ok());
+  v1::GetRecordResponse resp;
+  grpc::Status s = GetRecord("inspector-dev", "identity-verification", &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  int faces = 0;
+  for (const v1::Item& item : resp.record().items()) {
+    if (item.category() != v1::DATA_CATEGORY_FACE_IMAGE) continue;
+    ++faces;
+    EXPECT_TRUE(item.content().empty());
+    EXPECT_TRUE(item.media_type().empty());
+  }
+  EXPECT_EQ(faces, 1);
+}
+
+// A trace decodes and searches every pixel: a picture larger than a leaked
+// answer could be is refused from its header, before it is decoded.
+TEST_F(ApiTest, ATraceOfAPictureFarLargerThanAnAnswerIsRefusedUndecoded) {
+  auto audit = v1::AuditService::NewStub(Channel("auditor-dev"));
+  grpc::ClientContext ctx;
+  WithDeadline(ctx);
+  v1::TraceImageRequest req;
+  // A PNG header declaring 20000x20000 (its data would decode to 1.2 GB).
+  req.set_image(std::string(
+      "\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x4e\x20\x00\x00\x4e\x20"
+      "\x08\x02\x00\x00\x00",
+      29));
+  v1::TraceImageResponse resp;
+  grpc::Status s = audit->TraceImage(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("20000x20000"), std::string::npos)
+      << s.error_message();
+}
+
 // Under the pilot contract, with history from the access log.
 class ContractApiTest : public ApiTest {
  protected:

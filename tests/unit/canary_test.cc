@@ -16,6 +16,7 @@
 #include "common/ids.h"
 #include "gtest/gtest.h"
 #include "policy/policy.h"
+#include "testing/test_util.h"
 #include "testing/vault_fixture.h"
 #include "wiring/vault_intake.h"
 
@@ -49,8 +50,11 @@ class CanaryTest : public testing::VaultFixture {
         {v1::DATA_CATEGORY_PLATE_TEXT, plate},
         // JPEG crops vary widely; a narrow range would make exact repeats
         // so common among real records that a decoy's could hide in them.
-        {v1::DATA_CATEGORY_PLATE_IMAGE, RandomBytes(3000 + RandomBelow(30000))},
-        {v1::DATA_CATEGORY_FACE_IMAGE, RandomBytes(1500 + RandomBelow(20000))}};
+        // Intake reads an image's header, so each begins as a JPEG.
+        {v1::DATA_CATEGORY_PLATE_IMAGE,
+         testing::JpegHeaderThen(0) + RandomBytes(3000 + RandomBelow(30000))},
+        {v1::DATA_CATEGORY_FACE_IMAGE,
+         testing::JpegHeaderThen(0) + RandomBytes(1500 + RandomBelow(20000))}};
     for (const auto& [category, content] : items) {
       v1::Item* item = r.add_items();
       item->set_item_id(NewId("itm_"));

@@ -2,10 +2,12 @@
 
 #include <filesystem>
 
+#include "absl/strings/escaping.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/files.h"
 #include "common/ids.h"
+#include "common/image_header.h"
 #include "gtest/gtest.h"
 #include "testing/test_util.h"
 
@@ -167,6 +169,66 @@ TEST(Config, LoadResolvesPathsAgainstTheFile) {
   EXPECT_EQ(loaded->vault().key_store(), dir.Join("keys/ks.db"));
   EXPECT_EQ(loaded->vault().backup_dir(), dir.Join("backups"));
   EXPECT_EQ(loaded->lanes(0).source(), "folder:" + dir.Join("frames"));
+}
+
+// A baseline JPEG frame header declaring `width` x `height`, after an APP0
+// segment (so the walk must skip a marker first).
+std::string JpegDeclaring(int width, int height) {
+  std::string b("\xff\xd8\xff\xe0\x00\x04\x00\x00\xff\xc0\x00\x11\x08", 13);
+  for (int v : {height, width}) {
+    b.push_back(static_cast<char>(v >> 8));
+    b.push_back(static_cast<char>(v & 0xff));
+  }
+  return b + std::string("\x03\x01\x11\x00", 4);
+}
+
+TEST(ImageHeaderTest, ReadsTheSizeAJpegOrAPngDeclares) {
+  absl::StatusOr<ImageHeader> jpeg = ReadImageHeader(testing::TestJpeg(48, 32));
+  ASSERT_TRUE(jpeg.ok()) << jpeg.status();
+  EXPECT_EQ(jpeg->format, ImageHeader::Format::kJpeg);
+  EXPECT_EQ(jpeg->width, 48);
+  EXPECT_EQ(jpeg->height, 32);
+  absl::StatusOr<ImageHeader> skipped = ReadImageHeader(JpegDeclaring(640, 2));
+  ASSERT_TRUE(skipped.ok()) << skipped.status();
+  EXPECT_EQ(skipped->width, 640);
+  EXPECT_EQ(skipped->height, 2);
+  const std::string png(
+      "\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x01\x00\x00\x00\x00\x40",
+      24);
+  absl::StatusOr<ImageHeader> p = ReadImageHeader(png);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->format, ImageHeader::Format::kPng);
+  EXPECT_EQ(p->width, 256);
+  EXPECT_EQ(p->height, 64);
+}
+
+TEST(ImageHeaderTest, WhatIsNoImageOrClaimsTooMuchIsRefusedByItsHeader) {
+  for (const std::string& bad :
+       {std::string("GIF89a"), std::string(), std::string("\xff\xd8", 2),
+        std::string("\xff\xd8\xff\xda\x00\x02", 6),  // data before a frame
+        JpegDeclaring(640, 480).substr(0, 15),       // header cut short
+        JpegDeclaring(0, 480), std::string("\x89PNG\r\n\x1a\n\x00\x00", 10)}) {
+    EXPECT_EQ(ReadImageHeader(bad).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << absl::CEscape(bad);
+  }
+  EXPECT_TRUE(
+      CheckImageSize(JpegDeclaring(4096, 1024), kCropLimits, "a crop").ok());
+  for (const std::string& big :
+       {JpegDeclaring(4097, 16), JpegDeclaring(2049, 2049),
+        JpegDeclaring(20000, 20000)}) {
+    absl::StatusOr<ImageHeader> h = CheckImageSize(big, kCropLimits, "a crop");
+    EXPECT_EQ(h.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(h.status().message().find("a crop declares"), std::string::npos)
+        << h.status();
+  }
+  // A whole frame may be an 8K camera's; a crop may not.
+  EXPECT_TRUE(
+      CheckImageSize(JpegDeclaring(7680, 4320), kFrameLimits, "a frame").ok());
+  EXPECT_EQ(LimitsFor(v1::DATA_CATEGORY_SCENE_IMAGE).max_side,
+            kFrameLimits.max_side);
+  EXPECT_EQ(LimitsFor(v1::DATA_CATEGORY_FACE_IMAGE).max_side,
+            kCropLimits.max_side);
 }
 
 }  // namespace

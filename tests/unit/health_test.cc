@@ -131,7 +131,7 @@ class HealthTest : public testing::ApiFixture {
     v1::Item* face = r.add_items();
     face->set_item_id(NewId("itm_"));
     face->set_category(v1::DATA_CATEGORY_FACE_IMAGE);
-    face->set_content(std::string(bytes, 'f'));
+    face->set_content(testing::JpegHeaderThen(bytes));
     auto sealed = crypto::IntakeKey::Seal(vault_->intake_key().public_key(),
                                           r.SerializeAsString());
     EXPECT_TRUE(sealed.ok());

@@ -16,6 +16,7 @@
 #include "testing/full_disk_vfs.h"
 #include "testing/raw_tls.h"
 #include "testing/test_pki.h"
+#include "testing/test_util.h"
 
 namespace lanevault::api {
 namespace {
@@ -52,7 +53,7 @@ class IntakeFaultsTest : public testing::ApiFixture {
     v1::Item* face = r.add_items();
     face->set_item_id(NewId("itm_"));
     face->set_category(v1::DATA_CATEGORY_FACE_IMAGE);
-    face->set_content(std::string(bytes, 'f'));
+    face->set_content(testing::JpegHeaderThen(bytes));
     return r;
   }
 
@@ -152,7 +153,7 @@ TEST_F(IntakeFaultsTest, ARecordOfWhichNothingWasKeptIsStillRecognised) {
   v1::Item* scene = scene_only.add_items();
   scene->set_item_id(NewId("itm_"));
   scene->set_category(v1::DATA_CATEGORY_SCENE_IMAGE);
-  scene->set_content("a whole frame");
+  scene->set_content(testing::JpegHeaderThen(64));  // a whole frame
   v1::SubmitCrossingResponse first, again;
   ASSERT_TRUE(Submit(scene_only, "k-unkept", &first).ok());
   EXPECT_EQ(first.items_kept(), 0);  // the policy keeps no scene images
@@ -172,6 +173,44 @@ TEST_F(IntakeFaultsTest, AnotherNodesSameKeyIsAnotherRecord) {
 
 // What a vendor could smuggle in a record: an image as plate text, fields
 // the vault does not know, a newline in an id that reaches the logs.
+// A face or plate crop is a JPEG whose header declares a crop's size: a GIF
+// labelled image/jpeg could never be marked on a read, and a header that
+// claims 20000x20000 pixels would cost every read gigabytes to decode.
+TEST_F(IntakeFaultsTest, AnImageItemIsAJpegOfACropsSize) {
+  v1::SubmitCrossingResponse resp;
+  const uint64_t before = *vault_->RecordCount();
+  v1::Record gif = Crossing(absl::Now());
+  gif.mutable_items(1)->set_content("GIF89a\x10\x00\x10\x00" +
+                                    std::string(200, 'g'));
+  gif.mutable_items(1)->set_media_type("image/jpeg");
+  grpc::Status s = Submit(gif, "k-gif", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("not a JPEG or PNG"), std::string::npos)
+      << s.error_message();
+  v1::Record bomb = Crossing(absl::Now());
+  // A baseline frame header declaring 20000 rows of 20000 columns.
+  bomb.mutable_items(1)->set_content(
+      std::string("\xff\xd8\xff\xc0\x00\x11\x08\x4e\x20\x4e\x20\x03", 12) +
+      std::string(400, 'b'));
+  s = Submit(bomb, "k-bomb", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("20000x20000"), std::string::npos)
+      << s.error_message();
+  v1::Record png = Crossing(absl::Now());
+  png.mutable_items(1)->set_content(std::string(
+      "\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x10\x00\x00\x00\x10",
+      24));
+  EXPECT_EQ(Submit(png, "k-png", &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(*vault_->RecordCount(), before);
+  // A real crop is taken.
+  v1::Record real = Crossing(absl::Now());
+  real.mutable_items(1)->set_content(testing::TestJpeg(64, 64));
+  s = Submit(real, "k-real", &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(*vault_->RecordCount(), before + 1);
+}
+
 TEST_F(IntakeFaultsTest, ARecordCarriesOnlyWhatItsCategoriesMean) {
   v1::SubmitCrossingResponse resp;
   v1::Record jpeg_as_text = Crossing(absl::Now());

@@ -267,7 +267,7 @@ class NodeTest : public testing::ApiFixture {
     auto* face = r.add_items();
     face->set_item_id(NewId("itm_"));
     face->set_category(v1::DATA_CATEGORY_FACE_IMAGE);
-    face->set_content(crop);
+    face->set_content(testing::JpegHeaderThen(0) + crop);
     return r;
   }
 

@@ -56,7 +56,7 @@ class ApplyIntakeReadings : public ::testing::Test {
     v1::Item* face = record_.add_items();
     face->set_item_id("itm_face");
     face->set_category(v1::DATA_CATEGORY_FACE_IMAGE);
-    face->set_content("face");
+    face->set_content(testing::JpegHeaderThen(64));
   }
   v1::IntakeDecision Keep(bool text, bool face) {
     v1::IntakeDecision d;
