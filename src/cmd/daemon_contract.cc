@@ -8,21 +8,57 @@
 #include "common/files.h"
 #include "common/logging.h"
 #include "common/time_util.h"
+#include "google/protobuf/text_format.h"
 
 namespace lanevault {
 namespace {
 
 // Keeps the signed contract now in force, byte for byte, in the vault.
-void KeepContract(vault::Vault& vault, const v1::ContractConfig& config,
-                  const policy::Policy& policy) {
-  auto text = ReadFileToString(config.signed_contract());
-  absl::Status s =
-      text.ok() ? vault.contracts().KeepVersion(
-                      policy.contract_id(), policy.contract_version(), *text)
-                : text.status();
-  if (!s.ok()) {
+void KeepContract(vault::Vault& vault, const policy::Policy& policy,
+                  const std::string& signed_file) {
+  if (absl::Status s = vault.contracts().KeepVersion(
+          policy.contract_id(), policy.contract_version(), signed_file);
+      !s.ok()) {
     spdlog::error("cannot keep the contract version: {}", s.message());
   }
+}
+
+// The contract text a signed contract file signs ("" if it does not parse:
+// the file was loaded, so only a kept copy can fail to).
+std::string SignedText(const std::string& signed_file) {
+  v1::SignedContract parsed;
+  if (!google::protobuf::TextFormat::ParseFromString(signed_file, &parsed)) {
+    return "";
+  }
+  return parsed.text();
+}
+
+// A version the vault keeps is that contract for good: a file that signs
+// another text under the same id and version (a re-signed edit, or a file
+// swapped on the host) is refused, and the kept text stays the one any
+// record taken in under it names. More signatures on the same text are
+// the same contract.
+absl::Status CheckAgainstKept(vault::Vault& vault, const policy::Policy& policy,
+                              const std::string& signed_file,
+                              const std::string& path) {
+  absl::StatusOr<std::vector<vault::ContractVersionRow>> kept =
+      vault.contracts().Versions();
+  if (!kept.ok()) return kept.status();
+  const std::string text = SignedText(signed_file);
+  for (const vault::ContractVersionRow& row : *kept) {
+    if (row.contract_id != policy.contract_id() ||
+        row.version != policy.contract_version()) {
+      continue;
+    }
+    if (SignedText(row.signed_text) == text) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " signs another text as ", policy.contract_id(), " v",
+        policy.contract_version(), " than the vault has kept since ",
+        FormatTime(row.activated),
+        ": a changed contract takes a new version number, and a kept "
+        "version is never replaced"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -82,7 +118,15 @@ absl::StatusOr<std::unique_ptr<policy::Policy>> LoadPolicyInForce(
   auto loaded =
       policy::LoadSignedContract(config.signed_contract(), *trusted, required);
   if (!loaded.ok()) return loaded;
-  KeepContract(vault, config, **loaded);
+  absl::StatusOr<std::string> signed_file =
+      ReadFileToString(config.signed_contract());
+  if (!signed_file.ok()) return signed_file.status();
+  if (absl::Status s = CheckAgainstKept(vault, **loaded, *signed_file,
+                                        config.signed_contract());
+      !s.ok()) {
+    return s;
+  }
+  KeepContract(vault, **loaded, *signed_file);
   if (auto newer =
           api::NewerKeptContract(vault, **loaded, *trusted, required)) {
     spdlog::info("contract {} v{} (activated over the API) is newer than {}",

@@ -724,6 +724,13 @@ int Main(int argc, char** argv) {
                     next.status().message());
       LogContractDecision(**vault, false, std::string(next.status().message()))
           .IgnoreError();
+      // A refused contract on the host is someone's mistake or someone's
+      // attempt: either way an officer must hear of it.
+      (*vault)->oversight().RaiseAlert(
+          "critical", "contract_refused", "system",
+          absl::StrCat("SIGHUP: the configured contract was refused, ",
+                       policy->contract_id(), " v", policy->contract_version(),
+                       " stays in force: ", next.status().message()));
       continue;
     }
     if (absl::Status s =

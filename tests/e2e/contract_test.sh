@@ -79,6 +79,32 @@ ctl --server "127.0.0.1:$(cat "$work/port")" --ca "$work/pki/ca.pem" \
   lanes list >/dev/null || fail "daemon stopped serving after a refused reload"
 echo "tampered contract on SIGHUP: refused, old contract in force"
 
+# Another text signed by both trusted keys under the version the vault keeps
+# (an edit re-signed, or a file swapped on the host): refused, the kept
+# text stays in force; a changed contract takes a new version number.
+sed "s/seconds: 43200 }/seconds: 43201 }/" "$pilot" >"$work/edited.textproto"
+cmp -s "$pilot" "$work/edited.textproto" && fail "the edit changed nothing"
+ctl policy sign "$work/edited.textproto" --signing_key "$work/keys/alice.key" \
+  --key_name alice --out "$work/edited-one.signed" >/dev/null
+ctl policy sign "$work/edited-one.signed" --signing_key "$work/keys/bob.key" \
+  --key_name bob --out "$work/edited.signed" >/dev/null
+config "$work/edited.signed"
+kill -HUP "$daemon"
+for _ in $(seq 1 50); do grep -q "signs another text" "$work/daemon.log" && break; sleep 0.1; done
+grep -q "signs another text as land-border-pilot v1 than the vault has kept" \
+  "$work/daemon.log" || fail "a second text under a kept version was not refused"
+kill -0 "$daemon" || fail "daemon died on a refused reload"
+# The same text with its signatures again is the same contract.
+config "$work/two.signed"
+kill -HUP "$daemon"
+for _ in $(seq 1 50); do
+  [[ $(grep -c "contract land-border-pilot v1 in force" "$work/daemon.log") -ge 2 ]] && break
+  sleep 0.1
+done
+[[ $(grep -c "contract land-border-pilot v1 in force" "$work/daemon.log") -ge 2 ]] ||
+  fail "the kept contract's own file was refused on reload"
+echo "another text under a kept version on SIGHUP: refused; the same text: in force"
+
 # The version in force is kept in the vault exactly as signed.
 cat >"$work/versions.c" <<'C'
 #include <sqlite3.h>
