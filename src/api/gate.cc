@@ -197,6 +197,23 @@ void Gate::NoteNearQuota(const Caller& caller, const policy::NearQuota& near) {
                    " windows in a row: a steady harvest looks like this"));
 }
 
+bool Gate::TakeCallToken(const std::string& principal) {
+  if (limits_.calls_per_second <= 0) return true;
+  const absl::Time now = vault_->clock()->Now();
+  const double burst = std::max(1, limits_.call_burst);
+  absl::MutexLock lock(&mu_);
+  auto [it, fresh] = call_buckets_.try_emplace(principal);
+  CallBucket& b = it->second;
+  b.tokens =
+      fresh ? burst
+            : std::min(burst, b.tokens + absl::ToDoubleSeconds(now - b.last) *
+                                             limits_.calls_per_second);
+  b.last = now;
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
+}
+
 void Gate::AlertQuotaReached(const Caller& caller, absl::string_view why) {
   // One alert a principal and limit an hour: an officer needs to know it
   // happened, not every refused call after it.

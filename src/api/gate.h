@@ -101,6 +101,12 @@ struct GateLimits {
   // own limit, which refuses without a log entry, is set four times higher.
   size_t max_request_bytes = 4 << 20;
   int max_calls_per_principal = 32;
+  // Calls a principal may make a second, sustained, and in a burst (a
+  // token bucket per principal); 0: no limit. Every call is an access-log
+  // entry, so without it a valid certificate calling in a loop grows the
+  // log without bound; past it, calls are refused and summarised.
+  double calls_per_second = 20;
+  int call_burst = 400;
   int lockout_refusals = 10;
   absl::Duration lockout_window = absl::Minutes(10);
   // A lane's malformed submissions (damaged in transit, a clock far off)
@@ -288,6 +294,8 @@ class Gate {
                           absl::string_view reason);
 
   // A "quota_reached" alert, at most one a principal and limit an hour.
+  // Whether `principal` may make one more call now; takes it if so.
+  bool TakeCallToken(const std::string& principal);
   void AlertQuotaReached(const Caller& caller, absl::string_view why);
   // A "quota_sustained" alert when a principal or group has come near a
   // limit in each of its last `sustained_windows` windows.
@@ -313,6 +321,14 @@ class Gate {
   absl::Mutex mu_;
   absl::flat_hash_map<const void*, CallState> calls_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int> in_flight_ ABSL_GUARDED_BY(mu_);
+  // Each principal's call budget (GateLimits::calls_per_second), on the
+  // vault's clock, as its quotas are.
+  struct CallBucket {
+    double tokens = 0;
+    absl::Time last;
+  };
+  absl::flat_hash_map<std::string, CallBucket> call_buckets_
+      ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, absl::Time> quota_alerted_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, NearHistory> near_quota_

@@ -182,6 +182,7 @@ class Gate::Call {
   StepResult RequireRole();
   StepResult RequirePermit();
   StepResult TakeSlot();
+  StepResult LimitRate();
   StepResult RequirePurpose();
   StepResult ResolveHandles();
   StepResult RefuseCanary();
@@ -241,6 +242,7 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
       &Call::RequireRole,
       &Call::RequirePermit,
       &Call::TakeSlot,
+      &Call::LimitRate,
       &Call::RequirePurpose,
       &Call::ResolveHandles,
       &Call::RefuseCanary,
@@ -348,6 +350,19 @@ StepResult Gate::Call::TakeSlot() {
                 absl::StrCat(principal, " already has ",
                              gate_->limits_.max_calls_per_principal,
                              " calls in flight; wait for them"));
+}
+
+StepResult Gate::Call::LimitRate() {
+  const std::string& principal = admission_.caller.principal;
+  if (gate_->TakeCallToken(principal)) return kContinue;
+  const std::string why = absl::StrCat(
+      principal, " is calling more than ", gate_->limits_.calls_per_second,
+      " times a second (", gate_->limits_.call_burst, " at once); slow down");
+  // Loud once, then counted: each refusal logged would be the flood.
+  gate_->AlertQuotaReached(admission_.caller, "call rate exceeded");
+  return Limited("rate_limited", "rate_limited", principal,
+                 grpc::StatusCode::RESOURCE_EXHAUSTED, why,
+                 v1::REFUSAL_COUNT_NONE);
 }
 
 StepResult Gate::Call::RequirePurpose() {

@@ -48,8 +48,16 @@ bool RefusalLimiter::Admit(absl::string_view kind, absl::string_view key,
     w.suppressed = 0;
     w.sample.Clear();
   }
-  if (w.logged < limits_.logged_per_window) {
+  auto [k, fresh] = kinds_.try_emplace(std::string(kind));
+  KindWindow& all = k->second;
+  if (fresh || now >= all.start + limits_.window) {
+    all.start = now;
+    all.logged = 0;
+  }
+  if (w.logged < limits_.logged_per_window &&
+      all.logged < limits_.logged_per_window_all_keys) {
     ++w.logged;
+    ++all.logged;
     return true;
   }
   if (w.suppressed++ == 0) w.sample = entry;

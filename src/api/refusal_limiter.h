@@ -28,10 +28,15 @@ struct RefusalLimits {
   absl::Duration window = absl::Minutes(1);
   // Refusals a key may have logged one by one in a window.
   int logged_per_window = 5;
+  // And all keys of one kind together, in a window of their own: a caller
+  // who varies its address (a host holds a whole /8 of loopback, an IPv6
+  // network a /64) gets no more logged one by one than this.
+  int logged_per_window_all_keys = 30;
   // Keys tracked at once; refusals of further keys share one overflow key,
   // so a caller who varies its address grows neither this table nor the
-  // log past about (logged_per_window + 1) * max_keys entries a window.
-  size_t max_keys = 256;
+  // log past about logged_per_window_all_keys + max_keys + 1 entries (the
+  // ones logged, then a summary a key) a kind and window.
+  size_t max_keys = 64;
   // How often windows that ended are looked for, so a burst that stops is
   // still summarised soon after its window closes.
   absl::Duration flush_every = absl::Seconds(5);
@@ -74,10 +79,17 @@ class RefusalLimiter {
   };
   Summary Close(Window& w, absl::Time until) const;
 
+  // What one kind logged one by one across its keys, in its window.
+  struct KindWindow {
+    absl::Time start;
+    int logged = 0;
+  };
+
   const Clock* const clock_;
   const RefusalLimits limits_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Window> windows_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, KindWindow> kinds_ ABSL_GUARDED_BY(mu_);
 };
 
 // The address part of a gRPC peer string ("ipv4:10.0.0.7:53122" gives

@@ -568,6 +568,10 @@ int Main(int argc, char** argv) {
   if (limits.max_calls_per_principal() > 0) {
     sopts.limits.max_calls_per_principal = limits.max_calls_per_principal();
   }
+  if (limits.calls_per_second() != 0) {
+    sopts.limits.calls_per_second = std::max(0.0f, limits.calls_per_second());
+  }
+  if (limits.call_burst() > 0) sopts.limits.call_burst = limits.call_burst();
   if (limits.lockout_refusals() != 0) {
     sopts.limits.lockout_refusals = limits.lockout_refusals();
   }

@@ -152,6 +152,50 @@ TEST_F(ApiTest, OperatorSeesLanesButNotEvidence) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+// A valid certificate calling in a loop: every call it makes is an
+// access-log entry, so past its rate its calls are refused and summarised,
+// and an officer is told once.
+class RateLimitedApiTest : public ApiTest {
+ protected:
+  void Configure(api::ServerOptions& so) override {
+    so.limits.calls_per_second = 0.1;
+    so.limits.call_burst = 3;
+  }
+};
+
+TEST_F(RateLimitedApiTest, ACertificateCallingInALoopIsHeldToItsRate) {
+  auto stub = v1::LaneService::NewStub(Channel("operator-dev"));
+  const uint64_t before = vault_->log().Size();
+  int ok = 0, limited = 0;
+  for (int i = 0; i < 60; ++i) {
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
+    v1::ListLanesResponse resp;
+    const grpc::Status s = stub->ListLanes(&ctx, {}, &resp);
+    ok += s.ok();
+    if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      ++limited;
+      EXPECT_NE(s.error_message().find("slow down"), std::string::npos)
+          << s.error_message();
+    }
+  }
+  EXPECT_GE(ok, 3);
+  EXPECT_LE(ok, 4);  // the burst, and what a call in 10 s refilled
+  EXPECT_EQ(ok + limited, 60);
+  // The calls served, and a few refusals one by one: not sixty entries.
+  const uint64_t added = vault_->log().Size() - before;
+  EXPECT_LE(added,
+            static_cast<uint64_t>(ok + api::RefusalLimits().logged_per_window));
+  int alerts = 0;
+  for (const vault::AlertRow& a : *vault_->oversight().Alerts(true)) {
+    alerts += a.kind == "quota_reached" && a.principal == "operator-dev";
+  }
+  EXPECT_EQ(alerts, 1);
+  // Refusals for the rate count towards no lockout: the operator is not
+  // locked out, only slowed.
+  EXPECT_FALSE(vault_->oversight().Lockout("operator-dev").ok());
+}
+
 // --- Compliance officers: holds, retention, keys, alerts. ---
 
 TEST_F(ApiTest, OfficerPlacesAndLiftsAHoldAndReadsTheRetentionReport) {

@@ -295,6 +295,35 @@ TEST(RefusalLimiter, LogsAFewPerKeyAndCountsTheRest) {
   EXPECT_TRUE(limiter.TakeDue(true).empty());  // "a" counted nothing yet
 }
 
+// A caller that varies its source address (127.0.0.0/8 is a whole host's;
+// an IPv6 network has a /64) is a new key each time: one kind of refusal
+// still has no more than its cap logged one by one a window, and summaries
+// are at most one a tracked key.
+TEST(RefusalLimiter, ManyAddressesGetNoMoreLoggedThanTheKindsCap) {
+  FakeClock clock(absl::FromUnixSeconds(1800000000));
+  const RefusalLimits limits;
+  RefusalLimiter limiter(&clock, limits);
+  std::vector<RefusalLimiter::Summary> due;
+  v1::AuditEntry e;
+  int logged = 0;
+  for (int i = 0; i < 1000; ++i) {
+    logged += limiter.Admit(
+        "unauthenticated",
+        absl::StrCat("ipv4:127.0.", i / 250, ".", i % 250 + 1), e, &due);
+  }
+  EXPECT_EQ(logged, limits.logged_per_window_all_keys);
+  EXPECT_TRUE(limiter.Admit("locked_out", "p", e, &due));  // its own cap
+  clock.Advance(limits.window);
+  const std::vector<RefusalLimiter::Summary> summaries = limiter.TakeDue(false);
+  EXPECT_LE(summaries.size(), limits.max_keys + 1);
+  uint64_t suppressed = 0;
+  for (const RefusalLimiter::Summary& s : summaries) {
+    suppressed += s.suppressed;
+  }
+  EXPECT_EQ(suppressed, 1000u - limits.logged_per_window_all_keys);
+  EXPECT_TRUE(limiter.Admit("unauthenticated", "ipv4:10.0.0.1", e, &due));
+}
+
 TEST(PeerAddress, DropsThePort) {
   EXPECT_EQ(PeerAddress("ipv4:10.0.0.7:53122"), "ipv4:10.0.0.7");
   EXPECT_EQ(PeerAddress("ipv6:[::1]:443"), "ipv6:[::1]");
