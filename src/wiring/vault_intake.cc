@@ -167,6 +167,15 @@ absl::Status VaultIntake::CheckSubmission(const v1::Record& record) const {
     return absl::InvalidArgumentError(
         "the record has no capture time (first_seen)");
   }
+  // A timestamp's nanos are 0 to 999,999,999; anything else is no time
+  // (each reader would round it its own way).
+  for (const google::protobuf::Timestamp* t :
+       {&record.first_seen(), &record.last_seen()}) {
+    if (t->nanos() < 0 || t->nanos() > 999'999'999) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a capture time's nanos are 0 to 999999999, not ", t->nanos()));
+    }
+  }
   const absl::Time now = vault_->clock()->Now();
   const absl::Time first = FromProto(record.first_seen());
   const absl::Time last =

@@ -227,6 +227,10 @@ TEST_F(IntakeFaultsTest, ARecordCarriesOnlyWhatItsCategoriesMean) {
               grpc::StatusCode::INVALID_ARGUMENT)
         << "'" << not_a_plate << "'";
   }
+  v1::Record negative_nanos = Crossing(absl::Now());
+  negative_nanos.mutable_first_seen()->set_nanos(-5);
+  EXPECT_EQ(Submit(negative_nanos, "k-nanos", &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
   v1::Record html = Crossing(absl::Now());
   html.mutable_items(1)->set_media_type("text/html");
   EXPECT_EQ(Submit(html, "k-html", &resp).error_code(),
