@@ -35,10 +35,12 @@
 #include "crypto/master_key.h"
 #include "grpcpp/create_channel.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
+#include "opencv2/imgproc.hpp"
 #include "policy/contract.h"
 #include "policy/policy.h"
 #include "rpc/tls.h"
 #include "vault/vault.h"
+#include "watermark/jpeg_codec.h"
 
 ABSL_FLAG(int, records, 600, "Crossings taken in each simulated hour.");
 ABSL_FLAG(double, flood_seconds, 61,
@@ -122,9 +124,8 @@ const World* world = nullptr;
 std::string HandleOf(const std::string& id, const char* purpose) {
   auto view = world->policy->ViewOf(purpose);
   if (!view.ok()) return id;
-  auto handle =
-      world->vault->handles().Issue(crypto::HandleKey::Kind::kRecord,
-                                    view->scope, id);
+  auto handle = world->vault->handles().Issue(crypto::HandleKey::Kind::kRecord,
+                                              view->scope, id);
   return handle.ok() ? *handle : id;
 }
 
@@ -150,6 +151,20 @@ grpc::Status Lookup(Stub& stub, const std::string& plate) {
   return stub.LookupPlate(&ctx, req, &resp);
 }
 
+// A face crop a read can mark (3 KB of filler would be withheld).
+const std::string& FaceJpeg() {
+  static const std::string* jpeg = [] {
+    cv::Mat face(96, 96, CV_8UC3, cv::Scalar(120, 140, 170));
+    cv::circle(face, {48, 48}, 30, cv::Scalar(60, 80, 110), -1);
+    std::vector<uint8_t> bytes;
+    if (absl::Status s = watermark::EncodeJpeg(face, 90, bytes); !s.ok()) {
+      Fail(s);
+    }
+    return new std::string(bytes.begin(), bytes.end());
+  }();
+  return *jpeg;
+}
+
 std::string TakeCrossing(vault::Vault& vault, absl::Time now, int n) {
   v1::Record r;
   r.set_record_id(NewId("rec_"));
@@ -159,7 +174,7 @@ std::string TakeCrossing(vault::Vault& vault, absl::Time now, int n) {
   *r.mutable_last_seen() = ToProto(now);
   const std::pair<v1::DataCategory, std::string> items[] = {
       {v1::DATA_CATEGORY_PLATE_TEXT, absl::StrCat("B", n)},
-      {v1::DATA_CATEGORY_FACE_IMAGE, std::string(3000, 'f')}};
+      {v1::DATA_CATEGORY_FACE_IMAGE, FaceJpeg()}};
   for (const auto& [category, content] : items) {
     v1::Item* item = r.add_items();
     item->set_item_id(NewId("itm_"));
