@@ -68,21 +68,23 @@ v1::Record Crossing(int i, std::mt19937_64& rng) {
     item->set_content(std::move(content));
   };
   add(v1::DATA_CATEGORY_PLATE_TEXT, absl::StrCat("KXR", 1000 + i % 9000));
-  // A 16x16 JPEG's header (intake reads it), then random bytes of a
-  // crop's size: sealed and stored, never decoded here.
+  // A 16x16 JPEG's frame and scan headers (intake walks its markers), then
+  // random scan data of a crop's size (no 0xFF: that would start a
+  // marker): sealed and stored, never decoded here.
   static constexpr char kJpegHeader[] =
       "\xff\xd8\xff\xc0\x00\x11\x08\x00\x10\x00\x10\x03\x01\x11\x00\x02"
-      "\x11\x01\x03\x11\x01";
-  std::string crop(kJpegHeader, sizeof(kJpegHeader) - 1);
-  std::string face = crop;
-  crop.resize(6000);
-  face.resize(4000);
-  for (size_t k = sizeof(kJpegHeader) - 1; k < crop.size(); ++k) {
-    crop[k] = static_cast<char>(rng());
-  }
-  for (size_t k = sizeof(kJpegHeader) - 1; k < face.size(); ++k) {
-    face[k] = static_cast<char>(rng());
-  }
+      "\x11\x01\x03\x11\x01\xff\xda\x00\x0c\x03\x01\x00\x02\x11\x03\x11"
+      "\x00\x3f\x00";
+  constexpr size_t kHeaderBytes = sizeof(kJpegHeader) - 1;
+  auto jpeg_like = [&](size_t bytes) {
+    std::string out(kJpegHeader, kHeaderBytes);
+    out.resize(bytes);
+    for (size_t k = kHeaderBytes; k < bytes; ++k) {
+      out[k] = static_cast<char>(rng() % 255);
+    }
+    return out;
+  };
+  std::string crop = jpeg_like(6000), face = jpeg_like(4000);
   add(v1::DATA_CATEGORY_PLATE_IMAGE, std::move(crop));
   add(v1::DATA_CATEGORY_FACE_IMAGE, std::move(face));
   return r;

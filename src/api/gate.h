@@ -6,7 +6,8 @@
 // this order:
 //
 //   authenticate  the verified client certificate (revocation, deny-list)
-//   bound         a deadline is required; lockouts; request size; a role no
+//   bound         lockouts; each principal's call rate; a deadline is
+//                 required; request size; a role no
 //                 permit lets do the call's action at all is refused with
 //                 one answer, whatever the call names; concurrent calls per
 //                 principal; purpose where needed; canary records; the

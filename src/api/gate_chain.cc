@@ -234,15 +234,16 @@ grpc::Status Gate::Run(grpc::ServerContext* ctx,
   static constexpr Call::Step kChain[] = {
       // authenticate
       &Call::Authenticate,
-      // bound
-      &Call::RequireDeadline,
+      // bound: the locked out and the too frequent first, so no later
+      // refusal (a missing deadline, say) is a way to log without bound
       &Call::RefuseLockedOut,
+      &Call::LimitRate,
+      &Call::RequireDeadline,
       &Call::LimitSize,
       &Call::CopyRequestFields,
       &Call::RequireRole,
       &Call::RequirePermit,
       &Call::TakeSlot,
-      &Call::LimitRate,
       &Call::RequirePurpose,
       &Call::ResolveHandles,
       &Call::RefuseCanary,

@@ -45,6 +45,57 @@ bool IsFrameHeader(uint8_t marker) {
          marker != 0xCC;
 }
 
+// Past the entropy-coded data that follows a scan header at `i`: to the
+// next marker (0xFF then neither a stuffed 0x00 nor a restart marker), or
+// the end.
+size_t SkipScanData(absl::string_view b, size_t i) {
+  while (i < b.size()) {
+    const void* ff = std::memchr(b.data() + i, 0xFF, b.size() - i);
+    if (ff == nullptr) return b.size();
+    i = static_cast<size_t>(static_cast<const char*>(ff) - b.data());
+    if (i + 1 >= b.size()) return b.size();
+    const uint8_t next = At(b, i + 1);
+    if (next == 0x00 || (next >= 0xD0 && next <= 0xD7) || next == 0xFF) {
+      i += next == 0xFF ? 1 : 2;
+      continue;
+    }
+    return i;
+  }
+  return b.size();
+}
+
+// After the frame header: the rest of the stream's markers, counting
+// scans. A progressive JPEG's decoder works over the whole picture once a
+// scan, so thousands of near-empty scans (17 bytes each) cost a read
+// seconds to minutes where the header promised a small picture; a second
+// frame header would be a size the first did not declare.
+absl::Status CheckJpegScans(absl::string_view b, size_t i) {
+  int scans = 0;
+  while (i < b.size()) {
+    if (At(b, i) != 0xFF) return Malformed("a JPEG whose markers are damaged");
+    while (i < b.size() && At(b, i) == 0xFF) ++i;
+    if (i >= b.size()) break;
+    const uint8_t marker = At(b, i++);
+    if (marker == 0xD9) break;  // end of image
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;
+    if (i + 2 > b.size()) break;  // cut short: the decoder says so
+    const size_t length = BigEndian16(b, i);
+    if (length < 2) return Malformed("a JPEG marker of impossible length");
+    if (IsFrameHeader(marker)) {
+      return Malformed("a JPEG with more than one frame header");
+    }
+    i += length;
+    if (marker == 0xDA) {
+      if (++scans > kMaxJpegScans) {
+        return Malformed(
+            absl::StrCat("a JPEG of more than ", kMaxJpegScans, " scans"));
+      }
+      i = SkipScanData(b, i);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ImageHeader> JpegHeader(absl::string_view b) {
   size_t i = 2;  // after SOI
   while (true) {
@@ -71,7 +122,7 @@ absl::StatusOr<ImageHeader> JpegHeader(absl::string_view b) {
       const int w = static_cast<int>(BigEndian16(b, i + 5));
       // A height of 0 is given later (DNL): no decoder here reads those.
       if (w == 0 || h == 0) return Malformed("a JPEG that declares no pixels");
-      return ImageHeader{ImageHeader::Format::kJpeg, w, h};
+      return ImageHeader{ImageHeader::Format::kJpeg, w, h, i + length};
     }
     i += length;
   }
@@ -110,6 +161,12 @@ absl::StatusOr<ImageHeader> CheckImageSize(absl::string_view bytes,
     return absl::InvalidArgumentError(absl::StrCat(
         what, " declares ", h->width, "x", h->height, " pixels; at most ",
         max_side, " a side and ", max_pixels, " in all are accepted"));
+  }
+  if (h->format == ImageHeader::Format::kJpeg) {
+    if (absl::Status s = CheckJpegScans(bytes, h->after_frame); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " is ", s.message()));
+    }
   }
   return h;
 }

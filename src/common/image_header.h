@@ -8,6 +8,7 @@
 // trace are checked here first. No decoding, no OpenCV: the capture-side
 // wiring uses it too.
 
+#include <cstddef>
 #include <cstdint>
 
 #include "absl/status/status.h"
@@ -29,20 +30,27 @@ inline constexpr ImageLimits kCropLimits{4096, int64_t{4} << 20};
 inline constexpr ImageLimits kFrameLimits{8192, int64_t{40} << 20};
 ImageLimits LimitsFor(v1::DataCategory category);
 
+// A progressive JPEG has about ten scans; each costs its decoder a pass
+// over the whole picture.
+inline constexpr int kMaxJpegScans = 64;
+
 struct ImageHeader {
   enum class Format { kJpeg, kPng };
   Format format = Format::kJpeg;
   int width = 0;
   int height = 0;
+  size_t after_frame = 0;  // a JPEG's: where its frame header ends
 };
 
-// The format and size a JPEG (its first frame header) or a PNG (its IHDR)
+// The format and size a JPEG (its frame header) or a PNG (its IHDR)
 // declares. INVALID_ARGUMENT for bytes that are neither, or whose header is
 // cut short or declares no pixels.
 absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes);
 
-// ReadImageHeader, then OK only if neither side exceeds `limits.max_side`
-// and the picture holds at most `limits.max_pixels`; INVALID_ARGUMENT naming
+// ReadImageHeader, then OK only if neither side exceeds `limits.max_side`,
+// the picture holds at most `limits.max_pixels`, and a JPEG has neither a
+// second frame header nor more than kMaxJpegScans scans (its markers are
+// walked to the end, without decoding); INVALID_ARGUMENT naming
 // the size and the limit otherwise. `what` names the picture in the message.
 absl::StatusOr<ImageHeader> CheckImageSize(absl::string_view bytes,
                                            ImageLimits limits,

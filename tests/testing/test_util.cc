@@ -202,14 +202,21 @@ bool FileContains(const std::string& path, absl::string_view needle) {
 }
 
 std::string JpegHeaderThen(size_t bytes, char fill) {
-  // SOI, then a baseline frame header (SOF0): 8-bit, 16 rows, 16 columns,
-  // three components.
+  // SOI, a baseline frame header (SOF0: 8-bit, 16 rows, 16 columns, three
+  // components), then a scan header (SOS) whose data the filler is.
   static constexpr char kHeader[] =
       "\xff\xd8\xff\xc0\x00\x11\x08\x00\x10\x00\x10\x03\x01\x11\x00\x02"
-      "\x11\x01\x03\x11\x01";
+      "\x11\x01\x03\x11\x01\xff\xda\x00\x0c\x03\x01\x00\x02\x11\x03\x11"
+      "\x00\x3f\x00";
   std::string out(kHeader, sizeof(kHeader) - 1);
   out.resize(std::max(bytes, out.size()), fill);
   return out;
+}
+
+std::string JpegHeaderThen(std::string body) {
+  // 0xFF in scan data starts a marker; the body stands for data, not them.
+  std::replace(body.begin(), body.end(), '\xff', '\xfe');
+  return JpegHeaderThen(0) + body;
 }
 
 std::string TestJpeg(int width, int height, int seed) {

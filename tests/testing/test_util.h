@@ -44,11 +44,14 @@ std::string QueryBlob(const std::string& db_path, const std::string& sql);
 
 bool FileContains(const std::string& path, absl::string_view needle);
 
-// `bytes` bytes (at least 21) that begin as a 16x16 JPEG's header and go on
-// as `fill`: what intake takes for an image item (it reads only the
+// `bytes` bytes (at least 35) that begin as a 16x16 JPEG's headers and go
+// on as `fill`: what intake takes for an image item (it reads only the
 // header), for tests about sizes and ciphertext, not pixels. A read cannot
 // mark it, so it withholds it.
 std::string JpegHeaderThen(size_t bytes, char fill = 'f');
+// The same header, then `body` as its scan data (any 0xFF in it made 0xFE,
+// so that it holds no marker).
+std::string JpegHeaderThen(std::string body);
 
 // A real JPEG of `width` x `height` pixels (a gradient and a line, varied
 // by `seed`), which a read can decode and mark.

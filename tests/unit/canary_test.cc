@@ -52,9 +52,9 @@ class CanaryTest : public testing::VaultFixture {
         // so common among real records that a decoy's could hide in them.
         // Intake reads an image's header, so each begins as a JPEG.
         {v1::DATA_CATEGORY_PLATE_IMAGE,
-         testing::JpegHeaderThen(0) + RandomBytes(3000 + RandomBelow(30000))},
+         testing::JpegHeaderThen(RandomBytes(3000 + RandomBelow(30000)))},
         {v1::DATA_CATEGORY_FACE_IMAGE,
-         testing::JpegHeaderThen(0) + RandomBytes(1500 + RandomBelow(20000))}};
+         testing::JpegHeaderThen(RandomBytes(1500 + RandomBelow(20000)))}};
     for (const auto& [category, content] : items) {
       v1::Item* item = r.add_items();
       item->set_item_id(NewId("itm_"));

@@ -174,12 +174,12 @@ TEST(Config, LoadResolvesPathsAgainstTheFile) {
 // A baseline JPEG frame header declaring `width` x `height`, after an APP0
 // segment (so the walk must skip a marker first).
 std::string JpegDeclaring(int width, int height) {
-  std::string b("\xff\xd8\xff\xe0\x00\x04\x00\x00\xff\xc0\x00\x11\x08", 13);
+  std::string b("\xff\xd8\xff\xe0\x00\x04\x00\x00\xff\xc0\x00\x0b\x08", 13);
   for (int v : {height, width}) {
     b.push_back(static_cast<char>(v >> 8));
     b.push_back(static_cast<char>(v & 0xff));
   }
-  return b + std::string("\x03\x01\x11\x00", 4);
+  return b + std::string("\x01\x01\x11\x00", 4);
 }
 
 TEST(ImageHeaderTest, ReadsTheSizeAJpegOrAPngDeclares) {
@@ -229,6 +229,32 @@ TEST(ImageHeaderTest, WhatIsNoImageOrClaimsTooMuchIsRefusedByItsHeader) {
             kFrameLimits.max_side);
   EXPECT_EQ(LimitsFor(v1::DATA_CATEGORY_FACE_IMAGE).max_side,
             kCropLimits.max_side);
+}
+
+// A progressive JPEG's decoder passes over the whole picture a scan: a
+// small file of thousands of near-empty scans costs every read seconds.
+TEST(ImageHeaderTest, AJpegOfTooManyScansOrTwoFramesIsRefused) {
+  // A scan header (SOS, 8 bytes of length) and two bytes of data, with a
+  // stuffed 0xFF 0x00 and a restart marker the walk must step over.
+  const std::string scan(
+      "\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00"
+      "\x12\xff\x00\x34\xff\xd0\x56",
+      17);
+  std::string ok = JpegDeclaring(64, 64);
+  for (int i = 0; i < kMaxJpegScans; ++i) ok += scan;
+  EXPECT_TRUE(CheckImageSize(ok + "\xff\xd9", kCropLimits, "a crop").ok());
+  const std::string many = ok + scan + "\xff\xd9";
+  absl::StatusOr<ImageHeader> h = CheckImageSize(many, kCropLimits, "a crop");
+  EXPECT_EQ(h.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(h.status().message().find("scans"), std::string::npos)
+      << h.status();
+  // A small frame declared first, a large one after it.
+  std::string two = JpegDeclaring(100, 100) + scan;
+  two += JpegDeclaring(5000, 600).substr(8);  // its SOF, not its SOI/APP0
+  EXPECT_EQ(CheckImageSize(two, kCropLimits, "a crop").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(
+      CheckImageSize(testing::TestJpeg(64, 48), kCropLimits, "a crop").ok());
 }
 
 }  // namespace
