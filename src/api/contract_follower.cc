@@ -19,7 +19,13 @@ std::unique_ptr<policy::Policy> NewerKeptContract(
                   kept.status().message());
     return nullptr;
   }
-  for (const vault::ContractVersionRow& row : *kept) {  // newest first
+  // The highest version that loads, not the one kept last: a version kept
+  // after a higher one must not take over from it.
+  std::stable_sort(
+      kept->begin(), kept->end(),
+      [](const vault::ContractVersionRow& a,
+         const vault::ContractVersionRow& b) { return a.version > b.version; });
+  for (const vault::ContractVersionRow& row : *kept) {
     if (row.contract_id != in_force.contract_id() ||
         row.version <= in_force.contract_version()) {
       continue;

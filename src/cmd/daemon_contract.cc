@@ -1,5 +1,7 @@
 #include "cmd/daemon_contract.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -45,6 +47,20 @@ absl::Status CheckAgainstKept(vault::Vault& vault, const policy::Policy& policy,
       vault.contracts().Versions();
   if (!kept.ok()) return kept.status();
   const std::string text = SignedText(signed_file);
+  // A vault follows one contract: another id (a look-alike with an
+  // invisible character, or a plainly other contract) is not a newer
+  // version of it.
+  if (!kept->empty() && std::none_of(kept->begin(), kept->end(),
+                                     [&](const vault::ContractVersionRow& row) {
+                                       return row.contract_id ==
+                                              policy.contract_id();
+                                     })) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " is contract '", absl::CEscape(policy.contract_id()),
+        "', but this vault keeps contract '",
+        absl::CEscape(kept->front().contract_id),
+        "': a vault follows one contract id, in new versions"));
+  }
   for (const vault::ContractVersionRow& row : *kept) {
     if (row.contract_id != policy.contract_id() ||
         row.version != policy.contract_version()) {
@@ -126,13 +142,15 @@ absl::StatusOr<std::unique_ptr<policy::Policy>> LoadPolicyInForce(
       !s.ok()) {
     return s;
   }
-  KeepContract(vault, **loaded, *signed_file);
   if (auto newer =
           api::NewerKeptContract(vault, **loaded, *trusted, required)) {
-    spdlog::info("contract {} v{} (activated over the API) is newer than {}",
+    // The configured version is not kept: it never takes effect.
+    spdlog::info("contract {} v{} (kept in the vault) is newer than {}",
                  newer->contract_id(), newer->contract_version(),
                  config.signed_contract());
     loaded = std::move(newer);
+  } else {
+    KeepContract(vault, **loaded, *signed_file);
   }
   spdlog::info("contract {} v{} in force ({} signature(s) required)",
                (*loaded)->contract_id(), (*loaded)->contract_version(),

@@ -105,6 +105,22 @@ done
   fail "the kept contract's own file was refused on reload"
 echo "another text under a kept version on SIGHUP: refused; the same text: in force"
 
+# Another contract id (here a look-alike with a zero-width space) is not a
+# new version of the one the vault keeps: refused.
+sed 's/^id: "land-border-pilot"/id: "land-border-pilot\\u200b"/' "$pilot" >"$work/other-id.textproto"
+cmp -s "$pilot" "$work/other-id.textproto" && fail "the id edit changed nothing"
+ctl policy sign "$work/other-id.textproto" --signing_key "$work/keys/alice.key" \
+  --key_name alice --out "$work/other-id-one.signed" >/dev/null
+ctl policy sign "$work/other-id-one.signed" --signing_key "$work/keys/bob.key" \
+  --key_name bob --out "$work/other-id.signed" >/dev/null
+config "$work/other-id.signed"
+kill -HUP "$daemon"
+for _ in $(seq 1 50); do grep -q "follows one contract id" "$work/daemon.log" && break; sleep 0.1; done
+grep -q "follows one contract id" "$work/daemon.log" ||
+  fail "a contract of another id was not refused"
+kill -0 "$daemon" || fail "daemon died on a refused reload"
+echo "another contract id on SIGHUP: refused"
+
 # The version in force is kept in the vault exactly as signed.
 cat >"$work/versions.c" <<'C'
 #include <sqlite3.h>
