@@ -93,12 +93,34 @@ bool PlateReading(absl::string_view text) {
          });
 }
 
+bool IsImageCategory(v1::DataCategory c) {
+  return c == v1::DATA_CATEGORY_PLATE_IMAGE ||
+         c == v1::DATA_CATEGORY_FACE_IMAGE ||
+         c == v1::DATA_CATEGORY_SCENE_IMAGE;
+}
+
 // The media type a category's content may declare ("" for none).
 bool MediaTypeFits(const v1::Item& item) {
   const std::string& type = item.media_type();
   if (type.empty()) return true;
-  return item.category() == v1::DATA_CATEGORY_PLATE_TEXT ? type == "text/plain"
-                                                         : type == "image/jpeg";
+  if (item.category() == v1::DATA_CATEGORY_PLATE_TEXT) {
+    return type == "text/plain";
+  }
+  if (item.category() == v1::DATA_CATEGORY_METADATA) {
+    return type == "text/plain" || type == "application/json";
+  }
+  return type == "image/jpeg";
+}
+
+// Metadata is counts, timings and boxes: a few kilobytes of printable
+// ASCII. Anything else (an image, above all: metadata is never marked) is
+// not metadata.
+bool MetadataText(absl::string_view text) {
+  constexpr size_t kLongestMetadata = 4096;
+  return text.size() <= kLongestMetadata &&
+         std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= ' ' && c <= '~') || c == '\n' || c == '\t' || c == '\r';
+         });
 }
 
 }  // namespace
@@ -140,9 +162,17 @@ absl::Status VaultIntake::CheckSubmission(const v1::Record& record) const {
     if (!MediaTypeFits(item)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "item ", item.item_id(), " declares a media type its category ",
-          "does not have (image/jpeg for images, text/plain for plate text)"));
+          "does not have (image/jpeg for images, text/plain for plate text, "
+          "text/plain or application/json for metadata)"));
     }
-    if (item.category() != v1::DATA_CATEGORY_PLATE_TEXT) {
+    if (item.category() == v1::DATA_CATEGORY_METADATA &&
+        !MetadataText(item.content())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "item ", item.item_id(),
+          " is not metadata (at most 4096 bytes of printable ASCII: counts, "
+          "timings, boxes; never pixels)"));
+    }
+    if (IsImageCategory(item.category())) {
       // A crop is a JPEG of a crop's size: anything else would be kept and
       // could not be watermarked on a read (so it would never be returned),
       // and a header that claims gigapixels would cost every read.

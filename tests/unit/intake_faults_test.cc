@@ -227,6 +227,20 @@ TEST_F(IntakeFaultsTest, ARecordCarriesOnlyWhatItsCategoriesMean) {
               grpc::StatusCode::INVALID_ARGUMENT)
         << "'" << not_a_plate << "'";
   }
+  // Metadata carries no pixels: a JPEG as metadata is refused, text is not.
+  v1::Record jpeg_as_metadata = Crossing(absl::Now());
+  jpeg_as_metadata.mutable_items(1)->set_category(v1::DATA_CATEGORY_METADATA);
+  jpeg_as_metadata.mutable_items(1)->set_content(testing::TestJpeg());
+  s = Submit(jpeg_as_metadata, "k-meta-jpeg", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("not metadata"), std::string::npos)
+      << s.error_message();
+  v1::Record metadata = Crossing(absl::Now());
+  metadata.mutable_items(1)->set_category(v1::DATA_CATEGORY_METADATA);
+  metadata.mutable_items(1)->set_content("{\"axles\": 2, \"ms\": 840}");
+  metadata.mutable_items(1)->set_media_type("application/json");
+  s = Submit(metadata, "k-meta", &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
   v1::Record negative_nanos = Crossing(absl::Now());
   negative_nanos.mutable_first_seen()->set_nanos(-5);
   EXPECT_EQ(Submit(negative_nanos, "k-nanos", &resp).error_code(),
