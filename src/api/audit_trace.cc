@@ -24,7 +24,8 @@ constexpr ImageLimits kTraceLimits{1024, int64_t{1} << 20};
 bool ReturnedImages(const v1::AuditEntry& e) {
   return e.verdict() == v1::VERDICT_ALLOW &&
          (e.action() == v1::ACTION_READ_RECORD ||
-          e.action() == v1::ACTION_READ_ITEM);
+          e.action() == v1::ACTION_READ_ITEM ||
+          e.action() == v1::ACTION_VIEW_SNAPSHOT);
 }
 
 }  // namespace

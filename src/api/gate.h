@@ -185,6 +185,9 @@ struct Admission {
   std::optional<vault::StoredRecord> fetched;
   policy::AccessDecision decision;
   v1::AuditEntry entry;  // see CallSpec::vault_logs
+  // The sequence number of the entry the gate logged (0 when the vault
+  // logs the call itself): what an image the call returns is marked with.
+  uint64_t logged_sequence = 0;
   // Held until the handler returns, which runs settling it (quota_ledger.h).
   wiring::QuotaLedger::Reservation* reservation = nullptr;
 };

@@ -560,9 +560,9 @@ StepResult Gate::Call::Log() {
   BoundAuditEntry(entry_);
   // Left to the vault, which logs it in the transaction that acts.
   if (spec_.vault_logs) return kContinue;
-  if (auto seq = gate_->vault_->log().Append(entry_); !seq.ok()) {
-    return Unlogged(seq.status());  // fail closed: nothing runs unlogged
-  }
+  absl::StatusOr<uint64_t> seq = gate_->vault_->log().Append(entry_);
+  if (!seq.ok()) return Unlogged(seq.status());  // nothing runs unlogged
+  admission_.logged_sequence = *seq;
   return kContinue;
 }
 

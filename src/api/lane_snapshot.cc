@@ -9,6 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "api/services.h"
+#include "common/image_header.h"
+#include "common/logging.h"
+#include "watermark/watermark.h"
 
 namespace lanevault::api {
 namespace {
@@ -40,6 +43,36 @@ std::string NodeErrorForOperator(absl::string_view error) {
   return absl::StrCat("the lane's capture node has no picture: ", out);
 }
 
+// Masked on the node, marked here: a snapshot is an image the API returns,
+// and a leaked one names the operator's call. One that cannot be marked (not
+// a JPEG, too large by its header, not decodable) is not shown.
+grpc::Status MarkSnapshot(const Gate& gate, uint64_t token,
+                          v1::Snapshot& snapshot) {
+  absl::StatusOr<ImageHeader> header =
+      CheckImageSize(snapshot.jpeg(), kFrameLimits, "the lane's snapshot");
+  if (header.ok() && header->format != ImageHeader::Format::kJpeg) {
+    header = absl::InvalidArgumentError("the lane's snapshot is not a JPEG");
+  }
+  absl::StatusOr<std::string> marked =
+      header.ok()
+          ? watermark::EmbedEncoded(
+                gate.vault().watermark_key(), static_cast<uint32_t>(token),
+                snapshot.jpeg(), cv::Size(), /*stats=*/nullptr,
+                /*start_busy_percent=*/watermark::kMarkStrengths[0])
+          : absl::StatusOr<std::string>(header.status());
+  if (!marked.ok()) {
+    spdlog::error("snapshot of lane {} withheld: it cannot be watermarked ({})",
+                  snapshot.lane_id(), marked.status().message());
+    return grpc::Status(
+        grpc::StatusCode::UNAVAILABLE,
+        absl::StrCat("the lane's snapshot cannot be watermarked, so it is not "
+                     "shown: ",
+                     marked.status().message()));
+  }
+  snapshot.set_jpeg(*std::move(marked));
+  return grpc::Status::OK;
+}
+
 }  // namespace
 
 grpc::Status LaneService::GetSnapshot(grpc::ServerContext* ctx,
@@ -48,21 +81,21 @@ grpc::Status LaneService::GetSnapshot(grpc::ServerContext* ctx,
   CallSpec spec;
   spec.action = v1::ACTION_VIEW_SNAPSHOT;
   spec.detail = absl::StrCat("lane ", request->lane_id());
-  return gate_->Run(ctx, *request, spec, [&](Admission&) {
+  return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     if (local_snapshot_) {
       if (std::optional<absl::StatusOr<v1::Snapshot>> local =
               local_snapshot_(request->lane_id());
           local.has_value()) {
         if (!local->ok()) return ToGrpc(local->status());
         *response = std::move(**local);
-        return grpc::Status::OK;
+        return MarkSnapshot(*gate_, a.logged_sequence, *response);
       }
     }
     absl::StatusOr<v1::Snapshot> got = snapshots_.Request(
         request->lane_id(), WithinDeadline(*ctx, kSnapshotWait));
     if (!got.ok()) return ToGrpc(got.status());
     *response = std::move(*got);
-    return grpc::Status::OK;
+    return MarkSnapshot(*gate_, a.logged_sequence, *response);
   });
 }
 

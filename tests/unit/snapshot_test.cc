@@ -20,6 +20,8 @@
 #include "opencv2/imgcodecs.hpp"
 #include "rpc/tls.h"
 #include "testing/api_fixture.h"
+#include "testing/test_util.h"
+#include "watermark/watermark.h"
 
 namespace lanevault {
 namespace {
@@ -181,7 +183,7 @@ class SnapshotApiTest : public testing::ApiFixture {
       if (lane_id != "lane-1") return std::nullopt;
       v1::Snapshot s;
       s.set_lane_id(lane_id);
-      s.set_jpeg("\xff\xd8 masked \xff\xd9");
+      s.set_jpeg(testing::TestJpeg(96, 64));
       s.set_faces_masked(1);
       return s;
     };
@@ -241,6 +243,30 @@ TEST_F(SnapshotApiTest, OnlyOperatorsGetOneAndEveryRequestIsLogged) {
   }
 }
 
+// A node's snapshot that cannot be marked (not a JPEG) is not shown.
+TEST_F(SnapshotApiTest, ASnapshotThatCannotBeMarkedIsNotShown) {
+  node::SenderOptions options;
+  ASSERT_NO_FATAL_FAILURE(NodeOptions(options));
+  node::SnapshotResponder responder(
+      options, {{"lane-7", record_.checkpoint_id(), [] {
+                   v1::Snapshot s;
+                   s.set_lane_id("lane-7");
+                   s.set_jpeg("\x89PNG\r\n\x1a\n not a JPEG at all");
+                   return absl::StatusOr<v1::Snapshot>(s);
+                 }}});
+  v1::Snapshot snap;
+  grpc::Status s;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    snap.Clear();
+    s = Get("operator-dev", "lane-7", &snap);
+    if (s.error_code() != grpc::StatusCode::NOT_FOUND) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_TRUE(snap.jpeg().empty());
+  responder.Stop();
+}
+
 TEST_F(SnapshotApiTest, ALaneNobodyRunsIsNotFound) {
   v1::Snapshot snap;
   grpc::Status s = Get("operator-dev", "lane-9", &snap);
@@ -259,7 +285,7 @@ TEST_F(SnapshotApiTest, ACaptureNodesLaneAnswersThroughTheDaemon) {
                    ++asked;
                    v1::Snapshot s;
                    s.set_lane_id("lane-7");
-                   s.set_jpeg("masked on the node");
+                   s.set_jpeg(testing::TestJpeg(96, 64, 7));
                    s.set_plates_masked(2);
                    return absl::StatusOr<v1::Snapshot>(s);
                  }}});
@@ -273,7 +299,23 @@ TEST_F(SnapshotApiTest, ACaptureNodesLaneAnswersThroughTheDaemon) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_EQ(snap.jpeg(), "masked on the node");
+  // Not the node's bytes: marked, naming the operator's call.
+  EXPECT_NE(snap.jpeg(), testing::TestJpeg(96, 64, 7));
+  absl::StatusOr<watermark::Traced> traced =
+      watermark::TraceEncoded(vault_->watermark_key(), snap.jpeg());
+  ASSERT_TRUE(traced.ok()) << traced.status();
+  EXPECT_TRUE(traced->found) << traced->detail;
+  uint64_t call = 0;
+  for (const v1::AuditEntry& e : Log()) {
+    if (e.action() == v1::ACTION_VIEW_SNAPSHOT &&
+        e.verdict() == v1::VERDICT_ALLOW) {
+      call = e.sequence();
+    }
+  }
+  const uint64_t mask = traced->token_bits >= 32
+                            ? 0xffffffffu
+                            : (uint64_t{1} << traced->token_bits) - 1;
+  EXPECT_EQ(traced->token & mask, call & mask);
   EXPECT_EQ(snap.plates_masked(), 2);
   EXPECT_EQ(asked, 1);
   responder.Stop();
