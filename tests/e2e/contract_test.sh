@@ -79,21 +79,28 @@ ctl --server "127.0.0.1:$(cat "$work/port")" --ca "$work/pki/ca.pem" \
   lanes list >/dev/null || fail "daemon stopped serving after a refused reload"
 echo "tampered contract on SIGHUP: refused, old contract in force"
 
-# Another text signed by both trusted keys under the version the vault keeps
-# (an edit re-signed, or a file swapped on the host): refused, the kept
-# text stays in force; a changed contract takes a new version number.
+# A reload of TEXT (a contract's textproto) signed by both trusted keys must
+# be refused with a log line holding WHY; the daemon keeps serving.
+#   refused_reload NAME TEXT WHY
+refused_reload() {
+  ctl policy sign "$2" --signing_key "$work/keys/alice.key" \
+    --key_name alice --out "$work/$1-one.signed" >/dev/null
+  ctl policy sign "$work/$1-one.signed" --signing_key "$work/keys/bob.key" \
+    --key_name bob --out "$work/$1.signed" >/dev/null
+  config "$work/$1.signed"
+  kill -HUP "$daemon"
+  for _ in $(seq 1 50); do grep -q "$3" "$work/daemon.log" && break; sleep 0.1; done
+  grep -q "$3" "$work/daemon.log" || fail "$1: not refused on reload"
+  kill -0 "$daemon" || fail "daemon died on a refused reload ($1)"
+}
+
+# Another text under the version the vault keeps (an edit re-signed, or a
+# file swapped on the host): refused, the kept text stays in force; a
+# changed contract takes a new version number.
 sed "s/seconds: 43200 }/seconds: 43201 }/" "$pilot" >"$work/edited.textproto"
 cmp -s "$pilot" "$work/edited.textproto" && fail "the edit changed nothing"
-ctl policy sign "$work/edited.textproto" --signing_key "$work/keys/alice.key" \
-  --key_name alice --out "$work/edited-one.signed" >/dev/null
-ctl policy sign "$work/edited-one.signed" --signing_key "$work/keys/bob.key" \
-  --key_name bob --out "$work/edited.signed" >/dev/null
-config "$work/edited.signed"
-kill -HUP "$daemon"
-for _ in $(seq 1 50); do grep -q "signs another text" "$work/daemon.log" && break; sleep 0.1; done
-grep -q "signs another text as land-border-pilot v1 than the vault has kept" \
-  "$work/daemon.log" || fail "a second text under a kept version was not refused"
-kill -0 "$daemon" || fail "daemon died on a refused reload"
+refused_reload edited "$work/edited.textproto" \
+  "signs another text as land-border-pilot v1 than the vault has kept"
 # The same text with its signatures again is the same contract.
 config "$work/two.signed"
 kill -HUP "$daemon"
@@ -109,16 +116,7 @@ echo "another text under a kept version on SIGHUP: refused; the same text: in fo
 # new version of the one the vault keeps: refused.
 sed 's/^id: "land-border-pilot"/id: "land-border-pilot\\u200b"/' "$pilot" >"$work/other-id.textproto"
 cmp -s "$pilot" "$work/other-id.textproto" && fail "the id edit changed nothing"
-ctl policy sign "$work/other-id.textproto" --signing_key "$work/keys/alice.key" \
-  --key_name alice --out "$work/other-id-one.signed" >/dev/null
-ctl policy sign "$work/other-id-one.signed" --signing_key "$work/keys/bob.key" \
-  --key_name bob --out "$work/other-id.signed" >/dev/null
-config "$work/other-id.signed"
-kill -HUP "$daemon"
-for _ in $(seq 1 50); do grep -q "follows one contract id" "$work/daemon.log" && break; sleep 0.1; done
-grep -q "follows one contract id" "$work/daemon.log" ||
-  fail "a contract of another id was not refused"
-kill -0 "$daemon" || fail "daemon died on a refused reload"
+refused_reload other-id "$work/other-id.textproto" "follows one contract id"
 echo "another contract id on SIGHUP: refused"
 
 # The version in force is kept in the vault exactly as signed.

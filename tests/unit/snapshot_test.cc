@@ -199,6 +199,19 @@ class SnapshotApiTest : public testing::ApiFixture {
     return stub->GetSnapshot(&ctx, req, out);
   }
 
+  // The operator's call for a capture node's lane: until the node's first
+  // poll arrives the lane is unknown, so it is asked again for a while.
+  grpc::Status GetOnceTheNodePolls(const std::string& lane, v1::Snapshot* out) {
+    grpc::Status s;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      out->Clear();
+      s = Get("operator-dev", lane, out);
+      if (s.error_code() != grpc::StatusCode::NOT_FOUND) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return s;
+  }
+
   // A capture node's connection to this server, as lane-dev.
   void NodeOptions(node::SenderOptions& options) {
     options.addresses = {absl::StrCat("127.0.0.1:", server_->port())};
@@ -255,13 +268,7 @@ TEST_F(SnapshotApiTest, ASnapshotThatCannotBeMarkedIsNotShown) {
                    return absl::StatusOr<v1::Snapshot>(s);
                  }}});
   v1::Snapshot snap;
-  grpc::Status s;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    snap.Clear();
-    s = Get("operator-dev", "lane-7", &snap);
-    if (s.error_code() != grpc::StatusCode::NOT_FOUND) break;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  const grpc::Status s = GetOnceTheNodePolls("lane-7", &snap);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
   EXPECT_TRUE(snap.jpeg().empty());
   responder.Stop();
@@ -289,15 +296,8 @@ TEST_F(SnapshotApiTest, ACaptureNodesLaneAnswersThroughTheDaemon) {
                    s.set_plates_masked(2);
                    return absl::StatusOr<v1::Snapshot>(s);
                  }}});
-  // Until the node's first poll arrives the lane is unknown.
   v1::Snapshot snap;
-  grpc::Status s;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    snap.Clear();
-    s = Get("operator-dev", "lane-7", &snap);
-    if (s.error_code() != grpc::StatusCode::NOT_FOUND) break;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  const grpc::Status s = GetOnceTheNodePolls("lane-7", &snap);
   ASSERT_TRUE(s.ok()) << s.error_message();
   // Not the node's bytes: marked, naming the operator's call.
   EXPECT_NE(snap.jpeg(), testing::TestJpeg(96, 64, 7));
@@ -334,12 +334,7 @@ TEST_F(SnapshotApiTest, ANodesErrorReachesTheOperatorBounded) {
           return absl::StatusOr<v1::Snapshot>(absl::UnavailableError(hostile));
         }}});
   v1::Snapshot snap;
-  grpc::Status s;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    s = Get("operator-dev", "lane-7", &snap);
-    if (s.error_code() != grpc::StatusCode::NOT_FOUND) break;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  const grpc::Status s = GetOnceTheNodePolls("lane-7", &snap);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
   EXPECT_NE(s.error_message().find("camera gone?FAKE line?[2J"),
             std::string::npos)
