@@ -199,16 +199,18 @@ void Gate::NoteNearQuota(const Caller& caller, const policy::NearQuota& near) {
 
 bool Gate::TakeCallToken(const std::string& principal) {
   if (limits_.calls_per_second <= 0) return true;
-  const absl::Time now = vault_->clock()->Now();
   const double burst = std::max(1, limits_.call_burst);
   absl::MutexLock lock(&mu_);
+  const absl::Time now = vault_->clock()->Now();
   auto [it, fresh] = call_buckets_.try_emplace(principal);
   CallBucket& b = it->second;
+  // A clock set back refills nothing, and takes nothing either.
+  const double elapsed =
+      fresh ? 0 : std::max(0.0, absl::ToDoubleSeconds(now - b.last));
   b.tokens =
       fresh ? burst
-            : std::min(burst, b.tokens + absl::ToDoubleSeconds(now - b.last) *
-                                             limits_.calls_per_second);
-  b.last = now;
+            : std::min(burst, b.tokens + elapsed * limits_.calls_per_second);
+  b.last = std::max(b.last, now);
   if (b.tokens < 1) return false;
   b.tokens -= 1;
   return true;

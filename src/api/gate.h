@@ -297,9 +297,9 @@ class Gate {
   grpc::Status LockOutNow(const v1::AuditEntry& cause, absl::string_view kind,
                           absl::string_view reason);
 
-  // A "quota_reached" alert, at most one a principal and limit an hour.
   // Whether `principal` may make one more call now; takes it if so.
   bool TakeCallToken(const std::string& principal);
+  // A "quota_reached" alert, at most one a principal and limit an hour.
   void AlertQuotaReached(const Caller& caller, absl::string_view why);
   // A "quota_sustained" alert when a principal or group has come near a
   // limit in each of its last `sustained_windows` windows.

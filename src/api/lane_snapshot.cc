@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "api/scoped_answers.h"
 #include "api/services.h"
 #include "common/image_header.h"
 #include "common/logging.h"
@@ -43,8 +44,9 @@ std::string NodeErrorForOperator(absl::string_view error) {
   return absl::StrCat("the lane's capture node has no picture: ", out);
 }
 
-// Masked on the node, marked here: a snapshot is an image the API returns,
-// and a leaked one names the operator's call. One that cannot be marked (not
+// Masked on the node, marked here at a scene's answer size: a snapshot is
+// an image the API returns, and a leaked one names the operator's call (at
+// a size a trace takes). One that cannot be marked (not
 // a JPEG, too large by its header, not decodable) is not shown.
 grpc::Status MarkSnapshot(const Gate& gate, uint64_t token,
                           v1::Snapshot& snapshot) {
@@ -57,7 +59,8 @@ grpc::Status MarkSnapshot(const Gate& gate, uint64_t token,
       header.ok()
           ? watermark::EmbedEncoded(
                 gate.vault().watermark_key(), static_cast<uint32_t>(token),
-                snapshot.jpeg(), cv::Size(), /*stats=*/nullptr,
+                snapshot.jpeg(), AnswerSize(v1::DATA_CATEGORY_SCENE_IMAGE),
+                /*stats=*/nullptr,
                 /*start_busy_percent=*/watermark::kMarkStrengths[0])
           : absl::StatusOr<std::string>(header.status());
   if (!marked.ok()) {

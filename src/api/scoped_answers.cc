@@ -19,9 +19,13 @@ bool IsImage(v1::DataCategory c) {
          c == v1::DATA_CATEGORY_SCENE_IMAGE;
 }
 
-// Every image of a category is returned at one size: a crop's own size is
-// its box's, which grows with the vehicle's nearness on the plate side and
-// the face side alike (a join), and a scene's is its camera's (a lane).
+void Coarsen(google::protobuf::Timestamp* t, absl::Duration g, bool up) {
+  const absl::Time at = FromProto(*t);
+  *t = ToProto(up ? CeilTo(at, g) : FloorTo(at, g));
+}
+
+}  // namespace
+
 cv::Size AnswerSize(v1::DataCategory c) {
   switch (c) {
     case v1::DATA_CATEGORY_PLATE_IMAGE:
@@ -32,13 +36,6 @@ cv::Size AnswerSize(v1::DataCategory c) {
       return {640, 360};
   }
 }
-
-void Coarsen(google::protobuf::Timestamp* t, absl::Duration g, bool up) {
-  const absl::Time at = FromProto(*t);
-  *t = ToProto(up ? CeilTo(at, g) : FloorTo(at, g));
-}
-
-}  // namespace
 
 absl::Time FloorTo(absl::Time t, absl::Duration granularity) {
   if (granularity <= absl::ZeroDuration() || t == absl::InfinitePast() ||

@@ -16,6 +16,7 @@
 #include "crypto/handles.h"
 #include "lanevault/v1/receipt.pb.h"
 #include "lanevault/v1/types.pb.h"
+#include "opencv2/core.hpp"
 #include "policy/policy.h"
 
 namespace lanevault::api {
@@ -50,6 +51,12 @@ absl::StatusOr<std::string> RecordHandle(const crypto::HandleKey& handles,
 // words that name no record or item id (the vault's own words do, and an
 // id is the same under every scope).
 absl::Status ScopedFailure(const absl::Status& failure);
+
+// The size every image of a category is returned at (and a lane's
+// snapshot, as a scene): a crop's own size is its box's, which grows with
+// the vehicle's nearness on the plate side and the face side alike (a
+// join), and a scene's is its camera's (a lane).
+cv::Size AnswerSize(v1::DataCategory c);
 
 // Marks every image item with the vault's watermark naming `token` (the
 // read's access-log sequence number). An item whose bytes are not an image

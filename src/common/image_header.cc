@@ -40,6 +40,12 @@ absl::StatusOr<ImageHeader> PngHeader(absl::string_view b) {
 // Start-of-frame markers (SOF0..SOF15) carry the size; C4 (Huffman
 // tables), C8 (reserved) and CC (arithmetic conditioning) share the range
 // but are not frames.
+// Markers a decoder reads as a segment of its own. libjpeg takes 0xFF 0x00
+// and the reserved 0x02..0xBF, met between segments, as stray bytes and
+// searches on for the next marker, so a walk that skipped them as segments
+// would not see what the decoder then reads (a hidden frame, hidden scans).
+bool IsSegmentMarker(uint8_t marker) { return marker >= 0xC0; }
+
 bool IsFrameHeader(uint8_t marker) {
   return marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
          marker != 0xCC;
@@ -78,6 +84,9 @@ absl::Status CheckJpegScans(absl::string_view b, size_t i) {
     const uint8_t marker = At(b, i++);
     if (marker == 0xD9) break;  // end of image
     if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;
+    if (!IsSegmentMarker(marker)) {
+      return Malformed("a JPEG with stray bytes between its segments");
+    }
     if (i + 2 > b.size()) break;  // cut short: the decoder says so
     const size_t length = BigEndian16(b, i);
     if (length < 2) return Malformed("a JPEG marker of impossible length");
@@ -107,6 +116,9 @@ absl::StatusOr<ImageHeader> JpegHeader(absl::string_view b) {
     if (i >= b.size()) return Malformed("a JPEG cut short");
     const uint8_t marker = At(b, i++);
     if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;
+    if (!IsSegmentMarker(marker)) {
+      return Malformed("a JPEG with stray bytes between its segments");
+    }
     if (marker == 0xD9 || marker == 0xDA) {
       return Malformed("a JPEG with no frame header before its data");
     }

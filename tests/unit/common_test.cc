@@ -255,6 +255,17 @@ TEST(ImageHeaderTest, AJpegOfTooManyScansOrTwoFramesIsRefused) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(
       CheckImageSize(testing::TestJpeg(64, 48), kCropLimits, "a crop").ok());
+  // 0xFF 0x00 between segments is two stray bytes to libjpeg, which then
+  // reads on: a walk that skipped it as a segment of length 0x0400 would
+  // land on a small frame and miss the large one the decoder reads.
+  std::string hidden("\xff\xd8\xff\x00\x04\x00", 6);
+  hidden += JpegDeclaring(20000, 20000).substr(8);
+  hidden.resize(hidden.size() + 0x400, 'x');
+  EXPECT_EQ(CheckImageSize(hidden, kCropLimits, "a crop").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  std::string reserved = JpegDeclaring(64, 64) + "\xff\x50\x00\x04\x00\x00";
+  EXPECT_EQ(CheckImageSize(reserved, kCropLimits, "a crop").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

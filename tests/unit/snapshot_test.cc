@@ -264,12 +264,18 @@ TEST_F(SnapshotApiTest, ASnapshotThatCannotBeMarkedIsNotShown) {
       options, {{"lane-7", record_.checkpoint_id(), [] {
                    v1::Snapshot s;
                    s.set_lane_id("lane-7");
-                   s.set_jpeg("\x89PNG\r\n\x1a\n not a JPEG at all");
+                   std::vector<uchar> png;
+                   cv::imencode(
+                       ".png",
+                       cv::Mat(64, 96, CV_8UC3, cv::Scalar(90, 120, 150)), png);
+                   s.set_jpeg(std::string(png.begin(), png.end()));
                    return absl::StatusOr<v1::Snapshot>(s);
                  }}});
   v1::Snapshot snap;
   const grpc::Status s = GetOnceTheNodePolls("lane-7", &snap);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_NE(s.error_message().find("cannot be watermarked"), std::string::npos)
+      << s.error_message();
   EXPECT_TRUE(snap.jpeg().empty());
   responder.Stop();
 }
