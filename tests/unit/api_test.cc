@@ -187,7 +187,10 @@ TEST_F(RateLimitedApiTest, ACertificateCallingInALoopIsHeldToItsRate) {
   EXPECT_LE(added,
             static_cast<uint64_t>(ok + api::RefusalLimits().logged_per_window));
   int alerts = 0;
-  for (const vault::AlertRow& a : *vault_->oversight().Alerts(true)) {
+  const absl::StatusOr<std::vector<vault::AlertRow>> raised =
+      vault_->oversight().Alerts(true);
+  ASSERT_TRUE(raised.ok()) << raised.status();
+  for (const vault::AlertRow& a : *raised) {
     alerts += a.kind == "quota_reached" && a.principal == "operator-dev";
   }
   EXPECT_EQ(alerts, 1);
