@@ -25,7 +25,10 @@ bool RefusalLimiter::Admit(absl::string_view kind, absl::string_view key,
   std::string id = absl::StrCat(kind, "\n", key);
   auto it = windows_.find(id);
   if (it == windows_.end()) {
-    if (windows_.size() >= limits_.max_keys) {
+    // Each kind has max_keys of its own: a flood of one kind (callers
+    // without a certificate varying their address) does not push another
+    // kind's principals into the overflow key, where they go unnamed.
+    if (kinds_[std::string(kind)].keys >= limits_.max_keys) {
       key = kOverflowKey;
       id = absl::StrCat(kind, "\n", key);
       it = windows_.find(id);
@@ -36,6 +39,7 @@ bool RefusalLimiter::Admit(absl::string_view kind, absl::string_view key,
       fresh.key = std::string(key);
       fresh.start = now;
       it = windows_.emplace(id, std::move(fresh)).first;
+      ++kinds_[std::string(kind)].keys;
     }
   }
   Window& w = it->second;
@@ -76,6 +80,7 @@ std::vector<RefusalLimiter::Summary> RefusalLimiter::TakeDue(bool everything) {
       continue;
     }
     if (w.suppressed > 0) out.push_back(Close(w, std::min(now, end)));
+    --kinds_[w.kind].keys;
     windows_.erase(it++);
   }
   return out;

@@ -32,7 +32,8 @@ struct RefusalLimits {
   // who varies its address (a host holds a whole /8 of loopback, an IPv6
   // network a /64) gets no more logged one by one than this.
   int logged_per_window_all_keys = 30;
-  // Keys tracked at once; refusals of further keys share one overflow key,
+  // Keys tracked at once, each kind its own; refusals of further keys of a
+  // kind share one overflow key,
   // so a caller who varies its address grows neither this table nor the
   // log past about logged_per_window_all_keys + max_keys + 1 entries (the
   // ones logged, then a summary a key) a kind and window.
@@ -83,6 +84,7 @@ class RefusalLimiter {
   struct KindWindow {
     absl::Time start;
     int logged = 0;
+    size_t keys = 0;  // its windows_ entries (max_keys at most, + overflow)
   };
 
   const Clock* const clock_;
