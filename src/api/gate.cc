@@ -202,14 +202,11 @@ bool Gate::TakeCallToken(const std::string& principal) {
   const double burst = std::max(1, limits_.call_burst);
   absl::MutexLock lock(&mu_);
   const absl::Time now = vault_->clock()->Now();
-  auto [it, fresh] = call_buckets_.try_emplace(principal);
-  CallBucket& b = it->second;
+  CallBucket& b = call_buckets_.try_emplace(principal, CallBucket{burst, now})
+                      .first->second;
   // A clock set back refills nothing, and takes nothing either.
-  const double elapsed =
-      fresh ? 0 : std::max(0.0, absl::ToDoubleSeconds(now - b.last));
-  b.tokens =
-      fresh ? burst
-            : std::min(burst, b.tokens + elapsed * limits_.calls_per_second);
+  const double elapsed = std::max(0.0, absl::ToDoubleSeconds(now - b.last));
+  b.tokens = std::min(burst, b.tokens + elapsed * limits_.calls_per_second);
   b.last = std::max(b.last, now);
   if (b.tokens < 1) return false;
   b.tokens -= 1;

@@ -12,7 +12,6 @@
 #include "api/services.h"
 #include "common/image_header.h"
 #include "common/logging.h"
-#include "watermark/watermark.h"
 
 namespace lanevault::api {
 namespace {
@@ -50,19 +49,12 @@ std::string NodeErrorForOperator(absl::string_view error) {
 // a JPEG, too large by its header, not decodable) is not shown.
 grpc::Status MarkSnapshot(const Gate& gate, uint64_t token,
                           v1::Snapshot& snapshot) {
-  absl::StatusOr<ImageHeader> header =
-      CheckImageSize(snapshot.jpeg(), kFrameLimits, "the lane's snapshot");
-  if (header.ok() && header->format != ImageHeader::Format::kJpeg) {
-    header = absl::InvalidArgumentError("the lane's snapshot is not a JPEG");
-  }
+  absl::StatusOr<ImageHeader> header = ReadImageHeader(snapshot.jpeg());
   absl::StatusOr<std::string> marked =
-      header.ok()
-          ? watermark::EmbedEncoded(
-                gate.vault().watermark_key(), static_cast<uint32_t>(token),
-                snapshot.jpeg(), AnswerSize(v1::DATA_CATEGORY_SCENE_IMAGE),
-                /*stats=*/nullptr,
-                /*start_busy_percent=*/watermark::kMarkStrengths[0])
-          : absl::StatusOr<std::string>(header.status());
+      header.ok() && header->format != ImageHeader::Format::kJpeg
+          ? absl::InvalidArgumentError("the lane's snapshot is not a JPEG")
+          : MarkAtAnswerSize(gate.vault().watermark_key(), token,
+                             snapshot.jpeg(), v1::DATA_CATEGORY_SCENE_IMAGE);
   if (!marked.ok()) {
     spdlog::error("snapshot of lane {} withheld: it cannot be watermarked ({})",
                   snapshot.lane_id(), marked.status().message());

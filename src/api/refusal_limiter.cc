@@ -22,13 +22,14 @@ bool RefusalLimiter::Admit(absl::string_view kind, absl::string_view key,
                            std::vector<Summary>* due) {
   const absl::Time now = clock_->Now();
   absl::MutexLock lock(&mu_);
+  KindWindow& all = kinds_[std::string(kind)];
   std::string id = absl::StrCat(kind, "\n", key);
   auto it = windows_.find(id);
   if (it == windows_.end()) {
     // Each kind has max_keys of its own: a flood of one kind (callers
     // without a certificate varying their address) does not push another
     // kind's principals into the overflow key, where they go unnamed.
-    if (kinds_[std::string(kind)].keys >= limits_.max_keys) {
+    if (all.keys >= limits_.max_keys) {
       key = kOverflowKey;
       id = absl::StrCat(kind, "\n", key);
       it = windows_.find(id);
@@ -39,7 +40,7 @@ bool RefusalLimiter::Admit(absl::string_view kind, absl::string_view key,
       fresh.key = std::string(key);
       fresh.start = now;
       it = windows_.emplace(id, std::move(fresh)).first;
-      ++kinds_[std::string(kind)].keys;
+      ++all.keys;
     }
   }
   Window& w = it->second;
@@ -52,9 +53,7 @@ bool RefusalLimiter::Admit(absl::string_view kind, absl::string_view key,
     w.suppressed = 0;
     w.sample.Clear();
   }
-  auto [k, fresh] = kinds_.try_emplace(std::string(kind));
-  KindWindow& all = k->second;
-  if (fresh || now >= all.start + limits_.window) {
+  if (now >= all.start + limits_.window) {
     all.start = now;
     all.logged = 0;
   }

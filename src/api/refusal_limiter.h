@@ -82,7 +82,7 @@ class RefusalLimiter {
 
   // What one kind logged one by one across its keys, in its window.
   struct KindWindow {
-    absl::Time start;
+    absl::Time start = absl::InfinitePast();  // none yet: the first starts it
     int logged = 0;
     size_t keys = 0;  // its windows_ entries (max_keys at most, + overflow)
   };

@@ -150,6 +150,27 @@ absl::Status ScopeSummary(const crypto::HandleKey& handles,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> MarkAtAnswerSize(absl::string_view watermark_key,
+                                             uint64_t token,
+                                             absl::string_view image,
+                                             v1::DataCategory category) {
+  // Sized by its header before anything is decoded: a few stored bytes can
+  // claim gigapixels.
+  absl::StatusOr<ImageHeader> header =
+      CheckImageSize(image, LimitsFor(category), "the image");
+  if (!header.ok()) return header.status();
+  // Plates at their answer size mostly keep the budget at the second
+  // strength (their characters' edges cost the codec more than a face's
+  // do): that one is made first, and the strongest only tried if it leaves
+  // room.
+  const bool plate = category == v1::DATA_CATEGORY_PLATE_IMAGE;
+  return watermark::EmbedEncoded(
+      watermark_key, static_cast<uint32_t>(token), image, AnswerSize(category),
+      /*stats=*/nullptr,
+      /*start_busy_percent=*/
+      plate ? watermark::kMarkStrengths[1] : watermark::kMarkStrengths[0]);
+}
+
 std::vector<std::string> MarkImages(absl::string_view watermark_key,
                                     uint64_t token, v1::Record& record) {
   std::vector<std::string> unmarked;
@@ -165,24 +186,8 @@ std::vector<std::string> MarkImages(absl::string_view watermark_key,
       continue;
     }
     if (!IsImage(item.category())) continue;
-    // Plates at their answer size mostly keep the budget at the second
-    // strength (their characters' edges cost the codec more than a face's
-    // do): that one is made first, and the strongest only tried if it
-    // leaves room.
-    const bool plate = item.category() == v1::DATA_CATEGORY_PLATE_IMAGE;
-    // Sized by its header before anything is decoded: a few stored bytes
-    // can claim gigapixels.
-    absl::StatusOr<ImageHeader> header = CheckImageSize(
-        item.content(), LimitsFor(item.category()), "the stored image");
     absl::StatusOr<std::string> marked =
-        header.ok()
-            ? watermark::EmbedEncoded(
-                  watermark_key, static_cast<uint32_t>(token), item.content(),
-                  AnswerSize(item.category()), /*stats=*/nullptr,
-                  /*start_busy_percent=*/
-                  plate ? watermark::kMarkStrengths[1]
-                        : watermark::kMarkStrengths[0])
-            : absl::StatusOr<std::string>(header.status());
+        MarkAtAnswerSize(watermark_key, token, item.content(), item.category());
     if (!marked.ok()) {
       // Withheld, never returned as stored: an image the reader got
       // without a mark could leak without naming the read.

@@ -58,6 +58,15 @@ absl::Status ScopedFailure(const absl::Status& failure);
 // join), and a scene's is its camera's (a lane).
 cv::Size AnswerSize(v1::DataCategory c);
 
+// `image` marked with the watermark naming `token`, at `category`'s answer
+// size; INVALID_ARGUMENT (before anything is decoded) when its header is
+// not a JPEG or PNG within the category's limits, or the mark's own error
+// when it cannot be marked.
+absl::StatusOr<std::string> MarkAtAnswerSize(absl::string_view watermark_key,
+                                             uint64_t token,
+                                             absl::string_view image,
+                                             v1::DataCategory category);
+
 // Marks every image item with the vault's watermark naming `token` (the
 // read's access-log sequence number). An item whose bytes are not an image
 // the watermark can carry (not a JPEG or PNG, too large by its header, or

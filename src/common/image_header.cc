@@ -37,15 +37,15 @@ absl::StatusOr<ImageHeader> PngHeader(absl::string_view b) {
                      static_cast<int>(h)};
 }
 
-// Start-of-frame markers (SOF0..SOF15) carry the size; C4 (Huffman
-// tables), C8 (reserved) and CC (arithmetic conditioning) share the range
-// but are not frames.
 // Markers a decoder reads as a segment of its own. libjpeg takes 0xFF 0x00
 // and the reserved 0x02..0xBF, met between segments, as stray bytes and
 // searches on for the next marker, so a walk that skipped them as segments
 // would not see what the decoder then reads (a hidden frame, hidden scans).
 bool IsSegmentMarker(uint8_t marker) { return marker >= 0xC0; }
 
+// Start-of-frame markers (SOF0..SOF15) carry the size; C4 (Huffman
+// tables), C8 (reserved) and CC (arithmetic conditioning) share the range
+// but are not frames.
 bool IsFrameHeader(uint8_t marker) {
   return marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
          marker != 0xCC;
