@@ -6,7 +6,9 @@
 #include <memory>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "api/contract_follower.h"
 #include "api/services.h"
 #include "common/config.h"
 #include "common/logging.h"
@@ -42,6 +44,29 @@ std::vector<policy::ValidationIssue> Check(absl::string_view text,
   }
   *contract = std::move(*parsed);
   return policy::ValidateContract(*contract);
+}
+
+// Whether `contract_id` v`version`, signing `text`, may follow `in_force`
+// in `vault`: the same contract id, a higher version (a proposal that a
+// newer activation overtook never takes effect), and not another text under
+// a version the vault keeps.
+absl::Status MayFollow(vault::Vault& vault, const policy::Policy& in_force,
+                       const std::string& contract_id, uint64_t version,
+                       const std::string& text) {
+  if (contract_id != in_force.contract_id()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the proposal is contract '", absl::CEscape(contract_id),
+                     "', but this vault follows contract '",
+                     absl::CEscape(in_force.contract_id()),
+                     "': a vault follows one contract id, in new versions"));
+  }
+  if (version <= in_force.contract_version()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "version ", version, " is not newer than version ",
+        in_force.contract_version(), " in force; raise the version"));
+  }
+  return CheckAgainstKeptContracts(vault, contract_id, version, text,
+                                   "the proposal");
 }
 
 std::string IssueText(const std::vector<policy::ValidationIssue>& issues) {
@@ -161,14 +186,8 @@ grpc::Status ComplianceService::ProposeContract(
     if (policy::HasErrors(issues)) {
       return absl::InvalidArgumentError(IssueText(issues));
     }
-    const policy::Policy& in_force = gate_->policy();
-    if (contract.id() == in_force.contract_id() &&
-        contract.version() <= in_force.contract_version()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "version ", contract.version(), " is not newer than version ",
-          in_force.contract_version(), " in force; raise the version"));
-    }
-    return absl::OkStatus();
+    return MayFollow(gate_->vault(), gate_->policy(), contract.id(),
+                     contract.version(), request->contract().text());
   };
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     vault::ProposalRow row;
@@ -194,6 +213,7 @@ grpc::Status ComplianceService::ProposeContract(
 grpc::Status ComplianceService::ActivateContract(
     grpc::ServerContext* ctx, const v1::ActivateContractRequest* request,
     v1::ContractVersion* response) {
+  absl::MutexLock one_at_a_time(&activate_mu_);
   vault::ProposalRow proposal;
   v1::SignedContract signed_contract;
   std::unique_ptr<policy::Policy> next;
@@ -231,7 +251,10 @@ grpc::Status ComplianceService::ActivateContract(
     }
     if (!built.ok()) return built.status();
     next = std::move(*built);
-    return absl::OkStatus();
+    // Judged again now: the contract in force may have moved on since the
+    // proposal, and an older version must not take over from it.
+    return MayFollow(gate_->vault(), gate_->policy(), next->contract_id(),
+                     next->contract_version(), signed_contract.text());
   };
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     proposal.signed_contract = signed_contract.SerializeAsString();

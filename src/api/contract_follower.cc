@@ -3,11 +3,52 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
 #include "common/logging.h"
+#include "common/time_util.h"
+#include "google/protobuf/text_format.h"
 
 namespace lanevault::api {
+
+std::string KeptContractText(const std::string& signed_text) {
+  v1::SignedContract parsed;
+  if (!google::protobuf::TextFormat::ParseFromString(signed_text, &parsed)) {
+    return "";
+  }
+  return parsed.text();
+}
+
+absl::Status CheckAgainstKeptContracts(vault::Vault& vault,
+                                       const std::string& contract_id,
+                                       uint64_t version,
+                                       const std::string& text,
+                                       const std::string& what) {
+  absl::StatusOr<std::vector<vault::ContractVersionRow>> kept =
+      vault.contracts().Versions();
+  if (!kept.ok()) return kept.status();
+  if (!kept->empty() && std::none_of(kept->begin(), kept->end(),
+                                     [&](const vault::ContractVersionRow& row) {
+                                       return row.contract_id == contract_id;
+                                     })) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, " is contract '", absl::CEscape(contract_id),
+                     "', but this vault keeps contract '",
+                     absl::CEscape(kept->front().contract_id),
+                     "': a vault follows one contract id, in new versions"));
+  }
+  for (const vault::ContractVersionRow& row : *kept) {
+    if (row.contract_id != contract_id || row.version != version) continue;
+    if (KeptContractText(row.signed_text) == text) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat(
+        what, " signs another text as ", contract_id, " v", version,
+        " than the vault has kept since ", FormatTime(row.activated),
+        ": a changed contract takes a new version number, and a kept "
+        "version is never replaced"));
+  }
+  return absl::OkStatus();
+}
 
 std::unique_ptr<policy::Policy> NewerKeptContract(
     vault::Vault& vault, const policy::Policy& in_force,

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -41,6 +42,25 @@ std::unique_ptr<policy::Policy> NewerKeptContract(
     vault::Vault& vault, const policy::Policy& in_force,
     const std::vector<policy::TrustedKey>& trusted, int required,
     std::vector<uint64_t>* refused = nullptr);
+
+// Whether a contract (`contract_id` v`version`, signing `text`) may take
+// effect in `vault`, whatever brings it (a config file at start or on
+// SIGHUP, an activation over the API): a vault follows one contract id, so
+// another id (a look-alike with an invisible character, or a plainly other
+// contract) is FAILED_PRECONDITION; and a version the vault keeps is that
+// text for good, so another text under a kept id and version (a re-signed
+// edit, a file swapped on the host) is FAILED_PRECONDITION too. The same
+// text with more or other signatures is the same contract. `what` names
+// the contract's source in the error.
+absl::Status CheckAgainstKeptContracts(vault::Vault& vault,
+                                       const std::string& contract_id,
+                                       uint64_t version,
+                                       const std::string& text,
+                                       const std::string& what);
+
+// The text a kept contract row signs ("" where the kept copy does not
+// parse).
+std::string KeptContractText(const std::string& signed_text);
 
 class ContractFollower {
  public:

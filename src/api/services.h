@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "api/alert_feed.h"
 #include "api/gate.h"
 #include "api/snapshot_broker.h"
@@ -171,6 +172,9 @@ class ComplianceService final : public v1::ComplianceService::Service {
   ContractAuthority contracts_;
   const std::string backup_dir_;
   AlertFeed alert_feed_;  // for WatchAlerts
+  // One activation at a time: each is judged against the contract in
+  // force, and two judged together could put the older one in force last.
+  absl::Mutex activate_mu_;
 };
 
 // Two-person control (approvals.h): the approver role's officers list the

@@ -1,7 +1,5 @@
 #include "cmd/daemon_contract.h"
 
-#include <algorithm>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -10,7 +8,6 @@
 #include "common/files.h"
 #include "common/logging.h"
 #include "common/time_util.h"
-#include "google/protobuf/text_format.h"
 
 namespace lanevault {
 namespace {
@@ -23,58 +20,6 @@ void KeepContract(vault::Vault& vault, const policy::Policy& policy,
       !s.ok()) {
     spdlog::error("cannot keep the contract version: {}", s.message());
   }
-}
-
-// The contract text a signed contract file signs ("" if it does not parse:
-// the file was loaded, so only a kept copy can fail to).
-std::string SignedText(const std::string& signed_file) {
-  v1::SignedContract parsed;
-  if (!google::protobuf::TextFormat::ParseFromString(signed_file, &parsed)) {
-    return "";
-  }
-  return parsed.text();
-}
-
-// A version the vault keeps is that contract for good: a file that signs
-// another text under the same id and version (a re-signed edit, or a file
-// swapped on the host) is refused, and the kept text stays the one any
-// record taken in under it names. More signatures on the same text are
-// the same contract.
-absl::Status CheckAgainstKept(vault::Vault& vault, const policy::Policy& policy,
-                              const std::string& signed_file,
-                              const std::string& path) {
-  absl::StatusOr<std::vector<vault::ContractVersionRow>> kept =
-      vault.contracts().Versions();
-  if (!kept.ok()) return kept.status();
-  const std::string text = SignedText(signed_file);
-  // A vault follows one contract: another id (a look-alike with an
-  // invisible character, or a plainly other contract) is not a newer
-  // version of it.
-  if (!kept->empty() && std::none_of(kept->begin(), kept->end(),
-                                     [&](const vault::ContractVersionRow& row) {
-                                       return row.contract_id ==
-                                              policy.contract_id();
-                                     })) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, " is contract '", absl::CEscape(policy.contract_id()),
-        "', but this vault keeps contract '",
-        absl::CEscape(kept->front().contract_id),
-        "': a vault follows one contract id, in new versions"));
-  }
-  for (const vault::ContractVersionRow& row : *kept) {
-    if (row.contract_id != policy.contract_id() ||
-        row.version != policy.contract_version()) {
-      continue;
-    }
-    if (SignedText(row.signed_text) == text) return absl::OkStatus();
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, " signs another text as ", policy.contract_id(), " v",
-        policy.contract_version(), " than the vault has kept since ",
-        FormatTime(row.activated),
-        ": a changed contract takes a new version number, and a kept "
-        "version is never replaced"));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -137,8 +82,9 @@ absl::StatusOr<std::unique_ptr<policy::Policy>> LoadPolicyInForce(
   absl::StatusOr<std::string> signed_file =
       ReadFileToString(config.signed_contract());
   if (!signed_file.ok()) return signed_file.status();
-  if (absl::Status s = CheckAgainstKept(vault, **loaded, *signed_file,
-                                        config.signed_contract());
+  if (absl::Status s = api::CheckAgainstKeptContracts(
+          vault, (*loaded)->contract_id(), (*loaded)->contract_version(),
+          api::KeptContractText(*signed_file), config.signed_contract());
       !s.ok()) {
     return s;
   }

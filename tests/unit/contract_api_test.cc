@@ -1,0 +1,172 @@
+// Contracts changed over the API obey the rules a config file does on
+// SIGHUP: a vault follows one contract id, only a version newer than the
+// one in force takes effect, and a version the vault keeps is that text
+// for good. Played by a compliance officer against a real server over mTLS
+// on a real SQLite vault.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crypto/signing.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "lanevault/v1/compliance.grpc.pb.h"
+#include "testing/api_fixture.h"
+
+namespace lanevault {
+namespace {
+
+class ContractOverApiTest : public testing::ApiFixture {
+ protected:
+  void SetUp() override {
+    auto key = crypto::SigningKey::FromSeed(crypto::SigningKey::NewSeed());
+    ASSERT_TRUE(key.ok()) << key.status();
+    key_ = std::make_unique<crypto::SigningKey>(std::move(*key));
+    ApiFixture::SetUp();
+  }
+
+  // The pilot contract as `version`, signed by `key` (the trusted one when
+  // null); `edit` may change it first.
+  v1::SignedContract Signed(
+      uint64_t version,
+      const std::function<void(v1::Contract&)>& edit = nullptr,
+      const crypto::SigningKey* key = nullptr) {
+    if (key == nullptr) key = key_.get();
+    auto text =
+        ReadFileToString(std::string(LANEVAULT_SOURCE_DIR) +
+                         "/deploy/contracts/land-border-pilot.textproto");
+    EXPECT_TRUE(text.ok());
+    auto contract = policy::ParseContract(*text);
+    EXPECT_TRUE(contract.ok()) << contract.status();
+    contract->set_version(version);
+    if (edit) edit(*contract);
+    v1::SignedContract out;
+    google::protobuf::TextFormat::PrintToString(*contract, out.mutable_text());
+    v1::ContractSignature* sig = out.add_signatures();
+    sig->set_key_name("alice");
+    sig->set_public_key(key->public_key());
+    sig->set_signature(key->Sign(out.text()));
+    return out;
+  }
+
+  std::unique_ptr<policy::Policy> MakePolicy() override {
+    auto p = policy::PolicyFromSigned(Signed(1), Trusted(), 1);
+    EXPECT_TRUE(p.ok()) << p.status();
+    auto holder = std::make_unique<policy::PolicyHolder>(
+        std::shared_ptr<const policy::Policy>(std::move(*p)));
+    holder_ = holder.get();
+    return holder;
+  }
+  void Configure(api::ServerOptions& so) override {
+    so.contracts.trusted = Trusted();
+    so.contracts.required = 1;
+    so.contracts.holder = holder_;
+  }
+  std::vector<policy::TrustedKey> Trusted() const {
+    return {{"alice", key_->public_key()}};
+  }
+
+  grpc::Status Propose(const v1::SignedContract& contract) {
+    auto stub = v1::ComplianceService::NewStub(Channel("compliance-dev"));
+    grpc::ClientContext ctx;
+    testing::WithDeadline(ctx);
+    v1::ProposeContractRequest req;
+    *req.mutable_contract() = contract;
+    v1::ProposeContractResponse resp;
+    return stub->ProposeContract(&ctx, req, &resp);
+  }
+  grpc::Status Activate(uint64_t version) {
+    auto stub = v1::ComplianceService::NewStub(Channel("compliance-dev"));
+    grpc::ClientContext ctx;
+    testing::WithDeadline(ctx);
+    v1::ActivateContractRequest req;
+    req.set_version(version);
+    v1::ContractVersion resp;
+    return stub->ActivateContract(&ctx, req, &resp);
+  }
+
+  // The versions the vault keeps, in the order kept.
+  std::vector<uint64_t> KeptVersions() {
+    std::vector<uint64_t> out;
+    auto kept = vault_->contracts().Versions();
+    EXPECT_TRUE(kept.ok()) << kept.status();
+    if (kept.ok()) {
+      for (const auto& row : *kept) out.push_back(row.version);
+    }
+    return out;
+  }
+
+  std::unique_ptr<crypto::SigningKey> key_;
+  policy::PolicyHolder* holder_ = nullptr;  // owned by policy_
+};
+
+TEST_F(ContractOverApiTest, AnotherContractIdIsRefusedAtProposal) {
+  // A look-alike id (a zero-width space) signed by the trusted key.
+  grpc::Status s = Propose(
+      Signed(2, [](v1::Contract& c) { c.set_id("land-border-pilot\u200b"); }));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("follows one contract id"),
+            std::string::npos)
+      << s.error_message();
+  EXPECT_EQ(holder_->contract_id(), "land-border-pilot");
+  // The refusal is in the log.
+  EXPECT_EQ(Log().back().action(), v1::ACTION_MANAGE_CONTRACT);
+  EXPECT_EQ(Log().back().verdict(), v1::VERDICT_DENY);
+}
+
+TEST_F(ContractOverApiTest, AnOvertakenProposalNeverTakesEffect) {
+  ASSERT_TRUE(Propose(Signed(2)).ok());
+  ASSERT_TRUE(Propose(Signed(3)).ok());
+  grpc::Status s = Activate(3);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(holder_->contract_version(), 3u);
+  // v2, proposed before v3 took effect, would take over from it.
+  s = Activate(2);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("not newer than version 3"),
+            std::string::npos)
+      << s.error_message();
+  EXPECT_EQ(holder_->contract_version(), 3u);
+  EXPECT_EQ(KeptVersions(), std::vector<uint64_t>{3});
+  // Nor can it be proposed again now.
+  EXPECT_EQ(Propose(Signed(2)).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(ContractOverApiTest, AKeptVersionIsNeverReplacedByAnotherText) {
+  // v2 is kept as another replica put it in force, signed by a key this
+  // server does not trust, so it does not load here and v1 stays in force.
+  auto other = crypto::SigningKey::FromSeed(crypto::SigningKey::NewSeed());
+  ASSERT_TRUE(other.ok());
+  std::string kept_text;
+  google::protobuf::TextFormat::PrintToString(Signed(2, nullptr, &*other),
+                                              &kept_text);
+  ASSERT_TRUE(
+      vault_->contracts().KeepVersion("land-border-pilot", 2, kept_text).ok());
+  // Another text as v2, signed by the trusted key: refused, not replacing
+  // the kept text.
+  const v1::SignedContract edited =
+      Signed(2, [](v1::Contract& c) { c.add_checkpoints("poe-2"); });
+  grpc::Status s = Propose(edited);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("signs another text"), std::string::npos)
+      << s.error_message();
+  auto kept = vault_->contracts().Versions();
+  ASSERT_TRUE(kept.ok());
+  ASSERT_EQ(kept->size(), 1u);
+  EXPECT_EQ(kept->front().signed_text, kept_text);
+  // The same text as the kept v2, signed by the trusted key, is v2 itself:
+  // it may take effect here.
+  v1::SignedContract same = Signed(2, nullptr, &*other);
+  same.mutable_signatures(0)->set_public_key(key_->public_key());
+  same.mutable_signatures(0)->set_signature(key_->Sign(same.text()));
+  ASSERT_TRUE(Propose(same).ok());
+  s = Activate(2);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(holder_->contract_version(), 2u);
+}
+
+}  // namespace
+}  // namespace lanevault
