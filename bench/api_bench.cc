@@ -51,6 +51,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "api/server.h"
+#include "common/files.h"
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/program.h"
@@ -65,6 +66,7 @@
 #include "ops/metrics.h"
 #include "ops/rpc_timer.h"
 #include "ops/vault_collector.h"
+#include "policy/contract.h"
 #include "policy/policy.h"
 #include "raw_read_server.h"
 #include "read_record.h"
@@ -84,6 +86,11 @@ ABSL_FLAG(std::vector<std::string>, phases,
           std::vector<std::string>({"raw", "lanevault", "unmarked"}),
           "Which of section 1's servers to read from (a profiler attached "
           "to one phase sees that server alone); ratios need raw.");
+ABSL_FLAG(std::string, contract, "",
+          "A contract (textproto) to decide reads by, its quotas raised out "
+          "of reach but still counted, so every read is decided and logged "
+          "holding the quota ledger as deployed; records at its first "
+          "checkpoint. Empty: the built-in policy, which has no quotas.");
 ABSL_FLAG(std::string, master_key_source, "file",
           "The vault's master key: 'file' (development key file) or 'unseal' "
           "(a 3-of-5 seal file opened by 3 shares, as lanevaultd).");
@@ -143,6 +150,38 @@ struct Usage {
   double switches = 0;
 };
 
+// The built-in policy, or --contract's with every quota raised out of reach
+// (still set, so each read is counted and decided as under the contract).
+std::unique_ptr<policy::Policy> BenchPolicy(std::string* checkpoint) {
+  const std::string path = absl::GetFlag(FLAGS_contract);
+  *checkpoint = "bench";
+  if (path.empty()) return policy::NewBuiltinPolicy();
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) Fail(text.status());
+  absl::StatusOr<v1::Contract> contract = policy::ParseContract(*text);
+  if (!contract.ok()) Fail(contract.status());
+  if (contract->checkpoints().empty()) Fail("the contract names no checkpoint");
+  *checkpoint = contract->checkpoints(0);
+  constexpr uint32_t kOutOfReach = 1000000000;
+  for (v1::Permit& permit : *contract->mutable_permits()) {
+    if (!permit.has_quota()) continue;
+    v1::Quota& q = *permit.mutable_quota();
+    q.set_reads_per_window(kOutOfReach);
+    q.set_distinct_records_per_window(kOutOfReach);
+    q.set_lookups_per_window(kOutOfReach);
+    q.set_searches_per_window(kOutOfReach);
+    q.set_group_reads_per_window(kOutOfReach);
+    q.set_group_distinct_records_per_window(kOutOfReach);
+    q.set_group_lookups_per_window(kOutOfReach);
+    q.set_group_searches_per_window(kOutOfReach);
+  }
+  contract->clear_harvest_limit();
+  absl::StatusOr<std::unique_ptr<policy::Policy>> p =
+      policy::NewContractPolicy(*contract);
+  if (!p.ok()) Fail(p.status());
+  return std::move(*p);
+}
+
 Usage ProcessUsage() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -173,13 +212,15 @@ int Main(int argc, char** argv) {
   auto vault = vault::Vault::Open(vo);
   held = crypto::SecureBytes();
   if (!vault.ok()) Fail(vault.status());
+  std::string checkpoint;
+  const std::unique_ptr<policy::Policy> policy = BenchPolicy(&checkpoint);
   std::vector<std::string> ids, stored_crops;
   std::mt19937_64 rng(7);
   for (int i = 0; i < absl::GetFlag(FLAGS_records); ++i) {
     v1::Record r;
     r.set_record_id(NewId("rec_"));
     r.set_lane_id("lane-1");
-    r.set_checkpoint_id("bench");
+    r.set_checkpoint_id(checkpoint);
     *r.mutable_first_seen() = ToProto(absl::Now());
     v1::Item* text = r.add_items();
     text->set_item_id(NewId("itm_"));
@@ -196,7 +237,6 @@ int Main(int argc, char** argv) {
     if (absl::Status s = (*vault)->Intake(r, {}); !s.ok()) Fail(s);
     ids.push_back(r.record_id());
   }
-  auto policy = policy::NewBuiltinPolicy();
   // Questions name records as answers do: by the purpose's handles.
   const auto view = policy->ViewOf("vehicle-inspection");
   if (!view.ok()) Fail(view.status());

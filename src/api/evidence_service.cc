@@ -121,6 +121,7 @@ grpc::Status EvidenceService::GetRecord(grpc::ServerContext* ctx,
     absl::StatusOr<v1::Record> record = gate_->vault().Read(
         a.record_id, a.decision.categories, std::move(entry), "", nullptr,
         &sequence, std::move(a.fetched));
+    a.logged();
     if (!record.ok()) return ReadFailed(record.status());
     if (grpc::Status s = Deliver(*gate_, a, sequence, mark_images_, *record);
         !s.ok()) {
@@ -168,6 +169,7 @@ grpc::Status EvidenceService::GetItem(grpc::ServerContext* ctx,
     absl::StatusOr<v1::Record> record = gate_->vault().Read(
         a.record_id, a.decision.categories, std::move(entry), a.item_id,
         nullptr, &sequence, std::move(a.fetched));
+    a.logged();
     if (!record.ok()) return ReadFailed(record.status());
     if (record->items_size() != 1) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND,
@@ -240,9 +242,9 @@ grpc::Status EvidenceService::SearchRecords(
       // Refused after admission: logged as the refusal it is.
       a.entry.set_verdict(v1::VERDICT_DENY);
       a.entry.set_reason_code("window_too_large");
-      if (auto seq = gate_->vault().log().Append(a.entry); !seq.ok()) {
-        return ToGrpc(seq.status());
-      }
+      absl::StatusOr<uint64_t> seq = gate_->vault().log().Append(a.entry);
+      a.logged();
+      if (!seq.ok()) return ToGrpc(seq.status());
       return grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
           absl::StrCat("the window holds more than ", kMaxSearchWindow,
@@ -278,6 +280,7 @@ grpc::Status EvidenceService::SearchRecords(
       a.entry.add_revealed_record_ids(it->summary.record_id());
     }
     absl::StatusOr<uint64_t> seq = gate_->vault().log().Append(a.entry);
+    a.logged();
     if (!seq.ok()) return ToGrpc(seq.status());
     std::vector<std::string> handles;
     for (auto it = first; it != last; ++it) {
@@ -325,6 +328,7 @@ grpc::Status EvidenceService::LookupPlate(grpc::ServerContext* ctx,
                                      &more);
         },
         &sequence);
+    a.logged();
     if (!ids.ok()) return ToGrpc(ids.status());
     std::vector<std::string> handles;
     for (const std::string& id : *ids) {

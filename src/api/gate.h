@@ -190,6 +190,12 @@ struct Admission {
   uint64_t logged_sequence = 0;
   // Held until the handler returns, which runs settling it (quota_ledger.h).
   wiring::QuotaLedger::Reservation* reservation = nullptr;
+  // A handler whose vault logs the call (CallSpec::vault_logs) calls this
+  // once the entry is in the log, or could not be written: quota-counted
+  // calls are decided with the ledger locked until then, and what the
+  // handler does after (marking images, signing) must not hold other
+  // callers' decisions. Calling it again does nothing.
+  std::function<void()> logged = [] {};
 };
 
 class Gate {

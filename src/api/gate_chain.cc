@@ -572,7 +572,13 @@ grpc::Status Gate::Call::Handle(
   admission_.reservation = &reservation_;
   // Logged and released in one hold of the ledger: exact, not early.
   grpc::Status answer;
-  gate_->ledger_.Settle(reservation_, [&] { answer = handler(admission_); });
+  gate_->ledger_.Settle(reservation_, [&](absl::FunctionRef<void()> logged) {
+    admission_.logged = [logged] { logged(); };
+    // The gate's Log step wrote the entry already.
+    if (!spec_.vault_logs) logged();
+    answer = handler(admission_);
+  });
+  admission_.logged = [] {};
   return answer;
 }
 

@@ -100,23 +100,44 @@ QuotaLedger::Reservation QuotaLedger::Admit(
   return r;
 }
 
-void QuotaLedger::Settle(Reservation& reservation,
-                         absl::FunctionRef<void()> log_and_act) {
+void QuotaLedger::Settle(
+    Reservation& reservation,
+    absl::FunctionRef<void(absl::FunctionRef<void()> logged)> log_and_act) {
   if (reservation.ledger_ != this || !reservation.exact_) {
     // No quota counts it (intake, a log stream, a read no quota limits):
     // it must not hold every other decision while it commits or streams,
     // and is released when it goes. What it hands over may show as seen
     // both pending and logged for a moment, which for linkage is the same
     // thing: seen.
-    log_and_act();
+    log_and_act([] {});
     return;
   }
-  absl::MutexLock lock(&mu_);
-  reservation.settling_ = true;
-  log_and_act();
-  reservation.settling_ = false;
-  ReleaseLocked(reservation);
-  reservation.ledger_ = nullptr;
+  // Held from here until the call is logged: released by `logged`, or by
+  // the guard when the handler returns without calling it.
+  class Hold {
+   public:
+    Hold(QuotaLedger& ledger, Reservation& r) ABSL_NO_THREAD_SAFETY_ANALYSIS
+        : ledger_(ledger),
+          r_(r) {
+      ledger_.mu_.Lock();
+      r_.settling_ = true;
+    }
+    ~Hold() { Release(); }
+    void Release() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      if (released_) return;
+      released_ = true;
+      r_.settling_ = false;
+      ledger_.ReleaseLocked(r_);
+      r_.ledger_ = nullptr;
+      ledger_.mu_.Unlock();
+    }
+
+   private:
+    QuotaLedger& ledger_;
+    Reservation& r_;
+    bool released_ = false;
+  } hold(*this, reservation);
+  log_and_act([&hold] { hold.Release(); });
 }
 
 std::vector<std::string> QuotaLedger::Reveal(

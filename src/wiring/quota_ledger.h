@@ -74,15 +74,21 @@ class QuotaLedger {
                     absl::FunctionRef<const policy::AccessDecision&()> decide);
 
   // Runs `log_and_act` (the admitted call's handler, which logs it) with the
-  // ledger locked, then releases `reservation` before unlocking, when a
-  // quota counted the call (AccessDecision::quota_counted): a count must
-  // never see it both logged and pending. Decisions of other calls wait
-  // meanwhile; quota-bound calls are human-paced, so exactness costs
-  // nothing that matters. Any other call (intake, a log stream, a read no
-  // quota limits) runs unlocked: a slow one must not stall every decision,
-  // and "seen" for linkage is a set, which counting twice cannot change.
+  // ledger locked, when a quota counted the call
+  // (AccessDecision::quota_counted), and releases `reservation` in the same
+  // hold: a count must never see the call both logged and pending. The
+  // handler is handed `logged`, to call as soon as its entry is in the log
+  // (or could not be written): the reservation is released and the ledger
+  // unlocked there, so what the handler does after (decoding and marking
+  // images, signing a receipt) runs while others are decided. Otherwise that
+  // happens when it returns. Decisions of other calls wait meanwhile. Any
+  // other call (intake, a log stream, a read no quota limits) runs unlocked:
+  // a slow one must not stall every decision, and "seen" for linkage is a
+  // set, which counting twice cannot change. Until it calls `logged`,
   // `log_and_act` may call Reveal but nothing else of the ledger.
-  void Settle(Reservation& reservation, absl::FunctionRef<void()> log_and_act);
+  void Settle(
+      Reservation& reservation,
+      absl::FunctionRef<void(absl::FunctionRef<void()> logged)> log_and_act);
 
   // For a lookup: with the ledger locked, keeps the first `max` of `ids`
   // that `keep` accepts and counts their `category` as seen under
