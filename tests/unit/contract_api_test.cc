@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "lanevault/v1/compliance.grpc.pb.h"
 #include "testing/api_fixture.h"
+#include "testing/signed_contracts.h"
 
 namespace lanevault {
 namespace {
@@ -33,22 +34,7 @@ class ContractOverApiTest : public testing::ApiFixture {
       uint64_t version,
       const std::function<void(v1::Contract&)>& edit = nullptr,
       const crypto::SigningKey* key = nullptr) {
-    if (key == nullptr) key = key_.get();
-    auto text =
-        ReadFileToString(std::string(LANEVAULT_SOURCE_DIR) +
-                         "/deploy/contracts/land-border-pilot.textproto");
-    EXPECT_TRUE(text.ok());
-    auto contract = policy::ParseContract(*text);
-    EXPECT_TRUE(contract.ok()) << contract.status();
-    contract->set_version(version);
-    if (edit) edit(*contract);
-    v1::SignedContract out;
-    google::protobuf::TextFormat::PrintToString(*contract, out.mutable_text());
-    v1::ContractSignature* sig = out.add_signatures();
-    sig->set_key_name("alice");
-    sig->set_public_key(key->public_key());
-    sig->set_signature(key->Sign(out.text()));
-    return out;
+    return testing::SignedPilot(key != nullptr ? *key : *key_, version, edit);
   }
 
   std::unique_ptr<policy::Policy> MakePolicy() override {

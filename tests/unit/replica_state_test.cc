@@ -22,6 +22,7 @@
 #include "lanevault/v1/lanes.grpc.pb.h"
 #include "rpc/replica_channels.h"
 #include "testing/replica_api_fixture.h"
+#include "testing/signed_contracts.h"
 #include "wiring/witness_pusher.h"
 #include "witness/http_server.h"
 #include "witness/witness.h"
@@ -45,21 +46,7 @@ class ReplicaContractTest : public testing::ReplicaApiFixture {
   v1::SignedContract Signed(
       uint64_t version,
       const std::function<void(v1::Contract&)>& edit = nullptr) {
-    auto text =
-        ReadFileToString(std::string(LANEVAULT_SOURCE_DIR) +
-                         "/deploy/contracts/land-border-pilot.textproto");
-    EXPECT_TRUE(text.ok());
-    auto contract = policy::ParseContract(*text);
-    EXPECT_TRUE(contract.ok()) << contract.status();
-    contract->set_version(version);
-    if (edit) edit(*contract);
-    v1::SignedContract out;
-    google::protobuf::TextFormat::PrintToString(*contract, out.mutable_text());
-    v1::ContractSignature* sig = out.add_signatures();
-    sig->set_key_name("alice");
-    sig->set_public_key(key_->public_key());
-    sig->set_signature(key_->Sign(out.text()));
-    return out;
+    return testing::SignedPilot(*key_, version, edit);
   }
   std::unique_ptr<policy::PolicyHolder> HolderAtV1() {
     auto p = policy::PolicyFromSigned(Signed(1), Trusted(), 1);
