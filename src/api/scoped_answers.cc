@@ -37,20 +37,6 @@ cv::Size AnswerSize(v1::DataCategory c) {
   }
 }
 
-absl::Time FloorTo(absl::Time t, absl::Duration granularity) {
-  if (granularity <= absl::ZeroDuration() || t == absl::InfinitePast() ||
-      t == absl::InfiniteFuture()) {
-    return t;
-  }
-  const absl::Duration since = t - absl::UnixEpoch();
-  return absl::UnixEpoch() + absl::Floor(since, granularity);
-}
-
-absl::Time CeilTo(absl::Time t, absl::Duration granularity) {
-  const absl::Time floor = FloorTo(t, granularity);
-  return floor == t ? t : floor + granularity;
-}
-
 absl::Status ScopedFailure(const absl::Status& failure) {
   switch (failure.code()) {
     case absl::StatusCode::kOk:

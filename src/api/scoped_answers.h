@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/time_util.h"  // FloorTo, CeilTo
 #include "crypto/handles.h"
 #include "lanevault/v1/receipt.pb.h"
 #include "lanevault/v1/types.pb.h"
@@ -20,10 +21,6 @@
 #include "policy/policy.h"
 
 namespace lanevault::api {
-
-// `t` floored (or ceiled) to a multiple of `granularity` since the epoch.
-absl::Time FloorTo(absl::Time t, absl::Duration granularity);
-absl::Time CeilTo(absl::Time t, absl::Duration granularity);
 
 // Rewrites an opened record for its reader under `view`: handles for ids,
 // coarse times (deadlines rounded up, so they still say "destroyed by

@@ -2,6 +2,20 @@
 
 namespace lanevault {
 
+absl::Time FloorTo(absl::Time t, absl::Duration granularity) {
+  if (granularity <= absl::ZeroDuration() || t == absl::InfinitePast() ||
+      t == absl::InfiniteFuture()) {
+    return t;
+  }
+  const absl::Duration since = t - absl::UnixEpoch();
+  return absl::UnixEpoch() + absl::Floor(since, granularity);
+}
+
+absl::Time CeilTo(absl::Time t, absl::Duration granularity) {
+  const absl::Time floor = FloorTo(t, granularity);
+  return floor == t ? t : floor + granularity;
+}
+
 google::protobuf::Timestamp ToProto(absl::Time t) {
   google::protobuf::Timestamp ts;
   const int64_t seconds = absl::ToUnixSeconds(t);

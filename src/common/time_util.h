@@ -14,6 +14,11 @@ absl::Time FromProto(const google::protobuf::Timestamp& ts);
 absl::Duration FromProto(const google::protobuf::Duration& d);
 google::protobuf::Duration ToProto(absl::Duration d);
 
+// `t` floored (or ceiled) to a multiple of `granularity` since the epoch
+// (unchanged for a granularity of zero or an infinite time).
+absl::Time FloorTo(absl::Time t, absl::Duration granularity);
+absl::Time CeilTo(absl::Time t, absl::Duration granularity);
+
 // Microseconds since the Unix epoch: how times are stored in the vault.
 int64_t ToUnixMicrosSaturated(absl::Time t);
 

@@ -115,6 +115,24 @@ class Validator {
                   absl::FormatDuration(FromProto(rule.retention())), " > ",
                   absl::FormatDuration(FromProto(c_.max_retention())), ")"));
       }
+      // Deadlines are floored to the coarsest purpose's cell (see
+      // DecideIntake): a shorter retention could expire at capture.
+      int64_t cell = 0;
+      for (const v1::Purpose& p : c_.purposes()) {
+        cell = std::max<int64_t>(cell, p.time_granularity().seconds());
+      }
+      if (rule.has_retention() &&
+          FromProto(rule.retention()) < absl::Seconds(2 * cell)) {
+        Error(path + ".retention",
+              absl::StrCat(
+                  "shorter than twice the coarsest purpose's time "
+                  "granularity (",
+                  absl::FormatDuration(FromProto(rule.retention())), " < 2 x ",
+                  absl::FormatDuration(absl::Seconds(cell)),
+                  "): deadlines are floored to whole cells, so when an item "
+                  "expires says no more than an answer; a retention that "
+                  "short could lose half of it"));
+      }
       for (int j = 0; j < rule.lanes_size(); ++j) {
         if (!c_.lanes().empty() &&
             std::find(c_.lanes().begin(), c_.lanes().end(), rule.lanes(j)) ==

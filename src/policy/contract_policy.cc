@@ -115,6 +115,10 @@ class ContractPolicy final : public Policy {
                         FromProto(p.quota().window())};
       permits_[static_cast<int>(role)].push_back(std::move(cp));
     }
+    for (const v1::Purpose& p : contract_.purposes()) {
+      deadline_cell_ = std::max(deadline_cell_,
+                                absl::Seconds(p.time_granularity().seconds()));
+    }
     for (const auto& p : contract_.prohibitions()) {
       uint32_t roles = 0;
       for (const auto& r : p.roles())
@@ -151,13 +155,12 @@ class ContractPolicy final : public Policy {
     return b ? b->group : "";
   }
 
-  absl::StatusOr<PurposeView> ViewOf(
-      absl::string_view purpose) const override {
+  absl::StatusOr<PurposeView> ViewOf(absl::string_view purpose) const override {
     for (const v1::Purpose& p : contract_.purposes()) {
       if (p.id() == purpose) return ViewOfPurpose(p);
     }
-    return absl::NotFoundError(absl::StrCat("the contract declares no purpose '",
-                                            purpose, "'"));
+    return absl::NotFoundError(
+        absl::StrCat("the contract declares no purpose '", purpose, "'"));
   }
 
   std::vector<std::string> Scopes() const override {
@@ -226,7 +229,13 @@ class ContractPolicy final : public Policy {
       }
       d->set_keep(true);
       d->set_redact_faces(rule->redact_faces());
-      *d->mutable_deadline() = ToProto(seen + FromProto(rule->retention()));
+      // Floored to the coarsest purpose's cell: an item that expires to the
+      // second would tell a reader who polls it near its deadline the
+      // capture time to the second, finer than any answer says it.
+      // (ValidateContract refuses a retention shorter than the cell.)
+      *d->mutable_deadline() =
+          ToProto(FloorTo(seen + FromProto(rule->retention()), deadline_cell_));
+      *d->mutable_deadline_cell() = ToProto(deadline_cell_);
       *d->mutable_decision() = MakeDecision(
           v1::VERDICT_ALLOW,
           {absl::StrCat("categories.", v1::DataCategory_Name(item.category()))},
@@ -603,6 +612,8 @@ class ContractPolicy final : public Policy {
   v1::Contract contract_;
   const bool every_checkpoint_;
   absl::Time from_, until_;
+  // Deadlines are whole multiples of it: the coarsest purpose's cell.
+  absl::Duration deadline_cell_ = absl::Seconds(1);
   absl::flat_hash_set<std::string> checkpoints_;
   std::array<std::vector<CompiledPermit>, kRoles> permits_;
   std::vector<CompiledProhibition> prohibitions_;

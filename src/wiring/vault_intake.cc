@@ -269,10 +269,15 @@ absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(
   v1::Record kept = policy::ApplyIntake(record, decision, &dropped);
   // Deadlines run from the capture time, and never from a time later than
   // the vault's now: a clock within the skew cannot buy extra retention.
+  // Moved, a deadline stays on its cell (see ItemDecision.deadline_cell).
   if (const absl::Time first = FromProto(record.first_seen()); first > now) {
     for (v1::Item& item : *kept.mutable_items()) {
+      absl::Duration cell = absl::ZeroDuration();
+      for (const v1::ItemDecision& d : decision.items()) {
+        if (d.item_id() == item.item_id()) cell = FromProto(d.deadline_cell());
+      }
       *item.mutable_deadline() =
-          ToProto(FromProto(item.deadline()) - (first - now));
+          ToProto(FloorTo(FromProto(item.deadline()) - (first - now), cell));
     }
   }
   if (dropped > 0) {

@@ -273,6 +273,52 @@ TEST(ContractPolicy, ALaneSubmitsOnlyForItsBoundLanesAndCheckpoints) {
   EXPECT_TRUE((*q)->DecideAccess(r).allowed());
 }
 
+TEST(ContractPolicy, ExpiryTellsNoMoreOfTheCaptureTimeThanAnAnswer) {
+  // Two crossings in one hour expire at one instant: a reader who polls a
+  // face near its deadline learns the hour its answers already say, not
+  // the second it was taken.
+  auto p = PilotPolicy();
+  auto deadline_at = [&](absl::Time seen) {
+    v1::Record rec;
+    rec.set_record_id("rec_1");
+    rec.set_lane_id("lane-1");
+    rec.set_checkpoint_id("demo-poe");
+    *rec.mutable_first_seen() = ToProto(seen);
+    v1::Item* face = rec.add_items();
+    face->set_item_id("itm_1");
+    face->set_category(v1::DATA_CATEGORY_FACE_IMAGE);
+    const v1::IntakeDecision d = p->DecideIntake(rec);
+    EXPECT_TRUE(d.items(0).keep());
+    return FromProto(d.items(0).deadline());
+  };
+  const absl::Time hour = FloorTo(kInside, absl::Hours(1));
+  EXPECT_EQ(deadline_at(hour + absl::Seconds(1)),
+            deadline_at(hour + absl::Minutes(59)));
+  EXPECT_EQ(deadline_at(hour), hour + absl::Hours(12));
+  EXPECT_EQ(deadline_at(hour + absl::Hours(1)), hour + absl::Hours(13));
+}
+
+TEST(ContractPolicy, ARetentionShorterThanTwoCellsIsRefused) {
+  auto text = ReadFileToString(std::string(LANEVAULT_SOURCE_DIR) +
+                               "/deploy/contracts/land-border-pilot.textproto");
+  ASSERT_TRUE(text.ok());
+  auto c = ParseContract(*text);
+  ASSERT_TRUE(c.ok());
+  // Faces kept 90 minutes, where a purpose sees hours: floored to whole
+  // hours, a face could be kept half an hour, or less.
+  c->mutable_categories(0)->mutable_retention()->set_seconds(5400);
+  const std::vector<ValidationIssue> issues = ValidateContract(*c);
+  ASSERT_TRUE(HasErrors(issues));
+  bool named = false;
+  for (const ValidationIssue& i : issues) {
+    named |= i.field_path == "categories[0].retention" &&
+             absl::StrContains(i.message, "time granularity");
+  }
+  EXPECT_TRUE(named);
+  c->mutable_categories(0)->mutable_retention()->set_seconds(7200);
+  EXPECT_FALSE(HasErrors(ValidateContract(*c)));
+}
+
 TEST(ContractPolicy, IntakeKeepsPerCategoryWithDeadlines) {
   auto p = PilotPolicy();
   v1::Record rec;
@@ -289,9 +335,16 @@ TEST(ContractPolicy, IntakeKeepsPerCategoryWithDeadlines) {
   }
   v1::IntakeDecision d = p->DecideIntake(rec);
   ASSERT_EQ(d.items_size(), 4);
-  EXPECT_EQ(FromProto(d.items(0).deadline()), kInside + absl::Hours(12));
-  EXPECT_EQ(FromProto(d.items(1).deadline()), kInside + absl::Hours(24 * 30));
-  EXPECT_EQ(FromProto(d.items(2).deadline()), kInside + absl::Hours(24 * 7));
+  // Each category's retention, floored to the coarsest purpose's cell (the
+  // pilot's identity purpose sees hours).
+  EXPECT_EQ(FromProto(d.items(0).deadline()),
+            FloorTo(kInside + absl::Hours(12), absl::Hours(1)));
+  EXPECT_EQ(FromProto(d.items(1).deadline()),
+            FloorTo(kInside + absl::Hours(24 * 30), absl::Hours(1)));
+  EXPECT_EQ(FromProto(d.items(2).deadline()),
+            FloorTo(kInside + absl::Hours(24 * 7), absl::Hours(1)));
+  EXPECT_LT(FromProto(d.items(0).deadline()), kInside + absl::Hours(12));
+  EXPECT_EQ(FromProto(d.items(0).deadline_cell()), absl::Hours(1));
   EXPECT_FALSE(d.items(3).keep());
   EXPECT_EQ(d.contract_version(), 1u);
   // A checkpoint the contract does not cover keeps nothing.

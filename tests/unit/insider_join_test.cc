@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "lanevault/v1/audit_service.grpc.pb.h"
 #include "lanevault/v1/compliance.grpc.pb.h"
+#include "lanevault/v1/lanes.grpc.pb.h"
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
 #include "receipt/receipt.h"
@@ -83,10 +84,10 @@ using Tokens = std::set<std::string>;
 void AddTime(const google::protobuf::Timestamp& t, Tokens& out) {
   const absl::Time at = absl::FromUnixSeconds(t.seconds());
   out.insert(absl::StrCat("time:", t.seconds(), ".", t.nanos()));
-  out.insert(absl::StrCat(
-      "minute:", absl::ToUnixSeconds(api::FloorTo(at, absl::Minutes(1)))));
-  out.insert(absl::StrCat(
-      "hour:", absl::ToUnixSeconds(api::FloorTo(at, absl::Hours(1)))));
+  out.insert(absl::StrCat("minute:",
+                          absl::ToUnixSeconds(FloorTo(at, absl::Minutes(1)))));
+  out.insert(
+      absl::StrCat("hour:", absl::ToUnixSeconds(FloorTo(at, absl::Hours(1)))));
 }
 
 void Flatten(const google::protobuf::Message& m, Tokens& out) {
@@ -425,7 +426,7 @@ class JoinTest : public testing::ApiFixture {
 TEST_F(JoinTest, PlateAndFaceReadersFindNothingToJoinOn) {
   // An hour ahead of now (the certificates are valid already), read at its
   // end.
-  hour_ = api::FloorTo(absl::Now(), absl::Hours(1)) + absl::Hours(1);
+  hour_ = FloorTo(absl::Now(), absl::Hours(1)) + absl::Hours(1);
   clock_.Set(hour_ + absl::Minutes(58));
   TakeCrossings();
   auto plates = As("inspector-dev");
@@ -497,7 +498,7 @@ TEST_F(JoinTest, PlateAndFaceReadersFindNothingToJoinOn) {
 }
 
 TEST_F(JoinTest, AHandleIsRefusedUnderAnotherPurposeAndARawIdEverywhere) {
-  hour_ = api::FloorTo(absl::Now(), absl::Hours(1)) + absl::Hours(1);
+  hour_ = FloorTo(absl::Now(), absl::Hours(1)) + absl::Hours(1);
   clock_.Set(hour_ + absl::Minutes(58));
   TakeCrossings();
   auto plates = As("inspector-dev");
@@ -562,7 +563,7 @@ TEST_F(JoinTest, AHandleIsRefusedUnderAnotherPurposeAndARawIdEverywhere) {
 }
 
 TEST_F(JoinTest, ALeakedFaceNamesItsReadAndTheReceiptCoversItsBytes) {
-  hour_ = api::FloorTo(absl::Now(), absl::Hours(1)) + absl::Hours(1);
+  hour_ = FloorTo(absl::Now(), absl::Hours(1)) + absl::Hours(1);
   clock_.Set(hour_ + absl::Minutes(58));
   TakeCrossings();
   auto faces = As("inspector-two");
@@ -612,7 +613,7 @@ TEST_F(JoinTest, ALeakedFaceNamesItsReadAndTheReceiptCoversItsBytes) {
 }
 
 TEST_F(JoinTest, AnOfficerResolvesAHandleWithAReasonLogged) {
-  hour_ = api::FloorTo(absl::Now(), absl::Hours(1)) + absl::Hours(1);
+  hour_ = FloorTo(absl::Now(), absl::Hours(1)) + absl::Hours(1);
   clock_.Set(hour_ + absl::Minutes(58));
   TakeCrossings();
   const v1::Record& r = crossings_[5];
@@ -653,6 +654,53 @@ TEST_F(JoinTest, AnOfficerResolvesAHandleWithAReasonLogged) {
   auto inspector = v1::ComplianceService::NewStub(Channel("inspector-dev"));
   EXPECT_EQ(resolve(*inspector, Handle(r.record_id(), kVehicle), "me", &resp),
             grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(JoinTest, WhenAFaceExpiresTellsNoMoreThanItsAnswer) {
+  // The red team's poll: an identity reader who reads a face again near its
+  // deadline learns when it expires; had it expired to the second, that
+  // would be its capture time to the second, which joins it to the plate
+  // side's minutes. Two crossings taken through the lane API 40 minutes
+  // apart in one hour must expire at one instant.
+  hour_ = FloorTo(absl::Now(), absl::Hours(1)) + absl::Hours(1);
+  auto lane = v1::LaneService::NewStub(Channel("lane-dev"));
+  std::vector<std::string> ids;
+  for (absl::Duration at : {absl::Minutes(10), absl::Minutes(50)}) {
+    clock_.Set(hour_ + at + absl::Seconds(17));
+    *record_.mutable_first_seen() = ToProto(clock_.Now());
+    *record_.mutable_last_seen() = ToProto(clock_.Now());
+    grpc::ClientContext ctx;
+    testing::WithDeadline(ctx);
+    v1::SubmitCrossingResponse resp;
+    ASSERT_TRUE(lane->SubmitCrossing(&ctx,
+                                     SealedCrossing(absl::StrCat(
+                                         "k-", absl::ToInt64Seconds(at))),
+                                     &resp)
+                    .ok());
+    ASSERT_EQ(Log().back().action(), v1::ACTION_INTAKE);
+    ids.push_back(Log().back().record_id());
+  }
+  auto faces = As("inspector-two");
+  auto read_face = [&](const std::string& id) {
+    grpc::ClientContext ctx;
+    testing::WithDeadline(ctx);
+    v1::GetRecordRequest req;
+    req.set_record_id(Handle(id, kIdentity));
+    req.set_purpose(kIdentity);
+    req.add_categories(v1::DATA_CATEGORY_FACE_IMAGE);
+    v1::GetRecordResponse resp;
+    return faces->GetRecord(&ctx, req, &resp).error_code();
+  };
+  // The pilot keeps faces 12 hours: both are there a second before the
+  // hour both deadlines were floored to, and neither is at it.
+  clock_.Set(hour_ + absl::Hours(12) - absl::Seconds(1));
+  for (const std::string& id : ids) {
+    EXPECT_EQ(read_face(id), grpc::StatusCode::OK);
+  }
+  clock_.Set(hour_ + absl::Hours(12));
+  for (const std::string& id : ids) {
+    EXPECT_NE(read_face(id), grpc::StatusCode::OK);
+  }
 }
 
 }  // namespace

@@ -375,6 +375,12 @@ TEST_F(IntakeFaultsTest, DeadlinesRunFromNoLaterThanTheVaultsNow) {
       if (d.item_id() != item.item_id()) continue;
       EXPECT_LE(FromProto(item.deadline()),
                 FromProto(d.deadline()) - absl::Seconds(50));
+      // Moved, it stays on its cell: its expiry says no more of the
+      // capture time than an answer does.
+      EXPECT_EQ(
+          FloorTo(FromProto(item.deadline()), FromProto(d.deadline_cell())),
+          FromProto(item.deadline()));
+      EXPECT_GT(FromProto(d.deadline_cell()), absl::Minutes(1));
     }
   }
 }
