@@ -65,8 +65,33 @@ absl::Status MayFollow(vault::Vault& vault, const policy::Policy& in_force,
         "version ", version, " is not newer than version ",
         in_force.contract_version(), " in force; raise the version"));
   }
+  if (absl::Status s =
+          CheckVersionStep(vault, contract_id, version,
+                           in_force.contract_version(), "the proposal");
+      !s.ok()) {
+    return s;
+  }
   return CheckAgainstKeptContracts(vault, contract_id, version, text,
                                    "the proposal");
+}
+
+// A contract is a few kilobytes signed by a few officers: a proposal far
+// larger would be kept and listed with every version from then on.
+constexpr size_t kMaxContractTextBytes = 64 * 1024;
+constexpr int kMaxContractSignatures = 16;
+
+absl::Status CheckContractSize(const v1::SignedContract& contract) {
+  if (contract.text().size() > kMaxContractTextBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the contract text is ", contract.text().size(),
+                     " bytes; at most ", kMaxContractTextBytes));
+  }
+  if (contract.signatures_size() > kMaxContractSignatures) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the contract carries ", contract.signatures_size(),
+                     " signatures; at most ", kMaxContractSignatures));
+  }
+  return absl::OkStatus();
 }
 
 std::string IssueText(const std::vector<policy::ValidationIssue>& issues) {
@@ -182,6 +207,9 @@ grpc::Status ComplianceService::ProposeContract(
   CallSpec spec = ContractCall(v1::ACTION_MANAGE_CONTRACT);
   spec.vault_logs = true;
   spec.check = [&]() -> absl::Status {
+    if (absl::Status s = CheckContractSize(request->contract()); !s.ok()) {
+      return s;
+    }
     issues = Check(request->contract().text(), &contract);
     if (policy::HasErrors(issues)) {
       return absl::InvalidArgumentError(IssueText(issues));
@@ -242,6 +270,9 @@ grpc::Status ComplianceService::ActivateContract(
                 have.signature() == sig.signature();
       }
       if (!seen) *signed_contract.add_signatures() = sig;
+    }
+    if (absl::Status s = CheckContractSize(signed_contract); !s.ok()) {
+      return s;
     }
     absl::StatusOr<std::unique_ptr<policy::Policy>> built =
         policy::PolicyFromSigned(signed_contract, contracts_.trusted,

@@ -20,6 +20,32 @@ std::string KeptContractText(const std::string& signed_text) {
   return parsed.text();
 }
 
+absl::Status CheckVersionStep(vault::Vault& vault,
+                              const std::string& contract_id, uint64_t version,
+                              uint64_t in_force, const std::string& what) {
+  absl::StatusOr<std::vector<vault::ContractVersionRow>> kept =
+      vault.contracts().Versions();
+  if (!kept.ok()) return kept.status();
+  // Versions count up: one far above the highest kept would leave no room
+  // for a newer one, and a contract that can never be replaced.
+  uint64_t highest = in_force;
+  for (const vault::ContractVersionRow& row : *kept) {
+    if (row.contract_id == contract_id)
+      highest = std::max(highest, row.version);
+  }
+  // A first contract may carry any number a scheme gives it (a date, say)
+  // that leaves room above it.
+  const uint64_t step =
+      highest == 0 ? kMaxFirstContractVersion : kMaxContractVersionStep;
+  if (version > highest && version - highest > step) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        what, " is version ", version, ", more than ", step, " above ",
+        highest == 0 ? "nothing kept" : absl::StrCat("version ", highest),
+        ": number versions up from the one in force"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckAgainstKeptContracts(vault::Vault& vault,
                                        const std::string& contract_id,
                                        uint64_t version,
@@ -46,6 +72,24 @@ absl::Status CheckAgainstKeptContracts(vault::Vault& vault,
         " than the vault has kept since ", FormatTime(row.activated),
         ": a changed contract takes a new version number, and a kept "
         "version is never replaced"));
+  }
+  // A version proposed over the API, not yet in force, is that text too:
+  // another text under its number (from a config file) would take its
+  // place unseen by the officers gathering signatures for it.
+  absl::StatusOr<std::vector<vault::ProposalRow>> proposed =
+      vault.contracts().Proposals();
+  if (!proposed.ok()) return proposed.status();
+  for (const vault::ProposalRow& row : *proposed) {
+    if (row.contract_id != contract_id || row.version != version) continue;
+    v1::SignedContract parsed;
+    if (parsed.ParseFromString(row.signed_contract) && parsed.text() == text) {
+      continue;
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, " signs another text as ", contract_id, " v",
+                     version, " than the one ", row.proposed_by,
+                     " proposed at ", FormatTime(row.proposed),
+                     ": a changed contract takes a new version number"));
   }
   return absl::OkStatus();
 }

@@ -50,8 +50,22 @@ std::unique_ptr<policy::Policy> NewerKeptContract(
 // contract) is FAILED_PRECONDITION; and a version the vault keeps is that
 // text for good, so another text under a kept id and version (a re-signed
 // edit, a file swapped on the host) is FAILED_PRECONDITION too. The same
-// text with more or other signatures is the same contract. `what` names
-// the contract's source in the error.
+// text with more or other signatures is the same contract. A version
+// proposed over the API is that text too. `what` names the contract's
+// source in the error.
+// How far above the highest version kept or in force a new one may be
+// numbered: one far above would leave no room for any version after it.
+inline constexpr uint64_t kMaxContractVersionStep = 1000;
+// And a first contract, where nothing is kept or in force.
+inline constexpr uint64_t kMaxFirstContractVersion = uint64_t{1} << 32;
+
+// FAILED_PRECONDITION when `version` of `contract_id` is more than
+// kMaxContractVersionStep above both `in_force` (0: none yet) and every
+// version `vault` keeps of it (kMaxFirstContractVersion above none).
+absl::Status CheckVersionStep(vault::Vault& vault,
+                              const std::string& contract_id, uint64_t version,
+                              uint64_t in_force, const std::string& what);
+
 absl::Status CheckAgainstKeptContracts(vault::Vault& vault,
                                        const std::string& contract_id,
                                        uint64_t version,

@@ -18,6 +18,7 @@
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -182,6 +183,10 @@ std::vector<std::string> ServerAddresses() {
     case grpc::StatusCode::INVALID_ARGUMENT:
       Fail(absl::StrCat("rejected: ", m));
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      // gRPC says this too of a message over its size limit, on either side.
+      if (absl::StrContains(m, "larger than max")) {
+        Fail(absl::StrCat("the answer is too large to pass: ", m));
+      }
       Fail(absl::StrCat("quota reached: ", m,
                         ". Wait for the window or ask a compliance officer."));
     case grpc::StatusCode::DEADLINE_EXCEEDED:

@@ -146,6 +146,24 @@ class Validator {
   }
 
   void Purposes() {
+    // Deadlines run from the coarsest purpose's cell (DecideIntake); a
+    // finer cell that did not divide it would cut a coarse cell into
+    // pieces that an answer's time and an expiry together tell apart.
+    int64_t coarsest = 0;
+    for (const v1::Purpose& p : c_.purposes()) {
+      coarsest = std::max<int64_t>(coarsest, p.time_granularity().seconds());
+    }
+    for (int i = 0; i < c_.purposes_size(); ++i) {
+      const int64_t g = c_.purposes(i).time_granularity().seconds();
+      if (g > 0 && coarsest % g != 0) {
+        Error(absl::StrCat("purposes[", i, "].time_granularity"),
+              absl::StrCat("must divide the coarsest purpose's (", g,
+                           " s does not divide ", coarsest,
+                           " s): items expire by whole cells of the "
+                           "coarsest, and cells that do not nest would place "
+                           "a crossing more finely than either"));
+      }
+    }
     for (int i = 0; i < c_.purposes_size(); ++i) {
       const std::string path = absl::StrCat("purposes[", i, "].id");
       if (c_.purposes(i).id().empty()) {

@@ -229,12 +229,14 @@ class ContractPolicy final : public Policy {
       }
       d->set_keep(true);
       d->set_redact_faces(rule->redact_faces());
-      // Floored to the coarsest purpose's cell: an item that expires to the
-      // second would tell a reader who polls it near its deadline the
-      // capture time to the second, finer than any answer says it.
-      // (ValidateContract refuses a retention shorter than the cell.)
+      // Run from the capture time's cell of the coarsest purpose: an item
+      // that expires to the second would tell a reader who polls it near
+      // its deadline the capture time to the second, finer than any answer
+      // says it. Every crossing of one cell expires at one instant, whatever
+      // the retention. (ValidateContract refuses a retention shorter than
+      // two cells, and granularities that do not nest.)
       *d->mutable_deadline() =
-          ToProto(FloorTo(seen + FromProto(rule->retention()), deadline_cell_));
+          ToProto(FloorTo(seen, deadline_cell_) + FromProto(rule->retention()));
       *d->mutable_deadline_cell() = ToProto(deadline_cell_);
       *d->mutable_decision() = MakeDecision(
           v1::VERDICT_ALLOW,

@@ -269,7 +269,9 @@ absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(
   v1::Record kept = policy::ApplyIntake(record, decision, &dropped);
   // Deadlines run from the capture time, and never from a time later than
   // the vault's now: a clock within the skew cannot buy extra retention.
-  // Moved, a deadline stays on its cell (see ItemDecision.deadline_cell).
+  // A deadline runs from the capture time's cell (ItemDecision.
+  // deadline_cell): moved, it runs from the vault's now's cell instead, so
+  // it moves by whole cells and keeps its retention to within one cell.
   if (const absl::Time first = FromProto(record.first_seen()); first > now) {
     for (v1::Item& item : *kept.mutable_items()) {
       absl::Duration cell = absl::ZeroDuration();
@@ -277,7 +279,8 @@ absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(
         if (d.item_id() == item.item_id()) cell = FromProto(d.deadline_cell());
       }
       *item.mutable_deadline() =
-          ToProto(FloorTo(FromProto(item.deadline()) - (first - now), cell));
+          ToProto(FromProto(item.deadline()) -
+                  (FloorTo(first, cell) - FloorTo(now, cell)));
     }
   }
   if (dropped > 0) {

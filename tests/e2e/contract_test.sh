@@ -119,6 +119,22 @@ cmp -s "$pilot" "$work/other-id.textproto" && fail "the id edit changed nothing"
 refused_reload other-id "$work/other-id.textproto" "follows one contract id"
 echo "another contract id on SIGHUP: refused"
 
+# A version proposed over the API is that text too: a config file that
+# signs another text under its number is refused, and the proposal stays.
+officer() {
+  ctl --server "127.0.0.1:$(cat "$work/port")" --ca "$work/pki/ca.pem" \
+    --cert "$work/pki/compliance-dev.pem" --key "$work/pki/compliance-dev.key" "$@"
+}
+sed 's/^version: 1$/version: 2/' "$pilot" >"$work/v2.textproto"
+grep -q '^version: 2$' "$work/v2.textproto" || fail "no version line to raise"
+ctl policy sign "$work/v2.textproto" --signing_key "$work/keys/alice.key" \
+  --key_name alice --out "$work/v2-one.signed" >/dev/null
+officer contract propose "$work/v2-one.signed" >/dev/null || fail "v2 not proposed"
+sed "s/seconds: 43200 }/seconds: 43201 }/" "$work/v2.textproto" >"$work/v2-other.textproto"
+refused_reload v2-other "$work/v2-other.textproto" "than the one compliance-dev proposed"
+officer contract get 2 | grep -q "seconds: 43200 }" || fail "the proposal's text is gone"
+echo "another text under a proposed version on SIGHUP: refused; the proposal stays"
+
 # The version in force is kept in the vault exactly as signed.
 cat >"$work/versions.c" <<'C'
 #include <sqlite3.h>

@@ -154,5 +154,52 @@ TEST_F(ContractOverApiTest, AKeptVersionIsNeverReplacedByAnotherText) {
   EXPECT_EQ(holder_->contract_version(), 2u);
 }
 
+TEST_F(ContractOverApiTest, AVersionFarAboveTheOneInForceIsRefused) {
+  // Activated, it would leave no room for any version after it: the
+  // contract could never be replaced.
+  grpc::Status s = Propose(Signed(18446744073709551615ull));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("more than 1000 above"), std::string::npos)
+      << s.error_message();
+  EXPECT_TRUE(Propose(Signed(1001)).ok());
+}
+
+TEST_F(ContractOverApiTest, AnOversizedProposalIsRefused) {
+  // Kept, it would be listed with every version: a few megabytes of text
+  // or thousands of signatures would make the list too large to send.
+  v1::SignedContract big = Signed(2, [](v1::Contract& c) {
+    c.mutable_parties()->Add()->set_name(std::string(70 * 1024, 'x'));
+  });
+  grpc::Status s = Propose(big);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("at most 65536"), std::string::npos)
+      << s.error_message();
+  v1::SignedContract signed_often = Signed(2);
+  for (int i = 0; i < 20; ++i) {
+    *signed_often.add_signatures() = signed_often.signatures(0);
+  }
+  s = Propose(signed_often);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("signatures; at most 16"), std::string::npos)
+      << s.error_message();
+  // Nor can signatures be piled on at activation.
+  ASSERT_TRUE(Propose(Signed(2)).ok());
+  auto stub = v1::ComplianceService::NewStub(Channel("compliance-dev"));
+  grpc::ClientContext ctx;
+  testing::WithDeadline(ctx);
+  v1::ActivateContractRequest req;
+  req.set_version(2);
+  for (int i = 0; i < 20; ++i) {
+    v1::ContractSignature* sig = req.add_signatures();
+    sig->set_key_name("junk");
+    sig->set_public_key(std::string(32, static_cast<char>(i)));
+    sig->set_signature(std::string(64, 'j'));
+  }
+  v1::ContractVersion resp;
+  EXPECT_EQ(stub->ActivateContract(&ctx, req, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(holder_->contract_version(), 1u);
+}
+
 }  // namespace
 }  // namespace lanevault

@@ -298,6 +298,52 @@ TEST(ContractPolicy, ExpiryTellsNoMoreOfTheCaptureTimeThanAnAnswer) {
   EXPECT_EQ(deadline_at(hour + absl::Hours(1)), hour + absl::Hours(13));
 }
 
+TEST(ContractPolicy, ARetentionOfNoWholeCellsStillExpiresACellAtOnce) {
+  // Faces kept 12 h 30 min where a purpose sees hours: crossings at :03
+  // and at :58 of one hour still expire at one instant.
+  auto text = ReadFileToString(std::string(LANEVAULT_SOURCE_DIR) +
+                               "/deploy/contracts/land-border-pilot.textproto");
+  ASSERT_TRUE(text.ok());
+  auto c = ParseContract(*text);
+  ASSERT_TRUE(c.ok());
+  c->mutable_categories(0)->mutable_retention()->set_seconds(45000);
+  auto p = NewContractPolicy(*c);
+  ASSERT_TRUE(p.ok()) << p.status();
+  auto deadline_at = [&](absl::Time seen) {
+    v1::Record rec;
+    rec.set_record_id("rec_1");
+    rec.set_lane_id("lane-1");
+    rec.set_checkpoint_id("demo-poe");
+    *rec.mutable_first_seen() = ToProto(seen);
+    v1::Item* face = rec.add_items();
+    face->set_item_id("itm_1");
+    face->set_category(v1::DATA_CATEGORY_FACE_IMAGE);
+    return FromProto((*p)->DecideIntake(rec).items(0).deadline());
+  };
+  const absl::Time hour = FloorTo(kInside, absl::Hours(1));
+  EXPECT_EQ(deadline_at(hour + absl::Minutes(3)),
+            deadline_at(hour + absl::Minutes(58)));
+  EXPECT_EQ(deadline_at(hour + absl::Minutes(3)), hour + absl::Seconds(45000));
+}
+
+TEST(ContractPolicy, TimeGranularitiesThatDoNotNestAreRefused) {
+  auto text = ReadFileToString(std::string(LANEVAULT_SOURCE_DIR) +
+                               "/deploy/contracts/land-border-pilot.textproto");
+  ASSERT_TRUE(text.ok());
+  auto c = ParseContract(*text);
+  ASSERT_TRUE(c.ok());
+  // Oversight at 90 minutes beside identity's hours: items would expire by
+  // 90-minute cells, and an expiry with an answer's hour would place a
+  // crossing in half an hour.
+  c->mutable_purposes(2)->mutable_time_granularity()->set_seconds(5400);
+  const std::vector<ValidationIssue> issues = ValidateContract(*c);
+  bool named = false;
+  for (const ValidationIssue& i : issues) {
+    named |= !i.warning && absl::StrContains(i.message, "coarsest purpose");
+  }
+  EXPECT_TRUE(named);
+}
+
 TEST(ContractPolicy, ARetentionShorterThanTwoCellsIsRefused) {
   auto text = ReadFileToString(std::string(LANEVAULT_SOURCE_DIR) +
                                "/deploy/contracts/land-border-pilot.textproto");
