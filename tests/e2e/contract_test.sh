@@ -132,7 +132,8 @@ ctl policy sign "$work/v2.textproto" --signing_key "$work/keys/alice.key" \
 officer contract propose "$work/v2-one.signed" >/dev/null || fail "v2 not proposed"
 sed "s/seconds: 43200 }/seconds: 43201 }/" "$work/v2.textproto" >"$work/v2-other.textproto"
 refused_reload v2-other "$work/v2-other.textproto" "than the one compliance-dev proposed"
-officer contract get 2 | grep -qw "43200" || fail "the proposal's text is gone"
+proposal=$(officer contract get 2) || fail "contract get 2 failed"
+grep -qw "43200" <<<"$proposal" || fail "the proposal's text is gone: $proposal"
 echo "another text under a proposed version on SIGHUP: refused; the proposal stays"
 
 # The version in force is kept in the vault exactly as signed.
