@@ -49,8 +49,10 @@ std::vector<policy::ValidationIssue> Check(absl::string_view text,
 // Whether `contract_id` v`version`, signing `text`, may follow `in_force`
 // in `vault`: the same contract id, a higher version (a proposal that a
 // newer activation overtook never takes effect), and not another text under
-// a version the vault keeps.
+// a version the vault keeps or one proposed with its signatures
+// (`authority`'s keys and count).
 absl::Status MayFollow(vault::Vault& vault, const policy::Policy& in_force,
+                       const ContractAuthority& authority,
                        const std::string& contract_id, uint64_t version,
                        const std::string& text) {
   if (contract_id != in_force.contract_id()) {
@@ -72,6 +74,7 @@ absl::Status MayFollow(vault::Vault& vault, const policy::Policy& in_force,
     return s;
   }
   return CheckAgainstKeptContracts(vault, contract_id, version, text,
+                                   authority.trusted, authority.required,
                                    "the proposal");
 }
 
@@ -90,6 +93,30 @@ absl::Status CheckContractSize(const v1::SignedContract& contract) {
     return absl::InvalidArgumentError(
         absl::StrCat("the contract carries ", contract.signatures_size(),
                      " signatures; at most ", kMaxContractSignatures));
+  }
+  return absl::OkStatus();
+}
+
+// Proposals not yet in force, each holding its version number: at most
+// this many at once, so no one officer can take every number a contract
+// could follow with (an officer proposes without signatures).
+constexpr size_t kMaxOpenProposals = 16;
+
+absl::Status CheckOpenProposals(vault::Vault& vault,
+                                const policy::Policy& in_force) {
+  absl::StatusOr<std::vector<vault::ProposalRow>> proposed =
+      vault.contracts().Proposals();
+  if (!proposed.ok()) return proposed.status();
+  const size_t open = static_cast<size_t>(std::count_if(
+      proposed->begin(), proposed->end(), [&](const vault::ProposalRow& p) {
+        return p.contract_id == in_force.contract_id() &&
+               p.version > in_force.contract_version();
+      }));
+  if (open >= kMaxOpenProposals) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        open, " proposals above version ", in_force.contract_version(),
+        " are open; activate one (those below it then close) before "
+        "proposing more"));
   }
   return absl::OkStatus();
 }
@@ -214,7 +241,11 @@ grpc::Status ComplianceService::ProposeContract(
     if (policy::HasErrors(issues)) {
       return absl::InvalidArgumentError(IssueText(issues));
     }
-    return MayFollow(gate_->vault(), gate_->policy(), contract.id(),
+    if (absl::Status s = CheckOpenProposals(gate_->vault(), gate_->policy());
+        !s.ok()) {
+      return s;
+    }
+    return MayFollow(gate_->vault(), gate_->policy(), contracts_, contract.id(),
                      contract.version(), request->contract().text());
   };
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
@@ -284,8 +315,9 @@ grpc::Status ComplianceService::ActivateContract(
     next = std::move(*built);
     // Judged again now: the contract in force may have moved on since the
     // proposal, and an older version must not take over from it.
-    return MayFollow(gate_->vault(), gate_->policy(), next->contract_id(),
-                     next->contract_version(), signed_contract.text());
+    return MayFollow(gate_->vault(), gate_->policy(), contracts_,
+                     next->contract_id(), next->contract_version(),
+                     signed_contract.text());
   };
   return gate_->Run(ctx, *request, spec, [&](Admission& a) {
     proposal.signed_contract = signed_contract.SerializeAsString();
@@ -301,13 +333,22 @@ grpc::Status ComplianceService::ActivateContract(
         !s.ok()) {
       return ToGrpc(s);
     }
-    spdlog::warn("contract {} v{} in force, activated by {} over the API",
-                 row.contract_id, row.version, a.caller.principal);
-    contracts_.holder->Replace(
-        std::shared_ptr<const policy::Policy>(std::move(next)));
+    if (contracts_.holder->Replace(
+            std::shared_ptr<const policy::Policy>(std::move(next)))) {
+      spdlog::warn("contract {} v{} in force, activated by {} over the API",
+                   row.contract_id, row.version, a.caller.principal);
+    } else {
+      // A newer version took effect meanwhile (a SIGHUP, another replica):
+      // this one is kept, and the newer stays in force.
+      spdlog::warn(
+          "contract {} v{} activated by {} over the API and kept; "
+          "v{} took effect meanwhile and stays in force",
+          row.contract_id, row.version, a.caller.principal,
+          contracts_.holder->contract_version());
+    }
     *response->mutable_contract() = signed_contract;
     response->set_version(row.version);
-    response->set_active(true);
+    response->set_active(contracts_.holder->contract_version() == row.version);
     *response->mutable_activated() = ToProto(row.activated);
     return grpc::Status::OK;
   });

@@ -33,24 +33,22 @@ absl::Status CheckVersionStep(vault::Vault& vault,
     if (row.contract_id == contract_id)
       highest = std::max(highest, row.version);
   }
-  // A first contract may carry any number a scheme gives it (a date, say)
-  // that leaves room above it.
+  // A first contract may start at any number that leaves room above it.
   const uint64_t step =
       highest == 0 ? kMaxFirstContractVersion : kMaxContractVersionStep;
-  if (version > highest && version - highest > step) {
+  if (version > highest && version - highest >= step) {
     return absl::FailedPreconditionError(absl::StrCat(
-        what, " is version ", version, ", more than ", step, " above ",
+        what, " is version ", version, ", ", step, " or more above ",
         highest == 0 ? "nothing kept" : absl::StrCat("version ", highest),
         ": number versions up from the one in force"));
   }
   return absl::OkStatus();
 }
 
-absl::Status CheckAgainstKeptContracts(vault::Vault& vault,
-                                       const std::string& contract_id,
-                                       uint64_t version,
-                                       const std::string& text,
-                                       const std::string& what) {
+absl::Status CheckAgainstKeptContracts(
+    vault::Vault& vault, const std::string& contract_id, uint64_t version,
+    const std::string& text, const std::vector<policy::TrustedKey>& trusted,
+    int required, const std::string& what) {
   absl::StatusOr<std::vector<vault::ContractVersionRow>> kept =
       vault.contracts().Versions();
   if (!kept.ok()) return kept.status();
@@ -73,16 +71,19 @@ absl::Status CheckAgainstKeptContracts(vault::Vault& vault,
         ": a changed contract takes a new version number, and a kept "
         "version is never replaced"));
   }
-  // A version proposed over the API, not yet in force, is that text too:
-  // another text under its number (from a config file) would take its
-  // place unseen by the officers gathering signatures for it.
+  // A version proposed over the API with the signatures it needs, not yet
+  // activated, is that text too: another text under its number (from a
+  // config file) would take its place unseen by the officers who signed
+  // it. A proposal short of them locks nothing, so no one officer can take
+  // the numbers ahead by proposing.
   absl::StatusOr<std::vector<vault::ProposalRow>> proposed =
       vault.contracts().Proposals();
   if (!proposed.ok()) return proposed.status();
   for (const vault::ProposalRow& row : *proposed) {
     if (row.contract_id != contract_id || row.version != version) continue;
     v1::SignedContract parsed;
-    if (parsed.ParseFromString(row.signed_contract) && parsed.text() == text) {
+    if (!parsed.ParseFromString(row.signed_contract) || parsed.text() == text ||
+        !policy::CheckSignatures(parsed, trusted, required).ok()) {
       continue;
     }
     return absl::FailedPreconditionError(
@@ -182,7 +183,8 @@ void ContractFollower::LookLocked() {
       "another replica of this vault",
       newer->contract_id(), newer->contract_version(),
       current->contract_version());
-  holder_->Replace(std::shared_ptr<const policy::Policy>(std::move(newer)));
+  (void)holder_->Replace(
+      std::shared_ptr<const policy::Policy>(std::move(newer)));
 }
 
 }  // namespace lanevault::api

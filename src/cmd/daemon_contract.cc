@@ -90,7 +90,8 @@ absl::StatusOr<std::unique_ptr<policy::Policy>> LoadPolicyInForce(
   }
   if (absl::Status s = api::CheckAgainstKeptContracts(
           vault, (*loaded)->contract_id(), (*loaded)->contract_version(),
-          api::KeptContractText(*signed_file), config.signed_contract());
+          api::KeptContractText(*signed_file), *trusted, required,
+          config.signed_contract());
       !s.ok()) {
     return s;
   }

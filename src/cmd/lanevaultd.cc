@@ -748,7 +748,13 @@ int Main(int argc, char** argv) {
           s.message(), policy->contract_id(), policy->contract_version());
       continue;
     }
-    policy->Replace(std::shared_ptr<const policy::Policy>(std::move(*next)));
+    const std::string put =
+        absl::StrCat((*next)->contract_id(), " v", (*next)->contract_version());
+    if (!policy->Replace(
+            std::shared_ptr<const policy::Policy>(std::move(*next)))) {
+      spdlog::warn("SIGHUP: {} not put in force: v{} took effect meanwhile",
+                   put, policy->contract_version());
+    }
   }
   spdlog::info("signal {}: stopping lanes and API", signal_number);
   notifier.Stopping("stopping lanes and API");

@@ -117,12 +117,16 @@ class Validator {
       }
       // Deadlines are floored to the coarsest purpose's cell (see
       // DecideIntake): a shorter retention could expire at capture.
-      int64_t cell = 0;
+      // At least a second, as the policy takes it; granularities past the
+      // bound are refused under purposes, so no product here overflows.
+      int64_t cell = 1;
       for (const v1::Purpose& p : c_.purposes()) {
-        cell = std::max<int64_t>(cell, p.time_granularity().seconds());
+        cell = std::max<int64_t>(
+            cell, std::min<int64_t>(p.time_granularity().seconds(),
+                                    kMaxGranularitySeconds));
       }
       if (rule.has_retention() &&
-          FromProto(rule.retention()) < absl::Seconds(2 * cell)) {
+          FromProto(rule.retention()) < absl::Seconds(cell) * 2) {
         Error(path + ".retention",
               absl::StrCat(
                   "shorter than twice the coarsest purpose's time "

@@ -219,7 +219,10 @@ class PolicyHolder final : public Policy {
  public:
   explicit PolicyHolder(std::shared_ptr<const Policy> initial)
       : current_(std::move(initial)) {}
-  void Replace(std::shared_ptr<const Policy> next);
+  // Puts `next` in force, unless it is an older version of the contract in
+  // force (two changes racing, an activation against a follower or a
+  // SIGHUP, must not leave the older in force): then returns false.
+  bool Replace(std::shared_ptr<const Policy> next);
   std::shared_ptr<const Policy> current() const;
 
   std::string contract_id() const override { return current()->contract_id(); }

@@ -5,9 +5,14 @@
 
 namespace lanevault::policy {
 
-void PolicyHolder::Replace(std::shared_ptr<const Policy> next) {
+bool PolicyHolder::Replace(std::shared_ptr<const Policy> next) {
   absl::MutexLock lock(&mu_);
+  if (current_ != nullptr && next->contract_id() == current_->contract_id() &&
+      next->contract_version() < current_->contract_version()) {
+    return false;
+  }
   current_ = std::move(next);
+  return true;
 }
 
 std::shared_ptr<const Policy> PolicyHolder::current() const {

@@ -44,7 +44,8 @@ uint64_t CanaryPlanter::Planted(absl::string_view lane_id) {
 }
 
 RecordShape ShapeOf(const v1::Record& kept, const v1::AuditEntry& entry,
-                    int dropped, absl::Time stored_at) {
+                    int dropped, absl::Time stored_at,
+                    absl::Duration deadline_cell) {
   RecordShape s;
   s.lane_id = kept.lane_id();
   s.checkpoint_id = kept.checkpoint_id();
@@ -67,7 +68,8 @@ RecordShape ShapeOf(const v1::Record& kept, const v1::AuditEntry& entry,
       c.clear_text();
     }
     is.size = item.content().size();
-    is.keep = FromProto(item.deadline()) - first;
+    is.cell = deadline_cell;
+    is.keep = FromProto(item.deadline()) - FloorTo(first, deadline_cell);
     s.items.push_back(std::move(is));
   }
   s.dropped = dropped;
@@ -154,7 +156,7 @@ std::vector<CanaryPlanter::Decoy> CanaryPlanter::Due(absl::Time now) {
                         RandomBelow(static_cast<uint32_t>(
                             std::min<size_t>(spread, 1u << 30)))));
       }
-      *item->mutable_deadline() = ToProto(first + is.keep);
+      *item->mutable_deadline() = ToProto(FloorTo(first, is.cell) + is.keep);
       d.entry.add_item_ids(item->item_id());
     }
     d.dropped = shape.dropped;

@@ -34,8 +34,12 @@ struct RecordShape {
     // Category, media type, box, confidence, frame: what is sealed beside
     // the content, so a decoy's sealed item is as long as a real one's.
     v1::Item meta;
-    size_t size = 0;      // of the content
-    absl::Duration keep;  // deadline - first_seen
+    size_t size = 0;  // of the content
+    // The deadline less the start of first_seen's cell: real deadlines run
+    // from whole cells of the coarsest purpose (ItemDecision.deadline_cell),
+    // and a decoy's must too, or its expiry would tell it apart.
+    absl::Duration keep;
+    absl::Duration cell;
   };
   std::string lane_id, checkpoint_id, contract_id;
   uint64_t contract_version = 0;
@@ -46,8 +50,11 @@ struct RecordShape {
   v1::AuditEntry entry;  // who and how it was taken in; no ids, no time
 };
 
+// `deadline_cell`: the cell the policy ran the record's deadlines from
+// (zero: from the capture time itself).
 RecordShape ShapeOf(const v1::Record& kept, const v1::AuditEntry& entry,
-                    int dropped, absl::Time stored_at);
+                    int dropped, absl::Time stored_at,
+                    absl::Duration deadline_cell = absl::ZeroDuration());
 
 // Decides when decoys arrive and what they look like. Thread-safe.
 class CanaryPlanter {

@@ -315,7 +315,10 @@ absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(
     return result;
   }
   // What a decoy may copy of this record: its shape, never its content.
-  RecordShape shape = ShapeOf(kept, entry, dropped, now);
+  RecordShape shape = ShapeOf(
+      kept, entry, dropped, now,
+      decision.items().empty() ? absl::ZeroDuration()
+                               : FromProto(decision.items(0).deadline_cell()));
   absl::Status s = vault_->Intake(kept, std::move(entry), submission_digest);
   for (v1::Item& item : *kept.mutable_items()) {
     crypto::Wipe(*item.mutable_content());

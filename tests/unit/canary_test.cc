@@ -209,7 +209,23 @@ TEST_F(CanaryTest, NoDistinguisherDoesBetterThanChance) {
             testing::QueryBlob(db_path(), "SELECT COUNT(*) FROM records"))
       << "a record without its mark, or of another length";
 
+  // 4. When its items expire: real deadlines run from whole cells of the
+  // coarsest purpose (the built-in policy's hour), so the crossings of one
+  // hour expire at one instant; a decoy's expiring at another would stand
+  // out to a search run just after.
+  std::set<std::string> off_the_grid;
+  for (const auto& [id, summary] : by_id) {
+    auto read = vault_->Read(id, {}, {});
+    ASSERT_TRUE(read.ok()) << read.status();
+    for (const v1::Item& item : read->items()) {
+      const absl::Time deadline = FromProto(item.deadline());
+      if (FloorTo(deadline, absl::Hours(1)) != deadline) {
+        off_the_grid.insert(id);
+      }
+    }
+  }
   const std::pair<const char*, const std::set<std::string>*> tests[] = {
+      {"a deadline off the hour", &off_the_grid},
       {"duration twin", &twins},
       {"twin starting 0.5-20.5 s later", &offset_twins},
       {"intake logged at another's time", &same_time},

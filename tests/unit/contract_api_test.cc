@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "api/contract_follower.h"
 #include "crypto/signing.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
@@ -159,9 +160,11 @@ TEST_F(ContractOverApiTest, AVersionFarAboveTheOneInForceIsRefused) {
   // contract could never be replaced.
   grpc::Status s = Propose(Signed(18446744073709551615ull));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(s.error_message().find("more than 1000 above"), std::string::npos)
+  EXPECT_NE(s.error_message().find("1000 or more above"), std::string::npos)
       << s.error_message();
-  EXPECT_TRUE(Propose(Signed(1001)).ok());
+  EXPECT_EQ(Propose(Signed(1001)).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(Propose(Signed(1000)).ok());
 }
 
 TEST_F(ContractOverApiTest, AnOversizedProposalIsRefused) {
@@ -199,6 +202,50 @@ TEST_F(ContractOverApiTest, AnOversizedProposalIsRefused) {
   EXPECT_EQ(stub->ActivateContract(&ctx, req, &resp).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(holder_->contract_version(), 1u);
+}
+
+TEST_F(ContractOverApiTest, NoOneOfficerHoldsEveryNumberAhead) {
+  // An officer proposes without signatures; each proposal holds its
+  // number. At most 16 are open at once.
+  for (uint64_t v = 2; v < 18; ++v) {
+    ASSERT_TRUE(Propose(Signed(v)).ok()) << v;
+  }
+  grpc::Status s = Propose(Signed(18));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("16 proposals above version 1 are open"),
+            std::string::npos)
+      << s.error_message();
+  // And a proposal short of its signatures locks its number's text for no
+  // config file; one carrying them does.
+  auto junk = crypto::SigningKey::FromSeed(crypto::SigningKey::NewSeed());
+  ASSERT_TRUE(junk.ok());
+  const std::string other_text =
+      Signed(40, [](v1::Contract& c) { c.add_checkpoints("poe-2"); }).text();
+  ASSERT_TRUE(Activate(17).ok());  // closes 2..16
+  ASSERT_TRUE(Propose(Signed(40, nullptr, &*junk)).ok());
+  EXPECT_TRUE(api::CheckAgainstKeptContracts(*vault_, "land-border-pilot", 40,
+                                             other_text, Trusted(), 1, "file")
+                  .ok());
+  ASSERT_TRUE(Propose(Signed(41)).ok());
+  const std::string other41 =
+      Signed(41, [](v1::Contract& c) { c.add_checkpoints("poe-2"); }).text();
+  EXPECT_EQ(api::CheckAgainstKeptContracts(*vault_, "land-border-pilot", 41,
+                                           other41, Trusted(), 1, "file")
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(ContractOverApiTest, AnOlderVersionNeverReplacesANewerInForce) {
+  // A SIGHUP or a follower that put v3 in force while an activation of v2
+  // was judged: the activation's replace must not take v3 away.
+  auto v3 = policy::PolicyFromSigned(Signed(3), Trusted(), 1);
+  auto v2 = policy::PolicyFromSigned(Signed(2), Trusted(), 1);
+  ASSERT_TRUE(v3.ok() && v2.ok());
+  EXPECT_TRUE(
+      holder_->Replace(std::shared_ptr<const policy::Policy>(std::move(*v3))));
+  EXPECT_FALSE(
+      holder_->Replace(std::shared_ptr<const policy::Policy>(std::move(*v2))));
+  EXPECT_EQ(holder_->contract_version(), 3u);
 }
 
 }  // namespace

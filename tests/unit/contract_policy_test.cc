@@ -339,7 +339,8 @@ TEST(ContractPolicy, TimeGranularitiesThatDoNotNestAreRefused) {
   const std::vector<ValidationIssue> issues = ValidateContract(*c);
   bool named = false;
   for (const ValidationIssue& i : issues) {
-    named |= !i.warning && absl::StrContains(i.message, "coarsest purpose");
+    named |=
+        !i.warning && absl::StrContains(i.message, "must divide the coarsest");
   }
   EXPECT_TRUE(named);
 }
