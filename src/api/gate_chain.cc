@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -574,11 +575,12 @@ grpc::Status Gate::Call::Handle(
   grpc::Status answer;
   gate_->ledger_.Settle(reservation_, [&](absl::FunctionRef<void()> logged) {
     admission_.logged = [logged] { logged(); };
+    // Never left naming a callback that Settle's return ends.
+    absl::Cleanup forget = [this] { admission_.logged = [] {}; };
     // The gate's Log step wrote the entry already.
     if (!spec_.vault_logs) logged();
     answer = handler(admission_);
   });
-  admission_.logged = [] {};
   return answer;
 }
 

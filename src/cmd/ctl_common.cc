@@ -185,7 +185,7 @@ std::vector<std::string> ServerAddresses() {
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
       // gRPC says this too of a message over its size limit, on either side.
       if (absl::StrContains(m, "larger than max")) {
-        Fail(absl::StrCat("the answer is too large to pass: ", m));
+        Fail(absl::StrCat("a message too large to pass: ", m));
       }
       Fail(absl::StrCat("quota reached: ", m,
                         ". Wait for the window or ask a compliance officer."));

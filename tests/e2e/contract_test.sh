@@ -119,8 +119,9 @@ cmp -s "$pilot" "$work/other-id.textproto" && fail "the id edit changed nothing"
 refused_reload other-id "$work/other-id.textproto" "follows one contract id"
 echo "another contract id on SIGHUP: refused"
 
-# A version proposed over the API is that text too: a config file that
-# signs another text under its number is refused, and the proposal stays.
+# A version proposed over the API with the signatures it needs is that text
+# too: a config file that signs another text under its number is refused,
+# and the proposal stays.
 officer() {
   ctl --server "127.0.0.1:$(cat "$work/port")" --ca "$work/pki/ca.pem" \
     --cert "$work/pki/compliance-dev.pem" --key "$work/pki/compliance-dev.key" "$@"
@@ -129,7 +130,9 @@ sed 's/^version: 1$/version: 2/' "$pilot" >"$work/v2.textproto"
 grep -q '^version: 2$' "$work/v2.textproto" || fail "no version line to raise"
 ctl policy sign "$work/v2.textproto" --signing_key "$work/keys/alice.key" \
   --key_name alice --out "$work/v2-one.signed" >/dev/null
-officer contract propose "$work/v2-one.signed" >/dev/null || fail "v2 not proposed"
+ctl policy sign "$work/v2-one.signed" --signing_key "$work/keys/bob.key" \
+  --key_name bob --out "$work/v2-two.signed" >/dev/null
+officer contract propose "$work/v2-two.signed" >/dev/null || fail "v2 not proposed"
 sed "s/seconds: 43200 }/seconds: 43201 }/" "$work/v2.textproto" >"$work/v2-other.textproto"
 refused_reload v2-other "$work/v2-other.textproto" "than the one compliance-dev proposed"
 proposal=$(officer contract get 2) || fail "contract get 2 failed"
