@@ -41,6 +41,21 @@ std::unique_ptr<Policy> PilotPolicy() {
 
 const absl::Time kInside = absl::FromUnixSeconds(1'790'000'000);
 
+// The deadline `p` gives the face of a crossing first seen at `seen`.
+absl::Time FaceDeadline(const Policy& p, absl::Time seen) {
+  v1::Record rec;
+  rec.set_record_id("rec_1");
+  rec.set_lane_id("lane-1");
+  rec.set_checkpoint_id("demo-poe");
+  *rec.mutable_first_seen() = ToProto(seen);
+  v1::Item* face = rec.add_items();
+  face->set_item_id("itm_1");
+  face->set_category(v1::DATA_CATEGORY_FACE_IMAGE);
+  const v1::IntakeDecision d = p.DecideIntake(rec);
+  EXPECT_TRUE(d.items(0).keep());
+  return FromProto(d.items(0).deadline());
+}
+
 class History final : public AccessHistory {
  public:
   uint32_t reads = 0, records = 0;
@@ -278,65 +293,34 @@ TEST(ContractPolicy, ExpiryTellsNoMoreOfTheCaptureTimeThanAnAnswer) {
   // face near its deadline learns the hour its answers already say, not
   // the second it was taken.
   auto p = PilotPolicy();
-  auto deadline_at = [&](absl::Time seen) {
-    v1::Record rec;
-    rec.set_record_id("rec_1");
-    rec.set_lane_id("lane-1");
-    rec.set_checkpoint_id("demo-poe");
-    *rec.mutable_first_seen() = ToProto(seen);
-    v1::Item* face = rec.add_items();
-    face->set_item_id("itm_1");
-    face->set_category(v1::DATA_CATEGORY_FACE_IMAGE);
-    const v1::IntakeDecision d = p->DecideIntake(rec);
-    EXPECT_TRUE(d.items(0).keep());
-    return FromProto(d.items(0).deadline());
-  };
   const absl::Time hour = FloorTo(kInside, absl::Hours(1));
-  EXPECT_EQ(deadline_at(hour + absl::Seconds(1)),
-            deadline_at(hour + absl::Minutes(59)));
-  EXPECT_EQ(deadline_at(hour), hour + absl::Hours(12));
-  EXPECT_EQ(deadline_at(hour + absl::Hours(1)), hour + absl::Hours(13));
+  EXPECT_EQ(FaceDeadline(*p, hour + absl::Seconds(1)),
+            FaceDeadline(*p, hour + absl::Minutes(59)));
+  EXPECT_EQ(FaceDeadline(*p, hour), hour + absl::Hours(12));
+  EXPECT_EQ(FaceDeadline(*p, hour + absl::Hours(1)), hour + absl::Hours(13));
 }
 
 TEST(ContractPolicy, ARetentionOfNoWholeCellsStillExpiresACellAtOnce) {
   // Faces kept 12 h 30 min where a purpose sees hours: crossings at :03
   // and at :58 of one hour still expire at one instant.
-  auto text = ReadFileToString(std::string(LANEVAULT_SOURCE_DIR) +
-                               "/deploy/contracts/land-border-pilot.textproto");
-  ASSERT_TRUE(text.ok());
-  auto c = ParseContract(*text);
-  ASSERT_TRUE(c.ok());
-  c->mutable_categories(0)->mutable_retention()->set_seconds(45000);
-  auto p = NewContractPolicy(*c);
+  v1::Contract c = Pilot();
+  c.mutable_categories(0)->mutable_retention()->set_seconds(45000);
+  auto p = NewContractPolicy(c);
   ASSERT_TRUE(p.ok()) << p.status();
-  auto deadline_at = [&](absl::Time seen) {
-    v1::Record rec;
-    rec.set_record_id("rec_1");
-    rec.set_lane_id("lane-1");
-    rec.set_checkpoint_id("demo-poe");
-    *rec.mutable_first_seen() = ToProto(seen);
-    v1::Item* face = rec.add_items();
-    face->set_item_id("itm_1");
-    face->set_category(v1::DATA_CATEGORY_FACE_IMAGE);
-    return FromProto((*p)->DecideIntake(rec).items(0).deadline());
-  };
   const absl::Time hour = FloorTo(kInside, absl::Hours(1));
-  EXPECT_EQ(deadline_at(hour + absl::Minutes(3)),
-            deadline_at(hour + absl::Minutes(58)));
-  EXPECT_EQ(deadline_at(hour + absl::Minutes(3)), hour + absl::Seconds(45000));
+  EXPECT_EQ(FaceDeadline(**p, hour + absl::Minutes(3)),
+            FaceDeadline(**p, hour + absl::Minutes(58)));
+  EXPECT_EQ(FaceDeadline(**p, hour + absl::Minutes(3)),
+            hour + absl::Seconds(45000));
 }
 
 TEST(ContractPolicy, TimeGranularitiesThatDoNotNestAreRefused) {
-  auto text = ReadFileToString(std::string(LANEVAULT_SOURCE_DIR) +
-                               "/deploy/contracts/land-border-pilot.textproto");
-  ASSERT_TRUE(text.ok());
-  auto c = ParseContract(*text);
-  ASSERT_TRUE(c.ok());
+  v1::Contract c = Pilot();
   // Oversight at 90 minutes beside identity's hours: items would expire by
   // 90-minute cells, and an expiry with an answer's hour would place a
   // crossing in half an hour.
-  c->mutable_purposes(2)->mutable_time_granularity()->set_seconds(5400);
-  const std::vector<ValidationIssue> issues = ValidateContract(*c);
+  c.mutable_purposes(2)->mutable_time_granularity()->set_seconds(5400);
+  const std::vector<ValidationIssue> issues = ValidateContract(c);
   bool named = false;
   for (const ValidationIssue& i : issues) {
     named |=
@@ -346,15 +330,11 @@ TEST(ContractPolicy, TimeGranularitiesThatDoNotNestAreRefused) {
 }
 
 TEST(ContractPolicy, ARetentionShorterThanTwoCellsIsRefused) {
-  auto text = ReadFileToString(std::string(LANEVAULT_SOURCE_DIR) +
-                               "/deploy/contracts/land-border-pilot.textproto");
-  ASSERT_TRUE(text.ok());
-  auto c = ParseContract(*text);
-  ASSERT_TRUE(c.ok());
+  v1::Contract c = Pilot();
   // Faces kept 90 minutes, where a purpose sees hours: floored to whole
   // hours, a face could be kept half an hour, or less.
-  c->mutable_categories(0)->mutable_retention()->set_seconds(5400);
-  const std::vector<ValidationIssue> issues = ValidateContract(*c);
+  c.mutable_categories(0)->mutable_retention()->set_seconds(5400);
+  const std::vector<ValidationIssue> issues = ValidateContract(c);
   ASSERT_TRUE(HasErrors(issues));
   bool named = false;
   for (const ValidationIssue& i : issues) {
@@ -362,8 +342,8 @@ TEST(ContractPolicy, ARetentionShorterThanTwoCellsIsRefused) {
              absl::StrContains(i.message, "time granularity");
   }
   EXPECT_TRUE(named);
-  c->mutable_categories(0)->mutable_retention()->set_seconds(7200);
-  EXPECT_FALSE(HasErrors(ValidateContract(*c)));
+  c.mutable_categories(0)->mutable_retention()->set_seconds(7200);
+  EXPECT_FALSE(HasErrors(ValidateContract(c)));
 }
 
 TEST(ContractPolicy, IntakeKeepsPerCategoryWithDeadlines) {
