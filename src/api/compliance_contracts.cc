@@ -67,15 +67,9 @@ absl::Status MayFollow(vault::Vault& vault, const policy::Policy& in_force,
         "version ", version, " is not newer than version ",
         in_force.contract_version(), " in force; raise the version"));
   }
-  if (absl::Status s =
-          CheckVersionStep(vault, contract_id, version,
-                           in_force.contract_version(), "the proposal");
-      !s.ok()) {
-    return s;
-  }
-  return CheckAgainstKeptContracts(vault, contract_id, version, text,
-                                   authority.trusted, authority.required,
-                                   "the proposal");
+  return CheckAgainstKeptContracts(
+      vault, contract_id, version, in_force.contract_version(), text,
+      authority.trusted, authority.required, "the proposal");
 }
 
 // A contract is a few kilobytes signed by a few officers: a proposal far

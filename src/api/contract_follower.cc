@@ -20,20 +20,23 @@ std::string KeptContractText(const std::string& signed_text) {
   return parsed.text();
 }
 
-absl::Status CheckVersionStep(vault::Vault& vault,
-                              const std::string& contract_id, uint64_t version,
-                              uint64_t in_force, const std::string& what) {
+absl::Status CheckAgainstKeptContracts(
+    vault::Vault& vault, const std::string& contract_id, uint64_t version,
+    uint64_t in_force, const std::string& text,
+    const std::vector<policy::TrustedKey>& trusted, int required,
+    const std::string& what) {
   absl::StatusOr<std::vector<vault::ContractVersionRow>> kept =
       vault.contracts().Versions();
   if (!kept.ok()) return kept.status();
   // Versions count up: one far above the highest kept would leave no room
-  // for a newer one, and a contract that can never be replaced.
+  // for a newer one, and a contract that can never be replaced. A first
+  // contract may start at any number that leaves room above it.
   uint64_t highest = in_force;
   for (const vault::ContractVersionRow& row : *kept) {
-    if (row.contract_id == contract_id)
+    if (row.contract_id == contract_id) {
       highest = std::max(highest, row.version);
+    }
   }
-  // A first contract may start at any number that leaves room above it.
   const uint64_t step =
       highest == 0 ? kMaxFirstContractVersion : kMaxContractVersionStep;
   if (version > highest && version - highest >= step) {
@@ -42,16 +45,6 @@ absl::Status CheckVersionStep(vault::Vault& vault,
         highest == 0 ? "nothing kept" : absl::StrCat("version ", highest),
         ": number versions up from the one in force"));
   }
-  return absl::OkStatus();
-}
-
-absl::Status CheckAgainstKeptContracts(
-    vault::Vault& vault, const std::string& contract_id, uint64_t version,
-    const std::string& text, const std::vector<policy::TrustedKey>& trusted,
-    int required, const std::string& what) {
-  absl::StatusOr<std::vector<vault::ContractVersionRow>> kept =
-      vault.contracts().Versions();
-  if (!kept.ok()) return kept.status();
   if (!kept->empty() && std::none_of(kept->begin(), kept->end(),
                                      [&](const vault::ContractVersionRow& row) {
                                        return row.contract_id == contract_id;

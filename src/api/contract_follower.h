@@ -49,14 +49,6 @@ inline constexpr uint64_t kMaxContractVersionStep = 1000;
 // And a first contract, where nothing is kept or in force, below this.
 inline constexpr uint64_t kMaxFirstContractVersion = uint64_t{1} << 32;
 
-// FAILED_PRECONDITION when `version` of `contract_id` is
-// kMaxContractVersionStep or more above both `in_force` (0: none yet) and
-// every version `vault` keeps of it (kMaxFirstContractVersion or more with
-// none).
-absl::Status CheckVersionStep(vault::Vault& vault,
-                              const std::string& contract_id, uint64_t version,
-                              uint64_t in_force, const std::string& what);
-
 // Whether a contract (`contract_id` v`version`, signing `text`) may take
 // effect in `vault`, whatever brings it (a config file at start or on
 // SIGHUP, an activation over the API): a vault follows one contract id, so
@@ -65,13 +57,16 @@ absl::Status CheckVersionStep(vault::Vault& vault,
 // text for good, so another text under a kept id and version (a re-signed
 // edit, a file swapped on the host) is FAILED_PRECONDITION too, as is
 // another text under a version proposed over the API with the `required`
-// signatures by `trusted` keys. The same text with more or other
-// signatures is the same contract. `what` names the contract's source in
-// the error.
+// signatures by `trusted` keys, and a version kMaxContractVersionStep or
+// more above both `in_force` (0: none yet) and every kept version of the
+// id (kMaxFirstContractVersion or more with none). The same text with more
+// or other signatures is the same contract. `what` names the contract's
+// source in the error.
 absl::Status CheckAgainstKeptContracts(
     vault::Vault& vault, const std::string& contract_id, uint64_t version,
-    const std::string& text, const std::vector<policy::TrustedKey>& trusted,
-    int required, const std::string& what);
+    uint64_t in_force, const std::string& text,
+    const std::vector<policy::TrustedKey>& trusted, int required,
+    const std::string& what);
 
 // The text a kept contract row signs ("" where the kept copy does not
 // parse).

@@ -7,11 +7,11 @@
 //
 //   authenticate  the verified client certificate (revocation, deny-list)
 //   bound         lockouts; each principal's call rate; a deadline is
-//                 required; request size; a role no
-//                 permit lets do the call's action at all is refused with
-//                 one answer, whatever the call names; concurrent calls per
-//                 principal; purpose where needed; canary records; the
-//                 call's own request checks (CallSpec::check)
+//                 required; request size; a role no permit lets do the
+//                 call's action at all is refused with one answer, whatever
+//                 the call names; concurrent calls per principal; purpose
+//                 where needed; canary records; the call's own request
+//                 checks (CallSpec::check)
 //   facts         what the policy must know of the record the call names
 //                 (CallSpec::record_facts), asked of the vault once
 //   decide        the policy decision, quotas included (the contract)

@@ -82,16 +82,10 @@ absl::StatusOr<std::unique_ptr<policy::Policy>> LoadPolicyInForce(
   absl::StatusOr<std::string> signed_file =
       ReadFileToString(config.signed_contract());
   if (!signed_file.ok()) return signed_file.status();
-  if (absl::Status s = api::CheckVersionStep(
-          vault, (*loaded)->contract_id(), (*loaded)->contract_version(),
-          /*in_force=*/0, config.signed_contract());
-      !s.ok()) {
-    return s;
-  }
   if (absl::Status s = api::CheckAgainstKeptContracts(
           vault, (*loaded)->contract_id(), (*loaded)->contract_version(),
-          api::KeptContractText(*signed_file), *trusted, required,
-          config.signed_contract());
+          /*in_force=*/0, api::KeptContractText(*signed_file), *trusted,
+          required, config.signed_contract());
       !s.ok()) {
     return s;
   }

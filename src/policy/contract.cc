@@ -115,16 +115,12 @@ class Validator {
                   absl::FormatDuration(FromProto(rule.retention())), " > ",
                   absl::FormatDuration(FromProto(c_.max_retention())), ")"));
       }
-      // Deadlines are floored to the coarsest purpose's cell (see
-      // DecideIntake): a shorter retention could expire at capture.
+      // Deadlines run from the capture time's cell of the coarsest purpose
+      // (see DecideIntake): a shorter retention could expire at capture.
       // At least a second, as the policy takes it; granularities past the
       // bound are refused under purposes, so no product here overflows.
-      int64_t cell = 1;
-      for (const v1::Purpose& p : c_.purposes()) {
-        cell = std::max<int64_t>(
-            cell, std::min<int64_t>(p.time_granularity().seconds(),
-                                    kMaxGranularitySeconds));
-      }
+      const int64_t cell = std::max<int64_t>(
+          1, std::min(CoarsestGranularitySeconds(c_), kMaxGranularitySeconds));
       if (rule.has_retention() &&
           FromProto(rule.retention()) < absl::Seconds(cell) * 2) {
         Error(path + ".retention",
@@ -153,10 +149,7 @@ class Validator {
     // Deadlines run from the coarsest purpose's cell (DecideIntake); a
     // finer cell that did not divide it would cut a coarse cell into
     // pieces that an answer's time and an expiry together tell apart.
-    int64_t coarsest = 0;
-    for (const v1::Purpose& p : c_.purposes()) {
-      coarsest = std::max<int64_t>(coarsest, p.time_granularity().seconds());
-    }
+    const int64_t coarsest = CoarsestGranularitySeconds(c_);
     for (int i = 0; i < c_.purposes_size(); ++i) {
       const int64_t g = c_.purposes(i).time_granularity().seconds();
       if (g > 0 && coarsest % g != 0) {
@@ -572,6 +565,14 @@ std::vector<HarvestBudget> HarvestBudgets(const v1::Contract& contract) {
     }
   }
   return out;
+}
+
+int64_t CoarsestGranularitySeconds(const v1::Contract& contract) {
+  int64_t coarsest = 0;
+  for (const v1::Purpose& p : contract.purposes()) {
+    coarsest = std::max<int64_t>(coarsest, p.time_granularity().seconds());
+  }
+  return coarsest;
 }
 
 std::vector<ValidationIssue> ValidateContract(const v1::Contract& contract) {

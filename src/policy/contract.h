@@ -39,6 +39,10 @@ std::vector<HarvestBudget> HarvestBudgets(const v1::Contract& contract);
 // Every problem found, errors and warnings, in document order.
 std::vector<ValidationIssue> ValidateContract(const v1::Contract& contract);
 bool HasErrors(const std::vector<ValidationIssue>& issues);
+
+// The coarsest time granularity of the contract's purposes, in seconds (0
+// when none sets one): the cell every item's deadline runs from.
+int64_t CoarsestGranularitySeconds(const v1::Contract& contract);
 // The first error as a status (OK when there is none).
 absl::Status FirstError(const std::vector<ValidationIssue>& issues);
 

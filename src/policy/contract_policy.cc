@@ -104,6 +104,8 @@ class ContractPolicy final : public Policy {
         every_checkpoint_(every_checkpoint),
         from_(FromProto(contract_.effective_from())),
         until_(FromProto(contract_.effective_until())),
+        deadline_cell_(absl::Seconds(
+            std::max<int64_t>(1, CoarsestGranularitySeconds(contract_)))),
         checkpoints_(contract_.checkpoints().begin(),
                      contract_.checkpoints().end()) {
     for (const auto& p : contract_.permits()) {
@@ -114,10 +116,6 @@ class ContractPolicy final : public Policy {
                         {p.purposes().begin(), p.purposes().end()},
                         FromProto(p.quota().window())};
       permits_[static_cast<int>(role)].push_back(std::move(cp));
-    }
-    for (const v1::Purpose& p : contract_.purposes()) {
-      deadline_cell_ = std::max(deadline_cell_,
-                                absl::Seconds(p.time_granularity().seconds()));
     }
     for (const auto& p : contract_.prohibitions()) {
       uint32_t roles = 0;
@@ -614,8 +612,9 @@ class ContractPolicy final : public Policy {
   v1::Contract contract_;
   const bool every_checkpoint_;
   absl::Time from_, until_;
-  // Deadlines are whole multiples of it: the coarsest purpose's cell.
-  absl::Duration deadline_cell_ = absl::Seconds(1);
+  // Deadlines run from the capture time floored to it: the coarsest
+  // purpose's cell, a second at least.
+  const absl::Duration deadline_cell_;
   absl::flat_hash_set<std::string> checkpoints_;
   std::array<std::vector<CompiledPermit>, kRoles> permits_;
   std::vector<CompiledProhibition> prohibitions_;

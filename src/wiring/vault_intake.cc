@@ -267,17 +267,16 @@ absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(
   const v1::IntakeDecision decision = policy_->DecideIntake(record);
   int dropped = 0;
   v1::Record kept = policy::ApplyIntake(record, decision, &dropped);
-  // Deadlines run from the capture time, and never from a time later than
-  // the vault's now: a clock within the skew cannot buy extra retention.
-  // A deadline runs from the capture time's cell (ItemDecision.
-  // deadline_cell): moved, it runs from the vault's now's cell instead, so
-  // it moves by whole cells and keeps its retention to within one cell.
+  // The policy runs every deadline from the capture time's cell
+  // (ItemDecision.deadline_cell, the same for each item), and never from a
+  // time later than the vault's now: a clock within the skew cannot buy
+  // extra retention. Moved, a deadline runs from the now's cell instead, so
+  // it moves by whole cells.
+  const absl::Duration cell =
+      decision.items().empty() ? absl::ZeroDuration()
+                               : FromProto(decision.items(0).deadline_cell());
   if (const absl::Time first = FromProto(record.first_seen()); first > now) {
     for (v1::Item& item : *kept.mutable_items()) {
-      absl::Duration cell = absl::ZeroDuration();
-      for (const v1::ItemDecision& d : decision.items()) {
-        if (d.item_id() == item.item_id()) cell = FromProto(d.deadline_cell());
-      }
       *item.mutable_deadline() =
           ToProto(FromProto(item.deadline()) -
                   (FloorTo(first, cell) - FloorTo(now, cell)));
@@ -315,10 +314,7 @@ absl::StatusOr<VaultIntake::Kept> VaultIntake::Take(
     return result;
   }
   // What a decoy may copy of this record: its shape, never its content.
-  RecordShape shape = ShapeOf(
-      kept, entry, dropped, now,
-      decision.items().empty() ? absl::ZeroDuration()
-                               : FromProto(decision.items(0).deadline_cell()));
+  RecordShape shape = ShapeOf(kept, entry, dropped, now, cell);
   absl::Status s = vault_->Intake(kept, std::move(entry), submission_digest);
   for (v1::Item& item : *kept.mutable_items()) {
     crypto::Wipe(*item.mutable_content());

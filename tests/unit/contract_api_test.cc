@@ -224,13 +224,15 @@ TEST_F(ContractOverApiTest, NoOneOfficerHoldsEveryNumberAhead) {
   ASSERT_TRUE(Activate(17).ok());  // closes 2..16
   ASSERT_TRUE(Propose(Signed(40, nullptr, &*junk)).ok());
   EXPECT_TRUE(api::CheckAgainstKeptContracts(*vault_, "land-border-pilot", 40,
+                                             holder_->contract_version(),
                                              other_text, Trusted(), 1, "file")
                   .ok());
   ASSERT_TRUE(Propose(Signed(41)).ok());
   const std::string other41 =
       Signed(41, [](v1::Contract& c) { c.add_checkpoints("poe-2"); }).text();
   EXPECT_EQ(api::CheckAgainstKeptContracts(*vault_, "land-border-pilot", 41,
-                                           other41, Trusted(), 1, "file")
+                                           holder_->contract_version(), other41,
+                                           Trusted(), 1, "file")
                 .code(),
             absl::StatusCode::kFailedPrecondition);
 }
