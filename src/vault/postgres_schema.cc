@@ -213,6 +213,18 @@ DROP INDEX audit_by_record;
 CREATE INDEX audit_by_record ON audit_log(record_id, sequence)
   WHERE action <> 1;
 )sql",
+    // 6: SQLite's step 17, the quota indexes keyed by what the counts ask
+    // (verdict and action before time), the record in the index, so a
+    // count walks only the allowed calls of one action in its window.
+    R"sql(
+DROP INDEX audit_by_principal;
+CREATE INDEX audit_by_principal
+  ON audit_log(principal, verdict, action, time_us) INCLUDE (record_id)
+  WHERE action <> 1;
+DROP INDEX audit_by_group;
+CREATE INDEX audit_by_group ON audit_log(grp, verdict, action, time_us)
+  INCLUDE (record_id) WHERE grp != '';
+)sql",
 };
 
 }  // namespace

@@ -533,12 +533,7 @@ absl::StatusOr<ReadCounts> SqliteStore::CountReads(absl::string_view who,
                                                    absl::Time since) {
   SqliteReaders::Lease db = readers_->Borrow();
   absl::StatusOr<Statement> q =
-      group
-          ? db->Cached(
-                "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
-                "WHERE grp = ? AND grp != '' AND time_us >= ? AND verdict = ? "
-                "AND action IN (?, ?)")
-          : db->Cached(kCountReadsByPrincipal);
+      db->Cached(group ? kCountReadsByGroup : kCountReadsByPrincipal);
   if (!q.ok()) return q.status();
   q->Bind(1, who)
       .Bind(2, ToUnixMicrosSaturated(since))
@@ -559,11 +554,7 @@ absl::StatusOr<uint32_t> SqliteStore::CountCalls(absl::string_view who,
   }
   SqliteReaders::Lease db = readers_->Borrow();
   absl::StatusOr<Statement> q =
-      group ? db->Cached(
-                  "SELECT COUNT(*) FROM audit_log WHERE grp = ? AND grp != '' "
-                  "AND "
-                  "time_us >= ? AND verdict = ? AND action = ?")
-            : db->Cached(kCountCallsByPrincipal);
+      db->Cached(group ? kCountCallsByGroup : kCountCallsByPrincipal);
   if (!q.ok()) return q.status();
   q->Bind(1, who)
       .Bind(2, ToUnixMicrosSaturated(since))

@@ -49,18 +49,33 @@ struct RankedBlind {
 absl::StatusOr<std::vector<RankedBlind>> UnpackPlateBlinds(
     absl::string_view packed);
 
-// A principal's allowed reads (and distinct records read) and calls of
-// one action since a time: the quota counts the policy asks on every read,
-// lookup and search. "action != 1" (not an intake) is audit_by_principal's
-// own condition (schema step 15): SQLite uses a partial index only for a
-// query that states it. Intakes are never counted here.
+// A principal's (or a group's) allowed reads (and distinct records read)
+// and calls of one action since a time: the quota counts the policy asks
+// on every read, lookup and search. Their indexes are keyed by what they
+// ask (schema step 17), so a count seeks to the allowed calls of one
+// action in the window and reads the index alone. "action != 1" (not an
+// intake) is audit_by_principal's own condition (step 15) and "grp != ''"
+// audit_by_group's: SQLite uses a partial index only for a query that
+// states its condition, and a count that stopped stating it fails to
+// prepare instead of walking the log. Intakes are never counted here.
 inline constexpr char kCountReadsByPrincipal[] =
     "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
+    "INDEXED BY audit_by_principal "
     "WHERE principal = ? AND action != 1 AND time_us >= ? AND verdict = ? "
     "AND action IN (?, ?)";
 inline constexpr char kCountCallsByPrincipal[] =
-    "SELECT COUNT(*) FROM audit_log WHERE principal = ? AND action != 1 AND "
-    "time_us >= ? AND verdict = ? AND action = ?";
+    "SELECT COUNT(*) FROM audit_log INDEXED BY audit_by_principal "
+    "WHERE principal = ? AND action != 1 AND time_us >= ? AND verdict = ? "
+    "AND action = ?";
+inline constexpr char kCountReadsByGroup[] =
+    "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
+    "INDEXED BY audit_by_group "
+    "WHERE grp = ? AND grp != '' AND time_us >= ? AND verdict = ? "
+    "AND action IN (?, ?)";
+inline constexpr char kCountCallsByGroup[] =
+    "SELECT COUNT(*) FROM audit_log INDEXED BY audit_by_group "
+    "WHERE grp = ? AND grp != '' AND time_us >= ? AND verdict = ? "
+    "AND action = ?";
 static_assert(v1::ACTION_INTAKE == 1,
               "audit_by_principal and audit_by_record leave out 1");
 

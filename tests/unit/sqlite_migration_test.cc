@@ -21,7 +21,7 @@ namespace lanevault::vault {
 namespace {
 
 // The schema version this build writes.
-constexpr int64_t kLatestStep = 16;
+constexpr int64_t kLatestStep = 17;
 
 class SqliteMigrationTest : public testing::VaultFixture {
  protected:
@@ -853,6 +853,84 @@ TEST_F(SqliteMigrationTest, AVaultFromBeforeStepSixteenFindsHistoryOnItsIndex) {
       vault_->Describe("rec_never_stored", "", "", "test", nullptr);
   EXPECT_EQ(never.status().code(), absl::StatusCode::kNotFound);
   EXPECT_FALSE(IsGone(never.status()));
+  ExpectLogVerifies();
+}
+
+// Step 17 keyed the quota indexes by what the counts ask (verdict and
+// action before the time) with the record in them: a vault from before it
+// opens with both rebuilt, every count seeks to one verdict and action and
+// reads its index alone, and the counts still leave out refusals, other
+// calls, other principals and what came before the window.
+TEST_F(SqliteMigrationTest,
+       AVaultFromBeforeStepSeventeenCountsOnItsIndexAlone) {
+  std::vector<v1::Record> taken;
+  for (int i = 0; i < 3; ++i) taken.push_back(Take());
+  const auto append = [&](v1::Action action, const v1::Record& r,
+                          absl::string_view who, v1::Verdict verdict) {
+    v1::AuditEntry e = Entry(action, r.record_id());
+    e.set_principal(std::string(who));
+    e.set_group("pair");
+    e.set_verdict(verdict);
+    *e.mutable_time() = ToProto(clock_.Now());
+    absl::StatusOr<uint64_t> logged = vault_->log().Append(e);
+    EXPECT_TRUE(logged.ok()) << logged.status();
+  };
+  append(v1::ACTION_READ_RECORD, taken[0], "test", v1::VERDICT_ALLOW);
+  append(v1::ACTION_READ_ITEM, taken[0], "test", v1::VERDICT_ALLOW);
+  append(v1::ACTION_READ_RECORD, taken[1], "test-2", v1::VERDICT_ALLOW);
+  append(v1::ACTION_READ_RECORD, taken[2], "test", v1::VERDICT_DENY);
+  append(v1::ACTION_SEARCH_PLATE, taken[2], "test", v1::VERDICT_ALLOW);
+  clock_.Advance(absl::Minutes(5));
+  const absl::Time window = clock_.Now();
+  vault_.reset();
+  testing::ExecSql(
+      db_path(),
+      "BEGIN; DROP INDEX audit_by_principal; CREATE INDEX audit_by_principal "
+      "ON audit_log(principal, time_us) WHERE action != 1; DROP INDEX "
+      "audit_by_group; CREATE INDEX audit_by_group ON audit_log(grp, time_us) "
+      "WHERE grp != ''; PRAGMA user_version=16; COMMIT;");
+  Reopen();
+  EXPECT_EQ(testing::QueryInt(db_path(), "PRAGMA user_version"), kLatestStep);
+  EXPECT_TRUE(LeavesOutIntakes(db_path(), "audit_by_principal"));
+  const struct {
+    const char* sql;
+    const char* index;
+  } counts[] = {{kCountReadsByPrincipal, "audit_by_principal"},
+                {kCountCallsByPrincipal, "audit_by_principal"},
+                {kCountReadsByGroup, "audit_by_group"},
+                {kCountCallsByGroup, "audit_by_group"}};
+  for (const auto& count : counts) {
+    const std::string plan = QueryPlan(db_path(), count.sql);
+    EXPECT_NE(plan.find(absl::StrCat("COVERING INDEX ", count.index, " (")),
+              std::string::npos)
+        << count.sql << " is planned as: " << plan;
+    EXPECT_NE(plan.find("verdict=? AND action=? AND time_us>?"),
+              std::string::npos)
+        << count.sql << " is planned as: " << plan;
+  }
+  append(v1::ACTION_READ_RECORD, taken[2], "test", v1::VERDICT_ALLOW);
+
+  AccessLog& log = vault_->log();
+  const auto reads = [&](absl::string_view who, bool group, absl::Time since) {
+    absl::StatusOr<ReadCounts> got = log.CountReads(who, since, group);
+    EXPECT_TRUE(got.ok()) << got.status();
+    return got.ok() ? std::pair(got->reads, got->records) : std::pair(~0u, ~0u);
+  };
+  EXPECT_EQ(reads("test", false, absl::InfinitePast()), std::pair(3u, 2u));
+  EXPECT_EQ(reads("test", false, window), std::pair(1u, 1u));
+  EXPECT_EQ(reads("test-2", false, window), std::pair(0u, 0u));
+  EXPECT_EQ(reads("pair", true, absl::InfinitePast()), std::pair(4u, 3u));
+  EXPECT_EQ(reads("pair", true, window), std::pair(1u, 1u));
+  const auto searches = [&](absl::string_view who, bool group,
+                            absl::Time since) {
+    absl::StatusOr<uint32_t> got =
+        log.CountCalls(who, group, v1::ACTION_SEARCH_PLATE, since);
+    EXPECT_TRUE(got.ok()) << got.status();
+    return got.ok() ? *got : ~0u;
+  };
+  EXPECT_EQ(searches("test", false, absl::InfinitePast()), 1u);
+  EXPECT_EQ(searches("pair", true, absl::InfinitePast()), 1u);
+  EXPECT_EQ(searches("test", false, window), 0u);
   ExpectLogVerifies();
 }
 
