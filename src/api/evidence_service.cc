@@ -50,11 +50,12 @@ grpc::Status ReadFailed(const absl::Status& status) {
   return ToGrpc(ScopedFailure(status));
 }
 
-// The receipt of one answer: who was given what, under which terms.
+// The receipt of one answer: who was given what, under which terms. Each
+// text item of `record` is given the salt of its line (Item.receipt_salt).
 v1::Receipt Sign(const Gate& gate, const Admission& a, uint64_t sequence,
                  absl::string_view method,
                  const std::vector<std::string>& record_handles,
-                 const v1::Record* record) {
+                 v1::Record* record) {
   v1::ReceiptBody body;
   body.set_vault_origin(gate.vault().log().origin());
   body.set_audit_sequence(sequence);
@@ -65,7 +66,7 @@ v1::Receipt Sign(const Gate& gate, const Admission& a, uint64_t sequence,
   body.set_method(std::string(method));
   for (const std::string& h : record_handles) body.add_record_handles(h);
   if (record != nullptr) {
-    for (const v1::Item& item : record->items()) {
+    for (v1::Item& item : *record->mutable_items()) {
       *body.add_items() = receipt::ItemFor(item);
     }
   }

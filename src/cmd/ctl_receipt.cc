@@ -5,6 +5,7 @@
 #include "cmd/ctl_receipt.h"
 
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ std::vector<std::string>& ContentFilesGiven() {
   static auto* files = new std::vector<std::string>;
   return *files;
 }
+std::vector<std::string>& SaltsGiven() {
+  static auto* salts = new std::vector<std::string>;
+  return *salts;
+}
 
 }  // namespace
 
@@ -51,6 +56,18 @@ bool AbslParseFlag(absl::string_view text, ContentFlag* out,
   return true;
 }
 std::string AbslUnparseFlag(const ContentFlag& f) { return f.last; }
+
+struct SaltFlag {
+  std::string last;
+};
+bool AbslParseFlag(absl::string_view text, SaltFlag* out,
+                   std::string* /*error*/) {
+  out->last = std::string(text);
+  if (text.empty()) return true;  // the default
+  SaltsGiven().push_back(out->last);
+  return true;
+}
+std::string AbslUnparseFlag(const SaltFlag& f) { return f.last; }
 
 }  // namespace lanevault::ctl
 
@@ -68,6 +85,11 @@ ABSL_FLAG(lanevault::ctl::ContentFlag, content, {},
           "'receipt verify': HANDLE=FILE, the item content the answer "
           "returned under that item handle; checked against the receipt's "
           "digest. Repeat it for each item.");
+ABSL_FLAG(lanevault::ctl::SaltFlag, salt, {},
+          "'receipt verify': HANDLE=HEX, the receipt salt the answer carried "
+          "beside a text item (a plate's text; 'record get' prints it, and "
+          "--json gives it as receipt_salt, base64): the receipt commits to "
+          "a text under it. Repeat it for each text item.");
 ABSL_FLAG(std::string, receipt_out, "",
           "record get / get-item / search / lookup-plate: save the answer's "
           "signed receipt to this file (for 'receipt verify').");
@@ -77,14 +99,20 @@ namespace {
 
 constexpr size_t kKeyBytes = 32;
 
-// 64 hex digits (surrounding space ignored) as 32 bytes; empty if not.
-std::string KeyFromHex(absl::string_view text) {
+// 2 * `bytes` hex digits (surrounding space ignored) as `bytes` bytes;
+// empty if not.
+std::string BytesFromHex(absl::string_view text, size_t bytes) {
   text = absl::StripAsciiWhitespace(text);
-  if (text.size() != 2 * kKeyBytes) return "";
+  if (text.size() != 2 * bytes) return "";
   for (char c : text) {
     if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return "";
   }
   return absl::HexStringToBytes(text);
+}
+
+// 64 hex digits as a 32-byte key; empty if not.
+std::string KeyFromHex(absl::string_view text) {
+  return BytesFromHex(text, kKeyBytes);
 }
 
 struct TrustedKey {
@@ -185,9 +213,12 @@ void PrintBody(const v1::ReceiptBody& body) {
                   ? "-"
                   : absl::StrJoin(body.record_handles(), " ").c_str());
   for (const v1::ReceiptItem& item : body.items()) {
-    std::printf("item            %s %s sha256:%s\n", item.item_handle().c_str(),
+    const bool salted = !item.content_commitment().empty();
+    std::printf("item            %s %s %s:%s\n", item.item_handle().c_str(),
                 CategoryName(item.category()).c_str(),
-                Hex(item.content_sha256()).c_str());
+                salted ? "salted-sha256" : "sha256",
+                Hex(salted ? item.content_commitment() : item.content_sha256())
+                    .c_str());
   }
 }
 
@@ -208,6 +239,21 @@ int Verify() {
       Fail(absl::StrCat("--content ", given, ": want HANDLE=FILE"), 2);
     }
     contents.emplace_back(given.substr(0, eq), given.substr(eq + 1));
+  }
+  // HANDLE=HEX pairs: a text item's receipt salt.
+  std::map<std::string, std::string> salts;
+  for (const std::string& given : SaltsGiven()) {
+    const size_t eq = given.find('=');
+    const std::string salt =
+        eq == std::string::npos
+            ? ""
+            : BytesFromHex(given.substr(eq + 1), receipt::kContentSaltBytes);
+    if (eq == 0 || salt.empty()) {
+      Fail(absl::StrCat("--salt ", given, ": want HANDLE=HEX, ",
+                        2 * receipt::kContentSaltBytes, " hex digits"),
+           2);
+    }
+    salts[given.substr(0, eq)] = salt;
   }
   const bool json = absl::GetFlag(FLAGS_json);
   const v1::Receipt receipt = LoadReceipt(path);
@@ -260,7 +306,10 @@ int Verify() {
     auto* checks = fields["contents"].mutable_list_value();
     for (const auto& [handle, file] : contents) {
       absl::StatusOr<std::string> data = ReadFileToString(file);
-      absl::Status s = data.ok() ? receipt::CheckContent(*body, handle, *data)
+      const auto salt = salts.find(handle);
+      absl::Status s = data.ok() ? receipt::CheckContent(
+                                       *body, handle, *data,
+                                       salt == salts.end() ? "" : salt->second)
                                  : data.status();
       ok &= s.ok();
       google::protobuf::Value& check = *checks->add_values();
@@ -323,7 +372,7 @@ void PrintReceiptTerms(const v1::Receipt& receipt, std::FILE* out) {
 }
 
 int SaveReceiptIfAsked(const v1::Receipt& receipt,
-                       const std::vector<std::string>& content_files) {
+                       const std::vector<std::string>& verify_flags) {
   const std::string out = absl::GetFlag(FLAGS_receipt_out);
   if (out.empty()) return 0;
   if (receipt.body().empty() && receipt.signature().empty()) {
@@ -342,9 +391,7 @@ int SaveReceiptIfAsked(const v1::Receipt& receipt,
   std::fflush(stdout);
   std::string check = absl::StrCat("lanevaultctl receipt verify --receipt ",
                                    out, " --public_key KEY");
-  for (const std::string& c : content_files) {
-    absl::StrAppend(&check, " --content ", c);
-  }
+  for (const std::string& f : verify_flags) absl::StrAppend(&check, " ", f);
   std::fprintf(stderr, "receipt saved to %s; check it with:\n  %s\n",
                out.c_str(), check.c_str());
   return 0;
@@ -355,7 +402,8 @@ int ReceiptCommand(const std::vector<std::string>& args) {
   if (args.size() == 2 && args[1] == "pubkey") return PublicKey();
   Fail(
       "usage: lanevaultctl receipt verify --receipt FILE [--public_key HEX | "
-      "--public_key_file F] [--content HANDLE=FILE ...] [--json] | receipt "
+      "--public_key_file F] [--content HANDLE=FILE ...] [--salt HANDLE=HEX "
+      "...] [--json] | receipt "
       "pubkey (see --help)",
       2);
 }

@@ -19,11 +19,12 @@ namespace lanevault::ctl {
 void PrintReceiptTerms(const v1::Receipt& receipt, std::FILE* out = stdout);
 
 // With --receipt_out, saves `receipt` there (text format, which 'receipt
-// verify' reads) and says how to check it, naming `content_files`
-// ("HANDLE=FILE") saved beside it. Returns the exit code: 1 when a receipt
-// was asked for and the answer had none (nothing is written), else 0.
+// verify' reads) and says how to check it, with `verify_flags` ("--content
+// HANDLE=FILE" for each content saved beside it, "--salt HANDLE=HEX" for a
+// text's receipt salt). Returns the exit code: 1 when a receipt was asked
+// for and the answer had none (nothing is written), else 0.
 int SaveReceiptIfAsked(const v1::Receipt& receipt,
-                       const std::vector<std::string>& content_files);
+                       const std::vector<std::string>& verify_flags);
 
 }  // namespace lanevault::ctl
 

@@ -7,6 +7,7 @@
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "cmd/ctl_commands.h"
 #include "cmd/ctl_common.h"
@@ -56,15 +57,28 @@ void PrintOtherReadings(const v1::Item& item) {
   std::printf("%s\n", line.c_str());
 }
 
-// Saves the JPEG items into `out_dir` (when given) as <item handle>.jpg,
-// readable by the reader alone, and returns them as HANDLE=FILE for
-// 'receipt verify --content'.
-std::vector<std::string> SaveImages(const std::string& out_dir,
-                                    const std::vector<const v1::Item*>& items) {
-  std::vector<std::string> saved;
-  if (out_dir.empty()) return saved;
+// A text's receipt salt: the receipt commits to the text under it, so
+// whoever keeps the text keeps the salt to check it ('receipt verify
+// --salt').
+void PrintReceiptSalt(const v1::Item& item) {
+  if (item.receipt_salt().empty()) return;
+  std::printf("  receipt salt %s\n",
+              absl::BytesToHexString(item.receipt_salt()).c_str());
+}
+
+// Saves the returned items into `out_dir` (when given), readable by the
+// reader alone: each JPEG as <item handle>.jpg, each text the receipt
+// commits to under a salt as <item handle>.txt (its exact bytes). Returns
+// the flags 'receipt verify' checks them with: "--content HANDLE=FILE", and
+// "--salt HANDLE=HEX" for a text.
+std::vector<std::string> SaveContents(
+    const std::string& out_dir, const std::vector<const v1::Item*>& items) {
+  std::vector<std::string> flags;
+  if (out_dir.empty()) return flags;
   for (const v1::Item* item : items) {
-    if (item->media_type() != "image/jpeg") continue;
+    const bool image = item->media_type() == "image/jpeg";
+    const bool salted_text = !image && !item->receipt_salt().empty();
+    if (!image && !salted_text) continue;
     // The name comes from the server: a handle is letters, digits and '_'
     // or '-', never a path out of `out_dir`.
     const std::string& id = item->item_id();
@@ -75,16 +89,20 @@ std::vector<std::string> SaveImages(const std::string& out_dir,
                         "', which is no file name: nothing saved for it"));
     }
     const auto path =
-        std::filesystem::path(out_dir) / (item->item_id() + ".jpg");
+        std::filesystem::path(out_dir) / (id + (image ? ".jpg" : ".txt"));
     // Evidence the reader chose to save: readable by them alone.
     if (absl::Status s =
             WriteFileAtomically(path.string(), item->content(), 0600);
         !s.ok()) {
       Fail(s);
     }
-    saved.push_back(absl::StrCat(item->item_id(), "=", path.string()));
+    flags.push_back(absl::StrCat("--content ", id, "=", path.string()));
+    if (salted_text) {
+      flags.push_back(absl::StrCat(
+          "--salt ", id, "=", absl::BytesToHexString(item->receipt_salt())));
+    }
   }
-  return saved;
+  return flags;
 }
 
 // What the CONTENT column shows of an item: a plate's text, an image's
@@ -139,12 +157,14 @@ int Get(const std::string& record_id) {
                   CategoryName(item.category()).c_str(), item.content().size(),
                   shown.c_str());
       PrintOtherReadings(item);
+      PrintReceiptSalt(item);
+      PrintReceiptSalt(item);
     }
     PrintReceiptTerms(resp.receipt());
   }
   std::vector<const v1::Item*> items;
   for (const v1::Item& item : resp.record().items()) items.push_back(&item);
-  return SaveReceiptIfAsked(resp.receipt(), SaveImages(out_dir, items));
+  return SaveReceiptIfAsked(resp.receipt(), SaveContents(out_dir, items));
 }
 
 int GetItem(const std::string& record_id, const std::string& item_id) {
@@ -173,10 +193,11 @@ int GetItem(const std::string& record_id, const std::string& item_id) {
                 item.item_id().c_str(), CategoryName(item.category()).c_str(),
                 item.content().size(), ContentColumn(item).c_str());
     PrintOtherReadings(item);
+    PrintReceiptSalt(item);
     PrintReceiptTerms(resp.receipt());
   }
   return SaveReceiptIfAsked(resp.receipt(),
-                            SaveImages(out_dir, {&resp.item()}));
+                            SaveContents(out_dir, {&resp.item()}));
 }
 
 int Search() {

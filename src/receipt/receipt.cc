@@ -1,6 +1,7 @@
 #include "receipt/receipt.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/ids.h"
 #include "crypto/digest.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -9,6 +10,7 @@ namespace lanevault::receipt {
 namespace {
 
 constexpr size_t kPublicKeyBytes = 32;
+constexpr absl::string_view kCommitmentPrefix = "lanevault-receipt-item-v1\n";
 
 }  // namespace
 
@@ -68,15 +70,39 @@ absl::StatusOr<v1::ReceiptBody> VerifyReceipt(
   return body;
 }
 
+bool CommitsUnderSalt(v1::DataCategory category) {
+  return category != v1::DATA_CATEGORY_PLATE_IMAGE &&
+         category != v1::DATA_CATEGORY_FACE_IMAGE &&
+         category != v1::DATA_CATEGORY_SCENE_IMAGE;
+}
+
+std::string ContentCommitment(absl::string_view salt,
+                              absl::string_view content) {
+  return crypto::Sha256(absl::StrCat(kCommitmentPrefix, salt, content));
+}
+
 absl::Status CheckContent(const v1::ReceiptBody& body,
                           absl::string_view item_handle,
-                          absl::string_view content) {
+                          absl::string_view content, absl::string_view salt) {
   bool listed = false;
-  const std::string digest = crypto::Sha256(content);
   for (const v1::ReceiptItem& item : body.items()) {
     if (item.item_handle() != item_handle) continue;
-    if (item.content_sha256() == digest) return absl::OkStatus();
     listed = true;
+    if (!item.content_commitment().empty()) {
+      if (salt.size() != kContentSaltBytes) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the receipt commits to ", item_handle,
+            " under the salt its answer carried beside it "
+            "(Item.receipt_salt, ",
+            kContentSaltBytes, " bytes): give it to check the content"));
+      }
+      if (item.content_commitment() == ContentCommitment(salt, content)) {
+        return absl::OkStatus();
+      }
+    } else if (!item.content_sha256().empty() &&
+               item.content_sha256() == crypto::Sha256(content)) {
+      return absl::OkStatus();
+    }
   }
   if (!listed) {
     return absl::NotFoundError(
@@ -84,21 +110,35 @@ absl::Status CheckContent(const v1::ReceiptBody& body,
   }
   return absl::DataLossError(
       absl::StrCat("the content given for ", item_handle,
-                   " is not what the receipt vouches for (altered, or "
-                   "another item's)"));
+                   " is not what the receipt vouches for (altered, another "
+                   "item's, or under another salt)"));
 }
 
 v1::ReceiptItem ItemFor(absl::string_view item_handle,
-                        v1::DataCategory category, absl::string_view content) {
+                        v1::DataCategory category, absl::string_view content,
+                        absl::string_view salt) {
   v1::ReceiptItem item;
   item.set_item_handle(std::string(item_handle));
   item.set_category(category);
-  item.set_content_sha256(crypto::Sha256(content));
+  if (!CommitsUnderSalt(category)) {
+    item.set_content_sha256(crypto::Sha256(content));
+  } else if (salt.size() == kContentSaltBytes) {
+    item.set_content_commitment(ContentCommitment(salt, content));
+  } else {
+    // Never a bare digest of a text: a line nothing matches instead.
+    item.set_content_commitment(std::string(32, '\0'));
+  }
   return item;
 }
 
-v1::ReceiptItem ItemFor(const v1::Item& item) {
-  return ItemFor(item.item_id(), item.category(), item.content());
+v1::ReceiptItem ItemFor(v1::Item& item) {
+  if (CommitsUnderSalt(item.category())) {
+    item.set_receipt_salt(RandomBytes(kContentSaltBytes));
+  } else {
+    item.clear_receipt_salt();
+  }
+  return ItemFor(item.item_id(), item.category(), item.content(),
+                 item.receipt_salt());
 }
 
 }  // namespace lanevault::receipt

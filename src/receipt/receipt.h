@@ -10,6 +10,7 @@
 // The signature is Ed25519 over kReceiptSignaturePrefix followed by the
 // serialized ReceiptBody, exactly the bytes in Receipt.body.
 
+#include <cstddef>
 #include <string>
 
 #include "absl/status/status.h"
@@ -48,20 +49,44 @@ v1::Receipt SignReceipt(const crypto::SigningKey& key,
 absl::StatusOr<v1::ReceiptBody> VerifyReceipt(
     const v1::Receipt& receipt, absl::string_view trusted_public_key);
 
-// OK when `body` (a verified receipt's) lists `item_handle` with the
-// SHA-256 of exactly `content`. NOT_FOUND when the receipt does not list
-// the handle; DATA_LOSS when it does with another digest (the content was
-// altered, or is not what this answer returned).
+// The random salt of a text item's commitment, in bytes.
+inline constexpr size_t kContentSaltBytes = 16;
+
+// Whether a receipt commits to an item of `category` under a salt (text: a
+// plate's text, metadata) rather than by its bare SHA-256 (images). A plate's
+// text is a few characters in a few formats: its bare digest would give it
+// to whoever holds the receipt alone, by trying them. An image's bytes as
+// returned (marked for the read) cannot be tried.
+bool CommitsUnderSalt(v1::DataCategory category);
+
+// A text item's commitment: SHA-256 of "lanevault-receipt-item-v1\n", then
+// `salt`, then `content`.
+std::string ContentCommitment(absl::string_view salt,
+                              absl::string_view content);
+
+// OK when `body` (a verified receipt's) lists `item_handle` with exactly
+// `content`: its SHA-256 for an image, its commitment under `salt` (the
+// answer's Item.receipt_salt) for a text item. NOT_FOUND when the receipt
+// does not list the handle; DATA_LOSS when it does with another digest (the
+// content was altered, or is not what this answer returned);
+// FAILED_PRECONDITION when the line is a commitment and `salt` is not the
+// 16 bytes it needs.
 absl::Status CheckContent(const v1::ReceiptBody& body,
                           absl::string_view item_handle,
-                          absl::string_view content);
+                          absl::string_view content,
+                          absl::string_view salt = "");
 
-// A receipt's line for one returned item: its handle, category and the
-// SHA-256 of its content, as returned (watermark included).
+// A receipt's line for one returned item: its handle and category, and the
+// SHA-256 of an image's content as returned (watermark included) or a text
+// item's commitment under `salt` (kContentSaltBytes; a text item without
+// one gets a line no content matches).
 v1::ReceiptItem ItemFor(absl::string_view item_handle,
-                        v1::DataCategory category, absl::string_view content);
-// The same for an item as the answer returns it (its item_id the handle).
-v1::ReceiptItem ItemFor(const v1::Item& item);
+                        v1::DataCategory category, absl::string_view content,
+                        absl::string_view salt = "");
+// The same for an item as the answer returns it (its item_id the handle):
+// a text item is given a new random salt, which the answer carries beside
+// it (Item.receipt_salt); an image carries none.
+v1::ReceiptItem ItemFor(v1::Item& item);
 
 }  // namespace lanevault::receipt
 

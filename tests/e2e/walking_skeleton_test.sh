@@ -129,6 +129,23 @@ ctl "${as_auditor_cert[@]}" receipt verify --receipt "$work/face.receipt" \
   --content "$item=$face" | grep "not for any operational use" >/dev/null ||
   fail "the receipt does not verify or carries no restrictions"
 
+# A plate's text is committed to under a salt that comes with the text, not
+# in the receipt: the reader saves both and checks them (the flags ctl
+# prints), and the text without its salt does not verify.
+hint=$(ctl "${as_inspector[@]}" record get "$id" --purpose vehicle-inspection \
+  --categories plate_text --out_dir "$work/plate" \
+  --receipt_out "$work/plate.receipt" 2>&1 >/dev/null) ||
+  fail "plate text read refused: $hint"
+mapfile -t checks < <(grep -o -- '--\(content\|salt\) [^ ]*' <<<"$hint" | tr ' ' '\n')
+[[ ${#checks[@]} -eq 4 && $(cat "$work/plate"/*.txt) == "$truth" ]] ||
+  fail "the plate text and its salt were not saved: $hint"
+ctl "${as_auditor_cert[@]}" receipt verify --receipt "$work/plate.receipt" \
+  "${checks[@]}" >/dev/null || fail "the plate text does not verify with its salt"
+if ctl "${as_auditor_cert[@]}" receipt verify --receipt "$work/plate.receipt" \
+  "${checks[@]:0:2}" >/dev/null 2>&1; then
+  fail "a plate text verified without its salt"
+fi
+
 if err=$(ctl record get "$id" --purpose vehicle-inspection 2>&1); then
   fail "a call without a client certificate succeeded"
 fi

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/scoped_answers.h"
 #include "common/clock.h"
+#include "crypto/digest.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -610,6 +611,67 @@ TEST_F(JoinTest, ALeakedFaceNamesItsReadAndTheReceiptCoversItsBytes) {
   v1::TraceImageResponse resp;
   EXPECT_EQ(as_inspector->TraceImage(&ctx, req, &resp).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// Whoever holds an answer's receipt without its content (a system it was
+// filed with, a copy of it) must not get the plate from it: the receipt
+// commits to a plate's text under a salt that travels with the text alone,
+// new for every answer, so neither the plate formats tried against the
+// receipt nor two receipts of the same plate compared give it away. The
+// reader, holding text and salt, still checks the text against it.
+TEST_F(JoinTest, AReceiptAloneDoesNotGiveThePlate) {
+  hour_ = FloorTo(absl::Now(), absl::Hours(1)) + absl::Hours(1);
+  clock_.Set(hour_ + absl::Minutes(58));
+  TakeCrossings();
+  auto plates = As("inspector-dev");
+  const std::string handle = Handle(crossings_[3].record_id(), kVehicle);
+  std::vector<std::string> commitments;
+  for (int read = 0; read < 2; ++read) {
+    v1::GetRecordResponse answer = Read(*plates, handle, kVehicle);
+    absl::StatusOr<v1::ReceiptBody> body = receipt::VerifyReceipt(
+        answer.receipt(), vault_->receipt_key().public_key());
+    ASSERT_TRUE(body.ok()) << body.status();
+    const v1::Item* text = nullptr;
+    for (const v1::Item& item : answer.record().items()) {
+      if (item.category() == v1::DATA_CATEGORY_PLATE_TEXT) text = &item;
+      if (item.category() == v1::DATA_CATEGORY_PLATE_IMAGE) {
+        EXPECT_TRUE(item.receipt_salt().empty());
+        EXPECT_TRUE(
+            receipt::CheckContent(*body, item.item_id(), item.content()).ok());
+      }
+    }
+    ASSERT_NE(text, nullptr);
+    ASSERT_FALSE(text->content().empty());
+    ASSERT_EQ(text->receipt_salt().size(), receipt::kContentSaltBytes);
+    const v1::ReceiptItem* line = nullptr;
+    for (const v1::ReceiptItem& l : body->items()) {
+      if (l.item_handle() == text->item_id()) line = &l;
+    }
+    ASSERT_NE(line, nullptr);
+    // The receipt holder's try: the plate's text (as if the right format
+    // had been guessed), bare or under any salt but the answer's.
+    EXPECT_TRUE(line->content_sha256().empty());
+    EXPECT_NE(line->content_commitment(), crypto::Sha256(text->content()));
+    EXPECT_NE(line->content_commitment(),
+              receipt::ContentCommitment("", text->content()));
+    EXPECT_NE(
+        line->content_commitment(),
+        receipt::ContentCommitment(
+            std::string(receipt::kContentSaltBytes, '\0'), text->content()));
+    EXPECT_EQ(
+        receipt::CheckContent(*body, text->item_id(), text->content()).code(),
+        absl::StatusCode::kFailedPrecondition);
+    // The reader's check: text and salt together.
+    EXPECT_TRUE(receipt::CheckContent(*body, text->item_id(), text->content(),
+                                      text->receipt_salt())
+                    .ok());
+    EXPECT_EQ(receipt::CheckContent(*body, text->item_id(),
+                                    text->content() + "X", text->receipt_salt())
+                  .code(),
+              absl::StatusCode::kDataLoss);
+    commitments.push_back(line->content_commitment());
+  }
+  EXPECT_NE(commitments[0], commitments[1]);
 }
 
 TEST_F(JoinTest, AnOfficerResolvesAHandleWithAReasonLogged) {

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "crypto/digest.h"
 #include "crypto/signing.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -12,6 +13,9 @@
 
 namespace lanevault::receipt {
 namespace {
+
+// The salt a sample answer carried beside its plate text.
+const std::string kPlateSalt = "0123456789abcdef";
 
 crypto::SigningKey NewKey() {
   auto key = crypto::SigningKey::FromSeed(crypto::SigningKey::NewSeed());
@@ -30,7 +34,7 @@ v1::ReceiptBody SampleBody() {
   body.set_method("/lanevault.v1.EvidenceService/GetRecord");
   body.add_record_handles("rh_abc");
   *body.add_items() =
-      ItemFor("ih_plate", v1::DATA_CATEGORY_PLATE_TEXT, "AB123CD");
+      ItemFor("ih_plate", v1::DATA_CATEGORY_PLATE_TEXT, "AB123CD", kPlateSalt);
   *body.add_items() =
       ItemFor("ih_crop", v1::DATA_CATEGORY_PLATE_IMAGE, "\xff\xd8jpeg bytes");
   body.set_contract_id("land-border-pilot");
@@ -169,15 +173,21 @@ TEST(ReceiptTest, ATrustedKeyOfTheWrongLengthIsABadArgument) {
 
 TEST(ReceiptTest, CheckContentAcceptsExactlyTheReturnedBytes) {
   const v1::ReceiptBody body = SampleBody();
-  EXPECT_TRUE(CheckContent(body, "ih_plate", "AB123CD").ok());
+  EXPECT_TRUE(CheckContent(body, "ih_plate", "AB123CD", kPlateSalt).ok());
   EXPECT_TRUE(CheckContent(body, "ih_crop", "\xff\xd8jpeg bytes").ok());
   // Altered content.
-  EXPECT_EQ(CheckContent(body, "ih_plate", "AB123CE").code(),
+  EXPECT_EQ(CheckContent(body, "ih_plate", "AB123CE", kPlateSalt).code(),
             absl::StatusCode::kDataLoss);
   EXPECT_EQ(CheckContent(body, "ih_crop", "\xff\xd8jpeg bytes ").code(),
             absl::StatusCode::kDataLoss);
-  EXPECT_EQ(CheckContent(body, "ih_plate", "").code(),
+  EXPECT_EQ(CheckContent(body, "ih_plate", "", kPlateSalt).code(),
             absl::StatusCode::kDataLoss);
+  // The right text under another salt, and no salt at all.
+  EXPECT_EQ(
+      CheckContent(body, "ih_plate", "AB123CD", "fedcba9876543210").code(),
+      absl::StatusCode::kDataLoss);
+  EXPECT_EQ(CheckContent(body, "ih_plate", "AB123CD").code(),
+            absl::StatusCode::kFailedPrecondition);
   // Another item's content under this handle.
   EXPECT_EQ(CheckContent(body, "ih_crop", "AB123CD").code(),
             absl::StatusCode::kDataLoss);
@@ -186,6 +196,47 @@ TEST(ReceiptTest, CheckContentAcceptsExactlyTheReturnedBytes) {
             absl::StatusCode::kNotFound);
   EXPECT_EQ(CheckContent(body, "", "AB123CD").code(),
             absl::StatusCode::kNotFound);
+}
+
+// A text's line is a commitment under the answer's salt, never its bare
+// digest: the salt is new for each answer and set on the item the answer
+// returns; an image's line is its digest and it carries no salt. A text
+// line made without a salt matches nothing, not the bare text.
+TEST(ReceiptTest, ATextIsCommittedUnderTheAnswersSaltAndAnImageByItsDigest) {
+  v1::Item text;
+  text.set_item_id("ih_text");
+  text.set_category(v1::DATA_CATEGORY_PLATE_TEXT);
+  text.set_content("KXR4821");
+  const v1::ReceiptItem first = ItemFor(text);
+  const std::string first_salt = text.receipt_salt();
+  ASSERT_EQ(first_salt.size(), kContentSaltBytes);
+  EXPECT_TRUE(first.content_sha256().empty());
+  EXPECT_EQ(first.content_commitment(),
+            crypto::Sha256(absl::StrCat("lanevault-receipt-item-v1\n",
+                                        first_salt, "KXR4821")));
+  const v1::ReceiptItem second = ItemFor(text);
+  EXPECT_NE(text.receipt_salt(), first_salt);
+  EXPECT_NE(second.content_commitment(), first.content_commitment());
+
+  v1::Item metadata = text;
+  metadata.set_category(v1::DATA_CATEGORY_METADATA);
+  EXPECT_TRUE(ItemFor(metadata).content_sha256().empty());
+  EXPECT_EQ(metadata.receipt_salt().size(), kContentSaltBytes);
+
+  v1::Item image;
+  image.set_item_id("ih_face");
+  image.set_category(v1::DATA_CATEGORY_FACE_IMAGE);
+  image.set_content("face jpeg");
+  image.set_receipt_salt("left by a capture node");
+  EXPECT_EQ(ItemFor(image).content_sha256(), crypto::Sha256("face jpeg"));
+  EXPECT_TRUE(image.receipt_salt().empty());
+
+  v1::ReceiptBody body;
+  *body.add_items() = ItemFor("ih_text", v1::DATA_CATEGORY_PLATE_TEXT, "A");
+  EXPECT_EQ(
+      CheckContent(body, "ih_text", "A", std::string(kContentSaltBytes, '\0'))
+          .code(),
+      absl::StatusCode::kDataLoss);
 }
 
 TEST(ReceiptTest, ItemForRecordsHandleCategoryAndDigest) {
@@ -207,11 +258,12 @@ TEST(ReceiptTest, ItemForRecordsHandleCategoryAndDigest) {
 // block's edge), and crypto::Sha256's at every length around the blocks'
 // edges and a plate crop's.
 TEST(ReceiptTest, ItemDigestIsSha256AtEveryLength) {
-  EXPECT_EQ(ItemFor("ih", v1::DATA_CATEGORY_PLATE_TEXT, "abc").content_sha256(),
-            std::string("\xba\x78\x16\xbf\x8f\x01\xcf\xea\x41\x41\x40\xde"
-                        "\x5d\xae\x22\x23\xb0\x03\x61\xa3\x96\x17\x7a\x9c"
-                        "\xb4\x10\xff\x61\xf2\x00\x15\xad",
-                        32));
+  EXPECT_EQ(
+      ItemFor("ih", v1::DATA_CATEGORY_PLATE_IMAGE, "abc").content_sha256(),
+      std::string("\xba\x78\x16\xbf\x8f\x01\xcf\xea\x41\x41\x40\xde"
+                  "\x5d\xae\x22\x23\xb0\x03\x61\xa3\x96\x17\x7a\x9c"
+                  "\xb4\x10\xff\x61\xf2\x00\x15\xad",
+                  32));
   EXPECT_EQ(crypto::Sha256(""),
             std::string("\xe3\xb0\xc4\x42\x98\xfc\x1c\x14\x9a\xfb\xf4\xc8"
                         "\x99\x6f\xb9\x24\x27\xae\x41\xe4\x64\x9b\x93\x4c"
