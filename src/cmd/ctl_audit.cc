@@ -40,29 +40,7 @@ ABSL_DECLARE_FLAG(std::string, page_token);
 ABSL_DECLARE_FLAG(double, timeout);
 
 namespace lanevault::ctl {
-namespace {
-
-// --witness_key may be given once per witness. An absl flag keeps only its
-// last occurrence, so each parse also appends here.
-std::vector<std::string>& WitnessKeysGiven() {
-  static auto* keys = new std::vector<std::string>;
-  return *keys;
-}
-
-}  // namespace
-
-struct WitnessKeyFlag {
-  std::string last;
-};
-bool AbslParseFlag(absl::string_view text, WitnessKeyFlag* out,
-                   std::string* /*error*/) {
-  out->last = std::string(text);
-  if (text.empty()) return true;  // the default
-  WitnessKeysGiven().push_back(out->last);
-  return true;
-}
-std::string AbslUnparseFlag(const WitnessKeyFlag& f) { return f.last; }
-
+using WitnessKeyFlag = RepeatedFlag<struct WitnessKeyTag>;
 }  // namespace lanevault::ctl
 
 ABSL_FLAG(lanevault::ctl::WitnessKeyFlag, witness_key, {},
@@ -84,7 +62,7 @@ struct WitnessPolicy {
 
 WitnessPolicy WitnessPolicyFromFlags() {
   WitnessPolicy policy;
-  for (const std::string& given : WitnessKeysGiven()) {
+  for (const std::string& given : WitnessKeyFlag::Given()) {
     // NAME=VKEY: the name is the operator's label; the key decides.
     const size_t eq = given.find('=');
     const std::string vkey =

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/channel.h"
@@ -14,6 +15,30 @@
 #include "rpc/replica_channels.h"
 
 namespace lanevault::ctl {
+
+// A flag that may be given more than once (--content, --salt,
+// --witness_key): an absl flag keeps only its last occurrence, so each parse
+// also appends to Given(). `Tag` makes each flag a type of its own.
+template <class Tag>
+struct RepeatedFlag {
+  std::string last;
+  static std::vector<std::string>& Given() {
+    static auto* given = new std::vector<std::string>;
+    return *given;
+  }
+};
+template <class Tag>
+bool AbslParseFlag(absl::string_view text, RepeatedFlag<Tag>* out,
+                   std::string* /*error*/) {
+  out->last = std::string(text);
+  if (text.empty()) return true;  // the default
+  RepeatedFlag<Tag>::Given().push_back(out->last);
+  return true;
+}
+template <class Tag>
+std::string AbslUnparseFlag(const RepeatedFlag<Tag>& f) {
+  return f.last;
+}
 
 // The flag's value, else the environment variable's, else `fallback`.
 std::string FlagOrEnv(const std::string& flag, const char* env,

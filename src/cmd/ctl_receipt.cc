@@ -30,44 +30,8 @@
 ABSL_DECLARE_FLAG(bool, json);
 
 namespace lanevault::ctl {
-namespace {
-
-// --content may be given once per item. An absl flag keeps only its last
-// occurrence, so each parse also appends here.
-std::vector<std::string>& ContentFilesGiven() {
-  static auto* files = new std::vector<std::string>;
-  return *files;
-}
-std::vector<std::string>& SaltsGiven() {
-  static auto* salts = new std::vector<std::string>;
-  return *salts;
-}
-
-}  // namespace
-
-struct ContentFlag {
-  std::string last;
-};
-bool AbslParseFlag(absl::string_view text, ContentFlag* out,
-                   std::string* /*error*/) {
-  out->last = std::string(text);
-  if (text.empty()) return true;  // the default
-  ContentFilesGiven().push_back(out->last);
-  return true;
-}
-std::string AbslUnparseFlag(const ContentFlag& f) { return f.last; }
-
-struct SaltFlag {
-  std::string last;
-};
-bool AbslParseFlag(absl::string_view text, SaltFlag* out,
-                   std::string* /*error*/) {
-  out->last = std::string(text);
-  if (text.empty()) return true;  // the default
-  SaltsGiven().push_back(out->last);
-  return true;
-}
-std::string AbslUnparseFlag(const SaltFlag& f) { return f.last; }
+using ContentFlag = RepeatedFlag<struct ContentTag>;
+using SaltFlag = RepeatedFlag<struct SaltTag>;
 
 }  // namespace lanevault::ctl
 
@@ -233,7 +197,7 @@ int Verify() {
   if (path.empty()) Fail("receipt verify needs --receipt FILE", 2);
   // HANDLE=FILE pairs, checked before anything is fetched.
   std::vector<std::pair<std::string, std::string>> contents;
-  for (const std::string& given : ContentFilesGiven()) {
+  for (const std::string& given : ContentFlag::Given()) {
     const size_t eq = given.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == given.size()) {
       Fail(absl::StrCat("--content ", given, ": want HANDLE=FILE"), 2);
@@ -242,7 +206,7 @@ int Verify() {
   }
   // HANDLE=HEX pairs: a text item's receipt salt.
   std::map<std::string, std::string> salts;
-  for (const std::string& given : SaltsGiven()) {
+  for (const std::string& given : SaltFlag::Given()) {
     const size_t eq = given.find('=');
     const std::string salt =
         eq == std::string::npos
