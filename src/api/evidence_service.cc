@@ -320,17 +320,26 @@ grpc::Status EvidenceService::LookupPlate(grpc::ServerContext* ctx,
     // One more than shown tells whether the answer was cut; only what is
     // shown is logged as revealed.
     bool more = false;
+    size_t withheld = 0;
     uint64_t sequence = 0;
     v1::AuditEntry entry = a.entry;
     absl::StatusOr<std::vector<std::string>> ids = gate_->vault().LookupPlate(
         request->plate_text(), kMaxPlateMatches + 1, std::move(entry),
-        [&](std::vector<std::string> found) {
-          return gate_->RevealPlates(a, std::move(found), kMaxPlateMatches,
-                                     &more);
+        [&](std::vector<std::string> found, v1::AuditEntry& logged) {
+          std::vector<std::string> named = gate_->RevealPlates(
+              a, std::move(found), kMaxPlateMatches, &more, &withheld);
+          if (withheld > 0) {
+            logged.set_detail(
+                absl::StrCat(withheld,
+                             " match(es) withheld: the caller or its group has "
+                             "seen their faces"));
+          }
+          return named;
         },
         &sequence);
     a.logged();
     if (!ids.ok()) return ToGrpc(ids.status());
+    gate_->AlertLinkageProbe(a.caller, withheld, sequence);
     std::vector<std::string> handles;
     for (const std::string& id : *ids) {
       absl::StatusOr<std::string> h =

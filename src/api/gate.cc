@@ -213,17 +213,19 @@ bool Gate::TakeCallToken(const std::string& principal) {
   return true;
 }
 
+bool Gate::FirstAlertThisHour(const std::string& key) {
+  const absl::Time now = vault_->clock()->Now();
+  absl::MutexLock lock(&mu_);
+  absl::Time& last = quota_alerted_[key];
+  if (now - last < absl::Hours(1)) return false;
+  last = now;
+  return true;
+}
+
 void Gate::AlertQuotaReached(const Caller& caller, absl::string_view why) {
   // One alert a principal and limit an hour: an officer needs to know it
   // happened, not every refused call after it.
-  const absl::Time now = vault_->clock()->Now();
-  {
-    absl::MutexLock lock(&mu_);
-    absl::Time& last =
-        quota_alerted_[absl::StrCat(caller.principal, "\n", why)];
-    if (now - last < absl::Hours(1)) return;
-    last = now;
-  }
+  if (!FirstAlertThisHour(absl::StrCat(caller.principal, "\n", why))) return;
   vault_->oversight().RaiseAlert(
       "warning", "quota_reached", caller.principal,
       absl::StrCat(caller.principal,
@@ -263,23 +265,47 @@ absl::StatusOr<std::string> Gate::Announce(const void* ctx) {
 
 std::vector<std::string> Gate::RevealPlates(Admission& admission,
                                             std::vector<std::string> ids,
-                                            size_t max, bool* more) {
+                                            size_t max, bool* more,
+                                            size_t* withheld) {
   const Caller& caller = admission.caller;
   auto faces_seen = [&](const std::vector<v1::DataCategory>& seen) {
     return std::find(seen.begin(), seen.end(), v1::DATA_CATEGORY_FACE_IMAGE) !=
            seen.end();
   };
+  *withheld = 0;
   // A lookup names a record only if its caller (and the caller's group)
   // has not seen its faces: naming it would join the plate to them.
   return ledger_.Reveal(
       *admission.reservation, std::move(ids), v1::DATA_CATEGORY_PLATE_TEXT, max,
       more, [&](const std::string& id) {
-        if (faces_seen(history_.CategoriesRead(caller.principal, id))) {
-          return false;
-        }
-        return caller.group.empty() ||
-               !faces_seen(history_.GroupCategoriesRead(caller.group, id));
+        const bool seen =
+            faces_seen(history_.CategoriesRead(caller.principal, id)) ||
+            (!caller.group.empty() &&
+             faces_seen(history_.GroupCategoriesRead(caller.group, id)));
+        *withheld += seen;
+        return !seen;
       });
+}
+
+void Gate::AlertLinkageProbe(const Caller& caller, size_t withheld,
+                             uint64_t sequence) {
+  if (withheld == 0) return;
+  if (!FirstAlertThisHour(absl::StrCat(caller.principal, "\nlinkage_probe"))) {
+    return;
+  }
+  vault_->oversight().RaiseAlert(
+      "warning", "linkage_probe", caller.principal,
+      absl::StrCat(
+          caller.principal,
+          caller.group.empty() ? ""
+                               : absl::StrCat(" (group ", caller.group, ")"),
+          " looked up a plate whose crossing's faces they",
+          caller.group.empty() ? "" : " or their group", " have seen; ",
+          withheld, withheld == 1 ? " match was" : " matches were",
+          " withheld (access-log entry ", sequence,
+          "). Asking for a crossing's plate after its faces is how a plate is "
+          "linked to a face; further lookups like it this hour are in the "
+          "access log only (their detail says so)"));
 }
 
 void Gate::LogUngated(const grpc::ServerContextBase& ctx,

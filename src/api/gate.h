@@ -218,9 +218,19 @@ class Gate {
   // its group has seen (logged or in flight); those kept count as plate
   // seen until the call's entry is logged.
   // At most `max` are named; `more` says whether there were more.
+  // `withheld` receives how many were withheld for faces seen.
   std::vector<std::string> RevealPlates(Admission& admission,
                                         std::vector<std::string> ids,
-                                        size_t max, bool* more);
+                                        size_t max, bool* more,
+                                        size_t* withheld);
+  // A "linkage_probe" alert (at most one a principal an hour): a plate
+  // lookup withheld `withheld` crossings whose faces the caller or its
+  // group has seen, in the access-log entry `sequence`. Withholding them
+  // keeps the plate from the faces, but an empty answer for a plate the
+  // caller knows crossed tells that its faces were seen: asked after each
+  // face read, it links the plate to one face. So it is never silent.
+  void AlertLinkageProbe(const Caller& caller, size_t withheld,
+                         uint64_t sequence);
 
   // For services that are not lanevault's (health, reflection): whether
   // the caller presents a valid certificate.
@@ -307,6 +317,9 @@ class Gate {
   bool TakeCallToken(const std::string& principal);
   // A "quota_reached" alert, at most one a principal and limit an hour.
   void AlertQuotaReached(const Caller& caller, absl::string_view why);
+  // Whether no alert of `key` was raised in the hour before now; if so,
+  // notes one now.
+  bool FirstAlertThisHour(const std::string& key);
   // A "quota_sustained" alert when a principal or group has come near a
   // limit in each of its last `sustained_windows` windows.
   void NoteNearQuota(const Caller& caller, const policy::NearQuota& near);

@@ -1116,7 +1116,9 @@ absl::StatusOr<v1::Record> Vault::Read(
 
 absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
     absl::string_view plate, int limit, v1::AuditEntry audit,
-    absl::FunctionRef<std::vector<std::string>(std::vector<std::string>)> admit,
+    absl::FunctionRef<std::vector<std::string>(std::vector<std::string>,
+                                               v1::AuditEntry&)>
+        admit,
     uint64_t* logged_as) {
   const std::string blind = plates_.Of(plate);
   if (blind.empty()) {
@@ -1126,7 +1128,7 @@ absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
   absl::StatusOr<std::vector<std::string>> found =
       store_->FindPlate(blind, clock_->Now(), limit);
   if (!found.ok()) return found.status();
-  found = admit(std::move(*found));
+  found = admit(std::move(*found), audit);
   // The answer is logged before it is given, naming what it reveals: these
   // records' plate is now known to the caller (linkage is judged on it).
   for (const std::string& id : *found) audit.add_revealed_record_ids(id);

@@ -226,12 +226,15 @@ class Vault {
   // second, ...; records alike by id), returned
   // only once `audit` is logged with the lookup's blind-index value (never
   // the text) and the ids it reveals.
-  // `admit` may withhold found records before the answer is logged.
+  // `admit` may withhold found records before the answer is logged (and
+  // say so in the entry it is given).
   // `logged_as`, when given, receives the sequence number of the entry.
   absl::StatusOr<std::vector<std::string>> LookupPlate(
       absl::string_view plate, int limit, v1::AuditEntry audit,
-      absl::FunctionRef<std::vector<std::string>(std::vector<std::string>)>
-          admit = [](std::vector<std::string> ids) { return ids; },
+      absl::FunctionRef<std::vector<std::string>(std::vector<std::string>,
+                                                 v1::AuditEntry&)>
+          admit =
+              [](std::vector<std::string> ids, v1::AuditEntry&) { return ids; },
       uint64_t* logged_as = nullptr);
   // The blind-index value of a plate (what LookupPlate logs).
   std::string PlateBlindIndex(absl::string_view plate) const;

@@ -4,6 +4,7 @@
 // and lose. Each path here worked before linkage was judged on what a
 // principal learned, before groups, and before quotas were exact.
 
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <thread>
@@ -191,8 +192,21 @@ TEST_F(InsiderTest, RacingPlateAndFaceReadsNeverBothSucceed) {
   EXPECT_EQ(plates.load() + faces.load(), static_cast<int>(records.size()));
 }
 
+// A lookup does not name a record whose faces the group has seen. But an
+// empty answer for a plate the caller knows crossed says its faces were
+// seen, and asked after each of a colleague's face reads it links the plate
+// to one face: so a withheld match is never silent. The entry says so, and
+// compliance gets a "linkage_probe" alert naming the caller (one a
+// principal an hour); a lookup that withholds nothing raises none.
 TEST_F(InsiderTest, ALookupDoesNotNameARecordWhoseFacesTheGroupHasSeen) {
   const v1::Record r = Take("FAC4321");
+  Take("PLN5678");
+  v1::LookupPlateResponse plain;
+  ASSERT_TRUE(Lookup(*As("inspector-dev"), "PLN5678", &plain).ok());
+  EXPECT_EQ(plain.record_ids_size(), 1);
+  EXPECT_FALSE(AlertRaised("linkage_probe"));
+  EXPECT_TRUE(Log().back().detail().empty()) << Log().back().detail();
+
   v1::GetRecordResponse face;
   ASSERT_TRUE(Read(*As("inspector-two"), r.record_id(), kIdentity,
                    v1::DATA_CATEGORY_FACE_IMAGE, &face)
@@ -201,8 +215,36 @@ TEST_F(InsiderTest, ALookupDoesNotNameARecordWhoseFacesTheGroupHasSeen) {
     v1::LookupPlateResponse found;
     ASSERT_TRUE(Lookup(*As(who), "FAC4321", &found).ok());
     EXPECT_EQ(found.record_ids_size(), 0) << who;
-    EXPECT_EQ(Log().back().revealed_record_ids_size(), 0);
+    const v1::AuditEntry logged = Log().back();
+    EXPECT_EQ(logged.revealed_record_ids_size(), 0);
+    EXPECT_EQ(logged.detail(),
+              "1 match(es) withheld: the caller or its group has seen their "
+              "faces");
   }
+  auto alerts = vault_->oversight().Alerts(false);
+  ASSERT_TRUE(alerts.ok()) << alerts.status();
+  std::vector<std::string> probed;
+  for (const auto& a : *alerts) {
+    if (a.kind != "linkage_probe") continue;
+    probed.push_back(a.principal);
+    EXPECT_NE(a.message.find("group inspectors-demo-poe"), std::string::npos)
+        << a.message;
+    EXPECT_EQ(a.message.find("FAC4321"), std::string::npos) << a.message;
+    EXPECT_EQ(a.message.find(r.record_id()), std::string::npos) << a.message;
+  }
+  std::sort(probed.begin(), probed.end());
+  EXPECT_EQ(probed,
+            (std::vector<std::string>{"inspector-dev", "inspector-two"}));
+  // Again within the hour: in the log, not another alert.
+  v1::LookupPlateResponse again;
+  ASSERT_TRUE(Lookup(*As("inspector-dev"), "FAC4321", &again).ok());
+  EXPECT_FALSE(Log().back().detail().empty());
+  alerts = vault_->oversight().Alerts(false);
+  ASSERT_TRUE(alerts.ok()) << alerts.status();
+  EXPECT_EQ(
+      std::count_if(alerts->begin(), alerts->end(),
+                    [](const auto& a) { return a.kind == "linkage_probe"; }),
+      2);
 }
 
 TEST_F(InsiderTest, AQuotaIsExactAtAnyConcurrency) {
