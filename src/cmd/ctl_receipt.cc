@@ -4,6 +4,7 @@
 
 #include "cmd/ctl_receipt.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -217,7 +218,19 @@ int Verify() {
                         2 * receipt::kContentSaltBytes, " hex digits"),
            2);
     }
-    salts[given.substr(0, eq)] = salt;
+    const std::string handle = given.substr(0, eq);
+    if (!salts.emplace(handle, salt).second) {
+      Fail(absl::StrCat("--salt names ", handle, " twice"), 2);
+    }
+  }
+  for (const auto& [handle, salt] : salts) {
+    if (std::none_of(contents.begin(), contents.end(),
+                     [&](const auto& c) { return c.first == handle; })) {
+      Fail(absl::StrCat("--salt ", handle,
+                        " has no --content for that handle: a salt checks "
+                        "a content given with it"),
+           2);
+    }
   }
   const bool json = absl::GetFlag(FLAGS_json);
   const v1::Receipt receipt = LoadReceipt(path);
@@ -289,6 +302,26 @@ int Verify() {
                    : absl::StrCat("DOES NOT MATCH: ", s.message()).c_str());
       }
     }
+    // What the receipt vouches for that was not checked: an OK says
+    // nothing of it.
+    std::vector<std::string> unchecked;
+    for (const v1::ReceiptItem& item : body->items()) {
+      if (std::none_of(contents.begin(), contents.end(), [&](const auto& c) {
+            return c.first == item.item_handle();
+          })) {
+        unchecked.push_back(item.item_handle());
+      }
+    }
+    auto* not_checked = fields["contents_not_checked"].mutable_list_value();
+    for (const std::string& h : unchecked) {
+      *not_checked->add_values() = StringValue(h);
+    }
+    if (!json && !unchecked.empty()) {
+      std::printf(
+          "not checked     %s (no --content given: this check says nothing "
+          "of their bytes)\n",
+          absl::StrJoin(unchecked, " ").c_str());
+    }
   }
   fields["ok"].set_bool_value(ok);
   if (json) {
@@ -356,6 +389,13 @@ int SaveReceiptIfAsked(const v1::Receipt& receipt,
   std::string check = absl::StrCat("lanevaultctl receipt verify --receipt ",
                                    out, " --public_key KEY");
   for (const std::string& f : verify_flags) absl::StrAppend(&check, " ", f);
+  v1::ReceiptBody body;
+  if (verify_flags.empty() && body.ParseFromString(receipt.body()) &&
+      body.items_size() > 0) {
+    absl::StrAppend(&check,
+                    "\n  (to check the answer's content too, save it with "
+                    "--out_dir: the command then names each file)");
+  }
   std::fprintf(stderr, "receipt saved to %s; check it with:\n  %s\n",
                out.c_str(), check.c_str());
   return 0;

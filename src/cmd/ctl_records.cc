@@ -15,6 +15,7 @@
 #include "common/files.h"
 #include "common/program.h"
 #include "lanevault/v1/evidence.grpc.pb.h"
+#include "receipt/receipt.h"
 
 ABSL_DECLARE_FLAG(std::string, case_id);
 ABSL_DECLARE_FLAG(std::string, categories);
@@ -68,7 +69,8 @@ void PrintReceiptSalt(const v1::Item& item) {
 
 // Saves the returned items into `out_dir` (when given), readable by the
 // reader alone: each JPEG as <item handle>.jpg, each text the receipt
-// commits to under a salt as <item handle>.txt (its exact bytes). Returns
+// commits to under a salt as <item handle>.txt (the bytes committed to: the
+// text, then a plate's other readings a line each). Returns
 // the flags 'receipt verify' checks them with: "--content HANDLE=FILE", and
 // "--salt HANDLE=HEX" for a text.
 std::vector<std::string> SaveContents(
@@ -90,9 +92,11 @@ std::vector<std::string> SaveContents(
     }
     const auto path =
         std::filesystem::path(out_dir) / (id + (image ? ".jpg" : ".txt"));
-    // Evidence the reader chose to save: readable by them alone.
-    if (absl::Status s =
-            WriteFileAtomically(path.string(), item->content(), 0600);
+    // Evidence the reader chose to save: readable by them alone. A text as
+    // the receipt commits to it: the reading, then its other readings.
+    if (absl::Status s = WriteFileAtomically(
+            path.string(),
+            image ? item->content() : receipt::CommittedText(*item), 0600);
         !s.ok()) {
       Fail(s);
     }
@@ -157,7 +161,6 @@ int Get(const std::string& record_id) {
                   CategoryName(item.category()).c_str(), item.content().size(),
                   shown.c_str());
       PrintOtherReadings(item);
-      PrintReceiptSalt(item);
       PrintReceiptSalt(item);
     }
     PrintReceiptTerms(resp.receipt());

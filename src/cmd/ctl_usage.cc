@@ -210,7 +210,7 @@ const std::vector<CommandSpec>& Commands() {
        "the background (its progress is in the daemon's log: 'key re-wrap:\n"
        "N data keys re-wrapped so far', then 'key re-wrap done')."},
       {"receipt verify", "", 0, 0,
-       "receipt,public_key,public_key_file,content,json",
+       "receipt,public_key,public_key_file,content,salt,json",
        "Checks a saved receipt's signature with the vault's receipt key and\n"
        "prints its terms; each --content HANDLE=FILE must be what the\n"
        "answer returned under that handle. Without a pinned key the\n"

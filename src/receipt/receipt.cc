@@ -81,6 +81,15 @@ std::string ContentCommitment(absl::string_view salt,
   return crypto::Sha256(absl::StrCat(kCommitmentPrefix, salt, content));
 }
 
+std::string CommittedText(const v1::Item& item) {
+  std::string text = item.content();
+  if (!CommitsUnderSalt(item.category())) return text;
+  for (const v1::PlateCandidate& c : item.plate_candidates()) {
+    absl::StrAppend(&text, "\n", c.text());
+  }
+  return text;
+}
+
 absl::Status CheckContent(const v1::ReceiptBody& body,
                           absl::string_view item_handle,
                           absl::string_view content, absl::string_view salt) {
@@ -137,7 +146,7 @@ v1::ReceiptItem ItemFor(v1::Item& item) {
   } else {
     item.clear_receipt_salt();
   }
-  return ItemFor(item.item_id(), item.category(), item.content(),
+  return ItemFor(item.item_id(), item.category(), CommittedText(item),
                  item.receipt_salt());
 }
 

@@ -64,6 +64,11 @@ bool CommitsUnderSalt(v1::DataCategory category);
 std::string ContentCommitment(absl::string_view salt,
                               absl::string_view content);
 
+// The bytes a receipt commits to for a text item as an answer returns it:
+// its content, then each of a plate's other readings (rank 2, 3, ...) after
+// a newline, so a relay cannot change them either. An image's: its content.
+std::string CommittedText(const v1::Item& item);
+
 // OK when `body` (a verified receipt's) lists `item_handle` with exactly
 // `content`: its SHA-256 for an image, its commitment under `salt` (the
 // answer's Item.receipt_salt) for a text item. NOT_FOUND when the receipt
@@ -83,9 +88,9 @@ absl::Status CheckContent(const v1::ReceiptBody& body,
 v1::ReceiptItem ItemFor(absl::string_view item_handle,
                         v1::DataCategory category, absl::string_view content,
                         absl::string_view salt = "");
-// The same for an item as the answer returns it (its item_id the handle):
-// a text item is given a new random salt, which the answer carries beside
-// it (Item.receipt_salt); an image carries none.
+// The same for an item as the answer returns it (its item_id the handle),
+// over CommittedText(item): a text item is given a new random salt, which
+// the answer carries beside it (Item.receipt_salt); an image carries none.
 v1::ReceiptItem ItemFor(v1::Item& item);
 
 }  // namespace lanevault::receipt

@@ -137,13 +137,17 @@ hint=$(ctl "${as_inspector[@]}" record get "$id" --purpose vehicle-inspection \
   --receipt_out "$work/plate.receipt" 2>&1 >/dev/null) ||
   fail "plate text read refused: $hint"
 mapfile -t checks < <(grep -o -- '--\(content\|salt\) [^ ]*' <<<"$hint" | tr ' ' '\n')
-[[ ${#checks[@]} -eq 4 && $(cat "$work/plate"/*.txt) == "$truth" ]] ||
+[[ ${#checks[@]} -eq 4 && $(head -1 "$work/plate"/*.txt) == "$truth" ]] ||
   fail "the plate text and its salt were not saved: $hint"
 ctl "${as_auditor_cert[@]}" receipt verify --receipt "$work/plate.receipt" \
   "${checks[@]}" >/dev/null || fail "the plate text does not verify with its salt"
 if ctl "${as_auditor_cert[@]}" receipt verify --receipt "$work/plate.receipt" \
   "${checks[@]:0:2}" >/dev/null 2>&1; then
   fail "a plate text verified without its salt"
+fi
+if ctl "${as_auditor_cert[@]}" receipt verify --receipt "$work/plate.receipt" \
+  "${checks[@]}" "${checks[@]:2:2}" >/dev/null 2>&1; then
+  fail "a salt given twice for one text was taken"
 fi
 
 if err=$(ctl record get "$id" --purpose vehicle-inspection 2>&1); then

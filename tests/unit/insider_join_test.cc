@@ -661,12 +661,13 @@ TEST_F(JoinTest, AReceiptAloneDoesNotGiveThePlate) {
     EXPECT_EQ(
         receipt::CheckContent(*body, text->item_id(), text->content()).code(),
         absl::StatusCode::kFailedPrecondition);
-    // The reader's check: text and salt together.
-    EXPECT_TRUE(receipt::CheckContent(*body, text->item_id(), text->content(),
+    // The reader's check: text (with any other readings) and salt together.
+    const std::string committed = receipt::CommittedText(*text);
+    EXPECT_TRUE(receipt::CheckContent(*body, text->item_id(), committed,
                                       text->receipt_salt())
                     .ok());
-    EXPECT_EQ(receipt::CheckContent(*body, text->item_id(),
-                                    text->content() + "X", text->receipt_salt())
+    EXPECT_EQ(receipt::CheckContent(*body, text->item_id(), committed + "X",
+                                    text->receipt_salt())
                   .code(),
               absl::StatusCode::kDataLoss);
     commitments.push_back(line->content_commitment());

@@ -218,7 +218,30 @@ TEST(ReceiptTest, ATextIsCommittedUnderTheAnswersSaltAndAnImageByItsDigest) {
   EXPECT_NE(text.receipt_salt(), first_salt);
   EXPECT_NE(second.content_commitment(), first.content_commitment());
 
+  // A plate's other readings are committed to with it, in rank order: a
+  // relay that changes one breaks the check.
+  v1::PlateCandidate* reading = text.add_plate_candidates();
+  reading->set_text("KXR4B21");
+  reading->set_votes(3);
+  text.add_plate_candidates()->set_text("KXR482");
+  EXPECT_EQ(CommittedText(text), "KXR4821\nKXR4B21\nKXR482");
+  v1::ReceiptBody with_readings;
+  *with_readings.add_items() = ItemFor(text);
+  EXPECT_TRUE(CheckContent(with_readings, "ih_text", "KXR4821\nKXR4B21\nKXR482",
+                           text.receipt_salt())
+                  .ok());
+  for (const char* relayed :
+       {"KXR4821", "KXR4821\nKXR4B21", "KXR4821\nKXR482\nKXR4B21",
+        "KXR4821\nKXR4821\nKXR482"}) {
+    EXPECT_EQ(
+        CheckContent(with_readings, "ih_text", relayed, text.receipt_salt())
+            .code(),
+        absl::StatusCode::kDataLoss)
+        << relayed;
+  }
+
   v1::Item metadata = text;
+  metadata.clear_plate_candidates();
   metadata.set_category(v1::DATA_CATEGORY_METADATA);
   EXPECT_TRUE(ItemFor(metadata).content_sha256().empty());
   EXPECT_EQ(metadata.receipt_salt().size(), kContentSaltBytes);
