@@ -339,7 +339,14 @@ grpc::Status EvidenceService::LookupPlate(grpc::ServerContext* ctx,
         &sequence);
     a.logged();
     if (!ids.ok()) return ToGrpc(ids.status());
-    gate_->AlertLinkageProbe(a.caller, withheld, sequence);
+    if (withheld > 0) {
+      gate_->AlertLinkageProbe(
+          a.caller,
+          absl::StrCat("looked up a plate whose crossing's faces they or their "
+                       "group have seen: ",
+                       withheld, withheld == 1 ? " match was" : " matches were",
+                       " withheld (access-log entry ", sequence, ")"));
+    }
     std::vector<std::string> handles;
     for (const std::string& id : *ids) {
       absl::StatusOr<std::string> h =

@@ -287,9 +287,7 @@ std::vector<std::string> Gate::RevealPlates(Admission& admission,
       });
 }
 
-void Gate::AlertLinkageProbe(const Caller& caller, size_t withheld,
-                             uint64_t sequence) {
-  if (withheld == 0) return;
+void Gate::AlertLinkageProbe(const Caller& caller, absl::string_view what) {
   if (!FirstAlertThisHour(absl::StrCat(caller.principal, "\nlinkage_probe"))) {
     return;
   }
@@ -299,13 +297,10 @@ void Gate::AlertLinkageProbe(const Caller& caller, size_t withheld,
           caller.principal,
           caller.group.empty() ? ""
                                : absl::StrCat(" (group ", caller.group, ")"),
-          " looked up a plate whose crossing's faces they",
-          caller.group.empty() ? "" : " or their group", " have seen; ",
-          withheld, withheld == 1 ? " match was" : " matches were",
-          " withheld (access-log entry ", sequence,
-          "). Asking for a crossing's plate after its faces is how a plate is "
-          "linked to a face; further lookups like it this hour are in the "
-          "access log only (their detail says so)"));
+          " ", what,
+          ". Asking for one side of a crossing after its other side was seen "
+          "is how a plate is linked to a face; further ones this hour are in "
+          "the access log only"));
 }
 
 void Gate::LogUngated(const grpc::ServerContextBase& ctx,

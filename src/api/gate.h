@@ -223,14 +223,14 @@ class Gate {
                                         std::vector<std::string> ids,
                                         size_t max, bool* more,
                                         size_t* withheld);
-  // A "linkage_probe" alert (at most one a principal an hour): a plate
-  // lookup withheld `withheld` crossings whose faces the caller or its
-  // group has seen, in the access-log entry `sequence`. Withholding them
-  // keeps the plate from the faces, but an empty answer for a plate the
-  // caller knows crossed tells that its faces were seen: asked after each
-  // face read, it links the plate to one face. So it is never silent.
-  void AlertLinkageProbe(const Caller& caller, size_t withheld,
-                         uint64_t sequence);
+  // A "linkage_probe" alert (at most one a principal an hour): `caller`
+  // was kept from one side of a crossing because it or its group has seen
+  // the other: a plate lookup withheld matches whose faces were seen, or a
+  // read was refused as linkage. Withholding keeps the sides apart, but the
+  // empty answer or the refusal tells what was seen: asked after each of a
+  // colleague's face reads, it links a plate to one face. So it is never
+  // silent. `what` says what happened, naming no record and no plate.
+  void AlertLinkageProbe(const Caller& caller, absl::string_view what);
 
   // For services that are not lanevault's (health, reflection): whether
   // the caller presents a valid certificate.

@@ -490,6 +490,13 @@ StepResult Gate::Call::Decide() {
     r.decision = d;
     return r;
   }
+  if (admission_.decision.linkage_by_history) {
+    gate_->AlertLinkageProbe(
+        caller, absl::StrCat("was refused a ", v1::Action_Name(spec_.action),
+                             " as linkage: they or their group have seen the "
+                             "crossing's other side (the refusal is in the "
+                             "access log)"));
+  }
   return Denied(d, grpc::StatusCode::PERMISSION_DENIED);
 }
 

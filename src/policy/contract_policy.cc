@@ -285,10 +285,18 @@ class ContractPolicy final : public Policy {
     // The categories this call would touch; reads without a list ask for
     // all that is there.
     Bits touched = asked != 0 ? asked : (IsRead(r.action) ? available : 0);
-    const bool explicit_link = r.action == v1::ACTION_LINK ||
-                               ((asked & kPlate) && (asked & kFace)) ||
-                               ((asked & kPlate) && (history & kFace)) ||
-                               ((asked & kFace) && (history & kPlate));
+    const bool asks_both =
+        r.action == v1::ACTION_LINK || ((asked & kPlate) && (asked & kFace));
+    const bool links_history =
+        !asks_both && (((asked & kPlate) && (history & kFace)) ||
+                       ((asked & kFace) && (history & kPlate)));
+    const bool explicit_link = asks_both || links_history;
+    // A linkage refusal for what was seen before, marked so (see
+    // AccessDecision::linkage_by_history).
+    auto by_history = [](AccessDecision d) {
+      d.linkage_by_history = true;
+      return d;
+    };
 
     // Prohibitions first: they beat any permit.
     const Binding* binding = BindingOf(r.principal);
@@ -313,8 +321,9 @@ class ContractPolicy final : public Policy {
     };
     if (const auto* p = banned(r.action, touched)) return Prohibited(*p);
     if (explicit_link) {
-      if (const auto* p = banned(v1::ACTION_LINK, touched))
-        return Prohibited(*p);
+      if (const auto* p = banned(v1::ACTION_LINK, touched)) {
+        return links_history ? by_history(Prohibited(*p)) : Prohibited(*p);
+      }
     }
     // A capture node speaks for its own lanes and checkpoints only.
     if (r.action == v1::ACTION_INTAKE && r.role == Role::kLane && binding) {
@@ -391,12 +400,15 @@ class ContractPolicy final : public Policy {
                            : absl::StrCat(" for purpose '", r.purpose, "'")));
     }
     if (explicit_link && !link_permitted) {
+      if (links_history) {
+        return by_history(Deny("default-deny", "linkage",
+                               "this would join the crossing's plate and faces "
+                               "(you or your group already read the other "
+                               "side): linkage is not permitted"));
+      }
       return Deny("default-deny", "linkage",
-                  history ? "this would join the crossing's plate and faces "
-                            "(you already read the other side): linkage is "
-                            "not permitted"
-                          : "a crossing's plate and faces may not be read "
-                            "together: linkage is not permitted");
+                  "a crossing's plate and faces may not be read together: "
+                  "linkage is not permitted");
     }
     if (!IsRead(r.action) && r.action != v1::ACTION_SEARCH_PLATE &&
         r.action != v1::ACTION_SEARCH_METADATA) {
@@ -431,11 +443,13 @@ class ContractPolicy final : public Policy {
       if (history & kFace) give &= ~kPlate;
       if (give == 0 && wanted != 0) {
         // All this call could give is the other side: it is a linkage.
-        if (const auto* p = banned(v1::ACTION_LINK, wanted))
-          return Prohibited(*p);
-        return Deny("default-deny", "linkage",
-                    "this would join the crossing's plate and faces (you "
-                    "already read the other side): linkage is not permitted");
+        if (const auto* p = banned(v1::ACTION_LINK, wanted)) {
+          return by_history(Prohibited(*p));
+        }
+        return by_history(Deny("default-deny", "linkage",
+                               "this would join the crossing's plate and faces "
+                               "(you or your group already read the other "
+                               "side): linkage is not permitted"));
       }
       if ((give & kPlate) && (give & kFace)) {
         return Deny("default-deny", "linkage",

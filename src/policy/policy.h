@@ -138,6 +138,10 @@ struct AccessDecision {
   // Allowed calls only: the call may go ahead only once this approval is
   // given (api/approvals.h); unset when no permit it needs requires one.
   std::optional<ApprovalRule> approval;
+  // Refused calls only: refused as linkage because of what the caller (or
+  // its group) has already seen of the crossing, not because the call
+  // asked for both sides. Such a refusal tells what was seen.
+  bool linkage_by_history = false;
   bool allowed() const { return decision.verdict() == v1::VERDICT_ALLOW; }
 };
 

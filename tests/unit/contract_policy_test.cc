@@ -142,11 +142,33 @@ TEST(ContractPolicy, LinkageAcrossTwoCallsIsRefused) {
       Read("identity-verification", {v1::DATA_CATEGORY_FACE_IMAGE}, &h));
   EXPECT_FALSE(d.allowed());
   EXPECT_EQ(d.decision.rule_ids(0), "no-linkage");
+  // Marked as refused for what was seen: the refusal tells it (the gate
+  // alerts on it).
+  EXPECT_TRUE(d.linkage_by_history);
   // The reverse order too.
   h.read_before = {v1::DATA_CATEGORY_FACE_IMAGE};
-  EXPECT_FALSE(p->DecideAccess(Read("vehicle-inspection",
-                                    {v1::DATA_CATEGORY_PLATE_IMAGE}, &h))
-                   .allowed());
+  AccessDecision reverse = p->DecideAccess(
+      Read("vehicle-inspection", {v1::DATA_CATEGORY_PLATE_IMAGE}, &h));
+  EXPECT_FALSE(reverse.allowed());
+  EXPECT_TRUE(reverse.linkage_by_history);
+  // Without the prohibition, refused by the default rule, marked the same;
+  // asking for both sides in one call is no probe of what was seen.
+  v1::Contract open = Pilot();
+  open.clear_prohibitions();
+  auto without = NewContractPolicy(open);
+  ASSERT_TRUE(without.ok()) << without.status();
+  AccessDecision by_default = (*without)->DecideAccess(
+      Read("vehicle-inspection", {v1::DATA_CATEGORY_PLATE_IMAGE}, &h));
+  EXPECT_FALSE(by_default.allowed());
+  EXPECT_EQ(by_default.decision.reason_code(), "linkage");
+  EXPECT_TRUE(by_default.linkage_by_history);
+  History none;
+  AccessRequest both = Read(
+      "vehicle-inspection",
+      {v1::DATA_CATEGORY_PLATE_IMAGE, v1::DATA_CATEGORY_FACE_IMAGE}, &none);
+  AccessDecision asked_both = (*without)->DecideAccess(both);
+  EXPECT_FALSE(asked_both.allowed());
+  EXPECT_FALSE(asked_both.linkage_by_history);
   // Asking for "everything readable" gives only the side already held.
   h.read_before = {v1::DATA_CATEGORY_PLATE_TEXT};
   AccessDecision all = p->DecideAccess(Read("vehicle-inspection", {}, &h));

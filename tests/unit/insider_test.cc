@@ -157,6 +157,18 @@ TEST_F(InsiderTest, TwoInspectorsOfOneGroupCannotLinkBetweenThem) {
       << s.error_message();
   EXPECT_FALSE(face.has_record());
   EXPECT_EQ(Log().back().group(), "inspectors-demo-poe");
+  // The refusal tells inspector-two that the group has the plate: never
+  // silent (one alert a principal an hour, naming the caller).
+  auto alerts = vault_->oversight().Alerts(false);
+  ASSERT_TRUE(alerts.ok()) << alerts.status();
+  int probes = 0;
+  for (const auto& a : *alerts) {
+    if (a.kind != "linkage_probe") continue;
+    ++probes;
+    EXPECT_EQ(a.principal, "inspector-two");
+    EXPECT_EQ(a.message.find("MVB7350"), std::string::npos) << a.message;
+  }
+  EXPECT_EQ(probes, 1);
   // A face of another crossing is still theirs to read.
   const v1::Record other = Take("TJD2290");
   EXPECT_TRUE(Read(*As("inspector-two"), other.record_id(), kIdentity,
