@@ -24,6 +24,21 @@ void Coarsen(google::protobuf::Timestamp* t, absl::Duration g, bool up) {
   *t = ToProto(up ? CeilTo(at, g) : FloorTo(at, g));
 }
 
+// A crossing's times as a purpose may tell them: the cell it was first
+// seen in, for both ends. Its last seen cell would say when it straddled a
+// cell's edge (a vehicle over the hour), a rare trait that a purpose told
+// finer times computes too: a join key. Exact answers (a cell of a second
+// or less) keep both ends.
+void CoarsenCrossing(google::protobuf::Timestamp* first,
+                     google::protobuf::Timestamp* last, absl::Duration g) {
+  Coarsen(first, g, /*up=*/false);
+  if (g > absl::Seconds(1)) {
+    *last = *first;
+  } else {
+    Coarsen(last, g, /*up=*/false);
+  }
+}
+
 }  // namespace
 
 cv::Size AnswerSize(v1::DataCategory c) {
@@ -79,9 +94,7 @@ absl::Status ScopeRecord(const crypto::HandleKey& handles,
   }
   if (view.checkpoint_only) record.clear_lane_id();
   const absl::Duration g = view.time_granularity;
-  // Both ends floored: the crossing happened within [first, last + g).
-  Coarsen(record.mutable_first_seen(), g, /*up=*/false);
-  Coarsen(record.mutable_last_seen(), g, /*up=*/false);
+  CoarsenCrossing(record.mutable_first_seen(), record.mutable_last_seen(), g);
   record.clear_frames_seen();
   // The crossing's readings are answered only as part of its plate text
   // item, which is here only when the purpose may read plate text: they
@@ -122,8 +135,8 @@ absl::Status ScopeSummary(const crypto::HandleKey& handles,
   if (!handle.ok()) return handle.status();
   summary.set_record_id(*handle);
   if (view.checkpoint_only) summary.clear_lane_id();
-  Coarsen(summary.mutable_first_seen(), view.time_granularity, false);
-  Coarsen(summary.mutable_last_seen(), view.time_granularity, false);
+  CoarsenCrossing(summary.mutable_first_seen(), summary.mutable_last_seen(),
+                  view.time_granularity);
   auto* categories = summary.mutable_categories();
   categories->erase(
       std::remove_if(categories->begin(), categories->end(),

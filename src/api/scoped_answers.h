@@ -23,8 +23,9 @@
 namespace lanevault::api {
 
 // Rewrites an opened record for its reader under `view`: handles for ids,
-// coarse times (deadlines rounded up, so they still say "destroyed by
-// then"), no frame numbers or frame count, no lane where the purpose sees
+// coarse times (first and last seen both the cell it was first seen in;
+// deadlines rounded up, so they still say "destroyed by then"), no frame
+// numbers or frame count, no lane where the purpose sees
 // checkpoints only. `record_handle`, when not empty, is the record's
 // handle under `view` as the caller named it (opened by the gate, so the
 // very string Issue would give): it is used instead of issuing it again.

@@ -675,6 +675,61 @@ TEST_F(JoinTest, AReceiptAloneDoesNotGiveThePlate) {
   EXPECT_NE(commitments[0], commitments[1]);
 }
 
+// A crossing over the hour (first seen a second before it, last seen
+// after) was told as such on the hourly side (its last seen in the next
+// hour) and computed as such from the minutes on the other: a rare trait
+// both sides share, a join key. Every answer now gives both ends as the cell
+// the crossing was first seen in, reads and searches alike.
+TEST_F(JoinTest, ACrossingOverTheHourIsToldAsTheHourItBeganIn) {
+  hour_ = FloorTo(absl::Now(), absl::Hours(1)) + absl::Hours(1);
+  clock_.Set(hour_ + absl::Hours(1) + absl::Minutes(10));
+  v1::Record r;
+  r.set_record_id(NewId("rec_"));
+  r.set_lane_id("lane-1");
+  r.set_checkpoint_id("demo-poe");
+  const absl::Time seen = hour_ + absl::Minutes(59) + absl::Seconds(59);
+  *r.mutable_first_seen() = ToProto(seen);
+  *r.mutable_last_seen() = ToProto(seen + absl::Minutes(2));
+  const std::pair<v1::DataCategory, std::string> items[] = {
+      {v1::DATA_CATEGORY_PLATE_TEXT, "KXR4899"},
+      {v1::DATA_CATEGORY_PLATE_IMAGE, PlateCrop("KXR4899", 1)},
+      {v1::DATA_CATEGORY_FACE_IMAGE, FaceCrop(1)}};
+  for (const auto& [category, content] : items) {
+    v1::Item* item = r.add_items();
+    item->set_item_id(NewId("itm_"));
+    item->set_category(category);
+    item->set_content(content);
+    *item->mutable_deadline() = ToProto(seen + absl::Hours(6));
+  }
+  ASSERT_TRUE(vault_->Intake(r, {}).ok());
+
+  const struct {
+    const char* who;
+    const char* purpose;
+    absl::Duration cell;
+  } sides[] = {{"inspector-dev", kVehicle, absl::Minutes(1)},
+               {"inspector-two", kIdentity, absl::Hours(1)}};
+  for (const auto& side : sides) {
+    auto stub = As(side.who);
+    const absl::Time cell = FloorTo(seen, side.cell);
+    v1::GetRecordResponse read =
+        Read(*stub, Handle(r.record_id(), side.purpose), side.purpose);
+    EXPECT_EQ(FromProto(read.record().first_seen()), cell) << side.purpose;
+    EXPECT_EQ(FromProto(read.record().last_seen()), cell) << side.purpose;
+    bool listed = false;
+    for (const v1::SearchRecordsResponse& page :
+         SearchAll(*stub, side.purpose)) {
+      for (const v1::RecordSummary& s : page.records()) {
+        if (s.record_id() != Handle(r.record_id(), side.purpose)) continue;
+        listed = true;
+        EXPECT_EQ(FromProto(s.first_seen()), cell) << side.purpose;
+        EXPECT_EQ(FromProto(s.last_seen()), cell) << side.purpose;
+      }
+    }
+    EXPECT_TRUE(listed) << side.purpose;
+  }
+}
+
 TEST_F(JoinTest, AnOfficerResolvesAHandleWithAReasonLogged) {
   hour_ = FloorTo(absl::Now(), absl::Hours(1)) + absl::Hours(1);
   clock_.Set(hour_ + absl::Minutes(58));
