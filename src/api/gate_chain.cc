@@ -491,11 +491,20 @@ StepResult Gate::Call::Decide() {
     return r;
   }
   if (admission_.decision.linkage_by_history) {
+    // Told apart in the log from a call that asked for both sides: this
+    // refusal tells the caller what it or its group has seen.
+    constexpr absl::string_view kProbe =
+        "refused for what the caller or its group has seen of the crossing's "
+        "other side";
+    entry_.set_detail(entry_.detail().empty()
+                          ? std::string(kProbe)
+                          : absl::StrCat(entry_.detail(), "; ", kProbe));
     gate_->AlertLinkageProbe(
-        caller, absl::StrCat("was refused a ", v1::Action_Name(spec_.action),
-                             " as linkage: they or their group have seen the "
-                             "crossing's other side (the refusal is in the "
-                             "access log)"));
+        caller,
+        absl::StrCat("was refused as linkage (", v1::Action_Name(spec_.action),
+                     "): they or their group have seen the crossing's "
+                     "other side (the refusal is in the access log, "
+                     "its detail says so)"));
   }
   return Denied(d, grpc::StatusCode::PERMISSION_DENIED);
 }

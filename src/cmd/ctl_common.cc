@@ -178,8 +178,11 @@ std::vector<std::string> ServerAddresses() {
     case grpc::StatusCode::PERMISSION_DENIED:
       Fail(absl::StrCat("refused: ", m, ". The refusal is in the access log."));
     case grpc::StatusCode::NOT_FOUND:
-      Fail(
-          absl::StrCat("not found: ", m, " (or past its retention deadline)."));
+      // The vault's own words may already say it (scoped answers do).
+      Fail(absl::StrCat("not found: ", m,
+                        absl::StrContains(m, "deadline")
+                            ? "."
+                            : " (or past its retention deadline)."));
     case grpc::StatusCode::INVALID_ARGUMENT:
       Fail(absl::StrCat("rejected: ", m));
     case grpc::StatusCode::RESOURCE_EXHAUSTED:

@@ -157,6 +157,9 @@ TEST_F(InsiderTest, TwoInspectorsOfOneGroupCannotLinkBetweenThem) {
       << s.error_message();
   EXPECT_FALSE(face.has_record());
   EXPECT_EQ(Log().back().group(), "inspectors-demo-poe");
+  EXPECT_NE(Log().back().detail().find("what the caller or its group has seen"),
+            std::string::npos)
+      << Log().back().DebugString();
   // The refusal tells inspector-two that the group has the plate: never
   // silent (one alert a principal an hour, naming the caller).
   auto alerts = vault_->oversight().Alerts(false);
