@@ -280,12 +280,13 @@ int AuditTail() {
         PrintJson(e);
         std::printf("\n");
       } else {
-        std::printf("%6llu  %-23s %-16s %-22s %-6s %-24s %s\n",
+        std::printf("%6llu  %-23s %-16s %-22s %-6s %-24s %-44s %s\n",
                     static_cast<unsigned long long>(e.sequence()),
                     When(e.time()).c_str(), e.principal().c_str(),
                     v1::Action_Name(e.action()).substr(7).c_str(),
                     e.verdict() == v1::VERDICT_ALLOW ? "allow" : "deny",
-                    e.reason_code().c_str(), e.record_id().c_str());
+                    e.reason_code().c_str(), e.record_id().c_str(),
+                    e.detail().c_str());
       }
       std::fflush(stdout);
       req.set_page_token(absl::StrCat(e.sequence() + 1));
@@ -428,10 +429,6 @@ int Audit_(const std::vector<std::string>& args) {
     req.set_record_id(absl::GetFlag(FLAGS_record));
     req.set_page_size(absl::GetFlag(FLAGS_limit));
     req.set_page_token(absl::GetFlag(FLAGS_page_token));
-    if (!json) {
-      std::printf("%6s  %-23s %-16s %-22s %-6s %-24s %s\n", "SEQ", "TIME",
-                  "PRINCIPAL", "ACTION", "VERDICT", "REASON", "RECORD");
-    }
     v1::QueryEntriesResponse resp;
     size_t entries = 0;
     for (int page = 1;; ++page) {
@@ -445,6 +442,12 @@ int Audit_(const std::vector<std::string>& args) {
         FailRpc(s);
       }
       entries += resp.entries_size();
+      if (!json && page == 1) {
+        // Only once the server answered: a refusal prints no table.
+        std::printf("%6s  %-23s %-16s %-22s %-6s %-24s %-44s %s\n", "SEQ",
+                    "TIME", "PRINCIPAL", "ACTION", "VERDICT", "REASON",
+                    "RECORD", "DETAIL");
+      }
       if (json) {
         // With --all, one JSON document per page, one after another.
         PrintJson(resp);
@@ -452,12 +455,13 @@ int Audit_(const std::vector<std::string>& args) {
       }
       for (const auto& e : resp.entries()) {
         if (json) break;
-        std::printf("%6llu  %-23s %-16s %-22s %-6s %-24s %s\n",
+        std::printf("%6llu  %-23s %-16s %-22s %-6s %-24s %-44s %s\n",
                     static_cast<unsigned long long>(e.sequence()),
                     When(e.time()).c_str(), e.principal().c_str(),
                     v1::Action_Name(e.action()).substr(7).c_str(),
                     e.verdict() == v1::VERDICT_ALLOW ? "allow" : "deny",
-                    e.reason_code().c_str(), e.record_id().c_str());
+                    e.reason_code().c_str(), e.record_id().c_str(),
+                    e.detail().c_str());
       }
       if (!absl::GetFlag(FLAGS_all) || resp.next_page_token().empty()) break;
       Progress(absl::StrCat("page ", page, ": ", entries, " entries so far"));

@@ -128,6 +128,8 @@ out=$(as auditor audit query --principal operator-dev --all 2>/dev/null)
 check "snapshots in the access log" "[[ \$(grep -c 'VIEW_SNAPSHOT' <<<\"\$out\") -ge 20 ]]"
 out=$(as auditor audit query --principal inspector-dev --all 2>/dev/null)
 check "refused snapshot in the access log" "grep 'VIEW_SNAPSHOT' <<<\"\$out\" | grep deny >/dev/null"
+out=$(as inspector audit query --limit 1 2>&1); rc=$?
+check "an inspector's audit query is refused with no table" "[[ $rc -eq 1 ]] && grep -q 'refused' <<<\"\$out\" && ! grep -q 'PRINCIPAL' <<<\"\$out\""
 
 if [[ $failures -eq 0 ]]; then echo "passed"; else
   tail -5 "$work/daemon.log"; echo "$failures failed"; exit 1; fi
