@@ -327,8 +327,9 @@ grpc::Status ComplianceService::ActivateContract(
         !s.ok()) {
       return ToGrpc(s);
     }
-    if (contracts_.holder->Replace(
-            std::shared_ptr<const policy::Policy>(std::move(next)))) {
+    const bool in_force = contracts_.holder->Replace(
+        std::shared_ptr<const policy::Policy>(std::move(next)));
+    if (in_force) {
       spdlog::warn("contract {} v{} in force, activated by {} over the API",
                    row.contract_id, row.version, a.caller.principal);
     } else {
@@ -342,7 +343,7 @@ grpc::Status ComplianceService::ActivateContract(
     }
     *response->mutable_contract() = signed_contract;
     response->set_version(row.version);
-    response->set_active(contracts_.holder->contract_version() == row.version);
+    response->set_active(in_force);
     *response->mutable_activated() = ToProto(row.activated);
     return grpc::Status::OK;
   });

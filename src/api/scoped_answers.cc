@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/data_category.h"
 #include "common/image_header.h"
 #include "common/time_util.h"
 #include "watermark/watermark.h"
@@ -12,12 +13,6 @@ namespace lanevault::api {
 namespace {
 
 using Kind = crypto::HandleKey::Kind;
-
-bool IsImage(v1::DataCategory c) {
-  return c == v1::DATA_CATEGORY_PLATE_IMAGE ||
-         c == v1::DATA_CATEGORY_FACE_IMAGE ||
-         c == v1::DATA_CATEGORY_SCENE_IMAGE;
-}
 
 void Coarsen(google::protobuf::Timestamp* t, absl::Duration g, bool up) {
   const absl::Time at = FromProto(*t);
@@ -184,7 +179,7 @@ std::vector<std::string> MarkImages(absl::string_view watermark_key,
       item.clear_media_type();
       continue;
     }
-    if (!IsImage(item.category())) continue;
+    if (!IsImageCategory(item.category())) continue;
     absl::StatusOr<std::string> marked =
         MarkAtAnswerSize(watermark_key, token, item.content(), item.category());
     if (!marked.ok()) {

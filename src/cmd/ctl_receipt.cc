@@ -4,9 +4,9 @@
 
 #include "cmd/ctl_receipt.h"
 
-#include <algorithm>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -223,9 +223,10 @@ int Verify() {
       Fail(absl::StrCat("--salt names ", handle, " twice"), 2);
     }
   }
+  std::set<std::string> content_given;
+  for (const auto& [handle, file] : contents) content_given.insert(handle);
   for (const auto& [handle, salt] : salts) {
-    if (std::none_of(contents.begin(), contents.end(),
-                     [&](const auto& c) { return c.first == handle; })) {
+    if (!content_given.contains(handle)) {
       Fail(absl::StrCat("--salt ", handle,
                         " has no --content for that handle: a salt checks "
                         "a content given with it"),
@@ -306,9 +307,7 @@ int Verify() {
     // nothing of it.
     std::vector<std::string> unchecked;
     for (const v1::ReceiptItem& item : body->items()) {
-      if (std::none_of(contents.begin(), contents.end(), [&](const auto& c) {
-            return c.first == item.item_handle();
-          })) {
+      if (!content_given.contains(item.item_handle())) {
         unchecked.push_back(item.item_handle());
       }
     }

@@ -90,6 +90,11 @@ class Validator {
   }
 
   void Categories() {
+    // The cell deadlines run from: at least a second, as the policy takes
+    // it; granularities past the bound are refused under purposes, so no
+    // product below overflows.
+    const int64_t cell = std::max<int64_t>(
+        1, std::min(CoarsestGranularitySeconds(c_), kMaxGranularitySeconds));
     for (int i = 0; i < c_.categories_size(); ++i) {
       const auto& rule = c_.categories(i);
       const std::string path = absl::StrCat("categories[", i, "]");
@@ -117,10 +122,6 @@ class Validator {
       }
       // Deadlines run from the capture time's cell of the coarsest purpose
       // (see DecideIntake): a shorter retention could expire at capture.
-      // At least a second, as the policy takes it; granularities past the
-      // bound are refused under purposes, so no product here overflows.
-      const int64_t cell = std::max<int64_t>(
-          1, std::min(CoarsestGranularitySeconds(c_), kMaxGranularitySeconds));
       if (rule.has_retention() &&
           FromProto(rule.retention()) < absl::Seconds(cell) * 2) {
         Error(path + ".retention",

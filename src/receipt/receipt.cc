@@ -1,6 +1,7 @@
 #include "receipt/receipt.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/data_category.h"
 #include "common/ids.h"
 #include "crypto/digest.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -71,9 +72,7 @@ absl::StatusOr<v1::ReceiptBody> VerifyReceipt(
 }
 
 bool CommitsUnderSalt(v1::DataCategory category) {
-  return category != v1::DATA_CATEGORY_PLATE_IMAGE &&
-         category != v1::DATA_CATEGORY_FACE_IMAGE &&
-         category != v1::DATA_CATEGORY_SCENE_IMAGE;
+  return !IsImageCategory(category);
 }
 
 std::string ContentCommitment(absl::string_view salt,

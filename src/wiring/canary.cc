@@ -49,6 +49,7 @@ RecordShape ShapeOf(const v1::Record& kept, const v1::AuditEntry& entry,
   RecordShape s;
   s.lane_id = kept.lane_id();
   s.checkpoint_id = kept.checkpoint_id();
+  s.cell = deadline_cell;
   s.contract_id = kept.contract_id();
   s.contract_version = kept.contract_version();
   const absl::Time first = FromProto(kept.first_seen());
@@ -68,7 +69,6 @@ RecordShape ShapeOf(const v1::Record& kept, const v1::AuditEntry& entry,
       c.clear_text();
     }
     is.size = item.content().size();
-    is.cell = deadline_cell;
     is.keep = FromProto(item.deadline()) - FloorTo(first, deadline_cell);
     s.items.push_back(std::move(is));
   }
@@ -156,7 +156,7 @@ std::vector<CanaryPlanter::Decoy> CanaryPlanter::Due(absl::Time now) {
                         RandomBelow(static_cast<uint32_t>(
                             std::min<size_t>(spread, 1u << 30)))));
       }
-      *item->mutable_deadline() = ToProto(FloorTo(first, is.cell) + is.keep);
+      *item->mutable_deadline() = ToProto(FloorTo(first, shape.cell) + is.keep);
       d.entry.add_item_ids(item->item_id());
     }
     d.dropped = shape.dropped;

@@ -35,14 +35,15 @@ struct RecordShape {
     // the content, so a decoy's sealed item is as long as a real one's.
     v1::Item meta;
     size_t size = 0;  // of the content
-    // The deadline less the start of first_seen's cell: real deadlines run
-    // from whole cells of the coarsest purpose (ItemDecision.deadline_cell),
-    // and a decoy's must too, or its expiry would tell it apart.
+    // The deadline less the start of first_seen's cell (`cell` below).
     absl::Duration keep;
-    absl::Duration cell;
   };
   std::string lane_id, checkpoint_id, contract_id;
   uint64_t contract_version = 0;
+  // Real deadlines run from whole cells of the coarsest purpose
+  // (ItemDecision.deadline_cell, one for the record), and a decoy's must
+  // too, or its expiry would tell it apart.
+  absl::Duration cell;
   absl::Duration duration;  // last_seen - first_seen
   absl::Duration lag;       // stored at - last_seen
   std::vector<ItemShape> items;

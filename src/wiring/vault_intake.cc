@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/data_category.h"
 #include "common/image_header.h"
 #include "common/logging.h"
 #include "common/time_util.h"
@@ -91,12 +92,6 @@ bool PlateReading(absl::string_view text) {
          std::all_of(text.begin(), text.end(), [&](char c) {
            return letter_or_digit(c) || c == ' ' || c == '-';
          });
-}
-
-bool IsImageCategory(v1::DataCategory c) {
-  return c == v1::DATA_CATEGORY_PLATE_IMAGE ||
-         c == v1::DATA_CATEGORY_FACE_IMAGE ||
-         c == v1::DATA_CATEGORY_SCENE_IMAGE;
 }
 
 // The media type a category's content may declare ("" for none).
