@@ -192,6 +192,8 @@ Usage ProcessUsage() {
 
 int Main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  // The process set up as lanevaultd sets itself up, for both servers.
+  DropMutexDeadlockGraphInReleaseBuilds();
   InitLogging("api_bench", "warn");
   const std::string dir = absl::GetFlag(FLAGS_dir);
   std::filesystem::remove_all(dir);

@@ -292,6 +292,7 @@ void SlowReadsAndAColleague(const std::string& dir) {
 
 int Main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  DropMutexDeadlockGraphInReleaseBuilds();  // as the programs run
   InitLogging("insider_bench", "error");
   const std::string dir = absl::GetFlag(FLAGS_dir);
   std::filesystem::remove_all(dir);

@@ -121,6 +121,7 @@ double PerSecond(int n, absl::Duration d) {
 
 int Main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  DropMutexDeadlockGraphInReleaseBuilds();  // as the programs run
   InitLogging("node_bench", "warn");
   const std::string dir = absl::GetFlag(FLAGS_dir);
   const int n = absl::GetFlag(FLAGS_records);

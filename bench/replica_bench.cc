@@ -60,6 +60,7 @@ using Stubs = std::vector<std::unique_ptr<v1::EvidenceService::Stub>>;
 
 int Main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  DropMutexDeadlockGraphInReleaseBuilds();  // as the programs run
   InitLogging("replica_bench", "warn");
   const std::string conninfo = absl::GetFlag(FLAGS_postgres);
   if (conninfo.empty()) {

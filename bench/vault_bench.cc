@@ -64,6 +64,7 @@
 #include "absl/time/clock.h"
 #include "common/clock.h"
 #include "common/ids.h"
+#include "common/program.h"
 #include "common/time_util.h"
 #include "crypto/master_key.h"
 #include "master_key_source.h"
@@ -708,6 +709,7 @@ int StartupFigures(double gb, const std::string& dir) {
 int main(int argc, char** argv) {
   using namespace lanevault;
   absl::ParseCommandLine(argc, argv);
+  DropMutexDeadlockGraphInReleaseBuilds();  // as the programs run
   if (sodium_init() < 0) return 1;
   const int n = absl::GetFlag(FLAGS_records);
   const int writers = absl::GetFlag(FLAGS_writers);

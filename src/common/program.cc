@@ -16,6 +16,7 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/json_logging.h"
 #include "common/logging.h"
 
@@ -37,8 +38,15 @@ bool IsProgramFlagFile(absl::string_view file) {
 
 absl::string_view Version() { return LANEVAULT_VERSION; }
 
+void DropMutexDeadlockGraphInReleaseBuilds() {
+#ifdef NDEBUG
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+#endif
+}
+
 std::vector<std::string> InitProgram(int argc, char** argv,
                                      absl::string_view usage) {
+  DropMutexDeadlockGraphInReleaseBuilds();
   std::string name = argv[0];
   if (auto slash = name.rfind('/'); slash != std::string::npos) {
     name = name.substr(slash + 1);

@@ -20,6 +20,13 @@ absl::string_view Version();
 std::vector<std::string> InitProgram(int argc, char** argv,
                                      absl::string_view usage);
 
+// Debian builds Abseil without NDEBUG, so every absl::Mutex in the process
+// (gRPC's included) keeps Abseil's lock-order graph under one process-wide
+// spin lock: a point every thread serialises on. A release build of a
+// program turns that off (InitProgram does); tests and debug builds keep it,
+// so a lock-order inversion still aborts there.
+void DropMutexDeadlockGraphInReleaseBuilds();
+
 // For a process that holds plaintext evidence or keys in memory: files it
 // creates are private to its user (umask 077), it cannot dump core, and
 // other processes of its user cannot ptrace it. Fails the program, naming

@@ -3,11 +3,13 @@
 #include <filesystem>
 
 #include "absl/strings/escaping.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/image_header.h"
+#include "common/program.h"
 #include "gtest/gtest.h"
 #include "testing/test_util.h"
 
@@ -266,6 +268,32 @@ TEST(ImageHeaderTest, AJpegOfTooManyScansOrTwoFramesIsRefused) {
   std::string reserved = JpegDeclaring(64, 64) + "\xff\x50\x00\x04\x00\x00";
   EXPECT_EQ(CheckImageSize(reserved, kCropLimits, "a crop").status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Takes two mutexes in one order, then in the other: a lock-order cycle.
+void InvertLockOrder() {
+  absl::Mutex a, b;
+  {
+    absl::MutexLock first(&a);
+    absl::MutexLock second(&b);
+  }
+  absl::MutexLock first(&b);
+  absl::MutexLock second(&a);
+}
+
+// Debian's Abseil keeps its lock-order graph on (and aborts on a cycle), so
+// tests catch an inversion; the programs drop the graph, which every lock in
+// the process (gRPC's too) otherwise updates under one process-wide lock.
+TEST(Program, TestsKeepTheLockOrderGraphAndReleaseProgramsDropIt) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(InvertLockOrder(), "deadlock");
+  EXPECT_EXIT(
+      {
+        DropMutexDeadlockGraphInReleaseBuilds();
+        InvertLockOrder();
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
