@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include "absl/strings/str_cat.h"
 #include "crypto/sodium_bytes.h"
 
 namespace lanevault::crypto {
@@ -35,6 +36,14 @@ std::string BlindIndex::Mac(absl::string_view data) const {
   crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
                      U(data), data.size(), key_.data(), key_.size());
   return out;
+}
+
+BlindIndex BlindIndex::ForDay(int64_t day) const {
+  SecureBytes key(crypto_generichash_KEYBYTES);
+  const std::string label = absl::StrCat("lanevault-plate-day-v1\n", day);
+  crypto_generichash(key.data(), key.size(), U(label), label.size(),
+                     key_.data(), key_.size());
+  return BlindIndex(std::move(key));
 }
 
 bool BlindIndex::Verify(absl::string_view data, absl::string_view mac) const {

@@ -342,15 +342,29 @@ absl::StatusOr<bool> PostgresStore::WasPurged(absl::string_view record_id) {
 }
 
 absl::StatusOr<std::vector<std::string>> PostgresStore::FindPlate(
-    absl::string_view blind_index, absl::Time now, int limit) {
+    const std::vector<std::string>& blind_indexes, absl::Time now, int limit) {
+  if (blind_indexes.empty()) {
+    return absl::InvalidArgumentError("a plate lookup needs a blind index");
+  }
+  // $1 and $2 are the time and the limit, $3... the plate's values: its
+  // days' and the undated one.
+  std::string values;
+  Params params;
+  params.Int(ToUnixMicrosSaturated(now)).Int(limit);
+  for (size_t i = 0; i < blind_indexes.size(); ++i) {
+    absl::StrAppend(&values, i == 0 ? "" : ",", "$", i + 3, "::bytea");
+    params.Bytes(blind_indexes[i]);
+  }
   absl::MutexLock lock(&mu_);
   absl::StatusOr<pg::Result> q = ExecLocked(
-      "SELECT c.record_id FROM plate_candidates c JOIN items i "
-      "ON i.record_id = c.record_id AND i.item_id = c.item_id "
-      "WHERE c.blind = $1::bytea AND i.deadline_us > $2::bigint "
-      "GROUP BY c.record_id ORDER BY MIN(c.rank), c.record_id "
-      "LIMIT $3::bigint",
-      Params().Bytes(blind_index).Int(ToUnixMicrosSaturated(now)).Int(limit));
+      absl::StrCat("SELECT c.record_id FROM plate_candidates c JOIN items i "
+                   "ON i.record_id = c.record_id AND i.item_id = c.item_id "
+                   "WHERE c.blind IN (",
+                   values,
+                   ") AND i.deadline_us > $1::bigint "
+                   "GROUP BY c.record_id ORDER BY MIN(c.rank), c.record_id "
+                   "LIMIT $2::bigint"),
+      params);
   if (!q.ok()) return q.status();
   std::vector<std::string> out;
   for (int i = 0; i < q->rows(); ++i) out.push_back(q->Text(i, 0));

@@ -331,26 +331,41 @@ absl::Status SqliteStore::CheckIntegrity(bool full) {
 }
 
 absl::StatusOr<std::vector<std::string>> SqliteStore::FindPlate(
-    absl::string_view blind_index, absl::Time now, int limit) {
+    const std::vector<std::string>& blind_indexes, absl::Time now, int limit) {
+  if (blind_indexes.empty()) {
+    return absl::InvalidArgumentError("a plate lookup needs a blind index");
+  }
+  // ?1 and ?2 are the time and the limit, ?3... the plate's values: its
+  // days' and the undated one. One statement, so one snapshot.
+  std::string values;
+  for (size_t i = 0; i < blind_indexes.size(); ++i) {
+    absl::StrAppend(&values, i == 0 ? "" : ",", "?", i + 3);
+  }
   SqliteReaders::Lease db = readers_->Borrow();
-  // Readings indexed since schema step 12, and those from before it.
-  absl::StatusOr<Statement> q = db->Cached(
+  // Readings indexed since schema step 12, and those from before it. Not
+  // cached: the number of days varies.
+  absl::StatusOr<Statement> q = db->Prepare(absl::StrCat(
       "SELECT record_id FROM ("
       "SELECT c.record_id, c.rank FROM plate_blinds c "
       "JOIN records r ON r.record_id = c.record_id JOIN items i "
       "ON i.item_rowid BETWEEN r.items_first AND r.items_last "
       "AND i.record_id = c.record_id AND i.item_id = c.item_id "
-      "WHERE c.blind = ?1 AND i.deadline_us > ?2 UNION ALL "
+      "WHERE c.blind IN (",
+      values,
+      ") AND i.deadline_us > ?1 UNION ALL "
       "SELECT c.record_id, c.rank FROM plate_candidates c "
       "JOIN records r ON r.record_id = c.record_id JOIN items i "
       "ON i.item_rowid BETWEEN r.items_first AND r.items_last "
       "AND i.record_id = c.record_id AND i.item_id = c.item_id "
-      "WHERE c.blind = ?1 AND i.deadline_us > ?2) "
-      "GROUP BY record_id ORDER BY MIN(rank), record_id LIMIT ?3");
+      "WHERE c.blind IN (",
+      values,
+      ") AND i.deadline_us > ?1) "
+      "GROUP BY record_id ORDER BY MIN(rank), record_id LIMIT ?2"));
   if (!q.ok()) return q.status();
-  q->BindBlob(1, blind_index)
-      .Bind(2, ToUnixMicrosSaturated(now))
-      .Bind(3, static_cast<int64_t>(limit));
+  q->Bind(1, ToUnixMicrosSaturated(now)).Bind(2, static_cast<int64_t>(limit));
+  for (size_t i = 0; i < blind_indexes.size(); ++i) {
+    q->BindBlob(static_cast<int>(i + 3), blind_indexes[i]);
+  }
   return q->AllText(0);
 }
 

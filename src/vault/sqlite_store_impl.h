@@ -167,7 +167,8 @@ class SqliteStore final : public Store {
   absl::Status PutUnkept(absl::string_view record_id, absl::string_view digest,
                          v1::AuditEntry audit) override;
   absl::StatusOr<std::vector<std::string>> FindPlate(
-      absl::string_view blind_index, absl::Time now, int limit) override;
+      const std::vector<std::string>& blind_indexes, absl::Time now,
+      int limit) override;
   absl::StatusOr<StoredRecord> GetRecord(absl::string_view record_id) override;
   absl::StatusOr<std::vector<v1::RecordSummary>> FindRecords(
       const RecordQuery& query) override;

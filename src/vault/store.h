@@ -54,11 +54,13 @@ class RecordStore {
                                  absl::string_view digest,
                                  v1::AuditEntry audit) = 0;
 
-  // Records with an unexpired plate-text item having a reading under this
-  // blind index, at most `limit`, by the best rank of that reading in each
-  // (1 is the top reading), then by id.
+  // Records with an unexpired plate-text item having a reading under any
+  // of these blind indexes (one plate's values: undated, and of each day;
+  // at least one), at most `limit`, by the best rank of such a reading in
+  // each (1 is the top reading), then by id.
   virtual absl::StatusOr<std::vector<std::string>> FindPlate(
-      absl::string_view blind_index, absl::Time now, int limit) = 0;
+      const std::vector<std::string>& blind_indexes, absl::Time now,
+      int limit) = 0;
 
   // NOT_FOUND for an unknown id; DATA_LOSS when the row is damaged.
   virtual absl::StatusOr<StoredRecord> GetRecord(

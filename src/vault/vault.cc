@@ -848,10 +848,14 @@ absl::Status Vault::SealAndCommit(const v1::Record& record,
     if (item.category() == v1::DATA_CATEGORY_PLATE_TEXT) {
       // Rank 1 is the plate text itself, then its readings in their order;
       // a reading that is the same plate as one before it adds no row.
+      // Indexed under the day of the item's deadline (PlateIndexOfDay), so
+      // the file does not match a vehicle's crossings across days.
+      const crypto::BlindIndex day =
+          plates_.ForDay(PeriodKeys::DayOf(out.deadline));
       std::vector<std::string>& blinds = out.plate_blind_indexes;
-      blinds.push_back(plates_.Of(item.content()));
+      blinds.push_back(day.Of(item.content()));
       for (const v1::PlateCandidate& c : item.plate_candidates()) {
-        std::string blind = plates_.Of(c.text());
+        std::string blind = day.Of(c.text());
         if (std::find(blinds.begin(), blinds.end(), blind) != blinds.end()) {
           blind.clear();
         }
@@ -1125,8 +1129,15 @@ absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
     return absl::InvalidArgumentError("a plate needs letters or digits");
   }
   audit.set_plate_blind_index(blind);
+  // Under every day an unexpired item can have its deadline on, and under
+  // the undated index that readings kept before days were indexed carry.
+  const absl::Time now = clock_->Now();
+  std::vector<std::string> blinds = {blind};
+  for (int64_t day : periods_->DaysEndingAfter(now)) {
+    blinds.push_back(plates_.ForDay(day).Of(plate));
+  }
   absl::StatusOr<std::vector<std::string>> found =
-      store_->FindPlate(blind, clock_->Now(), limit);
+      store_->FindPlate(blinds, now, limit);
   if (!found.ok()) return found.status();
   found = admit(std::move(*found), audit);
   // The answer is logged before it is given, naming what it reveals: these
@@ -1146,6 +1157,10 @@ absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
 
 std::string Vault::PlateBlindIndex(absl::string_view plate) const {
   return plates_.Of(plate);
+}
+
+std::string Vault::PlateIndexOfDay(absl::string_view plate, int64_t day) const {
+  return plates_.ForDay(day).Of(plate);
 }
 
 absl::StatusOr<std::vector<v1::RecordSummary>> Vault::Find(

@@ -238,6 +238,11 @@ class Vault {
       uint64_t* logged_as = nullptr);
   // The blind-index value of a plate (what LookupPlate logs).
   std::string PlateBlindIndex(absl::string_view plate) const;
+  // The value a plate text item with a deadline on `day` (UTC days since the
+  // epoch) is indexed under in the store: a plate's rows of different days
+  // hold unrelated values, so a copy of the database does not link a
+  // vehicle's crossings across days.
+  std::string PlateIndexOfDay(absl::string_view plate, int64_t day) const;
 
   // --- Retention (see also Maintainer). ---
   // Purges, in batches, every item past its deadline and not on hold, one

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "api/scoped_answers.h"
 #include "common/time_util.h"
@@ -21,6 +22,7 @@
 #include "testing/store_engines.h"
 #include "testing/test_util.h"
 #include "testing/vault_fixture.h"
+#include "vault/period_keys.h"
 #include "vault/sqlite_store_impl.h"
 
 namespace lanevault {
@@ -164,6 +166,22 @@ class PlateReadingsTest : public testing::OnEachEngine<testing::VaultFixture> {
     return QueryBehind(absl::StrCat("SELECT COUNT(*) FROM ", Candidates(),
                                     " WHERE record_id = '", record_id, "'"));
   }
+  // The UTC day of the plate text's deadline (its index rows' day).
+  static int64_t DeadlineDay(const v1::Record& r) {
+    return vault::PeriodKeys::DayOf(FromProto(r.items(0).deadline()));
+  }
+  // `bytes` as a literal of the engine's blob type.
+  std::string Blob(const std::string& bytes) const {
+    const std::string hex = absl::BytesToHexString(bytes);
+    return postgres() ? absl::StrCat("decode('", hex, "', 'hex')")
+                      : absl::StrCat("X'", hex, "'");
+  }
+  // The distinct index values the rows of these records hold.
+  int64_t DistinctValues(absl::string_view a, absl::string_view b) {
+    return QueryBehind(absl::StrCat("SELECT COUNT(DISTINCT blind) FROM ",
+                                    Candidates(), " c WHERE record_id IN ('", a,
+                                    "', '", b, "')"));
+  }
 };
 LANEVAULT_ON_EACH_ENGINE(PlateReadingsTest);
 
@@ -199,6 +217,65 @@ TEST_P(PlateReadingsTest, ALookupForTheSecondCandidateOfACrossingFindsIt) {
   EXPECT_FALSE(StoreFilesContain("KXR482"));
 }
 
+// Someone holding a copy of the database (root on the vault host) sees the
+// index values: were they one per plate, every crossing of a vehicle would
+// be linked there. Values are of the day of the plate's deadline, so only
+// crossings kept until the same day share one; lookups still find all.
+TEST_P(PlateReadingsTest, AVehiclesCrossingsOnDifferentDaysShareNoIndexValue) {
+  v1::Record monday = Take("KXR4821", {"KXR4B21"}, "rec_mon");
+  v1::Record monday_again = Take("KXR4821", {}, "rec_mon2");
+  clock_.Advance(absl::Hours(24));
+  v1::Record tuesday = Take("KXR4B21", {"KXR4821"}, "rec_tue");
+  ASSERT_EQ(DeadlineDay(tuesday), DeadlineDay(monday) + 1);
+  // Within a day the value is shared (the bound this gives): the day's two
+  // records hold two values, KXR4821's and KXR4B21's...
+  EXPECT_EQ(DistinctValues(monday.record_id(), monday_again.record_id()), 2);
+  // ...across days no reading's value is: two readings a record, four
+  // values for the two days' records.
+  EXPECT_EQ(DistinctValues(monday.record_id(), tuesday.record_id()), 4);
+  if (!postgres()) {
+    // Nor is the plate's undated value (what a lookup logs) in the files
+    // before a lookup, while each day's is.
+    const std::string undated = vault_->PlateBlindIndex("KXR4821");
+    const std::string of_tuesday =
+        vault_->PlateIndexOfDay("KXR4821", DeadlineDay(tuesday));
+    vault_.reset();
+    EXPECT_FALSE(StoreFilesContain(undated));
+    EXPECT_TRUE(StoreFilesContain(of_tuesday));
+    Reopen();
+  }
+  EXPECT_EQ(Lookup("KXR4821"),
+            (std::vector<std::string>{"rec_mon", "rec_mon2", "rec_tue"}));
+  EXPECT_EQ(Lookup("KXR4B21"),
+            (std::vector<std::string>{"rec_tue", "rec_mon"}));
+  // Each day's value is the one the vault computes for that day, and the
+  // other day's value of the plate finds nothing of it.
+  const int64_t rows_of_monday_value = QueryBehind(absl::StrCat(
+      "SELECT COUNT(*) FROM ", Candidates(), " c WHERE blind = ",
+      Blob(vault_->PlateIndexOfDay("kxr 4821", DeadlineDay(monday)))));
+  EXPECT_EQ(rows_of_monday_value, 2);
+  EXPECT_EQ(
+      QueryBehind(absl::StrCat(
+          "SELECT COUNT(*) FROM ", Candidates(), " c WHERE blind = ",
+          Blob(vault_->PlateIndexOfDay("KXR4821", DeadlineDay(monday) + 2)))),
+      0);
+}
+
+// Rows indexed before days were (a vault from before 2026-12-07) hold the
+// plate's undated value, and are still found until they expire.
+TEST_P(PlateReadingsTest, ReadingsIndexedBeforeDaysAreStillFound) {
+  v1::Record old = Take("MHV2170", {"MHV217O"}, "rec_old");
+  v1::Record fresh = Take("MHV2170", {}, "rec_new");
+  const std::string table = postgres() ? "plate_candidates" : "plate_blinds";
+  ExecBehind(
+      absl::StrCat("UPDATE ", table,
+                   " SET blind = ", Blob(vault_->PlateBlindIndex("MHV2170")),
+                   " WHERE record_id = '", old.record_id(), "' AND rank = 1"));
+  EXPECT_EQ(Lookup("MHV2170"),
+            (std::vector<std::string>{"rec_new", "rec_old"}));
+  EXPECT_EQ(DistinctValues(old.record_id(), fresh.record_id()), 3);
+}
+
 TEST_P(PlateReadingsTest, RecordsThatReadThePlateBetterComeFirst) {
   // Ids in the opposite order of the ranks, so an order by id would show.
   Take("ABC999", {"QQQ111", "WWW222", "ABC123"}, "rec_a4");
@@ -219,7 +296,8 @@ TEST_P(PlateReadingsTest, PurgeTakesTheCandidateIndexesWithTheItem) {
   v1::Record free = Take("EEE555", {"EEE5S5"});
   // EEE555 is never looked up, so no log entry holds its blind index: in
   // the files, it is the index row's.
-  const std::string blind = vault_->PlateBlindIndex("EEE555");
+  const std::string blind =
+      vault_->PlateIndexOfDay("EEE555", DeadlineDay(free));
   if (!postgres()) {
     vault_.reset();
     EXPECT_TRUE(StoreFilesContain(blind));

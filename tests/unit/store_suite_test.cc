@@ -142,12 +142,16 @@ TEST_P(StoreTest, BytesComeBackExactlyAndPlatesAreFoundByBlindIndex) {
   EXPECT_TRUE(*store_->HasCanaryMark("rec-b", std::string("\xffmark\x00", 6)));
   EXPECT_FALSE(*store_->HasCanaryMark("rec-b", "other"));
   EXPECT_FALSE(*store_->HasCanaryMark("rec-c", "other"));
-  EXPECT_EQ(*store_->FindPlate(std::string("\x00blind", 6), kNow, 10),
+  const std::string blind("\x00blind", 6);
+  EXPECT_EQ(*store_->FindPlate({blind}, kNow, 10),
             (std::vector<std::string>{"rec-a", "rec-b"}));
+  // Under any of a plate's values (its days' and the undated one).
+  EXPECT_EQ(*store_->FindPlate({"other day", blind, "undated"}, kNow, 10),
+            (std::vector<std::string>{"rec-a", "rec-b"}));
+  EXPECT_TRUE(store_->FindPlate({"other day", "undated"}, kNow, 10)->empty());
+  EXPECT_FALSE(store_->FindPlate({}, kNow, 10).ok());
   // Not once the plate is past its deadline.
-  EXPECT_TRUE(
-      store_->FindPlate(std::string("\x00blind", 6), kNow + absl::Hours(2), 10)
-          ->empty());
+  EXPECT_TRUE(store_->FindPlate({blind}, kNow + absl::Hours(2), 10)->empty());
   // Byte order for ids, whatever the database's locale.
   RecordQuery q;
   q.after_record_id = "rec-a";
