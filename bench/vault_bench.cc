@@ -16,6 +16,13 @@
 //    with plain inserts running beside it, then truncates the WAL as the
 //    sweep does. Interleaved, three runs each.
 //
+//   vault_bench --sections lookup [--lookup_days D]
+//
+// Exact-plate lookups per second in process (each logged first): plates kept
+// until D different days, so each lookup asks for the plate's value of every
+// day a period key is held for, against the same lookups where every plate
+// is kept until one day. Interleaved, three rounds.
+//
 //   vault_bench --postgres "host=/run/postgresql dbname=bench"
 //
 // Instead: durable intake on the PostgreSQL store against the SQLite store,
@@ -85,6 +92,8 @@ ABSL_FLAG(int, plate_readings, 1,
           "up to 5 (policy::kMaxPlateReadings), each one blind index row.");
 ABSL_FLAG(int, purge_records, 2000,
           "Records (four items each) due in each purge run.");
+ABSL_FLAG(int, lookup_days, 30,
+          "lookup: the days the looked-up plates' deadlines spread over.");
 ABSL_FLAG(std::string, sections, "intake,read,purge",
           "Which of the figures to measure, comma-separated; 'pages' (not "
           "by default) counts the pages intake writes instead of timing it, "
@@ -840,6 +849,53 @@ int main(int argc, char** argv) {
     }
     const double vm = Percentile(v, 0.5), bm = Percentile(b, 0.5);
     std::printf("median   %7.0f%% %12.0f %12.0f\n", 100 * vm / bm, vm, bm);
+  }
+
+  if (want("lookup")) {
+    const int days = std::max(1, absl::GetFlag(FLAGS_lookup_days));
+    const int m = std::min(n, 1000);
+    std::printf(
+        "\n4. plate lookups in process (each logged first), lookups/s: %d "
+        "plates kept until %d days against until one\n",
+        m, days);
+    // Plate i kept until day 1 + i % spread; every plate its own.
+    const auto fill = [&](const std::string& sub, int spread) {
+      std::unique_ptr<vault::Vault> v = OpenVault(dir + "/" + sub);
+      std::mt19937_64 r(2);
+      for (int i = 0; i < m; ++i) {
+        v1::Record rec =
+            MakeRecord(r, absl::Now(), absl::Hours(24) * (1 + i % spread));
+        rec.mutable_items(0)->set_content(absl::StrFormat("P%05d", i));
+        if (!v->Intake(rec, IntakeEntry(rec)).ok()) std::abort();
+      }
+      return v;
+    };
+    std::unique_ptr<vault::Vault> spread = fill("lookup-days", days);
+    std::unique_ptr<vault::Vault> one = fill("lookup-one", 1);
+    const auto rate = [&](vault::Vault& v, int round) {
+      std::mt19937 pick(round);
+      const int lookups = 500;
+      const absl::Time t0 = absl::Now();
+      for (int i = 0; i < lookups; ++i) {
+        v1::AuditEntry e;
+        e.set_principal("inspector-1");
+        e.set_action(v1::ACTION_SEARCH_PLATE);
+        e.set_verdict(v1::VERDICT_ALLOW);
+        auto found = v.LookupPlate(absl::StrFormat("P%05d", pick() % m), 5, e);
+        if (!found.ok() || found->size() != 1) std::abort();
+      }
+      return lookups / absl::ToDoubleSeconds(absl::Now() - t0);
+    };
+    std::printf("%-8s %8s %12s %12s\n", "", "ratio", "days", "one day");
+    std::vector<double> d, o;
+    for (int rep = 0; rep < 3; ++rep) {
+      o.push_back(rate(*one, rep));
+      d.push_back(rate(*spread, rep));
+      std::printf("round %d  %7.0f%% %12.0f %12.0f\n", rep + 1,
+                  100 * d.back() / o.back(), d.back(), o.back());
+    }
+    const double dm = Percentile(d, 0.5), om = Percentile(o, 0.5);
+    std::printf("median   %7.0f%% %12.0f %12.0f\n", 100 * dm / om, dm, om);
   }
   std::filesystem::remove_all(dir);
   return 0;

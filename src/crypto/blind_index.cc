@@ -38,12 +38,22 @@ std::string BlindIndex::Mac(absl::string_view data) const {
   return out;
 }
 
-BlindIndex BlindIndex::ForDay(int64_t day) const {
-  SecureBytes key(crypto_generichash_KEYBYTES);
+std::string BlindIndex::OfDay(absl::string_view plate, int64_t day) const {
+  std::string normal = Normalize(plate);
+  if (normal.empty()) return "";
+  // The day's key on the stack, wiped after: a lookup derives one for every
+  // day a plate may be kept until, and a locked allocation each cost more
+  // than the hashing.
+  unsigned char day_key[crypto_generichash_KEYBYTES];
   const std::string label = absl::StrCat("lanevault-plate-day-v1\n", day);
-  crypto_generichash(key.data(), key.size(), U(label), label.size(),
+  crypto_generichash(day_key, sizeof day_key, U(label), label.size(),
                      key_.data(), key_.size());
-  return BlindIndex(std::move(key));
+  std::string out(32, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
+                     U(normal), normal.size(), day_key, sizeof day_key);
+  sodium_memzero(day_key, sizeof day_key);
+  Wipe(normal);
+  return out;
 }
 
 bool BlindIndex::Verify(absl::string_view data, absl::string_view mac) const {

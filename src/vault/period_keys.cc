@@ -739,16 +739,4 @@ absl::Time PeriodKeys::NextPeriodEnd(absl::Time now) const {
   return next;
 }
 
-std::vector<int64_t> PeriodKeys::DaysEndingAfter(absl::Time now) const {
-  absl::MutexLock lock(&mu_);
-  std::vector<int64_t> days;
-  for (const auto& [version, info] : keks_) {
-    if (info.period_day == StoredKek::kNoPeriod) continue;
-    if (EndOfDay(info.period_day) > now) days.push_back(info.period_day);
-  }
-  std::sort(days.begin(), days.end());
-  days.erase(std::unique(days.begin(), days.end()), days.end());
-  return days;
-}
-
 }  // namespace lanevault::vault

@@ -138,10 +138,6 @@ class PeriodKeys {
   // The earliest end of a period, after `now`, of a KEK still kept: when
   // one may next become destroyable. InfiniteFuture when none.
   absl::Time NextPeriodEnd(absl::Time now) const;
-  // The period days, ascending, of the KEKs held here whose day ends after
-  // `now`: every deadline day an unexpired item sealed under a period key
-  // this replica can open has.
-  std::vector<int64_t> DaysEndingAfter(absl::Time now) const;
 
   // The UTC day of a time, and when it ends.
   static int64_t DayOf(absl::Time t);

@@ -25,6 +25,15 @@ absl::StatusOr<absl::Time> PostgresStore::NextDeadline() {
   return absl::FromUnixMicros(q->Int(0, 0));
 }
 
+absl::StatusOr<absl::Time> PostgresStore::LastDeadline() {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<pg::Result> q =
+      ExecLocked("SELECT MAX(deadline_us) FROM items");
+  if (!q.ok()) return q.status();
+  if (q->rows() == 0 || q->IsNull(0, 0)) return absl::InfinitePast();
+  return absl::FromUnixMicros(q->Int(0, 0));
+}
+
 absl::StatusOr<PurgeResult> PostgresStore::PurgeExpired(
     absl::Time now, int limit, const v1::AuditEntry& purge_template) {
   absl::MutexLock lock(&mu_);

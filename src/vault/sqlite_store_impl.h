@@ -176,6 +176,7 @@ class SqliteStore final : public Store {
   absl::StatusOr<bool> HasCanaryMark(absl::string_view record_id,
                                      absl::string_view mark) override;
   absl::StatusOr<absl::Time> NextDeadline() override;
+  absl::StatusOr<absl::Time> LastDeadline() override;
   absl::StatusOr<PurgeResult> PurgeExpired(
       absl::Time now, int limit, const v1::AuditEntry& purge_template) override;
   absl::StatusOr<std::vector<CategoryRetentionRow>> RetentionCounts(

@@ -119,6 +119,18 @@ absl::StatusOr<absl::Time> SqliteStore::NextDeadline() {
   return absl::FromUnixMicros(q->Int(0));
 }
 
+absl::StatusOr<absl::Time> SqliteStore::LastDeadline() {
+  SqliteReaders::Lease db = readers_->Borrow();
+  // The last entry of items_by_deadline.
+  absl::StatusOr<Statement> q =
+      db->Cached("SELECT MAX(deadline_us) FROM items");
+  if (!q.ok()) return q.status();
+  absl::StatusOr<bool> row = q->Step();
+  if (!row.ok()) return row.status();
+  if (!*row || q->IsNull(0)) return absl::InfinitePast();
+  return absl::FromUnixMicros(q->Int(0));
+}
+
 absl::StatusOr<PurgeResult> SqliteStore::PurgeExpired(
     absl::Time now, int limit, const v1::AuditEntry& purge_template) {
   absl::MutexLock lock(&mu_);

@@ -79,6 +79,8 @@ class RecordStore {
 
   // The earliest deadline among items not on hold; InfiniteFuture if none.
   virtual absl::StatusOr<absl::Time> NextDeadline() = 0;
+  // The latest deadline of any item; InfinitePast if none.
+  virtual absl::StatusOr<absl::Time> LastDeadline() = 0;
   // Deletes up to `limit` items past their deadline (`now`) and not on hold,
   // their blind-index entries, and records left empty; appends one entry per
   // item built from `purge_template`. One transaction.

@@ -850,12 +850,11 @@ absl::Status Vault::SealAndCommit(const v1::Record& record,
       // a reading that is the same plate as one before it adds no row.
       // Indexed under the day of the item's deadline (PlateIndexOfDay), so
       // the file does not match a vehicle's crossings across days.
-      const crypto::BlindIndex day =
-          plates_.ForDay(PeriodKeys::DayOf(out.deadline));
+      const int64_t day = PeriodKeys::DayOf(out.deadline);
       std::vector<std::string>& blinds = out.plate_blind_indexes;
-      blinds.push_back(day.Of(item.content()));
+      blinds.push_back(plates_.OfDay(item.content(), day));
       for (const v1::PlateCandidate& c : item.plate_candidates()) {
-        std::string blind = day.Of(c.text());
+        std::string blind = plates_.OfDay(c.text(), day);
         if (std::find(blinds.begin(), blinds.end(), blind) != blinds.end()) {
           blind.clear();
         }
@@ -1129,12 +1128,25 @@ absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
     return absl::InvalidArgumentError("a plate needs letters or digits");
   }
   audit.set_plate_blind_index(blind);
-  // Under every day an unexpired item can have its deadline on, and under
-  // the undated index that readings kept before days were indexed carry.
+  // Under every day an unexpired item can have its deadline on (today to
+  // the last deadline kept, whoever took the item in), and under the
+  // undated index that readings kept before days were indexed carry.
   const absl::Time now = clock_->Now();
+  absl::StatusOr<absl::Time> last = store_->LastDeadline();
+  if (!last.ok()) return last.status();
   std::vector<std::string> blinds = {blind};
-  for (int64_t day : periods_->DaysEndingAfter(now)) {
-    blinds.push_back(plates_.ForDay(day).Of(plate));
+  if (*last > now) {
+    const int64_t first_day = PeriodKeys::DayOf(now);
+    const int64_t last_day = PeriodKeys::DayOf(*last);
+    if (last_day - first_day >= kMaxLookupDays) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "an item is kept until ", PeriodKeys::DayName(last_day),
+          ", more than ", kMaxLookupDays,
+          " days ahead: plate lookups would ask for a value of each day"));
+    }
+    for (int64_t day = first_day; day <= last_day; ++day) {
+      blinds.push_back(plates_.OfDay(plate, day));
+    }
   }
   absl::StatusOr<std::vector<std::string>> found =
       store_->FindPlate(blinds, now, limit);
@@ -1160,7 +1172,7 @@ std::string Vault::PlateBlindIndex(absl::string_view plate) const {
 }
 
 std::string Vault::PlateIndexOfDay(absl::string_view plate, int64_t day) const {
-  return plates_.ForDay(day).Of(plate);
+  return plates_.OfDay(plate, day);
 }
 
 absl::StatusOr<std::vector<v1::RecordSummary>> Vault::Find(

@@ -243,6 +243,10 @@ class Vault {
   // hold unrelated values, so a copy of the database does not link a
   // vehicle's crossings across days.
   std::string PlateIndexOfDay(absl::string_view plate, int64_t day) const;
+  // A lookup asks for a plate's value of each day from today to the last
+  // deadline kept; it refuses to ask for more days than this (about 27
+  // years), far past any retention a contract may set.
+  static constexpr int64_t kMaxLookupDays = 10000;
 
   // --- Retention (see also Maintainer). ---
   // Purges, in batches, every item past its deadline and not on hold, one

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -61,6 +62,19 @@ TEST_F(ReplicasTest, BothServeOneLogAndReadWhatTheOtherSealed) {
   EXPECT_EQ(vault_->log().Size(), other_->log().Size());
   EXPECT_EQ(*vault_->log().RootAt(vault_->log().Size()),
             *other_->log().RootAt(other_->log().Size()));
+}
+
+// A plate reading is indexed under the day of its deadline; a lookup asks
+// for every day up to the last deadline in the shared database, not only
+// the days this replica holds a period key for, so what the other replica
+// took in under a day's key made there a moment ago is found here at once.
+TEST_F(ReplicasTest, ALookupFindsWhatTheOtherTookInUnderADayKeyMadeThere) {
+  clock_.Advance(absl::Hours(24 * 3));  // a deadline day with no key yet
+  const std::string id = Take(*other_, "LK34XYZ");
+  absl::StatusOr<std::vector<std::string>> found =
+      vault_->LookupPlate("LK34XYZ", 5, Entry(v1::ACTION_SEARCH_PLATE, ""));
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(*found, std::vector<std::string>{id});
 }
 
 TEST_F(ReplicasTest, OneHoldsTheRoleAndASuccessorContinuesTheTree) {

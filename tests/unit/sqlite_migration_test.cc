@@ -21,7 +21,7 @@ namespace lanevault::vault {
 namespace {
 
 // The schema version this build writes.
-constexpr int64_t kLatestStep = 17;
+constexpr int64_t kLatestStep = 18;
 
 class SqliteMigrationTest : public testing::VaultFixture {
  protected:
