@@ -55,8 +55,8 @@ class RecordStore {
                                  v1::AuditEntry audit) = 0;
 
   // Records with an unexpired plate-text item having a reading under any
-  // of these blind indexes (one plate's values: undated, and of each day;
-  // at least one), at most `limit`, by the best rank of such a reading in
+  // of these blind indexes (one plate's values: the undated one, and of
+  // each day), at most `limit`, by the best rank of such a reading in
   // each (1 is the top reading), then by id.
   virtual absl::StatusOr<std::vector<std::string>> FindPlate(
       const std::vector<std::string>& blind_indexes, absl::Time now,

@@ -96,7 +96,7 @@ TEST(SqliteScansTest, EverydayPathsStepThroughNoWholeTable) {
     ASSERT_TRUE(got.ok()) << got.status();
     ASSERT_EQ(got->items.size(), 2u);
     absl::StatusOr<std::vector<std::string>> found =
-        store->FindPlate({Blind(n, 2), std::string(32, 'd')}, kNow, 5);
+        store->FindPlate({std::string(32, 'u'), Blind(n, 2)}, kNow, 5);
     ASSERT_TRUE(found.ok()) << found.status();
     EXPECT_EQ(*found, std::vector<std::string>{id});
     absl::StatusOr<bool> marked =

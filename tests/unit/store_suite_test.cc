@@ -146,9 +146,9 @@ TEST_P(StoreTest, BytesComeBackExactlyAndPlatesAreFoundByBlindIndex) {
   EXPECT_EQ(*store_->FindPlate({blind}, kNow, 10),
             (std::vector<std::string>{"rec-a", "rec-b"}));
   // Under any of a plate's values (its days' and the undated one).
-  EXPECT_EQ(*store_->FindPlate({"other day", blind, "undated"}, kNow, 10),
+  EXPECT_EQ(*store_->FindPlate({"undated", "other day", blind}, kNow, 10),
             (std::vector<std::string>{"rec-a", "rec-b"}));
-  EXPECT_TRUE(store_->FindPlate({"other day", "undated"}, kNow, 10)->empty());
+  EXPECT_TRUE(store_->FindPlate({"undated", "other day"}, kNow, 10)->empty());
   EXPECT_FALSE(store_->FindPlate({}, kNow, 10).ok());
   // Not once the plate is past its deadline.
   EXPECT_TRUE(store_->FindPlate({blind}, kNow + absl::Hours(2), 10)->empty());
