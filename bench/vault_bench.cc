@@ -20,8 +20,8 @@
 //
 // Exact-plate lookups per second in process (each logged first): plates kept
 // until D different days, so each lookup asks for the plate's value of every
-// day a period key is held for, against the same lookups where every plate
-// is kept until one day. Interleaved, three rounds.
+// hour (and day) up to the last deadline, against the same lookups where
+// every plate is kept until one day. Interleaved, three rounds.
 //
 //   vault_bench --postgres "host=/run/postgresql dbname=bench"
 //

@@ -38,20 +38,21 @@ std::string BlindIndex::Mac(absl::string_view data) const {
   return out;
 }
 
-std::string BlindIndex::OfDay(absl::string_view plate, int64_t day) const {
+std::string BlindIndex::OfScope(absl::string_view plate,
+                                absl::string_view scope) const {
   std::string normal = Normalize(plate);
   if (normal.empty()) return "";
-  // The day's key on the stack, wiped after: a lookup derives one for every
-  // day a plate may be kept until, and a locked allocation each cost more
-  // than the hashing.
-  unsigned char day_key[crypto_generichash_KEYBYTES];
-  const std::string label = absl::StrCat("lanevault-plate-day-v1\n", day);
-  crypto_generichash(day_key, sizeof day_key, U(label), label.size(),
+  // The scope's key on the stack, wiped after: a lookup derives one for
+  // every cell a plate may be kept until, and a locked allocation each cost
+  // more than the hashing.
+  unsigned char scope_key[crypto_generichash_KEYBYTES];
+  const std::string label = absl::StrCat("lanevault-plate-scope-v1\n", scope);
+  crypto_generichash(scope_key, sizeof scope_key, U(label), label.size(),
                      key_.data(), key_.size());
   std::string out(32, '\0');
   crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
-                     U(normal), normal.size(), day_key, sizeof day_key);
-  sodium_memzero(day_key, sizeof day_key);
+                     U(normal), normal.size(), scope_key, sizeof scope_key);
+  sodium_memzero(scope_key, sizeof scope_key);
   Wipe(normal);
   return out;
 }

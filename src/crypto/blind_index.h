@@ -29,11 +29,12 @@ class BlindIndex {
   std::string Of(absl::string_view plate) const;
   // 32 bytes of keyed BLAKE2b over `data` exactly as given.
   std::string Mac(absl::string_view data) const;
-  // Of(plate) for one UTC day (days since the epoch): under a key derived
-  // from this one for that day, so the same plate gives unrelated values on
-  // different days, and rows indexed under different days cannot be
-  // matched without this key. Empty where Of is.
-  std::string OfDay(absl::string_view plate, int64_t day) const;
+  // Of(plate) within one scope (a time cell the caller names, e.g. "hour
+  // 490311"): under a key derived from this one for that scope, so the same
+  // plate gives unrelated values in different scopes, and rows indexed
+  // under different scopes cannot be matched without this key. Empty where
+  // Of is.
+  std::string OfScope(absl::string_view plate, absl::string_view scope) const;
   // Whether `mac` is Mac(data), or its first 16 or more bytes, compared in
   // constant time.
   bool Verify(absl::string_view data, absl::string_view mac) const;

@@ -347,7 +347,7 @@ absl::StatusOr<std::vector<std::string>> PostgresStore::FindPlate(
     return absl::InvalidArgumentError("a plate lookup needs a blind index");
   }
   // $1 and $2 are the time and the limit, $3... the plate's values: its
-  // days' and the undated one.
+  // cells' and the undated one.
   std::string values;
   Params params;
   params.Int(ToUnixMicrosSaturated(now)).Int(limit);

@@ -421,8 +421,8 @@ DROP INDEX audit_by_group;
 CREATE INDEX audit_by_group
   ON audit_log(grp, verdict, action, time_us, record_id) WHERE grp != '';
 )sql",
-    // 18: plate readings kept from here on are indexed under the day of
-    // their deadline (Vault::PlateIndexOfDay), older ones keep their
+    // 18: plate readings kept from here on are indexed under the hour (or
+    // day) of their deadline (Vault::PlateIndexOf), older ones keep their
     // undated value. Nothing to change in the file: the step is there so
     // that a build from before it refuses this vault (its lookups would ask
     // for the undated value alone and miss every reading kept since).

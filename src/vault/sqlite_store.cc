@@ -336,7 +336,7 @@ absl::StatusOr<std::vector<std::string>> SqliteStore::FindPlate(
     return absl::InvalidArgumentError("a plate lookup needs a blind index");
   }
   // ?1 and ?2 are the time and the limit, ?3... the plate's values: its
-  // days' and the undated one. One statement, so one snapshot.
+  // cells' and the undated one. One statement, so one snapshot.
   std::string values;
   for (size_t i = 0; i < blind_indexes.size(); ++i) {
     absl::StrAppend(&values, i == 0 ? "" : ",", "?", i + 3);

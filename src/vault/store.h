@@ -56,7 +56,7 @@ class RecordStore {
 
   // Records with an unexpired plate-text item having a reading under any
   // of these blind indexes (one plate's values: the undated one, and of
-  // each day), at most `limit`, by the best rank of such a reading in
+  // each time cell), at most `limit`, by the best rank of such a reading in
   // each (1 is the top reading), then by id.
   virtual absl::StatusOr<std::vector<std::string>> FindPlate(
       const std::vector<std::string>& blind_indexes, absl::Time now,

@@ -29,6 +29,25 @@
 namespace lanevault::vault {
 namespace {
 
+// The time cells plate readings are indexed under (Vault::PlateIndexOf).
+int64_t HourOf(absl::Time t) {
+  return absl::ToInt64Seconds(
+             absl::Floor(t - absl::UnixEpoch(), absl::Hours(1))) /
+         3600;
+}
+std::string HourScope(int64_t hour) { return absl::StrCat("hour ", hour); }
+std::string DayScope(int64_t day) { return absl::StrCat("day ", day); }
+
+// An item kept at most kHourIndexedWithin past its intake is indexed under
+// the hour of its deadline, a longer-kept one under its day: a lookup asks
+// for each cell up to the last deadline, and hours as far as a year would be
+// 8,760 values.
+std::string PlateIndexScope(absl::Time deadline, absl::Time taken) {
+  return deadline - taken <= Vault::kHourIndexedWithin
+             ? HourScope(HourOf(deadline))
+             : DayScope(PeriodKeys::DayOf(deadline));
+}
+
 void AppendField(std::string& out, absl::string_view field) {
   // Length-prefixed so that no two different tuples encode alike.
   absl::StrAppend(&out, field.size(), ":", field, ";");
@@ -848,13 +867,14 @@ absl::Status Vault::SealAndCommit(const v1::Record& record,
     if (item.category() == v1::DATA_CATEGORY_PLATE_TEXT) {
       // Rank 1 is the plate text itself, then its readings in their order;
       // a reading that is the same plate as one before it adds no row.
-      // Indexed under the day of the item's deadline (PlateIndexOfDay), so
-      // the file does not match a vehicle's crossings across days.
-      const int64_t day = PeriodKeys::DayOf(out.deadline);
+      // Indexed under the hour (or day) of the item's deadline
+      // (PlateIndexOf), so the file does not match a vehicle's crossings
+      // across hours.
+      const std::string scope = PlateIndexScope(out.deadline, clock_->Now());
       std::vector<std::string>& blinds = out.plate_blind_indexes;
-      blinds.push_back(plates_.OfDay(item.content(), day));
+      blinds.push_back(plates_.OfScope(item.content(), scope));
       for (const v1::PlateCandidate& c : item.plate_candidates()) {
-        std::string blind = plates_.OfDay(c.text(), day);
+        std::string blind = plates_.OfScope(c.text(), scope);
         if (std::find(blinds.begin(), blinds.end(), blind) != blinds.end()) {
           blind.clear();
         }
@@ -1128,9 +1148,10 @@ absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
     return absl::InvalidArgumentError("a plate needs letters or digits");
   }
   audit.set_plate_blind_index(blind);
-  // Under every day an unexpired item can have its deadline on (today to
-  // the last deadline kept, whoever took the item in), and under the
-  // undated index that readings kept before days were indexed carry.
+  // Under every cell an unexpired item can have its deadline in, from now
+  // to the last deadline kept (whoever took the item in): hours as far as an
+  // item kept by hours can reach, days to the last deadline; and under the
+  // undated index that readings kept before cells carry.
   const absl::Time now = clock_->Now();
   absl::StatusOr<absl::Time> last = store_->LastDeadline();
   if (!last.ok()) return last.status();
@@ -1144,8 +1165,16 @@ absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
           ", more than ", kMaxLookupDays,
           " days ahead: plate lookups would ask for a value of each day"));
     }
+    // An item kept by hours was taken in no later than now (a day's margin
+    // for a clock set back since), so its deadline is within this reach.
+    const absl::Time hours_end =
+        std::min(*last, now + kHourIndexedWithin + absl::Hours(24));
+    for (int64_t hour = HourOf(now); hour <= HourOf(hours_end); ++hour) {
+      blinds.push_back(plates_.OfScope(plate, HourScope(hour)));
+    }
+    // One kept by days may have been taken long ago: any day to the last.
     for (int64_t day = first_day; day <= last_day; ++day) {
-      blinds.push_back(plates_.OfDay(plate, day));
+      blinds.push_back(plates_.OfScope(plate, DayScope(day)));
     }
   }
   absl::StatusOr<std::vector<std::string>> found =
@@ -1171,8 +1200,9 @@ std::string Vault::PlateBlindIndex(absl::string_view plate) const {
   return plates_.Of(plate);
 }
 
-std::string Vault::PlateIndexOfDay(absl::string_view plate, int64_t day) const {
-  return plates_.OfDay(plate, day);
+std::string Vault::PlateIndexOf(absl::string_view plate, absl::Time deadline,
+                                absl::Time taken) const {
+  return plates_.OfScope(plate, PlateIndexScope(deadline, taken));
 }
 
 absl::StatusOr<std::vector<v1::RecordSummary>> Vault::Find(

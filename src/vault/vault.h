@@ -238,12 +238,15 @@ class Vault {
       uint64_t* logged_as = nullptr);
   // The blind-index value of a plate (what LookupPlate logs).
   std::string PlateBlindIndex(absl::string_view plate) const;
-  // The value a plate text item with a deadline on `day` (UTC days since the
-  // epoch) is indexed under in the store: a plate's rows of different days
-  // hold unrelated values, so a copy of the database does not link a
-  // vehicle's crossings across days.
-  std::string PlateIndexOfDay(absl::string_view plate, int64_t day) const;
-  // A lookup asks for a plate's value of each day from today to the last
+  // The value a plate text item with this deadline, taken in at `taken`, is
+  // indexed under in the store: under the hour of its deadline when that is
+  // at most kHourIndexedWithin after `taken`, else under its UTC day. A
+  // plate's rows of different cells hold unrelated values, so a copy of the
+  // database does not link a vehicle's crossings across hours (or days).
+  std::string PlateIndexOf(absl::string_view plate, absl::Time deadline,
+                           absl::Time taken) const;
+  static constexpr absl::Duration kHourIndexedWithin = absl::Hours(24 * 100);
+  // A lookup asks for a plate's value of each cell from now to the last
   // deadline kept; it refuses to ask for more days than this (about 27
   // years), far past any retention a contract may set.
   static constexpr int64_t kMaxLookupDays = 10000;

@@ -22,7 +22,6 @@
 #include "testing/store_engines.h"
 #include "testing/test_util.h"
 #include "testing/vault_fixture.h"
-#include "vault/period_keys.h"
 #include "vault/sqlite_store_impl.h"
 
 namespace lanevault {
@@ -166,9 +165,9 @@ class PlateReadingsTest : public testing::OnEachEngine<testing::VaultFixture> {
     return QueryBehind(absl::StrCat("SELECT COUNT(*) FROM ", Candidates(),
                                     " WHERE record_id = '", record_id, "'"));
   }
-  // The UTC day of the plate text's deadline (its index rows' day).
-  static int64_t DeadlineDay(const v1::Record& r) {
-    return vault::PeriodKeys::DayOf(FromProto(r.items(0).deadline()));
+  // The plate text's deadline (its index rows' cell).
+  static absl::Time Deadline(const v1::Record& r) {
+    return FromProto(r.items(0).deadline());
   }
   // `bytes` as a literal of the engine's blob type.
   std::string Blob(const std::string& bytes) const {
@@ -219,51 +218,73 @@ TEST_P(PlateReadingsTest, ALookupForTheSecondCandidateOfACrossingFindsIt) {
 
 // Someone holding a copy of the database (root on the vault host) sees the
 // index values: were they one per plate, every crossing of a vehicle would
-// be linked there. Values are of the day of the plate's deadline, so only
-// crossings kept until the same day share one; lookups still find all.
-TEST_P(PlateReadingsTest, AVehiclesCrossingsOnDifferentDaysShareNoIndexValue) {
-  v1::Record monday = Take("KXR4821", {"KXR4B21"}, "rec_mon");
-  v1::Record monday_again = Take("KXR4821", {}, "rec_mon2");
-  clock_.Advance(absl::Hours(24));
-  v1::Record tuesday = Take("KXR4B21", {"KXR4821"}, "rec_tue");
-  ASSERT_EQ(DeadlineDay(tuesday), DeadlineDay(monday) + 1);
-  // Within a day the value is shared (the bound this gives): the day's two
-  // records hold two values, KXR4821's and KXR4B21's...
-  EXPECT_EQ(DistinctValues(monday.record_id(), monday_again.record_id()), 2);
-  // ...across days no reading's value is: two readings a record, four
-  // values for the two days' records.
-  EXPECT_EQ(DistinctValues(monday.record_id(), tuesday.record_id()), 4);
+// be linked there. Values are of the hour of the plate's deadline, so only
+// crossings kept until the same hour share one, not a way out in the
+// morning and back in the evening; lookups still find all.
+TEST_P(PlateReadingsTest, AVehiclesCrossingsInDifferentHoursShareNoIndexValue) {
+  const absl::Time morning = clock_.Now();
+  v1::Record out = Take("KXR4821", {"KXR4B21"}, "rec_out");
+  v1::Record out_again = Take("KXR4821", {}, "rec_out2");
+  clock_.Advance(absl::Hours(9));  // back the same day
+  v1::Record back = Take("KXR4B21", {"KXR4821"}, "rec_back");
+  // Within an hour the value is shared (the bound this gives): the hour's
+  // two records hold two values, KXR4821's and KXR4B21's...
+  EXPECT_EQ(DistinctValues(out.record_id(), out_again.record_id()), 2);
+  // ...across hours no reading's value is: two readings a record, four
+  // values for the two hours' records.
+  EXPECT_EQ(DistinctValues(out.record_id(), back.record_id()), 4);
   if (!postgres()) {
     // Nor is the plate's undated value (what a lookup logs) in the files
-    // before a lookup, while each day's is.
+    // before a lookup, while each hour's is.
     const std::string undated = vault_->PlateBlindIndex("KXR4821");
-    const std::string of_tuesday =
-        vault_->PlateIndexOfDay("KXR4821", DeadlineDay(tuesday));
+    const std::string of_evening =
+        vault_->PlateIndexOf("KXR4821", Deadline(back), clock_.Now());
     vault_.reset();
     EXPECT_FALSE(StoreFilesContain(undated));
-    EXPECT_TRUE(StoreFilesContain(of_tuesday));
+    EXPECT_TRUE(StoreFilesContain(of_evening));
     Reopen();
   }
   EXPECT_EQ(Lookup("KXR4821"),
-            (std::vector<std::string>{"rec_mon", "rec_mon2", "rec_tue"}));
+            (std::vector<std::string>{"rec_out", "rec_out2", "rec_back"}));
   EXPECT_EQ(Lookup("KXR4B21"),
-            (std::vector<std::string>{"rec_tue", "rec_mon"}));
-  // Each day's value is the one the vault computes for that day, and the
-  // other day's value of the plate finds nothing of it.
-  const int64_t rows_of_monday_value = QueryBehind(absl::StrCat(
+            (std::vector<std::string>{"rec_back", "rec_out"}));
+  // Each hour's value is the one the vault computes for that hour, and
+  // another hour's value of the plate finds nothing of it.
+  const int64_t rows_of_morning_value = QueryBehind(absl::StrCat(
       "SELECT COUNT(*) FROM ", Candidates(), " c WHERE blind = ",
-      Blob(vault_->PlateIndexOfDay("kxr 4821", DeadlineDay(monday)))));
-  EXPECT_EQ(rows_of_monday_value, 2);
-  EXPECT_EQ(
-      QueryBehind(absl::StrCat(
-          "SELECT COUNT(*) FROM ", Candidates(), " c WHERE blind = ",
-          Blob(vault_->PlateIndexOfDay("KXR4821", DeadlineDay(monday) + 2)))),
-      0);
+      Blob(vault_->PlateIndexOf("kxr 4821", Deadline(out), morning))));
+  EXPECT_EQ(rows_of_morning_value, 2);
+  EXPECT_EQ(QueryBehind(absl::StrCat(
+                "SELECT COUNT(*) FROM ", Candidates(), " c WHERE blind = ",
+                Blob(vault_->PlateIndexOf(
+                    "KXR4821", Deadline(out) + absl::Hours(2), morning)))),
+            0);
 }
 
-// Rows indexed before days were (a vault from before 2026-12-07) hold the
-// plate's undated value, and are still found until they expire.
-TEST_P(PlateReadingsTest, ReadingsIndexedBeforeDaysAreStillFound) {
+// An item kept longer than Vault::kHourIndexedWithin is indexed under its
+// deadline's day (a lookup asks for every cell to the last deadline, and a
+// year of hours would be 8,760 values), and found all its life.
+TEST_P(PlateReadingsTest, AReadingKeptLongIsIndexedByItsDayAndFound) {
+  v1::Record r = MakeRecord("LNG4567", "\xff\xd8 face");
+  r.set_record_id("rec_long");
+  const absl::Time taken = clock_.Now();
+  const absl::Time deadline = taken + absl::Hours(24 * 200);
+  *r.mutable_items(0)->mutable_deadline() = ToProto(deadline);
+  ASSERT_TRUE(vault_->Intake(r, Entry(v1::ACTION_INTAKE, r.record_id())).ok());
+  const std::string by_day = vault_->PlateIndexOf("LNG4567", deadline, taken);
+  EXPECT_NE(by_day, vault_->PlateIndexOf("LNG4567", deadline, deadline));
+  EXPECT_EQ(QueryBehind(absl::StrCat("SELECT COUNT(*) FROM ", Candidates(),
+                                     " c WHERE blind = ", Blob(by_day))),
+            1);
+  EXPECT_EQ(Lookup("LNG4567"), std::vector<std::string>{"rec_long"});
+  // Still found once its deadline is nearer than hours reach.
+  clock_.Advance(absl::Hours(24 * 150));
+  EXPECT_EQ(Lookup("LNG4567"), std::vector<std::string>{"rec_long"});
+}
+
+// Rows indexed before time cells were (a vault from before 2026-12-07) hold
+// the plate's undated value, and are still found until they expire.
+TEST_P(PlateReadingsTest, ReadingsIndexedBeforeCellsAreStillFound) {
   v1::Record old = Take("MHV2170", {"MHV217O"}, "rec_old");
   v1::Record fresh = Take("MHV2170", {}, "rec_new");
   const std::string table = postgres() ? "plate_candidates" : "plate_blinds";
@@ -297,7 +318,7 @@ TEST_P(PlateReadingsTest, PurgeTakesTheCandidateIndexesWithTheItem) {
   // EEE555 is never looked up, so no log entry holds its blind index: in
   // the files, it is the index row's.
   const std::string blind =
-      vault_->PlateIndexOfDay("EEE555", DeadlineDay(free));
+      vault_->PlateIndexOf("EEE555", Deadline(free), clock_.Now());
   if (!postgres()) {
     vault_.reset();
     EXPECT_TRUE(StoreFilesContain(blind));
