@@ -23,6 +23,18 @@ std::string BlindIndex::Normalize(absl::string_view plate) {
   return out;
 }
 
+namespace {
+
+// 32 bytes of BLAKE2b over `data` under `key` (crypto_generichash_KEYBYTES).
+std::string KeyedHash(absl::string_view data, const uint8_t* key) {
+  std::string out(32, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
+                     U(data), data.size(), key, crypto_generichash_KEYBYTES);
+  return out;
+}
+
+}  // namespace
+
 std::string BlindIndex::Of(absl::string_view plate) const {
   std::string normal = Normalize(plate);
   if (normal.empty()) return "";
@@ -32,27 +44,20 @@ std::string BlindIndex::Of(absl::string_view plate) const {
 }
 
 std::string BlindIndex::Mac(absl::string_view data) const {
-  std::string out(32, '\0');
-  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
-                     U(data), data.size(), key_.data(), key_.size());
-  return out;
+  return KeyedHash(data, key_.data());
 }
 
 std::string BlindIndex::OfScope(absl::string_view plate,
                                 absl::string_view scope) const {
   std::string normal = Normalize(plate);
   if (normal.empty()) return "";
-  // The scope's key on the stack, wiped after: a lookup derives one for
+  // The scope's key in a plain string, wiped after: a lookup derives one for
   // every cell a plate may be kept until, and a locked allocation each cost
   // more than the hashing.
-  unsigned char scope_key[crypto_generichash_KEYBYTES];
-  const std::string label = absl::StrCat("lanevault-plate-scope-v1\n", scope);
-  crypto_generichash(scope_key, sizeof scope_key, U(label), label.size(),
-                     key_.data(), key_.size());
-  std::string out(32, '\0');
-  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
-                     U(normal), normal.size(), scope_key, sizeof scope_key);
-  sodium_memzero(scope_key, sizeof scope_key);
+  std::string scope_key =
+      Mac(absl::StrCat("lanevault-plate-scope-v1\n", scope));
+  std::string out = KeyedHash(normal, U(scope_key));
+  Wipe(scope_key);
   Wipe(normal);
   return out;
 }

@@ -226,9 +226,9 @@ CREATE INDEX audit_by_group ON audit_log(grp, verdict, action, time_us)
   INCLUDE (record_id) WHERE grp != '';
 )sql",
     // 7: SQLite's step 18: readings kept from here on are indexed under the
-    // hour (or day) of their deadline. Nothing changes in the tables; the step makes a
-    // build from before it refuse the database, whose lookups would miss
-    // every reading kept since.
+    // hour (or day) of their deadline. Nothing changes in the tables; the step
+    // makes a build from before it refuse the database, whose lookups would
+    // miss every reading kept since.
     R"sql(
 SELECT 1;
 )sql",

@@ -343,7 +343,7 @@ absl::StatusOr<std::vector<std::string>> SqliteStore::FindPlate(
   }
   SqliteReaders::Lease db = readers_->Borrow();
   // Readings indexed since schema step 12, and those from before it. Not
-  // cached: the number of days varies.
+  // cached: the number of cells varies.
   absl::StatusOr<Statement> q = db->Prepare(absl::StrCat(
       "SELECT record_id FROM ("
       "SELECT c.record_id, c.rank FROM plate_blinds c "
