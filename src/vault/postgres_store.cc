@@ -342,18 +342,18 @@ absl::StatusOr<bool> PostgresStore::WasPurged(absl::string_view record_id) {
 }
 
 absl::StatusOr<std::vector<std::string>> PostgresStore::FindPlate(
-    const std::vector<std::string>& blind_indexes, absl::Time now, int limit) {
-  if (blind_indexes.empty()) {
+    const PlateIndexValues& plate, absl::Time now, int limit) {
+  if (plate.undated.empty()) {
     return absl::InvalidArgumentError("a plate lookup needs a blind index");
   }
-  // $1 and $2 are the time and the limit, $3... the plate's values: its
-  // cells' and the undated one.
-  std::string values;
+  // $1 and $2 are the time and the limit, $3... the plate's values: the
+  // undated one and its cells'.
+  std::string values = "$3::bytea";
   Params params;
-  params.Int(ToUnixMicrosSaturated(now)).Int(limit);
-  for (size_t i = 0; i < blind_indexes.size(); ++i) {
-    absl::StrAppend(&values, i == 0 ? "" : ",", "$", i + 3, "::bytea");
-    params.Bytes(blind_indexes[i]);
+  params.Int(ToUnixMicrosSaturated(now)).Int(limit).Bytes(plate.undated);
+  for (size_t i = 0; i < plate.cells.size(); ++i) {
+    absl::StrAppend(&values, ",$", i + 4, "::bytea");
+    params.Bytes(plate.cells[i]);
   }
   absl::MutexLock lock(&mu_);
   absl::StatusOr<pg::Result> q = ExecLocked(

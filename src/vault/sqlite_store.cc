@@ -330,41 +330,91 @@ absl::Status SqliteStore::CheckIntegrity(bool full) {
       problems.size() >= 20 ? "+" : "", " problem(s), first: ", problems[0]));
 }
 
-absl::StatusOr<std::vector<std::string>> SqliteStore::FindPlate(
-    const std::vector<std::string>& blind_indexes, absl::Time now, int limit) {
-  if (blind_indexes.empty()) {
-    return absl::InvalidArgumentError("a plate lookup needs a blind index");
-  }
-  // ?1 and ?2 are the time and the limit, ?3... the plate's values: its
-  // cells' and the undated one. One statement, so one snapshot.
+namespace {
+
+// A lookup asks for a plate's values in every time cell an unexpired
+// reading can be in (a month of hours is ~750), so its statement is made
+// for the next power of two from 32 values and kept; the spare places
+// repeat the undated value. Parsing ~750 placeholders took as long as the
+// lookup itself.
+constexpr size_t kFewestPlateValues = 32;
+// Within SQLITE_MAX_VARIABLE_NUMBER (32766), and above the most a lookup
+// asks (Vault::kMaxLookupDays of days and 101 days of hours).
+constexpr size_t kMostPlateValues = 16384;
+
+// ?1 is the time, ?2 the limit, ?3 the undated value and ?3 to ?(2 + n)
+// the values asked for. The joins are CROSS (their order fixed: the
+// readings, then their record, then its items by their rowid range) and
+// the items NOT INDEXED: without statistics, SQLite's planner otherwise
+// chose, for lists of a few hundred values, to build an automatic index of
+// every unexpired item or walk them by deadline, once per lookup. Readings
+// from before schema step 12 (plate_candidates) were all indexed before
+// time cells, so only their undated value is asked for there.
+std::string FindPlateSql(size_t n) {
   std::string values;
-  for (size_t i = 0; i < blind_indexes.size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
     absl::StrAppend(&values, i == 0 ? "" : ",", "?", i + 3);
   }
-  SqliteReaders::Lease db = readers_->Borrow();
-  // Readings indexed since schema step 12, and those from before it. Not
-  // cached: the number of cells varies.
-  absl::StatusOr<Statement> q = db->Prepare(absl::StrCat(
-      "SELECT record_id FROM ("
-      "SELECT c.record_id, c.rank FROM plate_blinds c "
-      "JOIN records r ON r.record_id = c.record_id JOIN items i "
+  constexpr char kJoins[] =
+      " c CROSS JOIN records r ON r.record_id = c.record_id "
+      "CROSS JOIN items i NOT INDEXED "
       "ON i.item_rowid BETWEEN r.items_first AND r.items_last "
-      "AND i.record_id = c.record_id AND i.item_id = c.item_id "
-      "WHERE c.blind IN (",
-      values,
+      "AND i.record_id = c.record_id AND i.item_id = c.item_id ";
+  return absl::StrCat(
+      "SELECT record_id FROM (SELECT c.record_id, c.rank FROM plate_blinds",
+      kJoins, "WHERE c.blind IN (", values,
       ") AND i.deadline_us > ?1 UNION ALL "
-      "SELECT c.record_id, c.rank FROM plate_candidates c "
-      "JOIN records r ON r.record_id = c.record_id JOIN items i "
-      "ON i.item_rowid BETWEEN r.items_first AND r.items_last "
-      "AND i.record_id = c.record_id AND i.item_id = c.item_id "
-      "WHERE c.blind IN (",
-      values,
-      ") AND i.deadline_us > ?1) "
-      "GROUP BY record_id ORDER BY MIN(rank), record_id LIMIT ?2"));
+      "SELECT c.record_id, c.rank FROM plate_candidates",
+      kJoins,
+      "WHERE c.blind = ?3 AND i.deadline_us > ?1) "
+      "GROUP BY record_id ORDER BY MIN(rank), record_id LIMIT ?2");
+}
+
+// The statement for at least `n` values, and how many it takes. Built once:
+// the cache of each connection keys statements by the text's address.
+std::pair<const char*, size_t> FindPlateStatement(size_t n) {
+  static const std::vector<std::string>* const kSql = [] {
+    auto* sql = new std::vector<std::string>;
+    for (size_t m = kFewestPlateValues; m <= kMostPlateValues; m *= 2) {
+      sql->push_back(FindPlateSql(m));
+    }
+    return sql;
+  }();
+  size_t m = kFewestPlateValues;
+  size_t i = 0;
+  while (m < n) {
+    m *= 2;
+    ++i;
+  }
+  return {(*kSql)[i].c_str(), m};
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> SqliteStore::FindPlate(
+    const PlateIndexValues& plate, absl::Time now, int limit) {
+  if (plate.undated.empty()) {
+    return absl::InvalidArgumentError("a plate lookup needs a blind index");
+  }
+  const size_t n = 1 + plate.cells.size();
+  if (n > kMostPlateValues) {
+    return absl::InvalidArgumentError(absl::StrCat("a plate lookup asks for ",
+                                                   n, " values, more than ",
+                                                   kMostPlateValues));
+  }
+  const auto [sql, places] = FindPlateStatement(n);
+  SqliteReaders::Lease db = readers_->Borrow();
+  // One statement, so one snapshot.
+  absl::StatusOr<Statement> q = db->Cached(sql);
   if (!q.ok()) return q.status();
-  q->Bind(1, ToUnixMicrosSaturated(now)).Bind(2, static_cast<int64_t>(limit));
-  for (size_t i = 0; i < blind_indexes.size(); ++i) {
-    q->BindBlob(static_cast<int>(i + 3), blind_indexes[i]);
+  // The values outlive the statement's use here (its bindings are cleared
+  // as it goes back to the cache), so they are not copied.
+  q->Bind(1, ToUnixMicrosSaturated(now))
+      .Bind(2, static_cast<int64_t>(limit))
+      .BindBlobInPlace(3, plate.undated);
+  for (size_t i = 1; i < places; ++i) {
+    q->BindBlobInPlace(static_cast<int>(i + 3),
+                       i < n ? plate.cells[i - 1] : plate.undated);
   }
   return q->AllText(0);
 }

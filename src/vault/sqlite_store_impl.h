@@ -167,8 +167,7 @@ class SqliteStore final : public Store {
   absl::Status PutUnkept(absl::string_view record_id, absl::string_view digest,
                          v1::AuditEntry audit) override;
   absl::StatusOr<std::vector<std::string>> FindPlate(
-      const std::vector<std::string>& blind_indexes, absl::Time now,
-      int limit) override;
+      const PlateIndexValues& plate, absl::Time now, int limit) override;
   absl::StatusOr<StoredRecord> GetRecord(absl::string_view record_id) override;
   absl::StatusOr<std::vector<v1::RecordSummary>> FindRecords(
       const RecordQuery& query) override;

@@ -55,12 +55,12 @@ class RecordStore {
                                  v1::AuditEntry audit) = 0;
 
   // Records with an unexpired plate-text item having a reading under any
-  // of these blind indexes (one plate's values: the undated one, and of
-  // each time cell), at most `limit`, by the best rank of such a reading in
-  // each (1 is the top reading), then by id.
+  // of one plate's values, at most `limit`, by the best rank of such a
+  // reading in each (1 is the top reading), then by id. INVALID_ARGUMENT
+  // without an undated value. Its work grows with the values asked for and
+  // the readings found, not with the vault.
   virtual absl::StatusOr<std::vector<std::string>> FindPlate(
-      const std::vector<std::string>& blind_indexes, absl::Time now,
-      int limit) = 0;
+      const PlateIndexValues& plate, absl::Time now, int limit) = 0;
 
   // NOT_FOUND for an unknown id; DATA_LOSS when the row is damaged.
   virtual absl::StatusOr<StoredRecord> GetRecord(

@@ -50,6 +50,15 @@ struct RecordQuery {
   int limit = 50;
 };
 
+// One plate's blind indexes, as a lookup asks for its readings.
+struct PlateIndexValues {
+  // The plate's undated value: readings indexed before time cells (SQLite
+  // schema step 18, PostgreSQL step 7) carry it.
+  std::string undated;
+  // Its value in each time cell an unexpired reading can be indexed under.
+  std::vector<std::string> cells;
+};
+
 // A filter over the access log; empty fields match everything.
 struct AuditQuery {
   std::string principal;

@@ -1155,7 +1155,8 @@ absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
   const absl::Time now = clock_->Now();
   absl::StatusOr<absl::Time> last = store_->LastDeadline();
   if (!last.ok()) return last.status();
-  std::vector<std::string> blinds = {blind};
+  PlateIndexValues values;
+  values.undated = blind;
   if (*last > now) {
     const int64_t first_day = PeriodKeys::DayOf(now);
     const int64_t last_day = PeriodKeys::DayOf(*last);
@@ -1170,15 +1171,15 @@ absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
     const absl::Time hours_end =
         std::min(*last, now + kHourIndexedWithin + absl::Hours(24));
     for (int64_t hour = HourOf(now); hour <= HourOf(hours_end); ++hour) {
-      blinds.push_back(plates_.OfScope(plate, HourScope(hour)));
+      values.cells.push_back(plates_.OfScope(plate, HourScope(hour)));
     }
     // One kept by days may have been taken long ago: any day to the last.
     for (int64_t day = first_day; day <= last_day; ++day) {
-      blinds.push_back(plates_.OfScope(plate, DayScope(day)));
+      values.cells.push_back(plates_.OfScope(plate, DayScope(day)));
     }
   }
   absl::StatusOr<std::vector<std::string>> found =
-      store_->FindPlate(blinds, now, limit);
+      store_->FindPlate(values, now, limit);
   if (!found.ok()) return found.status();
   found = admit(std::move(*found), audit);
   // The answer is logged before it is given, naming what it reveals: these

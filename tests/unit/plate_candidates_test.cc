@@ -475,7 +475,18 @@ TEST_P(PlateReadingsTest, TheVaultRefusesReadingsItCannotIndexOrHide) {
 // since putting the version back runs every later step again.
 TEST_P(PlateReadingsTest, AVaultFromThePreviousSchemaIsFoundAfterMigrating) {
   v1::Record old = Take("KXR4821", {});
-  Take("ZZZ0000", {});
+  v1::Record other = Take("ZZZ0000", {});
+  // That schema indexed each reading by its plate's undated value (time
+  // cells came with SQLite step 18 and PostgreSQL step 7).
+  std::string undated = "CASE plate_blind";
+  for (const v1::Record* r : std::vector<const v1::Record*>{&old, &other}) {
+    const std::string& plate = r->items(0).content();
+    absl::StrAppend(
+        &undated, " WHEN ",
+        Blob(vault_->PlateIndexOf(plate, Deadline(*r), clock_.Now())), " THEN ",
+        Blob(vault_->PlateBlindIndex(plate)));
+  }
+  absl::StrAppend(&undated, " END");
   vault_.reset();
   if (!postgres() &&
       QueryBehind("SELECT COUNT(*) FROM pragma_table_info('audit_nodes') "
@@ -494,6 +505,8 @@ TEST_P(PlateReadingsTest, AVaultFromThePreviousSchemaIsFoundAfterMigrating) {
       "UPDATE items SET plate_blind = (SELECT c.blind FROM ", Candidates(),
       " c WHERE c.record_id = items.record_id AND c.item_id = items.item_id "
       "AND c.rank = 1);",
+      "UPDATE items SET plate_blind = ", undated,
+      " WHERE plate_blind IS NOT NULL;",
       // SQLite step 12: one b-tree of readings keyed by blind index; 13:
       // canary marks in the records' rows; 14: the records' item ranges
       // (the items' row id column goes in step 9's rebuild).

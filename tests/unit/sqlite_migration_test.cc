@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/time_util.h"
@@ -326,8 +327,27 @@ TEST_F(SqliteMigrationTest,
   ASSERT_TRUE(vault_->log().SignCheckpoint().ok());
   const uint64_t size = vault_->log().Size();
   const std::string root = *vault_->log().RootAt(size);
+  // A build from before step 12 indexed each reading by the plate's undated
+  // value (time cells came at step 18): the readings are put back so.
+  std::string undated;
+  for (const v1::Record* r :
+       std::vector<const v1::Record*>{&taken[0], &old_decoy}) {
+    const std::string& plate = r->items(0).content();
+    absl::StrAppend(
+        &undated, "UPDATE plate_candidates SET blind = x'",
+        absl::BytesToHexString(vault_->PlateBlindIndex(plate)),
+        "' WHERE blind = x'",
+        absl::BytesToHexString(vault_->PlateIndexOf(
+            plate, FromProto(r->items(0).deadline()), clock_.Now())),
+        "';");
+  }
   vault_.reset();
   testing::ExecSql(db_path(), BackToStepNine());
+  testing::ExecSql(db_path(), undated);
+  ASSERT_EQ(testing::QueryInt(db_path(),
+                              "SELECT COUNT(DISTINCT blind) FROM "
+                              "plate_candidates"),
+            2);
   const int64_t old_nodes =
       testing::QueryInt(db_path(), "SELECT COUNT(*) FROM audit_nodes");
   const int64_t old_readings =

@@ -95,8 +95,14 @@ TEST(SqliteScansTest, EverydayPathsStepThroughNoWholeTable) {
     absl::StatusOr<StoredRecord> got = store->GetRecord(id);
     ASSERT_TRUE(got.ok()) << got.status();
     ASSERT_EQ(got->items.size(), 2u);
+    // As a lookup asks: a month of hours.
+    PlateIndexValues values{.undated = std::string(32, 'u'), .cells = {}};
+    for (int hour = 0; hour < 24 * 31; ++hour) {
+      values.cells.push_back(absl::StrCat("cell-", hour));
+    }
+    values.cells.push_back(Blind(n, 2));
     absl::StatusOr<std::vector<std::string>> found =
-        store->FindPlate({std::string(32, 'u'), Blind(n, 2)}, kNow, 5);
+        store->FindPlate(values, kNow, 5);
     ASSERT_TRUE(found.ok()) << found.status();
     EXPECT_EQ(*found, std::vector<std::string>{id});
     absl::StatusOr<bool> marked =

@@ -143,15 +143,31 @@ TEST_P(StoreTest, BytesComeBackExactlyAndPlatesAreFoundByBlindIndex) {
   EXPECT_FALSE(*store_->HasCanaryMark("rec-b", "other"));
   EXPECT_FALSE(*store_->HasCanaryMark("rec-c", "other"));
   const std::string blind("\x00blind", 6);
-  EXPECT_EQ(*store_->FindPlate({blind}, kNow, 10),
+  EXPECT_EQ(*store_->FindPlate({.undated = blind, .cells = {}}, kNow, 10),
             (std::vector<std::string>{"rec-a", "rec-b"}));
-  // Under any of a plate's values (its days' and the undated one).
-  EXPECT_EQ(*store_->FindPlate({"undated", "other day", blind}, kNow, 10),
-            (std::vector<std::string>{"rec-a", "rec-b"}));
-  EXPECT_TRUE(store_->FindPlate({"undated", "other day"}, kNow, 10)->empty());
+  // Under any of a plate's values (its cells' and the undated one), however
+  // many: past the 32 the smallest statement takes, and with the most a
+  // lookup asks for.
+  for (size_t cells : {1, 40, 12500}) {
+    PlateIndexValues values{.undated = "undated", .cells = {}};
+    for (size_t i = 0; i < cells; ++i) {
+      values.cells.push_back(absl::StrCat("cell ", i));
+    }
+    EXPECT_TRUE(store_->FindPlate(values, kNow, 10)->empty()) << cells;
+    values.cells[cells / 2] = blind;
+    EXPECT_EQ(*store_->FindPlate(values, kNow, 10),
+              (std::vector<std::string>{"rec-a", "rec-b"}))
+        << cells;
+  }
+  EXPECT_EQ(
+      *store_->FindPlate({.undated = "undated", .cells = {blind}}, kNow, 1),
+      std::vector<std::string>{"rec-a"});
   EXPECT_FALSE(store_->FindPlate({}, kNow, 10).ok());
   // Not once the plate is past its deadline.
-  EXPECT_TRUE(store_->FindPlate({blind}, kNow + absl::Hours(2), 10)->empty());
+  EXPECT_TRUE(store_
+                  ->FindPlate({.undated = blind, .cells = {}},
+                              kNow + absl::Hours(2), 10)
+                  ->empty());
   // Byte order for ids, whatever the database's locale.
   RecordQuery q;
   q.after_record_id = "rec-a";
