@@ -100,6 +100,8 @@ Statement::~Statement() {
         sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1) +
         sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_AUTOINDEX, 1);
     if (scanned > 0) damage_->NoteFullScanSteps(scanned);
+    damage_->NoteVmSteps(
+        sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_VM_STEP, 1));
   }
   if (owned_) {
     sqlite3_finalize(stmt_);

@@ -55,9 +55,18 @@ class DamageLatch {
   int64_t full_scan_steps() const {
     return full_scan_steps_.load(std::memory_order_relaxed);
   }
+  // And the virtual machine instructions they ran (SQLITE_STMTSTATUS_VM_STEP),
+  // counted the same way: a statement's work whatever the depth of the
+  // b-trees it seeks in, so a path whose count grows with the vault walks
+  // rows it should seek past (a range of an index, not only a whole table).
+  void NoteVmSteps(int64_t steps) {
+    vm_steps_.fetch_add(steps, std::memory_order_relaxed);
+  }
+  int64_t vm_steps() const { return vm_steps_.load(std::memory_order_relaxed); }
 
  private:
   std::atomic<int64_t> full_scan_steps_{0};
+  std::atomic<int64_t> vm_steps_{0};
   mutable absl::Mutex mu_;
   std::string what_ ABSL_GUARDED_BY(mu_);
   std::string write_fault_ ABSL_GUARDED_BY(mu_);

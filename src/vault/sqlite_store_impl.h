@@ -146,6 +146,8 @@ class SqliteStore final : public Store {
   // Rows stepped through whole-table scans by this store's statements, on
   // every connection (DamageLatch::full_scan_steps).
   int64_t FullScanStepsForTesting() const { return damage_->full_scan_steps(); }
+  // The instructions its statements ran (DamageLatch::vm_steps).
+  int64_t VmStepsForTesting() const { return damage_->vm_steps(); }
 
   // Runs `hook` inside every later intake or access-log commit, just before
   // its COMMIT, with the writer's lock held: tests hold a commit open with

@@ -2,7 +2,10 @@
 // re-wrap's updates and the purge step through no table from end to end.
 // A scan there grows with the vault (every purged record once scanned all
 // items to check a foreign key nobody had indexed), and nothing else in the
-// tests would notice it on a vault of a few hundred records.
+// tests would notice it on a vault of a few hundred records. Nor a walk
+// along an index (a plate lookup once built an index of every unexpired
+// item): the second test counts the calls' instructions in a small vault
+// and in a larger one.
 
 #include <memory>
 #include <string>
@@ -137,6 +140,59 @@ TEST(SqliteScansTest, EverydayPathsStepThroughNoWholeTable) {
 
   EXPECT_EQ(sqlite->FullScanStepsForTesting() - at_open, 0)
       << "a statement on an everyday path stepped through a whole table";
+}
+
+// The same calls' work, counted in SQLite's instructions, is the same in a
+// vault sixteen times the size. An instruction count does not grow with a
+// b-tree's depth, but it does with the rows a statement steps through, so
+// a path that walks a range of an index (every unexpired item by deadline,
+// an automatic index of them) shows here where the count of whole-table
+// scans above does not.
+TEST(SqliteScansTest, EverydayPathsDoNoMoreWorkInALargerVault) {
+  testing::TempDir dir;
+  absl::StatusOr<std::unique_ptr<Store>> opened =
+      OpenSqliteStore(dir.Join("vault.db"));
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<Store> store = std::move(*opened);
+  auto* sqlite = dynamic_cast<SqliteStore*>(store.get());
+  ASSERT_NE(sqlite, nullptr);
+  int taken = 0;
+  const auto take_to = [&](int records) {
+    while (taken < records) {
+      std::vector<IntakeRow> rows;
+      for (int i = 0; i < 8; ++i) rows.push_back(Crossing(taken++));
+      for (const absl::Status& s : store->PutRecords(rows)) {
+        ASSERT_TRUE(s.ok()) << s;
+      }
+    }
+  };
+  // Intake of eight, a read, a lookup of a month of hours, the canary and
+  // purge checks, a purge batch: the instructions they take, on record n.
+  const auto work = [&](int n) -> int64_t {
+    const int64_t before = sqlite->VmStepsForTesting();
+    take_to(taken + 8);
+    const std::string id = absl::StrCat("rec-", n);
+    EXPECT_TRUE(store->GetRecord(id).ok());
+    PlateIndexValues values{.undated = std::string(32, 'u'), .cells = {}};
+    for (int hour = 0; hour < 24 * 31; ++hour) {
+      values.cells.push_back(absl::StrCat("cell-", hour));
+    }
+    values.cells.push_back(Blind(n, 2));
+    EXPECT_EQ(*store->FindPlate(values, kNow, 5), std::vector<std::string>{id});
+    EXPECT_TRUE(*store->HasCanaryMark(id, absl::StrCat("mark-", n)));
+    EXPECT_FALSE(*store->WasPurged(id));
+    absl::StatusOr<PurgeResult> purged = store->PurgeExpired(
+        kNow + absl::Minutes(90), 8, Logged(v1::ACTION_PURGE, ""));
+    EXPECT_TRUE(purged.ok() && purged->items == 8);
+    return sqlite->VmStepsForTesting() - before;
+  };
+  take_to(64);
+  const int64_t small = work(40);
+  take_to(1024);
+  const int64_t large = work(1000);
+  EXPECT_GT(small, 0);
+  EXPECT_LE(large, small + small / 20)
+      << "in a vault of " << taken << " records against 72";
 }
 
 }  // namespace
