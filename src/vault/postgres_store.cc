@@ -346,6 +346,11 @@ absl::StatusOr<std::vector<std::string>> PostgresStore::FindPlate(
   if (plate.undated.empty()) {
     return absl::InvalidArgumentError("a plate lookup needs a blind index");
   }
+  if (1 + plate.cells.size() > kMostPlateIndexValues) {
+    return absl::InternalError(absl::StrCat(
+        "a plate lookup asked for ", 1 + plate.cells.size(),
+        " values, more than the ", kMostPlateIndexValues, " a store takes"));
+  }
   // $1 and $2 are the time and the limit, $3... the plate's values: the
   // undated one and its cells'.
   std::string values = "$3::bytea";

@@ -143,7 +143,8 @@ class Database {
   absl::Status Exec(absl::string_view sql);
   absl::StatusOr<Statement> Prepare(absl::string_view sql);
   // A statement prepared once and kept for the connection's life; `sql`
-  // must be a string literal (its address is the cache key).
+  // must live as long and never change, a string literal or a static
+  // string never freed (its address is the cache key).
   absl::StatusOr<Statement> Cached(const char* sql);
   sqlite3* handle() { return db_; }
   // Shared with the statements; outlives moves of the Database.

@@ -334,13 +334,16 @@ namespace {
 
 // A lookup asks for a plate's values in every time cell an unexpired
 // reading can be in (a month of hours is ~750), so its statement is made
-// for the next power of two from 32 values and kept; the spare places
-// repeat the undated value. Parsing ~750 placeholders took as long as the
-// lookup itself.
+// for the next power of two from 32 values and kept, the spare places left
+// NULL (which matches nothing). Parsing ~750 placeholders took as long as
+// the lookup itself. Past kMostCachedPlateValues (asked for when an item
+// is kept more than about four and a half years) the statement is made for
+// the lookup alone: one for 16,384 values holds ~3.5 MB, and each reader
+// connection would keep its own.
 constexpr size_t kFewestPlateValues = 32;
-// Within SQLITE_MAX_VARIABLE_NUMBER (32766), and above the most a lookup
-// asks (Vault::kMaxLookupDays of days and 101 days of hours).
-constexpr size_t kMostPlateValues = 16384;
+constexpr size_t kMostCachedPlateValues = 4096;
+// Within SQLITE_MAX_VARIABLE_NUMBER (32766) with ?1 and ?2.
+static_assert(kMostPlateIndexValues + 2 <= 32766);
 
 // ?1 is the time, ?2 the limit, ?3 the undated value and ?3 to ?(2 + n)
 // the values asked for. The joins are CROSS (their order fixed: the
@@ -370,23 +373,20 @@ std::string FindPlateSql(size_t n) {
       "GROUP BY record_id ORDER BY MIN(rank), record_id LIMIT ?2");
 }
 
-// The statement for at least `n` values, and how many it takes. Built once:
-// the cache of each connection keys statements by the text's address.
-std::pair<const char*, size_t> FindPlateStatement(size_t n) {
+// The kept statement's text for at least `n` values (n at most
+// kMostCachedPlateValues). Built once and never freed: each connection's
+// cache keys statements by the text's address.
+const char* CachedFindPlateSql(size_t n) {
   static const std::vector<std::string>* const kSql = [] {
     auto* sql = new std::vector<std::string>;
-    for (size_t m = kFewestPlateValues; m <= kMostPlateValues; m *= 2) {
+    for (size_t m = kFewestPlateValues; m <= kMostCachedPlateValues; m *= 2) {
       sql->push_back(FindPlateSql(m));
     }
     return sql;
   }();
-  size_t m = kFewestPlateValues;
   size_t i = 0;
-  while (m < n) {
-    m *= 2;
-    ++i;
-  }
-  return {(*kSql)[i].c_str(), m};
+  for (size_t m = kFewestPlateValues; m < n; m *= 2) ++i;
+  return (*kSql)[i].c_str();
 }
 
 }  // namespace
@@ -397,24 +397,25 @@ absl::StatusOr<std::vector<std::string>> SqliteStore::FindPlate(
     return absl::InvalidArgumentError("a plate lookup needs a blind index");
   }
   const size_t n = 1 + plate.cells.size();
-  if (n > kMostPlateValues) {
-    return absl::InvalidArgumentError(absl::StrCat("a plate lookup asks for ",
-                                                   n, " values, more than ",
-                                                   kMostPlateValues));
+  if (n > kMostPlateIndexValues) {
+    return absl::InternalError(
+        absl::StrCat("a plate lookup asked for ", n, " values, more than the ",
+                     kMostPlateIndexValues, " a store takes"));
   }
-  const auto [sql, places] = FindPlateStatement(n);
   SqliteReaders::Lease db = readers_->Borrow();
   // One statement, so one snapshot.
-  absl::StatusOr<Statement> q = db->Cached(sql);
+  absl::StatusOr<Statement> q = n <= kMostCachedPlateValues
+                                    ? db->Cached(CachedFindPlateSql(n))
+                                    : db->Prepare(FindPlateSql(n));
   if (!q.ok()) return q.status();
-  // The values outlive the statement's use here (its bindings are cleared
-  // as it goes back to the cache), so they are not copied.
+  // The values outlive the statement's use here (a kept statement's
+  // bindings are cleared as it goes back to the cache), so they are not
+  // copied.
   q->Bind(1, ToUnixMicrosSaturated(now))
       .Bind(2, static_cast<int64_t>(limit))
       .BindBlobInPlace(3, plate.undated);
-  for (size_t i = 1; i < places; ++i) {
-    q->BindBlobInPlace(static_cast<int>(i + 3),
-                       i < n ? plate.cells[i - 1] : plate.undated);
+  for (size_t i = 0; i < plate.cells.size(); ++i) {
+    q->BindBlobInPlace(static_cast<int>(i + 4), plate.cells[i]);
   }
   return q->AllText(0);
 }

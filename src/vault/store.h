@@ -20,6 +20,10 @@
 
 namespace lanevault::vault {
 
+// The most values a plate lookup may ask a store for (PlateIndexValues, the
+// undated one included).
+inline constexpr size_t kMostPlateIndexValues = 16384;
+
 // Sealed records and their items: intake, reads, plate lookups, retention.
 // A record, its items and the audit entry that describes its intake commit
 // together or not at all.
@@ -57,8 +61,10 @@ class RecordStore {
   // Records with an unexpired plate-text item having a reading under any
   // of one plate's values, at most `limit`, by the best rank of such a
   // reading in each (1 is the top reading), then by id. INVALID_ARGUMENT
-  // without an undated value. Its work grows with the values asked for and
-  // the readings found, not with the vault.
+  // without an undated value; INTERNAL for more than kMostPlateIndexValues
+  // values (a caller's fault). On SQLite its work grows with the values
+  // asked for and the readings found, not with the vault; PostgreSQL leaves
+  // the choice to its planner and statistics.
   virtual absl::StatusOr<std::vector<std::string>> FindPlate(
       const PlateIndexValues& plate, absl::Time now, int limit) = 0;
 

@@ -1137,6 +1137,12 @@ absl::StatusOr<v1::Record> Vault::Read(
   return out;
 }
 
+// A lookup's values (the undated one, the hours an item kept by hours can
+// reach with a day's margin, and the days) are within what a store takes.
+static_assert(1 + (Vault::kHourIndexedDays + 1) * 24 + 1 +
+                  Vault::kMaxLookupDays <=
+              kMostPlateIndexValues);
+
 absl::StatusOr<std::vector<std::string>> Vault::LookupPlate(
     absl::string_view plate, int limit, v1::AuditEntry audit,
     absl::FunctionRef<std::vector<std::string>(std::vector<std::string>,

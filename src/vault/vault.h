@@ -245,7 +245,9 @@ class Vault {
   // database does not link a vehicle's crossings across hours (or days).
   std::string PlateIndexOf(absl::string_view plate, absl::Time deadline,
                            absl::Time taken) const;
-  static constexpr absl::Duration kHourIndexedWithin = absl::Hours(24 * 100);
+  static constexpr int64_t kHourIndexedDays = 100;
+  static constexpr absl::Duration kHourIndexedWithin =
+      absl::Hours(24 * kHourIndexedDays);
   // A lookup asks for a plate's value of each cell from now to the last
   // deadline kept; it refuses to ask for more days than this (about 27
   // years), far past any retention a contract may set.

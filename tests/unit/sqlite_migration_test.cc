@@ -90,7 +90,11 @@ ALTER TABLE records DROP COLUMN items_last;
                         "PRAGMA user_version=13; COMMIT;");
   }
   // Steps 13 and 12 undone: canary marks back in canary_marks, plate
-  // readings back in plate_candidates and the items' copies gone.
+  // readings back in plate_candidates and the items' copies gone. The
+  // readings keep this build's values (of their hour); a build from before
+  // step 12 wrote the undated one, which is all a lookup asks that table
+  // for, so a test that looks plates up puts those back (as
+  // AVaultFromBeforeStepTenOpensItsLogVerifiesAndItsPlatesAreFound does).
   static constexpr char kUndoStepsTwelveAndThirteen[] = R"sql(
 INSERT INTO canary_marks(mark)
   SELECT canary_mark FROM records WHERE canary_mark IS NOT NULL;

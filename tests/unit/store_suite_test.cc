@@ -146,9 +146,9 @@ TEST_P(StoreTest, BytesComeBackExactlyAndPlatesAreFoundByBlindIndex) {
   EXPECT_EQ(*store_->FindPlate({.undated = blind, .cells = {}}, kNow, 10),
             (std::vector<std::string>{"rec-a", "rec-b"}));
   // Under any of a plate's values (its cells' and the undated one), however
-  // many: past the 32 the smallest statement takes, and with the most a
-  // lookup asks for.
-  for (size_t cells : {1, 40, 12500}) {
+  // many: at and past the 32 the smallest statement takes, past the most
+  // SQLite keeps a statement for, and near the most a lookup asks for.
+  for (size_t cells : {1, 31, 32, 40, 5000, 12500}) {
     PlateIndexValues values{.undated = "undated", .cells = {}};
     for (size_t i = 0; i < cells; ++i) {
       values.cells.push_back(absl::StrCat("cell ", i));
@@ -163,6 +163,10 @@ TEST_P(StoreTest, BytesComeBackExactlyAndPlatesAreFoundByBlindIndex) {
       *store_->FindPlate({.undated = "undated", .cells = {blind}}, kNow, 1),
       std::vector<std::string>{"rec-a"});
   EXPECT_FALSE(store_->FindPlate({}, kNow, 10).ok());
+  PlateIndexValues too_many{.undated = blind, .cells = {}};
+  too_many.cells.assign(kMostPlateIndexValues, blind);
+  EXPECT_EQ(store_->FindPlate(too_many, kNow, 10).status().code(),
+            absl::StatusCode::kInternal);
   // Not once the plate is past its deadline.
   EXPECT_TRUE(store_
                   ->FindPlate({.undated = blind, .cells = {}},
