@@ -167,7 +167,8 @@ TEST(SqliteScansTest, EverydayPathsDoNoMoreWorkInALargerVault) {
     }
   };
   // Intake of eight, a read, the canary and purge checks, a lookup of a
-  // month of hours, a purge batch: the instructions they take, on record n.
+  // month of hours, searches (an hour no one crossed in, a lane's first
+  // five), a purge batch: the instructions they take, on record n.
   const auto work = [&](int n) -> int64_t {
     const int64_t before = sqlite->VmStepsForTesting();
     take_to(taken + 8);
@@ -186,6 +187,19 @@ TEST(SqliteScansTest, EverydayPathsDoNoMoreWorkInALargerVault) {
     absl::StatusOr<std::vector<std::string>> found =
         store->FindPlate(values, kNow, 5);
     EXPECT_TRUE(found.ok() && *found == std::vector<std::string>{id});
+    RecordQuery quiet;
+    quiet.since = kNow + absl::Hours(1);
+    quiet.until = kNow + absl::Hours(2);
+    quiet.limit = 5001;
+    absl::StatusOr<std::vector<v1::RecordSummary>> none =
+        store->FindRecords(quiet);
+    EXPECT_TRUE(none.ok() && none->empty());
+    RecordQuery first;
+    first.lane_id = "lane-1";
+    first.limit = 5;
+    absl::StatusOr<std::vector<v1::RecordSummary>> five =
+        store->FindRecords(first);
+    EXPECT_TRUE(five.ok() && five->size() == 5);
     absl::StatusOr<PurgeResult> purged = store->PurgeExpired(
         kNow + absl::Minutes(90), 8, Logged(v1::ACTION_PURGE, ""));
     EXPECT_TRUE(purged.ok() && purged->items == 8);
