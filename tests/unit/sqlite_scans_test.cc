@@ -75,14 +75,36 @@ IntakeRow Crossing(int n) {
   return row;
 }
 
-TEST(SqliteScansTest, EverydayPathsStepThroughNoWholeTable) {
-  testing::TempDir dir;
-  absl::StatusOr<std::unique_ptr<Store>> opened =
-      OpenSqliteStore(dir.Join("vault.db"));
-  ASSERT_TRUE(opened.ok()) << opened.status();
-  std::unique_ptr<Store> store = std::move(*opened);
-  auto* sqlite = dynamic_cast<SqliteStore*>(store.get());
-  ASSERT_NE(sqlite, nullptr);
+// A plate's values as a lookup asks for them (a month of hours), one of
+// them `blind`.
+PlateIndexValues AMonthOfHoursWith(const std::string& blind) {
+  PlateIndexValues values{.undated = std::string(32, 'u'), .cells = {}};
+  for (int hour = 0; hour < 24 * 31; ++hour) {
+    values.cells.push_back(absl::StrCat("cell-", hour));
+  }
+  values.cells.push_back(blind);
+  return values;
+}
+
+class SqliteScansTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<Store>> opened =
+        OpenSqliteStore(dir_.Join("vault.db"));
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    store_ = std::move(*opened);
+    sqlite_ = dynamic_cast<SqliteStore*>(store_.get());
+    ASSERT_NE(sqlite_, nullptr);
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+  SqliteStore* sqlite_ = nullptr;
+};
+
+TEST_F(SqliteScansTest, EverydayPathsStepThroughNoWholeTable) {
+  Store* store = store_.get();
+  SqliteStore* sqlite = sqlite_;
   const int64_t at_open = sqlite->FullScanStepsForTesting();
 
   // Intake, in groups of eight as grouped commits take them.
@@ -98,14 +120,8 @@ TEST(SqliteScansTest, EverydayPathsStepThroughNoWholeTable) {
     absl::StatusOr<StoredRecord> got = store->GetRecord(id);
     ASSERT_TRUE(got.ok()) << got.status();
     ASSERT_EQ(got->items.size(), 2u);
-    // As a lookup asks: a month of hours.
-    PlateIndexValues values{.undated = std::string(32, 'u'), .cells = {}};
-    for (int hour = 0; hour < 24 * 31; ++hour) {
-      values.cells.push_back(absl::StrCat("cell-", hour));
-    }
-    values.cells.push_back(Blind(n, 2));
     absl::StatusOr<std::vector<std::string>> found =
-        store->FindPlate(values, kNow, 5);
+        store->FindPlate(AMonthOfHoursWith(Blind(n, 2)), kNow, 5);
     ASSERT_TRUE(found.ok()) << found.status();
     EXPECT_EQ(*found, std::vector<std::string>{id});
     absl::StatusOr<bool> marked =
@@ -148,14 +164,9 @@ TEST(SqliteScansTest, EverydayPathsStepThroughNoWholeTable) {
 // a path that walks a range of an index (every unexpired item by deadline,
 // an automatic index of them) shows here where the count of whole-table
 // scans above does not.
-TEST(SqliteScansTest, EverydayPathsDoNoMoreWorkInALargerVault) {
-  testing::TempDir dir;
-  absl::StatusOr<std::unique_ptr<Store>> opened =
-      OpenSqliteStore(dir.Join("vault.db"));
-  ASSERT_TRUE(opened.ok()) << opened.status();
-  std::unique_ptr<Store> store = std::move(*opened);
-  auto* sqlite = dynamic_cast<SqliteStore*>(store.get());
-  ASSERT_NE(sqlite, nullptr);
+TEST_F(SqliteScansTest, EverydayPathsDoNoMoreWorkInALargerVault) {
+  Store* store = store_.get();
+  SqliteStore* sqlite = sqlite_;
   int taken = 0;
   const auto take_to = [&](int records) {
     while (taken < records) {
@@ -179,13 +190,8 @@ TEST(SqliteScansTest, EverydayPathsDoNoMoreWorkInALargerVault) {
     absl::StatusOr<bool> purged_before = store->WasPurged(id);
     EXPECT_TRUE(marked.ok() && *marked);
     EXPECT_TRUE(purged_before.ok() && !*purged_before);
-    PlateIndexValues values{.undated = std::string(32, 'u'), .cells = {}};
-    for (int hour = 0; hour < 24 * 31; ++hour) {
-      values.cells.push_back(absl::StrCat("cell-", hour));
-    }
-    values.cells.push_back(Blind(n, 2));
     absl::StatusOr<std::vector<std::string>> found =
-        store->FindPlate(values, kNow, 5);
+        store->FindPlate(AMonthOfHoursWith(Blind(n, 2)), kNow, 5);
     EXPECT_TRUE(found.ok() && *found == std::vector<std::string>{id});
     RecordQuery quiet;
     quiet.since = kNow + absl::Hours(1);
