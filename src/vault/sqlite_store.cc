@@ -485,48 +485,79 @@ absl::StatusOr<StoredRecord> SqliteStore::GetRecord(
   return out;
 }
 
-absl::StatusOr<std::vector<v1::RecordSummary>> SqliteStore::FindRecords(
-    const RecordQuery& query) {
-  // On a reader connection: a search does not hold up intake or the log.
-  SqliteReaders::Lease db = readers_->Borrow();
-  // The same rows either way; only the path differs. A window with a start
-  // (every search an inspector bounds) is read through records_by_time, so
-  // its cost is the window's rows; SQLite's planner, knowing no values,
-  // walked every record by id instead, to find a quiet hour's few. An
-  // open start walks by id and stops at the limit.
-  static constexpr char kColumns[] =
-      "SELECT record_id, lane_id, checkpoint_id, first_seen_us, "
-      "last_seen_us, contract_id, contract_version FROM records ";
-  static constexpr char kWhere[] =
-      "WHERE (?1 = '' OR lane_id = ?1) AND first_seen_us >= ?2 "
-      "AND first_seen_us < ?3 AND record_id > ?4 "
-      "ORDER BY record_id LIMIT ?5";
-  static const std::string* const kByTime = new std::string(
-      absl::StrCat(kColumns, "INDEXED BY records_by_time ", kWhere));
-  static const std::string* const kById =
-      new std::string(absl::StrCat(kColumns, kWhere));
-  absl::StatusOr<Statement> q = db->Cached(
-      query.since == absl::InfinitePast() ? kById->c_str() : kByTime->c_str());
-  if (!q.ok()) return q.status();
-  q->Bind(1, query.lane_id)
-      .Bind(2, ToUnixMicrosSaturated(query.since))
-      .Bind(3, ToUnixMicrosSaturated(query.until))
-      .Bind(4, query.after_record_id)
-      .Bind(5, static_cast<int64_t>(query.limit));
+namespace {
+
+constexpr char kSummaryColumns[] =
+    "SELECT record_id, lane_id, checkpoint_id, first_seen_us, last_seen_us, "
+    "contract_id, contract_version FROM records ";
+constexpr char kSummaryFilter[] =
+    "WHERE (?1 = '' OR lane_id = ?1) AND first_seen_us >= ?2 "
+    "AND first_seen_us < ?3 AND record_id > ?4 ";
+
+absl::StatusOr<std::vector<v1::RecordSummary>> Summaries(Statement& q) {
   std::vector<v1::RecordSummary> out;
-  absl::Status rows = q->ForEachRow([&] {
+  absl::Status rows = q.ForEachRow([&] {
     v1::RecordSummary& s = out.emplace_back();
-    s.set_record_id(q->Text(0));
-    s.set_lane_id(q->Text(1));
-    s.set_checkpoint_id(q->Text(2));
-    *s.mutable_first_seen() = ToProto(absl::FromUnixMicros(q->Int(3)));
-    *s.mutable_last_seen() = ToProto(absl::FromUnixMicros(q->Int(4)));
-    s.set_contract_id(q->Text(5));
-    s.set_contract_version(static_cast<uint64_t>(q->Int(6)));
+    s.set_record_id(q.Text(0));
+    s.set_lane_id(q.Text(1));
+    s.set_checkpoint_id(q.Text(2));
+    *s.mutable_first_seen() = ToProto(absl::FromUnixMicros(q.Int(3)));
+    *s.mutable_last_seen() = ToProto(absl::FromUnixMicros(q.Int(4)));
+    s.set_contract_id(q.Text(5));
+    s.set_contract_version(static_cast<uint64_t>(q.Int(6)));
     return absl::OkStatus();
   });
   if (!rows.ok()) return rows;
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<v1::RecordSummary>> SqliteStore::FindRecords(
+    const RecordQuery& query) {
+  // On a reader connection: a search does not hold up intake or the log.
+  SqliteReaders::Lease db = readers_->Borrow();
+  // One snapshot for both statements below.
+  absl::StatusOr<ReadSnapshot> snapshot = ReadSnapshot::Begin(*db);
+  if (!snapshot.ok()) return snapshot.status();
+  const auto bind = [&](Statement& q, int64_t limit) {
+    q.Bind(1, query.lane_id)
+        .Bind(2, ToUnixMicrosSaturated(query.since))
+        .Bind(3, ToUnixMicrosSaturated(query.until))
+        .Bind(4, query.after_record_id)
+        .Bind(5, limit);
+  };
+  // SQLite plans the query below, knowing no values, as a walk of every
+  // record by id: cheap when the window holds many (it stops at the
+  // limit), a walk of the vault to find a quiet hour's few. So a bounded
+  // window (a start, an end or both) is first read through
+  // records_by_time, in time order, stopping one past the limit: when that
+  // is all of it, it is the answer (put in id order), at the cost of at
+  // most the limit's rows and the other lanes' between them.
+  if (query.limit >= 0 && (query.since != absl::InfinitePast() ||
+                           query.until != absl::InfiniteFuture())) {
+    static const std::string* const kInTimeOrder = new std::string(
+        absl::StrCat(kSummaryColumns, "INDEXED BY records_by_time ",
+                     kSummaryFilter, "LIMIT ?5"));
+    absl::StatusOr<Statement> q = db->Cached(kInTimeOrder->c_str());
+    if (!q.ok()) return q.status();
+    bind(*q, static_cast<int64_t>(query.limit) + 1);
+    absl::StatusOr<std::vector<v1::RecordSummary>> window = Summaries(*q);
+    if (!window.ok()) return window.status();
+    if (window->size() <= static_cast<size_t>(query.limit)) {
+      std::sort(window->begin(), window->end(),
+                [](const v1::RecordSummary& a, const v1::RecordSummary& b) {
+                  return a.record_id() < b.record_id();
+                });
+      return window;
+    }
+  }
+  static const std::string* const kById = new std::string(absl::StrCat(
+      kSummaryColumns, kSummaryFilter, "ORDER BY record_id LIMIT ?5"));
+  absl::StatusOr<Statement> q = db->Cached(kById->c_str());
+  if (!q.ok()) return q.status();
+  bind(*q, query.limit);
+  return Summaries(*q);
 }
 
 absl::StatusOr<uint64_t> SqliteStore::AppendAuditBatch(

@@ -179,7 +179,8 @@ TEST_F(SqliteScansTest, EverydayPathsDoNoMoreWorkInALargerVault) {
   };
   // Intake of eight, a read, the canary and purge checks, a lookup of a
   // month of hours, searches (an hour no one crossed in, a lane's first
-  // five), a purge batch: the instructions they take, on record n.
+  // five, a busy minute's first five), a purge batch: the instructions
+  // they take, on record n.
   const auto work = [&](int n) -> int64_t {
     const int64_t before = sqlite->VmStepsForTesting();
     take_to(taken + 8);
@@ -206,6 +207,13 @@ TEST_F(SqliteScansTest, EverydayPathsDoNoMoreWorkInALargerVault) {
     absl::StatusOr<std::vector<v1::RecordSummary>> five =
         store->FindRecords(first);
     EXPECT_TRUE(five.ok() && five->size() == 5);
+    RecordQuery busy;  // every record crossed in it
+    busy.since = kNow;
+    busy.until = kNow + absl::Minutes(1);
+    busy.limit = 5;
+    absl::StatusOr<std::vector<v1::RecordSummary>> busy_five =
+        store->FindRecords(busy);
+    EXPECT_TRUE(busy_five.ok() && busy_five->size() == 5);
     absl::StatusOr<PurgeResult> purged = store->PurgeExpired(
         kNow + absl::Minutes(90), 8, Logged(v1::ACTION_PURGE, ""));
     EXPECT_TRUE(purged.ok() && purged->items == 8);
