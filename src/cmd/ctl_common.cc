@@ -267,6 +267,29 @@ void Progress(const std::string& line) {
   std::fprintf(stderr, "lanevaultctl: %s\n", line.c_str());
 }
 
+// A time given as a date, an RFC 3339 time, or an age ("30d", "12h").
+absl::Time ParseWhenFlag(const std::string& text, const char* flag) {
+  absl::Time t;
+  std::string err;
+  if (absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &err) ||
+      absl::ParseTime(absl::RFC3339_full, text, &t, &err)) {
+    return t;
+  }
+  absl::Duration age;
+  int64_t days = 0;
+  if (!text.empty() && text.back() == 'd' &&
+      absl::SimpleAtoi(text.substr(0, text.size() - 1), &days) && days >= 0) {
+    return absl::Now() - absl::Hours(24 * days);
+  }
+  if (absl::ParseDuration(text, &age) && age >= absl::ZeroDuration()) {
+    return absl::Now() - age;
+  }
+  Fail(absl::StrCat("--", flag, "=", text,
+                    ": give a date (2026-11-01), an RFC 3339 time or an age "
+                    "(30d, 12h)"),
+       2);
+}
+
 std::string When(const google::protobuf::Timestamp& ts) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", FromProto(ts),
                           absl::UTCTimeZone());

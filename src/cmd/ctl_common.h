@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/channel.h"
@@ -81,6 +82,9 @@ bool ProgressWanted();
 // "lanevaultctl: <line>" on stderr when ProgressWanted().
 void Progress(const std::string& line);
 std::string When(const google::protobuf::Timestamp& ts);
+// A time flag given as a date (2026-11-01, UTC), an RFC 3339 time, or an
+// age before now ("30d", "12h"); anything else exits 2 naming --`flag`.
+absl::Time ParseWhenFlag(const std::string& text, const char* flag);
 std::string CategoryName(int c);
 std::vector<v1::DataCategory> ParseCategories(const std::string& list);
 

@@ -25,12 +25,12 @@ ABSL_FLAG(bool, all, false,
           "Include lifted holds / acknowledged alerts (holds list, alerts "
           "list).");
 ABSL_FLAG(std::string, since, "",
-          "'retention destroyed': from this time: 2026-11-01, "
-          "2026-11-01T08:00:00Z, or an age such as 30d or 12h (default: "
-          "the beginning).");
+          "'retention destroyed', 'record search': from this time: "
+          "2026-11-01, 2026-11-01T08:00:00Z, or an age such as 30d or 12h "
+          "(default: the beginning).");
 ABSL_FLAG(std::string, until, "",
           "'retention destroyed': up to this time, same forms (default: "
-          "now).");
+          "now); 'record search': before it (default: no end).");
 ABSL_DECLARE_FLAG(bool, json);
 ABSL_DECLARE_FLAG(std::string, case_id);
 
@@ -210,29 +210,6 @@ int RetentionReport() {
           ? ""
           : "  <- must be 0: is the sweeper running? see the daemon log");
   return report.items_overdue() == 0 ? 0 : 1;
-}
-
-// A time given as a date, an RFC 3339 time, or an age ("30d", "12h").
-absl::Time ParseWhenFlag(const std::string& text, const char* flag) {
-  absl::Time t;
-  std::string err;
-  if (absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &err) ||
-      absl::ParseTime(absl::RFC3339_full, text, &t, &err)) {
-    return t;
-  }
-  absl::Duration age;
-  int64_t days = 0;
-  if (!text.empty() && text.back() == 'd' &&
-      absl::SimpleAtoi(text.substr(0, text.size() - 1), &days) && days >= 0) {
-    return absl::Now() - absl::Hours(24 * days);
-  }
-  if (absl::ParseDuration(text, &age) && age >= absl::ZeroDuration()) {
-    return absl::Now() - age;
-  }
-  Fail(absl::StrCat("--", flag, "=", text,
-                    ": give a date (2026-11-01), an RFC 3339 time or an age "
-                    "(30d, 12h)"),
-       2);
 }
 
 // The destruction report, every page of it.

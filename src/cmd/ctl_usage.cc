@@ -144,10 +144,13 @@ const std::vector<CommandSpec>& Commands() {
       {"record get-item", "RECORD_ID ITEM_ID", 2, 2,
        "purpose,case_id,out_dir,receipt_out,json", "One item of a record."},
       {"record search", "", 0, 0,
-       "purpose,case_id,lane,limit,page_token,all,progress,receipt_out,json",
-       "Records for --purpose, newest first, --limit per page. --all pages\n"
-       "on to the end (progress on stderr when stdout is no terminal, or\n"
-       "with --progress); --page_token T starts at a page a previous answer\n"
+       "purpose,case_id,lane,since,until,limit,page_token,all,progress,"
+       "receipt_out,json",
+       "Records for --purpose, --limit per page; --lane, --since and\n"
+       "--until (a date, an RFC 3339 time or an age: 12h, 30d) narrow\n"
+       "the window, widened to the purpose's time cells. --all pages on\n"
+       "to the end (progress on stderr when stdout is no terminal, or with\n"
+       "--progress); --page_token T starts at a page a previous answer\n"
        "named."},
       {"record lookup-plate", "PLATE", 1, 1, "purpose,case_id,receipt_out,json",
        "The records with that plate, for --purpose (and --case_id where\n"

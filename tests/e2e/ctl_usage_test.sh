@@ -37,6 +37,10 @@ out=$("$ctl" record search --no_such_flag 2>&1); rc=$?
 check "unknown flag exits 2" "[[ $rc -eq 2 ]] && grep -q 'no_such_flag' <<<\"\$out\""
 out=$("$ctl" record search --limit=many 2>&1); rc=$?
 check "malformed value exits 2" "[[ $rc -eq 2 ]]"
+out=$("$ctl" record search --purpose vehicle-inspection --since yesterday 2>&1); rc=$?
+check "a time flag that is no time exits 2 naming it" "[[ $rc -eq 2 ]] && grep -q -- '--since=yesterday' <<<\"\$out\""
+out=$("$ctl" record search --purpose vehicle-inspection --since 2026-12-08 --until 2026-12-07 2>&1); rc=$?
+check "--since after --until exits 2" "[[ $rc -eq 2 ]] && grep -q 'after --until' <<<\"\$out\""
 out=$("$ctl" frobnicate 2>&1); rc=$?
 check "unknown command exits 2" "[[ $rc -eq 2 ]]"
 
@@ -95,6 +99,10 @@ all=$(as inspector record search --purpose vehicle-inspection --limit 1 --all 2>
 check "--all pages through" "[[ \$(grep -c '^rh_' <<<\"\$all\") -ge 3 ]]"
 check "--all reports progress on stderr" "grep -q 'page 2: ' '$work/progress'"
 check "--all ends without 'more'" "! grep -q 'more:' <<<\"\$all\""
+out=$(as inspector record search --purpose vehicle-inspection --since 2000-01-01 2>&1)
+check "--since before the crossings finds them" "[[ \$(grep -c '^rh_' <<<\"\$out\") -ge 3 ]]"
+out=$(as inspector record search --purpose vehicle-inspection --since 2100-01-01 2>&1)
+check "--since after the crossings finds none" "[[ \$(grep -c '^rh_' <<<\"\$out\") -eq 0 ]]"
 out=$(as auditor audit query --limit 2 --all 2>/dev/null)
 check "audit query --all pages through" "[[ \$(grep -cE '^ +[0-9]+  ' <<<\"\$out\") -gt 2 ]]"
 
