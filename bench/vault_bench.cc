@@ -856,17 +856,16 @@ int main(int argc, char** argv) {
 
   if (want("lookup")) {
     const int days = std::max(1, absl::GetFlag(FLAGS_lookup_days));
-    // Every plate its own record: --records sets the vault's size.
-    const int m = n;
     std::printf(
         "\n4. plate lookups in process (each logged first), lookups/s: %d "
         "plates kept until %d days against until one\n",
-        m, days);
-    // Plate i kept until day 1 + i % spread; every plate its own.
+        n, days);
+    // Plate i kept until day 1 + i % spread; every plate its own record,
+    // so --records sets each vault's size.
     const auto fill = [&](const std::string& sub, int spread) {
       std::unique_ptr<vault::Vault> v = OpenVault(dir + "/" + sub);
       std::mt19937_64 r(2);
-      for (int i = 0; i < m; ++i) {
+      for (int i = 0; i < n; ++i) {
         v1::Record rec =
             MakeRecord(r, absl::Now(), absl::Hours(24) * (1 + i % spread));
         rec.mutable_items(0)->set_content(absl::StrFormat("P%05d", i));
@@ -885,7 +884,7 @@ int main(int argc, char** argv) {
         e.set_principal("inspector-1");
         e.set_action(v1::ACTION_SEARCH_PLATE);
         e.set_verdict(v1::VERDICT_ALLOW);
-        auto found = v.LookupPlate(absl::StrFormat("P%05d", pick() % m), 5, e);
+        auto found = v.LookupPlate(absl::StrFormat("P%05d", pick() % n), 5, e);
         if (!found.ok() || found->size() != 1) std::abort();
       }
       return lookups / absl::ToDoubleSeconds(absl::Now() - t0);
