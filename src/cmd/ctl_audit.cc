@@ -448,7 +448,12 @@ int Audit_(const std::vector<std::string>& args) {
                     "TIME", "PRINCIPAL", "ACTION", "VERDICT", "REASON",
                     "RECORD", "DETAIL");
       }
-      if (json) {
+      // A page may come back empty with a token: the server walked as far
+      // as one call may without finding a match. It is not shown; the walk
+      // goes on from there.
+      const bool walked_on =
+          resp.entries_size() == 0 && !resp.next_page_token().empty();
+      if (json && !walked_on) {
         // With --all, one JSON document per page, one after another.
         PrintJson(resp);
         std::printf("\n");
@@ -463,8 +468,11 @@ int Audit_(const std::vector<std::string>& args) {
                     e.reason_code().c_str(), e.record_id().c_str(),
                     e.detail().c_str());
       }
-      if (!absl::GetFlag(FLAGS_all) || resp.next_page_token().empty()) break;
-      Progress(absl::StrCat("page ", page, ": ", entries, " entries so far"));
+      if (resp.next_page_token().empty()) break;
+      if (!absl::GetFlag(FLAGS_all) && !walked_on) break;
+      Progress(absl::StrCat("page ", page, ": ", entries,
+                            " entries so far, next from sequence ",
+                            resp.next_page_token()));
       req.set_page_token(resp.next_page_token());
     }
     if (!json && !resp.next_page_token().empty()) {

@@ -73,8 +73,14 @@ absl::StatusOr<std::vector<v1::AuditEntry>> AccessLog::Entries(uint64_t start,
   return out;
 }
 
-absl::StatusOr<std::vector<v1::AuditEntry>> AccessLog::Query(
-    const AuditQuery& q) {
+absl::StatusOr<std::vector<v1::AuditEntry>> AccessLog::Query(AuditQuery q) {
+  q.scan_limit = 0;
+  absl::StatusOr<AuditPage> page = store_.QueryAudit(q);
+  if (!page.ok()) return page.status();
+  return std::move(page->entries);
+}
+
+absl::StatusOr<AuditPage> AccessLog::QueryPage(const AuditQuery& q) {
   return store_.QueryAudit(q);
 }
 

@@ -43,7 +43,13 @@ class AccessLog {
   uint64_t Size();
   absl::StatusOr<std::vector<v1::AuditEntry>> Entries(uint64_t start,
                                                       uint64_t end);
-  absl::StatusOr<std::vector<v1::AuditEntry>> Query(const AuditQuery& q);
+  // The entries that match `q` from its start, at most its limit: the log
+  // is walked to the end whatever q.scan_limit says. For callers that ask
+  // of a log they know to be small, or that must have the whole answer.
+  absl::StatusOr<std::vector<v1::AuditEntry>> Query(AuditQuery q);
+  // One bounded walk of at most q.scan_limit entries, and where the next
+  // starts (what auditors' calls use).
+  absl::StatusOr<AuditPage> QueryPage(const AuditQuery& q);
   // The exact bytes entries in [start, end) were hashed from.
   absl::StatusOr<std::vector<std::string>> LeafData(uint64_t start,
                                                     uint64_t end);

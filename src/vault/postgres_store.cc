@@ -537,11 +537,23 @@ absl::StatusOr<std::vector<v1::AuditEntry>> PostgresStore::EntriesLocked(
   return out;
 }
 
-absl::StatusOr<std::vector<v1::AuditEntry>> PostgresStore::QueryAudit(
-    const AuditQuery& query) {
+absl::StatusOr<AuditPage> PostgresStore::QueryAudit(const AuditQuery& query) {
   absl::MutexLock lock(&mu_);
-  return EntriesLocked(
+  // The log's size first: entries other replicas append after it are left
+  // to the next page (the walk stops before it), so the page says truly
+  // whether more remain.
+  absl::StatusOr<pg::Result> head = ExecLocked("SELECT size FROM log_head");
+  if (!head.ok()) return head.status();
+  const uint64_t end =
+      head->rows() == 1 ? static_cast<uint64_t>(head->Int(0, 0)) : 0;
+  const uint64_t start = query.start_sequence;
+  const uint64_t stop =
+      query.scan_limit > 0 && end > start && end - start > query.scan_limit
+          ? start + query.scan_limit
+          : end;
+  absl::StatusOr<std::vector<v1::AuditEntry>> entries = EntriesLocked(
       "SELECT entry FROM audit_log WHERE sequence >= $1::bigint "
+      "AND sequence < $9::bigint "
       "AND ($2::text = '' OR principal = $2::text) AND ($3::text = '' OR "
       "record_id = $3::text OR sequence IN (SELECT sequence FROM "
       "audit_reveals WHERE record_id = $3::text)) "
@@ -549,14 +561,17 @@ absl::StatusOr<std::vector<v1::AuditEntry>> PostgresStore::QueryAudit(
       "$5::int) AND time_us >= $6::bigint AND time_us < $7::bigint "
       "ORDER BY sequence LIMIT $8::bigint",
       Params()
-          .Int(static_cast<int64_t>(query.start_sequence))
+          .Int(static_cast<int64_t>(start))
           .Text(query.principal)
           .Text(query.record_id)
           .Int(query.action)
           .Int(query.verdict)
           .Int(ToUnixMicrosSaturated(query.since))
           .Int(ToUnixMicrosSaturated(query.until))
-          .Int(query.limit));
+          .Int(query.limit)
+          .Int(static_cast<int64_t>(stop)));
+  if (!entries.ok()) return entries.status();
+  return PageOf(*std::move(entries), query, stop, end);
 }
 
 absl::StatusOr<ReadCounts> PostgresStore::CountReads(absl::string_view who,

@@ -84,8 +84,7 @@ class PostgresStore final : public Store {
                                                          uint64_t end) override;
   uint64_t AuditSize() override;
   absl::StatusOr<std::string> AuditSubtree(int level, uint64_t index) override;
-  absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(
-      const AuditQuery& query) override;
+  absl::StatusOr<AuditPage> QueryAudit(const AuditQuery& query) override;
   absl::StatusOr<std::vector<v1::AuditEntry>> QueryKekEntries(
       absl::Time since, absl::Time until, uint64_t start_sequence,
       int limit) override;

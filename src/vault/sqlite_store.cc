@@ -605,25 +605,45 @@ absl::StatusOr<std::string> SqliteStore::AuditSubtree(int level,
   return ReadNodeLocked(level, index);
 }
 
-absl::StatusOr<std::vector<v1::AuditEntry>> SqliteStore::QueryAudit(
-    const AuditQuery& query) {
-  absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> q = db_.Cached(
-      "SELECT entry FROM audit_log WHERE sequence >= ?1 "
+absl::StatusOr<AuditPage> SqliteStore::QueryAudit(const AuditQuery& query) {
+  // On a reader connection, in one snapshot: a query that walks far (a
+  // filter few entries match) neither holds up appends, which every intake
+  // and read makes, nor sees half of a batch.
+  SqliteReaders::Lease db = readers_->Borrow();
+  absl::StatusOr<ReadSnapshot> snapshot = ReadSnapshot::Begin(*db);
+  if (!snapshot.ok()) return snapshot.status();
+  absl::StatusOr<Statement> size =
+      db->Cached("SELECT COALESCE(MAX(sequence) + 1, 0) FROM audit_log");
+  if (!size.ok()) return size.status();
+  absl::StatusOr<bool> row = size->Step();
+  if (!row.ok()) return row.status();
+  const uint64_t end = static_cast<uint64_t>(size->Int(0));
+  const uint64_t start = query.start_sequence;
+  // The walk stops at the scan limit: sequence is the table's rowid, so a
+  // range of it is a range of the table, however little of it matches.
+  const uint64_t stop =
+      query.scan_limit > 0 && end > start && end - start > query.scan_limit
+          ? start + query.scan_limit
+          : end;
+  absl::StatusOr<Statement> q = db->Cached(
+      "SELECT entry FROM audit_log WHERE sequence >= ?1 AND sequence < ?9 "
       "AND (?2 = '' OR principal = ?2) AND (?3 = '' OR record_id = ?3 OR "
       "sequence IN (SELECT sequence FROM audit_reveals WHERE record_id = ?3)) "
       "AND (?4 = 0 OR action = ?4) AND (?5 = 0 OR verdict = ?5) "
       "AND time_us >= ?6 AND time_us < ?7 ORDER BY sequence LIMIT ?8");
   if (!q.ok()) return q.status();
-  q->Bind(1, static_cast<int64_t>(query.start_sequence))
+  q->Bind(1, static_cast<int64_t>(start))
       .Bind(2, query.principal)
       .Bind(3, query.record_id)
       .Bind(4, static_cast<int64_t>(query.action))
       .Bind(5, static_cast<int64_t>(query.verdict))
       .Bind(6, ToUnixMicrosSaturated(query.since))
       .Bind(7, ToUnixMicrosSaturated(query.until))
-      .Bind(8, static_cast<int64_t>(query.limit));
-  return ReadEntries(*q);
+      .Bind(8, static_cast<int64_t>(query.limit))
+      .Bind(9, static_cast<int64_t>(stop));
+  absl::StatusOr<std::vector<v1::AuditEntry>> entries = ReadEntries(*q);
+  if (!entries.ok()) return entries.status();
+  return PageOf(*std::move(entries), query, stop, end);
 }
 
 absl::StatusOr<std::vector<v1::AuditEntry>> ReadEntries(Statement& q) {

@@ -128,8 +128,9 @@ class AccessLogStore {
   virtual absl::StatusOr<std::string> AuditSubtree(int level,
                                                    uint64_t index) = 0;
 
-  virtual absl::StatusOr<std::vector<v1::AuditEntry>> QueryAudit(
-      const AuditQuery& query) = 0;
+  // The entries that match `query`, by sequence, examining at most its
+  // scan_limit. It neither waits for nor holds up appends.
+  virtual absl::StatusOr<AuditPage> QueryAudit(const AuditQuery& query) = 0;
   // Entries about a KEK (record id "kek:<version>") in [since, until), from
   // `start_sequence`, at most `limit`, by sequence.
   virtual absl::StatusOr<std::vector<v1::AuditEntry>> QueryKekEntries(

@@ -4,8 +4,10 @@
 // What the store's interfaces (store.h) take and return: plain rows, the
 // same whatever database holds them.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -69,7 +71,38 @@ struct AuditQuery {
   absl::Time until = absl::InfiniteFuture();
   uint64_t start_sequence = 0;  // paging: entries at or after this one
   int limit = 100;
+  // At most this many sequences from start_sequence are examined (0: no
+  // bound), so a filter that matches little costs a bounded walk per call,
+  // not one of the whole log; AuditPage says where to go on from.
+  uint64_t scan_limit = 0;
 };
+
+// A query's answer: its entries, and how far the log was examined.
+struct AuditPage {
+  std::vector<v1::AuditEntry> entries;
+  // Every entry from the query's start to before this one was examined:
+  // the next page starts here.
+  uint64_t next_sequence = 0;
+  // Whether the log (as the query saw it) holds entries at or after
+  // next_sequence that were not examined.
+  bool more = false;
+};
+
+// The page a walk of sequences [query.start_sequence, stop) gave, in a log
+// whose entries end before `end`: a full page goes on after its last entry,
+// any other after what was walked.
+inline AuditPage PageOf(std::vector<v1::AuditEntry> entries,
+                        const AuditQuery& query, uint64_t stop, uint64_t end) {
+  AuditPage page;
+  page.next_sequence = std::max(query.start_sequence, stop);
+  if (query.limit > 0 && !entries.empty() &&
+      entries.size() >= static_cast<size_t>(query.limit)) {
+    page.next_sequence = entries.back().sequence() + 1;
+  }
+  page.more = page.next_sequence < end;
+  page.entries = std::move(entries);
+  return page;
+}
 
 struct StoredCheckpoint {
   uint64_t tree_size = 0;

@@ -179,8 +179,8 @@ TEST_F(SqliteScansTest, EverydayPathsDoNoMoreWorkInALargerVault) {
   };
   // Intake of eight, a read, the canary and purge checks, a lookup of a
   // month of hours, searches (an hour no one crossed in, a lane's first
-  // five, a busy minute's first five), a purge batch: the instructions
-  // they take, on record n.
+  // five, a busy minute's first five), a purge batch, an auditor's query
+  // that matches nothing: the instructions they take, on record n.
   const auto work = [&](int n) -> int64_t {
     const int64_t before = sqlite->VmStepsForTesting();
     take_to(taken + 8);
@@ -217,6 +217,14 @@ TEST_F(SqliteScansTest, EverydayPathsDoNoMoreWorkInALargerVault) {
     absl::StatusOr<PurgeResult> purged = store->PurgeExpired(
         kNow + absl::Minutes(90), 8, Logged(v1::ACTION_PURGE, ""));
     EXPECT_TRUE(purged.ok() && purged->items == 8);
+    // An auditor asking for a principal with no entries: one bounded
+    // stretch of the log per call, however long the log.
+    AuditQuery nobody;
+    nobody.principal = "nobody";
+    nobody.scan_limit = 40;
+    absl::StatusOr<AuditPage> walked = store->QueryAudit(nobody);
+    EXPECT_TRUE(walked.ok() && walked->entries.empty() && walked->more &&
+                walked->next_sequence == 40);
     return sqlite->VmStepsForTesting() - before;
   };
   take_to(64);

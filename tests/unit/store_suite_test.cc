@@ -285,6 +285,70 @@ TEST_P(StoreTest, TheLogsTreeNodesSurviveReopenAndTheNextAppendContinuesIt) {
   EXPECT_TRUE(store_->Compact().ok());
 }
 
+// An auditor's filter that matches little walks the log a bounded stretch
+// per call: each page says where the next starts and whether any remain,
+// and the pages together are exactly the unbounded answer.
+TEST_P(StoreTest, AuditQueriesWalkABoundedStretchAndSayWhereToGoOn) {
+  std::vector<v1::AuditEntry> batch;
+  for (int i = 0; i < 50; ++i) {
+    batch.push_back(Entry(v1::ACTION_READ_RECORD, absl::StrCat("r", i),
+                          i == 12 || i == 37 ? "rare" : "common"));
+  }
+  ASSERT_TRUE(store_->AppendAuditBatch(batch).ok());
+  AuditQuery whole;
+  whole.principal = "rare";
+  absl::StatusOr<AuditPage> all = store_->QueryAudit(whole);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->entries.size(), 2u);
+  EXPECT_EQ(all->next_sequence, 50u);
+  EXPECT_FALSE(all->more);
+
+  AuditQuery q = whole;
+  q.scan_limit = 10;
+  std::vector<uint64_t> found, starts;
+  for (int calls = 0; calls < 10; ++calls) {
+    starts.push_back(q.start_sequence);
+    absl::StatusOr<AuditPage> page = store_->QueryAudit(q);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const v1::AuditEntry& e : page->entries) found.push_back(e.sequence());
+    q.start_sequence = page->next_sequence;
+    if (!page->more) break;
+  }
+  EXPECT_EQ(found, (std::vector<uint64_t>{12, 37}));
+  EXPECT_EQ(starts, (std::vector<uint64_t>{0, 10, 20, 30, 40}));
+  EXPECT_EQ(q.start_sequence, 50u);
+
+  // A full page goes on after its last entry, however far the limit lets
+  // it walk.
+  AuditQuery common;
+  common.principal = "common";
+  common.limit = 3;
+  common.scan_limit = 40;
+  absl::StatusOr<AuditPage> full = store_->QueryAudit(common);
+  ASSERT_TRUE(full.ok()) << full.status();
+  ASSERT_EQ(full->entries.size(), 3u);
+  EXPECT_EQ(full->next_sequence, 3u);
+  EXPECT_TRUE(full->more);
+  // Past the end: nothing, nothing more, and the place kept.
+  common.start_sequence = 70;
+  absl::StatusOr<AuditPage> past = store_->QueryAudit(common);
+  ASSERT_TRUE(past.ok()) << past.status();
+  EXPECT_TRUE(past->entries.empty());
+  EXPECT_EQ(past->next_sequence, 70u);
+  EXPECT_FALSE(past->more);
+  // An entry appended after a page is found by the next one.
+  ASSERT_TRUE(
+      store_->AppendAuditBatch({Entry(v1::ACTION_READ_RECORD, "z", "rare")})
+          .ok());
+  q.start_sequence = 50;
+  absl::StatusOr<AuditPage> later = store_->QueryAudit(q);
+  ASSERT_TRUE(later.ok()) << later.status();
+  ASSERT_EQ(later->entries.size(), 1u);
+  EXPECT_EQ(later->entries[0].sequence(), 50u);
+  EXPECT_EQ(later->next_sequence, 51u);
+  EXPECT_FALSE(later->more);
+}
+
 TEST_P(StoreTest, HoldsKeepItemsFromThePurgeAndEveryPurgeIsLogged) {
   std::vector<IntakeRow> rows = {Row("rec-a"), Row("rec-b")};
   for (const absl::Status& s : store_->PutRecords(rows)) ASSERT_TRUE(s.ok());
