@@ -25,6 +25,13 @@
 // holds --records records, each with its own plate: a lookup's time should
 // not grow with them.
 //
+//   vault_bench --sections audit [--audit_entries E]
+//
+// Durable intake, committing each record, while an auditor's query asks a
+// log of E entries for a principal with none (so it walks all of them),
+// again and again (2 ms between calls, a client's turn), against intake
+// alone; interleaved, three rounds.
+//
 //   vault_bench --postgres "host=/run/postgresql dbname=bench"
 //
 // Instead: durable intake on the PostgreSQL store against the SQLite store,
@@ -95,6 +102,8 @@ ABSL_FLAG(int, plate_readings, 1,
           "up to 5 (policy::kMaxPlateReadings), each one blind index row.");
 ABSL_FLAG(int, purge_records, 2000,
           "Records (four items each) due in each purge run.");
+ABSL_FLAG(int, audit_entries, 300000,
+          "--sections audit: entries in the log the auditor's query walks.");
 ABSL_FLAG(int, lookup_days, 30,
           "lookup: the days the looked-up plates' deadlines spread over.");
 ABSL_FLAG(std::string, sections, "intake,read,purge",
@@ -899,6 +908,70 @@ int main(int argc, char** argv) {
     }
     const double dm = Percentile(d, 0.5), om = Percentile(o, 0.5);
     std::printf("median   %7.0f%% %12.0f %12.0f\n", 100 * dm / om, dm, om);
+  }
+
+  if (want("audit")) {
+    // Intake committing each record while an auditor asks the log, again
+    // and again, for a principal with no entry in it (a filter whose walk
+    // is the whole log), against intake alone on the same vault.
+    const int padding = absl::GetFlag(FLAGS_audit_entries);
+    std::printf(
+        "\n5. intake of %d records, commit each, while an auditor's query "
+        "walks a log of %d entries, against intake alone, records/s\n",
+        n, padding);
+    std::unique_ptr<vault::Vault> v = OpenVault(dir + "/audit");
+    for (int done = 0; done < padding;) {
+      std::vector<v1::AuditEntry> batch;
+      for (int i = 0; i < 1000 && done < padding; ++i, ++done) {
+        v1::AuditEntry e;
+        e.set_principal("inspector-1");
+        e.set_action(v1::ACTION_READ_RECORD);
+        e.set_verdict(v1::VERDICT_ALLOW);
+        e.set_record_id(absl::StrFormat("rec-%08d", done));
+        *e.mutable_time() = ToProto(absl::Now());
+        batch.push_back(std::move(e));
+      }
+      if (!v->log().AppendBatch(std::move(batch)).ok()) std::abort();
+    }
+    int taken = 0;
+    const auto intake = [&] {
+      const absl::Time t0 = absl::Now();
+      for (int i = 0; i < n; ++i) {
+        v1::Record r = records[i];
+        r.set_record_id(absl::StrCat(r.record_id(), "-", taken++));
+        if (!v->Intake(r, IntakeEntry(r)).ok()) std::abort();
+      }
+      return n / absl::ToDoubleSeconds(absl::Now() - t0);
+    };
+    std::printf("%-8s %8s %14s %12s %14s\n", "", "ratio", "with auditor",
+                "alone", "walks/s");
+    std::vector<double> with, alone;
+    for (int rep = 0; rep < 3; ++rep) {
+      alone.push_back(intake());
+      std::atomic<bool> stop{false};
+      std::atomic<int> walks{0};
+      const absl::Time t0 = absl::Now();
+      std::thread auditor([&] {
+        vault::AuditQuery q;
+        q.principal = "nobody";
+        while (!stop.load()) {
+          if (!v->log().Query(q).ok()) std::abort();
+          ++walks;
+          // A client's turn between calls.
+          absl::SleepFor(absl::Milliseconds(2));
+        }
+      });
+      with.push_back(intake());
+      stop = true;
+      auditor.join();
+      const double walks_per_s =
+          walks.load() / absl::ToDoubleSeconds(absl::Now() - t0);
+      std::printf("round %d  %7.0f%% %14.0f %12.0f %14.2f\n", rep + 1,
+                  100 * with.back() / alone.back(), with.back(), alone.back(),
+                  walks_per_s);
+    }
+    const double wm = Percentile(with, 0.5), am = Percentile(alone, 0.5);
+    std::printf("median   %7.0f%% %14.0f %12.0f\n", 100 * wm / am, wm, am);
   }
   std::filesystem::remove_all(dir);
   return 0;
