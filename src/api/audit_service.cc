@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -51,8 +52,12 @@ absl::StatusOr<vault::AuditQuery> ToQuery(const v1::QueryEntriesRequest& r) {
   q.limit =
       std::clamp(r.page_size() > 0 ? r.page_size() : 100, 1, kMaxQueryPage);
   q.scan_limit = kScanChunk;
+  // The stores keep sequences as signed 64-bit numbers: a larger start
+  // would wrap to a negative one and walk from the log's beginning.
   if (!r.page_token().empty() &&
-      !absl::SimpleAtoi(r.page_token(), &q.start_sequence)) {
+      (!absl::SimpleAtoi(r.page_token(), &q.start_sequence) ||
+       q.start_sequence >
+           static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))) {
     return absl::InvalidArgumentError("page_token is not one this server gave");
   }
   return q;

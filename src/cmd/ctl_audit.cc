@@ -470,6 +470,11 @@ int Audit_(const std::vector<std::string>& args) {
       }
       if (resp.next_page_token().empty()) break;
       if (!absl::GetFlag(FLAGS_all) && !walked_on) break;
+      if (resp.next_page_token() == req.page_token()) {
+        Fail(absl::StrCat("the server gave the same page token twice (",
+                          resp.next_page_token(), "): stopped"),
+             1);
+      }
       Progress(absl::StrCat("page ", page, ": ", entries,
                             " entries so far, next from sequence ",
                             resp.next_page_token()));

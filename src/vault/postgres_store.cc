@@ -544,8 +544,10 @@ absl::StatusOr<AuditPage> PostgresStore::QueryAudit(const AuditQuery& query) {
   // whether more remain.
   absl::StatusOr<pg::Result> head = ExecLocked("SELECT size FROM log_head");
   if (!head.ok()) return head.status();
-  const uint64_t end =
-      head->rows() == 1 ? static_cast<uint64_t>(head->Int(0, 0)) : 0;
+  if (head->rows() != 1) {
+    return absl::DataLossError("log_head has no row");
+  }
+  const uint64_t end = static_cast<uint64_t>(head->Int(0, 0));
   const uint64_t start = query.start_sequence;
   const uint64_t stop =
       query.scan_limit > 0 && end > start && end - start > query.scan_limit

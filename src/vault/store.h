@@ -129,7 +129,10 @@ class AccessLogStore {
                                                    uint64_t index) = 0;
 
   // The entries that match `query`, by sequence, examining at most its
-  // scan_limit. It neither waits for nor holds up appends.
+  // scan_limit. SQLite's runs on a reader connection, in one snapshot, and
+  // neither waits for nor holds up appends; PostgreSQL's runs on the
+  // store's one connection, under the lock appends take too, so they wait
+  // for each walk (bounded by scan_limit), never for a whole log.
   virtual absl::StatusOr<AuditPage> QueryAudit(const AuditQuery& query) = 0;
   // Entries about a KEK (record id "kek:<version>") in [since, until), from
   // `start_sequence`, at most `limit`, by sequence.

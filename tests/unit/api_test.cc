@@ -462,12 +462,26 @@ TEST_F(ApiTest, AuditorsQueryAndStreamTheLog) {
   }
   EXPECT_EQ(page.entries_size(), 2);
   for (const auto& e : page.entries()) EXPECT_EQ(e.principal(), "operator-dev");
-  req.set_page_token("not-a-token");
+  // The log's end: no token, so a client asks no more.
+  EXPECT_TRUE(page.next_page_token().empty());
+  // A token past the end: an empty page, and no token.
+  req.set_page_token("9000000000000000000");
   {
     grpc::ClientContext ctx;
     WithDeadline(ctx);
+    ASSERT_TRUE(stub->QueryEntries(&ctx, req, &page).ok());
+  }
+  EXPECT_EQ(page.entries_size(), 0);
+  EXPECT_TRUE(page.next_page_token().empty());
+  // Tokens this server never gives: not a number, or past what a sequence
+  // can be (it would wrap to a negative start).
+  for (const char* token : {"not-a-token", "9223372036854775808"}) {
+    req.set_page_token(token);
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
     EXPECT_EQ(stub->QueryEntries(&ctx, req, &page).error_code(),
-              grpc::StatusCode::INVALID_ARGUMENT);
+              grpc::StatusCode::INVALID_ARGUMENT)
+        << token;
   }
   req.clear_page_token();
   grpc::ClientContext ctx;
