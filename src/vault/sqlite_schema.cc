@@ -429,6 +429,26 @@ CREATE INDEX audit_by_group
     R"sql(
 SELECT 1;
 )sql",
+    // 19: the earliest and latest time_us of each whole block of 4,096
+    // entries (kAuditBlockEntries), so that a query for a window walks only
+    // the blocks that reach into it. The log keeps no index by time (step 2
+    // dropped it to spare every append a b-tree), and an entry's time
+    // follows its sequence only roughly (it is taken before the entry waits
+    // for its commit), so a block's span is stored, not guessed.
+    // SqliteStore::AppendLocked adds each block's row with its last entry.
+    // Made anew when the step runs again (a vault set back to step 18, and
+    // appended to by a build from before it, would lack the later blocks).
+    R"sql(
+DROP TABLE IF EXISTS audit_blocks;
+CREATE TABLE audit_blocks(
+  block INTEGER PRIMARY KEY,
+  min_time_us INTEGER NOT NULL,
+  max_time_us INTEGER NOT NULL
+);
+INSERT INTO audit_blocks(block, min_time_us, max_time_us)
+  SELECT sequence / 4096, MIN(time_us), MAX(time_us) FROM audit_log
+  GROUP BY sequence / 4096 HAVING COUNT(*) = 4096;
+)sql",
 };
 
 // A step whose change is already in place is skipped, all but its version
@@ -503,7 +523,8 @@ constexpr SlowStep kSlowSteps[] = {
     {13, "items"},
     {14, "audit_log", "the audit_by_principal index"},
     {15, "audit_log", "the audit_by_record index"},
-    {16, "audit_log", "the audit_by_principal and audit_by_group indexes"}};
+    {16, "audit_log", "the audit_by_principal and audit_by_group indexes"},
+    {18, "audit_log", "the audit_blocks table of the log's times"}};
 // Free disk a rewrite needs, in multiples of the table rewritten: the WAL
 // carries the new copy and, secure_delete being on, every old page zeroed
 // (2x); the checkpoint at the commit then grows the file by the new copy

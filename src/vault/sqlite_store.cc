@@ -605,6 +605,33 @@ absl::StatusOr<std::string> SqliteStore::AuditSubtree(int level,
   return ReadNodeLocked(level, index);
 }
 
+namespace {
+
+// The first sequence at or after `start` whose block of the log may hold
+// an entry of [since, until): whole blocks whose span of times lies outside
+// it are passed over, the block still filling never. With a block's row
+// missing (a damaged table) nothing is passed over.
+absl::StatusOr<uint64_t> FirstBlockReaching(Database& db, uint64_t start,
+                                            absl::Time since,
+                                            absl::Time until) {
+  absl::StatusOr<Statement> q = db.Cached(
+      "SELECT COUNT(*), COALESCE(MAX(block) + 1, 0), (SELECT MIN(block) FROM "
+      "audit_blocks WHERE block >= ?1 AND max_time_us >= ?2 AND "
+      "min_time_us < ?3) FROM audit_blocks");
+  if (!q.ok()) return q.status();
+  q->Bind(1, static_cast<int64_t>(start / kAuditBlockEntries))
+      .Bind(2, ToUnixMicrosSaturated(since))
+      .Bind(3, ToUnixMicrosSaturated(until));
+  absl::StatusOr<bool> row = q->Step();
+  if (!row.ok()) return row.status();
+  const int64_t blocks = q->Int(0), whole = q->Int(1);
+  if (blocks != whole) return start;
+  const int64_t first = q->IsNull(2) ? whole : q->Int(2);
+  return static_cast<uint64_t>(first) * kAuditBlockEntries;
+}
+
+}  // namespace
+
 absl::StatusOr<AuditPage> SqliteStore::QueryAudit(const AuditQuery& query) {
   // On a reader connection, in one snapshot: a query that walks far (a
   // filter few entries match) neither holds up appends, which every intake
@@ -618,13 +645,20 @@ absl::StatusOr<AuditPage> SqliteStore::QueryAudit(const AuditQuery& query) {
   absl::StatusOr<bool> row = size->Step();
   if (!row.ok()) return row.status();
   const uint64_t end = static_cast<uint64_t>(size->Int(0));
-  const uint64_t start = query.start_sequence;
+  uint64_t start = query.start_sequence;
+  if (query.since != absl::InfinitePast() ||
+      query.until != absl::InfiniteFuture()) {
+    absl::StatusOr<uint64_t> first =
+        FirstBlockReaching(*db, start, query.since, query.until);
+    if (!first.ok()) return first.status();
+    start = std::max(start, *first);
+  }
   // The walk stops at the scan limit: sequence is the table's rowid, so a
   // range of it is a range of the table, however little of it matches.
-  const uint64_t stop =
-      query.scan_limit > 0 && end > start && end - start > query.scan_limit
-          ? start + query.scan_limit
-          : end;
+  const uint64_t stop = start >= end ? start
+                        : query.scan_limit > 0 && end - start > query.scan_limit
+                            ? start + query.scan_limit
+                            : end;
   absl::StatusOr<Statement> q = db->Cached(
       "SELECT entry FROM audit_log WHERE sequence >= ?1 AND sequence < ?9 "
       "AND (?2 = '' OR principal = ?2) AND (?3 = '' OR record_id = ?3 OR "
@@ -928,6 +962,18 @@ absl::StatusOr<uint64_t> SqliteStore::AppendLocked(v1::AuditEntry entry,
       return absl::UnavailableError(what);
     }
     return s;
+  }
+  if ((seq + 1) % kAuditBlockEntries == 0) {
+    // The block's last entry: its span of times, for queries of a window.
+    absl::StatusOr<Statement> block = db_.Cached(
+        "INSERT INTO audit_blocks(block, min_time_us, max_time_us) "
+        "SELECT ?1, MIN(time_us), MAX(time_us) FROM audit_log "
+        "WHERE sequence >= ?2 AND sequence <= ?3");
+    if (!block.ok()) return block.status();
+    block->Bind(1, static_cast<int64_t>(seq / kAuditBlockEntries))
+        .Bind(2, static_cast<int64_t>(seq + 1 - kAuditBlockEntries))
+        .Bind(3, static_cast<int64_t>(seq));
+    if (absl::Status s = block->Run(); !s.ok()) return s;
   }
   if (entry.verdict() == v1::VERDICT_ALLOW) {
     for (const std::string& record_id : entry.revealed_record_ids()) {

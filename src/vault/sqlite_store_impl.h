@@ -58,6 +58,10 @@ absl::StatusOr<std::vector<RankedBlind>> UnpackPlateBlinds(
 // audit_by_group's: SQLite uses a partial index only for a query that
 // states its condition, and a count that stopped stating it fails to
 // prepare instead of walking the log. Intakes are never counted here.
+// Entries per block of the log's time spans (audit_blocks, schema step 19,
+// whose migration says 4096 too).
+inline constexpr uint64_t kAuditBlockEntries = 4096;
+
 inline constexpr char kCountReadsByPrincipal[] =
     "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
     "INDEXED BY audit_by_principal "

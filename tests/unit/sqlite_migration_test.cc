@@ -22,7 +22,7 @@ namespace lanevault::vault {
 namespace {
 
 // The schema version this build writes.
-constexpr int64_t kLatestStep = 18;
+constexpr int64_t kLatestStep = 19;
 
 class SqliteMigrationTest : public testing::VaultFixture {
  protected:
@@ -955,6 +955,49 @@ TEST_F(SqliteMigrationTest,
   EXPECT_EQ(searches("test", false, absl::InfinitePast()), 1u);
   EXPECT_EQ(searches("pair", true, absl::InfinitePast()), 1u);
   EXPECT_EQ(searches("test", false, window), 0u);
+  ExpectLogVerifies();
+}
+
+// Step 19: a vault written before it gets each whole block of the log's
+// span of times, the same rows its appends would have written, and an
+// auditor's window finds what it did before.
+TEST_F(SqliteMigrationTest, AVaultFromBeforeStepNineteenGetsItsLogsBlocks) {
+  Take();
+  for (int batch = 0; batch < 9; ++batch) {
+    std::vector<v1::AuditEntry> entries;
+    for (int i = 0; i < 1000; ++i) {
+      v1::AuditEntry e = Entry(v1::ACTION_READ_RECORD, "rec");
+      *e.mutable_time() = ToProto(clock_.Now());
+      entries.push_back(std::move(e));
+      clock_.Advance(absl::Seconds(1));
+    }
+    ASSERT_TRUE(vault_->log().AppendBatch(std::move(entries)).ok());
+  }
+  const char* const kBlocks =
+      "SELECT group_concat(block || ':' || min_time_us || '-' || max_time_us, "
+      "',') FROM (SELECT * FROM audit_blocks ORDER BY block)";
+  const std::string written = testing::QueryBlob(db_path(), kBlocks);
+  EXPECT_EQ(testing::QueryInt(db_path(), "SELECT COUNT(*) FROM audit_blocks"),
+            2);
+  AuditQuery window;
+  window.since = clock_.Now() - absl::Minutes(30);
+  window.limit = 5000;
+  absl::StatusOr<std::vector<v1::AuditEntry>> before =
+      vault_->log().Query(window);
+  ASSERT_TRUE(before.ok()) << before.status();
+  vault_.reset();
+  testing::ExecSql(db_path(),
+                   "BEGIN; DROP TABLE audit_blocks; PRAGMA user_version=18; "
+                   "COMMIT;");
+  Reopen();
+  EXPECT_EQ(testing::QueryInt(db_path(), "PRAGMA user_version"), kLatestStep);
+  EXPECT_EQ(testing::QueryBlob(db_path(), kBlocks), written);
+  absl::StatusOr<std::vector<v1::AuditEntry>> after =
+      vault_->log().Query(window);
+  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_EQ(after->size(), before->size());
+  ASSERT_FALSE(after->empty());
+  EXPECT_EQ(after->front().sequence(), before->front().sequence());
   ExpectLogVerifies();
 }
 

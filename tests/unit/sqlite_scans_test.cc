@@ -236,5 +236,88 @@ TEST_F(SqliteScansTest, EverydayPathsDoNoMoreWorkInALargerVault) {
       << "in a vault of " << taken << " records against 72";
 }
 
+// An auditor's window of the log walks only the blocks of 4,096 entries
+// whose span of times reaches into it, and finds every entry stamped in
+// it, however far from its neighbours.
+TEST_F(SqliteScansTest, AWindowOfTheLogWalksOnlyTheBlocksThatReachIntoIt) {
+  constexpr uint64_t kBlock = kAuditBlockEntries;
+  const absl::Duration kDay = absl::Hours(24);
+  // Three whole blocks a day apart, then 100 entries on the fourth day.
+  // Entry 7 was stamped on the third day, five minutes in.
+  const uint64_t total = 3 * kBlock + 100;
+  std::vector<absl::Time> stamped;
+  for (uint64_t i = 0; i < total; ++i) {
+    stamped.push_back(i == 7 ? kNow + 2 * kDay + absl::Minutes(5)
+                             : kNow + static_cast<int64_t>(i / kBlock) * kDay +
+                                   absl::Seconds(i % kBlock));
+  }
+  for (uint64_t i = 0; i < total;) {
+    std::vector<v1::AuditEntry> batch;
+    for (; i < total && batch.size() < 1000; ++i) {
+      v1::AuditEntry e = Logged(v1::ACTION_READ_RECORD, "rec");
+      *e.mutable_time() = ToProto(stamped[i]);
+      batch.push_back(std::move(e));
+    }
+    ASSERT_TRUE(store_->AppendAuditBatch(std::move(batch)).ok());
+  }
+  EXPECT_EQ(testing::QueryInt(dir_.Join("vault.db"),
+                              "SELECT COUNT(*) FROM audit_blocks"),
+            3);
+  // Every page of [since, until), 1,000 entries walked at a time (pages
+  // never full): where the first walk ended, and all that was found.
+  struct Walked {
+    uint64_t first_end = 0;
+    std::vector<uint64_t> found;
+  };
+  const auto walk = [&](absl::Time since, absl::Time until) {
+    AuditQuery q;
+    q.since = since;
+    q.until = until;
+    q.limit = 2000;
+    q.scan_limit = 1000;
+    Walked w;
+    for (int call = 0; call < 100; ++call) {
+      absl::StatusOr<AuditPage> page = store_->QueryAudit(q);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      if (call == 0) w.first_end = page->next_sequence;
+      for (const v1::AuditEntry& e : page->entries) {
+        w.found.push_back(e.sequence());
+      }
+      q.start_sequence = page->next_sequence;
+      if (!page->more) break;
+    }
+    return w;
+  };
+  const auto stamped_in = [&](absl::Time since, absl::Time until) {
+    std::vector<uint64_t> in;
+    for (uint64_t i = 0; i < total; ++i) {
+      if (stamped[i] >= since && stamped[i] < until) in.push_back(i);
+    }
+    return in;
+  };
+  // The third day after entry 7: only the third block reaches into it.
+  const absl::Time third = kNow + 2 * kDay + absl::Minutes(10);
+  Walked late = walk(third, kNow + 3 * kDay);
+  EXPECT_EQ(late.first_end, 2 * kBlock + 1000);
+  EXPECT_EQ(late.found, stamped_in(third, kNow + 3 * kDay));
+  // Its first ten minutes: entry 7 in the first block, then the third.
+  Walked early = walk(kNow + 2 * kDay, third);
+  EXPECT_EQ(early.found, stamped_in(kNow + 2 * kDay, third));
+  ASSERT_FALSE(early.found.empty());
+  EXPECT_EQ(early.found.front(), 7u);
+  EXPECT_EQ(early.first_end, 1000u);
+  // The fourth day: the block still filling, from its start.
+  Walked tail = walk(kNow + 3 * kDay, absl::InfiniteFuture());
+  EXPECT_EQ(tail.first_end, total);
+  EXPECT_EQ(tail.found.size(), 100u);
+  // A block's row missing: nothing is passed over, the answer the same.
+  testing::ExecSql(dir_.Join("vault.db"),
+                   "DELETE FROM audit_blocks WHERE block = 1");
+  Walked damaged = walk(third, kNow + 3 * kDay);
+  EXPECT_EQ(damaged.first_end, 1000u);
+  EXPECT_EQ(damaged.found, late.found);
+}
+
 }  // namespace
 }  // namespace lanevault::vault
