@@ -268,6 +268,7 @@ int AuditTail() {
   v1::QueryEntriesRequest req;
   req.set_principal(absl::GetFlag(FLAGS_principal));
   req.set_record_id(absl::GetFlag(FLAGS_record));
+  SetWindowFromFlags(req);
   req.set_page_token(absl::GetFlag(FLAGS_page_token));
   req.set_follow(true);
   while (true) {
@@ -427,6 +428,7 @@ int Audit_(const std::vector<std::string>& args) {
     v1::QueryEntriesRequest req;
     req.set_principal(absl::GetFlag(FLAGS_principal));
     req.set_record_id(absl::GetFlag(FLAGS_record));
+    SetWindowFromFlags(req);
     req.set_page_size(absl::GetFlag(FLAGS_limit));
     req.set_page_token(absl::GetFlag(FLAGS_page_token));
     v1::QueryEntriesResponse resp;

@@ -35,6 +35,8 @@ ABSL_DECLARE_FLAG(std::string, ca);
 ABSL_DECLARE_FLAG(std::string, cert);
 ABSL_DECLARE_FLAG(std::string, key);
 ABSL_DECLARE_FLAG(double, timeout);
+ABSL_DECLARE_FLAG(std::string, since);
+ABSL_DECLARE_FLAG(std::string, until);
 ABSL_DECLARE_FLAG(std::string, config);
 ABSL_DECLARE_FLAG(bool, progress);
 
@@ -288,6 +290,20 @@ absl::Time ParseWhenFlag(const std::string& text, const char* flag) {
                     ": give a date (2026-11-01), an RFC 3339 time or an age "
                     "(30d, 12h)"),
        2);
+}
+
+TimeWindow TimeWindowFromFlags() {
+  TimeWindow w;
+  if (const std::string since = absl::GetFlag(FLAGS_since); !since.empty()) {
+    w.since = ParseWhenFlag(since, "since");
+  }
+  if (const std::string until = absl::GetFlag(FLAGS_until); !until.empty()) {
+    w.until = ParseWhenFlag(until, "until");
+  }
+  if (w.since && w.until && *w.since > *w.until) {
+    Fail("--since is after --until", 2);
+  }
+  return w;
 }
 
 std::string When(const google::protobuf::Timestamp& ts) {

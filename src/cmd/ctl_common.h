@@ -2,11 +2,13 @@
 #define LANEVAULT_CMD_CTL_COMMON_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/time_util.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/channel.h"
@@ -85,6 +87,19 @@ std::string When(const google::protobuf::Timestamp& ts);
 // A time flag given as a date (2026-11-01, UTC), an RFC 3339 time, or an
 // age before now ("30d", "12h"); anything else exits 2 naming --`flag`.
 absl::Time ParseWhenFlag(const std::string& text, const char* flag);
+// --since and --until, each as ParseWhenFlag reads it, where given;
+// --since after --until exits 2.
+struct TimeWindow {
+  std::optional<absl::Time> since, until;
+};
+TimeWindow TimeWindowFromFlags();
+// A request's since and until from TimeWindowFromFlags().
+template <typename Request>
+void SetWindowFromFlags(Request& req) {
+  const TimeWindow window = TimeWindowFromFlags();
+  if (window.since) *req.mutable_since() = ToProto(*window.since);
+  if (window.until) *req.mutable_until() = ToProto(*window.until);
+}
 std::string CategoryName(int c);
 std::vector<v1::DataCategory> ParseCategories(const std::string& list);
 

@@ -23,8 +23,6 @@ ABSL_DECLARE_FLAG(std::string, case_id);
 ABSL_DECLARE_FLAG(std::string, categories);
 ABSL_DECLARE_FLAG(bool, json);
 ABSL_DECLARE_FLAG(std::string, lane);
-ABSL_DECLARE_FLAG(std::string, since);
-ABSL_DECLARE_FLAG(std::string, until);
 ABSL_DECLARE_FLAG(int, limit);
 ABSL_DECLARE_FLAG(std::string, out_dir);
 ABSL_DECLARE_FLAG(std::string, purpose);
@@ -217,16 +215,7 @@ int Search() {
   req.set_purpose(absl::GetFlag(FLAGS_purpose));
   req.set_case_id(absl::GetFlag(FLAGS_case_id));
   req.set_lane_id(absl::GetFlag(FLAGS_lane));
-  if (const std::string since = absl::GetFlag(FLAGS_since); !since.empty()) {
-    *req.mutable_since() = ToProto(ParseWhenFlag(since, "since"));
-  }
-  if (const std::string until = absl::GetFlag(FLAGS_until); !until.empty()) {
-    *req.mutable_until() = ToProto(ParseWhenFlag(until, "until"));
-  }
-  if (req.has_since() && req.has_until() &&
-      FromProto(req.since()) > FromProto(req.until())) {
-    Fail("--since is after --until", 2);
-  }
+  SetWindowFromFlags(req);
   req.set_page_size(absl::GetFlag(FLAGS_limit));
   req.set_page_token(absl::GetFlag(FLAGS_page_token));
   if (!json) {

@@ -177,13 +177,16 @@ const std::vector<CommandSpec>& Commands() {
        "The checkpoint and every entry into --out, for offline checks\n"
        "(progress on stderr)."},
       {"audit query", "", 0, 0,
-       "principal,record,limit,page_token,all,progress,json",
-       "Access-log entries, --limit per page, filtered by --principal or\n"
-       "--record. --all pages on to the end; --page_token T starts where a\n"
-       "previous page ended."},
-      {"audit tail", "", 0, 0, "principal,record,page_token,json",
+       "principal,record,since,until,limit,page_token,all,progress,json",
+       "Access-log entries, --limit per page, filtered by --principal,\n"
+       "--record, --since and --until (a date, an RFC 3339 time or an age:\n"
+       "12h, 30d). --all pages on to the end; --page_token T starts where a\n"
+       "previous page ended. The server walks a bounded stretch of the log\n"
+       "per call; pages with nothing found are asked past without showing."},
+      {"audit tail", "", 0, 0, "principal,record,since,until,page_token,json",
        "The log's entries from sequence --page_token (default 0), then each\n"
-       "as it is appended, until Ctrl-C; --principal / --record filter."},
+       "as it is appended, until Ctrl-C; --principal, --record, --since and\n"
+       "--until filter."},
       {"audit trace", "IMAGE", 1, 1, "json",
        "A leaked image: the read that returned it, from the watermark every\n"
        "returned image carries (auditors)."},

@@ -105,6 +105,12 @@ out=$(as inspector record search --purpose vehicle-inspection --since 2100-01-01
 check "--since after the crossings finds none" "[[ \$(grep -c '^rh_' <<<\"\$out\") -eq 0 ]]"
 out=$(as auditor audit query --limit 2 --all 2>/dev/null)
 check "audit query --all pages through" "[[ \$(grep -cE '^ +[0-9]+  ' <<<\"\$out\") -gt 2 ]]"
+out=$(as auditor audit query --since 2000-01-01 --limit 5 2>/dev/null)
+check "audit query --since before the log finds entries" "[[ \$(grep -cE '^ +[0-9]+  ' <<<\"\$out\") -eq 5 ]]"
+out=$(as auditor audit query --since 2100-01-01 --all 2>/dev/null)
+check "audit query --since after the log finds none" "[[ \$(grep -cE '^ +[0-9]+  ' <<<\"\$out\") -eq 0 ]]"
+out=$(as auditor audit query --since 2026-12-08 --until 2026-12-07 2>&1); rc=$?
+check "audit query --since after --until exits 2" "[[ $rc -eq 2 ]] && grep -q 'after --until' <<<\"\$out\""
 
 out=$(as auditor audit query --limit 1 --json 2>&1)
 check "--json keeps entry 0's sequence" "grep -q '\"sequence\": \"0\"' <<<\"\$out\""
