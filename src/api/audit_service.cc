@@ -1,8 +1,10 @@
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "api/request_checks.h"
 #include "api/services.h"
@@ -52,14 +54,23 @@ absl::StatusOr<vault::AuditQuery> ToQuery(const v1::QueryEntriesRequest& r) {
   q.limit =
       std::clamp(r.page_size() > 0 ? r.page_size() : 100, 1, kMaxQueryPage);
   q.scan_limit = kScanChunk;
-  // The stores keep sequences as signed 64-bit numbers: a larger start
-  // would wrap to a negative one and walk from the log's beginning.
-  if (!r.page_token().empty() &&
-      (!absl::SimpleAtoi(r.page_token(), &q.start_sequence) ||
-       q.start_sequence >
-           static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))) {
+  if (r.page_token().empty()) return q;
+  // "START" (a stream's place, and tokens before the log's end was kept in
+  // them) or "START.END": where the next page starts and where the log
+  // ended when the query began. The stores keep sequences as signed 64-bit
+  // numbers: a larger one would wrap to a negative start and walk from the
+  // log's beginning.
+  const std::vector<absl::string_view> parts =
+      absl::StrSplit(r.page_token(), absl::MaxSplits('.', 1));
+  constexpr uint64_t kMost = std::numeric_limits<int64_t>::max();
+  uint64_t end = q.end_sequence;
+  if (!absl::SimpleAtoi(parts[0], &q.start_sequence) ||
+      q.start_sequence > kMost ||
+      (parts.size() == 2 &&
+       (!absl::SimpleAtoi(parts[1], &end) || end > kMost))) {
     return absl::InvalidArgumentError("page_token is not one this server gave");
   }
+  q.end_sequence = end;
   return q;
 }
 
@@ -171,9 +182,15 @@ grpc::Status AuditService::GetEntries(grpc::ServerContext* ctx,
 grpc::Status AuditService::QueryEntries(grpc::ServerContext* ctx,
                                         const v1::QueryEntriesRequest* request,
                                         v1::QueryEntriesResponse* response) {
-  return gate_->Run(ctx, *request, QueryCall(request), [&](Admission&) {
+  return gate_->Run(ctx, *request, QueryCall(request), [&](Admission& a) {
     absl::StatusOr<vault::AuditQuery> q = ToQuery(*request);
     if (!q.ok()) return ToGrpc(q.status());
+    // A query sees the log as it was before its first page's call: each
+    // call logs itself, so a filter its own calls match (an auditor asking
+    // for their own entries) would otherwise never come to an end.
+    if (q->end_sequence == std::numeric_limits<uint64_t>::max()) {
+      q->end_sequence = a.logged_sequence;
+    }
     // Walks until the page is full, the log ends or the call's time is up.
     std::vector<v1::AuditEntry> entries;
     vault::AuditQuery walk = *q;
@@ -203,9 +220,11 @@ grpc::Status AuditService::QueryEntries(grpc::ServerContext* ctx,
     }
     if (cut) {
       response->set_next_page_token(absl::StrCat(
-          response->entries(response->entries_size() - 1).sequence() + 1));
+          response->entries(response->entries_size() - 1).sequence() + 1, ".",
+          q->end_sequence));
     } else if (more) {
-      response->set_next_page_token(absl::StrCat(walk.start_sequence));
+      response->set_next_page_token(
+          absl::StrCat(walk.start_sequence, ".", q->end_sequence));
     }
     return grpc::Status::OK;
   });

@@ -47,4 +47,10 @@ int64_t ToUnixMicrosSaturated(absl::Time t) {
   return absl::ToUnixMicros(t);
 }
 
+int64_t ToUnixMicrosCeilSaturated(absl::Time t) {
+  const int64_t us = ToUnixMicrosSaturated(t);
+  if (us == INT64_MAX || us == INT64_MIN) return us;
+  return absl::FromUnixMicros(us) < t ? us + 1 : us;
+}
+
 }  // namespace lanevault

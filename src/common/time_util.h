@@ -21,6 +21,10 @@ absl::Time CeilTo(absl::Time t, absl::Duration granularity);
 
 // Microseconds since the Unix epoch: how times are stored in the vault.
 int64_t ToUnixMicrosSaturated(absl::Time t);
+// The same, rounded up to the next whole microsecond: with the rounded-down
+// start above, the microseconds a query's [since, until) must ask for to
+// hold every time in it.
+int64_t ToUnixMicrosCeilSaturated(absl::Time t);
 
 }  // namespace lanevault
 

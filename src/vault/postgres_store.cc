@@ -547,7 +547,8 @@ absl::StatusOr<AuditPage> PostgresStore::QueryAudit(const AuditQuery& query) {
   if (head->rows() != 1) {
     return absl::DataLossError("log_head has no row");
   }
-  const uint64_t end = static_cast<uint64_t>(head->Int(0, 0));
+  const uint64_t end =
+      std::min(static_cast<uint64_t>(head->Int(0, 0)), query.end_sequence);
   const uint64_t start = query.start_sequence;
   const uint64_t stop =
       query.scan_limit > 0 && end > start && end - start > query.scan_limit
@@ -569,7 +570,7 @@ absl::StatusOr<AuditPage> PostgresStore::QueryAudit(const AuditQuery& query) {
           .Int(query.action)
           .Int(query.verdict)
           .Int(ToUnixMicrosSaturated(query.since))
-          .Int(ToUnixMicrosSaturated(query.until))
+          .Int(ToUnixMicrosCeilSaturated(query.until))
           .Int(query.limit)
           .Int(static_cast<int64_t>(stop)));
   if (!entries.ok()) return entries.status();

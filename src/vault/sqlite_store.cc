@@ -621,7 +621,7 @@ absl::StatusOr<uint64_t> FirstBlockReaching(Database& db, uint64_t start,
   if (!q.ok()) return q.status();
   q->Bind(1, static_cast<int64_t>(start / kAuditBlockEntries))
       .Bind(2, ToUnixMicrosSaturated(since))
-      .Bind(3, ToUnixMicrosSaturated(until));
+      .Bind(3, ToUnixMicrosCeilSaturated(until));
   absl::StatusOr<bool> row = q->Step();
   if (!row.ok()) return row.status();
   const int64_t blocks = q->Int(0), whole = q->Int(1);
@@ -644,7 +644,8 @@ absl::StatusOr<AuditPage> SqliteStore::QueryAudit(const AuditQuery& query) {
   if (!size.ok()) return size.status();
   absl::StatusOr<bool> row = size->Step();
   if (!row.ok()) return row.status();
-  const uint64_t end = static_cast<uint64_t>(size->Int(0));
+  const uint64_t end =
+      std::min(static_cast<uint64_t>(size->Int(0)), query.end_sequence);
   uint64_t start = query.start_sequence;
   if (query.since != absl::InfinitePast() ||
       query.until != absl::InfiniteFuture()) {
@@ -672,7 +673,7 @@ absl::StatusOr<AuditPage> SqliteStore::QueryAudit(const AuditQuery& query) {
       .Bind(4, static_cast<int64_t>(query.action))
       .Bind(5, static_cast<int64_t>(query.verdict))
       .Bind(6, ToUnixMicrosSaturated(query.since))
-      .Bind(7, ToUnixMicrosSaturated(query.until))
+      .Bind(7, ToUnixMicrosCeilSaturated(query.until))
       .Bind(8, static_cast<int64_t>(query.limit))
       .Bind(9, static_cast<int64_t>(stop));
   absl::StatusOr<std::vector<v1::AuditEntry>> entries = ReadEntries(*q);

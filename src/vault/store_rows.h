@@ -6,11 +6,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/time_util.h"
 #include "crypto/key_ring.h"
 #include "lanevault/v1/audit.pb.h"
 #include "lanevault/v1/decision.pb.h"
@@ -75,6 +77,9 @@ struct AuditQuery {
   // bound), so a filter that matches little costs a bounded walk per call,
   // not one of the whole log; AuditPage says where to go on from.
   uint64_t scan_limit = 0;
+  // Entries before this sequence only: a query paged to its end sees the
+  // log as it was when it began, not the entries its own pages add.
+  uint64_t end_sequence = std::numeric_limits<uint64_t>::max();
 };
 
 // A query's answer: its entries, and how far the log was examined.
@@ -90,7 +95,9 @@ struct AuditPage {
 
 // The page a walk of sequences [query.start_sequence, stop) gave, in a log
 // whose entries end before `end`: a full page goes on after its last entry,
-// any other after what was walked.
+// any other after what was walked. The stores keep times to the
+// microsecond and ask for every microsecond the window touches; the
+// entries' own times, to the nanosecond, decide which are in it.
 inline AuditPage PageOf(std::vector<v1::AuditEntry> entries,
                         const AuditQuery& query, uint64_t stop, uint64_t end) {
   AuditPage page;
@@ -100,7 +107,12 @@ inline AuditPage PageOf(std::vector<v1::AuditEntry> entries,
     page.next_sequence = entries.back().sequence() + 1;
   }
   page.more = page.next_sequence < end;
-  page.entries = std::move(entries);
+  for (v1::AuditEntry& e : entries) {
+    const absl::Time t = FromProto(e.time());
+    if (t >= query.since && t < query.until) {
+      page.entries.push_back(std::move(e));
+    }
+  }
   return page;
 }
 

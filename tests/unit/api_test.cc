@@ -494,6 +494,44 @@ TEST_F(ApiTest, AuditorsQueryAndStreamTheLog) {
   EXPECT_EQ(streamed, 7);
 }
 
+// Every call is logged, so an auditor paging through their own entries
+// would find their last page's call on each next page without end: a
+// query sees the log as it was before its first page.
+TEST_F(ApiTest, AnAuditorsQueryOfTheirOwnEntriesComesToAnEnd) {
+  auto stub = v1::AuditService::NewStub(Channel("auditor-dev"));
+  for (int i = 0; i < 2; ++i) {
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
+    v1::Checkpoint cp;
+    ASSERT_TRUE(
+        stub->GetCheckpoint(&ctx, v1::GetCheckpointRequest(), &cp).ok());
+  }
+  v1::QueryEntriesRequest req;
+  req.set_principal("auditor-dev");
+  req.set_page_size(1);
+  int pages = 0, found = 0;
+  for (; pages < 20; ++pages) {
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
+    v1::QueryEntriesResponse page;
+    ASSERT_TRUE(stub->QueryEntries(&ctx, req, &page).ok());
+    found += page.entries_size();
+    if (page.next_page_token().empty()) break;
+    req.set_page_token(page.next_page_token());
+  }
+  EXPECT_LT(pages, 20) << "the pages did not come to an end";
+  EXPECT_EQ(found, 2);  // the two checkpoints, none of the query's calls
+  // A new query sees those calls.
+  req.clear_page_token();
+  req.set_page_size(100);
+  grpc::ClientContext ctx;
+  WithDeadline(ctx);
+  v1::QueryEntriesResponse all;
+  ASSERT_TRUE(stub->QueryEntries(&ctx, req, &all).ok());
+  EXPECT_EQ(all.entries_size(), 2 + pages + 1);
+  EXPECT_TRUE(all.next_page_token().empty());
+}
+
 // A capture node seals a crossing to the vault's intake key; sending it
 // again with the same idempotency key stores nothing new.
 TEST_F(ApiTest, LaneSubmitsASealedCrossingOnceEvenIfSentTwice) {

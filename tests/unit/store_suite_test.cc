@@ -340,6 +340,15 @@ TEST_P(StoreTest, AuditQueriesWalkABoundedStretchAndSayWhereToGoOn) {
   ASSERT_TRUE(
       store_->AppendAuditBatch({Entry(v1::ACTION_READ_RECORD, "z", "rare")})
           .ok());
+  // The log as it was at sequence 50: the later entry is not in it.
+  q.start_sequence = 45;
+  q.end_sequence = 50;
+  absl::StatusOr<AuditPage> before = store_->QueryAudit(q);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_TRUE(before->entries.empty());
+  EXPECT_EQ(before->next_sequence, 50u);
+  EXPECT_FALSE(before->more);
+  q.end_sequence = whole.end_sequence;
   q.start_sequence = 50;
   absl::StatusOr<AuditPage> later = store_->QueryAudit(q);
   ASSERT_TRUE(later.ok()) << later.status();
@@ -347,6 +356,29 @@ TEST_P(StoreTest, AuditQueriesWalkABoundedStretchAndSayWhereToGoOn) {
   EXPECT_EQ(later->entries[0].sequence(), 50u);
   EXPECT_EQ(later->next_sequence, 51u);
   EXPECT_FALSE(later->more);
+}
+
+// The stores keep times to the microsecond; a window is decided by the
+// entries' own times, to the nanosecond, at both of its ends.
+TEST_P(StoreTest, AuditWindowsHoldExactlyTheEntriesStampedInThem) {
+  const absl::Time t = kNow + absl::Nanoseconds(1500);  // 1.5 us past kNow
+  v1::AuditEntry e = Entry(v1::ACTION_READ_RECORD, "r");
+  *e.mutable_time() = ToProto(t);
+  ASSERT_TRUE(store_->AppendAuditBatch({e}).ok());
+  const auto count = [&](absl::Time since, absl::Time until) {
+    AuditQuery q;
+    q.since = since;
+    q.until = until;
+    absl::StatusOr<AuditPage> page = store_->QueryAudit(q);
+    EXPECT_TRUE(page.ok()) << page.status();
+    return page.ok() ? page->entries.size() : size_t{99};
+  };
+  const absl::Duration ns = absl::Nanoseconds(1);
+  EXPECT_EQ(count(t, t + ns), 1u);
+  EXPECT_EQ(count(t - absl::Seconds(1), t + ns), 1u);
+  EXPECT_EQ(count(t + ns, t + absl::Seconds(1)), 0u);
+  EXPECT_EQ(count(t - absl::Seconds(1), t), 0u);
+  EXPECT_EQ(count(kNow, kNow + absl::Microseconds(2)), 1u);
 }
 
 TEST_P(StoreTest, HoldsKeepItemsFromThePurgeAndEveryPurgeIsLogged) {
