@@ -238,6 +238,11 @@ grpc::Status AuditService::StreamEntries(
     absl::StatusOr<vault::AuditQuery> q = ToQuery(*request);
     if (!q.ok()) return ToGrpc(q.status());
     q->limit = kMaxQueryPage;
+    // A following stream goes on past where a query's token says the log
+    // ended then.
+    if (request->follow()) {
+      q->end_sequence = std::numeric_limits<uint64_t>::max();
+    }
     // Following, the stream asks again whenever the log has grown (the
     // size is in memory; a query runs only then).
     uint64_t size_asked = 0;

@@ -530,6 +530,22 @@ TEST_F(ApiTest, AnAuditorsQueryOfTheirOwnEntriesComesToAnEnd) {
   ASSERT_TRUE(stub->QueryEntries(&ctx, req, &all).ok());
   EXPECT_EQ(all.entries_size(), 2 + pages + 1);
   EXPECT_TRUE(all.next_page_token().empty());
+  // A query's token, given to a following stream, does not hold it at
+  // where that query's log ended.
+  v1::QueryEntriesRequest follow;
+  follow.set_principal("auditor-dev");
+  follow.set_page_token("0.1");
+  follow.set_follow(true);
+  grpc::ClientContext stream_ctx;
+  stream_ctx.set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(5));
+  auto reader = stub->StreamEntries(&stream_ctx, follow);
+  v1::AuditEntry e;
+  int streamed = 0;
+  while (streamed < 3 && reader->Read(&e)) ++streamed;
+  EXPECT_EQ(streamed, 3);
+  stream_ctx.TryCancel();
+  reader->Finish().IgnoreError();
 }
 
 // A capture node seals a crossing to the vault's intake key; sending it
