@@ -5,7 +5,8 @@
 // tests would notice it on a vault of a few hundred records. Nor a walk
 // along an index (a plate lookup once built an index of every unexpired
 // item): the second test counts the calls' instructions in a small vault
-// and in a larger one.
+// and in a larger one. The third checks that an auditor's window of the
+// log walks only the blocks of it that reach into the window.
 
 #include <memory>
 #include <string>
