@@ -550,10 +550,7 @@ absl::StatusOr<AuditPage> PostgresStore::QueryAudit(const AuditQuery& query) {
   const uint64_t end =
       std::min(static_cast<uint64_t>(head->Int(0, 0)), query.end_sequence);
   const uint64_t start = query.start_sequence;
-  const uint64_t stop =
-      query.scan_limit > 0 && end > start && end - start > query.scan_limit
-          ? start + query.scan_limit
-          : end;
+  const uint64_t stop = ScanStop(start, end, query.scan_limit);
   absl::StatusOr<std::vector<v1::AuditEntry>> entries = EntriesLocked(
       "SELECT entry FROM audit_log WHERE sequence >= $1::bigint "
       "AND sequence < $9::bigint "

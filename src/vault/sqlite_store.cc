@@ -607,6 +607,10 @@ absl::StatusOr<std::string> SqliteStore::AuditSubtree(int level,
 
 namespace {
 
+// The log's size: one past its last entry's sequence.
+constexpr char kLogSize[] =
+    "SELECT COALESCE(MAX(sequence) + 1, 0) FROM audit_log";
+
 // The first sequence at or after `start` whose block of the log may hold
 // an entry of [since, until): whole blocks whose span of times lies outside
 // it are passed over, the block still filling never. With a block's row
@@ -639,8 +643,7 @@ absl::StatusOr<AuditPage> SqliteStore::QueryAudit(const AuditQuery& query) {
   SqliteReaders::Lease db = readers_->Borrow();
   absl::StatusOr<ReadSnapshot> snapshot = ReadSnapshot::Begin(*db);
   if (!snapshot.ok()) return snapshot.status();
-  absl::StatusOr<Statement> size =
-      db->Cached("SELECT COALESCE(MAX(sequence) + 1, 0) FROM audit_log");
+  absl::StatusOr<Statement> size = db->Cached(kLogSize);
   if (!size.ok()) return size.status();
   absl::StatusOr<bool> row = size->Step();
   if (!row.ok()) return row.status();
@@ -654,12 +657,7 @@ absl::StatusOr<AuditPage> SqliteStore::QueryAudit(const AuditQuery& query) {
     if (!first.ok()) return first.status();
     start = std::max(start, *first);
   }
-  // The walk stops at the scan limit: sequence is the table's rowid, so a
-  // range of it is a range of the table, however little of it matches.
-  const uint64_t stop = start >= end ? start
-                        : query.scan_limit > 0 && end - start > query.scan_limit
-                            ? start + query.scan_limit
-                            : end;
+  const uint64_t stop = ScanStop(start, end, query.scan_limit);
   absl::StatusOr<Statement> q = db->Cached(
       "SELECT entry FROM audit_log WHERE sequence >= ?1 AND sequence < ?9 "
       "AND (?2 = '' OR principal = ?2) AND (?3 = '' OR record_id = ?3 OR "
@@ -853,8 +851,7 @@ absl::Status SqliteStore::WithRecord(const absl::Status& s,
 }
 
 absl::Status SqliteStore::LoadTreeEdge() {
-  absl::StatusOr<Statement> q =
-      db_.Prepare("SELECT COALESCE(MAX(sequence) + 1, 0) FROM audit_log");
+  absl::StatusOr<Statement> q = db_.Prepare(kLogSize);
   if (!q.ok()) return q.status();
   absl::StatusOr<bool> row = q->Step();
   if (!row.ok()) return row.status();

@@ -49,6 +49,10 @@ struct RankedBlind {
 absl::StatusOr<std::vector<RankedBlind>> UnpackPlateBlinds(
     absl::string_view packed);
 
+// Entries per block of the log's time spans (audit_blocks, schema step 19,
+// whose migration says 4096 too).
+inline constexpr uint64_t kAuditBlockEntries = 4096;
+
 // A principal's (or a group's) allowed reads (and distinct records read)
 // and calls of one action since a time: the quota counts the policy asks
 // on every read, lookup and search. Their indexes are keyed by what they
@@ -58,10 +62,6 @@ absl::StatusOr<std::vector<RankedBlind>> UnpackPlateBlinds(
 // audit_by_group's: SQLite uses a partial index only for a query that
 // states its condition, and a count that stopped stating it fails to
 // prepare instead of walking the log. Intakes are never counted here.
-// Entries per block of the log's time spans (audit_blocks, schema step 19,
-// whose migration says 4096 too).
-inline constexpr uint64_t kAuditBlockEntries = 4096;
-
 inline constexpr char kCountReadsByPrincipal[] =
     "SELECT COUNT(*), COUNT(DISTINCT record_id) FROM audit_log "
     "INDEXED BY audit_by_principal "

@@ -93,6 +93,15 @@ struct AuditPage {
   bool more = false;
 };
 
+// Where a walk from `start` stops in a log whose entries end before `end`:
+// `scan_limit` entries on (0: no bound), or the end. Sequence is each
+// store's key, so the walk is a range of its table however little of it
+// matches.
+inline uint64_t ScanStop(uint64_t start, uint64_t end, uint64_t scan_limit) {
+  if (start >= end) return start;
+  return scan_limit > 0 && end - start > scan_limit ? start + scan_limit : end;
+}
+
 // The page a walk of sequences [query.start_sequence, stop) gave, in a log
 // whose entries end before `end`: a full page goes on after its last entry,
 // any other after what was walked. The stores keep times to the
