@@ -43,7 +43,9 @@
 // Instead of timing intake: the pages each record costs, as WAL frames
 // written per record by b-tree (table or index; a table's overflow pages
 // apart), for the vault and the baseline, one writer committing each and W
-// writers grouped; also fsyncs, WAL bytes and checkpoint bytes per record.
+// writers grouped; also fsyncs, WAL bytes and checkpoint bytes per record,
+// and both intakes' records/s against the disk's limit for the baseline's
+// writes (disk_replay.h).
 // Counted by a VFS shim under both (frame headers name their page), mapped
 // to b-trees with dbstat once the run is over (intake frees no page).
 //
@@ -52,6 +54,9 @@
 // The same accounting for a purge: the sweep of --purge_records records
 // (alone, no intake beside it) and the baseline's deletes, WAL frames per
 // purged item by b-tree; freed pages (zeroed, secure_delete) as "(other)".
+// Then three interleaved rounds of both purges beside the disk's own limit
+// for the baseline's writes: the same bytes in the same commits replayed on
+// plain files (disk_replay.h), as items/s.
 //
 //   vault_bench --startup_gb 1
 //
@@ -83,6 +88,7 @@
 #include "common/program.h"
 #include "common/time_util.h"
 #include "crypto/master_key.h"
+#include "disk_replay.h"
 #include "master_key_source.h"
 #include "vault/group_commit.h"
 #include "vault/postgres.h"
@@ -109,7 +115,8 @@ ABSL_FLAG(int, lookup_days, 30,
 ABSL_FLAG(std::string, sections, "intake,read,purge",
           "Which of the figures to measure, comma-separated; 'pages' (not "
           "by default) counts the pages intake writes instead of timing it, "
-          "'sweepwal' (not by default) the pages a purge writes.");
+          "'sweepwal' (not by default) the pages a purge writes and the "
+          "disk's limit for them.");
 ABSL_FLAG(std::string, baseline_secure_delete, "ON",
           "secure_delete of the purge baseline: ON (as the vault), or FAST "
           "(freed pages left as they are, cells zeroed where their page is "
@@ -152,6 +159,7 @@ struct Tally {
   int64_t syncs = 0;
   int64_t wal_bytes = 0;
   int64_t db_bytes = 0;  // checkpoints copying frames into the file
+  int64_t page_size = 4096;
 };
 
 absl::Mutex g_mu;
@@ -195,6 +203,7 @@ int OnWrite(void* state, sqlite3_file*, const void* buf, int n,
     t.db_bytes += n;
   } else {
     t.wal_bytes += n;
+    t.page_size = s->page_size;
     if (n == 24 && off >= 32 && (off - 32) % (s->page_size + 24) == 0) {
       ++t.frames_by_page[Big32(buf)];
       ++t.frames;
@@ -230,6 +239,13 @@ void Start() {
 void Stop() {
   absl::MutexLock lock(&g_mu);
   g_counting = false;
+}
+
+// What Start()..Stop() wrote to `db`, for a replay on plain files.
+bench::WriteShape Shape(const std::string& db) {
+  absl::MutexLock lock(&g_mu);
+  const Tally& t = g_tallies[db];
+  return {t.wal_bytes, t.commits, t.db_bytes, t.page_size};
 }
 
 // What Start()..Stop() wrote to `db` per record, by b-tree: a table's
@@ -767,11 +783,26 @@ int main(int argc, char** argv) {
     for (int w : {1, writers}) {
       const std::string how = absl::StrCat(
           w, w == 1 ? " writer, commit each" : " writers, grouped");
-      BaselineIntake(records, w, dir + "/baseline");
+      const double base = BaselineIntake(records, w, dir + "/baseline");
+      const bench::WriteShape shape =
+          pages::Shape(dir + "/baseline/baseline.db");
       pages::Print(absl::StrCat("baseline, ", how),
                    dir + "/baseline/baseline.db", n);
-      VaultIntake(records, w, dir + "/vault");
+      const double vault = VaultIntake(records, w, dir + "/vault");
       pages::Print(absl::StrCat("vault, ", how), dir + "/vault/vault.db", n);
+      // The same bytes in the same commits on plain files: what the disk
+      // itself allows for the baseline's writes (disk_replay.h).
+      absl::StatusOr<double> s = bench::ReplayWrites(dir + "/replay", shape);
+      if (!s.ok()) {
+        std::fprintf(stderr, "disk replay: %s\n",
+                     s.status().ToString().c_str());
+        return 1;
+      }
+      const double disk = n / *s;
+      std::printf(
+          "  records/s, %s: the disk's limit for the baseline's writes %.0f; "
+          "baseline %.0f (%.2f of it), vault %.0f (%.2f)\n",
+          how.c_str(), disk, base, base / disk, vault, vault / disk);
     }
     std::filesystem::remove_all(dir);
     return 0;
@@ -779,19 +810,56 @@ int main(int argc, char** argv) {
   if (want("sweepwal")) {
     // Where a purge's writes go: the sweep alone (no intake beside it), its
     // WAL frames per purged item by b-tree; freed pages, zeroed by
-    // secure_delete and on the free list after, show as "(other)".
+    // secure_delete and on the free list after, show as "(other)". Then
+    // the disk's own limit for those bytes: the baseline's writes replayed
+    // on plain files (bench/disk_replay.h), three rounds interleaved with
+    // both purges.
     pages::Install();
     const int m = std::min(n, absl::GetFlag(FLAGS_purge_records));
-    const PurgeFigures base =
-        BaselinePurge(records, m, dir + "/purge-base", /*intake_beside=*/false);
-    pages::Print(absl::StrFormat("baseline purge (%.0f items/s), per item",
-                                 base.items_per_s),
-                 dir + "/purge-base/baseline.db", 4 * m);
-    const PurgeFigures vault =
-        VaultPurge(records, m, dir + "/purge", /*intake_beside=*/false);
-    pages::Print(absl::StrFormat("vault purge (%.0f items/s), per item",
-                                 vault.items_per_s),
-                 dir + "/purge/vault.db", 4 * m);
+    const int items = 4 * m;
+    std::vector<double> v, b, d;
+    for (int rep = 0; rep < 3; ++rep) {
+      const PurgeFigures base = BaselinePurge(records, m, dir + "/purge-base",
+                                              /*intake_beside=*/false);
+      const bench::WriteShape shape =
+          pages::Shape(dir + "/purge-base/baseline.db");
+      if (rep == 0) {
+        pages::Print(absl::StrFormat("baseline purge (%.0f items/s), per item",
+                                     base.items_per_s),
+                     dir + "/purge-base/baseline.db", items);
+      }
+      const PurgeFigures vault =
+          VaultPurge(records, m, dir + "/purge", /*intake_beside=*/false);
+      if (rep == 0) {
+        pages::Print(absl::StrFormat("vault purge (%.0f items/s), per item",
+                                     vault.items_per_s),
+                     dir + "/purge/vault.db", items);
+        std::printf(
+            "\npurge alone, items/s, against the disk's limit for the "
+            "baseline's writes (%.1f KB an item, replayed on plain files)\n"
+            "%-8s %12s %12s %12s %10s %10s %10s\n",
+            (shape.wal_bytes + shape.db_bytes) / 1024.0 / items, "", "vault",
+            "baseline", "disk", "vault/disk", "base/disk", "disk MB/s");
+      }
+      absl::StatusOr<double> s = bench::ReplayWrites(dir + "/replay", shape);
+      if (!s.ok()) {
+        std::fprintf(stderr, "disk replay: %s\n",
+                     s.status().ToString().c_str());
+        return 1;
+      }
+      const double disk = items / *s;
+      v.push_back(vault.items_per_s);
+      b.push_back(base.items_per_s);
+      d.push_back(disk);
+      std::printf("round %d  %12.0f %12.0f %12.0f %10.2f %10.2f %10.0f\n",
+                  rep + 1, vault.items_per_s, base.items_per_s, disk,
+                  vault.items_per_s / disk, base.items_per_s / disk,
+                  (shape.wal_bytes + shape.db_bytes) / *s / 1e6);
+    }
+    const double vm = Percentile(v, 0.5), bm = Percentile(b, 0.5),
+                 dm = Percentile(d, 0.5);
+    std::printf("median   %12.0f %12.0f %12.0f %10.2f %10.2f\n", vm, bm, dm,
+                vm / dm, bm / dm);
     std::filesystem::remove_all(dir);
     return 0;
   }
