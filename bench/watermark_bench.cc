@@ -20,10 +20,10 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/time/clock.h"
+#include "codec_floor.h"
 #include "footage/crops.h"
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
-#include "watermark/jpeg_codec.h"
 #include "watermark/watermark.h"
 
 ABSL_FLAG(int, crops, 200, "Crops per size class.");
@@ -83,21 +83,6 @@ cv::Mat Resized(const cv::Mat& image, cv::Size size) {
   return out;
 }
 
-// The least any per-read mark in pixels spends on `jpeg`: one decode of the
-// stored crop, the resize to the answer's size, one encode as EmbedEncoded
-// writes (quality 95, chroma at full resolution), with no mark, no activity
-// map and no measuring decode. Milliseconds.
-double CodecFloorMs(const std::string& jpeg, cv::Size size) {
-  const absl::Time t0 = absl::Now();
-  cv::Mat image;
-  std::vector<uint8_t> out;
-  if (!DecodeJpeg(jpeg, image).ok() ||
-      !EncodeJpeg(Resized(image, size), 95, out, JpegChroma::kFull).ok()) {
-    std::abort();
-  }
-  return absl::ToDoubleMilliseconds(absl::Now() - t0);
-}
-
 int Run() {
   const int per_class = absl::GetFlag(FLAGS_crops);
   auto sets = RenderCrops(per_class, absl::GetFlag(FLAGS_seed));
@@ -122,7 +107,7 @@ int Run() {
       absl::StatusOr<std::string> marked =
           EmbedEncoded(key, token, jpeg, size, nullptr, StartBusyPercent(set));
       embed_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
-      codec_ms.push_back(CodecFloorMs(jpeg, size));
+      codec_ms.push_back(bench::CodecFloorMicros(jpeg, size) / 1000);
       if (!marked.ok()) {
         std::fprintf(stderr, "%s\n", marked.status().ToString().c_str());
         return 1;
