@@ -3,9 +3,11 @@
 #include <time.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "opencv2/imgproc.hpp"
 #include "watermark/jpeg_codec.h"
 
@@ -23,7 +25,10 @@ double ThreadCpuMicros() {
 double CodecFloorMicros(const std::string& jpeg, cv::Size answer_size) {
   const double t0 = ThreadCpuMicros();
   cv::Mat image;
-  if (!watermark::DecodeJpeg(jpeg, image).ok()) std::abort();
+  if (absl::Status s = watermark::DecodeJpeg(jpeg, image); !s.ok()) {
+    std::fprintf(stderr, "codec floor: %s\n", s.ToString().c_str());
+    std::abort();
+  }
   if (!answer_size.empty() && image.size() != answer_size) {
     const bool shrinks =
         answer_size.width <= image.cols && answer_size.height <= image.rows;
@@ -33,8 +38,10 @@ double CodecFloorMicros(const std::string& jpeg, cv::Size answer_size) {
     image = resized;
   }
   std::vector<uint8_t> out;
-  if (!watermark::EncodeJpeg(image, 95, out, watermark::JpegChroma::kFull)
-           .ok()) {
+  if (absl::Status s =
+          watermark::EncodeJpeg(image, 95, out, watermark::JpegChroma::kFull);
+      !s.ok()) {
+    std::fprintf(stderr, "codec floor: %s\n", s.ToString().c_str());
     std::abort();
   }
   return ThreadCpuMicros() - t0;

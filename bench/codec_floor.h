@@ -1,12 +1,12 @@
 #ifndef LANEVAULT_BENCH_CODEC_FLOOR_H_
 #define LANEVAULT_BENCH_CODEC_FLOOR_H_
 
-// The least a read that marks an image in its pixels must spend on it,
-// whatever the mark: one decode of the stored JPEG, the resize to the
-// answer's size (as watermark::EmbedEncoded resizes), and one encode as
-// EmbedEncoded writes (quality 95, chroma at full resolution). No mark, no
+// The least a read that marks an image in its pixels spends on it in the
+// answer's format (quality 95, chroma at full resolution, the answer's
+// size), whatever the mark: one decode of the stored JPEG, the resize as
+// watermark::EmbedEncoded resizes, one encode as it writes. No mark, no
 // activity map, no measuring decode. Set against a raw read's whole CPU, it
-// bounds what any such mark lets a marked read reach.
+// bounds what such a mark lets a marked read reach.
 
 #include <string>
 
