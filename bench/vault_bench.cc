@@ -645,6 +645,19 @@ PurgeFigures BaselinePurge(const std::vector<v1::Record>& records, int m,
   return {deleted / s, taken / s};
 }
 
+// Units (records, items) a second the disk gives `shape`'s bytes, replayed
+// on plain files (disk_replay.h); 0, the error printed, if the replay fails.
+double DiskRate(const std::string& dir, const bench::WriteShape& shape,
+                int units) {
+  absl::StatusOr<double> seconds = bench::ReplayWrites(dir, shape);
+  if (!seconds.ok()) {
+    std::fprintf(stderr, "disk replay: %s\n",
+                 seconds.status().ToString().c_str());
+    return 0;
+  }
+  return units / *seconds;
+}
+
 // Intake on PostgreSQL against SQLite: each PostgreSQL run in a schema of
 // its own (made here, dropped after), interleaved with a SQLite run.
 int StoreFigures(const std::vector<v1::Record>& records, int writers,
@@ -802,13 +815,8 @@ int main(int argc, char** argv) {
       pages::Print(absl::StrCat("vault, ", how), dir + "/vault/vault.db", n);
       // The same bytes in the same commits on plain files: what the disk
       // itself allows for the baseline's writes (disk_replay.h).
-      absl::StatusOr<double> s = bench::ReplayWrites(dir + "/replay", shape);
-      if (!s.ok()) {
-        std::fprintf(stderr, "disk replay: %s\n",
-                     s.status().ToString().c_str());
-        return 1;
-      }
-      const double disk = n / *s;
+      const double disk = DiskRate(dir + "/replay", shape, n);
+      if (disk <= 0) return 1;
       std::printf(
           "  records/s, %s: the disk's limit for the baseline's writes %.0f; "
           "baseline %.0f (%.2f of it), vault %.0f (%.2f)\n",
@@ -853,20 +861,15 @@ int main(int argc, char** argv) {
             (shape.wal_bytes + shape.db_bytes) / 1024.0 / items, "", "vault",
             "baseline", "disk", "vault/disk", "base/disk", "disk MB/s");
       }
-      absl::StatusOr<double> s = bench::ReplayWrites(dir + "/replay", shape);
-      if (!s.ok()) {
-        std::fprintf(stderr, "disk replay: %s\n",
-                     s.status().ToString().c_str());
-        return 1;
-      }
-      const double disk = items / *s;
+      const double disk = DiskRate(dir + "/replay", shape, items);
+      if (disk <= 0) return 1;
       v.push_back(vault.items_per_s);
       b.push_back(base.items_per_s);
       d.push_back(disk);
       std::printf("round %d  %12.0f %12.0f %12.0f %10.2f %10.2f %10.0f\n",
                   rep + 1, vault.items_per_s, base.items_per_s, disk,
                   vault.items_per_s / disk, base.items_per_s / disk,
-                  (shape.wal_bytes + shape.db_bytes) / *s / 1e6);
+                  (shape.wal_bytes + shape.db_bytes) * disk / items / 1e6);
     }
     const double vm = Percentile(v, 0.5), bm = Percentile(b, 0.5),
                  dm = Percentile(d, 0.5);
