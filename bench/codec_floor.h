@@ -18,6 +18,16 @@ namespace lanevault::bench {
 // that do not decode (the benches' own crops).
 double CodecFloorMicros(const std::string& jpeg, cv::Size answer_size);
 
+// `jpeg` (the crop) as it would be stored at its answer's size: resized,
+// then encoded in the answer's format. Not timed.
+std::string AtAnswerSize(const std::string& jpeg, cv::Size answer_size);
+
+// CPU microseconds of this thread to read `jpeg`'s quantised coefficients
+// and write them again as a JPEG (entropy decoding and coding only, as
+// jpegtran copies): the least a mark made on a stored answer's coefficients
+// would cost, with no pixels decoded or encoded.
+double CoefficientFloorMicros(const std::string& jpeg);
+
 }  // namespace lanevault::bench
 
 #endif  // LANEVAULT_BENCH_CODEC_FLOOR_H_
