@@ -20,7 +20,7 @@ if [[ ${#tests[@]} -eq 0 ]]; then
          pkcs11_token_test backup_restore_test receipt_test approvals_test
          insider_join_test sqlite_readers_test sqlite_migration_test
          sqlite_checkpointer_test sqlite_scans_test quota_ledger_test
-         contract_api_test)
+         contract_api_test slot_file_test)
 fi
 # The plate character model: the main tree's when there is one (the same
 # sources fit the same model; fitting it under ASan takes minutes), else
