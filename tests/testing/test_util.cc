@@ -201,6 +201,11 @@ bool FileContains(const std::string& path, absl::string_view needle) {
          nullptr;
 }
 
+std::string FileBytes(const std::string& path) {
+  absl::StatusOr<std::string> bytes = ReadFileToString(path);
+  return bytes.ok() ? *std::move(bytes) : std::string();
+}
+
 std::string JpegHeaderThen(size_t bytes, char fill) {
   // SOI, a baseline frame header (SOF0: 8-bit, 16 rows, 16 columns, three
   // components), then a scan header (SOS) whose data the filler is.

@@ -43,6 +43,8 @@ int64_t QueryInt(const std::string& db_path, const std::string& sql);
 std::string QueryBlob(const std::string& db_path, const std::string& sql);
 
 bool FileContains(const std::string& path, absl::string_view needle);
+// The file's bytes, whole; empty if it cannot be read.
+std::string FileBytes(const std::string& path);
 
 // `bytes` bytes (at least 35) that begin as a 16x16 JPEG's headers and go
 // on as `fill`: what intake takes for an image item (it reads only the

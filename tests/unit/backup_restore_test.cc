@@ -10,7 +10,6 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <thread>
 
 #include "absl/strings/escaping.h"
@@ -26,12 +25,9 @@
 namespace lanevault::vault {
 namespace {
 
-namespace fs = std::filesystem;
+using testing::FileBytes;
 
-std::string FileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+namespace fs = std::filesystem;
 
 class BackupRestoreTest : public testing::VaultFixture {
  protected:

@@ -7,8 +7,6 @@
 #include <sys/stat.h>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "crypto/key_ring.h"
@@ -21,12 +19,9 @@
 namespace lanevault::vault {
 namespace {
 
-namespace fs = std::filesystem;
+using testing::FileBytes;
 
-std::string FileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+namespace fs = std::filesystem;
 
 class PeriodKeysTest : public testing::VaultFixture {
  protected:

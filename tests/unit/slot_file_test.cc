@@ -13,7 +13,6 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
 
@@ -23,12 +22,9 @@
 namespace lanevault::vault {
 namespace {
 
-namespace fs = std::filesystem;
+using testing::FileBytes;
 
-std::string FileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+namespace fs = std::filesystem;
 
 std::string Bytes(size_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);
