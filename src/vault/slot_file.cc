@@ -12,6 +12,7 @@
 
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
+#include "common/files.h"
 
 namespace lanevault::vault {
 namespace {
@@ -56,21 +57,6 @@ absl::Status WriteAll(int fd, const char* p, size_t n, int64_t at,
     at += w;
   }
   return absl::OkStatus();
-}
-
-// The directory entry of a file just made survives a power loss only once
-// its directory is synced.
-absl::Status SyncDirectoryOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? std::string(".")
-                          : slash == 0               ? std::string("/")
-                                                     : path.substr(0, slash);
-  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Failed("cannot open", dir, errno);
-  const int rc = fsync(fd);
-  const int err = errno;
-  close(fd);
-  return rc == 0 ? absl::OkStatus() : Failed("cannot sync", dir, err);
 }
 
 // A slot, as rows name it: not negative, not past `end`, no overflow.
@@ -138,7 +124,14 @@ absl::StatusOr<std::unique_ptr<SlotFile>> SlotFile::Open(
     }
     if (fsync(fd) != 0) return Failed("cannot sync", path, errno);
   }
-  if (absl::Status s = SyncDirectoryOf(path); !s.ok()) return s;
+  // A file just made survives a power loss only once its folder is synced.
+  const size_t slash = path.rfind('/');
+  if (absl::Status s = SyncDirectory(slash == std::string::npos ? "."
+                                     : slash == 0               ? "/"
+                                                  : path.substr(0, slash));
+      !s.ok()) {
+    return s;
+  }
   return file;
 }
 
